@@ -1,0 +1,151 @@
+package analyze
+
+import (
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// Report is the whole result of an analysis: the JSON contract, version 1.
+// Later versions add fields; existing names never change.
+type Report struct {
+	Version     int                 `json:"version"`
+	Inputs      []*decode.InputInfo `json:"inputs"`
+	Connections []*Connection       `json:"connections"`
+}
+
+// Direction names one half of a TCP connection.
+type Direction int
+
+const (
+	ClientToServer Direction = iota
+	ServerToClient
+)
+
+func (d Direction) String() string {
+	if d == ClientToServer {
+		return "client_to_server"
+	}
+	return "server_to_client"
+}
+
+func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Reverse returns the other direction.
+func (d Direction) Reverse() Direction { return 1 - d }
+
+// Connection is the result for one TCP connection (one tshark tcp.stream).
+type Connection struct {
+	Stream     int       `json:"stream"`
+	Client     string    `json:"client"` // ip:port, IPv6 as [addr]:port
+	Server     string    `json:"server"`
+	FirstFrame int       `json:"first_frame"`
+	LastFrame  int       `json:"last_frame"`
+	FirstInput int       `json:"first_input,omitempty"` // with several inputs: input of FirstFrame
+	LastInput  int       `json:"last_input,omitempty"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	App        string    `json:"app"` // h2c, h2, tls, http1, unknown
+	IRTTms     *float64  `json:"irtt_ms"`
+
+	// Roles says how client and server were told apart: "syn",
+	// "http2-preface", "http1-request", "well-known-port", "ephemeral-port".
+	Roles string `json:"roles"`
+
+	TCP       TCPStats  `json:"tcp"`
+	Handshake Handshake `json:"handshake"`
+	Close     Close     `json:"close"`
+	Events    []Event   `json:"events"`
+	// EventsDropped counts events not kept once a connection has more
+	// than the per-connection cap; the counters in TCP stay exact.
+	EventsDropped int `json:"events_dropped,omitempty"`
+}
+
+// TCPStats holds both directions' counters.
+type TCPStats struct {
+	ClientToServer DirStats `json:"client_to_server"`
+	ServerToClient DirStats `json:"server_to_client"`
+}
+
+// Dir returns the counters of direction d.
+func (t *TCPStats) Dir(d Direction) *DirStats {
+	if d == ClientToServer {
+		return &t.ClientToServer
+	}
+	return &t.ServerToClient
+}
+
+// DirStats are one direction's counters; each counts segments carrying
+// the matching Wireshark tcp.analysis flag.
+type DirStats struct {
+	Packets                 int   `json:"packets"`
+	Bytes                   int64 `json:"bytes"`           // TCP payload bytes on the wire
+	Retransmissions         int   `json:"retransmissions"` // includes fast and spurious, as tshark's flag does
+	FastRetransmissions     int   `json:"fast_retransmissions"`
+	SpuriousRetransmissions int   `json:"spurious_retransmissions"`
+	OutOfOrder              int   `json:"out_of_order"`
+	LostSegments            int   `json:"lost_segments"`
+	AckedUnseen             int   `json:"acked_unseen"`
+	DupAcks                 int   `json:"dup_acks"`
+	ZeroWindows             int   `json:"zero_windows"`
+	ZeroWindowProbes        int   `json:"zero_window_probes"`
+	WindowFull              int   `json:"window_full"`
+	WindowUpdates           int   `json:"window_updates"`
+	KeepAlives              int   `json:"keep_alives"`
+	KeepAliveAcks           int   `json:"keep_alive_acks"`
+	Resets                  int   `json:"resets"`
+	Fins                    int   `json:"fins"`
+
+	MissingBytes int   `json:"missing_bytes"` // payload bytes cut by the snaplen
+	SACKBlocks   int   `json:"sack_blocks"`   // SACK blocks seen in this direction's ACKs
+	TTL          []int `json:"ttl"`           // distinct TTL / hop limit values, in order seen
+}
+
+// Handshake holds what the SYN and SYN-ACK negotiated.
+type Handshake struct {
+	Seen          bool `json:"seen"`
+	ClientMSS     int  `json:"client_mss,omitempty"`
+	ServerMSS     int  `json:"server_mss,omitempty"`
+	ClientWScale  int  `json:"client_wscale"` // -1 when absent
+	ServerWScale  int  `json:"server_wscale"`
+	SACKPermitted bool `json:"sack_permitted"`
+}
+
+// Close says how a connection ended.
+type Close struct {
+	Kind  string `json:"kind"` // fin, rst, none
+	By    string `json:"by,omitempty"`
+	Frame int    `json:"frame,omitempty"`
+	Input int    `json:"input,omitempty"`
+}
+
+// EventKind is a Wireshark tcp.analysis flag name (or rst, fin).
+type EventKind string
+
+const (
+	EvRetransmission     EventKind = "retransmission"
+	EvFastRetransmission EventKind = "fast_retransmission"
+	EvSpuriousRetrans    EventKind = "spurious_retransmission"
+	EvOutOfOrder         EventKind = "out_of_order"
+	EvLostSegment        EventKind = "lost_segment"
+	EvAckedUnseen        EventKind = "ack_lost_segment"
+	EvDupAck             EventKind = "duplicate_ack"
+	EvZeroWindow         EventKind = "zero_window"
+	EvZeroWindowProbe    EventKind = "zero_window_probe"
+	EvWindowFull         EventKind = "window_full"
+	EvKeepAlive          EventKind = "keep_alive"
+	EvKeepAliveAck       EventKind = "keep_alive_ack"
+	EvRST                EventKind = "rst"
+	EvFIN                EventKind = "fin"
+)
+
+// Event is one classified segment.
+type Event struct {
+	Input int       `json:"input,omitempty"`
+	Frame int       `json:"frame"`
+	Time  time.Time `json:"time"`
+	Dir   Direction `json:"dir"`
+	Kind  EventKind `json:"kind"`
+	Seq   uint32    `json:"seq"` // relative to the direction's first sequence number seen
+	Len   int       `json:"len"`
+}

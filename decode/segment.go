@@ -1,0 +1,78 @@
+package decode
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Packet is one captured frame as read from a source. Data aliases the
+// source's buffer and is valid only until the next call to Next.
+type Packet struct {
+	Input      int // index of the input this frame came from
+	Frame      int // 1-based frame number within its input, as Wireshark numbers it
+	Time       time.Time
+	CaptureLen int // bytes captured
+	WireLen    int // bytes on the wire
+	LinkType   layers.LinkType
+	Data       []byte
+}
+
+// TCPFlags holds the TCP header flag bits in wire order.
+type TCPFlags uint8
+
+const (
+	FlagFIN TCPFlags = 1 << iota
+	FlagSYN
+	FlagRST
+	FlagPSH
+	FlagACK
+	FlagURG
+	FlagECE
+	FlagCWR
+)
+
+func (f TCPFlags) Has(x TCPFlags) bool { return f&x == x }
+
+// SACKBlock is one selective acknowledgement range [Left, Right).
+type SACKBlock struct{ Left, Right uint32 }
+
+// TCPOptions are the TCP options the analysis needs. Absent values are
+// zero, except WindowScale which is -1 when the option is absent.
+type TCPOptions struct {
+	MSS           uint16
+	WindowScale   int8
+	SACKPermitted bool
+	SACK          []SACKBlock // aliases a buffer reused per packet
+	Timestamp     bool
+	TSVal, TSEcr  uint32
+}
+
+// Segment is one TCP segment with the IP facts the analysis uses. Slices
+// alias per-packet buffers: a consumer that keeps them must copy.
+type Segment struct {
+	Input int
+	Frame int
+	Time  time.Time
+
+	Src, Dst  netip.AddrPort
+	IPVersion uint8
+	TTL       uint8  // IPv4 TTL or IPv6 hop limit
+	IPID      uint16 // IPv4 identification; 0 for IPv6
+
+	Seq, Ack uint32
+	Flags    TCPFlags
+	Window   uint16 // as on the wire, not scaled
+	Options  TCPOptions
+
+	// PayloadLen is the TCP payload length on the wire, from the IP
+	// header's length, so it stays right when a small snaplen cut the
+	// packet. Payload holds the bytes that were captured, which may be
+	// fewer.
+	PayloadLen int
+	Payload    []byte
+}
+
+// Missing reports how many payload bytes the capture did not keep.
+func (s *Segment) Missing() int { return s.PayloadLen - len(s.Payload) }

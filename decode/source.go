@@ -1,0 +1,28 @@
+package decode
+
+import "time"
+
+// InputInfo describes one capture input as the report shows it. It is
+// filled in while the input is read; the counters are final once Next has
+// returned io.EOF (or another error).
+type InputInfo struct {
+	Path             string    `json:"path"`
+	Format           string    `json:"format"`     // "pcap" or "pcapng"
+	LinkTypes        []string  `json:"link_types"` // tcpdump DLT names: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, NULL, ...
+	Packets          int       `json:"packets"`
+	Bytes            int64     `json:"bytes"` // captured bytes of all packets
+	First            time.Time `json:"first"`
+	Last             time.Time `json:"last"`
+	TruncatedPackets int       `json:"truncated_packets"` // packets cut by the snaplen
+	Warnings         []string  `json:"warnings"`
+}
+
+// Source yields packets in capture order.
+type Source interface {
+	// Next returns the next packet. The packet and its Data are valid
+	// until the following call. At the end it returns io.EOF; a capture
+	// cut off mid-packet also ends with io.EOF and a warning in Info.
+	Next() (*Packet, error)
+	Info() *InputInfo
+	Close() error
+}
