@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the programs the tests and the lab need, when missing: tshark (the
+# oracle), tcpdump and nftables (the lab), iproute2 (namespaces).
+set -euo pipefail
+need=()
+command -v tshark  >/dev/null || need+=(tshark)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v nft     >/dev/null || need+=(nftables)
+command -v ip      >/dev/null || need+=(iproute2)
+[ -x /usr/bin/time ] || need+=(time)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing ${need[*]}; run as root or install them" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null

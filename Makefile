@@ -1,0 +1,34 @@
+# h2pcap. Everything builds with CGO_ENABLED=0: one static binary, no libpcap.
+export CGO_ENABLED := 0
+GO ?= go
+
+.PHONY: all build demo test deps lab bench fuzz
+
+all: build
+
+build:
+	$(GO) build -o bin/h2pcap ./cmd/h2pcap
+
+# Analyse the sample capture embedded in the binary.
+demo:
+	$(GO) run ./cmd/h2pcap demo
+
+# Installs what the tests need (tshark is the oracle), then runs every test.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+deps:
+	bash .ci/deps.sh
+
+# Regenerates testdata/pcaps/<scenario>/ from real traffic in network namespaces (root).
+lab: deps
+	bash lab/run.sh
+
+# Speed and memory against tshark and tcpdump on a large lab capture (root).
+bench: deps build
+	bash bench/run.sh
+
+# A short run of every fuzz target.
+fuzz:
+	bash .ci/fuzz.sh
