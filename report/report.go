@@ -1,0 +1,289 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/h2pcap/h2pcap/analyze"
+)
+
+// Formats lists the names Write accepts.
+var Formats = []string{"table", "markdown", "json"}
+
+// Write renders r to w in the named format.
+func Write(w io.Writer, r *analyze.Report, format string) error {
+	switch format {
+	case "json":
+		return writeJSON(w, r)
+	case "table", "":
+		return writeText(w, r, false)
+	case "markdown", "md":
+		return writeText(w, r, true)
+	}
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+func writeJSON(w io.Writer, r *analyze.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// text carries the state of one text rendering: the writer, the first
+// error (so callers can write freely and check once) and the dialect.
+type text struct {
+	w   io.Writer
+	md  bool
+	err error
+}
+
+func (t *text) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+func (t *text) heading(s string) {
+	if t.md {
+		t.printf("\n## %s\n\n", s)
+	} else {
+		t.printf("\n%s\n", strings.ToUpper(s))
+	}
+}
+
+func (t *text) table(header []string, rows [][]string) {
+	if t.err != nil {
+		return
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	}
+	if t.md {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	}
+	tbl := tablewriter.NewTable(t.w, opts...)
+	tbl.Header(header)
+	if err := tbl.Bulk(rows); err != nil {
+		t.err = err
+		return
+	}
+	t.err = tbl.Render()
+}
+
+func writeText(w io.Writer, r *analyze.Report, md bool) error {
+	t := &text{w: w, md: md}
+	if md {
+		t.printf("# h2pcap report\n")
+	} else {
+		t.printf("h2pcap report\n")
+	}
+	t.inputs(r)
+	t.connections(r)
+	t.findings(r)
+	return t.err
+}
+
+func (t *text) inputs(r *analyze.Report) {
+	t.heading("Inputs")
+	var rows [][]string
+	for i, in := range r.Inputs {
+		rows = append(rows, []string{
+			strconv.Itoa(i), in.Path, in.Format, strings.Join(in.LinkTypes, ","),
+			strconv.Itoa(in.Packets), strconv.FormatInt(in.Bytes, 10),
+			stamp(in.First), stamp(in.Last), strconv.Itoa(in.TruncatedPackets),
+		})
+	}
+	t.table([]string{"#", "File", "Format", "Link types", "Packets", "Bytes", "First", "Last", "Snaplen-cut"}, rows)
+	if t.md {
+		t.printf("\n")
+	}
+	for i, in := range r.Inputs {
+		for _, warn := range in.Warnings {
+			t.printf("%swarning: input %d (%s): %s\n", t.bullet(), i, in.Path, warn)
+		}
+	}
+}
+
+func (t *text) connections(r *analyze.Report) {
+	t.heading("Connections")
+	if len(r.Connections) == 0 {
+		t.printf("No TCP connections.\n")
+		return
+	}
+	var rows [][]string
+	for _, c := range r.Connections {
+		cs, sc := &c.TCP.ClientToServer, &c.TCP.ServerToClient
+		rows = append(rows, []string{
+			strconv.Itoa(c.Stream), c.Client, c.Server, c.App,
+			duration(c.End.Sub(c.Start)), irtt(c.IRTTms),
+			pair(cs.Packets, sc.Packets),
+			pair(cs.Retransmissions, sc.Retransmissions),
+			pair(cs.LostSegments, sc.LostSegments),
+			pair(cs.DupAcks, sc.DupAcks),
+			pair(cs.OutOfOrder, sc.OutOfOrder),
+			closeText(c.Close),
+		})
+	}
+	t.table([]string{"Stream", "Client", "Server", "App", "Duration", "iRTT",
+		"Packets c>s/s>c", "Retrans", "Lost seg", "Dup ACK", "Out of order", "Close"}, rows)
+}
+
+// findings lists, per connection with anything to look at, each kind of
+// event per direction with the frames to open in Wireshark.
+func (t *text) findings(r *analyze.Report) {
+	var any bool
+	for _, c := range r.Connections {
+		groups := groupEvents(c.Events)
+		if len(groups) == 0 && c.Close.Kind != "rst" {
+			continue
+		}
+		if !any {
+			t.heading("Findings")
+			any = true
+		}
+		if t.md {
+			t.printf("### Stream %d: %s -> %s\n\nWireshark filter: `tcp.stream eq %d`\n\n", c.Stream, c.Client, c.Server, c.Stream)
+		} else {
+			t.printf("\nstream %d  %s -> %s  (Wireshark: tcp.stream eq %d)\n", c.Stream, c.Client, c.Server, c.Stream)
+		}
+		for _, g := range groups {
+			if g.kind == analyze.EvFIN || g.kind == analyze.EvRST {
+				continue
+			}
+			t.printf("%s%s: %d %s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), frameList(g.frames, 12))
+		}
+		if c.Close.Kind == "rst" {
+			t.printf("%sreset by the %s at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))
+		}
+		if c.EventsDropped > 0 {
+			t.printf("%s%d further events not listed (counts above are complete)\n", t.bullet(), c.EventsDropped)
+		}
+	}
+	if any && !t.md {
+		t.printf("\n")
+	}
+}
+
+func (t *text) code(s string) string {
+	if t.md {
+		return "`" + s + "`"
+	}
+	return s
+}
+
+func (t *text) bullet() string {
+	if t.md {
+		return "- "
+	}
+	return "  "
+}
+
+type eventGroup struct {
+	dir    analyze.Direction
+	kind   analyze.EventKind
+	frames []string
+}
+
+// groupEvents keeps the order in which each (direction, kind) first
+// appeared, so the first anomaly of a connection is listed first.
+func groupEvents(evs []analyze.Event) []*eventGroup {
+	var groups []*eventGroup
+	for _, e := range evs {
+		i := slices.IndexFunc(groups, func(g *eventGroup) bool { return g.dir == e.Dir && g.kind == e.Kind })
+		if i < 0 {
+			groups = append(groups, &eventGroup{dir: e.Dir, kind: e.Kind})
+			i = len(groups) - 1
+		}
+		groups[i].frames = append(groups[i].frames, frameRef(e.Input, e.Frame))
+	}
+	return groups
+}
+
+var kindLabels = map[analyze.EventKind]string{
+	analyze.EvRetransmission:     "retransmissions",
+	analyze.EvFastRetransmission: "fast retransmissions",
+	analyze.EvSpuriousRetrans:    "spurious retransmissions",
+	analyze.EvOutOfOrder:         "out-of-order segments",
+	analyze.EvLostSegment:        "previous segment not captured",
+	analyze.EvAckedUnseen:        "ACKed unseen segment",
+	analyze.EvDupAck:             "duplicate ACKs",
+	analyze.EvZeroWindow:         "zero window",
+	analyze.EvZeroWindowProbe:    "zero window probes",
+	analyze.EvWindowFull:         "window full",
+	analyze.EvKeepAlive:          "keep-alives",
+	analyze.EvKeepAliveAck:       "keep-alive ACKs",
+}
+
+func kindLabel(k analyze.EventKind) string {
+	if l, ok := kindLabels[k]; ok {
+		return l
+	}
+	return string(k)
+}
+
+func dirLabel(d analyze.Direction) string {
+	if d == analyze.ClientToServer {
+		return "client->server"
+	}
+	return "server->client"
+}
+
+// frameRef names a frame as the user finds it: with several inputs, frames
+// past the first input carry the input's index ("1:412").
+func frameRef(input, frame int) string {
+	if input > 0 {
+		return fmt.Sprintf("%d:%d", input, frame)
+	}
+	return strconv.Itoa(frame)
+}
+
+func frameList(frames []string, max int) string {
+	if len(frames) <= max {
+		return strings.Join(frames, ", ")
+	}
+	return strings.Join(frames[:max], ", ") + fmt.Sprintf(", ... (%d more)", len(frames)-max)
+}
+
+func pair(a, b int) string { return strconv.Itoa(a) + " / " + strconv.Itoa(b) }
+
+func closeText(c analyze.Close) string {
+	switch c.Kind {
+	case "fin", "rst":
+		return fmt.Sprintf("%s by %s @%s", strings.ToUpper(c.Kind), c.By, frameRef(c.Input, c.Frame))
+	}
+	return "open"
+}
+
+func irtt(ms *float64) string {
+	if ms == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*ms, 'f', 3, 64) + " ms"
+}
+
+func duration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.String()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000")
+}

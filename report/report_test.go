@@ -1,0 +1,153 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// sample is a fixed report covering every part the renderers show: a
+// warning, a clean connection, one with loss events in both directions
+// and a reset, and one seen in a second input.
+func sample() *analyze.Report {
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	irtt := 1.25
+	return &analyze.Report{
+		Version: 1,
+		Inputs: []*decode.InputInfo{
+			{Path: "client.pcap", Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: 420, Bytes: 123456,
+				First: t0, Last: t0.Add(15 * time.Second), Warnings: []string{}},
+			{Path: "client-2.pcapng", Format: "pcapng", LinkTypes: []string{"LINUX_SLL2", "EN10MB"}, Packets: 10, Bytes: 900,
+				First: t0.Add(15 * time.Second), Last: t0.Add(16 * time.Second), TruncatedPackets: 3,
+				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets"}},
+		},
+		Connections: []*analyze.Connection{
+			{
+				Stream: 0, Client: "198.18.1.2:40000", Server: "198.18.2.2:8443", FirstFrame: 1, LastFrame: 200,
+				Start: t0, End: t0.Add(4 * time.Second), App: "h2", IRTTms: &irtt, Roles: "syn",
+				TCP: analyze.TCPStats{
+					ClientToServer: analyze.DirStats{Packets: 100, Bytes: 5000, Fins: 1},
+					ServerToClient: analyze.DirStats{Packets: 98, Bytes: 90000, Fins: 1},
+				},
+				Close:  analyze.Close{Kind: "fin", By: "client", Frame: 197},
+				Events: []analyze.Event{},
+			},
+			{
+				Stream: 1, Client: "[fd18::2]:40002", Server: "[fd18:2::2]:80", FirstFrame: 5, LastFrame: 410, LastInput: 1,
+				Start: t0.Add(time.Second), End: t0.Add(15500 * time.Millisecond), App: "h2c", Roles: "http2-preface",
+				TCP: analyze.TCPStats{
+					ClientToServer: analyze.DirStats{Packets: 50, Bytes: 3000, Retransmissions: 3, DupAcks: 2},
+					ServerToClient: analyze.DirStats{Packets: 60, Bytes: 70000, LostSegments: 1, Resets: 1},
+				},
+				Close: analyze.Close{Kind: "rst", By: "server", Frame: 7, Input: 1},
+				Events: []analyze.Event{
+					{Frame: 300, Time: t0.Add(10 * time.Second), Dir: analyze.ServerToClient, Kind: analyze.EvLostSegment, Len: 1448},
+					{Frame: 301, Time: t0.Add(10 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvDupAck},
+					{Frame: 302, Time: t0.Add(10 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvDupAck},
+					{Frame: 310, Time: t0.Add(11 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvRetransmission, Len: 17},
+					{Frame: 320, Time: t0.Add(12 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvRetransmission, Len: 17},
+					{Input: 1, Frame: 2, Time: t0.Add(15 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvRetransmission, Len: 17},
+					{Input: 1, Frame: 7, Time: t0.Add(15500 * time.Millisecond), Dir: analyze.ServerToClient, Kind: analyze.EvRST},
+				},
+			},
+		},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct{ format, file string }{
+		{"table", "sample.txt"},
+		{"markdown", "sample.md"},
+		{"json", "sample.json"},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, sample(), tc.format); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", tc.file)
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./report -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s output differs from %s (go test ./report -update to accept):\n%s", tc.format, golden, buf.String())
+			}
+		})
+	}
+}
+
+// The JSON contract's names are promised to users: check them directly,
+// not only through a golden file that -update would silently rewrite.
+func TestJSONContract(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, sample(), "json"); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["version"] != float64(1) {
+		t.Errorf("version = %v, want 1", doc["version"])
+	}
+	in := doc["inputs"].([]any)[0].(map[string]any)
+	for _, k := range []string{"path", "format", "link_types", "packets", "bytes", "first", "last", "truncated_packets", "warnings"} {
+		if _, ok := in[k]; !ok {
+			t.Errorf("inputs[0] lacks %q", k)
+		}
+	}
+	c := doc["connections"].([]any)[1].(map[string]any)
+	for _, k := range []string{"stream", "client", "server", "first_frame", "last_frame", "start", "end", "app", "irtt_ms", "tcp", "close", "events"} {
+		if _, ok := c[k]; !ok {
+			t.Errorf("connection lacks %q", k)
+		}
+	}
+	if c["client"] != "[fd18::2]:40002" {
+		t.Errorf("client = %v", c["client"])
+	}
+	dir := c["tcp"].(map[string]any)["client_to_server"].(map[string]any)
+	for _, k := range []string{"packets", "bytes", "retransmissions", "fast_retransmissions", "spurious_retransmissions",
+		"out_of_order", "lost_segments", "acked_unseen", "dup_acks", "zero_windows", "keep_alives", "resets", "fins"} {
+		if _, ok := dir[k]; !ok {
+			t.Errorf("tcp.client_to_server lacks %q", k)
+		}
+	}
+	cl := c["close"].(map[string]any)
+	if cl["kind"] != "rst" || cl["by"] != "server" || cl["frame"] != float64(7) {
+		t.Errorf("close = %v", cl)
+	}
+	ev := c["events"].([]any)[0].(map[string]any)
+	if ev["dir"] != "server_to_client" || ev["kind"] != "lost_segment" || ev["frame"] != float64(300) {
+		t.Errorf("events[0] = %v", ev)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ev["time"].(string)); err != nil {
+		t.Errorf("event time: %v", err)
+	}
+	ev5 := c["events"].([]any)[5].(map[string]any)
+	if ev5["input"] != float64(1) {
+		t.Errorf("events[5] should name input 1: %v", ev5)
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	err := Write(&bytes.Buffer{}, sample(), "xml")
+	if err == nil || !strings.Contains(err.Error(), "xml") {
+		t.Fatalf("err = %v", err)
+	}
+}
