@@ -1,0 +1,193 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// DefaultMaxEventsPerConn is the per-connection event cap when
+// Options.MaxEventsPerConn is zero.
+const DefaultMaxEventsPerConn = 10000
+
+// Options configure an Analyzer.
+type Options struct {
+	// MaxEventsPerConn caps the events kept per connection; further
+	// events are counted in Connection.EventsDropped. Zero means
+	// DefaultMaxEventsPerConn; negative keeps none.
+	MaxEventsPerConn int
+}
+
+// Analyzer tracks TCP connections over a sequence of segments. It is not
+// safe for concurrent use.
+type Analyzer struct {
+	maxEvents int
+	// conns maps a 4-tuple to its current connection: the latest tshark
+	// tcp.stream on it, as find_conversation picks the newest conversation.
+	conns map[connKey]*conn
+	all   []*conn // every connection, by stream number
+}
+
+// connKey is a 4-tuple without direction: lo is the smaller endpoint.
+type connKey struct{ lo, hi netip.AddrPort }
+
+func keyOf(a, b netip.AddrPort) connKey {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return connKey{a, b}
+}
+
+// New returns an Analyzer.
+func New(opts Options) *Analyzer {
+	max := opts.MaxEventsPerConn
+	switch {
+	case max == 0:
+		max = DefaultMaxEventsPerConn
+	case max < 0:
+		max = 0
+	}
+	return &Analyzer{maxEvents: max, conns: make(map[connKey]*conn)}
+}
+
+// Segment takes one TCP segment; segments must come in capture order. s and
+// its slices may be reused by the caller once Segment returns.
+func (a *Analyzer) Segment(s *decode.Segment) {
+	a.segment(s)
+}
+
+// segment is Segment returning the analysis flags, for tests.
+func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
+	k := keyOf(s.Src, s.Dst)
+	c := a.conns[k]
+	var pre SegmentFlags
+	if c == nil {
+		c = a.newConn(k, s)
+	} else if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN {
+		// dissect_tcp: a SYN whose ISN differs from the base sequence
+		// number already known for its direction starts a new
+		// conversation, whatever state the old one is in (no FIN or RST
+		// needed). The same ISN is a retransmitted SYN: nextseq goes back
+		// to the last contiguous byte (issue 17616, an RST may have moved
+		// it).
+		fwd := &c.dir[c.side(s)]
+		if fwd.baseSet {
+			if s.Seq != fwd.baseSeq {
+				c = a.newConn(k, s)
+				pre = FlagReusedPorts
+			} else {
+				fwd.nextSeq = fwd.maxSeqToBeAcked
+			}
+		}
+	}
+	return c.segment(s) | pre
+}
+
+func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
+	c := newConn(len(a.all), s, a.maxEvents)
+	a.all = append(a.all, c)
+	a.conns[k] = c
+	return c
+}
+
+// Report returns the result for every connection seen so far, in tcp.stream
+// order. It may be called more than once.
+func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
+	r := &Report{
+		Version:     1,
+		Inputs:      inputs,
+		Connections: make([]*Connection, 0, len(a.all)),
+	}
+	if r.Inputs == nil {
+		r.Inputs = []*decode.InputInfo{}
+	}
+	for _, c := range a.all {
+		r.Connections = append(r.Connections, c.report())
+	}
+	return r
+}
+
+// report maps sides to client and server and builds the Connection.
+func (c *conn) report() *Connection {
+	client, rule := c.roles()
+	server := 1 - client
+	dirOf := func(side int) Direction {
+		if side == client {
+			return ClientToServer
+		}
+		return ServerToClient
+	}
+	who := func(side int) string {
+		if side == client {
+			return "client"
+		}
+		return "server"
+	}
+
+	cl, sv := &c.dir[client], &c.dir[server]
+	out := &Connection{
+		Stream:     c.stream,
+		Client:     c.ep[client].String(),
+		Server:     c.ep[server].String(),
+		FirstFrame: c.firstFrame,
+		LastFrame:  c.lastFrame,
+		FirstInput: c.firstInput,
+		LastInput:  c.lastInput,
+		Start:      c.start,
+		End:        c.end,
+		App:        app(cl.sniff, sv.sniff),
+		Roles:      rule,
+		TCP: TCPStats{
+			ClientToServer: cl.stats.clone(),
+			ServerToClient: sv.stats.clone(),
+		},
+		Handshake: Handshake{
+			Seen:          c.synSide >= 0 || c.synAckSide >= 0,
+			ClientMSS:     cl.mss,
+			ServerMSS:     sv.mss,
+			ClientWScale:  cl.wscaleOpt,
+			ServerWScale:  sv.wscaleOpt,
+			SACKPermitted: sackPermitted(cl, sv),
+		},
+		Close:         Close{Kind: "none"},
+		Events:        make([]Event, len(c.events)),
+		EventsDropped: c.eventsDropped,
+	}
+	if c.firstRTTNS != 0 {
+		ms := float64(c.firstRTTNS) / float64(time.Millisecond)
+		out.IRTTms = &ms
+	}
+	switch m := c.rst; {
+	case m.seen:
+		out.Close = Close{Kind: "rst", By: who(m.side), Frame: m.frame, Input: m.input}
+	case c.fin.seen:
+		m = c.fin
+		out.Close = Close{Kind: "fin", By: who(m.side), Frame: m.frame, Input: m.input}
+	}
+	for i, e := range c.events {
+		e.Dir = dirOf(int(e.Dir))
+		out.Events[i] = e
+	}
+	return out
+}
+
+// sackPermitted says whether SACK was negotiated: both handshake segments
+// must offer it; with only one of them seen, that one's offer is all there is.
+func sackPermitted(cl, sv *dirState) bool {
+	cs, ss := cl.sentSYN || cl.sentSYNAck, sv.sentSYN || sv.sentSYNAck
+	switch {
+	case cs && ss:
+		return cl.sackPerm && sv.sackPerm
+	case cs:
+		return cl.sackPerm
+	case ss:
+		return sv.sackPerm
+	}
+	return false
+}
+
+func (d DirStats) clone() DirStats {
+	d.TTL = append([]int{}, d.TTL...)
+	return d
+}
