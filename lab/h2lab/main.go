@@ -1,0 +1,123 @@
+// Command h2lab produces real HTTP/2 traffic for the h2pcap lab: a client
+// built on golang.org/x/net/http2.Transport with health-check PINGs, a
+// net/http + x/net/http2 server (TLS and h2c), a Framer-based server that
+// punishes PINGs the way grpc-go does, a bulk downloader for benchmark
+// captures, and the writer of each scenario's truth.json.
+//
+// It is one static binary (CGO_ENABLED=0) so lab/run.sh can build it once
+// and run it inside the lab's network namespaces.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+const usage = `usage: h2lab <command> [flags]
+
+commands:
+  client      x/net/http2 Transport client: periodic requests, a /watch stream, health-check PINGs
+  server      net/http + x/net/http2 server over TLS and h2c
+  pingserver  Framer-based h2c server: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" after N PINGs
+  bulk        parallel HTTP/2 downloads of large bodies (benchmark captures)
+  truth       write a scenario's truth.json from the runner's fault log and the client log
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "client":
+		err = runClient(args)
+	case "server":
+		err = runServer(args)
+	case "pingserver":
+		err = runPingServer(args)
+	case "bulk":
+		err = runBulk(args)
+	case "truth":
+		err = runTruth(args)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "h2lab %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// logEntry is one line of a JSON-lines log. The analysis side compares
+// Time against capture timestamps, so it is always UTC with nanoseconds.
+type logEntry struct {
+	Time   string `json:"time"`
+	Level  string `json:"level"`           // "error" or "info"
+	Conn   *int   `json:"conn,omitempty"`  // index of the client's Transport
+	Local  string `json:"local,omitempty"` // local ip:port of the TCP connection, when known
+	Remote string `json:"remote,omitempty"`
+	Op     string `json:"op,omitempty"` // e.g. "GET /small", "PING", "dial"
+	Msg    string `json:"msg"`          // for errors: the exact error string Go produced
+	Error  string `json:"error,omitempty"`
+	Extra  any    `json:"extra,omitempty"`
+}
+
+// jsonLog writes logEntry lines; it is safe for concurrent use.
+type jsonLog struct {
+	mu sync.Mutex
+	w  io.Writer
+	f  *os.File
+}
+
+func openLog(path string) (*jsonLog, error) {
+	if path == "" || path == "-" {
+		return &jsonLog{w: os.Stderr}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return &jsonLog{w: f, f: f}, nil
+}
+
+func (l *jsonLog) Close() error {
+	if l.f != nil {
+		return l.f.Close()
+	}
+	return nil
+}
+
+func (l *jsonLog) log(e logEntry) {
+	e.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	b, err := json.Marshal(e)
+	if err != nil {
+		b = []byte(fmt.Sprintf(`{"time":%q,"level":"error","msg":"marshal log entry: %v"}`, e.Time, err))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(append(b, '\n'))
+}
+
+func (l *jsonLog) info(op, msg string) { l.log(logEntry{Level: "info", Op: op, Msg: msg}) }
+
+func intp(i int) *int { return &i }
+
+// openKeyLog opens an NSS key log file for crypto/tls's KeyLogWriter, so
+// Wireshark (and h2pcap) can decrypt the TLS scenarios.
+func openKeyLog(path string) (io.WriteCloser, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open key log: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Truth is a scenario's truth.json: what was injected, what the client
+// reported, and the verdict an analysis of the captures should reach.
+type Truth struct {
+	Scenario       string            `json:"scenario"`
+	Description    string            `json:"description"`
+	Transport      string            `json:"transport"` // tls or h2c
+	Client         string            `json:"client"`
+	Server         string            `json:"server"`
+	ClientSettings ClientSettings    `json:"client_settings"`
+	Captures       map[string]string `json:"captures,omitempty"`
+	Faults         []Fault           `json:"faults"`
+	ClientErrors   []ClientError     `json:"client_errors"`
+	Connections    []ConnSummary     `json:"connections"`
+	Expect         Expect            `json:"expect"`
+}
+
+type ClientSettings struct {
+	ReadIdleTimeoutS float64 `json:"read_idle_timeout_s"`
+	PingTimeoutS     float64 `json:"ping_timeout_s"`
+	Conns            int     `json:"conns,omitempty"`
+	PingEveryS       float64 `json:"ping_every_s,omitempty"`
+}
+
+// Fault is one nft rule on the router's forward chain, with the wall-clock
+// times (UTC) right after it was added and removed.
+type Fault struct {
+	Start     string  `json:"start"`
+	End       *string `json:"end"`
+	Direction string  `json:"direction"`
+	NFT       string  `json:"nft"`
+	What      string  `json:"what"`
+}
+
+type ClientError struct {
+	Time  string `json:"time"`
+	Msg   string `json:"msg"`
+	Op    string `json:"op,omitempty"`
+	Conn  *int   `json:"conn,omitempty"`
+	Local string `json:"local,omitempty"`
+}
+
+// ConnSummary is one client TCP connection as the client log saw it, keyed
+// by its local address so it can be matched to a capture's client port.
+type ConnSummary struct {
+	Local      string  `json:"local"`
+	Conn       int     `json:"conn"`
+	Connected  string  `json:"connected"`
+	Closed     *string `json:"closed"`
+	RequestsOK int     `json:"requests_ok"`
+	Errors     int     `json:"errors"`
+	FirstError *string `json:"first_error"`
+}
+
+type Expect struct {
+	Verdict       string   `json:"verdict"`
+	LossDirection string   `json:"loss_direction"`
+	Suspects      []string `json:"suspects"`
+	Notes         string   `json:"notes"`
+}
+
+func runTruth(args []string) error {
+	var t Truth
+	fs := flag.NewFlagSet("truth", flag.ExitOnError)
+	fs.StringVar(&t.Scenario, "scenario", "", "scenario name")
+	fs.StringVar(&t.Description, "description", "", "what the scenario does")
+	fs.StringVar(&t.Transport, "transport", "tls", "tls or h2c")
+	fs.StringVar(&t.Client, "client", "198.18.1.2", "client address")
+	fs.StringVar(&t.Server, "server", "198.18.2.2:8443", "server host:port")
+	fs.Float64Var(&t.ClientSettings.ReadIdleTimeoutS, "read-idle-timeout", 2, "client ReadIdleTimeout in seconds")
+	fs.Float64Var(&t.ClientSettings.PingTimeoutS, "ping-timeout", 1, "client PingTimeout in seconds")
+	fs.IntVar(&t.ClientSettings.Conns, "conns", 1, "client parallel connections")
+	fs.Float64Var(&t.ClientSettings.PingEveryS, "ping-every", 0, "explicit ClientConn.Ping period in seconds")
+	faults := fs.String("faults", "", "JSON-lines `file` of faults written by run.sh")
+	clientLog := fs.String("log", "", "client JSON-lines log")
+	captures := fs.String("captures", "", "`name=what;...` describing each capture file")
+	fs.StringVar(&t.Expect.Verdict, "verdict", "healthy", "expected verdict")
+	fs.StringVar(&t.Expect.LossDirection, "loss-direction", "none", "expected loss direction")
+	suspects := fs.String("suspects", "", "comma-separated expected suspects")
+	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
+	out := fs.String("out", "truth.json", "output `file`")
+	fs.Parse(args)
+
+	t.Expect.Suspects = []string{}
+	if *suspects != "" {
+		t.Expect.Suspects = strings.Split(*suspects, ",")
+	}
+	if *captures != "" {
+		t.Captures = map[string]string{}
+		for _, kv := range strings.Split(*captures, ";") {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Captures[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	t.Faults = []Fault{}
+	if *faults != "" {
+		if err := readJSONLines(*faults, func(b []byte) error {
+			var f Fault
+			if err := json.Unmarshal(b, &f); err != nil {
+				return err
+			}
+			t.Faults = append(t.Faults, f)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read faults: %w", err)
+		}
+	}
+	t.ClientErrors = []ClientError{}
+	t.Connections = []ConnSummary{}
+	if *clientLog != "" {
+		byLocal := map[string]*ConnSummary{}
+		if err := readJSONLines(*clientLog, func(b []byte) error {
+			var e logEntry
+			if err := json.Unmarshal(b, &e); err != nil {
+				return err
+			}
+			cs := byLocal[e.Local]
+			if e.Op == "dial" && e.Level == "info" && e.Conn != nil {
+				cs = &ConnSummary{Local: e.Local, Conn: *e.Conn, Connected: e.Time}
+				byLocal[e.Local] = cs
+				return nil
+			}
+			switch {
+			case e.Level == "error":
+				t.ClientErrors = append(t.ClientErrors, ClientError{Time: e.Time, Msg: e.Msg, Op: e.Op, Conn: e.Conn, Local: e.Local})
+				if cs != nil {
+					cs.Errors++
+					if cs.FirstError == nil {
+						s := e.Time + " " + e.Op + ": " + e.Msg
+						cs.FirstError = &s
+					}
+				}
+			case cs != nil && e.Op == "conn" && e.Msg == "connection closed":
+				tm := e.Time
+				cs.Closed = &tm
+			case cs != nil && strings.HasPrefix(e.Op, "GET ") && strings.HasPrefix(e.Msg, "200,"):
+				cs.RequestsOK++
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read client log: %w", err)
+		}
+		for _, cs := range byLocal {
+			if cs.Local != "" {
+				t.Connections = append(t.Connections, *cs)
+			}
+		}
+		sort.Slice(t.Connections, func(i, j int) bool { return t.Connections[i].Connected < t.Connections[j].Connected })
+	}
+	var sb strings.Builder
+	sb.WriteString(t.Expect.Notes)
+	if len(t.Connections) > 0 {
+		sb.WriteString(" Client connections (from client.log):")
+		for _, cs := range t.Connections {
+			fmt.Fprintf(&sb, " %s (conn %d) connected %s, %d requests ok", cs.Local, cs.Conn, cs.Connected, cs.RequestsOK)
+			if cs.FirstError != nil {
+				fmt.Fprintf(&sb, ", first error %s", *cs.FirstError)
+			}
+			if cs.Closed != nil {
+				fmt.Fprintf(&sb, ", closed %s", *cs.Closed)
+			}
+			sb.WriteString(";")
+		}
+	}
+	t.Expect.Notes = strings.TrimSpace(sb.String())
+
+	b, err := json.MarshalIndent(&t, "", "  ")
+	if err != nil {
+		return fmt.Errorf("marshal truth: %w", err)
+	}
+	return os.WriteFile(*out, append(b, '\n'), 0o644)
+}
+
+func readJSONLines(path string, fn func([]byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		if err := fn(sc.Bytes()); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	return sc.Err()
+}
