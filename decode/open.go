@@ -225,7 +225,10 @@ func newSource(r io.Reader, name string, idx int) (source, error) {
 		in.cr = &countingReader{r: zr}
 		in.br = bufio.NewReaderSize(in.cr, readBufferSize)
 		magic, err = in.br.Peek(4)
-		if err != nil && len(magic) == 0 && !errors.Is(err, io.EOF) {
+		if err != nil && len(magic) < 4 && !errors.Is(err, io.EOF) {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, in.formatError(-1, err, "truncated gzip stream")
+			}
 			return nil, in.formatError(-1, err, "gzip: %v", err)
 		}
 	} else if err != nil && !errors.Is(err, io.EOF) {
