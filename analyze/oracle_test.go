@@ -1,0 +1,502 @@
+package analyze
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// The oracle test runs tshark 4.0 over every capture under testdata/pcaps
+// and requires h2pcap's per-stream, per-direction counters (and the
+// per-frame analysis flags behind them) to equal tshark's.
+
+const pcapRoot = "../testdata/pcaps"
+
+// oracleException is a frame where h2pcap is right to differ from tshark.
+// The frame is left out of the comparison on both sides.
+type oracleException struct {
+	file  string // path under testdata/pcaps
+	frame int
+	why   string
+	// tsharkOnlyStream: the frame is the only one of a tshark tcp.stream
+	// that h2pcap cannot see; tshark's later stream numbers are compared
+	// one lower.
+	tsharkOnlyStream bool
+}
+
+// A TCP header whose data offset runs past the end of the IP payload:
+// decode rejects the packet as malformed, while tshark opens a
+// conversation for it (a stream number) and then stops ("Short segment",
+// no sequence analysis). A lone bogus header is not a connection, and no
+// later frame of these captures uses its 4-tuple.
+const whyShortSegment = "TCP header longer than the IP payload: tshark numbers a stream for it but analyses nothing; decode drops the packet as malformed"
+
+var oracleExceptions = []oracleException{
+	{"public/suricata-verify/bug-76.pcap", 46, whyShortSegment, true},
+	{"public/suricata-verify/transform-base64-7296.pcap", 11, whyShortSegment, true},
+	{"public/suricata-verify/transform-base64-7296.pcap", 59, whyShortSegment + " (the same bogus header again)", true},
+}
+
+// oracleFields are the tcp.analysis fields compared, with the counter each
+// one feeds. tcp.analysis.retransmission is also shown for fast and
+// spurious retransmissions, as DirStats.Retransmissions counts.
+var oracleFields = []struct {
+	field string
+	flags SegmentFlags // our flags that raise it
+	stat  func(*DirStats) *int
+}{
+	{"tcp.analysis.retransmission", retransFamily, func(d *DirStats) *int { return &d.Retransmissions }},
+	{"tcp.analysis.fast_retransmission", FlagFastRetransmission, func(d *DirStats) *int { return &d.FastRetransmissions }},
+	{"tcp.analysis.spurious_retransmission", FlagSpuriousRetransmission, func(d *DirStats) *int { return &d.SpuriousRetransmissions }},
+	{"tcp.analysis.out_of_order", FlagOutOfOrder, func(d *DirStats) *int { return &d.OutOfOrder }},
+	{"tcp.analysis.lost_segment", FlagLostSegment, func(d *DirStats) *int { return &d.LostSegments }},
+	{"tcp.analysis.ack_lost_segment", FlagAckedUnseen, func(d *DirStats) *int { return &d.AckedUnseen }},
+	{"tcp.analysis.duplicate_ack", FlagDupAck, func(d *DirStats) *int { return &d.DupAcks }},
+	{"tcp.analysis.zero_window", FlagZeroWindow, func(d *DirStats) *int { return &d.ZeroWindows }},
+	{"tcp.analysis.zero_window_probe", FlagZeroWindowProbe, func(d *DirStats) *int { return &d.ZeroWindowProbes }},
+	{"tcp.analysis.window_full", FlagWindowFull, func(d *DirStats) *int { return &d.WindowFull }},
+	{"tcp.analysis.window_update", FlagWindowUpdate, func(d *DirStats) *int { return &d.WindowUpdates }},
+	{"tcp.analysis.keep_alive", FlagKeepAlive, func(d *DirStats) *int { return &d.KeepAlives }},
+	{"tcp.analysis.keep_alive_ack", FlagKeepAliveAck, func(d *DirStats) *int { return &d.KeepAliveAcks }},
+	{"tcp.analysis.zero_window_probe_ack", FlagZeroWindowProbeAck, nil},
+}
+
+// Column layout of the tshark output.
+const (
+	colFrame = iota
+	colStream
+	colIPSrc
+	colIPv6Src
+	colSrcPort
+	colLen
+	colReset
+	colFin
+	colFlags // first of oracleFields
+)
+
+// frameResult is one TCP segment as one side of the comparison saw it.
+type frameResult struct {
+	stream  int
+	src     []string // candidate source addresses (tshark: every IP layer's)
+	srcPort int
+	len     int
+	rst     bool
+	fin     bool
+	fields  uint32 // bit i: oracleFields[i] is shown
+}
+
+func TestOracle(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
+		}
+		t.Skipf("tshark not installed: %v", err)
+	}
+	files := captureFiles(t)
+	if len(files) == 0 {
+		t.Fatalf("no captures under %s", pcapRoot)
+	}
+	for _, e := range oracleExceptions {
+		if !slices.Contains(files, e.file) {
+			t.Errorf("exception for %s frame %d names a capture that is gone", e.file, e.frame)
+		}
+	}
+	for _, rel := range files {
+		exc := map[int]oracleException{}
+		for _, e := range oracleExceptions {
+			if e.file == rel {
+				exc[e.frame] = e
+			}
+		}
+		t.Run(rel, func(t *testing.T) {
+			t.Parallel()
+			compareWithTshark(t, tshark, filepath.Join(pcapRoot, rel), exc)
+		})
+	}
+}
+
+// captureFiles lists the captures under pcapRoot, relative to it.
+func captureFiles(t *testing.T) []string {
+	var files []string
+	err := filepath.WalkDir(pcapRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() || !(strings.HasSuffix(name, ".pcap") || strings.HasSuffix(name, ".pcapng") ||
+			strings.HasSuffix(name, ".gz")) {
+			return nil
+		}
+		rel, err := filepath.Rel(pcapRoot, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing captures: %v", err)
+	}
+	return files
+}
+
+func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleException) {
+	theirs, err := runTshark(tshark, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range slices.Sorted(maps.Keys(exc)) {
+		if _, ok := theirs[f]; !ok {
+			t.Errorf("exception for frame %d: tshark has no TCP segment there", f)
+		}
+	}
+	dropTsharkOnlyStreams(t, theirs, exc)
+	ours, rep, err := analyzeFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Per frame: the flags behind the counters, for a precise message.
+	frames := make([]int, 0, len(theirs))
+	for f := range theirs {
+		frames = append(frames, f)
+	}
+	for f := range ours {
+		if _, ok := theirs[f]; !ok {
+			frames = append(frames, f)
+		}
+	}
+	slices.Sort(frames)
+	mismatches := 0
+	for _, f := range frames {
+		if _, ok := exc[f]; ok {
+			continue
+		}
+		th, okT := theirs[f]
+		us, okU := ours[f]
+		var diff string
+		switch {
+		case !okT:
+			diff = "only h2pcap has a TCP segment"
+		case !okU:
+			diff = "only tshark has a TCP segment"
+		case th.stream != us.stream:
+			diff = fmt.Sprintf("stream: tshark %d, h2pcap %d", th.stream, us.stream)
+		case th.fields != us.fields || th.rst != us.rst || th.fin != us.fin || th.len != us.len:
+			diff = fmt.Sprintf("tshark %s, h2pcap %s", th.describe(), us.describe())
+		}
+		if diff != "" {
+			mismatches++
+			if mismatches <= 20 {
+				t.Errorf("frame %d: %s", f, diff)
+			}
+		}
+	}
+	if mismatches > 20 {
+		t.Errorf("... %d frames differ in all", mismatches)
+	}
+
+	// Per stream and direction: the Report's counters against tshark's,
+	// with excepted frames taken out of both.
+	type dirKey struct{ stream, dir int }
+	want := map[dirKey]*DirStats{}
+	got := map[dirKey]*DirStats{}
+	streams := map[int]bool{}
+	for _, c := range rep.Connections {
+		for d := ClientToServer; d <= ServerToClient; d++ {
+			st := *c.TCP.Dir(d)
+			got[dirKey{c.Stream, int(d)}] = &st
+		}
+	}
+	for f, th := range theirs {
+		streams[th.stream] = true
+		c := connByStream(rep, th.stream)
+		if c == nil {
+			if _, ok := exc[f]; !ok {
+				t.Errorf("frame %d: tshark stream %d, which h2pcap does not have", f, th.stream)
+			}
+			continue
+		}
+		d := th.dir(c)
+		k := dirKey{th.stream, int(d)}
+		if _, ok := exc[f]; ok {
+			if us, ok := ours[f]; ok && us.stream == th.stream {
+				subtract(got[k], us)
+			}
+			continue
+		}
+		if want[k] == nil {
+			want[k] = &DirStats{}
+		}
+		add(want[k], th)
+	}
+	if len(rep.Connections) != len(streams) {
+		t.Errorf("stream count: tshark %d, h2pcap %d", len(streams), len(rep.Connections))
+	}
+	for k, g := range got {
+		w := want[k]
+		if w == nil {
+			w = &DirStats{}
+		}
+		if diff := compareStats(w, g); diff != "" {
+			t.Errorf("stream %d %s: %s", k.stream, Direction(k.dir), diff)
+		}
+	}
+	if !t.Failed() {
+		t.Logf("agrees with tshark: %d TCP frames, %d streams", len(theirs), len(streams))
+	}
+}
+
+// dropTsharkOnlyStreams removes the streams that consist only of frames
+// excepted as tsharkOnlyStream, and renumbers tshark's later streams.
+func dropTsharkOnlyStreams(t *testing.T, theirs map[int]*frameResult, exc map[int]oracleException) {
+	var drop []int
+	for f, e := range exc {
+		if th := theirs[f]; e.tsharkOnlyStream && th != nil {
+			drop = append(drop, th.stream)
+		}
+	}
+	slices.Sort(drop)
+	drop = slices.Compact(drop)
+	for _, stream := range slices.Backward(drop) {
+		for f, th := range theirs {
+			if th.stream != stream {
+				continue
+			}
+			if e, ok := exc[f]; !ok || !e.tsharkOnlyStream {
+				t.Errorf("frame %d is in tshark stream %d, which an exception says is tshark's only", f, stream)
+				continue
+			}
+			delete(theirs, f)
+		}
+		for _, th := range theirs {
+			if th.stream > stream {
+				th.stream--
+			}
+		}
+	}
+}
+
+func connByStream(rep *Report, stream int) *Connection {
+	if stream >= 0 && stream < len(rep.Connections) && rep.Connections[stream].Stream == stream {
+		return rep.Connections[stream]
+	}
+	return nil
+}
+
+// dir tells which direction of c a tshark row is in.
+func (r *frameResult) dir(c *Connection) Direction {
+	_, cport := splitHostPort(c.Client)
+	shost, sport := splitHostPort(c.Server)
+	chost, _ := splitHostPort(c.Client)
+	if cport != sport {
+		if r.srcPort == cport {
+			return ClientToServer
+		}
+		return ServerToClient
+	}
+	if slices.Contains(r.src, chost) && !slices.Contains(r.src, shost) {
+		return ClientToServer
+	}
+	return ServerToClient
+}
+
+func splitHostPort(s string) (string, int) {
+	i := strings.LastIndexByte(s, ':')
+	p, _ := strconv.Atoi(s[i+1:])
+	return strings.Trim(s[:i], "[]"), p
+}
+
+func add(st *DirStats, r *frameResult) {
+	st.Packets++
+	st.Bytes += int64(r.len)
+	if r.rst {
+		st.Resets++
+	}
+	if r.fin {
+		st.Fins++
+	}
+	for i, f := range oracleFields {
+		if f.stat != nil && r.fields&(1<<i) != 0 {
+			*f.stat(st)++
+		}
+	}
+}
+
+func subtract(st *DirStats, r *frameResult) {
+	var one DirStats
+	add(&one, r)
+	st.Packets -= one.Packets
+	st.Bytes -= one.Bytes
+	st.Resets -= one.Resets
+	st.Fins -= one.Fins
+	for _, f := range oracleFields {
+		if f.stat != nil {
+			*f.stat(st) -= *f.stat(&one)
+		}
+	}
+}
+
+// compareStats compares the counters tshark can tell.
+func compareStats(want, got *DirStats) string {
+	var b strings.Builder
+	cmp := func(name string, w, g int64) {
+		if w != g {
+			fmt.Fprintf(&b, " %s: tshark %d, h2pcap %d;", name, w, g)
+		}
+	}
+	cmp("packets", int64(want.Packets), int64(got.Packets))
+	cmp("bytes", want.Bytes, got.Bytes)
+	cmp("resets", int64(want.Resets), int64(got.Resets))
+	cmp("fins", int64(want.Fins), int64(got.Fins))
+	for _, f := range oracleFields {
+		if f.stat != nil {
+			cmp(f.field, int64(*f.stat(want)), int64(*f.stat(got)))
+		}
+	}
+	return b.String()
+}
+
+func (r *frameResult) describe() string {
+	var parts []string
+	parts = append(parts, fmt.Sprintf("len=%d", r.len))
+	for i, f := range oracleFields {
+		if r.fields&(1<<i) != 0 {
+			parts = append(parts, strings.TrimPrefix(f.field, "tcp.analysis."))
+		}
+	}
+	if r.rst {
+		parts = append(parts, "rst")
+	}
+	if r.fin {
+		parts = append(parts, "fin")
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// runTshark returns tshark's view of every TCP frame of path.
+func runTshark(tshark, path string) (map[int]*frameResult, error) {
+	args := []string{"-r", path, "-n", "-o", "tcp.reassemble_out_of_order:TRUE",
+		"-Y", "tcp", "-T", "fields", "-E", "separator=/t",
+		"-e", "frame.number", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+		"-e", "tcp.srcport", "-e", "tcp.len", "-e", "tcp.flags.reset", "-e", "tcp.flags.fin"}
+	for _, f := range oracleFields {
+		args = append(args, "-e", f.field)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tshark, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("tshark %s: %w: %s", path, err, stderr.String())
+	}
+	res := map[int]*frameResult{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) != colFlags+len(oracleFields) {
+			return nil, fmt.Errorf("tshark %s: %d columns in %q", path, len(cols), sc.Text())
+		}
+		frame, err := strconv.Atoi(cols[colFrame])
+		if err != nil {
+			return nil, fmt.Errorf("tshark %s: frame number %q: %w", path, cols[colFrame], err)
+		}
+		if strings.Contains(cols[colStream], ",") {
+			return nil, fmt.Errorf("tshark %s: frame %d has several TCP layers (%s); add an exception", path, frame, cols[colStream])
+		}
+		r := &frameResult{}
+		if r.stream, err = strconv.Atoi(cols[colStream]); err != nil {
+			return nil, fmt.Errorf("tshark %s: frame %d: tcp.stream %q: %w", path, frame, cols[colStream], err)
+		}
+		for _, c := range []string{cols[colIPSrc], cols[colIPv6Src]} {
+			if c != "" {
+				r.src = append(r.src, strings.Split(c, ",")...)
+			}
+		}
+		r.srcPort, _ = strconv.Atoi(cols[colSrcPort])
+		r.len, _ = strconv.Atoi(cols[colLen])
+		r.rst = tsharkTrue(cols[colReset])
+		r.fin = tsharkTrue(cols[colFin])
+		for i := range oracleFields {
+			if cols[colFlags+i] != "" {
+				r.fields |= 1 << i
+			}
+		}
+		res[frame] = r
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("tshark %s: %w", path, err)
+	}
+	return res, nil
+}
+
+func tsharkTrue(s string) bool { return s == "1" || s == "True" }
+
+// analyzeFile runs the Analyzer over path and returns each TCP frame's
+// result and the Report.
+func analyzeFile(path string) (map[int]*frameResult, *Report, error) {
+	src, err := decode.Open(path, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer src.Close()
+	dec := decode.NewDecoder()
+	a := New(Options{})
+	res := map[int]*frameResult{}
+	var s decode.Segment
+	for {
+		p, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ok, err := dec.Decode(p, &s)
+		if err != nil || !ok {
+			continue
+		}
+		f := a.segment(&s)
+		c := a.conns[keyOf(s.Src, s.Dst)]
+		res[s.Frame] = &frameResult{
+			stream:  c.stream,
+			src:     []string{s.Src.Addr().String()},
+			srcPort: int(s.Src.Port()),
+			len:     s.PayloadLen,
+			rst:     s.Flags.Has(decode.FlagRST),
+			fin:     s.Flags.Has(decode.FlagFIN),
+			fields:  shownFields(f),
+		}
+	}
+	return res, a.Report([]*decode.InputInfo{src.Info()}), nil
+}
+
+// shownFields says which oracle fields tshark would show for flags f.
+func shownFields(f SegmentFlags) uint32 {
+	var out uint32
+	for i, of := range oracleFields {
+		if f.Any(of.flags) {
+			out |= 1 << i
+		}
+	}
+	return out
+}
