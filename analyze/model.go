@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -30,6 +31,18 @@ func (d Direction) String() string {
 }
 
 func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+func (d *Direction) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "client_to_server":
+		*d = ClientToServer
+	case "server_to_client":
+		*d = ServerToClient
+	default:
+		return fmt.Errorf("unknown direction %q", b)
+	}
+	return nil
+}
 
 // Reverse returns the other direction.
 func (d Direction) Reverse() Direction { return 1 - d }
