@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/report"
+)
+
+// outputFlags are the flags every command that writes a report shares.
+type outputFlags struct {
+	format string
+	output string
+}
+
+func (o *outputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.format, "format", "table", "report format: "+strings.Join(report.Formats, ", "))
+	fs.StringVar(&o.output, "o", "", "write the report to `FILE` instead of standard output")
+}
+
+func (o *outputFlags) check() error {
+	if !slices.Contains(report.Formats, o.format) {
+		return usageError("unknown format %q (want %s)", o.format, strings.Join(report.Formats, ", "))
+	}
+	return nil
+}
+
+// write renders r where the flags say. A file is written whole or not
+// at all, so a failed run never leaves half a report behind.
+func (o *outputFlags) write(stdout io.Writer, r *analyze.Report) error {
+	if o.output == "" || o.output == "-" {
+		w := bufio.NewWriter(stdout)
+		if err := report.Write(w, r, o.format); err != nil {
+			return err
+		}
+		return w.Flush()
+	}
+	tmp := o.output + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	err = report.Write(w, r, o.format)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, o.output)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write report %s: %w", o.output, err)
+	}
+	return nil
+}
+
+func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var out outputFlags
+	out.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: exitUsage, err: err}
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return usageError("analyze: no capture file given")
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	opener := func(path string, input int) (decode.Source, error) {
+		if path == "-" {
+			return decode.NewReader(stdin, "-", input)
+		}
+		return decode.Open(path, input)
+	}
+	r, err := analyzeInputs(paths, opener)
+	if err != nil {
+		return err
+	}
+	return out.write(stdout, r)
+}
+
+// analyzeInputs runs the pipeline over the inputs in order: source ->
+// decoder -> analyzer. An input that cannot be opened or read is an input
+// error (exit 2); one that merely ends early has a warning in its info.
+func analyzeInputs(paths []string, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
+	a := analyze.New(analyze.Options{})
+	dec := decode.NewDecoder()
+	var seg decode.Segment
+	infos := make([]*decode.InputInfo, 0, len(paths))
+	for i, path := range paths {
+		src, err := open(path, i)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		for {
+			p, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				src.Close()
+				return nil, &exitError{code: exitUsage, err: err}
+			}
+			ok, err := dec.Decode(p, &seg)
+			if err != nil || !ok {
+				// The decoder counts malformed and non-TCP packets;
+				// neither stops the analysis.
+				continue
+			}
+			a.Segment(&seg)
+		}
+		infos = append(infos, src.Info())
+		if err := src.Close(); err != nil {
+			return nil, fmt.Errorf("close %s: %w", path, err)
+		}
+	}
+	return a.Report(infos), nil
+}

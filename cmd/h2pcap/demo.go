@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// sample is the capture `h2pcap demo` analyses; sample/README.md says
+// what it holds and what it shows.
+//
+//go:embed sample/sample.pcap
+var sample []byte
+
+const sampleName = "sample.pcap (built in)"
+
+func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var out outputFlags
+	out.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: exitUsage, err: err}
+	}
+	if fs.NArg() > 0 {
+		return usageError("demo takes no file; use analyze")
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "h2pcap: analysing the built-in sample capture (%d bytes)\n", len(sample))
+	r, err := analyzeInputs([]string{sampleName}, func(path string, input int) (decode.Source, error) {
+		return decode.NewReader(bytes.NewReader(sample), path, input)
+	})
+	if err != nil {
+		return err
+	}
+	return out.write(stdout, r)
+}
