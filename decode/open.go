@@ -178,7 +178,7 @@ func Open(path string, input int) (Source, error) {
 		}
 		r, closer = f, f
 	}
-	src, err := newSource(r, name, input)
+	src, err := newSource(r, name, input, readBufferSize)
 	if err != nil {
 		if closer != nil {
 			closer.Close()
@@ -193,7 +193,7 @@ func Open(path string, input int) (Source, error) {
 // NewReader reads a capture from r; name is used in messages and in Info.
 // It is Open for callers that already have a stream.
 func NewReader(r io.Reader, name string, input int) (Source, error) {
-	src, err := newSource(r, name, input)
+	src, err := newSource(r, name, input, readBufferSize)
 	if err != nil {
 		return nil, err
 	}
@@ -206,10 +206,12 @@ type source interface {
 	base() *input
 }
 
-func newSource(r io.Reader, name string, idx int) (source, error) {
+// newSource detects the format of r. bufSize is the read buffer size; it
+// must be at least 4 KiB so that pcapgo uses our bufio.Reader as is.
+func newSource(r io.Reader, name string, idx, bufSize int) (source, error) {
 	in := &input{name: name}
 	in.cr = &countingReader{r: r}
-	in.br = bufio.NewReaderSize(in.cr, readBufferSize)
+	in.br = bufio.NewReaderSize(in.cr, bufSize)
 	in.pkt.Input = idx
 
 	magic, err := in.br.Peek(4)
@@ -223,7 +225,7 @@ func newSource(r io.Reader, name string, idx int) (source, error) {
 		}
 		in.gz = true
 		in.cr = &countingReader{r: zr}
-		in.br = bufio.NewReaderSize(in.cr, readBufferSize)
+		in.br = bufio.NewReaderSize(in.cr, bufSize)
 		magic, err = in.br.Peek(4)
 		if err != nil && len(magic) < 4 && !errors.Is(err, io.EOF) {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
