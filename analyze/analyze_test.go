@@ -37,11 +37,14 @@ type seg struct {
 	ttl      uint8
 }
 
-func (g seg) segment(frame int) *decode.Segment {
+func (g seg) segment(frame int) *decode.Segment { return g.segmentFrom(frame, cliEP) }
+
+// segmentFrom builds the segment with cli as the client's endpoint.
+func (g seg) segmentFrom(frame int, cli netip.AddrPort) *decode.Segment {
 	s := &decode.Segment{
 		Frame:      frame,
 		Time:       t0.Add(time.Duration(g.ms * float64(time.Millisecond))),
-		Src:        cliEP,
+		Src:        cli,
 		Dst:        srvEP,
 		TTL:        g.ttl,
 		Seq:        g.seq,
@@ -51,7 +54,7 @@ func (g seg) segment(frame int) *decode.Segment {
 		Options:    decode.TCPOptions{WindowScale: -1},
 	}
 	if g.from == fromS {
-		s.Src, s.Dst = srvEP, cliEP
+		s.Src, s.Dst = s.Dst, s.Src
 	}
 	if s.TTL == 0 {
 		s.TTL = 64
@@ -128,242 +131,250 @@ func flagNames(f SegmentFlags) string {
 	return strings.Join(out, ",")
 }
 
+// First data byte of each side after the handshake.
+const C1, S1 = isnC + 1, isnS + 1
+
+// ruleTests are hand-built cases for each rule; TestRulesAgainstTshark
+// checks each expectation against tshark too.
+var ruleTests = []struct {
+	name string
+	segs []seg
+	want map[int]SegmentFlags // by index in segs; every other segment must have no flag
+}{
+	{
+		name: "clean exchange",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+		),
+	},
+	{
+		name: "retransmission after the iRTT",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{4: FlagRetransmission},
+	},
+	{
+		name: "retransmitted SYN",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: isnC, win: 65535},
+			{ms: 1000, from: fromC, flags: "S", seq: isnC, win: 65535},
+		},
+		want: map[int]SegmentFlags{1: FlagRetransmission},
+	},
+	{
+		name: "fast retransmission after two duplicate ACKs",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+			seg{ms: 32, from: fromC, flags: "A", seq: C1 + 200, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535, sack: 1},
+			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535, sack: 1},
+			seg{ms: 45, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{7: FlagDupAck, 8: FlagDupAck, 9: FlagFastRetransmission},
+	},
+	{
+		name: "not fast when 20 ms after the last dup ACK",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 62, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{6: FlagDupAck, 7: FlagDupAck, 8: FlagRetransmission},
+	},
+	{
+		name: "spurious retransmission of acknowledged data",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{5: FlagSpuriousRetransmission},
+	},
+	{
+		name: "out of order within the iRTT, after a gap",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+			seg{ms: 31, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{3: FlagLostSegment, 4: FlagOutOfOrder},
+	},
+	{
+		name: "late filler beyond the iRTT is a retransmission",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+			seg{ms: 55, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{3: FlagLostSegment, 4: FlagRetransmission},
+	},
+	{
+		name: "without a handshake the threshold is 3 ms: out of order",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "A", seq: 200, ack: 9000, len: 100, win: 1000},
+			{ms: 2.9, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
+		},
+		want: map[int]SegmentFlags{1: FlagOutOfOrder},
+	},
+	{
+		name: "without a handshake the threshold is 3 ms: retransmission",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "A", seq: 200, ack: 9000, len: 100, win: 1000},
+			{ms: 3, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
+		},
+		want: map[int]SegmentFlags{1: FlagRetransmission},
+	},
+	{
+		name: "an exact resend of the latest segment is no out-of-order",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
+			{ms: 1, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
+		},
+		want: map[int]SegmentFlags{1: FlagRetransmission},
+	},
+	{
+		name: "ACKed unseen segment: once per gap, then once per silent episode",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 31, from: fromC, flags: "A", seq: C1 + 200, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 300, win: 65535},
+			seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 300, win: 65535},
+			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 400, win: 65535},
+			seg{ms: 43, from: fromS, flags: "A", seq: S1, ack: C1 + 500, win: 65535},
+		),
+		want: map[int]SegmentFlags{
+			4: FlagLostSegment,
+			5: FlagAckedUnseen, // beyond the gap: maxSeqToBeAcked jumps
+			6: FlagDupAck,
+			7: FlagAckedUnseen, // beyond all the client sent
+			8: 0,               // the same episode: reported once
+		},
+	},
+	{
+		name: "duplicate ACKs count and reset when the ACK moves",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 65535},
+			seg{ms: 43, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 65535},
+			seg{ms: 44, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 1234},
+		),
+		want: map[int]SegmentFlags{6: FlagDupAck, 8: FlagDupAck, 9: FlagWindowUpdate},
+	},
+	{
+		name: "zero window, probe, probe ACK",
+		segs: withHandshake(
+			seg{ms: 30, from: fromS, flags: "A", seq: S1, ack: C1, win: 0},
+			seg{ms: 40, from: fromC, flags: "A", seq: C1, ack: S1, len: 1, win: 1000},
+			seg{ms: 50, from: fromS, flags: "A", seq: S1, ack: C1, win: 0},
+			seg{ms: 60, from: fromS, flags: "A", seq: S1, ack: C1, win: 500},
+		),
+		want: map[int]SegmentFlags{
+			3: FlagZeroWindow,
+			4: FlagZeroWindowProbe,
+			5: FlagZeroWindow | FlagZeroWindowProbeAck,
+			6: FlagWindowUpdate,
+		},
+	},
+	{
+		name: "zero window on SYN, FIN or RST does not count",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: isnC, win: 0},
+			{ms: 1, from: fromS, flags: "RA", seq: 0, ack: isnC + 1, win: 0},
+		},
+	},
+	{
+		name: "window full with a negotiated scale",
+		segs: append(handshake(7, 7),
+			seg{ms: 25, from: fromS, flags: "A", seq: S1, ack: C1, win: 10},
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1280, win: 1000},
+		),
+		want: map[int]SegmentFlags{3: FlagWindowUpdate, 4: FlagWindowFull},
+	},
+	{
+		name: "window is unscaled until the peer's first ACK",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: isnC, win: 65535, ws: 7, wsSet: true},
+			{ms: 10, from: fromS, flags: "SA", seq: isnS, ack: C1, win: 1000, ws: 7, wsSet: true},
+			{ms: 20, from: fromC, flags: "A", seq: C1, ack: S1, win: 1000},
+			{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1000, win: 1000},
+		},
+		want: map[int]SegmentFlags{3: FlagWindowFull},
+	},
+	{
+		name: "scale offered by one side only is not used",
+		segs: append(handshake(7, -1),
+			seg{ms: 25, from: fromS, flags: "A", seq: S1, ack: C1, win: 1280},
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1280, win: 1000},
+		),
+		want: map[int]SegmentFlags{3: FlagWindowUpdate, 4: FlagWindowFull},
+	},
+	{
+		name: "without a SYN the scale is unknown: no window full",
+		segs: []seg{
+			{ms: 0, from: fromS, flags: "A", seq: 9000, ack: 100, win: 100},
+			{ms: 1, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
+		},
+	},
+	{
+		name: "keep-alive and its ACK",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 5000, from: fromC, flags: "A", seq: C1 + 99, ack: S1, len: 0, win: 1000},
+			seg{ms: 5010, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 9000, from: fromC, flags: "A", seq: C1 + 99, ack: S1, len: 1, win: 1000},
+		),
+		want: map[int]SegmentFlags{5: FlagKeepAlive, 6: FlagKeepAliveAck, 7: FlagKeepAlive},
+	},
+	{
+		name: "FIN counts one sequence number",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "FA", seq: C1, ack: S1, win: 1000},
+			seg{ms: 40, from: fromS, flags: "FA", seq: S1, ack: C1 + 1, win: 65535},
+			seg{ms: 50, from: fromC, flags: "A", seq: C1 + 1, ack: S1 + 1, win: 1000},
+			seg{ms: 300, from: fromC, flags: "FA", seq: C1, ack: S1 + 1, win: 1000},
+		),
+		want: map[int]SegmentFlags{6: FlagRetransmission},
+	},
+	{
+		name: "RST beyond nextseq is no lost segment",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "RA", seq: C1 + 5000, ack: S1, win: 0},
+		),
+	},
+	{
+		name: "sequence numbers wrap",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: 0xFFFFFF00, win: 65535},
+			{ms: 10, from: fromS, flags: "SA", seq: 0xFFFFFFF0, ack: 0xFFFFFF01, win: 65535},
+			{ms: 20, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, win: 1000},
+			{ms: 30, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, len: 0x200, win: 1000},
+			{ms: 31, from: fromC, flags: "A", seq: 0x00000201, ack: 0xFFFFFFF1, len: 100, win: 1000},
+			{ms: 32, from: fromC, flags: "A", seq: 0x00000101, ack: 0xFFFFFFF1, len: 100, win: 1000},
+			{ms: 40, from: fromS, flags: "A", seq: 0xFFFFFFF1, ack: 0x00000101, win: 65535},
+			{ms: 300, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, len: 100, win: 1000},
+			{ms: 301, from: fromC, flags: "A", seq: 0x00000101, ack: 0xFFFFFFF1, len: 100, win: 1000},
+		},
+		want: map[int]SegmentFlags{
+			4: FlagLostSegment,
+			5: FlagOutOfOrder,
+			7: FlagSpuriousRetransmission,
+			8: FlagRetransmission,
+		},
+	},
+}
+
 func TestRules(t *testing.T) {
-	const C1, S1 = isnC + 1, isnS + 1 // first data byte of each side
-	tests := []struct {
-		name string
-		segs []seg
-		want map[int]SegmentFlags // by index in segs; every other segment must have no flag
-	}{
-		{
-			name: "clean exchange",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-			),
-		},
-		{
-			name: "retransmission after the iRTT",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
-			),
-			want: map[int]SegmentFlags{4: FlagRetransmission},
-		},
-		{
-			name: "retransmitted SYN",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: isnC, win: 65535},
-				{ms: 1000, from: fromC, flags: "S", seq: isnC, win: 65535},
-			},
-			want: map[int]SegmentFlags{1: FlagRetransmission},
-		},
-		{
-			name: "fast retransmission after two duplicate ACKs",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-				seg{ms: 32, from: fromC, flags: "A", seq: C1 + 200, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535, sack: 1},
-				seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535, sack: 1},
-				seg{ms: 45, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-			),
-			want: map[int]SegmentFlags{7: FlagDupAck, 8: FlagDupAck, 9: FlagFastRetransmission},
-		},
-		{
-			name: "not fast when 20 ms after the last dup ACK",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 62, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-			),
-			want: map[int]SegmentFlags{6: FlagDupAck, 7: FlagDupAck, 8: FlagRetransmission},
-		},
-		{
-			name: "spurious retransmission of acknowledged data",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
-			),
-			want: map[int]SegmentFlags{5: FlagSpuriousRetransmission},
-		},
-		{
-			name: "out of order within the iRTT, after a gap",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-				seg{ms: 31, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-			),
-			want: map[int]SegmentFlags{3: FlagLostSegment, 4: FlagOutOfOrder},
-		},
-		{
-			name: "late filler beyond the iRTT is a retransmission",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-				seg{ms: 55, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-			),
-			want: map[int]SegmentFlags{3: FlagLostSegment, 4: FlagRetransmission},
-		},
-		{
-			name: "without a handshake the threshold is 3 ms: out of order",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "A", seq: 200, ack: 9000, len: 100, win: 1000},
-				{ms: 2.9, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
-			},
-			want: map[int]SegmentFlags{1: FlagOutOfOrder},
-		},
-		{
-			name: "without a handshake the threshold is 3 ms: retransmission",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "A", seq: 200, ack: 9000, len: 100, win: 1000},
-				{ms: 3, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
-			},
-			want: map[int]SegmentFlags{1: FlagRetransmission},
-		},
-		{
-			name: "an exact resend of the latest segment is no out-of-order",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
-				{ms: 1, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
-			},
-			want: map[int]SegmentFlags{1: FlagRetransmission},
-		},
-		{
-			name: "ACKed unseen segment: once per gap, then once per silent episode",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 31, from: fromC, flags: "A", seq: C1 + 200, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 300, win: 65535},
-				seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 300, win: 65535},
-				seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 400, win: 65535},
-				seg{ms: 43, from: fromS, flags: "A", seq: S1, ack: C1 + 500, win: 65535},
-			),
-			want: map[int]SegmentFlags{
-				4: FlagLostSegment,
-				5: FlagAckedUnseen, // beyond the gap: maxSeqToBeAcked jumps
-				6: FlagDupAck,
-				7: FlagAckedUnseen, // beyond all the client sent
-				8: 0,               // the same episode: reported once
-			},
-		},
-		{
-			name: "duplicate ACKs count and reset when the ACK moves",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 41, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 65535},
-				seg{ms: 43, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 65535},
-				seg{ms: 44, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 1234},
-			),
-			want: map[int]SegmentFlags{6: FlagDupAck, 8: FlagDupAck, 9: FlagWindowUpdate},
-		},
-		{
-			name: "zero window, probe, probe ACK",
-			segs: withHandshake(
-				seg{ms: 30, from: fromS, flags: "A", seq: S1, ack: C1, win: 0},
-				seg{ms: 40, from: fromC, flags: "A", seq: C1, ack: S1, len: 1, win: 1000},
-				seg{ms: 50, from: fromS, flags: "A", seq: S1, ack: C1, win: 0},
-				seg{ms: 60, from: fromS, flags: "A", seq: S1, ack: C1, win: 500},
-			),
-			want: map[int]SegmentFlags{
-				3: FlagZeroWindow,
-				4: FlagZeroWindowProbe,
-				5: FlagZeroWindow | FlagZeroWindowProbeAck,
-				6: FlagWindowUpdate,
-			},
-		},
-		{
-			name: "zero window on SYN, FIN or RST does not count",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: isnC, win: 0},
-				{ms: 1, from: fromS, flags: "RA", seq: 0, ack: isnC + 1, win: 0},
-			},
-		},
-		{
-			name: "window full with a negotiated scale",
-			segs: append(handshake(7, 7),
-				seg{ms: 25, from: fromS, flags: "A", seq: S1, ack: C1, win: 10},
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1280, win: 1000},
-			),
-			want: map[int]SegmentFlags{3: FlagWindowUpdate, 4: FlagWindowFull},
-		},
-		{
-			name: "window is unscaled until the peer's first ACK",
-			segs: append(handshake(7, 7),
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 65535, win: 1000},
-			),
-			want: map[int]SegmentFlags{3: FlagWindowFull},
-		},
-		{
-			name: "scale offered by one side only is not used",
-			segs: append(handshake(7, -1),
-				seg{ms: 25, from: fromS, flags: "A", seq: S1, ack: C1, win: 1280},
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1280, win: 1000},
-			),
-			want: map[int]SegmentFlags{3: FlagWindowUpdate, 4: FlagWindowFull},
-		},
-		{
-			name: "without a SYN the scale is unknown: no window full",
-			segs: []seg{
-				{ms: 0, from: fromS, flags: "A", seq: 9000, ack: 100, win: 100},
-				{ms: 1, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
-			},
-		},
-		{
-			name: "keep-alive and its ACK",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
-				seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 5000, from: fromC, flags: "A", seq: C1 + 99, ack: S1, len: 0, win: 1000},
-				seg{ms: 5010, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
-				seg{ms: 9000, from: fromC, flags: "A", seq: C1 + 99, ack: S1, len: 1, win: 1000},
-			),
-			want: map[int]SegmentFlags{5: FlagKeepAlive, 6: FlagKeepAliveAck, 7: FlagKeepAlive},
-		},
-		{
-			name: "FIN counts one sequence number",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "FA", seq: C1, ack: S1, win: 1000},
-				seg{ms: 40, from: fromS, flags: "FA", seq: S1, ack: C1 + 1, win: 65535},
-				seg{ms: 50, from: fromC, flags: "A", seq: C1 + 1, ack: S1 + 1, win: 1000},
-				seg{ms: 300, from: fromC, flags: "FA", seq: C1, ack: S1 + 1, win: 1000},
-			),
-			want: map[int]SegmentFlags{6: FlagRetransmission},
-		},
-		{
-			name: "RST beyond nextseq is no lost segment",
-			segs: withHandshake(
-				seg{ms: 30, from: fromC, flags: "RA", seq: C1 + 5000, ack: S1, win: 0},
-			),
-		},
-		{
-			name: "sequence numbers wrap",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: 0xFFFFFF00, win: 65535},
-				{ms: 10, from: fromS, flags: "SA", seq: 0xFFFFFFF0, ack: 0xFFFFFF01, win: 65535},
-				{ms: 20, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, win: 1000},
-				{ms: 30, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, len: 0x200, win: 1000},
-				{ms: 31, from: fromC, flags: "A", seq: 0x00000201, ack: 0xFFFFFFF1, len: 100, win: 1000},
-				{ms: 32, from: fromC, flags: "A", seq: 0x00000101, ack: 0xFFFFFFF1, len: 100, win: 1000},
-				{ms: 40, from: fromS, flags: "A", seq: 0xFFFFFFF1, ack: 0x00000101, win: 65535},
-				{ms: 300, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, len: 100, win: 1000},
-				{ms: 301, from: fromC, flags: "A", seq: 0x00000101, ack: 0xFFFFFFF1, len: 100, win: 1000},
-			},
-			want: map[int]SegmentFlags{
-				4: FlagLostSegment,
-				5: FlagOutOfOrder,
-				7: FlagSpuriousRetransmission,
-				8: FlagRetransmission,
-			},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range ruleTests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, got := run(tt.segs)
 			for i, f := range got {
@@ -375,53 +386,54 @@ func TestRules(t *testing.T) {
 	}
 }
 
+var streamTests = []struct {
+	name    string
+	segs    []seg
+	streams []int // stream of each segment
+}{
+	{
+		name: "new ISN on a closed 4-tuple starts a new stream",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
+			{ms: 1, from: fromS, flags: "SA", seq: 900, ack: 101, win: 1},
+			{ms: 2, from: fromC, flags: "FA", seq: 101, ack: 901, win: 1},
+			{ms: 3, from: fromS, flags: "FA", seq: 901, ack: 102, win: 1},
+			{ms: 4, from: fromC, flags: "A", seq: 102, ack: 902, win: 1},
+			{ms: 5, from: fromC, flags: "S", seq: 7000, win: 1},
+			{ms: 6, from: fromS, flags: "SA", seq: 8000, ack: 7001, win: 1},
+		},
+		streams: []int{0, 0, 0, 0, 0, 1, 1},
+	},
+	{
+		name: "new ISN while the old connection is open also starts one",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
+			{ms: 1, from: fromS, flags: "SA", seq: 900, ack: 101, win: 1},
+			{ms: 5, from: fromC, flags: "S", seq: 7000, win: 1},
+		},
+		streams: []int{0, 0, 1},
+	},
+	{
+		name: "same ISN is a retransmitted SYN",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
+			{ms: 1000, from: fromC, flags: "S", seq: 100, win: 1},
+		},
+		streams: []int{0, 0},
+	},
+	{
+		name: "a SYN-ACK with a new ISN stays in the stream",
+		segs: []seg{
+			{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
+			{ms: 1, from: fromS, flags: "SA", seq: 900, ack: 101, win: 1},
+			{ms: 2, from: fromS, flags: "SA", seq: 1900, ack: 101, win: 1},
+		},
+		streams: []int{0, 0, 0},
+	},
+}
+
 func TestStreams(t *testing.T) {
-	tests := []struct {
-		name    string
-		segs    []seg
-		streams []int // stream of each segment
-	}{
-		{
-			name: "new ISN on a closed 4-tuple starts a new stream",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
-				{ms: 1, from: fromS, flags: "SA", seq: 900, ack: 101, win: 1},
-				{ms: 2, from: fromC, flags: "FA", seq: 101, ack: 901, win: 1},
-				{ms: 3, from: fromS, flags: "FA", seq: 901, ack: 102, win: 1},
-				{ms: 4, from: fromC, flags: "A", seq: 102, ack: 902, win: 1},
-				{ms: 5, from: fromC, flags: "S", seq: 7000, win: 1},
-				{ms: 6, from: fromS, flags: "SA", seq: 8000, ack: 7001, win: 1},
-			},
-			streams: []int{0, 0, 0, 0, 0, 1, 1},
-		},
-		{
-			name: "new ISN while the old connection is open also starts one",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
-				{ms: 1, from: fromS, flags: "SA", seq: 900, ack: 101, win: 1},
-				{ms: 5, from: fromC, flags: "S", seq: 7000, win: 1},
-			},
-			streams: []int{0, 0, 1},
-		},
-		{
-			name: "same ISN is a retransmitted SYN",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
-				{ms: 1000, from: fromC, flags: "S", seq: 100, win: 1},
-			},
-			streams: []int{0, 0},
-		},
-		{
-			name: "a SYN-ACK with a new ISN stays in the stream",
-			segs: []seg{
-				{ms: 0, from: fromC, flags: "S", seq: 100, win: 1},
-				{ms: 1, from: fromS, flags: "SA", seq: 900, ack: 101, win: 1},
-				{ms: 2, from: fromS, flags: "SA", seq: 1900, ack: 101, win: 1},
-			},
-			streams: []int{0, 0, 0},
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range streamTests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := New(Options{})
 			for i, g := range tt.segs {
@@ -484,7 +496,6 @@ func (g seg) applyFlags(s *decode.Segment) {
 }
 
 func TestReport(t *testing.T) {
-	const C1, S1 = isnC + 1, isnS + 1
 	segs := []seg{
 		{ms: 0, from: fromC, flags: "S", seq: isnC, win: 65535, ws: 7, wsSet: true, ttl: 64},
 		{ms: 10, from: fromS, flags: "SA", seq: isnS, ack: C1, win: 65535, ws: 9, wsSet: true, ttl: 57},

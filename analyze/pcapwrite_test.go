@@ -1,0 +1,136 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// writeRawPcap writes segments as a pcap of raw IPv4 packets (LINKTYPE_RAW),
+// so that the hand-built cases can be shown to tshark. Payload bytes not
+// given are zeros; nothing is cut by a snaplen.
+func writeRawPcap(path string, segs []*decode.Segment) error {
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, 0xa1b23c4d) // nanosecond timestamps
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, 262144)
+	b = binary.LittleEndian.AppendUint32(b, 101) // LINKTYPE_RAW
+	for _, s := range segs {
+		pkt := rawPacket(s)
+		ns := s.Time.UnixNano()
+		b = binary.LittleEndian.AppendUint32(b, uint32(ns/1e9))
+		b = binary.LittleEndian.AppendUint32(b, uint32(ns%1e9))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(pkt)))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(pkt)))
+		b = append(b, pkt...)
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func rawPacket(s *decode.Segment) []byte {
+	var opts []byte
+	if s.Options.MSS != 0 {
+		opts = binary.BigEndian.AppendUint16(append(opts, 2, 4), s.Options.MSS)
+	}
+	if s.Options.WindowScale >= 0 {
+		opts = append(opts, 1, 3, 3, byte(s.Options.WindowScale))
+	}
+	if s.Options.SACKPermitted {
+		opts = append(opts, 1, 1, 4, 2)
+	}
+	if n := len(s.Options.SACK); n > 0 {
+		opts = append(opts, 1, 1, 5, byte(2+8*n))
+		for _, blk := range s.Options.SACK {
+			opts = binary.BigEndian.AppendUint32(opts, blk.Left)
+			opts = binary.BigEndian.AppendUint32(opts, blk.Right)
+		}
+	}
+	for len(opts)%4 != 0 {
+		opts = append(opts, 1)
+	}
+	payload := make([]byte, s.PayloadLen)
+	copy(payload, s.Payload)
+	tcpLen := 20 + len(opts) + len(payload)
+
+	ip := make([]byte, 20, 20+tcpLen)
+	ip[0] = 0x45
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+tcpLen))
+	ip[8] = s.TTL
+	ip[9] = 6
+	src, dst := s.Src.Addr().As4(), s.Dst.Addr().As4()
+	copy(ip[12:], src[:])
+	copy(ip[16:], dst[:])
+
+	tcp := make([]byte, 20)
+	binary.BigEndian.PutUint16(tcp[0:], s.Src.Port())
+	binary.BigEndian.PutUint16(tcp[2:], s.Dst.Port())
+	binary.BigEndian.PutUint32(tcp[4:], s.Seq)
+	binary.BigEndian.PutUint32(tcp[8:], s.Ack)
+	tcp[12] = byte((20 + len(opts)) / 4 << 4)
+	tcp[13] = byte(s.Flags)
+	binary.BigEndian.PutUint16(tcp[14:], s.Window)
+	return append(append(append(ip, tcp...), opts...), payload...)
+}
+
+// TestRulesAgainstTshark shows every hand-built case of TestRules and
+// TestStreams to tshark and requires the same flags and streams, so that
+// the expectations written there are Wireshark's and not only ours.
+func TestRulesAgainstTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
+		}
+		t.Skipf("tshark not installed: %v", err)
+	}
+	cases := map[string][]seg{}
+	for _, tt := range ruleTests {
+		cases["rules/"+tt.name] = tt.segs
+	}
+	for _, tt := range streamTests {
+		cases["streams/"+tt.name] = tt.segs
+	}
+	for name, segs := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			built := make([]*decode.Segment, len(segs))
+			for i, g := range segs {
+				built[i] = g.segment(i + 1)
+			}
+			path := filepath.Join(t.TempDir(), "case.pcap")
+			if err := writeRawPcap(path, built); err != nil {
+				t.Fatal(err)
+			}
+			theirs, err := runTshark(tshark, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := New(Options{})
+			for i, s := range built {
+				f := a.segment(s)
+				th := theirs[i+1]
+				if th == nil {
+					t.Fatalf("segment %d: tshark shows no TCP", i)
+				}
+				if got, want := shownFields(f), th.fields; got != want {
+					t.Errorf("segment %d: h2pcap %s, tshark %s", i, fieldNames(got), fieldNames(want))
+				}
+				if got := a.conns[keyOf(s.Src, s.Dst)].stream; got != th.stream {
+					t.Errorf("segment %d: stream %d, tshark %d", i, got, th.stream)
+				}
+			}
+		})
+	}
+}
+
+func fieldNames(fields uint32) string {
+	r := frameResult{fields: fields}
+	return r.describe()
+}
