@@ -86,6 +86,8 @@ const (
 	colLen
 	colReset
 	colFin
+	colSeq
+	colIRTT
 	colFlags // first of oracleFields
 )
 
@@ -98,6 +100,8 @@ type frameResult struct {
 	rst     bool
 	fin     bool
 	fields  uint32 // bit i: oracleFields[i] is shown
+	seq     int64  // relative sequence number (tcp.seq); -1 unknown
+	irtt    string // tshark: tcp.analysis.initial_rtt, when shown
 }
 
 func TestOracle(t *testing.T) {
@@ -200,6 +204,8 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 			diff = fmt.Sprintf("stream: tshark %d, h2pcap %d", th.stream, us.stream)
 		case th.fields != us.fields || th.rst != us.rst || th.fin != us.fin || th.len != us.len:
 			diff = fmt.Sprintf("tshark %s, h2pcap %s", th.describe(), us.describe())
+		case th.seq != us.seq:
+			diff = fmt.Sprintf("relative seq: tshark %d, h2pcap %d", th.seq, us.seq)
 		}
 		if diff != "" {
 			mismatches++
@@ -246,6 +252,7 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 		}
 		add(want[k], th)
 	}
+	compareIRTT(t, theirs, rep)
 	if len(rep.Connections) != len(streams) {
 		t.Errorf("stream count: tshark %d, h2pcap %d", len(streams), len(rep.Connections))
 	}
@@ -260,6 +267,39 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 	}
 	if !t.Failed() {
 		t.Logf("agrees with tshark: %d TCP frames, %d streams", len(theirs), len(streams))
+	}
+}
+
+// compareIRTT compares each stream's iRTT with the last
+// tcp.analysis.initial_rtt tshark showed in it.
+func compareIRTT(t *testing.T, theirs map[int]*frameResult, rep *Report) {
+	last := map[int]struct {
+		frame int
+		irtt  string
+	}{}
+	for f, th := range theirs {
+		if th.irtt != "" && f > last[th.stream].frame {
+			last[th.stream] = struct {
+				frame int
+				irtt  string
+			}{f, th.irtt}
+		}
+	}
+	for _, c := range rep.Connections {
+		want, ok := last[c.Stream]
+		switch {
+		case !ok && c.IRTTms != nil:
+			t.Errorf("stream %d: iRTT %v ms, tshark none", c.Stream, *c.IRTTms)
+		case ok && c.IRTTms == nil:
+			t.Errorf("stream %d: no iRTT, tshark %s s", c.Stream, want.irtt)
+		case ok:
+			sec, err := strconv.ParseFloat(want.irtt, 64)
+			if err != nil {
+				t.Errorf("stream %d: tshark iRTT %q: %v", c.Stream, want.irtt, err)
+			} else if d := sec*1e3 - *c.IRTTms; d > 1e-6 || d < -1e-6 {
+				t.Errorf("stream %d: iRTT %v ms, tshark %s s", c.Stream, *c.IRTTms, want.irtt)
+			}
+		}
 	}
 }
 
@@ -395,7 +435,8 @@ func runTshark(tshark, path string) (map[int]*frameResult, error) {
 	args := []string{"-r", path, "-n", "-o", "tcp.reassemble_out_of_order:TRUE",
 		"-Y", "tcp", "-T", "fields", "-E", "separator=/t",
 		"-e", "frame.number", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
-		"-e", "tcp.srcport", "-e", "tcp.len", "-e", "tcp.flags.reset", "-e", "tcp.flags.fin"}
+		"-e", "tcp.srcport", "-e", "tcp.len", "-e", "tcp.flags.reset", "-e", "tcp.flags.fin",
+		"-e", "tcp.seq", "-e", "tcp.analysis.initial_rtt"}
 	for _, f := range oracleFields {
 		args = append(args, "-e", f.field)
 	}
@@ -436,6 +477,10 @@ func runTshark(tshark, path string) (map[int]*frameResult, error) {
 		r.len, _ = strconv.Atoi(cols[colLen])
 		r.rst = tsharkTrue(cols[colReset])
 		r.fin = tsharkTrue(cols[colFin])
+		if r.seq, err = strconv.ParseInt(cols[colSeq], 10, 64); err != nil {
+			r.seq = -1
+		}
+		r.irtt = cols[colIRTT]
 		for i := range oracleFields {
 			if cols[colFlags+i] != "" {
 				r.fields |= 1 << i
@@ -478,6 +523,7 @@ func analyzeFile(path string) (map[int]*frameResult, *Report, error) {
 		f := a.segment(&s)
 		c := a.conns[keyOf(s.Src, s.Dst)]
 		res[s.Frame] = &frameResult{
+			seq:     int64(s.Seq - c.dir[c.side(&s)].baseSeq),
 			stream:  c.stream,
 			src:     []string{s.Src.Addr().String()},
 			srcPort: int(s.Src.Port()),
