@@ -3,17 +3,30 @@ package decode
 import (
 	"encoding/binary"
 	"io"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// pcapSource reads the classic libpcap format with pcapgo.Reader, which
-// reads straight from our bufio.Reader (pcapgo reuses a bufio.Reader that
-// is at least 4 KiB), so input.offset stays exact.
+// pcapMaxRecord is the longest record read when the file's snap length is
+// smaller: libpcap's MAXIMUM_SNAPLEN. Writers that do not truncate to the
+// snap length they declare exist (dpkt), and tcpdump and Wireshark read
+// their records up to this length.
+const pcapMaxRecord = 262144
+
+// pcapSource reads the classic libpcap format (pcap-savefile(5)).
+//
+// It is not pcapgo.Reader: that reader gives up on the whole file at a
+// record whose captured length exceeds its original length, which
+// Wireshark reads and which is our oracle, and it computes microsecond
+// timestamps in 32 bits. Records are served from the bufio buffer without
+// copying.
 type pcapSource struct {
 	input
-	r *pcapgo.Reader
+	order     binary.ByteOrder
+	nsPerFrac int64 // 1 for nanosecond files, 1000 for microsecond ones
+	maxRecord int
+	big       []byte // records too large for the bufio buffer
 }
 
 func (s *pcapSource) base() *input { return &s.input }
@@ -23,21 +36,27 @@ func newPcapSource(in *input) (source, error) {
 	if len(hdr) < 24 {
 		return nil, in.formatError(-1, io.ErrUnexpectedEOF, "truncated pcap file header (%d of 24 bytes)", len(hdr))
 	}
-	var order binary.ByteOrder = binary.LittleEndian
-	if m := binary.LittleEndian.Uint32(hdr); m == 0xd4c3b2a1 || m == 0x4d3cb2a1 {
-		order = binary.BigEndian
+	s := &pcapSource{input: *in, order: binary.LittleEndian, nsPerFrac: 1000}
+	switch binary.LittleEndian.Uint32(hdr) {
+	case 0xd4c3b2a1:
+		s.order = binary.BigEndian
+	case 0x4d3cb2a1:
+		s.order, s.nsPerFrac = binary.BigEndian, 1
+	case 0xa1b23c4d:
+		s.nsPerFrac = 1
 	}
+	if major, minor := s.order.Uint16(hdr[4:6]), s.order.Uint16(hdr[6:8]); major != 2 {
+		return nil, s.formatError(0, nil, "unsupported pcap version %d.%d", major, minor)
+	}
+	snaplen := s.order.Uint32(hdr[16:20])
+	s.maxRecord = int(max(min(snaplen, ngMaxBlockLen), pcapMaxRecord))
 	// The upper bits of the link type field carry the FCS length
 	// (pcap-savefile(5)); the link type itself is the low 16 bits.
-	lt := order.Uint32(hdr[20:24]) & 0x0fffffff
+	lt := s.order.Uint32(hdr[20:24]) & 0x0fffffff
 	if lt > 0xffff || !Supported(layers.LinkType(lt)) {
-		return nil, in.formatError(-1, nil, "unsupported link type %d (%s)", lt, LinkTypeName(layers.LinkType(lt)))
+		return nil, s.formatError(-1, nil, "unsupported link type %d (%s)", lt, LinkTypeName(layers.LinkType(lt)))
 	}
-	r, err := pcapgo.NewReader(in.br)
-	if err != nil {
-		return nil, in.formatError(0, err, "bad pcap file header: %v", err)
-	}
-	s := &pcapSource{input: *in, r: r}
+	s.br.Discard(24)
 	s.info.Format = "pcap"
 	s.pkt.LinkType = layers.LinkType(lt)
 	s.addLinkType(s.pkt.LinkType)
@@ -49,16 +68,50 @@ func (s *pcapSource) Next() (*Packet, error) {
 		return nil, s.err
 	}
 	off := s.offset()
-	data, ci, err := s.r.ZeroCopyReadPacketData()
+	rec, err := s.br.Peek(16)
 	if err != nil {
+		if err == io.EOF && len(rec) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, s.finish(off, err, "packet")
 	}
-	s.count(ci.Timestamp, ci.CaptureLength, ci.Length)
+	sec, frac := s.order.Uint32(rec[0:4]), s.order.Uint32(rec[4:8])
+	capLen, wireLen := s.order.Uint32(rec[8:12]), s.order.Uint32(rec[12:16])
+	if capLen > uint32(s.maxRecord) {
+		return nil, s.finish(off, s.formatError(off, nil, "corrupt packet record: captured length %d exceeds maximum %d", capLen, s.maxRecord), "packet")
+	}
+	n := 16 + int(capLen)
+	var data []byte
+	if n <= s.br.Size() {
+		rec, err = s.br.Peek(n)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, s.finish(off, err, "packet")
+		}
+		s.br.Discard(n)
+		data = rec[16:]
+	} else {
+		s.br.Discard(16)
+		if cap(s.big) < int(capLen) {
+			s.big = make([]byte, capLen)
+		}
+		data = s.big[:capLen]
+		if _, err := io.ReadFull(s.br, data); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, s.finish(off, err, "packet")
+		}
+	}
+	t := time.Unix(int64(sec), int64(frac)*s.nsPerFrac).UTC()
+	s.count(t, int(capLen), int(wireLen))
 	p := &s.pkt
 	p.Frame = s.info.Packets
-	p.Time = ci.Timestamp
-	p.CaptureLen = ci.CaptureLength
-	p.WireLen = ci.Length
+	p.Time = t
+	p.CaptureLen = int(capLen)
+	p.WireLen = int(wireLen)
 	p.Data = data
 	return p, nil
 }

@@ -298,7 +298,7 @@ func TestOpenErrors(t *testing.T) {
 		{name: "empty", file: "x.pcap", data: []byte{}, wantOpen: "%s: empty file", wantIs: ErrNotCapture},
 		{name: "missing", file: "missing.pcap", wantOpen: "%s: no such file or directory", wantIs: fs.ErrNotExist},
 		{name: "truncated pcap header", file: "x.pcap", data: pcap[:10], wantOpen: "%s: truncated pcap file header (10 of 24 bytes)"},
-		{name: "bad pcap version", file: "x.pcap", data: badVersion, wantOpen: "%s: offset 0: bad pcap file header: Unknown major version 3"},
+		{name: "bad pcap version", file: "x.pcap", data: badVersion, wantOpen: "%s: offset 0: unsupported pcap version 3.4"},
 		{name: "unknown link type", file: "x.pcap", data: unknown, wantOpen: "%s: unsupported link type 147 (LINKTYPE_147)"},
 		{name: "truncated pcapng header", file: "x.pcapng", data: ng[:20], wantOpen: "%s: truncated pcapng section header"},
 		{name: "pcapng bad byte order", file: "x.pcapng", data: badBOM, wantOpen: "%s: offset 0: corrupt section header: bad byte-order magic 0x993c2b1a"},
@@ -402,5 +402,28 @@ func TestCorruptGzip(t *testing.T) {
 	}
 	if err != nil && !strings.HasPrefix(err.Error(), src.Info().Path+": ") {
 		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+// TestPcapRecordQuirks covers records Wireshark reads although they break
+// the rules: a captured length above the original length, and a record
+// longer than the declared snap length.
+func TestPcapRecordQuirks(t *testing.T) {
+	pkts := samplePackets(t)
+	data := writePcap(binary.LittleEndian, false, 1, pkts[:2])
+	binary.LittleEndian.PutUint32(data[24+12:], 40)   // first record: len 40 < caplen
+	binary.LittleEndian.PutUint32(data[16:], 64)      // snaplen 64, smaller than the records
+	binary.LittleEndian.PutUint32(data[20:], 1<<28|1) // FCS bits over EN10MB
+	src, err := Open(writeFile(t, "x.pcap", data), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := drain(t, src)
+	if err != nil || len(got) != 2 || got[0].WireLen != 40 || got[0].CaptureLen != len(pkts[0].data) {
+		t.Fatalf("%d packets, err %v", len(got), err)
+	}
+	var s Segment
+	if ok, err := NewDecoder().Decode(&got[0], &s); !ok || string(s.Payload) != testPayload {
+		t.Errorf("decode: %v %v", ok, err)
 	}
 }
