@@ -29,7 +29,7 @@ type DecodeStats struct {
 	TCP       int // decoded TCP segments
 	NonIP     int // link layer carried no IP (ARP, LLDP, ...) or unsupported link type
 	NonTCP    int // IP but not TCP (UDP, ICMP, ESP, non-first fragments, ...)
-	Fragments int // IP fragments other than the first, also counted in NonTCP
+	Fragments int // IP fragments without a whole TCP header (all but the first, usually), also counted in NonTCP
 	Malformed int // headers that were cut short or inconsistent
 	Tunnelled int // packets whose IP was inside an overlay or IP-in-IP/GRE tunnel
 }
@@ -45,11 +45,12 @@ type Decoder struct {
 	ip4  layers.IPv4
 	ip6  layers.IPv6
 
-	sack     [4]SACKBlock // 40 option bytes hold at most 4 blocks
-	tunnel   bool         // the current packet went through a tunnel
-	fragment bool         // the current packet is a non-first fragment
-	nonIP    bool         // the current packet carried no IP at all
-	stats    DecodeStats
+	sack      [4]SACKBlock // 40 option bytes hold at most 4 blocks
+	tunnel    bool         // the current packet went through a tunnel
+	fragment  bool         // the current packet is a non-first fragment
+	firstFrag bool         // the current packet is (inside) a first fragment
+	nonIP     bool         // the current packet carried no IP at all
+	stats     DecodeStats
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -79,7 +80,7 @@ var errSkip = errors.New("not tcp")
 // call.
 func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	d.stats.Packets++
-	d.tunnel, d.fragment, d.nonIP = false, false, false
+	d.tunnel, d.fragment, d.firstFrag, d.nonIP = false, false, false, false
 	*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 	// wire is how many bytes the frame had on the wire: more than len(data)
 	// when a snaplen cut it. IP lengths are checked against it.
@@ -254,6 +255,9 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 		d.fragment = true
 		return errSkip
 	}
+	if ip.Flags&layers.IPv4MoreFragments != 0 {
+		d.firstFrag = true
+	}
 	return d.ipPayload(ip.Protocol, payload, plen, s, depth)
 }
 
@@ -300,6 +304,9 @@ func (d *Decoder) ipv6(data []byte, wire int, s *Segment, depth int) error {
 			if binary.BigEndian.Uint16(payload[2:4])>>3 != 0 {
 				d.fragment = true
 				return errSkip
+			}
+			if payload[3]&1 != 0 {
+				d.firstFrag = true
 			}
 			n = 8
 		default:
@@ -416,6 +423,18 @@ func (d *Decoder) tunnelPayload(t layers.EthernetType, data []byte, wire int, s 
 // tcp decodes a TCP header. plen is the segment length from the IP header;
 // data is what was captured of it.
 func (d *Decoder) tcp(data []byte, plen int, s *Segment) error {
+	if d.firstFrag {
+		hl := 20
+		if len(data) > 12 {
+			hl = max(hl, int(data[12]>>4)*4)
+		}
+		if plen < hl {
+			// The header continues in the next fragment, which we do
+			// not reassemble: not a segment we can read.
+			d.fragment = true
+			return errSkip
+		}
+	}
 	if plen < 20 {
 		return malformed("tcp: segment length %d shorter than a header", plen)
 	}
@@ -438,6 +457,7 @@ func (d *Decoder) tcp(data []byte, plen int, s *Segment) error {
 	// A snaplen may cut the options; parse what was captured.
 	d.options(data[20:min(hl, len(data))], &s.Options)
 	s.PayloadLen = plen - hl
+	s.Fragment = d.firstFrag
 	if hl <= len(data) {
 		s.Payload = data[hl:min(len(data), plen)]
 	} else {

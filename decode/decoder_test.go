@@ -199,6 +199,8 @@ func decodeCases(t testing.TB) []decodeCase {
 	w4, w6 := wantSegment(false, pl), wantSegment(true, pl)
 	tun := func(s DecodeStats) bool { return s.Tunnelled == 1 && s.TCP == 1 }
 	ip4, ip6 := ipTCP(t, false, pl), ipTCP(t, true, pl)
+	w6frag := w6
+	w6frag.Fragment = true
 
 	cases := []decodeCase{
 		{name: "ethernet/ipv4", lt: layers.LinkTypeEthernet, frame: eth(t, layers.EthernetTypeIPv4, ip4), want: &w4},
@@ -244,7 +246,7 @@ func decodeCases(t testing.TB) []decodeCase {
 			frame: eth(t, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0, 64, 0, 2, 1, 64}, ip4)), want: &w4},
 		{name: "pppoe", lt: layers.LinkTypeEthernet,
 			frame: eth(t, layers.EthernetTypePPPoESession, cat([]byte{0x11, 0, 0, 1, 0, 0, 0x00, 0x57}, ip6)), want: &w6},
-		{name: "ipv6 extension headers", lt: layers.LinkTypeRaw, frame: ipv6ExtTCP(t, 0, pl), want: &w6},
+		{name: "ipv6 extension headers, first fragment", lt: layers.LinkTypeRaw, frame: ipv6ExtTCP(t, 0, pl), want: &w6frag},
 		{name: "ipv6 later fragment", lt: layers.LinkTypeRaw, frame: ipv6ExtTCP(t, 185, pl),
 			wantStat: func(s DecodeStats) bool { return s.NonTCP == 1 && s.Fragments == 1 }},
 	}
@@ -352,6 +354,19 @@ func decodeCases(t testing.TB) []decodeCase {
 	icmpIP := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: cli4.AsSlice(), DstIP: srv4.AsSlice()}
 	frag := ipTCP(t, false, pl)
 	binary.BigEndian.PutUint16(frag[6:8], 100) // fragment offset 800
+	// IPv4 first fragments: read when the TCP header is whole.
+	{
+		first := ipTCP(t, false, pl)
+		first[6] |= 0x20 // more fragments
+		want := wantSegment(false, pl)
+		want.Fragment = true
+		tiny := append([]byte(nil), first[:20+16]...)
+		binary.BigEndian.PutUint16(tiny[2:4], 36)
+		cases = append(cases,
+			decodeCase{name: "ipv4 first fragment", lt: layers.LinkTypeRaw, frame: first, want: &want},
+			decodeCase{name: "ipv4 tiny first fragment", lt: layers.LinkTypeRaw, frame: tiny,
+				wantStat: func(s DecodeStats) bool { return s.Fragments == 1 && s.NonTCP == 1 }})
+	}
 	cases = append(cases,
 		decodeCase{name: "arp", lt: layers.LinkTypeEthernet, frame: arp, wantStat: notTCP(true)},
 		decodeCase{name: "udp", lt: layers.LinkTypeEthernet, frame: serialize(t, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}, udpIP, udp, gopacket.Payload("dns")), wantStat: notTCP(false)},

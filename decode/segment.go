@@ -72,6 +72,12 @@ type Segment struct {
 	// fewer.
 	PayloadLen int
 	Payload    []byte
+
+	// Fragment is set when the segment came in the first fragment of a
+	// fragmented IP datagram. PayloadLen and Payload then cover only that
+	// fragment; the rest of the datagram is in frames the decoder counts
+	// as non-TCP.
+	Fragment bool
 }
 
 // Missing reports how many payload bytes the capture did not keep.
