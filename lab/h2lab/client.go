@@ -79,10 +79,13 @@ func runClient(args []string) error {
 		defer kl.Close()
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), c.duration)
-	defer cancel()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// The run ends by cancellation, not a deadline, so requests cut short
+	// by the end of the run are told apart from real timeouts.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	time.AfterFunc(c.duration, cancel)
 
 	log.log(logEntry{Level: "info", Op: "start", Msg: "client started", Extra: map[string]any{
 		"addr": c.addr, "tls": c.useTLS, "conns": c.conns, "duration": c.duration.String(),
@@ -232,8 +235,8 @@ func (w *clientWorker) logErr(op, local string, err error) {
 	w.log.log(logEntry{Level: "error", Conn: intp(w.id), Local: local, Op: op, Msg: msg, Error: err.Error()})
 }
 
-func (w *clientWorker) get(ctx context.Context, path string) {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.reqTimeout)
+func (w *clientWorker) get(runCtx context.Context, path string) {
+	ctx, cancel := context.WithTimeout(runCtx, w.cfg.reqTimeout)
 	defer cancel()
 	req, ci, err := w.newRequest(ctx, path)
 	if err != nil {
@@ -243,29 +246,21 @@ func (w *clientWorker) get(ctx context.Context, path string) {
 	t0 := time.Now()
 	res, err := w.hc.Do(req)
 	if err != nil {
-		if ctxDoneOnlyByRunEnd(ctx, err) {
-			return
+		if runCtx.Err() == nil { // else: cut short by the end of the run
+			w.logErr("GET "+path, ci.get(), err)
 		}
-		w.logErr("GET "+path, ci.get(), err)
 		return
 	}
 	n, err := io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	if err != nil {
-		if ctxDoneOnlyByRunEnd(ctx, err) {
-			return
+		if runCtx.Err() == nil {
+			w.logErr("GET "+path+" body", ci.get(), err)
 		}
-		w.logErr("GET "+path+" body", ci.get(), err)
 		return
 	}
 	w.log.log(logEntry{Level: "info", Conn: intp(w.id), Local: ci.get(), Op: "GET " + path,
 		Msg: fmt.Sprintf("%d, %d bytes in %v", res.StatusCode, n, time.Since(t0).Round(time.Millisecond))})
-}
-
-// ctxDoneOnlyByRunEnd reports whether err is just the end of the run (the
-// parent context), which is not a fault worth logging.
-func ctxDoneOnlyByRunEnd(ctx context.Context, err error) bool {
-	return errors.Is(err, context.Canceled) && ctx.Err() != nil
 }
 
 // watchLoop keeps a long streaming response open, as Kubernetes watches and

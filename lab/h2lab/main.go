@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,13 +97,16 @@ func (l *jsonLog) Close() error {
 
 func (l *jsonLog) log(e logEntry) {
 	e.Time = time.Now().UTC().Format(time.RFC3339Nano)
-	b, err := json.Marshal(e)
-	if err != nil {
-		b = []byte(fmt.Sprintf(`{"time":%q,"level":"error","msg":"marshal log entry: %v"}`, e.Time, err))
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "->" in Go's error strings readable
+	if err := enc.Encode(e); err != nil {
+		buf.Reset()
+		fmt.Fprintf(&buf, "{\"time\":%q,\"level\":\"error\",\"msg\":%q}\n", e.Time, "marshal log entry: "+err.Error())
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.w.Write(append(b, '\n'))
+	l.w.Write(buf.Bytes())
 }
 
 func (l *jsonLog) info(op, msg string) { l.log(logEntry{Level: "info", Op: op, Msg: msg}) }

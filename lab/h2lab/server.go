@@ -11,12 +11,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	stdlog "log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,7 +84,7 @@ func runServer(args []string) error {
 				Certificates: []tls.Certificate{cert},
 				KeyLogWriter: kl,
 			},
-			ErrorLog: nil,
+			ErrorLog: stdlog.New(&logWriter{log: log, op: "http.Server"}, "", 0),
 		}
 		// ConfigureServer installs x/net/http2 (not net/http's bundled
 		// copy) for ALPN "h2" and hooks Shutdown to its GOAWAY.
@@ -99,7 +101,10 @@ func runServer(args []string) error {
 	}
 	if c.h2cListen != "" {
 		h2s := &http2.Server{}
-		srv := &http.Server{Handler: h2c.NewHandler(mux, h2s)}
+		srv := &http.Server{
+			Handler:  h2c.NewHandler(mux, h2s),
+			ErrorLog: stdlog.New(&logWriter{log: log, op: "http.Server"}, "", 0),
+		}
 		// Registers h2s's graceful shutdown with srv.Shutdown; without it
 		// hijacked h2c connections would never see a GOAWAY.
 		if err := http2.ConfigureServer(srv, h2s); err != nil {
@@ -275,4 +280,16 @@ func selfSignedCert() (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("create certificate: %w", err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// logWriter turns net/http's ErrorLog lines (TLS handshake errors and the
+// like) into log entries, so they land in server.log, not on the terminal.
+type logWriter struct {
+	log *jsonLog
+	op  string
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.log.log(logEntry{Level: "info", Op: w.op, Msg: strings.TrimSpace(string(p))})
+	return len(p), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -175,11 +176,14 @@ func runTruth(args []string) error {
 	}
 	t.Expect.Notes = strings.TrimSpace(sb.String())
 
-	b, err := json.MarshalIndent(&t, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&t); err != nil {
 		return fmt.Errorf("marshal truth: %w", err)
 	}
-	return os.WriteFile(*out, append(b, '\n'), 0o644)
+	return os.WriteFile(*out, buf.Bytes(), 0o644)
 }
 
 func readJSONLines(path string, fn func([]byte) error) error {

@@ -1,0 +1,613 @@
+#!/usr/bin/env bash
+# The h2pcap lab: real HTTP/2 traffic between network namespaces, faults
+# injected with nftables on a router namespace, captured with tcpdump.
+#
+#   bash lab/run.sh                 every scenario -> testdata/pcaps/<scenario>/
+#   bash lab/run.sh NAME...         only these scenarios
+#   bash lab/run.sh bulk OUT.pcap [MB]   large capture for benchmarks (default 800 MB)
+#   bash lab/run.sh list            scenario names
+#
+# Needs root (namespaces, nft, tcpdump). Only 198.18.0.0/15 and fd18::/16
+# (ULA) addresses are used, all inside namespaces this script makes and
+# deletes (trap EXIT); nothing is routed anywhere else. See lab/README.md.
+set -euo pipefail
+
+LAB=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$LAB")
+OUT_ROOT=${H2LAB_OUT:-$ROOT/testdata/pcaps}
+
+SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c random-loss-both oneway-loss-ipv6
+	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any)
+
+# Names carry our PID so parallel runs (and other people's tests) never collide.
+NS_C=h2lab-$$-cli
+NS_R=h2lab-$$-rtr
+NS_S=h2lab-$$-srv
+C4=198.18.1.2 R4C=198.18.1.1 R4S=198.18.2.1 S4=198.18.2.2
+C6=fd18:1::2 R6C=fd18:1::1 R6S=fd18:2::1 S6=fd18:2::2
+
+TMP=$(mktemp -d /tmp/h2lab.XXXXXX)
+PIDS=()
+
+log() { printf '%s lab: %s\n' "$(date -u +%T.%3N)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	PIDS=()
+	topo_down
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+inC() { ip netns exec "$NS_C" "$@"; }
+inR() { ip netns exec "$NS_R" "$@"; }
+inS() { ip netns exec "$NS_S" "$@"; }
+
+now() { date -u +%Y-%m-%dT%H:%M:%S.%NZ; }
+
+# ---------------------------------------------------------------- setup
+
+preflight() {
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces, nft, tcpdump)"
+	local t
+	for t in ip nft tcpdump go; do
+		command -v "$t" >/dev/null || die "$t not found (make deps installs ip, nft, tcpdump)"
+	done
+	if ! command -v ethtool >/dev/null; then
+		log "installing ethtool (offloads must be off so captured segments are MTU-sized)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ethtool >/dev/null 2>&1 ||
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ethtool >/dev/null) ||
+			die "ethtool missing and not installable: captures would hold GSO/GRO super-segments"
+	fi
+}
+
+build() {
+	log "building h2lab (CGO_ENABLED=0)"
+	(cd "$LAB" && CGO_ENABLED=0 go build -o "$TMP/h2lab" ./h2lab)
+	BIN=$TMP/h2lab
+}
+
+# offloads_off makes the kernel build and checksum real MTU-sized segments,
+# so a capture shows what a NIC would put on the wire.
+offloads_off() {
+	local ns=$1 dev=$2
+	ip netns exec "$ns" ethtool -K "$dev" tx off rx off tso off gso off gro off >/dev/null 2>&1 ||
+		ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null ||
+		die "ethtool -K $dev failed in $ns"
+}
+
+quiet_ipv6() {
+	# No router solicitations or autoconf: less noise in the captures.
+	local ns=$1 k
+	for k in all default; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.$k.accept_ra=0 net.ipv6.conf.$k.router_solicitations=0 \
+			net.ipv6.conf.$k.accept_dad=0 >/dev/null
+	done
+}
+
+topo_up() {
+	ip netns add "$NS_C"
+	ip netns add "$NS_R"
+	ip netns add "$NS_S"
+	local ns
+	for ns in "$NS_C" "$NS_R" "$NS_S"; do
+		quiet_ipv6 "$ns"
+		ip -n "$ns" link set lo up
+	done
+	# Created inside the namespaces: no interface name ever exists in the
+	# root namespace, so concurrent labs cannot clash.
+	ip -n "$NS_C" link add c0 type veth peer name rc netns "$NS_R"
+	ip -n "$NS_S" link add s0 type veth peer name rs netns "$NS_R"
+
+	ip -n "$NS_C" addr add $C4/24 dev c0
+	ip -n "$NS_C" addr add $C6/64 dev c0 nodad
+	ip -n "$NS_R" addr add $R4C/24 dev rc
+	ip -n "$NS_R" addr add $R6C/64 dev rc nodad
+	ip -n "$NS_R" addr add $R4S/24 dev rs
+	ip -n "$NS_R" addr add $R6S/64 dev rs nodad
+	ip -n "$NS_S" addr add $S4/24 dev s0
+	ip -n "$NS_S" addr add $S6/64 dev s0 nodad
+	offloads_off "$NS_C" c0
+	offloads_off "$NS_R" rc
+	offloads_off "$NS_R" rs
+	offloads_off "$NS_S" s0
+	ip -n "$NS_C" link set c0 up
+	ip -n "$NS_R" link set rc up
+	ip -n "$NS_R" link set rs up
+	ip -n "$NS_S" link set s0 up
+	# Only the lab's own prefixes are routed; no default routes anywhere.
+	ip -n "$NS_C" route add 198.18.2.0/24 via $R4C
+	ip -n "$NS_C" -6 route add fd18:2::/64 via $R6C
+	ip -n "$NS_S" route add 198.18.1.0/24 via $R4S
+	ip -n "$NS_S" -6 route add fd18:1::/64 via $R6S
+	inR sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null
+	inR nft add table inet lab
+	inR nft add chain inet lab faults '{ type filter hook forward priority 0; policy accept; }'
+}
+
+topo_down() {
+	local ns
+	for ns in "$NS_C" "$NS_R" "$NS_S"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+# ---------------------------------------------------------------- processes
+
+# bg NS CMD...: starts CMD in namespace NS; its PID is left in $LAST.
+bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" &
+	LAST=$!
+	PIDS+=("$LAST")
+}
+
+# forget PID: drops an exited process from PIDS so cleanup never signals a
+# reused PID.
+forget() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
+}
+
+stop_pid() {
+	local pid=$1 sig=${2:-TERM}
+	kill -"$sig" "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# capture NS IFACE FILE [tcpdump args]: starts tcpdump and waits until it
+# listens, so nothing at the start is missed.
+capture() {
+	local ns=$1 ifc=$2 file=$3
+	shift 3
+	local err=$TMP/tcpdump.$RANDOM.err
+	# -Z root: Debian's tcpdump drops to user tcpdump, which could not
+	# write into the work tree. No --immediate-mode: with -i any it makes
+	# the kernel drop most packets (TPACKET ring too small).
+	bg "$ns" tcpdump -n -U -Z root -i "$ifc" -w "$file" "$@" 2>"$err"
+	local pid=$LAST i
+	for i in $(seq 100); do
+		grep -q "listening on" "$err" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q "listening on" "$err" || die "tcpdump on $ifc did not start: $(cat "$err")"
+	CAP_PIDS+=("$pid")
+	CAP_ERRS+=("$err")
+}
+
+stop_captures() {
+	# libpcap hands packets over a ring block at a time, a block at the
+	# latest 1 s after its first packet, and SIGINT discards a block not
+	# yet handed over: wait longer than that or the last FINs are lost.
+	sleep 1.5
+	local i
+	for i in "${!CAP_PIDS[@]}"; do
+		stop_pid "${CAP_PIDS[$i]}" INT
+		grep -h "dropped by kernel" "${CAP_ERRS[$i]}" | sed "s/^/    tcpdump: /" >&2 || true
+	done
+	CAP_PIDS=()
+	CAP_ERRS=()
+}
+
+# start_server ARGS...: the x/net/http2 server, TLS on 8443 and h2c on 8080
+# unless ARGS say otherwise (set SERVER_PORTS to what it will listen on).
+start_server() {
+	bg "$NS_S" "$BIN" server --log "$OUT/server.log" "$@"
+	SERVER_PID=$LAST
+	wait_listen "$NS_S" ${SERVER_PORTS:-8443 8080}
+}
+
+start_pingserver() {
+	bg "$NS_S" "$BIN" pingserver --log "$OUT/server.log" "$@"
+	SERVER_PID=$LAST
+	wait_listen "$NS_S" 8080
+}
+
+wait_listen() {
+	local ns=$1 i p ok
+	shift
+	for i in $(seq 100); do
+		ok=1
+		for p in "$@"; do
+			ip netns exec "$ns" ss -Htln "sport = :$p" | grep -q . || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.05
+	done
+	die "server in $ns did not listen on $*"
+}
+
+start_client() {
+	bg "$NS_C" "$BIN" client --log "$OUT/client.log" "$@"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+}
+
+# at SECONDS: sleeps until SECONDS after the client started.
+at() {
+	local d
+	d=$(awk -v t0="$T0" -v s="$1" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + s - now; printf "%.3f\n", (d > 0 ? d : 0) }')
+	sleep "$d"
+}
+
+wait_client() {
+	wait "$CLIENT_PID" || log "client exited with $?"
+}
+
+# ---------------------------------------------------------------- faults
+
+# fault DIRECTION WHAT RULES: adds RULES (one or more rules separated by
+# "; ", added in one nft transaction) to the router's forward chain and
+# records when; the handles are kept so fault_end removes exactly them.
+fault() {
+	local dir=$1 what=$2 rule=$3 out handles cmd=() r
+	local IFS=';'
+	for r in $rule; do
+		cmd+=("add rule inet lab faults ${r# };")
+	done
+	unset IFS
+	out=$(inR nft --echo --handle "${cmd[*]}")
+	FAULT_START=$(now)
+	handles=$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out" | tr '\n' ' ')
+	[ -n "$handles" ] || die "no handle for nft rule: $out"
+	F_HANDLE+=("$handles")
+	F_START+=("$FAULT_START")
+	F_DIR+=("$dir")
+	F_WHAT+=("$what")
+	F_RULE+=("$rule")
+	F_END+=("")
+	log "fault on: $what ($dir): $rule"
+}
+
+# fault_end: removes every active fault, recording the time.
+fault_end() {
+	local i t
+	for i in "${!F_HANDLE[@]}"; do
+		[ -z "${F_END[$i]}" ] || continue
+		local h cmd=""
+		for h in ${F_HANDLE[$i]}; do
+			cmd+="delete rule inet lab faults handle $h; "
+		done
+		inR nft "$cmd"
+		t=$(now)
+		F_END[$i]=$t
+		log "fault off: ${F_WHAT[$i]}"
+	done
+}
+
+write_faults() {
+	local i end
+	: >"$1"
+	for i in "${!F_HANDLE[@]}"; do
+		end=null
+		[ -z "${F_END[$i]}" ] || end="\"${F_END[$i]}\""
+		printf '{"start":"%s","end":%s,"direction":"%s","nft":"%s","what":"%s"}\n' \
+			"${F_START[$i]}" "$end" "${F_DIR[$i]}" "$(sed 's/\(^\|; \)/\1nft add rule inet lab faults /g' <<<"${F_RULE[$i]}")" "${F_WHAT[$i]}" >>"$1"
+	done
+}
+
+# ---------------------------------------------------------------- scenario frame
+
+begin() {
+	SC=$1
+	OUT=$OUT_ROOT/$SC
+	log "=== $SC"
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
+	CAP_PIDS=() CAP_ERRS=()
+	topo_up
+}
+
+captures_both() {
+	capture "$NS_C" c0 "$OUT/client.pcap" "$@"
+	capture "$NS_S" s0 "$OUT/server.pcap" "$@"
+}
+
+# finish TRUTH-ARGS...: stops everything, writes truth.json, tears down.
+finish() {
+	wait_client
+	fault_end
+	stop_captures
+	stop_pid "$SERVER_PID"
+	PIDS=()
+	write_faults "$TMP/faults.jsonl"
+	"$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "$@"
+	topo_down
+	verify
+}
+
+# verify prints what tshark sees, so a run shows at once whether the fault
+# is visible in the captures (retransmissions by direction, resets).
+verify() {
+	command -v tshark >/dev/null || { log "tshark missing: not verifying"; return 0; }
+	local f
+	for f in "$OUT"/*.pcap; do
+		local n size
+		n=$(tshark -r "$f" -T fields -e frame.number 2>/dev/null | wc -l)
+		size=$(stat -c %s "$f")
+		log "$(basename "$f"): $n packets, $size bytes"
+		tshark -r "$f" -Y 'tcp.analysis.retransmission || tcp.flags.reset == 1' \
+			-T fields -E separator='|' -e ip.src -e ipv6.src -e tcp.flags.reset 2>/dev/null |
+			awk -F'|' '{ k = $1 $2 " " ($3 == "1" || $3 == "True" ? "rst" : "retransmission"); c[k]++ }
+				END { for (k in c) printf "    from %s: %d\n", k, c[k] }' | sort >&2
+	done
+	grep -c '"level":"error"' "$OUT/client.log" | sed 's/^/    client errors: /' >&2 || true
+	grep '"level":"error"' "$OUT/client.log" | sed 's/.*"msg":"\([^"]*\)".*/\1/' | sort | uniq -c | sed 's/^/    /' >&2 || true
+}
+
+# ---------------------------------------------------------------- scenarios
+
+sc_healthy-tls() {
+	begin healthy-tls
+	start_server
+	captures_both
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --conns 2 --duration 6s \
+		--every 500ms --large-every 12 --watch-every 1s
+	finish --transport tls --server $S4:8443 --conns 2 \
+		--description "Two TLS connections, GET /small every 500 ms, GET /large (64 KiB) every 12th, a /watch stream with an event a second; no fault." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict healthy --loss-direction none \
+		--notes "No fault injected; both connections close cleanly at the end of the run (client GOAWAY then FIN)."
+}
+
+sc_blackhole-s2c-tls() {
+	begin blackhole-s2c-tls
+	start_server
+	captures_both
+	# Requests stop at 3 s so the connection idles: the health-check PING
+	# (ReadIdleTimeout 2 s) is what discovers the black hole.
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --conns 1 --duration 15s \
+		--every 500ms --large-every 0 --watch-every 30s --quiet-after 3s --quiet-for 6s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 5.6
+	fault server_to_client "black hole" "ip saddr $S4 drop"
+	at 11
+	fault_end
+	finish --transport tls --server $S4:8443 --conns 1 \
+		--description "One TLS connection idles after 3 s (only an idle /watch stream); health-check PINGs every 2 s are answered until every server->client packet is dropped at the router; the next PING is not answered and after PingTimeout the client closes the connection. Redials fail (SYN-ACKs dropped) until the black hole ends." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole \
+		--notes "The first connection dies by the client's health check: PING sent, no PING ACK (dropped at the router; visible in server.pcap only), client FIN. The server side sees the client's PING and its own ACK retransmissions."
+}
+
+sc_blackhole-c2s-h2c() {
+	begin blackhole-c2s-h2c
+	start_server
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 12s \
+		--every 500ms --large-every 0 --watch-every 30s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 3
+	fault client_to_server "black hole" "ip saddr $C4 drop"
+	at 9
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "One h2c connection with a request every 500 ms; from 3 s to 9 s every client->server packet is dropped at the router. Requests get no response, the connection goes read-idle, the health-check PING is dropped too and the client closes the connection; redials fail (SYNs dropped) until the fault ends." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict lost_ping --loss-direction client_to_server --suspects blackhole \
+		--notes "client.pcap shows the client's retransmissions of HEADERS and PING with no ACK; server.pcap shows nothing from the client during the fault."
+}
+
+sc_random-loss-both() {
+	begin random-loss-both
+	start_server --large-size 8192
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 3 --duration 11s \
+		--every 500ms --large-every 5 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault both "random loss 8%" "meta l4proto tcp numgen random mod 100 < 8 drop"
+	at 10
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 3 \
+		--description "Three h2c connections (GET /small every 500 ms, GET /large 8 KiB every 5th, /watch events each second); 8% of TCP packets dropped at random in both directions from 2 s to 10 s." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --loss-direction both --suspects random_loss \
+		--notes "Retransmissions in both directions on every connection; losses show as lost segments in the receiver's capture and as retransmissions in both."
+}
+
+sc_oneway-loss-ipv6() {
+	begin oneway-loss-ipv6
+	start_server --large-size 8192
+	captures_both
+	start_client --addr "[$S6]:8443" --tls --keylog "$OUT/keylog.txt" --conns 2 --duration 12s \
+		--every 500ms --large-every 5 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault server_to_client "random loss 15%" "ip6 saddr $S6 numgen random mod 100 < 15 drop"
+	at 10
+	fault_end
+	finish --transport tls --client $C6 --server "[$S6]:8443" --conns 2 \
+		--description "Two TLS connections over IPv6 (fd18:1::2 -> [fd18:2::2]:8443); 15% of server->client packets dropped from 2 s to 10 s, client->server untouched." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --loss-direction server_to_client --suspects random_loss \
+		--notes "Retransmissions only from the server; the client capture misses the dropped segments (lost segment / out of order), the server capture has them all."
+}
+
+sc_graceful-shutdown() {
+	begin graceful-shutdown
+	start_server --graceful-after 4s
+	local first=$SERVER_PID
+	captures_both
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --conns 2 --duration 9s \
+		--every 500ms --large-every 0 --watch-every 1s
+	# A rolling restart: a new server process takes over once the old
+	# one has drained and exited.
+	wait "$first" || true
+	forget "$first"
+	local down
+	down=$(now)
+	start_server
+	log "server restarted (old one exited at $down)"
+	finish --transport tls --server $S4:8443 --conns 2 \
+		--description "Two TLS connections; 4 s after its start the server calls http.Server.Shutdown: GOAWAY NO_ERROR on each connection, the /watch streams end, the connections close and the process exits; a new server process is started at once (rolling restart) and the client reconnects." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict goaway --loss-direction none --suspects server_shutdown \
+		--notes "Old server process exited at $down. GOAWAY NO_ERROR from the server on both first connections; no loss."
+}
+
+sc_too-many-pings() {
+	begin too-many-pings
+	start_pingserver --acks 5
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 8s \
+		--every 1s --large-every 0 --watch=false --ping-every 300ms \
+		--read-idle-timeout 2s --ping-timeout 1s
+	finish --transport h2c --server $S4:8080 --conns 1 --ping-every 0.3 \
+		--description "An h2c client calls ClientConn.Ping every 300 ms and GETs every second against a Framer-based server that, like grpc-go's keepalive enforcement, ACKs 5 PINGs per connection and then sends GOAWAY ENHANCE_YOUR_CALM with debug data \"too_many_pings\" and closes." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict goaway --loss-direction none --suspects too_many_pings \
+		--notes "Every connection ends with GOAWAY ENHANCE_YOUR_CALM debug too_many_pings after the 6th PING, then the server closes; the client reconnects on its next request."
+}
+
+sc_middlebox-reset() {
+	begin middlebox-reset
+	start_server
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 10s \
+		--every 500ms --large-every 0 --watch-every 1s
+	at 3
+	local port
+	port=$(grep '"op":"dial"' "$OUT/client.log" | grep '"conn":0,' | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
+	[ -n "$port" ] || die "no client port for conn 0 in client.log"
+	# Both halves, as a firewall that forgets a flow does: each side gets an
+	# RST that the router forges in the other side's name (TTL 64, while
+	# real packets from the peer arrive with TTL 63 after the router).
+	fault both "reset" "ip saddr $C4 tcp sport $port tcp dport 8080 reject with tcp reset; ip saddr $S4 tcp sport 8080 tcp dport $port reject with tcp reset"
+	at 6
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections; at 3 s the router rejects the packets of one flow (client port $port) with TCP resets in both directions, as a stateful firewall that dropped the flow would; rules removed at 6 s." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict reset --loss-direction none --suspects middlebox_reset \
+		--notes "Only the connection from client port $port is reset; the RSTs come from the router: TTL 64 in the captures where the real peer's packets have TTL 63. The other connection is unaffected."
+}
+
+sc_mtu-blackhole() {
+	begin mtu-blackhole
+	start_server --large-size 16384
+	captures_both
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --conns 1 --duration 12s \
+		--every 500ms --large-every 4 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 2.5
+	fault server_to_client "mtu > 1000 bytes dropped" "ip saddr $S4 ip length > 1000 drop"
+	at 9
+	fault_end
+	finish --transport tls --server $S4:8443 --conns 1 \
+		--description "One TLS connection; from 2.5 s to 9 s the router drops server->client IPv4 packets longer than 1000 bytes (no ICMP), small ones pass. GET /large (16 KiB) every 4th request stalls; everything after the dropped segment is stuck behind it in TCP." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict lost_ping --loss-direction server_to_client --suspects mtu_blackhole \
+		--notes "server.pcap: the server retransmits full-sized segments (len > 1000) again and again while its small segments get through and are seen in client.pcap; client.pcap has no server packet over 1000 bytes during the fault."
+}
+
+sc_midconn() {
+	begin midconn
+	start_server
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 13s \
+		--every 500ms --large-every 0 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	# Start capturing 3 s late: no SYN, no preface, no SETTINGS.
+	at 3
+	captures_both
+	at 6
+	fault server_to_client "black hole" "ip saddr $S4 drop"
+	at 10
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections established before the captures start (tcpdump started 3 s late: no handshake, no connection preface, no SETTINGS in either pcap); from 6 s to 10 s every server->client packet is dropped, the client's health-check PINGs go unanswered and it closes both connections, then redials." \
+		--captures "client.pcap=tcpdump -i c0 started 3 s after the client;server.pcap=tcpdump -i s0 started 3 s after the client" \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole,midstream_capture \
+		--notes "The first connections begin mid-stream in the captures; the redialed ones after the fault have a full handshake."
+}
+
+sc_sll2-any() {
+	begin sll2-any
+	start_server --large-size 8192
+	capture "$NS_C" any "$OUT/client.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --conns 1 --duration 10s \
+		--every 500ms --large-every 4 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 3
+	fault server_to_client "random loss 20%" "ip saddr $S4 numgen random mod 100 < 20 drop"
+	at 8
+	fault_end
+	finish --transport tls --server $S4:8443 --conns 1 \
+		--description "One TLS connection; client.pcap is tcpdump -i any in the client namespace (link type LINUX_SLL2); 20% of server->client packets dropped from 3 s to 8 s." \
+		--captures "client.pcap=tcpdump -i any in the client namespace (LINUX_SLL2);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --loss-direction server_to_client --suspects random_loss \
+		--notes "Server retransmissions during the loss window."
+}
+
+# ---------------------------------------------------------------- bulk
+
+bulk() {
+	local out=${1:?usage: run.sh bulk OUT.pcap [MB]} mb=${2:-800}
+	case $out in /*) ;; *) out=$PWD/$out ;; esac
+	OUT=$TMP/bulk
+	mkdir -p "$OUT" "$(dirname "$out")"
+	CAP_PIDS=() CAP_ERRS=() F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
+	topo_up
+	SERVER_PORTS=8080 start_server --tls-listen ""
+	# A bigger kernel buffer (-B, KiB) keeps tcpdump from dropping at
+	# full veth speed.
+	capture "$NS_C" c0 "$out" -B 131072
+	# Wire size per payload byte with offloads off: 1514+16 bytes per 1448
+	# of payload plus an ACK (66+16) every two segments, about 1.085.
+	local bytes=$((mb * 1000 * 1000 * 100 / 109))
+	inR nft add rule inet lab faults ip saddr $S4 numgen random mod 10000 '<' 3 drop
+	local t0=$SECONDS
+	inC "$BIN" bulk --addr $S4:8080 --conns 2 --streams 3 --bytes $bytes --size $((32 << 20)) --log "$OUT/bulk.log"
+	stop_captures
+	stop_pid "$SERVER_PID"
+	PIDS=()
+	cat "$OUT/bulk.log" >&2
+	log "bulk: $(stat -c %s "$out") bytes in $out after $((SECONDS - t0)) s"
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+	case ${1:-} in
+	list)
+		printf '%s\n' "${SCENARIOS[@]}"
+		return
+		;;
+	-h | --help)
+		sed -n '2,12p' "$0"
+		return
+		;;
+	esac
+	preflight
+	build
+	if [ "${1:-}" = bulk ]; then
+		shift
+		bulk "$@"
+		return
+	fi
+	local list=("$@") s
+	[ ${#list[@]} -gt 0 ] || list=("${SCENARIOS[@]}")
+	for s in "${list[@]}"; do
+		declare -F "sc_$s" >/dev/null || die "unknown scenario $s (try: run.sh list)"
+	done
+	for s in "${list[@]}"; do
+		"sc_$s"
+	done
+	log "done: ${list[*]} in $OUT_ROOT"
+}
+
+main "$@"
