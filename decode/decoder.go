@@ -43,7 +43,6 @@ type Decoder struct {
 	sll2 layers.LinuxSLL2
 	loop layers.Loopback
 	ip4  layers.IPv4
-	ip6  layers.IPv6
 
 	sack      [4]SACKBlock // 40 option bytes hold at most 4 blocks
 	tunnel    bool         // the current packet went through a tunnel

@@ -6,4 +6,40 @@
 // IPv4/IPv6 and the overlay encapsulations Kubernetes networks use (VXLAN,
 // Geneve, IP-in-IP). It never keeps state across packets beyond what a
 // container format needs; judgement lives in package analyze.
+//
+// # Sources
+//
+// Open detects gzip, pcap (either byte order, micro- or nanosecond) and
+// pcapng by their magic numbers. Both container readers are this
+// package's own rather than pcapgo's: they serve each record from the
+// read buffer without copying, know the byte offset of every record for
+// error messages, accept what Wireshark accepts (pcap records whose
+// captured length exceeds the original length), reject pcapng blocks
+// whose lengths are inconsistent instead of reading them as a capture cut
+// short, and keep pcapng Decryption Secrets Blocks (see SecretsSource;
+// nothing here decrypts).
+//
+// Frames are numbered from 1 in file order, every record counting, as
+// Wireshark numbers them. In pcapng each packet has the link type of its
+// interface; packets of an interface whose link type the Decoder does not
+// know are still returned (and a warning is added to InputInfo).
+//
+// A capture that ends in the middle of a record, as one from a killed
+// tcpdump does, ends normally: Next returns io.EOF and InputInfo.Warnings
+// says where the cut was. Any other damage is a *FormatError naming the
+// file and, where it applies, the byte offset (of the decompressed stream
+// for gzip input).
+//
+// # Decoding
+//
+// A Decoder turns a Packet into a Segment without allocating, reusing its
+// layer values (gopacket's for Ethernet, Linux SLL/SLL2, loopback and
+// IPv4; hand-written for the rest, including TCP options, because
+// gopacket's TCP layer allocates). Inside the link layer it follows 802.1Q
+// and QinQ tags, MPLS, PPPoE, IPv6 extension headers, and the tunnels
+// VXLAN (UDP 4789 and 8472), Geneve (6081), GRE and IP-in-IP in all four
+// combinations, and reports the innermost TCP segment. PayloadLen comes
+// from the innermost IP length, bounded by what the frame had on the wire,
+// so it is right for captures cut by a snap length. Non-first IP fragments
+// are not TCP segments; a first fragment is, with Segment.Fragment set.
 package decode

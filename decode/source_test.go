@@ -427,3 +427,42 @@ func TestPcapRecordQuirks(t *testing.T) {
 		t.Errorf("decode: %v %v", ok, err)
 	}
 }
+
+// TestPcapngUnsupportedInterface: packets of an interface we cannot decode
+// (here USB) still count as frames, so numbering matches Wireshark's, and
+// the report says why they were not analysed.
+func TestPcapngUnsupportedInterface(t *testing.T) {
+	var b bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{LinkType: 189}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkTypeRaw})
+	frame := ipTCP(t, false, []byte(testPayload))
+	w.WritePacket(gopacket.CaptureInfo{Timestamp: testTime, CaptureLength: 8, Length: 8}, make([]byte, 8))
+	w.WritePacket(gopacket.CaptureInfo{Timestamp: testTime, CaptureLength: len(frame), Length: len(frame), InterfaceIndex: 1}, frame)
+	w.Flush()
+	src, err := NewReader(&b, "usb.pcapng", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder()
+	var s Segment
+	for {
+		p, err := src.Next()
+		if err != nil {
+			break
+		}
+		if ok, _ := d.Decode(p, &s); ok && p.Frame != 2 {
+			t.Errorf("frame %d decoded", p.Frame)
+		}
+	}
+	info := src.Info()
+	want := []string{"interface 0 has unsupported link type 189 (LINKTYPE_189); its packets are counted but not decoded"}
+	if info.Packets != 2 || !reflect.DeepEqual(info.Warnings, want) || !reflect.DeepEqual(info.LinkTypes, []string{"LINKTYPE_189", "RAW"}) {
+		t.Errorf("info %+v", info)
+	}
+	if st := d.Stats(); st.NonIP != 1 || st.TCP != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -55,18 +55,17 @@ type tableEntry struct {
 type hpackState struct {
 	ents []tableEntry // oldest first
 	size uint32
-	// unknownTail is set when entries older than ents may exist that we
-	// never saw: references past ents are then missing data, not errors.
-	unknownTail bool
 }
 
-// forget drops the table after it can no longer be trusted (a gap in a
-// header block, a block that began before the capture).
+// forget drops the table once it can no longer be trusted (a gap in a
+// header block, a block that began before the capture): we no longer know
+// how many entries were added, so no index can be resolved. A reference past
+// the entries we have is then reported missing, as it is when the capture
+// began mid-connection.
 func (t *hpackState) forget() {
 	clear(t.ents)
 	t.ents = t.ents[:0]
 	t.size = 0
-	t.unknownTail = true
 }
 
 func (t *hpackState) lookup(idx uint64) (hf hpack.HeaderField, ok bool) {
@@ -95,10 +94,6 @@ func (t *hpackState) insert(name, value string, known bool) {
 		t.size -= t.ents[0].size
 		t.ents[0] = tableEntry{}
 		t.ents = t.ents[1:]
-	}
-	if len(t.ents) == cap(t.ents) && cap(t.ents) > 0 {
-		// Reuse the array's dropped front rather than growing.
-		t.ents = append(t.ents[:0:0], t.ents...)
 	}
 	t.ents = append(t.ents, tableEntry{name: name, value: value, known: known, size: size})
 	t.size += size
