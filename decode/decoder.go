@@ -105,6 +105,7 @@ func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 		return false, nil
 	default:
 		d.stats.Malformed++
+		*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 		return false, fmt.Errorf("frame %d: %w", p.Frame, err)
 	}
 }

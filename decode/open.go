@@ -234,7 +234,12 @@ func newSource(r io.Reader, name string, idx, bufSize int) (source, error) {
 			return nil, in.formatError(-1, err, "gzip: %v", err)
 		}
 	} else if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		// A directory, or an I/O error: keep the "<path>: <reason>" form.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(magic) == 0 {
 		return nil, &FormatError{Path: name, Offset: -1, Msg: "empty file", Err: ErrNotCapture}

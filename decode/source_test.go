@@ -297,6 +297,7 @@ func TestOpenErrors(t *testing.T) {
 		{name: "three bytes", file: "x.pcap", data: []byte{0xd4, 0xc3, 0xb2}, wantOpen: "%s: not a pcap or pcapng file", wantIs: ErrNotCapture},
 		{name: "empty", file: "x.pcap", data: []byte{}, wantOpen: "%s: empty file", wantIs: ErrNotCapture},
 		{name: "missing", file: "missing.pcap", wantOpen: "%s: no such file or directory", wantIs: fs.ErrNotExist},
+		{name: "directory", file: "dir", wantOpen: "%s: is a directory"},
 		{name: "truncated pcap header", file: "x.pcap", data: pcap[:10], wantOpen: "%s: truncated pcap file header (10 of 24 bytes)"},
 		{name: "bad pcap version", file: "x.pcap", data: badVersion, wantOpen: "%s: offset 0: unsupported pcap version 3.4"},
 		{name: "unknown link type", file: "x.pcap", data: unknown, wantOpen: "%s: unsupported link type 147 (LINKTYPE_147)"},
@@ -310,7 +311,9 @@ func TestOpenErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), tc.file)
-			if tc.data != nil {
+			if tc.file == "dir" {
+				path = t.TempDir()
+			} else if tc.data != nil {
 				path = writeFile(t, tc.file, tc.data)
 			}
 			src, err := Open(path, 0)
