@@ -190,6 +190,20 @@ var ruleTests = []struct {
 		want: map[int]SegmentFlags{6: FlagDupAck, 7: FlagDupAck, 8: FlagRetransmission},
 	},
 	{
+		// Wireshark stores -1 in the guint32 dup-ACK counter after an
+		// ACKed-unseen report, which then passes the ">= 2 dup ACKs"
+		// test of a fast retransmission.
+		name: "fast retransmission after the peer's ACKed-unseen report",
+		segs: withHandshake(
+			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
+			seg{ms: 31, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
+			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
+			seg{ms: 41, from: fromC, flags: "A", seq: C1 + 200, ack: S1 + 500, win: 1000},
+			seg{ms: 45, from: fromC, flags: "A", seq: C1 + 100, ack: S1 + 500, len: 100, win: 1000},
+		),
+		want: map[int]SegmentFlags{6: FlagAckedUnseen, 7: FlagFastRetransmission},
+	},
+	{
 		name: "spurious retransmission of acknowledged data",
 		segs: withHandshake(
 			seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},

@@ -23,6 +23,11 @@ const (
 	wscaleDisabled = -2 // scaling not negotiated: windows are taken as is
 )
 
+// dupAckUnseen is the dup-ACK count after an ACKed-unseen report. The C
+// code stores -1 in a guint32, so it also passes the "at least 2 dup ACKs"
+// test of a fast retransmission; tshark shows that, and so must we.
+const dupAckUnseen = math.MaxUint32
+
 const (
 	// fastRetransWindow is how soon after the last duplicate ACK a
 	// retransmission counts as fast (20 ms in tcp_analyze_sequence_number).
@@ -46,7 +51,7 @@ type dirState struct {
 	lastAckNS       int64 // time of this side's last segment
 	window          uint32
 	maxSeqToBeAcked uint32
-	dupAckNum       int // -1: an ACKed-unseen was reported with no dup ACK since
+	dupAckNum       uint32 // dupAckUnseen: an ACKed-unseen was reported, no dup ACK since
 	lastFlags       SegmentFlags
 	winScale        int
 	isFirstAck      bool // a SYN was sent and no ACK since: the window is unscaled
@@ -293,7 +298,7 @@ func (c *conn) analyze(fwd, rev *dirState, s *decode.Segment, now int64) Segment
 	}
 	if seglen == 0 && window != 0 && window == fwd.window && seq == fwd.nextSeq &&
 		ack == fwd.lastAck && !synFinRst {
-		if fwd.dupAckNum == -1 {
+		if fwd.dupAckNum == dupAckUnseen {
 			// An ACKed-unseen report is neutralised by the first dup ACK.
 			fwd.dupAckNum = 1
 		} else {
@@ -317,11 +322,11 @@ finishedFwd:
 			f |= FlagAckedUnseen
 		} else {
 			// The other direction is stalled with pure ACKs: report once
-			// per dup-ACK episode (dupAckNum -1 marks "already said").
+			// per dup-ACK episode (dupAckUnseen marks "already said").
 			if rev.dupAckNum == 0 {
 				f |= FlagAckedUnseen
 			}
-			rev.dupAckNum = -1
+			rev.dupAckNum = dupAckUnseen
 		}
 	}
 
