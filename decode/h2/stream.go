@@ -307,7 +307,8 @@ func (s *Stream) process(emit func(*Frame)) {
 				return
 			}
 		default:
-			end := s.end()
+			// In step over what is still buffered.
+			end := s.hbOff + int64(len(s.hb))
 			if s.pos >= end {
 				s.hb, s.metas = s.hb[:0], s.metas[:0]
 				s.hbOff = s.pos
