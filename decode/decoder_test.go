@@ -337,6 +337,15 @@ func decodeCases(t testing.TB) []decodeCase {
 		cases = append(cases, decodeCase{name: "ipv6 length lies", lt: layers.LinkTypeRaw, frame: pkt6, want: &want6})
 	}
 
+	// TSO: a NIC that segments in hardware hands the capture IPv4
+	// packets with total length 0; the frame gives the length.
+	{
+		pkt := ipTCP(t, false, pl)
+		binary.BigEndian.PutUint16(pkt[2:4], 0)
+		want := wantSegment(false, pl)
+		cases = append(cases, decodeCase{name: "ipv4 tso length 0", lt: layers.LinkTypeRaw, frame: pkt, want: &want})
+	}
+
 	// Packets without TCP.
 	notTCP := func(nonIP bool) func(DecodeStats) bool {
 		return func(s DecodeStats) bool {

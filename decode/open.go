@@ -96,7 +96,10 @@ func (in *input) count(t time.Time, capLen, wireLen int) {
 	if capLen < wireLen {
 		in.info.TruncatedPackets++
 	}
-	if in.info.Packets == 1 || t.Before(in.info.First) {
+	if t.IsZero() {
+		return // a pcapng Simple Packet Block has no timestamp
+	}
+	if in.info.First.IsZero() || t.Before(in.info.First) {
 		in.info.First = t
 	}
 	if t.After(in.info.Last) {
