@@ -94,6 +94,9 @@ type Stream struct {
 	hyps      []hyp // candidate chains, a min-heap on next
 	huntStart int64 // where the current hunt began
 	huntGap   int64 // bytes lost in gaps since
+	cand      hyp   // the earliest confirmed chain, if hasCand
+	hasCand   bool
+	earlier   int // live chains that began before cand
 
 	f    Frame
 	last Meta
@@ -250,6 +253,11 @@ func (s *Stream) Gap(n int, emit func(*Frame)) {
 		s.startHunt(s.pos)
 		s.process(emit)
 	}
+	if s.st == stHunt && s.hasCand {
+		// Chains still to confirm across the gap would not be buffered.
+		s.synced(s.cand)
+		s.process(emit)
+	}
 	gap := int64(n)
 	switch s.st {
 	case stPayload:
@@ -363,6 +371,7 @@ func (s *Stream) startHunt(from int64) {
 	s.st = stHunt
 	s.huntStart, s.scan, s.huntGap = from, from, 0
 	s.hyps = s.hyps[:0]
+	s.hasCand = false
 	s.hn = 0
 	s.buffering, s.truncated, s.oversize = false, false, false
 	// Header blocks may have been lost, with the table insertions in them.
@@ -416,24 +425,33 @@ func (s *Stream) hunt() bool {
 		for len(s.hyps) > 0 && s.hyps[0].next <= i {
 			h := heapPop(&s.hyps)
 			if h.next < i || landed {
+				s.died(h)
 				continue
 			}
 			fh := parseHeader(p)
 			if !plausible(fh, s.maxFrame, chained) {
+				s.died(h)
 				continue
 			}
 			landed = true
-			h.bounds[h.n] = i
+			if h.n < confirmHeaders {
+				h.bounds[h.n] = i
+			}
 			h.n++
 			h.next = i + frameHeaderLen + int64(fh.Length)
-			if h.n >= confirmHeaders {
-				s.scan = i + 1
-				s.synced(h)
-				return true
-			}
 			heapPush(&s.hyps, h)
+			if h.n == confirmHeaders {
+				s.confirmed(h)
+			}
 		}
-		if landed || len(s.hyps) >= maxHyps {
+		if s.hasCand && s.earlier == 0 {
+			s.scan = i + 1
+			s.synced(s.cand)
+			return true
+		}
+		if landed || s.hasCand || len(s.hyps) >= maxHyps {
+			// A chain already passes here, or one was confirmed and
+			// only earlier ones matter.
 			continue
 		}
 		fh := parseHeader(p)
@@ -449,20 +467,50 @@ func (s *Stream) hunt() bool {
 		heapPush(&s.hyps, h)
 	}
 	s.scan = max(s.scan, end-frameHeaderLen+1)
-	if len(s.hyps) == 0 || s.hyps[0].next > end {
-		return false
-	}
-	best := -1
-	for j, h := range s.hyps {
-		if h.next == end && (h.n >= 2 || h.segStart) && (best < 0 || h.bounds[0] < s.hyps[best].bounds[0]) {
-			best = j
+	if len(s.hyps) > 0 && s.hyps[0].next <= end {
+		for _, h := range s.hyps {
+			if h.next == end && (h.n >= 2 || h.segStart) {
+				s.confirmed(h)
+			}
 		}
 	}
-	if best < 0 {
-		return false
+	if s.hasCand && (s.earlier == 0 || int64(len(s.hb)) >= 2*int64(s.maxFrame)+64) {
+		// Waiting longer for an earlier chain would drop the confirmed
+		// one's first frames from the buffer.
+		s.synced(s.cand)
+		return true
 	}
-	s.synced(s.hyps[best])
-	return true
+	return false
+}
+
+// confirmed records that chain h passed. The earliest confirmed chain is
+// the one to take, so a confirmed chain waits for live chains that began
+// before it to fail or pass: a real frame sequence that begins with a large
+// DATA frame is otherwise beaten by lookalike headers inside its payload.
+func (s *Stream) confirmed(h hyp) {
+	if s.hasCand && h.bounds[0] >= s.cand.bounds[0] {
+		return
+	}
+	s.cand, s.hasCand, s.earlier = h, true, 0
+	for _, o := range s.hyps {
+		if o.bounds[0] < h.bounds[0] {
+			s.earlier++
+		}
+	}
+}
+
+// died records that chain h failed.
+func (s *Stream) died(h hyp) {
+	if !s.hasCand {
+		return
+	}
+	switch {
+	case h.bounds[0] < s.cand.bounds[0]:
+		s.earlier--
+	case h.bounds[0] == s.cand.bounds[0]:
+		// The confirmed chain itself failed later on.
+		s.hasCand = false
+	}
 }
 
 // synced puts the Stream in step at the first header of chain h still
@@ -478,6 +526,7 @@ func (s *Stream) synced(h hyp) {
 	s.stats.Skipped += at - s.huntStart - s.huntGap
 	s.stats.Resyncs++
 	s.hyps = s.hyps[:0]
+	s.hasCand = false
 	s.pos = at
 	s.st = stHeader
 	s.hn = 0
