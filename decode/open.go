@@ -193,10 +193,15 @@ func Open(path string, input int) (Source, error) {
 	return src, nil
 }
 
-// NewReader reads a capture from r; name is used in messages and in Info.
-// It is Open for callers that already have a stream.
+// NewReader reads a capture from r; name is the path for Info and
+// messages ("-" shows as "stdin" in messages, as with Open). It is Open
+// for callers that already have a stream.
 func NewReader(r io.Reader, name string, input int) (Source, error) {
-	src, err := newSource(r, name, input, readBufferSize)
+	msgName := name
+	if name == "-" {
+		msgName = "stdin"
+	}
+	src, err := newSource(r, msgName, input, readBufferSize)
 	if err != nil {
 		return nil, err
 	}

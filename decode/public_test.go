@@ -185,3 +185,27 @@ func TestPublicCapturesCutOff(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicSecrets: pcapng files from Wireshark's TLS tests carry their
+// keys in Decryption Secrets Blocks, which the source keeps.
+func TestPublicSecrets(t *testing.T) {
+	for _, name := range []string{"tls12-dsb.pcapng", "http2_follow_multistream.pcapng"} {
+		src, err := Open(publicDir+"/wireshark-4.0.17/"+name, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := drain(t, src); err != nil {
+			t.Fatal(err)
+		}
+		secrets := src.(SecretsSource).Secrets()
+		if len(secrets) == 0 {
+			t.Fatalf("%s: no decryption secrets", name)
+		}
+		for _, s := range secrets {
+			if s.Type != 0x544c534b || !bytes.Contains(s.Data, []byte("CLIENT_")) && !bytes.Contains(s.Data, []byte("_TRAFFIC_SECRET")) {
+				t.Errorf("%s: secret type %#x, %.40q", name, s.Type, s.Data)
+			}
+		}
+		src.Close()
+	}
+}
