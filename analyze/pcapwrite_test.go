@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -81,7 +83,8 @@ func rawPacket(s *decode.Segment) []byte {
 
 // TestRulesAgainstTshark shows every hand-built case of TestRules and
 // TestStreams to tshark and requires the same flags and streams, so that
-// the expectations written there are Wireshark's and not only ours.
+// the expectations written there are Wireshark's and not only ours. The
+// cases go into one capture, each on its own client port.
 func TestRulesAgainstTshark(t *testing.T) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
@@ -90,32 +93,46 @@ func TestRulesAgainstTshark(t *testing.T) {
 		}
 		t.Skipf("tshark not installed: %v", err)
 	}
-	cases := map[string][]seg{}
+	type tcase struct {
+		name   string
+		first  int // index in built of its first segment
+		length int
+	}
+	var (
+		cases []tcase
+		built []*decode.Segment
+	)
+	add := func(name string, segs []seg) {
+		cli := netip.AddrPortFrom(cliEP.Addr(), uint16(20000+len(cases)))
+		cases = append(cases, tcase{name, len(built), len(segs)})
+		for _, g := range segs {
+			built = append(built, g.segmentFrom(len(built)+1, cli))
+		}
+	}
 	for _, tt := range ruleTests {
-		cases["rules/"+tt.name] = tt.segs
+		add("rules/"+tt.name, tt.segs)
 	}
 	for _, tt := range streamTests {
-		cases["streams/"+tt.name] = tt.segs
+		add("streams/"+tt.name, tt.segs)
 	}
-	for name, segs := range cases {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			built := make([]*decode.Segment, len(segs))
-			for i, g := range segs {
-				built[i] = g.segment(i + 1)
-			}
-			path := filepath.Join(t.TempDir(), "case.pcap")
-			if err := writeRawPcap(path, built); err != nil {
-				t.Fatal(err)
-			}
-			theirs, err := runTshark(tshark, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := New(Options{})
-			for i, s := range built {
+	dir := os.Getenv("H2PCAP_ORACLE_KEEP") // a directory to keep the capture in
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, "cases.pcap")
+	if err := writeRawPcap(path, built); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := runTshark(tshark, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, s := range built[tc.first : tc.first+tc.length] {
 				f := a.segment(s)
-				th := theirs[i+1]
+				th := theirs[s.Frame]
 				if th == nil {
 					t.Fatalf("segment %d: tshark shows no TCP", i)
 				}
@@ -131,6 +148,11 @@ func TestRulesAgainstTshark(t *testing.T) {
 }
 
 func fieldNames(fields uint32) string {
-	r := frameResult{fields: fields}
-	return r.describe()
+	var parts []string
+	for i, f := range oracleFields {
+		if fields&(1<<i) != 0 {
+			parts = append(parts, strings.TrimPrefix(f.field, "tcp.analysis."))
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
