@@ -110,18 +110,27 @@ func TestBigFrames(t *testing.T) {
 	must(t, w.fr.WriteRawFrame(http2.FrameGoAway, 0, 0, payload[:40000])) // larger than the buffer
 	must(t, w.fr.WriteData(1, true, payload[:maxMaxFrameSize]))
 	must(t, w.fr.WritePing(false, [8]byte{9}))
+	must(t, w.fr.WritePing(true, [8]byte{9}))
 	body := w.buf.Bytes()
 	for _, mss := range []int{1448, 65483} {
 		cuts := segments(len(body), mss)
 		var c collector
-		s := NewStream(Options{Sync: true})
+		s := NewStream(Options{Sync: true, MaxFrameSize: 1 << 24})
 		feed(s, body, cuts, &c)
 		sameHeaders(t, "big", c.recs, wantRecs(t, body, 0, cuts))
-		if len(c.recs) == 6 && (!c.recs[3].Oversize || c.recs[5].Ping != [8]byte{9}) {
-			t.Errorf("oversize GOAWAY or PING: %v %v", c.recs[3], c.recs[5])
+		if len(c.recs) == 7 && (len(c.recs[3].Debug) != 40000-8 || c.recs[5].Ping != [8]byte{9}) {
+			t.Errorf("GOAWAY or PING: %v %v", c.recs[3], c.recs[5])
 		}
-		if cap(s.buf) > minMaxFrameSize {
+		if cap(s.buf) > 40000 {
 			t.Errorf("payload buffer grew to %d", cap(s.buf))
+		}
+		// Not told of the larger maximum: the large frames are not
+		// believed, and the Stream finds its way to the last frame.
+		c = collector{}
+		s = NewStream(Options{Sync: true})
+		feed(s, body, cuts, &c)
+		if n := len(c.recs); n < 3 || c.recs[n-1].Ping != [8]byte{9} || s.Stats().Desyncs == 0 {
+			t.Errorf("default maximum: %d frames, %+v", n, s.Stats())
 		}
 	}
 	// Found by search, with a larger maximum announced.

@@ -42,10 +42,6 @@ type Frame struct {
 	// Malformed is set when the payload does not parse as its type says
 	// (bad padding, short GOAWAY...). The header fields are still right.
 	Malformed bool
-	// Oversize is set when a non-DATA payload was longer than the buffer
-	// (the peer's SETTINGS_MAX_FRAME_SIZE, see Stream.SetMaxFrameSize) and
-	// was skipped rather than parsed.
-	Oversize bool
 
 	// PING
 	PingData [8]byte
@@ -147,42 +143,54 @@ var allowedFlags = [lastKnownType + 1]http2.Flags{
 
 // Strictness of plausible.
 const (
-	// inSync: the header is where the previous frame ended. Only what a
-	// peer cannot send without the connection failing at once is refused
-	// (a PING that is not 8 bytes, SETTINGS on a stream...): RFC 9113 says
-	// unknown types and flags are ignored, and a large frame only means we
-	// missed the peer's SETTINGS, so neither loses sync.
+	// inSync: the header is where the previous frame ended. Refused is
+	// what no implementation sends: flags a type does not define, the
+	// reserved bit, a PING that is not 8 bytes, SETTINGS on a stream, a
+	// frame longer than the maximum frame size. (RFC 9113 says receivers
+	// ignore unknown flags and the reserved bit, but senders must not set
+	// them, and a Stream that locked onto lookalike bytes must notice
+	// soon: a bogus length would otherwise swallow megabytes of real
+	// frames.) So the maximum must be right: see Stream.PeerSettings.
 	inSync = iota
-	// chained: hunting, and a plausible header led here. Also checks
-	// flags, the reserved bit and the length limit; unknown types pass.
+	// chained: hunting, and a plausible header led here. Also checks the
+	// length limit, and refuses legal but rare shapes that lookalike bytes
+	// often have: empty DATA without END_STREAM, empty HEADERS and
+	// CONTINUATION. Unknown types pass: extensions exist.
 	chained
 	// first: hunting, first header of a candidate chain. As chained, and
-	// the type must be one RFC 9113 defines: an unknown type number is
-	// what random bytes most often look like.
+	// the type must be one RFC 9113 defines.
 	first
 )
 
 // plausible reports whether h could be a frame header a peer sent, with the
 // given strictness and maximum frame length.
 func plausible(h header, maxSize uint32, strictness int) bool {
+	if h.StreamID>>31 != 0 {
+		return false
+	}
 	if h.Type > lastKnownType {
-		return strictness != first && (strictness == inSync || (h.Length <= maxSize && h.StreamID>>31 == 0))
+		return strictness != first && h.Length <= maxSize
 	}
-	if strictness != inSync {
-		if h.Length > maxSize || h.StreamID>>31 != 0 || h.Flags&^allowedFlags[h.Type] != 0 {
-			return false
-		}
+	if h.Flags&^allowedFlags[h.Type] != 0 {
+		return false
 	}
-	sid := h.StreamID &^ (1 << 31)
+	if h.Length > maxSize {
+		return false
+	}
+	hunting := strictness != inSync
+	sid := h.StreamID
 	switch h.Type {
 	case http2.FrameData:
-		return sid != 0 && (strictness == inSync || !h.Flags.Has(http2.FlagDataPadded) || h.Length >= 1)
-	case http2.FrameHeaders:
 		if sid == 0 {
 			return false
 		}
-		if strictness == inSync {
-			return true
+		if h.Flags.Has(http2.FlagDataPadded) && h.Length < 1 {
+			return false
+		}
+		return !hunting || h.Length > 0 || h.Flags.Has(http2.FlagDataEndStream)
+	case http2.FrameHeaders:
+		if sid == 0 {
+			return false
 		}
 		min := uint32(0)
 		if h.Flags.Has(http2.FlagHeadersPadded) {
@@ -190,6 +198,9 @@ func plausible(h header, maxSize uint32, strictness int) bool {
 		}
 		if h.Flags.Has(http2.FlagHeadersPriority) {
 			min += 5
+		}
+		if hunting {
+			min++
 		}
 		return h.Length >= min
 	case http2.FramePriority:
@@ -202,7 +213,11 @@ func plausible(h header, maxSize uint32, strictness int) bool {
 		}
 		return !h.Flags.Has(http2.FlagSettingsAck) || h.Length == 0
 	case http2.FramePushPromise:
-		return sid != 0 && h.Length >= 4
+		min := uint32(4)
+		if h.Flags.Has(http2.FlagPushPromisePadded) {
+			min++
+		}
+		return sid != 0 && h.Length >= min
 	case http2.FramePing:
 		return sid == 0 && h.Length == 8
 	case http2.FrameGoAway:
@@ -210,7 +225,7 @@ func plausible(h header, maxSize uint32, strictness int) bool {
 	case http2.FrameWindowUpdate:
 		return h.Length == 4
 	case http2.FrameContinuation:
-		return sid != 0
+		return sid != 0 && (!hunting || h.Length > 0)
 	}
 	return false
 }

@@ -21,7 +21,6 @@ type rec struct {
 	Last      int // Meta.Frame
 	First     int // First.Frame
 	Truncated bool
-	Oversize  bool
 	Partial   bool
 	Ping      [8]byte
 	ErrCode   http2.ErrCode
@@ -40,7 +39,7 @@ func (r rec) String() string {
 
 func toRec(f *Frame) rec {
 	r := rec{Type: f.Type, Flags: f.Flags, StreamID: f.StreamID, Length: f.Length, Offset: f.Offset,
-		Last: f.Meta.Frame, First: f.First.Frame, Truncated: f.Truncated, Oversize: f.Oversize, Partial: f.Partial,
+		Last: f.Meta.Frame, First: f.First.Frame, Truncated: f.Truncated, Partial: f.Partial,
 		Ping: f.PingData, ErrCode: f.ErrCode, Last1: f.LastStreamID, Debug: string(f.DebugData),
 		Incr: f.Increment, Promise: f.PromiseID}
 	for _, s := range f.Settings {
@@ -68,6 +67,7 @@ func feed(s *Stream, b []byte, cuts []int, c *collector) {
 		s.Data(b[prev:cut], Meta{Frame: i + 1}, c.emit)
 		prev = cut
 	}
+	s.End(c.emit)
 }
 
 // segmentOf returns the 1-based chunk holding byte offset off, for cuts as

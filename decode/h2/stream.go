@@ -74,7 +74,6 @@ type Stream struct {
 	first     Meta   // segment of its first byte
 	remaining uint32 // payload bytes still to come
 	buffering bool   // payload is copied into buf (a control frame)
-	oversize  bool   // a control frame longer than maxFrame, skipped
 	truncated bool   // a gap fell inside the payload
 	buf       []byte
 	frag      []byte // header block fragment of the frame being finished
@@ -300,6 +299,20 @@ func (s *Stream) Gap(n int, emit func(*Frame)) {
 	}
 }
 
+// End says the direction ended (FIN, RST, or the end of the capture). A
+// search that has confirmed frame boundaries but was still waiting for an
+// earlier candidate (see hunt) settles on what it has, and emits.
+func (s *Stream) End(emit func(*Frame)) {
+	if s.st == stStart {
+		s.startHunt(s.pos)
+		s.process(emit)
+	}
+	if s.st == stHunt && s.hasCand {
+		s.synced(s.cand)
+		s.process(emit)
+	}
+}
+
 // process runs the buffered states over hb until they need more bytes, or
 // the parser, in step, has used all of hb.
 func (s *Stream) process(emit func(*Frame)) {
@@ -373,7 +386,7 @@ func (s *Stream) startHunt(from int64) {
 	s.hyps = s.hyps[:0]
 	s.hasCand = false
 	s.hn = 0
-	s.buffering, s.truncated, s.oversize = false, false, false
+	s.buffering, s.truncated = false, false
 	// Header blocks may have been lost, with the table insertions in them.
 	s.hp.forget()
 	s.blk.active = false
@@ -575,7 +588,7 @@ func (s *Stream) parse(b []byte, meta Meta, emit func(*Frame)) (used int, lost b
 			}
 			s.hn = 0
 			h := parseHeader(s.hdr[:])
-			if !plausible(h, maxMaxFrameSize, inSync) {
+			if !plausible(h, s.maxFrame, inSync) {
 				return used, true
 			}
 			s.begin(h)
@@ -605,9 +618,9 @@ func (s *Stream) begin(h header) {
 	s.cur = h
 	s.remaining = h.Length
 	s.truncated = false
-	control := h.Type != http2.FrameData && h.Type <= lastKnownType
-	s.buffering = control && h.Length <= s.maxFrame
-	s.oversize = control && !s.buffering
+	// DATA payloads are never buffered, nor those of unknown types; the
+	// length is at most maxFrame (plausible checked).
+	s.buffering = h.Type != http2.FrameData && h.Type <= lastKnownType
 	s.buf = s.buf[:0]
 	if s.buffering && cap(s.buf) < int(h.Length) {
 		s.buf = make([]byte, 0, h.Length)
@@ -622,14 +635,14 @@ func (s *Stream) finish(meta Meta, emit func(*Frame)) {
 	h := s.cur
 	f.Type, f.Flags, f.StreamID, f.Length = h.Type, h.Flags, h.StreamID&^(1<<31), h.Length
 	f.Offset, f.Meta, f.First = s.curOff, meta, s.first
-	f.Truncated, f.Oversize = s.truncated, s.oversize
+	f.Truncated = s.truncated
 	s.frag = nil
 	if s.buffering && !s.truncated {
 		s.decodePayload(f, s.buf)
 	}
 	s.headerBlock(f)
 	s.st = stHeader
-	s.truncated, s.buffering, s.oversize = false, false, false
+	s.truncated, s.buffering = false, false
 	s.stats.Frames++
 	emit(f)
 	s.buf = s.buf[:0]
@@ -729,7 +742,7 @@ func (s *Stream) headerBlock(f *Frame) {
 		}
 		return
 	}
-	if f.Truncated || f.Malformed || f.Oversize {
+	if f.Truncated || f.Malformed {
 		if !s.blk.broken {
 			s.blk.broken = true
 			s.hp.forget()
