@@ -176,7 +176,7 @@ capture() {
 	# -Z root: Debian's tcpdump drops to user tcpdump, which could not
 	# write into the work tree. No --immediate-mode: with -i any it makes
 	# the kernel drop most packets (TPACKET ring too small).
-	bg "$ns" tcpdump -n -U -Z root -i "$ifc" -w "$file" "$@" 2>"$err"
+	bg "$ns" tcpdump -n ${CAP_FLUSH--U} -Z root -i "$ifc" -w "$file" "$@" 2>"$err"
 	local pid=$LAST i
 	for i in $(seq 100); do
 		grep -q "listening on" "$err" 2>/dev/null && break
@@ -360,7 +360,7 @@ sc_healthy-tls() {
 		--description "Two TLS connections, GET /small every 500 ms, GET /large (64 KiB) every 12th, a /watch stream with an event a second; no fault." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict healthy --loss-direction none \
-		--notes "No fault injected; both connections close cleanly at the end of the run (client GOAWAY then FIN)."
+		--notes "No fault injected. At the end of the run each connection closes the way Go closes it: client RST_STREAM (the cancelled /watch), GOAWAY NO_ERROR, TLS close_notify and FIN; the server's close_notify then reaches a socket the client has already closed, which answers with an RST. That RST is normal teardown, not a fault. On these sub-millisecond veths the kernel's tail loss probe may also resend a segment a few ms after the first copy when the peer delays its ACK; the peer D-SACKs it: an isolated spurious retransmission, not loss."
 }
 
 sc_blackhole-s2c-tls() {
@@ -415,7 +415,7 @@ sc_random-loss-both() {
 	finish --transport h2c --server $S4:8080 --conns 3 \
 		--description "Three h2c connections (GET /small every 500 ms, GET /large 8 KiB every 5th, /watch events each second); 8% of TCP packets dropped at random in both directions from 2 s to 10 s." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict degraded --loss-direction both --suspects random_loss \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
 		--notes "Retransmissions in both directions on every connection; losses show as lost segments in the receiver's capture and as retransmissions in both."
 }
 
@@ -433,7 +433,7 @@ sc_oneway-loss-ipv6() {
 	finish --transport tls --client $C6 --server "[$S6]:8443" --conns 2 \
 		--description "Two TLS connections over IPv6 (fd18:1::2 -> [fd18:2::2]:8443); 15% of server->client packets dropped from 2 s to 10 s, client->server untouched." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict degraded --loss-direction server_to_client --suspects random_loss \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction server_to_client --suspects random_loss \
 		--notes "Retransmissions only from the server; the client capture misses the dropped segments (lost segment / out of order), the server capture has them all."
 }
 
@@ -456,7 +456,7 @@ sc_graceful-shutdown() {
 		--description "Two TLS connections; 4 s after its start the server calls http.Server.Shutdown: GOAWAY NO_ERROR on each connection, the /watch streams end, the connections close and the process exits; a new server process is started at once (rolling restart) and the client reconnects." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict goaway --loss-direction none --suspects server_shutdown \
-		--notes "Old server process exited at $down. GOAWAY NO_ERROR from the server on both first connections; no loss."
+		--notes "GOAWAY NO_ERROR from the server on both first connections, then the client closes them (FIN). The old server process exited at $down; until the new one listens, SYNs are answered with RST,ACK by the server's kernel (connection refused, TTL 63 like every real server packet) - not a middlebox reset. No loss."
 }
 
 sc_too-many-pings() {
@@ -549,7 +549,7 @@ sc_sll2-any() {
 	finish --transport tls --server $S4:8443 --conns 1 \
 		--description "One TLS connection; client.pcap is tcpdump -i any in the client namespace (link type LINUX_SLL2); 20% of server->client packets dropped from 3 s to 8 s." \
 		--captures "client.pcap=tcpdump -i any in the client namespace (LINUX_SLL2);server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict degraded --loss-direction server_to_client --suspects random_loss \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction server_to_client --suspects random_loss \
 		--notes "Server retransmissions during the loss window."
 }
 
@@ -565,14 +565,20 @@ bulk() {
 	SERVER_PORTS=8080 start_server --tls-listen ""
 	# A bigger kernel buffer (-B, KiB) keeps tcpdump from dropping at
 	# full veth speed.
-	capture "$NS_C" c0 "$out" -B 131072
+	# Without -U (a write per packet) tcpdump keeps up with the transfer.
+	CAP_FLUSH= capture "$NS_C" c0 "$out" -B 131072
 	# Wire size per payload byte with offloads off: 1514+16 bytes per 1448
 	# of payload plus an ACK (66+16) every two segments, about 1.085.
 	local bytes=$((mb * 1000 * 1000 * 100 / 109))
 	inR nft add rule inet lab faults ip saddr $S4 numgen random mod 10000 '<' 3 drop
 	local t0=$SECONDS
-	inC "$BIN" bulk --addr $S4:8080 --conns 2 --streams 3 --bytes $bytes --size $((32 << 20)) --log "$OUT/bulk.log"
-	stop_captures
+	inC "$BIN" bulk --addr $S4:8080 --conns 2 --streams 3 --bytes $bytes --size $((32 << 20)) \
+		--rate "${H2LAB_BULK_RATE:-0}" --log "$OUT/bulk.log"
+	stop_captures 2>"$OUT/stop.err"
+	cat "$OUT/stop.err" >&2
+	if grep -q "[1-9][0-9]* packets dropped by kernel" "$OUT/stop.err"; then
+		log "warning: tcpdump dropped packets; the capture has gaps. Rerun with H2LAB_BULK_RATE=MB/s (e.g. 60) to pace the transfer"
+	fi
 	stop_pid "$SERVER_PID"
 	PIDS=()
 	cat "$OUT/bulk.log" >&2

@@ -26,6 +26,7 @@ func runBulk(args []string) error {
 	total := fs.Int64("bytes", 750<<20, "response body bytes to download in all")
 	size := fs.Int64("size", 32<<20, "bytes per GET /bulk")
 	maxTime := fs.Duration("max-time", 4*time.Minute, "stop after this long whatever is left")
+	rate := fs.Float64("rate", 0, "cap on the total download rate in MB/s, so a slow capture keeps up (0: none)")
 	logPath := fs.String("log", "-", "JSON-lines log `file`")
 	fs.Parse(args)
 
@@ -72,9 +73,15 @@ func runBulk(args []string) error {
 						time.Sleep(100 * time.Millisecond)
 						continue
 					}
-					m, err := io.Copy(io.Discard, res.Body)
+					var body io.Reader = res.Body
+					if *rate > 0 {
+						body = &pacedReader{r: res.Body, got: &got, t0: t0, rate: *rate * 1e6}
+					}
+					m, err := io.Copy(io.Discard, body)
 					res.Body.Close()
-					got.Add(m)
+					if *rate <= 0 {
+						got.Add(m)
+					}
 					if err != nil {
 						log.log(logEntry{Level: "error", Conn: intp(i), Op: "GET /bulk body", Msg: err.Error()})
 					}
@@ -86,4 +93,24 @@ func runBulk(args []string) error {
 	el := time.Since(t0)
 	log.info("done", fmt.Sprintf("%d bytes in %v (%.1f MB/s)", got.Load(), el.Round(time.Millisecond), float64(got.Load())/el.Seconds()/1e6))
 	return nil
+}
+
+// pacedReader sleeps whenever the bytes read by all streams together run
+// ahead of rate; flow control then slows the server down, as a slow
+// consumer would.
+type pacedReader struct {
+	r    io.Reader
+	got  *atomic.Int64
+	t0   time.Time
+	rate float64 // bytes per second
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	total := p.got.Add(int64(n))
+	ahead := time.Duration(float64(total)/p.rate*float64(time.Second)) - time.Since(p.t0)
+	if ahead > 0 {
+		time.Sleep(ahead)
+	}
+	return n, err
 }

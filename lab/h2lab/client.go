@@ -385,6 +385,14 @@ func (p *singleConnPool) shutdown() {
 	if err := cc.Shutdown(ctx); err != nil {
 		cc.Close()
 	}
+	// The read loop calls MarkDead (which logs the close) on its way out;
+	// give it a moment so the log is complete when the process exits.
+	for i := 0; i < 50; i++ {
+		if c, _ := p.current(); c != cc {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (p *singleConnPool) MarkDead(cc *http2.ClientConn) {

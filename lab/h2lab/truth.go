@@ -89,6 +89,7 @@ func runTruth(args []string) error {
 	fs.StringVar(&t.Expect.Verdict, "verdict", "healthy", "expected verdict")
 	fs.StringVar(&t.Expect.LossDirection, "loss-direction", "none", "expected loss direction")
 	suspects := fs.String("suspects", "", "comma-separated expected suspects")
+	verdictIfLost := fs.String("verdict-if-lost", "", "verdict instead of -verdict when the client logged \"http2: client connection lost\" (random faults differ run to run)")
 	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
 	out := fs.String("out", "truth.json", "output `file`")
 	fs.Parse(args)
@@ -158,6 +159,15 @@ func runTruth(args []string) error {
 			}
 		}
 		sort.Slice(t.Connections, func(i, j int) bool { return t.Connections[i].Connected < t.Connections[j].Connected })
+	}
+	if *verdictIfLost != "" {
+		for _, e := range t.ClientErrors {
+			if strings.Contains(e.Msg, "http2: client connection lost") {
+				t.Expect.Verdict = *verdictIfLost
+				t.Expect.Notes += " At least one connection was closed by the client's health check (PING unanswered within PingTimeout)."
+				break
+			}
+		}
 	}
 	var sb strings.Builder
 	sb.WriteString(t.Expect.Notes)
