@@ -2,7 +2,10 @@ package decode
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,8 +98,129 @@ func readAll(t testing.TB, path string) readResult {
 	return r
 }
 
-// TestPublicCapturesAgainstTshark compares frame numbering and the set of
-// TCP frames with tshark's, frame by frame.
+// tsharkFields are the fields compared frame by frame; the first two
+// select the frames.
+var tsharkFields = []string{"frame.number", "frame.protocols",
+	"ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
+	"tcp.seq", "tcp.ack", "tcp.flags", "tcp.window_size_value", "tcp.len",
+	"tcp.options.mss_val", "tcp.options.wscale.shift", "tcp.options.sack_perm",
+	"tcp.options.sack_le", "tcp.options.sack_re",
+	"tcp.options.timestamp.tsval", "tcp.options.timestamp.tsecr",
+	"ip.ttl", "ipv6.hlim", "ip.id"}
+
+// tsharkFrames runs tshark over a capture and returns the number of frames
+// and, for each TCP frame, its fields by name.
+func tsharkFrames(t *testing.T, bin, path string) (int, map[int]map[string]string) {
+	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
+		"-r", path, "-T", "fields", "-E", "separator=|"}
+	for _, f := range tsharkFields {
+		args = append(args, "-e", f)
+	}
+	out, err := exec.Command(bin, args...).Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	frames := 0
+	tcp := map[int]map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		vals := strings.Split(strings.TrimRight(line, "\r\n"), "|")
+		if len(vals) != len(tsharkFields) {
+			t.Fatalf("tshark line %q", line)
+		}
+		n, err := strconv.Atoi(vals[0])
+		if err != nil {
+			t.Fatalf("tshark line %q", line)
+		}
+		frames++
+		ps := strings.Split(vals[1], ":")
+		if !slices.Contains(ps, "tcp") || slices.Contains(ps, "icmp") || slices.Contains(ps, "icmpv6") {
+			continue
+		}
+		m := map[string]string{}
+		for i, f := range tsharkFields {
+			m[f] = vals[i]
+		}
+		tcp[n] = m
+	}
+	return frames, tcp
+}
+
+// last returns the last of tshark's comma-separated occurrences: the
+// innermost header, or the option that wins when one is repeated.
+func last(v string) string {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		return v[i+1:]
+	}
+	return v
+}
+
+// compareFields returns the fields where a decoded segment differs from
+// tshark's dissection of the same frame.
+func compareFields(s *Segment, m map[string]string) []string {
+	var diffs []string
+	check := func(field, ours string) {
+		if theirs := last(m[field]); theirs != ours {
+			diffs = append(diffs, field+": ours "+ours+", tshark "+theirs)
+		}
+	}
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	if s.IPVersion == 4 {
+		check("ip.src", s.Src.Addr().String())
+		check("ip.dst", s.Dst.Addr().String())
+		check("ip.ttl", u(uint64(s.TTL)))
+		check("ip.id", "0x"+fmt.Sprintf("%04x", s.IPID))
+	} else {
+		check("ipv6.src", s.Src.Addr().String())
+		check("ipv6.dst", s.Dst.Addr().String())
+		check("ipv6.hlim", u(uint64(s.TTL)))
+	}
+	check("tcp.srcport", u(uint64(s.Src.Port())))
+	check("tcp.dstport", u(uint64(s.Dst.Port())))
+	check("tcp.seq", u(uint64(s.Seq)))
+	if s.Flags.Has(FlagACK) {
+		check("tcp.ack", u(uint64(s.Ack)))
+	}
+	if f, err := strconv.ParseUint(strings.TrimPrefix(m["tcp.flags"], "0x"), 16, 16); err != nil || TCPFlags(f) != s.Flags {
+		diffs = append(diffs, fmt.Sprintf("tcp.flags: ours %#x, tshark %s", s.Flags, m["tcp.flags"]))
+	}
+	check("tcp.window_size_value", u(uint64(s.Window)))
+	check("tcp.len", strconv.Itoa(s.PayloadLen))
+	o := s.Options
+	opt := func(present bool, v string) string {
+		if present {
+			return v
+		}
+		return ""
+	}
+	check("tcp.options.mss_val", opt(o.MSS != 0, u(uint64(o.MSS))))
+	if ws := last(m["tcp.options.wscale.shift"]); ws != "" {
+		// We clamp the shift to 14 as RFC 7323 says; tshark shows it raw.
+		if n, _ := strconv.Atoi(ws); n > 14 {
+			m["tcp.options.wscale.shift"] = "14"
+		}
+	}
+	check("tcp.options.wscale.shift", opt(o.WindowScale >= 0, strconv.Itoa(int(o.WindowScale))))
+	if got := o.SACKPermitted; got != (m["tcp.options.sack_perm"] != "") {
+		diffs = append(diffs, fmt.Sprintf("tcp.options.sack_perm: ours %v, tshark %q", got, m["tcp.options.sack_perm"]))
+	}
+	var le, re []string
+	for _, b := range o.SACK {
+		le, re = append(le, u(uint64(b.Left))), append(re, u(uint64(b.Right)))
+	}
+	if theirs := strings.Split(m["tcp.options.sack_le"], ","); m["tcp.options.sack_le"] != "" || len(le) > 0 {
+		if !slices.Equal(le, theirs[:min(len(theirs), 4)]) || !slices.Equal(re, strings.Split(m["tcp.options.sack_re"], ",")[:len(re)]) {
+			diffs = append(diffs, fmt.Sprintf("sack: ours %v-%v, tshark %s-%s", le, re, m["tcp.options.sack_le"], m["tcp.options.sack_re"]))
+		}
+	}
+	check("tcp.options.timestamp.tsval", opt(o.Timestamp, u(uint64(o.TSVal))))
+	check("tcp.options.timestamp.tsecr", opt(o.Timestamp, u(uint64(o.TSEcr))))
+	return diffs
+}
+
+// TestPublicCapturesAgainstTshark compares frame numbering, the set of TCP
+// frames and every field of every segment with tshark's dissection, on
+// the public captures as they are and cut to a 96-byte snap length (as
+// tcpdump -s 96 would), where tcp.len must still come from the IP header.
 //
 // tshark's "tcp" filter also matches TCP headers quoted inside ICMP
 // errors, which are not segments of the connection; the comparison leaves
@@ -105,45 +229,77 @@ func readAll(t testing.TB, path string) readResult {
 // malformed rather than as segments, so they are compared separately.
 func TestPublicCapturesAgainstTshark(t *testing.T) {
 	bin := tshark(t)
+	editcap, _ := exec.LookPath("editcap")
 	for _, path := range publicCaptures(t) {
 		t.Run(strings.TrimPrefix(path, publicDir+"/"), func(t *testing.T) {
 			t.Parallel()
-			out, err := exec.Command(bin, "-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", path,
-				"-T", "fields", "-e", "frame.number", "-e", "frame.protocols").Output()
-			if err != nil {
-				t.Fatalf("tshark: %v", err)
-			}
-			var frames int
-			var tcp []int
-			for line := range strings.Lines(string(bytes.TrimSpace(out))) {
-				num, protos, _ := strings.Cut(strings.TrimSpace(line), "\t")
-				n, err := strconv.Atoi(num)
-				if err != nil {
-					t.Fatalf("tshark line %q", line)
+			compareWithTshark(t, bin, path)
+			if editcap != "" && (strings.Contains(path, "http2-keywords.pcap") || strings.Contains(path, "http2_follow_multistream") ||
+				strings.Contains(path, "challenge01") || strings.Contains(path, "grpc_stream_reassembly")) {
+				cut := filepath.Join(t.TempDir(), "s96-"+filepath.Base(path))
+				if out, err := exec.Command(editcap, "-s", "96", path, cut).CombinedOutput(); err != nil {
+					t.Fatalf("editcap: %v\n%s", err, out)
 				}
-				frames++
-				ps := strings.Split(protos, ":")
-				if slices.Contains(ps, "tcp") && !slices.Contains(ps, "icmp") && !slices.Contains(ps, "icmpv6") {
-					tcp = append(tcp, n)
-				}
-			}
-			r := readAll(t, path)
-			if r.frames != frames {
-				t.Errorf("%d frames, tshark %d", r.frames, frames)
-			}
-			got := slices.Sorted(slices.Values(append(slices.Clone(r.tcp), r.shortTCP...)))
-			if !slices.Equal(got, tcp) {
-				t.Errorf("TCP frames differ from tshark's\n ours   %v\n tshark %v\n malformed %v", got, tcp, r.malformed)
-			}
-			for f, msg := range r.malformed {
-				if !slices.Contains(r.shortTCP, f) {
-					t.Errorf("frame %d: %s", f, msg)
-				}
-			}
-			if len(r.shortTCP) > 0 {
-				t.Logf("malformed TCP headers (tshark shows them as tcp, flagged malformed): %v", r.malformed)
+				t.Run("snaplen96", func(t *testing.T) { compareWithTshark(t, bin, cut) })
 			}
 		})
+	}
+}
+
+func compareWithTshark(t *testing.T, bin, path string) {
+	frames, tcp := tsharkFrames(t, bin, path)
+	src, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	d := NewDecoder()
+	var s Segment
+	var ours []int
+	malformed := map[int]string{}
+	var snapCut int
+	for {
+		p, err := src.Next()
+		if err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			break
+		}
+		ok, err := d.Decode(p, &s)
+		if err != nil {
+			malformed[p.Frame] = err.Error()
+			if _, isTCP := tcp[p.Frame]; !isTCP || !strings.Contains(err.Error(), "malformed packet: tcp") {
+				t.Errorf("frame %d: %v", p.Frame, err)
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		ours = append(ours, p.Frame)
+		if s.Missing() > 0 {
+			snapCut++
+		}
+		if m, isTCP := tcp[p.Frame]; isTCP {
+			if diffs := compareFields(&s, m); len(diffs) > 0 {
+				t.Errorf("frame %d: %s", p.Frame, strings.Join(diffs, "; "))
+			}
+		}
+	}
+	if n := src.Info().Packets; n != frames {
+		t.Errorf("%d frames, tshark %d", n, frames)
+	}
+	theirs := slices.Sorted(maps.Keys(tcp))
+	got := slices.Sorted(slices.Values(append(slices.Clone(ours), slices.Collect(maps.Keys(malformed))...)))
+	if !slices.Equal(got, theirs) {
+		t.Errorf("TCP frames differ from tshark's\n ours   %v\n tshark %v\n malformed %v", got, theirs, malformed)
+	}
+	if len(malformed) > 0 {
+		t.Logf("malformed TCP headers (tshark shows them as tcp, flagged malformed): %v", malformed)
+	}
+	if strings.Contains(path, "s96-") && snapCut == 0 {
+		t.Errorf("no segment cut by the snap length")
 	}
 }
 
