@@ -194,6 +194,12 @@ func (d *Decoder) etherType(t layers.EthernetType, data []byte, wire int, s *Seg
 			if len(data) < 8 {
 				return malformed("pppoe: %d bytes", len(data))
 			}
+			// The PPPoE length covers the PPP protocol field and the
+			// packet; like Wireshark, believe it when it is shorter.
+			if n := 6 + int(binary.BigEndian.Uint16(data[4:6])); n >= 8 && n < wire {
+				wire = n
+				data = data[:min(len(data), n)]
+			}
 			switch binary.BigEndian.Uint16(data[6:8]) {
 			case 0x0021:
 				return d.ipv4(data[8:], wire-8, s, depth)

@@ -246,7 +246,7 @@ func decodeCases(t testing.TB) []decodeCase {
 		{name: "mpls", lt: layers.LinkTypeEthernet,
 			frame: eth(t, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0, 64, 0, 2, 1, 64}, ip4)), want: &w4},
 		{name: "pppoe", lt: layers.LinkTypeEthernet,
-			frame: eth(t, layers.EthernetTypePPPoESession, cat([]byte{0x11, 0, 0, 1, 0, 0, 0x00, 0x57}, ip6)), want: &w6},
+			frame: eth(t, layers.EthernetTypePPPoESession, cat([]byte{0x11, 0, 0, 1, byte((len(ip6) + 2) >> 8), byte(len(ip6) + 2), 0x00, 0x57}, ip6)), want: &w6},
 		{name: "ipv6 extension headers, first fragment", lt: layers.LinkTypeRaw, frame: ipv6ExtTCP(t, 0, pl), want: &w6frag},
 		{name: "ipv6 later fragment", lt: layers.LinkTypeRaw, frame: ipv6ExtTCP(t, 185, pl),
 			wantStat: func(s DecodeStats) bool { return s.NonTCP == 1 && s.Fragments == 1 }},

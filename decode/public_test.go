@@ -13,6 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 const publicDir = "../testdata/pcaps/public"
@@ -110,12 +114,13 @@ var tsharkFields = []string{"frame.number", "frame.protocols",
 
 // tsharkFrames runs tshark over a capture and returns the number of frames
 // and, for each TCP frame, its fields by name.
-func tsharkFrames(t *testing.T, bin, path string) (int, map[int]map[string]string) {
+func tsharkFrames(t *testing.T, bin, path string, extra ...string) (int, map[int]map[string]string) {
 	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
 		"-r", path, "-T", "fields", "-E", "separator=|"}
 	for _, f := range tsharkFields {
 		args = append(args, "-e", f)
 	}
+	args = append(args, extra...)
 	out, err := exec.Command(bin, args...).Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
@@ -363,5 +368,70 @@ func TestPublicSecrets(t *testing.T) {
 			}
 		}
 		src.Close()
+	}
+}
+
+// TestDecodeCasesAgainstTshark writes the hand-built frames of every link
+// type and encapsulation into one pcapng and checks that each segment has
+// the fields tshark gives the innermost TCP header of the frame.
+func TestDecodeCasesAgainstTshark(t *testing.T) {
+	bin := tshark(t)
+	var buf bytes.Buffer
+	cases := decodeCases(t)
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifaces := map[layers.LinkType]int{layers.LinkTypeEthernet: 0}
+	var names []string
+	for _, tc := range cases {
+		if tc.want == nil {
+			continue
+		}
+		id, ok := ifaces[tc.lt]
+		if !ok {
+			id, _ = w.AddInterface(pcapgo.NgInterface{LinkType: tc.lt})
+			ifaces[tc.lt] = id
+		}
+		ci := gopacket.CaptureInfo{Timestamp: testTime, CaptureLength: len(tc.frame), Length: max(len(tc.frame), tc.wireLen), InterfaceIndex: id}
+		if err := w.WritePacket(ci, tc.frame); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tc.name)
+	}
+	w.Flush()
+	path := writeFile(t, "cases.pcapng", buf.Bytes())
+	// Without reassembly tshark dissects the TCP header of a first
+	// fragment, as we do.
+	_, tcp := tsharkFrames(t, bin, path, "-d", "udp.port==8472,vxlan", "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE")
+	src, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder()
+	var s Segment
+	for {
+		p, err := src.Next()
+		if err != nil {
+			break
+		}
+		name := names[p.Frame-1]
+		if ok, err := d.Decode(p, &s); !ok {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		m, ok := tcp[p.Frame]
+		if !ok {
+			t.Errorf("%s: tshark finds no TCP", name)
+			continue
+		}
+		if s.Fragment {
+			// tshark gives no tcp.len for a fragment it does not
+			// reassemble; ours counts the fragment's bytes.
+			m["tcp.len"] = strconv.Itoa(s.PayloadLen)
+		}
+		if diffs := compareFields(&s, m); len(diffs) > 0 {
+			t.Errorf("%s: %s", name, strings.Join(diffs, "; "))
+		}
 	}
 }
