@@ -64,7 +64,6 @@ type input struct {
 	closer io.Closer
 	cr     *countingReader
 	br     *bufio.Reader
-	gz     bool
 	info   InputInfo
 	pkt    Packet
 	done   bool  // Next returned a final error
@@ -231,7 +230,6 @@ func newSource(r io.Reader, name string, idx, bufSize int) (source, error) {
 			}
 			return nil, in.formatError(-1, err, "gzip: %v", err)
 		}
-		in.gz = true
 		in.cr = &countingReader{r: zr}
 		in.br = bufio.NewReaderSize(in.cr, bufSize)
 		magic, err = in.br.Peek(4)
