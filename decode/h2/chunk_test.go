@@ -124,13 +124,24 @@ func TestBigFrames(t *testing.T) {
 		if cap(s.buf) > 40000 {
 			t.Errorf("payload buffer grew to %d", cap(s.buf))
 		}
-		// Not told of the larger maximum: the large frames are not
-		// believed, and the Stream finds its way to the last frame.
+		// In step from the start but not told of the larger maximum: the
+		// large frames are believed, and flagged.
 		c = collector{}
 		s = NewStream(Options{Sync: true})
 		feed(s, body, cuts, &c)
-		if n := len(c.recs); n < 3 || c.recs[n-1].Ping != [8]byte{9} || s.Stats().Desyncs == 0 {
-			t.Errorf("default maximum: %d frames, %+v", n, s.Stats())
+		sameHeaders(t, "big, default maximum", c.recs, wantRecs(t, body, 0, cuts))
+		for _, r := range c.recs {
+			if r.Oversize != (r.Length > minMaxFrameSize) {
+				t.Errorf("Oversize wrong: %v", r)
+			}
+		}
+		// Mid-connection, not told: large frames are not believed, and
+		// the Stream finds its way to the last frames.
+		c = collector{}
+		s = NewStream(Options{})
+		feed(s, body[15:], nil, &c)
+		if n := len(c.recs); n < 2 || c.recs[n-1].Ping != [8]byte{9} || c.recs[n-2].Ping != [8]byte{9} {
+			t.Errorf("mid-connection, default maximum: %d frames, %+v", n, s.Stats())
 		}
 	}
 	// Found by search, with a larger maximum announced.

@@ -39,6 +39,13 @@ type Frame struct {
 	// fell inside the frame); the content fields below are then unset,
 	// except for DATA, which carries only its length anyway.
 	Truncated bool
+	// Oversize is set when the frame is longer than the maximum frame size
+	// the Stream knows (16384, or what SetMaxFrameSize or PeerSettings
+	// said): the sender broke the peer's limit (FRAME_SIZE_ERROR), or the
+	// peer's SETTINGS were not passed on. A Stream only believes such a
+	// frame when it is in step from the connection's start; the payload of
+	// an oversize control frame is skipped, not parsed.
+	Oversize bool
 	// Malformed is set when the payload does not parse as its type says
 	// (bad padding, short GOAWAY...). The header fields are still right.
 	Malformed bool
@@ -143,15 +150,20 @@ var allowedFlags = [lastKnownType + 1]http2.Flags{
 
 // Strictness of plausible.
 const (
-	// inSync: the header is where the previous frame ended. Refused is
-	// what no implementation sends: flags a type does not define, the
-	// reserved bit, a PING that is not 8 bytes, SETTINGS on a stream, a
-	// frame longer than the maximum frame size. (RFC 9113 says receivers
-	// ignore unknown flags and the reserved bit, but senders must not set
-	// them, and a Stream that locked onto lookalike bytes must notice
-	// soon: a bogus length would otherwise swallow megabytes of real
-	// frames.) So the maximum must be right: see Stream.PeerSettings.
-	inSync = iota
+	// trusted: in step since the connection's start (preface, h2c
+	// upgrade, the server's first SETTINGS, or Options.Sync). Refused is
+	// only what breaks framing itself: a PING that is not 8 bytes, SETTINGS
+	// on a stream, a WINDOW_UPDATE that is not 4 bytes... Unknown flags and
+	// the reserved bit are ignored, as RFC 9113 says a receiver does, and
+	// so is the length limit: a peer that breaks it is worth reporting
+	// (Frame.Oversize), and it may only mean we missed the peer's SETTINGS.
+	trusted = iota
+	// inSync: in step after a search. Also refused is what no
+	// implementation sends but lookalike bytes often have: flags a type
+	// does not define, the reserved bit, a frame longer than the maximum.
+	// A Stream that locked onto lookalike bytes must notice soon: a bogus
+	// length would otherwise swallow megabytes of real frames.
+	inSync
 	// chained: hunting, and a plausible header led here. Also checks the
 	// length limit, and refuses legal but rare shapes that lookalike bytes
 	// often have: empty DATA without END_STREAM, empty HEADERS and
@@ -165,26 +177,29 @@ const (
 // plausible reports whether h could be a frame header a peer sent, with the
 // given strictness and maximum frame length.
 func plausible(h header, maxSize uint32, strictness int) bool {
-	if h.StreamID>>31 != 0 {
+	if strictness == trusted {
+		maxSize = maxMaxFrameSize
+		h.StreamID &^= 1 << 31
+	} else if h.StreamID>>31 != 0 {
 		return false
 	}
 	if h.Type > lastKnownType {
 		return strictness != first && h.Length <= maxSize
 	}
-	if h.Flags&^allowedFlags[h.Type] != 0 {
+	if strictness != trusted && h.Flags&^allowedFlags[h.Type] != 0 {
 		return false
 	}
 	if h.Length > maxSize {
 		return false
 	}
-	hunting := strictness != inSync
+	hunting := strictness > inSync
 	sid := h.StreamID
 	switch h.Type {
 	case http2.FrameData:
 		if sid == 0 {
 			return false
 		}
-		if h.Flags.Has(http2.FlagDataPadded) && h.Length < 1 {
+		if strictness != trusted && h.Flags.Has(http2.FlagDataPadded) && h.Length < 1 {
 			return false
 		}
 		return !hunting || h.Length > 0 || h.Flags.Has(http2.FlagDataEndStream)
@@ -193,6 +208,9 @@ func plausible(h header, maxSize uint32, strictness int) bool {
 			return false
 		}
 		min := uint32(0)
+		if strictness == trusted {
+			return true // flags ignored, so padding too
+		}
 		if h.Flags.Has(http2.FlagHeadersPadded) {
 			min++
 		}
@@ -211,10 +229,10 @@ func plausible(h header, maxSize uint32, strictness int) bool {
 		if sid != 0 || h.Length%6 != 0 {
 			return false
 		}
-		return !h.Flags.Has(http2.FlagSettingsAck) || h.Length == 0
+		return strictness == trusted || !h.Flags.Has(http2.FlagSettingsAck) || h.Length == 0
 	case http2.FramePushPromise:
 		min := uint32(4)
-		if h.Flags.Has(http2.FlagPushPromisePadded) {
+		if strictness != trusted && h.Flags.Has(http2.FlagPushPromisePadded) {
 			min++
 		}
 		return sid != 0 && h.Length >= min

@@ -21,6 +21,7 @@ type rec struct {
 	Last      int // Meta.Frame
 	First     int // First.Frame
 	Truncated bool
+	Oversize  bool
 	Partial   bool
 	Ping      [8]byte
 	ErrCode   http2.ErrCode
@@ -39,7 +40,7 @@ func (r rec) String() string {
 
 func toRec(f *Frame) rec {
 	r := rec{Type: f.Type, Flags: f.Flags, StreamID: f.StreamID, Length: f.Length, Offset: f.Offset,
-		Last: f.Meta.Frame, First: f.First.Frame, Truncated: f.Truncated, Partial: f.Partial,
+		Last: f.Meta.Frame, First: f.First.Frame, Truncated: f.Truncated, Oversize: f.Oversize, Partial: f.Partial,
 		Ping: f.PingData, ErrCode: f.ErrCode, Last1: f.LastStreamID, Debug: string(f.DebugData),
 		Incr: f.Increment, Promise: f.PromiseID}
 	for _, s := range f.Settings {

@@ -101,7 +101,9 @@ type Stream struct {
 	last Meta
 
 	preface, upgrade bool
-	stats            Stats
+	// trusted: in step since the connection's start (see plausible).
+	trusted bool
+	stats   Stats
 }
 
 // Stats are a Stream's counters.
@@ -140,6 +142,7 @@ func NewStream(opts Options) *Stream {
 	s.SetMaxFrameSize(opts.MaxFrameSize)
 	if opts.Sync {
 		s.st = stHeader
+		s.trusted = true
 	}
 	return s
 }
@@ -358,7 +361,7 @@ func (s *Stream) start() bool {
 	case KindIncomplete:
 		return false
 	case KindPreface:
-		s.preface = true
+		s.preface, s.trusted = true, true
 		s.pos += int64(n)
 		s.st = stHeader
 	case KindUpgrade:
@@ -369,7 +372,7 @@ func (s *Stream) start() bool {
 			return false
 		}
 	case KindSwitching:
-		s.upgrade = true
+		s.upgrade, s.trusted = true, true
 		s.pos += int64(n)
 		s.st = stHeader
 	default:
@@ -382,6 +385,7 @@ func (s *Stream) start() bool {
 
 func (s *Stream) startHunt(from int64) {
 	s.st = stHunt
+	s.trusted = false
 	s.huntStart, s.scan, s.huntGap = from, from, 0
 	s.hyps = s.hyps[:0]
 	s.hasCand = false
@@ -543,6 +547,13 @@ func (s *Stream) synced(h hyp) {
 	s.pos = at
 	s.st = stHeader
 	s.hn = 0
+	// A direction whose first byte is a SETTINGS frame is a server's from
+	// its start (a mid-connection capture could begin at a SETTINGS, but
+	// then also at a segment start: unlikely).
+	if at == 0 && s.hbOff == 0 && len(s.hb) >= frameHeaderLen {
+		h := parseHeader(s.hb)
+		s.trusted = h.Type == http2.FrameSettings && !h.Flags.Has(http2.FlagSettingsAck)
+	}
 }
 
 // compact drops buffered bytes a search can no longer use, keeping at most
@@ -588,7 +599,11 @@ func (s *Stream) parse(b []byte, meta Meta, emit func(*Frame)) (used int, lost b
 			}
 			s.hn = 0
 			h := parseHeader(s.hdr[:])
-			if !plausible(h, s.maxFrame, inSync) {
+			strictness := inSync
+			if s.trusted {
+				strictness = trusted
+			}
+			if !plausible(h, s.maxFrame, strictness) {
 				return used, true
 			}
 			s.begin(h)
@@ -618,9 +633,9 @@ func (s *Stream) begin(h header) {
 	s.cur = h
 	s.remaining = h.Length
 	s.truncated = false
-	// DATA payloads are never buffered, nor those of unknown types; the
-	// length is at most maxFrame (plausible checked).
-	s.buffering = h.Type != http2.FrameData && h.Type <= lastKnownType
+	// DATA payloads are never buffered, nor those of unknown types, nor
+	// oversize ones (trusted only).
+	s.buffering = h.Type != http2.FrameData && h.Type <= lastKnownType && h.Length <= s.maxFrame
 	s.buf = s.buf[:0]
 	if s.buffering && cap(s.buf) < int(h.Length) {
 		s.buf = make([]byte, 0, h.Length)
@@ -636,6 +651,7 @@ func (s *Stream) finish(meta Meta, emit func(*Frame)) {
 	f.Type, f.Flags, f.StreamID, f.Length = h.Type, h.Flags, h.StreamID&^(1<<31), h.Length
 	f.Offset, f.Meta, f.First = s.curOff, meta, s.first
 	f.Truncated = s.truncated
+	f.Oversize = h.Length > s.maxFrame
 	s.frag = nil
 	if s.buffering && !s.truncated {
 		s.decodePayload(f, s.buf)
@@ -742,7 +758,7 @@ func (s *Stream) headerBlock(f *Frame) {
 		}
 		return
 	}
-	if f.Truncated || f.Malformed {
+	if f.Truncated || f.Malformed || f.Oversize {
 		if !s.blk.broken {
 			s.blk.broken = true
 			s.hp.forget()

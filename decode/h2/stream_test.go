@@ -21,7 +21,7 @@ func allTypes(t testing.TB) (*writer, []byte) {
 	must(t, fr.WriteData(1, false, []byte("hello")))
 	must(t, fr.WriteDataPadded(1, true, []byte("padded"), make([]byte, 7)))
 	must(t, fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, EndHeaders: true, PadLength: 3,
-		Priority: http2.PriorityParam{StreamDep: 1, Weight: 15, Exclusive: true},
+		Priority:      http2.PriorityParam{StreamDep: 1, Weight: 15, Exclusive: true},
 		BlockFragment: w.block(":method", "POST", ":path", "/svc.Echo/Call", ":authority", "example.com:50051")}))
 	blk := w.block(":method", "GET", ":path", "/long/"+strings.Repeat("p", 100), ":authority", "example.com:50051", "x-big", strings.Repeat("b", 300))
 	must(t, fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: blk[:7]}))

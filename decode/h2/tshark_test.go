@@ -1,0 +1,224 @@
+package h2
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/http2"
+)
+
+const publicDir = "../../testdata/pcaps/public"
+
+// publicH2 are cleartext HTTP/2 captures without loss, with the tshark
+// options testdata/pcaps/public/README.md lists for them.
+//
+// ignore names directions ("tcp.stream/srcport") where tshark is the one
+// that is wrong, and why; they are left out on both sides.
+var publicH2 = []struct {
+	file   string
+	opts   []string
+	ignore map[string]string
+}{
+	{"nDPI/http2.pcapng", []string{"-d", "tcp.port==29518,http2"}, nil},
+	{"arkime/http2-nghttp2.pcap", nil, map[string]string{
+		"0/49570": "tshark shows the client's 16384-byte HEADERS in its first segment (frame 4, \"Unreassembled fragment\") and decodes nothing of the client after it; h2 finds the HEADERS completed in frame 22, then CONTINUATION, SETTINGS ACK, WINDOW_UPDATEs and GOAWAY",
+	}},
+	{"suricata-verify/http2-keywords.pcap", []string{"-d", "tcp.port==3000,http2"}, nil},
+	{"suricata-verify/http2-continuation.pcap", nil, nil},
+	{"suricata-verify/http2-compression-bug.pcap", []string{"-d", "tcp.port==443,http2"}, nil},
+	{"suricata-verify/http2-errorcode.pcap", []string{"-d", "tcp.port==6233,http2", "-d", "tcp.port==8888,http2"}, map[string]string{
+		"0/63577": "HTTP/1.1 CONNECT through a proxy on 8888, then HTTP/2 in the tunnel: tshark decodes none of it, h2 finds the frames after the 200 response",
+		"0/8888":  "the proxy's side of the same tunnel",
+	}},
+	{"suricata-verify/http2-long-frame.pcap", []string{"-d", "tcp.port==8443,http2"}, nil},
+	{"suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", nil, nil},
+	{"suricata-verify/dns-over-http2__dns_over_https.pcap", nil, nil},
+	{"suricata-verify/http2-bugfixes.pcap", []string{"-d", "tcp.port==443,http2"}, nil},
+	{"suricata-verify/http2-range__http2-range.pcap", nil, nil},
+	{"wireshark-4.0.17/packet-h2-14_headers.pcapng", []string{"-d", "tcp.port==3000,http2"}, nil},
+	{"wireshark-4.0.17/grpc_person_search_protobuf_with_image.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}, nil},
+	{"wireshark-4.0.17/grpc_stream_reassembly_sample.pcapng.gz", []string{"-d", "tcp.port==50051,http2", "-d", "tcp.port==44363,http2"}, nil},
+	{"wireshark-4.0.17/grpc_person_search_protobuf_with_image-missing_headers.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}, nil},
+	{"derived/dns_over_https-midconn-frames11-25.pcap", []string{"-d", "tcp.port==80,http2"}, nil},
+}
+
+// tshark returns tshark's path, skipping the test where it is missing,
+// except in CI, where the oracle must be there.
+func tshark(t testing.TB) string {
+	path, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tshark not found (CI=true): run make deps")
+		}
+		t.Skip("tshark not found")
+	}
+	return path
+}
+
+func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]string {
+	t.Helper()
+	args := []string{"-r", filepath.Join(publicDir, file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
+	args = append(args, opts...)
+	args = append(args, "-T", "fields", "-E", "separator=/t")
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command(tshark(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if l != "" {
+			rows = append(rows, strings.Split(l, "\t"))
+		}
+	}
+	return rows
+}
+
+// direction is one direction's payload as tshark saw it.
+type direction struct {
+	key  string // "stream/srcport"
+	segs []segment
+}
+
+type segment struct {
+	frame int
+	seq   int64
+	data  []byte
+}
+
+// tcpDirections extracts every direction's TCP payload with tshark.
+func tcpDirections(t testing.TB, file string, opts []string) []*direction {
+	rows := runTshark(t, file, opts, "frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload")
+	byKey := map[string]*direction{}
+	var dirs []*direction
+	for _, r := range rows {
+		if len(r) < 5 || r[1] == "" || r[4] == "" {
+			continue
+		}
+		frame, _ := strconv.Atoi(r[0])
+		seq, _ := strconv.ParseInt(r[3], 10, 64)
+		data, err := hex.DecodeString(strings.ReplaceAll(r[4], ":", ""))
+		if err != nil {
+			t.Fatalf("frame %d payload: %v", frame, err)
+		}
+		key := r[1] + "/" + r[2]
+		d := byKey[key]
+		if d == nil {
+			d = &direction{key: key}
+			byKey[key] = d
+			dirs = append(dirs, d)
+		}
+		d.segs = append(d.segs, segment{frame, seq, data})
+	}
+	return dirs
+}
+
+// decodeDirection feeds a direction to a Stream in sequence order, as the
+// tracker will: retransmitted bytes once, holes as gaps.
+func decodeDirection(d *direction, emit func(*Frame)) *Stream {
+	segs := slices.Clone(d.segs)
+	sort.SliceStable(segs, func(i, j int) bool { return segs[i].seq < segs[j].seq })
+	s := NewStream(Options{})
+	next := segs[0].seq
+	for _, sg := range segs {
+		data := sg.data
+		if end := sg.seq + int64(len(data)); end <= next {
+			continue
+		}
+		if sg.seq < next {
+			data = data[next-sg.seq:]
+		} else if sg.seq > next {
+			s.Gap(int(sg.seq-next), emit)
+		}
+		s.Data(data, Meta{Frame: sg.frame}, emit)
+		next = sg.seq + int64(len(sg.data))
+	}
+	s.End(emit)
+	return s
+}
+
+// TestTshark compares the frames found in real captures with tshark's:
+// per capture frame, the types of the HTTP/2 frames it completes.
+func TestTshark(t *testing.T) {
+	tshark(t)
+	for _, c := range publicH2 {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			want := map[int][]string{}
+			wantCount := map[string]int{}
+			for _, r := range runTshark(t, c.file, c.opts, "frame.number", "tcp.stream", "tcp.srcport", "http2.type") {
+				if len(r) < 4 || r[3] == "" {
+					continue
+				}
+				if _, ok := c.ignore[r[1]+"/"+r[2]]; ok {
+					continue
+				}
+				frame, _ := strconv.Atoi(r[0])
+				for _, ty := range strings.Split(r[3], ",") {
+					want[frame] = append(want[frame], ty)
+					wantCount[typeName(ty)]++
+				}
+			}
+			got := map[int][]string{}
+			gotCount := map[string]int{}
+			var skipped int64
+			for _, d := range tcpDirections(t, c.file, c.opts) {
+				if why, ok := c.ignore[d.key]; ok {
+					t.Logf("direction %s left out: %s", d.key, why)
+					continue
+				}
+				s := decodeDirection(d, func(f *Frame) {
+					ty := strconv.Itoa(int(f.Type))
+					got[f.Meta.Frame] = append(got[f.Meta.Frame], ty)
+					gotCount[typeName(ty)]++
+				})
+				skipped += s.Skipped()
+				t.Logf("direction %s: %+v preface=%v upgrade=%v", d.key, s.Stats(), s.Preface(), s.Upgrade())
+			}
+			t.Logf("tshark %v", wantCount)
+			t.Logf("h2     %v", gotCount)
+			if fmt.Sprint(wantCount) != fmt.Sprint(gotCount) {
+				t.Errorf("frame counts by type differ")
+			}
+			var frames []int
+			for f := range want {
+				frames = append(frames, f)
+			}
+			for f := range got {
+				if _, ok := want[f]; !ok {
+					frames = append(frames, f)
+				}
+			}
+			sort.Ints(frames)
+			bad := 0
+			for _, f := range frames {
+				if fmt.Sprint(want[f]) != fmt.Sprint(got[f]) {
+					if bad++; bad <= 10 {
+						t.Errorf("capture frame %d: tshark %v, h2 %v", f, want[f], got[f])
+					}
+				}
+			}
+		})
+	}
+}
+
+func typeName(ty string) string {
+	n, err := strconv.Atoi(ty)
+	if err != nil {
+		return ty
+	}
+	return http2.FrameType(n).String()
+}
