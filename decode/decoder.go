@@ -39,8 +39,6 @@ type DecodeStats struct {
 // not safe for concurrent use.
 type Decoder struct {
 	eth  layers.Ethernet
-	sll  layers.LinuxSLL
-	sll2 layers.LinuxSLL2
 	loop layers.Loopback
 	ip4  layers.IPv4
 
@@ -120,16 +118,19 @@ func (d *Decoder) link(lt layers.LinkType, data []byte, wire int, s *Segment) er
 	switch lt {
 	case layers.LinkTypeEthernet:
 		return d.ethernet(data, wire, s, 0)
+	// The Linux cooked headers are read by hand: gopacket's layers reject
+	// link-layer addresses longer than 8 bytes (InfiniBand has 20), which
+	// do not matter for the protocol field and which Wireshark reads.
 	case layers.LinkTypeLinuxSLL:
-		if err := d.sll.DecodeFromBytes(data, df); err != nil {
-			return malformed("linux sll: %v", err)
+		if len(data) < 16 {
+			return malformed("linux sll header: %d bytes", len(data))
 		}
-		return d.etherType(d.sll.EthernetType, data[16:], wire-16, s, 0)
+		return d.etherType(layers.EthernetType(binary.BigEndian.Uint16(data[14:16])), data[16:], wire-16, s, 0)
 	case layers.LinkTypeLinuxSLL2:
-		if err := d.sll2.DecodeFromBytes(data, df); err != nil {
-			return malformed("linux sll2: %v", err)
+		if len(data) < 20 {
+			return malformed("linux sll2 header: %d bytes", len(data))
 		}
-		return d.etherType(d.sll2.ProtocolType, data[20:], wire-20, s, 0)
+		return d.etherType(layers.EthernetType(binary.BigEndian.Uint16(data[0:2])), data[20:], wire-20, s, 0)
 	case 12, 14, layers.LinkTypeRaw:
 		return d.rawIP(data, wire, s, 0)
 	case layers.LinkTypeIPv4:

@@ -214,6 +214,8 @@ func decodeCases(t testing.TB) []decodeCase {
 			frame: eth(t, 0x9100, cat([]byte{0, 10, 0x81, 0x00, 0, 100, 0x08, 0x00}, ip4)), want: &w4},
 		{name: "linux sll", lt: layers.LinkTypeLinuxSLL, frame: cat(sllHeader(layers.EthernetTypeIPv4), ip4), want: &w4},
 		{name: "linux sll ipv6", lt: layers.LinkTypeLinuxSLL, frame: cat(sllHeader(layers.EthernetTypeIPv6), ip6), want: &w6},
+		{name: "linux sll infiniband address", lt: layers.LinkTypeLinuxSLL,
+			frame: cat(func() []byte { h := sllHeader(layers.EthernetTypeIPv4); h[5] = 20; return h }(), ip4), want: &w4},
 		{name: "linux sll2", lt: layers.LinkTypeLinuxSLL2, frame: cat(sll2Header(layers.EthernetTypeIPv4), ip4), want: &w4},
 		{name: "linux sll2 vlan", lt: layers.LinkTypeLinuxSLL2,
 			frame: cat(sll2Header(layers.EthernetTypeDot1Q), []byte{0, 5, 0x86, 0xdd}, ip6), want: &w6},

@@ -33,9 +33,10 @@
 // # Decoding
 //
 // A Decoder turns a Packet into a Segment without allocating, reusing its
-// layer values (gopacket's for Ethernet, Linux SLL/SLL2, loopback and
-// IPv4; hand-written for the rest, including TCP options, because
-// gopacket's TCP layer allocates). Inside the link layer it follows 802.1Q
+// layer values (gopacket's for Ethernet, loopback and IPv4; hand-written
+// for the rest: gopacket's TCP layer allocates for some options, its Linux
+// SLL layers reject long hardware addresses, and the tunnel headers are a
+// few bytes each). Inside the link layer it follows 802.1Q
 // and QinQ tags, MPLS, PPPoE, IPv6 extension headers, and the tunnels
 // VXLAN (UDP 4789 and 8472), Geneve (6081), GRE and IP-in-IP in all four
 // combinations, and reports the innermost TCP segment. PayloadLen comes
