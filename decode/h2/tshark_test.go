@@ -100,9 +100,12 @@ type segment struct {
 	data  []byte
 }
 
-// tcpDirections extracts every direction's TCP payload with tshark.
-func tcpDirections(t testing.TB, file string, opts []string) []*direction {
-	rows := runTshark(t, file, opts, "frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload")
+// captureFields are the fields tcpDirections and TestTshark use.
+var captureFields = []string{"frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload", "http2.type"}
+
+// tcpDirections extracts every direction's TCP payload from tshark's rows
+// of captureFields.
+func tcpDirections(t testing.TB, rows [][]string) []*direction {
 	byKey := map[string]*direction{}
 	var dirs []*direction
 	for _, r := range rows {
@@ -159,15 +162,16 @@ func TestTshark(t *testing.T) {
 		t.Run(filepath.Base(c.file), func(t *testing.T) {
 			want := map[int][]string{}
 			wantCount := map[string]int{}
-			for _, r := range runTshark(t, c.file, c.opts, "frame.number", "tcp.stream", "tcp.srcport", "http2.type") {
-				if len(r) < 4 || r[3] == "" {
+			rows := runTshark(t, c.file, c.opts, captureFields...)
+			for _, r := range rows {
+				if len(r) < 6 || r[5] == "" {
 					continue
 				}
 				if _, ok := c.ignore[r[1]+"/"+r[2]]; ok {
 					continue
 				}
 				frame, _ := strconv.Atoi(r[0])
-				for _, ty := range strings.Split(r[3], ",") {
+				for _, ty := range strings.Split(r[5], ",") {
 					want[frame] = append(want[frame], ty)
 					wantCount[typeName(ty)]++
 				}
@@ -175,7 +179,7 @@ func TestTshark(t *testing.T) {
 			got := map[int][]string{}
 			gotCount := map[string]int{}
 			var skipped int64
-			for _, d := range tcpDirections(t, c.file, c.opts) {
+			for _, d := range tcpDirections(t, rows) {
 				if why, ok := c.ignore[d.key]; ok {
 					t.Logf("direction %s left out: %s", d.key, why)
 					continue
