@@ -243,7 +243,9 @@ at() {
 }
 
 wait_client() {
+	[ -n "$CLIENT_PID" ] || return 0
 	wait "$CLIENT_PID" || log "client exited with $?"
+	CLIENT_PID=
 }
 
 # ---------------------------------------------------------------- faults
@@ -452,11 +454,16 @@ sc_graceful-shutdown() {
 	down=$(now)
 	start_server
 	log "server restarted (old one exited at $down)"
+	wait_client
+	local refused="No SYN arrived while no server listened."
+	if grep -q "connection refused" "$OUT/client.log"; then
+		refused="Until the new server listened, SYNs were answered with RST,ACK by the server's kernel (connection refused, TTL 63 like every real server packet; see client_errors): not a middlebox reset."
+	fi
 	finish --transport tls --server $S4:8443 --conns 2 \
 		--description "Two TLS connections; 4 s after its start the server calls http.Server.Shutdown: GOAWAY NO_ERROR on each connection, the /watch streams end, the connections close and the process exits; a new server process is started at once (rolling restart) and the client reconnects." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict goaway --loss-direction none --suspects server_shutdown \
-		--notes "GOAWAY NO_ERROR from the server on both first connections, then the client closes them (FIN). The old server process exited at $down; until the new one listens, SYNs are answered with RST,ACK by the server's kernel (connection refused, TTL 63 like every real server packet) - not a middlebox reset. No loss."
+		--notes "GOAWAY NO_ERROR from the server on both first connections, then the client closes them (FIN). The old server process exited at $down. $refused No loss."
 }
 
 sc_too-many-pings() {
