@@ -55,6 +55,7 @@ type dirState struct {
 	lastFlags       SegmentFlags
 	winScale        int
 	isFirstAck      bool // a SYN was sent and no ACK since: the window is unscaled
+	unacked         unackedSet
 
 	// Handshake options from this side's SYN or SYN-ACK.
 	sentSYN    bool // pure SYN
@@ -359,11 +360,9 @@ finishedFwd:
 	// advance either: its byte is expected to be refused.
 	{
 		nextSeq := seq + seglen
-		if seglen > 0 || synFin {
-			// Deviation: Wireshark adds the SYN/FIN byte only while fewer
-			// than 10000 segments are unacked (TCP_MAX_UNACKED_SEGMENTS);
-			// h2pcap keeps no segment list and always adds it.
+		if (seglen > 0 || synFin) && fwd.unacked.len() < maxUnacked {
 			nextSeq += b2u(synFin)
+			fwd.unacked.add(nextSeq)
 		}
 		if (seqGT(nextSeq, fwd.nextSeq) || fwd.nextSeq == 0) && !f.Any(FlagZeroWindowProbe) {
 			fwd.nextSeq = nextSeq
@@ -377,6 +376,9 @@ finishedFwd:
 	fwd.lastAck = ack
 	fwd.lastAckNS = now
 	fwd.lastFlags = f
+	// The ack field, ACK flag or not, releases the other direction's
+	// unacknowledged segments.
+	rev.unacked.ack(ack)
 	return f
 }
 
