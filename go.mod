@@ -17,4 +17,5 @@ require (
 	github.com/olekukonko/tablewriter v1.1.5 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )

@@ -13,6 +13,11 @@ type Report struct {
 	Version     int                 `json:"version"`
 	Inputs      []*decode.InputInfo `json:"inputs"`
 	Connections []*Connection       `json:"connections"`
+
+	// CapturePoint is where the capture was taken, inferred from the
+	// handshakes' timing and TTLs: client, server, middle or unknown.
+	CapturePoint string   `json:"capture_point"`
+	Summary      *Summary `json:"summary"`
 }
 
 // Direction names one half of a TCP connection.
@@ -72,6 +77,9 @@ type Connection struct {
 	// EventsDropped counts events not kept once a connection has more
 	// than the per-connection cap; the counters in TCP stay exact.
 	EventsDropped int `json:"events_dropped,omitempty"`
+
+	HTTP2   *HTTP2   `json:"http2,omitempty"` // nil when no HTTP/2 was found
+	Verdict *Verdict `json:"verdict"`
 }
 
 // TCPStats holds both directions' counters.
