@@ -382,7 +382,7 @@ sc_blackhole-s2c-tls() {
 		--description "One TLS connection idles after 3 s (only an idle /watch stream); health-check PINGs every 2 s are answered until every server->client packet is dropped at the router; the next PING is not answered and after PingTimeout the client closes the connection. Redials fail (SYN-ACKs dropped) until the black hole ends." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict lost_ping --loss-direction server_to_client --suspects blackhole \
-		--notes "The first connection dies by the client's health check: PING sent, no PING ACK (dropped at the router; visible in server.pcap only), client FIN. The server side sees the client's PING and its own ACK retransmissions."
+		--notes "The first connection dies by the client's health check: the PING reaches the server, whose PING ACK (in server.pcap only) is dropped; after PingTimeout the client closes the socket, but its close_notify and FIN wait behind the unacknowledged PING, which the client's TCP keeps retransmitting (the server's ACKs are dropped too). When the fault ends the server's retransmissions reach the closed socket and draw RSTs. Redials during the fault: SYN arrives, SYN-ACK dropped (server.pcap shows SYN-ACK retransmissions)."
 }
 
 sc_blackhole-c2s-h2c() {
@@ -436,7 +436,7 @@ sc_oneway-loss-ipv6() {
 		--description "Two TLS connections over IPv6 (fd18:1::2 -> [fd18:2::2]:8443); 15% of server->client packets dropped from 2 s to 10 s, client->server untouched." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction server_to_client --suspects random_loss \
-		--notes "Retransmissions only from the server; the client capture misses the dropped segments (lost segment / out of order), the server capture has them all."
+		--notes "Retransmissions mostly from the server; the client capture misses the dropped segments (lost segment / out of order), the server capture has them all. A client retransmission can still happen when the server's ACK for it was dropped: the fault drops every server->client packet alike."
 }
 
 sc_graceful-shutdown() {
