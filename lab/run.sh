@@ -477,7 +477,7 @@ sc_too-many-pings() {
 		--description "An h2c client calls ClientConn.Ping every 300 ms and GETs every second against a Framer-based server that, like grpc-go's keepalive enforcement, ACKs 5 PINGs per connection and then sends GOAWAY ENHANCE_YOUR_CALM with debug data \"too_many_pings\" and closes." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict goaway --loss-direction none --suspects too_many_pings \
-		--notes "Every connection ends with GOAWAY ENHANCE_YOUR_CALM debug too_many_pings after the 6th PING, then the server closes; the client reconnects on its next request."
+		--notes "Each connection that lives to send a 6th PING gets GOAWAY ENHANCE_YOUR_CALM with debug data too_many_pings in reply, then the server's FIN; the pending ClientConn.Ping fails with plain EOF (x/net does not surface the GOAWAY there; its CountError hook logs recv_goaway_ENHANCE_YOUR_CALM). The client reconnects on its next request. The last connection is ended by the client (GOAWAY NO_ERROR) when the run stops."
 }
 
 sc_middlebox-reset() {
