@@ -28,6 +28,7 @@ C6=fd18:1::2 R6C=fd18:1::1 R6S=fd18:2::1 S6=fd18:2::2
 
 TMP=$(mktemp -d /tmp/h2lab.XXXXXX)
 PIDS=()
+MISSED=()
 
 log() { printf '%s lab: %s\n' "$(date -u +%T.%3N)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -326,7 +327,10 @@ finish() {
 	stop_pid "$SERVER_PID"
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
-	"$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "$@"
+	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "$@"; then
+		log "warning: $SC did not show what it is for (see above); truth.json records what did happen"
+		MISSED+=("$SC")
+	fi
 	topo_down
 	verify
 }
@@ -361,7 +365,7 @@ sc_healthy-tls() {
 	finish --transport tls --server $S4:8443 --conns 2 \
 		--description "Two TLS connections, GET /small every 500 ms, GET /large (64 KiB) every 12th, a /watch stream with an event a second; no fault." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict healthy --loss-direction none \
+		--verdict healthy --loss-direction none --want-no-errors \
 		--notes "No fault injected. At the end of the run each connection closes the way Go closes it: client RST_STREAM (the cancelled /watch), GOAWAY NO_ERROR, TLS close_notify and FIN; the server's close_notify then reaches a socket the client has already closed, which answers with an RST. That RST is normal teardown, not a fault. On these sub-millisecond veths the kernel's tail loss probe may also resend a segment a few ms after the first copy when the peer delays its ACK; the peer D-SACKs it: an isolated spurious retransmission, not loss."
 }
 
@@ -381,7 +385,7 @@ sc_blackhole-s2c-tls() {
 	finish --transport tls --server $S4:8443 --conns 1 \
 		--description "One TLS connection idles after 3 s (only an idle /watch stream); health-check PINGs every 2 s are answered until every server->client packet is dropped at the router; the next PING is not answered and after PingTimeout the client closes the connection. Redials fail (SYN-ACKs dropped) until the black hole ends." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict lost_ping --loss-direction server_to_client --suspects blackhole \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
 		--notes "The first connection dies by the client's health check: the PING reaches the server, whose PING ACK (in server.pcap only) is dropped; after PingTimeout the client closes the socket, but its close_notify and FIN wait behind the unacknowledged PING, which the client's TCP keeps retransmitting (the server's ACKs are dropped too). When the fault ends the server's retransmissions reach the closed socket and draw RSTs. Redials during the fault: SYN arrives, SYN-ACK dropped (server.pcap shows SYN-ACK retransmissions)."
 }
 
@@ -399,7 +403,7 @@ sc_blackhole-c2s-h2c() {
 	finish --transport h2c --server $S4:8080 --conns 1 \
 		--description "One h2c connection with a request every 500 ms; from 3 s to 9 s every client->server packet is dropped at the router. Requests get no response, the connection goes read-idle, the health-check PING is dropped too and the client closes the connection; redials fail (SYNs dropped) until the fault ends." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict lost_ping --loss-direction client_to_server --suspects blackhole \
+		--verdict lost_ping --loss-direction client_to_server --suspects blackhole --want-error "http2: client connection lost" \
 		--notes "client.pcap shows the client's retransmissions of HEADERS and PING with no ACK; server.pcap shows nothing from the client during the fault."
 }
 
@@ -476,7 +480,7 @@ sc_too-many-pings() {
 	finish --transport h2c --server $S4:8080 --conns 1 --ping-every 0.3 \
 		--description "An h2c client calls ClientConn.Ping every 300 ms and GETs every second against a Framer-based server that, like grpc-go's keepalive enforcement, ACKs 5 PINGs per connection and then sends GOAWAY ENHANCE_YOUR_CALM with debug data \"too_many_pings\" and closes." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict goaway --loss-direction none --suspects too_many_pings \
+		--verdict goaway --loss-direction none --suspects too_many_pings --want-error EOF \
 		--notes "Each connection that lives to send a 6th PING gets GOAWAY ENHANCE_YOUR_CALM with debug data too_many_pings in reply, then the server's FIN; the pending ClientConn.Ping fails with plain EOF (x/net does not surface the GOAWAY there; its CountError hook logs recv_goaway_ENHANCE_YOUR_CALM). The client reconnects on its next request. The last connection is ended by the client (GOAWAY NO_ERROR) when the run stops."
 }
 
@@ -499,7 +503,7 @@ sc_middlebox-reset() {
 	finish --transport h2c --server $S4:8080 --conns 2 \
 		--description "Two h2c connections; at 3 s the router rejects the packets of one flow (client port $port) with TCP resets in both directions, as a stateful firewall that dropped the flow would; rules removed at 6 s." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict reset --loss-direction none --suspects middlebox_reset \
+		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection reset by peer" \
 		--notes "Only the connection from client port $port is reset; the RSTs come from the router: TTL 64 in the captures where the real peer's packets have TTL 63. The other connection is unaffected."
 }
 
@@ -517,7 +521,7 @@ sc_mtu-blackhole() {
 	finish --transport tls --server $S4:8443 --conns 1 \
 		--description "One TLS connection; from 2.5 s to 9 s the router drops server->client IPv4 packets longer than 1000 bytes (no ICMP), small ones pass. GET /large (16 KiB) every 4th request stalls; everything after the dropped segment is stuck behind it in TCP." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
-		--verdict lost_ping --loss-direction server_to_client --suspects mtu_blackhole \
+		--verdict lost_ping --loss-direction server_to_client --suspects mtu_blackhole --want-error "http2: client connection lost" \
 		--notes "server.pcap: the server retransmits full-sized segments (len > 1000) again and again while its small segments get through and are seen in client.pcap; client.pcap has no server packet over 1000 bytes during the fault."
 }
 
@@ -537,7 +541,7 @@ sc_midconn() {
 	finish --transport h2c --server $S4:8080 --conns 2 \
 		--description "Two h2c connections established before the captures start (tcpdump started 3 s late: no handshake, no connection preface, no SETTINGS in either pcap); from 6 s to 10 s every server->client packet is dropped, the client's health-check PINGs go unanswered and it closes both connections, then redials." \
 		--captures "client.pcap=tcpdump -i c0 started 3 s after the client;server.pcap=tcpdump -i s0 started 3 s after the client" \
-		--verdict lost_ping --loss-direction server_to_client --suspects blackhole,midstream_capture \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole,midstream_capture --want-error "http2: client connection lost" \
 		--notes "The first connections begin mid-stream in the captures; the redialed ones after the fault have a full handshake."
 }
 
@@ -621,6 +625,10 @@ main() {
 		"sc_$s"
 	done
 	log "done: ${list[*]} in $OUT_ROOT"
+	if [ ${#MISSED[@]} -gt 0 ]; then
+		log "rerun these, their run did not show the fault's effect: bash lab/run.sh ${MISSED[*]}"
+		exit 1
+	fi
 }
 
 main "$@"

@@ -92,6 +92,8 @@ func runTruth(args []string) error {
 	verdictIfLost := fs.String("verdict-if-lost", "", "verdict instead of -verdict when the client logged \"http2: client connection lost\" (random faults differ run to run)")
 	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
 	out := fs.String("out", "truth.json", "output `file`")
+	wantError := fs.String("want-error", "", "check: some client error must contain this text")
+	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
 	fs.Parse(args)
 
 	t.Expect.Suspects = []string{}
@@ -193,7 +195,24 @@ func runTruth(args []string) error {
 	if err := enc.Encode(&t); err != nil {
 		return fmt.Errorf("marshal truth: %w", err)
 	}
-	return os.WriteFile(*out, buf.Bytes(), 0o644)
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	// truth.json records what happened either way; the checks only tell
+	// the runner that this run did not show what the scenario is for
+	// (a loaded machine can shift the timing), so it can be rerun.
+	if *wantNoErrors && len(t.ClientErrors) > 0 {
+		return fmt.Errorf("%s: expected no client error, got %d (first: %s)", t.Scenario, len(t.ClientErrors), t.ClientErrors[0].Msg)
+	}
+	if *wantError != "" {
+		for _, e := range t.ClientErrors {
+			if strings.Contains(e.Msg, *wantError) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s: expected a client error containing %q, none logged", t.Scenario, *wantError)
+	}
+	return nil
 }
 
 func readJSONLines(path string, fn func([]byte) error) error {
