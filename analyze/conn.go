@@ -64,7 +64,7 @@ type dirState struct {
 	wscaleOpt  int
 	sackPerm   bool
 
-	sniffed bool  // the first payload was looked at
+	sniffed bool  // the first in-order captured payload was looked at
 	sniff   sniff // what it looked like
 
 	stats DirStats
@@ -170,7 +170,9 @@ func (c *conn) segment(s *decode.Segment) SegmentFlags {
 		rev.baseSet = true
 	}
 
-	inOrder := s.PayloadLen > 0 && s.Seq == fwd.nextSeq
+	// In order: the payload starts where this direction's bytes so far
+	// end, or nothing is known yet (a capture that starts mid-connection).
+	inOrder := s.PayloadLen > 0 && (fwd.nextSeq == 0 || s.Seq == fwd.nextSeq)
 	f := c.analyze(fwd, rev, s, now)
 
 	// After the analysis, as in dissect_tcp: a pure SYN restarts the iRTT
@@ -218,8 +220,9 @@ func (c *conn) segment(s *decode.Segment) SegmentFlags {
 	}
 
 	c.count(side, fwd, s, f)
-	if inOrder {
-		c.deliver(side, s)
+	// A zero window probe's byte is sent again once the window opens.
+	if inOrder && !f.Any(FlagZeroWindowProbe) {
+		c.deliver(side, fwd, s)
 	}
 	return f
 }
@@ -232,10 +235,18 @@ func (d *dirState) handshakeOptions(s *decode.Segment) {
 }
 
 // deliver is where a segment whose payload continues its direction's byte
-// stream in order is handed on. HTTP/2 reassembly attaches here in a later
-// change; retransmitted and out-of-order data never reach it, so a
-// consumer sees each byte once (gaps show as a jump in Seq).
-func (c *conn) deliver(side int, s *decode.Segment) {}
+// stream in order is handed on: HTTP/2 reassembly attaches here. Data
+// that is retransmitted or arrives out of order never reaches it, so a
+// consumer sees each byte once; a gap shows as a jump in Seq (and a
+// lost-segment flag). s.Payload may be shorter than s.PayloadLen when a
+// snaplen cut it. For now only the application is sniffed, from the first
+// captured bytes of each direction.
+func (c *conn) deliver(side int, d *dirState, s *decode.Segment) {
+	if !d.sniffed && len(s.Payload) > 0 {
+		d.sniffed = true
+		d.sniff = sniffPayload(s.Payload)
+	}
+}
 
 // analyze is Wireshark 4.0.17's tcp_analyze_sequence_number: it classifies
 // one segment against the state of both directions and moves the state of
@@ -412,11 +423,6 @@ func (c *conn) count(side int, d *dirState, s *decode.Segment, f SegmentFlags) {
 		st.TTL = append(st.TTL, ttl)
 	}
 	f.count(st)
-
-	if s.Payload != nil && len(s.Payload) > 0 && !d.sniffed {
-		d.sniffed = true
-		d.sniff = sniffPayload(s.Payload)
-	}
 
 	if f != 0 {
 		if k := retransKind(f); k != "" {
