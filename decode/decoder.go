@@ -25,13 +25,13 @@ const maxNesting = 8
 // DecodeStats counts the packets a Decoder did not turn into segments, by
 // reason, and the tunnelled ones it did.
 type DecodeStats struct {
-	Packets   int // packets given to Decode
-	TCP       int // decoded TCP segments
-	NonIP     int // link layer carried no IP (ARP, LLDP, ...) or unsupported link type
-	NonTCP    int // IP but not TCP (UDP, ICMP, ESP, non-first fragments, ...)
-	Fragments int // IP fragments without a whole TCP header (all but the first, usually), also counted in NonTCP
-	Malformed int // headers that were cut short or inconsistent
-	Tunnelled int // packets whose IP was inside an overlay or IP-in-IP/GRE tunnel
+	Packets   int `json:"packets"`   // packets given to Decode
+	TCP       int `json:"tcp"`       // decoded TCP segments
+	NonIP     int `json:"non_ip"`    // link layer carried no IP (ARP, LLDP, ...) or unsupported link type
+	NonTCP    int `json:"non_tcp"`   // IP but not TCP (UDP, ICMP, ESP, non-first fragments, ...)
+	Fragments int `json:"fragments"` // IP fragments without a whole TCP header (all but the first, usually), also counted in NonTCP
+	Malformed int `json:"malformed"` // headers that were cut short or inconsistent
+	Tunnelled int `json:"tunnelled"` // packets whose IP was inside an overlay or IP-in-IP/GRE tunnel
 }
 
 // Decoder turns captured frames into TCP segments. It keeps its layer

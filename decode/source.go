@@ -15,6 +15,9 @@ type InputInfo struct {
 	Last             time.Time `json:"last"`
 	TruncatedPackets int       `json:"truncated_packets"` // packets cut by the snaplen
 	Warnings         []string  `json:"warnings"`
+	// Decoded says what the packets held, filled in by whoever decodes
+	// them (the pipeline), since a Source only reads.
+	Decoded DecodeStats `json:"decoded"`
 }
 
 // Source yields packets in capture order.

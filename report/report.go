@@ -99,17 +99,20 @@ func (t *text) inputs(r *analyze.Report) {
 	for i, in := range r.Inputs {
 		rows = append(rows, []string{
 			strconv.Itoa(i), in.Path, in.Format, strings.Join(in.LinkTypes, ","),
-			strconv.Itoa(in.Packets), strconv.FormatInt(in.Bytes, 10),
+			strconv.Itoa(in.Packets), strconv.Itoa(in.Decoded.TCP), strconv.FormatInt(in.Bytes, 10),
 			stamp(in.First), stamp(in.Last), strconv.Itoa(in.TruncatedPackets),
 		})
 	}
-	t.table([]string{"#", "File", "Format", "Link types", "Packets", "Bytes", "First", "Last", "Snaplen-cut"}, rows)
+	t.table([]string{"#", "File", "Format", "Link types", "Packets", "TCP", "Bytes", "First", "Last", "Snaplen-cut"}, rows)
 	if t.md {
 		t.printf("\n")
 	}
 	for i, in := range r.Inputs {
 		for _, warn := range in.Warnings {
 			t.printf("%swarning: input %d (%s): %s\n", t.bullet(), i, in.Path, warn)
+		}
+		if in.Decoded.Malformed > 0 {
+			t.printf("%swarning: input %d (%s): %d malformed packets skipped\n", t.bullet(), i, in.Path, in.Decoded.Malformed)
 		}
 	}
 }

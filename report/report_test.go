@@ -26,10 +26,12 @@ func sample() *analyze.Report {
 		Version: 1,
 		Inputs: []*decode.InputInfo{
 			{Path: "client.pcap", Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: 420, Bytes: 123456,
-				First: t0, Last: t0.Add(15 * time.Second), Warnings: []string{}},
+				First: t0, Last: t0.Add(15 * time.Second), Warnings: []string{},
+				Decoded: decode.DecodeStats{Packets: 420, TCP: 410, NonTCP: 10}},
 			{Path: "client-2.pcapng", Format: "pcapng", LinkTypes: []string{"LINUX_SLL2", "EN10MB"}, Packets: 10, Bytes: 900,
 				First: t0.Add(15 * time.Second), Last: t0.Add(16 * time.Second), TruncatedPackets: 3,
-				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets"}},
+				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets"},
+				Decoded:  decode.DecodeStats{Packets: 10, TCP: 8, Malformed: 2}},
 		},
 		Connections: []*analyze.Connection{
 			{

@@ -107,7 +107,6 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 // error (exit 2); one that merely ends early has a warning in its info.
 func analyzeInputs(paths []string, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
 	a := analyze.New(analyze.Options{})
-	dec := decode.NewDecoder()
 	var seg decode.Segment
 	infos := make([]*decode.InputInfo, 0, len(paths))
 	for i, path := range paths {
@@ -115,6 +114,7 @@ func analyzeInputs(paths []string, open func(path string, input int) (decode.Sou
 		if err != nil {
 			return nil, &exitError{code: exitUsage, err: err}
 		}
+		dec := decode.NewDecoder()
 		for {
 			p, err := src.Next()
 			if err == io.EOF {
@@ -132,7 +132,9 @@ func analyzeInputs(paths []string, open func(path string, input int) (decode.Sou
 			}
 			a.Segment(&seg)
 		}
-		infos = append(infos, src.Info())
+		info := src.Info()
+		info.Decoded = dec.Stats()
+		infos = append(infos, info)
 		if err := src.Close(); err != nil {
 			return nil, fmt.Errorf("close %s: %w", path, err)
 		}
