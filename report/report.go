@@ -147,7 +147,8 @@ func (t *text) findings(r *analyze.Report) {
 	var any bool
 	for _, c := range r.Connections {
 		groups := groupEvents(c.Events)
-		if len(groups) == 0 && c.Close.Kind != "rst" {
+		missing := c.TCP.ClientToServer.MissingBytes + c.TCP.ServerToClient.MissingBytes
+		if len(groups) == 0 && c.Close.Kind != "rst" && missing == 0 {
 			continue
 		}
 		if !any {
@@ -164,6 +165,10 @@ func (t *text) findings(r *analyze.Report) {
 				continue
 			}
 			t.printf("%s%s: %d %s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), frameList(g.frames, 12))
+		}
+		if missing > 0 {
+			t.printf("%s%d payload bytes not captured (snaplen): client->server %d, server->client %d\n", t.bullet(),
+				missing, c.TCP.ClientToServer.MissingBytes, c.TCP.ServerToClient.MissingBytes)
 		}
 		if c.Close.Kind == "rst" {
 			t.printf("%sreset by the %s at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))

@@ -49,7 +49,7 @@ func sample() *analyze.Report {
 				Start: t0.Add(time.Second), End: t0.Add(15500 * time.Millisecond), App: "h2c", Roles: "http2-preface",
 				TCP: analyze.TCPStats{
 					ClientToServer: analyze.DirStats{Packets: 50, Bytes: 3000, Retransmissions: 3, DupAcks: 2},
-					ServerToClient: analyze.DirStats{Packets: 60, Bytes: 70000, LostSegments: 1, Resets: 1},
+					ServerToClient: analyze.DirStats{Packets: 60, Bytes: 70000, LostSegments: 1, Resets: 1, MissingBytes: 4096},
 				},
 				Close: analyze.Close{Kind: "rst", By: "server", Frame: 7, Input: 1},
 				Events: []analyze.Event{

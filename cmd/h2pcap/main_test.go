@@ -233,3 +233,66 @@ func splitPcap(t *testing.T, src, dir string, n int) []string {
 	}
 	return paths
 }
+
+// A small snaplen (tcpdump -s 96) keeps the headers: the TCP analysis
+// must not change, and the report counts the payload bytes not captured.
+func TestSnaplenCut(t *testing.T) {
+	const src = "../../testdata/pcaps/blackhole-s2c-tls/client.pcap"
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "s96.pcap")
+	out, err := os.Create(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(out)
+	w.WriteFileHeader(96, r.LinkType())
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 96 {
+			data = data[:96]
+		}
+		ci.CaptureLength = len(data)
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Close()
+
+	full := analyzeJSON(t, nil, src)
+	short := analyzeJSON(t, nil, cut)
+	if short.Inputs[0].TruncatedPackets == 0 {
+		t.Error("no packet counted as cut by the snaplen")
+	}
+	var missing int
+	for i, c := range short.Connections {
+		fc := full.Connections[i]
+		for _, d := range []analyze.Direction{analyze.ClientToServer, analyze.ServerToClient} {
+			got, want := *c.TCP.Dir(d), *fc.TCP.Dir(d)
+			missing += got.MissingBytes
+			if want.MissingBytes != 0 {
+				t.Errorf("stream %d %s: full capture misses %d bytes", c.Stream, d, want.MissingBytes)
+			}
+			got.MissingBytes = 0
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("stream %d %s: snaplen 96 gives %+v, full capture %+v", c.Stream, d, got, want)
+			}
+		}
+	}
+	if missing == 0 {
+		t.Error("report says no payload bytes were missed")
+	}
+}
