@@ -534,7 +534,7 @@ func (s *Stream) died(h hyp) {
 // buffered.
 func (s *Stream) synced(h hyp) {
 	at := h.next
-	for _, b := range h.bounds[:h.n] {
+	for _, b := range h.bounds[:min(h.n, confirmHeaders)] {
 		if b >= s.hbOff {
 			at = b
 			break
