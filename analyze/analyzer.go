@@ -27,6 +27,11 @@ type Analyzer struct {
 	// tcp.stream on it, as find_conversation picks the newest conversation.
 	conns map[connKey]*conn
 	all   []*conn // every connection, by stream number
+
+	// The last segment's connection: segments come in bursts per
+	// connection, and this saves the map lookup.
+	lastKey  connKey
+	lastConn *conn
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -60,7 +65,10 @@ func (a *Analyzer) Segment(s *decode.Segment) {
 // segment is Segment returning the analysis flags, for tests.
 func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 	k := keyOf(s.Src, s.Dst)
-	c := a.conns[k]
+	c := a.lastConn
+	if c == nil || k != a.lastKey {
+		c = a.conns[k]
+	}
 	var pre SegmentFlags
 	if c == nil {
 		c = a.newConn(k, s)
@@ -81,6 +89,7 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 			}
 		}
 	}
+	a.lastKey, a.lastConn = k, c
 	return c.segment(s) | pre
 }
 
