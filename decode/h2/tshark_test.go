@@ -72,6 +72,7 @@ func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]s
 	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
+	args = append(args, "-E", "aggregator=|")
 	cmd := exec.Command(tshark(t), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -101,7 +102,11 @@ type segment struct {
 }
 
 // captureFields are the fields tcpDirections and TestTshark use.
-var captureFields = []string{"frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload", "http2.type"}
+var captureFields = []string{"frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload", "http2.type",
+	"http2.headers.method", "http2.headers.path", "http2.headers.authority", "http2.headers.status", "http2.headers.content_type"}
+
+// headerColumns are the header fields in captureFields, from column 6.
+var headerColumns = []string{":method", ":path", ":authority", ":status", "content-type"}
 
 // tcpDirections extracts every direction's TCP payload from tshark's rows
 // of captureFields.
@@ -171,9 +176,24 @@ func TestTshark(t *testing.T) {
 					continue
 				}
 				frame, _ := strconv.Atoi(r[0])
-				for _, ty := range strings.Split(r[5], ",") {
+				for _, ty := range strings.Split(r[5], "|") {
 					want[frame] = append(want[frame], ty)
 					wantCount[typeName(ty)]++
+				}
+			}
+			// Header fields: per capture frame, name=value, sorted.
+			wantHdr, gotHdr := map[int][]string{}, map[int][]string{}
+			for _, r := range rows {
+				frame, _ := strconv.Atoi(r[0])
+				if _, ok := c.ignore[r[1]+"/"+r[2]]; ok {
+					continue
+				}
+				for i, name := range headerColumns {
+					if 6+i < len(r) && r[6+i] != "" {
+						for _, v := range strings.Split(r[6+i], "|") {
+							wantHdr[frame] = append(wantHdr[frame], name+"="+v)
+						}
+					}
 				}
 			}
 			got := map[int][]string{}
@@ -184,10 +204,26 @@ func TestTshark(t *testing.T) {
 					t.Logf("direction %s left out: %s", d.key, why)
 					continue
 				}
+				// tshark shows a header block's fields in the frame of its
+				// HEADERS; a Stream gives them with the frame that ends the
+				// block (END_HEADERS), once all are known.
+				blockFrame := 0
 				s := decodeDirection(d, func(f *Frame) {
+					if (f.Type == http2.FrameHeaders || f.Type == http2.FramePushPromise) && !f.Flags.Has(http2.FlagHeadersEndHeaders) {
+						blockFrame = f.Meta.Frame
+					}
+					hdrFrame := f.Meta.Frame
+					if f.Type == http2.FrameContinuation && blockFrame != 0 {
+						hdrFrame = blockFrame
+					}
 					ty := strconv.Itoa(int(f.Type))
 					got[f.Meta.Frame] = append(got[f.Meta.Frame], ty)
 					gotCount[typeName(ty)]++
+					for _, hf := range f.Fields {
+						if slices.Contains(headerColumns, hf.Name) {
+							gotHdr[hdrFrame] = append(gotHdr[hdrFrame], hf.Name+"="+hf.Value)
+						}
+					}
 				})
 				skipped += s.Skipped()
 				t.Logf("direction %s: %+v preface=%v upgrade=%v", d.key, s.Stats(), s.Preface(), s.Upgrade())
@@ -207,6 +243,21 @@ func TestTshark(t *testing.T) {
 				}
 			}
 			sort.Ints(frames)
+			hdrFrames := 0
+			for f := range wantHdr {
+				hdrFrames++
+				sort.Strings(wantHdr[f])
+				sort.Strings(gotHdr[f])
+				if fmt.Sprint(wantHdr[f]) != fmt.Sprint(gotHdr[f]) {
+					t.Errorf("capture frame %d header fields: tshark %q, h2 %q", f, wantHdr[f], gotHdr[f])
+				}
+			}
+			for f := range gotHdr {
+				if _, ok := wantHdr[f]; !ok {
+					t.Errorf("capture frame %d header fields: tshark none, h2 %q", f, gotHdr[f])
+				}
+			}
+			t.Logf("header fields agree in %d capture frames", hdrFrames)
 			bad := 0
 			for _, f := range frames {
 				if fmt.Sprint(want[f]) != fmt.Sprint(got[f]) {
