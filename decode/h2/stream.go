@@ -280,7 +280,9 @@ func (s *Stream) Gap(n int, emit func(*Frame)) {
 		}
 		fallthrough
 	case stHeader:
-		// A frame header fell into the gap.
+		// A frame header fell into the gap. Bytes of it we had are
+		// skipped.
+		s.stats.Skipped += int64(s.hn)
 		s.pos += gap
 		s.hb, s.metas, s.hbOff = s.hb[:0], s.metas[:0], s.pos
 		s.startHunt(s.pos)
@@ -305,7 +307,16 @@ func (s *Stream) Gap(n int, emit func(*Frame)) {
 // End says the direction ended (FIN, RST, or the end of the capture). A
 // search that has confirmed frame boundaries but was still waiting for an
 // earlier candidate (see hunt) settles on what it has, and emits.
+//
+// A frame still being read is emitted Truncated: the last frames before a
+// connection died matter most, and a capture may end inside one.
 func (s *Stream) End(emit func(*Frame)) {
+	if s.st == stPayload {
+		s.truncated = true
+		s.buffering = false
+		s.finish(s.last, emit)
+		return
+	}
 	if s.st == stStart {
 		s.startHunt(s.pos)
 		s.process(emit)
@@ -441,7 +452,16 @@ func (s *Stream) hunt() bool {
 		landed := false
 		for len(s.hyps) > 0 && s.hyps[0].next <= i {
 			h := heapPop(&s.hyps)
-			if h.next < i || landed {
+			// Chains that meet here agree from here on: keep the one
+			// that began first.
+			for len(s.hyps) > 0 && s.hyps[0].next == h.next {
+				o := heapPop(&s.hyps)
+				if o.bounds[0] < h.bounds[0] {
+					h, o = o, h
+				}
+				s.died(o)
+			}
+			if h.next < i {
 				s.died(h)
 				continue
 			}
