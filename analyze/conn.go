@@ -251,65 +251,88 @@ func (c *conn) deliver(side int, d *dirState, s *decode.Segment) {
 // analyze is Wireshark 4.0.17's tcp_analyze_sequence_number: it classifies
 // one segment against the state of both directions and moves the state of
 // its own. seq and ack are absolute, and every comparison wraps as the C
-// code's does. The order of the checks matters and is the C code's.
+// code's does. The order of the checks matters and is the C code's; each
+// phase is a method below.
 func (c *conn) analyze(fwd, rev *dirState, s *decode.Segment, now int64) SegmentFlags {
-	var f SegmentFlags
-	seq, ack := s.Seq, s.Ack
-	seglen := uint32(s.PayloadLen)
-	window := uint32(s.Window)
-	synFin := s.Flags&(decode.FlagSYN|decode.FlagFIN) != 0
-	synFinRst := s.Flags&(decode.FlagSYN|decode.FlagFIN|decode.FlagRST) != 0
-
-	// Zero window probe: one byte at the next expected sequence number
-	// while the peer advertises a zero window. It skips the ACK checks.
-	if seglen == 1 && seq == fwd.nextSeq && rev.window == 0 {
-		f |= FlagZeroWindowProbe
-		goto finishedFwd
+	seg := segInfo{
+		seq:       s.Seq,
+		ack:       s.Ack,
+		len:       uint32(s.PayloadLen),
+		window:    uint32(s.Window),
+		synFin:    s.Flags&(decode.FlagSYN|decode.FlagFIN) != 0,
+		synFinRst: s.Flags&(decode.FlagSYN|decode.FlagFIN|decode.FlagRST) != 0,
+		rst:       s.Flags.Has(decode.FlagRST),
+		ackFlag:   s.Flags.Has(decode.FlagACK),
 	}
-	if window == 0 && !synFinRst {
+	f := seg.windowAndAckFlags(fwd, rev)
+	f |= seg.ackedUnseen(fwd, rev)
+	f |= c.retransmission(&seg, fwd, rev, now, f)
+	seg.advance(fwd, rev, now, f)
+	return f
+}
+
+// segInfo is what the analysis reads from a segment.
+type segInfo struct {
+	seq, ack, len, window  uint32
+	synFin, synFinRst, rst bool
+	ackFlag                bool
+}
+
+// windowAndAckFlags runs the checks up to the duplicate ACK. A zero window
+// probe, a keep-alive ACK and a zero-window-probe ACK end them early (the
+// C code's goto finished_fwd).
+func (g *segInfo) windowAndAckFlags(fwd, rev *dirState) SegmentFlags {
+	var f SegmentFlags
+	// Zero window probe: one byte at the next expected sequence number
+	// while the peer advertises a zero window.
+	if g.len == 1 && g.seq == fwd.nextSeq && rev.window == 0 {
+		return FlagZeroWindowProbe
+	}
+	if g.window == 0 && !g.synFinRst {
 		f |= FlagZeroWindow
 	}
 	// Previous segment not captured: this one starts beyond the highest
 	// sequence number seen. RSTs are exempt (RFC 793 lets them carry any
 	// acceptable seq).
-	if fwd.nextSeq != 0 && seqGT(seq, fwd.nextSeq) && !s.Flags.Has(decode.FlagRST) {
+	if fwd.nextSeq != 0 && seqGT(g.seq, fwd.nextSeq) && !g.rst {
 		f |= FlagLostSegment
 	}
 	// Keep-alive: 0 or 1 byte one before the next expected byte. nextSeq-1
 	// is computed even when nextSeq is unknown (0), as Wireshark does.
-	if seglen <= 1 && seq == fwd.nextSeq-1 && !synFinRst {
+	if g.len <= 1 && g.seq == fwd.nextSeq-1 && !g.synFinRst {
 		f |= FlagKeepAlive
 	}
-	if seglen == 0 && window != 0 && window != fwd.window &&
-		seq == fwd.nextSeq && ack == fwd.lastAck && !synFinRst {
+	if g.len == 0 && g.window != 0 && g.window != fwd.window &&
+		g.seq == fwd.nextSeq && g.ack == fwd.lastAck && !g.synFinRst {
 		f |= FlagWindowUpdate
 	}
 	// Window full: the data reaches the right edge of the peer's window.
 	// The peer's window is unscaled while it has sent a SYN and no ACK yet
 	// (is_first_ack, issue 14690) or when scaling is off.
-	if seglen > 0 && rev.winScale != wscaleUnknown && !synFinRst {
+	if g.len > 0 && rev.winScale != wscaleUnknown && !g.synFinRst {
 		shift := uint(0)
 		if !rev.isFirstAck && rev.winScale != wscaleDisabled {
 			shift = uint(rev.winScale)
 		}
-		if seq+seglen == rev.lastAck+(rev.window<<shift) {
+		if g.seq+g.len == rev.lastAck+(rev.window<<shift) {
 			f |= FlagWindowFull
 		}
 	}
-	// Keep-alive ACK and zero-window-probe ACK repeat the last ACK right
-	// after the peer's keep-alive or probe; they win over duplicate ACK.
-	if seglen == 0 && window != 0 && window == fwd.window && seq == fwd.nextSeq &&
-		ack == fwd.lastAck && rev.lastFlags.Any(FlagKeepAlive) && !synFinRst {
-		f |= FlagKeepAliveAck
-		goto finishedFwd
+	// The rest look at a pure ACK that repeats this side's last one.
+	repeat := g.len == 0 && g.window == fwd.window && g.seq == fwd.nextSeq &&
+		g.ack == fwd.lastAck && !g.synFinRst
+	if !repeat {
+		return f
 	}
-	if seglen == 0 && window == 0 && window == fwd.window && seq == fwd.nextSeq &&
-		ack == fwd.lastAck && rev.lastFlags.Any(FlagZeroWindowProbe) && !synFinRst {
-		f |= FlagZeroWindowProbeAck
-		goto finishedFwd
+	// Keep-alive ACK and zero-window-probe ACK answer the peer's
+	// keep-alive or probe; they win over duplicate ACK.
+	if g.window != 0 && rev.lastFlags.Any(FlagKeepAlive) {
+		return f | FlagKeepAliveAck
 	}
-	if seglen == 0 && window != 0 && window == fwd.window && seq == fwd.nextSeq &&
-		ack == fwd.lastAck && !synFinRst {
+	if g.window == 0 && rev.lastFlags.Any(FlagZeroWindowProbe) {
+		return f | FlagZeroWindowProbeAck
+	}
+	if g.window != 0 {
 		if fwd.dupAckNum == dupAckUnseen {
 			// An ACKed-unseen report is neutralised by the first dup ACK.
 			fwd.dupAckNum = 1
@@ -318,79 +341,89 @@ func (c *conn) analyze(fwd, rev *dirState, s *decode.Segment, now int64) Segment
 		}
 		f |= FlagDupAck
 	}
+	return f
+}
 
-finishedFwd:
+// ackedUnseen resets the dup-ACK count when the ACK moves and reports an
+// ACK that covers bytes of the other direction beyond what was seen
+// contiguously. maxSeqToBeAcked then jumps ahead so the same gap is
+// reported once.
+func (g *segInfo) ackedUnseen(fwd, rev *dirState) SegmentFlags {
 	// The ack field is compared even without the ACK flag, as in the C code.
-	if ack != fwd.lastAck {
+	if g.ack != fwd.lastAck {
 		fwd.dupAckNum = 0
 	}
-
-	// ACKed unseen segment: this ACK covers bytes of the other direction
-	// beyond what was seen contiguously. maxSeqToBeAcked then jumps ahead
-	// so the same gap is reported once.
-	if rev.maxSeqToBeAcked != 0 && seqGT(ack, rev.maxSeqToBeAcked) && s.Flags.Has(decode.FlagACK) {
-		if seqLT(rev.maxSeqToBeAcked, rev.nextSeq) {
-			rev.maxSeqToBeAcked = rev.nextSeq
-			f |= FlagAckedUnseen
-		} else {
-			// The other direction is stalled with pure ACKs: report once
-			// per dup-ACK episode (dupAckUnseen marks "already said").
-			if rev.dupAckNum == 0 {
-				f |= FlagAckedUnseen
-			}
-			rev.dupAckNum = dupAckUnseen
-		}
+	if rev.maxSeqToBeAcked == 0 || !seqGT(g.ack, rev.maxSeqToBeAcked) || !g.ackFlag {
+		return 0
 	}
-
-	// Retransmission, fast retransmission, spurious retransmission,
-	// out-of-order: a segment with data (or SYN/FIN) that does not advance
-	// nextSeq. A keep-alive never is one.
-	if (seglen > 0 || synFin) && !f.Any(FlagKeepAlive) {
-		notAdvanced := fwd.nextSeq != 0 && seqLT(seq, fwd.nextSeq)
-		// More than one byte starting one before nextSeq follows a zero
-		// window probe: it brings new data.
-		if seglen > 1 && fwd.nextSeq-1 == seq {
-			notAdvanced = false
-		}
-		switch {
-		case seglen > 0 && rev.lastAck != 0 && seqLE(seq+seglen, rev.lastAck):
-			// Everything in it was already acknowledged.
-			f |= FlagSpuriousRetransmission
-		case notAdvanced && rev.dupAckNum >= 2 && rev.lastAck == seq &&
-			sinceNS(now, rev.lastAckNS) < uint64(fastRetransWindow):
-			f |= FlagFastRetransmission
-		case notAdvanced && sinceNS(now, fwd.nextSeqNS) < c.oooThreshold() &&
-			fwd.nextSeq != seq+seglen+b2u(synFin):
-			f |= FlagOutOfOrder
-		case notAdvanced:
-			f |= FlagRetransmission
-		}
+	if seqLT(rev.maxSeqToBeAcked, rev.nextSeq) {
+		rev.maxSeqToBeAcked = rev.nextSeq
+		return FlagAckedUnseen
 	}
-
-	// Advance nextSeq and maxSeqToBeAcked. A zero window probe does not
-	// advance either: its byte is expected to be refused.
-	{
-		nextSeq := seq + seglen
-		if (seglen > 0 || synFin) && fwd.unacked.len() < maxUnacked {
-			nextSeq += b2u(synFin)
-			fwd.unacked.add(nextSeq)
-		}
-		if (seqGT(nextSeq, fwd.nextSeq) || fwd.nextSeq == 0) && !f.Any(FlagZeroWindowProbe) {
-			fwd.nextSeq = nextSeq
-			fwd.nextSeqNS = now
-		}
-		if (seq == fwd.maxSeqToBeAcked || fwd.maxSeqToBeAcked == 0) && !f.Any(FlagZeroWindowProbe) {
-			fwd.maxSeqToBeAcked = fwd.nextSeq
-		}
+	// The other direction is stalled with pure ACKs: report once per
+	// dup-ACK episode (dupAckUnseen marks "already said").
+	var f SegmentFlags
+	if rev.dupAckNum == 0 {
+		f = FlagAckedUnseen
 	}
-	fwd.window = window
-	fwd.lastAck = ack
+	rev.dupAckNum = dupAckUnseen
+	return f
+}
+
+// retransmission tells retransmission, fast retransmission, spurious
+// retransmission and out-of-order apart: a segment with data (or SYN/FIN)
+// that does not advance nextSeq. A keep-alive never is one. f holds the
+// flags so far.
+func (c *conn) retransmission(g *segInfo, fwd, rev *dirState, now int64, f SegmentFlags) SegmentFlags {
+	if !(g.len > 0 || g.synFin) || f.Any(FlagKeepAlive) {
+		return 0
+	}
+	notAdvanced := fwd.nextSeq != 0 && seqLT(g.seq, fwd.nextSeq)
+	// More than one byte starting one before nextSeq follows a zero window
+	// probe: it brings new data.
+	if g.len > 1 && fwd.nextSeq-1 == g.seq {
+		notAdvanced = false
+	}
+	switch {
+	case g.len > 0 && rev.lastAck != 0 && seqLE(g.seq+g.len, rev.lastAck):
+		// Everything in it was already acknowledged.
+		return FlagSpuriousRetransmission
+	case notAdvanced && rev.dupAckNum >= 2 && rev.lastAck == g.seq &&
+		sinceNS(now, rev.lastAckNS) < uint64(fastRetransWindow):
+		return FlagFastRetransmission
+	case notAdvanced && sinceNS(now, fwd.nextSeqNS) < c.oooThreshold() &&
+		fwd.nextSeq != g.seq+g.len+b2u(g.synFin):
+		return FlagOutOfOrder
+	case notAdvanced:
+		return FlagRetransmission
+	}
+	return 0
+}
+
+// advance moves nextSeq and maxSeqToBeAcked, records the segment as
+// unacknowledged, and remembers its ACK, window and flags. A zero window
+// probe does not advance: its byte is expected to be refused.
+func (g *segInfo) advance(fwd, rev *dirState, now int64, f SegmentFlags) {
+	nextSeq := g.seq + g.len
+	if (g.len > 0 || g.synFin) && fwd.unacked.len() < maxUnacked {
+		nextSeq += b2u(g.synFin)
+		fwd.unacked.add(nextSeq)
+	}
+	probe := f.Any(FlagZeroWindowProbe)
+	if (seqGT(nextSeq, fwd.nextSeq) || fwd.nextSeq == 0) && !probe {
+		fwd.nextSeq = nextSeq
+		fwd.nextSeqNS = now
+	}
+	if (g.seq == fwd.maxSeqToBeAcked || fwd.maxSeqToBeAcked == 0) && !probe {
+		fwd.maxSeqToBeAcked = fwd.nextSeq
+	}
+	fwd.window = g.window
+	fwd.lastAck = g.ack
 	fwd.lastAckNS = now
 	fwd.lastFlags = f
 	// The ack field, ACK flag or not, releases the other direction's
 	// unacknowledged segments.
-	rev.unacked.ack(ack)
-	return f
+	rev.unacked.ack(g.ack)
 }
 
 // oooThreshold is the out-of-order threshold: the iRTT once known, else
