@@ -68,6 +68,9 @@ type Connection struct {
 
 	// Roles says how client and server were told apart: "syn",
 	// "http2-preface", "http1-request", "well-known-port", "ephemeral-port".
+	// Also "http1-response", "tls-client-hello", "tls-server-hello" (the
+	// first payload says who the server or client is) and "first-seen"
+	// (same port on both sides: the first sender is taken as the client).
 	Roles string `json:"roles"`
 
 	TCP       TCPStats  `json:"tcp"`
@@ -168,5 +171,7 @@ type Event struct {
 	Dir   Direction `json:"dir"`
 	Kind  EventKind `json:"kind"`
 	Seq   uint32    `json:"seq"` // relative to the direction's first sequence number seen
+	// (exactly tshark's relative tcp.seq: 0 at the ISN when the SYN was
+	// seen, else 1 at the first segment seen)
 	Len   int       `json:"len"`
 }
