@@ -163,7 +163,9 @@ const (
 	EvFIN                EventKind = "fin"
 )
 
-// Event is one classified segment.
+// Event is one classified segment. Seq is exactly tshark's relative
+// tcp.seq: 0 at the ISN when the SYN was seen, else 1 at the first segment
+// seen.
 type Event struct {
 	Input int       `json:"input,omitempty"`
 	Frame int       `json:"frame"`
@@ -171,7 +173,5 @@ type Event struct {
 	Dir   Direction `json:"dir"`
 	Kind  EventKind `json:"kind"`
 	Seq   uint32    `json:"seq"` // relative to the direction's first sequence number seen
-	// (exactly tshark's relative tcp.seq: 0 at the ISN when the SYN was
-	// seen, else 1 at the first segment seen)
 	Len   int       `json:"len"`
 }
