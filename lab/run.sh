@@ -72,7 +72,7 @@ preflight() {
 
 build() {
 	log "building h2lab (CGO_ENABLED=0)"
-	(cd "$LAB" && CGO_ENABLED=0 go build -o "$TMP/h2lab" ./h2lab)
+	(cd "$LAB/.." && CGO_ENABLED=0 go build -o "$TMP/h2lab" ./lab/h2lab)
 	BIN=$TMP/h2lab
 }
 
