@@ -82,6 +82,9 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 		fwd := &c.dir[c.side(s)]
 		if fwd.baseSet {
 			if s.Seq != fwd.baseSeq {
+				// The old connection can no longer be found: drop what
+				// only the analysis needed.
+				c.dir[sideA].unacked, c.dir[sideB].unacked = unackedSet{}, unackedSet{}
 				c = a.newConn(k, s)
 				pre = FlagReusedPorts
 			} else {
