@@ -79,7 +79,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range publicH2[:6] {
+	for _, c := range publicH2[:6] { // public captures only
 		rows := runTshark(t, c.file, c.opts, captureFields...)
 		for i, d := range tcpDirections(t, rows) {
 			var b []byte

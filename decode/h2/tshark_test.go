@@ -16,10 +16,10 @@ import (
 	"golang.org/x/net/http2"
 )
 
-const publicDir = "../../testdata/pcaps/public"
+const capturesDir = "../../testdata/pcaps"
 
-// publicH2 are cleartext HTTP/2 captures without loss, with the tshark
-// options testdata/pcaps/public/README.md lists for them.
+// publicH2 are cleartext HTTP/2 captures, with the tshark options
+// testdata/pcaps/public/README.md lists for them.
 //
 // ignore names directions ("tcp.stream/srcport") where tshark is the one
 // that is wrong, and why; they are left out on both sides.
@@ -28,28 +28,42 @@ var publicH2 = []struct {
 	opts   []string
 	ignore map[string]string
 }{
-	{"nDPI/http2.pcapng", []string{"-d", "tcp.port==29518,http2"}, nil},
-	{"arkime/http2-nghttp2.pcap", nil, map[string]string{
+	{"public/nDPI/http2.pcapng", []string{"-d", "tcp.port==29518,http2"}, nil},
+	{"public/arkime/http2-nghttp2.pcap", nil, map[string]string{
 		"0/49570": "tshark shows the client's 16384-byte HEADERS in its first segment (frame 4, \"Unreassembled fragment\") and decodes nothing of the client after it; h2 finds the HEADERS completed in frame 22, then CONTINUATION, SETTINGS ACK, WINDOW_UPDATEs and GOAWAY",
 	}},
-	{"suricata-verify/http2-keywords.pcap", []string{"-d", "tcp.port==3000,http2"}, nil},
-	{"suricata-verify/http2-continuation.pcap", nil, nil},
-	{"suricata-verify/http2-compression-bug.pcap", []string{"-d", "tcp.port==443,http2"}, nil},
-	{"suricata-verify/http2-errorcode.pcap", []string{"-d", "tcp.port==6233,http2", "-d", "tcp.port==8888,http2"}, map[string]string{
+	{"public/suricata-verify/http2-keywords.pcap", []string{"-d", "tcp.port==3000,http2"}, nil},
+	{"public/suricata-verify/http2-continuation.pcap", nil, nil},
+	{"public/suricata-verify/http2-compression-bug.pcap", []string{"-d", "tcp.port==443,http2"}, nil},
+	{"public/suricata-verify/http2-errorcode.pcap", []string{"-d", "tcp.port==6233,http2", "-d", "tcp.port==8888,http2"}, map[string]string{
 		"0/63577": "HTTP/1.1 CONNECT through a proxy on 8888, then HTTP/2 in the tunnel: tshark decodes none of it, h2 finds the frames after the 200 response",
 		"0/8888":  "the proxy's side of the same tunnel",
 	}},
-	{"suricata-verify/http2-long-frame.pcap", []string{"-d", "tcp.port==8443,http2"}, nil},
-	{"suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", nil, nil},
-	{"suricata-verify/dns-over-http2__dns_over_https.pcap", nil, nil},
-	{"suricata-verify/http2-bugfixes.pcap", []string{"-d", "tcp.port==443,http2"}, nil},
-	{"suricata-verify/http2-range__http2-range.pcap", nil, nil},
-	{"wireshark-4.0.17/packet-h2-14_headers.pcapng", []string{"-d", "tcp.port==3000,http2"}, nil},
-	{"wireshark-4.0.17/grpc_person_search_protobuf_with_image.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}, nil},
-	{"wireshark-4.0.17/grpc_stream_reassembly_sample.pcapng.gz", []string{"-d", "tcp.port==50051,http2", "-d", "tcp.port==44363,http2"}, nil},
-	{"wireshark-4.0.17/grpc_person_search_protobuf_with_image-missing_headers.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}, nil},
-	{"derived/dns_over_https-midconn-frames11-25.pcap", []string{"-d", "tcp.port==80,http2"}, nil},
+	{"public/suricata-verify/http2-long-frame.pcap", []string{"-d", "tcp.port==8443,http2"}, nil},
+	{"public/suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", nil, nil},
+	{"public/suricata-verify/dns-over-http2__dns_over_https.pcap", nil, nil},
+	{"public/suricata-verify/http2-bugfixes.pcap", []string{"-d", "tcp.port==443,http2"}, nil},
+	{"public/suricata-verify/http2-range__http2-range.pcap", nil, nil},
+	{"public/wireshark-4.0.17/packet-h2-14_headers.pcapng", []string{"-d", "tcp.port==3000,http2"}, nil},
+	{"public/wireshark-4.0.17/grpc_person_search_protobuf_with_image.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}, nil},
+	{"public/wireshark-4.0.17/grpc_stream_reassembly_sample.pcapng.gz", []string{"-d", "tcp.port==50051,http2", "-d", "tcp.port==44363,http2"}, nil},
+	{"public/wireshark-4.0.17/grpc_person_search_protobuf_with_image-missing_headers.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}, nil},
+	{"public/derived/dns_over_https-midconn-frames11-25.pcap", []string{"-d", "tcp.port==80,http2"}, nil},
+	// Lab captures (h2c; see their truth.json): loss, black holes, resets,
+	// a capture begun mid-connection, PING floods.
+	{"blackhole-c2s-h2c/client.pcap", h2c8080, nil},
+	{"blackhole-c2s-h2c/server.pcap", h2c8080, nil},
+	{"midconn/client.pcap", h2c8080, nil},
+	{"midconn/server.pcap", h2c8080, nil},
+	{"middlebox-reset/client.pcap", h2c8080, nil},
+	{"middlebox-reset/server.pcap", h2c8080, nil},
+	{"random-loss-both/client.pcap", h2c8080, nil},
+	{"random-loss-both/server.pcap", h2c8080, nil},
+	{"too-many-pings/client.pcap", h2c8080, nil},
+	{"too-many-pings/server.pcap", h2c8080, nil},
 }
+
+var h2c8080 = []string{"-d", "tcp.port==8080,http2"}
 
 // tshark returns tshark's path, skipping the test where it is missing,
 // except in CI, where the oracle must be there.
@@ -66,7 +80,7 @@ func tshark(t testing.TB) string {
 
 func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]string {
 	t.Helper()
-	args := []string{"-r", filepath.Join(publicDir, file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
+	args := []string{"-r", filepath.Join(capturesDir, file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
 	args = append(args, opts...)
 	args = append(args, "-T", "fields", "-E", "separator=/t")
 	for _, f := range fields {
@@ -135,25 +149,46 @@ func tcpDirections(t testing.TB, rows [][]string) []*direction {
 	return dirs
 }
 
-// decodeDirection feeds a direction to a Stream in sequence order, as the
-// tracker will: retransmitted bytes once, holes as gaps.
+// decodeDirection feeds a direction to a Stream as a tracker that
+// reassembles out-of-order segments the way Wireshark does: segments in
+// capture order, retransmitted bytes once, and bytes that were waiting for a
+// missing segment delivered with the segment that filled the hole (where
+// tshark shows the frames they complete). Holes never filled are gaps.
 func decodeDirection(d *direction, emit func(*Frame)) *Stream {
-	segs := slices.Clone(d.segs)
-	sort.SliceStable(segs, func(i, j int) bool { return segs[i].seq < segs[j].seq })
 	s := NewStream(Options{})
-	next := segs[0].seq
-	for _, sg := range segs {
+	next := d.segs[0].seq
+	var waiting []segment // out of order, sorted by seq
+	deliver := func(sg segment, meta Meta) {
 		data := sg.data
-		if end := sg.seq + int64(len(data)); end <= next {
-			continue
+		if sg.seq+int64(len(data)) <= next {
+			return
 		}
 		if sg.seq < next {
 			data = data[next-sg.seq:]
-		} else if sg.seq > next {
-			s.Gap(int(sg.seq-next), emit)
 		}
-		s.Data(data, Meta{Frame: sg.frame}, emit)
+		s.Data(data, meta, emit)
 		next = sg.seq + int64(len(sg.data))
+	}
+	drain := func(meta Meta) {
+		for len(waiting) > 0 && waiting[0].seq <= next {
+			deliver(waiting[0], meta)
+			waiting = waiting[1:]
+		}
+	}
+	for _, sg := range d.segs {
+		if sg.seq > next {
+			waiting = append(waiting, sg)
+			sort.SliceStable(waiting, func(i, j int) bool { return waiting[i].seq < waiting[j].seq })
+			continue
+		}
+		meta := Meta{Frame: sg.frame}
+		deliver(sg, meta)
+		drain(meta)
+	}
+	for len(waiting) > 0 {
+		s.Gap(int(waiting[0].seq-next), emit)
+		next = waiting[0].seq
+		drain(Meta{Frame: waiting[0].frame})
 	}
 	s.End(emit)
 	return s
@@ -164,7 +199,7 @@ func decodeDirection(d *direction, emit func(*Frame)) *Stream {
 func TestTshark(t *testing.T) {
 	tshark(t)
 	for _, c := range publicH2 {
-		t.Run(filepath.Base(c.file), func(t *testing.T) {
+		t.Run(strings.ReplaceAll(strings.TrimPrefix(c.file, "public/"), "/", "_"), func(t *testing.T) {
 			want := map[int][]string{}
 			wantCount := map[string]int{}
 			rows := runTshark(t, c.file, c.opts, captureFields...)
