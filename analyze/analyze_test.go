@@ -602,3 +602,19 @@ func BenchmarkAnalyzer(b *testing.B) {
 		a.Segment(s)
 	}
 }
+
+// The app is sniffed from the first in-order payload: a segment that
+// overtook the connection's first bytes is not it.
+func TestAppFromInOrderPayload(t *testing.T) {
+	segs := withHandshake(
+		seg{ms: 30, from: fromC, flags: "PA", seq: C1 + 24, ack: S1, payload: "\x00\x00\x12\x04\x00\x00\x00\x00\x00", win: 1000},
+		seg{ms: 31, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2Preface, win: 1000},
+	)
+	a, flags := run(segs)
+	if flags[3] != FlagLostSegment || flags[4] != FlagOutOfOrder {
+		t.Fatalf("flags %s, %s", flagNames(flags[3]), flagNames(flags[4]))
+	}
+	if c := a.Report(nil).Connections[0]; c.App != "h2c" {
+		t.Errorf("app %s, want h2c", c.App)
+	}
+}
