@@ -35,9 +35,10 @@ type Frame struct {
 	Meta
 	First Meta
 
-	// Truncated is set when part of the payload was never captured (a gap
-	// fell inside the frame); the content fields below are then unset,
-	// except for DATA, which carries only its length anyway.
+	// Truncated is set when part of the payload was never captured: a gap
+	// fell inside the frame, or the direction ended inside it (End). The
+	// content fields below are then unset; DATA carries only its length
+	// anyway.
 	Truncated bool
 	// Oversize is set when the frame is longer than the maximum frame size
 	// the Stream knows (16384, or what SetMaxFrameSize or PeerSettings

@@ -44,8 +44,9 @@ const (
 )
 
 // Stream decodes the HTTP/2 frames of one direction of one connection. Feed
-// it the direction's payload in order with Data, and tell it about missing
-// bytes with Gap. It is not safe for concurrent use.
+// it the direction's payload in order with Data, tell it about missing bytes
+// with Gap, and call End when the direction ends. It is not safe for
+// concurrent use.
 //
 // Why not http2.Framer: the Framer reads whole frames from an io.Reader and
 // rejects what a passive observer must get past: a CONTINUATION without its
