@@ -260,3 +260,47 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// TestSnaplen cuts every 1448-byte segment after its first bytes, as
+// tcpdump -s does, over a realistic stream (text payloads): every frame
+// emitted must be a real one. Few are found: a frame header must fall in a
+// segment's captured bytes, and a search needs three in a chain.
+func TestSnaplen(t *testing.T) {
+	w := newWriter()
+	must(t, w.fr.WriteSettings())
+	payload := bytes.Repeat([]byte("{\"name\":\"value\",\"n\":12345}\n"), 600)
+	for id := uint32(1); w.buf.Len() < 1<<20; id += 2 {
+		must(t, w.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: w.block(":status", "200", "content-type", "application/json")}))
+		for k := 0; k < int(id%7); k++ {
+			must(t, w.fr.WriteData(id, false, payload[:1+int(id*977)%len(payload)%16384]))
+		}
+		must(t, w.fr.WriteData(id, true, nil))
+		must(t, w.fr.WritePing(false, [8]byte{byte(id)}))
+	}
+	body := w.buf.Bytes()
+	real := map[int64]rec{}
+	for _, r := range headerRecs(t, body) {
+		real[r.Offset] = r
+	}
+	for _, snap := range []int{54, 96, 200, 600} {
+		s := NewStream(Options{Sync: true})
+		var col collector
+		for off := 0; off < len(body); off += 1448 {
+			end := min(off+1448, len(body))
+			cut := min(off+snap, end)
+			s.Data(body[off:cut], Meta{Frame: off/1448 + 1}, col.emit)
+			s.Gap(end-cut, col.emit)
+		}
+		s.End(col.emit)
+		for _, r := range col.recs {
+			w, ok := real[r.Offset]
+			if !ok || w.Type != r.Type || w.Length != r.Length || w.StreamID != r.StreamID {
+				t.Fatalf("snaplen %d: false frame %v", snap, r)
+			}
+		}
+		if snap >= 96 && len(col.recs) < 10 {
+			t.Errorf("snaplen %d: %d frames of %d", snap, len(col.recs), len(real))
+		}
+		t.Logf("snaplen %d: %d of %d frames, %+v", snap, len(col.recs), len(real), s.Stats())
+	}
+}
