@@ -64,8 +64,10 @@ type dirState struct {
 	wscaleOpt  int
 	sackPerm   bool
 
-	sniffed bool  // the first in-order captured payload was looked at
-	sniff   sniff // what it looked like
+	start      uint32 // first byte of the stream (ISN+1), once a SYN was seen
+	startKnown bool
+	sniffed    bool  // the stream's first captured payload was looked at
+	sniff      sniff // what it looked like
 
 	stats DirStats
 }
@@ -220,11 +222,29 @@ func (c *conn) segment(s *decode.Segment) SegmentFlags {
 	}
 
 	c.count(side, fwd, s, f)
+	fwd.sniffStart(s, syn)
 	// A zero window probe's byte is sent again once the window opens.
 	if inOrder && !f.Any(FlagZeroWindowProbe) {
 		c.deliver(side, fwd, s)
 	}
 	return f
+}
+
+// sniffStart looks at the first bytes of this direction's byte stream to
+// tell the application: the segment right after the SYN, whenever it
+// arrives (it may be overtaken), or without a SYN the first payload seen.
+// A SYN's own data (TCP Fast Open) is the start too.
+func (d *dirState) sniffStart(s *decode.Segment, syn bool) {
+	if syn && !d.startKnown {
+		d.start, d.startKnown = s.Seq+1, true
+	}
+	if d.sniffed || len(s.Payload) == 0 {
+		return
+	}
+	if syn || !d.startKnown || s.Seq == d.start {
+		d.sniffed = true
+		d.sniff = sniffPayload(s.Payload)
+	}
 }
 
 // handshakeOptions records what a SYN or SYN-ACK offered.
@@ -239,14 +259,8 @@ func (d *dirState) handshakeOptions(s *decode.Segment) {
 // that is retransmitted or arrives out of order never reaches it, so a
 // consumer sees each byte once; a gap shows as a jump in Seq (and a
 // lost-segment flag). s.Payload may be shorter than s.PayloadLen when a
-// snaplen cut it. For now only the application is sniffed, from the first
-// captured bytes of each direction.
-func (c *conn) deliver(side int, d *dirState, s *decode.Segment) {
-	if !d.sniffed && len(s.Payload) > 0 {
-		d.sniffed = true
-		d.sniff = sniffPayload(s.Payload)
-	}
-}
+// snaplen cut it. Nothing consumes it yet.
+func (c *conn) deliver(side int, d *dirState, s *decode.Segment) {}
 
 // analyze is Wireshark 4.0.17's tcp_analyze_sequence_number: it classifies
 // one segment against the state of both directions and moves the state of
