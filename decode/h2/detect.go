@@ -122,12 +122,16 @@ func isRequestStart(b []byte) bool {
 }
 
 func couldBeRequestStart(b []byte) bool {
-	for _, m := range append(http1Methods, "HTTP/1.") {
-		if n := min(len(b), len(m)); string(b[:n]) == m[:n] {
+	prefixOf := func(m string) bool {
+		n := min(len(b), len(m))
+		return string(b[:n]) == m[:n]
+	}
+	for _, m := range http1Methods {
+		if prefixOf(m) {
 			return true
 		}
 	}
-	return false
+	return prefixOf("HTTP/1.")
 }
 
 // classifyHTTP1 looks at a complete HTTP/1.x header block.

@@ -304,3 +304,27 @@ func TestSnaplen(t *testing.T) {
 		t.Logf("snaplen %d: %d of %d frames, %+v", snap, len(col.recs), len(real), s.Stats())
 	}
 }
+
+// TestLonePing: a capture that begins mid-connection on an idle client
+// side, whose only frame is a health-check PING in a segment of its own:
+// the PING that matters for "client connection lost" is emitted at once,
+// not when more frames confirm it.
+func TestLonePing(t *testing.T) {
+	w := newWriter()
+	must(t, w.fr.WriteData(1, true, bytes.Repeat([]byte("x"), 3000)))
+	tail := bytes.Clone(w.buf.Bytes()[1000:]) // the end of a DATA frame
+	w.buf.Reset()
+	must(t, w.fr.WritePing(false, [8]byte{'h', 'c'}))
+	ping := bytes.Clone(w.buf.Bytes())
+	s := NewStream(Options{Client: true})
+	var col collector
+	s.Data(tail[:1448], Meta{Frame: 1}, col.emit)
+	s.Data(tail[1448:], Meta{Frame: 2}, col.emit)
+	s.Data(ping, Meta{Frame: 3}, col.emit)
+	if len(col.recs) != 1 || col.recs[0].Type != http2.FramePing || col.recs[0].Last != 3 || col.recs[0].Ping != [8]byte{'h', 'c'} {
+		t.Fatalf("got %v", col.recs)
+	}
+	if s.Skipped() != int64(len(tail)) {
+		t.Errorf("skipped %d, want %d", s.Skipped(), len(tail))
+	}
+}

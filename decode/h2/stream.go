@@ -10,8 +10,10 @@ import (
 
 // Options configure a Stream.
 type Options struct {
-	// Client is set for the client's direction. It is informational: the
-	// preface and the h2c upgrade request are recognised on either side.
+	// Client is set for the client's direction, which starts with the
+	// preface (or an h2c upgrade request); frames at its first byte mean
+	// the capture began mid-connection. The preface and the upgrade
+	// exchange are recognised on either side.
 	Client bool
 	// Sync says the first byte given is a frame header (the preface, if
 	// any, was consumed elsewhere). Without it the Stream looks at the
@@ -568,10 +570,11 @@ func (s *Stream) synced(h hyp) {
 	s.pos = at
 	s.st = stHeader
 	s.hn = 0
-	// A direction whose first byte is a SETTINGS frame is a server's from
-	// its start (a mid-connection capture could begin at a SETTINGS, but
-	// then also at a segment start: unlikely).
-	if at == 0 && s.hbOff == 0 && len(s.hb) >= frameHeaderLen {
+	// A server's direction whose first byte is a SETTINGS frame is seen
+	// from its start (a mid-connection capture could begin at a SETTINGS,
+	// but then also at a segment start: unlikely). A client's starts with
+	// the preface.
+	if at == 0 && s.hbOff == 0 && len(s.hb) >= frameHeaderLen && !s.opts.Client {
 		h := parseHeader(s.hb)
 		s.trusted = h.Type == http2.FrameSettings && !h.Flags.Has(http2.FlagSettingsAck)
 	}
