@@ -1,0 +1,63 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// FuzzAnalyzer feeds arbitrary segment sequences: each 16 bytes make one
+// segment (side, flags, seq, ack, window, length, time step, options). The
+// Analyzer must not panic, and its Report must stay consistent with what
+// it was fed.
+func FuzzAnalyzer(f *testing.F) {
+	f.Add([]byte("\x00\x02\x00\x00\x03\xe8\x00\x00\x00\x00\xff\xff\x00\x00\x01\x07" +
+		"\x01\x12\x00\x00\x13\x88\x00\x00\x03\xe9\xff\xff\x00\x00\x01\x07" +
+		"\x00\x10\x00\x00\x03\xe9\x00\x00\x13\x89\x00\x10\x05\xa8\x01\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		eps := [...]netip.AddrPort{
+			netip.MustParseAddrPort("10.0.0.1:40000"),
+			netip.MustParseAddrPort("10.0.0.2:443"),
+			netip.MustParseAddrPort("[fd00::1]:40000"),
+		}
+		a := New(Options{MaxEventsPerConn: 5})
+		now := t0
+		n := 0
+		for ; len(data) >= 16; data = data[16:] {
+			b := data[:16]
+			n++
+			now = now.Add(time.Duration(int8(b[14])) * time.Millisecond)
+			s := &decode.Segment{
+				Frame:      n,
+				Time:       now,
+				Src:        eps[int(b[0])%len(eps)],
+				Dst:        eps[int(b[0]>>4)%len(eps)],
+				TTL:        b[15],
+				Flags:      decode.TCPFlags(b[1]),
+				Seq:        binary.BigEndian.Uint32(b[2:]),
+				Ack:        binary.BigEndian.Uint32(b[6:]),
+				Window:     binary.BigEndian.Uint16(b[10:]),
+				PayloadLen: int(binary.BigEndian.Uint16(b[12:])),
+				Options:    decode.TCPOptions{WindowScale: int8(b[15]>>4) - 1},
+			}
+			a.Segment(s)
+		}
+		r := a.Report(nil)
+		packets := 0
+		for i, c := range r.Connections {
+			if c.Stream != i {
+				t.Fatalf("connection %d has stream %d", i, c.Stream)
+			}
+			if len(c.Events) > 5 {
+				t.Fatalf("%d events kept with a cap of 5", len(c.Events))
+			}
+			packets += c.TCP.ClientToServer.Packets + c.TCP.ServerToClient.Packets
+		}
+		if packets != n {
+			t.Fatalf("report counts %d packets, fed %d", packets, n)
+		}
+	})
+}
