@@ -87,7 +87,9 @@ func writeText(w io.Writer, r *analyze.Report, md bool) error {
 	} else {
 		t.printf("h2pcap report\n")
 	}
+	t.headline(r)
 	t.inputs(r)
+	t.paths(r)
 	t.connections(r)
 	t.findings(r)
 	return t.err
@@ -132,13 +134,12 @@ func (t *text) connections(r *analyze.Report) {
 			pair(cs.Packets, sc.Packets),
 			pair(cs.Retransmissions, sc.Retransmissions),
 			pair(cs.LostSegments, sc.LostSegments),
-			pair(cs.DupAcks, sc.DupAcks),
-			pair(cs.OutOfOrder, sc.OutOfOrder),
 			closeText(c.Close),
+			verdictCell(c.Verdict),
 		})
 	}
 	t.table([]string{"Stream", "Client", "Server", "App", "Duration", "iRTT",
-		"Packets c>s/s>c", "Retrans", "Lost seg", "Dup ACK", "Out of order", "Close"}, rows)
+		"Packets c>s/s>c", "Retrans", "Lost seg", "Close", "Verdict"}, rows)
 }
 
 // findings lists, per connection with anything to look at, each kind of
@@ -148,7 +149,7 @@ func (t *text) findings(r *analyze.Report) {
 	for _, c := range r.Connections {
 		groups := groupEvents(c.Events)
 		missing := c.TCP.ClientToServer.MissingBytes + c.TCP.ServerToClient.MissingBytes
-		if len(groups) == 0 && c.Close.Kind != "rst" && missing == 0 {
+		if len(groups) == 0 && c.Close.Kind != "rst" && missing == 0 && !problem(c) {
 			continue
 		}
 		if !any {
@@ -160,6 +161,7 @@ func (t *text) findings(r *analyze.Report) {
 		} else {
 			t.printf("\nstream %d  %s -> %s  (Wireshark: tcp.stream eq %d)\n", c.Stream, c.Client, c.Server, c.Stream)
 		}
+		t.verdict(c)
 		for _, g := range groups {
 			if g.kind == analyze.EvFIN || g.kind == analyze.EvRST {
 				continue
@@ -176,6 +178,7 @@ func (t *text) findings(r *analyze.Report) {
 		if c.EventsDropped > 0 {
 			t.printf("%s%d further events not listed (counts above are complete)\n", t.bullet(), c.EventsDropped)
 		}
+		t.http2(c)
 	}
 	if any && !t.md {
 		t.printf("\n")
@@ -187,6 +190,14 @@ func (t *text) code(s string) string {
 		return "`" + s + "`"
 	}
 	return s
+}
+
+// sub is the bullet of an item under a bullet.
+func (t *text) sub() string {
+	if t.md {
+		return "  - "
+	}
+	return "    "
 }
 
 func (t *text) bullet() string {

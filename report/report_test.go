@@ -22,8 +22,18 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func sample() *analyze.Report {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	irtt := 1.25
+	rtt := 0.31
 	return &analyze.Report{
-		Version: 1,
+		Version:      1,
+		CapturePoint: "client",
+		Summary: &analyze.Summary{
+			Connections: 2, ProblemConnections: 1,
+			Headline: "1 of 2 connections reset: [fd18:2::2]:80, loss client->server",
+			Paths: []analyze.Path{
+				{ClientNet: "198.18.1.0/24", Server: "198.18.2.2:8443", Connections: 1},
+				{ClientNet: "[fd18::]/64", Server: "[fd18:2::2]:80", Connections: 1, LostPings: 1, RetransmissionRate: 0.06, Resets: 1},
+			},
+		},
 		Inputs: []*decode.InputInfo{
 			{Path: "client.pcap", Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: 420, Bytes: 123456,
 				First: t0, Last: t0.Add(15 * time.Second), Warnings: []string{},
@@ -41,8 +51,19 @@ func sample() *analyze.Report {
 					ClientToServer: analyze.DirStats{Packets: 100, Bytes: 5000, Fins: 1},
 					ServerToClient: analyze.DirStats{Packets: 98, Bytes: 90000, Fins: 1},
 				},
-				Close:  analyze.Close{Kind: "fin", By: "client", Frame: 197},
-				Events: []analyze.Event{},
+				Close:   analyze.Close{Kind: "fin", By: "client", Frame: 197},
+				Events:  []analyze.Event{},
+				Verdict: &analyze.Verdict{Kind: "healthy", LossDirection: "none", LossLocation: "unknown", Suspects: []string{}, Summary: "No loss; closed normally by the client.", Evidence: []analyze.Evidence{}},
+				HTTP2: &analyze.HTTP2{
+					Frames: map[analyze.Direction]map[string]int{
+						analyze.ClientToServer: {"HEADERS": 3, "SETTINGS": 2, "PING": 1, "WINDOW_UPDATE": 1},
+						analyze.ServerToClient: {"HEADERS": 3, "DATA": 6, "SETTINGS": 2, "PING": 1},
+					},
+					Pings:        []analyze.Ping{{Frame: 40, From: "client", Data: "8a3f0011c2d4e5f6", Sender: "go-health-check", Acked: true, AckFrame: 41, RTTms: &rtt}},
+					Goaways:      []analyze.Goaway{},
+					RSTStreams:   []analyze.RSTStream{},
+					SkippedBytes: map[analyze.Direction]int64{analyze.ClientToServer: 0, analyze.ServerToClient: 0},
+				},
 			},
 			{
 				Stream: 1, Client: "[fd18::2]:40002", Server: "[fd18:2::2]:80", FirstFrame: 5, LastFrame: 410, LastInput: 1,
@@ -52,6 +73,24 @@ func sample() *analyze.Report {
 					ServerToClient: analyze.DirStats{Packets: 60, Bytes: 70000, LostSegments: 1, Resets: 1, MissingBytes: 4096},
 				},
 				Close: analyze.Close{Kind: "rst", By: "server", Frame: 7, Input: 1},
+				Verdict: &analyze.Verdict{Kind: "reset", LossDirection: "client_to_server", LossLocation: "after_capture",
+					Suspects: []string{"middlebox_reset"},
+					Summary:  "The client's PING went unanswered while its retransmissions went unacknowledged; then a reset with another TTL than the server's closed the connection.",
+					Evidence: []analyze.Evidence{
+						{Frame: 305, Note: "client PING (go-health-check)"},
+						{Frame: 310, Note: "PING retransmitted: loss after the capture point"},
+						{Input: 1, Frame: 7, Note: "RST with TTL 64; the server's packets have 63"},
+					}},
+				HTTP2: &analyze.HTTP2{
+					Frames: map[analyze.Direction]map[string]int{
+						analyze.ClientToServer: {"HEADERS": 1, "PING": 1},
+						analyze.ServerToClient: {"GOAWAY": 1, "RST_STREAM": 1},
+					},
+					Pings:        []analyze.Ping{{Frame: 305, From: "client", Data: "0000000000000000", Sender: "grpc-keepalive"}},
+					Goaways:      []analyze.Goaway{{Frame: 300, From: "server", LastStreamID: 5, Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
+					RSTStreams:   []analyze.RSTStream{{Frame: 299, From: "server", Stream: 7, Error: "CANCEL"}},
+					SkippedBytes: map[analyze.Direction]int64{analyze.ClientToServer: 0, analyze.ServerToClient: 120},
+				},
 				Events: []analyze.Event{
 					{Frame: 300, Time: t0.Add(10 * time.Second), Dir: analyze.ServerToClient, Kind: analyze.EvLostSegment, Len: 1448},
 					{Frame: 301, Time: t0.Add(10 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvDupAck},

@@ -1,0 +1,156 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/h2pcap/h2pcap/analyze"
+)
+
+// headline opens the report with the across-connections answer.
+func (t *text) headline(r *analyze.Report) {
+	s := r.Summary
+	if s == nil {
+		return
+	}
+	point := r.CapturePoint
+	if point == "" {
+		point = "unknown"
+	}
+	if t.md {
+		t.printf("\n**%s**\n\n%d connections, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, s.ProblemConnections, point)
+	} else {
+		t.printf("\n%s\n%d connections, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, s.ProblemConnections, point)
+	}
+}
+
+// paths is the table that shows "node -> load balancer lossy, node -> node clean".
+func (t *text) paths(r *analyze.Report) {
+	if r.Summary == nil || len(r.Summary.Paths) == 0 {
+		return
+	}
+	t.heading("Paths")
+	var rows [][]string
+	for _, p := range r.Summary.Paths {
+		rows = append(rows, []string{
+			p.ClientNet, p.Server, strconv.Itoa(p.Connections), strconv.Itoa(p.LostPings),
+			strconv.FormatFloat(100*p.RetransmissionRate, 'f', 2, 64) + " %", strconv.Itoa(p.Resets),
+		})
+	}
+	t.table([]string{"Client net", "Server", "Connections", "Lost PINGs", "Retransmitted", "Resets"}, rows)
+}
+
+func problem(c *analyze.Connection) bool {
+	return c.Verdict != nil && c.Verdict.Kind != "" && c.Verdict.Kind != "healthy"
+}
+
+func verdictCell(v *analyze.Verdict) string {
+	if v == nil || v.Kind == "" {
+		return "-"
+	}
+	s := v.Kind
+	if v.LossDirection != "" && v.LossDirection != "none" {
+		s += ", loss " + strings.ReplaceAll(v.LossDirection, "_to_", "->")
+	}
+	return s
+}
+
+// verdict writes a connection's judgement: the sentence, the suspects and
+// the frames that support it.
+func (t *text) verdict(c *analyze.Connection) {
+	v := c.Verdict
+	if v == nil || v.Kind == "" {
+		return
+	}
+	label := strings.ToUpper(v.Kind)
+	if t.md {
+		label = "**" + label + "**"
+	}
+	t.printf("%s%s: %s\n", t.bullet(), label, v.Summary)
+	var facts []string
+	if v.LossDirection != "" {
+		facts = append(facts, "loss direction "+v.LossDirection)
+	}
+	if v.LossLocation != "" {
+		facts = append(facts, "loss location "+v.LossLocation)
+	}
+	if len(v.Suspects) > 0 {
+		facts = append(facts, "suspects "+strings.Join(v.Suspects, ", "))
+	}
+	if len(facts) > 0 {
+		t.printf("%s%s\n", t.bullet(), strings.Join(facts, "; "))
+	}
+	for _, e := range v.Evidence {
+		t.printf("%sframe %s: %s\n", t.sub(), frameRef(e.Input, e.Frame), e.Note)
+	}
+}
+
+// http2 writes what the HTTP/2 analysis saw: frame counts, PINGs that
+// matter, GOAWAYs and RST_STREAMs.
+func (t *text) http2(c *analyze.Connection) {
+	h := c.HTTP2
+	if h == nil {
+		return
+	}
+	for _, d := range []analyze.Direction{analyze.ClientToServer, analyze.ServerToClient} {
+		counts := h.Frames[d]
+		if len(counts) == 0 {
+			continue
+		}
+		names := make([]string, 0, len(counts))
+		for name := range counts {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		parts := make([]string, len(names))
+		for i, name := range names {
+			parts[i] = fmt.Sprintf("%s %d", name, counts[name])
+		}
+		skipped := ""
+		if n := h.SkippedBytes[d]; n > 0 {
+			skipped = fmt.Sprintf(" (%d bytes skipped to find frame boundaries)", n)
+		}
+		t.printf("%sHTTP/2 %s: %s%s\n", t.bullet(), dirLabel(d), strings.Join(parts, ", "), skipped)
+	}
+	var answered, unanswered int
+	for _, p := range h.Pings {
+		if p.Acked {
+			answered++
+		} else {
+			unanswered++
+		}
+	}
+	if len(h.Pings) > 0 {
+		t.printf("%sPINGs: %d answered, %d unanswered\n", t.bullet(), answered, unanswered)
+	}
+	for _, p := range h.Pings {
+		if p.Acked {
+			continue
+		}
+		how := ""
+		if p.Inferred {
+			how = ", inferred from record size and timing"
+		}
+		t.printf("%sunanswered PING from the %s at frame %s, data %s (%s%s)\n", t.sub(), p.From, frameRef(p.Input, p.Frame), p.Data, p.Sender, how)
+	}
+	for _, g := range h.Goaways {
+		debug := ""
+		if g.Debug != "" {
+			debug = fmt.Sprintf(", debug %q", g.Debug)
+		}
+		t.printf("%sGOAWAY %s from the %s at frame %s, last stream %d%s\n", t.bullet(), g.Error, g.From, frameRef(g.Input, g.Frame), g.LastStreamID, debug)
+	}
+	if n := len(h.RSTStreams); n > 0 {
+		var parts []string
+		for _, r := range h.RSTStreams[:min(n, 8)] {
+			parts = append(parts, fmt.Sprintf("stream %d %s by %s @%s", r.Stream, r.Error, r.From, frameRef(r.Input, r.Frame)))
+		}
+		more := ""
+		if n > 8 {
+			more = fmt.Sprintf(", ... (%d more)", n-8)
+		}
+		t.printf("%sRST_STREAM: %s%s\n", t.bullet(), strings.Join(parts, "; "), more)
+	}
+}
