@@ -12,7 +12,9 @@ cap=${BENCH_CAPTURE:-$out/bulk.pcap}
 size_mb=${BENCH_MB:-800}
 if [ ! -s "$cap" ]; then
 	echo "bench: making a ${size_mb} MB bulk-transfer capture with the lab (root needed)..."
-	bash lab/run.sh bulk "$cap" "$size_mb"
+	# Paced so that tcpdump keeps up on a 2-core machine: a capture with
+	# kernel drops would still work, but would not be the real traffic.
+	H2LAB_BULK_RATE=${H2LAB_BULK_RATE:-120} bash lab/run.sh bulk "$cap" "$size_mb"
 fi
 bytes=$(stat -c %s "$cap")
 packets=$(tcpdump -r "$cap" --count 2>/dev/null | awk '{print $1; exit}') || true
