@@ -1,5 +1,7 @@
 package analyze
 
+import "time"
+
 // The HTTP/2 and verdict parts of the JSON contract (added in version 1;
 // names are never renamed).
 
@@ -31,6 +33,111 @@ type HTTP2 struct {
 	Goaways      []Goaway                     `json:"goaways"`
 	RSTStreams   []RSTStream                  `json:"rst_streams"`
 	SkippedBytes map[Direction]int64          `json:"skipped_bytes"`
+
+	// Detected says how HTTP/2 was found: "preface" (the client
+	// connection preface), "upgrade" (HTTP/1.1 Upgrade: h2c and 101),
+	// "frames" (frame sync on the byte stream: a capture that began
+	// mid-connection), or "port" (Options.H2Ports).
+	Detected string `json:"detected"`
+	// GapBytes counts the bytes of each direction the capture never had
+	// (holes never filled, snaplen cuts): the HTTP/2 decoder resynced
+	// after them.
+	GapBytes map[Direction]int64 `json:"gap_bytes"`
+	// TruncatedFrames counts frames part of which the capture never had
+	// (a gap inside, or the capture ended inside); Frames leaves them
+	// out, as tshark shows none.
+	TruncatedFrames map[Direction]int `json:"truncated_frames,omitempty"`
+	// LastFrame is each direction's last HTTP/2 frame, complete or not:
+	// when a side last spoke.
+	LastFrame map[Direction]*FrameRef `json:"last_frame"`
+	// PingsDropped counts PINGs not listed once a connection has more
+	// than the per-connection cap; RSTStreamsDropped the same for
+	// RST_STREAMs.
+	PingsDropped      int `json:"pings_dropped,omitempty"`
+	RSTStreamsDropped int `json:"rst_streams_dropped,omitempty"`
+
+	// HealthCheck is the client's health-check settings inferred from
+	// its PINGs; nil when it sent none that tell.
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
+	// Settings holds each side's SETTINGS values, as last announced, by
+	// RFC 9113 name (HEADER_TABLE_SIZE, MAX_FRAME_SIZE, ...).
+	Settings map[Direction]map[string]uint32 `json:"settings"`
+	// Streams lists requests: the first and the last few, and the ones
+	// still open at the end of the capture (bounded; StreamsTotal counts
+	// them all).
+	Streams      []H2Stream `json:"streams"`
+	StreamsTotal int        `json:"streams_total"`
+	// FlowStalls are flow-control windows that reached zero with the
+	// stream not finished. Only computed when both directions were seen
+	// from the connection's start without gaps (windows are otherwise
+	// unknown).
+	FlowStalls []FlowStall `json:"flow_stalls"`
+	// FlowControlKnown says whether FlowStalls could be computed.
+	FlowControlKnown bool `json:"flow_control_known"`
+}
+
+// FrameRef points at the capture frame that completed an HTTP/2 frame.
+type FrameRef struct {
+	Frame int       `json:"frame"`
+	Input int       `json:"input,omitempty"`
+	Time  time.Time `json:"time"`
+	Type  string    `json:"type"`
+}
+
+// HealthCheck is what a client's PINGs tell about its health-check
+// settings (x/net/http2 Transport ReadIdleTimeout and PingTimeout).
+type HealthCheck struct {
+	// ReadIdleTimeoutS is the median idle gap before the client's
+	// health-check PINGs: time since the last frame the client received.
+	ReadIdleTimeoutS *float64 `json:"read_idle_timeout_s"`
+	// IdleSamples is how many PINGs that median is over.
+	IdleSamples int `json:"idle_samples"`
+	// PingTimeoutS is the time from the last unanswered client PING to
+	// the client closing the connection (FIN or RST).
+	PingTimeoutS *float64 `json:"ping_timeout_s"`
+	// PingFrame and CloseFrame are the frames PingTimeoutS is measured
+	// between.
+	PingFrame  int `json:"ping_frame,omitempty"`
+	CloseFrame int `json:"close_frame,omitempty"`
+	// ClientGoDefaults is true when the values found (at least one)
+	// match client-go's ReadIdleTimeout 30 s and PingTimeout 15 s.
+	ClientGoDefaults bool `json:"client_go_defaults"`
+}
+
+// H2Stream is one HTTP/2 stream (request).
+type H2Stream struct {
+	ID         uint32 `json:"id"`
+	Method     string `json:"method,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Authority  string `json:"authority,omitempty"`
+	Status     string `json:"status,omitempty"`
+	GRPCStatus string `json:"grpc_status,omitempty"`
+	// Partial: some header fields could not be decoded (HPACK state from
+	// before the capture or a gap).
+	Partial    bool `json:"partial,omitempty"`
+	FirstFrame int  `json:"first_frame"`
+	LastFrame  int  `json:"last_frame"`
+	Input      int  `json:"input,omitempty"`
+	// State: open, closed (END_STREAM both ways), half_closed_local (the
+	// client ended its side), half_closed_remote (the server ended its
+	// side), reset.
+	State       string `json:"state"`
+	ClientBytes int64  `json:"client_bytes"` // DATA payload, padding included
+	ServerBytes int64  `json:"server_bytes"`
+	Reset       string `json:"reset,omitempty"` // RST_STREAM error code
+}
+
+// FlowStall is a flow-control send window that reached zero (or less)
+// while the sender's stream was not finished.
+type FlowStall struct {
+	From   string `json:"from"`   // the sender that could not send
+	Stream uint32 `json:"stream"` // 0: the connection window
+	Frame  int    `json:"frame"`  // the DATA frame that used the window up
+	Input  int    `json:"input,omitempty"`
+	// UpdateFrame is the WINDOW_UPDATE (or SETTINGS) that opened the
+	// window again; 0 if none did.
+	UpdateFrame int      `json:"update_frame,omitempty"`
+	DurationMs  *float64 `json:"duration_ms"`
 }
 
 // Ping is one PING and, when seen, its ACK.
@@ -44,6 +151,15 @@ type Ping struct {
 	AckFrame int      `json:"ack_frame,omitempty"`
 	AckInput int      `json:"ack_input,omitempty"`
 	RTTms    *float64 `json:"rtt_ms"`
+	// Time and AckTime are the capture times of the PING and its ACK.
+	// Frame is 0 for an ACK whose PING was not captured (the capture began
+	// after it, or it fell in a gap): Acked is then true and RTTms nil.
+	Time    time.Time  `json:"time"`
+	AckTime *time.Time `json:"ack_time,omitempty"`
+	// IdleMs is how long the PING's sender had received no frame when
+	// it sent it (for a client PING, about its ReadIdleTimeout); nil when
+	// the peer sent no frame before.
+	IdleMs *float64 `json:"idle_ms"`
 	// Inferred is true for PINGs found in encrypted traffic by record
 	// size and timing rather than decoded.
 	Inferred bool `json:"inferred"`
@@ -57,6 +173,9 @@ type Goaway struct {
 	LastStreamID uint32 `json:"last_stream_id"`
 	Error        string `json:"error"` // RFC 9113 name: NO_ERROR, ENHANCE_YOUR_CALM, ...
 	Debug        string `json:"debug"`
+	// CutStreams are streams above LastStreamID, opened by the GOAWAY's
+	// receiver, that were still open: the ones it cut off (bounded).
+	CutStreams []uint32 `json:"cut_streams"`
 }
 
 // RSTStream is one RST_STREAM frame.

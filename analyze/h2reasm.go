@@ -1,0 +1,180 @@
+package analyze
+
+import (
+	"github.com/h2pcap/h2pcap/decode/h2"
+)
+
+// Bounds of the out-of-order buffer of one direction. A hole that the
+// buffer outgrows is given up on (reported as a gap) rather than waited for:
+// a receive window can be many megabytes, and memory per connection must
+// stay bounded.
+const (
+	maxHeldBytes = 1 << 20
+	maxHeldSegs  = 256
+)
+
+// byteSink receives a direction's in-order byte stream.
+type byteSink interface {
+	// data takes the next in-order bytes, all attributed to meta.
+	data(b []byte, meta h2.Meta)
+	// gap says n bytes were never captured.
+	gap(n int)
+}
+
+// reassembler turns one direction's segments, in capture order, into the
+// direction's byte stream, each byte once and in order, as Wireshark's TCP
+// reassembly with reassemble_out_of_order does: new bytes go straight
+// through; retransmitted bytes are dropped; a segment beyond a hole waits
+// (copied: segment slices are reused) until the hole fills, and is then
+// delivered with the segment that filled it, where tshark shows the frames
+// it completes. A hole that is never filled becomes a gap: when the peer
+// ACKs past it (the receiver got bytes the capture did not), when the
+// waiting segments outgrow the buffer, or at the end (flush). So are bytes a
+// snaplen cut.
+type reassembler struct {
+	started bool
+	next    uint32 // sequence number of the next byte owed to the sink
+
+	held      []heldSeg // waiting for a hole to fill, by sequence number
+	heldBytes int
+}
+
+// heldSeg is a segment that arrived beyond a hole.
+type heldSeg struct {
+	seq     uint32 // of its first payload byte
+	data    []byte // the captured bytes (a copy)
+	missing int    // bytes after data a snaplen cut
+	meta    h2.Meta
+}
+
+func (h *heldSeg) end() uint32 { return h.seq + uint32(len(h.data)+h.missing) }
+
+// start sets where the byte stream begins, when the SYN told.
+func (r *reassembler) start(seq uint32) {
+	if !r.started {
+		r.started, r.next = true, seq
+	}
+}
+
+// segment takes one segment's payload: seq is the sequence number of its
+// first payload byte, payload the captured bytes, wireLen the payload length
+// on the wire (more than len(payload) when a snaplen cut it).
+func (r *reassembler) segment(seq uint32, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
+	if wireLen <= 0 {
+		return
+	}
+	r.start(seq)
+	end := seq + uint32(wireLen)
+	if seqLE(end, r.next) {
+		return // nothing new: a retransmission
+	}
+	if seqGT(seq, r.next) {
+		r.hold(seq, payload, wireLen, meta, sink)
+		return
+	}
+	r.push(seq, payload, wireLen, meta, sink)
+	r.drain(&meta, sink)
+}
+
+// push delivers the part of a segment at or after next; the segment must
+// start at or before next and end after it.
+func (r *reassembler) push(seq uint32, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
+	skip := int(r.next - seq)
+	if skip < len(payload) {
+		sink.data(payload[skip:], meta)
+		skip = len(payload)
+	}
+	if cut := wireLen - skip; cut > 0 {
+		sink.gap(cut)
+	}
+	r.next = seq + uint32(wireLen)
+}
+
+// drain delivers the held segments the stream has reached. Their bytes are
+// attributed to *fill, the segment that filled the hole, or with fill nil
+// to each held segment itself (a hole given up on).
+func (r *reassembler) drain(fill *h2.Meta, sink byteSink) {
+	n := 0
+	for ; n < len(r.held); n++ {
+		h := &r.held[n]
+		if seqGT(h.seq, r.next) {
+			break
+		}
+		r.heldBytes -= len(h.data)
+		if seqGT(h.end(), r.next) {
+			meta := h.meta
+			if fill != nil {
+				meta = *fill
+			}
+			r.push(h.seq, h.data, len(h.data)+h.missing, meta, sink)
+		}
+	}
+	if n > 0 {
+		clear(r.held[:n])
+		r.held = r.held[:copy(r.held, r.held[n:])]
+	}
+}
+
+// hold keeps a segment that starts beyond a hole, then enforces the bounds.
+func (r *reassembler) hold(seq uint32, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
+	// Sorted by distance from next, which survives a wrap of the sequence
+	// space. A segment with the same start as one held keeps the longer.
+	dist := seq - r.next
+	i := len(r.held)
+	for i > 0 && r.held[i-1].seq-r.next > dist {
+		i--
+	}
+	if i > 0 && r.held[i-1].seq == seq {
+		if seqLE(seq+uint32(wireLen), r.held[i-1].end()) {
+			return
+		}
+		r.heldBytes -= len(r.held[i-1].data)
+		r.held[i-1] = heldSeg{seq: seq, data: append(r.held[i-1].data[:0], payload...), missing: wireLen - len(payload), meta: meta}
+		r.heldBytes += len(payload)
+	} else {
+		r.held = append(r.held, heldSeg{})
+		copy(r.held[i+1:], r.held[i:])
+		r.held[i] = heldSeg{seq: seq, data: append([]byte(nil), payload...), missing: wireLen - len(payload), meta: meta}
+		r.heldBytes += len(payload)
+	}
+	for len(r.held) > 0 && (r.heldBytes > maxHeldBytes || len(r.held) > maxHeldSegs) {
+		r.skipHole(r.held[0].seq, sink)
+	}
+}
+
+// acked says the peer acknowledged bytes up to ack: a hole below it was
+// received by the peer but not by the capture, and will not be
+// retransmitted. With nothing held there is nothing to wait for yet.
+func (r *reassembler) acked(ack uint32, sink byteSink) {
+	if len(r.held) == 0 || !seqGT(ack, r.next) {
+		return
+	}
+	to := ack
+	if seqLT(r.held[0].seq, to) {
+		to = r.held[0].seq
+	}
+	r.skipHole(to, sink)
+}
+
+// skipHole gives up on the bytes before seq: a gap, then what was held
+// behind them, each with its own segment.
+func (r *reassembler) skipHole(seq uint32, sink byteSink) {
+	if seqGT(seq, r.next) {
+		sink.gap(int(seq - r.next))
+		r.next = seq
+	}
+	r.drain(nil, sink)
+}
+
+// flush gives up on every hole: the capture is over.
+func (r *reassembler) flush(sink byteSink) {
+	for len(r.held) > 0 {
+		r.skipHole(r.held[0].seq, sink)
+	}
+	r.held = nil
+}
+
+// reset drops everything held: the direction is not followed any more.
+func (r *reassembler) reset() {
+	r.held, r.heldBytes = nil, 0
+}
