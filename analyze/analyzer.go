@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -17,12 +18,18 @@ type Options struct {
 	// events are counted in Connection.EventsDropped. Zero means
 	// DefaultMaxEventsPerConn; negative keeps none.
 	MaxEventsPerConn int
+	// H2Ports are TCP ports whose connections are HTTP/2 from their
+	// first byte, found or not by the preface, an h2c upgrade or frame
+	// sync (the CLI's --h2-port). A connection that starts with TLS
+	// records is still not decoded.
+	H2Ports []uint16
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
 // safe for concurrent use.
 type Analyzer struct {
 	maxEvents int
+	h2Ports   []uint16
 	// conns maps a 4-tuple to its current connection: the latest tshark
 	// tcp.stream on it, as find_conversation picks the newest conversation.
 	conns map[connKey]*conn
@@ -53,7 +60,7 @@ func New(opts Options) *Analyzer {
 	case max < 0:
 		max = 0
 	}
-	return &Analyzer{maxEvents: max, conns: make(map[connKey]*conn)}
+	return &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports)}
 }
 
 // Segment takes one TCP segment; segments must come in capture order. s and
@@ -85,6 +92,7 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 				// The old connection can no longer be found: drop what
 				// only the analysis needed.
 				c.dir[sideA].unacked, c.dir[sideB].unacked = unackedSet{}, unackedSet{}
+				c.h2finish()
 				c = a.newConn(k, s)
 				pre = FlagReusedPorts
 			} else {
@@ -98,6 +106,7 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s, a.maxEvents)
+	c.h2forced = slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port())
 	a.all = append(a.all, c)
 	a.conns[k] = c
 	return c
@@ -165,6 +174,9 @@ func (c *conn) report() *Connection {
 		Close:         Close{Kind: "none"},
 		Events:        make([]Event, len(c.events)),
 		EventsDropped: c.eventsDropped,
+	}
+	if out.HTTP2 = c.http2(client); out.HTTP2 != nil {
+		out.App = "h2c"
 	}
 	if c.firstRTTNS != 0 {
 		ms := float64(c.firstRTTNS) / float64(time.Millisecond)

@@ -103,6 +103,9 @@ type conn struct {
 	events        []Event // Dir holds the side until the Report maps it
 	eventsDropped int
 	maxEvents     int
+
+	h2       *h2conn // HTTP/2 analysis; nil until the first payload
+	h2forced bool    // a port is in Options.H2Ports
 }
 
 // closeMark remembers the first segment with RST or FIN.
@@ -172,9 +175,6 @@ func (c *conn) segment(s *decode.Segment) SegmentFlags {
 		rev.baseSet = true
 	}
 
-	// In order: the payload starts where this direction's bytes so far
-	// end, or nothing is known yet (a capture that starts mid-connection).
-	inOrder := s.PayloadLen > 0 && (fwd.nextSeq == 0 || s.Seq == fwd.nextSeq)
 	f := c.analyze(fwd, rev, s, now)
 
 	// After the analysis, as in dissect_tcp: a pure SYN restarts the iRTT
@@ -223,10 +223,7 @@ func (c *conn) segment(s *decode.Segment) SegmentFlags {
 
 	c.count(side, fwd, s, f)
 	fwd.sniffStart(s, syn)
-	// A zero window probe's byte is sent again once the window opens.
-	if inOrder && !f.Any(FlagZeroWindowProbe) {
-		c.deliver(side, fwd, s)
-	}
+	c.deliver(side, fwd, s)
 	return f
 }
 
@@ -254,13 +251,13 @@ func (d *dirState) handshakeOptions(s *decode.Segment) {
 	d.sackPerm = s.Options.SACKPermitted
 }
 
-// deliver is where a segment whose payload continues its direction's byte
-// stream in order is handed on: HTTP/2 reassembly attaches here. Data
-// that is retransmitted or arrives out of order never reaches it, so a
-// consumer sees each byte once; a gap shows as a jump in Seq (and a
-// lost-segment flag). s.Payload may be shorter than s.PayloadLen when a
-// snaplen cut it. Nothing consumes it yet.
-func (c *conn) deliver(side int, d *dirState, s *decode.Segment) {}
+// deliver hands every segment, after the TCP analysis, to the HTTP/2
+// analysis (h2conn.go). Every one: its own reassembler turns retransmitted,
+// overlapping and out-of-order payload into the in-order byte stream, and
+// ACKs and FINs matter to it too. It never changes the TCP state.
+func (c *conn) deliver(side int, d *dirState, s *decode.Segment) {
+	c.h2segment(side, d, s)
+}
 
 // analyze is Wireshark 4.0.17's tcp_analyze_sequence_number: it classifies
 // one segment against the state of both directions and moves the state of

@@ -1,0 +1,370 @@
+package analyze
+
+import (
+	"slices"
+
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
+	"golang.org/x/net/http2"
+)
+
+// h2Mode is what a connection is known to carry.
+type h2Mode uint8
+
+const (
+	// h2Maybe: not decided. Frames are decoded tentatively (a capture
+	// that began mid-connection is only found by frame sync), and thrown
+	// away if the connection turns out to be something else.
+	h2Maybe h2Mode = iota
+	// h2Yes: the preface, an h2c upgrade, enough frames in step, or
+	// Options.H2Ports said so.
+	h2Yes
+	// h2No: TLS, HTTP/1 without an upgrade, another protocol from a
+	// known start, or nothing found after maxHuntBytes. The connection's
+	// bytes are no longer looked at.
+	h2No
+)
+
+const (
+	// maxHuntBytes: a direction searched this far without a frame, on a
+	// connection not known to carry HTTP/2, is taken for another protocol.
+	// It bounds the CPU spent on non-HTTP/2 traffic and the chance of a
+	// false sync in it.
+	maxHuntBytes = 256 << 10
+	// confirmFrames complete frames in one direction make a tentative
+	// connection HTTP/2: the search already confirmed the boundaries, and
+	// this many frames in step do not happen by chance.
+	confirmFrames = 8
+)
+
+// h2conn is the HTTP/2 state of one connection: a reassembler and frame
+// decoder per side, and what the frames say. Everything is kept by side
+// (sideA, sideB) until the report maps sides to client and server.
+type h2conn struct {
+	c        *conn
+	mode     h2Mode
+	forced   bool // Options.H2Ports named one of the connection's ports
+	finished bool // flushed and ended: later segments are not decoded
+	dir      [2]h2dir
+
+	pings       pingTracker
+	goaways     []goawayRec
+	rsts        []rstRec
+	rstsDropped int
+	streams     streamTable
+	flow        flowControl
+}
+
+// h2dir is one side's direction of an HTTP/2 connection.
+type h2dir struct {
+	h       *h2conn
+	side    int
+	reasm   reassembler
+	stream  *h2.Stream
+	emit    func(*h2.Frame) // h2dir.frame, bound once: no allocation per call
+	chunks  int             // data calls so far
+	atStart bool            // the stream began at the SYN: its first byte is the connection's
+	peerMax uint32          // the peer's SETTINGS_MAX_FRAME_SIZE, for a Stream made later
+
+	counts    [http2.FrameContinuation + 1]int
+	unknown   map[http2.FrameType]int
+	frames    int // complete frames
+	truncated int
+	gapBytes  int64
+	last      h2.Meta
+	lastType  http2.FrameType
+	hasLast   bool
+	settings  []http2.Setting // last value of each setting announced, in first-seen order
+
+	closed   bool // first FIN or RST of this side
+	closeAt  h2.Meta
+	closeRST bool
+}
+
+func newH2conn(c *conn, forced bool) *h2conn {
+	h := &h2conn{c: c, forced: forced}
+	if forced {
+		h.mode = h2Yes
+	}
+	for side := range h.dir {
+		d := &h.dir[side]
+		d.h, d.side = h, side
+		d.emit = d.frame
+	}
+	h.streams.init()
+	h.flow.init()
+	return h
+}
+
+// h2segment takes every segment of the connection, after the TCP
+// analysis: its payload feeds the side's reassembler, its ACK tells the
+// other side's which holes will never be filled, and its FIN or RST is
+// when the side closed.
+func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
+	h := c.h2
+	if h == nil {
+		if s.PayloadLen == 0 {
+			return
+		}
+		h = newH2conn(c, c.h2forced)
+		c.h2 = h
+	}
+	if h.mode == h2No || h.finished {
+		return
+	}
+	hd, peer := &h.dir[side], &h.dir[1-side]
+	if s.Flags.Has(decode.FlagACK) {
+		peer.reasm.acked(s.Ack, peer)
+	}
+	if s.PayloadLen > 0 {
+		if !hd.reasm.started && d.startKnown {
+			hd.reasm.start(d.start)
+			hd.atStart = true
+		}
+		seq := s.Seq
+		if s.Flags.Has(decode.FlagSYN) {
+			seq++ // TCP Fast Open: the SYN takes a sequence number
+		}
+		hd.reasm.segment(seq, s.Payload, s.PayloadLen, h2.Meta{Input: s.Input, Frame: s.Frame, Time: s.Time}, hd)
+	}
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && !hd.closed {
+		hd.closed, hd.closeRST = true, s.Flags.Has(decode.FlagRST)
+		hd.closeAt = h2.Meta{Input: s.Input, Frame: s.Frame, Time: s.Time}
+	}
+}
+
+// h2finish ends the HTTP/2 decoding: holes still open become gaps and the
+// decoders settle on what they have. It runs once, at the first Report or
+// when the 4-tuple is reused by a new connection; segments after it are
+// analysed as TCP only.
+func (c *conn) h2finish() {
+	h := c.h2
+	if h == nil || h.finished {
+		return
+	}
+	h.finished = true
+	if h.mode == h2No {
+		return
+	}
+	for side := range h.dir {
+		d := &h.dir[side]
+		d.reasm.flush(d)
+		if d.stream != nil && h.mode != h2No {
+			d.stream.End(d.emit)
+		}
+	}
+}
+
+// data is the reassembler's output: the direction's next in-order bytes.
+func (d *h2dir) data(b []byte, meta h2.Meta) {
+	h := d.h
+	if h.mode == h2No {
+		return
+	}
+	if (h.mode == h2Maybe || d.chunks == 0) && !d.vet(b) {
+		h.off()
+		return
+	}
+	d.chunks++
+	if d.stream == nil {
+		d.stream = h2.NewStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
+	}
+	d.stream.Data(b, meta, d.emit)
+	if h.mode == h2Maybe {
+		switch {
+		case d.stream.Preface():
+			h.mode = h2Yes
+		case d.frames == 0 && h.dir[1-d.side].frames == 0 && d.stream.Skipped() > maxHuntBytes:
+			h.off()
+		}
+	}
+}
+
+// gap is the reassembler saying n bytes were never captured.
+func (d *h2dir) gap(n int) {
+	if d.h.mode == h2No {
+		return
+	}
+	d.gapBytes += int64(n)
+	d.h.flow.known = false // a lost DATA or WINDOW_UPDATE makes windows unknown
+	if d.stream == nil {
+		// Nothing seen yet: the Stream starts after the gap (and
+		// searches, as it must without the start).
+		d.stream = h2.NewStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
+	}
+	d.stream.Gap(n, d.emit)
+}
+
+// vet looks at the start of a chunk of a direction not known to be
+// HTTP/2 (and at the first chunk of every direction): is it still
+// possibly HTTP/2?
+func (d *h2dir) vet(b []byte) bool {
+	// A TLS record header: content type 20-23, version 3.0-3.4. It
+	// cannot be an HTTP/2 frame header (its length field would be over a
+	// megabyte), and decoding ciphertext can only produce garbage frames.
+	if len(b) >= 3 && b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 0x03 && b[2] <= 0x04 {
+		return false
+	}
+	if d.chunks > 0 || d.h.forced {
+		return true
+	}
+	switch sn := sniffPayload(b); sn {
+	case sniffHTTP1Request, sniffHTTP1Response:
+		// HTTP/1 is only HTTP/2 after an h2c upgrade, whose request or 101
+		// response must be in the first segment.
+		k := h2.Detect(b)
+		return k == h2.KindUpgrade || k == h2.KindSwitching
+	}
+	if d.atStart {
+		// The connection's first bytes of this side: a client starts with
+		// the preface, a server with SETTINGS.
+		switch h2.Detect(b) {
+		case h2.KindNone, h2.KindHTTP1:
+			return false
+		}
+	}
+	return true
+}
+
+// off decides the connection is not HTTP/2 and drops what was decoded.
+func (h *h2conn) off() {
+	h.mode = h2No
+	for side := range h.dir {
+		h.dir[side].reasm.reset()
+		h.dir[side].stream = nil
+	}
+	h.pings = pingTracker{}
+	h.goaways, h.rsts = nil, nil
+	h.streams = streamTable{}
+	h.flow = flowControl{}
+}
+
+// clientSide is the side taken for the client now; the report decides
+// again with all the evidence.
+func (h *h2conn) clientSide() int {
+	client, _ := h.c.roles()
+	return client
+}
+
+// frame takes one frame a side's decoder emitted.
+func (d *h2dir) frame(f *h2.Frame) {
+	h := d.h
+	if h.mode == h2No {
+		return
+	}
+	d.last, d.lastType, d.hasLast = f.Meta, f.Type, true
+	if f.Truncated {
+		d.truncated++
+		return
+	}
+	if int(f.Type) < len(d.counts) {
+		d.counts[f.Type]++
+	} else {
+		if d.unknown == nil {
+			d.unknown = map[http2.FrameType]int{}
+		}
+		d.unknown[f.Type]++
+	}
+	d.frames++
+	if h.mode == h2Maybe && d.frames >= confirmFrames {
+		h.mode = h2Yes
+	}
+	peer := &h.dir[1-d.side]
+	switch f.Type {
+	case http2.FramePing:
+		if f.IsAck() {
+			h.pings.ack(d.side, f)
+		} else {
+			h.pings.ping(d.side, f, peer)
+		}
+	case http2.FrameGoAway:
+		h.goaway(d.side, f)
+	case http2.FrameRSTStream:
+		h.rstStream(d.side, f)
+	case http2.FrameSettings:
+		if !f.IsAck() {
+			d.announce(f.Settings)
+			for _, st := range f.Settings {
+				if st.ID == http2.SettingMaxFrameSize {
+					peer.peerMax = max(peer.peerMax, st.Val)
+				}
+			}
+			if peer.stream != nil {
+				peer.stream.PeerSettings(f.Settings)
+			}
+			h.flow.settings(d.side, f, &h.streams)
+		}
+	case http2.FrameHeaders, http2.FrameContinuation, http2.FramePushPromise:
+		h.streams.headers(d.side, f, &h.flow)
+	case http2.FrameData:
+		h.streams.data(d.side, f, &h.flow)
+	case http2.FrameWindowUpdate:
+		h.flow.windowUpdate(d.side, f, &h.streams)
+	}
+}
+
+// announce records a side's SETTINGS values, the last of each kept.
+func (d *h2dir) announce(settings []http2.Setting) {
+next:
+	for _, st := range settings {
+		for i := range d.settings {
+			if d.settings[i].ID == st.ID {
+				d.settings[i].Val = st.Val
+				continue next
+			}
+		}
+		if len(d.settings) < 32 {
+			d.settings = append(d.settings, st)
+		}
+	}
+}
+
+// goawayRec is one GOAWAY, by side.
+type goawayRec struct {
+	side  int
+	meta  h2.Meta
+	last  uint32
+	code  http2.ErrCode
+	debug string
+	cut   []uint32
+}
+
+const (
+	maxGoaways   = 64
+	maxRSTs      = 1024
+	maxCutListed = 64
+)
+
+func (h *h2conn) goaway(side int, f *h2.Frame) {
+	if len(h.goaways) >= maxGoaways {
+		return
+	}
+	g := goawayRec{side: side, meta: f.Meta, last: f.LastStreamID, code: f.ErrCode, debug: string(f.DebugData)}
+	// Streams the receiver opened above the last stream id are cut off:
+	// the sender will not process them. Client streams are odd.
+	receiverIsClient := 1-side == h.clientSide()
+	for id := range h.streams.open {
+		if id > f.LastStreamID && (id%2 == 1) == receiverIsClient && len(g.cut) < maxCutListed {
+			g.cut = append(g.cut, id)
+		}
+	}
+	slices.Sort(g.cut)
+	h.goaways = append(h.goaways, g)
+}
+
+// rstRec is one RST_STREAM, by side.
+type rstRec struct {
+	side   int
+	meta   h2.Meta
+	stream uint32
+	code   http2.ErrCode
+}
+
+func (h *h2conn) rstStream(side int, f *h2.Frame) {
+	h.streams.reset(side, f)
+	if len(h.rsts) >= maxRSTs {
+		h.rstsDropped++
+		return
+	}
+	h.rsts = append(h.rsts, rstRec{side: side, meta: f.Meta, stream: f.StreamID, code: f.ErrCode})
+}

@@ -1,0 +1,207 @@
+package analyze
+
+import (
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode/h2"
+)
+
+// PING senders, named from the 8 bytes of data.
+const (
+	SenderGoHealthCheck = "go-health-check" // x/net/http2 Transport ReadIdleTimeout: 8 random bytes
+	SenderGRPCKeepalive = "grpc-keepalive"  // grpc-go keepalive: all zeros
+	SenderGRPCBDP       = "grpc-bdp"        // grpc-go BDP estimator
+	SenderGRPCDrain     = "grpc-drain"      // grpc-go graceful drain (GOAWAY handshake)
+	SenderUnknown       = "unknown"
+)
+
+// The constant payloads grpc-go sends (internal/transport/http2_*.go).
+var (
+	grpcBDPPing   = [8]byte{0x02, 0x04, 0x10, 0x10, 0x09, 0x0e, 0x07, 0x07}
+	grpcDrainPing = [8]byte{0x01, 0x06, 0x01, 0x08, 0x00, 0x03, 0x03, 0x09}
+)
+
+// pingSender names who sends PINGs with this data. Go's health check uses
+// crypto/rand: 8 random bytes almost always hold 5 or more distinct
+// values (fewer has a probability under 1e-6), while counters, timestamps
+// and ASCII tags that other implementations send do not.
+func pingSender(data [8]byte) string {
+	switch data {
+	case [8]byte{}:
+		return SenderGRPCKeepalive
+	case grpcBDPPing:
+		return SenderGRPCBDP
+	case grpcDrainPing:
+		return SenderGRPCDrain
+	}
+	var seen [256]bool
+	distinct := 0
+	for _, b := range data {
+		if !seen[b] {
+			seen[b] = true
+			distinct++
+		}
+	}
+	if distinct >= 5 {
+		return SenderGoHealthCheck
+	}
+	return SenderUnknown
+}
+
+const (
+	// maxPings bounds the PINGs listed per connection (a PING flood is
+	// what too_many_pings is about); later ones are counted.
+	maxPings = 2048
+	// maxAckSearch bounds how far back an ACK looks for its PING.
+	maxAckSearch = 256
+)
+
+// pingRec is one PING (or an ACK whose PING was not captured), by side.
+type pingRec struct {
+	side    int // the PING's sender
+	data    [8]byte
+	meta    h2.Meta // zero for an ACK without its PING
+	orphan  bool
+	acked   bool
+	ack     h2.Meta
+	idle    time.Duration
+	hasIdle bool
+}
+
+// pingTracker matches PINGs and ACKs.
+type pingTracker struct {
+	list    []pingRec
+	dropped int
+}
+
+// ping takes a PING (not an ACK) from side; peer is the other direction,
+// whose last frame says how long side had received nothing.
+func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir) {
+	if len(p.list) >= maxPings {
+		p.dropped++
+		return
+	}
+	r := pingRec{side: side, data: f.PingData, meta: f.Meta}
+	if peer.hasLast && !peer.last.Time.After(f.Meta.Time) {
+		r.idle, r.hasIdle = f.Meta.Time.Sub(peer.last.Time), true
+	}
+	p.list = append(p.list, r)
+}
+
+// ack matches a PING ACK from side to the latest unanswered PING the other
+// side sent with the same data.
+func (p *pingTracker) ack(side int, f *h2.Frame) {
+	for i, n := len(p.list)-1, 0; i >= 0 && n < maxAckSearch; i, n = i-1, n+1 {
+		r := &p.list[i]
+		if r.side == 1-side && !r.acked && !r.orphan && r.data == f.PingData {
+			r.acked, r.ack = true, f.Meta
+			return
+		}
+	}
+	if p.dropped > 0 || len(p.list) >= maxPings {
+		return // its PING may be one not listed
+	}
+	// The PING was not captured: record the ACK, so it is not lost.
+	p.list = append(p.list, pingRec{side: 1 - side, data: f.PingData, orphan: true, acked: true, ack: f.Meta})
+}
+
+// report builds the Ping list; client is the client's side.
+func (p *pingTracker) report(client int) []Ping {
+	out := make([]Ping, 0, len(p.list))
+	for _, r := range p.list {
+		q := Ping{
+			Frame:    r.meta.Frame,
+			Input:    r.meta.Input,
+			From:     sideName(r.side, client),
+			Data:     hex.EncodeToString(r.data[:]),
+			Sender:   pingSender(r.data),
+			Acked:    r.acked,
+			Time:     r.meta.Time,
+			Inferred: false,
+		}
+		if r.acked {
+			q.AckFrame, q.AckInput = r.ack.Frame, r.ack.Input
+			t := r.ack.Time
+			q.AckTime = &t
+			if !r.orphan {
+				q.RTTms = msPtr(r.ack.Time.Sub(r.meta.Time))
+			}
+		}
+		if r.hasIdle {
+			q.IdleMs = msPtr(r.idle)
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// client-go's health-check settings (k8s.io/client-go/transport).
+const (
+	clientGoReadIdle    = 30 * time.Second
+	clientGoPingTimeout = 15 * time.Second
+	// healthTolerance: a timer fires a little late, and a capture away
+	// from the client sees the peer's last frame up to an RTT earlier.
+	healthTolerance = 1500 * time.Millisecond
+)
+
+// healthCheck infers the client's ReadIdleTimeout and PingTimeout from its
+// health-check PINGs: the idle gap before each (x/net/http2 sends one when
+// no frame was read for ReadIdleTimeout), and the time from the last
+// unanswered one to the client closing the connection (it closes when no
+// ACK came within PingTimeout). closeAt is the client's first FIN or RST.
+func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta) *HealthCheck {
+	var idles []time.Duration
+	var lastUnanswered *pingRec
+	for i := range p.list {
+		r := &p.list[i]
+		if r.side != client || r.orphan || pingSender(r.data) != SenderGoHealthCheck {
+			continue
+		}
+		if r.hasIdle {
+			idles = append(idles, r.idle)
+		}
+		if !r.acked && (!closed || !r.meta.Time.After(closeAt.Time)) {
+			lastUnanswered = r
+		}
+	}
+	hc := &HealthCheck{IdleSamples: len(idles)}
+	match := true
+	if len(idles) > 0 {
+		slices.Sort(idles)
+		rit := idles[len(idles)/2]
+		hc.ReadIdleTimeoutS = secPtr(rit)
+		match = match && near(rit, clientGoReadIdle)
+	}
+	if lastUnanswered != nil && closed {
+		pt := closeAt.Time.Sub(lastUnanswered.meta.Time)
+		hc.PingTimeoutS = secPtr(pt)
+		hc.PingFrame, hc.CloseFrame = lastUnanswered.meta.Frame, closeAt.Frame
+		match = match && near(pt, clientGoPingTimeout)
+	}
+	if hc.ReadIdleTimeoutS == nil && hc.PingTimeoutS == nil {
+		return nil
+	}
+	hc.ClientGoDefaults = match
+	return hc
+}
+
+func near(d, want time.Duration) bool { return d >= want-healthTolerance && d <= want+healthTolerance }
+
+func msPtr(d time.Duration) *float64 {
+	v := float64(d) / float64(time.Millisecond)
+	return &v
+}
+
+func secPtr(d time.Duration) *float64 {
+	v := d.Seconds()
+	return &v
+}
+
+func sideName(side, client int) string {
+	if side == client {
+		return "client"
+	}
+	return "server"
+}

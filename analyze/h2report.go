@@ -1,0 +1,174 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+
+	"golang.org/x/net/http2"
+)
+
+// http2 returns what the HTTP/2 analysis found on the connection, with
+// client as the client's side; nil when it carries no HTTP/2. It ends the
+// HTTP/2 decoding first (see h2finish).
+//
+// This is also the verdict's view of HTTP/2: besides the counts, the
+// model holds each PING with its time, ACK and idle gap, each side's last
+// frame (LastFrame: when a side last spoke), GOAWAYs with the streams they
+// cut off, the inferred health-check settings and flow-control stalls.
+func (c *conn) http2(client int) *HTTP2 {
+	c.h2finish()
+	h := c.h2
+	if h == nil || h.mode == h2No {
+		return nil
+	}
+	cl, sv := &h.dir[client], &h.dir[1-client]
+	preface := cl.stream != nil && cl.stream.Preface() || sv.stream != nil && sv.stream.Preface()
+	if !h.forced && !preface && cl.frames+cl.truncated+sv.frames+sv.truncated == 0 {
+		return nil // nothing found: not HTTP/2, or too little of it
+	}
+	dirOf := func(side int) Direction {
+		if side == client {
+			return ClientToServer
+		}
+		return ServerToClient
+	}
+	out := &HTTP2{
+		Frames:            map[Direction]map[string]int{},
+		SkippedBytes:      map[Direction]int64{},
+		GapBytes:          map[Direction]int64{},
+		TruncatedFrames:   map[Direction]int{},
+		LastFrame:         map[Direction]*FrameRef{},
+		Settings:          map[Direction]map[string]uint32{},
+		Pings:             h.pings.report(client),
+		PingsDropped:      h.pings.dropped,
+		Goaways:           []Goaway{},
+		RSTStreams:        []RSTStream{},
+		RSTStreamsDropped: h.rstsDropped,
+		Streams:           h.streams.report(client),
+		StreamsTotal:      h.streams.total,
+		FlowStalls:        []FlowStall{},
+	}
+	upgrade := false
+	for side := range h.dir {
+		d := &h.dir[side]
+		dir := dirOf(side)
+		counts := map[string]int{}
+		for ty, n := range d.counts {
+			if n > 0 {
+				counts[http2.FrameType(ty).String()] = n
+			}
+		}
+		for ty, n := range d.unknown {
+			counts[fmt.Sprintf("UNKNOWN_0x%02X", uint8(ty))] = n
+		}
+		out.Frames[dir] = counts
+		if d.stream != nil {
+			out.SkippedBytes[dir] = d.stream.Skipped()
+			upgrade = upgrade || d.stream.Upgrade()
+		} else {
+			out.SkippedBytes[dir] = 0
+		}
+		out.GapBytes[dir] = d.gapBytes
+		if d.truncated > 0 {
+			out.TruncatedFrames[dir] = d.truncated
+		}
+		if d.hasLast {
+			out.LastFrame[dir] = &FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
+		}
+		settings := map[string]uint32{}
+		for _, st := range d.settings {
+			settings[st.ID.String()] = st.Val
+		}
+		out.Settings[dir] = settings
+	}
+	switch {
+	case upgrade:
+		out.Detected = "upgrade"
+	case preface:
+		out.Detected = "preface"
+	case h.forced:
+		out.Detected = "port"
+	default:
+		out.Detected = "frames"
+	}
+	for _, g := range h.goaways {
+		cut := g.cut
+		if cut == nil {
+			cut = []uint32{}
+		}
+		out.Goaways = append(out.Goaways, Goaway{
+			Frame: g.meta.Frame, Input: g.meta.Input, From: sideName(g.side, client),
+			LastStreamID: g.last, Error: g.code.String(), Debug: g.debug, CutStreams: cut,
+		})
+	}
+	for _, r := range h.rsts {
+		out.RSTStreams = append(out.RSTStreams, RSTStream{
+			Frame: r.meta.Frame, Input: r.meta.Input, From: sideName(r.side, client),
+			Stream: r.stream, Error: r.code.String(),
+		})
+	}
+	// Windows are known only from both directions' first bytes on, with
+	// nothing lost since.
+	out.FlowControlKnown = h.flow.known && cl.atStart && sv.atStart && preface
+	if out.FlowControlKnown {
+		for _, s := range h.flow.stalls {
+			fs := FlowStall{From: sideName(s.side, client), Stream: s.stream, Frame: s.at.Frame, Input: s.at.Input}
+			if s.opened {
+				fs.UpdateFrame = s.openAt.Frame
+				fs.DurationMs = msPtr(s.openAt.Time.Sub(s.at.Time))
+			}
+			out.FlowStalls = append(out.FlowStalls, fs)
+		}
+	}
+	out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt)
+	return out
+}
+
+// report lists the streams kept: the first finished ones, the last
+// finished ones, and those still open, each group in its order.
+func (t *streamTable) report(client int) []H2Stream {
+	out := []H2Stream{}
+	add := func(r *streamRec, state string) {
+		s := H2Stream{
+			ID: r.id, Method: r.method, Path: r.path, Authority: r.authority, Status: r.status,
+			GRPCStatus: r.grpcStatus, Partial: r.partial,
+			FirstFrame: r.first.Frame, LastFrame: r.last.Frame, Input: r.first.Input,
+			State:       state,
+			ClientBytes: r.bytes[client], ServerBytes: r.bytes[1-client],
+		}
+		if s.State == "" {
+			switch {
+			case r.reset:
+				s.State = "reset"
+			case r.ended[client] && r.ended[1-client]:
+				s.State = "closed"
+			case r.ended[client]:
+				s.State = "half_closed_local"
+			case r.ended[1-client]:
+				s.State = "half_closed_remote"
+			default:
+				s.State = "open"
+			}
+		}
+		if r.reset {
+			s.Reset = r.resetCode.String()
+		}
+		out = append(out, s)
+	}
+	for i := range t.first {
+		add(&t.first[i], "")
+	}
+	n := min(t.nLast, keepStreams)
+	for i := t.nLast - n; i < t.nLast; i++ {
+		add(&t.last[i%keepStreams], "")
+	}
+	open := make([]*streamRec, 0, len(t.open))
+	for _, r := range t.open {
+		open = append(open, r)
+	}
+	slices.SortFunc(open, func(a, b *streamRec) int { return int(int64(a.id) - int64(b.id)) })
+	for _, r := range open[:min(len(open), keepStreams)] {
+		add(r, "")
+	}
+	return out
+}

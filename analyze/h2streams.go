@@ -1,0 +1,249 @@
+package analyze
+
+import (
+	"github.com/h2pcap/h2pcap/decode/h2"
+	"golang.org/x/net/http2"
+)
+
+const (
+	// keepStreams: the first and the last this many finished streams are
+	// listed; the ones between are only counted.
+	keepStreams = 32
+	// maxOpenStreams bounds the streams followed at once; a stream opened
+	// beyond it is counted, not followed.
+	maxOpenStreams = 1024
+	// maxStalls bounds the flow-control stalls listed.
+	maxStalls = 256
+	// initialWindow is the flow-control window every connection and
+	// stream starts with (RFC 9113, 6.9.2).
+	initialWindow = 65535
+)
+
+// streamRec is one stream, by side.
+type streamRec struct {
+	id                              uint32
+	method, path, authority, status string
+	grpcStatus                      string
+	partial                         bool
+	first, last                     h2.Meta
+	ended                           [2]bool // END_STREAM sent by each side
+	reset                           bool
+	resetCode                       http2.ErrCode
+	bytes                           [2]int64 // DATA payload sent by each side
+	win                             [2]int64 // each side's send window on the stream
+	stall                           [2]int   // index+1 of each side's open stall
+}
+
+// streamTable follows the streams of a connection, bounded.
+type streamTable struct {
+	open    map[uint32]*streamRec
+	first   []streamRec // finished, in order of finishing
+	last    [keepStreams]streamRec
+	nLast   int // finished streams beyond first, all time
+	total   int
+	untrack int // opened while maxOpenStreams were open
+}
+
+func (t *streamTable) init() { t.open = map[uint32]*streamRec{} }
+
+// get returns the stream id, opening it (at f) if new.
+func (t *streamTable) get(id uint32, f *h2.Frame, fc *flowControl) *streamRec {
+	if id == 0 || t.open == nil {
+		return nil
+	}
+	if r := t.open[id]; r != nil {
+		return r
+	}
+	t.total++
+	if len(t.open) >= maxOpenStreams {
+		t.untrack++
+		return nil
+	}
+	r := &streamRec{id: id, first: f.Meta, last: f.Meta}
+	r.win = fc.initial
+	t.open[id] = r
+	return r
+}
+
+// headers takes a HEADERS, PUSH_PROMISE or CONTINUATION frame from side.
+func (t *streamTable) headers(side int, f *h2.Frame, fc *flowControl) {
+	id := f.StreamID
+	if f.Type == http2.FramePushPromise {
+		id = f.PromiseID // the promised request's fields
+	}
+	r := t.get(id, f, fc)
+	if r == nil {
+		return
+	}
+	r.last = f.Meta
+	for _, hf := range f.Fields {
+		switch hf.Name {
+		case ":method":
+			r.method = hf.Value
+		case ":path":
+			r.path = hf.Value
+		case ":authority":
+			r.authority = hf.Value
+		case ":status":
+			// A final status wins over an informational (1xx) one.
+			if r.status == "" || len(hf.Value) == 3 && hf.Value[0] != '1' {
+				r.status = hf.Value
+			}
+		case "grpc-status":
+			r.grpcStatus = hf.Value
+		}
+	}
+	if f.Partial {
+		r.partial = true
+	}
+	if f.Type == http2.FrameHeaders && f.Flags.Has(http2.FlagHeadersEndStream) {
+		t.end(r, side)
+	}
+}
+
+// data takes a DATA frame from side.
+func (t *streamTable) data(side int, f *h2.Frame, fc *flowControl) {
+	r := t.get(f.StreamID, f, fc)
+	end := f.Flags.Has(http2.FlagDataEndStream)
+	fc.data(side, f, r, end)
+	if r == nil {
+		return
+	}
+	r.last = f.Meta
+	r.bytes[side] += int64(f.Length)
+	if end {
+		t.end(r, side)
+	}
+}
+
+// reset takes a RST_STREAM from side.
+func (t *streamTable) reset(side int, f *h2.Frame) {
+	r := t.open[f.StreamID]
+	if r == nil {
+		return
+	}
+	r.last = f.Meta
+	r.reset, r.resetCode = true, f.ErrCode
+	t.done(r)
+}
+
+// end records END_STREAM from side; both ends finish the stream.
+func (t *streamTable) end(r *streamRec, side int) {
+	r.ended[side] = true
+	if r.ended[0] && r.ended[1] {
+		t.done(r)
+	}
+}
+
+// done moves a finished stream out of the open set, into the first or the
+// last ones kept.
+func (t *streamTable) done(r *streamRec) {
+	delete(t.open, r.id)
+	if len(t.first) < keepStreams {
+		t.first = append(t.first, *r)
+		return
+	}
+	t.last[t.nLast%keepStreams] = *r
+	t.nLast++
+}
+
+// flowControl follows the send windows of both sides, to find stalls: a
+// window used up while the sender had not finished its stream.
+type flowControl struct {
+	known   bool     // no gap so far (the report also wants both starts seen)
+	conn    [2]int64 // each side's connection send window
+	initial [2]int64 // each side's initial stream send window: the peer's SETTINGS_INITIAL_WINDOW_SIZE
+	stall   [2]int   // index+1 of each side's open connection stall
+	stalls  []stallRec
+}
+
+// stallRec is one stall of side's send window on stream (0: connection).
+type stallRec struct {
+	side   int
+	stream uint32
+	at     h2.Meta
+	opened bool
+	openAt h2.Meta
+}
+
+func (fc *flowControl) init() {
+	fc.known = true
+	fc.conn = [2]int64{initialWindow, initialWindow}
+	fc.initial = fc.conn
+}
+
+// data takes a DATA frame from side on stream r (nil when not followed):
+// its length, padding included, counts against both windows.
+func (fc *flowControl) data(side int, f *h2.Frame, r *streamRec, end bool) {
+	n := int64(f.Length)
+	fc.conn[side] -= n
+	if fc.conn[side] <= 0 && fc.stall[side] == 0 && !end {
+		fc.stall[side] = fc.newStall(side, 0, f.Meta)
+	}
+	if r == nil {
+		return
+	}
+	r.win[side] -= n
+	if r.win[side] <= 0 && r.stall[side] == 0 && !end {
+		r.stall[side] = fc.newStall(side, r.id, f.Meta)
+	}
+}
+
+// windowUpdate takes a WINDOW_UPDATE from side: it opens the other side's
+// send window.
+func (fc *flowControl) windowUpdate(side int, f *h2.Frame, t *streamTable) {
+	sender := 1 - side
+	if f.StreamID == 0 {
+		fc.conn[sender] += int64(f.Increment)
+		if fc.conn[sender] > 0 {
+			fc.reopen(&fc.stall[sender], f.Meta)
+		}
+		return
+	}
+	r := t.open[f.StreamID]
+	if r == nil {
+		return
+	}
+	r.win[sender] += int64(f.Increment)
+	if r.win[sender] > 0 {
+		fc.reopen(&r.stall[sender], f.Meta)
+	}
+}
+
+// settings takes a SETTINGS frame (not an ACK) from side: a new
+// SETTINGS_INITIAL_WINDOW_SIZE moves every stream window of the other side
+// by the difference (RFC 9113, 6.9.2).
+func (fc *flowControl) settings(side int, f *h2.Frame, t *streamTable) {
+	sender := 1 - side
+	for _, st := range f.Settings {
+		if st.ID != http2.SettingInitialWindowSize {
+			continue
+		}
+		delta := int64(st.Val) - fc.initial[sender]
+		fc.initial[sender] = int64(st.Val)
+		for _, r := range t.open {
+			r.win[sender] += delta
+			if r.win[sender] > 0 {
+				fc.reopen(&r.stall[sender], f.Meta)
+			}
+		}
+	}
+}
+
+func (fc *flowControl) newStall(side int, stream uint32, at h2.Meta) int {
+	if len(fc.stalls) >= maxStalls {
+		return 0
+	}
+	fc.stalls = append(fc.stalls, stallRec{side: side, stream: stream, at: at})
+	return len(fc.stalls)
+}
+
+// reopen closes the open stall *idx (index+1; 0: none) at m.
+func (fc *flowControl) reopen(idx *int, m h2.Meta) {
+	if *idx == 0 {
+		return
+	}
+	s := &fc.stalls[*idx-1]
+	s.opened, s.openAt = true, m
+	*idx = 0
+}
