@@ -126,6 +126,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
 	for _, c := range a.all {
 		r.Connections = append(r.Connections, c.report())
 	}
+	a.judgeReport(r) // summary.go
 	return r
 }
 

@@ -70,6 +70,8 @@ type dirState struct {
 	sniff      sniff // what it looked like
 
 	stats DirStats
+
+	vt dirTrack // what the verdict needs beyond the counters (verdict_track.go)
 }
 
 func (d *dirState) init() {
@@ -99,6 +101,7 @@ type conn struct {
 	start, end            time.Time
 
 	rst, fin closeMark
+	vt       connTrack // verdict state (verdict_track.go)
 
 	events        []Event // Dir holds the side until the Report maps it
 	eventsDropped int
@@ -221,6 +224,7 @@ func (c *conn) segment(s *decode.Segment) SegmentFlags {
 		}
 	}
 
+	c.observe(side, fwd, rev, s, f, now)
 	c.count(side, fwd, s, f)
 	fwd.sniffStart(s, syn)
 	c.deliver(side, fwd, s)
@@ -508,6 +512,11 @@ func (c *conn) event(side int, s *decode.Segment, d *dirState, k EventKind) {
 		Kind:  k,
 		Seq:   s.Seq - d.baseSeq, // tshark's relative tcp.seq
 		Len:   s.PayloadLen,
+		TTL:   int(s.TTL),
+		IPID:  int(s.IPID),
+
+		Unseen:      d.vt.markUnseen,
+		PeerMissing: d.vt.markPeerMissing,
 	})
 }
 

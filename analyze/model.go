@@ -83,6 +83,10 @@ type Connection struct {
 
 	HTTP2   *HTTP2   `json:"http2,omitempty"` // nil when no HTTP/2 was found
 	Verdict *Verdict `json:"verdict"`
+	// CapturePoint is where this connection's capture was taken, from its
+	// own handshake timing and TTLs (client, server, middle, unknown); the
+	// Report's CapturePoint is the connections' majority.
+	CapturePoint string `json:"capture_point,omitempty"`
 }
 
 // TCPStats holds both directions' counters.
@@ -174,4 +178,19 @@ type Event struct {
 	Kind  EventKind `json:"kind"`
 	Seq   uint32    `json:"seq"` // relative to the direction's first sequence number seen
 	Len   int       `json:"len"`
+
+	// TTL and IPID are the segment's IPv4 TTL or IPv6 hop limit and its
+	// IPv4 identification: an RST whose TTL differs from its sender's
+	// other packets came from a device in between.
+	TTL  int `json:"ttl,omitempty"`
+	IPID int `json:"ip_id,omitempty"`
+	// Unseen marks a retransmission or out-of-order segment that fills a
+	// gap the capture never saw: the first copy was lost before the
+	// capture point. Without it a retransmission repeats data the capture
+	// saw: the loss (of the data or of its ACK) was after the capture point.
+	Unseen bool `json:"unseen,omitempty"`
+	// PeerMissing marks a retransmission the peer, heard from since the
+	// data was first sent, still had not acknowledged: the data, not the
+	// ACK, was lost.
+	PeerMissing bool `json:"peer_missing,omitempty"`
 }

@@ -196,6 +196,10 @@ type Verdict struct {
 	// LossLocation relative to the capture point: before_capture,
 	// after_capture, unknown.
 	LossLocation string `json:"loss_location"`
+	// LossLocations is the location per lossy direction, for when the two
+	// directions differ (a client-side capture sees the server's losses
+	// before it and the client's after it); nil without loss.
+	LossLocations map[Direction]string `json:"loss_locations,omitempty"`
 	// Suspects, each only with evidence: mtu_blackhole, middlebox_reset,
 	// capture_drops, idle_timeout, zero_window, too_many_pings.
 	Suspects []string   `json:"suspects"`

@@ -1,0 +1,218 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// judgeReport fills the judgement into a Report built from a's
+// connections (r.Connections[i] is a.all[i]): each connection's capture
+// point and verdict, the Report's capture point and the summary.
+func (a *Analyzer) judgeReport(r *Report) {
+	facts := make([]*connFacts, len(a.all))
+	points := make([]string, len(a.all))
+	for i, c := range a.all {
+		out := r.Connections[i]
+		client := sideA
+		if c.ep[sideB].String() == out.Client {
+			client = sideB
+		}
+		f := c.facts(client)
+		facts[i] = f
+		points[i] = capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL)
+		out.CapturePoint = points[i]
+	}
+	r.CapturePoint = majorityPoint(points)
+	end := captureEnd(r.Inputs, r.Connections)
+	for i, out := range r.Connections {
+		point := points[i]
+		if point == PointUnknown {
+			point = r.CapturePoint
+		}
+		out.Verdict = judge(out, facts[i], point, end)
+	}
+	r.Summary = summarize(r.Connections, facts)
+}
+
+// captureEnd is when the capture ended: the last input's last packet, or
+// without input information the last connection's end.
+func captureEnd(inputs []*decode.InputInfo, conns []*Connection) time.Time {
+	var end time.Time
+	for _, in := range inputs {
+		if in != nil && in.Last.After(end) {
+			end = in.Last
+		}
+	}
+	for _, c := range conns {
+		if c.End.After(end) {
+			end = c.End
+		}
+	}
+	return end
+}
+
+// summarize builds the across-connections view: counts, the headline and
+// the per-path table.
+func summarize(conns []*Connection, facts []*connFacts) *Summary {
+	s := &Summary{Connections: len(conns), Paths: []Path{}}
+	type pathKey struct{ net, server string }
+	type pathAcc struct {
+		Path
+		data, retrans int
+	}
+	paths := map[pathKey]*pathAcc{}
+	var order []pathKey
+	kinds := map[string]int{}
+	var problemServers, problemDirs []string
+	for i, c := range conns {
+		k := pathKey{clientNet(c.Client), c.Server}
+		p := paths[k]
+		if p == nil {
+			p = &pathAcc{Path: Path{ClientNet: k.net, Server: k.server}}
+			paths[k] = p
+			order = append(order, k)
+		}
+		p.Connections++
+		for d := ClientToServer; d <= ServerToClient; d++ {
+			st := c.TCP.Dir(d)
+			p.retrans += st.Retransmissions
+			p.Resets += st.Resets
+			if facts != nil && facts[i] != nil {
+				p.data += facts[i].Dir[d].DataSegs
+			}
+		}
+		p.LostPings += lostPings(c)
+		v := c.Verdict
+		if v == nil || v.Kind == KindHealthy {
+			continue
+		}
+		s.ProblemConnections++
+		kinds[v.Kind]++
+		if !slices.Contains(problemServers, c.Server) {
+			problemServers = append(problemServers, c.Server)
+		}
+		if v.LossDirection != LossNone && !slices.Contains(problemDirs, v.LossDirection) {
+			problemDirs = append(problemDirs, v.LossDirection)
+		}
+	}
+	for _, k := range order {
+		p := paths[k]
+		if p.data > 0 {
+			p.RetransmissionRate = float64(p.retrans) / float64(p.data)
+		}
+		s.Paths = append(s.Paths, p.Path)
+	}
+	s.Headline = headline(s, kinds, problemServers, problemDirs)
+	return s
+}
+
+// lostPings counts a connection's client PINGs that never got an ACK, or
+// one for a lost ping inferred from TCP.
+func lostPings(c *Connection) int {
+	n := 0
+	if c.HTTP2 != nil {
+		for _, p := range c.HTTP2.Pings {
+			if p.From == "client" && !p.Acked && p.Frame != 0 {
+				n++
+			}
+		}
+	}
+	if n == 0 && c.Verdict != nil && c.Verdict.Kind == KindLostPing {
+		n = 1
+	}
+	return n
+}
+
+// kindWords say what happened to a connection of each kind, for the headline.
+var kindWords = map[string]string{
+	KindLostPing: "lost (health-check PING unanswered)",
+	KindGoaway:   "ended by GOAWAY",
+	KindReset:    "reset",
+	KindSilent:   "went silent",
+	KindDegraded: "degraded (loss, recovered)",
+}
+
+// headline is e.g. "2 of 14 connections lost (health-check PING
+// unanswered): all to 10.0.0.100:6443, loss server->client".
+func headline(s *Summary, kinds map[string]int, servers, dirs []string) string {
+	if s.Connections == 0 {
+		return "No TCP connections."
+	}
+	if s.ProblemConnections == 0 {
+		return fmt.Sprintf("All %d connections healthy.", s.Connections)
+	}
+	var parts []string
+	for _, k := range []string{KindLostPing, KindReset, KindSilent, KindGoaway, KindDegraded} {
+		if n := kinds[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, kindWords[k]))
+		}
+	}
+	h := fmt.Sprintf("%d of %d connections with problems: %s", s.ProblemConnections, s.Connections, strings.Join(parts, ", "))
+	if len(parts) == 1 {
+		h = fmt.Sprintf("%d of %d connections %s", s.ProblemConnections, s.Connections, kindWords[firstKey(kinds)])
+	}
+	if len(servers) == 1 {
+		if s.ProblemConnections > 1 {
+			h += "; all to " + servers[0]
+		} else {
+			h += "; to " + servers[0]
+		}
+	} else {
+		h += fmt.Sprintf("; to %d servers", len(servers))
+	}
+	switch {
+	case len(dirs) == 1 && dirs[0] == LossUnknown:
+		h += "; loss direction unknown from this capture"
+	case len(dirs) == 1:
+		h += "; loss " + dirWords(dirs[0])
+	case len(dirs) > 1:
+		var w []string
+		for _, d := range dirs {
+			w = append(w, dirWords(d))
+		}
+		h += "; loss " + strings.Join(w, ", ")
+	}
+	return h + "."
+}
+
+func firstKey(m map[string]int) string {
+	for k, n := range m {
+		if n > 0 {
+			return k
+		}
+	}
+	return ""
+}
+
+func dirWords(d string) string {
+	switch d {
+	case LossClientToServer:
+		return "client->server"
+	case LossServerToClient:
+		return "server->client"
+	case LossBoth:
+		return "both ways"
+	}
+	return d
+}
+
+// clientNet is the client's subnet: /24 for IPv4, /64 for IPv6, written
+// [addr]/64 for IPv6 as endpoints are.
+func clientNet(client string) string {
+	ap, err := netip.ParseAddrPort(client)
+	if err != nil {
+		return client
+	}
+	addr := ap.Addr().Unmap()
+	if addr.Is4() {
+		p, _ := addr.Prefix(24)
+		return p.String()
+	}
+	p, _ := addr.Prefix(64)
+	return "[" + p.Addr().String() + "]/64"
+}

@@ -1,0 +1,528 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Verdict kinds.
+const (
+	KindHealthy  = "healthy"
+	KindDegraded = "degraded"
+	KindLostPing = "lost_ping"
+	KindGoaway   = "goaway"
+	KindReset    = "reset"
+	KindSilent   = "silent"
+)
+
+// Loss directions and locations.
+const (
+	LossNone           = "none"
+	LossClientToServer = "client_to_server"
+	LossServerToClient = "server_to_client"
+	LossBoth           = "both"
+	LossUnknown        = "unknown"
+
+	BeforeCapture   = "before_capture"
+	AfterCapture    = "after_capture"
+	LocationUnknown = "unknown"
+)
+
+// Suspects.
+const (
+	SuspectMTUBlackhole   = "mtu_blackhole"
+	SuspectMiddleboxReset = "middlebox_reset"
+	SuspectCaptureDrops   = "capture_drops"
+	SuspectIdleTimeout    = "idle_timeout"
+	SuspectZeroWindow     = "zero_window"
+	SuspectTooManyPings   = "too_many_pings"
+)
+
+const (
+	// minStall is the least time a client must have heard nothing new
+	// before it closes for the close to read as a failed health check
+	// (x/net's ReadIdleTimeout plus PingTimeout: client-go 30 s + 15 s;
+	// the lab 2 s + 1 s; no real setting is below a second).
+	minStall = time.Second
+	// closeBurst is how close before a close a client's last records
+	// are taken as part of it (GOAWAY, TLS close_notify), not as the
+	// request that went unanswered.
+	closeBurst = 10 * time.Millisecond
+	// minIdleTimeout is the silence before an RST that makes an idle
+	// timeout (a NAT or load balancer dropping the flow) a suspect; real
+	// ones are 60 s to 15 min.
+	minIdleTimeout = 30 * time.Second
+	// silentAfter is how long before the end of the capture a connection
+	// without FIN or RST must have stopped to be called silent rather
+	// than still open.
+	silentAfter = 5 * time.Second
+	// maxEvidence bounds a verdict's evidence list.
+	maxEvidence = 12
+	// minMTULossLen is the smallest segment an MTU black hole is blamed
+	// for: below it every path passes packets.
+	minMTULossLen = 512
+)
+
+// dirLoss is the loss evidence of one direction of data.
+type dirLoss struct {
+	before    int // lost before the capture point: gaps the capture never saw, later filled or never
+	after     int // lost after the capture point: data the peer shows it never got, or ACKs the sender never got
+	ambiguous int // retransmissions of seen data with nothing to tell whether the data or its ACK was lost
+	drops     int // gaps the receiver ACKed: the capture missed them, the network did not
+	holes     int // lost-segment flags
+	retrans   []Event
+}
+
+func (l *dirLoss) definite() int { return l.before + l.after }
+
+// lossy says whether a direction lost packets, beyond the isolated
+// retransmission (a tail loss probe) every healthy connection may show.
+// On a connection that died, one is enough.
+func (l *dirLoss) lossy(died bool) bool {
+	if died {
+		return l.definite() >= 1
+	}
+	return l.definite() >= 2
+}
+
+func (l *dirLoss) location() string {
+	switch {
+	case l.before > 0 && l.after == 0:
+		return BeforeCapture
+	case l.after > 0 && l.before == 0:
+		return AfterCapture
+	}
+	return LocationUnknown
+}
+
+// senderSide reports whether the capture is at the sending side of d.
+func senderSide(point string, d Direction) bool {
+	return point == PointClient && d == ClientToServer || point == PointServer && d == ServerToClient
+}
+
+// assessLoss applies the rules of evidence to the events:
+//   - a retransmission or out-of-order segment that fills a gap the
+//     capture never saw: lost before the capture point (or, at the
+//     sender itself, missed by the capture);
+//   - a retransmission the peer shows it never got (fast retransmission
+//     after its duplicate ACKs, or the peer heard from since without
+//     acknowledging it): the data was lost after the capture point;
+//   - a retransmission of data already acknowledged (spurious): the
+//     sender is not getting the peer's ACKs, so the other direction loses
+//     packets, after the capture point;
+//   - any other retransmission of seen data: the data was lost after the
+//     capture point or its ACK before it; one capture cannot tell;
+//   - data the receiver ACKed that the capture never saw: capture drops.
+func assessLoss(c *Connection, point string) [2]dirLoss {
+	var l [2]dirLoss
+	for _, e := range c.Events {
+		d := &l[e.Dir]
+		switch e.Kind {
+		case EvRetransmission, EvFastRetransmission, EvOutOfOrder:
+			switch {
+			case e.Unseen && senderSide(point, e.Dir):
+				d.drops++
+			case e.Unseen:
+				d.before++
+			case e.Kind == EvOutOfOrder:
+				continue
+			case e.Kind == EvFastRetransmission || e.PeerMissing:
+				d.after++
+			default:
+				d.ambiguous++
+			}
+			d.retrans = append(d.retrans, e)
+		case EvSpuriousRetrans:
+			if !senderSide(point, e.Dir) {
+				l[e.Dir.Reverse()].after++
+			}
+		case EvLostSegment:
+			d.holes++
+		case EvAckedUnseen:
+			l[e.Dir.Reverse()].drops++
+		}
+	}
+	for i := range l {
+		d := &l[i]
+		// Gaps never filled and never ACKed: the connection did not live
+		// to recover them.
+		if d.holes > 0 && d.before == 0 && d.drops == 0 {
+			if senderSide(point, Direction(i)) {
+				d.drops += d.holes
+			} else {
+				d.before += d.holes
+			}
+		}
+	}
+	return l
+}
+
+// closeInfo is how the connection ended, from both sides' first FIN and RST.
+type closeInfo struct {
+	first     segRef    // the first FIN or RST of either side
+	firstRST  bool      // it was an RST
+	by        Direction // sent by (ClientToServer: the client)
+	client    segRef    // the client's first FIN or RST
+	clientRST bool      // the client reset without a FIN before: its socket was already gone
+}
+
+func closeOf(f *connFacts) closeInfo {
+	var ci closeInfo
+	for _, d := range [...]Direction{ClientToServer, ServerToClient} {
+		df := &f.Dir[d]
+		m, isRST := df.FIN, false
+		if df.RST.ok() && (!m.ok() || markBefore(df.RST, m)) {
+			m, isRST = df.RST, true
+		}
+		if !m.ok() {
+			continue
+		}
+		if d == ClientToServer {
+			ci.client, ci.clientRST = m, isRST
+		}
+		if !ci.first.ok() || markBefore(m, ci.first) {
+			ci.first, ci.firstRST, ci.by = m, isRST, d
+		}
+	}
+	return ci
+}
+
+// markBefore orders marks by input, then frame.
+func markBefore(a, b segRef) bool {
+	return a.Input < b.Input || a.Input == b.Input && a.Frame < b.Frame
+}
+
+// judge is the verdict on one connection: c as the Report has it, f the
+// tracker's extra facts, point where the capture was taken, end when the
+// capture ended.
+func judge(c *Connection, f *connFacts, point string, end time.Time) *Verdict {
+	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
+	j.loss = assessLoss(c, point)
+	j.kind()
+	j.direction()
+	j.suspects()
+	j.summarize()
+	v := &j.v
+	if v.Suspects == nil {
+		v.Suspects = []string{}
+	}
+	if v.Evidence == nil {
+		v.Evidence = []Evidence{}
+	}
+	if len(v.Evidence) > maxEvidence {
+		v.Evidence = v.Evidence[:maxEvidence]
+	}
+	return v
+}
+
+type judgement struct {
+	c     *Connection
+	f     *connFacts
+	point string
+	end   time.Time
+	cl    closeInfo
+	loss  [2]dirLoss
+	v     Verdict
+
+	// What the kind rests on.
+	ping      *Ping   // the client PING that went unanswered (decoded)
+	goaway    *Goaway // the GOAWAY that ended it
+	stallData segRef  // TCP-inferred lost ping: the client's unanswered data
+	stallIdle time.Duration
+	refused   bool // SYN answered by RST
+	synOnly   bool // SYN never answered
+}
+
+func (j *judgement) evidence(m segRef, note string, args ...any) {
+	if !m.ok() {
+		return
+	}
+	j.evidenceFrame(m.Frame, m.Input, note, args...)
+}
+
+func (j *judgement) evidenceFrame(frame, input int, note string, args ...any) {
+	for _, e := range j.v.Evidence {
+		if e.Frame == frame && e.Input == input {
+			return
+		}
+	}
+	j.v.Evidence = append(j.v.Evidence, Evidence{Frame: frame, Input: input, Note: fmt.Sprintf(note, args...)})
+}
+
+// died says whether the connection ended badly, which lowers the bar
+// for calling a direction lossy.
+func (j *judgement) died() bool {
+	switch j.v.Kind {
+	case KindLostPing, KindReset, KindSilent:
+		return true
+	}
+	return false
+}
+
+// kind decides verdict.kind, in order of what explains the end best.
+func (j *judgement) kind() {
+	c, f := j.c, j.f
+	switch {
+	case j.lostPingDecoded():
+		j.v.Kind = KindLostPing
+	case j.goawayEnded():
+		j.v.Kind = KindGoaway
+	case j.lostPingInferred():
+		j.v.Kind = KindLostPing
+	case j.cl.first.ok() && j.cl.firstRST:
+		j.v.Kind = KindReset
+		j.refused = j.cl.by == ServerToClient && f.Dir[ServerToClient].DataSegs == 0 &&
+			f.Dir[ClientToServer].DataSegs == 0 && c.TCP.ServerToClient.Packets == 1
+	case !j.cl.first.ok() && c.TCP.ServerToClient.Packets == 0 && c.TCP.ClientToServer.Packets > 0 && c.Handshake.Seen:
+		j.v.Kind, j.synOnly = KindSilent, true
+	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter:
+		j.v.Kind = KindSilent
+	default:
+		// Healthy, unless packets were lost: a lossy direction, or
+		// retransmissions repeated with no way to tell which direction
+		// lost them (one alone is a tail loss probe).
+		j.v.Kind = KindHealthy
+		if j.loss[0].lossy(false) || j.loss[1].lossy(false) || j.loss[0].ambiguous+j.loss[1].ambiguous >= 2 {
+			j.v.Kind = KindDegraded
+		}
+	}
+}
+
+// lostPingDecoded finds the client PING without ACK that the client
+// closed the connection after: x/net's health check failing.
+func (j *judgement) lostPingDecoded() bool {
+	h := j.c.HTTP2
+	if h == nil || !j.cl.client.ok() || j.cl.by != ClientToServer {
+		return false
+	}
+	for i := len(h.Pings) - 1; i >= 0; i-- {
+		p := &h.Pings[i]
+		if p.From != "client" || p.Acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
+			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
+			continue
+		}
+		if j.serverGoawayBefore(p.Frame, p.Input) {
+			return false
+		}
+		j.ping = p
+		return true
+	}
+	return false
+}
+
+func (j *judgement) serverGoawayBefore(frame, input int) bool {
+	for _, g := range j.c.HTTP2.Goaways {
+		if g.From == "server" && (g.Input < input || g.Input == input && g.Frame < frame) {
+			return true
+		}
+	}
+	return false
+}
+
+// goawayEnded finds the GOAWAY that ended the connection: any from the
+// server, or one from the client with an error (a client's GOAWAY
+// NO_ERROR is how Go closes a connection it no longer needs).
+func (j *judgement) goawayEnded() bool {
+	h := j.c.HTTP2
+	if h == nil {
+		return false
+	}
+	for i := range h.Goaways {
+		g := &h.Goaways[i]
+		if g.From == "server" || g.Error != "NO_ERROR" {
+			j.goaway = g
+			return true
+		}
+	}
+	return false
+}
+
+// lostPingInferred is the health-check failure seen from TCP alone (TLS,
+// or a PING that never left the client's send queue): the client heard
+// nothing new for at least minStall, had sent data in that time that got
+// no answer, and closed the connection first; and something was wrong:
+// packets lost since it last heard from the server, or a reset without a
+// FIN before it (the client's socket was already closed when its peer's
+// data arrived).
+func (j *judgement) lostPingInferred() bool {
+	f, cl := j.f, j.cl
+	if !cl.client.ok() || cl.by != ClientToServer {
+		return false
+	}
+	cf := &f.Dir[ClientToServer]
+	heard := cf.AckAdvance
+	if heard.IsZero() {
+		heard = j.c.Start
+	}
+	idle := cl.client.Time.Sub(heard)
+	if idle < minStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
+		return false
+	}
+	trouble := cl.clientRST
+	for _, e := range j.c.Events {
+		if e.Time.Before(heard) {
+			continue
+		}
+		switch e.Kind {
+		case EvRetransmission, EvFastRetransmission, EvSpuriousRetrans, EvLostSegment, EvOutOfOrder:
+			trouble = true
+		}
+	}
+	if !trouble {
+		return false
+	}
+	// Data sent just before a FIN is part of the close (a TLS
+	// client giving up on its handshake); before an RST without FIN it is
+	// what the closed socket was still retransmitting.
+	if cl.client.Time.Sub(cf.Stall.Time) <= closeBurst && !cl.clientRST {
+		return false
+	}
+	// The unanswered data: the last the client sent before the close
+	// burst, if it came after the stall began; else where it began.
+	j.stallData = cf.Stall
+	for i := len(cf.Last) - 1; i >= 0; i-- {
+		m := cf.Last[i]
+		if m.Time.Before(cf.Stall.Time) {
+			break
+		}
+		if cl.client.Time.Sub(m.Time) > closeBurst {
+			j.stallData = m
+			break
+		}
+	}
+	j.stallIdle = idle
+	return true
+}
+
+// direction sets loss_direction and loss_location.
+func (j *judgement) direction() {
+	died := j.died()
+	var lossy []Direction
+	ambiguous := 0
+	for d := ClientToServer; d <= ServerToClient; d++ {
+		if j.loss[d].lossy(died) {
+			lossy = append(lossy, d)
+		}
+		ambiguous += j.loss[d].ambiguous
+	}
+	v := &j.v
+	switch len(lossy) {
+	case 2:
+		v.LossDirection = LossBoth
+	case 1:
+		v.LossDirection = lossy[0].String()
+	default:
+		v.LossDirection = LossNone
+		if ambiguous >= 2 || ambiguous >= 1 && died || v.Kind == KindLostPing {
+			v.LossDirection = LossUnknown
+		}
+	}
+	v.LossLocation = LocationUnknown
+	if len(lossy) > 0 {
+		v.LossLocations = map[Direction]string{}
+		for _, d := range lossy {
+			v.LossLocations[d] = j.loss[d].location()
+		}
+		v.LossLocation = v.LossLocations[lossy[0]]
+		for _, d := range lossy[1:] {
+			if v.LossLocations[d] != v.LossLocation {
+				v.LossLocation = LocationUnknown
+			}
+		}
+	}
+}
+
+// suspects names causes, each with the evidence that points to it.
+func (j *judgement) suspects() {
+	c, f := j.c, j.f
+	add := func(s string) {
+		if !slices.Contains(j.v.Suspects, s) {
+			j.v.Suspects = append(j.v.Suspects, s)
+		}
+	}
+	for d := ClientToServer; d <= ServerToClient; d++ {
+		if j.mtuBlackhole(d) {
+			add(SuspectMTUBlackhole)
+		}
+		if j.loss[d].drops > 0 {
+			add(SuspectCaptureDrops)
+		}
+	}
+	for _, e := range c.Events {
+		if e.Kind != EvRST || e.TTL == 0 {
+			continue
+		}
+		usual := f.Dir[e.Dir].TTL
+		if usual != 0 && e.TTL != usual {
+			add(SuspectMiddleboxReset)
+			j.evidenceFrame(e.Frame, e.Input, "RST \"from the %s\" with TTL %d, where the %s's packets carry %d: sent by a device in between",
+				senderName(e.Dir), e.TTL, senderName(e.Dir), usual)
+		}
+	}
+	if j.v.Kind == KindReset && f.RSTGap >= minIdleTimeout {
+		add(SuspectIdleTimeout)
+	}
+	if j.v.Kind != KindHealthy {
+		for d := ClientToServer; d <= ServerToClient; d++ {
+			st := c.TCP.Dir(d)
+			if st.ZeroWindowProbes > 0 || st.ZeroWindows > 0 {
+				add(SuspectZeroWindow)
+				for _, e := range c.Events {
+					if e.Kind == EvZeroWindow && e.Dir == d {
+						j.evidenceFrame(e.Frame, e.Input, "the %s advertises a zero window: it cannot take more data", senderName(d))
+						break
+					}
+				}
+			}
+		}
+	}
+	if g := j.goaway; g != nil && g.Error == "ENHANCE_YOUR_CALM" && strings.Contains(g.Debug, "too_many_pings") {
+		add(SuspectTooManyPings)
+	}
+}
+
+// mtuBlackhole: in direction d only big segments were lost while small
+// ones passed. At the receiver, no big segment arrived after the first
+// loss but small ones did; at the sender, every big segment sent after
+// the first loss had to be sent again.
+func (j *judgement) mtuBlackhole(d Direction) bool {
+	df := &j.f.Dir[d]
+	l := &j.loss[d]
+	if df.LossLen < minMTULossLen || df.SmallAfter == 0 || l.definite()+l.ambiguous == 0 {
+		return false
+	}
+	big := map[uint32]bool{}
+	for _, e := range l.retrans {
+		if e.Len*10 < df.LossLen*9 {
+			return false // a small segment was lost too
+		}
+		big[e.Seq] = true
+	}
+	return df.BigAfter == 0 || df.BigAfter <= len(big)
+}
+
+func senderName(d Direction) string {
+	if d == ClientToServer {
+		return "client"
+	}
+	return "server"
+}
+
+func dirArrow(d Direction) string {
+	if d == ClientToServer {
+		return "client->server"
+	}
+	return "server->client"
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}

@@ -1,0 +1,207 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// summarize writes verdict.summary, one sentence for a tired SRE, and the
+// evidence frames behind it.
+func (j *judgement) summarize() {
+	c, v := j.c, &j.v
+	var s string
+	switch v.Kind {
+	case KindLostPing:
+		s = j.lostPingText()
+	case KindGoaway:
+		g := j.goaway
+		s = fmt.Sprintf("The %s sent GOAWAY %s (frame %d)", g.From, g.Error, g.Frame)
+		switch {
+		case g.Error == "NO_ERROR" && g.From == "server":
+			s += ": the server was shutting down gracefully (draining), which is benign; the client reconnects"
+		case g.Error == "ENHANCE_YOUR_CALM" && g.Debug != "":
+			s += fmt.Sprintf(" with debug %q: the server's keepalive enforcement found the client sending PINGs too often", g.Debug)
+		case g.Debug != "":
+			s += fmt.Sprintf(" with debug %q", g.Debug)
+		}
+		j.evidenceFrame(g.Frame, g.Input, "GOAWAY %s from the %s, last stream %d", g.Error, g.From, g.LastStreamID)
+	case KindReset:
+		m := j.cl.first
+		switch {
+		case j.refused:
+			s = fmt.Sprintf("The server refused the connection: an RST (frame %d) answered the SYN (nothing listening on %s)", m.Frame, c.Server)
+			j.evidence(m, "RST answering the SYN: connection refused")
+		default:
+			s = fmt.Sprintf("The %s reset the connection (frame %d)", senderName(j.cl.by), m.Frame)
+			j.evidence(m, "RST from the %s ends the connection", senderName(j.cl.by))
+		}
+		if slices.Contains(v.Suspects, SuspectMiddleboxReset) {
+			s += ", but its TTL differs from the real " + senderName(j.cl.by) + "'s packets: a firewall, NAT or load balancer in between sent it"
+		}
+		if slices.Contains(v.Suspects, SuspectIdleTimeout) {
+			s += fmt.Sprintf(" after %s of silence, as a middlebox's idle timeout would", fmtDur(j.f.RSTGap))
+		}
+	case KindSilent:
+		if j.synOnly {
+			s = fmt.Sprintf("The client's SYN (frame %d) was never answered", c.FirstFrame)
+			j.evidenceFrame(c.FirstFrame, c.FirstInput, "SYN")
+		} else {
+			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, fmtDur(j.end.Sub(c.End)))
+			j.evidenceFrame(c.LastFrame, c.LastInput, "last packet: silence after it")
+		}
+	case KindDegraded:
+		s = "Packets were lost " + j.lossPhrase() + "; TCP recovered and the connection went on"
+	default:
+		s = "No loss"
+		if m := j.cl.first; m.ok() {
+			s += fmt.Sprintf("; closed by the %s", senderName(j.cl.by))
+			j.evidence(m, "%s from the %s", map[bool]string{true: "RST", false: "FIN"}[j.cl.firstRST], senderName(j.cl.by))
+		} else {
+			s += "; still open at the end of the capture"
+		}
+	}
+	if v.Kind != KindDegraded && v.Kind != KindHealthy {
+		switch v.LossDirection {
+		case LossNone:
+		case LossUnknown:
+			s += "; " + j.unknownPhrase()
+		default:
+			s += "; packets were lost " + j.lossPhrase()
+		}
+	}
+	v.Summary = s + "."
+	j.lossEvidence()
+}
+
+func (j *judgement) lostPingText() string {
+	cl := j.cl
+	if p := j.ping; p != nil {
+		s := fmt.Sprintf("The client's health-check PING (frame %d) got no ACK", p.Frame)
+		if p.IdleMs != nil {
+			s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) got no ACK",
+				fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
+		}
+		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
+			fmtDur(cl.client.Time.Sub(p.Time)), cl.client.Frame)
+		note := "client PING, never ACKed"
+		if p.IdleMs != nil {
+			note = fmt.Sprintf("client PING after %s idle, never ACKed", fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))))
+		}
+		j.evidenceFrame(p.Frame, p.Input, "%s", note)
+		j.clientRetransmissions(p.Time)
+		j.evidence(cl.client, "the client closes the connection %s after the PING", fmtDur(cl.client.Time.Sub(p.Time)))
+		return s
+	}
+	d := j.stallData
+	s := fmt.Sprintf("Inferred from TCP: after %s with nothing new from the server, the client's data (frame %d, %d bytes) got no answer and the client closed the connection %s later (frame %d), the signature of a failed health check (`http2: client connection lost`)",
+		fmtDur(j.stallIdle), d.Frame, d.Len, fmtDur(cl.client.Time.Sub(d.Time)), cl.client.Frame)
+	if f := j.f.Dir[ClientToServer].AckAdvanceFrame; f != 0 {
+		j.evidenceFrame(f, 0, "the last new data from the server reached the client here; silence after")
+	}
+	j.evidence(d, "client data (%d bytes) that never got an answer", d.Len)
+	j.clientRetransmissions(j.f.Dir[ClientToServer].Stall.Time)
+	how := "closes (FIN)"
+	if cl.clientRST {
+		how = "resets: its socket was already closed"
+	}
+	j.evidence(cl.client, "the client %s, %s after that data", how, fmtDur(cl.client.Time.Sub(d.Time)))
+	return s
+}
+
+// clientRetransmissions adds the client's retransmissions since t.
+func (j *judgement) clientRetransmissions(t time.Time) {
+	n := 0
+	for _, e := range j.c.Events {
+		if e.Dir != ClientToServer || e.Time.Before(t) {
+			continue
+		}
+		switch e.Kind {
+		case EvRetransmission, EvFastRetransmission, EvSpuriousRetrans:
+		default:
+			continue
+		}
+		if n++; n > 4 {
+			continue
+		}
+		note := "the client sends it again: no ACK reached it"
+		if e.Kind == EvSpuriousRetrans {
+			note = "the client sends again data the server already ACKed: the server's ACKs do not reach the client"
+		}
+		j.evidenceFrame(e.Frame, e.Input, "%s", note)
+	}
+}
+
+// lossPhrase says which direction lost packets and where.
+func (j *judgement) lossPhrase() string {
+	v := &j.v
+	var s string
+	switch v.LossDirection {
+	case LossBoth:
+		s = "in both directions"
+		if v.LossLocation != LocationUnknown {
+			return s + ", " + locationPhrase(v.LossLocation)
+		}
+		return s + fmt.Sprintf(" (client->server %s, server->client %s)",
+			locationPhrase(v.LossLocations[ClientToServer]), locationPhrase(v.LossLocations[ServerToClient]))
+	case LossClientToServer:
+		s = dirArrow(ClientToServer)
+	case LossServerToClient:
+		s = dirArrow(ServerToClient)
+	default:
+		return "(direction unknown)"
+	}
+	return s + ", " + locationPhrase(v.LossLocation)
+}
+
+func locationPhrase(loc string) string {
+	switch loc {
+	case BeforeCapture:
+		return "before the capture point (gaps the capture never saw, filled later)"
+	case AfterCapture:
+		return "after the capture point (the capture saw the packets, then they were sent again)"
+	}
+	return "at an unknown place relative to the capture point"
+}
+
+// unknownPhrase says why the direction is unknown and which capture
+// would tell.
+func (j *judgement) unknownPhrase() string {
+	switch j.point {
+	case PointClient:
+		return "from this client-side capture the direction is unknown (the client's packets or the server's answers were lost after leaving it); a capture on the server side would tell"
+	case PointServer:
+		return "from this server-side capture the direction is unknown (nothing came from the client: its packets were lost on the way, or it stopped sending); a capture on the client side would tell"
+	}
+	return "the direction is unknown from this capture; captures on the client and the server side would tell"
+}
+
+// lossEvidence adds the first loss events of each lossy direction.
+func (j *judgement) lossEvidence() {
+	for d := ClientToServer; d <= ServerToClient; d++ {
+		if _, ok := j.v.LossLocations[d]; !ok {
+			continue
+		}
+		n := 0
+		for _, e := range j.c.Events {
+			if e.Dir != d || n >= 3 {
+				continue
+			}
+			var note string
+			switch {
+			case e.Kind == EvLostSegment:
+				note = fmt.Sprintf("%s: a gap the capture never saw before this segment", dirArrow(d))
+			case (e.Kind == EvRetransmission || e.Kind == EvFastRetransmission || e.Kind == EvOutOfOrder) && e.Unseen:
+				note = fmt.Sprintf("%s: fills a gap: lost before the capture point", dirArrow(d))
+			case e.Kind == EvFastRetransmission || e.Kind == EvRetransmission && e.PeerMissing:
+				note = fmt.Sprintf("%s: sent again; the %s never got it: lost after the capture point", dirArrow(d), senderName(d.Reverse()))
+			case e.Kind == EvSpuriousRetrans:
+				note = fmt.Sprintf("%s: data already ACKed sent again: the %s's ACKs are lost", dirArrow(d), senderName(d.Reverse()))
+			default:
+				continue
+			}
+			n++
+			j.evidenceFrame(e.Frame, e.Input, "%s", note)
+		}
+	}
+}

@@ -1,0 +1,295 @@
+package analyze
+
+import (
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// What the tracker remembers for the verdict, beyond Wireshark's state.
+// Everything here is a few fixed-size fields per direction, updated by
+// observe once per segment: the judgement itself runs at Report time
+// from these facts and the events, never in the per-packet path.
+
+// maxHoles bounds the gaps remembered per direction. A gap is a range the
+// capture never saw (a lost-segment flag); a later retransmission that
+// falls in one fills a hole, which tells "lost before the capture point"
+// from "lost after it". Past the bound the oldest gap is forgotten: its
+// fill then looks like a retransmission of seen data.
+const maxHoles = 16
+
+// seqRange is [lo, hi) in absolute sequence space.
+type seqRange struct{ lo, hi uint32 }
+
+// segMark remembers one segment: where it is and what it was.
+type segMark struct {
+	set   bool
+	frame int
+	input int
+	ns    int64
+	seq   uint32 // absolute
+	len   int
+}
+
+// dirTrack is one direction's verdict state (one sending side).
+type dirTrack struct {
+	ttlSet bool
+	ttl    uint8 // TTL of the side's first segment without RST: its usual TTL
+
+	dataSegs int // segments with payload
+	maxLen   int // largest payload
+
+	// seenEnd is the highest seq+len seen; gaps below it are holes.
+	seenEnd    uint32
+	seenEndSet bool
+	holes      []seqRange
+
+	// Sizes after the first loss: lossLen is the size of the first
+	// segment lost (a retransmission's length, or for a hole the largest
+	// segment seen before it). Segments sent for the first time after it
+	// are counted as big (at least lossLen) or small: an MTU black hole
+	// loses every big one and none of the small.
+	lossStarted          bool
+	lossLen              int
+	bigAfter, smallAfter int
+
+	// The side's receive point: the last time its cumulative ACK moved,
+	// that is, when it last got new data in order from its peer.
+	maxAck    uint32
+	maxAckSet bool
+	ackAdvNS  int64
+	ackAdv    segMark
+	// stall is the first data this side sent after its ACK last moved:
+	// the request (or PING) still waiting for an answer.
+	stall segMark
+	// last holds the latest first transmissions with payload, newest at
+	// last[len-1]: the close_notify or GOAWAY just before a close is
+	// skipped to find the PING before it.
+	last [3]segMark
+
+	fin, rst segMark // the first FIN and RST this side sent
+
+	// Markers of the segment being counted, for its events.
+	markUnseen, markPeerMissing bool
+}
+
+// connTrack is the connection-wide verdict state.
+type connTrack struct {
+	lastNS  int64 // time of the previous segment, for the gap before an RST
+	rstGap  int64 // silence before the first RST
+	rstSeen bool
+
+	// Handshake timing for the capture point: the latest pure SYN before
+	// the first SYN-ACK, the first SYN-ACK, and the first ACK after it
+	// from the SYN's side.
+	synNS, synAckNS, hsAckNS int64
+	synSide                  int
+}
+
+// observe updates the verdict state with one classified segment, before
+// count stores its events (which read the markers set here).
+func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f SegmentFlags, now int64) {
+	t := &fwd.vt
+	ct := &c.vt
+	rst := s.Flags.Has(decode.FlagRST)
+	syn, ack := s.Flags.Has(decode.FlagSYN), s.Flags.Has(decode.FlagACK)
+
+	if !t.ttlSet && !rst {
+		t.ttl, t.ttlSet = s.TTL, true
+	}
+	mark := segMark{set: true, frame: s.Frame, input: s.Input, ns: now, seq: s.Seq, len: s.PayloadLen}
+
+	// Handshake timing.
+	switch {
+	case syn && !ack && ct.synAckNS == 0:
+		ct.synNS, ct.synSide = now, side
+	case syn && ack && ct.synAckNS == 0 && ct.synNS != 0:
+		ct.synAckNS = now
+	case !syn && ack && ct.synAckNS != 0 && ct.hsAckNS == 0 && side == ct.synSide:
+		ct.hsAckNS = now
+	}
+
+	// The receive point moves: this side got new data in order.
+	if ack && (!t.maxAckSet || seqGT(s.Ack, t.maxAck)) {
+		if t.maxAckSet {
+			t.ackAdvNS, t.ackAdv = now, mark
+			t.stall = segMark{}
+		}
+		t.maxAck, t.maxAckSet = s.Ack, true
+	}
+
+	retrans := f.Any(FlagRetransmission | FlagFastRetransmission | FlagOutOfOrder)
+	t.markUnseen, t.markPeerMissing = false, false
+	if s.PayloadLen > 0 {
+		t.dataSegs++
+		t.maxLen = max(t.maxLen, s.PayloadLen)
+		end := s.Seq + uint32(s.PayloadLen)
+		if f.Any(FlagLostSegment) && t.seenEndSet && seqGT(s.Seq, t.seenEnd) {
+			t.addHole(seqRange{t.seenEnd, s.Seq})
+		}
+		if retrans {
+			t.markUnseen = t.fill(s.Seq, end)
+			// The peer was heard from after this direction last sent new
+			// data and still did not acknowledge this segment: it never
+			// arrived (the data was lost, not the ACK).
+			t.markPeerMissing = !f.Any(FlagSpuriousRetransmission) && rev.lastAck != 0 &&
+				rev.lastAckNS > fwd.nextSeqNS && seqLE(rev.lastAck, s.Seq)
+		}
+		if !t.lossStarted {
+			switch {
+			case f.Any(FlagRetransmission|FlagFastRetransmission) && !f.Any(FlagSpuriousRetransmission):
+				t.lossStarted, t.lossLen = true, s.PayloadLen
+			case f.Any(FlagLostSegment):
+				t.lossStarted, t.lossLen = true, max(t.maxLen, 1)
+			}
+		}
+		if !retrans && !f.Any(FlagSpuriousRetransmission) {
+			if t.lossStarted {
+				if s.PayloadLen >= t.lossLen {
+					t.bigAfter++
+				} else {
+					t.smallAfter++
+				}
+			}
+			copy(t.last[:], t.last[1:])
+			t.last[len(t.last)-1] = mark
+			if !t.stall.set {
+				t.stall = mark
+			}
+		}
+		if !t.seenEndSet || seqGT(end, t.seenEnd) {
+			t.seenEnd, t.seenEndSet = end, true
+		}
+	}
+	if rst && !t.rst.set {
+		t.rst = mark
+		if !ct.rstSeen {
+			ct.rstGap, ct.rstSeen = now-ct.lastNS, true
+		}
+	}
+	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
+		t.fin = mark
+	}
+	ct.lastNS = now
+}
+
+// addHole remembers a gap, forgetting the oldest past maxHoles.
+func (t *dirTrack) addHole(h seqRange) {
+	if len(t.holes) == maxHoles {
+		copy(t.holes, t.holes[1:])
+		t.holes = t.holes[:maxHoles-1]
+	}
+	t.holes = append(t.holes, h)
+}
+
+// fill reports whether [lo, hi) falls in a hole, and trims the hole by it.
+func (t *dirTrack) fill(lo, hi uint32) bool {
+	for i := 0; i < len(t.holes); i++ {
+		h := &t.holes[i]
+		if !seqLT(lo, h.hi) || !seqGT(hi, h.lo) {
+			continue
+		}
+		switch {
+		case seqLE(lo, h.lo) && !seqLT(hi, h.hi): // covers it
+			t.holes = append(t.holes[:i], t.holes[i+1:]...)
+		case seqLE(lo, h.lo): // fills its start
+			h.lo = hi
+		default: // fills its end, or a middle part: keep the lower rest
+			h.hi = lo
+		}
+		return true
+	}
+	return false
+}
+
+// dirFacts is what the judgement reads about one direction, in client /
+// server terms.
+type dirFacts struct {
+	TTL      int // the sender's usual TTL (first segment without RST); 0: unknown
+	DataSegs int
+	MaxLen   int
+
+	LossLen              int // size of the first segment lost; 0: no loss seen
+	BigAfter, SmallAfter int // first transmissions after it, by size
+
+	// AckAdvance is when this side last received new data in order (its
+	// cumulative ACK moved); zero if never seen moving.
+	AckAdvance      time.Time
+	AckAdvanceFrame int
+	// Stall is the first data this side sent after that: still waiting
+	// for an answer when the capture or the connection ended.
+	Stall segRef
+	// Last are the latest first transmissions with payload, oldest first.
+	Last []segRef
+
+	FIN, RST segRef // first of each this side sent
+}
+
+// segRef is one segment the judgement may cite.
+type segRef struct {
+	Frame int
+	Input int
+	Time  time.Time
+	Seq   uint32 // relative, as Event.Seq
+	Len   int
+}
+
+func (m segRef) ok() bool { return m.Frame != 0 }
+
+// connFacts is what the judgement reads about a connection beyond its
+// Connection: the tracker's extra state, mapped to client and server.
+type connFacts struct {
+	Dir [2]dirFacts // by Direction
+
+	// Handshake timing: SYN to SYN-ACK and SYN-ACK to ACK, as the capture
+	// saw them; zero when not seen.
+	SYNToSYNAck, SYNAckToACK time.Duration
+	// RSTGap is the silence before the first RST; negative without one.
+	RSTGap time.Duration
+}
+
+// facts maps the tracker's verdict state to client and server.
+func (c *conn) facts(client int) *connFacts {
+	ct := &c.vt
+	f := &connFacts{RSTGap: -1}
+	if ct.rstSeen {
+		f.RSTGap = time.Duration(ct.rstGap)
+	}
+	if ct.synNS != 0 && ct.synAckNS != 0 && ct.hsAckNS != 0 {
+		f.SYNToSYNAck = time.Duration(ct.synAckNS - ct.synNS)
+		f.SYNAckToACK = time.Duration(ct.hsAckNS - ct.synAckNS)
+	}
+	for side := 0; side < 2; side++ {
+		d := ServerToClient
+		if side == client {
+			d = ClientToServer
+		}
+		ds := &c.dir[side]
+		t := &ds.vt
+		m := func(s segMark) segRef {
+			if !s.set {
+				return segRef{}
+			}
+			return segRef{Frame: s.frame, Input: s.input, Time: time.Unix(0, s.ns).UTC(), Seq: s.seq - ds.baseSeq, Len: s.len}
+		}
+		df := &f.Dir[d]
+		if t.ttlSet {
+			df.TTL = int(t.ttl)
+		}
+		df.DataSegs, df.MaxLen = t.dataSegs, t.maxLen
+		if t.lossStarted {
+			df.LossLen, df.BigAfter, df.SmallAfter = t.lossLen, t.bigAfter, t.smallAfter
+		}
+		if t.ackAdv.set {
+			df.AckAdvance, df.AckAdvanceFrame = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame
+		}
+		df.Stall = m(t.stall)
+		for _, s := range t.last {
+			if s.set {
+				df.Last = append(df.Last, m(s))
+			}
+		}
+		df.FIN, df.RST = m(t.fin), m(t.rst)
+	}
+	return f
+}
