@@ -19,7 +19,11 @@ const (
 	// h2Yes: the preface, an h2c upgrade, enough frames in step, or
 	// Options.H2Ports said so.
 	h2Yes
-	// h2No: TLS, HTTP/1 without an upgrade, another protocol from a
+	// h2HTTP1: HTTP/1 without an h2c upgrade in its first segment. Only
+	// the starts of segments are looked at, for a client preface: an
+	// upgrade whose 101 the capture missed, HTTP/2 inside a CONNECT tunnel.
+	h2HTTP1
+	// h2No: TLS, another protocol from a
 	// known start, or nothing found after maxHuntBytes. The connection's
 	// bytes are no longer looked at.
 	h2No
@@ -158,14 +162,31 @@ func (c *conn) h2finish() {
 // data is the reassembler's output: the direction's next in-order bytes.
 func (d *h2dir) data(b []byte, meta h2.Meta) {
 	h := d.h
-	if h.mode == h2No {
+	switch h.mode {
+	case h2No:
 		return
+	case h2HTTP1:
+		d.chunks++
+		if !hasPrefaceStart(b) {
+			return
+		}
+		// The HTTP/2 connection starts here; the other direction's
+		// Stream starts at its next bytes, and searches.
+		h.mode = h2Maybe
+	default:
+		if h.mode == h2Maybe || d.chunks == 0 {
+			switch d.vet(b) {
+			case vetNo:
+				h.drop(h2No)
+				return
+			case vetHTTP1:
+				h.drop(h2HTTP1)
+				d.chunks++
+				return
+			}
+		}
+		d.chunks++
 	}
-	if (h.mode == h2Maybe || d.chunks == 0) && !d.vet(b) {
-		h.off()
-		return
-	}
-	d.chunks++
 	if d.stream == nil {
 		d.stream = h2.NewStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
 	}
@@ -175,14 +196,14 @@ func (d *h2dir) data(b []byte, meta h2.Meta) {
 		case d.stream.Preface():
 			h.mode = h2Yes
 		case d.frames == 0 && h.dir[1-d.side].frames == 0 && d.stream.Skipped() > maxHuntBytes:
-			h.off()
+			h.drop(h2No)
 		}
 	}
 }
 
 // gap is the reassembler saying n bytes were never captured.
 func (d *h2dir) gap(n int) {
-	if d.h.mode == h2No {
+	if d.h.mode == h2No || d.h.mode == h2HTTP1 {
 		return
 	}
 	d.gapBytes += int64(n)
@@ -195,48 +216,74 @@ func (d *h2dir) gap(n int) {
 	d.stream.Gap(n, d.emit)
 }
 
+// Outcomes of vet.
+const (
+	vetOK    = iota // maybe HTTP/2
+	vetNo           // not HTTP/2
+	vetHTTP1        // HTTP/1 without an h2c upgrade
+)
+
 // vet looks at the start of a chunk of a direction not known to be
-// HTTP/2 (and at the first chunk of every direction): is it still
-// possibly HTTP/2?
-func (d *h2dir) vet(b []byte) bool {
+// HTTP/2, and at the first chunk of every direction: is it still possibly
+// HTTP/2?
+func (d *h2dir) vet(b []byte) int {
 	// A TLS record header: content type 20-23, version 3.0-3.4. It
 	// cannot be an HTTP/2 frame header (its length field would be over a
 	// megabyte), and decoding ciphertext can only produce garbage frames.
 	if len(b) >= 3 && b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 0x03 && b[2] <= 0x04 {
-		return false
+		return vetNo
 	}
-	if d.chunks > 0 || d.h.forced {
-		return true
+	if d.chunks > 0 || d.h.forced || d.h.mode != h2Maybe {
+		return vetOK
 	}
-	switch sn := sniffPayload(b); sn {
+	switch sniffPayload(b) {
 	case sniffHTTP1Request, sniffHTTP1Response:
-		// HTTP/1 is only HTTP/2 after an h2c upgrade, whose request or 101
-		// response must be in the first segment.
-		k := h2.Detect(b)
-		return k == h2.KindUpgrade || k == h2.KindSwitching
+		// HTTP/1 is HTTP/2 after an h2c upgrade, whose request or 101
+		// response is in the first segment.
+		if k := h2.Detect(b); k == h2.KindUpgrade || k == h2.KindSwitching {
+			return vetOK
+		}
+		return vetHTTP1
 	}
 	if d.atStart {
 		// The connection's first bytes of this side: a client starts with
 		// the preface, a server with SETTINGS.
 		switch h2.Detect(b) {
 		case h2.KindNone, h2.KindHTTP1:
-			return false
+			return vetNo
 		}
 	}
-	return true
+	return vetOK
 }
 
-// off decides the connection is not HTTP/2 and drops what was decoded.
-func (h *h2conn) off() {
-	h.mode = h2No
+// hasPrefaceStart reports whether b starts with the client preface (as
+// much of it as sniffing needs).
+func hasPrefaceStart(b []byte) bool {
+	n := min(len(b), len(h2.ClientPreface))
+	return n >= minPrefaceMatch && string(b[:n]) == h2.ClientPreface[:n]
+}
+
+// drop throws away what was decoded: the connection is not HTTP/2 (mode
+// h2No), or HTTP/1 that may yet turn into it (h2HTTP1, which keeps the
+// reassemblers running).
+func (h *h2conn) drop(mode h2Mode) {
+	h.mode = mode
 	for side := range h.dir {
-		h.dir[side].reasm.reset()
-		h.dir[side].stream = nil
+		d := &h.dir[side]
+		if mode == h2No {
+			d.reasm.reset()
+		}
+		d.stream = nil
+		keep := h2dir{h: d.h, side: d.side, reasm: d.reasm, emit: d.emit, chunks: d.chunks, atStart: d.atStart,
+			peerMax: d.peerMax, closed: d.closed, closeAt: d.closeAt, closeRST: d.closeRST}
+		*d = keep
 	}
 	h.pings = pingTracker{}
-	h.goaways, h.rsts = nil, nil
+	h.goaways, h.rsts, h.rstsDropped = nil, nil, 0
 	h.streams = streamTable{}
+	h.streams.init()
 	h.flow = flowControl{}
+	h.flow.init()
 }
 
 // clientSide is the side taken for the client now; the report decides

@@ -55,11 +55,11 @@ func (c *conn) http2(client int) *HTTP2 {
 		counts := map[string]int{}
 		for ty, n := range d.counts {
 			if n > 0 {
-				counts[http2.FrameType(ty).String()] = n
+				counts[h2TypeName(http2.FrameType(ty))] = n
 			}
 		}
 		for ty, n := range d.unknown {
-			counts[fmt.Sprintf("UNKNOWN_0x%02X", uint8(ty))] = n
+			counts[h2TypeName(ty)] = n
 		}
 		out.Frames[dir] = counts
 		if d.stream != nil {
@@ -171,4 +171,13 @@ func (t *streamTable) report(client int) []H2Stream {
 		add(r, "")
 	}
 	return out
+}
+
+// h2TypeName is the RFC 9113 name of a frame type (x/net/http2's), or
+// UNKNOWN_0xNN for a type it does not define.
+func h2TypeName(ty http2.FrameType) string {
+	if ty > http2.FrameContinuation {
+		return fmt.Sprintf("UNKNOWN_0x%02X", uint8(ty))
+	}
+	return ty.String()
 }

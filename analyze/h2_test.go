@@ -1,0 +1,279 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/http2"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// analyzeCapture runs a capture under testdata/pcaps through an Analyzer.
+func analyzeCapture(t testing.TB, rel string, opts Options) *Report {
+	t.Helper()
+	path := filepath.Join(pcapRoot(), rel)
+	src, err := decode.Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dec := decode.NewDecoder()
+	a := New(opts)
+	var s decode.Segment
+	for {
+		p, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(fmt.Errorf("%s: %w", path, err))
+		}
+		if ok, err := dec.Decode(p, &s); err != nil || !ok {
+			continue
+		}
+		a.Segment(&s)
+	}
+	return a.Report([]*decode.InputInfo{src.Info()})
+}
+
+// h2Capture is a cleartext HTTP/2 capture with the decode-as options
+// tshark needs for it (testdata/pcaps/public/README.md; the lab's h2c
+// captures serve on 8080).
+type h2Capture struct {
+	file string
+	opts []string
+}
+
+var h2Captures = []h2Capture{
+	{"public/nDPI/http2.pcapng", []string{"-d", "tcp.port==29518,http2"}},
+	{"public/arkime/http2-nghttp2.pcap", nil},
+	{"public/suricata-verify/http2-keywords.pcap", []string{"-d", "tcp.port==3000,http2"}},
+	{"public/suricata-verify/http2-continuation.pcap", nil},
+	{"public/suricata-verify/http2-compression-bug.pcap", []string{"-d", "tcp.port==443,http2"}},
+	{"public/suricata-verify/http2-errorcode.pcap", []string{"-d", "tcp.port==6233,http2", "-d", "tcp.port==8888,http2"}},
+	{"public/suricata-verify/http2-long-frame.pcap", []string{"-d", "tcp.port==8443,http2"}},
+	{"public/suricata-verify/dns-over-http2-post__dns_over_https_POST.pcap", nil},
+	{"public/suricata-verify/dns-over-http2__dns_over_https.pcap", nil},
+	{"public/suricata-verify/http2-bugfixes.pcap", []string{"-d", "tcp.port==443,http2"}},
+	{"public/suricata-verify/http2-range__http2-range.pcap", nil},
+	{"public/wireshark-4.0.17/packet-h2-14_headers.pcapng", []string{"-d", "tcp.port==3000,http2"}},
+	{"public/wireshark-4.0.17/grpc_person_search_protobuf_with_image.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}},
+	{"public/wireshark-4.0.17/grpc_person_search_json_with_image.pcapng.gz", []string{"-d", "tcp.port==50052,http2"}},
+	{"public/wireshark-4.0.17/grpc_stream_reassembly_sample.pcapng.gz", []string{"-d", "tcp.port==50051,http2", "-d", "tcp.port==44363,http2"}},
+	{"public/wireshark-4.0.17/grpc_person_search_protobuf_with_image-missing_headers.pcapng.gz", []string{"-d", "tcp.port==50051,http2"}},
+	{"public/derived/dns_over_https-midconn-frames11-25.pcap", []string{"-d", "tcp.port==80,http2"}},
+	{"public/suricata-verify/app-layer-protocol-exact.pcap", nil},
+	{"public/suricata-verify/bug-5929-02__http2_multiple_headers.pcap", nil},
+	{"public/suricata-verify/dns-over-http2-limit.pcap", nil},
+	{"public/suricata-verify/http2-authority-mismatch__authority_and_host_2.pcap", nil},
+	{"public/suricata-verify/http2-deflate-case.pcap", nil},
+	{"public/suricata-verify/http2-deflate__http2_deflate.pcap", nil},
+	{"public/suricata-verify/http2-keywords2.pcap", nil},
+	{"public/suricata-verify/http2-userinfo-authority__http2_userinfo_in_authority_1.pcap", nil},
+	{"public/suricata-verify/transform-base64-7296.pcap", nil},
+}
+
+// h2FrameException is a direction ("tcp.stream/srcport") of a capture
+// where h2pcap's HTTP/2 frame counts are right to differ from tshark's. The
+// direction is left out on both sides, and the test fails if it stops
+// differing (a stale exception).
+type h2FrameException struct {
+	file, dir, why string
+}
+
+// whyServerFirst: tshark's heuristic marks a conversation HTTP/2 at the
+// client preface, so a server SETTINGS sent before it is never decoded.
+const whyServerFirst = "the server's first segment (frame 4: SETTINGS, WINDOW_UPDATE) comes before the client preface (frame 5); tshark's heuristic marks the conversation HTTP/2 only at the preface and never decodes frame 4; h2pcap decodes the server's direction from its first byte"
+
+var h2FrameExceptions = []h2FrameException{
+	{"public/suricata-verify/bug-5929-02__http2_multiple_headers.pcap", "0/80", whyServerFirst},
+	{"public/suricata-verify/http2-userinfo-authority__http2_userinfo_in_authority_1.pcap", "0/80", whyServerFirst},
+	{"public/suricata-verify/http2-authority-mismatch__authority_and_host_2.pcap", "0/80", whyServerFirst},
+	{"public/arkime/http2-nghttp2.pcap", "0/49570", "tshark shows the client's 16384-byte HEADERS in its first segment (frame 4, \"Unreassembled fragment\") and decodes nothing of the client after it; h2pcap finds the HEADERS completed in frame 22, then CONTINUATION, SETTINGS (ACK), WINDOW_UPDATEs and GOAWAY"},
+	{"public/suricata-verify/http2-errorcode.pcap", "0/63577", "HTTP/1.1 CONNECT through a proxy on 8888, then HTTP/2 in the tunnel: tshark (even with -d tcp.port==8888,http2) decodes none of it; h2pcap finds the client preface at a segment start after the HTTP/1 exchange"},
+	{"public/suricata-verify/http2-errorcode.pcap", "0/8888", "the proxy's side of the same tunnel: h2pcap decodes the server's frames after the 200 response, by frame sync"},
+	{"public/suricata-verify/transform-base64-7296.pcap", "3/57228", "fuzzed capture: the server's 101 is garbled (\"HTTP/1.1\\020101 Switching Protocols\", frame 31), so tshark never switches to HTTP/2; h2pcap finds the client preface at a segment start (frame 33) and decodes both directions"},
+	{"public/suricata-verify/transform-base64-7296.pcap", "3/8080", "the server's side of the same connection (frames 39-47), found by frame sync"},
+	{"public/suricata-verify/transform-base64-7296.pcap", "4/63884", "fuzzed capture: a lone 27-byte segment (frame 34) on a 4-tuple seen nowhere else, exactly one SETTINGS frame; h2pcap's frame sync takes a segment that is exactly one plausible frame, tshark has no reason to call it HTTP/2"},
+}
+
+// labH2Captures lists the lab's captures whose truth.json says h2c; tshark
+// decodes them with the server port as HTTP/2.
+func labH2Captures(t *testing.T) []h2Capture {
+	dirs, err := filepath.Glob(filepath.Join(pcapRoot(), "*", "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []h2Capture
+	for _, tj := range dirs {
+		b, err := os.ReadFile(tj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var truth struct {
+			Transport string `json:"transport"`
+			Server    string `json:"server"`
+		}
+		if err := json.Unmarshal(b, &truth); err != nil {
+			t.Fatalf("%s: %v", tj, err)
+		}
+		if truth.Transport != "h2c" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(truth.Server)
+		if err != nil {
+			t.Fatalf("%s: server %q: %v", tj, truth.Server, err)
+		}
+		pcaps, _ := filepath.Glob(filepath.Join(filepath.Dir(tj), "*.pcap"))
+		for _, p := range pcaps {
+			rel, _ := filepath.Rel(pcapRoot(), p)
+			out = append(out, h2Capture{filepath.ToSlash(rel), []string{"-d", fmt.Sprintf("tcp.port==%d,http2", ap.Port())}})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no h2c lab captures under %s", pcapRoot())
+	}
+	return out
+}
+
+// TestH2FramesTshark: the HTTP/2 frame counts by type, per connection and
+// direction, equal tshark's on every cleartext HTTP/2 capture, decoded here
+// without any port option.
+func TestH2FramesTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
+		}
+		t.Skipf("tshark not installed: %v", err)
+	}
+	captures := append(slices.Clone(h2Captures), labH2Captures(t)...)
+	for _, e := range h2FrameExceptions {
+		if !slices.ContainsFunc(captures, func(c h2Capture) bool { return c.file == e.file }) {
+			t.Errorf("exception for %s %s names a capture not compared", e.file, e.dir)
+		}
+	}
+	for _, c := range captures {
+		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
+			want := tsharkH2Counts(t, tshark, c)
+			got := map[string]map[string]int{}
+			rep := analyzeCapture(t, c.file, Options{})
+			for _, conn := range rep.Connections {
+				if conn.HTTP2 == nil {
+					continue
+				}
+				for d, counts := range conn.HTTP2.Frames {
+					ep := conn.Client
+					if d == ServerToClient {
+						ep = conn.Server
+					}
+					ap := netip.MustParseAddrPort(ep)
+					if len(counts) > 0 {
+						got[fmt.Sprintf("%d/%d", conn.Stream, ap.Port())] = counts
+					}
+				}
+			}
+			keys := map[string]bool{}
+			for k := range want {
+				keys[k] = true
+			}
+			for k := range got {
+				keys[k] = true
+			}
+			total := 0
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
+				differ := fmt.Sprint(want[k]) != fmt.Sprint(got[k])
+				i := slices.IndexFunc(h2FrameExceptions, func(e h2FrameException) bool { return e.file == c.file && e.dir == k })
+				switch {
+				case i >= 0 && !differ:
+					t.Errorf("direction %s: exception, but the counts agree (%v): remove it", k, want[k])
+				case i >= 0:
+					t.Logf("direction %s left out: tshark %v, h2pcap %v: %s", k, want[k], got[k], h2FrameExceptions[i].why)
+				case differ:
+					t.Errorf("direction %s: tshark %v, h2pcap %v", k, want[k], got[k])
+				default:
+					for _, n := range want[k] {
+						total += n
+					}
+				}
+			}
+			t.Logf("%d HTTP/2 frames agree in %d directions", total, len(keys))
+		})
+	}
+}
+
+// tsharkH2Counts runs tshark once over a capture and counts its HTTP/2
+// frames by type per "tcp.stream/srcport".
+func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) map[string]map[string]int {
+	args := []string{"-r", filepath.Join(pcapRoot(), c.file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
+	args = append(args, c.opts...)
+	args = append(args, "-Y", "tcp", "-T", "fields", "-E", "aggregator=|",
+		"-e", "tcp.stream", "-e", "tcp.srcport", "-e", "http2.type", "-e", "frame.number")
+	cmd := exec.Command(tshark, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	// A stream tshark numbers for a packet decode rejects (see
+	// oracleExceptions) shifts tshark's later stream numbers by one.
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var onlyTshark []int
+	for _, line := range lines {
+		f := strings.Split(line, "\t")
+		if len(f) < 4 {
+			continue
+		}
+		frame, _ := strconv.Atoi(f[3])
+		stream, _ := strconv.Atoi(f[0])
+		for _, e := range oracleExceptions {
+			if e.file == c.file && e.frame == frame && e.tsharkOnlyStream && !slices.Contains(onlyTshark, stream) {
+				onlyTshark = append(onlyTshark, stream)
+			}
+		}
+	}
+	want := map[string]map[string]int{}
+	for _, line := range lines {
+		f := strings.Split(line, "\t")
+		if len(f) < 3 || f[2] == "" {
+			continue
+		}
+		stream, err := strconv.Atoi(f[0])
+		if err != nil {
+			t.Fatalf("tcp.stream %q", f[0])
+		}
+		shift := 0
+		for _, o := range onlyTshark {
+			if o < stream {
+				shift++
+			}
+		}
+		k := fmt.Sprintf("%d/%s", stream-shift, f[1])
+		if want[k] == nil {
+			want[k] = map[string]int{}
+		}
+		for _, ty := range strings.Split(f[2], "|") {
+			n, err := strconv.Atoi(ty)
+			if err != nil {
+				t.Fatalf("http2.type %q", ty)
+			}
+			want[k][h2TypeName(http2.FrameType(n))]++
+		}
+	}
+	return want
+}
