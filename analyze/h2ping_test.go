@@ -18,8 +18,8 @@ func TestPingSender(t *testing.T) {
 		{[8]byte{0x02, 0x04, 0x10, 0x10, 0x09, 0x0e, 0x07, 0x07}, SenderGRPCBDP},
 		{[8]byte{0x01, 0x06, 0x01, 0x08, 0x00, 0x03, 0x03, 0x09}, SenderGRPCDrain},
 		{[8]byte{0xd1, 0x6c, 0x17, 0xd4, 0x8e, 0x68, 0x63, 0x07}, SenderGoHealthCheck}, // too-many-pings/client.pcap frame 20
-		{[8]byte{0, 0, 0, 0, 0, 0, 0, 1}, SenderUnknown},                              // a counter
-		{[8]byte{'p', 'i', 'n', 'g', 'p', 'i', 'n', 'g'}, SenderUnknown},              // a tag
+		{[8]byte{0, 0, 0, 0, 0, 0, 0, 1}, SenderUnknown},                               // a counter
+		{[8]byte{'p', 'i', 'n', 'g', 'p', 'i', 'n', 'g'}, SenderUnknown},               // a tag
 	}
 	for _, tc := range tests {
 		if got := pingSender(tc.data); got != tc.want {
@@ -142,7 +142,9 @@ func TestH2Synthetic(t *testing.T) {
 		c.buf.WriteString(http2.ClientPreface)
 		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
 	})
-	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10}) })
+	c.send(fromS, 1, func(fr *http2.Framer) {
+		fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
+	})
 	c.send(fromC, 1, func(fr *http2.Framer) { fr.WriteSettingsAck() })
 	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteSettingsAck() })
 	c.send(fromC, 1, func(fr *http2.Framer) {
