@@ -72,6 +72,7 @@ type dirLoss struct {
 	ambiguous int // retransmissions of seen data with nothing to tell whether the data or its ACK was lost
 	drops     int // gaps the receiver ACKed: the capture missed them, the network did not
 	holes     int // lost-segment flags
+	spurious  int // spurious retransmissions of this direction's data
 	retrans   []Event
 }
 
@@ -135,6 +136,7 @@ func assessLoss(c *Connection, point string) [2]dirLoss {
 			}
 			d.retrans = append(d.retrans, e)
 		case EvSpuriousRetrans:
+			d.spurious++
 			if !senderSide(point, e.Dir) {
 				l[e.Dir.Reverse()].after++
 			}
@@ -251,14 +253,11 @@ func (j *judgement) evidenceFrame(frame, input int, note string, args ...any) {
 	j.v.Evidence = append(j.v.Evidence, Evidence{Frame: frame, Input: input, Note: fmt.Sprintf(note, args...)})
 }
 
-// died says whether the connection ended badly, which lowers the bar
-// for calling a direction lossy.
+// died says whether the connection died of silence, which lowers the
+// bar for calling a direction lossy: one lost packet with nothing after
+// it explains a death. A reset does not: the RST explains it.
 func (j *judgement) died() bool {
-	switch j.v.Kind {
-	case KindLostPing, KindReset, KindSilent:
-		return true
-	}
-	return false
+	return j.v.Kind == KindLostPing || j.v.Kind == KindSilent
 }
 
 // kind decides verdict.kind, in order of what explains the end best.
@@ -321,9 +320,9 @@ func (j *judgement) serverGoawayBefore(frame, input int) bool {
 	return false
 }
 
-// goawayEnded finds the GOAWAY that ended the connection: any from the
-// server, or one from the client with an error (a client's GOAWAY
-// NO_ERROR is how Go closes a connection it no longer needs).
+// goawayEnded finds the GOAWAY that ended the connection: the first
+// GOAWAY, when the server sent it or it carries an error. A client's
+// GOAWAY NO_ERROR is how Go closes a connection it no longer needs.
 func (j *judgement) goawayEnded() bool {
 	h := j.c.HTTP2
 	if h == nil {
@@ -335,6 +334,9 @@ func (j *judgement) goawayEnded() bool {
 			j.goaway = g
 			return true
 		}
+		// The client's GOAWAY NO_ERROR came first: the server's answer
+		// to it (x/net's server replies in kind) is part of the close.
+		return false
 	}
 	return false
 }
@@ -414,8 +416,11 @@ func (j *judgement) direction() {
 	case 1:
 		v.LossDirection = lossy[0].String()
 	default:
+		// Retransmissions that cannot say which direction lost packets
+		// matter where they explain the verdict: a connection that died
+		// of silence, or one degraded by them alone.
 		v.LossDirection = LossNone
-		if ambiguous >= 2 || ambiguous >= 1 && died || v.Kind == KindLostPing {
+		if ambiguous >= 1 && died || v.Kind == KindLostPing || v.Kind == KindDegraded {
 			v.LossDirection = LossUnknown
 		}
 	}
@@ -484,23 +489,41 @@ func (j *judgement) suspects() {
 }
 
 // mtuBlackhole: in direction d only big segments were lost while small
-// ones passed. At the receiver, no big segment arrived after the first
-// loss but small ones did; at the sender, every big segment sent after
-// the first loss had to be sent again.
+// packets passed. Every segment lost must be big (at least
+// minMTULossLen), and no big segment may have got through after the
+// first loss. That small ones passed is seen at the receiver's side as
+// small packets (bare ACKs too) arriving after the first loss; at the
+// sender's side as the peer sending data afterwards without
+// retransmitting it: the sender's small ACKs reach it.
 func (j *judgement) mtuBlackhole(d Direction) bool {
 	df := &j.f.Dir[d]
 	l := &j.loss[d]
-	if df.LossLen < minMTULossLen || df.SmallAfter == 0 || l.definite()+l.ambiguous == 0 {
+	if df.LossLen < minMTULossLen || len(l.retrans) == 0 && l.holes == 0 {
 		return false
 	}
 	big := map[uint32]bool{}
 	for _, e := range l.retrans {
-		if e.Len*10 < df.LossLen*9 {
+		if e.Len < minMTULossLen {
 			return false // a small segment was lost too
 		}
 		big[e.Seq] = true
 	}
-	return df.BigAfter == 0 || df.BigAfter <= len(big)
+	if df.BigAfter > len(big) {
+		return false
+	}
+	if !senderSide(j.point, d) {
+		return df.SmallAfter > 0
+	}
+	if len(l.retrans) == 0 || j.loss[d.Reverse()].spurious > 0 {
+		return false
+	}
+	first := l.retrans[0].Time
+	for _, m := range j.f.Dir[d.Reverse()].Last {
+		if m.Time.After(first) {
+			return true
+		}
+	}
+	return false
 }
 
 func senderName(d Direction) string {

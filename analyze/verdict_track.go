@@ -119,47 +119,51 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 	}
 
 	retrans := f.Any(FlagRetransmission | FlagFastRetransmission | FlagOutOfOrder)
+	spurious := f.Any(FlagSpuriousRetransmission)
+	end := s.Seq + uint32(s.PayloadLen)
+	// A gap: this segment (data or a bare ACK) starts beyond what was seen.
+	if f.Any(FlagLostSegment) && t.seenEndSet && seqGT(s.Seq, t.seenEnd) {
+		t.addHole(seqRange{t.seenEnd, s.Seq})
+	}
 	t.markUnseen, t.markPeerMissing = false, false
 	if s.PayloadLen > 0 {
 		t.dataSegs++
 		t.maxLen = max(t.maxLen, s.PayloadLen)
-		end := s.Seq + uint32(s.PayloadLen)
-		if f.Any(FlagLostSegment) && t.seenEndSet && seqGT(s.Seq, t.seenEnd) {
-			t.addHole(seqRange{t.seenEnd, s.Seq})
-		}
 		if retrans {
 			t.markUnseen = t.fill(s.Seq, end)
 			// The peer was heard from after this direction last sent new
 			// data and still did not acknowledge this segment: it never
 			// arrived (the data was lost, not the ACK).
-			t.markPeerMissing = !f.Any(FlagSpuriousRetransmission) && rev.lastAck != 0 &&
+			t.markPeerMissing = !spurious && rev.lastAck != 0 &&
 				rev.lastAckNS > fwd.nextSeqNS && seqLE(rev.lastAck, s.Seq)
 		}
 		if !t.lossStarted {
 			switch {
-			case f.Any(FlagRetransmission|FlagFastRetransmission) && !f.Any(FlagSpuriousRetransmission):
+			case f.Any(FlagRetransmission|FlagFastRetransmission) && !spurious:
 				t.lossStarted, t.lossLen = true, s.PayloadLen
 			case f.Any(FlagLostSegment):
 				t.lossStarted, t.lossLen = true, max(t.maxLen, 1)
 			}
 		}
-		if !retrans && !f.Any(FlagSpuriousRetransmission) {
-			if t.lossStarted {
-				if s.PayloadLen >= t.lossLen {
-					t.bigAfter++
-				} else {
-					t.smallAfter++
-				}
-			}
+		if !retrans && !spurious {
 			copy(t.last[:], t.last[1:])
 			t.last[len(t.last)-1] = mark
 			if !t.stall.set {
 				t.stall = mark
 			}
 		}
-		if !t.seenEndSet || seqGT(end, t.seenEnd) {
-			t.seenEnd, t.seenEndSet = end, true
+	}
+	// Sizes after the first loss, bare ACKs included: they are the small
+	// packets that pass an MTU black hole.
+	if t.lossStarted && !retrans && !spurious && !syn {
+		if s.PayloadLen >= t.lossLen {
+			t.bigAfter++
+		} else {
+			t.smallAfter++
 		}
+	}
+	if !t.seenEndSet || seqGT(end, t.seenEnd) {
+		t.seenEnd, t.seenEndSet = end, true
 	}
 	if rst && !t.rst.set {
 		t.rst = mark
