@@ -119,17 +119,7 @@ func labH2Captures(t *testing.T) []h2Capture {
 	}
 	var out []h2Capture
 	for _, tj := range dirs {
-		b, err := os.ReadFile(tj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var truth struct {
-			Transport string `json:"transport"`
-			Server    string `json:"server"`
-		}
-		if err := json.Unmarshal(b, &truth); err != nil {
-			t.Fatalf("%s: %v", tj, err)
-		}
+		truth := readTruth(t, tj)
 		if truth.Transport != "h2c" {
 			continue
 		}
@@ -276,4 +266,31 @@ func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) map[string]map[str
 		}
 	}
 	return want
+}
+
+// labTruth is the part of a lab scenario's truth.json these tests read.
+type labTruth struct {
+	Transport string `json:"transport"`
+	Server    string `json:"server"`
+}
+
+func readTruth(t *testing.T, path string) labTruth {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth labTruth
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return truth
+}
+
+// labTransport returns the transport of the lab scenario in dir, or ""
+// when dir has no truth.json.
+func labTransport(t *testing.T, dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, "truth.json")); err != nil {
+		return ""
+	}
+	return readTruth(t, filepath.Join(dir, "truth.json")).Transport
 }

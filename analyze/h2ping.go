@@ -150,8 +150,11 @@ const (
 // health-check PINGs: the idle gap before each (x/net/http2 sends one when
 // no frame was read for ReadIdleTimeout), and the time from the last
 // unanswered one to the client closing the connection (it closes when no
-// ACK came within PingTimeout). closeAt is the client's first FIN or RST.
-func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta) *HealthCheck {
+// ACK came within PingTimeout). closeAt is the client's first FIN or RST;
+// provoked is when the server gave the client another reason to close
+// (its GOAWAY or its own close; zero if none): a close after it says
+// nothing about PingTimeout.
+func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, provoked time.Time) *HealthCheck {
 	var idles []time.Duration
 	var lastUnanswered *pingRec
 	for i := range p.list {
@@ -174,7 +177,7 @@ func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta) *Hea
 		hc.ReadIdleTimeoutS = secPtr(rit)
 		match = match && near(rit, clientGoReadIdle)
 	}
-	if lastUnanswered != nil && closed {
+	if lastUnanswered != nil && closed && (provoked.IsZero() || provoked.Before(lastUnanswered.meta.Time)) {
 		pt := closeAt.Time.Sub(lastUnanswered.meta.Time)
 		hc.PingTimeoutS = secPtr(pt)
 		hc.PingFrame, hc.CloseFrame = lastUnanswered.meta.Frame, closeAt.Frame

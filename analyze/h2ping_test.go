@@ -89,7 +89,7 @@ func TestHealthCheckInference(t *testing.T) {
 			peer.last = h2.Meta{Frame: 10*i + 2, Time: t0.Add(time.Duration(at+5) * time.Millisecond)}
 		}
 	}
-	hc := p.healthCheck(client, true, h2.Meta{Frame: 99, Time: t0.Add(105010 * time.Millisecond)})
+	hc := p.healthCheck(client, true, h2.Meta{Frame: 99, Time: t0.Add(105010 * time.Millisecond)}, time.Time{})
 	if hc == nil || hc.ReadIdleTimeoutS == nil || hc.PingTimeoutS == nil {
 		t.Fatalf("health check %+v", hc)
 	}
@@ -100,9 +100,14 @@ func TestHealthCheckInference(t *testing.T) {
 		t.Errorf("frames %d -> %d", hc.PingFrame, hc.CloseFrame)
 	}
 	// The lab's 2 s / 1 s is not client-go's.
-	hc = p.healthCheck(client, true, h2.Meta{Frame: 99, Time: t0.Add(91010 * time.Millisecond)})
+	hc = p.healthCheck(client, true, h2.Meta{Frame: 99, Time: t0.Add(91010 * time.Millisecond)}, time.Time{})
 	if hc.ClientGoDefaults {
 		t.Errorf("ping timeout %v s taken for client-go's", *hc.PingTimeoutS)
+	}
+	// A close after the server's GOAWAY is not a PING timeout.
+	hc = p.healthCheck(client, true, h2.Meta{Frame: 99, Time: t0.Add(105010 * time.Millisecond)}, t0.Add(100000*time.Millisecond))
+	if hc.PingTimeoutS != nil || !hc.ClientGoDefaults {
+		t.Errorf("ping timeout %v after a GOAWAY; client-go %v", *hc.PingTimeoutS, hc.ClientGoDefaults)
 	}
 }
 
@@ -201,7 +206,8 @@ func TestH2Synthetic(t *testing.T) {
 	if h.Settings[ClientToServer]["INITIAL_WINDOW_SIZE"] != 100 || h.Settings[ServerToClient]["MAX_CONCURRENT_STREAMS"] != 10 {
 		t.Errorf("settings %v", h.Settings)
 	}
-	if hc := h.HealthCheck; hc == nil || hc.PingTimeoutS == nil || *hc.PingTimeoutS < 1 || hc.ClientGoDefaults {
+	// The client closes after the server's GOAWAY: no PingTimeout from that.
+	if hc := h.HealthCheck; hc == nil || hc.ReadIdleTimeoutS == nil || *hc.ReadIdleTimeoutS < 1.9 || hc.PingTimeoutS != nil || hc.ClientGoDefaults {
 		t.Errorf("health check %+v", hc)
 	}
 }

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -120,7 +121,7 @@ func (c *conn) http2(client int) *HTTP2 {
 			out.FlowStalls = append(out.FlowStalls, fs)
 		}
 	}
-	out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt)
+	out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt, h.provoked(client))
 	return out
 }
 
@@ -180,4 +181,21 @@ func h2TypeName(ty http2.FrameType) string {
 		return fmt.Sprintf("UNKNOWN_0x%02X", uint8(ty))
 	}
 	return ty.String()
+}
+
+// provoked returns the time of the server's last GOAWAY or of its close
+// (FIN or RST) if earlier than the client's: something other than a PING
+// timeout that makes a client close. Zero if none.
+func (h *h2conn) provoked(client int) time.Time {
+	var t time.Time
+	for _, g := range h.goaways {
+		if g.side != client && g.meta.Time.After(t) {
+			t = g.meta.Time
+		}
+	}
+	cl, sv := &h.dir[client], &h.dir[1-client]
+	if sv.closed && (!cl.closed || sv.closeAt.Time.Before(cl.closeAt.Time)) && sv.closeAt.Time.After(t) {
+		t = sv.closeAt.Time
+	}
+	return t
 }
