@@ -58,6 +58,13 @@ const (
 	// without FIN or RST must have stopped to be called silent rather
 	// than still open.
 	silentAfter = 5 * time.Second
+	// goawayReaction is how soon after a server's record a client's close
+	// reads as its answer to a GOAWAY (Go closes at once; 0.5 ms in the
+	// lab, against 290 ms and more for closes of its own).
+	goawayReaction = 5 * time.Millisecond
+	// unasked is how long after the client's last data a server's record
+	// must come not to be the answer to it.
+	unasked = 100 * time.Millisecond
 	// maxEvidence bounds a verdict's evidence list.
 	maxEvidence = 12
 	// minMTULossLen is the smallest segment an MTU black hole is blamed
@@ -234,6 +241,9 @@ type judgement struct {
 	stallData segRef  // TCP-inferred lost ping: the client's unanswered data
 	stallIdle time.Duration
 	refused   bool // SYN answered by RST
+	// goawayRecord is the server's record a TLS client closed right
+	// after: its GOAWAY, inferred.
+	goawayRecord segRef
 	synOnly   bool // SYN never answered
 }
 
@@ -270,6 +280,8 @@ func (j *judgement) kind() {
 		j.v.Kind = KindGoaway
 	case j.lostPingInferred():
 		j.v.Kind = KindLostPing
+	case j.goawayInferred():
+		j.v.Kind = KindGoaway
 	case j.cl.first.ok() && j.cl.firstRST:
 		j.v.Kind = KindReset
 		j.refused = j.cl.by == ServerToClient && f.Dir[ServerToClient].DataSegs == 0 &&
@@ -395,6 +407,45 @@ func (j *judgement) lostPingInferred() bool {
 		}
 	}
 	j.stallIdle = idle
+	return true
+}
+
+// goawayInferred is a server's GOAWAY seen from TCP alone (TLS not
+// decrypted): the client closed (FIN) within goawayReaction of a record
+// the server sent unasked, at least unasked after the client's last data.
+// A Go client closes the moment a draining server's GOAWAY leaves it
+// without streams; one that closes on its own (idle, shutting down) does
+// so long after the server last spoke, and a client that closes after its
+// last answer asked for it.
+func (j *judgement) goawayInferred() bool {
+	c, cl := j.c, j.cl
+	if c.HTTP2 != nil || c.App != "tls" || !cl.first.ok() || cl.firstRST || cl.by != ClientToServer {
+		return false
+	}
+	var srv segRef
+	for _, m := range j.f.Dir[ServerToClient].Last {
+		if markBefore(m, cl.client) {
+			srv = m
+		}
+	}
+	// Away from the client the close comes a round trip later.
+	react := goawayReaction
+	if c.IRTTms != nil {
+		react += time.Duration(2 * *c.IRTTms * float64(time.Millisecond))
+	}
+	if !srv.ok() || cl.client.Time.Sub(srv.Time) > react {
+		return false
+	}
+	var asked segRef
+	for _, m := range j.f.Dir[ClientToServer].Last {
+		if m.Time.Before(srv.Time) {
+			asked = m
+		}
+	}
+	if asked.ok() && srv.Time.Sub(asked.Time) < unasked {
+		return false
+	}
+	j.goawayRecord = srv
 	return true
 }
 

@@ -11,10 +11,16 @@ import (
 func (j *judgement) summarize() {
 	c, v := j.c, &j.v
 	var s string
-	switch v.Kind {
-	case KindLostPing:
+	switch {
+	case v.Kind == KindLostPing:
 		s = j.lostPingText()
-	case KindGoaway:
+	case v.Kind == KindGoaway && j.goaway == nil:
+		m := j.goawayRecord
+		s = fmt.Sprintf("Inferred from TCP (TLS not decrypted): the client closed the connection %s after a record the server sent unasked (frame %d), the way an HTTP/2 client answers a GOAWAY from a server shutting down gracefully (benign; the key log would confirm it)",
+			fmtDur(j.cl.client.Time.Sub(m.Time)), m.Frame)
+		j.evidence(m, "server record (%d bytes) nobody asked for: most likely GOAWAY", m.Len)
+		j.evidence(j.cl.client, "the client closes %s later", fmtDur(j.cl.client.Time.Sub(m.Time)))
+	case v.Kind == KindGoaway:
 		g := j.goaway
 		s = fmt.Sprintf("The %s sent GOAWAY %s (frame %d)", g.From, g.Error, g.Frame)
 		switch {
@@ -26,7 +32,7 @@ func (j *judgement) summarize() {
 			s += fmt.Sprintf(" with debug %q", g.Debug)
 		}
 		j.evidenceFrame(g.Frame, g.Input, "GOAWAY %s from the %s, last stream %d", g.Error, g.From, g.LastStreamID)
-	case KindReset:
+	case v.Kind == KindReset:
 		m := j.cl.first
 		switch {
 		case j.refused:
@@ -42,7 +48,7 @@ func (j *judgement) summarize() {
 		if slices.Contains(v.Suspects, SuspectIdleTimeout) {
 			s += fmt.Sprintf(" after %s of silence, as a middlebox's idle timeout would", fmtDur(j.f.RSTGap))
 		}
-	case KindSilent:
+	case v.Kind == KindSilent:
 		if j.synOnly {
 			s = fmt.Sprintf("The client's SYN (frame %d) was never answered", c.FirstFrame)
 			j.evidenceFrame(c.FirstFrame, c.FirstInput, "SYN")
@@ -50,7 +56,7 @@ func (j *judgement) summarize() {
 			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, fmtDur(j.end.Sub(c.End)))
 			j.evidenceFrame(c.LastFrame, c.LastInput, "last packet: silence after it")
 		}
-	case KindDegraded:
+	case v.Kind == KindDegraded:
 		s = "Packets were lost " + j.lossPhrase() + "; TCP recovered and the connection went on"
 	default:
 		s = "No loss"
