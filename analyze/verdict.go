@@ -244,7 +244,7 @@ type judgement struct {
 	// goawayRecord is the server's record a TLS client closed right
 	// after: its GOAWAY, inferred.
 	goawayRecord segRef
-	synOnly   bool // SYN never answered
+	synOnly      bool // SYN never answered
 }
 
 func (j *judgement) evidence(m segRef, note string, args ...any) {
