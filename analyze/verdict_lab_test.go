@@ -1,0 +1,238 @@
+package analyze
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// verdictTruth is the part of a lab scenario's truth.json the verdict test reads.
+type verdictTruth struct {
+	Scenario    string `json:"scenario"`
+	Connections []struct {
+		Local      string  `json:"local"`
+		FirstError *string `json:"first_error"`
+	} `json:"connections"`
+	Expect struct {
+		Verdict       string   `json:"verdict"`
+		LossDirection string   `json:"loss_direction"`
+		Suspects      []string `json:"suspects"`
+	} `json:"expect"`
+}
+
+// verdictWant is what one connection's verdict must say in one capture.
+type verdictWant struct {
+	kinds    []string // any of
+	dirs     []string // any of; nil: not checked
+	suspects []string // must all be there
+}
+
+// verdictOverride states, per scenario, capture and client port, where the
+// verdict must differ from what truth.json expects for the scenario, and
+// why. Everything else follows the truth: connections with a client
+// error get the scenario's verdict and loss direction, the others are
+// healthy (degraded in the loss scenarios).
+var verdictOverride = map[string]map[string]map[uint16]verdictWant{
+	// The client retransmits its PING and hears nothing: the PING or the
+	// server's answer was lost after leaving the client; only a
+	// server-side capture tells (there the client retransmits data the
+	// server ACKed: server->client).
+	"blackhole-s2c-tls": {"client.pcap": {41286: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}}},
+	// Client side: the same ambiguity. Server side: nothing from the
+	// client arrives for 7 s; whether it was lost or never sent only the
+	// client-side capture tells.
+	"blackhole-c2s-h2c": {
+		"client.pcap": {35066: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}},
+		"server.pcap": {35066: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}},
+	},
+	// As blackhole-s2c-tls on the client side. The redials after the
+	// fault waited for a retransmitted SYN-ACK: degraded is right.
+	"midconn": {
+		"client.pcap": {
+			41888: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}},
+			41902: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}},
+			42016: {kinds: []string{KindHealthy, KindDegraded}},
+			42024: {kinds: []string{KindHealthy, KindDegraded}},
+		},
+		"server.pcap": {
+			42016: {kinds: []string{KindHealthy, KindDegraded}},
+			42024: {kinds: []string{KindHealthy, KindDegraded}},
+		},
+	},
+	// The first two connections end with the server's GOAWAY (no client
+	// error: the client moves on); TLS is not decrypted, so the GOAWAY is
+	// inferred from the client's close right after an unasked record.
+	"graceful-shutdown": {
+		"client.pcap": {48404: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}, 48408: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}},
+		"server.pcap": {48404: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}, 48408: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}},
+	},
+}
+
+// verdictSuspects are the suspects the verdict names; truth.json also lists
+// descriptive ones (blackhole, random_loss, server_shutdown,
+// midstream_capture) the verdict says in other words.
+var verdictSuspects = []string{SuspectMTUBlackhole, SuspectMiddleboxReset, SuspectTooManyPings}
+
+// verdictReport analyzes one lab capture as cmd/h2pcap does.
+func verdictReport(t *testing.T, path string) *Report {
+	t.Helper()
+	src, err := decode.Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dec := decode.NewDecoder()
+	a := New(Options{})
+	var s decode.Segment
+	for {
+		p, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := dec.Decode(p, &s); err != nil || !ok {
+			continue
+		}
+		a.Segment(&s)
+	}
+	return a.Report([]*decode.InputInfo{src.Info()})
+}
+
+func verdictClientPort(s string) uint16 {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return 0
+	}
+	return ap.Port()
+}
+
+// TestVerdictLab checks every lab scenario's verdicts against its
+// truth.json, on the client-side and the server-side capture.
+func TestVerdictLab(t *testing.T) {
+	root := filepath.Join("..", "testdata", "pcaps")
+	truths, _ := filepath.Glob(filepath.Join(root, "*", "truth.json"))
+	if len(truths) == 0 {
+		t.Skip("no lab captures")
+	}
+	for _, tp := range truths {
+		b, err := os.ReadFile(tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr verdictTruth
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatalf("%s: %v", tp, err)
+		}
+		dir := filepath.Dir(tp)
+		for _, capture := range []string{"client.pcap", "server.pcap"} {
+			t.Run(tr.Scenario+"/"+capture, func(t *testing.T) {
+				r := verdictReport(t, filepath.Join(dir, capture))
+				wantPoint := strings.TrimSuffix(capture, ".pcap")
+				if r.CapturePoint != wantPoint {
+					t.Errorf("capture_point %q, want %q", r.CapturePoint, wantPoint)
+				}
+				checkVerdicts(t, &tr, capture, r)
+			})
+		}
+	}
+}
+
+func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, r *Report) {
+	byPort := map[uint16]*Connection{}
+	for _, c := range r.Connections {
+		// The last connection on a port is the one the client log names
+		// (a refused SYN may have used it before).
+		byPort[verdictClientPort(c.Client)] = c
+	}
+	dirsSeen := map[string]bool{}
+	for _, tc := range tr.Connections {
+		port := verdictClientPort(tc.Local)
+		c := byPort[port]
+		if c == nil {
+			t.Errorf("client port %d: no connection in the capture", port)
+			continue
+		}
+		want, ok := verdictOverride[tr.Scenario][capture][port]
+		if !ok {
+			want = verdictDefault(tr, tc.FirstError != nil)
+		}
+		v := c.Verdict
+		if v == nil {
+			t.Errorf("port %d: no verdict", port)
+			continue
+		}
+		dirsSeen[v.LossDirection] = true
+		if !slices.Contains(want.kinds, v.Kind) {
+			t.Errorf("port %d: kind %s, want %v; %s", port, v.Kind, want.kinds, v.Summary)
+		}
+		if want.dirs != nil && !slices.Contains(want.dirs, v.LossDirection) {
+			t.Errorf("port %d: loss_direction %s, want %v; %s", port, v.LossDirection, want.dirs, v.Summary)
+		}
+		// Where the direction is known, the place follows from the
+		// capture: the receiver's capture misses what was lost (before),
+		// the sender's sees it go (after).
+		if d := v.LossDirection; d == LossClientToServer || d == LossServerToClient {
+			loc := BeforeCapture
+			if capture == "client.pcap" == (d == LossClientToServer) {
+				loc = AfterCapture
+			}
+			if v.LossLocation != loc {
+				t.Errorf("port %d: loss_location %s, want %s; %s", port, v.LossLocation, loc, v.Summary)
+			}
+		}
+		for _, s := range verdictSuspects {
+			if w, g := slices.Contains(want.suspects, s), slices.Contains(v.Suspects, s); w != g {
+				t.Errorf("port %d: suspect %s: got %v, want %v; %s", port, s, g, w, v.Summary)
+			}
+		}
+		if v.Summary == "" || len(v.Evidence) > maxEvidence {
+			t.Errorf("port %d: summary %q, %d evidence", port, v.Summary, len(v.Evidence))
+		}
+		if testing.Verbose() {
+			t.Logf("port %d: %s %s %s %v: %s", port, v.Kind, v.LossDirection, v.LossLocation, v.Suspects, v.Summary)
+		}
+	}
+	// Loss both ways shows per connection only where a connection lost
+	// packets each way; across the scenario both directions must show.
+	if tr.Expect.LossDirection == LossBoth && !dirsSeen[LossBoth] &&
+		!(dirsSeen[LossClientToServer] && dirsSeen[LossServerToClient]) {
+		t.Errorf("loss both ways: directions seen %v", dirsSeen)
+	}
+	if r.Summary == nil || r.Summary.Connections != len(r.Connections) || r.Summary.Headline == "" {
+		t.Errorf("summary %+v", r.Summary)
+	}
+}
+
+// verdictDefault is the truth's expectation for one connection: failed ones
+// (a client error) get the scenario's verdict; in the loss scenarios
+// (degraded) every connection does; the others must be healthy.
+func verdictDefault(tr *verdictTruth, failed bool) verdictWant {
+	var sus []string
+	for _, s := range tr.Expect.Suspects {
+		if slices.Contains(verdictSuspects, s) {
+			sus = append(sus, s)
+		}
+	}
+	e := tr.Expect
+	switch {
+	case e.Verdict == KindDegraded:
+		w := verdictWant{kinds: []string{KindDegraded}, dirs: []string{e.LossDirection}, suspects: sus}
+		if e.LossDirection == LossBoth {
+			w.dirs = []string{LossBoth, LossClientToServer, LossServerToClient}
+		}
+		return w
+	case failed:
+		return verdictWant{kinds: []string{e.Verdict}, dirs: []string{e.LossDirection}, suspects: sus}
+	}
+	return verdictWant{kinds: []string{KindHealthy}, dirs: []string{LossNone}}
+}
