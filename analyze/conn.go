@@ -107,7 +107,8 @@ type conn struct {
 	eventsDropped int
 	maxEvents     int
 
-	h2       *h2conn // HTTP/2 analysis; nil until the first payload
+	h2       *h2conn // HTTP/2 analysis; nil until the first payload, or when not HTTP/2
+	h2off    bool    // found not to be HTTP/2
 	h2forced bool    // a port is in Options.H2Ports
 }
 
