@@ -8,12 +8,35 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/report"
 )
+
+// portList is a repeatable flag of TCP port numbers.
+type portList []uint16
+
+func (p *portList) String() string {
+	parts := make([]string, len(*p))
+	for i, n := range *p {
+		parts[i] = strconv.Itoa(int(n))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p *portList) Set(s string) error {
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || n == 0 {
+			return fmt.Errorf("bad port %q", f)
+		}
+		*p = append(*p, uint16(n))
+	}
+	return nil
+}
 
 // outputFlags are the flags every command that writes a report shares.
 type outputFlags struct {
@@ -71,6 +94,8 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	var out outputFlags
 	out.register(fs)
+	var opts analyze.Options
+	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -95,7 +120,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		return decode.Open(path, input)
 	}
-	r, err := analyzeInputs(paths, opener)
+	r, err := analyzeInputs(paths, opts, opener)
 	if err != nil {
 		return err
 	}
@@ -105,8 +130,8 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 // analyzeInputs runs the pipeline over the inputs in order: source ->
 // decoder -> analyzer. An input that cannot be opened or read is an input
 // error (exit 2); one that merely ends early has a warning in its info.
-func analyzeInputs(paths []string, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
-	a := analyze.New(analyze.Options{})
+func analyzeInputs(paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
+	a := analyze.New(opts)
 	var seg decode.Segment
 	infos := make([]*decode.InputInfo, 0, len(paths))
 	for i, path := range paths {

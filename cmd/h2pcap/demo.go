@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 )
 
@@ -37,7 +38,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "h2pcap: analysing the built-in sample capture (%d bytes)\n", len(sample))
-	r, err := analyzeInputs([]string{sampleName}, func(path string, input int) (decode.Source, error) {
+	r, err := analyzeInputs([]string{sampleName}, analyze.Options{}, func(path string, input int) (decode.Source, error) {
 		return decode.NewReader(bytes.NewReader(sample), path, input)
 	})
 	if err != nil {
