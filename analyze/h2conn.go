@@ -95,7 +95,6 @@ func newH2conn(c *conn, forced bool) *h2conn {
 		d.h, d.side = h, side
 		d.emit = d.frame
 	}
-	h.streams.init()
 	h.flow.init()
 	return h
 }
@@ -107,7 +106,7 @@ func newH2conn(c *conn, forced bool) *h2conn {
 func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 	h := c.h2
 	if h == nil {
-		if s.PayloadLen == 0 {
+		if s.PayloadLen == 0 || c.h2off {
 			return
 		}
 		h = newH2conn(c, c.h2forced)
@@ -134,6 +133,10 @@ func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && !hd.closed {
 		hd.closed, hd.closeRST = true, s.Flags.Has(decode.FlagRST)
 		hd.closeAt = h2.Meta{Input: s.Input, Frame: s.Frame, Time: s.Time}
+	}
+	if h.mode == h2No {
+		// Not HTTP/2: free the state, remember only that.
+		c.h2, c.h2off = nil, true
 	}
 }
 
@@ -281,7 +284,6 @@ func (h *h2conn) drop(mode h2Mode) {
 	h.pings = pingTracker{}
 	h.goaways, h.rsts, h.rstsDropped = nil, nil, 0
 	h.streams = streamTable{}
-	h.streams.init()
 	h.flow = flowControl{}
 	h.flow.init()
 }

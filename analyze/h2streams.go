@@ -38,19 +38,28 @@ type streamRec struct {
 type streamTable struct {
 	open    map[uint32]*streamRec
 	first   []streamRec // finished, in order of finishing
-	last    [keepStreams]streamRec
-	nLast   int // finished streams beyond first, all time
+	last    []streamRec // a ring of keepStreams, made when first needed
+	nLast   int         // finished streams beyond first, all time
 	total   int
 	untrack int // opened while maxOpenStreams were open
 }
 
 func (t *streamTable) init() { t.open = map[uint32]*streamRec{} }
 
+// initOnce makes the open set on first use: most connections that get
+// an h2conn turn out not to be HTTP/2.
+func (t *streamTable) initOnce() {
+	if t.open == nil {
+		t.init()
+	}
+}
+
 // get returns the stream id, opening it (at f) if new.
 func (t *streamTable) get(id uint32, f *h2.Frame, fc *flowControl) *streamRec {
-	if id == 0 || t.open == nil {
+	if id == 0 {
 		return nil
 	}
+	t.initOnce()
 	if r := t.open[id]; r != nil {
 		return r
 	}
@@ -142,6 +151,9 @@ func (t *streamTable) done(r *streamRec) {
 	if len(t.first) < keepStreams {
 		t.first = append(t.first, *r)
 		return
+	}
+	if t.last == nil {
+		t.last = make([]streamRec, keepStreams)
 	}
 	t.last[t.nLast%keepStreams] = *r
 	t.nLast++
