@@ -163,9 +163,6 @@ func (t *text) findings(r *analyze.Report) {
 		}
 		t.verdict(c)
 		for _, g := range groups {
-			if g.kind == analyze.EvFIN || g.kind == analyze.EvRST {
-				continue
-			}
 			t.printf("%s%s: %d %s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), frameList(g.frames, 12))
 		}
 		if missing > 0 {
@@ -218,6 +215,9 @@ type eventGroup struct {
 func groupEvents(evs []analyze.Event) []*eventGroup {
 	var groups []*eventGroup
 	for _, e := range evs {
+		if e.Kind == analyze.EvFIN || e.Kind == analyze.EvRST {
+			continue // the close is shown once, from Connection.Close
+		}
 		i := slices.IndexFunc(groups, func(g *eventGroup) bool { return g.dir == e.Dir && g.kind == e.Kind })
 		if i < 0 {
 			groups = append(groups, &eventGroup{dir: e.Dir, kind: e.Kind})

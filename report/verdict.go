@@ -69,6 +69,9 @@ func (t *text) verdict(c *analyze.Connection) {
 		label = "**" + label + "**"
 	}
 	t.printf("%s%s: %s\n", t.bullet(), label, v.Summary)
+	if !problem(c) {
+		return // the evidence of a healthy connection is its close, shown below
+	}
 	var facts []string
 	if v.LossDirection != "" {
 		facts = append(facts, "loss direction "+v.LossDirection)
