@@ -81,13 +81,17 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 		for d := ClientToServer; d <= ServerToClient; d++ {
 			st := c.TCP.Dir(d)
 			p.retrans += st.Retransmissions
-			p.Resets += st.Resets
 			if facts != nil && facts[i] != nil {
 				p.data += facts[i].Dir[d].DataSegs
 			}
 		}
 		p.LostPings += lostPings(c)
 		v := c.Verdict
+		// Connections a reset ended: counting RST packets would count
+		// every Go TLS teardown, whose last RST is routine.
+		if v != nil && v.Kind == KindReset {
+			p.Resets++
+		}
 		if v == nil || v.Kind == KindHealthy {
 			continue
 		}

@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -78,6 +80,14 @@ func (j *judgement) summarize() {
 	}
 	v.Summary = s + "."
 	j.lossEvidence()
+	// Keep the first found (the ones the summary names), then show them
+	// in capture order.
+	if len(v.Evidence) > maxEvidence {
+		v.Evidence = v.Evidence[:maxEvidence]
+	}
+	slices.SortStableFunc(v.Evidence, func(a, b Evidence) int {
+		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Frame, b.Frame))
+	})
 }
 
 func (j *judgement) lostPingText() string {
@@ -90,6 +100,7 @@ func (j *judgement) lostPingText() string {
 		}
 		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
 			fmtDur(cl.client.Time.Sub(p.Time)), cl.client.Frame)
+		s += j.healthCheckText()
 		note := "client PING, never ACKed"
 		if p.IdleMs != nil {
 			note = fmt.Sprintf("client PING after %s idle, never ACKed", fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))))
@@ -99,20 +110,62 @@ func (j *judgement) lostPingText() string {
 		j.evidence(cl.client, "the client closes the connection %s after the PING", fmtDur(cl.client.Time.Sub(p.Time)))
 		return s
 	}
-	d := j.stallData
-	s := fmt.Sprintf("Inferred from TCP: after %s with nothing new from the server, the client's data (frame %d, %d bytes) got no answer and the client closed the connection %s later (frame %d), the signature of a failed health check (`http2: client connection lost`)",
-		fmtDur(j.stallIdle), d.Frame, d.Len, fmtDur(cl.client.Time.Sub(d.Time)), cl.client.Frame)
-	if f := j.f.Dir[ClientToServer].AckAdvanceFrame; f != 0 {
+	d, cf := j.stallData, &j.f.Dir[ClientToServer]
+	heard := cf.AckAdvance
+	if heard.IsZero() {
+		heard = j.c.Start
+	}
+	var s string
+	dt := cl.client.Time.Sub(d.Time)
+	switch {
+	case dt <= closeBurst:
+		// Seen away from the client: its data arrived only as the
+		// close did (the server's answer drew the RST).
+		s = fmt.Sprintf("Inferred from TCP: the client acknowledged nothing new for %s; when its data finally arrived (frame %d), the server's answer drew an RST (frame %d): the client had already closed the connection, the signature of a failed health check (`http2: client connection lost`)",
+			fmtDur(d.Time.Sub(heard)), d.Frame, cl.client.Frame)
+	case cl.clientRST:
+		s = fmt.Sprintf("Inferred from TCP: %s after the last new data from the server, the client's %d-byte segment (frame %d) got no answer, and the client had closed the connection by frame %d (%s later, an RST to data reaching its closed socket): the signature of a failed health check (`http2: client connection lost`)",
+			fmtDur(d.Time.Sub(heard)), d.Len, d.Frame, cl.client.Frame, fmtDur(dt))
+	default:
+		s = fmt.Sprintf("Inferred from TCP: %s after the last new data from the server, the client's %d-byte segment (frame %d) got no answer, and the client closed the connection %s later (frame %d): the signature of a failed health check (`http2: client connection lost`)",
+			fmtDur(d.Time.Sub(heard)), d.Len, d.Frame, fmtDur(dt), cl.client.Frame)
+	}
+	if f := cf.AckAdvanceFrame; f != 0 {
 		j.evidenceFrame(f, 0, "the last new data from the server reached the client here; silence after")
 	}
 	j.evidence(d, "client data (%d bytes) that never got an answer", d.Len)
-	j.clientRetransmissions(j.f.Dir[ClientToServer].Stall.Time)
+	j.clientRetransmissions(cf.Stall.Time)
 	how := "closes (FIN)"
 	if cl.clientRST {
 		how = "resets: its socket was already closed"
 	}
-	j.evidence(cl.client, "the client %s, %s after that data", how, fmtDur(cl.client.Time.Sub(d.Time)))
+	j.evidence(cl.client, "the client %s, %s after that data", how, fmtDur(dt))
 	return s
+}
+
+// healthCheckText says what the HTTP/2 half inferred of the client's
+// health-check settings, when it did.
+func (j *judgement) healthCheckText() string {
+	h := j.c.HTTP2
+	if h == nil || h.HealthCheck == nil {
+		return ""
+	}
+	hc := h.HealthCheck
+	var parts []string
+	if hc.ReadIdleTimeoutS != nil {
+		parts = append(parts, fmt.Sprintf("ReadIdleTimeout about %s", fmtDur(time.Duration(*hc.ReadIdleTimeoutS*float64(time.Second)))))
+	}
+	if hc.PingTimeoutS != nil {
+		parts = append(parts, fmt.Sprintf("PingTimeout about %s", fmtDur(time.Duration(*hc.PingTimeoutS*float64(time.Second)))))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	s := " (client health check: " + strings.Join(parts, ", ")
+	if hc.ClientGoDefaults {
+		s += ", client-go's defaults"
+	}
+	return s + ")"
 }
 
 // clientRetransmissions adds the client's retransmissions since t.
@@ -148,8 +201,8 @@ func (j *judgement) lossPhrase() string {
 		if v.LossLocation != LocationUnknown {
 			return s + ", " + locationPhrase(v.LossLocation)
 		}
-		return s + fmt.Sprintf(" (client->server %s, server->client %s)",
-			locationPhrase(v.LossLocations[ClientToServer]), locationPhrase(v.LossLocations[ServerToClient]))
+		return s + fmt.Sprintf(": client->server %s; server->client %s",
+			shortLocation(v.LossLocations[ClientToServer]), shortLocation(v.LossLocations[ServerToClient]))
 	case LossClientToServer:
 		s = dirArrow(ClientToServer)
 	case LossServerToClient:
@@ -168,6 +221,16 @@ func locationPhrase(loc string) string {
 		return "after the capture point (the capture saw the packets, then they were sent again)"
 	}
 	return "at an unknown place relative to the capture point"
+}
+
+func shortLocation(loc string) string {
+	switch loc {
+	case BeforeCapture:
+		return "before the capture point"
+	case AfterCapture:
+		return "after the capture point"
+	}
+	return "at an unknown place"
 }
 
 // unknownPhrase says why the direction is unknown and which capture
