@@ -84,6 +84,9 @@ var h2Captures = []h2Capture{
 	{"public/suricata-verify/http2-keywords2.pcap", nil},
 	{"public/suricata-verify/http2-userinfo-authority__http2_userinfo_in_authority_1.pcap", nil},
 	{"public/suricata-verify/transform-base64-7296.pcap", nil},
+	// gRPC-Web over HTTP/1.1 to a proxy on 57226, which speaks h2c (prior
+	// knowledge) to the gRPC server on 57228.
+	{"public/wireshark-4.0.17/grpc_web.pcapng.gz", []string{"-d", "tcp.port==57228,http2"}},
 }
 
 // h2FrameException is a direction ("tcp.stream/srcport") of a capture
@@ -293,4 +296,23 @@ func labTransport(t *testing.T, dir string) string {
 		return ""
 	}
 	return readTruth(t, filepath.Join(dir, "truth.json")).Transport
+}
+
+// Every capture in which h2pcap finds HTTP/2 is one TestH2FramesTshark
+// compares with tshark: none is found where no one checks it.
+func TestH2CapturesCovered(t *testing.T) {
+	compared := map[string]bool{}
+	for _, c := range append(slices.Clone(h2Captures), labH2Captures(t)...) {
+		compared[c.file] = true
+	}
+	for _, rel := range captureFiles(t) {
+		if compared[rel] {
+			continue
+		}
+		for _, c := range analyzeCapture(t, rel, Options{}).Connections {
+			if c.HTTP2 != nil {
+				t.Errorf("%s stream %d: HTTP/2 (%s, %v), and the capture is not compared with tshark", rel, c.Stream, c.HTTP2.Detected, c.HTTP2.Frames)
+			}
+		}
+	}
 }
