@@ -1,0 +1,428 @@
+package analyze
+
+import (
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Hand-built connections for the rules of evidence: vt0 is the capture's
+// start, at(ms) a time after it.
+var vt0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return vt0.Add(time.Duration(ms) * time.Millisecond) }
+
+func ev(frame int, d Direction, k EventKind, seq uint32, n int) Event {
+	return Event{Frame: frame, Time: at(frame * 10), Dir: d, Kind: k, Seq: seq, Len: n}
+}
+
+func unseen(e Event) Event      { e.Unseen = true; return e }
+func peerMissing(e Event) Event { e.PeerMissing = true; return e }
+func ttl(e Event, t int) Event  { e.TTL = t; return e }
+
+// testConn is a connection from vt0 to end with the given events.
+func testConn(end int, evs ...Event) *Connection {
+	return &Connection{
+		Client: "10.0.0.1:40000", Server: "10.0.0.100:6443",
+		FirstFrame: 1, LastFrame: end / 10, Start: vt0, End: at(end),
+		App: "h2c", Events: evs, Handshake: Handshake{Seen: true},
+		TCP: TCPStats{ClientToServer: DirStats{Packets: 10}, ServerToClient: DirStats{Packets: 10}},
+	}
+}
+
+func mark(frame int) segRef { return segRef{Frame: frame, Time: at(frame * 10)} }
+
+// testFacts has TTLs 64 (client) and 63 (server), as at the client.
+func testFacts() *connFacts {
+	f := &connFacts{RSTGap: -1}
+	f.Dir[ClientToServer].TTL = 64
+	f.Dir[ServerToClient].TTL = 63
+	return f
+}
+
+func TestAssessLoss(t *testing.T) {
+	c2s, s2c := ClientToServer, ServerToClient
+	tests := []struct {
+		name  string
+		point string
+		evs   []Event
+		want  [2]dirLoss // only the counters are compared
+	}{
+		{"gap filled at the receiver: lost before the capture", PointClient,
+			[]Event{ev(1, s2c, EvLostSegment, 2000, 100), unseen(ev(2, s2c, EvRetransmission, 1000, 1000))},
+			[2]dirLoss{{}, {before: 1, holes: 1}}},
+		{"gap in the capture host's own data: the capture missed it", PointClient,
+			[]Event{ev(1, c2s, EvLostSegment, 2000, 100), unseen(ev(2, c2s, EvRetransmission, 1000, 1000))},
+			[2]dirLoss{{drops: 1, holes: 1}, {}}},
+		{"the peer, heard since, never got it: data lost after the capture", PointServer,
+			[]Event{peerMissing(ev(1, s2c, EvRetransmission, 1000, 1000))},
+			[2]dirLoss{{}, {after: 1}}},
+		{"fast retransmission: data lost after the capture", PointServer,
+			[]Event{ev(1, s2c, EvFastRetransmission, 1000, 1000)},
+			[2]dirLoss{{}, {after: 1}}},
+		{"data already ACKed sent again: the ACKs are lost", PointServer,
+			[]Event{ev(1, c2s, EvSpuriousRetrans, 1000, 39)},
+			[2]dirLoss{{spurious: 1}, {after: 1}}},
+		{"spurious at the sender's own capture says nothing", PointClient,
+			[]Event{ev(1, c2s, EvSpuriousRetrans, 1000, 39)},
+			[2]dirLoss{{spurious: 1}, {}}},
+		{"retransmission of seen data, peer silent: data or ACK, unknown", PointClient,
+			[]Event{ev(1, c2s, EvRetransmission, 1000, 39), ev(2, c2s, EvRetransmission, 1000, 39)},
+			[2]dirLoss{{ambiguous: 2}, {}}},
+		{"ACKed unseen: capture drops of the other direction's data", PointMiddle,
+			[]Event{ev(1, s2c, EvLostSegment, 5000, 100), ev(2, c2s, EvAckedUnseen, 1, 0)},
+			[2]dirLoss{{}, {drops: 1, holes: 1}}},
+		{"gap never filled at the receiver: lost before the capture", PointClient,
+			[]Event{ev(1, s2c, EvLostSegment, 5000, 100)},
+			[2]dirLoss{{}, {before: 1, holes: 1}}},
+		{"reordering of seen data is no loss", PointClient,
+			[]Event{ev(1, s2c, EvOutOfOrder, 1000, 100)},
+			[2]dirLoss{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := assessLoss(testConn(100, tt.evs...), tt.point)
+			for d := range got {
+				g, w := got[d], tt.want[d]
+				g.retrans, w.retrans = nil, nil
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("%s: got %+v, want %+v", Direction(d), g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestJudge(t *testing.T) {
+	c2s, s2c := ClientToServer, ServerToClient
+	type want struct {
+		kind, dir, loc string
+		suspects       []string
+		summary        string // substring
+	}
+	tests := []struct {
+		name  string
+		point string
+		conn  func() (*Connection, *connFacts)
+		want  want
+	}{
+		{"clean close", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(50)
+			return testConn(600, ev(50, c2s, EvFIN, 100, 0)), f
+		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss; closed by the client"}},
+		{"one tail loss probe is no loss", PointServer, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(50)
+			return testConn(600, ev(5, s2c, EvRetransmission, 100, 80)), f
+		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss"}},
+		{"loss server->client seen at the client, recovered", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(50)
+			return testConn(600,
+				ev(2, s2c, EvLostSegment, 3000, 1448), unseen(ev(3, s2c, EvFastRetransmission, 1552, 1448)),
+				ev(4, s2c, EvLostSegment, 9000, 1448), unseen(ev(5, s2c, EvRetransmission, 7552, 1448))), f
+		}, want{KindDegraded, LossServerToClient, BeforeCapture, nil, "server->client, before the capture point"}},
+		{"decoded PING without ACK, then the client closes", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(40)
+			c := testConn(600, ev(21, c2s, EvRetransmission, 500, 17), ev(40, c2s, EvFIN, 517, 0))
+			idle := 30000.0
+			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
+			return c, f
+		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "health-check PING (frame 20) got no ACK"}},
+		{"PING without ACK after the server's GOAWAY is the GOAWAY's", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[s2c].FIN = mark(31)
+			f.Dir[c2s].FIN = mark(40)
+			c := testConn(600)
+			c.HTTP2 = &HTTP2{
+				Pings:   []Ping{{Frame: 20, Time: at(200), From: "client"}},
+				Goaways: []Goaway{{Frame: 30, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
+			}
+			return c, f
+		}, want{KindGoaway, LossNone, LocationUnknown, []string{SuspectTooManyPings}, "too_many_pings"}},
+		{"server draining: GOAWAY NO_ERROR is benign", PointServer, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(40)
+			c := testConn(600)
+			c.HTTP2 = &HTTP2{Goaways: []Goaway{{Frame: 30, From: "server", Error: "NO_ERROR"}}}
+			return c, f
+		}, want{KindGoaway, LossNone, LocationUnknown, nil, "benign"}},
+		{"the server's GOAWAY answering the client's is part of the close", PointServer, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(40)
+			c := testConn(600)
+			c.HTTP2 = &HTTP2{Goaways: []Goaway{{Frame: 30, From: "client", Error: "NO_ERROR"}, {Frame: 31, From: "server", Error: "NO_ERROR"}}}
+			return c, f
+		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss"}},
+		{"TCP only: idle, data retransmitted unanswered, client close", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
+			f.Dir[c2s].Stall = segRef{Frame: 300, Time: at(3000), Len: 39}
+			f.Dir[c2s].Last = []segRef{{Frame: 300, Time: at(3000), Len: 39}}
+			f.Dir[c2s].RST = mark(450)
+			return testConn(4600, ev(310, c2s, EvRetransmission, 900, 39), ev(330, c2s, EvRetransmission, 900, 39), ev(450, c2s, EvRST, 939, 0)), f
+		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "a capture on the server side would tell"}},
+		{"TCP only, at the server: the client retransmits what the server ACKed", PointServer, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
+			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
+			f.Dir[c2s].Stall = segRef{Frame: 300, Time: at(3000), Len: 39}
+			f.Dir[c2s].RST = mark(450)
+			return testConn(4600,
+				ev(305, s2c, EvRetransmission, 700, 39), ev(310, c2s, EvSpuriousRetrans, 900, 39),
+				ev(330, c2s, EvSpuriousRetrans, 900, 39), ev(450, c2s, EvRST, 939, 0)), f
+		}, want{KindLostPing, LossServerToClient, AfterCapture, nil, "server->client, after the capture point"}},
+		{"idle client closing by itself is no lost ping", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = segRef{Frame: 12, Time: at(120), Len: 13} // a WINDOW_UPDATE
+			f.Dir[c2s].FIN = mark(500)
+			return testConn(5000), f
+		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss"}},
+		{"reset by a middlebox: TTL differs from the server's", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[s2c].RST = mark(40)
+			return testConn(400, ttl(ev(40, s2c, EvRST, 700, 0), 64)), f
+		}, want{KindReset, LossNone, LocationUnknown, []string{SuspectMiddleboxReset}, "a firewall, NAT or load balancer in between"}},
+		{"reset by the server itself", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[s2c].RST = mark(40)
+			return testConn(400, ttl(ev(40, s2c, EvRST, 700, 0), 63)), f
+		}, want{KindReset, LossNone, LocationUnknown, nil, "The server reset the connection (frame 40)."}},
+		{"reset after a long silence: idle timeout", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[s2c].RST = mark(40)
+			f.RSTGap = 350 * time.Second
+			return testConn(400, ttl(ev(40, s2c, EvRST, 700, 0), 64)), f
+		}, want{KindReset, LossNone, LocationUnknown, []string{SuspectMiddleboxReset, SuspectIdleTimeout}, "idle timeout"}},
+		{"traffic stops without close long before the capture ends", PointClient, func() (*Connection, *connFacts) {
+			return testConn(400), testFacts()
+		}, want{KindSilent, LossNone, LocationUnknown, nil, "with no FIN or RST"}},
+		{"zero window on a dying connection", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[s2c].RST = mark(40)
+			c := testConn(400, ev(20, c2s, EvZeroWindow, 100, 0), ttl(ev(40, s2c, EvRST, 700, 0), 63))
+			c.TCP.ClientToServer.ZeroWindows = 1
+			return c, f
+		}, want{KindReset, LossNone, LocationUnknown, []string{SuspectZeroWindow}, "reset"}},
+		{"capture drops are not network loss", PointMiddle, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(50)
+			return testConn(600, ev(1, s2c, EvLostSegment, 5000, 100), ev(2, c2s, EvAckedUnseen, 1, 0)), f
+		}, want{KindHealthy, LossNone, LocationUnknown, []string{SuspectCaptureDrops}, "No loss"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, f := tt.conn()
+			v := judge(c, f, tt.point, at(20000))
+			if v.Kind != tt.want.kind || v.LossDirection != tt.want.dir || v.LossLocation != tt.want.loc {
+				t.Errorf("got %s %s %s, want %s %s %s: %s", v.Kind, v.LossDirection, v.LossLocation,
+					tt.want.kind, tt.want.dir, tt.want.loc, v.Summary)
+			}
+			if !slices.Equal(v.Suspects, append([]string{}, tt.want.suspects...)) {
+				t.Errorf("suspects %v, want %v", v.Suspects, tt.want.suspects)
+			}
+			if !strings.Contains(v.Summary, tt.want.summary) || !strings.HasSuffix(v.Summary, ".") {
+				t.Errorf("summary %q, want it to say %q", v.Summary, tt.want.summary)
+			}
+			if len(v.Evidence) > maxEvidence || !slices.IsSortedFunc(v.Evidence, func(a, b Evidence) int { return a.Frame - b.Frame }) {
+				t.Errorf("evidence %+v", v.Evidence)
+			}
+		})
+	}
+}
+
+func TestMTUBlackhole(t *testing.T) {
+	s2c := ServerToClient
+	big := func(frame int, seq uint32) Event { return unseen(ev(frame, s2c, EvRetransmission, seq, 1448)) }
+	tests := []struct {
+		name       string
+		point      string
+		evs        []Event
+		lossLen    int
+		big, small int
+		peerData   bool // the client sent data after the first loss
+		want       bool
+	}{
+		{"receiver: only big ones lost, small ones pass", PointClient,
+			[]Event{ev(1, s2c, EvLostSegment, 30000, 770), big(50, 19503)}, 1448, 0, 4, false, true},
+		{"receiver: a small one was lost too", PointClient,
+			[]Event{big(50, 19503), unseen(ev(51, s2c, EvRetransmission, 40000, 74))}, 1448, 0, 4, false, false},
+		{"receiver: big ones got through after the loss (random loss)", PointClient,
+			[]Event{big(50, 19503)}, 1448, 30, 4, false, false},
+		{"receiver: nothing passed at all (a black hole for everything)", PointClient,
+			[]Event{big(50, 19503)}, 1448, 0, 0, false, false},
+		{"sender: the same big segment again and again, the peer still talks", PointServer,
+			[]Event{peerMissing(ev(10, s2c, EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, EvRetransmission, 19503, 1448))},
+			1448, 0, 3, true, true},
+		{"sender: the peer went quiet too", PointServer,
+			[]Event{peerMissing(ev(10, s2c, EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, EvRetransmission, 19503, 1448))},
+			1448, 0, 3, false, false},
+		{"small segments only", PointClient,
+			[]Event{unseen(ev(5, s2c, EvRetransmission, 100, 300))}, 300, 0, 4, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := testFacts()
+			f.Dir[s2c].LossLen, f.Dir[s2c].BigAfter, f.Dir[s2c].SmallAfter = tt.lossLen, tt.big, tt.small
+			if tt.peerData {
+				f.Dir[ClientToServer].Last = []segRef{{Frame: 30, Time: at(300), Len: 37}}
+			}
+			c := testConn(600, tt.evs...)
+			j := &judgement{c: c, f: f, point: tt.point}
+			j.loss = assessLoss(c, tt.point)
+			if got := j.mtuBlackhole(s2c); got != tt.want {
+				t.Errorf("mtuBlackhole %v, want %v (loss %+v)", got, tt.want, j.loss[s2c])
+			}
+		})
+	}
+}
+
+func TestCapturePoint(t *testing.T) {
+	us := time.Microsecond
+	tests := []struct {
+		name       string
+		a, b       time.Duration
+		cttl, sttl int
+		want       string
+	}{
+		{"timing: far server, near client", 40 * time.Millisecond, 50 * us, 64, 50, PointClient},
+		{"timing: near server", 30 * us, 40 * time.Millisecond, 50, 64, PointServer},
+		{"timing wins over TTL (a node capturing its pods)", 40 * time.Millisecond, 50 * us, 63, 50, PointClient},
+		{"sub-millisecond: TTL decides (client)", 43 * us, 12 * us, 64, 63, PointClient},
+		{"sub-millisecond: TTL decides (server)", 18 * us, 17 * us, 63, 64, PointServer},
+		{"both decremented: in between", 0, 0, 62, 60, PointMiddle},
+		{"timing in between, TTLs undecided", 20 * time.Millisecond, 25 * time.Millisecond, 64, 64, PointMiddle},
+		{"no handshake, no TTL", 0, 0, 0, 63, PointUnknown},
+		{"Windows client", 0, 0, 128, 52, PointClient},
+	}
+	for _, tt := range tests {
+		if got := capturePoint(tt.a, tt.b, tt.cttl, tt.sttl); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{PointClient, PointUnknown, PointClient, PointServer}, PointClient},
+		{[]string{PointClient, PointServer}, PointUnknown},
+		{[]string{PointUnknown}, PointUnknown},
+		{nil, PointUnknown},
+	} {
+		if got := majorityPoint(tt.in); got != tt.want {
+			t.Errorf("majorityPoint(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCapturePointLab: every lab capture was taken at the client
+// (client.pcap) or the server (server.pcap), and each connection with a
+// handshake or TTLs from both sides says so.
+func TestCapturePointLab(t *testing.T) {
+	for _, name := range []string{"client", "server"} {
+		paths, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", name+".pcap"))
+		if len(paths) == 0 {
+			t.Skip("no lab captures")
+		}
+		for _, p := range paths {
+			r := verdictReport(t, p)
+			if r.CapturePoint != name {
+				t.Errorf("%s: capture_point %s", p, r.CapturePoint)
+			}
+			for _, c := range r.Connections {
+				if c.CapturePoint != name && c.CapturePoint != PointUnknown {
+					t.Errorf("%s stream %d: capture_point %s", p, c.Stream, c.CapturePoint)
+				}
+			}
+		}
+	}
+}
+
+func TestDirTrackHoles(t *testing.T) {
+	var d dirTrack
+	d.addHole(seqRange{100, 200})
+	d.addHole(seqRange{300, 400})
+	if d.fill(50, 100) {
+		t.Error("a segment before the hole fills it")
+	}
+	if !d.fill(100, 150) || d.holes[0] != (seqRange{150, 200}) {
+		t.Errorf("start of the hole: %v", d.holes)
+	}
+	if !d.fill(150, 200) || len(d.holes) != 1 {
+		t.Errorf("rest of the hole: %v", d.holes)
+	}
+	if !d.fill(350, 400) || d.holes[0] != (seqRange{300, 350}) {
+		t.Errorf("end of a hole: %v", d.holes)
+	}
+	// Across the sequence wrap.
+	d = dirTrack{}
+	d.addHole(seqRange{0xffffff00, 0x100})
+	if !d.fill(0xfffffff0, 0x10) {
+		t.Error("fill across the wrap")
+	}
+	for i := 0; i < 2*maxHoles; i++ {
+		d.addHole(seqRange{uint32(i * 10), uint32(i*10 + 5)})
+	}
+	if len(d.holes) != maxHoles {
+		t.Errorf("%d holes kept, want %d", len(d.holes), maxHoles)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	lost := func(client, server string, pings int) *Connection {
+		c := testConn(100)
+		c.Client, c.Server = client, server
+		c.Verdict = &Verdict{Kind: KindLostPing, LossDirection: LossServerToClient}
+		c.TCP.ServerToClient.Retransmissions = 3
+		if pings > 0 {
+			c.HTTP2 = &HTTP2{}
+			for i := 0; i < pings; i++ {
+				c.HTTP2.Pings = append(c.HTTP2.Pings, Ping{Frame: 10 + i, From: "client"})
+			}
+		}
+		return c
+	}
+	healthy := func(client, server string) *Connection {
+		c := testConn(100)
+		c.Client, c.Server = client, server
+		c.Verdict = &Verdict{Kind: KindHealthy, LossDirection: LossNone}
+		return c
+	}
+	conns := []*Connection{
+		lost("10.0.0.1:40000", "10.0.0.100:6443", 1),
+		lost("10.0.0.2:40001", "10.0.0.100:6443", 0),
+		healthy("10.0.0.3:40002", "10.0.0.100:6443"),
+		healthy("10.0.1.3:40003", "10.0.0.7:2379"),
+		healthy("[fd18:1::2]:5000", "[fd18:2::2]:8443"),
+	}
+	facts := make([]*connFacts, len(conns))
+	for i := range facts {
+		facts[i] = testFacts()
+		facts[i].Dir[ServerToClient].DataSegs = 10
+	}
+	s := summarize(conns, facts)
+	if s.Connections != 5 || s.ProblemConnections != 2 {
+		t.Errorf("counts %+v", s)
+	}
+	want := "2 of 5 connections lost (health-check PING unanswered); all to 10.0.0.100:6443; loss server->client."
+	if s.Headline != want {
+		t.Errorf("headline %q, want %q", s.Headline, want)
+	}
+	wantPaths := []Path{
+		{ClientNet: "10.0.0.0/24", Server: "10.0.0.100:6443", Connections: 3, LostPings: 2, RetransmissionRate: 6.0 / 30},
+		{ClientNet: "10.0.1.0/24", Server: "10.0.0.7:2379", Connections: 1},
+		{ClientNet: "[fd18:1::]/64", Server: "[fd18:2::2]:8443", Connections: 1},
+	}
+	if !slices.Equal(s.Paths, wantPaths) {
+		t.Errorf("paths\n got %+v\nwant %+v", s.Paths, wantPaths)
+	}
+	if h := summarize(conns[2:], facts[2:]).Headline; h != "All 3 connections healthy." {
+		t.Errorf("healthy headline %q", h)
+	}
+}
