@@ -59,8 +59,8 @@ type Connection struct {
 	Server     string    `json:"server"`
 	FirstFrame int       `json:"first_frame"`
 	LastFrame  int       `json:"last_frame"`
-	FirstInput int       `json:"first_input,omitempty"` // with several inputs: input of FirstFrame
-	LastInput  int       `json:"last_input,omitempty"`
+	FirstInput int       `json:"first_input"` // index of the input holding FirstFrame (0 with one input)
+	LastInput  int       `json:"last_input"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
 	App        string    `json:"app"` // h2c, h2, tls, http1, unknown
@@ -144,7 +144,7 @@ type Close struct {
 	Kind  string `json:"kind"` // fin, rst, none
 	By    string `json:"by,omitempty"`
 	Frame int    `json:"frame,omitempty"`
-	Input int    `json:"input,omitempty"`
+	Input int    `json:"input"`
 }
 
 // EventKind is a Wireshark tcp.analysis flag name (or rst, fin).
@@ -171,7 +171,7 @@ const (
 // tcp.seq: 0 at the ISN when the SYN was seen, else 1 at the first segment
 // seen.
 type Event struct {
-	Input int       `json:"input,omitempty"`
+	Input int       `json:"input"`
 	Frame int       `json:"frame"`
 	Time  time.Time `json:"time"`
 	Dir   Direction `json:"dir"`
@@ -193,4 +193,7 @@ type Event struct {
 	// data was first sent, still had not acknowledged: the data, not the
 	// ACK, was lost.
 	PeerMissing bool `json:"peer_missing,omitempty"`
+	// Answered marks a SYN sent again after the capture saw a SYN-ACK
+	// answer it: the SYN-ACK, not the SYN, was lost.
+	Answered bool `json:"answered,omitempty"`
 }

@@ -79,7 +79,7 @@ type HTTP2 struct {
 // FrameRef points at the capture frame that completed an HTTP/2 frame.
 type FrameRef struct {
 	Frame int       `json:"frame"`
-	Input int       `json:"input,omitempty"`
+	Input int       `json:"input"`
 	Time  time.Time `json:"time"`
 	Type  string    `json:"type"`
 }
@@ -117,7 +117,7 @@ type H2Stream struct {
 	Partial    bool `json:"partial,omitempty"`
 	FirstFrame int  `json:"first_frame"`
 	LastFrame  int  `json:"last_frame"`
-	Input      int  `json:"input,omitempty"`
+	Input      int  `json:"input"`
 	// State: open, closed (END_STREAM both ways), half_closed_local (the
 	// client ended its side), half_closed_remote (the server ended its
 	// side), reset.
@@ -133,7 +133,7 @@ type FlowStall struct {
 	From   string `json:"from"`   // the sender that could not send
 	Stream uint32 `json:"stream"` // 0: the connection window
 	Frame  int    `json:"frame"`  // the DATA frame that used the window up
-	Input  int    `json:"input,omitempty"`
+	Input  int    `json:"input"`
 	// UpdateFrame is the WINDOW_UPDATE (or SETTINGS) that opened the
 	// window again; 0 if none did.
 	UpdateFrame int      `json:"update_frame,omitempty"`
@@ -143,7 +143,7 @@ type FlowStall struct {
 // Ping is one PING and, when seen, its ACK.
 type Ping struct {
 	Frame    int      `json:"frame"`
-	Input    int      `json:"input,omitempty"`
+	Input    int      `json:"input"`
 	From     string   `json:"from"`   // client, server
 	Data     string   `json:"data"`   // 16 hex digits
 	Sender   string   `json:"sender"` // go-health-check, grpc-keepalive, grpc-bdp, grpc-drain, unknown
@@ -168,7 +168,7 @@ type Ping struct {
 // Goaway is one GOAWAY frame.
 type Goaway struct {
 	Frame        int    `json:"frame"`
-	Input        int    `json:"input,omitempty"`
+	Input        int    `json:"input"`
 	From         string `json:"from"`
 	LastStreamID uint32 `json:"last_stream_id"`
 	Error        string `json:"error"` // RFC 9113 name: NO_ERROR, ENHANCE_YOUR_CALM, ...
@@ -181,7 +181,7 @@ type Goaway struct {
 // RSTStream is one RST_STREAM frame.
 type RSTStream struct {
 	Frame  int    `json:"frame"`
-	Input  int    `json:"input,omitempty"`
+	Input  int    `json:"input"`
 	From   string `json:"from"`
 	Stream uint32 `json:"stream"`
 	Error  string `json:"error"`
@@ -210,6 +210,6 @@ type Verdict struct {
 // Evidence is one frame that supports a verdict.
 type Evidence struct {
 	Frame int    `json:"frame"`
-	Input int    `json:"input,omitempty"`
+	Input int    `json:"input"`
 	Note  string `json:"note"`
 }
