@@ -127,42 +127,25 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	return out.write(stdout, r)
 }
 
-// analyzeInputs runs the pipeline over the inputs in order: source ->
-// decoder -> analyzer. An input that cannot be opened or read is an input
-// error (exit 2); one that merely ends early has a warning in its info.
+// analyzeInputs runs the pipeline over the inputs in order. An input that
+// cannot be opened or read is an input error (exit 2); one that merely
+// ends early has a warning in its info.
 func analyzeInputs(paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
 	a := analyze.New(opts)
-	var seg decode.Segment
 	infos := make([]*decode.InputInfo, 0, len(paths))
 	for i, path := range paths {
 		src, err := open(path, i)
 		if err != nil {
 			return nil, &exitError{code: exitUsage, err: err}
 		}
-		dec := decode.NewDecoder()
-		for {
-			p, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				src.Close()
-				return nil, &exitError{code: exitUsage, err: err}
-			}
-			ok, err := dec.Decode(p, &seg)
-			if err != nil || !ok {
-				// The decoder counts malformed and non-TCP packets;
-				// neither stops the analysis.
-				continue
-			}
-			a.Segment(&seg)
+		info, err := a.ReadSource(src)
+		if cerr := src.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
-		info := src.Info()
-		info.Decoded = dec.Stats()
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
 		infos = append(infos, info)
-		if err := src.Close(); err != nil {
-			return nil, fmt.Errorf("close %s: %w", path, err)
-		}
 	}
 	return a.Report(infos), nil
 }

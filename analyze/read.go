@@ -1,0 +1,32 @@
+package analyze
+
+import (
+	"io"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// ReadSource runs one input through the pipeline: every packet of src is
+// decoded and its TCP segment, if any, given to the analyzer. It returns
+// the input's info with the decoder's counts. Packets that are not TCP or
+// are malformed are counted, not fatal; a read error (a corrupt capture)
+// is returned as is, after what was read before it has been analysed.
+func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
+	dec := decode.NewDecoder()
+	var seg decode.Segment
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ok, _ := dec.Decode(p, &seg); ok {
+			a.Segment(&seg)
+		}
+	}
+	info := src.Info()
+	info.Decoded = dec.Stats()
+	return info, nil
+}
