@@ -518,6 +518,7 @@ func (c *conn) event(side int, s *decode.Segment, d *dirState, k EventKind) {
 
 		Unseen:      d.vt.markUnseen,
 		PeerMissing: d.vt.markPeerMissing,
+		Answered:    d.vt.markAnswered,
 	})
 }
 

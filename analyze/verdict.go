@@ -122,6 +122,8 @@ func senderSide(point string, d Direction) bool {
 //     packets, after the capture point;
 //   - any other retransmission of seen data: the data was lost after the
 //     capture point or its ACK before it; one capture cannot tell;
+//   - a SYN sent again after the capture saw its SYN-ACK: the SYN-ACK was
+//     lost after the capture point;
 //   - data the receiver ACKed that the capture never saw: capture drops.
 func assessLoss(c *Connection, point string) [2]dirLoss {
 	var l [2]dirLoss
@@ -130,6 +132,10 @@ func assessLoss(c *Connection, point string) [2]dirLoss {
 		switch e.Kind {
 		case EvRetransmission, EvFastRetransmission, EvOutOfOrder:
 			switch {
+			case e.Answered:
+				// The SYN-ACK was lost after the capture saw it.
+				l[e.Dir.Reverse()].after++
+				continue
 			case e.Unseen && senderSide(point, e.Dir):
 				d.drops++
 			case e.Unseen:
@@ -243,8 +249,10 @@ type judgement struct {
 	refused   bool // SYN answered by RST
 	// goawayRecord is the server's record a TLS client closed right
 	// after: its GOAWAY, inferred.
-	goawayRecord segRef
-	synOnly      bool // SYN never answered
+	goawayRecord  segRef
+	synOnly       bool // SYN never answered
+	setupStall    bool // the client's first data never got an answer, and it gave up
+	slowHandshake bool // ... right after a TCP handshake that took long
 }
 
 func (j *judgement) evidence(m segRef, note string, args ...any) {
@@ -280,6 +288,8 @@ func (j *judgement) kind() {
 		j.v.Kind = KindGoaway
 	case j.lostPingInferred():
 		j.v.Kind = KindLostPing
+	case j.setupStall:
+		j.v.Kind = KindSilent
 	case j.goawayInferred():
 		j.v.Kind = KindGoaway
 	case j.cl.first.ok() && j.cl.firstRST:
@@ -387,6 +397,15 @@ func (j *judgement) lostPingInferred() bool {
 	if !trouble {
 		return false
 	}
+	// Nothing ever came back after the handshake: not a health check
+	// but the setup (a TLS ClientHello, the HTTP/2 preface) timing out.
+	if cf.AckAdvance.IsZero() && j.c.Handshake.Seen {
+		j.setupStall, j.stallData, j.stallIdle = true, cf.Stall, idle
+		// Given up as soon as the data left: the time went by in the
+		// TCP handshake (SYN or SYN-ACK lost).
+		j.slowHandshake = cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
+		return false
+	}
 	// Data sent just before a FIN is part of the close (a TLS
 	// client giving up on its handshake); before an RST without FIN it is
 	// what the closed socket was still retransmitting.
@@ -452,15 +471,23 @@ func (j *judgement) goawayInferred() bool {
 // direction sets loss_direction and loss_location.
 func (j *judgement) direction() {
 	died := j.died()
-	var lossy []Direction
+	var lossy, some []Direction
 	ambiguous := 0
 	for d := ClientToServer; d <= ServerToClient; d++ {
 		if j.loss[d].lossy(died) {
 			lossy = append(lossy, d)
 		}
+		if j.loss[d].definite() > 0 {
+			some = append(some, d)
+		}
 		ambiguous += j.loss[d].ambiguous
 	}
 	v := &j.v
+	// Degraded by retransmissions that cannot tell their direction: a
+	// single packet that can names it.
+	if len(lossy) == 0 && v.Kind == KindDegraded {
+		lossy = some
+	}
 	switch len(lossy) {
 	case 2:
 		v.LossDirection = LossBoth

@@ -22,6 +22,7 @@ func ev(frame int, d Direction, k EventKind, seq uint32, n int) Event {
 func unseen(e Event) Event      { e.Unseen = true; return e }
 func peerMissing(e Event) Event { e.PeerMissing = true; return e }
 func ttl(e Event, t int) Event  { e.TTL = t; return e }
+func answered(e Event) Event    { e.Answered = true; return e }
 
 // testConn is a connection from vt0 to end with the given events.
 func testConn(end int, evs ...Event) *Connection {
@@ -78,6 +79,9 @@ func TestAssessLoss(t *testing.T) {
 		{"gap never filled at the receiver: lost before the capture", PointClient,
 			[]Event{ev(1, s2c, EvLostSegment, 5000, 100)},
 			[2]dirLoss{{}, {before: 1, holes: 1}}},
+		{"SYN sent again after the capture saw the SYN-ACK: the SYN-ACK was lost", PointServer,
+			[]Event{answered(ev(1, c2s, EvRetransmission, 0, 0))},
+			[2]dirLoss{{}, {after: 1}}},
 		{"reordering of seen data is no loss", PointClient,
 			[]Event{ev(1, s2c, EvOutOfOrder, 1000, 100)},
 			[2]dirLoss{}},

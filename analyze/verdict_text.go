@@ -51,7 +51,18 @@ func (j *judgement) summarize() {
 			s += fmt.Sprintf(" after %s of silence, as a middlebox's idle timeout would", fmtDur(j.f.RSTGap))
 		}
 	case v.Kind == KindSilent:
-		if j.synOnly {
+		if j.slowHandshake {
+			s = fmt.Sprintf("The TCP handshake took %s (SYN or SYN-ACK lost and sent again) and the client gave up right after it (frame %d): its connect deadline had run out",
+				fmtDur(j.stallData.Time.Sub(c.Start)), j.cl.client.Frame)
+			j.evidenceFrame(c.FirstFrame, c.FirstInput, "the client's first SYN")
+			j.evidence(j.cl.client, "the client gives up")
+		} else if j.setupStall {
+			d := j.stallData
+			s = fmt.Sprintf("The server never answered the client's first data (frame %d, %d bytes: a TLS ClientHello or the HTTP/2 preface); the client gave up %s later (frame %d): the connection's setup timed out",
+				d.Frame, d.Len, fmtDur(j.cl.client.Time.Sub(d.Time)), j.cl.client.Frame)
+			j.evidence(d, "the client's first data: never answered")
+			j.evidence(j.cl.client, "the client gives up")
+		} else if j.synOnly {
 			s = fmt.Sprintf("The client's SYN (frame %d) was never answered", c.FirstFrame)
 			j.evidenceFrame(c.FirstFrame, c.FirstInput, "SYN")
 		} else {
@@ -78,7 +89,7 @@ func (j *judgement) summarize() {
 			s += "; packets were lost " + j.lossPhrase()
 		}
 	}
-	v.Summary = s + "."
+	v.Summary = s + j.suspectsText() + "."
 	j.lossEvidence()
 	// Keep the first found (the ones the summary names), then show them
 	// in capture order.
@@ -140,6 +151,22 @@ func (j *judgement) lostPingText() string {
 		how = "resets: its socket was already closed"
 	}
 	j.evidence(cl.client, "the client %s, %s after that data", how, fmtDur(dt))
+	return s
+}
+
+// suspectsText adds what the suspects say that the sentence does not.
+func (j *judgement) suspectsText() string {
+	var s string
+	for _, x := range j.v.Suspects {
+		switch x {
+		case SuspectMTUBlackhole:
+			s += "; only full-sized segments were lost while smaller packets passed: an MTU black hole (ICMP \"fragmentation needed\" blocked, or a tunnel's smaller MTU)"
+		case SuspectCaptureDrops:
+			s += "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
+		case SuspectZeroWindow:
+			s += "; a receiver advertised a zero window (it stopped reading)"
+		}
+	}
 	return s
 }
 

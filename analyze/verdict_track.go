@@ -70,7 +70,7 @@ type dirTrack struct {
 	fin, rst segMark // the first FIN and RST this side sent
 
 	// Markers of the segment being counted, for its events.
-	markUnseen, markPeerMissing bool
+	markUnseen, markPeerMissing, markAnswered bool
 }
 
 // connTrack is the connection-wide verdict state.
@@ -126,6 +126,9 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 		t.addHole(seqRange{t.seenEnd, s.Seq})
 	}
 	t.markUnseen, t.markPeerMissing = false, false
+	// A SYN sent again after the capture saw the SYN-ACK answer it: the
+	// SYN-ACK was lost on its way to the client.
+	t.markAnswered = syn && !ack && retrans && rev.sentSYNAck
 	if s.PayloadLen > 0 {
 		t.dataSegs++
 		t.maxLen = max(t.maxLen, s.PayloadLen)
