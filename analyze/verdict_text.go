@@ -142,9 +142,16 @@ func (j *judgement) lostPingText() string {
 			fmtDur(d.Time.Sub(heard)), d.Len, d.Frame, fmtDur(dt), cl.client.Frame)
 	}
 	if f := cf.AckAdvanceFrame; f != 0 {
-		j.evidenceFrame(f, 0, "the last new data from the server reached the client here; silence after")
+		j.evidenceFrame(f, cf.AckAdvanceInput, "the last new data from the server reached the client here; silence after")
 	}
 	j.evidence(d, "client data (%d bytes) that never got an answer", d.Len)
+	// Seen from the server's side: its answer left and never arrived.
+	for _, m := range j.f.Dir[ServerToClient].Last {
+		if m.Time.After(d.Time) && m.Time.Before(cl.client.Time) && dt > closeBurst {
+			j.evidence(m, "the server answers (%d bytes); the client never acknowledges it", m.Len)
+			break
+		}
+	}
 	j.clientRetransmissions(cf.Stall.Time)
 	how := "closes (FIN)"
 	if cl.clientRST {

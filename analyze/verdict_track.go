@@ -223,6 +223,7 @@ type dirFacts struct {
 	// cumulative ACK moved); zero if never seen moving.
 	AckAdvance      time.Time
 	AckAdvanceFrame int
+	AckAdvanceInput int
 	// Stall is the first data this side sent after that: still waiting
 	// for an answer when the capture or the connection ended.
 	Stall segRef
@@ -288,7 +289,7 @@ func (c *conn) facts(client int) *connFacts {
 			df.LossLen, df.BigAfter, df.SmallAfter = t.lossLen, t.bigAfter, t.smallAfter
 		}
 		if t.ackAdv.set {
-			df.AckAdvance, df.AckAdvanceFrame = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame
+			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame, t.ackAdv.input
 		}
 		df.Stall = m(t.stall)
 		for _, s := range t.last {
