@@ -384,7 +384,10 @@ func (j *judgement) lostPingInferred() bool {
 	if idle < minStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
 		return false
 	}
-	trouble := cl.clientRST
+	// Loss since the client last heard from the server, or else the
+	// client's data showing up only as its RST does: what a closed
+	// socket still retransmits, seen away from the client.
+	trouble := cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
 	for _, e := range j.c.Events {
 		if e.Time.Before(heard) {
 			continue
@@ -620,6 +623,10 @@ func dirArrow(d Direction) string {
 
 func fmtDur(d time.Duration) string {
 	switch {
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%.0f min", d.Minutes())
 	case d >= 10*time.Second:
 		return fmt.Sprintf("%.0f s", d.Seconds())
 	case d >= time.Second:

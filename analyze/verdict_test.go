@@ -181,6 +181,21 @@ func TestJudge(t *testing.T) {
 				ev(305, s2c, EvRetransmission, 700, 39), ev(310, c2s, EvSpuriousRetrans, 900, 39),
 				ev(330, c2s, EvSpuriousRetrans, 900, 39), ev(450, c2s, EvRST, 939, 0)), f
 		}, want{KindLostPing, LossServerToClient, AfterCapture, nil, "server->client, after the capture point"}},
+		{"a client resetting long after its last data, without loss, is a reset", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = segRef{Frame: 12, Time: at(120), Len: 13}
+			f.Dir[c2s].RST = mark(300)
+			return testConn(5000, ttl(ev(300, c2s, EvRST, 900, 0), 64)), f
+		}, want{KindReset, LossNone, LocationUnknown, nil, "The client reset the connection (frame 300)."}},
+		{"away from the client: silence, then its data and at once its RST", PointServer, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = segRef{Frame: 700, Time: at(7000), Len: 15}
+			f.Dir[c2s].RST = segRef{Frame: 702, Time: at(7001)}
+			return testConn(8000, ttl(ev(702, c2s, EvRST, 900, 0), 63)), f
+		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "a capture on the client side would tell"}},
 		{"idle client closing by itself is no lost ping", PointClient, func() (*Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance = at(100)
