@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -165,12 +166,16 @@ func TestH2Synthetic(t *testing.T) {
 	c.send(fromC, 2000, func(fr *http2.Framer) { fr.WritePing(false, pingA) })
 	c.send(fromS, 3, func(fr *http2.Framer) { fr.WritePing(true, pingA) })
 	c.send(fromC, 2000, func(fr *http2.Framer) { fr.WritePing(false, pingB) })
+	c.send(fromC, 1, func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, EndHeaders: true, EndStream: true, BlockFragment: []byte{0x82, 0x84}})
+	})
 	c.send(fromC, 1, func(fr *http2.Framer) { fr.WriteWindowUpdate(1, 50) })
 	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteData(1, false, make([]byte, 50)) })
 	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteGoAway(1, http2.ErrCodeEnhanceYourCalm, []byte("too_many_pings")) })
 	// The last two server segments arrive in the other order.
 	n := len(c.segs)
 	c.segs[n-1], c.segs[n-2] = c.segs[n-2], c.segs[n-1]
+	c.send(fromC, 1, func(fr *http2.Framer) { fr.WriteRSTStream(3, http2.ErrCodeCancel) })
 	c.segs = append(c.segs, seg{ms: c.ms + 1000, from: fromC, flags: "FA", seq: c.seq[fromC], ack: c.seq[fromS], win: 1000})
 
 	a, _ := run(c.segs)
@@ -182,7 +187,7 @@ func TestH2Synthetic(t *testing.T) {
 	if conn.App != "h2c" || h.Detected != "preface" {
 		t.Errorf("app %s, detected %s", conn.App, h.Detected)
 	}
-	wantC := map[string]int{"SETTINGS": 2, "HEADERS": 1, "PING": 2, "WINDOW_UPDATE": 1}
+	wantC := map[string]int{"SETTINGS": 2, "HEADERS": 2, "PING": 2, "WINDOW_UPDATE": 1, "RST_STREAM": 1}
 	wantS := map[string]int{"SETTINGS": 2, "HEADERS": 1, "DATA": 2, "PING": 1, "GOAWAY": 1}
 	if !equalCounts(h.Frames[ClientToServer], wantC) || !equalCounts(h.Frames[ServerToClient], wantS) {
 		t.Errorf("frames %v", h.Frames)
@@ -190,17 +195,30 @@ func TestH2Synthetic(t *testing.T) {
 	if len(h.Pings) != 2 || !h.Pings[0].Acked || h.Pings[1].Acked || *h.Pings[0].RTTms != 3 {
 		t.Errorf("pings %+v", h.Pings)
 	}
-	if len(h.Goaways) != 1 || h.Goaways[0].Error != "ENHANCE_YOUR_CALM" || h.Goaways[0].Debug != "too_many_pings" || h.Goaways[0].From != "server" {
+	// Stream 3, opened by the client and not answered, is cut off by the
+	// server's GOAWAY with last stream 1; the client then resets it.
+	if len(h.Goaways) != 1 || h.Goaways[0].Error != "ENHANCE_YOUR_CALM" || h.Goaways[0].Debug != "too_many_pings" ||
+		h.Goaways[0].From != "server" || h.Goaways[0].LastStreamID != 1 || fmt.Sprint(h.Goaways[0].CutStreams) != "[3]" {
 		t.Errorf("goaways %+v", h.Goaways)
 	}
-	if len(h.Streams) != 1 || h.Streams[0].Method != "GET" || h.Streams[0].Path != "/" || h.Streams[0].Status != "200" ||
-		h.Streams[0].ServerBytes != 150 || h.Streams[0].State != "half_closed_local" {
-		t.Errorf("streams %+v", h.Streams)
+	if len(h.RSTStreams) != 1 || h.RSTStreams[0].Stream != 3 || h.RSTStreams[0].Error != "CANCEL" || h.RSTStreams[0].From != "client" {
+		t.Errorf("RST_STREAMs %+v", h.RSTStreams)
+	}
+	if len(h.Streams) != 2 || h.StreamsTotal != 2 {
+		t.Fatalf("streams %+v", h.Streams)
+	}
+	// Finished streams first, then the open ones.
+	s3, s1 := h.Streams[0], h.Streams[1]
+	if s1.ID != 1 || s1.Method != "GET" || s1.Path != "/" || s1.Status != "200" || s1.ServerBytes != 150 || s1.State != "half_closed_local" {
+		t.Errorf("stream 1 %+v", s1)
+	}
+	if s3.ID != 3 || s3.State != "reset" || s3.Reset != "CANCEL" {
+		t.Errorf("stream 3 %+v", s3)
 	}
 	// Two stalls of the server's window on stream 1: at 100 bytes, opened
 	// by the client's WINDOW_UPDATE, and again after 50 more.
 	if !h.FlowControlKnown || len(h.FlowStalls) != 2 || h.FlowStalls[0].Stream != 1 || h.FlowStalls[0].From != "server" ||
-		h.FlowStalls[0].UpdateFrame != 14 || h.FlowStalls[0].DurationMs == nil || h.FlowStalls[1].UpdateFrame != 0 {
+		h.FlowStalls[0].UpdateFrame != 15 || h.FlowStalls[0].DurationMs == nil || h.FlowStalls[1].UpdateFrame != 0 {
 		t.Errorf("flow control known %v, stalls %+v", h.FlowControlKnown, h.FlowStalls)
 	}
 	if h.Settings[ClientToServer]["INITIAL_WINDOW_SIZE"] != 100 || h.Settings[ServerToClient]["MAX_CONCURRENT_STREAMS"] != 10 {
