@@ -541,10 +541,15 @@ func (j *judgement) suspects() {
 			continue
 		}
 		usual := f.Dir[e.Dir].TTL
-		if usual != 0 && e.TTL != usual {
+		switch {
+		case usual != 0 && e.TTL != usual:
 			add(SuspectMiddleboxReset)
 			j.evidenceFrame(e.Frame, e.Input, "RST \"from the %s\" with TTL %d, where the %s's packets carry %d: sent by a device in between",
 				senderName(e.Dir), e.TTL, senderName(e.Dir), usual)
+		case f.Dir[e.Dir].RSTIPIDJump && f.Dir[e.Dir].RST.Frame == e.Frame && f.Dir[e.Dir].RST.Input == e.Input:
+			add(SuspectMiddleboxReset)
+			j.evidenceFrame(e.Frame, e.Input, "RST \"from the %s\" with IP ID %d, out of the %s's sequence of IDs: sent by a device in between",
+				senderName(e.Dir), e.IPID, senderName(e.Dir))
 		}
 	}
 	if j.v.Kind == KindReset && f.RSTGap >= minIdleTimeout {

@@ -18,6 +18,13 @@ import (
 // fill then looks like a retransmission of seen data.
 const maxHoles = 16
 
+// A side numbers its IPv4 IDs with a counter when minIPIDRun packets in a
+// row each came at most maxIPIDStep after the previous one.
+const (
+	minIPIDRun  = 4
+	maxIPIDStep = 64
+)
+
 // seqRange is [lo, hi) in absolute sequence space.
 type seqRange struct{ lo, hi uint32 }
 
@@ -35,6 +42,14 @@ type segMark struct {
 type dirTrack struct {
 	ttlSet bool
 	ttl    uint8 // TTL of the side's first segment without RST: its usual TTL
+
+	// IPv4 IDs: a host that numbers a connection's packets with a
+	// counter gives its own RST the next number; a device in between
+	// gives it another (or none).
+	ipidSet     bool
+	lastIPID    uint16
+	ipidRun     int  // consecutive packets whose ID followed the previous one closely
+	rstIPIDJump bool // the first RST's ID broke the run
 
 	dataSegs int // segments with payload
 	maxLen   int // largest payload
@@ -96,6 +111,24 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 
 	if !t.ttlSet && !rst {
 		t.ttl, t.ttlSet = s.TTL, true
+	}
+	if s.IPVersion == 4 {
+		step := s.IPID - t.lastIPID
+		switch {
+		case rst:
+			// An ID of 0 says nothing: Linux sends its own RSTs for
+			// closed sockets with ID 0, and so do nftables' rejects.
+			if !t.rst.set && t.ipidRun >= minIPIDRun && s.IPID != 0 && step > maxIPIDStep {
+				t.rstIPIDJump = true
+			}
+		case t.ipidSet && step > 0 && step <= maxIPIDStep:
+			t.ipidRun++
+		default:
+			t.ipidRun = 0
+		}
+		if !rst {
+			t.lastIPID, t.ipidSet = s.IPID, true
+		}
 	}
 	mark := segMark{set: true, frame: s.Frame, input: s.Input, ns: now, seq: s.Seq, len: s.PayloadLen}
 
@@ -231,6 +264,9 @@ type dirFacts struct {
 	Last []segRef
 
 	FIN, RST segRef // first of each this side sent
+	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
+	// first RST's ID is not the next one.
+	RSTIPIDJump bool
 }
 
 // segRef is one segment the judgement may cite.
@@ -298,6 +334,7 @@ func (c *conn) facts(client int) *connFacts {
 			}
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
+		df.RSTIPIDJump = t.rstIPIDJump
 	}
 	return f
 }

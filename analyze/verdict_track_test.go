@@ -1,0 +1,130 @@
+package analyze
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// vseg is one IPv4 segment of the connection 10.0.0.1:40000 ->
+// 10.0.0.100:6443 for the tracker tests; seq and ack are relative to ISNs
+// 1000 (client) and 5000 (server).
+type vseg struct {
+	ms         int
+	fromServer bool
+	flags      decode.TCPFlags
+	seq, ack   uint32
+	n          int
+	ttl        uint8
+	ipid       uint16
+}
+
+func runVsegs(t *testing.T, segs []vseg) (*Report, *Connection) {
+	t.Helper()
+	cli := netip.MustParseAddrPort("10.0.0.1:40000")
+	srv := netip.MustParseAddrPort("10.0.0.100:6443")
+	a := New(Options{})
+	for i, g := range segs {
+		s := &decode.Segment{
+			Frame: i + 1, Time: vt0.Add(time.Duration(g.ms) * time.Millisecond),
+			Src: cli, Dst: srv, IPVersion: 4, TTL: g.ttl, IPID: g.ipid,
+			Seq: 1000 + g.seq, Ack: 5000 + g.ack, Flags: g.flags, Window: 1000,
+			PayloadLen: g.n, Options: decode.TCPOptions{WindowScale: -1},
+		}
+		if g.fromServer {
+			s.Src, s.Dst = srv, cli
+			s.Seq, s.Ack = 5000+g.seq, 1000+g.ack
+		}
+		if g.flags&decode.FlagACK == 0 {
+			s.Ack = 0
+		}
+		a.Segment(s)
+	}
+	r := a.Report(nil)
+	if len(r.Connections) != 1 {
+		t.Fatalf("%d connections", len(r.Connections))
+	}
+	return r, r.Connections[0]
+}
+
+const (
+	fS  = decode.FlagSYN
+	fA  = decode.FlagACK
+	fPA = decode.FlagPSH | decode.FlagACK
+	fR  = decode.FlagRST
+	fF  = decode.FlagFIN | decode.FlagACK
+)
+
+// handshake at the client: SYN, SYN-ACK 40 ms later, ACK at once.
+func vHandshake() []vseg {
+	return []vseg{
+		{0, false, fS, 0, 0, 0, 64, 100},
+		{40, true, fS | fA, 0, 1, 0, 52, 900},
+		{40, false, fA, 1, 1, 0, 64, 101},
+	}
+}
+
+func TestTrackMiddleboxRSTByIPID(t *testing.T) {
+	segs := vHandshake()
+	// The server's IDs count up from 900; its TTL is 52 throughout.
+	for i := 0; i < 6; i++ {
+		segs = append(segs,
+			vseg{100 + 10*i, false, fPA, 1 + uint32(i)*10, 1 + uint32(i)*20, 10, 64, uint16(102 + i)},
+			vseg{120 + 10*i, true, fPA, 1 + uint32(i)*20, 11 + uint32(i)*10, 20, 52, uint16(901 + i)})
+	}
+	segs = append(segs, vseg{300, true, fR, 121, 0, 0, 52, 31337})
+	r, c := runVsegs(t, segs)
+	if r.CapturePoint != PointClient {
+		t.Errorf("capture point %s", r.CapturePoint)
+	}
+	v := c.Verdict
+	if v.Kind != KindReset || len(v.Suspects) != 1 || v.Suspects[0] != SuspectMiddleboxReset {
+		t.Errorf("verdict %+v", v)
+	}
+	// The same with the server's own next ID: the server's RST.
+	segs[len(segs)-1].ipid = 907
+	if _, c := runVsegs(t, segs); len(c.Verdict.Suspects) != 0 {
+		t.Errorf("own RST: suspects %v", c.Verdict.Suspects)
+	}
+	// ID 0, as Linux sends for a closed socket: no evidence either way.
+	segs[len(segs)-1].ipid = 0
+	if _, c := runVsegs(t, segs); len(c.Verdict.Suspects) != 0 {
+		t.Errorf("ID 0: suspects %v", c.Verdict.Suspects)
+	}
+}
+
+func TestTrackMarkers(t *testing.T) {
+	segs := append(vHandshake(),
+		// The server's 1-1000 arrives, 1001-2000 never reaches the
+		// capture, 2001-3000 does: a gap.
+		vseg{100, true, fA, 1, 1, 1000, 52, 901},
+		vseg{101, true, fA, 2001, 1, 1000, 52, 903},
+		vseg{101, false, fA, 1, 1001, 0, 64, 102},
+		// The gap is filled: lost before the capture.
+		vseg{150, true, fA, 1001, 1, 1000, 52, 904},
+		vseg{150, false, fA, 1, 3001, 0, 64, 103},
+		// The client's request, answered by an ACK that does not cover
+		// it, then sent again: the data was lost.
+		vseg{200, false, fPA, 1, 3001, 50, 64, 104},
+		vseg{210, true, fPA, 3001, 1, 10, 52, 905},
+		vseg{420, false, fPA, 1, 3011, 50, 64, 105},
+	)
+	_, c := runVsegs(t, segs)
+	var fill, missing bool
+	for _, e := range c.Events {
+		switch {
+		case e.Dir == ServerToClient && e.Seq == 1001 && e.Kind != EvLostSegment:
+			fill = e.Unseen && !e.PeerMissing
+		case e.Dir == ClientToServer && e.Kind == EvRetransmission:
+			missing = e.PeerMissing && !e.Unseen
+		}
+		if e.TTL == 0 {
+			t.Errorf("event %+v without TTL", e)
+		}
+	}
+	if !fill || !missing {
+		t.Errorf("fill %v, peer missing %v: events %+v", fill, missing, c.Events)
+	}
+}
