@@ -67,8 +67,8 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 	}
 	paths := map[pathKey]*pathAcc{}
 	var order []pathKey
-	kinds := map[string]int{}
-	var problemServers, problemDirs []string
+	kinds, suspects := map[string]int{}, map[string]int{}
+	var problemServers, problemDirs, suspectOrder []string
 	for i, c := range conns {
 		k := pathKey{clientNet(c.Client), c.Server}
 		p := paths[k]
@@ -97,6 +97,11 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 		}
 		s.ProblemConnections++
 		kinds[v.Kind]++
+		for _, x := range v.Suspects {
+			if suspects[x]++; suspects[x] == 1 {
+				suspectOrder = append(suspectOrder, x)
+			}
+		}
 		if !slices.Contains(problemServers, c.Server) {
 			problemServers = append(problemServers, c.Server)
 		}
@@ -112,6 +117,17 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 		s.Paths = append(s.Paths, p.Path)
 	}
 	s.Headline = headline(s, kinds, problemServers, problemDirs)
+	if len(suspectOrder) > 0 {
+		var w []string
+		for _, x := range suspectOrder {
+			if n := suspects[x]; n == s.ProblemConnections {
+				w = append(w, strings.ReplaceAll(x, "_", " "))
+			} else {
+				w = append(w, fmt.Sprintf("%s (%d)", strings.ReplaceAll(x, "_", " "), n))
+			}
+		}
+		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; suspect: " + strings.Join(w, ", ") + "."
+	}
 	return s
 }
 
