@@ -155,8 +155,10 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 	spurious := f.Any(FlagSpuriousRetransmission)
 	end := s.Seq + uint32(s.PayloadLen)
 	// A gap: this segment (data or a bare ACK) starts beyond what was seen.
+	holeLen := 0
 	if f.Any(FlagLostSegment) && t.seenEndSet && seqGT(s.Seq, t.seenEnd) {
 		t.addHole(seqRange{t.seenEnd, s.Seq})
+		holeLen = int(s.Seq - t.seenEnd)
 	}
 	t.markUnseen, t.markPeerMissing = false, false
 	// A SYN sent again after the capture saw the SYN-ACK answer it: the
@@ -164,6 +166,7 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 	t.markAnswered = syn && !ack && retrans && rev.sentSYNAck
 	if s.PayloadLen > 0 {
 		t.dataSegs++
+		maxBefore := t.maxLen
 		t.maxLen = max(t.maxLen, s.PayloadLen)
 		if retrans {
 			t.markUnseen = t.fill(s.Seq, end)
@@ -178,7 +181,12 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 			case f.Any(FlagRetransmission|FlagFastRetransmission) && !spurious:
 				t.lossStarted, t.lossLen = true, s.PayloadLen
 			case f.Any(FlagLostSegment):
-				t.lossStarted, t.lossLen = true, max(t.maxLen, 1)
+				// The lost segment's size is not seen: take the largest
+				// seen so far, or before any the gap's.
+				t.lossStarted, t.lossLen = true, maxBefore
+				if t.lossLen == 0 {
+					t.lossLen = max(holeLen, 1)
+				}
 			}
 		}
 		if !retrans && !spurious {
