@@ -267,15 +267,13 @@ func hasPrefaceStart(b []byte) bool {
 }
 
 // drop throws away what was decoded: the connection is not HTTP/2 (mode
-// h2No), or HTTP/1 that may yet turn into it (h2HTTP1, which keeps the
-// reassemblers running).
+// h2No; h2segment then frees the whole state), or HTTP/1 that may yet turn
+// into it (h2HTTP1, which keeps the reassemblers running). It runs inside a
+// reassembler's delivery, so the reassemblers are left alone.
 func (h *h2conn) drop(mode h2Mode) {
 	h.mode = mode
 	for side := range h.dir {
 		d := &h.dir[side]
-		if mode == h2No {
-			d.reasm.reset()
-		}
 		d.stream = nil
 		keep := h2dir{h: d.h, side: d.side, reasm: d.reasm, emit: d.emit, chunks: d.chunks, atStart: d.atStart,
 			peerMax: d.peerMax, closed: d.closed, closeAt: d.closeAt, closeRST: d.closeRST}

@@ -175,8 +175,3 @@ func (r *reassembler) flush(sink byteSink) {
 	}
 	r.held = nil
 }
-
-// reset drops everything held: the direction is not followed any more.
-func (r *reassembler) reset() {
-	r.held, r.heldBytes = nil, 0
-}
