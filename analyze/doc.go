@@ -25,4 +25,16 @@
 // Counters are exact; events are kept up to Options.MaxEventsPerConn per
 // connection, one per analysis flag (the retransmission family as its most
 // specific kind), plus RST and FIN. Window updates are only counted.
+//
+// HTTP/2 (h2*.go) rides on the tracker without changing it: every segment
+// goes on to its connection's h2conn, where a reassembler per side turns
+// segments into the in-order byte stream (retransmitted bytes once, out of
+// order ones held until the hole fills, bounded; holes never filled become
+// gaps) for a decode/h2 Stream. A connection is HTTP/2 by its preface, an
+// h2c upgrade, frame sync (a capture begun mid-connection) or
+// Options.H2Ports; TLS is never decoded. The frames feed PING matching,
+// GOAWAY and RST_STREAM records, a bounded stream table, flow-control
+// windows and the health-check inference, all kept by side until Report
+// builds Connection.HTTP2. TestH2FramesTshark holds the frame counts to
+// tshark's on every cleartext capture.
 package analyze
