@@ -162,22 +162,46 @@ func TestH2FramesTshark(t *testing.T) {
 	for _, c := range captures {
 		t.Run(c.file, func(t *testing.T) {
 			t.Parallel()
-			want := tsharkH2Counts(t, tshark, c)
+			want, wantRecs := tsharkH2Counts(t, tshark, c)
 			got := map[string]map[string]int{}
+			gotRecs := map[string][]string{}
 			rep := analyzeCapture(t, c.file, Options{})
 			for _, conn := range rep.Connections {
 				if conn.HTTP2 == nil {
 					continue
 				}
-				for d, counts := range conn.HTTP2.Frames {
+				key := func(from string) string {
 					ep := conn.Client
-					if d == ServerToClient {
+					if from == "server" {
 						ep = conn.Server
 					}
-					ap := netip.MustParseAddrPort(ep)
-					if len(counts) > 0 {
-						got[fmt.Sprintf("%d/%d", conn.Stream, ap.Port())] = counts
+					return fmt.Sprintf("%d/%d", conn.Stream, netip.MustParseAddrPort(ep).Port())
+				}
+				for d, counts := range conn.HTTP2.Frames {
+					from := "client"
+					if d == ServerToClient {
+						from = "server"
 					}
+					if len(counts) > 0 {
+						got[key(from)] = counts
+					}
+				}
+				h := conn.HTTP2
+				other := map[string]string{"client": "server", "server": "client"}
+				for _, p := range h.Pings {
+					if p.Frame != 0 {
+						gotRecs[key(p.From)] = append(gotRecs[key(p.From)], fmt.Sprintf("PING@%d %s", p.Frame, p.Data))
+					}
+					if p.Acked {
+						k := key(other[p.From])
+						gotRecs[k] = append(gotRecs[k], fmt.Sprintf("PING-ACK@%d %s", p.AckFrame, p.Data))
+					}
+				}
+				for _, g := range h.Goaways {
+					gotRecs[key(g.From)] = append(gotRecs[key(g.From)], fmt.Sprintf("GOAWAY@%d last=%d %s", g.Frame, g.LastStreamID, g.Error))
+				}
+				for _, r := range h.RSTStreams {
+					gotRecs[key(r.From)] = append(gotRecs[key(r.From)], fmt.Sprintf("RST_STREAM@%d %s", r.Frame, r.Error))
 				}
 			}
 			keys := map[string]bool{}
@@ -187,7 +211,7 @@ func TestH2FramesTshark(t *testing.T) {
 			for k := range got {
 				keys[k] = true
 			}
-			total := 0
+			total, records := 0, 0
 			for _, k := range slices.Sorted(maps.Keys(keys)) {
 				differ := fmt.Sprint(want[k]) != fmt.Sprint(got[k])
 				i := slices.IndexFunc(h2FrameExceptions, func(e h2FrameException) bool { return e.file == c.file && e.dir == k })
@@ -203,19 +227,30 @@ func TestH2FramesTshark(t *testing.T) {
 						total += n
 					}
 				}
+				// PINGs, their ACKs, GOAWAYs and RST_STREAMs: frame and
+				// content.
+				slices.Sort(wantRecs[k])
+				slices.Sort(gotRecs[k])
+				if i < 0 && fmt.Sprint(wantRecs[k]) != fmt.Sprint(gotRecs[k]) {
+					t.Errorf("direction %s: tshark %q, h2pcap %q", k, wantRecs[k], gotRecs[k])
+				}
+				records += len(gotRecs[k])
 			}
-			t.Logf("%d HTTP/2 frames agree in %d directions", total, len(keys))
+			t.Logf("%d HTTP/2 frames agree in %d directions; %d PINGs, ACKs, GOAWAYs and RST_STREAMs agree", total, len(keys), records)
 		})
 	}
 }
 
 // tsharkH2Counts runs tshark once over a capture and counts its HTTP/2
-// frames by type per "tcp.stream/srcport".
-func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) map[string]map[string]int {
+// frames by type per "tcp.stream/srcport"; it also lists per direction the
+// PINGs, PING ACKs, GOAWAYs and RST_STREAMs as "TYPE@frame content".
+func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) (map[string]map[string]int, map[string][]string) {
 	args := []string{"-r", filepath.Join(pcapRoot(), c.file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
 	args = append(args, c.opts...)
 	args = append(args, "-Y", "tcp", "-T", "fields", "-E", "aggregator=|",
-		"-e", "tcp.stream", "-e", "tcp.srcport", "-e", "http2.type", "-e", "frame.number")
+		"-e", "tcp.stream", "-e", "tcp.srcport", "-e", "http2.type", "-e", "frame.number",
+		"-e", "http2.ping", "-e", "http2.pong", "-e", "http2.goaway.last_stream_id", "-e", "http2.goaway.error",
+		"-e", "http2.rst_stream.error")
 	cmd := exec.Command(tshark, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -241,6 +276,7 @@ func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) map[string]map[str
 		}
 	}
 	want := map[string]map[string]int{}
+	recs := map[string][]string{}
 	for _, line := range lines {
 		f := strings.Split(line, "\t")
 		if len(f) < 3 || f[2] == "" {
@@ -267,8 +303,39 @@ func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) map[string]map[str
 			}
 			want[k][h2TypeName(http2.FrameType(n))]++
 		}
+		list := func(i int) []string {
+			if i >= len(f) || f[i] == "" {
+				return nil
+			}
+			return strings.Split(f[i], "|")
+		}
+		for _, v := range list(4) {
+			recs[k] = append(recs[k], fmt.Sprintf("PING@%s %s", f[3], strings.ReplaceAll(v, ":", "")))
+		}
+		for _, v := range list(5) {
+			recs[k] = append(recs[k], fmt.Sprintf("PING-ACK@%s %s", f[3], strings.ReplaceAll(v, ":", "")))
+		}
+		last, codes := list(6), list(7)
+		for i := range last {
+			recs[k] = append(recs[k], fmt.Sprintf("GOAWAY@%s last=%s %s", f[3], last[i], errCodeName(t, codes[i])))
+		}
+		for _, v := range list(8) {
+			recs[k] = append(recs[k], fmt.Sprintf("RST_STREAM@%s %s", f[3], errCodeName(t, v)))
+		}
 	}
-	return want
+	return want, recs
+}
+
+// errCodeName names an error code tshark printed as a number.
+func errCodeName(t *testing.T, v string) string {
+	n, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 0, 32)
+	if strings.HasPrefix(v, "0x") {
+		n, err = strconv.ParseUint(v[2:], 16, 32)
+	}
+	if err != nil {
+		t.Fatalf("error code %q: %v", v, err)
+	}
+	return http2.ErrCode(n).String()
 }
 
 // labTruth is the part of a lab scenario's truth.json these tests read.
