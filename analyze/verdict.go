@@ -73,6 +73,11 @@ const (
 	// timeout (a NAT or load balancer dropping the flow) a suspect; real
 	// ones are 60 s to 15 min.
 	minIdleTimeout = 30 * time.Second
+	// minIdleDrop is the idle time before a client's data that then got
+	// nothing at all back for an idle timeout to be a suspect: above
+	// health-check intervals (client-go: 30 s), at load balancers' and
+	// NATs' idle timeouts (4 to 10 min).
+	minIdleDrop = 4 * time.Minute
 	// silentAfter is how long before the end of the capture a connection
 	// without FIN or RST must have stopped to be called silent rather
 	// than still open.
@@ -573,6 +578,15 @@ func (j *judgement) suspects() {
 	}
 	if j.v.Kind == KindReset && f.RSTGap >= minIdleTimeout {
 		add(SuspectIdleTimeout)
+	}
+	// Long idle, then the client's data got nothing back at all: the
+	// flow's state in a middlebox was gone.
+	if d := j.stallData; d.ok() && (j.v.Kind == KindLostPing || j.v.Kind == KindSilent) {
+		heard := f.Dir[ClientToServer].AckAdvance
+		if !heard.IsZero() && d.Time.Sub(heard) >= minIdleDrop && !f.Dir[ServerToClient].LastSeen.After(d.Time) {
+			add(SuspectIdleTimeout)
+			j.evidence(d, "the first data after %s idle: nothing came back", fmtDur(d.Time.Sub(heard)))
+		}
 	}
 	if j.v.Kind != KindHealthy {
 		for d := ClientToServer; d <= ServerToClient; d++ {

@@ -196,6 +196,17 @@ func TestJudge(t *testing.T) {
 			f.Dir[c2s].RST = segRef{Frame: 702, Time: at(7001)}
 			return testConn(8000, ttl(ev(702, c2s, EvRST, 900, 0), 63)), f
 		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "a capture on the client side would tell"}},
+		{"long idle, then nothing back at all: idle timeout", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
+			f.Dir[c2s].Stall = segRef{Frame: 30, Time: at(100 + 5*60*1000), Len: 39}
+			f.Dir[c2s].Last = []segRef{f.Dir[c2s].Stall}
+			f.Dir[s2c].LastSeen = at(90)
+			f.Dir[c2s].FIN = segRef{Frame: 40, Time: at(100 + 5*60*1000 + 15000)}
+			c := testConn(100+5*60*1000+16000, ev(31, c2s, EvRetransmission, 900, 39), ev(32, c2s, EvRetransmission, 900, 39))
+			c.Events[0].Time, c.Events[1].Time = at(100+5*60*1000+200), at(100+5*60*1000+600)
+			return c, f
+		}, want{KindLostPing, LossUnknown, LocationUnknown, []string{SuspectIdleTimeout}, "dropped the idle flow"}},
 		{"idle client closing by itself is no lost ping", PointClient, func() (*Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance = at(100)

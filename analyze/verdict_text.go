@@ -170,6 +170,10 @@ func (j *judgement) suspectsText() string {
 			s += "; only full-sized segments were lost while smaller packets passed: an MTU black hole (ICMP \"fragmentation needed\" blocked, or a tunnel's smaller MTU)"
 		case SuspectCaptureDrops:
 			s += "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
+		case SuspectIdleTimeout:
+			if j.v.Kind != KindReset {
+				s += "; nothing at all came back after a long idle period: a load balancer, NAT or firewall may have dropped the idle flow"
+			}
 		case SuspectZeroWindow:
 			s += "; a receiver advertised a zero window (it stopped reading)"
 		}

@@ -83,6 +83,7 @@ type dirTrack struct {
 	last [3]segMark
 
 	fin, rst segMark // the first FIN and RST this side sent
+	lastNS   int64   // this side's latest segment
 
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
@@ -218,7 +219,7 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
 		t.fin = mark
 	}
-	ct.lastNS = now
+	ct.lastNS, t.lastNS = now, now
 }
 
 // addHole remembers a gap, forgetting the oldest past maxHoles.
@@ -271,7 +272,8 @@ type dirFacts struct {
 	// Last are the latest first transmissions with payload, oldest first.
 	Last []segRef
 
-	FIN, RST segRef // first of each this side sent
+	FIN, RST segRef    // first of each this side sent
+	LastSeen time.Time // this side's latest segment
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
@@ -343,6 +345,9 @@ func (c *conn) facts(client int) *connFacts {
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
 		df.RSTIPIDJump = t.rstIPIDJump
+		if t.lastNS != 0 {
+			df.LastSeen = time.Unix(0, t.lastNS).UTC()
+		}
 	}
 	return f
 }
