@@ -69,6 +69,8 @@ func (j *judgement) summarize() {
 			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, fmtDur(j.end.Sub(c.End)))
 			j.evidenceFrame(c.LastFrame, c.LastInput, "last packet: silence after it")
 		}
+	case v.Kind == KindDegraded && v.LossDirection == LossUnknown:
+		s = "Packets were sent again and TCP recovered; " + j.unknownPhrase()
 	case v.Kind == KindDegraded:
 		s = "Packets were lost " + j.lossPhrase() + "; TCP recovered and the connection went on"
 	default:
