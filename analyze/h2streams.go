@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"slices"
+
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"golang.org/x/net/http2"
 )
@@ -42,7 +44,16 @@ type streamTable struct {
 	nLast   int         // finished streams beyond first, all time
 	total   int
 	untrack int // opened while maxOpenStreams were open
+
+	// closed holds the ids of the last maxClosedIDs streams finished: a
+	// frame still in flight on one (DATA after a RST_STREAM, a late
+	// trailer) must not open it again.
+	closed  []uint32
+	nClosed int
 }
+
+// maxClosedIDs bounds the finished stream ids remembered.
+const maxClosedIDs = 256
 
 func (t *streamTable) init() { t.open = map[uint32]*streamRec{} }
 
@@ -62,6 +73,9 @@ func (t *streamTable) get(id uint32, f *h2.Frame, fc *flowControl) *streamRec {
 	t.initOnce()
 	if r := t.open[id]; r != nil {
 		return r
+	}
+	if slices.Contains(t.closed, id) {
+		return nil
 	}
 	t.total++
 	if len(t.open) >= maxOpenStreams {
@@ -148,6 +162,12 @@ func (t *streamTable) end(r *streamRec, side int) {
 // last ones kept.
 func (t *streamTable) done(r *streamRec) {
 	delete(t.open, r.id)
+	if len(t.closed) < maxClosedIDs {
+		t.closed = append(t.closed, r.id)
+	} else {
+		t.closed[t.nClosed%maxClosedIDs] = r.id
+	}
+	t.nClosed++
 	if len(t.first) < keepStreams {
 		t.first = append(t.first, *r)
 		return
