@@ -154,6 +154,7 @@ func TestH2Synthetic(t *testing.T) {
 	c.send(fromC, 1, func(fr *http2.Framer) { fr.WriteSettingsAck() })
 	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteSettingsAck() })
 	c.send(fromC, 1, func(fr *http2.Framer) {
+		fr.WriteRawFrame(0xfa, 0, 0, []byte{1, 2, 3}) // an extension type
 		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true,
 			BlockFragment: []byte{0x82, 0x84}}) // :method GET, :path /
 	})
@@ -187,7 +188,7 @@ func TestH2Synthetic(t *testing.T) {
 	if conn.App != "h2c" || h.Detected != "preface" {
 		t.Errorf("app %s, detected %s", conn.App, h.Detected)
 	}
-	wantC := map[string]int{"SETTINGS": 2, "HEADERS": 2, "PING": 2, "WINDOW_UPDATE": 1, "RST_STREAM": 1}
+	wantC := map[string]int{"SETTINGS": 2, "HEADERS": 2, "PING": 2, "WINDOW_UPDATE": 1, "RST_STREAM": 1, "UNKNOWN_0xFA": 1}
 	wantS := map[string]int{"SETTINGS": 2, "HEADERS": 1, "DATA": 2, "PING": 1, "GOAWAY": 1}
 	if !equalCounts(h.Frames[ClientToServer], wantC) || !equalCounts(h.Frames[ServerToClient], wantS) {
 		t.Errorf("frames %v", h.Frames)
