@@ -116,7 +116,8 @@ func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 		return
 	}
 	hd, peer := &h.dir[side], &h.dir[1-side]
-	if s.Flags.Has(decode.FlagACK) {
+	// A reset's ACK is not trusted: a middlebox forges resets.
+	if s.Flags&(decode.FlagACK|decode.FlagRST) == decode.FlagACK {
 		peer.reasm.acked(s.Ack, peer)
 	}
 	if s.PayloadLen > 0 {
