@@ -151,6 +151,10 @@ type Ping struct {
 	AckFrame int      `json:"ack_frame,omitempty"`
 	AckInput int      `json:"ack_input,omitempty"`
 	RTTms    *float64 `json:"rtt_ms"`
+	// Late: the ACK came back after more than 10 round trips (the
+	// handshake's, at least 200 ms; 1 s when the handshake was not seen):
+	// the PING or its ACK waited behind lost or queued data.
+	Late bool `json:"late,omitempty"`
 	// Time and AckTime are the capture times of the PING and its ACK.
 	// Frame is 0 for an ACK whose PING was not captured (the capture began
 	// after it, or it fell in a gap): Acked is then true and RTTms nil.
