@@ -107,8 +107,9 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 	p.list = append(p.list, pingRec{side: 1 - side, data: f.PingData, orphan: true, acked: true, ack: f.Meta})
 }
 
-// report builds the Ping list; client is the client's side.
-func (p *pingTracker) report(client int) []Ping {
+// report builds the Ping list; client is the client's side, and an ACK
+// more than lateAfter after its PING is late.
+func (p *pingTracker) report(client int, lateAfter time.Duration) []Ping {
 	out := make([]Ping, 0, len(p.list))
 	for _, r := range p.list {
 		q := Ping{
@@ -126,7 +127,9 @@ func (p *pingTracker) report(client int) []Ping {
 			t := r.ack.Time
 			q.AckTime = &t
 			if !r.orphan {
-				q.RTTms = msPtr(r.ack.Time.Sub(r.meta.Time))
+				rtt := r.ack.Time.Sub(r.meta.Time)
+				q.RTTms = msPtr(rtt)
+				q.Late = rtt > lateAfter
 			}
 		}
 		if r.hasIdle {
@@ -207,4 +210,14 @@ func sideName(side, client int) string {
 		return "client"
 	}
 	return "server"
+}
+
+// latePingAfter is when a PING ACK counts as late: after 10 round trips of
+// the handshake, and at least 200 ms (timer and scheduling noise); 1 s
+// when the handshake was not seen.
+func latePingAfter(irttNS int64) time.Duration {
+	if irttNS <= 0 {
+		return time.Second
+	}
+	return max(10*time.Duration(irttNS), 200*time.Millisecond)
 }

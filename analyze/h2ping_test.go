@@ -52,12 +52,12 @@ func TestPingMatching(t *testing.T) {
 	p.ack(server, pingFrame(4, 30010, true, a))          // answers the client's
 	p.ping(client, pingFrame(5, 60000, false, b), &peer)
 	p.ack(client, pingFrame(6, 60001, true, [8]byte{7})) // PING never seen
-	got := p.report(client)
+	got := p.report(client, 5*time.Millisecond)
 	if len(got) != 4 {
 		t.Fatalf("%d pings, want 4: %+v", len(got), got)
 	}
 	c0, s0, c1, orphan := got[0], got[1], got[2], got[3]
-	if !c0.Acked || c0.AckFrame != 4 || c0.RTTms == nil || *c0.RTTms != 10 || c0.From != "client" {
+	if !c0.Acked || c0.AckFrame != 4 || c0.RTTms == nil || *c0.RTTms != 10 || c0.From != "client" || !c0.Late {
 		t.Errorf("client PING: %+v", c0)
 	}
 	if c0.IdleMs == nil || *c0.IdleMs != 30000 {

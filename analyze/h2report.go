@@ -40,7 +40,7 @@ func (c *conn) http2(client int) *HTTP2 {
 		TruncatedFrames:   map[Direction]int{},
 		LastFrame:         map[Direction]*FrameRef{},
 		Settings:          map[Direction]map[string]uint32{},
-		Pings:             h.pings.report(client),
+		Pings:             h.pings.report(client, latePingAfter(c.firstRTTNS)),
 		PingsDropped:      h.pings.dropped,
 		Goaways:           []Goaway{},
 		RSTStreams:        []RSTStream{},
