@@ -113,7 +113,9 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 }
 
 // Report returns the result for every connection seen so far, in tcp.stream
-// order. It may be called more than once.
+// order. It may be called more than once; the first call ends the HTTP/2
+// decoding (holes still waiting to be filled become gaps), and segments
+// given after it are analysed as TCP only.
 func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
 	r := &Report{
 		Version:     1,
