@@ -143,3 +143,28 @@ func TestH2LabTLSNotDecoded(t *testing.T) {
 		}
 	}
 }
+
+// How HTTP/2 is found, on captures that show each way.
+func TestH2Detected(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"public/suricata-verify/http2-range__http2-range.pcap", "upgrade"}, // HTTP/1.1 Upgrade: h2c, 101
+		{"public/nDPI/http2.pcapng", "preface"},
+		{"public/wireshark-4.0.17/grpc_person_search_protobuf_with_image-missing_headers.pcapng.gz", "frames"},
+		{"public/derived/dns_over_https-midconn-frames11-25.pcap", "frames"},
+		{"public/suricata-verify/http2-errorcode.pcap", "preface"}, // after an HTTP/1.1 CONNECT
+	} {
+		rep := analyzeCapture(t, tc.file, Options{})
+		found := false
+		for _, c := range rep.Connections {
+			if c.HTTP2 != nil {
+				found = true
+				if c.HTTP2.Detected != tc.want || c.App != "h2c" {
+					t.Errorf("%s stream %d: detected %s, app %s; want %s, h2c", tc.file, c.Stream, c.HTTP2.Detected, c.App, tc.want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no HTTP/2", tc.file)
+		}
+	}
+}
