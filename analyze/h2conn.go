@@ -44,6 +44,13 @@ const (
 // h2conn is the HTTP/2 state of one connection: a reassembler and frame
 // decoder per side, and what the frames say. Everything is kept by side
 // (sideA, sideB) until the report maps sides to client and server.
+//
+// Memory is bounded per connection: under 1 KB until HTTP/2 is found (and
+// nothing once it is found not to be), then per side the out-of-order
+// buffer (maxHeldBytes, used only while a hole is open) and the h2.Stream's
+// own bounds, and per connection at most maxPings PINGs, maxGoaways,
+// maxRSTs, maxOpenStreams followed streams plus 2*keepStreams finished ones
+// and maxClosedIDs ids, and maxStalls stalls.
 type h2conn struct {
 	c        *conn
 	mode     h2Mode
