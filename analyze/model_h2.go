@@ -138,6 +138,10 @@ type FlowStall struct {
 	// window again; 0 if none did.
 	UpdateFrame int      `json:"update_frame,omitempty"`
 	DurationMs  *float64 `json:"duration_ms"`
+	// ResumedFrame is the sender's first DATA after the window opened
+	// (on the stream, or any stream for the connection window): the data
+	// that was waiting. 0 if none came.
+	ResumedFrame int `json:"resumed_frame,omitempty"`
 }
 
 // Ping is one PING and, when seen, its ACK.
