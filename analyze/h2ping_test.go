@@ -219,7 +219,8 @@ func TestH2Synthetic(t *testing.T) {
 	// Two stalls of the server's window on stream 1: at 100 bytes, opened
 	// by the client's WINDOW_UPDATE, and again after 50 more.
 	if !h.FlowControlKnown || len(h.FlowStalls) != 2 || h.FlowStalls[0].Stream != 1 || h.FlowStalls[0].From != "server" ||
-		h.FlowStalls[0].UpdateFrame != 15 || h.FlowStalls[0].DurationMs == nil || h.FlowStalls[1].UpdateFrame != 0 {
+		h.FlowStalls[0].UpdateFrame != 15 || h.FlowStalls[0].DurationMs == nil || h.FlowStalls[0].ResumedFrame == 0 ||
+		h.FlowStalls[1].UpdateFrame != 0 || h.FlowStalls[1].ResumedFrame != 0 {
 		t.Errorf("flow control known %v, stalls %+v", h.FlowControlKnown, h.FlowStalls)
 	}
 	if h.Settings[ClientToServer]["INITIAL_WINDOW_SIZE"] != 100 || h.Settings[ServerToClient]["MAX_CONCURRENT_STREAMS"] != 10 {

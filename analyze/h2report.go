@@ -118,6 +118,9 @@ func (c *conn) http2(client int) *HTTP2 {
 				fs.UpdateFrame = s.openAt.Frame
 				fs.DurationMs = msPtr(s.openAt.Time.Sub(s.at.Time))
 			}
+			if s.resumed {
+				fs.ResumedFrame = s.resumeAt.Frame
+			}
 			out.FlowStalls = append(out.FlowStalls, fs)
 		}
 	}

@@ -187,15 +187,18 @@ type flowControl struct {
 	initial [2]int64 // each side's initial stream send window: the peer's SETTINGS_INITIAL_WINDOW_SIZE
 	stall   [2]int   // index+1 of each side's open connection stall
 	stalls  []stallRec
+	resume  []int // indexes of stalls opened again, waiting for the sender's next DATA
 }
 
 // stallRec is one stall of side's send window on stream (0: connection).
 type stallRec struct {
-	side   int
-	stream uint32
-	at     h2.Meta
-	opened bool
-	openAt h2.Meta
+	side     int
+	stream   uint32
+	at       h2.Meta
+	opened   bool
+	openAt   h2.Meta
+	resumed  bool
+	resumeAt h2.Meta
 }
 
 func (fc *flowControl) init() {
@@ -207,6 +210,7 @@ func (fc *flowControl) init() {
 // data takes a DATA frame from side on stream r (nil when not followed):
 // its length, padding included, counts against both windows.
 func (fc *flowControl) data(side int, f *h2.Frame, r *streamRec, end bool) {
+	fc.resumed(side, f)
 	n := int64(f.Length)
 	fc.conn[side] -= n
 	if fc.conn[side] <= 0 && fc.stall[side] == 0 && !end {
@@ -277,5 +281,21 @@ func (fc *flowControl) reopen(idx *int, m h2.Meta) {
 	}
 	s := &fc.stalls[*idx-1]
 	s.opened, s.openAt = true, m
+	fc.resume = append(fc.resume, *idx-1)
 	*idx = 0
+}
+
+// resumed marks the opened stalls a DATA frame from side ends: the data
+// that was waiting for the window.
+func (fc *flowControl) resumed(side int, f *h2.Frame) {
+	keep := fc.resume[:0]
+	for _, i := range fc.resume {
+		s := &fc.stalls[i]
+		if s.side == side && (s.stream == 0 || s.stream == f.StreamID) {
+			s.resumed, s.resumeAt = true, f.Meta
+			continue
+		}
+		keep = append(keep, i)
+	}
+	fc.resume = keep
 }
