@@ -24,6 +24,13 @@ import (
 // analyzeCapture runs a capture under testdata/pcaps through an Analyzer.
 func analyzeCapture(t testing.TB, rel string, opts Options) *Report {
 	t.Helper()
+	rep, _ := runCapture(t, rel, opts)
+	return rep
+}
+
+// runCapture is analyzeCapture, also returning the Analyzer.
+func runCapture(t testing.TB, rel string, opts Options) (*Report, *Analyzer) {
+	t.Helper()
 	path := filepath.Join(pcapRoot(), rel)
 	src, err := decode.Open(path, 0)
 	if err != nil {
@@ -46,7 +53,7 @@ func analyzeCapture(t testing.TB, rel string, opts Options) *Report {
 		}
 		a.Segment(&s)
 	}
-	return a.Report([]*decode.InputInfo{src.Info()})
+	return a.Report([]*decode.InputInfo{src.Info()}), a
 }
 
 // h2Capture is a cleartext HTTP/2 capture with the decode-as options
@@ -379,6 +386,27 @@ func TestH2CapturesCovered(t *testing.T) {
 		for _, c := range analyzeCapture(t, rel, Options{}).Connections {
 			if c.HTTP2 != nil {
 				t.Errorf("%s stream %d: HTTP/2 (%s, %v), and the capture is not compared with tshark", rel, c.Stream, c.HTTP2.Detected, c.HTTP2.Frames)
+			}
+		}
+	}
+}
+
+// Where the client preface identifies the client, it is the Connection's
+// client (the tracker takes roles from the SYN first).
+func TestH2PrefaceFromClient(t *testing.T) {
+	for _, c := range append(slices.Clone(h2Captures), labH2Captures(t)...) {
+		rep, a := runCapture(t, c.file, Options{})
+		for i, conn := range rep.Connections {
+			h := a.all[i].h2
+			if conn.HTTP2 == nil || h == nil {
+				continue
+			}
+			client, _ := a.all[i].roles()
+			if st := h.dir[1-client].stream; st != nil && st.Preface() {
+				t.Errorf("%s stream %d: the preface came from the server %s (roles by %s)", c.file, conn.Stream, conn.Server, conn.Roles)
+			}
+			if st := h.dir[client].stream; conn.HTTP2.Detected == "preface" && (st == nil || !st.Preface()) {
+				t.Errorf("%s stream %d: detected by preface, but not the client's", c.file, conn.Stream)
 			}
 		}
 	}
