@@ -213,6 +213,10 @@ type Verdict struct {
 	Suspects []string   `json:"suspects"`
 	Summary  string     `json:"summary"`
 	Evidence []Evidence `json:"evidence"`
+	// Filter is the Wireshark display filter that shows the evidence
+	// (frame numbers of one input; with several inputs, of the input
+	// the first evidence is in), or the whole connection.
+	Filter string `json:"wireshark_filter"`
 }
 
 // Evidence is one frame that supports a verdict.

@@ -22,6 +22,7 @@ package analyze
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -253,7 +254,27 @@ func judge(c *Connection, f *connFacts, point string, end time.Time) *Verdict {
 	if len(v.Evidence) > maxEvidence {
 		v.Evidence = v.Evidence[:maxEvidence]
 	}
+	v.Filter = evidenceFilter(c.Stream, v.Evidence)
 	return v
+}
+
+// evidenceFilter is the display filter that opens a verdict's evidence in
+// Wireshark. Frame numbers are per input, so only the first evidence's
+// input's frames can share one filter.
+func evidenceFilter(stream int, ev []Evidence) string {
+	if len(ev) == 0 {
+		return fmt.Sprintf("tcp.stream eq %d", stream)
+	}
+	var frames []string
+	for _, e := range ev {
+		if e.Input == ev[0].Input && e.Frame > 0 {
+			frames = append(frames, strconv.Itoa(e.Frame))
+		}
+	}
+	if len(frames) == 0 {
+		return fmt.Sprintf("tcp.stream eq %d", stream)
+	}
+	return "frame.number in {" + strings.Join(frames, " ") + "}"
 }
 
 type judgement struct {

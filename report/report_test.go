@@ -80,7 +80,8 @@ func sample() *analyze.Report {
 						{Frame: 305, Note: "client PING (go-health-check)"},
 						{Frame: 310, Note: "PING retransmitted: loss after the capture point"},
 						{Input: 1, Frame: 7, Note: "RST with TTL 64; the server's packets have 63"},
-					}},
+					},
+					Filter: "frame.number in {305 310}"},
 				HTTP2: &analyze.HTTP2{
 					Frames: map[analyze.Direction]map[string]int{
 						analyze.ClientToServer: {"HEADERS": 1, "PING": 1},

@@ -88,6 +88,9 @@ func (t *text) verdict(c *analyze.Connection) {
 	for _, e := range v.Evidence {
 		t.printf("%sframe %s: %s\n", t.sub(), frameRef(e.Input, e.Frame), e.Note)
 	}
+	if v.Filter != "" {
+		t.printf("%sWireshark: %s\n", t.sub(), t.code(v.Filter))
+	}
 }
 
 // http2 writes what the HTTP/2 analysis saw: frame counts, PINGs that
