@@ -106,10 +106,10 @@ func (t *text) inputs(r *analyze.Report) {
 		})
 	}
 	t.table([]string{"#", "File", "Format", "Link types", "Packets", "TCP", "Bytes", "First", "Last", "Snaplen-cut"}, rows)
-	if t.md {
-		t.printf("\n")
-	}
 	for i, in := range r.Inputs {
+		if t.md && i == 0 && hasWarnings(r) {
+			t.printf("\n")
+		}
 		for _, warn := range in.Warnings {
 			t.printf("%swarning: input %d (%s): %s\n", t.bullet(), i, in.Path, warn)
 		}
@@ -149,15 +149,19 @@ func (t *text) findings(r *analyze.Report) {
 	for _, c := range r.Connections {
 		groups := groupEvents(c.Events)
 		missing := c.TCP.ClientToServer.MissingBytes + c.TCP.ServerToClient.MissingBytes
-		if len(groups) == 0 && c.Close.Kind != "rst" && missing == 0 && !problem(c) {
+		// A reset alone is no finding: Go's TLS close ends with one. A
+		// reset that matters made the verdict a problem.
+		if len(groups) == 0 && missing == 0 && !problem(c) {
 			continue
 		}
+		sep := "\n"
 		if !any {
 			t.heading("Findings")
 			any = true
+			sep = ""
 		}
 		if t.md {
-			t.printf("### Stream %d: %s -> %s\n\nWireshark filter: `tcp.stream eq %d`\n\n", c.Stream, c.Client, c.Server, c.Stream)
+			t.printf(sep+"### Stream %d: %s -> %s\n\nWireshark filter: `tcp.stream eq %d`\n\n", c.Stream, c.Client, c.Server, c.Stream)
 		} else {
 			t.printf("\nstream %d  %s -> %s  (Wireshark: tcp.stream eq %d)\n", c.Stream, c.Client, c.Server, c.Stream)
 		}
@@ -187,6 +191,15 @@ func (t *text) code(s string) string {
 		return "`" + s + "`"
 	}
 	return s
+}
+
+func hasWarnings(r *analyze.Report) bool {
+	for _, in := range r.Inputs {
+		if len(in.Warnings) > 0 || in.Decoded.Malformed > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // sub is the bullet of an item under a bullet.
