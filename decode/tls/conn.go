@@ -101,6 +101,7 @@ type Info struct {
 	// the key log's TLS 1.3 secrets (the capture began mid-connection).
 	MidStart bool
 
+	Records     int64    // records seen, both directions
 	Alerts      int      // alerts seen, decrypted or guessed, both directions
 	Decrypted   [2]int64 // records decrypted: [0] server->client, [1] client->server
 	Undecrypted [2]int64 // encrypted records not decrypted
@@ -108,6 +109,9 @@ type Info struct {
 
 // KeyProblem says why the connection is not decrypted, or "".
 func (i *Info) KeyProblem() string {
+	if i.Records == 0 {
+		return ""
+	}
 	switch i.Keys {
 	case KeyMissing:
 		return fmt.Sprintf("no key in the key log for client random %s", hex.EncodeToString(i.ClientRandom[:]))
@@ -291,6 +295,7 @@ func (h *half) record(r *Record) {
 	c := h.c
 	p := &h.plain
 	*p = Plain{Content: r.Type}
+	c.info.Records++
 	if r.Resynced {
 		h.seqKnown = false
 		// Handshake boundaries are lost with the bytes.
@@ -482,7 +487,9 @@ func (h *half) open(r *Record) ([]byte, bool) {
 			}
 		}
 	}
-	h.seq++
+	// Not advanced: a record no key opens may be one this package does
+	// not decrypt (0-RTT early data) rather than a lost sequence number,
+	// and the window covers the next one anyway.
 	h.seqKnown = false
 	return nil, false
 }

@@ -1,0 +1,499 @@
+package tls
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
+	"golang.org/x/net/http2"
+)
+
+const capturesDir = "../../testdata/pcaps"
+
+// tlsCapture is a TLS capture with its keys: keyFile relative to the
+// capture's directory, or "" for keys in pcapng Decryption Secrets Blocks.
+type tlsCapture struct {
+	file    string
+	keyFile string
+	opts    []string // more tshark options, from testdata/pcaps/public/README.md
+	h2      bool     // HTTP/2 inside: compare frame counts too
+	// undecryptable: streams (tcp.stream) this package does not decrypt,
+	// and why.
+	undecryptable map[string]string
+	// partial: streams decrypted only in part, and why: the record and
+	// application data comparisons are left out for them.
+	partial map[string]string
+}
+
+var tlsCaptures = []tlsCapture{
+	{file: "public/wireshark-4.0.17/http2-data-reassembly.pcap", keyFile: "keys/http2-data-reassembly.keys", opts: []string{"-d", "tcp.port==8443,tls"}, h2: true},
+	{file: "public/wireshark-4.0.17/http2_follow_multistream.pcapng", h2: true},
+	{file: "public/wireshark-4.0.17/http2-brotli.pcapng", h2: true},
+	{file: "public/wireshark-4.0.17/tls12-dsb.pcapng"},
+	{file: "public/wireshark-4.0.17/tls13-rfc8446.pcap", keyFile: "keys/tls13-rfc8446.keys",
+		partial: map[string]string{"1": "resumption with 0-RTT early data (CLIENT_EARLY_TRAFFIC_SECRET), which is not decrypted"}},
+	{file: "public/wireshark-4.0.17/tls12-chacha20poly1305.pcap", keyFile: "keys/tls12-chacha20poly1305.keys"},
+	{file: "public/wireshark-4.0.17/tls13-20-chacha20poly1305.pcap", keyFile: "keys/tls13-20-chacha20poly1305.keys"},
+	{file: "public/wireshark-4.0.17/dhe1.pcapng.gz", keyFile: "keys/dhe1_keylog.dat", opts: []string{"-o", "http.tls.port:443"},
+		undecryptable: map[string]string{"0": "TLS 1.0 TLS_DHE_RSA_WITH_AES_256_CBC_SHA: CBC suites are not decrypted"}},
+	{file: "healthy-tls/client.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "healthy-tls/server.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "blackhole-s2c-tls/client.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "blackhole-s2c-tls/server.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "graceful-shutdown/client.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "graceful-shutdown/server.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "mtu-blackhole/client.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "mtu-blackhole/server.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "oneway-loss-ipv6/client.pcap", keyFile: "keylog.txt", h2: true},
+	{file: "oneway-loss-ipv6/server.pcap", keyFile: "keylog.txt", h2: true},
+}
+
+func (c tlsCapture) name() string {
+	return strings.ReplaceAll(strings.TrimPrefix(c.file, "public/wireshark-4.0.17/"), "/", "_")
+}
+
+// tsharkArgs are the tshark options that decrypt the capture.
+func (c tlsCapture) tsharkArgs() []string {
+	args := []string{"-r", filepath.Join(capturesDir, c.file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
+	if c.keyFile != "" {
+		args = append(args, "-o", "tls.keylog_file:"+filepath.Join(capturesDir, filepath.Dir(c.file), c.keyFile))
+	}
+	return append(args, c.opts...)
+}
+
+// keys reads the capture's key log, or its Decryption Secrets Blocks.
+func (c tlsCapture) keys(t testing.TB) *KeyLog {
+	if c.keyFile != "" {
+		k, err := ReadKeyLogFile(filepath.Join(capturesDir, filepath.Dir(c.file), c.keyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	src, err := decode.Open(filepath.Join(capturesDir, c.file), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for {
+		if _, err := src.Next(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	k := &KeyLog{}
+	for _, s := range src.(decode.SecretsSource).Secrets() {
+		if s.Type == DSBTypeTLSKeyLog {
+			if err := k.AddDSB(s.Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return k
+}
+
+// tshark returns tshark's path, skipping the test where it is missing,
+// except in CI, where the oracle must be there.
+func tshark(t testing.TB) string {
+	path, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tshark not found (CI=true): run make deps")
+		}
+		t.Skip("tshark not found")
+	}
+	return path
+}
+
+func runTshark(t testing.TB, args []string) string {
+	t.Helper()
+	cmd := exec.Command(tshark(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+func tsharkFields(t testing.TB, args []string, fields ...string) [][]string {
+	args = append(slices.Clone(args), "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|")
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimRight(runTshark(t, args), "\n"), "\n") {
+		if l != "" {
+			rows = append(rows, strings.Split(l, "\t"))
+		}
+	}
+	return rows
+}
+
+var tlsFields = []string{"frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload",
+	"tcp.flags.syn", "tcp.flags.ack", "tls.record.content_type", "tls.record.length", "http2.type"}
+
+// segment is one TCP segment with payload.
+type segment struct {
+	frame int
+	seq   int64
+	data  []byte
+}
+
+// tcpConn is one TCP connection's segments, per direction.
+type tcpConn struct {
+	stream     string
+	clientPort string // "" until known
+	dirs       map[string][]segment
+	order      []segEvent // all segments in capture order
+}
+
+type segEvent struct {
+	port string
+	seg  segment
+}
+
+func tcpConns(t testing.TB, rows [][]string) []*tcpConn {
+	byStream := map[string]*tcpConn{}
+	var conns []*tcpConn
+	for _, r := range rows {
+		if len(r) < 7 || r[1] == "" {
+			continue
+		}
+		c := byStream[r[1]]
+		if c == nil {
+			c = &tcpConn{stream: r[1], dirs: map[string][]segment{}}
+			byStream[r[1]] = c
+			conns = append(conns, c)
+		}
+		if r[5] == "1" && r[6] == "0" {
+			c.clientPort = r[2]
+		}
+		if r[4] == "" {
+			continue
+		}
+		frame, _ := strconv.Atoi(r[0])
+		seq, _ := strconv.ParseInt(r[3], 10, 64)
+		data, err := hex.DecodeString(strings.ReplaceAll(r[4], ":", ""))
+		if err != nil {
+			t.Fatalf("frame %d payload: %v", frame, err)
+		}
+		sg := segment{frame, seq, data}
+		c.dirs[r[2]] = append(c.dirs[r[2]], sg)
+		c.order = append(c.order, segEvent{r[2], sg})
+	}
+	for _, c := range conns {
+		if c.clientPort == "" {
+			// No SYN captured: the ClientHello's sender, else the higher port.
+			for p, segs := range c.dirs {
+				if d := segs[0].data; len(d) > 5 && d[0] == 22 && d[5] == 1 {
+					c.clientPort = p
+				}
+			}
+			if c.clientPort == "" {
+				for p := range c.dirs {
+					a, _ := strconv.Atoi(p)
+					b, _ := strconv.Atoi(c.clientPort)
+					if a > b {
+						c.clientPort = p
+					}
+				}
+			}
+		}
+	}
+	return conns
+}
+
+// feeder delivers a connection's segments to a Conn the way Wireshark
+// reassembles: in capture order, retransmitted bytes once, bytes waiting
+// for a missing segment with the segment that filled the hole, and holes
+// never filled as gaps at the end.
+type feeder struct {
+	next    map[string]int64
+	waiting map[string][]segment
+}
+
+func feed(c *tcpConn, conn *Conn, cut func(port string, sg segment) segment) {
+	f := feeder{next: map[string]int64{}, waiting: map[string][]segment{}}
+	started := map[string]bool{}
+	for _, ev := range c.order {
+		port, sg := ev.port, ev.seg
+		if cut != nil {
+			sg = cut(port, sg)
+			if len(sg.data) == 0 {
+				continue
+			}
+		}
+		fromClient := port == c.clientPort
+		if !started[port] {
+			started[port] = true
+			f.next[port] = sg.seq
+		}
+		next := f.next[port]
+		deliver := func(sg segment, meta Meta) {
+			data := sg.data
+			if sg.seq+int64(len(data)) <= f.next[port] {
+				return
+			}
+			if sg.seq < f.next[port] {
+				data = data[f.next[port]-sg.seq:]
+			}
+			conn.Data(fromClient, data, meta)
+			f.next[port] = sg.seq + int64(len(sg.data))
+		}
+		if sg.seq > next {
+			w := append(f.waiting[port], sg)
+			sort.SliceStable(w, func(i, j int) bool { return w[i].seq < w[j].seq })
+			f.waiting[port] = w
+			continue
+		}
+		meta := Meta{Frame: sg.frame}
+		deliver(sg, meta)
+		for w := f.waiting[port]; len(w) > 0 && w[0].seq <= f.next[port]; w = f.waiting[port] {
+			f.waiting[port] = w[1:]
+			deliver(w[0], meta)
+		}
+	}
+	for port := range c.dirs {
+		fromClient := port == c.clientPort
+		for w := f.waiting[port]; len(w) > 0; w = f.waiting[port] {
+			conn.Gap(fromClient, int(w[0].seq-f.next[port]))
+			f.next[port] = w[0].seq
+			meta := Meta{Frame: w[0].frame}
+			for w := f.waiting[port]; len(w) > 0 && w[0].seq <= f.next[port]; w = f.waiting[port] {
+				f.waiting[port] = w[1:]
+				seg := w[0]
+				if seg.seq+int64(len(seg.data)) > f.next[port] {
+					conn.Data(fromClient, seg.data[f.next[port]-seg.seq:], meta)
+					f.next[port] = seg.seq + int64(len(seg.data))
+				}
+			}
+		}
+		conn.End(fromClient)
+	}
+}
+
+// followTLS returns tshark's decrypted application data of a TCP stream,
+// per direction: [0] the direction that sent first, [1] the other
+// (follow,tls,raw indents the second node's lines).
+func followTLS(t testing.TB, c tlsCapture, stream string) [2][]byte {
+	out := runTshark(t, append(c.tsharkArgs(), "-q", "-z", "follow,tls,raw,"+stream))
+	var d [2][]byte
+	body := false
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "Node 1:") {
+			body = true
+			continue
+		}
+		if !body || strings.HasPrefix(l, "=====") || l == "" {
+			continue
+		}
+		i := 0
+		if strings.HasPrefix(l, "\t") {
+			i = 1
+		}
+		b, err := hex.DecodeString(strings.TrimSpace(l))
+		if err != nil {
+			t.Fatalf("follow line %q: %v", l, err)
+		}
+		d[i] = append(d[i], b...)
+	}
+	return d
+}
+
+// TestTshark decrypts every TLS capture in testdata and compares with
+// tshark given the same keys: per capture frame, the content types and
+// lengths of the records it completes (the inner type of a decrypted TLS
+// 1.3 record, as tshark shows); per connection, the decrypted application
+// data byte for byte; and for HTTP/2 inside, frame counts by type after
+// decode/h2.
+func TestTshark(t *testing.T) {
+	tshark(t)
+	for _, c := range tlsCaptures {
+		t.Run(c.name(), func(t *testing.T) {
+			keys := c.keys(t)
+			rows := tsharkFields(t, c.tsharkArgs(), tlsFields...)
+			want, got := map[int]string{}, map[int]string{}
+			wantH2, gotH2 := map[string]int{}, map[string]int{}
+			for _, r := range rows {
+				if len(r) < 9 || r[7] == "" {
+					continue
+				}
+				if _, ok := c.undecryptable[r[1]]; ok {
+					continue
+				}
+				frame, _ := strconv.Atoi(r[0])
+				want[frame] = zipTypes(r[7], r[8])
+				if len(r) > 9 && r[9] != "" {
+					for _, ty := range strings.Split(r[9], "|") {
+						n, _ := strconv.Atoi(ty)
+						wantH2[http2.FrameType(n).String()]++
+					}
+				}
+			}
+			for _, tc := range tcpConns(t, rows) {
+				if why, ok := c.undecryptable[tc.stream]; ok {
+					t.Logf("stream %s: %s", tc.stream, why)
+					checkUndecryptable(t, tc, keys)
+					continue
+				}
+				var plain [2][]byte
+				truncated := 0
+				var types, lens = map[int][]string{}, map[int][]string{}
+				h2s := [2]*h2.Stream{h2.NewStream(h2.Options{}), h2.NewStream(h2.Options{Client: true})}
+				emitH2 := func(f *h2.Frame) { gotH2[f.Type.String()]++ }
+				conn := NewConn(Config{
+					Keys: keys,
+					Record: func(fromClient bool, r *Record, p *Plain) {
+						if r.Truncated {
+							// Cut by a hole never filled: tshark shows no record.
+							truncated++
+							return
+						}
+						types[r.Meta.Frame] = append(types[r.Meta.Frame], strconv.Itoa(int(p.Content)))
+						lens[r.Meta.Frame] = append(lens[r.Meta.Frame], strconv.Itoa(r.Length))
+					},
+					AppData: func(fromClient bool, b []byte, meta Meta) {
+						plain[idx(fromClient)] = append(plain[idx(fromClient)], b...)
+						if c.h2 {
+							h2s[idx(fromClient)].Data(b, h2.Meta(meta), emitH2)
+						}
+					},
+					AppGap: func(fromClient bool, n int) {
+						if c.h2 {
+							h2s[idx(fromClient)].Gap(n, emitH2)
+						}
+					},
+				})
+				feed(tc, conn, nil)
+				for _, s := range h2s {
+					s.End(emitH2)
+				}
+				info := conn.Info()
+				ts := followTLS(t, c, tc.stream)
+				if p := info.KeyProblem(); p != "" {
+					// Fine where tshark has no key either (a handshake the
+					// capture or the key log lacks).
+					if len(ts[0])+len(ts[1]) > 0 {
+						t.Errorf("stream %s: %s, but tshark decrypts it", tc.stream, p)
+					} else {
+						t.Logf("stream %s: %s (tshark neither)", tc.stream, p)
+					}
+					skipFrames(tc, want)
+					continue
+				}
+				if why, ok := c.partial[tc.stream]; ok {
+					t.Logf("stream %s: compared only for HTTP/2: %s", tc.stream, why)
+					skipFrames(tc, want)
+					continue
+				}
+				for f, ty := range types {
+					got[f] = zipTypes(strings.Join(ty, "|"), strings.Join(lens[f], "|"))
+				}
+				t.Logf("stream %s: %s %s ALPN %q SNI %q; decrypted %v records, not %v (%d truncated); record stats c->s %+v s->c %+v",
+					tc.stream, versionName(info.Version), CipherSuiteName(info.CipherSuite), info.ALPN, sni(info),
+					info.Decrypted, info.Undecrypted, truncated, conn.RecordStats(true), conn.RecordStats(false))
+				// Application data: the same bytes in each direction.
+				if !(bytes.Equal(ts[0], plain[1]) && bytes.Equal(ts[1], plain[0]) || bytes.Equal(ts[0], plain[0]) && bytes.Equal(ts[1], plain[1])) {
+					t.Errorf("stream %s: application data differs: tshark %d+%d bytes, got client %d server %d",
+						tc.stream, len(ts[0]), len(ts[1]), len(plain[1]), len(plain[0]))
+				}
+			}
+			var frames []int
+			for f := range want {
+				frames = append(frames, f)
+			}
+			for f := range got {
+				if _, ok := want[f]; !ok {
+					frames = append(frames, f)
+				}
+			}
+			sort.Ints(frames)
+			bad := 0
+			for _, f := range frames {
+				if want[f] != got[f] {
+					if bad++; bad <= 10 {
+						t.Errorf("frame %d: tshark records %s, got %s", f, want[f], got[f])
+					}
+				}
+			}
+			if bad > 10 {
+				t.Errorf("... %d frames differ", bad)
+			}
+			t.Logf("%d frames with records", len(want))
+			if c.h2 {
+				if fmt.Sprint(wantH2) != fmt.Sprint(gotH2) {
+					t.Errorf("HTTP/2 frames: tshark %v, got %v", wantH2, gotH2)
+				} else {
+					t.Logf("HTTP/2 frames: %v", gotH2)
+				}
+			}
+		})
+	}
+}
+
+// zipTypes pairs content types with lengths: "22:512 23:40".
+func zipTypes(types, lens string) string {
+	ty, ln := strings.Split(types, "|"), strings.Split(lens, "|")
+	var s []string
+	for i := range ty {
+		l := "?"
+		if i < len(ln) {
+			l = ln[i]
+		}
+		s = append(s, ty[i]+":"+l)
+	}
+	return strings.Join(s, " ")
+}
+
+// skipFrames removes a connection's frames from the comparison.
+func skipFrames(tc *tcpConn, want map[int]string) {
+	for _, ev := range tc.order {
+		delete(want, ev.seg.frame)
+	}
+}
+
+func checkUndecryptable(t *testing.T, tc *tcpConn, keys *KeyLog) {
+	conn := NewConn(Config{Keys: keys})
+	feed(tc, conn, nil)
+	if conn.Info().KeyProblem() == "" {
+		t.Errorf("stream %s: no key problem reported", tc.stream)
+	}
+	t.Logf("stream %s: %s", tc.stream, conn.Info().KeyProblem())
+}
+
+func sni(i *Info) string {
+	if i.ClientHello == nil {
+		return ""
+	}
+	return i.ClientHello.ServerName
+}
+
+func versionName(v uint16) string {
+	switch v {
+	case VersionTLS10:
+		return "TLS 1.0"
+	case VersionTLS11:
+		return "TLS 1.1"
+	case VersionTLS12:
+		return "TLS 1.2"
+	case VersionTLS13:
+		return "TLS 1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
