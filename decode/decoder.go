@@ -268,6 +268,9 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 	return d.ipPayload(ip.Protocol, payload, plen, s, depth)
 }
 
+// ipv6 reads the fixed header and walks the extension headers by hand:
+// gopacket's IPv6 layer allocates for hop-by-hop options and hands out
+// net.IP slices, where the segment wants netip values and no allocation.
 func (d *Decoder) ipv6(data []byte, wire int, s *Segment, depth int) error {
 	if len(data) < 40 {
 		return malformed("ipv6 header: %d bytes captured", len(data))
