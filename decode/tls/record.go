@@ -130,11 +130,7 @@ func NewRecords() *Records { return &Records{} }
 
 // Stats returns the counters.
 func (r *Records) Stats() RecordStats {
-	st := r.stats
-	if r.st == recHunt {
-		st.Skipped += r.pos - r.base
-	}
-	return st
+	return r.stats
 }
 
 // InSync reports whether record boundaries are known.
@@ -166,14 +162,6 @@ func (r *Records) Data(b []byte, meta Meta, emit func(*Record)) {
 func (r *Records) end() int64 { return r.base + int64(len(r.buf)) }
 
 func (r *Records) add(b []byte, meta Meta) {
-	if !r.started {
-		r.started = true
-		// The connection's start: a ClientHello or ServerHello record
-		// header, with the message type after it.
-		if len(b) >= 6 && plausibleHeader(b) && b[0] == byte(RecordTypeHandshake) && (b[5] == 1 || b[5] == 2) {
-			r.st = recSync
-		}
-	}
 	if r.st == recSkip {
 		// Payload of a truncated record: drop it.
 		n := min(int64(len(b)), r.skipEnd-r.end())
@@ -203,6 +191,17 @@ func (r *Records) metaOf(off int64) Meta {
 }
 
 func (r *Records) process(emit func(*Record)) {
+	if !r.started {
+		// The connection's start: a ClientHello or ServerHello record
+		// header, with the message type after it.
+		if len(r.buf) < recordHeaderLen+1 {
+			return
+		}
+		r.started = true
+		if b := r.buf; plausibleHeader(b) && b[0] == byte(RecordTypeHandshake) && (b[5] == 1 || b[5] == 2) {
+			r.st = recSync
+		}
+	}
 	for {
 		switch r.st {
 		case recSkip:
@@ -286,6 +285,7 @@ func (r *Records) hunt() bool {
 			}
 		}
 		r.pos++
+		r.stats.Skipped++
 	}
 }
 
@@ -295,9 +295,6 @@ func (r *Records) compact() {
 	d := int(r.pos - r.base)
 	if d <= 0 {
 		return
-	}
-	if r.st == recHunt {
-		r.stats.Skipped += int64(d)
 	}
 	if d > len(r.buf) {
 		d = len(r.buf)
@@ -381,7 +378,6 @@ func (r *Records) Gap(n int, emit func(*Record)) {
 		r.buf, r.metas = r.buf[:0], r.metas[:0]
 	case recHunt:
 		r.stats.Skipped += int64(len(r.buf)) - (r.pos - r.base)
-		r.stats.Skipped += r.pos - r.base
 	}
 	r.base = r.end() + gap
 	if r.st == recSkip {
