@@ -141,4 +141,3 @@ func mustHex(t testing.TB, s string) []byte {
 	}
 	return b
 }
-
