@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"io"
 	"maps"
 	"net/netip"
@@ -153,13 +154,7 @@ func labH2Captures(t *testing.T) []h2Capture {
 // direction, equal tshark's on every cleartext HTTP/2 capture, decoded here
 // without any port option.
 func TestH2FramesTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
-		}
-		t.Skipf("tshark not installed: %v", err)
-	}
+	tshark := oracle.Tshark(t)
 	captures := append(slices.Clone(h2Captures), labH2Captures(t)...)
 	for _, e := range h2FrameExceptions {
 		if !slices.ContainsFunc(captures, func(c h2Capture) bool { return c.file == e.file }) {

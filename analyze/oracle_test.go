@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"io"
 	"io/fs"
 	"maps"
@@ -115,13 +116,7 @@ type frameResult struct {
 }
 
 func TestOracle(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
-		}
-		t.Skipf("tshark not installed: %v", err)
-	}
+	tshark := oracle.Tshark(t)
 	files := captureFiles(t)
 	if len(files) == 0 {
 		t.Fatalf("no captures under %s", pcapRoot())

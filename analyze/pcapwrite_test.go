@@ -2,9 +2,9 @@ package analyze
 
 import (
 	"encoding/binary"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,13 +86,7 @@ func rawPacket(s *decode.Segment) []byte {
 // the expectations written there are Wireshark's and not only ours. The
 // cases go into one capture, each on its own client port.
 func TestRulesAgainstTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
-		}
-		t.Skipf("tshark not installed: %v", err)
-	}
+	tshark := oracle.Tshark(t)
 	type tcase struct {
 		name   string
 		first  int // index in built of its first segment

@@ -1,10 +1,10 @@
 package analyze
 
 import (
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"math/rand/v2"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -22,13 +22,8 @@ import (
 // another seed; H2PCAP_ORACLE_CONNS the number of connections;
 // H2PCAP_ORACLE_KEEP a directory to keep the capture in.
 func TestRandomAgainstTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark is the oracle and CI=true, but: %v", err)
-		}
-		t.Skipf("tshark not installed: %v", err)
-	}
+	tshark := oracle.Tshark(t)
+	var err error
 	seed := uint64(1)
 	if v := os.Getenv("H2PCAP_ORACLE_SEED"); v != "" {
 		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {

@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"fmt"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"io"
 	"io/fs"
 	"maps"
@@ -46,16 +47,6 @@ func publicCaptures(t testing.TB) []string {
 
 // tshark returns the path of tshark, skipping the test where it is
 // missing, except in CI, where the oracle must be there.
-func tshark(t *testing.T) string {
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark not found (CI=true): run make deps")
-		}
-		t.Skip("tshark not found")
-	}
-	return path
-}
 
 type readResult struct {
 	frames    int
@@ -233,7 +224,7 @@ func compareFields(s *Segment, m map[string]string) []string {
 // segment", a header length beyond the segment): we report those as
 // malformed rather than as segments, so they are compared separately.
 func TestPublicCapturesAgainstTshark(t *testing.T) {
-	bin := tshark(t)
+	bin := oracle.Tshark(t)
 	editcap, _ := exec.LookPath("editcap")
 	for _, path := range publicCaptures(t) {
 		t.Run(strings.TrimPrefix(path, publicDir+"/"), func(t *testing.T) {
@@ -375,7 +366,7 @@ func TestPublicSecrets(t *testing.T) {
 // type and encapsulation into one pcapng and checks that each segment has
 // the fields tshark gives the innermost TCP header of the frame.
 func TestDecodeCasesAgainstTshark(t *testing.T) {
-	bin := tshark(t)
+	bin := oracle.Tshark(t)
 	var buf bytes.Buffer
 	cases := decodeCases(t)
 	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})

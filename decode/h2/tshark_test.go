@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
-	"os"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -67,16 +67,6 @@ var h2c8080 = []string{"-d", "tcp.port==8080,http2"}
 
 // tshark returns tshark's path, skipping the test where it is missing,
 // except in CI, where the oracle must be there.
-func tshark(t testing.TB) string {
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark not found (CI=true): run make deps")
-		}
-		t.Skip("tshark not found")
-	}
-	return path
-}
 
 func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]string {
 	t.Helper()
@@ -87,7 +77,7 @@ func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]s
 		args = append(args, "-e", f)
 	}
 	args = append(args, "-E", "aggregator=|")
-	cmd := exec.Command(tshark(t), args...)
+	cmd := exec.Command(oracle.Tshark(t), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -197,7 +187,7 @@ func decodeDirection(d *direction, emit func(*Frame)) *Stream {
 // TestTshark compares the frames found in real captures with tshark's:
 // per capture frame, the types of the HTTP/2 frames it completes.
 func TestTshark(t *testing.T) {
-	tshark(t)
+	oracle.Tshark(t)
 	for _, c := range publicH2 {
 		t.Run(strings.ReplaceAll(strings.TrimPrefix(c.file, "public/"), "/", "_"), func(t *testing.T) {
 			want := map[int][]string{}
