@@ -287,11 +287,14 @@ type judgement struct {
 	v     Verdict
 
 	// What the kind rests on.
-	ping      *Ping   // the client PING that went unanswered (decoded)
-	goaway    *Goaway // the GOAWAY that ended it
-	stallData segRef  // TCP-inferred lost ping: the client's unanswered data
-	stallIdle time.Duration
-	refused   bool // SYN answered by RST
+	ping *Ping // the client PING that went unanswered (decoded)
+	// pingUnclosed: the client gave up on ping but its close never
+	// reached the capture (queued behind the unacknowledged PING).
+	pingUnclosed bool
+	goaway       *Goaway // the GOAWAY that ended it
+	stallData    segRef  // TCP-inferred lost ping: the client's unanswered data
+	stallIdle    time.Duration
+	refused      bool // SYN answered by RST
 	// goawayRecord is the server's record a TLS client closed right
 	// after: its GOAWAY, inferred.
 	goawayRecord  segRef
@@ -327,7 +330,7 @@ func (j *judgement) died() bool {
 func (j *judgement) kind() {
 	c, f := j.c, j.f
 	switch {
-	case j.lostPingDecoded():
+	case j.lostPingDecoded(), j.lostPingUnclosed():
 		j.v.Kind = KindLostPing
 	case j.goawayEnded():
 		j.v.Kind = KindGoaway
@@ -374,6 +377,56 @@ func (j *judgement) lostPingDecoded() bool {
 		}
 		j.ping = p
 		return true
+	}
+	return false
+}
+
+// lostPingUnclosed is the health check failing when the client's close
+// is not in the capture: after a PING whose ACK never reaches it, a Go
+// client closes the socket, but its FIN queues behind the PING that TCP
+// is still retransmitting, so the capture shows only the retransmissions
+// and then nothing. The signature is a last client PING after which the
+// client sent nothing new, whose answer never got through (no ACK at all,
+// or, seen nearer the server, an ACK the client never acknowledged), and
+// which the client's TCP kept sending again.
+func (j *judgement) lostPingUnclosed() bool {
+	h := j.c.HTTP2
+	if h == nil || j.cl.first.ok() {
+		return false
+	}
+	cf, sf := &j.f.Dir[ClientToServer], &j.f.Dir[ServerToClient]
+	var p *Ping
+	for i := len(h.Pings) - 1; i >= 0; i-- {
+		if q := &h.Pings[i]; q.From == "client" && q.Frame != 0 {
+			p = q
+			break
+		}
+	}
+	if p == nil || j.serverGoawayBefore(p.Frame, p.Input) {
+		return false
+	}
+	if n := len(cf.Last); n > 0 && markBefore(segRef{Frame: p.Frame, Input: p.Input}, cf.Last[n-1]) {
+		return false // the client sent new data after the PING: it was alive
+	}
+	since := p.Time
+	if p.Acked {
+		// The server answered; the answer must be what never arrived:
+		// its data from the ACK on stayed unacknowledged by the client.
+		if !sf.Stall.ok() || p.AckTime == nil || sf.Stall.Time.After(*p.AckTime) {
+			return false
+		}
+		since = *p.AckTime
+	} else if !cf.Stall.ok() || cf.Stall.Time.After(p.Time) {
+		return false
+	}
+	for _, e := range j.c.Events {
+		if e.Dir == ClientToServer && !e.Time.Before(since) {
+			switch e.Kind {
+			case EvRetransmission, EvFastRetransmission, EvSpuriousRetrans:
+				j.ping, j.pingUnclosed = p, true
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -138,6 +138,33 @@ func TestJudge(t *testing.T) {
 			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
 			return c, f
 		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "health-check PING (frame 20) got no ACK"}},
+		{"PING without ACK, retransmitted, close never captured", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].Stall = mark(20)
+			f.Dir[c2s].Last = []segRef{mark(10), mark(20)}
+			c := testConn(600, ev(21, c2s, EvRetransmission, 500, 17), ev(25, c2s, EvRetransmission, 500, 17))
+			idle := 2000.0
+			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
+			return c, f
+		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "its close never reached the capture"}},
+		{"PING ACKed at the server, never acknowledged by the client", PointServer, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[s2c].Stall = mark(21)
+			f.Dir[c2s].Last = []segRef{mark(20)}
+			ack := at(210)
+			c := testConn(600, peerMissing(ev(23, c2s, EvSpuriousRetrans, 500, 17)), ev(24, s2c, EvRetransmission, 900, 17),
+				peerMissing(ev(26, c2s, EvSpuriousRetrans, 500, 17)), ev(27, s2c, EvRetransmission, 900, 17))
+			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", Acked: true, AckFrame: 21, AckTime: &ack}}}
+			return c, f
+		}, want{KindLostPing, LossServerToClient, AfterCapture, nil, "the ACK never reached the client"}},
+		{"PING without ACK but new client data after it: not the health check failing", PointClient, func() (*Connection, *connFacts) {
+			f := testFacts()
+			f.Dir[c2s].Stall = mark(20)
+			f.Dir[c2s].Last = []segRef{mark(20), mark(30)}
+			c := testConn(600, ev(21, c2s, EvRetransmission, 500, 17), ev(22, c2s, EvRetransmission, 500, 17))
+			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client"}}}
+			return c, f
+		}, want{KindSilent, LossUnknown, LocationUnknown, nil, "Traffic stopped"}},
 		{"PING without ACK after the server's GOAWAY is the GOAWAY's", PointClient, func() (*Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].FIN = mark(31)

@@ -105,6 +105,9 @@ func (j *judgement) summarize() {
 
 func (j *judgement) lostPingText() string {
 	cl := j.cl
+	if p := j.ping; p != nil && j.pingUnclosed {
+		return j.lostPingUnclosedText(p)
+	}
 	if p := j.ping; p != nil {
 		s := fmt.Sprintf("The client's health-check PING (frame %d) got no ACK", p.Frame)
 		if p.IdleMs != nil {
@@ -160,6 +163,35 @@ func (j *judgement) lostPingText() string {
 		how = "resets: its socket was already closed"
 	}
 	j.evidence(cl.client, "the client %s, %s after that data", how, fmtDur(dt))
+	return s
+}
+
+// lostPingUnclosedText tells the lost PING whose close the capture never
+// saw (see lostPingUnclosed).
+func (j *judgement) lostPingUnclosedText(p *Ping) string {
+	s := fmt.Sprintf("The client's health-check PING (frame %d) ", p.Frame)
+	if p.IdleMs != nil {
+		s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) ",
+			fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
+	}
+	note := "client PING, never ACKed"
+	if p.Acked {
+		s += fmt.Sprintf("was answered by the server (frame %d), but the ACK never reached the client", p.AckFrame)
+		note = "client PING"
+	} else {
+		s += "got no ACK"
+	}
+	s += "; the client's TCP kept sending the PING again, then the connection went quiet: the client gave up (`http2: client connection lost`), and its close never reached the capture, queued behind the unacknowledged PING"
+	s += j.healthCheckText()
+	j.evidenceFrame(p.Frame, p.Input, "%s", note)
+	if p.Acked {
+		j.evidenceFrame(p.AckFrame, p.AckInput, "the server's PING ACK: the client never acknowledges it")
+	}
+	since := p.Time
+	if p.AckTime != nil {
+		since = *p.AckTime
+	}
+	j.clientRetransmissions(since)
 	return s
 }
 
