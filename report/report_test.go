@@ -91,6 +91,12 @@ func sample() *analyze.Report {
 					Goaways:      []analyze.Goaway{{Frame: 300, From: "server", LastStreamID: 5, Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
 					RSTStreams:   []analyze.RSTStream{{Frame: 299, From: "server", Stream: 7, Error: "CANCEL"}},
 					SkippedBytes: map[analyze.Direction]int64{analyze.ClientToServer: 0, analyze.ServerToClient: 120},
+					HealthCheck:  &analyze.HealthCheck{ReadIdleTimeoutS: ptr(30.2), IdleSamples: 3, PingTimeoutS: ptr(15.0), PingFrame: 305, CloseFrame: 330, ClientGoDefaults: true},
+					Streams: []analyze.H2Stream{
+						{ID: 1, Method: "GET", Path: "/api/v1/pods?watch=1", State: "open", FirstFrame: 12},
+						{ID: 3, Method: "GET", Path: "/healthz", State: "closed", FirstFrame: 20},
+					},
+					FlowStalls: []analyze.FlowStall{{From: "server", Stream: 1, Frame: 250}},
 				},
 				Events: []analyze.Event{
 					{Frame: 300, Time: t0.Add(10 * time.Second), Dir: analyze.ServerToClient, Kind: analyze.EvLostSegment, Len: 1448},
@@ -105,6 +111,8 @@ func sample() *analyze.Report {
 		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestGolden(t *testing.T) {
 	for _, tc := range []struct{ format, file string }{

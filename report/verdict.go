@@ -141,6 +141,46 @@ func (t *text) http2(c *analyze.Connection) {
 		}
 		t.printf("%sunanswered PING from the %s at frame %s, data %s (%s%s)\n", t.sub(), p.From, frameRef(p.Input, p.Frame), p.Data, p.Sender, how)
 	}
+	if hc := h.HealthCheck; hc != nil {
+		var parts []string
+		if hc.ReadIdleTimeoutS != nil {
+			parts = append(parts, fmt.Sprintf("ReadIdleTimeout about %.1f s (from %d PINGs)", *hc.ReadIdleTimeoutS, hc.IdleSamples))
+		}
+		if hc.PingTimeoutS != nil {
+			parts = append(parts, fmt.Sprintf("PingTimeout about %.1f s (PING frame %d to close frame %d)", *hc.PingTimeoutS, hc.PingFrame, hc.CloseFrame))
+		}
+		if hc.ClientGoDefaults {
+			parts = append(parts, "client-go's defaults (30 s / 15 s)")
+		}
+		if len(parts) > 0 {
+			t.printf("%sclient health check: %s\n", t.bullet(), strings.Join(parts, "; "))
+		}
+	}
+	var open []string
+	for _, st := range h.Streams {
+		if st.State == "closed" || st.State == "reset" {
+			continue
+		}
+		req := strings.TrimSpace(st.Method + " " + st.Path)
+		if req == "" {
+			req = "(headers not decoded)"
+		}
+		open = append(open, fmt.Sprintf("stream %d %s (%s, since frame %s)", st.ID, req, strings.ReplaceAll(st.State, "_", " "), frameRef(st.Input, st.FirstFrame)))
+	}
+	if len(open) > 0 {
+		t.printf("%srequests still open at the end: %s\n", t.bullet(), frameList(open, 6))
+	}
+	for _, fs := range h.FlowStalls {
+		d := "never reopened"
+		if fs.DurationMs != nil {
+			d = fmt.Sprintf("%.0f ms", *fs.DurationMs)
+		}
+		where := fmt.Sprintf("stream %d", fs.Stream)
+		if fs.Stream == 0 {
+			where = "the connection"
+		}
+		t.printf("%sflow control: the %s's window on %s reached zero at frame %s (%s)\n", t.bullet(), fs.From, where, frameRef(fs.Input, fs.Frame), d)
+	}
 	for _, g := range h.Goaways {
 		debug := ""
 		if g.Debug != "" {
