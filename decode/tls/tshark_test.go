@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -119,8 +120,16 @@ func tshark(t testing.TB) string {
 	return path
 }
 
+// tsharkCache keeps tshark's output per command line: several tests read
+// the same captures, and tshark is the slow part.
+var tsharkCache sync.Map
+
 func runTshark(t testing.TB, args []string) string {
 	t.Helper()
+	key := strings.Join(args, "\x00")
+	if out, ok := tsharkCache.Load(key); ok {
+		return out.(string)
+	}
 	cmd := exec.Command(tshark(t), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -128,6 +137,7 @@ func runTshark(t testing.TB, args []string) string {
 	if err != nil {
 		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
 	}
+	tsharkCache.Store(key, string(out))
 	return string(out)
 }
 
