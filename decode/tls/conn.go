@@ -454,6 +454,8 @@ func (h *half) open(r *Record) ([]byte, bool) {
 	if cap(h.buf) < r.Length {
 		h.buf = make([]byte, 0, MaxRecordPayload)
 	}
+	// TLS 1.2 GCM sends the nonce, but the sequence number is in the
+	// additional data, so it has to be found the same way.
 	w := uint64(h.c.cfg.SeqWindow)
 	try := func(k *recordKey, from, n uint64) bool {
 		for s := from; s < from+n; s++ {
@@ -461,10 +463,6 @@ func (h *half) open(r *Record) ([]byte, bool) {
 				h.buf = pt
 				h.key, h.seq, h.seqKnown = k, s+1, true
 				return true
-			}
-			if k.s.explicitNonceLen() > 0 && s == from && h.seqKnown {
-				// GCM in TLS 1.2: the nonce travels, only the AAD
-				// depends on seq; still try the window.
 			}
 		}
 		return false
