@@ -204,6 +204,23 @@ func (c *Conn) clientHello(ch *ClientHello) {
 	}
 	c.info.ClientHello = ch
 	c.info.ClientRandom = ch.Random
+	if !ch.EarlyData {
+		return
+	}
+	sec, ok := c.cfg.Keys.Lookup(ch.Random)
+	if !ok || sec.ClientEarlyTrafficSecret == nil {
+		return
+	}
+	cl := c.half[1]
+	for _, id := range ch.CipherSuites {
+		s, ok := suites[id]
+		if !ok || !s.tls13 || s.hash().Size() != len(sec.ClientEarlyTrafficSecret) {
+			continue
+		}
+		if k, err := key13(s, sec.ClientEarlyTrafficSecret, 0); err == nil {
+			cl.earlyCands = append(cl.earlyCands, k)
+		}
+	}
 }
 
 func (c *Conn) serverHello(sh *ServerHello) {
@@ -273,9 +290,17 @@ type half struct {
 	// TLS 1.3, where only application_data records are).
 	encrypted bool
 	key       *recordKey // current read key, nil when unknown
-	next      *recordKey // TLS 1.3: the application traffic key, while key is the handshake one
-	seq       uint64
-	seqKnown  bool
+	// pending are the TLS 1.3 keys that follow key, in order: the
+	// handshake key after the early data key (EndOfEarlyData), the
+	// application key after the handshake key (Finished).
+	pending []*recordKey
+	// early: key is the client's 0-RTT key; earlyCands are the keys to
+	// try for it, one per TLS 1.3 suite offered, before the ServerHello
+	// says which.
+	early      bool
+	earlyCands []*recordKey
+	seq        uint64
+	seqKnown   bool
 
 	trials int // records tried by the mid-start search
 	buf    []byte
@@ -283,11 +308,33 @@ type half struct {
 }
 
 func (h *half) setKeys13(hsKey, appKey *recordKey) {
-	h.key, h.next = hsKey, appKey
-	if hsKey == nil {
-		h.key, h.next = appKey, nil
+	var keys []*recordKey
+	for _, k := range []*recordKey{hsKey, appKey} {
+		if k != nil {
+			keys = append(keys, k)
+		}
+	}
+	if h.early && h.key != nil {
+		// 0-RTT data is still coming: EndOfEarlyData ends it.
+		h.pending = keys
+		return
+	}
+	h.key, h.pending = nil, nil
+	if len(keys) > 0 {
+		h.key, h.pending = keys[0], keys[1:]
 	}
 	h.seq, h.seqKnown = 0, true
+}
+
+// nextKey moves to the next pending key (after EndOfEarlyData or Finished).
+func (h *half) nextKey() {
+	if len(h.pending) == 0 {
+		return
+	}
+	h.key, h.pending = h.pending[0], h.pending[1:]
+	h.early = false
+	h.seq, h.seqKnown = 0, true
+	h.hs.reset()
 }
 
 // record handles one record of the direction.
@@ -322,7 +369,11 @@ func (h *half) record(r *Record) {
 		}
 	case protected:
 		if h.key == nil && c.info.ServerHello == nil {
-			h.midStart(r)
+			if len(h.earlyCands) > 0 {
+				h.earlyStart(r)
+			} else {
+				h.midStart(r)
+			}
 		}
 		if pt, ok := h.open(r); ok {
 			p.Decrypted, p.Data, p.Seq = true, pt, h.seq-1
@@ -404,6 +455,24 @@ func (h *half) handshake(typ uint8, body []byte, meta Meta) {
 	if c.cfg.Handshake != nil {
 		c.cfg.Handshake(h.fromClient, typ, body, meta)
 	}
+	tls13Key := h.encrypted && h.key != nil && h.key.s.tls13
+	switch typ {
+	case typeEndOfEarlyData, typeFinished:
+		if tls13Key && len(h.pending) > 0 {
+			// This stage of the direction ends: the next key follows.
+			h.nextKey()
+		}
+		return
+	case typeKeyUpdate:
+		if tls13Key && len(h.pending) == 0 {
+			if k, err := h.key.next(); err == nil {
+				h.key = k
+				h.seq, h.seqKnown = 0, true
+				h.hs.reset()
+			}
+		}
+		return
+	}
 	if body == nil {
 		return
 	}
@@ -424,21 +493,6 @@ func (h *half) handshake(typ uint8, body []byte, meta Meta) {
 	case typeEncryptedExtensions:
 		if a := parseEncryptedExtensions(body); a != "" {
 			c.info.ALPN = a
-		}
-	case typeFinished:
-		if h.encrypted && h.key != nil && h.key.s.tls13 && h.next != nil {
-			// This direction's handshake ends: application keys next.
-			h.key, h.next = h.next, nil
-			h.seq, h.seqKnown = 0, true
-			h.hs.reset()
-		}
-	case typeKeyUpdate:
-		if h.key != nil && h.key.s.tls13 && h.next == nil {
-			if k, err := h.key.next(); err == nil {
-				h.key = k
-				h.seq, h.seqKnown = 0, true
-				h.hs.reset()
-			}
 		}
 	}
 }
@@ -474,12 +528,15 @@ func (h *half) open(r *Record) ([]byte, bool) {
 		return h.buf, true
 	}
 	if h.key.s.tls13 {
-		// The Finished or a KeyUpdate went missing.
-		if h.next != nil && try(h.next, 0, w+1) {
-			h.next = nil
-			return h.buf, true
+		// The EndOfEarlyData, Finished or a KeyUpdate went missing.
+		for i, k := range h.pending {
+			if try(k, 0, w+1) {
+				h.pending = h.pending[i+1:]
+				h.early = false
+				return h.buf, true
+			}
 		}
-		if h.next == nil {
+		if len(h.pending) == 0 {
 			if k, err := h.key.next(); err == nil && try(k, 0, w+1) {
 				return h.buf, true
 			}
@@ -490,6 +547,22 @@ func (h *half) open(r *Record) ([]byte, bool) {
 	// and the window covers the next one anyway.
 	h.seqKnown = false
 	return nil, false
+}
+
+// earlyStart finds which offered suite the client's 0-RTT data uses: the
+// PSK's, which only the ServerHello would say.
+func (h *half) earlyStart(r *Record) {
+	if cap(h.buf) < r.Length {
+		h.buf = make([]byte, 0, MaxRecordPayload)
+	}
+	for _, k := range h.earlyCands {
+		if _, err := k.open(h.buf, r.Header, r.Payload, 0); err == nil {
+			h.key, h.early, h.seq, h.seqKnown = k, true, 0, true
+			h.encrypted = true
+			break
+		}
+	}
+	h.earlyCands = nil
 }
 
 // midStart looks for the TLS 1.3 secret that opens an application_data

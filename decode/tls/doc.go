@@ -39,7 +39,8 @@
 // Decrypted: TLS 1.2 AES-GCM and ChaCha20-Poly1305 suites (any key
 // exchange), TLS 1.3 TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and
 // TLS_CHACHA20_POLY1305_SHA256 (and the drafts with the "tls13 " labels).
-// Not: CBC suites, TLS 1.3 0-RTT early data. A connection whose key is
+// TLS 1.3 0-RTT early data is decrypted with CLIENT_EARLY_TRAFFIC_SECRET.
+// Not: CBC and other non-AEAD suites. A connection whose key is
 // missing says so with its client random (Info.KeyProblem).
 //
 // Memory per direction is bounded: at most about two records of buffer

@@ -91,7 +91,7 @@ func FuzzKeyLog(f *testing.F) {
 			if s.MasterSecret != nil && len(s.MasterSecret) != 48 {
 				t.Fatalf("master secret of %d bytes", len(s.MasterSecret))
 			}
-			for _, v := range [][]byte{s.ClientHandshakeTrafficSecret, s.ServerHandshakeTrafficSecret, s.ClientTrafficSecret0, s.ServerTrafficSecret0} {
+			for _, v := range [][]byte{s.ClientHandshakeTrafficSecret, s.ServerHandshakeTrafficSecret, s.ClientTrafficSecret0, s.ServerTrafficSecret0, s.ClientEarlyTrafficSecret} {
 				if v != nil && len(v) != 32 && len(v) != 48 {
 					t.Fatalf("traffic secret of %d bytes", len(v))
 				}

@@ -10,6 +10,7 @@ const (
 	typeClientHello         uint8 = 1
 	typeServerHello         uint8 = 2
 	typeNewSessionTicket    uint8 = 4
+	typeEndOfEarlyData      uint8 = 5
 	typeEncryptedExtensions uint8 = 8
 	typeCertificate         uint8 = 11
 	typeFinished            uint8 = 20
@@ -20,6 +21,7 @@ const (
 const (
 	extensionServerName        uint16 = 0
 	extensionALPN              uint16 = 16
+	extensionEarlyData         uint16 = 42
 	extensionSupportedVersions uint16 = 43
 )
 
@@ -155,6 +157,7 @@ type ClientHello struct {
 	ServerName        string   // SNI
 	ALPN              []string // protocols offered
 	SupportedVersions []uint16 // supported_versions extension
+	EarlyData         bool     // early_data extension: TLS 1.3 0-RTT data follows
 }
 
 func parseClientHello(body []byte) (*ClientHello, bool) {
@@ -192,6 +195,8 @@ func parseClientHello(body []byte) (*ClientHello, bool) {
 					ch.ALPN = append(ch.ALPN, string(p))
 				}
 			}
+		case extensionEarlyData:
+			ch.EarlyData = true
 		case extensionSupportedVersions:
 			l := reader{b: e.vec8()}
 			for len(l.b) >= 2 {

@@ -21,6 +21,7 @@ type Secrets struct {
 	ServerHandshakeTrafficSecret []byte // SERVER_HANDSHAKE_TRAFFIC_SECRET
 	ClientTrafficSecret0         []byte // CLIENT_TRAFFIC_SECRET_0
 	ServerTrafficSecret0         []byte // SERVER_TRAFFIC_SECRET_0
+	ClientEarlyTrafficSecret     []byte // CLIENT_EARLY_TRAFFIC_SECRET: TLS 1.3 0-RTT data
 }
 
 // KeyLog holds the secrets of an NSS key log (the SSLKEYLOGFILE format),
@@ -52,7 +53,7 @@ const maxKeyLogLine = 4096
 
 // ParseKeyLog reads an NSS key log. Comments (#) and blank lines are
 // skipped, and so are labels this package has no use for (EXPORTER_SECRET,
-// CLIENT_EARLY_TRAFFIC_SECRET, RSA, and ones yet to be invented), as
+// EARLY_EXPORTER_SECRET, RSA, and ones yet to be invented), as
 // Wireshark does: key logs are appended to by many programs. A line with a
 // known label but the wrong shape is an error naming its line, since a
 // silently dropped key shows up much later as "no key" for a connection.
@@ -127,9 +128,9 @@ func (k *KeyLog) Len() int {
 	return len(k.order)
 }
 
-func (s *Secrets) fields() [5]*[]byte {
-	return [5]*[]byte{&s.MasterSecret, &s.ClientHandshakeTrafficSecret, &s.ServerHandshakeTrafficSecret,
-		&s.ClientTrafficSecret0, &s.ServerTrafficSecret0}
+func (s *Secrets) fields() [6]*[]byte {
+	return [6]*[]byte{&s.MasterSecret, &s.ClientHandshakeTrafficSecret, &s.ServerHandshakeTrafficSecret,
+		&s.ClientTrafficSecret0, &s.ServerTrafficSecret0, &s.ClientEarlyTrafficSecret}
 }
 
 func (k *KeyLog) entry(cr [32]byte) *Secrets {
@@ -185,9 +186,11 @@ func (k *KeyLog) line(l string) string {
 		field = func(s *Secrets) *[]byte { return &s.ClientTrafficSecret0 }
 	case "SERVER_TRAFFIC_SECRET_0":
 		field = func(s *Secrets) *[]byte { return &s.ServerTrafficSecret0 }
+	case "CLIENT_EARLY_TRAFFIC_SECRET":
+		field = func(s *Secrets) *[]byte { return &s.ClientEarlyTrafficSecret }
 	default:
-		// EXPORTER_SECRET, CLIENT_EARLY_TRAFFIC_SECRET, EARLY_EXPORTER_SECRET,
-		// RSA, or unknown: not needed to decrypt what we decrypt.
+		// EXPORTER_SECRET, EARLY_EXPORTER_SECRET, RSA, or unknown: not
+		// needed to decrypt records.
 		return ""
 	}
 	if len(f) != 3 {

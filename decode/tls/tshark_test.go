@@ -33,9 +33,6 @@ type tlsCapture struct {
 	// undecryptable: streams (tcp.stream) this package does not decrypt,
 	// and why.
 	undecryptable map[string]string
-	// partial: streams decrypted only in part, and why: the record and
-	// application data comparisons are left out for them.
-	partial map[string]string
 }
 
 var tlsCaptures = []tlsCapture{
@@ -43,8 +40,7 @@ var tlsCaptures = []tlsCapture{
 	{file: "public/wireshark-4.0.17/http2_follow_multistream.pcapng", h2: true},
 	{file: "public/wireshark-4.0.17/http2-brotli.pcapng", h2: true},
 	{file: "public/wireshark-4.0.17/tls12-dsb.pcapng"},
-	{file: "public/wireshark-4.0.17/tls13-rfc8446.pcap", keyFile: "keys/tls13-rfc8446.keys",
-		partial: map[string]string{"1": "resumption with 0-RTT early data (CLIENT_EARLY_TRAFFIC_SECRET), which is not decrypted"}},
+	{file: "public/wireshark-4.0.17/tls13-rfc8446.pcap", keyFile: "keys/tls13-rfc8446.keys"}, // stream 1: resumption with 0-RTT data
 	{file: "public/wireshark-4.0.17/tls12-chacha20poly1305.pcap", keyFile: "keys/tls12-chacha20poly1305.keys"},
 	{file: "public/wireshark-4.0.17/tls13-20-chacha20poly1305.pcap", keyFile: "keys/tls13-20-chacha20poly1305.keys"},
 	{file: "public/wireshark-4.0.17/dhe1.pcapng.gz", keyFile: "keys/dhe1_keylog.dat", opts: []string{"-o", "http.tls.port:443"},
@@ -404,11 +400,6 @@ func TestTshark(t *testing.T) {
 					} else {
 						t.Logf("stream %s: %s (tshark neither)", tc.stream, p)
 					}
-					skipFrames(tc, want)
-					continue
-				}
-				if why, ok := c.partial[tc.stream]; ok {
-					t.Logf("stream %s: compared only for HTTP/2: %s", tc.stream, why)
 					skipFrames(tc, want)
 					continue
 				}
