@@ -461,3 +461,25 @@ func chainsToEnd(b []byte) bool {
 	}
 	return false // a cut header at the end: no confirmation
 }
+
+// Detect says whether a direction's first bytes look like TLS: a
+// ClientHello or ServerHello record at the start, or (a capture begun
+// mid-connection) a record header at the start chained to a second one.
+// more is set when it cannot tell yet and more bytes would help. It lets
+// a caller choose TLS for a connection on a port it does not know.
+func Detect(b []byte) (ok, more bool) {
+	if len(b) < recordHeaderLen+1 {
+		return false, true
+	}
+	if !plausibleHeader(b) {
+		return false, false
+	}
+	if b[0] == byte(RecordTypeHandshake) && (b[5] == typeClientHello || b[5] == typeServerHello) {
+		return true, false
+	}
+	n := recordHeaderLen + int(binary.BigEndian.Uint16(b[3:5]))
+	if len(b) < n+recordHeaderLen {
+		return false, true
+	}
+	return plausibleHeader(b[n:]), false
+}

@@ -132,3 +132,25 @@ func TestRecordsByteByByte(t *testing.T) {
 		t.Fatalf("whole %v\nbytes %v", whole, bytewise)
 	}
 }
+
+func TestDetect(t *testing.T) {
+	a, c := rec(RecordTypeApplicationData, 100, 1), rec(RecordTypeApplicationData, 34, 2)
+	cases := []struct {
+		name     string
+		b        []byte
+		ok, more bool
+	}{
+		{"ClientHello", clientHelloRec(), true, false},
+		{"short", []byte{22, 3, 1}, false, true},
+		{"records mid-connection", append(append([]byte(nil), a...), c[:5]...), true, false},
+		{"one record, wait", a, false, true},
+		{"HTTP/2 preface", []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), false, false},
+		{"HTTP/1.1", []byte("GET / HTTP/1.1\r\n"), false, false},
+		{"header chained to garbage", append(append([]byte(nil), a...), []byte("hello")...), false, false},
+	}
+	for _, tc := range cases {
+		if ok, more := Detect(tc.b); ok != tc.ok || more != tc.more {
+			t.Errorf("%s: %v %v, want %v %v", tc.name, ok, more, tc.ok, tc.more)
+		}
+	}
+}
