@@ -53,6 +53,15 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 		"client.pcap": {35066: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}},
 		"server.pcap": {35066: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}},
 	},
+	// The health-check PING decoded without ACK (client.pcap frame 42)
+	// after which the client closed: lost_ping. From the client side the
+	// direction is as ambiguous as in blackhole-s2c-tls; server.pcap
+	// (the PING ACK, frame 43, sent again and again, and the client's
+	// spurious retransmissions of the PING) follows the truth:
+	// server_to_client. The client's FIN never reaches the wire (it
+	// waits behind the unacknowledged PING, and the lost connection's
+	// server->client packets stay dropped until the captures end).
+	"blackhole-s2c-h2c": {"client.pcap": {34482: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}}},
 	// As blackhole-s2c-tls on the client side. The redials after the
 	// fault waited for a retransmitted SYN-ACK: degraded is right.
 	"midconn": {

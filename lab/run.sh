@@ -16,7 +16,7 @@ LAB=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$LAB")
 OUT_ROOT=${H2LAB_OUT:-$ROOT/testdata/pcaps}
 
-SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c random-loss-both oneway-loss-ipv6
+SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
@@ -251,18 +251,30 @@ wait_client() {
 
 # ---------------------------------------------------------------- faults
 
-# fault DIRECTION WHAT RULES: adds RULES (one or more rules separated by
-# "; ", added in one nft transaction) to the router's forward chain and
-# records when; the handles are kept so fault_end removes exactly them.
+# fault DIRECTION WHAT RULES [INDEX...]: adds RULES (one or more rules
+# separated by "; ", added in one nft transaction) to the router's forward
+# chain and records when; the handles are kept so fault_end removes exactly
+# them. The active faults with the given indexes (0 is the scenario's first
+# fault) are removed in the same transaction: no packet passes between.
 fault() {
-	local dir=$1 what=$2 rule=$3 out handles cmd=() r
+	local dir=$1 what=$2 rule=$3 out handles cmd=() r i h
+	shift 3
 	local IFS=';'
 	for r in $rule; do
 		cmd+=("add rule inet lab faults ${r# };")
 	done
 	unset IFS
+	for i in "$@"; do
+		for h in ${F_HANDLE[$i]}; do
+			cmd+=("delete rule inet lab faults handle $h;")
+		done
+	done
 	out=$(inR nft --echo --handle "${cmd[*]}")
 	FAULT_START=$(now)
+	for i in "$@"; do
+		F_END[$i]=$FAULT_START
+		log "fault off: ${F_WHAT[$i]}"
+	done
 	handles=$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out" | tr '\n' ' ')
 	[ -n "$handles" ] || die "no handle for nft rule: $out"
 	F_HANDLE+=("$handles")
@@ -274,10 +286,13 @@ fault() {
 	log "fault on: $what ($dir): $rule"
 }
 
-# fault_end: removes every active fault, recording the time.
+# fault_end [INDEX...]: removes the active faults with these indexes (0 is
+# the scenario's first fault), every active one without arguments,
+# recording the time.
 fault_end() {
-	local i t
-	for i in "${!F_HANDLE[@]}"; do
+	local i t idx=("$@")
+	[ $# -gt 0 ] || idx=("${!F_HANDLE[@]}")
+	for i in "${idx[@]}"; do
 		[ -z "${F_END[$i]}" ] || continue
 		local h cmd=""
 		for h in ${F_HANDLE[$i]}; do
@@ -311,6 +326,7 @@ begin() {
 	mkdir -p "$OUT"
 	F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
 	CAP_PIDS=() CAP_ERRS=()
+	SC_BAD= KEEP_FAULTS=
 	topo_up
 }
 
@@ -319,15 +335,49 @@ captures_both() {
 	capture "$NS_S" s0 "$OUT/server.pcap" "$@"
 }
 
+# tcp_wait NS FILTER quiet|unacked SECONDS: waits until the established
+# connections ss(8) finds in NS with FILTER have nothing unacknowledged or
+# unsent (quiet: Send-Q 0 on every one) or until one has (unacked); fails
+# after SECONDS.
+tcp_wait() {
+	local ns=$1 filter=$2 want=$3 i n q
+	n=$(awk -v s="$4" 'BEGIN { printf "%d\n", s * 50 }')
+	for i in $(seq "$n"); do
+		q=$(ip netns exec "$ns" ss -Htn state established "$filter" | awk '$2 > m { m = $2 } END { print m + 0 }')
+		case $want in
+		quiet) [ "$q" = 0 ] && return 0 ;;
+		unacked) [ "$q" != 0 ] && return 0 ;;
+		esac
+		sleep 0.02
+	done
+	return 1
+}
+
 # finish TRUTH-ARGS...: stops everything, writes truth.json, tears down.
+# A function notes_<scenario>, if defined, runs once the captures are
+# closed; what it prints is appended to the --notes argument. A scenario
+# sets SC_BAD to a reason when its run missed the point in a way truth
+# cannot tell.
 finish() {
 	wait_client
-	fault_end
+	# KEEP_FAULTS: the faults still active stay until the captures are
+	# closed (their end is recorded after the last captured packet).
+	[ -n "$KEEP_FAULTS" ] || fault_end
 	stop_captures
+	fault_end
 	stop_pid "$SERVER_PID"
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
-	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "$@"; then
+	local args=("$@") i extra
+	if declare -F "notes_$SC" >/dev/null; then
+		"notes_$SC" >"$TMP/notes"
+		extra=$(cat "$TMP/notes")
+		for i in "${!args[@]}"; do
+			[ "${args[$i]}" != --notes ] || args[$((i + 1))]+=" $extra"
+		done
+	fi
+	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "${args[@]}" ||
+		{ [ -n "$SC_BAD" ] && log "warning: $SC: $SC_BAD"; }; then
 		log "warning: $SC did not show what it is for (see above); truth.json records what did happen"
 		MISSED+=("$SC")
 	fi
@@ -405,6 +455,66 @@ sc_blackhole-c2s-h2c() {
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict lost_ping --loss-direction client_to_server --suspects blackhole --want-error "http2: client connection lost" \
 		--notes "client.pcap shows the client's retransmissions of HEADERS and PING with no ACK; server.pcap shows nothing from the client during the fault."
+}
+
+sc_blackhole-s2c-h2c() {
+	begin blackhole-s2c-h2c
+	start_server
+	captures_both
+	# Requests stop at 3 s (the last at 2.5 s); only the /watch stream
+	# stays open and its next event is 30 s away, so nothing is sent
+	# either way until the health-check PING, ReadIdleTimeout (2 s) after
+	# the last frame the client read (about 4.5 s). The black hole starts
+	# in between, once both sides have everything ACKed.
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 10s \
+		--every 500ms --large-every 0 --watch-every 30s --quiet-after 3s --quiet-for 4s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 2.7
+	local port
+	port=$(grep '"op":"dial"' "$OUT/client.log" | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
+	[ -n "$port" ] || die "no client port in client.log"
+	BH_PORT=$port
+	if ! tcp_wait "$NS_S" "( sport = :8080 )" quiet 1 || ! tcp_wait "$NS_C" "( dport = :8080 )" quiet 1; then
+		SC_BAD="data still in flight when the black hole started"
+		log "warning: $SC_BAD"
+	fi
+	fault server_to_client "black hole" "ip saddr $S4 drop"
+	# The server sends nothing until it answers the PING: once its socket
+	# holds unacknowledged data, the PING ACK has been dropped. The black
+	# hole then narrows to this connection, in the same nft transaction:
+	# the client's redial after the lost ping passes, while the dead
+	# connection's server->client packets stay dropped until the captures
+	# end (else the server's TCP would retransmit the PING ACK into
+	# client.pcap the moment the path is back).
+	if tcp_wait "$NS_S" "( sport = :8080 and dport = :$port )" unacked 3; then
+		fault server_to_client "black hole (the lost connection only)" \
+			"ip saddr $S4 tcp sport 8080 tcp dport $port drop" 0
+	else
+		SC_BAD="the server sent nothing 3 s into the black hole (no PING?)"
+		log "warning: $SC_BAD"
+	fi
+	KEEP_FAULTS=1
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "One h2c connection (client port $port) idles after 3 s: only the /watch stream is open, nothing in flight. Then every server->client packet is dropped at the router. The client's health-check PING (ReadIdleTimeout 2 s) reaches the server; its PING ACK is dropped; after PingTimeout (1 s) the client closes the connection. Once the ACK has been dropped the black hole narrows to that one connection (until the captures end, so the server's retransmitted PING ACK never reaches the client); the client redials at once, unhindered, and its requests resume at 7 s." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
+		--notes "The connection from client port $port dies by the client's health check: after 2 s of silence its PING is the first frame on the wire and reaches the server, which ACKs it at once; the PING ACK is in server.pcap only. The client's TCP retransmits the PING (the server's TCP ACKs are dropped too; server.pcap shows these as spurious retransmissions with the server's dup ACKs, and the server's retransmissions of the PING ACK); the client's FIN stays queued behind the unacknowledged PING, so neither side sends a FIN or RST on this connection."
+}
+
+# notes_blackhole-s2c-h2c: the PING's frame numbers for truth.json, and
+# a check that the run shows what the scenario is for.
+notes_blackhole-s2c-h2c() {
+	command -v tshark >/dev/null || { echo "(tshark missing: no frame numbers)"; return 0; }
+	local p=$BH_PORT f cp ca sp sa
+	f=(-d tcp.port==8080,http2 -o tcp.reassemble_out_of_order:TRUE -T fields -e frame.number)
+	cp=$(tshark -r "$OUT/client.pcap" "${f[@]}" -Y "tcp.srcport==$p && http2.type==6 && http2.flags.ack.ping==0" 2>/dev/null | paste -sd, -)
+	ca=$(tshark -r "$OUT/client.pcap" "${f[@]}" -Y "tcp.dstport==$p && http2.type==6 && http2.flags.ack.ping==1" 2>/dev/null | paste -sd, -)
+	sp=$(tshark -r "$OUT/server.pcap" "${f[@]}" -Y "tcp.srcport==$p && http2.type==6 && http2.flags.ack.ping==0" 2>/dev/null | paste -sd, -)
+	sa=$(tshark -r "$OUT/server.pcap" "${f[@]}" -Y "tcp.dstport==$p && http2.type==6 && http2.flags.ack.ping==1" 2>/dev/null | paste -sd, -)
+	if [ -z "$cp" ] || [ -n "$ca" ] || [ -z "$sp" ] || [ -z "$sa" ]; then
+		SC_BAD="PING/ACK not as intended: client.pcap PING [$cp] ACK [$ca], server.pcap PING [$sp] ACK [$sa]"
+	fi
+	echo "Frames (tshark -d tcp.port==8080,http2): the PING is client.pcap frame ${cp:-none} (no PING ACK in client.pcap${ca:+: found $ca}) and server.pcap frame ${sp:-none}; the PING ACK is server.pcap frame ${sa:-none}."
 }
 
 sc_random-loss-both() {
