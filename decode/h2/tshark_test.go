@@ -53,6 +53,8 @@ var publicH2 = []struct {
 	// a capture begun mid-connection, PING floods.
 	{"blackhole-c2s-h2c/client.pcap", h2c8080, nil},
 	{"blackhole-c2s-h2c/server.pcap", h2c8080, nil},
+	{"blackhole-s2c-h2c/client.pcap", h2c8080, nil},
+	{"blackhole-s2c-h2c/server.pcap", h2c8080, nil},
 	{"midconn/client.pcap", h2c8080, nil},
 	{"midconn/server.pcap", h2c8080, nil},
 	{"middlebox-reset/client.pcap", h2c8080, nil},
@@ -64,9 +66,6 @@ var publicH2 = []struct {
 }
 
 var h2c8080 = []string{"-d", "tcp.port==8080,http2"}
-
-// tshark returns tshark's path, skipping the test where it is missing,
-// except in CI, where the oracle must be there.
 
 func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]string {
 	t.Helper()
