@@ -45,9 +45,6 @@ func publicCaptures(t testing.TB) []string {
 	return files
 }
 
-// tshark returns the path of tshark, skipping the test where it is
-// missing, except in CI, where the oracle must be there.
-
 type readResult struct {
 	frames    int
 	tcp       []int // frames decoded as TCP
