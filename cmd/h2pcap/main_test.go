@@ -296,3 +296,24 @@ func TestSnaplenCut(t *testing.T) {
 		t.Error("report says no payload bytes were missed")
 	}
 }
+
+// The demo must show what the tool is for: the lost health-check PING.
+func TestDemo(t *testing.T) {
+	code, out, errOut := h2pcap(t, nil, "demo", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r analyze.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var lost int
+	for _, c := range r.Connections {
+		if c.Verdict != nil && c.Verdict.Kind == "lost_ping" {
+			lost++
+		}
+	}
+	if lost != 1 {
+		t.Errorf("demo: %d lost_ping verdicts, want 1; headline %q", lost, r.Summary.Headline)
+	}
+}
