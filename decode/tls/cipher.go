@@ -87,11 +87,18 @@ func CipherSuiteName(id uint16) string {
 	if s, ok := suites[id]; ok {
 		return s.name
 	}
+	if s, ok := cbcSuites[id]; ok {
+		return s.name
+	}
 	return fmt.Sprintf("0x%04X", id)
 }
 
 // Decryptable reports whether this package can decrypt a suite.
-func Decryptable(id uint16) bool { _, ok := suites[id]; return ok }
+func Decryptable(id uint16) bool {
+	_, aead := suites[id]
+	_, cbc := cbcSuites[id]
+	return aead || cbc
+}
 
 func (s suite) ivLen() int {
 	if !s.tls13 && s.aead == aeadAESGCM {
@@ -132,6 +139,8 @@ type recordKey struct {
 	// secret is the TLS 1.3 traffic secret this key came from (KeyUpdate
 	// derives the next one from it).
 	secret []byte
+	// cbc is set, and aead nil, for a CBC suite.
+	cbc *cbcState
 }
 
 // prf12 is the TLS 1.2 PRF (RFC 5246 section 5), P_hash with the suite's hash.
@@ -212,6 +221,9 @@ func (k *recordKey) next() (*recordKey, error) {
 // record number seq, into dst. For TLS 1.3 the result still has the inner
 // content type and padding at its end.
 func (k *recordKey) open(dst []byte, hdr [5]byte, payload []byte, seq uint64) ([]byte, error) {
+	if k.cbc != nil {
+		return k.openCBC(dst, hdr, payload, seq)
+	}
 	var nonce [12]byte
 	en := k.s.explicitNonceLen()
 	if len(payload) < en+k.aead.Overhead() {

@@ -240,7 +240,8 @@ func (c *Conn) serverHello(sh *ServerHello) {
 		return
 	}
 	s, ok := suites[sh.CipherSuite]
-	if !ok {
+	cs, isCBC := cbcSuites[sh.CipherSuite]
+	if !ok && !isCBC {
 		c.info.Keys = KeyUnsupported
 		return
 	}
@@ -270,7 +271,13 @@ func (c *Conn) serverHello(sh *ServerHello) {
 		sv.setKeys13(mk(sec.ServerHandshakeTrafficSecret), mk(sec.ServerTrafficSecret0))
 		return
 	}
-	ck, sk, err := keys12(s, sec.MasterSecret, c.info.ClientRandom, sh.Random)
+	var ck, sk *recordKey
+	var err error
+	if isCBC {
+		ck, sk, err = keysCBC(cs, c.info.Version, sec.MasterSecret, c.info.ClientRandom, sh.Random)
+	} else {
+		ck, sk, err = keys12(s, sec.MasterSecret, c.info.ClientRandom, sh.Random)
+	}
 	if err != nil {
 		c.info.Keys = KeyUnsupported
 		return
@@ -420,7 +427,12 @@ func (h *half) record(r *Record) {
 // estimate is the plaintext length of an encrypted record's payload.
 func (h *half) estimate(n int) int {
 	ov := 17 // TLS 1.3: tag and inner type
-	if k := h.key; k != nil && !k.s.tls13 {
+	if k := h.key; k != nil && k.cbc != nil {
+		ov = k.cbc.mac().Size() + 1 // and the padding, unknown
+		if !k.cbc.chained {
+			ov += 16
+		}
+	} else if k != nil && !k.s.tls13 {
 		ov = k.aead.Overhead() + k.s.explicitNonceLen()
 	}
 	return max(n-ov, 0)
@@ -505,6 +517,7 @@ func (h *half) open(r *Record) ([]byte, bool) {
 		h.seq++
 		return nil, false
 	}
+	defer h.key.endRecord(r.Payload)
 	if cap(h.buf) < r.Length {
 		h.buf = make([]byte, 0, MaxRecordPayload)
 	}

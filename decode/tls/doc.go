@@ -37,10 +37,12 @@
 // 1.2 cannot be, as its keys need the ServerHello's random.
 //
 // Decrypted: TLS 1.2 AES-GCM and ChaCha20-Poly1305 suites (any key
-// exchange), TLS 1.3 TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and
+// exchange: the key log gives the master secret), TLS 1.3 TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and
 // TLS_CHACHA20_POLY1305_SHA256 (and the drafts with the "tls13 " labels).
 // TLS 1.3 0-RTT early data is decrypted with CLIENT_EARLY_TRAFFIC_SECRET.
-// Not: CBC and other non-AEAD suites. A connection whose key is
+// AES-CBC suites with HMAC-SHA1/256/384 (TLS 1.0 to 1.2) are decrypted
+// too, for older captures; they have no fixed record overhead. Not: RC4,
+// 3DES, CCM, and other rare suites (Info.Keys says KeyUnsupported). A connection whose key is
 // missing says so with its client random (Info.KeyProblem).
 //
 // Memory per direction is bounded: at most about two records of buffer

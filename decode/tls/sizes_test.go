@@ -115,6 +115,9 @@ func TestCryptoTLS(t *testing.T) {
 		{"TLS 1.2 AES-256-GCM-SHA384", stdtls.VersionTLS12, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
 		{"TLS 1.2 ChaCha20-Poly1305", stdtls.VersionTLS12, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
 		{"TLS 1.3", stdtls.VersionTLS13, 0},
+		{"TLS 1.2 AES-128-CBC-SHA", stdtls.VersionTLS12, 0xc009},
+		{"TLS 1.2 AES-128-CBC-SHA256", stdtls.VersionTLS12, 0xc023},
+		{"TLS 1.0 AES-256-CBC-SHA", stdtls.VersionTLS10, 0xc00a},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -155,8 +158,14 @@ func TestCryptoTLS(t *testing.T) {
 			if string(got[1]) != wantC || string(got[0]) != string(pingFrame(true)) {
 				t.Fatalf("plaintext client %q server %q", got[1], got[0])
 			}
-			wantPing, _ := PingRecordLen(info.Version, info.CipherSuite)
+			wantPing, ok := PingRecordLen(info.Version, info.CipherSuite)
 			wantAlert, _ := CloseNotifyRecordLen(info.Version, info.CipherSuite)
+			if !ok {
+				// CBC: padding makes the size vary (and TLS 1.0 splits records
+				// 1/n-1 against BEAST); decryption is what was tested.
+				t.Logf("%s %s: PING records %v, alerts %v", versionName(info.Version), CipherSuiteName(info.CipherSuite), pingLens, alertLens)
+				return
+			}
 			if len(pingLens) != 2 || pingLens[0] != wantPing || pingLens[1] != wantPing {
 				t.Errorf("PING records %v, want 2 of %d", pingLens, wantPing)
 			}
@@ -207,11 +216,14 @@ func converse(t *testing.T, cert stdtls.Certificate, maxVersion, suite uint16) (
 	cp, sp := net.Pipe()
 	kl := &keylogBuf{}
 	ccfg := &stdtls.Config{InsecureSkipVerify: true, ServerName: "h2lab.test", NextProtos: []string{"h2"},
-		MaxVersion: maxVersion, KeyLogWriter: kl}
+		MinVersion: stdtls.VersionTLS10, MaxVersion: maxVersion, KeyLogWriter: kl}
 	if suite != 0 {
 		ccfg.CipherSuites = []uint16{suite}
 	}
-	scfg := &stdtls.Config{Certificates: []stdtls.Certificate{cert}, NextProtos: []string{"h2"}, MaxVersion: maxVersion}
+	scfg := &stdtls.Config{Certificates: []stdtls.Certificate{cert}, NextProtos: []string{"h2"}, MinVersion: stdtls.VersionTLS10, MaxVersion: maxVersion}
+	if suite != 0 {
+		scfg.CipherSuites = []uint16{suite}
+	}
 	client := stdtls.Client(recorder{cp, true, &mu, &events}, ccfg)
 	server := stdtls.Server(recorder{sp, false, &mu, &events}, scfg)
 	done := make(chan error, 1)

@@ -30,9 +30,6 @@ type tlsCapture struct {
 	keyFile string
 	opts    []string // more tshark options, from testdata/pcaps/public/README.md
 	h2      bool     // HTTP/2 inside: compare frame counts too
-	// undecryptable: streams (tcp.stream) this package does not decrypt,
-	// and why.
-	undecryptable map[string]string
 }
 
 var tlsCaptures = []tlsCapture{
@@ -43,8 +40,7 @@ var tlsCaptures = []tlsCapture{
 	{file: "public/wireshark-4.0.17/tls13-rfc8446.pcap", keyFile: "keys/tls13-rfc8446.keys"}, // stream 1: resumption with 0-RTT data
 	{file: "public/wireshark-4.0.17/tls12-chacha20poly1305.pcap", keyFile: "keys/tls12-chacha20poly1305.keys"},
 	{file: "public/wireshark-4.0.17/tls13-20-chacha20poly1305.pcap", keyFile: "keys/tls13-20-chacha20poly1305.keys"},
-	{file: "public/wireshark-4.0.17/dhe1.pcapng.gz", keyFile: "keys/dhe1_keylog.dat", opts: []string{"-o", "http.tls.port:443"},
-		undecryptable: map[string]string{"0": "TLS 1.0 TLS_DHE_RSA_WITH_AES_256_CBC_SHA: CBC suites are not decrypted"}},
+	{file: "public/wireshark-4.0.17/dhe1.pcapng.gz", keyFile: "keys/dhe1_keylog.dat", opts: []string{"-o", "http.tls.port:443"}}, // TLS 1.0 CBC
 	{file: "healthy-tls/client.pcap", keyFile: "keylog.txt", h2: true},
 	{file: "healthy-tls/server.pcap", keyFile: "keylog.txt", h2: true},
 	{file: "blackhole-s2c-tls/client.pcap", keyFile: "keylog.txt", h2: true},
@@ -340,9 +336,6 @@ func TestTshark(t *testing.T) {
 				if len(r) < 9 || r[7] == "" {
 					continue
 				}
-				if _, ok := c.undecryptable[r[1]]; ok {
-					continue
-				}
 				frame, _ := strconv.Atoi(r[0])
 				want[frame] = zipTypes(r[7], r[8])
 				if len(r) > 9 && r[9] != "" {
@@ -353,11 +346,6 @@ func TestTshark(t *testing.T) {
 				}
 			}
 			for _, tc := range tcpConns(t, rows) {
-				if why, ok := c.undecryptable[tc.stream]; ok {
-					t.Logf("stream %s: %s", tc.stream, why)
-					checkUndecryptable(t, tc, keys)
-					continue
-				}
 				var plain [2][]byte
 				truncated := 0
 				var types, lens = map[int][]string{}, map[int][]string{}
@@ -467,15 +455,6 @@ func skipFrames(tc *tcpConn, want map[int]string) {
 	for _, ev := range tc.order {
 		delete(want, ev.seg.frame)
 	}
-}
-
-func checkUndecryptable(t *testing.T, tc *tcpConn, keys *KeyLog) {
-	conn := NewConn(Config{Keys: keys})
-	feed(tc, conn, nil)
-	if conn.Info().KeyProblem() == "" {
-		t.Errorf("stream %s: no key problem reported", tc.stream)
-	}
-	t.Logf("stream %s: %s", tc.stream, conn.Info().KeyProblem())
 }
 
 func sni(i *Info) string {
