@@ -21,7 +21,8 @@ type Config struct {
 	// does not have. 0 means 256; negative disables the search.
 	MidStartWindow int
 
-	// Record is called for every record, after decryption was tried.
+	// Record is called for every record, after decryption was tried and
+	// after the calls its content causes (AppData, Handshake, Alert).
 	Record func(fromClient bool, r *Record, p *Plain)
 	// AppData is called with the plaintext of every decrypted
 	// application_data record, in order: the bytes to hand to decode/h2.
@@ -405,7 +406,10 @@ func (h *half) record(r *Record) {
 			}
 			if r.Type == RecordTypeAlert {
 				h.alert(Alert{Encrypted: true, Meta: r.Meta})
-			} else if tls13 && r.Type == RecordTypeApplicationData && r.Length == closeNotify13Payload {
+			} else if (tls13 || c.info.Version == 0) && r.Type == RecordTypeApplicationData && r.Length == closeNotify13Payload {
+				// With no handshake seen, TLS 1.3 is the likely version: a
+				// TLS 1.2 GCM record cannot be this short, and ChaCha20's
+				// would hold 3 bytes.
 				h.alert(Alert{Guessed: true, Meta: r.Meta})
 			}
 		}
