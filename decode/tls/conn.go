@@ -182,6 +182,7 @@ func (c *Conn) Data(fromClient bool, b []byte, meta Meta) {
 // Gap says n bytes of a direction were never captured.
 func (c *Conn) Gap(fromClient bool, n int) {
 	h := c.h(fromClient)
+	h.lost += int64(max(n, 0))
 	h.rec.Gap(n, h.record)
 }
 
@@ -311,8 +312,14 @@ type half struct {
 	seqKnown   bool
 
 	trials int // records tried by the mid-start search
-	buf    []byte
-	plain  Plain
+	// lost counts the bytes lost in gaps since the last record decrypted:
+	// the records they held are at most lost/minRecordWire, which widens
+	// the sequence number search. fails counts records in a row no key
+	// opened.
+	lost  int64
+	fails int
+	buf   []byte
+	plain Plain
 }
 
 func (h *half) setKeys13(hsKey, appKey *recordKey) {
@@ -428,6 +435,14 @@ func (h *half) record(r *Record) {
 	}
 }
 
+// Bounds of the sequence number search.
+const (
+	maxFails      = 16   // failed records in a row before only small ones are tried
+	maxSearchLen  = 1024 // a small record
+	minRecordWire = 22   // the smallest AEAD record: header, 1 byte, 16 of tag
+	maxSeqSearch  = 1 << 14
+)
+
 // estimate is the plaintext length of an encrypted record's payload.
 func (h *half) estimate(n int) int {
 	ov := 17 // TLS 1.3: tag and inner type
@@ -533,6 +548,7 @@ func (h *half) open(r *Record) ([]byte, bool) {
 			if pt, err := k.open(h.buf, r.Header, r.Payload, s); err == nil {
 				h.buf = pt
 				h.key, h.seq, h.seqKnown = k, s+1, true
+				h.lost, h.fails = 0, 0
 				return true
 			}
 		}
@@ -540,6 +556,20 @@ func (h *half) open(r *Record) ([]byte, bool) {
 	}
 	if h.seqKnown && try(h.key, h.seq, 1) {
 		return h.buf, true
+	}
+	small := r.Length <= maxSearchLen
+	if h.fails >= maxFails && !small {
+		// Many records failed in a row (wrong key, or lost further than
+		// the window): search again only on small records, which are
+		// cheap to try and frequent in HTTP/2 (PING, WINDOW_UPDATE,
+		// HEADERS), instead of every one of a bulk transfer.
+		h.fails++
+		h.seqKnown = false
+		return nil, false
+	}
+	if small && h.lost > 0 {
+		// Records lost in gaps: as many as could fit in the bytes lost.
+		w = max(w, min(uint64(h.lost/minRecordWire)+w, maxSeqSearch))
 	}
 	if try(h.key, h.seq, w+1) {
 		return h.buf, true
@@ -563,6 +593,7 @@ func (h *half) open(r *Record) ([]byte, bool) {
 	// not decrypt (0-RTT early data) rather than a lost sequence number,
 	// and the window covers the next one anyway.
 	h.seqKnown = false
+	h.fails++
 	return nil, false
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -153,4 +154,28 @@ func TestKeyless(t *testing.T) {
 		t.Errorf("guessed alerts %d; 39-byte records %d, PING records %d, of 39 bytes %d", guessed, pings39, truth, sized)
 	}
 	t.Logf("keyless: %d records of 39 bytes (%d are PINGs or PING ACKs), %d alerts guessed from size", pings39, truth, guessed)
+}
+
+// TestLongGap: a gap that took more records than SeqWindow is crossed on
+// the first small record after it, the search widened by the bytes lost.
+func TestLongGap(t *testing.T) {
+	secret := bytes.Repeat([]byte{0x33}, 32)
+	keys, _ := ParseKeyLog(strings.NewReader("CLIENT_TRAFFIC_SECRET_0 " + strings.Repeat("cd", 32) + " " + hex.EncodeToString(secret)))
+	k, _ := key13(suites[TLS_AES_128_GCM_SHA256], secret, 0)
+	var got []string
+	c := NewConn(Config{Keys: keys, AppData: func(fromClient bool, b []byte, m Meta) { got = append(got, string(b)) }})
+	c.Data(true, seal13(k, 2, RecordTypeApplicationData, []byte("first")), Meta{})
+	c.Data(true, seal13(k, 3, RecordTypeApplicationData, []byte("second")), Meta{})
+	lost := 0
+	for s := uint64(4); s < 504; s++ {
+		lost += len(seal13(k, s, RecordTypeApplicationData, pingFrame(false)))
+	}
+	c.Gap(true, lost)
+	for s := uint64(504); s < 507; s++ {
+		c.Data(true, seal13(k, s, RecordTypeApplicationData, []byte(fmt.Sprint("after ", s))), Meta{})
+	}
+	c.End(true)
+	if g := strings.Join(got, ","); g != "first,second,after 504,after 505,after 506" {
+		t.Fatalf("got %q", g)
+	}
 }
