@@ -616,12 +616,14 @@ func (h *half) earlyStart(r *Record) {
 // midStart looks for the TLS 1.3 secret that opens an application_data
 // record of a connection whose handshake was not captured: every secret
 // of the key log, with each suite of its hash size, at sequence numbers 0
-// to MidStartWindow. Only small records are tried, and only the first few,
-// to bound the cost.
+// to MidStartWindow. Only the first few records are tried, and after the
+// first two only small ones, to bound the cost.
 func (h *half) midStart(r *Record) {
-	const maxTrials, maxLen = 16, 1024
+	// The first two records are tried whatever their size (a direction
+	// may carry only bulk data); then only small ones.
+	const maxTrials, anySize = 16, 2
 	c := h.c
-	if c.cfg.Keys == nil || c.cfg.MidStartWindow < 0 || r.Length > maxLen || h.trials >= maxTrials {
+	if c.cfg.Keys == nil || c.cfg.MidStartWindow < 0 || h.trials >= maxTrials || r.Length > maxSearchLen && h.trials >= anySize {
 		return
 	}
 	h.trials++
