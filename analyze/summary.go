@@ -135,9 +135,9 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 // one for a lost ping inferred from TCP.
 func lostPings(c *Connection) int {
 	n := 0
-	if c.HTTP2 != nil {
-		for _, p := range c.HTTP2.Pings {
-			if p.From == "client" && !p.Acked && p.Frame != 0 {
+	if h := c.HTTP2; h != nil {
+		for _, p := range h.Pings {
+			if p.From == "client" && !p.Acked && p.Frame != 0 && !goawayAfter(h, p) {
 				n++
 			}
 		}
@@ -146,6 +146,17 @@ func lostPings(c *Connection) int {
 		n = 1
 	}
 	return n
+}
+
+// goawayAfter says whether the server sent a GOAWAY after PING p: a PING
+// the server answered by closing (ENHANCE_YOUR_CALM, a drain) was not lost.
+func goawayAfter(h *HTTP2, p Ping) bool {
+	for _, g := range h.Goaways {
+		if g.From == "server" && (g.Input > p.Input || g.Input == p.Input && g.Frame > p.Frame) {
+			return true
+		}
+	}
+	return false
 }
 
 // kindWords say what happened to a connection of each kind, for the headline.

@@ -483,3 +483,20 @@ func TestSummary(t *testing.T) {
 		t.Errorf("healthy headline %q", h)
 	}
 }
+
+// A PING the server answered with GOAWAY (too_many_pings, a drain) was
+// not lost: the path table must not count it.
+func TestLostPingsGoaway(t *testing.T) {
+	c := testConn(100)
+	c.HTTP2 = &HTTP2{
+		Pings:   []Ping{{Frame: 10, From: "client", Acked: true, AckFrame: 11}, {Frame: 20, From: "client"}},
+		Goaways: []Goaway{{Frame: 21, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
+	}
+	if n := lostPings(c); n != 0 {
+		t.Errorf("lostPings = %d with the unanswered PING followed by the server's GOAWAY, want 0", n)
+	}
+	c.HTTP2.Goaways = nil
+	if n := lostPings(c); n != 1 {
+		t.Errorf("lostPings = %d without the GOAWAY, want 1", n)
+	}
+}
