@@ -1,0 +1,30 @@
+// Package live captures packets from network interfaces as a
+// [decode.Source], so that everything h2pcap does with a capture file it
+// can also do on the wire.
+//
+// It is pure Go (no cgo, no libpcap): one AF_PACKET socket per interface
+// with a TPACKET_V3 memory-mapped ring (gopacket's afpacket), and a
+// classic BPF program, built here with golang.org/x/net/bpf from the
+// ports and hosts asked for, attached to each socket so that the kernel
+// drops uninteresting packets before they are copied to user space.
+//
+// The filter passes TCP over IPv4 and IPv6 (when the TCP header follows
+// the IPv6 header directly; a packet with IPv6 extension headers is not
+// matched) where a port is one of the ports and an address one of the
+// hosts. Every UDP datagram from or to the VXLAN ports 4789 and 8472
+// passes as well, whatever its inner flow: the decoder looks inside, the
+// kernel filter does not (the inner offsets depend on two IP header
+// lengths, which classic BPF can follow only with a much longer program).
+//
+// Ethernet interfaces (and loopback, which carries an Ethernet header) are
+// captured with their link header (LinkType EN10MB); other interfaces and
+// "any" are captured from the network header on (LinkType RAW), since
+// their link headers differ from packet to packet.
+//
+// Packets from several interfaces are merged in the order they reach
+// the reader: one goroutine per socket copies each packet out of the ring
+// into a pooled buffer and queues it. Two kinds of drop are counted apart
+// ([Source.Stats]), and neither is network loss: the kernel's (the ring
+// was full, from the tpacket statistics) and this package's own (the
+// queue to the analysis was full).
+package live

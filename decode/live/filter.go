@@ -1,0 +1,324 @@
+package live
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/bpf"
+)
+
+// Filter says which packets the kernel passes to the capture: TCP where
+// a port is one of Ports and an address one of Hosts. An empty list
+// matches everything.
+type Filter struct {
+	Ports []uint16
+	Hosts []netip.Addr
+}
+
+// String is the filter in tcpdump's words, for the pcapng interface
+// description and messages.
+func (f Filter) String() string {
+	var parts []string
+	if len(f.Ports) > 0 {
+		ps := make([]string, len(f.Ports))
+		for i, p := range f.Ports {
+			ps[i] = "port " + strconv.Itoa(int(p))
+		}
+		parts = append(parts, "("+strings.Join(ps, " or ")+")")
+	}
+	if len(f.Hosts) > 0 {
+		hs := make([]string, len(f.Hosts))
+		for i, h := range f.Hosts {
+			hs[i] = "host " + h.String()
+		}
+		parts = append(parts, "("+strings.Join(hs, " or ")+")")
+	}
+	s := "tcp"
+	if len(parts) > 0 {
+		s += " and " + strings.Join(parts, " and ")
+	}
+	return s + " or udp port 4789 or udp port 8472"
+}
+
+// LinkKind is where the network header starts in the packets a socket
+// reads.
+type LinkKind int
+
+const (
+	// LinkEthernet: an Ethernet header (possibly with one 802.1Q tag)
+	// precedes the network header.
+	LinkEthernet LinkKind = iota
+	// LinkRaw: the packet starts with the IP header.
+	LinkRaw
+)
+
+const (
+	etherTypeIPv4 = 0x0800
+	etherTypeIPv6 = 0x86dd
+	etherTypeVLAN = 0x8100
+	protoTCP      = 6
+	protoUDP      = 17
+)
+
+// maxInstructions is the kernel's BPF_MAXINSNS.
+const maxInstructions = 4096
+
+// maxSnaplen is what the accept return value is when no snaplen is set:
+// the kernel keeps min(return value, packet length) bytes.
+const maxSnaplen = 262144
+
+// Program builds the classic BPF program of f for packets of the given
+// link kind. The accept return value is snaplen, which makes the kernel
+// truncate the packet to it (0 means whole packets).
+func (f Filter) Program(link LinkKind, snaplen int) ([]bpf.Instruction, error) {
+	if snaplen <= 0 || snaplen > maxSnaplen {
+		snaplen = maxSnaplen
+	}
+	for _, h := range f.Hosts {
+		if !h.IsValid() {
+			return nil, fmt.Errorf("filter: invalid host address")
+		}
+	}
+	a := &asm{}
+	switch link {
+	case LinkEthernet:
+		a.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
+		a.jeq(etherTypeVLAN, "vlan", "")
+		f.etherTypeDispatch(a, 14)
+		a.label("vlan")
+		a.emit(bpf.LoadAbsolute{Off: 16, Size: 2})
+		f.etherTypeDispatch(a, 18)
+		f.network(a, 14)
+		f.network(a, 18)
+	case LinkRaw:
+		a.emit(bpf.LoadAbsolute{Off: 0, Size: 1})
+		a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
+		a.jeq(4, "ipv4@0", "")
+		a.jeq(6, "ipv6@0", "reject")
+		f.network(a, 0)
+	default:
+		return nil, fmt.Errorf("filter: unknown link kind %d", link)
+	}
+	a.label("reject")
+	a.emit(bpf.RetConstant{Val: 0})
+	a.label("accept")
+	a.emit(bpf.RetConstant{Val: uint32(snaplen)})
+	return a.resolve()
+}
+
+// Assemble builds and assembles the program, ready for SO_ATTACH_FILTER.
+func (f Filter) Assemble(link LinkKind, snaplen int) ([]bpf.RawInstruction, error) {
+	prog, err := f.Program(link, snaplen)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, fmt.Errorf("filter: assemble: %w", err)
+	}
+	return raw, nil
+}
+
+// etherTypeDispatch jumps to the IPv4 or IPv6 code for the network header
+// at off, with the EtherType in A.
+func (f Filter) etherTypeDispatch(a *asm, off uint32) {
+	a.jeq(etherTypeIPv4, fmt.Sprintf("ipv4@%d", off), "")
+	a.jeq(etherTypeIPv6, fmt.Sprintf("ipv6@%d", off), "reject")
+}
+
+// network emits the IPv4 and IPv6 blocks for a network header at off.
+// Every path ends in accept or reject.
+func (f Filter) network(a *asm, off uint32) {
+	v4, v6 := f.split()
+	tag := strconv.Itoa(int(off))
+
+	// IPv4.
+	a.label("ipv4@" + tag)
+	a.emit(bpf.LoadAbsolute{Off: off + 9, Size: 1})
+	a.jeq(protoTCP, "", "udp4@"+tag)
+	if len(f.Hosts) > 0 {
+		for _, h := range v4 {
+			w := binary.BigEndian.Uint32(h.AsSlice())
+			a.emit(bpf.LoadAbsolute{Off: off + 12, Size: 4})
+			a.jeq(w, "host4@"+tag, "")
+			a.emit(bpf.LoadAbsolute{Off: off + 16, Size: 4})
+			a.jeq(w, "host4@"+tag, "")
+		}
+		a.jump("reject")
+		a.label("host4@" + tag)
+	}
+	if len(f.Ports) > 0 {
+		// A fragment other than the first has no TCP header; tcpdump's
+		// "port" does not match it either.
+		a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 2})
+		a.jset(0x1fff, "reject", "")
+		a.emit(bpf.LoadMemShift{Off: off})
+		f.ports(a, off)
+	} else {
+		a.jump("accept")
+	}
+	a.label("udp4@" + tag)
+	a.jeq(protoUDP, "", "reject")
+	a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 2})
+	a.jset(0x1fff, "reject", "")
+	a.emit(bpf.LoadMemShift{Off: off})
+	a.vxlan(off)
+
+	// IPv6: only a TCP or UDP header right after the fixed header.
+	a.label("ipv6@" + tag)
+	a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 1})
+	a.jeq(protoTCP, "", "udp6@"+tag)
+	if len(f.Hosts) > 0 {
+		for i, h := range v6 {
+			b := h.As16()
+			for _, field := range []uint32{off + 8, off + 24} { // source, destination
+				next := fmt.Sprintf("h6@%s.%d.%d", tag, i, field)
+				for k := 0; k < 4; k++ {
+					a.emit(bpf.LoadAbsolute{Off: field + uint32(4*k), Size: 4})
+					target := ""
+					if k == 3 {
+						target = "host6@" + tag
+					}
+					a.jeq(binary.BigEndian.Uint32(b[4*k:]), target, next)
+				}
+				a.label(next)
+			}
+		}
+		a.jump("reject")
+		a.label("host6@" + tag)
+	}
+	if len(f.Ports) > 0 {
+		a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
+		f.ports(a, off)
+	} else {
+		a.jump("accept")
+	}
+	a.label("udp6@" + tag)
+	a.jeq(protoUDP, "", "reject")
+	a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
+	a.vxlan(off)
+}
+
+// ports emits the port test of a TCP header at X+off; it ends in accept
+// or reject.
+func (f Filter) ports(a *asm, off uint32) {
+	for _, field := range []uint32{off, off + 2} { // source, destination port
+		a.emit(bpf.LoadIndirect{Off: field, Size: 2})
+		for _, p := range f.Ports {
+			a.jeq(uint32(p), "accept", "")
+		}
+	}
+	a.jump("reject")
+}
+
+// vxlan accepts a UDP header at X+off from or to a VXLAN port.
+func (a *asm) vxlan(off uint32) {
+	for _, field := range []uint32{off, off + 2} {
+		a.emit(bpf.LoadIndirect{Off: field, Size: 2})
+		a.jeq(4789, "accept", "")
+		a.jeq(8472, "accept", "")
+	}
+	a.jump("reject")
+}
+
+// split returns the hosts by family; an IPv4-mapped IPv6 address is
+// matched as the IPv4 address it carries.
+func (f Filter) split() (v4, v6 []netip.Addr) {
+	for _, h := range f.Hosts {
+		h = h.Unmap()
+		if h.Is4() {
+			v4 = append(v4, h)
+		} else {
+			v6 = append(v6, h)
+		}
+	}
+	return v4, v6
+}
+
+// asm is a tiny assembler with named forward labels, since classic BPF
+// jumps are relative skips and hand-counted skips break whenever the
+// program changes.
+type asm struct {
+	ins    []pending
+	labels map[string]int
+}
+
+type pending struct {
+	ins    bpf.Instruction
+	jt, jf string // labels of a conditional jump ("" is the next instruction)
+	to     string // label of an unconditional jump
+}
+
+func (a *asm) emit(ins bpf.Instruction) { a.ins = append(a.ins, pending{ins: ins}) }
+
+func (a *asm) label(name string) {
+	if a.labels == nil {
+		a.labels = make(map[string]int)
+	}
+	a.labels[name] = len(a.ins)
+}
+
+func (a *asm) jeq(v uint32, jt, jf string) {
+	a.ins = append(a.ins, pending{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: v}, jt: jt, jf: jf})
+}
+
+func (a *asm) jset(v uint32, jt, jf string) {
+	a.ins = append(a.ins, pending{ins: bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v}, jt: jt, jf: jf})
+}
+
+func (a *asm) jump(to string) {
+	a.ins = append(a.ins, pending{ins: bpf.Jump{}, to: to})
+}
+
+// resolve turns labels into skips. A conditional skip is at most 255
+// instructions in classic BPF: a filter with very many ports or hosts
+// does not fit and is refused.
+func (a *asm) resolve() ([]bpf.Instruction, error) {
+	out := make([]bpf.Instruction, len(a.ins))
+	skip := func(i int, label string) (int, error) {
+		if label == "" {
+			return 0, nil
+		}
+		t, ok := a.labels[label]
+		if !ok {
+			return 0, fmt.Errorf("filter: internal error: no label %q", label)
+		}
+		return t - i - 1, nil
+	}
+	for i, p := range a.ins {
+		switch ins := p.ins.(type) {
+		case bpf.JumpIf:
+			jt, err := skip(i, p.jt)
+			if err != nil {
+				return nil, err
+			}
+			jf, err := skip(i, p.jf)
+			if err != nil {
+				return nil, err
+			}
+			if jt < 0 || jf < 0 || jt > 255 || jf > 255 {
+				return nil, fmt.Errorf("filter: too many ports and hosts for a kernel filter")
+			}
+			ins.SkipTrue, ins.SkipFalse = uint8(jt), uint8(jf)
+			out[i] = ins
+		case bpf.Jump:
+			s, err := skip(i, p.to)
+			if err != nil {
+				return nil, err
+			}
+			if s < 0 {
+				return nil, fmt.Errorf("filter: internal error: backward jump to %q", p.to)
+			}
+			out[i] = bpf.Jump{Skip: uint32(s)}
+		default:
+			out[i] = p.ins
+		}
+	}
+	if len(out) > maxInstructions {
+		return nil, fmt.Errorf("filter: too many ports and hosts for a kernel filter (%d instructions)", len(out))
+	}
+	return out, nil
+}

@@ -1,0 +1,450 @@
+//go:build linux
+
+package live
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// Any is the interface name that captures on every interface.
+const Any = "any"
+
+// Config says what to capture.
+type Config struct {
+	// Interfaces to capture on, each with its own socket; "any" is every
+	// interface through one socket.
+	Interfaces []string
+	Filter     Filter
+	// Snaplen is the most bytes kept of each packet; 0 keeps whole
+	// packets.
+	Snaplen int
+	// Input is the input index the packets carry (decode.Packet.Input).
+	Input int
+	// QueueLen is how many packets may wait between the capture
+	// goroutines and Next; 0 means a default of 65536. When it is full a
+	// packet is dropped and counted in Stats.QueueDrops.
+	QueueLen int
+	// RingBlocks is the number of 1 MiB blocks of each socket's ring;
+	// 0 means 64.
+	RingBlocks int
+}
+
+// PermissionError is returned by Open without the privilege to open a
+// packet socket.
+type PermissionError struct {
+	Interface string
+	Err       error
+}
+
+func (e *PermissionError) Error() string {
+	return "capturing on " + e.Interface + " needs CAP_NET_RAW (run as root or grant it with setcap cap_net_raw+ep)"
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// UnknownInterfaceError is returned by Open for an interface that does not
+// exist; Existing lists those that do.
+type UnknownInterfaceError struct {
+	Interface string
+	Existing  []string
+}
+
+func (e *UnknownInterfaceError) Error() string {
+	return fmt.Sprintf("no interface %q (interfaces: %s, or any)", e.Interface, strings.Join(e.Existing, ", "))
+}
+
+// Stats are the capture's counters. A drop here is the capture's, never
+// the network's: the packet crossed the interface, the tool did not see it.
+type Stats struct {
+	Packets     uint64 // packets handed out by Next
+	KernelDrops uint64 // dropped by the kernel: the ring was full (tpacket statistics)
+	QueueDrops  uint64 // dropped by this package: the queue to Next was full
+}
+
+// Drops is every packet lost by the capture.
+func (s Stats) Drops() uint64 { return s.KernelDrops + s.QueueDrops }
+
+// handle is one packet socket.
+type handle struct {
+	name     string
+	tp       *afpacket.TPacket
+	linkType layers.LinkType
+	vm       *bpf.VM // the filter, run in user space on packets older than attached
+	attached time.Time
+
+	dropsMu sync.Mutex
+	drops   uint64 // kernel drops last read, kept for after Close
+}
+
+// kernelDrops reads the socket's drop counter (the kernel resets it on
+// each read; afpacket keeps the total).
+func (h *handle) kernelDrops() uint64 {
+	h.dropsMu.Lock()
+	defer h.dropsMu.Unlock()
+	if h.tp != nil {
+		if _, v3, err := h.tp.SocketStats(); err == nil {
+			h.drops = uint64(v3.Drops())
+		}
+	}
+	return h.drops
+}
+
+// buf is a pooled packet copy; it goes back to the pool when Next is
+// called again.
+type buf struct {
+	data  []byte
+	t     time.Time
+	wire  int
+	iface int
+}
+
+// Source is a live capture. Next blocks until a packet arrives or Stop is
+// called; after Stop it returns the packets already queued, then io.EOF.
+type Source struct {
+	cfg     Config
+	handles []*handle
+	queue   chan *buf
+	pool    sync.Pool
+	stop    chan struct{}
+	stopped sync.Once
+	wg      sync.WaitGroup
+	done    chan struct{} // closed when every reader has returned
+
+	queueDrops atomic.Uint64
+	delivered  atomic.Uint64
+
+	// Owned by the caller of Next.
+	cur   *buf
+	last  int // interface index of the packet Next returned last
+	pkt   decode.Packet
+	info  decode.InputInfo
+	ended bool
+
+	errMu sync.Mutex
+	err   error // the first read error of a reader
+}
+
+// Open opens a socket on every interface of cfg and starts capturing.
+func Open(cfg Config) (*Source, error) {
+	if len(cfg.Interfaces) == 0 {
+		return nil, errors.New("live: no interface given")
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 65536
+	}
+	if cfg.RingBlocks <= 0 {
+		cfg.RingBlocks = 64
+	}
+	s := &Source{
+		cfg:   cfg,
+		queue: make(chan *buf, cfg.QueueLen),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	snap := cfg.Snaplen
+	if snap <= 0 || snap > maxSnaplen {
+		snap = maxSnaplen
+	}
+	s.pool.New = func() any { return &buf{data: make([]byte, 0, min(snap, 2048))} }
+	s.info = decode.InputInfo{Path: "live:" + strings.Join(cfg.Interfaces, ","), Format: "live"}
+	for _, name := range cfg.Interfaces {
+		h, err := openHandle(name, cfg)
+		if err != nil {
+			s.closeHandles()
+			return nil, err
+		}
+		s.handles = append(s.handles, h)
+		lt := decode.LinkTypeName(h.linkType)
+		if !containsString(s.info.LinkTypes, lt) {
+			s.info.LinkTypes = append(s.info.LinkTypes, lt)
+		}
+	}
+	for i, h := range s.handles {
+		s.wg.Add(1)
+		go s.read(i, h)
+	}
+	go func() {
+		s.wg.Wait()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// openHandle opens and filters the socket of one interface.
+func openHandle(name string, cfg Config) (*handle, error) {
+	h := &handle{name: name}
+	opts := []any{
+		afpacket.OptFrameSize(1 << 16),
+		afpacket.OptBlockSize(1 << 20),
+		afpacket.OptNumBlocks(cfg.RingBlocks),
+		// Short block timeout: a quiet link still hands over its packets
+		// within 10 ms, and Stop is seen within a poll timeout.
+		afpacket.OptBlockTimeout(10 * time.Millisecond),
+		afpacket.OptPollTimeout(100 * time.Millisecond),
+		afpacket.TPacketVersion3,
+	}
+	kind := LinkRaw
+	if name == Any {
+		// One socket bound to no interface. Link headers differ from
+		// interface to interface, so the kernel strips them (SOCK_DGRAM).
+		opts = append(opts, afpacket.SocketDgram)
+	} else {
+		if _, err := net.InterfaceByName(name); err != nil {
+			return nil, unknownInterface(name)
+		}
+		opts = append(opts, afpacket.OptInterface(name))
+		if ethernetLike(name) {
+			kind = LinkEthernet
+		} else {
+			opts = append(opts, afpacket.SocketDgram)
+		}
+	}
+	h.linkType = layers.LinkTypeRaw
+	if kind == LinkEthernet {
+		h.linkType = layers.LinkTypeEthernet
+	}
+	prog, err := cfg.Filter.Program(kind, cfg.Snaplen)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, fmt.Errorf("live: assemble filter: %w", err)
+	}
+	h.vm, err = bpf.NewVM(prog)
+	if err != nil {
+		return nil, fmt.Errorf("live: filter: %w", err)
+	}
+	tp, err := afpacket.NewTPacket(opts...)
+	if err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+			return nil, &PermissionError{Interface: name, Err: err}
+		}
+		return nil, fmt.Errorf("capture on %s: %w", name, err)
+	}
+	h.tp = tp
+	if err := tp.SetBPF(raw); err != nil {
+		tp.Close()
+		return nil, fmt.Errorf("capture on %s: attach filter: %w", name, err)
+	}
+	// The socket was bound before the filter was attached: packets that
+	// reached the ring in between are filtered by the reader in user
+	// space.
+	h.attached = time.Now()
+	return h, nil
+}
+
+func unknownInterface(name string) error {
+	e := &UnknownInterfaceError{Interface: name}
+	if ifs, err := net.Interfaces(); err == nil {
+		for _, i := range ifs {
+			e.Existing = append(e.Existing, i.Name)
+		}
+	}
+	return e
+}
+
+// ethernetLike says whether a SOCK_RAW socket on the interface reads an
+// Ethernet header: ARPHRD_ETHER, and loopback, whose header is Ethernet's
+// with zero addresses.
+func ethernetLike(name string) bool {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/type")
+	if err != nil {
+		return false // read from the network header on: right for any link
+	}
+	t, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && (t == syscall.ARPHRD_ETHER || t == syscall.ARPHRD_LOOPBACK)
+}
+
+// read copies the packets of one socket into the queue until Stop.
+func (s *Source) read(iface int, h *handle) {
+	defer s.wg.Done()
+	snap := s.cfg.Snaplen
+	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		data, ci, err := h.tp.ZeroCopyReadPacketData()
+		if err != nil {
+			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			s.setErr(fmt.Errorf("capture on %s: %w", h.name, err))
+			return
+		}
+		if !h.attached.IsZero() && ci.Timestamp.Before(h.attached) {
+			if n, err := h.vm.Run(data); err != nil || n == 0 {
+				continue
+			}
+		}
+		if snap > 0 && len(data) > snap {
+			data = data[:snap]
+		}
+		b := s.pool.Get().(*buf)
+		b.data = append(b.data[:0], data...)
+		b.t = ci.Timestamp
+		b.wire = ci.Length
+		b.iface = iface
+		select {
+		case s.queue <- b:
+		default:
+			s.queueDrops.Add(1)
+			s.pool.Put(b)
+		}
+	}
+}
+
+func (s *Source) setErr(err error) {
+	s.errMu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.errMu.Unlock()
+}
+
+// Next returns the next captured packet. Its Data is valid until the
+// following call.
+func (s *Source) Next() (*decode.Packet, error) {
+	if s.cur != nil {
+		s.pool.Put(s.cur)
+		s.cur = nil
+	}
+	if s.ended {
+		return nil, io.EOF
+	}
+	var b *buf
+	select {
+	case b = <-s.queue:
+	case <-s.done:
+		// Every reader has returned; what is queued is still delivered.
+		select {
+		case b = <-s.queue:
+		default:
+			s.ended = true
+			s.finish()
+			s.errMu.Lock()
+			err := s.err
+			s.errMu.Unlock()
+			if err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+	}
+	s.cur = b
+	s.last = b.iface
+	s.delivered.Add(1)
+	h := s.handles[b.iface]
+	s.pkt = decode.Packet{
+		Input:      s.cfg.Input,
+		Frame:      s.info.Packets + 1,
+		Time:       b.t,
+		CaptureLen: len(b.data),
+		WireLen:    max(b.wire, len(b.data)),
+		LinkType:   h.linkType,
+		Data:       b.data,
+	}
+	s.count(&s.pkt)
+	return &s.pkt, nil
+}
+
+func (s *Source) count(p *decode.Packet) {
+	in := &s.info
+	in.Packets++
+	in.Bytes += int64(p.CaptureLen)
+	if p.CaptureLen < p.WireLen {
+		in.TruncatedPackets++
+	}
+	if in.First.IsZero() || p.Time.Before(in.First) {
+		in.First = p.Time
+	}
+	if p.Time.After(in.Last) {
+		in.Last = p.Time
+	}
+}
+
+// finish puts the capture's drops in the report's warnings, so a reader
+// of the report cannot take them for network loss.
+func (s *Source) finish() {
+	st := s.Stats()
+	if st.KernelDrops > 0 {
+		s.info.Warnings = append(s.info.Warnings, fmt.Sprintf("the kernel dropped %d packets before the capture read them (capture loss, not network loss)", st.KernelDrops))
+	}
+	if st.QueueDrops > 0 {
+		s.info.Warnings = append(s.info.Warnings, fmt.Sprintf("h2pcap dropped %d captured packets: the analysis fell behind (capture loss, not network loss)", st.QueueDrops))
+	}
+}
+
+// Interface returns the index in Config.Interfaces of the interface the
+// packet Next returned last came from.
+func (s *Source) Interface() int { return s.last }
+
+// LinkType returns the link type of the packets of interface i.
+func (s *Source) LinkType(i int) layers.LinkType { return s.handles[i].linkType }
+
+// Info returns the input's info; its counters are final after Next has
+// returned io.EOF.
+func (s *Source) Info() *decode.InputInfo { return &s.info }
+
+// Stats returns the counters so far. It may be called from any goroutine.
+func (s *Source) Stats() Stats {
+	st := Stats{Packets: s.delivered.Load(), QueueDrops: s.queueDrops.Load()}
+	for _, h := range s.handles {
+		st.KernelDrops += h.kernelDrops()
+	}
+	return st
+}
+
+// Stop ends the capture: the readers return, and Next returns what is
+// still queued, then io.EOF. It may be called from any goroutine, more
+// than once.
+func (s *Source) Stop() {
+	s.stopped.Do(func() { close(s.stop) })
+}
+
+// Close stops the capture and closes the sockets.
+func (s *Source) Close() error {
+	s.Stop()
+	<-s.done
+	s.closeHandles()
+	return nil
+}
+
+func (s *Source) closeHandles() {
+	for _, h := range s.handles {
+		h.kernelDrops()
+		h.dropsMu.Lock()
+		if h.tp != nil {
+			h.tp.Close()
+			h.tp = nil
+		}
+		h.dropsMu.Unlock()
+	}
+}
