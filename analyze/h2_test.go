@@ -3,10 +3,8 @@ package analyze
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/h2pcap/h2pcap/internal/oracle"
-	"io"
 	"maps"
 	"net/netip"
 	"os"
@@ -32,29 +30,23 @@ func analyzeCapture(t testing.TB, rel string, opts Options) *Report {
 // runCapture is analyzeCapture, also returning the Analyzer.
 func runCapture(t testing.TB, rel string, opts Options) (*Report, *Analyzer) {
 	t.Helper()
-	path := filepath.Join(pcapRoot(), rel)
+	return runPath(t, filepath.Join(pcapRoot(), rel), opts)
+}
+
+// runPath analyzes the capture at path as cmd/h2pcap does.
+func runPath(t testing.TB, path string, opts Options) (*Report, *Analyzer) {
+	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	dec := decode.NewDecoder()
 	a := New(opts)
-	var s decode.Segment
-	for {
-		p, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(fmt.Errorf("%s: %w", path, err))
-		}
-		if ok, err := dec.Decode(p, &s); err != nil || !ok {
-			continue
-		}
-		a.Segment(&s)
+	info, err := a.ReadSource(src)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return a.Report([]*decode.InputInfo{src.Info()}), a
+	return a.Report([]*decode.InputInfo{info}), a
 }
 
 // h2Capture is a cleartext HTTP/2 capture with the decode-as options

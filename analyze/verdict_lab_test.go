@@ -2,16 +2,12 @@ package analyze
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/h2pcap/h2pcap/decode"
 )
 
 // verdictTruth is the part of a lab scenario's truth.json the verdict test reads.
@@ -93,28 +89,8 @@ var verdictSuspects = []string{SuspectMTUBlackhole, SuspectMiddleboxReset, Suspe
 // verdictReport analyzes one lab capture as cmd/h2pcap does.
 func verdictReport(t *testing.T, path string) *Report {
 	t.Helper()
-	src, err := decode.Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dec := decode.NewDecoder()
-	a := New(Options{})
-	var s decode.Segment
-	for {
-		p, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := dec.Decode(p, &s); err != nil || !ok {
-			continue
-		}
-		a.Segment(&s)
-	}
-	return a.Report([]*decode.InputInfo{src.Info()})
+	rep, _ := runPath(t, path, Options{})
+	return rep
 }
 
 func verdictClientPort(s string) uint16 {
