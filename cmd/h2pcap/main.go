@@ -3,6 +3,7 @@
 //
 //	h2pcap analyze [flags] FILE...   analyse capture files (- for standard input)
 //	h2pcap demo [flags]              analyse the sample capture built into the binary
+//	h2pcap live -i IFACE [flags]     capture live, then report as analyze does
 package main
 
 import (
@@ -40,6 +41,7 @@ Usage:
   h2pcap analyze [flags] FILE...   analyse capture files (pcap, pcapng, gzipped; - for stdin).
                                    Several files are one capture split by rotation, in order.
   h2pcap demo [flags]              analyse the sample capture built into this binary
+  h2pcap live -i IFACE [flags]     capture on interfaces until ^C or --duration, then report (root)
   h2pcap version
 
 Run 'h2pcap analyze -h' for the flags.
@@ -75,6 +77,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdAnalyze(args[1:], stdin, stdout, stderr)
 	case "demo":
 		return cmdDemo(args[1:], stdout, stderr)
+	case "live":
+		return cmdLive(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "h2pcap", version())
 		return nil

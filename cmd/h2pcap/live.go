@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/live"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(s string) error {
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*l = append(*l, f)
+		}
+	}
+	return nil
+}
+
+// hostList is a repeatable flag of IP addresses.
+type hostList []netip.Addr
+
+func (l *hostList) String() string {
+	parts := make([]string, len(*l))
+	for i, a := range *l {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *hostList) Set(s string) error {
+	for _, f := range strings.Split(s, ",") {
+		a, err := netip.ParseAddr(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("bad address %q", f)
+		}
+		*l = append(*l, a)
+	}
+	return nil
+}
+
+func cmdLive(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("live", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var out outputFlags
+	out.register(fs)
+	var (
+		ifaces   stringList
+		filter   live.Filter
+		snaplen  int
+		duration time.Duration
+		pcapPath string
+		opts     analyze.Options
+	)
+	fs.Var(&ifaces, "i", "capture on `IFACE` (repeatable; any: every interface)")
+	fs.Var((*portList)(&filter.Ports), "port", "capture TCP `PORT` only (repeatable, or comma-separated)")
+	fs.Var((*hostList)(&filter.Hosts), "host", "capture TCP from or to `ADDR` only (repeatable, or comma-separated; IPv4 or IPv6)")
+	fs.IntVar(&snaplen, "snaplen", 0, "keep at most `N` bytes of each packet (0: whole packets)")
+	fs.DurationVar(&duration, "duration", 0, "stop after `D` (0: at SIGINT or SIGTERM)")
+	fs.StringVar(&pcapPath, "w", "", "also write every captured packet to pcapng `FILE`")
+	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: exitUsage, err: err}
+	}
+	if len(rest) > 0 {
+		return usageError("live: unexpected argument %q", rest[0])
+	}
+	if len(ifaces) == 0 {
+		fs.Usage()
+		return usageError("live: no interface given (-i IFACE)")
+	}
+	if snaplen < 0 {
+		return usageError("live: bad --snaplen %d", snaplen)
+	}
+	if duration < 0 {
+		return usageError("live: bad --duration %s", duration)
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	if _, err := filter.Program(live.LinkEthernet, snaplen); err != nil {
+		return usageError("live: %v", err)
+	}
+
+	src, err := live.Open(live.Config{Interfaces: ifaces, Filter: filter, Snaplen: snaplen})
+	if err != nil {
+		var pe *live.PermissionError
+		var ue *live.UnknownInterfaceError
+		if errors.As(err, &pe) || errors.As(err, &ue) {
+			return &exitError{code: exitUsage, err: err}
+		}
+		return err
+	}
+	defer src.Close()
+
+	var in decode.Source = src
+	if pcapPath != "" {
+		w, err := newPcapTee(src, pcapPath, ifaces, filter, snaplen, stderr)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		in = w
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		src.Stop()
+	}()
+	statusDone := make(chan struct{})
+	if isTerminal(stderr) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status(stderr, src, statusDone)
+		}()
+	}
+
+	a := analyze.New(opts)
+	info, err := a.ReadSource(in)
+	stop() // the capture is over: a second ^C kills the process as usual
+	close(statusDone)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return out.write(stdout, a.Report([]*decode.InputInfo{info}))
+}
+
+// status prints a status line on the terminal once a second until done.
+func status(w io.Writer, src *live.Source, done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last uint64
+	lastT := time.Now()
+	for {
+		select {
+		case <-done:
+			fmt.Fprint(w, "\r\033[K")
+			return
+		case now := <-t.C:
+			st := src.Stats()
+			rate := float64(st.Packets-last) / now.Sub(lastT).Seconds()
+			last, lastT = st.Packets, now
+			fmt.Fprintf(w, "\r\033[Kh2pcap: %d packets, %.0f packets/s, capture drops: %d kernel, %d h2pcap",
+				st.Packets, rate, st.KernelDrops, st.QueueDrops)
+		}
+	}
+}
+
+// isTerminal says whether w is a terminal (TCGETS succeeds on it).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
+
+// pcapTee is a Source that writes every packet it passes on to a pcapng
+// file. A write error (a full disk) is reported once on stderr and the
+// capture goes on without the file: losing the evidence file must not
+// lose the analysis.
+type pcapTee struct {
+	src    *live.Source
+	path   string
+	f      *os.File
+	w      *pcapgo.NgWriter
+	ids    []int // pcapng interface id of each capture interface
+	stderr io.Writer
+	failed bool
+}
+
+func newPcapTee(src *live.Source, path string, ifaces []string, filter live.Filter, snaplen int, stderr io.Writer) (*pcapTee, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-w: %w", err)}
+	}
+	t := &pcapTee{src: src, path: path, f: f, stderr: stderr}
+	for i, name := range ifaces {
+		intf := pcapgo.NgInterface{
+			Name:                name,
+			Filter:              filter.String(),
+			OS:                  "Linux",
+			LinkType:            src.LinkType(i),
+			TimestampResolution: 9,
+			SnapLength:          uint32(snaplen),
+		}
+		if i == 0 {
+			t.w, err = pcapgo.NewNgWriterInterface(f, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "h2pcap live"}})
+			t.ids = append(t.ids, 0)
+		} else {
+			var id int
+			id, err = t.w.AddInterface(intf)
+			t.ids = append(t.ids, id)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("-w %s: %w", path, err)
+		}
+	}
+	return t, nil
+}
+
+func (t *pcapTee) Next() (*decode.Packet, error) {
+	p, err := t.src.Next()
+	if err != nil || t.failed {
+		return p, err
+	}
+	ci := gopacket.CaptureInfo{
+		Timestamp:      p.Time,
+		CaptureLength:  p.CaptureLen,
+		Length:         p.WireLen,
+		InterfaceIndex: t.ids[t.src.Interface()],
+	}
+	if err := t.w.WritePacket(ci, p.Data); err != nil {
+		t.fail(err)
+	}
+	return p, nil
+}
+
+func (t *pcapTee) fail(err error) {
+	t.failed = true
+	fmt.Fprintf(t.stderr, "h2pcap: -w %s: %s; the capture goes on without writing it\n", t.path, oneLine(err.Error()))
+}
+
+func (t *pcapTee) Info() *decode.InputInfo { return t.src.Info() }
+func (t *pcapTee) Close() error            { return t.src.Close() }
+
+// close flushes and closes the file.
+func (t *pcapTee) close() {
+	if !t.failed {
+		if err := t.w.Flush(); err != nil {
+			t.fail(err)
+		}
+	}
+	if err := t.f.Close(); err != nil && !t.failed {
+		t.fail(err)
+	}
+}
