@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/h2pcap/h2pcap/analyze"
@@ -188,10 +190,17 @@ func TestRotatedInputs(t *testing.T) {
 	}
 }
 
-// splitPcap writes n pcap files holding consecutive parts of src.
-func splitPcap(t *testing.T, src, dir string, n int) []string {
+// capture is a pcap file read whole, to write altered copies of.
+type capture struct {
+	linkType layers.LinkType
+	snaplen  uint32
+	data     [][]byte
+	ci       []gopacket.CaptureInfo
+}
+
+func readPcap(t *testing.T, path string) *capture {
 	t.Helper()
-	f, err := os.Open(src)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,35 +209,52 @@ func splitPcap(t *testing.T, src, dir string, n int) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var datas [][]byte
-	var cis []gopacket.CaptureInfo
+	c := &capture{linkType: r.LinkType(), snaplen: r.Snaplen()}
 	for {
 		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
-			break
+			return c
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		datas = append(datas, data)
-		cis = append(cis, ci)
+		c.data, c.ci = append(c.data, data), append(c.ci, ci)
 	}
-	var paths []string
-	per := (len(datas) + n - 1) / n
-	for i := 0; i < n; i++ {
-		p := filepath.Join(dir, "part"+string(rune('0'+i))+".pcap")
-		out, err := os.Create(p)
-		if err != nil {
+}
+
+// write writes packets [from, to) to path, each cut to snaplen bytes.
+func (c *capture) write(t *testing.T, path string, from, to int, snaplen uint32) {
+	t.Helper()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	w := pcapgo.NewWriter(out)
+	if err := w.WriteFileHeader(snaplen, c.linkType); err != nil {
+		t.Fatal(err)
+	}
+	for i := from; i < to; i++ {
+		data, ci := c.data[i], c.ci[i]
+		if len(data) > int(snaplen) {
+			data = data[:snaplen]
+		}
+		ci.CaptureLength = len(data)
+		if err := w.WritePacket(ci, data); err != nil {
 			t.Fatal(err)
 		}
-		w := pcapgo.NewWriter(out)
-		w.WriteFileHeader(r.Snaplen(), r.LinkType())
-		for j := i * per; j < min((i+1)*per, len(datas)); j++ {
-			if err := w.WritePacket(cis[j], datas[j]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out.Close()
+	}
+}
+
+// splitPcap writes n pcap files holding consecutive parts of src.
+func splitPcap(t *testing.T, src, dir string, n int) []string {
+	t.Helper()
+	c := readPcap(t, src)
+	var paths []string
+	per := (len(c.data) + n - 1) / n
+	for i := 0; i < n; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("part%d.pcap", i))
+		c.write(t, p, i*per, min((i+1)*per, len(c.data)), c.snaplen)
 		paths = append(paths, p)
 	}
 	return paths
@@ -238,39 +264,9 @@ func splitPcap(t *testing.T, src, dir string, n int) []string {
 // must not change, and the report counts the payload bytes not captured.
 func TestSnaplenCut(t *testing.T) {
 	const src = "../../testdata/pcaps/blackhole-s2c-tls/client.pcap"
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := readPcap(t, src)
 	cut := filepath.Join(t.TempDir(), "s96.pcap")
-	out, err := os.Create(cut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := pcapgo.NewWriter(out)
-	w.WriteFileHeader(96, r.LinkType())
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(data) > 96 {
-			data = data[:96]
-		}
-		ci.CaptureLength = len(data)
-		if err := w.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out.Close()
+	c.write(t, cut, 0, len(c.data), 96)
 
 	full := analyzeJSON(t, nil, src)
 	short := analyzeJSON(t, nil, cut)
