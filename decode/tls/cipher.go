@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"hash"
 
+	"crypto/hkdf"
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/hkdf"
 )
 
 // Protocol versions, as crypto/tls names them.
@@ -190,8 +190,8 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, context []byte
 	info = append(info, full...)
 	info = append(info, byte(len(context)))
 	info = append(info, context...)
-	out := make([]byte, n)
-	if _, err := hkdf.Expand(h, secret, info).Read(out); err != nil {
+	out, err := hkdf.Expand(h, secret, string(info), n)
+	if err != nil {
 		panic("hkdf: " + err.Error()) // only for n > 255 hash lengths
 	}
 	return out
