@@ -137,7 +137,7 @@ type Source struct {
 	ended bool
 
 	errMu sync.Mutex
-	err   error // the first read error of a reader
+	err   error // the first read error of a reader, put in the warnings
 }
 
 // Open opens a socket on every interface of cfg and starts capturing.
@@ -285,15 +285,27 @@ func ethernetLike(name string) bool {
 func (s *Source) read(iface int, h *handle) {
 	defer s.wg.Done()
 	snap := s.cfg.Snaplen
+	// After Stop the ring is drained: packets that crossed the interface
+	// before Stop are still read, until the ring is empty (a poll timeout)
+	// or, on a busy link, for at most drainFor.
+	const drainFor = 500 * time.Millisecond
+	var drainUntil time.Time
 	for {
-		select {
-		case <-s.stop:
+		if drainUntil.IsZero() {
+			select {
+			case <-s.stop:
+				drainUntil = time.Now().Add(drainFor)
+			default:
+			}
+		} else if time.Now().After(drainUntil) {
 			return
-		default:
 		}
 		data, ci, err := h.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, syscall.EINTR) {
+				if !drainUntil.IsZero() {
+					return
+				}
 				continue
 			}
 			s.setErr(fmt.Errorf("capture on %s: %w", h.name, err))
@@ -349,12 +361,6 @@ func (s *Source) Next() (*decode.Packet, error) {
 		default:
 			s.ended = true
 			s.finish()
-			s.errMu.Lock()
-			err := s.err
-			s.errMu.Unlock()
-			if err != nil {
-				return nil, err
-			}
 			return nil, io.EOF
 		}
 	}
@@ -392,7 +398,16 @@ func (s *Source) count(p *decode.Packet) {
 
 // finish puts the capture's drops in the report's warnings, so a reader
 // of the report cannot take them for network loss.
+//
+// A socket that failed (its interface went down) ends the capture early;
+// that is a warning too, not an error, so the report of what was captured
+// is still written.
 func (s *Source) finish() {
+	s.errMu.Lock()
+	if s.err != nil {
+		s.info.Warnings = append(s.info.Warnings, "the capture ended early: "+s.err.Error())
+	}
+	s.errMu.Unlock()
 	st := s.Stats()
 	if st.KernelDrops > 0 {
 		s.info.Warnings = append(s.info.Warnings, fmt.Sprintf("the kernel dropped %d packets before the capture read them (capture loss, not network loss)", st.KernelDrops))
