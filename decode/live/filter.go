@@ -74,6 +74,21 @@ const maxSnaplen = 262144
 // link kind. The accept return value is snaplen, which makes the kernel
 // truncate the packet to it (0 means whole packets).
 func (f Filter) Program(link LinkKind, snaplen int) ([]bpf.Instruction, error) {
+	return f.program(link, snaplen, nil)
+}
+
+// outgoingLoopback says which outgoing packets the kernel filter drops:
+// on a loopback interface every packet is seen twice, once going out and
+// once coming in, and libpcap (so tcpdump) keeps only the incoming copy.
+type outgoingLoopback struct {
+	all     bool     // the socket is bound to a loopback interface
+	ifindex []uint32 // the socket is bound to every interface: these are loopback
+}
+
+// program is Program with the loopback rule prepended. It uses ancillary
+// loads (packet type, interface index), which x/net/bpf's VM does not
+// run; that is why Program, which the tests run in the VM, leaves it out.
+func (f Filter) program(link LinkKind, snaplen int, lo *outgoingLoopback) ([]bpf.Instruction, error) {
 	if snaplen <= 0 || snaplen > maxSnaplen {
 		snaplen = maxSnaplen
 	}
@@ -83,6 +98,20 @@ func (f Filter) Program(link LinkKind, snaplen int) ([]bpf.Instruction, error) {
 		}
 	}
 	a := &asm{}
+	if lo != nil && (lo.all || len(lo.ifindex) > 0) {
+		const packetOutgoing = 4 // PACKET_OUTGOING
+		a.emit(bpf.LoadExtension{Num: bpf.ExtType})
+		if lo.all {
+			a.jeq(packetOutgoing, "reject", "")
+		} else {
+			a.jeq(packetOutgoing, "", "start")
+			a.emit(bpf.LoadExtension{Num: bpf.ExtInterfaceIndex})
+			for _, i := range lo.ifindex {
+				a.jeq(i, "reject", "")
+			}
+		}
+		a.label("start")
+	}
 	switch link {
 	case LinkEthernet:
 		a.emit(bpf.LoadAbsolute{Off: 12, Size: 2})

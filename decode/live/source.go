@@ -228,7 +228,7 @@ func openHandle(name string, cfg Config) (*handle, error) {
 	if kind == LinkEthernet {
 		h.linkType = layers.LinkTypeEthernet
 	}
-	prog, err := cfg.Filter.Program(kind, cfg.Snaplen)
+	prog, err := cfg.Filter.program(kind, cfg.Snaplen, loopbacks(name))
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,14 @@ func openHandle(name string, cfg Config) (*handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: assemble filter: %w", err)
 	}
-	h.vm, err = bpf.NewVM(prog)
+	// The VM runs the filter without the loopback rule (it cannot run
+	// ancillary loads): a duplicate from before the filter was attached
+	// may pass, in the microseconds between bind and attach.
+	vmProg, err := cfg.Filter.Program(kind, cfg.Snaplen)
+	if err != nil {
+		return nil, err
+	}
+	h.vm, err = bpf.NewVM(vmProg)
 	if err != nil {
 		return nil, fmt.Errorf("live: filter: %w", err)
 	}
@@ -257,6 +264,26 @@ func openHandle(name string, cfg Config) (*handle, error) {
 	// space.
 	h.attached = time.Now()
 	return h, nil
+}
+
+// loopbacks returns the loopback rule of the socket of interface name.
+func loopbacks(name string) *outgoingLoopback {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	lo := &outgoingLoopback{}
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback == 0 {
+			continue
+		}
+		if name == Any {
+			lo.ifindex = append(lo.ifindex, uint32(i.Index))
+		} else if i.Name == name {
+			lo.all = true
+		}
+	}
+	return lo
 }
 
 func unknownInterface(name string) error {

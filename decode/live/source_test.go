@@ -1,0 +1,231 @@
+//go:build linux
+
+package live
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// The capture tests run in namespaces of their own: the test binary runs
+// itself again under ip netns exec, with H2LIVE_HELPER naming the case.
+// Namespace A holds v0 (198.19.3.1) and lo; namespace B holds v1
+// (198.19.3.2) and nothing listens there, so a SYN to it is answered with
+// a RST: traffic on v0 in both directions.
+
+const helperEnv = "H2LIVE_HELPER"
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	fail := t.Skipf
+	if os.Getenv("CI") == "true" {
+		fail = t.Fatalf
+	}
+	if os.Geteuid() != 0 {
+		fail("needs root (network namespaces, packet sockets)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		fail("needs ip: %v", err)
+	}
+}
+
+// inNetns runs the named helper case in a fresh pair of namespaces.
+func inNetns(t *testing.T, helper string) {
+	needRoot(t)
+	a := fmt.Sprintf("h2live-%d-a", os.Getpid())
+	b := fmt.Sprintf("h2live-%d-b", os.Getpid())
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", a).Run()
+		exec.Command("ip", "netns", "del", b).Run()
+	})
+	for _, args := range [][]string{
+		{"netns", "add", a}, {"netns", "add", b},
+		{"-n", a, "link", "set", "lo", "up"},
+		{"-n", a, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", b},
+		{"-n", a, "addr", "add", "198.19.3.1/24", "dev", "v0"},
+		{"-n", b, "addr", "add", "198.19.3.2/24", "dev", "v1"},
+		{"-n", a, "link", "set", "v0", "up"},
+		{"-n", b, "link", "set", "v1", "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	cmd := exec.Command("ip", "netns", "exec", a, os.Args[0], "-test.run=^TestHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"="+helper)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "HELPER OK") {
+		t.Fatalf("helper %s: %v\n%s", helper, err, out)
+	}
+	t.Logf("%s", out)
+}
+
+func TestSourceTwoInterfaces(t *testing.T) { inNetns(t, "two") }
+func TestSourceAny(t *testing.T)           { inNetns(t, "any") }
+func TestSourceQueueDrops(t *testing.T)    { inNetns(t, "queue") }
+
+// TestHelper is the part that runs inside the namespaces.
+func TestHelper(t *testing.T) {
+	switch os.Getenv(helperEnv) {
+	case "":
+		t.Skip("runs only as a helper of the capture tests")
+	case "two":
+		helperCapture(t, []string{"v0", "lo"}, layers.LinkTypeEthernet)
+	case "any":
+		helperCapture(t, []string{Any}, layers.LinkTypeRaw)
+	case "queue":
+		helperQueue(t)
+	default:
+		t.Fatalf("unknown helper %q", os.Getenv(helperEnv))
+	}
+	fmt.Println("HELPER OK")
+}
+
+// traffic makes packets: a TCP connection on lo to port 9999 carrying
+// 1000 bytes each way, one on lo to port 9998 (filtered out), and a SYN
+// to 198.19.3.2:9999 through v0, answered by RST.
+func traffic(t *testing.T) {
+	t.Helper()
+	for _, port := range []string{"9999", "9998"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 1000)
+			io.ReadFull(c, buf)
+			c.Write(buf)
+			c.Close()
+		}()
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(make([]byte, 1000))
+		io.ReadFull(c, make([]byte, 1000))
+		c.Close()
+		ln.Close()
+	}
+	if c, err := net.DialTimeout("tcp", "198.19.3.2:9999", time.Second); err == nil {
+		c.Close()
+		t.Fatal("connected to 198.19.3.2:9999, where nothing listens")
+	}
+}
+
+func helperCapture(t *testing.T, ifaces []string, link layers.LinkType) {
+	src, err := Open(Config{Interfaces: ifaces, Filter: Filter{Ports: []uint16{9999}}, Snaplen: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	traffic(t)
+	time.AfterFunc(300*time.Millisecond, src.Stop)
+
+	seen := map[string]int{}
+	dup := map[string]bool{}
+	frames := 0
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		if p.Frame != frames {
+			t.Errorf("frame %d numbered %d", frames, p.Frame)
+		}
+		if p.LinkType != link {
+			t.Errorf("frame %d: link type %v, want %v", p.Frame, p.LinkType, link)
+		}
+		if p.CaptureLen > 100 || len(p.Data) != p.CaptureLen || p.WireLen < p.CaptureLen {
+			t.Errorf("frame %d: captured %d (data %d) of %d, snaplen 100", p.Frame, p.CaptureLen, len(p.Data), p.WireLen)
+		}
+		if time.Since(p.Time) > time.Minute || p.Time.After(time.Now()) {
+			t.Errorf("frame %d: time %v", p.Frame, p.Time)
+		}
+		data := p.Data
+		if link == layers.LinkTypeEthernet {
+			data = data[14:]
+		}
+		if data[0]>>4 != 4 || data[9] != 6 {
+			t.Errorf("frame %d: not IPv4 TCP: % x", p.Frame, data[:20])
+			continue
+		}
+		ihl := int(data[0]&0xf) * 4
+		sport, dport := int(data[ihl])<<8|int(data[ihl+1]), int(data[ihl+2])<<8|int(data[ihl+3])
+		if sport != 9999 && dport != 9999 {
+			t.Errorf("frame %d: ports %d -> %d passed the filter", p.Frame, sport, dport)
+		}
+		seen[net.IP(data[12:16]).String()+">"+net.IP(data[16:20]).String()]++
+		// Loopback shows each packet going out and coming in; like
+		// tcpdump, the capture keeps it once.
+		if dup[string(data)] {
+			t.Errorf("frame %d: seen twice: % x", p.Frame, data[:40])
+		}
+		dup[string(data)] = true
+	}
+	info := src.Info()
+	st := src.Stats()
+	t.Logf("%d frames %v; stats %+v; info packets %d truncated %d link %v", frames, seen, st, info.Packets, info.TruncatedPackets, info.LinkTypes)
+	if info.Packets != frames || st.Packets != uint64(frames) {
+		t.Errorf("info says %d packets, stats %d, Next gave %d", info.Packets, st.Packets, frames)
+	}
+	if st.Drops() != 0 || len(info.Warnings) != 0 {
+		t.Errorf("drops %+v, warnings %v", st, info.Warnings)
+	}
+	if info.TruncatedPackets == 0 {
+		t.Error("no packet truncated by the snaplen of 100 (1000-byte writes)")
+	}
+	for _, dir := range []string{"127.0.0.1>127.0.0.1", "198.19.3.1>198.19.3.2", "198.19.3.2>198.19.3.1"} {
+		if seen[dir] == 0 {
+			t.Errorf("no packet %s", dir)
+		}
+	}
+	// The lo connection: SYN, SYN-ACK, ACK, data and ACK each way, FINs:
+	// at least 8 packets, each seen once per interface it crossed.
+	if seen["127.0.0.1>127.0.0.1"] < 8 {
+		t.Errorf("only %d packets on lo", seen["127.0.0.1>127.0.0.1"])
+	}
+}
+
+// helperQueue: with a queue of one packet and nobody reading, packets are
+// dropped by the tool and counted as such, not as kernel drops.
+func helperQueue(t *testing.T) {
+	src, err := Open(Config{Interfaces: []string{"lo"}, Filter: Filter{Ports: []uint16{9999}}, QueueLen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	traffic(t)
+	time.Sleep(100 * time.Millisecond)
+	src.Stop()
+	n := 0
+	for {
+		if _, err := src.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	st := src.Stats()
+	t.Logf("read %d, stats %+v, warnings %v", n, st, src.Info().Warnings)
+	if st.QueueDrops == 0 || st.KernelDrops != 0 || n != 1 {
+		t.Errorf("read %d, stats %+v: want 1 read, queue drops, no kernel drops", n, st)
+	}
+	if w := src.Info().Warnings; len(w) != 1 || !strings.Contains(w[0], "not network loss") {
+		t.Errorf("warnings %q", w)
+	}
+}
