@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/h2pcap/h2pcap/analyze"
@@ -123,7 +124,11 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 
 	var in decode.Source = src
 	if pcapPath != "" {
-		w, err := newPcapTee(src, pcapPath, ifaces, filter, snaplen, stderr)
+		links := make([]layers.LinkType, len(ifaces))
+		for i := range ifaces {
+			links[i] = src.LinkType(i)
+		}
+		w, err := newPcapTee(src, pcapPath, ifaces, links, filter.String(), snaplen, stderr)
 		if err != nil {
 			return err
 		}
@@ -202,7 +207,7 @@ func isTerminal(w io.Writer) bool {
 // capture goes on without the file: losing the evidence file must not
 // lose the analysis.
 type pcapTee struct {
-	src    *live.Source
+	src    teeSource
 	path   string
 	f      *os.File
 	w      *pcapgo.NgWriter
@@ -211,7 +216,14 @@ type pcapTee struct {
 	failed bool
 }
 
-func newPcapTee(src *live.Source, path string, ifaces []string, filter live.Filter, snaplen int, stderr io.Writer) (*pcapTee, error) {
+// teeSource is a Source that says which interface each packet came from
+// (a *live.Source).
+type teeSource interface {
+	decode.Source
+	Interface() int
+}
+
+func newPcapTee(src teeSource, path string, ifaces []string, links []layers.LinkType, filter string, snaplen int, stderr io.Writer) (*pcapTee, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-w: %w", err)}
@@ -220,9 +232,9 @@ func newPcapTee(src *live.Source, path string, ifaces []string, filter live.Filt
 	for i, name := range ifaces {
 		intf := pcapgo.NgInterface{
 			Name:                name,
-			Filter:              filter.String(),
+			Filter:              filter,
 			OS:                  "Linux",
-			LinkType:            src.LinkType(i),
+			LinkType:            links[i],
 			TimestampResolution: 9,
 			SnapLength:          uint32(snaplen),
 		}

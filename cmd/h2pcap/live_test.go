@@ -13,6 +13,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
 )
 
 // needRoot skips a test that needs root (namespaces, packet sockets),
@@ -348,5 +353,90 @@ func compareReports(t *testing.T, name string, want, got *liveReport, drops bool
 		if g.Verdict.Kind != w.Verdict.Kind {
 			t.Errorf("%s: connection %s: verdict %s, live %s", name, w.Client, w.Verdict.Kind, g.Verdict.Kind)
 		}
+	}
+}
+
+// fileTee is a capture file as a teeSource, for the -w tests.
+type fileTee struct{ decode.Source }
+
+func (fileTee) Interface() int { return 0 }
+
+// TestLiveTeeFullDisk: -w on a full disk (/dev/full) is reported once on
+// stderr and the analysis goes on with every packet.
+func TestLiveTeeFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	src, err := decode.Open("../../testdata/pcaps/blackhole-s2c-h2c/client.pcap", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	tee, err := newPcapTee(fileTee{src}, "/dev/full", []string{"c0"}, []layers.LinkType{layers.LinkTypeEthernet}, "tcp", 0, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := analyze.New(analyze.Options{})
+	info, err := a.ReadSource(tee)
+	tee.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := decode.Open("../../testdata/pcaps/blackhole-s2c-h2c/client.pcap", 0)
+	n := 0
+	for ; ; n++ {
+		if _, err := want.Next(); err != nil {
+			break
+		}
+	}
+	if info.Packets != n {
+		t.Errorf("analysed %d packets, the capture has %d", info.Packets, n)
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "h2pcap: -w /dev/full: ") || !strings.Contains(msg, "no space left on device") || !strings.Contains(msg, "capture goes on") {
+		t.Errorf("stderr: %q", msg)
+	}
+}
+
+// TestLiveTeeRoundTrip: what -w writes reads back packet for packet.
+func TestLiveTeeRoundTrip(t *testing.T) {
+	const in = "../../testdata/pcaps/blackhole-s2c-h2c/client.pcap"
+	src, err := decode.Open(in, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "w.pcapng")
+	var stderr bytes.Buffer
+	tee, err := newPcapTee(fileTee{src}, out, []string{"c0"}, []layers.LinkType{layers.LinkTypeEthernet}, "tcp", 0, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := analyze.New(analyze.Options{}).ReadSource(tee); err != nil {
+		t.Fatal(err)
+	}
+	tee.close()
+	if stderr.Len() > 0 {
+		t.Fatalf("stderr: %s", stderr.String())
+	}
+	a, _ := decode.Open(in, 0)
+	b, err := decode.Open(out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; ; i++ {
+		p, errA := a.Next()
+		q, errB := b.Next()
+		if errA != nil || errB != nil {
+			if errA != errB {
+				t.Fatalf("packet %d: %v vs %v", i, errA, errB)
+			}
+			break
+		}
+		if !p.Time.Equal(q.Time) || !bytes.Equal(p.Data, q.Data) || p.WireLen != q.WireLen || p.LinkType != q.LinkType {
+			t.Fatalf("packet %d differs after -w", i)
+		}
+	}
+	if b.Info().Format != "pcapng" {
+		t.Errorf("format %s", b.Info().Format)
 	}
 }
