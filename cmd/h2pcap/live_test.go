@@ -219,10 +219,42 @@ func TestLiveBlackhole(t *testing.T) {
 	client := n.start(n.cli, filepath.Join(dir, "client.out"), h2lab, "client", "--addr", liveServer+":8080", "--tls=false", "--conns", "1",
 		"--duration", "5s", "--every", "200ms", "--large-every", "0", "--watch-every", "30s", "--quiet-after", "1s", "--quiet-for", "10s",
 		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", filepath.Join(dir, "client.log"))
-	time.Sleep(time.Until(t0.Add(1400 * time.Millisecond)))
+	// The quiet period counts from the client's start, which a loaded
+	// machine may delay: the times are taken from the client's log.
+	clientLog := filepath.Join(dir, "client.log")
+	var start time.Time
+	if !waitFor(5*time.Second, func() bool {
+		b, _ := os.ReadFile(clientLog)
+		line, _, _ := bytes.Cut(b, []byte("\n"))
+		var e struct {
+			Time string `json:"time"`
+			Op   string `json:"op"`
+		}
+		if json.Unmarshal(line, &e) != nil || e.Op != "start" {
+			return false
+		}
+		start, _ = time.Parse(time.RFC3339Nano, e.Time)
+		return !start.IsZero()
+	}) {
+		t.Fatal("the client did not start")
+	}
+	time.Sleep(time.Until(start.Add(1400 * time.Millisecond)))
+	// The black hole starts with nothing in flight, or the connection
+	// would be lost to more than the PING.
+	if !waitFor(time.Second, func() bool {
+		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htn", "state", "established", "( sport = :8080 )").Output()
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[1] != "0" {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Log("data still in flight when the black hole started")
+	}
 	n.in(n.rtr, "nft", "add rule inet h2live faults ip saddr "+liveServer+" drop")
 	// The PING goes out at about 2 s and is given up 1 s later.
-	time.Sleep(time.Until(t0.Add(4 * time.Second)))
+	time.Sleep(time.Until(start.Add(4 * time.Second)))
 	// Silence the client before the captures stop, so that both stop on
 	// the same last packet: its output to the server is dropped before it
 	// reaches c0, where both capture.
