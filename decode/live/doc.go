@@ -11,10 +11,11 @@
 // The filter passes TCP over IPv4 and IPv6 (when the TCP header follows
 // the IPv6 header directly; a packet with IPv6 extension headers is not
 // matched) where a port is one of the ports and an address one of the
-// hosts. Every UDP datagram from or to the VXLAN ports 4789 and 8472
-// passes as well, whatever its inner flow: the decoder looks inside, the
-// kernel filter does not (the inner offsets depend on two IP header
-// lengths, which classic BPF can follow only with a much longer program).
+// hosts. Inside VXLAN (UDP port 4789 or 8472, either side) the same test
+// is made on the inner flow (an untagged inner Ethernet frame, one level
+// of tunnel). Every Geneve datagram (UDP 6081) passes whatever it
+// carries: its header has a variable length, which classic BPF can follow
+// only with a much longer program; the decoder looks inside.
 //
 // Ethernet interfaces (and loopback, which carries an Ethernet header) are
 // captured with their link header (LinkType EN10MB); other interfaces and

@@ -40,7 +40,9 @@ func (f Filter) String() string {
 	if len(parts) > 0 {
 		s += " and " + strings.Join(parts, " and ")
 	}
-	return s + " or udp port 4789 or udp port 8472"
+	// What tcpdump cannot say in its words: the same test on the flow
+	// inside VXLAN.
+	return s + " (also inside VXLAN, udp port 4789 or 8472) or udp port 6081"
 }
 
 // LinkKind is where the network header starts in the packets a socket
@@ -61,6 +63,10 @@ const (
 	etherTypeVLAN = 0x8100
 	protoTCP      = 6
 	protoUDP      = 17
+
+	portVXLAN      = 4789
+	portVXLANLinux = 8472 // the Linux kernel's (and flannel's) historical VXLAN port
+	portGeneve     = 6081
 )
 
 // maxInstructions is the kernel's BPF_MAXINSNS.
@@ -158,22 +164,44 @@ func (f Filter) etherTypeDispatch(a *asm, off uint32) {
 	a.jeq(etherTypeIPv6, fmt.Sprintf("ipv6@%d", off), "reject")
 }
 
-// network emits the IPv4 and IPv6 blocks for a network header at off.
-// Every path ends in accept or reject.
+// network emits the IPv4 and IPv6 blocks for a network header at off,
+// and the block for the flow inside VXLAN. Every path ends in accept or
+// reject.
 func (f Filter) network(a *asm, off uint32) {
-	v4, v6 := f.split()
 	tag := strconv.Itoa(int(off))
+	f.ip(a, off, false, tag)
+	// Inside VXLAN (X holds the outer IP header length, the UDP header is
+	// at X+off): 8 bytes of UDP, 8 of VXLAN, then the inner Ethernet
+	// header, untagged.
+	a.label("vx@" + tag)
+	a.emit(bpf.LoadIndirect{Off: off + 8 + 8 + 12, Size: 2})
+	a.jeq(etherTypeIPv4, "ipv4@in"+tag, "")
+	a.jeq(etherTypeIPv6, "ipv6@in"+tag, "reject")
+	f.ip(a, off+8+8+14, true, "in"+tag)
+}
+
+// ip emits the IPv4 and IPv6 blocks for an IP header at off, or at X+off
+// when inner (the flow inside a tunnel, where X is the outer headers'
+// variable length).
+func (f Filter) ip(a *asm, off uint32, inner bool, tag string) {
+	v4, v6 := f.split()
+	ld := func(off, size uint32) bpf.Instruction {
+		if inner {
+			return bpf.LoadIndirect{Off: off, Size: int(size)}
+		}
+		return bpf.LoadAbsolute{Off: off, Size: int(size)}
+	}
 
 	// IPv4.
 	a.label("ipv4@" + tag)
-	a.emit(bpf.LoadAbsolute{Off: off + 9, Size: 1})
+	a.emit(ld(off+9, 1))
 	a.jeq(protoTCP, "", "udp4@"+tag)
 	if len(f.Hosts) > 0 {
 		for _, h := range v4 {
 			w := binary.BigEndian.Uint32(h.AsSlice())
-			a.emit(bpf.LoadAbsolute{Off: off + 12, Size: 4})
+			a.emit(ld(off+12, 4))
 			a.jeq(w, "host4@"+tag, "")
-			a.emit(bpf.LoadAbsolute{Off: off + 16, Size: 4})
+			a.emit(ld(off+16, 4))
 			a.jeq(w, "host4@"+tag, "")
 		}
 		a.jump("reject")
@@ -182,23 +210,37 @@ func (f Filter) network(a *asm, off uint32) {
 	if len(f.Ports) > 0 {
 		// A fragment other than the first has no TCP header; tcpdump's
 		// "port" does not match it either.
-		a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 2})
+		a.emit(ld(off+6, 2))
 		a.jset(0x1fff, "reject", "")
-		a.emit(bpf.LoadMemShift{Off: off})
+		if inner {
+			// X += the inner header length: ldxb only reads at a
+			// constant offset.
+			a.emit(bpf.LoadIndirect{Off: off, Size: 1})
+			a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf})
+			a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftLeft, Val: 2})
+			a.emit(bpf.ALUOpX{Op: bpf.ALUOpAdd})
+			a.emit(bpf.TAX{})
+		} else {
+			a.emit(bpf.LoadMemShift{Off: off})
+		}
 		f.ports(a, off)
 	} else {
 		a.jump("accept")
 	}
 	a.label("udp4@" + tag)
-	a.jeq(protoUDP, "", "reject")
-	a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 2})
-	a.jset(0x1fff, "reject", "")
-	a.emit(bpf.LoadMemShift{Off: off})
-	a.vxlan(off)
+	if inner {
+		a.jump("reject") // one level of tunnel only
+	} else {
+		a.jeq(protoUDP, "", "reject")
+		a.emit(ld(off+6, 2))
+		a.jset(0x1fff, "reject", "")
+		a.emit(bpf.LoadMemShift{Off: off})
+		a.tunnel(off, tag)
+	}
 
 	// IPv6: only a TCP or UDP header right after the fixed header.
 	a.label("ipv6@" + tag)
-	a.emit(bpf.LoadAbsolute{Off: off + 6, Size: 1})
+	a.emit(ld(off+6, 1))
 	a.jeq(protoTCP, "", "udp6@"+tag)
 	if len(f.Hosts) > 0 {
 		for i, h := range v6 {
@@ -206,7 +248,7 @@ func (f Filter) network(a *asm, off uint32) {
 			for _, field := range []uint32{off + 8, off + 24} { // source, destination
 				next := fmt.Sprintf("h6@%s.%d.%d", tag, i, field)
 				for k := 0; k < 4; k++ {
-					a.emit(bpf.LoadAbsolute{Off: field + uint32(4*k), Size: 4})
+					a.emit(ld(field+uint32(4*k), 4))
 					target := ""
 					if k == 3 {
 						target = "host6@" + tag
@@ -220,15 +262,23 @@ func (f Filter) network(a *asm, off uint32) {
 		a.label("host6@" + tag)
 	}
 	if len(f.Ports) > 0 {
-		a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
-		f.ports(a, off)
+		if inner {
+			f.ports(a, off+40)
+		} else {
+			a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
+			f.ports(a, off)
+		}
 	} else {
 		a.jump("accept")
 	}
 	a.label("udp6@" + tag)
-	a.jeq(protoUDP, "", "reject")
-	a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
-	a.vxlan(off)
+	if inner {
+		a.jump("reject")
+	} else {
+		a.jeq(protoUDP, "", "reject")
+		a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
+		a.tunnel(off, tag)
+	}
 }
 
 // ports emits the port test of a TCP header at X+off; it ends in accept
@@ -243,12 +293,15 @@ func (f Filter) ports(a *asm, off uint32) {
 	a.jump("reject")
 }
 
-// vxlan accepts a UDP header at X+off from or to a VXLAN port.
-func (a *asm) vxlan(off uint32) {
-	for _, field := range []uint32{off, off + 2} {
+// tunnel looks at a UDP header at X+off: from or to a VXLAN port, the
+// inner flow is filtered (at vx@tag); from or to Geneve's, the datagram
+// passes whatever it carries (its header has a variable length).
+func (a *asm) tunnel(off uint32, tag string) {
+	for _, field := range []uint32{off + 2, off} { // destination, source port
 		a.emit(bpf.LoadIndirect{Off: field, Size: 2})
-		a.jeq(4789, "accept", "")
-		a.jeq(8472, "accept", "")
+		a.jeq(portVXLAN, "vx@"+tag, "")
+		a.jeq(portVXLANLinux, "vx@"+tag, "")
+		a.jeq(portGeneve, "accept", "")
 	}
 	a.jump("reject")
 }

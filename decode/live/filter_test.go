@@ -91,14 +91,28 @@ func crafted(t *testing.T) []corpusPacket {
 				gopacket.Payload{byte(layers.IPProtocolTCP), 0, 1, 4, 0, 0, 0, 0}, tcp(50000, sp), payload), // hop-by-hop: next TCP, PadN
 		)
 	}
-	for _, dp := range []int{4789, 8472, 53} {
-		inner := []gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolTCP, c4, s4), tcp(50000, 8080), payload}
-		out = append(out,
-			ser("vxlan4", append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP, net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}),
-				&layers.UDP{SrcPort: 33333, DstPort: layers.UDPPort(dp)}, &layers.VXLAN{ValidIDFlag: true, VNI: 1}}, inner...)...),
-			ser("vxlan6", append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv6), &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolUDP, HopLimit: 64, SrcIP: c6, DstIP: s6},
-				&layers.UDP{SrcPort: 33333, DstPort: layers.UDPPort(dp)}, &layers.VXLAN{ValidIDFlag: true, VNI: 1}}, inner...)...),
-		)
+	inners := [][]gopacket.SerializableLayer{
+		{eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolTCP, c4, s4), tcp(50000, 8080), payload},
+		{eth(layers.EthernetTypeIPv4), &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: s4, DstIP: c4,
+			Options: []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}}}, tcp(8443, 50000), payload},
+		{eth(layers.EthernetTypeIPv6), &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolTCP, HopLimit: 64, SrcIP: c6, DstIP: s6}, tcp(50000, 8080), payload},
+		{eth(layers.EthernetTypeIPv6), &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolTCP, HopLimit: 64, SrcIP: s6, DstIP: c6}, tcp(443, 50000), payload},
+		{eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP, c4, s4), &layers.UDP{SrcPort: 1, DstPort: 4789}, payload},
+		{eth(layers.EthernetTypeDot1Q), &layers.Dot1Q{VLANIdentifier: 7, Type: layers.EthernetTypeIPv4}, ip4(layers.IPProtocolTCP, c4, s4), tcp(50000, 8080), payload},
+		{eth(layers.EthernetTypeARP), gopacket.Payload(make([]byte, 28))},
+	}
+	for _, ports := range [][2]int{{33333, 4789}, {33333, 8472}, {4789, 33333}, {33333, 6081}, {33333, 53}} {
+		for _, inner := range inners {
+			out = append(out,
+				ser("udp4", append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP, net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}),
+					&layers.UDP{SrcPort: layers.UDPPort(ports[0]), DstPort: layers.UDPPort(ports[1])}, &layers.VXLAN{ValidIDFlag: true, VNI: 1}}, inner...)...),
+				ser("udp4-options", append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2},
+					Options: []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 0}}},
+					&layers.UDP{SrcPort: layers.UDPPort(ports[0]), DstPort: layers.UDPPort(ports[1])}, &layers.VXLAN{ValidIDFlag: true, VNI: 1}}, inner...)...),
+				ser("udp6", append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv6), &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolUDP, HopLimit: 64, SrcIP: net.ParseIP("fd00::1"), DstIP: net.ParseIP("fd00::2")},
+					&layers.UDP{SrcPort: layers.UDPPort(ports[0]), DstPort: layers.UDPPort(ports[1])}, &layers.VXLAN{ValidIDFlag: true, VNI: 1}}, inner...)...),
+			)
+		}
 	}
 	out = append(out, ser("arp", eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 		Operation: 1, SourceHwAddress: mac, SourceProtAddress: c4, DstHwAddress: mac, DstProtAddress: s4}))
@@ -107,7 +121,11 @@ func crafted(t *testing.T) []corpusPacket {
 
 // want decides with gopacket's decoders, independently of the BPF code,
 // whether the filter must pass an Ethernet packet.
-func want(f Filter, data []byte) bool {
+func want(f Filter, data []byte) bool { return wantEth(f, data, false) }
+
+// wantEth is want for an Ethernet frame, inner when inside VXLAN (where
+// the filter reads neither a VLAN tag nor another tunnel).
+func wantEth(f Filter, data []byte, inner bool) bool {
 	pkt := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
 	ls := pkt.Layers()
 	if len(ls) < 2 {
@@ -115,6 +133,9 @@ func want(f Filter, data []byte) bool {
 	}
 	i := 1
 	if _, ok := ls[i].(*layers.Dot1Q); ok {
+		if inner {
+			return false
+		}
 		i++
 	}
 	if i >= len(ls) {
@@ -145,11 +166,21 @@ func want(f Filter, data []byte) bool {
 			return false
 		}
 		u, ok := ls[i+1].(*layers.UDP)
-		if !ok {
+		if !ok || inner {
 			return false
 		}
-		vx := func(p layers.UDPPort) bool { return p == 4789 || p == 8472 }
-		return vx(u.SrcPort) || vx(u.DstPort)
+		for _, p := range []layers.UDPPort{u.DstPort, u.SrcPort} {
+			switch p {
+			case 4789, 8472:
+				if len(u.Payload) < 8+14 {
+					return false
+				}
+				return wantEth(f, u.Payload[8:], true)
+			case 6081:
+				return true
+			}
+		}
+		return false
 	case layers.IPProtocolTCP:
 		if len(f.Hosts) > 0 && !slices.ContainsFunc(f.Hosts, func(h netip.Addr) bool { h = h.Unmap(); return h == src || h == dst }) {
 			return false
