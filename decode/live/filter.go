@@ -103,17 +103,17 @@ func (f Filter) program(link LinkKind, snaplen int, lo *outgoingLoopback) ([]bpf
 			return nil, fmt.Errorf("filter: invalid host address")
 		}
 	}
-	a := &asm{}
+	a := &asm{snaplen: uint32(snaplen)}
 	if lo != nil && (lo.all || len(lo.ifindex) > 0) {
 		const packetOutgoing = 4 // PACKET_OUTGOING
 		a.emit(bpf.LoadExtension{Num: bpf.ExtType})
 		if lo.all {
-			a.jeq(packetOutgoing, "reject", "")
+			a.jeqFar(packetOutgoing, "reject")
 		} else {
 			a.jeq(packetOutgoing, "", "start")
 			a.emit(bpf.LoadExtension{Num: bpf.ExtInterfaceIndex})
 			for _, i := range lo.ifindex {
-				a.jeq(i, "reject", "")
+				a.jeqFar(i, "reject")
 			}
 		}
 		a.label("start")
@@ -121,7 +121,7 @@ func (f Filter) program(link LinkKind, snaplen int, lo *outgoingLoopback) ([]bpf
 	switch link {
 	case LinkEthernet:
 		a.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
-		a.jeq(etherTypeVLAN, "vlan", "")
+		a.jeqFar(etherTypeVLAN, "vlan")
 		f.etherTypeDispatch(a, 14)
 		a.label("vlan")
 		a.emit(bpf.LoadAbsolute{Off: 16, Size: 2})
@@ -131,8 +131,9 @@ func (f Filter) program(link LinkKind, snaplen int, lo *outgoingLoopback) ([]bpf
 	case LinkRaw:
 		a.emit(bpf.LoadAbsolute{Off: 0, Size: 1})
 		a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
-		a.jeq(4, "ipv4@0", "")
-		a.jeq(6, "ipv6@0", "reject")
+		a.jeqFar(4, "ipv4@0")
+		a.jeqFar(6, "ipv6@0")
+		a.jump("reject")
 		f.network(a, 0)
 	default:
 		return nil, fmt.Errorf("filter: unknown link kind %d", link)
@@ -140,7 +141,7 @@ func (f Filter) program(link LinkKind, snaplen int, lo *outgoingLoopback) ([]bpf
 	a.label("reject")
 	a.emit(bpf.RetConstant{Val: 0})
 	a.label("accept")
-	a.emit(bpf.RetConstant{Val: uint32(snaplen)})
+	a.emit(bpf.RetConstant{Val: a.snaplen})
 	return a.resolve()
 }
 
@@ -160,8 +161,9 @@ func (f Filter) Assemble(link LinkKind, snaplen int) ([]bpf.RawInstruction, erro
 // etherTypeDispatch jumps to the IPv4 or IPv6 code for the network header
 // at off, with the EtherType in A.
 func (f Filter) etherTypeDispatch(a *asm, off uint32) {
-	a.jeq(etherTypeIPv4, fmt.Sprintf("ipv4@%d", off), "")
-	a.jeq(etherTypeIPv6, fmt.Sprintf("ipv6@%d", off), "reject")
+	a.jeqFar(etherTypeIPv4, fmt.Sprintf("ipv4@%d", off))
+	a.jeqFar(etherTypeIPv6, fmt.Sprintf("ipv6@%d", off))
+	a.jump("reject")
 }
 
 // network emits the IPv4 and IPv6 blocks for a network header at off,
@@ -175,8 +177,9 @@ func (f Filter) network(a *asm, off uint32) {
 	// header, untagged.
 	a.label("vx@" + tag)
 	a.emit(bpf.LoadIndirect{Off: off + 8 + 8 + 12, Size: 2})
-	a.jeq(etherTypeIPv4, "ipv4@in"+tag, "")
-	a.jeq(etherTypeIPv6, "ipv6@in"+tag, "reject")
+	a.jeqFar(etherTypeIPv4, "ipv4@in"+tag)
+	a.jeqFar(etherTypeIPv6, "ipv6@in"+tag)
+	a.jump("reject")
 	f.ip(a, off+8+8+14, true, "in"+tag)
 }
 
@@ -200,18 +203,18 @@ func (f Filter) ip(a *asm, off uint32, inner bool, tag string) {
 		for _, h := range v4 {
 			w := binary.BigEndian.Uint32(h.AsSlice())
 			a.emit(ld(off+12, 4))
-			a.jeq(w, "host4@"+tag, "")
+			a.jeqFar(w, "host4@"+tag)
 			a.emit(ld(off+16, 4))
-			a.jeq(w, "host4@"+tag, "")
+			a.jeqFar(w, "host4@"+tag)
 		}
-		a.jump("reject")
+		a.jump("reject@" + tag)
 		a.label("host4@" + tag)
 	}
 	if len(f.Ports) > 0 {
 		// A fragment other than the first has no TCP header; tcpdump's
 		// "port" does not match it either.
 		a.emit(ld(off+6, 2))
-		a.jset(0x1fff, "reject", "")
+		a.jset(0x1fff, "reject@"+tag, "")
 		if inner {
 			// X += the inner header length: ldxb only reads at a
 			// constant offset.
@@ -223,17 +226,17 @@ func (f Filter) ip(a *asm, off uint32, inner bool, tag string) {
 		} else {
 			a.emit(bpf.LoadMemShift{Off: off})
 		}
-		f.ports(a, off)
+		f.ports(a, off, tag)
 	} else {
-		a.jump("accept")
+		a.jump("accept@" + tag)
 	}
 	a.label("udp4@" + tag)
 	if inner {
-		a.jump("reject") // one level of tunnel only
+		a.jump("reject@" + tag) // one level of tunnel only
 	} else {
-		a.jeq(protoUDP, "", "reject")
+		a.jeq(protoUDP, "", "reject@"+tag)
 		a.emit(ld(off+6, 2))
-		a.jset(0x1fff, "reject", "")
+		a.jset(0x1fff, "reject@"+tag, "")
 		a.emit(bpf.LoadMemShift{Off: off})
 		a.tunnel(off, tag)
 	}
@@ -249,48 +252,54 @@ func (f Filter) ip(a *asm, off uint32, inner bool, tag string) {
 				next := fmt.Sprintf("h6@%s.%d.%d", tag, i, field)
 				for k := 0; k < 4; k++ {
 					a.emit(ld(field+uint32(4*k), 4))
-					target := ""
-					if k == 3 {
-						target = "host6@" + tag
-					}
-					a.jeq(binary.BigEndian.Uint32(b[4*k:]), target, next)
+					a.jeq(binary.BigEndian.Uint32(b[4*k:]), "", next)
 				}
+				a.jump("host6@" + tag)
 				a.label(next)
 			}
 		}
-		a.jump("reject")
+		a.jump("reject@" + tag)
 		a.label("host6@" + tag)
 	}
 	if len(f.Ports) > 0 {
 		if inner {
-			f.ports(a, off+40)
+			f.ports(a, off+40, tag)
 		} else {
 			a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
-			f.ports(a, off)
+			f.ports(a, off, tag)
 		}
 	} else {
-		a.jump("accept")
+		a.jump("accept@" + tag)
 	}
 	a.label("udp6@" + tag)
 	if inner {
-		a.jump("reject")
+		a.jump("reject@" + tag)
 	} else {
-		a.jeq(protoUDP, "", "reject")
+		a.jeq(protoUDP, "", "reject@"+tag)
 		a.emit(bpf.LoadConstant{Dst: bpf.RegX, Val: 40})
 		a.tunnel(off, tag)
 	}
+	// The block's own exits, within a conditional skip of its jumps
+	// however far the program's end is.
+	a.label("reject@" + tag)
+	a.emit(bpf.RetConstant{Val: 0})
+	a.label("accept@" + tag)
+	a.emit(bpf.RetConstant{Val: a.snaplen})
 }
 
-// ports emits the port test of a TCP header at X+off; it ends in accept
-// or reject.
-func (f Filter) ports(a *asm, off uint32) {
+// ports emits the port test of a TCP header at X+off. It ends in its own
+// return instructions, near every test, so that its jumps stay short.
+func (f Filter) ports(a *asm, off uint32, tag string) {
+	match := "port@" + tag + "/" + strconv.Itoa(int(off))
 	for _, field := range []uint32{off, off + 2} { // source, destination port
 		a.emit(bpf.LoadIndirect{Off: field, Size: 2})
 		for _, p := range f.Ports {
-			a.jeq(uint32(p), "accept", "")
+			a.jeq(uint32(p), match, "")
 		}
 	}
-	a.jump("reject")
+	a.emit(bpf.RetConstant{Val: 0})
+	a.label(match)
+	a.emit(bpf.RetConstant{Val: a.snaplen})
 }
 
 // tunnel looks at a UDP header at X+off: from or to a VXLAN port, the
@@ -299,11 +308,11 @@ func (f Filter) ports(a *asm, off uint32) {
 func (a *asm) tunnel(off uint32, tag string) {
 	for _, field := range []uint32{off + 2, off} { // destination, source port
 		a.emit(bpf.LoadIndirect{Off: field, Size: 2})
-		a.jeq(portVXLAN, "vx@"+tag, "")
-		a.jeq(portVXLANLinux, "vx@"+tag, "")
-		a.jeq(portGeneve, "accept", "")
+		a.jeqFar(portVXLAN, "vx@"+tag)
+		a.jeqFar(portVXLANLinux, "vx@"+tag)
+		a.jeq(portGeneve, "accept@"+tag, "")
 	}
-	a.jump("reject")
+	a.jump("reject@" + tag)
 }
 
 // split returns the hosts by family; an IPv4-mapped IPv6 address is
@@ -324,12 +333,14 @@ func (f Filter) split() (v4, v6 []netip.Addr) {
 // jumps are relative skips and hand-counted skips break whenever the
 // program changes.
 type asm struct {
-	ins    []pending
-	labels map[string]int
+	snaplen uint32 // the accept return value
+	ins     []pending
+	labels  map[string]int
 }
 
 type pending struct {
 	ins    bpf.Instruction
+	fixed  bool   // a conditional jump whose skips are already set
 	jt, jf string // labels of a conditional jump ("" is the next instruction)
 	to     string // label of an unconditional jump
 }
@@ -347,6 +358,14 @@ func (a *asm) jeq(v uint32, jt, jf string) {
 	a.ins = append(a.ins, pending{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: v}, jt: jt, jf: jf})
 }
 
+// jeqFar jumps to a label that may be further than a conditional skip
+// reaches (255 instructions): a conditional hop over an unconditional
+// jump, whose reach is 32 bits.
+func (a *asm) jeqFar(v uint32, to string) {
+	a.ins = append(a.ins, pending{ins: bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: v, SkipTrue: 1}, fixed: true})
+	a.jump(to)
+}
+
 func (a *asm) jset(v uint32, jt, jf string) {
 	a.ins = append(a.ins, pending{ins: bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v}, jt: jt, jf: jf})
 }
@@ -355,52 +374,93 @@ func (a *asm) jump(to string) {
 	a.ins = append(a.ins, pending{ins: bpf.Jump{}, to: to})
 }
 
-// resolve turns labels into skips. A conditional skip is at most 255
-// instructions in classic BPF: a filter with very many ports or hosts
-// does not fit and is refused.
+// resolve turns labels into skips. A conditional skip reaches at most 255
+// instructions: a conditional jump whose target is further becomes a hop
+// over two unconditional jumps (32-bit reach), found by relaxation since
+// each such expansion moves what follows it.
 func (a *asm) resolve() ([]bpf.Instruction, error) {
-	out := make([]bpf.Instruction, len(a.ins))
-	skip := func(i int, label string) (int, error) {
+	far := make([]bool, len(a.ins))
+	pos := make([]int, len(a.ins)+1) // final position of each pending instruction
+	target := func(i int, label string) (int, error) {
 		if label == "" {
-			return 0, nil
+			return pos[i+1], nil
 		}
 		t, ok := a.labels[label]
 		if !ok {
 			return 0, fmt.Errorf("filter: internal error: no label %q", label)
 		}
-		return t - i - 1, nil
+		if t < i+1 {
+			return 0, fmt.Errorf("filter: internal error: backward jump to %q", label)
+		}
+		return pos[t], nil
 	}
-	for i, p := range a.ins {
-		switch ins := p.ins.(type) {
-		case bpf.JumpIf:
-			jt, err := skip(i, p.jt)
-			if err != nil {
-				return nil, err
+	for {
+		n := 0
+		for i := range a.ins {
+			pos[i] = n
+			n++
+			if far[i] {
+				n += 2
 			}
-			jf, err := skip(i, p.jf)
-			if err != nil {
-				return nil, err
+		}
+		pos[len(a.ins)] = n
+		if n > maxInstructions {
+			return nil, fmt.Errorf("filter: too many ports and hosts for a kernel filter (%d instructions)", n)
+		}
+		changed := false
+		for i, p := range a.ins {
+			if _, ok := p.ins.(bpf.JumpIf); !ok || p.fixed || far[i] {
+				continue
 			}
-			if jt < 0 || jf < 0 || jt > 255 || jf > 255 {
-				return nil, fmt.Errorf("filter: too many ports and hosts for a kernel filter")
+			for _, l := range []string{p.jt, p.jf} {
+				t, err := target(i, l)
+				if err != nil {
+					return nil, err
+				}
+				if t-pos[i]-1 > 255 {
+					far[i], changed = true, true
+				}
 			}
-			ins.SkipTrue, ins.SkipFalse = uint8(jt), uint8(jf)
-			out[i] = ins
-		case bpf.Jump:
-			s, err := skip(i, p.to)
-			if err != nil {
-				return nil, err
-			}
-			if s < 0 {
-				return nil, fmt.Errorf("filter: internal error: backward jump to %q", p.to)
-			}
-			out[i] = bpf.Jump{Skip: uint32(s)}
-		default:
-			out[i] = p.ins
+		}
+		if !changed {
+			break
 		}
 	}
-	if len(out) > maxInstructions {
-		return nil, fmt.Errorf("filter: too many ports and hosts for a kernel filter (%d instructions)", len(out))
+	out := make([]bpf.Instruction, 0, pos[len(a.ins)])
+	for i, p := range a.ins {
+		if p.fixed {
+			out = append(out, p.ins)
+			continue
+		}
+		switch ins := p.ins.(type) {
+		case bpf.JumpIf:
+			jt, err := target(i, p.jt)
+			if err != nil {
+				return nil, err
+			}
+			jf, err := target(i, p.jf)
+			if err != nil {
+				return nil, err
+			}
+			if far[i] {
+				// true: the next instruction, ja jt; false: skip it, ja jf.
+				ins.SkipTrue, ins.SkipFalse = 0, 1
+				out = append(out, ins,
+					bpf.Jump{Skip: uint32(jt - pos[i] - 2)},
+					bpf.Jump{Skip: uint32(jf - pos[i] - 3)})
+				continue
+			}
+			ins.SkipTrue, ins.SkipFalse = uint8(jt-pos[i]-1), uint8(jf-pos[i]-1)
+			out = append(out, ins)
+		case bpf.Jump:
+			t, err := target(i, p.to)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, bpf.Jump{Skip: uint32(t - pos[i] - 1)})
+		default:
+			out = append(out, p.ins)
+		}
 	}
 	return out, nil
 }

@@ -214,8 +214,30 @@ func TestFilterVM(t *testing.T) {
 		{Ports: []uint16{8080}, Hosts: []netip.Addr{netip.MustParseAddr("198.18.1.2"), netip.MustParseAddr("fd18:1::2")}},
 		{Ports: []uint16{8443}, Hosts: []netip.Addr{netip.MustParseAddr("::ffff:198.18.2.2")}},
 	}
-	for _, f := range filters {
-		t.Run(f.String(), func(t *testing.T) {
+	// Long enough that conditional jumps must go far (the relaxation in
+	// asm.resolve): the tested ports and hosts come last in their lists.
+	var big Filter
+	for p := uint16(20000); p < 20070; p++ {
+		big.Ports = append(big.Ports, p)
+	}
+	big.Ports = append(big.Ports, 8443, 8080)
+	for i := 0; i < 20; i++ {
+		big.Hosts = append(big.Hosts, netip.AddrFrom4([4]byte{10, 9, 0, byte(i)}))
+	}
+	for i := 0; i < 5; i++ {
+		big.Hosts = append(big.Hosts, netip.AddrFrom16([16]byte{0xfd, 9, 15: byte(i)}))
+	}
+	big.Hosts = append(big.Hosts, netip.MustParseAddr("198.18.2.2"), netip.MustParseAddr("fd18:2::2"))
+	filters = append(filters, big)
+	if prog, err := big.Program(LinkEthernet, 0); err != nil || !hasFarJump(prog) {
+		t.Fatalf("the long filter (err %v) has no far jump to test", err)
+	}
+	for i, f := range filters {
+		name := f.String()
+		if len(name) > 120 {
+			name = "long-" + strconv.Itoa(i)
+		}
+		t.Run(name, func(t *testing.T) {
 			eth := newVM(t, f, LinkEthernet)
 			raw := newVM(t, f, LinkRaw)
 			var pass, rejected, rawChecked int
@@ -295,4 +317,18 @@ func TestFilterTooLarge(t *testing.T) {
 	if _, err := f.Program(LinkEthernet, 0); err == nil || !strings.Contains(err.Error(), "too many") {
 		t.Fatalf("err = %v, want too many", err)
 	}
+}
+
+// hasFarJump says whether prog holds a conditional hop over two jumps,
+// the expansion of a conditional jump too far for a skip.
+func hasFarJump(prog []bpf.Instruction) bool {
+	for i := 0; i+2 < len(prog); i++ {
+		j, ok := prog[i].(bpf.JumpIf)
+		_, ok1 := prog[i+1].(bpf.Jump)
+		_, ok2 := prog[i+2].(bpf.Jump)
+		if ok && ok1 && ok2 && j.SkipTrue == 0 && j.SkipFalse == 1 {
+			return true
+		}
+	}
+	return false
 }
