@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -72,15 +73,32 @@ func TestSourceTwoInterfaces(t *testing.T) { inNetns(t, "two") }
 func TestSourceAny(t *testing.T)           { inNetns(t, "any") }
 func TestSourceQueueDrops(t *testing.T)    { inNetns(t, "queue") }
 
+// TestSourceLongFilter: the kernel takes a filter with far jumps.
+func TestSourceLongFilter(t *testing.T) { inNetns(t, "long") }
+
 // TestHelper is the part that runs inside the namespaces.
 func TestHelper(t *testing.T) {
 	switch os.Getenv(helperEnv) {
 	case "":
 		t.Skip("runs only as a helper of the capture tests")
 	case "two":
-		helperCapture(t, []string{"v0", "lo"}, layers.LinkTypeEthernet)
+		helperCapture(t, []string{"v0", "lo"}, layers.LinkTypeEthernet, Filter{Ports: []uint16{9999}})
 	case "any":
-		helperCapture(t, []string{Any}, layers.LinkTypeRaw)
+		helperCapture(t, []string{Any}, layers.LinkTypeRaw, Filter{Ports: []uint16{9999}})
+	case "long":
+		var f Filter
+		for p := uint16(20000); p < 20100; p++ {
+			f.Ports = append(f.Ports, p)
+		}
+		f.Ports = append(f.Ports, 9999)
+		for i := 0; i < 30; i++ {
+			f.Hosts = append(f.Hosts, netip.AddrFrom4([4]byte{10, 9, 0, byte(i)}))
+		}
+		f.Hosts = append(f.Hosts, netip.MustParseAddr("fd09::1"), netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("198.19.3.2"))
+		if prog, _ := f.Program(LinkEthernet, 100); !hasFarJump(prog) {
+			t.Fatal("no far jump in the long filter")
+		}
+		helperCapture(t, []string{"v0", "lo"}, layers.LinkTypeEthernet, f)
 	case "queue":
 		helperQueue(t)
 	default:
@@ -124,8 +142,8 @@ func traffic(t *testing.T) {
 	}
 }
 
-func helperCapture(t *testing.T, ifaces []string, link layers.LinkType) {
-	src, err := Open(Config{Interfaces: ifaces, Filter: Filter{Ports: []uint16{9999}}, Snaplen: 100})
+func helperCapture(t *testing.T, ifaces []string, link layers.LinkType, f Filter) {
+	src, err := Open(Config{Interfaces: ifaces, Filter: f, Snaplen: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
