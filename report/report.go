@@ -174,7 +174,7 @@ func (t *text) findings(r *analyze.Report) {
 				missing, c.TCP.ClientToServer.MissingBytes, c.TCP.ServerToClient.MissingBytes)
 		}
 		if c.Close.Kind == "rst" {
-			t.printf("%sreset by the %s at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))
+			t.printf("%sRST from the %s's address at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))
 		}
 		if c.EventsDropped > 0 {
 			t.printf("%s%d further events not listed (counts above are complete)\n", t.bullet(), c.EventsDropped)
