@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/tls"
 )
 
 // DefaultMaxEventsPerConn is the per-connection event cap when
@@ -23,6 +24,11 @@ type Options struct {
 	// sync (the CLI's --h2-port). A connection that starts with TLS
 	// records is still not decoded.
 	H2Ports []uint16
+	// Keys decrypt TLS connections (the CLI's --keylog); ReadSource adds
+	// the Decryption Secrets Blocks of a pcapng source to them. Decrypted
+	// application data is analysed as h2c is. Nil: no keys (a source's
+	// secrets still are used). The analyzer does not modify it.
+	Keys *tls.KeyLog
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -30,6 +36,7 @@ type Options struct {
 type Analyzer struct {
 	maxEvents int
 	h2Ports   []uint16
+	keys      *keyRef // shared with the connections; log nil without keys
 	// conns maps a 4-tuple to its current connection: the latest tshark
 	// tcp.stream on it, as find_conversation picks the newest conversation.
 	conns map[connKey]*conn
@@ -60,7 +67,12 @@ func New(opts Options) *Analyzer {
 	case max < 0:
 		max = 0
 	}
-	return &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports)}
+	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &keyRef{}}
+	if opts.Keys != nil {
+		a.keys.log = &tls.KeyLog{}
+		a.keys.log.Merge(opts.Keys)
+	}
+	return a
 }
 
 // Segment takes one TCP segment; segments must come in capture order. s and
@@ -107,6 +119,7 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s, a.maxEvents)
 	c.h2forced = slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port())
+	c.keys = a.keys
 	a.all = append(a.all, c)
 	a.conns[k] = c
 	return c
@@ -178,7 +191,12 @@ func (c *conn) report() *Connection {
 		Events:        make([]Event, len(c.events)),
 		EventsDropped: c.eventsDropped,
 	}
-	if out.HTTP2 = c.http2(client); out.HTTP2 != nil {
+	out.HTTP2 = c.http2(client)
+	out.TLS = c.tlsReport()
+	switch {
+	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
+		out.App = "h2"
+	case out.HTTP2 != nil:
 		out.App = "h2c"
 	}
 	if c.firstRTTNS != 0 {

@@ -110,6 +110,7 @@ type conn struct {
 	h2       *h2conn // HTTP/2 analysis; nil until the first payload, or when not HTTP/2
 	h2off    bool    // found not to be HTTP/2
 	h2forced bool    // a port is in Options.H2Ports
+	keys     *keyRef // the analyzer's key log (tls.go)
 }
 
 // closeMark remembers the first segment with RST or FIN.

@@ -32,7 +32,9 @@
 // order ones held until the hole fills, bounded; holes never filled become
 // gaps) for a decode/h2 Stream. A connection is HTTP/2 by its preface, an
 // h2c upgrade, frame sync (a capture begun mid-connection) or
-// Options.H2Ports; TLS is never decoded. The frames feed PING matching,
+// Options.H2Ports; a connection that starts with TLS records goes through
+// a tls.Conn (tls.go), whose plaintext, given Options.Keys or a pcapng's
+// secrets, is judged the same way. The frames feed PING matching,
 // GOAWAY and RST_STREAM records, a bounded stream table, flow-control
 // windows and the health-check inference, all kept by side until Report
 // builds Connection.HTTP2. TestH2FramesTshark holds the frame counts to

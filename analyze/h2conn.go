@@ -64,6 +64,8 @@ type h2conn struct {
 	rstsDropped int
 	streams     streamTable
 	flow        flowControl
+
+	tls *tlsState // the connection started with TLS records (tls.go)
 }
 
 // h2dir is one side's direction of an HTTP/2 connection.
@@ -119,7 +121,7 @@ func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 		h = newH2conn(c, c.h2forced)
 		c.h2 = h
 	}
-	if h.mode == h2No || h.finished {
+	if h.mode == h2No && h.tls == nil || h.finished {
 		return
 	}
 	hd, peer := &h.dir[side], &h.dir[1-side]
@@ -142,7 +144,7 @@ func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 		hd.closed, hd.closeRST = true, s.Flags.Has(decode.FlagRST)
 		hd.closeAt = h2.Meta{Input: s.Input, Frame: s.Frame, Time: s.Time}
 	}
-	if h.mode == h2No {
+	if h.mode == h2No && h.tls == nil {
 		// Not HTTP/2: free the state, remember only that.
 		c.h2, c.h2off = nil, true
 	}
@@ -158,12 +160,13 @@ func (c *conn) h2finish() {
 		return
 	}
 	h.finished = true
-	if h.mode == h2No {
+	if h.mode == h2No && h.tls == nil {
 		return
 	}
 	for side := range h.dir {
 		d := &h.dir[side]
 		d.reasm.flush(d)
+		d.tlsEnd()
 		if d.stream != nil && h.mode != h2No {
 			d.stream.End(d.emit)
 		}
@@ -171,7 +174,24 @@ func (c *conn) h2finish() {
 }
 
 // data is the reassembler's output: the direction's next in-order bytes.
+// A connection that starts with TLS records has them go through its TLS
+// layer, whose decrypted application data comes back to plain.
 func (d *h2dir) data(b []byte, meta h2.Meta) {
+	h := d.h
+	if h.tls == nil && d.chunks == 0 && (h.mode == h2Maybe || h.mode == h2Yes) &&
+		h.dir[1-d.side].frames == 0 && isTLSStart(b) {
+		h.startTLS(d.side, b)
+	}
+	if h.tls != nil {
+		d.tlsData(b, meta)
+		return
+	}
+	d.plain(b, meta)
+}
+
+// plain takes the direction's next bytes of what may be HTTP/2: the TCP
+// stream of h2c, or the plaintext of TLS.
+func (d *h2dir) plain(b []byte, meta h2.Meta) {
 	h := d.h
 	switch h.mode {
 	case h2No:
@@ -214,6 +234,15 @@ func (d *h2dir) data(b []byte, meta h2.Meta) {
 
 // gap is the reassembler saying n bytes were never captured.
 func (d *h2dir) gap(n int) {
+	if d.h.tls != nil {
+		d.tlsGap(n)
+		return
+	}
+	d.plainGap(n)
+}
+
+// plainGap says n bytes of what plain would have been given are missing.
+func (d *h2dir) plainGap(n int) {
 	if d.h.mode == h2No || d.h.mode == h2HTTP1 {
 		return
 	}

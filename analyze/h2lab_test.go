@@ -119,14 +119,14 @@ func TestH2LabBlackhole(t *testing.T) {
 	}
 }
 
-// TLS is not decoded (a later issue): no HTTP/2 from ciphertext.
+// Without keys TLS is not decoded: no HTTP/2 from ciphertext. (The
+// pcapngs with Decryption Secrets Blocks are decrypted: tls_test.go.)
 func TestH2LabTLSNotDecoded(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(pcapRoot(), "*", "*.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tls := []string{"public/wireshark-4.0.17/http2_follow_multistream.pcapng", "public/wireshark-4.0.17/http2-brotli.pcapng",
-		"public/wireshark-4.0.17/http2-data-reassembly.pcap", "public/arkime/tls-alpn-h2.pcap", "public/nDPI/doh.pcapng"}
+	tls := []string{"public/wireshark-4.0.17/http2-data-reassembly.pcap", "public/arkime/tls-alpn-h2.pcap", "public/nDPI/doh.pcapng"}
 	for _, f := range files {
 		rel, _ := filepath.Rel(pcapRoot(), f)
 		rel = filepath.ToSlash(rel)

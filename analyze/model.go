@@ -82,6 +82,7 @@ type Connection struct {
 	EventsDropped int `json:"events_dropped,omitempty"`
 
 	HTTP2   *HTTP2   `json:"http2,omitempty"` // nil when no HTTP/2 was found
+	TLS     *TLS     `json:"tls,omitempty"`   // nil when the connection is not TLS
 	Verdict *Verdict `json:"verdict"`
 	// CapturePoint is where this connection's capture was taken, from its
 	// own handshake timing and TTLs (client, server, middle, unknown); the

@@ -14,6 +14,8 @@ import (
 func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 	dec := decode.NewDecoder()
 	var seg decode.Segment
+	secrets, _ := src.(decode.SecretsSource)
+	used := 0 // secrets added to the key log
 	for {
 		p, err := src.Next()
 		if err == io.EOF {
@@ -21,6 +23,9 @@ func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if secrets != nil {
+			used = a.addSecrets(secrets, used)
 		}
 		if ok, _ := dec.Decode(p, &seg); ok {
 			a.Segment(&seg)

@@ -13,8 +13,39 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/report"
 )
+
+// fileList is a repeatable flag of file names.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
+
+// readKeyLogs reads the --keylog files and the SSLKEYLOGFILE environment
+// variable's file, if it is set and exists, into one key log; nil when there
+// are none. A file that cannot be read or a malformed line is an input error
+// (exit 2) naming the file and line.
+func readKeyLogs(paths []string) (*tls.KeyLog, error) {
+	if env := os.Getenv("SSLKEYLOGFILE"); env != "" && !slices.Contains(paths, env) {
+		if _, err := os.Stat(env); err == nil {
+			paths = append(paths, env)
+		}
+	}
+	var keys *tls.KeyLog
+	for _, p := range paths {
+		k, err := tls.ReadKeyLogFile(p)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
+		}
+		if keys == nil {
+			keys = &tls.KeyLog{}
+		}
+		keys.Merge(k)
+	}
+	return keys, nil
+}
 
 // portList is a repeatable flag of TCP port numbers.
 type portList []uint16
@@ -96,6 +127,8 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	out.register(fs)
 	var opts analyze.Options
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
+	var keylogs fileList
+	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable); the SSLKEYLOGFILE environment variable's file is read too, and pcapng Decryption Secrets Blocks are used without it")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -112,6 +145,9 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return usageError("analyze: no capture file given")
 	}
 	if err := out.check(); err != nil {
+		return err
+	}
+	if opts.Keys, err = readKeyLogs(keylogs); err != nil {
 		return err
 	}
 	opener := func(path string, input int) (decode.Source, error) {

@@ -1,0 +1,165 @@
+package analyze
+
+import (
+	"fmt"
+
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/decode/tls"
+)
+
+// TLS is what a connection's TLS layer told: the handshake facts, the
+// alerts, and whether the key log opened it. Present on connections that
+// start with TLS records, keys or not.
+type TLS struct {
+	Version     string   `json:"version,omitempty"`
+	CipherSuite string   `json:"cipher_suite,omitempty"`
+	SNI         string   `json:"sni,omitempty"`
+	ALPNOffered []string `json:"alpn_offered,omitempty"`
+	ALPN        string   `json:"alpn,omitempty"` // selected, where visible or decrypted
+	Alerts      int      `json:"alerts"`
+	Decrypted   bool     `json:"decrypted"`
+	// KeyProblem says why the connection is not decrypted, when keys were
+	// given (e.g. "no key in the key log for client random 6a02…").
+	KeyProblem string `json:"key_problem,omitempty"`
+}
+
+// keyRef is the analyzer's key log, shared by its connections: pcapng
+// Decryption Secrets Blocks add to it while the capture is read.
+type keyRef struct{ log *tls.KeyLog }
+
+// tlsState is the TLS layer of a connection that started with TLS records:
+// the reassembled directions go through a tls.Conn, and its decrypted
+// application data to the HTTP/2 analysis as if it were h2c.
+type tlsState struct {
+	conn   *tls.Conn
+	client int // the side that sent the ClientHello (or taken for the client)
+	keyed  bool
+}
+
+// startTLS makes h a TLS connection; first is the side whose first bytes
+// b were found to be TLS.
+func (h *h2conn) startTLS(first int, b []byte) {
+	client := h.clientSide()
+	if len(b) > 5 && b[0] == 0x16 {
+		if b[5] == 1 { // ClientHello
+			client = first
+		} else if b[5] == 2 { // ServerHello
+			client = 1 - first
+		}
+	}
+	var keys *tls.KeyLog
+	if h.c.keys != nil {
+		keys = h.c.keys.log
+	}
+	t := &tlsState{client: client, keyed: keys != nil}
+	t.conn = tls.NewConn(tls.Config{
+		Keys: keys,
+		AppData: func(fromClient bool, data []byte, meta tls.Meta) {
+			h.dir[t.side(fromClient)].plain(data, meta)
+		},
+		AppGap: func(fromClient bool, n int) {
+			h.dir[t.side(fromClient)].plainGap(n)
+		},
+	})
+	h.tls = t
+	// Ciphertext is never decoded as HTTP/2; the plaintext is judged as h2c
+	// is, from its first bytes. Without keys there is none.
+	h.forced = false
+	h.mode = h2Maybe
+	if !t.keyed {
+		h.mode = h2No
+	}
+}
+
+func (t *tlsState) side(fromClient bool) int {
+	if fromClient {
+		return t.client
+	}
+	return 1 - t.client
+}
+
+// isTLSStart says whether a direction's first bytes are TLS.
+func isTLSStart(b []byte) bool {
+	ok, _ := tls.Detect(b)
+	return ok
+}
+
+// tlsData and tlsGap feed the TLS layer one direction's bytes.
+func (d *h2dir) tlsData(b []byte, meta h2.Meta) {
+	t := d.h.tls
+	t.conn.Data(d.side == t.client, b, meta)
+}
+
+func (d *h2dir) tlsGap(n int) {
+	t := d.h.tls
+	t.conn.Gap(d.side == t.client, n)
+}
+
+// tlsEnd ends a direction of the TLS layer (h2finish).
+func (d *h2dir) tlsEnd() {
+	if t := d.h.tls; t != nil {
+		t.conn.End(d.side == t.client)
+	}
+}
+
+// tlsReport is the TLS facts of the connection, nil when it is not TLS.
+func (c *conn) tlsReport() *TLS {
+	if c.h2 == nil || c.h2.tls == nil {
+		return nil
+	}
+	t := c.h2.tls
+	info := t.conn.Info()
+	out := &TLS{
+		Alerts:    info.Alerts,
+		ALPN:      info.ALPN,
+		Decrypted: info.Decrypted[0]+info.Decrypted[1] > 0,
+	}
+	if info.Version != 0 {
+		out.Version = tlsVersionName(info.Version)
+	}
+	if info.CipherSuite != 0 || info.ServerHello != nil {
+		out.CipherSuite = tls.CipherSuiteName(info.CipherSuite)
+	}
+	if ch := info.ClientHello; ch != nil {
+		out.SNI = ch.ServerName
+		out.ALPNOffered = append([]string(nil), ch.ALPN...)
+	}
+	if t.keyed {
+		out.KeyProblem = info.KeyProblem()
+	}
+	return out
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLS 1.0"
+	case tls.VersionTLS10 + 1:
+		return "TLS 1.1"
+	case tls.VersionTLS10 + 2:
+		return "TLS 1.2"
+	case tls.VersionTLS10 + 3:
+		return "TLS 1.3"
+	case 0x0300:
+		return "SSL 3.0"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// addSecrets adds the TLS key log secrets of src past the first used to the
+// analyzer's key log, and returns how many src has given. A malformed
+// block is skipped: Wireshark ignores it too.
+func (a *Analyzer) addSecrets(src decode.SecretsSource, used int) int {
+	all := src.Secrets()
+	for _, s := range all[min(used, len(all)):] {
+		if s.Type != tls.DSBTypeTLSKeyLog {
+			continue
+		}
+		if a.keys.log == nil {
+			a.keys.log = &tls.KeyLog{}
+		}
+		_ = a.keys.log.AddDSB(s.Data)
+	}
+	return len(all)
+}

@@ -1,0 +1,194 @@
+package analyze
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/internal/oracle"
+)
+
+// tlsCapture is a TLS capture with its key log (empty: the keys are in the
+// pcapng's Decryption Secrets Blocks) and tshark's decode-as options.
+type tlsCapture struct {
+	file, keys string
+	opts       []string
+}
+
+var tlsCaptures = []tlsCapture{
+	{"public/wireshark-4.0.17/http2-data-reassembly.pcap", "public/wireshark-4.0.17/keys/http2-data-reassembly.keys", []string{"-d", "tcp.port==8443,tls"}},
+	{"public/wireshark-4.0.17/http2_follow_multistream.pcapng", "", nil},
+	{"public/wireshark-4.0.17/http2-brotli.pcapng", "", nil},
+}
+
+// labTLSCaptures: the lab's TLS captures, each with its directory's keylog.txt.
+func labTLSCaptures(t *testing.T) []tlsCapture {
+	var out []tlsCapture
+	for _, dir := range []string{"healthy-tls", "blackhole-s2c-tls", "graceful-shutdown", "mtu-blackhole", "oneway-loss-ipv6"} {
+		truth := readTruth(t, filepath.Join(pcapRoot(), dir, "truth.json"))
+		ap, err := netip.ParseAddrPort(truth.Server)
+		if err != nil {
+			t.Fatalf("%s: server %q: %v", dir, truth.Server, err)
+		}
+		for _, side := range []string{"client", "server"} {
+			out = append(out, tlsCapture{dir + "/" + side + ".pcap", dir + "/keylog.txt", []string{"-d", fmt.Sprintf("tcp.port==%d,tls", ap.Port())}})
+		}
+	}
+	return out
+}
+
+func (c tlsCapture) options(t *testing.T) Options {
+	if c.keys == "" {
+		return Options{}
+	}
+	keys, err := tls.ReadKeyLogFile(filepath.Join(pcapRoot(), c.keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Keys: keys}
+}
+
+// TestTLSFramesTshark: after decryption, the HTTP/2 frame counts by type per
+// connection and direction, and the PINGs, ACKs, GOAWAYs and RST_STREAMs,
+// equal tshark's with the same key log.
+func TestTLSFramesTshark(t *testing.T) {
+	tshark := oracle.Tshark(t)
+	for _, c := range append(slices.Clone(tlsCaptures), labTLSCaptures(t)...) {
+		t.Run(c.file, func(t *testing.T) {
+			t.Parallel()
+			opts := slices.Clone(c.opts)
+			if c.keys != "" {
+				opts = append(opts, "-o", "tls.keylog_file:"+filepath.Join(pcapRoot(), c.keys))
+			}
+			want, wantRecs := tsharkH2Counts(t, tshark, h2Capture{c.file, opts})
+			if len(want) == 0 {
+				t.Fatal("tshark decodes no HTTP/2")
+			}
+			got, gotRecs := map[string]map[string]int{}, map[string][]string{}
+			rep := analyzeCapture(t, c.file, c.options(t))
+			decrypted := 0
+			for _, conn := range rep.Connections {
+				if conn.TLS == nil {
+					continue
+				}
+				if conn.HTTP2 != nil && conn.App != "h2" {
+					t.Errorf("stream %d: app %q with HTTP/2 over TLS", conn.Stream, conn.App)
+				}
+				// The lab's key logs lack some reconnections: tshark
+				// cannot decrypt those either.
+				switch {
+				case conn.TLS.Decrypted && conn.TLS.KeyProblem == "":
+					decrypted++
+				case conn.TLS.Decrypted || !strings.Contains(conn.TLS.KeyProblem, "client random"):
+					t.Errorf("stream %d: tls %+v", conn.Stream, conn.TLS)
+				default:
+					t.Logf("stream %d: %s", conn.Stream, conn.TLS.KeyProblem)
+				}
+				if conn.HTTP2 == nil {
+					continue
+				}
+				key := func(from string) string {
+					ep := conn.Client
+					if from == "server" {
+						ep = conn.Server
+					}
+					return fmt.Sprintf("%d/%d", conn.Stream, netip.MustParseAddrPort(ep).Port())
+				}
+				for d, counts := range conn.HTTP2.Frames {
+					from := "client"
+					if d == ServerToClient {
+						from = "server"
+					}
+					if len(counts) > 0 {
+						got[key(from)] = counts
+					}
+				}
+				other := map[string]string{"client": "server", "server": "client"}
+				for _, p := range conn.HTTP2.Pings {
+					if p.Frame != 0 {
+						gotRecs[key(p.From)] = append(gotRecs[key(p.From)], fmt.Sprintf("PING@%d %s", p.Frame, p.Data))
+					}
+					if p.Acked {
+						k := key(other[p.From])
+						gotRecs[k] = append(gotRecs[k], fmt.Sprintf("PING-ACK@%d %s", p.AckFrame, p.Data))
+					}
+				}
+				for _, g := range conn.HTTP2.Goaways {
+					gotRecs[key(g.From)] = append(gotRecs[key(g.From)], fmt.Sprintf("GOAWAY@%d last=%d %s", g.Frame, g.LastStreamID, g.Error))
+				}
+				for _, r := range conn.HTTP2.RSTStreams {
+					gotRecs[key(r.From)] = append(gotRecs[key(r.From)], fmt.Sprintf("RST_STREAM@%d %s", r.Frame, r.Error))
+				}
+			}
+			if decrypted == 0 {
+				t.Error("no connection decrypted")
+			}
+			keys := map[string]bool{}
+			for k := range want {
+				keys[k] = true
+			}
+			for k := range got {
+				keys[k] = true
+			}
+			total := 0
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
+				if fmt.Sprint(want[k]) != fmt.Sprint(got[k]) {
+					t.Errorf("direction %s: tshark %v, h2pcap %v", k, want[k], got[k])
+				}
+				for _, n := range want[k] {
+					total += n
+				}
+				slices.Sort(wantRecs[k])
+				slices.Sort(gotRecs[k])
+				if fmt.Sprint(wantRecs[k]) != fmt.Sprint(gotRecs[k]) {
+					t.Errorf("direction %s: tshark %q, h2pcap %q", k, wantRecs[k], gotRecs[k])
+				}
+			}
+			t.Logf("%d HTTP/2 frames in %d directions (tshark)", total, len(keys))
+		})
+	}
+}
+
+// Without keys a TLS connection is as before (no HTTP/2, app tls), with its
+// handshake facts.
+func TestTLSWithoutKeys(t *testing.T) {
+	rep := analyzeCapture(t, "healthy-tls/client.pcap", Options{})
+	n := 0
+	for _, c := range rep.Connections {
+		if c.TLS == nil {
+			continue
+		}
+		n++
+		if c.HTTP2 != nil || c.App != "tls" || c.TLS.Decrypted || c.TLS.KeyProblem != "" {
+			t.Errorf("stream %d: app %s, http2 %v, tls %+v", c.Stream, c.App, c.HTTP2 != nil, c.TLS)
+		}
+		if c.TLS.Version == "" || !slices.Contains(c.TLS.ALPNOffered, "h2") {
+			t.Errorf("stream %d: handshake facts missing: %+v", c.Stream, c.TLS)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no TLS connection")
+	}
+}
+
+// A key log without the connection's key says so, with the client random.
+func TestTLSKeyProblem(t *testing.T) {
+	keys, err := tls.ParseKeyLog(strings.NewReader("CLIENT_RANDOM " + strings.Repeat("00", 32) + " " + strings.Repeat("11", 48) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := analyzeCapture(t, "healthy-tls/client.pcap", Options{Keys: keys})
+	for _, c := range rep.Connections {
+		if c.TLS == nil {
+			continue
+		}
+		if c.HTTP2 != nil || c.App != "tls" || c.TLS.Decrypted || !strings.Contains(c.TLS.KeyProblem, "client random") {
+			t.Errorf("stream %d: app %s, tls %+v", c.Stream, c.App, c.TLS)
+		}
+	}
+}
