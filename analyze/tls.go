@@ -144,6 +144,9 @@ func tlsVersionName(v uint16) string {
 	case 0x0300:
 		return "SSL 3.0"
 	}
+	if v>>8 == 0x7f {
+		return fmt.Sprintf("TLS 1.3 (draft %d)", v&0xff)
+	}
 	return fmt.Sprintf("0x%04x", v)
 }
 
