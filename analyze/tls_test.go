@@ -3,12 +3,14 @@ package analyze
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/internal/oracle"
 )
@@ -191,6 +193,57 @@ func TestTLSKeyProblem(t *testing.T) {
 		}
 		if c.HTTP2 != nil || c.App != "tls" || c.TLS.Decrypted || !strings.Contains(c.TLS.KeyProblem, "client random") {
 			t.Errorf("stream %d: app %s, tls %+v", c.Stream, c.App, c.TLS)
+		}
+	}
+}
+
+// Losses the capture never had: the lab's TLS captures with segments
+// dropped at random, decrypted. Nothing panics, and a connection whose
+// HTTP/2 is found says h2 with its TLS facts. (A connection whose first
+// bytes were lost is not taken for TLS: tls.Detect needs a record start.)
+func TestTLSDropsDecrypted(t *testing.T) {
+	for _, c := range labTLSCaptures(t) {
+		src, err := decode.Open(filepath.Join(pcapRoot(), c.file), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := decode.NewDecoder()
+		var segs []decode.Segment
+		for {
+			p, err := src.Next()
+			if err != nil {
+				break
+			}
+			var s decode.Segment
+			if ok, _ := dec.Decode(p, &s); ok {
+				s.Payload = append([]byte(nil), s.Payload...)
+				segs = append(segs, s)
+			}
+		}
+		src.Close()
+		opts := c.options(t)
+		decrypted := 0
+		for seed := range 20 {
+			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+			a := New(opts)
+			for i := range segs {
+				if segs[i].PayloadLen > 0 && rng.IntN(100) < 3+seed {
+					continue
+				}
+				s := segs[i]
+				a.Segment(&s)
+			}
+			for _, conn := range a.Report(nil).Connections {
+				if conn.TLS != nil && conn.TLS.Decrypted {
+					decrypted++
+				}
+				if conn.HTTP2 != nil && (conn.App != "h2" || conn.TLS == nil) {
+					t.Errorf("%s seed %d stream %d: app %s with HTTP/2", c.file, seed, conn.Stream, conn.App)
+				}
+			}
+		}
+		if decrypted == 0 {
+			t.Errorf("%s: nothing decrypted", c.file)
 		}
 	}
 }
