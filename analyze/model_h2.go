@@ -7,10 +7,13 @@ import "time"
 
 // Summary is the across-connections view: the headline and the per-path table.
 type Summary struct {
-	Connections        int    `json:"connections"`
-	ProblemConnections int    `json:"problem_connections"`
-	Headline           string `json:"headline"`
-	Paths              []Path `json:"paths"`
+	Connections        int `json:"connections"`
+	ProblemConnections int `json:"problem_connections"`
+	// BenignGoaways counts connections a draining server ended with
+	// GOAWAY NO_ERROR: not problems, so not in ProblemConnections.
+	BenignGoaways int    `json:"benign_goaways"`
+	Headline      string `json:"headline"`
+	Paths         []Path `json:"paths"`
 }
 
 // Path aggregates the connections from one client subnet to one server

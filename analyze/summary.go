@@ -95,6 +95,10 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 		if v == nil || v.Kind == KindHealthy {
 			continue
 		}
+		if benignGoaway(c) {
+			s.BenignGoaways++
+			continue
+		}
 		s.ProblemConnections++
 		kinds[v.Kind]++
 		for _, x := range v.Suspects {
@@ -117,6 +121,9 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 		s.Paths = append(s.Paths, p.Path)
 	}
 	s.Headline = headline(s, kinds, problemServers, problemDirs)
+	if s.BenignGoaways > 0 {
+		s.Headline = strings.TrimSuffix(s.Headline, ".") + fmt.Sprintf("; %d drained by the server (GOAWAY NO_ERROR, benign).", s.BenignGoaways)
+	}
 	if len(suspectOrder) > 0 {
 		var w []string
 		for _, x := range suspectOrder {
@@ -129,6 +136,26 @@ func summarize(conns []*Connection, facts []*connFacts) *Summary {
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; suspect: " + strings.Join(w, ", ") + "."
 	}
 	return s
+}
+
+// benignGoaway says whether a connection ended by a server draining
+// (graceful shutdown, kube-apiserver's --goaway-chance): a GOAWAY
+// NO_ERROR with no loss and nothing suspect is not a problem. A GOAWAY
+// inferred on TLS without keys has no code to read; its verdict says it
+// looks like a drain, and it counts as one.
+func benignGoaway(c *Connection) bool {
+	v := c.Verdict
+	if v == nil || v.Kind != KindGoaway || v.LossDirection != LossNone || len(v.Suspects) > 0 {
+		return false
+	}
+	if c.HTTP2 != nil {
+		for _, g := range c.HTTP2.Goaways {
+			if g.From == "server" && g.Error != "NO_ERROR" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // lostPings counts a connection's client PINGs that never got an ACK, or
@@ -175,6 +202,9 @@ func headline(s *Summary, kinds map[string]int, servers, dirs []string) string {
 		return "No TCP connections."
 	}
 	if s.ProblemConnections == 0 {
+		if s.BenignGoaways > 0 {
+			return fmt.Sprintf("No problem in %d connections.", s.Connections)
+		}
 		return fmt.Sprintf("All %d connections healthy.", s.Connections)
 	}
 	var parts []string

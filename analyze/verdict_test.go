@@ -500,3 +500,26 @@ func TestLostPingsGoaway(t *testing.T) {
 		t.Errorf("lostPings = %d without the GOAWAY, want 1", n)
 	}
 }
+
+// A server draining (GOAWAY NO_ERROR, no loss) is benign: not a problem
+// connection, but said in the headline. ENHANCE_YOUR_CALM is a problem.
+func TestSummaryBenignGoaway(t *testing.T) {
+	goaway := func(code string, suspects ...string) *Connection {
+		c := testConn(100)
+		c.Verdict = &Verdict{Kind: KindGoaway, LossDirection: LossNone, Suspects: suspects}
+		c.HTTP2 = &HTTP2{Goaways: []Goaway{{Frame: 5, From: "server", Error: code}}}
+		return c
+	}
+	conns := []*Connection{goaway("NO_ERROR"), goaway("NO_ERROR")}
+	s := summarize(conns, nil)
+	if s.ProblemConnections != 0 || s.BenignGoaways != 2 {
+		t.Errorf("drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
+	}
+	if want := "No problem in 2 connections; 2 drained by the server (GOAWAY NO_ERROR, benign)."; s.Headline != want {
+		t.Errorf("headline %q, want %q", s.Headline, want)
+	}
+	s = summarize([]*Connection{goaway("ENHANCE_YOUR_CALM", SuspectTooManyPings), goaway("NO_ERROR")}, nil)
+	if s.ProblemConnections != 1 || s.BenignGoaways != 1 {
+		t.Errorf("calm+drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
+	}
+}
