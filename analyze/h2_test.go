@@ -157,47 +157,7 @@ func TestH2FramesTshark(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			t.Parallel()
 			want, wantRecs := tsharkH2Counts(t, tshark, c)
-			got := map[string]map[string]int{}
-			gotRecs := map[string][]string{}
-			rep := analyzeCapture(t, c.file, Options{})
-			for _, conn := range rep.Connections {
-				if conn.HTTP2 == nil {
-					continue
-				}
-				key := func(from string) string {
-					ep := conn.Client
-					if from == "server" {
-						ep = conn.Server
-					}
-					return fmt.Sprintf("%d/%d", conn.Stream, netip.MustParseAddrPort(ep).Port())
-				}
-				for d, counts := range conn.HTTP2.Frames {
-					from := "client"
-					if d == ServerToClient {
-						from = "server"
-					}
-					if len(counts) > 0 {
-						got[key(from)] = counts
-					}
-				}
-				h := conn.HTTP2
-				other := map[string]string{"client": "server", "server": "client"}
-				for _, p := range h.Pings {
-					if p.Frame != 0 {
-						gotRecs[key(p.From)] = append(gotRecs[key(p.From)], fmt.Sprintf("PING@%d %s", p.Frame, p.Data))
-					}
-					if p.Acked {
-						k := key(other[p.From])
-						gotRecs[k] = append(gotRecs[k], fmt.Sprintf("PING-ACK@%d %s", p.AckFrame, p.Data))
-					}
-				}
-				for _, g := range h.Goaways {
-					gotRecs[key(g.From)] = append(gotRecs[key(g.From)], fmt.Sprintf("GOAWAY@%d last=%d %s", g.Frame, g.LastStreamID, g.Error))
-				}
-				for _, r := range h.RSTStreams {
-					gotRecs[key(r.From)] = append(gotRecs[key(r.From)], fmt.Sprintf("RST_STREAM@%d %s", r.Frame, r.Error))
-				}
-			}
+			got, gotRecs := h2Seen(analyzeCapture(t, c.file, Options{}))
 			keys := map[string]bool{}
 			for k := range want {
 				keys[k] = true
@@ -233,6 +193,53 @@ func TestH2FramesTshark(t *testing.T) {
 			t.Logf("%d HTTP/2 frames agree in %d directions; %d PINGs, ACKs, GOAWAYs and RST_STREAMs agree", total, len(keys), records)
 		})
 	}
+}
+
+// h2Seen is what the report says of HTTP/2, keyed per direction as
+// tsharkH2Counts keys tshark's ("tcp.stream/srcport"): frame counts by
+// type, and the PINGs, PING ACKs, GOAWAYs and RST_STREAMs as
+// "TYPE@frame content".
+func h2Seen(rep *Report) (counts map[string]map[string]int, recs map[string][]string) {
+	counts, recs = map[string]map[string]int{}, map[string][]string{}
+	for _, conn := range rep.Connections {
+		h := conn.HTTP2
+		if h == nil {
+			continue
+		}
+		key := func(from string) string {
+			ep := conn.Client
+			if from == "server" {
+				ep = conn.Server
+			}
+			return fmt.Sprintf("%d/%d", conn.Stream, netip.MustParseAddrPort(ep).Port())
+		}
+		for d, n := range h.Frames {
+			from := "client"
+			if d == ServerToClient {
+				from = "server"
+			}
+			if len(n) > 0 {
+				counts[key(from)] = n
+			}
+		}
+		other := map[string]string{"client": "server", "server": "client"}
+		for _, p := range h.Pings {
+			if p.Frame != 0 {
+				recs[key(p.From)] = append(recs[key(p.From)], fmt.Sprintf("PING@%d %s", p.Frame, p.Data))
+			}
+			if p.Acked {
+				k := key(other[p.From])
+				recs[k] = append(recs[k], fmt.Sprintf("PING-ACK@%d %s", p.AckFrame, p.Data))
+			}
+		}
+		for _, g := range h.Goaways {
+			recs[key(g.From)] = append(recs[key(g.From)], fmt.Sprintf("GOAWAY@%d last=%d %s", g.Frame, g.LastStreamID, g.Error))
+		}
+		for _, r := range h.RSTStreams {
+			recs[key(r.From)] = append(recs[key(r.From)], fmt.Sprintf("RST_STREAM@%d %s", r.Frame, r.Error))
+		}
+	}
+	return counts, recs
 }
 
 // tsharkH2Counts runs tshark once over a capture and counts its HTTP/2

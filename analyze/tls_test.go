@@ -73,8 +73,8 @@ func TestTLSFramesTshark(t *testing.T) {
 				opts = append(opts, "-o", "tls.keylog_file:"+filepath.Join(pcapRoot(), c.keys))
 			}
 			want, wantRecs := tsharkH2Counts(t, tshark, h2Capture{c.file, opts})
-			got, gotRecs := map[string]map[string]int{}, map[string][]string{}
 			rep := analyzeCapture(t, c.file, c.options(t))
+			got, gotRecs := h2Seen(rep)
 			decrypted := 0
 			for _, conn := range rep.Connections {
 				if conn.TLS == nil {
@@ -92,41 +92,6 @@ func TestTLSFramesTshark(t *testing.T) {
 					t.Errorf("stream %d: tls %+v", conn.Stream, conn.TLS)
 				default:
 					t.Logf("stream %d: %s", conn.Stream, conn.TLS.KeyProblem)
-				}
-				if conn.HTTP2 == nil {
-					continue
-				}
-				key := func(from string) string {
-					ep := conn.Client
-					if from == "server" {
-						ep = conn.Server
-					}
-					return fmt.Sprintf("%d/%d", conn.Stream, netip.MustParseAddrPort(ep).Port())
-				}
-				for d, counts := range conn.HTTP2.Frames {
-					from := "client"
-					if d == ServerToClient {
-						from = "server"
-					}
-					if len(counts) > 0 {
-						got[key(from)] = counts
-					}
-				}
-				other := map[string]string{"client": "server", "server": "client"}
-				for _, p := range conn.HTTP2.Pings {
-					if p.Frame != 0 {
-						gotRecs[key(p.From)] = append(gotRecs[key(p.From)], fmt.Sprintf("PING@%d %s", p.Frame, p.Data))
-					}
-					if p.Acked {
-						k := key(other[p.From])
-						gotRecs[k] = append(gotRecs[k], fmt.Sprintf("PING-ACK@%d %s", p.AckFrame, p.Data))
-					}
-				}
-				for _, g := range conn.HTTP2.Goaways {
-					gotRecs[key(g.From)] = append(gotRecs[key(g.From)], fmt.Sprintf("GOAWAY@%d last=%d %s", g.Frame, g.LastStreamID, g.Error))
-				}
-				for _, r := range conn.HTTP2.RSTStreams {
-					gotRecs[key(r.From)] = append(gotRecs[key(r.From)], fmt.Sprintf("RST_STREAM@%d %s", r.Frame, r.Error))
 				}
 			}
 			if decrypted == 0 {
