@@ -15,6 +15,8 @@ set -euo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$LAB")
 OUT_ROOT=${H2LAB_OUT:-$ROOT/testdata/pcaps}
+# What captures_both records, for truth.json.
+BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace"
 
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any)
@@ -414,7 +416,7 @@ sc_healthy-tls() {
 		--every 500ms --large-every 12 --watch-every 1s
 	finish --transport tls --server $S4:8443 --conns 2 \
 		--description "Two TLS connections, GET /small every 500 ms, GET /large (64 KiB) every 12th, a /watch stream with an event a second; no fault." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict healthy --loss-direction none --want-no-errors \
 		--notes "No fault injected. At the end of the run each connection closes the way Go closes it: client RST_STREAM (the cancelled /watch), GOAWAY NO_ERROR, TLS close_notify and FIN; the server's close_notify then reaches a socket the client has already closed, which answers with an RST. That RST is normal teardown, not a fault. On these sub-millisecond veths the kernel's tail loss probe may also resend a segment a few ms after the first copy when the peer delays its ACK; the peer D-SACKs it: an isolated spurious retransmission, not loss."
 }
@@ -434,7 +436,7 @@ sc_blackhole-s2c-tls() {
 	fault_end
 	finish --transport tls --server $S4:8443 --conns 1 \
 		--description "One TLS connection idles after 3 s (only an idle /watch stream); health-check PINGs every 2 s are answered until every server->client packet is dropped at the router; the next PING is not answered and after PingTimeout the client closes the connection. Redials fail (SYN-ACKs dropped) until the black hole ends." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
 		--notes "The first connection dies by the client's health check: the PING reaches the server, whose PING ACK (in server.pcap only) is dropped; after PingTimeout the client closes the socket, but its close_notify and FIN wait behind the unacknowledged PING, which the client's TCP keeps retransmitting (the server's ACKs are dropped too). When the fault ends the server's retransmissions reach the closed socket and draw RSTs. Redials during the fault: SYN arrives, SYN-ACK dropped (server.pcap shows SYN-ACK retransmissions)."
 }
@@ -452,9 +454,9 @@ sc_blackhole-c2s-h2c() {
 	fault_end
 	finish --transport h2c --server $S4:8080 --conns 1 \
 		--description "One h2c connection with a request every 500 ms; from 3 s to 9 s every client->server packet is dropped at the router. Requests get no response, the connection goes read-idle, the health-check PING is dropped too and the client closes the connection; redials fail (SYNs dropped) until the fault ends." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict lost_ping --loss-direction client_to_server --suspects blackhole --want-error "http2: client connection lost" \
-		--notes "client.pcap shows the client's retransmissions of HEADERS and PING with no ACK; server.pcap shows nothing from the client during the fault."
+		--notes "client.pcap shows the client's retransmissions of the first data it sent into the black hole (a HEADERS), never ACKed; the health-check PING never leaves the socket, queued behind them, so neither capture shows it. server.pcap shows nothing from the client during the fault."
 }
 
 sc_blackhole-s2c-h2c() {
@@ -496,7 +498,7 @@ sc_blackhole-s2c-h2c() {
 	KEEP_FAULTS=1
 	finish --transport h2c --server $S4:8080 --conns 1 \
 		--description "One h2c connection (client port $port) idles after 3 s: only the /watch stream is open, nothing in flight. Then every server->client packet is dropped at the router. The client's health-check PING (ReadIdleTimeout 2 s) reaches the server; its PING ACK is dropped; after PingTimeout (1 s) the client closes the connection. Once the ACK has been dropped the black hole narrows to that one connection (until the captures end, so the server's retransmitted PING ACK never reaches the client); the client redials at once, unhindered, and its requests resume at 7 s." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
 		--notes "The connection from client port $port dies by the client's health check: after 2 s of silence its PING is the first frame on the wire and reaches the server, which ACKs it at once; the PING ACK is in server.pcap only. The client's TCP retransmits the PING (the server's TCP ACKs are dropped too; server.pcap shows these as spurious retransmissions with the server's dup ACKs, and the server's retransmissions of the PING ACK); the client's FIN stays queued behind the unacknowledged PING, so neither side sends a FIN or RST on this connection."
 }
@@ -530,7 +532,7 @@ sc_random-loss-both() {
 	fault_end
 	finish --transport h2c --server $S4:8080 --conns 3 \
 		--description "Three h2c connections (GET /small every 500 ms, GET /large 8 KiB every 5th, /watch events each second); 8% of TCP packets dropped at random in both directions from 2 s to 10 s." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
 		--notes "Retransmissions in both directions on every connection; losses show as lost segments in the receiver's capture and as retransmissions in both."
 }
@@ -548,7 +550,7 @@ sc_oneway-loss-ipv6() {
 	fault_end
 	finish --transport tls --client $C6 --server "[$S6]:8443" --conns 2 \
 		--description "Two TLS connections over IPv6 (fd18:1::2 -> [fd18:2::2]:8443); 15% of server->client packets dropped from 2 s to 10 s, client->server untouched." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction server_to_client --suspects random_loss \
 		--notes "Retransmissions mostly from the server; the client capture misses the dropped segments (lost segment / out of order), the server capture has them all. A client retransmission can still happen when the server's ACK for it was dropped: the fault drops every server->client packet alike."
 }
@@ -575,7 +577,7 @@ sc_graceful-shutdown() {
 	fi
 	finish --transport tls --server $S4:8443 --conns 2 \
 		--description "Two TLS connections; 4 s after its start the server calls http.Server.Shutdown: GOAWAY NO_ERROR on each connection, the /watch streams end, the connections close and the process exits; a new server process is started at once (rolling restart) and the client reconnects." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict goaway --loss-direction none --suspects server_shutdown \
 		--notes "GOAWAY NO_ERROR from the server on both first connections, then the client closes them (FIN). The old server process exited at $down. $refused No loss."
 }
@@ -589,7 +591,7 @@ sc_too-many-pings() {
 		--read-idle-timeout 2s --ping-timeout 1s
 	finish --transport h2c --server $S4:8080 --conns 1 --ping-every 0.3 \
 		--description "An h2c client calls ClientConn.Ping every 300 ms and GETs every second against a Framer-based server that, like grpc-go's keepalive enforcement, ACKs 5 PINGs per connection and then sends GOAWAY ENHANCE_YOUR_CALM with debug data \"too_many_pings\" and closes." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict goaway --loss-direction none --suspects too_many_pings --want-error EOF \
 		--notes "Each connection that lives to send a 6th PING gets GOAWAY ENHANCE_YOUR_CALM with debug data too_many_pings in reply, then the server's FIN; the pending ClientConn.Ping fails with plain EOF (x/net does not surface the GOAWAY there; its CountError hook logs recv_goaway_ENHANCE_YOUR_CALM). The client reconnects on its next request. The last connection is ended by the client (GOAWAY NO_ERROR) when the run stops."
 }
@@ -612,7 +614,7 @@ sc_middlebox-reset() {
 	fault_end
 	finish --transport h2c --server $S4:8080 --conns 2 \
 		--description "Two h2c connections; at 3 s the router rejects the packets of one flow (client port $port) with TCP resets in both directions, as a stateful firewall that dropped the flow would; rules removed at 6 s." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection reset by peer" \
 		--notes "Only the connection from client port $port is reset; the RSTs come from the router: TTL 64 in the captures where the real peer's packets have TTL 63. The other connection is unaffected."
 }
@@ -630,7 +632,7 @@ sc_mtu-blackhole() {
 	fault_end
 	finish --transport tls --server $S4:8443 --conns 1 \
 		--description "One TLS connection; from 2.5 s to 9 s the router drops server->client IPv4 packets longer than 1000 bytes (no ICMP), small ones pass. GET /large (16 KiB) every 4th request stalls; everything after the dropped segment is stuck behind it in TCP." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$BOTH_CAPTURES" \
 		--verdict lost_ping --loss-direction server_to_client --suspects mtu_blackhole --want-error "http2: client connection lost" \
 		--notes "server.pcap: the server retransmits full-sized segments (len > 1000) again and again while its small segments get through and are seen in client.pcap; client.pcap has no server packet over 1000 bytes during the fault."
 }
