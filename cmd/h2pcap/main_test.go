@@ -313,3 +313,32 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo: %d lost_ping verdicts, want 1; headline %q", lost, r.Summary.Headline)
 	}
 }
+
+// tshark needs "-d tcp.port==3000,http2" for this h2c capture; h2pcap
+// finds HTTP/2 by itself, and --h2-port must not change what it finds.
+func TestH2Port(t *testing.T) {
+	const src = "../../testdata/pcaps/public/wireshark-4.0.17/packet-h2-14_headers.pcapng"
+	auto := analyzeJSON(t, nil, src)
+	forced := analyzeJSON(t, nil, src, "--h2-port", "3000")
+	if len(auto.Connections) == 0 || auto.Connections[0].HTTP2 == nil {
+		t.Fatal("no HTTP/2 found without --h2-port")
+	}
+	// tshark counts 19 frames in it (testdata/pcaps/public/SUMMARY-wireshark.txt).
+	var n int
+	for _, counts := range auto.Connections[0].HTTP2.Frames {
+		for _, c := range counts {
+			n += c
+		}
+	}
+	if n != 19 {
+		t.Errorf("%d HTTP/2 frames, tshark has 19", n)
+	}
+	a, _ := json.Marshal(auto.Connections[0].HTTP2.Frames)
+	f, _ := json.Marshal(forced.Connections[0].HTTP2.Frames)
+	if !bytes.Equal(a, f) {
+		t.Errorf("frames without --h2-port %s, with %s", a, f)
+	}
+	if code, _, errOut := h2pcap(t, nil, "analyze", "--h2-port", "http", src); code != exitUsage || !strings.Contains(errOut, "bad port") {
+		t.Errorf("--h2-port http: exit %d, %q", code, errOut)
+	}
+}
