@@ -29,6 +29,9 @@ type Options struct {
 	// application data is analysed as h2c is. Nil: no keys (a source's
 	// secrets still are used). The analyzer does not modify it.
 	Keys *tls.KeyLog
+	// OnNotice, when set, is called while segments are analysed for each
+	// Notice a connection gives (notice.go). It must not keep n.
+	OnNotice func(n *Notice)
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not

@@ -1,0 +1,58 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+)
+
+// NoticeKind says what a Notice is about.
+type NoticeKind string
+
+// Notice kinds. The findings (Notice.Finding) are what h2pcap live prints as
+// they happen; the others feed counters and metrics.
+const (
+	NoticeConnOpen  NoticeKind = "conn_open"  // first segment of a connection
+	NoticeConnClose NoticeKind = "conn_close" // both FINs, or an RST
+
+	NoticePingAck NoticeKind = "ping_ack" // a PING answered in time (RTT)
+	NoticeRetrans NoticeKind = "retransmission"
+
+	NoticePingLate     NoticeKind = "ping_late"            // finding: an ACK came back late
+	NoticePingLost     NoticeKind = "ping_lost"            // finding: the sender gave up on an unanswered PING
+	NoticeGoaway       NoticeKind = "goaway"               // finding: GOAWAY with its code
+	NoticeReset        NoticeKind = "reset"                // finding: TCP RST, and who sent it
+	NoticeRetransBurst NoticeKind = "retransmission_burst" // finding: many retransmissions in a short time
+	NoticeSilent       NoticeKind = "silent"               // finding: an open connection stopped carrying packets
+)
+
+// Notice is something a connection did, told while the capture is read
+// (Options.OnNotice), so a live capture can print it at once and count it.
+// The Report says the same things, judged over the whole capture.
+type Notice struct {
+	Kind   NoticeKind
+	Time   time.Time // capture time of the packet that caused it
+	Stream int       // the connection's tcp.stream
+	Client netip.AddrPort
+	Server netip.AddrPort
+	Frame  int // frame to open in Wireshark (0 when none, e.g. silent)
+	Input  int
+	From   string // client or server: who sent the PING, GOAWAY, RST or retransmission
+
+	RTT      time.Duration // ping_ack, ping_late: PING to ACK; ping_lost: PING to close
+	Code     string        // goaway: error code name (NO_ERROR, ENHANCE_YOUR_CALM...)
+	Debug    string        // goaway: debug data, if printable
+	Count    int           // retransmission_burst: retransmissions in the burst
+	Inferred bool          // the PING was inferred from TLS record sizes
+
+	// Text is one sentence saying what happened, for a live line.
+	Text string
+}
+
+// Finding says whether a live capture prints n as it happens.
+func (n *Notice) Finding() bool {
+	switch n.Kind {
+	case NoticePingLate, NoticePingLost, NoticeGoaway, NoticeReset, NoticeRetransBurst, NoticeSilent:
+		return true
+	}
+	return false
+}
