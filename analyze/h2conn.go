@@ -5,6 +5,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/decode/tls"
 	"golang.org/x/net/http2"
 )
 
@@ -143,6 +144,11 @@ func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && !hd.closed {
 		hd.closed, hd.closeRST = true, s.Flags.Has(decode.FlagRST)
 		hd.closeAt = h2.Meta{Input: s.Input, Frame: s.Frame, Time: s.Time}
+		if t := h.tls; t != nil && t.infer.hasPend && t.infer.pend.side == side {
+			// The side awaiting an ACK closed: the PING's fate is known
+			// now, not only at the end of the capture.
+			t.infer.end(true, hd.closeAt, &h.pings)
+		}
 	}
 	if h.mode == h2No && h.tls == nil {
 		// Not HTTP/2: free the state, remember only that.
@@ -171,6 +177,10 @@ func (c *conn) h2finish() {
 			d.stream.End(d.emit)
 		}
 	}
+	if t := h.tls; t != nil && t.infer.hasPend {
+		d := &h.dir[t.infer.pend.side]
+		t.infer.end(d.closed, d.closeAt, &h.pings)
+	}
 }
 
 // data is the reassembler's output: the direction's next in-order bytes.
@@ -178,9 +188,17 @@ func (c *conn) h2finish() {
 // layer, whose decrypted application data comes back to plain.
 func (d *h2dir) data(b []byte, meta h2.Meta) {
 	h := d.h
-	if h.tls == nil && d.chunks == 0 && (h.mode == h2Maybe || h.mode == h2Yes) &&
-		h.dir[1-d.side].frames == 0 && isTLSStart(b) {
-		h.startTLS(d.side, b)
+	if h.tls == nil && (h.mode == h2Maybe || h.mode == h2Yes) && d.frames == 0 && h.dir[1-d.side].frames == 0 {
+		switch {
+		case d.chunks == 0 && isTLSStart(b, d.atStart):
+			h.startTLS(d.side, b)
+		case h.mode == h2Maybe && !d.atStart && d.chunks < maxTLSHunt:
+			// Begun inside a record: TLS from the first header found.
+			// The records layer searches for it again.
+			if off := tls.FindRecord(b); off >= 0 {
+				h.startTLS(d.side, b[off:])
+			}
+		}
 	}
 	if h.tls != nil {
 		d.tlsData(b, meta)

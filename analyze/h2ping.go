@@ -68,6 +68,10 @@ type pingRec struct {
 	ack     h2.Meta
 	idle    time.Duration
 	hasIdle bool
+	// inferred: found by TLS record size and timing (tlsinfer.go); data
+	// is then unknown and reason says why.
+	inferred bool
+	reason   string
 }
 
 // pingTracker matches PINGs and ACKs.
@@ -107,6 +111,16 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 	p.list = append(p.list, pingRec{side: 1 - side, data: f.PingData, orphan: true, acked: true, ack: f.Meta})
 }
 
+// inferred adds a PING found in records that were not decrypted: from
+// side at meta, answered by the peer at ack when acked.
+func (p *pingTracker) inferred(side int, meta h2.Meta, acked bool, ack h2.Meta, idle time.Duration, hasIdle bool, reason string) {
+	if len(p.list) >= maxPings {
+		p.dropped++
+		return
+	}
+	p.list = append(p.list, pingRec{side: side, meta: meta, acked: acked, ack: ack, idle: idle, hasIdle: hasIdle, inferred: true, reason: reason})
+}
+
 // report builds the Ping list; client is the client's side, and an ACK
 // more than lateAfter after its PING is late.
 func (p *pingTracker) report(client int, lateAfter time.Duration) []Ping {
@@ -120,7 +134,11 @@ func (p *pingTracker) report(client int, lateAfter time.Duration) []Ping {
 			Sender:   pingSender(r.data),
 			Acked:    r.acked,
 			Time:     r.meta.Time,
-			Inferred: false,
+			Inferred: r.inferred,
+			Reason:   r.reason,
+		}
+		if r.inferred {
+			q.Data, q.Sender = "", "unknown"
 		}
 		if r.acked {
 			q.AckFrame, q.AckInput = r.ack.Frame, r.ack.Input

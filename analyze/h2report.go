@@ -19,6 +19,9 @@ import (
 func (c *conn) http2(client int) *HTTP2 {
 	c.h2finish()
 	h := c.h2
+	if h != nil && h.mode == h2No && h.tls != nil && len(h.pings.list) > 0 {
+		return h.inferredHTTP2(client)
+	}
 	if h == nil || h.mode == h2No {
 		return nil
 	}
@@ -201,4 +204,26 @@ func (h *h2conn) provoked(client int) time.Time {
 		t = sv.closeAt.Time
 	}
 	return t
+}
+
+// inferredHTTP2 is what is known of HTTP/2 in a TLS connection that was
+// not decrypted: the PINGs inferred from record sizes, nothing else.
+func (h *h2conn) inferredHTTP2(client int) *HTTP2 {
+	out := &HTTP2{
+		Frames:       map[Direction]map[string]int{ClientToServer: {}, ServerToClient: {}},
+		Pings:        h.pings.report(client, latePingAfter(h.c.firstRTTNS)),
+		PingsDropped: h.pings.dropped,
+		Goaways:      []Goaway{},
+		RSTStreams:   []RSTStream{},
+		SkippedBytes: map[Direction]int64{},
+		Detected:     "tls-record-sizes",
+		GapBytes:     map[Direction]int64{},
+		LastFrame:    map[Direction]*FrameRef{},
+		Settings:     map[Direction]map[string]uint32{},
+		Streams:      []H2Stream{},
+		FlowStalls:   []FlowStall{},
+	}
+	cl := &h.dir[client]
+	out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt, time.Time{})
+	return out
 }

@@ -40,7 +40,9 @@ type HTTP2 struct {
 	// Detected says how HTTP/2 was found: "preface" (the client
 	// connection preface), "upgrade" (HTTP/1.1 Upgrade: h2c and 101),
 	// "frames" (frame sync on the byte stream: a capture that began
-	// mid-connection), or "port" (Options.H2Ports).
+	// mid-connection), "port" (Options.H2Ports), or "tls-record-sizes"
+	// (TLS not decrypted: only PINGs, inferred from record sizes, are
+	// known, and Frames is empty).
 	Detected string `json:"detected"`
 	// GapBytes counts the bytes of each direction the capture never had
 	// (holes never filled, snaplen cuts): the HTTP/2 decoder resynced
@@ -152,7 +154,7 @@ type Ping struct {
 	Frame    int      `json:"frame"`
 	Input    int      `json:"input"`
 	From     string   `json:"from"`   // client, server
-	Data     string   `json:"data"`   // 16 hex digits
+	Data     string   `json:"data"`   // 16 hex digits; empty when Inferred
 	Sender   string   `json:"sender"` // go-health-check, grpc-keepalive, grpc-bdp, grpc-drain, unknown
 	Acked    bool     `json:"acked"`
 	AckFrame int      `json:"ack_frame,omitempty"`
@@ -174,6 +176,9 @@ type Ping struct {
 	// Inferred is true for PINGs found in encrypted traffic by record
 	// size and timing rather than decoded.
 	Inferred bool `json:"inferred"`
+	// Reason says, for an inferred PING, what made the record one: its
+	// size, the silence before it, and the peer's answer or its absence.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Goaway is one GOAWAY frame.

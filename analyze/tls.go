@@ -35,6 +35,7 @@ type tlsState struct {
 	conn   *tls.Conn
 	client int // the side that sent the ClientHello (or taken for the client)
 	keyed  bool
+	infer  pingInfer // PINGs in the records not decrypted
 }
 
 // startTLS makes h a TLS connection; first is the side whose first bytes
@@ -61,6 +62,9 @@ func (h *h2conn) startTLS(first int, b []byte) {
 		AppGap: func(fromClient bool, n int) {
 			h.dir[t.side(fromClient)].plainGap(n)
 		},
+		Record: func(fromClient bool, r *tls.Record, p *tls.Plain) {
+			t.record(fromClient, r, p, &h.pings)
+		},
 	})
 	h.tls = t
 	// Ciphertext is never decoded as HTTP/2; the plaintext is judged as h2c
@@ -72,6 +76,26 @@ func (h *h2conn) startTLS(first int, b []byte) {
 	}
 }
 
+// record takes every record: the encrypted application data that was
+// not decrypted goes to the PING inference.
+func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *pingTracker) {
+	if p.Decrypted {
+		return // its frames say what it is
+	}
+	if r.Type != tls.RecordTypeApplicationData || !p.Encrypted || r.Truncated {
+		// Not a candidate, but the side spoke (a TLS 1.2 alert, a
+		// handshake message): silence is measured from it.
+		t.infer.spoke(t.side(fromClient), r.Meta, pings)
+		return
+	}
+	if t.infer.size == 0 {
+		if info := t.conn.Info(); info.CipherSuite != 0 {
+			t.infer.setSuite(info.Version, info.CipherSuite)
+		}
+	}
+	t.infer.record(t.side(fromClient), r.WireLen(), r.Meta, pings)
+}
+
 func (t *tlsState) side(fromClient bool) int {
 	if fromClient {
 		return t.client
@@ -79,11 +103,20 @@ func (t *tlsState) side(fromClient bool) int {
 	return 1 - t.client
 }
 
-// isTLSStart says whether a direction's first bytes are TLS.
-func isTLSStart(b []byte) bool {
-	ok, _ := tls.Detect(b)
-	return ok
+// isTLSStart says whether a direction's first bytes are TLS: the
+// connection's first (atStart) must be a ClientHello or ServerHello; in a
+// capture that began mid-connection a record header will do.
+func isTLSStart(b []byte, atStart bool) bool {
+	if ok, _ := tls.Detect(b); ok {
+		return true
+	}
+	return !atStart && tls.IsHeader(b)
 }
+
+// maxTLSHunt is how many of a direction's first segments are searched for
+// a record header when the capture began inside a record: a record is at
+// most 16 KiB, a dozen full-sized segments.
+const maxTLSHunt = 16
 
 // tlsData and tlsGap feed the TLS layer one direction's bytes.
 func (d *h2dir) tlsData(b []byte, meta h2.Meta) {

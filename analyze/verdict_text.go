@@ -109,10 +109,19 @@ func (j *judgement) lostPingText() string {
 		return j.lostPingUnclosedText(p)
 	}
 	if p := j.ping; p != nil {
-		s := fmt.Sprintf("The client's health-check PING (frame %d) got no ACK", p.Frame)
+		what := fmt.Sprintf("health-check PING (frame %d)", p.Frame)
+		if p.Inferred {
+			// Not decrypted: say what the PING was recognised by.
+			what = fmt.Sprintf("health-check PING (frame %d, inferred from its TLS record's size: not decrypted)", p.Frame)
+		}
+		s := fmt.Sprintf("The client's %s got no ACK", what)
 		if p.IdleMs != nil {
-			s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) got no ACK",
-				fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
+			heard := "a frame"
+			if p.Inferred {
+				heard = "a record"
+			}
+			s = fmt.Sprintf("After %s without %s from the server, the client's %s got no ACK",
+				fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))), heard, what)
 		}
 		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
 			fmtDur(cl.client.Time.Sub(p.Time)), cl.client.Frame)
@@ -120,6 +129,9 @@ func (j *judgement) lostPingText() string {
 		note := "client PING, never ACKed"
 		if p.IdleMs != nil {
 			note = fmt.Sprintf("client PING after %s idle, never ACKed", fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))))
+		}
+		if p.Inferred {
+			note = strings.Replace(note, "client PING", "client PING (inferred)", 1)
 		}
 		j.evidenceFrame(p.Frame, p.Input, "%s", note)
 		j.clientRetransmissions(p.Time)

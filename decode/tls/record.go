@@ -117,6 +117,7 @@ type Records struct {
 	skipEnd int64
 
 	resynced bool // the next record emitted was found by search
+	segEnd   bool // buf ends where a segment ends (see hunt)
 	started  bool // bytes were seen: a start that is not a header needs a search
 	last     Meta
 	rec      Record
@@ -155,8 +156,10 @@ func (r *Records) Data(b []byte, meta Meta, emit func(*Record)) {
 		n := min(len(b), chunk)
 		r.add(b[:n], meta)
 		b = b[n:]
+		r.segEnd = len(b) == 0
 		r.process(emit)
 	}
+	r.segEnd = false
 }
 
 func (r *Records) end() int64 { return r.base + int64(len(r.buf)) }
@@ -265,7 +268,7 @@ func (r *Records) emitRec(rec *Record, emit func(*Record)) {
 // it points to, and reports whether it found one (pos is then that header).
 // It returns false when it needs more bytes; bytes ruled out are dropped.
 //
-// Why a chain of two: a ciphertext byte sequence passes plausibleHeader
+// Why a chain of two (or one record ending with its segment): a ciphertext byte sequence passes plausibleHeader
 // with a chance of about 5/256 * 1/256 * 4/256 * 0.28, about 3e-7 per
 // offset; two in a row that point at each other about 1e-13.
 func (r *Records) hunt() bool {
@@ -277,6 +280,14 @@ func (r *Records) hunt() bool {
 		h := r.buf[i:]
 		if plausibleHeader(h) {
 			n := recordHeaderLen + int(binary.BigEndian.Uint16(h[3:5]))
+			if len(h) == n && r.segEnd {
+				// The record ends exactly where a segment does: TLS
+				// stacks write a record per write, and a chance match
+				// is about 2e-11 (FindRecord). Waiting for the next
+				// header instead would hold an idle connection's
+				// record, a PING say, until the peer's answer passed it.
+				return true
+			}
 			if len(h) < n+recordHeaderLen {
 				return false // wait for the confirming header
 			}
@@ -483,3 +494,34 @@ func Detect(b []byte) (ok, more bool) {
 	}
 	return plausibleHeader(b[n:]), false
 }
+
+// FindRecord returns the offset in b of the first TLS record header it
+// can vouch for, or -1: a plausible header chained to a second one within
+// b, or one whose record ends exactly where b ends (a segment that ends
+// with a whole record: TLS stacks write a record per write, so segments
+// end on record boundaries more often than not). It is how a capture that
+// began mid-connection, in the middle of a record, finds TLS; b is one
+// segment's payload.
+//
+// A ciphertext offset passes plausibleHeader with a chance of about 3e-7
+// (see hunt); also pointing exactly at the end of b, about 2e-11, or at a
+// second plausible header, about 1e-13.
+func FindRecord(b []byte) int {
+	for i := 0; i+recordHeaderLen <= len(b); i++ {
+		h := b[i:]
+		if !plausibleHeader(h) {
+			continue
+		}
+		n := recordHeaderLen + int(binary.BigEndian.Uint16(h[3:5]))
+		if n == len(h) || n+recordHeaderLen <= len(h) && plausibleHeader(h[n:]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// IsHeader reports whether b starts with a plausible record header: a
+// known content type, a TLS 1.0-1.3 version and a possible length. At the
+// start of a segment it is already good evidence (see FindRecord): an
+// HTTP/2 frame header cannot pass it, nor can HTTP/1 text.
+func IsHeader(b []byte) bool { return len(b) >= recordHeaderLen && plausibleHeader(b) }
