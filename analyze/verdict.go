@@ -368,7 +368,10 @@ func (j *judgement) lostPingDecoded() bool {
 	}
 	for i := len(h.Pings) - 1; i >= 0; i-- {
 		p := &h.Pings[i]
-		if p.From != "client" || p.Acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
+		// An ACK that came after the client's close did not save the
+		// connection: the client had given up on the PING.
+		acked := p.Acked && (p.AckTime == nil || p.AckTime.Before(j.cl.client.Time))
+		if p.From != "client" || acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
 			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
 			continue
 		}

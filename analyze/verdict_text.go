@@ -125,10 +125,16 @@ func (j *judgement) lostPingText() string {
 		}
 		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
 			fmtDur(cl.client.Time.Sub(p.Time)), cl.client.Frame)
+		if p.Acked && p.AckTime != nil {
+			s += fmt.Sprintf("; the ACK (frame %d) came %s after the PING, when the client had given up", p.AckFrame, fmtDur(p.AckTime.Sub(p.Time)))
+		}
 		s += j.healthCheckText()
 		note := "client PING, never ACKed"
 		if p.IdleMs != nil {
 			note = fmt.Sprintf("client PING after %s idle, never ACKed", fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))))
+		}
+		if p.Acked {
+			note = strings.Replace(note, "never ACKed", "ACKed only after the client closed", 1)
 		}
 		if p.Inferred {
 			note = strings.Replace(note, "client PING", "client PING (inferred)", 1)

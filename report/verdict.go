@@ -120,26 +120,38 @@ func (t *text) http2(c *analyze.Connection) {
 		}
 		t.printf("%sHTTP/2 %s: %s%s\n", t.bullet(), dirLabel(d), strings.Join(parts, ", "), skipped)
 	}
-	var answered, unanswered int
+	var answered, late, unanswered int
 	for _, p := range h.Pings {
-		if p.Acked {
+		switch {
+		case p.Acked && p.Late:
+			late++
 			answered++
-		} else {
+		case p.Acked:
+			answered++
+		default:
 			unanswered++
 		}
 	}
 	if len(h.Pings) > 0 {
-		t.printf("%sPINGs: %d answered, %d unanswered\n", t.bullet(), answered, unanswered)
+		how := ""
+		if h.Detected == "tls-record-sizes" {
+			how = " (TLS not decrypted: inferred from record sizes and timing)"
+		}
+		lateNote := ""
+		if late > 0 {
+			lateNote = fmt.Sprintf(" (%d late)", late)
+		}
+		t.printf("%sPINGs: %d answered%s, %d unanswered%s\n", t.bullet(), answered, lateNote, unanswered, how)
 	}
 	for _, p := range h.Pings {
 		if p.Acked {
 			continue
 		}
-		how := ""
 		if p.Inferred {
-			how = ", inferred from record size and timing"
+			t.printf("%sunanswered PING from the %s at frame %s, inferred: %s\n", t.sub(), p.From, frameRef(p.Input, p.Frame), p.Reason)
+			continue
 		}
-		t.printf("%sunanswered PING from the %s at frame %s, data %s (%s%s)\n", t.sub(), p.From, frameRef(p.Input, p.Frame), p.Data, p.Sender, how)
+		t.printf("%sunanswered PING from the %s at frame %s, data %s (%s)\n", t.sub(), p.From, frameRef(p.Input, p.Frame), p.Data, p.Sender)
 	}
 	if hc := h.HealthCheck; hc != nil {
 		var parts []string
