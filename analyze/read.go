@@ -16,6 +16,8 @@ func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 	var seg decode.Segment
 	secrets, _ := src.(decode.SecretsSource)
 	used := 0 // secrets added to the key log
+	var warnings []string
+	warn := func(w string) { warnings = append(warnings, w) }
 	for {
 		p, err := src.Next()
 		if err == io.EOF {
@@ -25,13 +27,14 @@ func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 			return nil, err
 		}
 		if secrets != nil {
-			used = a.addSecrets(secrets, used)
+			used = a.addSecrets(secrets, used, warn)
 		}
 		if ok, _ := dec.Decode(p, &seg); ok {
 			a.Segment(&seg)
 		}
 	}
 	info := src.Info()
+	info.Warnings = append(info.Warnings, warnings...)
 	info.Decoded = dec.Stats()
 	return info, nil
 }

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -185,17 +186,23 @@ func tlsVersionName(v uint16) string {
 
 // addSecrets adds the TLS key log secrets of src past the first used to the
 // analyzer's key log, and returns how many src has given. A malformed
-// block is skipped: Wireshark ignores it too.
-func (a *Analyzer) addSecrets(src decode.SecretsSource, used int) int {
+// block is skipped, as Wireshark does, with a warning for the report.
+func (a *Analyzer) addSecrets(src decode.SecretsSource, used int, warn func(string)) int {
 	all := src.Secrets()
-	for _, s := range all[min(used, len(all)):] {
+	for i, s := range all[min(used, len(all)):] {
 		if s.Type != tls.DSBTypeTLSKeyLog {
 			continue
 		}
 		if a.keys.log == nil {
 			a.keys.log = &tls.KeyLog{}
 		}
-		_ = a.keys.log.AddDSB(s.Data)
+		if err := a.keys.log.AddDSB(s.Data); err != nil {
+			var ke *tls.KeyLogError
+			if errors.As(err, &ke) {
+				err = ke
+			}
+			warn(fmt.Sprintf("TLS key log in Decryption Secrets Block %d: %v (the lines before it are used)", used+i+1, err))
+		}
 	}
 	return len(all)
 }
