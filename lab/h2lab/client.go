@@ -40,6 +40,7 @@ type clientConfig struct {
 	quietAfter  time.Duration
 	quietFor    time.Duration
 	maxInflight int
+	tls         tlsOptions
 }
 
 func runClient(args []string) error {
@@ -64,6 +65,7 @@ func runClient(args []string) error {
 	fs.DurationVar(&c.quietAfter, "quiet-after", 0, "suspend the periodic requests this long after start, so the connection idles and health-check PINGs go out")
 	fs.DurationVar(&c.quietFor, "quiet-for", 0, "how long the periodic requests stay suspended")
 	fs.IntVar(&c.maxInflight, "max-inflight", 4, "periodic requests in flight per connection before ticks are skipped")
+	c.tls.register(fs)
 	fs.Parse(args)
 
 	log, err := openLog(c.logPath)
@@ -91,9 +93,17 @@ func runClient(args []string) error {
 		"addr": c.addr, "tls": c.useTLS, "conns": c.conns, "duration": c.duration.String(),
 		"read_idle_timeout": c.readIdle.String(), "ping_timeout": c.pingTimeout.String(),
 	}})
+	tlsCfg := &tls.Config{
+		ServerName:         c.serverName,
+		InsecureSkipVerify: true, // the server's certificate is made up at its start
+		NextProtos:         []string{http2.NextProtoTLS},
+	}
+	if err := c.tls.apply(tlsCfg); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < c.conns; i++ {
-		w := newClientWorker(i, &c, log, kl)
+		w := newClientWorker(i, &c, log, kl, tlsCfg)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -119,14 +129,10 @@ type clientWorker struct {
 	busy atomic.Int32
 }
 
-func newClientWorker(id int, cfg *clientConfig, log *jsonLog, keyLog io.Writer) *clientWorker {
+func newClientWorker(id int, cfg *clientConfig, log *jsonLog, keyLog io.Writer, base *tls.Config) *clientWorker {
 	w := &clientWorker{id: id, cfg: cfg, log: log}
-	tlsCfg := &tls.Config{
-		ServerName:         cfg.serverName,
-		InsecureSkipVerify: true, // the server's certificate is made up at its start
-		NextProtos:         []string{http2.NextProtoTLS},
-		KeyLogWriter:       keyLog,
-	}
+	tlsCfg := base.Clone()
+	tlsCfg.KeyLogWriter = keyLog
 	w.t = &http2.Transport{
 		TLSClientConfig: tlsCfg,
 		AllowHTTP:       !cfg.useTLS,
@@ -428,6 +434,7 @@ func (p *singleConnPool) dial(ctx context.Context, addr string) (c net.Conn, loc
 		return nil, "", err
 	}
 	local = c.LocalAddr().String()
+	var extra any
 	if p.w.cfg.useTLS {
 		tc := tls.Client(c, p.tlsCfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -438,9 +445,10 @@ func (p *singleConnPool) dial(ctx context.Context, addr string) (c net.Conn, loc
 			tc.Close()
 			return nil, local, fmt.Errorf("tls: negotiated protocol %q, want h2", proto)
 		}
+		extra = tlsStateExtra(tc.ConnectionState())
 		c = tc
 	}
 	p.w.log.log(logEntry{Level: "info", Conn: intp(p.w.id), Local: local, Remote: c.RemoteAddr().String(), Op: "dial",
-		Msg: fmt.Sprintf("connected in %v", time.Since(t0).Round(time.Microsecond))})
+		Msg: fmt.Sprintf("connected in %v", time.Since(t0).Round(time.Microsecond)), Extra: extra})
 	return c, local, nil
 }

@@ -36,6 +36,8 @@ type serverConfig struct {
 	shutdownWait  time.Duration
 	watchEvery    time.Duration
 	largeSize     int
+	tls           tlsOptions
+	pacingRate    int
 }
 
 func runServer(args []string) error {
@@ -49,6 +51,8 @@ func runServer(args []string) error {
 	fs.DurationVar(&c.shutdownWait, "shutdown-wait", 3*time.Second, "how long Shutdown waits for streams before closing")
 	fs.DurationVar(&c.watchEvery, "watch-every", time.Second, "default period of /watch events")
 	fs.IntVar(&c.largeSize, "large-size", 64<<10, "bytes of GET /large")
+	c.tls.register(fs)
+	fs.IntVar(&c.pacingRate, "pacing-rate", 0, "cap each TLS connection's send rate at this many `bytes` per second (SO_MAX_PACING_RATE; 0: none)")
 	fs.Parse(args)
 
 	log, err := openLog(c.logPath)
@@ -78,13 +82,17 @@ func runServer(args []string) error {
 		if err != nil {
 			return err
 		}
+		tlsCfg := &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			KeyLogWriter: kl,
+		}
+		if err := c.tls.apply(tlsCfg); err != nil {
+			return err
+		}
 		srv := &http.Server{
-			Handler: mux,
-			TLSConfig: &tls.Config{
-				Certificates: []tls.Certificate{cert},
-				KeyLogWriter: kl,
-			},
-			ErrorLog: stdlog.New(&logWriter{log: log, op: "http.Server"}, "", 0),
+			Handler:   mux,
+			TLSConfig: tlsCfg,
+			ErrorLog:  stdlog.New(&logWriter{log: log, op: "http.Server"}, "", 0),
 		}
 		// ConfigureServer installs x/net/http2 (not net/http's bundled
 		// copy) for ALPN "h2" and hooks Shutdown to its GOAWAY.
@@ -94,6 +102,9 @@ func runServer(args []string) error {
 		ln, err := net.Listen("tcp", c.tlsListen)
 		if err != nil {
 			return fmt.Errorf("listen TLS: %w", err)
+		}
+		if c.pacingRate > 0 {
+			ln = pacedListener{Listener: ln, rate: c.pacingRate}
 		}
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()

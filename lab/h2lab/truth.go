@@ -25,6 +25,21 @@ type Truth struct {
 	ClientErrors   []ClientError     `json:"client_errors"`
 	Connections    []ConnSummary     `json:"connections"`
 	Expect         Expect            `json:"expect"`
+	// Pings lists every HTTP/2 PING frame in the captures, as tshark
+	// decrypts them with the key log (TLS scenarios that record them): the
+	// truth for PINGs inferred from encrypted record sizes, and for the
+	// connections a mid-connection capture cannot decrypt.
+	Pings []Ping `json:"pings,omitempty"`
+}
+
+// Ping is one PING or PING ACK frame in one capture.
+type Ping struct {
+	Capture    string `json:"capture"` // client.pcap or server.pcap
+	Frame      int    `json:"frame"`   // the frame whose TCP segment carries the record
+	ClientPort int    `json:"client_port"`
+	From       string `json:"from"` // client or server
+	Ack        bool   `json:"ack"`
+	Data       string `json:"data"` // the 8 opaque bytes, hex
 }
 
 type ClientSettings struct {
@@ -62,6 +77,10 @@ type ConnSummary struct {
 	RequestsOK int     `json:"requests_ok"`
 	Errors     int     `json:"errors"`
 	FirstError *string `json:"first_error"`
+	// What the TLS handshake negotiated (crypto/tls's names), for TLS
+	// scenarios: record sizes depend on both.
+	TLSVersion  string `json:"tls_version,omitempty"`
+	CipherSuite string `json:"cipher_suite,omitempty"`
 }
 
 type Expect struct {
@@ -91,6 +110,7 @@ func runTruth(args []string) error {
 	suspects := fs.String("suspects", "", "comma-separated expected suspects")
 	verdictIfLost := fs.String("verdict-if-lost", "", "verdict instead of -verdict when the client logged \"http2: client connection lost\" (random faults differ run to run)")
 	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
+	pings := fs.String("pings", "", "JSON-lines `file` of the PINGs in the captures, written by run.sh")
 	out := fs.String("out", "truth.json", "output `file`")
 	wantError := fs.String("want-error", "", "check: some client error must contain this text")
 	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
@@ -120,6 +140,18 @@ func runTruth(args []string) error {
 			return fmt.Errorf("read faults: %w", err)
 		}
 	}
+	if *pings != "" {
+		if err := readJSONLines(*pings, func(b []byte) error {
+			var p Ping
+			if err := json.Unmarshal(b, &p); err != nil {
+				return err
+			}
+			t.Pings = append(t.Pings, p)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read pings: %w", err)
+		}
+	}
 	t.ClientErrors = []ClientError{}
 	t.Connections = []ConnSummary{}
 	if *clientLog != "" {
@@ -132,6 +164,10 @@ func runTruth(args []string) error {
 			cs := byLocal[e.Local]
 			if e.Op == "dial" && e.Level == "info" && e.Conn != nil {
 				cs = &ConnSummary{Local: e.Local, Conn: *e.Conn, Connected: e.Time}
+				if x, ok := e.Extra.(map[string]any); ok {
+					cs.TLSVersion, _ = x["tls_version"].(string)
+					cs.CipherSuite, _ = x["cipher_suite"].(string)
+				}
 				byLocal[e.Local] = cs
 				return nil
 			}
@@ -176,7 +212,11 @@ func runTruth(args []string) error {
 	if len(t.Connections) > 0 {
 		sb.WriteString(" Client connections (from client.log):")
 		for _, cs := range t.Connections {
-			fmt.Fprintf(&sb, " %s (conn %d) connected %s, %d requests ok", cs.Local, cs.Conn, cs.Connected, cs.RequestsOK)
+			fmt.Fprintf(&sb, " %s (conn %d) connected %s", cs.Local, cs.Conn, cs.Connected)
+			if cs.TLSVersion != "" {
+				fmt.Fprintf(&sb, " (%s %s)", cs.TLSVersion, cs.CipherSuite)
+			}
+			fmt.Fprintf(&sb, ", %d requests ok", cs.RequestsOK)
 			if cs.FirstError != nil {
 				fmt.Fprintf(&sb, ", first error %s", *cs.FirstError)
 			}
