@@ -140,6 +140,10 @@ type Conn struct {
 	half [2]*half // by fromClient: [0] server->client, [1] client->server
 	// pending TLS 1.2 keys until each direction's ChangeCipherSpec.
 	keys12 [2]*recordKey
+	// missLen is the key log's size when the keys were found missing: a
+	// log that grew since (a live capture tailing SSLKEYLOGFILE, a pcapng
+	// whose Decryption Secrets Block comes later) is searched again.
+	missLen int
 }
 
 // NewConn returns a Conn.
@@ -253,6 +257,7 @@ func (c *Conn) serverHello(sh *ServerHello) {
 	case !ok, tls13 && (sec.ClientHandshakeTrafficSecret == nil && sec.ClientTrafficSecret0 == nil && sec.ServerHandshakeTrafficSecret == nil && sec.ServerTrafficSecret0 == nil),
 		!tls13 && sec.MasterSecret == nil:
 		c.info.Keys = KeyMissing
+		c.missLen = c.cfg.Keys.Len()
 		return
 	}
 	c.info.Keys = KeyFound
@@ -285,6 +290,24 @@ func (c *Conn) serverHello(sh *ServerHello) {
 		return
 	}
 	c.keys12[1], c.keys12[0] = ck, sk
+}
+
+// retryKeys looks the connection's secrets up again, in a key log that has
+// grown since they were missing: a client writes its key log line only
+// once it has the ServerHello, so a live capture sees the handshake first.
+// Records that went by are lost; the window search of open finds the
+// sequence number the next one has.
+func (c *Conn) retryKeys() {
+	c.serverHello(c.info.ServerHello)
+	if c.info.Keys != KeyFound || isTLS13(c.info.Version) {
+		return
+	}
+	for i, h := range c.half {
+		if h.encrypted && h.key == nil {
+			// Past its ChangeCipherSpec: the sequence number counted on.
+			h.key = c.keys12[i]
+		}
+	}
 }
 
 // half is one direction's decryption state.
@@ -383,6 +406,9 @@ func (h *half) record(r *Record) {
 			h.hs.broken = true
 		}
 	case protected:
+		if c.info.Keys == KeyMissing && c.cfg.Keys.Len() != c.missLen {
+			c.retryKeys()
+		}
 		if h.key == nil && c.info.ServerHello == nil {
 			if len(h.earlyCands) > 0 {
 				h.earlyStart(r)
