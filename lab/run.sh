@@ -19,7 +19,8 @@ OUT_ROOT=${H2LAB_OUT:-$ROOT/testdata/pcaps}
 BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace"
 
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
-	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any)
+	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
+	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -232,8 +233,10 @@ wait_listen() {
 	die "server in $ns did not listen on $*"
 }
 
+# start_client ARGS...: the x/net/http2 client; CLIENT_ENV (NAME=VALUE
+# words) goes into its environment.
 start_client() {
-	bg "$NS_C" "$BIN" client --log "$OUT/client.log" "$@"
+	bg "$NS_C" env ${CLIENT_ENV-} "$BIN" client --log "$OUT/client.log" "$@"
 	CLIENT_PID=$LAST
 	T0=$(date +%s.%N)
 }
@@ -371,13 +374,16 @@ finish() {
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
 	local args=("$@") i extra
+	rm -f "$TMP/pings.jsonl"
 	if declare -F "notes_$SC" >/dev/null; then
 		"notes_$SC" >"$TMP/notes"
-		extra=$(cat "$TMP/notes")
+		extra=$(paste -sd' ' "$TMP/notes")
 		for i in "${!args[@]}"; do
 			[ "${args[$i]}" != --notes ] || args[$((i + 1))]+=" $extra"
 		done
 	fi
+	# A notes function may have listed the PINGs it found (ping_notes).
+	[ ! -s "$TMP/pings.jsonl" ] || args+=(--pings "$TMP/pings.jsonl")
 	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "${args[@]}" ||
 		{ [ -n "$SC_BAD" ] && log "warning: $SC: $SC_BAD"; }; then
 		log "warning: $SC did not show what it is for (see above); truth.json records what did happen"
@@ -674,6 +680,157 @@ sc_sll2-any() {
 		--captures "client.pcap=tcpdump -i any in the client namespace (LINUX_SLL2);server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction server_to_client --suspects random_loss \
 		--notes "Server retransmissions during the loss window."
+}
+
+# blackhole_s2c_tls12 NAME SUITE WHAT: blackhole-s2c-tls over TLS 1.2
+# with one ECDHE cipher suite (the server's certificate is ECDSA), and a
+# longer quiet spell before the fault so several health-check PINGs are
+# answered first: their records (46 bytes with AES-GCM, 38 with
+# ChaCha20-Poly1305) are what PING inference from ciphertext looks for.
+blackhole_s2c_tls12() {
+	local name=$1 suite=$2 what=$3
+	begin "$name"
+	start_server
+	captures_both
+	# The last request goes out at 2.5 s; health-check PINGs follow every
+	# ReadIdleTimeout (about 4.5, 6.5, 8.5 s), all answered. The black
+	# hole starts halfway to the next one (about 10.5 s), which is lost;
+	# the client closes about 11.5 s.
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --tls-version 1.2 --cipher-suites "$suite" \
+		--conns 1 --duration 14s --every 500ms --large-every 0 --watch-every 30s --quiet-after 3s --quiet-for 10s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 9.5
+	fault server_to_client "black hole" "ip saddr $S4 drop"
+	at 12.3
+	fault_end
+	finish --transport tls --server $S4:8443 --conns 1 \
+		--description "As blackhole-s2c-tls over TLS 1.2 $what ($suite, offered by the client alone). One connection idles after 3 s (only an idle /watch stream); its health-check PINGs every 2 s are answered (three or more) until every server->client packet is dropped at the router at 9.5 s; the next PING is not answered and after PingTimeout the client closes the connection. A redial waits for its SYN-ACK until the black hole ends at 12.3 s." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
+		--notes "The lost connection: the last PING reaches the server, whose PING ACK (in server.pcap only) is dropped; after PingTimeout the client closes the socket, but its close_notify and FIN wait behind the unacknowledged PING, which the client's TCP keeps retransmitting (the server's ACKs are dropped too). When the fault ends the server's retransmissions reach the closed socket and draw RSTs."
+}
+
+sc_blackhole-s2c-tls12-gcm() {
+	blackhole_s2c_tls12 blackhole-s2c-tls12-gcm TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 AES-128-GCM
+}
+
+sc_blackhole-s2c-tls12-chacha() {
+	blackhole_s2c_tls12 blackhole-s2c-tls12-chacha TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 ChaCha20-Poly1305
+}
+
+notes_blackhole-s2c-tls12-gcm() { tls_ping_notes; }
+notes_blackhole-s2c-tls12-chacha() { tls_ping_notes; }
+
+sc_midconn-tls() {
+	begin midconn-tls
+	# Paced at 20 kB/s, the 32 KiB /large asked at 1 s streams until about
+	# 2.7 s, so the captures (started at 1.6 s) begin inside it: TCP fills
+	# its segments from a paced backlog, so record boundaries fall
+	# mid-segment and the first server segment captured starts inside a
+	# TLS record.
+	start_server --large-size 32768 --pacing-rate 20000
+	# Reference captures from the start, kept out of testdata: with their
+	# handshake tshark decrypts the PINGs, which the notes then find in the
+	# mid-connection captures by TCP sequence number.
+	capture "$NS_C" c0 "$TMP/ref-client.pcap"
+	capture "$NS_S" s0 "$TMP/ref-server.pcap"
+	# GODEBUG=cpu.aes=off: the client offers ChaCha20-Poly1305 first, as
+	# one without AES hardware does, and the Go server follows: the only
+	# way to a TLS 1.3 ChaCha20 run with crypto/tls.
+	CLIENT_ENV=GODEBUG=cpu.aes=off start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --tls-version 1.3 \
+		--conns 1 --duration 14s --every 500ms --large-every 2 --watch-every 30s --quiet-after 1.2s --quiet-for 11.8s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 1.6
+	captures_both
+	# The /large ends about 2.7 s; PINGs about 4.7, 6.7, 8.7 s answered,
+	# the one about 10.7 s lost, the client closes about 11.7 s.
+	at 9.7
+	fault server_to_client "black hole" "ip saddr $S4 drop"
+	at 12.3
+	fault_end
+	finish --transport tls --server $S4:8443 --conns 1 \
+		--description "One TLS 1.3 connection (TLS_CHACHA20_POLY1305_SHA256: the client runs with GODEBUG=cpu.aes=off) established before the captures start: tcpdump starts 1.6 s after the client, while the server streams a 32 KiB /large paced at 20 kB/s (SO_MAX_PACING_RATE), so neither capture has the handshake and the first server segment starts inside a TLS record. The connection then idles (only an idle /watch stream); health-check PINGs every 2 s are answered until every server->client packet is dropped at 9.7 s; the next PING is not answered and after PingTimeout the client closes. The redial after the black hole ends at 12.3 s has a full handshake." \
+		--captures "client.pcap=tcpdump -i c0 started 1.6 s after the client;server.pcap=tcpdump -i s0 started 1.6 s after the client" \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole,midstream_capture --want-error "http2: client connection lost" \
+		--notes "Without the handshake the first connection cannot be decrypted from these captures (keylog.txt has its secrets, but nothing ties them to it): its PINGs show only as record sizes (39 bytes in TLS 1.3). Their frame numbers below come from full captures of the same run, decrypted and matched by TCP sequence number."
+}
+
+# notes_midconn-tls: the PINGs' frames, and a check that client.pcap's
+# first server segment starts inside a TLS record (no record header).
+notes_midconn-tls() {
+	tls_ping_notes "$TMP/ref-client.pcap" "$TMP/ref-server.pcap"
+	command -v tshark >/dev/null || return 0
+	local first
+	first=$(tshark -r "$OUT/client.pcap" -n -Y 'tcp.srcport == 8443 && tcp.len > 0' -c 1 -T fields -e frame.number -e tcp.payload 2>/dev/null)
+	case ${first#*$'\t'} in
+	170303* | "") SC_BAD="client.pcap's first server segment starts with a TLS record header: ${first:0:40}" ;;
+	*) echo "client.pcap's first server segment (frame ${first%%$'\t'*}) starts inside a TLS record." ;;
+	esac
+}
+
+# ping_rows FILE: one line per HTTP/2 PING tshark decrypts in FILE with
+# the scenario's key log: frame srcport dstport seq_raw ack data time.
+ping_rows() {
+	tshark -r "$1" -n -o tcp.reassemble_out_of_order:TRUE -o "tls.keylog_file:$OUT/keylog.txt" -Y 'http2.type == 6' \
+		-T fields -e frame.number -e tcp.srcport -e tcp.dstport -e tcp.seq_raw -e http2.flags.ack.ping -e http2.ping -e http2.pong \
+		-e frame.time_epoch 2>/dev/null |
+		awk -F'\t' '{ print $1, $2, $3, $4, $5, $6 $7, $8 }'
+}
+
+# ping_notes CAPTURE PORT [REF]: the health-check PINGs of the connection
+# from client port PORT in CAPTURE, each with the frame of its ACK. With
+# REF (the same interface captured from the connection's start) the PINGs
+# are decrypted there and found in CAPTURE by TCP sequence number, for a
+# CAPTURE without the handshake. Prints a sentence, then "ANSWERED
+# UNANSWERED" on a second line.
+ping_notes() {
+	local cap=$1 port=$2 ref=${3-} rows
+	rows=$(ping_rows "${ref:-$cap}")
+	if [ -n "$ref" ]; then
+		rows=$(awk 'NR == FNR { k = $2 " " $3; if (!(k in f)) f[k] = $1; next }
+			(($2 " " $4) in f) { $1 = f[$2 " " $4]; print }' \
+			<(tshark -r "$cap" -n -Y 'tcp.len > 0' -T fields -e frame.number -e tcp.srcport -e tcp.seq_raw 2>/dev/null) - <<<"$rows")
+	fi
+	# Every PING and PING ACK of every connection, for truth.json's pings.
+	awk -v name="$(basename "$cap")" -v sp="${SERVER_PORT:-8443}" '$1 != "" {
+		printf "{\"capture\":\"%s\",\"frame\":%d,\"client_port\":%d,\"from\":\"%s\",\"ack\":%s,\"data\":\"%s\"}\n",
+			name, $1, ($2 == sp ? $3 : $2), ($2 == sp ? "server" : "client"), ($5 == 1 ? "true" : "false"), $6
+	}' <<<"$rows" >>"$TMP/pings.jsonl"
+	# An ACK later than PingTimeout (1 s) came after the client had given
+	# up: the server's retransmission once the black hole ended.
+	awk -v p="$port" -v name="$(basename "$cap")" '
+		$2 == p && $5 == 0 { n++; fr[n] = $1; d[n] = $6; t[n] = $7 }
+		$3 == p && $5 == 1 && !($6 in ack) { ack[$6] = $1; at[$6] = $7 }
+		END {
+			s = name ": the client'"'"'s PINGs at frames"
+			for (i = 1; i <= n; i++) {
+				if (!(d[i] in ack)) { u++; s = s sprintf(" %d (no ACK)", fr[i]) }
+				else if (at[d[i]] - t[i] < 1) { a++; s = s sprintf(" %d (ACK %d)", fr[i], ack[d[i]]) }
+				else { u++; s = s sprintf(" %d (no ACK within PingTimeout; it arrives at frame %d, %.1f s later, after the client closed)", fr[i], ack[d[i]], at[d[i]] - t[i]) }
+			}
+			if (n == 0) s = s " none"
+			print s "."
+			print a + 0, u + 0
+		}' <<<"$rows"
+}
+
+# tls_ping_notes [REF_CLIENT REF_SERVER]: frame numbers of the lost
+# connection's PINGs in both captures, for truth.json; the run missed its
+# point unless client.pcap has at least 3 answered PINGs and then one
+# without ACK, whose ACK server.pcap has.
+tls_ping_notes() {
+	command -v tshark >/dev/null || { echo "(tshark missing: no PING frames)"; return 0; }
+	local port c s ca cu sa su
+	port=$(grep '"msg":"http2: client connection lost"' "$OUT/client.log" | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
+	[ -n "$port" ] || { SC_BAD="no connection lost to the health check in client.log"; return 0; }
+	c=$(ping_notes "$OUT/client.pcap" "$port" ${1-})
+	s=$(ping_notes "$OUT/server.pcap" "$port" ${2-})
+	read -r ca cu <<<"$(sed -n 2p <<<"$c")"
+	read -r sa su <<<"$(sed -n 2p <<<"$s")"
+	if [ "$ca" -lt 3 ] || [ "$cu" != 1 ] || [ "$sa" != $((ca + 1)) ] || [ "$su" != 0 ]; then
+		SC_BAD="PINGs not as intended: client.pcap $ca answered, $cu not; server.pcap $sa answered, $su not"
+	fi
+	echo "Health-check PINGs of the connection from client port $port (tshark with keylog.txt): $(sed -n 1p <<<"$c") $(sed -n 1p <<<"$s") In server.pcap the last PING has its ACK: the black hole dropped it after the server sent it."
 }
 
 # ---------------------------------------------------------------- bulk
