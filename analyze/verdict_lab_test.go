@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/h2pcap/h2pcap/decode/tls"
 )
 
 // verdictTruth is the part of a lab scenario's truth.json the verdict test reads.
@@ -72,14 +74,39 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 			42024: {kinds: []string{KindHealthy, KindDegraded}},
 		},
 	},
+	// TLS 1.2 AES-128-GCM and ChaCha20-Poly1305, TLS 1.3 mid-connection:
+	// with the key log the lost connection follows the truth in both
+	// captures, and unlike blackhole-s2c-tls the client side can tell the
+	// direction: once the fault ends, the server's dup ACKs carry a D-SACK
+	// of the client's PING (client.pcap frames 95 in -gcm, 94 in -chacha,
+	// 54 in midconn-tls; the server had it all along) ahead of its
+	// retransmitted PING ACK. The redial during the black hole waited for
+	// a retransmitted SYN-ACK: degraded is right, as in midconn.
+	"blackhole-s2c-tls12-gcm": {
+		"client.pcap": {51928: {kinds: []string{KindHealthy, KindDegraded}}},
+		"server.pcap": {51928: {kinds: []string{KindHealthy, KindDegraded}}},
+	},
+	"blackhole-s2c-tls12-chacha": {
+		"client.pcap": {46714: {kinds: []string{KindHealthy, KindDegraded}}},
+		"server.pcap": {46714: {kinds: []string{KindHealthy, KindDegraded}}},
+	},
+	"midconn-tls": {
+		"client.pcap": {34926: {kinds: []string{KindHealthy, KindDegraded}}},
+		"server.pcap": {34926: {kinds: []string{KindHealthy, KindDegraded}}},
+	},
 	// The first two connections end with the server's GOAWAY (no client
-	// error: the client moves on); TLS is not decrypted, so the GOAWAY is
-	// inferred from the client's close right after an unasked record.
+	// error: the client moves on). With the key log the GOAWAY is decoded;
+	// without, it is inferred from the client's close right after an
+	// unasked record.
 	"graceful-shutdown": {
 		"client.pcap": {48404: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}, 48408: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}},
 		"server.pcap": {48404: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}, 48408: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}},
 	},
 }
+
+// noKeys suffixes a capture's name in verdictOverride for what differs
+// when its TLS is analysed without the key log.
+const noKeys = " without keys"
 
 // verdictSuspects are the suspects the verdict names; truth.json also lists
 // descriptive ones (blackhole, random_loss, server_shutdown,
@@ -89,7 +116,22 @@ var verdictSuspects = []string{SuspectMTUBlackhole, SuspectMiddleboxReset, Suspe
 // verdictReport analyzes one lab capture as cmd/h2pcap does.
 func verdictReport(t *testing.T, path string) *Report {
 	t.Helper()
-	rep, _ := runPath(t, path, Options{})
+	return verdictReportKeys(t, path, false)
+}
+
+// verdictReportKeys is verdictReport with --keylog keylog.txt (from the
+// capture's directory) when withKeys.
+func verdictReportKeys(t *testing.T, path string, withKeys bool) *Report {
+	t.Helper()
+	var opts Options
+	if withKeys {
+		keys, err := tls.ReadKeyLogFile(filepath.Join(filepath.Dir(path), "keylog.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Keys = keys
+	}
+	rep, _ := runPath(t, path, opts)
 	return rep
 }
 
@@ -119,20 +161,35 @@ func TestVerdictLab(t *testing.T) {
 			t.Fatalf("%s: %v", tp, err)
 		}
 		dir := filepath.Dir(tp)
+		// A TLS scenario is judged with its key log (decrypted HTTP/2)
+		// and without (TCP and record sizes alone).
+		modes := []bool{false}
+		if _, err := os.Stat(filepath.Join(dir, "keylog.txt")); err == nil {
+			modes = []bool{true, false}
+		}
 		for _, capture := range []string{"client.pcap", "server.pcap"} {
-			t.Run(tr.Scenario+"/"+capture, func(t *testing.T) {
-				r := verdictReport(t, filepath.Join(dir, capture))
-				wantPoint := strings.TrimSuffix(capture, ".pcap")
-				if r.CapturePoint != wantPoint {
-					t.Errorf("capture_point %q, want %q", r.CapturePoint, wantPoint)
+			for _, withKeys := range modes {
+				name := tr.Scenario + "/" + capture
+				if len(modes) > 1 && !withKeys {
+					name += "/nokeys"
 				}
-				checkVerdicts(t, &tr, capture, r)
-			})
+				t.Run(name, func(t *testing.T) {
+					r := verdictReportKeys(t, filepath.Join(dir, capture), withKeys)
+					wantPoint := strings.TrimSuffix(capture, ".pcap")
+					if r.CapturePoint != wantPoint {
+						t.Errorf("capture_point %q, want %q", r.CapturePoint, wantPoint)
+					}
+					checkVerdicts(t, &tr, capture, withKeys || len(modes) == 1, r)
+				})
+			}
 		}
 	}
 }
 
-func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, r *Report) {
+// checkVerdicts compares r's verdicts with the truth. keyed is false for
+// a TLS capture analysed without its key log: an override for
+// capture+noKeys then comes first.
+func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r *Report) {
 	byPort := map[uint16]*Connection{}
 	for _, c := range r.Connections {
 		// The last connection on a port is the one the client log names
@@ -147,7 +204,10 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, r *Report) {
 			t.Errorf("client port %d: no connection in the capture", port)
 			continue
 		}
-		want, ok := verdictOverride[tr.Scenario][capture][port]
+		want, ok := verdictOverride[tr.Scenario][capture+noKeys][port]
+		if keyed || !ok {
+			want, ok = verdictOverride[tr.Scenario][capture][port]
+		}
 		if !ok {
 			want = verdictDefault(tr, tc.FirstError != nil)
 		}
