@@ -112,6 +112,9 @@ func (p *pingInfer) pingSize(n int) bool {
 // record takes an application_data record from side that was not
 // decrypted, of wire length n, completed by the segment meta.
 func (p *pingInfer) record(side, n int, meta h2.Meta, pings *pingTracker) {
+	if p.late(side, meta) {
+		return
+	}
 	defer func() { p.last[side], p.hasLast[side] = meta, true }()
 	if p.size < 0 {
 		return
@@ -175,6 +178,9 @@ func (p *pingInfer) record(side, n int, meta h2.Meta, pings *pingTracker) {
 // spoke takes a record from side that cannot be a PING: it still ends a
 // silence, and is the peer's answer to a candidate, if one is awaited.
 func (p *pingInfer) spoke(side int, meta h2.Meta, pings *pingTracker) {
+	if p.late(side, meta) {
+		return
+	}
 	p.settle(meta, pings)
 	if p.hasPend && p.pend.side != side {
 		p.hasPend = false
@@ -204,6 +210,22 @@ func (p *pingInfer) end(closed bool, closeAt h2.Meta, pings *pingTracker) {
 	if len(pings.list) > n {
 		p.gaveUp, p.gaveUpAt, p.hasGaveUp = *c, n, true
 	}
+}
+
+// late says whether a record comes out of capture order: a direction
+// that searched for its first record boundary emits the records it held
+// when it finds one, after records of the other direction that came later.
+// Its time says nothing then of what answered what.
+func (p *pingInfer) late(side int, meta h2.Meta) bool {
+	for s := range p.last {
+		if p.hasLast[s] && meta.Time.Before(p.last[s].Time) {
+			if !p.hasLast[side] || !meta.Time.Before(p.last[side].Time) {
+				p.last[side], p.hasLast[side] = meta, true
+			}
+			return true
+		}
+	}
+	return p.hasPend && meta.Time.Before(p.pend.meta.Time) || p.hasHeld && meta.Time.Before(p.heldAck.Time)
 }
 
 // settle decides the held pair at the next record, at meta: it counts

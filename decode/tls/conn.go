@@ -187,6 +187,7 @@ func (c *Conn) Data(fromClient bool, b []byte, meta Meta) {
 func (c *Conn) Gap(fromClient bool, n int) {
 	h := c.h(fromClient)
 	h.lost += int64(max(n, 0))
+	h.wide = 0
 	h.rec.Gap(n, h.record)
 }
 
@@ -340,6 +341,7 @@ type half struct {
 	// the sequence number search. fails counts records in a row no key
 	// opened.
 	lost  int64
+	wide  int // wide searches since the last gap
 	fails int
 	buf   []byte
 	plain Plain
@@ -467,6 +469,7 @@ const (
 	maxSearchLen  = 1024 // a small record
 	minRecordWire = 22   // the smallest AEAD record: header, 1 byte, 16 of tag
 	maxSeqSearch  = 1 << 14
+	maxWide       = 4 // wide searches per gap
 )
 
 // estimate is the plaintext length of an encrypted record's payload.
@@ -593,7 +596,12 @@ func (h *half) open(r *Record) ([]byte, bool) {
 		h.seqKnown = false
 		return nil, false
 	}
-	if small && h.lost > 0 {
+	if small && h.lost > 0 && h.wide < maxWide {
+		// Only the first few small records after a gap: each such
+		// search costs up to maxSeqSearch decryptions, and records no
+		// key opens (a wrong key, a fuzzed stream) must not pay it
+		// every time.
+		h.wide++
 		// Records lost in gaps: as many as could fit in the bytes lost.
 		w = max(w, min(uint64(h.lost/minRecordWire)+w, maxSeqSearch))
 	}
