@@ -205,6 +205,60 @@ func labPings(t *testing.T, file string) []truthPing {
 	return out
 }
 
+// A TLS capture that begins mid-connection (midconn-tls: inside a
+// response, no TCP or TLS handshake): with the key log the connection is
+// decrypted all the same (its TLS 1.3 secrets found by trial), with its
+// version and cipher suite learnt by decrypting, and its HTTP/2 found by
+// frame sync; without, it is TLS, not decrypted, and no key is missing.
+func TestTLSMidConnection(t *testing.T) {
+	for _, side := range []string{"client", "server"} {
+		file := "midconn-tls/" + side + ".pcap"
+		c := tlsCapture{file, "midconn-tls/keylog.txt", nil}
+		for _, keyed := range []bool{true, false} {
+			opts := Options{}
+			if keyed {
+				opts = c.options(t)
+			}
+			mid := 0
+			for _, conn := range analyzeCapture(t, file, opts).Connections {
+				if conn.Handshake.Seen {
+					continue
+				}
+				mid++
+				tl := conn.TLS
+				if tl == nil {
+					t.Fatalf("%s stream %d (keys %v): no TLS", file, conn.Stream, keyed)
+				}
+				if !keyed {
+					if tl.Decrypted || tl.KeyProblem != "" {
+						t.Errorf("%s stream %d without keys: tls %+v", file, conn.Stream, tl)
+					}
+					continue
+				}
+				if !tl.Decrypted || tl.KeyProblem != "" || tl.Version != "TLS 1.3" || tl.CipherSuite != "TLS_CHACHA20_POLY1305_SHA256" {
+					t.Errorf("%s stream %d: tls %+v", file, conn.Stream, tl)
+				}
+				h := conn.HTTP2
+				if conn.App != "h2" || h == nil || h.Detected != "frames" {
+					t.Fatalf("%s stream %d: app %s, http2 %+v", file, conn.Stream, conn.App, h)
+				}
+				pings := 0
+				for _, p := range h.Pings {
+					if p.From == "client" && p.Sender == SenderGoHealthCheck && !p.Inferred {
+						pings++
+					}
+				}
+				if pings < 4 {
+					t.Errorf("%s stream %d: %d health-check PINGs decrypted, want 4 (3 answered, 1 lost): %+v", file, conn.Stream, pings, h.Pings)
+				}
+			}
+			if mid == 0 {
+				t.Errorf("%s: no connection without a handshake", file)
+			}
+		}
+	}
+}
+
 // Without keys a TLS connection is as before (no HTTP/2, app tls), with its
 // handshake facts.
 func TestTLSWithoutKeys(t *testing.T) {
