@@ -50,10 +50,6 @@ const (
 	maxBlindAck = time.Second
 )
 
-// pingSizes are the PING record lengths a connection may use when its
-// handshake was not seen: TLS 1.2 ChaCha20, TLS 1.3, TLS 1.2 AES-GCM.
-var pingSizes = [...]int{38, 39, 46}
-
 // pingInfer finds PINGs and PING ACKs in a TLS connection's records that
 // were not decrypted, and adds them to the connection's pingTracker.
 type pingInfer struct {
@@ -97,16 +93,14 @@ func (p *pingInfer) setSuite(version, suite uint16) {
 	}
 }
 
+// pingSize says whether a record of n bytes may hold a PING. Before the
+// size is known (no handshake seen) any of the AEAD sizes may: TLS 1.2
+// ChaCha20, TLS 1.3, TLS 1.2 AES-GCM.
 func (p *pingInfer) pingSize(n int) bool {
 	if p.size != 0 {
 		return n == p.size
 	}
-	for _, s := range pingSizes {
-		if n == s {
-			return true
-		}
-	}
-	return false
+	return n == 38 || n == 39 || n == 46
 }
 
 // record takes an application_data record from side that was not
