@@ -370,7 +370,7 @@ func (j *judgement) lostPingDecoded() bool {
 		p := &h.Pings[i]
 		// An ACK that came after the client's close did not save the
 		// connection: the client had given up on the PING.
-		acked := p.Acked && (p.AckTime == nil || p.AckTime.Before(j.cl.client.Time))
+		acked := p.Acked && (p.AckTime == nil || p.AckTime.Before(j.cl.client.Time)) && !j.ackLost(p)
 		if p.From != "client" || acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
 			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
 			continue
@@ -380,6 +380,36 @@ func (j *judgement) lostPingDecoded() bool {
 		}
 		j.ping = p
 		return true
+	}
+	return false
+}
+
+// ackLost says whether a PING's ACK, seen leaving the server, never
+// reached the client: the segment that carried it was sent again (lost
+// after a capture near the server), and the client closed without having
+// answered anything since.
+func (j *judgement) ackLost(p *Ping) bool {
+	if !p.Acked || p.AckFrame == 0 || p.AckTime == nil {
+		return false
+	}
+	sf := &j.f.Dir[ServerToClient]
+	var ack segRef
+	for _, m := range sf.Last {
+		if m.Frame == p.AckFrame && m.Input == p.AckInput {
+			ack = m
+		}
+	}
+	if !ack.ok() {
+		return false
+	}
+	for _, e := range j.c.Events {
+		if e.Dir != ServerToClient || e.Time.Before(*p.AckTime) || e.Seq > ack.Seq || e.Seq+uint32(max(e.Len, 1)) <= ack.Seq {
+			continue
+		}
+		switch e.Kind {
+		case EvRetransmission, EvFastRetransmission:
+			return true
+		}
 	}
 	return false
 }

@@ -125,7 +125,10 @@ func (j *judgement) lostPingText() string {
 		}
 		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
 			fmtDur(cl.client.Time.Sub(p.Time)), cl.client.Frame)
-		if p.Acked && p.AckTime != nil {
+		switch {
+		case p.Acked && j.ackLost(p):
+			s += fmt.Sprintf("; the server answered (PING ACK, frame %d, %s after the PING) but the ACK never reached the client: the server sent it again", p.AckFrame, fmtDur(p.AckTime.Sub(p.Time)))
+		case p.Acked && p.AckTime != nil:
 			s += fmt.Sprintf("; the ACK (frame %d) came %s after the PING, when the client had given up", p.AckFrame, fmtDur(p.AckTime.Sub(p.Time)))
 		}
 		s += j.healthCheckText()
@@ -133,7 +136,11 @@ func (j *judgement) lostPingText() string {
 		if p.IdleMs != nil {
 			note = fmt.Sprintf("client PING after %s idle, never ACKed", fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))))
 		}
-		if p.Acked {
+		switch {
+		case p.Acked && j.ackLost(p):
+			note = strings.Replace(note, "never ACKed", "ACKed by the server, the ACK lost on the way", 1)
+			j.evidenceFrame(p.AckFrame, p.AckInput, "the server's PING ACK, sent again: it never reached the client")
+		case p.Acked:
 			note = strings.Replace(note, "never ACKed", "ACKed only after the client closed", 1)
 		}
 		if p.Inferred {
