@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
 )
 
 // TestLiveMetricsAddr: an address that cannot be listened on is a usage
@@ -142,6 +143,12 @@ func TestLiveMetrics(t *testing.T) {
 		t.Errorf("h2pcap_capture_packets_total went from %v to %v: the scrapes were not counted",
 			first["h2pcap_capture_packets_total"], second["h2pcap_capture_packets_total"])
 	}
+	// The scrapes are TCP connections to the metrics port: once the
+	// analysis tells notices, they are counted under that server.
+	const conns = `h2pcap_connections_total{server="` + addr + `"}`
+	if analysisNotices(t) && second[conns] < 1 {
+		t.Errorf("%s = %v after a scrape, want at least 1", conns, second[conns])
+	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
@@ -162,6 +169,26 @@ func TestLiveMetrics(t *testing.T) {
 	if rep.Inputs[0].Packets < int(second["h2pcap_capture_packets_total"]) {
 		t.Errorf("the report has %d packets, fewer than the %v scraped", rep.Inputs[0].Packets, second["h2pcap_capture_packets_total"])
 	}
+}
+
+// analysisNotices says whether this build's analysis tells any notice
+// about the built-in sample, which has connections opening and a lost
+// PING. The notices came after the metrics (issue 5): where they are not
+// told yet, the end-to-end test checks the capture's counters only.
+func analysisNotices(t *testing.T) bool {
+	t.Helper()
+	src, err := decode.NewReader(bytes.NewReader(sample), sampleName, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if _, err := analyze.New(analyze.Options{OnNotice: func(*analyze.Notice) { n++ }}).ReadSource(src); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Log("the analysis tells no notices in this build: only the capture's counters are checked")
+	}
+	return n > 0
 }
 
 // dialInNetns connects to addr from network namespace ns: the socket is
