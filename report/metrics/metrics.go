@@ -249,7 +249,11 @@ func (m *Metrics) server(ap netip.AddrPort) *server {
 		}
 		return m.other
 	}
-	s := m.newServer(ap.String())
+	label := ap.String()
+	if !ap.IsValid() {
+		label = "unknown" // analyze always sets Server; this only keeps "invalid AddrPort" out of the labels
+	}
+	s := m.newServer(label)
 	m.servers[ap] = s
 	return s
 }

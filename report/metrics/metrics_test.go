@@ -145,6 +145,18 @@ h2pcap_goaways_total{code="other",server="[fd18:2::2]:8443"} 1
 `,
 		},
 		{
+			name: "a notice without a server endpoint",
+			notices: []*analyze.Notice{
+				notice(analyze.NoticeConnOpen, netip.AddrPort{}),
+			},
+			metrics: []string{"h2pcap_connections_total"},
+			want: `
+# HELP h2pcap_connections_total TCP connections seen opening (or already open when the capture began).
+# TYPE h2pcap_connections_total counter
+h2pcap_connections_total{server="unknown"} 1
+`,
+		},
+		{
 			name: "silent is a finding and nothing else",
 			notices: []*analyze.Notice{
 				notice(analyze.NoticeSilent, srvB),
