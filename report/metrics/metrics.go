@@ -28,11 +28,11 @@ const DefaultMaxServers = 1000
 // for a GOAWAY code that is not one of HTTP/2's.
 const Other = "other"
 
-// RTTBuckets are the PING RTT histogram's upper bounds in seconds: from
+// rttBuckets are the PING RTT histogram's upper bounds in seconds: from
 // 100 µs (a PING across a node's veth) to 15 s (past any client's
 // PingTimeout, for an ACK that came back very late), 1-2.5-5 per decade
 // so that a quantile is read within a factor of about two anywhere.
-var RTTBuckets = []float64{
+var rttBuckets = []float64{
 	0.0001, 0.00025, 0.0005,
 	0.001, 0.0025, 0.005,
 	0.01, 0.025, 0.05,
@@ -103,13 +103,14 @@ type server struct {
 	goaways  map[string]prometheus.Counter // by code
 }
 
+// Sides, the from label's values, as indexes of server.retrans and resets.
 const (
-	client = iota
-	srv
-	unknown
+	sideClient = iota
+	sideServer
+	sideUnknown
 )
 
-var sides = [...]string{client: "client", srv: "server", unknown: "unknown"}
+var sides = [...]string{sideClient: "client", sideServer: "server", sideUnknown: "unknown"}
 
 // goawayCodes are the label values a GOAWAY code may take: HTTP/2's
 // codes by name (as analyze gives them), the rest as Other, so a peer
@@ -136,7 +137,7 @@ func New(opts Options) *Metrics {
 	m.rtt = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "h2pcap_ping_rtt_seconds",
 		Help:    "Time from an HTTP/2 PING to its ACK, as seen at the capture point, for PINGs answered in time or late.",
-		Buckets: RTTBuckets,
+		Buckets: rttBuckets,
 	}, srvLabel)
 	m.unanswered = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "h2pcap_pings_unanswered_total",
@@ -229,11 +230,11 @@ func (m *Metrics) Notice(n *analyze.Notice) {
 func side(from string) int {
 	switch from {
 	case "client":
-		return client
+		return sideClient
 	case "server":
-		return srv
+		return sideServer
 	}
-	return unknown
+	return sideUnknown
 }
 
 // server returns the series of a server, made on its first notice, or
@@ -271,7 +272,7 @@ func (m *Metrics) newServer(label string) *server {
 	}
 	// Zero from the start, so that rate() sees the first retransmission
 	// or reset of a server rather than a series appearing at 1.
-	for _, i := range []int{client, srv} {
+	for _, i := range []int{sideClient, sideServer} {
 		s.retrans[i] = m.retrans.WithLabelValues(label, sides[i])
 		s.resets[i] = m.resets.WithLabelValues(label, sides[i])
 	}
