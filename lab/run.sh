@@ -5,6 +5,7 @@
 #   bash lab/run.sh                 every scenario -> testdata/pcaps/<scenario>/
 #   bash lab/run.sh NAME...         only these scenarios
 #   bash lab/run.sh bulk OUT.pcap [MB]   large capture for benchmarks (default 800 MB)
+#   bash lab/run.sh bulk-live H2PCAP OUTDIR SECONDS MB/s...   h2pcap live during bulk traffic, per rate
 #   bash lab/run.sh list            scenario names
 #
 # Needs root (namespaces, nft, tcpdump). Only 198.18.0.0/15 and fd18::/16
@@ -869,6 +870,44 @@ bulk() {
 	log "bulk: $(stat -c %s "$out") bytes in $out after $((SECONDS - t0)) s"
 }
 
+# bulk_live H2PCAP OUTDIR SECONDS RATE...: for each RATE (MB/s, 0 for
+# unpaced) the bulk download of bulk() runs for SECONDS while H2PCAP live
+# captures on the client's veth, writing its JSON report to
+# OUTDIR/live-RATE.json (the capture's drops are in its warnings), its
+# GNU time figures (elapsed, user, system seconds, peak RSS KiB) to
+# OUTDIR/live-RATE.time and the client's log to OUTDIR/live-RATE.log.
+# One topology for every rate.
+bulk_live() {
+	local h2pcap=${1:?usage: run.sh bulk-live H2PCAP OUTDIR SECONDS MB/s...} dir=${2:?} secs=${3:?}
+	shift 3
+	case $h2pcap in /*) ;; *) h2pcap=$PWD/$h2pcap ;; esac
+	case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+	OUT=$TMP/bulk
+	mkdir -p "$OUT" "$dir"
+	CAP_PIDS=() CAP_ERRS=() F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
+	topo_up
+	SERVER_PORTS=8080 start_server --tls-listen ""
+	inR nft add rule inet lab faults ip saddr $S4 numgen random mod 10000 '<' 3 drop
+	local rate pid
+	for rate in "$@"; do
+		# live outlasts the download by 2 s, so the capture holds the end
+		# of every connection.
+		# GNU time: h2pcap's own CPU time and peak RSS at this rate.
+		bg "$NS_C" /usr/bin/time -f '%e %U %S %M' -o "$dir/live-$rate.time" \
+			"$h2pcap" live -i c0 --port 8080 --duration "$((secs + 3))s" --metrics-addr "$C4:9464" \
+			--format json -o "$dir/live-$rate.json"
+		pid=$LAST
+		sleep 1 # opening the socket takes milliseconds; live says nothing when it is ready
+		inC "$BIN" bulk --addr $S4:8080 --conns 2 --streams 3 --bytes $((1 << 40)) --size $((32 << 20)) \
+			--max-time "${secs}s" --rate "$rate" --log "$dir/live-$rate.log" || log "bulk at $rate MB/s: exit $?"
+		wait "$pid" || die "h2pcap live at $rate MB/s: exit $?"
+		forget "$pid"
+		log "bulk-live: $rate MB/s done: $dir/live-$rate.json"
+	done
+	stop_pid "$SERVER_PID"
+	PIDS=()
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
@@ -878,7 +917,7 @@ main() {
 		return
 		;;
 	-h | --help)
-		sed -n '2,12p' "$0"
+		sed -n '2,13p' "$0"
 		return
 		;;
 	esac
@@ -887,6 +926,11 @@ main() {
 	if [ "${1:-}" = bulk ]; then
 		shift
 		bulk "$@"
+		return
+	fi
+	if [ "${1:-}" = bulk-live ]; then
+		shift
+		bulk_live "$@"
 		return
 	fi
 	local list=("$@") s

@@ -72,6 +72,8 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		duration time.Duration
 		pcapPath string
 		opts     analyze.Options
+
+		metricsAddr string
 	)
 	fs.Var(&ifaces, "i", "capture on `IFACE` (repeatable; any: every interface)")
 	fs.Var((*portList)(&filter.Ports), "port", "capture TCP `PORT` only (repeatable, or comma-separated)")
@@ -79,6 +81,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&snaplen, "snaplen", 0, "keep at most `N` bytes of each packet (0: whole packets)")
 	fs.DurationVar(&duration, "duration", 0, "stop after `D` (0: at SIGINT or SIGTERM)")
 	fs.StringVar(&pcapPath, "w", "", "also write every captured packet to pcapng `FILE`")
+	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while capturing (e.g. :9464)")
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nFlags:\n")
@@ -110,6 +113,12 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	if _, err := filter.Program(live.LinkEthernet, snaplen); err != nil {
 		return usageError("live: %v", err)
 	}
+
+	ms, err := listenMetrics(metricsAddr, stderr)
+	if err != nil {
+		return err
+	}
+	defer ms.close()
 
 	src, err := live.Open(live.Config{Interfaces: ifaces, Filter: filter, Snaplen: snaplen})
 	if err != nil {
@@ -159,6 +168,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		}()
 	}
 
+	ms.serve(src, &opts)
 	a := analyze.New(opts)
 	info, err := a.ReadSource(in)
 	stop() // the capture is over: a second ^C kills the process as usual
