@@ -23,6 +23,9 @@ package tls
 // crypto/tls for the suites no capture has):
 //
 //	TLS 1.3 TLS_AES_128_GCM_SHA256 (lab, Go): PING records 39 (blackhole-s2c-tls 4, mtu-blackhole 1), alerts 24
+//	TLS 1.3 TLS_CHACHA20_POLY1305_SHA256 (lab midconn-tls, no handshake): PING records 39 (8), alerts 24
+//	TLS 1.2 ECDHE_ECDSA_AES_128_GCM_SHA256 (lab blackhole-s2c-tls12-gcm): PING records 46 (8), alerts 31
+//	TLS 1.2 ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 (lab blackhole-s2c-tls12-chacha): PING records 38 (8), alerts 23
 //	TLS 1.2 ECDHE_RSA_AES_128_GCM_SHA256 (http2_follow_multistream, Cloudflare): PING records 46 (6), alert 31
 //	TLS 1.2 AES-256-GCM-SHA384, ChaCha20-Poly1305 (crypto/tls): 46 and 38, alerts 31 and 23
 //
