@@ -11,7 +11,7 @@ import (
 // The reports users paste into incident reviews, on real lab captures:
 // go test ./cmd/h2pcap -update rewrites them after a deliberate change.
 func TestGoldenReports(t *testing.T) {
-	for _, scenario := range []string{"too-many-pings", "middlebox-reset", "mtu-blackhole", "blackhole-s2c-tls"} {
+	for _, scenario := range []string{"too-many-pings", "middlebox-reset", "mtu-blackhole", "blackhole-s2c-tls", "midconn-tls"} {
 		for _, format := range []string{"table", "markdown"} {
 			name := scenario + "." + map[string]string{"table": "txt", "markdown": "md"}[format]
 			t.Run(name, func(t *testing.T) {
