@@ -3,6 +3,7 @@ package analyze
 import (
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -49,6 +50,9 @@ type Analyzer struct {
 	// connection, and this saves the map lookup.
 	lastKey  connKey
 	lastConn *conn
+
+	nt        *noticer     // nil without Options.OnNotice (notice_track.go)
+	openConns atomic.Int64 // connections without a close, for OpenConns
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -74,6 +78,9 @@ func New(opts Options) *Analyzer {
 	if opts.Keys != nil {
 		a.keys.log = &tls.KeyLog{}
 		a.keys.log.Merge(opts.Keys)
+	}
+	if opts.OnNotice != nil {
+		a.nt = &noticer{on: opts.OnNotice}
 	}
 	return a
 }
@@ -108,6 +115,7 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 				// only the analysis needed.
 				c.dir[sideA].unacked, c.dir[sideB].unacked = unackedSet{}, unackedSet{}
 				c.h2finish()
+				a.connClosed(c, s)
 				c = a.newConn(k, s)
 				pre = FlagReusedPorts
 			} else {
@@ -116,7 +124,14 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 		}
 	}
 	a.lastKey, a.lastConn = k, c
-	return c.segment(s) | pre
+	f := c.segment(s)
+	if c.nt != nil {
+		c.nt.segment(c, s, f)
+	}
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
+		a.closeCheck(c, s)
+	}
+	return f | pre
 }
 
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
@@ -125,6 +140,7 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c.keys = a.keys
 	a.all = append(a.all, c)
 	a.conns[k] = c
+	a.connOpened(c, s)
 	return c
 }
 
@@ -145,6 +161,9 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
 		r.Connections = append(r.Connections, c.report())
 	}
 	a.judgeReport(r) // summary.go
+	if a.nt != nil {
+		a.nt.reconcile(a.all, r)
+	}
 	return r
 }
 

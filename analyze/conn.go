@@ -111,6 +111,10 @@ type conn struct {
 	h2off    bool    // found not to be HTTP/2
 	h2forced bool    // a port is in Options.H2Ports
 	keys     *keyRef // the analyzer's key log (tls.go)
+
+	nt          *noticer    // the analyzer's, nil without OnNotice (notice_track.go)
+	notes       connNotices // notice state
+	closedNoted bool        // counted closed (Analyzer.OpenConns)
 }
 
 // closeMark remembers the first segment with RST or FIN.
@@ -132,6 +136,7 @@ func newConn(stream int, s *decode.Segment, maxEvents int) *conn {
 		start:      s.Time,
 		maxEvents:  maxEvents,
 	}
+	c.notes.openIdx = -1
 	c.dir[sideA].init()
 	c.dir[sideB].init()
 	return c

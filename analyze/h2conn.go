@@ -376,11 +376,17 @@ func (d *h2dir) frame(f *h2.Frame) {
 	case http2.FramePing:
 		if f.IsAck() {
 			h.pings.ack(d.side, f)
+			if h.c.nt != nil && h.mode == h2Yes {
+				h.c.noticePingAck(d.side, f)
+			}
 		} else {
 			h.pings.ping(d.side, f, peer)
 		}
 	case http2.FrameGoAway:
 		h.goaway(d.side, f)
+		if h.c.nt != nil && h.mode == h2Yes {
+			h.c.noticeGoaway(d.side, f)
+		}
 	case http2.FrameRSTStream:
 		h.rstStream(d.side, f)
 	case http2.FrameSettings:

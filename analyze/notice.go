@@ -43,6 +43,10 @@ type Notice struct {
 	Debug    string        // goaway: debug data, if printable
 	Count    int           // retransmission_burst: retransmissions in the burst
 	Inferred bool          // the PING was inferred from TLS record sizes
+	// Since is the connection's last moment known healthy: the time of
+	// its last PING answered in time; zero if none. A live capture saves
+	// a problem connection's packets from then on.
+	Since time.Time
 
 	// Text is one sentence saying what happened, for a live line.
 	Text string
@@ -51,8 +55,12 @@ type Notice struct {
 // Finding says whether a live capture prints n as it happens.
 func (n *Notice) Finding() bool {
 	switch n.Kind {
-	case NoticePingLate, NoticePingLost, NoticeGoaway, NoticeReset, NoticeRetransBurst, NoticeSilent:
+	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent:
 		return true
+	case NoticeGoaway:
+		// A client's GOAWAY NO_ERROR is how Go closes a connection it no
+		// longer needs: routine, not a finding.
+		return n.From != "client" || n.Code != "NO_ERROR"
 	}
 	return false
 }

@@ -1,0 +1,260 @@
+package analyze
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/tls"
+)
+
+// noticeRun analyses a lab capture with OnNotice set and returns the
+// notices, the report and the analyzer.
+func noticeRun(t *testing.T, rel, keys string) ([]Notice, *Report, *Analyzer) {
+	t.Helper()
+	var got []Notice
+	opts := Options{OnNotice: func(n *Notice) { got = append(got, *n) }}
+	if keys != "" {
+		k, err := tls.ReadKeyLogFile(filepath.Join(pcapRoot(), keys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Keys = k
+	}
+	rep, a := runCapture(t, rel, opts)
+	return got, rep, a
+}
+
+func findingsOf(ns []Notice, kind NoticeKind) []Notice {
+	var out []Notice
+	for _, n := range ns {
+		if n.Kind == kind {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// TestNoticeFindings: the findings each lab capture gives, told while the
+// capture is read (not at its end) where the capture shows them.
+func TestNoticeFindings(t *testing.T) {
+	type want struct {
+		kind   NoticeKind
+		stream int
+		from   string
+		frame  int    // 0: any
+		code   string // goaway
+		debug  string
+		text   string // a part of Text
+	}
+	tests := []struct {
+		capture, keys string
+		kinds         []NoticeKind // counted exactly (against want)
+		want          []want
+	}{
+		{
+			capture: "blackhole-s2c-h2c/client.pcap",
+			kinds:   []NoticeKind{NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 42, text: "client PING unanswered for 2."}},
+		},
+		{
+			capture: "graceful-shutdown/client.pcap", keys: "graceful-shutdown/keylog.txt",
+			kinds: []NoticeKind{NoticePingLost},
+			want: []want{
+				{kind: NoticeGoaway, stream: 0, from: "server", code: "NO_ERROR", text: "graceful drain"},
+				{kind: NoticeGoaway, stream: 1, from: "server", code: "NO_ERROR"},
+			},
+		},
+		{
+			capture: "middlebox-reset/client.pcap",
+			kinds:   []NoticeKind{NoticeReset, NoticePingLost},
+			want:    []want{{kind: NoticeReset, stream: 1, from: "server", frame: 120, text: "middlebox"}},
+		},
+		{
+			capture: "too-many-pings/client.pcap",
+			kinds:   []NoticeKind{NoticePingLost},
+			want: []want{
+				{kind: NoticeGoaway, stream: 0, from: "server", frame: 43, code: "ENHANCE_YOUR_CALM", debug: "too_many_pings"},
+			},
+		},
+		{
+			capture: "mtu-blackhole/server.pcap",
+			want:    []want{{kind: NoticeRetransBurst, stream: 0, from: "server", frame: 111}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.capture, func(t *testing.T) {
+			ns, _, _ := noticeRun(t, tt.capture, tt.keys)
+			for _, k := range tt.kinds {
+				n := 0
+				for _, w := range tt.want {
+					if w.kind == k {
+						n++
+					}
+				}
+				if got := findingsOf(ns, k); len(got) != n {
+					t.Errorf("%d %s notices, want %d: %+v", len(got), k, n, got)
+				}
+			}
+		next:
+			for _, w := range tt.want {
+				for _, n := range findingsOf(ns, w.kind) {
+					if n.Stream == w.stream && n.From == w.from && (w.frame == 0 || n.Frame == w.frame) &&
+						n.Code == w.code && n.Debug == w.debug && strings.Contains(n.Text, w.text) &&
+						!strings.HasPrefix(n.Text, "at the end") && n.Finding() {
+						continue next
+					}
+				}
+				t.Errorf("no %+v in %+v", w, findingsOf(ns, w.kind))
+			}
+		})
+	}
+}
+
+// TestNoticesAgreeWithReport: on every lab capture, the notices tell the
+// same facts as the report: a conn_open per connection, a conn_close per
+// closed one, a retransmission per counted one, a ping_ack or ping_late
+// per answered PING, and a finding for every lost_ping, reset and goaway
+// verdict (at the end of the capture when nothing showed it before).
+func TestNoticesAgreeWithReport(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(pcapRoot(), "*", "*.pcap"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no lab captures: %v", err)
+	}
+	for _, path := range files {
+		rel, _ := filepath.Rel(pcapRoot(), path)
+		keys := ""
+		if k := filepath.Join(filepath.Dir(rel), "keylog.txt"); fileExists(filepath.Join(pcapRoot(), k)) {
+			keys = k
+		}
+		t.Run(rel, func(t *testing.T) {
+			ns, rep, a := noticeRun(t, rel, keys)
+			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway int }
+			got := make([]counts, len(rep.Connections))
+			for _, n := range ns {
+				if n.Stream < 0 || n.Stream >= len(got) {
+					t.Fatalf("notice for stream %d: %+v", n.Stream, n)
+				}
+				c := rep.Connections[n.Stream]
+				if n.Client.String() != c.Client || n.Server.String() != c.Server {
+					t.Errorf("%s notice for %s -> %s, report %s -> %s", n.Kind, n.Client, n.Server, c.Client, c.Server)
+				}
+				g := &got[n.Stream]
+				switch n.Kind {
+				case NoticeConnOpen:
+					g.open++
+				case NoticeConnClose:
+					g.close++
+				case NoticeRetrans:
+					g.retrans++
+				case NoticePingAck:
+					g.acked++
+				case NoticePingLate:
+					g.acked++
+					g.late++
+				case NoticePingLost:
+					g.lost++
+				case NoticeReset:
+					g.reset++
+				case NoticeGoaway:
+					g.goaway++
+				}
+			}
+			open := 0
+			for i, c := range rep.Connections {
+				g := got[i]
+				closed := c.TCP.ClientToServer.Resets+c.TCP.ServerToClient.Resets > 0 ||
+					c.TCP.ClientToServer.Fins > 0 && c.TCP.ServerToClient.Fins > 0
+				if !closed {
+					open++
+				}
+				var want counts
+				want.open = 1
+				if closed {
+					want.close = 1
+				}
+				want.retrans = c.TCP.ClientToServer.Retransmissions + c.TCP.ServerToClient.Retransmissions
+				if h := c.HTTP2; h != nil {
+					for _, p := range h.Pings {
+						if p.Acked && p.Frame != 0 {
+							want.acked++
+							if p.Late {
+								want.late++
+							}
+						}
+					}
+				}
+				if g.open != want.open || g.close != want.close || g.retrans != want.retrans || g.acked != want.acked || g.late != want.late {
+					t.Errorf("stream %d: notices %+v, report says %+v", i, g, want)
+				}
+				switch c.Verdict.Kind {
+				case KindLostPing:
+					if g.lost != 1 {
+						t.Errorf("stream %d: lost_ping verdict, %d ping_lost notices", i, g.lost)
+					}
+				case KindReset:
+					if g.reset != 1 {
+						t.Errorf("stream %d: reset verdict, %d reset notices", i, g.reset)
+					}
+				case KindGoaway:
+					if g.goaway == 0 {
+						t.Errorf("stream %d: goaway verdict, no goaway notice", i)
+					}
+				}
+				if g.lost > 1 || g.reset > 1 {
+					t.Errorf("stream %d: %d ping_lost, %d reset notices; at most one each", i, g.lost, g.reset)
+				}
+			}
+			if got := a.OpenConns(); got != int64(open) {
+				t.Errorf("OpenConns %d, want %d", got, open)
+			}
+		})
+	}
+}
+
+// TestNoticeTick: with no packet for a minute each open connection is
+// told silent once, by Tick; a tick in the past does nothing.
+func TestNoticeTick(t *testing.T) {
+	var got []Notice
+	a := New(Options{OnNotice: func(n *Notice) { got = append(got, *n) }})
+	src, err := decode.Open(filepath.Join(pcapRoot(), "blackhole-s2c-h2c/client.pcap"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	info, err := a.ReadSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := info.Last
+	a.Tick(end.Add(-time.Hour))
+	a.Tick(end.Add(30 * time.Second))
+	if s := findingsOf(got, NoticeSilent); len(s) != 0 {
+		t.Fatalf("silent after 30 s: %+v", s)
+	}
+	a.Tick(end.Add(liveSilentAfter))
+	a.Tick(end.Add(2 * liveSilentAfter))
+	s := findingsOf(got, NoticeSilent)
+	if open := a.OpenConns(); open == 0 || len(s) != int(open) {
+		t.Fatalf("%d open connections, silent notices: %+v", open, s)
+	}
+	for _, n := range s {
+		if n.Frame != 0 || !n.Finding() || !strings.Contains(n.Text, "no packet for ") {
+			t.Errorf("silent notice %+v", n)
+		}
+	}
+	// The report's silent verdicts were told already: not again.
+	before := len(got)
+	a.Report([]*decode.InputInfo{info})
+	if s := findingsOf(got[before:], NoticeSilent); len(s) != 0 {
+		t.Errorf("silent told again at the end: %+v", s)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,476 @@
+package analyze
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+	"unicode"
+
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
+	"golang.org/x/net/http2"
+)
+
+// How the Notices are made. The tracker and the HTTP/2 analysis call a
+// connection's noticer at the few places something happens (a close, a
+// PING ACK, a GOAWAY, a retransmission); time-driven findings (a PING
+// given up without a close, silence) are found by scanning the open
+// connections every scanEvery of capture time, on a segment or on
+// Analyzer.Tick. Without Options.OnNotice there is no noticer and each
+// hook is one nil test.
+
+const (
+	// scanEvery is how often, in capture time, the open connections are
+	// looked at for time-driven findings: well under a second, so a live
+	// line is not late, and rare enough to cost nothing per packet.
+	scanEvery = 250 * time.Millisecond
+	// liveSilentAfter is how long an open connection must carry nothing
+	// to be told silent while the capture runs. HTTP/2 stacks that keep a
+	// connection alive send something at least every 30 s when idle
+	// (client-go's health check PINGs after 30 s; gRPC keepalive is set to
+	// 10 s to a few minutes, and TCP keepalive is longer still), so a
+	// minute with no packet at all means the connection is dead or idle
+	// with no keepalive: both worth a line, and a healthy idle client-go
+	// connection never trips it. It is longer than the report's
+	// silentAfter, which judges a connection that stopped before a
+	// capture's end; that verdict is told at the end (reconcile) when the
+	// line was not printed before.
+	liveSilentAfter = time.Minute
+	// pingGiveUp is how long a PING whose close the capture does not see
+	// must stay unanswered, with the sender's TCP sending it again and
+	// nothing new since, to be told lost. The sender's close queues behind
+	// the PING that TCP keeps retransmitting (lostPingUnclosed), so it
+	// never shows; what shows is a PING TCP cannot deliver or get answered
+	// for seconds of retransmission backoff. x/net's PingTimeout is 15 s
+	// by default and often set to 1 to 5 s; 2 s tells the loss while it
+	// matters. Should the ACK come after all, a ping_late says so.
+	pingGiveUp = 2 * time.Second
+	// burstCount retransmissions of one direction within burstWindow make
+	// a retransmission burst: one is a tail loss probe, a few follow any
+	// congestion; five in a second is a path losing packets over and over
+	// (an RTO backoff alone gives 0.2+0.4+0.8 s for three).
+	burstCount  = 5
+	burstWindow = time.Second
+)
+
+// noticer makes the Notices of an Analyzer.
+type noticer struct {
+	on       func(*Notice)
+	n        Notice  // reused: OnNotice must not keep it
+	open     []*conn // connections without a close, for the scans
+	lastScan time.Time
+	now      time.Time // the latest capture time seen
+	told     bool      // reconcile ran
+}
+
+// connNotices is a connection's notice state.
+type connNotices struct {
+	openIdx     int // index in noticer.open; -1 when not there
+	pingLost    bool
+	goaway      bool      // a GOAWAY was told
+	silent      bool      // told silent; a packet clears it
+	healthy     time.Time // the last answered PING's time: the last moment known healthy
+	lastRetrans [2]int64  // ns of each side's latest retransmission
+	burst       [2]burstTrack
+}
+
+// burstTrack finds retransmission bursts of one side.
+type burstTrack struct {
+	times [burstCount]int64 // the latest retransmissions' ns, circular
+	next  int
+	n     int
+	in    bool // inside a burst already told
+	count int  // retransmissions in the current burst
+	last  int64
+}
+
+// retrans takes one retransmission at ns and reports whether a burst
+// starts with it.
+func (b *burstTrack) retrans(ns int64) bool {
+	if b.in && ns-b.last > int64(burstWindow) {
+		b.in = false
+	}
+	b.last = ns
+	b.times[b.next] = ns
+	b.next = (b.next + 1) % burstCount
+	b.n = min(b.n+1, burstCount)
+	if b.in {
+		b.count++
+		return false
+	}
+	// b.next is now the oldest of the last burstCount.
+	if b.n == burstCount && ns-b.times[b.next] <= int64(burstWindow) {
+		b.in, b.count = true, burstCount
+		return true
+	}
+	return false
+}
+
+// connOpened takes a new connection: it counts as open until it closes.
+func (a *Analyzer) connOpened(c *conn, s *decode.Segment) {
+	a.openConns.Add(1)
+	c.nt = a.nt
+	if a.nt == nil {
+		return
+	}
+	c.notes.openIdx = len(a.nt.open)
+	a.nt.open = append(a.nt.open, c)
+	a.nt.emit(c, NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
+}
+
+// connClosed takes a connection that is over: both FINs or an RST, or
+// its 4-tuple taken by a new connection.
+func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
+	if c.closedNoted {
+		return
+	}
+	c.closedNoted = true
+	a.openConns.Add(-1)
+	if a.nt == nil {
+		return
+	}
+	a.nt.drop(c)
+	a.nt.emit(c, NoticeConnClose, s.Time, s.Frame, s.Input, -1, "")
+}
+
+// closeCheck is run on a segment with FIN or RST.
+func (a *Analyzer) closeCheck(c *conn, s *decode.Segment) {
+	if c.rst.seen || c.dir[sideA].vt.fin.set && c.dir[sideB].vt.fin.set {
+		a.connClosed(c, s)
+	}
+}
+
+// OpenConns returns the number of connections seen and not yet closed
+// (both FINs or an RST). It may be called from any goroutine.
+func (a *Analyzer) OpenConns() int64 { return a.openConns.Load() }
+
+// Tick tells the analyzer the capture clock reads now while no packet
+// comes, so that time-driven notices (a PING given up on, a silent
+// connection) are given. A live capture calls it about once a second;
+// times before the latest packet's are ignored.
+func (a *Analyzer) Tick(now time.Time) {
+	if a.nt != nil {
+		a.nt.clock(now, true)
+	}
+}
+
+// drop removes c from the open list.
+func (nt *noticer) drop(c *conn) {
+	i := c.notes.openIdx
+	if i < 0 {
+		return
+	}
+	last := len(nt.open) - 1
+	nt.open[i] = nt.open[last]
+	nt.open[i].notes.openIdx = i
+	nt.open[last] = nil
+	nt.open = nt.open[:last]
+	c.notes.openIdx = -1
+}
+
+// segment is run after the tracker and the HTTP/2 analysis took s; f are
+// its analysis flags.
+func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
+	side := c.side(s)
+	ns := &c.notes
+	ns.silent = false
+	now := s.Time.UnixNano()
+	if f.Any(retransFamily) {
+		ns.lastRetrans[side] = now
+		nt.emit(c, NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
+		if ns.burst[side].retrans(now) {
+			n := nt.prepare(c, NoticeRetransBurst, s.Time, s.Frame, s.Input, side)
+			n.Count = burstCount
+			n.Text = fmt.Sprintf("%d retransmissions by the %s within %s", burstCount, n.From, fmtDur(time.Duration(now-ns.burst[side].times[ns.burst[side].next])))
+			nt.send()
+		}
+	}
+	if s.Flags.Has(decode.FlagRST) && c.rst.frame == s.Frame && c.rst.input == s.Input {
+		nt.reset(c, side, s)
+	}
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.firstClose(side, s) {
+		nt.closedWithPing(c, side, s)
+	}
+	nt.clock(s.Time, false)
+}
+
+// firstClose says whether s is the first FIN or RST of the connection,
+// sent by side.
+func (c *conn) firstClose(side int, s *decode.Segment) bool {
+	t, p := &c.dir[side].vt, &c.dir[1-side].vt
+	if p.fin.set || p.rst.set {
+		return false
+	}
+	first := func(m segMark) bool { return m.set && m.frame == s.Frame && m.input == s.Input }
+	return first(t.fin) && !t.rst.set || first(t.rst) && !t.fin.set || first(t.fin) && first(t.rst)
+}
+
+// reset tells the connection's first RST.
+func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
+	n := nt.prepare(c, NoticeReset, s.Time, s.Frame, s.Input, side)
+	t := &c.dir[side].vt
+	n.Text = fmt.Sprintf("RST from the %s's address", n.From)
+	switch {
+	case t.ttlSet && t.ttl != s.TTL:
+		n.Text += fmt.Sprintf(" with TTL %d where its other packets have %d: a middlebox may have sent it", s.TTL, t.ttl)
+	case t.rstIPIDJump:
+		n.Text += fmt.Sprintf(" with IP ID %d out of its counter's run: a middlebox may have sent it", s.IPID)
+	}
+	if gap := time.Duration(c.vt.rstGap); gap >= time.Second {
+		n.Text += fmt.Sprintf(", after %s without packets", fmtDur(gap))
+	}
+	nt.send()
+}
+
+// closedWithPing tells a lost PING when side closes the connection first
+// with its latest PING unanswered (what judge's lostPingDecoded finds).
+func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
+	if c.notes.pingLost || c.h2 == nil {
+		return
+	}
+	p := c.h2.unansweredPing(side, s.Frame, s.Input)
+	if p == nil {
+		return
+	}
+	how := "closed (FIN)"
+	if s.Flags.Has(decode.FlagRST) {
+		how = "reset"
+	}
+	n := nt.prepare(c, NoticePingLost, s.Time, p.meta.Frame, p.meta.Input, side)
+	n.RTT = s.Time.Sub(p.meta.Time)
+	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, fmtDur(n.RTT))
+	nt.pingLost(c, p)
+}
+
+// pingLost finishes and sends a ping_lost notice prepared in nt.n.
+func (nt *noticer) pingLost(c *conn, p *pingRec) {
+	c.notes.pingLost = true
+	if s := pingSender(p.data); s != SenderUnknown {
+		nt.n.Text += " (" + s + ")"
+	}
+	nt.n.Text += "; frame " + strconv.Itoa(p.meta.Frame)
+	nt.send()
+}
+
+// unansweredPing returns side's latest PING without ACK sent before the
+// given frame, unless the peer's GOAWAY came before it (a drain, not a
+// loss); nil if none.
+func (h *h2conn) unansweredPing(side, frame, input int) *pingRec {
+	for i := len(h.pings.list) - 1; i >= 0; i-- {
+		r := &h.pings.list[i]
+		if r.side != side || r.acked || r.orphan || r.meta.Frame == 0 ||
+			r.meta.Input > input || r.meta.Input == input && r.meta.Frame > frame {
+			continue
+		}
+		for _, g := range h.goaways {
+			if g.side != side && (g.meta.Input < r.meta.Input || g.meta.Input == r.meta.Input && g.meta.Frame < r.meta.Frame) {
+				return nil
+			}
+		}
+		return r
+	}
+	return nil
+}
+
+// pingAck is run on a PING ACK from side after pingTracker.ack matched
+// it: a ping_ack, or a ping_late past the report's lateness.
+func (c *conn) noticePingAck(side int, f *h2.Frame) {
+	nt := c.nt
+	list := c.h2.pings.list
+	for i := len(list) - 1; i >= 0 && i >= len(list)-maxAckSearch; i-- {
+		r := &list[i]
+		if r.side != 1-side || !r.acked || r.orphan || r.ack.Frame != f.Meta.Frame || r.ack.Input != f.Meta.Input || r.data != f.PingData {
+			continue
+		}
+		rtt := r.ack.Time.Sub(r.meta.Time)
+		late := rtt > latePingAfter(c.firstRTTNS)
+		kind := NoticePingAck
+		if late {
+			kind = NoticePingLate
+		} else {
+			c.notes.healthy = r.meta.Time
+		}
+		n := nt.prepare(c, kind, f.Meta.Time, f.Meta.Frame, f.Meta.Input, r.side)
+		n.RTT = rtt
+		if late {
+			n.Text = fmt.Sprintf("%s PING (frame %d) answered after %s; frame %d", n.From, r.meta.Frame, fmtDur(rtt), f.Meta.Frame)
+		}
+		nt.send()
+		return
+	}
+}
+
+// goaway is run on a GOAWAY frame from side.
+func (c *conn) noticeGoaway(side int, f *h2.Frame) {
+	nt := c.nt
+	c.notes.goaway = true
+	n := nt.prepare(c, NoticeGoaway, f.Meta.Time, f.Meta.Frame, f.Meta.Input, side)
+	n.Code = f.ErrCode.String()
+	if printable(f.DebugData) {
+		n.Debug = string(f.DebugData)
+	}
+	n.Text = fmt.Sprintf("%s sent GOAWAY %s, last stream %d", n.From, n.Code, f.LastStreamID)
+	if n.Debug != "" {
+		n.Text += fmt.Sprintf(" %q", n.Debug)
+	}
+	if f.ErrCode == http2.ErrCodeNo && n.From == "server" {
+		n.Text += " (a graceful drain)"
+	}
+	n.Text += "; frame " + strconv.Itoa(f.Meta.Frame)
+	nt.send()
+}
+
+func printable(b []byte) bool {
+	if len(b) == 0 || len(b) > 256 {
+		return false
+	}
+	for _, r := range string(b) {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// clock moves the capture clock to t and scans the open connections when
+// scanEvery has passed since the last scan (or on every tick: ticks are
+// rare).
+func (nt *noticer) clock(t time.Time, tick bool) {
+	if t.Before(nt.now) {
+		return
+	}
+	nt.now = t
+	if !tick && t.Sub(nt.lastScan) < scanEvery {
+		return
+	}
+	nt.lastScan = t
+	for i := 0; i < len(nt.open); i++ {
+		nt.scan(nt.open[i], t)
+	}
+}
+
+// scan looks at one open connection at time now.
+func (nt *noticer) scan(c *conn, now time.Time) {
+	ns := &c.notes
+	if !ns.silent && now.Sub(c.end) >= liveSilentAfter {
+		ns.silent = true
+		n := nt.prepare(c, NoticeSilent, now, 0, c.lastInput, -1)
+		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", fmtDur(now.Sub(c.end)), c.lastFrame)
+		nt.send()
+	}
+	if ns.pingLost || c.h2 == nil || c.fin.seen || c.rst.seen {
+		return
+	}
+	for side := sideA; side <= sideB; side++ {
+		p := c.h2.lastPing(side)
+		if p == nil || p.acked || now.Sub(p.meta.Time) < pingGiveUp || ns.lastRetrans[side] < p.meta.Time.UnixNano() {
+			continue
+		}
+		// Nothing new from the sender after its PING: it stopped.
+		if last := c.dir[side].vt.last[len(c.dir[side].vt.last)-1]; last.set &&
+			(last.input > p.meta.Input || last.input == p.meta.Input && last.frame > p.meta.Frame) {
+			continue
+		}
+		if c.h2.unansweredPing(side, p.meta.Frame, p.meta.Input) != p {
+			continue // after the peer's GOAWAY
+		}
+		n := nt.prepare(c, NoticePingLost, now, p.meta.Frame, p.meta.Input, side)
+		n.RTT = now.Sub(p.meta.Time)
+		n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, fmtDur(n.RTT), n.From, n.From)
+		nt.pingLost(c, p)
+		return
+	}
+}
+
+// lastPing returns side's latest PING (not an ACK without its PING).
+func (h *h2conn) lastPing(side int) *pingRec {
+	for i := len(h.pings.list) - 1; i >= 0; i-- {
+		if r := &h.pings.list[i]; r.side == side && !r.orphan && r.meta.Frame != 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// reconcile is run once, at the first Report: a lost PING or a silence the
+// verdicts find that no notice told while the capture ran (it ended
+// before pingGiveUp or liveSilentAfter went by) is told now, so that what
+// was printed and the report agree.
+func (nt *noticer) reconcile(all []*conn, r *Report) {
+	if nt.told {
+		return
+	}
+	nt.told = true
+	end := captureEnd(r.Inputs, r.Connections)
+	for i, c := range all {
+		out := r.Connections[i]
+		if out.Verdict == nil {
+			continue
+		}
+		switch out.Verdict.Kind {
+		case KindLostPing:
+			if c.notes.pingLost {
+				continue
+			}
+			c.notes.pingLost = true
+			frame, input := 0, 0
+			if len(out.Verdict.Evidence) > 0 {
+				frame, input = out.Verdict.Evidence[0].Frame, out.Verdict.Evidence[0].Input
+			}
+			n := nt.prepare(c, NoticePingLost, end, frame, input, -1)
+			n.From = "client"
+			n.Text = "at the end of the capture: " + out.Verdict.Summary
+			nt.send()
+		case KindGoaway:
+			if c.notes.goaway {
+				continue
+			}
+			// A GOAWAY inferred from TLS record timing: the frame was not
+			// decoded, so it is told at the end.
+			c.notes.goaway = true
+			frame, input := 0, 0
+			if len(out.Verdict.Evidence) > 0 {
+				frame, input = out.Verdict.Evidence[0].Frame, out.Verdict.Evidence[0].Input
+			}
+			n := nt.prepare(c, NoticeGoaway, end, frame, input, -1)
+			n.From, n.Inferred = "server", true
+			n.Text = "at the end of the capture: " + out.Verdict.Summary
+			nt.send()
+		case KindSilent:
+			if c.notes.silent {
+				continue
+			}
+			c.notes.silent = true
+			n := nt.prepare(c, NoticeSilent, end, 0, c.lastInput, -1)
+			n.Text = "at the end of the capture: " + out.Verdict.Summary
+			nt.send()
+		}
+	}
+}
+
+// prepare fills nt.n with what every notice of c says; side is who sent
+// what it is about (-1: nobody in particular).
+func (nt *noticer) prepare(c *conn, kind NoticeKind, t time.Time, frame, input, side int) *Notice {
+	client, _ := c.roles()
+	nt.n = Notice{
+		Kind:   kind,
+		Time:   t,
+		Stream: c.stream,
+		Client: c.ep[client],
+		Server: c.ep[1-client],
+		Frame:  frame,
+		Input:  input,
+		Since:  c.notes.healthy,
+	}
+	if side >= 0 {
+		nt.n.From = sideName(side, client)
+	}
+	return &nt.n
+}
+
+func (nt *noticer) send() { nt.on(&nt.n) }
+
+func (nt *noticer) emit(c *conn, kind NoticeKind, t time.Time, frame, input, side int, text string) {
+	nt.prepare(c, kind, t, frame, input, side).Text = text
+	nt.send()
+}
