@@ -185,10 +185,12 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
 			nt.send()
 		}
 	}
-	if s.Flags.Has(decode.FlagRST) && c.rst.frame == s.Frame && c.rst.input == s.Input {
-		nt.reset(c, side, s)
-	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.firstClose(side, s) {
+		// Only an RST that is the connection's first close is a finding:
+		// one after a FIN is a socket closed with data unread, routine.
+		if s.Flags.Has(decode.FlagRST) {
+			nt.reset(c, side, s)
+		}
 		nt.closedWithPing(c, side, s)
 	}
 	nt.clock(s.Time, false)
@@ -205,7 +207,7 @@ func (c *conn) firstClose(side int, s *decode.Segment) bool {
 	return first(t.fin) && !t.rst.set || first(t.rst) && !t.fin.set || first(t.fin) && first(t.rst)
 }
 
-// reset tells the connection's first RST.
+// reset tells an RST that ended the connection.
 func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
 	n := nt.prepare(c, NoticeReset, s.Time, s.Frame, s.Input, side)
 	t := &c.dir[side].vt

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"errors"
 	"io"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -10,7 +11,9 @@ import (
 // decoded and its TCP segment, if any, given to the analyzer. It returns
 // the input's info with the decoder's counts. Packets that are not TCP or
 // are malformed are counted, not fatal; a read error (a corrupt capture)
-// is returned as is, after what was read before it has been analysed.
+// is returned as is, after what was read before it has been analysed. A
+// live source's *decode.IdleError (no packet for a while) moves the
+// analyzer's clock (Tick) and the reading goes on.
 func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 	dec := decode.NewDecoder()
 	var seg decode.Segment
@@ -24,6 +27,11 @@ func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 			break
 		}
 		if err != nil {
+			var idle *decode.IdleError
+			if errors.As(err, &idle) {
+				a.Tick(idle.At)
+				continue
+			}
 			return nil, err
 		}
 		if secrets != nil {

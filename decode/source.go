@@ -20,6 +20,14 @@ type InputInfo struct {
 	Decoded DecodeStats `json:"decoded"`
 }
 
+// IdleError is returned by the Next of a live Source that was asked to
+// (live.Config.Idle) when no packet came for a while, so that its reader
+// can act on time passing (the analyzer's Tick). At is the capture clock
+// then. It is not the end: Next may be called again.
+type IdleError struct{ At time.Time }
+
+func (e *IdleError) Error() string { return "no packet since " + e.At.Format(time.RFC3339Nano) }
+
 // Source yields packets in capture order.
 type Source interface {
 	// Next returns the next packet. The packet and its Data are valid

@@ -22,6 +22,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/live"
+	"github.com/h2pcap/h2pcap/internal/evidence"
 )
 
 // stringList is a repeatable string flag.
@@ -71,6 +72,8 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		snaplen  int
 		duration time.Duration
 		pcapPath string
+		ringSize string
+		saveDir  string
 		opts     analyze.Options
 
 		metricsAddr string
@@ -82,9 +85,11 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&duration, "duration", 0, "stop after `D` (0: at SIGINT or SIGTERM)")
 	fs.StringVar(&pcapPath, "w", "", "also write every captured packet to pcapng `FILE`")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while capturing (e.g. :9464)")
+	fs.StringVar(&ringSize, "ring", "", "keep the last `SIZE` bytes of packets in memory (e.g. 64MB; K, M, G suffixes) for --save (default 64MB with --save)")
+	fs.StringVar(&saveDir, "save", "", "write each problem connection's packets from the ring (from its last answered PING to the problem) to a pcapng in `DIR`")
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	rest, err := parseInterspersed(fs, args)
@@ -113,6 +118,26 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	if _, err := filter.Program(live.LinkEthernet, snaplen); err != nil {
 		return usageError("live: %v", err)
 	}
+	ring := 0
+	if ringSize != "" {
+		if saveDir == "" {
+			return usageError("live: --ring keeps packets for --save DIR, which is missing")
+		}
+		if ring, err = parseSize(ringSize); err != nil {
+			return usageError("live: --ring: %v", err)
+		}
+		if ring < evidence.MinSize {
+			return usageError("live: --ring %s is under the least, %d KB", ringSize, evidence.MinSize>>10)
+		}
+	}
+	if saveDir != "" {
+		if ring == 0 {
+			ring = defaultRing
+		}
+		if err := os.MkdirAll(saveDir, 0o755); err != nil {
+			return usageError("live: --save: %v", err)
+		}
+	}
 
 	ms, err := listenMetrics(metricsAddr, stderr)
 	if err != nil {
@@ -120,7 +145,9 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 	defer ms.close()
 
-	src, err := live.Open(live.Config{Interfaces: ifaces, Filter: filter, Snaplen: snaplen})
+	// Idle: a quiet link still moves the analyzer's clock once a second,
+	// for the time-driven findings (a PING given up on, silence).
+	src, err := live.Open(live.Config{Interfaces: ifaces, Filter: filter, Snaplen: snaplen, Idle: time.Second})
 	if err != nil {
 		var pe *live.PermissionError
 		var ue *live.UnknownInterfaceError
@@ -131,19 +158,39 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 
-	var in decode.Source = src
+	con := &console{stderr: stderr, findings: stderr, status: isTerminal(stderr)}
+	if out.output != "" && out.output != "-" {
+		con.findings = stdout
+	}
+	con.clearFindings = con.status && (con.findings == stderr || isTerminal(con.findings))
+
+	links := make([]layers.LinkType, len(ifaces))
+	for i := range ifaces {
+		links[i] = src.LinkType(i)
+	}
+	var in teeSource = src
 	if pcapPath != "" {
-		links := make([]layers.LinkType, len(ifaces))
-		for i := range ifaces {
-			links[i] = src.LinkType(i)
-		}
-		w, err := newPcapTee(src, pcapPath, ifaces, links, filter.String(), snaplen, stderr)
+		w, err := newPcapTee(src, pcapPath, ifaces, links, filter.String(), snaplen, con)
 		if err != nil {
 			return err
 		}
 		defer w.close()
 		in = w
 	}
+	handlers := []func(*analyze.Notice){con.notice}
+	if saveDir != "" {
+		r := &ringTee{src: in, ring: evidence.NewRing(ring)}
+		in = r
+		sv := &saver{ring: r.ring, dir: saveDir, ifaces: ifaces, links: links, filter: filter.String(), snaplen: snaplen, con: con, stderr: con}
+		handlers = append(handlers, sv.notice)
+	}
+	opts.OnNotice = func(n *analyze.Notice) {
+		for _, h := range handlers {
+			h(n)
+		}
+	}
+	ms.serve(src, &opts) // the metrics count the notices too
+	a := analyze.New(opts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -160,16 +207,14 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		src.Stop()
 	}()
 	statusDone := make(chan struct{})
-	if isTerminal(stderr) {
+	if con.status {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status(stderr, src, statusDone)
+			con.runStatus(src, a.OpenConns, statusDone)
 		}()
 	}
 
-	ms.serve(src, &opts)
-	a := analyze.New(opts)
 	info, err := a.ReadSource(in)
 	stop() // the capture is over: a second ^C kills the process as usual
 	close(statusDone)
@@ -177,28 +222,9 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The report may tell findings the capture's end settled (a lost PING
+	// whose sender's close was never seen): they print before it.
 	return out.write(stdout, a.Report([]*decode.InputInfo{info}))
-}
-
-// status prints a status line on the terminal once a second until done.
-func status(w io.Writer, src *live.Source, done <-chan struct{}) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	var last uint64
-	lastT := time.Now()
-	for {
-		select {
-		case <-done:
-			fmt.Fprint(w, "\r\033[K")
-			return
-		case now := <-t.C:
-			st := src.Stats()
-			rate := float64(st.Packets-last) / now.Sub(lastT).Seconds()
-			last, lastT = st.Packets, now
-			fmt.Fprintf(w, "\r\033[Kh2pcap: %d packets, %.0f packets/s, capture drops: %d kernel, %d h2pcap",
-				st.Packets, rate, st.KernelDrops, st.QueueDrops)
-		}
-	}
 }
 
 // isTerminal says whether w is a terminal (TCGETS succeeds on it).
@@ -239,27 +265,10 @@ func newPcapTee(src teeSource, path string, ifaces []string, links []layers.Link
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-w: %w", err)}
 	}
 	t := &pcapTee{src: src, path: path, f: f, stderr: stderr}
-	for i, name := range ifaces {
-		intf := pcapgo.NgInterface{
-			Name:                name,
-			Filter:              filter,
-			OS:                  "Linux",
-			LinkType:            links[i],
-			TimestampResolution: 9,
-			SnapLength:          uint32(snaplen),
-		}
-		if i == 0 {
-			t.w, err = pcapgo.NewNgWriterInterface(f, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "h2pcap live"}})
-			t.ids = append(t.ids, 0)
-		} else {
-			var id int
-			id, err = t.w.AddInterface(intf)
-			t.ids = append(t.ids, id)
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("-w %s: %w", path, err)
-		}
+	t.w, t.ids, err = newNgWriter(f, ifaces, links, filter, snaplen)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-w %s: %w", path, err)
 	}
 	return t, nil
 }
@@ -288,6 +297,7 @@ func (t *pcapTee) fail(err error) {
 
 func (t *pcapTee) Info() *decode.InputInfo { return t.src.Info() }
 func (t *pcapTee) Close() error            { return t.src.Close() }
+func (t *pcapTee) Interface() int          { return t.src.Interface() }
 
 // close flushes and closes the file.
 func (t *pcapTee) close() {

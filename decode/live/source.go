@@ -43,6 +43,10 @@ type Config struct {
 	// RingBlocks is the number of 1 MiB blocks of each socket's ring;
 	// 0 means 64.
 	RingBlocks int
+	// Idle, when positive, makes Next return a *decode.IdleError after
+	// waiting that long for a packet, so that the reader sees time pass
+	// on a quiet link.
+	Idle time.Duration
 }
 
 // PermissionError is returned by Open without the privilege to open a
@@ -130,6 +134,7 @@ type Source struct {
 	delivered  atomic.Uint64
 
 	// Owned by the caller of Next.
+	idle  *time.Timer // Config.Idle's; nil without
 	cur   *buf
 	last  int // interface index of the packet Next returned last
 	pkt   decode.Packet
@@ -379,8 +384,27 @@ func (s *Source) Next() (*decode.Packet, error) {
 		return nil, io.EOF
 	}
 	var b *buf
+	var idle <-chan time.Time
+	if s.cfg.Idle > 0 {
+		select {
+		case b = <-s.queue:
+			return s.deliver(b), nil
+		default:
+		}
+		// The queue is empty: wait, at most Idle. The timer is made
+		// once and only reset here, when the link is quiet.
+		if s.idle == nil {
+			s.idle = time.NewTimer(s.cfg.Idle)
+		} else {
+			s.idle.Reset(s.cfg.Idle)
+		}
+		defer s.idle.Stop()
+		idle = s.idle.C
+	}
 	select {
 	case b = <-s.queue:
+	case now := <-idle:
+		return nil, &decode.IdleError{At: now}
 	case <-s.done:
 		// Every reader has returned; what is queued is still delivered.
 		select {
@@ -391,6 +415,11 @@ func (s *Source) Next() (*decode.Packet, error) {
 			return nil, io.EOF
 		}
 	}
+	return s.deliver(b), nil
+}
+
+// deliver makes b the packet Next returns.
+func (s *Source) deliver(b *buf) *decode.Packet {
 	s.cur = b
 	s.last = b.iface
 	s.delivered.Add(1)
@@ -405,7 +434,7 @@ func (s *Source) Next() (*decode.Packet, error) {
 		Data:       b.data,
 	}
 	s.count(&s.pkt)
-	return &s.pkt, nil
+	return &s.pkt
 }
 
 func (s *Source) count(p *decode.Packet) {

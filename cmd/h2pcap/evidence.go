@@ -1,0 +1,214 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/evidence"
+)
+
+// defaultRing is --ring when --save is given without it.
+const defaultRing = 64 << 20
+
+// parseSize reads a byte size: a number with an optional K, M or G suffix
+// (binary multiples; KB, KiB and the like are taken the same way).
+func parseSize(s string) (int, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := 1
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || n < 0 || n*float64(mult) > 1<<40 {
+		return 0, fmt.Errorf("bad size %q (want e.g. 64MB, 512K, 1G)", s)
+	}
+	return int(n * float64(mult)), nil
+}
+
+// ringTee is a Source that keeps a copy of every packet it passes on in
+// the evidence ring.
+type ringTee struct {
+	src  teeSource
+	ring *evidence.Ring
+}
+
+func (t *ringTee) Next() (*decode.Packet, error) {
+	p, err := t.src.Next()
+	if err == nil {
+		t.ring.Add(p.Time, t.src.Interface(), p.WireLen, p.Data)
+	}
+	return p, err
+}
+
+func (t *ringTee) Info() *decode.InputInfo { return t.src.Info() }
+func (t *ringTee) Close() error            { return t.src.Close() }
+func (t *ringTee) Interface() int          { return t.src.Interface() }
+
+// saver writes the evidence of problem connections (--save): for each
+// problem a notice reports, a pcapng of that connection's packets in the
+// ring from its last healthy moment (its last PING answered in time; else
+// the oldest packet the ring holds) to the notice. Only that connection's
+// packets are written: the file stays small and analyses to the same
+// verdict, since the analysis is per connection.
+//
+// It runs in the analysis goroutine, from OnNotice: the ring does not
+// change while it is read. A write error (a full disk) is said once; the
+// partial file is removed and the capture goes on.
+type saver struct {
+	ring    *evidence.Ring
+	dir     string
+	ifaces  []string
+	links   []layers.LinkType
+	filter  string
+	snaplen int
+	con     *console // where "saved" lines go, as findings do
+	stderr  io.Writer
+
+	failed bool
+	saved  map[savedKey]bool
+	dec    *decode.Decoder
+	seg    decode.Segment
+}
+
+// savedKey: a connection's evidence is written once per kind of problem.
+type savedKey struct {
+	stream int
+	kind   analyze.NoticeKind
+}
+
+// problem says whether n is worth its connection's evidence: a lost PING,
+// a reset, a retransmission burst, a silence, a GOAWAY with an error.
+func problem(n *analyze.Notice) bool {
+	switch n.Kind {
+	case analyze.NoticePingLost, analyze.NoticeReset, analyze.NoticeRetransBurst, analyze.NoticeSilent:
+		return true
+	case analyze.NoticeGoaway:
+		return n.Code != "" && n.Code != "NO_ERROR"
+	}
+	return false
+}
+
+func (s *saver) notice(n *analyze.Notice) {
+	if !problem(n) {
+		return
+	}
+	k := savedKey{n.Stream, n.Kind}
+	if s.saved[k] {
+		return
+	}
+	if s.saved == nil {
+		s.saved, s.dec = map[savedKey]bool{}, decode.NewDecoder()
+	}
+	s.saved[k] = true
+	name := fmt.Sprintf("h2pcap-%s-%s-%s-%s.pcapng", n.Time.UTC().Format("20060102T150405Z"), fileAddr(n.Client), fileAddr(n.Server), n.Kind)
+	path := filepath.Join(s.dir, name)
+	count, err := s.write(path, n)
+	if err != nil {
+		os.Remove(path)
+		if !s.failed {
+			s.failed = true
+			fmt.Fprintf(s.stderr, "h2pcap: --save %s: %s; the capture goes on (this is said once)\n", s.dir, oneLine(err.Error()))
+		}
+		return
+	}
+	s.con.line(fmt.Sprintf("%s %-*s %s -> %s (stream %d) wrote %s (%d packets)\n", n.Time.Local().Format("15:04:05.000"), labelWidth, "saved", n.Client, n.Server, n.Stream, path, count))
+}
+
+// write writes the connection's packets of the window to path.
+func (s *saver) write(path string, n *analyze.Notice) (int, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	w, ids, err := newNgWriter(f, s.ifaces, s.links, s.filter, s.snaplen)
+	if err != nil {
+		f.Close()
+		return 0, err
+	}
+	count := 0
+	s.ring.Each(func(p *evidence.Packet) bool {
+		if p.Time.Before(n.Since) || p.Interface >= len(ids) {
+			return true
+		}
+		pkt := decode.Packet{Frame: 1, Time: p.Time, CaptureLen: len(p.Data), WireLen: p.WireLen, LinkType: s.links[p.Interface], Data: p.Data}
+		if ok, _ := s.dec.Decode(&pkt, &s.seg); !ok || !sameConn(&s.seg, n.Client, n.Server) {
+			return true
+		}
+		err = w.WritePacket(gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(p.Data), Length: p.WireLen, InterfaceIndex: ids[p.Interface]}, p.Data)
+		count++
+		return err == nil
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && count == 0 {
+		err = errors.New("no packet of the connection left in the ring (make --ring bigger)")
+	}
+	return count, err
+}
+
+func sameConn(s *decode.Segment, client, server netip.AddrPort) bool {
+	return s.Src == client && s.Dst == server || s.Src == server && s.Dst == client
+}
+
+// fileAddr writes an address and port for a file name: 198.18.1.2_41286,
+// and for IPv6 with dots for colons (2001.db8..1_443).
+func fileAddr(ap netip.AddrPort) string {
+	return strings.ReplaceAll(ap.Addr().String(), ":", ".") + "_" + strconv.Itoa(int(ap.Port()))
+}
+
+// newNgWriter starts a pcapng file with one interface description per
+// capture interface, and returns the pcapng id of each.
+func newNgWriter(f io.Writer, ifaces []string, links []layers.LinkType, filter string, snaplen int) (*pcapgo.NgWriter, []int, error) {
+	var w *pcapgo.NgWriter
+	var ids []int
+	for i, name := range ifaces {
+		intf := pcapgo.NgInterface{
+			Name:                name,
+			Filter:              filter,
+			OS:                  "Linux",
+			LinkType:            links[i],
+			TimestampResolution: 9,
+			SnapLength:          uint32(snaplen),
+		}
+		var err error
+		if i == 0 {
+			w, err = pcapgo.NewNgWriterInterface(f, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "h2pcap live"}})
+			ids = append(ids, 0)
+		} else {
+			var id int
+			id, err = w.AddInterface(intf)
+			ids = append(ids, id)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return w, ids, nil
+}
