@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -8,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -202,8 +206,11 @@ func TestLiveBlackhole(t *testing.T) {
 	}
 
 	livePcap, liveJSON, tdPcap := filepath.Join(dir, "live.pcapng"), filepath.Join(dir, "live.json"), filepath.Join(dir, "tcpdump.pcap")
-	liveOut := filepath.Join(dir, "live.out")
-	live := n.start(n.cli, liveOut, h2pcap, "live", "-i", "c0", "--port", "8080", "--host", liveServer, "-w", livePcap, "--format", "json", "-o", liveJSON)
+	liveOut, saveDir := filepath.Join(dir, "live.out"), filepath.Join(dir, "evidence")
+	// With -o the findings come on standard output: read through a pipe
+	// while h2pcap live runs.
+	live, findings := n.startPiped(n.cli, liveOut, h2pcap, "live", "-i", "c0", "--port", "8080", "--host", liveServer, "-w", livePcap,
+		"--ring", "16MB", "--save", saveDir, "--format", "json", "-o", liveJSON)
 	tdErr := filepath.Join(dir, "tcpdump.out")
 	td := n.start(n.cli, tdErr, "tcpdump", "-n", "-U", "-Z", "root", "-s", "0", "-i", "c0", "-w", tdPcap, "tcp port 8080")
 	if !waitFor(5*time.Second, func() bool { b, _ := os.ReadFile(tdErr); return bytes.Contains(b, []byte("listening on")) }) {
@@ -253,8 +260,25 @@ func TestLiveBlackhole(t *testing.T) {
 		t.Log("data still in flight when the black hole started")
 	}
 	n.in(n.rtr, "nft", "add rule inet h2live faults ip saddr "+liveServer+" drop")
-	// The PING goes out at about 2 s and is given up 1 s later.
+	// The PING goes out at about 2 s and is given up 1 s later; h2pcap
+	// live tells it when it has been unanswered for 2 s: at 4 to 5 s.
 	time.Sleep(time.Until(start.Add(4 * time.Second)))
+	var lostLine string
+	if !waitFor(6*time.Second, func() bool {
+		for _, l := range findings.lines() {
+			if strings.Contains(l, " lost PING ") {
+				lostLine = l
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no lost PING line while h2pcap live runs; its output so far:\n%s", strings.Join(findings.lines(), "\n"))
+	} else if live.ProcessState != nil {
+		t.Errorf("the lost PING line came after h2pcap live ended")
+	} else {
+		t.Logf("while running: %s", lostLine)
+	}
 	// Silence the client before the captures stop, so that both stop on
 	// the same last packet: its output to the server is dropped before it
 	// reaches c0, where both capture.
@@ -313,6 +337,85 @@ func TestLiveBlackhole(t *testing.T) {
 		liveRep.Inputs[0].Packets, len(liveRep.Connections), lost, tdRep.Inputs[0].Packets, liveRep.Inputs[0].Warnings)
 	compareReports(t, "tcpdump", tdRep, liveRep, drops)
 	compareReports(t, "-w", wRep, liveRep, false)
+
+	// The lost PING printed names the connection the report calls
+	// lost_ping, and its evidence file analyses to the same verdict.
+	saved, _ := filepath.Glob(filepath.Join(saveDir, "*-ping_lost.pcapng"))
+	if len(saved) == 0 {
+		all, _ := os.ReadDir(saveDir)
+		t.Fatalf("no ping_lost evidence saved; %s holds %v; output:\n%s", saveDir, all, strings.Join(findings.lines(), "\n"))
+	}
+	for _, f := range saved {
+		ev := analyzeFile(t, f)
+		if len(ev.Connections) != 1 {
+			t.Errorf("%s: %d connections, want the one", filepath.Base(f), len(ev.Connections))
+			continue
+		}
+		c := ev.Connections[0]
+		if !strings.Contains(filepath.Base(f), fileAddr(netip.MustParseAddrPort(c.Client))) {
+			t.Errorf("%s holds %s -> %s", filepath.Base(f), c.Client, c.Server)
+		}
+		if !strings.Contains(lostLine, c.Client+" -> "+c.Server) {
+			t.Errorf("the lost PING line %q is not about %s", lostLine, c.Client)
+		}
+		for _, w := range liveRep.Connections {
+			if w.Client == c.Client && w.Verdict.Kind != c.Verdict.Kind {
+				t.Errorf("%s: verdict %s, the live report says %s", filepath.Base(f), c.Verdict.Kind, w.Verdict.Kind)
+			}
+		}
+		if c.Verdict.Kind != "lost_ping" {
+			t.Errorf("%s: verdict %s, want lost_ping", filepath.Base(f), c.Verdict.Kind)
+		}
+	}
+}
+
+// lineLog collects a command's output lines as they come.
+type lineLog struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lineLog) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.all)
+}
+
+// startPiped is start with standard output read line by line through a
+// pipe (standard error goes to logPath).
+func (n *labNet) startPiped(ns, logPath string, args ...string) (*exec.Cmd, *lineLog) {
+	n.t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	f, err := os.Create(logPath)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	cmd.Stderr = f
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		n.t.Fatalf("start %s: %v", args[0], err)
+	}
+	l := &lineLog{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.all = append(l.all, sc.Text())
+			l.mu.Unlock()
+		}
+	}()
+	n.t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		cmd.Wait()
+		f.Close()
+	})
+	return cmd, l
 }
 
 // liveReport is the part of the JSON report the test compares.
