@@ -39,4 +39,14 @@
 // windows and the health-check inference, all kept by side until Report
 // builds Connection.HTTP2. TestH2FramesTshark holds the frame counts to
 // tshark's on every cleartext capture.
+//
+// With Options.OnNotice, the analysis also tells what connections do as
+// it happens (notice.go, notice_track.go): hooks at the few places
+// something happens (a close, a PING ACK, a GOAWAY, a retransmission),
+// and a scan of the open connections every 250 ms of capture time (on a
+// segment, or on Tick when a live capture is quiet) for what only time
+// shows (a PING given up on without a visible close, silence). What the
+// verdicts find at the first Report that no notice told is told then, so
+// that a live capture's lines and its report agree. Without OnNotice each
+// hook is one nil test.
 package analyze
