@@ -170,6 +170,22 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *Connection {
 	client, rule := c.roles()
+	out := c.reportTCP(client, rule)
+	out.HTTP2 = c.http2(client)
+	out.TLS = c.tlsReport()
+	switch {
+	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
+		out.App = "h2"
+	case out.HTTP2 != nil:
+		out.App = "h2c"
+	}
+	return out
+}
+
+// reportTCP is the Connection without what the HTTP/2 and TLS layers
+// found: building those ends their decoding, which a connection still
+// being captured cannot afford (notice_track.go judges one at its close).
+func (c *conn) reportTCP(client int, rule string) *Connection {
 	server := 1 - client
 	dirOf := func(side int) Direction {
 		if side == client {
@@ -212,14 +228,6 @@ func (c *conn) report() *Connection {
 		Close:         Close{Kind: "none"},
 		Events:        make([]Event, len(c.events)),
 		EventsDropped: c.eventsDropped,
-	}
-	out.HTTP2 = c.http2(client)
-	out.TLS = c.tlsReport()
-	switch {
-	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
-		out.App = "h2"
-	case out.HTTP2 != nil:
-		out.App = "h2c"
 	}
 	if c.firstRTTNS != 0 {
 		ms := float64(c.firstRTTNS) / float64(time.Millisecond)

@@ -14,10 +14,22 @@ import (
 // per segment, in order, each ACKed by the client. Per segment the whole
 // path (TCP analysis, reassembly, frame decoding, stream and flow-control
 // bookkeeping) must allocate nothing.
-func BenchmarkH2InOrderData(b *testing.B) {
+func BenchmarkH2InOrderData(b *testing.B) { benchH2InOrderData(b, Options{}) }
+
+// BenchmarkH2InOrderDataNotices: the same with OnNotice set, as h2pcap
+// live runs: still nothing allocated per segment.
+func BenchmarkH2InOrderDataNotices(b *testing.B) {
+	n := 0
+	benchH2InOrderData(b, Options{OnNotice: func(*Notice) { n++ }})
+	if n == 0 {
+		b.Fatal("no notice")
+	}
+}
+
+func benchH2InOrderData(b *testing.B, opts Options) {
 	cl := netip.MustParseAddrPort("10.0.0.1:40000")
 	sv := netip.MustParseAddrPort("10.0.0.2:8080")
-	a := New(Options{})
+	a := New(opts)
 	s := &decode.Segment{TTL: 64, Window: 1000, Options: decode.TCPOptions{WindowScale: -1}}
 	now := t0
 	frame := 0

@@ -61,6 +61,18 @@ func TestNoticeFindings(t *testing.T) {
 			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 42, text: "client PING unanswered for 2."}},
 		},
 		{
+			// Near the server: the PING was answered, the answer lost.
+			capture: "blackhole-s2c-h2c/server.pcap",
+			kinds:   []NoticeKind{NoticePingLost},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 42, text: "answered by the server (frame 43) but the answer never reached the client"}},
+		},
+		{
+			// TLS without keys: the verdict's TCP-only rule, at the close.
+			capture: "blackhole-s2c-tls/client.pcap",
+			kinds:   []NoticeKind{NoticePingLost},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", text: "Inferred from TCP"}},
+		},
+		{
 			capture: "graceful-shutdown/client.pcap", keys: "graceful-shutdown/keylog.txt",
 			kinds: []NoticeKind{NoticePingLost},
 			want: []want{

@@ -192,6 +192,7 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
 			nt.reset(c, side, s)
 		}
 		nt.closedWithPing(c, side, s)
+		nt.closedStalled(c, side, s)
 	}
 	nt.clock(s.Time, false)
 }
@@ -244,6 +245,50 @@ func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
 	nt.pingLost(c, p)
 }
 
+// closedStalled tells a lost PING seen from TCP alone (TLS without keys,
+// or a PING that never left the client): the client closes first after
+// hearing nothing new for a while with data unanswered. The rule is the
+// verdict's (judge's lostPingInferred), so the connection is judged as
+// the report will judge it; the cheap preconditions come first, as a
+// judgement copies the connection's events.
+func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
+	client, rule := c.roles()
+	if c.notes.pingLost || side != client {
+		return
+	}
+	t := &c.dir[side].vt
+	now := s.Time.UnixNano()
+	heard := c.start.UnixNano()
+	if t.ackAdv.set {
+		heard = t.ackAdvNS
+	}
+	if !t.stall.set || t.stall.ns >= now || time.Duration(now-heard) < minStall {
+		return
+	}
+	// A GOAWAY that ended the connection comes first in the verdict.
+	if h := c.h2; h != nil && len(h.goaways) > 0 {
+		if g := h.goaways[0]; g.side != client || g.code != http2.ErrCodeNo {
+			return
+		}
+	}
+	out := c.reportTCP(client, rule)
+	f := c.facts(client)
+	v := judge(out, f, capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL), s.Time)
+	if v.Kind != KindLostPing {
+		return
+	}
+	frame, input := s.Frame, s.Input
+	if len(v.Evidence) > 0 {
+		frame, input = v.Evidence[0].Frame, v.Evidence[0].Input
+	}
+	n := nt.prepare(c, NoticePingLost, s.Time, frame, input, side)
+	n.Inferred = true
+	n.RTT = time.Duration(now - t.stall.ns)
+	n.Text = v.Summary
+	c.notes.pingLost = true
+	nt.send()
+}
+
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
 func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	c.notes.pingLost = true
@@ -264,10 +309,8 @@ func (h *h2conn) unansweredPing(side, frame, input int) *pingRec {
 			r.meta.Input > input || r.meta.Input == input && r.meta.Frame > frame {
 			continue
 		}
-		for _, g := range h.goaways {
-			if g.side != side && (g.meta.Input < r.meta.Input || g.meta.Input == r.meta.Input && g.meta.Frame < r.meta.Frame) {
-				return nil
-			}
+		if h.peerGoawayBefore(side, r.meta) {
+			return nil
 		}
 		return r
 	}
@@ -365,7 +408,21 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 	}
 	for side := sideA; side <= sideB; side++ {
 		p := c.h2.lastPing(side)
-		if p == nil || p.acked || now.Sub(p.meta.Time) < pingGiveUp || ns.lastRetrans[side] < p.meta.Time.UnixNano() {
+		if p == nil || now.Sub(p.meta.Time) < pingGiveUp || c.h2.peerGoawayBefore(side, p.meta) {
+			continue
+		}
+		since := p.meta.Time
+		if p.acked {
+			// Seen near the peer (judge's lostPingUnclosed): the peer
+			// answered, and its answer is what never arrived; its data
+			// from the ACK on stays unacknowledged.
+			st := c.dir[1-side].vt.stall
+			if !st.set || st.ns > p.ack.Time.UnixNano() {
+				continue
+			}
+			since = p.ack.Time
+		}
+		if ns.lastRetrans[side] < since.UnixNano() {
 			continue
 		}
 		// Nothing new from the sender after its PING: it stopped.
@@ -373,15 +430,32 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 			(last.input > p.meta.Input || last.input == p.meta.Input && last.frame > p.meta.Frame) {
 			continue
 		}
-		if c.h2.unansweredPing(side, p.meta.Frame, p.meta.Input) != p {
-			continue // after the peer's GOAWAY
-		}
 		n := nt.prepare(c, NoticePingLost, now, p.meta.Frame, p.meta.Input, side)
 		n.RTT = now.Sub(p.meta.Time)
-		n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, fmtDur(n.RTT), n.From, n.From)
+		peer := "server"
+		if n.From == "server" {
+			peer = "client"
+		}
+		if p.acked {
+			n.Text = fmt.Sprintf("%s PING answered by the %s (frame %d) but the answer never reached the %s: for %s its TCP sent the PING again, nothing new from the %s since: the %s gave up or is about to",
+				n.From, peer, p.ack.Frame, n.From, fmtDur(n.RTT), n.From, n.From)
+		} else {
+			n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, fmtDur(n.RTT), n.From, n.From)
+		}
 		nt.pingLost(c, p)
 		return
 	}
+}
+
+// peerGoawayBefore says whether the other side of side sent a GOAWAY
+// before m: a PING after it goes unanswered in a drain, not a loss.
+func (h *h2conn) peerGoawayBefore(side int, m h2.Meta) bool {
+	for _, g := range h.goaways {
+		if g.side != side && (g.meta.Input < m.Input || g.meta.Input == m.Input && g.meta.Frame < m.Frame) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastPing returns side's latest PING (not an ACK without its PING).
