@@ -28,4 +28,8 @@
 // ([Source.Stats]), and neither is network loss: the kernel's (the ring
 // was full, from the tpacket statistics) and this package's own (the
 // queue to the analysis was full).
+//
+// With Config.Idle, Next returns a *decode.IdleError when no packet came
+// for that long, so that the analysis sees time pass on a quiet link (a
+// PING that goes unanswered is a finding only some time after it).
 package live

@@ -3,6 +3,7 @@
 package live
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/h2pcap/h2pcap/decode"
 )
 
 // The capture tests run in namespaces of their own: the test binary runs
@@ -73,6 +76,10 @@ func TestSourceTwoInterfaces(t *testing.T) { inNetns(t, "two") }
 func TestSourceAny(t *testing.T)           { inNetns(t, "any") }
 func TestSourceQueueDrops(t *testing.T)    { inNetns(t, "queue") }
 
+// TestSourceIdle: with Config.Idle, a quiet link gives *decode.IdleError
+// about every Idle, and the packets still come between them.
+func TestSourceIdle(t *testing.T) { inNetns(t, "idle") }
+
 // TestSourceLongFilter: the kernel takes a filter with far jumps.
 func TestSourceLongFilter(t *testing.T) { inNetns(t, "long") }
 
@@ -101,6 +108,8 @@ func TestHelper(t *testing.T) {
 		helperCapture(t, []string{"v0", "lo"}, layers.LinkTypeEthernet, f)
 	case "queue":
 		helperQueue(t)
+	case "idle":
+		helperIdle(t)
 	default:
 		t.Fatalf("unknown helper %q", os.Getenv(helperEnv))
 	}
@@ -245,5 +254,49 @@ func helperQueue(t *testing.T) {
 	}
 	if w := src.Info().Warnings; len(w) != 1 || !strings.Contains(w[0], "not network loss") {
 		t.Errorf("warnings %q", w)
+	}
+}
+
+func helperIdle(t *testing.T) {
+	const idle = 50 * time.Millisecond
+	src, err := Open(Config{Interfaces: []string{"lo"}, Filter: Filter{Ports: []uint16{9999}}, Idle: idle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	start := time.Now()
+	idles, packets := 0, 0
+	var last time.Time
+	time.AfterFunc(400*time.Millisecond, func() { traffic(t) })
+	time.AfterFunc(900*time.Millisecond, src.Stop)
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		var ie *decode.IdleError
+		if errors.As(err, &ie) {
+			idles++
+			if ie.At.Before(last) || ie.At.Before(start) || time.Since(ie.At) > time.Second {
+				t.Errorf("idle at %v, after %v", ie.At, last)
+			}
+			last = ie.At
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets++
+		if p.Frame != packets {
+			t.Errorf("frame %d numbered %d", packets, p.Frame)
+		}
+	}
+	// 400 ms of silence, then traffic, then 500 ms mostly quiet: at least
+	// 10 idle reports, and the traffic's packets.
+	if idles < 10 || packets == 0 {
+		t.Errorf("%d idle reports, %d packets", idles, packets)
+	}
+	if src.Info().Packets != packets {
+		t.Errorf("info says %d packets, %d delivered", src.Info().Packets, packets)
 	}
 }
