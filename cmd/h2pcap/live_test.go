@@ -391,11 +391,16 @@ func (n *labNet) startPiped(ns, logPath string, args ...string) (*exec.Cmd, *lin
 		n.t.Fatal(err)
 	}
 	cmd.Stderr = f
-	out, err := cmd.StdoutPipe()
+	// An os.Pipe rather than StdoutPipe: the test Waits for the command
+	// while the lines are still being read.
+	out, w, err := os.Pipe()
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		n.t.Fatalf("start %s: %v", args[0], err)
 	}
 	l := &lineLog{}
@@ -411,8 +416,9 @@ func (n *labNet) startPiped(ns, logPath string, args ...string) (*exec.Cmd, *lin
 	}()
 	n.t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-done
 		cmd.Wait()
+		<-done
+		out.Close()
 		f.Close()
 	})
 	return cmd, l
