@@ -136,13 +136,22 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no lab captures: %v", err)
 	}
+	type run struct{ rel, keys string }
+	var runs []run
 	for _, path := range files {
 		rel, _ := filepath.Rel(pcapRoot(), path)
-		keys := ""
+		runs = append(runs, run{rel, ""}) // TLS without keys: PINGs inferred
 		if k := filepath.Join(filepath.Dir(rel), "keylog.txt"); fileExists(filepath.Join(pcapRoot(), k)) {
-			keys = k
+			runs = append(runs, run{rel, k})
 		}
-		t.Run(rel, func(t *testing.T) {
+	}
+	for _, r := range runs {
+		rel, keys := r.rel, r.keys
+		name := rel
+		if keys != "" {
+			name += "+keys"
+		}
+		t.Run(name, func(t *testing.T) {
 			ns, rep, a := noticeRun(t, rel, keys)
 			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway int }
 			got := make([]counts, len(rep.Connections))

@@ -67,6 +67,7 @@ type noticer struct {
 type connNotices struct {
 	openIdx     int // index in noticer.open; -1 when not there
 	pingLost    bool
+	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
 	goaway      bool      // a GOAWAY was told
 	silent      bool      // told silent; a packet clears it
 	healthy     time.Time // the last answered PING's time: the last moment known healthy
@@ -185,6 +186,9 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
 			nt.send()
 		}
 	}
+	if c.h2 != nil && len(c.h2.pings.list) != ns.pingsSeen {
+		nt.inferredPings(c)
+	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.firstClose(side, s) {
 		// Only an RST that is the connection's first close is a finding:
 		// one after a FIN is a socket closed with data unread, routine.
@@ -292,7 +296,10 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
 func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	c.notes.pingLost = true
-	if s := pingSender(p.data); s != SenderUnknown {
+	if p.inferred {
+		nt.n.Inferred = true
+		nt.n.Text += " (a PING inferred from TLS record sizes)"
+	} else if s := pingSender(p.data); s != SenderUnknown {
 		nt.n.Text += " (" + s + ")"
 	}
 	nt.n.Text += "; frame " + strconv.Itoa(p.meta.Frame)
@@ -343,6 +350,37 @@ func (c *conn) noticePingAck(side int, f *h2.Frame) {
 		nt.send()
 		return
 	}
+}
+
+// inferredPings tells the PINGs inferred from TLS record sizes
+// (tlsinfer.go) that were answered, as noticePingAck tells decoded ones:
+// they are added to the list once their ACK is seen.
+func (nt *noticer) inferredPings(c *conn) {
+	list := c.h2.pings.list
+	ns := &c.notes
+	if len(list) < ns.pingsSeen {
+		ns.pingsSeen = 0 // the list was dropped (not HTTP/2 after all)
+	}
+	for i := ns.pingsSeen; i < len(list); i++ {
+		r := &list[i]
+		if !r.inferred || !r.acked {
+			continue
+		}
+		rtt := r.ack.Time.Sub(r.meta.Time)
+		kind := NoticePingAck
+		if rtt > latePingAfter(c.firstRTTNS) {
+			kind = NoticePingLate
+		} else {
+			ns.healthy = r.meta.Time
+		}
+		n := nt.prepare(c, kind, r.ack.Time, r.ack.Frame, r.ack.Input, r.side)
+		n.RTT, n.Inferred = rtt, true
+		if kind == NoticePingLate {
+			n.Text = fmt.Sprintf("%s PING (frame %d, inferred from TLS record sizes) answered after %s; frame %d", n.From, r.meta.Frame, fmtDur(rtt), r.ack.Frame)
+		}
+		nt.send()
+	}
+	ns.pingsSeen = len(list)
 }
 
 // goaway is run on a GOAWAY frame from side.
