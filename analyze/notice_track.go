@@ -81,7 +81,6 @@ type burstTrack struct {
 	next  int
 	n     int
 	in    bool // inside a burst already told
-	count int  // retransmissions in the current burst
 	last  int64
 }
 
@@ -96,12 +95,11 @@ func (b *burstTrack) retrans(ns int64) bool {
 	b.next = (b.next + 1) % burstCount
 	b.n = min(b.n+1, burstCount)
 	if b.in {
-		b.count++
 		return false
 	}
 	// b.next is now the oldest of the last burstCount.
 	if b.n == burstCount && ns-b.times[b.next] <= int64(burstWindow) {
-		b.in, b.count = true, burstCount
+		b.in = true
 		return true
 	}
 	return false
@@ -435,7 +433,9 @@ func (nt *noticer) clock(t time.Time, tick bool) {
 // scan looks at one open connection at time now.
 func (nt *noticer) scan(c *conn, now time.Time) {
 	ns := &c.notes
-	if !ns.silent && now.Sub(c.end) >= liveSilentAfter {
+	// As the silent verdict: a connection half closed by a FIN is ending,
+	// not silent.
+	if !ns.silent && !c.fin.seen && now.Sub(c.end) >= liveSilentAfter {
 		ns.silent = true
 		n := nt.prepare(c, NoticeSilent, now, 0, c.lastInput, -1)
 		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", fmtDur(now.Sub(c.end)), c.lastFrame)
