@@ -376,7 +376,7 @@ func (d *h2dir) frame(f *h2.Frame) {
 	case http2.FramePing:
 		if f.IsAck() {
 			h.pings.ack(d.side, f)
-			if h.c.nt != nil && h.mode == h2Yes {
+			if h.c.nt != nil && h.c.notes.h2Told {
 				h.c.noticePingAck(d.side, f)
 			}
 		} else {
@@ -384,7 +384,7 @@ func (d *h2dir) frame(f *h2.Frame) {
 		}
 	case http2.FrameGoAway:
 		h.goaway(d.side, f)
-		if h.c.nt != nil && h.mode == h2Yes {
+		if h.c.nt != nil && h.c.notes.h2Told {
 			h.c.noticeGoaway(d.side, f)
 		}
 	case http2.FrameRSTStream:

@@ -73,6 +73,18 @@ func TestNoticeFindings(t *testing.T) {
 			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", text: "Inferred from TCP"}},
 		},
 		{
+			// TLS 1.2 without keys: the PING inferred from its record's size.
+			capture: "blackhole-s2c-tls12-gcm/client.pcap",
+			kinds:   []NoticeKind{NoticePingLost},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 56, text: "client closed (FIN) after 3.3 s (a PING inferred from TLS record sizes)"}},
+		},
+		{
+			// Mid-connection TLS 1.3, decrypted: HTTP/2 found by frame sync.
+			capture: "midconn-tls/server.pcap", keys: "midconn-tls/keylog.txt",
+			kinds:   []NoticeKind{NoticePingLost},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 22, text: "answered by the server (frame 23)"}},
+		},
+		{
 			capture: "graceful-shutdown/client.pcap", keys: "graceful-shutdown/keylog.txt",
 			kinds: []NoticeKind{NoticePingLost},
 			want: []want{

@@ -68,6 +68,9 @@ type connNotices struct {
 	openIdx     int // index in noticer.open; -1 when not there
 	pingLost    bool
 	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
+	lostAt      int       // 1 + the lost PING's index in the list; 0: none
+	lostAckTold bool      // its late ACK was told
+	h2Told      bool      // HTTP/2 confirmed: PING ACKs and GOAWAYs are told as decoded
 	goaway      bool      // a GOAWAY was told
 	silent      bool      // told silent; a packet clears it
 	healthy     time.Time // the last answered PING's time: the last moment known healthy
@@ -184,8 +187,21 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
 			nt.send()
 		}
 	}
-	if c.h2 != nil && len(c.h2.pings.list) != ns.pingsSeen {
-		nt.inferredPings(c)
+	if h := c.h2; h != nil {
+		if !ns.h2Told && h.mode == h2Yes {
+			nt.h2Confirmed(c)
+		}
+		if len(h.pings.list) != ns.pingsSeen {
+			nt.inferredPings(c)
+		}
+		// An inferred PING told lost whose ACK came after all, after its
+		// sender's close (tlsinfer.go lists it acked late).
+		if i := ns.lostAt - 1; i >= 0 && i < len(h.pings.list) && !ns.lostAckTold {
+			if r := &h.pings.list[i]; r.inferred && r.acked {
+				ns.lostAckTold = true
+				nt.tellAck(c, r)
+			}
+		}
 	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.firstClose(side, s) {
 		// Only an RST that is the connection's first close is a finding:
@@ -294,6 +310,12 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
 func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	c.notes.pingLost = true
+	c.notes.lostAckTold = p.acked // answered already: nothing more to tell
+	for i := range c.h2.pings.list {
+		if &c.h2.pings.list[i] == p {
+			c.notes.lostAt = i + 1
+		}
+	}
 	if p.inferred {
 		nt.n.Inferred = true
 		nt.n.Text += " (a PING inferred from TLS record sizes)"
@@ -322,37 +344,45 @@ func (h *h2conn) unansweredPing(side, frame, input int) *pingRec {
 	return nil
 }
 
-// pingAck is run on a PING ACK from side after pingTracker.ack matched
-// it: a ping_ack, or a ping_late past the report's lateness.
+// noticePingAck is run on a PING ACK from side after pingTracker.ack
+// matched it.
 func (c *conn) noticePingAck(side int, f *h2.Frame) {
-	nt := c.nt
 	list := c.h2.pings.list
 	for i := len(list) - 1; i >= 0 && i >= len(list)-maxAckSearch; i-- {
 		r := &list[i]
-		if r.side != 1-side || !r.acked || r.orphan || r.ack.Frame != f.Meta.Frame || r.ack.Input != f.Meta.Input || r.data != f.PingData {
-			continue
+		if r.side == 1-side && r.acked && !r.orphan && r.ack == f.Meta && r.data == f.PingData {
+			c.nt.tellAck(c, r)
+			return
 		}
-		rtt := r.ack.Time.Sub(r.meta.Time)
-		late := rtt > latePingAfter(c.firstRTTNS)
-		kind := NoticePingAck
-		if late {
-			kind = NoticePingLate
-		} else {
-			c.notes.healthy = r.meta.Time
-		}
-		n := nt.prepare(c, kind, f.Meta.Time, f.Meta.Frame, f.Meta.Input, r.side)
-		n.RTT = rtt
-		if late {
-			n.Text = fmt.Sprintf("%s PING (frame %d) answered after %s; frame %d", n.From, r.meta.Frame, fmtDur(rtt), f.Meta.Frame)
-		}
-		nt.send()
-		return
 	}
 }
 
+// tellAck tells an answered PING: a ping_ack, or a ping_late past the
+// report's lateness.
+func (nt *noticer) tellAck(c *conn, r *pingRec) {
+	rtt := r.ack.Time.Sub(r.meta.Time)
+	late := rtt > latePingAfter(c.firstRTTNS)
+	kind := NoticePingAck
+	if late {
+		kind = NoticePingLate
+	} else {
+		c.notes.healthy = r.meta.Time
+	}
+	n := nt.prepare(c, kind, r.ack.Time, r.ack.Frame, r.ack.Input, r.side)
+	n.RTT, n.Inferred = rtt, r.inferred
+	if late {
+		how := ""
+		if r.inferred {
+			how = ", inferred from TLS record sizes"
+		}
+		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.meta.Frame, how, fmtDur(rtt), r.ack.Frame)
+	}
+	nt.send()
+}
+
 // inferredPings tells the PINGs inferred from TLS record sizes
-// (tlsinfer.go) that were answered, as noticePingAck tells decoded ones:
-// they are added to the list once their ACK is seen.
+// (tlsinfer.go) that were answered: they are added to the list once their
+// ACK is seen.
 func (nt *noticer) inferredPings(c *conn) {
 	list := c.h2.pings.list
 	ns := &c.notes
@@ -360,44 +390,53 @@ func (nt *noticer) inferredPings(c *conn) {
 		ns.pingsSeen = 0 // the list was dropped (not HTTP/2 after all)
 	}
 	for i := ns.pingsSeen; i < len(list); i++ {
-		r := &list[i]
-		if !r.inferred || !r.acked {
-			continue
+		if r := &list[i]; r.inferred && r.acked {
+			nt.tellAck(c, r)
 		}
-		rtt := r.ack.Time.Sub(r.meta.Time)
-		kind := NoticePingAck
-		if rtt > latePingAfter(c.firstRTTNS) {
-			kind = NoticePingLate
-		} else {
-			ns.healthy = r.meta.Time
-		}
-		n := nt.prepare(c, kind, r.ack.Time, r.ack.Frame, r.ack.Input, r.side)
-		n.RTT, n.Inferred = rtt, true
-		if kind == NoticePingLate {
-			n.Text = fmt.Sprintf("%s PING (frame %d, inferred from TLS record sizes) answered after %s; frame %d", n.From, r.meta.Frame, fmtDur(rtt), r.ack.Frame)
-		}
-		nt.send()
 	}
 	ns.pingsSeen = len(list)
 }
 
-// goaway is run on a GOAWAY frame from side.
-func (c *conn) noticeGoaway(side int, f *h2.Frame) {
-	nt := c.nt
-	c.notes.goaway = true
-	n := nt.prepare(c, NoticeGoaway, f.Meta.Time, f.Meta.Frame, f.Meta.Input, side)
-	n.Code = f.ErrCode.String()
-	if printable(f.DebugData) {
-		n.Debug = string(f.DebugData)
+// h2Confirmed is run once the connection is known to carry HTTP/2: the
+// PING ACKs and GOAWAYs decoded while it was not (a capture begun
+// mid-connection is confirmed by frame sync, after several frames) are
+// told now, as the report will list them; later ones as they come.
+func (nt *noticer) h2Confirmed(c *conn) {
+	h := c.h2
+	c.notes.h2Told = true
+	for i := range h.pings.list {
+		if r := &h.pings.list[i]; r.acked && !r.orphan && !r.inferred {
+			nt.tellAck(c, r)
+		}
 	}
-	n.Text = fmt.Sprintf("%s sent GOAWAY %s, last stream %d", n.From, n.Code, f.LastStreamID)
+	for i := range h.goaways {
+		nt.tellGoaway(c, &h.goaways[i])
+	}
+}
+
+// noticeGoaway is run on a GOAWAY frame from side, after h2conn.goaway
+// recorded it (past maxGoaways it is not, and not told either).
+func (c *conn) noticeGoaway(side int, f *h2.Frame) {
+	if n := len(c.h2.goaways); n > 0 && c.h2.goaways[n-1].meta == f.Meta {
+		c.nt.tellGoaway(c, &c.h2.goaways[n-1])
+	}
+}
+
+func (nt *noticer) tellGoaway(c *conn, g *goawayRec) {
+	c.notes.goaway = true
+	n := nt.prepare(c, NoticeGoaway, g.meta.Time, g.meta.Frame, g.meta.Input, g.side)
+	n.Code = g.code.String()
+	if printable([]byte(g.debug)) {
+		n.Debug = g.debug
+	}
+	n.Text = fmt.Sprintf("%s sent GOAWAY %s, last stream %d", n.From, n.Code, g.last)
 	if n.Debug != "" {
 		n.Text += fmt.Sprintf(" %q", n.Debug)
 	}
-	if f.ErrCode == http2.ErrCodeNo && n.From == "server" {
+	if g.code == http2.ErrCodeNo && n.From == "server" {
 		n.Text += " (a graceful drain)"
 	}
-	n.Text += "; frame " + strconv.Itoa(f.Meta.Frame)
+	n.Text += "; frame " + strconv.Itoa(g.meta.Frame)
 	nt.send()
 }
 
