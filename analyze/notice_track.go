@@ -311,9 +311,18 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	c.notes.pingLost = true
 	c.notes.lostAckTold = p.acked // answered already: nothing more to tell
+	// The last healthy moment is before the lost PING: seen near the
+	// peer, the lost PING itself was answered in time.
+	nt.n.Since = time.Time{}
+	late := latePingAfter(c.firstRTTNS)
 	for i := range c.h2.pings.list {
-		if &c.h2.pings.list[i] == p {
+		r := &c.h2.pings.list[i]
+		if r == p {
 			c.notes.lostAt = i + 1
+			break
+		}
+		if r.acked && !r.orphan && r.meta.Frame != 0 && r.ack.Time.Sub(r.meta.Time) <= late {
+			nt.n.Since = r.meta.Time
 		}
 	}
 	if p.inferred {
