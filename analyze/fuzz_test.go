@@ -12,7 +12,7 @@ import (
 // FuzzAnalyzer feeds arbitrary segment sequences: each 16 bytes make one
 // segment (side, flags, seq, ack, window, length, time step, options). The
 // Analyzer must not panic, and its Report must stay consistent with what
-// it was fed.
+// it was fed, and with the notices.
 func FuzzAnalyzer(f *testing.F) {
 	f.Add([]byte("\x00\x02\x00\x00\x03\xe8\x00\x00\x00\x00\xff\xff\x00\x00\x01\x07" +
 		"\x01\x12\x00\x00\x13\x88\x00\x00\x03\xe9\xff\xff\x00\x00\x01\x07" +
@@ -23,7 +23,12 @@ func FuzzAnalyzer(f *testing.F) {
 			netip.MustParseAddrPort("10.0.0.2:443"),
 			netip.MustParseAddrPort("[fd00::1]:40000"),
 		}
-		a := New(Options{MaxEventsPerConn: 5})
+		opens := 0
+		a := New(Options{MaxEventsPerConn: 5, OnNotice: func(n *Notice) {
+			if n.Kind == NoticeConnOpen {
+				opens++
+			}
+		}})
 		now := t0
 		n := 0
 		for ; len(data) >= 16; data = data[16:] {
@@ -45,7 +50,14 @@ func FuzzAnalyzer(f *testing.F) {
 			}
 			a.Segment(s)
 		}
+		a.Tick(now.Add(2 * liveSilentAfter))
+		if open := a.OpenConns(); open < 0 || open > int64(opens) {
+			t.Fatalf("%d open connections of %d", open, opens)
+		}
 		r := a.Report(nil)
+		if opens != len(r.Connections) {
+			t.Fatalf("%d conn_open notices, %d connections", opens, len(r.Connections))
+		}
 		packets := 0
 		for i, c := range r.Connections {
 			if c.Stream != i {

@@ -47,10 +47,19 @@ func FuzzH2(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cl, sv := cliEP, srvEP
 		isn := [2]uint32{0xFFFFFF00, 77}
-		a := New(Options{})
+		// Notices on every other input: their paths must not panic either.
+		var opts Options
 		if len(data) > 0 && data[0]&0x80 != 0 {
-			a = New(Options{H2Ports: []uint16{443}})
+			opts.H2Ports = []uint16{443}
 		}
+		if len(data) > 0 && data[0]&0x40 != 0 {
+			opts.OnNotice = func(n *Notice) {
+				if n.Stream != 0 {
+					t.Fatalf("notice for stream %d of one connection", n.Stream)
+				}
+			}
+		}
+		a := New(opts)
 		frame := 0
 		s := &decode.Segment{TTL: 64, Window: 1000, Options: decode.TCPOptions{WindowScale: -1}}
 		send := func(from int, flags decode.TCPFlags, seq, ack uint32, payload []byte, wire int) {

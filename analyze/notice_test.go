@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -290,4 +291,71 @@ func TestNoticeTick(t *testing.T) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// dropSource drops packets of a capture at random.
+type dropSource struct {
+	decode.Source
+	rng  *rand.Rand
+	rate float64
+}
+
+func (d *dropSource) Next() (*decode.Packet, error) {
+	for {
+		p, err := d.Source.Next()
+		if err != nil || d.rng.Float64() >= d.rate {
+			return p, err
+		}
+	}
+}
+
+// TestNoticesWithDrops: lab captures with packets dropped at random (TLS
+// without keys and with them): nothing panics, a connection is opened
+// once and told lost at most once, and every lost_ping verdict was told.
+func TestNoticesWithDrops(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(pcapRoot(), "*", "*.pcap"))
+	for _, path := range files {
+		rel, _ := filepath.Rel(pcapRoot(), path)
+		for seed := range 3 {
+			var opts Options
+			if k := filepath.Join(filepath.Dir(path), "keylog.txt"); seed == 2 && fileExists(k) {
+				keys, err := tls.ReadKeyLogFile(k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts.Keys = keys
+			}
+			src, err := decode.Open(path, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type count struct{ open, lost int }
+			got := map[int]*count{}
+			opts.OnNotice = func(n *Notice) {
+				if got[n.Stream] == nil {
+					got[n.Stream] = &count{}
+				}
+				switch n.Kind {
+				case NoticeConnOpen:
+					got[n.Stream].open++
+				case NoticePingLost:
+					got[n.Stream].lost++
+				}
+			}
+			a := New(opts)
+			info, err := a.ReadSource(&dropSource{src, rand.New(rand.NewPCG(uint64(seed), 11)), 0.1})
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Tick(info.Last.Add(2 * liveSilentAfter))
+			rep := a.Report([]*decode.InputInfo{info})
+			for i, c := range rep.Connections {
+				g := got[i]
+				if g == nil || g.open != 1 || g.lost > 1 || c.Verdict.Kind == KindLostPing && g.lost != 1 {
+					t.Errorf("%s seed %d stream %d (%s): notices %+v", rel, seed, i, c.Verdict.Kind, g)
+				}
+			}
+		}
+	}
 }
