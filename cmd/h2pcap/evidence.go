@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -21,6 +22,16 @@ import (
 
 // defaultRing is --ring when --save is given without it.
 const defaultRing = 64 << 20
+
+// At most saveBurst evidence files are written per saveWindow of capture
+// time. Each one reads the whole ring in the analysis goroutine (about
+// 10 ms for 64 MB); an outage that hits hundreds of connections at once
+// would otherwise stall the capture for seconds, and the first files tell
+// what the rest would.
+const (
+	saveBurst  = 10
+	saveWindow = 10 * time.Second
+)
 
 // parseSize reads a byte size: a number with an optional K, M or G suffix
 // (binary multiples; KB, KiB and the like are taken the same way).
@@ -89,6 +100,11 @@ type saver struct {
 
 	failed bool
 	saved  map[savedKey]bool
+	// The rate limit: files written since windowStart; whether the limit
+	// was said (once).
+	windowStart time.Time
+	inWindow    int
+	limited     bool
 	dec    *decode.Decoder
 	seg    decode.Segment
 }
@@ -123,6 +139,17 @@ func (s *saver) notice(n *analyze.Notice) {
 		s.saved, s.dec = map[savedKey]bool{}, decode.NewDecoder()
 	}
 	s.saved[k] = true
+	if n.Time.Sub(s.windowStart) >= saveWindow {
+		s.windowStart, s.inWindow = n.Time, 0
+	}
+	if s.inWindow >= saveBurst {
+		if !s.limited {
+			s.limited = true
+			fmt.Fprintf(s.stderr, "h2pcap: --save %s: more than %d problems within %s; the evidence of the first ones is written, of the others not (this is said once)\n", s.dir, saveBurst, saveWindow)
+		}
+		return
+	}
+	s.inWindow++
 	name := fmt.Sprintf("h2pcap-%s-%s-%s-%s.pcapng", n.Time.UTC().Format("20060102T150405Z"), fileAddr(n.Client), fileAddr(n.Server), n.Kind)
 	path := filepath.Join(s.dir, name)
 	count, err := s.write(path, n)

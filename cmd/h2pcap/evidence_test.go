@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -204,5 +205,49 @@ func TestParseSize(t *testing.T) {
 		if (err != nil) != tt.bad || got != tt.want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d, bad %v", tt.in, got, err, tt.want, tt.bad)
 		}
+	}
+}
+
+// TestSaveRateLimit: past saveBurst problems within saveWindow, the rest
+// are not saved, and that is said once.
+func TestSaveRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	var stderr, findings bytes.Buffer
+	con := &console{findings: &findings, stderr: &stderr}
+	r := evidence.NewRing(evidence.MinSize)
+	sv := &saver{ring: r, dir: dir, ifaces: []string{"eth0"}, links: []layers.LinkType{layers.LinkTypeEthernet}, con: con, stderr: con}
+	src, err := decode.Open("../../testdata/pcaps/middlebox-reset/client.pcap", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	// Problems on the first connection (its packets are in the ring),
+	// 15 of them at once, then one more a window later.
+	var seg decode.Segment
+	var at time.Time
+	dec := decode.NewDecoder()
+	for {
+		p, err := src.Next()
+		if err != nil {
+			break
+		}
+		r.Add(p.Time, 0, p.WireLen, p.Data)
+		if at.IsZero() {
+			if ok, _ := dec.Decode(p, &seg); ok {
+				at = p.Time
+			}
+		}
+	}
+	for i := 0; i < saveBurst+5; i++ {
+		sv.notice(&analyze.Notice{Kind: analyze.NoticeReset, Time: at, Stream: i, Client: seg.Src, Server: seg.Dst})
+	}
+	sv.notice(&analyze.Notice{Kind: analyze.NoticeReset, Time: at.Add(saveWindow), Stream: 100, Client: seg.Src, Server: seg.Dst})
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng"))
+	lines := strings.Count(findings.String(), " wrote ")
+	if lines != saveBurst+1 {
+		t.Errorf("%d files written (%d in the directory), want %d", lines, len(files), saveBurst+1)
+	}
+	if strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "more than 10 problems within 10s") {
+		t.Errorf("stderr: %q", stderr.String())
 	}
 }
