@@ -68,8 +68,16 @@ func TestNoticeFindings(t *testing.T) {
 			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 42, text: "answered by the server (frame 43) but the answer never reached the client"}},
 		},
 		{
-			// TLS without keys: the verdict's TCP-only rule, at the close.
+			// TLS without keys: the PING inferred from its record's size,
+			// its answer still awaited.
 			capture: "blackhole-s2c-tls/client.pcap",
+			kinds:   []NoticeKind{NoticePingLost},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 47, text: "client PING unanswered for 2.2 s, its TCP sending it again, nothing new from the client since: the client gave up or is about to (a PING inferred from TLS record sizes); frame 47"}},
+		},
+		{
+			// The PING never left the client: the verdict's TCP-only rule,
+			// at the client's close.
+			capture: "blackhole-c2s-h2c/client.pcap",
 			kinds:   []NoticeKind{NoticePingLost},
 			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", text: "Inferred from TCP"}},
 		},
@@ -77,13 +85,13 @@ func TestNoticeFindings(t *testing.T) {
 			// TLS 1.2 without keys: the PING inferred from its record's size.
 			capture: "blackhole-s2c-tls12-gcm/client.pcap",
 			kinds:   []NoticeKind{NoticePingLost},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 56, text: "client closed (FIN) after 3.3 s (a PING inferred from TLS record sizes)"}},
+			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 56, text: "unanswered for 2.2 s"}},
 		},
 		{
 			// Mid-connection TLS 1.3, decrypted: HTTP/2 found by frame sync.
 			capture: "midconn-tls/server.pcap", keys: "midconn-tls/keylog.txt",
-			kinds:   []NoticeKind{NoticePingLost},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 22, text: "answered by the server (frame 23)"}},
+			kinds: []NoticeKind{NoticePingLost},
+			want:  []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 22, text: "answered by the server (frame 23)"}},
 		},
 		{
 			capture: "graceful-shutdown/client.pcap", keys: "graceful-shutdown/keylog.txt",

@@ -68,7 +68,8 @@ type connNotices struct {
 	openIdx     int // index in noticer.open; -1 when not there
 	pingLost    bool
 	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
-	lostAt      int       // 1 + the lost PING's index in the list; 0: none
+	lostAt      int       // 1 + the lost PING's index in the list; 0: none, or not listed yet
+	lostMeta    h2.Meta   // the lost PING's frame
 	lostAckTold bool      // its late ACK was told
 	h2Told      bool      // HTTP/2 confirmed: PING ACKs and GOAWAYs are told as decoded
 	goaway      bool      // a GOAWAY was told
@@ -194,6 +195,16 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
 		if len(h.pings.list) != ns.pingsSeen {
 			nt.inferredPings(c)
 		}
+		if ns.lostAt == 0 && ns.lostMeta.Frame != 0 {
+			// A PING told lost while pending in the TLS inference: find it
+			// once listed. Listed answered, inferredPings just told it.
+			for i := range h.pings.list {
+				if r := &h.pings.list[i]; r.meta == ns.lostMeta {
+					ns.lostAt, ns.lostAckTold = i+1, r.acked
+					break
+				}
+			}
+		}
 		// An inferred PING told lost whose ACK came after all, after its
 		// sender's close (tlsinfer.go lists it acked late).
 		if i := ns.lostAt - 1; i >= 0 && i < len(h.pings.list) && !ns.lostAckTold {
@@ -311,6 +322,7 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	c.notes.pingLost = true
 	c.notes.lostAckTold = p.acked // answered already: nothing more to tell
+	c.notes.lostMeta = p.meta
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
@@ -318,10 +330,9 @@ func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	for i := range c.h2.pings.list {
 		r := &c.h2.pings.list[i]
 		if r == p {
-			c.notes.lostAt = i + 1
-			break
+			c.notes.lostAt = i + 1 // p may also be a pending inferred PING, not listed yet
 		}
-		if r.acked && !r.orphan && r.meta.Frame != 0 && r.ack.Time.Sub(r.meta.Time) <= late {
+		if r.acked && !r.orphan && r.meta.Frame != 0 && r.meta.Time.Before(p.meta.Time) && r.ack.Time.Sub(r.meta.Time) <= late {
 			nt.n.Since = r.meta.Time
 		}
 	}
@@ -494,6 +505,11 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 	}
 	for side := sideA; side <= sideB; side++ {
 		p := c.h2.lastPing(side)
+		if t := c.h2.tls; t != nil && t.infer.hasPend && t.infer.pend.side == side && (p == nil || p.meta.Time.Before(t.infer.pend.meta.Time)) {
+			// TLS without keys: a record taken for a PING whose answer is
+			// still awaited (tlsinfer.go lists it only once decided).
+			p = &pingRec{side: side, meta: t.infer.pend.meta, inferred: true}
+		}
 		if p == nil || now.Sub(p.meta.Time) < pingGiveUp || c.h2.peerGoawayBefore(side, p.meta) {
 			continue
 		}
