@@ -190,29 +190,39 @@ func waitFor(d time.Duration, cond func() bool) bool {
 // server in namespaces, h2pcap live and tcpdump on the client's interface,
 // a server->client black hole. The live report must find the lost PING and
 // count every connection's packets exactly as analyze counts tcpdump's.
-func TestLiveBlackhole(t *testing.T) {
+func TestLiveBlackhole(t *testing.T) { liveBlackhole(t, false) }
+
+// TestLiveBlackholeTLS is TestLiveBlackhole over TLS without keys: the
+// lost PING is one inferred from its record's size.
+func TestLiveBlackholeTLS(t *testing.T) { liveBlackhole(t, true) }
+
+func liveBlackhole(t *testing.T, useTLS bool) {
 	needRoot(t, "ip", "nft", "tcpdump")
+	port, listen := "8080", []string{"--tls-listen", "", "--h2c-listen", ":8080"}
+	if useTLS {
+		port, listen = "8443", []string{"--tls-listen", ":8443", "--h2c-listen", ""}
+	}
 	dir := t.TempDir()
 	buildBinaries(t, dir, ".", "../../lab/h2lab")
 	n := newLabNet(t)
 	h2lab, h2pcap := filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
 
-	n.start(n.srv, filepath.Join(dir, "server.out"), h2lab, "server", "--tls-listen", "", "--h2c-listen", ":8080", "--log", filepath.Join(dir, "server.log"))
+	n.start(n.srv, filepath.Join(dir, "server.out"), append(append([]string{h2lab, "server"}, listen...), "--log", filepath.Join(dir, "server.log"))...)
 	if !waitFor(5*time.Second, func() bool {
-		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htln", "sport = :8080").Output()
+		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htln", "sport = :"+port).Output()
 		return len(bytes.TrimSpace(out)) > 0
 	}) {
-		t.Fatal("the server does not listen on :8080")
+		t.Fatalf("the server does not listen on :%s", port)
 	}
 
 	livePcap, liveJSON, tdPcap := filepath.Join(dir, "live.pcapng"), filepath.Join(dir, "live.json"), filepath.Join(dir, "tcpdump.pcap")
 	liveOut, saveDir := filepath.Join(dir, "live.out"), filepath.Join(dir, "evidence")
 	// With -o the findings come on standard output: read through a pipe
 	// while h2pcap live runs.
-	live, findings := n.startPiped(n.cli, liveOut, h2pcap, "live", "-i", "c0", "--port", "8080", "--host", liveServer, "-w", livePcap,
+	live, findings := n.startPiped(n.cli, liveOut, h2pcap, "live", "-i", "c0", "--port", port, "--host", liveServer, "-w", livePcap,
 		"--ring", "16MB", "--save", saveDir, "--format", "json", "-o", liveJSON)
 	tdErr := filepath.Join(dir, "tcpdump.out")
-	td := n.start(n.cli, tdErr, "tcpdump", "-n", "-U", "-Z", "root", "-s", "0", "-i", "c0", "-w", tdPcap, "tcp port 8080")
+	td := n.start(n.cli, tdErr, "tcpdump", "-n", "-U", "-Z", "root", "-s", "0", "-i", "c0", "-w", tdPcap, "tcp port "+port)
 	if !waitFor(5*time.Second, func() bool { b, _ := os.ReadFile(tdErr); return bytes.Contains(b, []byte("listening on")) }) {
 		b, _ := os.ReadFile(tdErr)
 		t.Fatalf("tcpdump did not start: %s", b)
@@ -223,7 +233,7 @@ func TestLiveBlackhole(t *testing.T) {
 	// next event is 30 s away: the connection idles, and the health-check
 	// PING goes out 1 s (ReadIdleTimeout) after the last frame.
 	t0 := time.Now()
-	client := n.start(n.cli, filepath.Join(dir, "client.out"), h2lab, "client", "--addr", liveServer+":8080", "--tls=false", "--conns", "1",
+	client := n.start(n.cli, filepath.Join(dir, "client.out"), h2lab, "client", "--addr", liveServer+":"+port, fmt.Sprintf("--tls=%v", useTLS), "--conns", "1",
 		"--duration", "5s", "--every", "200ms", "--large-every", "0", "--watch-every", "30s", "--quiet-after", "1s", "--quiet-for", "10s",
 		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", filepath.Join(dir, "client.log"))
 	// The quiet period counts from the client's start, which a loaded
@@ -249,7 +259,7 @@ func TestLiveBlackhole(t *testing.T) {
 	// The black hole starts with nothing in flight, or the connection
 	// would be lost to more than the PING.
 	if !waitFor(time.Second, func() bool {
-		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htn", "state", "established", "( sport = :8080 )").Output()
+		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htn", "state", "established", "( sport = :"+port+" )").Output()
 		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			if f := strings.Fields(l); len(f) > 1 && f[1] != "0" {
 				return false
