@@ -105,8 +105,8 @@ type saver struct {
 	windowStart time.Time
 	inWindow    int
 	limited     bool
-	dec    *decode.Decoder
-	seg    decode.Segment
+	dec         *decode.Decoder
+	seg         decode.Segment
 }
 
 // savedKey: a connection's evidence is written once per kind of problem.
