@@ -31,7 +31,9 @@ type Options struct {
 	// secrets still are used). The analyzer does not modify it.
 	Keys *tls.KeyLog
 	// OnNotice, when set, is called while segments are analysed for each
-	// Notice a connection gives (notice.go). It must not keep n.
+	// Notice a connection gives (notice.go, notice_track.go), and from
+	// Tick and the first Report for what only time or the end shows. It
+	// runs in the caller's goroutine and must not keep n.
 	OnNotice func(n *Notice)
 }
 

@@ -30,7 +30,7 @@ const (
 // The Report says the same things, judged over the whole capture.
 type Notice struct {
 	Kind   NoticeKind
-	Time   time.Time // capture time of the packet that caused it
+	Time   time.Time // capture time of the packet that caused it; for what time passing shows (silent, a lost PING without a close), the capture clock then
 	Stream int       // the connection's tcp.stream
 	Client netip.AddrPort
 	Server netip.AddrPort
