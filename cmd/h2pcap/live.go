@@ -163,6 +163,9 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		con.findings = stdout
 	}
 	con.clearFindings = con.status && (con.findings == stderr || isTerminal(con.findings))
+	if ms != nil {
+		ms.stderr = con // its messages clear the status line too
+	}
 
 	links := make([]layers.LinkType, len(ifaces))
 	for i := range ifaces {
