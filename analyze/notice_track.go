@@ -504,6 +504,9 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 		return
 	}
 	for side := sideA; side <= sideB; side++ {
+		if ns.lastRetrans[side] == 0 {
+			continue // the rule needs a retransmission: most connections have none to look for
+		}
 		p := c.h2.lastPing(side)
 		if t := c.h2.tls; t != nil && t.infer.hasPend && t.infer.pend.side == side && (p == nil || p.meta.Time.Before(t.infer.pend.meta.Time)) {
 			// TLS without keys: a record taken for a PING whose answer is
