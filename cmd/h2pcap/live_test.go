@@ -190,13 +190,18 @@ func waitFor(d time.Duration, cond func() bool) bool {
 // server in namespaces, h2pcap live and tcpdump on the client's interface,
 // a server->client black hole. The live report must find the lost PING and
 // count every connection's packets exactly as analyze counts tcpdump's.
-func TestLiveBlackhole(t *testing.T) { liveBlackhole(t, false) }
+func TestLiveBlackhole(t *testing.T) { liveBlackhole(t, false, false) }
 
 // TestLiveBlackholeTLS is TestLiveBlackhole over TLS without keys: the
 // lost PING is one inferred from its record's size.
-func TestLiveBlackholeTLS(t *testing.T) { liveBlackhole(t, true) }
+func TestLiveBlackholeTLS(t *testing.T) { liveBlackhole(t, true, false) }
 
-func liveBlackhole(t *testing.T, useTLS bool) {
+// TestLiveBlackholeTLSKeyLog is TestLiveBlackhole over TLS with --keylog:
+// the client writes its key log while h2pcap live follows it, so the keys
+// come after the handshakes they open; the lost PING is a decrypted one.
+func TestLiveBlackholeTLSKeyLog(t *testing.T) { liveBlackhole(t, true, true) }
+
+func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 	needRoot(t, "ip", "nft", "tcpdump")
 	port, listen := "8080", []string{"--tls-listen", "", "--h2c-listen", ":8080"}
 	if useTLS {
@@ -219,8 +224,19 @@ func liveBlackhole(t *testing.T, useTLS bool) {
 	liveOut, saveDir := filepath.Join(dir, "live.out"), filepath.Join(dir, "evidence")
 	// With -o the findings come on standard output: read through a pipe
 	// while h2pcap live runs.
-	live, findings := n.startPiped(n.cli, liveOut, h2pcap, "live", "-i", "c0", "--port", port, "--host", liveServer, "-w", livePcap,
-		"--ring", "16MB", "--save", saveDir, "--format", "json", "-o", liveJSON)
+	liveArgs := []string{h2pcap, "live", "-i", "c0", "--port", port, "--host", liveServer, "-w", livePcap,
+		"--ring", "16MB", "--save", saveDir, "--format", "json", "-o", liveJSON}
+	var clientKeys []string
+	keylog := filepath.Join(dir, "keylog.txt")
+	if keyed {
+		// Empty when h2pcap live starts: every key comes later.
+		if err := os.WriteFile(keylog, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		liveArgs = append(liveArgs, "--keylog", keylog)
+		clientKeys = []string{"--keylog", keylog}
+	}
+	live, findings := n.startPiped(n.cli, liveOut, liveArgs...)
 	tdErr := filepath.Join(dir, "tcpdump.out")
 	td := n.start(n.cli, tdErr, "tcpdump", "-n", "-U", "-Z", "root", "-s", "0", "-i", "c0", "-w", tdPcap, "tcp port "+port)
 	if !waitFor(5*time.Second, func() bool { b, _ := os.ReadFile(tdErr); return bytes.Contains(b, []byte("listening on")) }) {
@@ -233,9 +249,9 @@ func liveBlackhole(t *testing.T, useTLS bool) {
 	// next event is 30 s away: the connection idles, and the health-check
 	// PING goes out 1 s (ReadIdleTimeout) after the last frame.
 	t0 := time.Now()
-	client := n.start(n.cli, filepath.Join(dir, "client.out"), h2lab, "client", "--addr", liveServer+":"+port, fmt.Sprintf("--tls=%v", useTLS), "--conns", "1",
+	client := n.start(n.cli, filepath.Join(dir, "client.out"), append([]string{h2lab, "client", "--addr", liveServer + ":" + port, fmt.Sprintf("--tls=%v", useTLS), "--conns", "1",
 		"--duration", "5s", "--every", "200ms", "--large-every", "0", "--watch-every", "30s", "--quiet-after", "1s", "--quiet-for", "10s",
-		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", filepath.Join(dir, "client.log"))
+		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", filepath.Join(dir, "client.log")}, clientKeys...)...)
 	// The quiet period counts from the client's start, which a loaded
 	// machine may delay: the times are taken from the client's log.
 	clientLog := filepath.Join(dir, "client.log")
@@ -325,6 +341,9 @@ func liveBlackhole(t *testing.T, useTLS bool) {
 	for _, c := range liveRep.Connections {
 		if c.Verdict.Kind == "lost_ping" {
 			lost++
+			if keyed && (c.TLS == nil || !c.TLS.Decrypted || c.HTTP2 == nil || len(c.HTTP2.Pings) == 0 || c.HTTP2.Pings[0].Inferred) {
+				t.Errorf("connection %s: not decrypted live with the key log it followed: tls %+v http2 %+v", c.Client, c.TLS, c.HTTP2)
+			}
 			// The comparison below is worth something only if there is
 			// loss to count: the client's TCP sends the PING again.
 			var tcp struct {
@@ -447,6 +466,15 @@ type liveReport struct {
 		Verdict struct {
 			Kind string `json:"kind"`
 		} `json:"verdict"`
+		TLS *struct {
+			Decrypted bool `json:"decrypted"`
+		} `json:"tls"`
+		HTTP2 *struct {
+			Pings []struct {
+				Frame    int  `json:"frame"`
+				Inferred bool `json:"inferred"`
+			} `json:"pings"`
+		} `json:"http2"`
 	} `json:"connections"`
 }
 

@@ -26,6 +26,7 @@ const keylogPoll = 100 * time.Millisecond
 // decode.SecretsSource, and the analysis adds them to its key log.
 type keylogTail struct {
 	decode.Source
+	initial *tls.KeyLog // what the files held at the start; nil without any
 	files   []*tailFile
 	secrets []decode.DecryptionSecret
 	next    time.Time
@@ -40,10 +41,11 @@ type tailFile struct {
 }
 
 // newKeylogTail reads the key logs at paths (and SSLKEYLOGFILE's, if set
-// and present) as analyze does, and returns their keys and the source
-// that follows them. A malformed line in what is there at the start is an
-// input error naming file and line; one appended later is a warning.
-func newKeylogTail(src decode.Source, paths []string) (*keylogTail, *tls.KeyLog, error) {
+// and present) as analyze does, into initial, and returns the source that
+// follows them: src, or the one set in Source later. A malformed line in
+// what is there at the start is an input error naming file and line; one
+// appended later is a warning.
+func newKeylogTail(src decode.Source, paths []string) (*keylogTail, error) {
 	if env := os.Getenv("SSLKEYLOGFILE"); env != "" && !slices.Contains(paths, env) {
 		if _, err := os.Stat(env); err == nil {
 			paths = append(paths, env)
@@ -51,14 +53,14 @@ func newKeylogTail(src decode.Source, paths []string) (*keylogTail, *tls.KeyLog,
 	}
 	t := &keylogTail{Source: src, now: time.Now}
 	if len(paths) == 0 {
-		return t, nil, nil
+		return t, nil
 	}
 	keys := &tls.KeyLog{}
 	for _, p := range paths {
 		f := &tailFile{path: p}
 		b, err := f.read()
 		if err != nil {
-			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
 		}
 		k, err := tls.ParseKeyLog(bytes.NewReader(b))
 		if err != nil {
@@ -67,13 +69,14 @@ func newKeylogTail(src decode.Source, paths []string) (*keylogTail, *tls.KeyLog,
 				ke.File = p
 				err = ke
 			}
-			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
 		}
 		keys.Merge(k)
 		t.files = append(t.files, f)
 	}
+	t.initial = keys
 	t.next = t.now().Add(keylogPoll)
-	return t, keys, nil
+	return t, nil
 }
 
 // read returns the whole lines appended since the last read. A file that

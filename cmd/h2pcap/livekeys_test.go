@@ -41,11 +41,11 @@ func TestKeylogTail(t *testing.T) {
 	if err := os.WriteFile(path, []byte(line1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tail, keys, err := newKeylogTail(&countSource{n: 100}, []string{path})
+	tail, err := newKeylogTail(&countSource{n: 100}, []string{path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys.Len() != 1 {
+	if keys := tail.initial; keys.Len() != 1 {
 		t.Fatalf("initial keys %d, want 1", keys.Len())
 	}
 	now := time.Unix(1000, 0)
@@ -98,10 +98,11 @@ func TestKeylogTailAnalysis(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tail, keys, err := newKeylogTail(&countSource{n: 3}, []string{path})
+	tail, err := newKeylogTail(&countSource{n: 3}, []string{path})
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys := tail.initial
 	now := time.Unix(1000, 0)
 	tail.now = func() time.Time { now = now.Add(keylogPoll); return now }
 	tail.next = now
@@ -125,7 +126,7 @@ func TestKeylogTailBadStart(t *testing.T) {
 	if err := os.WriteFile(path, []byte(line1+"CLIENT_RANDOM zz\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := newKeylogTail(&countSource{}, []string{path})
+	_, err := newKeylogTail(&countSource{}, []string{path})
 	if err == nil || !strings.Contains(err.Error(), path+":2:") {
 		t.Fatalf("error %v, want one naming %s:2", err, path)
 	}
