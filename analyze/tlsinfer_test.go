@@ -362,5 +362,5 @@ func TestLostPingKeylessMidConnection(t *testing.T) {
 	if midRecord == 0 {
 		t.Error("no start inside a record: the cut points test nothing of the record search")
 	}
-	t.Logf("%d starts, %d inside a record", lost.Frame-8, midRecord)
+	t.Logf("%d starts, %d inside a record", c0.HTTP2.Pings[0].AckFrame-8, midRecord)
 }
