@@ -35,6 +35,12 @@ type Options struct {
 	// Tick and the first Report for what only time or the end shows. It
 	// runs in the caller's goroutine and must not keep n.
 	OnNotice func(n *Notice)
+	// ForgetHealthy, when positive, drops a connection that closed this
+	// long ago (capture time) with nothing since and is judged healthy:
+	// the Report no longer lists it, and Summary counts it
+	// (HealthyNotListed). It bounds the memory of a capture that runs
+	// for days by its open and troubled connections (forget.go).
+	ForgetHealthy time.Duration
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -54,6 +60,7 @@ type Analyzer struct {
 	lastConn *conn
 
 	nt        *noticer     // nil without Options.OnNotice (notice_track.go)
+	fg        *forgetter   // nil without Options.ForgetHealthy (forget.go)
 	openConns atomic.Int64 // connections without a close, for OpenConns
 }
 
@@ -83,6 +90,9 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.OnNotice != nil {
 		a.nt = &noticer{on: opts.OnNotice}
+	}
+	if opts.ForgetHealthy > 0 {
+		a.fg = &forgetter{after: opts.ForgetHealthy, paths: map[pathKey]*forgotPath{}}
 	}
 	return a
 }
@@ -133,6 +143,9 @@ func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
 		a.closeCheck(c, s)
 	}
+	if a.fg != nil && len(a.fg.closed) > 0 {
+		a.sweep(s.Time)
+	}
 	return f | pre
 }
 
@@ -154,17 +167,18 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
 	r := &Report{
 		Version:     1,
 		Inputs:      inputs,
-		Connections: make([]*Connection, 0, len(a.all)),
+		Connections: []*Connection{},
 	}
 	if r.Inputs == nil {
 		r.Inputs = []*decode.InputInfo{}
 	}
-	for _, c := range a.all {
+	listed := a.listed()
+	for _, c := range listed {
 		r.Connections = append(r.Connections, c.report())
 	}
-	a.judgeReport(r) // summary.go
+	a.judgeReport(r, listed) // summary.go
 	if a.nt != nil {
-		a.nt.reconcile(a.all, r)
+		a.nt.reconcile(listed, r)
 	}
 	return r
 }

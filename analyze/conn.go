@@ -115,6 +115,7 @@ type conn struct {
 	nt          *noticer    // the analyzer's, nil without OnNotice (notice_track.go)
 	notes       connNotices // notice state
 	closedNoted bool        // counted closed (Analyzer.OpenConns)
+	forgotten   bool        // judged healthy after its close and dropped
 }
 
 // closeMark remembers the first segment with RST or FIN.

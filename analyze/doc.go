@@ -49,4 +49,9 @@
 // verdicts find at the first Report that no notice told is told then, so
 // that a live capture's lines and its report agree. Without OnNotice each
 // hook is one nil test.
+//
+// With Options.ForgetHealthy (h2pcap live) a connection closed and quiet
+// for that long is judged at once and, if healthy, dropped into the
+// summary's counts (forget.go): memory follows the open and troubled
+// connections of a capture that runs for days.
 package analyze

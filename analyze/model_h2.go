@@ -11,9 +11,13 @@ type Summary struct {
 	ProblemConnections int `json:"problem_connections"`
 	// BenignGoaways counts connections a draining server ended with
 	// GOAWAY NO_ERROR: not problems, so not in ProblemConnections.
-	BenignGoaways int    `json:"benign_goaways"`
-	Headline      string `json:"headline"`
-	Paths         []Path `json:"paths"`
+	BenignGoaways int `json:"benign_goaways"`
+	// HealthyNotListed counts the connections Options.ForgetHealthy
+	// dropped (h2pcap live): healthy, closed, in Connections and Paths
+	// but not in the Report's list.
+	HealthyNotListed int    `json:"healthy_not_listed,omitempty"`
+	Headline         string `json:"headline"`
+	Paths            []Path `json:"paths"`
 }
 
 // Path aggregates the connections from one client subnet to one server

@@ -129,6 +129,9 @@ func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
 	}
 	c.closedNoted = true
 	a.openConns.Add(-1)
+	if a.fg != nil {
+		a.fg.closedConn(c)
+	}
 	if a.nt == nil {
 		return
 	}
@@ -154,6 +157,9 @@ func (a *Analyzer) OpenConns() int64 { return a.openConns.Load() }
 func (a *Analyzer) Tick(now time.Time) {
 	if a.nt != nil {
 		a.nt.clock(now, true)
+	}
+	if a.fg != nil && len(a.fg.closed) > 0 {
+		a.sweep(now)
 	}
 }
 

@@ -13,10 +13,10 @@ import (
 // judgeReport fills the judgement into a Report built from a's
 // connections (r.Connections[i] is a.all[i]): each connection's capture
 // point and verdict, the Report's capture point and the summary.
-func (a *Analyzer) judgeReport(r *Report) {
-	facts := make([]*connFacts, len(a.all))
-	points := make([]string, len(a.all))
-	for i, c := range a.all {
+func (a *Analyzer) judgeReport(r *Report, listed []*conn) {
+	facts := make([]*connFacts, len(listed))
+	points := make([]string, len(listed))
+	for i, c := range listed {
 		out := r.Connections[i]
 		client := sideA
 		if c.ep[sideB].String() == out.Client {
@@ -36,7 +36,7 @@ func (a *Analyzer) judgeReport(r *Report) {
 		}
 		out.Verdict = judge(out, facts[i], point, end)
 	}
-	r.Summary = summarize(r.Connections, facts)
+	r.Summary = summarize(r.Connections, facts, a.fg)
 }
 
 // captureEnd is when the capture ended: the last input's last packet, or
@@ -58,15 +58,25 @@ func captureEnd(inputs []*decode.InputInfo, conns []*Connection) time.Time {
 
 // summarize builds the across-connections view: counts, the headline and
 // the per-path table.
-func summarize(conns []*Connection, facts []*connFacts) *Summary {
+func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary {
 	s := &Summary{Connections: len(conns), Paths: []Path{}}
-	type pathKey struct{ net, server string }
 	type pathAcc struct {
 		Path
 		data, retrans int
 	}
 	paths := map[pathKey]*pathAcc{}
 	var order []pathKey
+	if fg != nil {
+		// The healthy connections Options.ForgetHealthy dropped count
+		// as they were when they went.
+		s.Connections += fg.n
+		s.HealthyNotListed = fg.n
+		for _, k := range fg.order {
+			f := fg.paths[k]
+			paths[k] = &pathAcc{Path: Path{ClientNet: k.net, Server: k.server, Connections: f.conns}, data: f.data, retrans: f.retrans}
+			order = append(order, k)
+		}
+	}
 	kinds, suspects := map[string]int{}, map[string]int{}
 	var problemServers, problemDirs, suspectOrder []string
 	for i, c := range conns {

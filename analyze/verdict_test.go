@@ -463,7 +463,7 @@ func TestSummary(t *testing.T) {
 		facts[i] = testFacts()
 		facts[i].Dir[ServerToClient].DataSegs = 10
 	}
-	s := summarize(conns, facts)
+	s := summarize(conns, facts, nil)
 	if s.Connections != 5 || s.ProblemConnections != 2 {
 		t.Errorf("counts %+v", s)
 	}
@@ -479,7 +479,7 @@ func TestSummary(t *testing.T) {
 	if !slices.Equal(s.Paths, wantPaths) {
 		t.Errorf("paths\n got %+v\nwant %+v", s.Paths, wantPaths)
 	}
-	if h := summarize(conns[2:], facts[2:]).Headline; h != "All 3 connections healthy." {
+	if h := summarize(conns[2:], facts[2:], nil).Headline; h != "All 3 connections healthy." {
 		t.Errorf("healthy headline %q", h)
 	}
 }
@@ -511,14 +511,14 @@ func TestSummaryBenignGoaway(t *testing.T) {
 		return c
 	}
 	conns := []*Connection{goaway("NO_ERROR"), goaway("NO_ERROR")}
-	s := summarize(conns, nil)
+	s := summarize(conns, nil, nil)
 	if s.ProblemConnections != 0 || s.BenignGoaways != 2 {
 		t.Errorf("drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
 	}
 	if want := "No problem in 2 connections; 2 drained by the server (GOAWAY NO_ERROR, benign)."; s.Headline != want {
 		t.Errorf("headline %q, want %q", s.Headline, want)
 	}
-	s = summarize([]*Connection{goaway("ENHANCE_YOUR_CALM", SuspectTooManyPings), goaway("NO_ERROR")}, nil)
+	s = summarize([]*Connection{goaway("ENHANCE_YOUR_CALM", SuspectTooManyPings), goaway("NO_ERROR")}, nil, nil)
 	if s.ProblemConnections != 1 || s.BenignGoaways != 1 {
 		t.Errorf("calm+drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
 	}

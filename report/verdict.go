@@ -19,10 +19,14 @@ func (t *text) headline(r *analyze.Report) {
 	if point == "" {
 		point = "unknown"
 	}
+	unlisted := ""
+	if n := s.HealthyNotListed; n > 0 {
+		unlisted = fmt.Sprintf(" (%d healthy ones, closed during the capture, counted but not listed)", n)
+	}
 	if t.md {
-		t.printf("\n**%s**\n\n%d connections, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, s.ProblemConnections, point)
+		t.printf("\n**%s**\n\n%d connections%s, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, unlisted, s.ProblemConnections, point)
 	} else {
-		t.printf("\n%s\n%d connections, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, s.ProblemConnections, point)
+		t.printf("\n%s\n%d connections%s, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, unlisted, s.ProblemConnections, point)
 	}
 }
 

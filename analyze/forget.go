@@ -1,0 +1,117 @@
+package analyze
+
+import (
+	"time"
+)
+
+// Forgetting healthy connections.
+//
+// Each connection keeps about 2 KB of tracker state until the Report, so a
+// capture that runs for days (h2pcap live on a node) grows with every
+// connection it ever saw. With Options.ForgetHealthy, a connection that
+// closed (both FINs or an RST) and has been quiet since for that long is
+// judged at once, by the rules the Report uses, and a healthy one is
+// dropped: what the summary counts of it (its path's connections,
+// retransmissions and data segments) is kept, the rest freed. Memory then
+// grows with the open connections and the troubled ones, not with all.
+
+// forgetter holds the closed connections waiting to be judged, and what
+// the forgotten ones add to the summary.
+type forgetter struct {
+	after  time.Duration
+	next   time.Time // the next sweep
+	closed []*conn
+	paths  map[pathKey]*forgotPath
+	order  []pathKey // paths in first-forgotten order
+	n      int
+}
+
+type pathKey struct{ net, server string }
+
+// forgotPath is what forgotten connections add to one path of the summary.
+type forgotPath struct {
+	conns, retrans, data int
+}
+
+// closed queues c, which has just closed, for judgement.
+func (fg *forgetter) closedConn(c *conn) {
+	fg.closed = append(fg.closed, c)
+}
+
+// sweep judges the connections closed and quiet for long enough by now,
+// and drops the healthy ones. It looks once a second of capture time, at
+// every queued connection: one that still carried segments after its
+// close (a last ACK, a retransmitted FIN) waits until it is quiet.
+func (a *Analyzer) sweep(now time.Time) {
+	fg := a.fg
+	if now.Before(fg.next) {
+		return
+	}
+	fg.next = now.Add(time.Second)
+	kept := fg.closed[:0]
+	for _, c := range fg.closed {
+		switch {
+		case c.forgotten || a.all[c.stream] != c:
+		case now.Sub(c.end) < fg.after:
+			kept = append(kept, c)
+		default:
+			a.forget(c)
+		}
+	}
+	clear(fg.closed[len(kept):])
+	fg.closed = kept
+	if cap(fg.closed) > 64 && len(fg.closed) < cap(fg.closed)/4 {
+		fg.closed = append([]*conn(nil), fg.closed...)
+	}
+}
+
+// forget judges c, closed and quiet, and drops it if it was healthy.
+func (a *Analyzer) forget(c *conn) {
+	out := c.report()
+	client := sideA
+	if c.ep[sideB].String() == out.Client {
+		client = sideB
+	}
+	f := c.facts(client)
+	point := capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL)
+	v := judge(out, f, point, c.end)
+	if v == nil || v.Kind != KindHealthy {
+		return
+	}
+	fg := a.fg
+	k := pathKey{clientNet(out.Client), out.Server}
+	p := fg.paths[k]
+	if p == nil {
+		p = &forgotPath{}
+		fg.paths[k] = p
+		fg.order = append(fg.order, k)
+	}
+	p.conns++
+	for d := ClientToServer; d <= ServerToClient; d++ {
+		p.retrans += out.TCP.Dir(d).Retransmissions
+		p.data += f.Dir[d].DataSegs
+	}
+	fg.n++
+	c.forgotten = true
+	a.all[c.stream] = nil
+	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
+		delete(a.conns, key)
+	}
+	if a.lastConn == c {
+		a.lastConn = nil
+	}
+}
+
+// listed returns the connections the Report lists: all but the forgotten.
+func (a *Analyzer) listed() []*conn {
+	if a.fg == nil || a.fg.n == 0 {
+		return a.all
+	}
+	out := make([]*conn, 0, len(a.all)-a.fg.n)
+	for _, c := range a.all {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// shortConns feeds n short connections to a, one a second from t0: a
+// handshake, a request and its answer, FINs. With reset, the i-th of every
+// 10 ends with an RST from the server instead (a problem: reset). It
+// returns the time after the last one.
+func shortConns(a *Analyzer, n int, reset bool) time.Time {
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	payload := make([]byte, 300)
+	frame := 0
+	now := t0
+	seg := func(s *decode.Segment) {
+		frame++
+		s.Frame, s.Time, s.Window = frame, now, 1000
+		now = now.Add(time.Millisecond)
+		a.Segment(s)
+	}
+	for i := 0; i < n; i++ {
+		now = t0.Add(time.Duration(i) * time.Second)
+		cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, byte(1 + i%200)}), uint16(1024+i))
+		seg(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagSYN, Seq: 100})
+		seg(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagSYN | decode.FlagACK, Seq: 500, Ack: 101})
+		seg(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK, Seq: 101, Ack: 501})
+		seg(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK | decode.FlagPSH, Seq: 101, Ack: 501, Payload: payload, PayloadLen: 300})
+		seg(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagACK | decode.FlagPSH, Seq: 501, Ack: 401, Payload: payload, PayloadLen: 300})
+		if reset && i%10 == 3 {
+			seg(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagRST | decode.FlagACK, Seq: 801, Ack: 401})
+			continue
+		}
+		seg(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK | decode.FlagFIN, Seq: 401, Ack: 801})
+		seg(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagACK | decode.FlagFIN, Seq: 801, Ack: 402})
+		seg(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK, Seq: 402, Ack: 802})
+	}
+	return now
+}
+
+// With ForgetHealthy, closed healthy connections leave the list once
+// quiet for that long, and only then; problem ones stay; the summary
+// still counts every connection, per path too; stream numbers stay
+// tshark's.
+func TestForgetHealthy(t *testing.T) {
+	const n = 100
+	full := New(Options{})
+	shortConns(full, n, true)
+	want := full.Report(nil)
+
+	a := New(Options{ForgetHealthy: 10 * time.Second})
+	end := shortConns(a, n, true)
+	r := a.Report(nil)
+	// Connections 0..89 closed over 10 s before the last one's close:
+	// the healthy ones among them are forgotten, the last ten kept.
+	listed := map[int]string{}
+	for _, c := range r.Connections {
+		listed[c.Stream] = c.Verdict.Kind
+	}
+	for _, c := range want.Connections {
+		kind, ok := listed[c.Stream]
+		switch {
+		case c.Verdict.Kind != KindHealthy && !ok:
+			t.Errorf("stream %d (%s) forgotten", c.Stream, c.Verdict.Kind)
+		case ok && kind != c.Verdict.Kind:
+			t.Errorf("stream %d: %s, without forgetting %s", c.Stream, kind, c.Verdict.Kind)
+		case c.Verdict.Kind == KindHealthy && c.Stream < n-11 && ok:
+			t.Errorf("stream %d: healthy, closed long ago, still listed", c.Stream)
+		case c.Stream >= n-9 && !ok:
+			t.Errorf("stream %d: forgotten before it was quiet for 10 s", c.Stream)
+		}
+	}
+	s, ws := r.Summary, want.Summary
+	if s.Connections != ws.Connections || s.ProblemConnections != ws.ProblemConnections || s.HealthyNotListed != n-len(r.Connections) {
+		t.Errorf("summary %d connections, %d problems, %d not listed; want %d, %d, %d",
+			s.Connections, s.ProblemConnections, s.HealthyNotListed, ws.Connections, ws.ProblemConnections, n-len(r.Connections))
+	}
+	if fmt.Sprint(s.Paths) != fmt.Sprint(ws.Paths) {
+		t.Errorf("paths %+v, want %+v", s.Paths, ws.Paths)
+	}
+	if s.HealthyNotListed < n/2 {
+		t.Errorf("only %d forgotten", s.HealthyNotListed)
+	}
+
+	// Tick moves the clock without packets: the rest go too.
+	a.Tick(end.Add(time.Minute))
+	if r := a.Report(nil); len(r.Connections) != n/10 {
+		t.Errorf("after a quiet minute %d listed, want the %d reset ones", len(r.Connections), n/10)
+	}
+}
+
+// What ForgetHealthy is for: memory that does not grow with the closed
+// healthy connections.
+func TestForgetHealthyMemory(t *testing.T) {
+	perConn := func(opts Options) float64 {
+		const n = 5000
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		a := New(opts)
+		shortConns(a, n, false)
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		runtime.KeepAlive(a)
+		return float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / n
+	}
+	kept, forgot := perConn(Options{}), perConn(Options{ForgetHealthy: time.Second})
+	t.Logf("per closed healthy connection: %.0f bytes kept, %.0f with ForgetHealthy", kept, forgot)
+	if forgot > kept/10 {
+		t.Errorf("ForgetHealthy keeps %.0f bytes per connection, without it %.0f", forgot, kept)
+	}
+}
