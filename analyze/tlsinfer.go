@@ -209,7 +209,9 @@ func (p *pingInfer) end(closed bool, closeAt h2.Meta, pings *pingTracker) {
 // late says whether a record comes out of capture order: a direction
 // that searched for its first record boundary emits the records it held
 // when it finds one, after records of the other direction that came later.
-// Its time says nothing then of what answered what.
+// Its time says nothing then of what answered what, only that its side
+// spoke. (The candidates awaited are each side's last record: a record
+// before them is before a last one.)
 func (p *pingInfer) late(side int, meta h2.Meta) bool {
 	for s := range p.last {
 		if p.hasLast[s] && meta.Time.Before(p.last[s].Time) {
@@ -219,7 +221,7 @@ func (p *pingInfer) late(side int, meta h2.Meta) bool {
 			return true
 		}
 	}
-	return p.hasPend && meta.Time.Before(p.pend.meta.Time) || p.hasHeld && meta.Time.Before(p.heldAck.Time)
+	return false
 }
 
 // settle decides the held pair at the next record, at meta: it counts
