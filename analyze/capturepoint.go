@@ -121,3 +121,9 @@ func majorityPoint(points []string) string {
 	}
 	return best
 }
+
+// capturePoint is where the capture was taken, as this connection's
+// handshake and TTLs tell.
+func (f *connFacts) capturePoint() string {
+	return capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL)
+}

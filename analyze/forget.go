@@ -68,13 +68,9 @@ func (a *Analyzer) sweep(now time.Time) {
 // forget judges c, closed and quiet, and drops it if it was healthy.
 func (a *Analyzer) forget(c *conn) {
 	out := c.report()
-	client := sideA
-	if c.ep[sideB].String() == out.Client {
-		client = sideB
-	}
+	client, _ := c.roles()
 	f := c.facts(client)
-	point := capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL)
-	v := judge(out, f, point, c.end)
+	v := judge(out, f, f.capturePoint(), c.end)
 	if v == nil || v.Kind != KindHealthy {
 		return
 	}

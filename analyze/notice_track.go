@@ -308,14 +308,11 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 	}
 	out := c.reportTCP(client, rule)
 	f := c.facts(client)
-	v := judge(out, f, capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL), s.Time)
+	v := judge(out, f, f.capturePoint(), s.Time)
 	if v.Kind != KindLostPing {
 		return
 	}
-	frame, input := s.Frame, s.Input
-	if len(v.Evidence) > 0 {
-		frame, input = v.Evidence[0].Frame, v.Evidence[0].Input
-	}
+	frame, input := v.firstFrame(s.Frame, s.Input)
 	n := nt.prepare(c, NoticePingLost, s.Time, frame, input, side)
 	n.Inferred = true
 	n.RTT = time.Duration(now - t.stall.ns)
@@ -600,10 +597,7 @@ func (nt *noticer) reconcile(all []*conn, r *Report) {
 				continue
 			}
 			c.notes.pingLost = true
-			frame, input := 0, 0
-			if len(out.Verdict.Evidence) > 0 {
-				frame, input = out.Verdict.Evidence[0].Frame, out.Verdict.Evidence[0].Input
-			}
+			frame, input := out.Verdict.firstFrame(0, 0)
 			n := nt.prepare(c, NoticePingLost, end, frame, input, -1)
 			n.From = "client"
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
@@ -615,10 +609,7 @@ func (nt *noticer) reconcile(all []*conn, r *Report) {
 			// A GOAWAY inferred from TLS record timing: the frame was not
 			// decoded, so it is told at the end.
 			c.notes.goaway = true
-			frame, input := 0, 0
-			if len(out.Verdict.Evidence) > 0 {
-				frame, input = out.Verdict.Evidence[0].Frame, out.Verdict.Evidence[0].Input
-			}
+			frame, input := out.Verdict.firstFrame(0, 0)
 			n := nt.prepare(c, NoticeGoaway, end, frame, input, -1)
 			n.From, n.Inferred = "server", true
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
@@ -660,4 +651,13 @@ func (nt *noticer) send() { nt.on(&nt.n) }
 func (nt *noticer) emit(c *conn, kind NoticeKind, t time.Time, frame, input, side int, text string) {
 	nt.prepare(c, kind, t, frame, input, side).Text = text
 	nt.send()
+}
+
+// firstFrame is the verdict's first evidence frame, the one a finding
+// names; frame and input when it has none.
+func (v *Verdict) firstFrame(frame, input int) (int, int) {
+	if len(v.Evidence) > 0 {
+		return v.Evidence[0].Frame, v.Evidence[0].Input
+	}
+	return frame, input
 }

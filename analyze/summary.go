@@ -18,13 +18,10 @@ func (a *Analyzer) judgeReport(r *Report, listed []*conn) {
 	points := make([]string, len(listed))
 	for i, c := range listed {
 		out := r.Connections[i]
-		client := sideA
-		if c.ep[sideB].String() == out.Client {
-			client = sideB
-		}
+		client, _ := c.roles() // as report mapped the sides
 		f := c.facts(client)
 		facts[i] = f
-		points[i] = capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL)
+		points[i] = f.capturePoint()
 		out.CapturePoint = points[i]
 	}
 	r.CapturePoint = majorityPoint(points)
