@@ -28,13 +28,8 @@ func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
 // are none. A file that cannot be read or a malformed line is an input error
 // (exit 2) naming the file and line.
 func readKeyLogs(paths []string) (*tls.KeyLog, error) {
-	if env := os.Getenv("SSLKEYLOGFILE"); env != "" && !slices.Contains(paths, env) {
-		if _, err := os.Stat(env); err == nil {
-			paths = append(paths, env)
-		}
-	}
 	var keys *tls.KeyLog
-	for _, p := range paths {
+	for _, p := range keyLogPaths(paths) {
 		k, err := tls.ReadKeyLogFile(p)
 		if err != nil {
 			return nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
@@ -45,6 +40,17 @@ func readKeyLogs(paths []string) (*tls.KeyLog, error) {
 		keys.Merge(k)
 	}
 	return keys, nil
+}
+
+// keyLogPaths returns the --keylog files and the SSLKEYLOGFILE environment
+// variable's file, if it is set, not among them, and exists.
+func keyLogPaths(paths []string) []string {
+	if env := os.Getenv("SSLKEYLOGFILE"); env != "" && !slices.Contains(paths, env) {
+		if _, err := os.Stat(env); err == nil {
+			return append(slices.Clip(paths), env)
+		}
+	}
+	return paths
 }
 
 // portList is a repeatable flag of TCP port numbers.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -46,11 +45,7 @@ type tailFile struct {
 // what is there at the start is an input error naming file and line; one
 // appended later is a warning.
 func newKeylogTail(src decode.Source, paths []string) (*keylogTail, error) {
-	if env := os.Getenv("SSLKEYLOGFILE"); env != "" && !slices.Contains(paths, env) {
-		if _, err := os.Stat(env); err == nil {
-			paths = append(paths, env)
-		}
-	}
+	paths = keyLogPaths(paths)
 	t := &keylogTail{Source: src, now: time.Now}
 	if len(paths) == 0 {
 		return t, nil
