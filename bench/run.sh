@@ -35,7 +35,7 @@ measure() {
 	read -r secs[$name] rss[$name] <"$log"
 }
 
-measure tcpdump tcpdump -r "$cap" -w /dev/null
+measure tcpdump tcpdump -Z root -r "$cap" -w /dev/null
 measure h2pcap bin/h2pcap analyze "$cap" --format json -o /dev/null
 measure tshark tshark -r "$cap" -o tcp.reassemble_out_of_order:TRUE -T fields -e tcp.stream -e tcp.analysis.flags
 

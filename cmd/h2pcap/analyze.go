@@ -14,6 +14,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/internal/outfile"
 	"github.com/h2pcap/h2pcap/report"
 )
 
@@ -93,8 +94,9 @@ func (o *outputFlags) check() error {
 	return nil
 }
 
-// write renders r where the flags say. A file is written whole or not
-// at all, so a failed run never leaves half a report behind.
+// write renders r where the flags say. A regular file is written whole or
+// not at all, so a failed run never leaves half a report behind; a device
+// or a FIFO is written in place (outfile says why).
 func (o *outputFlags) write(stdout io.Writer, r *analyze.Report) error {
 	if o.output == "" || o.output == "-" {
 		w := bufio.NewWriter(stdout)
@@ -103,8 +105,7 @@ func (o *outputFlags) write(stdout io.Writer, r *analyze.Report) error {
 		}
 		return w.Flush()
 	}
-	tmp := o.output + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := outfile.Create(o.output)
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
@@ -113,15 +114,12 @@ func (o *outputFlags) write(stdout io.Writer, r *analyze.Report) error {
 	if err == nil {
 		err = w.Flush()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, o.output)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		f.Abort()
 		return fmt.Errorf("write report %s: %w", o.output, err)
+	}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
 }

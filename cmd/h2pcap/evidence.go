@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/evidence"
+	"github.com/h2pcap/h2pcap/internal/outfile"
 )
 
 // defaultRing is --ring when --save is given without it.
@@ -154,7 +154,6 @@ func (s *saver) notice(n *analyze.Notice) {
 	path := filepath.Join(s.dir, name)
 	count, err := s.write(path, n)
 	if err != nil {
-		os.Remove(path)
 		if !s.failed {
 			s.failed = true
 			fmt.Fprintf(s.stderr, "h2pcap: --save %s: %s; the capture goes on (this is said once)\n", s.dir, oneLine(err.Error()))
@@ -164,18 +163,24 @@ func (s *saver) notice(n *analyze.Notice) {
 	s.con.line(fmt.Sprintf("%s %-*s %s -> %s (stream %d) wrote %s (%d packets)\n", n.Time.Local().Format("15:04:05.000"), labelWidth, "saved", n.Client, n.Server, n.Stream, path, count))
 }
 
-// write writes the connection's packets of the window to path.
-func (s *saver) write(path string, n *analyze.Notice) (int, error) {
-	f, err := os.Create(path)
+// write writes the connection's packets of the window to path, whole or
+// not at all: a file that fails half-way is not left behind.
+func (s *saver) write(path string, n *analyze.Notice) (count int, err error) {
+	f, err := outfile.Create(path)
 	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if err != nil {
+			f.Abort()
+		} else {
+			err = f.Commit()
+		}
+	}()
 	w, ids, err := newNgWriter(f, s.ifaces, s.links, s.filter, s.snaplen)
 	if err != nil {
-		f.Close()
 		return 0, err
 	}
-	count := 0
 	s.ring.Each(func(p *evidence.Packet) bool {
 		if p.Time.Before(n.Since) || p.Interface >= len(ids) {
 			return true
@@ -190,9 +195,6 @@ func (s *saver) write(path string, n *analyze.Notice) (int, error) {
 	})
 	if err == nil {
 		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	if err == nil && count == 0 {
 		err = errors.New("no packet of the connection left in the ring (make --ring bigger)")

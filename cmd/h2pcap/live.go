@@ -277,6 +277,10 @@ type teeSource interface {
 }
 
 func newPcapTee(src teeSource, path string, ifaces []string, links []layers.LinkType, filter string, snaplen int, stderr io.Writer) (*pcapTee, error) {
+	// Written in place, as tcpdump -w writes, not through outfile's
+	// rename: a capture that is killed must keep what it had written, and
+	// os.Create truncates a regular file but leaves a device or a FIFO
+	// what it is.
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-w: %w", err)}
