@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 var (
@@ -535,11 +536,11 @@ func TestReport(t *testing.T) {
 	if c.IRTTms == nil || *c.IRTTms != 20 {
 		t.Errorf("iRTT %v, want 20 ms", c.IRTTms)
 	}
-	wantHS := Handshake{Seen: true, ClientWScale: 7, ServerWScale: 9}
+	wantHS := model.Handshake{Seen: true, ClientWScale: 7, ServerWScale: 9}
 	if c.Handshake != wantHS {
 		t.Errorf("handshake %+v, want %+v", c.Handshake, wantHS)
 	}
-	if c.Close != (Close{Kind: "rst", By: "server", Frame: 7}) {
+	if c.Close != (model.Close{Kind: "rst", By: "server", Frame: 7}) {
 		t.Errorf("close %+v", c.Close)
 	}
 	cs, sc := c.TCP.ClientToServer, c.TCP.ServerToClient
@@ -557,10 +558,10 @@ func TestReport(t *testing.T) {
 		t.Fatalf("events %+v dropped %d", c.Events, c.EventsDropped)
 	}
 	e := c.Events[0]
-	if e.Kind != EvRetransmission || e.Dir != ClientToServer || e.Frame != 6 || e.Seq != 1 || e.Len != 100 {
+	if e.Kind != model.EvRetransmission || e.Dir != model.ClientToServer || e.Frame != 6 || e.Seq != 1 || e.Len != 100 {
 		t.Errorf("event %+v", e)
 	}
-	if e := c.Events[1]; e.Kind != EvRST || e.Dir != ServerToClient {
+	if e := c.Events[1]; e.Kind != model.EvRST || e.Dir != model.ServerToClient {
 		t.Errorf("event %+v", e)
 	}
 	if _, err := json.Marshal(r); err != nil {

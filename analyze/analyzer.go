@@ -8,6 +8,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // DefaultMaxEventsPerConn is the per-connection event cap when
@@ -34,7 +35,7 @@ type Options struct {
 	// Notice a connection gives (notice.go, notice_track.go), and from
 	// Tick and the first Report for what only time or the end shows. It
 	// runs in the caller's goroutine and must not keep n.
-	OnNotice func(n *Notice)
+	OnNotice func(n *model.Notice)
 	// ForgetHealthy, when positive, drops a connection that closed this
 	// long ago (capture time) with nothing since and is judged healthy:
 	// the Report no longer lists it, and Summary counts it
@@ -163,11 +164,11 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 // order. It may be called more than once; the first call ends the HTTP/2
 // decoding (holes still waiting to be filled become gaps), and segments
 // given after it are analysed as TCP only.
-func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
-	r := &Report{
+func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
+	r := &model.Report{
 		Version:     1,
 		Inputs:      inputs,
-		Connections: []*Connection{},
+		Connections: []*model.Connection{},
 	}
 	if r.Inputs == nil {
 		r.Inputs = []*decode.InputInfo{}
@@ -184,7 +185,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *Report {
 }
 
 // report maps sides to client and server and builds the Connection.
-func (c *conn) report() *Connection {
+func (c *conn) report() *model.Connection {
 	client, rule := c.roles()
 	out := c.reportTCP(client, rule)
 	out.HTTP2 = c.http2(client)
@@ -201,13 +202,13 @@ func (c *conn) report() *Connection {
 // reportTCP is the Connection without what the HTTP/2 and TLS layers
 // found: building those ends their decoding, which a connection still
 // being captured cannot afford (notice_track.go judges one at its close).
-func (c *conn) reportTCP(client int, rule string) *Connection {
+func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	server := 1 - client
-	dirOf := func(side int) Direction {
+	dirOf := func(side int) model.Direction {
 		if side == client {
-			return ClientToServer
+			return model.ClientToServer
 		}
-		return ServerToClient
+		return model.ServerToClient
 	}
 	who := func(side int) string {
 		if side == client {
@@ -217,7 +218,7 @@ func (c *conn) reportTCP(client int, rule string) *Connection {
 	}
 
 	cl, sv := &c.dir[client], &c.dir[server]
-	out := &Connection{
+	out := &model.Connection{
 		Stream:     c.stream,
 		Client:     c.ep[client].String(),
 		Server:     c.ep[server].String(),
@@ -229,11 +230,11 @@ func (c *conn) reportTCP(client int, rule string) *Connection {
 		End:        c.end,
 		App:        app(cl.sniff, sv.sniff),
 		Roles:      rule,
-		TCP: TCPStats{
-			ClientToServer: cl.stats.clone(),
-			ServerToClient: sv.stats.clone(),
+		TCP: model.TCPStats{
+			ClientToServer: cl.stats.Clone(),
+			ServerToClient: sv.stats.Clone(),
 		},
-		Handshake: Handshake{
+		Handshake: model.Handshake{
 			Seen:          c.synSide >= 0 || c.synAckSide >= 0,
 			ClientMSS:     cl.mss,
 			ServerMSS:     sv.mss,
@@ -241,8 +242,8 @@ func (c *conn) reportTCP(client int, rule string) *Connection {
 			ServerWScale:  sv.wscaleOpt,
 			SACKPermitted: sackPermitted(cl, sv),
 		},
-		Close:         Close{Kind: "none"},
-		Events:        make([]Event, len(c.events)),
+		Close:         model.Close{Kind: "none"},
+		Events:        make([]model.Event, len(c.events)),
 		EventsDropped: c.eventsDropped,
 	}
 	if c.firstRTTNS != 0 {
@@ -251,10 +252,10 @@ func (c *conn) reportTCP(client int, rule string) *Connection {
 	}
 	switch m := c.rst; {
 	case m.seen:
-		out.Close = Close{Kind: "rst", By: who(m.side), Frame: m.frame, Input: m.input}
+		out.Close = model.Close{Kind: "rst", By: who(m.side), Frame: m.frame, Input: m.input}
 	case c.fin.seen:
 		m = c.fin
-		out.Close = Close{Kind: "fin", By: who(m.side), Frame: m.frame, Input: m.input}
+		out.Close = model.Close{Kind: "fin", By: who(m.side), Frame: m.frame, Input: m.input}
 	}
 	for i, e := range c.events {
 		e.Dir = dirOf(int(e.Dir))
@@ -276,9 +277,4 @@ func sackPermitted(cl, sv *dirState) bool {
 		return sv.sackPerm
 	}
 	return false
-}
-
-func (d DirStats) clone() DirStats {
-	d.TTL = append([]int{}, d.TTL...)
-	return d
 }

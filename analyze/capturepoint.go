@@ -1,13 +1,9 @@
 package analyze
 
-import "time"
+import (
+	"time"
 
-// Capture points.
-const (
-	PointClient  = "client"
-	PointServer  = "server"
-	PointMiddle  = "middle"
-	PointUnknown = "unknown"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // Where a capture was taken, per connection and then for the Report.
@@ -52,11 +48,11 @@ const minHandshakeGap = 5 * time.Microsecond
 // directions' usual TTLs (0: unknown).
 func capturePoint(synToSynAck, synAckToAck time.Duration, clientTTL, serverTTL int) string {
 	if synToSynAck+synAckToAck >= clearRTT {
-		if p := pointFromTiming(synToSynAck, synAckToAck, handshakeRatio); p == PointClient || p == PointServer {
+		if p := pointFromTiming(synToSynAck, synAckToAck, handshakeRatio); p == model.PointClient || p == model.PointServer {
 			return p
 		}
 	}
-	if p := pointFromTTL(clientTTL, serverTTL); p != PointUnknown {
+	if p := pointFromTTL(clientTTL, serverTTL); p != model.PointUnknown {
 		return p
 	}
 	return pointFromTiming(synToSynAck, synAckToAck, 2)
@@ -64,34 +60,34 @@ func capturePoint(synToSynAck, synAckToAck time.Duration, clientTTL, serverTTL i
 
 func pointFromTiming(a, b time.Duration, ratio time.Duration) string {
 	if a <= 0 || b <= 0 {
-		return PointUnknown
+		return model.PointUnknown
 	}
 	switch {
 	case a >= minHandshakeGap && a >= ratio*b:
-		return PointClient
+		return model.PointClient
 	case b >= minHandshakeGap && b >= ratio*a:
-		return PointServer
+		return model.PointServer
 	case a >= minHandshakeGap && b >= minHandshakeGap:
-		return PointMiddle
+		return model.PointMiddle
 	}
-	return PointUnknown
+	return model.PointUnknown
 }
 
 func pointFromTTL(clientTTL, serverTTL int) string {
 	if clientTTL == 0 || serverTTL == 0 {
-		return PointUnknown
+		return model.PointUnknown
 	}
 	ci, si := initialTTL(clientTTL), initialTTL(serverTTL)
 	switch {
 	case ci && !si:
-		return PointClient
+		return model.PointClient
 	case si && !ci:
-		return PointServer
+		return model.PointServer
 	case !ci && !si:
-		return PointMiddle
+		return model.PointMiddle
 	}
 	// Both undecremented: the same host, or one LAN without a router.
-	return PointUnknown
+	return model.PointUnknown
 }
 
 // initialTTL reports whether ttl is a common initial TTL: the packet has
@@ -103,12 +99,12 @@ func initialTTL(ttl int) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
 func majorityPoint(points []string) string {
 	n := map[string]int{}
 	for _, p := range points {
-		if p != "" && p != PointUnknown {
+		if p != "" && p != model.PointUnknown {
 			n[p]++
 		}
 	}
-	best, bestN, tie := PointUnknown, 0, false
-	for _, p := range []string{PointClient, PointServer, PointMiddle} {
+	best, bestN, tie := model.PointUnknown, 0, false
+	for _, p := range []string{model.PointClient, model.PointServer, model.PointMiddle} {
 		switch {
 		case n[p] > bestN:
 			best, bestN, tie = p, n[p], false
@@ -117,7 +113,7 @@ func majorityPoint(points []string) string {
 		}
 	}
 	if tie {
-		return PointUnknown
+		return model.PointUnknown
 	}
 	return best
 }
@@ -125,5 +121,5 @@ func majorityPoint(points []string) string {
 // capturePoint is where the capture was taken, as this connection's
 // handshake and TTLs tell.
 func (f *connFacts) capturePoint() string {
-	return capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[ClientToServer].TTL, f.Dir[ServerToClient].TTL)
+	return capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[model.ClientToServer].TTL, f.Dir[model.ServerToClient].TTL)
 }

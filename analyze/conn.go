@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // Sides. A connection's endpoints are tracked as side 0 (the sender of the
@@ -69,7 +70,7 @@ type dirState struct {
 	sniffed    bool  // the stream's first captured payload was looked at
 	sniff      sniff // what it looked like
 
-	stats DirStats
+	stats model.DirStats
 
 	vt dirTrack // what the verdict needs beyond the counters (verdict_track.go)
 }
@@ -103,7 +104,7 @@ type conn struct {
 	rst, fin closeMark
 	vt       connTrack // verdict state (verdict_track.go)
 
-	events        []Event // Dir holds the side until the Report maps it
+	events        []model.Event // Dir holds the side until the Report maps it
 	eventsDropped int
 	maxEvents     int
 
@@ -492,14 +493,14 @@ func (c *conn) count(side int, d *dirState, s *decode.Segment, f SegmentFlags) {
 	}
 	if s.Flags.Has(decode.FlagRST) {
 		st.Resets++
-		c.event(side, s, d, EvRST)
+		c.event(side, s, d, model.EvRST)
 		if !c.rst.seen {
 			c.rst = closeMark{true, side, s.Frame, s.Input}
 		}
 	}
 	if s.Flags.Has(decode.FlagFIN) {
 		st.Fins++
-		c.event(side, s, d, EvFIN)
+		c.event(side, s, d, model.EvFIN)
 		if !c.fin.seen {
 			c.fin = closeMark{true, side, s.Frame, s.Input}
 		}
@@ -507,16 +508,16 @@ func (c *conn) count(side int, d *dirState, s *decode.Segment, f SegmentFlags) {
 }
 
 // event stores one event, up to the per-connection cap.
-func (c *conn) event(side int, s *decode.Segment, d *dirState, k EventKind) {
+func (c *conn) event(side int, s *decode.Segment, d *dirState, k model.EventKind) {
 	if len(c.events) >= c.maxEvents {
 		c.eventsDropped++
 		return
 	}
-	c.events = append(c.events, Event{
+	c.events = append(c.events, model.Event{
 		Input: s.Input,
 		Frame: s.Frame,
 		Time:  s.Time,
-		Dir:   Direction(side),
+		Dir:   model.Direction(side),
 		Kind:  k,
 		Seq:   s.Seq - d.baseSeq, // tshark's relative tcp.seq
 		Len:   s.PayloadLen,

@@ -1,5 +1,7 @@
 package analyze
 
+import "github.com/h2pcap/h2pcap/model"
+
 // SegmentFlags are the tcp.analysis flags Wireshark 4.0 gives one segment
 // (the TCP_A_* bits of packet-tcp.c). Several may be set at once.
 type SegmentFlags uint32
@@ -34,7 +36,7 @@ func (f SegmentFlags) Has(x SegmentFlags) bool { return f&x == x }
 func (f SegmentFlags) Any(x SegmentFlags) bool { return f&x != 0 }
 
 // count adds f to the counters of one direction.
-func (f SegmentFlags) count(st *DirStats) {
+func (f SegmentFlags) count(st *model.DirStats) {
 	if f == 0 {
 		return
 	}
@@ -85,29 +87,29 @@ func (f SegmentFlags) count(st *DirStats) {
 // routine and would crowd out the events that explain a failure).
 var eventKinds = [...]struct {
 	flag SegmentFlags
-	kind EventKind
+	kind model.EventKind
 }{
-	{FlagLostSegment, EvLostSegment},
-	{FlagAckedUnseen, EvAckedUnseen},
-	{FlagOutOfOrder, EvOutOfOrder},
-	{FlagDupAck, EvDupAck},
-	{FlagZeroWindow, EvZeroWindow},
-	{FlagZeroWindowProbe, EvZeroWindowProbe},
-	{FlagWindowFull, EvWindowFull},
-	{FlagKeepAlive, EvKeepAlive},
-	{FlagKeepAliveAck, EvKeepAliveAck},
+	{FlagLostSegment, model.EvLostSegment},
+	{FlagAckedUnseen, model.EvAckedUnseen},
+	{FlagOutOfOrder, model.EvOutOfOrder},
+	{FlagDupAck, model.EvDupAck},
+	{FlagZeroWindow, model.EvZeroWindow},
+	{FlagZeroWindowProbe, model.EvZeroWindowProbe},
+	{FlagWindowFull, model.EvWindowFull},
+	{FlagKeepAlive, model.EvKeepAlive},
+	{FlagKeepAliveAck, model.EvKeepAliveAck},
 }
 
 // retransKind returns the event kind of the retransmission family member in
 // f, or "" when f has none.
-func retransKind(f SegmentFlags) EventKind {
+func retransKind(f SegmentFlags) model.EventKind {
 	switch {
 	case f.Any(FlagFastRetransmission):
-		return EvFastRetransmission
+		return model.EvFastRetransmission
 	case f.Any(FlagSpuriousRetransmission):
-		return EvSpuriousRetrans
+		return model.EvSpuriousRetrans
 	case f.Any(FlagRetransmission):
-		return EvRetransmission
+		return model.EvRetransmission
 	}
 	return ""
 }

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"time"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // Forgetting healthy connections.
@@ -71,7 +73,7 @@ func (a *Analyzer) forget(c *conn) {
 	client, _ := c.roles()
 	f := c.facts(client)
 	v := judge(out, f, f.capturePoint(), c.end)
-	if v == nil || v.Kind != KindHealthy {
+	if v == nil || v.Kind != model.KindHealthy {
 		return
 	}
 	fg := a.fg
@@ -83,7 +85,7 @@ func (a *Analyzer) forget(c *conn) {
 		fg.order = append(fg.order, k)
 	}
 	p.conns++
-	for d := ClientToServer; d <= ServerToClient; d++ {
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		p.retrans += out.TCP.Dir(d).Retransmissions
 		p.data += f.Dir[d].DataSegs
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // shortConns feeds n short connections to a, one a second from t0: a
@@ -66,11 +67,11 @@ func TestForgetHealthy(t *testing.T) {
 	for _, c := range want.Connections {
 		kind, ok := listed[c.Stream]
 		switch {
-		case c.Verdict.Kind != KindHealthy && !ok:
+		case c.Verdict.Kind != model.KindHealthy && !ok:
 			t.Errorf("stream %d (%s) forgotten", c.Stream, c.Verdict.Kind)
 		case ok && kind != c.Verdict.Kind:
 			t.Errorf("stream %d: %s, without forgetting %s", c.Stream, kind, c.Verdict.Kind)
-		case c.Verdict.Kind == KindHealthy && c.Stream < n-11 && ok:
+		case c.Verdict.Kind == model.KindHealthy && c.Stream < n-11 && ok:
 			t.Errorf("stream %d: healthy, closed long ago, still listed", c.Stream)
 		case c.Stream >= n-9 && !ok:
 			t.Errorf("stream %d: forgotten before it was quiet for 10 s", c.Stream)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // FuzzAnalyzer feeds arbitrary segment sequences: each 16 bytes make one
@@ -24,8 +25,8 @@ func FuzzAnalyzer(f *testing.F) {
 			netip.MustParseAddrPort("[fd00::1]:40000"),
 		}
 		opens := 0
-		a := New(Options{MaxEventsPerConn: 5, OnNotice: func(n *Notice) {
-			if n.Kind == NoticeConnOpen {
+		a := New(Options{MaxEventsPerConn: 5, OnNotice: func(n *model.Notice) {
+			if n.Kind == model.NoticeConnOpen {
 				opens++
 			}
 		}})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/h2pcap/h2pcap/internal/oracle"
 	"maps"
 	"net/netip"
 	"os"
@@ -15,26 +14,29 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/internal/oracle"
+	"github.com/h2pcap/h2pcap/model"
+
 	"golang.org/x/net/http2"
 
 	"github.com/h2pcap/h2pcap/decode"
 )
 
 // analyzeCapture runs a capture under testdata/pcaps through an Analyzer.
-func analyzeCapture(t testing.TB, rel string, opts Options) *Report {
+func analyzeCapture(t testing.TB, rel string, opts Options) *model.Report {
 	t.Helper()
 	rep, _ := runCapture(t, rel, opts)
 	return rep
 }
 
 // runCapture is analyzeCapture, also returning the Analyzer.
-func runCapture(t testing.TB, rel string, opts Options) (*Report, *Analyzer) {
+func runCapture(t testing.TB, rel string, opts Options) (*model.Report, *Analyzer) {
 	t.Helper()
 	return runPath(t, filepath.Join(pcapRoot(), rel), opts)
 }
 
 // runPath analyzes the capture at path as cmd/h2pcap does.
-func runPath(t testing.TB, path string, opts Options) (*Report, *Analyzer) {
+func runPath(t testing.TB, path string, opts Options) (*model.Report, *Analyzer) {
 	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
@@ -199,7 +201,7 @@ func TestH2FramesTshark(t *testing.T) {
 // tsharkH2Counts keys tshark's ("tcp.stream/srcport"): frame counts by
 // type, and the PINGs, PING ACKs, GOAWAYs and RST_STREAMs as
 // "TYPE@frame content".
-func h2Seen(rep *Report) (counts map[string]map[string]int, recs map[string][]string) {
+func h2Seen(rep *model.Report) (counts map[string]map[string]int, recs map[string][]string) {
 	counts, recs = map[string]map[string]int{}, map[string][]string{}
 	for _, conn := range rep.Connections {
 		h := conn.HTTP2
@@ -215,7 +217,7 @@ func h2Seen(rep *Report) (counts map[string]map[string]int, recs map[string][]st
 		}
 		for d, n := range h.Frames {
 			from := "client"
-			if d == ServerToClient {
+			if d == model.ServerToClient {
 				from = "server"
 			}
 			if len(n) > 0 {

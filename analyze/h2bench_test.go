@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
 )
 
@@ -20,7 +21,7 @@ func BenchmarkH2InOrderData(b *testing.B) { benchH2InOrderData(b, Options{}) }
 // live runs: still nothing allocated per segment.
 func BenchmarkH2InOrderDataNotices(b *testing.B) {
 	n := 0
-	benchH2InOrderData(b, Options{OnNotice: func(*Notice) { n++ }})
+	benchH2InOrderData(b, Options{OnNotice: func(*model.Notice) { n++ }})
 	if n == 0 {
 		b.Fatal("no notice")
 	}
@@ -75,7 +76,7 @@ func benchH2InOrderData(b *testing.B, opts Options) {
 	}
 	b.StopTimer()
 	c := a.Report(nil).Connections[0]
-	if c.HTTP2 == nil || c.HTTP2.Frames[ServerToClient]["DATA"] < b.N {
+	if c.HTTP2 == nil || c.HTTP2.Frames[model.ServerToClient]["DATA"] < b.N {
 		b.Fatalf("DATA frames not decoded: %+v", c.HTTP2)
 	}
 }

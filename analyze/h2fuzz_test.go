@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
 )
 
@@ -53,7 +54,7 @@ func FuzzH2(f *testing.F) {
 			opts.H2Ports = []uint16{443}
 		}
 		if len(data) > 0 && data[0]&0x40 != 0 {
-			opts.OnNotice = func(n *Notice) {
+			opts.OnNotice = func(n *model.Notice) {
 				if n.Stream != 0 {
 					t.Fatalf("notice for stream %d of one connection", n.Stream)
 				}

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // The lab's too-many-pings scenario: each connection that sends a 6th
@@ -44,7 +46,7 @@ func TestH2LabTooManyPings(t *testing.T) {
 						}
 					}
 				}
-				if acked != 5 || unanswered != 1 || h.Frames[ClientToServer]["PING"] != 6 || h.Frames[ServerToClient]["PING"] != 5 {
+				if acked != 5 || unanswered != 1 || h.Frames[model.ClientToServer]["PING"] != 6 || h.Frames[model.ServerToClient]["PING"] != 5 {
 					t.Errorf("stream %d: %d PINGs acked, %d not; frames %v", c.Stream, acked, unanswered, h.Frames)
 				}
 				// The client closes because of the GOAWAY, not a PING timeout.
@@ -80,7 +82,7 @@ func TestH2LabMidConnection(t *testing.T) {
 					if opts.H2Ports != nil {
 						want = "port"
 					}
-					if h.Detected != want || h.Frames[ServerToClient]["DATA"] == 0 || h.Frames[ClientToServer]["HEADERS"] == 0 {
+					if h.Detected != want || h.Frames[model.ServerToClient]["DATA"] == 0 || h.Frames[model.ClientToServer]["HEADERS"] == 0 {
 						t.Errorf("stream %d: detected %s, frames %v", c.Stream, h.Detected, h.Frames)
 					}
 					if h.FlowControlKnown {
@@ -108,13 +110,13 @@ func TestH2LabBlackhole(t *testing.T) {
 	if h == nil || !strings.HasSuffix(c.Client, ":35066") {
 		t.Fatalf("stream 0: %s, http2 %v", c.Client, h)
 	}
-	if lf := h.LastFrame[ClientToServer]; lf == nil || lf.Frame != 43 || lf.Type != "HEADERS" {
+	if lf := h.LastFrame[model.ClientToServer]; lf == nil || lf.Frame != 43 || lf.Type != "HEADERS" {
 		t.Errorf("client's last frame %+v, want the HEADERS of frame 43", lf)
 	}
-	if lf := h.LastFrame[ServerToClient]; lf == nil || lf.Frame != 86 {
+	if lf := h.LastFrame[model.ServerToClient]; lf == nil || lf.Frame != 86 {
 		t.Errorf("server's last frame %+v, want frame 86 (the answer after the fault)", lf)
 	}
-	if len(h.Pings) != 0 || h.GapBytes[ClientToServer] != 0 {
+	if len(h.Pings) != 0 || h.GapBytes[model.ClientToServer] != 0 {
 		t.Errorf("pings %+v, gaps %v", h.Pings, h.GapBytes)
 	}
 }

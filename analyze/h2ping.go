@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // PING senders, named from the 8 bytes of data.
@@ -123,10 +124,10 @@ func (p *pingTracker) inferred(side int, meta h2.Meta, acked bool, ack h2.Meta, 
 
 // report builds the Ping list; client is the client's side, and an ACK
 // more than lateAfter after its PING is late.
-func (p *pingTracker) report(client int, lateAfter time.Duration) []Ping {
-	out := make([]Ping, 0, len(p.list))
+func (p *pingTracker) report(client int, lateAfter time.Duration) []model.Ping {
+	out := make([]model.Ping, 0, len(p.list))
 	for _, r := range p.list {
-		q := Ping{
+		q := model.Ping{
 			Frame:    r.meta.Frame,
 			Input:    r.meta.Input,
 			From:     sideName(r.side, client),
@@ -175,7 +176,7 @@ const (
 // provoked is when the server gave the client another reason to close
 // (its GOAWAY or its own close; zero if none): a close after it says
 // nothing about PingTimeout.
-func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, provoked time.Time) *HealthCheck {
+func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, provoked time.Time) *model.HealthCheck {
 	var idles []time.Duration
 	var lastUnanswered *pingRec
 	for i := range p.list {
@@ -190,7 +191,7 @@ func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, prov
 			lastUnanswered = r
 		}
 	}
-	hc := &HealthCheck{IdleSamples: len(idles)}
+	hc := &model.HealthCheck{IdleSamples: len(idles)}
 	match := true
 	if len(idles) > 0 {
 		slices.Sort(idles)

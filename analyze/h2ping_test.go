@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
 )
 
@@ -190,7 +191,7 @@ func TestH2Synthetic(t *testing.T) {
 	}
 	wantC := map[string]int{"SETTINGS": 2, "HEADERS": 2, "PING": 2, "WINDOW_UPDATE": 1, "RST_STREAM": 1, "UNKNOWN_0xFA": 1}
 	wantS := map[string]int{"SETTINGS": 2, "HEADERS": 1, "DATA": 2, "PING": 1, "GOAWAY": 1}
-	if !equalCounts(h.Frames[ClientToServer], wantC) || !equalCounts(h.Frames[ServerToClient], wantS) {
+	if !equalCounts(h.Frames[model.ClientToServer], wantC) || !equalCounts(h.Frames[model.ServerToClient], wantS) {
 		t.Errorf("frames %v", h.Frames)
 	}
 	if len(h.Pings) != 2 || !h.Pings[0].Acked || h.Pings[1].Acked || *h.Pings[0].RTTms != 3 {
@@ -223,7 +224,7 @@ func TestH2Synthetic(t *testing.T) {
 		h.FlowStalls[1].UpdateFrame != 0 || h.FlowStalls[1].ResumedFrame != 0 {
 		t.Errorf("flow control known %v, stalls %+v", h.FlowControlKnown, h.FlowStalls)
 	}
-	if h.Settings[ClientToServer]["INITIAL_WINDOW_SIZE"] != 100 || h.Settings[ServerToClient]["MAX_CONCURRENT_STREAMS"] != 10 {
+	if h.Settings[model.ClientToServer]["INITIAL_WINDOW_SIZE"] != 100 || h.Settings[model.ServerToClient]["MAX_CONCURRENT_STREAMS"] != 10 {
 		t.Errorf("settings %v", h.Settings)
 	}
 	// The client closes after the server's GOAWAY: no PingTimeout from that.

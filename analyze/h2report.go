@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
 )
 
@@ -16,7 +17,7 @@ import (
 // model holds each PING with its time, ACK and idle gap, each side's last
 // frame (LastFrame: when a side last spoke), GOAWAYs with the streams they
 // cut off, the inferred health-check settings and flow-control stalls.
-func (c *conn) http2(client int) *HTTP2 {
+func (c *conn) http2(client int) *model.HTTP2 {
 	c.h2finish()
 	h := c.h2
 	if h != nil && h.mode == h2No && h.tls != nil && len(h.pings.list) > 0 {
@@ -30,27 +31,27 @@ func (c *conn) http2(client int) *HTTP2 {
 	if !h.forced && !preface && cl.frames+cl.truncated+sv.frames+sv.truncated == 0 {
 		return nil // nothing found: not HTTP/2, or too little of it
 	}
-	dirOf := func(side int) Direction {
+	dirOf := func(side int) model.Direction {
 		if side == client {
-			return ClientToServer
+			return model.ClientToServer
 		}
-		return ServerToClient
+		return model.ServerToClient
 	}
-	out := &HTTP2{
-		Frames:            map[Direction]map[string]int{},
-		SkippedBytes:      map[Direction]int64{},
-		GapBytes:          map[Direction]int64{},
-		TruncatedFrames:   map[Direction]int{},
-		LastFrame:         map[Direction]*FrameRef{},
-		Settings:          map[Direction]map[string]uint32{},
+	out := &model.HTTP2{
+		Frames:            map[model.Direction]map[string]int{},
+		SkippedBytes:      map[model.Direction]int64{},
+		GapBytes:          map[model.Direction]int64{},
+		TruncatedFrames:   map[model.Direction]int{},
+		LastFrame:         map[model.Direction]*model.FrameRef{},
+		Settings:          map[model.Direction]map[string]uint32{},
 		Pings:             h.pings.report(client, latePingAfter(c.firstRTTNS)),
 		PingsDropped:      h.pings.dropped,
-		Goaways:           []Goaway{},
-		RSTStreams:        []RSTStream{},
+		Goaways:           []model.Goaway{},
+		RSTStreams:        []model.RSTStream{},
 		RSTStreamsDropped: h.rstsDropped,
 		Streams:           h.streams.report(client),
 		StreamsTotal:      h.streams.total,
-		FlowStalls:        []FlowStall{},
+		FlowStalls:        []model.FlowStall{},
 	}
 	upgrade := false
 	for side := range h.dir {
@@ -77,7 +78,7 @@ func (c *conn) http2(client int) *HTTP2 {
 			out.TruncatedFrames[dir] = d.truncated
 		}
 		if d.hasLast {
-			out.LastFrame[dir] = &FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
+			out.LastFrame[dir] = &model.FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
 		}
 		settings := map[string]uint32{}
 		for _, st := range d.settings {
@@ -100,13 +101,13 @@ func (c *conn) http2(client int) *HTTP2 {
 		if cut == nil {
 			cut = []uint32{}
 		}
-		out.Goaways = append(out.Goaways, Goaway{
+		out.Goaways = append(out.Goaways, model.Goaway{
 			Frame: g.meta.Frame, Input: g.meta.Input, From: sideName(g.side, client),
 			LastStreamID: g.last, Error: g.code.String(), Debug: g.debug, CutStreams: cut,
 		})
 	}
 	for _, r := range h.rsts {
-		out.RSTStreams = append(out.RSTStreams, RSTStream{
+		out.RSTStreams = append(out.RSTStreams, model.RSTStream{
 			Frame: r.meta.Frame, Input: r.meta.Input, From: sideName(r.side, client),
 			Stream: r.stream, Error: r.code.String(),
 		})
@@ -116,7 +117,7 @@ func (c *conn) http2(client int) *HTTP2 {
 	out.FlowControlKnown = h.flow.known && cl.atStart && sv.atStart && preface
 	if out.FlowControlKnown {
 		for _, s := range h.flow.stalls {
-			fs := FlowStall{From: sideName(s.side, client), Stream: s.stream, Frame: s.at.Frame, Input: s.at.Input}
+			fs := model.FlowStall{From: sideName(s.side, client), Stream: s.stream, Frame: s.at.Frame, Input: s.at.Input}
 			if s.opened {
 				fs.UpdateFrame = s.openAt.Frame
 				fs.DurationMs = msPtr(s.openAt.Time.Sub(s.at.Time))
@@ -133,10 +134,10 @@ func (c *conn) http2(client int) *HTTP2 {
 
 // report lists the streams kept: the first finished ones, the last
 // finished ones, and those still open, each group in its order.
-func (t *streamTable) report(client int) []H2Stream {
-	out := []H2Stream{}
+func (t *streamTable) report(client int) []model.H2Stream {
+	out := []model.H2Stream{}
 	add := func(r *streamRec, state string) {
-		s := H2Stream{
+		s := model.H2Stream{
 			ID: r.id, Method: r.method, Path: r.path, Authority: r.authority, Status: r.status,
 			GRPCStatus: r.grpcStatus, Partial: r.partial,
 			FirstFrame: r.first.Frame, LastFrame: r.last.Frame, Input: r.first.Input,
@@ -208,20 +209,20 @@ func (h *h2conn) provoked(client int) time.Time {
 
 // inferredHTTP2 is what is known of HTTP/2 in a TLS connection that was
 // not decrypted: the PINGs inferred from record sizes, nothing else.
-func (h *h2conn) inferredHTTP2(client int) *HTTP2 {
-	out := &HTTP2{
-		Frames:       map[Direction]map[string]int{ClientToServer: {}, ServerToClient: {}},
+func (h *h2conn) inferredHTTP2(client int) *model.HTTP2 {
+	out := &model.HTTP2{
+		Frames:       map[model.Direction]map[string]int{model.ClientToServer: {}, model.ServerToClient: {}},
 		Pings:        h.pings.report(client, latePingAfter(h.c.firstRTTNS)),
 		PingsDropped: h.pings.dropped,
-		Goaways:      []Goaway{},
-		RSTStreams:   []RSTStream{},
-		SkippedBytes: map[Direction]int64{},
+		Goaways:      []model.Goaway{},
+		RSTStreams:   []model.RSTStream{},
+		SkippedBytes: map[model.Direction]int64{},
 		Detected:     "tls-record-sizes",
-		GapBytes:     map[Direction]int64{},
-		LastFrame:    map[Direction]*FrameRef{},
-		Settings:     map[Direction]map[string]uint32{},
-		Streams:      []H2Stream{},
-		FlowStalls:   []FlowStall{},
+		GapBytes:     map[model.Direction]int64{},
+		LastFrame:    map[model.Direction]*model.FrameRef{},
+		Settings:     map[model.Direction]map[string]uint32{},
+		Streams:      []model.H2Stream{},
+		FlowStalls:   []model.FlowStall{},
 	}
 	cl := &h.dir[client]
 	out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt, time.Time{})

@@ -10,14 +10,15 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // noticeRun analyses a lab capture with OnNotice set and returns the
 // notices, the report and the analyzer.
-func noticeRun(t *testing.T, rel, keys string) ([]Notice, *Report, *Analyzer) {
+func noticeRun(t *testing.T, rel, keys string) ([]model.Notice, *model.Report, *Analyzer) {
 	t.Helper()
-	var got []Notice
-	opts := Options{OnNotice: func(n *Notice) { got = append(got, *n) }}
+	var got []model.Notice
+	opts := Options{OnNotice: func(n *model.Notice) { got = append(got, *n) }}
 	if keys != "" {
 		k, err := tls.ReadKeyLogFile(filepath.Join(pcapRoot(), keys))
 		if err != nil {
@@ -29,8 +30,8 @@ func noticeRun(t *testing.T, rel, keys string) ([]Notice, *Report, *Analyzer) {
 	return got, rep, a
 }
 
-func findingsOf(ns []Notice, kind NoticeKind) []Notice {
-	var out []Notice
+func findingsOf(ns []model.Notice, kind model.NoticeKind) []model.Notice {
+	var out []model.Notice
 	for _, n := range ns {
 		if n.Kind == kind {
 			out = append(out, n)
@@ -43,7 +44,7 @@ func findingsOf(ns []Notice, kind NoticeKind) []Notice {
 // capture is read (not at its end) where the capture shows them.
 func TestNoticeFindings(t *testing.T) {
 	type want struct {
-		kind   NoticeKind
+		kind   model.NoticeKind
 		stream int
 		from   string
 		frame  int    // 0: any
@@ -53,69 +54,69 @@ func TestNoticeFindings(t *testing.T) {
 	}
 	tests := []struct {
 		capture, keys string
-		kinds         []NoticeKind // counted exactly (against want)
+		kinds         []model.NoticeKind // counted exactly (against want)
 		want          []want
 	}{
 		{
 			capture: "blackhole-s2c-h2c/client.pcap",
-			kinds:   []NoticeKind{NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 42, text: "client PING unanswered for 2."}},
+			kinds:   []model.NoticeKind{model.NoticePingLost, model.NoticeReset, model.NoticeRetransBurst, model.NoticeSilent},
+			want:    []want{{kind: model.NoticePingLost, stream: 0, from: "client", frame: 42, text: "client PING unanswered for 2."}},
 		},
 		{
 			// Near the server: the PING was answered, the answer lost.
 			capture: "blackhole-s2c-h2c/server.pcap",
-			kinds:   []NoticeKind{NoticePingLost},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 42, text: "answered by the server (frame 43) but the answer never reached the client"}},
+			kinds:   []model.NoticeKind{model.NoticePingLost},
+			want:    []want{{kind: model.NoticePingLost, stream: 0, from: "client", frame: 42, text: "answered by the server (frame 43) but the answer never reached the client"}},
 		},
 		{
 			// TLS without keys: the PING inferred from its record's size,
 			// its answer still awaited.
 			capture: "blackhole-s2c-tls/client.pcap",
-			kinds:   []NoticeKind{NoticePingLost},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 47, text: "client PING unanswered for 2.2 s, its TCP sending it again, nothing new from the client since: the client gave up or is about to (a PING inferred from TLS record sizes); frame 47"}},
+			kinds:   []model.NoticeKind{model.NoticePingLost},
+			want:    []want{{kind: model.NoticePingLost, stream: 0, from: "client", frame: 47, text: "client PING unanswered for 2.2 s, its TCP sending it again, nothing new from the client since: the client gave up or is about to (a PING inferred from TLS record sizes); frame 47"}},
 		},
 		{
 			// The PING never left the client: the verdict's TCP-only rule,
 			// at the client's close.
 			capture: "blackhole-c2s-h2c/client.pcap",
-			kinds:   []NoticeKind{NoticePingLost},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", text: "Inferred from TCP"}},
+			kinds:   []model.NoticeKind{model.NoticePingLost},
+			want:    []want{{kind: model.NoticePingLost, stream: 0, from: "client", text: "Inferred from TCP"}},
 		},
 		{
 			// TLS 1.2 without keys: the PING inferred from its record's size.
 			capture: "blackhole-s2c-tls12-gcm/client.pcap",
-			kinds:   []NoticeKind{NoticePingLost},
-			want:    []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 56, text: "unanswered for 2.2 s"}},
+			kinds:   []model.NoticeKind{model.NoticePingLost},
+			want:    []want{{kind: model.NoticePingLost, stream: 0, from: "client", frame: 56, text: "unanswered for 2.2 s"}},
 		},
 		{
 			// Mid-connection TLS 1.3, decrypted: HTTP/2 found by frame sync.
 			capture: "midconn-tls/server.pcap", keys: "midconn-tls/keylog.txt",
-			kinds: []NoticeKind{NoticePingLost},
-			want:  []want{{kind: NoticePingLost, stream: 0, from: "client", frame: 22, text: "answered by the server (frame 23)"}},
+			kinds: []model.NoticeKind{model.NoticePingLost},
+			want:  []want{{kind: model.NoticePingLost, stream: 0, from: "client", frame: 22, text: "answered by the server (frame 23)"}},
 		},
 		{
 			capture: "graceful-shutdown/client.pcap", keys: "graceful-shutdown/keylog.txt",
-			kinds: []NoticeKind{NoticePingLost},
+			kinds: []model.NoticeKind{model.NoticePingLost},
 			want: []want{
-				{kind: NoticeGoaway, stream: 0, from: "server", code: "NO_ERROR", text: "graceful drain"},
-				{kind: NoticeGoaway, stream: 1, from: "server", code: "NO_ERROR"},
+				{kind: model.NoticeGoaway, stream: 0, from: "server", code: "NO_ERROR", text: "graceful drain"},
+				{kind: model.NoticeGoaway, stream: 1, from: "server", code: "NO_ERROR"},
 			},
 		},
 		{
 			capture: "middlebox-reset/client.pcap",
-			kinds:   []NoticeKind{NoticeReset, NoticePingLost},
-			want:    []want{{kind: NoticeReset, stream: 1, from: "server", frame: 120, text: "middlebox"}},
+			kinds:   []model.NoticeKind{model.NoticeReset, model.NoticePingLost},
+			want:    []want{{kind: model.NoticeReset, stream: 1, from: "server", frame: 120, text: "middlebox"}},
 		},
 		{
 			capture: "too-many-pings/client.pcap",
-			kinds:   []NoticeKind{NoticePingLost},
+			kinds:   []model.NoticeKind{model.NoticePingLost},
 			want: []want{
-				{kind: NoticeGoaway, stream: 0, from: "server", frame: 43, code: "ENHANCE_YOUR_CALM", debug: "too_many_pings"},
+				{kind: model.NoticeGoaway, stream: 0, from: "server", frame: 43, code: "ENHANCE_YOUR_CALM", debug: "too_many_pings"},
 			},
 		},
 		{
 			capture: "mtu-blackhole/server.pcap",
-			want:    []want{{kind: NoticeRetransBurst, stream: 0, from: "server", frame: 111}},
+			want:    []want{{kind: model.NoticeRetransBurst, stream: 0, from: "server", frame: 111}},
 		},
 	}
 	for _, tt := range tests {
@@ -186,22 +187,22 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 				}
 				g := &got[n.Stream]
 				switch n.Kind {
-				case NoticeConnOpen:
+				case model.NoticeConnOpen:
 					g.open++
-				case NoticeConnClose:
+				case model.NoticeConnClose:
 					g.close++
-				case NoticeRetrans:
+				case model.NoticeRetrans:
 					g.retrans++
-				case NoticePingAck:
+				case model.NoticePingAck:
 					g.acked++
-				case NoticePingLate:
+				case model.NoticePingLate:
 					g.acked++
 					g.late++
-				case NoticePingLost:
+				case model.NoticePingLost:
 					g.lost++
-				case NoticeReset:
+				case model.NoticeReset:
 					g.reset++
-				case NoticeGoaway:
+				case model.NoticeGoaway:
 					g.goaway++
 				}
 			}
@@ -233,15 +234,15 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					t.Errorf("stream %d: notices %+v, report says %+v", i, g, want)
 				}
 				switch c.Verdict.Kind {
-				case KindLostPing:
+				case model.KindLostPing:
 					if g.lost != 1 {
 						t.Errorf("stream %d: lost_ping verdict, %d ping_lost notices", i, g.lost)
 					}
-				case KindReset:
+				case model.KindReset:
 					if g.reset != 1 {
 						t.Errorf("stream %d: reset verdict, %d reset notices", i, g.reset)
 					}
-				case KindGoaway:
+				case model.KindGoaway:
 					if g.goaway == 0 {
 						t.Errorf("stream %d: goaway verdict, no goaway notice", i)
 					}
@@ -260,8 +261,8 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 // TestNoticeTick: with no packet for a minute each open connection is
 // told silent once, by Tick; a tick in the past does nothing.
 func TestNoticeTick(t *testing.T) {
-	var got []Notice
-	a := New(Options{OnNotice: func(n *Notice) { got = append(got, *n) }})
+	var got []model.Notice
+	a := New(Options{OnNotice: func(n *model.Notice) { got = append(got, *n) }})
 	src, err := decode.Open(filepath.Join(pcapRoot(), "blackhole-s2c-h2c/client.pcap"), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -274,12 +275,12 @@ func TestNoticeTick(t *testing.T) {
 	end := info.Last
 	a.Tick(end.Add(-time.Hour))
 	a.Tick(end.Add(30 * time.Second))
-	if s := findingsOf(got, NoticeSilent); len(s) != 0 {
+	if s := findingsOf(got, model.NoticeSilent); len(s) != 0 {
 		t.Fatalf("silent after 30 s: %+v", s)
 	}
 	a.Tick(end.Add(liveSilentAfter))
 	a.Tick(end.Add(2 * liveSilentAfter))
-	s := findingsOf(got, NoticeSilent)
+	s := findingsOf(got, model.NoticeSilent)
 	if open := a.OpenConns(); open == 0 || len(s) != int(open) {
 		t.Fatalf("%d open connections, silent notices: %+v", open, s)
 	}
@@ -291,7 +292,7 @@ func TestNoticeTick(t *testing.T) {
 	// The report's silent verdicts were told already: not again.
 	before := len(got)
 	a.Report([]*decode.InputInfo{info})
-	if s := findingsOf(got[before:], NoticeSilent); len(s) != 0 {
+	if s := findingsOf(got[before:], model.NoticeSilent); len(s) != 0 {
 		t.Errorf("silent told again at the end: %+v", s)
 	}
 }
@@ -339,14 +340,14 @@ func TestNoticesWithDrops(t *testing.T) {
 			}
 			type count struct{ open, lost int }
 			got := map[int]*count{}
-			opts.OnNotice = func(n *Notice) {
+			opts.OnNotice = func(n *model.Notice) {
 				if got[n.Stream] == nil {
 					got[n.Stream] = &count{}
 				}
 				switch n.Kind {
-				case NoticeConnOpen:
+				case model.NoticeConnOpen:
 					got[n.Stream].open++
-				case NoticePingLost:
+				case model.NoticePingLost:
 					got[n.Stream].lost++
 				}
 			}
@@ -360,7 +361,7 @@ func TestNoticesWithDrops(t *testing.T) {
 			rep := a.Report([]*decode.InputInfo{info})
 			for i, c := range rep.Connections {
 				g := got[i]
-				if g == nil || g.open != 1 || g.lost > 1 || c.Verdict.Kind == KindLostPing && g.lost != 1 {
+				if g == nil || g.open != 1 || g.lost > 1 || c.Verdict.Kind == model.KindLostPing && g.lost != 1 {
 					t.Errorf("%s seed %d stream %d (%s): notices %+v", rel, seed, i, c.Verdict.Kind, g)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
 )
 
@@ -55,9 +56,9 @@ const (
 
 // noticer makes the Notices of an Analyzer.
 type noticer struct {
-	on       func(*Notice)
-	n        Notice  // reused: OnNotice must not keep it
-	open     []*conn // connections without a close, for the scans
+	on       func(*model.Notice)
+	n        model.Notice // reused: OnNotice must not keep it
+	open     []*conn      // connections without a close, for the scans
 	lastScan time.Time
 	now      time.Time // the latest capture time seen
 	told     bool      // reconcile ran
@@ -118,7 +119,7 @@ func (a *Analyzer) connOpened(c *conn, s *decode.Segment) {
 	}
 	c.notes.openIdx = len(a.nt.open)
 	a.nt.open = append(a.nt.open, c)
-	a.nt.emit(c, NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
+	a.nt.emit(c, model.NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
 }
 
 // connClosed takes a connection that is over: both FINs or an RST, or
@@ -136,7 +137,7 @@ func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
 		return
 	}
 	a.nt.drop(c)
-	a.nt.emit(c, NoticeConnClose, s.Time, s.Frame, s.Input, -1, "")
+	a.nt.emit(c, model.NoticeConnClose, s.Time, s.Frame, s.Input, -1, "")
 }
 
 // closeCheck is run on a segment with FIN or RST.
@@ -186,9 +187,9 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
 	now := s.Time.UnixNano()
 	if f.Any(retransFamily) {
 		ns.lastRetrans[side] = now
-		nt.emit(c, NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
+		nt.emit(c, model.NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
 		if ns.burst[side].retrans(now) {
-			n := nt.prepare(c, NoticeRetransBurst, s.Time, s.Frame, s.Input, side)
+			n := nt.prepare(c, model.NoticeRetransBurst, s.Time, s.Frame, s.Input, side)
 			n.Count = burstCount
 			n.Text = fmt.Sprintf("%d retransmissions by the %s within %s", burstCount, n.From, fmtDur(time.Duration(now-ns.burst[side].times[ns.burst[side].next])))
 			nt.send()
@@ -245,7 +246,7 @@ func (c *conn) firstClose(side int, s *decode.Segment) bool {
 
 // reset tells an RST that ended the connection.
 func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
-	n := nt.prepare(c, NoticeReset, s.Time, s.Frame, s.Input, side)
+	n := nt.prepare(c, model.NoticeReset, s.Time, s.Frame, s.Input, side)
 	t := &c.dir[side].vt
 	n.Text = fmt.Sprintf("RST from the %s's address", n.From)
 	switch {
@@ -274,7 +275,7 @@ func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
 	if s.Flags.Has(decode.FlagRST) {
 		how = "reset"
 	}
-	n := nt.prepare(c, NoticePingLost, s.Time, p.meta.Frame, p.meta.Input, side)
+	n := nt.prepare(c, model.NoticePingLost, s.Time, p.meta.Frame, p.meta.Input, side)
 	n.RTT = s.Time.Sub(p.meta.Time)
 	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, fmtDur(n.RTT))
 	nt.pingLost(c, p)
@@ -309,11 +310,11 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 	out := c.reportTCP(client, rule)
 	f := c.facts(client)
 	v := judge(out, f, f.capturePoint(), s.Time)
-	if v.Kind != KindLostPing {
+	if v.Kind != model.KindLostPing {
 		return
 	}
-	frame, input := v.firstFrame(s.Frame, s.Input)
-	n := nt.prepare(c, NoticePingLost, s.Time, frame, input, side)
+	frame, input := verdictFirstFrame(v, s.Frame, s.Input)
+	n := nt.prepare(c, model.NoticePingLost, s.Time, frame, input, side)
 	n.Inferred = true
 	n.RTT = time.Duration(now - t.stall.ns)
 	n.Text = v.Summary
@@ -385,9 +386,9 @@ func (c *conn) noticePingAck(side int, f *h2.Frame) {
 func (nt *noticer) tellAck(c *conn, r *pingRec) {
 	rtt := r.ack.Time.Sub(r.meta.Time)
 	late := rtt > latePingAfter(c.firstRTTNS)
-	kind := NoticePingAck
+	kind := model.NoticePingAck
 	if late {
-		kind = NoticePingLate
+		kind = model.NoticePingLate
 	} else {
 		c.notes.healthy = r.meta.Time
 	}
@@ -447,7 +448,7 @@ func (c *conn) noticeGoaway(side int, f *h2.Frame) {
 
 func (nt *noticer) tellGoaway(c *conn, g *goawayRec) {
 	c.notes.goaway = true
-	n := nt.prepare(c, NoticeGoaway, g.meta.Time, g.meta.Frame, g.meta.Input, g.side)
+	n := nt.prepare(c, model.NoticeGoaway, g.meta.Time, g.meta.Frame, g.meta.Input, g.side)
 	n.Code = g.code.String()
 	if printable([]byte(g.debug)) {
 		n.Debug = g.debug
@@ -499,7 +500,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 	// not silent.
 	if !ns.silent && !c.fin.seen && now.Sub(c.end) >= liveSilentAfter {
 		ns.silent = true
-		n := nt.prepare(c, NoticeSilent, now, 0, c.lastInput, -1)
+		n := nt.prepare(c, model.NoticeSilent, now, 0, c.lastInput, -1)
 		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", fmtDur(now.Sub(c.end)), c.lastFrame)
 		nt.send()
 	}
@@ -538,7 +539,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 			(last.input > p.meta.Input || last.input == p.meta.Input && last.frame > p.meta.Frame) {
 			continue
 		}
-		n := nt.prepare(c, NoticePingLost, now, p.meta.Frame, p.meta.Input, side)
+		n := nt.prepare(c, model.NoticePingLost, now, p.meta.Frame, p.meta.Input, side)
 		n.RTT = now.Sub(p.meta.Time)
 		peer := "server"
 		if n.From == "server" {
@@ -580,7 +581,7 @@ func (h *h2conn) lastPing(side int) *pingRec {
 // verdicts find that no notice told while the capture ran (it ended
 // before pingGiveUp or liveSilentAfter went by) is told now, so that what
 // was printed and the report agree.
-func (nt *noticer) reconcile(all []*conn, r *Report) {
+func (nt *noticer) reconcile(all []*conn, r *model.Report) {
 	if nt.told {
 		return
 	}
@@ -592,34 +593,34 @@ func (nt *noticer) reconcile(all []*conn, r *Report) {
 			continue
 		}
 		switch out.Verdict.Kind {
-		case KindLostPing:
+		case model.KindLostPing:
 			if c.notes.pingLost {
 				continue
 			}
 			c.notes.pingLost = true
-			frame, input := out.Verdict.firstFrame(0, 0)
-			n := nt.prepare(c, NoticePingLost, end, frame, input, -1)
+			frame, input := verdictFirstFrame(out.Verdict, 0, 0)
+			n := nt.prepare(c, model.NoticePingLost, end, frame, input, -1)
 			n.From = "client"
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
-		case KindGoaway:
+		case model.KindGoaway:
 			if c.notes.goaway {
 				continue
 			}
 			// A GOAWAY inferred from TLS record timing: the frame was not
 			// decoded, so it is told at the end.
 			c.notes.goaway = true
-			frame, input := out.Verdict.firstFrame(0, 0)
-			n := nt.prepare(c, NoticeGoaway, end, frame, input, -1)
+			frame, input := verdictFirstFrame(out.Verdict, 0, 0)
+			n := nt.prepare(c, model.NoticeGoaway, end, frame, input, -1)
 			n.From, n.Inferred = "server", true
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
-		case KindSilent:
+		case model.KindSilent:
 			if c.notes.silent {
 				continue
 			}
 			c.notes.silent = true
-			n := nt.prepare(c, NoticeSilent, end, 0, c.lastInput, -1)
+			n := nt.prepare(c, model.NoticeSilent, end, 0, c.lastInput, -1)
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
 		}
@@ -628,9 +629,9 @@ func (nt *noticer) reconcile(all []*conn, r *Report) {
 
 // prepare fills nt.n with what every notice of c says; side is who sent
 // what it is about (-1: nobody in particular).
-func (nt *noticer) prepare(c *conn, kind NoticeKind, t time.Time, frame, input, side int) *Notice {
+func (nt *noticer) prepare(c *conn, kind model.NoticeKind, t time.Time, frame, input, side int) *model.Notice {
 	client, _ := c.roles()
-	nt.n = Notice{
+	nt.n = model.Notice{
 		Kind:   kind,
 		Time:   t,
 		Stream: c.stream,
@@ -648,14 +649,14 @@ func (nt *noticer) prepare(c *conn, kind NoticeKind, t time.Time, frame, input, 
 
 func (nt *noticer) send() { nt.on(&nt.n) }
 
-func (nt *noticer) emit(c *conn, kind NoticeKind, t time.Time, frame, input, side int, text string) {
+func (nt *noticer) emit(c *conn, kind model.NoticeKind, t time.Time, frame, input, side int, text string) {
 	nt.prepare(c, kind, t, frame, input, side).Text = text
 	nt.send()
 }
 
-// firstFrame is the verdict's first evidence frame, the one a finding
-// names; frame and input when it has none.
-func (v *Verdict) firstFrame(frame, input int) (int, int) {
+// verdictFirstFrame is the verdict's first evidence frame, the one a
+// finding names; frame and input when it has none.
+func verdictFirstFrame(v *model.Verdict, frame, input int) (int, int) {
 	if len(v.Evidence) > 0 {
 		return v.Evidence[0].Frame, v.Evidence[0].Input
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/h2pcap/h2pcap/internal/oracle"
 	"io"
 	"io/fs"
 	"maps"
@@ -18,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
+	"github.com/h2pcap/h2pcap/model"
 
 	"github.com/h2pcap/h2pcap/decode"
 )
@@ -66,21 +68,21 @@ var oracleExceptions = []oracleException{
 var oracleFields = []struct {
 	field string
 	flags SegmentFlags // our flags that raise it
-	stat  func(*DirStats) *int
+	stat  func(*model.DirStats) *int
 }{
-	{"tcp.analysis.retransmission", retransFamily, func(d *DirStats) *int { return &d.Retransmissions }},
-	{"tcp.analysis.fast_retransmission", FlagFastRetransmission, func(d *DirStats) *int { return &d.FastRetransmissions }},
-	{"tcp.analysis.spurious_retransmission", FlagSpuriousRetransmission, func(d *DirStats) *int { return &d.SpuriousRetransmissions }},
-	{"tcp.analysis.out_of_order", FlagOutOfOrder, func(d *DirStats) *int { return &d.OutOfOrder }},
-	{"tcp.analysis.lost_segment", FlagLostSegment, func(d *DirStats) *int { return &d.LostSegments }},
-	{"tcp.analysis.ack_lost_segment", FlagAckedUnseen, func(d *DirStats) *int { return &d.AckedUnseen }},
-	{"tcp.analysis.duplicate_ack", FlagDupAck, func(d *DirStats) *int { return &d.DupAcks }},
-	{"tcp.analysis.zero_window", FlagZeroWindow, func(d *DirStats) *int { return &d.ZeroWindows }},
-	{"tcp.analysis.zero_window_probe", FlagZeroWindowProbe, func(d *DirStats) *int { return &d.ZeroWindowProbes }},
-	{"tcp.analysis.window_full", FlagWindowFull, func(d *DirStats) *int { return &d.WindowFull }},
-	{"tcp.analysis.window_update", FlagWindowUpdate, func(d *DirStats) *int { return &d.WindowUpdates }},
-	{"tcp.analysis.keep_alive", FlagKeepAlive, func(d *DirStats) *int { return &d.KeepAlives }},
-	{"tcp.analysis.keep_alive_ack", FlagKeepAliveAck, func(d *DirStats) *int { return &d.KeepAliveAcks }},
+	{"tcp.analysis.retransmission", retransFamily, func(d *model.DirStats) *int { return &d.Retransmissions }},
+	{"tcp.analysis.fast_retransmission", FlagFastRetransmission, func(d *model.DirStats) *int { return &d.FastRetransmissions }},
+	{"tcp.analysis.spurious_retransmission", FlagSpuriousRetransmission, func(d *model.DirStats) *int { return &d.SpuriousRetransmissions }},
+	{"tcp.analysis.out_of_order", FlagOutOfOrder, func(d *model.DirStats) *int { return &d.OutOfOrder }},
+	{"tcp.analysis.lost_segment", FlagLostSegment, func(d *model.DirStats) *int { return &d.LostSegments }},
+	{"tcp.analysis.ack_lost_segment", FlagAckedUnseen, func(d *model.DirStats) *int { return &d.AckedUnseen }},
+	{"tcp.analysis.duplicate_ack", FlagDupAck, func(d *model.DirStats) *int { return &d.DupAcks }},
+	{"tcp.analysis.zero_window", FlagZeroWindow, func(d *model.DirStats) *int { return &d.ZeroWindows }},
+	{"tcp.analysis.zero_window_probe", FlagZeroWindowProbe, func(d *model.DirStats) *int { return &d.ZeroWindowProbes }},
+	{"tcp.analysis.window_full", FlagWindowFull, func(d *model.DirStats) *int { return &d.WindowFull }},
+	{"tcp.analysis.window_update", FlagWindowUpdate, func(d *model.DirStats) *int { return &d.WindowUpdates }},
+	{"tcp.analysis.keep_alive", FlagKeepAlive, func(d *model.DirStats) *int { return &d.KeepAlives }},
+	{"tcp.analysis.keep_alive_ack", FlagKeepAliveAck, func(d *model.DirStats) *int { return &d.KeepAliveAcks }},
 	{"tcp.analysis.zero_window_probe_ack", FlagZeroWindowProbeAck, nil},
 }
 
@@ -232,11 +234,11 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 	// Per stream and direction: the Report's counters against tshark's,
 	// with excepted frames taken out of both.
 	type dirKey struct{ stream, dir int }
-	want := map[dirKey]*DirStats{}
-	got := map[dirKey]*DirStats{}
+	want := map[dirKey]*model.DirStats{}
+	got := map[dirKey]*model.DirStats{}
 	streams := map[int]bool{}
 	for _, c := range rep.Connections {
-		for d := ClientToServer; d <= ServerToClient; d++ {
+		for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 			st := *c.TCP.Dir(d)
 			got[dirKey{c.Stream, int(d)}] = &st
 		}
@@ -259,7 +261,7 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 			continue
 		}
 		if want[k] == nil {
-			want[k] = &DirStats{}
+			want[k] = &model.DirStats{}
 		}
 		add(want[k], th)
 	}
@@ -270,10 +272,10 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 	for k, g := range got {
 		w := want[k]
 		if w == nil {
-			w = &DirStats{}
+			w = &model.DirStats{}
 		}
 		if diff := compareStats(w, g); diff != "" {
-			t.Errorf("stream %d %s: %s", k.stream, Direction(k.dir), diff)
+			t.Errorf("stream %d %s: %s", k.stream, model.Direction(k.dir), diff)
 		}
 	}
 	if !t.Failed() {
@@ -295,7 +297,7 @@ func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleExce
 
 // compareIRTT compares each stream's iRTT with the last
 // tcp.analysis.initial_rtt tshark showed in it.
-func compareIRTT(t *testing.T, theirs map[int]*frameResult, rep *Report) {
+func compareIRTT(t *testing.T, theirs map[int]*frameResult, rep *model.Report) {
 	last := map[int]struct {
 		frame int
 		irtt  string
@@ -356,7 +358,7 @@ func dropTsharkOnlyStreams(t *testing.T, theirs map[int]*frameResult, exc map[in
 	}
 }
 
-func connByStream(rep *Report, stream int) *Connection {
+func connByStream(rep *model.Report, stream int) *model.Connection {
 	if stream >= 0 && stream < len(rep.Connections) && rep.Connections[stream].Stream == stream {
 		return rep.Connections[stream]
 	}
@@ -364,20 +366,20 @@ func connByStream(rep *Report, stream int) *Connection {
 }
 
 // dir tells which direction of c a tshark row is in.
-func (r *frameResult) dir(c *Connection) Direction {
+func (r *frameResult) dir(c *model.Connection) model.Direction {
 	_, cport := splitHostPort(c.Client)
 	shost, sport := splitHostPort(c.Server)
 	chost, _ := splitHostPort(c.Client)
 	if cport != sport {
 		if r.srcPort == cport {
-			return ClientToServer
+			return model.ClientToServer
 		}
-		return ServerToClient
+		return model.ServerToClient
 	}
 	if slices.Contains(r.src, chost) && !slices.Contains(r.src, shost) {
-		return ClientToServer
+		return model.ClientToServer
 	}
-	return ServerToClient
+	return model.ServerToClient
 }
 
 func splitHostPort(s string) (string, int) {
@@ -386,7 +388,7 @@ func splitHostPort(s string) (string, int) {
 	return strings.Trim(s[:i], "[]"), p
 }
 
-func add(st *DirStats, r *frameResult) {
+func add(st *model.DirStats, r *frameResult) {
 	st.Packets++
 	st.Bytes += int64(r.len)
 	if r.rst {
@@ -402,8 +404,8 @@ func add(st *DirStats, r *frameResult) {
 	}
 }
 
-func subtract(st *DirStats, r *frameResult) {
-	var one DirStats
+func subtract(st *model.DirStats, r *frameResult) {
+	var one model.DirStats
 	add(&one, r)
 	st.Packets -= one.Packets
 	st.Bytes -= one.Bytes
@@ -417,7 +419,7 @@ func subtract(st *DirStats, r *frameResult) {
 }
 
 // compareStats compares the counters tshark can tell.
-func compareStats(want, got *DirStats) string {
+func compareStats(want, got *model.DirStats) string {
 	var b strings.Builder
 	cmp := func(name string, w, g int64) {
 		if w != g {
@@ -526,7 +528,7 @@ func tsharkTrue(s string) bool { return s == "1" || s == "True" }
 
 // analyzeFile runs the Analyzer over path and returns each TCP frame's
 // result and the Report.
-func analyzeFile(path string) (map[int]*frameResult, *Report, error) {
+func analyzeFile(path string) (map[int]*frameResult, *model.Report, error) {
 	src, err := decode.Open(path, 0)
 	if err != nil {
 		return nil, nil, err

@@ -2,12 +2,13 @@ package analyze
 
 import (
 	"encoding/binary"
-	"github.com/h2pcap/h2pcap/internal/oracle"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
 
 	"github.com/h2pcap/h2pcap/decode"
 )

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"github.com/h2pcap/h2pcap/internal/oracle"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
 
 	"github.com/h2pcap/h2pcap/decode"
 )

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // judgeReport fills the judgement into a Report built from a's
 // connections (r.Connections[i] is a.all[i]): each connection's capture
 // point and verdict, the Report's capture point and the summary.
-func (a *Analyzer) judgeReport(r *Report, listed []*conn) {
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
 	facts := make([]*connFacts, len(listed))
 	points := make([]string, len(listed))
 	for i, c := range listed {
@@ -28,7 +29,7 @@ func (a *Analyzer) judgeReport(r *Report, listed []*conn) {
 	end := captureEnd(r.Inputs, r.Connections)
 	for i, out := range r.Connections {
 		point := points[i]
-		if point == PointUnknown {
+		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}
 		out.Verdict = judge(out, facts[i], point, end)
@@ -38,7 +39,7 @@ func (a *Analyzer) judgeReport(r *Report, listed []*conn) {
 
 // captureEnd is when the capture ended: the last input's last packet, or
 // without input information the last connection's end.
-func captureEnd(inputs []*decode.InputInfo, conns []*Connection) time.Time {
+func captureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time {
 	var end time.Time
 	for _, in := range inputs {
 		if in != nil && in.Last.After(end) {
@@ -55,10 +56,10 @@ func captureEnd(inputs []*decode.InputInfo, conns []*Connection) time.Time {
 
 // summarize builds the across-connections view: counts, the headline and
 // the per-path table.
-func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary {
-	s := &Summary{Connections: len(conns), Paths: []Path{}}
+func summarize(conns []*model.Connection, facts []*connFacts, fg *forgetter) *model.Summary {
+	s := &model.Summary{Connections: len(conns), Paths: []model.Path{}}
 	type pathAcc struct {
-		Path
+		model.Path
 		data, retrans int
 	}
 	paths := map[pathKey]*pathAcc{}
@@ -70,7 +71,7 @@ func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary 
 		s.HealthyNotListed = fg.n
 		for _, k := range fg.order {
 			f := fg.paths[k]
-			paths[k] = &pathAcc{Path: Path{ClientNet: k.net, Server: k.server, Connections: f.conns}, data: f.data, retrans: f.retrans}
+			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.conns}, data: f.data, retrans: f.retrans}
 			order = append(order, k)
 		}
 	}
@@ -80,12 +81,12 @@ func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary 
 		k := pathKey{clientNet(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
-			p = &pathAcc{Path: Path{ClientNet: k.net, Server: k.server}}
+			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}}
 			paths[k] = p
 			order = append(order, k)
 		}
 		p.Connections++
-		for d := ClientToServer; d <= ServerToClient; d++ {
+		for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 			st := c.TCP.Dir(d)
 			p.retrans += st.Retransmissions
 			if facts != nil && facts[i] != nil {
@@ -96,10 +97,10 @@ func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary 
 		v := c.Verdict
 		// Connections a reset ended: counting RST packets would count
 		// every Go TLS teardown, whose last RST is routine.
-		if v != nil && v.Kind == KindReset {
+		if v != nil && v.Kind == model.KindReset {
 			p.Resets++
 		}
-		if v == nil || v.Kind == KindHealthy {
+		if v == nil || v.Kind == model.KindHealthy {
 			continue
 		}
 		if benignGoaway(c) {
@@ -116,7 +117,7 @@ func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary 
 		if !slices.Contains(problemServers, c.Server) {
 			problemServers = append(problemServers, c.Server)
 		}
-		if v.LossDirection != LossNone && !slices.Contains(problemDirs, v.LossDirection) {
+		if v.LossDirection != model.LossNone && !slices.Contains(problemDirs, v.LossDirection) {
 			problemDirs = append(problemDirs, v.LossDirection)
 		}
 	}
@@ -150,9 +151,9 @@ func summarize(conns []*Connection, facts []*connFacts, fg *forgetter) *Summary 
 // NO_ERROR with no loss and nothing suspect is not a problem. A GOAWAY
 // inferred on TLS without keys has no code to read; its verdict says it
 // looks like a drain, and it counts as one.
-func benignGoaway(c *Connection) bool {
+func benignGoaway(c *model.Connection) bool {
 	v := c.Verdict
-	if v == nil || v.Kind != KindGoaway || v.LossDirection != LossNone || len(v.Suspects) > 0 {
+	if v == nil || v.Kind != model.KindGoaway || v.LossDirection != model.LossNone || len(v.Suspects) > 0 {
 		return false
 	}
 	if c.HTTP2 != nil {
@@ -167,7 +168,7 @@ func benignGoaway(c *Connection) bool {
 
 // lostPings counts a connection's client PINGs that never got an ACK, or
 // one for a lost ping inferred from TCP.
-func lostPings(c *Connection) int {
+func lostPings(c *model.Connection) int {
 	n := 0
 	if h := c.HTTP2; h != nil {
 		for _, p := range h.Pings {
@@ -176,7 +177,7 @@ func lostPings(c *Connection) int {
 			}
 		}
 	}
-	if n == 0 && c.Verdict != nil && c.Verdict.Kind == KindLostPing {
+	if n == 0 && c.Verdict != nil && c.Verdict.Kind == model.KindLostPing {
 		n = 1
 	}
 	return n
@@ -184,7 +185,7 @@ func lostPings(c *Connection) int {
 
 // goawayAfter says whether the server sent a GOAWAY after PING p: a PING
 // the server answered by closing (ENHANCE_YOUR_CALM, a drain) was not lost.
-func goawayAfter(h *HTTP2, p Ping) bool {
+func goawayAfter(h *model.HTTP2, p model.Ping) bool {
 	for _, g := range h.Goaways {
 		if g.From == "server" && (g.Input > p.Input || g.Input == p.Input && g.Frame > p.Frame) {
 			return true
@@ -195,16 +196,16 @@ func goawayAfter(h *HTTP2, p Ping) bool {
 
 // kindWords say what happened to a connection of each kind, for the headline.
 var kindWords = map[string]string{
-	KindLostPing: "lost (health-check PING unanswered)",
-	KindGoaway:   "ended by GOAWAY",
-	KindReset:    "reset",
-	KindSilent:   "went silent",
-	KindDegraded: "degraded (loss, recovered)",
+	model.KindLostPing: "lost (health-check PING unanswered)",
+	model.KindGoaway:   "ended by GOAWAY",
+	model.KindReset:    "reset",
+	model.KindSilent:   "went silent",
+	model.KindDegraded: "degraded (loss, recovered)",
 }
 
 // headline is e.g. "2 of 14 connections lost (health-check PING
 // unanswered): all to 10.0.0.100:6443, loss server->client".
-func headline(s *Summary, kinds map[string]int, servers, dirs []string) string {
+func headline(s *model.Summary, kinds map[string]int, servers, dirs []string) string {
 	if s.Connections == 0 {
 		return "No TCP connections."
 	}
@@ -215,7 +216,7 @@ func headline(s *Summary, kinds map[string]int, servers, dirs []string) string {
 		return fmt.Sprintf("All %d connections healthy.", s.Connections)
 	}
 	var parts []string
-	for _, k := range []string{KindLostPing, KindReset, KindSilent, KindGoaway, KindDegraded} {
+	for _, k := range []string{model.KindLostPing, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
 		if n := kinds[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, kindWords[k]))
 		}
@@ -234,7 +235,7 @@ func headline(s *Summary, kinds map[string]int, servers, dirs []string) string {
 		h += fmt.Sprintf("; to %d servers", len(servers))
 	}
 	switch {
-	case len(dirs) == 1 && dirs[0] == LossUnknown:
+	case len(dirs) == 1 && dirs[0] == model.LossUnknown:
 		h += "; loss direction unknown from this capture"
 	case len(dirs) == 1:
 		h += "; loss " + dirWords(dirs[0])
@@ -259,11 +260,11 @@ func firstKey(m map[string]int) string {
 
 func dirWords(d string) string {
 	switch d {
-	case LossClientToServer:
+	case model.LossClientToServer:
 		return "client->server"
-	case LossServerToClient:
+	case model.LossServerToClient:
 		return "server->client"
-	case LossBoth:
+	case model.LossBoth:
 		return "both ways"
 	}
 	return d

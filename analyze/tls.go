@@ -7,23 +7,8 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/model"
 )
-
-// TLS is what a connection's TLS layer told: the handshake facts, the
-// alerts, and whether the key log opened it. Present on connections that
-// start with TLS records, keys or not.
-type TLS struct {
-	Version     string   `json:"version,omitempty"`
-	CipherSuite string   `json:"cipher_suite,omitempty"`
-	SNI         string   `json:"sni,omitempty"`
-	ALPNOffered []string `json:"alpn_offered,omitempty"`
-	ALPN        string   `json:"alpn,omitempty"` // selected, where visible or decrypted
-	Alerts      int      `json:"alerts"`
-	Decrypted   bool     `json:"decrypted"`
-	// KeyProblem says why the connection is not decrypted, when keys were
-	// given (e.g. "no key in the key log for client random 6a02…").
-	KeyProblem string `json:"key_problem,omitempty"`
-}
 
 // keyRef is the analyzer's key log, shared by its connections: pcapng
 // Decryption Secrets Blocks add to it while the capture is read.
@@ -138,13 +123,13 @@ func (d *h2dir) tlsEnd() {
 }
 
 // tlsReport is the TLS facts of the connection, nil when it is not TLS.
-func (c *conn) tlsReport() *TLS {
+func (c *conn) tlsReport() *model.TLS {
 	if c.h2 == nil || c.h2.tls == nil {
 		return nil
 	}
 	t := c.h2.tls
 	info := t.conn.Info()
-	out := &TLS{
+	out := &model.TLS{
 		Alerts:    info.Alerts,
 		ALPN:      info.ALPN,
 		Decrypted: info.Decrypted[0]+info.Decrypted[1] > 0,

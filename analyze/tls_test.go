@@ -15,6 +15,7 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/internal/oracle"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // tlsCapture is a TLS capture with its key log (empty: the keys are in the
@@ -132,7 +133,7 @@ func TestTLSFramesTshark(t *testing.T) {
 // the secrets found by trying the key log's), which tshark cannot
 // decrypt, and checks their PINGs and PING ACKs against truth.json's list,
 // made by tshark from full captures of the same lab run.
-func checkMidConnTLS(t *testing.T, file string, rep *Report, want, got map[string]map[string]int, gotRecs map[string][]string) {
+func checkMidConnTLS(t *testing.T, file string, rep *model.Report, want, got map[string]map[string]int, gotRecs map[string][]string) {
 	t.Helper()
 	for _, conn := range rep.Connections {
 		if conn.TLS == nil || !conn.TLS.Decrypted || conn.Handshake.Seen || conn.HTTP2 == nil {

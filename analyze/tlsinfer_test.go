@@ -11,12 +11,13 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // inferredOnly says whether h is the HTTP/2 of a TLS connection that was
 // not decrypted: PINGs inferred from record sizes and nothing else.
-func inferredOnly(h *HTTP2) bool {
-	if h.Detected != "tls-record-sizes" || len(h.Frames[ClientToServer])+len(h.Frames[ServerToClient]) > 0 {
+func inferredOnly(h *model.HTTP2) bool {
+	if h.Detected != "tls-record-sizes" || len(h.Frames[model.ClientToServer])+len(h.Frames[model.ServerToClient]) > 0 {
 		return false
 	}
 	for _, p := range h.Pings {
@@ -164,7 +165,7 @@ func TestPingInfer(t *testing.T) {
 
 // pingFrames lists a report's PING and PING ACK frames, by input and
 // frame, keyed "stream/frame".
-func pingFrames(rep *Report) (pings, acks map[string]bool) {
+func pingFrames(rep *model.Report) (pings, acks map[string]bool) {
 	pings, acks = map[string]bool{}, map[string]bool{}
 	for _, c := range rep.Connections {
 		if c.HTTP2 == nil {
@@ -250,7 +251,7 @@ func TestPingInference(t *testing.T) {
 
 // keylessCapture analyses the capture at rel without keys, those of its
 // pcapng Decryption Secrets Blocks included.
-func keylessCapture(t *testing.T, rel string) *Report {
+func keylessCapture(t *testing.T, rel string) *model.Report {
 	t.Helper()
 	src, err := decode.Open(filepath.Join(pcapRoot(), rel), 0)
 	if err != nil {
@@ -270,7 +271,7 @@ func keylessCapture(t *testing.T, rel string) *Report {
 // that began there would be: mid-connection, maybe mid-record. midRecord
 // says whether the first payload of the connection of client began inside
 // a TLS record.
-func readFrom(t *testing.T, path string, first int, client string, opts Options) (rep *Report, midRecord bool) {
+func readFrom(t *testing.T, path string, first int, client string, opts Options) (rep *model.Report, midRecord bool) {
 	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
@@ -309,12 +310,12 @@ func TestLostPingKeylessMidConnection(t *testing.T) {
 	path := filepath.Join(pcapRoot(), "blackhole-s2c-tls", "client.pcap")
 	full := analyzeCapture(t, "blackhole-s2c-tls/client.pcap", Options{})
 	c0 := full.Connections[0]
-	if c0.Verdict == nil || c0.Verdict.Kind != KindLostPing {
+	if c0.Verdict == nil || c0.Verdict.Kind != model.KindLostPing {
 		t.Fatalf("full capture: verdict %+v", c0.Verdict)
 	}
 	// The client's last PING: its ACK came 3.4 s late, after the client
 	// had given up (decrypted, the capture says the same).
-	var lost *Ping
+	var lost *model.Ping
 	if n := len(c0.HTTP2.Pings); n > 0 {
 		lost = &c0.HTTP2.Pings[n-1]
 	}
@@ -329,7 +330,7 @@ func TestLostPingKeylessMidConnection(t *testing.T) {
 		if mid {
 			midRecord++
 		}
-		var c *Connection
+		var c *model.Connection
 		for _, x := range rep.Connections {
 			if x.Client == c0.Client {
 				c = x
@@ -343,7 +344,7 @@ func TestLostPingKeylessMidConnection(t *testing.T) {
 			t.Errorf("from frame %d: handshake seen %v, TLS %+v: not a mid-connection start", first, c.Handshake.Seen, c.TLS)
 			continue
 		}
-		if c.Verdict == nil || c.Verdict.Kind != KindLostPing {
+		if c.Verdict == nil || c.Verdict.Kind != model.KindLostPing {
 			t.Errorf("from frame %d: verdict %+v, want lost_ping", first, c.Verdict)
 			continue
 		}

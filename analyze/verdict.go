@@ -25,39 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Verdict kinds.
-const (
-	KindHealthy  = "healthy"
-	KindDegraded = "degraded"
-	KindLostPing = "lost_ping"
-	KindGoaway   = "goaway"
-	KindReset    = "reset"
-	KindSilent   = "silent"
-)
-
-// Loss directions and locations.
-const (
-	LossNone           = "none"
-	LossClientToServer = "client_to_server"
-	LossServerToClient = "server_to_client"
-	LossBoth           = "both"
-	LossUnknown        = "unknown"
-
-	BeforeCapture   = "before_capture"
-	AfterCapture    = "after_capture"
-	LocationUnknown = "unknown"
-)
-
-// Suspects.
-const (
-	SuspectMTUBlackhole   = "mtu_blackhole"
-	SuspectMiddleboxReset = "middlebox_reset"
-	SuspectCaptureDrops   = "capture_drops"
-	SuspectIdleTimeout    = "idle_timeout"
-	SuspectZeroWindow     = "zero_window"
-	SuspectTooManyPings   = "too_many_pings"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 const (
@@ -105,7 +74,7 @@ type dirLoss struct {
 	drops     int // gaps the receiver ACKed: the capture missed them, the network did not
 	holes     int // lost-segment flags
 	spurious  int // spurious retransmissions of this direction's data
-	retrans   []Event
+	retrans   []model.Event
 }
 
 func (l *dirLoss) definite() int { return l.before + l.after }
@@ -123,16 +92,16 @@ func (l *dirLoss) lossy(died bool) bool {
 func (l *dirLoss) location() string {
 	switch {
 	case l.before > 0 && l.after == 0:
-		return BeforeCapture
+		return model.BeforeCapture
 	case l.after > 0 && l.before == 0:
-		return AfterCapture
+		return model.AfterCapture
 	}
-	return LocationUnknown
+	return model.LocationUnknown
 }
 
 // senderSide reports whether the capture is at the sending side of d.
-func senderSide(point string, d Direction) bool {
-	return point == PointClient && d == ClientToServer || point == PointServer && d == ServerToClient
+func senderSide(point string, d model.Direction) bool {
+	return point == model.PointClient && d == model.ClientToServer || point == model.PointServer && d == model.ServerToClient
 }
 
 // assessLoss applies the rules of evidence to the events:
@@ -150,12 +119,12 @@ func senderSide(point string, d Direction) bool {
 //   - a SYN sent again after the capture saw its SYN-ACK: the SYN-ACK was
 //     lost after the capture point;
 //   - data the receiver ACKed that the capture never saw: capture drops.
-func assessLoss(c *Connection, point string) [2]dirLoss {
+func assessLoss(c *model.Connection, point string) [2]dirLoss {
 	var l [2]dirLoss
 	for _, e := range c.Events {
 		d := &l[e.Dir]
 		switch e.Kind {
-		case EvRetransmission, EvFastRetransmission, EvOutOfOrder:
+		case model.EvRetransmission, model.EvFastRetransmission, model.EvOutOfOrder:
 			switch {
 			case e.Answered:
 				// The SYN-ACK was lost after the capture saw it.
@@ -165,22 +134,22 @@ func assessLoss(c *Connection, point string) [2]dirLoss {
 				d.drops++
 			case e.Unseen:
 				d.before++
-			case e.Kind == EvOutOfOrder:
+			case e.Kind == model.EvOutOfOrder:
 				continue
-			case e.Kind == EvFastRetransmission || e.PeerMissing:
+			case e.Kind == model.EvFastRetransmission || e.PeerMissing:
 				d.after++
 			default:
 				d.ambiguous++
 			}
 			d.retrans = append(d.retrans, e)
-		case EvSpuriousRetrans:
+		case model.EvSpuriousRetrans:
 			d.spurious++
 			if !senderSide(point, e.Dir) {
 				l[e.Dir.Reverse()].after++
 			}
-		case EvLostSegment:
+		case model.EvLostSegment:
 			d.holes++
-		case EvAckedUnseen:
+		case model.EvAckedUnseen:
 			l[e.Dir.Reverse()].drops++
 		}
 	}
@@ -189,7 +158,7 @@ func assessLoss(c *Connection, point string) [2]dirLoss {
 		// Gaps never filled and never ACKed: the connection did not live
 		// to recover them.
 		if d.holes > 0 && d.before == 0 && d.drops == 0 {
-			if senderSide(point, Direction(i)) {
+			if senderSide(point, model.Direction(i)) {
 				d.drops += d.holes
 			} else {
 				d.before += d.holes
@@ -201,16 +170,16 @@ func assessLoss(c *Connection, point string) [2]dirLoss {
 
 // closeInfo is how the connection ended, from both sides' first FIN and RST.
 type closeInfo struct {
-	first     segRef    // the first FIN or RST of either side
-	firstRST  bool      // it was an RST
-	by        Direction // sent by (ClientToServer: the client)
-	client    segRef    // the client's first FIN or RST
-	clientRST bool      // the client reset without a FIN before: its socket was already gone
+	first     segRef          // the first FIN or RST of either side
+	firstRST  bool            // it was an RST
+	by        model.Direction // sent by (ClientToServer: the client)
+	client    segRef          // the client's first FIN or RST
+	clientRST bool            // the client reset without a FIN before: its socket was already gone
 }
 
 func closeOf(f *connFacts) closeInfo {
 	var ci closeInfo
-	for _, d := range [...]Direction{ClientToServer, ServerToClient} {
+	for _, d := range [...]model.Direction{model.ClientToServer, model.ServerToClient} {
 		df := &f.Dir[d]
 		m, isRST := df.FIN, false
 		if df.RST.ok() && (!m.ok() || markBefore(df.RST, m)) {
@@ -219,7 +188,7 @@ func closeOf(f *connFacts) closeInfo {
 		if !m.ok() {
 			continue
 		}
-		if d == ClientToServer {
+		if d == model.ClientToServer {
 			ci.client, ci.clientRST = m, isRST
 		}
 		if !ci.first.ok() || markBefore(m, ci.first) {
@@ -237,7 +206,7 @@ func markBefore(a, b segRef) bool {
 // judge is the verdict on one connection: c as the Report has it, f the
 // tracker's extra facts, point where the capture was taken, end when the
 // capture ended.
-func judge(c *Connection, f *connFacts, point string, end time.Time) *Verdict {
+func judge(c *model.Connection, f *connFacts, point string, end time.Time) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
 	j.loss = assessLoss(c, point)
 	j.kind()
@@ -249,7 +218,7 @@ func judge(c *Connection, f *connFacts, point string, end time.Time) *Verdict {
 		v.Suspects = []string{}
 	}
 	if v.Evidence == nil {
-		v.Evidence = []Evidence{}
+		v.Evidence = []model.Evidence{}
 	}
 	if len(v.Evidence) > maxEvidence {
 		v.Evidence = v.Evidence[:maxEvidence]
@@ -261,7 +230,7 @@ func judge(c *Connection, f *connFacts, point string, end time.Time) *Verdict {
 // evidenceFilter is the display filter that opens a verdict's evidence in
 // Wireshark. Frame numbers are per input, so only the first evidence's
 // input's frames can share one filter.
-func evidenceFilter(stream int, ev []Evidence) string {
+func evidenceFilter(stream int, ev []model.Evidence) string {
 	if len(ev) == 0 {
 		return fmt.Sprintf("tcp.stream eq %d", stream)
 	}
@@ -278,21 +247,21 @@ func evidenceFilter(stream int, ev []Evidence) string {
 }
 
 type judgement struct {
-	c     *Connection
+	c     *model.Connection
 	f     *connFacts
 	point string
 	end   time.Time
 	cl    closeInfo
 	loss  [2]dirLoss
-	v     Verdict
+	v     model.Verdict
 
 	// What the kind rests on.
-	ping *Ping // the client PING that went unanswered (decoded)
+	ping *model.Ping // the client PING that went unanswered (decoded)
 	// pingUnclosed: the client gave up on ping but its close never
 	// reached the capture (queued behind the unacknowledged PING).
 	pingUnclosed bool
-	goaway       *Goaway // the GOAWAY that ended it
-	stallData    segRef  // TCP-inferred lost ping: the client's unanswered data
+	goaway       *model.Goaway // the GOAWAY that ended it
+	stallData    segRef        // TCP-inferred lost ping: the client's unanswered data
 	stallIdle    time.Duration
 	refused      bool // SYN answered by RST
 	// goawayRecord is the server's record a TLS client closed right
@@ -316,14 +285,14 @@ func (j *judgement) evidenceFrame(frame, input int, note string, args ...any) {
 			return
 		}
 	}
-	j.v.Evidence = append(j.v.Evidence, Evidence{Frame: frame, Input: input, Note: fmt.Sprintf(note, args...)})
+	j.v.Evidence = append(j.v.Evidence, model.Evidence{Frame: frame, Input: input, Note: fmt.Sprintf(note, args...)})
 }
 
 // died says whether the connection died of silence, which lowers the
 // bar for calling a direction lossy: one lost packet with nothing after
 // it explains a death. A reset does not: the RST explains it.
 func (j *judgement) died() bool {
-	return j.v.Kind == KindLostPing || j.v.Kind == KindSilent
+	return j.v.Kind == model.KindLostPing || j.v.Kind == model.KindSilent
 }
 
 // kind decides verdict.kind, in order of what explains the end best.
@@ -331,30 +300,30 @@ func (j *judgement) kind() {
 	c, f := j.c, j.f
 	switch {
 	case j.lostPingDecoded(), j.lostPingUnclosed():
-		j.v.Kind = KindLostPing
+		j.v.Kind = model.KindLostPing
 	case j.goawayEnded():
-		j.v.Kind = KindGoaway
+		j.v.Kind = model.KindGoaway
 	case j.lostPingInferred():
-		j.v.Kind = KindLostPing
+		j.v.Kind = model.KindLostPing
 	case j.setupStall:
-		j.v.Kind = KindSilent
+		j.v.Kind = model.KindSilent
 	case j.goawayInferred():
-		j.v.Kind = KindGoaway
+		j.v.Kind = model.KindGoaway
 	case j.cl.first.ok() && j.cl.firstRST:
-		j.v.Kind = KindReset
-		j.refused = j.cl.by == ServerToClient && f.Dir[ServerToClient].DataSegs == 0 &&
-			f.Dir[ClientToServer].DataSegs == 0 && c.TCP.ServerToClient.Packets == 1
+		j.v.Kind = model.KindReset
+		j.refused = j.cl.by == model.ServerToClient && f.Dir[model.ServerToClient].DataSegs == 0 &&
+			f.Dir[model.ClientToServer].DataSegs == 0 && c.TCP.ServerToClient.Packets == 1
 	case !j.cl.first.ok() && c.TCP.ServerToClient.Packets == 0 && c.TCP.ClientToServer.Packets > 0 && c.Handshake.Seen:
-		j.v.Kind, j.synOnly = KindSilent, true
+		j.v.Kind, j.synOnly = model.KindSilent, true
 	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter:
-		j.v.Kind = KindSilent
+		j.v.Kind = model.KindSilent
 	default:
 		// Healthy, unless packets were lost: a lossy direction, or
 		// retransmissions repeated with no way to tell which direction
 		// lost them (one alone is a tail loss probe).
-		j.v.Kind = KindHealthy
+		j.v.Kind = model.KindHealthy
 		if j.loss[0].lossy(false) || j.loss[1].lossy(false) || j.loss[0].ambiguous+j.loss[1].ambiguous >= 2 {
-			j.v.Kind = KindDegraded
+			j.v.Kind = model.KindDegraded
 		}
 	}
 }
@@ -363,7 +332,7 @@ func (j *judgement) kind() {
 // closed the connection after: x/net's health check failing.
 func (j *judgement) lostPingDecoded() bool {
 	h := j.c.HTTP2
-	if h == nil || !j.cl.client.ok() || j.cl.by != ClientToServer {
+	if h == nil || !j.cl.client.ok() || j.cl.by != model.ClientToServer {
 		return false
 	}
 	for i := len(h.Pings) - 1; i >= 0; i-- {
@@ -388,11 +357,11 @@ func (j *judgement) lostPingDecoded() bool {
 // reached the client: the segment that carried it was sent again (lost
 // after a capture near the server), and the client closed without having
 // answered anything since.
-func (j *judgement) ackLost(p *Ping) bool {
+func (j *judgement) ackLost(p *model.Ping) bool {
 	if !p.Acked || p.AckFrame == 0 || p.AckTime == nil {
 		return false
 	}
-	sf := &j.f.Dir[ServerToClient]
+	sf := &j.f.Dir[model.ServerToClient]
 	var ack segRef
 	for _, m := range sf.Last {
 		if m.Frame == p.AckFrame && m.Input == p.AckInput {
@@ -403,11 +372,11 @@ func (j *judgement) ackLost(p *Ping) bool {
 		return false
 	}
 	for _, e := range j.c.Events {
-		if e.Dir != ServerToClient || e.Time.Before(*p.AckTime) || e.Seq > ack.Seq || e.Seq+uint32(max(e.Len, 1)) <= ack.Seq {
+		if e.Dir != model.ServerToClient || e.Time.Before(*p.AckTime) || e.Seq > ack.Seq || e.Seq+uint32(max(e.Len, 1)) <= ack.Seq {
 			continue
 		}
 		switch e.Kind {
-		case EvRetransmission, EvFastRetransmission:
+		case model.EvRetransmission, model.EvFastRetransmission:
 			return true
 		}
 	}
@@ -427,8 +396,8 @@ func (j *judgement) lostPingUnclosed() bool {
 	if h == nil || j.cl.first.ok() {
 		return false
 	}
-	cf, sf := &j.f.Dir[ClientToServer], &j.f.Dir[ServerToClient]
-	var p *Ping
+	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
+	var p *model.Ping
 	for i := len(h.Pings) - 1; i >= 0; i-- {
 		if q := &h.Pings[i]; q.From == "client" && q.Frame != 0 {
 			p = q
@@ -453,9 +422,9 @@ func (j *judgement) lostPingUnclosed() bool {
 		return false
 	}
 	for _, e := range j.c.Events {
-		if e.Dir == ClientToServer && !e.Time.Before(since) {
+		if e.Dir == model.ClientToServer && !e.Time.Before(since) {
 			switch e.Kind {
-			case EvRetransmission, EvFastRetransmission, EvSpuriousRetrans:
+			case model.EvRetransmission, model.EvFastRetransmission, model.EvSpuriousRetrans:
 				j.ping, j.pingUnclosed = p, true
 				return true
 			}
@@ -503,10 +472,10 @@ func (j *judgement) goawayEnded() bool {
 // data arrived).
 func (j *judgement) lostPingInferred() bool {
 	f, cl := j.f, j.cl
-	if !cl.client.ok() || cl.by != ClientToServer {
+	if !cl.client.ok() || cl.by != model.ClientToServer {
 		return false
 	}
-	cf := &f.Dir[ClientToServer]
+	cf := &f.Dir[model.ClientToServer]
 	heard := cf.AckAdvance
 	if heard.IsZero() {
 		heard = j.c.Start
@@ -524,7 +493,7 @@ func (j *judgement) lostPingInferred() bool {
 			continue
 		}
 		switch e.Kind {
-		case EvRetransmission, EvFastRetransmission, EvSpuriousRetrans, EvLostSegment, EvOutOfOrder:
+		case model.EvRetransmission, model.EvFastRetransmission, model.EvSpuriousRetrans, model.EvLostSegment, model.EvOutOfOrder:
 			trouble = true
 		}
 	}
@@ -572,11 +541,11 @@ func (j *judgement) lostPingInferred() bool {
 // last answer asked for it.
 func (j *judgement) goawayInferred() bool {
 	c, cl := j.c, j.cl
-	if c.HTTP2 != nil || c.App != "tls" || !cl.first.ok() || cl.firstRST || cl.by != ClientToServer {
+	if c.HTTP2 != nil || c.App != "tls" || !cl.first.ok() || cl.firstRST || cl.by != model.ClientToServer {
 		return false
 	}
 	var srv segRef
-	for _, m := range j.f.Dir[ServerToClient].Last {
+	for _, m := range j.f.Dir[model.ServerToClient].Last {
 		if markBefore(m, cl.client) {
 			srv = m
 		}
@@ -590,7 +559,7 @@ func (j *judgement) goawayInferred() bool {
 		return false
 	}
 	var asked segRef
-	for _, m := range j.f.Dir[ClientToServer].Last {
+	for _, m := range j.f.Dir[model.ClientToServer].Last {
 		if m.Time.Before(srv.Time) {
 			asked = m
 		}
@@ -605,9 +574,9 @@ func (j *judgement) goawayInferred() bool {
 // direction sets loss_direction and loss_location.
 func (j *judgement) direction() {
 	died := j.died()
-	var lossy, some []Direction
+	var lossy, some []model.Direction
 	ambiguous := 0
-	for d := ClientToServer; d <= ServerToClient; d++ {
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		if j.loss[d].lossy(died) {
 			lossy = append(lossy, d)
 		}
@@ -619,33 +588,33 @@ func (j *judgement) direction() {
 	v := &j.v
 	// Degraded by retransmissions that cannot tell their direction: a
 	// single packet that can names it.
-	if len(lossy) == 0 && v.Kind == KindDegraded {
+	if len(lossy) == 0 && v.Kind == model.KindDegraded {
 		lossy = some
 	}
 	switch len(lossy) {
 	case 2:
-		v.LossDirection = LossBoth
+		v.LossDirection = model.LossBoth
 	case 1:
 		v.LossDirection = lossy[0].String()
 	default:
 		// Retransmissions that cannot say which direction lost packets
 		// matter where they explain the verdict: a connection that died
 		// of silence, or one degraded by them alone.
-		v.LossDirection = LossNone
-		if ambiguous >= 1 && died || v.Kind == KindLostPing || v.Kind == KindDegraded {
-			v.LossDirection = LossUnknown
+		v.LossDirection = model.LossNone
+		if ambiguous >= 1 && died || v.Kind == model.KindLostPing || v.Kind == model.KindDegraded {
+			v.LossDirection = model.LossUnknown
 		}
 	}
-	v.LossLocation = LocationUnknown
+	v.LossLocation = model.LocationUnknown
 	if len(lossy) > 0 {
-		v.LossLocations = map[Direction]string{}
+		v.LossLocations = map[model.Direction]string{}
 		for _, d := range lossy {
 			v.LossLocations[d] = j.loss[d].location()
 		}
 		v.LossLocation = v.LossLocations[lossy[0]]
 		for _, d := range lossy[1:] {
 			if v.LossLocations[d] != v.LossLocation {
-				v.LossLocation = LocationUnknown
+				v.LossLocation = model.LocationUnknown
 			}
 		}
 	}
@@ -659,49 +628,49 @@ func (j *judgement) suspects() {
 			j.v.Suspects = append(j.v.Suspects, s)
 		}
 	}
-	for d := ClientToServer; d <= ServerToClient; d++ {
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		if j.mtuBlackhole(d) {
-			add(SuspectMTUBlackhole)
+			add(model.SuspectMTUBlackhole)
 		}
 		if j.loss[d].drops > 0 {
-			add(SuspectCaptureDrops)
+			add(model.SuspectCaptureDrops)
 		}
 	}
 	for _, e := range c.Events {
-		if e.Kind != EvRST || e.TTL == 0 {
+		if e.Kind != model.EvRST || e.TTL == 0 {
 			continue
 		}
 		usual := f.Dir[e.Dir].TTL
 		switch {
 		case usual != 0 && e.TTL != usual:
-			add(SuspectMiddleboxReset)
+			add(model.SuspectMiddleboxReset)
 			j.evidenceFrame(e.Frame, e.Input, "RST \"from the %s\" with TTL %d, where the %s's packets carry %d: sent by a device in between",
 				senderName(e.Dir), e.TTL, senderName(e.Dir), usual)
 		case f.Dir[e.Dir].RSTIPIDJump && f.Dir[e.Dir].RST.Frame == e.Frame && f.Dir[e.Dir].RST.Input == e.Input:
-			add(SuspectMiddleboxReset)
+			add(model.SuspectMiddleboxReset)
 			j.evidenceFrame(e.Frame, e.Input, "RST \"from the %s\" with IP ID %d, out of the %s's sequence of IDs: sent by a device in between",
 				senderName(e.Dir), e.IPID, senderName(e.Dir))
 		}
 	}
-	if j.v.Kind == KindReset && f.RSTGap >= minIdleTimeout {
-		add(SuspectIdleTimeout)
+	if j.v.Kind == model.KindReset && f.RSTGap >= minIdleTimeout {
+		add(model.SuspectIdleTimeout)
 	}
 	// Long idle, then the client's data got nothing back at all: the
 	// flow's state in a middlebox was gone.
-	if d := j.stallData; d.ok() && (j.v.Kind == KindLostPing || j.v.Kind == KindSilent) {
-		heard := f.Dir[ClientToServer].AckAdvance
-		if !heard.IsZero() && d.Time.Sub(heard) >= minIdleDrop && !f.Dir[ServerToClient].LastSeen.After(d.Time) {
-			add(SuspectIdleTimeout)
+	if d := j.stallData; d.ok() && (j.v.Kind == model.KindLostPing || j.v.Kind == model.KindSilent) {
+		heard := f.Dir[model.ClientToServer].AckAdvance
+		if !heard.IsZero() && d.Time.Sub(heard) >= minIdleDrop && !f.Dir[model.ServerToClient].LastSeen.After(d.Time) {
+			add(model.SuspectIdleTimeout)
 			j.evidence(d, "the first data after %s idle: nothing came back", fmtDur(d.Time.Sub(heard)))
 		}
 	}
-	if j.v.Kind != KindHealthy {
-		for d := ClientToServer; d <= ServerToClient; d++ {
+	if j.v.Kind != model.KindHealthy {
+		for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 			st := c.TCP.Dir(d)
 			if st.ZeroWindowProbes > 0 || st.ZeroWindows > 0 {
-				add(SuspectZeroWindow)
+				add(model.SuspectZeroWindow)
 				for _, e := range c.Events {
-					if e.Kind == EvZeroWindow && e.Dir == d {
+					if e.Kind == model.EvZeroWindow && e.Dir == d {
 						j.evidenceFrame(e.Frame, e.Input, "the %s advertises a zero window: it cannot take more data", senderName(d))
 						break
 					}
@@ -710,7 +679,7 @@ func (j *judgement) suspects() {
 		}
 	}
 	if g := j.goaway; g != nil && g.Error == "ENHANCE_YOUR_CALM" && strings.Contains(g.Debug, "too_many_pings") {
-		add(SuspectTooManyPings)
+		add(model.SuspectTooManyPings)
 	}
 }
 
@@ -721,7 +690,7 @@ func (j *judgement) suspects() {
 // small packets (bare ACKs too) arriving after the first loss; at the
 // sender's side as the peer sending data afterwards without
 // retransmitting it: the sender's small ACKs reach it.
-func (j *judgement) mtuBlackhole(d Direction) bool {
+func (j *judgement) mtuBlackhole(d model.Direction) bool {
 	df := &j.f.Dir[d]
 	l := &j.loss[d]
 	if df.LossLen < minMTULossLen || len(l.retrans) == 0 && l.holes == 0 {
@@ -752,15 +721,15 @@ func (j *judgement) mtuBlackhole(d Direction) bool {
 	return false
 }
 
-func senderName(d Direction) string {
-	if d == ClientToServer {
+func senderName(d model.Direction) string {
+	if d == model.ClientToServer {
 		return "client"
 	}
 	return "server"
 }
 
-func dirArrow(d Direction) string {
-	if d == ClientToServer {
+func dirArrow(d model.Direction) string {
+	if d == model.ClientToServer {
 		return "client->server"
 	}
 	return "server->client"

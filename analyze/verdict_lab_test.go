@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // verdictTruth is the part of a lab scenario's truth.json the verdict test reads.
@@ -43,13 +44,13 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// server's answer was lost after leaving the client; only a
 	// server-side capture tells (there the client retransmits data the
 	// server ACKed: server->client).
-	"blackhole-s2c-tls": {"client.pcap": {41286: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}}},
+	"blackhole-s2c-tls": {"client.pcap": {41286: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}}},
 	// Client side: the same ambiguity. Server side: nothing from the
 	// client arrives for 7 s; whether it was lost or never sent only the
 	// client-side capture tells.
 	"blackhole-c2s-h2c": {
-		"client.pcap": {35066: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}},
-		"server.pcap": {35066: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}},
+		"client.pcap": {35066: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}},
+		"server.pcap": {35066: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}},
 	},
 	// The health-check PING decoded without ACK (client.pcap frame 42)
 	// after which the client closed: lost_ping. From the client side the
@@ -59,19 +60,19 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// server_to_client. The client's FIN never reaches the wire (it
 	// waits behind the unacknowledged PING, and the lost connection's
 	// server->client packets stay dropped until the captures end).
-	"blackhole-s2c-h2c": {"client.pcap": {34482: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}}}},
+	"blackhole-s2c-h2c": {"client.pcap": {34482: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}}},
 	// As blackhole-s2c-tls on the client side. The redials after the
 	// fault waited for a retransmitted SYN-ACK: degraded is right.
 	"midconn": {
 		"client.pcap": {
-			41888: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}},
-			41902: {kinds: []string{KindLostPing}, dirs: []string{LossUnknown}},
-			42016: {kinds: []string{KindHealthy, KindDegraded}},
-			42024: {kinds: []string{KindHealthy, KindDegraded}},
+			41888: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}},
+			41902: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}},
+			42016: {kinds: []string{model.KindHealthy, model.KindDegraded}},
+			42024: {kinds: []string{model.KindHealthy, model.KindDegraded}},
 		},
 		"server.pcap": {
-			42016: {kinds: []string{KindHealthy, KindDegraded}},
-			42024: {kinds: []string{KindHealthy, KindDegraded}},
+			42016: {kinds: []string{model.KindHealthy, model.KindDegraded}},
+			42024: {kinds: []string{model.KindHealthy, model.KindDegraded}},
 		},
 	},
 	// TLS 1.2 AES-128-GCM and ChaCha20-Poly1305, TLS 1.3 mid-connection:
@@ -83,24 +84,24 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// retransmitted PING ACK. The redial during the black hole waited for
 	// a retransmitted SYN-ACK: degraded is right, as in midconn.
 	"blackhole-s2c-tls12-gcm": {
-		"client.pcap": {51928: {kinds: []string{KindHealthy, KindDegraded}}},
-		"server.pcap": {51928: {kinds: []string{KindHealthy, KindDegraded}}},
+		"client.pcap": {51928: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
+		"server.pcap": {51928: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
 	},
 	"blackhole-s2c-tls12-chacha": {
-		"client.pcap": {46714: {kinds: []string{KindHealthy, KindDegraded}}},
-		"server.pcap": {46714: {kinds: []string{KindHealthy, KindDegraded}}},
+		"client.pcap": {46714: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
+		"server.pcap": {46714: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
 	},
 	"midconn-tls": {
-		"client.pcap": {34926: {kinds: []string{KindHealthy, KindDegraded}}},
-		"server.pcap": {34926: {kinds: []string{KindHealthy, KindDegraded}}},
+		"client.pcap": {34926: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
+		"server.pcap": {34926: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
 	},
 	// The first two connections end with the server's GOAWAY (no client
 	// error: the client moves on). With the key log the GOAWAY is decoded;
 	// without, it is inferred from the client's close right after an
 	// unasked record.
 	"graceful-shutdown": {
-		"client.pcap": {48404: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}, 48408: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}},
-		"server.pcap": {48404: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}, 48408: {kinds: []string{KindGoaway}, dirs: []string{LossNone}}},
+		"client.pcap": {48404: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}, 48408: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}},
+		"server.pcap": {48404: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}, 48408: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}},
 	},
 }
 
@@ -111,17 +112,17 @@ const noKeys = " without keys"
 // verdictSuspects are the suspects the verdict names; truth.json also lists
 // descriptive ones (blackhole, random_loss, server_shutdown,
 // midstream_capture) the verdict says in other words.
-var verdictSuspects = []string{SuspectMTUBlackhole, SuspectMiddleboxReset, SuspectTooManyPings}
+var verdictSuspects = []string{model.SuspectMTUBlackhole, model.SuspectMiddleboxReset, model.SuspectTooManyPings}
 
 // verdictReport analyzes one lab capture as cmd/h2pcap does.
-func verdictReport(t *testing.T, path string) *Report {
+func verdictReport(t *testing.T, path string) *model.Report {
 	t.Helper()
 	return verdictReportKeys(t, path, false)
 }
 
 // verdictReportKeys is verdictReport with --keylog keylog.txt (from the
 // capture's directory) when withKeys.
-func verdictReportKeys(t *testing.T, path string, withKeys bool) *Report {
+func verdictReportKeys(t *testing.T, path string, withKeys bool) *model.Report {
 	t.Helper()
 	var opts Options
 	if withKeys {
@@ -189,8 +190,8 @@ func TestVerdictLab(t *testing.T) {
 // checkVerdicts compares r's verdicts with the truth. keyed is false for
 // a TLS capture analysed without its key log: an override for
 // capture+noKeys then comes first.
-func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r *Report) {
-	byPort := map[uint16]*Connection{}
+func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r *model.Report) {
+	byPort := map[uint16]*model.Connection{}
 	for _, c := range r.Connections {
 		// The last connection on a port is the one the client log names
 		// (a refused SYN may have used it before).
@@ -226,10 +227,10 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 		// Where the direction is known, the place follows from the
 		// capture: the receiver's capture misses what was lost (before),
 		// the sender's sees it go (after).
-		if d := v.LossDirection; d == LossClientToServer || d == LossServerToClient {
-			loc := BeforeCapture
-			if capture == "client.pcap" == (d == LossClientToServer) {
-				loc = AfterCapture
+		if d := v.LossDirection; d == model.LossClientToServer || d == model.LossServerToClient {
+			loc := model.BeforeCapture
+			if capture == "client.pcap" == (d == model.LossClientToServer) {
+				loc = model.AfterCapture
 			}
 			if v.LossLocation != loc {
 				t.Errorf("port %d: loss_location %s, want %s; %s", port, v.LossLocation, loc, v.Summary)
@@ -249,8 +250,8 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 	}
 	// Loss both ways shows per connection only where a connection lost
 	// packets each way; across the scenario both directions must show.
-	if tr.Expect.LossDirection == LossBoth && !dirsSeen[LossBoth] &&
-		!(dirsSeen[LossClientToServer] && dirsSeen[LossServerToClient]) {
+	if tr.Expect.LossDirection == model.LossBoth && !dirsSeen[model.LossBoth] &&
+		!(dirsSeen[model.LossClientToServer] && dirsSeen[model.LossServerToClient]) {
 		t.Errorf("loss both ways: directions seen %v", dirsSeen)
 	}
 	if r.Summary == nil || r.Summary.Connections != len(r.Connections) || r.Summary.Headline == "" {
@@ -270,14 +271,14 @@ func verdictDefault(tr *verdictTruth, failed bool) verdictWant {
 	}
 	e := tr.Expect
 	switch {
-	case e.Verdict == KindDegraded:
-		w := verdictWant{kinds: []string{KindDegraded}, dirs: []string{e.LossDirection}, suspects: sus}
-		if e.LossDirection == LossBoth {
-			w.dirs = []string{LossBoth, LossClientToServer, LossServerToClient}
+	case e.Verdict == model.KindDegraded:
+		w := verdictWant{kinds: []string{model.KindDegraded}, dirs: []string{e.LossDirection}, suspects: sus}
+		if e.LossDirection == model.LossBoth {
+			w.dirs = []string{model.LossBoth, model.LossClientToServer, model.LossServerToClient}
 		}
 		return w
 	case failed:
 		return verdictWant{kinds: []string{e.Verdict}, dirs: []string{e.LossDirection}, suspects: sus}
 	}
-	return verdictWant{kinds: []string{KindHealthy}, dirs: []string{LossNone}}
+	return verdictWant{kinds: []string{model.KindHealthy}, dirs: []string{model.LossNone}}
 }

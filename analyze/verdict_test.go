@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // Hand-built connections for the rules of evidence: vt0 is the capture's
@@ -15,22 +17,22 @@ var vt0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
 func at(ms int) time.Time { return vt0.Add(time.Duration(ms) * time.Millisecond) }
 
-func ev(frame int, d Direction, k EventKind, seq uint32, n int) Event {
-	return Event{Frame: frame, Time: at(frame * 10), Dir: d, Kind: k, Seq: seq, Len: n}
+func ev(frame int, d model.Direction, k model.EventKind, seq uint32, n int) model.Event {
+	return model.Event{Frame: frame, Time: at(frame * 10), Dir: d, Kind: k, Seq: seq, Len: n}
 }
 
-func unseen(e Event) Event      { e.Unseen = true; return e }
-func peerMissing(e Event) Event { e.PeerMissing = true; return e }
-func ttl(e Event, t int) Event  { e.TTL = t; return e }
-func answered(e Event) Event    { e.Answered = true; return e }
+func unseen(e model.Event) model.Event      { e.Unseen = true; return e }
+func peerMissing(e model.Event) model.Event { e.PeerMissing = true; return e }
+func ttl(e model.Event, t int) model.Event  { e.TTL = t; return e }
+func answered(e model.Event) model.Event    { e.Answered = true; return e }
 
 // testConn is a connection from vt0 to end with the given events.
-func testConn(end int, evs ...Event) *Connection {
-	return &Connection{
+func testConn(end int, evs ...model.Event) *model.Connection {
+	return &model.Connection{
 		Client: "10.0.0.1:40000", Server: "10.0.0.100:6443",
 		FirstFrame: 1, LastFrame: end / 10, Start: vt0, End: at(end),
-		App: "h2c", Events: evs, Handshake: Handshake{Seen: true},
-		TCP: TCPStats{ClientToServer: DirStats{Packets: 10}, ServerToClient: DirStats{Packets: 10}},
+		App: "h2c", Events: evs, Handshake: model.Handshake{Seen: true},
+		TCP: model.TCPStats{ClientToServer: model.DirStats{Packets: 10}, ServerToClient: model.DirStats{Packets: 10}},
 	}
 }
 
@@ -39,51 +41,51 @@ func mark(frame int) segRef { return segRef{Frame: frame, Time: at(frame * 10)} 
 // testFacts has TTLs 64 (client) and 63 (server), as at the client.
 func testFacts() *connFacts {
 	f := &connFacts{RSTGap: -1}
-	f.Dir[ClientToServer].TTL = 64
-	f.Dir[ServerToClient].TTL = 63
+	f.Dir[model.ClientToServer].TTL = 64
+	f.Dir[model.ServerToClient].TTL = 63
 	return f
 }
 
 func TestAssessLoss(t *testing.T) {
-	c2s, s2c := ClientToServer, ServerToClient
+	c2s, s2c := model.ClientToServer, model.ServerToClient
 	tests := []struct {
 		name  string
 		point string
-		evs   []Event
+		evs   []model.Event
 		want  [2]dirLoss // only the counters are compared
 	}{
-		{"gap filled at the receiver: lost before the capture", PointClient,
-			[]Event{ev(1, s2c, EvLostSegment, 2000, 100), unseen(ev(2, s2c, EvRetransmission, 1000, 1000))},
+		{"gap filled at the receiver: lost before the capture", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), unseen(ev(2, s2c, model.EvRetransmission, 1000, 1000))},
 			[2]dirLoss{{}, {before: 1, holes: 1}}},
-		{"gap in the capture host's own data: the capture missed it", PointClient,
-			[]Event{ev(1, c2s, EvLostSegment, 2000, 100), unseen(ev(2, c2s, EvRetransmission, 1000, 1000))},
+		{"gap in the capture host's own data: the capture missed it", model.PointClient,
+			[]model.Event{ev(1, c2s, model.EvLostSegment, 2000, 100), unseen(ev(2, c2s, model.EvRetransmission, 1000, 1000))},
 			[2]dirLoss{{drops: 1, holes: 1}, {}}},
-		{"the peer, heard since, never got it: data lost after the capture", PointServer,
-			[]Event{peerMissing(ev(1, s2c, EvRetransmission, 1000, 1000))},
+		{"the peer, heard since, never got it: data lost after the capture", model.PointServer,
+			[]model.Event{peerMissing(ev(1, s2c, model.EvRetransmission, 1000, 1000))},
 			[2]dirLoss{{}, {after: 1}}},
-		{"fast retransmission: data lost after the capture", PointServer,
-			[]Event{ev(1, s2c, EvFastRetransmission, 1000, 1000)},
+		{"fast retransmission: data lost after the capture", model.PointServer,
+			[]model.Event{ev(1, s2c, model.EvFastRetransmission, 1000, 1000)},
 			[2]dirLoss{{}, {after: 1}}},
-		{"data already ACKed sent again: the ACKs are lost", PointServer,
-			[]Event{ev(1, c2s, EvSpuriousRetrans, 1000, 39)},
+		{"data already ACKed sent again: the ACKs are lost", model.PointServer,
+			[]model.Event{ev(1, c2s, model.EvSpuriousRetrans, 1000, 39)},
 			[2]dirLoss{{spurious: 1}, {after: 1}}},
-		{"spurious at the sender's own capture says nothing", PointClient,
-			[]Event{ev(1, c2s, EvSpuriousRetrans, 1000, 39)},
+		{"spurious at the sender's own capture says nothing", model.PointClient,
+			[]model.Event{ev(1, c2s, model.EvSpuriousRetrans, 1000, 39)},
 			[2]dirLoss{{spurious: 1}, {}}},
-		{"retransmission of seen data, peer silent: data or ACK, unknown", PointClient,
-			[]Event{ev(1, c2s, EvRetransmission, 1000, 39), ev(2, c2s, EvRetransmission, 1000, 39)},
+		{"retransmission of seen data, peer silent: data or ACK, unknown", model.PointClient,
+			[]model.Event{ev(1, c2s, model.EvRetransmission, 1000, 39), ev(2, c2s, model.EvRetransmission, 1000, 39)},
 			[2]dirLoss{{ambiguous: 2}, {}}},
-		{"ACKed unseen: capture drops of the other direction's data", PointMiddle,
-			[]Event{ev(1, s2c, EvLostSegment, 5000, 100), ev(2, c2s, EvAckedUnseen, 1, 0)},
+		{"ACKed unseen: capture drops of the other direction's data", model.PointMiddle,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 5000, 100), ev(2, c2s, model.EvAckedUnseen, 1, 0)},
 			[2]dirLoss{{}, {drops: 1, holes: 1}}},
-		{"gap never filled at the receiver: lost before the capture", PointClient,
-			[]Event{ev(1, s2c, EvLostSegment, 5000, 100)},
+		{"gap never filled at the receiver: lost before the capture", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 5000, 100)},
 			[2]dirLoss{{}, {before: 1, holes: 1}}},
-		{"SYN sent again after the capture saw the SYN-ACK: the SYN-ACK was lost", PointServer,
-			[]Event{answered(ev(1, c2s, EvRetransmission, 0, 0))},
+		{"SYN sent again after the capture saw the SYN-ACK: the SYN-ACK was lost", model.PointServer,
+			[]model.Event{answered(ev(1, c2s, model.EvRetransmission, 0, 0))},
 			[2]dirLoss{{}, {after: 1}}},
-		{"reordering of seen data is no loss", PointClient,
-			[]Event{ev(1, s2c, EvOutOfOrder, 1000, 100)},
+		{"reordering of seen data is no loss", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvOutOfOrder, 1000, 100)},
 			[2]dirLoss{}},
 	}
 	for _, tt := range tests {
@@ -93,7 +95,7 @@ func TestAssessLoss(t *testing.T) {
 				g, w := got[d], tt.want[d]
 				g.retrans, w.retrans = nil, nil
 				if !reflect.DeepEqual(g, w) {
-					t.Errorf("%s: got %+v, want %+v", Direction(d), g, w)
+					t.Errorf("%s: got %+v, want %+v", model.Direction(d), g, w)
 				}
 			}
 		})
@@ -101,7 +103,7 @@ func TestAssessLoss(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
-	c2s, s2c := ClientToServer, ServerToClient
+	c2s, s2c := model.ClientToServer, model.ServerToClient
 	type want struct {
 		kind, dir, loc string
 		suspects       []string
@@ -110,168 +112,168 @@ func TestJudge(t *testing.T) {
 	tests := []struct {
 		name  string
 		point string
-		conn  func() (*Connection, *connFacts)
+		conn  func() (*model.Connection, *connFacts)
 		want  want
 	}{
-		{"clean close", PointClient, func() (*Connection, *connFacts) {
+		{"clean close", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
-			return testConn(600, ev(50, c2s, EvFIN, 100, 0)), f
-		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss; closed by the client"}},
-		{"one tail loss probe is no loss", PointServer, func() (*Connection, *connFacts) {
+			return testConn(600, ev(50, c2s, model.EvFIN, 100, 0)), f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss; closed by the client"}},
+		{"one tail loss probe is no loss", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
-			return testConn(600, ev(5, s2c, EvRetransmission, 100, 80)), f
-		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss"}},
-		{"loss server->client seen at the client, recovered", PointClient, func() (*Connection, *connFacts) {
+			return testConn(600, ev(5, s2c, model.EvRetransmission, 100, 80)), f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"loss server->client seen at the client, recovered", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
 			return testConn(600,
-				ev(2, s2c, EvLostSegment, 3000, 1448), unseen(ev(3, s2c, EvFastRetransmission, 1552, 1448)),
-				ev(4, s2c, EvLostSegment, 9000, 1448), unseen(ev(5, s2c, EvRetransmission, 7552, 1448))), f
-		}, want{KindDegraded, LossServerToClient, BeforeCapture, nil, "server->client, before the capture point"}},
-		{"decoded PING without ACK, then the client closes", PointClient, func() (*Connection, *connFacts) {
+				ev(2, s2c, model.EvLostSegment, 3000, 1448), unseen(ev(3, s2c, model.EvFastRetransmission, 1552, 1448)),
+				ev(4, s2c, model.EvLostSegment, 9000, 1448), unseen(ev(5, s2c, model.EvRetransmission, 7552, 1448))), f
+		}, want{model.KindDegraded, model.LossServerToClient, model.BeforeCapture, nil, "server->client, before the capture point"}},
+		{"decoded PING without ACK, then the client closes", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(40)
-			c := testConn(600, ev(21, c2s, EvRetransmission, 500, 17), ev(40, c2s, EvFIN, 517, 0))
+			c := testConn(600, ev(21, c2s, model.EvRetransmission, 500, 17), ev(40, c2s, model.EvFIN, 517, 0))
 			idle := 30000.0
-			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
+			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
 			return c, f
-		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "health-check PING (frame 20) got no ACK"}},
-		{"PING without ACK, retransmitted, close never captured", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "health-check PING (frame 20) got no ACK"}},
+		{"PING without ACK, retransmitted, close never captured", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].Stall = mark(20)
 			f.Dir[c2s].Last = []segRef{mark(10), mark(20)}
-			c := testConn(600, ev(21, c2s, EvRetransmission, 500, 17), ev(25, c2s, EvRetransmission, 500, 17))
+			c := testConn(600, ev(21, c2s, model.EvRetransmission, 500, 17), ev(25, c2s, model.EvRetransmission, 500, 17))
 			idle := 2000.0
-			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
+			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
 			return c, f
-		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "its close never reached the capture"}},
-		{"PING ACKed at the server, never acknowledged by the client", PointServer, func() (*Connection, *connFacts) {
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "its close never reached the capture"}},
+		{"PING ACKed at the server, never acknowledged by the client", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].Stall = mark(21)
 			f.Dir[c2s].Last = []segRef{mark(20)}
 			ack := at(210)
-			c := testConn(600, peerMissing(ev(23, c2s, EvSpuriousRetrans, 500, 17)), ev(24, s2c, EvRetransmission, 900, 17),
-				peerMissing(ev(26, c2s, EvSpuriousRetrans, 500, 17)), ev(27, s2c, EvRetransmission, 900, 17))
-			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", Acked: true, AckFrame: 21, AckTime: &ack}}}
+			c := testConn(600, peerMissing(ev(23, c2s, model.EvSpuriousRetrans, 500, 17)), ev(24, s2c, model.EvRetransmission, 900, 17),
+				peerMissing(ev(26, c2s, model.EvSpuriousRetrans, 500, 17)), ev(27, s2c, model.EvRetransmission, 900, 17))
+			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", Acked: true, AckFrame: 21, AckTime: &ack}}}
 			return c, f
-		}, want{KindLostPing, LossServerToClient, AfterCapture, nil, "the ACK never reached the client"}},
-		{"PING without ACK but new client data after it: not the health check failing", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindLostPing, model.LossServerToClient, model.AfterCapture, nil, "the ACK never reached the client"}},
+		{"PING without ACK but new client data after it: not the health check failing", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].Stall = mark(20)
 			f.Dir[c2s].Last = []segRef{mark(20), mark(30)}
-			c := testConn(600, ev(21, c2s, EvRetransmission, 500, 17), ev(22, c2s, EvRetransmission, 500, 17))
-			c.HTTP2 = &HTTP2{Pings: []Ping{{Frame: 20, Time: at(200), From: "client"}}}
+			c := testConn(600, ev(21, c2s, model.EvRetransmission, 500, 17), ev(22, c2s, model.EvRetransmission, 500, 17))
+			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client"}}}
 			return c, f
-		}, want{KindSilent, LossUnknown, LocationUnknown, nil, "Traffic stopped"}},
-		{"PING without ACK after the server's GOAWAY is the GOAWAY's", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindSilent, model.LossUnknown, model.LocationUnknown, nil, "Traffic stopped"}},
+		{"PING without ACK after the server's GOAWAY is the GOAWAY's", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].FIN = mark(31)
 			f.Dir[c2s].FIN = mark(40)
 			c := testConn(600)
-			c.HTTP2 = &HTTP2{
-				Pings:   []Ping{{Frame: 20, Time: at(200), From: "client"}},
-				Goaways: []Goaway{{Frame: 30, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
+			c.HTTP2 = &model.HTTP2{
+				Pings:   []model.Ping{{Frame: 20, Time: at(200), From: "client"}},
+				Goaways: []model.Goaway{{Frame: 30, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
 			}
 			return c, f
-		}, want{KindGoaway, LossNone, LocationUnknown, []string{SuspectTooManyPings}, "too_many_pings"}},
-		{"server draining: GOAWAY NO_ERROR is benign", PointServer, func() (*Connection, *connFacts) {
+		}, want{model.KindGoaway, model.LossNone, model.LocationUnknown, []string{model.SuspectTooManyPings}, "too_many_pings"}},
+		{"server draining: GOAWAY NO_ERROR is benign", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(40)
 			c := testConn(600)
-			c.HTTP2 = &HTTP2{Goaways: []Goaway{{Frame: 30, From: "server", Error: "NO_ERROR"}}}
+			c.HTTP2 = &model.HTTP2{Goaways: []model.Goaway{{Frame: 30, From: "server", Error: "NO_ERROR"}}}
 			return c, f
-		}, want{KindGoaway, LossNone, LocationUnknown, nil, "benign"}},
-		{"the server's GOAWAY answering the client's is part of the close", PointServer, func() (*Connection, *connFacts) {
+		}, want{model.KindGoaway, model.LossNone, model.LocationUnknown, nil, "benign"}},
+		{"the server's GOAWAY answering the client's is part of the close", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(40)
 			c := testConn(600)
-			c.HTTP2 = &HTTP2{Goaways: []Goaway{{Frame: 30, From: "client", Error: "NO_ERROR"}, {Frame: 31, From: "server", Error: "NO_ERROR"}}}
+			c.HTTP2 = &model.HTTP2{Goaways: []model.Goaway{{Frame: 30, From: "client", Error: "NO_ERROR"}, {Frame: 31, From: "server", Error: "NO_ERROR"}}}
 			return c, f
-		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss"}},
-		{"TCP only: idle, data retransmitted unanswered, client close", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"TCP only: idle, data retransmitted unanswered, client close", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
 			f.Dir[c2s].Stall = segRef{Frame: 300, Time: at(3000), Len: 39}
 			f.Dir[c2s].Last = []segRef{{Frame: 300, Time: at(3000), Len: 39}}
 			f.Dir[c2s].RST = mark(450)
-			return testConn(4600, ev(310, c2s, EvRetransmission, 900, 39), ev(330, c2s, EvRetransmission, 900, 39), ev(450, c2s, EvRST, 939, 0)), f
-		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "a capture on the server side would tell"}},
-		{"TCP only, at the server: the client retransmits what the server ACKed", PointServer, func() (*Connection, *connFacts) {
+			return testConn(4600, ev(310, c2s, model.EvRetransmission, 900, 39), ev(330, c2s, model.EvRetransmission, 900, 39), ev(450, c2s, model.EvRST, 939, 0)), f
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "a capture on the server side would tell"}},
+		{"TCP only, at the server: the client retransmits what the server ACKed", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
 			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
 			f.Dir[c2s].Stall = segRef{Frame: 300, Time: at(3000), Len: 39}
 			f.Dir[c2s].RST = mark(450)
 			return testConn(4600,
-				ev(305, s2c, EvRetransmission, 700, 39), ev(310, c2s, EvSpuriousRetrans, 900, 39),
-				ev(330, c2s, EvSpuriousRetrans, 900, 39), ev(450, c2s, EvRST, 939, 0)), f
-		}, want{KindLostPing, LossServerToClient, AfterCapture, nil, "server->client, after the capture point"}},
-		{"a client resetting long after its last data, without loss, is a reset", PointClient, func() (*Connection, *connFacts) {
+				ev(305, s2c, model.EvRetransmission, 700, 39), ev(310, c2s, model.EvSpuriousRetrans, 900, 39),
+				ev(330, c2s, model.EvSpuriousRetrans, 900, 39), ev(450, c2s, model.EvRST, 939, 0)), f
+		}, want{model.KindLostPing, model.LossServerToClient, model.AfterCapture, nil, "server->client, after the capture point"}},
+		{"a client resetting long after its last data, without loss, is a reset", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance = at(100)
 			f.Dir[c2s].Stall = segRef{Frame: 12, Time: at(120), Len: 13}
 			f.Dir[c2s].RST = mark(300)
-			return testConn(5000, ttl(ev(300, c2s, EvRST, 900, 0), 64)), f
-		}, want{KindReset, LossNone, LocationUnknown, nil, "The client reset the connection (frame 300)."}},
-		{"away from the client: silence, then its data and at once its RST", PointServer, func() (*Connection, *connFacts) {
+			return testConn(5000, ttl(ev(300, c2s, model.EvRST, 900, 0), 64)), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "The client reset the connection (frame 300)."}},
+		{"away from the client: silence, then its data and at once its RST", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
 			f.Dir[c2s].AckAdvance = at(100)
 			f.Dir[c2s].Stall = segRef{Frame: 700, Time: at(7000), Len: 15}
 			f.Dir[c2s].RST = segRef{Frame: 702, Time: at(7001)}
-			return testConn(8000, ttl(ev(702, c2s, EvRST, 900, 0), 63)), f
-		}, want{KindLostPing, LossUnknown, LocationUnknown, nil, "a capture on the client side would tell"}},
-		{"long idle, then nothing back at all: idle timeout", PointClient, func() (*Connection, *connFacts) {
+			return testConn(8000, ttl(ev(702, c2s, model.EvRST, 900, 0), 63)), f
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "a capture on the client side would tell"}},
+		{"long idle, then nothing back at all: idle timeout", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
 			f.Dir[c2s].Stall = segRef{Frame: 30, Time: at(100 + 5*60*1000), Len: 39}
 			f.Dir[c2s].Last = []segRef{f.Dir[c2s].Stall}
 			f.Dir[s2c].LastSeen = at(90)
 			f.Dir[c2s].FIN = segRef{Frame: 40, Time: at(100 + 5*60*1000 + 15000)}
-			c := testConn(100+5*60*1000+16000, ev(31, c2s, EvRetransmission, 900, 39), ev(32, c2s, EvRetransmission, 900, 39))
+			c := testConn(100+5*60*1000+16000, ev(31, c2s, model.EvRetransmission, 900, 39), ev(32, c2s, model.EvRetransmission, 900, 39))
 			c.Events[0].Time, c.Events[1].Time = at(100+5*60*1000+200), at(100+5*60*1000+600)
 			return c, f
-		}, want{KindLostPing, LossUnknown, LocationUnknown, []string{SuspectIdleTimeout}, "dropped the idle flow"}},
-		{"idle client closing by itself is no lost ping", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, []string{model.SuspectIdleTimeout}, "dropped the idle flow"}},
+		{"idle client closing by itself is no lost ping", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance = at(100)
 			f.Dir[c2s].Stall = segRef{Frame: 12, Time: at(120), Len: 13} // a WINDOW_UPDATE
 			f.Dir[c2s].FIN = mark(500)
 			return testConn(5000), f
-		}, want{KindHealthy, LossNone, LocationUnknown, nil, "No loss"}},
-		{"reset by a middlebox: TTL differs from the server's", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"reset by a middlebox: TTL differs from the server's", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
-			return testConn(400, ttl(ev(40, s2c, EvRST, 700, 0), 64)), f
-		}, want{KindReset, LossNone, LocationUnknown, []string{SuspectMiddleboxReset}, "a firewall, NAT or load balancer in between"}},
-		{"reset by the server itself", PointClient, func() (*Connection, *connFacts) {
+			return testConn(400, ttl(ev(40, s2c, model.EvRST, 700, 0), 64)), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []string{model.SuspectMiddleboxReset}, "a firewall, NAT or load balancer in between"}},
+		{"reset by the server itself", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
-			return testConn(400, ttl(ev(40, s2c, EvRST, 700, 0), 63)), f
-		}, want{KindReset, LossNone, LocationUnknown, nil, "The server reset the connection (frame 40)."}},
-		{"reset after a long silence: idle timeout", PointClient, func() (*Connection, *connFacts) {
+			return testConn(400, ttl(ev(40, s2c, model.EvRST, 700, 0), 63)), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "The server reset the connection (frame 40)."}},
+		{"reset after a long silence: idle timeout", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
 			f.RSTGap = 350 * time.Second
-			return testConn(400, ttl(ev(40, s2c, EvRST, 700, 0), 64)), f
-		}, want{KindReset, LossNone, LocationUnknown, []string{SuspectMiddleboxReset, SuspectIdleTimeout}, "idle timeout"}},
-		{"traffic stops without close long before the capture ends", PointClient, func() (*Connection, *connFacts) {
+			return testConn(400, ttl(ev(40, s2c, model.EvRST, 700, 0), 64)), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []string{model.SuspectMiddleboxReset, model.SuspectIdleTimeout}, "idle timeout"}},
+		{"traffic stops without close long before the capture ends", model.PointClient, func() (*model.Connection, *connFacts) {
 			return testConn(400), testFacts()
-		}, want{KindSilent, LossNone, LocationUnknown, nil, "with no FIN or RST"}},
-		{"zero window on a dying connection", PointClient, func() (*Connection, *connFacts) {
+		}, want{model.KindSilent, model.LossNone, model.LocationUnknown, nil, "with no FIN or RST"}},
+		{"zero window on a dying connection", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
-			c := testConn(400, ev(20, c2s, EvZeroWindow, 100, 0), ttl(ev(40, s2c, EvRST, 700, 0), 63))
+			c := testConn(400, ev(20, c2s, model.EvZeroWindow, 100, 0), ttl(ev(40, s2c, model.EvRST, 700, 0), 63))
 			c.TCP.ClientToServer.ZeroWindows = 1
 			return c, f
-		}, want{KindReset, LossNone, LocationUnknown, []string{SuspectZeroWindow}, "reset"}},
-		{"capture drops are not network loss", PointMiddle, func() (*Connection, *connFacts) {
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []string{model.SuspectZeroWindow}, "reset"}},
+		{"capture drops are not network loss", model.PointMiddle, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
-			return testConn(600, ev(1, s2c, EvLostSegment, 5000, 100), ev(2, c2s, EvAckedUnseen, 1, 0)), f
-		}, want{KindHealthy, LossNone, LocationUnknown, []string{SuspectCaptureDrops}, "No loss"}},
+			return testConn(600, ev(1, s2c, model.EvLostSegment, 5000, 100), ev(2, c2s, model.EvAckedUnseen, 1, 0)), f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, []string{model.SuspectCaptureDrops}, "No loss"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,7 +289,7 @@ func TestJudge(t *testing.T) {
 			if !strings.Contains(v.Summary, tt.want.summary) || !strings.HasSuffix(v.Summary, ".") {
 				t.Errorf("summary %q, want it to say %q", v.Summary, tt.want.summary)
 			}
-			if len(v.Evidence) > maxEvidence || !slices.IsSortedFunc(v.Evidence, func(a, b Evidence) int { return a.Frame - b.Frame }) {
+			if len(v.Evidence) > maxEvidence || !slices.IsSortedFunc(v.Evidence, func(a, b model.Evidence) int { return a.Frame - b.Frame }) {
 				t.Errorf("evidence %+v", v.Evidence)
 			}
 		})
@@ -295,40 +297,42 @@ func TestJudge(t *testing.T) {
 }
 
 func TestMTUBlackhole(t *testing.T) {
-	s2c := ServerToClient
-	big := func(frame int, seq uint32) Event { return unseen(ev(frame, s2c, EvRetransmission, seq, 1448)) }
+	s2c := model.ServerToClient
+	big := func(frame int, seq uint32) model.Event {
+		return unseen(ev(frame, s2c, model.EvRetransmission, seq, 1448))
+	}
 	tests := []struct {
 		name       string
 		point      string
-		evs        []Event
+		evs        []model.Event
 		lossLen    int
 		big, small int
 		peerData   bool // the client sent data after the first loss
 		want       bool
 	}{
-		{"receiver: only big ones lost, small ones pass", PointClient,
-			[]Event{ev(1, s2c, EvLostSegment, 30000, 770), big(50, 19503)}, 1448, 0, 4, false, true},
-		{"receiver: a small one was lost too", PointClient,
-			[]Event{big(50, 19503), unseen(ev(51, s2c, EvRetransmission, 40000, 74))}, 1448, 0, 4, false, false},
-		{"receiver: big ones got through after the loss (random loss)", PointClient,
-			[]Event{big(50, 19503)}, 1448, 30, 4, false, false},
-		{"receiver: nothing passed at all (a black hole for everything)", PointClient,
-			[]Event{big(50, 19503)}, 1448, 0, 0, false, false},
-		{"sender: the same big segment again and again, the peer still talks", PointServer,
-			[]Event{peerMissing(ev(10, s2c, EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, EvRetransmission, 19503, 1448))},
+		{"receiver: only big ones lost, small ones pass", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 30000, 770), big(50, 19503)}, 1448, 0, 4, false, true},
+		{"receiver: a small one was lost too", model.PointClient,
+			[]model.Event{big(50, 19503), unseen(ev(51, s2c, model.EvRetransmission, 40000, 74))}, 1448, 0, 4, false, false},
+		{"receiver: big ones got through after the loss (random loss)", model.PointClient,
+			[]model.Event{big(50, 19503)}, 1448, 30, 4, false, false},
+		{"receiver: nothing passed at all (a black hole for everything)", model.PointClient,
+			[]model.Event{big(50, 19503)}, 1448, 0, 0, false, false},
+		{"sender: the same big segment again and again, the peer still talks", model.PointServer,
+			[]model.Event{peerMissing(ev(10, s2c, model.EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, model.EvRetransmission, 19503, 1448))},
 			1448, 0, 3, true, true},
-		{"sender: the peer went quiet too", PointServer,
-			[]Event{peerMissing(ev(10, s2c, EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, EvRetransmission, 19503, 1448))},
+		{"sender: the peer went quiet too", model.PointServer,
+			[]model.Event{peerMissing(ev(10, s2c, model.EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, model.EvRetransmission, 19503, 1448))},
 			1448, 0, 3, false, false},
-		{"small segments only", PointClient,
-			[]Event{unseen(ev(5, s2c, EvRetransmission, 100, 300))}, 300, 0, 4, false, false},
+		{"small segments only", model.PointClient,
+			[]model.Event{unseen(ev(5, s2c, model.EvRetransmission, 100, 300))}, 300, 0, 4, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := testFacts()
 			f.Dir[s2c].LossLen, f.Dir[s2c].BigAfter, f.Dir[s2c].SmallAfter = tt.lossLen, tt.big, tt.small
 			if tt.peerData {
-				f.Dir[ClientToServer].Last = []segRef{{Frame: 30, Time: at(300), Len: 37}}
+				f.Dir[model.ClientToServer].Last = []segRef{{Frame: 30, Time: at(300), Len: 37}}
 			}
 			c := testConn(600, tt.evs...)
 			j := &judgement{c: c, f: f, point: tt.point}
@@ -348,15 +352,15 @@ func TestCapturePoint(t *testing.T) {
 		cttl, sttl int
 		want       string
 	}{
-		{"timing: far server, near client", 40 * time.Millisecond, 50 * us, 64, 50, PointClient},
-		{"timing: near server", 30 * us, 40 * time.Millisecond, 50, 64, PointServer},
-		{"timing wins over TTL (a node capturing its pods)", 40 * time.Millisecond, 50 * us, 63, 50, PointClient},
-		{"sub-millisecond: TTL decides (client)", 43 * us, 12 * us, 64, 63, PointClient},
-		{"sub-millisecond: TTL decides (server)", 18 * us, 17 * us, 63, 64, PointServer},
-		{"both decremented: in between", 0, 0, 62, 60, PointMiddle},
-		{"timing in between, TTLs undecided", 20 * time.Millisecond, 25 * time.Millisecond, 64, 64, PointMiddle},
-		{"no handshake, no TTL", 0, 0, 0, 63, PointUnknown},
-		{"Windows client", 0, 0, 128, 52, PointClient},
+		{"timing: far server, near client", 40 * time.Millisecond, 50 * us, 64, 50, model.PointClient},
+		{"timing: near server", 30 * us, 40 * time.Millisecond, 50, 64, model.PointServer},
+		{"timing wins over TTL (a node capturing its pods)", 40 * time.Millisecond, 50 * us, 63, 50, model.PointClient},
+		{"sub-millisecond: TTL decides (client)", 43 * us, 12 * us, 64, 63, model.PointClient},
+		{"sub-millisecond: TTL decides (server)", 18 * us, 17 * us, 63, 64, model.PointServer},
+		{"both decremented: in between", 0, 0, 62, 60, model.PointMiddle},
+		{"timing in between, TTLs undecided", 20 * time.Millisecond, 25 * time.Millisecond, 64, 64, model.PointMiddle},
+		{"no handshake, no TTL", 0, 0, 0, 63, model.PointUnknown},
+		{"Windows client", 0, 0, 128, 52, model.PointClient},
 	}
 	for _, tt := range tests {
 		if got := capturePoint(tt.a, tt.b, tt.cttl, tt.sttl); got != tt.want {
@@ -367,10 +371,10 @@ func TestCapturePoint(t *testing.T) {
 		in   []string
 		want string
 	}{
-		{[]string{PointClient, PointUnknown, PointClient, PointServer}, PointClient},
-		{[]string{PointClient, PointServer}, PointUnknown},
-		{[]string{PointUnknown}, PointUnknown},
-		{nil, PointUnknown},
+		{[]string{model.PointClient, model.PointUnknown, model.PointClient, model.PointServer}, model.PointClient},
+		{[]string{model.PointClient, model.PointServer}, model.PointUnknown},
+		{[]string{model.PointUnknown}, model.PointUnknown},
+		{nil, model.PointUnknown},
 	} {
 		if got := majorityPoint(tt.in); got != tt.want {
 			t.Errorf("majorityPoint(%v) = %s, want %s", tt.in, got, tt.want)
@@ -393,7 +397,7 @@ func TestCapturePointLab(t *testing.T) {
 				t.Errorf("%s: capture_point %s", p, r.CapturePoint)
 			}
 			for _, c := range r.Connections {
-				if c.CapturePoint != name && c.CapturePoint != PointUnknown {
+				if c.CapturePoint != name && c.CapturePoint != model.PointUnknown {
 					t.Errorf("%s stream %d: capture_point %s", p, c.Stream, c.CapturePoint)
 				}
 			}
@@ -432,26 +436,26 @@ func TestDirTrackHoles(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	lost := func(client, server string, pings int) *Connection {
+	lost := func(client, server string, pings int) *model.Connection {
 		c := testConn(100)
 		c.Client, c.Server = client, server
-		c.Verdict = &Verdict{Kind: KindLostPing, LossDirection: LossServerToClient}
+		c.Verdict = &model.Verdict{Kind: model.KindLostPing, LossDirection: model.LossServerToClient}
 		c.TCP.ServerToClient.Retransmissions = 3
 		if pings > 0 {
-			c.HTTP2 = &HTTP2{}
+			c.HTTP2 = &model.HTTP2{}
 			for i := 0; i < pings; i++ {
-				c.HTTP2.Pings = append(c.HTTP2.Pings, Ping{Frame: 10 + i, From: "client"})
+				c.HTTP2.Pings = append(c.HTTP2.Pings, model.Ping{Frame: 10 + i, From: "client"})
 			}
 		}
 		return c
 	}
-	healthy := func(client, server string) *Connection {
+	healthy := func(client, server string) *model.Connection {
 		c := testConn(100)
 		c.Client, c.Server = client, server
-		c.Verdict = &Verdict{Kind: KindHealthy, LossDirection: LossNone}
+		c.Verdict = &model.Verdict{Kind: model.KindHealthy, LossDirection: model.LossNone}
 		return c
 	}
-	conns := []*Connection{
+	conns := []*model.Connection{
 		lost("10.0.0.1:40000", "10.0.0.100:6443", 1),
 		lost("10.0.0.2:40001", "10.0.0.100:6443", 0),
 		healthy("10.0.0.3:40002", "10.0.0.100:6443"),
@@ -461,7 +465,7 @@ func TestSummary(t *testing.T) {
 	facts := make([]*connFacts, len(conns))
 	for i := range facts {
 		facts[i] = testFacts()
-		facts[i].Dir[ServerToClient].DataSegs = 10
+		facts[i].Dir[model.ServerToClient].DataSegs = 10
 	}
 	s := summarize(conns, facts, nil)
 	if s.Connections != 5 || s.ProblemConnections != 2 {
@@ -471,7 +475,7 @@ func TestSummary(t *testing.T) {
 	if s.Headline != want {
 		t.Errorf("headline %q, want %q", s.Headline, want)
 	}
-	wantPaths := []Path{
+	wantPaths := []model.Path{
 		{ClientNet: "10.0.0.0/24", Server: "10.0.0.100:6443", Connections: 3, LostPings: 2, RetransmissionRate: 6.0 / 30},
 		{ClientNet: "10.0.1.0/24", Server: "10.0.0.7:2379", Connections: 1},
 		{ClientNet: "[fd18:1::]/64", Server: "[fd18:2::2]:8443", Connections: 1},
@@ -488,9 +492,9 @@ func TestSummary(t *testing.T) {
 // not lost: the path table must not count it.
 func TestLostPingsGoaway(t *testing.T) {
 	c := testConn(100)
-	c.HTTP2 = &HTTP2{
-		Pings:   []Ping{{Frame: 10, From: "client", Acked: true, AckFrame: 11}, {Frame: 20, From: "client"}},
-		Goaways: []Goaway{{Frame: 21, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
+	c.HTTP2 = &model.HTTP2{
+		Pings:   []model.Ping{{Frame: 10, From: "client", Acked: true, AckFrame: 11}, {Frame: 20, From: "client"}},
+		Goaways: []model.Goaway{{Frame: 21, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
 	}
 	if n := lostPings(c); n != 0 {
 		t.Errorf("lostPings = %d with the unanswered PING followed by the server's GOAWAY, want 0", n)
@@ -504,13 +508,13 @@ func TestLostPingsGoaway(t *testing.T) {
 // A server draining (GOAWAY NO_ERROR, no loss) is benign: not a problem
 // connection, but said in the headline. ENHANCE_YOUR_CALM is a problem.
 func TestSummaryBenignGoaway(t *testing.T) {
-	goaway := func(code string, suspects ...string) *Connection {
+	goaway := func(code string, suspects ...string) *model.Connection {
 		c := testConn(100)
-		c.Verdict = &Verdict{Kind: KindGoaway, LossDirection: LossNone, Suspects: suspects}
-		c.HTTP2 = &HTTP2{Goaways: []Goaway{{Frame: 5, From: "server", Error: code}}}
+		c.Verdict = &model.Verdict{Kind: model.KindGoaway, LossDirection: model.LossNone, Suspects: suspects}
+		c.HTTP2 = &model.HTTP2{Goaways: []model.Goaway{{Frame: 5, From: "server", Error: code}}}
 		return c
 	}
-	conns := []*Connection{goaway("NO_ERROR"), goaway("NO_ERROR")}
+	conns := []*model.Connection{goaway("NO_ERROR"), goaway("NO_ERROR")}
 	s := summarize(conns, nil, nil)
 	if s.ProblemConnections != 0 || s.BenignGoaways != 2 {
 		t.Errorf("drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
@@ -518,7 +522,7 @@ func TestSummaryBenignGoaway(t *testing.T) {
 	if want := "No problem in 2 connections; 2 drained by the server (GOAWAY NO_ERROR, benign)."; s.Headline != want {
 		t.Errorf("headline %q, want %q", s.Headline, want)
 	}
-	s = summarize([]*Connection{goaway("ENHANCE_YOUR_CALM", SuspectTooManyPings), goaway("NO_ERROR")}, nil, nil)
+	s = summarize([]*model.Connection{goaway("ENHANCE_YOUR_CALM", model.SuspectTooManyPings), goaway("NO_ERROR")}, nil, nil)
 	if s.ProblemConnections != 1 || s.BenignGoaways != 1 {
 		t.Errorf("calm+drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
 	}

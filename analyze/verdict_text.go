@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // summarize writes verdict.summary, one sentence for a tired SRE, and the
@@ -14,15 +16,15 @@ func (j *judgement) summarize() {
 	c, v := j.c, &j.v
 	var s string
 	switch {
-	case v.Kind == KindLostPing:
+	case v.Kind == model.KindLostPing:
 		s = j.lostPingText()
-	case v.Kind == KindGoaway && j.goaway == nil:
+	case v.Kind == model.KindGoaway && j.goaway == nil:
 		m := j.goawayRecord
 		s = fmt.Sprintf("Inferred from TCP (TLS not decrypted): the client closed the connection %s after a record the server sent unasked (frame %d), the way an HTTP/2 client answers a GOAWAY from a server shutting down gracefully (benign; the key log would confirm it)",
 			fmtDur(j.cl.client.Time.Sub(m.Time)), m.Frame)
 		j.evidence(m, "server record (%d bytes) nobody asked for: most likely GOAWAY", m.Len)
 		j.evidence(j.cl.client, "the client closes %s later", fmtDur(j.cl.client.Time.Sub(m.Time)))
-	case v.Kind == KindGoaway:
+	case v.Kind == model.KindGoaway:
 		g := j.goaway
 		s = fmt.Sprintf("The %s sent GOAWAY %s (frame %d)", g.From, g.Error, g.Frame)
 		switch {
@@ -34,7 +36,7 @@ func (j *judgement) summarize() {
 			s += fmt.Sprintf(" with debug %q", g.Debug)
 		}
 		j.evidenceFrame(g.Frame, g.Input, "GOAWAY %s from the %s, last stream %d", g.Error, g.From, g.LastStreamID)
-	case v.Kind == KindReset:
+	case v.Kind == model.KindReset:
 		m := j.cl.first
 		switch {
 		case j.refused:
@@ -44,13 +46,13 @@ func (j *judgement) summarize() {
 			s = fmt.Sprintf("The %s reset the connection (frame %d)", senderName(j.cl.by), m.Frame)
 			j.evidence(m, "RST from the %s ends the connection", senderName(j.cl.by))
 		}
-		if slices.Contains(v.Suspects, SuspectMiddleboxReset) {
+		if slices.Contains(v.Suspects, model.SuspectMiddleboxReset) {
 			s += ", but its TTL differs from the real " + senderName(j.cl.by) + "'s packets: a firewall, NAT or load balancer in between sent it"
 		}
-		if slices.Contains(v.Suspects, SuspectIdleTimeout) {
+		if slices.Contains(v.Suspects, model.SuspectIdleTimeout) {
 			s += fmt.Sprintf(" after %s of silence, as a middlebox's idle timeout would", fmtDur(j.f.RSTGap))
 		}
-	case v.Kind == KindSilent:
+	case v.Kind == model.KindSilent:
 		if j.slowHandshake {
 			s = fmt.Sprintf("The TCP handshake took %s (SYN or SYN-ACK lost and sent again) and the client gave up right after it (frame %d): its connect deadline had run out",
 				fmtDur(j.stallData.Time.Sub(c.Start)), j.cl.client.Frame)
@@ -69,9 +71,9 @@ func (j *judgement) summarize() {
 			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, fmtDur(j.end.Sub(c.End)))
 			j.evidenceFrame(c.LastFrame, c.LastInput, "last packet: silence after it")
 		}
-	case v.Kind == KindDegraded && v.LossDirection == LossUnknown:
+	case v.Kind == model.KindDegraded && v.LossDirection == model.LossUnknown:
 		s = "Packets were sent again and TCP recovered; " + j.unknownPhrase()
-	case v.Kind == KindDegraded:
+	case v.Kind == model.KindDegraded:
 		s = "Packets were lost " + j.lossPhrase() + "; TCP recovered and the connection went on"
 	default:
 		s = "No loss"
@@ -82,10 +84,10 @@ func (j *judgement) summarize() {
 			s += "; still open at the end of the capture"
 		}
 	}
-	if v.Kind != KindDegraded && v.Kind != KindHealthy {
+	if v.Kind != model.KindDegraded && v.Kind != model.KindHealthy {
 		switch v.LossDirection {
-		case LossNone:
-		case LossUnknown:
+		case model.LossNone:
+		case model.LossUnknown:
 			s += "; " + j.unknownPhrase()
 		default:
 			s += "; packets were lost " + j.lossPhrase()
@@ -98,7 +100,7 @@ func (j *judgement) summarize() {
 	if len(v.Evidence) > maxEvidence {
 		v.Evidence = v.Evidence[:maxEvidence]
 	}
-	slices.SortStableFunc(v.Evidence, func(a, b Evidence) int {
+	slices.SortStableFunc(v.Evidence, func(a, b model.Evidence) int {
 		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Frame, b.Frame))
 	})
 }
@@ -151,7 +153,7 @@ func (j *judgement) lostPingText() string {
 		j.evidence(cl.client, "the client closes the connection %s after the PING", fmtDur(cl.client.Time.Sub(p.Time)))
 		return s
 	}
-	d, cf := j.stallData, &j.f.Dir[ClientToServer]
+	d, cf := j.stallData, &j.f.Dir[model.ClientToServer]
 	heard := cf.AckAdvance
 	if heard.IsZero() {
 		heard = j.c.Start
@@ -176,7 +178,7 @@ func (j *judgement) lostPingText() string {
 	}
 	j.evidence(d, "client data (%d bytes) that never got an answer", d.Len)
 	// Seen from the server's side: its answer left and never arrived.
-	for _, m := range j.f.Dir[ServerToClient].Last {
+	for _, m := range j.f.Dir[model.ServerToClient].Last {
 		if m.Time.After(d.Time) && m.Time.Before(cl.client.Time) && dt > closeBurst {
 			j.evidence(m, "the server answers (%d bytes); the client never acknowledges it", m.Len)
 			break
@@ -193,7 +195,7 @@ func (j *judgement) lostPingText() string {
 
 // lostPingUnclosedText tells the lost PING whose close the capture never
 // saw (see lostPingUnclosed).
-func (j *judgement) lostPingUnclosedText(p *Ping) string {
+func (j *judgement) lostPingUnclosedText(p *model.Ping) string {
 	s := fmt.Sprintf("The client's health-check PING (frame %d) ", p.Frame)
 	if p.IdleMs != nil {
 		s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) ",
@@ -225,15 +227,15 @@ func (j *judgement) suspectsText() string {
 	var s string
 	for _, x := range j.v.Suspects {
 		switch x {
-		case SuspectMTUBlackhole:
+		case model.SuspectMTUBlackhole:
 			s += "; only full-sized segments were lost while smaller packets passed: an MTU black hole (ICMP \"fragmentation needed\" blocked, or a tunnel's smaller MTU)"
-		case SuspectCaptureDrops:
+		case model.SuspectCaptureDrops:
 			s += "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
-		case SuspectIdleTimeout:
-			if j.v.Kind != KindReset {
+		case model.SuspectIdleTimeout:
+			if j.v.Kind != model.KindReset {
 				s += "; nothing at all came back after a long idle period: a load balancer, NAT or firewall may have dropped the idle flow"
 			}
-		case SuspectZeroWindow:
+		case model.SuspectZeroWindow:
 			s += "; a receiver advertised a zero window (it stopped reading)"
 		}
 	}
@@ -269,11 +271,11 @@ func (j *judgement) healthCheckText() string {
 func (j *judgement) clientRetransmissions(t time.Time) {
 	n := 0
 	for _, e := range j.c.Events {
-		if e.Dir != ClientToServer || e.Time.Before(t) {
+		if e.Dir != model.ClientToServer || e.Time.Before(t) {
 			continue
 		}
 		switch e.Kind {
-		case EvRetransmission, EvFastRetransmission, EvSpuriousRetrans:
+		case model.EvRetransmission, model.EvFastRetransmission, model.EvSpuriousRetrans:
 		default:
 			continue
 		}
@@ -281,7 +283,7 @@ func (j *judgement) clientRetransmissions(t time.Time) {
 			continue
 		}
 		note := "the client sends it again: no ACK reached it"
-		if e.Kind == EvSpuriousRetrans {
+		if e.Kind == model.EvSpuriousRetrans {
 			note = "the client sends again data the server already ACKed: the server's ACKs do not reach the client"
 		}
 		j.evidenceFrame(e.Frame, e.Input, "%s", note)
@@ -293,17 +295,17 @@ func (j *judgement) lossPhrase() string {
 	v := &j.v
 	var s string
 	switch v.LossDirection {
-	case LossBoth:
+	case model.LossBoth:
 		s = "in both directions"
-		if v.LossLocation != LocationUnknown {
+		if v.LossLocation != model.LocationUnknown {
 			return s + ", " + locationPhrase(v.LossLocation)
 		}
 		return s + fmt.Sprintf(": client->server %s; server->client %s",
-			shortLocation(v.LossLocations[ClientToServer]), shortLocation(v.LossLocations[ServerToClient]))
-	case LossClientToServer:
-		s = dirArrow(ClientToServer)
-	case LossServerToClient:
-		s = dirArrow(ServerToClient)
+			shortLocation(v.LossLocations[model.ClientToServer]), shortLocation(v.LossLocations[model.ServerToClient]))
+	case model.LossClientToServer:
+		s = dirArrow(model.ClientToServer)
+	case model.LossServerToClient:
+		s = dirArrow(model.ServerToClient)
 	default:
 		return "(direction unknown)"
 	}
@@ -312,9 +314,9 @@ func (j *judgement) lossPhrase() string {
 
 func locationPhrase(loc string) string {
 	switch loc {
-	case BeforeCapture:
+	case model.BeforeCapture:
 		return "before the capture point (gaps the capture never saw, filled later)"
-	case AfterCapture:
+	case model.AfterCapture:
 		return "after the capture point (the capture saw the packets, then they were sent again)"
 	}
 	return "at an unknown place relative to the capture point"
@@ -322,9 +324,9 @@ func locationPhrase(loc string) string {
 
 func shortLocation(loc string) string {
 	switch loc {
-	case BeforeCapture:
+	case model.BeforeCapture:
 		return "before the capture point"
-	case AfterCapture:
+	case model.AfterCapture:
 		return "after the capture point"
 	}
 	return "at an unknown place"
@@ -334,9 +336,9 @@ func shortLocation(loc string) string {
 // would tell.
 func (j *judgement) unknownPhrase() string {
 	switch j.point {
-	case PointClient:
+	case model.PointClient:
 		return "from this client-side capture the direction is unknown (the client's packets or the server's answers were lost after leaving it); a capture on the server side would tell"
-	case PointServer:
+	case model.PointServer:
 		return "from this server-side capture the direction is unknown (nothing came from the client: its packets were lost on the way, or it stopped sending); a capture on the client side would tell"
 	}
 	return "the direction is unknown from this capture; captures on the client and the server side would tell"
@@ -344,7 +346,7 @@ func (j *judgement) unknownPhrase() string {
 
 // lossEvidence adds the first loss events of each lossy direction.
 func (j *judgement) lossEvidence() {
-	for d := ClientToServer; d <= ServerToClient; d++ {
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		if _, ok := j.v.LossLocations[d]; !ok {
 			continue
 		}
@@ -355,13 +357,13 @@ func (j *judgement) lossEvidence() {
 			}
 			var note string
 			switch {
-			case e.Kind == EvLostSegment:
+			case e.Kind == model.EvLostSegment:
 				note = fmt.Sprintf("%s: a gap the capture never saw before this segment", dirArrow(d))
-			case (e.Kind == EvRetransmission || e.Kind == EvFastRetransmission || e.Kind == EvOutOfOrder) && e.Unseen:
+			case (e.Kind == model.EvRetransmission || e.Kind == model.EvFastRetransmission || e.Kind == model.EvOutOfOrder) && e.Unseen:
 				note = fmt.Sprintf("%s: fills a gap: lost before the capture point", dirArrow(d))
-			case e.Kind == EvFastRetransmission || e.Kind == EvRetransmission && e.PeerMissing:
+			case e.Kind == model.EvFastRetransmission || e.Kind == model.EvRetransmission && e.PeerMissing:
 				note = fmt.Sprintf("%s: sent again; the %s never got it: lost after the capture point", dirArrow(d), senderName(d.Reverse()))
-			case e.Kind == EvSpuriousRetrans:
+			case e.Kind == model.EvSpuriousRetrans:
 				note = fmt.Sprintf("%s: data already ACKed sent again: the %s's ACKs are lost", dirArrow(d), senderName(d.Reverse()))
 			default:
 				continue

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // What the tracker remembers for the verdict, beyond Wireshark's state.
@@ -314,9 +315,9 @@ func (c *conn) facts(client int) *connFacts {
 		f.SYNAckToACK = time.Duration(ct.hsAckNS - ct.synAckNS)
 	}
 	for side := 0; side < 2; side++ {
-		d := ServerToClient
+		d := model.ServerToClient
 		if side == client {
-			d = ClientToServer
+			d = model.ClientToServer
 		}
 		ds := &c.dir[side]
 		t := &ds.vt

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // vseg is one IPv4 segment of the connection 10.0.0.1:40000 ->
@@ -21,7 +22,7 @@ type vseg struct {
 	ipid       uint16
 }
 
-func runVsegs(t *testing.T, segs []vseg) (*Report, *Connection) {
+func runVsegs(t *testing.T, segs []vseg) (*model.Report, *model.Connection) {
 	t.Helper()
 	cli := netip.MustParseAddrPort("10.0.0.1:40000")
 	srv := netip.MustParseAddrPort("10.0.0.100:6443")
@@ -76,11 +77,11 @@ func TestTrackMiddleboxRSTByIPID(t *testing.T) {
 	}
 	segs = append(segs, vseg{300, true, fR, 121, 0, 0, 52, 31337})
 	r, c := runVsegs(t, segs)
-	if r.CapturePoint != PointClient {
+	if r.CapturePoint != model.PointClient {
 		t.Errorf("capture point %s", r.CapturePoint)
 	}
 	v := c.Verdict
-	if v.Kind != KindReset || len(v.Suspects) != 1 || v.Suspects[0] != SuspectMiddleboxReset {
+	if v.Kind != model.KindReset || len(v.Suspects) != 1 || v.Suspects[0] != model.SuspectMiddleboxReset {
 		t.Errorf("verdict %+v", v)
 	}
 	// The same with the server's own next ID: the server's RST.
@@ -115,9 +116,9 @@ func TestTrackMarkers(t *testing.T) {
 	var fill, missing bool
 	for _, e := range c.Events {
 		switch {
-		case e.Dir == ServerToClient && e.Seq == 1001 && e.Kind != EvLostSegment:
+		case e.Dir == model.ServerToClient && e.Seq == 1001 && e.Kind != model.EvLostSegment:
 			fill = e.Unseen && !e.PeerMissing
-		case e.Dir == ClientToServer && e.Kind == EvRetransmission:
+		case e.Dir == model.ClientToServer && e.Kind == model.EvRetransmission:
 			missing = e.PeerMissing && !e.Unseen
 		}
 		if e.TTL == 0 {

@@ -9,18 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2pcap/h2pcap/model"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
-
-	"github.com/h2pcap/h2pcap/analyze"
 )
 
 // Formats lists the names Write accepts.
 var Formats = []string{"table", "markdown", "json"}
 
 // Write renders r to w in the named format.
-func Write(w io.Writer, r *analyze.Report, format string) error {
+func Write(w io.Writer, r *model.Report, format string) error {
 	switch format {
 	case "json":
 		return writeJSON(w, r)
@@ -32,7 +31,7 @@ func Write(w io.Writer, r *analyze.Report, format string) error {
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
-func writeJSON(w io.Writer, r *analyze.Report) error {
+func writeJSON(w io.Writer, r *model.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
@@ -80,7 +79,7 @@ func (t *text) table(header []string, rows [][]string) {
 	t.err = tbl.Render()
 }
 
-func writeText(w io.Writer, r *analyze.Report, md bool) error {
+func writeText(w io.Writer, r *model.Report, md bool) error {
 	t := &text{w: w, md: md}
 	if md {
 		t.printf("# h2pcap report\n")
@@ -95,7 +94,7 @@ func writeText(w io.Writer, r *analyze.Report, md bool) error {
 	return t.err
 }
 
-func (t *text) inputs(r *analyze.Report) {
+func (t *text) inputs(r *model.Report) {
 	t.heading("Inputs")
 	var rows [][]string
 	for i, in := range r.Inputs {
@@ -119,7 +118,7 @@ func (t *text) inputs(r *analyze.Report) {
 	}
 }
 
-func (t *text) connections(r *analyze.Report) {
+func (t *text) connections(r *model.Report) {
 	t.heading("Connections")
 	if len(r.Connections) == 0 {
 		t.printf("No TCP connections.\n")
@@ -144,7 +143,7 @@ func (t *text) connections(r *analyze.Report) {
 
 // findings lists, per connection with anything to look at, each kind of
 // event per direction with the frames to open in Wireshark.
-func (t *text) findings(r *analyze.Report) {
+func (t *text) findings(r *model.Report) {
 	var any bool
 	for _, c := range r.Connections {
 		groups := groupEvents(c.Events)
@@ -193,7 +192,7 @@ func (t *text) code(s string) string {
 	return s
 }
 
-func hasWarnings(r *analyze.Report) bool {
+func hasWarnings(r *model.Report) bool {
 	for _, in := range r.Inputs {
 		if len(in.Warnings) > 0 || in.Decoded.Malformed > 0 {
 			return true
@@ -218,17 +217,17 @@ func (t *text) bullet() string {
 }
 
 type eventGroup struct {
-	dir    analyze.Direction
-	kind   analyze.EventKind
+	dir    model.Direction
+	kind   model.EventKind
 	frames []string
 }
 
 // groupEvents keeps the order in which each (direction, kind) first
 // appeared, so the first anomaly of a connection is listed first.
-func groupEvents(evs []analyze.Event) []*eventGroup {
+func groupEvents(evs []model.Event) []*eventGroup {
 	var groups []*eventGroup
 	for _, e := range evs {
-		if e.Kind == analyze.EvFIN || e.Kind == analyze.EvRST {
+		if e.Kind == model.EvFIN || e.Kind == model.EvRST {
 			continue // the close is shown once, from Connection.Close
 		}
 		i := slices.IndexFunc(groups, func(g *eventGroup) bool { return g.dir == e.Dir && g.kind == e.Kind })
@@ -241,30 +240,30 @@ func groupEvents(evs []analyze.Event) []*eventGroup {
 	return groups
 }
 
-var kindLabels = map[analyze.EventKind]string{
-	analyze.EvRetransmission:     "retransmissions",
-	analyze.EvFastRetransmission: "fast retransmissions",
-	analyze.EvSpuriousRetrans:    "spurious retransmissions",
-	analyze.EvOutOfOrder:         "out-of-order segments",
-	analyze.EvLostSegment:        "previous segment not captured",
-	analyze.EvAckedUnseen:        "ACKed unseen segment",
-	analyze.EvDupAck:             "duplicate ACKs",
-	analyze.EvZeroWindow:         "zero window",
-	analyze.EvZeroWindowProbe:    "zero window probes",
-	analyze.EvWindowFull:         "window full",
-	analyze.EvKeepAlive:          "keep-alives",
-	analyze.EvKeepAliveAck:       "keep-alive ACKs",
+var kindLabels = map[model.EventKind]string{
+	model.EvRetransmission:     "retransmissions",
+	model.EvFastRetransmission: "fast retransmissions",
+	model.EvSpuriousRetrans:    "spurious retransmissions",
+	model.EvOutOfOrder:         "out-of-order segments",
+	model.EvLostSegment:        "previous segment not captured",
+	model.EvAckedUnseen:        "ACKed unseen segment",
+	model.EvDupAck:             "duplicate ACKs",
+	model.EvZeroWindow:         "zero window",
+	model.EvZeroWindowProbe:    "zero window probes",
+	model.EvWindowFull:         "window full",
+	model.EvKeepAlive:          "keep-alives",
+	model.EvKeepAliveAck:       "keep-alive ACKs",
 }
 
-func kindLabel(k analyze.EventKind) string {
+func kindLabel(k model.EventKind) string {
 	if l, ok := kindLabels[k]; ok {
 		return l
 	}
 	return string(k)
 }
 
-func dirLabel(d analyze.Direction) string {
-	if d == analyze.ClientToServer {
+func dirLabel(d model.Direction) string {
+	if d == model.ClientToServer {
 		return "client->server"
 	}
 	return "server->client"
@@ -288,7 +287,7 @@ func frameList(frames []string, max int) string {
 
 func pair(a, b int) string { return strconv.Itoa(a) + " / " + strconv.Itoa(b) }
 
-func closeText(c analyze.Close) string {
+func closeText(c model.Close) string {
 	switch c.Kind {
 	case "fin", "rst":
 		return fmt.Sprintf("%s by %s @%s", strings.ToUpper(c.Kind), c.By, frameRef(c.Input, c.Frame))

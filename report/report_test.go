@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -19,17 +19,17 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // sample is a fixed report covering every part the renderers show: a
 // warning, a clean connection, one with loss events in both directions
 // and a reset, and one seen in a second input.
-func sample() *analyze.Report {
+func sample() *model.Report {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	irtt := 1.25
 	rtt := 0.31
-	return &analyze.Report{
+	return &model.Report{
 		Version:      1,
 		CapturePoint: "client",
-		Summary: &analyze.Summary{
+		Summary: &model.Summary{
 			Connections: 2, ProblemConnections: 1,
 			Headline: "1 of 2 connections reset: [fd18:2::2]:80, loss client->server",
-			Paths: []analyze.Path{
+			Paths: []model.Path{
 				{ClientNet: "198.18.1.0/24", Server: "198.18.2.2:8443", Connections: 1},
 				{ClientNet: "[fd18::]/64", Server: "[fd18:2::2]:80", Connections: 1, LostPings: 1, RetransmissionRate: 0.06, Resets: 1},
 			},
@@ -43,69 +43,69 @@ func sample() *analyze.Report {
 				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets"},
 				Decoded:  decode.DecodeStats{Packets: 10, TCP: 8, Malformed: 2}},
 		},
-		Connections: []*analyze.Connection{
+		Connections: []*model.Connection{
 			{
 				Stream: 0, Client: "198.18.1.2:40000", Server: "198.18.2.2:8443", FirstFrame: 1, LastFrame: 200,
 				Start: t0, End: t0.Add(4 * time.Second), App: "h2", IRTTms: &irtt, Roles: "syn",
-				TCP: analyze.TCPStats{
-					ClientToServer: analyze.DirStats{Packets: 100, Bytes: 5000, Fins: 1},
-					ServerToClient: analyze.DirStats{Packets: 98, Bytes: 90000, Fins: 1},
+				TCP: model.TCPStats{
+					ClientToServer: model.DirStats{Packets: 100, Bytes: 5000, Fins: 1},
+					ServerToClient: model.DirStats{Packets: 98, Bytes: 90000, Fins: 1},
 				},
-				Close:   analyze.Close{Kind: "fin", By: "client", Frame: 197},
-				Events:  []analyze.Event{},
-				Verdict: &analyze.Verdict{Kind: "healthy", LossDirection: "none", LossLocation: "unknown", Suspects: []string{}, Summary: "No loss; closed normally by the client.", Evidence: []analyze.Evidence{}},
-				HTTP2: &analyze.HTTP2{
-					Frames: map[analyze.Direction]map[string]int{
-						analyze.ClientToServer: {"HEADERS": 3, "SETTINGS": 2, "PING": 1, "WINDOW_UPDATE": 1},
-						analyze.ServerToClient: {"HEADERS": 3, "DATA": 6, "SETTINGS": 2, "PING": 1},
+				Close:   model.Close{Kind: "fin", By: "client", Frame: 197},
+				Events:  []model.Event{},
+				Verdict: &model.Verdict{Kind: "healthy", LossDirection: "none", LossLocation: "unknown", Suspects: []string{}, Summary: "No loss; closed normally by the client.", Evidence: []model.Evidence{}},
+				HTTP2: &model.HTTP2{
+					Frames: map[model.Direction]map[string]int{
+						model.ClientToServer: {"HEADERS": 3, "SETTINGS": 2, "PING": 1, "WINDOW_UPDATE": 1},
+						model.ServerToClient: {"HEADERS": 3, "DATA": 6, "SETTINGS": 2, "PING": 1},
 					},
-					Pings:        []analyze.Ping{{Frame: 40, From: "client", Data: "8a3f0011c2d4e5f6", Sender: "go-health-check", Acked: true, AckFrame: 41, RTTms: &rtt}},
-					Goaways:      []analyze.Goaway{},
-					RSTStreams:   []analyze.RSTStream{},
-					SkippedBytes: map[analyze.Direction]int64{analyze.ClientToServer: 0, analyze.ServerToClient: 0},
+					Pings:        []model.Ping{{Frame: 40, From: "client", Data: "8a3f0011c2d4e5f6", Sender: "go-health-check", Acked: true, AckFrame: 41, RTTms: &rtt}},
+					Goaways:      []model.Goaway{},
+					RSTStreams:   []model.RSTStream{},
+					SkippedBytes: map[model.Direction]int64{model.ClientToServer: 0, model.ServerToClient: 0},
 				},
 			},
 			{
 				Stream: 1, Client: "[fd18::2]:40002", Server: "[fd18:2::2]:80", FirstFrame: 5, LastFrame: 410, LastInput: 1,
 				Start: t0.Add(time.Second), End: t0.Add(15500 * time.Millisecond), App: "h2c", Roles: "http2-preface",
-				TCP: analyze.TCPStats{
-					ClientToServer: analyze.DirStats{Packets: 50, Bytes: 3000, Retransmissions: 3, DupAcks: 2},
-					ServerToClient: analyze.DirStats{Packets: 60, Bytes: 70000, LostSegments: 1, Resets: 1, MissingBytes: 4096},
+				TCP: model.TCPStats{
+					ClientToServer: model.DirStats{Packets: 50, Bytes: 3000, Retransmissions: 3, DupAcks: 2},
+					ServerToClient: model.DirStats{Packets: 60, Bytes: 70000, LostSegments: 1, Resets: 1, MissingBytes: 4096},
 				},
-				Close: analyze.Close{Kind: "rst", By: "server", Frame: 7, Input: 1},
-				Verdict: &analyze.Verdict{Kind: "reset", LossDirection: "client_to_server", LossLocation: "after_capture",
+				Close: model.Close{Kind: "rst", By: "server", Frame: 7, Input: 1},
+				Verdict: &model.Verdict{Kind: "reset", LossDirection: "client_to_server", LossLocation: "after_capture",
 					Suspects: []string{"middlebox_reset"},
 					Summary:  "The client's PING went unanswered while its retransmissions went unacknowledged; then a reset with another TTL than the server's closed the connection.",
-					Evidence: []analyze.Evidence{
+					Evidence: []model.Evidence{
 						{Frame: 305, Note: "client PING (go-health-check)"},
 						{Frame: 310, Note: "PING retransmitted: loss after the capture point"},
 						{Input: 1, Frame: 7, Note: "RST with TTL 64; the server's packets have 63"},
 					},
 					Filter: "frame.number in {305 310}"},
-				HTTP2: &analyze.HTTP2{
-					Frames: map[analyze.Direction]map[string]int{
-						analyze.ClientToServer: {"HEADERS": 1, "PING": 1},
-						analyze.ServerToClient: {"GOAWAY": 1, "RST_STREAM": 1},
+				HTTP2: &model.HTTP2{
+					Frames: map[model.Direction]map[string]int{
+						model.ClientToServer: {"HEADERS": 1, "PING": 1},
+						model.ServerToClient: {"GOAWAY": 1, "RST_STREAM": 1},
 					},
-					Pings:        []analyze.Ping{{Frame: 305, From: "client", Data: "0000000000000000", Sender: "grpc-keepalive"}},
-					Goaways:      []analyze.Goaway{{Frame: 300, From: "server", LastStreamID: 5, Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
-					RSTStreams:   []analyze.RSTStream{{Frame: 299, From: "server", Stream: 7, Error: "CANCEL"}},
-					SkippedBytes: map[analyze.Direction]int64{analyze.ClientToServer: 0, analyze.ServerToClient: 120},
-					HealthCheck:  &analyze.HealthCheck{ReadIdleTimeoutS: ptr(30.2), IdleSamples: 3, PingTimeoutS: ptr(15.0), PingFrame: 305, CloseFrame: 330, ClientGoDefaults: true},
-					Streams: []analyze.H2Stream{
+					Pings:        []model.Ping{{Frame: 305, From: "client", Data: "0000000000000000", Sender: "grpc-keepalive"}},
+					Goaways:      []model.Goaway{{Frame: 300, From: "server", LastStreamID: 5, Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
+					RSTStreams:   []model.RSTStream{{Frame: 299, From: "server", Stream: 7, Error: "CANCEL"}},
+					SkippedBytes: map[model.Direction]int64{model.ClientToServer: 0, model.ServerToClient: 120},
+					HealthCheck:  &model.HealthCheck{ReadIdleTimeoutS: ptr(30.2), IdleSamples: 3, PingTimeoutS: ptr(15.0), PingFrame: 305, CloseFrame: 330, ClientGoDefaults: true},
+					Streams: []model.H2Stream{
 						{ID: 1, Method: "GET", Path: "/api/v1/pods?watch=1", State: "open", FirstFrame: 12},
 						{ID: 3, Method: "GET", Path: "/healthz", State: "closed", FirstFrame: 20},
 					},
-					FlowStalls: []analyze.FlowStall{{From: "server", Stream: 1, Frame: 250}},
+					FlowStalls: []model.FlowStall{{From: "server", Stream: 1, Frame: 250}},
 				},
-				Events: []analyze.Event{
-					{Frame: 300, Time: t0.Add(10 * time.Second), Dir: analyze.ServerToClient, Kind: analyze.EvLostSegment, Len: 1448},
-					{Frame: 301, Time: t0.Add(10 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvDupAck},
-					{Frame: 302, Time: t0.Add(10 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvDupAck},
-					{Frame: 310, Time: t0.Add(11 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvRetransmission, Len: 17},
-					{Frame: 320, Time: t0.Add(12 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvRetransmission, Len: 17},
-					{Input: 1, Frame: 2, Time: t0.Add(15 * time.Second), Dir: analyze.ClientToServer, Kind: analyze.EvRetransmission, Len: 17},
-					{Input: 1, Frame: 7, Time: t0.Add(15500 * time.Millisecond), Dir: analyze.ServerToClient, Kind: analyze.EvRST},
+				Events: []model.Event{
+					{Frame: 300, Time: t0.Add(10 * time.Second), Dir: model.ServerToClient, Kind: model.EvLostSegment, Len: 1448},
+					{Frame: 301, Time: t0.Add(10 * time.Second), Dir: model.ClientToServer, Kind: model.EvDupAck},
+					{Frame: 302, Time: t0.Add(10 * time.Second), Dir: model.ClientToServer, Kind: model.EvDupAck},
+					{Frame: 310, Time: t0.Add(11 * time.Second), Dir: model.ClientToServer, Kind: model.EvRetransmission, Len: 17},
+					{Frame: 320, Time: t0.Add(12 * time.Second), Dir: model.ClientToServer, Kind: model.EvRetransmission, Len: 17},
+					{Input: 1, Frame: 2, Time: t0.Add(15 * time.Second), Dir: model.ClientToServer, Kind: model.EvRetransmission, Len: 17},
+					{Input: 1, Frame: 7, Time: t0.Add(15500 * time.Millisecond), Dir: model.ServerToClient, Kind: model.EvRST},
 				},
 			},
 		},

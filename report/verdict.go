@@ -6,11 +6,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // headline opens the report with the across-connections answer.
-func (t *text) headline(r *analyze.Report) {
+func (t *text) headline(r *model.Report) {
 	s := r.Summary
 	if s == nil {
 		return
@@ -31,7 +31,7 @@ func (t *text) headline(r *analyze.Report) {
 }
 
 // paths is the table that shows "node -> load balancer lossy, node -> node clean".
-func (t *text) paths(r *analyze.Report) {
+func (t *text) paths(r *model.Report) {
 	if r.Summary == nil || len(r.Summary.Paths) == 0 {
 		return
 	}
@@ -46,11 +46,11 @@ func (t *text) paths(r *analyze.Report) {
 	t.table([]string{"Client net", "Server", "Connections", "Lost PINGs", "Retransmitted", "Resets"}, rows)
 }
 
-func problem(c *analyze.Connection) bool {
+func problem(c *model.Connection) bool {
 	return c.Verdict != nil && c.Verdict.Kind != "" && c.Verdict.Kind != "healthy"
 }
 
-func verdictCell(v *analyze.Verdict) string {
+func verdictCell(v *model.Verdict) string {
 	if v == nil || v.Kind == "" {
 		return "-"
 	}
@@ -63,7 +63,7 @@ func verdictCell(v *analyze.Verdict) string {
 
 // verdict writes a connection's judgement: the sentence, the suspects and
 // the frames that support it.
-func (t *text) verdict(c *analyze.Connection) {
+func (t *text) verdict(c *model.Connection) {
 	v := c.Verdict
 	if v == nil || v.Kind == "" {
 		return
@@ -99,12 +99,12 @@ func (t *text) verdict(c *analyze.Connection) {
 
 // http2 writes what the HTTP/2 analysis saw: frame counts, PINGs that
 // matter, GOAWAYs and RST_STREAMs.
-func (t *text) http2(c *analyze.Connection) {
+func (t *text) http2(c *model.Connection) {
 	h := c.HTTP2
 	if h == nil {
 		return
 	}
-	for _, d := range []analyze.Direction{analyze.ClientToServer, analyze.ServerToClient} {
+	for _, d := range []model.Direction{model.ClientToServer, model.ServerToClient} {
 		counts := h.Frames[d]
 		if len(counts) == 0 {
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/internal/outfile"
+	"github.com/h2pcap/h2pcap/model"
 	"github.com/h2pcap/h2pcap/report"
 )
 
@@ -97,7 +98,7 @@ func (o *outputFlags) check() error {
 // write renders r where the flags say. A regular file is written whole or
 // not at all, so a failed run never leaves half a report behind; a device
 // or a FIFO is written in place (outfile says why).
-func (o *outputFlags) write(stdout io.Writer, r *analyze.Report) error {
+func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 	if o.output == "" || o.output == "-" {
 		w := bufio.NewWriter(stdout)
 		if err := report.Write(w, r, o.format); err != nil {
@@ -170,7 +171,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 // analyzeInputs runs the pipeline over the inputs in order. An input that
 // cannot be opened or read is an input error (exit 2); one that merely
 // ends early has a warning in its info.
-func analyzeInputs(paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
+func analyzeInputs(paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*model.Report, error) {
 	a := analyze.New(opts)
 	infos := make([]*decode.InputInfo, 0, len(paths))
 	for i, path := range paths {

@@ -14,10 +14,10 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/evidence"
 	"github.com/h2pcap/h2pcap/internal/outfile"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // defaultRing is --ring when --save is given without it.
@@ -112,22 +112,22 @@ type saver struct {
 // savedKey: a connection's evidence is written once per kind of problem.
 type savedKey struct {
 	stream int
-	kind   analyze.NoticeKind
+	kind   model.NoticeKind
 }
 
 // problem says whether n is worth its connection's evidence: a lost PING,
 // a reset, a retransmission burst, a silence, a GOAWAY with an error.
-func problem(n *analyze.Notice) bool {
+func problem(n *model.Notice) bool {
 	switch n.Kind {
-	case analyze.NoticePingLost, analyze.NoticeReset, analyze.NoticeRetransBurst, analyze.NoticeSilent:
+	case model.NoticePingLost, model.NoticeReset, model.NoticeRetransBurst, model.NoticeSilent:
 		return true
-	case analyze.NoticeGoaway:
+	case model.NoticeGoaway:
 		return n.Code != "" && n.Code != "NO_ERROR"
 	}
 	return false
 }
 
-func (s *saver) notice(n *analyze.Notice) {
+func (s *saver) notice(n *model.Notice) {
 	if !problem(n) {
 		return
 	}
@@ -165,7 +165,7 @@ func (s *saver) notice(n *analyze.Notice) {
 
 // write writes the connection's packets of the window to path, whole or
 // not at all: a file that fails half-way is not left behind.
-func (s *saver) write(path string, n *analyze.Notice) (count int, err error) {
+func (s *saver) write(path string, n *model.Notice) (count int, err error) {
 	f, err := outfile.Create(path)
 	if err != nil {
 		return 0, err

@@ -16,12 +16,13 @@ import (
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/evidence"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // saveRun runs a capture file through the ring and the saver as h2pcap
 // live runs its capture, and returns the report, the saved files and what
 // was printed.
-func saveRun(t *testing.T, path, dir string, ring int) (*analyze.Report, []string, string) {
+func saveRun(t *testing.T, path, dir string, ring int) (*model.Report, []string, string) {
 	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
@@ -32,7 +33,7 @@ func saveRun(t *testing.T, path, dir string, ring int) (*analyze.Report, []strin
 	con := &console{findings: &out, stderr: &out}
 	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(ring)}
 	sv := &saver{ring: r.ring, dir: dir, ifaces: []string{"eth0"}, links: []layers.LinkType{layers.LinkTypeEthernet}, filter: "tcp", con: con, stderr: con}
-	a := analyze.New(analyze.Options{OnNotice: func(n *analyze.Notice) { con.notice(n); sv.notice(n) }})
+	a := analyze.New(analyze.Options{OnNotice: func(n *model.Notice) { con.notice(n); sv.notice(n) }})
 	info, err := a.ReadSource(r)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestSaveEvidence(t *testing.T) {
 					continue
 				}
 				g := got.Connections[0]
-				var whole *analyze.Connection
+				var whole *model.Connection
 				for _, c := range rep.Connections {
 					if c.Client == g.Client && c.Server == g.Server {
 						whole = c
@@ -157,7 +158,7 @@ func TestSaveFullDisk(t *testing.T) {
 	con := &console{findings: &findings, stderr: &stderr}
 	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(1 << 20)}
 	sv := &saver{ring: r.ring, dir: dir, ifaces: []string{"eth0"}, links: []layers.LinkType{layers.LinkTypeEthernet}, con: con, stderr: con}
-	a := analyze.New(analyze.Options{OnNotice: func(n *analyze.Notice) { con.notice(n); sv.notice(n) }})
+	a := analyze.New(analyze.Options{OnNotice: func(n *model.Notice) { con.notice(n); sv.notice(n) }})
 	info, err := a.ReadSource(r)
 	if err != nil {
 		t.Fatal(err)
@@ -239,9 +240,9 @@ func TestSaveRateLimit(t *testing.T) {
 		}
 	}
 	for i := 0; i < saveBurst+5; i++ {
-		sv.notice(&analyze.Notice{Kind: analyze.NoticeReset, Time: at, Stream: i, Client: seg.Src, Server: seg.Dst})
+		sv.notice(&model.Notice{Kind: model.NoticeReset, Time: at, Stream: i, Client: seg.Src, Server: seg.Dst})
 	}
-	sv.notice(&analyze.Notice{Kind: analyze.NoticeReset, Time: at.Add(saveWindow), Stream: 100, Client: seg.Src, Server: seg.Dst})
+	sv.notice(&model.Notice{Kind: model.NoticeReset, Time: at.Add(saveWindow), Stream: 100, Client: seg.Src, Server: seg.Dst})
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng"))
 	lines := strings.Count(findings.String(), " wrote ")
 	if lines != saveBurst+1 {

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode/live"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // console is where h2pcap live talks while it runs: finding lines, one-off
@@ -25,13 +25,13 @@ type console struct {
 }
 
 // noticeLabels are the finding lines' second column.
-var noticeLabels = map[analyze.NoticeKind]string{
-	analyze.NoticePingLost:     "lost PING",
-	analyze.NoticePingLate:     "PING late",
-	analyze.NoticeGoaway:       "GOAWAY",
-	analyze.NoticeReset:        "RST",
-	analyze.NoticeRetransBurst: "retrans burst",
-	analyze.NoticeSilent:       "silent",
+var noticeLabels = map[model.NoticeKind]string{
+	model.NoticePingLost:     "lost PING",
+	model.NoticePingLate:     "PING late",
+	model.NoticeGoaway:       "GOAWAY",
+	model.NoticeReset:        "RST",
+	model.NoticeRetransBurst: "retrans burst",
+	model.NoticeSilent:       "silent",
 }
 
 // labelWidth aligns the lines: the longest label.
@@ -40,7 +40,7 @@ const labelWidth = len("retrans burst")
 // notice prints n if it is a finding:
 //
 //	12:04:05.123 lost PING     198.18.1.2:41286 -> 198.18.2.2:8443 (stream 3) client PING unanswered, ...; frame 1234
-func (c *console) notice(n *analyze.Notice) {
+func (c *console) notice(n *model.Notice) {
 	if !n.Finding() {
 		return
 	}

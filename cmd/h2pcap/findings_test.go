@@ -9,37 +9,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode/live"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // TestFindingLines: a finding is one line, aligned; what is not a finding
 // is not printed; on the status line's terminal the line clears it first.
 func TestFindingLines(t *testing.T) {
 	at := time.Date(2026, 11, 26, 12, 4, 5, 123_456_789, time.Local)
-	conn := analyze.Notice{Time: at, Stream: 3, Client: netip.MustParseAddrPort("198.18.1.2:41286"), Server: netip.MustParseAddrPort("198.18.2.2:8443")}
-	with := func(kind analyze.NoticeKind, from, code, text string) analyze.Notice {
+	conn := model.Notice{Time: at, Stream: 3, Client: netip.MustParseAddrPort("198.18.1.2:41286"), Server: netip.MustParseAddrPort("198.18.2.2:8443")}
+	with := func(kind model.NoticeKind, from, code, text string) model.Notice {
 		n := conn
 		n.Kind, n.From, n.Code, n.Text = kind, from, code, text
 		return n
 	}
 	tests := []struct {
-		n     analyze.Notice
+		n     model.Notice
 		clear bool
 		want  string
 	}{
-		{with(analyze.NoticePingLost, "client", "", "client PING unanswered, client closed (FIN) after 1.0 s; frame 1234"), false,
+		{with(model.NoticePingLost, "client", "", "client PING unanswered, client closed (FIN) after 1.0 s; frame 1234"), false,
 			"12:04:05.123 lost PING     198.18.1.2:41286 -> 198.18.2.2:8443 (stream 3) client PING unanswered, client closed (FIN) after 1.0 s; frame 1234\n"},
-		{with(analyze.NoticeRetransBurst, "server", "", "5 retransmissions by the server within 300 ms"), false,
+		{with(model.NoticeRetransBurst, "server", "", "5 retransmissions by the server within 300 ms"), false,
 			"12:04:05.123 retrans burst 198.18.1.2:41286 -> 198.18.2.2:8443 (stream 3) 5 retransmissions by the server within 300 ms\n"},
-		{with(analyze.NoticeReset, "server", "", "RST from the server's address"), true,
+		{with(model.NoticeReset, "server", "", "RST from the server's address"), true,
 			"\r\033[K12:04:05.123 RST           198.18.1.2:41286 -> 198.18.2.2:8443 (stream 3) RST from the server's address\n"},
-		{with(analyze.NoticeGoaway, "server", "NO_ERROR", "server sent GOAWAY NO_ERROR"), false,
+		{with(model.NoticeGoaway, "server", "NO_ERROR", "server sent GOAWAY NO_ERROR"), false,
 			"12:04:05.123 GOAWAY        198.18.1.2:41286 -> 198.18.2.2:8443 (stream 3) server sent GOAWAY NO_ERROR\n"},
-		{with(analyze.NoticeGoaway, "client", "NO_ERROR", "client sent GOAWAY NO_ERROR"), false, ""},
-		{with(analyze.NoticePingAck, "client", "", ""), false, ""},
-		{with(analyze.NoticeRetrans, "client", "", ""), false, ""},
-		{with(analyze.NoticeConnOpen, "", "", ""), false, ""},
+		{with(model.NoticeGoaway, "client", "NO_ERROR", "client sent GOAWAY NO_ERROR"), false, ""},
+		{with(model.NoticePingAck, "client", "", ""), false, ""},
+		{with(model.NoticeRetrans, "client", "", ""), false, ""},
+		{with(model.NoticeConnOpen, "", "", ""), false, ""},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer

@@ -23,6 +23,7 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/live"
 	"github.com/h2pcap/h2pcap/internal/evidence"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // stringList is a repeatable string flag.
@@ -193,14 +194,14 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		defer w.close()
 		in = w
 	}
-	handlers := []func(*analyze.Notice){con.notice}
+	handlers := []func(*model.Notice){con.notice}
 	if saveDir != "" {
 		r := &ringTee{src: in, ring: evidence.NewRing(ring)}
 		in = r
 		sv := &saver{ring: r.ring, dir: saveDir, ifaces: ifaces, links: links, filter: filter.String(), snaplen: snaplen, con: con, stderr: con}
 		handlers = append(handlers, sv.notice)
 	}
-	opts.OnNotice = func(n *analyze.Notice) {
+	opts.OnNotice = func(n *model.Notice) {
 		for _, h := range handlers {
 			h(n)
 		}

@@ -15,8 +15,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-
-	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -32,13 +31,13 @@ func h2pcap(t *testing.T, stdin io.Reader, args ...string) (code int, stdout, st
 	return code, o.String(), e.String()
 }
 
-func analyzeJSON(t *testing.T, stdin io.Reader, args ...string) *analyze.Report {
+func analyzeJSON(t *testing.T, stdin io.Reader, args ...string) *model.Report {
 	t.Helper()
 	code, out, errOut := h2pcap(t, stdin, append([]string{"analyze", "--format", "json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("h2pcap %v: exit %d: %s", args, code, errOut)
 	}
-	var r analyze.Report
+	var r model.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("h2pcap %v: bad JSON: %v\n%s", args, err, out)
 	}
@@ -276,7 +275,7 @@ func TestSnaplenCut(t *testing.T) {
 	var missing int
 	for i, c := range short.Connections {
 		fc := full.Connections[i]
-		for _, d := range []analyze.Direction{analyze.ClientToServer, analyze.ServerToClient} {
+		for _, d := range []model.Direction{model.ClientToServer, model.ServerToClient} {
 			got, want := *c.TCP.Dir(d), *fc.TCP.Dir(d)
 			missing += got.MissingBytes
 			if want.MissingBytes != 0 {
@@ -299,7 +298,7 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var r analyze.Report
+	var r model.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode/live"
+	"github.com/h2pcap/h2pcap/model"
 	"github.com/h2pcap/h2pcap/report/metrics"
 )
 
@@ -83,14 +84,14 @@ func (s *metricsServer) close() {
 }
 
 // teeNotice returns a callback that calls both, either of which may be nil.
-func teeNotice(a, b func(*analyze.Notice)) func(*analyze.Notice) {
+func teeNotice(a, b func(*model.Notice)) func(*model.Notice) {
 	switch {
 	case a == nil:
 		return b
 	case b == nil:
 		return a
 	}
-	return func(n *analyze.Notice) {
+	return func(n *model.Notice) {
 		a(n)
 		b(n)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // TestLiveMetricsAddr: an address that cannot be listened on is a usage
@@ -56,12 +57,12 @@ func TestLiveMetricsAddr(t *testing.T) {
 
 func TestTeeNotice(t *testing.T) {
 	var got []string
-	rec := func(name string) func(*analyze.Notice) {
-		return func(n *analyze.Notice) { got = append(got, name+":"+string(n.Kind)) }
+	rec := func(name string) func(*model.Notice) {
+		return func(n *model.Notice) { got = append(got, name+":"+string(n.Kind)) }
 	}
 	tests := []struct {
 		name string
-		a, b func(*analyze.Notice)
+		a, b func(*model.Notice)
 		want string
 	}{
 		{"both", rec("a"), rec("b"), "a:silent b:silent"},
@@ -71,7 +72,7 @@ func TestTeeNotice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got = nil
-			teeNotice(tt.a, tt.b)(&analyze.Notice{Kind: analyze.NoticeSilent})
+			teeNotice(tt.a, tt.b)(&model.Notice{Kind: model.NoticeSilent})
 			if s := strings.Join(got, " "); s != tt.want {
 				t.Errorf("got %q, want %q", s, tt.want)
 			}
@@ -182,7 +183,7 @@ func analysisNotices(t *testing.T) bool {
 		t.Fatal(err)
 	}
 	n := 0
-	if _, err := analyze.New(analyze.Options{OnNotice: func(*analyze.Notice) { n++ }}).ReadSource(src); err != nil {
+	if _, err := analyze.New(analyze.Options{OnNotice: func(*model.Notice) { n++ }}).ReadSource(src); err != nil {
 		t.Fatal(err)
 	}
 	if n == 0 {

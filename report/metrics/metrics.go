@@ -12,12 +12,11 @@ import (
 	"net/http"
 	"net/netip"
 
+	"github.com/h2pcap/h2pcap/model"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/http2"
-
-	"github.com/h2pcap/h2pcap/analyze"
 )
 
 // DefaultMaxServers is the number of server label values kept when
@@ -99,7 +98,7 @@ type server struct {
 	open       prometheus.Gauge
 	opened     prometheus.Counter
 	// Made on first use: most servers never see most of them.
-	findings map[analyze.NoticeKind]prometheus.Counter
+	findings map[model.NoticeKind]prometheus.Counter
 	goaways  map[string]prometheus.Counter // by code
 }
 
@@ -195,26 +194,26 @@ func (m *Metrics) Handler() http.Handler {
 
 // Notice counts n; it has the signature of analyze.Options.OnNotice and
 // does not keep n.
-func (m *Metrics) Notice(n *analyze.Notice) {
+func (m *Metrics) Notice(n *model.Notice) {
 	s := m.server(n.Server)
 	switch n.Kind {
-	case analyze.NoticeConnOpen:
+	case model.NoticeConnOpen:
 		s.open.Inc()
 		s.opened.Inc()
-	case analyze.NoticeConnClose:
+	case model.NoticeConnClose:
 		s.open.Dec()
-	case analyze.NoticePingAck:
+	case model.NoticePingAck:
 		s.rtt.Observe(n.RTT.Seconds())
-	case analyze.NoticePingLate:
+	case model.NoticePingLate:
 		s.rtt.Observe(n.RTT.Seconds())
 		s.late.Inc()
-	case analyze.NoticePingLost:
+	case model.NoticePingLost:
 		s.unanswered.Inc()
-	case analyze.NoticeRetrans:
+	case model.NoticeRetrans:
 		s.bySide(&s.retrans, m.retrans, n.From).Inc()
-	case analyze.NoticeReset:
+	case model.NoticeReset:
 		s.bySide(&s.resets, m.resets, n.From).Inc()
-	case analyze.NoticeGoaway:
+	case model.NoticeGoaway:
 		s.goaway(m.goaways, n.Code).Inc()
 	}
 	if n.Finding() {
@@ -267,7 +266,7 @@ func (m *Metrics) newServer(label string) *server {
 		late:       m.late.WithLabelValues(label),
 		open:       m.open.WithLabelValues(label),
 		opened:     m.opened.WithLabelValues(label),
-		findings:   make(map[analyze.NoticeKind]prometheus.Counter),
+		findings:   make(map[model.NoticeKind]prometheus.Counter),
 		goaways:    make(map[string]prometheus.Counter),
 	}
 	// Zero from the start, so that rate() sees the first retransmission

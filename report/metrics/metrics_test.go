@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/model"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/h2pcap/h2pcap/analyze"
 )
 
 var (
@@ -19,34 +18,34 @@ var (
 	cli  = netip.MustParseAddrPort("198.18.1.2:40000")
 )
 
-func notice(kind analyze.NoticeKind, server netip.AddrPort, set ...func(*analyze.Notice)) *analyze.Notice {
-	n := &analyze.Notice{Kind: kind, Server: server, Client: cli, Time: time.Unix(1_800_000_000, 0)}
+func notice(kind model.NoticeKind, server netip.AddrPort, set ...func(*model.Notice)) *model.Notice {
+	n := &model.Notice{Kind: kind, Server: server, Client: cli, Time: time.Unix(1_800_000_000, 0)}
 	for _, f := range set {
 		f(n)
 	}
 	return n
 }
 
-func rtt(d time.Duration) func(*analyze.Notice) { return func(n *analyze.Notice) { n.RTT = d } }
-func from(s string) func(*analyze.Notice)       { return func(n *analyze.Notice) { n.From = s } }
-func code(c string) func(*analyze.Notice)       { return func(n *analyze.Notice) { n.Code = c } }
+func rtt(d time.Duration) func(*model.Notice) { return func(n *model.Notice) { n.RTT = d } }
+func from(s string) func(*model.Notice)       { return func(n *model.Notice) { n.From = s } }
+func code(c string) func(*model.Notice)       { return func(n *model.Notice) { n.Code = c } }
 
 // TestNotice feeds synthetic notices and compares the exposition of the
 // metrics each one should move.
 func TestNotice(t *testing.T) {
 	tests := []struct {
 		name    string
-		notices []*analyze.Notice
+		notices []*model.Notice
 		metrics []string
 		want    string
 	}{
 		{
 			name: "connections open and close per server",
-			notices: []*analyze.Notice{
-				notice(analyze.NoticeConnOpen, srvA),
-				notice(analyze.NoticeConnOpen, srvA),
-				notice(analyze.NoticeConnOpen, srvB),
-				notice(analyze.NoticeConnClose, srvA),
+			notices: []*model.Notice{
+				notice(model.NoticeConnOpen, srvA),
+				notice(model.NoticeConnOpen, srvA),
+				notice(model.NoticeConnOpen, srvB),
+				notice(model.NoticeConnClose, srvA),
 			},
 			metrics: []string{"h2pcap_connections_open", "h2pcap_connections_total"},
 			want: `
@@ -62,11 +61,11 @@ h2pcap_connections_total{server="[fd18:2::2]:8443"} 1
 		},
 		{
 			name: "PING RTTs in the histogram, late ones counted too",
-			notices: []*analyze.Notice{
-				notice(analyze.NoticePingAck, srvA, rtt(80*time.Microsecond)),
-				notice(analyze.NoticePingAck, srvA, rtt(3*time.Millisecond)),
-				notice(analyze.NoticePingLate, srvA, rtt(1200*time.Millisecond)),
-				notice(analyze.NoticePingLost, srvA, rtt(time.Second)),
+			notices: []*model.Notice{
+				notice(model.NoticePingAck, srvA, rtt(80*time.Microsecond)),
+				notice(model.NoticePingAck, srvA, rtt(3*time.Millisecond)),
+				notice(model.NoticePingLate, srvA, rtt(1200*time.Millisecond)),
+				notice(model.NoticePingLost, srvA, rtt(time.Second)),
 			},
 			metrics: []string{"h2pcap_ping_rtt_seconds", "h2pcap_ping_late_total", "h2pcap_pings_unanswered_total"},
 			want: `
@@ -102,13 +101,13 @@ h2pcap_pings_unanswered_total{server="198.18.2.2:8080"} 1
 		},
 		{
 			name: "retransmissions and resets by side, zero series from the first notice",
-			notices: []*analyze.Notice{
-				notice(analyze.NoticeConnOpen, srvA),
-				notice(analyze.NoticeRetrans, srvA, from("server")),
-				notice(analyze.NoticeRetrans, srvA, from("server")),
-				notice(analyze.NoticeRetrans, srvA, from("client")),
-				notice(analyze.NoticeReset, srvA, from("")),
-				notice(analyze.NoticeRetransBurst, srvA, from("server")),
+			notices: []*model.Notice{
+				notice(model.NoticeConnOpen, srvA),
+				notice(model.NoticeRetrans, srvA, from("server")),
+				notice(model.NoticeRetrans, srvA, from("server")),
+				notice(model.NoticeRetrans, srvA, from("client")),
+				notice(model.NoticeReset, srvA, from("")),
+				notice(model.NoticeRetransBurst, srvA, from("server")),
 			},
 			metrics: []string{"h2pcap_tcp_retransmissions_total", "h2pcap_tcp_resets_total", "h2pcap_findings_total"},
 			want: `
@@ -129,11 +128,11 @@ h2pcap_tcp_retransmissions_total{from="server",server="198.18.2.2:8080"} 2
 		},
 		{
 			name: "GOAWAY by code; a code that is not HTTP/2's is other",
-			notices: []*analyze.Notice{
-				notice(analyze.NoticeGoaway, srvA, code("NO_ERROR"), from("server")),
-				notice(analyze.NoticeGoaway, srvA, code("NO_ERROR"), from("server")),
-				notice(analyze.NoticeGoaway, srvB, code("ENHANCE_YOUR_CALM"), from("server")),
-				notice(analyze.NoticeGoaway, srvB, code("unknown error code 0xdead"), from("server")),
+			notices: []*model.Notice{
+				notice(model.NoticeGoaway, srvA, code("NO_ERROR"), from("server")),
+				notice(model.NoticeGoaway, srvA, code("NO_ERROR"), from("server")),
+				notice(model.NoticeGoaway, srvB, code("ENHANCE_YOUR_CALM"), from("server")),
+				notice(model.NoticeGoaway, srvB, code("unknown error code 0xdead"), from("server")),
 			},
 			metrics: []string{"h2pcap_goaways_total"},
 			want: `
@@ -146,8 +145,8 @@ h2pcap_goaways_total{code="other",server="[fd18:2::2]:8443"} 1
 		},
 		{
 			name: "a notice without a server endpoint",
-			notices: []*analyze.Notice{
-				notice(analyze.NoticeConnOpen, netip.AddrPort{}),
+			notices: []*model.Notice{
+				notice(model.NoticeConnOpen, netip.AddrPort{}),
 			},
 			metrics: []string{"h2pcap_connections_total"},
 			want: `
@@ -158,8 +157,8 @@ h2pcap_connections_total{server="unknown"} 1
 		},
 		{
 			name: "silent is a finding and nothing else",
-			notices: []*analyze.Notice{
-				notice(analyze.NoticeSilent, srvB),
+			notices: []*model.Notice{
+				notice(model.NoticeSilent, srvB),
 			},
 			metrics: []string{"h2pcap_findings_total", "h2pcap_pings_unanswered_total"},
 			want: `
@@ -203,8 +202,8 @@ func TestMaxServers(t *testing.T) {
 			m := New(Options{MaxServers: tt.max})
 			for i := range tt.servers {
 				ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), 443)
-				m.Notice(notice(analyze.NoticeConnOpen, ap))
-				m.Notice(notice(analyze.NoticeConnClose, ap))
+				m.Notice(notice(model.NoticeConnOpen, ap))
+				m.Notice(notice(model.NoticeConnClose, ap))
 			}
 			if got := testutil.CollectAndCount(m.open); got != tt.wantLabels {
 				t.Errorf("h2pcap_connections_open has %d series, want %d", got, tt.wantLabels)
@@ -250,7 +249,7 @@ h2pcap_capture_packets_total %d
 // runtime collectors when asked for.
 func TestHandler(t *testing.T) {
 	m := New(Options{Runtime: true, Capture: func() CaptureStats { return CaptureStats{Packets: 3} }})
-	m.Notice(notice(analyze.NoticeConnOpen, srvA))
+	m.Notice(notice(model.NoticeConnOpen, srvA))
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
@@ -270,9 +269,9 @@ func TestHandler(t *testing.T) {
 // per notice.
 func BenchmarkNotice(b *testing.B) {
 	m := New(Options{})
-	ns := []*analyze.Notice{
-		notice(analyze.NoticeRetrans, srvA, from("server")),
-		notice(analyze.NoticePingAck, srvB, rtt(time.Millisecond)),
+	ns := []*model.Notice{
+		notice(model.NoticeRetrans, srvA, from("server")),
+		notice(model.NoticePingAck, srvB, rtt(time.Millisecond)),
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -1,4 +1,4 @@
-package analyze
+package model
 
 import (
 	"fmt"
@@ -102,6 +102,12 @@ func (t *TCPStats) Dir(d Direction) *DirStats {
 		return &t.ClientToServer
 	}
 	return &t.ServerToClient
+}
+
+// Clone returns a copy of d that shares no memory with it.
+func (d DirStats) Clone() DirStats {
+	d.TTL = append([]int{}, d.TTL...)
+	return d
 }
 
 // DirStats are one direction's counters; each counts segments carrying

@@ -1,0 +1,17 @@
+package model
+
+// TLS is what a connection's TLS layer told: the handshake facts, the
+// alerts, and whether the key log opened it. Present on connections that
+// start with TLS records, keys or not.
+type TLS struct {
+	Version     string   `json:"version,omitempty"`
+	CipherSuite string   `json:"cipher_suite,omitempty"`
+	SNI         string   `json:"sni,omitempty"`
+	ALPNOffered []string `json:"alpn_offered,omitempty"`
+	ALPN        string   `json:"alpn,omitempty"` // selected, where visible or decrypted
+	Alerts      int      `json:"alerts"`
+	Decrypted   bool     `json:"decrypted"`
+	// KeyProblem says why the connection is not decrypted, when keys were
+	// given (e.g. "no key in the key log for client random 6a02…").
+	KeyProblem string `json:"key_problem,omitempty"`
+}
