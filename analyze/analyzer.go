@@ -242,7 +242,7 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 			ServerWScale:  sv.wscaleOpt,
 			SACKPermitted: sackPermitted(cl, sv),
 		},
-		Close:         model.Close{Kind: "none"},
+		Close:         model.Close{Kind: model.CloseNone},
 		Events:        make([]model.Event, len(c.events)),
 		EventsDropped: c.eventsDropped,
 	}
@@ -252,10 +252,10 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	}
 	switch m := c.rst; {
 	case m.seen:
-		out.Close = model.Close{Kind: "rst", By: who(m.side), Frame: m.frame, Input: m.input}
+		out.Close = model.Close{Kind: model.CloseRST, By: who(m.side), Frame: m.frame, Input: m.input}
 	case c.fin.seen:
 		m = c.fin
-		out.Close = model.Close{Kind: "fin", By: who(m.side), Frame: m.frame, Input: m.input}
+		out.Close = model.Close{Kind: model.CloseFIN, By: who(m.side), Frame: m.frame, Input: m.input}
 	}
 	for i, e := range c.events {
 		e.Dir = dirOf(int(e.Dir))

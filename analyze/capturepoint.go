@@ -46,7 +46,7 @@ const minHandshakeGap = 5 * time.Microsecond
 // capturePoint infers where a connection was captured from its handshake
 // timing (SYN to SYN-ACK, SYN-ACK to ACK; zero: not seen) and its two
 // directions' usual TTLs (0: unknown).
-func capturePoint(synToSynAck, synAckToAck time.Duration, clientTTL, serverTTL int) string {
+func capturePoint(synToSynAck, synAckToAck time.Duration, clientTTL, serverTTL int) model.CapturePoint {
 	if synToSynAck+synAckToAck >= clearRTT {
 		if p := pointFromTiming(synToSynAck, synAckToAck, handshakeRatio); p == model.PointClient || p == model.PointServer {
 			return p
@@ -58,7 +58,7 @@ func capturePoint(synToSynAck, synAckToAck time.Duration, clientTTL, serverTTL i
 	return pointFromTiming(synToSynAck, synAckToAck, 2)
 }
 
-func pointFromTiming(a, b time.Duration, ratio time.Duration) string {
+func pointFromTiming(a, b time.Duration, ratio time.Duration) model.CapturePoint {
 	if a <= 0 || b <= 0 {
 		return model.PointUnknown
 	}
@@ -73,7 +73,7 @@ func pointFromTiming(a, b time.Duration, ratio time.Duration) string {
 	return model.PointUnknown
 }
 
-func pointFromTTL(clientTTL, serverTTL int) string {
+func pointFromTTL(clientTTL, serverTTL int) model.CapturePoint {
 	if clientTTL == 0 || serverTTL == 0 {
 		return model.PointUnknown
 	}
@@ -96,15 +96,15 @@ func initialTTL(ttl int) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
 
 // majorityPoint is the Report's capture point: the most common known
 // point among the connections; unknown on a tie or when none tells.
-func majorityPoint(points []string) string {
-	n := map[string]int{}
+func majorityPoint(points []model.CapturePoint) model.CapturePoint {
+	n := map[model.CapturePoint]int{}
 	for _, p := range points {
 		if p != "" && p != model.PointUnknown {
 			n[p]++
 		}
 	}
 	best, bestN, tie := model.PointUnknown, 0, false
-	for _, p := range []string{model.PointClient, model.PointServer, model.PointMiddle} {
+	for _, p := range []model.CapturePoint{model.PointClient, model.PointServer, model.PointMiddle} {
 		switch {
 		case n[p] > bestN:
 			best, bestN, tie = p, n[p], false
@@ -120,6 +120,6 @@ func majorityPoint(points []string) string {
 
 // capturePoint is where the capture was taken, as this connection's
 // handshake and TTLs tell.
-func (f *connFacts) capturePoint() string {
+func (f *connFacts) capturePoint() model.CapturePoint {
 	return capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[model.ClientToServer].TTL, f.Dir[model.ServerToClient].TTL)
 }

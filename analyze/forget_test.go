@@ -60,7 +60,7 @@ func TestForgetHealthy(t *testing.T) {
 	r := a.Report(nil)
 	// Connections 0..89 closed over 10 s before the last one's close:
 	// the healthy ones among them are forgotten, the last ten kept.
-	listed := map[int]string{}
+	listed := map[int]model.Kind{}
 	for _, c := range r.Connections {
 		listed[c.Stream] = c.Verdict.Kind
 	}

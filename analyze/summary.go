@@ -16,7 +16,7 @@ import (
 // point and verdict, the Report's capture point and the summary.
 func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
 	facts := make([]*connFacts, len(listed))
-	points := make([]string, len(listed))
+	points := make([]model.CapturePoint, len(listed))
 	for i, c := range listed {
 		out := r.Connections[i]
 		client, _ := c.roles() // as report mapped the sides
@@ -75,8 +75,10 @@ func summarize(conns []*model.Connection, facts []*connFacts, fg *forgetter) *mo
 			order = append(order, k)
 		}
 	}
-	kinds, suspects := map[string]int{}, map[string]int{}
-	var problemServers, problemDirs, suspectOrder []string
+	kinds, suspects := map[model.Kind]int{}, map[model.Suspect]int{}
+	var problemServers []string
+	var problemDirs []model.LossDirection
+	var suspectOrder []model.Suspect
 	for i, c := range conns {
 		k := pathKey{clientNet(c.Client), c.Server}
 		p := paths[k]
@@ -136,9 +138,9 @@ func summarize(conns []*model.Connection, facts []*connFacts, fg *forgetter) *mo
 		var w []string
 		for _, x := range suspectOrder {
 			if n := suspects[x]; n == s.ProblemConnections {
-				w = append(w, strings.ReplaceAll(x, "_", " "))
+				w = append(w, strings.ReplaceAll(string(x), "_", " "))
 			} else {
-				w = append(w, fmt.Sprintf("%s (%d)", strings.ReplaceAll(x, "_", " "), n))
+				w = append(w, fmt.Sprintf("%s (%d)", strings.ReplaceAll(string(x), "_", " "), n))
 			}
 		}
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; suspect: " + strings.Join(w, ", ") + "."
@@ -195,7 +197,7 @@ func goawayAfter(h *model.HTTP2, p model.Ping) bool {
 }
 
 // kindWords say what happened to a connection of each kind, for the headline.
-var kindWords = map[string]string{
+var kindWords = map[model.Kind]string{
 	model.KindLostPing: "lost (health-check PING unanswered)",
 	model.KindGoaway:   "ended by GOAWAY",
 	model.KindReset:    "reset",
@@ -205,7 +207,7 @@ var kindWords = map[string]string{
 
 // headline is e.g. "2 of 14 connections lost (health-check PING
 // unanswered): all to 10.0.0.100:6443, loss server->client".
-func headline(s *model.Summary, kinds map[string]int, servers, dirs []string) string {
+func headline(s *model.Summary, kinds map[model.Kind]int, servers []string, dirs []model.LossDirection) string {
 	if s.Connections == 0 {
 		return "No TCP connections."
 	}
@@ -216,7 +218,7 @@ func headline(s *model.Summary, kinds map[string]int, servers, dirs []string) st
 		return fmt.Sprintf("All %d connections healthy.", s.Connections)
 	}
 	var parts []string
-	for _, k := range []string{model.KindLostPing, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
+	for _, k := range []model.Kind{model.KindLostPing, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
 		if n := kinds[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, kindWords[k]))
 		}
@@ -249,7 +251,7 @@ func headline(s *model.Summary, kinds map[string]int, servers, dirs []string) st
 	return h + "."
 }
 
-func firstKey(m map[string]int) string {
+func firstKey(m map[model.Kind]int) model.Kind {
 	for k, n := range m {
 		if n > 0 {
 			return k
@@ -258,7 +260,7 @@ func firstKey(m map[string]int) string {
 	return ""
 }
 
-func dirWords(d string) string {
+func dirWords(d model.LossDirection) string {
 	switch d {
 	case model.LossClientToServer:
 		return "client->server"
@@ -267,7 +269,7 @@ func dirWords(d string) string {
 	case model.LossBoth:
 		return "both ways"
 	}
-	return d
+	return string(d)
 }
 
 // clientNet is the client's subnet: /24 for IPv4, /64 for IPv6, written

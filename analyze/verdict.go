@@ -89,7 +89,7 @@ func (l *dirLoss) lossy(died bool) bool {
 	return l.definite() >= 2
 }
 
-func (l *dirLoss) location() string {
+func (l *dirLoss) location() model.LossLocation {
 	switch {
 	case l.before > 0 && l.after == 0:
 		return model.BeforeCapture
@@ -100,7 +100,7 @@ func (l *dirLoss) location() string {
 }
 
 // senderSide reports whether the capture is at the sending side of d.
-func senderSide(point string, d model.Direction) bool {
+func senderSide(point model.CapturePoint, d model.Direction) bool {
 	return point == model.PointClient && d == model.ClientToServer || point == model.PointServer && d == model.ServerToClient
 }
 
@@ -119,7 +119,7 @@ func senderSide(point string, d model.Direction) bool {
 //   - a SYN sent again after the capture saw its SYN-ACK: the SYN-ACK was
 //     lost after the capture point;
 //   - data the receiver ACKed that the capture never saw: capture drops.
-func assessLoss(c *model.Connection, point string) [2]dirLoss {
+func assessLoss(c *model.Connection, point model.CapturePoint) [2]dirLoss {
 	var l [2]dirLoss
 	for _, e := range c.Events {
 		d := &l[e.Dir]
@@ -206,7 +206,7 @@ func markBefore(a, b segRef) bool {
 // judge is the verdict on one connection: c as the Report has it, f the
 // tracker's extra facts, point where the capture was taken, end when the
 // capture ended.
-func judge(c *model.Connection, f *connFacts, point string, end time.Time) *model.Verdict {
+func judge(c *model.Connection, f *connFacts, point model.CapturePoint, end time.Time) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
 	j.loss = assessLoss(c, point)
 	j.kind()
@@ -215,7 +215,7 @@ func judge(c *model.Connection, f *connFacts, point string, end time.Time) *mode
 	j.summarize()
 	v := &j.v
 	if v.Suspects == nil {
-		v.Suspects = []string{}
+		v.Suspects = []model.Suspect{}
 	}
 	if v.Evidence == nil {
 		v.Evidence = []model.Evidence{}
@@ -249,7 +249,7 @@ func evidenceFilter(stream int, ev []model.Evidence) string {
 type judgement struct {
 	c     *model.Connection
 	f     *connFacts
-	point string
+	point model.CapturePoint
 	end   time.Time
 	cl    closeInfo
 	loss  [2]dirLoss
@@ -595,7 +595,7 @@ func (j *judgement) direction() {
 	case 2:
 		v.LossDirection = model.LossBoth
 	case 1:
-		v.LossDirection = lossy[0].String()
+		v.LossDirection = model.LossDirection(lossy[0].String())
 	default:
 		// Retransmissions that cannot say which direction lost packets
 		// matter where they explain the verdict: a connection that died
@@ -607,7 +607,7 @@ func (j *judgement) direction() {
 	}
 	v.LossLocation = model.LocationUnknown
 	if len(lossy) > 0 {
-		v.LossLocations = map[model.Direction]string{}
+		v.LossLocations = map[model.Direction]model.LossLocation{}
 		for _, d := range lossy {
 			v.LossLocations[d] = j.loss[d].location()
 		}
@@ -623,7 +623,7 @@ func (j *judgement) direction() {
 // suspects names causes, each with the evidence that points to it.
 func (j *judgement) suspects() {
 	c, f := j.c, j.f
-	add := func(s string) {
+	add := func(s model.Suspect) {
 		if !slices.Contains(j.v.Suspects, s) {
 			j.v.Suspects = append(j.v.Suspects, s)
 		}

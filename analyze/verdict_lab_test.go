@@ -21,17 +21,17 @@ type verdictTruth struct {
 		FirstError *string `json:"first_error"`
 	} `json:"connections"`
 	Expect struct {
-		Verdict       string   `json:"verdict"`
-		LossDirection string   `json:"loss_direction"`
-		Suspects      []string `json:"suspects"`
+		Verdict       model.Kind          `json:"verdict"`
+		LossDirection model.LossDirection `json:"loss_direction"`
+		Suspects      []model.Suspect     `json:"suspects"`
 	} `json:"expect"`
 }
 
 // verdictWant is what one connection's verdict must say in one capture.
 type verdictWant struct {
-	kinds    []string // any of
-	dirs     []string // any of; nil: not checked
-	suspects []string // must all be there
+	kinds    []model.Kind // any of
+	dirs     []model.LossDirection // any of; nil: not checked
+	suspects []model.Suspect // must all be there
 }
 
 // verdictOverride states, per scenario, capture and client port, where the
@@ -44,13 +44,13 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// server's answer was lost after leaving the client; only a
 	// server-side capture tells (there the client retransmits data the
 	// server ACKed: server->client).
-	"blackhole-s2c-tls": {"client.pcap": {41286: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}}},
+	"blackhole-s2c-tls": {"client.pcap": {41286: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}}}},
 	// Client side: the same ambiguity. Server side: nothing from the
 	// client arrives for 7 s; whether it was lost or never sent only the
 	// client-side capture tells.
 	"blackhole-c2s-h2c": {
-		"client.pcap": {35066: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}},
-		"server.pcap": {35066: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}},
+		"client.pcap": {35066: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}}},
+		"server.pcap": {35066: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}}},
 	},
 	// The health-check PING decoded without ACK (client.pcap frame 42)
 	// after which the client closed: lost_ping. From the client side the
@@ -60,19 +60,19 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// server_to_client. The client's FIN never reaches the wire (it
 	// waits behind the unacknowledged PING, and the lost connection's
 	// server->client packets stay dropped until the captures end).
-	"blackhole-s2c-h2c": {"client.pcap": {34482: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}}}},
+	"blackhole-s2c-h2c": {"client.pcap": {34482: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}}}},
 	// As blackhole-s2c-tls on the client side. The redials after the
 	// fault waited for a retransmitted SYN-ACK: degraded is right.
 	"midconn": {
 		"client.pcap": {
-			41888: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}},
-			41902: {kinds: []string{model.KindLostPing}, dirs: []string{model.LossUnknown}},
-			42016: {kinds: []string{model.KindHealthy, model.KindDegraded}},
-			42024: {kinds: []string{model.KindHealthy, model.KindDegraded}},
+			41888: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}},
+			41902: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}},
+			42016: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}},
+			42024: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}},
 		},
 		"server.pcap": {
-			42016: {kinds: []string{model.KindHealthy, model.KindDegraded}},
-			42024: {kinds: []string{model.KindHealthy, model.KindDegraded}},
+			42016: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}},
+			42024: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}},
 		},
 	},
 	// TLS 1.2 AES-128-GCM and ChaCha20-Poly1305, TLS 1.3 mid-connection:
@@ -84,24 +84,24 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// retransmitted PING ACK. The redial during the black hole waited for
 	// a retransmitted SYN-ACK: degraded is right, as in midconn.
 	"blackhole-s2c-tls12-gcm": {
-		"client.pcap": {51928: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
-		"server.pcap": {51928: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
+		"client.pcap": {51928: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}}},
+		"server.pcap": {51928: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}}},
 	},
 	"blackhole-s2c-tls12-chacha": {
-		"client.pcap": {46714: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
-		"server.pcap": {46714: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
+		"client.pcap": {46714: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}}},
+		"server.pcap": {46714: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}}},
 	},
 	"midconn-tls": {
-		"client.pcap": {34926: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
-		"server.pcap": {34926: {kinds: []string{model.KindHealthy, model.KindDegraded}}},
+		"client.pcap": {34926: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}}},
+		"server.pcap": {34926: {kinds: []model.Kind{model.KindHealthy, model.KindDegraded}}},
 	},
 	// The first two connections end with the server's GOAWAY (no client
 	// error: the client moves on). With the key log the GOAWAY is decoded;
 	// without, it is inferred from the client's close right after an
 	// unasked record.
 	"graceful-shutdown": {
-		"client.pcap": {48404: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}, 48408: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}},
-		"server.pcap": {48404: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}, 48408: {kinds: []string{model.KindGoaway}, dirs: []string{model.LossNone}}},
+		"client.pcap": {48404: {kinds: []model.Kind{model.KindGoaway}, dirs: []model.LossDirection{model.LossNone}}, 48408: {kinds: []model.Kind{model.KindGoaway}, dirs: []model.LossDirection{model.LossNone}}},
+		"server.pcap": {48404: {kinds: []model.Kind{model.KindGoaway}, dirs: []model.LossDirection{model.LossNone}}, 48408: {kinds: []model.Kind{model.KindGoaway}, dirs: []model.LossDirection{model.LossNone}}},
 	},
 }
 
@@ -112,7 +112,7 @@ const noKeys = " without keys"
 // verdictSuspects are the suspects the verdict names; truth.json also lists
 // descriptive ones (blackhole, random_loss, server_shutdown,
 // midstream_capture) the verdict says in other words.
-var verdictSuspects = []string{model.SuspectMTUBlackhole, model.SuspectMiddleboxReset, model.SuspectTooManyPings}
+var verdictSuspects = []model.Suspect{model.SuspectMTUBlackhole, model.SuspectMiddleboxReset, model.SuspectTooManyPings}
 
 // verdictReport analyzes one lab capture as cmd/h2pcap does.
 func verdictReport(t *testing.T, path string) *model.Report {
@@ -176,7 +176,7 @@ func TestVerdictLab(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					r := verdictReportKeys(t, filepath.Join(dir, capture), withKeys)
-					wantPoint := strings.TrimSuffix(capture, ".pcap")
+					wantPoint := model.CapturePoint(strings.TrimSuffix(capture, ".pcap"))
 					if r.CapturePoint != wantPoint {
 						t.Errorf("capture_point %q, want %q", r.CapturePoint, wantPoint)
 					}
@@ -197,7 +197,7 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 		// (a refused SYN may have used it before).
 		byPort[verdictClientPort(c.Client)] = c
 	}
-	dirsSeen := map[string]bool{}
+	dirsSeen := map[model.LossDirection]bool{}
 	for _, tc := range tr.Connections {
 		port := verdictClientPort(tc.Local)
 		c := byPort[port]
@@ -263,7 +263,7 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 // (a client error) get the scenario's verdict; in the loss scenarios
 // (degraded) every connection does; the others must be healthy.
 func verdictDefault(tr *verdictTruth, failed bool) verdictWant {
-	var sus []string
+	var sus []model.Suspect
 	for _, s := range tr.Expect.Suspects {
 		if slices.Contains(verdictSuspects, s) {
 			sus = append(sus, s)
@@ -272,13 +272,13 @@ func verdictDefault(tr *verdictTruth, failed bool) verdictWant {
 	e := tr.Expect
 	switch {
 	case e.Verdict == model.KindDegraded:
-		w := verdictWant{kinds: []string{model.KindDegraded}, dirs: []string{e.LossDirection}, suspects: sus}
+		w := verdictWant{kinds: []model.Kind{model.KindDegraded}, dirs: []model.LossDirection{e.LossDirection}, suspects: sus}
 		if e.LossDirection == model.LossBoth {
-			w.dirs = []string{model.LossBoth, model.LossClientToServer, model.LossServerToClient}
+			w.dirs = []model.LossDirection{model.LossBoth, model.LossClientToServer, model.LossServerToClient}
 		}
 		return w
 	case failed:
-		return verdictWant{kinds: []string{e.Verdict}, dirs: []string{e.LossDirection}, suspects: sus}
+		return verdictWant{kinds: []model.Kind{e.Verdict}, dirs: []model.LossDirection{e.LossDirection}, suspects: sus}
 	}
-	return verdictWant{kinds: []string{model.KindHealthy}, dirs: []string{model.LossNone}}
+	return verdictWant{kinds: []model.Kind{model.KindHealthy}, dirs: []model.LossDirection{model.LossNone}}
 }

@@ -50,7 +50,7 @@ func TestAssessLoss(t *testing.T) {
 	c2s, s2c := model.ClientToServer, model.ServerToClient
 	tests := []struct {
 		name  string
-		point string
+		point model.CapturePoint
 		evs   []model.Event
 		want  [2]dirLoss // only the counters are compared
 	}{
@@ -105,13 +105,15 @@ func TestAssessLoss(t *testing.T) {
 func TestJudge(t *testing.T) {
 	c2s, s2c := model.ClientToServer, model.ServerToClient
 	type want struct {
-		kind, dir, loc string
-		suspects       []string
+		kind           model.Kind
+		dir            model.LossDirection
+		loc            model.LossLocation
+		suspects       []model.Suspect
 		summary        string // substring
 	}
 	tests := []struct {
 		name  string
-		point string
+		point model.CapturePoint
 		conn  func() (*model.Connection, *connFacts)
 		want  want
 	}{
@@ -177,7 +179,7 @@ func TestJudge(t *testing.T) {
 				Goaways: []model.Goaway{{Frame: 30, From: "server", Error: "ENHANCE_YOUR_CALM", Debug: "too_many_pings"}},
 			}
 			return c, f
-		}, want{model.KindGoaway, model.LossNone, model.LocationUnknown, []string{model.SuspectTooManyPings}, "too_many_pings"}},
+		}, want{model.KindGoaway, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectTooManyPings}, "too_many_pings"}},
 		{"server draining: GOAWAY NO_ERROR is benign", model.PointServer, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(40)
@@ -235,7 +237,7 @@ func TestJudge(t *testing.T) {
 			c := testConn(100+5*60*1000+16000, ev(31, c2s, model.EvRetransmission, 900, 39), ev(32, c2s, model.EvRetransmission, 900, 39))
 			c.Events[0].Time, c.Events[1].Time = at(100+5*60*1000+200), at(100+5*60*1000+600)
 			return c, f
-		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, []string{model.SuspectIdleTimeout}, "dropped the idle flow"}},
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, []model.Suspect{model.SuspectIdleTimeout}, "dropped the idle flow"}},
 		{"idle client closing by itself is no lost ping", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].AckAdvance = at(100)
@@ -247,7 +249,7 @@ func TestJudge(t *testing.T) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
 			return testConn(400, ttl(ev(40, s2c, model.EvRST, 700, 0), 64)), f
-		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []string{model.SuspectMiddleboxReset}, "a firewall, NAT or load balancer in between"}},
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectMiddleboxReset}, "a firewall, NAT or load balancer in between"}},
 		{"reset by the server itself", model.PointClient, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
@@ -258,7 +260,7 @@ func TestJudge(t *testing.T) {
 			f.Dir[s2c].RST = mark(40)
 			f.RSTGap = 350 * time.Second
 			return testConn(400, ttl(ev(40, s2c, model.EvRST, 700, 0), 64)), f
-		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []string{model.SuspectMiddleboxReset, model.SuspectIdleTimeout}, "idle timeout"}},
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectMiddleboxReset, model.SuspectIdleTimeout}, "idle timeout"}},
 		{"traffic stops without close long before the capture ends", model.PointClient, func() (*model.Connection, *connFacts) {
 			return testConn(400), testFacts()
 		}, want{model.KindSilent, model.LossNone, model.LocationUnknown, nil, "with no FIN or RST"}},
@@ -268,12 +270,12 @@ func TestJudge(t *testing.T) {
 			c := testConn(400, ev(20, c2s, model.EvZeroWindow, 100, 0), ttl(ev(40, s2c, model.EvRST, 700, 0), 63))
 			c.TCP.ClientToServer.ZeroWindows = 1
 			return c, f
-		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []string{model.SuspectZeroWindow}, "reset"}},
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectZeroWindow}, "reset"}},
 		{"capture drops are not network loss", model.PointMiddle, func() (*model.Connection, *connFacts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
 			return testConn(600, ev(1, s2c, model.EvLostSegment, 5000, 100), ev(2, c2s, model.EvAckedUnseen, 1, 0)), f
-		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, []string{model.SuspectCaptureDrops}, "No loss"}},
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectCaptureDrops}, "No loss"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +285,7 @@ func TestJudge(t *testing.T) {
 				t.Errorf("got %s %s %s, want %s %s %s: %s", v.Kind, v.LossDirection, v.LossLocation,
 					tt.want.kind, tt.want.dir, tt.want.loc, v.Summary)
 			}
-			if !slices.Equal(v.Suspects, append([]string{}, tt.want.suspects...)) {
+			if !slices.Equal(v.Suspects, append([]model.Suspect{}, tt.want.suspects...)) {
 				t.Errorf("suspects %v, want %v", v.Suspects, tt.want.suspects)
 			}
 			if !strings.Contains(v.Summary, tt.want.summary) || !strings.HasSuffix(v.Summary, ".") {
@@ -303,7 +305,7 @@ func TestMTUBlackhole(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		point      string
+		point      model.CapturePoint
 		evs        []model.Event
 		lossLen    int
 		big, small int
@@ -350,7 +352,7 @@ func TestCapturePoint(t *testing.T) {
 		name       string
 		a, b       time.Duration
 		cttl, sttl int
-		want       string
+		want       model.CapturePoint
 	}{
 		{"timing: far server, near client", 40 * time.Millisecond, 50 * us, 64, 50, model.PointClient},
 		{"timing: near server", 30 * us, 40 * time.Millisecond, 50, 64, model.PointServer},
@@ -368,12 +370,12 @@ func TestCapturePoint(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		in   []string
-		want string
+		in   []model.CapturePoint
+		want model.CapturePoint
 	}{
-		{[]string{model.PointClient, model.PointUnknown, model.PointClient, model.PointServer}, model.PointClient},
-		{[]string{model.PointClient, model.PointServer}, model.PointUnknown},
-		{[]string{model.PointUnknown}, model.PointUnknown},
+		{[]model.CapturePoint{model.PointClient, model.PointUnknown, model.PointClient, model.PointServer}, model.PointClient},
+		{[]model.CapturePoint{model.PointClient, model.PointServer}, model.PointUnknown},
+		{[]model.CapturePoint{model.PointUnknown}, model.PointUnknown},
 		{nil, model.PointUnknown},
 	} {
 		if got := majorityPoint(tt.in); got != tt.want {
@@ -393,11 +395,11 @@ func TestCapturePointLab(t *testing.T) {
 		}
 		for _, p := range paths {
 			r := verdictReport(t, p)
-			if r.CapturePoint != name {
+			if r.CapturePoint != model.CapturePoint(name) {
 				t.Errorf("%s: capture_point %s", p, r.CapturePoint)
 			}
 			for _, c := range r.Connections {
-				if c.CapturePoint != name && c.CapturePoint != model.PointUnknown {
+				if c.CapturePoint != model.CapturePoint(name) && c.CapturePoint != model.PointUnknown {
 					t.Errorf("%s stream %d: capture_point %s", p, c.Stream, c.CapturePoint)
 				}
 			}
@@ -508,7 +510,7 @@ func TestLostPingsGoaway(t *testing.T) {
 // A server draining (GOAWAY NO_ERROR, no loss) is benign: not a problem
 // connection, but said in the headline. ENHANCE_YOUR_CALM is a problem.
 func TestSummaryBenignGoaway(t *testing.T) {
-	goaway := func(code string, suspects ...string) *model.Connection {
+	goaway := func(code string, suspects ...model.Suspect) *model.Connection {
 		c := testConn(100)
 		c.Verdict = &model.Verdict{Kind: model.KindGoaway, LossDirection: model.LossNone, Suspects: suspects}
 		c.HTTP2 = &model.HTTP2{Goaways: []model.Goaway{{Frame: 5, From: "server", Error: code}}}

@@ -312,7 +312,7 @@ func (j *judgement) lossPhrase() string {
 	return s + ", " + locationPhrase(v.LossLocation)
 }
 
-func locationPhrase(loc string) string {
+func locationPhrase(loc model.LossLocation) string {
 	switch loc {
 	case model.BeforeCapture:
 		return "before the capture point (gaps the capture never saw, filled later)"
@@ -322,7 +322,7 @@ func locationPhrase(loc string) string {
 	return "at an unknown place relative to the capture point"
 }
 
-func shortLocation(loc string) string {
+func shortLocation(loc model.LossLocation) string {
 	switch loc {
 	case model.BeforeCapture:
 		return "before the capture point"

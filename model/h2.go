@@ -210,19 +210,19 @@ type RSTStream struct {
 // Verdict is the judgement on one connection.
 type Verdict struct {
 	// Kind: healthy, degraded, lost_ping, goaway, reset, silent.
-	Kind string `json:"kind"`
+	Kind Kind `json:"kind"`
 	// LossDirection: none, client_to_server, server_to_client, both, unknown.
-	LossDirection string `json:"loss_direction"`
+	LossDirection LossDirection `json:"loss_direction"`
 	// LossLocation relative to the capture point: before_capture,
 	// after_capture, unknown.
-	LossLocation string `json:"loss_location"`
+	LossLocation LossLocation `json:"loss_location"`
 	// LossLocations is the location per lossy direction, for when the two
 	// directions differ (a client-side capture sees the server's losses
 	// before it and the client's after it); nil without loss.
-	LossLocations map[Direction]string `json:"loss_locations,omitempty"`
+	LossLocations map[Direction]LossLocation `json:"loss_locations,omitempty"`
 	// Suspects, each only with evidence: mtu_blackhole, middlebox_reset,
 	// capture_drops, idle_timeout, zero_window, too_many_pings.
-	Suspects []string   `json:"suspects"`
+	Suspects []Suspect  `json:"suspects"`
 	Summary  string     `json:"summary"`
 	Evidence []Evidence `json:"evidence"`
 	// Filter is the Wireshark display filter that shows the evidence

@@ -16,8 +16,8 @@ type Report struct {
 
 	// CapturePoint is where the capture was taken, inferred from the
 	// handshakes' timing and TTLs: client, server, middle or unknown.
-	CapturePoint string   `json:"capture_point"`
-	Summary      *Summary `json:"summary"`
+	CapturePoint CapturePoint `json:"capture_point"`
+	Summary      *Summary     `json:"summary"`
 }
 
 // Direction names one half of a TCP connection.
@@ -87,7 +87,7 @@ type Connection struct {
 	// CapturePoint is where this connection's capture was taken, from its
 	// own handshake timing and TTLs (client, server, middle, unknown); the
 	// Report's CapturePoint is the connections' majority.
-	CapturePoint string `json:"capture_point,omitempty"`
+	CapturePoint CapturePoint `json:"capture_point,omitempty"`
 }
 
 // TCPStats holds both directions' counters.
@@ -146,12 +146,23 @@ type Handshake struct {
 	SACKPermitted bool `json:"sack_permitted"`
 }
 
+// CloseKind says how a connection ended: by a FIN, an RST, or not in the
+// capture.
+type CloseKind string
+
+// Close kinds.
+const (
+	CloseFIN  CloseKind = "fin"
+	CloseRST  CloseKind = "rst"
+	CloseNone CloseKind = "none"
+)
+
 // Close says how a connection ended.
 type Close struct {
-	Kind  string `json:"kind"` // fin, rst, none
-	By    string `json:"by,omitempty"`
-	Frame int    `json:"frame,omitempty"`
-	Input int    `json:"input"`
+	Kind  CloseKind `json:"kind"`
+	By    string    `json:"by,omitempty"`
+	Frame int       `json:"frame,omitempty"`
+	Input int       `json:"input"`
 }
 
 // EventKind is a Wireshark tcp.analysis flag name (or rst, fin).

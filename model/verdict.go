@@ -1,42 +1,60 @@
 package model
 
+// Kind is a verdict's kind: what became of a connection.
+type Kind string
+
 // Verdict kinds.
 const (
-	KindHealthy  = "healthy"
-	KindDegraded = "degraded"
-	KindLostPing = "lost_ping"
-	KindGoaway   = "goaway"
-	KindReset    = "reset"
-	KindSilent   = "silent"
+	KindHealthy  Kind = "healthy"
+	KindDegraded Kind = "degraded"
+	KindLostPing Kind = "lost_ping"
+	KindGoaway   Kind = "goaway"
+	KindReset    Kind = "reset"
+	KindSilent   Kind = "silent"
 )
 
-// Loss directions and locations.
+// LossDirection says which direction of a connection lost packets.
+type LossDirection string
+
+// Loss directions.
 const (
-	LossNone           = "none"
-	LossClientToServer = "client_to_server"
-	LossServerToClient = "server_to_client"
-	LossBoth           = "both"
-	LossUnknown        = "unknown"
-
-	BeforeCapture   = "before_capture"
-	AfterCapture    = "after_capture"
-	LocationUnknown = "unknown"
+	LossNone           LossDirection = "none"
+	LossClientToServer LossDirection = "client_to_server"
+	LossServerToClient LossDirection = "server_to_client"
+	LossBoth           LossDirection = "both"
+	LossUnknown        LossDirection = "unknown"
 )
+
+// LossLocation says where packets were lost relative to the capture point.
+type LossLocation string
+
+// Loss locations.
+const (
+	BeforeCapture   LossLocation = "before_capture"
+	AfterCapture    LossLocation = "after_capture"
+	LocationUnknown LossLocation = "unknown"
+)
+
+// Suspect names a cause a verdict has evidence for.
+type Suspect string
 
 // Suspects.
 const (
-	SuspectMTUBlackhole   = "mtu_blackhole"
-	SuspectMiddleboxReset = "middlebox_reset"
-	SuspectCaptureDrops   = "capture_drops"
-	SuspectIdleTimeout    = "idle_timeout"
-	SuspectZeroWindow     = "zero_window"
-	SuspectTooManyPings   = "too_many_pings"
+	SuspectMTUBlackhole   Suspect = "mtu_blackhole"
+	SuspectMiddleboxReset Suspect = "middlebox_reset"
+	SuspectCaptureDrops   Suspect = "capture_drops"
+	SuspectIdleTimeout    Suspect = "idle_timeout"
+	SuspectZeroWindow     Suspect = "zero_window"
+	SuspectTooManyPings   Suspect = "too_many_pings"
 )
+
+// CapturePoint says where on the path a capture was taken.
+type CapturePoint string
 
 // Capture points.
 const (
-	PointClient  = "client"
-	PointServer  = "server"
-	PointMiddle  = "middle"
-	PointUnknown = "unknown"
+	PointClient  CapturePoint = "client"
+	PointServer  CapturePoint = "server"
+	PointMiddle  CapturePoint = "middle"
+	PointUnknown CapturePoint = "unknown"
 )

@@ -172,7 +172,7 @@ func (t *text) findings(r *model.Report) {
 			t.printf("%s%d payload bytes not captured (snaplen): client->server %d, server->client %d\n", t.bullet(),
 				missing, c.TCP.ClientToServer.MissingBytes, c.TCP.ServerToClient.MissingBytes)
 		}
-		if c.Close.Kind == "rst" {
+		if c.Close.Kind == model.CloseRST {
 			t.printf("%sRST from the %s's address at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))
 		}
 		if c.EventsDropped > 0 {
@@ -289,8 +289,8 @@ func pair(a, b int) string { return strconv.Itoa(a) + " / " + strconv.Itoa(b) }
 
 func closeText(c model.Close) string {
 	switch c.Kind {
-	case "fin", "rst":
-		return fmt.Sprintf("%s by %s @%s", strings.ToUpper(c.Kind), c.By, frameRef(c.Input, c.Frame))
+	case model.CloseFIN, model.CloseRST:
+		return fmt.Sprintf("%s by %s @%s", strings.ToUpper(string(c.Kind)), c.By, frameRef(c.Input, c.Frame))
 	}
 	return "open"
 }

@@ -53,7 +53,7 @@ func sample() *model.Report {
 				},
 				Close:   model.Close{Kind: "fin", By: "client", Frame: 197},
 				Events:  []model.Event{},
-				Verdict: &model.Verdict{Kind: "healthy", LossDirection: "none", LossLocation: "unknown", Suspects: []string{}, Summary: "No loss; closed normally by the client.", Evidence: []model.Evidence{}},
+				Verdict: &model.Verdict{Kind: "healthy", LossDirection: "none", LossLocation: "unknown", Suspects: []model.Suspect{}, Summary: "No loss; closed normally by the client.", Evidence: []model.Evidence{}},
 				HTTP2: &model.HTTP2{
 					Frames: map[model.Direction]map[string]int{
 						model.ClientToServer: {"HEADERS": 3, "SETTINGS": 2, "PING": 1, "WINDOW_UPDATE": 1},
@@ -74,7 +74,7 @@ func sample() *model.Report {
 				},
 				Close: model.Close{Kind: "rst", By: "server", Frame: 7, Input: 1},
 				Verdict: &model.Verdict{Kind: "reset", LossDirection: "client_to_server", LossLocation: "after_capture",
-					Suspects: []string{"middlebox_reset"},
+					Suspects: []model.Suspect{model.SuspectMiddleboxReset},
 					Summary:  "The client's PING went unanswered while its retransmissions went unacknowledged; then a reset with another TTL than the server's closed the connection.",
 					Evidence: []model.Evidence{
 						{Frame: 305, Note: "client PING (go-health-check)"},

@@ -47,16 +47,16 @@ func (t *text) paths(r *model.Report) {
 }
 
 func problem(c *model.Connection) bool {
-	return c.Verdict != nil && c.Verdict.Kind != "" && c.Verdict.Kind != "healthy"
+	return c.Verdict != nil && c.Verdict.Kind != "" && c.Verdict.Kind != model.KindHealthy
 }
 
 func verdictCell(v *model.Verdict) string {
 	if v == nil || v.Kind == "" {
 		return "-"
 	}
-	s := v.Kind
-	if v.LossDirection != "" && v.LossDirection != "none" {
-		s += ", loss " + strings.ReplaceAll(v.LossDirection, "_to_", "->")
+	s := string(v.Kind)
+	if v.LossDirection != "" && v.LossDirection != model.LossNone {
+		s += ", loss " + strings.ReplaceAll(string(v.LossDirection), "_to_", "->")
 	}
 	return s
 }
@@ -68,7 +68,7 @@ func (t *text) verdict(c *model.Connection) {
 	if v == nil || v.Kind == "" {
 		return
 	}
-	label := strings.ToUpper(v.Kind)
+	label := strings.ToUpper(string(v.Kind))
 	if t.md {
 		label = "**" + label + "**"
 	}
@@ -78,13 +78,13 @@ func (t *text) verdict(c *model.Connection) {
 	}
 	var facts []string
 	if v.LossDirection != "" {
-		facts = append(facts, "loss direction "+v.LossDirection)
+		facts = append(facts, "loss direction "+string(v.LossDirection))
 	}
 	if v.LossLocation != "" {
-		facts = append(facts, "loss location "+v.LossLocation)
+		facts = append(facts, "loss location "+string(v.LossLocation))
 	}
 	if len(v.Suspects) > 0 {
-		facts = append(facts, "suspects "+strings.Join(v.Suspects, ", "))
+		facts = append(facts, "suspects "+joinSuspects(v.Suspects))
 	}
 	if len(facts) > 0 {
 		t.printf("%s%s\n", t.bullet(), strings.Join(facts, "; "))
@@ -215,4 +215,12 @@ func (t *text) http2(c *model.Connection) {
 		}
 		t.printf("%sRST_STREAM: %s%s\n", t.bullet(), strings.Join(parts, "; "), more)
 	}
+}
+
+func joinSuspects(ss []model.Suspect) string {
+	w := make([]string, len(ss))
+	for i, s := range ss {
+		w[i] = string(s)
+	}
+	return strings.Join(w, ", ")
 }

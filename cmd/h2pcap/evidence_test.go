@@ -113,7 +113,7 @@ func TestSaveEvidence(t *testing.T) {
 						t.Errorf("%s: %d retransmissions", base, n)
 					}
 				default:
-					if g.Verdict.Kind != whole.Verdict.Kind {
+					if model.Kind(g.Verdict.Kind) != whole.Verdict.Kind {
 						t.Errorf("%s: verdict %s, the whole capture says %s", base, g.Verdict.Kind, whole.Verdict.Kind)
 					}
 				}
