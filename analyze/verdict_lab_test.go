@@ -29,9 +29,9 @@ type verdictTruth struct {
 
 // verdictWant is what one connection's verdict must say in one capture.
 type verdictWant struct {
-	kinds    []model.Kind // any of
+	kinds    []model.Kind          // any of
 	dirs     []model.LossDirection // any of; nil: not checked
-	suspects []model.Suspect // must all be there
+	suspects []model.Suspect       // must all be there
 }
 
 // verdictOverride states, per scenario, capture and client port, where the

@@ -105,11 +105,11 @@ func TestAssessLoss(t *testing.T) {
 func TestJudge(t *testing.T) {
 	c2s, s2c := model.ClientToServer, model.ServerToClient
 	type want struct {
-		kind           model.Kind
-		dir            model.LossDirection
-		loc            model.LossLocation
-		suspects       []model.Suspect
-		summary        string // substring
+		kind     model.Kind
+		dir      model.LossDirection
+		loc      model.LossLocation
+		suspects []model.Suspect
+		summary  string // substring
 	}
 	tests := []struct {
 		name  string
