@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -90,9 +91,9 @@ func (g seg) segmentFrom(frame int, cli netip.AddrPort) *decode.Segment {
 }
 
 // run feeds segs to a new Analyzer and returns each segment's flags.
-func run(segs []seg) (*Analyzer, []SegmentFlags) {
+func run(segs []seg) (*Analyzer, []tcp.Flags) {
 	a := New(Options{})
-	out := make([]SegmentFlags, len(segs))
+	out := make([]tcp.Flags, len(segs))
 	for i, g := range segs {
 		out[i] = a.segment(g.segment(i + 1))
 	}
@@ -116,7 +117,7 @@ func handshake(wsC, wsS int8) []seg {
 
 func withHandshake(segs ...seg) []seg { return append(handshake(-1, -1), segs...) }
 
-func flagNames(f SegmentFlags) string {
+func flagNames(f tcp.Flags) string {
 	names := []string{"retrans", "lost", "acked-unseen", "keep-alive", "dup-ack", "zero-window",
 		"zw-probe", "zw-probe-ack", "keep-alive-ack", "ooo", "fast", "window-update",
 		"window-full", "reused-ports", "spurious"}
@@ -140,7 +141,7 @@ const C1, S1 = isnC + 1, isnS + 1
 var ruleTests = []struct {
 	name string
 	segs []seg
-	want map[int]SegmentFlags // by index in segs; every other segment must have no flag
+	want map[int]tcp.Flags // by index in segs; every other segment must have no flag
 }{
 	{
 		name: "clean exchange",
@@ -155,7 +156,7 @@ var ruleTests = []struct {
 			seg{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
 			seg{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{4: FlagRetransmission},
+		want: map[int]tcp.Flags{4: tcp.FlagRetransmission},
 	},
 	{
 		name: "retransmitted SYN",
@@ -163,7 +164,7 @@ var ruleTests = []struct {
 			{ms: 0, from: fromC, flags: "S", seq: isnC, win: 65535},
 			{ms: 1000, from: fromC, flags: "S", seq: isnC, win: 65535},
 		},
-		want: map[int]SegmentFlags{1: FlagRetransmission},
+		want: map[int]tcp.Flags{1: tcp.FlagRetransmission},
 	},
 	{
 		name: "fast retransmission after two duplicate ACKs",
@@ -176,7 +177,7 @@ var ruleTests = []struct {
 			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535, sack: 1},
 			seg{ms: 45, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{7: FlagDupAck, 8: FlagDupAck, 9: FlagFastRetransmission},
+		want: map[int]tcp.Flags{7: tcp.FlagDupAck, 8: tcp.FlagDupAck, 9: tcp.FlagFastRetransmission},
 	},
 	{
 		name: "not fast when 20 ms after the last dup ACK",
@@ -188,7 +189,7 @@ var ruleTests = []struct {
 			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
 			seg{ms: 62, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{6: FlagDupAck, 7: FlagDupAck, 8: FlagRetransmission},
+		want: map[int]tcp.Flags{6: tcp.FlagDupAck, 7: tcp.FlagDupAck, 8: tcp.FlagRetransmission},
 	},
 	{
 		// Wireshark stores -1 in the guint32 dup-ACK counter after an
@@ -202,7 +203,7 @@ var ruleTests = []struct {
 			seg{ms: 41, from: fromC, flags: "A", seq: C1 + 200, ack: S1 + 500, win: 1000},
 			seg{ms: 45, from: fromC, flags: "A", seq: C1 + 100, ack: S1 + 500, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{6: FlagAckedUnseen, 7: FlagFastRetransmission},
+		want: map[int]tcp.Flags{6: tcp.FlagAckedUnseen, 7: tcp.FlagFastRetransmission},
 	},
 	{
 		name: "spurious retransmission of acknowledged data",
@@ -211,7 +212,7 @@ var ruleTests = []struct {
 			seg{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
 			seg{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{5: FlagSpuriousRetransmission},
+		want: map[int]tcp.Flags{5: tcp.FlagSpuriousRetransmission},
 	},
 	{
 		name: "out of order within the iRTT, after a gap",
@@ -219,7 +220,7 @@ var ruleTests = []struct {
 			seg{ms: 30, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
 			seg{ms: 31, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{3: FlagLostSegment, 4: FlagOutOfOrder},
+		want: map[int]tcp.Flags{3: tcp.FlagLostSegment, 4: tcp.FlagOutOfOrder},
 	},
 	{
 		name: "late filler beyond the iRTT is a retransmission",
@@ -227,7 +228,7 @@ var ruleTests = []struct {
 			seg{ms: 30, from: fromC, flags: "A", seq: C1 + 100, ack: S1, len: 100, win: 1000},
 			seg{ms: 55, from: fromC, flags: "A", seq: C1, ack: S1, len: 100, win: 1000},
 		),
-		want: map[int]SegmentFlags{3: FlagLostSegment, 4: FlagRetransmission},
+		want: map[int]tcp.Flags{3: tcp.FlagLostSegment, 4: tcp.FlagRetransmission},
 	},
 	{
 		name: "without a handshake the threshold is 3 ms: out of order",
@@ -235,7 +236,7 @@ var ruleTests = []struct {
 			{ms: 0, from: fromC, flags: "A", seq: 200, ack: 9000, len: 100, win: 1000},
 			{ms: 2.9, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
 		},
-		want: map[int]SegmentFlags{1: FlagOutOfOrder},
+		want: map[int]tcp.Flags{1: tcp.FlagOutOfOrder},
 	},
 	{
 		name: "without a handshake the threshold is 3 ms: retransmission",
@@ -243,7 +244,7 @@ var ruleTests = []struct {
 			{ms: 0, from: fromC, flags: "A", seq: 200, ack: 9000, len: 100, win: 1000},
 			{ms: 3, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
 		},
-		want: map[int]SegmentFlags{1: FlagRetransmission},
+		want: map[int]tcp.Flags{1: tcp.FlagRetransmission},
 	},
 	{
 		name: "an exact resend of the latest segment is no out-of-order",
@@ -251,7 +252,7 @@ var ruleTests = []struct {
 			{ms: 0, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
 			{ms: 1, from: fromC, flags: "A", seq: 100, ack: 9000, len: 100, win: 1000},
 		},
-		want: map[int]SegmentFlags{1: FlagRetransmission},
+		want: map[int]tcp.Flags{1: tcp.FlagRetransmission},
 	},
 	{
 		name: "ACKed unseen segment: once per gap, then once per silent episode",
@@ -263,12 +264,12 @@ var ruleTests = []struct {
 			seg{ms: 42, from: fromS, flags: "A", seq: S1, ack: C1 + 400, win: 65535},
 			seg{ms: 43, from: fromS, flags: "A", seq: S1, ack: C1 + 500, win: 65535},
 		),
-		want: map[int]SegmentFlags{
-			4: FlagLostSegment,
-			5: FlagAckedUnseen, // beyond the gap: maxSeqToBeAcked jumps
-			6: FlagDupAck,
-			7: FlagAckedUnseen, // beyond all the client sent
-			8: 0,               // the same episode: reported once
+		want: map[int]tcp.Flags{
+			4: tcp.FlagLostSegment,
+			5: tcp.FlagAckedUnseen, // beyond the gap: maxSeqToBeAcked jumps
+			6: tcp.FlagDupAck,
+			7: tcp.FlagAckedUnseen, // beyond all the client sent
+			8: 0,                   // the same episode: reported once
 		},
 	},
 	{
@@ -282,7 +283,7 @@ var ruleTests = []struct {
 			seg{ms: 43, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 65535},
 			seg{ms: 44, from: fromS, flags: "A", seq: S1, ack: C1 + 200, win: 1234},
 		),
-		want: map[int]SegmentFlags{6: FlagDupAck, 8: FlagDupAck, 9: FlagWindowUpdate},
+		want: map[int]tcp.Flags{6: tcp.FlagDupAck, 8: tcp.FlagDupAck, 9: tcp.FlagWindowUpdate},
 	},
 	{
 		name: "zero window, probe, probe ACK",
@@ -292,11 +293,11 @@ var ruleTests = []struct {
 			seg{ms: 50, from: fromS, flags: "A", seq: S1, ack: C1, win: 0},
 			seg{ms: 60, from: fromS, flags: "A", seq: S1, ack: C1, win: 500},
 		),
-		want: map[int]SegmentFlags{
-			3: FlagZeroWindow,
-			4: FlagZeroWindowProbe,
-			5: FlagZeroWindow | FlagZeroWindowProbeAck,
-			6: FlagWindowUpdate,
+		want: map[int]tcp.Flags{
+			3: tcp.FlagZeroWindow,
+			4: tcp.FlagZeroWindowProbe,
+			5: tcp.FlagZeroWindow | tcp.FlagZeroWindowProbeAck,
+			6: tcp.FlagWindowUpdate,
 		},
 	},
 	{
@@ -312,7 +313,7 @@ var ruleTests = []struct {
 			seg{ms: 25, from: fromS, flags: "A", seq: S1, ack: C1, win: 10},
 			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1280, win: 1000},
 		),
-		want: map[int]SegmentFlags{3: FlagWindowUpdate, 4: FlagWindowFull},
+		want: map[int]tcp.Flags{3: tcp.FlagWindowUpdate, 4: tcp.FlagWindowFull},
 	},
 	{
 		name: "window is unscaled until the peer's first ACK",
@@ -322,7 +323,7 @@ var ruleTests = []struct {
 			{ms: 20, from: fromC, flags: "A", seq: C1, ack: S1, win: 1000},
 			{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1000, win: 1000},
 		},
-		want: map[int]SegmentFlags{3: FlagWindowFull},
+		want: map[int]tcp.Flags{3: tcp.FlagWindowFull},
 	},
 	{
 		name: "scale offered by one side only is not used",
@@ -330,7 +331,7 @@ var ruleTests = []struct {
 			seg{ms: 25, from: fromS, flags: "A", seq: S1, ack: C1, win: 1280},
 			seg{ms: 30, from: fromC, flags: "A", seq: C1, ack: S1, len: 1280, win: 1000},
 		),
-		want: map[int]SegmentFlags{3: FlagWindowUpdate, 4: FlagWindowFull},
+		want: map[int]tcp.Flags{3: tcp.FlagWindowUpdate, 4: tcp.FlagWindowFull},
 	},
 	{
 		name: "without a SYN the scale is unknown: no window full",
@@ -348,7 +349,7 @@ var ruleTests = []struct {
 			seg{ms: 5010, from: fromS, flags: "A", seq: S1, ack: C1 + 100, win: 65535},
 			seg{ms: 9000, from: fromC, flags: "A", seq: C1 + 99, ack: S1, len: 1, win: 1000},
 		),
-		want: map[int]SegmentFlags{5: FlagKeepAlive, 6: FlagKeepAliveAck, 7: FlagKeepAlive},
+		want: map[int]tcp.Flags{5: tcp.FlagKeepAlive, 6: tcp.FlagKeepAliveAck, 7: tcp.FlagKeepAlive},
 	},
 	{
 		name: "FIN counts one sequence number",
@@ -358,7 +359,7 @@ var ruleTests = []struct {
 			seg{ms: 50, from: fromC, flags: "A", seq: C1 + 1, ack: S1 + 1, win: 1000},
 			seg{ms: 300, from: fromC, flags: "FA", seq: C1, ack: S1 + 1, win: 1000},
 		),
-		want: map[int]SegmentFlags{6: FlagRetransmission},
+		want: map[int]tcp.Flags{6: tcp.FlagRetransmission},
 	},
 	{
 		name: "RST beyond nextseq is no lost segment",
@@ -379,11 +380,11 @@ var ruleTests = []struct {
 			{ms: 300, from: fromC, flags: "A", seq: 0xFFFFFF01, ack: 0xFFFFFFF1, len: 100, win: 1000},
 			{ms: 301, from: fromC, flags: "A", seq: 0x00000101, ack: 0xFFFFFFF1, len: 100, win: 1000},
 		},
-		want: map[int]SegmentFlags{
-			4: FlagLostSegment,
-			5: FlagOutOfOrder,
-			7: FlagSpuriousRetransmission,
-			8: FlagRetransmission,
+		want: map[int]tcp.Flags{
+			4: tcp.FlagLostSegment,
+			5: tcp.FlagOutOfOrder,
+			7: tcp.FlagSpuriousRetransmission,
+			8: tcp.FlagRetransmission,
 		},
 	},
 }
@@ -612,7 +613,7 @@ func TestAppFromInOrderPayload(t *testing.T) {
 		seg{ms: 31, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2Preface, win: 1000},
 	)
 	a, flags := run(segs)
-	if flags[3] != FlagLostSegment || flags[4] != FlagOutOfOrder {
+	if flags[3] != tcp.FlagLostSegment || flags[4] != tcp.FlagOutOfOrder {
 		t.Fatalf("flags %s, %s", flagNames(flags[3]), flagNames(flags[4]))
 	}
 	if c := a.Report(nil).Connections[0]; c.App != "h2c" {

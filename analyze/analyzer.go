@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
@@ -105,36 +106,23 @@ func (a *Analyzer) Segment(s *decode.Segment) {
 }
 
 // segment is Segment returning the analysis flags, for tests.
-func (a *Analyzer) segment(s *decode.Segment) SegmentFlags {
+func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	k := keyOf(s.Src, s.Dst)
 	c := a.lastConn
 	if c == nil || k != a.lastKey {
 		c = a.conns[k]
 	}
-	var pre SegmentFlags
+	var pre tcp.Flags
 	if c == nil {
 		c = a.newConn(k, s)
-	} else if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN {
-		// dissect_tcp: a SYN whose ISN differs from the base sequence
-		// number already known for its direction starts a new
-		// conversation, whatever state the old one is in (no FIN or RST
-		// needed). The same ISN is a retransmitted SYN: nextseq goes back
-		// to the last contiguous byte (issue 17616, an RST may have moved
-		// it).
-		fwd := &c.dir[c.side(s)]
-		if fwd.baseSet {
-			if s.Seq != fwd.baseSeq {
-				// The old connection can no longer be found: drop what
-				// only the analysis needed.
-				c.dir[sideA].unacked, c.dir[sideB].unacked = unackedSet{}, unackedSet{}
-				c.h2finish()
-				a.connClosed(c, s)
-				c = a.newConn(k, s)
-				pre = FlagReusedPorts
-			} else {
-				fwd.nextSeq = fwd.maxSeqToBeAcked
-			}
-		}
+	} else if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && c.tcp.SYN(c.side(s), s.Seq) {
+		// A SYN with a new ISN: the old connection can no longer be
+		// found; drop what only the analysis needed.
+		c.tcp.Forget()
+		c.h2finish()
+		a.connClosed(c, s)
+		c = a.newConn(k, s)
+		pre = tcp.FlagReusedPorts
 	}
 	a.lastKey, a.lastConn = k, c
 	f := c.segment(s)
@@ -217,7 +205,7 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 		return "server"
 	}
 
-	cl, sv := &c.dir[client], &c.dir[server]
+	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)
 	out := &model.Connection{
 		Stream:     c.stream,
 		Client:     c.ep[client].String(),
@@ -228,26 +216,26 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 		LastInput:  c.lastInput,
 		Start:      c.start,
 		End:        c.end,
-		App:        app(cl.sniff, sv.sniff),
+		App:        app(c.dir[client].sniff, c.dir[server].sniff),
 		Roles:      rule,
 		TCP: model.TCPStats{
-			ClientToServer: cl.stats.Clone(),
-			ServerToClient: sv.stats.Clone(),
+			ClientToServer: cl.Stats(),
+			ServerToClient: sv.Stats(),
 		},
 		Handshake: model.Handshake{
-			Seen:          c.synSide >= 0 || c.synAckSide >= 0,
-			ClientMSS:     cl.mss,
-			ServerMSS:     sv.mss,
-			ClientWScale:  cl.wscaleOpt,
-			ServerWScale:  sv.wscaleOpt,
-			SACKPermitted: sackPermitted(cl, sv),
+			Seen:          c.tcp.SYNSide() >= 0 || c.tcp.SYNAckSide() >= 0,
+			ClientMSS:     cl.MSS(),
+			ServerMSS:     sv.MSS(),
+			ClientWScale:  cl.WScaleOption(),
+			ServerWScale:  sv.WScaleOption(),
+			SACKPermitted: tcp.SACKPermitted(cl, sv),
 		},
 		Close:         model.Close{Kind: model.CloseNone},
 		Events:        make([]model.Event, len(c.events)),
 		EventsDropped: c.eventsDropped,
 	}
-	if c.firstRTTNS != 0 {
-		ms := float64(c.firstRTTNS) / float64(time.Millisecond)
+	if rtt := c.tcp.IRTT(); rtt != 0 {
+		ms := float64(rtt) / float64(time.Millisecond)
 		out.IRTTms = &ms
 	}
 	switch m := c.rst; {
@@ -262,19 +250,4 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 		out.Events[i] = e
 	}
 	return out
-}
-
-// sackPermitted says whether SACK was negotiated: both handshake segments
-// must offer it; with only one of them seen, that one's offer is all there is.
-func sackPermitted(cl, sv *dirState) bool {
-	cs, ss := cl.sentSYN || cl.sentSYNAck, sv.sentSYN || sv.sentSYNAck
-	switch {
-	case cs && ss:
-		return cl.sackPerm && sv.sackPerm
-	case cs:
-		return cl.sackPerm
-	case ss:
-		return sv.sackPerm
-	}
-	return false
 }

@@ -1,26 +1,22 @@
-// Package analyze holds the state machines and the judgement: it tracks
-// each TCP connection per direction the way Wireshark 4.0 does, numbers
-// connections as tshark's tcp.stream, and produces the Report that package
-// report renders. It never prints.
+// Package analyze runs the analysis: it finds each segment's connection,
+// numbers connections as tshark's tcp.stream, runs the stages on each
+// segment in order (the TCP tracker of package tcp, then the verdict's
+// per-segment facts, the events, the application analysis), and builds the
+// model.Report that package report renders. It never prints.
 //
 // An Analyzer keeps a table of connections keyed by 4-tuple; each conn
-// has two dirStates, one per sending side. The sides are "A" (the sender of
+// has a tcp.Conn and, per sending side, the later stages' state. The sides are "A" (the sender of
 // the first segment seen) and "B" until Report maps them to client and
 // server, because the evidence for the roles (a SYN, an HTTP/2 preface, a
 // port) may come later than the first segment and nothing is buffered.
 //
-// The classification is Wireshark 4.0.17's tcp_analyze_sequence_number,
-// rule for rule and in its order, including its conventions where they
-// change results: a nextseq or lastack of 0 means "unknown", the dup-ACK
-// counter is unsigned (its -1 passes the fast-retransmission test), time
-// differences are unsigned, the window scale is unknown (-1) without a SYN
-// and off (-2) unless both SYNs carry it, and a SYN or FIN adds its
-// sequence number only while fewer than 10000 segments are unacked. A SYN
-// with a new ISN on a known 4-tuple starts a new tcp.stream whatever state
-// the old one is in. The tests check all of it against tshark: every
-// capture under testdata/pcaps (TestOracle), the hand-built cases
-// (TestRulesAgainstTshark) and generated noisy conversations
-// (TestRandomAgainstTshark).
+// The TCP classification is package tcp's (Wireshark 4.0.17's
+// tcp_analyze_sequence_number, rule for rule): a conn holds a tcp.Conn and
+// runs the later stages after it, in order, on each segment. A SYN with a
+// new ISN on a known 4-tuple starts a new tcp.stream whatever state the old
+// one is in. The tests check all of it against tshark: every capture under
+// testdata/pcaps (TestOracle), the hand-built cases (TestRulesAgainstTshark)
+// and generated noisy conversations (TestRandomAgainstTshark).
 //
 // Counters are exact; events are kept up to Options.MaxEventsPerConn per
 // connection, one per analysis flag (the retransmission family as its most

@@ -3,6 +3,7 @@ package analyze
 import (
 	"slices"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -113,7 +114,7 @@ func newH2conn(c *conn, forced bool) *h2conn {
 // analysis: its payload feeds the side's reassembler, its ACK tells the
 // other side's which holes will never be filled, and its FIN or RST is
 // when the side closed.
-func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
+func (c *conn) h2segment(side int, fl *tcp.Flow, s *decode.Segment) {
 	h := c.h2
 	if h == nil {
 		if s.PayloadLen == 0 || c.h2off {
@@ -128,14 +129,14 @@ func (c *conn) h2segment(side int, d *dirState, s *decode.Segment) {
 	hd, peer := &h.dir[side], &h.dir[1-side]
 	// A reset's ACK is not trusted: a middlebox forges resets.
 	if s.Flags&(decode.FlagACK|decode.FlagRST) == decode.FlagACK {
-		peer.reasm.acked(s.Ack, peer)
+		peer.reasm.acked(tcp.Seq(s.Ack), peer)
 	}
 	if s.PayloadLen > 0 {
-		if !hd.reasm.started && d.startKnown {
-			hd.reasm.start(d.start)
+		if start, known := fl.Start(); !hd.reasm.started && known {
+			hd.reasm.start(start)
 			hd.atStart = true
 		}
-		seq := s.Seq
+		seq := tcp.Seq(s.Seq)
 		if s.Flags.Has(decode.FlagSYN) {
 			seq++ // TCP Fast Open: the SYN takes a sequence number
 		}

@@ -234,9 +234,9 @@ func sideName(side, client int) string {
 // latePingAfter is when a PING ACK counts as late: after 10 round trips of
 // the handshake, and at least 200 ms (timer and scheduling noise); 1 s
 // when the handshake was not seen.
-func latePingAfter(irttNS int64) time.Duration {
-	if irttNS <= 0 {
+func latePingAfter(irtt time.Duration) time.Duration {
+	if irtt <= 0 {
 		return time.Second
 	}
-	return max(10*time.Duration(irttNS), 200*time.Millisecond)
+	return max(10*irtt, 200*time.Millisecond)
 }

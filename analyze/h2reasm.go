@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode/h2"
 )
 
@@ -35,7 +36,7 @@ type byteSink interface {
 // snaplen cut.
 type reassembler struct {
 	started bool
-	next    uint32 // sequence number of the next byte owed to the sink
+	next    tcp.Seq // sequence number of the next byte owed to the sink
 
 	held      []heldSeg // waiting for a hole to fill, by sequence number
 	heldBytes int
@@ -43,16 +44,16 @@ type reassembler struct {
 
 // heldSeg is a segment that arrived beyond a hole.
 type heldSeg struct {
-	seq     uint32 // of its first payload byte
-	data    []byte // the captured bytes (a copy)
-	missing int    // bytes after data a snaplen cut
+	seq     tcp.Seq // of its first payload byte
+	data    []byte  // the captured bytes (a copy)
+	missing int     // bytes after data a snaplen cut
 	meta    h2.Meta
 }
 
-func (h *heldSeg) end() uint32 { return h.seq + uint32(len(h.data)+h.missing) }
+func (h *heldSeg) end() tcp.Seq { return h.seq.Add(uint32(len(h.data) + h.missing)) }
 
 // start sets where the byte stream begins, when the SYN told.
-func (r *reassembler) start(seq uint32) {
+func (r *reassembler) start(seq tcp.Seq) {
 	if !r.started {
 		r.started, r.next = true, seq
 	}
@@ -61,16 +62,16 @@ func (r *reassembler) start(seq uint32) {
 // segment takes one segment's payload: seq is the sequence number of its
 // first payload byte, payload the captured bytes, wireLen the payload length
 // on the wire (more than len(payload) when a snaplen cut it).
-func (r *reassembler) segment(seq uint32, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
+func (r *reassembler) segment(seq tcp.Seq, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
 	if wireLen <= 0 {
 		return
 	}
 	r.start(seq)
-	end := seq + uint32(wireLen)
-	if seqLE(end, r.next) {
+	end := seq.Add(uint32(wireLen))
+	if end.LessThanEq(r.next) {
 		return // nothing new: a retransmission
 	}
-	if seqGT(seq, r.next) {
+	if seq.GreaterThan(r.next) {
 		r.hold(seq, payload, wireLen, meta, sink)
 		return
 	}
@@ -80,8 +81,8 @@ func (r *reassembler) segment(seq uint32, payload []byte, wireLen int, meta h2.M
 
 // push delivers the part of a segment at or after next; the segment must
 // start at or before next and end after it.
-func (r *reassembler) push(seq uint32, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
-	skip := int(r.next - seq)
+func (r *reassembler) push(seq tcp.Seq, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
+	skip := int(seq.Size(r.next))
 	if skip < len(payload) {
 		sink.data(payload[skip:], meta)
 		skip = len(payload)
@@ -89,7 +90,7 @@ func (r *reassembler) push(seq uint32, payload []byte, wireLen int, meta h2.Meta
 	if cut := wireLen - skip; cut > 0 {
 		sink.gap(cut)
 	}
-	r.next = seq + uint32(wireLen)
+	r.next = seq.Add(uint32(wireLen))
 }
 
 // drain delivers the held segments the stream has reached. Their bytes are
@@ -99,11 +100,11 @@ func (r *reassembler) drain(fill *h2.Meta, sink byteSink) {
 	n := 0
 	for ; n < len(r.held); n++ {
 		h := &r.held[n]
-		if seqGT(h.seq, r.next) {
+		if h.seq.GreaterThan(r.next) {
 			break
 		}
 		r.heldBytes -= len(h.data)
-		if seqGT(h.end(), r.next) {
+		if h.end().GreaterThan(r.next) {
 			meta := h.meta
 			if fill != nil {
 				meta = *fill
@@ -118,16 +119,16 @@ func (r *reassembler) drain(fill *h2.Meta, sink byteSink) {
 }
 
 // hold keeps a segment that starts beyond a hole, then enforces the bounds.
-func (r *reassembler) hold(seq uint32, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
+func (r *reassembler) hold(seq tcp.Seq, payload []byte, wireLen int, meta h2.Meta, sink byteSink) {
 	// Sorted by distance from next, which survives a wrap of the sequence
 	// space. A segment with the same start as one held keeps the longer.
-	dist := seq - r.next
+	dist := r.next.Size(seq)
 	i := len(r.held)
-	for i > 0 && r.held[i-1].seq-r.next > dist {
+	for i > 0 && r.next.Size(r.held[i-1].seq) > dist {
 		i--
 	}
 	if i > 0 && r.held[i-1].seq == seq {
-		if seqLE(seq+uint32(wireLen), r.held[i-1].end()) {
+		if seq.Add(uint32(wireLen)).LessThanEq(r.held[i-1].end()) {
 			return
 		}
 		r.heldBytes -= len(r.held[i-1].data)
@@ -147,12 +148,12 @@ func (r *reassembler) hold(seq uint32, payload []byte, wireLen int, meta h2.Meta
 // acked says the peer acknowledged bytes up to ack: a hole below it was
 // received by the peer but not by the capture, and will not be
 // retransmitted. With nothing held there is nothing to wait for yet.
-func (r *reassembler) acked(ack uint32, sink byteSink) {
-	if len(r.held) == 0 || !seqGT(ack, r.next) {
+func (r *reassembler) acked(ack tcp.Seq, sink byteSink) {
+	if len(r.held) == 0 || !ack.GreaterThan(r.next) {
 		return
 	}
 	to := ack
-	if seqLT(r.held[0].seq, to) {
+	if r.held[0].seq.LessThan(to) {
 		to = r.held[0].seq
 	}
 	r.skipHole(to, sink)
@@ -160,9 +161,9 @@ func (r *reassembler) acked(ack uint32, sink byteSink) {
 
 // skipHole gives up on the bytes before seq: a gap, then what was held
 // behind them, each with its own segment.
-func (r *reassembler) skipHole(seq uint32, sink byteSink) {
-	if seqGT(seq, r.next) {
-		sink.gap(int(seq - r.next))
+func (r *reassembler) skipHole(seq tcp.Seq, sink byteSink) {
+	if seq.GreaterThan(r.next) {
+		sink.gap(int(r.next.Size(seq)))
 		r.next = seq
 	}
 	r.drain(nil, sink)

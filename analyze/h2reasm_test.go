@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode/h2"
 )
 
@@ -16,17 +17,17 @@ func (r *recSink) gap(n int)                { r.ops = append(r.ops, fmt.Sprintf(
 
 // rseg is one input to a reassembler: a segment, or an ACK from the peer.
 type rseg struct {
-	seq     uint32
+	seq     tcp.Seq
 	data    string
 	wireLen int  // 0: len(data)
 	ack     bool // an ACK for seq from the peer, not a segment
 }
 
 func TestReassembler(t *testing.T) {
-	var wrap uint32 = 0xFFFFFFFE
+	var wrap tcp.Seq = 0xFFFFFFFE
 	tests := []struct {
 		name  string
-		start uint32 // 0: not known (the first segment starts the stream)
+		start tcp.Seq // 0: not known (the first segment starts the stream)
 		segs  []rseg
 		flush bool
 		want  string
@@ -105,7 +106,7 @@ func TestReassemblerBounded(t *testing.T) {
 	r.segment(1, []byte("a"), 1, h2.Meta{Frame: 1}, &sink)
 	// A hole at 2, then maxHeldSegs+1 one-byte segments after it.
 	for i := 0; i <= maxHeldSegs; i++ {
-		r.segment(uint32(3+2*i), []byte("x"), 1, h2.Meta{Frame: 2 + i}, &sink)
+		r.segment(tcp.Seq(3+2*i), []byte("x"), 1, h2.Meta{Frame: 2 + i}, &sink)
 	}
 	if len(r.held) > maxHeldSegs {
 		t.Fatalf("%d segments held, bound %d", len(r.held), maxHeldSegs)
@@ -119,7 +120,7 @@ func TestReassemblerBounded(t *testing.T) {
 	r.segment(1, []byte("a"), 1, h2.Meta{Frame: 1}, &sink)
 	big := make([]byte, maxHeldBytes/4)
 	for i := 0; i < 5; i++ {
-		r.segment(uint32(3+i*len(big)), big, len(big), h2.Meta{Frame: 2 + i}, &sink)
+		r.segment(tcp.Seq(3+i*len(big)), big, len(big), h2.Meta{Frame: 2 + i}, &sink)
 	}
 	if r.heldBytes > maxHeldBytes {
 		t.Errorf("%d bytes held, bound %d", r.heldBytes, maxHeldBytes)

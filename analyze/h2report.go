@@ -44,7 +44,7 @@ func (c *conn) http2(client int) *model.HTTP2 {
 		TruncatedFrames:   map[model.Direction]int{},
 		LastFrame:         map[model.Direction]*model.FrameRef{},
 		Settings:          map[model.Direction]map[string]uint32{},
-		Pings:             h.pings.report(client, latePingAfter(c.firstRTTNS)),
+		Pings:             h.pings.report(client, latePingAfter(c.tcp.IRTT())),
 		PingsDropped:      h.pings.dropped,
 		Goaways:           []model.Goaway{},
 		RSTStreams:        []model.RSTStream{},
@@ -212,7 +212,7 @@ func (h *h2conn) provoked(client int) time.Time {
 func (h *h2conn) inferredHTTP2(client int) *model.HTTP2 {
 	out := &model.HTTP2{
 		Frames:       map[model.Direction]map[string]int{model.ClientToServer: {}, model.ServerToClient: {}},
-		Pings:        h.pings.report(client, latePingAfter(h.c.firstRTTNS)),
+		Pings:        h.pings.report(client, latePingAfter(h.c.tcp.IRTT())),
 		PingsDropped: h.pings.dropped,
 		Goaways:      []model.Goaway{},
 		RSTStreams:   []model.RSTStream{},

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/model"
@@ -180,12 +181,12 @@ func (nt *noticer) drop(c *conn) {
 
 // segment is run after the tracker and the HTTP/2 analysis took s; f are
 // its analysis flags.
-func (nt *noticer) segment(c *conn, s *decode.Segment, f SegmentFlags) {
+func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 	side := c.side(s)
 	ns := &c.notes
 	ns.silent = false
 	now := s.Time.UnixNano()
-	if f.Any(retransFamily) {
+	if f.Retransmission() {
 		ns.lastRetrans[side] = now
 		nt.emit(c, model.NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
 		if ns.burst[side].retrans(now) {
@@ -330,7 +331,7 @@ func (nt *noticer) pingLost(c *conn, p *pingRec) {
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
-	late := latePingAfter(c.firstRTTNS)
+	late := latePingAfter(c.tcp.IRTT())
 	for i := range c.h2.pings.list {
 		r := &c.h2.pings.list[i]
 		if r == p {
@@ -385,7 +386,7 @@ func (c *conn) noticePingAck(side int, f *h2.Frame) {
 // report's lateness.
 func (nt *noticer) tellAck(c *conn, r *pingRec) {
 	rtt := r.ack.Time.Sub(r.meta.Time)
-	late := rtt > latePingAfter(c.firstRTTNS)
+	late := rtt > latePingAfter(c.tcp.IRTT())
 	kind := model.NoticePingAck
 	if late {
 		kind = model.NoticePingLate

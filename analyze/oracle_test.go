@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/internal/oracle"
 	"github.com/h2pcap/h2pcap/model"
 
@@ -67,23 +68,23 @@ var oracleExceptions = []oracleException{
 // spurious retransmissions, as DirStats.Retransmissions counts.
 var oracleFields = []struct {
 	field string
-	flags SegmentFlags // our flags that raise it
+	flags tcp.Flags // our flags that raise it
 	stat  func(*model.DirStats) *int
 }{
-	{"tcp.analysis.retransmission", retransFamily, func(d *model.DirStats) *int { return &d.Retransmissions }},
-	{"tcp.analysis.fast_retransmission", FlagFastRetransmission, func(d *model.DirStats) *int { return &d.FastRetransmissions }},
-	{"tcp.analysis.spurious_retransmission", FlagSpuriousRetransmission, func(d *model.DirStats) *int { return &d.SpuriousRetransmissions }},
-	{"tcp.analysis.out_of_order", FlagOutOfOrder, func(d *model.DirStats) *int { return &d.OutOfOrder }},
-	{"tcp.analysis.lost_segment", FlagLostSegment, func(d *model.DirStats) *int { return &d.LostSegments }},
-	{"tcp.analysis.ack_lost_segment", FlagAckedUnseen, func(d *model.DirStats) *int { return &d.AckedUnseen }},
-	{"tcp.analysis.duplicate_ack", FlagDupAck, func(d *model.DirStats) *int { return &d.DupAcks }},
-	{"tcp.analysis.zero_window", FlagZeroWindow, func(d *model.DirStats) *int { return &d.ZeroWindows }},
-	{"tcp.analysis.zero_window_probe", FlagZeroWindowProbe, func(d *model.DirStats) *int { return &d.ZeroWindowProbes }},
-	{"tcp.analysis.window_full", FlagWindowFull, func(d *model.DirStats) *int { return &d.WindowFull }},
-	{"tcp.analysis.window_update", FlagWindowUpdate, func(d *model.DirStats) *int { return &d.WindowUpdates }},
-	{"tcp.analysis.keep_alive", FlagKeepAlive, func(d *model.DirStats) *int { return &d.KeepAlives }},
-	{"tcp.analysis.keep_alive_ack", FlagKeepAliveAck, func(d *model.DirStats) *int { return &d.KeepAliveAcks }},
-	{"tcp.analysis.zero_window_probe_ack", FlagZeroWindowProbeAck, nil},
+	{"tcp.analysis.retransmission", tcp.RetransFamily, func(d *model.DirStats) *int { return &d.Retransmissions }},
+	{"tcp.analysis.fast_retransmission", tcp.FlagFastRetransmission, func(d *model.DirStats) *int { return &d.FastRetransmissions }},
+	{"tcp.analysis.spurious_retransmission", tcp.FlagSpuriousRetransmission, func(d *model.DirStats) *int { return &d.SpuriousRetransmissions }},
+	{"tcp.analysis.out_of_order", tcp.FlagOutOfOrder, func(d *model.DirStats) *int { return &d.OutOfOrder }},
+	{"tcp.analysis.lost_segment", tcp.FlagLostSegment, func(d *model.DirStats) *int { return &d.LostSegments }},
+	{"tcp.analysis.ack_lost_segment", tcp.FlagAckedUnseen, func(d *model.DirStats) *int { return &d.AckedUnseen }},
+	{"tcp.analysis.duplicate_ack", tcp.FlagDupAck, func(d *model.DirStats) *int { return &d.DupAcks }},
+	{"tcp.analysis.zero_window", tcp.FlagZeroWindow, func(d *model.DirStats) *int { return &d.ZeroWindows }},
+	{"tcp.analysis.zero_window_probe", tcp.FlagZeroWindowProbe, func(d *model.DirStats) *int { return &d.ZeroWindowProbes }},
+	{"tcp.analysis.window_full", tcp.FlagWindowFull, func(d *model.DirStats) *int { return &d.WindowFull }},
+	{"tcp.analysis.window_update", tcp.FlagWindowUpdate, func(d *model.DirStats) *int { return &d.WindowUpdates }},
+	{"tcp.analysis.keep_alive", tcp.FlagKeepAlive, func(d *model.DirStats) *int { return &d.KeepAlives }},
+	{"tcp.analysis.keep_alive_ack", tcp.FlagKeepAliveAck, func(d *model.DirStats) *int { return &d.KeepAliveAcks }},
+	{"tcp.analysis.zero_window_probe_ack", tcp.FlagZeroWindowProbeAck, nil},
 }
 
 // Column layout of the tshark output.
@@ -553,7 +554,7 @@ func analyzeFile(path string) (map[int]*frameResult, *model.Report, error) {
 		f := a.segment(&s)
 		c := a.conns[keyOf(s.Src, s.Dst)]
 		res[s.Frame] = &frameResult{
-			seq:     int64(s.Seq - c.dir[c.side(&s)].baseSeq),
+			seq:     int64(c.tcp.Flow(c.side(&s)).Relative(s.Seq)),
 			stream:  c.stream,
 			src:     []string{s.Src.Addr().String()},
 			srcPort: int(s.Src.Port()),
@@ -567,7 +568,7 @@ func analyzeFile(path string) (map[int]*frameResult, *model.Report, error) {
 }
 
 // shownFields says which oracle fields tshark would show for flags f.
-func shownFields(f SegmentFlags) uint32 {
+func shownFields(f tcp.Flags) uint32 {
 	var out uint32
 	for i, of := range oracleFields {
 		if f.Any(of.flags) {

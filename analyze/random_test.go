@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/internal/oracle"
 
 	"github.com/h2pcap/h2pcap/decode"
@@ -255,7 +256,7 @@ func oneWayConn(idx, frameBase int, ack bool) []*decode.Segment {
 	seq, peer := uint32(0xFFFF0000), uint32(77)
 	emit(cli, srv, decode.FlagSYN, seq, 0, 0)
 	seq++
-	for i := range maxUnacked + 5 {
+	for i := range tcp.MaxUnacked + 5 {
 		emit(cli, srv, decode.FlagACK, seq, peer, 3)
 		seq += 3
 		if ack && i == 6000 {

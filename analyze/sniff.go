@@ -93,10 +93,10 @@ func isWellKnown(p uint16) bool { return p < 1024 || wellKnownPorts[p] }
 // payloads say, then the port numbers.
 func (c *conn) roles() (client int, rule string) {
 	switch {
-	case c.synSide >= 0:
-		return c.synSide, "syn"
-	case c.synAckSide >= 0:
-		return 1 - c.synAckSide, "syn"
+	case c.tcp.SYNSide() >= 0:
+		return c.tcp.SYNSide(), "syn"
+	case c.tcp.SYNAckSide() >= 0:
+		return 1 - c.tcp.SYNAckSide(), "syn"
 	}
 	rules := [...]struct {
 		s      sniff

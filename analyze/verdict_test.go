@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -430,7 +431,7 @@ func TestDirTrackHoles(t *testing.T) {
 		t.Error("fill across the wrap")
 	}
 	for i := 0; i < 2*maxHoles; i++ {
-		d.addHole(seqRange{uint32(i * 10), uint32(i*10 + 5)})
+		d.addHole(seqRange{tcp.Seq(i * 10), tcp.Seq(i*10 + 5)})
 	}
 	if len(d.holes) != maxHoles {
 		t.Errorf("%d holes kept, want %d", len(d.holes), maxHoles)

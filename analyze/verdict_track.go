@@ -3,6 +3,7 @@ package analyze
 import (
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -27,7 +28,7 @@ const (
 )
 
 // seqRange is [lo, hi) in absolute sequence space.
-type seqRange struct{ lo, hi uint32 }
+type seqRange struct{ lo, hi tcp.Seq }
 
 // segMark remembers one segment: where it is and what it was.
 type segMark struct {
@@ -35,7 +36,7 @@ type segMark struct {
 	frame int
 	input int
 	ns    int64
-	seq   uint32 // absolute
+	seq   tcp.Seq // absolute
 	len   int
 }
 
@@ -56,7 +57,7 @@ type dirTrack struct {
 	maxLen   int // largest payload
 
 	// seenEnd is the highest seq+len seen; gaps below it are holes.
-	seenEnd    uint32
+	seenEnd    tcp.Seq
 	seenEndSet bool
 	holes      []seqRange
 
@@ -71,7 +72,7 @@ type dirTrack struct {
 
 	// The side's receive point: the last time its cumulative ACK moved,
 	// that is, when it last got new data in order from its peer.
-	maxAck    uint32
+	maxAck    tcp.Seq
 	maxAckSet bool
 	ackAdvNS  int64
 	ackAdv    segMark
@@ -105,8 +106,10 @@ type connTrack struct {
 
 // observe updates the verdict state with one classified segment, before
 // count stores its events (which read the markers set here).
-func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f SegmentFlags, now int64) {
-	t := &fwd.vt
+func (c *conn) observe(side int, s *decode.Segment, f tcp.Flags, now int64) {
+	t := &c.dir[side].vt
+	fwd, rev := c.tcp.Flow(side), c.tcp.Flow(1-side)
+	seq, ackNo := tcp.Seq(s.Seq), tcp.Seq(s.Ack)
 	ct := &c.vt
 	rst := s.Flags.Has(decode.FlagRST)
 	syn, ack := s.Flags.Has(decode.FlagSYN), s.Flags.Has(decode.FlagACK)
@@ -132,7 +135,7 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 			t.lastIPID, t.ipidSet = s.IPID, true
 		}
 	}
-	mark := segMark{set: true, frame: s.Frame, input: s.Input, ns: now, seq: s.Seq, len: s.PayloadLen}
+	mark := segMark{set: true, frame: s.Frame, input: s.Input, ns: now, seq: seq, len: s.PayloadLen}
 
 	// Handshake timing.
 	switch {
@@ -145,44 +148,44 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 	}
 
 	// The receive point moves: this side got new data in order.
-	if ack && (!t.maxAckSet || seqGT(s.Ack, t.maxAck)) {
+	if ack && (!t.maxAckSet || ackNo.GreaterThan(t.maxAck)) {
 		if t.maxAckSet {
 			t.ackAdvNS, t.ackAdv = now, mark
 			t.stall = segMark{}
 		}
-		t.maxAck, t.maxAckSet = s.Ack, true
+		t.maxAck, t.maxAckSet = ackNo, true
 	}
 
-	retrans := f.Any(FlagRetransmission | FlagFastRetransmission | FlagOutOfOrder)
-	spurious := f.Any(FlagSpuriousRetransmission)
-	end := s.Seq + uint32(s.PayloadLen)
+	retrans := f.Any(tcp.FlagRetransmission | tcp.FlagFastRetransmission | tcp.FlagOutOfOrder)
+	spurious := f.Any(tcp.FlagSpuriousRetransmission)
+	end := seq.Add(uint32(s.PayloadLen))
 	// A gap: this segment (data or a bare ACK) starts beyond what was seen.
 	holeLen := 0
-	if f.Any(FlagLostSegment) && t.seenEndSet && seqGT(s.Seq, t.seenEnd) {
-		t.addHole(seqRange{t.seenEnd, s.Seq})
-		holeLen = int(s.Seq - t.seenEnd)
+	if f.Any(tcp.FlagLostSegment) && t.seenEndSet && seq.GreaterThan(t.seenEnd) {
+		t.addHole(seqRange{t.seenEnd, seq})
+		holeLen = int(t.seenEnd.Size(seq))
 	}
 	t.markUnseen, t.markPeerMissing = false, false
 	// A SYN sent again after the capture saw the SYN-ACK answer it: the
 	// SYN-ACK was lost on its way to the client.
-	t.markAnswered = syn && !ack && retrans && rev.sentSYNAck
+	t.markAnswered = syn && !ack && retrans && rev.SentSYNAck()
 	if s.PayloadLen > 0 {
 		t.dataSegs++
 		maxBefore := t.maxLen
 		t.maxLen = max(t.maxLen, s.PayloadLen)
 		if retrans {
-			t.markUnseen = t.fill(s.Seq, end)
+			t.markUnseen = t.fill(seq, end)
 			// The peer was heard from after this direction last sent new
 			// data and still did not acknowledge this segment: it never
 			// arrived (the data was lost, not the ACK).
-			t.markPeerMissing = !spurious && rev.lastAck != 0 &&
-				rev.lastAckNS > fwd.nextSeqNS && seqLE(rev.lastAck, s.Seq)
+			t.markPeerMissing = !spurious && rev.LastAck() != 0 &&
+				rev.LastAckNS() > fwd.NextSeqNS() && rev.LastAck().LessThanEq(seq)
 		}
 		if !t.lossStarted {
 			switch {
-			case f.Any(FlagRetransmission|FlagFastRetransmission) && !spurious:
+			case f.Any(tcp.FlagRetransmission|tcp.FlagFastRetransmission) && !spurious:
 				t.lossStarted, t.lossLen = true, s.PayloadLen
-			case f.Any(FlagLostSegment):
+			case f.Any(tcp.FlagLostSegment):
 				// The lost segment's size is not seen: take the largest
 				// seen so far, or before any the gap's.
 				t.lossStarted, t.lossLen = true, maxBefore
@@ -208,7 +211,7 @@ func (c *conn) observe(side int, fwd, rev *dirState, s *decode.Segment, f Segmen
 			t.smallAfter++
 		}
 	}
-	if !t.seenEndSet || seqGT(end, t.seenEnd) {
+	if !t.seenEndSet || end.GreaterThan(t.seenEnd) {
 		t.seenEnd, t.seenEndSet = end, true
 	}
 	if rst && !t.rst.set {
@@ -233,16 +236,16 @@ func (t *dirTrack) addHole(h seqRange) {
 }
 
 // fill reports whether [lo, hi) falls in a hole, and trims the hole by it.
-func (t *dirTrack) fill(lo, hi uint32) bool {
+func (t *dirTrack) fill(lo, hi tcp.Seq) bool {
 	for i := 0; i < len(t.holes); i++ {
 		h := &t.holes[i]
-		if !seqLT(lo, h.hi) || !seqGT(hi, h.lo) {
+		if !lo.LessThan(h.hi) || !hi.GreaterThan(h.lo) {
 			continue
 		}
 		switch {
-		case seqLE(lo, h.lo) && !seqLT(hi, h.hi): // covers it
+		case lo.LessThanEq(h.lo) && !hi.LessThan(h.hi): // covers it
 			t.holes = append(t.holes[:i], t.holes[i+1:]...)
-		case seqLE(lo, h.lo): // fills its start
+		case lo.LessThanEq(h.lo): // fills its start
 			h.lo = hi
 		default: // fills its end, or a middle part: keep the lower rest
 			h.hi = lo
@@ -319,13 +322,13 @@ func (c *conn) facts(client int) *connFacts {
 		if side == client {
 			d = model.ClientToServer
 		}
-		ds := &c.dir[side]
-		t := &ds.vt
+		fl := c.tcp.Flow(side)
+		t := &c.dir[side].vt
 		m := func(s segMark) segRef {
 			if !s.set {
 				return segRef{}
 			}
-			return segRef{Frame: s.frame, Input: s.input, Time: time.Unix(0, s.ns).UTC(), Seq: s.seq - ds.baseSeq, Len: s.len}
+			return segRef{Frame: s.frame, Input: s.input, Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: s.len}
 		}
 		df := &f.Dir[d]
 		if t.ttlSet {

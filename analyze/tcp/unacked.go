@@ -1,12 +1,12 @@
-package analyze
+package tcp
 
-// maxUnacked is Wireshark's TCP_MAX_UNACKED_SEGMENTS: a direction's list of
+// MaxUnacked is Wireshark's TCP_MAX_UNACKED_SEGMENTS: a direction's list of
 // unacknowledged segments stops growing at this many entries, and while it
 // is full a SYN or FIN does not add its one sequence number to nextseq.
 // That shows in one-sided captures (no ACKs seen): after 10000 segments a
 // FIN leaves nextseq at its own seq, so tshark calls the next segment a
 // lost segment rather than a retransmission.
-const maxUnacked = 10000
+const MaxUnacked = 10000
 
 // unackedSet stands in for Wireshark's per-direction list of tcp_unacked_t.
 // Only its length matters to the flags, so it keeps just the end (nextseq)
@@ -14,7 +14,7 @@ const maxUnacked = 10000
 // segments it covers in O(log n) instead of a walk of the list.
 type unackedSet struct {
 	ends   []int64 // min-heap
-	ref32  uint32  // the last end added, as on the wire
+	ref32  Seq     // the last end added, as on the wire
 	ref64  int64   // and unwrapped
 	refSet bool
 }
@@ -24,7 +24,7 @@ func (u *unackedSet) len() int { return len(u.ends) }
 // unwrap places x in 64-bit sequence space near the last end added. The
 // segments of one direction sit close together, so this orders them as
 // Wireshark's wrap-aware comparisons do.
-func (u *unackedSet) unwrap(x uint32) int64 {
+func (u *unackedSet) unwrap(x Seq) int64 {
 	if !u.refSet {
 		return int64(x)
 	}
@@ -32,7 +32,7 @@ func (u *unackedSet) unwrap(x uint32) int64 {
 }
 
 // add records a segment ending at end (seq+len, +1 for SYN/FIN).
-func (u *unackedSet) add(end uint32) {
+func (u *unackedSet) add(end Seq) {
 	e := u.unwrap(end)
 	u.ref32, u.ref64, u.refSet = end, e, true
 	u.ends = append(u.ends, e)
@@ -48,7 +48,7 @@ func (u *unackedSet) add(end uint32) {
 
 // ack removes the segments ack covers: Wireshark drops an entry when the
 // ack is at or beyond its nextseq (a partial ACK only trims it).
-func (u *unackedSet) ack(ack uint32) {
+func (u *unackedSet) ack(ack Seq) {
 	if len(u.ends) == 0 {
 		return
 	}

@@ -1,13 +1,17 @@
-package analyze
+package tcp
 
-import "github.com/h2pcap/h2pcap/model"
+import (
+	"iter"
 
-// SegmentFlags are the tcp.analysis flags Wireshark 4.0 gives one segment
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Flags are the tcp.analysis flags Wireshark 4.0 gives one segment
 // (the TCP_A_* bits of packet-tcp.c). Several may be set at once.
-type SegmentFlags uint32
+type Flags uint32
 
 const (
-	FlagRetransmission SegmentFlags = 1 << iota
+	FlagRetransmission Flags = 1 << iota
 	FlagLostSegment
 	FlagAckedUnseen
 	FlagKeepAlive
@@ -24,23 +28,27 @@ const (
 	FlagSpuriousRetransmission
 )
 
-// retransFamily are the flags for which tshark shows
+// RetransFamily are the flags for which tshark shows
 // tcp.analysis.retransmission: in 4.0 fast and spurious retransmissions add
 // that expert item too (tcp_sequence_number_analysis_print_retransmission).
-const retransFamily = FlagRetransmission | FlagFastRetransmission | FlagSpuriousRetransmission
+const RetransFamily = FlagRetransmission | FlagFastRetransmission | FlagSpuriousRetransmission
 
 // Has reports whether all of x are set.
-func (f SegmentFlags) Has(x SegmentFlags) bool { return f&x == x }
+func (f Flags) Has(x Flags) bool { return f&x == x }
 
 // Any reports whether any of x is set.
-func (f SegmentFlags) Any(x SegmentFlags) bool { return f&x != 0 }
+func (f Flags) Any(x Flags) bool { return f&x != 0 }
+
+// Retransmission reports whether tshark shows tcp.analysis.retransmission
+// for f: plain, fast or spurious.
+func (f Flags) Retransmission() bool { return f.Any(RetransFamily) }
 
 // count adds f to the counters of one direction.
-func (f SegmentFlags) count(st *model.DirStats) {
+func (f Flags) count(st *model.DirStats) {
 	if f == 0 {
 		return
 	}
-	if f.Any(retransFamily) {
+	if f.Any(RetransFamily) {
 		st.Retransmissions++
 	}
 	if f.Any(FlagFastRetransmission) {
@@ -86,7 +94,7 @@ func (f SegmentFlags) count(st *model.DirStats) {
 // specific kind; window updates are counted but never stored (they are
 // routine and would crowd out the events that explain a failure).
 var eventKinds = [...]struct {
-	flag SegmentFlags
+	flag Flags
 	kind model.EventKind
 }{
 	{FlagLostSegment, model.EvLostSegment},
@@ -100,9 +108,28 @@ var eventKinds = [...]struct {
 	{FlagKeepAliveAck, model.EvKeepAliveAck},
 }
 
+// EventKinds yields the kinds of the events f makes, in a fixed order:
+// first the retransmission family's most specific member, then the others
+// of eventKinds.
+func (f Flags) EventKinds() iter.Seq[model.EventKind] {
+	return func(yield func(model.EventKind) bool) {
+		if f == 0 {
+			return
+		}
+		if k := retransKind(f); k != "" && !yield(k) {
+			return
+		}
+		for _, e := range eventKinds {
+			if f.Any(e.flag) && !yield(e.kind) {
+				return
+			}
+		}
+	}
+}
+
 // retransKind returns the event kind of the retransmission family member in
 // f, or "" when f has none.
-func retransKind(f SegmentFlags) model.EventKind {
+func retransKind(f Flags) model.EventKind {
 	switch {
 	case f.Any(FlagFastRetransmission):
 		return model.EvFastRetransmission
