@@ -94,7 +94,7 @@ func New(opts Options) *Analyzer {
 		a.nt = &noticer{on: opts.OnNotice}
 	}
 	if opts.ForgetHealthy > 0 {
-		a.fg = &forgetter{after: opts.ForgetHealthy, paths: map[pathKey]*forgotPath{}}
+		a.fg = &forgetter{after: opts.ForgetHealthy, index: map[[2]string]int{}}
 	}
 	return a
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -23,8 +24,6 @@ const (
 type sideState struct {
 	sniffed bool  // the stream's first captured payload was looked at
 	sniff   sniff // what it looked like
-
-	vt dirTrack // what the verdict needs beyond the counters (verdict_track.go)
 }
 
 // conn is one TCP connection: one tshark tcp.stream.
@@ -39,7 +38,7 @@ type conn struct {
 	start, end            time.Time
 
 	rst, fin closeMark
-	vt       connTrack // verdict state (verdict_track.go)
+	vt       verdict.Tracker // what the verdict needs beyond the counters
 
 	events        []model.Event // Dir holds the side until the Report maps it
 	eventsDropped int
@@ -92,11 +91,10 @@ func (c *conn) side(s *decode.Segment) int {
 // payload goes on to the application analysis.
 func (c *conn) segment(s *decode.Segment) tcp.Flags {
 	side := c.side(s)
-	now := s.Time.UnixNano()
 	c.lastFrame, c.lastInput, c.end = s.Frame, s.Input, s.Time
 
 	f := c.tcp.Segment(side, s)
-	c.observe(side, s, f, now)
+	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.record(side, s, f)
 	c.dir[side].sniffStart(c.tcp.Flow(side), s)
 	c.h2segment(side, c.tcp.Flow(side), s)
@@ -143,7 +141,7 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 		c.eventsDropped++
 		return
 	}
-	vt := &c.dir[side].vt
+	unseen, peerMissing, answered := c.vt.Marks(side)
 	c.events = append(c.events, model.Event{
 		Input: s.Input,
 		Frame: s.Frame,
@@ -155,8 +153,8 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 		TTL:   int(s.TTL),
 		IPID:  int(s.IPID),
 
-		Unseen:      vt.markUnseen,
-		PeerMissing: vt.markPeerMissing,
-		Answered:    vt.markAnswered,
+		Unseen:      unseen,
+		PeerMissing: peerMissing,
+		Answered:    answered,
 	})
 }

@@ -3,6 +3,7 @@ package analyze
 import (
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -20,19 +21,11 @@ import (
 // forgetter holds the closed connections waiting to be judged, and what
 // the forgotten ones add to the summary.
 type forgetter struct {
-	after  time.Duration
-	next   time.Time // the next sweep
-	closed []*conn
-	paths  map[pathKey]*forgotPath
-	order  []pathKey // paths in first-forgotten order
-	n      int
-}
-
-type pathKey struct{ net, server string }
-
-// forgotPath is what forgotten connections add to one path of the summary.
-type forgotPath struct {
-	conns, retrans, data int
+	after     time.Duration
+	next      time.Time // the next sweep
+	closed    []*conn
+	forgotten verdict.Forgotten
+	index     map[[2]string]int // forgotten.Paths by client net and server
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -71,25 +64,26 @@ func (a *Analyzer) sweep(now time.Time) {
 func (a *Analyzer) forget(c *conn) {
 	out := c.report()
 	client, _ := c.roles()
-	f := c.facts(client)
-	v := judge(out, f, f.capturePoint(), c.end)
+	f := c.vt.Facts(client, &c.tcp)
+	v := verdict.Judge(out, f, f.CapturePoint(), c.end)
 	if v == nil || v.Kind != model.KindHealthy {
 		return
 	}
-	fg := a.fg
-	k := pathKey{clientNet(out.Client), out.Server}
-	p := fg.paths[k]
-	if p == nil {
-		p = &forgotPath{}
-		fg.paths[k] = p
-		fg.order = append(fg.order, k)
+	fg := &a.fg.forgotten
+	k := [2]string{verdict.ClientNet(out.Client), out.Server}
+	i, ok := a.fg.index[k]
+	if !ok {
+		i = len(fg.Paths)
+		fg.Paths = append(fg.Paths, verdict.ForgottenPath{ClientNet: k[0], Server: k[1]})
+		a.fg.index[k] = i
 	}
-	p.conns++
+	p := &fg.Paths[i]
+	p.Conns++
 	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
-		p.retrans += out.TCP.Dir(d).Retransmissions
-		p.data += f.Dir[d].DataSegs
+		p.Retrans += out.TCP.Dir(d).Retransmissions
+		p.Data += f.Dir[d].DataSegs
 	}
-	fg.n++
+	fg.N++
 	c.forgotten = true
 	a.all[c.stream] = nil
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
@@ -102,10 +96,10 @@ func (a *Analyzer) forget(c *conn) {
 
 // listed returns the connections the Report lists: all but the forgotten.
 func (a *Analyzer) listed() []*conn {
-	if a.fg == nil || a.fg.n == 0 {
+	if a.fg == nil || a.fg.forgotten.N == 0 {
 		return a.all
 	}
-	out := make([]*conn, 0, len(a.all)-a.fg.n)
+	out := make([]*conn, 0, len(a.all)-a.fg.forgotten.N)
 	for _, c := range a.all {
 		if c != nil {
 			out = append(out, c)

@@ -7,8 +7,10 @@ import (
 	"unicode"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/internal/prose"
 	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
 )
@@ -143,7 +145,7 @@ func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
 
 // closeCheck is run on a segment with FIN or RST.
 func (a *Analyzer) closeCheck(c *conn, s *decode.Segment) {
-	if c.rst.seen || c.dir[sideA].vt.fin.set && c.dir[sideB].vt.fin.set {
+	if c.rst.seen || c.vt.FINSent(sideA) && c.vt.FINSent(sideB) {
 		a.connClosed(c, s)
 	}
 }
@@ -192,7 +194,7 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 		if ns.burst[side].retrans(now) {
 			n := nt.prepare(c, model.NoticeRetransBurst, s.Time, s.Frame, s.Input, side)
 			n.Count = burstCount
-			n.Text = fmt.Sprintf("%d retransmissions by the %s within %s", burstCount, n.From, fmtDur(time.Duration(now-ns.burst[side].times[ns.burst[side].next])))
+			n.Text = fmt.Sprintf("%d retransmissions by the %s within %s", burstCount, n.From, prose.Duration(time.Duration(now-ns.burst[side].times[ns.burst[side].next])))
 			nt.send()
 		}
 	}
@@ -222,7 +224,7 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 			}
 		}
 	}
-	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.firstClose(side, s) {
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.vt.FirstClose(side, s.Frame, s.Input) {
 		// Only an RST that is the connection's first close is a finding:
 		// one after a FIN is a socket closed with data unread, routine.
 		if s.Flags.Has(decode.FlagRST) {
@@ -234,30 +236,19 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 	nt.clock(s.Time, false)
 }
 
-// firstClose says whether s is the first FIN or RST of the connection,
-// sent by side.
-func (c *conn) firstClose(side int, s *decode.Segment) bool {
-	t, p := &c.dir[side].vt, &c.dir[1-side].vt
-	if p.fin.set || p.rst.set {
-		return false
-	}
-	first := func(m segMark) bool { return m.set && m.frame == s.Frame && m.input == s.Input }
-	return first(t.fin) && !t.rst.set || first(t.rst) && !t.fin.set || first(t.fin) && first(t.rst)
-}
-
 // reset tells an RST that ended the connection.
 func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
 	n := nt.prepare(c, model.NoticeReset, s.Time, s.Frame, s.Input, side)
-	t := &c.dir[side].vt
 	n.Text = fmt.Sprintf("RST from the %s's address", n.From)
+	ttl, ttlOK := c.vt.TTL(side)
 	switch {
-	case t.ttlSet && t.ttl != s.TTL:
-		n.Text += fmt.Sprintf(" with TTL %d where its other packets have %d: a middlebox may have sent it", s.TTL, t.ttl)
-	case t.rstIPIDJump:
+	case ttlOK && ttl != s.TTL:
+		n.Text += fmt.Sprintf(" with TTL %d where its other packets have %d: a middlebox may have sent it", s.TTL, ttl)
+	case c.vt.RSTIPIDJump(side):
 		n.Text += fmt.Sprintf(" with IP ID %d out of its counter's run: a middlebox may have sent it", s.IPID)
 	}
-	if gap := time.Duration(c.vt.rstGap); gap >= time.Second {
-		n.Text += fmt.Sprintf(", after %s without packets", fmtDur(gap))
+	if gap := c.vt.RSTGap(); gap >= time.Second {
+		n.Text += fmt.Sprintf(", after %s without packets", prose.Duration(gap))
 	}
 	nt.send()
 }
@@ -278,7 +269,7 @@ func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
 	}
 	n := nt.prepare(c, model.NoticePingLost, s.Time, p.meta.Frame, p.meta.Input, side)
 	n.RTT = s.Time.Sub(p.meta.Time)
-	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, fmtDur(n.RTT))
+	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, prose.Duration(n.RTT))
 	nt.pingLost(c, p)
 }
 
@@ -293,13 +284,13 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 	if c.notes.pingLost || side != client {
 		return
 	}
-	t := &c.dir[side].vt
 	now := s.Time.UnixNano()
 	heard := c.start.UnixNano()
-	if t.ackAdv.set {
-		heard = t.ackAdvNS
+	if ns, ok := c.vt.AckAdvance(side); ok {
+		heard = ns
 	}
-	if !t.stall.set || t.stall.ns >= now || time.Duration(now-heard) < minStall {
+	stall, stalled := c.vt.Stall(side)
+	if !stalled || stall >= now || time.Duration(now-heard) < verdict.MinStall {
 		return
 	}
 	// A GOAWAY that ended the connection comes first in the verdict.
@@ -309,15 +300,15 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 		}
 	}
 	out := c.reportTCP(client, rule)
-	f := c.facts(client)
-	v := judge(out, f, f.capturePoint(), s.Time)
+	f := c.vt.Facts(client, &c.tcp)
+	v := verdict.Judge(out, f, f.CapturePoint(), s.Time)
 	if v.Kind != model.KindLostPing {
 		return
 	}
 	frame, input := verdictFirstFrame(v, s.Frame, s.Input)
 	n := nt.prepare(c, model.NoticePingLost, s.Time, frame, input, side)
 	n.Inferred = true
-	n.RTT = time.Duration(now - t.stall.ns)
+	n.RTT = time.Duration(now - stall)
 	n.Text = v.Summary
 	c.notes.pingLost = true
 	nt.send()
@@ -400,7 +391,7 @@ func (nt *noticer) tellAck(c *conn, r *pingRec) {
 		if r.inferred {
 			how = ", inferred from TLS record sizes"
 		}
-		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.meta.Frame, how, fmtDur(rtt), r.ack.Frame)
+		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.meta.Frame, how, prose.Duration(rtt), r.ack.Frame)
 	}
 	nt.send()
 }
@@ -502,7 +493,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 	if !ns.silent && !c.fin.seen && now.Sub(c.end) >= liveSilentAfter {
 		ns.silent = true
 		n := nt.prepare(c, model.NoticeSilent, now, 0, c.lastInput, -1)
-		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", fmtDur(now.Sub(c.end)), c.lastFrame)
+		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", prose.Duration(now.Sub(c.end)), c.lastFrame)
 		nt.send()
 	}
 	if ns.pingLost || c.h2 == nil || c.fin.seen || c.rst.seen {
@@ -526,8 +517,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 			// Seen near the peer (judge's lostPingUnclosed): the peer
 			// answered, and its answer is what never arrived; its data
 			// from the ACK on stays unacknowledged.
-			st := c.dir[1-side].vt.stall
-			if !st.set || st.ns > p.ack.Time.UnixNano() {
+			if st, ok := c.vt.Stall(1 - side); !ok || st > p.ack.Time.UnixNano() {
 				continue
 			}
 			since = p.ack.Time
@@ -536,8 +526,8 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 			continue
 		}
 		// Nothing new from the sender after its PING: it stopped.
-		if last := c.dir[side].vt.last[len(c.dir[side].vt.last)-1]; last.set &&
-			(last.input > p.meta.Input || last.input == p.meta.Input && last.frame > p.meta.Frame) {
+		if frame, input, ok := c.vt.LastSent(side); ok &&
+			(input > p.meta.Input || input == p.meta.Input && frame > p.meta.Frame) {
 			continue
 		}
 		n := nt.prepare(c, model.NoticePingLost, now, p.meta.Frame, p.meta.Input, side)
@@ -548,9 +538,9 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 		}
 		if p.acked {
 			n.Text = fmt.Sprintf("%s PING answered by the %s (frame %d) but the answer never reached the %s: for %s its TCP sent the PING again, nothing new from the %s since: the %s gave up or is about to",
-				n.From, peer, p.ack.Frame, n.From, fmtDur(n.RTT), n.From, n.From)
+				n.From, peer, p.ack.Frame, n.From, prose.Duration(n.RTT), n.From, n.From)
 		} else {
-			n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, fmtDur(n.RTT), n.From, n.From)
+			n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, prose.Duration(n.RTT), n.From, n.From)
 		}
 		nt.pingLost(c, p)
 		return
@@ -587,7 +577,7 @@ func (nt *noticer) reconcile(all []*conn, r *model.Report) {
 		return
 	}
 	nt.told = true
-	end := captureEnd(r.Inputs, r.Connections)
+	end := verdict.CaptureEnd(r.Inputs, r.Connections)
 	for i, c := range all {
 		out := r.Connections[i]
 		if out.Verdict == nil {

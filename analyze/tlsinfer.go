@@ -6,6 +6,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/internal/prose"
 )
 
 // Inferring PINGs without keys.
@@ -245,12 +246,12 @@ func (p *pingInfer) commit(c *inferCand, ack h2.Meta, pings *pingTracker) {
 func (p *pingInfer) reason(c *inferCand, ack *h2.Meta) string {
 	s := fmt.Sprintf("%d-byte TLS record, the size of a record holding one PING frame", c.size)
 	if c.hasIdle {
-		s += fmt.Sprintf(", sent after %s without a record from the peer", fmtDur(c.idle))
+		s += fmt.Sprintf(", sent after %s without a record from the peer", prose.Duration(c.idle))
 	} else {
 		s += ", the first record of the capture"
 	}
 	if ack != nil {
-		return s + fmt.Sprintf("; the peer's next record (frame %d), %s later, has the same size: the ACK", ack.Frame, fmtDur(ack.Time.Sub(c.meta.Time)))
+		return s + fmt.Sprintf("; the peer's next record (frame %d), %s later, has the same size: the ACK", ack.Frame, prose.Duration(ack.Time.Sub(c.meta.Time)))
 	}
 	return s + "; the peer sent nothing after it"
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -241,7 +242,7 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 				t.Errorf("port %d: suspect %s: got %v, want %v; %s", port, s, g, w, v.Summary)
 			}
 		}
-		if v.Summary == "" || len(v.Evidence) > maxEvidence {
+		if v.Summary == "" || len(v.Evidence) > verdict.MaxEvidence {
 			t.Errorf("port %d: summary %q, %d evidence", port, v.Summary, len(v.Evidence))
 		}
 		if testing.Verbose() {
@@ -281,4 +282,27 @@ func verdictDefault(tr *verdictTruth, failed bool) verdictWant {
 		return verdictWant{kinds: []model.Kind{e.Verdict}, dirs: []model.LossDirection{e.LossDirection}, suspects: sus}
 	}
 	return verdictWant{kinds: []model.Kind{model.KindHealthy}, dirs: []model.LossDirection{model.LossNone}}
+}
+
+// TestCapturePointLab: every lab capture was taken at the client
+// (client.pcap) or the server (server.pcap), and each connection with a
+// handshake or TTLs from both sides says so.
+func TestCapturePointLab(t *testing.T) {
+	for _, name := range []string{"client", "server"} {
+		paths, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", name+".pcap"))
+		if len(paths) == 0 {
+			t.Skip("no lab captures")
+		}
+		for _, p := range paths {
+			r := verdictReport(t, p)
+			if r.CapturePoint != model.CapturePoint(name) {
+				t.Errorf("%s: capture_point %s", p, r.CapturePoint)
+			}
+			for _, c := range r.Connections {
+				if c.CapturePoint != model.CapturePoint(name) && c.CapturePoint != model.PointUnknown {
+					t.Errorf("%s stream %d: capture_point %s", p, c.Stream, c.CapturePoint)
+				}
+			}
+		}
+	}
 }

@@ -129,3 +129,8 @@ func TestTrackMarkers(t *testing.T) {
 		t.Errorf("fill %v, peer missing %v: events %+v", fill, missing, c.Events)
 	}
 }
+
+// vt0 is the hand-built segments' capture start; at is ms after it.
+var vt0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return vt0.Add(time.Duration(ms) * time.Millisecond) }

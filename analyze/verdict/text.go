@@ -1,4 +1,4 @@
-package analyze
+package verdict
 
 import (
 	"cmp"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2pcap/h2pcap/internal/prose"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -21,9 +22,9 @@ func (j *judgement) summarize() {
 	case v.Kind == model.KindGoaway && j.goaway == nil:
 		m := j.goawayRecord
 		s = fmt.Sprintf("Inferred from TCP (TLS not decrypted): the client closed the connection %s after a record the server sent unasked (frame %d), the way an HTTP/2 client answers a GOAWAY from a server shutting down gracefully (benign; the key log would confirm it)",
-			fmtDur(j.cl.client.Time.Sub(m.Time)), m.Frame)
+			prose.Duration(j.cl.client.Time.Sub(m.Time)), m.Frame)
 		j.evidence(m, "server record (%d bytes) nobody asked for: most likely GOAWAY", m.Len)
-		j.evidence(j.cl.client, "the client closes %s later", fmtDur(j.cl.client.Time.Sub(m.Time)))
+		j.evidence(j.cl.client, "the client closes %s later", prose.Duration(j.cl.client.Time.Sub(m.Time)))
 	case v.Kind == model.KindGoaway:
 		g := j.goaway
 		s = fmt.Sprintf("The %s sent GOAWAY %s (frame %d)", g.From, g.Error, g.Frame)
@@ -50,25 +51,25 @@ func (j *judgement) summarize() {
 			s += ", but its TTL differs from the real " + senderName(j.cl.by) + "'s packets: a firewall, NAT or load balancer in between sent it"
 		}
 		if slices.Contains(v.Suspects, model.SuspectIdleTimeout) {
-			s += fmt.Sprintf(" after %s of silence, as a middlebox's idle timeout would", fmtDur(j.f.RSTGap))
+			s += fmt.Sprintf(" after %s of silence, as a middlebox's idle timeout would", prose.Duration(j.f.RSTGap))
 		}
 	case v.Kind == model.KindSilent:
 		if j.slowHandshake {
 			s = fmt.Sprintf("The TCP handshake took %s (SYN or SYN-ACK lost and sent again) and the client gave up right after it (frame %d): its connect deadline had run out",
-				fmtDur(j.stallData.Time.Sub(c.Start)), j.cl.client.Frame)
+				prose.Duration(j.stallData.Time.Sub(c.Start)), j.cl.client.Frame)
 			j.evidenceFrame(c.FirstFrame, c.FirstInput, "the client's first SYN")
 			j.evidence(j.cl.client, "the client gives up")
 		} else if j.setupStall {
 			d := j.stallData
 			s = fmt.Sprintf("The server never answered the client's first data (frame %d, %d bytes: a TLS ClientHello or the HTTP/2 preface); the client gave up %s later (frame %d): the connection's setup timed out",
-				d.Frame, d.Len, fmtDur(j.cl.client.Time.Sub(d.Time)), j.cl.client.Frame)
+				d.Frame, d.Len, prose.Duration(j.cl.client.Time.Sub(d.Time)), j.cl.client.Frame)
 			j.evidence(d, "the client's first data: never answered")
 			j.evidence(j.cl.client, "the client gives up")
 		} else if j.synOnly {
 			s = fmt.Sprintf("The client's SYN (frame %d) was never answered", c.FirstFrame)
 			j.evidenceFrame(c.FirstFrame, c.FirstInput, "SYN")
 		} else {
-			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, fmtDur(j.end.Sub(c.End)))
+			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, prose.Duration(j.end.Sub(c.End)))
 			j.evidenceFrame(c.LastFrame, c.LastInput, "last packet: silence after it")
 		}
 	case v.Kind == model.KindDegraded && v.LossDirection == model.LossUnknown:
@@ -97,8 +98,8 @@ func (j *judgement) summarize() {
 	j.lossEvidence()
 	// Keep the first found (the ones the summary names), then show them
 	// in capture order.
-	if len(v.Evidence) > maxEvidence {
-		v.Evidence = v.Evidence[:maxEvidence]
+	if len(v.Evidence) > MaxEvidence {
+		v.Evidence = v.Evidence[:MaxEvidence]
 	}
 	slices.SortStableFunc(v.Evidence, func(a, b model.Evidence) int {
 		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Frame, b.Frame))
@@ -123,20 +124,20 @@ func (j *judgement) lostPingText() string {
 				heard = "a record"
 			}
 			s = fmt.Sprintf("After %s without %s from the server, the client's %s got no ACK",
-				fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))), heard, what)
+				prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), heard, what)
 		}
 		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
-			fmtDur(cl.client.Time.Sub(p.Time)), cl.client.Frame)
+			prose.Duration(cl.client.Time.Sub(p.Time)), cl.client.Frame)
 		switch {
 		case p.Acked && j.ackLost(p):
-			s += fmt.Sprintf("; the server answered (PING ACK, frame %d, %s after the PING) but the ACK never reached the client: the server sent it again", p.AckFrame, fmtDur(p.AckTime.Sub(p.Time)))
+			s += fmt.Sprintf("; the server answered (PING ACK, frame %d, %s after the PING) but the ACK never reached the client: the server sent it again", p.AckFrame, prose.Duration(p.AckTime.Sub(p.Time)))
 		case p.Acked && p.AckTime != nil:
-			s += fmt.Sprintf("; the ACK (frame %d) came %s after the PING, when the client had given up", p.AckFrame, fmtDur(p.AckTime.Sub(p.Time)))
+			s += fmt.Sprintf("; the ACK (frame %d) came %s after the PING, when the client had given up", p.AckFrame, prose.Duration(p.AckTime.Sub(p.Time)))
 		}
 		s += j.healthCheckText()
 		note := "client PING, never ACKed"
 		if p.IdleMs != nil {
-			note = fmt.Sprintf("client PING after %s idle, never ACKed", fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))))
+			note = fmt.Sprintf("client PING after %s idle, never ACKed", prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))))
 		}
 		switch {
 		case p.Acked && j.ackLost(p):
@@ -150,7 +151,7 @@ func (j *judgement) lostPingText() string {
 		}
 		j.evidenceFrame(p.Frame, p.Input, "%s", note)
 		j.clientRetransmissions(p.Time)
-		j.evidence(cl.client, "the client closes the connection %s after the PING", fmtDur(cl.client.Time.Sub(p.Time)))
+		j.evidence(cl.client, "the client closes the connection %s after the PING", prose.Duration(cl.client.Time.Sub(p.Time)))
 		return s
 	}
 	d, cf := j.stallData, &j.f.Dir[model.ClientToServer]
@@ -165,13 +166,13 @@ func (j *judgement) lostPingText() string {
 		// Seen away from the client: its data arrived only as the
 		// close did (the server's answer drew the RST).
 		s = fmt.Sprintf("Inferred from TCP: the client acknowledged nothing new for %s; when its data finally arrived (frame %d), the server's answer drew an RST (frame %d): the client had already closed the connection, the signature of a failed health check (`http2: client connection lost`)",
-			fmtDur(d.Time.Sub(heard)), d.Frame, cl.client.Frame)
+			prose.Duration(d.Time.Sub(heard)), d.Frame, cl.client.Frame)
 	case cl.clientRST:
 		s = fmt.Sprintf("Inferred from TCP: %s after the last new data from the server, the client's %d-byte segment (frame %d) got no answer, and the client had closed the connection by frame %d (%s later, an RST to data reaching its closed socket): the signature of a failed health check (`http2: client connection lost`)",
-			fmtDur(d.Time.Sub(heard)), d.Len, d.Frame, cl.client.Frame, fmtDur(dt))
+			prose.Duration(d.Time.Sub(heard)), d.Len, d.Frame, cl.client.Frame, prose.Duration(dt))
 	default:
 		s = fmt.Sprintf("Inferred from TCP: %s after the last new data from the server, the client's %d-byte segment (frame %d) got no answer, and the client closed the connection %s later (frame %d): the signature of a failed health check (`http2: client connection lost`)",
-			fmtDur(d.Time.Sub(heard)), d.Len, d.Frame, fmtDur(dt), cl.client.Frame)
+			prose.Duration(d.Time.Sub(heard)), d.Len, d.Frame, prose.Duration(dt), cl.client.Frame)
 	}
 	if f := cf.AckAdvanceFrame; f != 0 {
 		j.evidenceFrame(f, cf.AckAdvanceInput, "the last new data from the server reached the client here; silence after")
@@ -189,7 +190,7 @@ func (j *judgement) lostPingText() string {
 	if cl.clientRST {
 		how = "resets: its socket was already closed"
 	}
-	j.evidence(cl.client, "the client %s, %s after that data", how, fmtDur(dt))
+	j.evidence(cl.client, "the client %s, %s after that data", how, prose.Duration(dt))
 	return s
 }
 
@@ -199,7 +200,7 @@ func (j *judgement) lostPingUnclosedText(p *model.Ping) string {
 	s := fmt.Sprintf("The client's health-check PING (frame %d) ", p.Frame)
 	if p.IdleMs != nil {
 		s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) ",
-			fmtDur(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
+			prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
 	}
 	note := "client PING, never ACKed"
 	if p.Acked {
@@ -252,10 +253,10 @@ func (j *judgement) healthCheckText() string {
 	hc := h.HealthCheck
 	var parts []string
 	if hc.ReadIdleTimeoutS != nil {
-		parts = append(parts, fmt.Sprintf("ReadIdleTimeout about %s", fmtDur(time.Duration(*hc.ReadIdleTimeoutS*float64(time.Second)))))
+		parts = append(parts, fmt.Sprintf("ReadIdleTimeout about %s", prose.Duration(time.Duration(*hc.ReadIdleTimeoutS*float64(time.Second)))))
 	}
 	if hc.PingTimeoutS != nil {
-		parts = append(parts, fmt.Sprintf("PingTimeout about %s", fmtDur(time.Duration(*hc.PingTimeoutS*float64(time.Second)))))
+		parts = append(parts, fmt.Sprintf("PingTimeout about %s", prose.Duration(time.Duration(*hc.PingTimeoutS*float64(time.Second)))))
 	}
 	if len(parts) == 0 {
 		return ""

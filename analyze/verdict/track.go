@@ -1,4 +1,4 @@
-package analyze
+package verdict
 
 import (
 	"time"
@@ -12,20 +12,6 @@ import (
 // Everything here is a few fixed-size fields per direction, updated by
 // observe once per segment: the judgement itself runs at Report time
 // from these facts and the events, never in the per-packet path.
-
-// maxHoles bounds the gaps remembered per direction. A gap is a range the
-// capture never saw (a lost-segment flag); a later retransmission that
-// falls in one fills a hole, which tells "lost before the capture point"
-// from "lost after it". Past the bound the oldest gap is forgotten: its
-// fill then looks like a retransmission of seen data.
-const maxHoles = 16
-
-// A side numbers its IPv4 IDs with a counter when minIPIDRun packets in a
-// row each came at most maxIPIDStep after the previous one.
-const (
-	minIPIDRun  = 4
-	maxIPIDStep = 64
-)
 
 // seqRange is [lo, hi) in absolute sequence space.
 type seqRange struct{ lo, hi tcp.Seq }
@@ -104,13 +90,22 @@ type connTrack struct {
 	synSide                  int
 }
 
-// observe updates the verdict state with one classified segment, before
-// count stores its events (which read the markers set here).
-func (c *conn) observe(side int, s *decode.Segment, f tcp.Flags, now int64) {
-	t := &c.dir[side].vt
-	fwd, rev := c.tcp.Flow(side), c.tcp.Flow(1-side)
+// Tracker is the verdict's per-segment state of one connection: a few
+// fixed-size fields per side, by the tracker's side numbers. It reads the
+// TCP tracker's Flows and never changes them.
+type Tracker struct {
+	conn connTrack
+	dir  [2]dirTrack
+}
+
+// Segment updates the state with one segment side sent, after the TCP
+// tracker classified it (f) and before its events are kept (they read
+// Marks). fwd and rev are the TCP tracker's Flows of side and its peer.
+func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *tcp.Flow) {
+	t := &tr.dir[side]
+	ct := &tr.conn
+	now := s.Time.UnixNano()
 	seq, ackNo := tcp.Seq(s.Seq), tcp.Seq(s.Ack)
-	ct := &c.vt
 	rst := s.Flags.Has(decode.FlagRST)
 	syn, ack := s.Flags.Has(decode.FlagSYN), s.Flags.Has(decode.FlagACK)
 
@@ -255,9 +250,9 @@ func (t *dirTrack) fill(lo, hi tcp.Seq) bool {
 	return false
 }
 
-// dirFacts is what the judgement reads about one direction, in client /
+// DirFacts is what the judgement reads about one direction, in client /
 // server terms.
-type dirFacts struct {
+type DirFacts struct {
 	TTL      int // the sender's usual TTL (first segment without RST); 0: unknown
 	DataSegs int
 	MaxLen   int
@@ -272,19 +267,19 @@ type dirFacts struct {
 	AckAdvanceInput int
 	// Stall is the first data this side sent after that: still waiting
 	// for an answer when the capture or the connection ended.
-	Stall segRef
+	Stall SegRef
 	// Last are the latest first transmissions with payload, oldest first.
-	Last []segRef
+	Last []SegRef
 
-	FIN, RST segRef    // first of each this side sent
+	FIN, RST SegRef    // first of each this side sent
 	LastSeen time.Time // this side's latest segment
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
 }
 
-// segRef is one segment the judgement may cite.
-type segRef struct {
+// SegRef is one segment the judgement may cite.
+type SegRef struct {
 	Frame int
 	Input int
 	Time  time.Time
@@ -292,12 +287,12 @@ type segRef struct {
 	Len   int
 }
 
-func (m segRef) ok() bool { return m.Frame != 0 }
+func (m SegRef) ok() bool { return m.Frame != 0 }
 
-// connFacts is what the judgement reads about a connection beyond its
+// Facts is what the judgement reads about a connection beyond its
 // Connection: the tracker's extra state, mapped to client and server.
-type connFacts struct {
-	Dir [2]dirFacts // by Direction
+type Facts struct {
+	Dir [2]DirFacts // by Direction
 
 	// Handshake timing: SYN to SYN-ACK and SYN-ACK to ACK, as the capture
 	// saw them; zero when not seen.
@@ -306,10 +301,10 @@ type connFacts struct {
 	RSTGap time.Duration
 }
 
-// facts maps the tracker's verdict state to client and server.
-func (c *conn) facts(client int) *connFacts {
-	ct := &c.vt
-	f := &connFacts{RSTGap: -1}
+// Facts maps the tracker's verdict state to client and server.
+func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
+	ct := &tr.conn
+	f := &Facts{RSTGap: -1}
 	if ct.rstSeen {
 		f.RSTGap = time.Duration(ct.rstGap)
 	}
@@ -322,13 +317,13 @@ func (c *conn) facts(client int) *connFacts {
 		if side == client {
 			d = model.ClientToServer
 		}
-		fl := c.tcp.Flow(side)
-		t := &c.dir[side].vt
-		m := func(s segMark) segRef {
+		fl := tc.Flow(side)
+		t := &tr.dir[side]
+		m := func(s segMark) SegRef {
 			if !s.set {
-				return segRef{}
+				return SegRef{}
 			}
-			return segRef{Frame: s.frame, Input: s.input, Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: s.len}
+			return SegRef{Frame: s.frame, Input: s.input, Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: s.len}
 		}
 		df := &f.Dir[d]
 		if t.ttlSet {
@@ -354,4 +349,60 @@ func (c *conn) facts(client int) *connFacts {
 		}
 	}
 	return f
+}
+
+// Marks says what the judgement will want to know of the segment side
+// just sent (the one Segment took last): it filled a gap the capture never
+// saw (unseen); the peer, heard from since, still had not acknowledged it
+// (peerMissing); it is a SYN sent again after a SYN-ACK answered it
+// (answered).
+func (tr *Tracker) Marks(side int) (unseen, peerMissing, answered bool) {
+	t := &tr.dir[side]
+	return t.markUnseen, t.markPeerMissing, t.markAnswered
+}
+
+// What the live notices read while the capture runs (package analyze's
+// notice_track.go), so that a finding printed as it happens and the
+// verdict agree.
+
+// FINSent says whether side sent a FIN.
+func (tr *Tracker) FINSent(side int) bool { return tr.dir[side].fin.set }
+
+// FirstClose says whether the segment at frame of input was the
+// connection's first FIN or RST, and side sent it.
+func (tr *Tracker) FirstClose(side, frame, input int) bool {
+	t, p := &tr.dir[side], &tr.dir[1-side]
+	if p.fin.set || p.rst.set {
+		return false
+	}
+	first := func(m segMark) bool { return m.set && m.frame == frame && m.input == input }
+	return first(t.fin) && !t.rst.set || first(t.rst) && !t.fin.set || first(t.fin) && first(t.rst)
+}
+
+// TTL is side's usual TTL: that of its first segment without RST.
+func (tr *Tracker) TTL(side int) (ttl uint8, ok bool) { return tr.dir[side].ttl, tr.dir[side].ttlSet }
+
+// RSTIPIDJump says whether side numbers its IPv4 IDs with a counter and
+// its first RST's ID broke the run.
+func (tr *Tracker) RSTIPIDJump(side int) bool { return tr.dir[side].rstIPIDJump }
+
+// RSTGap is the silence before the connection's first RST.
+func (tr *Tracker) RSTGap() time.Duration { return time.Duration(tr.conn.rstGap) }
+
+// AckAdvance is when side last received new data in order (Unix ns);
+// false if its ACK was never seen moving.
+func (tr *Tracker) AckAdvance(side int) (ns int64, ok bool) {
+	return tr.dir[side].ackAdvNS, tr.dir[side].ackAdv.set
+}
+
+// Stall is when side sent its first data after its ACK last moved, still
+// unanswered (Unix ns); false if there is none.
+func (tr *Tracker) Stall(side int) (ns int64, ok bool) {
+	return tr.dir[side].stall.ns, tr.dir[side].stall.set
+}
+
+// LastSent is side's latest first transmission with payload.
+func (tr *Tracker) LastSent(side int) (frame, input int, ok bool) {
+	m := tr.dir[side].last[len(tr.dir[side].last)-1]
+	return m.frame, m.input, m.set
 }

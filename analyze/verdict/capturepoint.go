@@ -1,4 +1,4 @@
-package analyze
+package verdict
 
 import (
 	"time"
@@ -31,17 +31,6 @@ import (
 // One capture file is taken at one place, so the Report's point is the
 // majority of the connections that tell; each Connection also carries its
 // own, for captures that merge several interfaces.
-
-// handshakeRatio is how many times larger one handshake gap must be than
-// the other for the timing to win over the TTLs.
-const handshakeRatio = 4
-
-// clearRTT is the least round trip for the timing to win over the TTLs.
-const clearRTT = 500 * time.Microsecond
-
-// minHandshakeGap is the gap below which a handshake's timing says
-// nothing: the capture's clock resolution.
-const minHandshakeGap = 5 * time.Microsecond
 
 // capturePoint infers where a connection was captured from its handshake
 // timing (SYN to SYN-ACK, SYN-ACK to ACK; zero: not seen) and its two
@@ -94,9 +83,9 @@ func pointFromTTL(clientTTL, serverTTL int) model.CapturePoint {
 // crossed no router yet.
 func initialTTL(ttl int) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
 
-// majorityPoint is the Report's capture point: the most common known
+// MajorityPoint is the Report's capture point: the most common known
 // point among the connections; unknown on a tie or when none tells.
-func majorityPoint(points []model.CapturePoint) model.CapturePoint {
+func MajorityPoint(points []model.CapturePoint) model.CapturePoint {
 	n := map[model.CapturePoint]int{}
 	for _, p := range points {
 		if p != "" && p != model.PointUnknown {
@@ -120,6 +109,6 @@ func majorityPoint(points []model.CapturePoint) model.CapturePoint {
 
 // capturePoint is where the capture was taken, as this connection's
 // handshake and TTLs tell.
-func (f *connFacts) capturePoint() model.CapturePoint {
+func (f *Facts) CapturePoint() model.CapturePoint {
 	return capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[model.ClientToServer].TTL, f.Dir[model.ServerToClient].TTL)
 }

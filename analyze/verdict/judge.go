@@ -1,8 +1,8 @@
-package analyze
+package verdict
 
 // The verdict on each connection, at Report time, from the connection as
 // reported (events, counters, HTTP/2) and the tracker's extra facts
-// (verdict_track.go). judge is a pure function of those, so tests build
+// (track.go). Judge is a pure function of those, so tests build
 // its input by hand.
 //
 // The kind, first match wins: a client PING without ACK that the client
@@ -26,44 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2pcap/h2pcap/internal/prose"
 	"github.com/h2pcap/h2pcap/model"
-)
-
-const (
-	// minStall is the least time a client must have heard nothing new
-	// before it closes for the close to read as a failed health check
-	// (x/net's ReadIdleTimeout plus PingTimeout: client-go 30 s + 15 s;
-	// the lab 2 s + 1 s; no real setting is below a second).
-	minStall = time.Second
-	// closeBurst is how close before a close a client's last records
-	// are taken as part of it (GOAWAY, TLS close_notify), not as the
-	// request that went unanswered.
-	closeBurst = 10 * time.Millisecond
-	// minIdleTimeout is the silence before an RST that makes an idle
-	// timeout (a NAT or load balancer dropping the flow) a suspect; real
-	// ones are 60 s to 15 min.
-	minIdleTimeout = 30 * time.Second
-	// minIdleDrop is the idle time before a client's data that then got
-	// nothing at all back for an idle timeout to be a suspect: above
-	// health-check intervals (client-go: 30 s), at load balancers' and
-	// NATs' idle timeouts (4 to 10 min).
-	minIdleDrop = 4 * time.Minute
-	// silentAfter is how long before the end of the capture a connection
-	// without FIN or RST must have stopped to be called silent rather
-	// than still open.
-	silentAfter = 5 * time.Second
-	// goawayReaction is how soon after a server's record a client's close
-	// reads as its answer to a GOAWAY (Go closes at once; 0.5 ms in the
-	// lab, against 290 ms and more for closes of its own).
-	goawayReaction = 5 * time.Millisecond
-	// unasked is how long after the client's last data a server's record
-	// must come not to be the answer to it.
-	unasked = 100 * time.Millisecond
-	// maxEvidence bounds a verdict's evidence list.
-	maxEvidence = 12
-	// minMTULossLen is the smallest segment an MTU black hole is blamed
-	// for: below it every path passes packets.
-	minMTULossLen = 512
 )
 
 // dirLoss is the loss evidence of one direction of data.
@@ -170,14 +134,14 @@ func assessLoss(c *model.Connection, point model.CapturePoint) [2]dirLoss {
 
 // closeInfo is how the connection ended, from both sides' first FIN and RST.
 type closeInfo struct {
-	first     segRef          // the first FIN or RST of either side
+	first     SegRef          // the first FIN or RST of either side
 	firstRST  bool            // it was an RST
 	by        model.Direction // sent by (ClientToServer: the client)
-	client    segRef          // the client's first FIN or RST
+	client    SegRef          // the client's first FIN or RST
 	clientRST bool            // the client reset without a FIN before: its socket was already gone
 }
 
-func closeOf(f *connFacts) closeInfo {
+func closeOf(f *Facts) closeInfo {
 	var ci closeInfo
 	for _, d := range [...]model.Direction{model.ClientToServer, model.ServerToClient} {
 		df := &f.Dir[d]
@@ -199,14 +163,14 @@ func closeOf(f *connFacts) closeInfo {
 }
 
 // markBefore orders marks by input, then frame.
-func markBefore(a, b segRef) bool {
+func markBefore(a, b SegRef) bool {
 	return a.Input < b.Input || a.Input == b.Input && a.Frame < b.Frame
 }
 
 // judge is the verdict on one connection: c as the Report has it, f the
 // tracker's extra facts, point where the capture was taken, end when the
 // capture ended.
-func judge(c *model.Connection, f *connFacts, point model.CapturePoint, end time.Time) *model.Verdict {
+func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
 	j.loss = assessLoss(c, point)
 	j.kind()
@@ -220,8 +184,8 @@ func judge(c *model.Connection, f *connFacts, point model.CapturePoint, end time
 	if v.Evidence == nil {
 		v.Evidence = []model.Evidence{}
 	}
-	if len(v.Evidence) > maxEvidence {
-		v.Evidence = v.Evidence[:maxEvidence]
+	if len(v.Evidence) > MaxEvidence {
+		v.Evidence = v.Evidence[:MaxEvidence]
 	}
 	v.Filter = evidenceFilter(c.Stream, v.Evidence)
 	return v
@@ -248,7 +212,7 @@ func evidenceFilter(stream int, ev []model.Evidence) string {
 
 type judgement struct {
 	c     *model.Connection
-	f     *connFacts
+	f     *Facts
 	point model.CapturePoint
 	end   time.Time
 	cl    closeInfo
@@ -261,18 +225,18 @@ type judgement struct {
 	// reached the capture (queued behind the unacknowledged PING).
 	pingUnclosed bool
 	goaway       *model.Goaway // the GOAWAY that ended it
-	stallData    segRef        // TCP-inferred lost ping: the client's unanswered data
+	stallData    SegRef        // TCP-inferred lost ping: the client's unanswered data
 	stallIdle    time.Duration
 	refused      bool // SYN answered by RST
 	// goawayRecord is the server's record a TLS client closed right
 	// after: its GOAWAY, inferred.
-	goawayRecord  segRef
+	goawayRecord  SegRef
 	synOnly       bool // SYN never answered
 	setupStall    bool // the client's first data never got an answer, and it gave up
 	slowHandshake bool // ... right after a TCP handshake that took long
 }
 
-func (j *judgement) evidence(m segRef, note string, args ...any) {
+func (j *judgement) evidence(m SegRef, note string, args ...any) {
 	if !m.ok() {
 		return
 	}
@@ -362,7 +326,7 @@ func (j *judgement) ackLost(p *model.Ping) bool {
 		return false
 	}
 	sf := &j.f.Dir[model.ServerToClient]
-	var ack segRef
+	var ack SegRef
 	for _, m := range sf.Last {
 		if m.Frame == p.AckFrame && m.Input == p.AckInput {
 			ack = m
@@ -407,7 +371,7 @@ func (j *judgement) lostPingUnclosed() bool {
 	if p == nil || j.serverGoawayBefore(p.Frame, p.Input) {
 		return false
 	}
-	if n := len(cf.Last); n > 0 && markBefore(segRef{Frame: p.Frame, Input: p.Input}, cf.Last[n-1]) {
+	if n := len(cf.Last); n > 0 && markBefore(SegRef{Frame: p.Frame, Input: p.Input}, cf.Last[n-1]) {
 		return false // the client sent new data after the PING: it was alive
 	}
 	since := p.Time
@@ -465,7 +429,7 @@ func (j *judgement) goawayEnded() bool {
 
 // lostPingInferred is the health-check failure seen from TCP alone (TLS,
 // or a PING that never left the client's send queue): the client heard
-// nothing new for at least minStall, had sent data in that time that got
+// nothing new for at least MinStall, had sent data in that time that got
 // no answer, and closed the connection first; and something was wrong:
 // packets lost since it last heard from the server, or a reset without a
 // FIN before it (the client's socket was already closed when its peer's
@@ -481,7 +445,7 @@ func (j *judgement) lostPingInferred() bool {
 		heard = j.c.Start
 	}
 	idle := cl.client.Time.Sub(heard)
-	if idle < minStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
+	if idle < MinStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
 		return false
 	}
 	// Loss since the client last heard from the server, or else the
@@ -544,7 +508,7 @@ func (j *judgement) goawayInferred() bool {
 	if c.HTTP2 != nil || c.App != "tls" || !cl.first.ok() || cl.firstRST || cl.by != model.ClientToServer {
 		return false
 	}
-	var srv segRef
+	var srv SegRef
 	for _, m := range j.f.Dir[model.ServerToClient].Last {
 		if markBefore(m, cl.client) {
 			srv = m
@@ -558,7 +522,7 @@ func (j *judgement) goawayInferred() bool {
 	if !srv.ok() || cl.client.Time.Sub(srv.Time) > react {
 		return false
 	}
-	var asked segRef
+	var asked SegRef
 	for _, m := range j.f.Dir[model.ClientToServer].Last {
 		if m.Time.Before(srv.Time) {
 			asked = m
@@ -661,7 +625,7 @@ func (j *judgement) suspects() {
 		heard := f.Dir[model.ClientToServer].AckAdvance
 		if !heard.IsZero() && d.Time.Sub(heard) >= minIdleDrop && !f.Dir[model.ServerToClient].LastSeen.After(d.Time) {
 			add(model.SuspectIdleTimeout)
-			j.evidence(d, "the first data after %s idle: nothing came back", fmtDur(d.Time.Sub(heard)))
+			j.evidence(d, "the first data after %s idle: nothing came back", prose.Duration(d.Time.Sub(heard)))
 		}
 	}
 	if j.v.Kind != model.KindHealthy {
@@ -733,18 +697,4 @@ func dirArrow(d model.Direction) string {
 		return "client->server"
 	}
 	return "server->client"
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%.1f h", d.Hours())
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("%.0f min", d.Minutes())
-	case d >= 10*time.Second:
-		return fmt.Sprintf("%.0f s", d.Seconds())
-	case d >= time.Second:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	}
-	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 }

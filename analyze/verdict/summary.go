@@ -1,4 +1,4 @@
-package analyze
+package verdict
 
 import (
 	"fmt"
@@ -11,35 +11,31 @@ import (
 	"github.com/h2pcap/h2pcap/model"
 )
 
-// judgeReport fills the judgement into a Report built from a's
-// connections (r.Connections[i] is a.all[i]): each connection's capture
-// point and verdict, the Report's capture point and the summary.
-func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
-	facts := make([]*connFacts, len(listed))
-	points := make([]model.CapturePoint, len(listed))
-	for i, c := range listed {
-		out := r.Connections[i]
-		client, _ := c.roles() // as report mapped the sides
-		f := c.facts(client)
-		facts[i] = f
-		points[i] = f.capturePoint()
+// JudgeReport fills the judgement into a Report whose connections are
+// built (facts[i] belongs to r.Connections[i]): each connection's capture
+// point and verdict, the Report's capture point and the summary, to which
+// forgotten adds the connections dropped before the Report (nil: none).
+func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
+	points := make([]model.CapturePoint, len(r.Connections))
+	for i, out := range r.Connections {
+		points[i] = facts[i].CapturePoint()
 		out.CapturePoint = points[i]
 	}
-	r.CapturePoint = majorityPoint(points)
-	end := captureEnd(r.Inputs, r.Connections)
+	r.CapturePoint = MajorityPoint(points)
+	end := CaptureEnd(r.Inputs, r.Connections)
 	for i, out := range r.Connections {
 		point := points[i]
 		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}
-		out.Verdict = judge(out, facts[i], point, end)
+		out.Verdict = Judge(out, facts[i], point, end)
 	}
-	r.Summary = summarize(r.Connections, facts, a.fg)
+	r.Summary = Summarize(r.Connections, facts, forgotten)
 }
 
-// captureEnd is when the capture ended: the last input's last packet, or
+// CaptureEnd is when the capture ended: the last input's last packet, or
 // without input information the last connection's end.
-func captureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time {
+func CaptureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time {
 	var end time.Time
 	for _, in := range inputs {
 		if in != nil && in.Last.After(end) {
@@ -54,9 +50,22 @@ func captureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time
 	return end
 }
 
-// summarize builds the across-connections view: counts, the headline and
+// Forgotten is what the connections dropped before the Report (h2pcap
+// live's --forget: healthy, closed) add to the summary.
+type Forgotten struct {
+	N     int             // connections
+	Paths []ForgottenPath // in first-forgotten order
+}
+
+// ForgottenPath is what forgotten connections add to one path.
+type ForgottenPath struct {
+	ClientNet, Server    string
+	Conns, Retrans, Data int // connections, retransmissions, data segments
+}
+
+// Summarize builds the across-connections view: counts, the headline and
 // the per-path table.
-func summarize(conns []*model.Connection, facts []*connFacts, fg *forgetter) *model.Summary {
+func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.Summary {
 	s := &model.Summary{Connections: len(conns), Paths: []model.Path{}}
 	type pathAcc struct {
 		model.Path
@@ -67,11 +76,11 @@ func summarize(conns []*model.Connection, facts []*connFacts, fg *forgetter) *mo
 	if fg != nil {
 		// The healthy connections Options.ForgetHealthy dropped count
 		// as they were when they went.
-		s.Connections += fg.n
-		s.HealthyNotListed = fg.n
-		for _, k := range fg.order {
-			f := fg.paths[k]
-			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.conns}, data: f.data, retrans: f.retrans}
+		s.Connections += fg.N
+		s.HealthyNotListed = fg.N
+		for _, f := range fg.Paths {
+			k := pathKey{f.ClientNet, f.Server}
+			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.Conns}, data: f.Data, retrans: f.Retrans}
 			order = append(order, k)
 		}
 	}
@@ -80,7 +89,7 @@ func summarize(conns []*model.Connection, facts []*connFacts, fg *forgetter) *mo
 	var problemDirs []model.LossDirection
 	var suspectOrder []model.Suspect
 	for i, c := range conns {
-		k := pathKey{clientNet(c.Client), c.Server}
+		k := pathKey{ClientNet(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
 			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}}
@@ -274,7 +283,7 @@ func dirWords(d model.LossDirection) string {
 
 // clientNet is the client's subnet: /24 for IPv4, /64 for IPv6, written
 // [addr]/64 for IPv6 as endpoints are.
-func clientNet(client string) string {
+func ClientNet(client string) string {
 	ap, err := netip.ParseAddrPort(client)
 	if err != nil {
 		return client
@@ -287,3 +296,6 @@ func clientNet(client string) string {
 	p, _ := addr.Prefix(64)
 	return "[" + p.Addr().String() + "]/64"
 }
+
+// pathKey is one row of the per-path table.
+type pathKey struct{ net, server string }

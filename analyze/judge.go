@@ -1,0 +1,22 @@
+package analyze
+
+import (
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// judgeReport has the verdict stage judge a Report built from the listed
+// connections (r.Connections[i] is listed[i]), each with the facts its
+// verdict tracker kept, mapped to client and server as report mapped them.
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
+	facts := make([]*verdict.Facts, len(listed))
+	for i, c := range listed {
+		client, _ := c.roles()
+		facts[i] = c.vt.Facts(client, &c.tcp)
+	}
+	var forgotten *verdict.Forgotten
+	if a.fg != nil {
+		forgotten = &a.fg.forgotten
+	}
+	verdict.JudgeReport(r, facts, forgotten)
+}

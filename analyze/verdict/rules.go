@@ -1,0 +1,72 @@
+package verdict
+
+import "time"
+
+// Every threshold the verdict uses, with where its value comes from.
+
+// The judgement (judge.go).
+const (
+	// MinStall is the least time a client must have heard nothing new
+	// before it closes for the close to read as a failed health check
+	// (x/net's ReadIdleTimeout plus PingTimeout: client-go 30 s + 15 s;
+	// the lab 2 s + 1 s; no real setting is below a second).
+	MinStall = time.Second
+	// closeBurst is how close before a close a client's last records
+	// are taken as part of it (GOAWAY, TLS close_notify), not as the
+	// request that went unanswered.
+	closeBurst = 10 * time.Millisecond
+	// minIdleTimeout is the silence before an RST that makes an idle
+	// timeout (a NAT or load balancer dropping the flow) a suspect; real
+	// ones are 60 s to 15 min.
+	minIdleTimeout = 30 * time.Second
+	// minIdleDrop is the idle time before a client's data that then got
+	// nothing at all back for an idle timeout to be a suspect: above
+	// health-check intervals (client-go: 30 s), at load balancers' and
+	// NATs' idle timeouts (4 to 10 min).
+	minIdleDrop = 4 * time.Minute
+	// silentAfter is how long before the end of the capture a connection
+	// without FIN or RST must have stopped to be called silent rather
+	// than still open.
+	silentAfter = 5 * time.Second
+	// goawayReaction is how soon after a server's record a client's close
+	// reads as its answer to a GOAWAY (Go closes at once; 0.5 ms in the
+	// lab, against 290 ms and more for closes of its own).
+	goawayReaction = 5 * time.Millisecond
+	// unasked is how long after the client's last data a server's record
+	// must come not to be the answer to it.
+	unasked = 100 * time.Millisecond
+	// MaxEvidence bounds a verdict's evidence list.
+	MaxEvidence = 12
+	// minMTULossLen is the smallest segment an MTU black hole is blamed
+	// for: below it every path passes packets.
+	minMTULossLen = 512
+)
+
+// The capture point (capturepoint.go).
+
+// handshakeRatio is how many times larger one handshake gap must be than
+// the other for the timing to win over the TTLs.
+const handshakeRatio = 4
+
+// clearRTT is the least round trip for the timing to win over the TTLs.
+const clearRTT = 500 * time.Microsecond
+
+// minHandshakeGap is the gap below which a handshake's timing says
+// nothing: the capture's clock resolution.
+const minHandshakeGap = 5 * time.Microsecond
+
+// The per-segment tracker (track.go).
+
+// maxHoles bounds the gaps remembered per direction. A gap is a range the
+// capture never saw (a lost-segment flag); a later retransmission that
+// falls in one fills a hole, which tells "lost before the capture point"
+// from "lost after it". Past the bound the oldest gap is forgotten: its
+// fill then looks like a retransmission of seen data.
+const maxHoles = 16
+
+// A side numbers its IPv4 IDs with a counter when minIPIDRun packets in a
+// row each came at most maxIPIDStep after the previous one.
+const (
+	minIPIDRun  = 4
+	maxIPIDStep = 64
+)
