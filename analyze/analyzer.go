@@ -86,10 +86,7 @@ func New(opts Options) *Analyzer {
 		max = 0
 	}
 	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &keyRef{}}
-	if opts.Keys != nil {
-		a.keys.log = &tls.KeyLog{}
-		a.keys.log.Merge(opts.Keys)
-	}
+	a.AddKeys(opts.Keys)
 	if opts.OnNotice != nil {
 		a.nt = &noticer{on: opts.OnNotice}
 	}

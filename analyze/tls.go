@@ -169,6 +169,21 @@ func tlsVersionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
+// AddKeys adds TLS secrets to the key log the analysis decrypts with. It is
+// the one way keys come in: Options.Keys (the CLI's --keylog) at New, and
+// while reading, a pcapng's Decryption Secrets Blocks and a live capture's
+// followed key log (both through a decode.SecretsSource). A connection
+// whose records wait for keys looks them up again once the log grows.
+func (a *Analyzer) AddKeys(k *tls.KeyLog) {
+	if k == nil {
+		return
+	}
+	if a.keys.log == nil {
+		a.keys.log = &tls.KeyLog{}
+	}
+	a.keys.log.Merge(k)
+}
+
 // addSecrets adds the TLS key log secrets of src past the first used to the
 // analyzer's key log, and returns how many src has given. A malformed
 // block is skipped, as Wireshark does, with a warning for the report.
@@ -178,10 +193,10 @@ func (a *Analyzer) addSecrets(src decode.SecretsSource, used int, warn func(stri
 		if s.Type != tls.DSBTypeTLSKeyLog {
 			continue
 		}
-		if a.keys.log == nil {
-			a.keys.log = &tls.KeyLog{}
-		}
-		if err := a.keys.log.AddDSB(s.Data); err != nil {
+		k := &tls.KeyLog{}
+		err := k.AddDSB(s.Data) // the lines before a malformed one are kept
+		a.AddKeys(k)
+		if err != nil {
 			var ke *tls.KeyLogError
 			if errors.As(err, &ke) {
 				err = ke
