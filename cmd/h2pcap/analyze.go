@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
@@ -154,31 +156,52 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if opts.Keys, err = readKeyLogs(keylogs); err != nil {
 		return err
 	}
+	stderr = &lockedWriter{w: stderr} // the signal handler writes to it too
+	ir := catchInterrupts(stderr, os.Exit)
+	defer ir.stop()
 	opener := func(path string, input int) (decode.Source, error) {
 		if path == "-" {
-			return decode.NewReader(stdin, "-", input)
+			return decode.NewReaderContext(ir.context(stdin), stdin, "-", input)
 		}
-		return decode.Open(path, input)
+		return decode.OpenContext(ir.pathContext(path), path, input)
 	}
-	r, err := analyzeInputs(paths, opts, opener)
+	r, err := analyzeInputs(ir.files, paths, opts, opener)
 	if err != nil {
 		return err
 	}
+	warnInputs(stderr, r)
 	return out.write(stdout, r)
 }
 
 // analyzeInputs runs the pipeline over the inputs in order. An input that
 // cannot be opened or read is an input error (exit 2); one that merely
-// ends early has a warning in its info.
-func analyzeInputs(paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
+// ends early has a warning in its info. When stop is done (the user's ^C)
+// the reading ends there, and the report covers what was read, with a
+// warning on the input it stopped in that says where.
+func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
 	a := analyze.New(opts)
 	infos := make([]*decode.InputInfo, 0, len(paths))
+	var (
+		cut    *decode.InputInfo // the input being read when stop came
+		unread []string
+	)
 	for i, path := range paths {
+		if stop.Err() != nil {
+			unread = append(unread, path)
+			continue
+		}
 		src, err := open(path, i)
 		if err != nil {
+			if isStop(stop, err) {
+				// Stopped while waiting for the capture's header.
+				cut = &decode.InputInfo{Path: path, LinkTypes: []string{}}
+				infos = append(infos, cut)
+				continue
+			}
 			return nil, &exitError{code: exitUsage, err: err}
 		}
-		info, err := a.ReadSource(src)
+		end := &endedSource{Source: src, stop: stop}
+		info, err := a.ReadSource(end)
 		if cerr := src.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
@@ -186,6 +209,92 @@ func analyzeInputs(paths []string, opts analyze.Options, open func(path string, 
 			return nil, &exitError{code: exitUsage, err: err}
 		}
 		infos = append(infos, info)
+		if stop.Err() != nil {
+			cut = info
+		}
+	}
+	if stop.Err() != nil {
+		if cut == nil {
+			// Stopped before the first input was opened.
+			cut = &decode.InputInfo{Path: unread[0], LinkTypes: []string{}}
+			infos = append(infos, cut)
+			unread = unread[1:]
+		}
+		cut.Warnings = append(cut.Warnings, interruptWarning(context.Cause(stop), cut, unread))
 	}
 	return a.Report(infos), nil
+}
+
+// isStop reports whether err is the end stop asked for.
+func isStop(stop context.Context, err error) bool {
+	return stop.Err() != nil && errors.Is(err, context.Cause(stop))
+}
+
+// interruptWarning says where the reading of in stopped, and which inputs
+// were not read at all.
+func interruptWarning(cause error, in *decode.InputInfo, unread []string) string {
+	var b strings.Builder
+	b.WriteString(cause.Error())
+	switch {
+	case in.Format == "":
+		b.WriteString(" before the capture's header came: nothing was read")
+	case in.Packets == 0:
+		b.WriteString(" before the first packet came")
+	default:
+		fmt.Fprintf(&b, " after frame %d (capture time %s): the report covers the capture until then", in.Packets, captureTime(in.Last))
+	}
+	if len(unread) > 0 {
+		fmt.Fprintf(&b, "; not read: %s", strings.Join(unread, ", "))
+	}
+	return b.String()
+}
+
+// captureTime formats a packet's time as the report's tables do, with its
+// zone.
+func captureTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000 UTC")
+}
+
+// endedSource turns the end its stop context asks for into the end of the
+// input, so that what was read before is analysed and reported.
+type endedSource struct {
+	decode.Source
+	stop context.Context
+}
+
+func (s *endedSource) Next() (*decode.Packet, error) {
+	p, err := s.Source.Next()
+	if err != nil && err != io.EOF && isStop(s.stop, err) {
+		return nil, io.EOF
+	}
+	return p, err
+}
+
+// Secrets passes on the pcapng Decryption Secrets Blocks the wrapped
+// source read, which the analysis asks for by type assertion.
+func (s *endedSource) Secrets() []decode.DecryptionSecret {
+	if ss, ok := s.Source.(decode.SecretsSource); ok {
+		return ss.Secrets()
+	}
+	return nil
+}
+
+// warnInputs says the report's input warnings on stderr too: with -o, or
+// a JSON report read by a program, the user would not see them otherwise.
+func warnInputs(stderr io.Writer, r *analyze.Report) {
+	for i, in := range r.Inputs {
+		name := in.Path
+		if name == "-" {
+			name = "stdin"
+		}
+		for _, w := range in.Warnings {
+			fmt.Fprintf(stderr, "h2pcap: warning: input %d (%s): %s\n", i, name, w)
+		}
+		if in.Decoded.Malformed > 0 {
+			fmt.Fprintf(stderr, "h2pcap: warning: input %d (%s): %d malformed packets skipped\n", i, name, in.Decoded.Malformed)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"errors"
 	"flag"
@@ -38,11 +39,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "h2pcap: analysing the built-in sample capture (%d bytes)\n", len(sample))
-	r, err := analyzeInputs([]string{sampleName}, analyze.Options{}, func(path string, input int) (decode.Source, error) {
+	r, err := analyzeInputs(context.Background(), []string{sampleName}, analyze.Options{}, func(path string, input int) (decode.Source, error) {
 		return decode.NewReader(bytes.NewReader(sample), path, input)
 	})
 	if err != nil {
 		return err
 	}
+	warnInputs(stderr, r)
 	return out.write(stdout, r)
 }
