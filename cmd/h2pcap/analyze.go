@@ -174,8 +174,9 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 }
 
 // analyzeInputs runs the pipeline over the inputs in order. An input that
-// cannot be opened or read is an input error (exit 2); one that merely
-// ends early has a warning in its info. When stop is done (the user's ^C)
+// cannot be opened, or is damaged before its first packet, is an input
+// error (exit 2); one that ends early (cut off, damaged further on) has a
+// warning in its info. When stop is done (the user's ^C)
 // the reading ends there, and the report covers what was read, with a
 // warning on the input it stopped in that says where.
 func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
@@ -200,8 +201,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 			}
 			return nil, &exitError{code: exitUsage, err: err}
 		}
-		end := &endedSource{Source: src, stop: stop}
-		info, err := a.ReadSource(end)
+		info, err := a.ReadSource(&inputSource{Source: src, stop: stop})
 		if cerr := src.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
@@ -258,24 +258,47 @@ func captureTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000000 UTC")
 }
 
-// endedSource turns the end its stop context asks for into the end of the
-// input, so that what was read before is analysed and reported.
-type endedSource struct {
+// inputSource ends the input, rather than the whole analysis, where the
+// user's stop (see analyzeInputs) or damage in the capture ends its
+// reading, so that what was read before is analysed and reported, as
+// tshark does. Damage before the first packet stays an error: there is
+// nothing to report, and the file is most likely not a capture at all.
+type inputSource struct {
 	decode.Source
-	stop context.Context
+	stop  context.Context
+	last  time.Time // of the last packet read
+	ended bool
 }
 
-func (s *endedSource) Next() (*decode.Packet, error) {
-	p, err := s.Source.Next()
-	if err != nil && err != io.EOF && isStop(s.stop, err) {
+func (s *inputSource) Next() (*decode.Packet, error) {
+	if s.ended {
 		return nil, io.EOF
 	}
-	return p, err
+	p, err := s.Source.Next()
+	switch {
+	case err == nil:
+		s.last = p.Time
+		return p, nil
+	case err == io.EOF:
+		return nil, err
+	case isStop(s.stop, err):
+		s.ended = true
+		return nil, io.EOF
+	}
+	var fe *decode.FormatError
+	if info := s.Info(); info.Packets > 0 && errors.As(err, &fe) && fe.Offset >= 0 {
+		info.Warnings = append(info.Warnings, fmt.Sprintf(
+			"damaged at offset %d: %s; the report covers frames 1 to %d, the last good one (capture time %s); the rest of the file is not read",
+			fe.Offset, fe.Msg, info.Packets, captureTime(s.last)))
+		s.ended = true
+		return nil, io.EOF
+	}
+	return nil, err
 }
 
 // Secrets passes on the pcapng Decryption Secrets Blocks the wrapped
 // source read, which the analysis asks for by type assertion.
-func (s *endedSource) Secrets() []decode.DecryptionSecret {
+func (s *inputSource) Secrets() []decode.DecryptionSecret {
 	if ss, ok := s.Source.(decode.SecretsSource); ok {
 		return ss.Secrets()
 	}
