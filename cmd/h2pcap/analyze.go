@@ -128,27 +128,18 @@ func (o *outputFlags) write(stdout io.Writer, r *analyze.Report) error {
 
 func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var out outputFlags
 	out.register(fs)
 	var opts analyze.Options
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	var keylogs fileList
 	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable); the SSLKEYLOGFILE environment variable's file is read too, and pcapng Decryption Secrets Blocks are used without it")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	paths, err := parseInterspersed(fs, args)
+	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n")
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	if len(paths) == 0 {
-		fs.Usage()
-		return usageError("analyze: no capture file given")
+		return usageError("analyze: no capture file given (h2pcap analyze FILE...; -h for the flags)")
 	}
 	if err := out.check(); err != nil {
 		return err
