@@ -134,7 +134,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	var keylogs fileList
 	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable); the SSLKEYLOGFILE environment variable's file is read too, and pcapng Decryption Secrets Blocks are used without it")
-	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n")
+	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given.\n")
 	if err != nil {
 		return err
 	}
@@ -150,13 +150,13 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	stderr = &lockedWriter{w: stderr} // the signal handler writes to it too
 	ir := catchInterrupts(stderr, os.Exit)
 	defer ir.stop()
-	opener := func(path string, input int) (decode.Source, error) {
+	open := func(path string, input int) (decode.Source, error) {
 		if path == "-" {
 			return decode.NewReaderContext(ir.context(stdin), stdin, "-", input)
 		}
 		return decode.OpenContext(ir.pathContext(path), path, input)
 	}
-	r, err := analyzeInputs(ir.files, paths, opts, opener)
+	r, err := analyzeInputs(ir.files, paths, opts, open)
 	if err != nil {
 		return err
 	}
@@ -164,13 +164,45 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	return out.write(stdout, r)
 }
 
-// analyzeInputs runs the pipeline over the inputs in order. An input that
-// cannot be opened, or is damaged before its first packet, is an input
-// error (exit 2); one that ends early (cut off, damaged further on) has a
-// warning in its info. When stop is done (the user's ^C)
-// the reading ends there, and the report covers what was read, with a
-// warning on the input it stopped in that says where.
-func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*analyze.Report, error) {
+// opener opens input number input, path, of an analysis.
+type opener func(path string, input int) (decode.Source, error)
+
+// analyzeInputs runs the pipeline over the inputs, one capture split by
+// rotation, in time order (see timeOrder). An input that cannot be opened,
+// or is damaged before its first packet, is an input error (exit 2); one
+// that ends early (cut off, damaged further on) has a warning in its info.
+// When stop is done (the user's ^C) the reading ends there, and the report
+// covers what was read, with a warning on the input it stopped in that
+// says where.
+func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener) (*analyze.Report, error) {
+	order, err := timeOrder(stop, paths, open)
+	if err != nil {
+		return nil, err
+	}
+	a, infos, err := readInputs(stop, order, opts, open)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(order, paths) {
+		if overlap(infos) && stop.Err() == nil && rereadable(paths) {
+			// Captures of the same moments are not one capture split by
+			// rotation but several capture points, which time order does
+			// not make one: they are read as given, as they always were,
+			// until they are analysed as what they are.
+			if a, infos, err = readInputs(stop, paths, opts, open); err != nil {
+				return nil, err
+			}
+		} else {
+			infos[0].Warnings = append(infos[0].Warnings, "inputs read in time order: "+strings.Join(order, ", "))
+		}
+	}
+	warnOverlaps(infos)
+	return a.Report(infos), nil
+}
+
+// readInputs reads the inputs in the order given into a new analyzer,
+// input i numbered i in the report.
+func readInputs(stop context.Context, paths []string, opts analyze.Options, open opener) (*analyze.Analyzer, []*decode.InputInfo, error) {
 	a := analyze.New(opts)
 	infos := make([]*decode.InputInfo, 0, len(paths))
 	var (
@@ -190,14 +222,14 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 				infos = append(infos, cut)
 				continue
 			}
-			return nil, &exitError{code: exitUsage, err: err}
+			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		info, err := a.ReadSource(&inputSource{Source: src, stop: stop})
 		if cerr := src.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
 		if err != nil {
-			return nil, &exitError{code: exitUsage, err: err}
+			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		infos = append(infos, info)
 		if stop.Err() != nil {
@@ -213,7 +245,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		}
 		cut.Warnings = append(cut.Warnings, interruptWarning(context.Cause(stop), cut, unread))
 	}
-	return a.Report(infos), nil
+	return a, infos, nil
 }
 
 // isStop reports whether err is the end stop asked for.

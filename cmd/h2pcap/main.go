@@ -40,7 +40,7 @@ const usage = `h2pcap: why did my HTTP/2 connection die, and where were the pack
 
 Usage:
   h2pcap analyze [flags] FILE...   analyse capture files (pcap, pcapng, gzipped; - for stdin).
-                                   Several files are one capture split by rotation, in order.
+                                   Several files are one capture split by rotation, read in time order.
   h2pcap demo [flags]              analyse the sample capture built into this binary
   h2pcap live -i IFACE [flags]     capture on interfaces until ^C or --duration, then report (root)
   h2pcap version                   the version and the commit it was built from (also --version, -V)
