@@ -255,7 +255,7 @@ func TestInterruptedInputs(t *testing.T) {
 	parts := splitPcap(t, retransPcap, t.TempDir(), 3)
 	for _, tc := range []struct {
 		name   string
-		stopAt int // the stop comes as input stopAt is opened
+		stopAt int // the stop comes as input stopAt is opened to be read
 		want   string
 	}{
 		{"before the first", 0, "interrupted by SIGINT before the capture's header came: nothing was read; not read: " + parts[1] + ", " + parts[2]},
@@ -265,8 +265,11 @@ func TestInterruptedInputs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
+			opened := map[string]int{}
 			open := func(path string, input int) (decode.Source, error) {
-				if input == tc.stopAt {
+				// Each file is opened twice: for its first packet's time
+				// (timeOrder), then to be read.
+				if opened[path]++; input == tc.stopAt && opened[path] == 2 {
 					cancel(&interruptError{sig: os.Interrupt})
 				}
 				return decode.OpenContext(ctx, path, input)
