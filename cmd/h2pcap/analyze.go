@@ -260,9 +260,9 @@ func interruptWarning(cause error, in *decode.InputInfo, unread []string) string
 	b.WriteString(cause.Error())
 	switch {
 	case in.Format == "":
-		b.WriteString(" before the capture's header came: nothing was read")
+		b.WriteString(" before anything was read")
 	case in.Packets == 0:
-		b.WriteString(" before the first packet came")
+		b.WriteString(" before its first packet was read")
 	default:
 		fmt.Fprintf(&b, " after frame %d (capture time %s): the report covers the capture until then", in.Packets, captureTime(in.Last))
 	}

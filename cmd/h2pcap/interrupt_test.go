@@ -255,21 +255,29 @@ func TestInterruptedInputs(t *testing.T) {
 	parts := splitPcap(t, retransPcap, t.TempDir(), 3)
 	for _, tc := range []struct {
 		name   string
-		stopAt int // the stop comes as input stopAt is opened to be read
+		stopAt int  // the stop comes as input stopAt is opened to be read
+		peek   bool // or opened for its first packet's time, before the reading
+		inputs int  // in the report
 		want   string
 	}{
-		{"before the first", 0, "interrupted by SIGINT before the capture's header came: nothing was read; not read: " + parts[1] + ", " + parts[2]},
-		{"before the second", 1, "interrupted by SIGINT before the capture's header came: nothing was read; not read: " + parts[2]},
-		{"before the third", 2, "interrupted by SIGINT before the capture's header came: nothing was read"},
+		{"before the first", 0, false, 1, "interrupted by SIGINT before anything was read; not read: " + parts[1] + ", " + parts[2]},
+		{"before the second", 1, false, 2, "interrupted by SIGINT before anything was read; not read: " + parts[2]},
+		{"before the third", 2, false, 3, "interrupted by SIGINT before anything was read"},
+		{"while they are ordered", 1, true, 1, "interrupted by SIGINT before anything was read; not read: " + parts[1] + ", " + parts[2]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
+			// Each file is opened twice: for its first packet's time
+			// (timeOrder), then to be read.
+			stopOpen := 2
+			if tc.peek {
+				stopOpen = 1
+			}
 			opened := map[string]int{}
 			open := func(path string, input int) (decode.Source, error) {
-				// Each file is opened twice: for its first packet's time
-				// (timeOrder), then to be read.
-				if opened[path]++; input == tc.stopAt && opened[path] == 2 {
+				opened[path]++
+				if input == tc.stopAt && opened[path] == stopOpen {
 					cancel(&interruptError{sig: os.Interrupt})
 				}
 				return decode.OpenContext(ctx, path, input)
@@ -278,17 +286,18 @@ func TestInterruptedInputs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(r.Inputs) != tc.stopAt+1 {
-				t.Fatalf("%d inputs in the report, want %d", len(r.Inputs), tc.stopAt+1)
+			if len(r.Inputs) != tc.inputs {
+				t.Fatalf("%d inputs in the report, want %d", len(r.Inputs), tc.inputs)
 			}
-			for i, in := range r.Inputs[:tc.stopAt] {
+			cutAt := tc.inputs - 1
+			for i, in := range r.Inputs[:cutAt] {
 				if len(in.Warnings) != 0 || in.Packets == 0 {
 					t.Errorf("input %d read before the stop: %d packets, warnings %q", i, in.Packets, in.Warnings)
 				}
 			}
-			cut := r.Inputs[tc.stopAt]
-			if cut.Path != parts[tc.stopAt] || len(cut.Warnings) != 1 || cut.Warnings[0] != tc.want {
-				t.Fatalf("input %d: %s, warnings %q; want %q", tc.stopAt, cut.Path, cut.Warnings, tc.want)
+			cut := r.Inputs[cutAt]
+			if cut.Path != parts[cutAt] || len(cut.Warnings) != 1 || cut.Warnings[0] != tc.want {
+				t.Fatalf("input %d: %s, warnings %q; want %q", cutAt, cut.Path, cut.Warnings, tc.want)
 			}
 			for _, format := range report.Formats {
 				var b bytes.Buffer
