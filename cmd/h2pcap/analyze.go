@@ -256,15 +256,19 @@ func isStop(stop context.Context, err error) bool {
 // interruptWarning says where the reading of in stopped, and which inputs
 // were not read at all.
 func interruptWarning(cause error, in *decode.InputInfo, unread []string) string {
+	name := in.Path
+	if name == "-" {
+		name = "stdin"
+	}
 	var b strings.Builder
 	b.WriteString(cause.Error())
 	switch {
 	case in.Format == "":
-		b.WriteString(" before anything was read")
+		fmt.Fprintf(&b, " before anything was read from %s", name)
 	case in.Packets == 0:
-		b.WriteString(" before its first packet was read")
+		fmt.Fprintf(&b, " while reading %s, before its first packet", name)
 	default:
-		fmt.Fprintf(&b, " after frame %d (capture time %s): the report covers the capture until then", in.Packets, captureTime(in.Last))
+		fmt.Fprintf(&b, " while reading %s, after frame %d (capture time %s): the report covers the capture until then", name, in.Packets, captureTime(in.Last))
 	}
 	if len(unread) > 0 {
 		fmt.Fprintf(&b, "; not read: %s", strings.Join(unread, ", "))

@@ -230,7 +230,8 @@ func TestInterrupt(t *testing.T) {
 			if len(r.Connections) == 0 {
 				t.Error("no connection in the report")
 			}
-			want := fmt.Sprintf("interrupted by SIGINT after frame %d (capture time %s)", in.Packets, captureTime(in.Last))
+			name := map[bool]string{true: input, false: "stdin"}[tc.fifo]
+			want := fmt.Sprintf("interrupted by SIGINT while reading %s, after frame %d (capture time %s)", name, in.Packets, captureTime(in.Last))
 			var found bool
 			for _, w := range in.Warnings {
 				found = found || strings.HasPrefix(w, want)
@@ -238,7 +239,7 @@ func TestInterrupt(t *testing.T) {
 			if !found {
 				t.Errorf("warnings %q, want one starting %q", in.Warnings, want)
 			}
-			if !strings.Contains(stderr.String(), "h2pcap: warning: input 0 ("+map[bool]string{true: input, false: "stdin"}[tc.fifo]+"): "+want) {
+			if !strings.Contains(stderr.String(), "h2pcap: warning: input 0 ("+name+"): "+want) {
 				t.Errorf("stderr does not have the warning %q", want)
 			}
 			if tc.ignoreInt && took > pipeGrace+2*time.Second {
@@ -260,10 +261,10 @@ func TestInterruptedInputs(t *testing.T) {
 		inputs int  // in the report
 		want   string
 	}{
-		{"before the first", 0, false, 1, "interrupted by SIGINT before anything was read; not read: " + parts[1] + ", " + parts[2]},
-		{"before the second", 1, false, 2, "interrupted by SIGINT before anything was read; not read: " + parts[2]},
-		{"before the third", 2, false, 3, "interrupted by SIGINT before anything was read"},
-		{"while they are ordered", 1, true, 1, "interrupted by SIGINT before anything was read; not read: " + parts[1] + ", " + parts[2]},
+		{"before the first", 0, false, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
+		{"before the second", 1, false, 2, "interrupted by SIGINT before anything was read from " + parts[1] + "; not read: " + parts[2]},
+		{"before the third", 2, false, 3, "interrupted by SIGINT before anything was read from " + parts[2]},
+		{"while they are ordered", 1, true, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
