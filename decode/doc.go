@@ -28,7 +28,12 @@
 // tcpdump does, ends normally: Next returns io.EOF and InputInfo.Warnings
 // says where the cut was. Any other damage is a *FormatError naming the
 // file and, where it applies, the byte offset (of the decompressed stream
-// for gzip input).
+// for gzip input); what was read before it stays counted in InputInfo, so
+// a caller may report it.
+//
+// OpenContext and NewReaderContext stop reading when their context is
+// done, even a read waiting on a quiet pipe: Next then returns the
+// context's cause.
 //
 // # Decoding
 //

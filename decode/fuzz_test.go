@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"os"
@@ -33,7 +34,7 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// A small buffer makes the fuzzer faster and sends more blocks
 		// through the path for blocks larger than the buffer.
-		src, err := newSource(bytes.NewReader(data), "fuzz", 0, 8<<10)
+		src, err := newSource(context.Background(), bytes.NewReader(data), "fuzz", 0, 8<<10)
 		if err != nil {
 			checkOneLine(t, err)
 			return

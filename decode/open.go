@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/flate"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -61,6 +62,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // readers, the report counters and the packet handed out by Next.
 type input struct {
 	name   string // for messages: the path, or "stdin"
+	ctx    context.Context
 	closer io.Closer
 	cr     *countingReader
 	br     *bufio.Reader
@@ -129,6 +131,8 @@ func (in *input) finish(off int64, err error, what string) error {
 	switch {
 	case err == io.EOF:
 		in.err = io.EOF
+	case stopped(in.ctx, err):
+		in.err = err
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		in.warnf("capture cut off mid-%s at offset %d after %d packets", what, off, in.info.Packets)
 		in.err = io.EOF
@@ -160,6 +164,10 @@ func (in *input) finish(off int64, err error, what string) error {
 // gzip-compressed capture is decompressed transparently. input is stored
 // in every Packet so that packets of several inputs can be told apart.
 func Open(path string, input int) (Source, error) {
+	return open(context.Background(), path, input)
+}
+
+func open(ctx context.Context, path string, input int) (Source, error) {
 	var (
 		r      io.Reader
 		closer io.Closer
@@ -180,7 +188,7 @@ func Open(path string, input int) (Source, error) {
 		}
 		r, closer = f, f
 	}
-	src, err := newSource(r, name, input, readBufferSize)
+	src, err := newSource(ctx, stoppable(ctx, r), name, input, readBufferSize)
 	if err != nil {
 		if closer != nil {
 			closer.Close()
@@ -196,11 +204,15 @@ func Open(path string, input int) (Source, error) {
 // messages ("-" shows as "stdin" in messages, as with Open). It is Open
 // for callers that already have a stream.
 func NewReader(r io.Reader, name string, input int) (Source, error) {
+	return newReader(context.Background(), r, name, input)
+}
+
+func newReader(ctx context.Context, r io.Reader, name string, input int) (Source, error) {
 	msgName := name
 	if name == "-" {
 		msgName = "stdin"
 	}
-	src, err := newSource(r, msgName, input, readBufferSize)
+	src, err := newSource(ctx, stoppable(ctx, r), msgName, input, readBufferSize)
 	if err != nil {
 		return nil, err
 	}
@@ -214,9 +226,11 @@ type source interface {
 }
 
 // newSource detects the format of r. bufSize is the read buffer size; it
-// must be at least 4 KiB so that pcapgo uses our bufio.Reader as is.
-func newSource(r io.Reader, name string, idx, bufSize int) (source, error) {
-	in := &input{name: name}
+// must be at least 4 KiB so that pcapgo uses our bufio.Reader as is. ctx
+// tells finish which error is a requested stop (see OpenContext); r has
+// been made to return it already.
+func newSource(ctx context.Context, r io.Reader, name string, idx, bufSize int) (source, error) {
+	in := &input{name: name, ctx: ctx}
 	in.cr = &countingReader{r: r}
 	in.br = bufio.NewReaderSize(in.cr, bufSize)
 	in.pkt.Input = idx

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"time"
 
@@ -32,7 +33,10 @@ type pcapSource struct {
 func (s *pcapSource) base() *input { return &s.input }
 
 func newPcapSource(in *input) (source, error) {
-	hdr, _ := in.br.Peek(24)
+	hdr, err := in.br.Peek(24)
+	if stopped(in.ctx, err) {
+		return nil, fmt.Errorf("%s: %w", in.name, err)
+	}
 	if len(hdr) < 24 {
 		return nil, in.formatError(-1, io.ErrUnexpectedEOF, "truncated pcap file header (%d of 24 bytes)", len(hdr))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
@@ -127,27 +129,18 @@ func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 
 func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var out outputFlags
 	out.register(fs)
 	var opts analyze.Options
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	var keylogs fileList
 	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable); the SSLKEYLOGFILE environment variable's file is read too, and pcapng Decryption Secrets Blocks are used without it")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation, read in the order given.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	paths, err := parseInterspersed(fs, args)
+	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given.\n")
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	if len(paths) == 0 {
-		fs.Usage()
-		return usageError("analyze: no capture file given")
+		return usageError("analyze: no capture file given (h2pcap analyze FILE...; -h for the flags)")
 	}
 	if err := out.check(); err != nil {
 		return err
@@ -155,38 +148,204 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if opts.Keys, err = readKeyLogs(keylogs); err != nil {
 		return err
 	}
-	opener := func(path string, input int) (decode.Source, error) {
+	stderr = &lockedWriter{w: stderr} // the signal handler writes to it too
+	ir := catchInterrupts(stderr, os.Exit)
+	defer ir.stop()
+	open := func(path string, input int) (decode.Source, error) {
 		if path == "-" {
-			return decode.NewReader(stdin, "-", input)
+			return decode.NewReaderContext(ir.context(stdin), stdin, "-", input)
 		}
-		return decode.Open(path, input)
+		return decode.OpenContext(ir.pathContext(path), path, input)
 	}
-	r, err := analyzeInputs(paths, opts, opener)
+	r, err := analyzeInputs(ir.files, paths, opts, open)
 	if err != nil {
 		return err
 	}
+	warnInputs(stderr, r)
 	return out.write(stdout, r)
 }
 
-// analyzeInputs runs the pipeline over the inputs in order. An input that
-// cannot be opened or read is an input error (exit 2); one that merely
-// ends early has a warning in its info.
-func analyzeInputs(paths []string, opts analyze.Options, open func(path string, input int) (decode.Source, error)) (*model.Report, error) {
+// opener opens input number input, path, of an analysis.
+type opener func(path string, input int) (decode.Source, error)
+
+// analyzeInputs runs the pipeline over the inputs, one capture split by
+// rotation, in time order (see timeOrder). An input that cannot be opened,
+// or is damaged before its first packet, is an input error (exit 2); one
+// that ends early (cut off, damaged further on) has a warning in its info.
+// When stop is done (the user's ^C) the reading ends there, and the report
+// covers what was read, with a warning on the input it stopped in that
+// says where.
+func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener) (*model.Report, error) {
+	order, err := timeOrder(stop, paths, open)
+	if err != nil {
+		return nil, err
+	}
+	a, infos, err := readInputs(stop, order, opts, open)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(order, paths) {
+		if overlap(infos) && stop.Err() == nil && rereadable(paths) {
+			// Captures of the same moments are not one capture split by
+			// rotation but several capture points, which time order does
+			// not make one: they are read as given, as they always were,
+			// until they are analysed as what they are.
+			if a, infos, err = readInputs(stop, paths, opts, open); err != nil {
+				return nil, err
+			}
+		} else {
+			infos[0].Warnings = append(infos[0].Warnings, "inputs read in time order: "+strings.Join(order, ", "))
+		}
+	}
+	warnOverlaps(infos)
+	return a.Report(infos), nil
+}
+
+// readInputs reads the inputs in the order given into a new analyzer,
+// input i numbered i in the report.
+func readInputs(stop context.Context, paths []string, opts analyze.Options, open opener) (*analyze.Analyzer, []*decode.InputInfo, error) {
 	a := analyze.New(opts)
 	infos := make([]*decode.InputInfo, 0, len(paths))
+	var (
+		cut    *decode.InputInfo // the input being read when stop came
+		unread []string
+	)
 	for i, path := range paths {
+		if stop.Err() != nil {
+			unread = append(unread, path)
+			continue
+		}
 		src, err := open(path, i)
 		if err != nil {
-			return nil, &exitError{code: exitUsage, err: err}
+			if isStop(stop, err) {
+				// Stopped while waiting for the capture's header.
+				cut = &decode.InputInfo{Path: path, LinkTypes: []string{}}
+				infos = append(infos, cut)
+				continue
+			}
+			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
-		info, err := a.ReadSource(src)
+		info, err := a.ReadSource(&inputSource{Source: src, stop: stop})
 		if cerr := src.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
 		if err != nil {
-			return nil, &exitError{code: exitUsage, err: err}
+			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		infos = append(infos, info)
+		if stop.Err() != nil {
+			cut = info
+		}
 	}
-	return a.Report(infos), nil
+	if stop.Err() != nil {
+		if cut == nil {
+			// Stopped before the first input was opened.
+			cut = &decode.InputInfo{Path: unread[0], LinkTypes: []string{}}
+			infos = append(infos, cut)
+			unread = unread[1:]
+		}
+		cut.Warnings = append(cut.Warnings, interruptWarning(context.Cause(stop), cut, unread))
+	}
+	return a, infos, nil
+}
+
+// isStop reports whether err is the end stop asked for.
+func isStop(stop context.Context, err error) bool {
+	return stop.Err() != nil && errors.Is(err, context.Cause(stop))
+}
+
+// interruptWarning says where the reading of in stopped, and which inputs
+// were not read at all.
+func interruptWarning(cause error, in *decode.InputInfo, unread []string) string {
+	name := in.Path
+	if name == "-" {
+		name = "stdin"
+	}
+	var b strings.Builder
+	b.WriteString(cause.Error())
+	switch {
+	case in.Format == "":
+		fmt.Fprintf(&b, " before anything was read from %s", name)
+	case in.Packets == 0:
+		fmt.Fprintf(&b, " while reading %s, before its first packet", name)
+	default:
+		fmt.Fprintf(&b, " while reading %s, after frame %d (capture time %s): the report covers the capture until then", name, in.Packets, captureTime(in.Last))
+	}
+	if len(unread) > 0 {
+		fmt.Fprintf(&b, "; not read: %s", strings.Join(unread, ", "))
+	}
+	return b.String()
+}
+
+// captureTime formats a packet's time as the report's tables do, with its
+// zone.
+func captureTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000 UTC")
+}
+
+// inputSource ends the input, rather than the whole analysis, where the
+// user's stop (see analyzeInputs) or damage in the capture ends its
+// reading, so that what was read before is analysed and reported, as
+// tshark does. Damage before the first packet stays an error: there is
+// nothing to report, and the file is most likely not a capture at all.
+type inputSource struct {
+	decode.Source
+	stop  context.Context
+	last  time.Time // of the last packet read
+	ended bool
+}
+
+func (s *inputSource) Next() (*decode.Packet, error) {
+	if s.ended {
+		return nil, io.EOF
+	}
+	p, err := s.Source.Next()
+	switch {
+	case err == nil:
+		s.last = p.Time
+		return p, nil
+	case err == io.EOF:
+		return nil, err
+	case isStop(s.stop, err):
+		s.ended = true
+		return nil, io.EOF
+	}
+	var fe *decode.FormatError
+	if info := s.Info(); info.Packets > 0 && errors.As(err, &fe) && fe.Offset >= 0 {
+		info.Warnings = append(info.Warnings, fmt.Sprintf(
+			"damaged at offset %d: %s; the report covers frames 1 to %d, the last good one (capture time %s); the rest of the file is not read",
+			fe.Offset, fe.Msg, info.Packets, captureTime(s.last)))
+		s.ended = true
+		return nil, io.EOF
+	}
+	return nil, err
+}
+
+// Secrets passes on the pcapng Decryption Secrets Blocks the wrapped
+// source read, which the analysis asks for by type assertion.
+func (s *inputSource) Secrets() []decode.DecryptionSecret {
+	if ss, ok := s.Source.(decode.SecretsSource); ok {
+		return ss.Secrets()
+	}
+	return nil
+}
+
+// warnInputs says the report's input warnings on stderr too: with -o, or
+// a JSON report read by a program, the user would not see them otherwise.
+func warnInputs(stderr io.Writer, r *model.Report) {
+	for i, in := range r.Inputs {
+		name := in.Path
+		if name == "-" {
+			name = "stdin"
+		}
+		for _, w := range in.Warnings {
+			fmt.Fprintf(stderr, "h2pcap: warning: input %d (%s): %s\n", i, name, w)
+		}
+		if in.Decoded.Malformed > 0 {
+			fmt.Fprintf(stderr, "h2pcap: warning: input %d (%s): %d malformed packets skipped\n", i, name, in.Decoded.Malformed)
+		}
+	}
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,27 +22,25 @@ const sampleName = "sample.pcap (built in)"
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var out outputFlags
 	out.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: exitUsage, err: err}
+	rest, err := parseArgs(fs, args, stdout, "Usage: h2pcap demo [flags]\n\nAnalyses the sample capture built into the binary: a Go HTTP/2 client whose\nhealth-check PING went unanswered. For your own capture: h2pcap analyze FILE.\n")
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError("demo takes no file; use analyze")
+	if len(rest) > 0 {
+		return usageError("demo takes no file; to analyse %s, h2pcap analyze %s", rest[0], rest[0])
 	}
 	if err := out.check(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "h2pcap: analysing the built-in sample capture (%d bytes)\n", len(sample))
-	r, err := analyzeInputs([]string{sampleName}, analyze.Options{}, func(path string, input int) (decode.Source, error) {
+	r, err := analyzeInputs(context.Background(), []string{sampleName}, analyze.Options{}, func(path string, input int) (decode.Source, error) {
 		return decode.NewReader(bytes.NewReader(sample), path, input)
 	})
 	if err != nil {
 		return err
 	}
+	warnInputs(stderr, r)
 	return out.write(stdout, r)
 }

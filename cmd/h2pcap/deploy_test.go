@@ -200,11 +200,11 @@ func liveFlags(t *testing.T) map[string]bool {
 	run([]string{"live", "-h"}, nil, &stdout, &stderr)
 	flags := make(map[string]bool)
 	re := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)( \S+)?$`)
-	for _, m := range re.FindAllStringSubmatch(stderr.String(), -1) {
+	for _, m := range re.FindAllStringSubmatch(stdout.String(), -1) {
 		flags[m[1]] = m[2] != ""
 	}
 	if len(flags) < 5 {
-		t.Fatalf("h2pcap live -h lists %d flags:\n%s", len(flags), stderr.String())
+		t.Fatalf("h2pcap live -h lists %d flags:\n%s%s", len(flags), stdout.String(), stderr.String())
 	}
 	return flags
 }

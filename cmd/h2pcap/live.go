@@ -64,7 +64,6 @@ func (l *hostList) Set(s string) error {
 
 func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("live", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var out outputFlags
 	out.register(fs)
 	var (
@@ -92,23 +91,15 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	fs.DurationVar(&opts.ForgetHealthy, "forget", 2*time.Minute, "drop a healthy connection from the report's list `D` after it closed (still counted), so memory follows the open connections; 0 lists every one")
 	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable), followed as clients append to it; the SSLKEYLOGFILE environment variable's file is read too")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	rest, err := parseInterspersed(fs, args)
+	rest, err := parseArgs(fs, args, stdout, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n")
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	if len(rest) > 0 {
-		return usageError("live: unexpected argument %q", rest[0])
+		return usageError("live: unexpected argument %q (interfaces are given with -i IFACE; a capture file is read by h2pcap analyze FILE)", rest[0])
 	}
 	if len(ifaces) == 0 {
-		fs.Usage()
-		return usageError("live: no interface given (-i IFACE)")
+		return usageError("live: no interface given (-i IFACE; any for every interface; -h for the flags)")
 	}
 	if snaplen < 0 {
 		return usageError("live: bad --snaplen %d", snaplen)

@@ -4,6 +4,7 @@
 //	h2pcap analyze [flags] FILE...   analyse capture files (- for standard input)
 //	h2pcap demo [flags]              analyse the sample capture built into the binary
 //	h2pcap live -i IFACE [flags]     capture live, then report as analyze does
+//	h2pcap version                   the version and commit (also --version, -V)
 package main
 
 import (
@@ -39,12 +40,12 @@ const usage = `h2pcap: why did my HTTP/2 connection die, and where were the pack
 
 Usage:
   h2pcap analyze [flags] FILE...   analyse capture files (pcap, pcapng, gzipped; - for stdin).
-                                   Several files are one capture split by rotation, in order.
+                                   Several files are one capture split by rotation, read in time order.
   h2pcap demo [flags]              analyse the sample capture built into this binary
   h2pcap live -i IFACE [flags]     capture on interfaces until ^C or --duration, then report (root)
-  h2pcap version
+  h2pcap version                   the version and the commit it was built from (also --version, -V)
 
-Run 'h2pcap analyze -h' for the flags.
+Run 'h2pcap COMMAND -h' for a command's flags.
 `
 
 func main() {
@@ -79,15 +80,21 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdDemo(args[1:], stdout, stderr)
 	case "live":
 		return cmdLive(args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "h2pcap", version())
+	case "version", "--version", "-version", "-V":
+		fmt.Fprintln(stdout, version())
 		return nil
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// h2pcap help analyze: the command's own help.
+			switch args[1] {
+			case "analyze", "analyse", "demo", "live":
+				return dispatch([]string{args[1], "-h"}, stdin, stdout, stderr)
+			}
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return usageError("unknown command %q", args[0])
+	return unknownCommand(args[0], args)
 }
 
 // parseInterspersed lets flags follow the file names, as users type them

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+func TestOrderByTime(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	var none time.Time
+	for _, tc := range []struct {
+		name   string
+		paths  []string
+		firsts []time.Time
+		want   []string
+	}{
+		{"in order", []string{"a", "b", "c"}, []time.Time{at(1), at(2), at(3)}, []string{"a", "b", "c"}},
+		{"glob order of tcpdump -C", []string{"cap", "cap1", "cap10", "cap2"}, []time.Time{at(0), at(1), at(10), at(2)}, []string{"cap", "cap1", "cap2", "cap10"}},
+		{"reversed", []string{"c", "b", "a"}, []time.Time{at(3), at(2), at(1)}, []string{"a", "b", "c"}},
+		{"stdin stays", []string{"c", "-", "a", "b"}, []time.Time{at(3), none, at(1), at(2)}, []string{"a", "-", "b", "c"}},
+		{"no time stays", []string{"b", "empty", "a"}, []time.Time{at(2), none, at(1)}, []string{"a", "empty", "b"}},
+		{"equal times keep their order", []string{"x", "y", "a"}, []time.Time{at(2), at(2), at(1)}, []string{"a", "x", "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := orderByTime(tc.paths, tc.firsts); !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// splitRotated writes src as n files named as tcpdump -C names them:
+// cap, cap1, ..., cap<n-1>, in time order.
+func splitRotated(t *testing.T, src, dir string, n int) []string {
+	t.Helper()
+	c := readPcap(t, src)
+	var paths []string
+	per := (len(c.data) + n - 1) / n
+	for i := 0; i < n; i++ {
+		p := filepath.Join(dir, "cap")
+		if i > 0 {
+			p += fmt.Sprint(i)
+		}
+		c.write(t, p, i*per, min((i+1)*per, len(c.data)), c.snaplen)
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// withoutWarnings is the report as JSON, without the inputs' warnings
+// and, if paths, without their paths.
+func withoutWarnings(t *testing.T, r *model.Report, paths bool) string {
+	t.Helper()
+	for _, in := range r.Inputs {
+		in.Warnings = nil
+		if paths {
+			in.Path = ""
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Rotation files given out of order are read in time order: the report
+// equals the report of the files in order, and says what it did.
+func TestRotationOrder(t *testing.T) {
+	const src = "../../testdata/pcaps/blackhole-s2c-h2c/client.pcap"
+	three := splitRotated(t, src, t.TempDir(), 3)
+	eleven := splitRotated(t, src, t.TempDir(), 11)
+	globbed := slices.Clone(eleven)
+	slices.Sort(globbed) // cap, cap1, cap10, cap2, ...
+
+	for _, tc := range []struct {
+		name    string
+		inOrder []string
+		given   []string
+	}{
+		{"three shuffled", three, []string{three[2], three[0], three[1]}},
+		{"three reversed", three, []string{three[2], three[1], three[0]}},
+		{"eleven in glob order", eleven, globbed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := analyzeJSON(t, nil, tc.inOrder...)
+			for i, in := range want.Inputs {
+				if len(in.Warnings) != 0 {
+					t.Errorf("in order: input %d has warnings %q", i, in.Warnings)
+				}
+			}
+			got := analyzeJSON(t, nil, tc.given...)
+			for i, in := range got.Inputs {
+				if in.Path != tc.inOrder[i] {
+					t.Errorf("input %d is %s, want %s: the report lists the inputs in the order read", i, in.Path, tc.inOrder[i])
+				}
+			}
+			note := "inputs read in time order: " + strings.Join(tc.inOrder, ", ")
+			if w := got.Inputs[0].Warnings; len(w) != 1 || w[0] != note {
+				t.Errorf("warnings %q, want %q", w, note)
+			}
+			if a, b := withoutWarnings(t, got, false), withoutWarnings(t, want, false); a != b {
+				t.Errorf("report differs from the report of the files in order:\n%s", diffLines(b, a))
+			}
+		})
+	}
+
+	// Standard input cannot be read twice: it stays where it was given,
+	// the files are ordered around it.
+	t.Run("stdin stays", func(t *testing.T) {
+		f, err := os.Open(three[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		got := analyzeJSON(t, f, "-", three[2], three[1])
+		if got.Inputs[0].Path != "-" || got.Inputs[1].Path != three[1] || got.Inputs[2].Path != three[2] {
+			t.Fatalf("inputs read %s, %s, %s", got.Inputs[0].Path, got.Inputs[1].Path, got.Inputs[2].Path)
+		}
+		want := analyzeJSON(t, nil, three...)
+		if a, b := withoutWarnings(t, got, true), withoutWarnings(t, want, true); a != b {
+			t.Errorf("report differs from the report of the files in order:\n%s", diffLines(b, a))
+		}
+	})
+}
+
+// Captures whose times overlap are captures of the same moments at two
+// points, not a rotation: read in the order given, as before, with a
+// warning on the second that it overlaps the first.
+func TestOverlappingInputs(t *testing.T) {
+	const dir = "../../testdata/pcaps/blackhole-s2c-h2c/"
+	client, server := dir+"client.pcap", dir+"server.pcap" // the client's capture starts first
+	for _, given := range [][]string{{client, server}, {server, client}} {
+		t.Run(filepath.Base(given[0])+" first", func(t *testing.T) {
+			r := analyzeJSON(t, nil, given...)
+			if r.Inputs[0].Path != given[0] || r.Inputs[1].Path != given[1] {
+				t.Fatalf("inputs read %s, %s; want the order given", r.Inputs[0].Path, r.Inputs[1].Path)
+			}
+			if len(r.Inputs[0].Warnings) != 0 {
+				t.Errorf("input 0 warnings %q", r.Inputs[0].Warnings)
+			}
+			w := r.Inputs[1].Warnings
+			if len(w) != 1 || !strings.HasPrefix(w[0], "overlaps input 0 ("+given[0]+") in time: ") {
+				t.Errorf("input 1 warnings %q, want one that it overlaps input 0", w)
+			}
+		})
+	}
+}
