@@ -79,6 +79,18 @@ func (p *portList) Set(s string) error {
 	return nil
 }
 
+// analysisFlags are the analysis's own flags, which analyze and live share.
+type analysisFlags struct {
+	keylogs fileList
+}
+
+// register declares --h2-port (into opts) and --keylog; keylogHow ends
+// --keylog's help with what the command does besides.
+func (f *analysisFlags) register(fs *flag.FlagSet, opts *analyze.Options, keylogHow string) {
+	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
+	fs.Var(&f.keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable); the SSLKEYLOGFILE environment variable's file is read too; "+keylogHow)
+}
+
 // outputFlags are the flags every command that writes a report shares.
 type outputFlags struct {
 	format string
@@ -132,9 +144,8 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	var out outputFlags
 	out.register(fs)
 	var opts analyze.Options
-	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable, or comma-separated); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
-	var keylogs fileList
-	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable); the SSLKEYLOGFILE environment variable's file is read too, and pcapng Decryption Secrets Blocks are used without it")
+	var af analysisFlags
+	af.register(fs, &opts, "pcapng Decryption Secrets Blocks are used without it")
 	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given.\n")
 	if err != nil {
 		return err
@@ -145,7 +156,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := out.check(); err != nil {
 		return err
 	}
-	if opts.Keys, err = readKeyLogs(keylogs); err != nil {
+	if opts.Keys, err = readKeyLogs(af.keylogs); err != nil {
 		return err
 	}
 	stderr = &lockedWriter{w: stderr} // the signal handler writes to it too

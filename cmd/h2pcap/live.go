@@ -77,7 +77,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		opts     analyze.Options
 
 		metricsAddr string
-		keylogs     fileList
+		af          analysisFlags
 	)
 	fs.Var(&ifaces, "i", "capture on `IFACE` (repeatable; any: every interface)")
 	fs.Var((*portList)(&filter.Ports), "port", "capture TCP `PORT` only (repeatable, or comma-separated)")
@@ -88,9 +88,8 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while capturing (e.g. :9464)")
 	fs.StringVar(&ringSize, "ring", "", "keep the last `SIZE` bytes of packets in memory (e.g. 64MB; K, M, G suffixes) for --save (default 64MB with --save)")
 	fs.StringVar(&saveDir, "save", "", "write each problem connection's packets from the ring (from its last answered PING to the problem) to a pcapng in `DIR`")
-	fs.Var((*portList)(&opts.H2Ports), "h2-port", "treat TCP `PORT` as HTTP/2 from its first byte (repeatable); HTTP/2 is found without it by the preface, an h2c upgrade or frame sync")
 	fs.DurationVar(&opts.ForgetHealthy, "forget", 2*time.Minute, "drop a healthy connection from the report's list `D` after it closed (still counted), so memory follows the open connections; 0 lists every one")
-	fs.Var(&keylogs, "keylog", "decrypt TLS with the NSS key log `FILE` (SSLKEYLOGFILE format; repeatable), followed as clients append to it; the SSLKEYLOGFILE environment variable's file is read too")
+	af.register(fs, &opts, "followed as clients append to it")
 	rest, err := parseArgs(fs, args, stdout, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n")
 	if err != nil {
 		return err
@@ -138,7 +137,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 
 	// Read before capturing: a bad key log is an input error (exit 2).
-	keys, err := newKeylogTail(nil, keylogs)
+	keys, err := newKeylogTail(nil, af.keylogs)
 	if err != nil {
 		return err
 	}
