@@ -1,19 +1,14 @@
 package h2
 
 import (
-	"time"
-
+	"github.com/h2pcap/h2pcap/decode"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// Meta says where bytes came from: the TCP segment, as the capture numbers
-// it, that carried them.
-type Meta struct {
-	Input int       // index of the capture input
-	Frame int       // 1-based frame number within that input, as Wireshark numbers it
-	Time  time.Time // capture time of the segment
-}
+// Meta says where bytes came from: the position of the TCP segment that
+// carried them.
+type Meta = decode.Position
 
 // Frame is one HTTP/2 frame seen in a direction. A Stream reuses one Frame
 // value, and its slices alias the Stream's buffers: they are valid only

@@ -3,12 +3,13 @@ package tls
 import (
 	"encoding/binary"
 
-	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/decode"
 )
 
-// Meta says which captured TCP segment carried bytes; it is decode/h2's,
-// so that decrypted bytes keep the segment that delivered their record.
-type Meta = h2.Meta
+// Meta says which captured TCP segment carried bytes: its position, the
+// same type decode/h2 takes, so that decrypted bytes keep the segment that
+// delivered their record.
+type Meta = decode.Position
 
 // RecordType is a TLS record's content type, as crypto/tls names them.
 type RecordType uint8
