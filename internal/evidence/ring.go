@@ -1,7 +1,3 @@
-// Package evidence keeps the last packets of a live capture in memory, in a
-// ring bounded by bytes, so that when a connection goes wrong its packets
-// can be written out after the fact: a capture can run for days and keep
-// only what matters.
 package evidence
 
 import (

@@ -1,6 +1,3 @@
-// Package prose holds the few ways of writing a value that every stage's
-// sentences share (a verdict's summary, a live notice, an inferred PING's
-// reason), so that the same duration reads the same everywhere.
 package prose
 
 import (
