@@ -1,13 +1,11 @@
 package analyze
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 )
 
 // analyzeCapture runs a capture under testdata/pcaps through an Analyzer.
@@ -148,7 +147,7 @@ func labH2Captures(t *testing.T) []h2Capture {
 // direction, equal tshark's on every cleartext HTTP/2 capture, decoded here
 // without any port option.
 func TestH2FramesTshark(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	captures := append(slices.Clone(h2Captures), labH2Captures(t)...)
 	for _, e := range h2FrameExceptions {
 		if !slices.ContainsFunc(captures, func(c h2Capture) bool { return c.file == e.file }) {
@@ -158,7 +157,7 @@ func TestH2FramesTshark(t *testing.T) {
 	for _, c := range captures {
 		t.Run(c.file, func(t *testing.T) {
 			t.Parallel()
-			want, wantRecs := tsharkH2Counts(t, tshark, c)
+			want, wantRecs := tsharkH2Counts(t, c.file, tsharkOptions(c.opts...))
 			got, gotRecs := h2Seen(analyzeCapture(t, c.file, Options{}))
 			keys := map[string]bool{}
 			for k := range want {
@@ -244,50 +243,38 @@ func h2Seen(rep *model.Report) (counts map[string]map[string]int, recs map[strin
 	return counts, recs
 }
 
+// h2Fields are the fields tsharkH2Counts reads, in tsharkFields.
+var h2Fields = []string{"tcp.stream", "tcp.srcport", "http2.type", "frame.number",
+	"http2.ping", "http2.pong", "http2.goaway.last_stream_id", "http2.goaway.error",
+	"http2.rst_stream.error"}
+
 // tsharkH2Counts runs tshark once over a capture and counts its HTTP/2
 // frames by type per "tcp.stream/srcport"; it also lists per direction the
 // PINGs, PING ACKs, GOAWAYs and RST_STREAMs as "TYPE@frame content".
-func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) (map[string]map[string]int, map[string][]string) {
-	args := []string{"-r", filepath.Join(pcapRoot(), c.file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
-	args = append(args, c.opts...)
-	args = append(args, "-Y", "tcp", "-T", "fields", "-E", "aggregator=|",
-		"-e", "tcp.stream", "-e", "tcp.srcport", "-e", "http2.type", "-e", "frame.number",
-		"-e", "http2.ping", "-e", "http2.pong", "-e", "http2.goaway.last_stream_id", "-e", "http2.goaway.error",
-		"-e", "http2.rst_stream.error")
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-	}
+func tsharkH2Counts(t *testing.T, file string, opts oracle.Options) (map[string]map[string]int, map[string][]string) {
+	rows := oracle.Fields(t, filepath.Join(pcapRoot(), file), opts, tsharkFields...).Rows
 	// A stream tshark numbers for a packet decode rejects (see
 	// oracleExceptions) shifts tshark's later stream numbers by one.
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var onlyTshark []int
-	for _, line := range lines {
-		f := strings.Split(line, "\t")
-		if len(f) < 4 {
-			continue
-		}
-		frame, _ := strconv.Atoi(f[3])
-		stream, _ := strconv.Atoi(f[0])
+	for _, r := range rows {
+		frame, _ := strconv.Atoi(r.Get("frame.number"))
+		stream, _ := strconv.Atoi(r.Get("tcp.stream"))
 		for _, e := range oracleExceptions {
-			if e.file == c.file && e.frame == frame && e.tsharkOnlyStream && !slices.Contains(onlyTshark, stream) {
+			if e.file == file && e.frame == frame && e.tsharkOnlyStream && !slices.Contains(onlyTshark, stream) {
 				onlyTshark = append(onlyTshark, stream)
 			}
 		}
 	}
 	want := map[string]map[string]int{}
 	recs := map[string][]string{}
-	for _, line := range lines {
-		f := strings.Split(line, "\t")
-		if len(f) < 3 || f[2] == "" {
+	for _, r := range rows {
+		types := r.Values("http2.type")
+		if types == nil {
 			continue
 		}
-		stream, err := strconv.Atoi(f[0])
+		stream, err := strconv.Atoi(r.Get("tcp.stream"))
 		if err != nil {
-			t.Fatalf("tcp.stream %q", f[0])
+			t.Fatalf("tcp.stream %q", r.Get("tcp.stream"))
 		}
 		shift := 0
 		for _, o := range onlyTshark {
@@ -295,35 +282,30 @@ func tsharkH2Counts(t *testing.T, tshark string, c h2Capture) (map[string]map[st
 				shift++
 			}
 		}
-		k := fmt.Sprintf("%d/%s", stream-shift, f[1])
+		k := fmt.Sprintf("%d/%s", stream-shift, r.Get("tcp.srcport"))
 		if want[k] == nil {
 			want[k] = map[string]int{}
 		}
-		for _, ty := range strings.Split(f[2], "|") {
+		for _, ty := range types {
 			n, err := strconv.Atoi(ty)
 			if err != nil {
 				t.Fatalf("http2.type %q", ty)
 			}
 			want[k][h2TypeName(http2.FrameType(n))]++
 		}
-		list := func(i int) []string {
-			if i >= len(f) || f[i] == "" {
-				return nil
-			}
-			return strings.Split(f[i], "|")
+		frame := r.Get("frame.number")
+		for _, v := range r.Values("http2.ping") {
+			recs[k] = append(recs[k], fmt.Sprintf("PING@%s %s", frame, strings.ReplaceAll(v, ":", "")))
 		}
-		for _, v := range list(4) {
-			recs[k] = append(recs[k], fmt.Sprintf("PING@%s %s", f[3], strings.ReplaceAll(v, ":", "")))
+		for _, v := range r.Values("http2.pong") {
+			recs[k] = append(recs[k], fmt.Sprintf("PING-ACK@%s %s", frame, strings.ReplaceAll(v, ":", "")))
 		}
-		for _, v := range list(5) {
-			recs[k] = append(recs[k], fmt.Sprintf("PING-ACK@%s %s", f[3], strings.ReplaceAll(v, ":", "")))
-		}
-		last, codes := list(6), list(7)
+		last, codes := r.Values("http2.goaway.last_stream_id"), r.Values("http2.goaway.error")
 		for i := range last {
-			recs[k] = append(recs[k], fmt.Sprintf("GOAWAY@%s last=%s %s", f[3], last[i], errCodeName(t, codes[i])))
+			recs[k] = append(recs[k], fmt.Sprintf("GOAWAY@%s last=%s %s", frame, last[i], errCodeName(t, codes[i])))
 		}
-		for _, v := range list(8) {
-			recs[k] = append(recs[k], fmt.Sprintf("RST_STREAM@%s %s", f[3], errCodeName(t, v)))
+		for _, v := range r.Values("http2.rst_stream.error") {
+			recs[k] = append(recs[k], fmt.Sprintf("RST_STREAM@%s %s", frame, errCodeName(t, v)))
 		}
 	}
 	return want, recs

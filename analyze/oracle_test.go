@@ -1,28 +1,24 @@
 package analyze
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/internal/oracle"
 	"github.com/h2pcap/h2pcap/model"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 )
 
 // The oracle test runs tshark 4.0 over every capture under testdata/pcaps
@@ -87,21 +83,26 @@ var oracleFields = []struct {
 	{"tcp.analysis.zero_window_probe_ack", tcp.FlagZeroWindowProbeAck, nil},
 }
 
-// Column layout of the tshark output.
-const (
-	colFrame = iota
-	colStream
-	colIPSrc
-	colIPv6Src
-	colSrcPort
-	colLen
-	colReset
-	colFin
-	colSeq
-	colIRTT
-	colProtocols
-	colFlags // first of oracleFields
-)
+// tsharkFields are the fields the tests of this package read of tshark:
+// runTshark's, then tsharkH2Counts'. One list, so that tshark runs once for
+// a capture TestOracle and TestH2FramesTshark read with the same options.
+var tsharkFields = slices.Concat([]string{"frame.number", "tcp.stream", "ip.src", "ipv6.src",
+	"tcp.srcport", "tcp.len", "tcp.flags.reset", "tcp.flags.fin",
+	"tcp.seq", "tcp.analysis.initial_rtt", "frame.protocols"}, oracleFieldNames(), h2Fields)
+
+func oracleFieldNames() []string {
+	var names []string
+	for _, f := range oracleFields {
+		names = append(names, f.field)
+	}
+	return names
+}
+
+// tsharkOptions are the options of every tshark pass here, with more
+// preferences (decode-as) for a capture.
+func tsharkOptions(prefs ...string) oracle.Options {
+	return oracle.Options{Prefs: append([]string{"-o", "tcp.reassemble_out_of_order:TRUE"}, prefs...), Filter: "tcp"}
+}
 
 // frameResult is one TCP segment as one side of the comparison saw it.
 type frameResult struct {
@@ -119,7 +120,7 @@ type frameResult struct {
 }
 
 func TestOracle(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	files := captureFiles(t)
 	if len(files) == 0 {
 		t.Fatalf("no captures under %s", pcapRoot())
@@ -138,7 +139,7 @@ func TestOracle(t *testing.T) {
 		}
 		t.Run(rel, func(t *testing.T) {
 			t.Parallel()
-			compareWithTshark(t, tshark, filepath.Join(pcapRoot(), rel), exc)
+			compareWithTshark(t, filepath.Join(pcapRoot(), rel), exc)
 		})
 	}
 }
@@ -168,11 +169,8 @@ func captureFiles(t *testing.T) []string {
 	return files
 }
 
-func compareWithTshark(t *testing.T, tshark, path string, exc map[int]oracleException) {
-	theirs, err := runTshark(tshark, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+func compareWithTshark(t *testing.T, path string, exc map[int]oracleException) {
+	theirs := runTshark(t, path)
 	for _, f := range slices.Sorted(maps.Keys(exc)) {
 		if _, ok := theirs[f]; !ok {
 			t.Errorf("exception for frame %d: tshark has no TCP segment there", f)
@@ -457,72 +455,47 @@ func (r *frameResult) describe() string {
 }
 
 // runTshark returns tshark's view of every TCP frame of path.
-func runTshark(tshark, path string) (map[int]*frameResult, error) {
-	args := []string{"-r", path, "-n", "-o", "tcp.reassemble_out_of_order:TRUE",
-		"-Y", "tcp", "-T", "fields", "-E", "separator=/t",
-		"-e", "frame.number", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
-		"-e", "tcp.srcport", "-e", "tcp.len", "-e", "tcp.flags.reset", "-e", "tcp.flags.fin",
-		"-e", "tcp.seq", "-e", "tcp.analysis.initial_rtt", "-e", "frame.protocols"}
-	for _, f := range oracleFields {
-		args = append(args, "-e", f.field)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("tshark %s: %w: %s", path, err, stderr.String())
-	}
+func runTshark(t testing.TB, path string) map[int]*frameResult {
+	t.Helper()
 	res := map[int]*frameResult{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) != colFlags+len(oracleFields) {
-			return nil, fmt.Errorf("tshark %s: %d columns in %q", path, len(cols), sc.Text())
-		}
-		frame, err := strconv.Atoi(cols[colFrame])
+	for _, row := range oracle.Fields(t, path, tsharkOptions(), tsharkFields...).Rows {
+		frame, err := strconv.Atoi(row.Get("frame.number"))
 		if err != nil {
-			return nil, fmt.Errorf("tshark %s: frame number %q: %w", path, cols[colFrame], err)
+			t.Fatalf("tshark %s: frame number %q: %v", path, row.Get("frame.number"), err)
 		}
 		r := &frameResult{}
-		if i := strings.LastIndexByte(cols[colStream], ','); i >= 0 {
+		streams := row.Values("tcp.stream")
+		if len(streams) > 1 {
 			// Several TCP layers in one frame (TCP in a tunnel over
 			// TCP): decode reports the innermost, tshark's fields mix
 			// all layers. The frame needs an exception.
-			r.layers = strings.Count(cols[colStream], ",") + 1
-			cols[colStream] = cols[colStream][i+1:]
+			r.layers = len(streams)
 		}
-		if r.stream, err = strconv.Atoi(cols[colStream]); err != nil {
-			return nil, fmt.Errorf("tshark %s: frame %d: tcp.stream %q: %w", path, frame, cols[colStream], err)
+		stream := ""
+		if len(streams) > 0 {
+			stream = streams[len(streams)-1]
 		}
-		for _, c := range []string{cols[colIPSrc], cols[colIPv6Src]} {
-			if c != "" {
-				r.src = append(r.src, strings.Split(c, ",")...)
-			}
+		if r.stream, err = strconv.Atoi(stream); err != nil {
+			t.Fatalf("tshark %s: frame %d: tcp.stream %q: %v", path, frame, stream, err)
 		}
-		r.srcPort, _ = strconv.Atoi(cols[colSrcPort])
-		r.len, _ = strconv.Atoi(cols[colLen])
-		r.rst = tsharkTrue(cols[colReset])
-		r.fin = tsharkTrue(cols[colFin])
-		if r.seq, err = strconv.ParseInt(cols[colSeq], 10, 64); err != nil {
+		r.src = append(row.Values("ip.src"), row.Values("ipv6.src")...)
+		r.srcPort, _ = strconv.Atoi(row.Get("tcp.srcport"))
+		r.len, _ = strconv.Atoi(row.Get("tcp.len"))
+		r.rst = tsharkTrue(row.Get("tcp.flags.reset"))
+		r.fin = tsharkTrue(row.Get("tcp.flags.fin"))
+		if r.seq, err = strconv.ParseInt(row.Get("tcp.seq"), 10, 64); err != nil {
 			r.seq = -1
 		}
-		r.irtt = cols[colIRTT]
-		r.protos = cols[colProtocols]
-		for i := range oracleFields {
-			if cols[colFlags+i] != "" {
+		r.irtt = row.Get("tcp.analysis.initial_rtt")
+		r.protos = row.Get("frame.protocols")
+		for i, f := range oracleFields {
+			if row.Get(f.field) != "" {
 				r.fields |= 1 << i
 			}
 		}
 		res[frame] = r
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tshark %s: %w", path, err)
-	}
-	return res, nil
+	return res
 }
 
 func tsharkTrue(s string) bool { return s == "1" || s == "True" }

@@ -68,15 +68,15 @@ func (c tlsCapture) options(t *testing.T) Options {
 // connection and direction, and the PINGs, ACKs, GOAWAYs and RST_STREAMs,
 // equal tshark's with the same key log.
 func TestTLSFramesTshark(t *testing.T) {
-	tshark := oracle.Tshark(t)
+	oracle.Tshark(t)
 	for _, c := range append(slices.Clone(tlsCaptures), labTLSCaptures(t)...) {
 		t.Run(c.file, func(t *testing.T) {
 			t.Parallel()
-			opts := slices.Clone(c.opts)
+			opts := tsharkOptions(c.opts...)
 			if c.keys != "" {
-				opts = append(opts, "-o", "tls.keylog_file:"+filepath.Join(pcapRoot(), c.keys))
+				opts.KeyLog = filepath.Join(pcapRoot(), c.keys)
 			}
-			want, wantRecs := tsharkH2Counts(t, tshark, h2Capture{c.file, opts})
+			want, wantRecs := tsharkH2Counts(t, c.file, opts)
 			rep := analyzeCapture(t, c.file, c.options(t))
 			got, gotRecs := h2Seen(rep)
 			checkMidConnTLS(t, c.file, rep, want, got, gotRecs)

@@ -100,42 +100,29 @@ var tsharkFields = []string{"frame.number", "frame.protocols",
 	"tcp.options.timestamp.tsval", "tcp.options.timestamp.tsecr",
 	"ip.ttl", "ipv6.hlim", "ip.id"}
 
-// tsharkFrames runs tshark over a capture and returns the number of frames
-// and, for each TCP frame, its fields by name.
-func tsharkFrames(t *testing.T, bin, path string, extra ...string) (int, map[int]map[string]string) {
-	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
-		"-r", path, "-T", "fields", "-E", "separator=|"}
-	for _, f := range tsharkFields {
-		args = append(args, "-e", f)
-	}
-	args = append(args, extra...)
-	out, err := exec.Command(bin, args...).Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
-	frames := 0
+// tsharkFrames runs tshark over a capture, with more preferences (-o, -d),
+// and returns the number of frames and, for each TCP frame, its fields by
+// name as tshark prints them (occurrences joined by commas).
+func tsharkFrames(t *testing.T, path string, prefs ...string) (int, map[int]map[string]string) {
+	opts := oracle.Options{Prefs: append([]string{"-o", "tcp.reassemble_out_of_order:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE"}, prefs...)}
+	rows := oracle.Fields(t, path, opts, tsharkFields...).Rows
 	tcp := map[int]map[string]string{}
-	for line := range strings.Lines(string(out)) {
-		vals := strings.Split(strings.TrimRight(line, "\r\n"), "|")
-		if len(vals) != len(tsharkFields) {
-			t.Fatalf("tshark line %q", line)
-		}
-		n, err := strconv.Atoi(vals[0])
+	for _, r := range rows {
+		n, err := strconv.Atoi(r.Get("frame.number"))
 		if err != nil {
-			t.Fatalf("tshark line %q", line)
+			t.Fatalf("tshark frame number %q", r.Get("frame.number"))
 		}
-		frames++
-		ps := strings.Split(vals[1], ":")
+		ps := strings.Split(r.Get("frame.protocols"), ":")
 		if !slices.Contains(ps, "tcp") || slices.Contains(ps, "icmp") || slices.Contains(ps, "icmpv6") {
 			continue
 		}
 		m := map[string]string{}
-		for i, f := range tsharkFields {
-			m[f] = vals[i]
+		for _, f := range tsharkFields {
+			m[f] = r.Get(f)
 		}
 		tcp[n] = m
 	}
-	return frames, tcp
+	return len(rows), tcp
 }
 
 // last returns the last of tshark's comma-separated occurrences: the
@@ -221,26 +208,26 @@ func compareFields(s *Segment, m map[string]string) []string {
 // segment", a header length beyond the segment): we report those as
 // malformed rather than as segments, so they are compared separately.
 func TestPublicCapturesAgainstTshark(t *testing.T) {
-	bin := oracle.Tshark(t)
+	oracle.Tshark(t)
 	editcap, _ := exec.LookPath("editcap")
 	for _, path := range publicCaptures(t) {
 		t.Run(strings.TrimPrefix(path, publicDir+"/"), func(t *testing.T) {
 			t.Parallel()
-			compareWithTshark(t, bin, path)
+			compareWithTshark(t, path)
 			if editcap != "" && (strings.Contains(path, "http2-keywords.pcap") || strings.Contains(path, "http2_follow_multistream") ||
 				strings.Contains(path, "challenge01") || strings.Contains(path, "grpc_stream_reassembly")) {
 				cut := filepath.Join(t.TempDir(), "s96-"+filepath.Base(path))
 				if out, err := exec.Command(editcap, "-s", "96", path, cut).CombinedOutput(); err != nil {
 					t.Fatalf("editcap: %v\n%s", err, out)
 				}
-				t.Run("snaplen96", func(t *testing.T) { compareWithTshark(t, bin, cut) })
+				t.Run("snaplen96", func(t *testing.T) { compareWithTshark(t, cut) })
 			}
 		})
 	}
 }
 
-func compareWithTshark(t *testing.T, bin, path string) {
-	frames, tcp := tsharkFrames(t, bin, path)
+func compareWithTshark(t *testing.T, path string) {
+	frames, tcp := tsharkFrames(t, path)
 	src, err := Open(path, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +350,7 @@ func TestPublicSecrets(t *testing.T) {
 // type and encapsulation into one pcapng and checks that each segment has
 // the fields tshark gives the innermost TCP header of the frame.
 func TestDecodeCasesAgainstTshark(t *testing.T) {
-	bin := oracle.Tshark(t)
+	oracle.Tshark(t)
 	var buf bytes.Buffer
 	cases := decodeCases(t)
 	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
@@ -391,7 +378,7 @@ func TestDecodeCasesAgainstTshark(t *testing.T) {
 	path := writeFile(t, "cases.pcapng", buf.Bytes())
 	// Without reassembly tshark dissects the TCP header of a first
 	// fragment, as we do.
-	_, tcp := tsharkFrames(t, bin, path, "-d", "udp.port==8472,vxlan", "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE")
+	_, tcp := tsharkFrames(t, path, "-d", "udp.port==8472,vxlan", "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE")
 	src, err := Open(path, 0)
 	if err != nil {
 		t.Fatal(err)

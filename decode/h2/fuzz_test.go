@@ -80,8 +80,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range publicH2[:6] { // public captures only
-		rows := runTshark(t, c.file, c.opts, captureFields...)
-		for i, d := range tcpDirections(t, rows) {
+		for i, d := range tcpDirections(t, tsharkRows(t, c.file, c.opts)) {
 			var b []byte
 			for _, sg := range d.segs {
 				b = append(b, sg.data...)

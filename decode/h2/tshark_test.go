@@ -1,11 +1,8 @@
 package h2
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
-	"github.com/h2pcap/h2pcap/internal/oracle"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/http2"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
 )
 
 const capturesDir = "../../testdata/pcaps"
@@ -67,29 +66,12 @@ var publicH2 = []struct {
 
 var h2c8080 = []string{"-d", "tcp.port==8080,http2"}
 
-func runTshark(t testing.TB, file string, opts []string, fields ...string) [][]string {
+// tsharkRows returns tshark's captureFields of every frame of a capture
+// under capturesDir, with the capture's options.
+func tsharkRows(t testing.TB, file string, opts []string) []oracle.Row {
 	t.Helper()
-	args := []string{"-r", filepath.Join(capturesDir, file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
-	args = append(args, opts...)
-	args = append(args, "-T", "fields", "-E", "separator=/t")
-	for _, f := range fields {
-		args = append(args, "-e", f)
-	}
-	args = append(args, "-E", "aggregator=|")
-	cmd := exec.Command(oracle.Tshark(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-	}
-	var rows [][]string
-	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		if l != "" {
-			rows = append(rows, strings.Split(l, "\t"))
-		}
-	}
-	return rows
+	o := oracle.Options{Prefs: append([]string{"-o", "tcp.reassemble_out_of_order:TRUE"}, opts...)}
+	return oracle.Fields(t, filepath.Join(capturesDir, file), o, captureFields...).Rows
 }
 
 // direction is one direction's payload as tshark saw it.
@@ -113,20 +95,20 @@ var headerColumns = []string{":method", ":path", ":authority", ":status", "conte
 
 // tcpDirections extracts every direction's TCP payload from tshark's rows
 // of captureFields.
-func tcpDirections(t testing.TB, rows [][]string) []*direction {
+func tcpDirections(t testing.TB, rows []oracle.Row) []*direction {
 	byKey := map[string]*direction{}
 	var dirs []*direction
 	for _, r := range rows {
-		if len(r) < 5 || r[1] == "" || r[4] == "" {
+		if r.Get("tcp.stream") == "" || r.Get("tcp.payload") == "" {
 			continue
 		}
-		frame, _ := strconv.Atoi(r[0])
-		seq, _ := strconv.ParseInt(r[3], 10, 64)
-		data, err := hex.DecodeString(strings.ReplaceAll(r[4], ":", ""))
+		frame, _ := strconv.Atoi(r.Get("frame.number"))
+		seq, _ := strconv.ParseInt(r.Get("tcp.seq"), 10, 64)
+		data, err := hex.DecodeString(strings.ReplaceAll(r.Get("tcp.payload"), ":", ""))
 		if err != nil {
 			t.Fatalf("frame %d payload: %v", frame, err)
 		}
-		key := r[1] + "/" + r[2]
+		key := r.Get("tcp.stream") + "/" + r.Get("tcp.srcport")
 		d := byKey[key]
 		if d == nil {
 			d = &direction{key: key}
@@ -191,16 +173,17 @@ func TestTshark(t *testing.T) {
 		t.Run(strings.ReplaceAll(strings.TrimPrefix(c.file, "public/"), "/", "_"), func(t *testing.T) {
 			want := map[int][]string{}
 			wantCount := map[string]int{}
-			rows := runTshark(t, c.file, c.opts, captureFields...)
+			rows := tsharkRows(t, c.file, c.opts)
 			for _, r := range rows {
-				if len(r) < 6 || r[5] == "" {
+				types := r.Values("http2.type")
+				if types == nil {
 					continue
 				}
-				if _, ok := c.ignore[r[1]+"/"+r[2]]; ok {
+				if _, ok := c.ignore[r.Get("tcp.stream")+"/"+r.Get("tcp.srcport")]; ok {
 					continue
 				}
-				frame, _ := strconv.Atoi(r[0])
-				for _, ty := range strings.Split(r[5], "|") {
+				frame, _ := strconv.Atoi(r.Get("frame.number"))
+				for _, ty := range types {
 					want[frame] = append(want[frame], ty)
 					wantCount[typeName(ty)]++
 				}
@@ -208,15 +191,13 @@ func TestTshark(t *testing.T) {
 			// Header fields: per capture frame, name=value, sorted.
 			wantHdr, gotHdr := map[int][]string{}, map[int][]string{}
 			for _, r := range rows {
-				frame, _ := strconv.Atoi(r[0])
-				if _, ok := c.ignore[r[1]+"/"+r[2]]; ok {
+				frame, _ := strconv.Atoi(r.Get("frame.number"))
+				if _, ok := c.ignore[r.Get("tcp.stream")+"/"+r.Get("tcp.srcport")]; ok {
 					continue
 				}
 				for i, name := range headerColumns {
-					if 6+i < len(r) && r[6+i] != "" {
-						for _, v := range strings.Split(r[6+i], "|") {
-							wantHdr[frame] = append(wantHdr[frame], name+"="+v)
-						}
+					for _, v := range r.Values(captureFields[6+i]) {
+						wantHdr[frame] = append(wantHdr[frame], name+"="+v)
 					}
 				}
 			}

@@ -3,6 +3,8 @@ package tls
 import (
 	"fmt"
 	"testing"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
 )
 
 type recKey struct {
@@ -60,10 +62,10 @@ func plainRun(t *testing.T, tc *tcpConn, keys *KeyLog, start [2]int64, drop func
 }
 
 func labConn(t *testing.T, file string, stream string) (*tcpConn, *KeyLog) {
-	tshark(t)
+	oracle.Tshark(t)
 	c := tlsCapture{file: file, keyFile: "keylog.txt"}
 	keys := c.keys(t)
-	for _, tc := range tcpConns(t, tsharkFields(t, c.tsharkArgs(), tlsFields...)) {
+	for _, tc := range tcpConns(t, c.tsharkRows(t)) {
 		if tc.stream == stream {
 			return tc, keys
 		}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
 )
 
 func TestSizeTable(t *testing.T) {
@@ -58,14 +60,14 @@ func pingFrame(ack bool) []byte {
 // frame, and of every encrypted alert, against PingRecordLen and
 // CloseNotifyRecordLen.
 func TestRecordSizes(t *testing.T) {
-	tshark(t)
+	oracle.Tshark(t)
 	for _, c := range tlsCaptures {
 		if !c.h2 {
 			continue
 		}
 		t.Run(c.name(), func(t *testing.T) {
 			keys := c.keys(t)
-			rows := tsharkFields(t, c.tsharkArgs(), tlsFields...)
+			rows := c.tsharkRows(t)
 			pings, alerts := map[string]int{}, map[string]int{}
 			for _, tc := range tcpConns(t, rows) {
 				var conn *Conn

@@ -8,17 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"golang.org/x/net/http2"
 )
 
@@ -66,13 +65,15 @@ func (c tlsCapture) name() string {
 	return strings.ReplaceAll(strings.TrimPrefix(c.file, "public/wireshark-4.0.17/"), "/", "_")
 }
 
-// tsharkArgs are the tshark options that decrypt the capture.
-func (c tlsCapture) tsharkArgs() []string {
-	args := []string{"-r", filepath.Join(capturesDir, c.file), "-n", "-o", "tcp.reassemble_out_of_order:TRUE"}
+func (c tlsCapture) path() string { return filepath.Join(capturesDir, c.file) }
+
+// tsharkOptions are the tshark options that decrypt the capture.
+func (c tlsCapture) tsharkOptions() oracle.Options {
+	o := oracle.Options{Prefs: append([]string{"-o", "tcp.reassemble_out_of_order:TRUE"}, c.opts...)}
 	if c.keyFile != "" {
-		args = append(args, "-o", "tls.keylog_file:"+filepath.Join(capturesDir, filepath.Dir(c.file), c.keyFile))
+		o.KeyLog = filepath.Join(capturesDir, filepath.Dir(c.file), c.keyFile)
 	}
-	return append(args, c.opts...)
+	return o
 }
 
 // keys reads the capture's key log, or its Decryption Secrets Blocks.
@@ -108,52 +109,12 @@ func (c tlsCapture) keys(t testing.TB) *KeyLog {
 	return k
 }
 
-// tshark returns tshark's path, skipping the test where it is missing,
-// except in CI, where the oracle must be there.
-func tshark(t testing.TB) string {
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tshark not found (CI=true): run make deps")
-		}
-		t.Skip("tshark not found")
-	}
-	return path
-}
-
-// tsharkCache keeps tshark's output per command line: several tests read
-// the same captures, and tshark is the slow part.
-var tsharkCache sync.Map
-
-func runTshark(t testing.TB, args []string) string {
+// tsharkRows returns tshark's tlsFields of every frame of the capture,
+// decrypted: TestTshark, TestRecordSizes and the resynchronisation tests
+// read the same rows, from one tshark run.
+func (c tlsCapture) tsharkRows(t testing.TB) []oracle.Row {
 	t.Helper()
-	key := strings.Join(args, "\x00")
-	if out, ok := tsharkCache.Load(key); ok {
-		return out.(string)
-	}
-	cmd := exec.Command(tshark(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-	}
-	tsharkCache.Store(key, string(out))
-	return string(out)
-}
-
-func tsharkFields(t testing.TB, args []string, fields ...string) [][]string {
-	args = append(slices.Clone(args), "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|")
-	for _, f := range fields {
-		args = append(args, "-e", f)
-	}
-	var rows [][]string
-	for _, l := range strings.Split(strings.TrimRight(runTshark(t, args), "\n"), "\n") {
-		if l != "" {
-			rows = append(rows, strings.Split(l, "\t"))
-		}
-	}
-	return rows
+	return oracle.Fields(t, c.path(), c.tsharkOptions(), tlsFields...).Rows
 }
 
 var tlsFields = []string{"frame.number", "tcp.stream", "tcp.srcport", "tcp.seq", "tcp.payload",
@@ -179,34 +140,35 @@ type segEvent struct {
 	seg  segment
 }
 
-func tcpConns(t testing.TB, rows [][]string) []*tcpConn {
+func tcpConns(t testing.TB, rows []oracle.Row) []*tcpConn {
 	byStream := map[string]*tcpConn{}
 	var conns []*tcpConn
 	for _, r := range rows {
-		if len(r) < 7 || r[1] == "" {
+		stream, port := r.Get("tcp.stream"), r.Get("tcp.srcport")
+		if stream == "" {
 			continue
 		}
-		c := byStream[r[1]]
+		c := byStream[stream]
 		if c == nil {
-			c = &tcpConn{stream: r[1], dirs: map[string][]segment{}}
-			byStream[r[1]] = c
+			c = &tcpConn{stream: stream, dirs: map[string][]segment{}}
+			byStream[stream] = c
 			conns = append(conns, c)
 		}
-		if r[5] == "1" && r[6] == "0" {
-			c.clientPort = r[2]
+		if r.Get("tcp.flags.syn") == "1" && r.Get("tcp.flags.ack") == "0" {
+			c.clientPort = port
 		}
-		if r[4] == "" {
+		if r.Get("tcp.payload") == "" {
 			continue
 		}
-		frame, _ := strconv.Atoi(r[0])
-		seq, _ := strconv.ParseInt(r[3], 10, 64)
-		data, err := hex.DecodeString(strings.ReplaceAll(r[4], ":", ""))
+		frame, _ := strconv.Atoi(r.Get("frame.number"))
+		seq, _ := strconv.ParseInt(r.Get("tcp.seq"), 10, 64)
+		data, err := hex.DecodeString(strings.ReplaceAll(r.Get("tcp.payload"), ":", ""))
 		if err != nil {
 			t.Fatalf("frame %d payload: %v", frame, err)
 		}
 		sg := segment{frame, seq, data}
-		c.dirs[r[2]] = append(c.dirs[r[2]], sg)
-		c.order = append(c.order, segEvent{r[2], sg})
+		c.dirs[port] = append(c.dirs[port], sg)
+		c.order = append(c.order, segEvent{port, sg})
 	}
 	for _, c := range conns {
 		if c.clientPort == "" {
@@ -303,10 +265,10 @@ func feed(c *tcpConn, conn *Conn, cut func(port string, sg segment) segment) {
 // per direction: [0] the direction that sent first, [1] the other
 // (follow,tls,raw indents the second node's lines).
 func followTLS(t testing.TB, c tlsCapture, stream string) [2][]byte {
-	out := runTshark(t, append(c.tsharkArgs(), "-q", "-z", "follow,tls,raw,"+stream))
+	out := oracle.Run(t, c.path(), c.tsharkOptions(), "-q", "-z", "follow,tls,raw,"+stream)
 	var d [2][]byte
 	body := false
-	for _, l := range strings.Split(out, "\n") {
+	for _, l := range strings.Split(string(out), "\n") {
 		if strings.HasPrefix(l, "Node 1:") {
 			body = true
 			continue
@@ -334,24 +296,23 @@ func followTLS(t testing.TB, c tlsCapture, stream string) [2][]byte {
 // data byte for byte; and for HTTP/2 inside, frame counts by type after
 // decode/h2.
 func TestTshark(t *testing.T) {
-	tshark(t)
+	oracle.Tshark(t)
 	for _, c := range tlsCaptures {
 		t.Run(c.name(), func(t *testing.T) {
 			keys := c.keys(t)
-			rows := tsharkFields(t, c.tsharkArgs(), tlsFields...)
+			rows := c.tsharkRows(t)
 			want, got := map[int]string{}, map[int]string{}
 			wantH2, gotH2 := map[string]int{}, map[string]int{}
 			for _, r := range rows {
-				if len(r) < 9 || r[7] == "" {
+				types := r.Values("tls.record.content_type")
+				if types == nil {
 					continue
 				}
-				frame, _ := strconv.Atoi(r[0])
-				want[frame] = zipTypes(r[7], r[8])
-				if len(r) > 9 && r[9] != "" {
-					for _, ty := range strings.Split(r[9], "|") {
-						n, _ := strconv.Atoi(ty)
-						wantH2[http2.FrameType(n).String()]++
-					}
+				frame, _ := strconv.Atoi(r.Get("frame.number"))
+				want[frame] = zipTypes(strings.Join(types, "|"), strings.Join(r.Values("tls.record.length"), "|"))
+				for _, ty := range r.Values("http2.type") {
+					n, _ := strconv.Atoi(ty)
+					wantH2[http2.FrameType(n).String()]++
 				}
 			}
 			for _, tc := range tcpConns(t, rows) {
