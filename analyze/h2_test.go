@@ -12,13 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/h2pcap/h2pcap/internal/oracle"
-	"github.com/h2pcap/h2pcap/model"
-
 	"golang.org/x/net/http2"
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/oracle"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // analyzeCapture runs a capture under testdata/pcaps through an Analyzer.

@@ -14,11 +14,9 @@ import (
 	"testing"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
-	"github.com/h2pcap/h2pcap/internal/oracle"
-	"github.com/h2pcap/h2pcap/model"
-
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/oracle"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // The oracle test runs tshark 4.0 over every capture under testdata/pcaps
