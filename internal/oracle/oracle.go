@@ -159,7 +159,7 @@ func newRunner(t testing.TB) *runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := CacheDir()
+	dir, err := cacheDir()
 	if err != nil {
 		// Slower, not wrong: every run goes to tshark.
 		t.Logf("tshark output not cached: %v", err)
@@ -168,10 +168,10 @@ func newRunner(t testing.TB) *runner {
 	return &runner{bin: bin, version: v, dir: dir, exec: execTshark}
 }
 
-// CacheDir is where tshark's outputs are kept: $H2PCAP_ORACLE_CACHE, else
+// cacheDir is where tshark's outputs are kept: $H2PCAP_ORACLE_CACHE, else
 // h2pcap-oracle in the user's cache directory. Removing it costs only
 // time.
-func CacheDir() (string, error) {
+func cacheDir() (string, error) {
 	if d := os.Getenv("H2PCAP_ORACLE_CACHE"); d != "" {
 		return d, nil
 	}
