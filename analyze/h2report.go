@@ -20,15 +20,21 @@ import (
 func (c *conn) http2(client int) *model.HTTP2 {
 	c.h2finish()
 	h := c.h2
-	if h != nil && h.mode == h2No && h.tls != nil && len(h.pings.list) > 0 {
-		return h.inferredHTTP2(client)
-	}
-	if h == nil || h.mode == h2No {
+	if h == nil {
 		return nil
 	}
 	cl, sv := &h.dir[client], &h.dir[1-client]
 	preface := cl.stream != nil && cl.stream.Preface() || sv.stream != nil && sv.stream.Preface()
-	if !h.forced && !preface && cl.frames+cl.truncated+sv.frames+sv.truncated == 0 {
+	found := h.mode != h2No && (h.forced || preface || cl.frames+cl.truncated+sv.frames+sv.truncated > 0)
+	if !found && h.tls != nil && len(h.pings.list) > 0 {
+		// TLS whose plaintext showed no HTTP/2: not decrypted, with keys
+		// or without (a key log that lacks the connection's keys changes
+		// nothing), or decrypted too late to find the frames (keys that
+		// reached a live capture after the handshake): the PINGs inferred
+		// from record sizes are what there is.
+		return h.inferredHTTP2(client)
+	}
+	if !found {
 		return nil // nothing found: not HTTP/2, or too little of it
 	}
 	dirOf := func(side int) model.Direction {

@@ -82,6 +82,12 @@ func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *p
 	t.infer.record(t.side(fromClient), r.WireLen(), r.Meta, pings)
 }
 
+// decrypted says whether any record of the connection was decrypted.
+func (t *tlsState) decrypted() bool {
+	info := t.conn.Info()
+	return info.Decrypted[0]+info.Decrypted[1] > 0
+}
+
 func (t *tlsState) side(fromClient bool) int {
 	if fromClient {
 		return t.client
@@ -132,7 +138,7 @@ func (c *conn) tlsReport() *model.TLS {
 	out := &model.TLS{
 		Alerts:    info.Alerts,
 		ALPN:      info.ALPN,
-		Decrypted: info.Decrypted[0]+info.Decrypted[1] > 0,
+		Decrypted: t.decrypted(),
 	}
 	if info.Version != 0 {
 		out.Version = tlsVersionName(info.Version)

@@ -349,3 +349,46 @@ func TestTLSDropsDecrypted(t *testing.T) {
 		}
 	}
 }
+
+// A key log that does not match the capture (another capture's keys, an
+// exported SSLKEYLOGFILE meant for something else) must change nothing but
+// the key_problem it names: each TLS connection without its keys gets
+// exactly the analysis it gets with no key log, keyless PING inference and
+// lost_ping verdict included.
+func TestForeignKeyLog(t *testing.T) {
+	foreign, err := tls.ReadKeyLogFile(filepath.Join(pcapRoot(), "blackhole-s2c-tls12-gcm", "keylog.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{
+		"blackhole-s2c-tls/client.pcap", "blackhole-s2c-tls/server.pcap",
+		"midconn-tls/client.pcap", "healthy-tls/client.pcap",
+	} {
+		none := analyzeCapture(t, file, Options{})
+		wrong := analyzeCapture(t, file, Options{Keys: foreign})
+		lostPings := 0
+		for i, c := range wrong.Connections {
+			if c.TLS == nil {
+				continue
+			}
+			if c.TLS.Decrypted {
+				t.Fatalf("%s stream %d decrypted with another capture's keys", file, c.Stream)
+			}
+			if c.TLS.KeyProblem == "" && c.Handshake.Seen {
+				t.Errorf("%s stream %d: no key_problem with a key log that lacks its keys", file, c.Stream)
+			}
+			c.TLS.KeyProblem = ""
+			if c.Verdict.Kind == model.KindLostPing {
+				lostPings++
+			}
+			w, _ := json.Marshal(c)
+			n, _ := json.Marshal(none.Connections[i])
+			if string(w) != string(n) {
+				t.Errorf("%s stream %d with a foreign key log differs from without keys:\n%s\n%s", file, c.Stream, w, n)
+			}
+		}
+		if strings.HasPrefix(file, "blackhole") && lostPings == 0 {
+			t.Errorf("%s: no lost_ping with a foreign key log", file)
+		}
+	}
+}
