@@ -18,15 +18,28 @@ import (
 // Formats lists the names Write accepts.
 var Formats = []string{"table", "markdown", "json"}
 
-// Write renders r to w in the named format.
+// Options say how to render beyond the format.
+type Options struct {
+	// Width is the terminal's width in columns: tables drop columns and
+	// text wraps to fit it (the table format only). 0 keeps the full
+	// width, as pipes and files want.
+	Width int
+}
+
+// Write renders r to w in the named format, at full width.
 func Write(w io.Writer, r *model.Report, format string) error {
+	return WriteOptions(w, r, format, Options{})
+}
+
+// WriteOptions renders r to w in the named format.
+func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) error {
 	switch format {
 	case "json":
 		return writeJSON(w, r)
 	case "table", "":
-		return writeText(w, r, false)
+		return writeText(w, r, false, opts.Width)
 	case "markdown", "md":
-		return writeText(w, r, true)
+		return writeText(w, r, true, 0)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
@@ -40,14 +53,26 @@ func writeJSON(w io.Writer, r *model.Report) error {
 // text carries the state of one text rendering: the writer, the first
 // error (so callers can write freely and check once) and the dialect.
 type text struct {
-	w   io.Writer
-	md  bool
-	err error
+	w     io.Writer
+	md    bool
+	width int // the terminal's; 0: no limit
+	err   error
 }
 
 func (t *text) printf(format string, args ...any) {
 	if t.err == nil {
-		_, t.err = fmt.Fprintf(t.w, format, args...)
+		_, t.err = io.WriteString(t.w, wrap(fmt.Sprintf(format, args...), t.width))
+	}
+}
+
+// fitted writes a table fitted to the width.
+func (t *text) fitted(cols []column, rows [][]string) {
+	if t.err != nil {
+		return
+	}
+	out := t.fitTable(cols, rows)
+	if t.err == nil {
+		_, t.err = t.w.Write(out)
 	}
 }
 
@@ -79,8 +104,8 @@ func (t *text) table(header []string, rows [][]string) {
 	t.err = tbl.Render()
 }
 
-func writeText(w io.Writer, r *model.Report, md bool) error {
-	t := &text{w: w, md: md}
+func writeText(w io.Writer, r *model.Report, md bool, width int) error {
+	t := &text{w: w, md: md, width: width}
 	if md {
 		t.printf("# h2pcap report\n")
 	} else {
@@ -104,7 +129,8 @@ func (t *text) inputs(r *model.Report) {
 			stamp(in.First), stamp(in.Last), strconv.Itoa(in.TruncatedPackets),
 		})
 	}
-	t.table([]string{"#", "File", "Format", "Link types", "Packets", "TCP", "Bytes", "First", "Last", "Snaplen-cut"}, rows)
+	t.fitted([]column{{"#", 0}, {"File", 0}, {"Format", 3}, {"Link types", 2}, {"Packets", 0}, {"TCP", 5},
+		{"Bytes", 4}, {"First", 7}, {"Last", 6}, {"Snaplen-cut", 1}}, rows)
 	for i, in := range r.Inputs {
 		if t.md && i == 0 && hasWarnings(r) {
 			t.printf("\n")
@@ -137,8 +163,8 @@ func (t *text) connections(r *model.Report) {
 			verdictCell(c.Verdict),
 		})
 	}
-	t.table([]string{"Stream", "Client", "Server", "App", "Duration", "iRTT",
-		"Packets c>s/s>c", "Retrans", "Lost seg", "Close", "Verdict"}, rows)
+	t.fitted([]column{{"Stream", 0}, {"Client", 0}, {"Server", 0}, {"App", 3}, {"Duration", 5}, {"iRTT", 1},
+		{"Packets c>s/s>c", 4}, {"Retrans", 6}, {"Lost seg", 2}, {"Close", 7}, {"Verdict", 0}}, rows)
 }
 
 // findings lists, per connection with anything to look at, each kind of

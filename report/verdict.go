@@ -43,7 +43,7 @@ func (t *text) paths(r *model.Report) {
 			strconv.FormatFloat(100*p.RetransmissionRate, 'f', 2, 64) + " %", strconv.Itoa(p.Resets),
 		})
 	}
-	t.table([]string{"Client net", "Server", "Connections", "Lost PINGs", "Retransmitted", "Resets"}, rows)
+	t.fitted([]column{{"Client net", 0}, {"Server", 0}, {"Connections", 3}, {"Lost PINGs", 0}, {"Retransmitted", 2}, {"Resets", 1}}, rows)
 }
 
 func problem(c *model.Connection) bool {

@@ -115,7 +115,7 @@ func (o *outputFlags) check() error {
 func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 	if o.output == "" || o.output == "-" {
 		w := bufio.NewWriter(stdout)
-		if err := report.Write(w, r, o.format); err != nil {
+		if err := report.WriteOptions(w, r, o.format, report.Options{Width: terminalWidth(stdout)}); err != nil {
 			return err
 		}
 		return w.Flush()

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/h2pcap/h2pcap/report"
 )
 
 // The reports users paste into incident reviews, on real lab captures:
@@ -56,4 +61,61 @@ func diffLines(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// At 80 and 120 columns (a terminal) the table report drops columns in
+// its stated order and wraps its text: no line is wider than the
+// terminal, unless one word is.
+func TestGoldenWidths(t *testing.T) {
+	for _, scenario := range []string{"mtu-blackhole", "blackhole-s2c-tls"} {
+		src := filepath.Join("..", "..", "testdata", "pcaps", scenario, "client.pcap")
+		r := analyzeJSON(t, nil, src)
+		for _, width := range []int{80, 120} {
+			name := fmt.Sprintf("%s-%d.txt", scenario, width)
+			t.Run(name, func(t *testing.T) {
+				var b bytes.Buffer
+				if err := report.WriteOptions(&b, r, "table", report.Options{Width: width}); err != nil {
+					t.Fatal(err)
+				}
+				out := b.String()
+				for i, line := range strings.Split(out, "\n") {
+					if n := utf8.RuneCountInString(line); n > width && strings.Contains(strings.TrimSpace(line), " ") {
+						t.Errorf("line %d is %d columns wide: %q", i+1, n, line)
+					}
+				}
+				golden := filepath.Join("testdata", name)
+				if *update {
+					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (go test ./cmd/h2pcap -update creates it)", err)
+				}
+				if !bytes.Equal([]byte(out), want) {
+					t.Errorf("report differs from %s (go test ./cmd/h2pcap -update to accept):\n%s", golden, diffLines(string(want), out))
+				}
+			})
+		}
+	}
+}
+
+// A pipe or a file is no terminal: the report keeps its full width, even
+// with COLUMNS set.
+func TestTerminalWidthNotATerminal(t *testing.T) {
+	t.Setenv("COLUMNS", "80")
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	for _, out := range []io.Writer{f, w, &bytes.Buffer{}} {
+		if n := terminalWidth(out); n != 0 {
+			t.Errorf("%T: width %d, want 0", out, n)
+		}
+	}
 }
