@@ -532,7 +532,7 @@ func analyzeFile(path string) (map[int]*frameResult, *Report, error) {
 		return nil, nil, err
 	}
 	defer src.Close()
-	dec := decode.NewDecoder()
+	dec := decode.NewInputDecoder() // as ReadSource decodes
 	a := New(Options{})
 	res := map[int]*frameResult{}
 	var s decode.Segment

@@ -4,8 +4,10 @@
 // capture containers (pcap, pcapng, gzip, standard input), link layers
 // (Ethernet, Linux SLL/SLL2, raw IP, BSD null/loopback), VLAN tags,
 // IPv4/IPv6 and the overlay encapsulations Kubernetes networks use (VXLAN,
-// Geneve, IP-in-IP). It never keeps state across packets beyond what a
-// container format needs; judgement lives in package analyze.
+// Geneve, IP-in-IP). A Decoder keeps no state across packets; an
+// InputDecoder keeps what takes several packets of one input to tell (IPv4
+// reassembly) and says what in the input could mislead. Judgement lives in
+// package analyze.
 //
 // # Sources
 //
@@ -41,6 +43,18 @@
 // VXLAN (UDP 4789 and 8472), Geneve (6081), GRE and IP-in-IP in all four
 // combinations, and reports the innermost TCP segment. PayloadLen comes
 // from the innermost IP length, bounded by what the frame had on the wire,
-// so it is right for captures cut by a snap length. Non-first IP fragments
-// are not TCP segments; a first fragment is, with Segment.Fragment set.
+// so it is right for captures cut by a snap length. To a Decoder,
+// non-first IP fragments are not TCP segments; a first fragment is, with
+// Segment.Fragment set.
+//
+// # Inputs
+//
+// An InputDecoder decodes the packets of one input in order, as the
+// analysis reads them. It reassembles IPv4 fragments of datagrams that may
+// hold TCP (TCP itself, or a tunnel) with gopacket's ip4defrag, as
+// Wireshark does: the segment comes out at the fragment that completes the
+// datagram, with that frame's number and time, and Segment.Reassembled set.
+// Fragments wait at most 30 s of capture time (Linux's ipfrag_time) and
+// 8 MiB in all; the ones that never make a datagram are named in
+// Warnings, by reason. Unfragmented packets cost no allocation.
 package decode
