@@ -17,6 +17,11 @@ import (
 // analyzer's clock (Tick) and the reading goes on.
 func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 	dec := decode.NewInputDecoder()
+	if a.dec != nil {
+		// The inputs are one capture split by rotation, in order.
+		dec = a.dec.Next()
+	}
+	a.dec = dec
 	var seg decode.Segment
 	secrets, _ := src.(decode.SecretsSource)
 	used := 0 // secrets added to the key log

@@ -37,6 +37,10 @@ type DecodeStats struct {
 	// Reassembled counts the TCP segments an InputDecoder put together
 	// from IPv4 fragments, also counted in TCP.
 	Reassembled int `json:"reassembled,omitempty"`
+	// Duplicates counts the TCP segments an InputDecoder dropped as
+	// copies of one captured just before (a capture that has every
+	// packet twice), also counted in TCP.
+	Duplicates int `json:"duplicates,omitempty"`
 }
 
 // Decoder turns captured frames into TCP segments. It keeps its layer
@@ -53,15 +57,16 @@ type Decoder struct {
 	firstFrag bool         // the current packet is (inside) a first fragment
 	nonIP     bool         // the current packet carried no IP at all
 	whole     bool         // the current packet completed a fragmented datagram
+	checksum  uint16       // the current segment's TCP checksum, for an InputDecoder's copy finder
 	stats     DecodeStats
 
 	// defrag reassembles IPv4 fragments when set (an InputDecoder's
 	// Decoder); a bare Decoder keeps no state across packets and reports
-	// a first fragment's TCP header alone. now and frame are the current
+	// a first fragment's TCP header alone. now and ref are the current
 	// packet's, for it.
 	defrag *defragmenter
 	now    time.Time
-	frame  int
+	ref    frameRef
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -110,7 +115,7 @@ var errSkip = errors.New("not tcp")
 func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	d.stats.Packets++
 	d.tunnel, d.fragment, d.firstFrag, d.nonIP, d.whole = false, false, false, false, false
-	d.now, d.frame = p.Time, p.Frame
+	d.now, d.ref = p.Time, frameRef{p.Input, p.Frame}
 	*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 	// wire is how many bytes the frame had on the wire: more than len(data)
 	// when a snaplen cut it. IP lengths are checked against it.
@@ -301,7 +306,7 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 	if d.defrag != nil && (ip.FragOffset != 0 || ip.Flags&layers.IPv4MoreFragments != 0) && carriesTCP(ip.Protocol) {
 		// As Wireshark does, the datagram is analysed at the fragment
 		// that completes it, with that fragment's frame and time.
-		whole := d.defrag.add(ip, field != total, payload, plen, d.frame, d.now)
+		whole := d.defrag.add(ip, field != total, payload, plen, d.ref, d.now)
 		if whole == nil {
 			d.fragment = true
 			return errSkip
@@ -515,6 +520,7 @@ func (d *Decoder) tcp(data []byte, plen int, s *Segment) error {
 	s.Ack = binary.BigEndian.Uint32(data[8:12])
 	s.Flags = TCPFlags(data[13])
 	s.Window = binary.BigEndian.Uint16(data[14:16])
+	d.checksum = binary.BigEndian.Uint16(data[16:18])
 	// A snaplen may cut the options; parse what was captured.
 	d.options(data[20:min(hl, len(data))], &s.Options)
 	s.PayloadLen = plen - hl

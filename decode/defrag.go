@@ -36,6 +36,13 @@ const (
 	// towards fragMaxBytes so that a flood of tiny fragments is bounded
 	// too.
 	fragOverhead = 256
+	// fragRecent is how many completed datagrams are remembered, so
+	// that a copy of one of their fragments (a capture that has every
+	// packet twice) is not taken for the start of a new datagram that
+	// would never complete. Copies come within dupWindow, a few packets
+	// later; 16 datagrams cover that at any rate a fragmenting path
+	// carries.
+	fragRecent = 16
 )
 
 // Reasons for fragments whose datagram did not complete in time.
@@ -54,8 +61,8 @@ type fragKey struct {
 
 // fragPending is what is known of a datagram whose fragments are held.
 type fragPending struct {
-	first     int  // frame of its first fragment to arrive
-	firstOnly bool // every fragment held starts the datagram (offset 0)
+	first     frameRef // its first fragment to arrive
+	firstOnly bool     // every fragment held starts the datagram (offset 0)
 	frags     int
 	bytes     int // counted towards fragMaxBytes
 	last      time.Time
@@ -69,7 +76,13 @@ type defragmenter struct {
 	pending   map[fragKey]*fragPending
 	bytes     int
 	lastSweep time.Time
-	dropped   tally // fragments of datagrams that were never completed, by reason
+	recent    [fragRecent]struct {
+		key fragKey
+		at  time.Time
+	}
+	recentNext int
+	copies     int   // fragments dropped as copies of a completed datagram's
+	dropped    tally // fragments of datagrams that were never completed, by reason
 }
 
 // carriesTCP says whether a datagram of protocol p can hold a TCP
@@ -89,8 +102,12 @@ func carriesTCP(p layers.IPProtocol) bool {
 // (badLength: the header's total length did not fit the frame). It
 // returns the datagram's payload when this fragment completes it, else
 // nil. The returned slice is the datagram's own, not the frame's.
-func (f *defragmenter) add(ip *layers.IPv4, badLength bool, payload []byte, plen, frame int, now time.Time) []byte {
+func (f *defragmenter) add(ip *layers.IPv4, badLength bool, payload []byte, plen int, frame frameRef, now time.Time) []byte {
 	key := fragKey{src: [4]byte(ip.SrcIP), dst: [4]byte(ip.DstIP), id: ip.Id, proto: ip.Protocol}
+	if f.isCopy(key, now) {
+		f.copies++
+		return nil
+	}
 	if badLength {
 		f.drop(key, frame, "its IP total length does not fit its frame", false)
 		return nil
@@ -139,16 +156,40 @@ func (f *defragmenter) add(ip *layers.IPv4, badLength bool, payload []byte, plen
 		return nil
 	}
 	f.forget(key)
+	f.recent[f.recentNext] = struct {
+		key fragKey
+		at  time.Time
+	}{key, now}
+	f.recentNext = (f.recentNext + 1) % fragRecent
 	return out.Payload
+}
+
+// carry takes over the fragments old holds (the previous input of a
+// capture split by rotation), which may complete in this input.
+func (f *defragmenter) carry(old *defragmenter) {
+	f.ip4, f.pending, f.bytes, f.lastSweep = old.ip4, old.pending, old.bytes, old.lastSweep
+	f.recent, f.recentNext = old.recent, old.recentNext
+	old.ip4, old.pending, old.bytes = nil, nil, 0
+}
+
+// isCopy says whether a fragment belongs to a datagram completed within
+// dupWindow: it is a copy of one of its fragments.
+func (f *defragmenter) isCopy(key fragKey, now time.Time) bool {
+	for _, r := range f.recent {
+		if r.key == key && !r.at.IsZero() && absDuration(now.Sub(r.at)) <= dupWindow {
+			return true
+		}
+	}
+	return false
 }
 
 // drop counts the fragment at frame as never reassembled, for reason,
 // and with it the datagram's held fragments when ip4defrag has flushed
 // them.
-func (f *defragmenter) drop(key fragKey, frame int, reason string, flushed bool) {
+func (f *defragmenter) drop(key fragKey, frame frameRef, reason string, flushed bool) {
 	first, n := frame, 1
 	if p := f.pending[key]; p != nil && flushed {
-		first, n = min(p.first, frame), p.frags+1
+		first, n = p.first, p.frags+1
 		f.forget(key)
 	}
 	if key.proto != layers.IPProtocolUDP {
@@ -201,18 +242,19 @@ func (f *defragmenter) sweep(now time.Time) {
 }
 
 // warnings describes the fragments that never made a datagram: dropped
-// on the way, and still waiting at the end of the input.
-func (f *defragmenter) warnings() []string {
+// on the way, and still waiting at the end of input cur.
+func (f *defragmenter) warnings(cur int) []string {
 	out := f.dropped.lines(func(r reasonCount) string {
-		return fmt.Sprintf("IPv4 fragments not reassembled (%s): %d, the first at frame %d; their TCP segments are not analysed, as in Wireshark",
-			r.example, r.count, r.first)
+		return fmt.Sprintf("IPv4 fragments not reassembled (%s): %d, the first at %s; their TCP segments are not analysed, as in Wireshark",
+			r.example, r.count, r.first.in(cur))
 	})
-	first, datagrams, frags, firstOnly := 0, 0, 0, 0
+	var first frameRef
+	datagrams, frags, firstOnly := 0, 0, 0
 	for k, p := range f.pending {
 		if k.proto == layers.IPProtocolUDP {
 			continue
 		}
-		if datagrams == 0 || p.first < first {
+		if datagrams == 0 || p.first.less(first) {
 			first = p.first
 		}
 		datagrams++
@@ -228,8 +270,8 @@ func (f *defragmenter) warnings() []string {
 			// header, the first ones, and drops the rest.
 			hint = " (only first fragments: was the capture filtered on ports, as tcpdump's \"port\" filters, which drops the others?)"
 		}
-		out = append(out, fmt.Sprintf("IPv4 datagrams incomplete at the end of the input: %d (%d fragments), the first at frame %d%s; their TCP segments are not analysed, as in Wireshark",
-			datagrams, frags, first, hint))
+		out = append(out, fmt.Sprintf("IPv4 datagrams incomplete at the end of the input: %d (%d fragments), the first at %s%s; their TCP segments are not analysed, as in Wireshark",
+			datagrams, frags, first.in(cur), hint))
 	}
 	return out
 }

@@ -156,6 +156,7 @@ func fragmentsCapture(t testing.TB) []byte {
 func TestInputCaptures(t *testing.T) {
 	for name, data := range map[string][]byte{
 		"fragments.pcap": fragmentsCapture(t),
+		"twice.pcap":     twiceCapture(t),
 	} {
 		path := filepath.Join(inputsDir, name)
 		if *writeInputs {

@@ -57,4 +57,13 @@
 // Fragments wait at most 30 s of capture time (Linux's ipfrag_time) and
 // 8 MiB in all; the ones that never make a datagram are named in
 // Warnings, by reason. Unfragmented packets cost no allocation.
+//
+// It also drops the copies of a capture that has every packet twice (a
+// port mirroring both directions, `tcpdump -i any` seeing a bridge and
+// its port): a TCP segment that repeats one captured within 5 ms, with
+// the same IP ID, is a copy, where a retransmission would have a new IP
+// ID. Without an IP ID to tell (IPv6, IPv4 ID 0) a repeat within 500 µs
+// is a copy only while the capture shows copies throughout. Here h2pcap
+// intentionally differs from Wireshark, which counts copies as
+// retransmissions; dup.go says why each threshold is what it is.
 package decode

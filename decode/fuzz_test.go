@@ -90,26 +90,29 @@ func FuzzDecode(f *testing.F) {
 }
 
 // FuzzInputDecode feeds an InputDecoder a sequence of raw IP packets, so
-// that reassembly sees fragments of every shape and order. The input is
+// that reassembly sees fragments of every shape and order, and the copy
+// finder repeats of every kind. The input is
 // a list of records: a time step (in ms; 255 steps back a second), a
 // 2-byte length, the packet.
 func FuzzInputDecode(f *testing.F) {
 	record := func(step byte, pkt []byte) []byte {
 		return append([]byte{step, byte(len(pkt) >> 8), byte(len(pkt))}, pkt...)
 	}
-	src, err := NewReader(bytes.NewReader(fragmentsCapture(f)), "seed", 0)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var all []byte
-	for {
-		p, err := src.Next()
+	for _, capture := range [][]byte{fragmentsCapture(f), twiceCapture(f)} {
+		src, err := NewReader(bytes.NewReader(capture), "seed", 0)
 		if err != nil {
-			break
+			f.Fatal(err)
 		}
-		all = append(all, record(1, p.Data[14:])...)
+		var all []byte
+		for n := 0; ; n++ {
+			p, err := src.Next()
+			if err != nil {
+				break
+			}
+			all = append(all, record(byte(n%2), p.Data[14:])...)
+		}
+		f.Add(all)
 	}
-	f.Add(all)
 	for _, tc := range decodeCases(f) {
 		if tc.lt == layers.LinkTypeRaw {
 			f.Add(append(record(0, tc.frame), record(0, tc.frame)...))

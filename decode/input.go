@@ -1,7 +1,9 @@
 package decode
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 )
 
 // InputDecoder decodes the packets of one input, in capture order, into
@@ -14,13 +16,19 @@ import (
 //     frame's number and time (Segment.Reassembled). Memory stays bounded:
 //     fragments wait at most fragTimeout of capture time, and
 //     fragMaxBytes in all.
+//   - Copies of a segment captured just before (a capture that has every
+//     packet twice) are dropped: see dupWindow for how a copy is told
+//     from a retransmission. This is where the analysis intentionally
+//     differs from tshark, which counts copies as retransmissions.
 //
 // Warnings says, after the last packet, what in the input could mislead
 // the analysis, naming the frames. An InputDecoder is not safe for
 // concurrent use; each input needs its own.
 type InputDecoder struct {
-	dec  Decoder
-	frag defragmenter
+	dec   Decoder
+	frag  defragmenter
+	dups  dupFilter
+	input int // the input's index (Packet.Input)
 }
 
 // NewInputDecoder returns an InputDecoder for one input.
@@ -32,18 +40,56 @@ func NewInputDecoder() *InputDecoder {
 
 // Decode is Decoder.Decode for the next packet of the input; packets must
 // come in capture order. It returns ok=false and a nil error also for a
-// fragment held until its datagram is complete.
+// fragment held until its datagram is complete, and for a copy.
 func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
-	return r.dec.Decode(p, s)
+	r.input = p.Input
+	ok, err = r.dec.Decode(p, s)
+	if ok && r.dups.copyOf(s, r.dec.checksum) {
+		*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
+		return false, nil
+	}
+	return ok, err
 }
 
 // Stats returns the counters so far.
-func (r *InputDecoder) Stats() DecodeStats { return r.dec.Stats() }
+func (r *InputDecoder) Stats() DecodeStats {
+	st := r.dec.Stats()
+	st.Duplicates = r.dups.dropped
+	return st
+}
 
 // Warnings describes what in the input so far could mislead the analysis,
 // one sentence each, naming the first frame concerned.
 func (r *InputDecoder) Warnings() []string {
-	return r.frag.warnings()
+	return append(r.dups.warnings(r.input, r.frag.copies), r.frag.warnings(r.input)...)
+}
+
+// Next returns the InputDecoder for the next input of the same capture (a
+// file rotated by tcpdump -C or -G, read in order): the fragments waiting
+// for the rest of their datagram and the recent segments a copy is looked
+// for among carry over, so that the inputs analyse as the whole capture
+// would; the counters and warnings start again. r must not be used after.
+func (r *InputDecoder) Next() *InputDecoder {
+	n := NewInputDecoder()
+	n.input = r.input + 1
+	n.frag.carry(&r.frag)
+	n.dups.carry(&r.dups)
+	return n
+}
+
+// frameRef names a frame of one of the inputs of a capture.
+type frameRef struct{ input, frame int }
+
+func (f frameRef) less(g frameRef) bool {
+	return f.input < g.input || f.input == g.input && f.frame < g.frame
+}
+
+// in names the frame in a warning of input cur.
+func (f frameRef) in(cur int) string {
+	if f.input == cur {
+		return "frame " + strconv.Itoa(f.frame)
+	}
+	return fmt.Sprintf("frame %d of input %d", f.frame, f.input)
 }
 
 // maxReasons bounds how many reasons a tally keeps apart. This package's
@@ -55,8 +101,8 @@ const maxReasons = 16
 // reasonCount is how many packets one reason concerned.
 type reasonCount struct {
 	key     string
-	example string // the first message given for the reason
-	first   int    // the first frame concerned
+	example string   // the first message given for the reason
+	first   frameRef // the first frame concerned
 	count   int
 }
 
@@ -64,7 +110,7 @@ type reasonCount struct {
 // allocate.
 type tally struct{ reasons []reasonCount }
 
-func (t *tally) add(key, example string, first, n int) {
+func (t *tally) add(key, example string, first frameRef, n int) {
 	if t.bump(key, first, n) {
 		return
 	}
@@ -78,11 +124,13 @@ func (t *tally) add(key, example string, first, n int) {
 }
 
 // bump adds to the count of key, if the tally has it.
-func (t *tally) bump(key string, first, n int) bool {
+func (t *tally) bump(key string, first frameRef, n int) bool {
 	for i := range t.reasons {
 		if r := &t.reasons[i]; r.key == key {
 			r.count += n
-			r.first = min(r.first, first)
+			if first.less(r.first) {
+				r.first = first
+			}
 			return true
 		}
 	}
@@ -92,7 +140,15 @@ func (t *tally) bump(key string, first, n int) bool {
 // lines returns one line per reason, in the order of their first frames.
 func (t *tally) lines(line func(reasonCount) string) []string {
 	rs := slices.Clone(t.reasons)
-	slices.SortStableFunc(rs, func(a, b reasonCount) int { return a.first - b.first })
+	slices.SortStableFunc(rs, func(a, b reasonCount) int {
+		if a.first.less(b.first) {
+			return -1
+		}
+		if b.first.less(a.first) {
+			return 1
+		}
+		return 0
+	})
 	var out []string
 	for _, r := range rs {
 		out = append(out, line(r))
