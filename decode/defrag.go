@@ -270,8 +270,8 @@ func (f *defragmenter) warnings(cur int) []string {
 			// header, the first ones, and drops the rest.
 			hint = " (only first fragments: was the capture filtered on ports, as tcpdump's \"port\" filters, which drops the others?)"
 		}
-		out = append(out, fmt.Sprintf("IPv4 datagrams incomplete at the end of the input: %d (%d fragments), the first at %s%s; their TCP segments are not analysed, as in Wireshark",
-			datagrams, frags, first.in(cur), hint))
+		out = append(out, fmt.Sprintf("IPv4 datagrams incomplete at the end of the input: %d (%s), the first at %s%s; their TCP segments are not analysed, as in Wireshark",
+			datagrams, count(frags, "fragment", "fragments"), first.in(cur), hint))
 	}
 	return out
 }

@@ -233,7 +233,7 @@ func TestFragmentsAgainstTshark(t *testing.T) {
 	if st := d.Stats(); st.Reassembled != 5 || st.TCP != 16 || st.Fragments != 8 {
 		t.Errorf("stats %+v: want 5 reassembled of 16 TCP, 8 fragments held", st)
 	}
-	wantWarn := []string{"IPv4 datagrams incomplete at the end of the input: 1 (1 fragments), the first at frame 15; their TCP segments are not analysed, as in Wireshark"}
+	wantWarn := []string{"IPv4 datagrams incomplete at the end of the input: 1 (1 fragment), the first at frame 15; their TCP segments are not analysed, as in Wireshark"}
 	if w := d.Warnings(); !slices.Equal(w, wantWarn) {
 		t.Errorf("warnings %q, want %q", w, wantWarn)
 	}
@@ -305,11 +305,11 @@ func TestDefragment(t *testing.T) {
 				"IPv4 datagrams incomplete at the end of the input: 1 (2 fragments), the first at frame 1"}},
 		{name: "rest too late", ips: f, gaps: []time.Duration{0, time.Millisecond, fragTimeout + time.Second},
 			warnings: []string{"IPv4 fragments not reassembled (the rest of the datagram did not come within 30s): 2, the first at frame 1",
-				"IPv4 datagrams incomplete at the end of the input: 1 (1 fragments), the first at frame 3"}},
+				"IPv4 datagrams incomplete at the end of the input: 1 (1 fragment), the first at frame 3"}},
 		{name: "port filter keeps first fragments", ips: [][]byte{f[0], withID(f[0], 10), withID(f[0], 11)},
 			gaps: []time.Duration{0, time.Millisecond, fragTimeout + time.Second},
 			warnings: []string{"IPv4 fragments not reassembled (only the first fragment came within 30s: was the capture filtered on ports",
-				"IPv4 datagrams incomplete at the end of the input: 1 (1 fragments), the first at frame 3; their"}},
+				"IPv4 datagrams incomplete at the end of the input: 1 (1 fragment), the first at frame 3; their"}},
 		{name: "port filter keeps first fragments, at the end", ips: [][]byte{f[0], withID(f[0], 10)},
 			warnings: []string{"IPv4 datagrams incomplete at the end of the input: 2 (2 fragments), the first at frame 1 (only first fragments: was the capture filtered on ports"}},
 		{name: "rest just in time", ips: f, gaps: []time.Duration{0, time.Millisecond, fragTimeout - time.Second}, frames: []int{3}},

@@ -65,5 +65,7 @@
 // ID. Without an IP ID to tell (IPv6, IPv4 ID 0) a repeat within 500 µs
 // is a copy only while the capture shows copies throughout. Here h2pcap
 // intentionally differs from Wireshark, which counts copies as
-// retransmissions; dup.go says why each threshold is what it is.
+// retransmissions; dup.go says why each threshold is what it is. Capture
+// time that runs backwards and packets skipped as malformed are warnings
+// as well, with the first frame and a count per reason.
 package decode

@@ -218,26 +218,27 @@ func (d *dupFilter) warnings(cur, fragCopies int) []string {
 	if d.dropped == 0 && fragCopies == 0 {
 		return nil
 	}
-	var out []string
 	if d.dropped == 0 {
 		// Only fragments came twice (a copy of a completed datagram's
 		// fragment): their datagrams were analysed once anyway.
-		return []string{fmt.Sprintf("packets captured twice: %d IPv4 fragments were copies of fragments captured just before (within %s); each datagram is analysed once", fragCopies, dupWindow)}
+		return []string{fmt.Sprintf("packets captured twice: %s repeated one captured within %s; each datagram is analysed once",
+			count(fragCopies, "IPv4 fragment", "IPv4 fragments"), dupWindow)}
 	}
 	w := fmt.Sprintf("packets captured twice (a port mirroring both directions, `-i any` seeing a bridge and its port, an interface captured twice): "+
-		"%d TCP segments were exact copies of one captured just before (same IP ID, sequence and acknowledgement numbers, flags, length and payload, within %s), "+
-		"the first at %s, a copy of %s; each is analysed once, where Wireshark counts every copy as a retransmission or a duplicate ACK",
-		d.dropped, dupWindow, d.first.in(cur), d.firstOf.in(cur))
+		"%s repeated one captured within %s with the same IP ID, sequence and acknowledgement numbers, flags, length and payload, "+
+		"the first at %s (a copy of %s); each packet is analysed once, where Wireshark counts every copy as a retransmission or a duplicate ACK",
+		count(d.dropped, "TCP segment", "TCP segments"), dupWindow, d.first.in(cur), d.firstOf.in(cur))
 	if d.droppedNoID > 0 {
 		w += fmt.Sprintf("; %d of them had no IP ID to tell (IPv6, or IP ID 0) and were taken for copies by their TCP segment alone, within %s", d.droppedNoID, dupWindowNoID)
 	}
 	if fragCopies > 0 {
-		w += fmt.Sprintf("; and %d IPv4 fragments were copies", fragCopies)
+		w += fmt.Sprintf("; so did %s", count(fragCopies, "IPv4 fragment", "IPv4 fragments"))
 	}
-	out = append(out, w)
+	out := []string{w}
 	if d.passed > 0 {
-		out = append(out, fmt.Sprintf("%d more TCP segments without an IP ID repeated one captured within %s, the first at %s, before the capture showed copies throughout: they were analysed (as retransmissions or duplicate ACKs, as Wireshark does), since a fast retransmission can repeat a segment exactly",
-			d.passed, dupWindowNoID, d.firstPassed.in(cur)))
+		out = append(out, fmt.Sprintf("%s without an IP ID repeated one captured within %s, the first at %s, before the capture showed copies throughout: "+
+			"analysed (as retransmissions or duplicate ACKs, as Wireshark does), since a fast retransmission can repeat a segment exactly",
+			count(d.passed, "TCP segment", "TCP segments"), dupWindowNoID, d.firstPassed.in(cur)))
 	}
 	return out
 }

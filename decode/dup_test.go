@@ -115,9 +115,9 @@ func TestDuplicates(t *testing.T) {
 		warnings []string // substrings, one per warning
 	}{
 		{name: "copy", pkts: []timed{{0, data}, {5 * us, data}}, frames: []int{1}, dropped: 1,
-			warnings: []string{"1 TCP segments were exact copies of one captured just before (same IP ID, sequence and acknowledgement numbers, flags, length and payload, within 5ms), the first at frame 2, a copy of frame 1"}},
+			warnings: []string{"1 TCP segment repeated one captured within 5ms with the same IP ID, sequence and acknowledgement numbers, flags, length and payload, the first at frame 2 (a copy of frame 1)"}},
 		{name: "copy seen on both sides of a router", pkts: []timed{{0, data}, {20 * us, routed}}, frames: []int{1}, dropped: 1,
-			warnings: []string{"the first at frame 2, a copy of frame 1"}},
+			warnings: []string{"the first at frame 2 (a copy of frame 1)"}},
 		{name: "retransmission has a new IP ID", pkts: []timed{{0, data}, {200 * us, withID(data, 8)}}, frames: []int{1, 2}},
 		{name: "same IP ID, later than the window", pkts: []timed{{0, data}, {dupWindow + us, data}}, frames: []int{1, 2}},
 		{name: "SYN-ACK (IP ID 0) again for a SYN sent again", pkts: []timed{{0, synAck}, {80 * us, synAck}}, frames: []int{1, 2}},
@@ -126,7 +126,7 @@ func TestDuplicates(t *testing.T) {
 		{name: "IPv6 fast retransmission 50 µs later", pkts: []timed{{0, data6}, {50 * us, data6}}, frames: []int{1, 2}},
 		{name: "sender with a constant IP ID", pkts: []timed{{0, constant(1)}, {us, constant(11)}, {us, constant(21)}, {us, constant(21)}}, frames: []int{1, 2, 3, 4}},
 		{name: "fragments twice", pkts: []timed{{0, f[0]}, {3 * us, f[0]}, {us, f[1]}, {3 * us, f[1]}}, frames: []int{3},
-			warnings: []string{"packets captured twice: 1 IPv4 fragments were copies"}},
+			warnings: []string{"packets captured twice: 1 IPv4 fragment repeated one captured within 5ms"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewInputDecoder()
@@ -188,14 +188,17 @@ func TestDuplicatesAcrossInputs(t *testing.T) {
 	d2 := d.Next()
 	var s Segment
 	last := pkts[len(pkts)-1].ip
-	at := testTime.Add(time.Duration(len(pkts)/2) * time.Millisecond).Add(5 * time.Microsecond)
+	at := testTime
+	for _, p := range pkts {
+		at = at.Add(p.gap)
+	}
 	if ok, _ := d2.Decode(&Packet{Input: 1, Frame: 1, Time: at, LinkType: layers.LinkTypeRaw, Data: last, CaptureLen: len(last), WireLen: len(last)}, &s); ok {
 		t.Errorf("the copy in the next input was analysed")
 	}
 	if len(first) != len(pkts)/2 || d.Stats().Duplicates != len(pkts)/2-1 || d2.Stats().Duplicates != 1 {
 		t.Errorf("%d segments, %d and %d duplicates", len(first), d.Stats().Duplicates, d2.Stats().Duplicates)
 	}
-	if w := d2.Warnings(); len(w) != 1 || !strings.Contains(w[0], "the first at frame 1, a copy of frame 17 of input 0") {
+	if w := d2.Warnings(); len(w) != 1 || !strings.Contains(w[0], "the first at frame 1 (a copy of frame 17 of input 0)") {
 		t.Errorf("warnings %q", w)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // InputDecoder decodes the packets of one input, in capture order, into
@@ -20,6 +21,8 @@ import (
 //     packet twice) are dropped: see dupWindow for how a copy is told
 //     from a retransmission. This is where the analysis intentionally
 //     differs from tshark, which counts copies as retransmissions.
+//   - Capture time that runs backwards, and packets skipped as malformed,
+//     are counted, for the warnings: per reason, with the first frame.
 //
 // Warnings says, after the last packet, what in the input could mislead
 // the analysis, naming the frames. An InputDecoder is not safe for
@@ -29,6 +32,17 @@ type InputDecoder struct {
 	frag  defragmenter
 	dups  dupFilter
 	input int // the input's index (Packet.Input)
+
+	malformed tally // packets skipped as malformed, by reason
+
+	// Capture time that runs backwards: the last packet's time; how
+	// many packets came earlier than the one before them, the first of
+	// them, and the largest step back.
+	last      time.Time
+	backwards int
+	firstBack frameRef
+	firstStep time.Duration
+	mostBack  time.Duration
 }
 
 // NewInputDecoder returns an InputDecoder for one input.
@@ -43,7 +57,21 @@ func NewInputDecoder() *InputDecoder {
 // fragment held until its datagram is complete, and for a copy.
 func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	r.input = p.Input
+	if p.Time.Before(r.last) {
+		if r.backwards == 0 {
+			r.firstBack, r.firstStep = frameRef{p.Input, p.Frame}, r.last.Sub(p.Time)
+		}
+		r.backwards++
+		r.mostBack = max(r.mostBack, r.last.Sub(p.Time))
+	}
+	r.last = p.Time
 	ok, err = r.dec.Decode(p, s)
+	if err != nil {
+		if reason, msg, isMalformed := malformedReason(err); isMalformed {
+			r.malformed.add(reason, msg, frameRef{p.Input, p.Frame}, 1)
+		}
+		return ok, err
+	}
 	if ok && r.dups.copyOf(s, r.dec.checksum) {
 		*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 		return false, nil
@@ -61,7 +89,17 @@ func (r *InputDecoder) Stats() DecodeStats {
 // Warnings describes what in the input so far could mislead the analysis,
 // one sentence each, naming the first frame concerned.
 func (r *InputDecoder) Warnings() []string {
-	return append(r.dups.warnings(r.input, r.frag.copies), r.frag.warnings(r.input)...)
+	var out []string
+	if r.backwards > 0 {
+		out = append(out, fmt.Sprintf("capture time runs backwards at %s, %s before the packet before it (%s in all, by up to %s): the analysis takes packets in file order, so times measured across such a frame (RTTs, timeouts, durations) are off",
+			r.firstBack.in(r.input), r.firstStep, count(r.backwards, "time", "times"), r.mostBack))
+	}
+	out = append(out, r.malformed.lines(func(rc reasonCount) string {
+		return fmt.Sprintf("%s skipped as malformed (%s), the first at %s",
+			count(rc.count, "packet", "packets"), rc.example, rc.first.in(r.input))
+	})...)
+	out = append(out, r.dups.warnings(r.input, r.frag.copies)...)
+	return append(out, r.frag.warnings(r.input)...)
 }
 
 // Next returns the InputDecoder for the next input of the same capture (a
@@ -74,6 +112,7 @@ func (r *InputDecoder) Next() *InputDecoder {
 	n.input = r.input + 1
 	n.frag.carry(&r.frag)
 	n.dups.carry(&r.dups)
+	n.last = r.last // a rotated file that starts before the last one ended runs backwards
 	return n
 }
 
@@ -154,4 +193,12 @@ func (t *tally) lines(line func(reasonCount) string) []string {
 		out = append(out, line(r))
 	}
 	return out
+}
+
+// count is n and the noun for it: "1 packet", "2 packets".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
