@@ -61,6 +61,10 @@ type Analyzer struct {
 	lastKey  connKey
 	lastConn *conn
 
+	// dec decoded the last input; the next one (a rotated file of the
+	// same capture) continues its reassembly and copy detection (read.go).
+	dec *decode.InputDecoder
+
 	nt        *noticer     // nil without Options.OnNotice (notice_track.go)
 	fg        *forgetter   // nil without Options.ForgetHealthy (forget.go)
 	openConns atomic.Int64 // connections without a close, for OpenConns

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -29,9 +30,17 @@ type DecodeStats struct {
 	TCP       int `json:"tcp"`       // decoded TCP segments
 	NonIP     int `json:"non_ip"`    // link layer carried no IP (ARP, LLDP, ...) or unsupported link type
 	NonTCP    int `json:"non_tcp"`   // IP but not TCP (UDP, ICMP, ESP, non-first fragments, ...)
-	Fragments int `json:"fragments"` // IP fragments without a whole TCP header (all but the first, usually), also counted in NonTCP
+	Fragments int `json:"fragments"` // IP fragments that gave no segment themselves (held for reassembly, or without a whole TCP header), also counted in NonTCP
 	Malformed int `json:"malformed"` // headers that were cut short or inconsistent
 	Tunnelled int `json:"tunnelled"` // packets whose IP was inside an overlay or IP-in-IP/GRE tunnel
+
+	// Reassembled counts the TCP segments an InputDecoder put together
+	// from IPv4 fragments, also counted in TCP.
+	Reassembled int `json:"reassembled,omitempty"`
+	// Duplicates counts the TCP segments an InputDecoder dropped as
+	// copies of one captured just before (a capture that has every
+	// packet twice), also counted in TCP.
+	Duplicates int `json:"duplicates,omitempty"`
 }
 
 // Decoder turns captured frames into TCP segments. It keeps its layer
@@ -47,7 +56,17 @@ type Decoder struct {
 	fragment  bool         // the current packet is a non-first fragment
 	firstFrag bool         // the current packet is (inside) a first fragment
 	nonIP     bool         // the current packet carried no IP at all
+	whole     bool         // the current packet completed a fragmented datagram
+	checksum  uint16       // the current segment's TCP checksum, for an InputDecoder's copy finder
 	stats     DecodeStats
+
+	// defrag reassembles IPv4 fragments when set (an InputDecoder's
+	// Decoder); a bare Decoder keeps no state across packets and reports
+	// a first fragment's TCP header alone. now and ref are the current
+	// packet's, for it.
+	defrag *defragmenter
+	now    time.Time
+	ref    frameRef
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -59,10 +78,28 @@ func (d *Decoder) Stats() DecodeStats { return d.stats }
 // errMalformed is wrapped by every error Decode returns.
 var errMalformed = errors.New("malformed packet")
 
+// malformedError is the error of a malformed packet. reason is the
+// message's format, the same for every packet bad in the same way, so that
+// an InputDecoder can count the skipped packets per reason.
+type malformedError struct{ reason, msg string }
+
+func (e *malformedError) Error() string        { return errMalformed.Error() + ": " + e.msg }
+func (e *malformedError) Is(target error) bool { return target == errMalformed }
+
 // malformed returns an error naming the header that was bad. Malformed
 // packets are rare, so the allocation here does not matter.
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
+	return &malformedError{reason: format, msg: fmt.Sprintf(format, args...)}
+}
+
+// malformedReason returns the reason of a Decode error (the format of its
+// message) and the message; ok is false for an error Decode did not make.
+func malformedReason(err error) (reason, msg string, ok bool) {
+	var m *malformedError
+	if !errors.As(err, &m) {
+		return "", "", false
+	}
+	return m.reason, m.msg, true
 }
 
 // errSkip is returned internally for a packet that is valid but carries no
@@ -77,7 +114,8 @@ var errSkip = errors.New("not tcp")
 // call.
 func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	d.stats.Packets++
-	d.tunnel, d.fragment, d.firstFrag, d.nonIP = false, false, false, false
+	d.tunnel, d.fragment, d.firstFrag, d.nonIP, d.whole = false, false, false, false, false
+	d.now, d.ref = p.Time, frameRef{p.Input, p.Frame}
 	*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 	// wire is how many bytes the frame had on the wire: more than len(data)
 	// when a snaplen cut it. IP lengths are checked against it.
@@ -89,6 +127,9 @@ func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	switch {
 	case err == nil:
 		d.stats.TCP++
+		if d.whole {
+			d.stats.Reassembled++
+		}
 		return true, nil
 	case err == errSkip:
 		if d.nonIP {
@@ -236,6 +277,9 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 	if data[0]>>4 != 4 {
 		return malformed("ipv4 header: version %d", data[0]>>4)
 	}
+	if ihl := data[0] & 0xf; ihl < 5 {
+		return malformed("ipv4 header length %d < 5", ihl)
+	}
 	ip := &d.ip4
 	if err := ip.DecodeFromBytes(data, gopacket.NilDecodeFeedback); err != nil {
 		return malformed("ipv4: %v", err)
@@ -243,7 +287,8 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 	hl := int(ip.IHL) * 4
 	// Length 0 is what TSO-enabled NICs hand to the capture; Wireshark
 	// then takes the frame length, and so do we.
-	total := int(binary.BigEndian.Uint16(data[2:4]))
+	field := int(binary.BigEndian.Uint16(data[2:4]))
+	total := field
 	if total == 0 || total > wire {
 		// A length beyond the frame cannot be true: believe the frame.
 		total = wire
@@ -258,6 +303,17 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 	s.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[16:20])), 0)
 	payload := data[hl:min(len(data), total)]
 	plen := total - hl
+	if d.defrag != nil && (ip.FragOffset != 0 || ip.Flags&layers.IPv4MoreFragments != 0) && carriesTCP(ip.Protocol) {
+		// As Wireshark does, the datagram is analysed at the fragment
+		// that completes it, with that fragment's frame and time.
+		whole := d.defrag.add(ip, field != total, payload, plen, d.ref, d.now)
+		if whole == nil {
+			d.fragment = true
+			return errSkip
+		}
+		d.whole = true
+		return d.ipPayload(ip.Protocol, whole, len(whole), s, depth)
+	}
 	if ip.FragOffset != 0 {
 		d.fragment = true
 		return errSkip
@@ -464,10 +520,12 @@ func (d *Decoder) tcp(data []byte, plen int, s *Segment) error {
 	s.Ack = binary.BigEndian.Uint32(data[8:12])
 	s.Flags = TCPFlags(data[13])
 	s.Window = binary.BigEndian.Uint16(data[14:16])
+	d.checksum = binary.BigEndian.Uint16(data[16:18])
 	// A snaplen may cut the options; parse what was captured.
 	d.options(data[20:min(hl, len(data))], &s.Options)
 	s.PayloadLen = plen - hl
 	s.Fragment = d.firstFrag
+	s.Reassembled = d.whole
 	if hl <= len(data) {
 		s.Payload = data[hl:min(len(data), plen)]
 	} else {

@@ -4,8 +4,10 @@
 // capture containers (pcap, pcapng, gzip, standard input), link layers
 // (Ethernet, Linux SLL/SLL2, raw IP, BSD null/loopback), VLAN tags,
 // IPv4/IPv6 and the overlay encapsulations Kubernetes networks use (VXLAN,
-// Geneve, IP-in-IP). It never keeps state across packets beyond what a
-// container format needs; judgement lives in package analyze.
+// Geneve, IP-in-IP). A Decoder keeps no state across packets; an
+// InputDecoder keeps what takes several packets of one input to tell (IPv4
+// reassembly) and says what in the input could mislead. Judgement lives in
+// package analyze.
 //
 // # Sources
 //
@@ -46,6 +48,29 @@
 // VXLAN (UDP 4789 and 8472), Geneve (6081), GRE and IP-in-IP in all four
 // combinations, and reports the innermost TCP segment. PayloadLen comes
 // from the innermost IP length, bounded by what the frame had on the wire,
-// so it is right for captures cut by a snap length. Non-first IP fragments
-// are not TCP segments; a first fragment is, with Segment.Fragment set.
+// so it is right for captures cut by a snap length. To a Decoder,
+// non-first IP fragments are not TCP segments; a first fragment is, with
+// Segment.Fragment set.
+//
+// # Inputs
+//
+// An InputDecoder decodes the packets of one input in order, as the
+// analysis reads them. It reassembles IPv4 fragments of datagrams that may
+// hold TCP (TCP itself, or a tunnel) with gopacket's ip4defrag, as
+// Wireshark does: the segment comes out at the fragment that completes the
+// datagram, with that frame's number and time, and Segment.Reassembled set.
+// Fragments wait at most 30 s of capture time (Linux's ipfrag_time) and
+// 8 MiB in all; the ones that never make a datagram are named in
+// Warnings, by reason. Unfragmented packets cost no allocation.
+//
+// It also drops the copies of a capture that has every packet twice (a
+// port mirroring both directions, `tcpdump -i any` seeing a bridge and
+// its port): a TCP segment that repeats one captured within 5 ms, with
+// the same IP ID, is a copy, where a retransmission would have a new IP
+// ID. Without an IP ID to tell (IPv6, IPv4 ID 0) a repeat within 500 µs
+// is a copy only while the capture shows copies throughout. Here h2pcap
+// intentionally differs from Wireshark, which counts copies as
+// retransmissions; dup.go says why each threshold is what it is. Capture
+// time that runs backwards and packets skipped as malformed are warnings
+// as well, with the first frame and a count per reason.
 package decode

@@ -74,10 +74,15 @@ type Segment struct {
 	Payload    []byte
 
 	// Fragment is set when the segment came in the first fragment of a
-	// fragmented IP datagram. PayloadLen and Payload then cover only that
-	// fragment; the rest of the datagram is in frames the decoder counts
-	// as non-TCP.
+	// fragmented IP datagram that was not reassembled (a bare Decoder, or
+	// IPv6). PayloadLen and Payload then cover only that fragment; the
+	// rest of the datagram is in frames the decoder counts as non-TCP.
 	Fragment bool
+	// Reassembled is set when the segment was put together from IPv4
+	// fragments (by an InputDecoder). Frame and Time are then those of the
+	// fragment that completed the datagram, as in Wireshark, and
+	// PayloadLen may exceed that frame's length.
+	Reassembled bool
 }
 
 // Missing reports how many payload bytes the capture did not keep.

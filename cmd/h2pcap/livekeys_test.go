@@ -114,8 +114,16 @@ func TestKeylogTailAnalysis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(info.Warnings) != 1 || !strings.Contains(info.Warnings[0], "line 2") {
-		t.Errorf("warnings %q, want one for line 2", info.Warnings)
+	// countSource's packets are empty, which are warned about as
+	// malformed too.
+	var keyWarnings []string
+	for _, w := range info.Warnings {
+		if strings.Contains(w, "key log") {
+			keyWarnings = append(keyWarnings, w)
+		}
+	}
+	if len(keyWarnings) != 1 || !strings.Contains(keyWarnings[0], "line 2") {
+		t.Errorf("warnings %q, want one on the key log, for line 2", info.Warnings)
 	}
 }
 

@@ -150,6 +150,12 @@ func wantEth(f Filter, data []byte, inner bool) bool {
 		dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
 		proto = ip.Protocol
 		fragment = ip.FragOffset != 0
+		if ip.Flags&layers.IPv4MoreFragments != 0 && !fragment {
+			// gopacket leaves a first fragment's payload undecoded;
+			// the headers at its start are read by the filter, as by
+			// tcpdump's.
+			ls = append(ls[:i+1:i+1], firstFragment(proto, ip.Payload))
+		}
 	case *layers.IPv6:
 		src, _ = netip.AddrFromSlice(ip.SrcIP)
 		dst, _ = netip.AddrFromSlice(ip.DstIP)
@@ -198,6 +204,22 @@ func wantEth(f Filter, data []byte, inner bool) bool {
 		return slices.Contains(f.Ports, uint16(tcp.SrcPort)) || slices.Contains(f.Ports, uint16(tcp.DstPort))
 	}
 	return false
+}
+
+// firstFragment decodes the start of a first fragment's payload as far as
+// the filter reads it: a TCP header's ports (even when the rest of the
+// header is in the next fragment), a UDP header and what follows it.
+func firstFragment(proto layers.IPProtocol, payload []byte) gopacket.Layer {
+	switch {
+	case proto == layers.IPProtocolTCP && len(payload) >= 4:
+		return &layers.TCP{SrcPort: layers.TCPPort(uint16(payload[0])<<8 | uint16(payload[1])), DstPort: layers.TCPPort(uint16(payload[2])<<8 | uint16(payload[3]))}
+	case proto == layers.IPProtocolUDP:
+		u := &layers.UDP{}
+		if u.DecodeFromBytes(payload, gopacket.NilDecodeFeedback) == nil {
+			return u
+		}
+	}
+	return gopacket.Payload(payload)
 }
 
 // TestFilterVM runs the assembled filters in x/net/bpf's VM over the

@@ -1,0 +1,251 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math/bits"
+	"time"
+)
+
+// A capture can hold every packet twice: a switch port mirroring both
+// directions of a link sees each packet on the way in and on the way out,
+// `tcpdump -i any` sees a packet on a bridge and again on its port (or on
+// a router's two interfaces), one interface captured twice into one file.
+// Wireshark then counts every copy as a retransmission (and a copy of an
+// ACK as a duplicate ACK), and so would the analysis: a healthy connection
+// would read as a lossy one. An InputDecoder drops the copies instead, and
+// says so in a warning. This is where h2pcap intentionally differs from
+// tshark: on a capture with copies its retransmission counts are lower.
+//
+// A copy is told from a real retransmission by what a retransmission
+// changes and by time. A copy has the same IP ID, TCP sequence and
+// acknowledgement numbers, flags, window, options, length and payload
+// (the TTL may differ: a router seen on both its interfaces decrements
+// it) and comes within microseconds. A retransmission by Linux or Windows
+// has a new IP ID (both give every packet sent, retransmissions included,
+// the next one), and comes a round trip or a timer later.
+const (
+	// dupWindow: an IPv4 segment with an IP ID other than 0 that repeats
+	// one captured at most this long before is a copy. Copies come a few
+	// microseconds apart (one skb seen twice by one kernel), or a
+	// switch's forwarding delay apart on a mirror port, under a
+	// millisecond even with the mirror port's queue filling; 5 ms leaves
+	// room for that. The IP ID is what tells a retransmission apart; the
+	// window only keeps an IP ID that came round again (65536 packets
+	// later) from matching.
+	dupWindow = 5 * time.Millisecond
+	// dupWindowNoID is dupWindow for a segment without an IP ID to tell:
+	// IPv6, and IPv4 with ID 0 (Linux's SYN-ACKs and RSTs, every packet
+	// with DF set by FreeBSD). Only the TCP segment tells, and a fast
+	// retransmission on a path of a fraction of a millisecond can repeat
+	// it exactly (same ACK, window and timestamp), so the window is
+	// tighter and such a repeat is dropped only while the capture shows
+	// copies throughout (dupPatternMin). The risk that remains: on a
+	// capture that has copies, a retransmission of that kind within
+	// 500 µs of its original is taken for a copy too.
+	dupWindowNoID = 500 * time.Microsecond
+	// dupPatternMin, dupSpan: a repeat without an IP ID is dropped as a
+	// copy only while the capture shows copies: one of the last dupSpan
+	// TCP segments was a copy proven by its IP ID, or at least
+	// dupPatternMin of them were repeats that carry data, SYN or FIN. A
+	// pure ACK or an RST repeats exactly on its own (duplicate ACKs
+	// without SACK, RSTs answering a burst of segments), so those are no
+	// evidence. A capture with every packet twice shows a copy in every
+	// other segment, most of them with data (over 20 of 64); 8 of 64
+	// would take 8 exact fast retransmissions within 500 µs of their
+	// originals in 64 segments.
+	dupSpan       = 64 // the bits of a uint64, which holds the history
+	dupPatternMin = 8
+	// dupSlots is the size of the table of recent segments, indexed by
+	// hash. A copy comes a few packets after its original; 4096 slots
+	// keep the segments of the last dupWindow at 800,000 packets/s. A
+	// collision forgets the older segment: at worst a copy is analysed,
+	// as Wireshark analyses it.
+	dupSlots = 4096
+	// dupSenders is the size of the table that remembers, per direction
+	// of a connection, whether its sender keeps the IP ID constant (some
+	// small stacks, and crafted captures such as Wireshark's
+	// http-ooo.pcap, where every packet has ID 1): its IP ID tells
+	// nothing, and its repeats are judged as those without one. A
+	// collision forgets that, for a sender already rare.
+	dupSenders = 1024
+)
+
+// dupEntry is one recent segment: its fingerprint, time and frame.
+type dupEntry struct {
+	sum uint64
+	at  int64    // Unix nanoseconds
+	ref frameRef // frame 0: empty slot
+}
+
+// dupSender is what is known of the IP IDs of one direction of a
+// connection: the last one, and whether it was the same as the one
+// before (a sender that keeps it constant).
+type dupSender struct {
+	flow     uint64
+	lastID   uint16
+	constant bool
+}
+
+// dupFilter finds the copies among an input's TCP segments.
+type dupFilter struct {
+	seed    maphash.Seed
+	buf     [256]byte  // what is hashed: 36 bytes of addresses and ports, 32 of header fields, 32 of SACK blocks, 2*dupSample of payload
+	slots   []dupEntry // dupSlots, made at the first segment
+	senders []dupSender
+	// Bit i of each is the i-th segment before (of the last dupSpan):
+	// proven, a copy by its IP ID; repeats, a repeat with data, SYN or
+	// FIN.
+	proven, repeats uint64
+
+	dropped, droppedNoID int      // copies dropped; of them, without an IP ID
+	first, firstOf       frameRef // the first copy dropped and the frame it copies
+	passed               int      // repeats without an IP ID analysed, the pattern not shown
+	firstPassed          frameRef
+}
+
+// dupSample is how many bytes of each end of the payload the fingerprint
+// hashes. Hashing the whole payload would take longer than decoding the
+// packet (100 ns for 1000 bytes); the TCP checksum, which the
+// fingerprint has too, covers the whole of it. A segment that matches
+// another in every header field, the checksum and both ends of the
+// payload but differs in between would be the same sender's data at
+// the same sequence number with the same IP ID within milliseconds.
+const dupSample = 64
+
+// fingerprint hashes what a copy has the same as its original (sum), and
+// the direction of the connection (flow). checksum is the segment's TCP
+// checksum. Into buf, then hashed: no allocation.
+func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) {
+	b := d.buf[:0]
+	src, dst := s.Src.Addr().As16(), s.Dst.Addr().As16()
+	b = append(b, src[:]...)
+	b = append(b, dst[:]...)
+	b = binary.BigEndian.AppendUint16(b, s.Src.Port())
+	b = binary.BigEndian.AppendUint16(b, s.Dst.Port())
+	flow = maphash.Bytes(d.seed, b)
+	b = append(b, s.IPVersion, byte(s.Flags))
+	b = binary.BigEndian.AppendUint16(b, s.IPID)
+	b = binary.BigEndian.AppendUint32(b, s.Seq)
+	b = binary.BigEndian.AppendUint32(b, s.Ack)
+	b = binary.BigEndian.AppendUint16(b, s.Window)
+	b = binary.BigEndian.AppendUint16(b, checksum)
+	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
+	o := &s.Options
+	b = binary.BigEndian.AppendUint32(b, o.TSVal)
+	b = binary.BigEndian.AppendUint32(b, o.TSEcr)
+	b = binary.BigEndian.AppendUint16(b, o.MSS)
+	b = append(b, byte(o.WindowScale), byte(len(o.SACK)))
+	for _, blk := range o.SACK {
+		b = binary.BigEndian.AppendUint32(b, blk.Left)
+		b = binary.BigEndian.AppendUint32(b, blk.Right)
+	}
+	if p := s.Payload; len(p) > 2*dupSample {
+		b = append(b, p[:dupSample]...)
+		b = append(b, p[len(p)-dupSample:]...)
+	} else {
+		b = append(b, p...)
+	}
+	return maphash.Bytes(d.seed, b), flow
+}
+
+// copyOf says whether s (whose TCP checksum is checksum) is a copy of a
+// segment shortly before it, to be dropped.
+func (d *dupFilter) copyOf(s *Segment, checksum uint16) bool {
+	if d.slots == nil {
+		d.seed = maphash.MakeSeed()
+		d.slots = make([]dupEntry, dupSlots)
+		d.senders = make([]dupSender, dupSenders)
+	}
+	sum, flow := d.fingerprint(s, checksum)
+	slot := &d.slots[sum%dupSlots]
+	sender := &d.senders[flow%dupSenders]
+	at := s.Time.UnixNano()
+	hasID := s.IPVersion == 4 && s.IPID != 0 && !(sender.flow == flow && sender.constant)
+	window := dupWindow
+	if !hasID {
+		window = dupWindowNoID
+	}
+	repeat := slot.ref.frame != 0 && slot.sum == sum && absDuration(time.Duration(at-slot.at)) <= window
+	d.proven <<= 1
+	d.repeats <<= 1
+	if repeat && hasID {
+		d.proven |= 1
+	}
+	if repeat && (s.PayloadLen > 0 || s.Flags&(FlagSYN|FlagFIN) != 0) {
+		d.repeats |= 1
+	}
+	if !repeat {
+		*slot = dupEntry{sum: sum, at: at, ref: frameRef{s.Input, s.Frame}}
+		if sender.flow == flow {
+			sender.constant = s.IPID == sender.lastID
+		} else {
+			*sender = dupSender{flow: flow}
+		}
+		sender.lastID = s.IPID
+		return false
+	}
+	if !hasID && d.proven == 0 && bits.OnesCount64(d.repeats) < dupPatternMin {
+		if d.passed == 0 {
+			d.firstPassed = frameRef{s.Input, s.Frame}
+		}
+		d.passed++
+		return false
+	}
+	if d.dropped == 0 {
+		d.first, d.firstOf = frameRef{s.Input, s.Frame}, slot.ref
+	}
+	d.dropped++
+	if !hasID {
+		d.droppedNoID++
+	}
+	return true
+}
+
+// carry takes over the recent segments of old (the previous input of a
+// capture split by rotation), among which copies are looked for.
+func (d *dupFilter) carry(old *dupFilter) {
+	if old.slots == nil {
+		return
+	}
+	d.seed, d.slots, d.senders, d.proven, d.repeats = old.seed, old.slots, old.senders, old.proven, old.repeats
+	old.slots, old.senders = nil, nil
+}
+
+// warnings says how many copies were dropped, in a warning of input cur.
+func (d *dupFilter) warnings(cur, fragCopies int) []string {
+	if d.dropped == 0 && fragCopies == 0 {
+		return nil
+	}
+	if d.dropped == 0 {
+		// Only fragments came twice (a copy of a completed datagram's
+		// fragment): their datagrams were analysed once anyway.
+		return []string{fmt.Sprintf("packets captured twice: %s repeated one captured within %s; each datagram is analysed once",
+			count(fragCopies, "IPv4 fragment", "IPv4 fragments"), dupWindow)}
+	}
+	w := fmt.Sprintf("packets captured twice (a port mirroring both directions, `-i any` seeing a bridge and its port, an interface captured twice): "+
+		"%s repeated one captured within %s with the same IP ID, sequence and acknowledgement numbers, flags, length and payload, "+
+		"the first at %s (a copy of %s); each packet is analysed once, where Wireshark counts every copy as a retransmission or a duplicate ACK",
+		count(d.dropped, "TCP segment", "TCP segments"), dupWindow, d.first.in(cur), d.firstOf.in(cur))
+	if d.droppedNoID > 0 {
+		w += fmt.Sprintf("; %d of them had no IP ID to tell (IPv6, or IP ID 0) and were taken for copies by their TCP segment alone, within %s", d.droppedNoID, dupWindowNoID)
+	}
+	if fragCopies > 0 {
+		w += fmt.Sprintf("; so did %s", count(fragCopies, "IPv4 fragment", "IPv4 fragments"))
+	}
+	out := []string{w}
+	if d.passed > 0 {
+		out = append(out, fmt.Sprintf("%s without an IP ID repeated one captured within %s, the first at %s, before the capture showed copies throughout: "+
+			"analysed (as retransmissions or duplicate ACKs, as Wireshark does), since a fast retransmission can repeat a segment exactly",
+			count(d.passed, "TCP segment", "TCP segments"), dupWindowNoID, d.firstPassed.in(cur)))
+	}
+	return out
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
