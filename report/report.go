@@ -138,9 +138,6 @@ func (t *text) inputs(r *model.Report) {
 		for _, warn := range in.Warnings {
 			t.printf("%swarning: input %d (%s): %s\n", t.bullet(), i, in.Path, warn)
 		}
-		if in.Decoded.Malformed > 0 {
-			t.printf("%swarning: input %d (%s): %d malformed packets skipped\n", t.bullet(), i, in.Path, in.Decoded.Malformed)
-		}
 	}
 }
 
@@ -220,7 +217,7 @@ func (t *text) code(s string) string {
 
 func hasWarnings(r *model.Report) bool {
 	for _, in := range r.Inputs {
-		if len(in.Warnings) > 0 || in.Decoded.Malformed > 0 {
+		if len(in.Warnings) > 0 {
 			return true
 		}
 	}

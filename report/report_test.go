@@ -40,7 +40,7 @@ func sample() *model.Report {
 				Decoded: decode.DecodeStats{Packets: 420, TCP: 410, NonTCP: 10}},
 			{Path: "client-2.pcapng", Format: "pcapng", LinkTypes: []string{"LINUX_SLL2", "EN10MB"}, Packets: 10, Bytes: 900,
 				First: t0.Add(15 * time.Second), Last: t0.Add(16 * time.Second), TruncatedPackets: 3,
-				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets"},
+				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets", "2 packets skipped as malformed (IPv4 header length 3 < 5), the first at frame 4"},
 				Decoded:  decode.DecodeStats{Packets: 10, TCP: 8, Malformed: 2}},
 		},
 		Connections: []*model.Connection{

@@ -355,8 +355,5 @@ func warnInputs(stderr io.Writer, r *model.Report) {
 		for _, w := range in.Warnings {
 			fmt.Fprintf(stderr, "h2pcap: warning: input %d (%s): %s\n", i, name, w)
 		}
-		if in.Decoded.Malformed > 0 {
-			fmt.Fprintf(stderr, "h2pcap: warning: input %d (%s): %d malformed packets skipped\n", i, name, in.Decoded.Malformed)
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -293,7 +294,9 @@ func TestInterruptedInputs(t *testing.T) {
 			}
 			cutAt := tc.inputs - 1
 			for i, in := range r.Inputs[:cutAt] {
-				if len(in.Warnings) != 0 || in.Packets == 0 {
+				// The capture holds copies, which have a warning of their
+				// own; the interruption is said on the input it cut.
+				if slices.ContainsFunc(in.Warnings, func(w string) bool { return strings.HasPrefix(w, "interrupted") }) || in.Packets == 0 {
 					t.Errorf("input %d read before the stop: %d packets, warnings %q", i, in.Packets, in.Warnings)
 				}
 			}

@@ -145,11 +145,22 @@ func TestOverlappingInputs(t *testing.T) {
 			if r.Inputs[0].Path != given[0] || r.Inputs[1].Path != given[1] {
 				t.Fatalf("inputs read %s, %s; want the order given", r.Inputs[0].Path, r.Inputs[1].Path)
 			}
-			if len(r.Inputs[0].Warnings) != 0 {
+			overlaps := func(ws []string) (n int) {
+				for _, w := range ws {
+					if strings.HasPrefix(w, "overlaps input ") {
+						n++
+					}
+				}
+				return n
+			}
+			if overlaps(r.Inputs[0].Warnings) != 0 {
 				t.Errorf("input 0 warnings %q", r.Inputs[0].Warnings)
 			}
+			// Beside it, input 1 has the warnings of a capture read after
+			// another of the same moments (time going back at its start,
+			// the other's packets taken for copies of its own).
 			w := r.Inputs[1].Warnings
-			if len(w) != 1 || !strings.HasPrefix(w[0], "overlaps input 0 ("+given[0]+") in time: ") {
+			if overlaps(w) != 1 || !slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "overlaps input 0 ("+given[0]+") in time: ") }) {
 				t.Errorf("input 1 warnings %q, want one that it overlaps input 0", w)
 			}
 		})

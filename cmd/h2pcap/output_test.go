@@ -93,7 +93,7 @@ func checkNoTemp(t *testing.T, dir string) {
 // the file the user gave, not a temporary name.
 func TestOutputErrorNamesFile(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "missing-dir", "review.md")
-	code, _, errOut := h2pcap(t, nil, "analyze", multistream, "-o", out)
+	code, _, errOut := h2pcap(t, nil, "analyze", "../../testdata/pcaps/blackhole-s2c-h2c/client.pcap", "-o", out)
 	if code == 0 || !strings.Contains(errOut, out) || strings.Contains(errOut, ".tmp") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q: want one line naming %s", code, errOut, out)
 	}
