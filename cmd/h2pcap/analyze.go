@@ -159,7 +159,8 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if opts.Keys, err = readKeyLogs(af.keylogs); err != nil {
 		return err
 	}
-	stderr = &lockedWriter{w: stderr} // the signal handler writes to it too
+	onTerminal := isTerminal(stderr)
+	stderr = &lockedWriter{w: stderr} // the signal handler and the progress write to it too
 	ir := catchInterrupts(stderr, os.Exit)
 	defer ir.stop()
 	open := func(path string, input int) (decode.Source, error) {
@@ -168,7 +169,12 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		return decode.OpenContext(ir.pathContext(path), path, input)
 	}
-	r, err := analyzeInputs(ir.files, paths, opts, open)
+	var prog *progress
+	if onTerminal {
+		prog = startProgress(stderr, inputsSize(paths), progressAfter, time.Now)
+	}
+	r, err := analyzeInputs(ir.files, paths, opts, open, prog)
+	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
 		return err
 	}
@@ -185,13 +191,13 @@ type opener func(path string, input int) (decode.Source, error)
 // that ends early (cut off, damaged further on) has a warning in its info.
 // When stop is done (the user's ^C) the reading ends there, and the report
 // covers what was read, with a warning on the input it stopped in that
-// says where.
-func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener) (*model.Report, error) {
+// says where. prog, if not nil, is told of every packet read.
+func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress) (*model.Report, error) {
 	order, err := timeOrder(stop, paths, open)
 	if err != nil {
 		return nil, err
 	}
-	a, infos, err := readInputs(stop, order, opts, open)
+	a, infos, err := readInputs(stop, order, opts, open, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +207,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 			// rotation but several capture points, which time order does
 			// not make one: they are read as given, as they always were,
 			// until they are analysed as what they are.
-			if a, infos, err = readInputs(stop, paths, opts, open); err != nil {
+			if a, infos, err = readInputs(stop, paths, opts, open, prog); err != nil {
 				return nil, err
 			}
 		} else {
@@ -214,8 +220,9 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 
 // readInputs reads the inputs in the order given into a new analyzer,
 // input i numbered i in the report.
-func readInputs(stop context.Context, paths []string, opts analyze.Options, open opener) (*analyze.Analyzer, []*decode.InputInfo, error) {
+func readInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress) (*analyze.Analyzer, []*decode.InputInfo, error) {
 	a := analyze.New(opts)
+	prog.reading(a)
 	infos := make([]*decode.InputInfo, 0, len(paths))
 	var (
 		cut    *decode.InputInfo // the input being read when stop came
@@ -236,7 +243,7 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 			}
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
-		info, err := a.ReadSource(&inputSource{Source: src, stop: stop})
+		info, err := a.ReadSource(&inputSource{Source: src, stop: stop, prog: prog})
 		if cerr := src.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
@@ -305,6 +312,7 @@ func captureTime(t time.Time) string {
 type inputSource struct {
 	decode.Source
 	stop  context.Context
+	prog  *progress
 	last  time.Time // of the last packet read
 	ended bool
 }
@@ -317,6 +325,7 @@ func (s *inputSource) Next() (*decode.Packet, error) {
 	switch {
 	case err == nil:
 		s.last = p.Time
+		s.prog.packet(p.CaptureLen)
 		return p, nil
 	case err == io.EOF:
 		return nil, err
