@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -153,6 +154,9 @@ func (c *conn) tlsReport() *model.TLS {
 	if t.keyed {
 		out.KeyProblem = info.KeyProblem()
 	}
+	if info.ClientRandom != ([32]byte{}) {
+		out.ClientRandom = hex.EncodeToString(info.ClientRandom[:])
+	}
 	return out
 }
 
@@ -211,4 +215,25 @@ func (a *Analyzer) addSecrets(src decode.SecretsSource, used int, warn func(stri
 		}
 	}
 	return len(all)
+}
+
+// KeyLogUse says what the key log k, read from path, did for r: how many
+// connections it has secrets for, and how many of r's TLS connections were
+// decrypted with them (their client random is in it).
+func KeyLogUse(r *model.Report, path string, k *tls.KeyLog) model.KeyLogUse {
+	u := model.KeyLogUse{Path: path, Keys: k.Len()}
+	for _, c := range r.Connections {
+		if c.TLS == nil {
+			continue
+		}
+		u.TLSConnections++
+		var cr [32]byte
+		if b, err := hex.DecodeString(c.TLS.ClientRandom); c.TLS.Decrypted && err == nil && len(b) == len(cr) {
+			copy(cr[:], b)
+			if _, ok := k.Lookup(cr); ok {
+				u.Decrypted++
+			}
+		}
+	}
+	return u
 }

@@ -10,9 +10,12 @@ import (
 // Report is the whole result of an analysis: the JSON contract, version 1.
 // Later versions add fields; existing names never change.
 type Report struct {
-	Version     int                 `json:"version"`
-	Inputs      []*decode.InputInfo `json:"inputs"`
-	Connections []*Connection       `json:"connections"`
+	Version int                 `json:"version"`
+	Inputs  []*decode.InputInfo `json:"inputs"`
+	// KeyLogs lists the key logs given, in order, with what each
+	// decrypted; absent without any.
+	KeyLogs     []KeyLogUse   `json:"key_logs,omitempty"`
+	Connections []*Connection `json:"connections"`
 
 	// CapturePoint is where the capture was taken, inferred from the
 	// handshakes' timing and TTLs: client, server, middle or unknown.

@@ -14,4 +14,18 @@ type TLS struct {
 	// KeyProblem says why the connection is not decrypted, when keys were
 	// given (e.g. "no key in the key log for client random 6a02…").
 	KeyProblem string `json:"key_problem,omitempty"`
+	// ClientRandom is the hex client random that names the connection in
+	// a key log (from its ClientHello, or the entry that decrypted it);
+	// empty when neither was seen.
+	ClientRandom string `json:"client_random,omitempty"`
+}
+
+// KeyLogUse says what one key log (--keylog, SSLKEYLOGFILE) brought to
+// the analysis: so that a key log meant for another capture is seen to
+// decrypt nothing, rather than leave the TLS connections silently opaque.
+type KeyLogUse struct {
+	Path           string `json:"path"`
+	Keys           int    `json:"keys"`            // connections (client randoms) it has secrets for
+	Decrypted      int    `json:"decrypted"`       // TLS connections decrypted with its secrets
+	TLSConnections int    `json:"tls_connections"` // TLS connections in the report
 }

@@ -132,12 +132,15 @@ func (t *text) inputs(r *model.Report) {
 	t.fitted([]column{{"#", 0}, {"File", 0}, {"Format", 3}, {"Link types", 2}, {"Packets", 0}, {"TCP", 5},
 		{"Bytes", 4}, {"First", 7}, {"Last", 6}, {"Snaplen-cut", 1}}, rows)
 	for i, in := range r.Inputs {
-		if t.md && i == 0 && hasWarnings(r) {
+		if t.md && i == 0 && (hasWarnings(r) || len(r.KeyLogs) > 0) {
 			t.printf("\n")
 		}
 		for _, warn := range in.Warnings {
 			t.printf("%swarning: input %d (%s): %s\n", t.bullet(), i, in.Path, warn)
 		}
+	}
+	for _, k := range r.KeyLogs {
+		t.printf("%skey log %s: %d keys, decrypted %d of %d TLS connections\n", t.bullet(), k.Path, k.Keys, k.Decrypted, k.TLSConnections)
 	}
 }
 

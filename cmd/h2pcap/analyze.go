@@ -27,23 +27,34 @@ type fileList []string
 func (f *fileList) String() string     { return strings.Join(*f, ",") }
 func (f *fileList) Set(s string) error { *f = append(*f, s); return nil }
 
+// keyLogFile is one key log read, kept to say what it decrypted.
+type keyLogFile struct {
+	path string
+	log  *tls.KeyLog
+}
+
 // readKeyLogs reads the --keylog files and the SSLKEYLOGFILE environment
 // variable's file, if it is set and exists, into one key log; nil when there
-// are none. A file that cannot be read or a malformed line is an input error
-// (exit 2) naming the file and line.
-func readKeyLogs(paths []string) (*tls.KeyLog, error) {
+// are none. A file that cannot be read, a malformed line or a file without
+// a single key is an input error (exit 2) naming the file.
+func readKeyLogs(paths []string) (*tls.KeyLog, []keyLogFile, error) {
 	var keys *tls.KeyLog
+	var files []keyLogFile
 	for _, p := range keyLogPaths(paths) {
 		k, err := tls.ReadKeyLogFile(p)
 		if err != nil {
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
+			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("keylog: %w", err)}
+		}
+		if k.Len() == 0 {
+			return nil, nil, usageError("keylog: %s: no key in it (an NSS key log has lines such as CLIENT_RANDOM <hex> <hex>)", p)
 		}
 		if keys == nil {
 			keys = &tls.KeyLog{}
 		}
 		keys.Merge(k)
+		files = append(files, keyLogFile{p, k})
 	}
-	return keys, nil
+	return keys, files, nil
 }
 
 // keyLogPaths returns the --keylog files and the SSLKEYLOGFILE environment
@@ -156,7 +167,8 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := out.check(); err != nil {
 		return err
 	}
-	if opts.Keys, err = readKeyLogs(af.keylogs); err != nil {
+	var keyFiles []keyLogFile
+	if opts.Keys, keyFiles, err = readKeyLogs(af.keylogs); err != nil {
 		return err
 	}
 	onTerminal := isTerminal(stderr)
@@ -177,6 +189,13 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
 		return err
+	}
+	for _, f := range keyFiles {
+		u := analyze.KeyLogUse(r, f.path, f.log)
+		r.KeyLogs = append(r.KeyLogs, u)
+		if u.Decrypted == 0 && u.TLSConnections > 0 {
+			fmt.Fprintf(stderr, "h2pcap: warning: key log %s (%d keys) decrypted none of the %d TLS connections: keys of another capture? They are analysed as without keys\n", u.Path, u.Keys, u.TLSConnections)
+		}
 	}
 	warnInputs(stderr, r)
 	return out.write(stdout, r)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,53 @@ func TestKeylogDecrypts(t *testing.T) {
 	for _, c := range analyzeJSON(t, nil, healthyTLS+"client.pcap").Connections {
 		if c.App != "tls" || c.HTTP2 != nil || c.TLS == nil || c.TLS.Decrypted {
 			t.Errorf("no keys: stream %d: app %s, http2 %v, tls %+v", c.Stream, c.App, c.HTTP2 != nil, c.TLS)
+		}
+	}
+}
+
+// The report says which key logs were read and what each decrypted: a key
+// log of another capture decrypts none, said in every format and on
+// stderr, and the connections are analysed as without keys. A key log
+// without a single key (empty, only comments) is an input error.
+func TestKeylogUse(t *testing.T) {
+	t.Setenv("SSLKEYLOGFILE", "")
+	own, foreign := healthyTLS+"keylog.txt", "../../testdata/pcaps/blackhole-s2c-tls12-gcm/keylog.txt"
+	capture := healthyTLS + "client.pcap"
+	r := analyzeJSON(t, nil, "--keylog", own, "--keylog", foreign, capture)
+	if len(r.KeyLogs) != 2 {
+		t.Fatalf("key_logs %+v, want two", r.KeyLogs)
+	}
+	tlsConns := 0
+	for _, c := range r.Connections {
+		if c.TLS != nil {
+			tlsConns++
+		}
+	}
+	if o := r.KeyLogs[0]; o.Path != own || o.Keys == 0 || o.Decrypted != tlsConns || o.TLSConnections != tlsConns || tlsConns == 0 {
+		t.Errorf("own key log: %+v, want all %d TLS connections decrypted", o, tlsConns)
+	}
+	if f := r.KeyLogs[1]; f.Path != foreign || f.Keys == 0 || f.Decrypted != 0 || f.TLSConnections != tlsConns {
+		t.Errorf("foreign key log: %+v, want none decrypted", f)
+	}
+
+	code, out, errOut := h2pcap(t, nil, "analyze", "--keylog", foreign, capture)
+	want := fmt.Sprintf("key log %s: %d keys, decrypted 0 of %d TLS connections", foreign, r.KeyLogs[1].Keys, tlsConns)
+	if code != 0 || !strings.Contains(out, want) {
+		t.Errorf("exit %d; table report lacks %q:\n%s", code, want, out)
+	}
+	if !strings.Contains(errOut, "h2pcap: warning: key log "+foreign) || !strings.Contains(errOut, "decrypted none") {
+		t.Errorf("stderr: %q", errOut)
+	}
+	if _, md, _ := h2pcap(t, nil, "analyze", "--format", "markdown", "--keylog", foreign, capture); !strings.Contains(md, want) {
+		t.Errorf("markdown report lacks %q", want)
+	}
+
+	for _, content := range []string{"", "# only a comment\n\n"} {
+		empty := filepath.Join(t.TempDir(), "empty.keys")
+		os.WriteFile(empty, []byte(content), 0o644)
+		code, _, errOut := h2pcap(t, nil, "analyze", "--keylog", empty, capture)
+		if code != exitUsage || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, empty+": no key in it") {
+			t.Errorf("key log %q: exit %d, stderr %q", content, code, errOut)
 		}
 	}
 }
