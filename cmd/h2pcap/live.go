@@ -22,6 +22,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/live"
+	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/internal/evidence"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -232,7 +233,15 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 	// The report may tell findings the capture's end settled (a lost PING
 	// whose sender's close was never seen): they print before it.
-	return out.write(stdout, a.Report([]*decode.InputInfo{info}))
+	r := a.Report([]*decode.InputInfo{info})
+	for _, f := range keys.files {
+		// What each followed key log holds now, against what the capture
+		// decrypted; a file gone since is left out.
+		if k, err := tls.ReadKeyLogFile(f.path); err == nil {
+			r.KeyLogs = append(r.KeyLogs, analyze.KeyLogUse(r, f.path, k))
+		}
+	}
+	return out.write(stdout, r)
 }
 
 // isTerminal says whether w is a terminal (TCGETS succeeds on it).
