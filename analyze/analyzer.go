@@ -50,7 +50,7 @@ type Options struct {
 type Analyzer struct {
 	maxEvents int
 	h2Ports   []uint16
-	keys      *keyRef // shared with the connections; log nil without keys
+	keys      *KeyRef // shared with the connections; log nil without keys
 	// conns maps a 4-tuple to its current connection: the latest tshark
 	// tcp.stream on it, as find_conversation picks the newest conversation.
 	conns map[connKey]*conn
@@ -89,7 +89,7 @@ func New(opts Options) *Analyzer {
 	case max < 0:
 		max = 0
 	}
-	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &keyRef{}}
+	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &KeyRef{}}
 	a.AddKeys(opts.Keys)
 	if opts.OnNotice != nil {
 		a.nt = &noticer{on: opts.OnNotice}
@@ -120,7 +120,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		// A SYN with a new ISN: the old connection can no longer be
 		// found; drop what only the analysis needed.
 		c.tcp.Forget()
-		c.h2finish()
+		c.app.Finish()
 		a.connClosed(c, s)
 		c = a.newConn(k, s)
 		pre = tcp.FlagReusedPorts
@@ -141,8 +141,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s, a.maxEvents)
-	c.h2forced = slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port())
-	c.keys = a.keys
+	c.app.Init(c, slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port()), a.keys)
 	a.all = append(a.all, c)
 	a.conns[k] = c
 	a.connOpened(c, s)
@@ -177,8 +176,8 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 func (c *conn) report() *model.Connection {
 	client, rule := c.roles()
 	out := c.reportTCP(client, rule)
-	out.HTTP2 = c.http2(client)
-	out.TLS = c.tlsReport()
+	out.HTTP2 = c.app.HTTP2(client)
+	out.TLS = c.app.TLS()
 	switch {
 	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
 		out.App = "h2"

@@ -7,6 +7,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -44,10 +45,7 @@ type conn struct {
 	eventsDropped int
 	maxEvents     int
 
-	h2       *h2conn // HTTP/2 analysis; nil until the first payload, or when not HTTP/2
-	h2off    bool    // found not to be HTTP/2
-	h2forced bool    // a port is in Options.H2Ports
-	keys     *keyRef // the analyzer's key log (tls.go)
+	app State // the application analysis: TLS, HTTP/2, PINGs
 
 	nt          *noticer    // the analyzer's, nil without OnNotice (notice_track.go)
 	notes       connNotices // notice state
@@ -97,7 +95,7 @@ func (c *conn) segment(s *decode.Segment) tcp.Flags {
 	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.record(side, s, f)
 	c.dir[side].sniffStart(c.tcp.Flow(side), s)
-	c.h2segment(side, c.tcp.Flow(side), s)
+	c.app.Segment(side, c.tcp.Flow(side), s)
 	return f
 }
 
@@ -157,4 +155,29 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 		PeerMissing: peerMissing,
 		Answered:    answered,
 	})
+}
+
+// The conn is the Host of its application analysis.
+
+// ClientSide is the side taken for the client now.
+func (c *conn) ClientSide() int {
+	client, _ := c.roles()
+	return client
+}
+
+// IRTT is the handshake's round trip, 0 when unknown.
+func (c *conn) IRTT() time.Duration { return c.tcp.IRTT() }
+
+// PingAck and Goaway pass the frames on to the live notices, once the
+// connection's HTTP/2 was told.
+func (c *conn) PingAck(side int, f *h2.Frame) {
+	if c.nt != nil && c.notes.h2Told {
+		c.noticePingAck(side, f)
+	}
+}
+
+func (c *conn) Goaway(side int, f *h2.Frame) {
+	if c.nt != nil && c.notes.h2Told {
+		c.noticeGoaway(side, f)
+	}
 }

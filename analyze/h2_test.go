@@ -376,7 +376,7 @@ func TestH2PrefaceFromClient(t *testing.T) {
 	for _, c := range append(slices.Clone(h2Captures), labH2Captures(t)...) {
 		rep, a := runCapture(t, c.file, Options{})
 		for i, conn := range rep.Connections {
-			h := a.all[i].h2
+			h := a.all[i].app.Conn()
 			if conn.HTTP2 == nil || h == nil {
 				continue
 			}

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"slices"
+	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
@@ -53,15 +54,16 @@ const (
 // own bounds, and per connection at most maxPings PINGs, maxGoaways,
 // maxRSTs, maxOpenStreams followed streams plus 2*keepStreams finished ones
 // and maxClosedIDs ids, and maxStalls stalls.
-type h2conn struct {
-	c        *conn
+type Conn struct {
+	host     Host
+	keys     *KeyRef
 	mode     h2Mode
 	forced   bool // Options.H2Ports named one of the connection's ports
 	finished bool // flushed and ended: later segments are not decoded
 	dir      [2]h2dir
 
 	pings       pingTracker
-	goaways     []goawayRec
+	goaways     []GoawayRec
 	rsts        []rstRec
 	rstsDropped int
 	streams     streamTable
@@ -72,7 +74,7 @@ type h2conn struct {
 
 // h2dir is one side's direction of an HTTP/2 connection.
 type h2dir struct {
-	h       *h2conn
+	h       *Conn
 	side    int
 	reasm   reassembler
 	stream  *h2.Stream
@@ -96,8 +98,8 @@ type h2dir struct {
 	closeRST bool
 }
 
-func newH2conn(c *conn, forced bool) *h2conn {
-	h := &h2conn{c: c, forced: forced}
+func newAppConn(host Host, forced bool, keys *KeyRef) *Conn {
+	h := &Conn{host: host, forced: forced, keys: keys}
 	if forced {
 		h.mode = h2Yes
 	}
@@ -110,18 +112,53 @@ func newH2conn(c *conn, forced bool) *h2conn {
 	return h
 }
 
-// h2segment takes every segment of the connection, after the TCP
+// State is one connection's application analysis: nothing until its
+// first payload, then a Conn, or only the fact that the connection carries
+// something else (its state freed).
+type State struct {
+	h      *Conn
+	off    bool // found not to be HTTP/2 (nor TLS)
+	forced bool // a port is in Options.H2Ports
+	keys   *KeyRef
+	host   Host
+}
+
+// Host is what the application analysis asks of the connection it runs
+// in, whose other stages it never sees.
+type Host interface {
+	// ClientSide is the side taken for the client now; the report
+	// decides again with all the evidence.
+	ClientSide() int
+	// IRTT is the handshake's round trip, 0 when unknown.
+	IRTT() time.Duration
+	// PingAck and Goaway tell of each PING ACK and GOAWAY frame as it
+	// is decoded (the live notices).
+	PingAck(side int, f *h2.Frame)
+	Goaway(side int, f *h2.Frame)
+}
+
+// Init readies st for a connection: forced when a port is in
+// Options.H2Ports, keys the analyzer's key log.
+func (st *State) Init(host Host, forced bool, keys *KeyRef) {
+	*st = State{host: host, forced: forced, keys: keys}
+}
+
+// Conn is the connection's application state; nil before its first
+// payload or when it carries neither HTTP/2 nor TLS.
+func (st *State) Conn() *Conn { return st.h }
+
+// Segment takes every segment of the connection, after the TCP
 // analysis: its payload feeds the side's reassembler, its ACK tells the
 // other side's which holes will never be filled, and its FIN or RST is
 // when the side closed.
-func (c *conn) h2segment(side int, fl *tcp.Flow, s *decode.Segment) {
-	h := c.h2
+func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
+	h := st.h
 	if h == nil {
-		if s.PayloadLen == 0 || c.h2off {
+		if s.PayloadLen == 0 || st.off {
 			return
 		}
-		h = newH2conn(c, c.h2forced)
-		c.h2 = h
+		h = newAppConn(st.host, st.forced, st.keys)
+		st.h = h
 	}
 	if h.mode == h2No && h.tls == nil || h.finished {
 		return
@@ -153,16 +190,16 @@ func (c *conn) h2segment(side int, fl *tcp.Flow, s *decode.Segment) {
 	}
 	if h.mode == h2No && h.tls == nil {
 		// Not HTTP/2: free the state, remember only that.
-		c.h2, c.h2off = nil, true
+		st.h, st.off = nil, true
 	}
 }
 
-// h2finish ends the HTTP/2 decoding: holes still open become gaps and the
+// Finish ends the HTTP/2 decoding: holes still open become gaps and the
 // decoders settle on what they have. It runs once, at the first Report or
 // when the 4-tuple is reused by a new connection; segments after it are
 // analysed as TCP only.
-func (c *conn) h2finish() {
-	h := c.h2
+func (st *State) Finish() {
+	h := st.h
 	if h == nil || h.finished {
 		return
 	}
@@ -326,7 +363,7 @@ func hasPrefaceStart(b []byte) bool {
 // h2No; h2segment then frees the whole state), or HTTP/1 that may yet turn
 // into it (h2HTTP1, which keeps the reassemblers running). It runs inside a
 // reassembler's delivery, so the reassemblers are left alone.
-func (h *h2conn) drop(mode h2Mode) {
+func (h *Conn) drop(mode h2Mode) {
 	h.mode = mode
 	for side := range h.dir {
 		d := &h.dir[side]
@@ -344,9 +381,8 @@ func (h *h2conn) drop(mode h2Mode) {
 
 // clientSide is the side taken for the client now; the report decides
 // again with all the evidence.
-func (h *h2conn) clientSide() int {
-	client, _ := h.c.roles()
-	return client
+func (h *Conn) clientSide() int {
+	return h.host.ClientSide()
 }
 
 // frame takes one frame a side's decoder emitted.
@@ -377,17 +413,13 @@ func (d *h2dir) frame(f *h2.Frame) {
 	case http2.FramePing:
 		if f.IsAck() {
 			h.pings.ack(d.side, f)
-			if h.c.nt != nil && h.c.notes.h2Told {
-				h.c.noticePingAck(d.side, f)
-			}
+			h.host.PingAck(d.side, f)
 		} else {
 			h.pings.ping(d.side, f, peer)
 		}
 	case http2.FrameGoAway:
 		h.goaway(d.side, f)
-		if h.c.nt != nil && h.c.notes.h2Told {
-			h.c.noticeGoaway(d.side, f)
-		}
+		h.host.Goaway(d.side, f)
 	case http2.FrameRSTStream:
 		h.rstStream(d.side, f)
 	case http2.FrameSettings:
@@ -429,13 +461,13 @@ next:
 }
 
 // goawayRec is one GOAWAY, by side.
-type goawayRec struct {
-	side  int
-	meta  h2.Meta
-	last  uint32
-	code  http2.ErrCode
-	debug string
-	cut   []uint32
+type GoawayRec struct {
+	Side  int
+	Meta  h2.Meta
+	Last  uint32
+	Code  http2.ErrCode
+	Debug string
+	Cut   []uint32
 }
 
 const (
@@ -444,20 +476,20 @@ const (
 	maxCutListed = 64
 )
 
-func (h *h2conn) goaway(side int, f *h2.Frame) {
+func (h *Conn) goaway(side int, f *h2.Frame) {
 	if len(h.goaways) >= maxGoaways {
 		return
 	}
-	g := goawayRec{side: side, meta: f.Meta, last: f.LastStreamID, code: f.ErrCode, debug: string(f.DebugData)}
+	g := GoawayRec{Side: side, Meta: f.Meta, Last: f.LastStreamID, Code: f.ErrCode, Debug: string(f.DebugData)}
 	// Streams the receiver opened above the last stream id are cut off:
 	// the sender will not process them. Client streams are odd.
 	receiverIsClient := 1-side == h.clientSide()
 	for id := range h.streams.open {
-		if id > f.LastStreamID && (id%2 == 1) == receiverIsClient && len(g.cut) < maxCutListed {
-			g.cut = append(g.cut, id)
+		if id > f.LastStreamID && (id%2 == 1) == receiverIsClient && len(g.Cut) < maxCutListed {
+			g.Cut = append(g.Cut, id)
 		}
 	}
-	slices.Sort(g.cut)
+	slices.Sort(g.Cut)
 	h.goaways = append(h.goaways, g)
 }
 
@@ -469,7 +501,7 @@ type rstRec struct {
 	code   http2.ErrCode
 }
 
-func (h *h2conn) rstStream(side int, f *h2.Frame) {
+func (h *Conn) rstStream(side int, f *h2.Frame) {
 	h.streams.reset(side, f)
 	if len(h.rsts) >= maxRSTs {
 		h.rstsDropped++

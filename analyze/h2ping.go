@@ -28,7 +28,7 @@ var (
 // crypto/rand: 8 random bytes almost always hold 5 or more distinct
 // values (fewer has a probability under 1e-6), while counters, timestamps
 // and ASCII tags that other implementations send do not.
-func pingSender(data [8]byte) string {
+func PingSender(data [8]byte) string {
 	switch data {
 	case [8]byte{}:
 		return SenderGRPCKeepalive
@@ -56,28 +56,28 @@ const (
 	// what too_many_pings is about); later ones are counted.
 	maxPings = 2048
 	// maxAckSearch bounds how far back an ACK looks for its PING.
-	maxAckSearch = 256
+	MaxAckSearch = 256
 )
 
 // pingRec is one PING (or an ACK whose PING was not captured), by side.
-type pingRec struct {
-	side    int // the PING's sender
-	data    [8]byte
-	meta    h2.Meta // zero for an ACK without its PING
-	orphan  bool
-	acked   bool
-	ack     h2.Meta
+type PingRec struct {
+	Side    int // the PING's sender
+	Data    [8]byte
+	Meta    h2.Meta // zero for an ACK without its PING
+	Orphan  bool
+	Acked   bool
+	Ack     h2.Meta
 	idle    time.Duration
 	hasIdle bool
 	// inferred: found by TLS record size and timing (tlsinfer.go); data
 	// is then unknown and reason says why.
-	inferred bool
+	Inferred bool
 	reason   string
 }
 
 // pingTracker matches PINGs and ACKs.
 type pingTracker struct {
-	list    []pingRec
+	list    []PingRec
 	dropped int
 }
 
@@ -88,7 +88,7 @@ func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir) {
 		p.dropped++
 		return
 	}
-	r := pingRec{side: side, data: f.PingData, meta: f.Meta}
+	r := PingRec{Side: side, Data: f.PingData, Meta: f.Meta}
 	if peer.hasLast && !peer.last.Time.After(f.Meta.Time) {
 		r.idle, r.hasIdle = f.Meta.Time.Sub(peer.last.Time), true
 	}
@@ -98,10 +98,10 @@ func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir) {
 // ack matches a PING ACK from side to the latest unanswered PING the other
 // side sent with the same data.
 func (p *pingTracker) ack(side int, f *h2.Frame) {
-	for i, n := len(p.list)-1, 0; i >= 0 && n < maxAckSearch; i, n = i-1, n+1 {
+	for i, n := len(p.list)-1, 0; i >= 0 && n < MaxAckSearch; i, n = i-1, n+1 {
 		r := &p.list[i]
-		if r.side == 1-side && !r.acked && !r.orphan && r.data == f.PingData {
-			r.acked, r.ack = true, f.Meta
+		if r.Side == 1-side && !r.Acked && !r.Orphan && r.Data == f.PingData {
+			r.Acked, r.Ack = true, f.Meta
 			return
 		}
 	}
@@ -109,7 +109,7 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 		return // its PING may be one not listed
 	}
 	// The PING was not captured: record the ACK, so it is not lost.
-	p.list = append(p.list, pingRec{side: 1 - side, data: f.PingData, orphan: true, acked: true, ack: f.Meta})
+	p.list = append(p.list, PingRec{Side: 1 - side, Data: f.PingData, Orphan: true, Acked: true, Ack: f.Meta})
 }
 
 // inferred adds a PING found in records that were not decrypted: from
@@ -119,7 +119,7 @@ func (p *pingTracker) inferred(side int, meta h2.Meta, acked bool, ack h2.Meta, 
 		p.dropped++
 		return
 	}
-	p.list = append(p.list, pingRec{side: side, meta: meta, acked: acked, ack: ack, idle: idle, hasIdle: hasIdle, inferred: true, reason: reason})
+	p.list = append(p.list, PingRec{Side: side, Meta: meta, Acked: acked, Ack: ack, idle: idle, hasIdle: hasIdle, Inferred: true, reason: reason})
 }
 
 // report builds the Ping list; client is the client's side, and an ACK
@@ -128,25 +128,25 @@ func (p *pingTracker) report(client int, lateAfter time.Duration) []model.Ping {
 	out := make([]model.Ping, 0, len(p.list))
 	for _, r := range p.list {
 		q := model.Ping{
-			Frame:    r.meta.Frame,
-			Input:    r.meta.Input,
-			From:     sideName(r.side, client),
-			Data:     hex.EncodeToString(r.data[:]),
-			Sender:   pingSender(r.data),
-			Acked:    r.acked,
-			Time:     r.meta.Time,
-			Inferred: r.inferred,
+			Frame:    r.Meta.Frame,
+			Input:    r.Meta.Input,
+			From:     SideName(r.Side, client),
+			Data:     hex.EncodeToString(r.Data[:]),
+			Sender:   PingSender(r.Data),
+			Acked:    r.Acked,
+			Time:     r.Meta.Time,
+			Inferred: r.Inferred,
 			Reason:   r.reason,
 		}
-		if r.inferred {
+		if r.Inferred {
 			q.Data, q.Sender = "", "unknown"
 		}
-		if r.acked {
-			q.AckFrame, q.AckInput = r.ack.Frame, r.ack.Input
-			t := r.ack.Time
+		if r.Acked {
+			q.AckFrame, q.AckInput = r.Ack.Frame, r.Ack.Input
+			t := r.Ack.Time
 			q.AckTime = &t
-			if !r.orphan {
-				rtt := r.ack.Time.Sub(r.meta.Time)
+			if !r.Orphan {
+				rtt := r.Ack.Time.Sub(r.Meta.Time)
 				q.RTTms = msPtr(rtt)
 				q.Late = rtt > lateAfter
 			}
@@ -178,16 +178,16 @@ const (
 // nothing about PingTimeout.
 func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, provoked time.Time) *model.HealthCheck {
 	var idles []time.Duration
-	var lastUnanswered *pingRec
+	var lastUnanswered *PingRec
 	for i := range p.list {
 		r := &p.list[i]
-		if r.side != client || r.orphan || pingSender(r.data) != SenderGoHealthCheck {
+		if r.Side != client || r.Orphan || PingSender(r.Data) != SenderGoHealthCheck {
 			continue
 		}
 		if r.hasIdle {
 			idles = append(idles, r.idle)
 		}
-		if !r.acked && (!closed || !r.meta.Time.After(closeAt.Time)) {
+		if !r.Acked && (!closed || !r.Meta.Time.After(closeAt.Time)) {
 			lastUnanswered = r
 		}
 	}
@@ -199,10 +199,10 @@ func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, prov
 		hc.ReadIdleTimeoutS = secPtr(rit)
 		match = match && near(rit, clientGoReadIdle)
 	}
-	if lastUnanswered != nil && closed && (provoked.IsZero() || provoked.Before(lastUnanswered.meta.Time)) {
-		pt := closeAt.Time.Sub(lastUnanswered.meta.Time)
+	if lastUnanswered != nil && closed && (provoked.IsZero() || provoked.Before(lastUnanswered.Meta.Time)) {
+		pt := closeAt.Time.Sub(lastUnanswered.Meta.Time)
 		hc.PingTimeoutS = secPtr(pt)
-		hc.PingFrame, hc.CloseFrame = lastUnanswered.meta.Frame, closeAt.Frame
+		hc.PingFrame, hc.CloseFrame = lastUnanswered.Meta.Frame, closeAt.Frame
 		match = match && near(pt, clientGoPingTimeout)
 	}
 	if hc.ReadIdleTimeoutS == nil && hc.PingTimeoutS == nil {
@@ -224,7 +224,7 @@ func secPtr(d time.Duration) *float64 {
 	return &v
 }
 
-func sideName(side, client int) string {
+func SideName(side, client int) string {
 	if side == client {
 		return "client"
 	}
@@ -234,9 +234,68 @@ func sideName(side, client int) string {
 // latePingAfter is when a PING ACK counts as late: after 10 round trips of
 // the handshake, and at least 200 ms (timer and scheduling noise); 1 s
 // when the handshake was not seen.
-func latePingAfter(irtt time.Duration) time.Duration {
+func LatePingAfter(irtt time.Duration) time.Duration {
 	if irtt <= 0 {
 		return time.Second
 	}
 	return max(10*irtt, 200*time.Millisecond)
+}
+
+// unansweredPing returns side's latest PING without ACK sent before the
+// given frame, unless the peer's GOAWAY came before it (a drain, not a
+// loss); nil if none.
+func (h *Conn) UnansweredPing(side, frame, input int) *PingRec {
+	for i := len(h.pings.list) - 1; i >= 0; i-- {
+		r := &h.pings.list[i]
+		if r.Side != side || r.Acked || r.Orphan || r.Meta.Frame == 0 ||
+			r.Meta.Input > input || r.Meta.Input == input && r.Meta.Frame > frame {
+			continue
+		}
+		if h.PeerGoawayBefore(side, r.Meta) {
+			return nil
+		}
+		return r
+	}
+	return nil
+}
+
+// peerGoawayBefore says whether the other side of side sent a GOAWAY
+// before m: a PING after it goes unanswered in a drain, not a loss.
+func (h *Conn) PeerGoawayBefore(side int, m h2.Meta) bool {
+	for _, g := range h.goaways {
+		if g.Side != side && (g.Meta.Input < m.Input || g.Meta.Input == m.Input && g.Meta.Frame < m.Frame) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastPing returns side's latest PING (not an ACK without its PING).
+func (h *Conn) LastPing(side int) *PingRec {
+	for i := len(h.pings.list) - 1; i >= 0; i-- {
+		if r := &h.pings.list[i]; r.Side == side && !r.Orphan && r.Meta.Frame != 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// Pings returns the PINGs and ACKs seen, in order; the slice is the
+// Conn's: read it, do not keep it past the next segment.
+func (h *Conn) Pings() []PingRec { return h.pings.list }
+
+// Goaways returns the GOAWAYs seen, in order (the same terms as Pings).
+func (h *Conn) Goaways() []GoawayRec { return h.goaways }
+
+// Confirmed says whether the connection is known to carry HTTP/2.
+func (h *Conn) Confirmed() bool { return h.mode == h2Yes }
+
+// PendingInferred is the record side sent that is taken for a PING while
+// its answer is still awaited (TLS without keys; tlsinfer.go lists it only
+// once decided).
+func (h *Conn) PendingInferred(side int) (h2.Meta, bool) {
+	if t := h.tls; t != nil && t.infer.hasPend && t.infer.pend.side == side {
+		return t.infer.pend.meta, true
+	}
+	return h2.Meta{}, false
 }

@@ -24,7 +24,7 @@ func TestPingSender(t *testing.T) {
 		{[8]byte{'p', 'i', 'n', 'g', 'p', 'i', 'n', 'g'}, SenderUnknown},               // a tag
 	}
 	for _, tc := range tests {
-		if got := pingSender(tc.data); got != tc.want {
+		if got := PingSender(tc.data); got != tc.want {
 			t.Errorf("pingSender(% x) = %s, want %s", tc.data, got, tc.want)
 		}
 	}

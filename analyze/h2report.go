@@ -9,7 +9,7 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// http2 returns what the HTTP/2 analysis found on the connection, with
+// HTTP2 returns what the HTTP/2 analysis found on the connection, with
 // client as the client's side; nil when it carries no HTTP/2. It ends the
 // HTTP/2 decoding first (see h2finish).
 //
@@ -17,9 +17,9 @@ import (
 // model holds each PING with its time, ACK and idle gap, each side's last
 // frame (LastFrame: when a side last spoke), GOAWAYs with the streams they
 // cut off, the inferred health-check settings and flow-control stalls.
-func (c *conn) http2(client int) *model.HTTP2 {
-	c.h2finish()
-	h := c.h2
+func (st *State) HTTP2(client int) *model.HTTP2 {
+	st.Finish()
+	h := st.h
 	if h == nil {
 		return nil
 	}
@@ -50,7 +50,7 @@ func (c *conn) http2(client int) *model.HTTP2 {
 		TruncatedFrames:   map[model.Direction]int{},
 		LastFrame:         map[model.Direction]*model.FrameRef{},
 		Settings:          map[model.Direction]map[string]uint32{},
-		Pings:             h.pings.report(client, latePingAfter(c.tcp.IRTT())),
+		Pings:             h.pings.report(client, LatePingAfter(h.host.IRTT())),
 		PingsDropped:      h.pings.dropped,
 		Goaways:           []model.Goaway{},
 		RSTStreams:        []model.RSTStream{},
@@ -103,18 +103,18 @@ func (c *conn) http2(client int) *model.HTTP2 {
 		out.Detected = "frames"
 	}
 	for _, g := range h.goaways {
-		cut := g.cut
+		cut := g.Cut
 		if cut == nil {
 			cut = []uint32{}
 		}
 		out.Goaways = append(out.Goaways, model.Goaway{
-			Frame: g.meta.Frame, Input: g.meta.Input, From: sideName(g.side, client),
-			LastStreamID: g.last, Error: g.code.String(), Debug: g.debug, CutStreams: cut,
+			Frame: g.Meta.Frame, Input: g.Meta.Input, From: SideName(g.Side, client),
+			LastStreamID: g.Last, Error: g.Code.String(), Debug: g.Debug, CutStreams: cut,
 		})
 	}
 	for _, r := range h.rsts {
 		out.RSTStreams = append(out.RSTStreams, model.RSTStream{
-			Frame: r.meta.Frame, Input: r.meta.Input, From: sideName(r.side, client),
+			Frame: r.meta.Frame, Input: r.meta.Input, From: SideName(r.side, client),
 			Stream: r.stream, Error: r.code.String(),
 		})
 	}
@@ -123,7 +123,7 @@ func (c *conn) http2(client int) *model.HTTP2 {
 	out.FlowControlKnown = h.flow.known && cl.atStart && sv.atStart && preface
 	if out.FlowControlKnown {
 		for _, s := range h.flow.stalls {
-			fs := model.FlowStall{From: sideName(s.side, client), Stream: s.stream, Frame: s.at.Frame, Input: s.at.Input}
+			fs := model.FlowStall{From: SideName(s.side, client), Stream: s.stream, Frame: s.at.Frame, Input: s.at.Input}
 			if s.opened {
 				fs.UpdateFrame = s.openAt.Frame
 				fs.DurationMs = msPtr(s.openAt.Time.Sub(s.at.Time))
@@ -199,11 +199,11 @@ func h2TypeName(ty http2.FrameType) string {
 // provoked returns the time of the server's last GOAWAY or of its close
 // (FIN or RST) if earlier than the client's: something other than a PING
 // timeout that makes a client close. Zero if none.
-func (h *h2conn) provoked(client int) time.Time {
+func (h *Conn) provoked(client int) time.Time {
 	var t time.Time
 	for _, g := range h.goaways {
-		if g.side != client && g.meta.Time.After(t) {
-			t = g.meta.Time
+		if g.Side != client && g.Meta.Time.After(t) {
+			t = g.Meta.Time
 		}
 	}
 	cl, sv := &h.dir[client], &h.dir[1-client]
@@ -215,10 +215,10 @@ func (h *h2conn) provoked(client int) time.Time {
 
 // inferredHTTP2 is what is known of HTTP/2 in a TLS connection that was
 // not decrypted: the PINGs inferred from record sizes, nothing else.
-func (h *h2conn) inferredHTTP2(client int) *model.HTTP2 {
+func (h *Conn) inferredHTTP2(client int) *model.HTTP2 {
 	out := &model.HTTP2{
 		Frames:       map[model.Direction]map[string]int{model.ClientToServer: {}, model.ServerToClient: {}},
-		Pings:        h.pings.report(client, latePingAfter(h.c.tcp.IRTT())),
+		Pings:        h.pings.report(client, LatePingAfter(h.host.IRTT())),
 		PingsDropped: h.pings.dropped,
 		Goaways:      []model.Goaway{},
 		RSTStreams:   []model.RSTStream{},

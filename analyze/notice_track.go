@@ -198,27 +198,27 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 			nt.send()
 		}
 	}
-	if h := c.h2; h != nil {
-		if !ns.h2Told && h.mode == h2Yes {
+	if h := c.app.Conn(); h != nil {
+		if !ns.h2Told && h.Confirmed() {
 			nt.h2Confirmed(c)
 		}
-		if len(h.pings.list) != ns.pingsSeen {
+		if len(h.Pings()) != ns.pingsSeen {
 			nt.inferredPings(c)
 		}
 		if ns.lostAt == 0 && ns.lostMeta.Frame != 0 {
 			// A PING told lost while pending in the TLS inference: find it
 			// once listed. Listed answered, inferredPings just told it.
-			for i := range h.pings.list {
-				if r := &h.pings.list[i]; r.meta == ns.lostMeta {
-					ns.lostAt, ns.lostAckTold = i+1, r.acked
+			for i := range h.Pings() {
+				if r := &h.Pings()[i]; r.Meta == ns.lostMeta {
+					ns.lostAt, ns.lostAckTold = i+1, r.Acked
 					break
 				}
 			}
 		}
 		// An inferred PING told lost whose ACK came after all, after its
 		// sender's close (tlsinfer.go lists it acked late).
-		if i := ns.lostAt - 1; i >= 0 && i < len(h.pings.list) && !ns.lostAckTold {
-			if r := &h.pings.list[i]; r.inferred && r.acked {
+		if i := ns.lostAt - 1; i >= 0 && i < len(h.Pings()) && !ns.lostAckTold {
+			if r := &h.Pings()[i]; r.Inferred && r.Acked {
 				ns.lostAckTold = true
 				nt.tellAck(c, r)
 			}
@@ -256,10 +256,10 @@ func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
 // closedWithPing tells a lost PING when side closes the connection first
 // with its latest PING unanswered (what judge's lostPingDecoded finds).
 func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
-	if c.notes.pingLost || c.h2 == nil {
+	if c.notes.pingLost || c.app.Conn() == nil {
 		return
 	}
-	p := c.h2.unansweredPing(side, s.Frame, s.Input)
+	p := c.app.Conn().UnansweredPing(side, s.Frame, s.Input)
 	if p == nil {
 		return
 	}
@@ -267,8 +267,8 @@ func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
 	if s.Flags.Has(decode.FlagRST) {
 		how = "reset"
 	}
-	n := nt.prepare(c, model.NoticePingLost, s.Time, p.meta.Frame, p.meta.Input, side)
-	n.RTT = s.Time.Sub(p.meta.Time)
+	n := nt.prepare(c, model.NoticePingLost, s.Time, p.Meta.Frame, p.Meta.Input, side)
+	n.RTT = s.Time.Sub(p.Meta.Time)
 	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, prose.Duration(n.RTT))
 	nt.pingLost(c, p)
 }
@@ -294,8 +294,8 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 		return
 	}
 	// A GOAWAY that ended the connection comes first in the verdict.
-	if h := c.h2; h != nil && len(h.goaways) > 0 {
-		if g := h.goaways[0]; g.side != client || g.code != http2.ErrCodeNo {
+	if h := c.app.Conn(); h != nil && len(h.Goaways()) > 0 {
+		if g := h.Goaways()[0]; g.Side != client || g.Code != http2.ErrCodeNo {
 			return
 		}
 	}
@@ -315,58 +315,40 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 }
 
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
-func (nt *noticer) pingLost(c *conn, p *pingRec) {
+func (nt *noticer) pingLost(c *conn, p *PingRec) {
 	c.notes.pingLost = true
-	c.notes.lostAckTold = p.acked // answered already: nothing more to tell
-	c.notes.lostMeta = p.meta
+	c.notes.lostAckTold = p.Acked // answered already: nothing more to tell
+	c.notes.lostMeta = p.Meta
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
-	late := latePingAfter(c.tcp.IRTT())
-	for i := range c.h2.pings.list {
-		r := &c.h2.pings.list[i]
+	late := LatePingAfter(c.tcp.IRTT())
+	for i := range c.app.Conn().Pings() {
+		r := &c.app.Conn().Pings()[i]
 		if r == p {
 			c.notes.lostAt = i + 1 // p may also be a pending inferred PING, not listed yet
 		}
-		if r.acked && !r.orphan && r.meta.Frame != 0 && r.meta.Time.Before(p.meta.Time) && r.ack.Time.Sub(r.meta.Time) <= late {
-			nt.n.Since = r.meta.Time
+		if r.Acked && !r.Orphan && r.Meta.Frame != 0 && r.Meta.Time.Before(p.Meta.Time) && r.Ack.Time.Sub(r.Meta.Time) <= late {
+			nt.n.Since = r.Meta.Time
 		}
 	}
-	if p.inferred {
+	if p.Inferred {
 		nt.n.Inferred = true
 		nt.n.Text += " (a PING inferred from TLS record sizes)"
-	} else if s := pingSender(p.data); s != SenderUnknown {
+	} else if s := PingSender(p.Data); s != SenderUnknown {
 		nt.n.Text += " (" + s + ")"
 	}
-	nt.n.Text += "; frame " + strconv.Itoa(p.meta.Frame)
+	nt.n.Text += "; frame " + strconv.Itoa(p.Meta.Frame)
 	nt.send()
-}
-
-// unansweredPing returns side's latest PING without ACK sent before the
-// given frame, unless the peer's GOAWAY came before it (a drain, not a
-// loss); nil if none.
-func (h *h2conn) unansweredPing(side, frame, input int) *pingRec {
-	for i := len(h.pings.list) - 1; i >= 0; i-- {
-		r := &h.pings.list[i]
-		if r.side != side || r.acked || r.orphan || r.meta.Frame == 0 ||
-			r.meta.Input > input || r.meta.Input == input && r.meta.Frame > frame {
-			continue
-		}
-		if h.peerGoawayBefore(side, r.meta) {
-			return nil
-		}
-		return r
-	}
-	return nil
 }
 
 // noticePingAck is run on a PING ACK from side after pingTracker.ack
 // matched it.
 func (c *conn) noticePingAck(side int, f *h2.Frame) {
-	list := c.h2.pings.list
-	for i := len(list) - 1; i >= 0 && i >= len(list)-maxAckSearch; i-- {
+	list := c.app.Conn().Pings()
+	for i := len(list) - 1; i >= 0 && i >= len(list)-MaxAckSearch; i-- {
 		r := &list[i]
-		if r.side == 1-side && r.acked && !r.orphan && r.ack == f.Meta && r.data == f.PingData {
+		if r.Side == 1-side && r.Acked && !r.Orphan && r.Ack == f.Meta && r.Data == f.PingData {
 			c.nt.tellAck(c, r)
 			return
 		}
@@ -375,23 +357,23 @@ func (c *conn) noticePingAck(side int, f *h2.Frame) {
 
 // tellAck tells an answered PING: a ping_ack, or a ping_late past the
 // report's lateness.
-func (nt *noticer) tellAck(c *conn, r *pingRec) {
-	rtt := r.ack.Time.Sub(r.meta.Time)
-	late := rtt > latePingAfter(c.tcp.IRTT())
+func (nt *noticer) tellAck(c *conn, r *PingRec) {
+	rtt := r.Ack.Time.Sub(r.Meta.Time)
+	late := rtt > LatePingAfter(c.tcp.IRTT())
 	kind := model.NoticePingAck
 	if late {
 		kind = model.NoticePingLate
 	} else {
-		c.notes.healthy = r.meta.Time
+		c.notes.healthy = r.Meta.Time
 	}
-	n := nt.prepare(c, kind, r.ack.Time, r.ack.Frame, r.ack.Input, r.side)
-	n.RTT, n.Inferred = rtt, r.inferred
+	n := nt.prepare(c, kind, r.Ack.Time, r.Ack.Frame, r.Ack.Input, r.Side)
+	n.RTT, n.Inferred = rtt, r.Inferred
 	if late {
 		how := ""
-		if r.inferred {
+		if r.Inferred {
 			how = ", inferred from TLS record sizes"
 		}
-		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.meta.Frame, how, prose.Duration(rtt), r.ack.Frame)
+		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.Meta.Frame, how, prose.Duration(rtt), r.Ack.Frame)
 	}
 	nt.send()
 }
@@ -400,13 +382,13 @@ func (nt *noticer) tellAck(c *conn, r *pingRec) {
 // (tlsinfer.go) that were answered: they are added to the list once their
 // ACK is seen.
 func (nt *noticer) inferredPings(c *conn) {
-	list := c.h2.pings.list
+	list := c.app.Conn().Pings()
 	ns := &c.notes
 	if len(list) < ns.pingsSeen {
 		ns.pingsSeen = 0 // the list was dropped (not HTTP/2 after all)
 	}
 	for i := ns.pingsSeen; i < len(list); i++ {
-		if r := &list[i]; r.inferred && r.acked {
+		if r := &list[i]; r.Inferred && r.Acked {
 			nt.tellAck(c, r)
 		}
 	}
@@ -418,41 +400,41 @@ func (nt *noticer) inferredPings(c *conn) {
 // mid-connection is confirmed by frame sync, after several frames) are
 // told now, as the report will list them; later ones as they come.
 func (nt *noticer) h2Confirmed(c *conn) {
-	h := c.h2
+	h := c.app.Conn()
 	c.notes.h2Told = true
-	for i := range h.pings.list {
-		if r := &h.pings.list[i]; r.acked && !r.orphan && !r.inferred {
+	for i := range h.Pings() {
+		if r := &h.Pings()[i]; r.Acked && !r.Orphan && !r.Inferred {
 			nt.tellAck(c, r)
 		}
 	}
-	for i := range h.goaways {
-		nt.tellGoaway(c, &h.goaways[i])
+	for i := range h.Goaways() {
+		nt.tellGoaway(c, &h.Goaways()[i])
 	}
 }
 
 // noticeGoaway is run on a GOAWAY frame from side, after h2conn.goaway
 // recorded it (past maxGoaways it is not, and not told either).
 func (c *conn) noticeGoaway(side int, f *h2.Frame) {
-	if n := len(c.h2.goaways); n > 0 && c.h2.goaways[n-1].meta == f.Meta {
-		c.nt.tellGoaway(c, &c.h2.goaways[n-1])
+	if n := len(c.app.Conn().Goaways()); n > 0 && c.app.Conn().Goaways()[n-1].Meta == f.Meta {
+		c.nt.tellGoaway(c, &c.app.Conn().Goaways()[n-1])
 	}
 }
 
-func (nt *noticer) tellGoaway(c *conn, g *goawayRec) {
+func (nt *noticer) tellGoaway(c *conn, g *GoawayRec) {
 	c.notes.goaway = true
-	n := nt.prepare(c, model.NoticeGoaway, g.meta.Time, g.meta.Frame, g.meta.Input, g.side)
-	n.Code = g.code.String()
-	if printable([]byte(g.debug)) {
-		n.Debug = g.debug
+	n := nt.prepare(c, model.NoticeGoaway, g.Meta.Time, g.Meta.Frame, g.Meta.Input, g.Side)
+	n.Code = g.Code.String()
+	if printable([]byte(g.Debug)) {
+		n.Debug = g.Debug
 	}
-	n.Text = fmt.Sprintf("%s sent GOAWAY %s, last stream %d", n.From, n.Code, g.last)
+	n.Text = fmt.Sprintf("%s sent GOAWAY %s, last stream %d", n.From, n.Code, g.Last)
 	if n.Debug != "" {
 		n.Text += fmt.Sprintf(" %q", n.Debug)
 	}
-	if g.code == http2.ErrCodeNo && n.From == "server" {
+	if g.Code == http2.ErrCodeNo && n.From == "server" {
 		n.Text += " (a graceful drain)"
 	}
-	n.Text += "; frame " + strconv.Itoa(g.meta.Frame)
+	n.Text += "; frame " + strconv.Itoa(g.Meta.Frame)
 	nt.send()
 }
 
@@ -496,76 +478,55 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", prose.Duration(now.Sub(c.end)), c.lastFrame)
 		nt.send()
 	}
-	if ns.pingLost || c.h2 == nil || c.fin.seen || c.rst.seen {
+	if ns.pingLost || c.app.Conn() == nil || c.fin.seen || c.rst.seen {
 		return
 	}
 	for side := sideA; side <= sideB; side++ {
 		if ns.lastRetrans[side] == 0 {
 			continue // the rule needs a retransmission: most connections have none to look for
 		}
-		p := c.h2.lastPing(side)
-		if t := c.h2.tls; t != nil && t.infer.hasPend && t.infer.pend.side == side && (p == nil || p.meta.Time.Before(t.infer.pend.meta.Time)) {
+		p := c.app.Conn().LastPing(side)
+		if pend, ok := c.app.Conn().PendingInferred(side); ok && (p == nil || p.Meta.Time.Before(pend.Time)) {
 			// TLS without keys: a record taken for a PING whose answer is
 			// still awaited (tlsinfer.go lists it only once decided).
-			p = &pingRec{side: side, meta: t.infer.pend.meta, inferred: true}
+			p = &PingRec{Side: side, Meta: pend, Inferred: true}
 		}
-		if p == nil || now.Sub(p.meta.Time) < pingGiveUp || c.h2.peerGoawayBefore(side, p.meta) {
+		if p == nil || now.Sub(p.Meta.Time) < pingGiveUp || c.app.Conn().PeerGoawayBefore(side, p.Meta) {
 			continue
 		}
-		since := p.meta.Time
-		if p.acked {
+		since := p.Meta.Time
+		if p.Acked {
 			// Seen near the peer (judge's lostPingUnclosed): the peer
 			// answered, and its answer is what never arrived; its data
 			// from the ACK on stays unacknowledged.
-			if st, ok := c.vt.Stall(1 - side); !ok || st > p.ack.Time.UnixNano() {
+			if st, ok := c.vt.Stall(1 - side); !ok || st > p.Ack.Time.UnixNano() {
 				continue
 			}
-			since = p.ack.Time
+			since = p.Ack.Time
 		}
 		if ns.lastRetrans[side] < since.UnixNano() {
 			continue
 		}
 		// Nothing new from the sender after its PING: it stopped.
 		if frame, input, ok := c.vt.LastSent(side); ok &&
-			(input > p.meta.Input || input == p.meta.Input && frame > p.meta.Frame) {
+			(input > p.Meta.Input || input == p.Meta.Input && frame > p.Meta.Frame) {
 			continue
 		}
-		n := nt.prepare(c, model.NoticePingLost, now, p.meta.Frame, p.meta.Input, side)
-		n.RTT = now.Sub(p.meta.Time)
+		n := nt.prepare(c, model.NoticePingLost, now, p.Meta.Frame, p.Meta.Input, side)
+		n.RTT = now.Sub(p.Meta.Time)
 		peer := "server"
 		if n.From == "server" {
 			peer = "client"
 		}
-		if p.acked {
+		if p.Acked {
 			n.Text = fmt.Sprintf("%s PING answered by the %s (frame %d) but the answer never reached the %s: for %s its TCP sent the PING again, nothing new from the %s since: the %s gave up or is about to",
-				n.From, peer, p.ack.Frame, n.From, prose.Duration(n.RTT), n.From, n.From)
+				n.From, peer, p.Ack.Frame, n.From, prose.Duration(n.RTT), n.From, n.From)
 		} else {
 			n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, prose.Duration(n.RTT), n.From, n.From)
 		}
 		nt.pingLost(c, p)
 		return
 	}
-}
-
-// peerGoawayBefore says whether the other side of side sent a GOAWAY
-// before m: a PING after it goes unanswered in a drain, not a loss.
-func (h *h2conn) peerGoawayBefore(side int, m h2.Meta) bool {
-	for _, g := range h.goaways {
-		if g.side != side && (g.meta.Input < m.Input || g.meta.Input == m.Input && g.meta.Frame < m.Frame) {
-			return true
-		}
-	}
-	return false
-}
-
-// lastPing returns side's latest PING (not an ACK without its PING).
-func (h *h2conn) lastPing(side int) *pingRec {
-	for i := len(h.pings.list) - 1; i >= 0; i-- {
-		if r := &h.pings.list[i]; r.side == side && !r.orphan && r.meta.Frame != 0 {
-			return r
-		}
-	}
-	return nil
 }
 
 // reconcile is run once, at the first Report: a lost PING or a silence the
@@ -633,7 +594,7 @@ func (nt *noticer) prepare(c *conn, kind model.NoticeKind, t time.Time, frame, i
 		Since:  c.notes.healthy,
 	}
 	if side >= 0 {
-		nt.n.From = sideName(side, client)
+		nt.n.From = SideName(side, client)
 	}
 	return &nt.n
 }

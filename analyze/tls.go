@@ -11,9 +11,9 @@ import (
 	"github.com/h2pcap/h2pcap/model"
 )
 
-// keyRef is the analyzer's key log, shared by its connections: pcapng
+// KeyRef is the analyzer's key log, shared by its connections: pcapng
 // Decryption Secrets Blocks add to it while the capture is read.
-type keyRef struct{ log *tls.KeyLog }
+type KeyRef struct{ log *tls.KeyLog }
 
 // tlsState is the TLS layer of a connection that started with TLS records:
 // the reassembled directions go through a tls.Conn, and its decrypted
@@ -27,7 +27,7 @@ type tlsState struct {
 
 // startTLS makes h a TLS connection; first is the side whose first bytes
 // b were found to be TLS.
-func (h *h2conn) startTLS(first int, b []byte) {
+func (h *Conn) startTLS(first int, b []byte) {
 	client := h.clientSide()
 	if len(b) > 5 && b[0] == 0x16 {
 		if b[5] == 1 { // ClientHello
@@ -37,8 +37,8 @@ func (h *h2conn) startTLS(first int, b []byte) {
 		}
 	}
 	var keys *tls.KeyLog
-	if h.c.keys != nil {
-		keys = h.c.keys.log
+	if h.keys != nil {
+		keys = h.keys.log
 	}
 	t := &tlsState{client: client, keyed: keys != nil}
 	t.conn = tls.NewConn(tls.Config{
@@ -129,12 +129,12 @@ func (d *h2dir) tlsEnd() {
 	}
 }
 
-// tlsReport is the TLS facts of the connection, nil when it is not TLS.
-func (c *conn) tlsReport() *model.TLS {
-	if c.h2 == nil || c.h2.tls == nil {
+// TLS is the TLS facts of the connection, nil when it is not TLS.
+func (st *State) TLS() *model.TLS {
+	if st.h == nil || st.h.tls == nil {
 		return nil
 	}
-	t := c.h2.tls
+	t := st.h.tls
 	info := t.conn.Info()
 	out := &model.TLS{
 		Alerts:    info.Alerts,

@@ -120,7 +120,7 @@ func (p *pingInfer) record(side, n int, meta h2.Meta, pings *pingTracker) {
 			// The ACK, after the sender had closed: listed as a
 			// decoded one would be, acked late.
 			r := &pings.list[p.gaveUpAt]
-			r.acked, r.ack, r.reason = true, meta, p.reason(c, &meta)
+			r.Acked, r.Ack, r.reason = true, meta, p.reason(c, &meta)
 			return
 		}
 	}

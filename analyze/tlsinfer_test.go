@@ -147,12 +147,12 @@ func TestPingInfer(t *testing.T) {
 			}
 			var got []want
 			for _, r := range pings.list {
-				if !r.inferred || r.reason == "" {
+				if !r.Inferred || r.reason == "" {
 					t.Errorf("ping %+v: not marked inferred with a reason", r)
 				}
-				w := want{side: r.side, ms: r.meta.Frame - 1, acked: r.acked}
-				if r.acked {
-					w.ackMs = r.ack.Frame - 1
+				w := want{side: r.Side, ms: r.Meta.Frame - 1, acked: r.Acked}
+				if r.Acked {
+					w.ackMs = r.Ack.Frame - 1
 				}
 				got = append(got, w)
 			}
