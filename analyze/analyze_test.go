@@ -10,6 +10,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -480,7 +481,7 @@ func TestRoles(t *testing.T) {
 	}{
 		{"SYN", cliEP, srvEP, "S", "", cliEP, "syn", "unknown"},
 		{"SYN-ACK only", srvEP, cliEP, "SA", "", cliEP, "syn", "unknown"},
-		{"HTTP/2 preface from the high port's peer", srvEP, other, "A", h2Preface + "\x00\x00", srvEP, "http2-preface", "h2c"},
+		{"HTTP/2 preface from the high port's peer", srvEP, other, "A", h2.ClientPreface + "\x00\x00", srvEP, "http2-preface", "h2c"},
 		{"HTTP/2 preface cut by the snaplen", other, srvEP, "A", "PRI * HTTP/2.0\r\n", other, "http2-preface", "h2c"},
 		{"HTTP/1 request", srvEP, other, "PA", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", srvEP, "http1-request", "http1"},
 		{"HTTP/1 response", other, srvEP, "PA", "HTTP/1.1 200 OK\r\n", srvEP, "http1-response", "http1"},
@@ -516,9 +517,9 @@ func TestReport(t *testing.T) {
 		{ms: 0, from: fromC, flags: "S", seq: isnC, win: 65535, ws: 7, wsSet: true, ttl: 64},
 		{ms: 10, from: fromS, flags: "SA", seq: isnS, ack: C1, win: 65535, ws: 9, wsSet: true, ttl: 57},
 		{ms: 20, from: fromC, flags: "A", seq: C1, ack: S1, win: 1000, ttl: 64},
-		{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2Preface, win: 1000, ttl: 64},
+		{ms: 30, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2.ClientPreface, win: 1000, ttl: 64},
 		{ms: 40, from: fromS, flags: "A", seq: S1, ack: C1 + 24, win: 600, sack: 2, ttl: 58},
-		{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2Preface, len: 100, win: 1000, ttl: 64},
+		{ms: 300, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2.ClientPreface, len: 100, win: 1000, ttl: 64},
 		{ms: 400, from: fromS, flags: "RA", seq: S1, ack: C1 + 24, win: 0, ttl: 57},
 		{ms: 401, from: fromC, flags: "FA", seq: C1 + 100, ack: S1, win: 1000, ttl: 64},
 	}
@@ -610,7 +611,7 @@ func BenchmarkAnalyzer(b *testing.B) {
 func TestAppFromInOrderPayload(t *testing.T) {
 	segs := withHandshake(
 		seg{ms: 30, from: fromC, flags: "PA", seq: C1 + 24, ack: S1, payload: "\x00\x00\x12\x04\x00\x00\x00\x00\x00", win: 1000},
-		seg{ms: 31, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2Preface, win: 1000},
+		seg{ms: 31, from: fromC, flags: "PA", seq: C1, ack: S1, payload: h2.ClientPreface, win: 1000},
 	)
 	a, flags := run(segs)
 	if flags[3] != tcp.FlagLostSegment || flags[4] != tcp.FlagOutOfOrder {

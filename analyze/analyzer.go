@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -50,7 +51,7 @@ type Options struct {
 type Analyzer struct {
 	maxEvents int
 	h2Ports   []uint16
-	keys      *KeyRef // shared with the connections; log nil without keys
+	keys      *app.KeyRef // shared with the connections; log nil without keys
 	// conns maps a 4-tuple to its current connection: the latest tshark
 	// tcp.stream on it, as find_conversation picks the newest conversation.
 	conns map[connKey]*conn
@@ -89,7 +90,7 @@ func New(opts Options) *Analyzer {
 	case max < 0:
 		max = 0
 	}
-	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &KeyRef{}}
+	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
 	if opts.OnNotice != nil {
 		a.nt = &noticer{on: opts.OnNotice}
@@ -216,7 +217,7 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 		LastInput:  c.lastInput,
 		Start:      c.start,
 		End:        c.end,
-		App:        app(c.dir[client].sniff, c.dir[server].sniff),
+		App:        app.AppName(c.dir[client].sniff, c.dir[server].sniff),
 		Roles:      rule,
 		TCP: model.TCPStats{
 			ClientToServer: cl.Stats(),

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
@@ -23,8 +24,8 @@ const (
 // sideState is what the later stages keep per side of a connection,
 // beside the TCP tracker's Flow.
 type sideState struct {
-	sniffed bool  // the stream's first captured payload was looked at
-	sniff   sniff // what it looked like
+	sniffed bool      // the stream's first captured payload was looked at
+	sniff   app.Sniff // what it looked like
 }
 
 // conn is one TCP connection: one tshark tcp.stream.
@@ -45,7 +46,7 @@ type conn struct {
 	eventsDropped int
 	maxEvents     int
 
-	app State // the application analysis: TLS, HTTP/2, PINGs
+	app app.State // the application analysis: TLS, HTTP/2, PINGs
 
 	nt          *noticer    // the analyzer's, nil without OnNotice (notice_track.go)
 	notes       connNotices // notice state
@@ -110,7 +111,7 @@ func (d *sideState) sniffStart(fl *tcp.Flow, s *decode.Segment) {
 	start, known := fl.Start()
 	if s.Flags.Has(decode.FlagSYN) || !known || tcp.Seq(s.Seq) == start {
 		d.sniffed = true
-		d.sniff = sniffPayload(s.Payload)
+		d.sniff = app.SniffPayload(s.Payload)
 	}
 }
 
@@ -180,4 +181,9 @@ func (c *conn) Goaway(side int, f *h2.Frame) {
 	if c.nt != nil && c.notes.h2Told {
 		c.noticeGoaway(side, f)
 	}
+}
+
+// roles decides which side is the client, and by which rule (app.Roles).
+func (c *conn) roles() (client int, rule string) {
+	return app.Roles(&c.tcp, [2]app.Sniff{c.dir[sideA].sniff, c.dir[sideB].sniff}, c.ep)
 }

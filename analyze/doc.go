@@ -5,9 +5,9 @@
 // model.Report that package report renders. It never prints.
 //
 // An Analyzer keeps a table of connections keyed by 4-tuple; each conn
-// has a tcp.Conn and, per sending side, the later stages' state. The sides are "A" (the sender of
-// the first segment seen) and "B" until Report maps them to client and
-// server, because the evidence for the roles (a SYN, an HTTP/2 preface, a
+// has a tcp.Conn, a verdict.Tracker and an app.State. The sides are 0 (the
+// sender of the first segment seen) and 1 until Report maps them to client
+// and server, because the evidence for the roles (a SYN, an HTTP/2 preface, a
 // port) may come later than the first segment and nothing is buffered.
 //
 // The TCP classification is package tcp's (Wireshark 4.0.17's
@@ -22,22 +22,12 @@
 // connection, one per analysis flag (the retransmission family as its most
 // specific kind), plus RST and FIN. Window updates are only counted.
 //
-// HTTP/2 (h2*.go) rides on the tracker without changing it: every segment
-// goes on to its connection's h2conn, where a reassembler per side turns
-// segments into the in-order byte stream (retransmitted bytes once, out of
-// order ones held until the hole fills, bounded; holes never filled become
-// gaps) for a decode/h2 Stream. A connection is HTTP/2 by its preface, an
-// h2c upgrade, frame sync (a capture begun mid-connection) or
-// Options.H2Ports; a connection that starts with TLS records goes through
-// a tls.Conn (tls.go), whose plaintext, given Options.Keys or a pcapng's
-// secrets, is judged the same way. The frames feed PING matching,
-// GOAWAY and RST_STREAM records, a bounded stream table, flow-control
-// windows and the health-check inference, all kept by side until Report
-// builds Connection.HTTP2. TestH2FramesTshark holds the frame counts to
-// tshark's on every cleartext capture.
+// HTTP/2 and TLS are package app's: each conn runs an app.State after
+// its TCP tracker, and is its app.Host. TestH2FramesTshark holds the frame
+// counts to tshark's on every cleartext capture.
 //
 // With Options.OnNotice, the analysis also tells what connections do as
-// it happens (notice.go, notice_track.go): hooks at the few places
+// it happens (notice_track.go; model.Notice): hooks at the few places
 // something happens (a close, a PING ACK, a GOAWAY, a retransmission),
 // and a scan of the open connections every 250 ms of capture time (on a
 // segment, or on Tick when a live capture is quiet) for what only time

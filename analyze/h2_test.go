@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/oracle"
 	"github.com/h2pcap/h2pcap/model"
@@ -289,7 +290,7 @@ func tsharkH2Counts(t *testing.T, file string, opts oracle.Options) (map[string]
 			if err != nil {
 				t.Fatalf("http2.type %q", ty)
 			}
-			want[k][h2TypeName(http2.FrameType(n))]++
+			want[k][app.FrameTypeName(http2.FrameType(n))]++
 		}
 		frame := r.Get("frame.number")
 		for _, v := range r.Values("http2.ping") {
@@ -381,10 +382,10 @@ func TestH2PrefaceFromClient(t *testing.T) {
 				continue
 			}
 			client, _ := a.all[i].roles()
-			if st := h.dir[1-client].stream; st != nil && st.Preface() {
+			if h.SentPreface(1 - client) {
 				t.Errorf("%s stream %d: the preface came from the server %s (roles by %s)", c.file, conn.Stream, conn.Server, conn.Roles)
 			}
-			if st := h.dir[client].stream; conn.HTTP2.Detected == "preface" && (st == nil || !st.Preface()) {
+			if conn.HTTP2.Detected == "preface" && !h.SentPreface(client) {
 				t.Errorf("%s stream %d: detected by preface, but not the client's", c.file, conn.Stream)
 			}
 		}

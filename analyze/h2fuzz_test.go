@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 	"golang.org/x/net/http2"
@@ -104,7 +105,7 @@ func FuzzH2(f *testing.F) {
 					frames += n
 				}
 			}
-			if frames > 200 || len(h.Pings) > 20 || len(h.Streams) > 2*keepStreams+keepStreams {
+			if frames > 200 || len(h.Pings) > 20 || len(h.Streams) > 2*app.KeepStreams+app.KeepStreams {
 				t.Fatalf("%d frames, %d pings, %d streams from two short streams", frames, len(h.Pings), len(h.Streams))
 			}
 		}

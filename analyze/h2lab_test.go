@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -31,7 +32,7 @@ func TestH2LabTooManyPings(t *testing.T) {
 				}
 				acked, unanswered := 0, 0
 				for _, p := range h.Pings {
-					if p.From != "client" || p.Sender != SenderGoHealthCheck || p.Inferred {
+					if p.From != "client" || p.Sender != app.SenderGoHealthCheck || p.Inferred {
 						t.Errorf("stream %d: PING %+v", c.Stream, p)
 					}
 					if p.Acked {

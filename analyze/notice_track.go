@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
@@ -315,14 +316,14 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 }
 
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
-func (nt *noticer) pingLost(c *conn, p *PingRec) {
+func (nt *noticer) pingLost(c *conn, p *app.PingRec) {
 	c.notes.pingLost = true
 	c.notes.lostAckTold = p.Acked // answered already: nothing more to tell
 	c.notes.lostMeta = p.Meta
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
-	late := LatePingAfter(c.tcp.IRTT())
+	late := app.LatePingAfter(c.tcp.IRTT())
 	for i := range c.app.Conn().Pings() {
 		r := &c.app.Conn().Pings()[i]
 		if r == p {
@@ -335,7 +336,7 @@ func (nt *noticer) pingLost(c *conn, p *PingRec) {
 	if p.Inferred {
 		nt.n.Inferred = true
 		nt.n.Text += " (a PING inferred from TLS record sizes)"
-	} else if s := PingSender(p.Data); s != SenderUnknown {
+	} else if s := app.PingSender(p.Data); s != app.SenderUnknown {
 		nt.n.Text += " (" + s + ")"
 	}
 	nt.n.Text += "; frame " + strconv.Itoa(p.Meta.Frame)
@@ -346,7 +347,7 @@ func (nt *noticer) pingLost(c *conn, p *PingRec) {
 // matched it.
 func (c *conn) noticePingAck(side int, f *h2.Frame) {
 	list := c.app.Conn().Pings()
-	for i := len(list) - 1; i >= 0 && i >= len(list)-MaxAckSearch; i-- {
+	for i := len(list) - 1; i >= 0 && i >= len(list)-app.MaxAckSearch; i-- {
 		r := &list[i]
 		if r.Side == 1-side && r.Acked && !r.Orphan && r.Ack == f.Meta && r.Data == f.PingData {
 			c.nt.tellAck(c, r)
@@ -357,9 +358,9 @@ func (c *conn) noticePingAck(side int, f *h2.Frame) {
 
 // tellAck tells an answered PING: a ping_ack, or a ping_late past the
 // report's lateness.
-func (nt *noticer) tellAck(c *conn, r *PingRec) {
+func (nt *noticer) tellAck(c *conn, r *app.PingRec) {
 	rtt := r.Ack.Time.Sub(r.Meta.Time)
-	late := rtt > LatePingAfter(c.tcp.IRTT())
+	late := rtt > app.LatePingAfter(c.tcp.IRTT())
 	kind := model.NoticePingAck
 	if late {
 		kind = model.NoticePingLate
@@ -420,7 +421,7 @@ func (c *conn) noticeGoaway(side int, f *h2.Frame) {
 	}
 }
 
-func (nt *noticer) tellGoaway(c *conn, g *GoawayRec) {
+func (nt *noticer) tellGoaway(c *conn, g *app.GoawayRec) {
 	c.notes.goaway = true
 	n := nt.prepare(c, model.NoticeGoaway, g.Meta.Time, g.Meta.Frame, g.Meta.Input, g.Side)
 	n.Code = g.Code.String()
@@ -489,7 +490,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 		if pend, ok := c.app.Conn().PendingInferred(side); ok && (p == nil || p.Meta.Time.Before(pend.Time)) {
 			// TLS without keys: a record taken for a PING whose answer is
 			// still awaited (tlsinfer.go lists it only once decided).
-			p = &PingRec{Side: side, Meta: pend, Inferred: true}
+			p = &app.PingRec{Side: side, Meta: pend, Inferred: true}
 		}
 		if p == nil || now.Sub(p.Meta.Time) < pingGiveUp || c.app.Conn().PeerGoawayBefore(side, p.Meta) {
 			continue
@@ -594,7 +595,7 @@ func (nt *noticer) prepare(c *conn, kind model.NoticeKind, t time.Time, frame, i
 		Since:  c.notes.healthy,
 	}
 	if side >= 0 {
-		nt.n.From = SideName(side, client)
+		nt.n.From = app.SideName(side, client)
 	}
 	return &nt.n
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/internal/oracle"
@@ -245,7 +246,7 @@ func TestTLSMidConnection(t *testing.T) {
 				}
 				pings := 0
 				for _, p := range h.Pings {
-					if p.From == "client" && p.Sender == SenderGoHealthCheck && !p.Inferred {
+					if p.From == "client" && p.Sender == app.SenderGoHealthCheck && !p.Inferred {
 						pings++
 					}
 				}

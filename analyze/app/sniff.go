@@ -1,15 +1,18 @@
-package analyze
+package app
 
 import (
 	"bytes"
+	"net/netip"
 	"slices"
+
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 )
 
 // sniff is what the first payload of one direction looks like.
-type sniff uint8
+type Sniff uint8
 
 const (
-	sniffUnknown        sniff = iota
+	sniffUnknown        Sniff = iota
 	sniffH2Preface            // HTTP/2 client connection preface: sender is the client
 	sniffHTTP1Request         // HTTP/1 request line: sender is the client
 	sniffHTTP1Response        // "HTTP/1.x " status line: sender is the server
@@ -30,7 +33,7 @@ var http1Methods = [...]string{
 }
 
 // sniffPayload classifies the first captured payload bytes of a direction.
-func sniffPayload(p []byte) sniff {
+func SniffPayload(p []byte) Sniff {
 	if n := min(len(p), len(h2Preface)); n >= minPrefaceMatch && string(p[:n]) == h2Preface[:n] {
 		return sniffH2Preface
 	}
@@ -64,8 +67,8 @@ func sniffPayload(p []byte) sniff {
 }
 
 // app names the application protocol from both directions' first payloads.
-func app(a, b sniff) string {
-	has := func(xs ...sniff) bool { return slices.Contains(xs, a) || slices.Contains(xs, b) }
+func AppName(a, b Sniff) string {
+	has := func(xs ...Sniff) bool { return slices.Contains(xs, a) || slices.Contains(xs, b) }
 	switch {
 	case has(sniffH2Preface):
 		return "h2c"
@@ -88,18 +91,19 @@ var wellKnownPorts = map[uint16]bool{
 
 func isWellKnown(p uint16) bool { return p < 1024 || wellKnownPorts[p] }
 
-// roles decides which side is the client, and by which rule. The order is
-// from strongest evidence to weakest: the handshake, then what the first
-// payloads say, then the port numbers.
-func (c *conn) roles() (client int, rule string) {
+// Roles decides which side (0 or 1, as the TCP tracker numbers them) is
+// the client, and by which rule: tc's handshake, then what each side's
+// first payload looked like (sniffs), then the port numbers of the
+// endpoints ep. The order is from strongest evidence to weakest.
+func Roles(tc *tcp.Conn, sniffs [2]Sniff, ep [2]netip.AddrPort) (client int, rule string) {
 	switch {
-	case c.tcp.SYNSide() >= 0:
-		return c.tcp.SYNSide(), "syn"
-	case c.tcp.SYNAckSide() >= 0:
-		return 1 - c.tcp.SYNAckSide(), "syn"
+	case tc.SYNSide() >= 0:
+		return tc.SYNSide(), "syn"
+	case tc.SYNAckSide() >= 0:
+		return 1 - tc.SYNAckSide(), "syn"
 	}
 	rules := [...]struct {
-		s      sniff
+		s      Sniff
 		client bool
 		name   string
 	}{
@@ -110,8 +114,8 @@ func (c *conn) roles() (client int, rule string) {
 		{sniffTLSServerHello, false, "tls-server-hello"},
 	}
 	for _, r := range rules {
-		for side := sideA; side <= sideB; side++ {
-			if c.dir[side].sniff == r.s {
+		for side := range 2 {
+			if sniffs[side] == r.s {
 				if r.client {
 					return side, r.name
 				}
@@ -119,18 +123,18 @@ func (c *conn) roles() (client int, rule string) {
 			}
 		}
 	}
-	pa, pb := c.ep[sideA].Port(), c.ep[sideB].Port()
+	pa, pb := ep[0].Port(), ep[1].Port()
 	switch wa, wb := isWellKnown(pa), isWellKnown(pb); {
 	case wa && !wb:
-		return sideB, "well-known-port"
+		return 1, "well-known-port"
 	case wb && !wa:
-		return sideA, "well-known-port"
+		return 0, "well-known-port"
 	}
 	switch {
 	case pa > pb:
-		return sideA, "ephemeral-port"
+		return 0, "ephemeral-port"
 	case pb > pa:
-		return sideB, "ephemeral-port"
+		return 1, "ephemeral-port"
 	}
-	return sideA, "first-seen"
+	return 0, "first-seen"
 }

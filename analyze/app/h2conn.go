@@ -1,4 +1,4 @@
-package analyze
+package app
 
 import (
 	"slices"
@@ -46,7 +46,8 @@ const (
 
 // h2conn is the HTTP/2 state of one connection: a reassembler and frame
 // decoder per side, and what the frames say. Everything is kept by side
-// (sideA, sideB) until the report maps sides to client and server.
+// (0 and 1, as the TCP tracker numbers them) until the report maps sides
+// to client and server.
 //
 // Memory is bounded per connection: under 1 KB until HTTP/2 is found (and
 // nothing once it is found not to be), then per side the out-of-order
@@ -98,7 +99,7 @@ type h2dir struct {
 	closeRST bool
 }
 
-func newAppConn(host Host, forced bool, keys *KeyRef) *Conn {
+func newConn(host Host, forced bool, keys *KeyRef) *Conn {
 	h := &Conn{host: host, forced: forced, keys: keys}
 	if forced {
 		h.mode = h2Yes
@@ -157,7 +158,7 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 		if s.PayloadLen == 0 || st.off {
 			return
 		}
-		h = newAppConn(st.host, st.forced, st.keys)
+		h = newConn(st.host, st.forced, st.keys)
 		st.h = h
 	}
 	if h.mode == h2No && h.tls == nil || h.finished {
@@ -332,7 +333,7 @@ func (d *h2dir) vet(b []byte) int {
 	if d.chunks > 0 || d.h.forced || d.h.mode != h2Maybe {
 		return vetOK
 	}
-	switch sniffPayload(b) {
+	switch SniffPayload(b) {
 	case sniffHTTP1Request, sniffHTTP1Response:
 		// HTTP/1 is HTTP/2 after an h2c upgrade, whose request or 101
 		// response is in the first segment.

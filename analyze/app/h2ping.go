@@ -1,4 +1,4 @@
-package analyze
+package app
 
 import (
 	"encoding/hex"
@@ -298,4 +298,11 @@ func (h *Conn) PendingInferred(side int) (h2.Meta, bool) {
 		return t.infer.pend.meta, true
 	}
 	return h2.Meta{}, false
+}
+
+// SentPreface says whether side's bytes began with the HTTP/2 client
+// preface.
+func (h *Conn) SentPreface(side int) bool {
+	st := h.dir[side].stream
+	return st != nil && st.Preface()
 }

@@ -1,4 +1,4 @@
-package analyze
+package app
 
 import (
 	"fmt"
@@ -66,11 +66,11 @@ func (st *State) HTTP2(client int) *model.HTTP2 {
 		counts := map[string]int{}
 		for ty, n := range d.counts {
 			if n > 0 {
-				counts[h2TypeName(http2.FrameType(ty))] = n
+				counts[FrameTypeName(http2.FrameType(ty))] = n
 			}
 		}
 		for ty, n := range d.unknown {
-			counts[h2TypeName(ty)] = n
+			counts[FrameTypeName(ty)] = n
 		}
 		out.Frames[dir] = counts
 		if d.stream != nil {
@@ -172,16 +172,16 @@ func (t *streamTable) report(client int) []model.H2Stream {
 	for i := range t.first {
 		add(&t.first[i], "")
 	}
-	n := min(t.nLast, keepStreams)
+	n := min(t.nLast, KeepStreams)
 	for i := t.nLast - n; i < t.nLast; i++ {
-		add(&t.last[i%keepStreams], "")
+		add(&t.last[i%KeepStreams], "")
 	}
 	open := make([]*streamRec, 0, len(t.open))
 	for _, r := range t.open {
 		open = append(open, r)
 	}
 	slices.SortFunc(open, func(a, b *streamRec) int { return int(int64(a.id) - int64(b.id)) })
-	for _, r := range open[:min(len(open), keepStreams)] {
+	for _, r := range open[:min(len(open), KeepStreams)] {
 		add(r, "")
 	}
 	return out
@@ -189,7 +189,7 @@ func (t *streamTable) report(client int) []model.H2Stream {
 
 // h2TypeName is the RFC 9113 name of a frame type (x/net/http2's), or
 // UNKNOWN_0xNN for a type it does not define.
-func h2TypeName(ty http2.FrameType) string {
+func FrameTypeName(ty http2.FrameType) string {
 	if ty > http2.FrameContinuation {
 		return fmt.Sprintf("UNKNOWN_0x%02X", uint8(ty))
 	}

@@ -1,4 +1,4 @@
-package analyze
+package app
 
 import (
 	"github.com/h2pcap/h2pcap/analyze/tcp"

@@ -1,19 +1,27 @@
-package analyze
+package app
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 
-	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
 )
 
-// KeyRef is the analyzer's key log, shared by its connections: pcapng
-// Decryption Secrets Blocks add to it while the capture is read.
+// KeyRef is the analyzer's key log, shared by its connections: keys added
+// while the capture is read (pcapng Decryption Secrets Blocks, a live
+// capture's followed key log) reach the connections already open.
 type KeyRef struct{ log *tls.KeyLog }
+
+// Add merges k into the key log; a connection whose records wait for keys
+// looks them up again once the log grows.
+func (r *KeyRef) Add(k *tls.KeyLog) {
+	if r.log == nil {
+		r.log = &tls.KeyLog{}
+	}
+	r.log.Merge(k)
+}
 
 // tlsState is the TLS layer of a connection that started with TLS records:
 // the reassembled directions go through a tls.Conn, and its decrypted
@@ -177,63 +185,4 @@ func tlsVersionName(v uint16) string {
 		return fmt.Sprintf("TLS 1.3 (draft %d)", v&0xff)
 	}
 	return fmt.Sprintf("0x%04x", v)
-}
-
-// AddKeys adds TLS secrets to the key log the analysis decrypts with. It is
-// the one way keys come in: Options.Keys (the CLI's --keylog) at New, and
-// while reading, a pcapng's Decryption Secrets Blocks and a live capture's
-// followed key log (both through a decode.SecretsSource). A connection
-// whose records wait for keys looks them up again once the log grows.
-func (a *Analyzer) AddKeys(k *tls.KeyLog) {
-	if k == nil {
-		return
-	}
-	if a.keys.log == nil {
-		a.keys.log = &tls.KeyLog{}
-	}
-	a.keys.log.Merge(k)
-}
-
-// addSecrets adds the TLS key log secrets of src past the first used to the
-// analyzer's key log, and returns how many src has given. A malformed
-// block is skipped, as Wireshark does, with a warning for the report.
-func (a *Analyzer) addSecrets(src decode.SecretsSource, used int, warn func(string)) int {
-	all := src.Secrets()
-	for i, s := range all[min(used, len(all)):] {
-		if s.Type != tls.DSBTypeTLSKeyLog {
-			continue
-		}
-		k := &tls.KeyLog{}
-		err := k.AddDSB(s.Data) // the lines before a malformed one are kept
-		a.AddKeys(k)
-		if err != nil {
-			var ke *tls.KeyLogError
-			if errors.As(err, &ke) {
-				err = ke
-			}
-			warn(fmt.Sprintf("TLS key log in Decryption Secrets Block %d: %v (the lines before it are used)", used+i+1, err))
-		}
-	}
-	return len(all)
-}
-
-// KeyLogUse says what the key log k, read from path, did for r: how many
-// connections it has secrets for, and how many of r's TLS connections were
-// decrypted with them (their client random is in it).
-func KeyLogUse(r *model.Report, path string, k *tls.KeyLog) model.KeyLogUse {
-	u := model.KeyLogUse{Path: path, Keys: k.Len()}
-	for _, c := range r.Connections {
-		if c.TLS == nil {
-			continue
-		}
-		u.TLSConnections++
-		var cr [32]byte
-		if b, err := hex.DecodeString(c.TLS.ClientRandom); c.TLS.Decrypted && err == nil && len(b) == len(cr) {
-			copy(cr[:], b)
-			if _, ok := k.Lookup(cr); ok {
-				u.Decrypted++
-			}
-		}
-	}
-	return u
 }

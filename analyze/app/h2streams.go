@@ -1,4 +1,4 @@
-package analyze
+package app
 
 import (
 	"slices"
@@ -10,7 +10,7 @@ import (
 const (
 	// keepStreams: the first and the last this many finished streams are
 	// listed; the ones between are only counted.
-	keepStreams = 32
+	KeepStreams = 32
 	// maxOpenStreams bounds the streams followed at once; a stream opened
 	// beyond it is counted, not followed.
 	maxOpenStreams = 1024
@@ -168,14 +168,14 @@ func (t *streamTable) done(r *streamRec) {
 		t.closed[t.nClosed%maxClosedIDs] = r.id
 	}
 	t.nClosed++
-	if len(t.first) < keepStreams {
+	if len(t.first) < KeepStreams {
 		t.first = append(t.first, *r)
 		return
 	}
 	if t.last == nil {
-		t.last = make([]streamRec, keepStreams)
+		t.last = make([]streamRec, KeepStreams)
 	}
-	t.last[t.nLast%keepStreams] = *r
+	t.last[t.nLast%KeepStreams] = *r
 	t.nLast++
 }
 
