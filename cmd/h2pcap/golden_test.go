@@ -25,22 +25,28 @@ func TestGoldenReports(t *testing.T) {
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, errOut)
 				}
-				golden := filepath.Join("testdata", name)
-				if *update {
-					os.MkdirAll("testdata", 0o755)
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (go test ./cmd/h2pcap -update creates it)", err)
-				}
-				if !bytes.Equal([]byte(out), want) {
-					t.Errorf("report differs from %s (go test ./cmd/h2pcap -update to accept):\n%s", golden, diffLines(string(want), out))
-				}
+				checkGolden(t, name, out)
 			})
 		}
+	}
+}
+
+// checkGolden compares out with testdata/name, which -update rewrites.
+func checkGolden(t *testing.T, name, out string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (go test ./cmd/h2pcap -update creates it)", err)
+	}
+	if !bytes.Equal([]byte(out), want) {
+		t.Errorf("report differs from %s (go test ./cmd/h2pcap -update to accept):\n%s", golden, diffLines(string(want), out))
 	}
 }
 
@@ -83,19 +89,7 @@ func TestGoldenWidths(t *testing.T) {
 						t.Errorf("line %d is %d columns wide: %q", i+1, n, line)
 					}
 				}
-				golden := filepath.Join("testdata", name)
-				if *update {
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (go test ./cmd/h2pcap -update creates it)", err)
-				}
-				if !bytes.Equal([]byte(out), want) {
-					t.Errorf("report differs from %s (go test ./cmd/h2pcap -update to accept):\n%s", golden, diffLines(string(want), out))
-				}
+				checkGolden(t, name, out)
 			})
 		}
 	}
