@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/app"
+	"github.com/h2pcap/h2pcap/analyze/notice"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -34,7 +35,7 @@ type Options struct {
 	// secrets still are used). The analyzer does not modify it.
 	Keys *tls.KeyLog
 	// OnNotice, when set, is called while segments are analysed for each
-	// Notice a connection gives (notice.go, notice_track.go), and from
+	// Notice a connection gives (package notice), and from
 	// Tick and the first Report for what only time or the end shows. It
 	// runs in the caller's goroutine and must not keep n.
 	OnNotice func(n *model.Notice)
@@ -66,9 +67,9 @@ type Analyzer struct {
 	// same capture) continues its reassembly and copy detection (read.go).
 	dec *decode.InputDecoder
 
-	nt        *noticer     // nil without Options.OnNotice (notice_track.go)
-	fg        *forgetter   // nil without Options.ForgetHealthy (forget.go)
-	openConns atomic.Int64 // connections without a close, for OpenConns
+	nt        *notice.Noticer // nil without Options.OnNotice
+	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
+	openConns atomic.Int64    // connections without a close, for OpenConns
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -93,7 +94,7 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
 	if opts.OnNotice != nil {
-		a.nt = &noticer{on: opts.OnNotice}
+		a.nt = notice.New(opts.OnNotice)
 	}
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, index: map[[2]string]int{}}
@@ -129,7 +130,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	a.lastKey, a.lastConn = k, c
 	f := c.segment(s)
 	if c.nt != nil {
-		c.nt.segment(c, s, f)
+		c.nt.Segment(c, s, f)
 	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
 		a.closeCheck(c, s)
@@ -168,7 +169,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 	}
 	a.judgeReport(r, listed) // summary.go
 	if a.nt != nil {
-		a.nt.reconcile(listed, r)
+		a.nt.Reconcile(noticeConns(listed), r)
 	}
 	return r
 }
@@ -190,7 +191,7 @@ func (c *conn) report() *model.Connection {
 
 // reportTCP is the Connection without what the HTTP/2 and TLS layers
 // found: building those ends their decoding, which a connection still
-// being captured cannot afford (notice_track.go judges one at its close).
+// being captured cannot afford (the notices judge one at its close).
 func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	server := 1 - client
 	dirOf := func(side int) model.Direction {
@@ -249,6 +250,15 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	for i, e := range c.events {
 		e.Dir = dirOf(int(e.Dir))
 		out.Events[i] = e
+	}
+	return out
+}
+
+// noticeConns is conns as the notices read them.
+func noticeConns(conns []*conn) []notice.Conn {
+	out := make([]notice.Conn, len(conns))
+	for i, c := range conns {
+		out[i] = c
 	}
 	return out
 }

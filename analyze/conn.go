@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/app"
+	"github.com/h2pcap/h2pcap/analyze/notice"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
@@ -48,10 +49,10 @@ type conn struct {
 
 	app app.State // the application analysis: TLS, HTTP/2, PINGs
 
-	nt          *noticer    // the analyzer's, nil without OnNotice (notice_track.go)
-	notes       connNotices // notice state
-	closedNoted bool        // counted closed (Analyzer.OpenConns)
-	forgotten   bool        // judged healthy after its close and dropped
+	nt          *notice.Noticer // the analyzer's, nil without OnNotice
+	notes       notice.State    // notice state
+	closedNoted bool            // counted closed (Analyzer.OpenConns)
+	forgotten   bool            // judged healthy after its close and dropped
 }
 
 // closeMark remembers the first segment with RST or FIN.
@@ -71,7 +72,7 @@ func newConn(stream int, s *decode.Segment, maxEvents int) *conn {
 		start:      s.Time,
 		maxEvents:  maxEvents,
 	}
-	c.notes.openIdx = -1
+	c.notes = notice.NewState()
 	c.tcp.Init()
 	return c
 }
@@ -172,13 +173,13 @@ func (c *conn) IRTT() time.Duration { return c.tcp.IRTT() }
 // PingAck and Goaway pass the frames on to the live notices, once the
 // connection's HTTP/2 was told.
 func (c *conn) PingAck(side int, f *h2.Frame) {
-	if c.nt != nil && c.notes.h2Told {
+	if c.nt != nil && c.notes.HTTP2Told() {
 		c.noticePingAck(side, f)
 	}
 }
 
 func (c *conn) Goaway(side int, f *h2.Frame) {
-	if c.nt != nil && c.notes.h2Told {
+	if c.nt != nil && c.notes.HTTP2Told() {
 		c.noticeGoaway(side, f)
 	}
 }

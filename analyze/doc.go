@@ -27,7 +27,7 @@
 // counts to tshark's on every cleartext capture.
 //
 // With Options.OnNotice, the analysis also tells what connections do as
-// it happens (notice_track.go; model.Notice): hooks at the few places
+// it happens (package notice; model.Notice): hooks at the few places
 // something happens (a close, a PING ACK, a GOAWAY, a retransmission),
 // and a scan of the open connections every 250 ms of capture time (on a
 // segment, or on Tick when a live capture is quiet) for what only time

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/notice"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -51,7 +52,7 @@ func FuzzAnalyzer(f *testing.F) {
 			}
 			a.Segment(s)
 		}
-		a.Tick(now.Add(2 * liveSilentAfter))
+		a.Tick(now.Add(2 * notice.LiveSilentAfter))
 		if open := a.OpenConns(); open < 0 || open > int64(opens) {
 			t.Fatalf("%d open connections of %d", open, opens)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/notice"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
@@ -278,8 +279,8 @@ func TestNoticeTick(t *testing.T) {
 	if s := findingsOf(got, model.NoticeSilent); len(s) != 0 {
 		t.Fatalf("silent after 30 s: %+v", s)
 	}
-	a.Tick(end.Add(liveSilentAfter))
-	a.Tick(end.Add(2 * liveSilentAfter))
+	a.Tick(end.Add(notice.LiveSilentAfter))
+	a.Tick(end.Add(2 * notice.LiveSilentAfter))
 	s := findingsOf(got, model.NoticeSilent)
 	if open := a.OpenConns(); open == 0 || len(s) != int(open) {
 		t.Fatalf("%d open connections, silent notices: %+v", open, s)
@@ -357,7 +358,7 @@ func TestNoticesWithDrops(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a.Tick(info.Last.Add(2 * liveSilentAfter))
+			a.Tick(info.Last.Add(2 * notice.LiveSilentAfter))
 			rep := a.Report([]*decode.InputInfo{info})
 			for i, c := range rep.Connections {
 				g := got[i]

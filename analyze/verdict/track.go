@@ -361,8 +361,8 @@ func (tr *Tracker) Marks(side int) (unseen, peerMissing, answered bool) {
 	return t.markUnseen, t.markPeerMissing, t.markAnswered
 }
 
-// What the live notices read while the capture runs (package analyze's
-// notice_track.go), so that a finding printed as it happens and the
+// What the live notices read while the capture runs (package
+// analyze/notice), so that a finding printed as it happens and the
 // verdict agree.
 
 // FINSent says whether side sent a FIN.

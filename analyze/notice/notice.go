@@ -1,4 +1,4 @@
-package analyze
+package notice
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ const (
 	// looked at for time-driven findings: well under a second, so a live
 	// line is not late, and rare enough to cost nothing per packet.
 	scanEvery = 250 * time.Millisecond
-	// liveSilentAfter is how long an open connection must carry nothing
+	// LiveSilentAfter is how long an open connection must carry nothing
 	// to be told silent while the capture runs. HTTP/2 stacks that keep a
 	// connection alive send something at least every 30 s when idle
 	// (client-go's health check PINGs after 30 s; gRPC keepalive is set to
@@ -40,7 +40,7 @@ const (
 	// silentAfter, which judges a connection that stopped before a
 	// capture's end; that verdict is told at the end (reconcile) when the
 	// line was not printed before.
-	liveSilentAfter = time.Minute
+	LiveSilentAfter = time.Minute
 	// pingGiveUp is how long a PING whose close the capture does not see
 	// must stay unanswered, with the sender's TCP sending it again and
 	// nothing new since, to be told lost. The sender's close queues behind
@@ -58,18 +58,18 @@ const (
 	burstWindow = time.Second
 )
 
-// noticer makes the Notices of an Analyzer.
-type noticer struct {
+// Noticer makes the Notices of an Analyzer.
+type Noticer struct {
 	on       func(*model.Notice)
 	n        model.Notice // reused: OnNotice must not keep it
-	open     []*conn      // connections without a close, for the scans
+	open     []Conn       // connections without a close, for the scans
 	lastScan time.Time
 	now      time.Time // the latest capture time seen
 	told     bool      // reconcile ran
 }
 
-// connNotices is a connection's notice state.
-type connNotices struct {
+// State is a connection's notice state, kept in the connection.
+type State struct {
 	openIdx     int // index in noticer.open; -1 when not there
 	pingLost    bool
 	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
@@ -114,84 +114,30 @@ func (b *burstTrack) retrans(ns int64) bool {
 	return false
 }
 
-// connOpened takes a new connection: it counts as open until it closes.
-func (a *Analyzer) connOpened(c *conn, s *decode.Segment) {
-	a.openConns.Add(1)
-	c.nt = a.nt
-	if a.nt == nil {
-		return
-	}
-	c.notes.openIdx = len(a.nt.open)
-	a.nt.open = append(a.nt.open, c)
-	a.nt.emit(c, model.NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
-}
-
-// connClosed takes a connection that is over: both FINs or an RST, or
-// its 4-tuple taken by a new connection.
-func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
-	if c.closedNoted {
-		return
-	}
-	c.closedNoted = true
-	a.openConns.Add(-1)
-	if a.fg != nil {
-		a.fg.closedConn(c)
-	}
-	if a.nt == nil {
-		return
-	}
-	a.nt.drop(c)
-	a.nt.emit(c, model.NoticeConnClose, s.Time, s.Frame, s.Input, -1, "")
-}
-
-// closeCheck is run on a segment with FIN or RST.
-func (a *Analyzer) closeCheck(c *conn, s *decode.Segment) {
-	if c.rst.seen || c.vt.FINSent(sideA) && c.vt.FINSent(sideB) {
-		a.connClosed(c, s)
-	}
-}
-
-// OpenConns returns the number of connections seen and not yet closed
-// (both FINs or an RST). It may be called from any goroutine.
-func (a *Analyzer) OpenConns() int64 { return a.openConns.Load() }
-
-// Tick tells the analyzer the capture clock reads now while no packet
-// comes, so that time-driven notices (a PING given up on, a silent
-// connection) are given. A live capture calls it about once a second;
-// times before the latest packet's are ignored.
-func (a *Analyzer) Tick(now time.Time) {
-	if a.nt != nil {
-		a.nt.clock(now, true)
-	}
-	if a.fg != nil && len(a.fg.closed) > 0 {
-		a.sweep(now)
-	}
-}
-
 // drop removes c from the open list.
-func (nt *noticer) drop(c *conn) {
-	i := c.notes.openIdx
+func (nt *Noticer) Drop(c Conn) {
+	i := c.Notes().openIdx
 	if i < 0 {
 		return
 	}
 	last := len(nt.open) - 1
 	nt.open[i] = nt.open[last]
-	nt.open[i].notes.openIdx = i
+	nt.open[i].Notes().openIdx = i
 	nt.open[last] = nil
 	nt.open = nt.open[:last]
-	c.notes.openIdx = -1
+	c.Notes().openIdx = -1
 }
 
 // segment is run after the tracker and the HTTP/2 analysis took s; f are
 // its analysis flags.
-func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
-	side := c.side(s)
-	ns := &c.notes
+func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
+	side := c.Side(s)
+	ns := c.Notes()
 	ns.silent = false
 	now := s.Time.UnixNano()
 	if f.Retransmission() {
 		ns.lastRetrans[side] = now
-		nt.emit(c, model.NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
+		nt.Emit(c, model.NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
 		if ns.burst[side].retrans(now) {
 			n := nt.prepare(c, model.NoticeRetransBurst, s.Time, s.Frame, s.Input, side)
 			n.Count = burstCount
@@ -199,7 +145,7 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 			nt.send()
 		}
 	}
-	if h := c.app.Conn(); h != nil {
+	if h := c.App(); h != nil {
 		if !ns.h2Told && h.Confirmed() {
 			nt.h2Confirmed(c)
 		}
@@ -221,11 +167,11 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 		if i := ns.lostAt - 1; i >= 0 && i < len(h.Pings()) && !ns.lostAckTold {
 			if r := &h.Pings()[i]; r.Inferred && r.Acked {
 				ns.lostAckTold = true
-				nt.tellAck(c, r)
+				nt.TellAck(c, r)
 			}
 		}
 	}
-	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.vt.FirstClose(side, s.Frame, s.Input) {
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.Tracker().FirstClose(side, s.Frame, s.Input) {
 		// Only an RST that is the connection's first close is a finding:
 		// one after a FIN is a socket closed with data unread, routine.
 		if s.Flags.Has(decode.FlagRST) {
@@ -234,21 +180,21 @@ func (nt *noticer) segment(c *conn, s *decode.Segment, f tcp.Flags) {
 		nt.closedWithPing(c, side, s)
 		nt.closedStalled(c, side, s)
 	}
-	nt.clock(s.Time, false)
+	nt.Clock(s.Time, false)
 }
 
 // reset tells an RST that ended the connection.
-func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
+func (nt *Noticer) reset(c Conn, side int, s *decode.Segment) {
 	n := nt.prepare(c, model.NoticeReset, s.Time, s.Frame, s.Input, side)
 	n.Text = fmt.Sprintf("RST from the %s's address", n.From)
-	ttl, ttlOK := c.vt.TTL(side)
+	ttl, ttlOK := c.Tracker().TTL(side)
 	switch {
 	case ttlOK && ttl != s.TTL:
 		n.Text += fmt.Sprintf(" with TTL %d where its other packets have %d: a middlebox may have sent it", s.TTL, ttl)
-	case c.vt.RSTIPIDJump(side):
+	case c.Tracker().RSTIPIDJump(side):
 		n.Text += fmt.Sprintf(" with IP ID %d out of its counter's run: a middlebox may have sent it", s.IPID)
 	}
-	if gap := c.vt.RSTGap(); gap >= time.Second {
+	if gap := c.Tracker().RSTGap(); gap >= time.Second {
 		n.Text += fmt.Sprintf(", after %s without packets", prose.Duration(gap))
 	}
 	nt.send()
@@ -256,11 +202,11 @@ func (nt *noticer) reset(c *conn, side int, s *decode.Segment) {
 
 // closedWithPing tells a lost PING when side closes the connection first
 // with its latest PING unanswered (what judge's lostPingDecoded finds).
-func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
-	if c.notes.pingLost || c.app.Conn() == nil {
+func (nt *Noticer) closedWithPing(c Conn, side int, s *decode.Segment) {
+	if c.Notes().pingLost || c.App() == nil {
 		return
 	}
-	p := c.app.Conn().UnansweredPing(side, s.Frame, s.Input)
+	p := c.App().UnansweredPing(side, s.Frame, s.Input)
 	if p == nil {
 		return
 	}
@@ -280,29 +226,27 @@ func (nt *noticer) closedWithPing(c *conn, side int, s *decode.Segment) {
 // verdict's (judge's lostPingInferred), so the connection is judged as
 // the report will judge it; the cheap preconditions come first, as a
 // judgement copies the connection's events.
-func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
-	client, rule := c.roles()
-	if c.notes.pingLost || side != client {
+func (nt *Noticer) closedStalled(c Conn, side int, s *decode.Segment) {
+	client, _ := c.Roles()
+	if c.Notes().pingLost || side != client {
 		return
 	}
 	now := s.Time.UnixNano()
-	heard := c.start.UnixNano()
-	if ns, ok := c.vt.AckAdvance(side); ok {
+	heard := c.Start().UnixNano()
+	if ns, ok := c.Tracker().AckAdvance(side); ok {
 		heard = ns
 	}
-	stall, stalled := c.vt.Stall(side)
+	stall, stalled := c.Tracker().Stall(side)
 	if !stalled || stall >= now || time.Duration(now-heard) < verdict.MinStall {
 		return
 	}
 	// A GOAWAY that ended the connection comes first in the verdict.
-	if h := c.app.Conn(); h != nil && len(h.Goaways()) > 0 {
+	if h := c.App(); h != nil && len(h.Goaways()) > 0 {
 		if g := h.Goaways()[0]; g.Side != client || g.Code != http2.ErrCodeNo {
 			return
 		}
 	}
-	out := c.reportTCP(client, rule)
-	f := c.vt.Facts(client, &c.tcp)
-	v := verdict.Judge(out, f, f.CapturePoint(), s.Time)
+	v := c.JudgeTCP(s.Time)
 	if v.Kind != model.KindLostPing {
 		return
 	}
@@ -311,23 +255,23 @@ func (nt *noticer) closedStalled(c *conn, side int, s *decode.Segment) {
 	n.Inferred = true
 	n.RTT = time.Duration(now - stall)
 	n.Text = v.Summary
-	c.notes.pingLost = true
+	c.Notes().pingLost = true
 	nt.send()
 }
 
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
-func (nt *noticer) pingLost(c *conn, p *app.PingRec) {
-	c.notes.pingLost = true
-	c.notes.lostAckTold = p.Acked // answered already: nothing more to tell
-	c.notes.lostMeta = p.Meta
+func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
+	c.Notes().pingLost = true
+	c.Notes().lostAckTold = p.Acked // answered already: nothing more to tell
+	c.Notes().lostMeta = p.Meta
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
-	late := app.LatePingAfter(c.tcp.IRTT())
-	for i := range c.app.Conn().Pings() {
-		r := &c.app.Conn().Pings()[i]
+	late := app.LatePingAfter(c.IRTT())
+	for i := range c.App().Pings() {
+		r := &c.App().Pings()[i]
 		if r == p {
-			c.notes.lostAt = i + 1 // p may also be a pending inferred PING, not listed yet
+			c.Notes().lostAt = i + 1 // p may also be a pending inferred PING, not listed yet
 		}
 		if r.Acked && !r.Orphan && r.Meta.Frame != 0 && r.Meta.Time.Before(p.Meta.Time) && r.Ack.Time.Sub(r.Meta.Time) <= late {
 			nt.n.Since = r.Meta.Time
@@ -343,29 +287,16 @@ func (nt *noticer) pingLost(c *conn, p *app.PingRec) {
 	nt.send()
 }
 
-// noticePingAck is run on a PING ACK from side after pingTracker.ack
-// matched it.
-func (c *conn) noticePingAck(side int, f *h2.Frame) {
-	list := c.app.Conn().Pings()
-	for i := len(list) - 1; i >= 0 && i >= len(list)-app.MaxAckSearch; i-- {
-		r := &list[i]
-		if r.Side == 1-side && r.Acked && !r.Orphan && r.Ack == f.Meta && r.Data == f.PingData {
-			c.nt.tellAck(c, r)
-			return
-		}
-	}
-}
-
 // tellAck tells an answered PING: a ping_ack, or a ping_late past the
 // report's lateness.
-func (nt *noticer) tellAck(c *conn, r *app.PingRec) {
+func (nt *Noticer) TellAck(c Conn, r *app.PingRec) {
 	rtt := r.Ack.Time.Sub(r.Meta.Time)
-	late := rtt > app.LatePingAfter(c.tcp.IRTT())
+	late := rtt > app.LatePingAfter(c.IRTT())
 	kind := model.NoticePingAck
 	if late {
 		kind = model.NoticePingLate
 	} else {
-		c.notes.healthy = r.Meta.Time
+		c.Notes().healthy = r.Meta.Time
 	}
 	n := nt.prepare(c, kind, r.Ack.Time, r.Ack.Frame, r.Ack.Input, r.Side)
 	n.RTT, n.Inferred = rtt, r.Inferred
@@ -382,15 +313,15 @@ func (nt *noticer) tellAck(c *conn, r *app.PingRec) {
 // inferredPings tells the PINGs inferred from TLS record sizes
 // (tlsinfer.go) that were answered: they are added to the list once their
 // ACK is seen.
-func (nt *noticer) inferredPings(c *conn) {
-	list := c.app.Conn().Pings()
-	ns := &c.notes
+func (nt *Noticer) inferredPings(c Conn) {
+	list := c.App().Pings()
+	ns := c.Notes()
 	if len(list) < ns.pingsSeen {
 		ns.pingsSeen = 0 // the list was dropped (not HTTP/2 after all)
 	}
 	for i := ns.pingsSeen; i < len(list); i++ {
 		if r := &list[i]; r.Inferred && r.Acked {
-			nt.tellAck(c, r)
+			nt.TellAck(c, r)
 		}
 	}
 	ns.pingsSeen = len(list)
@@ -400,29 +331,21 @@ func (nt *noticer) inferredPings(c *conn) {
 // PING ACKs and GOAWAYs decoded while it was not (a capture begun
 // mid-connection is confirmed by frame sync, after several frames) are
 // told now, as the report will list them; later ones as they come.
-func (nt *noticer) h2Confirmed(c *conn) {
-	h := c.app.Conn()
-	c.notes.h2Told = true
+func (nt *Noticer) h2Confirmed(c Conn) {
+	h := c.App()
+	c.Notes().h2Told = true
 	for i := range h.Pings() {
 		if r := &h.Pings()[i]; r.Acked && !r.Orphan && !r.Inferred {
-			nt.tellAck(c, r)
+			nt.TellAck(c, r)
 		}
 	}
 	for i := range h.Goaways() {
-		nt.tellGoaway(c, &h.Goaways()[i])
+		nt.TellGoaway(c, &h.Goaways()[i])
 	}
 }
 
-// noticeGoaway is run on a GOAWAY frame from side, after h2conn.goaway
-// recorded it (past maxGoaways it is not, and not told either).
-func (c *conn) noticeGoaway(side int, f *h2.Frame) {
-	if n := len(c.app.Conn().Goaways()); n > 0 && c.app.Conn().Goaways()[n-1].Meta == f.Meta {
-		c.nt.tellGoaway(c, &c.app.Conn().Goaways()[n-1])
-	}
-}
-
-func (nt *noticer) tellGoaway(c *conn, g *app.GoawayRec) {
-	c.notes.goaway = true
+func (nt *Noticer) TellGoaway(c Conn, g *app.GoawayRec) {
+	c.Notes().goaway = true
 	n := nt.prepare(c, model.NoticeGoaway, g.Meta.Time, g.Meta.Frame, g.Meta.Input, g.Side)
 	n.Code = g.Code.String()
 	if printable([]byte(g.Debug)) {
@@ -454,7 +377,7 @@ func printable(b []byte) bool {
 // clock moves the capture clock to t and scans the open connections when
 // scanEvery has passed since the last scan (or on every tick: ticks are
 // rare).
-func (nt *noticer) clock(t time.Time, tick bool) {
+func (nt *Noticer) Clock(t time.Time, tick bool) {
 	if t.Before(nt.now) {
 		return
 	}
@@ -469,30 +392,30 @@ func (nt *noticer) clock(t time.Time, tick bool) {
 }
 
 // scan looks at one open connection at time now.
-func (nt *noticer) scan(c *conn, now time.Time) {
-	ns := &c.notes
+func (nt *Noticer) scan(c Conn, now time.Time) {
+	ns := c.Notes()
 	// As the silent verdict: a connection half closed by a FIN is ending,
 	// not silent.
-	if !ns.silent && !c.fin.seen && now.Sub(c.end) >= liveSilentAfter {
+	if !ns.silent && !c.FINSeen() && now.Sub(c.End()) >= LiveSilentAfter {
 		ns.silent = true
-		n := nt.prepare(c, model.NoticeSilent, now, 0, c.lastInput, -1)
-		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", prose.Duration(now.Sub(c.end)), c.lastFrame)
+		n := nt.prepare(c, model.NoticeSilent, now, 0, c.LastInput(), -1)
+		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", prose.Duration(now.Sub(c.End())), c.LastFrame())
 		nt.send()
 	}
-	if ns.pingLost || c.app.Conn() == nil || c.fin.seen || c.rst.seen {
+	if ns.pingLost || c.App() == nil || c.FINSeen() || c.RSTSeen() {
 		return
 	}
-	for side := sideA; side <= sideB; side++ {
+	for side := range 2 {
 		if ns.lastRetrans[side] == 0 {
 			continue // the rule needs a retransmission: most connections have none to look for
 		}
-		p := c.app.Conn().LastPing(side)
-		if pend, ok := c.app.Conn().PendingInferred(side); ok && (p == nil || p.Meta.Time.Before(pend.Time)) {
+		p := c.App().LastPing(side)
+		if pend, ok := c.App().PendingInferred(side); ok && (p == nil || p.Meta.Time.Before(pend.Time)) {
 			// TLS without keys: a record taken for a PING whose answer is
 			// still awaited (tlsinfer.go lists it only once decided).
 			p = &app.PingRec{Side: side, Meta: pend, Inferred: true}
 		}
-		if p == nil || now.Sub(p.Meta.Time) < pingGiveUp || c.app.Conn().PeerGoawayBefore(side, p.Meta) {
+		if p == nil || now.Sub(p.Meta.Time) < pingGiveUp || c.App().PeerGoawayBefore(side, p.Meta) {
 			continue
 		}
 		since := p.Meta.Time
@@ -500,7 +423,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 			// Seen near the peer (judge's lostPingUnclosed): the peer
 			// answered, and its answer is what never arrived; its data
 			// from the ACK on stays unacknowledged.
-			if st, ok := c.vt.Stall(1 - side); !ok || st > p.Ack.Time.UnixNano() {
+			if st, ok := c.Tracker().Stall(1 - side); !ok || st > p.Ack.Time.UnixNano() {
 				continue
 			}
 			since = p.Ack.Time
@@ -509,7 +432,7 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 			continue
 		}
 		// Nothing new from the sender after its PING: it stopped.
-		if frame, input, ok := c.vt.LastSent(side); ok &&
+		if frame, input, ok := c.Tracker().LastSent(side); ok &&
 			(input > p.Meta.Input || input == p.Meta.Input && frame > p.Meta.Frame) {
 			continue
 		}
@@ -532,9 +455,9 @@ func (nt *noticer) scan(c *conn, now time.Time) {
 
 // reconcile is run once, at the first Report: a lost PING or a silence the
 // verdicts find that no notice told while the capture ran (it ended
-// before pingGiveUp or liveSilentAfter went by) is told now, so that what
+// before pingGiveUp or LiveSilentAfter went by) is told now, so that what
 // was printed and the report agree.
-func (nt *noticer) reconcile(all []*conn, r *model.Report) {
+func (nt *Noticer) Reconcile(all []Conn, r *model.Report) {
 	if nt.told {
 		return
 	}
@@ -547,33 +470,33 @@ func (nt *noticer) reconcile(all []*conn, r *model.Report) {
 		}
 		switch out.Verdict.Kind {
 		case model.KindLostPing:
-			if c.notes.pingLost {
+			if c.Notes().pingLost {
 				continue
 			}
-			c.notes.pingLost = true
+			c.Notes().pingLost = true
 			frame, input := verdictFirstFrame(out.Verdict, 0, 0)
 			n := nt.prepare(c, model.NoticePingLost, end, frame, input, -1)
 			n.From = "client"
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
 		case model.KindGoaway:
-			if c.notes.goaway {
+			if c.Notes().goaway {
 				continue
 			}
 			// A GOAWAY inferred from TLS record timing: the frame was not
 			// decoded, so it is told at the end.
-			c.notes.goaway = true
+			c.Notes().goaway = true
 			frame, input := verdictFirstFrame(out.Verdict, 0, 0)
 			n := nt.prepare(c, model.NoticeGoaway, end, frame, input, -1)
 			n.From, n.Inferred = "server", true
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
 		case model.KindSilent:
-			if c.notes.silent {
+			if c.Notes().silent {
 				continue
 			}
-			c.notes.silent = true
-			n := nt.prepare(c, model.NoticeSilent, end, 0, c.lastInput, -1)
+			c.Notes().silent = true
+			n := nt.prepare(c, model.NoticeSilent, end, 0, c.LastInput(), -1)
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
 		}
@@ -582,17 +505,17 @@ func (nt *noticer) reconcile(all []*conn, r *model.Report) {
 
 // prepare fills nt.n with what every notice of c says; side is who sent
 // what it is about (-1: nobody in particular).
-func (nt *noticer) prepare(c *conn, kind model.NoticeKind, t time.Time, frame, input, side int) *model.Notice {
-	client, _ := c.roles()
+func (nt *Noticer) prepare(c Conn, kind model.NoticeKind, t time.Time, frame, input, side int) *model.Notice {
+	client, _ := c.Roles()
 	nt.n = model.Notice{
 		Kind:   kind,
 		Time:   t,
-		Stream: c.stream,
-		Client: c.ep[client],
-		Server: c.ep[1-client],
+		Stream: c.Stream(),
+		Client: c.Endpoint(client),
+		Server: c.Endpoint(1 - client),
 		Frame:  frame,
 		Input:  input,
-		Since:  c.notes.healthy,
+		Since:  c.Notes().healthy,
 	}
 	if side >= 0 {
 		nt.n.From = app.SideName(side, client)
@@ -600,9 +523,9 @@ func (nt *noticer) prepare(c *conn, kind model.NoticeKind, t time.Time, frame, i
 	return &nt.n
 }
 
-func (nt *noticer) send() { nt.on(&nt.n) }
+func (nt *Noticer) send() { nt.on(&nt.n) }
 
-func (nt *noticer) emit(c *conn, kind model.NoticeKind, t time.Time, frame, input, side int, text string) {
+func (nt *Noticer) Emit(c Conn, kind model.NoticeKind, t time.Time, frame, input, side int, text string) {
 	nt.prepare(c, kind, t, frame, input, side).Text = text
 	nt.send()
 }
