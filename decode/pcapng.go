@@ -3,6 +3,7 @@ package decode
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/bits"
 	"time"
@@ -93,10 +94,18 @@ func newNgSource(in *input) (source, error) {
 	s.info.Format = "pcapng"
 	typ, body, off, err := s.block()
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		var fe *FormatError
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, s.formatError(-1, err, "truncated pcapng section header")
+		case stopped(s.ctx, err):
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		case errors.As(err, &fe):
+			return nil, err
 		}
-		return nil, err
+		// A gzip stream corrupt inside the first block: the error comes
+		// from the decompressor, which names nothing.
+		return nil, s.formatError(-1, err, "reading the pcapng section header: %v", err)
 	}
 	if typ != ngBlockSectionHeader {
 		return nil, s.formatError(off, nil, "not a pcapng section header")
