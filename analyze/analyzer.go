@@ -202,9 +202,9 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	}
 	who := func(side int) string {
 		if side == client {
-			return "client"
+			return model.SideClient
 		}
-		return "server"
+		return model.SideServer
 	}
 
 	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)

@@ -129,7 +129,7 @@ type H2Stream struct {
 	Input      int  `json:"input"`
 	// State: open, closed (END_STREAM both ways), half_closed_local (the
 	// client ended its side), half_closed_remote (the server ended its
-	// side), reset.
+	// side), reset: the Stream* constants.
 	State       string `json:"state"`
 	ClientBytes int64  `json:"client_bytes"` // DATA payload, padding included
 	ServerBytes int64  `json:"server_bytes"`
@@ -237,3 +237,19 @@ type Evidence struct {
 	Input int    `json:"input"`
 	Note  string `json:"note"`
 }
+
+// H2Stream.State values.
+const (
+	StreamOpen             = "open"
+	StreamClosed           = "closed"
+	StreamHalfClosedLocal  = "half_closed_local"
+	StreamHalfClosedRemote = "half_closed_remote"
+	StreamReset            = "reset"
+)
+
+// The sides a From or By field names: who sent a PING, a GOAWAY, an
+// RST_STREAM or a notice's packet, and who closed a connection.
+const (
+	SideClient = "client"
+	SideServer = "server"
+)

@@ -174,7 +174,7 @@ func (t *text) http2(c *model.Connection) {
 	}
 	var open []string
 	for _, st := range h.Streams {
-		if st.State == "closed" || st.State == "reset" {
+		if st.State == model.StreamClosed || st.State == model.StreamReset {
 			continue
 		}
 		req := strings.TrimSpace(st.Method + " " + st.Path)

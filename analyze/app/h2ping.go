@@ -226,9 +226,9 @@ func secPtr(d time.Duration) *float64 {
 
 func SideName(side, client int) string {
 	if side == client {
-		return "client"
+		return model.SideClient
 	}
-	return "server"
+	return model.SideServer
 }
 
 // latePingAfter is when a PING ACK counts as late: after 10 round trips of

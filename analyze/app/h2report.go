@@ -153,15 +153,15 @@ func (t *streamTable) report(client int) []model.H2Stream {
 		if s.State == "" {
 			switch {
 			case r.reset:
-				s.State = "reset"
+				s.State = model.StreamReset
 			case r.ended[client] && r.ended[1-client]:
-				s.State = "closed"
+				s.State = model.StreamClosed
 			case r.ended[client]:
-				s.State = "half_closed_local"
+				s.State = model.StreamHalfClosedLocal
 			case r.ended[1-client]:
-				s.State = "half_closed_remote"
+				s.State = model.StreamHalfClosedRemote
 			default:
-				s.State = "open"
+				s.State = model.StreamOpen
 			}
 		}
 		if r.reset {

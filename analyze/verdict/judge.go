@@ -687,9 +687,9 @@ func (j *judgement) mtuBlackhole(d model.Direction) bool {
 
 func senderName(d model.Direction) string {
 	if d == model.ClientToServer {
-		return "client"
+		return model.SideClient
 	}
-	return "server"
+	return model.SideServer
 }
 
 func dirArrow(d model.Direction) string {

@@ -220,9 +220,9 @@ func (m *Metrics) Notice(n *model.Notice) {
 
 func side(from string) int {
 	switch from {
-	case "client":
+	case model.SideClient:
 		return sideClient
-	case "server":
+	case model.SideServer:
 		return sideServer
 	}
 	return sideUnknown
