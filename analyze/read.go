@@ -10,11 +10,11 @@ import (
 // ReadSource runs one input through the pipeline: every packet of src is
 // decoded by a decode.InputDecoder and its TCP segment, if any, given to
 // the analyzer. It returns the input's info with the decoder's counts and
-// warnings. Packets that are not TCP or
-// are malformed are counted, not fatal; a read error (a corrupt capture)
-// is returned as is, after what was read before it has been analysed. A
-// live source's *decode.IdleError (no packet for a while) moves the
-// analyzer's clock (Tick) and the reading goes on.
+// warnings. Packets that are not TCP or are malformed are counted, not
+// fatal; a read error (a corrupt capture) is returned as is, after what
+// was read before it has been analysed. A live source's *decode.IdleError
+// (no packet for a while) moves the analyzer's clock (Tick) and the
+// reading goes on.
 func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 	dec := decode.NewInputDecoder()
 	if a.dec != nil {
