@@ -7,7 +7,7 @@ GO ?= go
 all: build
 
 build:
-	$(GO) build -o bin/h2pcap ./cmd/h2pcap
+	$(GO) build -buildvcs=auto -o bin/h2pcap ./cmd/h2pcap
 
 # Analyse the sample capture embedded in the binary.
 demo:
