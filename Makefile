@@ -6,6 +6,8 @@ GO ?= go
 
 all: build
 
+# -buildvcs=auto: --version names the commit the binary was built from, also
+# where GOFLAGS turns VCS stamping off; outside a git checkout it stamps nothing.
 build:
 	$(GO) build -buildvcs=auto -o bin/h2pcap ./cmd/h2pcap
 
