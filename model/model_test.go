@@ -1,0 +1,54 @@
+package model
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// The contract's enumerations read back what they write, and a direction
+// that is not one is an error, not a silent client_to_server.
+func TestDirectionText(t *testing.T) {
+	for _, d := range []Direction{ClientToServer, ServerToClient} {
+		b, err := json.Marshal(map[Direction]int{d: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back map[Direction]int
+		if err := json.Unmarshal(b, &back); err != nil || back[d] != 1 {
+			t.Errorf("%v: %s read back as %v (%v)", d, b, back, err)
+		}
+		if d.Reverse().Reverse() != d || d.Reverse() == d {
+			t.Errorf("%v: Reverse", d)
+		}
+	}
+	var d Direction
+	if err := d.UnmarshalText([]byte("sideways")); err == nil {
+		t.Error("an unknown direction is not an error")
+	}
+}
+
+// Clone shares no memory with the original: the report's counters do not
+// move when the tracker's do.
+func TestDirStatsClone(t *testing.T) {
+	orig := DirStats{Packets: 3, TTL: []int{64}}
+	c := orig.Clone()
+	orig.TTL[0] = 1
+	orig.Packets = 9
+	if c.TTL[0] != 64 || c.Packets != 3 {
+		t.Errorf("clone %+v follows the original", c)
+	}
+}
+
+// Typed kinds keep the JSON of version 1: plain strings.
+func TestVerdictJSON(t *testing.T) {
+	v := Verdict{Kind: KindLostPing, LossDirection: LossServerToClient, LossLocation: BeforeCapture,
+		LossLocations: map[Direction]LossLocation{ServerToClient: BeforeCapture}, Suspects: []Suspect{SuspectMTUBlackhole}}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"lost_ping","loss_direction":"server_to_client","loss_location":"before_capture","loss_locations":{"server_to_client":"before_capture"},"suspects":["mtu_blackhole"],"summary":"","evidence":null,"wireshark_filter":""}`
+	if string(b) != want {
+		t.Errorf("verdict JSON\n%s\nwant\n%s", b, want)
+	}
+}
