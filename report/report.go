@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,10 +46,48 @@ func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) err
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
+// writeJSON writes r as json.Encoder with a two-space indent would, byte
+// for byte, but one connection at a time: encoding/json marshals a whole
+// document into one buffer and indents a copy of it, which for a capture
+// of many connections is most of the time and memory a report takes. The
+// rest of the document is marshalled once with no connections, and the
+// connections are spliced in where it has its empty list, so the fields
+// stay in the contract's order whatever is added to it later.
 func writeJSON(w io.Writer, r *model.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	if len(r.Connections) == 0 {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	shell := *r
+	shell.Connections = []*model.Connection{}
+	doc, err := json.MarshalIndent(&shell, "", "  ")
+	if err != nil {
+		return err
+	}
+	const empty = "\n  \"connections\": []"
+	at := bytes.Index(doc, []byte(empty))
+	if at < 0 {
+		return fmt.Errorf("report: no connections list in the JSON document")
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(doc[:at])
+	bw.WriteString("\n  \"connections\": [")
+	for i, c := range r.Connections {
+		b, err := json.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(doc[at+len(empty):])
+	bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 // text carries the state of one text rendering: the writer, the first

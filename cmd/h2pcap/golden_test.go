@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/report"
 )
 
@@ -111,5 +115,49 @@ func TestTerminalWidthNotATerminal(t *testing.T) {
 		if n := terminalWidth(out); n != 0 {
 			t.Errorf("%T: width %d, want 0", out, n)
 		}
+	}
+}
+
+// The JSON report is written a connection at a time (report.writeJSON);
+// it must equal, byte for byte, what json.Encoder writes of the whole
+// Report, on every capture in testdata.
+func TestJSONStreamedEqualsEncoder(t *testing.T) {
+	var paths []string
+	filepath.WalkDir("../../testdata/pcaps", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng")) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if len(paths) < 20 {
+		t.Fatalf("only %d captures found", len(paths))
+	}
+	compared := 0
+	for _, p := range paths {
+		src, err := decode.Open(p, 0)
+		if err != nil {
+			continue // the damaged ones are another test's
+		}
+		a := analyze.New(analyze.Options{})
+		info, err := a.ReadSource(src)
+		src.Close()
+		if err != nil {
+			continue
+		}
+		r := a.Report([]*decode.InputInfo{info})
+		var streamed, whole bytes.Buffer
+		if err := report.Write(&streamed, r, "json"); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&whole)
+		enc.SetIndent("", "  ")
+		enc.Encode(r)
+		if !bytes.Equal(streamed.Bytes(), whole.Bytes()) {
+			t.Errorf("%s: streamed JSON differs from json.Encoder's:\n%s", p, diffLines(whole.String(), streamed.String()))
+		}
+		compared++
+	}
+	if compared < 20 {
+		t.Errorf("only %d captures compared", compared)
 	}
 }
