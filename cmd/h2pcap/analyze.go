@@ -190,6 +190,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	markLateInterrupt(ir.files, r)
 	for _, f := range keyFiles {
 		u := analyze.KeyLogUse(r, f.path, f.log)
 		r.KeyLogs = append(r.KeyLogs, u)
@@ -275,7 +276,12 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 		}
 	}
 	if stop.Err() != nil {
-		if cut == nil {
+		switch {
+		case cut == nil && len(unread) == 0 && len(infos) > 0:
+			// The stop came as the last input ended (a writer killed by
+			// the same ^C closes the pipe): that one was cut.
+			cut = infos[len(infos)-1]
+		case cut == nil:
 			// Stopped before the first input was opened.
 			cut = &decode.InputInfo{Path: unread[0], LinkTypes: []string{}}
 			infos = append(infos, cut)
@@ -284,6 +290,25 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 		cut.Warnings = append(cut.Warnings, interruptWarning(context.Cause(stop), cut, unread))
 	}
 	return a, infos, nil
+}
+
+// markLateInterrupt adds the interruption's warning to r's last input when
+// the stop came after the reading ended but before the report is written:
+// a writer killed by the same ^C may close its pipe a moment before the
+// signal reaches h2pcap, and the report must still say it was cut.
+func markLateInterrupt(stop context.Context, r *model.Report) {
+	if stop.Err() == nil || len(r.Inputs) == 0 {
+		return
+	}
+	for _, in := range r.Inputs {
+		for _, w := range in.Warnings {
+			if strings.HasPrefix(w, context.Cause(stop).Error()) {
+				return // already said where
+			}
+		}
+	}
+	last := r.Inputs[len(r.Inputs)-1]
+	last.Warnings = append(last.Warnings, interruptWarning(context.Cause(stop), last, nil))
 }
 
 // isStop reports whether err is the end stop asked for.

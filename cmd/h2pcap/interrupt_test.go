@@ -316,3 +316,22 @@ func TestInterruptedInputs(t *testing.T) {
 		})
 	}
 }
+
+// A stop that comes after the reading ended, before the report is written
+// (the writer killed by the same ^C closed its pipe first), still marks
+// the last input, once.
+func TestLateInterrupt(t *testing.T) {
+	stop, cancel := context.WithCancelCause(context.Background())
+	r := &model.Report{Inputs: []*decode.InputInfo{{Path: "a.pcap", Format: "pcap", Packets: 3}, {Path: "-", Format: "pcap", Packets: 7}}}
+	markLateInterrupt(stop, r)
+	if len(r.Inputs[1].Warnings) != 0 {
+		t.Fatalf("marked without a stop: %q", r.Inputs[1].Warnings)
+	}
+	cancel(&interruptError{sig: os.Interrupt})
+	markLateInterrupt(stop, r)
+	markLateInterrupt(stop, r)
+	w := r.Inputs[1].Warnings
+	if len(w) != 1 || !strings.HasPrefix(w[0], "interrupted by SIGINT while reading stdin, after frame 7") || len(r.Inputs[0].Warnings) != 0 {
+		t.Errorf("warnings %q / %q", r.Inputs[0].Warnings, w)
+	}
+}
