@@ -345,15 +345,7 @@ func TestDefragment(t *testing.T) {
 			if !slices.Equal(frames, tc.frames) {
 				t.Errorf("segments at frames %v, want %v", frames, tc.frames)
 			}
-			w := d.Warnings()
-			if len(w) != len(tc.warnings) {
-				t.Fatalf("warnings %q, want %d", w, len(tc.warnings))
-			}
-			for i := range w {
-				if !strings.Contains(w[i], tc.warnings[i]) {
-					t.Errorf("warning %q, want one containing %q", w[i], tc.warnings[i])
-				}
-			}
+			checkWarnings(t, d.Warnings(), tc.warnings, strings.Contains)
 		})
 	}
 }

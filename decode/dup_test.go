@@ -137,15 +137,7 @@ func TestDuplicates(t *testing.T) {
 			if got := d.Stats().Duplicates; got != tc.dropped {
 				t.Errorf("%d duplicates, want %d", got, tc.dropped)
 			}
-			w := d.Warnings()
-			if len(w) != len(tc.warnings) {
-				t.Fatalf("warnings %q, want %d", w, len(tc.warnings))
-			}
-			for i := range w {
-				if !strings.Contains(w[i], tc.warnings[i]) {
-					t.Errorf("warning %q, want one containing %q", w[i], tc.warnings[i])
-				}
-			}
+			checkWarnings(t, d.Warnings(), tc.warnings, strings.Contains)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package decode
 import (
 	"bytes"
 	"fmt"
-	"github.com/h2pcap/h2pcap/internal/oracle"
 	"io"
 	"io/fs"
 	"maps"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/h2pcap/h2pcap/internal/oracle"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
