@@ -176,7 +176,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *model.Connection {
-	client, rule := c.roles()
+	client, rule := c.Roles()
 	out := c.reportTCP(client, rule)
 	out.HTTP2 = c.app.HTTP2(client)
 	out.TLS = c.app.TLS()

@@ -163,7 +163,7 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 
 // ClientSide is the side taken for the client now.
 func (c *conn) ClientSide() int {
-	client, _ := c.roles()
+	client, _ := c.Roles()
 	return client
 }
 
@@ -184,7 +184,7 @@ func (c *conn) Goaway(side int, f *h2.Frame) {
 	}
 }
 
-// roles decides which side is the client, and by which rule (app.Roles).
-func (c *conn) roles() (client int, rule string) {
+// Roles decides which side is the client, and by which rule (app.Roles).
+func (c *conn) Roles() (client int, rule string) {
 	return app.Roles(&c.tcp, [2]app.Sniff{c.dir[sideA].sniff, c.dir[sideB].sniff}, c.ep)
 }

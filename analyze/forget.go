@@ -63,7 +63,7 @@ func (a *Analyzer) sweep(now time.Time) {
 // forget judges c, closed and quiet, and drops it if it was healthy.
 func (a *Analyzer) forget(c *conn) {
 	out := c.report()
-	client, _ := c.roles()
+	client, _ := c.Roles()
 	f := c.vt.Facts(client, &c.tcp)
 	v := verdict.Judge(out, f, f.CapturePoint(), c.end)
 	if v == nil || v.Kind != model.KindHealthy {

@@ -381,7 +381,7 @@ func TestH2PrefaceFromClient(t *testing.T) {
 			if conn.HTTP2 == nil || h == nil {
 				continue
 			}
-			client, _ := a.all[i].roles()
+			client, _ := a.all[i].Roles()
 			if h.SentPreface(1 - client) {
 				t.Errorf("%s stream %d: the preface came from the server %s (roles by %s)", c.file, conn.Stream, conn.Server, conn.Roles)
 			}

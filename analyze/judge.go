@@ -11,7 +11,7 @@ import (
 func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
 	facts := make([]*verdict.Facts, len(listed))
 	for i, c := range listed {
-		client, _ := c.roles()
+		client, _ := c.Roles()
 		facts[i] = c.vt.Facts(client, &c.tcp)
 	}
 	var forgotten *verdict.Forgotten

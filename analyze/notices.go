@@ -88,7 +88,6 @@ func (c *conn) noticeGoaway(side int, f *h2.Frame) {
 
 func (c *conn) Stream() int                      { return c.stream }
 func (c *conn) Endpoint(side int) netip.AddrPort { return c.ep[side] }
-func (c *conn) Roles() (client int, rule string) { return c.roles() }
 func (c *conn) Side(s *decode.Segment) int       { return c.side(s) }
 func (c *conn) Notes() *notice.State             { return &c.notes }
 func (c *conn) Tracker() *verdict.Tracker        { return &c.vt }
@@ -104,7 +103,7 @@ func (c *conn) LastInput() int                   { return c.lastInput }
 // its HTTP/2 decoding: the TCP part of its Connection and the tracker's
 // facts (a connection still being captured cannot afford more).
 func (c *conn) JudgeTCP(at time.Time) *model.Verdict {
-	client, rule := c.roles()
+	client, rule := c.Roles()
 	out := c.reportTCP(client, rule)
 	f := c.vt.Facts(client, &c.tcp)
 	return verdict.Judge(out, f, f.CapturePoint(), at)

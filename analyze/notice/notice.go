@@ -355,7 +355,7 @@ func (nt *Noticer) TellGoaway(c Conn, g *app.GoawayRec) {
 	if n.Debug != "" {
 		n.Text += fmt.Sprintf(" %q", n.Debug)
 	}
-	if g.Code == http2.ErrCodeNo && n.From == "server" {
+	if g.Code == http2.ErrCodeNo && n.From == model.SideServer {
 		n.Text += " (a graceful drain)"
 	}
 	n.Text += "; frame " + strconv.Itoa(g.Meta.Frame)
@@ -438,9 +438,9 @@ func (nt *Noticer) scan(c Conn, now time.Time) {
 		}
 		n := nt.prepare(c, model.NoticePingLost, now, p.Meta.Frame, p.Meta.Input, side)
 		n.RTT = now.Sub(p.Meta.Time)
-		peer := "server"
-		if n.From == "server" {
-			peer = "client"
+		peer := model.SideServer
+		if n.From == model.SideServer {
+			peer = model.SideClient
 		}
 		if p.Acked {
 			n.Text = fmt.Sprintf("%s PING answered by the %s (frame %d) but the answer never reached the %s: for %s its TCP sent the PING again, nothing new from the %s since: the %s gave up or is about to",
@@ -476,7 +476,7 @@ func (nt *Noticer) Reconcile(all []Conn, r *model.Report) {
 			c.Notes().pingLost = true
 			frame, input := verdictFirstFrame(out.Verdict, 0, 0)
 			n := nt.prepare(c, model.NoticePingLost, end, frame, input, -1)
-			n.From = "client"
+			n.From = model.SideClient
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
 		case model.KindGoaway:
@@ -488,7 +488,7 @@ func (nt *Noticer) Reconcile(all []Conn, r *model.Report) {
 			c.Notes().goaway = true
 			frame, input := verdictFirstFrame(out.Verdict, 0, 0)
 			n := nt.prepare(c, model.NoticeGoaway, end, frame, input, -1)
-			n.From, n.Inferred = "server", true
+			n.From, n.Inferred = model.SideServer, true
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
 		case model.KindSilent:
