@@ -18,6 +18,43 @@ type Summary struct {
 	HealthyNotListed int    `json:"healthy_not_listed,omitempty"`
 	Headline         string `json:"headline"`
 	Paths            []Path `json:"paths"`
+	// Incidents groups connections that failed the same way within a
+	// short window, compared with those on the same path that did not:
+	// the part of the path that broke. Empty when nothing failed together.
+	Incidents []Incident `json:"incidents,omitempty"`
+}
+
+// IncidentKind says what shape a group of failures has.
+type IncidentKind string
+
+// Incident kinds.
+const (
+	// IncidentPerFlow: some flows on a client->server path died together
+	// while others on it, before and after, stayed clean: a
+	// hash-dependent fault (an ECMP or LAG member, one node behind a VIP).
+	IncidentPerFlow IncidentKind = "per_flow"
+	// IncidentPathOutage: every flow on a path died together.
+	IncidentPathOutage IncidentKind = "path_outage"
+	// IncidentHandshakeOutage: new connections failed from Start to End
+	// while established ones went on.
+	IncidentHandshakeOutage IncidentKind = "handshake_outage"
+	// IncidentServerOutage: the server reset or stopped answering every
+	// connection (a crash, a restart).
+	IncidentServerOutage IncidentKind = "server_outage"
+)
+
+// Incident is one group of connections that failed together.
+type Incident struct {
+	Kind   IncidentKind `json:"kind"`
+	Server string       `json:"server"`
+	Start  time.Time    `json:"start"`
+	End    time.Time    `json:"end"`
+	// Connections are the streams (Connection.Stream) that failed.
+	Connections []int `json:"connections"`
+	// Unaffected counts the connections on the same path, in or around
+	// the window, that stayed clean.
+	Unaffected  int    `json:"unaffected"`
+	Explanation string `json:"explanation"`
 }
 
 // Path aggregates the connections from one client subnet to one server
@@ -229,6 +266,11 @@ type Verdict struct {
 	// (frame numbers of one input; with several inputs, of the input
 	// the first evidence is in), or the whole connection.
 	Filter string `json:"wireshark_filter"`
+	// Since is the last packet that made progress (new data acknowledged,
+	// or the last packet from the peer) before the connection died:
+	// blackholed, lost_ping, silent. Nil where the verdict has no such
+	// moment.
+	Since *Moment `json:"since,omitempty"`
 }
 
 // Evidence is one frame that supports a verdict.

@@ -1,5 +1,7 @@
 package model
 
+import "time"
+
 // Kind is a verdict's kind: what became of a connection.
 type Kind string
 
@@ -11,6 +13,12 @@ const (
 	KindGoaway   Kind = "goaway"
 	KindReset    Kind = "reset"
 	KindSilent   Kind = "silent"
+	// KindBlackholed: a direction's retransmissions went unanswered up to
+	// the close or the end of the capture; the flow died, it did not
+	// recover (Verdict.Since says when it last made progress).
+	KindBlackholed Kind = "blackholed"
+	// KindConnectFailed: the TCP handshake never completed.
+	KindConnectFailed Kind = "connect_failed"
 )
 
 // LossDirection says which direction of a connection lost packets.
@@ -46,7 +54,19 @@ const (
 	SuspectIdleTimeout    Suspect = "idle_timeout"
 	SuspectZeroWindow     Suspect = "zero_window"
 	SuspectTooManyPings   Suspect = "too_many_pings"
+	// SuspectServerStalled: the server's TCP kept acknowledging while its
+	// HTTP/2 (or TLS) layer answered nothing: the application, not the
+	// network.
+	SuspectServerStalled Suspect = "server_stalled"
 )
+
+// Moment is one packet of a connection, by input, frame and time: where
+// in the capture something happened (Verdict.Since).
+type Moment struct {
+	Frame int       `json:"frame"`
+	Input int       `json:"input"`
+	Time  time.Time `json:"time"`
+}
 
 // CapturePoint says where on the path a capture was taken.
 type CapturePoint string
