@@ -152,6 +152,7 @@ func writeText(w io.Writer, r *model.Report, md bool, width int) error {
 		t.printf("h2pcap report\n")
 	}
 	t.headline(r)
+	t.incidents(r)
 	t.inputs(r)
 	t.paths(r)
 	t.connections(r)

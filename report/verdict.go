@@ -30,6 +30,31 @@ func (t *text) headline(r *model.Report) {
 	}
 }
 
+// incidents lists the connections that failed together, each with its
+// explanation, right under the headline.
+func (t *text) incidents(r *model.Report) {
+	if r.Summary == nil || len(r.Summary.Incidents) == 0 {
+		return
+	}
+	t.heading("Incidents")
+	for _, inc := range r.Summary.Incidents {
+		label := strings.ToUpper(strings.ReplaceAll(string(inc.Kind), "_", " "))
+		if t.md {
+			label = "**" + label + "**"
+		}
+		streams := make([]string, len(inc.Connections))
+		for i, s := range inc.Connections {
+			streams[i] = strconv.Itoa(s)
+		}
+		t.printf("%s%s, %s: %s\n", t.bullet(), label, inc.Server, inc.Explanation)
+		indent := "    "
+		if t.md {
+			indent = "  "
+		}
+		t.printf("%sstreams %s; Wireshark: tcp.stream in {%s}\n", indent, strings.Join(streams, ", "), strings.Join(streams, " "))
+	}
+}
+
 // paths is the table that shows "node -> load balancer lossy, node -> node clean".
 func (t *text) paths(r *model.Report) {
 	if r.Summary == nil || len(r.Summary.Paths) == 0 {

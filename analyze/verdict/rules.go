@@ -70,3 +70,17 @@ const (
 	minIPIDRun  = 4
 	maxIPIDStep = 64
 )
+
+// Incidents (incident.go).
+const (
+	// incidentSlack is how far apart two failures' windows may be and
+	// still be one moment: a few seconds, for the clocks of a busy
+	// sender's first retransmission (200 ms RTO and up) and an idle one's
+	// next health-check PING to land in one window. Also the gap a
+	// client leaves between failed dials of one outage (it redials at
+	// once, or on its next request).
+	incidentSlack = 3 * time.Second
+	// minIncident is how many connections make an incident: one
+	// failure is that connection's verdict, not a pattern.
+	minIncident = 2
+)

@@ -154,6 +154,14 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		}
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; suspect: " + strings.Join(w, ", ") + "."
 	}
+	// The incidents lead: they name the part of the path that broke,
+	// the per-connection counts follow.
+	var words []string
+	s.Incidents, words = Incidents(conns)
+	if len(words) > 0 {
+		lead := strings.Join(words, "; ")
+		s.Headline = strings.ToUpper(lead[:1]) + lead[1:] + ". " + s.Headline
+	}
 	return s
 }
 
