@@ -361,8 +361,11 @@ func handshakeIncident(srv string, run []failure, conns []*model.Connection) fou
 	} else {
 		inc.Explanation = w + "; no established connection to it was open to compare with."
 	}
-	return found{inc, fmt.Sprintf("%d new connections to %s failed from %s to %s while %d established ones went on",
-		len(run), srv, clock(lo), clock(hi), established)}
+	words := fmt.Sprintf("%d new connections to %s failed from %s to %s", len(run), srv, clock(lo), clock(hi))
+	if established > 0 {
+		words += fmt.Sprintf(" while %d established ones went on", established)
+	}
+	return found{inc, words}
 }
 
 func resetIncident(srv string, g *group, conns []*model.Connection) (found, bool) {

@@ -83,4 +83,7 @@ const (
 	// minIncident is how many connections make an incident: one
 	// failure is that connection's verdict, not a pattern.
 	minIncident = 2
+	// maxHeadlineIncidents is how many incidents the headline names
+	// before it counts the rest: a headline is one or two sentences.
+	maxHeadlineIncidents = 2
 )

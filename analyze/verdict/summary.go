@@ -159,6 +159,10 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	var words []string
 	s.Incidents, words = Incidents(conns)
 	if len(words) > 0 {
+		if len(words) > maxHeadlineIncidents {
+			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],
+				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
+		}
 		lead := strings.Join(words, "; ")
 		s.Headline = strings.ToUpper(lead[:1]) + lead[1:] + ". " + s.Headline
 	}
