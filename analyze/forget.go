@@ -70,7 +70,7 @@ func (a *Analyzer) forget(c *conn) {
 		return
 	}
 	fg := &a.fg.forgotten
-	k := [2]string{verdict.ClientNet(out.Client), out.Server}
+	k := [2]string{model.ClientNet(out.Client), out.Server}
 	i, ok := a.fg.index[k]
 	if !ok {
 		i = len(fg.Paths)

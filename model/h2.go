@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // The HTTP/2 and verdict parts of the JSON contract (added in version 1;
 // names are never renamed).
@@ -295,3 +298,19 @@ const (
 	SideClient = "client"
 	SideServer = "server"
 )
+
+// ClientNet is the client's subnet (Path.ClientNet): /24 for IPv4, /64 for IPv6, written
+// [addr]/64 for IPv6 as endpoints are.
+func ClientNet(client string) string {
+	ap, err := netip.ParseAddrPort(client)
+	if err != nil {
+		return client
+	}
+	addr := ap.Addr().Unmap()
+	if addr.Is4() {
+		p, _ := addr.Prefix(24)
+		return p.String()
+	}
+	p, _ := addr.Prefix(64)
+	return "[" + p.Addr().String() + "]/64"
+}

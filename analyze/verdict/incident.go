@@ -67,7 +67,7 @@ func familyOf(c *model.Connection) failFamily {
 
 // failureOf places c's death in time.
 func failureOf(c *model.Connection, fam failFamily) failure {
-	f := failure{c: c, family: fam, path: pathKey{ClientNet(c.Client), c.Server}}
+	f := failure{c: c, family: fam, path: pathKey{model.ClientNet(c.Client), c.Server}}
 	switch fam {
 	case familyHandshake:
 		f.lo, f.hi = c.Start, c.End
@@ -194,9 +194,19 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection) []f
 		}
 		out = append(out, deathIncident(srv, g, joined, end, conns))
 	}
+	// A handshake outage needs a server that answers at other times: one
+	// that never completed a handshake in the capture may not exist (a
+	// scan, a flood, a wrong address), and the verdicts say so.
+	answers := false
+	for _, c := range conns {
+		if c.Server == srv && c.Handshake.Seen && c.TCP.ServerToClient.Packets > 0 && familyOf(c) != familyHandshake {
+			answers = true
+			break
+		}
+	}
 	var rest []failure
 	for i, d := range dials {
-		if !usedDial[i] {
+		if !usedDial[i] && answers {
 			rest = append(rest, d)
 		}
 	}
@@ -288,7 +298,7 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 			continue
 		}
 		toServer++
-		if paths[pathKey{ClientNet(c.Client), c.Server}] {
+		if paths[pathKey{model.ClientNet(c.Client), c.Server}] {
 			onPath++
 		}
 	}

@@ -21,6 +21,8 @@ func incConn(stream int, client, srv string, start, end float64, kind model.Kind
 		Verdict: &model.Verdict{Kind: kind}}
 	c.TCP.ClientToServer.Bytes = 100
 	c.TCP.ServerToClient.Bytes = 100
+	c.TCP.ServerToClient.Packets = 5
+	c.Handshake.Seen = true
 	return c
 }
 
@@ -36,6 +38,7 @@ func dead(stream int, client, srv string, start, since, retrans, end float64) *m
 func dial(stream int, client, srv string, start, end float64) *model.Connection {
 	c := incConn(stream, client, srv, start, end, model.KindConnectFailed)
 	c.TCP.ClientToServer.Bytes, c.TCP.ServerToClient.Bytes = 0, 0
+	c.TCP.ServerToClient.Packets = 0
 	return c
 }
 
@@ -115,6 +118,12 @@ func TestIncidents(t *testing.T) {
 			},
 			want: []model.IncidentKind{model.IncidentHandshakeOutage}, streams: [][]int{{1, 2, 3}}, unaffected: []int{1},
 			words: "3 new connections to 10.0.0.100:6443 failed from 09:14:05.000 to 09:14:15.000 while 1 established ones went on",
+		},
+		{
+			name: "SYNs to a server that never answered anything: a scan or a flood, not an outage",
+			conns: []*model.Connection{
+				dial(1, cli(1, 2), vip, 5, 8), dial(2, cli(1, 3), vip, 8.5, 11.5), dial(3, cli(1, 4), vip, 12, 15),
+			},
 		},
 		{
 			name: "server resets every connection",

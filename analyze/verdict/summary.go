@@ -2,7 +2,6 @@ package verdict
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -89,7 +88,7 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	var problemDirs []model.LossDirection
 	var suspectOrder []model.Suspect
 	for i, c := range conns {
-		k := pathKey{ClientNet(c.Client), c.Server}
+		k := pathKey{model.ClientNet(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
 			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}}
@@ -291,22 +290,6 @@ func dirWords(d model.LossDirection) string {
 		return "both ways"
 	}
 	return string(d)
-}
-
-// clientNet is the client's subnet: /24 for IPv4, /64 for IPv6, written
-// [addr]/64 for IPv6 as endpoints are.
-func ClientNet(client string) string {
-	ap, err := netip.ParseAddrPort(client)
-	if err != nil {
-		return client
-	}
-	addr := ap.Addr().Unmap()
-	if addr.Is4() {
-		p, _ := addr.Prefix(24)
-		return p.String()
-	}
-	p, _ := addr.Prefix(64)
-	return "[" + p.Addr().String() + "]/64"
 }
 
 // pathKey is one row of the per-path table.

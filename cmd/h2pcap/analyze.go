@@ -106,11 +106,13 @@ func (f *analysisFlags) register(fs *flag.FlagSet, opts *analyze.Options, keylog
 type outputFlags struct {
 	format string
 	output string
+	all    bool
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "table", "report format: "+strings.Join(report.Formats, ", "))
 	fs.StringVar(&o.output, "o", "", "write the report to `FILE` instead of standard output")
+	fs.BoolVar(&o.all, "all", false, fmt.Sprintf("list every connection in the table and Markdown reports (by default, past %d connections, the problem ones are listed and the rest counted per path; JSON always has all)", report.FoldAbove))
 }
 
 func (o *outputFlags) check() error {
@@ -126,7 +128,7 @@ func (o *outputFlags) check() error {
 func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 	if o.output == "" || o.output == "-" {
 		w := bufio.NewWriter(stdout)
-		if err := report.WriteOptions(w, r, o.format, report.Options{Width: terminalWidth(stdout)}); err != nil {
+		if err := report.WriteOptions(w, r, o.format, report.Options{Width: terminalWidth(stdout), All: o.all}); err != nil {
 			return err
 		}
 		return w.Flush()
@@ -136,7 +138,7 @@ func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	err = report.Write(w, r, o.format)
+	err = report.WriteOptions(w, r, o.format, report.Options{All: o.all})
 	if err == nil {
 		err = w.Flush()
 	}
