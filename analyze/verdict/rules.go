@@ -87,3 +87,14 @@ const (
 	// before it counts the rest: a headline is one or two sentences.
 	maxHeadlineIncidents = 2
 )
+
+// Connection attempts (attempts.go).
+const (
+	// minAttempts is the fewest data-less connections that make a
+	// capture a flood or a scan: a client redialling a dead server for
+	// a few minutes makes dozens, not a thousand.
+	minAttempts = 1000
+	// attemptShare is the share of all connections they must be: a busy
+	// node's capture with a scan in it is still about its traffic.
+	attemptShare = 0.5
+)

@@ -154,9 +154,15 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; suspect: " + strings.Join(w, ", ") + "."
 	}
 	// The incidents lead: they name the part of the path that broke,
-	// the per-connection counts follow.
+	// the per-connection counts follow. A capture made of attempts
+	// without data is said to be one first, and its failed dials are
+	// not incidents.
 	var words []string
-	s.Incidents, words = Incidents(conns)
+	if s.Attempts = attempts(conns, len(conns)); s.Attempts != nil {
+		words = []string{attemptsWords(s.Attempts)}
+	} else {
+		s.Incidents, words = Incidents(conns)
+	}
 	if len(words) > 0 {
 		if len(words) > maxHeadlineIncidents {
 			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],
