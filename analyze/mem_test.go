@@ -21,7 +21,7 @@ func connMemory(tb testing.TB, kind string, n int) float64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := synth.Write(f, kind, n, 64, nil); err != nil {
+	if err := synth.Write(f, kind, synth.Config{N: n, Open: 64}, nil); err != nil {
 		tb.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/h2pcap/h2pcap/model"
@@ -18,7 +19,35 @@ type foldedRow struct {
 // asked or when there are at most FoldAbove; else the problem
 // connections, at most MaxListed, with the rest counted per path and
 // kind in first-seen order.
-func fold(conns []*model.Connection, all bool) ([]*model.Connection, []foldedRow) {
+func fold(r *model.Report, all bool) ([]*model.Connection, []foldedRow) {
+	conns := r.Connections
+	listed, rows := foldConns(conns, all)
+	// The healthy connections the analysis forgot (summary.healthy_not_listed)
+	// are in the per-path counts and not in the list: fold them in too.
+	if s := r.Summary; s != nil && s.HealthyNotListed > 0 {
+		onPath := map[[2]string]int{}
+		for _, c := range conns {
+			onPath[[2]string{model.ClientNet(c.Client), c.Server}]++
+		}
+		for _, p := range s.Paths {
+			extra := p.Connections - onPath[[2]string{p.ClientNet, p.Server}]
+			if extra <= 0 {
+				continue
+			}
+			i := slices.IndexFunc(rows, func(f foldedRow) bool {
+				return f.clientNet == p.ClientNet && f.server == p.Server && f.kind == model.KindHealthy
+			})
+			if i < 0 {
+				rows = append(rows, foldedRow{clientNet: p.ClientNet, server: p.Server, kind: model.KindHealthy})
+				i = len(rows) - 1
+			}
+			rows[i].n += extra
+		}
+	}
+	return listed, rows
+}
+
+func foldConns(conns []*model.Connection, all bool) ([]*model.Connection, []foldedRow) {
 	if all || len(conns) <= FoldAbove {
 		return conns, nil
 	}

@@ -167,7 +167,7 @@ func (t *text) table(header []string, rows [][]string) {
 
 func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	t := &text{w: w, md: md, width: opts.Width}
-	t.listed, t.folded = fold(r.Connections, opts.All)
+	t.listed, t.folded = fold(r, opts.All)
 	if md {
 		t.printf("# h2pcap report\n")
 	} else {
@@ -211,6 +211,11 @@ func (t *text) connections(r *model.Report) {
 	t.heading("Connections")
 	if len(r.Connections) == 0 {
 		t.printf("No TCP connections.\n")
+		return
+	}
+	if len(t.listed) == 0 {
+		t.printf("No problem connections.\n")
+		t.foldedRows()
 		return
 	}
 	var rows [][]string

@@ -130,7 +130,9 @@ type found struct {
 
 // Incidents groups conns' failures (conns must be judged) and says each
 // as the headline leads with it.
-func Incidents(conns []*model.Connection) ([]model.Incident, []string) {
+// fg adds the healthy connections forgotten before the Report (nil:
+// none) as clean ones.
+func Incidents(conns []*model.Connection, fg *Forgotten) ([]model.Incident, []string) {
 	byServer := map[string][]failure{}
 	var servers []string
 	for _, c := range conns {
@@ -150,7 +152,7 @@ func Incidents(conns []*model.Connection) ([]model.Incident, []string) {
 	}
 	var all []found
 	for _, srv := range servers {
-		all = append(all, serverIncidents(srv, byServer[srv], conns)...)
+		all = append(all, serverIncidents(srv, byServer[srv], conns, fg)...)
 	}
 	slices.SortStableFunc(all, func(a, b found) int { return a.Start.Compare(b.Start) })
 	var out []model.Incident
@@ -162,7 +164,7 @@ func Incidents(conns []*model.Connection) ([]model.Incident, []string) {
 	return out, words
 }
 
-func serverIncidents(srv string, fails []failure, conns []*model.Connection) []found {
+func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg *Forgotten) []found {
 	var died, dials, resets []failure
 	for _, f := range fails {
 		switch f.family {
@@ -192,7 +194,7 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection) []f
 				joined = append(joined, d)
 			}
 		}
-		out = append(out, deathIncident(srv, g, joined, end, conns))
+		out = append(out, deathIncident(srv, g, joined, end, conns, fg))
 	}
 	// A handshake outage needs a server that answers at other times: one
 	// that never completed a handshake in the capture may not exist (a
@@ -212,14 +214,14 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection) []f
 	}
 	for _, run := range dialRuns(rest) {
 		if len(run) >= minIncident {
-			out = append(out, handshakeIncident(srv, run, conns))
+			out = append(out, handshakeIncident(srv, run, conns, fg))
 		}
 	}
 	for _, g := range momentGroups(resets) {
 		if len(g.members) < minIncident {
 			continue
 		}
-		if inc, ok := resetIncident(srv, g, conns); ok {
+		if inc, ok := resetIncident(srv, g, conns, fg); ok {
 			out = append(out, inc)
 		}
 	}
@@ -274,6 +276,21 @@ func clean(c *model.Connection, lo, hi time.Time) bool {
 		!c.Start.After(lo) && !c.End.Before(hi)
 }
 
+// forgottenClean are the forgotten healthy connections to srv that went
+// on through [lo, hi].
+func forgottenClean(fg *Forgotten, srv string, lo, hi time.Time) []CleanSpan {
+	if fg == nil {
+		return nil
+	}
+	var out []CleanSpan
+	for _, sp := range fg.Clean {
+		if fg.Paths[sp.Path].Server == srv && !sp.Start.After(lo) && !sp.End.Before(hi) {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
 func streams(fs ...[]failure) []int {
 	var s []int
 	for _, f := range fs {
@@ -285,7 +302,7 @@ func streams(fs ...[]failure) []int {
 	return s
 }
 
-func deathIncident(srv string, g *group, dials []failure, end time.Time, conns []*model.Connection) found {
+func deathIncident(srv string, g *group, dials []failure, end time.Time, conns []*model.Connection, fg *Forgotten) found {
 	paths := map[pathKey]bool{}
 	for _, m := range g.members {
 		paths[m.path] = true
@@ -299,6 +316,12 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 		}
 		toServer++
 		if paths[pathKey{model.ClientNet(c.Client), c.Server}] {
+			onPath++
+		}
+	}
+	for _, sp := range forgottenClean(fg, srv, g.lo, g.hi) {
+		toServer++
+		if paths[pathKey{fg.Paths[sp.Path].ClientNet, srv}] {
 			onPath++
 		}
 	}
@@ -352,12 +375,12 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 	return found{inc, words}
 }
 
-func handshakeIncident(srv string, run []failure, conns []*model.Connection) found {
+func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg *Forgotten) found {
 	lo, hi := run[0].lo, run[0].hi
 	for _, d := range run {
 		lo, hi = earlier(lo, d.lo), later(hi, d.hi)
 	}
-	established := 0
+	established := len(forgottenClean(fg, srv, lo, hi))
 	for _, c := range conns {
 		if c.Server == srv && clean(c, lo, hi) {
 			established++
@@ -378,7 +401,7 @@ func handshakeIncident(srv string, run []failure, conns []*model.Connection) fou
 	return found{inc, words}
 }
 
-func resetIncident(srv string, g *group, conns []*model.Connection) (found, bool) {
+func resetIncident(srv string, g *group, conns []*model.Connection, fg *Forgotten) (found, bool) {
 	lo, hi := g.members[0].lo, g.members[0].hi
 	for _, m := range g.members {
 		lo, hi = earlier(lo, m.lo), later(hi, m.hi)
@@ -387,6 +410,9 @@ func resetIncident(srv string, g *group, conns []*model.Connection) (found, bool
 		if c.Server == srv && clean(c, lo, hi) {
 			return found{}, false // some went on: not the server
 		}
+	}
+	if len(forgottenClean(fg, srv, lo, hi)) > 0 {
+		return found{}, false
 	}
 	inc := model.Incident{
 		Kind: model.IncidentServerOutage, Server: srv, Start: lo, End: hi, Connections: streams(g.members),

@@ -172,7 +172,7 @@ func TestIncidents(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, words := Incidents(tc.conns)
+			got, words := Incidents(tc.conns, nil)
 			var kinds []model.IncidentKind
 			for _, inc := range got {
 				kinds = append(kinds, inc.Kind)
@@ -213,5 +213,21 @@ func TestSummaryLeadsWithIncident(t *testing.T) {
 	}
 	if !strings.Contains(s.Headline, "2 of 3 connections") {
 		t.Errorf("headline %q lost the per-connection counts", s.Headline)
+	}
+}
+
+// Healthy connections forgotten before the Report still count as the
+// clean ones beside a failure.
+func TestIncidentsForgotten(t *testing.T) {
+	conns := []*model.Connection{dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20)}
+	fg := &Forgotten{N: 3, Paths: []ForgottenPath{{ClientNet: "10.1.1.0/24", Server: vip, Conns: 3}}}
+	for range 3 {
+		fg.Clean = append(fg.Clean, CleanSpan{Path: 0, Start: sec(0), End: sec(30)})
+	}
+	// One closed before the failure: not across it.
+	fg.Clean = append(fg.Clean, CleanSpan{Path: 0, Start: sec(0), End: sec(5)})
+	got, _ := Incidents(conns, fg)
+	if len(got) != 1 || got[0].Kind != model.IncidentPerFlow || got[0].Unaffected != 3 {
+		t.Errorf("got %+v, want one per_flow with 3 unaffected", got)
 	}
 }

@@ -20,7 +20,11 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		points[i] = facts[i].CapturePoint()
 		out.CapturePoint = points[i]
 	}
-	r.CapturePoint = MajorityPoint(points)
+	if forgotten != nil {
+		r.CapturePoint = MajorityPoint(append(slices.Clip(points), forgotten.Points...))
+	} else {
+		r.CapturePoint = MajorityPoint(points)
+	}
 	end := CaptureEnd(r.Inputs, r.Connections)
 	for i, out := range r.Connections {
 		point := points[i]
@@ -54,6 +58,17 @@ func CaptureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time
 type Forgotten struct {
 	N     int             // connections
 	Paths []ForgottenPath // in first-forgotten order
+	// Points are their capture points, for the report's majority.
+	Points []model.CapturePoint
+	// Clean are their lifetimes: the connections that went on while
+	// others failed (Incidents).
+	Clean []CleanSpan
+}
+
+// CleanSpan is a healthy connection's life on Paths[Path].
+type CleanSpan struct {
+	Path       int
+	Start, End time.Time
 }
 
 // ForgottenPath is what forgotten connections add to one path.
@@ -161,7 +176,7 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	if s.Attempts = attempts(conns, len(conns)); s.Attempts != nil {
 		words = []string{attemptsWords(s.Attempts)}
 	} else {
-		s.Incidents, words = Incidents(conns)
+		s.Incidents, words = Incidents(conns, fg)
 	}
 	if len(words) > 0 {
 		if len(words) > maxHeadlineIncidents {

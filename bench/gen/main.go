@@ -24,18 +24,19 @@ func main() {
 	out := flag.String("o", "", "output pcap")
 	keylog := flag.String("keylog", "", "NSS key log to write (tls)")
 	open := flag.Int("open", 64, "connections open at once")
+	rate := flag.Float64("rate", 0, "connections started per second of capture time (0: as fast as they close)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "gen: -o is required")
 		os.Exit(2)
 	}
-	if err := run(*kind, *n, *open, *out, *keylog); err != nil {
+	if err := run(*kind, synth.Config{N: *n, Open: *open, Rate: *rate}, *out, *keylog); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kind string, n, open int, out, keylog string) error {
+func run(kind string, cfg synth.Config, out, keylog string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -49,7 +50,7 @@ func run(kind string, n, open int, out, keylog string) error {
 		defer kf.Close()
 		kl = kf
 	}
-	if err := synth.Write(f, kind, n, open, kl); err != nil {
+	if err := synth.Write(f, kind, cfg, kl); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", out, err)
 	}

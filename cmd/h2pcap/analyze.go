@@ -187,6 +187,12 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if onTerminal {
 		prog = startProgress(stderr, inputsSize(paths), progressAfter, time.Now)
 	}
+	if out.format != "json" && !out.all {
+		// The text reports list problem connections and count the healthy
+		// ones: those can be judged and dropped soon after their close,
+		// so memory follows the open connections, not all of them.
+		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
+	}
 	r, err := analyzeInputs(ir.files, paths, opts, open, prog)
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
@@ -203,6 +209,12 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	warnInputs(stderr, r)
 	return out.write(stdout, r)
 }
+
+// forgetQuiet is how long (capture time) a closed healthy connection must
+// have been quiet before a text report's analysis drops it: past a late
+// ACK or a FIN sent again after its first retransmission timeout (200 ms
+// at least, 1 s before a round trip is measured, doubling).
+const forgetQuiet = 3 * time.Second
 
 // opener opens input number input, path, of an analysis.
 type opener func(path string, input int) (decode.Source, error)

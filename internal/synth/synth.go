@@ -40,9 +40,19 @@ import (
 // Cases are the capture shapes Write knows.
 var Cases = []string{"short", "open", "syn", "ping", "tls"}
 
-// Write writes a pcap of n connections of the given case to w, at most
-// open at once; keylog receives the TLS secrets of "tls" (nil: none).
-func Write(w io.Writer, kind string, n, open int, keylog io.Writer) error {
+// Config says how many connections Write makes and how they overlap.
+type Config struct {
+	N    int // connections
+	Open int // at most this many open at once (at least 1)
+	// Rate is how many connections start per second of capture time (0:
+	// each as soon as one closes): a real node's connections spread over
+	// the capture, which is what lets an analyzer free closed ones.
+	Rate float64
+}
+
+// Write writes a pcap of cfg.N connections of the given case to w;
+// keylog receives the TLS secrets of "tls" (nil: none).
+func Write(w io.Writer, kind string, cfg Config, keylog io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	pw := &writer{clock: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	pw.pw = pcapgo.NewWriter(bw)
@@ -71,7 +81,7 @@ func Write(w io.Writer, kind string, n, open int, keylog io.Writer) error {
 	default:
 		return fmt.Errorf("synth: unknown case %q", kind)
 	}
-	pw.interleave(n, max(open, 1), gen)
+	pw.interleave(cfg, gen)
 	if pw.err != nil {
 		return pw.err
 	}
@@ -116,16 +126,19 @@ type writer struct {
 
 // interleave plays n scripts, at most open at once, one step of one open
 // connection at a time in order of when each is due.
-func (w *writer) interleave(n, open int, gen func(i int) *script) {
+func (w *writer) interleave(cfg Config, gen func(i int) *script) {
 	w.buf = gopacket.NewSerializeBuffer()
 	var live []*script
-	started := 0
-	for started < n || len(live) > 0 {
-		for len(live) < open && started < n {
+	started, t0 := 0, w.clock
+	for started < cfg.N || len(live) > 0 {
+		for len(live) < max(cfg.Open, 1) && started < cfg.N {
 			s := gen(started)
 			s.cseq, s.sseq = 1000+uint32(started)*7919, 5000+uint32(started)*104729
 			s.cipid, s.sipid = uint16(started), uint16(started*3)
 			s.due = w.clock.Add(time.Duration(len(live)) * 3 * time.Microsecond)
+			if cfg.Rate > 0 {
+				s.due = later(s.due, t0.Add(time.Duration(float64(started)/cfg.Rate*float64(time.Second))))
+			}
 			live = append(live, s)
 			started++
 		}
@@ -416,4 +429,11 @@ func (g *tlsGen) conn(i int) *script {
 		step{flags: tcpFIN | tcpACK, gap: 60 * time.Microsecond},
 		step{fromClient: true, flags: tcpACK, gap: 40 * time.Microsecond})
 	return s
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
