@@ -25,7 +25,7 @@ type forgetter struct {
 	// minConns is how many connections must have been seen before any is
 	// forgotten: below it the report lists every one (report.FoldAbove).
 	minConns  int
-	late      int // segments of forgotten connections (Analyzer.late)
+	late      int       // segments of forgotten connections (Analyzer.late)
 	next      time.Time // the next sweep
 	closed    []*conn
 	forgotten verdict.Forgotten
