@@ -50,6 +50,12 @@ type Options struct {
 	// ForgetHealthy forgets any (h2pcap analyze: report.FoldAbove, so a
 	// small capture's report still lists every connection).
 	ForgetAbove int
+	// SpillRows keeps the forgotten connections in the Report after all:
+	// their rows are written as JSON to a temporary file when they are
+	// forgotten and the Report's Spilled gives them back (h2pcap analyze
+	// --format json: every connection is listed, memory follows the open
+	// ones). Close removes the file.
+	SpillRows bool
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -75,6 +81,7 @@ type Analyzer struct {
 	nt        *notice.Noticer // nil without Options.OnNotice
 	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
 	gone      *conn           // the tombstone of forgotten connections' 4-tuples
+	spill     *rowSpill       // nil without Options.SpillRows
 	openConns atomic.Int64    // connections without a close, for OpenConns
 }
 
@@ -86,6 +93,15 @@ func keyOf(a, b netip.AddrPort) connKey {
 		a, b = b, a
 	}
 	return connKey{a, b}
+}
+
+// Close releases what the Analyzer holds outside memory (the spill file
+// of Options.SpillRows). A Report made before stays valid until then.
+func (a *Analyzer) Close() error {
+	if a.spill != nil {
+		return a.spill.Close()
+	}
+	return nil
 }
 
 // New returns an Analyzer.
@@ -105,6 +121,14 @@ func New(opts Options) *Analyzer {
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}}
 		a.gone = &conn{forgotten: true}
+		if opts.SpillRows {
+			if sp, err := newRowSpill(); err == nil {
+				a.spill = sp
+			} else {
+				// Without a temporary file, keep every connection.
+				a.fg = nil
+			}
+		}
 	}
 	return a
 }
@@ -180,6 +204,9 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 	listed := a.listed()
 	for _, c := range listed {
 		r.Connections = append(r.Connections, c.report())
+	}
+	if a.spill != nil && a.spill.Len() > 0 {
+		r.Spilled = a.spill
 	}
 	if a.fg != nil && a.fg.late > 0 && len(r.Inputs) > 0 {
 		in := r.Inputs[len(r.Inputs)-1]

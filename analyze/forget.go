@@ -84,7 +84,12 @@ func (a *Analyzer) forget(c *conn) {
 	if v == nil || v.Kind != model.KindHealthy {
 		return
 	}
+	if a.spill != nil {
+		out.Verdict, out.CapturePoint = v, point
+		a.spill.add(out)
+	}
 	fg := &a.fg.forgotten
+	fg.Listed = a.spill != nil
 	k := [2]string{model.ClientNet(out.Client), out.Server}
 	i, ok := a.fg.index[k]
 	if !ok {

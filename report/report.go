@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) err
 // connections are spliced in where it has its empty list, so the fields
 // stay in the contract's order whatever is added to it later.
 func writeJSON(w io.Writer, r *model.Report) error {
-	if len(r.Connections) == 0 {
+	if len(r.Connections) == 0 && (r.Spilled == nil || r.Spilled.Len() == 0) {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -90,16 +91,41 @@ func writeJSON(w io.Writer, r *model.Report) error {
 	bw := bufio.NewWriter(w)
 	bw.Write(doc[:at])
 	bw.WriteString("\n  \"connections\": [")
-	for i, c := range r.Connections {
-		b, err := json.MarshalIndent(c, "    ", "  ")
-		if err != nil {
-			return err
-		}
-		if i > 0 {
+	first := true
+	row := func(b []byte) {
+		if !first {
 			bw.WriteByte(',')
 		}
+		first = false
 		bw.WriteString("\n    ")
 		bw.Write(b)
+	}
+	// The rows in memory and the spilled ones, merged by stream number.
+	next := 0
+	inMemory := func(upTo int) error {
+		for ; next < len(r.Connections) && r.Connections[next].Stream < upTo; next++ {
+			b, err := json.MarshalIndent(r.Connections[next], "    ", "  ")
+			if err != nil {
+				return err
+			}
+			row(b)
+		}
+		return nil
+	}
+	if r.Spilled != nil {
+		err := r.Spilled.Rows(func(stream int, b []byte) error {
+			if err := inMemory(stream); err != nil {
+				return err
+			}
+			row(b)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("report: spilled connections: %w", err)
+		}
+	}
+	if err := inMemory(math.MaxInt); err != nil {
+		return err
 	}
 	bw.WriteString("\n  ]")
 	bw.Write(doc[at+len(empty):])

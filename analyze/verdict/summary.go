@@ -63,6 +63,9 @@ type Forgotten struct {
 	// Clean are their lifetimes: the connections that went on while
 	// others failed (Incidents).
 	Clean []CleanSpan
+	// Listed says the Report still lists them (spilled rows): they are
+	// then not counted as healthy_not_listed.
+	Listed bool
 }
 
 // CleanSpan is a healthy connection's life on Paths[Path].
@@ -91,7 +94,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		// The healthy connections Options.ForgetHealthy dropped count
 		// as they were when they went.
 		s.Connections += fg.N
-		s.HealthyNotListed = fg.N
+		if !fg.Listed {
+			s.HealthyNotListed = fg.N
+		}
 		for _, f := range fg.Paths {
 			k := pathKey{f.ClientNet, f.Server}
 			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.Conns}, data: f.Data, retrans: f.Retrans}

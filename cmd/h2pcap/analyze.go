@@ -187,10 +187,16 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if onTerminal {
 		prog = startProgress(stderr, inputsSize(paths), progressAfter, time.Now)
 	}
-	if out.format != "json" && !out.all {
+	switch {
+	case out.format == "json":
+		// Every connection is in the JSON report: the healthy ones are
+		// judged soon after their close and their rows written to a
+		// temporary file (unlinked at once, gone at exit) until the
+		// report is, so memory follows the open connections.
+		opts.ForgetHealthy, opts.ForgetAbove, opts.SpillRows = forgetQuiet, report.FoldAbove, true
+	case !out.all:
 		// The text reports list problem connections and count the healthy
-		// ones: those can be judged and dropped soon after their close,
-		// so memory follows the open connections, not all of them.
+		// ones: those can be judged and dropped soon after their close.
 		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
 	}
 	r, err := analyzeInputs(ir.files, paths, opts, open, prog)
