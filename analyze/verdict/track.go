@@ -72,6 +72,19 @@ type dirTrack struct {
 
 	fin, rst segMark // the first FIN and RST this side sent
 	lastNS   int64   // this side's latest segment
+	lastSeg  segMark // ... and where it is
+
+	// The run of retransmissions the peer has not answered: this side's
+	// retransmissions (not spurious; data or FIN) since the peer's
+	// cumulative ACK last moved, which resets it. A run still open at
+	// the end went unanswered to the end.
+	retryFirst, retryLast segMark
+	retries               int
+	// unacked is the first transmission of the oldest data the peer had
+	// not acknowledged yet: set by new data sent with nothing in flight;
+	// after a partial ACK, the ACK (the rest was sent before it: a lower
+	// bound of how long it waited); cleared when the peer ACKs it all.
+	unacked segMark
 
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
@@ -149,6 +162,16 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 			t.stall = segMark{}
 		}
 		t.maxAck, t.maxAckSet = ackNo, true
+		// The peer's retransmissions were answered; what it still has
+		// in flight waits from now on at the latest.
+		p := &tr.dir[1-side]
+		p.retryFirst, p.retryLast, p.retries = segMark{}, segMark{}, 0
+		if p.unacked.set {
+			p.unacked = segMark{}
+			if p.seenEndSet && p.seenEnd.GreaterThan(ackNo) {
+				p.unacked = mark
+			}
+		}
 	}
 
 	retrans := f.Any(tcp.FlagRetransmission | tcp.FlagFastRetransmission | tcp.FlagOutOfOrder)
@@ -199,6 +222,19 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	}
 	// Sizes after the first loss, bare ACKs included: they are the small
 	// packets that pass an MTU black hole.
+	// A retransmission the peer never acknowledged (a spurious one it
+	// had): part of the run an ACK from the peer ends.
+	fin := s.Flags.Has(decode.FlagFIN)
+	if f.Any(tcp.FlagRetransmission|tcp.FlagFastRetransmission) && !spurious && !syn && !rst && (s.PayloadLen > 0 || fin) {
+		if !t.retryFirst.set {
+			t.retryFirst = mark
+		}
+		t.retryLast = mark
+		t.retries++
+	}
+	if s.PayloadLen > 0 && !retrans && !spurious && !t.unacked.set {
+		t.unacked = mark
+	}
 	if t.lossStarted && !retrans && !spurious && !syn {
 		if s.PayloadLen >= t.lossLen {
 			t.bigAfter++
@@ -218,7 +254,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
 		t.fin = mark
 	}
-	ct.lastNS, t.lastNS = now, now
+	ct.lastNS, t.lastNS, t.lastSeg = now, now, mark
 }
 
 // addHole remembers a gap, forgetting the oldest past maxHoles.
@@ -273,6 +309,23 @@ type DirFacts struct {
 
 	FIN, RST SegRef    // first of each this side sent
 	LastSeen time.Time // this side's latest segment
+	Latest   SegRef    // ... and where it is
+
+	// RetryFirst and RetryLast are the first and the last of this side's
+	// retransmissions (data or FIN; spurious ones not counted) since its
+	// peer last acknowledged new data, Retries how many: unanswered to
+	// the end of the capture when set.
+	RetryFirst, RetryLast SegRef
+	Retries               int
+	// Unacked is the first transmission of the oldest data the peer had
+	// not acknowledged by the end (after a partial ACK, that ACK: the
+	// rest waited at least since then).
+	Unacked SegRef
+	// MaxAck is the highest ACK this side sent, in the peer's relative
+	// sequence numbers (as the peer's SegRef.Seq); MaxAckSet says it was
+	// seen.
+	MaxAck    uint32
+	MaxAckSet bool
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
@@ -344,6 +397,12 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
 		df.RSTIPIDJump = t.rstIPIDJump
+		df.Latest = m(t.lastSeg)
+		df.RetryFirst, df.RetryLast, df.Retries = m(t.retryFirst), m(t.retryLast), t.retries
+		df.Unacked = m(t.unacked)
+		if t.maxAckSet {
+			df.MaxAck, df.MaxAckSet = tc.Flow(1-side).BaseSeq().Size(t.maxAck), true
+		}
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}
