@@ -213,7 +213,7 @@ func TestTrackStalled(t *testing.T) {
 	if v.Kind != model.KindLostPing || v.LossDirection != model.LossNone || len(v.Suspects) != 1 || v.Suspects[0] != model.SuspectServerStalled {
 		t.Fatalf("%s %s %v: %s", v.Kind, v.LossDirection, v.Suspects, v.Summary)
 	}
-	if !strings.Contains(v.Summary, "the server's TCP acknowledged the client's data (from frame 7 on)") {
+	if !strings.Contains(v.Summary, "the server's TCP acknowledged the client's data (frame 7, ACK in frame 8)") {
 		t.Errorf("summary %q", v.Summary)
 	}
 	if v.Since == nil || v.Since.Frame != 6 {

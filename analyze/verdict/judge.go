@@ -324,7 +324,7 @@ func (j *judgement) retrying(d model.Direction) time.Duration {
 // findStalled finds a server whose TCP acknowledged the client's data
 // while its application answered nothing: the client's first data since
 // it last received new data from the server (Stall) was acknowledged by
-// the server's TCP, no server data (first transmission) followed it, no
+// the server's TCP (StallAcked), no server data (first transmission) followed it, no
 // segment was sent again either way after it (nothing was lost), and
 // it waited MinStall or more: up to the client's close, or the end of
 // the capture. A PING, a request or a TLS handshake record alike: the
@@ -332,7 +332,7 @@ func (j *judgement) retrying(d model.Direction) time.Duration {
 func (j *judgement) findStalled() {
 	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
 	d := cf.Stall
-	if !d.ok() || !sf.MaxAckSet || int32(sf.MaxAck-(d.Seq+uint32(d.Len))) < 0 {
+	if !d.ok() || !cf.StallAcked.ok() {
 		return
 	}
 	for _, m := range sf.Last {

@@ -286,12 +286,15 @@ func (j *judgement) blackholedText() string {
 // stalledText says what makes the server a stalled application: its TCP
 // acknowledged the client's data, its application never answered.
 func (j *judgement) stalledText() string {
-	d, sf := j.stalledData, &j.f.Dir[model.ServerToClient]
-	j.evidence(d, "client data (%d bytes) the server's TCP acknowledged; no answer ever came", d.Len)
-	if sf.AckAdvanceFrame != 0 {
-		j.evidenceFrame(sf.AckAdvanceFrame, sf.AckAdvanceInput, "the server's TCP acknowledges the client's data: the packets arrived")
+	d, ack := j.stalledData, j.f.Dir[model.ClientToServer].StallAcked
+	j.evidence(d, "client data (%d bytes): it arrived, and no answer ever came", d.Len)
+	j.evidence(ack, "the server's TCP acknowledges it: the packets arrived")
+	wait := j.end
+	if m := j.cl.first; m.ok() && m.Time.After(d.Time) {
+		wait = m.Time
 	}
-	return fmt.Sprintf("; nothing was lost on the way: the server's TCP acknowledged the client's data (from frame %d on) while its HTTP/2 and TLS layers answered nothing, not a PING nor a request: the server application was stalled (a stopped or hung process, an overloaded event loop), not the network", d.Frame)
+	return fmt.Sprintf("; nothing was lost on the way: the server's TCP acknowledged the client's data (frame %d, ACK in frame %d) while its HTTP/2 and TLS layers answered nothing for %s, not a PING nor a request: the server application was stalled (a stopped or hung process, an overloaded event loop), not the network",
+		d.Frame, ack.Frame, prose.Duration(wait.Sub(d.Time)))
 }
 
 // healthCheckText says what the HTTP/2 half inferred of the client's

@@ -63,8 +63,9 @@ type dirTrack struct {
 	ackAdvNS  int64
 	ackAdv    segMark
 	// stall is the first data this side sent after its ACK last moved:
-	// the request (or PING) still waiting for an answer.
-	stall segMark
+	// the request (or PING) still waiting for an answer. stallAcked is
+	// the peer's first segment whose ACK covered it: it arrived.
+	stall, stallAcked segMark
 	// last holds the latest first transmissions with payload, newest at
 	// last[len-1]: the close_notify or GOAWAY just before a close is
 	// skipped to find the PING before it.
@@ -159,12 +160,15 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if ack && (!t.maxAckSet || ackNo.GreaterThan(t.maxAck)) {
 		if t.maxAckSet {
 			t.ackAdvNS, t.ackAdv = now, mark
-			t.stall = segMark{}
+			t.stall, t.stallAcked = segMark{}, segMark{}
 		}
 		t.maxAck, t.maxAckSet = ackNo, true
 		// The peer's retransmissions were answered; what it still has
 		// in flight waits from now on at the latest.
 		p := &tr.dir[1-side]
+		if p.stall.set && !p.stallAcked.set && !ackNo.LessThan(p.stall.seq.Add(uint32(p.stall.len))) {
+			p.stallAcked = mark
+		}
 		p.retryFirst, p.retryLast, p.retries = segMark{}, segMark{}, 0
 		if p.unacked.set {
 			p.unacked = segMark{}
@@ -321,11 +325,9 @@ type DirFacts struct {
 	// not acknowledged by the end (after a partial ACK, that ACK: the
 	// rest waited at least since then).
 	Unacked SegRef
-	// MaxAck is the highest ACK this side sent, in the peer's relative
-	// sequence numbers (as the peer's SegRef.Seq); MaxAckSet says it was
-	// seen.
-	MaxAck    uint32
-	MaxAckSet bool
+	// StallAcked is the peer's first segment whose ACK covered Stall:
+	// the data arrived, whether or not anything answered it.
+	StallAcked SegRef
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
@@ -400,9 +402,7 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		df.Latest = m(t.lastSeg)
 		df.RetryFirst, df.RetryLast, df.Retries = m(t.retryFirst), m(t.retryLast), t.retries
 		df.Unacked = m(t.unacked)
-		if t.maxAckSet {
-			df.MaxAck, df.MaxAckSet = tc.Flow(1-side).BaseSeq().Size(t.maxAck), true
-		}
+		df.StallAcked = m(t.stallAcked)
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}

@@ -298,10 +298,10 @@ func TestJudge(t *testing.T) {
 			return c, f
 		}, want{model.KindDegraded, model.LossUnknown, model.LocationUnknown, nil, "TCP recovered"}},
 		{"the server's TCP ACKed the request and the PING, nothing came back: stalled", model.PointClient, func() (*model.Connection, *Facts) {
-			return stalledClient(61)
+			return stalledClient(true)
 		}, want{model.KindLostPing, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectServerStalled}, "the server application was stalled"}},
 		{"nothing came back and the server's TCP never ACKed it either: not stalled", model.PointClient, func() (*model.Connection, *Facts) {
-			return stalledClient(21)
+			return stalledClient(false)
 		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
 		{"capture drops are not network loss", model.PointMiddle, func() (*model.Connection, *Facts) {
 			f := testFacts()
@@ -344,14 +344,16 @@ func deadClient() (*model.Connection, *Facts) {
 }
 
 // stalledClient: the client's request (frame 100, bytes 21-60) and PING
-// (frame 300) get no answer, the server's TCP ACKing up to serverAck; the
-// client closes at 4 s.
-func stalledClient(serverAck uint32) (*model.Connection, *Facts) {
+// (frame 300) get no answer; with acked the server's TCP ACKs the
+// request (frame 101); the client closes at 4 s.
+func stalledClient(acked bool) (*model.Connection, *Facts) {
 	c2s, s2c := model.ClientToServer, model.ServerToClient
 	f := testFacts()
 	f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(150), 15
 	f.Dir[s2c].AckAdvance, f.Dir[s2c].AckAdvanceFrame = at(3010), 301
-	f.Dir[s2c].MaxAck, f.Dir[s2c].MaxAckSet = serverAck, true
+	if acked {
+		f.Dir[c2s].StallAcked = SegRef{Frame: 101, Time: at(1001)}
+	}
 	f.Dir[s2c].Last = []SegRef{{Frame: 11, Time: at(110), Len: 30}}
 	f.Dir[c2s].Stall = SegRef{Frame: 100, Time: at(1000), Seq: 21, Len: 40}
 	f.Dir[c2s].Last = []SegRef{f.Dir[c2s].Stall, {Frame: 300, Time: at(3000), Seq: 61, Len: 17}}
@@ -382,7 +384,7 @@ func TestJudgeSince(t *testing.T) {
 		t.Errorf("without progress: since %+v: %s", v.Since, v.Summary)
 	}
 	// Lost ping: what the client last heard (its ACK of new server data).
-	c, f = stalledClient(61)
+	c, f = stalledClient(true)
 	if v := Judge(c, f, model.PointClient, at(5000)); v.Since == nil || v.Since.Frame != 15 {
 		t.Errorf("lost_ping since %+v, want frame 15", v.Since)
 	}
