@@ -194,35 +194,26 @@ func TestTrackDead(t *testing.T) {
 	}
 }
 
-// TestTrackStalled: the server's TCP ACKs the client's request and its
-// health-check PING, and nothing comes back: a stalled server, no loss.
+// TestTrackStalled: the server's TCP ACKs the client's request and a
+// later segment, and nothing comes back; the client gives up. The
+// segments carry no bytes a decoder recognises (neither HTTP/2 nor TLS),
+// so nothing says they asked for an answer: no server_stalled, and with
+// no loss either, the client's own close (healthy). The lab's
+// server-stalled scenario holds the positive case, decrypted and not.
 func TestTrackStalled(t *testing.T) {
 	segs := append(vHandshake(),
 		vseg{100, false, fPA, 1, 1, 20, 64, 102},
 		vseg{110, true, fPA, 1, 21, 30, 52, 901},
 		vseg{150, false, fA, 21, 31, 0, 64, 103},
-		vseg{1000, false, fPA, 21, 31, 40, 64, 104}, // a request
+		vseg{1000, false, fPA, 21, 31, 40, 64, 104}, // a request?
 		vseg{1001, true, fA, 31, 61, 0, 52, 902},    // ACKed by the server's kernel
-		vseg{3000, false, fPA, 61, 31, 17, 64, 105}, // the PING
+		vseg{3000, false, fPA, 61, 31, 17, 64, 105},
 		vseg{3001, true, fA, 31, 78, 0, 52, 903},
 		vseg{4000, false, fF, 78, 31, 0, 64, 106}, // the client gives up
 		vseg{4001, true, fA, 31, 79, 0, 52, 904},
 	)
 	_, c := runVsegs(t, segs)
-	v := c.Verdict
-	if v.Kind != model.KindLostPing || v.LossDirection != model.LossNone || len(v.Suspects) != 1 || v.Suspects[0] != model.SuspectServerStalled {
-		t.Fatalf("%s %s %v: %s", v.Kind, v.LossDirection, v.Suspects, v.Summary)
-	}
-	if !strings.Contains(v.Summary, "the server's TCP acknowledged the client's data (frame 7, ACK in frame 8)") {
-		t.Errorf("summary %q", v.Summary)
-	}
-	if v.Since == nil || v.Since.Frame != 6 {
-		t.Errorf("since %+v, want frame 6 (the client's last ACK of new server data)", v.Since)
-	}
-	// The same with the server answering the request: not stalled.
-	segs = append(segs[:8:8], vseg{1010, true, fPA, 31, 61, 30, 52, 902}, vseg{1050, false, fA, 61, 61, 0, 64, 105})
-	_, c = runVsegs(t, segs)
-	if v := c.Verdict; v.Kind != model.KindHealthy || len(v.Suspects) != 0 {
-		t.Errorf("answered: %s %v: %s", v.Kind, v.Suspects, v.Summary)
+	if v := c.Verdict; v.Kind != model.KindHealthy || v.LossDirection != model.LossNone || len(v.Suspects) != 0 {
+		t.Errorf("%s %s %v: %s", v.Kind, v.LossDirection, v.Suspects, v.Summary)
 	}
 }

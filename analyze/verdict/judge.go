@@ -353,10 +353,39 @@ func (j *judgement) findStalled() {
 	if first := j.cl.first; first.ok() && first.Time.After(d.Time) {
 		until = first.Time
 	}
-	if until.Sub(d.Time) < MinStall {
+	if until.Sub(d.Time) < MinStall || !j.asked(d) {
 		return
 	}
 	j.stalled, j.stalledData = true, d
+}
+
+// asked says whether the client's data from d on asked the server's
+// HTTP/2 or TLS layer for an answer it never gave: decoded, a client
+// PING never ACKed or a request without a response from d on (a
+// WINDOW_UPDATE or a SETTINGS ACK asks for nothing); not decoded, TLS
+// records (a ClientHello, or application data known only by size).
+// Other protocols are not judged.
+func (j *judgement) asked(d SegRef) bool {
+	c := j.c
+	h := c.HTTP2
+	switch {
+	case h == nil:
+		return c.App == "tls"
+	case h.Detected == "tls-record-sizes":
+		return true
+	}
+	from := func(frame, input int) bool { return !markBefore(SegRef{Frame: frame, Input: input}, d) }
+	for _, p := range h.Pings {
+		if p.From == model.SideClient && !p.Acked && p.Frame != 0 && from(p.Frame, p.Input) {
+			return true
+		}
+	}
+	for _, st := range h.Streams {
+		if st.Status == "" && st.FirstFrame != 0 && from(st.FirstFrame, st.Input) {
+			return true
+		}
+	}
+	return false
 }
 
 // since sets verdict.since for a connection that died (blackholed,
@@ -780,11 +809,12 @@ func (j *judgement) suspects() {
 				senderName(e.Dir), e.IPID, senderName(e.Dir))
 		}
 	}
-	if j.stalled {
-		switch j.v.Kind {
-		case model.KindLostPing, model.KindSilent, model.KindReset:
-			add(model.SuspectServerStalled)
-		}
+	// A stall shows where the wait ended: the client gave up on it (a
+	// lost ping, a setup that timed out) or the server's socket was
+	// closed after it. A connection that merely stopped (silent) could
+	// as well have been cut by the capture.
+	if j.stalled && (j.v.Kind == model.KindLostPing || j.v.Kind == model.KindReset || j.setupStall) {
+		add(model.SuspectServerStalled)
 	}
 	if j.v.Kind == model.KindReset && f.RSTGap >= minIdleTimeout {
 		add(model.SuspectIdleTimeout)

@@ -300,9 +300,24 @@ func TestJudge(t *testing.T) {
 		{"the server's TCP ACKed the request and the PING, nothing came back: stalled", model.PointClient, func() (*model.Connection, *Facts) {
 			return stalledClient(true)
 		}, want{model.KindLostPing, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectServerStalled}, "the server application was stalled"}},
-		{"nothing came back and the server's TCP never ACKed it either: not stalled", model.PointClient, func() (*model.Connection, *Facts) {
-			return stalledClient(false)
+		{"TLS not decrypted: records the server's TCP ACKed, none back: stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := stalledClient(true)
+			c.App, c.HTTP2 = "tls", &model.HTTP2{Detected: "tls-record-sizes", Pings: []model.Ping{{Frame: 300, Time: at(3000), From: model.SideClient, Inferred: true}}}
+			return c, f
+		}, want{model.KindLostPing, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectServerStalled}, "ACK in frame 101"}},
+		{"what went unanswered asked for nothing (a WINDOW_UPDATE): not stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := stalledClient(true)
+			c.HTTP2.Pings, c.HTTP2.Streams = nil, c.HTTP2.Streams[:1]
+			return c, f
 		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"not HTTP/2 nor TLS: not judged stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := stalledClient(true)
+			c.App, c.HTTP2 = "unknown", nil
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"nothing came back and the server's TCP never ACKed it either: not stalled, the network may be", model.PointClient, func() (*model.Connection, *Facts) {
+			return stalledClient(false)
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "a capture on the server side would tell"}},
 		{"capture drops are not network loss", model.PointMiddle, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
@@ -358,7 +373,12 @@ func stalledClient(acked bool) (*model.Connection, *Facts) {
 	f.Dir[c2s].Stall = SegRef{Frame: 100, Time: at(1000), Seq: 21, Len: 40}
 	f.Dir[c2s].Last = []SegRef{f.Dir[c2s].Stall, {Frame: 300, Time: at(3000), Seq: 61, Len: 17}}
 	f.Dir[c2s].FIN = mark(400)
-	return testConn(4100, ev(400, c2s, model.EvFIN, 78, 0)), f
+	c := testConn(4100, ev(400, c2s, model.EvFIN, 78, 0))
+	c.HTTP2 = &model.HTTP2{
+		Pings:   []model.Ping{{Frame: 300, Time: at(3000), From: model.SideClient}},
+		Streams: []model.H2Stream{{ID: 1, FirstFrame: 5, LastFrame: 11, Status: "200"}, {ID: 3, FirstFrame: 100, LastFrame: 100, State: model.StreamHalfClosedLocal}},
+	}
+	return c, f
 }
 
 // TestJudgeSince: verdict.since is the last packet that made progress,
