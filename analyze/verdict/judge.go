@@ -9,12 +9,14 @@ package verdict
 // closed after (decoded); a GOAWAY from the server, or with an error; a
 // direction whose retransmissions were never answered up to the close or
 // the end of the capture (blackholed: the flow died, it did not
-// recover); the same health-check failure from TCP alone (the client heard nothing new
-// for a second or more, had data unanswered, packets were lost, and it
-// closed first); a setup that never got an answer (silent); a TLS client
-// closing at once after an unasked server record (a GOAWAY, inferred); an
-// RST first; no close long before the capture ended (silent); else
-// healthy, or degraded when packets were lost.
+// recover); the same health-check failure from TCP alone (the client
+// heard nothing new for a second or more, had data unanswered, packets
+// were lost or the server's TCP acknowledged what its application never
+// answered, and it closed first); a setup that never got an answer
+// (silent); a TLS client closing at once after an unasked server record
+// (a GOAWAY, inferred); an RST first; no close long before the capture
+// ended (silent); else healthy, or degraded when packets were lost that
+// TCP recovered.
 //
 // The direction and place of loss come from assessLoss's rules of
 // evidence; where one capture cannot tell, the direction is unknown and
@@ -324,11 +326,12 @@ func (j *judgement) retrying(d model.Direction) time.Duration {
 // findStalled finds a server whose TCP acknowledged the client's data
 // while its application answered nothing: the client's first data since
 // it last received new data from the server (Stall) was acknowledged by
-// the server's TCP (StallAcked), no server data (first transmission) followed it, no
-// segment was sent again either way after it (nothing was lost), and
-// it waited MinStall or more: up to the client's close, or the end of
-// the capture. A PING, a request or a TLS handshake record alike: the
-// server process was stopped, or hung.
+// the server's TCP (StallAcked), no server data (first transmission)
+// followed it, no segment was sent again either way after it (nothing
+// was lost), it asked for an answer (asked), and it waited MinStall or
+// more: up to the first close, or the end of the capture. A PING, a
+// request or a TLS handshake record alike: the server process was
+// stopped, or hung.
 func (j *judgement) findStalled() {
 	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
 	d := cf.Stall
