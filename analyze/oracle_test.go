@@ -105,7 +105,7 @@ var oracleFields = []struct {
 // a capture TestOracle and TestH2FramesTshark read with the same options.
 var tsharkFields = slices.Concat([]string{"frame.number", "tcp.stream", "ip.src", "ipv6.src",
 	"tcp.srcport", "tcp.len", "tcp.flags.reset", "tcp.flags.fin",
-	"tcp.seq", "tcp.analysis.initial_rtt", "frame.protocols"}, oracleFieldNames(), h2Fields)
+	"tcp.seq", "tcp.analysis.initial_rtt", "frame.protocols"}, oracleFieldNames(), h2Fields, deadFields)
 
 func oracleFieldNames() []string {
 	var names []string

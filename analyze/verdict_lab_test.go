@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -26,6 +27,22 @@ type verdictTruth struct {
 		LossDirection model.LossDirection `json:"loss_direction"`
 		Suspects      []model.Suspect     `json:"suspects"`
 	} `json:"expect"`
+	ClientSettings struct {
+		ReadIdleTimeoutS float64 `json:"read_idle_timeout_s"`
+	} `json:"client_settings"`
+	Faults []struct {
+		Start time.Time `json:"start"`
+	} `json:"faults"`
+	// DeadFlows (perflow-blackhole): the flows the router dropped, each
+	// with the verdicts it may get per capture.
+	DeadFlows []struct {
+		ClientPort uint16 `json:"client_port"`
+		Idle       *bool  `json:"idle"`
+		Expect     map[string][]struct {
+			Verdict       model.Kind          `json:"verdict"`
+			LossDirection model.LossDirection `json:"loss_direction"`
+		} `json:"expect"`
+	} `json:"dead_flows"`
 }
 
 // verdictWant is what one connection's verdict must say in one capture.
@@ -113,7 +130,7 @@ const noKeys = " without keys"
 // verdictSuspects are the suspects the verdict names; truth.json also lists
 // descriptive ones (blackhole, random_loss, server_shutdown,
 // midstream_capture) the verdict says in other words.
-var verdictSuspects = []model.Suspect{model.SuspectMTUBlackhole, model.SuspectMiddleboxReset, model.SuspectTooManyPings}
+var verdictSuspects = []model.Suspect{model.SuspectMTUBlackhole, model.SuspectMiddleboxReset, model.SuspectTooManyPings, model.SuspectServerStalled}
 
 // verdictReport analyzes one lab capture as cmd/h2pcap does.
 func verdictReport(t *testing.T, path string) *model.Report {
@@ -210,13 +227,20 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 		if keyed || !ok {
 			want, ok = verdictOverride[tr.Scenario][capture][port]
 		}
-		if !ok {
+		dead := deadFlowWant(tr, capture, port)
+		switch {
+		case dead != nil:
+			want = *dead
+		case !ok:
 			want = verdictDefault(tr, tc.FirstError != nil)
 		}
 		v := c.Verdict
 		if v == nil {
 			t.Errorf("port %d: no verdict", port)
 			continue
+		}
+		if dead != nil {
+			checkDeadSince(t, tr, port, v)
 		}
 		dirsSeen[v.LossDirection] = true
 		if !slices.Contains(want.kinds, v.Kind) {
@@ -251,12 +275,54 @@ func checkVerdicts(t *testing.T, tr *verdictTruth, capture string, keyed bool, r
 	}
 	// Loss both ways shows per connection only where a connection lost
 	// packets each way; across the scenario both directions must show.
-	if tr.Expect.LossDirection == model.LossBoth && !dirsSeen[model.LossBoth] &&
+	// Not where whole flows died both ways (dead_flows): no capture of
+	// one end can tell a direction there, and each flow's says so.
+	if tr.Expect.LossDirection == model.LossBoth && len(tr.DeadFlows) == 0 && !dirsSeen[model.LossBoth] &&
 		!(dirsSeen[model.LossClientToServer] && dirsSeen[model.LossServerToClient]) {
 		t.Errorf("loss both ways: directions seen %v", dirsSeen)
 	}
 	if r.Summary == nil || r.Summary.Connections != len(r.Connections) || r.Summary.Headline == "" {
 		t.Errorf("summary %+v", r.Summary)
+	}
+}
+
+// deadFlowWant is what truth.json's dead_flows expects of the flow from
+// client port in capture; nil when the flow is not one of them. Its
+// kind and direction pairs are flattened into kinds and directions.
+func deadFlowWant(tr *verdictTruth, capture string, port uint16) *verdictWant {
+	for _, f := range tr.DeadFlows {
+		if f.ClientPort != port || len(f.Expect[capture]) == 0 {
+			continue
+		}
+		w := &verdictWant{}
+		for _, e := range f.Expect[capture] {
+			w.kinds = append(w.kinds, e.Verdict)
+			w.dirs = append(w.dirs, e.LossDirection)
+		}
+		return w
+	}
+	return nil
+}
+
+// checkDeadSince holds a dead flow's verdict.since to the fault's start:
+// the flow made its last progress before the router started dropping
+// (plus a round trip's slack at most: the captures are one hop from the
+// router), and no earlier than the last exchange it can have had: a busy
+// flow's requests come every 400 ms, an idle one's PINGs every
+// ReadIdleTimeout; half a second more for a loaded machine.
+func checkDeadSince(t *testing.T, tr *verdictTruth, port uint16, v *model.Verdict) {
+	t.Helper()
+	if len(tr.Faults) == 0 {
+		return
+	}
+	if v.Since == nil {
+		t.Errorf("port %d: %s without since", port, v.Kind)
+		return
+	}
+	start := tr.Faults[0].Start
+	earliest := start.Add(-time.Duration((tr.ClientSettings.ReadIdleTimeoutS + 0.5) * float64(time.Second)))
+	if v.Since.Time.After(start.Add(50*time.Millisecond)) || v.Since.Time.Before(earliest) {
+		t.Errorf("port %d: since %s (frame %d), the fault started %s", port, v.Since.Time.Format(time.RFC3339Nano), v.Since.Frame, start.Format(time.RFC3339Nano))
 	}
 }
 

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,3 +135,85 @@ func TestTrackMarkers(t *testing.T) {
 var vt0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
 func at(ms int) time.Time { return vt0.Add(time.Duration(ms) * time.Millisecond) }
+
+// TestTrackDead: the tracker's run of unanswered retransmissions, judged.
+// The client's request at 1 s gets no ACK; its TCP sends it again with
+// Linux's backoff (200, 400, 800, 1600 ms).
+func TestTrackDead(t *testing.T) {
+	base := func() []vseg {
+		return append(vHandshake(),
+			vseg{100, false, fPA, 1, 1, 20, 64, 102},
+			vseg{110, true, fPA, 1, 21, 30, 52, 901}, // answered, ACKs it
+			vseg{150, false, fA, 21, 31, 0, 64, 103}, // the client ACKs the answer: the last progress
+			vseg{1000, false, fPA, 21, 31, 15, 64, 104},
+			vseg{1200, false, fPA, 21, 31, 15, 64, 105},
+			vseg{1600, false, fPA, 21, 31, 15, 64, 106},
+			vseg{2400, false, fPA, 21, 31, 15, 64, 107},
+			vseg{4000, false, fPA, 21, 31, 15, 64, 108},
+		)
+	}
+	tests := []struct {
+		name      string
+		segs      func() []vseg
+		kind      model.Kind
+		since     int     // frame (the last packet in which the server ACKed new data); 0: none
+		retrying  float64 // ms; 0: none
+		retries   int
+		summaryIn string
+	}{
+		{"unanswered to the end of the capture", base, model.KindBlackholed, 5, 3000, 4,
+			"the client sent its data (frame 7, 15 bytes) again 4 times over 3.0 s and the server never acknowledged it"},
+		{"answered at last: TCP recovered", func() []vseg {
+			return append(base(), vseg{4010, true, fA, 31, 36, 0, 52, 902})
+		}, model.KindDegraded, 0, 0, 0, "TCP recovered"},
+		{"answered by the server's RST: its host was there", func() []vseg {
+			return append(base(), vseg{4010, true, fR, 31, 0, 0, 52, 0})
+		}, model.KindReset, 0, 0, 0, "The server reset the connection"},
+		{"one retransmission the end of the capture cut off", func() []vseg {
+			return base()[:len(base())-3]
+		}, model.KindHealthy, 0, 0, 0, "No loss"},
+		{"a second of trying is needed", func() []vseg {
+			s := base()[:len(base())-2]
+			return append(s, vseg{1700, false, fPA, 21, 31, 15, 64, 109})
+		}, model.KindDegraded, 0, 0, 0, "TCP recovered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, c := runVsegs(t, tt.segs())
+			v := c.Verdict
+			if v.Kind != tt.kind || !strings.Contains(v.Summary, tt.summaryIn) {
+				t.Fatalf("%s: %s", v.Kind, v.Summary)
+			}
+			if (v.Since == nil) != (tt.since == 0) || v.Since != nil && v.Since.Frame != tt.since {
+				t.Errorf("since %+v, want frame %d", v.Since, tt.since)
+			}
+			if (v.RetryingMs == nil) != (tt.retrying == 0) || v.RetryingMs != nil && *v.RetryingMs != tt.retrying || v.Retries != tt.retries {
+				t.Errorf("retrying %v ms, %d retries; want %v, %d", v.RetryingMs, v.Retries, tt.retrying, tt.retries)
+			}
+		})
+	}
+}
+
+// TestTrackStalled: the server's TCP ACKs the client's request and a
+// later segment, and nothing comes back; the client gives up. The
+// segments carry no bytes a decoder recognises (neither HTTP/2 nor TLS),
+// so nothing says they asked for an answer: no server_stalled, and with
+// no loss either, the client's own close (healthy). The lab's
+// server-stalled scenario holds the positive case, decrypted and not.
+func TestTrackStalled(t *testing.T) {
+	segs := append(vHandshake(),
+		vseg{100, false, fPA, 1, 1, 20, 64, 102},
+		vseg{110, true, fPA, 1, 21, 30, 52, 901},
+		vseg{150, false, fA, 21, 31, 0, 64, 103},
+		vseg{1000, false, fPA, 21, 31, 40, 64, 104}, // a request?
+		vseg{1001, true, fA, 31, 61, 0, 52, 902},    // ACKed by the server's kernel
+		vseg{3000, false, fPA, 61, 31, 17, 64, 105},
+		vseg{3001, true, fA, 31, 78, 0, 52, 903},
+		vseg{4000, false, fF, 78, 31, 0, 64, 106}, // the client gives up
+		vseg{4001, true, fA, 31, 79, 0, 52, 904},
+	)
+	_, c := runVsegs(t, segs)
+	if v := c.Verdict; v.Kind != model.KindHealthy || v.LossDirection != model.LossNone || len(v.Suspects) != 0 {
+		t.Errorf("%s %s %v: %s", v.Kind, v.LossDirection, v.Suspects, v.Summary)
+	}
+}

@@ -21,7 +21,8 @@ BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcp
 
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
-	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls)
+	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
+	perflow-blackhole perflow-blackhole-s2c server-stalled)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -836,6 +837,124 @@ tls_ping_notes() {
 		SC_BAD="PINGs not as intended: client.pcap $ca answered, $cu not; server.pcap $sa answered, $su not"
 	fi
 	echo "Health-check PINGs of the connection from client port $port (tshark with keylog.txt): $(sed -n 1p <<<"$c") $(sed -n 1p <<<"$s") In server.pcap the last PING has its ACK: the black hole dropped it after the server sent it."
+}
+
+# perflow NAME DIRECTION: a per-flow black hole, as a broken ECMP or LAG
+# member (or one node behind a VIP) makes: from 4 s on, every packet of the
+# flows whose 4-tuple hashes to one bucket in 4 is dropped (DIRECTION
+# both: each way; server_to_client: only the server's), while the other
+# flows between the same hosts pass. The hash is symmetric (the reverse
+# direction hashes the same bytes: client address and port, server
+# address and port), as a router's must be for both halves of a flow to
+# take one path. Dynamic sets with counters record which client ports the
+# rules dropped, and how many packets each way: truth.json's dead_flows.
+perflow() {
+	local name=$1 dir=$2 rules
+	begin "$name"
+	start_server
+	inR nft add set inet lab dead_c2s '{ type inet_service; flags dynamic; counter; }'
+	inR nft add set inet lab dead_s2c '{ type inet_service; flags dynamic; counter; }'
+	captures_both
+	# 12 connections: 6 busy (a GET every 400 ms), 6 idle but for their
+	# /watch stream (an event every 30 s) and the health-check PINGs
+	# (ReadIdleTimeout 2 s, PingTimeout 1 s).
+	start_client --addr $S4:8080 --tls=false --conns 12 --idle-conns 6 --duration 13s \
+		--every 400ms --large-every 0 --watch-every 30s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	local c2s="ip saddr $C4 ip daddr $S4 tcp dport 8080 jhash ip saddr . tcp sport . ip daddr . tcp dport mod 4 seed 0x48324c == 0 update @dead_c2s { tcp sport } drop"
+	local s2c="ip saddr $S4 ip daddr $C4 tcp sport 8080 jhash ip daddr . tcp dport . ip saddr . tcp sport mod 4 seed 0x48324c == 0 update @dead_s2c { tcp dport } drop"
+	rules="$c2s; $s2c"
+	[ "$dir" = both ] || rules=$s2c
+	at 4
+	fault "$dir" "per-flow black hole (4-tuple hash bucket 0 of 4)" "$rules"
+	# The dead flows give up about 3 s later (PingTimeout after the first
+	# health-check PING); the capture goes on for 6 s after that.
+	KEEP_FAULTS=1
+	local what="both directions" verdicts="client.pcap: blackholed for a busy flow (its request's retransmissions never answered; direction unknown from the client side), lost_ping for an idle one (its health-check PING retransmitted, never answered); server.pcap: silent (the client's packets just stop) or blackholed where the server had data in flight"
+	local lossdir=both
+	local busy="client.pcap=blackholed/unknown;server.pcap=silent/none,blackholed/unknown"
+	local idle="client.pcap=lost_ping/unknown;server.pcap=silent/none,blackholed/unknown"
+	if [ "$dir" = server_to_client ]; then
+		what="server->client only" lossdir=server_to_client
+		verdicts="client.pcap: as in perflow-blackhole (nothing comes back; direction unknown from the client side); server.pcap: blackholed, server_to_client (the server's answers are retransmitted, never acknowledged, while the client's retransmissions of what the server has ACKed keep arriving), lost_ping for an idle flow whose PING the capture decodes"
+		busy="client.pcap=blackholed/unknown;server.pcap=blackholed/server_to_client"
+		idle="client.pcap=lost_ping/unknown;server.pcap=lost_ping/server_to_client,blackholed/server_to_client"
+	fi
+	finish --transport h2c --server $S4:8080 --conns 12 \
+		--description "12 h2c connections between the same two hosts (6 with a GET every 400 ms, 6 idle but for health-check PINGs); from 4 s the router drops every packet ($what) of the flows whose 4-tuple hashes into bucket 0 of 4 (nft jhash, symmetric), as one broken ECMP/LAG member or load-balancer node would; the other flows pass untouched. The dead flows' clients give up (health check) and redial; a redial that hashes into the dead bucket never completes its handshake." \
+		--captures "$BOTH_CAPTURES" --idle-conns 6 --dead-flows "$TMP/dead.jsonl" \
+		--dead-expect-busy "$busy" --dead-expect-idle "$idle" \
+		--verdict blackholed --loss-direction "$lossdir" --suspects blackhole --want-error "http2: client connection lost" \
+		--notes "Expected per dead flow (dead_flows lists them with the packets nft dropped each way): $verdicts. Every flow not in dead_flows is healthy. verdict.since is the last packet of the flow that made progress: the fault started at faults[0].start, so a busy flow's since lies within a request period (400 ms) before it, an idle flow's within ReadIdleTimeout (2 s) before it (its last PING exchange)."
+}
+
+# notes_perflow: the dead flows from the router's sets (dead_flows in
+# truth.json); the run missed its point unless some but not all of the
+# 12 first connections died.
+perflow_notes() {
+	inR nft -j list set inet lab dead_c2s >"$TMP/dead_c2s.json" 2>/dev/null || true
+	inR nft -j list set inet lab dead_s2c >"$TMP/dead_s2c.json" 2>/dev/null || true
+	python3 - "$TMP/dead_c2s.json" "$TMP/dead_s2c.json" >"$TMP/dead.jsonl" <<'PY'
+import json, sys
+flows = {}
+for key, path in (("client_to_server", sys.argv[1]), ("server_to_client", sys.argv[2])):
+    try:
+        doc = json.load(open(path))
+    except (OSError, ValueError):
+        continue
+    for item in doc.get("nftables", []):
+        for e in item.get("set", {}).get("elem", []):
+            el = e.get("elem", e)
+            port = el["val"] if isinstance(el, dict) else el
+            cnt = (el.get("counter") if isinstance(el, dict) else None) or {}
+            f = flows.setdefault(port, {"client_port": port})
+            f["dropped_" + key] = cnt.get("packets", 0)
+for port in sorted(flows):
+    print(json.dumps(flows[port]))
+PY
+	local n
+	n=$(wc -l <"$TMP/dead.jsonl")
+	if [ "$n" -lt 1 ]; then
+		SC_BAD="no flow hashed into the dead bucket"
+	fi
+	echo "The router's sets name $n client ports whose packets it dropped (dead_flows)."
+}
+notes_perflow-blackhole() { perflow_notes; }
+notes_perflow-blackhole-s2c() { perflow_notes; }
+
+sc_perflow-blackhole() { perflow perflow-blackhole both; }
+sc_perflow-blackhole-s2c() { perflow perflow-blackhole-s2c server_to_client; }
+
+sc_server-stalled() {
+	begin server-stalled
+	start_server
+	captures_both
+	# One busy connection (a GET every 500 ms) and one idle (health-check
+	# PINGs only), TLS with the key log: the tests judge it decrypted and
+	# from record sizes alone.
+	start_client --addr $S4:8443 --tls --keylog "$OUT/keylog.txt" --conns 2 --idle-conns 1 --duration 11s \
+		--every 500ms --large-every 0 --watch-every 30s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 3
+	# SIGSTOP: the process stops, its kernel does not: TCP goes on ACKing
+	# what arrives, HTTP/2 and TLS answer nothing.
+	kill -STOP "$SERVER_PID"
+	local stopped
+	stopped=$(now)
+	log "server stopped (SIGSTOP) at $stopped"
+	at 8
+	kill -KILL "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	forget "$SERVER_PID"
+	local killed
+	killed=$(now)
+	log "server killed (SIGKILL) at $killed"
+	SERVER_PID=
+	finish --transport tls --server $S4:8443 --conns 2 --idle-conns 1 \
+		--description "Two TLS connections (one with a GET every 500 ms, one idle but for health-check PINGs). At 3 s the server process is stopped with SIGSTOP ($stopped): its kernel keeps ACKing every segment, but no TLS record or HTTP/2 frame comes back. The client's requests and health-check PINGs go unanswered and it closes the connections (http2: client connection lost); its redials complete the TCP handshake (the kernel's listen queue) and then get no ServerHello. At 8 s the process is killed ($killed): its kernel closes the sockets (RST where data was unread) and later SYNs are refused." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict lost_ping --loss-direction none --suspects server_stalled --want-error "http2: client connection lost" \
+		--notes "No packet is lost: every client segment is ACKed by the server's TCP. A stalled application, not the network: the connections lost to the health check get lost_ping with suspect server_stalled and loss direction none in both captures; a redial whose TLS handshake got no answer is silent (setup timed out) with server_stalled."
 }
 
 # ---------------------------------------------------------------- bulk

@@ -264,7 +264,8 @@ type RSTStream struct {
 
 // Verdict is the judgement on one connection.
 type Verdict struct {
-	// Kind: healthy, degraded, lost_ping, goaway, reset, silent.
+	// Kind: healthy, degraded, lost_ping, goaway, reset, silent,
+	// blackholed, connect_failed.
 	Kind Kind `json:"kind"`
 	// LossDirection: none, client_to_server, server_to_client, both, unknown.
 	LossDirection LossDirection `json:"loss_direction"`
@@ -276,7 +277,8 @@ type Verdict struct {
 	// before it and the client's after it); nil without loss.
 	LossLocations map[Direction]LossLocation `json:"loss_locations,omitempty"`
 	// Suspects, each only with evidence: mtu_blackhole, middlebox_reset,
-	// capture_drops, idle_timeout, zero_window, too_many_pings.
+	// capture_drops, idle_timeout, zero_window, too_many_pings,
+	// server_stalled.
 	Suspects []Suspect  `json:"suspects"`
 	Summary  string     `json:"summary"`
 	Evidence []Evidence `json:"evidence"`
@@ -289,6 +291,13 @@ type Verdict struct {
 	// blackholed, lost_ping, silent. Nil where the verdict has no such
 	// moment.
 	Since *Moment `json:"since,omitempty"`
+	// RetryingMs (blackholed only) is how long the dead direction's
+	// sender kept trying: from the first transmission of the oldest data
+	// never acknowledged (as the capture saw it; after a partial ACK, from
+	// that ACK) to its last retransmission in the capture. Retries counts
+	// those retransmissions, none of them answered.
+	RetryingMs *float64 `json:"retrying_ms,omitempty"`
+	Retries    int      `json:"retries,omitempty"`
 }
 
 // Evidence is one frame that supports a verdict.

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // The contract's enumerations read back what they write, and a direction
@@ -48,6 +49,23 @@ func TestVerdictJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"kind":"lost_ping","loss_direction":"server_to_client","loss_location":"before_capture","loss_locations":{"server_to_client":"before_capture"},"suspects":["mtu_blackhole"],"summary":"","evidence":null,"wireshark_filter":""}`
+	if string(b) != want {
+		t.Errorf("verdict JSON\n%s\nwant\n%s", b, want)
+	}
+}
+
+// A dead flow's verdict adds since, retrying_ms and retries; a verdict
+// without them writes none of the three (version 1 only gains fields).
+func TestVerdictDeadJSON(t *testing.T) {
+	ms := 6683.5
+	v := Verdict{Kind: KindBlackholed, LossDirection: LossUnknown, LossLocation: LocationUnknown, Suspects: []Suspect{},
+		Since:      &Moment{Frame: 444, Input: 0, Time: time.Date(2026, 12, 5, 23, 36, 23, 370456000, time.UTC)},
+		RetryingMs: &ms, Retries: 6}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"blackholed","loss_direction":"unknown","loss_location":"unknown","suspects":[],"summary":"","evidence":null,"wireshark_filter":"","since":{"frame":444,"input":0,"time":"2026-12-05T23:36:23.370456Z"},"retrying_ms":6683.5,"retries":6}`
 	if string(b) != want {
 		t.Errorf("verdict JSON\n%s\nwant\n%s", b, want)
 	}

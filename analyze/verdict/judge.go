@@ -6,13 +6,17 @@ package verdict
 // its input by hand.
 //
 // The kind, first match wins: a client PING without ACK that the client
-// closed after (decoded); a GOAWAY from the server, or with an error; the
-// same health-check failure from TCP alone (the client heard nothing new
-// for a second or more, had data unanswered, packets were lost, and it
-// closed first); a setup that never got an answer (silent); a TLS client
-// closing at once after an unasked server record (a GOAWAY, inferred); an
-// RST first; no close long before the capture ended (silent); else
-// healthy, or degraded when packets were lost.
+// closed after (decoded); a GOAWAY from the server, or with an error; a
+// direction whose retransmissions were never answered up to the close or
+// the end of the capture (blackholed: the flow died, it did not
+// recover); the same health-check failure from TCP alone (the client
+// heard nothing new for a second or more, had data unanswered, packets
+// were lost or the server's TCP acknowledged what its application never
+// answered, and it closed first); a setup that never got an answer
+// (silent); a TLS client closing at once after an unasked server record
+// (a GOAWAY, inferred); an RST first; no close long before the capture
+// ended (silent); else healthy, or degraded when packets were lost that
+// TCP recovered.
 //
 // The direction and place of loss come from assessLoss's rules of
 // evidence; where one capture cannot tell, the direction is unknown and
@@ -173,7 +177,10 @@ func markBefore(a, b SegRef) bool {
 func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
 	j.loss = assessLoss(c, point)
+	j.findDead()
+	j.findStalled()
 	j.kind()
+	j.since()
 	j.direction()
 	j.suspects()
 	j.summarize()
@@ -234,6 +241,15 @@ type judgement struct {
 	synOnly       bool // SYN never answered
 	setupStall    bool // the client's first data never got an answer, and it gave up
 	slowHandshake bool // ... right after a TCP handshake that took long
+
+	// dead lists the directions whose retransmissions went unanswered to
+	// the end (findDead), the first to die first.
+	dead []model.Direction
+	// stalled: the server's TCP acknowledged the client's data
+	// (stalledData) and its application answered nothing for MinStall
+	// or more (findStalled).
+	stalled     bool
+	stalledData SegRef
 }
 
 func (j *judgement) evidence(m SegRef, note string, args ...any) {
@@ -256,7 +272,175 @@ func (j *judgement) evidenceFrame(frame, input int, note string, args ...any) {
 // bar for calling a direction lossy: one lost packet with nothing after
 // it explains a death. A reset does not: the RST explains it.
 func (j *judgement) died() bool {
-	return j.v.Kind == model.KindLostPing || j.v.Kind == model.KindSilent
+	switch j.v.Kind {
+	case model.KindLostPing, model.KindSilent, model.KindBlackholed:
+		return true
+	}
+	return false
+}
+
+// findDead finds the directions that died: the sender retransmitted
+// (minDeadRetries or more, data or FIN) and its peer never acknowledged
+// anything new after the first of those retransmissions, nor reset the
+// connection, up to the end of the capture; and the sender kept trying
+// for minDeadRetrying or more. "Recovered" (degraded) needs new data
+// acknowledged after the loss; here there is none.
+func (j *judgement) findDead() {
+	for _, d := range [...]model.Direction{model.ClientToServer, model.ServerToClient} {
+		df, peer := &j.f.Dir[d], &j.f.Dir[d.Reverse()]
+		if df.Retries < minDeadRetries || !df.RetryFirst.ok() || j.retrying(d) < minDeadRetrying {
+			continue
+		}
+		// An RST from the peer after the retransmissions answered them:
+		// its host was there (a closed socket, a restarted server).
+		if peer.RST.ok() && !markBefore(peer.RST, df.RetryFirst) {
+			continue
+		}
+		j.dead = append(j.dead, d)
+	}
+	if len(j.dead) == 2 && markBefore(j.f.Dir[j.dead[1]].RetryFirst, j.f.Dir[j.dead[0]].RetryFirst) {
+		j.dead[0], j.dead[1] = j.dead[1], j.dead[0]
+	}
+}
+
+// retryFrom is where direction d's unanswered wait began: the first
+// transmission of its oldest unacknowledged data, or without it the
+// first unanswered retransmission.
+func (j *judgement) retryFrom(d model.Direction) SegRef {
+	df := &j.f.Dir[d]
+	if df.Unacked.ok() && !df.RetryFirst.Time.Before(df.Unacked.Time) {
+		return df.Unacked
+	}
+	return df.RetryFirst
+}
+
+// retrying is how long direction d's sender kept trying without answer.
+func (j *judgement) retrying(d model.Direction) time.Duration {
+	df := &j.f.Dir[d]
+	if !df.RetryLast.ok() {
+		return 0
+	}
+	return df.RetryLast.Time.Sub(j.retryFrom(d).Time)
+}
+
+// findStalled finds a server whose TCP acknowledged the client's data
+// while its application answered nothing: the client's first data since
+// it last received new data from the server (Stall) was acknowledged by
+// the server's TCP (StallAcked), no server data (first transmission)
+// followed it, no segment was sent again either way after it (nothing
+// was lost), it asked for an answer (asked), and it waited MinStall or
+// more: up to the first close, or the end of the capture. A PING, a
+// request or a TLS handshake record alike: the server process was
+// stopped, or hung.
+func (j *judgement) findStalled() {
+	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
+	d := cf.Stall
+	if !d.ok() || !cf.StallAcked.ok() {
+		return
+	}
+	for _, m := range sf.Last {
+		if m.Time.After(d.Time) {
+			return
+		}
+	}
+	for _, e := range j.c.Events {
+		if e.Time.Before(d.Time) {
+			continue
+		}
+		switch e.Kind {
+		case model.EvRetransmission, model.EvFastRetransmission, model.EvSpuriousRetrans, model.EvLostSegment, model.EvOutOfOrder:
+			return
+		}
+	}
+	until := j.end
+	if first := j.cl.first; first.ok() && first.Time.After(d.Time) {
+		until = first.Time
+	}
+	if until.Sub(d.Time) < MinStall || !j.asked(d) {
+		return
+	}
+	j.stalled, j.stalledData = true, d
+}
+
+// asked says whether the client's data from d on asked the server's
+// HTTP/2 or TLS layer for an answer it never gave: decoded, a client
+// PING never ACKed or a request without a response from d on (a
+// WINDOW_UPDATE or a SETTINGS ACK asks for nothing); not decoded, TLS
+// records (a ClientHello, or application data known only by size).
+// Other protocols are not judged.
+func (j *judgement) asked(d SegRef) bool {
+	c := j.c
+	h := c.HTTP2
+	switch {
+	case h == nil:
+		return c.App == "tls"
+	case h.Detected == "tls-record-sizes":
+		return true
+	}
+	from := func(frame, input int) bool { return !markBefore(SegRef{Frame: frame, Input: input}, d) }
+	for _, p := range h.Pings {
+		if p.From == model.SideClient && !p.Acked && p.Frame != 0 && from(p.Frame, p.Input) {
+			return true
+		}
+	}
+	for _, st := range h.Streams {
+		if st.Status == "" && st.FirstFrame != 0 && from(st.FirstFrame, st.Input) {
+			return true
+		}
+	}
+	return false
+}
+
+// since sets verdict.since for a connection that died (blackholed,
+// lost_ping, silent): the last packet that made progress (progressOf).
+func (j *judgement) since() {
+	if !j.died() {
+		return
+	}
+	if m, _, _ := j.progress(); m.ok() {
+		j.v.Since = &model.Moment{Frame: m.Frame, Input: m.Input, Time: m.Time}
+	}
+}
+
+// progress is the last packet that made progress, and who sent it
+// (ClientToServer: the client), or the last packet from the peer where
+// nothing was seen making progress (acked false):
+//   - blackholed: the last one in which the dead direction's receiver
+//     acknowledged new data of it (the direction was alive until then);
+//   - lost_ping: the last one in which the client acknowledged new data
+//     from the server: what it last heard before its health check failed;
+//   - silent: the last one in which either side acknowledged new data.
+//
+// The other direction may go on a while (a one-way black hole): that is
+// not the dead direction's progress.
+func (j *judgement) progress() (m SegRef, by model.Direction, acked bool) {
+	ack := func(d model.Direction) SegRef {
+		df := &j.f.Dir[d]
+		if df.AckAdvanceFrame == 0 {
+			return SegRef{}
+		}
+		return SegRef{Frame: df.AckAdvanceFrame, Input: df.AckAdvanceInput, Time: df.AckAdvance}
+	}
+	peer := model.ServerToClient
+	switch j.v.Kind {
+	case model.KindBlackholed:
+		peer = j.dead[0].Reverse()
+		if a := ack(peer); a.ok() {
+			return a, peer, true
+		}
+	case model.KindLostPing:
+		if a := ack(model.ClientToServer); a.ok() {
+			return a, model.ClientToServer, true
+		}
+	}
+	c, s := ack(model.ClientToServer), ack(model.ServerToClient)
+	switch {
+	case c.ok() && (!s.ok() || markBefore(s, c)):
+		return c, model.ClientToServer, true
+	case s.ok():
+		return s, model.ServerToClient, true
+	}
+	return j.f.Dir[peer].Latest, peer, false
 }
 
 // kind decides verdict.kind, in order of what explains the end best.
@@ -267,6 +451,15 @@ func (j *judgement) kind() {
 		j.v.Kind = model.KindLostPing
 	case j.goawayEnded():
 		j.v.Kind = model.KindGoaway
+	case len(j.dead) > 0:
+		// Before the TCP-inferred health check, the silences and the
+		// reset: a retransmission unanswered to the end explains each
+		// (the client gave up on it, the traffic stopped, the sender
+		// reset what it could not deliver).
+		j.v.Kind = model.KindBlackholed
+		d := j.dead[0]
+		ms := float64(j.retrying(d)) / float64(time.Millisecond)
+		j.v.RetryingMs, j.v.Retries = &ms, f.Dir[d].Retries
 	case j.lostPingInferred():
 		j.v.Kind = model.KindLostPing
 	case j.setupStall:
@@ -451,7 +644,9 @@ func (j *judgement) lostPingInferred() bool {
 	// Loss since the client last heard from the server, or else the
 	// client's data showing up only as its RST does: what a closed
 	// socket still retransmits, seen away from the client.
-	trouble := cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
+	// A stalled server (its TCP ACKed, its application silent) is
+	// trouble of its own, without loss.
+	trouble := cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst || j.stalled
 	for _, e := range j.c.Events {
 		if e.Time.Before(heard) {
 			continue
@@ -565,7 +760,8 @@ func (j *judgement) direction() {
 		// matter where they explain the verdict: a connection that died
 		// of silence, or one degraded by them alone.
 		v.LossDirection = model.LossNone
-		if ambiguous >= 1 && died || v.Kind == model.KindLostPing || v.Kind == model.KindDegraded {
+		// A stalled server lost nothing: its TCP acknowledged it all.
+		if !j.stalled && (ambiguous >= 1 && died || v.Kind == model.KindLostPing || v.Kind == model.KindDegraded) {
 			v.LossDirection = model.LossUnknown
 		}
 	}
@@ -615,6 +811,13 @@ func (j *judgement) suspects() {
 			j.evidenceFrame(e.Frame, e.Input, "RST \"from the %s\" with IP ID %d, out of the %s's sequence of IDs: sent by a device in between",
 				senderName(e.Dir), e.IPID, senderName(e.Dir))
 		}
+	}
+	// A stall shows where the wait ended: the client gave up on it (a
+	// lost ping, a setup that timed out) or the server's socket was
+	// closed after it. A connection that merely stopped (silent) could
+	// as well have been cut by the capture.
+	if j.stalled && (j.v.Kind == model.KindLostPing || j.v.Kind == model.KindReset || j.setupStall) {
+		add(model.SuspectServerStalled)
 	}
 	if j.v.Kind == model.KindReset && f.RSTGap >= minIdleTimeout {
 		add(model.SuspectIdleTimeout)

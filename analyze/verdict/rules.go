@@ -40,6 +40,17 @@ const (
 	// minMTULossLen is the smallest segment an MTU black hole is blamed
 	// for: below it every path passes packets.
 	minMTULossLen = 512
+	// minDeadRetries and minDeadRetrying make a direction dead
+	// (blackholed): at least this many retransmissions, none answered,
+	// over at least this long from the first transmission. One
+	// retransmission may be a tail loss probe whose answer the end of
+	// the capture cut off; a second means a retransmission timer expired
+	// after a retransmission, with no answer in between. A second is
+	// what Linux's backoff from its 200 ms minimum RTO takes to send 3
+	// (200 + 400 + 800 ms), five round trips of a 200 ms path, and as
+	// long as the shortest health check (MinStall) waits.
+	minDeadRetries  = 2
+	minDeadRetrying = time.Second
 )
 
 // The capture point (capturepoint.go).

@@ -245,10 +245,12 @@ func goawayAfter(h *model.HTTP2, p model.Ping) bool {
 // kindWords say what happened to a connection of each kind, for the headline.
 var kindWords = map[model.Kind]string{
 	model.KindLostPing: "lost (health-check PING unanswered)",
-	model.KindGoaway:   "ended by GOAWAY",
-	model.KindReset:    "reset",
-	model.KindSilent:   "went silent",
-	model.KindDegraded: "degraded (loss, recovered)",
+	// A flow whose retransmissions nothing answered to the end.
+	model.KindBlackholed: "dead (retransmissions never answered)",
+	model.KindGoaway:     "ended by GOAWAY",
+	model.KindReset:      "reset",
+	model.KindSilent:     "went silent",
+	model.KindDegraded:   "degraded (loss, recovered)",
 }
 
 // headline is e.g. "2 of 14 connections lost (health-check PING
@@ -264,7 +266,7 @@ func headline(s *model.Summary, kinds map[model.Kind]int, servers []string, dirs
 		return fmt.Sprintf("All %d connections healthy.", s.Connections)
 	}
 	var parts []string
-	for _, k := range []model.Kind{model.KindLostPing, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
+	for _, k := range []model.Kind{model.KindLostPing, model.KindBlackholed, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
 		if n := kinds[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, kindWords[k]))
 		}

@@ -19,6 +19,8 @@ func (j *judgement) summarize() {
 	switch {
 	case v.Kind == model.KindLostPing:
 		s = j.lostPingText()
+	case v.Kind == model.KindBlackholed:
+		s = j.blackholedText()
 	case v.Kind == model.KindGoaway && j.goaway == nil:
 		m := j.goawayRecord
 		s = fmt.Sprintf("Inferred from TCP (TLS not decrypted): the client closed the connection %s after a record the server sent unasked (frame %d), the way an HTTP/2 client answers a GOAWAY from a server shutting down gracefully (benign; the key log would confirm it)",
@@ -238,9 +240,61 @@ func (j *judgement) suspectsText() string {
 			}
 		case model.SuspectZeroWindow:
 			s += "; a receiver advertised a zero window (it stopped reading)"
+		case model.SuspectServerStalled:
+			s += j.stalledText()
 		}
 	}
 	return s
+}
+
+// blackholedText tells a dead direction: what was sent, how long and how
+// often it was sent again, that nothing answered, and the last packet
+// that made progress.
+func (j *judgement) blackholedText() string {
+	d := j.dead[0]
+	df := &j.f.Dir[d]
+	from := j.retryFrom(d)
+	who, peer := senderName(d), senderName(d.Reverse())
+	what := "its data"
+	if from.Len > 0 {
+		what = fmt.Sprintf("its data (frame %d, %d bytes)", from.Frame, from.Len)
+	}
+	upTo := "the end of the capture"
+	if m := j.cl.first; m.ok() && !markBefore(m, df.RetryFirst) {
+		upTo = fmt.Sprintf("the close (frame %d)", m.Frame)
+	}
+	s := fmt.Sprintf("The connection died, it did not recover: the %s sent %s again %d times over %s and the %s never acknowledged it, nor anything new, up to %s: %s black-holed",
+		who, what, df.Retries, prose.Duration(j.retrying(d)), peer, upTo, dirArrow(d))
+	if len(j.dead) == 2 {
+		s += fmt.Sprintf(" (and %s: the %s's retransmissions went unanswered too)", dirArrow(j.dead[1]), senderName(j.dead[1]))
+	}
+	switch m, by, acked := j.progress(); {
+	case acked:
+		s += fmt.Sprintf("; it last made progress at frame %d, %s (the %s acknowledging new data from the %s)",
+			m.Frame, m.Time.UTC().Format("15:04:05.000"), senderName(by), senderName(by.Reverse()))
+		j.evidence(m, "the last packet that made progress: the %s acknowledges new data", senderName(by))
+	case m.ok():
+		s += fmt.Sprintf("; no packet in the capture acknowledged new data: the last from the %s was frame %d, %s", peer, m.Frame, m.Time.UTC().Format("15:04:05.000"))
+		j.evidence(m, "the last packet from the %s", peer)
+	}
+	j.evidence(from, "the %s's data, first sent here: never acknowledged", who)
+	j.evidence(df.RetryFirst, "the %s sends it again: no answer", who)
+	j.evidence(df.RetryLast, "the %s's last retransmission (%d in all, over %s): still no answer", who, df.Retries, prose.Duration(j.retrying(d)))
+	return s
+}
+
+// stalledText says what makes the server a stalled application: its TCP
+// acknowledged the client's data, its application never answered.
+func (j *judgement) stalledText() string {
+	d, ack := j.stalledData, j.f.Dir[model.ClientToServer].StallAcked
+	j.evidence(d, "client data (%d bytes): it arrived, and no answer ever came", d.Len)
+	j.evidence(ack, "the server's TCP acknowledges it: the packets arrived")
+	wait := j.end
+	if m := j.cl.first; m.ok() && m.Time.After(d.Time) {
+		wait = m.Time
+	}
+	return fmt.Sprintf("; nothing was lost on the way: the server's TCP acknowledged the client's data (frame %d, ACK in frame %d) while its HTTP/2 and TLS layers answered nothing for %s, not a PING nor a request: the server application was stalled (a stopped or hung process, an overloaded event loop), not the network",
+		d.Frame, ack.Frame, prose.Duration(wait.Sub(d.Time)))
 }
 
 // healthCheckText says what the HTTP/2 half inferred of the client's

@@ -63,8 +63,9 @@ type dirTrack struct {
 	ackAdvNS  int64
 	ackAdv    segMark
 	// stall is the first data this side sent after its ACK last moved:
-	// the request (or PING) still waiting for an answer.
-	stall segMark
+	// the request (or PING) still waiting for an answer. stallAcked is
+	// the peer's first segment whose ACK covered it: it arrived.
+	stall, stallAcked segMark
 	// last holds the latest first transmissions with payload, newest at
 	// last[len-1]: the close_notify or GOAWAY just before a close is
 	// skipped to find the PING before it.
@@ -72,6 +73,19 @@ type dirTrack struct {
 
 	fin, rst segMark // the first FIN and RST this side sent
 	lastNS   int64   // this side's latest segment
+	lastSeg  segMark // ... and where it is
+
+	// The run of retransmissions the peer has not answered: this side's
+	// retransmissions (not spurious; data or FIN) since the peer's
+	// cumulative ACK last moved, which resets it. A run still open at
+	// the end went unanswered to the end.
+	retryFirst, retryLast segMark
+	retries               int
+	// unacked is the first transmission of the oldest data the peer had
+	// not acknowledged yet: set by new data sent with nothing in flight;
+	// after a partial ACK, the ACK (the rest was sent before it: a lower
+	// bound of how long it waited); cleared when the peer ACKs it all.
+	unacked segMark
 
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
@@ -146,9 +160,22 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if ack && (!t.maxAckSet || ackNo.GreaterThan(t.maxAck)) {
 		if t.maxAckSet {
 			t.ackAdvNS, t.ackAdv = now, mark
-			t.stall = segMark{}
+			t.stall, t.stallAcked = segMark{}, segMark{}
 		}
 		t.maxAck, t.maxAckSet = ackNo, true
+		// The peer's retransmissions were answered; what it still has
+		// in flight waits from now on at the latest.
+		p := &tr.dir[1-side]
+		if p.stall.set && !p.stallAcked.set && !ackNo.LessThan(p.stall.seq.Add(uint32(p.stall.len))) {
+			p.stallAcked = mark
+		}
+		p.retryFirst, p.retryLast, p.retries = segMark{}, segMark{}, 0
+		if p.unacked.set {
+			p.unacked = segMark{}
+			if p.seenEndSet && p.seenEnd.GreaterThan(ackNo) {
+				p.unacked = mark
+			}
+		}
 	}
 
 	retrans := f.Any(tcp.FlagRetransmission | tcp.FlagFastRetransmission | tcp.FlagOutOfOrder)
@@ -199,6 +226,19 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	}
 	// Sizes after the first loss, bare ACKs included: they are the small
 	// packets that pass an MTU black hole.
+	// A retransmission the peer never acknowledged (a spurious one it
+	// had): part of the run an ACK from the peer ends.
+	fin := s.Flags.Has(decode.FlagFIN)
+	if f.Any(tcp.FlagRetransmission|tcp.FlagFastRetransmission) && !spurious && !syn && !rst && (s.PayloadLen > 0 || fin) {
+		if !t.retryFirst.set {
+			t.retryFirst = mark
+		}
+		t.retryLast = mark
+		t.retries++
+	}
+	if s.PayloadLen > 0 && !retrans && !spurious && !t.unacked.set {
+		t.unacked = mark
+	}
 	if t.lossStarted && !retrans && !spurious && !syn {
 		if s.PayloadLen >= t.lossLen {
 			t.bigAfter++
@@ -218,7 +258,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
 		t.fin = mark
 	}
-	ct.lastNS, t.lastNS = now, now
+	ct.lastNS, t.lastNS, t.lastSeg = now, now, mark
 }
 
 // addHole remembers a gap, forgetting the oldest past maxHoles.
@@ -273,6 +313,21 @@ type DirFacts struct {
 
 	FIN, RST SegRef    // first of each this side sent
 	LastSeen time.Time // this side's latest segment
+	Latest   SegRef    // ... and where it is
+
+	// RetryFirst and RetryLast are the first and the last of this side's
+	// retransmissions (data or FIN; spurious ones not counted) since its
+	// peer last acknowledged new data, Retries how many: unanswered to
+	// the end of the capture when set.
+	RetryFirst, RetryLast SegRef
+	Retries               int
+	// Unacked is the first transmission of the oldest data the peer had
+	// not acknowledged by the end (after a partial ACK, that ACK: the
+	// rest waited at least since then).
+	Unacked SegRef
+	// StallAcked is the peer's first segment whose ACK covered Stall:
+	// the data arrived, whether or not anything answered it.
+	StallAcked SegRef
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
@@ -344,6 +399,10 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
 		df.RSTIPIDJump = t.rstIPIDJump
+		df.Latest = m(t.lastSeg)
+		df.RetryFirst, df.RetryLast, df.Retries = m(t.retryFirst), m(t.retryLast), t.retries
+		df.Unacked = m(t.unacked)
+		df.StallAcked = m(t.stallAcked)
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}

@@ -271,6 +271,53 @@ func TestJudge(t *testing.T) {
 			c.TCP.ClientToServer.ZeroWindows = 1
 			return c, f
 		}, want{model.KindReset, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectZeroWindow}, "reset"}},
+		{"retransmissions unanswered to the end: blackholed, not degraded", model.PointClient, func() (*model.Connection, *Facts) {
+			return deadClient()
+		}, want{model.KindBlackholed, model.LossUnknown, model.LocationUnknown, nil, "the client sent its data (frame 100, 15 bytes) again 4 times over 3.0 s and the server never acknowledged it"}},
+		{"at the server: its retransmissions unanswered, the client's spurious ones arriving", model.PointServer, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
+			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(900), 90
+			f.Dir[s2c].Unacked = SegRef{Frame: 101, Time: at(1010), Len: 13}
+			f.Dir[s2c].RetryFirst, f.Dir[s2c].RetryLast, f.Dir[s2c].Retries = mark(130), mark(500), 4
+			return testConn(5000, ev(120, c2s, model.EvSpuriousRetrans, 21, 15), ev(130, s2c, model.EvRetransmission, 31, 13),
+				ev(170, s2c, model.EvRetransmission, 31, 13), ev(250, s2c, model.EvRetransmission, 31, 13), ev(500, s2c, model.EvRetransmission, 31, 13)), f
+		}, want{model.KindBlackholed, model.LossServerToClient, model.AfterCapture, nil, "server->client black-holed"}},
+		{"retransmissions unanswered, then the peer's RST: its host answered", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := deadClient()
+			f.Dir[s2c].RST = mark(450)
+			c.Events = append(c.Events, ttl(ev(450, s2c, model.EvRST, 31, 0), 63))
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "The server reset the connection (frame 450)"}},
+		{"retransmissions unanswered for less than a second: not yet dead", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := deadClient()
+			f.Dir[c2s].RetryLast = mark(160)
+			f.Dir[c2s].Retries = 2
+			c.Events = c.Events[:2]
+			c.End = at(19990) // traffic went on to the end: not silent
+			return c, f
+		}, want{model.KindDegraded, model.LossUnknown, model.LocationUnknown, nil, "TCP recovered"}},
+		{"the server's TCP ACKed the request and the PING, nothing came back: stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			return stalledClient(true)
+		}, want{model.KindLostPing, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectServerStalled}, "the server application was stalled"}},
+		{"TLS not decrypted: records the server's TCP ACKed, none back: stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := stalledClient(true)
+			c.App, c.HTTP2 = "tls", &model.HTTP2{Detected: "tls-record-sizes", Pings: []model.Ping{{Frame: 300, Time: at(3000), From: model.SideClient, Inferred: true}}}
+			return c, f
+		}, want{model.KindLostPing, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectServerStalled}, "ACK in frame 101"}},
+		{"what went unanswered asked for nothing (a WINDOW_UPDATE): not stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := stalledClient(true)
+			c.HTTP2.Pings, c.HTTP2.Streams = nil, c.HTTP2.Streams[:1]
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"not HTTP/2 nor TLS: not judged stalled", model.PointClient, func() (*model.Connection, *Facts) {
+			c, f := stalledClient(true)
+			c.App, c.HTTP2 = "unknown", nil
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"nothing came back and the server's TCP never ACKed it either: not stalled, the network may be", model.PointClient, func() (*model.Connection, *Facts) {
+			return stalledClient(false)
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "a capture on the server side would tell"}},
 		{"capture drops are not network loss", model.PointMiddle, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
@@ -295,6 +342,83 @@ func TestJudge(t *testing.T) {
 				t.Errorf("evidence %+v", v.Evidence)
 			}
 		})
+	}
+}
+
+// deadClient: the client's 15 bytes at 1 s, sent again at 1.2, 1.6, 2.4
+// and 4 s, never acknowledged; the server last ACKed new data at frame 50.
+func deadClient() (*model.Connection, *Facts) {
+	c2s, s2c := model.ClientToServer, model.ServerToClient
+	f := testFacts()
+	f.Dir[s2c].AckAdvance, f.Dir[s2c].AckAdvanceFrame = at(500), 50
+	f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(600), 60
+	f.Dir[c2s].Unacked = SegRef{Frame: 100, Time: at(1000), Seq: 21, Len: 15}
+	f.Dir[c2s].RetryFirst, f.Dir[c2s].RetryLast, f.Dir[c2s].Retries = mark(120), mark(400), 4
+	return testConn(5000, ev(120, c2s, model.EvRetransmission, 21, 15), ev(160, c2s, model.EvRetransmission, 21, 15),
+		ev(240, c2s, model.EvRetransmission, 21, 15), ev(400, c2s, model.EvRetransmission, 21, 15)), f
+}
+
+// stalledClient: the client's request (frame 100, bytes 21-60) and PING
+// (frame 300) get no answer; with acked the server's TCP ACKs the
+// request (frame 101); the client closes at 4 s.
+func stalledClient(acked bool) (*model.Connection, *Facts) {
+	c2s, s2c := model.ClientToServer, model.ServerToClient
+	f := testFacts()
+	f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(150), 15
+	f.Dir[s2c].AckAdvance, f.Dir[s2c].AckAdvanceFrame = at(3010), 301
+	if acked {
+		f.Dir[c2s].StallAcked = SegRef{Frame: 101, Time: at(1001)}
+	}
+	f.Dir[s2c].Last = []SegRef{{Frame: 11, Time: at(110), Len: 30}}
+	f.Dir[c2s].Stall = SegRef{Frame: 100, Time: at(1000), Seq: 21, Len: 40}
+	f.Dir[c2s].Last = []SegRef{f.Dir[c2s].Stall, {Frame: 300, Time: at(3000), Seq: 61, Len: 17}}
+	f.Dir[c2s].FIN = mark(400)
+	c := testConn(4100, ev(400, c2s, model.EvFIN, 78, 0))
+	c.HTTP2 = &model.HTTP2{
+		Pings:   []model.Ping{{Frame: 300, Time: at(3000), From: model.SideClient}},
+		Streams: []model.H2Stream{{ID: 1, FirstFrame: 5, LastFrame: 11, Status: "200"}, {ID: 3, FirstFrame: 100, LastFrame: 100, State: model.StreamHalfClosedLocal}},
+	}
+	return c, f
+}
+
+// TestJudgeSince: verdict.since is the last packet that made progress,
+// as each kind means it, and a blackholed verdict says how long the
+// sender kept trying.
+func TestJudgeSince(t *testing.T) {
+	c2s, s2c := model.ClientToServer, model.ServerToClient
+	c, f := deadClient()
+	v := Judge(c, f, model.PointClient, at(5000))
+	// Blackholed: the last time the dead direction's data was ACKed
+	// (frame 50), not the client's later ACK of the server's data.
+	if v.Since == nil || v.Since.Frame != 50 || !v.Since.Time.Equal(at(500)) {
+		t.Errorf("blackholed since %+v, want frame 50", v.Since)
+	}
+	if v.RetryingMs == nil || *v.RetryingMs != 3000 || v.Retries != 4 {
+		t.Errorf("retrying %v ms, %d retries; want 3000, 4", v.RetryingMs, v.Retries)
+	}
+	// Never ACKed at all: the last packet from the peer.
+	f.Dir[s2c].AckAdvance, f.Dir[s2c].AckAdvanceFrame = time.Time{}, 0
+	f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = time.Time{}, 0
+	f.Dir[s2c].Latest = mark(40)
+	if v := Judge(c, f, model.PointClient, at(5000)); v.Since == nil || v.Since.Frame != 40 || !strings.Contains(v.Summary, "the last from the server was frame 40") {
+		t.Errorf("without progress: since %+v: %s", v.Since, v.Summary)
+	}
+	// Lost ping: what the client last heard (its ACK of new server data).
+	c, f = stalledClient(true)
+	if v := Judge(c, f, model.PointClient, at(5000)); v.Since == nil || v.Since.Frame != 15 {
+		t.Errorf("lost_ping since %+v, want frame 15", v.Since)
+	}
+	// Silent: the later progress of either side.
+	f = testFacts()
+	f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(300), 30
+	f.Dir[s2c].AckAdvance, f.Dir[s2c].AckAdvanceFrame = at(310), 31
+	if v := Judge(testConn(400), f, model.PointServer, at(20000)); v.Kind != model.KindSilent || v.Since == nil || v.Since.Frame != 31 {
+		t.Errorf("silent: %s since %+v, want frame 31", v.Kind, v.Since)
+	}
+	// Healthy: none.
+	f.Dir[c2s].FIN = mark(40)
+	if v := Judge(testConn(400), f, model.PointServer, at(500)); v.Since != nil || v.RetryingMs != nil {
+		t.Errorf("healthy: since %+v, retrying %v", v.Since, v.RetryingMs)
 	}
 }
 

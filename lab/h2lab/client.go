@@ -40,6 +40,7 @@ type clientConfig struct {
 	quietAfter  time.Duration
 	quietFor    time.Duration
 	maxInflight int
+	idleConns   int
 	tls         tlsOptions
 }
 
@@ -65,6 +66,7 @@ func runClient(args []string) error {
 	fs.DurationVar(&c.quietAfter, "quiet-after", 0, "suspend the periodic requests this long after start, so the connection idles and health-check PINGs go out")
 	fs.DurationVar(&c.quietFor, "quiet-for", 0, "how long the periodic requests stay suspended")
 	fs.IntVar(&c.maxInflight, "max-inflight", 4, "periodic requests in flight per connection before ticks are skipped")
+	fs.IntVar(&c.idleConns, "idle-conns", 0, "the last N of --conns make no periodic requests: idle but for their /watch stream and health-check PINGs")
 	c.tls.register(fs)
 	fs.Parse(args)
 
@@ -170,7 +172,11 @@ func (w *clientWorker) run(ctx context.Context) {
 		}()
 	}
 	start := time.Now()
-	if w.cfg.every > 0 {
+	// An idle worker still dials (its /watch stream) and health-checks
+	// its connection, but sends nothing else: what an idle pooled
+	// connection of a busy process looks like.
+	idle := w.id >= w.cfg.conns-w.cfg.idleConns
+	if w.cfg.every > 0 && !idle {
 		tick := time.NewTicker(w.cfg.every)
 	loop:
 		for {

@@ -30,6 +30,29 @@ type Truth struct {
 	// truth for PINGs inferred from encrypted record sizes, and for the
 	// connections a mid-connection capture cannot decrypt.
 	Pings []Ping `json:"pings,omitempty"`
+	// DeadFlows lists the flows a per-flow fault (perflow-blackhole)
+	// dropped, as the router's nft sets recorded them, with the verdict
+	// each must get per capture.
+	DeadFlows []DeadFlow `json:"dead_flows,omitempty"`
+}
+
+// DeadFlow is one flow the router black-holed: its client port, the
+// packets nft dropped each way, the client connection it was (none: a
+// redial whose handshake never completed) and the verdicts it must get.
+type DeadFlow struct {
+	ClientPort            int   `json:"client_port"`
+	DroppedClientToServer int   `json:"dropped_client_to_server"`
+	DroppedServerToClient int   `json:"dropped_server_to_client"`
+	Conn                  *int  `json:"conn"`
+	Idle                  *bool `json:"idle,omitempty"` // an idle connection (health-check PINGs only)
+	// Expect is the verdicts allowed per capture (any of).
+	Expect map[string][]FlowExpect `json:"expect,omitempty"`
+}
+
+// FlowExpect is one verdict a flow may get in a capture.
+type FlowExpect struct {
+	Verdict       string `json:"verdict"`
+	LossDirection string `json:"loss_direction"`
 }
 
 // Ping is one PING or PING ACK frame in one capture.
@@ -47,6 +70,8 @@ type ClientSettings struct {
 	PingTimeoutS     float64 `json:"ping_timeout_s"`
 	Conns            int     `json:"conns,omitempty"`
 	PingEveryS       float64 `json:"ping_every_s,omitempty"`
+	// IdleConns: the last IdleConns of Conns make no periodic requests.
+	IdleConns int `json:"idle_conns,omitempty"`
 }
 
 // Fault is one nft rule on the router's forward chain, with the wall-clock
@@ -111,6 +136,10 @@ func runTruth(args []string) error {
 	verdictIfLost := fs.String("verdict-if-lost", "", "verdict instead of -verdict when the client logged \"http2: client connection lost\" (random faults differ run to run)")
 	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
 	pings := fs.String("pings", "", "JSON-lines `file` of the PINGs in the captures, written by run.sh")
+	fs.IntVar(&t.ClientSettings.IdleConns, "idle-conns", 0, "the last N client connections were idle")
+	deadFlows := fs.String("dead-flows", "", "JSON-lines `file` of the flows a per-flow fault dropped, written by run.sh")
+	expectBusy := fs.String("dead-expect-busy", "", "verdicts of a dead busy flow: `capture=kind/direction,kind/direction;...`")
+	expectIdle := fs.String("dead-expect-idle", "", "verdicts of a dead idle flow, as -dead-expect-busy")
 	out := fs.String("out", "truth.json", "output `file`")
 	wantError := fs.String("want-error", "", "check: some client error must contain this text")
 	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
@@ -207,6 +236,11 @@ func runTruth(args []string) error {
 			}
 		}
 	}
+	if *deadFlows != "" {
+		if err := t.readDeadFlows(*deadFlows, parseExpect(*expectBusy), parseExpect(*expectIdle)); err != nil {
+			return fmt.Errorf("read dead flows: %w", err)
+		}
+	}
 	var sb strings.Builder
 	sb.WriteString(t.Expect.Notes)
 	if len(t.Connections) > 0 {
@@ -272,4 +306,51 @@ func readJSONLines(path string, fn func([]byte) error) error {
 		}
 	}
 	return sc.Err()
+}
+
+// readDeadFlows reads the flows the router dropped and ties each to the
+// client connection on its port: a connection among the last IdleConns
+// was idle.
+func (t *Truth) readDeadFlows(path string, busy, idle map[string][]FlowExpect) error {
+	byPort := map[int]*ConnSummary{}
+	for i := range t.Connections {
+		cs := &t.Connections[i]
+		if i := strings.LastIndexByte(cs.Local, ':'); i >= 0 {
+			var port int
+			fmt.Sscan(cs.Local[i+1:], &port)
+			byPort[port] = cs
+		}
+	}
+	return readJSONLines(path, func(b []byte) error {
+		var f DeadFlow
+		if err := json.Unmarshal(b, &f); err != nil {
+			return err
+		}
+		if cs := byPort[f.ClientPort]; cs != nil {
+			conn, isIdle := cs.Conn, cs.Conn >= t.ClientSettings.Conns-t.ClientSettings.IdleConns
+			f.Conn, f.Idle = &conn, &isIdle
+			f.Expect = busy
+			if isIdle {
+				f.Expect = idle
+			}
+		}
+		t.DeadFlows = append(t.DeadFlows, f)
+		return nil
+	})
+}
+
+// parseExpect reads "capture=kind/direction,kind/direction;capture=...".
+func parseExpect(s string) map[string][]FlowExpect {
+	if s == "" {
+		return nil
+	}
+	m := map[string][]FlowExpect{}
+	for _, kv := range strings.Split(s, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		for _, e := range strings.Split(strings.TrimSpace(v), ",") {
+			kind, dir, _ := strings.Cut(e, "/")
+			m[strings.TrimSpace(k)] = append(m[strings.TrimSpace(k)], FlowExpect{Verdict: kind, LossDirection: dir})
+		}
+	}
+	return m
 }
