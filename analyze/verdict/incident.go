@@ -337,8 +337,19 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 	if spread > time.Millisecond {
 		together = fmt.Sprintf("%d flows to %s died together between %s and %s", n, srv, clock(g.lo), clock(g.hi))
 	}
+	stalled := 0
+	for _, m := range g.members {
+		if slices.Contains(m.c.Verdict.Suspects, model.SuspectServerStalled) {
+			stalled++
+		}
+	}
 	var b strings.Builder
 	switch {
+	case stalled == n:
+		// Its TCP acknowledged what they sent: the packets got there,
+		// the server's application did not answer.
+		inc.Kind = model.IncidentServerOutage
+		fmt.Fprintf(&b, "%s: on every one the server's TCP acknowledged what the client sent and its application answered nothing: the server stalled, not the path.", together)
 	case onPath > 0:
 		inc.Kind = model.IncidentPerFlow
 		fmt.Fprintf(&b, "%d of %d flows to %s died together at %s; %d on the same path, open across that moment, stayed clean: "+
@@ -368,7 +379,10 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 		words = fmt.Sprintf("%d of %d flows to %s died together at %s, %d on the same path stayed clean: a per-flow path fault",
 			n, n+onPath, srv, clock(g.lo), onPath)
 	case model.IncidentServerOutage:
-		words = fmt.Sprintf("all %d connections to %s died together at %s: the server stopped answering", n, srv, clock(g.lo))
+		words = fmt.Sprintf("%d connections to %s died together at %s: the server stopped answering", n, srv, clock(g.lo))
+		if stalled == n {
+			words = fmt.Sprintf("%d connections to %s died together at %s: the server stalled (its TCP acknowledged, its application answered nothing)", n, srv, clock(g.lo))
+		}
 	default:
 		words = fmt.Sprintf("all %d flows on the path to %s died together at %s", n, srv, clock(g.lo))
 	}

@@ -110,6 +110,17 @@ func TestIncidents(t *testing.T) {
 			want: []model.IncidentKind{model.IncidentServerOutage}, streams: [][]int{{0, 1}},
 		},
 		{
+			name: "server stalled: its TCP acknowledged, nothing answered",
+			conns: func() []*model.Connection {
+				a, b := dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20)
+				a.Verdict.Suspects = []model.Suspect{model.SuspectServerStalled}
+				b.Verdict.Suspects = []model.Suspect{model.SuspectServerStalled}
+				return []*model.Connection{a, b}
+			}(),
+			want: []model.IncidentKind{model.IncidentServerOutage}, streams: [][]int{{0, 1}},
+			words: "2 connections to 10.0.0.100:6443 died together at 09:14:10.100: the server stalled (its TCP acknowledged, its application answered nothing)",
+		},
+		{
 			name: "handshake outage: dials fail while established flows go on",
 			conns: []*model.Connection{
 				incConn(0, cli(1, 1), vip, 0, 30, model.KindHealthy),

@@ -1,0 +1,102 @@
+package analyze
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// TestIncidentsLab holds summary.incidents on the lab captures: the
+// per-flow black holes are one per_flow incident naming exactly the flows
+// truth.json says were dropped (with the clean ones beside them counted),
+// the scenarios where every flow died are path or server outages, and no
+// other capture has an incident.
+func TestIncidentsLab(t *testing.T) {
+	want := map[string][]model.IncidentKind{
+		"perflow-blackhole":     {model.IncidentPerFlow},
+		"perflow-blackhole-s2c": {model.IncidentPerFlow},
+		// Both health-checked connections died in the 6-10 s black hole:
+		// the only path to the server, so the path (or the server).
+		"midconn": {model.IncidentPathOutage},
+		// SIGSTOP: the server's TCP acknowledged, nothing answered; then
+		// SIGKILL reset what was open.
+		"server-stalled": {model.IncidentServerOutage, model.IncidentServerOutage},
+	}
+	root := filepath.Join("..", "testdata", "pcaps")
+	captures, _ := filepath.Glob(filepath.Join(root, "*", "*.pcap"))
+	if len(captures) == 0 {
+		t.Skip("no lab captures")
+	}
+	for _, path := range captures {
+		scenario := filepath.Base(filepath.Dir(path))
+		name := scenario + "/" + filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			r := verdictReport(t, path)
+			var kinds []model.IncidentKind
+			for _, inc := range r.Summary.Incidents {
+				kinds = append(kinds, inc.Kind)
+			}
+			if !slices.Equal(kinds, want[scenario]) {
+				t.Fatalf("incidents %v, want %v (%+v)", kinds, want[scenario], r.Summary.Incidents)
+			}
+			if !strings.HasPrefix(scenario, "perflow-") {
+				return
+			}
+			inc := r.Summary.Incidents[0]
+			dead := deadPorts(t, filepath.Join(filepath.Dir(path), "truth.json"))
+			byStream := map[int]*model.Connection{}
+			for _, c := range r.Connections {
+				byStream[c.Stream] = c
+			}
+			var got []uint16
+			for _, s := range inc.Connections {
+				// The flows, not the dials that failed beside them (a
+				// dial's SYN was never answered).
+				if c := byStream[s]; c != nil && c.TCP.ServerToClient.Packets > 0 {
+					got = append(got, verdictClientPort(c.Client))
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, dead) {
+				t.Errorf("incident's dead flows %v, truth %v", got, dead)
+			}
+			if inc.Unaffected != 9 {
+				t.Errorf("unaffected %d, want the 9 clean flows", inc.Unaffected)
+			}
+			if !strings.HasPrefix(r.Summary.Headline, "3 of 12 flows to 198.18.2.2:8080 died together at ") {
+				t.Errorf("headline %q does not lead with the incident", r.Summary.Headline)
+			}
+		})
+	}
+}
+
+// deadPorts are the client ports of the established flows truth.json says
+// the router dropped.
+func deadPorts(t *testing.T, truth string) []uint16 {
+	b, err := os.ReadFile(truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr struct {
+		DeadFlows []struct {
+			ClientPort uint16 `json:"client_port"`
+			Conn       *int   `json:"conn"`
+		} `json:"dead_flows"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	var ports []uint16
+	for _, d := range tr.DeadFlows {
+		if d.Conn != nil {
+			ports = append(ports, d.ClientPort)
+		}
+	}
+	slices.Sort(ports)
+	return ports
+}
