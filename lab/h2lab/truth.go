@@ -30,6 +30,13 @@ type Truth struct {
 	// truth for PINGs inferred from encrypted record sizes, and for the
 	// connections a mid-connection capture cannot decrypt.
 	Pings []Ping `json:"pings,omitempty"`
+	// CaptureQuality is, per capture file, what the runner measured of
+	// the capture itself (scenarios about captures that lie): the
+	// direction a one-way capture holds, tcpdump's own count of kernel
+	// drops and what a full capture taken alongside had that this one
+	// lacks, where a capture point is expected. Kept as the runner wrote
+	// it: its fields differ by scenario.
+	CaptureQuality map[string]json.RawMessage `json:"capture_quality,omitempty"`
 }
 
 // Ping is one PING or PING ACK frame in one capture.
@@ -111,6 +118,7 @@ func runTruth(args []string) error {
 	verdictIfLost := fs.String("verdict-if-lost", "", "verdict instead of -verdict when the client logged \"http2: client connection lost\" (random faults differ run to run)")
 	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
 	pings := fs.String("pings", "", "JSON-lines `file` of the PINGs in the captures, written by run.sh")
+	quality := fs.String("capture-quality", "", "JSON `file`: an object of what the runner measured of each capture, by file name")
 	out := fs.String("out", "truth.json", "output `file`")
 	wantError := fs.String("want-error", "", "check: some client error must contain this text")
 	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
@@ -150,6 +158,15 @@ func runTruth(args []string) error {
 			return nil
 		}); err != nil {
 			return fmt.Errorf("read pings: %w", err)
+		}
+	}
+	if *quality != "" {
+		b, err := os.ReadFile(*quality)
+		if err != nil {
+			return fmt.Errorf("read capture quality: %w", err)
+		}
+		if err := json.Unmarshal(b, &t.CaptureQuality); err != nil {
+			return fmt.Errorf("read capture quality %s: %w", *quality, err)
 		}
 	}
 	t.ClientErrors = []ClientError{}
