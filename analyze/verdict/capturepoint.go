@@ -19,11 +19,17 @@ import (
 // undecremented and the server's decremented put the capture at the
 // client, and so on.
 //
-// A clear timing (one gap handshakeRatio times the other, over a round
-// trip of at least clearRTT) is the direct evidence of "near" and wins: a
-// node capturing its pods' traffic sees their TTLs already decremented.
-// Else the TTLs decide, when they tell; else a weaker timing (twice the
-// other gap) does. On sub-millisecond links the host's own turnaround is
+// Both directions' TTLs already decremented put the capture on a router
+// or load balancer, whatever the timing: each end's packets have crossed
+// a hop before reaching it, so it is in the middle of the path (a load
+// balancer next to its backends sees their SYN-ACK at once, as a server
+// capture would; a node capturing its pods' routed traffic on its uplink
+// is a router for them too). Else a clear timing (one gap handshakeRatio
+// times the other, over a round trip of at least clearRTT) is the direct
+// evidence of "near" and wins. Else the TTLs decide, when they tell; else
+// a weaker timing (twice the other gap) does. A capture that holds one
+// direction only (a filter on one host) has one side's TTL: undecremented,
+// the capture is at that side, whose own packets they are. On sub-millisecond links the host's own turnaround is
 // as long as the round trip and only TTLs tell (the lab's veths: 43 µs
 // against 12 µs at the client, 18 against 17 at the server). A capture
 // that began mid-connection has no handshake: TTLs only.
@@ -36,6 +42,9 @@ import (
 // timing (SYN to SYN-ACK, SYN-ACK to ACK; zero: not seen) and its two
 // directions' usual TTLs (0: unknown).
 func capturePoint(synToSynAck, synAckToAck time.Duration, clientTTL, serverTTL int) model.CapturePoint {
+	if clientTTL != 0 && serverTTL != 0 && !initialTTL(clientTTL) && !initialTTL(serverTTL) {
+		return model.PointMiddle
+	}
 	if synToSynAck+synAckToAck >= clearRTT {
 		if p := pointFromTiming(synToSynAck, synAckToAck, handshakeRatio); p == model.PointClient || p == model.PointServer {
 			return p
@@ -63,7 +72,20 @@ func pointFromTiming(a, b time.Duration, ratio time.Duration) model.CapturePoint
 }
 
 func pointFromTTL(clientTTL, serverTTL int) model.CapturePoint {
-	if clientTTL == 0 || serverTTL == 0 {
+	switch {
+	case clientTTL == 0 && serverTTL == 0:
+		return model.PointUnknown
+	case serverTTL == 0:
+		// Only the client's packets: at the client if they have crossed
+		// no router; else anywhere after one.
+		if initialTTL(clientTTL) {
+			return model.PointClient
+		}
+		return model.PointUnknown
+	case clientTTL == 0:
+		if initialTTL(serverTTL) {
+			return model.PointServer
+		}
 		return model.PointUnknown
 	}
 	ci, si := initialTTL(clientTTL), initialTTL(serverTTL)

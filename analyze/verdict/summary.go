@@ -31,6 +31,10 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
+	FillCaptureQuality(r.Inputs, facts)
+	if w := CaptureWarning(r.Inputs); w != "" {
+		r.Summary.Headline = w + " " + r.Summary.Headline
+	}
 }
 
 // CaptureEnd is when the capture ended: the last input's last packet, or

@@ -94,7 +94,7 @@ func (j *judgement) summarize() {
 			s += "; packets were lost " + j.lossPhrase()
 		}
 	}
-	v.Summary = s + j.suspectsText() + "."
+	v.Summary = s + j.suspectsText() + j.oneWayText() + "."
 	j.lossEvidence()
 	// Keep the first found (the ones the summary names), then show them
 	// in capture order.
@@ -231,7 +231,7 @@ func (j *judgement) suspectsText() string {
 		case model.SuspectMTUBlackhole:
 			s += "; only full-sized segments were lost while smaller packets passed: an MTU black hole (ICMP \"fragmentation needed\" blocked, or a tunnel's smaller MTU)"
 		case model.SuspectCaptureDrops:
-			s += "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
+			s += j.dropsText()
 		case model.SuspectIdleTimeout:
 			if j.v.Kind != model.KindReset {
 				s += "; nothing at all came back after a long idle period: a load balancer, NAT or firewall may have dropped the idle flow"
@@ -358,6 +358,10 @@ func (j *judgement) lossEvidence() {
 			}
 			var note string
 			switch {
+			case e.Kind == model.EvLostSegment && j.loss[d].drops > 0:
+				// The capture drops packets of this direction: a gap
+				// proves nothing; retransmissions that fill one do.
+				continue
 			case e.Kind == model.EvLostSegment:
 				note = fmt.Sprintf("%s: a gap the capture never saw before this segment", dirArrow(d))
 			case (e.Kind == model.EvRetransmission || e.Kind == model.EvFastRetransmission || e.Kind == model.EvOutOfOrder) && e.Unseen:
