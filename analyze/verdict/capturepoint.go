@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/h2pcap/h2pcap/model"
@@ -133,4 +134,134 @@ func MajorityPoint(points []model.CapturePoint) model.CapturePoint {
 // handshake and TTLs tell.
 func (f *Facts) CapturePoint() model.CapturePoint {
 	return capturePoint(f.SYNToSYNAck, f.SYNAckToACK, f.Dir[model.ClientToServer].TTL, f.Dir[model.ServerToClient].TTL)
+}
+
+// A capture in the middle of the path still places loss on one side of
+// itself. Along direction d, loss after the capture point is on the
+// side d goes to, loss before it on the side d comes from; a
+// retransmission of data the capture saw pass, with no ACK for it ever
+// seen (ambiguous elsewhere), was lost on the side it went to as well:
+// either the data on its way there or the ACK on its way back, both
+// between this point and that end.
+
+// sideOf is the side of a middle capture point that loss along d at loc
+// is on: ServerSide, ClientSide, or LocationUnknown.
+func sideOf(d model.Direction, loc model.LossLocation) model.LossLocation {
+	toward := d == model.ClientToServer // d goes to the server
+	switch loc {
+	case model.AfterCapture:
+	case model.BeforeCapture:
+		toward = !toward
+	default:
+		return model.LocationUnknown
+	}
+	if toward {
+		return model.ServerSide
+	}
+	return model.ClientSide
+}
+
+// middleSide is the one side of a middle capture point all loss evidence
+// is on, or LocationUnknown when there is none or it is on both.
+func (j *judgement) middleSide() model.LossLocation {
+	side := model.LocationUnknown
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
+		l := &j.loss[d]
+		var found []model.LossLocation
+		if l.after > 0 || l.ambiguous > 0 {
+			found = append(found, sideOf(d, model.AfterCapture))
+		}
+		if l.before > 0 {
+			found = append(found, sideOf(d, model.BeforeCapture))
+		}
+		for _, s := range found {
+			if side != model.LocationUnknown && side != s {
+				return model.LocationUnknown
+			}
+			side = s
+		}
+	}
+	return side
+}
+
+// middlePlace says where, on a middle capture, loss along d at loc was.
+func middlePlace(d model.Direction, loc model.LossLocation) string {
+	switch sideOf(d, loc) {
+	case model.ServerSide:
+		return "between this capture point and the server"
+	case model.ClientSide:
+		return "between the client and this capture point"
+	}
+	return "at an unknown place relative to this capture point"
+}
+
+// middleWhy says what placed it.
+func middleWhy(loc model.LossLocation) string {
+	switch loc {
+	case model.AfterCapture:
+		return " (the capture saw the packets pass, then they were sent again)"
+	case model.BeforeCapture:
+		return " (gaps the capture never saw, filled later)"
+	}
+	return ""
+}
+
+// CaptureHost is the address of the host a capture was taken on when its
+// connections show one host at their near end in both roles: the client
+// of some (captured at the client) and the server of others (at the
+// server), as a node capturing its own interface sees its outgoing calls
+// and the calls it serves. Empty when the near ends differ, when any
+// connection was captured in the middle, or when all have one role
+// (capture_point says it then).
+func CaptureHost(conns []*model.Connection, points []model.CapturePoint) string {
+	var host netip.Addr
+	var asClient, asServer int
+	for i, c := range conns {
+		var ep string
+		switch points[i] {
+		case model.PointClient:
+			ep, asClient = c.Client, asClient+1
+		case model.PointServer:
+			ep, asServer = c.Server, asServer+1
+		case model.PointMiddle:
+			return ""
+		default:
+			continue
+		}
+		ap, err := netip.ParseAddrPort(ep)
+		if err != nil {
+			return ""
+		}
+		switch a := ap.Addr().Unmap(); {
+		case !host.IsValid():
+			host = a
+		case host != a:
+			return ""
+		}
+	}
+	if asClient == 0 || asServer == 0 {
+		return ""
+	}
+	return host.String()
+}
+
+// hostPoint is where a connection was captured when the capture is
+// host's (CaptureHost): at its client or its server end, whichever is
+// host; unknown when neither is.
+func hostPoint(c *model.Connection, host string) model.CapturePoint {
+	addr := func(ep string) string {
+		ap, err := netip.ParseAddrPort(ep)
+		if err != nil {
+			return ""
+		}
+		return ap.Addr().Unmap().String()
+	}
+	switch host {
+	case "":
+	case addr(c.Client):
+		return model.PointClient
+	case addr(c.Server):
+		return model.PointServer
+	}
+	return model.PointUnknown
 }

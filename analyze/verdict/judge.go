@@ -581,6 +581,11 @@ func (j *judgement) direction() {
 		}
 	}
 	v.LossLocation = model.LocationUnknown
+	if v.LossDirection == model.LossUnknown && j.point == model.PointMiddle {
+		// The direction is unknown, the side of the capture point
+		// may not be (capturepoint.go).
+		v.LossLocation = j.middleSide()
+	}
 	if len(lossy) > 0 {
 		v.LossLocations = map[model.Direction]model.LossLocation{}
 		for _, d := range lossy {

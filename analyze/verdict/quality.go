@@ -57,8 +57,10 @@ func (tr *Tracker) quality(side int, s *decode.Segment, seq, ack tcp.Seq) {
 	q.packets++
 	in.packets[side]++
 
-	// What this side sent, as held sequence space.
-	end := seq.Add(uint32(s.PayloadLen))
+	// What this side sent, as held sequence space; only payload counts
+	// as held bytes.
+	pend := seq.Add(uint32(s.PayloadLen))
+	end := pend
 	if s.Flags.Has(decode.FlagSYN) {
 		end = end.Add(1)
 		q.synSent = true
@@ -77,11 +79,18 @@ func (tr *Tracker) quality(side int, s *decode.Segment, seq, ack tcp.Seq) {
 		q.heldEnd = end
 		q.add(in, side, int64(s.PayloadLen))
 	case end.GreaterThan(q.heldEnd):
-		q.add(in, side, int64(q.heldEnd.Size(end)))
+		// New beyond what was held; what it repeats may fill a stretch
+		// the capture skipped.
+		below := pend
+		if pend.GreaterThan(q.heldEnd) {
+			q.add(in, side, int64(q.heldEnd.Size(pend)))
+			below = q.heldEnd
+		}
+		q.add(in, side, q.fillGaps(seq, below))
 		q.heldEnd = end
 	default:
 		// Sent before: it may fill a stretch the capture skipped.
-		q.add(in, side, q.fillGaps(seq, end))
+		q.add(in, side, q.fillGaps(seq, pend))
 	}
 
 	// What this side acknowledges of its peer's.

@@ -22,9 +22,14 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		out.CapturePoint = points[i]
 	}
 	r.CapturePoint = MajorityPoint(points)
+	r.CaptureHost = CaptureHost(r.Connections, points)
 	end := CaptureEnd(r.Inputs, r.Connections)
 	for i, out := range r.Connections {
 		point := points[i]
+		if point == model.PointUnknown && r.CaptureHost != "" {
+			// The capture host's own connection: its end is where.
+			point = hostPoint(out, r.CaptureHost)
+		}
 		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}

@@ -298,6 +298,12 @@ func (j *judgement) lossPhrase() string {
 	switch v.LossDirection {
 	case model.LossBoth:
 		s = "in both directions"
+		if j.point == model.PointMiddle {
+			// In the middle each direction's place is a side of the path.
+			return s + fmt.Sprintf(": client->server %s; server->client %s",
+				middlePlace(model.ClientToServer, v.LossLocations[model.ClientToServer]),
+				middlePlace(model.ServerToClient, v.LossLocations[model.ServerToClient]))
+		}
 		if v.LossLocation != model.LocationUnknown {
 			return s + ", " + locationPhrase(v.LossLocation)
 		}
@@ -309,6 +315,13 @@ func (j *judgement) lossPhrase() string {
 		s = dirArrow(model.ServerToClient)
 	default:
 		return "(direction unknown)"
+	}
+	if j.point == model.PointMiddle {
+		d := model.ClientToServer
+		if v.LossDirection == model.LossServerToClient {
+			d = model.ServerToClient
+		}
+		return s + ", " + middlePlace(d, v.LossLocation) + middleWhy(v.LossLocation)
 	}
 	return s + ", " + locationPhrase(v.LossLocation)
 }
@@ -336,6 +349,12 @@ func shortLocation(loc model.LossLocation) string {
 // unknownPhrase says why the direction is unknown and which capture
 // would tell.
 func (j *judgement) unknownPhrase() string {
+	switch j.v.LossLocation {
+	case model.ServerSide:
+		return "packets passed this capture point toward the server and were sent again with no ACK ever coming back: they were lost between this capture point and the server (the data on its way there or the server's ACKs on their way back; a capture at the server would tell which)"
+	case model.ClientSide:
+		return "packets passed this capture point toward the client and were sent again with no ACK ever coming back: they were lost between this capture point and the client (the data on its way there or the client's ACKs on their way back; a capture at the client would tell which)"
+	}
 	switch j.point {
 	case model.PointClient:
 		return "from this client-side capture the direction is unknown (the client's packets or the server's answers were lost after leaving it); a capture on the server side would tell"
