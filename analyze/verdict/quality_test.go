@@ -227,3 +227,22 @@ func TestCaptureHost(t *testing.T) {
 		t.Errorf("hostPoint of another host's connection: %s", p)
 	}
 }
+
+// TestSummaryOneWayPings: a one-way capture's client PINGs lack their
+// ACKs by construction; the path table counts none of them lost.
+func TestSummaryOneWayPings(t *testing.T) {
+	c := testConn(100)
+	c.Verdict = &model.Verdict{Kind: model.KindHealthy, LossDirection: model.LossNone}
+	c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 10, From: "client"}, {Frame: 20, From: "client"}}}
+	for _, tt := range []struct {
+		oneWay bool
+		want   int
+	}{{false, 2}, {true, 0}} {
+		f := testFacts()
+		f.Quality.OneDirection, f.Quality.Held = tt.oneWay, model.ClientToServer
+		s := Summarize([]*model.Connection{c}, []*Facts{f}, nil)
+		if got := s.Paths[0].LostPings; got != tt.want {
+			t.Errorf("one way %v: %d lost PINGs, want %d", tt.oneWay, got, tt.want)
+		}
+	}
+}

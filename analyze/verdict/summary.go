@@ -113,7 +113,11 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 				p.data += facts[i].Dir[d].DataSegs
 			}
 		}
-		p.LostPings += lostPings(c)
+		if facts == nil || facts[i] == nil || !facts[i].Quality.OneDirection {
+			// A one-way capture lacks either the PINGs or their ACKs:
+			// it counts none lost.
+			p.LostPings += lostPings(c)
+		}
 		v := c.Verdict
 		// Connections a reset ended: counting RST packets would count
 		// every Go TLS teardown, whose last RST is routine.
