@@ -192,6 +192,19 @@ func (q *qualTrack) ackGaps(ack tcp.Seq, in *inputQual, side int) {
 	q.gaps = keep
 }
 
+// OneWay says whether the capture holds one direction only of the
+// connection so far (Quality.OneDirection, for the live notices): one
+// side was never seen while the other acknowledged its data or SYN-ACK.
+func (tr *Tracker) OneWay() bool {
+	for side := 0; side < 2; side++ {
+		q, p := &tr.q[side], &tr.q[1-side]
+		if q.packets > 0 && p.packets == 0 && (p.missed > 0 || p.unseenSYN) {
+			return true
+		}
+	}
+	return false
+}
+
 // Quality is what a connection says of the capture: by Direction.
 type Quality struct {
 	// OneDirection: the capture holds only the direction Held of this
@@ -229,7 +242,7 @@ func (tr *Tracker) qualityFacts(client int) Quality {
 		d := dirOf(side)
 		out.HeldBytes[d], out.MissedBytes[d], out.GapsAcked[d] = q.held, q.missed, q.gapsAcked
 		if q.packets > 0 && p.packets == 0 && (p.missed > 0 || p.unseenSYN) {
-			out.OneDirection, out.Held = true, d
+			out.OneDirection, out.Held = true, d // as OneWay
 		}
 	}
 	for _, in := range tr.inputs {
