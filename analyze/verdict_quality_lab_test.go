@@ -126,6 +126,9 @@ func TestCaptureQualityLab(t *testing.T) {
 					if r.CapturePoint != ct.CapturePoint {
 						t.Errorf("capture_point %s, want %s", r.CapturePoint, ct.CapturePoint)
 					}
+					if w := strings.Replace(ct.LossLocation, "this capture point", "the capture point", 1); !strings.Contains(head, w) {
+						t.Errorf("headline %q does not say %q", head, w)
+					}
 					for _, c := range r.Connections {
 						v := c.Verdict
 						if v.Kind != tr.Expect.Verdict || v.LossDirection != tr.Expect.LossDirection ||

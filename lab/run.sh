@@ -931,6 +931,16 @@ sc_router-capture() {
 
 notes_router-capture() {
 	printf '{"router-c.pcap":{"capture_point":"middle","loss_location":"between this capture point and the server"},"router-s.pcap":{"capture_point":"middle","loss_location":"between this capture point and the server"}}\n' >"$TMP/quality.json"
+	command -v tshark >/dev/null || { echo "(tshark missing: retransmissions not counted)"; return 0; }
+	# The point of the run is data lost beyond the router and sent again
+	# through it. A loss the client repairs within a few ms (RACK on these
+	# sub-millisecond links) is an "out-of-order" segment to Wireshark's
+	# rules, not a retransmission; a run with only those, or whose drops
+	# hit only ACKs, shows nothing to place.
+	local n
+	n=$(tshark -r "$OUT/router-s.pcap" -Y "ip.src == $C4 && tcp.analysis.retransmission" -T fields -e frame.number 2>/dev/null | wc -l)
+	[ "$n" -gt 1 ] || SC_BAD="only $n client retransmission(s) through the router"
+	echo "router-s.pcap has $n client->server retransmissions (tshark)."
 }
 
 # ping_rows FILE: one line per HTTP/2 PING tshark decrypts in FILE with

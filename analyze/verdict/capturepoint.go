@@ -265,3 +265,42 @@ func hostPoint(c *model.Connection, host string) model.CapturePoint {
 	}
 	return model.PointUnknown
 }
+
+// middleSideWords says, for the headline, the one side of a middle
+// capture point on which every problem connection captured there that
+// places its loss lost it ("; lost between the capture point and the
+// server"), or "" when none does or they differ.
+func middleSideWords(conns []*model.Connection) string {
+	side := model.LocationUnknown
+	for _, c := range conns {
+		v := c.Verdict
+		if v == nil || c.CapturePoint != model.PointMiddle || v.Kind == model.KindHealthy {
+			continue
+		}
+		var s model.LossLocation
+		switch v.LossDirection {
+		case model.LossClientToServer:
+			s = sideOf(model.ClientToServer, v.LossLocation)
+		case model.LossServerToClient:
+			s = sideOf(model.ServerToClient, v.LossLocation)
+		case model.LossUnknown:
+			s = v.LossLocation
+		default:
+			continue
+		}
+		switch {
+		case s != model.ServerSide && s != model.ClientSide:
+			return ""
+		case side != model.LocationUnknown && side != s:
+			return ""
+		}
+		side = s
+	}
+	switch side {
+	case model.ServerSide:
+		return "; lost between the capture point and the server"
+	case model.ClientSide:
+		return "; lost between the client and the capture point"
+	}
+	return ""
+}

@@ -246,3 +246,34 @@ func TestSummaryOneWayPings(t *testing.T) {
 		}
 	}
 }
+
+func TestMiddleSideWords(t *testing.T) {
+	conn := func(point model.CapturePoint, kind model.Kind, dir model.LossDirection, loc model.LossLocation) *model.Connection {
+		return &model.Connection{CapturePoint: point, Verdict: &model.Verdict{Kind: kind, LossDirection: dir, LossLocation: loc}}
+	}
+	degraded := func(dir model.LossDirection, loc model.LossLocation) *model.Connection {
+		return conn(model.PointMiddle, model.KindDegraded, dir, loc)
+	}
+	tests := []struct {
+		name  string
+		conns []*model.Connection
+		want  string
+	}{
+		{"client->server after a middle point: the server's side",
+			[]*model.Connection{degraded(model.LossClientToServer, model.AfterCapture), conn(model.PointMiddle, model.KindHealthy, model.LossNone, model.LocationUnknown)},
+			"; lost between the capture point and the server"},
+		{"server->client before it and an unknown direction there: the server's side",
+			[]*model.Connection{degraded(model.LossServerToClient, model.BeforeCapture), degraded(model.LossUnknown, model.ServerSide)},
+			"; lost between the capture point and the server"},
+		{"server->client after it: the client's side",
+			[]*model.Connection{degraded(model.LossServerToClient, model.AfterCapture)}, "; lost between the client and the capture point"},
+		{"both sides: nothing to say", []*model.Connection{degraded(model.LossClientToServer, model.AfterCapture), degraded(model.LossClientToServer, model.BeforeCapture)}, ""},
+		{"a problem with no place: nothing to say", []*model.Connection{degraded(model.LossClientToServer, model.AfterCapture), degraded(model.LossUnknown, model.LocationUnknown)}, ""},
+		{"at the client: before/after say it", []*model.Connection{conn(model.PointClient, model.KindDegraded, model.LossClientToServer, model.AfterCapture)}, ""},
+	}
+	for _, tt := range tests {
+		if got := middleSideWords(tt.conns); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -153,6 +153,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		s.Paths = append(s.Paths, p.Path)
 	}
 	s.Headline = headline(s, kinds, problemServers, problemDirs)
+	if w := middleSideWords(conns); w != "" {
+		s.Headline = strings.TrimSuffix(s.Headline, ".") + w + "."
+	}
 	if s.BenignGoaways > 0 {
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + fmt.Sprintf("; %d drained by the server (GOAWAY NO_ERROR, benign).", s.BenignGoaways)
 	}
