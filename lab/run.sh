@@ -908,22 +908,26 @@ sc_router-capture() {
 	capture "$NS_R" ra "$OUT/router-c.pcap"
 	capture "$NS_R" rb "$OUT/router-s.pcap"
 	capture "$NS_S" s0 "$OUT/server.pcap"
-	start_client --addr $S4:8080 --tls=false --conns 1 --duration 8s \
-		--every 200ms --large-every 0 --watch-every 1s \
+	# A request every 500 ms is alone in flight: a lost one is sent again
+	# by a timer (a retransmission to Wireshark), not within a few ms on
+	# the next request's SACK (an "out-of-order" segment on these
+	# sub-millisecond links).
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 9s \
+		--every 500ms --large-every 0 --watch-every 1s \
 		--read-idle-timeout 2s --ping-timeout 1s
 	at 2
 	# fault() adds to the router namespace's chain; this one is on rtb.
 	local out
-	out=$(ip netns exec "$NS_B" nft --echo --handle add rule inet lab faults ip saddr $C4 numgen random mod 100 '<' 20 drop)
+	out=$(ip netns exec "$NS_B" nft --echo --handle add rule inet lab faults ip saddr $C4 numgen random mod 100 '<' 40 drop)
 	F_HANDLE+=("$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out")") F_START+=("$(now)") F_DIR+=(client_to_server)
-	F_WHAT+=("random loss 20% at rtb, between the capturing router and the server") F_RULE+=("ip saddr $C4 numgen random mod 100 < 20 drop") F_END+=("")
+	F_WHAT+=("random loss 40% at rtb, between the capturing router and the server") F_RULE+=("ip saddr $C4 numgen random mod 100 < 40 drop") F_END+=("")
 	log "fault on: ${F_WHAT[0]}"
-	at 6
+	at 7
 	ip netns exec "$NS_B" nft delete rule inet lab faults handle "${F_HANDLE[0]}"
 	F_END[0]=$(now)
 	log "fault off: ${F_WHAT[0]}"
 	finish --transport h2c --server $S4:8080 --conns 1 \
-		--description "One h2c connection across two routers on each side of the capturing one (client - rta - rtr - rtb - server), GET /small every 200 ms and /watch events each second; from 2 s to 6 s 20% of client->server packets are dropped at rtb, beyond the capturing router, toward the server. router-c.pcap and router-s.pcap are the router's two interfaces (towards the client, towards the server): there both ends' packets arrive already forwarded once (TTL 63)." \
+		--description "One h2c connection across two routers on each side of the capturing one (client - rta - rtr - rtb - server), GET /small every 500 ms and /watch events each second; from 2 s to 7 s 40% of client->server packets are dropped at rtb, beyond the capturing router, toward the server. router-c.pcap and router-s.pcap are the router's two interfaces (towards the client, towards the server): there both ends' packets arrive already forwarded once (TTL 63)." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i ra in the middle router namespace (towards the client);router-s.pcap=tcpdump -i rb in the middle router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction client_to_server --suspects random_loss \
 		--notes "The router's captures see the client's data pass toward the server, then the client's retransmissions of it, while the server's packets (its ACKs, /watch events) show it never got the data: lost between the router and the server. The server's packets cross two routers to the client (TTL 62 in client.pcap), the client's two to the server."
