@@ -304,3 +304,24 @@ func middleSideWords(conns []*model.Connection) string {
 	}
 	return ""
 }
+
+// sideEvidence adds, for a middle capture that places loss on one side
+// of itself without a direction (ServerSide, ClientSide), the first
+// retransmissions of data seen passing toward that side.
+func (j *judgement) sideEvidence() {
+	toward, end := model.ClientToServer, model.SideServer
+	switch j.v.LossLocation {
+	case model.ServerSide:
+	case model.ClientSide:
+		toward, end = model.ServerToClient, model.SideClient
+	default:
+		return
+	}
+	n := 0
+	for _, e := range j.loss[toward].retrans {
+		if n++; n > 3 {
+			break
+		}
+		j.evidenceFrame(e.Frame, e.Input, "%s: seen passing toward the %s, sent again, no ACK came back: lost between this capture point and the %s", dirArrow(toward), end, end)
+	}
+}

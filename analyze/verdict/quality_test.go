@@ -103,7 +103,7 @@ func TestJudgeCaptureQuality(t *testing.T) {
 			f.Dir[c2s].FIN = mark(50)
 			return testConn(600, ev(10, c2s, model.EvRetransmission, 100, 100), ev(12, c2s, model.EvRetransmission, 100, 100)), f
 		}, model.KindDegraded, model.LossUnknown, model.ServerSide, nil,
-			[]string{"lost between this capture point and the server", "a capture at the server would tell which"}, ""},
+			[]string{"lost between this capture point and the server", "a capture at the server would tell which"}, "toward the client"},
 		{"middle: the server shows it never got the data", model.PointMiddle, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
@@ -142,6 +142,9 @@ func TestJudgeCaptureQuality(t *testing.T) {
 				if tt.notNoted != "" && strings.Contains(e.Note, tt.notNoted) {
 					t.Errorf("evidence frame %d: %q", e.Frame, e.Note)
 				}
+			}
+			if v.LossLocation == model.ServerSide && (len(v.Evidence) != 2 || !strings.Contains(v.Evidence[0].Note, "seen passing toward the server")) {
+				t.Errorf("evidence %+v: want the two retransmissions toward the server", v.Evidence)
 			}
 		})
 	}

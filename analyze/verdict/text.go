@@ -366,6 +366,7 @@ func (j *judgement) unknownPhrase() string {
 
 // lossEvidence adds the first loss events of each lossy direction.
 func (j *judgement) lossEvidence() {
+	j.sideEvidence()
 	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		if _, ok := j.v.LossLocations[d]; !ok {
 			continue
