@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/netip"
 	"os"
@@ -132,6 +134,11 @@ func labH2Captures(t *testing.T) []h2Capture {
 		}
 		pcaps, _ := filepath.Glob(filepath.Join(filepath.Dir(tj), "*.pcap"))
 		for _, p := range pcaps {
+			if snaplenCut(t, p) {
+				// capture-drops keeps its files small with -s 128:
+				// tshark decodes no HTTP/2 from cut payload.
+				continue
+			}
 			rel, _ := filepath.Rel(pcapRoot(), p)
 			out = append(out, h2Capture{filepath.ToSlash(rel), []string{"-d", fmt.Sprintf("tcp.port==%d,http2", ap.Port())}})
 		}
@@ -363,6 +370,10 @@ func TestH2CapturesCovered(t *testing.T) {
 		if compared[rel] {
 			continue
 		}
+		if dir := filepath.Dir(filepath.Join(pcapRoot(), rel)); labTransport(t, dir) == "h2c" &&
+			strings.HasSuffix(rel, ".pcap") && snaplenCut(t, filepath.Join(pcapRoot(), rel)) {
+			continue // left out of TestH2FramesTshark: payload cut by the snaplen
+		}
 		for _, c := range analyzeCapture(t, rel, Options{}).Connections {
 			if c.HTTP2 != nil && !inferredOnly(c.HTTP2) {
 				t.Errorf("%s stream %d: HTTP/2 (%s, %v), and the capture is not compared with tshark", rel, c.Stream, c.HTTP2.Detected, c.HTTP2.Frames)
@@ -390,4 +401,24 @@ func TestH2PrefaceFromClient(t *testing.T) {
 			}
 		}
 	}
+}
+
+// snaplenCut says whether a pcap file's snapshot length is below a full
+// Ethernet frame: its packets' payload is cut.
+func snaplenCut(t *testing.T, path string) bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var h [24]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	snap := binary.LittleEndian.Uint32(h[16:])
+	if binary.BigEndian.Uint32(h[:4]) == 0xa1b2c3d4 || binary.BigEndian.Uint32(h[:4]) == 0xa1b23c4d {
+		snap = binary.BigEndian.Uint32(h[16:])
+	}
+	return snap < 1514
 }

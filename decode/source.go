@@ -18,6 +18,36 @@ type InputInfo struct {
 	// Decoded says what the packets held, filled in by whoever decodes
 	// them (the pipeline), since a Source only reads.
 	Decoded DecodeStats `json:"decoded"`
+	// CaptureQuality says what the analysis found missing from the
+	// capture itself, filled in by the analysis (a Source cannot tell);
+	// nil, and absent from the JSON, when the capture lacks nothing it
+	// could tell: a clean capture's report does not grow.
+	CaptureQuality *CaptureQuality `json:"capture_quality,omitempty"`
+}
+
+// CaptureQuality is what an input lacks that the network did carry:
+// one direction of connections, or packets the receiver acknowledged
+// that never reached the file (capture drops). The analysis fills it from
+// the TCP sequence and acknowledgement numbers; decode keeps the type so
+// that InputInfo stays the one description of an input.
+type CaptureQuality struct {
+	// OneDirection names the direction the input holds of connections it
+	// has only one direction of ("client_to_server" or
+	// "server_to_client"; "mixed" when some lack one and others the
+	// other): a capture filter on one host, asymmetric routing, a SPAN
+	// port of one direction. The side that is there acknowledges data
+	// the input never holds. Empty when every connection has both.
+	OneDirection string `json:"one_direction,omitempty"`
+	// OneDirectionConnections counts those connections.
+	OneDirectionConnections int `json:"one_direction_connections,omitempty"`
+	// MissedBytes is sequence space the receiver acknowledged that the
+	// input never held, in the connections it has both directions of:
+	// payload the capture dropped. MissedFraction is its share of all the
+	// payload sequence space those connections' receivers acknowledged or
+	// the input held: about the share of full-sized data packets lost by
+	// the capture (a dropped bare ACK leaves no trace).
+	MissedBytes    int64   `json:"missed_bytes"`
+	MissedFraction float64 `json:"missed_fraction"`
 }
 
 // IdleError is returned by the Next of a live Source that was asked to

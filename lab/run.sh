@@ -22,12 +22,16 @@ BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcp
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
-	perflow-blackhole perflow-blackhole-s2c server-stalled)
+	perflow-blackhole perflow-blackhole-s2c server-stalled
+	oneway-capture capture-drops router-capture)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
 NS_R=h2lab-$$-rtr
 NS_S=h2lab-$$-srv
+# The extra hops of router-capture's longer path (topo_up_hops).
+NS_A=h2lab-$$-rta
+NS_B=h2lab-$$-rtb
 C4=198.18.1.2 R4C=198.18.1.1 R4S=198.18.2.1 S4=198.18.2.2
 C6=fd18:1::2 R6C=fd18:1::1 R6S=fd18:2::1 S6=fd18:2::2
 
@@ -141,7 +145,7 @@ topo_up() {
 
 topo_down() {
 	local ns
-	for ns in "$NS_C" "$NS_R" "$NS_S"; do
+	for ns in "$NS_C" "$NS_R" "$NS_S" "$NS_A" "$NS_B"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
 }
@@ -376,7 +380,7 @@ finish() {
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
 	local args=("$@") i extra
-	rm -f "$TMP/pings.jsonl"
+	rm -f "$TMP/pings.jsonl" "$TMP/quality.json"
 	if declare -F "notes_$SC" >/dev/null; then
 		"notes_$SC" >"$TMP/notes"
 		extra=$(paste -sd' ' "$TMP/notes")
@@ -386,6 +390,8 @@ finish() {
 	fi
 	# A notes function may have listed the PINGs it found (ping_notes).
 	[ ! -s "$TMP/pings.jsonl" ] || args+=(--pings "$TMP/pings.jsonl")
+	# A notes function may have measured the captures (capture_quality).
+	[ ! -s "$TMP/quality.json" ] || args+=(--capture-quality "$TMP/quality.json")
 	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "${args[@]}" ||
 		{ [ -n "$SC_BAD" ] && log "warning: $SC: $SC_BAD"; }; then
 		log "warning: $SC did not show what it is for (see above); truth.json records what did happen"
@@ -768,6 +774,178 @@ notes_midconn-tls() {
 	170303* | "") SC_BAD="client.pcap's first server segment starts with a TLS record header: ${first:0:40}" ;;
 	*) echo "client.pcap's first server segment (frame ${first%%$'\t'*}) starts inside a TLS record." ;;
 	esac
+}
+
+sc_oneway-capture() {
+	begin oneway-capture
+	start_server
+	# Each capture holds one direction only, as a filter on the source
+	# host (or asymmetric routing, or a SPAN of one direction) makes it:
+	# the client's packets at the client, the server's at the server.
+	capture "$NS_C" c0 "$OUT/client.pcap" src host $C4
+	capture "$NS_S" s0 "$OUT/server.pcap" src host $S4
+	# Requests stop at 2 s; the idle connection's health-check PINGs
+	# (ReadIdleTimeout 2 s) go out about 4 and 6 s and are answered.
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 8s \
+		--every 500ms --large-every 0 --watch-every 30s --quiet-after 2s --quiet-for 5s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "One h2c connection, no fault; requests stop at 2 s so the connection idles and the client's health-check PINGs (ReadIdleTimeout 2 s) go out and are answered; requests resume at 7 s. client.pcap holds only the client's packets (tcpdump src host $C4 at the client), server.pcap only the server's (src host $S4 at the server): each capture has one direction of the connection." \
+		--captures "client.pcap=tcpdump -i c0 src host $C4 in the client namespace (client->server only);server.pcap=tcpdump -i s0 src host $S4 in the server namespace (server->client only)" \
+		--verdict healthy --loss-direction none --want-no-errors \
+		--notes "No fault, no client error: every PING was answered. client.pcap has the client's PINGs but none of the server's PING ACKs (the filter dropped them), while the client's ACK numbers advance over server data the capture never holds; server.pcap has the PING ACKs but not the PINGs. Neither capture can show a lost PING."
+}
+
+# notes_oneway-capture: the PINGs each capture holds, and capture_quality.
+notes_oneway-capture() {
+	printf '{"client.pcap":{"one_direction":"client_to_server"},"server.pcap":{"one_direction":"server_to_client"}}\n' >"$TMP/quality.json"
+	command -v tshark >/dev/null || { echo "(tshark missing: no PING frames)"; return 0; }
+	local f cp sa
+	f=(-d tcp.port==8080,http2 -T fields -e frame.number)
+	cp=$(tshark -r "$OUT/client.pcap" "${f[@]}" -Y "http2.type==6 && http2.flags.ack.ping==0" 2>/dev/null | paste -sd, -)
+	sa=$(tshark -r "$OUT/server.pcap" "${f[@]}" -Y "http2.type==6 && http2.flags.ack.ping==1" 2>/dev/null | paste -sd, -)
+	[ -n "$cp" ] && [ -n "$sa" ] || SC_BAD="no health-check PING in the captures: client.pcap PINGs [$cp], server.pcap PING ACKs [$sa]"
+	echo "The client's PINGs are client.pcap frames ${cp:-none}; their ACKs are server.pcap frames ${sa:-none}."
+}
+
+sc_capture-drops() {
+	begin capture-drops
+	start_server --large-size 131072
+	# client.pcap: a capture that cannot keep up. A 32 KiB kernel buffer
+	# (-B 32) and tcpdump held still for 500 ms (SIGSTOP, as a busy
+	# machine deschedules it) during a 128 KiB response: the ring fills
+	# and the kernel drops what comes next, which tcpdump reports as
+	# "packets dropped by kernel". A full-buffer capture of the same
+	# interface runs alongside ($TMP, not kept) to count what it missed.
+	# All cut packets at 128 bytes (headers and an HTTP/2 frame header)
+	# to keep the files small.
+	capture "$NS_C" c0 "$OUT/client.pcap" -B 32 -s 128
+	DROP_PID=${CAP_PIDS[-1]} DROP_ERR=${CAP_ERRS[-1]}
+	capture "$NS_C" c0 "$TMP/full-client.pcap" -B 65536 -s 128
+	FULL_ERR=${CAP_ERRS[-1]}
+	capture "$NS_S" s0 "$OUT/server.pcap" -s 128
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 2s \
+		--every 250ms --large-every 1 --watch=false
+	at 1.1
+	kill -STOP "$DROP_PID"
+	sleep 0.5
+	kill -CONT "$DROP_PID"
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "One h2c connection downloads a 128 KiB /large every 250 ms for 2 s; no fault in the network. client.pcap is a tcpdump with a 32 KiB buffer (-B 32) that is held still (SIGSTOP) for 500 ms during the downloads: the kernel drops packets the capture never gets. A full-buffer capture of the same interface, taken alongside and not kept, is the reference; server.pcap is a normal capture at the server." \
+		--captures "client.pcap=tcpdump -i c0 -B 32 -s 128 in the client namespace, stopped for 500 ms at 1.1 s (drops);server.pcap=tcpdump -i s0 -s 128 in the server namespace" \
+		--verdict healthy --loss-direction none --want-no-errors \
+		--notes "No packet was lost in the network: client.pcap lacks packets the client received and acknowledged. capture_quality gives tcpdump's own count of kernel drops, and the packets and server->client payload bytes of the full capture that client.pcap lacks."
+}
+
+# notes_capture-drops: what client.pcap missed, against the full capture.
+notes_capture-drops() {
+	local dropped recv full small fb sb
+	dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$DROP_ERR")
+	recv=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter.*/\1/p' "$DROP_ERR")
+	[ -n "$dropped" ] && [ "$dropped" != 0 ] || SC_BAD="tcpdump dropped nothing: $(tr '\n' ' ' <"$DROP_ERR")"
+	grep -q "^0 packets dropped by kernel" "$FULL_ERR" || SC_BAD="the reference capture dropped packets too: $(tr '\n' ' ' <"$FULL_ERR")"
+	if ! command -v tshark >/dev/null; then
+		SC_BAD="tshark missing: no reference counts"
+		printf '{"client.pcap":{"kernel_dropped":%d,"received_by_filter":%d}}\n' "${dropped:-0}" "${recv:-0}" >"$TMP/quality.json"
+		return 0
+	fi
+	full=$(tshark -r "$TMP/full-client.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
+	small=$(tshark -r "$OUT/client.pcap" -T fields -e frame.number 2>/dev/null | wc -l)
+	fb=$(tshark -r "$TMP/full-client.pcap" -Y 'tcp.srcport == 8080' -T fields -e tcp.len 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	sb=$(tshark -r "$OUT/client.pcap" -Y 'tcp.srcport == 8080' -T fields -e tcp.len 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	awk -v d="${dropped:-0}" -v r="${recv:-0}" -v f="$full" -v s="$small" -v fb="$fb" -v sb="$sb" 'BEGIN {
+		printf "{\"client.pcap\":{\"kernel_dropped\":%d,\"received_by_filter\":%d,\"packets\":%d,\"full_capture_packets\":%d,\"missed_packets\":%d,\"missed_fraction\":%.4f,\"server_payload_bytes\":%d,\"full_capture_server_payload_bytes\":%d,\"missed_server_payload_bytes\":%d,\"missed_server_payload_fraction\":%.4f}}\n",
+			d, r, s, f, f - s, (f > 0 ? (f - s) / f : 0), sb, fb, fb - sb, (fb > 0 ? (fb - sb) / fb : 0) }' >"$TMP/quality.json"
+	echo "tcpdump: $dropped packets dropped by kernel, $recv received by filter; client.pcap has $small packets, the full capture $full ($((full - small)) missed); server->client payload $sb of $fb bytes."
+}
+
+# topo_up_hops: the lab path with one more router on each side of the
+# router namespace, so that a capture there sees both ends' packets
+# already forwarded once (TTL 63), as on a load balancer or a core
+# router: client - rta - rtr - rtb - server.
+#
+#   c0 198.18.1.2 | ca 198.18.1.1  ar 198.18.3.1 | ra 198.18.3.2  rb 198.18.4.1 | br 198.18.4.2  bs 198.18.2.1 | s0 198.18.2.2
+topo_up_hops() {
+	local ns
+	for ns in "$NS_C" "$NS_A" "$NS_R" "$NS_B" "$NS_S"; do
+		ip netns add "$ns"
+		quiet_ipv6 "$ns"
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_C" link add c0 type veth peer name ca netns "$NS_A"
+	ip -n "$NS_A" link add ar type veth peer name ra netns "$NS_R"
+	ip -n "$NS_R" link add rb type veth peer name br netns "$NS_B"
+	ip -n "$NS_B" link add bs type veth peer name s0 netns "$NS_S"
+	local spec n d a
+	for spec in "$NS_C c0 $C4/24" "$NS_A ca 198.18.1.1/24" "$NS_A ar 198.18.3.1/24" "$NS_R ra 198.18.3.2/24" \
+		"$NS_R rb 198.18.4.1/24" "$NS_B br 198.18.4.2/24" "$NS_B bs 198.18.2.1/24" "$NS_S s0 $S4/24"; do
+		read -r n d a <<<"$spec"
+		ip -n "$n" addr add "$a" dev "$d"
+		offloads_off "$n" "$d"
+		ip -n "$n" link set dev "$d" up
+	done
+	ip -n "$NS_C" route add 198.18.2.0/24 via 198.18.1.1
+	ip -n "$NS_A" route add 198.18.2.0/24 via 198.18.3.2
+	ip -n "$NS_R" route add 198.18.1.0/24 via 198.18.3.1
+	ip -n "$NS_R" route add 198.18.2.0/24 via 198.18.4.2
+	ip -n "$NS_B" route add 198.18.1.0/24 via 198.18.4.1
+	ip -n "$NS_S" route add 198.18.1.0/24 via 198.18.2.1
+	for ns in "$NS_A" "$NS_R" "$NS_B"; do
+		ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+	done
+	# The faults chain of this path is on rtb, beyond the capturing
+	# router: loss between the capture point and the server.
+	ip netns exec "$NS_B" nft add table inet lab
+	ip netns exec "$NS_B" nft add chain inet lab faults '{ type filter hook forward priority 0; policy accept; }'
+}
+
+sc_router-capture() {
+	begin router-capture
+	# begin made the usual three namespaces; this path has five.
+	topo_down
+	topo_up_hops
+	start_server
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" ra "$OUT/router-c.pcap"
+	capture "$NS_R" rb "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	# A request every 500 ms is alone in flight: a lost one is sent again
+	# by a timer (a retransmission to Wireshark), not within a few ms on
+	# the next request's SACK (an "out-of-order" segment on these
+	# sub-millisecond links).
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 9s \
+		--every 500ms --large-every 0 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	# fault() adds to the router namespace's chain; this one is on rtb.
+	local out
+	out=$(ip netns exec "$NS_B" nft --echo --handle add rule inet lab faults ip saddr $C4 numgen random mod 100 '<' 40 drop)
+	F_HANDLE+=("$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out")") F_START+=("$(now)") F_DIR+=(client_to_server)
+	F_WHAT+=("random loss 40% at rtb, between the capturing router and the server") F_RULE+=("ip saddr $C4 numgen random mod 100 < 40 drop") F_END+=("")
+	log "fault on: ${F_WHAT[0]}"
+	at 7
+	ip netns exec "$NS_B" nft delete rule inet lab faults handle "${F_HANDLE[0]}"
+	F_END[0]=$(now)
+	log "fault off: ${F_WHAT[0]}"
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "One h2c connection across two routers on each side of the capturing one (client - rta - rtr - rtb - server), GET /small every 500 ms and /watch events each second; from 2 s to 7 s 40% of client->server packets are dropped at rtb, beyond the capturing router, toward the server. router-c.pcap and router-s.pcap are the router's two interfaces (towards the client, towards the server): there both ends' packets arrive already forwarded once (TTL 63)." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i ra in the middle router namespace (towards the client);router-s.pcap=tcpdump -i rb in the middle router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction client_to_server --suspects random_loss \
+		--notes "The router's captures see the client's data pass toward the server, then the client's retransmissions of it, while the server's packets (its ACKs, /watch events) show it never got the data: lost between the router and the server. The server's packets cross two routers to the client (TTL 62 in client.pcap), the client's two to the server."
+}
+
+notes_router-capture() {
+	printf '{"router-c.pcap":{"capture_point":"middle","loss_location":"between this capture point and the server"},"router-s.pcap":{"capture_point":"middle","loss_location":"between this capture point and the server"}}\n' >"$TMP/quality.json"
+	command -v tshark >/dev/null || { echo "(tshark missing: retransmissions not counted)"; return 0; }
+	# The point of the run is data lost beyond the router and sent again
+	# through it. A loss the client repairs within a few ms (RACK on these
+	# sub-millisecond links) is an "out-of-order" segment to Wireshark's
+	# rules, not a retransmission; a run with only those, or whose drops
+	# hit only ACKs, shows nothing to place.
+	local n
+	n=$(tshark -r "$OUT/router-s.pcap" -Y "ip.src == $C4 && tcp.analysis.retransmission" -T fields -e frame.number 2>/dev/null | wc -l)
+	[ "$n" -gt 1 ] || SC_BAD="only $n client retransmission(s) through the router"
+	echo "router-s.pcap has $n client->server retransmissions (tshark)."
 }
 
 # ping_rows FILE: one line per HTTP/2 PING tshark decrypts in FILE with

@@ -20,7 +20,13 @@ type Report struct {
 	// CapturePoint is where the capture was taken, inferred from the
 	// handshakes' timing and TTLs: client, server, middle or unknown.
 	CapturePoint CapturePoint `json:"capture_point"`
-	Summary      *Summary     `json:"summary"`
+	// CaptureHost is the address of the host the capture was taken on,
+	// when its connections show one host at their near end that is the
+	// client of some and the server of others (a node capturing its own
+	// interface): still that host's capture, which capture_point (one
+	// role) cannot say. Absent otherwise.
+	CaptureHost string   `json:"capture_host,omitempty"`
+	Summary     *Summary `json:"summary"`
 
 	// Spilled are connection rows the analysis already wrote as JSON
 	// and dropped (h2pcap analyze --format json: healthy connections

@@ -41,6 +41,16 @@ const (
 	BeforeCapture   LossLocation = "before_capture"
 	AfterCapture    LossLocation = "after_capture"
 	LocationUnknown LossLocation = "unknown"
+	// ServerSide and ClientSide place loss seen from the middle of the
+	// path (a router's or load balancer's capture) when its direction
+	// cannot be told but its side can: data seen passing toward the
+	// server and sent again with no ACK ever coming back was lost
+	// between the capture point and the server (the data on its way
+	// there, or the server's ACK on its way back), and likewise toward
+	// the client. Where the direction is known, before_capture and
+	// after_capture say it along that direction.
+	ServerSide LossLocation = "server_side"
+	ClientSide LossLocation = "client_side"
 )
 
 // Suspect names a cause a verdict has evidence for.

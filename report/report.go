@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -227,6 +228,9 @@ func (t *text) inputs(r *model.Report) {
 		for _, warn := range in.Warnings {
 			t.printf("%swarning: input %d (%s): %s\n", t.bullet(), i, in.Path, warn)
 		}
+		if q := qualityText(in.CaptureQuality); q != "" {
+			t.printf("%scapture quality: input %d (%s): %s\n", t.bullet(), i, in.Path, q)
+		}
 	}
 	for _, k := range r.KeyLogs {
 		t.printf("%skey log %s: %d keys, decrypted %d of %d TLS connections\n", t.bullet(), k.Path, k.Keys, k.Decrypted, k.TLSConnections)
@@ -315,11 +319,32 @@ func (t *text) code(s string) string {
 
 func hasWarnings(r *model.Report) bool {
 	for _, in := range r.Inputs {
-		if len(in.Warnings) > 0 {
+		if len(in.Warnings) > 0 || in.CaptureQuality != nil {
 			return true
 		}
 	}
 	return false
+}
+
+// qualityText says what an input lacks (decode.CaptureQuality), or "".
+func qualityText(q *decode.CaptureQuality) string {
+	if q == nil {
+		return ""
+	}
+	var parts []string
+	switch q.OneDirection {
+	case "":
+	case "mixed":
+		parts = append(parts, fmt.Sprintf("only one direction of %d connections", q.OneDirectionConnections))
+	default:
+		parts = append(parts, fmt.Sprintf("only the %s direction of %d connections",
+			strings.ReplaceAll(q.OneDirection, "_to_", "->"), q.OneDirectionConnections))
+	}
+	if q.MissedBytes > 0 {
+		parts = append(parts, fmt.Sprintf("missed %d bytes the receivers acknowledged (%.2f%% of the data: capture drops)",
+			q.MissedBytes, 100*q.MissedFraction))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // sub is the bullet of an item under a bullet.

@@ -40,8 +40,9 @@ func sample() *model.Report {
 				Decoded: decode.DecodeStats{Packets: 420, TCP: 410, NonTCP: 10}},
 			{Path: "client-2.pcapng", Format: "pcapng", LinkTypes: []string{"LINUX_SLL2", "EN10MB"}, Packets: 10, Bytes: 900,
 				First: t0.Add(15 * time.Second), Last: t0.Add(16 * time.Second), TruncatedPackets: 3,
-				Warnings: []string{"capture cut off mid-packet at offset 880 after 10 packets", "2 packets skipped as malformed (IPv4 header length 3 < 5), the first at frame 4"},
-				Decoded:  decode.DecodeStats{Packets: 10, TCP: 8, Malformed: 2}},
+				Warnings:       []string{"capture cut off mid-packet at offset 880 after 10 packets", "2 packets skipped as malformed (IPv4 header length 3 < 5), the first at frame 4"},
+				Decoded:        decode.DecodeStats{Packets: 10, TCP: 8, Malformed: 2},
+				CaptureQuality: &decode.CaptureQuality{MissedBytes: 2896, MissedFraction: 0.0412}},
 		},
 		Connections: []*model.Connection{
 			{
@@ -161,6 +162,15 @@ func TestJSONContract(t *testing.T) {
 		if _, ok := in[k]; !ok {
 			t.Errorf("inputs[0] lacks %q", k)
 		}
+	}
+	// capture_quality: absent from a clean input, named on one that lacks
+	// what the network carried.
+	if _, ok := in["capture_quality"]; ok {
+		t.Errorf("inputs[0] (clean) has capture_quality")
+	}
+	cq, _ := doc["inputs"].([]any)[1].(map[string]any)["capture_quality"].(map[string]any)
+	if cq["missed_bytes"] != float64(2896) || cq["missed_fraction"] != 0.0412 {
+		t.Errorf("inputs[1].capture_quality = %v", cq)
 	}
 	c := doc["connections"].([]any)[1].(map[string]any)
 	for _, k := range []string{"stream", "client", "server", "first_frame", "last_frame", "start", "end", "app", "irtt_ms", "tcp", "close", "events"} {

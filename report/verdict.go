@@ -15,9 +15,13 @@ func (t *text) headline(r *model.Report) {
 	if s == nil {
 		return
 	}
-	point := r.CapturePoint
+	point := string(r.CapturePoint)
 	if point == "" {
 		point = "unknown"
+	}
+	if r.CaptureHost != "" {
+		// One host's capture of its own traffic, as client and as server.
+		point = "host " + r.CaptureHost + " (client of some connections, server of others)"
 	}
 	unlisted := ""
 	if n := s.HealthyNotListed; n > 0 {

@@ -203,7 +203,9 @@ func (nt *Noticer) reset(c Conn, side int, s *decode.Segment) {
 // closedWithPing tells a lost PING when side closes the connection first
 // with its latest PING unanswered (what judge's lostPingDecoded finds).
 func (nt *Noticer) closedWithPing(c Conn, side int, s *decode.Segment) {
-	if c.Notes().pingLost || c.App() == nil {
+	// A one-way capture lacks the PING ACKs or the PINGs: as the verdict,
+	// it tells no PING lost.
+	if c.Notes().pingLost || c.App() == nil || c.Tracker().OneWay() {
 		return
 	}
 	p := c.App().UnansweredPing(side, s.Frame, s.Input)
@@ -402,7 +404,7 @@ func (nt *Noticer) scan(c Conn, now time.Time) {
 		n.Text = fmt.Sprintf("no packet for %s, and no FIN or RST; last frame %d", prose.Duration(now.Sub(c.End())), c.LastFrame())
 		nt.send()
 	}
-	if ns.pingLost || c.App() == nil || c.FINSeen() || c.RSTSeen() {
+	if ns.pingLost || c.App() == nil || c.FINSeen() || c.RSTSeen() || c.Tracker().OneWay() {
 		return
 	}
 	for side := range 2 {

@@ -86,9 +86,15 @@ func senderSide(point model.CapturePoint, d model.Direction) bool {
 //     capture point or its ACK before it; one capture cannot tell;
 //   - a SYN sent again after the capture saw its SYN-ACK: the SYN-ACK was
 //     lost after the capture point;
-//   - data the receiver ACKed that the capture never saw: capture drops.
-func assessLoss(c *model.Connection, point model.CapturePoint) [2]dirLoss {
+//   - data the receiver ACKed that the capture never saw: capture drops;
+//     acked counts, per direction, the gaps the capture skipped that the
+//     receiver then acknowledged (Quality.GapsAcked): they are drops too,
+//     never loss.
+func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]dirLoss {
 	var l [2]dirLoss
+	for d := range l {
+		l[d].drops = acked[d]
+	}
 	for _, e := range c.Events {
 		d := &l[e.Dir]
 		switch e.Kind {
@@ -176,7 +182,8 @@ func markBefore(a, b SegRef) bool {
 // capture ended.
 func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
-	j.loss = assessLoss(c, point)
+	j.loss = assessLoss(c, point, f.Quality.GapsAcked)
+	j.oneWayLoss()
 	j.findDead()
 	j.findStalled()
 	j.kind()
@@ -446,6 +453,10 @@ func (j *judgement) progress() (m SegRef, by model.Direction, acked bool) {
 // kind decides verdict.kind, in order of what explains the end best.
 func (j *judgement) kind() {
 	c, f := j.c, j.f
+	if f.Quality.OneDirection {
+		j.kindOneWay() // quality.go: only what the held direction proves
+		return
+	}
 	switch {
 	case j.lostPingDecoded(), j.lostPingUnclosed():
 		j.v.Kind = model.KindLostPing
@@ -766,6 +777,11 @@ func (j *judgement) direction() {
 		}
 	}
 	v.LossLocation = model.LocationUnknown
+	if v.LossDirection == model.LossUnknown && j.point == model.PointMiddle {
+		// The direction is unknown, the side of the capture point
+		// may not be (capturepoint.go).
+		v.LossLocation = j.middleSide()
+	}
 	if len(lossy) > 0 {
 		v.LossLocations = map[model.Direction]model.LossLocation{}
 		for _, d := range lossy {

@@ -109,3 +109,15 @@ const (
 	// node's capture with a scan in it is still about its traffic.
 	attemptShare = 0.5
 )
+
+// The capture's own quality (quality.go).
+
+// minMissedFraction is the share of the data a capture may miss (bytes
+// the receivers acknowledged that never reached the file) before the
+// report warns at the top that its counts and loss placement cannot be
+// trusted. Below it a few drops are named per connection and kept out
+// of the loss evidence; at 2% a capture misses as much as a lossy path
+// loses (1% loss already slows TCP severalfold), so what it counts of
+// gaps, lost segments and their placement is as much the capture as the
+// network.
+const minMissedFraction = 0.02

@@ -25,15 +25,24 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 	} else {
 		r.CapturePoint = MajorityPoint(points)
 	}
+	r.CaptureHost = CaptureHost(r.Connections, points)
 	end := CaptureEnd(r.Inputs, r.Connections)
 	for i, out := range r.Connections {
 		point := points[i]
+		if point == model.PointUnknown && r.CaptureHost != "" {
+			// The capture host's own connection: its end is where.
+			point = hostPoint(out, r.CaptureHost)
+		}
 		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
+	FillCaptureQuality(r.Inputs, facts)
+	if w := CaptureWarning(r.Inputs); w != "" {
+		r.Summary.Headline = w + " " + r.Summary.Headline
+	}
 }
 
 // CaptureEnd is when the capture ended: the last input's last packet, or
@@ -123,7 +132,11 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 				p.data += facts[i].Dir[d].DataSegs
 			}
 		}
-		p.LostPings += lostPings(c)
+		if facts == nil || facts[i] == nil || !facts[i].Quality.OneDirection {
+			// A one-way capture lacks either the PINGs or their ACKs:
+			// it counts none lost.
+			p.LostPings += lostPings(c)
+		}
 		v := c.Verdict
 		// Connections a reset ended: counting RST packets would count
 		// every Go TLS teardown, whose last RST is routine.
@@ -159,6 +172,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		s.Paths = append(s.Paths, p.Path)
 	}
 	s.Headline = headline(s, kinds, problemServers, problemDirs)
+	if w := middleSideWords(conns); w != "" {
+		s.Headline = strings.TrimSuffix(s.Headline, ".") + w + "."
+	}
 	if s.BenignGoaways > 0 {
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + fmt.Sprintf("; %d drained by the server (GOAWAY NO_ERROR, benign).", s.BenignGoaways)
 	}

@@ -96,7 +96,7 @@ func (j *judgement) summarize() {
 			s += "; packets were lost " + j.lossPhrase()
 		}
 	}
-	v.Summary = s + j.suspectsText() + "."
+	v.Summary = s + j.suspectsText() + j.oneWayText() + "."
 	j.lossEvidence()
 	// Keep the first found (the ones the summary names), then show them
 	// in capture order.
@@ -233,7 +233,7 @@ func (j *judgement) suspectsText() string {
 		case model.SuspectMTUBlackhole:
 			s += "; only full-sized segments were lost while smaller packets passed: an MTU black hole (ICMP \"fragmentation needed\" blocked, or a tunnel's smaller MTU)"
 		case model.SuspectCaptureDrops:
-			s += "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
+			s += j.dropsText()
 		case model.SuspectIdleTimeout:
 			if j.v.Kind != model.KindReset {
 				s += "; nothing at all came back after a long idle period: a load balancer, NAT or firewall may have dropped the idle flow"
@@ -352,6 +352,12 @@ func (j *judgement) lossPhrase() string {
 	switch v.LossDirection {
 	case model.LossBoth:
 		s = "in both directions"
+		if j.point == model.PointMiddle {
+			// In the middle each direction's place is a side of the path.
+			return s + fmt.Sprintf(": client->server %s; server->client %s",
+				middlePlace(model.ClientToServer, v.LossLocations[model.ClientToServer]),
+				middlePlace(model.ServerToClient, v.LossLocations[model.ServerToClient]))
+		}
 		if v.LossLocation != model.LocationUnknown {
 			return s + ", " + locationPhrase(v.LossLocation)
 		}
@@ -363,6 +369,13 @@ func (j *judgement) lossPhrase() string {
 		s = dirArrow(model.ServerToClient)
 	default:
 		return "(direction unknown)"
+	}
+	if j.point == model.PointMiddle {
+		d := model.ClientToServer
+		if v.LossDirection == model.LossServerToClient {
+			d = model.ServerToClient
+		}
+		return s + ", " + middlePlace(d, v.LossLocation) + middleWhy(v.LossLocation)
 	}
 	return s + ", " + locationPhrase(v.LossLocation)
 }
@@ -390,6 +403,12 @@ func shortLocation(loc model.LossLocation) string {
 // unknownPhrase says why the direction is unknown and which capture
 // would tell.
 func (j *judgement) unknownPhrase() string {
+	switch j.v.LossLocation {
+	case model.ServerSide:
+		return "packets passed this capture point toward the server and were sent again with no ACK ever coming back: they were lost between this capture point and the server (the data on its way there or the server's ACKs on their way back; a capture at the server would tell which)"
+	case model.ClientSide:
+		return "packets passed this capture point toward the client and were sent again with no ACK ever coming back: they were lost between this capture point and the client (the data on its way there or the client's ACKs on their way back; a capture at the client would tell which)"
+	}
 	switch j.point {
 	case model.PointClient:
 		return "from this client-side capture the direction is unknown (the client's packets or the server's answers were lost after leaving it); a capture on the server side would tell"
@@ -401,6 +420,7 @@ func (j *judgement) unknownPhrase() string {
 
 // lossEvidence adds the first loss events of each lossy direction.
 func (j *judgement) lossEvidence() {
+	j.sideEvidence()
 	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		if _, ok := j.v.LossLocations[d]; !ok {
 			continue
@@ -412,6 +432,10 @@ func (j *judgement) lossEvidence() {
 			}
 			var note string
 			switch {
+			case e.Kind == model.EvLostSegment && j.loss[d].drops > 0:
+				// The capture drops packets of this direction: a gap
+				// proves nothing; retransmissions that fill one do.
+				continue
 			case e.Kind == model.EvLostSegment:
 				note = fmt.Sprintf("%s: a gap the capture never saw before this segment", dirArrow(d))
 			case (e.Kind == model.EvRetransmission || e.Kind == model.EvFastRetransmission || e.Kind == model.EvOutOfOrder) && e.Unseen:

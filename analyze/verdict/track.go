@@ -110,6 +110,9 @@ type connTrack struct {
 type Tracker struct {
 	conn connTrack
 	dir  [2]dirTrack
+	// What the connection says of the capture itself (quality.go).
+	q      [2]qualTrack
+	inputs []inputQual // by input index
 }
 
 // Segment updates the state with one segment side sent, after the TCP
@@ -145,6 +148,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		}
 	}
 	mark := segMark{set: true, frame: s.Frame, input: s.Input, ns: now, seq: seq, len: s.PayloadLen}
+	tr.quality(side, s, seq, ackNo)
 
 	// Handshake timing.
 	switch {
@@ -354,12 +358,14 @@ type Facts struct {
 	SYNToSYNAck, SYNAckToACK time.Duration
 	// RSTGap is the silence before the first RST; negative without one.
 	RSTGap time.Duration
+	// Quality is what the connection says of the capture (quality.go).
+	Quality Quality
 }
 
 // Facts maps the tracker's verdict state to client and server.
 func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 	ct := &tr.conn
-	f := &Facts{RSTGap: -1}
+	f := &Facts{RSTGap: -1, Quality: tr.qualityFacts(client)}
 	if ct.rstSeen {
 		f.RSTGap = time.Duration(ct.rstGap)
 	}

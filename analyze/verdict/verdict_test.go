@@ -90,7 +90,7 @@ func TestAssessLoss(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := assessLoss(testConn(100, tt.evs...), tt.point)
+			got := assessLoss(testConn(100, tt.evs...), tt.point, [2]int{})
 			for d := range got {
 				g, w := got[d], tt.want[d]
 				g.retrans, w.retrans = nil, nil
@@ -462,7 +462,7 @@ func TestMTUBlackhole(t *testing.T) {
 			}
 			c := testConn(600, tt.evs...)
 			j := &judgement{c: c, f: f, point: tt.point}
-			j.loss = assessLoss(c, tt.point)
+			j.loss = assessLoss(c, tt.point, [2]int{})
 			if got := j.mtuBlackhole(s2c); got != tt.want {
 				t.Errorf("mtuBlackhole %v, want %v (loss %+v)", got, tt.want, j.loss[s2c])
 			}
@@ -480,7 +480,15 @@ func TestCapturePoint(t *testing.T) {
 	}{
 		{"timing: far server, near client", 40 * time.Millisecond, 50 * us, 64, 50, model.PointClient},
 		{"timing: near server", 30 * us, 40 * time.Millisecond, 50, 64, model.PointServer},
-		{"timing wins over TTL (a node capturing its pods)", 40 * time.Millisecond, 50 * us, 63, 50, model.PointClient},
+		{"timing wins over TTL near the client", 40 * time.Millisecond, 50 * us, 64, 50, model.PointClient},
+		// Both ends' packets forwarded before the capture: a router or
+		// load balancer (or a node routing its pods' traffic), however
+		// near one end its timing puts it.
+		{"both decremented beats timing (a load balancer by its backends)", 30 * us, 40 * time.Millisecond, 50, 63, model.PointMiddle},
+		{"both decremented beats timing (a node capturing its pods)", 40 * time.Millisecond, 50 * us, 63, 50, model.PointMiddle},
+		{"one direction only, the client's own packets", 0, 0, 64, 0, model.PointClient},
+		{"one direction only, the server's own packets", 0, 0, 0, 128, model.PointServer},
+		{"one direction only, forwarded: anywhere after a router", 0, 0, 0, 61, model.PointUnknown},
 		{"sub-millisecond: TTL decides (client)", 43 * us, 12 * us, 64, 63, model.PointClient},
 		{"sub-millisecond: TTL decides (server)", 18 * us, 17 * us, 63, 64, model.PointServer},
 		{"both decremented: in between", 0, 0, 62, 60, model.PointMiddle},

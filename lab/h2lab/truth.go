@@ -34,6 +34,13 @@ type Truth struct {
 	// dropped, as the router's nft sets recorded them, with the verdict
 	// each must get per capture.
 	DeadFlows []DeadFlow `json:"dead_flows,omitempty"`
+	// CaptureQuality is, per capture file, what the runner measured of
+	// the capture itself (scenarios about captures that lie): the
+	// direction a one-way capture holds, tcpdump's own count of kernel
+	// drops and what a full capture taken alongside had that this one
+	// lacks, where a capture point is expected. Kept as the runner wrote
+	// it: its fields differ by scenario.
+	CaptureQuality map[string]json.RawMessage `json:"capture_quality,omitempty"`
 }
 
 // DeadFlow is one flow the router black-holed: its client port, the
@@ -140,6 +147,7 @@ func runTruth(args []string) error {
 	deadFlows := fs.String("dead-flows", "", "JSON-lines `file` of the flows a per-flow fault dropped, written by run.sh")
 	expectBusy := fs.String("dead-expect-busy", "", "verdicts of a dead busy flow: `capture=kind/direction,kind/direction;...`")
 	expectIdle := fs.String("dead-expect-idle", "", "verdicts of a dead idle flow, as -dead-expect-busy")
+	quality := fs.String("capture-quality", "", "JSON `file`: an object of what the runner measured of each capture, by file name")
 	out := fs.String("out", "truth.json", "output `file`")
 	wantError := fs.String("want-error", "", "check: some client error must contain this text")
 	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
@@ -179,6 +187,15 @@ func runTruth(args []string) error {
 			return nil
 		}); err != nil {
 			return fmt.Errorf("read pings: %w", err)
+		}
+	}
+	if *quality != "" {
+		b, err := os.ReadFile(*quality)
+		if err != nil {
+			return fmt.Errorf("read capture quality: %w", err)
+		}
+		if err := json.Unmarshal(b, &t.CaptureQuality); err != nil {
+			return fmt.Errorf("read capture quality %s: %w", *quality, err)
 		}
 	}
 	t.ClientErrors = []ClientError{}
