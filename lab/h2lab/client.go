@@ -40,6 +40,8 @@ type clientConfig struct {
 	quietAfter  time.Duration
 	quietFor    time.Duration
 	maxInflight int
+	dialEvery   time.Duration
+	dialAddr    string
 	tls         tlsOptions
 }
 
@@ -65,8 +67,13 @@ func runClient(args []string) error {
 	fs.DurationVar(&c.quietAfter, "quiet-after", 0, "suspend the periodic requests this long after start, so the connection idles and health-check PINGs go out")
 	fs.DurationVar(&c.quietFor, "quiet-for", 0, "how long the periodic requests stay suspended")
 	fs.IntVar(&c.maxInflight, "max-inflight", 4, "periodic requests in flight per connection before ticks are skipped")
+	fs.DurationVar(&c.dialEvery, "dial-every", 0, "also open a new short-lived h2c connection this often (dial, GET /small, close), logged as conn index --conns (0: none)")
+	fs.StringVar(&c.dialAddr, "dial-addr", "", "`host:port` of the short-lived connections (default: --addr)")
 	c.tls.register(fs)
 	fs.Parse(args)
+	if c.dialAddr == "" {
+		c.dialAddr = c.addr
+	}
 
 	log, err := openLog(c.logPath)
 	if err != nil {
@@ -108,6 +115,13 @@ func runClient(args []string) error {
 		go func() {
 			defer wg.Done()
 			w.run(ctx)
+		}()
+	}
+	if c.dialEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dialLoop(ctx, c.conns, &c, log)
 		}()
 	}
 	wg.Wait()
