@@ -246,7 +246,8 @@ type RSTStream struct {
 
 // Verdict is the judgement on one connection.
 type Verdict struct {
-	// Kind: healthy, degraded, lost_ping, goaway, reset, silent.
+	// Kind: healthy, degraded, lost_ping, goaway, reset, silent,
+	// blackholed, connect_failed.
 	Kind Kind `json:"kind"`
 	// LossDirection: none, client_to_server, server_to_client, both, unknown.
 	LossDirection LossDirection `json:"loss_direction"`
@@ -268,8 +269,9 @@ type Verdict struct {
 	Filter string `json:"wireshark_filter"`
 	// Since is the last packet that made progress (new data acknowledged,
 	// or the last packet from the peer) before the connection died:
-	// blackholed, lost_ping, silent. Nil where the verdict has no such
-	// moment.
+	// blackholed, lost_ping, silent; for connect_failed, the client's
+	// first SYN (when the attempt that never completed began). Nil where
+	// the verdict has no such moment.
 	Since *Moment `json:"since,omitempty"`
 }
 

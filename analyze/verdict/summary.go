@@ -23,6 +23,7 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 	}
 	r.CapturePoint = MajorityPoint(points)
 	end := CaptureEnd(r.Inputs, r.Connections)
+	ServerHosts(r.Connections, facts)
 	for i, out := range r.Connections {
 		point := points[i]
 		if point == model.PointUnknown {
@@ -31,6 +32,54 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
+}
+
+// ServerHosts sets each connection's Facts.ServerHost: the TTL the
+// server's packets carry on the other connections to the same server
+// address from the same client subnet, as this capture saw them. A
+// connection refused at once shows the server only in its RST; the
+// other connections say whether that RST has the server's TTL.
+func ServerHosts(conns []*model.Connection, facts []*Facts) {
+	type key struct{ net, host string }
+	ttls := map[key]map[int]int{} // TTL -> connections showing it
+	keys := make([]key, len(conns))
+	for i, c := range conns {
+		keys[i] = key{ClientNet(c.Client), hostOf(c.Server)}
+		if t := facts[i].Dir[model.ServerToClient].TTL; t != 0 {
+			if ttls[keys[i]] == nil {
+				ttls[keys[i]] = map[int]int{}
+			}
+			ttls[keys[i]][t]++
+		}
+	}
+	for i := range conns {
+		own := facts[i].Dir[model.ServerToClient].TTL
+		var h HostTTL
+		for t, n := range ttls[keys[i]] {
+			if t == own {
+				n-- // the connection itself is no comparison
+			}
+			if n <= 0 {
+				continue
+			}
+			if h.TTL != 0 {
+				h.Mixed = true
+			}
+			h.TTL, h.Conns = t, h.Conns+n
+		}
+		if h.Mixed {
+			h.TTL = 0
+		}
+		facts[i].ServerHost = h
+	}
+}
+
+// hostOf is an endpoint's address without its port.
+func hostOf(ep string) string {
+	if ap, err := netip.ParseAddrPort(ep); err == nil {
+		return ap.Addr().String()
+	}
+	return ep
 }
 
 // CaptureEnd is when the capture ended: the last input's last packet, or
@@ -207,11 +256,12 @@ func goawayAfter(h *model.HTTP2, p model.Ping) bool {
 
 // kindWords say what happened to a connection of each kind, for the headline.
 var kindWords = map[model.Kind]string{
-	model.KindLostPing: "lost (health-check PING unanswered)",
-	model.KindGoaway:   "ended by GOAWAY",
-	model.KindReset:    "reset",
-	model.KindSilent:   "went silent",
-	model.KindDegraded: "degraded (loss, recovered)",
+	model.KindLostPing:      "lost (health-check PING unanswered)",
+	model.KindGoaway:        "ended by GOAWAY",
+	model.KindReset:         "reset",
+	model.KindSilent:        "went silent",
+	model.KindDegraded:      "degraded (loss, recovered)",
+	model.KindConnectFailed: "failed to connect (TCP handshake never completed)",
 }
 
 // headline is e.g. "2 of 14 connections lost (health-check PING
@@ -227,7 +277,7 @@ func headline(s *model.Summary, kinds map[model.Kind]int, servers []string, dirs
 		return fmt.Sprintf("All %d connections healthy.", s.Connections)
 	}
 	var parts []string
-	for _, k := range []model.Kind{model.KindLostPing, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
+	for _, k := range []model.Kind{model.KindLostPing, model.KindConnectFailed, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
 		if n := kinds[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, kindWords[k]))
 		}

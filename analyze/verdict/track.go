@@ -71,7 +71,16 @@ type dirTrack struct {
 	last [3]segMark
 
 	fin, rst segMark // the first FIN and RST this side sent
+	rstTTL   uint8   // the first RST's TTL
 	lastNS   int64   // this side's latest segment
+
+	// The handshake: this side's SYNs (a client's pure SYNs, a server's
+	// SYN-ACKs), first and latest, and whether it sent anything past
+	// them (a segment without SYN or RST: its ACK of the handshake, data,
+	// a FIN).
+	syns              int
+	firstSYN, lastSYN segMark
+	plain             bool
 
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
@@ -210,13 +219,23 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		t.seenEnd, t.seenEndSet = end, true
 	}
 	if rst && !t.rst.set {
-		t.rst = mark
+		t.rst, t.rstTTL = mark, s.TTL
 		if !ct.rstSeen {
 			ct.rstGap, ct.rstSeen = now-ct.lastNS, true
 		}
 	}
 	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
 		t.fin = mark
+	}
+	switch {
+	case syn:
+		t.syns++
+		if !t.firstSYN.set {
+			t.firstSYN = mark
+		}
+		t.lastSYN = mark
+	case !rst:
+		t.plain = true
 	}
 	ct.lastNS, t.lastNS = now, now
 }
@@ -272,10 +291,31 @@ type DirFacts struct {
 	Last []SegRef
 
 	FIN, RST SegRef    // first of each this side sent
+	RSTTTL   int       // the first RST's TTL (hop limit)
 	LastSeen time.Time // this side's latest segment
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
+
+	// The handshake as this side sent it: SYNs counts its SYN segments
+	// (the client's SYNs, the server's SYN-ACKs), first and latest;
+	// Plain says it sent a segment without SYN or RST (the ACK that
+	// completes the handshake, data, a FIN).
+	SYNs              int
+	FirstSYN, LastSYN SegRef
+	Plain             bool
+}
+
+// HostTTL is what a capture's other connections show of one host's TTL
+// at the capture point: a packet that claims to be from the host with
+// another TTL was sent by a device in between. A connection refused at
+// once has no packet of the server's own to compare its RST with, so the
+// Report's other connections to the same server address (from the same
+// client subnet: the same path) are the comparison.
+type HostTTL struct {
+	TTL   int  // the TTL the host's packets carry; 0: no other connection showed one
+	Conns int  // the other connections that showed it
+	Mixed bool // they disagree: the TTL tells nothing
 }
 
 // SegRef is one segment the judgement may cite.
@@ -299,6 +339,11 @@ type Facts struct {
 	SYNToSYNAck, SYNAckToACK time.Duration
 	// RSTGap is the silence before the first RST; negative without one.
 	RSTGap time.Duration
+
+	// ServerHost is the server's TTL on the Report's other connections
+	// to the same server address and client subnet (set by JudgeReport;
+	// zero when judged alone).
+	ServerHost HostTTL
 }
 
 // Facts maps the tracker's verdict state to client and server.
@@ -343,7 +388,11 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 			}
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
+		if t.rst.set {
+			df.RSTTTL = int(t.rstTTL)
+		}
 		df.RSTIPIDJump = t.rstIPIDJump
+		df.SYNs, df.FirstSYN, df.LastSYN, df.Plain = t.syns, m(t.firstSYN), m(t.lastSYN), t.plain
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}
