@@ -231,7 +231,7 @@ type judgement struct {
 	// goawayRecord is the server's record a TLS client closed right
 	// after: its GOAWAY, inferred.
 	goawayRecord SegRef
-	synOnly      bool // SYN never answered
+	synOnly      bool // SYN never answered (healthy: not for long enough to tell)
 	// lateSYNAck: a SYN-ACK that reached the client-side capture
 	// synRTO or more after the client's last SYN: the server's own
 	// retransmission, for a SYN that had reached it.
@@ -303,6 +303,12 @@ func (j *judgement) kind() {
 		}
 	case !j.cl.first.ok() && c.TCP.ServerToClient.Packets == 0 && c.TCP.ClientToServer.Packets > 0 && c.Handshake.Seen:
 		j.v.Kind, j.synOnly = model.KindSilent, true
+		if !j.end.IsZero() && j.end.Sub(c.Start) < synRTO {
+			// A SYN that had not waited synRTO when the capture ended
+			// (connectFailed takes those that had): still connecting,
+			// nothing to judge.
+			j.v.Kind = model.KindHealthy
+		}
 	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter:
 		j.v.Kind = model.KindSilent
 	default:

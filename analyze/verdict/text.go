@@ -67,10 +67,7 @@ func (j *judgement) summarize() {
 			j.evidence(d, "the client's first data: never answered")
 			j.evidence(j.cl.client, "the client gives up")
 		} else if j.synOnly {
-			// A SYN that waited synRTO is a connect_failed: this one
-			// met the end of the capture first.
-			s = fmt.Sprintf("The client's SYN (frame %d) had no answer when the capture ended %s later: sooner than TCP would send it again (%s), too soon to call the handshake failed",
-				c.FirstFrame, prose.Duration(j.end.Sub(c.Start)), prose.Duration(synRTO))
+			s = fmt.Sprintf("The client's SYN (frame %d) was never answered", c.FirstFrame)
 			j.evidenceFrame(c.FirstFrame, c.FirstInput, "SYN")
 		} else {
 			s = fmt.Sprintf("Traffic stopped at frame %d, %s before the capture ended, with no FIN or RST", c.LastFrame, prose.Duration(j.end.Sub(c.End)))
@@ -80,6 +77,12 @@ func (j *judgement) summarize() {
 		s = "Packets were sent again and TCP recovered; " + j.unknownPhrase()
 	case v.Kind == model.KindDegraded:
 		s = "Packets were lost " + j.lossPhrase() + "; TCP recovered and the connection went on"
+	case j.synOnly:
+		// A SYN that waited synRTO is a connect_failed: this one met
+		// the end of the capture first.
+		s = fmt.Sprintf("Still connecting when the capture ended: the client's SYN (frame %d) came %s before the end, sooner than TCP would send it again (%s); too soon to tell whether the handshake fails",
+			c.FirstFrame, prose.Duration(j.end.Sub(c.Start)), prose.Duration(synRTO))
+		j.evidenceFrame(c.FirstFrame, c.FirstInput, "the client's SYN, just before the end of the capture")
 	default:
 		s = "No loss"
 		if m := j.cl.first; m.ok() {

@@ -414,6 +414,26 @@ func (tr *Tracker) Marks(side int) (unseen, peerMissing, answered bool) {
 // analyze/notice), so that a finding printed as it happens and the
 // verdict agree.
 
+// Unconnected says whether the connection has not got past its TCP
+// handshake: a client's SYN was seen, and neither side has sent anything
+// but SYNs, SYN-ACKs and RSTs.
+func (tr *Tracker) Unconnected() bool {
+	return tr.conn.synNS != 0 && !tr.dir[0].plain && !tr.dir[1].plain
+}
+
+// GaveUpConnecting says whether side's RST, with the connection
+// unconnected, answered the peer's SYN-ACK while side is the one that
+// sent the SYN: its socket was gone (a dial that timed out closes in
+// SYN-SENT without a packet), and its kernel rejected a SYN-ACK that
+// came too late. With the time of the first SYN, Unix ns.
+func (tr *Tracker) GaveUpConnecting(side int) (firstSYN int64, ok bool) {
+	t, p := &tr.dir[side], &tr.dir[1-side]
+	if !tr.Unconnected() || side != tr.conn.synSide || t.syns == 0 || p.syns == 0 || !t.rst.set {
+		return 0, false
+	}
+	return t.firstSYN.ns, true
+}
+
 // FINSent says whether side sent a FIN.
 func (tr *Tracker) FINSent(side int) bool { return tr.dir[side].fin.set }
 
