@@ -335,14 +335,30 @@ func (j *judgement) connectFailed() bool {
 	if cf.SYNs == 0 || cf.Plain || sf.Plain || sf.RST.ok() || sf.FIN.ok() {
 		return false
 	}
-	if cf.SYNs >= 2 || sf.SYNs >= 2 || cf.RST.ok() {
+	if cf.SYNs >= 2 || sf.SYNs >= 2 || cf.RST.ok() && lateRST(cf, sf) {
 		return true
+	}
+	if cf.RST.ok() {
+		// An RST at once to a SYN-ACK that came at once: the client
+		// never waited (a half-open scan, a probe), no failed dial.
+		return false
 	}
 	last := cf.LastSYN
 	if sf.LastSYN.ok() && sf.LastSYN.Time.After(last.Time) {
 		last = sf.LastSYN
 	}
 	return !j.end.IsZero() && j.end.Sub(last.Time) >= synRTO
+}
+
+// lateRST says whether the client's RST answers a SYN-ACK that came
+// synRTO or more after its first SYN: a client that waited that long
+// and then rejected the SYN-ACK had given up on the handshake.
+func lateRST(cf, sf *DirFacts) bool {
+	sa := sf.FirstSYN
+	if markBefore(sf.LastSYN, cf.RST) {
+		sa = sf.LastSYN
+	}
+	return sa.ok() && markBefore(sa, cf.RST) && sa.Time.Sub(cf.FirstSYN.Time) >= synRTO
 }
 
 // refusedBy tells who sent the RST that refused a connection: the server

@@ -271,8 +271,8 @@ func (j *judgement) connectFailedText() string {
 		s += tries + " and got no SYN-ACK" + j.stillTrying(cf.LastSYN) + "; from this capture the SYN or the SYN-ACK was lost, unknown which: " + j.handshakeCaptureHint()
 	case j.lateSYNAck:
 		s += tries + " and got no SYN-ACK in time" + gaveUp
-		s += fmt.Sprintf("; that SYN-ACK came %s after the client's last SYN, so it was the server sending its SYN-ACK again for a SYN that had reached it: the server's SYN-ACKs were lost server->client, before this capture point",
-			prose.Duration(sf.FirstSYN.Time.Sub(cf.LastSYN.Time)))
+		s += fmt.Sprintf("; the SYN-ACK of frame %d came %s after the client's last SYN, so it was the server sending its SYN-ACK again for a SYN that had reached it: the server's SYN-ACKs were lost server->client, before this capture point",
+			sf.FirstSYN.Frame, prose.Duration(sf.FirstSYN.Time.Sub(cf.LastSYN.Time)))
 	case v.LossDirection == model.LossServerToClient && gaveUp != "":
 		s += tries + "; " + synAcks + ", never ACKed" + gaveUp + "; the SYN-ACKs were lost server->client after this capture point"
 	case v.LossDirection == model.LossServerToClient:

@@ -431,6 +431,11 @@ func (tr *Tracker) GaveUpConnecting(side int) (firstSYN int64, ok bool) {
 	if !tr.Unconnected() || side != tr.conn.synSide || t.syns == 0 || p.syns == 0 || !t.rst.set {
 		return 0, false
 	}
+	// As the verdict's lateRST: a client that had waited synRTO; an RST
+	// at once to a prompt SYN-ACK is a probe's or a scan's.
+	if p.lastSYN.ns-t.firstSYN.ns < int64(synRTO) {
+		return 0, false
+	}
 	return t.firstSYN.ns, true
 }
 

@@ -583,6 +583,12 @@ func TestJudgeHandshake(t *testing.T) {
 			f.Dir[c2s].RST = mark(106)
 			return synConn(1100, 1, ev(100, c2s, model.EvRetransmission, 0, 0)), f
 		}, want{model.KindConnectFailed, model.LossUnknown, model.LocationUnknown, nil, []string{"not a reset"}, "", 1}},
+		{"an RST at once to a prompt SYN-ACK is no failed dial (a scan, a probe)", model.PointServer, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1}, []int{2})
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
+			f.Dir[c2s].RST = mark(3)
+			return synConn(30, 1, ttl(ev(3, c2s, model.EvRST, 1, 0), 63)), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, []string{"The client reset the connection"}, "", 0}},
 		{"server side: SYN-ACKs sent, the client's SYN again: SYN-ACKs lost after the capture", model.PointServer, 20000, func() (*model.Connection, *Facts) {
 			f := synFacts([]int{1, 100}, []int{2, 101, 300})
 			return synConn(3010, 3, answered(ev(100, c2s, model.EvRetransmission, 0, 0)), ev(101, s2c, model.EvRetransmission, 0, 0), ev(300, s2c, model.EvRetransmission, 0, 0)), f
