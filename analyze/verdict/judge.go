@@ -5,14 +5,17 @@ package verdict
 // (track.go). Judge is a pure function of those, so tests build
 // its input by hand.
 //
-// The kind, first match wins: a client PING without ACK that the client
-// closed after (decoded); a GOAWAY from the server, or with an error; the
+// The kind, first match wins: a TCP handshake that never completed
+// (connect_failed); a client PING without ACK that the client closed
+// after (decoded); a GOAWAY from the server, or with an error; the
 // same health-check failure from TCP alone (the client heard nothing new
 // for a second or more, had data unanswered, packets were lost, and it
 // closed first); a setup that never got an answer (silent); a TLS client
 // closing at once after an unasked server record (a GOAWAY, inferred); an
-// RST first; no close long before the capture ended (silent); else
-// healthy, or degraded when packets were lost.
+// RST first (a SYN answered by one: refused, by the server or, as its
+// TTL against the server's on the report's other connections says, a
+// device in between); no close long before the capture ended (silent);
+// else healthy, or degraded when packets were lost.
 //
 // The direction and place of loss come from assessLoss's rules of
 // evidence; where one capture cannot tell, the direction is unknown and

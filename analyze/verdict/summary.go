@@ -23,7 +23,7 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 	}
 	r.CapturePoint = MajorityPoint(points)
 	end := CaptureEnd(r.Inputs, r.Connections)
-	ServerHosts(r.Connections, facts)
+	ServerHosts(r.Connections, facts, forgotten)
 	for i, out := range r.Connections {
 		point := points[i]
 		if point == model.PointUnknown {
@@ -38,19 +38,32 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 // server's packets carry on the other connections to the same server
 // address from the same client subnet, as this capture saw them. A
 // connection refused at once shows the server only in its RST; the
-// other connections say whether that RST has the server's TTL.
-func ServerHosts(conns []*model.Connection, facts []*Facts) {
+// other connections say whether that RST has the server's TTL. The
+// healthy connections fg dropped before the Report (live --forget) count
+// as their path remembers them.
+func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
 	type key struct{ net, host string }
 	ttls := map[key]map[int]int{} // TTL -> connections showing it
+	count := func(k key, ttl, n int) {
+		if ttl == 0 {
+			return
+		}
+		if ttls[k] == nil {
+			ttls[k] = map[int]int{}
+		}
+		ttls[k][ttl] += n
+	}
+	if fg != nil {
+		for _, p := range fg.Paths {
+			for ttl, n := range p.ServerTTLs {
+				count(key{p.ClientNet, hostOf(p.Server)}, ttl, n)
+			}
+		}
+	}
 	keys := make([]key, len(conns))
 	for i, c := range conns {
 		keys[i] = key{ClientNet(c.Client), hostOf(c.Server)}
-		if t := facts[i].Dir[model.ServerToClient].TTL; t != 0 {
-			if ttls[keys[i]] == nil {
-				ttls[keys[i]] = map[int]int{}
-			}
-			ttls[keys[i]][t]++
-		}
+		count(keys[i], facts[i].Dir[model.ServerToClient].TTL, 1)
 	}
 	for i := range conns {
 		own := facts[i].Dir[model.ServerToClient].TTL
@@ -110,6 +123,9 @@ type Forgotten struct {
 type ForgottenPath struct {
 	ClientNet, Server    string
 	Conns, Retrans, Data int // connections, retransmissions, data segments
+	// ServerTTLs counts the connections by the server's TTL (hop limit):
+	// what a refused connection's RST is compared with (ServerHosts).
+	ServerTTLs map[int]int
 }
 
 // Summarize builds the across-connections view: counts, the headline and

@@ -672,18 +672,22 @@ func TestServerHosts(t *testing.T) {
 	tests := []struct {
 		name  string
 		conns []cf
+		fg    *Forgotten
 		want  []HostTTL
 	}{
 		{"refused next to healthy ones on another port", []cf{
 			{"10.0.0.1:40000", "10.0.0.100:8080", 63}, {"10.0.0.1:40001", "10.0.0.100:8080", 63}, {"10.0.0.1:40002", "10.0.0.100:8081", 0},
-		}, []HostTTL{{TTL: 63, Conns: 1}, {TTL: 63, Conns: 1}, {TTL: 63, Conns: 2}}},
-		{"alone: nothing to compare with", []cf{{"10.0.0.1:40000", "10.0.0.100:8080", 0}}, []HostTTL{{}}},
+		}, nil, []HostTTL{{TTL: 63, Conns: 1}, {TTL: 63, Conns: 1}, {TTL: 63, Conns: 2}}},
+		{"alone: nothing to compare with", []cf{{"10.0.0.1:40000", "10.0.0.100:8080", 0}}, nil, []HostTTL{{}}},
+		{"the healthy connections live --forget dropped count", []cf{{"10.0.0.1:40000", "10.0.0.100:8081", 0}},
+			&Forgotten{N: 5, Paths: []ForgottenPath{{ClientNet: "10.0.0.0/24", Server: "10.0.0.100:8080", Conns: 5, ServerTTLs: map[int]int{63: 5}}}},
+			[]HostTTL{{TTL: 63, Conns: 5}}},
 		{"another client subnet or server is another path", []cf{
 			{"10.0.0.1:40000", "10.0.0.100:8080", 0}, {"10.0.9.1:40000", "10.0.0.100:8080", 60}, {"10.0.0.1:40001", "10.0.0.101:8080", 63},
-		}, []HostTTL{{}, {}, {}}},
+		}, nil, []HostTTL{{}, {}, {}}},
 		{"TTLs that disagree tell nothing", []cf{
 			{"10.0.0.1:40000", "10.0.0.100:8080", 0}, {"10.0.0.1:40001", "10.0.0.100:8080", 63}, {"10.0.0.1:40002", "10.0.0.100:8080", 61},
-		}, []HostTTL{{Conns: 2, Mixed: true}, {TTL: 61, Conns: 1}, {TTL: 63, Conns: 1}}},
+		}, nil, []HostTTL{{Conns: 2, Mixed: true}, {TTL: 61, Conns: 1}, {TTL: 63, Conns: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -693,7 +697,7 @@ func TestServerHosts(t *testing.T) {
 				c, f := conn(x.client, x.server, x.ttl)
 				conns, facts = append(conns, c), append(facts, f)
 			}
-			ServerHosts(conns, facts)
+			ServerHosts(conns, facts, tt.fg)
 			for i, f := range facts {
 				if f.ServerHost != tt.want[i] {
 					t.Errorf("connection %d: %+v, want %+v", i, f.ServerHost, tt.want[i])
