@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -45,6 +46,16 @@ type Options struct {
 	// (HealthyNotListed). It bounds the memory of a capture that runs
 	// for days by its open and troubled connections (forget.go).
 	ForgetHealthy time.Duration
+	// ForgetAbove is how many connections must have been seen before
+	// ForgetHealthy forgets any (h2pcap analyze: report.FoldAbove, so a
+	// small capture's report still lists every connection).
+	ForgetAbove int
+	// SpillRows keeps the forgotten connections in the Report after all:
+	// their rows are written as JSON to a temporary file when they are
+	// forgotten and the Report's Spilled gives them back (h2pcap analyze
+	// --format json: every connection is listed, memory follows the open
+	// ones). Close removes the file.
+	SpillRows bool
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -69,6 +80,8 @@ type Analyzer struct {
 
 	nt        *notice.Noticer // nil without Options.OnNotice
 	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
+	gone      *conn           // the tombstone of forgotten connections' 4-tuples
+	spill     *rowSpill       // nil without Options.SpillRows
 	openConns atomic.Int64    // connections without a close, for OpenConns
 }
 
@@ -80,6 +93,15 @@ func keyOf(a, b netip.AddrPort) connKey {
 		a, b = b, a
 	}
 	return connKey{a, b}
+}
+
+// Close releases what the Analyzer holds outside memory (the spill file
+// of Options.SpillRows). A Report made before stays valid until then.
+func (a *Analyzer) Close() error {
+	if a.spill != nil {
+		return a.spill.Close()
+	}
+	return nil
 }
 
 // New returns an Analyzer.
@@ -97,7 +119,16 @@ func New(opts Options) *Analyzer {
 		a.nt = notice.New(opts.OnNotice)
 	}
 	if opts.ForgetHealthy > 0 {
-		a.fg = &forgetter{after: opts.ForgetHealthy, index: map[[2]string]int{}}
+		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}}
+		a.gone = &conn{forgotten: true}
+		if opts.SpillRows {
+			if sp, err := newRowSpill(); err == nil {
+				a.spill = sp
+			} else {
+				// Without a temporary file, keep every connection.
+				a.fg = nil
+			}
+		}
 	}
 	return a
 }
@@ -116,6 +147,13 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		c = a.conns[k]
 	}
 	var pre tcp.Flags
+	if c != nil && c == a.gone {
+		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
+			a.late()
+			return 0
+		}
+		c = nil // a new connection on a forgotten one's 4-tuple
+	}
 	if c == nil {
 		c = a.newConn(k, s)
 	} else if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && c.tcp.SYN(c.side(s), s.Seq) {
@@ -166,6 +204,16 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 	listed := a.listed()
 	for _, c := range listed {
 		r.Connections = append(r.Connections, c.report())
+	}
+	if a.spill != nil && a.spill.Len() > 0 {
+		r.Spilled = a.spill
+	}
+	if a.fg != nil && a.fg.late > 0 && len(r.Inputs) > 0 {
+		in := r.Inputs[len(r.Inputs)-1]
+		w := fmt.Sprintf("%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection", a.fg.late, a.fg.after)
+		if !slices.Contains(in.Warnings, w) {
+			in.Warnings = append(in.Warnings, w)
+		}
 	}
 	a.judgeReport(r, listed) // summary.go
 	if a.nt != nil {

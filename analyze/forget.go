@@ -21,7 +21,11 @@ import (
 // forgetter holds the closed connections waiting to be judged, and what
 // the forgotten ones add to the summary.
 type forgetter struct {
-	after     time.Duration
+	after time.Duration
+	// minConns is how many connections must have been seen before any is
+	// forgotten: below it the report lists every one (report.FoldAbove).
+	minConns  int
+	late      int       // segments of forgotten connections (Analyzer.late)
 	next      time.Time // the next sweep
 	closed    []*conn
 	forgotten verdict.Forgotten
@@ -39,7 +43,7 @@ func (fg *forgetter) closedConn(c *conn) {
 // close (a last ACK, a retransmitted FIN) waits until it is quiet.
 func (a *Analyzer) sweep(now time.Time) {
 	fg := a.fg
-	if now.Before(fg.next) {
+	if now.Before(fg.next) || len(a.all) <= fg.minConns {
 		return
 	}
 	fg.next = now.Add(time.Second)
@@ -60,17 +64,33 @@ func (a *Analyzer) sweep(now time.Time) {
 	}
 }
 
-// forget judges c, closed and quiet, and drops it if it was healthy.
+// forget judges c, closed and quiet, and drops it if it was healthy. A
+// connection whose own capture point is unknown waits for the Report:
+// its verdict there rests on the other connections' majority.
 func (a *Analyzer) forget(c *conn) {
 	out := c.report()
+	if out.TLS != nil && a.keys.Any() {
+		// KeyLogUse counts, per key log, the TLS connections each
+		// decrypted from the Report's list: keep them listed.
+		return
+	}
 	client, _ := c.Roles()
 	f := c.vt.Facts(client, &c.tcp)
-	v := verdict.Judge(out, f, f.CapturePoint(), c.end)
+	point := f.CapturePoint()
+	if point == model.PointUnknown {
+		return
+	}
+	v := verdict.Judge(out, f, point, c.end)
 	if v == nil || v.Kind != model.KindHealthy {
 		return
 	}
+	if a.spill != nil {
+		out.Verdict, out.CapturePoint = v, point
+		a.spill.add(out)
+	}
 	fg := &a.fg.forgotten
-	k := [2]string{verdict.ClientNet(out.Client), out.Server}
+	fg.Listed = a.spill != nil
+	k := [2]string{model.ClientNet(out.Client), out.Server}
 	i, ok := a.fg.index[k]
 	if !ok {
 		i = len(fg.Paths)
@@ -90,14 +110,27 @@ func (a *Analyzer) forget(c *conn) {
 		p.Data += f.Dir[d].DataSegs
 	}
 	fg.N++
+	fg.Points = append(fg.Points, point)
+	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End})
 	c.forgotten = true
 	a.all[c.stream] = nil
+	// The 4-tuple keeps a tombstone, not the connection: a late segment
+	// of it (a FIN sent again) must not open a new tcp.stream, which
+	// would shift every later stream number off tshark's. A new SYN
+	// does open one, as it would have anyway.
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
-		delete(a.conns, key)
+		a.conns[key] = a.gone
 	}
 	if a.lastConn == c {
 		a.lastConn = nil
 	}
+}
+
+// late takes a segment of a forgotten connection that is not a new SYN:
+// counted, and named in the report's warnings, since its connection's
+// counters were final when it was forgotten.
+func (a *Analyzer) late() {
+	a.fg.late++
 }
 
 // listed returns the connections the Report lists: all but the forgotten.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +116,46 @@ func TestForgetHealthyMemory(t *testing.T) {
 	t.Logf("per closed healthy connection: %.0f bytes kept, %.0f with ForgetHealthy", kept, forgot)
 	if forgot > kept/10 {
 		t.Errorf("ForgetHealthy keeps %.0f bytes per connection, without it %.0f", forgot, kept)
+	}
+}
+
+// A forgotten connection's 4-tuple keeps a tombstone: a late segment of
+// it opens no new tcp.stream (stream numbers stay tshark's) and is named
+// in a warning; a new SYN opens the next stream as it always would.
+func TestForgetTombstone(t *testing.T) {
+	const n = 30
+	a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5})
+	end := shortConns(a, n, false)
+	a.Tick(end.Add(time.Minute))
+	cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 1}), 1024)
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	late := end.Add(time.Minute)
+	a.Segment(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK | decode.FlagFIN, Seq: 401, Ack: 801, Frame: 10000, Time: late, Window: 1000})
+	in := &decode.InputInfo{}
+	r := a.Report([]*decode.InputInfo{in})
+	if r.Summary.Connections != n || len(r.Connections) != 0 {
+		t.Fatalf("%d connections (%d listed) after a late FIN, want %d (0)", r.Summary.Connections, len(r.Connections), n)
+	}
+	if len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "1 segments came for connections already closed") {
+		t.Errorf("warnings %q", in.Warnings)
+	}
+	a.Segment(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagSYN, Seq: 9000, Frame: 10001, Time: late.Add(time.Second), Window: 1000})
+	r = a.Report([]*decode.InputInfo{in})
+	if len(r.Connections) != 1 || r.Connections[0].Stream != n {
+		t.Fatalf("a new SYN on the 4-tuple: %d listed, want stream %d", len(r.Connections), n)
+	}
+	if len(in.Warnings) != 1 {
+		t.Errorf("the warning repeated: %q", in.Warnings)
+	}
+}
+
+// Below ForgetAbove connections nothing is forgotten: a small capture's
+// report lists every connection.
+func TestForgetAbove(t *testing.T) {
+	a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 20})
+	end := shortConns(a, 20, false)
+	a.Tick(end.Add(time.Minute))
+	if r := a.Report(nil); len(r.Connections) != 20 {
+		t.Errorf("%d of 20 listed", len(r.Connections))
 	}
 }

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // The HTTP/2 and verdict parts of the JSON contract (added in version 1;
 // names are never renamed).
@@ -22,6 +25,21 @@ type Summary struct {
 	// short window, compared with those on the same path that did not:
 	// the part of the path that broke. Empty when nothing failed together.
 	Incidents []Incident `json:"incidents,omitempty"`
+	// Attempts describes a capture made mostly of connection attempts
+	// that carried no data (a SYN flood, a port scan, a reconnect storm
+	// against a dead server); nil otherwise.
+	Attempts *Attempts `json:"attempts,omitempty"`
+}
+
+// Attempts counts connections that never carried a byte of data.
+type Attempts struct {
+	Connections int `json:"connections"` // attempts: no payload either way
+	Answered    int `json:"answered"`    // ... that the server answered (SYN-ACK or RST)
+	Servers     int `json:"servers"`     // distinct server endpoints they went to
+	Clients     int `json:"clients"`     // distinct client addresses they came from
+	// Top is the server endpoint that got the most attempts, and how many.
+	Top      string `json:"top_server"`
+	TopCount int    `json:"top_server_attempts"`
 }
 
 // IncidentKind says what shape a group of failures has.
@@ -297,3 +315,19 @@ const (
 	SideClient = "client"
 	SideServer = "server"
 )
+
+// ClientNet is the client's subnet (Path.ClientNet): /24 for IPv4, /64 for IPv6, written
+// [addr]/64 for IPv6 as endpoints are.
+func ClientNet(client string) string {
+	ap, err := netip.ParseAddrPort(client)
+	if err != nil {
+		return client
+	}
+	addr := ap.Addr().Unmap()
+	if addr.Is4() {
+		p, _ := addr.Prefix(24)
+		return p.String()
+	}
+	p, _ := addr.Prefix(64)
+	return "[" + p.Addr().String() + "]/64"
+}

@@ -21,6 +21,22 @@ type Report struct {
 	// handshakes' timing and TTLs: client, server, middle or unknown.
 	CapturePoint CapturePoint `json:"capture_point"`
 	Summary      *Summary     `json:"summary"`
+
+	// Spilled are connection rows the analysis already wrote as JSON
+	// and dropped (h2pcap analyze --format json: healthy connections
+	// soon after their close), not in Connections: a JSON writer merges
+	// them in by stream number. Nil: none.
+	Spilled RowSource `json:"-"`
+}
+
+// RowSource gives connection rows already encoded as JSON, each as
+// json.MarshalIndent(conn, "    ", "  ") writes it.
+type RowSource interface {
+	// Rows calls fn with each row's stream and JSON, in stream order;
+	// row is valid only during the call.
+	Rows(fn func(stream int, row []byte) error) error
+	// Len is the number of rows.
+	Len() int
 }
 
 // Direction names one half of a TCP connection.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,23 @@ type Options struct {
 	// text wraps to fit it (the table format only). 0 keeps the full
 	// width, as pipes and files want.
 	Width int
+	// All lists every connection in the table and Markdown reports. By
+	// default a capture of more than FoldAbove connections lists its
+	// problem connections (at most MaxListed of them) and counts the rest
+	// per path: a million healthy connections make a short report. The
+	// JSON report always holds every connection.
+	All bool
 }
+
+// FoldAbove is the number of connections up to which the text reports
+// list every connection: a small capture's healthy connections (the
+// redial after a fault, the one that worked) are context worth seeing.
+const FoldAbove = 20
+
+// MaxListed is the most problem connections the text reports list
+// without All: past a few hundred rows nobody reads a table, and a SYN
+// flood makes a million "problems" the summary already explains.
+const MaxListed = 200
 
 // Write renders r to w in the named format, at full width.
 func Write(w io.Writer, r *model.Report, format string) error {
@@ -39,9 +56,10 @@ func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) err
 	case "json":
 		return writeJSON(w, r)
 	case "table", "":
-		return writeText(w, r, false, opts.Width)
+		return writeText(w, r, false, opts)
 	case "markdown", "md":
-		return writeText(w, r, true, 0)
+		opts.Width = 0
+		return writeText(w, r, true, opts)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
@@ -54,7 +72,7 @@ func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) err
 // connections are spliced in where it has its empty list, so the fields
 // stay in the contract's order whatever is added to it later.
 func writeJSON(w io.Writer, r *model.Report) error {
-	if len(r.Connections) == 0 {
+	if len(r.Connections) == 0 && (r.Spilled == nil || r.Spilled.Len() == 0) {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -73,16 +91,41 @@ func writeJSON(w io.Writer, r *model.Report) error {
 	bw := bufio.NewWriter(w)
 	bw.Write(doc[:at])
 	bw.WriteString("\n  \"connections\": [")
-	for i, c := range r.Connections {
-		b, err := json.MarshalIndent(c, "    ", "  ")
-		if err != nil {
-			return err
-		}
-		if i > 0 {
+	first := true
+	row := func(b []byte) {
+		if !first {
 			bw.WriteByte(',')
 		}
+		first = false
 		bw.WriteString("\n    ")
 		bw.Write(b)
+	}
+	// The rows in memory and the spilled ones, merged by stream number.
+	next := 0
+	inMemory := func(upTo int) error {
+		for ; next < len(r.Connections) && r.Connections[next].Stream < upTo; next++ {
+			b, err := json.MarshalIndent(r.Connections[next], "    ", "  ")
+			if err != nil {
+				return err
+			}
+			row(b)
+		}
+		return nil
+	}
+	if r.Spilled != nil {
+		err := r.Spilled.Rows(func(stream int, b []byte) error {
+			if err := inMemory(stream); err != nil {
+				return err
+			}
+			row(b)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("report: spilled connections: %w", err)
+		}
+	}
+	if err := inMemory(math.MaxInt); err != nil {
+		return err
 	}
 	bw.WriteString("\n  ]")
 	bw.Write(doc[at+len(empty):])
@@ -97,6 +140,10 @@ type text struct {
 	md    bool
 	width int // the terminal's; 0: no limit
 	err   error
+	// listed are the connections the table and findings show; folded
+	// counts the others per path and verdict.
+	listed []*model.Connection
+	folded []foldedRow
 }
 
 func (t *text) printf(format string, args ...any) {
@@ -144,14 +191,16 @@ func (t *text) table(header []string, rows [][]string) {
 	t.err = tbl.Render()
 }
 
-func writeText(w io.Writer, r *model.Report, md bool, width int) error {
-	t := &text{w: w, md: md, width: width}
+func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
+	t := &text{w: w, md: md, width: opts.Width}
+	t.listed, t.folded = fold(r, opts.All)
 	if md {
 		t.printf("# h2pcap report\n")
 	} else {
 		t.printf("h2pcap report\n")
 	}
 	t.headline(r)
+	t.incidents(r)
 	t.inputs(r)
 	t.paths(r)
 	t.connections(r)
@@ -190,8 +239,13 @@ func (t *text) connections(r *model.Report) {
 		t.printf("No TCP connections.\n")
 		return
 	}
+	if len(t.listed) == 0 {
+		t.printf("No problem connections.\n")
+		t.foldedRows()
+		return
+	}
 	var rows [][]string
-	for _, c := range r.Connections {
+	for _, c := range t.listed {
 		cs, sc := &c.TCP.ClientToServer, &c.TCP.ServerToClient
 		rows = append(rows, []string{
 			strconv.Itoa(c.Stream), c.Client, c.Server, c.App,
@@ -205,13 +259,14 @@ func (t *text) connections(r *model.Report) {
 	}
 	t.fitted([]column{{"Stream", 0}, {"Client", 0}, {"Server", 0}, {"App", 3}, {"Duration", 5}, {"iRTT", 1},
 		{"Packets c>s/s>c", 4}, {"Retrans", 6}, {"Lost seg", 2}, {"Close", 7}, {"Verdict", 0}}, rows)
+	t.foldedRows()
 }
 
 // findings lists, per connection with anything to look at, each kind of
 // event per direction with the frames to open in Wireshark.
 func (t *text) findings(r *model.Report) {
 	var any bool
-	for _, c := range r.Connections {
+	for _, c := range t.listed {
 		groups := groupEvents(c.Events)
 		missing := c.TCP.ClientToServer.MissingBytes + c.TCP.ServerToClient.MissingBytes
 		// A reset alone is no finding: Go's TLS close ends with one. A

@@ -30,6 +30,42 @@ func (t *text) headline(r *model.Report) {
 	}
 }
 
+// maxIncidentStreams is the most streams an incident lists in the text
+// reports, and in its Wireshark filter.
+const maxIncidentStreams = 30
+
+// incidents lists the connections that failed together, each with its
+// explanation, right under the headline.
+func (t *text) incidents(r *model.Report) {
+	if r.Summary == nil || len(r.Summary.Incidents) == 0 {
+		return
+	}
+	t.heading("Incidents")
+	for _, inc := range r.Summary.Incidents {
+		label := strings.ToUpper(strings.ReplaceAll(string(inc.Kind), "_", " "))
+		if t.md {
+			label = "**" + label + "**"
+		}
+		shown := inc.Connections[:min(len(inc.Connections), maxIncidentStreams)]
+		streams := make([]string, len(shown))
+		for i, s := range shown {
+			streams[i] = strconv.Itoa(s)
+		}
+		filter := "tcp.stream in {" + strings.Join(streams, " ") + "}"
+		list := strings.Join(streams, ", ")
+		if more := len(inc.Connections) - len(shown); more > 0 {
+			list += fmt.Sprintf(" and %d more (the JSON report lists them)", more)
+			filter += " (the first " + strconv.Itoa(len(shown)) + ")"
+		}
+		t.printf("%s%s, %s: %s\n", t.bullet(), label, inc.Server, inc.Explanation)
+		indent := "    "
+		if t.md {
+			indent = "  "
+		}
+		t.printf("%sstreams %s; Wireshark: %s\n", indent, list, t.code(filter))
+	}
+}
+
 // paths is the table that shows "node -> load balancer lossy, node -> node clean".
 func (t *text) paths(r *model.Report) {
 	if r.Summary == nil || len(r.Summary.Paths) == 0 {

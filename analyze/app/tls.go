@@ -14,6 +14,9 @@ import (
 // capture's followed key log) reach the connections already open.
 type KeyRef struct{ log *tls.KeyLog }
 
+// Any says whether any key was given.
+func (r *KeyRef) Any() bool { return r.log != nil && r.log.Len() > 0 }
+
 // Add merges k into the key log; a connection whose records wait for keys
 // looks them up again once the log grows.
 func (r *KeyRef) Add(k *tls.KeyLog) {

@@ -78,3 +78,31 @@ const (
 	minIPIDRun  = 4
 	maxIPIDStep = 64
 )
+
+// Incidents (incident.go).
+const (
+	// incidentSlack is how far apart two failures' windows may be and
+	// still be one moment: a few seconds, for the clocks of a busy
+	// sender's first retransmission (200 ms RTO and up) and an idle one's
+	// next health-check PING to land in one window. Also the gap a
+	// client leaves between failed dials of one outage (it redials at
+	// once, or on its next request).
+	incidentSlack = 3 * time.Second
+	// minIncident is how many connections make an incident: one
+	// failure is that connection's verdict, not a pattern.
+	minIncident = 2
+	// maxHeadlineIncidents is how many incidents the headline names
+	// before it counts the rest: a headline is one or two sentences.
+	maxHeadlineIncidents = 2
+)
+
+// Connection attempts (attempts.go).
+const (
+	// minAttempts is the fewest data-less connections that make a
+	// capture a flood or a scan: a client redialling a dead server for
+	// a few minutes makes dozens, not a thousand.
+	minAttempts = 1000
+	// attemptShare is the share of all connections they must be: a busy
+	// node's capture with a scan in it is still about its traffic.
+	attemptShare = 0.5
+)

@@ -21,7 +21,11 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		points[i] = facts[i].CapturePoint()
 		out.CapturePoint = points[i]
 	}
-	r.CapturePoint = MajorityPoint(points)
+	if forgotten != nil {
+		r.CapturePoint = MajorityPoint(append(slices.Clip(points), forgotten.Points...))
+	} else {
+		r.CapturePoint = MajorityPoint(points)
+	}
 	end := CaptureEnd(r.Inputs, r.Connections)
 	ServerHosts(r.Connections, facts, forgotten)
 	for i, out := range r.Connections {
@@ -62,7 +66,7 @@ func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
 	}
 	keys := make([]key, len(conns))
 	for i, c := range conns {
-		keys[i] = key{ClientNet(c.Client), hostOf(c.Server)}
+		keys[i] = key{model.ClientNet(c.Client), hostOf(c.Server)}
 		count(keys[i], facts[i].Dir[model.ServerToClient].TTL, 1)
 	}
 	for i := range conns {
@@ -117,6 +121,20 @@ func CaptureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time
 type Forgotten struct {
 	N     int             // connections
 	Paths []ForgottenPath // in first-forgotten order
+	// Points are their capture points, for the report's majority.
+	Points []model.CapturePoint
+	// Clean are their lifetimes: the connections that went on while
+	// others failed (Incidents).
+	Clean []CleanSpan
+	// Listed says the Report still lists them (spilled rows): they are
+	// then not counted as healthy_not_listed.
+	Listed bool
+}
+
+// CleanSpan is a healthy connection's life on Paths[Path].
+type CleanSpan struct {
+	Path       int
+	Start, End time.Time
 }
 
 // ForgottenPath is what forgotten connections add to one path.
@@ -142,7 +160,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		// The healthy connections Options.ForgetHealthy dropped count
 		// as they were when they went.
 		s.Connections += fg.N
-		s.HealthyNotListed = fg.N
+		if !fg.Listed {
+			s.HealthyNotListed = fg.N
+		}
 		for _, f := range fg.Paths {
 			k := pathKey{f.ClientNet, f.Server}
 			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.Conns}, data: f.Data, retrans: f.Retrans}
@@ -154,7 +174,7 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	var problemDirs []model.LossDirection
 	var suspectOrder []model.Suspect
 	for i, c := range conns {
-		k := pathKey{ClientNet(c.Client), c.Server}
+		k := pathKey{model.ClientNet(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
 			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}}
@@ -218,6 +238,24 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 			}
 		}
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; suspect: " + strings.Join(w, ", ") + "."
+	}
+	// The incidents lead: they name the part of the path that broke,
+	// the per-connection counts follow. A capture made of attempts
+	// without data is said to be one first, and its failed dials are
+	// not incidents.
+	var words []string
+	if s.Attempts = attempts(conns, len(conns)); s.Attempts != nil {
+		words = []string{attemptsWords(s.Attempts)}
+	} else {
+		s.Incidents, words = Incidents(conns, fg)
+	}
+	if len(words) > 0 {
+		if len(words) > maxHeadlineIncidents {
+			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],
+				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
+		}
+		lead := strings.Join(words, "; ")
+		s.Headline = strings.ToUpper(lead[:1]) + lead[1:] + ". " + s.Headline
 	}
 	return s
 }
@@ -345,22 +383,6 @@ func dirWords(d model.LossDirection) string {
 		return "both ways"
 	}
 	return string(d)
-}
-
-// clientNet is the client's subnet: /24 for IPv4, /64 for IPv6, written
-// [addr]/64 for IPv6 as endpoints are.
-func ClientNet(client string) string {
-	ap, err := netip.ParseAddrPort(client)
-	if err != nil {
-		return client
-	}
-	addr := ap.Addr().Unmap()
-	if addr.Is4() {
-		p, _ := addr.Prefix(24)
-		return p.String()
-	}
-	p, _ := addr.Prefix(64)
-	return "[" + p.Addr().String() + "]/64"
 }
 
 // pathKey is one row of the per-path table.

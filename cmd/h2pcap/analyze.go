@@ -106,11 +106,13 @@ func (f *analysisFlags) register(fs *flag.FlagSet, opts *analyze.Options, keylog
 type outputFlags struct {
 	format string
 	output string
+	all    bool
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "table", "report format: "+strings.Join(report.Formats, ", "))
 	fs.StringVar(&o.output, "o", "", "write the report to `FILE` instead of standard output")
+	fs.BoolVar(&o.all, "all", false, fmt.Sprintf("list every connection in the table and Markdown reports (by default, past %d connections, the problem ones are listed and the rest counted per path; JSON always has all)", report.FoldAbove))
 }
 
 func (o *outputFlags) check() error {
@@ -126,7 +128,7 @@ func (o *outputFlags) check() error {
 func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 	if o.output == "" || o.output == "-" {
 		w := bufio.NewWriter(stdout)
-		if err := report.WriteOptions(w, r, o.format, report.Options{Width: terminalWidth(stdout)}); err != nil {
+		if err := report.WriteOptions(w, r, o.format, report.Options{Width: terminalWidth(stdout), All: o.all}); err != nil {
 			return err
 		}
 		return w.Flush()
@@ -136,7 +138,7 @@ func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	err = report.Write(w, r, o.format)
+	err = report.WriteOptions(w, r, o.format, report.Options{All: o.all})
 	if err == nil {
 		err = w.Flush()
 	}
@@ -185,6 +187,18 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if onTerminal {
 		prog = startProgress(stderr, inputsSize(paths), progressAfter, time.Now)
 	}
+	switch {
+	case out.format == "json":
+		// Every connection is in the JSON report: the healthy ones are
+		// judged soon after their close and their rows written to a
+		// temporary file (unlinked at once, gone at exit) until the
+		// report is, so memory follows the open connections.
+		opts.ForgetHealthy, opts.ForgetAbove, opts.SpillRows = forgetQuiet, report.FoldAbove, true
+	case !out.all:
+		// The text reports list problem connections and count the healthy
+		// ones: those can be judged and dropped soon after their close.
+		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
+	}
 	r, err := analyzeInputs(ir.files, paths, opts, open, prog)
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
@@ -201,6 +215,12 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	warnInputs(stderr, r)
 	return out.write(stdout, r)
 }
+
+// forgetQuiet is how long (capture time) a closed healthy connection must
+// have been quiet before a text report's analysis drops it: past a late
+// ACK or a FIN sent again after its first retransmission timeout (200 ms
+// at least, 1 s before a round trip is measured, doubling).
+const forgetQuiet = 3 * time.Second
 
 // opener opens input number input, path, of an analysis.
 type opener func(path string, input int) (decode.Source, error)

@@ -1,0 +1,440 @@
+package verdict
+
+// Incidents: connections that failed the same way at the same time,
+// compared with the ones on the same path that did not. One dead flow
+// says little; three dying together while nine beside them go on says
+// "a device that picks flows by their hash", and every flow on the path
+// dying says "the path". This runs once per report on the judged
+// connections, never per packet.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// failFamily is how a connection failed, for grouping: only failures of
+// one family are grouped together.
+type failFamily int
+
+const (
+	familyNone      failFamily = iota
+	familyDied                 // blackholed, lost_ping, silent: went on sending into silence
+	familyHandshake            // connect_failed: never connected
+	familyReset                // reset by the server's side (not a refusal, not a middlebox)
+)
+
+// failure is one failed connection: when it can have died.
+type failure struct {
+	c      *model.Connection
+	family failFamily
+	// lo is its last progress (verdict.since), hi the first sign of
+	// trouble after it (a retransmission, the unanswered PING): the
+	// fault that killed it struck between the two. An idle connection
+	// has a wide window, a busy one a narrow one.
+	lo, hi time.Time
+	path   pathKey
+}
+
+func familyOf(c *model.Connection) failFamily {
+	v := c.Verdict
+	if v == nil {
+		return familyNone
+	}
+	switch v.Kind {
+	case model.KindBlackholed, model.KindLostPing:
+		return familyDied
+	case model.KindSilent:
+		// A setup that never got an answer is a failed connect in all
+		// but name; a connection that just stopped is a death.
+		if c.TCP.ServerToClient.Packets == 0 {
+			return familyHandshake
+		}
+		return familyDied
+	case model.KindConnectFailed:
+		return familyHandshake
+	case model.KindReset:
+		if c.Close.By == model.SideServer && !slices.Contains(v.Suspects, model.SuspectMiddleboxReset) &&
+			(c.TCP.ClientToServer.Bytes > 0 || c.TCP.ServerToClient.Bytes > 0) {
+			return familyReset
+		}
+	}
+	return familyNone
+}
+
+// failureOf places c's death in time.
+func failureOf(c *model.Connection, fam failFamily) failure {
+	f := failure{c: c, family: fam, path: pathKey{model.ClientNet(c.Client), c.Server}}
+	switch fam {
+	case familyHandshake:
+		f.lo, f.hi = c.Start, c.End
+		return f
+	case familyReset:
+		f.lo, f.hi = c.End, c.End
+		return f
+	}
+	f.lo, f.hi = c.Verdict.Since.Time, c.End
+	for _, e := range c.Events {
+		if e.Time.Before(f.lo) {
+			continue
+		}
+		switch e.Kind {
+		case model.EvRetransmission, model.EvFastRetransmission, model.EvSpuriousRetrans, model.EvLostSegment:
+			if e.Time.Before(f.hi) {
+				f.hi = e.Time
+			}
+		}
+	}
+	if h := c.HTTP2; h != nil {
+		for _, p := range h.Pings {
+			if p.From == model.SideClient && !p.Acked && !p.Time.Before(f.lo) && p.Time.Before(f.hi) {
+				f.hi = p.Time
+			}
+		}
+	}
+	return f
+}
+
+// group is failures that fit one moment: the intersection of their
+// windows, widened by incidentSlack, is not empty.
+type group struct {
+	members []failure
+	lo, hi  time.Time // the intersection: the fault struck in [lo, hi]
+}
+
+func (g *group) fits(f failure) bool {
+	lo, hi := later(g.lo, f.lo), earlier(g.hi, f.hi)
+	return !lo.After(hi.Add(incidentSlack))
+}
+
+func (g *group) add(f failure) {
+	if len(g.members) == 0 {
+		g.lo, g.hi = f.lo, f.hi
+	} else {
+		g.lo, g.hi = later(g.lo, f.lo), earlier(g.hi, f.hi)
+		if g.hi.Before(g.lo) {
+			g.hi = g.lo // within the slack: the moment is the later bound
+		}
+	}
+	g.members = append(g.members, f)
+}
+
+// found is an incident with its headline words.
+type found struct {
+	model.Incident
+	words string
+}
+
+// Incidents groups conns' failures (conns must be judged) and says each
+// as the headline leads with it.
+// fg adds the healthy connections forgotten before the Report (nil:
+// none) as clean ones.
+func Incidents(conns []*model.Connection, fg *Forgotten) ([]model.Incident, []string) {
+	byServer := map[string][]failure{}
+	var servers []string
+	for _, c := range conns {
+		fam := familyOf(c)
+		if fam == familyNone {
+			continue
+		}
+		if fam == familyDied && (c.Verdict.Since == nil || c.Verdict.Since.Time.IsZero()) {
+			// Without its last progress a death cannot be placed in
+			// time: its window would be its whole life.
+			continue
+		}
+		if _, ok := byServer[c.Server]; !ok {
+			servers = append(servers, c.Server)
+		}
+		byServer[c.Server] = append(byServer[c.Server], failureOf(c, fam))
+	}
+	var all []found
+	for _, srv := range servers {
+		all = append(all, serverIncidents(srv, byServer[srv], conns, fg)...)
+	}
+	slices.SortStableFunc(all, func(a, b found) int { return a.Start.Compare(b.Start) })
+	var out []model.Incident
+	var words []string
+	for _, f := range all {
+		out = append(out, f.Incident)
+		words = append(words, f.words)
+	}
+	return out, words
+}
+
+func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg *Forgotten) []found {
+	var died, dials, resets []failure
+	for _, f := range fails {
+		switch f.family {
+		case familyDied:
+			died = append(died, f)
+		case familyHandshake:
+			dials = append(dials, f)
+		case familyReset:
+			resets = append(resets, f)
+		}
+	}
+	var out []found
+	usedDial := make([]bool, len(dials))
+	for _, g := range momentGroups(died) {
+		if len(g.members) < minIncident {
+			continue
+		}
+		// Dials that failed while the flows were dying belong to it.
+		var joined []failure
+		end := g.hi
+		for _, m := range g.members {
+			end = later(end, m.c.End)
+		}
+		for i, d := range dials {
+			if !usedDial[i] && !d.lo.Before(g.lo.Add(-incidentSlack)) && !d.lo.After(end) {
+				usedDial[i] = true
+				joined = append(joined, d)
+			}
+		}
+		out = append(out, deathIncident(srv, g, joined, end, conns, fg))
+	}
+	// A handshake outage needs a server that answers at other times: one
+	// that never completed a handshake in the capture may not exist (a
+	// scan, a flood, a wrong address), and the verdicts say so.
+	answers := false
+	for _, c := range conns {
+		if c.Server == srv && c.Handshake.Seen && c.TCP.ServerToClient.Packets > 0 && familyOf(c) != familyHandshake {
+			answers = true
+			break
+		}
+	}
+	var rest []failure
+	for i, d := range dials {
+		if !usedDial[i] && answers {
+			rest = append(rest, d)
+		}
+	}
+	for _, run := range dialRuns(rest) {
+		if len(run) >= minIncident {
+			out = append(out, handshakeIncident(srv, run, conns, fg))
+		}
+	}
+	for _, g := range momentGroups(resets) {
+		if len(g.members) < minIncident {
+			continue
+		}
+		if inc, ok := resetIncident(srv, g, conns, fg); ok {
+			out = append(out, inc)
+		}
+	}
+	return out
+}
+
+// momentGroups groups failures whose windows meet, in order of their
+// last progress.
+func momentGroups(fails []failure) []*group {
+	slices.SortStableFunc(fails, func(a, b failure) int { return a.hi.Compare(b.hi) })
+	var gs []*group
+	for _, f := range fails {
+		placed := false
+		for _, g := range gs {
+			if g.fits(f) {
+				g.add(f)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			g := &group{}
+			g.add(f)
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+// dialRuns chains failed dials that follow one another: a dial that
+// failed starts within incidentSlack of the previous one's end (a client
+// redials at once or on its next request).
+func dialRuns(dials []failure) [][]failure {
+	slices.SortStableFunc(dials, func(a, b failure) int { return a.lo.Compare(b.lo) })
+	var runs [][]failure
+	var end time.Time
+	for _, d := range dials {
+		if n := len(runs); n > 0 && !d.lo.After(end.Add(incidentSlack)) {
+			runs[n-1] = append(runs[n-1], d)
+		} else {
+			runs = append(runs, []failure{d})
+		}
+		end = later(end, d.hi)
+	}
+	return runs
+}
+
+// clean says whether c went on through [lo, hi]: open before the moment,
+// heard from after it, and not failed.
+func clean(c *model.Connection, lo, hi time.Time) bool {
+	return familyOf(c) == familyNone && c.Verdict != nil && c.Verdict.Kind != model.KindConnectFailed &&
+		!c.Start.After(lo) && !c.End.Before(hi)
+}
+
+// forgottenClean are the forgotten healthy connections to srv that went
+// on through [lo, hi].
+func forgottenClean(fg *Forgotten, srv string, lo, hi time.Time) []CleanSpan {
+	if fg == nil {
+		return nil
+	}
+	var out []CleanSpan
+	for _, sp := range fg.Clean {
+		if fg.Paths[sp.Path].Server == srv && !sp.Start.After(lo) && !sp.End.Before(hi) {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+func streams(fs ...[]failure) []int {
+	var s []int
+	for _, f := range fs {
+		for _, m := range f {
+			s = append(s, m.c.Stream)
+		}
+	}
+	slices.Sort(s)
+	return s
+}
+
+func deathIncident(srv string, g *group, dials []failure, end time.Time, conns []*model.Connection, fg *Forgotten) found {
+	paths := map[pathKey]bool{}
+	for _, m := range g.members {
+		paths[m.path] = true
+	}
+	// Unaffected: clean connections on the paths that lost flows, and on
+	// any path to the same server.
+	onPath, toServer := 0, 0
+	for _, c := range conns {
+		if c.Server != srv || !clean(c, g.lo, g.hi) {
+			continue
+		}
+		toServer++
+		if paths[pathKey{model.ClientNet(c.Client), c.Server}] {
+			onPath++
+		}
+	}
+	for _, sp := range forgottenClean(fg, srv, g.lo, g.hi) {
+		toServer++
+		if paths[pathKey{fg.Paths[sp.Path].ClientNet, srv}] {
+			onPath++
+		}
+	}
+	inc := model.Incident{Server: srv, Start: g.lo, End: end, Connections: streams(g.members, dials), Unaffected: onPath}
+	n := len(g.members)
+	var dead []string
+	for _, m := range g.members {
+		dead = append(dead, m.c.Client+" -> "+m.c.Server)
+	}
+	slices.Sort(dead)
+	spread := g.hi.Sub(g.lo)
+	together := fmt.Sprintf("%d flows to %s died together at %s", n, srv, clock(g.lo))
+	if spread > time.Millisecond {
+		together = fmt.Sprintf("%d flows to %s died together between %s and %s", n, srv, clock(g.lo), clock(g.hi))
+	}
+	var b strings.Builder
+	switch {
+	case onPath > 0:
+		inc.Kind = model.IncidentPerFlow
+		fmt.Fprintf(&b, "%d of %d flows to %s died together at %s; %d on the same path, open across that moment, stayed clean: "+
+			"a fault that picks flows by their hash (an ECMP or LAG member, one switch port, one node behind a VIP). "+
+			"Random loss does not look like this: it slows every flow and kills none outright.",
+			n, n+onPath, srv, clock(g.lo), onPath)
+	case toServer == 0 && len(paths) > 1:
+		inc.Kind = model.IncidentServerOutage
+		fmt.Fprintf(&b, "%s: every connection to it, from %d client networks, stopped being answered: the server, not one path.", together, len(paths))
+	default:
+		inc.Kind = model.IncidentPathOutage
+		fmt.Fprintf(&b, "%s: every flow on the path open at that moment died.", together)
+		if toServer > 0 {
+			fmt.Fprintf(&b, " %d connections to the same server from other client networks stayed clean: the fault is on this path.", toServer)
+		} else {
+			b.WriteString(" The capture holds no other path to this server, so a server that stopped answering looks the same; a capture of another client of it would tell.")
+		}
+	}
+	fmt.Fprintf(&b, " Dead: %s.", strings.Join(dead, ", "))
+	if len(dials) > 0 {
+		fmt.Fprintf(&b, " %d new connections failed in the same window.", len(dials))
+	}
+	inc.Explanation = b.String()
+	var words string
+	switch inc.Kind {
+	case model.IncidentPerFlow:
+		words = fmt.Sprintf("%d of %d flows to %s died together at %s, %d on the same path stayed clean: a per-flow path fault",
+			n, n+onPath, srv, clock(g.lo), onPath)
+	case model.IncidentServerOutage:
+		words = fmt.Sprintf("all %d connections to %s died together at %s: the server stopped answering", n, srv, clock(g.lo))
+	default:
+		words = fmt.Sprintf("all %d flows on the path to %s died together at %s", n, srv, clock(g.lo))
+	}
+	return found{inc, words}
+}
+
+func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg *Forgotten) found {
+	lo, hi := run[0].lo, run[0].hi
+	for _, d := range run {
+		lo, hi = earlier(lo, d.lo), later(hi, d.hi)
+	}
+	established := len(forgottenClean(fg, srv, lo, hi))
+	for _, c := range conns {
+		if c.Server == srv && clean(c, lo, hi) {
+			established++
+		}
+	}
+	inc := model.Incident{Kind: model.IncidentHandshakeOutage, Server: srv, Start: lo, End: hi, Connections: streams(run)}
+	inc.Unaffected = established
+	w := fmt.Sprintf("%d new connections to %s failed to connect from %s to %s", len(run), srv, clock(lo), clock(hi))
+	if established > 0 {
+		inc.Explanation = w + fmt.Sprintf(", while %d established connections to it went on: the path passes packets of open flows and loses handshakes (a stateful firewall or load balancer that stopped admitting flows, or a return path losing SYN-ACKs).", established)
+	} else {
+		inc.Explanation = w + "; no established connection to it was open to compare with."
+	}
+	words := fmt.Sprintf("%d new connections to %s failed from %s to %s", len(run), srv, clock(lo), clock(hi))
+	if established > 0 {
+		words += fmt.Sprintf(" while %d established ones went on", established)
+	}
+	return found{inc, words}
+}
+
+func resetIncident(srv string, g *group, conns []*model.Connection, fg *Forgotten) (found, bool) {
+	lo, hi := g.members[0].lo, g.members[0].hi
+	for _, m := range g.members {
+		lo, hi = earlier(lo, m.lo), later(hi, m.hi)
+	}
+	for _, c := range conns {
+		if c.Server == srv && clean(c, lo, hi) {
+			return found{}, false // some went on: not the server
+		}
+	}
+	if len(forgottenClean(fg, srv, lo, hi)) > 0 {
+		return found{}, false
+	}
+	inc := model.Incident{
+		Kind: model.IncidentServerOutage, Server: srv, Start: lo, End: hi, Connections: streams(g.members),
+		Explanation: fmt.Sprintf("%s reset all %d connections open to it between %s and %s, and none went on: the server's side closed them (a crash or restart).",
+			srv, len(g.members), clock(lo), clock(hi)),
+	}
+	return found{inc, fmt.Sprintf("%s reset all %d connections open to it at %s: a server outage", srv, len(g.members), clock(lo))}, true
+}
+
+// clock is a time of day to the millisecond, UTC, as the report writes it.
+func clock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

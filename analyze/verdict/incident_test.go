@@ -1,0 +1,233 @@
+package verdict
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+var incT0 = time.Date(2026, 12, 5, 9, 14, 0, 0, time.UTC)
+
+func sec(s float64) time.Time { return incT0.Add(time.Duration(s * float64(time.Second))) }
+
+// conn builds a judged connection from client port port to srv, open
+// from start to end (seconds after t0).
+func incConn(stream int, client, srv string, start, end float64, kind model.Kind) *model.Connection {
+	c := &model.Connection{Stream: stream, Client: client, Server: srv, Start: sec(start), End: sec(end),
+		Verdict: &model.Verdict{Kind: kind}}
+	c.TCP.ClientToServer.Bytes = 100
+	c.TCP.ServerToClient.Bytes = 100
+	c.TCP.ServerToClient.Packets = 5
+	c.Handshake.Seen = true
+	return c
+}
+
+// dead is a connection that made progress until since and retransmitted
+// from retrans on.
+func dead(stream int, client, srv string, start, since, retrans, end float64) *model.Connection {
+	c := incConn(stream, client, srv, start, end, model.KindBlackholed)
+	c.Verdict.Since = &model.Moment{Frame: 10, Time: sec(since)}
+	c.Events = []model.Event{{Time: sec(retrans), Kind: model.EvRetransmission}}
+	return c
+}
+
+func dial(stream int, client, srv string, start, end float64) *model.Connection {
+	c := incConn(stream, client, srv, start, end, model.KindConnectFailed)
+	c.TCP.ClientToServer.Bytes, c.TCP.ServerToClient.Bytes = 0, 0
+	c.TCP.ServerToClient.Packets = 0
+	return c
+}
+
+func serverReset(stream int, client, srv string, start, end float64) *model.Connection {
+	c := incConn(stream, client, srv, start, end, model.KindReset)
+	c.Close = model.Close{Kind: model.CloseRST, By: model.SideServer}
+	return c
+}
+
+const vip = "10.0.0.100:6443"
+
+func cli(net, port int) string { return fmt.Sprintf("10.1.%d.7:%d", net, port) }
+
+func TestIncidents(t *testing.T) {
+	tests := []struct {
+		name       string
+		conns      []*model.Connection
+		want       []model.IncidentKind
+		streams    [][]int
+		unaffected []int
+		words      string // in the headline words of the first
+	}{
+		{
+			name: "per-flow: 3 of 12 die at once, 9 go on",
+			conns: func() []*model.Connection {
+				var cs []*model.Connection
+				for i := range 12 {
+					if i%4 == 0 {
+						// Flow 8 idle: its last progress 2.5 s before the
+						// fault, its PING shows it 1 s after.
+						since, rt := 10.0, 10.3
+						if i == 8 {
+							since, rt = 7.5, 11.0
+						}
+						cs = append(cs, dead(i, cli(1, 40000+i), vip, 0, since, rt, 20))
+						continue
+					}
+					cs = append(cs, incConn(i, cli(1, 40000+i), vip, 0, 30, model.KindHealthy))
+				}
+				return cs
+			}(),
+			want: []model.IncidentKind{model.IncidentPerFlow}, streams: [][]int{{0, 4, 8}}, unaffected: []int{9},
+			words: "3 of 12 flows to 10.0.0.100:6443 died together at 09:14:10.000, 9 on the same path stayed clean: a per-flow path fault",
+		},
+		{
+			name: "per-flow with a dial failing in the window",
+			conns: []*model.Connection{
+				dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20),
+				incConn(2, cli(1, 3), vip, 0, 30, model.KindDegraded),
+				dial(3, cli(1, 4), vip, 12, 15),
+			},
+			want: []model.IncidentKind{model.IncidentPerFlow}, streams: [][]int{{0, 1, 3}}, unaffected: []int{1},
+		},
+		{
+			name: "path outage: every flow on the only path",
+			conns: []*model.Connection{
+				dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20),
+				// Opened after the outage, clean: not across the moment.
+				incConn(2, cli(1, 3), vip, 25, 30, model.KindHealthy),
+			},
+			want: []model.IncidentKind{model.IncidentPathOutage}, streams: [][]int{{0, 1}}, unaffected: []int{0},
+			words: "all 2 flows on the path to 10.0.0.100:6443 died together at 09:14:10.100",
+		},
+		{
+			name: "server outage: every path to the server",
+			conns: []*model.Connection{
+				dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(2, 2), vip, 0, 10.1, 10.4, 20),
+			},
+			want: []model.IncidentKind{model.IncidentServerOutage}, streams: [][]int{{0, 1}},
+		},
+		{
+			name: "handshake outage: dials fail while established flows go on",
+			conns: []*model.Connection{
+				incConn(0, cli(1, 1), vip, 0, 30, model.KindHealthy),
+				dial(1, cli(1, 2), vip, 5, 8), dial(2, cli(1, 3), vip, 8.5, 11.5), dial(3, cli(1, 4), vip, 12, 15),
+				incConn(4, cli(1, 5), vip, 16, 30, model.KindHealthy),
+			},
+			want: []model.IncidentKind{model.IncidentHandshakeOutage}, streams: [][]int{{1, 2, 3}}, unaffected: []int{1},
+			words: "3 new connections to 10.0.0.100:6443 failed from 09:14:05.000 to 09:14:15.000 while 1 established ones went on",
+		},
+		{
+			name: "SYNs to a server that never answered anything: a scan or a flood, not an outage",
+			conns: []*model.Connection{
+				dial(1, cli(1, 2), vip, 5, 8), dial(2, cli(1, 3), vip, 8.5, 11.5), dial(3, cli(1, 4), vip, 12, 15),
+			},
+		},
+		{
+			name: "server resets every connection",
+			conns: []*model.Connection{
+				serverReset(0, cli(1, 1), vip, 0, 12), serverReset(1, cli(1, 2), vip, 0, 12.01), serverReset(2, cli(2, 3), vip, 3, 12.02),
+			},
+			want: []model.IncidentKind{model.IncidentServerOutage}, streams: [][]int{{0, 1, 2}},
+		},
+		{
+			name: "resets while others go on: no outage",
+			conns: []*model.Connection{
+				serverReset(0, cli(1, 1), vip, 0, 12), serverReset(1, cli(1, 2), vip, 0, 12.01),
+				incConn(2, cli(1, 3), vip, 0, 30, model.KindHealthy),
+			},
+		},
+		{
+			name: "deaths far apart (random loss killing now and then): no incident",
+			conns: []*model.Connection{
+				dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 25, 25.3, 35),
+				incConn(2, cli(1, 3), vip, 0, 40, model.KindDegraded),
+			},
+		},
+		{
+			name: "deaths without their last progress cannot be placed in time",
+			conns: func() []*model.Connection {
+				a, b := dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20)
+				a.Verdict.Since, b.Verdict.Since = nil, nil
+				return []*model.Connection{a, b, incConn(2, cli(1, 3), vip, 0, 30, model.KindHealthy)}
+			}(),
+		},
+		{
+			name: "one death is that connection's verdict",
+			conns: []*model.Connection{
+				dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), incConn(1, cli(1, 3), vip, 0, 40, model.KindHealthy),
+			},
+		},
+		{
+			name: "a middlebox's resets and a refusal are not a server outage",
+			conns: func() []*model.Connection {
+				a, b := serverReset(0, cli(1, 1), vip, 0, 12), serverReset(1, cli(1, 2), vip, 0, 12.01)
+				a.Verdict.Suspects = []model.Suspect{model.SuspectMiddleboxReset}
+				b.TCP.ClientToServer.Bytes, b.TCP.ServerToClient.Bytes = 0, 0
+				return []*model.Connection{a, b}
+			}(),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, words := Incidents(tc.conns, nil)
+			var kinds []model.IncidentKind
+			for _, inc := range got {
+				kinds = append(kinds, inc.Kind)
+				if inc.Explanation == "" || inc.Start.IsZero() || inc.End.Before(inc.Start) {
+					t.Errorf("incident %+v: no explanation or a bad window", inc)
+				}
+			}
+			if !slices.Equal(kinds, tc.want) {
+				t.Fatalf("kinds %v, want %v (%+v)", kinds, tc.want, got)
+			}
+			for i, s := range tc.streams {
+				if !slices.Equal(got[i].Connections, s) {
+					t.Errorf("incident %d connections %v, want %v", i, got[i].Connections, s)
+				}
+			}
+			for i, u := range tc.unaffected {
+				if got[i].Unaffected != u {
+					t.Errorf("incident %d unaffected %d, want %d", i, got[i].Unaffected, u)
+				}
+			}
+			if tc.words != "" && (len(words) == 0 || words[0] != tc.words) {
+				t.Errorf("headline words %q, want %q", words, tc.words)
+			}
+		})
+	}
+}
+
+// TestSummaryLeadsWithIncident: the headline opens with the incident,
+// the per-connection counts follow.
+func TestSummaryLeadsWithIncident(t *testing.T) {
+	conns := []*model.Connection{
+		dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20),
+		incConn(2, cli(1, 3), vip, 0, 30, model.KindHealthy),
+	}
+	s := Summarize(conns, nil, nil)
+	if len(s.Incidents) != 1 || !strings.HasPrefix(s.Headline, "2 of 3 flows to 10.0.0.100:6443 died together at 09:14:10.100") {
+		t.Errorf("headline %q, incidents %+v", s.Headline, s.Incidents)
+	}
+	if !strings.Contains(s.Headline, "2 of 3 connections") {
+		t.Errorf("headline %q lost the per-connection counts", s.Headline)
+	}
+}
+
+// Healthy connections forgotten before the Report still count as the
+// clean ones beside a failure.
+func TestIncidentsForgotten(t *testing.T) {
+	conns := []*model.Connection{dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20)}
+	fg := &Forgotten{N: 3, Paths: []ForgottenPath{{ClientNet: "10.1.1.0/24", Server: vip, Conns: 3}}}
+	for range 3 {
+		fg.Clean = append(fg.Clean, CleanSpan{Path: 0, Start: sec(0), End: sec(30)})
+	}
+	// One closed before the failure: not across it.
+	fg.Clean = append(fg.Clean, CleanSpan{Path: 0, Start: sec(0), End: sec(5)})
+	got, _ := Incidents(conns, fg)
+	if len(got) != 1 || got[0].Kind != model.IncidentPerFlow || got[0].Unaffected != 3 {
+		t.Errorf("got %+v, want one per_flow with 3 unaffected", got)
+	}
+}
