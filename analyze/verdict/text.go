@@ -303,7 +303,7 @@ func (j *judgement) stillTrying(last SegRef) string {
 	if j.end.IsZero() || j.end.Sub(last.Time) < next {
 		return fmt.Sprintf(" (the capture ended %s after the last SYN, too soon to tell whether the client had given up)", prose.Duration(j.end.Sub(last.Time)))
 	}
-	return fmt.Sprintf(" and then stopped trying (nothing more from it in the %s to the end of the capture: its connect timeout ran out)", prose.Duration(j.end.Sub(last.Time)))
+	return fmt.Sprintf(", then stopped trying (nothing more from it in the %s to the end of the capture: most likely its connect timeout)", prose.Duration(j.end.Sub(last.Time)))
 }
 
 // handshakeCaptureHint says which capture would place a failed
