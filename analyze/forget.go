@@ -99,6 +99,12 @@ func (a *Analyzer) forget(c *conn) {
 	}
 	p := &fg.Paths[i]
 	p.Conns++
+	if ttl := f.Dir[model.ServerToClient].TTL; ttl != 0 {
+		if p.ServerTTLs == nil {
+			p.ServerTTLs = map[int]int{}
+		}
+		p.ServerTTLs[ttl]++
+	}
 	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 		p.Retrans += out.TCP.Dir(d).Retransmissions
 		p.Data += f.Dir[d].DataSegs

@@ -26,6 +26,10 @@ func TestIncidentsLab(t *testing.T) {
 		// SIGSTOP: the server's TCP acknowledged, nothing answered; then
 		// SIGKILL reset what was open.
 		"server-stalled": {model.IncidentServerOutage, model.IncidentServerOutage},
+		// SYN-ACKs dropped: new connections failed while the two
+		// long-lived ones went on.
+		"synack-loss-healed":   {model.IncidentHandshakeOutage},
+		"synack-loss-unhealed": {model.IncidentHandshakeOutage},
 	}
 	root := filepath.Join("..", "testdata", "pcaps")
 	captures, _ := filepath.Glob(filepath.Join(root, "*", "*.pcap"))
@@ -43,6 +47,9 @@ func TestIncidentsLab(t *testing.T) {
 			}
 			if !slices.Equal(kinds, want[scenario]) {
 				t.Fatalf("incidents %v, want %v (%+v)", kinds, want[scenario], r.Summary.Incidents)
+			}
+			if strings.HasPrefix(scenario, "synack-loss-") && r.Summary.Incidents[0].Unaffected != 2 {
+				t.Errorf("handshake outage beside %d established connections, want the 2 long-lived ones", r.Summary.Incidents[0].Unaffected)
 			}
 			if !strings.HasPrefix(scenario, "perflow-") {
 				return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/notice"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
@@ -372,5 +373,56 @@ func TestNoticesWithDrops(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestNoticeConnectFailed: on the failed-handshake captures, every
+// connection the report judges connect_failed is told so exactly once,
+// and none as a reset or silent; the client's RST to a late SYN-ACK is
+// told at that RST, and a dial the client gave up on while the capture
+// went on is told while it runs (not only at its end).
+func TestNoticeConnectFailed(t *testing.T) {
+	for _, capture := range []string{"synack-loss-healed/client.pcap", "synack-loss-healed/server.pcap",
+		"synack-loss-unhealed/client.pcap", "synack-loss-unhealed/server.pcap", "blackhole-c2s-h2c/client.pcap"} {
+		t.Run(capture, func(t *testing.T) {
+			ns, rep, _ := noticeRun(t, capture, "")
+			failed := map[int]*model.Connection{}
+			for _, c := range rep.Connections {
+				if c.Verdict.Kind == model.KindConnectFailed {
+					failed[c.Stream] = c
+				}
+			}
+			if len(failed) == 0 {
+				t.Fatal("no connect_failed verdict")
+			}
+			end := verdict.CaptureEnd(rep.Inputs, rep.Connections)
+			told := map[int]int{}
+			live := 0
+			for _, n := range ns {
+				c := failed[n.Stream]
+				switch {
+				case n.Kind == model.NoticeConnectFailed && c == nil:
+					t.Errorf("stream %d told connect_failed, judged %s", n.Stream, rep.Connections[n.Stream].Verdict.Kind)
+				case n.Kind == model.NoticeConnectFailed:
+					told[n.Stream]++
+					if n.Time.Before(end) {
+						live++
+					}
+					if c.Close.Kind == model.CloseRST && !strings.Contains(n.Text, "given up") && !strings.HasPrefix(n.Text, "at the end") {
+						t.Errorf("stream %d: the client's RST not explained: %s", n.Stream, n.Text)
+					}
+				case c != nil && (n.Kind == model.NoticeReset || n.Kind == model.NoticeSilent):
+					t.Errorf("stream %d, judged connect_failed, told %s: %s", n.Stream, n.Kind, n.Text)
+				}
+			}
+			for s := range failed {
+				if told[s] != 1 {
+					t.Errorf("stream %d: told connect_failed %d times", s, told[s])
+				}
+			}
+			if live == 0 {
+				t.Errorf("no connect_failed told while the capture ran")
+			}
+		})
 	}
 }

@@ -79,7 +79,7 @@ func TestTrackCaptureQuality(t *testing.T) {
 			&decode.CaptureQuality{OneDirection: "server_to_client", OneDirectionConnections: 1}, model.KindHealthy},
 		{"the client alone, never answered: no one-way capture concluded from silence",
 			[]vseg{{0, false, fS, 0, 0, 0, 64, 100}, {1000, false, fS, 0, 0, 0, 64, 101}, {3000, false, fS, 0, 0, 0, 64, 102}},
-			nil, model.KindSilent},
+			nil, model.KindConnectFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,8 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture)
+	oneway-capture capture-drops router-capture
+	synack-loss-healed synack-loss-unhealed middlebox-refuse)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -306,6 +307,7 @@ fault_end() {
 	for i in "${idx[@]}"; do
 		[ -z "${F_END[$i]}" ] || continue
 		local h cmd=""
+		fault_count "$i"
 		for h in ${F_HANDLE[$i]}; do
 			cmd+="delete rule inet lab faults handle $h; "
 		done
@@ -316,14 +318,28 @@ fault_end() {
 	done
 }
 
+# fault_count INDEX: the packets the fault's rules matched, summed over
+# their nft counters (rules with a counter statement), into F_COUNT.
+fault_count() {
+	local i=$1 h n=0 found=
+	for h in ${F_HANDLE[$i]}; do
+		local c
+		c=$(inR nft --handle list chain inet lab faults | sed -n "s/.*counter packets \([0-9]*\) .*# handle $h\$/\1/p")
+		[ -z "$c" ] || { n=$((n + c)); found=1; }
+	done
+	[ -z "$found" ] || F_COUNT[$i]=$n
+}
+
 write_faults() {
-	local i end
+	local i end count
 	: >"$1"
 	for i in "${!F_HANDLE[@]}"; do
 		end=null
 		[ -z "${F_END[$i]}" ] || end="\"${F_END[$i]}\""
-		printf '{"start":"%s","end":%s,"direction":"%s","nft":"%s","what":"%s"}\n' \
-			"${F_START[$i]}" "$end" "${F_DIR[$i]}" "$(sed 's/\(^\|; \)/\1nft add rule inet lab faults /g' <<<"${F_RULE[$i]}")" "${F_WHAT[$i]}" >>"$1"
+		count=
+		[ -z "${F_COUNT[$i]-}" ] || count=",\"packets\":${F_COUNT[$i]}"
+		printf '{"start":"%s","end":%s,"direction":"%s","nft":"%s","what":"%s"%s}\n' \
+			"${F_START[$i]}" "$end" "${F_DIR[$i]}" "$(sed 's/\(^\|; \)/\1nft add rule inet lab faults /g' <<<"${F_RULE[$i]}")" "${F_WHAT[$i]}" "$count" >>"$1"
 	done
 }
 
@@ -335,7 +351,7 @@ begin() {
 	log "=== $SC"
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
-	F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
+	F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=() F_COUNT=()
 	CAP_PIDS=() CAP_ERRS=()
 	SC_BAD= KEEP_FAULTS=
 	topo_up
@@ -946,6 +962,73 @@ notes_router-capture() {
 	n=$(tshark -r "$OUT/router-s.pcap" -Y "ip.src == $C4 && tcp.analysis.retransmission" -T fields -e frame.number 2>/dev/null | wc -l)
 	[ "$n" -gt 1 ] || SC_BAD="only $n client retransmission(s) through the router"
 	echo "router-s.pcap has $n client->server retransmissions (tshark)."
+# synack_loss NAME END DESCRIPTION-TAIL: two long-lived h2c connections
+# and a new short-lived one every 400 ms (client --dial-every: dial, GET
+# /small, close; dial timeout 1.5 s) while the router drops every
+# server->client SYN-ACK from 2 s, until END seconds (healed) or, with END
+# "never", until the captures end. Established flows never see a SYN-ACK:
+# they go on untouched.
+synack_loss() {
+	local name=$1 end=$2
+	begin "$name"
+	start_server
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 8s \
+		--every 500ms --large-every 0 --watch-every 1s \
+		--dial-every 400ms --dial-timeout 1.5s
+	at 2
+	fault server_to_client "SYN-ACK dropped" "ip saddr $S4 tcp sport 8080 tcp flags & (syn|ack) == (syn|ack) counter drop"
+	if [ "$end" = never ]; then
+		KEEP_FAULTS=1
+	else
+		at "$end"
+		fault_end
+	fi
+}
+
+sc_synack-loss-healed() {
+	synack_loss synack-loss-healed 4.5
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two long-lived h2c connections (GET /small every 500 ms, /watch events each second) and a new short-lived h2c connection every 400 ms (dial with a 1.5 s timeout, GET /small, close). From 2 s to 4.5 s the router drops every server->client SYN-ACK, as a stateful firewall or a half-broken return path would: the established connections go on untouched, new dials time out or connect late (a SYN sent again once the fault ended gets its SYN-ACK)." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict connect_failed --loss-direction server_to_client --want-error "i/o timeout" \
+		--notes "Every dial that timed out is listed below by client port (Failed dials): client.pcap shows its SYN sent again (about 1 s later) and no SYN-ACK (the SYN or the SYN-ACK was lost: only server.pcap tells), server.pcap the SYN arriving and the SYN-ACK sent each time a SYN came and by the server's timer (1 s, 3 s, 7 s after the first), never ACKed: lost server->client after the server. faults[].packets is the SYN-ACKs the router dropped (its nft counter). A SYN-ACK the server sends again after the fault ended reaches a client that had given up (its dial timed out and closed the socket, which sends nothing in SYN-SENT): the client's kernel answers it with an RST, a consequence of the failed handshake, in both captures. Dials whose SYN retransmission came after the fault ended connected late (connect_ms about 1000). The two long-lived connections are healthy throughout."
+}
+
+sc_synack-loss-unhealed() {
+	synack_loss synack-loss-unhealed never
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "As synack-loss-healed, but the SYN-ACK drop from 2 s is never lifted before the captures end: every dial from 2 s on times out, the established connections go on untouched until the client stops at 8 s." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict connect_failed --loss-direction server_to_client --want-error "i/o timeout" \
+		--notes "Every dial from about 2 s on times out (Failed dials below, by client port): client.pcap shows each SYN sent twice (at 0 and about 1 s; the dial gives up at 1.5 s) and no SYN-ACK; server.pcap the SYNs arriving and SYN-ACKs sent (on each SYN and by the server's timer) that are never ACKed and never reach the client; no SYN-ACK of a failed dial ever reaches client.pcap. faults[].packets is the SYN-ACKs the router dropped (its nft counter, read when the rule was removed after the captures closed: it includes the server's SYN-ACK retransmissions in the last second and a half, which no capture holds). The dials still waiting when the client stopped at 8 s are not in client.log (cut short by the end of the run): their lone SYN ends client.pcap. The two long-lived connections are healthy throughout."
+}
+
+sc_middlebox-refuse() {
+	begin middlebox-refuse
+	start_server
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 8s \
+		--every 500ms --large-every 0 --watch-every 1s \
+		--dial-every 300ms --dial-timeout 1.5s
+	at 2
+	# Only SYNs: established flows pass, every new connection to the
+	# server port is refused by the router in the server's name (TTL 64
+	# at the client, where the server's packets arrive with 63).
+	fault client_to_server "SYN refused by the router" "ip saddr $C4 tcp dport 8080 tcp flags & (syn|ack) == syn counter reject with tcp reset"
+	at 5.7
+	fault_end
+	at 6
+	# For contrast, a real refusal: dials to a port nothing listens on,
+	# answered by the server host's kernel (TTL 63 at the client, like
+	# every server packet).
+	inC "$BIN" client --log "$OUT/client.log" --addr $S4:8081 --tls=false --conns 0 --duration 1s \
+		--dial-every 300ms --dial-timeout 1.5s
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two long-lived h2c connections (GET /small every 500 ms, /watch events each second) and a new short-lived h2c connection every 300 ms (dial, GET /small, close). From 2 s to 5.7 s the router answers every client SYN to port 8080 with reject with tcp reset: about a dozen new connections are refused by a device in between, while the established ones go on. At 6 s a second client process dials $S4:8081, where nothing listens, three times: refused by the server host itself." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection refused" \
+		--notes "Failed dials are listed below by client port. Those to $S4:8080 between 2 s and 5.7 s were refused by the router: client.pcap shows the SYN and an RST,ACK with TTL 64 while every packet of the server host arrives with TTL 63; server.pcap has no trace of them (the router answered before forwarding). Those to $S4:8081 (nothing listening) were refused by the server's kernel: RST,ACK with TTL 63 in client.pcap, as the server's other packets; in server.pcap the SYN and the RST (TTL 64, as every server packet there). The two long-lived connections are healthy throughout."
 }
 
 # ping_rows FILE: one line per HTTP/2 PING tshark decrypts in FILE with

@@ -288,8 +288,9 @@ type Verdict struct {
 	Filter string `json:"wireshark_filter"`
 	// Since is the last packet that made progress (new data acknowledged,
 	// or the last packet from the peer) before the connection died:
-	// blackholed, lost_ping, silent. Nil where the verdict has no such
-	// moment.
+	// blackholed, lost_ping, silent; for connect_failed, the client's
+	// first SYN (when the attempt that never completed began). Nil where
+	// the verdict has no such moment.
 	Since *Moment `json:"since,omitempty"`
 	// RetryingMs (blackholed only) is how long the dead direction's
 	// sender kept trying: from the first transmission of the oldest data

@@ -17,12 +17,13 @@ const (
 	NoticePingAck NoticeKind = "ping_ack" // a PING answered in time (RTT)
 	NoticeRetrans NoticeKind = "retransmission"
 
-	NoticePingLate     NoticeKind = "ping_late"            // finding: an ACK came back late
-	NoticePingLost     NoticeKind = "ping_lost"            // finding: the sender gave up on an unanswered PING
-	NoticeGoaway       NoticeKind = "goaway"               // finding: GOAWAY with its code
-	NoticeReset        NoticeKind = "reset"                // finding: TCP RST, and who sent it
-	NoticeRetransBurst NoticeKind = "retransmission_burst" // finding: many retransmissions in a short time
-	NoticeSilent       NoticeKind = "silent"               // finding: an open connection stopped carrying packets
+	NoticePingLate      NoticeKind = "ping_late"            // finding: an ACK came back late
+	NoticePingLost      NoticeKind = "ping_lost"            // finding: the sender gave up on an unanswered PING
+	NoticeGoaway        NoticeKind = "goaway"               // finding: GOAWAY with its code
+	NoticeReset         NoticeKind = "reset"                // finding: TCP RST, and who sent it
+	NoticeRetransBurst  NoticeKind = "retransmission_burst" // finding: many retransmissions in a short time
+	NoticeSilent        NoticeKind = "silent"               // finding: an open connection stopped carrying packets
+	NoticeConnectFailed NoticeKind = "connect_failed"       // finding: a TCP handshake that never completed
 )
 
 // Notice is something a connection did, told while the capture is read
@@ -55,7 +56,7 @@ type Notice struct {
 // Finding says whether a live capture prints n as it happens.
 func (n *Notice) Finding() bool {
 	switch n.Kind {
-	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent:
+	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed:
 		return true
 	case NoticeGoaway:
 		// A client's GOAWAY NO_ERROR is how Go closes a connection it no

@@ -29,6 +29,15 @@ const (
 	// looked at for time-driven findings: well under a second, so a live
 	// line is not late, and rare enough to cost nothing per packet.
 	scanEvery = 250 * time.Millisecond
+	// connectGiveUp is how long a handshake that failed by the verdict's
+	// rule (its SYN or SYN-ACK sent again, or synRTO gone by) must then
+	// stay without a packet to be told failed while the capture runs.
+	// Linux sends a SYN again 1, 3, 7 s after the first (doubling from
+	// 1 s), Windows 3 and 9 s: 3 s after the last packet is past the next
+	// retry of most dials that are still trying, so one that would have
+	// recovered on it is rarely told failed, while an outage's failed
+	// dials are told within seconds, not at LiveSilentAfter.
+	connectGiveUp = 3 * time.Second
 	// LiveSilentAfter is how long an open connection must carry nothing
 	// to be told silent while the capture runs. HTTP/2 stacks that keep a
 	// connection alive send something at least every 30 s when idle
@@ -79,6 +88,7 @@ type State struct {
 	h2Told      bool      // HTTP/2 confirmed: PING ACKs and GOAWAYs are told as decoded
 	goaway      bool      // a GOAWAY was told
 	silent      bool      // told silent; a packet clears it
+	connectFail bool      // a failed handshake was told
 	healthy     time.Time // the last answered PING's time: the last moment known healthy
 	lastRetrans [2]int64  // ns of each side's latest retransmission
 	burst       [2]burstTrack
@@ -174,7 +184,11 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.Tracker().FirstClose(side, s.Frame, s.Input) {
 		// Only an RST that is the connection's first close is a finding:
 		// one after a FIN is a socket closed with data unread, routine.
-		if s.Flags.Has(decode.FlagRST) {
+		if first, ok := c.Tracker().GaveUpConnecting(side); ok && s.Flags.Has(decode.FlagRST) && !c.Notes().connectFail {
+			// Not a reset: the client had given up on the handshake.
+			nt.connectFailed(c, s.Time, s.Frame, s.Input, fmt.Sprintf("the client's RST answers a SYN-ACK that came %s after its first SYN: it had given up connecting (its socket was gone); the TCP handshake failed, the RST is its consequence, not a reset; frame %d",
+				prose.Duration(s.Time.Sub(time.Unix(0, first))), s.Frame))
+		} else if s.Flags.Has(decode.FlagRST) {
 			nt.reset(c, side, s)
 		}
 		nt.closedWithPing(c, side, s)
@@ -197,6 +211,16 @@ func (nt *Noticer) reset(c Conn, side int, s *decode.Segment) {
 	if gap := c.Tracker().RSTGap(); gap >= time.Second {
 		n.Text += fmt.Sprintf(", after %s without packets", prose.Duration(gap))
 	}
+	nt.send()
+}
+
+// connectFailed tells a handshake that never completed, once, at frame
+// of input.
+func (nt *Noticer) connectFailed(c Conn, at time.Time, frame, input int, text string) {
+	c.Notes().connectFail = true
+	n := nt.prepare(c, model.NoticeConnectFailed, at, frame, input, -1)
+	n.From = model.SideClient
+	n.Text = text
 	nt.send()
 }
 
@@ -396,6 +420,18 @@ func (nt *Noticer) Clock(t time.Time, tick bool) {
 // scan looks at one open connection at time now.
 func (nt *Noticer) scan(c Conn, now time.Time) {
 	ns := c.Notes()
+	// A handshake that never completed is a failed connect, not a silent
+	// connection: told once the verdict says so and the client has gone
+	// quiet.
+	if c.Tracker().Unconnected() {
+		if !ns.connectFail && now.Sub(c.End()) >= connectGiveUp {
+			if v := c.JudgeTCP(now); v.Kind == model.KindConnectFailed {
+				frame, input := verdictFirstFrame(v, c.LastFrame(), c.LastInput())
+				nt.connectFailed(c, now, frame, input, v.Summary)
+			}
+		}
+		return
+	}
 	// As the silent verdict: a connection half closed by a FIN is ending,
 	// not silent.
 	if !ns.silent && !c.FINSeen() && now.Sub(c.End()) >= LiveSilentAfter {
@@ -493,6 +529,12 @@ func (nt *Noticer) Reconcile(all []Conn, r *model.Report) {
 			n.From, n.Inferred = model.SideServer, true
 			n.Text = "at the end of the capture: " + out.Verdict.Summary
 			nt.send()
+		case model.KindConnectFailed:
+			if c.Notes().connectFail {
+				continue
+			}
+			frame, input := verdictFirstFrame(out.Verdict, c.LastFrame(), c.LastInput())
+			nt.connectFailed(c, end, frame, input, "at the end of the capture: "+out.Verdict.Summary)
 		case model.KindSilent:
 			if c.Notes().silent {
 				continue

@@ -394,9 +394,12 @@ func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg 
 	for _, d := range run {
 		lo, hi = earlier(lo, d.lo), later(hi, d.hi)
 	}
-	established := len(forgottenClean(fg, srv, lo, hi))
+	// Established: open when the first dial failed and still carrying
+	// packets after it, not failed (they need not outlast the last
+	// dial's retries).
+	established := len(forgottenClean(fg, srv, lo, lo.Add(time.Nanosecond)))
 	for _, c := range conns {
-		if c.Server == srv && clean(c, lo, hi) {
+		if c.Server == srv && clean(c, lo, lo.Add(time.Nanosecond)) {
 			established++
 		}
 	}

@@ -5,8 +5,9 @@ package verdict
 // (track.go). Judge is a pure function of those, so tests build
 // its input by hand.
 //
-// The kind, first match wins: a client PING without ACK that the client
-// closed after (decoded); a GOAWAY from the server, or with an error; a
+// The kind, first match wins: a TCP handshake that never completed
+// (connect_failed); a client PING without ACK that the client closed
+// after (decoded); a GOAWAY from the server, or with an error; a
 // direction whose retransmissions were never answered up to the close or
 // the end of the capture (blackholed: the flow died, it did not
 // recover); the same health-check failure from TCP alone (the client
@@ -14,9 +15,11 @@ package verdict
 // were lost or the server's TCP acknowledged what its application never
 // answered, and it closed first); a setup that never got an answer
 // (silent); a TLS client closing at once after an unasked server record
-// (a GOAWAY, inferred); an RST first; no close long before the capture
-// ended (silent); else healthy, or degraded when packets were lost that
-// TCP recovered.
+// (a GOAWAY, inferred); an RST first (a SYN answered by one: refused, by
+// the server or, as its TTL against the server's on the report's other
+// connections says, a device in between); no close long before the
+// capture ended (silent); else healthy, or degraded when packets were
+// lost that TCP recovered.
 //
 // The direction and place of loss come from assessLoss's rules of
 // evidence; where one capture cannot tell, the direction is unknown and
@@ -244,8 +247,15 @@ type judgement struct {
 	refused      bool // SYN answered by RST
 	// goawayRecord is the server's record a TLS client closed right
 	// after: its GOAWAY, inferred.
-	goawayRecord  SegRef
-	synOnly       bool // SYN never answered
+	goawayRecord SegRef
+	synOnly      bool // SYN never answered (healthy: not for long enough to tell)
+	// lateSYNAck: a SYN-ACK that reached the client-side capture
+	// synRTO or more after the client's last SYN: the server's own
+	// retransmission, for a SYN that had reached it.
+	lateSYNAck bool
+	// refusedBy says who sent the RST that refused the connection, from
+	// its TTL against the server's on the capture's other connections.
+	refusedBy     refuser
 	setupStall    bool // the client's first data never got an answer, and it gave up
 	slowHandshake bool // ... right after a TCP handshake that took long
 
@@ -258,6 +268,15 @@ type judgement struct {
 	stalled     bool
 	stalledData SegRef
 }
+
+// refuser is who refused a connection (an RST answering the SYN).
+type refuser int
+
+const (
+	refuserUnknown   refuser = iota // no packet of the server's to compare with
+	refuserServer                   // the RST has the server's TTL
+	refuserMiddlebox                // it does not: a device in between
+)
 
 func (j *judgement) evidence(m SegRef, note string, args ...any) {
 	if !m.ok() {
@@ -458,6 +477,11 @@ func (j *judgement) kind() {
 		return
 	}
 	switch {
+	case j.connectFailed():
+		// Since: when the attempt began, for grouping failed dials in
+		// time (a handshake outage).
+		syn := f.Dir[model.ClientToServer].FirstSYN
+		j.v.Kind, j.v.Since = model.KindConnectFailed, &model.Moment{Frame: syn.Frame, Input: syn.Input, Time: syn.Time}
 	case j.lostPingDecoded(), j.lostPingUnclosed():
 		j.v.Kind = model.KindLostPing
 	case j.goawayEnded():
@@ -481,8 +505,17 @@ func (j *judgement) kind() {
 		j.v.Kind = model.KindReset
 		j.refused = j.cl.by == model.ServerToClient && f.Dir[model.ServerToClient].DataSegs == 0 &&
 			f.Dir[model.ClientToServer].DataSegs == 0 && c.TCP.ServerToClient.Packets == 1
+		if j.refused {
+			j.refusedBy = refusedBy(f)
+		}
 	case !j.cl.first.ok() && c.TCP.ServerToClient.Packets == 0 && c.TCP.ClientToServer.Packets > 0 && c.Handshake.Seen:
 		j.v.Kind, j.synOnly = model.KindSilent, true
+		if !j.end.IsZero() && j.end.Sub(c.Start) < synRTO {
+			// A SYN that had not waited synRTO when the capture ended
+			// (connectFailed takes those that had): still connecting,
+			// nothing to judge.
+			j.v.Kind = model.KindHealthy
+		}
 	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter:
 		j.v.Kind = model.KindSilent
 	default:
@@ -495,6 +528,65 @@ func (j *judgement) kind() {
 		}
 	}
 }
+
+// connectFailed: the TCP handshake never completed. The client's SYN is
+// in the capture, the client sent nothing past its SYNs (an RST aside)
+// and the server nothing but SYN-ACKs; and the client waited as long as
+// a handshake takes: its SYN or the server's SYN-ACK was sent again, its
+// RST shows it had given up (a SYN-ACK reaching a socket closed in
+// SYN-SENT draws one from its kernel), or the capture went on synRTO
+// after the last of them. A lone SYN at the end of a capture is not yet
+// a failure.
+func (j *judgement) connectFailed() bool {
+	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
+	if cf.SYNs == 0 || cf.Plain || sf.Plain || sf.RST.ok() || sf.FIN.ok() {
+		return false
+	}
+	if cf.SYNs >= 2 || sf.SYNs >= 2 || cf.RST.ok() && lateRST(cf, sf) {
+		return true
+	}
+	if cf.RST.ok() {
+		// An RST at once to a SYN-ACK that came at once: the client
+		// never waited (a half-open scan, a probe), no failed dial.
+		return false
+	}
+	last := cf.LastSYN
+	if sf.LastSYN.ok() && sf.LastSYN.Time.After(last.Time) {
+		last = sf.LastSYN
+	}
+	return !j.end.IsZero() && j.end.Sub(last.Time) >= synRTO
+}
+
+// lateRST says whether the client's RST answers a SYN-ACK that came
+// synRTO or more after its first SYN: a client that waited that long
+// and then rejected the SYN-ACK had given up on the handshake.
+func lateRST(cf, sf *DirFacts) bool {
+	sa := sf.FirstSYN
+	if markBefore(sf.LastSYN, cf.RST) {
+		sa = sf.LastSYN
+	}
+	return sa.ok() && markBefore(sa, cf.RST) && sa.Time.Sub(cf.FirstSYN.Time) >= synRTO
+}
+
+// refusedBy tells who sent the RST that refused a connection: the server
+// host when its TTL is the one the server's packets carry on the
+// capture's other connections to it, a device in between when it is not.
+// Without such packets it cannot be told.
+func refusedBy(f *Facts) refuser {
+	h := f.ServerHost
+	rst := f.Dir[model.ServerToClient].RST
+	if h.TTL == 0 || h.Mixed || !rst.ok() {
+		return refuserUnknown
+	}
+	if rstTTL(f) == h.TTL {
+		return refuserServer
+	}
+	return refuserMiddlebox
+}
+
+// rstTTL is the TTL of the server's first RST, which the tracker keeps
+// apart from the server's usual TTL.
+func rstTTL(f *Facts) int { return f.Dir[model.ServerToClient].RSTTTL }
 
 // lostPingDecoded finds the client PING without ACK that the client
 // closed the connection after: x/net's health check failing.
@@ -743,6 +835,10 @@ func (j *judgement) goawayInferred() bool {
 
 // direction sets loss_direction and loss_location.
 func (j *judgement) direction() {
+	if j.v.Kind == model.KindConnectFailed {
+		j.handshakeDirection()
+		return
+	}
 	died := j.died()
 	var lossy, some []model.Direction
 	ambiguous := 0
@@ -796,6 +892,46 @@ func (j *judgement) direction() {
 	}
 }
 
+// handshakeDirection places the loss of a failed handshake. SYNs and
+// SYN-ACKs are not data: the rules of evidence are their own.
+//   - No SYN-ACK in the capture: away from the server the SYN or the
+//     SYN-ACK was lost, unknown which; at the server, the server never
+//     answered (nothing was lost on the way).
+//   - At the client, a SYN-ACK that came synRTO or more after the last
+//     SYN: the server had the SYN and was sending its SYN-ACK again;
+//     the ones before were lost on the way, before this capture point.
+//   - Elsewhere, the client's SYN sent again after a SYN-ACK went by,
+//     or its RST answering one (it had given up waiting for it): the
+//     SYN-ACKs were lost after this capture point, on the way to the
+//     client.
+//   - Else (SYN-ACKs went by and nothing came back): the SYN-ACKs or the
+//     client's ACKs were lost; unknown which.
+func (j *judgement) handshakeDirection() {
+	v := &j.v
+	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
+	v.LossDirection, v.LossLocation = model.LossUnknown, model.LocationUnknown
+	loc := model.LocationUnknown
+	switch {
+	case sf.SYNs == 0 && j.point == model.PointServer:
+		v.LossDirection = model.LossNone
+		return
+	case sf.SYNs == 0:
+		return
+	case j.point == model.PointClient:
+		if sf.FirstSYN.Time.Sub(cf.LastSYN.Time) >= synRTO {
+			j.lateSYNAck, loc = true, model.BeforeCapture
+		}
+	case cf.LastSYN.ok() && sf.FirstSYN.ok() && markBefore(sf.FirstSYN, cf.LastSYN),
+		cf.RST.ok() && markBefore(sf.FirstSYN, cf.RST):
+		loc = model.AfterCapture
+	}
+	if loc == model.LocationUnknown {
+		return
+	}
+	v.LossDirection, v.LossLocation = model.LossServerToClient, loc
+	v.LossLocations = map[model.Direction]model.LossLocation{model.ServerToClient: loc}
+}
+
 // suspects names causes, each with the evidence that points to it.
 func (j *judgement) suspects() {
 	c, f := j.c, j.f
@@ -817,6 +953,16 @@ func (j *judgement) suspects() {
 			continue
 		}
 		usual := f.Dir[e.Dir].TTL
+		if j.refused && e.Dir == model.ServerToClient {
+			// Refused at once: the server's TTL comes from its other
+			// connections here, if any.
+			if j.refusedBy == refuserMiddlebox {
+				add(model.SuspectMiddleboxReset)
+				j.evidenceFrame(e.Frame, e.Input, "RST answering the SYN \"from the server\" with TTL %d, where the server's packets on %d other connection(s) here carry %d: sent by a device in between",
+					e.TTL, f.ServerHost.Conns, f.ServerHost.TTL)
+			}
+			continue
+		}
 		switch {
 		case usual != 0 && e.TTL != usual:
 			add(model.SuspectMiddleboxReset)

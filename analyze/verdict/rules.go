@@ -51,6 +51,14 @@ const (
 	// long as the shortest health check (MinStall) waits.
 	minDeadRetries  = 2
 	minDeadRetrying = time.Second
+	// synRTO is TCP's initial retransmission timeout (RFC 6298: 1 s;
+	// Linux's TCP_TIMEOUT_INIT, also what it waits before sending a
+	// SYN-ACK again). A SYN seen once, with the capture going on this
+	// long after it and no answer, waited as long as a SYN is meant to;
+	// a SYN-ACK coming this long after the client's last SYN is not the
+	// answer to it (that comes a round trip later) but the server's own
+	// retransmission for an earlier SYN that had reached it.
+	synRTO = time.Second
 )
 
 // The capture point (capturepoint.go).

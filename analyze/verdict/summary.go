@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 	}
 	r.CaptureHost = CaptureHost(r.Connections, points)
 	end := CaptureEnd(r.Inputs, r.Connections)
+	ServerHosts(r.Connections, facts, forgotten)
 	for i, out := range r.Connections {
 		point := points[i]
 		if point == model.PointUnknown && r.CaptureHost != "" {
@@ -43,6 +45,67 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 	if w := CaptureWarning(r.Inputs); w != "" {
 		r.Summary.Headline = w + " " + r.Summary.Headline
 	}
+}
+
+// ServerHosts sets each connection's Facts.ServerHost: the TTL the
+// server's packets carry on the other connections to the same server
+// address from the same client subnet, as this capture saw them. A
+// connection refused at once shows the server only in its RST; the
+// other connections say whether that RST has the server's TTL. The
+// healthy connections fg dropped before the Report (live --forget) count
+// as their path remembers them.
+func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
+	type key struct{ net, host string }
+	ttls := map[key]map[int]int{} // TTL -> connections showing it
+	count := func(k key, ttl, n int) {
+		if ttl == 0 {
+			return
+		}
+		if ttls[k] == nil {
+			ttls[k] = map[int]int{}
+		}
+		ttls[k][ttl] += n
+	}
+	if fg != nil {
+		for _, p := range fg.Paths {
+			for ttl, n := range p.ServerTTLs {
+				count(key{p.ClientNet, hostOf(p.Server)}, ttl, n)
+			}
+		}
+	}
+	keys := make([]key, len(conns))
+	for i, c := range conns {
+		keys[i] = key{model.ClientNet(c.Client), hostOf(c.Server)}
+		count(keys[i], facts[i].Dir[model.ServerToClient].TTL, 1)
+	}
+	for i := range conns {
+		own := facts[i].Dir[model.ServerToClient].TTL
+		var h HostTTL
+		for t, n := range ttls[keys[i]] {
+			if t == own {
+				n-- // the connection itself is no comparison
+			}
+			if n <= 0 {
+				continue
+			}
+			if h.TTL != 0 {
+				h.Mixed = true
+			}
+			h.TTL, h.Conns = t, h.Conns+n
+		}
+		if h.Mixed {
+			h.TTL = 0
+		}
+		facts[i].ServerHost = h
+	}
+}
+
+// hostOf is an endpoint's address without its port.
+func hostOf(ep string) string {
+	if ap, err := netip.ParseAddrPort(ep); err == nil {
+		return ap.Addr().String()
+	}
+	return ep
 }
 
 // CaptureEnd is when the capture ended: the last input's last packet, or
@@ -87,6 +150,9 @@ type CleanSpan struct {
 type ForgottenPath struct {
 	ClientNet, Server    string
 	Conns, Retrans, Data int // connections, retransmissions, data segments
+	// ServerTTLs counts the connections by the server's TTL (hop limit):
+	// what a refused connection's RST is compared with (ServerHosts).
+	ServerTTLs map[int]int
 }
 
 // Summarize builds the across-connections view: counts, the headline and
@@ -262,11 +328,12 @@ func goawayAfter(h *model.HTTP2, p model.Ping) bool {
 var kindWords = map[model.Kind]string{
 	model.KindLostPing: "lost (health-check PING unanswered)",
 	// A flow whose retransmissions nothing answered to the end.
-	model.KindBlackholed: "dead (retransmissions never answered)",
-	model.KindGoaway:     "ended by GOAWAY",
-	model.KindReset:      "reset",
-	model.KindSilent:     "went silent",
-	model.KindDegraded:   "degraded (loss, recovered)",
+	model.KindBlackholed:    "dead (retransmissions never answered)",
+	model.KindGoaway:        "ended by GOAWAY",
+	model.KindReset:         "reset",
+	model.KindSilent:        "went silent",
+	model.KindDegraded:      "degraded (loss, recovered)",
+	model.KindConnectFailed: "failed to connect (TCP handshake never completed)",
 }
 
 // headline is e.g. "2 of 14 connections lost (health-check PING
@@ -282,7 +349,7 @@ func headline(s *model.Summary, kinds map[model.Kind]int, servers []string, dirs
 		return fmt.Sprintf("All %d connections healthy.", s.Connections)
 	}
 	var parts []string
-	for _, k := range []model.Kind{model.KindLostPing, model.KindBlackholed, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
+	for _, k := range []model.Kind{model.KindLostPing, model.KindBlackholed, model.KindConnectFailed, model.KindReset, model.KindSilent, model.KindGoaway, model.KindDegraded} {
 		if n := kinds[k]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, kindWords[k]))
 		}

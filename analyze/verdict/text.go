@@ -17,6 +17,8 @@ func (j *judgement) summarize() {
 	c, v := j.c, &j.v
 	var s string
 	switch {
+	case v.Kind == model.KindConnectFailed:
+		s = j.connectFailedText()
 	case v.Kind == model.KindLostPing:
 		s = j.lostPingText()
 	case v.Kind == model.KindBlackholed:
@@ -43,13 +45,12 @@ func (j *judgement) summarize() {
 		m := j.cl.first
 		switch {
 		case j.refused:
-			s = fmt.Sprintf("The server refused the connection: an RST (frame %d) answered the SYN (nothing listening on %s)", m.Frame, c.Server)
-			j.evidence(m, "RST answering the SYN: connection refused")
+			s = j.refusedText(m)
 		default:
 			s = fmt.Sprintf("The %s reset the connection (frame %d)", senderName(j.cl.by), m.Frame)
 			j.evidence(m, "RST from the %s ends the connection", senderName(j.cl.by))
 		}
-		if slices.Contains(v.Suspects, model.SuspectMiddleboxReset) {
+		if slices.Contains(v.Suspects, model.SuspectMiddleboxReset) && !j.refused {
 			s += ", but its TTL differs from the real " + senderName(j.cl.by) + "'s packets: a firewall, NAT or load balancer in between sent it"
 		}
 		if slices.Contains(v.Suspects, model.SuspectIdleTimeout) {
@@ -78,6 +79,12 @@ func (j *judgement) summarize() {
 		s = "Packets were sent again and TCP recovered; " + j.unknownPhrase()
 	case v.Kind == model.KindDegraded:
 		s = "Packets were lost " + j.lossPhrase() + "; TCP recovered and the connection went on"
+	case j.synOnly:
+		// A SYN that waited synRTO is a connect_failed: this one met
+		// the end of the capture first.
+		s = fmt.Sprintf("Still connecting when the capture ended: the client's SYN (frame %d) came %s before the end, sooner than TCP would send it again (%s); too soon to tell whether the handshake fails",
+			c.FirstFrame, prose.Duration(j.end.Sub(c.Start)), prose.Duration(synRTO))
+		j.evidenceFrame(c.FirstFrame, c.FirstInput, "the client's SYN, just before the end of the capture")
 	default:
 		s = "No loss"
 		if m := j.cl.first; m.ok() {
@@ -87,7 +94,8 @@ func (j *judgement) summarize() {
 			s += "; still open at the end of the capture"
 		}
 	}
-	if v.Kind != model.KindDegraded && v.Kind != model.KindHealthy {
+	// A failed handshake's text places its loss itself.
+	if v.Kind != model.KindDegraded && v.Kind != model.KindHealthy && v.Kind != model.KindConnectFailed {
 		switch v.LossDirection {
 		case model.LossNone:
 		case model.LossUnknown:
@@ -194,6 +202,122 @@ func (j *judgement) lostPingText() string {
 	}
 	j.evidence(cl.client, "the client %s, %s after that data", how, prose.Duration(dt))
 	return s
+}
+
+// refusedText tells a connection refused at once (an RST answering the
+// SYN), by whom its TTL says: the server host (nothing listening), a
+// device in between, or, with nothing of the server's to compare with,
+// that it cannot be told.
+func (j *judgement) refusedText(m SegRef) string {
+	c, f := j.c, j.f
+	h, ttl := f.ServerHost, rstTTL(f)
+	switch j.refusedBy {
+	case refuserServer:
+		j.evidence(m, "RST answering the SYN, TTL %d as the server's other packets: connection refused by the server", ttl)
+		return fmt.Sprintf("The server refused the connection: an RST (frame %d) answered the SYN with the TTL (%d) of the server's packets on its other connections here (nothing listening on %s)",
+			m.Frame, ttl, c.Server)
+	case refuserMiddlebox:
+		// The evidence note is the suspect's.
+		return fmt.Sprintf("A device in between refused the connection, not the server: the RST (frame %d) that answered the SYN carries TTL %d, where the server's packets on %d other connection(s) here carry %d; a firewall, load balancer or router is rejecting new connections to %s (this says nothing about whether the server listens)",
+			m.Frame, ttl, h.Conns, h.TTL, c.Server)
+	}
+	j.evidence(m, "RST answering the SYN: connection refused")
+	why := "the capture holds no other packet from " + hostOf(c.Server) + " to compare its TTL with"
+	if h.Mixed {
+		why = "the server's packets on its other connections here carry different TTLs"
+	}
+	return fmt.Sprintf("The connection was refused: an RST (frame %d, TTL %d) answered the SYN; whether the server sent it (nothing listening on %s) or a device in between (a firewall rejecting it) cannot be told: %s",
+		m.Frame, ttl, c.Server, why)
+}
+
+// connectFailedText tells a handshake that never completed: how often
+// and how long the client tried, what came back, and where that places
+// the loss.
+func (j *judgement) connectFailedText() string {
+	v := &j.v
+	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
+	s := "The TCP handshake never completed: "
+	tries := fmt.Sprintf("the client sent its SYN once (frame %d)", cf.FirstSYN.Frame)
+	if cf.SYNs > 1 {
+		tries = fmt.Sprintf("the client sent its SYN %d times over %s (frames %d to %d)",
+			cf.SYNs, prose.Duration(cf.LastSYN.Time.Sub(cf.FirstSYN.Time)), cf.FirstSYN.Frame, cf.LastSYN.Frame)
+	}
+	j.evidence(cf.FirstSYN, "the client's SYN")
+	if cf.SYNs > 1 {
+		j.evidence(cf.LastSYN, "the client's SYN, sent again (%d in all)", cf.SYNs)
+	}
+	synAcks := ""
+	if sf.SYNs > 0 {
+		synAcks = fmt.Sprintf("the server sent its SYN-ACK once (frame %d)", sf.FirstSYN.Frame)
+		if sf.SYNs > 1 {
+			synAcks = fmt.Sprintf("the server sent its SYN-ACK %d times over %s (frames %d to %d)",
+				sf.SYNs, prose.Duration(sf.LastSYN.Time.Sub(sf.FirstSYN.Time)), sf.FirstSYN.Frame, sf.LastSYN.Frame)
+		}
+	}
+	// The client's RST: a SYN-ACK reached its socket after it gave up.
+	var gaveUp string
+	if cf.RST.ok() && sf.FirstSYN.ok() {
+		sa := sf.FirstSYN
+		if markBefore(sf.LastSYN, cf.RST) {
+			sa = sf.LastSYN
+		}
+		gaveUp = fmt.Sprintf("; the SYN-ACK of frame %d (%s after the client's first SYN) reached the client only after it had given up, and the client's kernel answered it with an RST (frame %d): the RST is a consequence of the failed handshake, not a reset",
+			sa.Frame, prose.Duration(sa.Time.Sub(cf.FirstSYN.Time)), cf.RST.Frame)
+		j.evidence(sa, "a SYN-ACK that reaches the client after it gave up")
+		j.evidence(cf.RST, "the client's kernel answers it with an RST: the connection attempt was already abandoned")
+	}
+	switch {
+	case sf.SYNs == 0 && j.point == model.PointServer:
+		s += tries + ", and the server never answered (no SYN-ACK): its listen queue was full, or a firewall on the server host dropped the SYN"
+	case sf.SYNs == 0:
+		s += tries + " and got no SYN-ACK" + j.stillTrying(cf.LastSYN) + "; from this capture the SYN or the SYN-ACK was lost, unknown which: " + j.handshakeCaptureHint()
+	case j.lateSYNAck:
+		s += tries + " and got no SYN-ACK in time" + gaveUp
+		s += fmt.Sprintf("; the SYN-ACK of frame %d came %s after the client's last SYN, so it was the server sending its SYN-ACK again for a SYN that had reached it: the server's SYN-ACKs were lost server->client, before this capture point",
+			sf.FirstSYN.Frame, prose.Duration(sf.FirstSYN.Time.Sub(cf.LastSYN.Time)))
+	case v.LossDirection == model.LossServerToClient && gaveUp != "":
+		s += tries + "; " + synAcks + ", never ACKed" + gaveUp + "; the SYN-ACKs were lost server->client after this capture point"
+	case v.LossDirection == model.LossServerToClient:
+		s += tries + "; " + synAcks + ", never ACKed; the client sent its SYN again after a SYN-ACK had gone by: the SYN-ACKs were lost server->client after this capture point"
+	default:
+		s += tries + "; " + synAcks + ", never ACKed" + gaveUp + "; the SYN-ACKs were lost on the way to the client or the client's ACKs on the way back, unknown which: " + j.handshakeCaptureHint()
+	}
+	if sf.SYNs > 0 && !j.lateSYNAck {
+		j.evidence(sf.FirstSYN, "the server's SYN-ACK")
+		if sf.SYNs > 1 {
+			j.evidence(sf.LastSYN, "the server's SYN-ACK, sent again (%d in all): never ACKed", sf.SYNs)
+		}
+	}
+	return s
+}
+
+// stillTrying says whether the client was still sending SYNs when the
+// capture ended (its next one, at twice the last gap, would have come
+// after the end), or had stopped.
+func (j *judgement) stillTrying(last SegRef) string {
+	cf := &j.f.Dir[model.ClientToServer]
+	next := synRTO
+	if cf.SYNs > 1 {
+		// Backoff doubles the gap; with only first and last known, the
+		// average gap is a lower bound of the last.
+		next = 2 * last.Time.Sub(cf.FirstSYN.Time) / time.Duration(cf.SYNs-1)
+	}
+	if j.end.IsZero() || j.end.Sub(last.Time) < next {
+		return fmt.Sprintf(" (the capture ended %s after the last SYN, too soon to tell whether the client had given up)", prose.Duration(j.end.Sub(last.Time)))
+	}
+	return fmt.Sprintf(", then stopped trying (nothing more from it in the %s to the end of the capture: most likely its connect timeout)", prose.Duration(j.end.Sub(last.Time)))
+}
+
+// handshakeCaptureHint says which capture would place a failed
+// handshake's loss.
+func (j *judgement) handshakeCaptureHint() string {
+	switch j.point {
+	case model.PointClient:
+		return "a capture at the server would tell (the SYN arriving there and SYN-ACKs leaving mean the SYN-ACKs were lost on the way back)"
+	case model.PointServer:
+		return "a capture at the client would tell (SYN-ACKs arriving there mean the client's ACKs were lost)"
+	}
+	return "captures at the client and at the server would tell"
 }
 
 // lostPingUnclosedText tells the lost PING whose close the capture never

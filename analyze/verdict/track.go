@@ -72,6 +72,7 @@ type dirTrack struct {
 	last [3]segMark
 
 	fin, rst segMark // the first FIN and RST this side sent
+	rstTTL   uint8   // the first RST's TTL
 	lastNS   int64   // this side's latest segment
 	lastSeg  segMark // ... and where it is
 
@@ -86,6 +87,14 @@ type dirTrack struct {
 	// after a partial ACK, the ACK (the rest was sent before it: a lower
 	// bound of how long it waited); cleared when the peer ACKs it all.
 	unacked segMark
+
+	// The handshake: this side's SYNs (a client's pure SYNs, a server's
+	// SYN-ACKs), first and latest, and whether it sent anything past
+	// them (a segment without SYN or RST: its ACK of the handshake, data,
+	// a FIN).
+	syns              int
+	firstSYN, lastSYN segMark
+	plain             bool
 
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
@@ -254,13 +263,23 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		t.seenEnd, t.seenEndSet = end, true
 	}
 	if rst && !t.rst.set {
-		t.rst = mark
+		t.rst, t.rstTTL = mark, s.TTL
 		if !ct.rstSeen {
 			ct.rstGap, ct.rstSeen = now-ct.lastNS, true
 		}
 	}
 	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
 		t.fin = mark
+	}
+	switch {
+	case syn:
+		t.syns++
+		if !t.firstSYN.set {
+			t.firstSYN = mark
+		}
+		t.lastSYN = mark
+	case !rst:
+		t.plain = true
 	}
 	ct.lastNS, t.lastNS, t.lastSeg = now, now, mark
 }
@@ -316,6 +335,7 @@ type DirFacts struct {
 	Last []SegRef
 
 	FIN, RST SegRef    // first of each this side sent
+	RSTTTL   int       // the first RST's TTL (hop limit)
 	LastSeen time.Time // this side's latest segment
 	Latest   SegRef    // ... and where it is
 
@@ -335,6 +355,26 @@ type DirFacts struct {
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
+
+	// The handshake as this side sent it: SYNs counts its SYN segments
+	// (the client's SYNs, the server's SYN-ACKs), first and latest;
+	// Plain says it sent a segment without SYN or RST (the ACK that
+	// completes the handshake, data, a FIN).
+	SYNs              int
+	FirstSYN, LastSYN SegRef
+	Plain             bool
+}
+
+// HostTTL is what a capture's other connections show of one host's TTL
+// at the capture point: a packet that claims to be from the host with
+// another TTL was sent by a device in between. A connection refused at
+// once has no packet of the server's own to compare its RST with, so the
+// Report's other connections to the same server address (from the same
+// client subnet: the same path) are the comparison.
+type HostTTL struct {
+	TTL   int  // the TTL the host's packets carry; 0: no other connection showed one
+	Conns int  // the other connections that showed it
+	Mixed bool // they disagree: the TTL tells nothing
 }
 
 // SegRef is one segment the judgement may cite.
@@ -360,6 +400,11 @@ type Facts struct {
 	RSTGap time.Duration
 	// Quality is what the connection says of the capture (quality.go).
 	Quality Quality
+
+	// ServerHost is the server's TTL on the Report's other connections
+	// to the same server address and client subnet (set by JudgeReport;
+	// zero when judged alone).
+	ServerHost HostTTL
 }
 
 // Facts maps the tracker's verdict state to client and server.
@@ -404,11 +449,15 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 			}
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
+		if t.rst.set {
+			df.RSTTTL = int(t.rstTTL)
+		}
 		df.RSTIPIDJump = t.rstIPIDJump
 		df.Latest = m(t.lastSeg)
 		df.RetryFirst, df.RetryLast, df.Retries = m(t.retryFirst), m(t.retryLast), t.retries
 		df.Unacked = m(t.unacked)
 		df.StallAcked = m(t.stallAcked)
+		df.SYNs, df.FirstSYN, df.LastSYN, df.Plain = t.syns, m(t.firstSYN), m(t.lastSYN), t.plain
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}
@@ -429,6 +478,31 @@ func (tr *Tracker) Marks(side int) (unseen, peerMissing, answered bool) {
 // What the live notices read while the capture runs (package
 // analyze/notice), so that a finding printed as it happens and the
 // verdict agree.
+
+// Unconnected says whether the connection has not got past its TCP
+// handshake: a client's SYN was seen, and neither side has sent anything
+// but SYNs, SYN-ACKs and RSTs.
+func (tr *Tracker) Unconnected() bool {
+	return tr.conn.synNS != 0 && !tr.dir[0].plain && !tr.dir[1].plain
+}
+
+// GaveUpConnecting says whether side's RST, with the connection
+// unconnected, answered the peer's SYN-ACK while side is the one that
+// sent the SYN: its socket was gone (a dial that timed out closes in
+// SYN-SENT without a packet), and its kernel rejected a SYN-ACK that
+// came too late. With the time of the first SYN, Unix ns.
+func (tr *Tracker) GaveUpConnecting(side int) (firstSYN int64, ok bool) {
+	t, p := &tr.dir[side], &tr.dir[1-side]
+	if !tr.Unconnected() || side != tr.conn.synSide || t.syns == 0 || p.syns == 0 || !t.rst.set {
+		return 0, false
+	}
+	// As the verdict's lateRST: a client that had waited synRTO; an RST
+	// at once to a prompt SYN-ACK is a probe's or a scan's.
+	if p.lastSYN.ns-t.firstSYN.ns < int64(synRTO) {
+		return 0, false
+	}
+	return t.firstSYN.ns, true
+}
 
 // FINSent says whether side sent a FIN.
 func (tr *Tracker) FINSent(side int) bool { return tr.dir[side].fin.set }

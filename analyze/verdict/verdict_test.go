@@ -638,3 +638,203 @@ func TestSummaryBenignGoaway(t *testing.T) {
 		t.Errorf("calm+drain: problems %d, benign %d", s.ProblemConnections, s.BenignGoaways)
 	}
 }
+
+// synFacts is a connection whose handshake never completed, as far as
+// the capture saw: the client's SYNs at the frames in syns, the server's
+// SYN-ACKs at those in synAcks; nothing else from either side.
+func synFacts(syns, synAcks []int) *Facts {
+	f := testFacts()
+	side := func(d model.Direction, frames []int) {
+		df := &f.Dir[d]
+		df.SYNs = len(frames)
+		if len(frames) > 0 {
+			df.FirstSYN, df.LastSYN = mark(frames[0]), mark(frames[len(frames)-1])
+		}
+	}
+	side(model.ClientToServer, syns)
+	side(model.ServerToClient, synAcks)
+	if len(synAcks) == 0 {
+		f.Dir[model.ServerToClient].TTL = 0
+	}
+	return f
+}
+
+func synConn(end int, synAcks int, evs ...model.Event) *model.Connection {
+	c := testConn(end, evs...)
+	c.TCP.ServerToClient.Packets = synAcks
+	return c
+}
+
+func TestJudgeHandshake(t *testing.T) {
+	c2s, s2c := model.ClientToServer, model.ServerToClient
+	type want struct {
+		kind     model.Kind
+		dir      model.LossDirection
+		loc      model.LossLocation
+		suspects []model.Suspect
+		summary  []string // substrings
+		not      string   // a phrase it must not say
+		since    int      // Verdict.Since's frame; 0: none
+	}
+	refused := func(rstTTL int, host HostTTL) func() (*model.Connection, *Facts) {
+		return func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1}, nil)
+			f.Dir[s2c].RST, f.Dir[s2c].RSTTTL = mark(2), rstTTL
+			f.ServerHost = host
+			return synConn(20, 1, ttl(ev(2, s2c, model.EvRST, 1, 0), rstTTL)), f
+		}
+	}
+	tests := []struct {
+		name  string
+		point model.CapturePoint
+		end   int // capture end, ms after vt0
+		conn  func() (*model.Connection, *Facts)
+		want  want
+	}{
+		{"client side: SYN sent twice, no SYN-ACK: the SYN or the SYN-ACK lost", model.PointClient, 20000, func() (*model.Connection, *Facts) {
+			return synConn(200, 0, ev(100, c2s, model.EvRetransmission, 0, 0)), synFacts([]int{1, 100}, nil)
+		}, want{model.KindConnectFailed, model.LossUnknown, model.LocationUnknown, nil,
+			[]string{"handshake never completed", "SYN 2 times over 990 ms (frames 1 to 100)", "then stopped trying", "a capture at the server would tell"}, "reset", 1}},
+		{"client side: one SYN, the capture goes on: failed", model.PointClient, 5000, func() (*model.Connection, *Facts) {
+			return synConn(10, 0), synFacts([]int{1}, nil)
+		}, want{model.KindConnectFailed, model.LossUnknown, model.LocationUnknown, nil, []string{"sent its SYN once (frame 1)"}, "", 1}},
+		{"client side: one SYN at the end of the capture: too soon to tell", model.PointClient, 300, func() (*model.Connection, *Facts) {
+			return synConn(10, 0), synFacts([]int{1}, nil)
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, []string{"Still connecting when the capture ended", "too soon to tell"}, "", 0}},
+		{"client side: the capture ends before the next SYN was due", model.PointClient, 2500, func() (*model.Connection, *Facts) {
+			return synConn(200, 0, ev(100, c2s, model.EvRetransmission, 0, 0)), synFacts([]int{1, 100}, nil)
+		}, want{model.KindConnectFailed, model.LossUnknown, model.LocationUnknown, nil, []string{"too soon to tell whether the client had given up"}, "stopped trying", 1}},
+		{"client side: a late SYN-ACK answered by the client's RST is the failed handshake's, not a reset", model.PointClient, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1, 100}, []int{300})
+			f.Dir[c2s].RST = mark(301)
+			return synConn(3010, 1, ev(100, c2s, model.EvRetransmission, 0, 0), ttl(ev(301, c2s, model.EvRST, 1, 0), 64)), f
+		}, want{model.KindConnectFailed, model.LossServerToClient, model.BeforeCapture, nil,
+			[]string{"frame 300", "RST (frame 301)", "not a reset", "SYN-ACKs were lost server->client, before this capture point"}, "", 1}},
+		{"client side: a SYN-ACK the client resets soon after its SYN says nothing of the direction", model.PointClient, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1, 100}, []int{105})
+			f.Dir[c2s].RST = mark(106)
+			return synConn(1100, 1, ev(100, c2s, model.EvRetransmission, 0, 0)), f
+		}, want{model.KindConnectFailed, model.LossUnknown, model.LocationUnknown, nil, []string{"not a reset"}, "", 1}},
+		{"an RST at once to a prompt SYN-ACK is no failed dial (a scan, a probe)", model.PointServer, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1}, []int{2})
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
+			f.Dir[c2s].RST = mark(3)
+			return synConn(30, 1, ttl(ev(3, c2s, model.EvRST, 1, 0), 63)), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, []string{"The client reset the connection"}, "", 0}},
+		{"server side: SYN-ACKs sent, the client's SYN again: SYN-ACKs lost after the capture", model.PointServer, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1, 100}, []int{2, 101, 300})
+			return synConn(3010, 3, answered(ev(100, c2s, model.EvRetransmission, 0, 0)), ev(101, s2c, model.EvRetransmission, 0, 0), ev(300, s2c, model.EvRetransmission, 0, 0)), f
+		}, want{model.KindConnectFailed, model.LossServerToClient, model.AfterCapture, nil,
+			[]string{"SYN-ACK 3 times over 3.0 s (frames 2 to 300), never ACKed", "SYN-ACKs were lost server->client after this capture point"}, "", 1}},
+		{"server side: the client's RST answers a SYN-ACK: it had given up", model.PointServer, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1}, []int{2, 100, 300})
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64 // at the server
+			f.Dir[c2s].RST = mark(301)
+			return synConn(3010, 3, ev(100, s2c, model.EvRetransmission, 0, 0), ev(300, s2c, model.EvRetransmission, 0, 0), ttl(ev(301, c2s, model.EvRST, 1, 0), 63)), f
+		}, want{model.KindConnectFailed, model.LossServerToClient, model.AfterCapture, nil,
+			[]string{"SYN-ACK of frame 300", "RST (frame 301)", "consequence of the failed handshake"}, "", 1}},
+		{"server side: SYN-ACKs sent again, nothing back: SYN-ACKs or ACKs, unknown", model.PointServer, 20000, func() (*model.Connection, *Facts) {
+			return synConn(1100, 2, ev(100, s2c, model.EvRetransmission, 0, 0)), synFacts([]int{1}, []int{2, 100})
+		}, want{model.KindConnectFailed, model.LossUnknown, model.LocationUnknown, nil, []string{"a capture at the client would tell"}, "", 1}},
+		{"server side: SYNs arrive, the server never answers", model.PointServer, 20000, func() (*model.Connection, *Facts) {
+			return synConn(1100, 0, ev(100, c2s, model.EvRetransmission, 0, 0)), synFacts([]int{1, 100}, nil)
+		}, want{model.KindConnectFailed, model.LossNone, model.LocationUnknown, nil, []string{"the server never answered"}, "", 1}},
+		{"a completed handshake is no failed one", model.PointClient, 20000, func() (*model.Connection, *Facts) {
+			f := synFacts([]int{1, 100}, []int{101})
+			f.Dir[c2s].Plain, f.Dir[c2s].FIN = true, mark(150)
+			return testConn(2000, ev(100, c2s, model.EvRetransmission, 0, 0), ev(150, c2s, model.EvFIN, 1, 0)), f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, []string{"No loss"}, "", 0}},
+		{"refused with the server's TTL: nothing listening", model.PointClient, 20000, refused(63, HostTTL{TTL: 63, Conns: 4}),
+			want{model.KindReset, model.LossNone, model.LocationUnknown, nil, []string{"The server refused the connection", "nothing listening"}, "device in between", 0}},
+		{"refused with another TTL than the server's: a middlebox", model.PointClient, 20000, refused(64, HostTTL{TTL: 63, Conns: 4}),
+			want{model.KindReset, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectMiddleboxReset},
+				[]string{"A device in between refused the connection", "TTL 64", "4 other connection(s) here carry 63"}, "nothing listening", 0}},
+		{"refused, no other packet of the server's: cannot be told", model.PointClient, 20000, refused(64, HostTTL{}),
+			want{model.KindReset, model.LossNone, model.LocationUnknown, nil, []string{"cannot be told", "no other packet from 10.0.0.100"}, "device in between refused", 0}},
+		{"refused, the server's TTLs disagree: cannot be told", model.PointClient, 20000, refused(64, HostTTL{Conns: 3, Mixed: true}),
+			want{model.KindReset, model.LossNone, model.LocationUnknown, nil, []string{"cannot be told", "different TTLs"}, "", 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, f := tt.conn()
+			v := Judge(c, f, tt.point, at(tt.end))
+			if v.Kind != tt.want.kind || v.LossDirection != tt.want.dir || v.LossLocation != tt.want.loc {
+				t.Errorf("got %s %s %s, want %s %s %s: %s", v.Kind, v.LossDirection, v.LossLocation,
+					tt.want.kind, tt.want.dir, tt.want.loc, v.Summary)
+			}
+			if !slices.Equal(v.Suspects, append([]model.Suspect{}, tt.want.suspects...)) {
+				t.Errorf("suspects %v, want %v", v.Suspects, tt.want.suspects)
+			}
+			for _, w := range tt.want.summary {
+				if !strings.Contains(v.Summary, w) {
+					t.Errorf("summary %q, want it to say %q", v.Summary, w)
+				}
+			}
+			if tt.want.not != "" && strings.Contains(v.Summary, tt.want.not) {
+				t.Errorf("summary %q says %q", v.Summary, tt.want.not)
+			}
+			switch {
+			case tt.want.since == 0 && v.Since != nil:
+				t.Errorf("since %+v, want none", v.Since)
+			case tt.want.since != 0 && (v.Since == nil || v.Since.Frame != tt.want.since || !v.Since.Time.Equal(at(tt.want.since*10))):
+				t.Errorf("since %+v, want frame %d", v.Since, tt.want.since)
+			}
+			if len(v.Evidence) == 0 || len(v.Evidence) > MaxEvidence {
+				t.Errorf("evidence %+v", v.Evidence)
+			}
+		})
+	}
+}
+
+// TestServerHosts: a connection's ServerHost is the server's TTL on the
+// other connections from the same client subnet to the same server
+// address (any port), never its own.
+func TestServerHosts(t *testing.T) {
+	conn := func(client, server string, serverTTL int) (*model.Connection, *Facts) {
+		c := testConn(100)
+		c.Client, c.Server = client, server
+		f := testFacts()
+		f.Dir[model.ServerToClient].TTL = serverTTL
+		return c, f
+	}
+	type cf struct {
+		client, server string
+		ttl            int
+	}
+	tests := []struct {
+		name  string
+		conns []cf
+		fg    *Forgotten
+		want  []HostTTL
+	}{
+		{"refused next to healthy ones on another port", []cf{
+			{"10.0.0.1:40000", "10.0.0.100:8080", 63}, {"10.0.0.1:40001", "10.0.0.100:8080", 63}, {"10.0.0.1:40002", "10.0.0.100:8081", 0},
+		}, nil, []HostTTL{{TTL: 63, Conns: 1}, {TTL: 63, Conns: 1}, {TTL: 63, Conns: 2}}},
+		{"alone: nothing to compare with", []cf{{"10.0.0.1:40000", "10.0.0.100:8080", 0}}, nil, []HostTTL{{}}},
+		{"the healthy connections live --forget dropped count", []cf{{"10.0.0.1:40000", "10.0.0.100:8081", 0}},
+			&Forgotten{N: 5, Paths: []ForgottenPath{{ClientNet: "10.0.0.0/24", Server: "10.0.0.100:8080", Conns: 5, ServerTTLs: map[int]int{63: 5}}}},
+			[]HostTTL{{TTL: 63, Conns: 5}}},
+		{"another client subnet or server is another path", []cf{
+			{"10.0.0.1:40000", "10.0.0.100:8080", 0}, {"10.0.9.1:40000", "10.0.0.100:8080", 60}, {"10.0.0.1:40001", "10.0.0.101:8080", 63},
+		}, nil, []HostTTL{{}, {}, {}}},
+		{"TTLs that disagree tell nothing", []cf{
+			{"10.0.0.1:40000", "10.0.0.100:8080", 0}, {"10.0.0.1:40001", "10.0.0.100:8080", 63}, {"10.0.0.1:40002", "10.0.0.100:8080", 61},
+		}, nil, []HostTTL{{Conns: 2, Mixed: true}, {TTL: 61, Conns: 1}, {TTL: 63, Conns: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var conns []*model.Connection
+			var facts []*Facts
+			for _, x := range tt.conns {
+				c, f := conn(x.client, x.server, x.ttl)
+				conns, facts = append(conns, c), append(facts, f)
+			}
+			ServerHosts(conns, facts, tt.fg)
+			for i, f := range facts {
+				if f.ServerHost != tt.want[i] {
+					t.Errorf("connection %d: %+v, want %+v", i, f.ServerHost, tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -26,12 +26,13 @@ type console struct {
 
 // noticeLabels are the finding lines' second column.
 var noticeLabels = map[model.NoticeKind]string{
-	model.NoticePingLost:     "lost PING",
-	model.NoticePingLate:     "PING late",
-	model.NoticeGoaway:       "GOAWAY",
-	model.NoticeReset:        "RST",
-	model.NoticeRetransBurst: "retrans burst",
-	model.NoticeSilent:       "silent",
+	model.NoticePingLost:      "lost PING",
+	model.NoticePingLate:      "PING late",
+	model.NoticeGoaway:        "GOAWAY",
+	model.NoticeReset:         "RST",
+	model.NoticeRetransBurst:  "retrans burst",
+	model.NoticeSilent:        "silent",
+	model.NoticeConnectFailed: "connect fail",
 }
 
 // labelWidth aligns the lines: the longest label.

@@ -41,6 +41,8 @@ type clientConfig struct {
 	quietFor    time.Duration
 	maxInflight int
 	idleConns   int
+	dialEvery   time.Duration
+	dialAddr    string
 	tls         tlsOptions
 }
 
@@ -67,8 +69,13 @@ func runClient(args []string) error {
 	fs.DurationVar(&c.quietFor, "quiet-for", 0, "how long the periodic requests stay suspended")
 	fs.IntVar(&c.maxInflight, "max-inflight", 4, "periodic requests in flight per connection before ticks are skipped")
 	fs.IntVar(&c.idleConns, "idle-conns", 0, "the last N of --conns make no periodic requests: idle but for their /watch stream and health-check PINGs")
+	fs.DurationVar(&c.dialEvery, "dial-every", 0, "also open a new short-lived h2c connection this often (dial, GET /small, close), logged as conn index --conns (0: none)")
+	fs.StringVar(&c.dialAddr, "dial-addr", "", "`host:port` of the short-lived connections (default: --addr)")
 	c.tls.register(fs)
 	fs.Parse(args)
+	if c.dialAddr == "" {
+		c.dialAddr = c.addr
+	}
 
 	log, err := openLog(c.logPath)
 	if err != nil {
@@ -110,6 +117,13 @@ func runClient(args []string) error {
 		go func() {
 			defer wg.Done()
 			w.run(ctx)
+		}()
+	}
+	if c.dialEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dialLoop(ctx, c.conns, &c, log)
 		}()
 	}
 	wg.Wait()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Truth is a scenario's truth.json: what was injected, what the client
@@ -89,6 +90,10 @@ type Fault struct {
 	Direction string  `json:"direction"`
 	NFT       string  `json:"nft"`
 	What      string  `json:"what"`
+	// Packets is what the fault's rules matched (dropped or rejected),
+	// from their nft counters read just before the rules were deleted;
+	// absent for rules without a counter.
+	Packets *int `json:"packets,omitempty"`
 }
 
 type ClientError struct {
@@ -97,6 +102,12 @@ type ClientError struct {
 	Op    string `json:"op,omitempty"`
 	Conn  *int   `json:"conn,omitempty"`
 	Local string `json:"local,omitempty"`
+	// Remote is the address dialed, for the short-lived connections'
+	// failed dials (client --dial-every): with Local it names the
+	// failed handshake's connection in the captures.
+	Remote string `json:"remote,omitempty"`
+	// After is how long the dial tried before it failed (a Go duration).
+	After string `json:"after,omitempty"`
 }
 
 // ConnSummary is one client TCP connection as the client log saw it, keyed
@@ -109,6 +120,9 @@ type ConnSummary struct {
 	RequestsOK int     `json:"requests_ok"`
 	Errors     int     `json:"errors"`
 	FirstError *string `json:"first_error"`
+	// ConnectMs is how long the dial took (TCP connect and, for TLS, the
+	// handshake): a second or more means a SYN or SYN-ACK was sent again.
+	ConnectMs float64 `json:"connect_ms,omitempty"`
 	// What the TLS handshake negotiated (crypto/tls's names), for TLS
 	// scenarios: record sizes depend on both.
 	TLSVersion  string `json:"tls_version,omitempty"`
@@ -210,6 +224,9 @@ func runTruth(args []string) error {
 			cs := byLocal[e.Local]
 			if e.Op == "dial" && e.Level == "info" && e.Conn != nil {
 				cs = &ConnSummary{Local: e.Local, Conn: *e.Conn, Connected: e.Time}
+				if d, err := time.ParseDuration(strings.TrimPrefix(e.Msg, "connected in ")); err == nil {
+					cs.ConnectMs = float64(d.Microseconds()) / 1000
+				}
 				if x, ok := e.Extra.(map[string]any); ok {
 					cs.TLSVersion, _ = x["tls_version"].(string)
 					cs.CipherSuite, _ = x["cipher_suite"].(string)
@@ -219,7 +236,11 @@ func runTruth(args []string) error {
 			}
 			switch {
 			case e.Level == "error":
-				t.ClientErrors = append(t.ClientErrors, ClientError{Time: e.Time, Msg: e.Msg, Op: e.Op, Conn: e.Conn, Local: e.Local})
+				ce := ClientError{Time: e.Time, Msg: e.Msg, Op: e.Op, Conn: e.Conn, Local: e.Local, Remote: e.Remote}
+				if x, ok := e.Extra.(map[string]any); ok {
+					ce.After, _ = x["after"].(string)
+				}
+				t.ClientErrors = append(t.ClientErrors, ce)
 				if cs != nil {
 					cs.Errors++
 					if cs.FirstError == nil {
@@ -276,6 +297,19 @@ func runTruth(args []string) error {
 			}
 			sb.WriteString(";")
 		}
+	}
+	// The failed handshakes, by client port: the connections the
+	// captures show without a dial line (client --dial-every).
+	first := true
+	for _, e := range t.ClientErrors {
+		if e.Op != "dial" || e.Local == "" {
+			continue
+		}
+		if first {
+			sb.WriteString(" Failed dials (from client.log):")
+			first = false
+		}
+		fmt.Fprintf(&sb, " %s -> %s failed %s after %s: %s;", e.Local, e.Remote, e.Time, e.After, e.Msg)
 	}
 	t.Expect.Notes = strings.TrimSpace(sb.String())
 

@@ -160,7 +160,7 @@ func New(opts Options) *Metrics {
 	}, srvLabel)
 	m.findings = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "h2pcap_findings_total",
-		Help: "Findings as h2pcap live prints them, by kind (ping_late, ping_lost, goaway, reset, retransmission_burst, silent).",
+		Help: "Findings as h2pcap live prints them, by kind (ping_late, ping_lost, goaway, reset, retransmission_burst, silent, connect_failed).",
 	}, []string{"server", "kind"})
 	m.serversCapped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "h2pcap_metrics_servers_capped_total",

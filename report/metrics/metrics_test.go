@@ -111,7 +111,7 @@ h2pcap_pings_unanswered_total{server="198.18.2.2:8080"} 1
 			},
 			metrics: []string{"h2pcap_tcp_retransmissions_total", "h2pcap_tcp_resets_total", "h2pcap_findings_total"},
 			want: `
-# HELP h2pcap_findings_total Findings as h2pcap live prints them, by kind (ping_late, ping_lost, goaway, reset, retransmission_burst, silent).
+# HELP h2pcap_findings_total Findings as h2pcap live prints them, by kind (ping_late, ping_lost, goaway, reset, retransmission_burst, silent, connect_failed).
 # TYPE h2pcap_findings_total counter
 h2pcap_findings_total{kind="reset",server="198.18.2.2:8080"} 1
 h2pcap_findings_total{kind="retransmission_burst",server="198.18.2.2:8080"} 1
@@ -162,7 +162,7 @@ h2pcap_connections_total{server="unknown"} 1
 			},
 			metrics: []string{"h2pcap_findings_total", "h2pcap_pings_unanswered_total"},
 			want: `
-# HELP h2pcap_findings_total Findings as h2pcap live prints them, by kind (ping_late, ping_lost, goaway, reset, retransmission_burst, silent).
+# HELP h2pcap_findings_total Findings as h2pcap live prints them, by kind (ping_late, ping_lost, goaway, reset, retransmission_burst, silent, connect_failed).
 # TYPE h2pcap_findings_total counter
 h2pcap_findings_total{kind="silent",server="[fd18:2::2]:8443"} 1
 # HELP h2pcap_pings_unanswered_total HTTP/2 PINGs whose sender gave up waiting for the ACK (the ` + "`http2: client connection lost`" + ` signature).
