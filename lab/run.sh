@@ -21,7 +21,8 @@ BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcp
 
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
-	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls)
+	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
+	traceroute-probes ping-close dial-race)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -375,7 +376,7 @@ finish() {
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
 	local args=("$@") i extra
-	rm -f "$TMP/pings.jsonl"
+	rm -f "$TMP/pings.jsonl" "$TMP/probes.jsonl"
 	if declare -F "notes_$SC" >/dev/null; then
 		"notes_$SC" >"$TMP/notes"
 		extra=$(paste -sd' ' "$TMP/notes")
@@ -385,6 +386,7 @@ finish() {
 	fi
 	# A notes function may have listed the PINGs it found (ping_notes).
 	[ ! -s "$TMP/pings.jsonl" ] || args+=(--pings "$TMP/pings.jsonl")
+	[ ! -s "$TMP/probes.jsonl" ] || args+=(--probes "$TMP/probes.jsonl")
 	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "${args[@]}" ||
 		{ [ -n "$SC_BAD" ] && log "warning: $SC: $SC_BAD"; }; then
 		log "warning: $SC did not show what it is for (see above); truth.json records what did happen"
@@ -624,6 +626,55 @@ sc_middlebox-reset() {
 		--captures "$BOTH_CAPTURES" \
 		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection reset by peer" \
 		--notes "Only the connection from client port $port is reset; the RSTs come from the router: TTL 64 in the captures where the real peer's packets have TTL 63. The other connection is unaffected."
+}
+
+# traceroute_loop SECONDS ROUNDS PORT: from the client namespace, ROUNDS
+# runs of `traceroute -T` (TCP SYN probes, TTL 1 up; -q 3 probes per TTL),
+# one every SECONDS, in the background; TRACE_PID is the loop.
+traceroute_loop() {
+	local every=$1 rounds=$2 port=$3
+	command -v traceroute >/dev/null || die "traceroute missing (apt-get install traceroute; make deps)"
+	bg "$NS_C" bash -c "for i in \$(seq $rounds); do traceroute -T -n -p $port -q 3 -w 1 $S4 >>'$OUT/traceroute.txt' 2>&1; sleep $every; done"
+	TRACE_PID=$LAST
+}
+
+sc_traceroute-probes() {
+	begin traceroute-probes
+	start_server
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 10s \
+		--every 500ms --large-every 0 --watch-every 1s
+	at 1
+	traceroute_loop 1.5 5 8080
+	at 3
+	local port
+	port=$(grep '"op":"dial"' "$OUT/client.log" | grep '"conn":0,' | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
+	[ -n "$port" ] || die "no client port for conn 0 in client.log"
+	fault both "reset" "ip saddr $C4 tcp sport $port tcp dport 8080 reject with tcp reset; ip saddr $S4 tcp sport 8080 tcp dport $port reject with tcp reset"
+	at 6
+	fault_end
+	wait "$TRACE_PID" || true
+	forget "$TRACE_PID"
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "As middlebox-reset (two h2c connections; 3-6 s the router rejects one flow, client port $port, with TCP resets both ways), while the client host runs traceroute -T -p 8080 -q 3 to the server five times, from 1 s, 1.5 s apart: TCP SYN probes with TTL 1, 2, 3, ... The TTL-1 probes expire at the router (ICMP time exceeded from 198.18.1.1); the others reach the server, whose SYN-ACK the client's kernel answers with an RST (no socket)." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection reset by peer" \
+		--notes "Only the connection from client port $port is reset by the router (TTL 64 where the real peer's packets have 63). The probes are not connections: counted apart (summary.probes), never judged, never used for the capture point. traceroute.txt is the prober's own output."
+}
+
+# notes_traceroute-probes counts each capture's probes with tshark for
+# truth.json (probes): SYNs without ACK with TTL 30 or less, and ICMP time
+# exceeded errors (the quoted TCP shows in tcp.flags too: excluded by
+# requiring no icmp in the frame for the SYNs).
+notes_traceroute-probes() {
+	command -v tshark >/dev/null || { SC_BAD="tshark missing: probes not counted"; return 0; }
+	local f syns te
+	for f in client.pcap server.pcap; do
+		syns=$(tshark -r "$OUT/$f" -Y '!icmp && tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.ttl <= 30' 2>/dev/null | wc -l)
+		te=$(tshark -r "$OUT/$f" -Y 'icmp.type == 11' 2>/dev/null | wc -l)
+		printf '{"capture":"%s","syns":%d,"icmp_time_exceeded":%d}\n' "$f" "$syns" "$te" >>"$TMP/probes.jsonl"
+		echo "$f: $syns probe SYNs, $te ICMP time exceeded."
+	done
 }
 
 sc_mtu-blackhole() {

@@ -154,6 +154,7 @@ func writeText(w io.Writer, r *model.Report, md bool, width int) error {
 	t.headline(r)
 	t.inputs(r)
 	t.paths(r)
+	t.probes(r)
 	t.connections(r)
 	t.findings(r)
 	return t.err

@@ -70,3 +70,19 @@ const (
 	minIPIDRun  = 4
 	maxIPIDStep = 64
 )
+
+// Probes (probes.go).
+const (
+	// maxProbeTTL is the highest SYN TTL a probe is taken to have:
+	// traceroute's and tcptraceroute's default maximum hop count (-m 30).
+	// A real connection's SYN leaves its host with 64 (Linux, macOS), 128
+	// (Windows) or 255 (network gear) and crosses far fewer than 34 hops,
+	// so no real SYN is seen this low.
+	maxProbeTTL = 30
+	// minProbeTTLs is how many different SYN TTLs a host must send one
+	// destination, in SYNs that opened nothing, for an unanswered one to
+	// be taken as a probe: a TTL that changes from SYN to SYN is a
+	// prober walking the path (traceroute sends 3 per TTL, TTL 1 up); a
+	// client's own SYNs all leave with its one default TTL.
+	minProbeTTLs = 2
+)

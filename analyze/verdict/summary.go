@@ -12,10 +12,22 @@ import (
 )
 
 // JudgeReport fills the judgement into a Report whose connections are
-// built (facts[i] belongs to r.Connections[i]): each connection's capture
-// point and verdict, the Report's capture point and the summary, to which
-// forgotten adds the connections dropped before the Report (nil: none).
-func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
+// built (facts[i] belongs to r.Connections[i]): it takes the probes
+// (FindProbes) out of r.Connections into the summary, then judges each
+// connection's capture point and verdict, the Report's capture point and
+// the summary, to which forgotten adds the connections dropped before the
+// Report (nil: none). It returns the indexes, into the connections it was
+// given, of those it kept, in order.
+func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []int) {
+	probe, probes := FindProbes(r.Connections, facts)
+	conns, kf := r.Connections[:0:0], facts[:0:0]
+	for i, c := range r.Connections {
+		if !probe[i] {
+			conns, kf = append(conns, c), append(kf, facts[i])
+			kept = append(kept, i)
+		}
+	}
+	r.Connections, facts = conns, kf
 	points := make([]model.CapturePoint, len(r.Connections))
 	for i, out := range r.Connections {
 		points[i] = facts[i].CapturePoint()
@@ -31,6 +43,28 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
+	if len(probes) > 0 {
+		r.Summary.Probes = probes
+		r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + probesWords(probes) + "."
+	}
+	return kept
+}
+
+// probesWords is the headline's note on probes: "80 traceroute probes
+// from 198.18.1.2 to 198.18.2.2:8080 counted apart, not as connections".
+func probesWords(ts []model.ProbeTarget) string {
+	n := 0
+	for _, t := range ts {
+		n += t.Probes
+	}
+	w := fmt.Sprintf("%d traceroute probes", n)
+	if n == 1 {
+		w = "1 traceroute probe"
+	}
+	if len(ts) == 1 {
+		w += fmt.Sprintf(" from %s to %s", ts[0].Prober, ts[0].Target)
+	}
+	return w + " counted apart, not as connections"
 }
 
 // CaptureEnd is when the capture ended: the last input's last packet, or

@@ -73,6 +73,18 @@ type dirTrack struct {
 	fin, rst segMark // the first FIN and RST this side sent
 	lastNS   int64   // this side's latest segment
 
+	// The side's first pure SYN (its sequence number is the ISN an ICMP
+	// error quoting it carries) and its TTL; and whether the side ever
+	// sent a plain ACK (no SYN, no RST): a traceroute probe's prober
+	// never does.
+	syn      segMark
+	synAck   segMark // the side's first SYN-ACK
+	synTTL   uint8
+	plainACK bool
+	// icmp is the first ICMP error that quoted this side's SYN.
+	icmp    segMark
+	icmpErr decode.ICMPError
+
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
 }
@@ -218,7 +230,30 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
 		t.fin = mark
 	}
+	if syn && !ack && !t.syn.set {
+		t.syn, t.synTTL = mark, s.TTL
+	}
+	if syn && ack && !t.synAck.set {
+		t.synAck = mark
+	}
+	if ack && !syn && !rst {
+		t.plainACK = true
+	}
 	ct.lastNS, t.lastNS = now, now
+}
+
+// ICMPError takes an ICMP error that quotes a segment side sent. Only one
+// that quotes the side's SYN (its ISN) is kept, the first: what a router
+// says of a probe's SYN whose TTL ran out.
+// It reports whether it kept e.
+func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
+	t := &tr.dir[side]
+	if !t.syn.set || t.icmp.set || tcp.Seq(e.Seq) != t.syn.seq {
+		return false
+	}
+	t.icmp = segMark{set: true, frame: e.Frame, input: e.Input, ns: e.Time.UnixNano()}
+	t.icmpErr = *e
+	return true
 }
 
 // addHole remembers a gap, forgetting the oldest past maxHoles.
@@ -276,6 +311,19 @@ type DirFacts struct {
 	// RSTIPIDJump: the side numbers its IPv4 IDs with a counter and its
 	// first RST's ID is not the next one.
 	RSTIPIDJump bool
+
+	// SYN is this side's first SYN without ACK (the client's opening
+	// SYN), SYNTTL its TTL; PlainACK says the side sent an ACK without
+	// SYN or RST: it took part in a connection (a prober never does).
+	SYN      SegRef
+	SYNAck   SegRef // the side's first SYN-ACK
+	SYNTTL   int
+	PlainACK bool
+	// ICMP is the first ICMP error that quoted this side's SYN, and
+	// ICMPError the error itself (its sender, kind); ICMP is zero
+	// without one.
+	ICMP      SegRef
+	ICMPError decode.ICMPError
 }
 
 // SegRef is one segment the judgement may cite.
@@ -344,6 +392,11 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
 		df.RSTIPIDJump = t.rstIPIDJump
+		df.SYN, df.SYNAck, df.SYNTTL, df.PlainACK = m(t.syn), m(t.synAck), int(t.synTTL), t.plainACK
+		if t.icmp.set {
+			df.ICMP = SegRef{Frame: t.icmp.frame, Input: t.icmp.input, Time: time.Unix(0, t.icmp.ns).UTC()}
+			df.ICMPError = t.icmpErr
+		}
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}

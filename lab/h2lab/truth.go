@@ -30,6 +30,18 @@ type Truth struct {
 	// truth for PINGs inferred from encrypted record sizes, and for the
 	// connections a mid-connection capture cannot decrypt.
 	Pings []Ping `json:"pings,omitempty"`
+	// Probes counts, per capture, the traceroute probes tshark finds
+	// (traceroute-probes): the truth for summary.probes.
+	Probes []ProbeCount `json:"probes,omitempty"`
+}
+
+// ProbeCount is what tshark counts of a capture's traceroute probes: SYNs
+// (without ACK) with a TTL of 30 or less, and ICMP time exceeded errors
+// quoting one.
+type ProbeCount struct {
+	Capture      string `json:"capture"`
+	SYNs         int    `json:"syns"`
+	TimeExceeded int    `json:"icmp_time_exceeded"`
 }
 
 // Ping is one PING or PING ACK frame in one capture.
@@ -111,6 +123,7 @@ func runTruth(args []string) error {
 	verdictIfLost := fs.String("verdict-if-lost", "", "verdict instead of -verdict when the client logged \"http2: client connection lost\" (random faults differ run to run)")
 	fs.StringVar(&t.Expect.Notes, "notes", "", "notes; a summary of the client's connections is appended")
 	pings := fs.String("pings", "", "JSON-lines `file` of the PINGs in the captures, written by run.sh")
+	probes := fs.String("probes", "", "JSON-lines `file` of the probe counts per capture, written by run.sh")
 	out := fs.String("out", "truth.json", "output `file`")
 	wantError := fs.String("want-error", "", "check: some client error must contain this text")
 	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
@@ -150,6 +163,18 @@ func runTruth(args []string) error {
 			return nil
 		}); err != nil {
 			return fmt.Errorf("read pings: %w", err)
+		}
+	}
+	if *probes != "" {
+		if err := readJSONLines(*probes, func(b []byte) error {
+			var p ProbeCount
+			if err := json.Unmarshal(b, &p); err != nil {
+				return err
+			}
+			t.Probes = append(t.Probes, p)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read probes: %w", err)
 		}
 	}
 	t.ClientErrors = []ClientError{}

@@ -1,0 +1,96 @@
+package analyze
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// TestProbesLab holds the probe counting to the lab: in traceroute-probes
+// the report counts every probe tshark counts (truth.json's probes: SYNs
+// with TTL 30 or less, ICMP time exceeded) in summary.probes, answered
+// or not, and lists only the client's own connections (truth.json's
+// connections, from client.log), whose verdicts TestVerdictLab holds; in
+// every other lab capture it finds no probe at all.
+func TestProbesLab(t *testing.T) {
+	truths, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "truth.json"))
+	if len(truths) == 0 {
+		t.Skip("no lab captures")
+	}
+	for _, tp := range truths {
+		b, err := os.ReadFile(tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr struct {
+			Scenario    string `json:"scenario"`
+			Connections []struct {
+				Local string `json:"local"`
+			} `json:"connections"`
+			Probes []struct {
+				Capture      string `json:"capture"`
+				SYNs         int    `json:"syns"`
+				TimeExceeded int    `json:"icmp_time_exceeded"`
+			} `json:"probes"`
+		}
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatalf("%s: %v", tp, err)
+		}
+		for _, capture := range []string{"client.pcap", "server.pcap"} {
+			t.Run(tr.Scenario+"/"+capture, func(t *testing.T) {
+				r := verdictReport(t, filepath.Join(filepath.Dir(tp), capture))
+				syns, icmp := 0, 0
+				for _, p := range tr.Probes {
+					if p.Capture == capture {
+						syns, icmp = p.SYNs, p.TimeExceeded
+					}
+				}
+				var probes, answeredICMP int
+				for _, p := range r.Summary.Probes {
+					if p.Probes != len(p.Streams) {
+						t.Errorf("%s -> %s: %d probes, %d streams", p.Prober, p.Target, p.Probes, len(p.Streams))
+					}
+					probes += p.Probes
+					for _, x := range p.TTLs {
+						if x.Sent != x.ICMP+x.SYNAck+x.Reset+x.Unanswered {
+							t.Errorf("%s -> %s TTL %d: %d sent, answers %+v", p.Prober, p.Target, x.TTL, x.Sent, x)
+						}
+						if x.TTL > 30 {
+							t.Errorf("%s -> %s: a probe with TTL %d", p.Prober, p.Target, x.TTL)
+						}
+						answeredICMP += x.ICMP
+					}
+				}
+				if probes != syns || answeredICMP != icmp {
+					t.Errorf("%d probes, %d answered by ICMP; tshark: %d probe SYNs, %d ICMP time exceeded", probes, answeredICMP, syns, icmp)
+				}
+				if syns == 0 {
+					return
+				}
+				// Only the client's connections are listed, and counted.
+				if len(r.Connections) != len(tr.Connections) || r.Summary.Connections != len(tr.Connections) {
+					t.Errorf("%d connections listed, %d counted; client.log has %d", len(r.Connections), r.Summary.Connections, len(tr.Connections))
+				}
+				local := map[string]bool{}
+				for _, c := range tr.Connections {
+					local[c.Local] = true
+				}
+				for _, c := range r.Connections {
+					if !local[c.Client] {
+						t.Errorf("stream %d from %s listed: not a client connection (%s)", c.Stream, c.Client, c.Verdict.Kind)
+					}
+				}
+				if r.Summary.ProblemConnections > 1 {
+					t.Errorf("%d problem connections: only the reset one is; %s", r.Summary.ProblemConnections, r.Summary.Headline)
+				}
+				want := model.CapturePoint(capture[:len(capture)-len(".pcap")])
+				if r.CapturePoint != want {
+					t.Errorf("capture_point %s, want %s", r.CapturePoint, want)
+				}
+			})
+		}
+	}
+}
