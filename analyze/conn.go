@@ -55,8 +55,8 @@ type conn struct {
 	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
 	// the notices tell nothing of it, and an ICMP error quoting that SYN
 	// ends it.
-	probeSYN bool
-	forgotten   bool            // judged healthy after its close and dropped
+	probeSYN  bool
+	forgotten bool // judged healthy after its close and dropped
 }
 
 // closeMark remembers the first segment with RST or FIN.
