@@ -245,6 +245,12 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					if g.lost != 1 {
 						t.Errorf("stream %d: lost_ping verdict, %d ping_lost notices", i, g.lost)
 					}
+				case model.KindHealthy:
+					// A PING its sender closed right after (ping-close)
+					// was not lost: no notice says it was.
+					if g.lost != 0 {
+						t.Errorf("stream %d: healthy verdict, %d ping_lost notices", i, g.lost)
+					}
 				case model.KindReset:
 					if g.reset != 1 {
 						t.Errorf("stream %d: reset verdict, %d reset notices", i, g.reset)

@@ -662,6 +662,54 @@ sc_traceroute-probes() {
 		--notes "Only the connection from client port $port is reset by the router (TTL 64 where the real peer's packets have 63). The probes are not connections: counted apart (summary.probes), never judged, never used for the capture point. traceroute.txt is the prober's own output."
 }
 
+sc_ping-close() {
+	begin ping-close
+	# The PING ACK comes 40 ms after the PING (a far or busy server), so
+	# each connection is closed before its PING's answer arrives.
+	start_pingserver --acks 100 --ack-delay 40ms
+	captures_both
+	bg "$NS_C" "$BIN" pingclose --log "$OUT/client.log" --addr $S4:8080 --rounds 8 --every 300ms
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "A load generator (x/net http2.Transport, h2c) opens a connection, GETs /small, sends a PING (ClientConn.Ping) and closes the connection (ClientConn.Close) 7 to 18 ms later without waiting for the answer; 8 rounds, one connection at a time. The server (pingserver --ack-delay 40ms, as a far or busy server) answers each PING 40 ms after it came, after the client closed. No fault." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict healthy --loss-direction none --want-no-errors \
+		--notes "Every connection ends with a client PING without ACK before the client's FIN, but the close came 7-18 ms after the PING (client.log: close_after_ping_ms), far sooner than any PingTimeout (x/net and client-go 15 s, the lab's 1 s): the client closed for its own reasons, no PING was lost. The late PING ACK reaches the closed socket, which answers with an RST."
+}
+
+# notes_ping-close checks with tshark that client.pcap shows what the
+# scenario is for: connections whose client closed (FIN) within 20 ms of
+# its PING, before the PING's ACK came.
+notes_ping-close() {
+	command -v tshark >/dev/null || { SC_BAD="tshark missing: the PING-close timing not checked"; return 0; }
+	local out
+	out=$(tshark -r "$OUT/client.pcap" -d tcp.port==8080,http2 -Y 'http2.type == 6 || (tcp.flags.fin == 1 && tcp.dstport == 8080)' \
+		-T fields -e tcp.stream -e frame.time_epoch -e http2.flags.ack.ping -e tcp.flags.fin -E separator=, 2>/dev/null |
+		awk -F, '$4 == "1" || $4 == "True" { if (!($1 in fin)) fin[$1] = $2; next }
+			$3 == "0" || $3 == "False" { if (!($1 in ping)) ping[$1] = $2; next }
+			{ if (!($1 in ack)) ack[$1] = $2 }
+			END { n = 0
+				for (s in ping) if ((s in fin) && (s in ack) && fin[s] > ping[s] && fin[s] - ping[s] < 0.02 && ack[s] > fin[s]) n++
+				printf "%d", n }')
+	[ "${out:-0}" -gt 0 ] || SC_BAD="no connection closed within 20 ms of its PING before the ACK"
+	echo "client.pcap: $out connections closed by the client within 20 ms of their PING, before its ACK came."
+}
+
+sc_dial-race() {
+	begin dial-race
+	start_server
+	captures_both
+	bg "$NS_C" "$BIN" dialrace --log "$OUT/client.log" --keylog "$OUT/keylog.txt" --addr $S4:8443 --concurrent 4 --every 500ms --duration 4s
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	finish --transport tls --server $S4:8443 --conns 4 \
+		--description "net/http's Transport with HTTP/2 over TLS (ForceAttemptHTTP2, key log) fires 4 requests at once at its start: each dials its own connection, and as their TLS handshakes finish HTTP/2's pool keeps one and closes the others at once (the dial race); then a GET /small every 500 ms on the kept connection for 4 s. No fault." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict healthy --loss-direction none --want-no-errors \
+		--notes "The spare connections (client.log: closed a few ms after their dial, no request) carry a TLS handshake and the client's close (close_notify, then FIN or, with the server's SETTINGS unread, RST) and nothing else: benign, a spare of the dial race. The kept connection serves every request."
+}
+
 # notes_traceroute-probes counts each capture's probes with tshark for
 # truth.json (probes): SYNs without ACK with TTL 30 or less, and ICMP time
 # exceeded errors (the quoted TCP shows in tcp.flags too: excluded by

@@ -207,7 +207,9 @@ func (nt *Noticer) closedWithPing(c Conn, side int, s *decode.Segment) {
 		return
 	}
 	p := c.App().UnansweredPing(side, s.Frame, s.Input)
-	if p == nil {
+	// A close sooner than any PingTimeout after the PING is the
+	// sender's own, not a lost PING (the verdict's rule).
+	if p == nil || s.Time.Sub(p.Meta.Time) < verdict.MinPingTimeout {
 		return
 	}
 	how := "closed (FIN)"

@@ -234,6 +234,10 @@ type judgement struct {
 	synOnly       bool // SYN never answered
 	setupStall    bool // the client's first data never got an answer, and it gave up
 	slowHandshake bool // ... right after a TCP handshake that took long
+	// ownClose is the client's last PING without ACK when the client
+	// closed sooner after it than any PingTimeout: its own close, not a
+	// lost PING (the text says so).
+	ownClose *model.Ping
 }
 
 func (j *judgement) evidence(m SegRef, note string, args ...any) {
@@ -306,6 +310,14 @@ func (j *judgement) lostPingDecoded() bool {
 		acked := p.Acked && (p.AckTime == nil || p.AckTime.Before(j.cl.client.Time)) && !j.ackLost(p)
 		if p.From != "client" || acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
 			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
+			continue
+		}
+		// A health check gives its PING PingTimeout before closing; a
+		// close sooner was the client's own decision, not a lost PING.
+		if j.cl.client.Time.Sub(p.Time) < MinPingTimeout {
+			if j.ownClose == nil {
+				j.ownClose = p
+			}
 			continue
 		}
 		if j.serverGoawayBefore(p.Frame, p.Input) {
@@ -448,10 +460,17 @@ func (j *judgement) lostPingInferred() bool {
 	if idle < MinStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
 		return false
 	}
+	// At the client's capture its unanswered data is seen leaving: a
+	// health check closes no sooner than PingTimeout after it (the PING,
+	// or a request before it). A close sooner was the client's own.
+	atClient := senderSide(j.point, model.ClientToServer)
+	if atClient && cl.client.Time.Sub(cf.Stall.Time) < MinPingTimeout {
+		return false
+	}
 	// Loss since the client last heard from the server, or else the
 	// client's data showing up only as its RST does: what a closed
 	// socket still retransmits, seen away from the client.
-	trouble := cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
+	trouble := !atClient && cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
 	for _, e := range j.c.Events {
 		if e.Time.Before(heard) {
 			continue

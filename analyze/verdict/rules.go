@@ -11,6 +11,16 @@ const (
 	// (x/net's ReadIdleTimeout plus PingTimeout: client-go 30 s + 15 s;
 	// the lab 2 s + 1 s; no real setting is below a second).
 	MinStall = time.Second
+	// MinPingTimeout is the least time from a client's PING to its close
+	// for the close to be a failed health check. A health check closes
+	// PingTimeout after its PING: x/net's default is 15 s, client-go's 15
+	// s, grpc-go's keepalive Timeout 20 s by default; the shortest in use
+	// is the lab's 1 s. Half of that leaves room for the time between
+	// the timer's start and the PING's write and for a capture a little
+	// way from the client. A client that closes for its own reasons right
+	// after a keepalive or BDP PING does it within milliseconds (7-18 ms
+	// in the ping-close scenario): not a lost PING.
+	MinPingTimeout = 500 * time.Millisecond
 	// closeBurst is how close before a close a client's last records
 	// are taken as part of it (GOAWAY, TLS close_notify), not as the
 	// request that went unanswered.
