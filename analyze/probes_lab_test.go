@@ -94,3 +94,62 @@ func TestProbesLab(t *testing.T) {
 		}
 	}
 }
+
+// TestDialRaceLab holds the dial race to the lab: in dial-race, with the
+// key log, every connection the client closed without a request
+// (truth.json's connections: requests_ok 0) is a dial race's spare, healthy
+// and counted in summary.dial_race_spares, and the one it kept is not;
+// without the key log nothing is called a spare, and no connection is a
+// problem either way.
+func TestDialRaceLab(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "pcaps", "dial-race")
+	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Skip("no dial-race capture")
+	}
+	var tr struct {
+		Connections []struct {
+			Local      string `json:"local"`
+			RequestsOK int    `json:"requests_ok"`
+		} `json:"connections"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	spare := map[string]bool{}
+	spares := 0
+	for _, c := range tr.Connections {
+		if c.RequestsOK == 0 {
+			spare[c.Local] = true
+			spares++
+		}
+	}
+	if spares == 0 || spares == len(tr.Connections) {
+		t.Fatalf("client.log: %d spares of %d connections: no race to test", spares, len(tr.Connections))
+	}
+	for _, capture := range []string{"client.pcap", "server.pcap"} {
+		for _, keys := range []bool{true, false} {
+			t.Run(capture+map[bool]string{true: "", false: "/nokeys"}[keys], func(t *testing.T) {
+				r := verdictReportKeys(t, filepath.Join(dir, capture), keys)
+				if len(r.Connections) != len(tr.Connections) || r.Summary.ProblemConnections != 0 {
+					t.Errorf("%d connections, %d problems; client.log has %d: %s", len(r.Connections), r.Summary.ProblemConnections, len(tr.Connections), r.Summary.Headline)
+				}
+				want := 0
+				if keys {
+					want = spares
+				}
+				if r.Summary.DialRaceSpares != want {
+					t.Errorf("summary.dial_race_spares %d, want %d", r.Summary.DialRaceSpares, want)
+				}
+				for _, c := range r.Connections {
+					if c.Verdict.DialRaceSpare != (keys && spare[c.Client]) {
+						t.Errorf("stream %d (%s, client.log spare %v): dial_race_spare %v: %s", c.Stream, c.Client, spare[c.Client], c.Verdict.DialRaceSpare, c.Verdict.Summary)
+					}
+					if c.Verdict.Kind != model.KindHealthy {
+						t.Errorf("stream %d: %s: %s", c.Stream, c.Verdict.Kind, c.Verdict.Summary)
+					}
+				}
+			})
+		}
+	}
+}

@@ -320,6 +320,12 @@ type Verdict struct {
 	// blackholed, lost_ping, silent. Nil where the verdict has no such
 	// moment.
 	Since *Moment `json:"since,omitempty"`
+	// DialRaceSpare marks (kind healthy) a spare connection of a dial
+	// race: the client dialed it together with another to the same server,
+	// finished its TLS handshake and closed it at once without a request,
+	// as Go's HTTP/2 client does when several requests start before its
+	// first connection is up. Benign; Summary.DialRaceSpares counts them.
+	DialRaceSpare bool `json:"dial_race_spare,omitempty"`
 }
 
 // Evidence is one frame that supports a verdict.

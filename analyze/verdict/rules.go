@@ -96,3 +96,12 @@ const (
 	// client's own SYNs all leave with its one default TTL.
 	minProbeTTLs = 2
 )
+
+// The dial race (dialrace.go).
+
+// dialRaceSpan bounds a dial race's spare from its SYN to the client's
+// close: Go closes the spare the moment its TLS handshake ends, two or
+// three round trips after the SYN (under a second on any real path; 10
+// ms in the lab), while a connection it no longer needs stays until
+// net/http's IdleConnTimeout (90 s).
+const dialRaceSpan = 3 * time.Second

@@ -42,6 +42,11 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []
 		}
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
+	for i, k := range DialRaceSpares(r.Connections, facts) {
+		if k >= 0 {
+			spareVerdict(r.Connections[i].Verdict, r.Connections[i], r.Connections[k], facts[i])
+		}
+	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
 	if len(probes) > 0 {
 		r.Summary.Probes = probes
@@ -140,6 +145,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		}
 		p.LostPings += lostPings(c)
 		v := c.Verdict
+		if v != nil && v.DialRaceSpare {
+			s.DialRaceSpares++
+		}
 		// Connections a reset ended: counting RST packets would count
 		// every Go TLS teardown, whose last RST is routine.
 		if v != nil && v.Kind == model.KindReset {
@@ -176,6 +184,13 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	s.Headline = headline(s, kinds, problemServers, problemDirs)
 	if s.BenignGoaways > 0 {
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + fmt.Sprintf("; %d drained by the server (GOAWAY NO_ERROR, benign).", s.BenignGoaways)
+	}
+	if n := s.DialRaceSpares; n > 0 {
+		w := fmt.Sprintf("%d spare connections of a dial race, closed by the client at once (benign)", n)
+		if n == 1 {
+			w = "1 spare connection of a dial race, closed by the client at once (benign)"
+		}
+		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; " + w + "."
 	}
 	if len(suspectOrder) > 0 {
 		var w []string

@@ -1,0 +1,137 @@
+package verdict
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/h2pcap/h2pcap/internal/prose"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// The dial race: net/http's Transport with HTTP/2 over TLS, given several
+// requests before its first connection to a server is up, dials one
+// connection per request; as each TLS handshake ends, HTTP/2's pool
+// (addConnIfNeeded) keeps the first and closes the others at once,
+// usually before reading the server's SETTINGS, so the kernel answers
+// with an RST. The spare did nothing wrong and nothing went wrong with it.
+// It is told from what it shows:
+//   - TLS decrypted, ALPN h2, and not one HTTP/2 frame from the client
+//     (not even the preface): it never carried a request (without the
+//     key log this cannot be told, and nothing is claimed);
+//   - the client closed it within dialRaceSpan of its SYN: it closed
+//     first (FIN or RST), or its last record (the close_notify) came
+//     before the server's close, which answered it;
+//   - the same client host dialed the same server at the same time (the
+//     other's SYN between this one's SYN and its close, or this one's
+//     between the other's SYN and its first request), and that connection
+//     carried requests: the one the race kept.
+
+// DialRaceSpares finds the spares of dial races among conns (facts[i]
+// belongs to conns[i]): kept[i] is the index of the connection conns[i]
+// lost the race to, or -1.
+func DialRaceSpares(conns []*model.Connection, facts []*Facts) (kept []int) {
+	kept = make([]int, len(conns))
+	for i := range kept {
+		kept[i] = -1
+	}
+	for i, c := range conns {
+		end, ok := spareClose(c, facts[i])
+		if !ok {
+			continue
+		}
+		host := hostOf(c.Client)
+		for k, d := range conns {
+			if k == i || d.Server != c.Server || hostOf(d.Client) != host || !carriedRequests(d) {
+				continue
+			}
+			// Dialed at the same time: either SYN came while the other
+			// connection was being set up.
+			if !d.Start.Before(c.Start) && !d.Start.After(end) || d.Start.Before(c.Start) && c.Start.Sub(d.Start) <= end.Sub(c.Start) {
+				kept[i] = k
+				break
+			}
+		}
+	}
+	return kept
+}
+
+// spareClose says whether c has a spare's shape (decrypted h2 without a
+// client frame, closed by the client within dialRaceSpan of its SYN) and
+// when the client closed it.
+func spareClose(c *model.Connection, f *Facts) (time.Time, bool) {
+	if f == nil || c.TLS == nil || !c.TLS.Decrypted || c.TLS.ALPN != "h2" || !c.Handshake.Seen {
+		return time.Time{}, false
+	}
+	if h := c.HTTP2; h != nil {
+		for _, n := range h.Frames[model.ClientToServer] {
+			if n > 0 {
+				return time.Time{}, false
+			}
+		}
+	}
+	cl := closeOf(f)
+	if !cl.first.ok() {
+		return time.Time{}, false
+	}
+	end := cl.first.Time
+	if cl.by == model.ServerToClient {
+		// The server closed first: only as its answer to the client's
+		// close_notify, the client's last record, just before.
+		cf := &f.Dir[model.ClientToServer]
+		if len(cf.Last) == 0 {
+			return time.Time{}, false
+		}
+		last := cf.Last[len(cf.Last)-1]
+		react := goawayReaction
+		if c.IRTTms != nil {
+			react += time.Duration(2 * *c.IRTTms * float64(time.Millisecond))
+		}
+		if !last.Time.Before(end) || end.Sub(last.Time) > react {
+			return time.Time{}, false
+		}
+		end = last.Time
+	}
+	return end, end.Sub(c.Start) <= dialRaceSpan
+}
+
+// carriedRequests: the client sent requests on d (decoded HEADERS).
+func carriedRequests(d *model.Connection) bool {
+	return d.HTTP2 != nil && d.HTTP2.Frames[model.ClientToServer]["HEADERS"] > 0
+}
+
+func hostOf(ep string) netip.Addr {
+	ap, err := netip.ParseAddrPort(ep)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
+}
+
+// spareVerdict rewrites v, the verdict of spare c (dialed with kept, the
+// connection the race kept), as a dial race's spare: healthy, benign.
+// Only a verdict that found nothing else (healthy, or reset by the
+// client's own kernel, no loss, no suspect) is rewritten.
+func spareVerdict(v *model.Verdict, c, kept *model.Connection, f *Facts) {
+	if v.Kind != model.KindHealthy && v.Kind != model.KindReset || v.LossDirection != model.LossNone || len(v.Suspects) > 0 {
+		return
+	}
+	end, _ := spareClose(c, f)
+	cl := closeOf(f)
+	v.Kind, v.DialRaceSpare = model.KindHealthy, true
+	v.Summary = fmt.Sprintf("A spare connection of a dial race, closed by the client at once: the client dialed it together with stream %d (from %s) before either was up, finished the TLS handshake and closed it %s after its SYN without sending a request; stream %d carried the requests. "+
+		"Go's HTTP/2 client does this (net/http's Transport with several requests before its first connection to a server is up); benign",
+		kept.Stream, kept.Client, prose.Duration(end.Sub(c.Start)), kept.Stream)
+	if cl.by == model.ClientToServer && cl.firstRST {
+		v.Summary += fmt.Sprintf(". Its RST (frame %d) is the client's kernel answering data it never read (the server's SETTINGS)", cl.first.Frame)
+	}
+	v.Summary += "."
+	v.Evidence = []model.Evidence{{Frame: c.FirstFrame, Input: c.FirstInput, Note: fmt.Sprintf("SYN, dialed with stream %d (its SYN: frame %d)", kept.Stream, kept.FirstFrame)}}
+	if cf := &f.Dir[model.ClientToServer]; len(cf.Last) > 0 {
+		m := cf.Last[len(cf.Last)-1]
+		v.Evidence = append(v.Evidence, model.Evidence{Frame: m.Frame, Input: m.Input, Note: "the client's last record: its close (TLS close_notify), no request before it"})
+	}
+	v.Evidence = append(v.Evidence, model.Evidence{Frame: cl.first.Frame, Input: cl.first.Input,
+		Note: fmt.Sprintf("%s from the %s", map[bool]string{true: "RST", false: "FIN"}[cl.firstRST], senderName(cl.by))})
+	v.Filter = evidenceFilter(c.Stream, v.Evidence)
+}
