@@ -66,8 +66,11 @@ func (t *text) probes(r *model.Report) {
 	}
 	t.fitted([]column{{"Prober", 0}, {"Target", 0}, {"TTL", 0}, {"Sent", 0}, {"ICMP", 1},
 		{"SYN-ACK", 2}, {"RST", 3}, {"Unanswered", 0}}, rows)
+	if t.md {
+		t.printf("\n")
+	}
 	for _, p := range r.Summary.Probes {
-		t.printf("%s%d probes from %s to %s (%s to %s), TTL as this capture saw it: SYNs that open no connection, so not among the connections (streams %s)\n",
+		t.printf("%s%d traceroute probes from %s to %s (%s to %s): SYNs with TTLs counting up that opened no connection, counted here and not among the connections (streams %s); TTL as this capture saw them\n",
 			t.bullet(), p.Probes, p.Prober, p.Target, stamp(p.Start), stamp(p.End), streamList(p.Streams, 8))
 	}
 }
