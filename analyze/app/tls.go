@@ -31,6 +31,10 @@ type tlsState struct {
 	client int // the side that sent the ClientHello (or taken for the client)
 	keyed  bool
 	infer  pingInfer // PINGs in the records not decrypted
+
+	// The client's application-data records, and the last one's length
+	// on the wire (model.TLS.ClientAppRecords).
+	clientApp, clientAppLast int
 }
 
 // startTLS makes h a TLS connection; first is the side whose first bytes
@@ -74,6 +78,10 @@ func (h *Conn) startTLS(first int, b []byte) {
 // record takes every record: the encrypted application data that was
 // not decrypted goes to the PING inference.
 func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *pingTracker) {
+	if fromClient && r.Type == tls.RecordTypeApplicationData {
+		t.clientApp++
+		t.clientAppLast = r.WireLen()
+	}
 	if p.Decrypted {
 		return // its frames say what it is
 	}
@@ -145,9 +153,11 @@ func (st *State) TLS() *model.TLS {
 	t := st.h.tls
 	info := t.conn.Info()
 	out := &model.TLS{
-		Alerts:    info.Alerts,
-		ALPN:      info.ALPN,
-		Decrypted: t.decrypted(),
+		Alerts:           info.Alerts,
+		ALPN:             info.ALPN,
+		Decrypted:        t.decrypted(),
+		ClientAppRecords: t.clientApp,
+		ClientAppLastLen: t.clientAppLast,
 	}
 	if info.Version != 0 {
 		out.Version = tlsVersionName(info.Version)

@@ -3,6 +3,7 @@ package verdict
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/h2pcap/h2pcap/internal/prose"
@@ -16,9 +17,12 @@ import (
 // usually before reading the server's SETTINGS, so the kernel answers
 // with an RST. The spare did nothing wrong and nothing went wrong with it.
 // It is told from what it shows:
-//   - TLS decrypted, ALPN h2, and not one HTTP/2 frame from the client
-//     (not even the preface): it never carried a request (without the
-//     key log this cannot be told, and nothing is claimed);
+//   - it never carried a request: decrypted, ALPN h2 and not one HTTP/2
+//     frame from the client (not even the preface); or, without the key
+//     log, h2 offered and the client's records after its handshake too
+//     few and small to hold the preface (TLS 1.3: its Finished and at
+//     most one alert-sized record, its close_notify; TLS 1.2: no
+//     application data at all);
 //   - the client closed it within dialRaceSpan of its SYN: it closed
 //     first (FIN or RST), or its last record (the close_notify) came
 //     before the server's close, which answered it;
@@ -60,15 +64,8 @@ func DialRaceSpares(conns []*model.Connection, facts []*Facts) (kept []int) {
 // client frame, closed by the client within dialRaceSpan of its SYN) and
 // when the client closed it.
 func spareClose(c *model.Connection, f *Facts) (time.Time, bool) {
-	if f == nil || c.TLS == nil || !c.TLS.Decrypted || c.TLS.ALPN != "h2" || !c.Handshake.Seen {
+	if f == nil || c.TLS == nil || !c.Handshake.Seen || !noRequest(c) {
 		return time.Time{}, false
-	}
-	if h := c.HTTP2; h != nil {
-		for _, n := range h.Frames[model.ClientToServer] {
-			if n > 0 {
-				return time.Time{}, false
-			}
-		}
 	}
 	cl := closeOf(f)
 	if !cl.first.ok() {
@@ -95,9 +92,50 @@ func spareClose(c *model.Connection, f *Facts) (time.Time, bool) {
 	return end, end.Sub(c.Start) <= dialRaceSpan
 }
 
-// carriedRequests: the client sent requests on d (decoded HEADERS).
+// noRequest says whether c, a TLS connection offering h2, shows that its
+// client sent no request: decrypted, no HTTP/2 frame from the client;
+// not decrypted, no record after its handshake that could hold one.
+func noRequest(c *model.Connection) bool {
+	t := c.TLS
+	if t.Decrypted {
+		if t.ALPN != "h2" {
+			return false
+		}
+		if h := c.HTTP2; h != nil {
+			for _, n := range h.Frames[model.ClientToServer] {
+				if n > 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !slices.Contains(t.ALPNOffered, "h2") {
+		return false
+	}
+	return !appDataBeyondHandshake(t)
+}
+
+// appDataBeyondHandshake says whether a TLS client's application-data
+// records, read by size alone, may carry data: in TLS 1.3 beyond its
+// Finished (the first) and an alert-sized last one; in TLS 1.2 any.
+func appDataBeyondHandshake(t *model.TLS) bool {
+	switch t.Version {
+	case "TLS 1.3":
+		return t.ClientAppRecords > 2 || t.ClientAppRecords == 2 && t.ClientAppLastLen > maxAlertRecord
+	case "TLS 1.2":
+		return t.ClientAppRecords > 0
+	}
+	return true // an older or unknown version: nothing is claimed
+}
+
+// carriedRequests: the client sent requests on d (decoded HEADERS; or,
+// not decrypted, records beyond its handshake and close).
 func carriedRequests(d *model.Connection) bool {
-	return d.HTTP2 != nil && d.HTTP2.Frames[model.ClientToServer]["HEADERS"] > 0
+	if d.HTTP2 != nil && d.HTTP2.Frames[model.ClientToServer]["HEADERS"] > 0 {
+		return true
+	}
+	return d.TLS != nil && !d.TLS.Decrypted && d.TLS.ClientAppRecords > 0 && appDataBeyondHandshake(d.TLS) && d.TLS.Version != ""
 }
 
 func hostOf(ep string) netip.Addr {
@@ -122,6 +160,9 @@ func spareVerdict(v *model.Verdict, c, kept *model.Connection, f *Facts) {
 	v.Summary = fmt.Sprintf("A spare connection of a dial race, closed by the client at once: the client dialed it together with stream %d (from %s) before either was up, finished the TLS handshake and closed it %s after its SYN without sending a request; stream %d carried the requests. "+
 		"Go's HTTP/2 client does this (net/http's Transport with several requests before its first connection to a server is up); benign",
 		kept.Stream, kept.Client, prose.Duration(end.Sub(c.Start)), kept.Stream)
+	if !c.TLS.Decrypted {
+		v.Summary += fmt.Sprintf(" (no key log: read from the TLS record sizes, the client's last record being %d bytes, an alert, too small for the HTTP/2 preface)", c.TLS.ClientAppLastLen)
+	}
 	if cl.by == model.ClientToServer && cl.firstRST {
 		v.Summary += fmt.Sprintf(". Its RST (frame %d) is the client's kernel answering data it never read (the server's SETTINGS)", cl.first.Frame)
 	}

@@ -87,14 +87,38 @@ func TestDialRaceSpares(t *testing.T) {
 	}
 }
 
-// Without the key log nothing says the spare carried no request: it is
-// not called one.
-func TestDialRaceSpareNeedsKeys(t *testing.T) {
-	k, kf := raceConn(0, 40000, 0, 5000, 1, true, true, false)
-	s, sf := raceConn(1, 40001, 1, 12, 1, false, true, true)
-	s.TLS.Decrypted = false
-	if got := DialRaceSpares([]*model.Connection{k, s}, []*Facts{kf, sf}); got[1] != -1 {
-		t.Errorf("kept %v: a spare found without keys", got)
+// Without the key log the record sizes tell: a TLS 1.3 client's Finished
+// and a 24-byte alert hold no request; a bigger last record, a third
+// record, or a version whose records say nothing may.
+func TestDialRaceSpareWithoutKeys(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		version          string
+		offered          []string
+		records, lastLen int
+		keptRecords      int
+		want             int
+	}{
+		{"TLS 1.3: Finished and close_notify", "TLS 1.3", []string{"h2", "http/1.1"}, 2, 24, 18, 0},
+		{"TLS 1.3: Finished alone", "TLS 1.3", []string{"h2"}, 1, 58, 18, 0},
+		{"TLS 1.2: no application data", "TLS 1.2", []string{"h2"}, 0, 0, 5, 0},
+		{"TLS 1.3: a last record that could hold the preface", "TLS 1.3", []string{"h2"}, 2, 80, 18, -1},
+		{"TLS 1.3: three records", "TLS 1.3", []string{"h2"}, 3, 24, 18, -1},
+		{"TLS 1.2: application data", "TLS 1.2", []string{"h2"}, 1, 24, 5, -1},
+		{"h2 not offered", "TLS 1.3", []string{"http/1.1"}, 2, 24, 18, -1},
+		{"the other carried nothing either", "TLS 1.3", []string{"h2"}, 2, 24, 2, -1},
+		{"unknown version", "", []string{"h2"}, 2, 24, 18, -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k, kf := raceConn(0, 40000, 0, 5000, 1, true, true, false)
+			s, sf := raceConn(1, 40001, 1, 12, 1, false, true, true)
+			k.HTTP2 = nil
+			k.TLS = &model.TLS{Version: tt.version, ALPNOffered: tt.offered, ClientAppRecords: tt.keptRecords, ClientAppLastLen: 24}
+			s.TLS = &model.TLS{Version: tt.version, ALPNOffered: tt.offered, ClientAppRecords: tt.records, ClientAppLastLen: tt.lastLen}
+			if got := DialRaceSpares([]*model.Connection{k, s}, []*Facts{kf, sf}); got[1] != tt.want {
+				t.Errorf("kept %v, want [-1 %d]", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -460,13 +460,7 @@ func (j *judgement) lostPingInferred() bool {
 	if idle < MinStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
 		return false
 	}
-	// At the client's capture its unanswered data is seen leaving: a
-	// health check closes no sooner than PingTimeout after it (the PING,
-	// or a request before it). A close sooner was the client's own.
 	atClient := senderSide(j.point, model.ClientToServer)
-	if atClient && cl.client.Time.Sub(cf.Stall.Time) < MinPingTimeout {
-		return false
-	}
 	// Loss since the client last heard from the server, or else the
 	// client's data showing up only as its RST does: what a closed
 	// socket still retransmits, seen away from the client.
@@ -490,6 +484,12 @@ func (j *judgement) lostPingInferred() bool {
 		// Given up as soon as the data left: the time went by in the
 		// TCP handshake (SYN or SYN-ACK lost).
 		j.slowHandshake = cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
+		return false
+	}
+	// At the client's capture its unanswered data is seen leaving: a
+	// health check closes no sooner than PingTimeout after it (the PING,
+	// or a request before it). A close sooner was the client's own.
+	if atClient && cl.client.Time.Sub(cf.Stall.Time) < MinPingTimeout {
 		return false
 	}
 	// Data sent just before a FIN is part of the close (a TLS

@@ -105,3 +105,10 @@ const (
 // ms in the lab), while a connection it no longer needs stays until
 // net/http's IdleConnTimeout (90 s).
 const dialRaceSpan = 3 * time.Second
+
+// maxAlertRecord is the largest TLS 1.3 record (on the wire) that holds
+// only an alert: 5 bytes of header, the 2-byte alert, the 1-byte inner
+// content type and a 16-byte AEAD tag (every TLS 1.3 suite's). A record
+// carrying the HTTP/2 client preface (24 bytes) and its SETTINGS frame
+// (9 bytes and more) is at least 55.
+const maxAlertRecord = 24
