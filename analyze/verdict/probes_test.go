@@ -124,18 +124,31 @@ func TestJudgeReportProbes(t *testing.T) {
 	real := testConn(5000)
 	real.Stream = 0
 	rf := testFacts()
-	p1, f1 := probeConn(1, 40001, 1, "icmp", 0)
-	p2, f2 := probeConn(2, 40002, 2, "synack", 64)
-	r := &model.Report{Connections: []*model.Connection{real, p1, p2}}
-	kept := JudgeReport(r, []*Facts{rf, f1, f2}, nil)
+	rf.Dir[model.ClientToServer].FIN = mark(50)
+	conns, facts := []*model.Connection{real}, []*Facts{rf}
+	// Probes that reached the server: a low client TTL and the server's
+	// decremented one would put the capture in the middle, and they
+	// outnumber the real connection: they must not count.
+	for i := 1; i <= 3; i++ {
+		p, f := probeConn(i, 40000+i, i+1, "synack", 64)
+		conns, facts = append(conns, p), append(facts, f)
+		if got := f.CapturePoint(); got != model.PointMiddle {
+			t.Fatalf("a probe's own capture point %s: the test needs one that differs", got)
+		}
+	}
+	r := &model.Report{Connections: conns}
+	kept := JudgeReport(r, facts, nil)
 	if !reflect.DeepEqual(kept, []int{0}) || len(r.Connections) != 1 || r.Connections[0] != real {
 		t.Fatalf("kept %v, connections %d", kept, len(r.Connections))
 	}
+	if r.CapturePoint != model.PointClient {
+		t.Errorf("capture point %s, want client (the real connection's)", r.CapturePoint)
+	}
 	s := r.Summary
-	if s.Connections != 1 || s.ProblemConnections != 0 || len(s.Probes) != 1 || s.Probes[0].Probes != 2 {
+	if s.Connections != 1 || s.ProblemConnections != 0 || len(s.Probes) != 1 || s.Probes[0].Probes != 3 {
 		t.Errorf("summary %+v", s)
 	}
-	if want := "All 1 connections healthy; 2 traceroute probes from 10.0.0.1 to 10.0.0.100:80 counted apart, not as connections."; s.Headline != want {
+	if want := "All 1 connections healthy; 3 traceroute probes from 10.0.0.1 to 10.0.0.100:80 counted apart, not as connections."; s.Headline != want {
 		t.Errorf("headline %q\nwant %q", s.Headline, want)
 	}
 }
