@@ -26,6 +26,7 @@ type forgetter struct {
 	closed    []*conn
 	forgotten verdict.Forgotten
 	index     map[[2]string]int // forgotten.Paths by client net and server
+	dropped   int               // connections forgotten: healthy ones and probes
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -60,16 +61,24 @@ func (a *Analyzer) sweep(now time.Time) {
 	}
 }
 
-// forget judges c, closed and quiet, and drops it if it was healthy.
+// forget judges c, closed and quiet, and drops it if it was healthy, or
+// a probe that tells itself alone (an ICMP error quoting its SYN, or its
+// prober's reset): counted in the summary's probes as it was, so that a
+// traceroute loop left running does not grow the memory either.
 func (a *Analyzer) forget(c *conn) {
 	out := c.report()
 	client, _ := c.Roles()
 	f := c.vt.Facts(client, &c.tcp)
+	fg := &a.fg.forgotten
+	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
+		fg.Probes = verdict.MergeProbes(fg.Probes, targets)
+		a.drop(c)
+		return
+	}
 	v := verdict.Judge(out, f, f.CapturePoint(), c.end)
 	if v == nil || v.Kind != model.KindHealthy {
 		return
 	}
-	fg := &a.fg.forgotten
 	k := [2]string{verdict.ClientNet(out.Client), out.Server}
 	i, ok := a.fg.index[k]
 	if !ok {
@@ -84,6 +93,12 @@ func (a *Analyzer) forget(c *conn) {
 		p.Data += f.Dir[d].DataSegs
 	}
 	fg.N++
+	a.drop(c)
+}
+
+// drop frees forgotten connection c.
+func (a *Analyzer) drop(c *conn) {
+	a.fg.dropped++
 	c.forgotten = true
 	a.all[c.stream] = nil
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
@@ -96,10 +111,10 @@ func (a *Analyzer) forget(c *conn) {
 
 // listed returns the connections the Report lists: all but the forgotten.
 func (a *Analyzer) listed() []*conn {
-	if a.fg == nil || a.fg.forgotten.N == 0 {
+	if a.fg == nil || a.fg.dropped == 0 {
 		return a.all
 	}
-	out := make([]*conn, 0, len(a.all)-a.fg.forgotten.N)
+	out := make([]*conn, 0, len(a.all)-a.fg.dropped)
 	for _, c := range a.all {
 		if c != nil {
 			out = append(out, c)

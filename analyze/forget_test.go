@@ -3,6 +3,8 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -115,5 +117,25 @@ func TestForgetHealthyMemory(t *testing.T) {
 	t.Logf("per closed healthy connection: %.0f bytes kept, %.0f with ForgetHealthy", kept, forgot)
 	if forgot > kept/10 {
 		t.Errorf("ForgetHealthy keeps %.0f bytes per connection, without it %.0f", forgot, kept)
+	}
+}
+
+// TestForgetProbes: h2pcap live forgets the probes of a traceroute loop
+// once closed and quiet, as it forgets healthy connections, and the
+// summary counts them as it would have counted them listed: the same
+// targets, TTLs, answers and streams; the unanswered ones, never closed,
+// are still told apart by the TTLs of those forgotten.
+func TestForgetProbes(t *testing.T) {
+	path := filepath.Join(pcapRoot(), "traceroute-probes", "client.pcap")
+	want, _ := runPath(t, path, Options{})
+	got, a := runPath(t, path, Options{ForgetHealthy: time.Second})
+	if len(want.Summary.Probes) == 0 {
+		t.Fatal("no probes in the capture")
+	}
+	if !reflect.DeepEqual(got.Summary.Probes, want.Summary.Probes) {
+		t.Errorf("probes forgetting %+v\nwithout %+v", got.Summary.Probes, want.Summary.Probes)
+	}
+	if a.fg.dropped <= len(want.Connections) || got.Summary.Connections != want.Summary.Connections {
+		t.Errorf("%d dropped, %d connections counted (want %d): the probes were not forgotten", a.fg.dropped, got.Summary.Connections, want.Summary.Connections)
 	}
 }

@@ -30,8 +30,10 @@ import (
 
 // FindProbes picks out the probes among conns (facts[i] belongs to
 // conns[i]): probe[i] says conns[i] is one; targets counts them per
-// prober and target, in order of their first probe.
-func FindProbes(conns []*model.Connection, facts []*Facts) (probe []bool, targets []model.ProbeTarget) {
+// prober and target, in order of their first probe. seen are probes
+// already counted (forgotten by h2pcap live): their TTLs join the
+// ladder of their prober and target.
+func FindProbes(conns []*model.Connection, facts []*Facts, seen ...model.ProbeTarget) (probe []bool, targets []model.ProbeTarget) {
 	probe = make([]bool, len(conns))
 	type path struct{ client, server netip.Addr }
 	candidate := make([]bool, len(conns))
@@ -40,6 +42,16 @@ func FindProbes(conns []*model.Connection, facts []*Facts) (probe []bool, target
 		cl, _ := netip.ParseAddrPort(c.Client)
 		sv, _ := netip.ParseAddrPort(c.Server)
 		return path{cl.Addr(), sv.Addr()}
+	}
+	for _, t := range seen {
+		cl, _ := netip.ParseAddr(t.Prober)
+		sv, _ := netip.ParseAddrPort(t.Target)
+		p := path{cl, sv.Addr()}
+		for _, r := range t.TTLs {
+			if !slices.Contains(ttls[p], r.TTL) {
+				ttls[p] = append(ttls[p], r.TTL)
+			}
+		}
 	}
 	for i, c := range conns {
 		if facts[i] == nil || !probeCandidate(facts[i]) {
@@ -140,4 +152,50 @@ func countProbe(t *model.ProbeTarget, f *Facts) {
 	default:
 		r.Unanswered++
 	}
+}
+
+// MergeProbes adds the probe counts add to into, target by target and TTL
+// by TTL, and returns into: forgotten probes (h2pcap live) with those
+// found at the Report.
+func MergeProbes(into, add []model.ProbeTarget) []model.ProbeTarget {
+	for _, t := range add {
+		i := slices.IndexFunc(into, func(u model.ProbeTarget) bool { return u.Prober == t.Prober && u.Target == t.Target })
+		if i < 0 {
+			t.Streams = slices.Clone(t.Streams)
+			t.TTLs = slices.Clone(t.TTLs)
+			into = append(into, t)
+			continue
+		}
+		u := &into[i]
+		u.Probes += t.Probes
+		u.Streams = append(u.Streams, t.Streams...)
+		slices.Sort(u.Streams)
+		if t.Start.Before(u.Start) {
+			u.Start = t.Start
+		}
+		if t.End.After(u.End) {
+			u.End = t.End
+		}
+		for _, r := range t.TTLs {
+			j := slices.IndexFunc(u.TTLs, func(x model.ProbeTTL) bool { return x.TTL == r.TTL })
+			if j < 0 {
+				r.Hops = slices.Clone(r.Hops)
+				u.TTLs = append(u.TTLs, r)
+				continue
+			}
+			x := &u.TTLs[j]
+			x.Sent += r.Sent
+			x.ICMP += r.ICMP
+			x.SYNAck += r.SYNAck
+			x.Reset += r.Reset
+			x.Unanswered += r.Unanswered
+			for _, h := range r.Hops {
+				if !slices.Contains(x.Hops, h) {
+					x.Hops = append(x.Hops, h)
+				}
+			}
+		}
+		slices.SortFunc(u.TTLs, func(a, b model.ProbeTTL) int { return a.TTL - b.TTL })
+	}
+	return into
 }

@@ -19,7 +19,14 @@ import (
 // Report (nil: none). It returns the indexes, into the connections it was
 // given, of those it kept, in order.
 func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []int) {
-	probe, probes := FindProbes(r.Connections, facts)
+	var seen []model.ProbeTarget
+	if forgotten != nil {
+		seen = forgotten.Probes
+	}
+	probe, probes := FindProbes(r.Connections, facts, seen...)
+	if len(seen) > 0 {
+		probes = MergeProbes(slices.Clone(forgotten.Probes), probes)
+	}
 	conns, kf := r.Connections[:0:0], facts[:0:0]
 	for i, c := range r.Connections {
 		if !probe[i] {
@@ -94,6 +101,9 @@ func CaptureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time
 type Forgotten struct {
 	N     int             // connections
 	Paths []ForgottenPath // in first-forgotten order
+	// Probes are the probes dropped (FindProbes on each alone): the
+	// summary's probes count them with those still listed.
+	Probes []model.ProbeTarget
 }
 
 // ForgottenPath is what forgotten connections add to one path.
