@@ -251,6 +251,11 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					if g.lost != 0 {
 						t.Errorf("stream %d: healthy verdict, %d ping_lost notices", i, g.lost)
 					}
+					// A dial race's spare its client reset: no reset
+					// finding (dial-race).
+					if c.Verdict.DialRaceSpare && g.reset != 0 {
+						t.Errorf("stream %d: a dial race's spare, %d reset notices", i, g.reset)
+					}
 				case model.KindReset:
 					if g.reset != 1 {
 						t.Errorf("stream %d: reset verdict, %d reset notices", i, g.reset)

@@ -147,10 +147,18 @@ func (d *h2dir) tlsEnd() {
 
 // TLS is the TLS facts of the connection, nil when it is not TLS.
 func (st *State) TLS() *model.TLS {
-	if st.h == nil || st.h.tls == nil {
+	if st.h == nil {
 		return nil
 	}
-	t := st.h.tls
+	return st.h.TLS()
+}
+
+// TLS is the TLS facts of the connection so far, nil when it is not TLS.
+func (h *Conn) TLS() *model.TLS {
+	if h.tls == nil {
+		return nil
+	}
+	t := h.tls
 	info := t.conn.Info()
 	out := &model.TLS{
 		Alerts:           info.Alerts,

@@ -96,19 +96,20 @@ func spareClose(c *model.Connection, f *Facts) (time.Time, bool) {
 // client sent no request: decrypted, no HTTP/2 frame from the client;
 // not decrypted, no record after its handshake that could hold one.
 func noRequest(c *model.Connection) bool {
-	t := c.TLS
+	frames := false
+	if h := c.HTTP2; h != nil {
+		for _, n := range h.Frames[model.ClientToServer] {
+			frames = frames || n > 0
+		}
+	}
+	return noRequestTLS(c.TLS, frames)
+}
+
+// noRequestTLS is noRequest from the TLS facts and whether the client
+// sent HTTP/2 frames (decrypted).
+func noRequestTLS(t *model.TLS, clientFrames bool) bool {
 	if t.Decrypted {
-		if t.ALPN != "h2" {
-			return false
-		}
-		if h := c.HTTP2; h != nil {
-			for _, n := range h.Frames[model.ClientToServer] {
-				if n > 0 {
-					return false
-				}
-			}
-		}
-		return true
+		return t.ALPN == "h2" && !clientFrames
 	}
 	if !slices.Contains(t.ALPNOffered, "h2") {
 		return false
@@ -175,4 +176,34 @@ func spareVerdict(v *model.Verdict, c, kept *model.Connection, f *Facts) {
 	v.Evidence = append(v.Evidence, model.Evidence{Frame: cl.first.Frame, Input: cl.first.Input,
 		Note: fmt.Sprintf("%s from the %s", map[bool]string{true: "RST", false: "FIN"}[cl.firstRST], senderName(cl.by))})
 	v.Filter = evidenceFilter(c.Stream, v.Evidence)
+}
+
+// SpareSoFar is the dial race's spare as the live notices can tell it at
+// the client's first close, before the Report: a TLS connection offering
+// h2 whose client sent no request (clientFrames: it sent HTTP/2 frames,
+// decrypted), closed within dialRaceSpan of its start, and another
+// connection from the same host to the same server, started within that
+// window of it, whose client did send one (others: their TLS facts and
+// whether their client sent HTTP/2 frames). The Report's rule
+// (DialRaceSpares) also wants the other to have carried requests, which
+// only its end can show.
+func SpareSoFar(t *model.TLS, clientFrames bool, life time.Duration, others []SpareSibling) bool {
+	if t == nil || life > dialRaceSpan || !noRequestTLS(t, clientFrames) {
+		return false
+	}
+	for _, o := range others {
+		if o.TLS != nil && o.Gap <= life && (o.TLS.Decrypted && o.ClientFrames || !o.TLS.Decrypted && o.TLS.Version != "" && appDataBeyondHandshake(o.TLS)) {
+			return true
+		}
+	}
+	return false
+}
+
+// SpareSibling is another connection from the same host to the same
+// server, for SpareSoFar: its TLS facts, whether its client sent HTTP/2
+// frames, and how far apart the two connections started.
+type SpareSibling struct {
+	TLS          *model.TLS
+	ClientFrames bool
+	Gap          time.Duration
 }

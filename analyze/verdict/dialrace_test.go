@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"testing"
+	"time"
 
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -151,4 +152,36 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// SpareSoFar: the live notices' reading of the same rule, at the
+// client's close, from the connections still open.
+func TestSpareSoFar(t *testing.T) {
+	spare := &model.TLS{Version: "TLS 1.3", ALPNOffered: []string{"h2"}, ClientAppRecords: 2, ClientAppLastLen: 24}
+	used := &model.TLS{Version: "TLS 1.3", ALPNOffered: []string{"h2"}, ClientAppRecords: 6, ClientAppLastLen: 90}
+	decrypted := &model.TLS{Version: "TLS 1.3", ALPN: "h2", Decrypted: true}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	for _, tt := range []struct {
+		name   string
+		t      *model.TLS
+		frames bool
+		life   time.Duration
+		others []SpareSibling
+		want   bool
+	}{
+		{"record sizes: a spare, its sibling sent requests", spare, false, ms(12), []SpareSibling{{TLS: used, Gap: ms(1)}}, true},
+		{"decrypted: no frame from the client, the sibling sent its preface", decrypted, false, ms(12), []SpareSibling{{TLS: decrypted, ClientFrames: true, Gap: ms(3)}}, true},
+		{"decrypted: the client sent frames", decrypted, true, ms(12), []SpareSibling{{TLS: decrypted, ClientFrames: true, Gap: ms(3)}}, false},
+		{"no sibling", spare, false, ms(12), nil, false},
+		{"the sibling started long before", spare, false, ms(12), []SpareSibling{{TLS: used, Gap: ms(5000)}}, false},
+		{"the sibling sent nothing either", spare, false, ms(12), []SpareSibling{{TLS: spare, Gap: ms(1)}}, false},
+		{"closed 4 s after its start", spare, false, ms(4000), []SpareSibling{{TLS: used, Gap: ms(1)}}, false},
+		{"not TLS", nil, false, ms(12), []SpareSibling{{TLS: used, Gap: ms(1)}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SpareSoFar(tt.t, tt.frames, tt.life, tt.others); got != tt.want {
+				t.Errorf("SpareSoFar = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

@@ -112,14 +112,6 @@ func TestSaveEvidence(t *testing.T) {
 					if n := tcp.C2S.Retransmissions + tcp.S2C.Retransmissions; n < 5 {
 						t.Errorf("%s: %d retransmissions", base, n)
 					}
-				case "reset":
-					// A dial race's spare is told by the connection it was
-					// dialed with: alone in its file, a spare its client
-					// reset first is what it looks like. The live notice
-					// cannot wait for the sibling (dial-race).
-					if model.Kind(g.Verdict.Kind) != whole.Verdict.Kind && !whole.Verdict.DialRaceSpare {
-						t.Errorf("%s: verdict %s, the whole capture says %s", base, g.Verdict.Kind, whole.Verdict.Kind)
-					}
 				default:
 					if model.Kind(g.Verdict.Kind) != whole.Verdict.Kind {
 						t.Errorf("%s: verdict %s, the whole capture says %s", base, g.Verdict.Kind, whole.Verdict.Kind)
