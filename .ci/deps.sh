@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the programs the tests and the lab need, when missing: tshark (the
-# oracle), tcpdump and nftables (the lab), iproute2 (namespaces).
+# oracle), tcpdump and nftables (the lab), iproute2 (namespaces), traceroute
+# (the lab's traceroute-probes; the tests read its committed captures).
 set -euo pipefail
 need=()
 command -v tshark  >/dev/null || need+=(tshark)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v nft     >/dev/null || need+=(nftables)
 command -v ip      >/dev/null || need+=(iproute2)
+command -v traceroute >/dev/null || need+=(traceroute)
 [ -x /usr/bin/time ] || need+=(time)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -179,6 +179,29 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	return f | pre
 }
 
+// ICMPError takes an ICMP error that quotes a TCP segment (a router's
+// time exceeded for a traceroute probe's SYN): the connection of the
+// quoted four-tuple keeps it if it quotes that side's SYN. Like segments,
+// errors must come in capture order.
+func (a *Analyzer) ICMPError(e *decode.ICMPError) {
+	c := a.conns[keyOf(e.Src, e.Dst)]
+	if c == nil {
+		return
+	}
+	side := 0
+	if c.ep[1] == e.Src {
+		side = 1
+	}
+	if c.ep[side] != e.Src {
+		return
+	}
+	if c.vt.ICMPError(side, e) && c.probeSYN {
+		// The probe's SYN died on the way (its TTL ran out): nothing
+		// more will come of it.
+		a.connClosed(c, nil)
+	}
+}
+
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s, a.maxEvents)
 	c.app.Init(c, slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port()), a.keys)
@@ -215,7 +238,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	a.judgeReport(r, listed) // summary.go
+	listed = a.judgeReport(r, listed) // judge.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -52,7 +52,11 @@ type conn struct {
 	nt          *notice.Noticer // the analyzer's, nil without OnNotice
 	notes       notice.State    // notice state
 	closedNoted bool            // counted closed (Analyzer.OpenConns)
-	forgotten   bool            // judged healthy after its close and dropped
+	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
+	// the notices tell nothing of it, and an ICMP error quoting that SYN
+	// ends it.
+	probeSYN  bool
+	forgotten bool // judged healthy after its close and dropped
 }
 
 // closeMark remembers the first segment with RST or FIN.
@@ -71,6 +75,7 @@ func newConn(stream int, s *decode.Segment, maxEvents int) *conn {
 		firstInput: s.Input,
 		start:      s.Time,
 		maxEvents:  maxEvents,
+		probeSYN:   verdict.ProbeSYN(s),
 	}
 	c.notes = notice.NewState()
 	c.tcp.Init()

@@ -30,6 +30,7 @@ type forgetter struct {
 	closed    []*conn
 	forgotten verdict.Forgotten
 	index     map[[2]string]int // forgotten.Paths by client net and server
+	dropped   int               // connections forgotten: healthy ones and probes
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -64,7 +65,10 @@ func (a *Analyzer) sweep(now time.Time) {
 	}
 }
 
-// forget judges c, closed and quiet, and drops it if it was healthy. A
+// forget judges c, closed and quiet, and drops it if it was healthy, or
+// a probe that tells itself alone (an ICMP error quoting its SYN, or its
+// prober's reset): counted in the summary's probes as it was, so that a
+// traceroute loop left running does not grow the memory either. A
 // connection whose own capture point is unknown waits for the Report:
 // its verdict there rests on the other connections' majority.
 func (a *Analyzer) forget(c *conn) {
@@ -76,8 +80,14 @@ func (a *Analyzer) forget(c *conn) {
 	}
 	client, _ := c.Roles()
 	f := c.vt.Facts(client, &c.tcp)
+	fg := &a.fg.forgotten
+	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
+		fg.Probes = verdict.MergeProbes(fg.Probes, targets)
+		a.drop(c)
+		return
+	}
 	point := f.CapturePoint()
-	if point == model.PointUnknown {
+	if point == model.PointUnknown || verdict.MaybeSpare(out, f) {
 		return
 	}
 	v := verdict.Judge(out, f, point, c.end)
@@ -88,7 +98,6 @@ func (a *Analyzer) forget(c *conn) {
 		out.Verdict, out.CapturePoint = v, point
 		a.spill.add(out)
 	}
-	fg := &a.fg.forgotten
 	fg.Listed = a.spill != nil
 	k := [2]string{model.ClientNet(out.Client), out.Server}
 	i, ok := a.fg.index[k]
@@ -112,12 +121,17 @@ func (a *Analyzer) forget(c *conn) {
 	fg.N++
 	fg.Points = append(fg.Points, point)
 	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End})
+	a.drop(c)
+}
+
+// drop frees forgotten connection c. Its 4-tuple keeps a tombstone, not
+// the connection: a late segment of it (a FIN sent again) must not open
+// a new tcp.stream, which would shift every later stream number off
+// tshark's. A new SYN does open one, as it would have anyway.
+func (a *Analyzer) drop(c *conn) {
+	a.fg.dropped++
 	c.forgotten = true
 	a.all[c.stream] = nil
-	// The 4-tuple keeps a tombstone, not the connection: a late segment
-	// of it (a FIN sent again) must not open a new tcp.stream, which
-	// would shift every later stream number off tshark's. A new SYN
-	// does open one, as it would have anyway.
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
 		a.conns[key] = a.gone
 	}
@@ -135,10 +149,10 @@ func (a *Analyzer) late() {
 
 // listed returns the connections the Report lists: all but the forgotten.
 func (a *Analyzer) listed() []*conn {
-	if a.fg == nil || a.fg.forgotten.N == 0 {
+	if a.fg == nil || a.fg.dropped == 0 {
 		return a.all
 	}
-	out := make([]*conn, 0, len(a.all)-a.fg.forgotten.N)
+	out := make([]*conn, 0, len(a.all)-a.fg.dropped)
 	for _, c := range a.all {
 		if c != nil {
 			out = append(out, c)

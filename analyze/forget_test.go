@@ -3,6 +3,8 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -157,5 +159,25 @@ func TestForgetAbove(t *testing.T) {
 	a.Tick(end.Add(time.Minute))
 	if r := a.Report(nil); len(r.Connections) != 20 {
 		t.Errorf("%d of 20 listed", len(r.Connections))
+	}
+}
+
+// TestForgetProbes: h2pcap live forgets the probes of a traceroute loop
+// once closed and quiet, as it forgets healthy connections, and the
+// summary counts them as it would have counted them listed: the same
+// targets, TTLs, answers and streams; the unanswered ones, never closed,
+// are still told apart by the TTLs of those forgotten.
+func TestForgetProbes(t *testing.T) {
+	path := filepath.Join(pcapRoot(), "traceroute-probes", "client.pcap")
+	want, _ := runPath(t, path, Options{})
+	got, a := runPath(t, path, Options{ForgetHealthy: time.Second})
+	if len(want.Summary.Probes) == 0 {
+		t.Fatal("no probes in the capture")
+	}
+	if !reflect.DeepEqual(got.Summary.Probes, want.Summary.Probes) {
+		t.Errorf("probes forgetting %+v\nwithout %+v", got.Summary.Probes, want.Summary.Probes)
+	}
+	if a.fg.dropped <= len(want.Connections) || got.Summary.Connections != want.Summary.Connections {
+		t.Errorf("%d dropped, %d connections counted (want %d): the probes were not forgotten", a.fg.dropped, got.Summary.Connections, want.Summary.Connections)
 	}
 }

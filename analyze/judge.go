@@ -8,7 +8,9 @@ import (
 // judgeReport has the verdict stage judge a Report built from the listed
 // connections (r.Connections[i] is listed[i]), each with the facts its
 // verdict tracker kept, mapped to client and server as report mapped them.
-func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
+// It returns the listed connections the Report kept (probes are counted
+// apart), so that r.Connections[i] is still the i-th.
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) []*conn {
 	facts := make([]*verdict.Facts, len(listed))
 	for i, c := range listed {
 		client, _ := c.Roles()
@@ -18,5 +20,10 @@ func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) {
 	if a.fg != nil {
 		forgotten = &a.fg.forgotten
 	}
-	verdict.JudgeReport(r, facts, forgotten)
+	kept := verdict.JudgeReport(r, facts, forgotten)
+	out := make([]*conn, len(kept))
+	for i, k := range kept {
+		out[i] = listed[k]
+	}
+	return out
 }

@@ -179,15 +179,21 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 			ns, rep, a := noticeRun(t, rel, keys)
 			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway int }
 			got := make([]counts, len(rep.Connections))
+			// Probes are not listed, so a stream is not always its index.
+			index := map[int]int{}
+			for i, c := range rep.Connections {
+				index[c.Stream] = i
+			}
 			for _, n := range ns {
-				if n.Stream < 0 || n.Stream >= len(got) {
-					t.Fatalf("notice for stream %d: %+v", n.Stream, n)
+				i, ok := index[n.Stream]
+				if !ok {
+					t.Fatalf("notice for stream %d, which the report does not list: %+v", n.Stream, n)
 				}
-				c := rep.Connections[n.Stream]
+				c := rep.Connections[i]
 				if n.Client.String() != c.Client || n.Server.String() != c.Server {
 					t.Errorf("%s notice for %s -> %s, report %s -> %s", n.Kind, n.Client, n.Server, c.Client, c.Server)
 				}
-				g := &got[n.Stream]
+				g := &got[i]
 				switch n.Kind {
 				case model.NoticeConnOpen:
 					g.open++
@@ -240,6 +246,17 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					if g.lost != 1 {
 						t.Errorf("stream %d: lost_ping verdict, %d ping_lost notices", i, g.lost)
 					}
+				case model.KindHealthy:
+					// A PING its sender closed right after (ping-close)
+					// was not lost: no notice says it was.
+					if g.lost != 0 {
+						t.Errorf("stream %d: healthy verdict, %d ping_lost notices", i, g.lost)
+					}
+					// A dial race's spare its client reset: no reset
+					// finding (dial-race).
+					if c.Verdict.DialRaceSpare && g.reset != 0 {
+						t.Errorf("stream %d: a dial race's spare, %d reset notices", i, g.reset)
+					}
 				case model.KindReset:
 					if g.reset != 1 {
 						t.Errorf("stream %d: reset verdict, %d reset notices", i, g.reset)
@@ -256,6 +273,13 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 				}
 				if g.lost > 1 || g.reset > 1 {
 					t.Errorf("stream %d: %d ping_lost, %d reset notices; at most one each", i, g.lost, g.reset)
+				}
+			}
+			// A probe nothing answered is as open as any SYN nothing
+			// answered; one answered by ICMP or a SYN-ACK is over.
+			for _, p := range rep.Summary.Probes {
+				for _, r := range p.TTLs {
+					open += r.Unanswered
 				}
 			}
 			if got := a.OpenConns(); got != int64(open) {
@@ -366,10 +390,10 @@ func TestNoticesWithDrops(t *testing.T) {
 			}
 			a.Tick(info.Last.Add(2 * notice.LiveSilentAfter))
 			rep := a.Report([]*decode.InputInfo{info})
-			for i, c := range rep.Connections {
-				g := got[i]
+			for _, c := range rep.Connections {
+				g := got[c.Stream]
 				if g == nil || g.open != 1 || g.lost > 1 || c.Verdict.Kind == model.KindLostPing && g.lost != 1 {
-					t.Errorf("%s seed %d stream %d (%s): notices %+v", rel, seed, i, c.Verdict.Kind, g)
+					t.Errorf("%s seed %d stream %d (%s): notices %+v", rel, seed, c.Stream, c.Verdict.Kind, g)
 				}
 			}
 		}

@@ -19,11 +19,19 @@ func (a *Analyzer) connOpened(c *conn, s *decode.Segment) {
 	if a.nt == nil {
 		return
 	}
+	if c.probeSYN {
+		// A traceroute probe's SYN: the Report counts probes apart, so
+		// the notices never tell one as a connection (its prober's RST
+		// would read as a reset).
+		c.nt = nil
+		return
+	}
 	a.nt.Opened(c, s)
 }
 
 // connClosed takes a connection that is over: both FINs or an RST, or
-// its 4-tuple taken by a new connection.
+// its 4-tuple taken by a new connection, or (s nil) a probe's SYN an
+// ICMP error answered.
 func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
 	if c.closedNoted {
 		return
@@ -33,10 +41,10 @@ func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
 	if a.fg != nil {
 		a.fg.closedConn(c)
 	}
-	if a.nt == nil {
+	if c.nt == nil || s == nil {
 		return
 	}
-	a.nt.Closed(c, s)
+	c.nt.Closed(c, s)
 }
 
 // closeCheck is run on a segment with FIN or RST.

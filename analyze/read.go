@@ -45,6 +45,8 @@ func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 		}
 		if ok, _ := dec.Decode(p, &seg); ok {
 			a.Segment(&seg)
+		} else if e, ok := dec.ICMPError(); ok {
+			a.ICMPError(&e)
 		}
 	}
 	info := src.Info()

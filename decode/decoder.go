@@ -58,6 +58,8 @@ type Decoder struct {
 	nonIP     bool         // the current packet carried no IP at all
 	whole     bool         // the current packet completed a fragmented datagram
 	checksum  uint16       // the current segment's TCP checksum, for an InputDecoder's copy finder
+	icmpErr   ICMPError    // the current packet's ICMP error quoting a TCP segment (icmp.go)
+	icmpOK    bool
 	stats     DecodeStats
 
 	// defrag reassembles IPv4 fragments when set (an InputDecoder's
@@ -114,7 +116,7 @@ var errSkip = errors.New("not tcp")
 // call.
 func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	d.stats.Packets++
-	d.tunnel, d.fragment, d.firstFrag, d.nonIP, d.whole = false, false, false, false, false
+	d.tunnel, d.fragment, d.firstFrag, d.nonIP, d.whole, d.icmpOK = false, false, false, false, false, false
 	d.now, d.ref = p.Time, frameRef{p.Input, p.Frame}
 	*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 	// wire is how many bytes the frame had on the wire: more than len(data)
@@ -392,6 +394,10 @@ func (d *Decoder) ipPayload(proto layers.IPProtocol, payload []byte, plen int, s
 	switch proto {
 	case layers.IPProtocolTCP:
 		return d.tcp(payload, plen, s)
+	case layers.IPProtocolICMPv4:
+		return d.icmp(false, payload, s)
+	case layers.IPProtocolICMPv6:
+		return d.icmp(true, payload, s)
 	case layers.IPProtocolIPv4, layers.IPProtocolIPv6, layers.IPProtocolGRE, layers.IPProtocolUDP:
 	default:
 		return errSkip

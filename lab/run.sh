@@ -24,7 +24,8 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
 	oneway-capture capture-drops router-capture
-	synack-loss-healed synack-loss-unhealed middlebox-refuse)
+	synack-loss-healed synack-loss-unhealed middlebox-refuse
+	traceroute-probes ping-close dial-race)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -396,7 +397,7 @@ finish() {
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
 	local args=("$@") i extra
-	rm -f "$TMP/pings.jsonl" "$TMP/quality.json"
+	rm -f "$TMP/pings.jsonl" "$TMP/quality.json" "$TMP/probes.jsonl"
 	if declare -F "notes_$SC" >/dev/null; then
 		"notes_$SC" >"$TMP/notes"
 		extra=$(paste -sd' ' "$TMP/notes")
@@ -408,6 +409,7 @@ finish() {
 	[ ! -s "$TMP/pings.jsonl" ] || args+=(--pings "$TMP/pings.jsonl")
 	# A notes function may have measured the captures (capture_quality).
 	[ ! -s "$TMP/quality.json" ] || args+=(--capture-quality "$TMP/quality.json")
+	[ ! -s "$TMP/probes.jsonl" ] || args+=(--probes "$TMP/probes.jsonl")
 	if ! "$BIN" truth --scenario "$SC" --faults "$TMP/faults.jsonl" --log "$OUT/client.log" --out "$OUT/truth.json" "${args[@]}" ||
 		{ [ -n "$SC_BAD" ] && log "warning: $SC: $SC_BAD"; }; then
 		log "warning: $SC did not show what it is for (see above); truth.json records what did happen"
@@ -647,6 +649,112 @@ sc_middlebox-reset() {
 		--captures "$BOTH_CAPTURES" \
 		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection reset by peer" \
 		--notes "Only the connection from client port $port is reset; the RSTs come from the router: TTL 64 in the captures where the real peer's packets have TTL 63. The other connection is unaffected."
+}
+
+# traceroute_loop SECONDS ROUNDS PORT: from the client namespace, ROUNDS
+# runs of `traceroute -T` (TCP SYN probes, TTL 1 up; -q 3 probes per TTL),
+# one every SECONDS, in the background; TRACE_PID is the loop.
+traceroute_loop() {
+	local every=$1 rounds=$2 port=$3
+	command -v traceroute >/dev/null || die "traceroute missing (apt-get install traceroute; make deps)"
+	bg "$NS_C" bash -c "for i in \$(seq $rounds); do traceroute -T -n -p $port -q 3 -w 1 $S4 >>'$OUT/traceroute.txt' 2>&1; sleep $every; done"
+	TRACE_PID=$LAST
+}
+
+sc_traceroute-probes() {
+	begin traceroute-probes
+	start_server
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 10s \
+		--every 500ms --large-every 0 --watch-every 1s
+	at 1
+	traceroute_loop 1.5 5 8080
+	at 3
+	local port
+	port=$(grep '"op":"dial"' "$OUT/client.log" | grep '"conn":0,' | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
+	[ -n "$port" ] || die "no client port for conn 0 in client.log"
+	fault both "reset" "ip saddr $C4 tcp sport $port tcp dport 8080 reject with tcp reset; ip saddr $S4 tcp sport 8080 tcp dport $port reject with tcp reset"
+	at 6
+	fault_end
+	wait "$TRACE_PID" || true
+	forget "$TRACE_PID"
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "As middlebox-reset (two h2c connections; 3-6 s the router rejects one flow, client port $port, with TCP resets both ways), while the client host runs traceroute -T -p 8080 -q 3 to the server five times, from 1 s, 1.5 s apart: TCP SYN probes with TTL 1, 2, 3, ... The TTL-1 probes expire at the router (ICMP time exceeded from 198.18.1.1); the others reach the server, whose SYN-ACK the client's kernel answers with an RST (no socket)." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict reset --loss-direction none --suspects middlebox_reset --want-error "connection reset by peer" \
+		--notes "Only the connection from client port $port is reset by the router (TTL 64 where the real peer's packets have 63). The probes are not connections: counted apart (summary.probes), never judged, never used for the capture point. traceroute.txt is the prober's own output."
+}
+
+sc_ping-close() {
+	begin ping-close
+	# The PING ACK comes 40 ms after the PING (a far or busy server), so
+	# each connection is closed before its PING's answer arrives.
+	start_pingserver --acks 100 --ack-delay 40ms
+	captures_both
+	bg "$NS_C" "$BIN" pingclose --log "$OUT/client.log" --addr $S4:8080 --rounds 8 --every 300ms
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "A load generator (x/net http2.Transport, h2c) opens a connection, GETs /small, sends a PING (ClientConn.Ping) and closes the connection (ClientConn.Close) 7 to 18 ms later without waiting for the answer; 8 rounds, one connection at a time. The server (pingserver --ack-delay 40ms, as a far or busy server) answers each PING 40 ms after it came, after the client closed. No fault." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict healthy --loss-direction none --want-no-errors \
+		--notes "Every connection ends with a client PING without ACK before the client's FIN, but the close came 7-18 ms after the PING (client.log: close_after_ping_ms), far sooner than any PingTimeout (x/net and client-go 15 s, the lab's 1 s): the client closed for its own reasons, no PING was lost. The late PING ACK reaches the closed socket, which answers with an RST."
+}
+
+# notes_ping-close checks with tshark that client.pcap shows what the
+# scenario is for: connections whose client closed (FIN) within 20 ms of
+# its PING, before the PING's ACK came.
+notes_ping-close() {
+	command -v tshark >/dev/null || { SC_BAD="tshark missing: the PING-close timing not checked"; return 0; }
+	local out
+	out=$(tshark -r "$OUT/client.pcap" -d tcp.port==8080,http2 -Y 'http2.type == 6 || (tcp.flags.fin == 1 && tcp.dstport == 8080)' \
+		-T fields -e tcp.stream -e frame.time_epoch -e http2.flags.ack.ping -e tcp.flags.fin -E separator=, 2>/dev/null |
+		awk -F, '$4 == "1" || $4 == "True" { if (!($1 in fin)) fin[$1] = $2; next }
+			$3 == "0" || $3 == "False" { if (!($1 in ping)) ping[$1] = $2; next }
+			{ if (!($1 in ack)) ack[$1] = $2 }
+			END { n = 0
+				for (s in ping) if ((s in fin) && (s in ack) && fin[s] > ping[s] && fin[s] - ping[s] < 0.02 && ack[s] > fin[s]) n++
+				printf "%d", n }')
+	[ "${out:-0}" -gt 0 ] || SC_BAD="no connection closed within 20 ms of its PING before the ACK"
+	echo "client.pcap: $out connections closed by the client within 20 ms of their PING, before its ACK came."
+}
+
+# notes_dial-race checks client.log for the race: connections the client
+# closed within a second of their dial, without a request.
+notes_dial-race() {
+	local n
+	n=$(grep '"msg":"connection closed"' "$OUT/client.log" | grep -c '"after_dial_ms":[0-9]\{1,3\}\.' || true)
+	[ "$n" -gt 0 ] || SC_BAD="no spare connection: the requests did not race"
+	echo "client.log: $n connections closed within a second of their dial (the spares)."
+}
+
+sc_dial-race() {
+	begin dial-race
+	start_server
+	captures_both
+	bg "$NS_C" "$BIN" dialrace --log "$OUT/client.log" --keylog "$OUT/keylog.txt" --addr $S4:8443 --concurrent 6 --every 500ms --duration 4s
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	finish --transport tls --server $S4:8443 --conns 6 \
+		--description "net/http's Transport with HTTP/2 over TLS (ForceAttemptHTTP2, key log) fires 6 requests at once at its start: each dials its own connection, and as their TLS handshakes finish HTTP/2's pool keeps one and closes the others at once (the dial race); then a GET /small every 500 ms on the kept connection for 4 s. No fault." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict healthy --loss-direction none --want-no-errors \
+		--notes "The spare connections (client.log: closed a few ms after their dial, no request) carry a TLS handshake and the client's close (close_notify, then FIN or, with the server's SETTINGS unread, RST) and nothing else: benign, a spare of the dial race. The kept connection serves every request."
+}
+
+# notes_traceroute-probes counts each capture's probes with tshark for
+# truth.json (probes): SYNs without ACK with TTL 30 or less, and ICMP time
+# exceeded errors (the quoted TCP shows in tcp.flags too: excluded by
+# requiring no icmp in the frame for the SYNs).
+notes_traceroute-probes() {
+	command -v tshark >/dev/null || { SC_BAD="tshark missing: probes not counted"; return 0; }
+	local f syns te
+	for f in client.pcap server.pcap; do
+		syns=$(tshark -r "$OUT/$f" -Y '!icmp && tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.ttl <= 30' 2>/dev/null | wc -l)
+		te=$(tshark -r "$OUT/$f" -Y 'icmp.type == 11' 2>/dev/null | wc -l)
+		printf '{"capture":"%s","syns":%d,"icmp_time_exceeded":%d}\n' "$f" "$syns" "$te" >>"$TMP/probes.jsonl"
+		echo "$f: $syns probe SYNs, $te ICMP time exceeded."
+	done
 }
 
 sc_mtu-blackhole() {

@@ -29,6 +29,18 @@ type Summary struct {
 	// that carried no data (a SYN flood, a port scan, a reconnect storm
 	// against a dead server); nil otherwise.
 	Attempts *Attempts `json:"attempts,omitempty"`
+	// Probes is the probe traffic the capture caught (traceroute -T,
+	// tcptraceroute: SYNs whose TTL counts up from 1, answered by ICMP
+	// time exceeded or by a SYN-ACK the prober's kernel resets), per
+	// prober and target. Probes are not connections: they are in neither
+	// Connections nor the Report's connection list, never counted as
+	// problems and never used to infer the capture point. Empty without
+	// probes.
+	Probes []ProbeTarget `json:"probes,omitempty"`
+	// DialRaceSpares counts connections that were the spare of a dial
+	// race (Verdict.DialRaceSpare): healthy, benign, told apart in the
+	// headline.
+	DialRaceSpares int `json:"dial_race_spares,omitempty"`
 }
 
 // Attempts counts connections that never carried a byte of data.
@@ -40,6 +52,43 @@ type Attempts struct {
 	// Top is the server endpoint that got the most attempts, and how many.
 	Top      string `json:"top_server"`
 	TopCount int    `json:"top_server_attempts"`
+}
+
+// ProbeTarget is the probes one host sent to one destination.
+type ProbeTarget struct {
+	Prober string `json:"prober"` // the probing host's address
+	Target string `json:"target"` // ip:port probed, IPv6 as [addr]:port
+	Probes int    `json:"probes"`
+	// Streams are the probes' tcp.stream numbers (Wireshark's), in order:
+	// the connection numbers missing from the Report's list.
+	Streams []int     `json:"streams"`
+	Start   time.Time `json:"start"` // the first probe's SYN
+	End     time.Time `json:"end"`   // the last probe's last packet
+	// TTLs is what became of the probes, per TTL, lowest first.
+	TTLs []ProbeTTL `json:"ttls"`
+}
+
+// ProbeTTL is what became of the probes sent with one TTL.
+type ProbeTTL struct {
+	// TTL is the SYN's TTL (hop limit) as this capture saw it: at the
+	// prober, the TTL it set; further along the path, lower by the hops
+	// in between.
+	TTL  int `json:"ttl"`
+	Sent int `json:"sent"`
+	// ICMP counts probes answered by an ICMP error (time exceeded: the
+	// TTL ran out at a router; or unreachable), Hops the routers that
+	// sent them, in order first seen.
+	ICMP int      `json:"icmp"`
+	Hops []string `json:"hops,omitempty"`
+	// SYNAck counts probes that reached the target and were answered by
+	// a SYN-ACK (then reset by the prober's kernel), Reset those answered
+	// by an RST (nothing listening).
+	SYNAck int `json:"syn_ack"`
+	Reset  int `json:"reset"`
+	// Unanswered counts probes with no answer in the capture: lost on
+	// the way there or back, dropped by a router that sends no ICMP (or
+	// rate-limits it), or answered past the capture.
+	Unanswered int `json:"unanswered"`
 }
 
 // IncidentKind says what shape a group of failures has.
@@ -299,6 +348,12 @@ type Verdict struct {
 	// those retransmissions, none of them answered.
 	RetryingMs *float64 `json:"retrying_ms,omitempty"`
 	Retries    int      `json:"retries,omitempty"`
+	// DialRaceSpare marks (kind healthy) a spare connection of a dial
+	// race: the client dialed it together with another to the same server,
+	// finished its TLS handshake and closed it at once without a request,
+	// as Go's HTTP/2 client does when several requests start before its
+	// first connection is up. Benign; Summary.DialRaceSpares counts them.
+	DialRaceSpare bool `json:"dial_race_spare,omitempty"`
 }
 
 // Evidence is one frame that supports a verdict.

@@ -18,6 +18,15 @@ type TLS struct {
 	// a key log (from its ClientHello, or the entry that decrypted it);
 	// empty when neither was seen.
 	ClientRandom string `json:"client_random,omitempty"`
+	// ClientAppRecords counts the application-data records the client
+	// sent (in TLS 1.3 its Finished is the first: encrypted handshake
+	// messages travel as application data), ClientAppLastLen the last
+	// one's length on the wire, header included. Without keys they tell
+	// a client that sent no request: a dial race's spare sends its
+	// Finished and a close_notify alert (24 bytes), too small for the
+	// HTTP/2 preface.
+	ClientAppRecords int `json:"client_app_records,omitempty"`
+	ClientAppLastLen int `json:"client_app_last_len,omitempty"`
 }
 
 // KeyLogUse says what one key log (--keylog, SSLKEYLOGFILE) brought to

@@ -204,6 +204,7 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	t.incidents(r)
 	t.inputs(r)
 	t.paths(r)
+	t.probes(r)
 	t.connections(r)
 	t.findings(r)
 	return t.err

@@ -33,6 +33,12 @@ func sample() *model.Report {
 				{ClientNet: "198.18.1.0/24", Server: "198.18.2.2:8443", Connections: 1},
 				{ClientNet: "[fd18::]/64", Server: "[fd18:2::2]:80", Connections: 1, LostPings: 1, RetransmissionRate: 0.06, Resets: 1},
 			},
+			Probes: []model.ProbeTarget{{Prober: "198.18.1.2", Target: "198.18.2.2:8443", Probes: 6, Streams: []int{2, 3, 4, 5, 6, 7},
+				Start: t0.Add(2 * time.Second), End: t0.Add(2*time.Second + 3*time.Millisecond),
+				TTLs: []model.ProbeTTL{
+					{TTL: 1, Sent: 3, ICMP: 2, Hops: []string{"198.18.1.1"}, Unanswered: 1},
+					{TTL: 2, Sent: 3, SYNAck: 3},
+				}}},
 		},
 		Inputs: []*decode.InputInfo{
 			{Path: "client.pcap", Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: 420, Bytes: 123456,

@@ -86,6 +86,47 @@ func (t *text) paths(r *model.Report) {
 	t.fitted([]column{{"Client net", 0}, {"Server", 0}, {"Connections", 3}, {"Lost PINGs", 0}, {"Retransmitted", 2}, {"Resets", 1}}, rows)
 }
 
+// probes is the table of traceroute-style probes, counted apart from the
+// connections: per prober, target and TTL, what answered.
+func (t *text) probes(r *model.Report) {
+	if r.Summary == nil || len(r.Summary.Probes) == 0 {
+		return
+	}
+	t.heading("Probes")
+	var rows [][]string
+	for _, p := range r.Summary.Probes {
+		for _, x := range p.TTLs {
+			icmp := strconv.Itoa(x.ICMP)
+			if len(x.Hops) > 0 {
+				icmp += " from " + strings.Join(x.Hops, ", ")
+			}
+			rows = append(rows, []string{p.Prober, p.Target, strconv.Itoa(x.TTL), strconv.Itoa(x.Sent), icmp,
+				strconv.Itoa(x.SYNAck), strconv.Itoa(x.Reset), strconv.Itoa(x.Unanswered)})
+		}
+	}
+	t.fitted([]column{{"Prober", 0}, {"Target", 0}, {"TTL", 0}, {"Sent", 0}, {"ICMP", 1},
+		{"SYN-ACK", 2}, {"RST", 3}, {"Unanswered", 0}}, rows)
+	if t.md {
+		t.printf("\n")
+	}
+	for _, p := range r.Summary.Probes {
+		t.printf("%s%d traceroute probes from %s to %s (%s to %s): SYNs with TTLs counting up that opened no connection, counted here and not among the connections (streams %s); TTL as this capture saw them\n",
+			t.bullet(), p.Probes, p.Prober, p.Target, stamp(p.Start), stamp(p.End), streamList(p.Streams, 8))
+	}
+}
+
+// streamList is streams as "2, 3, 4, ... (80 in all)".
+func streamList(streams []int, max int) string {
+	var w []string
+	for i, s := range streams {
+		if i == max {
+			return strings.Join(w, ", ") + fmt.Sprintf(", ... (%d in all)", len(streams))
+		}
+		w = append(w, strconv.Itoa(s))
+	}
+	return strings.Join(w, ", ")
+}
+
 func problem(c *model.Connection) bool {
 	return c.Verdict != nil && c.Verdict.Kind != "" && c.Verdict.Kind != model.KindHealthy
 }

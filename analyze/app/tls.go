@@ -34,6 +34,10 @@ type tlsState struct {
 	client int // the side that sent the ClientHello (or taken for the client)
 	keyed  bool
 	infer  pingInfer // PINGs in the records not decrypted
+
+	// The client's application-data records, and the last one's length
+	// on the wire (model.TLS.ClientAppRecords).
+	clientApp, clientAppLast int
 }
 
 // startTLS makes h a TLS connection; first is the side whose first bytes
@@ -77,6 +81,10 @@ func (h *Conn) startTLS(first int, b []byte) {
 // record takes every record: the encrypted application data that was
 // not decrypted goes to the PING inference.
 func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *pingTracker) {
+	if fromClient && r.Type == tls.RecordTypeApplicationData {
+		t.clientApp++
+		t.clientAppLast = r.WireLen()
+	}
 	if p.Decrypted {
 		return // its frames say what it is
 	}
@@ -142,15 +150,25 @@ func (d *h2dir) tlsEnd() {
 
 // TLS is the TLS facts of the connection, nil when it is not TLS.
 func (st *State) TLS() *model.TLS {
-	if st.h == nil || st.h.tls == nil {
+	if st.h == nil {
 		return nil
 	}
-	t := st.h.tls
+	return st.h.TLS()
+}
+
+// TLS is the TLS facts of the connection so far, nil when it is not TLS.
+func (h *Conn) TLS() *model.TLS {
+	if h.tls == nil {
+		return nil
+	}
+	t := h.tls
 	info := t.conn.Info()
 	out := &model.TLS{
-		Alerts:    info.Alerts,
-		ALPN:      info.ALPN,
-		Decrypted: t.decrypted(),
+		Alerts:           info.Alerts,
+		ALPN:             info.ALPN,
+		Decrypted:        t.decrypted(),
+		ClientAppRecords: t.clientApp,
+		ClientAppLastLen: t.clientAppLast,
 	}
 	if info.Version != 0 {
 		out.Version = tlsVersionName(info.Version)

@@ -197,8 +197,12 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 	nt.Clock(s.Time, false)
 }
 
-// reset tells an RST that ended the connection.
+// reset tells an RST that ended the connection, unless it is the client
+// closing a dial race's spare: benign, as the Report will say.
 func (nt *Noticer) reset(c Conn, side int, s *decode.Segment) {
+	if client, _ := c.Roles(); side == client && nt.dialRaceSpare(c, client, s.Time) {
+		return
+	}
 	n := nt.prepare(c, model.NoticeReset, s.Time, s.Frame, s.Input, side)
 	n.Text = fmt.Sprintf("RST from the %s's address", n.From)
 	ttl, ttlOK := c.Tracker().TTL(side)
@@ -233,7 +237,9 @@ func (nt *Noticer) closedWithPing(c Conn, side int, s *decode.Segment) {
 		return
 	}
 	p := c.App().UnansweredPing(side, s.Frame, s.Input)
-	if p == nil {
+	// A close sooner than any PingTimeout after the PING is the
+	// sender's own, not a lost PING (the verdict's rule).
+	if p == nil || s.Time.Sub(p.Meta.Time) < verdict.MinPingTimeout {
 		return
 	}
 	how := "closed (FIN)"
@@ -581,4 +587,33 @@ func verdictFirstFrame(v *model.Verdict, frame, input int) (int, int) {
 		return v.Evidence[0].Frame, v.Evidence[0].Input
 	}
 	return frame, input
+}
+
+// dialRaceSpare says whether c, whose client closes it now, is the spare
+// of a dial race (verdict.SpareSoFar), from the open connections from
+// the same host to the same server.
+func (nt *Noticer) dialRaceSpare(c Conn, client int, now time.Time) bool {
+	h := c.App()
+	if h == nil {
+		return false
+	}
+	t := h.TLS()
+	if t == nil {
+		return false
+	}
+	host, server := c.Endpoint(client).Addr(), c.Endpoint(1-client)
+	var others []verdict.SpareSibling
+	for _, o := range nt.open {
+		if o == c {
+			continue
+		}
+		oc, _ := o.Roles()
+		oh := o.App()
+		if oh == nil || o.Endpoint(oc).Addr() != host || o.Endpoint(1-oc) != server {
+			continue
+		}
+		gap := o.Start().Sub(c.Start())
+		others = append(others, verdict.SpareSibling{TLS: oh.TLS(), ClientFrames: oh.SentPreface(oc), Gap: max(gap, -gap)})
+	}
+	return verdict.SpareSoFar(t, h.SentPreface(client), now.Sub(c.Start()), others)
 }

@@ -267,6 +267,10 @@ type judgement struct {
 	// or more (findStalled).
 	stalled     bool
 	stalledData SegRef
+	// ownClose is the client's last PING without ACK when the client
+	// closed sooner after it than any PingTimeout: its own close, not a
+	// lost PING (the text says so).
+	ownClose *model.Ping
 }
 
 // refuser is who refused a connection (an RST answering the SYN).
@@ -604,6 +608,14 @@ func (j *judgement) lostPingDecoded() bool {
 			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
 			continue
 		}
+		// A health check gives its PING PingTimeout before closing; a
+		// close sooner was the client's own decision, not a lost PING.
+		if j.cl.client.Time.Sub(p.Time) < MinPingTimeout {
+			if j.ownClose == nil {
+				j.ownClose = p
+			}
+			continue
+		}
 		if j.serverGoawayBefore(p.Frame, p.Input) {
 			return false
 		}
@@ -744,12 +756,13 @@ func (j *judgement) lostPingInferred() bool {
 	if idle < MinStall || !cf.Stall.ok() || !cf.Stall.Time.Before(cl.client.Time) {
 		return false
 	}
+	atClient := senderSide(j.point, model.ClientToServer)
 	// Loss since the client last heard from the server, or else the
 	// client's data showing up only as its RST does: what a closed
 	// socket still retransmits, seen away from the client.
 	// A stalled server (its TCP ACKed, its application silent) is
 	// trouble of its own, without loss.
-	trouble := cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst || j.stalled
+	trouble := !atClient && cl.clientRST && cl.client.Time.Sub(cf.Stall.Time) <= closeBurst || j.stalled
 	for _, e := range j.c.Events {
 		if e.Time.Before(heard) {
 			continue
@@ -769,6 +782,12 @@ func (j *judgement) lostPingInferred() bool {
 		// Given up as soon as the data left: the time went by in the
 		// TCP handshake (SYN or SYN-ACK lost).
 		j.slowHandshake = cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
+		return false
+	}
+	// At the client's capture its unanswered data is seen leaving: a
+	// health check closes no sooner than PingTimeout after it (the PING,
+	// or a request before it). A close sooner was the client's own.
+	if atClient && cl.client.Time.Sub(cf.Stall.Time) < MinPingTimeout {
 		return false
 	}
 	// Data sent just before a FIN is part of the close (a TLS

@@ -11,6 +11,16 @@ const (
 	// (x/net's ReadIdleTimeout plus PingTimeout: client-go 30 s + 15 s;
 	// the lab 2 s + 1 s; no real setting is below a second).
 	MinStall = time.Second
+	// MinPingTimeout is the least time from a client's PING to its close
+	// for the close to be a failed health check. A health check closes
+	// PingTimeout after its PING: x/net's default is 15 s, client-go's 15
+	// s, grpc-go's keepalive Timeout 20 s by default; the shortest in use
+	// is the lab's 1 s. Half of that leaves room for the time between
+	// the timer's start and the PING's write and for a capture a little
+	// way from the client. A client that closes for its own reasons right
+	// after a keepalive or BDP PING does it within milliseconds (7-18 ms
+	// in the ping-close scenario): not a lost PING.
+	MinPingTimeout = 500 * time.Millisecond
 	// closeBurst is how close before a close a client's last records
 	// are taken as part of it (GOAWAY, TLS close_notify), not as the
 	// request that went unanswered.
@@ -129,3 +139,35 @@ const (
 // gaps, lost segments and their placement is as much the capture as the
 // network.
 const minMissedFraction = 0.02
+
+// Probes (probes.go).
+const (
+	// maxProbeTTL is the highest SYN TTL a probe is taken to have:
+	// traceroute's and tcptraceroute's default maximum hop count (-m 30).
+	// A real connection's SYN leaves its host with 64 (Linux, macOS), 128
+	// (Windows) or 255 (network gear) and crosses far fewer than 34 hops,
+	// so no real SYN is seen this low.
+	maxProbeTTL = 30
+	// minProbeTTLs is how many different SYN TTLs a host must send one
+	// destination, in SYNs that opened nothing, for an unanswered one to
+	// be taken as a probe: a TTL that changes from SYN to SYN is a
+	// prober walking the path (traceroute sends 3 per TTL, TTL 1 up); a
+	// client's own SYNs all leave with its one default TTL.
+	minProbeTTLs = 2
+)
+
+// The dial race (dialrace.go).
+
+// dialRaceSpan bounds a dial race's spare from its SYN to the client's
+// close: Go closes the spare the moment its TLS handshake ends, two or
+// three round trips after the SYN (under a second on any real path; 10
+// ms in the lab), while a connection it no longer needs stays until
+// net/http's IdleConnTimeout (90 s).
+const dialRaceSpan = 3 * time.Second
+
+// maxAlertRecord is the largest TLS 1.3 record (on the wire) that holds
+// only an alert: 5 bytes of header, the 2-byte alert, the 1-byte inner
+// content type and a 16-byte AEAD tag (every TLS 1.3 suite's). A record
+// carrying the HTTP/2 client preface (24 bytes) and its SETTINGS frame
+// (9 bytes and more) is at least 55.
+const maxAlertRecord = 24

@@ -12,10 +12,29 @@ import (
 )
 
 // JudgeReport fills the judgement into a Report whose connections are
-// built (facts[i] belongs to r.Connections[i]): each connection's capture
-// point and verdict, the Report's capture point and the summary, to which
-// forgotten adds the connections dropped before the Report (nil: none).
-func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
+// built (facts[i] belongs to r.Connections[i]): it takes the probes
+// (FindProbes) out of r.Connections into the summary, then judges each
+// connection's capture point and verdict, the Report's capture point and
+// the summary, to which forgotten adds the connections dropped before the
+// Report (nil: none). It returns the indexes, into the connections it was
+// given, of those it kept, in order.
+func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []int) {
+	var seen []model.ProbeTarget
+	if forgotten != nil {
+		seen = forgotten.Probes
+	}
+	probe, probes := FindProbes(r.Connections, facts, seen...)
+	if len(seen) > 0 {
+		probes = MergeProbes(slices.Clone(forgotten.Probes), probes)
+	}
+	conns, kf := r.Connections[:0:0], facts[:0:0]
+	for i, c := range r.Connections {
+		if !probe[i] {
+			conns, kf = append(conns, c), append(kf, facts[i])
+			kept = append(kept, i)
+		}
+	}
+	r.Connections, facts = conns, kf
 	points := make([]model.CapturePoint, len(r.Connections))
 	for i, out := range r.Connections {
 		points[i] = facts[i].CapturePoint()
@@ -40,11 +59,38 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		}
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
+	for i, k := range DialRaceSpares(r.Connections, facts) {
+		if k >= 0 {
+			spareVerdict(r.Connections[i].Verdict, r.Connections[i], r.Connections[k], facts[i])
+		}
+	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
 	FillCaptureQuality(r.Inputs, facts)
+	if len(probes) > 0 {
+		r.Summary.Probes = probes
+		r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + probesWords(probes) + "."
+	}
 	if w := CaptureWarning(r.Inputs); w != "" {
 		r.Summary.Headline = w + " " + r.Summary.Headline
 	}
+	return kept
+}
+
+// probesWords is the headline's note on probes: "80 traceroute probes
+// from 198.18.1.2 to 198.18.2.2:8080 counted apart, not as connections".
+func probesWords(ts []model.ProbeTarget) string {
+	n := 0
+	for _, t := range ts {
+		n += t.Probes
+	}
+	w := fmt.Sprintf("%d traceroute probes", n)
+	if n == 1 {
+		w = "1 traceroute probe"
+	}
+	if len(ts) == 1 {
+		w += fmt.Sprintf(" from %s to %s", ts[0].Prober, ts[0].Target)
+	}
+	return w + " counted apart, not as connections"
 }
 
 // ServerHosts sets each connection's Facts.ServerHost: the TTL the
@@ -138,6 +184,9 @@ type Forgotten struct {
 	// Listed says the Report still lists them (spilled rows): they are
 	// then not counted as healthy_not_listed.
 	Listed bool
+	// Probes are the probes dropped (FindProbes on each alone): the
+	// summary's probes count them with those still listed.
+	Probes []model.ProbeTarget
 }
 
 // CleanSpan is a healthy connection's life on Paths[Path].
@@ -204,6 +253,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 			p.LostPings += lostPings(c)
 		}
 		v := c.Verdict
+		if v != nil && v.DialRaceSpare {
+			s.DialRaceSpares++
+		}
 		// Connections a reset ended: counting RST packets would count
 		// every Go TLS teardown, whose last RST is routine.
 		if v != nil && v.Kind == model.KindReset {
@@ -243,6 +295,13 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	}
 	if s.BenignGoaways > 0 {
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + fmt.Sprintf("; %d drained by the server (GOAWAY NO_ERROR, benign).", s.BenignGoaways)
+	}
+	if n := s.DialRaceSpares; n > 0 {
+		w := fmt.Sprintf("%d spare connections of a dial race, closed by the client at once (benign)", n)
+		if n == 1 {
+			w = "1 spare connection of a dial race, closed by the client at once (benign)"
+		}
+		s.Headline = strings.TrimSuffix(s.Headline, ".") + "; " + w + "."
 	}
 	if len(suspectOrder) > 0 {
 		var w []string

@@ -94,6 +94,15 @@ func (j *judgement) summarize() {
 			s += "; still open at the end of the capture"
 		}
 	}
+	if p := j.ownClose; p != nil && v.Kind != model.KindLostPing {
+		s += fmt.Sprintf("; the client closed %s after its PING (frame %d), before any answer: a close of its own, not a lost PING (a health check waits its PingTimeout, a second or more)",
+			prose.Duration(j.cl.client.Time.Sub(p.Time)), p.Frame)
+		j.evidenceFrame(p.Frame, p.Input, "the client's PING")
+		j.evidence(j.cl.client, "the client closes %s later", prose.Duration(j.cl.client.Time.Sub(p.Time)))
+		if p.Acked && p.AckFrame != 0 {
+			j.evidenceFrame(p.AckFrame, p.AckInput, "the PING's ACK, after the close")
+		}
+	}
 	// A failed handshake's text places its loss itself.
 	if v.Kind != model.KindDegraded && v.Kind != model.KindHealthy && v.Kind != model.KindConnectFailed {
 		switch v.LossDirection {

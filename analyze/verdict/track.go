@@ -96,6 +96,18 @@ type dirTrack struct {
 	firstSYN, lastSYN segMark
 	plain             bool
 
+	// The side's first pure SYN (its sequence number is the ISN an ICMP
+	// error quoting it carries) and its TTL; and whether the side ever
+	// sent a plain ACK (no SYN, no RST): a traceroute probe's prober
+	// never does.
+	syn      segMark
+	synAck   segMark // the side's first SYN-ACK
+	synTTL   uint8
+	plainACK bool
+	// icmp is the first ICMP error that quoted this side's SYN.
+	icmp    segMark
+	icmpErr decode.ICMPError
+
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
 }
@@ -281,7 +293,30 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	case !rst:
 		t.plain = true
 	}
+	if syn && !ack && !t.syn.set {
+		t.syn, t.synTTL = mark, s.TTL
+	}
+	if syn && ack && !t.synAck.set {
+		t.synAck = mark
+	}
+	if ack && !syn && !rst {
+		t.plainACK = true
+	}
 	ct.lastNS, t.lastNS, t.lastSeg = now, now, mark
+}
+
+// ICMPError takes an ICMP error that quotes a segment side sent. Only one
+// that quotes the side's SYN (its ISN) is kept, the first: what a router
+// says of a probe's SYN whose TTL ran out.
+// It reports whether it kept e.
+func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
+	t := &tr.dir[side]
+	if !t.syn.set || t.icmp.set || tcp.Seq(e.Seq) != t.syn.seq {
+		return false
+	}
+	t.icmp = segMark{set: true, frame: e.Frame, input: e.Input, ns: e.Time.UnixNano()}
+	t.icmpErr = *e
+	return true
 }
 
 // addHole remembers a gap, forgetting the oldest past maxHoles.
@@ -363,6 +398,18 @@ type DirFacts struct {
 	SYNs              int
 	FirstSYN, LastSYN SegRef
 	Plain             bool
+	// SYN is this side's first SYN without ACK (the client's opening
+	// SYN), SYNTTL its TTL; PlainACK says the side sent an ACK without
+	// SYN or RST: it took part in a connection (a prober never does).
+	SYN      SegRef
+	SYNAck   SegRef // the side's first SYN-ACK
+	SYNTTL   int
+	PlainACK bool
+	// ICMP is the first ICMP error that quoted this side's SYN, and
+	// ICMPError the error itself (its sender, kind); ICMP is zero
+	// without one.
+	ICMP      SegRef
+	ICMPError decode.ICMPError
 }
 
 // HostTTL is what a capture's other connections show of one host's TTL
@@ -458,6 +505,11 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		df.Unacked = m(t.unacked)
 		df.StallAcked = m(t.stallAcked)
 		df.SYNs, df.FirstSYN, df.LastSYN, df.Plain = t.syns, m(t.firstSYN), m(t.lastSYN), t.plain
+		df.SYN, df.SYNAck, df.SYNTTL, df.PlainACK = m(t.syn), m(t.synAck), int(t.synTTL), t.plainACK
+		if t.icmp.set {
+			df.ICMP = SegRef{Frame: t.icmp.frame, Input: t.icmp.input, Time: time.Unix(0, t.icmp.ns).UTC()}
+			df.ICMPError = t.icmpErr
+		}
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}

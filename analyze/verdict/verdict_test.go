@@ -136,12 +136,45 @@ func TestJudge(t *testing.T) {
 		}, want{model.KindDegraded, model.LossServerToClient, model.BeforeCapture, nil, "server->client, before the capture point"}},
 		{"decoded PING without ACK, then the client closes", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
-			f.Dir[c2s].FIN = mark(40)
-			c := testConn(600, ev(21, c2s, model.EvRetransmission, 500, 17), ev(40, c2s, model.EvFIN, 517, 0))
+			f.Dir[c2s].FIN = mark(140)
+			c := testConn(1600, ev(21, c2s, model.EvRetransmission, 500, 17), ev(140, c2s, model.EvFIN, 517, 0))
 			idle := 30000.0
 			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check", IdleMs: &idle}}}
 			return c, f
 		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "health-check PING (frame 20) got no ACK"}},
+		// The ping-close generator: a PING, the client's own close 12 ms
+		// later, the ACK after it. No PingTimeout is that short.
+		{"decoded PING, the client closes 12 ms later: its own close, not a lost PING", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = SegRef{Frame: 21, Time: at(212)}
+			f.Dir[c2s].Last = []SegRef{{Frame: 20, Time: at(200), Len: 17}}
+			c := testConn(600, model.Event{Frame: 21, Time: at(212), Dir: c2s, Kind: model.EvFIN, Seq: 517})
+			ack := at(240)
+			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Acked: true, AckFrame: 22, AckTime: &ack}}}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "closed by the client; the client closed 12 ms after its PING (frame 20), before any answer: a close of its own, not a lost PING"}},
+		{"an earlier PING unanswered for PingTimeout before the close is still lost", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = SegRef{Frame: 140, Time: at(1400)}
+			c := testConn(1600, ev(140, c2s, model.EvFIN, 534, 0))
+			c.HTTP2 = &model.HTTP2{Pings: []model.Ping{
+				{Frame: 20, Time: at(200), From: "client", Sender: "go-health-check"},
+				{Frame: 139, Time: at(1390), From: "client"},
+			}}
+			return c, f
+		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "PING (frame 20) got no ACK"}},
+		// TLS without keys at the client: idle 2 s, a PING-sized record,
+		// the client's RST 8 ms later (the server's answer unread). Seen
+		// leaving the client, the record was not retransmitted: a close
+		// that soon is the client's own, whatever the RST.
+		{"TCP only at the client: a record, the client's RST 8 ms later, is no lost PING", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance, f.Dir[c2s].AckAdvanceFrame = at(100), 10
+			f.Dir[c2s].Stall = SegRef{Frame: 300, Time: at(3000), Len: 39}
+			f.Dir[c2s].Last = []SegRef{{Frame: 300, Time: at(3000), Len: 39}}
+			f.Dir[c2s].RST = SegRef{Frame: 301, Time: at(3008)}
+			return testConn(3010, model.Event{Frame: 301, Time: at(3008), Dir: c2s, Kind: model.EvRST, Seq: 939}), f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "reset"}},
 		{"PING without ACK, retransmitted, close never captured", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].Stall = mark(20)

@@ -16,6 +16,8 @@ commands:
   client      x/net/http2 Transport client: periodic requests, a /watch stream, health-check PINGs
   server      net/http + x/net/http2 server over TLS and h2c
   pingserver  Framer-based h2c server: GOAWAY ENHANCE_YOUR_CALM "too_many_pings" after N PINGs
+  pingclose   h2c load generator: GET, PING, close 7-18 ms later without waiting for the ACK
+  dialrace    net/http Transport (HTTP/2 over TLS) firing concurrent requests at start: a dial race
   bulk        parallel HTTP/2 downloads of large bodies (benchmark captures)
   truth       write a scenario's truth.json from the runner's fault log and the client log
 `
@@ -34,6 +36,10 @@ func main() {
 		err = runServer(args)
 	case "pingserver":
 		err = runPingServer(args)
+	case "dialrace":
+		err = runDialRace(args)
+	case "pingclose":
+		err = runPingClose(args)
 	case "bulk":
 		err = runBulk(args)
 	case "truth":

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -24,6 +25,7 @@ func runPingServer(args []string) error {
 	fs := flag.NewFlagSet("pingserver", flag.ExitOnError)
 	listen := fs.String("listen", ":8080", "h2c listen `address`")
 	acks := fs.Int("acks", 5, "PINGs answered with an ACK on each connection before the GOAWAY")
+	ackDelay := fs.Duration("ack-delay", 0, "wait this long before each PING ACK, as a far or busy server's ACK comes late")
 	logPath := fs.String("log", "-", "JSON-lines log `file`")
 	fs.Parse(args)
 
@@ -53,14 +55,14 @@ func runPingServer(args []string) error {
 		}
 		go func() {
 			defer c.Close()
-			if err := servePingConn(c, *acks, log); err != nil {
+			if err := servePingConn(c, *acks, *ackDelay, log); err != nil {
 				log.log(logEntry{Level: "info", Remote: c.RemoteAddr().String(), Op: "conn", Msg: err.Error()})
 			}
 		}()
 	}
 }
 
-func servePingConn(c net.Conn, acks int, log *jsonLog) error {
+func servePingConn(c net.Conn, acks int, ackDelay time.Duration, log *jsonLog) error {
 	remote := c.RemoteAddr().String()
 	preface := make([]byte, len(http2.ClientPreface))
 	if _, err := io.ReadFull(c, preface); err != nil {
@@ -99,6 +101,8 @@ func servePingConn(c net.Conn, acks int, log *jsonLog) error {
 			}
 			pings++
 			if pings <= acks {
+				// The read loop waits: nothing else to answer meanwhile.
+				time.Sleep(ackDelay)
 				if err := fr.WritePing(true, f.Data); err != nil {
 					return fmt.Errorf("write PING ACK: %w", err)
 				}

@@ -42,6 +42,9 @@ type Truth struct {
 	// lacks, where a capture point is expected. Kept as the runner wrote
 	// it: its fields differ by scenario.
 	CaptureQuality map[string]json.RawMessage `json:"capture_quality,omitempty"`
+	// Probes counts, per capture, the traceroute probes tshark finds
+	// (traceroute-probes): the truth for summary.probes.
+	Probes []ProbeCount `json:"probes,omitempty"`
 }
 
 // DeadFlow is one flow the router black-holed: its client port, the
@@ -61,6 +64,15 @@ type DeadFlow struct {
 type FlowExpect struct {
 	Verdict       string `json:"verdict"`
 	LossDirection string `json:"loss_direction"`
+}
+
+// ProbeCount is what tshark counts of a capture's traceroute probes: SYNs
+// (without ACK) with a TTL of 30 or less, and ICMP time exceeded errors
+// quoting one.
+type ProbeCount struct {
+	Capture      string `json:"capture"`
+	SYNs         int    `json:"syns"`
+	TimeExceeded int    `json:"icmp_time_exceeded"`
 }
 
 // Ping is one PING or PING ACK frame in one capture.
@@ -162,6 +174,7 @@ func runTruth(args []string) error {
 	expectBusy := fs.String("dead-expect-busy", "", "verdicts of a dead busy flow: `capture=kind/direction,kind/direction;...`")
 	expectIdle := fs.String("dead-expect-idle", "", "verdicts of a dead idle flow, as -dead-expect-busy")
 	quality := fs.String("capture-quality", "", "JSON `file`: an object of what the runner measured of each capture, by file name")
+	probes := fs.String("probes", "", "JSON-lines `file` of the probe counts per capture, written by run.sh")
 	out := fs.String("out", "truth.json", "output `file`")
 	wantError := fs.String("want-error", "", "check: some client error must contain this text")
 	wantNoErrors := fs.Bool("want-no-errors", false, "check: the client must have logged no error")
@@ -210,6 +223,18 @@ func runTruth(args []string) error {
 		}
 		if err := json.Unmarshal(b, &t.CaptureQuality); err != nil {
 			return fmt.Errorf("read capture quality %s: %w", *quality, err)
+		}
+	}
+	if *probes != "" {
+		if err := readJSONLines(*probes, func(b []byte) error {
+			var p ProbeCount
+			if err := json.Unmarshal(b, &p); err != nil {
+				return err
+			}
+			t.Probes = append(t.Probes, p)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read probes: %w", err)
 		}
 	}
 	t.ClientErrors = []ClientError{}
