@@ -177,7 +177,7 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ns, rep, a := noticeRun(t, rel, keys)
-			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway int }
+			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway, dead int }
 			got := make([]counts, len(rep.Connections))
 			// Probes are not listed, so a stream is not always its index.
 			index := map[int]int{}
@@ -212,6 +212,8 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					g.reset++
 				case model.NoticeGoaway:
 					g.goaway++
+				case model.NoticeBlackholed:
+					g.dead++
 				}
 			}
 			open := 0
@@ -265,6 +267,13 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					if g.goaway == 0 {
 						t.Errorf("stream %d: goaway verdict, no goaway notice", i)
 					}
+				case model.KindBlackholed:
+					if g.dead != 1 {
+						t.Errorf("stream %d: blackholed verdict, %d blackholed notices", i, g.dead)
+					}
+				}
+				if c.Verdict.Kind != model.KindBlackholed && g.dead != 0 {
+					t.Errorf("stream %d: %s verdict, %d blackholed notices", i, c.Verdict.Kind, g.dead)
 				}
 				// A one-way capture lacks the PINGs or their ACKs: as
 				// the verdict, the notices tell none lost.

@@ -24,6 +24,7 @@ const (
 	NoticeRetransBurst  NoticeKind = "retransmission_burst" // finding: many retransmissions in a short time
 	NoticeSilent        NoticeKind = "silent"               // finding: an open connection stopped carrying packets
 	NoticeConnectFailed NoticeKind = "connect_failed"       // finding: a TCP handshake that never completed
+	NoticeBlackholed    NoticeKind = "blackholed"           // finding: a direction's retransmissions never answered, to the end
 )
 
 // Notice is something a connection did, told while the capture is read
@@ -56,7 +57,7 @@ type Notice struct {
 // Finding says whether a live capture prints n as it happens.
 func (n *Notice) Finding() bool {
 	switch n.Kind {
-	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed:
+	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed, NoticeBlackholed:
 		return true
 	case NoticeGoaway:
 		// A client's GOAWAY NO_ERROR is how Go closes a connection it no

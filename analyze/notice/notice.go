@@ -541,6 +541,14 @@ func (nt *Noticer) Reconcile(all []Conn, r *model.Report) {
 			}
 			frame, input := verdictFirstFrame(out.Verdict, c.LastFrame(), c.LastInput())
 			nt.connectFailed(c, end, frame, input, "at the end of the capture: "+out.Verdict.Summary)
+		case model.KindBlackholed:
+			// Told at the end: only the end shows that nothing ever
+			// answered the retransmissions (a burst of them may have been
+			// told as it happened).
+			frame, input := verdictFirstFrame(out.Verdict, c.LastFrame(), c.LastInput())
+			n := nt.prepare(c, model.NoticeBlackholed, end, frame, input, -1)
+			n.Text = "at the end of the capture: " + out.Verdict.Summary
+			nt.send()
 		case model.KindSilent:
 			if c.Notes().silent {
 				continue

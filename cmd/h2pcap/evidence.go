@@ -120,7 +120,7 @@ type savedKey struct {
 // GOAWAY with an error.
 func problem(n *model.Notice) bool {
 	switch n.Kind {
-	case model.NoticePingLost, model.NoticeReset, model.NoticeRetransBurst, model.NoticeSilent, model.NoticeConnectFailed:
+	case model.NoticePingLost, model.NoticeReset, model.NoticeRetransBurst, model.NoticeSilent, model.NoticeConnectFailed, model.NoticeBlackholed:
 		return true
 	case model.NoticeGoaway:
 		return n.Code != "" && n.Code != "NO_ERROR"

@@ -33,6 +33,7 @@ var noticeLabels = map[model.NoticeKind]string{
 	model.NoticeRetransBurst:  "retrans burst",
 	model.NoticeSilent:        "silent",
 	model.NoticeConnectFailed: "connect fail",
+	model.NoticeBlackholed:    "dead flow",
 }
 
 // labelWidth aligns the lines: the longest label.
