@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bench/many.sh (run by make bench, or alone): h2pcap on captures of many
+# connections, made by bench/gen (internal/synth) into bench/out if
+# missing, against tshark's TCP analysis and the read floor (tcpdump
+# reading and writing the records). CPU seconds (user + sys, so a loaded
+# machine skews it less than wall time) and peak RSS, with the targets of
+# issue 15. BENCH_SHORT_N, BENCH_SYN_N, BENCH_PING_N, BENCH_TLS_N change the
+# sizes; BENCH_RATE the connections started per second of capture time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/out
+mkdir -p "$out"
+[ -x bin/h2pcap ] || make build >/dev/null
+go build -o "$out/gen" ./bench/gen
+# many NAME CASE N [TABLE-S JSON-S RSS-MB] makes the capture if missing and
+# measures h2pcap (table and JSON), tshark and tcpdump on it.
+declare -A cpu mrss
+cpu_measure() {
+	local name=$1; shift
+	local log="$out/$name.time"
+	/usr/bin/time -f '%U %S %M' -o "$log" "$@" >/dev/null 2>"$out/$name.err" || {
+		echo "bench: $name failed:"; tail -5 "$out/$name.err"; return 1; }
+	read -r u s k <"$log"
+	cpu[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	mrss[$name]=$((k / 1024))
+}
+many() {
+	local name=$1 kind=$2 n=$3 t_s=$4 t_mb=$5 extra=()
+	local cap=$out/$name.pcap
+	if [ ! -s "$cap" ]; then
+		"$out/gen" -case "$kind" -n "$n" -rate "${BENCH_RATE:-5000}" -o "$cap" -keylog "$out/$name.keys"
+	fi
+	[ "$kind" = tls ] && extra=(--keylog "$out/$name.keys")
+	cpu_measure "$name-floor" tcpdump -Z root -r "$cap" -w /dev/null
+	cpu_measure "$name-table" bin/h2pcap analyze "$cap" "${extra[@]}" -o /dev/null
+	cpu_measure "$name-json" bin/h2pcap analyze "$cap" "${extra[@]}" --format json -o /dev/null
+	cpu_measure "$name-tshark" tshark -r "$cap" -o tcp.reassemble_out_of_order:TRUE -T fields -e tcp.stream -e tcp.analysis.flags
+	printf '%-16s %9d conns %7d MB | h2pcap table %7.2f s %6d MB | json %7.2f s %6d MB | tshark flags %7.2f s %6d MB | floor %6.2f s | %5.1fx tshark, %5.1fx floor | target <= %s s, <= %s MB: %s\n' \
+		"$name" "$n" "$(( $(stat -c %s "$cap") / 1000000 ))" \
+		"${cpu[$name-table]}" "${mrss[$name-table]}" "${cpu[$name-json]}" "${mrss[$name-json]}" \
+		"${cpu[$name-tshark]}" "${mrss[$name-tshark]}" "${cpu[$name-floor]}" \
+		"$(awk -v a="${cpu[$name-tshark]}" -v b="${cpu[$name-json]}" 'BEGIN { if (b < 0.01) b = 0.01; print a / b }')" \
+		"$(awk -v a="${cpu[$name-json]}" -v b="${cpu[$name-floor]}" 'BEGIN { if (b < 0.01) b = 0.01; print a / b }')" \
+		"$t_s" "$t_mb" \
+		"$(awk -v a="${cpu[$name-table]}" -v j="${cpu[$name-json]}" -v r1="${mrss[$name-table]}" -v r2="${mrss[$name-json]}" -v ts="$t_s" -v tm="$t_mb" \
+			'BEGIN { print (a <= ts && j <= ts && r1 <= tm && r2 <= tm) ? "OK" : "MISSED" }')"
+}
+echo
+echo "Many connections (CPU seconds, peak RSS; captures from bench/gen):"
+many short-200k short "${BENCH_SHORT_N:-200000}" 2 300
+many syn-1m syn "${BENCH_SYN_N:-1000000}" 5 500
+many ping-100k ping "${BENCH_PING_N:-100000}" 2 300
+many tls-2k tls "${BENCH_TLS_N:-2000}" 10 300
