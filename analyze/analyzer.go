@@ -8,6 +8,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/notice"
+	"github.com/h2pcap/h2pcap/analyze/plot"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -45,6 +46,11 @@ type Options struct {
 	// (HealthyNotListed). It bounds the memory of a capture that runs
 	// for days by its open and troubled connections (forget.go).
 	ForgetHealthy time.Duration
+	// Plot records each connection's packets for the report's pictures
+	// (package plot, decimated): the Report gives the connections with a
+	// problem a model.Plot. It costs a little time per packet and up to
+	// about 140 KB per connection with many packets.
+	Plot bool
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -69,6 +75,7 @@ type Analyzer struct {
 
 	nt        *notice.Noticer // nil without Options.OnNotice
 	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
+	plot      bool            // Options.Plot
 	openConns atomic.Int64    // connections without a close, for OpenConns
 }
 
@@ -93,6 +100,7 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
+	a.plot = opts.Plot
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -143,6 +151,9 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s, a.maxEvents)
+	if a.plot {
+		c.plot = &plot.Recorder{}
+	}
 	c.app.Init(c, slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port()), a.keys)
 	a.all = append(a.all, c)
 	a.conns[k] = c
@@ -168,6 +179,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 		r.Connections = append(r.Connections, c.report())
 	}
 	a.judgeReport(r, listed) // summary.go
+	plots(r, listed)         // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}
