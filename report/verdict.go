@@ -38,7 +38,7 @@ func (t *text) incidents(r *model.Report) {
 	}
 	t.heading("Incidents")
 	for _, inc := range r.Summary.Incidents {
-		label := strings.ToUpper(strings.ReplaceAll(string(inc.Kind), "_", " "))
+		label := incidentLabel(inc.Kind)
 		if t.md {
 			label = "**" + label + "**"
 		}
@@ -53,6 +53,11 @@ func (t *text) incidents(r *model.Report) {
 		}
 		t.printf("%sstreams %s; Wireshark: tcp.stream in {%s}\n", indent, strings.Join(streams, ", "), strings.Join(streams, " "))
 	}
+}
+
+// incidentLabel names an incident's kind as the reports show it: PER FLOW.
+func incidentLabel(k model.IncidentKind) string {
+	return strings.ToUpper(strings.ReplaceAll(string(k), "_", " "))
 }
 
 // paths is the table that shows "node -> load balancer lossy, node -> node clean".

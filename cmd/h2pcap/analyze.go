@@ -131,12 +131,20 @@ func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 		}
 		return w.Flush()
 	}
+	var ropts report.Options
+	if o.format == "markdown" {
+		dir, err := writePictures(o.output, r)
+		if err != nil {
+			return err
+		}
+		ropts.Pictures = dir
+	}
 	f, err := outfile.Create(o.output)
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	err = report.Write(w, r, o.format)
+	err = report.WriteOptions(w, r, o.format, ropts)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -167,6 +175,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := out.check(); err != nil {
 		return err
 	}
+	opts.Plot = out.pictures()
 	var keyFiles []keyLogFile
 	if opts.Keys, keyFiles, err = readKeyLogs(af.keylogs); err != nil {
 		return err
