@@ -155,14 +155,15 @@ func num(v float64) string {
 	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
 }
 
-// mark is the tooltip and the click data of one frame.
+// mark is the tooltip and the click data of one frame: it ends the
+// element's start tag, which carries class mk.
 func mark(stream, input, frame int, what string) string {
 	filter := fmt.Sprintf("frame.number == %d", frame)
 	where := ""
 	if input > 0 {
 		where = fmt.Sprintf(" of input %d", input)
 	}
-	return fmt.Sprintf(` class="mk" data-s="%d" data-i="%d" data-f="%d"><title>stream %d, frame %s%s: %s. Wireshark: %s</title>`,
+	return fmt.Sprintf(` data-s="%d" data-i="%d" data-f="%d"><title>stream %d, frame %s%s: %s. Wireshark: %s</title>`,
 		stream, input, frame, stream, frameRef(input, frame), where, esc(what), esc(filter))
 }
 
@@ -397,13 +398,13 @@ func lane(w *svgw, c *model.Connection, y float64, x func(time.Time) float64) {
 			if e.Dir == model.ServerToClient {
 				yy = mid
 			}
-			w.f(`<rect x="%s" y="%s" width="2" height="10" fill="%s"%s</rect>`, num(xx-1), num(yy), colRetrans,
+			w.f(`<rect class="mk" x="%s" y="%s" width="2" height="10" fill="%s"%s</rect>`, num(xx-1), num(yy), colRetrans,
 				mark(c.Stream, e.Input, e.Frame, dirLabel(e.Dir)+" "+kindLabel(e.Kind)))
 		case model.EvRST:
-			w.f(`<rect x="%s" y="%s" width="3" height="%d" fill="%s"%s</rect>`, num(xx-1), num(y+1), tlLane-2, colRetrans,
+			w.f(`<rect class="rst mk" x="%s" y="%s" width="3" height="%d" fill="%s"%s</rect>`, num(xx-1), num(y+1), tlLane-2, colRetrans,
 				mark(c.Stream, e.Input, e.Frame, "RST from the "+sideOf(e.Dir)))
 		case model.EvFIN:
-			w.f(`<rect x="%s" y="%s" width="2" height="%d" fill="%s"%s</rect>`, num(xx-1), num(y+4), tlLane-8, colText,
+			w.f(`<rect class="fin mk" x="%s" y="%s" width="2" height="%d" fill="%s"%s</rect>`, num(xx-1), num(y+4), tlLane-8, colText,
 				mark(c.Stream, e.Input, e.Frame, "FIN from the "+sideOf(e.Dir)))
 		}
 	}
@@ -415,13 +416,13 @@ func lane(w *svgw, c *model.Connection, y float64, x func(time.Time) float64) {
 	if p := c.Plot; p != nil {
 		for _, g := range p.Goaways {
 			xx := x(c.Start.Add(time.Duration(g.TimeUs) * time.Microsecond))
-			w.f(`<path d="M%s %sl5 5l-5 5l-5-5z" fill="%s"%s</path>`, num(xx), num(mid-5), colGoaway,
+			w.f(`<path class="goaway mk" d="M%s %sl5 5l-5 5l-5-5z" fill="%s"%s</path>`, num(xx), num(mid-5), colGoaway,
 				mark(c.Stream, g.Input, g.Frame, "GOAWAY from the "+g.From+goawayNote(c, g.Frame)))
 		}
 	}
 	if v := c.Verdict; v != nil && v.Since != nil {
 		xx := x(v.Since.Time)
-		w.f(`<line class="since" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="3 2"%s</line>`,
+		w.f(`<line class="since mk" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="3 2"%s</line>`,
 			num(xx), num(y), num(xx), num(y+tlLane), colSince, mark(c.Stream, v.Since.Input, v.Since.Frame, "the last progress before the connection died ("+string(v.Kind)+")"))
 	}
 	w.f(`</g>`)
@@ -445,13 +446,13 @@ func ping(w *svgw, c *model.Connection, p model.Ping, mid float64, x func(time.T
 	if p.Acked && p.AckTime != nil {
 		xa := x(*p.AckTime)
 		w.f(`<g class="ping"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, num(xx), num(y0), num(xa), num(y1), colPing)
-		w.f(`<circle cx="%s" cy="%s" r="3.5" fill="%s"%s</circle>`, num(xx), num(y0), colPing, mark(c.Stream, p.Input, p.Frame, what+", answered"))
-		w.f(`<circle cx="%s" cy="%s" r="2.5" fill="%s"%s</circle></g>`, num(xa), num(y1), colPing, mark(c.Stream, p.AckInput, p.AckFrame, "PING ACK"))
+		w.f(`<circle class="mk" cx="%s" cy="%s" r="3.5" fill="%s"%s</circle>`, num(xx), num(y0), colPing, mark(c.Stream, p.Input, p.Frame, what+", answered"))
+		w.f(`<circle class="mk" cx="%s" cy="%s" r="2.5" fill="%s"%s</circle></g>`, num(xa), num(y1), colPing, mark(c.Stream, p.AckInput, p.AckFrame, "PING ACK"))
 		return
 	}
 	end := x(c.End)
 	w.f(`<g class="ping open"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-dasharray="3 3"/>`, num(xx), num(y0), num(max(end, xx+8)), num(y0), colRetrans)
-	w.f(`<circle cx="%s" cy="%s" r="4" fill="#fff" stroke="%s" stroke-width="2"%s</circle></g>`, num(xx), num(y0), colRetrans, mark(c.Stream, p.Input, p.Frame, what+", never answered"))
+	w.f(`<circle class="mk" cx="%s" cy="%s" r="4" fill="#fff" stroke="%s" stroke-width="2"%s</circle></g>`, num(xx), num(y0), colRetrans, mark(c.Stream, p.Input, p.Frame, what+", never answered"))
 }
 
 func goawayNote(c *model.Connection, frame int) string {
@@ -654,7 +655,7 @@ func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 	}
 	for _, s := range retrans {
 		y0, y1 := y(s.Seq), y(s.Seq+int64(s.Len))
-		w.f(`<rect class="retrans" x="%s" y="%s" width="3" height="%s" fill="%s"%s</rect>`, num(x(s.TimeUs)-1.5), num(y1-1), num(y0-y1+2), colRetrans,
+		w.f(`<rect class="retrans mk" x="%s" y="%s" width="3" height="%s" fill="%s"%s</rect>`, num(x(s.TimeUs)-1.5), num(y1-1), num(y0-y1+2), colRetrans,
 			mark(c.Stream, s.Input, s.Frame, fmt.Sprintf("%s retransmission, seq %d, len %d", dirLabel(d), s.Seq, s.Len)))
 	}
 	// The PINGs this direction's sender sent, and the ACKs it sent of
@@ -670,13 +671,13 @@ func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 			if !pg.Acked {
 				state, dash = "never answered", ` stroke-dasharray="4 3"`
 			}
-			w.f(`<line class="pingline" x1="%s" y1="%d" x2="%s" y2="%s" stroke="%s" stroke-width="1.5"%s%s</line>`, num(xx), sgTop, num(xx), num(sgTop+ph), colPing, dash,
+			w.f(`<line class="pingline mk" x1="%s" y1="%d" x2="%s" y2="%s" stroke="%s" stroke-width="1.5"%s%s</line>`, num(xx), sgTop, num(xx), num(sgTop+ph), colPing, dash,
 				mark(c.Stream, pg.Input, pg.Frame, "PING from the "+pg.From+", "+state))
 		}
 	}
 	if v := c.Verdict; v != nil && v.Since != nil {
 		xx := x(v.Since.Time.Sub(c.Start).Microseconds())
-		w.f(`<line class="since" x1="%s" y1="%d" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="3 2"%s</line>`, num(xx), sgTop, num(xx), num(sgTop+ph), colSince,
+		w.f(`<line class="since mk" x1="%s" y1="%d" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="3 2"%s</line>`, num(xx), sgTop, num(xx), num(sgTop+ph), colSince,
 			mark(c.Stream, v.Since.Input, v.Since.Frame, "the last progress before the connection died"))
 	}
 }
