@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the programs the tests and the lab need, when missing: tshark (the
-# oracle), tcpdump and nftables (the lab), iproute2 (namespaces).
+# oracle), tcpdump and nftables (the lab), iproute2 (namespaces), chromium
+# (headless: the HTML report's browser test).
 set -euo pipefail
 need=()
 command -v tshark  >/dev/null || need+=(tshark)
@@ -8,6 +9,7 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v nft     >/dev/null || need+=(nftables)
 command -v ip      >/dev/null || need+=(iproute2)
 [ -x /usr/bin/time ] || need+=(time)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing ${need[*]}; run as root or install them" >&2
