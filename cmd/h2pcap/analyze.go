@@ -106,11 +106,13 @@ func (f *analysisFlags) register(fs *flag.FlagSet, opts *analyze.Options, keylog
 type outputFlags struct {
 	format string
 	output string
+	plot   bool
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "table", "report format: "+strings.Join(report.Formats, ", "))
 	fs.StringVar(&o.output, "o", "", "write the report to `FILE` instead of standard output")
+	fs.BoolVar(&o.plot, "plot-data", false, "give the connections with a problem the pictures' data (plot: packets over time, decimated) in the JSON report too; html, and markdown with -o, always record it")
 }
 
 func (o *outputFlags) check() error {

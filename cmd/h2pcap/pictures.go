@@ -16,7 +16,7 @@ import (
 // written to a file, beside which its pictures go.
 func (o *outputFlags) pictures() bool {
 	toFile := o.output != "" && o.output != "-"
-	return o.format == "html" || o.format == "markdown" && toFile && picturesDir(o.output) != ""
+	return o.plot || o.format == "html" || o.format == "markdown" && toFile && picturesDir(o.output) != ""
 }
 
 // picturesDir is where a Markdown report's pictures go: review.md's in

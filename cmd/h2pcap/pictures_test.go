@@ -61,4 +61,8 @@ func TestPictureOutputs(t *testing.T) {
 	if strings.Contains(out, `"plot"`) {
 		t.Error("the JSON report has picture data without being asked")
 	}
+	_, out, _ = h2pcap(t, nil, "analyze", "--format", "json", "--plot-data", src)
+	if !strings.Contains(out, `"plot"`) || !strings.Contains(out, `"segments_seen"`) {
+		t.Error("--plot-data: the JSON report has no picture data")
+	}
 }
