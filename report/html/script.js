@@ -2,8 +2,7 @@
 // with a button that copies the filter. Nothing is fetched.
 (function () {
 	"use strict";
-	var errors = [];
-	window.addEventListener("error", function (e) { errors.push(String(e.message)); });
+	var errors = window.h2pcapErrors || ["the error catcher in the head did not run"];
 	var box = document.getElementById("detail");
 	var text = document.getElementById("detail-text");
 	var filter = "";
