@@ -110,6 +110,7 @@ func TestHTMLStructure(t *testing.T) {
 		name string
 		r    *model.Report
 	}{
+		{"empty", &model.Report{Version: 1, Connections: []*model.Connection{}}},
 		{"sample", sample()},
 		{"sample-pictures", sampleHTML()},
 	} {
