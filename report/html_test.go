@@ -16,12 +16,16 @@ import (
 
 // sampleHTML is sample with what only the pictures show: an incident over
 // the reset connection, its plot (a retransmitted run, the ACK line, a
-// SACK block, a GOAWAY) and the time of its unanswered PING.
+// SACK block, a GOAWAY), the time of its unanswered PING and a server
+// PING the client answered.
 func sampleHTML() *model.Report {
 	r := sample()
 	t0 := r.Connections[0].Start
 	c := r.Connections[1]
 	c.HTTP2.Pings[0].Time = t0.Add(10500 * time.Millisecond)
+	ackAt := t0.Add(3010 * time.Millisecond)
+	c.HTTP2.Pings = append(c.HTTP2.Pings, model.Ping{Frame: 150, From: model.SideServer, Data: "0000000000000001", Sender: "unknown",
+		Acked: true, AckFrame: 151, Time: t0.Add(3 * time.Second), AckTime: &ackAt})
 	c.Verdict.Since = &model.Moment{Frame: 299, Time: t0.Add(10 * time.Second)}
 	r.Summary.Incidents = []model.Incident{{
 		Kind: model.IncidentPerFlow, Server: "[fd18:2::2]:80", Start: t0.Add(10 * time.Second), End: t0.Add(15500 * time.Millisecond),
@@ -57,7 +61,7 @@ func structure(t *testing.T, page []byte) string {
 	classes := map[string]bool{"lane": true, "incident": true, "folded": true, "ping": true, "ping open": true, "seqgraph": true,
 		"seqdir": true, "segs": true, "ackline": true, "sack": true, "retrans": true, "pingline": true, "since": true, "pkts": true,
 		"conn problem": true, "conn": true, "finding": true, "matrix": true, "cell": true, "more": true, "mk": true,
-		"since mk": true, "retrans mk": true, "pingline mk": true, "rst mk": true, "fin mk": true, "goaway mk": true}
+		"since mk": true, "pingack mk": true, "retrans mk": true, "pingline mk": true, "rst mk": true, "fin mk": true, "goaway mk": true}
 	var lines []string
 	var walk func(n *html.Node, depth int)
 	walk = func(n *html.Node, depth int) {

@@ -559,7 +559,8 @@ func seqGraphs(c *model.Connection) string {
 // seqGraph draws one direction as tcptrace and Wireshark's Stevens graph
 // do: a bar from seq to seq+len at each segment's time, retransmissions
 // in red, the peer's ACK as a step line under them, its SACK blocks as
-// ranges above it, and the PINGs of the direction's sender as lines.
+// ranges above it, the PINGs of the direction's sender as lines and its
+// ACKs of the peer's PINGs as dots on the top edge.
 func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 	pd := c.Plot.Dir(d)
 	dur := c.End.Sub(c.Start)
@@ -663,6 +664,12 @@ func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 	if h := c.HTTP2; h != nil {
 		sender := sideOf(d)
 		for _, pg := range h.Pings {
+			if pg.From != sender && pg.Acked && pg.AckTime != nil && pg.AckFrame != 0 {
+				// The sender's ACK of the peer's PING: a dot on the top edge.
+				w.f(`<circle class="pingack mk" cx="%s" cy="%d" r="3" fill="%s"%s</circle>`, num(x(pg.AckTime.Sub(c.Start).Microseconds())), sgTop, colPing,
+					mark(c.Stream, pg.AckInput, pg.AckFrame, "the "+sender+"'s ACK of the "+pg.From+"'s PING"))
+				continue
+			}
 			if pg.Frame == 0 || pg.Time.IsZero() || pg.From != sender {
 				continue
 			}
