@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,9 +45,22 @@ func TestPictureOutputs(t *testing.T) {
 		t.Fatalf("the Markdown report links %d pictures, want the timeline and a graph:\n%s", len(links), text)
 	}
 	for _, l := range links {
-		fi, err := os.Stat(filepath.Join(dir, l[1]))
-		if err != nil || fi.Size() == 0 {
+		svg, err := os.ReadFile(filepath.Join(dir, l[1]))
+		if err != nil || len(svg) == 0 {
 			t.Errorf("linked picture %s: %v", l[1], err)
+			continue
+		}
+		// A standalone SVG is XML: an image viewer rejects it otherwise.
+		d := xml.NewDecoder(bytes.NewReader(svg))
+		for {
+			_, err := d.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Errorf("%s is not well-formed XML: %v", l[1], err)
+				break
+			}
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "review-files"))
