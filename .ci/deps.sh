@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the programs the tests and the lab need, when missing: tshark (the
 # oracle), tcpdump and nftables (the lab), iproute2 (namespaces), traceroute
-# (the lab's traceroute-probes; the tests read its committed captures).
+# (the lab's traceroute-probes; the tests read its committed captures),
+# chromium (headless: the HTML report's browser test).
 set -euo pipefail
 need=()
 command -v tshark  >/dev/null || need+=(tshark)
@@ -10,6 +11,7 @@ command -v nft     >/dev/null || need+=(nftables)
 command -v ip      >/dev/null || need+=(iproute2)
 command -v traceroute >/dev/null || need+=(traceroute)
 [ -x /usr/bin/time ] || need+=(time)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing ${need[*]}; run as root or install them" >&2

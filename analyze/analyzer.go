@@ -9,6 +9,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/notice"
+	"github.com/h2pcap/h2pcap/analyze/plot"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -56,6 +57,11 @@ type Options struct {
 	// --format json: every connection is listed, memory follows the open
 	// ones). Close removes the file.
 	SpillRows bool
+	// Plot records each connection's packets for the report's pictures
+	// (package plot, decimated): the Report gives the connections with a
+	// problem a model.Plot. It costs a little time per packet and up to
+	// about 140 KB per connection with many packets.
+	Plot bool
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -82,6 +88,7 @@ type Analyzer struct {
 	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
 	gone      *conn           // the tombstone of forgotten connections' 4-tuples
 	spill     *rowSpill       // nil without Options.SpillRows
+	plot      bool            // Options.Plot
 	openConns atomic.Int64    // connections without a close, for OpenConns
 }
 
@@ -115,6 +122,7 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
+	a.plot = opts.Plot
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -204,6 +212,9 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s, a.maxEvents)
+	if a.plot {
+		c.plot = &plot.Recorder{}
+	}
 	c.app.Init(c, slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port()), a.keys)
 	a.all = append(a.all, c)
 	a.conns[k] = c
@@ -239,6 +250,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 		}
 	}
 	listed = a.judgeReport(r, listed) // judge.go
+	plots(r, listed)                  // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/notice"
+	"github.com/h2pcap/h2pcap/analyze/plot"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
@@ -42,6 +43,7 @@ type conn struct {
 
 	rst, fin closeMark
 	vt       verdict.Tracker // what the verdict needs beyond the counters
+	plot     *plot.Recorder  // the pictures' points; nil unless Options.Plot
 
 	events        []model.Event // Dir holds the side until the Report maps it
 	eventsDropped int
@@ -100,6 +102,7 @@ func (c *conn) segment(s *decode.Segment) tcp.Flags {
 
 	f := c.tcp.Segment(side, s)
 	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
+	c.plot.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.record(side, s, f)
 	c.dir[side].sniffStart(c.tcp.Flow(side), s)
 	c.app.Segment(side, c.tcp.Flow(side), s)
@@ -184,6 +187,7 @@ func (c *conn) PingAck(side int, f *h2.Frame) {
 }
 
 func (c *conn) Goaway(side int, f *h2.Frame) {
+	c.plot.Goaway(side, f.Meta)
 	if c.nt != nil && c.notes.HTTP2Told() {
 		c.noticeGoaway(side, f)
 	}

@@ -113,6 +113,9 @@ type Connection struct {
 	// own handshake timing and TTLs (client, server, middle, unknown); the
 	// Report's CapturePoint is the connections' majority.
 	CapturePoint CapturePoint `json:"capture_point,omitempty"`
+	// Plot is what the report's pictures draw (plot.go); nil unless the
+	// analysis was asked for pictures and the connection has a problem.
+	Plot *Plot `json:"plot,omitempty"`
 }
 
 // TCPStats holds both directions' counters.

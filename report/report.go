@@ -20,7 +20,7 @@ import (
 )
 
 // Formats lists the names Write accepts.
-var Formats = []string{"table", "markdown", "json"}
+var Formats = []string{"table", "markdown", "json", "html"}
 
 // Options say how to render beyond the format.
 type Options struct {
@@ -34,6 +34,10 @@ type Options struct {
 	// per path: a million healthy connections make a short report. The
 	// JSON report always holds every connection.
 	All bool
+	// Pictures, for the markdown format, is the directory (relative to
+	// the report) where the caller writes Pictures' files: the report
+	// links them. Empty: no pictures.
+	Pictures string
 }
 
 // FoldAbove is the number of connections up to which the text reports
@@ -61,6 +65,8 @@ func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) err
 	case "markdown", "md":
 		opts.Width = 0
 		return writeText(w, r, true, opts)
+	case "html":
+		return writeHTML(w, r)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
@@ -137,10 +143,13 @@ func writeJSON(w io.Writer, r *model.Report) error {
 // text carries the state of one text rendering: the writer, the first
 // error (so callers can write freely and check once) and the dialect.
 type text struct {
-	w     io.Writer
-	md    bool
-	width int // the terminal's; 0: no limit
-	err   error
+	w        io.Writer
+	md       bool
+	width    int          // the terminal's; 0: no limit
+	pics     string       // Options.Pictures
+	drawn    map[int]bool // with pics: the streams Pictures draws a graph of
+	timeline bool         // with pics: Pictures draws the timeline
+	err      error
 	// listed are the connections the table and findings show; folded
 	// counts the others per path and verdict.
 	listed []*model.Connection
@@ -193,8 +202,12 @@ func (t *text) table(header []string, rows [][]string) {
 }
 
 func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
-	t := &text{w: w, md: md, width: opts.Width}
+	t := &text{w: w, md: md, width: opts.Width, pics: opts.Pictures}
 	t.listed, t.folded = fold(r, opts.All)
+	if t.pics != "" {
+		t.drawn = drawnSet(r)
+		t.timeline = len(laneConns(r)) > 0
+	}
 	if md {
 		t.printf("# h2pcap report\n")
 	} else {
@@ -202,6 +215,7 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	}
 	t.headline(r)
 	t.incidents(r)
+	t.picture(t.timelinePicture(), "Timeline of the connections with a problem")
 	t.inputs(r)
 	t.paths(r)
 	t.probes(r)
@@ -290,25 +304,33 @@ func (t *text) findings(r *model.Report) {
 		} else {
 			t.printf("\nstream %d  %s -> %s  (Wireshark: tcp.stream eq %d)\n", c.Stream, c.Client, c.Server, c.Stream)
 		}
-		t.verdict(c)
-		for _, g := range groups {
-			t.printf("%s%s: %d %s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), frameList(g.frames, 12))
-		}
-		if missing > 0 {
-			t.printf("%s%d payload bytes not captured (snaplen): client->server %d, server->client %d\n", t.bullet(),
-				missing, c.TCP.ClientToServer.MissingBytes, c.TCP.ServerToClient.MissingBytes)
-		}
-		if c.Close.Kind == model.CloseRST {
-			t.printf("%sRST from the %s's address at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))
-		}
-		if c.EventsDropped > 0 {
-			t.printf("%s%d further events not listed (counts above are complete)\n", t.bullet(), c.EventsDropped)
-		}
-		t.http2(c)
+		t.picture(t.streamPicture(c), fmt.Sprintf("Stream %d: sequence numbers over time", c.Stream))
+		t.finding(c, groups, missing)
 	}
 	if any && !t.md {
 		t.printf("\n")
 	}
+}
+
+// finding is the body of a connection's findings: the verdict, the
+// events by kind, the close and the HTTP/2 (the HTML report shows the same
+// words beside its pictures).
+func (t *text) finding(c *model.Connection, groups []*eventGroup, missing int) {
+	t.verdict(c)
+	for _, g := range groups {
+		t.printf("%s%s: %d %s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), frameList(g.frames, 12))
+	}
+	if missing > 0 {
+		t.printf("%s%d payload bytes not captured (snaplen): client->server %d, server->client %d\n", t.bullet(),
+			missing, c.TCP.ClientToServer.MissingBytes, c.TCP.ServerToClient.MissingBytes)
+	}
+	if c.Close.Kind == model.CloseRST {
+		t.printf("%sRST from the %s's address at frame %s (%s)\n", t.bullet(), c.Close.By, frameRef(c.Close.Input, c.Close.Frame), t.code(fmt.Sprintf("frame.number == %d", c.Close.Frame)))
+	}
+	if c.EventsDropped > 0 {
+		t.printf("%s%d further events not listed (counts above are complete)\n", t.bullet(), c.EventsDropped)
+	}
+	t.http2(c)
 }
 
 func (t *text) code(s string) string {

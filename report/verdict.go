@@ -46,7 +46,7 @@ func (t *text) incidents(r *model.Report) {
 	}
 	t.heading("Incidents")
 	for _, inc := range r.Summary.Incidents {
-		label := strings.ToUpper(strings.ReplaceAll(string(inc.Kind), "_", " "))
+		label := incidentLabel(inc.Kind)
 		if t.md {
 			label = "**" + label + "**"
 		}
@@ -68,6 +68,11 @@ func (t *text) incidents(r *model.Report) {
 		}
 		t.printf("%sstreams %s; Wireshark: %s\n", indent, list, t.code(filter))
 	}
+}
+
+// incidentLabel names an incident's kind as the reports show it: PER FLOW.
+func incidentLabel(k model.IncidentKind) string {
+	return strings.ToUpper(strings.ReplaceAll(string(k), "_", " "))
 }
 
 // paths is the table that shows "node -> load balancer lossy, node -> node clean".

@@ -107,12 +107,14 @@ type outputFlags struct {
 	format string
 	output string
 	all    bool
+	plot   bool
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "table", "report format: "+strings.Join(report.Formats, ", "))
 	fs.StringVar(&o.output, "o", "", "write the report to `FILE` instead of standard output")
 	fs.BoolVar(&o.all, "all", false, fmt.Sprintf("list every connection in the table and Markdown reports (by default, past %d connections, the problem ones are listed and the rest counted per path; JSON always has all)", report.FoldAbove))
+	fs.BoolVar(&o.plot, "plot-data", false, "give the connections with a problem the pictures' data (plot: packets over time, decimated) in the JSON report too; html, and markdown with -o, always record it")
 }
 
 func (o *outputFlags) check() error {
@@ -133,12 +135,20 @@ func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 		}
 		return w.Flush()
 	}
+	ropts := report.Options{All: o.all}
+	if o.format == "markdown" {
+		dir, err := writePictures(o.output, r)
+		if err != nil {
+			return err
+		}
+		ropts.Pictures = dir
+	}
 	f, err := outfile.Create(o.output)
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	err = report.WriteOptions(w, r, o.format, report.Options{All: o.all})
+	err = report.WriteOptions(w, r, o.format, ropts)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -169,6 +179,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := out.check(); err != nil {
 		return err
 	}
+	opts.Plot = out.pictures()
 	var keyFiles []keyLogFile
 	if opts.Keys, keyFiles, err = readKeyLogs(af.keylogs); err != nil {
 		return err

@@ -197,6 +197,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 			h(n)
 		}
 	}
+	opts.Plot = out.pictures()
 	ms.serve(src, &opts) // the metrics count the notices too
 	a := analyze.New(opts)
 

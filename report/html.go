@@ -1,0 +1,275 @@
+package report
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// The HTML incident-review report: one self-contained file (styles,
+// script and pictures inline, nothing fetched when it is opened) with the
+// headline and the incidents first, then the timeline, the paths as a
+// matrix, and per problem connection its time-sequence graphs beside the
+// same words the Markdown report writes of it.
+
+//go:embed html/page.tmpl html/style.css html/script.js
+var htmlFiles embed.FS
+
+var page = template.Must(template.New("page.tmpl").ParseFS(htmlFiles, "html/page.tmpl"))
+
+// The bounds of the HTML's lists: with them the file stays under 2 MB
+// whatever the capture (the pictures have theirs in pictures.go). The
+// Markdown and JSON reports list everything.
+const (
+	// maxFindings is how many connections the HTML writes the findings
+	// of (problem connections first).
+	maxFindings = 120
+	// maxRows is how many rows the HTML's connections table has
+	// (problem connections first).
+	maxRows = 300
+)
+
+type htmlPage struct {
+	Style     template.CSS
+	Script    template.JS
+	Headline  string
+	Counts    string
+	Incidents []htmlIncident
+	Timeline  template.HTML
+	Legend    bool
+	Matrix    *htmlMatrix
+	Findings  []htmlFinding
+	// FindingsLeft counts the connections with findings not written.
+	FindingsLeft int
+	Inputs       [][]string
+	InputNotes   []string
+	Conns        [][]string
+	ConnsLeft    int
+	ConnHeader   []string
+}
+
+type htmlIncident struct {
+	ID          string
+	Label       string
+	Server      string
+	Explanation string
+	Window      string
+	Streams     string
+	Filter      string
+}
+
+type htmlMatrix struct {
+	Servers []string
+	Rows    []htmlMatrixRow
+}
+
+type htmlMatrixRow struct {
+	ClientNet string
+	Cells     []*htmlCell
+}
+
+type htmlCell struct {
+	Text  string
+	Title string
+	Color string
+}
+
+type htmlFinding struct {
+	Stream  int
+	Title   string
+	Kind    string
+	Problem bool
+	Summary string
+	Text    string // the same lines the table format writes
+	Graph   template.HTML
+	Filter  string
+}
+
+// writeHTML renders r as the incident-review page.
+func writeHTML(w io.Writer, r *model.Report) error {
+	style, err := htmlFiles.ReadFile("html/style.css")
+	if err != nil {
+		return fmt.Errorf("report: html style: %w", err)
+	}
+	script, err := htmlFiles.ReadFile("html/script.js")
+	if err != nil {
+		return fmt.Errorf("report: html script: %w", err)
+	}
+	p := &htmlPage{Style: template.CSS(style), Script: template.JS(script)}
+
+	// The headline's two lines, as the text report writes them.
+	lines := strings.Split(strings.TrimSpace(plain(func(t *text) { t.headline(r) })), "\n")
+	if len(lines) >= 2 {
+		p.Headline, p.Counts = lines[0], strings.Join(lines[1:], " ")
+	} else if len(lines) == 1 {
+		p.Headline = lines[0]
+	}
+	if r.Summary != nil {
+		for i, inc := range r.Summary.Incidents {
+			streams := make([]string, len(inc.Connections))
+			for j, s := range inc.Connections {
+				streams[j] = strconv.Itoa(s)
+			}
+			p.Incidents = append(p.Incidents, htmlIncident{
+				ID: fmt.Sprintf("inc-%d", i), Label: incidentLabel(inc.Kind), Server: inc.Server, Explanation: inc.Explanation,
+				Window:  fmt.Sprintf("%s to %s UTC", stamp(inc.Start), inc.End.UTC().Format("15:04:05.000000")),
+				Streams: strings.Join(streams, ", "),
+				Filter:  "tcp.stream in {" + strings.Join(streams, " ") + "}",
+			})
+		}
+	}
+	lanes := laneConns(r)
+	if len(lanes) > 0 {
+		p.Timeline = template.HTML(timelineSVG(r, lanes))
+		p.Legend = true
+	}
+	p.Matrix = matrix(r)
+
+	graphs := map[int]bool{}
+	for _, c := range graphConns(lanes) {
+		graphs[c.Stream] = true
+	}
+	var withFindings []*model.Connection
+	withFindings = append(withFindings, lanes...)
+	for _, c := range r.Connections {
+		if !problem(c) && (len(groupEvents(c.Events)) > 0 || c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes > 0) {
+			withFindings = append(withFindings, c)
+		}
+	}
+	for i, c := range withFindings {
+		if i >= maxFindings {
+			p.FindingsLeft = len(withFindings) - i
+			break
+		}
+		f := htmlFinding{
+			Stream: c.Stream, Title: fmt.Sprintf("Stream %d: %s -> %s", c.Stream, c.Client, c.Server),
+			Problem: problem(c), Filter: fmt.Sprintf("tcp.stream eq %d", c.Stream),
+		}
+		if c.Verdict != nil {
+			f.Kind, f.Summary = string(c.Verdict.Kind), c.Verdict.Summary
+		}
+		f.Text = plain(func(t *text) {
+			t.finding(c, groupEvents(c.Events), c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes)
+		})
+		if graphs[c.Stream] {
+			f.Graph = template.HTML(seqGraphs(c))
+		}
+		p.Findings = append(p.Findings, f)
+	}
+
+	for i, in := range r.Inputs {
+		p.Inputs = append(p.Inputs, []string{
+			strconv.Itoa(i), in.Path, in.Format, strings.Join(in.LinkTypes, ","),
+			strconv.Itoa(in.Packets), strconv.Itoa(in.Decoded.TCP), strconv.FormatInt(in.Bytes, 10),
+			stamp(in.First), stamp(in.Last),
+		})
+	}
+	notes := strings.TrimSpace(plain(func(t *text) {
+		for i, in := range r.Inputs {
+			for _, warn := range in.Warnings {
+				t.printf("warning: input %d (%s): %s\n", i, in.Path, warn)
+			}
+		}
+		for _, k := range r.KeyLogs {
+			t.printf("key log %s: %d keys, decrypted %d of %d TLS connections\n", k.Path, k.Keys, k.Decrypted, k.TLSConnections)
+		}
+	}))
+	if notes != "" {
+		p.InputNotes = strings.Split(notes, "\n")
+	}
+
+	p.ConnHeader = []string{"Stream", "Client", "Server", "App", "Duration", "iRTT", "Packets c>s/s>c", "Retrans", "Lost seg", "Close", "Verdict"}
+	rows := slices.Clone(r.Connections)
+	slices.SortStableFunc(rows, func(a, b *model.Connection) int {
+		pa, pb := problem(a), problem(b)
+		switch {
+		case pa && !pb:
+			return -1
+		case pb && !pa:
+			return 1
+		}
+		return 0
+	})
+	for i, c := range rows {
+		if i >= maxRows {
+			p.ConnsLeft = len(rows) - i
+			break
+		}
+		cs, sc := &c.TCP.ClientToServer, &c.TCP.ServerToClient
+		p.Conns = append(p.Conns, []string{
+			strconv.Itoa(c.Stream), c.Client, c.Server, c.App,
+			duration(c.End.Sub(c.Start)), irtt(c.IRTTms),
+			pair(cs.Packets, sc.Packets), pair(cs.Retransmissions, sc.Retransmissions),
+			pair(cs.LostSegments, sc.LostSegments), closeText(c.Close), verdictCell(c.Verdict),
+		})
+	}
+
+	var buf bytes.Buffer
+	if err := page.Execute(&buf, p); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// plain is what the table format's writer f writes, at full width: the
+// HTML reuses the text report's sentences rather than writing its own.
+func plain(f func(t *text)) string {
+	var b bytes.Buffer
+	t := &text{w: &b}
+	f(t)
+	return b.String()
+}
+
+// matrix lays the paths out as client networks by servers, each cell
+// coloured by how bad the path was: red for lost PINGs or resets, and
+// from green to red with the retransmission rate up to 5 %.
+func matrix(r *model.Report) *htmlMatrix {
+	if r.Summary == nil || len(r.Summary.Paths) == 0 {
+		return nil
+	}
+	m := &htmlMatrix{}
+	var nets []string
+	for _, p := range r.Summary.Paths {
+		if !slices.Contains(m.Servers, p.Server) {
+			m.Servers = append(m.Servers, p.Server)
+		}
+		if !slices.Contains(nets, p.ClientNet) {
+			nets = append(nets, p.ClientNet)
+		}
+	}
+	for _, n := range nets {
+		row := htmlMatrixRow{ClientNet: n, Cells: make([]*htmlCell, len(m.Servers))}
+		for _, p := range r.Summary.Paths {
+			if p.ClientNet != n {
+				continue
+			}
+			rate := 100 * p.RetransmissionRate
+			text := fmt.Sprintf("%d conns, %s %% retransmitted", p.Connections, strconv.FormatFloat(rate, 'f', 2, 64))
+			if p.LostPings > 0 {
+				text += fmt.Sprintf(", %d lost PINGs", p.LostPings)
+			}
+			if p.Resets > 0 {
+				text += fmt.Sprintf(", %d resets", p.Resets)
+			}
+			bad := min(rate/5, 1)
+			if p.LostPings > 0 || p.Resets > 0 {
+				bad = 1
+			}
+			row.Cells[slices.Index(m.Servers, p.Server)] = &htmlCell{
+				Text:  text,
+				Title: fmt.Sprintf("%s -> %s: %s", p.ClientNet, p.Server, text),
+				Color: fmt.Sprintf("hsl(%d, 70%%, 85%%)", int(120*(1-bad))),
+			}
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return m
+}

@@ -1,0 +1,234 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/model"
+	"golang.org/x/net/html"
+)
+
+// sampleHTML is sample with what only the pictures show: an incident over
+// the reset connection, its plot (a retransmitted run, the ACK line, a
+// SACK block, a GOAWAY), the time of its unanswered PING and a server
+// PING the client answered.
+func sampleHTML() *model.Report {
+	r := sample()
+	t0 := r.Connections[0].Start
+	c := r.Connections[1]
+	c.HTTP2.Pings[0].Time = t0.Add(10500 * time.Millisecond)
+	ackAt := t0.Add(3010 * time.Millisecond)
+	c.HTTP2.Pings = append(c.HTTP2.Pings, model.Ping{Frame: 150, From: model.SideServer, Data: "0000000000000001", Sender: "unknown",
+		Acked: true, AckFrame: 151, Time: t0.Add(3 * time.Second), AckTime: &ackAt})
+	c.Verdict.Since = &model.Moment{Frame: 299, Time: t0.Add(10 * time.Second)}
+	r.Summary.Incidents = []model.Incident{{
+		Kind: model.IncidentPerFlow, Server: "[fd18:2::2]:80", Start: t0.Add(10 * time.Second), End: t0.Add(15500 * time.Millisecond),
+		Connections: []int{1}, Unaffected: 1,
+		Explanation: "1 of 2 connections from [fd18::]/64 to [fd18:2::2]:80 died together while 1 stayed clean: a per-flow fault.",
+	}}
+	plot := &model.Plot{Goaways: []model.PlotMark{{TimeUs: 9_000_000, Frame: 300, From: model.SideServer}}}
+	cs := &plot.ClientToServer
+	for i := range 40 {
+		cs.Segments = append(cs.Segments, model.PlotSegment{TimeUs: int64(i) * 250_000, Seq: 1 + int64(i)*17, Len: 17, Frame: 10 + i})
+		cs.Acks = append(cs.Acks, model.PlotAck{TimeUs: int64(i)*250_000 + 1000, Ack: 18 + int64(i)*17, Frame: 10 + i})
+	}
+	cs.Segments = append(cs.Segments, model.PlotSegment{TimeUs: 10_000_000, Seq: 681, Len: 17, Frame: 310, Retrans: true})
+	cs.SACKs = []model.PlotSACK{{TimeUs: 10_100_000, Lo: 698, Hi: 715, Frame: 311}}
+	cs.SegmentsSeen, cs.Stride, cs.AckStride, cs.SACKStride = len(cs.Segments), 1, 1, 1
+	sc := &plot.ServerToClient
+	sc.Segments = []model.PlotSegment{{TimeUs: 100, Seq: 1, Len: 1200, Frame: 11}, {TimeUs: 14_500_000, Seq: 1201, Ctl: model.CtlRST, Frame: 7, Input: 1}}
+	sc.SegmentsSeen, sc.Stride, sc.AckStride = 2, 1, 1
+	c.Plot = plot
+	return r
+}
+
+// structure lists the page's landmarks: each element with an id, or one
+// of the classes the reader's eye goes to, indented under its landmark
+// parent, with runs of the same line counted: the golden test holds the
+// page's shape, not its pixels.
+func structure(t *testing.T, page []byte) string {
+	t.Helper()
+	doc, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := map[string]bool{"lane": true, "incident": true, "folded": true, "ping": true, "ping open": true, "seqgraph": true,
+		"seqdir": true, "segs": true, "ackline": true, "sack": true, "retrans": true, "pingline": true, "since": true, "pkts": true,
+		"conn problem": true, "conn": true, "finding": true, "matrix": true, "cell": true, "more": true, "mk": true,
+		"since mk": true, "pingack mk": true, "retrans mk": true, "pingline mk": true, "rst mk": true, "fin mk": true, "goaway mk": true}
+	var lines []string
+	var walk func(n *html.Node, depth int)
+	walk = func(n *html.Node, depth int) {
+		next := depth
+		if n.Type == html.ElementNode {
+			var id, class string
+			for _, a := range n.Attr {
+				switch a.Key {
+				case "id":
+					id = a.Val
+				case "class":
+					class = a.Val
+				}
+			}
+			if id != "" || classes[class] {
+				line := strings.Repeat("  ", depth) + n.Data
+				if id != "" {
+					line += "#" + id
+				}
+				if class != "" {
+					line += "." + strings.ReplaceAll(class, " ", ".")
+				}
+				lines = append(lines, line)
+				next = depth + 1
+			}
+		}
+		for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
+			walk(ch, next)
+		}
+	}
+	walk(doc, 0)
+	var b strings.Builder
+	for i := 0; i < len(lines); {
+		j := i
+		for j < len(lines) && lines[j] == lines[i] {
+			j++
+		}
+		if j-i > 1 {
+			fmt.Fprintf(&b, "%s x%d\n", lines[i], j-i)
+		} else {
+			b.WriteString(lines[i] + "\n")
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func TestHTMLStructure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    *model.Report
+	}{
+		{"empty", &model.Report{Version: 1, Connections: []*model.Connection{}}},
+		{"sample", sample()},
+		{"sample-pictures", sampleHTML()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, tc.r, "html"); err != nil {
+				t.Fatal(err)
+			}
+			got := structure(t, buf.Bytes())
+			golden := filepath.Join("testdata", tc.name+".html.structure")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test ./report -update creates it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("structure differs from %s (go test ./report -update to accept):\n%s", golden, got)
+			}
+		})
+	}
+}
+
+// The page says what the Markdown report says, in the same words: the
+// headline, the incidents, each verdict with its evidence notes, and the
+// findings' lines.
+func TestHTMLSameWords(t *testing.T) {
+	r := sampleHTML()
+	var page, md bytes.Buffer
+	if err := Write(&page, r, "html"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(&md, r, "table"); err != nil {
+		t.Fatal(err)
+	}
+	text := html.UnescapeString(page.String())
+	want := []string{r.Summary.Headline, r.Summary.Incidents[0].Explanation}
+	for _, c := range r.Connections {
+		if !problem(c) {
+			continue // the Markdown report has a healthy verdict's words only in its findings
+		}
+		want = append(want, c.Verdict.Summary)
+		for _, e := range c.Verdict.Evidence {
+			want = append(want, e.Note)
+		}
+	}
+	// Every line of the table report's findings, as it writes them.
+	inFindings := false
+	for _, line := range strings.Split(md.String(), "\n") {
+		switch {
+		case line == "FINDINGS":
+			inFindings = true
+		case inFindings && strings.HasPrefix(line, "  ") && !strings.HasPrefix(strings.TrimSpace(line), "stream "):
+			want = append(want, strings.TrimSpace(line))
+		}
+	}
+	if len(want) < 15 {
+		t.Fatalf("only %d sentences to look for", len(want))
+	}
+	for _, s := range want {
+		if !strings.Contains(text, s) {
+			t.Errorf("the page lacks %q", s)
+		}
+	}
+}
+
+// Nothing is fetched when the page opens: no external script, style,
+// image, font or link to another origin.
+func TestHTMLSelfContained(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, sampleHTML(), "html"); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, re := range []string{`(?i)\ssrc\s*=`, `(?i)<link\b`, `(?i)@import`, `(?i)url\(`, `(?i)href\s*=\s*"(https?:)?//`, `(?i)<iframe`} {
+		if m := regexp.MustCompile(re).FindString(page); m != "" {
+			t.Errorf("the page refers to something outside it: %q", m)
+		}
+	}
+}
+
+// The file stays small however many connections had a problem: lanes,
+// graphs, findings and rows are bounded.
+func TestHTMLBounded(t *testing.T) {
+	base := sampleHTML()
+	r := *base
+	r.Connections = nil
+	for i := range 5000 {
+		c := *base.Connections[i%2]
+		c.Stream = i
+		if i%2 == 1 {
+			p := *c.Plot
+			cs := p.ClientToServer
+			cs.Segments = nil
+			for j := range 1000 {
+				cs.Segments = append(cs.Segments, model.PlotSegment{TimeUs: int64(j) * 10_000, Seq: int64(j) * 1448, Len: 1448, Frame: j, Retrans: j%5 == 0})
+			}
+			p.ClientToServer = cs
+			c.Plot = &p
+		}
+		r.Connections = append(r.Connections, &c)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, &r, "html"); err != nil {
+		t.Fatal(err)
+	}
+	if n := buf.Len(); n > 2<<20 {
+		t.Errorf("page is %d bytes for 5,000 connections, over 2 MB", n)
+	}
+	if !strings.Contains(buf.String(), "more connections with a problem, not drawn") {
+		t.Error("the timeline does not say it left lanes out")
+	}
+	t.Logf("5,000 connections (2,500 with a problem): %d bytes", buf.Len())
+}
