@@ -3,6 +3,7 @@ module github.com/h2pcap/h2pcap
 go 1.26.8
 
 require (
+	github.com/goccy/go-json v0.12.0
 	github.com/gopacket/gopacket v1.7.7
 	github.com/olekukonko/tablewriter v1.1.5
 	github.com/prometheus/client_golang v1.25.0

@@ -3,11 +3,12 @@ package analyze
 import (
 	"bufio"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+
+	fastjson "github.com/goccy/go-json"
 
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -45,7 +46,7 @@ func (s *rowSpill) add(c *model.Connection) {
 	if s.err != nil {
 		return
 	}
-	b, err := json.MarshalIndent(c, "    ", "  ")
+	b, err := fastjson.MarshalIndent(c, "    ", "  ")
 	if err == nil {
 		_, err = s.w.Write(b)
 	}

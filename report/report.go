@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	fastjson "github.com/goccy/go-json"
+
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 	"github.com/olekukonko/tablewriter"
@@ -111,7 +113,7 @@ func writeJSON(w io.Writer, r *model.Report) error {
 	next := 0
 	inMemory := func(upTo int) error {
 		for ; next < len(r.Connections) && r.Connections[next].Stream < upTo; next++ {
-			b, err := json.MarshalIndent(r.Connections[next], "    ", "  ")
+			b, err := fastjson.MarshalIndent(r.Connections[next], "    ", "  ")
 			if err != nil {
 				return err
 			}
