@@ -5,23 +5,25 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/synth"
 )
 
-// connMemory analyzes n synthetic connections of the given case and
-// returns the heap bytes the Analyzer holds per connection once the
-// capture is read (before the Report): what a connection costs while it
-// is open ("open") and after it closed ("short").
-func connMemory(tb testing.TB, kind string, n int) float64 {
+// connMemory analyzes n synthetic connections of the given case, started
+// rate a second, with opts, and returns the heap bytes the Analyzer holds
+// per connection once the capture is read (before the Report): what a
+// connection costs while it is open ("open"), after it closed ("short"),
+// and after it closed with the text reports' forgetting.
+func connMemory(tb testing.TB, kind string, n int, rate float64, opts Options) float64 {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), kind+".pcap")
 	f, err := os.Create(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := synth.Write(f, kind, synth.Config{N: n, Open: 64}, nil); err != nil {
+	if err := synth.Write(f, kind, synth.Config{N: n, Open: 64, Rate: rate}, nil); err != nil {
 		tb.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -35,7 +37,7 @@ func connMemory(tb testing.TB, kind string, n int) float64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	a := New(Options{})
+	a := New(opts)
 	if _, err := a.ReadSource(src); err != nil {
 		tb.Fatal(err)
 	}
@@ -48,11 +50,22 @@ func connMemory(tb testing.TB, kind string, n int) float64 {
 // BenchmarkConnMemory reports the heap held per open and per closed
 // connection (README: "Memory per connection").
 func BenchmarkConnMemory(b *testing.B) {
-	for _, kind := range []string{"open", "short"} {
-		b.Run(kind, func(b *testing.B) {
+	cases := []struct {
+		name, kind string
+		rate       float64
+		opts       Options
+	}{
+		{"open", "open", 0, Options{}},
+		{"closed", "short", 0, Options{}},
+		// Spread over 20 s, forgotten 3 s after their close: what stays
+		// is the last seconds' connections and the forgotten ones' counts.
+		{"closed-forgotten", "short", 1000, Options{ForgetHealthy: 3 * time.Second}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
 			var per float64
 			for range b.N {
-				per = connMemory(b, kind, 20000)
+				per = connMemory(b, tc.kind, 20000, tc.rate, tc.opts)
 			}
 			b.ReportMetric(per, "B/conn")
 		})
