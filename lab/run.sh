@@ -1070,6 +1070,8 @@ notes_router-capture() {
 	n=$(tshark -r "$OUT/router-s.pcap" -Y "ip.src == $C4 && tcp.analysis.retransmission" -T fields -e frame.number 2>/dev/null | wc -l)
 	[ "$n" -gt 1 ] || SC_BAD="only $n client retransmission(s) through the router"
 	echo "router-s.pcap has $n client->server retransmissions (tshark)."
+}
+
 # synack_loss NAME END DESCRIPTION-TAIL: two long-lived h2c connections
 # and a new short-lived one every 400 ms (client --dial-every: dial, GET
 # /small, close; dial timeout 1.5 s) while the router drops every
