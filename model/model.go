@@ -84,9 +84,12 @@ type Connection struct {
 	// than the per-connection cap; the counters in TCP stay exact.
 	EventsDropped int `json:"events_dropped,omitempty"`
 
-	HTTP2   *HTTP2   `json:"http2,omitempty"` // nil when no HTTP/2 was found
-	TLS     *TLS     `json:"tls,omitempty"`   // nil when the connection is not TLS
-	Verdict *Verdict `json:"verdict"`
+	HTTP2 *HTTP2 `json:"http2,omitempty"` // nil when no HTTP/2 was found
+	TLS   *TLS   `json:"tls,omitempty"`   // nil when the connection is not TLS
+	// Etcd is what an etcd peer connection (rafthttp, App "etcd-peer")
+	// carried: its stream, members and raft messages; nil otherwise.
+	Etcd    *EtcdPeer `json:"etcd,omitempty"`
+	Verdict *Verdict  `json:"verdict"`
 	// CapturePoint is where this connection's capture was taken, from its
 	// own handshake timing and TTLs (client, server, middle, unknown); the
 	// Report's CapturePoint is the connections' majority.

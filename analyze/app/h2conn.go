@@ -71,6 +71,10 @@ type Conn struct {
 	flow        flowControl
 
 	tls *tlsState // the connection started with TLS records (tls.go)
+
+	// etcd follows an HTTP/1 connection whose first request is
+	// rafthttp's (etcd.go); nil before HTTP/1 is seen.
+	etcd *etcdConn
 }
 
 // h2dir is one side's direction of an HTTP/2 connection.
@@ -255,6 +259,7 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 		return
 	case h2HTTP1:
 		d.chunks++
+		h.etcdData(d.side, b, meta)
 		if !hasPrefaceStart(b) {
 			return
 		}
@@ -270,6 +275,7 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 			case vetHTTP1:
 				h.drop(h2HTTP1)
 				d.chunks++
+				h.etcdData(d.side, b, meta)
 				return
 			}
 		}
@@ -300,6 +306,9 @@ func (d *h2dir) gap(n int) {
 
 // plainGap says n bytes of what plain would have been given are missing.
 func (d *h2dir) plainGap(n int) {
+	if d.h.mode == h2HTTP1 {
+		d.h.etcdGap(d.side, n)
+	}
 	if d.h.mode == h2No || d.h.mode == h2HTTP1 {
 		return
 	}
