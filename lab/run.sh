@@ -985,7 +985,7 @@ etcd_scenario() {
 		sleep 0.1
 	done
 	[ -n "$leader" ] || die "no etcd leader"
-	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration 12s --every 100ms --log "$OUT/client.log"
+	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration 12s --every 100ms --log "$OUT/client.log" 2>"$TMP/client.stderr"
 	CLIENT_PID=$LAST
 	T0=$(date +%s.%N)
 	at 3

@@ -121,8 +121,9 @@ type EtcdElection struct {
 // EtcdUnanswered is a leader's heartbeats to one follower that got no
 // response for a while.
 type EtcdUnanswered struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	Kind EtcdHeartbeats `json:"kind"`
+	From string         `json:"from"`
+	To   string         `json:"to"`
 	// Since is the follower's last heartbeat response seen; nil when
 	// none was seen in the term.
 	Since *Moment `json:"since,omitempty"`
@@ -144,3 +145,17 @@ type EtcdPair struct {
 	Problems        int  `json:"problem_connections"` // connections whose verdict is not healthy
 	Lossy           bool `json:"lossy"`
 }
+
+// EtcdHeartbeats says how a leader's heartbeats to a follower fared
+// before an election.
+type EtcdHeartbeats string
+
+const (
+	// EtcdHeartbeatsUnanswered: the leader went on sending heartbeats
+	// and no response came back.
+	EtcdHeartbeatsUnanswered EtcdHeartbeats = "unanswered"
+	// EtcdHeartbeatsStopped: no heartbeat passed the capture point: the
+	// leader stopped sending them (its stream to the follower broke), or
+	// they were lost before the capture.
+	EtcdHeartbeatsStopped EtcdHeartbeats = "stopped"
+)

@@ -29,6 +29,10 @@ type Summary struct {
 	// that carried no data (a SYN flood, a port scan, a reconnect storm
 	// against a dead server); nil otherwise.
 	Attempts *Attempts `json:"attempts,omitempty"`
+	// Etcd is the etcd cluster's peer traffic: members, leaders,
+	// elections and the loss per member pair; nil without etcd peer
+	// connections.
+	Etcd *Etcd `json:"etcd,omitempty"`
 }
 
 // Attempts counts connections that never carried a byte of data.
@@ -239,6 +243,17 @@ type Ping struct {
 	// size, the silence before it, and the peer's answer or its absence.
 	Reason string `json:"reason,omitempty"`
 }
+
+// Ping.Sender values: who sends PINGs with such data.
+const (
+	PingGoHealthCheck = "go-health-check" // x/net/http2 Transport ReadIdleTimeout: 8 random bytes
+	PingGRPCKeepalive = "grpc-keepalive"  // grpc-go keepalive: all zeros
+	// PingGRPCBDP is grpc-go's BDP estimator: a bandwidth probe sent
+	// with data, whose missing ACK never closes a connection.
+	PingGRPCBDP   = "grpc-bdp"
+	PingGRPCDrain = "grpc-drain" // grpc-go graceful drain (GOAWAY handshake)
+	PingUnknown   = "unknown"
+)
 
 // Goaway is one GOAWAY frame.
 type Goaway struct {

@@ -273,6 +273,8 @@ func (j *judgement) kind() {
 		j.v.Kind = model.KindSilent
 	case j.goawayInferred():
 		j.v.Kind = model.KindGoaway
+	case j.dialGaveUp():
+		j.v.Kind = model.KindConnectFailed
 	case j.cl.first.ok() && j.cl.firstRST:
 		j.v.Kind = model.KindReset
 		j.refused = j.cl.by == model.ServerToClient && f.Dir[model.ServerToClient].DataSegs == 0 &&
@@ -292,6 +294,43 @@ func (j *judgement) kind() {
 	}
 }
 
+// decodedNoPingAfter reports whether the connection's HTTP/2 was decoded
+// from its preface on, the client was seen sending PINGs, all of them
+// grpc-go BDP probes, and none but those from frame from to frame to: a
+// gRPC client whose only PINGs are bandwidth probes, not a health check
+// (a client with keepalive would have been seen sending its zeros).
+func (j *judgement) decodedNoPingAfter(from, to SegRef) bool {
+	h := j.c.HTTP2
+	if h == nil || h.Detected != "preface" {
+		return false
+	}
+	bdp := 0
+	for _, p := range h.Pings {
+		if p.From != model.SideClient || p.Frame == 0 {
+			continue
+		}
+		if p.Sender != model.PingGRPCBDP {
+			return false
+		}
+		bdp++
+	}
+	return bdp > 0
+}
+
+// dialGaveUp is a dial that timed out: the client sent only its SYN
+// (again, perhaps) and then an RST, the server only SYN-ACKs, and no data
+// went either way. The client's kernel resets a SYN-ACK that arrives for
+// a socket its program already closed (a connect deadline run out; an
+// etcd member dialling a peer gives up after its dial timeout): a failed
+// dial, not a reset of a working connection.
+func (j *judgement) dialGaveUp() bool {
+	c, f := j.c, j.f
+	cs, ss := &c.TCP.ClientToServer, &c.TCP.ServerToClient
+	return c.Handshake.Seen && j.cl.first.ok() && j.cl.firstRST && j.cl.by == model.ClientToServer &&
+		f.Dir[model.ClientToServer].DataSegs == 0 && f.Dir[model.ServerToClient].DataSegs == 0 &&
+		cs.Packets-cs.Retransmissions-cs.Resets == 1 && cs.Resets > 0 && ss.Packets > 0 && ss.Resets == 0
+}
+
 // lostPingDecoded finds the client PING without ACK that the client
 // closed the connection after: x/net's health check failing.
 func (j *judgement) lostPingDecoded() bool {
@@ -304,7 +343,10 @@ func (j *judgement) lostPingDecoded() bool {
 		// An ACK that came after the client's close did not save the
 		// connection: the client had given up on the PING.
 		acked := p.Acked && (p.AckTime == nil || p.AckTime.Before(j.cl.client.Time)) && !j.ackLost(p)
-		if p.From != "client" || acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
+		// A BDP PING is a bandwidth probe: grpc-go never closes a
+		// connection for its missing ACK (a short-lived client sends
+		// one with its GOAWAY and closes at once).
+		if p.From != "client" || acked || p.Frame == 0 || p.Sender == model.PingGRPCBDP || p.Input > j.cl.client.Input ||
 			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
 			continue
 		}
@@ -363,7 +405,7 @@ func (j *judgement) lostPingUnclosed() bool {
 	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
 	var p *model.Ping
 	for i := len(h.Pings) - 1; i >= 0; i-- {
-		if q := &h.Pings[i]; q.From == "client" && q.Frame != 0 {
+		if q := &h.Pings[i]; q.From == "client" && q.Frame != 0 && q.Sender != model.PingGRPCBDP {
 			p = q
 			break
 		}
@@ -462,6 +504,13 @@ func (j *judgement) lostPingInferred() bool {
 		}
 	}
 	if !trouble {
+		return false
+	}
+	// HTTP/2 decoded and the client's unanswered data in the capture:
+	// unless a PING other than a BDP probe was among what the client
+	// sent from then on, what went unanswered was not a health check
+	// (a gRPC call stuck behind loss, closed by its program).
+	if j.decodedNoPingAfter(cf.Stall, cl.client) {
 		return false
 	}
 	// Nothing ever came back after the handshake: not a health check

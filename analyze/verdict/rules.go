@@ -98,3 +98,22 @@ const (
 	// node's capture with a scan in it is still about its traffic.
 	attemptShare = 0.5
 )
+
+// etcd (etcd.go).
+const (
+	// etcdUnanswered is how long a leader's heartbeats to a follower must
+	// have gone without a response (or stopped arriving) before an
+	// election for the summary to say so: five of etcd's default 100 ms
+	// heartbeats, half its default 1 s election timeout. Below it the
+	// gap is ordinary jitter and retransmission.
+	etcdUnanswered = 500 * time.Millisecond
+	// etcdPairLossy is the share of retransmitted segments over the peer
+	// connections between two members above which the pair is called
+	// lossy even where no connection's verdict is a problem: a clean lab
+	// link retransmits well under 0.5% (tail-loss probes), and 2% is
+	// loss a raft cluster feels as late heartbeats.
+	etcdPairLossy = 0.02
+	// maxEtcdElections bounds the elections listed (a flapping cluster
+	// elects every few seconds).
+	maxEtcdElections = 64
+)

@@ -163,6 +163,14 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	} else {
 		s.Incidents, words = Incidents(conns)
 	}
+	// An etcd leader change leads: it is what the operator saw
+	// ("etcdserver: leader changed"), and the member it names is where
+	// to look.
+	if s.Etcd = Etcd(conns); s.Etcd != nil {
+		if w := etcdWords(s.Etcd); w != "" {
+			words = append([]string{w}, words...)
+		}
+	}
 	if len(words) > 0 {
 		if len(words) > maxHeadlineIncidents {
 			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],

@@ -37,6 +37,12 @@ func (j *judgement) summarize() {
 			s += fmt.Sprintf(" with debug %q", g.Debug)
 		}
 		j.evidenceFrame(g.Frame, g.Input, "GOAWAY %s from the %s, last stream %d", g.Error, g.From, g.LastStreamID)
+	case v.Kind == model.KindConnectFailed:
+		m := j.cl.first
+		s = fmt.Sprintf("The client's dial timed out: its SYN (frame %d) went without an answer it could use for %s (%d SYNs sent), and when the SYN-ACK came the client had given up: its kernel answered with an RST (frame %d). A failed dial, not a reset of a working connection",
+			c.FirstFrame, prose.Duration(m.Time.Sub(c.Start)), 1+c.TCP.ClientToServer.Retransmissions, m.Frame)
+		j.evidenceFrame(c.FirstFrame, c.FirstInput, "the client's SYN")
+		j.evidence(m, "RST from the client to a SYN-ACK that came too late")
 	case v.Kind == model.KindReset:
 		m := j.cl.first
 		switch {

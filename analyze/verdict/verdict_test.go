@@ -245,6 +245,39 @@ func TestJudge(t *testing.T) {
 			f.Dir[c2s].FIN = mark(500)
 			return testConn(5000), f
 		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"dial timed out: SYN sent twice, the late SYN-ACK answered by the client's RST", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].RST = mark(400)
+			c := testConn(4000, ev(100, c2s, model.EvRetransmission, 0, 0), ev(400, c2s, model.EvRST, 1, 0))
+			c.App = "unknown"
+			c.TCP = model.TCPStats{ClientToServer: model.DirStats{Packets: 3, Retransmissions: 1, Resets: 1}, ServerToClient: model.DirStats{Packets: 1}}
+			return c, f
+		}, want{model.KindConnectFailed, model.LossNone, model.LocationUnknown, nil, "The client's dial timed out: its SYN (frame 1)"}},
+		{"the client resets an established connection: a reset, not a failed dial", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].RST = mark(400)
+			f.Dir[c2s].DataSegs = 3
+			c := testConn(4000, ev(400, c2s, model.EvRST, 1, 0))
+			c.TCP = model.TCPStats{ClientToServer: model.DirStats{Packets: 5, Resets: 1}, ServerToClient: model.DirStats{Packets: 4}}
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "The client reset the connection (frame 400)"}},
+		{"a BDP PING without ACK, then the client closes: no lost ping", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(21)
+			c := testConn(600, ev(21, c2s, model.EvFIN, 517, 0))
+			c.HTTP2 = &model.HTTP2{Detected: "preface", Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Sender: model.PingGRPCBDP}}}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"gRPC client with only BDP PINGs gives up on stalled data: no inferred lost ping", model.PointServer, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = SegRef{Frame: 30, Time: at(300), Len: 42}
+			f.Dir[c2s].Last = []SegRef{mark(30)}
+			f.Dir[c2s].FIN = mark(500)
+			c := testConn(5100, ev(35, c2s, model.EvRetransmission, 900, 42), ev(500, c2s, model.EvFIN, 942, 0))
+			c.HTTP2 = &model.HTTP2{Detected: "preface", Pings: []model.Ping{{Frame: 12, Time: at(120), From: "client", Sender: model.PingGRPCBDP, Acked: true, AckFrame: 13}}}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
 		{"reset by a middlebox: TTL differs from the server's", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
