@@ -958,8 +958,8 @@ etcd_status() {
 # etcd_scenario NAME DESCRIPTION RULE-TEMPLATE WHAT DIRECTION EXPECT-JSON:
 # three members, captured each at its own veth (m1.pcap .. m3.pcap) from
 # before they start (so every peer connection's HTTP request is in the
-# captures); a clientv3 client in the client namespace puts a key every
-# 100 ms for 12 s; at 3 s the runner finds the leader and adds the fault
+# captures; the faulty member's and one other's are kept); a clientv3
+# client in the client namespace puts a key every 300 ms for 12 s; at 3 s the runner finds the leader and adds the fault
 # on the leader's link (RULE-TEMPLATE with @IP@ for its address); the
 # fault stays until a new leader is elected, then 1.5 s more, at most
 # until 9 s.
@@ -985,7 +985,7 @@ etcd_scenario() {
 		sleep 0.1
 	done
 	[ -n "$leader" ] || die "no etcd leader"
-	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration 12s --every 100ms --log "$OUT/client.log" 2>"$TMP/client.stderr"
+	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration 12s --every 300ms --log "$OUT/client.log" 2>"$TMP/client.stderr"
 	CLIENT_PID=$LAST
 	T0=$(date +%s.%N)
 	at 3
@@ -1028,21 +1028,33 @@ etcd_scenario() {
 		log "warning: $name did not show a leader change; truth.json records what did happen"
 		MISSED+=("$name")
 	fi
+	# Kept small: the faulty member's capture and one other member's
+	# (the third follower's shows the same as the second's), and of the
+	# members' logs the raft lines truth.json is made from.
+	local other=1 keep
+	[ "$leader" != m1 ] || other=2
+	for i in 1 2 3; do
+		keep=0
+		[ "m$i" != "$leader" ] && [ "$i" != "$other" ] || keep=1
+		[ $keep = 1 ] || rm -f "$OUT/m$i.pcap"
+		grep -E '"logger":"raft"|became leader|elected leader|lost leader' "$OUT/m$i.log" >"$TMP/m$i.raft.log" || true
+		mv "$TMP/m$i.raft.log" "$OUT/m$i.log"
+	done
 	topo_down
 	verify
 }
 
 sc_etcd-leader-loss() {
 	etcd_scenario etcd-leader-loss \
-		"Three embedded etcd v3.7 members (heartbeat 100 ms, election timeout 1 s) and a clientv3 client putting a key every 100 ms; at 3 s the leader's link loses 40% of its packets at random in both directions until the members elect another leader, then 1.5 s more." \
-		"ip saddr @IP@ numgen random mod 100 < 40 drop; ip daddr @IP@ numgen random mod 100 < 40 drop" \
-		"random loss 40%" both \
+		"Three embedded etcd v3.7 members (heartbeat 100 ms, election timeout 1 s) and a clientv3 client putting a key every 300 ms; at 3 s the leader's link loses 50% of its packets at random in both directions until the members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ numgen random mod 100 < 50 drop; ip daddr @IP@ numgen random mod 100 < 50 drop" \
+		"random loss 50%" both \
 		'{"verdict": "degraded", "loss_direction": "both", "suspects": ["random_loss"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Every connection through the faulty member (the leader when the fault started) loses packets both ways; the other two members talk cleanly. The members elect a new leader in a higher term (elections in this file, from the members own logs)."}'
 }
 
 sc_etcd-leader-blackhole() {
 	etcd_scenario etcd-leader-blackhole \
-		"Three embedded etcd v3.7 members and a clientv3 client putting a key every 100 ms; at 3 s every packet the leader sends is dropped (a one-way black hole: it still receives) until the other members elect another leader, then 1.5 s more." \
+		"Three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped (a one-way black hole: it still receives) until the other members elect another leader, then 1.5 s more." \
 		"ip saddr @IP@ drop" \
 		"black hole of everything the leader sends" client_to_server \
 		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Nothing the faulty member (the leader when the fault started) sends arrives; what it receives does. Its heartbeats stop reaching the followers, which elect a new leader."}'

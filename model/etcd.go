@@ -49,7 +49,8 @@ type EtcdPeer struct {
 }
 
 // RaftRun is the messages of one type, from one member to another, in one
-// term, on one connection.
+// term, on one connection, without a silence of half a second or more
+// between two of them (a silence starts a new run).
 type RaftRun struct {
 	Type   string `json:"type"`
 	From   string `json:"from"` // member ID, hex

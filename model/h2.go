@@ -33,6 +33,9 @@ type Summary struct {
 	// elections and the loss per member pair; nil without etcd peer
 	// connections.
 	Etcd *Etcd `json:"etcd,omitempty"`
+	// GRPC sums the connections' gRPC calls per method and outcome,
+	// most calls first; absent without gRPC.
+	GRPC []GRPCCount `json:"grpc,omitempty"`
 }
 
 // Attempts counts connections that never carried a byte of data.
@@ -135,6 +138,10 @@ type HTTP2 struct {
 	// them all).
 	Streams      []H2Stream `json:"streams"`
 	StreamsTotal int        `json:"streams_total"`
+	// GRPC counts the finished gRPC calls per method and outcome
+	// (grpc-status and grpc-message from the trailers, or the
+	// RST_STREAM that ended a call without one); absent without gRPC.
+	GRPC []GRPCCount `json:"grpc,omitempty"`
 	// FlowStalls are flow-control windows that reached zero with the
 	// stream not finished. Only computed when both directions were seen
 	// from the connection's start without gaps (windows are otherwise

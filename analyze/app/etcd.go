@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/raft"
@@ -25,6 +26,10 @@ const (
 	maxRaftRuns = 512
 	// maxPendingRequests bounds the requests awaiting a response.
 	maxPendingRequests = 16
+	// raftRunGap is the silence that ends a run of like messages: five
+	// of etcd's default 100 ms heartbeats missing. A run then tells
+	// when a leader's heartbeats stopped passing and when they resumed.
+	raftRunGap = 500 * time.Millisecond
 )
 
 // etcdConn is one rafthttp connection's state.
@@ -62,14 +67,14 @@ type http1Dir struct {
 
 // http1Dir states.
 const (
-	h1Head       = iota // a request or response head
-	h1Body              // a Content-Length body
-	h1ChunkSize         // a chunk-size line
-	h1ChunkData         // a chunk's data
-	h1ChunkCRLF         // the CRLF after a chunk's data
-	h1Trailer           // the trailer after the last chunk
-	h1BodyToEOF         // a response without length: the body runs to the close
-	h1Broken            // lost step: nothing more is decoded
+	h1Head      = iota // a request or response head
+	h1Body             // a Content-Length body
+	h1ChunkSize        // a chunk-size line
+	h1ChunkData        // a chunk's data
+	h1ChunkCRLF        // the CRLF after a chunk's data
+	h1Trailer          // the trailer after the last chunk
+	h1BodyToEOF        // a response without length: the body runs to the close
+	h1Broken           // lost step: nothing more is decoded
 )
 
 // isRaftPath reports whether a request path is rafthttp's (or one of the
@@ -383,10 +388,11 @@ func (e *etcdConn) message(side int, m *raft.Message, at h2.Meta) {
 	k := runKey{typ: name, from: m.From, to: m.To, term: m.Term, reject: m.Reject}
 	mo := model.Moment{Frame: at.Frame, Input: at.Input, Time: at.Time}
 	if i, ok := e.runIdx[k]; ok {
-		r := &e.runs[i]
-		r.Count++
-		r.Last = mo
-		return
+		if r := &e.runs[i]; at.Time.Sub(r.Last.Time) < raftRunGap {
+			r.Count++
+			r.Last = mo
+			return
+		}
 	}
 	if len(e.runs) >= maxRaftRuns {
 		return

@@ -163,8 +163,14 @@ func voteEvidence(peers []*model.Connection, l model.EtcdLeader, addr map[string
 // where the captures hold both directions' streams between the two
 // members: what a capture does not hold says nothing.
 func unanswered(peers []*model.Connection, prev model.EtcdLeader, t time.Time) []model.EtcdUnanswered {
-	type pair struct{ hb, resp *model.RaftRun }
-	byFollower := map[string]*pair{}
+	// Per follower, the last heartbeat and the last response at or
+	// before t (a run that spans t was going on at t).
+	type last struct {
+		hb, resp     *model.Moment
+		hbAt, respAt time.Time
+		hbFirst      time.Time
+	}
+	byFollower := map[string]*last{}
 	var order []string
 	// carries says whether a captured message stream carries from's
 	// messages to to (its server is the sender).
@@ -180,7 +186,7 @@ func unanswered(peers []*model.Connection, prev model.EtcdLeader, t time.Time) [
 	for _, c := range peers {
 		for i := range c.Etcd.Runs {
 			r := &c.Etcd.Runs[i]
-			if r.Term != prev.Term {
+			if r.Term != prev.Term || r.First.Time.After(t) {
 				continue
 			}
 			var f string
@@ -192,44 +198,51 @@ func unanswered(peers []*model.Connection, prev model.EtcdLeader, t time.Time) [
 			default:
 				continue
 			}
-			pp := byFollower[f]
-			if pp == nil {
-				pp = &pair{}
-				byFollower[f] = pp
+			l := byFollower[f]
+			if l == nil {
+				l = &last{}
+				byFollower[f] = l
 				order = append(order, f)
 			}
+			at := r.Last.Time
+			if at.After(t) {
+				at = t
+			}
 			if r.Type == "MsgHeartbeat" {
-				if pp.hb == nil || r.Last.Time.After(pp.hb.Last.Time) {
-					pp.hb = r
+				if l.hb == nil || at.After(l.hbAt) {
+					m := r.Last
+					l.hb, l.hbAt = &m, at
 				}
-			} else if pp.resp == nil || r.Last.Time.After(pp.resp.Last.Time) {
-				pp.resp = r
+				if l.hbFirst.IsZero() || r.First.Time.Before(l.hbFirst) {
+					l.hbFirst = r.First.Time
+				}
+			} else if l.resp == nil || at.After(l.respAt) {
+				m := r.Last
+				l.resp, l.respAt = &m, at
 			}
 		}
 	}
 	slices.Sort(order)
 	var out []model.EtcdUnanswered
 	for _, f := range order {
-		pp := byFollower[f]
-		if pp.hb == nil || !carries(prev.Member, f) || !carries(f, prev.Member) {
+		l := byFollower[f]
+		if l.hb == nil || !carries(prev.Member, f) || !carries(f, prev.Member) {
 			continue
 		}
-		last := pp.hb.Last
-		u := model.EtcdUnanswered{From: prev.Member, To: f, LastHeartbeat: &last}
-		since := pp.hb.First.Time
-		if pp.resp != nil {
-			s := pp.resp.Last
-			u.Since, since = &s, s.Time
+		u := model.EtcdUnanswered{From: prev.Member, To: f, LastHeartbeat: l.hb}
+		since := l.hbFirst
+		if l.resp != nil {
+			u.Since, since = l.resp, l.respAt
 		}
 		switch {
-		case last.Time.Sub(since) >= etcdUnanswered:
+		case l.hbAt.Sub(since) >= etcdUnanswered:
 			// The leader went on sending; nothing came back.
 			u.Kind = model.EtcdHeartbeatsUnanswered
 			u.ForS = t.Sub(since).Seconds()
-		case t.Sub(last.Time) >= etcdUnanswered:
-			// Neither way: the heartbeats stopped arriving here.
+		case t.Sub(l.hbAt) >= etcdUnanswered:
+			// Neither way: no heartbeat passed the capture point.
 			u.Kind = model.EtcdHeartbeatsStopped
-			u.ForS = t.Sub(last.Time).Seconds()
+			u.ForS = t.Sub(l.hbAt).Seconds()
 		default:
 			continue
 		}

@@ -117,3 +117,10 @@ const (
 	// elects every few seconds).
 	maxEtcdElections = 64
 )
+
+// gRPC (grpc.go).
+const (
+	// maxGRPCHeadline is how many failed method outcomes the headline
+	// names; the rest are counted (the JSON lists them all).
+	maxGRPCHeadline = 3
+)

@@ -163,6 +163,18 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	} else {
 		s.Incidents, words = Incidents(conns)
 	}
+	if len(words) > 0 {
+		if len(words) > maxHeadlineIncidents {
+			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],
+				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
+		}
+	}
+	// Failed gRPC calls are what the operator saw on the client side.
+	if s.GRPC = GRPC(conns); len(s.GRPC) > 0 {
+		if w := grpcWords(s.GRPC); w != "" {
+			words = append(words, w)
+		}
+	}
 	// An etcd leader change leads: it is what the operator saw
 	// ("etcdserver: leader changed"), and the member it names is where
 	// to look.
@@ -172,10 +184,6 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		}
 	}
 	if len(words) > 0 {
-		if len(words) > maxHeadlineIncidents {
-			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],
-				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
-		}
 		lead := strings.Join(words, "; ")
 		s.Headline = strings.ToUpper(lead[:1]) + lead[1:] + ". " + s.Headline
 	}

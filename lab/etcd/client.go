@@ -33,9 +33,13 @@ func (l *jsonLog) write(op string, err error, msg string) {
 	line := logLine{Time: time.Now().UTC(), Level: "info", Op: op, Msg: msg}
 	if err != nil {
 		line.Level, line.Error = "error", err.Error()
-		if s, ok := status.FromError(err); ok {
-			line.Code, line.Msg = s.Code().String(), s.Message()
+		// A call its deadline cut is a context error, not a gRPC status:
+		// on the wire it is the client's RST_STREAM CANCEL.
+		s, ok := status.FromError(err)
+		if !ok {
+			s = status.FromContextError(err)
 		}
+		line.Code, line.Msg = s.Code().String(), s.Message()
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
