@@ -1,0 +1,135 @@
+package verdict
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Three members: a (10.0.1.1), b (10.0.2.1), c (10.0.3.1). a leads term 7
+// until b wins term 8 at 2 s.
+const (
+	idA, idB, idC = "a1", "b2", "c3"
+	ipA, ipB, ipC = "10.0.1.1", "10.0.2.1", "10.0.3.1"
+)
+
+func mo(ms int) model.Moment { return model.Moment{Frame: ms, Time: at(ms)} }
+
+func run(typ, from, to string, term uint64, first, last int) model.RaftRun {
+	return model.RaftRun{Type: typ, From: from, To: to, Term: term, Count: 1 + (last-first)/100, First: mo(first), Last: mo(last)}
+}
+
+// peerConn is a message stream: client dialled server, server's messages
+// flow to the client.
+func peerConn(clientIP, clientID, serverIP, serverID string, kind model.Kind, retrans int, runs ...model.RaftRun) *model.Connection {
+	return &model.Connection{
+		Client: clientIP + ":40000", Server: serverIP + ":2380", App: model.AppEtcdPeer,
+		TCP:     model.TCPStats{ClientToServer: model.DirStats{Packets: 100, Retransmissions: retrans}, ServerToClient: model.DirStats{Packets: 100}},
+		Etcd:    &model.EtcdPeer{Stream: model.EtcdStreamMessage, ClientMember: clientID, ServerMember: serverID, Runs: runs},
+		Verdict: &model.Verdict{Kind: kind},
+	}
+}
+
+func TestEtcd(t *testing.T) {
+	tests := []struct {
+		name  string
+		conns []*model.Connection
+		// want: the election's words in the headline, and the faulty
+		// member's address ("" for none).
+		words  []string
+		faulty string
+	}{
+		{"a's heartbeats unanswered, b wins; every pair through a lossy", []*model.Connection{
+			// a -> b heartbeats on the stream b dialled to a; b's answers on the one a dialled to b.
+			peerConn(ipB, idB, ipA, idA, model.KindDegraded, 20, run("MsgHeartbeat", idA, idB, 7, 0, 1900)),
+			peerConn(ipA, idA, ipB, idB, model.KindDegraded, 20, run("MsgHeartbeatResp", idB, idA, 7, 0, 800),
+				run("MsgVote", idB, idA, 8, 1990, 1990), run("MsgHeartbeat", idB, idA, 8, 2000, 3000)),
+			peerConn(ipC, idC, ipA, idA, model.KindDegraded, 20, run("MsgHeartbeat", idA, idC, 7, 0, 1900)),
+			peerConn(ipA, idA, ipC, idC, model.KindDegraded, 20, run("MsgHeartbeatResp", idC, idA, 7, 0, 700)),
+			peerConn(ipB, idB, ipC, idC, model.KindHealthy, 0, run("MsgVoteResp", idC, idB, 8, 1995, 1995)),
+			peerConn(ipC, idC, ipB, idB, model.KindHealthy, 0, run("MsgHeartbeat", idB, idC, 8, 2001, 3000)),
+		}, []string{"etcd leader changed at 10:00:02.000 (term 7 -> 8, 10.0.1.1 -> 10.0.2.1)",
+			"10.0.1.1's heartbeats to 10.0.2.1 and 10.0.3.1 went unanswered for 1.3 s",
+			"every etcd peer connection through 10.0.1.1 had loss", "10.0.2.1<->10.0.3.1 clean"}, ipA},
+		{"without the stream back from the follower nothing is said of answers", []*model.Connection{
+			peerConn(ipB, idB, ipA, idA, model.KindHealthy, 0, run("MsgHeartbeat", idA, idB, 7, 0, 1900)),
+			peerConn(ipC, idC, ipB, idB, model.KindHealthy, 0, run("MsgHeartbeat", idB, idC, 8, 2000, 3000)),
+		}, []string{"etcd leader changed at 10:00:02.000 (term 7 -> 8, 10.0.1.1 -> 10.0.2.1)"}, ""},
+		{"heartbeats that stopped passing the capture point", []*model.Connection{
+			peerConn(ipB, idB, ipA, idA, model.KindDegraded, 20, run("MsgHeartbeat", idA, idB, 7, 0, 1000), run("MsgHeartbeat", idA, idB, 7, 2600, 2700)),
+			peerConn(ipA, idA, ipB, idB, model.KindDegraded, 20, run("MsgHeartbeatResp", idB, idA, 7, 0, 1000), run("MsgHeartbeat", idB, idA, 8, 2000, 3000)),
+		}, []string{"no heartbeat from 10.0.1.1 to 10.0.2.1 passed this capture point for 1.0 s"}, ""},
+		{"one leader throughout: no election, nothing said", []*model.Connection{
+			peerConn(ipB, idB, ipA, idA, model.KindHealthy, 0, run("MsgHeartbeat", idA, idB, 7, 0, 1900)),
+			peerConn(ipA, idA, ipB, idB, model.KindHealthy, 0, run("MsgHeartbeatResp", idB, idA, 7, 0, 1900)),
+		}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := Etcd(tt.conns)
+			if e == nil {
+				t.Fatal("no summary.etcd")
+			}
+			w := etcdWords(e)
+			for _, s := range tt.words {
+				if !strings.Contains(w, s) {
+					t.Errorf("words %q, want them to say %q", w, s)
+				}
+			}
+			if tt.words == nil && (w != "" || len(e.Elections) != 0) {
+				t.Errorf("words %q, elections %+v: want none", w, e.Elections)
+			}
+			got := ""
+			if e.Faulty != nil {
+				got = e.Faulty.Address
+			}
+			if got != tt.faulty {
+				t.Errorf("faulty %q, want %q", got, tt.faulty)
+			}
+			for _, el := range e.Elections {
+				if len(el.Evidence) == 0 || el.Evidence[0].Note == "" {
+					t.Errorf("election %d without evidence", el.Term)
+				}
+			}
+		})
+	}
+	if Etcd([]*model.Connection{testConn(100)}) != nil {
+		t.Error("summary.etcd without etcd peer connections")
+	}
+}
+
+func TestGRPC(t *testing.T) {
+	c1, c2 := testConn(100), testConn(100)
+	c1.HTTP2 = &model.HTTP2{GRPC: []model.GRPCCount{
+		{Method: "/etcdserverpb.KV/Put", Code: "OK", Status: "0", Calls: 10},
+		{Method: "/etcdserverpb.Watch/Watch", Code: "Unavailable", Status: "14", Message: "etcdserver: no leader", Calls: 2},
+	}}
+	c2.HTTP2 = &model.HTTP2{GRPC: []model.GRPCCount{
+		{Method: "/etcdserverpb.Watch/Watch", Code: "Unavailable", Status: "14", Message: "etcdserver: no leader", Calls: 40},
+		{Method: "/etcdserverpb.KV/Put", Reset: "CANCEL", ResetBy: model.SideClient, Calls: 8},
+	}}
+	got := GRPC([]*model.Connection{c1, c2, testConn(100)})
+	want := []model.GRPCCount{
+		{Method: "/etcdserverpb.Watch/Watch", Code: "Unavailable", Status: "14", Message: "etcdserver: no leader", Calls: 42},
+		{Method: "/etcdserverpb.KV/Put", Code: "OK", Status: "0", Calls: 10},
+		{Method: "/etcdserverpb.KV/Put", Reset: "CANCEL", ResetBy: model.SideClient, Calls: 8},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	w := grpcWords(got)
+	for _, s := range []string{"42 Watch/Watch calls failed: Unavailable, etcdserver: no leader", "8 KV/Put calls reset by the client (CANCEL, no status)"} {
+		if !strings.Contains(w, s) {
+			t.Errorf("words %q, want %q", w, s)
+		}
+	}
+	if strings.Contains(w, "OK") {
+		t.Errorf("words %q name calls that succeeded", w)
+	}
+}
