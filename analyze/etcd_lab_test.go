@@ -81,7 +81,8 @@ func TestEtcdLab(t *testing.T) {
 		for _, capture := range captures {
 			member := strings.TrimSuffix(filepath.Base(capture), ".pcap")
 			t.Run(tr.Scenario+"/"+member, func(t *testing.T) {
-				r := verdictReport(t, capture)
+				var notices []model.Notice
+				r, _ := runPath(t, capture, Options{OnNotice: func(n *model.Notice) { notices = append(notices, *n) }})
 				e := r.Summary.Etcd
 				if e == nil {
 					t.Fatalf("no summary.etcd; headline %q", r.Summary.Headline)
@@ -124,6 +125,18 @@ func TestEtcdLab(t *testing.T) {
 				}
 				if n == 0 {
 					t.Fatalf("the logs show no leader change during the capture")
+				}
+				// Live: each leader change is told as it is read, with the
+				// report's term and leaders.
+				changes := findingsOf(notices, model.NoticeEtcdLeaderChange)
+				if len(changes) != len(e.Elections) {
+					t.Errorf("%d etcd_leader_change notices, %d elections", len(changes), len(e.Elections))
+				}
+				for i := range min(len(changes), len(e.Elections)) {
+					n, el := changes[i], e.Elections[i]
+					if n.Term != el.Term || n.Leader != el.Leader || n.PreviousLeader != el.PreviousLeader || !n.Finding() {
+						t.Errorf("notice %+v, election %+v", n, el)
+					}
 				}
 				if !strings.Contains(r.Summary.Headline, "leader changed") {
 					t.Errorf("headline does not say the leader changed: %q", r.Summary.Headline)

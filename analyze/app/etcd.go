@@ -34,6 +34,7 @@ const (
 
 // etcdConn is one rafthttp connection's state.
 type etcdConn struct {
+	host   Host
 	off    bool // not rafthttp: nothing more is looked at
 	client int  // the side that sent the first request
 	dir    [2]http1Dir
@@ -95,7 +96,7 @@ func (h *Conn) etcdData(side int, b []byte, meta h2.Meta) {
 			h.etcd = &etcdConn{off: true}
 			return
 		}
-		e = &etcdConn{client: side, runIdx: map[runKey]int{}}
+		e = &etcdConn{host: h.host, client: side, runIdx: map[runKey]int{}}
 		h.etcd = e
 	}
 	if e.off {
@@ -393,6 +394,9 @@ func (e *etcdConn) message(side int, m *raft.Message, at h2.Meta) {
 			r.Last = mo
 			return
 		}
+	}
+	if m.IsLeader() && e.host != nil {
+		e.host.RaftLeader(side, m.From, m.Term, at)
 	}
 	if len(e.runs) >= maxRaftRuns {
 		return

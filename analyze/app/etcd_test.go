@@ -16,10 +16,12 @@ import (
 // testHost is a Host whose client is side 0.
 type testHost struct{}
 
-func (testHost) ClientSide() int               { return 0 }
-func (testHost) IRTT() time.Duration           { return 0 }
-func (testHost) PingAck(side int, f *h2.Frame) {}
-func (testHost) Goaway(side int, f *h2.Frame)  {}
+func (testHost) ClientSide() int                                      { return 0 }
+func (testHost) IRTT() time.Duration                                  { return 0 }
+func (testHost) PingAck(side int, f *h2.Frame)                        {}
+func (testHost) Goaway(side int, f *h2.Frame)                         {}
+func (testHost) RaftLeader(side int, member, term uint64, at h2.Meta) {}
+func (testHost) GRPCCall(method, code string, at h2.Meta)             {}
 
 // chunked writes body as HTTP/1.1 chunks, one per piece.
 func chunked(pieces ...[]byte) []byte {

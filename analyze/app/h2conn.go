@@ -105,6 +105,7 @@ type h2dir struct {
 
 func newConn(host Host, forced bool, keys *KeyRef) *Conn {
 	h := &Conn{host: host, forced: forced, keys: keys}
+	h.streams.host = host
 	if forced {
 		h.mode = h2Yes
 	}
@@ -140,6 +141,14 @@ type Host interface {
 	// is decoded (the live notices).
 	PingAck(side int, f *h2.Frame)
 	Goaway(side int, f *h2.Frame)
+	// RaftLeader tells of a member sending, from side, the first
+	// leader-only raft message (heartbeat, append) of a run in a term:
+	// member leads term (the live notices find leader changes).
+	RaftLeader(side int, member, term uint64, at h2.Meta)
+	// GRPCCall tells of a gRPC call finished: its method, and its
+	// grpc-status by name or, reset without one, "RST_STREAM " and the
+	// error code.
+	GRPCCall(method, code string, at h2.Meta)
 }
 
 // Init readies st for a connection: forced when a port is in

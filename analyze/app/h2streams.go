@@ -62,6 +62,7 @@ type streamTable struct {
 	grpc      map[grpcKey]int
 	grpcOrder []grpcKey
 	grpcOther int
+	host      Host // told of each gRPC call finished
 }
 
 // grpcKey is one way a gRPC method's calls ended.
@@ -217,6 +218,16 @@ func (t *streamTable) countGRPC(r *streamRec) {
 	k := grpcKey{method: r.path, status: r.grpcStatus, message: r.grpcMessage, resetSide: -1}
 	if r.grpcStatus == "" && r.reset {
 		k.reset, k.resetSide = r.resetCode, r.resetSide
+	}
+	if t.host != nil {
+		code := ""
+		switch {
+		case r.grpcStatus != "":
+			code = model.GRPCCodeName(r.grpcStatus)
+		case r.reset:
+			code = "RST_STREAM " + r.resetCode.String()
+		}
+		t.host.GRPCCall(r.path, code, r.last)
 	}
 	if t.grpc == nil {
 		t.grpc = map[grpcKey]int{}

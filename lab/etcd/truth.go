@@ -65,7 +65,10 @@ func truth(args []string) error {
 	out := fs.String("out", "truth.json", "output file")
 	fs.Parse(args)
 
-	t := map[string]any{"scenario": *scenario, "lab": "etcd", "description": *desc, "faulty_member": *faulty}
+	// transport and server: the etcd clients' gRPC (h2c on 2379), which
+	// the h2 tests compare with tshark's frame counts (-d tcp.port==2379,http2).
+	t := map[string]any{"scenario": *scenario, "lab": "etcd", "description": *desc, "faulty_member": *faulty,
+		"transport": "h2c", "server": "198.18.11.2:2379"}
 	var ms []Member
 	names := map[string]string{} // id -> name
 	for _, m := range strings.Split(*members, ",") {
