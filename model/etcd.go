@@ -36,6 +36,10 @@ type EtcdPeer struct {
 	ClusterID    string `json:"cluster_id,omitempty"`
 	Version      string `json:"server_version,omitempty"`
 	Requests     int    `json:"requests"`
+	// Idle: every request was answered in full and nothing more was
+	// sent: a keep-alive connection waiting in the client's pool (rafthttp
+	// keeps its version and probing connections so), not a dead one.
+	Idle bool `json:"idle,omitempty"`
 	// Messages counts the raft messages decoded, by raftpb type name
 	// (MsgHeartbeat, MsgApp, MsgVote, ...; LinkHeartbeat for rafthttp's
 	// own idle-link heartbeat), per direction.

@@ -175,6 +175,8 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	}
 	t.headline(r)
 	t.incidents(r)
+	t.etcd(r)
+	t.grpc(r)
 	t.inputs(r)
 	t.paths(r)
 	t.connections(r)

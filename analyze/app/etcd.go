@@ -430,6 +430,7 @@ func (st *State) Etcd(client int) *model.EtcdPeer {
 		p.Messages[dir] = c
 	}
 	p.Runs = append([]model.RaftRun{}, e.runs...)
+	p.Idle = p.Requests > 0 && len(e.pending) == 0 && e.dir[0].state == h1Head && e.dir[1].state == h1Head
 	if p.Stream == "" {
 		p.Stream = model.EtcdStreamOther
 	}

@@ -281,7 +281,9 @@ func (j *judgement) kind() {
 			f.Dir[model.ClientToServer].DataSegs == 0 && c.TCP.ServerToClient.Packets == 1
 	case !j.cl.first.ok() && c.TCP.ServerToClient.Packets == 0 && c.TCP.ClientToServer.Packets > 0 && c.Handshake.Seen:
 		j.v.Kind, j.synOnly = model.KindSilent, true
-	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter:
+	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle):
+		// An HTTP/1 keep-alive connection whose last request was
+		// answered in full is idle in its client's pool, not silent.
 		j.v.Kind = model.KindSilent
 	default:
 		// Healthy, unless packets were lost: a lossy direction, or

@@ -185,7 +185,10 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	}
 	if len(words) > 0 {
 		lead := strings.Join(words, "; ")
-		s.Headline = strings.ToUpper(lead[:1]) + lead[1:] + ". " + s.Headline
+		if !strings.HasPrefix(lead, "etcd") { // etcd is written lower-case, even first
+			lead = strings.ToUpper(lead[:1]) + lead[1:]
+		}
+		s.Headline = lead + ". " + s.Headline
 	}
 	return s
 }

@@ -278,6 +278,16 @@ func TestJudge(t *testing.T) {
 			c.HTTP2 = &model.HTTP2{Detected: "preface", Pings: []model.Ping{{Frame: 12, Time: at(120), From: "client", Sender: model.PingGRPCBDP, Acked: true, AckFrame: 13}}}
 			return c, f
 		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"an idle rafthttp keep-alive connection is not silent", model.PointClient, func() (*model.Connection, *Facts) {
+			c := testConn(1000)
+			c.App, c.Etcd = model.AppEtcdPeer, &model.EtcdPeer{Stream: model.EtcdVersion, Requests: 2, Idle: true}
+			return c, testFacts()
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"a rafthttp stream that stopped mid-body is silent", model.PointClient, func() (*model.Connection, *Facts) {
+			c := testConn(1000)
+			c.App, c.Etcd = model.AppEtcdPeer, &model.EtcdPeer{Stream: model.EtcdStreamMessage, Requests: 1}
+			return c, testFacts()
+		}, want{model.KindSilent, model.LossNone, model.LocationUnknown, nil, "Traffic stopped"}},
 		{"reset by a middlebox: TTL differs from the server's", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
