@@ -75,6 +75,9 @@ func TestEtcdLab(t *testing.T) {
 			byName[m.Name], idOf[m.Name], nameOfAddr[m.Address] = m.Address, m.ID, m.Name
 		}
 		captures, _ := filepath.Glob(filepath.Join(filepath.Dir(tp), "m?.pcap"))
+		if len(captures) == 0 {
+			continue // a client-side scenario (TestEtcdClientLab)
+		}
 		if len(captures) < 2 {
 			t.Fatalf("%s: %d member captures", tr.Scenario, len(captures))
 		}

@@ -22,7 +22,7 @@ BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcp
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
-	etcd-leader-loss etcd-leader-blackhole)
+	etcd-leader-loss etcd-leader-blackhole etcd-client-blackhole grpc-too-many-pings)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -1058,6 +1058,85 @@ sc_etcd-leader-blackhole() {
 		"ip saddr @IP@ drop" \
 		"black hole of everything the leader sends" client_to_server \
 		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Nothing the faulty member (the leader when the fault started) sends arrives; what it receives does. Its heartbeats stop reaching the followers, which elect a new leader."}'
+}
+
+# etcd-client-blackhole: two clientv3 clients with grpc-go keepalive (Time
+# 10 s, Timeout 3 s) talk to member m1 only: a busy one (a Put every 300 ms
+# with a 1 s deadline) and an idle one (a Watch, nothing else); from 3 s to
+# 21 s every packet m1 sends from its client port 2379 is dropped. The idle
+# client's keepalive PING goes unanswered and it closes the connection; the
+# busy one's data goes unacknowledged, and grpc-go's TCP_USER_TIMEOUT (the
+# keepalive Timeout) makes its kernel drop the socket without a FIN or
+# RST. Both redial m1 at once (SYN-ACKs dropped until the fault ends).
+# client.pcap is the client namespace's c0, server.pcap m1's m0.
+sc_etcd-client-blackhole() {
+	local i
+	build_etcd
+	begin etcd-client-blackhole
+	etcd_topo_up
+	capture "$NS_C" c0 "$OUT/client.pcap" tcp port 2379
+	capture "${NS_M[0]}" m0 "$OUT/server.pcap" tcp port 2379
+	for i in 1 2 3; do
+		mkdir -p "$TMP/m$i"
+		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "$ETCD_CLUSTER" \
+			--dir "$TMP/m$i/data" --log "$TMP/m$i.log"
+	done
+	for i in 1 2 3; do
+		wait_listen "${NS_M[$((i - 1))]}" 2379 2380
+	done
+	local ep=http://198.18.11.2:2379 st
+	for i in $(seq 50); do
+		st=$(etcd_status) && grep -q '"leader":"m' <<<"$st" && break
+		sleep 0.1
+	done
+	bg "$NS_C" "$ETCD_BIN" client --endpoints $ep --duration 25s --every 300ms --keepalive-time 10s --keepalive-timeout 3s \
+		--log "$OUT/client-busy.log" 2>"$TMP/client-busy.stderr"
+	local busy=$LAST
+	bg "$NS_C" "$ETCD_BIN" client --endpoints $ep --duration 25s --idle --keepalive-time 10s --keepalive-timeout 3s \
+		--log "$OUT/client-idle.log" 2>"$TMP/client-idle.stderr"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	at 3
+	fault server_to_client "black hole of m1's client port (2379) towards the clients" "ip saddr 198.18.11.2 tcp sport 2379 drop"
+	at 21
+	fault_end
+	wait "$busy" || true
+	wait_client
+	stop_captures
+	PIDS=()
+	write_faults "$TMP/faults.jsonl"
+	local members=()
+	for i in 1 2 3; do
+		members+=("m$i=$(sed -n "s/.*\"m$i\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$st")=$(etcd_ip $i)=")
+	done
+	if ! "$ETCD_BIN" truth --scenario etcd-client-blackhole --faulty m1 \
+		--description "Three etcd members; two clientv3 clients (grpc-go keepalive Time 10 s, Timeout 3 s) on member m1 only: a busy one (Put every 300 ms, 1 s deadline) and an idle one (a Watch only). From 3 s to 21 s every packet m1 sends from port 2379 is dropped (server->client black hole). client.pcap: the clients' namespace; server.pcap: m1." \
+		--members "$(IFS=,; echo "${members[*]}")" --logs "m1=$TMP/m1.log" \
+		--faults "$TMP/faults.jsonl" --client-log "$OUT/client-busy.log,$OUT/client-idle.log" --want-error "deadline" \
+		--expect '{"busy": "the keepalive-timeout abandonment: data unanswered, the socket gone without FIN or RST, a redial at once", "idle": "keepalive PING unanswered, the client closes", "loss_direction": "server_to_client", "suspects": ["blackhole"]}' \
+		--out "$OUT/truth.json"; then
+		MISSED+=(etcd-client-blackhole)
+	fi
+	topo_down
+	verify
+}
+
+sc_grpc-too-many-pings() {
+	build_etcd
+	begin grpc-too-many-pings
+	bg "$NS_S" "$ETCD_BIN" grpcserver --addr "$S4:50051" --min-time 15s
+	SERVER_PID=$LAST
+	wait_listen "$NS_S" 50051
+	captures_both
+	bg "$NS_C" "$ETCD_BIN" grpcclient --addr "$S4:50051" --keepalive-time 10s --keepalive-timeout 2s --duration 75s \
+		--log "$OUT/client.log"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	finish --transport h2c --server $S4:50051 --conns 1 \
+		--description "A grpc-go client (keepalive Time 10 s, Timeout 2 s, PermitWithoutStream) calls the health service once and stays idle, pinging; the grpc-go server's enforcement policy allows a PING every 15 s at most: after two strikes it sends GOAWAY ENHANCE_YOUR_CALM \"too_many_pings\" and closes. The client reconnects at once (it asks for a connection whenever the channel falls idle), and grpc-go doubles its keepalive time on the new connection: a PING every 20 s, which the policy allows." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict goaway --loss-direction none --suspects too_many_pings --want-error too_many_pings \
+		--notes "The first connection pings at about 10, 20 and 30 s; the third PING is the third strike: GOAWAY ENHANCE_YOUR_CALM too_many_pings (grpc-go's client logs it), then the server closes. The redial pings every 20 s and lives to the end of the run."
 }
 
 # ---------------------------------------------------------------- main

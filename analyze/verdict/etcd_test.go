@@ -133,3 +133,40 @@ func TestGRPC(t *testing.T) {
 		t.Errorf("words %q name calls that succeeded", w)
 	}
 }
+
+// TestTooManyPingsRedial: the GOAWAY too_many_pings connection is tied to
+// the client's next connection, and the words give both PING intervals.
+func TestTooManyPingsRedial(t *testing.T) {
+	pings := func(from int, every int, n int) []model.Ping {
+		var ps []model.Ping
+		for i := range n {
+			ps = append(ps, model.Ping{Frame: from + i, From: model.SideClient, Sender: model.PingGRPCKeepalive, Time: at(from*10 + i*every), Acked: true})
+		}
+		return ps
+	}
+	old := testConn(30000)
+	old.HTTP2 = &model.HTTP2{Pings: pings(1, 10000, 3)}
+	old.Verdict = &model.Verdict{Kind: model.KindGoaway, Suspects: []model.Suspect{model.SuspectTooManyPings}}
+	redial := testConn(75000)
+	redial.Stream, redial.Client, redial.Start = 1, "10.0.0.1:40002", at(30020)
+	redial.HTTP2 = &model.HTTP2{Pings: pings(3002, 20000, 3)}
+	redial.Verdict = &model.Verdict{Kind: model.KindHealthy}
+	other := testConn(75000)
+	other.Stream, other.Client, other.Start = 2, "10.0.0.9:40000", at(30010) // another client
+	other.Verdict = &model.Verdict{Kind: model.KindHealthy}
+	conns := []*model.Connection{old, other, redial}
+	linkRedials(conns)
+	if old.Redial == nil || old.Redial.Stream != 1 || old.Redial.AfterMs != 20 {
+		t.Fatalf("redial %+v", old.Redial)
+	}
+	if redial.Redial != nil || other.Redial != nil {
+		t.Errorf("healthy connections tied to redials: %+v %+v", redial.Redial, other.Redial)
+	}
+	w := strings.Join(tooManyPingsWords(conns), "; ")
+	for _, s := range []string{"10.0.0.100:6443 sent GOAWAY too_many_pings to a client pinging every 10 s", "redialled at once (stream 1)",
+		"pinged every 20 s there (grpc-go doubles its keepalive time"} {
+		if !strings.Contains(w, s) {
+			t.Errorf("words %q, want %q", w, s)
+		}
+	}
+}

@@ -169,6 +169,8 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
 		}
 	}
+	linkRedials(conns)
+	words = append(words, tooManyPingsWords(conns)...)
 	// Failed gRPC calls are what the operator saw on the client side.
 	if s.GRPC = GRPC(conns); len(s.GRPC) > 0 {
 		if w := grpcWords(s.GRPC); w != "" {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 )
 
@@ -22,6 +24,9 @@ type logLine struct {
 	Msg   string    `json:"msg,omitempty"`
 	Code  string    `json:"grpc_code,omitempty"`
 	Error string    `json:"error,omitempty"`
+	// Client names the log (truth.json's client_errors hold several
+	// clients' errors).
+	Client string `json:"client,omitempty"`
 }
 
 type jsonLog struct {
@@ -56,6 +61,9 @@ func client(args []string) error {
 	every := fs.Duration("every", 100*time.Millisecond, "put interval")
 	timeout := fs.Duration("timeout", time.Second, "per-request timeout")
 	logf := fs.String("log", "", "log file (JSON lines)")
+	kaTime := fs.Duration("keepalive-time", 0, "DialKeepAliveTime (0: no keepalive, clientv3's default)")
+	kaTimeout := fs.Duration("keepalive-timeout", 0, "DialKeepAliveTimeout")
+	idle := fs.Bool("idle", false, "only the watch: no puts (an idle client whose keepalive PINGs are all it sends)")
 	fs.Parse(args)
 	f, err := os.Create(*logf)
 	if err != nil {
@@ -63,7 +71,21 @@ func client(args []string) error {
 	}
 	defer f.Close()
 	l := &jsonLog{enc: json.NewEncoder(f)}
-	c, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 2 * time.Second})
+	// Each connection's local address, so a capture's client port maps
+	// to this client.
+	dial := func(ctx context.Context, a string) (net.Conn, error) {
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "http://"), "https://")
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", a)
+		if err != nil {
+			l.write("dial", err, a)
+			return nil, err
+		}
+		l.write("dial", nil, c.LocalAddr().String()+" -> "+a)
+		return c, nil
+	}
+	c, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 2 * time.Second,
+		DialKeepAliveTime: *kaTime, DialKeepAliveTimeout: *kaTimeout,
+		DialOptions: []grpc.DialOption{grpc.WithContextDialer(dial)}})
 	if err != nil {
 		return fmt.Errorf("clientv3: %w", err)
 	}
@@ -84,6 +106,9 @@ func client(args []string) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		if *idle {
+			continue
 		}
 		rctx, rcancel := context.WithTimeout(ctx, *timeout)
 		_, err := c.Put(rctx, fmt.Sprintf("h2lab/%d", i%10), time.Now().String())

@@ -8,6 +8,8 @@
 //	etcdlab client --endpoints http://...:2379,... --duration 10s --every 100ms --log F
 //	etcdlab status --endpoints ...     prints {"leader": "m2", "ids": {"m1": "8e9e05c52164694d", ...}}
 //	etcdlab truth --scenario S --logs m1=F,m2=F,m3=F --faults F --client-log F > truth.json
+//	etcdlab grpcserver --addr :50051 --min-time 15s   grpc-go health service, keepalive enforcement
+//	etcdlab grpcclient --addr IP:50051 --keepalive-time 10s --log F   idle grpc-go client that pings
 package main
 
 import (
@@ -17,7 +19,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: etcdlab member|client|status|truth [flags]")
+		fmt.Fprintln(os.Stderr, "usage: etcdlab member|client|status|truth|grpcserver|grpcclient [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -30,6 +32,10 @@ func main() {
 		err = statusCmd(os.Args[2:])
 	case "truth":
 		err = truth(os.Args[2:])
+	case "grpcserver":
+		err = grpcServer(os.Args[2:])
+	case "grpcclient":
+		err = grpcClient(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -62,6 +63,7 @@ func truth(args []string) error {
 	expect := fs.String("expect", "{}", "the expect object (JSON)")
 	faulty := fs.String("faulty", "", "the member whose link the fault was on")
 	wantChange := fs.Bool("want-leader-change", false, "fail unless the leader changed while the fault was on")
+	wantError := fs.String("want-error", "", "fail unless a client logged an error containing this")
 	out := fs.String("out", "truth.json", "output file")
 	fs.Parse(args)
 
@@ -145,20 +147,33 @@ func truth(args []string) error {
 	// what h2pcap's gRPC status counts must equal.
 	counts := map[string]int{}
 	var errs []logLine
-	if *clientLog != "" {
-		b, err := os.ReadFile(*clientLog)
+	dials := map[string][]string{} // client log -> its connections (local -> server)
+	for _, cl := range strings.Split(*clientLog, ",") {
+		if cl == "" {
+			continue
+		}
+		b, err := os.ReadFile(cl)
 		if err != nil {
 			return err
 		}
+		name := strings.TrimSuffix(filepath.Base(cl), ".log")
 		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			var l logLine
-			if json.Unmarshal([]byte(line), &l) != nil || l.Level != "error" {
+			if json.Unmarshal([]byte(line), &l) != nil {
 				continue
 			}
+			if l.Op == "dial" && l.Level == "info" {
+				dials[name] = append(dials[name], l.Time.Format(time.RFC3339Nano)+" "+l.Msg)
+			}
+			if l.Level != "error" {
+				continue
+			}
+			l.Client = name
 			errs = append(errs, l)
-			counts[l.Op+" "+l.Code+": "+l.Msg]++
+			counts[name+" "+l.Op+" "+l.Code+": "+l.Msg]++
 		}
 	}
+	t["client_dials"] = dials
 	t["client_errors"] = errs
 	t["client_error_counts"] = counts
 
@@ -174,6 +189,15 @@ func truth(args []string) error {
 	}
 	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
 		return err
+	}
+	if *wantError != "" {
+		found := false
+		for _, e := range errs {
+			found = found || strings.Contains(e.Msg+" "+e.Error, *wantError)
+		}
+		if !found {
+			return fmt.Errorf("no client error says %q", *wantError)
+		}
 	}
 	if *wantChange {
 		// A leader change while a fault was on: a term won after the
