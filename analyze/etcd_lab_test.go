@@ -203,3 +203,99 @@ func hostPart(ep string) string {
 	}
 	return strings.Trim(ep[:i], "[]")
 }
+
+// etcdClientTruth is what TestEtcdClientLab reads of etcd-client-blackhole's
+// truth.json: each client's dials ("time local -> server") and errors.
+type etcdClientTruth struct {
+	Dials  map[string][]string `json:"client_dials"`
+	Errors []struct {
+		Client string    `json:"client"`
+		Time   time.Time `json:"time"`
+		Code   string    `json:"grpc_code"`
+		Msg    string    `json:"msg"`
+	} `json:"client_errors"`
+}
+
+// dialLocal is a client_dials entry's local address.
+func dialLocal(s string) string {
+	f := strings.Fields(s)
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+// TestEtcdClientLab: two clientv3 clients (grpc-go keepalive 10 s / 3 s)
+// black-holed server->client. In both captures the idle client's
+// connection is a lost keepalive PING it abandoned (ended_by
+// keepalive_ping), tied to its redial; the busy client's is abandoned with
+// no PING (ended_by tcp_user_timeout) at the moment its client logged
+// "connection timed out", within 100 ms; no other connection lost a PING.
+func TestEtcdClientLab(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "pcaps", "etcd-client-blackhole")
+	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Skip("no etcd-client-blackhole capture")
+	}
+	var tr etcdClientTruth
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	idle, busy := tr.Dials["client-idle"], tr.Dials["client-busy"]
+	if len(idle) < 2 || len(busy) < 1 {
+		t.Fatalf("dials: %v", tr.Dials)
+	}
+	var timedOut time.Time
+	for _, e := range tr.Errors {
+		if e.Client == "client-busy" && strings.Contains(e.Msg, "connection timed out") {
+			timedOut = e.Time
+		}
+	}
+	if timedOut.IsZero() {
+		t.Fatal("the busy client logged no \"connection timed out\"")
+	}
+	for _, capture := range []string{"client.pcap", "server.pcap"} {
+		t.Run(capture, func(t *testing.T) {
+			r := verdictReport(t, filepath.Join(dir, capture))
+			byClient := map[string]*model.Connection{}
+			for _, c := range r.Connections {
+				byClient[c.Client] = c
+			}
+			ic, bc := byClient[dialLocal(idle[0])], byClient[dialLocal(busy[0])]
+			if ic == nil || bc == nil {
+				t.Fatalf("the clients' first connections (%s, %s) not in the capture", dialLocal(idle[0]), dialLocal(busy[0]))
+			}
+			if v := ic.Verdict; v.Kind != model.KindLostPing || v.EndedBy != model.EndedKeepalivePing || v.Abandoned == nil {
+				t.Errorf("idle client: %s ended_by %q abandoned %v: %s", v.Kind, v.EndedBy, v.Abandoned, v.Summary)
+			}
+			if ic.Redial == nil || ic.Redial.Client != dialLocal(idle[1]) {
+				t.Errorf("idle client: redial %+v, want its second dial %s", ic.Redial, dialLocal(idle[1]))
+			}
+			v := bc.Verdict
+			if v.EndedBy != model.EndedUserTimeout || v.Abandoned == nil {
+				t.Fatalf("busy client: %s ended_by %q: %s", v.Kind, v.EndedBy, v.Summary)
+			}
+			if d := v.Abandoned.Time.Sub(timedOut).Abs(); d > etcdLogSlack {
+				t.Errorf("busy client abandoned at %s, it logged the timeout at %s", v.Abandoned.Time, timedOut)
+			}
+			if bc.Redial == nil || bc.Redial.Stream == ic.Redial.Stream {
+				t.Errorf("busy client: redial %+v", bc.Redial)
+			}
+			if capture == "server.pcap" {
+				for _, c := range []*model.Connection{ic, bc} {
+					if c.Verdict.LossDirection != model.LossServerToClient {
+						t.Errorf("%s: loss %s, want server_to_client: %s", c.Client, c.Verdict.LossDirection, c.Verdict.Summary)
+					}
+				}
+			}
+			for _, c := range r.Connections {
+				if c != ic && c.Verdict.Kind == model.KindLostPing {
+					t.Errorf("%s: lost_ping: %s", c.Client, c.Verdict.Summary)
+				}
+			}
+			if testing.Verbose() {
+				t.Logf("idle: %s\nbusy: %s", ic.Verdict.Summary, bc.Verdict.Summary)
+			}
+		})
+	}
+}

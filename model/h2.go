@@ -311,7 +311,32 @@ type Verdict struct {
 	// blackholed, lost_ping, silent. Nil where the verdict has no such
 	// moment.
 	Since *Moment `json:"since,omitempty"`
+	// EndedBy names the client mechanism that ended the connection, where
+	// the evidence shows it (empty otherwise): keepalive_ping,
+	// tcp_user_timeout.
+	EndedBy EndedBy `json:"ended_by,omitempty"`
+	// Abandoned is when the client gave up on the connection without a
+	// FIN or an RST reaching the wire: its redial's first packet
+	// (Connection.Redial). What the old connection carried after it was
+	// its dead socket's retransmissions.
+	Abandoned *Moment `json:"abandoned,omitempty"`
 }
+
+// EndedBy is the client mechanism that ended a connection.
+type EndedBy string
+
+// EndedBy values.
+const (
+	// EndedKeepalivePing: grpc-go's keepalive PING (all zeros) went
+	// unanswered for its keepalive Timeout; the client closed the
+	// connection and redialled.
+	EndedKeepalivePing EndedBy = "keepalive_ping"
+	// EndedUserTimeout: the client's data went unanswered for about its
+	// keepalive Timeout with no PING at all: grpc-go sets TCP_USER_TIMEOUT
+	// to it, so the kernel dropped the socket without a FIN or an RST,
+	// and the client redialled at once.
+	EndedUserTimeout EndedBy = "tcp_user_timeout"
+)
 
 // Evidence is one frame that supports a verdict.
 type Evidence struct {

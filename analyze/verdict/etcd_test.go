@@ -170,3 +170,57 @@ func TestTooManyPingsRedial(t *testing.T) {
 		}
 	}
 }
+
+// TestAbandoned: a connection whose client data went unanswered and whose
+// client then dialled the same server is abandoned at the redial: by its
+// keepalive PING when one went unanswered, else by TCP_USER_TIMEOUT; not
+// when the client sent new data on it after the redial began.
+func TestAbandoned(t *testing.T) {
+	tests := []struct {
+		name    string
+		ping    bool // an unanswered grpc-go keepalive PING
+		newData int  // ms of the client's last new data (0: before the redial)
+		want    model.EndedBy
+	}{
+		{"data unanswered, no PING: TCP_USER_TIMEOUT", false, 0, model.EndedUserTimeout},
+		{"keepalive PING unanswered", true, 0, model.EndedKeepalivePing},
+		{"new data after the redial: still in use", false, 5500, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := testConn(6000)
+			old.Verdict = &model.Verdict{Kind: model.KindSilent, Summary: "Traffic stopped."}
+			if tt.ping {
+				old.Verdict.Kind = model.KindLostPing
+				old.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 200, Time: at(2000), From: model.SideClient, Sender: model.PingGRPCKeepalive}}}
+			}
+			f := testFacts()
+			f.Dir[model.ClientToServer].Stall = SegRef{Frame: 100, Time: at(1000)}
+			last := mark(100)
+			if tt.newData > 0 {
+				last = SegRef{Frame: 500, Time: at(tt.newData)}
+			}
+			f.Dir[model.ClientToServer].Last = []SegRef{last}
+			next := testConn(9000)
+			next.Stream, next.Client, next.Start, next.FirstFrame = 1, "10.0.0.1:40002", at(5000), 300
+			next.Verdict = &model.Verdict{Kind: model.KindHealthy}
+			abandoned([]*model.Connection{old, next}, []*Facts{f, testFacts()})
+			v := old.Verdict
+			if v.EndedBy != tt.want {
+				t.Fatalf("ended_by %q, want %q: %s", v.EndedBy, tt.want, v.Summary)
+			}
+			if tt.want == "" {
+				if v.Abandoned != nil || old.Redial != nil {
+					t.Errorf("abandoned %v, redial %v", v.Abandoned, old.Redial)
+				}
+				return
+			}
+			if v.Abandoned == nil || v.Abandoned.Frame != 300 || old.Redial == nil || old.Redial.Stream != 1 {
+				t.Errorf("abandoned %v, redial %+v", v.Abandoned, old.Redial)
+			}
+			if !strings.Contains(v.Summary, "stream 1, frame 300") {
+				t.Errorf("summary %q does not name the redial", v.Summary)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package verdict
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/h2pcap/h2pcap/internal/prose"
@@ -14,8 +15,8 @@ import (
 func linkRedials(conns []*model.Connection) {
 	for _, c := range conns {
 		v := c.Verdict
-		if v == nil || !redialAfter(v.Kind) {
-			continue
+		if v == nil || !redialAfter(v.Kind) || c.Redial != nil {
+			continue // not failed, or tied already (abandoned)
 		}
 		host := hostOf(c.Client)
 		var next *model.Connection
@@ -115,4 +116,88 @@ func tooManyPingsWords(conns []*model.Connection) []string {
 		}
 	}
 	return out
+}
+
+// abandoned finds the connections a client gave up on without a FIN or an
+// RST reaching the wire, and tells how, from the evidence: its data went
+// unanswered (facts' Stall), it sent nothing new after its next
+// connection to the same server began, and no close of its came before
+// that. The redial's first packet is the abandonment; a grpc-go keepalive
+// PING left unanswered before it names the keepalive, its absence the
+// TCP_USER_TIMEOUT grpc-go sets to the same timeout.
+func abandoned(conns []*model.Connection, facts []*Facts) {
+	for i, c := range conns {
+		v := c.Verdict
+		if v == nil || facts == nil || facts[i] == nil || !slices.Contains([]model.Kind{model.KindLostPing, model.KindSilent, model.KindBlackholed}, v.Kind) {
+			continue
+		}
+		cf := &facts[i].Dir[model.ClientToServer]
+		if !cf.Stall.ok() {
+			continue
+		}
+		host := hostOf(c.Client)
+		var next *model.Connection
+		for _, d := range conns {
+			if d == c || d.Server != c.Server || hostOf(d.Client) != host || !d.Start.After(cf.Stall.Time) ||
+				d.Start.Sub(c.End) > redialWithin {
+				continue
+			}
+			if next == nil || d.Start.Before(next.Start) {
+				next = d
+			}
+		}
+		if next == nil || next.Start.Sub(cf.Stall.Time) < MinStall {
+			continue
+		}
+		// Nothing new from the client once the redial began, and no close
+		// of its before it: the old socket was given up, not used.
+		if n := len(cf.Last); n > 0 && cf.Last[n-1].Time.After(next.Start) {
+			continue
+		}
+		if m := cf.FIN; m.ok() && m.Time.Before(next.Start) {
+			continue
+		}
+		if m := cf.RST; m.ok() && m.Time.Before(next.Start) {
+			continue
+		}
+		at := model.Moment{Frame: next.FirstFrame, Input: next.FirstInput, Time: next.Start}
+		v.Abandoned = &at
+		c.Redial = &model.Redial{Stream: next.Stream, Client: next.Client, AfterMs: float64(next.Start.Sub(c.End)) / float64(time.Millisecond)}
+		var ping *model.Ping
+		if h := c.HTTP2; h != nil {
+			for k := len(h.Pings) - 1; k >= 0; k-- {
+				p := &h.Pings[k]
+				if p.From == model.SideClient && p.Frame != 0 && p.Sender == model.PingGRPCKeepalive &&
+					!p.Time.Before(cf.Stall.Time) && p.Time.Before(next.Start) && (!p.Acked || p.AckTime != nil && p.AckTime.After(next.Start)) {
+					ping = p
+					break
+				}
+			}
+		}
+		gone := fmt.Sprintf("; the client gave up on the connection at %s, when it dialled the same server again (stream %d, frame %d)",
+			clock(next.Start), next.Stream, next.FirstFrame)
+		switch {
+		case ping != nil:
+			v.EndedBy = model.EndedKeepalivePing
+			v.Summary = strings.TrimSuffix(v.Summary, ".") + gone + fmt.Sprintf(
+				": its grpc-go keepalive PING (frame %d) had gone unanswered for %s, its keepalive Timeout; what the old connection carried after that was its closed socket's retransmissions.",
+				ping.Frame, prose.Duration(next.Start.Sub(ping.Time)))
+		default:
+			v.EndedBy = model.EndedUserTimeout
+			v.Summary = fmt.Sprintf("The client abandoned the connection: its data went unanswered from frame %d on, and %s later, with no PING sent, its socket was gone without a FIN or an RST and it dialled the same server again (stream %d, frame %d, %s): grpc-go's keepalive Timeout, which it sets as TCP_USER_TIMEOUT, ran out",
+				cf.Stall.Frame, prose.Duration(next.Start.Sub(cf.Stall.Time)), next.Stream, next.FirstFrame, clock(next.Start))
+			if d := v.LossDirection; d == model.LossClientToServer || d == model.LossServerToClient || d == model.LossBoth {
+				v.Summary += "; the packets were lost " + dirWords(d)
+			}
+			v.Summary += "."
+			v.Evidence = append([]model.Evidence{{Frame: cf.Stall.Frame, Input: cf.Stall.Input, Note: "the client's first data never answered"}}, v.Evidence...)
+		}
+		if len(v.Evidence) < MaxEvidence {
+			v.Evidence = append(v.Evidence, model.Evidence{Frame: next.FirstFrame, Input: next.FirstInput,
+				Note: fmt.Sprintf("the client dials the same server again (stream %d): it has given up on this connection", next.Stream)})
+		}
+		if len(v.Evidence) > MaxEvidence {
+			v.Evidence = v.Evidence[:MaxEvidence]
+		}
+	}
 }

@@ -29,6 +29,7 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) {
 		}
 		out.Verdict = Judge(out, facts[i], point, end)
 	}
+	abandoned(r.Connections, facts)
 	r.Summary = Summarize(r.Connections, facts, forgotten)
 }
 

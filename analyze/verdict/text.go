@@ -118,10 +118,10 @@ func (j *judgement) lostPingText() string {
 		return j.lostPingUnclosedText(p)
 	}
 	if p := j.ping; p != nil {
-		what := fmt.Sprintf("health-check PING (frame %d)", p.Frame)
+		what := fmt.Sprintf("%s (frame %d)", pingName(p), p.Frame)
 		if p.Inferred {
 			// Not decrypted: say what the PING was recognised by.
-			what = fmt.Sprintf("health-check PING (frame %d, inferred from its TLS record's size: not decrypted)", p.Frame)
+			what = fmt.Sprintf("%s (frame %d, inferred from its TLS record's size: not decrypted)", pingName(p), p.Frame)
 		}
 		s := fmt.Sprintf("The client's %s got no ACK", what)
 		if p.IdleMs != nil {
@@ -132,8 +132,8 @@ func (j *judgement) lostPingText() string {
 			s = fmt.Sprintf("After %s without %s from the server, the client's %s got no ACK",
 				prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), heard, what)
 		}
-		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
-			prose.Duration(cl.client.Time.Sub(p.Time)), cl.client.Frame)
+		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): %s",
+			prose.Duration(cl.client.Time.Sub(p.Time)), cl.client.Frame, pingError(p))
 		switch {
 		case p.Acked && j.ackLost(p):
 			s += fmt.Sprintf("; the server answered (PING ACK, frame %d, %s after the PING) but the ACK never reached the client: the server sent it again", p.AckFrame, prose.Duration(p.AckTime.Sub(p.Time)))
@@ -203,10 +203,10 @@ func (j *judgement) lostPingText() string {
 // lostPingUnclosedText tells the lost PING whose close the capture never
 // saw (see lostPingUnclosed).
 func (j *judgement) lostPingUnclosedText(p *model.Ping) string {
-	s := fmt.Sprintf("The client's health-check PING (frame %d) ", p.Frame)
+	s := fmt.Sprintf("The client's %s (frame %d) ", pingName(p), p.Frame)
 	if p.IdleMs != nil {
-		s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) ",
-			prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
+		s = fmt.Sprintf("After %s without a frame from the server, the client's %s (frame %d) ",
+			prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), pingName(p), p.Frame)
 	}
 	note := "client PING, never ACKed"
 	if p.Acked {
@@ -215,7 +215,7 @@ func (j *judgement) lostPingUnclosedText(p *model.Ping) string {
 	} else {
 		s += "got no ACK"
 	}
-	s += "; the client's TCP kept sending the PING again, then the connection went quiet: the client gave up (`http2: client connection lost`), and its close never reached the capture, queued behind the unacknowledged PING"
+	s += "; the client's TCP kept sending the PING again, then the connection went quiet: the client gave up (" + pingError(p) + "), and its close never reached the capture, queued behind the unacknowledged PING"
 	s += j.healthCheckText()
 	j.evidenceFrame(p.Frame, p.Input, "%s", note)
 	if p.Acked {
@@ -379,4 +379,22 @@ func (j *judgement) lossEvidence() {
 			j.evidenceFrame(e.Frame, e.Input, "%s", note)
 		}
 	}
+}
+
+// pingName is what a client PING is, by its sender: grpc-go's keepalive
+// or (x/net's, and any other) health check.
+func pingName(p *model.Ping) string {
+	if p.Sender == model.PingGRPCKeepalive {
+		return "grpc-go keepalive PING"
+	}
+	return "health-check PING"
+}
+
+// pingError is the error the client reports when the PING goes
+// unanswered: grpc-go's keepalive, or x/net's health check.
+func pingError(p *model.Ping) string {
+	if p.Sender == model.PingGRPCKeepalive {
+		return "`keepalive ping failed to receive ACK within timeout`"
+	}
+	return "`http2: client connection lost`"
 }
