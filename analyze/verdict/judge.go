@@ -556,7 +556,7 @@ func (j *judgement) lostPingInferred() bool {
 // last answer asked for it.
 func (j *judgement) goawayInferred() bool {
 	c, cl := j.c, j.cl
-	if c.HTTP2 != nil || c.App != "tls" || !cl.first.ok() || cl.firstRST || cl.by != model.ClientToServer {
+	if c.HTTP2 != nil || c.App != "tls" || c.TLS != nil && c.TLS.NoH2 || !cl.first.ok() || cl.firstRST || cl.by != model.ClientToServer {
 		return false
 	}
 	var srv SegRef

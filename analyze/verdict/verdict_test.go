@@ -288,6 +288,24 @@ func TestJudge(t *testing.T) {
 			c.App, c.Etcd = model.AppEtcdPeer, &model.EtcdPeer{Stream: model.EtcdStreamMessage, Requests: 1}
 			return c, testFacts()
 		}, want{model.KindSilent, model.LossNone, model.LocationUnknown, nil, "Traffic stopped"}},
+		{"TLS without keys: the client closes right after a record the server sent unasked: an inferred GOAWAY", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{mark(10)}
+			f.Dir[s2c].Last = []SegRef{{Frame: 400, Time: at(4000), Len: 40}}
+			f.Dir[c2s].FIN = SegRef{Frame: 401, Time: at(4001)}
+			c := testConn(4100, ev(401, c2s, model.EvFIN, 900, 0))
+			c.App, c.TLS = "tls", &model.TLS{ALPNOffered: []string{"h2", "http/1.1"}}
+			return c, f
+		}, want{model.KindGoaway, model.LossNone, model.LocationUnknown, nil, "the way an HTTP/2 client answers a GOAWAY"}},
+		{"TLS that did not offer h2: a close_notify and the close are no GOAWAY", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{mark(10)}
+			f.Dir[s2c].Last = []SegRef{{Frame: 400, Time: at(4000), Len: 40}}
+			f.Dir[c2s].FIN = SegRef{Frame: 401, Time: at(4001)}
+			c := testConn(4100, ev(401, c2s, model.EvFIN, 900, 0))
+			c.App, c.TLS = "tls", &model.TLS{ALPNOffered: []string{"http/1.1"}, NoH2: true}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
 		{"reset by a middlebox: TTL differs from the server's", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[s2c].RST = mark(40)
