@@ -83,6 +83,30 @@ func senderSide(point model.CapturePoint, d model.Direction) bool {
 //   - a SYN sent again after the capture saw its SYN-ACK: the SYN-ACK was
 //     lost after the capture point;
 //   - data the receiver ACKed that the capture never saw: capture drops.
+// ackOfRetransmission says whether an ACKed-unseen ACK answers a
+// retransmission its sender's peer just sent: after real loss a sender
+// retransmits a segment the receiver had (its ACK was lost) together
+// with data whose first copy was lost before the capture, and the
+// receiver ACKs all of it with a D-SACK. Wireshark flags that ACK as
+// acknowledging data it never saw, but the data is in the retransmission:
+// the capture missed nothing.
+func ackOfRetransmission(evs []model.Event, ack model.Event) bool {
+	for i := len(evs) - 1; i >= 0; i-- {
+		r := evs[i]
+		if r.Input != ack.Input || r.Frame >= ack.Frame || r.Dir != ack.Dir.Reverse() {
+			continue
+		}
+		if ack.Time.Sub(r.Time) > dsackAckWithin {
+			return false
+		}
+		switch r.Kind {
+		case model.EvRetransmission, model.EvFastRetransmission:
+			return true
+		}
+	}
+	return false
+}
+
 func assessLoss(c *model.Connection, point model.CapturePoint) [2]dirLoss {
 	var l [2]dirLoss
 	for _, e := range c.Events {
@@ -114,6 +138,9 @@ func assessLoss(c *model.Connection, point model.CapturePoint) [2]dirLoss {
 		case model.EvLostSegment:
 			d.holes++
 		case model.EvAckedUnseen:
+			if ackOfRetransmission(c.Events, e) {
+				continue
+			}
 			l[e.Dir.Reverse()].drops++
 		}
 	}

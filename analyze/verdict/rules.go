@@ -99,6 +99,12 @@ const (
 	attemptShare = 0.5
 )
 
+// dsackAckWithin is how soon after a peer's retransmission an
+// ACKed-unseen ACK must come to be that retransmission's answer (assessLoss):
+// a receiver ACKs a retransmission at once, or within its delayed-ACK
+// timer (Linux at most 200 ms).
+const dsackAckWithin = 250 * time.Millisecond
+
 // etcd (etcd.go).
 const (
 	// etcdUnanswered is how long a leader's heartbeats to a follower must
