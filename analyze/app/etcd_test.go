@@ -98,3 +98,25 @@ func TestEtcdNotRaft(t *testing.T) {
 		t.Errorf("read as rafthttp: %+v", p)
 	}
 }
+
+// FuzzEtcdPeer: a rafthttp request, then any response bytes in any split,
+// never panic; what is reported stays bounded.
+func FuzzEtcdPeer(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), 3, true)
+	f.Add([]byte("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"), 7, false)
+	f.Fuzz(func(t *testing.T, resp []byte, step int, msgapp bool) {
+		step = max(1, step%97)
+		path := "/raft/stream/message/a1"
+		if msgapp {
+			path = "/raft/stream/msgapp/a1"
+		}
+		h := newConn(testHost{}, false, nil)
+		h.dir[0].plain([]byte("GET "+path+" HTTP/1.1\r\nX-Server-From: a1\r\nX-Raft-To: b2\r\n\r\nPOST /raft HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd"), h2.Meta{Frame: 1})
+		for i := 0; i < len(resp); i += step {
+			h.dir[1].plain(resp[i:min(i+step, len(resp))], h2.Meta{Frame: 2 + i})
+		}
+		if p := (&State{h: h}).Etcd(0); p != nil && len(p.Runs) > maxRaftRuns {
+			t.Fatalf("%d runs", len(p.Runs))
+		}
+	})
+}
