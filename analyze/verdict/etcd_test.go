@@ -179,12 +179,14 @@ func TestAbandoned(t *testing.T) {
 	tests := []struct {
 		name    string
 		ping    bool // an unanswered grpc-go keepalive PING
+		grpc    bool // HTTP/2 decoded from the preface, gRPC calls seen
 		newData int  // ms of the client's last new data (0: before the redial)
 		want    model.EndedBy
 	}{
-		{"data unanswered, no PING: TCP_USER_TIMEOUT", false, 0, model.EndedUserTimeout},
-		{"keepalive PING unanswered", true, 0, model.EndedKeepalivePing},
-		{"new data after the redial: still in use", false, 5500, ""},
+		{"gRPC client, data unanswered, no PING: TCP_USER_TIMEOUT", false, true, 0, model.EndedUserTimeout},
+		{"keepalive PING unanswered", true, false, 0, model.EndedKeepalivePing},
+		{"new data after the redial: still in use", false, true, 5500, ""},
+		{"frames unknown (TLS not decrypted): no mechanism claimed", false, false, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +195,10 @@ func TestAbandoned(t *testing.T) {
 			if tt.ping {
 				old.Verdict.Kind = model.KindLostPing
 				old.HTTP2 = &model.HTTP2{Pings: []model.Ping{{Frame: 200, Time: at(2000), From: model.SideClient, Sender: model.PingGRPCKeepalive}}}
+			}
+			if tt.grpc {
+				old.HTTP2 = &model.HTTP2{Detected: "preface", GRPC: []model.GRPCCount{{Method: "/etcdserverpb.KV/Put", Code: "OK", Status: "0", Calls: 3}},
+					Pings: []model.Ping{{Frame: 50, Time: at(500), From: model.SideClient, Sender: model.PingGRPCBDP, Acked: true}}}
 			}
 			f := testFacts()
 			f.Dir[model.ClientToServer].Stall = SegRef{Frame: 100, Time: at(1000)}

@@ -88,18 +88,23 @@ func tooManyPingsWords(conns []*model.Connection) []string {
 		}
 		// The first of a server's is told; the count says how many.
 		w := c.Server + " sent GOAWAY too_many_pings"
-		if n := times[c.Server]; n > 1 {
-			w += fmt.Sprintf(" (%d times; the first:)", n)
-		}
+		n := times[c.Server]
 		times[c.Server] = 0
+		if n > 1 {
+			w += fmt.Sprintf(" %d times", n)
+		}
 		if d := keepaliveInterval(c); d > 0 {
 			w += " to a client pinging every " + prose.Duration(d)
 		}
 		if r := c.Redial; r != nil {
+			after := "it"
+			if n > 1 {
+				after = "after the first the client"
+			}
 			if r.AfterMs < redialAtOnce {
-				w += fmt.Sprintf("; it redialled at once (stream %d)", r.Stream)
+				w += fmt.Sprintf("; %s redialled at once (stream %d)", after, r.Stream)
 			} else {
-				w += fmt.Sprintf("; it redialled %s later (stream %d)", prose.Duration(time.Duration(r.AfterMs*float64(time.Millisecond))), r.Stream)
+				w += fmt.Sprintf("; %s redialled %s later (stream %d)", after, prose.Duration(time.Duration(r.AfterMs*float64(time.Millisecond))), r.Stream)
 			}
 			if n := byStream[r.Stream]; n != nil {
 				if d := keepaliveInterval(n); d > 0 {
@@ -160,9 +165,6 @@ func abandoned(conns []*model.Connection, facts []*Facts) {
 		if m := cf.RST; m.ok() && m.Time.Before(next.Start) {
 			continue
 		}
-		at := model.Moment{Frame: next.FirstFrame, Input: next.FirstInput, Time: next.Start}
-		v.Abandoned = &at
-		c.Redial = &model.Redial{Stream: next.Stream, Client: next.Client, AfterMs: float64(next.Start.Sub(c.End)) / float64(time.Millisecond)}
 		var ping *model.Ping
 		if h := c.HTTP2; h != nil {
 			for k := len(h.Pings) - 1; k >= 0; k-- {
@@ -174,6 +176,16 @@ func abandoned(conns []*model.Connection, facts []*Facts) {
 				}
 			}
 		}
+		// The mechanism needs evidence: a keepalive PING decoded, or every
+		// frame of a gRPC client known (decoded from the preface) and no
+		// PING among them. Without it (TLS not decrypted, another client)
+		// nothing is said.
+		if ping == nil && !grpcNoPing(c, cf.Stall) {
+			continue
+		}
+		at := model.Moment{Frame: next.FirstFrame, Input: next.FirstInput, Time: next.Start}
+		v.Abandoned = &at
+		c.Redial = &model.Redial{Stream: next.Stream, Client: next.Client, AfterMs: float64(next.Start.Sub(c.End)) / float64(time.Millisecond)}
 		gone := fmt.Sprintf("; the client gave up on the connection at %s, when it dialled the same server again (stream %d, frame %d)",
 			clock(next.Start), next.Stream, next.FirstFrame)
 		switch {
@@ -200,4 +212,34 @@ func abandoned(conns []*model.Connection, facts []*Facts) {
 			v.Evidence = v.Evidence[:MaxEvidence]
 		}
 	}
+}
+
+// grpcNoPing says whether the connection is a gRPC client's whose every
+// frame is known (HTTP/2 decoded from its preface: gRPC calls or grpc-go's
+// PINGs seen) and that sent no PING from the stall on.
+func grpcNoPing(c *model.Connection, stall SegRef) bool {
+	h := c.HTTP2
+	if h == nil || h.Detected != "preface" {
+		return false
+	}
+	grpc := len(h.GRPC) > 0
+	for _, p := range h.Pings {
+		if p.From != model.SideClient {
+			continue
+		}
+		if p.Sender == model.PingGRPCBDP || p.Sender == model.PingGRPCKeepalive {
+			grpc = true
+		}
+		if !p.Time.Before(stall.Time) {
+			return false
+		}
+	}
+	if !grpc {
+		for _, st := range h.Streams {
+			if st.GRPCStatus != "" {
+				grpc = true
+			}
+		}
+	}
+	return grpc
 }
