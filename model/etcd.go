@@ -149,6 +149,19 @@ type EtcdPair struct {
 	Retransmissions int  `json:"retransmissions"`
 	Problems        int  `json:"problem_connections"` // connections whose verdict is not healthy
 	Lossy           bool `json:"lossy"`
+	// Directions splits the counts by sender: Members[0] -> Members[1],
+	// then the reverse.
+	Directions [2]EtcdPairDir `json:"directions"`
+}
+
+// EtcdPairDir is one direction between two members: the segments one
+// sent the other over their peer connections, and how many were sent
+// again.
+type EtcdPairDir struct {
+	From            string `json:"from"`
+	To              string `json:"to"`
+	Packets         int    `json:"packets"`
+	Retransmissions int    `json:"retransmissions"`
 }
 
 // EtcdHeartbeats says how a leader's heartbeats to a follower fared

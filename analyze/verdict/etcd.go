@@ -266,7 +266,7 @@ func etcdPairs(peers []*model.Connection) []model.EtcdPair {
 		if !ok {
 			i = len(out)
 			idx[k] = i
-			out = append(out, model.EtcdPair{Members: k})
+			out = append(out, model.EtcdPair{Members: k, Directions: [2]model.EtcdPairDir{{From: a, To: b}, {From: b, To: a}}})
 		}
 		p := &out[i]
 		p.Connections++
@@ -274,6 +274,17 @@ func etcdPairs(peers []*model.Connection) []model.EtcdPair {
 			st := c.TCP.Dir(d)
 			p.Packets += st.Packets
 			p.Retransmissions += st.Retransmissions
+			// Members[0] -> Members[1] is Directions[0].
+			from := hostOf(c.Client)
+			if d == model.ServerToClient {
+				from = hostOf(c.Server)
+			}
+			pd := &p.Directions[0]
+			if from != k[0] {
+				pd = &p.Directions[1]
+			}
+			pd.Packets += st.Packets
+			pd.Retransmissions += st.Retransmissions
 		}
 		if v := c.Verdict; v != nil && v.Kind != model.KindHealthy && !benignGoaway(c) {
 			p.Problems++
@@ -388,20 +399,37 @@ func etcdWords(e *model.Etcd) string {
 				if other == f.Address {
 					other = p.Members[1]
 				}
-				rate := 0.0
-				if p.Packets > 0 {
-					rate = 100 * float64(p.Retransmissions) / float64(p.Packets)
+				// Each way: from the faulty member, then to it.
+				var ways []string
+				for _, d := range []model.EtcdPairDir{p.Directions[0], p.Directions[1]} {
+					if d.From != f.Address {
+						continue
+					}
+					ways = append(ways, fmt.Sprintf("%.0f%% of its segments to %s sent again", pct(d.Retransmissions, d.Packets), other))
 				}
-				lossy = append(lossy, fmt.Sprintf("%s %.0f%% retransmitted", other, rate))
+				for _, d := range []model.EtcdPairDir{p.Directions[0], p.Directions[1]} {
+					if d.To == f.Address {
+						ways = append(ways, fmt.Sprintf("%.0f%% back", pct(d.Retransmissions, d.Packets)))
+					}
+				}
+				lossy = append(lossy, strings.Join(ways, ", "))
 			} else {
 				clean = append(clean, p.Members[0]+"<->"+p.Members[1])
 			}
 		}
-		w := fmt.Sprintf("every etcd peer connection through %s had loss (to %s)", f.Address, strings.Join(lossy, ", "))
+		w := fmt.Sprintf("every etcd peer connection through %s had loss (%s)", f.Address, strings.Join(lossy, "; "))
 		if len(clean) > 0 {
 			w += "; " + strings.Join(clean, ", ") + " clean"
 		}
 		parts = append(parts, w)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// pct is n of total in percent, 0 when total is.
+func pct(n, total int) float64 {
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(total)
 }
