@@ -138,29 +138,25 @@ func (e *etcdConn) step(side int, d *http1Dir, b []byte, meta h2.Meta) []byte {
 	d.lastMeta = meta
 	switch d.state {
 	case h1Head:
-		i := bytes.Index(b, []byte("\r\n\r\n"))
-		if i < 0 && len(d.head) > 0 {
-			// The end may straddle the previous piece.
-			joined := append(d.head, b...)
-			if j := bytes.Index(joined, []byte("\r\n\r\n")); j >= 0 {
-				used := j + 4 - len(d.head)
-				d.head = joined[:j]
-				e.head(side, d)
-				d.head = d.head[:0]
-				return b[used:]
-			}
-		} else if i >= 0 {
-			d.head = append(d.head, b[:i]...)
+		// The blank line may straddle two pieces: search from the end of
+		// what is held.
+		held := len(d.head)
+		from := max(0, held-3)
+		take := min(len(b), maxHTTP1Head+4-held)
+		d.head = append(d.head, b[:take]...)
+		if j := bytes.Index(d.head[from:], []byte("\r\n\r\n")); j >= 0 {
+			end := from + j
+			used := end + 4 - held
+			d.head = d.head[:end]
 			e.head(side, d)
 			d.head = d.head[:0]
-			return b[i+4:]
+			return b[used:]
 		}
-		if len(d.head)+len(b) > maxHTTP1Head {
+		if len(d.head) > maxHTTP1Head {
 			e.broken(d, "an HTTP/1 head over 16 KiB")
 			return nil
 		}
-		d.head = append(d.head, b...)
-		return nil
+		return b[take:]
 	case h1Body:
 		n := int64(len(b))
 		if n > d.remain {

@@ -66,6 +66,9 @@ func (m *Message) Unmarshal(b []byte) error {
 			switch num {
 			case fieldType:
 				m.Type = raftpb.MessageType(v)
+				if v > 1<<31-1 {
+					m.Type = -1 // past the enum's int32: no type raftpb knows
+				}
 			case fieldTo:
 				m.To = v
 			case fieldFrom:
@@ -122,6 +125,11 @@ func (m *Message) IsLeader() bool {
 func (m *Message) TypeName() string {
 	if m.Link {
 		return "LinkHeartbeat"
+	}
+	if _, ok := raftpb.MessageType_name[int32(m.Type)]; !ok {
+		// Not a type raftpb knows: one name for all, so garbage cannot
+		// make the per-type counts grow.
+		return "Unknown"
 	}
 	return m.Type.String()
 }

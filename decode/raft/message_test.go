@@ -232,3 +232,20 @@ func TestStreamBroken(t *testing.T) {
 		t.Error("a 1 TB length accepted")
 	}
 }
+
+func TestTypeName(t *testing.T) {
+	for _, tt := range []struct {
+		m    Message
+		want string
+	}{
+		{Message{Type: raftpb.MsgHeartbeat, From: 1, To: 2}, "MsgHeartbeat"},
+		{Message{Type: raftpb.MsgHeartbeat, Link: true}, "LinkHeartbeat"},
+		{Message{Type: raftpb.MsgPreVoteResp}, "MsgPreVoteResp"},
+		{Message{Type: 99}, "Unknown"},
+		{Message{Type: -1}, "Unknown"},
+	} {
+		if got := tt.m.TypeName(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.m, got, tt.want)
+		}
+	}
+}
