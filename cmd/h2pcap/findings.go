@@ -32,6 +32,9 @@ var noticeLabels = map[model.NoticeKind]string{
 	model.NoticeReset:        "RST",
 	model.NoticeRetransBurst: "retrans burst",
 	model.NoticeSilent:       "silent",
+	// etcd: the connection is the one the new leader's first heartbeat
+	// or append was seen on.
+	model.NoticeEtcdLeaderChange: "leader change",
 }
 
 // labelWidth aligns the lines: the longest label.
