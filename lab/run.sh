@@ -22,7 +22,7 @@ BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcp
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
-	etcd-leader-loss etcd-leader-blackhole etcd-client-blackhole grpc-too-many-pings)
+	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -973,8 +973,8 @@ etcd_scenario() {
 	done
 	for i in 1 2 3; do
 		mkdir -p "$TMP/m$i"
-		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "$ETCD_CLUSTER" \
-			--dir "$TMP/m$i/data" --log "$OUT/m$i.log"
+		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "${ETCD_CLUSTER_URLS:-$ETCD_CLUSTER}" \
+			--dir "$TMP/m$i/data" --log "$OUT/m$i.log" ${ETCD_MEMBER_ARGS:-}
 		ETCD_PIDS+=("$LAST")
 	done
 	for i in 1 2 3; do
@@ -1033,9 +1033,12 @@ etcd_scenario() {
 	# members' logs the raft lines truth.json is made from.
 	local other=1 keep
 	[ "$leader" != m1 ] || other=2
+	# ETCD_KEEP=other keeps only the other member's (the TLS scenario:
+	# without keys a follower's capture tells as much).
 	for i in 1 2 3; do
 		keep=0
 		[ "m$i" != "$leader" ] && [ "$i" != "$other" ] || keep=1
+		[ "${ETCD_KEEP:-}" != other ] || [ "m$i" != "$leader" ] || keep=0
 		[ $keep = 1 ] || rm -f "$OUT/m$i.pcap"
 		grep -E '"logger":"raft"|became leader|elected leader|lost leader' "$OUT/m$i.log" >"$TMP/m$i.raft.log" || true
 		mv "$TMP/m$i.raft.log" "$OUT/m$i.log"
@@ -1058,6 +1061,18 @@ sc_etcd-leader-blackhole() {
 		"ip saddr @IP@ drop" \
 		"black hole of everything the leader sends" client_to_server \
 		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Nothing the faulty member (the leader when the fault started) sends arrives; what it receives does. Its heartbeats stop reaching the followers, which elect a new leader."}'
+}
+
+# etcd-leader-blackhole-tls: etcd-leader-blackhole with TLS on the peer
+# port (etcd's self-signed certificates) and no key log: etcd's transport
+# has no key log hook, so the peer traffic stays encrypted; what the
+# report can still say is which member's connections lost packets.
+sc_etcd-leader-blackhole-tls() {
+	ETCD_KEEP=other ETCD_MEMBER_ARGS=--peer-tls ETCD_CLUSTER_URLS=${ETCD_CLUSTER//http:/https:} etcd_scenario etcd-leader-blackhole-tls \
+		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, no key log: etcd's transport has none): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ drop" \
+		"black hole of everything the leader sends" client_to_server \
+		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "encrypted": true, "notes": "As etcd-leader-blackhole, with the peer traffic in TLS that the captures cannot decrypt: the elections are in the members logs (this file), not readable from the captures; the faulty member is, from the TCP loss per member pair."}'
 }
 
 # etcd-client-blackhole: two clientv3 clients with grpc-go keepalive (Time

@@ -88,6 +88,11 @@ type Etcd struct {
 	// while connections between other members stayed clean; empty when
 	// the captures do not single one out.
 	Faulty *EtcdMember `json:"faulty_member,omitempty"`
+	// Encrypted counts the peer connections (TLS to port 2380) that were
+	// not decrypted: their raft messages, so the leaders and elections,
+	// cannot be read (a key log would open them); their TCP loss counts in
+	// Pairs all the same.
+	Encrypted int `json:"encrypted_connections,omitempty"`
 }
 
 // EtcdMember is one member.

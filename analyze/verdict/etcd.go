@@ -17,13 +17,16 @@ import (
 // fared before each, and the loss per member pair. Nil when no
 // connection is etcd peer traffic.
 func Etcd(conns []*model.Connection) *model.Etcd {
-	var peers []*model.Connection
+	var peers, encrypted []*model.Connection
 	for _, c := range conns {
-		if c.Etcd != nil {
+		switch {
+		case c.Etcd != nil:
 			peers = append(peers, c)
+		case encryptedPeer(c):
+			encrypted = append(encrypted, c)
 		}
 	}
-	if len(peers) == 0 {
+	if len(peers) == 0 && len(encrypted) == 0 {
 		return nil
 	}
 	e := &model.Etcd{Members: []model.EtcdMember{}, Leaders: []model.EtcdLeader{}, Elections: []model.EtcdElection{}, Pairs: []model.EtcdPair{}}
@@ -109,9 +112,22 @@ func Etcd(conns []*model.Connection) *model.Etcd {
 		}
 		e.Elections = append(e.Elections, el)
 	}
-	e.Pairs = etcdPairs(peers)
+	e.Encrypted = len(encrypted)
+	e.Pairs = etcdPairs(append(slices.Clone(peers), encrypted...))
 	e.Faulty = faultyMember(e.Pairs, addr)
 	return e
+}
+
+// encryptedPeer: TLS not decrypted to etcd's peer port, whose handshake
+// leaves HTTP/2 out (rafthttp is HTTP/1.1): etcd peer traffic, from the
+// port alone, that the capture cannot read.
+func encryptedPeer(c *model.Connection) bool {
+	t := c.TLS
+	if t == nil || t.Decrypted || c.HTTP2 != nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(c.Server)
+	return err == nil && ap.Port() == etcdPeerPort
 }
 
 // leaderType: only a leader sends these (decode/raft.Message.IsLeader).
@@ -353,6 +369,10 @@ func memberName(id, address string) string {
 // 198.18.12.2 had loss (to 198.18.11.2 8% retransmitted); 198.18.11.2<->198.18.13.2 clean".
 func etcdWords(e *model.Etcd) string {
 	var parts []string
+	if e.Encrypted > 0 && len(e.Leaders) == 0 {
+		parts = append(parts, fmt.Sprintf("etcd peer traffic in TLS, not decrypted (%d connections to port %d): who led when cannot be read without a key log",
+			e.Encrypted, etcdPeerPort))
+	}
 	addrOf := map[string]string{}
 	for _, m := range e.Members {
 		addrOf[m.ID] = m.Address

@@ -230,3 +230,32 @@ func TestAbandoned(t *testing.T) {
 		})
 	}
 }
+
+// TestEtcdEncrypted: TLS to the peer port, not decrypted: counted, the
+// pairs and the faulty member from TCP alone, no leaders claimed.
+func TestEtcdEncrypted(t *testing.T) {
+	tlsConn := func(client, server string, kind model.Kind, retrans int) *model.Connection {
+		c := peerConn(client, "", server, "", kind, retrans)
+		c.Etcd, c.App, c.TLS = nil, "tls", &model.TLS{NoH2: true}
+		return c
+	}
+	conns := []*model.Connection{
+		tlsConn(ipB, ipA, model.KindDegraded, 30),
+		tlsConn(ipA, ipC, model.KindDegraded, 30),
+		tlsConn(ipB, ipC, model.KindHealthy, 0),
+		testConn(100), // not the peer port
+	}
+	e := Etcd(conns)
+	if e == nil || e.Encrypted != 3 || len(e.Leaders) != 0 || e.Faulty == nil || e.Faulty.Address != ipA {
+		t.Fatalf("%+v", e)
+	}
+	w := etcdWords(e)
+	for _, s := range []string{"etcd peer traffic in TLS, not decrypted (3 connections to port 2380)", "every etcd peer connection through 10.0.1.1 had loss"} {
+		if !strings.Contains(w, s) {
+			t.Errorf("words %q, want %q", w, s)
+		}
+	}
+	if strings.Contains(w, "leader changed") {
+		t.Errorf("words %q claim an election", w)
+	}
+}

@@ -83,6 +83,7 @@ func senderSide(point model.CapturePoint, d model.Direction) bool {
 //   - a SYN sent again after the capture saw its SYN-ACK: the SYN-ACK was
 //     lost after the capture point;
 //   - data the receiver ACKed that the capture never saw: capture drops.
+//
 // ackOfRetransmission says whether an ACKed-unseen ACK answers a
 // retransmission its sender's peer just sent: after real loss a sender
 // retransmits a segment the receiver had (its ACK was lost) together

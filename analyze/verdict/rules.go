@@ -119,6 +119,10 @@ const (
 	// link retransmits well under 0.5% (tail-loss probes), and 2% is
 	// loss a raft cluster feels as late heartbeats.
 	etcdPairLossy = 0.02
+	// etcdPeerPort is etcd's peer port (IANA-registered, the default
+	// everywhere): TLS to it that cannot be decrypted is taken for
+	// peer traffic, by the port alone, and only counted.
+	etcdPeerPort = 2380
 	// maxEtcdElections bounds the elections listed (a flapping cluster
 	// elects every few seconds).
 	maxEtcdElections = 64

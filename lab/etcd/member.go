@@ -24,6 +24,7 @@ func member(args []string) error {
 	logf := fs.String("log", "", "log file (zap JSON)")
 	tick := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat interval (etcd default 100 ms)")
 	election := fs.Duration("election", time.Second, "election timeout (etcd default 1 s)")
+	peerTLS := fs.Bool("peer-tls", false, "TLS on the peer port with etcd's self-signed certificates (--peer-auto-tls); --cluster then names https URLs")
 	fs.Parse(args)
 
 	cfg := embed.NewConfig()
@@ -31,7 +32,14 @@ func member(args []string) error {
 	cfg.Dir = *dir
 	cfg.TickMs = uint(tick.Milliseconds())
 	cfg.ElectionMs = uint(election.Milliseconds())
-	peer, err := url.Parse("http://" + *ip + ":2380")
+	scheme := "http://"
+	if *peerTLS {
+		scheme = "https://"
+		cfg.PeerAutoTLS = true
+		cfg.SelfSignedCertValidity = 1
+		cfg.PeerTLSInfo.InsecureSkipVerify = true
+	}
+	peer, err := url.Parse(scheme + *ip + ":2380")
 	if err != nil {
 		return err
 	}
