@@ -269,6 +269,9 @@ func (c *conn) report() *model.Connection {
 	case out.HTTP2 != nil:
 		out.App = "h2c"
 	}
+	if out.Etcd = c.app.Etcd(client); out.Etcd != nil {
+		out.App = model.AppEtcdPeer
+	}
 	return out
 }
 

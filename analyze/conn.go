@@ -193,6 +193,20 @@ func (c *conn) Goaway(side int, f *h2.Frame) {
 	}
 }
 
+// RaftLeader and GRPCCall pass an etcd member's leadership and a gRPC
+// call's end on to the live notices.
+func (c *conn) RaftLeader(side int, member, term uint64, at h2.Meta) {
+	if c.nt != nil {
+		c.nt.TellRaftLeader(c, side, member, term, at)
+	}
+}
+
+func (c *conn) GRPCCall(method, code string, at h2.Meta) {
+	if c.nt != nil {
+		c.nt.TellGRPCCall(c, method, code, at)
+	}
+}
+
 // Roles decides which side is the client, and by which rule (app.Roles).
 func (c *conn) Roles() (client int, rule string) {
 	return app.Roles(&c.tcp, [2]app.Sniff{c.dir[sideA].sniff, c.dir[sideB].sniff}, c.ep)

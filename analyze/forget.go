@@ -78,6 +78,11 @@ func (a *Analyzer) forget(c *conn) {
 		// decrypted from the Report's list: keep them listed.
 		return
 	}
+	if verdict.SummaryNeedsListed(out) {
+		// summary.etcd and summary.grpc are built from the listed
+		// connections: an etcd peer's or a gRPC client's stays.
+		return
+	}
 	client, _ := c.Roles()
 	f := c.vt.Facts(client, &c.tcp)
 	fg := &a.fg.forgotten
@@ -103,10 +108,11 @@ func (a *Analyzer) forget(c *conn) {
 	i, ok := a.fg.index[k]
 	if !ok {
 		i = len(fg.Paths)
-		fg.Paths = append(fg.Paths, verdict.ForgottenPath{ClientNet: k[0], Server: k[1]})
+		fg.Paths = append(fg.Paths, verdict.ForgottenPath{ClientNet: k[0], Server: k[1], FirstStream: out.Stream})
 		a.fg.index[k] = i
 	}
 	p := &fg.Paths[i]
+	p.FirstStream = min(p.FirstStream, out.Stream)
 	p.Conns++
 	if ttl := f.Dir[model.ServerToClient].TTL; ttl != 0 {
 		if p.ServerTTLs == nil {
@@ -120,7 +126,8 @@ func (a *Analyzer) forget(c *conn) {
 	}
 	fg.N++
 	fg.Points = append(fg.Points, point)
-	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End})
+	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End,
+		Stream: out.Stream, Client: out.Client, Frame: out.FirstFrame, Input: out.FirstInput})
 	a.drop(c)
 }
 

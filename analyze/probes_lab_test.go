@@ -41,6 +41,9 @@ func TestProbesLab(t *testing.T) {
 			t.Fatalf("%s: %v", tp, err)
 		}
 		for _, capture := range []string{"client.pcap", "server.pcap"} {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(tp), capture)); err != nil {
+				continue // the etcd scenarios capture at the members (m1.pcap...)
+			}
 			t.Run(tr.Scenario+"/"+capture, func(t *testing.T) {
 				r := verdictReport(t, filepath.Join(filepath.Dir(tp), capture))
 				syns, icmp := 0, 0

@@ -25,7 +25,8 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	perflow-blackhole perflow-blackhole-s2c server-stalled
 	oneway-capture capture-drops router-capture
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
-	traceroute-probes ping-close dial-race)
+	traceroute-probes ping-close dial-race
+	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -36,9 +37,13 @@ NS_A=h2lab-$$-rta
 NS_B=h2lab-$$-rtb
 C4=198.18.1.2 R4C=198.18.1.1 R4S=198.18.2.1 S4=198.18.2.2
 C6=fd18:1::2 R6C=fd18:1::1 R6S=fd18:2::1 S6=fd18:2::2
+# etcd scenarios: three member namespaces behind the same router, member N
+# at 198.18.1N.2 (router side 198.18.1N.1); the client namespace as above.
+NS_M=(h2lab-$$-m1 h2lab-$$-m2 h2lab-$$-m3)
 
 TMP=$(mktemp -d /tmp/h2lab.XXXXXX)
 PIDS=()
+ETCD_PIDS=()
 MISSED=()
 
 log() { printf '%s lab: %s\n' "$(date -u +%T.%3N)" "$*" >&2; }
@@ -147,9 +152,32 @@ topo_up() {
 
 topo_down() {
 	local ns
-	for ns in "$NS_C" "$NS_R" "$NS_S" "$NS_A" "$NS_B"; do
+	for ns in "$NS_C" "$NS_R" "$NS_S" "$NS_A" "$NS_B" "${NS_M[@]}"; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+}
+
+# etcd_topo_up adds the three member namespaces to the topology topo_up
+# made (the client and server namespaces stay as they are): member i's veth
+# m0 pairs with the router's r<i>, 198.18.1<i>.0/24. Each member routes only
+# 198.18.0.0/15 via the router, so nothing leaves the lab.
+etcd_topo_up() {
+	local i ns
+	for i in 1 2 3; do
+		ns=${NS_M[$((i - 1))]}
+		ip netns add "$ns"
+		quiet_ipv6 "$ns"
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link add m0 type veth peer name r$i netns "$NS_R"
+		ip -n "$ns" addr add 198.18.1$i.2/24 dev m0
+		ip -n "$NS_R" addr add 198.18.1$i.1/24 dev r$i
+		offloads_off "$ns" m0
+		offloads_off "$NS_R" r$i
+		ip -n "$ns" link set m0 up
+		ip -n "$NS_R" link set r$i up
+		ip -n "$ns" route add 198.18.0.0/15 via 198.18.1$i.1
+	done
+	ip -n "$NS_C" route add 198.18.8.0/21 via $R4C
 }
 
 # ---------------------------------------------------------------- processes
@@ -1396,6 +1424,224 @@ bulk_live() {
 	done
 	stop_pid "$SERVER_PID"
 	PIDS=()
+}
+
+# ---------------------------------------------------------------- etcd
+
+build_etcd() {
+	[ -z "${ETCD_BIN:-}" ] || return 0
+	log "building lab/etcd (its own module: embedded etcd members, clientv3)"
+	(cd "$LAB/etcd" && CGO_ENABLED=0 go build -o "$TMP/etcdlab" .)
+	ETCD_BIN=$TMP/etcdlab
+}
+
+etcd_ip() { echo "198.18.1$1.2"; }
+ETCD_CLUSTER="m1=http://198.18.11.2:2380,m2=http://198.18.12.2:2380,m3=http://198.18.13.2:2380"
+ETCD_ENDPOINTS="http://198.18.11.2:2379,http://198.18.12.2:2379,http://198.18.13.2:2379"
+
+# etcd_status: the JSON etcdlab status prints (leader, term, ids), asked
+# from the client namespace.
+etcd_status() {
+	inC "$ETCD_BIN" status --endpoints "$ETCD_ENDPOINTS" 2>/dev/null
+}
+
+# etcd_scenario NAME DESCRIPTION RULE-TEMPLATE WHAT DIRECTION EXPECT-JSON:
+# three members, captured each at its own veth (m1.pcap .. m3.pcap) from
+# before they start (so every peer connection's HTTP request is in the
+# captures; the faulty member's and one other's are kept); a clientv3
+# client in the client namespace puts a key every 300 ms for 12 s; at 3 s the runner finds the leader and adds the fault
+# on the leader's link (RULE-TEMPLATE with @IP@ for its address); the
+# fault stays until a new leader is elected, then 1.5 s more, at most
+# until 9 s.
+etcd_scenario() {
+	local name=$1 desc=$2 tmpl=$3 what=$4 dir=$5 expect=$6 i st leader term ip rule
+	build_etcd
+	begin "$name"
+	etcd_topo_up
+	for i in 1 2 3; do
+		capture "${NS_M[$((i - 1))]}" m0 "$OUT/m$i.pcap"
+	done
+	for i in 1 2 3; do
+		mkdir -p "$TMP/m$i"
+		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "${ETCD_CLUSTER_URLS:-$ETCD_CLUSTER}" \
+			--dir "$TMP/m$i/data" --log "$OUT/m$i.log" ${ETCD_MEMBER_ARGS:-}
+		ETCD_PIDS+=("$LAST")
+	done
+	for i in 1 2 3; do
+		wait_listen "${NS_M[$((i - 1))]}" 2379 2380
+	done
+	for i in $(seq 50); do
+		st=$(etcd_status) && leader=$(sed -n 's/.*"leader":"\(m[0-9]\)".*/\1/p' <<<"$st") && [ -n "$leader" ] && break
+		sleep 0.1
+	done
+	[ -n "$leader" ] || die "no etcd leader"
+	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration 12s --every 300ms --log "$OUT/client.log" 2>"$TMP/client.stderr"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	at 3
+	st=$(etcd_status)
+	leader=$(sed -n 's/.*"leader":"\(m[0-9]\)".*/\1/p' <<<"$st")
+	term=$(sed -n 's/.*"term":\([0-9]*\).*/\1/p' <<<"$st")
+	[ -n "$leader" ] || die "no etcd leader at 3 s"
+	ip=$(etcd_ip "${leader#m}")
+	rule=${tmpl//@IP@/$ip}
+	fault "$dir" "$what on $leader's link" "$rule"
+	log "leader $leader (term $term) at $ip: fault on"
+	# Until the members log a new term's leader (the log line is the truth),
+	# then 1.5 s more; at most until 9 s.
+	local t
+	for t in $(seq 60); do
+		if grep -h 'elected leader' "$OUT"/m?.log | grep -qv "at term $term\b" &&
+			grep -h 'elected leader' "$OUT"/m?.log | awk -v t="$term" '{ if (match($0, /at term [0-9]+/)) { n = substr($0, RSTART + 8, RLENGTH - 8) + 0; if (n > t) f = 1 } } END { exit !f }'; then
+			sleep 1.5
+			break
+		fi
+		sleep 0.1
+	done
+	fault_end
+	wait_client
+	stop_captures
+	for i in "${ETCD_PIDS[@]}"; do stop_pid "$i"; done
+	ETCD_PIDS=()
+	PIDS=()
+	write_faults "$TMP/faults.jsonl"
+	local ids members=() logs=()
+	for i in 1 2 3; do
+		ids=$(sed -n "s/.*\"m$i\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$st")
+		members+=("m$i=$ids=$(etcd_ip $i)=m$i.pcap")
+		logs+=("m$i=$OUT/m$i.log")
+	done
+	if ! "$ETCD_BIN" truth --scenario "$name" --description "$desc" --faulty "$leader" \
+		--members "$(IFS=,; echo "${members[*]}")" --logs "$(IFS=,; echo "${logs[*]}")" \
+		--faults "$TMP/faults.jsonl" --client-log "$OUT/client.log" --expect "${expect//@LEADER@/$leader}" \
+		--want-leader-change --out "$OUT/truth.json"; then
+		log "warning: $name did not show a leader change; truth.json records what did happen"
+		MISSED+=("$name")
+	fi
+	# Kept small: the faulty member's capture and one other member's
+	# (the third follower's shows the same as the second's), and of the
+	# members' logs the raft lines truth.json is made from.
+	local other=1 keep
+	[ "$leader" != m1 ] || other=2
+	# ETCD_KEEP=other keeps only the other member's (the TLS scenario:
+	# without keys a follower's capture tells as much).
+	for i in 1 2 3; do
+		keep=0
+		[ "m$i" != "$leader" ] && [ "$i" != "$other" ] || keep=1
+		[ "${ETCD_KEEP:-}" != other ] || [ "m$i" != "$leader" ] || keep=0
+		[ $keep = 1 ] || rm -f "$OUT/m$i.pcap"
+		grep -E '"logger":"raft"|became leader|elected leader|lost leader' "$OUT/m$i.log" >"$TMP/m$i.raft.log" || true
+		mv "$TMP/m$i.raft.log" "$OUT/m$i.log"
+	done
+	topo_down
+	verify
+}
+
+sc_etcd-leader-loss() {
+	etcd_scenario etcd-leader-loss \
+		"Three embedded etcd v3.7 members (heartbeat 100 ms, election timeout 1 s) and a clientv3 client putting a key every 300 ms; at 3 s the leader's link loses 50% of its packets at random in both directions until the members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ numgen random mod 100 < 50 drop; ip daddr @IP@ numgen random mod 100 < 50 drop" \
+		"random loss 50%" both \
+		'{"verdict": "degraded", "loss_direction": "both", "suspects": ["random_loss"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Every connection through the faulty member (the leader when the fault started) loses packets both ways; the other two members talk cleanly. The members elect a new leader in a higher term (elections in this file, from the members own logs)."}'
+}
+
+sc_etcd-leader-blackhole() {
+	etcd_scenario etcd-leader-blackhole \
+		"Three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped (a one-way black hole: it still receives) until the other members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ drop" \
+		"black hole of everything the leader sends" client_to_server \
+		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Nothing the faulty member (the leader when the fault started) sends arrives; what it receives does. Its heartbeats stop reaching the followers, which elect a new leader."}'
+}
+
+# etcd-leader-blackhole-tls: etcd-leader-blackhole with TLS on the peer
+# port (etcd's self-signed certificates) and no key log: etcd's transport
+# has no key log hook, so the peer traffic stays encrypted; what the
+# report can still say is which member's connections lost packets.
+sc_etcd-leader-blackhole-tls() {
+	ETCD_KEEP=other ETCD_MEMBER_ARGS=--peer-tls ETCD_CLUSTER_URLS=${ETCD_CLUSTER//http:/https:} etcd_scenario etcd-leader-blackhole-tls \
+		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, no key log: etcd's transport has none): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ drop" \
+		"black hole of everything the leader sends" client_to_server \
+		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "encrypted": true, "notes": "As etcd-leader-blackhole, with the peer traffic in TLS that the captures cannot decrypt: the elections are in the members logs (this file), not readable from the captures; the faulty member is, from the TCP loss per member pair."}'
+}
+
+# etcd-client-blackhole: two clientv3 clients with grpc-go keepalive (Time
+# 10 s, Timeout 3 s) talk to member m1 only: a busy one (a Put every 300 ms
+# with a 1 s deadline) and an idle one (a Watch, nothing else); from 3 s to
+# 21 s every packet m1 sends from its client port 2379 is dropped. The idle
+# client's keepalive PING goes unanswered and it closes the connection; the
+# busy one's data goes unacknowledged, and grpc-go's TCP_USER_TIMEOUT (the
+# keepalive Timeout) makes its kernel drop the socket without a FIN or
+# RST. Both redial m1 at once (SYN-ACKs dropped until the fault ends).
+# client.pcap is the client namespace's c0, server.pcap m1's m0.
+sc_etcd-client-blackhole() {
+	local i
+	build_etcd
+	begin etcd-client-blackhole
+	etcd_topo_up
+	capture "$NS_C" c0 "$OUT/client.pcap" tcp port 2379
+	capture "${NS_M[0]}" m0 "$OUT/server.pcap" tcp port 2379
+	for i in 1 2 3; do
+		mkdir -p "$TMP/m$i"
+		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "$ETCD_CLUSTER" \
+			--dir "$TMP/m$i/data" --log "$TMP/m$i.log"
+	done
+	for i in 1 2 3; do
+		wait_listen "${NS_M[$((i - 1))]}" 2379 2380
+	done
+	local ep=http://198.18.11.2:2379 st
+	for i in $(seq 50); do
+		st=$(etcd_status) && grep -q '"leader":"m' <<<"$st" && break
+		sleep 0.1
+	done
+	bg "$NS_C" "$ETCD_BIN" client --endpoints $ep --duration 25s --every 300ms --keepalive-time 10s --keepalive-timeout 3s \
+		--log "$OUT/client-busy.log" 2>"$TMP/client-busy.stderr"
+	local busy=$LAST
+	bg "$NS_C" "$ETCD_BIN" client --endpoints $ep --duration 25s --idle --keepalive-time 10s --keepalive-timeout 3s \
+		--log "$OUT/client-idle.log" 2>"$TMP/client-idle.stderr"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	at 3
+	fault server_to_client "black hole of m1's client port (2379) towards the clients" "ip saddr 198.18.11.2 tcp sport 2379 drop"
+	at 21
+	fault_end
+	wait "$busy" || true
+	wait_client
+	stop_captures
+	PIDS=()
+	write_faults "$TMP/faults.jsonl"
+	local members=()
+	for i in 1 2 3; do
+		members+=("m$i=$(sed -n "s/.*\"m$i\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$st")=$(etcd_ip $i)=")
+	done
+	if ! "$ETCD_BIN" truth --scenario etcd-client-blackhole --faulty m1 \
+		--description "Three etcd members; two clientv3 clients (grpc-go keepalive Time 10 s, Timeout 3 s) on member m1 only: a busy one (Put every 300 ms, 1 s deadline) and an idle one (a Watch only). From 3 s to 21 s every packet m1 sends from port 2379 is dropped (server->client black hole). client.pcap: the clients' namespace; server.pcap: m1." \
+		--members "$(IFS=,; echo "${members[*]}")" --logs "m1=$TMP/m1.log" \
+		--faults "$TMP/faults.jsonl" --client-log "$OUT/client-busy.log,$OUT/client-idle.log" --want-error "deadline" \
+		--expect '{"busy": "the keepalive-timeout abandonment: data unanswered, the socket gone without FIN or RST, a redial at once", "idle": "keepalive PING unanswered, the client closes", "loss_direction": "server_to_client", "suspects": ["blackhole"]}' \
+		--out "$OUT/truth.json"; then
+		MISSED+=(etcd-client-blackhole)
+	fi
+	topo_down
+	verify
+}
+
+sc_grpc-too-many-pings() {
+	build_etcd
+	begin grpc-too-many-pings
+	bg "$NS_S" "$ETCD_BIN" grpcserver --addr "$S4:50051" --min-time 15s
+	SERVER_PID=$LAST
+	wait_listen "$NS_S" 50051
+	captures_both
+	bg "$NS_C" "$ETCD_BIN" grpcclient --addr "$S4:50051" --keepalive-time 10s --keepalive-timeout 2s --duration 75s \
+		--log "$OUT/client.log"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	finish --transport h2c --server $S4:50051 --conns 1 \
+		--description "A grpc-go client (keepalive Time 10 s, Timeout 2 s, PermitWithoutStream) calls the health service once and stays idle, pinging; the grpc-go server's enforcement policy allows a PING every 15 s at most: after two strikes it sends GOAWAY ENHANCE_YOUR_CALM \"too_many_pings\" and closes. The client reconnects at once (it asks for a connection whenever the channel falls idle), and grpc-go doubles its keepalive time on the new connection: a PING every 20 s, which the policy allows." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict goaway --loss-direction none --suspects too_many_pings --want-error too_many_pings \
+		--notes "The first connection pings at about 10, 20 and 30 s; the third PING is the third strike: GOAWAY ENHANCE_YOUR_CALM too_many_pings (grpc-go's client logs it), then the server closes. The redial pings every 20 s and lives to the end of the run."
 }
 
 # ---------------------------------------------------------------- main

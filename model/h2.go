@@ -41,6 +41,13 @@ type Summary struct {
 	// race (Verdict.DialRaceSpare): healthy, benign, told apart in the
 	// headline.
 	DialRaceSpares int `json:"dial_race_spares,omitempty"`
+	// Etcd is the etcd cluster's peer traffic: members, leaders,
+	// elections and the loss per member pair; nil without etcd peer
+	// connections.
+	Etcd *Etcd `json:"etcd,omitempty"`
+	// GRPC sums the connections' gRPC calls per method and outcome,
+	// most calls first; absent without gRPC.
+	GRPC []GRPCCount `json:"grpc,omitempty"`
 }
 
 // Attempts counts connections that never carried a byte of data.
@@ -180,6 +187,10 @@ type HTTP2 struct {
 	// them all).
 	Streams      []H2Stream `json:"streams"`
 	StreamsTotal int        `json:"streams_total"`
+	// GRPC counts the finished gRPC calls per method and outcome
+	// (grpc-status and grpc-message from the trailers, or the
+	// RST_STREAM that ended a call without one); absent without gRPC.
+	GRPC []GRPCCount `json:"grpc,omitempty"`
 	// FlowStalls are flow-control windows that reached zero with the
 	// stream not finished. Only computed when both directions were seen
 	// from the connection's start without gaps (windows are otherwise
@@ -289,6 +300,17 @@ type Ping struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// Ping.Sender values: who sends PINGs with such data.
+const (
+	PingGoHealthCheck = "go-health-check" // x/net/http2 Transport ReadIdleTimeout: 8 random bytes
+	PingGRPCKeepalive = "grpc-keepalive"  // grpc-go keepalive: all zeros
+	// PingGRPCBDP is grpc-go's BDP estimator: a bandwidth probe sent
+	// with data, whose missing ACK never closes a connection.
+	PingGRPCBDP   = "grpc-bdp"
+	PingGRPCDrain = "grpc-drain" // grpc-go graceful drain (GOAWAY handshake)
+	PingUnknown   = "unknown"
+)
+
 // Goaway is one GOAWAY frame.
 type Goaway struct {
 	Frame        int    `json:"frame"`
@@ -354,7 +376,32 @@ type Verdict struct {
 	// as Go's HTTP/2 client does when several requests start before its
 	// first connection is up. Benign; Summary.DialRaceSpares counts them.
 	DialRaceSpare bool `json:"dial_race_spare,omitempty"`
+	// EndedBy names the client mechanism that ended the connection, where
+	// the evidence shows it (empty otherwise): keepalive_ping,
+	// tcp_user_timeout.
+	EndedBy EndedBy `json:"ended_by,omitempty"`
+	// Abandoned is when the client gave up on the connection without a
+	// FIN or an RST reaching the wire: its redial's first packet
+	// (Connection.Redial). What the old connection carried after it was
+	// its dead socket's retransmissions.
+	Abandoned *Moment `json:"abandoned,omitempty"`
 }
+
+// EndedBy is the client mechanism that ended a connection.
+type EndedBy string
+
+// EndedBy values.
+const (
+	// EndedKeepalivePing: grpc-go's keepalive PING (all zeros) went
+	// unanswered for its keepalive Timeout; the client closed the
+	// connection and redialled.
+	EndedKeepalivePing EndedBy = "keepalive_ping"
+	// EndedUserTimeout: the client's data went unanswered for about its
+	// keepalive Timeout with no PING at all: grpc-go sets TCP_USER_TIMEOUT
+	// to it, so the kernel dropped the socket without a FIN or an RST,
+	// and the client redialled at once.
+	EndedUserTimeout EndedBy = "tcp_user_timeout"
+)
 
 // Evidence is one frame that supports a verdict.
 type Evidence struct {

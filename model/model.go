@@ -106,9 +106,16 @@ type Connection struct {
 	// than the per-connection cap; the counters in TCP stay exact.
 	EventsDropped int `json:"events_dropped,omitempty"`
 
-	HTTP2   *HTTP2   `json:"http2,omitempty"` // nil when no HTTP/2 was found
-	TLS     *TLS     `json:"tls,omitempty"`   // nil when the connection is not TLS
-	Verdict *Verdict `json:"verdict"`
+	HTTP2 *HTTP2 `json:"http2,omitempty"` // nil when no HTTP/2 was found
+	TLS   *TLS   `json:"tls,omitempty"`   // nil when the connection is not TLS
+	// Etcd is what an etcd peer connection (rafthttp, App "etcd-peer")
+	// carried: its stream, members and raft messages; nil otherwise.
+	Etcd    *EtcdPeer `json:"etcd,omitempty"`
+	Verdict *Verdict  `json:"verdict"`
+	// Redial is the connection the same client opened to the same server
+	// right after this one failed (a GOAWAY, a lost PING, a connection
+	// abandoned): the client's next attempt. Nil when none followed.
+	Redial *Redial `json:"redial,omitempty"`
 	// CapturePoint is where this connection's capture was taken, from its
 	// own handshake timing and TTLs (client, server, middle, unknown); the
 	// Report's CapturePoint is the connections' majority.
@@ -242,4 +249,14 @@ type Event struct {
 	// Answered marks a SYN sent again after the capture saw a SYN-ACK
 	// answer it: the SYN-ACK, not the SYN, was lost.
 	Answered bool `json:"answered,omitempty"`
+}
+
+// Redial ties a failed connection to the client's next one.
+type Redial struct {
+	Stream int    `json:"stream"` // the new connection's tcp.stream
+	Client string `json:"client"` // its client endpoint (a new port)
+	// AfterMs is from the failed connection's last packet to the new
+	// one's first; negative when the client dialled again before the old
+	// connection's close was over.
+	AfterMs float64 `json:"after_ms"`
 }

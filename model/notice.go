@@ -25,6 +25,11 @@ const (
 	NoticeSilent        NoticeKind = "silent"               // finding: an open connection stopped carrying packets
 	NoticeConnectFailed NoticeKind = "connect_failed"       // finding: a TCP handshake that never completed
 	NoticeBlackholed    NoticeKind = "blackholed"           // finding: a direction's retransmissions never answered, to the end
+	// NoticeEtcdLeaderChange is a finding: an etcd member started
+	// leading a new term, another member having led the one before.
+	NoticeEtcdLeaderChange NoticeKind = "etcd_leader_change"
+	// NoticeGRPCCall is a gRPC call finished (Method, Code).
+	NoticeGRPCCall NoticeKind = "grpc_call"
 )
 
 // Notice is something a connection did, told while the capture is read
@@ -40,11 +45,21 @@ type Notice struct {
 	Input  int
 	From   string // client or server: who sent the PING, GOAWAY, RST or retransmission
 
-	RTT      time.Duration // ping_ack, ping_late: PING to ACK; ping_lost: PING to close
-	Code     string        // goaway: error code name (NO_ERROR, ENHANCE_YOUR_CALM...)
-	Debug    string        // goaway: debug data, if printable
-	Count    int           // retransmission_burst: retransmissions in the burst
-	Inferred bool          // the PING was inferred from TLS record sizes
+	RTT   time.Duration // ping_ack, ping_late: PING to ACK; ping_lost: PING to close
+	Code  string        // goaway: error code name (NO_ERROR, ENHANCE_YOUR_CALM...)
+	Debug string        // goaway: debug data, if printable
+	// Method is a grpc_call's :path; its Code the grpc-status by name
+	// (OK, Unavailable, ...), or "RST_STREAM CANCEL" for a call reset
+	// without a status.
+	Method string
+	// Term is an etcd_leader_change's new term; Leader and
+	// PreviousLeader the members (hex IDs) that lead it and the term
+	// before.
+	Term           uint64
+	Leader         string
+	PreviousLeader string
+	Count          int  // retransmission_burst: retransmissions in the burst
+	Inferred       bool // the PING was inferred from TLS record sizes
 	// Since is the connection's last moment known healthy: the time of
 	// its last PING answered in time; zero if none. A live capture saves
 	// a problem connection's packets from then on.
@@ -57,7 +72,7 @@ type Notice struct {
 // Finding says whether a live capture prints n as it happens.
 func (n *Notice) Finding() bool {
 	switch n.Kind {
-	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed, NoticeBlackholed:
+	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed, NoticeBlackholed, NoticeEtcdLeaderChange:
 		return true
 	case NoticeGoaway:
 		// A client's GOAWAY NO_ERROR is how Go closes a connection it no

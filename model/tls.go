@@ -9,8 +9,12 @@ type TLS struct {
 	SNI         string   `json:"sni,omitempty"`
 	ALPNOffered []string `json:"alpn_offered,omitempty"`
 	ALPN        string   `json:"alpn,omitempty"` // selected, where visible or decrypted
-	Alerts      int      `json:"alerts"`
-	Decrypted   bool     `json:"decrypted"`
+	// NoH2: the handshake shows the connection cannot carry HTTP/2 (the
+	// client offered no h2, or the server selected another protocol):
+	// nothing of HTTP/2 is inferred from its records.
+	NoH2      bool `json:"no_h2,omitempty"`
+	Alerts    int  `json:"alerts"`
+	Decrypted bool `json:"decrypted"`
 	// KeyProblem says why the connection is not decrypted, when keys were
 	// given (e.g. "no key in the key log for client random 6a02…").
 	KeyProblem string `json:"key_problem,omitempty"`

@@ -218,6 +218,8 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	t.headline(r)
 	t.incidents(r)
 	t.picture(t.timelinePicture(), "Timeline of the connections with a problem")
+	t.etcd(r)
+	t.grpc(r)
 	t.inputs(r)
 	t.paths(r)
 	t.probes(r)

@@ -71,6 +71,10 @@ type Conn struct {
 	flow        flowControl
 
 	tls *tlsState // the connection started with TLS records (tls.go)
+
+	// etcd follows an HTTP/1 connection whose first request is
+	// rafthttp's (etcd.go); nil before HTTP/1 is seen.
+	etcd *etcdConn
 }
 
 // h2dir is one side's direction of an HTTP/2 connection.
@@ -101,6 +105,7 @@ type h2dir struct {
 
 func newConn(host Host, forced bool, keys *KeyRef) *Conn {
 	h := &Conn{host: host, forced: forced, keys: keys}
+	h.streams.host = host
 	if forced {
 		h.mode = h2Yes
 	}
@@ -136,6 +141,14 @@ type Host interface {
 	// is decoded (the live notices).
 	PingAck(side int, f *h2.Frame)
 	Goaway(side int, f *h2.Frame)
+	// RaftLeader tells of a member sending, from side, the first
+	// leader-only raft message (heartbeat, append) of a run in a term:
+	// member leads term (the live notices find leader changes).
+	RaftLeader(side int, member, term uint64, at h2.Meta)
+	// GRPCCall tells of a gRPC call finished: its method, and its
+	// grpc-status by name or, reset without one, "RST_STREAM " and the
+	// error code.
+	GRPCCall(method, code string, at h2.Meta)
 }
 
 // Init readies st for a connection: forced when a port is in
@@ -255,6 +268,7 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 		return
 	case h2HTTP1:
 		d.chunks++
+		h.etcdData(d.side, b, meta)
 		if !hasPrefaceStart(b) {
 			return
 		}
@@ -270,6 +284,7 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 			case vetHTTP1:
 				h.drop(h2HTTP1)
 				d.chunks++
+				h.etcdData(d.side, b, meta)
 				return
 			}
 		}
@@ -300,6 +315,9 @@ func (d *h2dir) gap(n int) {
 
 // plainGap says n bytes of what plain would have been given are missing.
 func (d *h2dir) plainGap(n int) {
+	if d.h.mode == h2HTTP1 {
+		d.h.etcdGap(d.side, n)
+	}
 	if d.h.mode == h2No || d.h.mode == h2HTTP1 {
 		return
 	}

@@ -11,11 +11,11 @@ import (
 
 // PING senders, named from the 8 bytes of data.
 const (
-	SenderGoHealthCheck = "go-health-check" // x/net/http2 Transport ReadIdleTimeout: 8 random bytes
-	SenderGRPCKeepalive = "grpc-keepalive"  // grpc-go keepalive: all zeros
-	SenderGRPCBDP       = "grpc-bdp"        // grpc-go BDP estimator
-	SenderGRPCDrain     = "grpc-drain"      // grpc-go graceful drain (GOAWAY handshake)
-	SenderUnknown       = "unknown"
+	SenderGoHealthCheck = model.PingGoHealthCheck // x/net/http2 Transport ReadIdleTimeout: 8 random bytes
+	SenderGRPCKeepalive = model.PingGRPCKeepalive // grpc-go keepalive: all zeros
+	SenderGRPCBDP       = model.PingGRPCBDP       // grpc-go BDP estimator
+	SenderGRPCDrain     = model.PingGRPCDrain     // grpc-go graceful drain (GOAWAY handshake)
+	SenderUnknown       = model.PingUnknown
 )
 
 // The constant payloads grpc-go sends (internal/transport/http2_*.go).

@@ -56,6 +56,7 @@ func (st *State) HTTP2(client int) *model.HTTP2 {
 		RSTStreams:        []model.RSTStream{},
 		RSTStreamsDropped: h.rstsDropped,
 		Streams:           h.streams.report(client),
+		GRPC:              h.streams.grpcCounts(client),
 		StreamsTotal:      h.streams.total,
 		FlowStalls:        []model.FlowStall{},
 	}

@@ -2,6 +2,10 @@ package app
 
 import (
 	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/h2pcap/h2pcap/model"
 
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"golang.org/x/net/http2"
@@ -25,7 +29,9 @@ const (
 type streamRec struct {
 	id                              uint32
 	method, path, authority, status string
-	grpcStatus                      string
+	grpcStatus, grpcMessage         string
+	grpc                            bool // content-type application/grpc, or a grpc-status
+	resetSide                       int
 	partial                         bool
 	first, last                     h2.Meta
 	ended                           [2]bool // END_STREAM sent by each side
@@ -50,7 +56,26 @@ type streamTable struct {
 	// trailer) must not open it again.
 	closed  []uint32
 	nClosed int
+
+	// grpc counts the finished gRPC calls per method and outcome
+	// (bounded: maxGRPCKeys outcomes, the rest in grpcOther).
+	grpc      map[grpcKey]int
+	grpcOrder []grpcKey
+	grpcOther int
+	host      Host // told of each gRPC call finished
 }
+
+// grpcKey is one way a gRPC method's calls ended.
+type grpcKey struct {
+	method, status, message string
+	reset                   http2.ErrCode
+	resetSide               int // -1: not reset
+}
+
+// maxGRPCKeys bounds the distinct (method, outcome) pairs counted per
+// connection: a client calls a handful of methods, each ending a handful
+// of ways.
+const maxGRPCKeys = 256
 
 // maxClosedIDs bounds the finished stream ids remembered.
 const maxClosedIDs = 256
@@ -113,7 +138,13 @@ func (t *streamTable) headers(side int, f *h2.Frame, fc *flowControl) {
 				r.status = hf.Value
 			}
 		case "grpc-status":
-			r.grpcStatus = hf.Value
+			r.grpcStatus, r.grpc = hf.Value, true
+		case "grpc-message":
+			r.grpcMessage = grpcUnescape(hf.Value)
+		case "content-type":
+			if strings.HasPrefix(hf.Value, "application/grpc") {
+				r.grpc = true
+			}
 		}
 	}
 	if f.Partial {
@@ -146,7 +177,7 @@ func (t *streamTable) reset(side int, f *h2.Frame) {
 		return
 	}
 	r.last = f.Meta
-	r.reset, r.resetCode = true, f.ErrCode
+	r.reset, r.resetCode, r.resetSide = true, f.ErrCode, side
 	t.done(r)
 }
 
@@ -162,6 +193,9 @@ func (t *streamTable) end(r *streamRec, side int) {
 // last ones kept.
 func (t *streamTable) done(r *streamRec) {
 	delete(t.open, r.id)
+	if r.grpc || r.grpcStatus != "" {
+		t.countGRPC(r)
+	}
 	if len(t.closed) < maxClosedIDs {
 		t.closed = append(t.closed, r.id)
 	} else {
@@ -177,6 +211,75 @@ func (t *streamTable) done(r *streamRec) {
 	}
 	t.last[t.nLast%KeepStreams] = *r
 	t.nLast++
+}
+
+// countGRPC counts a finished gRPC call by method and outcome.
+func (t *streamTable) countGRPC(r *streamRec) {
+	k := grpcKey{method: r.path, status: r.grpcStatus, message: r.grpcMessage, resetSide: -1}
+	if r.grpcStatus == "" && r.reset {
+		k.reset, k.resetSide = r.resetCode, r.resetSide
+	}
+	if t.host != nil {
+		code := ""
+		switch {
+		case r.grpcStatus != "":
+			code = model.GRPCCodeName(r.grpcStatus)
+		case r.reset:
+			code = "RST_STREAM " + r.resetCode.String()
+		}
+		t.host.GRPCCall(r.path, code, r.last)
+	}
+	if t.grpc == nil {
+		t.grpc = map[grpcKey]int{}
+	}
+	if _, ok := t.grpc[k]; !ok {
+		if len(t.grpc) >= maxGRPCKeys {
+			t.grpcOther++
+			return
+		}
+		t.grpcOrder = append(t.grpcOrder, k)
+	}
+	t.grpc[k]++
+}
+
+// grpcUnescape decodes grpc-message's percent-encoding (gRPC over
+// HTTP/2: percent-encoded UTF-8); a malformed escape is kept as it is.
+func grpcUnescape(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// grpcCounts is the connection's gRPC calls counted, for the report.
+func (t *streamTable) grpcCounts(client int) []model.GRPCCount {
+	var out []model.GRPCCount
+	for _, k := range t.grpcOrder {
+		g := model.GRPCCount{Method: k.method, Status: k.status, Message: k.message, Calls: t.grpc[k]}
+		if k.status != "" {
+			g.Code = model.GRPCCodeName(k.status)
+		}
+		if k.resetSide >= 0 {
+			g.Reset = k.reset.String()
+			g.ResetBy = model.SideServer
+			if k.resetSide == client {
+				g.ResetBy = model.SideClient
+			}
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // flowControl follows the send windows of both sides, to find stalls: a

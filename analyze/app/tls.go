@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
@@ -94,12 +95,32 @@ func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *p
 		t.infer.spoke(t.side(fromClient), r.Meta, pings)
 		return
 	}
+	if !t.mayBeH2() {
+		// HTTP/1.1 over TLS (etcd's peers, a client without h2): its
+		// records are no PINGs, its close_notify no GOAWAY.
+		t.infer.spoke(t.side(fromClient), r.Meta, pings)
+		return
+	}
 	if t.infer.size == 0 {
 		if info := t.conn.Info(); info.CipherSuite != 0 {
 			t.infer.setSuite(info.Version, info.CipherSuite)
 		}
 	}
 	t.infer.record(t.side(fromClient), r.WireLen(), r.Meta, pings)
+}
+
+// mayBeH2 says whether the handshake leaves HTTP/2 possible: not when the
+// server selected another protocol, nor when the ClientHello offered no
+// h2 (no ALPN at all, or http/1.1 only).
+func (t *tlsState) mayBeH2() bool {
+	info := t.conn.Info()
+	if info.ALPN != "" {
+		return info.ALPN == "h2"
+	}
+	if ch := info.ClientHello; ch != nil {
+		return slices.Contains(ch.ALPN, "h2")
+	}
+	return true
 }
 
 // decrypted says whether any record of the connection was decrypted.
@@ -180,6 +201,7 @@ func (h *Conn) TLS() *model.TLS {
 		out.SNI = ch.ServerName
 		out.ALPNOffered = append([]string(nil), ch.ALPN...)
 	}
+	out.NoH2 = !t.mayBeH2()
 	if t.keyed {
 		out.KeyProblem = info.KeyProblem()
 	}

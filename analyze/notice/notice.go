@@ -2,6 +2,7 @@ package notice
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"time"
 	"unicode"
@@ -75,6 +76,12 @@ type Noticer struct {
 	lastScan time.Time
 	now      time.Time // the latest capture time seen
 	told     bool      // reconcile ran
+
+	// The etcd leader of the highest term seen, and its address: a
+	// member leading a higher term is a leader change.
+	etcdTerm       uint64
+	etcdLeader     uint64
+	etcdLeaderAddr netip.Addr
 }
 
 // State is a connection's notice state, kept in the connection.
@@ -391,6 +398,38 @@ func (nt *Noticer) TellGoaway(c Conn, g *app.GoawayRec) {
 		n.Text += " (a graceful drain)"
 	}
 	n.Text += "; frame " + strconv.Itoa(g.Meta.Frame)
+	nt.send()
+}
+
+// TellRaftLeader takes a member sending, from side, leader-only raft
+// messages in term: the first member seen leading a term above the
+// highest so far, after another led the one before, is a leader change.
+func (nt *Noticer) TellRaftLeader(c Conn, side int, member, term uint64, at h2.Meta) {
+	if term <= nt.etcdTerm || member == 0 {
+		return
+	}
+	prevTerm, prev, prevAddr := nt.etcdTerm, nt.etcdLeader, nt.etcdLeaderAddr
+	addr := c.Endpoint(side).Addr()
+	nt.etcdTerm, nt.etcdLeader, nt.etcdLeaderAddr = term, member, addr
+	if prevTerm == 0 {
+		return // the first leader seen: no change to tell
+	}
+	n := nt.prepare(c, model.NoticeEtcdLeaderChange, at.Time, at.Frame, at.Input, side)
+	n.Term, n.Leader, n.PreviousLeader = term, strconv.FormatUint(member, 16), strconv.FormatUint(prev, 16)
+	verb := "changed"
+	if member == prev {
+		verb = "re-elected"
+	}
+	n.Text = fmt.Sprintf("etcd leader %s: term %d -> %d, %s (%s) -> %s (%s); frame %d",
+		verb, prevTerm, term, prevAddr, n.PreviousLeader, addr, n.Leader, at.Frame)
+	nt.send()
+}
+
+// TellGRPCCall takes a gRPC call finished, for the metrics.
+func (nt *Noticer) TellGRPCCall(c Conn, method, code string, at h2.Meta) {
+	n := nt.prepare(c, model.NoticeGRPCCall, at.Time, at.Frame, at.Input, -1)
+	n.Method, n.Code = method, code
+	n.Text = fmt.Sprintf("gRPC %s ended %s; frame %d", method, code, at.Frame)
 	nt.send()
 }
 

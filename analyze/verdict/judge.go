@@ -93,6 +93,31 @@ func senderSide(point model.CapturePoint, d model.Direction) bool {
 //     acked counts, per direction, the gaps the capture skipped that the
 //     receiver then acknowledged (Quality.GapsAcked): they are drops too,
 //     never loss.
+
+// ackOfRetransmission says whether an ACKed-unseen ACK answers a
+// retransmission its sender's peer just sent: after real loss a sender
+// retransmits a segment the receiver had (its ACK was lost) together
+// with data whose first copy was lost before the capture, and the
+// receiver ACKs all of it with a D-SACK. Wireshark flags that ACK as
+// acknowledging data it never saw, but the data is in the retransmission:
+// the capture missed nothing.
+func ackOfRetransmission(evs []model.Event, ack model.Event) bool {
+	for i := len(evs) - 1; i >= 0; i-- {
+		r := evs[i]
+		if r.Input != ack.Input || r.Frame >= ack.Frame || r.Dir != ack.Dir.Reverse() {
+			continue
+		}
+		if ack.Time.Sub(r.Time) > dsackAckWithin {
+			return false
+		}
+		switch r.Kind {
+		case model.EvRetransmission, model.EvFastRetransmission:
+			return true
+		}
+	}
+	return false
+}
+
 func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]dirLoss {
 	var l [2]dirLoss
 	for d := range l {
@@ -127,6 +152,9 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 		case model.EvLostSegment:
 			d.holes++
 		case model.EvAckedUnseen:
+			if ackOfRetransmission(c.Events, e) {
+				continue
+			}
 			l[e.Dir.Reverse()].drops++
 		}
 	}
@@ -520,7 +548,9 @@ func (j *judgement) kind() {
 			// nothing to judge.
 			j.v.Kind = model.KindHealthy
 		}
-	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter:
+	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle):
+		// An HTTP/1 keep-alive connection whose last request was
+		// answered in full is idle in its client's pool, not silent.
 		j.v.Kind = model.KindSilent
 	default:
 		// Healthy, unless packets were lost: a lossy direction, or
@@ -592,6 +622,30 @@ func refusedBy(f *Facts) refuser {
 // apart from the server's usual TTL.
 func rstTTL(f *Facts) int { return f.Dir[model.ServerToClient].RSTTTL }
 
+// decodedNoPingAfter reports whether the connection's HTTP/2 was decoded
+// from its preface on, the client was seen sending PINGs, all of them
+// grpc-go BDP probes, and none but those from frame from to frame to: a
+// gRPC client whose only PINGs are bandwidth probes, not a health check
+// (a client with keepalive would have been seen sending its zeros).
+func (j *judgement) decodedNoPingAfter(from, to SegRef) bool {
+	h := j.c.HTTP2
+	if h == nil || h.Detected != "preface" {
+		return false
+	}
+	bdp := 0
+	for _, p := range h.Pings {
+		if p.From != model.SideClient || p.Frame == 0 {
+			continue
+		}
+		if p.Sender != model.PingGRPCBDP {
+			return false
+		}
+		bdp++
+	}
+	return bdp > 0
+}
+
+
 // lostPingDecoded finds the client PING without ACK that the client
 // closed the connection after: x/net's health check failing.
 func (j *judgement) lostPingDecoded() bool {
@@ -604,7 +658,10 @@ func (j *judgement) lostPingDecoded() bool {
 		// An ACK that came after the client's close did not save the
 		// connection: the client had given up on the PING.
 		acked := p.Acked && (p.AckTime == nil || p.AckTime.Before(j.cl.client.Time)) && !j.ackLost(p)
-		if p.From != "client" || acked || p.Frame == 0 || p.Input > j.cl.client.Input ||
+		// A BDP PING is a bandwidth probe: grpc-go never closes a
+		// connection for its missing ACK (a short-lived client sends
+		// one with its GOAWAY and closes at once).
+		if p.From != "client" || acked || p.Frame == 0 || p.Sender == model.PingGRPCBDP || p.Input > j.cl.client.Input ||
 			p.Input == j.cl.client.Input && p.Frame > j.cl.client.Frame {
 			continue
 		}
@@ -671,7 +728,7 @@ func (j *judgement) lostPingUnclosed() bool {
 	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
 	var p *model.Ping
 	for i := len(h.Pings) - 1; i >= 0; i-- {
-		if q := &h.Pings[i]; q.From == "client" && q.Frame != 0 {
+		if q := &h.Pings[i]; q.From == "client" && q.Frame != 0 && q.Sender != model.PingGRPCBDP {
 			p = q
 			break
 		}
@@ -775,6 +832,13 @@ func (j *judgement) lostPingInferred() bool {
 	if !trouble {
 		return false
 	}
+	// HTTP/2 decoded and the client's unanswered data in the capture:
+	// unless a PING other than a BDP probe was among what the client
+	// sent from then on, what went unanswered was not a health check
+	// (a gRPC call stuck behind loss, closed by its program).
+	if j.decodedNoPingAfter(cf.Stall, cl.client) {
+		return false
+	}
 	// Nothing ever came back after the handshake: not a health check
 	// but the setup (a TLS ClientHello, the HTTP/2 preface) timing out.
 	if cf.AckAdvance.IsZero() && j.c.Handshake.Seen {
@@ -822,7 +886,7 @@ func (j *judgement) lostPingInferred() bool {
 // last answer asked for it.
 func (j *judgement) goawayInferred() bool {
 	c, cl := j.c, j.cl
-	if c.HTTP2 != nil || c.App != "tls" || !cl.first.ok() || cl.firstRST || cl.by != model.ClientToServer {
+	if c.HTTP2 != nil || c.App != "tls" || c.TLS != nil && c.TLS.NoH2 || !cl.first.ok() || cl.firstRST || cl.by != model.ClientToServer {
 		return false
 	}
 	var srv SegRef

@@ -171,3 +171,54 @@ const dialRaceSpan = 3 * time.Second
 // carrying the HTTP/2 client preface (24 bytes) and its SETTINGS frame
 // (9 bytes and more) is at least 55.
 const maxAlertRecord = 24
+
+// dsackAckWithin is how soon after a peer's retransmission an
+// ACKed-unseen ACK must come to be that retransmission's answer (assessLoss):
+// a receiver ACKs a retransmission at once, or within its delayed-ACK
+// timer (Linux at most 200 ms).
+const dsackAckWithin = 250 * time.Millisecond
+
+// etcd (etcd.go).
+const (
+	// etcdUnanswered is how long a leader's heartbeats to a follower must
+	// have gone without a response (or stopped arriving) before an
+	// election for the summary to say so: five of etcd's default 100 ms
+	// heartbeats, half its default 1 s election timeout. Below it the
+	// gap is ordinary jitter and retransmission.
+	etcdUnanswered = 500 * time.Millisecond
+	// etcdPairLossy is the share of retransmitted segments over the peer
+	// connections between two members above which the pair is called
+	// lossy even where no connection's verdict is a problem: a clean lab
+	// link retransmits well under 0.5% (tail-loss probes), and 2% is
+	// loss a raft cluster feels as late heartbeats.
+	etcdPairLossy = 0.02
+	// etcdPeerPort is etcd's peer port (IANA-registered, the default
+	// everywhere): TLS to it that cannot be decrypted is taken for
+	// peer traffic, by the port alone, and only counted.
+	etcdPeerPort = 2380
+	// maxEtcdElections bounds the elections listed (a flapping cluster
+	// elects every few seconds).
+	maxEtcdElections = 64
+)
+
+// gRPC (grpc.go).
+const (
+	// maxGRPCHeadline is how many failed method outcomes the headline
+	// names; the rest are counted (the JSON lists them all).
+	maxGRPCHeadline = 3
+)
+
+// Redials (redial.go).
+const (
+	// redialWithin is how soon after a failed connection's end the same
+	// client's next connection to the same server must start to be its
+	// redial: x/net and grpc-go redial at once, grpc-go's reconnect
+	// backoff starts at 1 s; 5 s leaves room for a dial that itself
+	// waited (a SYN sent again after 1 s).
+	redialWithin = 5 * time.Second
+	// redialAtOnce (ms): a redial sooner than this after the failed
+	// connection's last packet (or before it: the new dial goes out
+	// while the old connection's close is still on the wire) is "at
+	// once": no backoff, no timer.
+	redialAtOnce = 100
+)

@@ -64,6 +64,7 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []
 			spareVerdict(r.Connections[i].Verdict, r.Connections[i], r.Connections[k], facts[i])
 		}
 	}
+	abandoned(r.Connections, facts, newStartIndex(r.Connections, forgotten))
 	r.Summary = Summarize(r.Connections, facts, forgotten)
 	FillCaptureQuality(r.Inputs, facts)
 	if len(probes) > 0 {
@@ -189,16 +190,24 @@ type Forgotten struct {
 	Probes []model.ProbeTarget
 }
 
-// CleanSpan is a healthy connection's life on Paths[Path].
+// CleanSpan is a healthy connection's life on Paths[Path]: when it ran
+// (Incidents: it went on while others failed) and what names it as a
+// failed connection's redial (its stream, client and first packet).
 type CleanSpan struct {
-	Path       int
-	Start, End time.Time
+	Path         int
+	Start, End   time.Time
+	Stream       int
+	Client       string
+	Frame, Input int
 }
 
 // ForgottenPath is what forgotten connections add to one path.
 type ForgottenPath struct {
 	ClientNet, Server    string
 	Conns, Retrans, Data int // connections, retransmissions, data segments
+	// FirstStream is the lowest stream forgotten on the path: the table
+	// lists paths in the order their first connection appeared.
+	FirstStream int
 	// ServerTTLs counts the connections by the server's TTL (hop limit):
 	// what a refused connection's RST is compared with (ServerHosts).
 	ServerTTLs map[int]int
@@ -211,6 +220,7 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 	type pathAcc struct {
 		model.Path
 		data, retrans int
+		first         int // the path's lowest stream: the table's order
 	}
 	paths := map[pathKey]*pathAcc{}
 	var order []pathKey
@@ -223,7 +233,7 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		}
 		for _, f := range fg.Paths {
 			k := pathKey{f.ClientNet, f.Server}
-			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.Conns}, data: f.Data, retrans: f.Retrans}
+			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.Conns}, data: f.Data, retrans: f.Retrans, first: f.FirstStream}
 			order = append(order, k)
 		}
 	}
@@ -235,10 +245,11 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 		k := pathKey{model.ClientNet(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
-			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}}
+			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}, first: c.Stream}
 			paths[k] = p
 			order = append(order, k)
 		}
+		p.first = min(p.first, c.Stream)
 		p.Connections++
 		for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 			st := c.TCP.Dir(d)
@@ -282,6 +293,9 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 			problemDirs = append(problemDirs, v.LossDirection)
 		}
 	}
+	// In the order each path's first connection appeared, whether it is
+	// listed or was forgotten.
+	slices.SortStableFunc(order, func(a, b pathKey) int { return paths[a].first - paths[b].first })
 	for _, k := range order {
 		p := paths[k]
 		if p.data > 0 {
@@ -329,8 +343,29 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 			words = append(words[:maxHeadlineIncidents:maxHeadlineIncidents],
 				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
 		}
+	}
+	linkRedials(conns, newStartIndex(conns, fg))
+	words = append(words, tooManyPingsWords(conns)...)
+	// Failed gRPC calls are what the operator saw on the client side.
+	if s.GRPC = GRPC(conns); len(s.GRPC) > 0 {
+		if w := grpcWords(s.GRPC); w != "" {
+			words = append(words, w)
+		}
+	}
+	// An etcd leader change leads: it is what the operator saw
+	// ("etcdserver: leader changed"), and the member it names is where
+	// to look.
+	if s.Etcd = Etcd(conns); s.Etcd != nil {
+		if w := etcdWords(s.Etcd); w != "" {
+			words = append([]string{w}, words...)
+		}
+	}
+	if len(words) > 0 {
 		lead := strings.Join(words, "; ")
-		s.Headline = strings.ToUpper(lead[:1]) + lead[1:] + ". " + s.Headline
+		if !strings.HasPrefix(lead, "etcd") { // etcd is written lower-case, even first
+			lead = strings.ToUpper(lead[:1]) + lead[1:]
+		}
+		s.Headline = lead + ". " + s.Headline
 	}
 	return s
 }

@@ -41,6 +41,12 @@ func (j *judgement) summarize() {
 			s += fmt.Sprintf(" with debug %q", g.Debug)
 		}
 		j.evidenceFrame(g.Frame, g.Input, "GOAWAY %s from the %s, last stream %d", g.Error, g.From, g.LastStreamID)
+	case v.Kind == model.KindConnectFailed:
+		m := j.cl.first
+		s = fmt.Sprintf("The client's dial timed out: its SYN (frame %d) went without an answer it could use for %s (%d SYNs sent), and when the SYN-ACK came the client had given up: its kernel answered with an RST (frame %d). A failed dial, not a reset of a working connection",
+			c.FirstFrame, prose.Duration(m.Time.Sub(c.Start)), 1+c.TCP.ClientToServer.Retransmissions, m.Frame)
+		j.evidenceFrame(c.FirstFrame, c.FirstInput, "the client's SYN")
+		j.evidence(m, "RST from the client to a SYN-ACK that came too late")
 	case v.Kind == model.KindReset:
 		m := j.cl.first
 		switch {
@@ -131,10 +137,10 @@ func (j *judgement) lostPingText() string {
 		return j.lostPingUnclosedText(p)
 	}
 	if p := j.ping; p != nil {
-		what := fmt.Sprintf("health-check PING (frame %d)", p.Frame)
+		what := fmt.Sprintf("%s (frame %d)", pingName(p), p.Frame)
 		if p.Inferred {
 			// Not decrypted: say what the PING was recognised by.
-			what = fmt.Sprintf("health-check PING (frame %d, inferred from its TLS record's size: not decrypted)", p.Frame)
+			what = fmt.Sprintf("%s (frame %d, inferred from its TLS record's size: not decrypted)", pingName(p), p.Frame)
 		}
 		s := fmt.Sprintf("The client's %s got no ACK", what)
 		if p.IdleMs != nil {
@@ -145,8 +151,8 @@ func (j *judgement) lostPingText() string {
 			s = fmt.Sprintf("After %s without %s from the server, the client's %s got no ACK",
 				prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), heard, what)
 		}
-		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): `http2: client connection lost`",
-			prose.Duration(cl.client.Time.Sub(p.Time)), cl.client.Frame)
+		s += fmt.Sprintf(" and the client closed the connection %s later (frame %d): %s",
+			prose.Duration(cl.client.Time.Sub(p.Time)), cl.client.Frame, pingError(p))
 		switch {
 		case p.Acked && j.ackLost(p):
 			s += fmt.Sprintf("; the server answered (PING ACK, frame %d, %s after the PING) but the ACK never reached the client: the server sent it again", p.AckFrame, prose.Duration(p.AckTime.Sub(p.Time)))
@@ -332,10 +338,10 @@ func (j *judgement) handshakeCaptureHint() string {
 // lostPingUnclosedText tells the lost PING whose close the capture never
 // saw (see lostPingUnclosed).
 func (j *judgement) lostPingUnclosedText(p *model.Ping) string {
-	s := fmt.Sprintf("The client's health-check PING (frame %d) ", p.Frame)
+	s := fmt.Sprintf("The client's %s (frame %d) ", pingName(p), p.Frame)
 	if p.IdleMs != nil {
-		s = fmt.Sprintf("After %s without a frame from the server, the client's health-check PING (frame %d) ",
-			prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), p.Frame)
+		s = fmt.Sprintf("After %s without a frame from the server, the client's %s (frame %d) ",
+			prose.Duration(time.Duration(*p.IdleMs*float64(time.Millisecond))), pingName(p), p.Frame)
 	}
 	note := "client PING, never ACKed"
 	if p.Acked {
@@ -344,7 +350,7 @@ func (j *judgement) lostPingUnclosedText(p *model.Ping) string {
 	} else {
 		s += "got no ACK"
 	}
-	s += "; the client's TCP kept sending the PING again, then the connection went quiet: the client gave up (`http2: client connection lost`), and its close never reached the capture, queued behind the unacknowledged PING"
+	s += "; the client's TCP kept sending the PING again, then the connection went quiet: the client gave up (" + pingError(p) + "), and its close never reached the capture, queued behind the unacknowledged PING"
 	s += j.healthCheckText()
 	j.evidenceFrame(p.Frame, p.Input, "%s", note)
 	if p.Acked {
@@ -584,4 +590,22 @@ func (j *judgement) lossEvidence() {
 			j.evidenceFrame(e.Frame, e.Input, "%s", note)
 		}
 	}
+}
+
+// pingName is what a client PING is, by its sender: grpc-go's keepalive
+// or (x/net's, and any other) health check.
+func pingName(p *model.Ping) string {
+	if p.Sender == model.PingGRPCKeepalive {
+		return "grpc-go keepalive PING"
+	}
+	return "health-check PING"
+}
+
+// pingError is the error the client reports when the PING goes
+// unanswered: grpc-go's keepalive, or x/net's health check.
+func pingError(p *model.Ping) string {
+	if p.Sender == model.PingGRPCKeepalive {
+		return "`keepalive ping failed to receive ACK within timeout`"
+	}
+	return "`http2: client connection lost`"
 }

@@ -57,6 +57,12 @@ func TestAssessLoss(t *testing.T) {
 		{"gap filled at the receiver: lost before the capture", model.PointClient,
 			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), unseen(ev(2, s2c, model.EvRetransmission, 1000, 1000))},
 			[2]dirLoss{{}, {before: 1, holes: 1}}},
+		{"ACKed-unseen answering a retransmission (D-SACK after real loss): no capture drop", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvRetransmission, 2635, 123), ev(2, c2s, model.EvAckedUnseen, 325, 0)},
+			[2]dirLoss{{}, {ambiguous: 1}}},
+		{"ACKed-unseen with no retransmission before it: the capture missed the data", model.PointClient,
+			[]model.Event{ev(2, c2s, model.EvAckedUnseen, 325, 0)},
+			[2]dirLoss{{}, {drops: 1}}},
 		{"gap in the capture host's own data: the capture missed it", model.PointClient,
 			[]model.Event{ev(1, c2s, model.EvLostSegment, 2000, 100), unseen(ev(2, c2s, model.EvRetransmission, 1000, 1000))},
 			[2]dirLoss{{drops: 1, holes: 1}, {}}},
@@ -277,6 +283,59 @@ func TestJudge(t *testing.T) {
 			f.Dir[c2s].Stall = SegRef{Frame: 12, Time: at(120), Len: 13} // a WINDOW_UPDATE
 			f.Dir[c2s].FIN = mark(500)
 			return testConn(5000), f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"the client resets an established connection: a reset, not a failed dial", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].RST = mark(400)
+			f.Dir[c2s].DataSegs = 3
+			c := testConn(4000, ev(400, c2s, model.EvRST, 1, 0))
+			c.TCP = model.TCPStats{ClientToServer: model.DirStats{Packets: 5, Resets: 1}, ServerToClient: model.DirStats{Packets: 4}}
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "The client reset the connection (frame 400)"}},
+		{"a BDP PING without ACK, then the client closes: no lost ping", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].FIN = mark(21)
+			c := testConn(600, ev(21, c2s, model.EvFIN, 517, 0))
+			c.HTTP2 = &model.HTTP2{Detected: "preface", Pings: []model.Ping{{Frame: 20, Time: at(200), From: "client", Sender: model.PingGRPCBDP}}}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"gRPC client with only BDP PINGs gives up on stalled data: no inferred lost ping", model.PointServer, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = SegRef{Frame: 30, Time: at(300), Len: 42}
+			f.Dir[c2s].Last = []SegRef{mark(30)}
+			f.Dir[c2s].FIN = mark(500)
+			c := testConn(5100, ev(35, c2s, model.EvRetransmission, 900, 42), ev(500, c2s, model.EvFIN, 942, 0))
+			c.HTTP2 = &model.HTTP2{Detected: "preface", Pings: []model.Ping{{Frame: 12, Time: at(120), From: "client", Sender: model.PingGRPCBDP, Acked: true, AckFrame: 13}}}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"an idle rafthttp keep-alive connection is not silent", model.PointClient, func() (*model.Connection, *Facts) {
+			c := testConn(1000)
+			c.App, c.Etcd = model.AppEtcdPeer, &model.EtcdPeer{Stream: model.EtcdVersion, Requests: 2, Idle: true}
+			return c, testFacts()
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"a rafthttp stream that stopped mid-body is silent", model.PointClient, func() (*model.Connection, *Facts) {
+			c := testConn(1000)
+			c.App, c.Etcd = model.AppEtcdPeer, &model.EtcdPeer{Stream: model.EtcdStreamMessage, Requests: 1}
+			return c, testFacts()
+		}, want{model.KindSilent, model.LossNone, model.LocationUnknown, nil, "Traffic stopped"}},
+		{"TLS without keys: the client closes right after a record the server sent unasked: an inferred GOAWAY", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{mark(10)}
+			f.Dir[s2c].Last = []SegRef{{Frame: 400, Time: at(4000), Len: 40}}
+			f.Dir[c2s].FIN = SegRef{Frame: 401, Time: at(4001)}
+			c := testConn(4100, ev(401, c2s, model.EvFIN, 900, 0))
+			c.App, c.TLS = "tls", &model.TLS{ALPNOffered: []string{"h2", "http/1.1"}}
+			return c, f
+		}, want{model.KindGoaway, model.LossNone, model.LocationUnknown, nil, "the way an HTTP/2 client answers a GOAWAY"}},
+		{"TLS that did not offer h2: a close_notify and the close are no GOAWAY", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{mark(10)}
+			f.Dir[s2c].Last = []SegRef{{Frame: 400, Time: at(4000), Len: 40}}
+			f.Dir[c2s].FIN = SegRef{Frame: 401, Time: at(4001)}
+			c := testConn(4100, ev(401, c2s, model.EvFIN, 900, 0))
+			c.App, c.TLS = "tls", &model.TLS{ALPNOffered: []string{"http/1.1"}, NoH2: true}
+			return c, f
 		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
 		{"reset by a middlebox: TTL differs from the server's", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()

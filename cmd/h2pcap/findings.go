@@ -34,6 +34,9 @@ var noticeLabels = map[model.NoticeKind]string{
 	model.NoticeSilent:        "silent",
 	model.NoticeConnectFailed: "connect fail",
 	model.NoticeBlackholed:    "dead flow",
+	// etcd: the connection is the one the new leader's first heartbeat
+	// or append was seen on.
+	model.NoticeEtcdLeaderChange: "leader change",
 }
 
 // labelWidth aligns the lines: the longest label.

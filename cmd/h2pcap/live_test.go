@@ -475,6 +475,7 @@ type liveReport struct {
 	Connections []struct {
 		Client  string          `json:"client"`
 		Server  string          `json:"server"`
+		End     time.Time       `json:"end"`
 		TCP     json.RawMessage `json:"tcp"`
 		Verdict struct {
 			Kind string `json:"kind"`

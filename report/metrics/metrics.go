@@ -75,6 +75,8 @@ type Metrics struct {
 	opened        *prometheus.CounterVec
 	findings      *prometheus.CounterVec
 	serversCapped prometheus.Counter
+	leaderChanges prometheus.Counter
+	grpcCalls     *prometheus.CounterVec
 }
 
 // server holds one server label value's series, resolved once so that a
@@ -91,8 +93,14 @@ type server struct {
 	opened     prometheus.Counter
 	// Made on first use: most servers never see most of them.
 	findings map[model.NoticeKind]prometheus.Counter
-	goaways  map[string]prometheus.Counter // by code
+	goaways  map[string]prometheus.Counter    // by code
+	grpc     map[[2]string]prometheus.Counter // by method and code, at most maxGRPCSeries
 }
+
+// maxGRPCSeries caps the gRPC (method, code) series per server: a client
+// calls a handful of methods that end a handful of ways; a peer sending
+// made-up paths or codes is counted under method="other".
+const maxGRPCSeries = 64
 
 // Sides, the from label's values, as indexes of server.retrans and resets.
 const (
@@ -166,7 +174,16 @@ func New(opts Options) *Metrics {
 		Name: "h2pcap_metrics_servers_capped_total",
 		Help: "Notices counted under server=\"other\" because the number of server label values reached its cap.",
 	})
-	m.reg.MustRegister(m.rtt, m.unanswered, m.late, m.retrans, m.resets, m.goaways, m.open, m.opened, m.findings, m.serversCapped)
+	m.leaderChanges = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "h2pcap_etcd_leader_changes_total",
+		Help: "etcd leader changes seen in the peer traffic (port 2380): a member leading a term above the highest seen, another having led the term before.",
+	})
+	m.grpcCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "h2pcap_grpc_calls_total",
+		Help: "gRPC calls finished, by method and by grpc-status name (OK, Unavailable, ...) or \"RST_STREAM <code>\" for a call reset without a status.",
+	}, []string{"server", "method", "code"})
+	m.reg.MustRegister(m.rtt, m.unanswered, m.late, m.retrans, m.resets, m.goaways, m.open, m.opened, m.findings, m.serversCapped,
+		m.leaderChanges, m.grpcCalls)
 	if opts.Capture != nil {
 		m.reg.MustRegister(&captureCollector{stats: opts.Capture})
 	}
@@ -207,6 +224,10 @@ func (m *Metrics) Notice(n *model.Notice) {
 		s.bySide(&s.resets, m.resets, n.From).Inc()
 	case model.NoticeGoaway:
 		s.goaway(m.goaways, n.Code).Inc()
+	case model.NoticeEtcdLeaderChange:
+		m.leaderChanges.Inc()
+	case model.NoticeGRPCCall:
+		s.grpcCall(m.grpcCalls, n.Method, n.Code).Inc()
 	}
 	if n.Finding() {
 		c := s.findings[n.Kind]
@@ -260,6 +281,7 @@ func (m *Metrics) newServer(label string) *server {
 		opened:     m.opened.WithLabelValues(label),
 		findings:   make(map[model.NoticeKind]prometheus.Counter),
 		goaways:    make(map[string]prometheus.Counter),
+		grpc:       make(map[[2]string]prometheus.Counter),
 	}
 	// Zero from the start, so that rate() sees the first retransmission
 	// or reset of a server rather than a series appearing at 1.
@@ -287,6 +309,22 @@ func (s *server) goaway(vec *prometheus.CounterVec, code string) prometheus.Coun
 	if c == nil {
 		c = vec.WithLabelValues(s.label, code)
 		s.goaways[code] = c
+	}
+	return c
+}
+
+func (s *server) grpcCall(vec *prometheus.CounterVec, method, code string) prometheus.Counter {
+	k := [2]string{method, code}
+	c := s.grpc[k]
+	if c == nil {
+		if len(s.grpc) >= maxGRPCSeries {
+			k = [2]string{Other, Other}
+			if c = s.grpc[k]; c != nil {
+				return c
+			}
+		}
+		c = vec.WithLabelValues(s.label, k[0], k[1])
+		s.grpc[k] = c
 	}
 	return c
 }

@@ -29,6 +29,9 @@ func notice(kind model.NoticeKind, server netip.AddrPort, set ...func(*model.Not
 func rtt(d time.Duration) func(*model.Notice) { return func(n *model.Notice) { n.RTT = d } }
 func from(s string) func(*model.Notice)       { return func(n *model.Notice) { n.From = s } }
 func code(c string) func(*model.Notice)       { return func(n *model.Notice) { n.Code = c } }
+func grpcCall(method, c string) func(*model.Notice) {
+	return func(n *model.Notice) { n.Method, n.Code = method, c }
+}
 
 // TestNotice feeds synthetic notices and compares the exposition of the
 // metrics each one should move.
@@ -57,6 +60,28 @@ h2pcap_connections_open{server="[fd18:2::2]:8443"} 1
 # TYPE h2pcap_connections_total counter
 h2pcap_connections_total{server="198.18.2.2:8080"} 2
 h2pcap_connections_total{server="[fd18:2::2]:8443"} 1
+`,
+		},
+		{
+			name: "etcd leader changes and gRPC calls by method and outcome",
+			notices: []*model.Notice{
+				notice(model.NoticeEtcdLeaderChange, srvA),
+				notice(model.NoticeEtcdLeaderChange, srvB),
+				notice(model.NoticeGRPCCall, srvA, grpcCall("/etcdserverpb.KV/Put", "OK")),
+				notice(model.NoticeGRPCCall, srvA, grpcCall("/etcdserverpb.KV/Put", "OK")),
+				notice(model.NoticeGRPCCall, srvA, grpcCall("/etcdserverpb.KV/Put", "RST_STREAM CANCEL")),
+				notice(model.NoticeGRPCCall, srvA, grpcCall("/etcdserverpb.Watch/Watch", "Unavailable")),
+			},
+			metrics: []string{"h2pcap_etcd_leader_changes_total", "h2pcap_grpc_calls_total"},
+			want: `
+# HELP h2pcap_etcd_leader_changes_total etcd leader changes seen in the peer traffic (port 2380): a member leading a term above the highest seen, another having led the term before.
+# TYPE h2pcap_etcd_leader_changes_total counter
+h2pcap_etcd_leader_changes_total 2
+# HELP h2pcap_grpc_calls_total gRPC calls finished, by method and by grpc-status name (OK, Unavailable, ...) or "RST_STREAM <code>" for a call reset without a status.
+# TYPE h2pcap_grpc_calls_total counter
+h2pcap_grpc_calls_total{code="OK",method="/etcdserverpb.KV/Put",server="198.18.2.2:8080"} 2
+h2pcap_grpc_calls_total{code="RST_STREAM CANCEL",method="/etcdserverpb.KV/Put",server="198.18.2.2:8080"} 1
+h2pcap_grpc_calls_total{code="Unavailable",method="/etcdserverpb.Watch/Watch",server="198.18.2.2:8080"} 1
 `,
 		},
 		{
