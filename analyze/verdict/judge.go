@@ -645,7 +645,6 @@ func (j *judgement) decodedNoPingAfter(from, to SegRef) bool {
 	return bdp > 0
 }
 
-
 // lostPingDecoded finds the client PING without ACK that the client
 // closed the connection after: x/net's health check failing.
 func (j *judgement) lostPingDecoded() bool {

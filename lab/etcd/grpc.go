@@ -79,8 +79,11 @@ func (l *h2labLog) Errorln(args ...any)                 { l.log(fmt.Sprintln(arg
 func (l *h2labLog) Errorf(format string, args ...any)   { l.log(fmt.Sprintf(format, args...)) }
 func (l *h2labLog) Fatal(args ...any)                   { l.log(fmt.Sprint(args...)); os.Exit(1) }
 func (l *h2labLog) Fatalln(args ...any)                 { l.log(fmt.Sprintln(args...)); os.Exit(1) }
-func (l *h2labLog) Fatalf(format string, args ...any)   { l.log(fmt.Sprintf(format, args...)); os.Exit(1) }
-func (l *h2labLog) V(int) bool                          { return true }
+func (l *h2labLog) Fatalf(format string, args ...any) {
+	l.log(fmt.Sprintf(format, args...))
+	os.Exit(1)
+}
+func (l *h2labLog) V(int) bool { return true }
 
 func (l *h2labLog) log(s string) {
 	s = strings.TrimSpace(s)
