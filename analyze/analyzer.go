@@ -139,6 +139,17 @@ func (a *Analyzer) Segment(s *decode.Segment) {
 	a.segment(s)
 }
 
+// LastStream is the tcp.stream of the connection the last segment given
+// to Segment went to, or -1 if it went to none (a late segment of a
+// forgotten connection). Multi-point analysis files each point's
+// segments under its own stream numbers with it.
+func (a *Analyzer) LastStream() int {
+	if a.lastConn == nil || a.lastConn == a.gone {
+		return -1
+	}
+	return a.lastConn.stream
+}
+
 // segment is Segment returning the analysis flags, for tests.
 func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	k := keyOf(s.Src, s.Dst)
@@ -150,6 +161,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	if c != nil && c == a.gone {
 		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 			a.late()
+			a.lastConn = nil
 			return 0
 		}
 		c = nil // a new connection on a forgotten one's 4-tuple
