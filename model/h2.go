@@ -41,6 +41,10 @@ type Summary struct {
 	// race (Verdict.DialRaceSpare): healthy, benign, told apart in the
 	// headline.
 	DialRaceSpares int `json:"dial_race_spares,omitempty"`
+	// Hops is, in a multi-point analysis, each pair of adjacent capture
+	// points per direction with the packets lost between them, over all
+	// connections; absent with one point.
+	Hops []Hop `json:"hops,omitempty"`
 }
 
 // Attempts counts connections that never carried a byte of data.
