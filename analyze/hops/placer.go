@@ -1,0 +1,565 @@
+package hops
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Placer compares what several capture points saw of the same TCP
+// connections. It is given every segment of every point, each with the
+// tcp.stream the point's own analysis filed it under, merged in capture
+// time order (roughly: points' clocks may be offset by tens of ms). It
+// matches each point's connections to flows across points, keeps per
+// flow and direction a log of the sequence ranges each point saw, and
+// once a range is acknowledged everywhere (or the flow quiet) compares
+// its copies point by point and keeps only counts: memory follows the
+// open connections times the points. Not safe for concurrent use.
+type Placer struct {
+	names    []string
+	byStream []map[int]*flow // per point: its tcp.stream -> flow
+	byISN    map[uint32][]*flow
+	byTuple  map[tuple][]*flow
+	open     []*flow // flows with something still to compare
+	done     []*flow // flows compared to the end, in order of start
+	now      time.Time
+	swept    time.Time
+	first    []time.Time // per point: its first and last segment's time
+	last     []time.Time
+	ended    []bool
+	// samples are per flow direction and ordered pair of points the
+	// typical time from one's copy to the other's (chunk medians, ns),
+	// for the clock offsets.
+	samples [2]map[[2]int][]int64
+}
+
+// tuple is a 4-tuple without direction.
+type tuple struct{ lo, hi netip.AddrPort }
+
+func tupleOf(a, b netip.AddrPort) tuple {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return tuple{a, b}
+}
+
+// flow is one connection across points.
+type flow struct {
+	at    []*member // per point; nil where the point did not see it
+	isn   uint32    // the client's ISN when a SYN was seen
+	syn   bool
+	start time.Time
+	last  time.Time
+	dir   [2]dirLog
+	// closed: a FIN or RST was seen at some point.
+	closed bool
+}
+
+// member is a flow as one point saw it.
+type member struct {
+	stream       int
+	input, frame int
+	ep0          netip.AddrPort // sender of the flow's direction 0 at this point
+	ttl          [2]int         // the first packet's TTL each direction, 0 unseen
+	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
+	ackSeen      [2]bool
+}
+
+// dirLog is one direction of a flow.
+type dirLog struct {
+	based  bool
+	ref    uint32 // last sequence number unwrapped, and its relative offset
+	refRel int64
+	recs   []rec
+	// marks are the ranges acknowledged everywhere at each sweep; the
+	// oldest past PlaceHold is the limit below which ranges are compared.
+	marks []mark
+	res   dirResult
+}
+
+type mark struct {
+	at  time.Time
+	rel int64
+}
+
+// rec is one packet's sequence range at one point.
+type rec struct {
+	point  int
+	lo, hi int64 // relative sequence range [lo, hi)
+	ns     int64 // capture time
+	input  int
+	frame  int
+}
+
+// dirResult is what the comparisons found in one direction of a flow.
+type dirResult struct {
+	packets   []int     // per point: packets carrying sequence space
+	missing   [][]int   // [a][b]: packets at a not seen (wholly) at b
+	missBytes [][]int64 // [a][b]: sequence space at a not seen at b
+	frames    [][][]model.Moment
+	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
+	hasDelta  [][]bool
+}
+
+// New returns a Placer for the points named.
+func New(names []string) *Placer {
+	n := len(names)
+	p := &Placer{
+		names:    slices.Clone(names),
+		byStream: make([]map[int]*flow, n),
+		byISN:    map[uint32][]*flow{},
+		byTuple:  map[tuple][]*flow{},
+		first:    make([]time.Time, n),
+		last:     make([]time.Time, n),
+		ended:    make([]bool, n),
+	}
+	for i := range p.byStream {
+		p.byStream[i] = map[int]*flow{}
+	}
+	for d := range p.samples {
+		p.samples[d] = map[[2]int][]int64{}
+	}
+	return p
+}
+
+// Segment takes segment s of point, which that point's analysis filed
+// under tcp.stream stream (analyze.Analyzer.LastStream; -1: none).
+func (p *Placer) Segment(point, stream int, s *decode.Segment) {
+	if !s.Time.IsZero() {
+		if p.first[point].IsZero() {
+			p.first[point] = s.Time
+		}
+		p.last[point] = s.Time
+		if s.Time.After(p.now) {
+			p.now = s.Time
+		}
+	}
+	if stream < 0 {
+		return
+	}
+	f := p.byStream[point][stream]
+	if f == nil {
+		f = p.join(point, stream, s)
+	}
+	m := f.at[point]
+	if s.Time.After(f.last) {
+		f.last = s.Time
+	}
+	d := 0
+	if s.Src != m.ep0 {
+		d = 1
+	}
+	if m.ttl[d] == 0 {
+		m.ttl[d] = int(s.TTL)
+	}
+	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
+		a := f.dir[1-d].rel(s.Ack)
+		if !m.ackSeen[1-d] || a > m.acked[1-d] {
+			m.acked[1-d], m.ackSeen[1-d] = a, true
+		}
+	}
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
+		f.closed = true
+	}
+	n := s.PayloadLen
+	if s.Flags&decode.FlagSYN != 0 {
+		n++
+	}
+	if s.Flags&decode.FlagFIN != 0 {
+		n++
+	}
+	if n > 0 {
+		l := &f.dir[d]
+		if !l.based {
+			l.based, l.ref, l.refRel = true, s.Seq, 0
+		}
+		lo := l.rel(s.Seq)
+		l.recs = append(l.recs, rec{point: point, lo: lo, hi: lo + int64(n), ns: s.Time.UnixNano(), input: s.Input, frame: s.Frame})
+	}
+	if p.now.Sub(p.swept) >= verdict.PlaceSweep {
+		p.sweep()
+	}
+}
+
+// rel unwraps sequence number seq to the direction's relative offset,
+// from the last one unwrapped: a connection may send more than 4 GB.
+func (l *dirLog) rel(seq uint32) int64 {
+	r := l.refRel + int64(int32(seq-l.ref))
+	if r > l.refRel {
+		l.ref, l.refRel = seq, r
+	}
+	return r
+}
+
+// join files point's new stream under a flow: the one another point saw
+// with the same client ISN (sequence numbers survive NAT), else the same
+// 4-tuple, not yet seen at this point and begun within
+// PlaceMatchWindow; else a new flow.
+func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
+	syn := s.Flags&decode.FlagSYN != 0
+	var isn uint32
+	ep0 := s.Src // the flow's direction 0 is the client's when a SYN shows it
+	if syn {
+		isn = s.Seq
+		if s.Flags&decode.FlagACK != 0 {
+			isn, ep0 = s.Ack-1, s.Dst
+		}
+	}
+	free := func(f *flow) bool {
+		return f.at[point] == nil && absDur(s.Time.Sub(f.start)) <= verdict.PlaceMatchWindow
+	}
+	var f *flow
+	if syn {
+		for _, g := range p.byISN[isn] {
+			if g.syn && free(g) {
+				f = g
+				break
+			}
+		}
+	}
+	k := tupleOf(s.Src, s.Dst)
+	if f == nil {
+		for _, g := range p.byTuple[k] {
+			if free(g) && (!syn || !g.syn || g.isn == isn) {
+				f = g
+				if !syn && !g.syn {
+					// Matched by the tuple alone: the direction is the
+					// one the other point's first packet took.
+					ep0 = p.ep0Of(g, k)
+				}
+				break
+			}
+		}
+	}
+	if f == nil {
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn}
+		p.open = append(p.open, f)
+	} else if syn && !f.syn {
+		f.syn, f.isn = true, isn
+	}
+	if syn {
+		p.byISN[isn] = appendFlow(p.byISN[isn], f)
+	}
+	p.byTuple[k] = appendFlow(p.byTuple[k], f)
+	f.at[point] = &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0}
+	p.byStream[point][stream] = f
+	return f
+}
+
+// ep0Of is the sender of flow g's direction 0 at a point where its
+// tuple is k.
+func (p *Placer) ep0Of(g *flow, k tuple) netip.AddrPort {
+	for _, m := range g.at {
+		if m != nil && (m.ep0 == k.lo || m.ep0 == k.hi) {
+			return m.ep0
+		}
+	}
+	return k.lo
+}
+
+func appendFlow(fs []*flow, f *flow) []*flow {
+	if slices.Contains(fs, f) {
+		return fs
+	}
+	return append(fs, f)
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// EndPoint says point's inputs are all read: ranges sent after its last
+// packet are not counted as lost before it.
+func (p *Placer) EndPoint(point int) { p.ended[point] = true }
+
+// sweep compares what is due in every open flow and retires the done
+// ones.
+func (p *Placer) sweep() {
+	p.swept = p.now
+	keep := p.open[:0]
+	for _, f := range p.open {
+		quiet := p.now.Sub(f.last)
+		for d := range f.dir {
+			l := &f.dir[d]
+			if quiet >= verdict.PlaceHold {
+				p.compare(f, d, 1<<62)
+				continue
+			}
+			if lim, ok := l.due(f, d, p.now); ok {
+				p.compare(f, d, lim)
+			}
+		}
+		if f.closed && quiet >= verdict.PlaceQuiet {
+			p.retire(f)
+			continue
+		}
+		keep = append(keep, f)
+	}
+	clear(p.open[len(keep):])
+	p.open = keep
+}
+
+// due records the range of direction d acknowledged at every point that
+// saw the flow now, and returns the latest one recorded PlaceHold ago.
+func (l *dirLog) due(f *flow, d int, now time.Time) (int64, bool) {
+	min, ok := int64(0), false
+	for _, m := range f.at {
+		if m == nil {
+			continue
+		}
+		if !m.ackSeen[d] {
+			ok = false
+			break
+		}
+		if !ok || m.acked[d] < min {
+			min, ok = m.acked[d], true
+		}
+	}
+	if ok {
+		l.marks = append(l.marks, mark{at: now, rel: min})
+	}
+	lim, found := int64(0), false
+	for len(l.marks) > 0 && now.Sub(l.marks[0].at) >= verdict.PlaceHold {
+		lim, found = l.marks[0].rel, true
+		l.marks = l.marks[1:]
+	}
+	return lim, found
+}
+
+// retire compares everything left of flow f and forgets its segments.
+func (p *Placer) retire(f *flow) {
+	for d := range f.dir {
+		p.compare(f, d, 1<<62)
+		f.dir[d].marks = nil
+	}
+	for point, m := range f.at {
+		if m != nil {
+			delete(p.byStream[point], m.stream)
+		}
+	}
+	for k, fs := range p.byTuple {
+		if i := slices.Index(fs, f); i >= 0 {
+			if len(fs) == 1 {
+				delete(p.byTuple, k)
+			} else {
+				p.byTuple[k] = slices.Delete(fs, i, i+1)
+			}
+		}
+	}
+	if f.syn {
+		fs := p.byISN[f.isn]
+		if i := slices.Index(fs, f); i >= 0 {
+			if len(fs) == 1 {
+				delete(p.byISN, f.isn)
+			} else {
+				p.byISN[f.isn] = slices.Delete(fs, i, i+1)
+			}
+		}
+	}
+	p.done = append(p.done, f)
+}
+
+// compare compares, in direction d of flow f, the ranges that end at or
+// below lim, and drops them. Each byte range (cut where any point's
+// packets begin or end: TSO, GSO and GRO cut the same bytes differently
+// at each point) has its copies at each point; for two points a and b,
+// each copy at b is paired with the copy at a nearest the typical time
+// from a to b, and a packet at a with a byte whose copy found no pair at
+// b did not (wholly) reach b.
+func (p *Placer) compare(f *flow, d int, lim int64) {
+	l := &f.dir[d]
+	var chunk []rec
+	keep := l.recs[:0]
+	for _, r := range l.recs {
+		if r.hi <= lim {
+			chunk = append(chunk, r)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	clear(l.recs[len(keep):])
+	l.recs = keep
+	if len(chunk) == 0 {
+		return
+	}
+	np := len(p.names)
+	res := &l.res
+	res.init(np)
+	bounds := make([]int64, 0, 2*len(chunk))
+	for _, r := range chunk {
+		bounds = append(bounds, r.lo, r.hi)
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	n := len(bounds) - 1
+	idx := func(x int64) int { i, _ := slices.BinarySearch(bounds, x); return i }
+	// copies[pt][i]: the chunk's records at point pt covering interval i,
+	// in capture order.
+	copies := make([][][]int, np)
+	for pt := range copies {
+		if f.at[pt] != nil {
+			copies[pt] = make([][]int, n)
+		}
+	}
+	for ri, r := range chunk {
+		lo, hi := idx(r.lo), idx(r.hi)
+		for i := lo; i < hi; i++ {
+			copies[r.point][i] = append(copies[r.point][i], ri)
+		}
+		res.packets[r.point]++
+	}
+	for a := range np {
+		if copies[a] == nil {
+			continue
+		}
+		for b := range np {
+			if b == a || copies[b] == nil {
+				continue
+			}
+			delta, ok := typicalDelta(chunk, copies[a], copies[b])
+			if !ok {
+				continue
+			}
+			if !res.hasDelta[a][b] {
+				res.delta[a][b], res.hasDelta[a][b] = delta, true
+			}
+			key := [2]int{a, b}
+			if s := p.samples[d]; len(s[key]) < maxSamples {
+				s[key] = append(s[key], delta)
+			}
+			missed := make([]bool, len(chunk))
+			for i := range n {
+				as, bs := copies[a][i], copies[b][i]
+				if len(as) <= len(bs) {
+					continue
+				}
+				for _, ri := range unpaired(chunk, as, bs, delta) {
+					if p.inWindow(b, chunk[ri].ns) {
+						res.missBytes[a][b] += bounds[i+1] - bounds[i]
+						missed[ri] = true
+					}
+				}
+			}
+			for ri, r := range chunk {
+				if !missed[ri] || r.point != a {
+					continue
+				}
+				res.missing[a][b]++
+				if len(res.frames[a][b]) < verdict.MaxPlacementFrames {
+					res.frames[a][b] = append(res.frames[a][b], model.Moment{Frame: r.frame, Input: r.input, Time: time.Unix(0, r.ns).UTC()})
+				}
+			}
+		}
+	}
+}
+
+// maxSamples bounds the time samples kept per direction and pair of
+// points for the clock offsets: chunk medians, a few per connection.
+const maxSamples = 4096
+
+// inWindow reports whether point b was capturing at time ns (its own
+// first to last packet, once its inputs ended): a packet sent outside
+// b's capture is not lost before b.
+func (p *Placer) inWindow(b int, ns int64) bool {
+	if !p.first[b].IsZero() && ns < p.first[b].UnixNano() {
+		return false
+	}
+	return !p.ended[b] || ns <= p.last[b].UnixNano()
+}
+
+// typicalDelta is the median, over the byte ranges both points saw, of
+// the time from a's first copy to b's: the path delay between them plus
+// their clocks' offset. A first copy lost between them makes b's first
+// copy a retransmission, much later; the median ignores those while
+// fewer than half the ranges lost their first copy.
+func typicalDelta(chunk []rec, as, bs [][]int) (int64, bool) {
+	var ds []int64
+	for i := range as {
+		if len(as[i]) > 0 && len(bs[i]) > 0 {
+			ds = append(ds, chunk[bs[i][0]].ns-chunk[as[i][0]].ns)
+		}
+	}
+	if len(ds) == 0 {
+		return 0, false
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], true
+}
+
+// unpaired returns a's copies of one byte range left over when each of
+// b's copies, in order, takes the one of a's nearest to it in time by
+// the typical delta.
+func unpaired(chunk []rec, as, bs []int, delta int64) []int {
+	taken := make([]bool, len(as))
+	for _, bi := range bs {
+		best, bestD := -1, int64(0)
+		for k, ai := range as {
+			if taken[k] {
+				continue
+			}
+			dd := chunk[bi].ns - chunk[ai].ns - delta
+			if dd < 0 {
+				dd = -dd
+			}
+			if best < 0 || dd < bestD {
+				best, bestD = k, dd
+			}
+		}
+		if best >= 0 {
+			taken[best] = true
+		}
+	}
+	var out []int
+	for k, ai := range as {
+		if !taken[k] {
+			out = append(out, ai)
+		}
+	}
+	return out
+}
+
+func (r *dirResult) init(np int) {
+	if r.packets != nil {
+		return
+	}
+	r.packets = make([]int, np)
+	r.missing = square[int](np)
+	r.missBytes = square[int64](np)
+	r.frames = square[[]model.Moment](np)
+	r.delta = square[int64](np)
+	r.hasDelta = square[bool](np)
+}
+
+func square[T any](n int) [][]T {
+	out := make([][]T, n)
+	for i := range out {
+		out[i] = make([]T, n)
+	}
+	return out
+}
+
+// sortPoints orders the points of one direction of a flow along the
+// path: a router lowers the TTL by one, so a higher TTL is nearer the
+// sender; between equal TTLs (both sides of one hop, or a router's
+// ingress and the host before it) the point whose copies come first,
+// once the clocks' offsets are taken off.
+func sortPoints(pts []int, ttl func(int) int, delta func(a, b int) (int64, bool), offset []int64) {
+	sort.SliceStable(pts, func(i, j int) bool {
+		a, b := pts[i], pts[j]
+		if ta, tb := ttl(a), ttl(b); ta != tb && ta != 0 && tb != 0 {
+			return ta > tb
+		}
+		if dl, ok := delta(a, b); ok {
+			return dl-(offset[b]-offset[a]) > 0
+		}
+		return false
+	})
+}

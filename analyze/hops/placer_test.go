@@ -1,0 +1,263 @@
+package hops
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// A synthetic path: each packet is given to the points that saw it, at
+// the time each saw it, and the Placer is checked against what was
+// dropped where.
+
+type hop struct {
+	name  string
+	delay time.Duration // from the client along the path
+	off   time.Duration // the point's clock offset
+	ttl   [2]uint8      // TTL seen there client->server, server->client
+	// nat rewrites the client's address at this point (a masquerading
+	// load balancer in front of it): sequence numbers are kept.
+	nat netip.AddrPort
+}
+
+type pkt struct {
+	dir   int // 0 client->server
+	seq   uint32
+	ack   uint32
+	flags decode.TCPFlags
+	n     int           // payload length
+	at    time.Duration // when the sender sent it
+	// lostAfter is the index of the last point that saw it (-1: none,
+	// len(points)-1: all); merge is set on a packet that a later point
+	// sees merged with the one before it (GRO).
+	lostAfter int
+	merge     bool
+}
+
+var (
+	cli = netip.MustParseAddrPort("198.18.1.2:40000")
+	srv = netip.MustParseAddrPort("198.18.2.2:8080")
+	t0  = time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+)
+
+// run feeds pkts through the points (in path order for direction 0,
+// reversed for direction 1) and returns the Placer's result.
+func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
+	t.Helper()
+	type ev struct {
+		point int
+		s     decode.Segment
+	}
+	var evs []ev
+	frames := make([]int, len(points))
+	for _, p := range pkts {
+		last := p.lostAfter
+		path := make([]int, len(points))
+		for i := range path {
+			path[i] = i
+			if p.dir == 1 {
+				path[i] = len(points) - 1 - i
+			}
+		}
+		for k, pt := range path {
+			if k > last {
+				break
+			}
+			h := points[pt]
+			d := h.delay
+			if p.dir == 1 {
+				d = points[len(points)-1].delay - h.delay
+			}
+			src, dst := cli, srv
+			if h.nat.IsValid() {
+				src = h.nat
+			}
+			if p.dir == 1 {
+				src, dst = dst, src
+			}
+			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
+			if p.merge && k == len(path)-1 {
+				// Merged into the previous data packet the receiver's
+				// point saw.
+				for i := len(evs) - 1; i >= 0; i-- {
+					if evs[i].point == pt && evs[i].s.Src == src && evs[i].s.PayloadLen > 0 {
+						evs[i].s.PayloadLen += p.n
+						break
+					}
+				}
+				continue
+			}
+			evs = append(evs, ev{pt, s})
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
+	names := make([]string, len(points))
+	for i, h := range points {
+		names[i] = h.name
+	}
+	pl := New(names)
+	for _, e := range evs {
+		frames[e.point]++
+		e.s.Frame, e.s.Input = frames[e.point], e.point
+		pl.Segment(e.point, 0, &e.s)
+	}
+	for i := range points {
+		pl.EndPoint(i)
+	}
+	return pl.Finish()
+}
+
+// conn is a connection's packets: handshake, then the client's data
+// segments of 100 bytes every 10 ms, each answered by an ACK, then the
+// server's; lost[i] (by the order data is sent: client's first) says
+// after which point a data segment's first copy was lost (absent: seen
+// everywhere); a lost copy is sent again 200 ms later.
+func conn(np int, cdata, sdata int, lost map[int]int, merge map[int]bool) []pkt {
+	const ci, si = 1000, 5000
+	all := np - 1
+	ps := []pkt{
+		{dir: 0, seq: ci, flags: decode.FlagSYN, lostAfter: all},
+		{dir: 1, seq: si, ack: ci + 1, flags: decode.FlagSYN | decode.FlagACK, at: 2 * time.Millisecond, lostAfter: all},
+		{dir: 0, seq: ci + 1, ack: si + 1, flags: decode.FlagACK, at: 4 * time.Millisecond, lostAfter: all},
+	}
+	at := 10 * time.Millisecond
+	k := 0
+	for dir, n := range []int{cdata, sdata} {
+		base := uint32(ci + 1)
+		peer := uint32(si + 1)
+		if dir == 1 {
+			base, peer = si+1, ci+1+uint32(cdata*100)
+		}
+		for i := range n {
+			seq := base + uint32(i*100)
+			l, ok := lost[k]
+			if !ok {
+				l = all
+			}
+			ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at, lostAfter: l, merge: merge[k]})
+			if ok {
+				ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at + 200*time.Millisecond, lostAfter: all})
+			}
+			ps = append(ps, pkt{dir: 1 - dir, seq: peer, ack: seq + 100, flags: decode.FlagACK, at: at + 205*time.Millisecond, lostAfter: all})
+			at += 10 * time.Millisecond
+			k++
+		}
+	}
+	return ps
+}
+
+func TestPlacer(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, off: 0, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, off: 30 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	natted := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
+	}
+	type want struct {
+		dir      int
+		from, to string
+		lost     int
+		bytes    int64
+	}
+	tests := []struct {
+		name    string
+		points  []hop
+		cdata   int
+		sdata   int
+		lost    map[int]int
+		merge   map[int]bool
+		want    []want // every hop with its loss (0 too)
+		offsetS float64
+	}{
+		{
+			name: "clean", points: three, cdata: 10, sdata: 5,
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// Client data 3 lost in the router; server data 2 (k 12) lost
+			// before the router.
+			name: "lost both ways", points: three, cdata: 10, sdata: 5, lost: map[int]int{3: 1, 12: 0},
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 1, 100}, {1, "server", "router", 1, 100}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// The server's point sees client segments 4 and 5 merged
+			// (GRO): the same bytes, cut differently: no loss.
+			name: "merged downstream", points: three, cdata: 10, sdata: 2, merge: map[int]bool{5: true},
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// A masquerading load balancer: another client address at
+			// the lb, same sequence numbers: one flow.
+			name: "nat", points: natted, cdata: 4, sdata: 4, lost: map[int]int{1: 0},
+			want: []want{{0, "client", "lb", 1, 100}, {1, "lb", "client", 0, 0}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, tt.points, nil, conn(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.merge))
+			if len(res.Flows) != 1 {
+				t.Fatalf("%d flows, want 1 (matched across points)", len(res.Flows))
+			}
+			f := res.Flows[0]
+			for pt, st := range f.Streams {
+				if st != 0 {
+					t.Errorf("point %d: stream %d, want 0", pt, st)
+				}
+			}
+			var got []want
+			for d := range f.Hops {
+				for _, h := range f.Hops[d] {
+					got = append(got, want{d, res.Names[h.From], res.Names[h.To], h.Lost, h.Bytes})
+					if h.Lost != len(h.Frames) {
+						t.Errorf("hop %s->%s: %d lost, %d frames", res.Names[h.From], res.Names[h.To], h.Lost, len(h.Frames))
+					}
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("hops %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("hop %d: %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+			if res.Reference != 0 {
+				t.Errorf("reference point %d, want 0 (the client's)", res.Reference)
+			}
+			for pt, h := range tt.points {
+				o := res.OffsetMs[pt]
+				if o == nil {
+					t.Fatalf("point %s: no clock offset", h.name)
+				}
+				if want := float64(h.off) / float64(time.Millisecond); math.Abs(*o-want) > 0.01 {
+					t.Errorf("point %s: clock offset %.3f ms, want %.3f", h.name, *o, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPlacerLostFrame holds that the frame named for a loss is the copy
+// that did not get through (the first), not the retransmission that did.
+func TestPlacerLostFrame(t *testing.T) {
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "server", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	res := run(t, points, nil, conn(2, 3, 0, map[int]int{1: 0}, nil))
+	h := res.Flows[0].Hops[0][0]
+	if h.Lost != 1 || len(h.Frames) != 1 {
+		t.Fatalf("hop %+v, want one loss", h)
+	}
+	want := t0.Add(20 * time.Millisecond) // data segment 1's first copy
+	if got := h.Frames[0].Time; !got.Equal(want) {
+		t.Errorf("lost frame at %s, want the first copy's %s", got, want)
+	}
+}

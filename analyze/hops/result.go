@@ -1,0 +1,265 @@
+package hops
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Result is what the Placer found once every point was read.
+type Result struct {
+	Names []string
+	// Reference is the point nearest the clients: first along the
+	// client->server path of most connections.
+	Reference int
+	// OffsetMs is each point's clock minus the reference point's, nil
+	// where no packet links the two.
+	OffsetMs []*float64
+	Flows    []*FlowResult
+}
+
+// FlowResult is one connection across points.
+type FlowResult struct {
+	// Streams is its tcp.stream at each point, -1 where not seen.
+	Streams []int
+	// Sender0 is, per point, the address that sends its direction 0.
+	Sender0 []string
+	// Path is per direction the points that saw it, along the path.
+	Path [2][]int
+	// Hops is per direction each pair of adjacent points of Path.
+	Hops [2][]HopResult
+}
+
+// HopResult is one direction of one connection between two adjacent
+// points.
+type HopResult struct {
+	From, To int
+	Packets  int // packets carrying sequence space at From
+	Lost     int // of them, not (wholly) seen at To
+	Bytes    int64
+	Frames   []model.Moment
+}
+
+// Finish compares everything still held and returns the result.
+func (p *Placer) Finish() *Result {
+	for _, f := range slices.Clone(p.open) {
+		p.retire(f)
+	}
+	p.open = nil
+	np := len(p.names)
+	off0 := p.offsetsFrom0()
+	res := &Result{Names: p.names, OffsetMs: make([]*float64, np)}
+	base := make([]int64, np) // ns from point 0's clock; 0 when unknown
+	for i, o := range off0 {
+		if o != nil {
+			base[i] = *o
+		}
+	}
+	votes := make([]int, np)
+	for _, f := range p.done {
+		fr := &FlowResult{Streams: make([]int, np), Sender0: make([]string, np)}
+		for pt, m := range f.at {
+			fr.Streams[pt] = -1
+			if m != nil {
+				fr.Streams[pt], fr.Sender0[pt] = m.stream, m.ep0.String()
+			}
+		}
+		for d := range f.dir {
+			r := &f.dir[d].res
+			var pts []int
+			for pt, m := range f.at {
+				if m != nil {
+					pts = append(pts, pt)
+				}
+			}
+			delta := func(a, b int) (int64, bool) {
+				if r.hasDelta == nil || !r.hasDelta[a][b] {
+					return 0, false
+				}
+				return r.delta[a][b], true
+			}
+			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, delta, base)
+			fr.Path[d] = pts
+			if d == 0 && f.syn && len(pts) > 1 {
+				votes[pts[0]]++
+			}
+			if r.packets == nil {
+				continue
+			}
+			for k := 0; k+1 < len(pts); k++ {
+				a, b := pts[k], pts[k+1]
+				fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b]})
+			}
+		}
+		res.Flows = append(res.Flows, fr)
+	}
+	for pt, v := range votes {
+		if v > votes[res.Reference] {
+			res.Reference = pt
+		}
+	}
+	if ref := off0[res.Reference]; ref != nil {
+		for i, o := range off0 {
+			if o != nil {
+				ms := float64(*o-*ref) / float64(time.Millisecond)
+				res.OffsetMs[i] = &ms
+			}
+		}
+	}
+	return res
+}
+
+// offsetsFrom0 estimates each point's clock minus point 0's (ns): for two
+// points the time from one's copy of a packet to the other's is their
+// offset plus the path delay one way and minus it the other way, so the
+// mean of the typical times both ways is the offset (paths are taken as
+// symmetric; an asymmetric one moves it by half the difference). Points
+// with no packet in common with point 0 are reached through others.
+func (p *Placer) offsetsFrom0() []*int64 {
+	np := len(p.names)
+	pair := func(a, b int) (int64, bool) {
+		s0, s1 := p.samples[0][[2]int{a, b}], p.samples[1][[2]int{a, b}]
+		if len(s0) == 0 || len(s1) == 0 {
+			return 0, false
+		}
+		return (median(s0) + median(s1)) / 2, true
+	}
+	out := make([]*int64, np)
+	if np == 0 {
+		return out
+	}
+	zero := int64(0)
+	out[0] = &zero
+	queue := []int{0}
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
+		for b := range np {
+			if out[b] != nil {
+				continue
+			}
+			if o, ok := pair(a, b); ok {
+				v := *out[a] + o
+				out[b] = &v
+				queue = append(queue, b)
+			}
+		}
+	}
+	return out
+}
+
+func median(xs []int64) int64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Apply makes the multi-point Report: the reference point's Report (its
+// rows, verdicts and summary, Wireshark-exact on its files) with every
+// input, the points, each row's points and placement, and the hop table
+// in the summary and its headline. reports[i] is point i's Report;
+// pointInputs[i] its inputs' indexes into inputs.
+func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, pointInputs [][]int) *model.Report {
+	np := len(res.Names)
+	r := reports[res.Reference]
+	r.Inputs = inputs
+	rows := make([]map[int]*model.Connection, np)
+	for pt, rep := range reports {
+		rows[pt] = map[int]*model.Connection{}
+		for _, c := range rep.Connections {
+			rows[pt][c.Stream] = c
+		}
+	}
+	r.Points = make([]model.Point, np)
+	for pt, name := range res.Names {
+		r.Points[pt] = model.Point{Name: name, Inputs: pointInputs[pt], ClockOffsetMs: res.OffsetMs[pt], Reference: pt == res.Reference, Connections: len(reports[pt].Connections)}
+	}
+	type hopKey struct {
+		dir      model.Direction
+		from, to int
+	}
+	var order []hopKey
+	hops := map[hopKey]*model.Hop{}
+	for _, f := range res.Flows {
+		// The direction of the flow's direction 0, from the first row
+		// (the reference's if it saw the flow) that names a client.
+		var row *model.Connection
+		rowPt := -1
+		for _, pt := range append([]int{res.Reference}, seq(np)...) {
+			if f.Streams[pt] >= 0 && rows[pt][f.Streams[pt]] != nil {
+				row, rowPt = rows[pt][f.Streams[pt]], pt
+				break
+			}
+		}
+		if row == nil {
+			continue // a probe at every point: counted apart, not a connection
+		}
+		dir0 := model.ClientToServer
+		if f.Sender0[rowPt] != row.Client {
+			dir0 = model.ServerToClient
+		}
+		ref := f.Streams[res.Reference] >= 0 && rowPt == res.Reference
+		if !ref {
+			for pt := range np {
+				if f.Streams[pt] >= 0 && rows[pt][f.Streams[pt]] != nil {
+					r.Points[pt].NotAtReference++
+				}
+			}
+		}
+		if ref {
+			row.Points = map[string]model.ConnPoint{}
+			for pt, st := range f.Streams {
+				if c := rows[pt][st]; st >= 0 && c != nil {
+					row.Points[res.Names[pt]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
+				}
+			}
+		}
+		for _, d := range []int{0, 1} {
+			dir := dir0
+			if d == 1 {
+				dir = dir0.Reverse()
+			}
+			for _, h := range f.Hops[d] {
+				k := hopKey{dir, h.From, h.To}
+				agg := hops[k]
+				if agg == nil {
+					agg = &model.Hop{From: res.Names[h.From], To: res.Names[h.To], Direction: dir}
+					hops[k] = agg
+					order = append(order, k)
+				}
+				agg.PacketsUpstream += h.Packets
+				agg.PacketsLost += h.Lost
+				if ref && h.Lost > 0 {
+					row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
+				}
+			}
+		}
+		if ref && row.Verdict != nil && len(row.Placement) > 0 {
+			row.Verdict.Summary = verdict.WithPlacement(row.Verdict.Summary, row.Placement)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b hopKey) int { return cmp.Compare(a.dir, b.dir) })
+	if r.Summary != nil {
+		for _, k := range order {
+			h := hops[k]
+			if h.PacketsUpstream > 0 {
+				h.LossRate = float64(h.PacketsLost) / float64(h.PacketsUpstream)
+			}
+			r.Summary.Hops = append(r.Summary.Hops, *h)
+		}
+		r.Summary.Headline = verdict.WithHops(r.Summary.Headline, r.Summary.Hops)
+	}
+	return r
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
