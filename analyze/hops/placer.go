@@ -76,6 +76,7 @@ type dirLog struct {
 	ref    uint32 // last sequence number unwrapped, and its relative offset
 	refRel int64
 	recs   []rec
+	acks   []arec
 	// marks are the ranges acknowledged everywhere at each sweep; the
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
@@ -94,6 +95,19 @@ type rec struct {
 	ns     int64 // capture time
 	input  int
 	frame  int
+}
+
+// arec is one packet without sequence space (a pure ACK, an RST) at
+// one point. It is matched across points by its IPv4 identification and
+// acknowledgment number: a sender's kernel numbers its packets one by
+// one (Linux: per connection), routers keep the number, and an ACK is
+// never sent again, so each key is one packet.
+type arec struct {
+	point int
+	key   uint64
+	ns    int64
+	input int
+	frame int
 }
 
 // dirResult is what the comparisons found in one direction of a flow.
@@ -172,6 +186,12 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	}
 	if s.Flags&decode.FlagFIN != 0 {
 		n++
+	}
+	if n == 0 && s.IPVersion == 4 && s.IPID != 0 {
+		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
+		// sequence space cannot be told from its neighbours: not
+		// compared.
+		f.dir[d].acks = append(f.dir[d].acks, arec{point: point, key: uint64(s.IPID)<<32 | uint64(s.Ack), ns: s.Time.UnixNano(), input: s.Input, frame: s.Frame})
 	}
 	if n > 0 {
 		l := &f.dir[d]
@@ -289,6 +309,7 @@ func (p *Placer) sweep() {
 		quiet := p.now.Sub(f.last)
 		for d := range f.dir {
 			l := &f.dir[d]
+			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano())
 			if quiet >= verdict.PlaceHold {
 				p.compare(f, d, 1<<62)
 				continue
@@ -338,6 +359,7 @@ func (l *dirLog) due(f *flow, d int, now time.Time) (int64, bool) {
 func (p *Placer) retire(f *flow) {
 	for d := range f.dir {
 		p.compare(f, d, 1<<62)
+		p.compareAcks(f, d, 1<<62)
 		f.dir[d].marks = nil
 	}
 	for point, m := range f.at {
@@ -455,6 +477,74 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				res.missing[a][b]++
 				if len(res.frames[a][b]) < verdict.MaxPlacementFrames {
 					res.frames[a][b] = append(res.frames[a][b], model.Moment{Frame: r.frame, Input: r.input, Time: time.Unix(0, r.ns).UTC()})
+				}
+			}
+		}
+	}
+}
+
+// compareAcks compares, in direction d of flow f, the packets without
+// sequence space of which some copy was seen by the time before, and
+// drops them. The other copies of such a packet were read too: points are
+// read in time order, and a copy at another point comes within the path
+// delay plus the clocks' offset, far less than PlaceHold. A packet at a
+// with more copies than at b lost the extra ones between them.
+func (p *Placer) compareAcks(f *flow, d int, before int64) {
+	l := &f.dir[d]
+	if len(l.acks) == 0 {
+		return
+	}
+	due := map[uint64]bool{}
+	for _, r := range l.acks {
+		if r.ns <= before {
+			due[r.key] = true
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	np := len(p.names)
+	byKey := map[uint64][][]int{} // key -> per point the indexes of its copies
+	var keys []uint64
+	keep := l.acks[:0]
+	var chunk []arec
+	for _, r := range l.acks {
+		if !due[r.key] {
+			keep = append(keep, r)
+			continue
+		}
+		cs := byKey[r.key]
+		if cs == nil {
+			cs = make([][]int, np)
+			keys = append(keys, r.key)
+		}
+		cs[r.point] = append(cs[r.point], len(chunk))
+		byKey[r.key] = cs
+		chunk = append(chunk, r)
+	}
+	clear(l.acks[len(keep):])
+	l.acks = keep
+	res := &l.res
+	res.init(np)
+	for _, r := range chunk {
+		res.packets[r.point]++
+	}
+	for _, k := range keys {
+		cs := byKey[k]
+		for a := range np {
+			for b := range np {
+				if a == b || f.at[a] == nil || f.at[b] == nil || len(cs[a]) <= len(cs[b]) {
+					continue
+				}
+				for _, ri := range cs[a][len(cs[b]):] {
+					r := chunk[ri]
+					if !p.inWindow(b, r.ns) {
+						continue
+					}
+					res.missing[a][b]++
+					if len(res.frames[a][b]) < verdict.MaxPlacementFrames {
+						res.frames[a][b] = append(res.frames[a][b], model.Moment{Frame: r.frame, Input: r.input, Time: time.Unix(0, r.ns).UTC()})
+					}
 				}
 			}
 		}

@@ -36,6 +36,7 @@ type pkt struct {
 	// sees merged with the one before it (GRO).
 	lostAfter int
 	merge     bool
+	ipid      uint16
 }
 
 var (
@@ -79,7 +80,7 @@ func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
 			if p.dir == 1 {
 				src, dst = dst, src
 			}
-			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
+			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
 			if p.merge && k == len(path)-1 {
 				// Merged into the previous data packet the receiver's
 				// point saw.
@@ -115,8 +116,23 @@ func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
 // segments of 100 bytes every 10 ms, each answered by an ACK, then the
 // server's; lost[i] (by the order data is sent: client's first) says
 // after which point a data segment's first copy was lost (absent: seen
-// everywhere); a lost copy is sent again 200 ms later.
-func conn(np int, cdata, sdata int, lost map[int]int, merge map[int]bool) []pkt {
+// everywhere); a lost copy is sent again 200 ms later. ackLost[i] says
+// the same of the ACK of data segment i, which is not sent again. Each
+// side numbers its packets' IP IDs one by one, as Linux does.
+func conn(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool) []pkt {
+	ps := connPkts(np, cdata, sdata, lost, ackLost, merge)
+	ids := [2]uint16{100, 7000}
+	for i := range ps {
+		if ps[i].flags&decode.FlagSYN != 0 && ps[i].flags&decode.FlagACK != 0 {
+			continue // Linux sends a SYN-ACK with IP ID 0
+		}
+		ps[i].ipid = ids[ps[i].dir]
+		ids[ps[i].dir]++
+	}
+	return ps
+}
+
+func connPkts(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool) []pkt {
 	const ci, si = 1000, 5000
 	all := np - 1
 	ps := []pkt{
@@ -142,7 +158,11 @@ func conn(np int, cdata, sdata int, lost map[int]int, merge map[int]bool) []pkt 
 			if ok {
 				ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at + 200*time.Millisecond, lostAfter: all})
 			}
-			ps = append(ps, pkt{dir: 1 - dir, seq: peer, ack: seq + 100, flags: decode.FlagACK, at: at + 205*time.Millisecond, lostAfter: all})
+			al, ok := ackLost[k]
+			if !ok {
+				al = all
+			}
+			ps = append(ps, pkt{dir: 1 - dir, seq: peer, ack: seq + 100, flags: decode.FlagACK, at: at + 205*time.Millisecond, lostAfter: al})
 			at += 10 * time.Millisecond
 			k++
 		}
@@ -172,12 +192,16 @@ func TestPlacer(t *testing.T) {
 		cdata   int
 		sdata   int
 		lost    map[int]int
+		ackLost map[int]int
 		merge   map[int]bool
 		want    []want // every hop with its loss (0 too)
-		offsetS float64
+		// packets is, if set, the packets at the client going to the
+		// server: sequence space and pure ACKs.
+		packets int
 	}{
 		{
-			name: "clean", points: three, cdata: 10, sdata: 5,
+			// SYN, the handshake's ACK, 10 segments, 5 ACKs.
+			name: "clean", points: three, cdata: 10, sdata: 5, packets: 17,
 			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
 		},
 		{
@@ -185,6 +209,13 @@ func TestPlacer(t *testing.T) {
 			// before the router.
 			name: "lost both ways", points: three, cdata: 10, sdata: 5, lost: map[int]int{3: 1, 12: 0},
 			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 1, 100}, {1, "server", "router", 1, 100}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// The server's ACKs of client data 2 and 7 lost in the
+			// router, the client's ACK of server data 1 (k 11) before
+			// the router: pure ACKs, matched by IP ID.
+			name: "acks lost", points: three, cdata: 10, sdata: 3, ackLost: map[int]int{2: 1, 7: 1, 11: 0},
+			want: []want{{0, "client", "router", 1, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 2, 0}},
 		},
 		{
 			// The server's point sees client segments 4 and 5 merged
@@ -201,7 +232,7 @@ func TestPlacer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, tt.points, nil, conn(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.merge))
+			res := run(t, tt.points, nil, conn(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge))
 			if len(res.Flows) != 1 {
 				t.Fatalf("%d flows, want 1 (matched across points)", len(res.Flows))
 			}
@@ -219,6 +250,9 @@ func TestPlacer(t *testing.T) {
 						t.Errorf("hop %s->%s: %d lost, %d frames", res.Names[h.From], res.Names[h.To], h.Lost, len(h.Frames))
 					}
 				}
+			}
+			if tt.packets != 0 && f.Hops[0][0].Packets != tt.packets {
+				t.Errorf("%d packets at the client to the server, want %d", f.Hops[0][0].Packets, tt.packets)
 			}
 			if len(got) != len(tt.want) {
 				t.Fatalf("hops %+v, want %+v", got, tt.want)
@@ -251,7 +285,7 @@ func TestPlacerLostFrame(t *testing.T) {
 		{name: "client", ttl: [2]uint8{64, 63}},
 		{name: "server", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
 	}
-	res := run(t, points, nil, conn(2, 3, 0, map[int]int{1: 0}, nil))
+	res := run(t, points, nil, conn(2, 3, 0, map[int]int{1: 0}, nil, nil))
 	h := res.Flows[0].Hops[0][0]
 	if h.Lost != 1 || len(h.Frames) != 1 {
 		t.Fatalf("hop %+v, want one loss", h)
