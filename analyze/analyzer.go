@@ -228,6 +228,14 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 // decoding (holes still waiting to be filled become gaps), and segments
 // given after it are analysed as TCP only.
 func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
+	return a.ReportPlaced(inputs, nil)
+}
+
+// ReportPlaced is Report with place, if not nil, called on the judged
+// connections before the summary is made of them
+// (verdict.JudgeReportPlaced): a multi-point analysis's reference point
+// adds what the other points saw.
+func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.Connection)) *model.Report {
 	r := &model.Report{
 		Version:     1,
 		Inputs:      inputs,
@@ -250,7 +258,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	listed = a.judgeReport(r, listed) // judge.go
+	listed = a.judgeReport(r, listed, place) // judge.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -158,22 +158,95 @@ func median(xs []int64) int64 {
 	return s[len(s)/2]
 }
 
-// Apply makes the multi-point Report: the reference point's Report (its
-// rows, verdicts and summary, Wireshark-exact on its files) with every
-// input, the points, each row's points and placement, and the hop table
-// in the summary and its headline. reports[i] is point i's Report;
-// pointInputs[i] its inputs' indexes into inputs.
+// rowsOf indexes each point's rows by stream; the reference point's are
+// refRows (being judged), the others' their reports'.
+func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) []map[int]*model.Connection {
+	rows := make([]map[int]*model.Connection, len(res.Names))
+	for pt := range rows {
+		rows[pt] = map[int]*model.Connection{}
+		conns := refRows
+		if pt != res.Reference {
+			conns = reports[pt].Connections
+		}
+		for _, c := range conns {
+			rows[pt][c.Stream] = c
+		}
+	}
+	return rows
+}
+
+// dir0 returns the row that names flow f's client, the reference's if
+// it has one, and the model direction of the flow's direction 0; nil if
+// no point has a row for it (a probe: counted apart).
+func (res *Result) dir0(f *FlowResult, rows []map[int]*model.Connection) (*model.Connection, int, model.Direction) {
+	for _, pt := range append([]int{res.Reference}, seq(len(res.Names))...) {
+		if st := f.Streams[pt]; st >= 0 && rows[pt][st] != nil {
+			row := rows[pt][st]
+			if f.Sender0[pt] == row.Client {
+				return row, pt, model.ClientToServer
+			}
+			return row, pt, model.ServerToClient
+		}
+	}
+	return nil, -1, 0
+}
+
+// Place adds to the reference point's judged rows (conns) each one's
+// points and placement, and to its verdict what they tell
+// (verdict.Place): the reference Analyzer's ReportPlaced calls it before
+// the summary is made. reports are the other points' Reports (the
+// reference's entry is not read).
+func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
+	rows := res.rowsOf(reports, conns)
+	for _, f := range res.Flows {
+		row, pt, dir0 := res.dir0(f, rows)
+		if row == nil || pt != res.Reference {
+			continue
+		}
+		row.Points = map[string]model.ConnPoint{}
+		for p, st := range f.Streams {
+			if c := rows[p][st]; st >= 0 && c != nil {
+				row.Points[res.Names[p]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
+			}
+		}
+		where := map[model.Direction]model.LossLocation{}
+		for d := range f.Hops {
+			dir := dir0
+			if d == 1 {
+				dir = dir0.Reverse()
+			}
+			refAt := slices.Index(f.Path[d], res.Reference)
+			for _, h := range f.Hops[d] {
+				if h.Lost == 0 {
+					continue
+				}
+				row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
+				// Lost before the reference point along this direction
+				// if the point that missed it is the reference or before.
+				loc := model.AfterCapture
+				if to := slices.Index(f.Path[d], h.To); to <= refAt {
+					loc = model.BeforeCapture
+				}
+				if w, ok := where[dir]; ok && w != loc {
+					loc = model.LocationUnknown // lost on both sides of it
+				}
+				where[dir] = loc
+			}
+		}
+		verdict.Place(row.Verdict, row.Placement, where)
+	}
+}
+
+// Apply makes the multi-point Report from the reference point's (its
+// rows, placed by Place, verdicts and summary, Wireshark-exact on its
+// files): every input, the points, and the hop table in the summary and
+// its headline. reports[i] is point i's Report; pointInputs[i] its
+// inputs' indexes into inputs.
 func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, pointInputs [][]int) *model.Report {
 	np := len(res.Names)
 	r := reports[res.Reference]
 	r.Inputs = inputs
-	rows := make([]map[int]*model.Connection, np)
-	for pt, rep := range reports {
-		rows[pt] = map[int]*model.Connection{}
-		for _, c := range rep.Connections {
-			rows[pt][c.Stream] = c
-		}
-	}
+	rows := res.rowsOf(reports, r.Connections)
 	r.Points = make([]model.Point, np)
 	for pt, name := range res.Names {
 		r.Points[pt] = model.Point{Name: name, Inputs: pointInputs[pt], ClockOffsetMs: res.OffsetMs[pt], Reference: pt == res.Reference, Connections: len(reports[pt].Connections)}
@@ -185,40 +258,18 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 	var order []hopKey
 	hops := map[hopKey]*model.Hop{}
 	for _, f := range res.Flows {
-		// The direction of the flow's direction 0, from the first row
-		// (the reference's if it saw the flow) that names a client.
-		var row *model.Connection
-		rowPt := -1
-		for _, pt := range append([]int{res.Reference}, seq(np)...) {
-			if f.Streams[pt] >= 0 && rows[pt][f.Streams[pt]] != nil {
-				row, rowPt = rows[pt][f.Streams[pt]], pt
-				break
-			}
-		}
+		row, pt, dir0 := res.dir0(f, rows)
 		if row == nil {
-			continue // a probe at every point: counted apart, not a connection
+			continue
 		}
-		dir0 := model.ClientToServer
-		if f.Sender0[rowPt] != row.Client {
-			dir0 = model.ServerToClient
-		}
-		ref := f.Streams[res.Reference] >= 0 && rowPt == res.Reference
-		if !ref {
-			for pt := range np {
-				if f.Streams[pt] >= 0 && rows[pt][f.Streams[pt]] != nil {
-					r.Points[pt].NotAtReference++
+		if pt != res.Reference {
+			for p := range np {
+				if st := f.Streams[p]; st >= 0 && rows[p][st] != nil {
+					r.Points[p].NotAtReference++
 				}
 			}
 		}
-		if ref {
-			row.Points = map[string]model.ConnPoint{}
-			for pt, st := range f.Streams {
-				if c := rows[pt][st]; st >= 0 && c != nil {
-					row.Points[res.Names[pt]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
-				}
-			}
-		}
-		for _, d := range []int{0, 1} {
+		for d := range f.Hops {
 			dir := dir0
 			if d == 1 {
 				dir = dir0.Reverse()
@@ -233,13 +284,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 				}
 				agg.PacketsUpstream += h.Packets
 				agg.PacketsLost += h.Lost
-				if ref && h.Lost > 0 {
-					row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
-				}
 			}
-		}
-		if ref && row.Verdict != nil && len(row.Placement) > 0 {
-			row.Verdict.Summary = verdict.WithPlacement(row.Verdict.Summary, row.Placement)
 		}
 	}
 	slices.SortStableFunc(order, func(a, b hopKey) int { return cmp.Compare(a.dir, b.dir) })

@@ -22,6 +22,22 @@ func arrow(d model.Direction) string {
 // happened between capture points: "Lost client->server between
 // router-c and router-s: 3 packets (frames 120, 131, 140 in input 1)."
 func WithPlacement(summary string, pl []model.Placement) string {
+	w := placementWords(pl)
+	if w == "" {
+		return summary
+	}
+	if summary == "" {
+		return "L" + w[1:]
+	}
+	if strings.HasSuffix(summary, ":") {
+		return summary + " " + w
+	}
+	return strings.TrimSpace(summary) + " L" + w[1:]
+}
+
+// placementWords is "lost client->server between a and b: 3 packets
+// (frames ...)." or empty without loss.
+func placementWords(pl []model.Placement) string {
 	var parts []string
 	for _, p := range pl {
 		w := fmt.Sprintf("%s between %s and %s: %s", arrow(p.Direction), p.From, p.To, plural(p.Packets, "packet"))
@@ -31,13 +47,9 @@ func WithPlacement(summary string, pl []model.Placement) string {
 		parts = append(parts, w)
 	}
 	if len(parts) == 0 {
-		return summary
+		return ""
 	}
-	s := "Lost " + strings.Join(parts, "; ") + "."
-	if summary == "" {
-		return s
-	}
-	return strings.TrimSpace(summary) + " " + s
+	return "lost " + strings.Join(parts, "; ") + "."
 }
 
 // framesWords lists the frames of lost packets at the point that last saw
@@ -105,4 +117,56 @@ func pointNames(hops []model.Hop) map[string]bool {
 		out[h.From], out[h.To] = true, true
 	}
 	return out
+}
+
+// Place adds to a connection's verdict what the other capture points of a
+// multi-point analysis found: the losses placed between two adjacent
+// points (pl), each direction's loss located relative to this report's
+// capture point (where). A direction the capture point alone could not
+// tell (unknown, or only which side) becomes the one the points show; a
+// verdict that saw no loss keeps its words (a lost pure ACK changes
+// nothing of the connection's fate), and the placement is said in the
+// summary either way.
+func Place(v *model.Verdict, pl []model.Placement, where map[model.Direction]model.LossLocation) {
+	if v == nil || len(pl) == 0 {
+		return
+	}
+	var dirs [2]bool
+	for _, p := range pl {
+		if p.Packets > 0 {
+			dirs[p.Direction] = true
+		}
+	}
+	unsure := v.LossDirection == model.LossUnknown ||
+		v.LossDirection != model.LossNone && v.LossDirection != "" && v.LossLocation != model.BeforeCapture && v.LossLocation != model.AfterCapture
+	if unsure && (dirs[0] || dirs[1]) {
+		switch {
+		case dirs[0] && dirs[1]:
+			v.LossDirection = model.LossBoth
+		case dirs[0]:
+			v.LossDirection = model.LossClientToServer
+		default:
+			v.LossDirection = model.LossServerToClient
+		}
+		v.LossLocations = map[model.Direction]model.LossLocation{}
+		loc := model.LossLocation("")
+		for d, ok := range dirs {
+			if !ok {
+				continue
+			}
+			l := where[model.Direction(d)]
+			if l == "" {
+				l = model.LocationUnknown
+			}
+			v.LossLocations[model.Direction(d)] = l
+			if loc == "" {
+				loc = l
+			} else if loc != l {
+				loc = model.LocationUnknown
+			}
+		}
+		v.LossLocation = loc
+		v.Summary = strings.TrimSpace(v.Summary) + " The other capture points tell the direction:"
+	}
+	v.Summary = WithPlacement(v.Summary, pl)
 }

@@ -157,19 +157,28 @@ func analyzePoints(stop context.Context, points []pointSpec, opts analyze.Option
 		}
 	}
 	reports := make([]*model.Report, len(readers))
-	for i, pr := range readers {
+	own := func(pr *pointReader) []*decode.InputInfo {
 		// The point's own report sees its inputs at their global
 		// numbers, and the other points' as empty: its capture end,
 		// quality and warnings are its own.
-		own := make([]*decode.InputInfo, len(infos))
+		out := make([]*decode.InputInfo, len(infos))
 		for k, in := range infos {
-			own[k] = &decode.InputInfo{Path: in.Path, LinkTypes: []string{}}
+			out[k] = &decode.InputInfo{Path: in.Path, LinkTypes: []string{}}
 		}
 		for _, in := range pr.inputs {
-			own[in] = infos[in]
+			out[in] = infos[in]
 		}
-		reports[i] = pr.a.Report(own)
+		return out
 	}
+	for i, pr := range readers {
+		if i != res.Reference {
+			reports[i] = pr.a.Report(own(pr))
+		}
+	}
+	// The reference point's rows are the report's: judged, then placed
+	// by what the others saw, then summarised.
+	ref := readers[res.Reference]
+	reports[res.Reference] = ref.a.ReportPlaced(own(ref), func(conns []*model.Connection) { res.Place(conns, reports) })
 	shared := false
 	for _, f := range res.Flows {
 		n := 0
