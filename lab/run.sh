@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture
+	oneway-capture capture-drops router-capture multipoint-loss
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race)
 
@@ -1070,6 +1070,47 @@ notes_router-capture() {
 	n=$(tshark -r "$OUT/router-s.pcap" -Y "ip.src == $C4 && tcp.analysis.retransmission" -T fields -e frame.number 2>/dev/null | wc -l)
 	[ "$n" -gt 1 ] || SC_BAD="only $n client retransmission(s) through the router"
 	echo "router-s.pcap has $n client->server retransmissions (tshark)."
+}
+
+# multipoint-loss: the usual path (client - router - server) captured at
+# four points: the client, the router's two interfaces (towards the
+# client, towards the server) and the server. The router drops packets
+# at random each way in its forward hook, after the capture on the
+# interface they came in by and before the one they leave by: the loss
+# is between router-c and router-s client->server, between router-s and
+# router-c server->client, and every other hop is clean. Each direction
+# is a fault of its own with an nft counter, so truth.json has the drops
+# per hop.
+sc_multipoint-loss() {
+	begin multipoint-loss
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 250ms --large-every 8 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault client_to_server "random loss 10% client->server in the router" "ip saddr $C4 meta l4proto tcp numgen random mod 100 < 10 counter drop"
+	fault server_to_client "random loss 6% server->client in the router" "ip saddr $S4 meta l4proto tcp numgen random mod 100 < 6 counter drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 250 ms, every 8th /large of 4 KiB, /watch events each second) captured at four points: the client, the router's interface towards the client, its interface towards the server, and the server. From 2 s to 8 s the router drops 10% of client->server and 6% of server->client TCP packets at random (nft numgen with counters), between its two interfaces." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places every loss between router-c and router-s (client->server) or router-s and router-c (server->client): the faults' packet counts are the drops of those two hops."
+}
+
+notes_multipoint-loss() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
+}
+
 # synack_loss NAME END DESCRIPTION-TAIL: two long-lived h2c connections
 # and a new short-lived one every 400 ms (client --dial-every: dial, GET
 # /small, close; dial timeout 1.5 s) while the router drops every
