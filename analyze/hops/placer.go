@@ -638,18 +638,26 @@ func square[T any](n int) [][]T {
 
 // sortPoints orders the points of one direction of a flow along the
 // path: a router lowers the TTL by one, so a higher TTL is nearer the
-// sender; between equal TTLs (both sides of one hop, or a router's
-// ingress and the host before it) the point whose copies come first,
-// once the clocks' offsets are taken off.
-func sortPoints(pts []int, ttl func(int) int, delta func(a, b int) (int64, bool), offset []int64) {
+// sender; between equal TTLs (both sides of one link, or a router's
+// ingress and the host before it) the point that sees the packets first.
+// With delta(a, b) the typical time from a's copy to b's this way and
+// back(a, b) the other way, both carry the clocks' offset, which the
+// difference cancels: a is upstream of b when delta exceeds back (by
+// the delays of the link each way). Without the way back, the offset
+// estimated across flows (offset, ns) is taken off instead.
+func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset []int64) {
 	sort.SliceStable(pts, func(i, j int) bool {
 		a, b := pts[i], pts[j]
 		if ta, tb := ttl(a), ttl(b); ta != tb && ta != 0 && tb != 0 {
 			return ta > tb
 		}
-		if dl, ok := delta(a, b); ok {
-			return dl-(offset[b]-offset[a]) > 0
+		dl, ok := delta(a, b)
+		if !ok {
+			return false
 		}
-		return false
+		if bk, ok := back(a, b); ok {
+			return dl > bk
+		}
+		return dl-(offset[b]-offset[a]) > 0
 	})
 }

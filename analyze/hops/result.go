@@ -76,13 +76,15 @@ func (p *Placer) Finish() *Result {
 					pts = append(pts, pt)
 				}
 			}
-			delta := func(a, b int) (int64, bool) {
-				if r.hasDelta == nil || !r.hasDelta[a][b] {
-					return 0, false
+			deltaOf := func(r *dirResult) func(a, b int) (int64, bool) {
+				return func(a, b int) (int64, bool) {
+					if r.hasDelta == nil || !r.hasDelta[a][b] {
+						return 0, false
+					}
+					return r.delta[a][b], true
 				}
-				return r.delta[a][b], true
 			}
-			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, delta, base)
+			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(r), deltaOf(&f.dir[1-d].res), base)
 			fr.Path[d] = pts
 			if d == 0 && f.syn && len(pts) > 1 {
 				votes[pts[0]]++
