@@ -191,3 +191,53 @@ func TestOverlappingInputs(t *testing.T) {
 		})
 	}
 }
+
+// Captures of the same moments that share no connection (two hosts'
+// captures, say) are not points of one path: read as given as one
+// capture, as before, with the warning that they overlap.
+func TestOverlappingInputsApart(t *testing.T) {
+	c := readPcap(t, "../../testdata/pcaps/multipoint-loss/client.pcap")
+	// Each file takes the packets of one client port (Ethernet, IPv4).
+	dir := t.TempDir()
+	byPort := map[uint16][]int{}
+	var ports []uint16
+	for i, data := range c.data {
+		if len(data) < 14+20+4 || data[12] != 0x08 || data[13] != 0x00 {
+			continue
+		}
+		ihl := int(data[14]&0x0f) * 4
+		tcp := data[14+ihl:]
+		sport, dport := uint16(tcp[0])<<8|uint16(tcp[1]), uint16(tcp[2])<<8|uint16(tcp[3])
+		port := min(sport, dport) // the client's: the server's is 8080
+		if port == 8080 {
+			port = max(sport, dport)
+		}
+		if byPort[port] == nil {
+			ports = append(ports, port)
+		}
+		byPort[port] = append(byPort[port], i)
+	}
+	if len(ports) != 2 {
+		t.Fatalf("client ports %v, want the scenario's two", ports)
+	}
+	var paths []string
+	for _, p := range ports {
+		sub := &capture{linkType: c.linkType, snaplen: c.snaplen}
+		for _, i := range byPort[p] {
+			sub.data, sub.ci = append(sub.data, c.data[i]), append(sub.ci, c.ci[i])
+		}
+		path := filepath.Join(dir, fmt.Sprintf("port%d.pcap", p))
+		sub.write(t, path, 0, len(sub.data), sub.snaplen)
+		paths = append(paths, path)
+	}
+	r := analyzeJSON(t, nil, paths...)
+	if len(r.Points) != 0 || r.Summary.Hops != nil {
+		t.Errorf("points %+v, hops %+v: want none, no connection is in both", r.Points, r.Summary.Hops)
+	}
+	if len(r.Connections) != 2 {
+		t.Errorf("%d connections, want both files' (one each)", len(r.Connections))
+	}
+	if w := r.Inputs[1].Warnings; !slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "overlaps input 0 ") }) {
+		t.Errorf("input 1 warnings %q, want that it overlaps input 0", w)
+	}
+}
