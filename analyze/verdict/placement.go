@@ -53,7 +53,7 @@ func placementWords(pl []model.Placement) string {
 }
 
 // framesWords lists the frames of lost packets at the point that last saw
-// them: "frames 120, 131 of input 1, and 4 more".
+// them: "frames 120, 131 of input 1 there, and 4 more".
 func framesWords(fs []model.Moment, total int) string {
 	var b strings.Builder
 	b.WriteString("frame")
@@ -69,10 +69,10 @@ func framesWords(fs []model.Moment, total int) string {
 			fmt.Fprintf(&b, " of input %d", f.Input)
 		}
 	}
+	b.WriteString(" there")
 	if more := total - len(fs); more > 0 {
 		fmt.Fprintf(&b, ", and %d more", more)
 	}
-	b.WriteString(" there")
 	return b.String()
 }
 
