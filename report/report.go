@@ -203,6 +203,7 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	t.headline(r)
 	t.incidents(r)
 	t.inputs(r)
+	t.points(r)
 	t.paths(r)
 	t.probes(r)
 	t.connections(r)

@@ -475,9 +475,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					continue
 				}
 				res.missing[a][b]++
-				if len(res.frames[a][b]) < verdict.MaxPlacementFrames {
-					res.frames[a][b] = append(res.frames[a][b], model.Moment{Frame: r.frame, Input: r.input, Time: time.Unix(0, r.ns).UTC()})
-				}
+				res.frames[a][b] = addFrame(res.frames[a][b], r.input, r.frame, r.ns)
 			}
 		}
 	}
@@ -542,13 +540,31 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 						continue
 					}
 					res.missing[a][b]++
-					if len(res.frames[a][b]) < verdict.MaxPlacementFrames {
-						res.frames[a][b] = append(res.frames[a][b], model.Moment{Frame: r.frame, Input: r.input, Time: time.Unix(0, r.ns).UTC()})
-					}
+					res.frames[a][b] = addFrame(res.frames[a][b], r.input, r.frame, r.ns)
 				}
 			}
 		}
 	}
+}
+
+// addFrame adds a lost packet's frame to fs, keeping the first
+// MaxPlacementFrames by input and frame number.
+func addFrame(fs []model.Moment, input, frame int, ns int64) []model.Moment {
+	m := model.Moment{Frame: frame, Input: input, Time: time.Unix(0, ns).UTC()}
+	i, _ := slices.BinarySearchFunc(fs, m, func(a, b model.Moment) int {
+		if a.Input != b.Input {
+			return a.Input - b.Input
+		}
+		return a.Frame - b.Frame
+	})
+	if i >= verdict.MaxPlacementFrames {
+		return fs
+	}
+	fs = slices.Insert(fs, i, m)
+	if len(fs) > verdict.MaxPlacementFrames {
+		fs = fs[:verdict.MaxPlacementFrames]
+	}
+	return fs
 }
 
 // maxSamples bounds the time samples kept per direction and pair of

@@ -137,8 +137,8 @@ func Place(v *model.Verdict, pl []model.Placement, where map[model.Direction]mod
 			dirs[p.Direction] = true
 		}
 	}
-	unsure := v.LossDirection == model.LossUnknown ||
-		v.LossDirection != model.LossNone && v.LossDirection != "" && v.LossLocation != model.BeforeCapture && v.LossLocation != model.AfterCapture
+	// Unsure: no direction, or only the side of a middle capture.
+	unsure := v.LossDirection == model.LossUnknown || v.LossLocation == model.ServerSide || v.LossLocation == model.ClientSide
 	if unsure && (dirs[0] || dirs[1]) {
 		switch {
 		case dirs[0] && dirs[1]:
