@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 )
 
@@ -293,5 +294,58 @@ func TestPlacerLostFrame(t *testing.T) {
 	want := t0.Add(20 * time.Millisecond) // data segment 1's first copy
 	if got := h.Frames[0].Time; !got.Equal(want) {
 		t.Errorf("lost frame at %s, want the first copy's %s", got, want)
+	}
+}
+
+// TestPlacerMemory holds the Placer's memory to the open connections'
+// recent packets: a long connection's ranges are compared and dropped
+// once acknowledged at every point and PlaceHold old, not kept to its end.
+func TestPlacerMemory(t *testing.T) {
+	pl := New([]string{"client", "server"})
+	var frames [2]int
+	give := func(point int, s decode.Segment) {
+		frames[point]++
+		s.Frame, s.Input, s.IPVersion = frames[point], point, 4
+		pl.Segment(point, 0, &s)
+	}
+	const n = 6000 // a minute of a segment every 10 ms
+	const ci, si = 1000, 5000
+	maxHeld := 0
+	give(0, decode.Segment{Time: t0, Src: cli, Dst: srv, TTL: 64, IPID: 1, Seq: ci, Flags: decode.FlagSYN})
+	give(1, decode.Segment{Time: t0.Add(time.Millisecond), Src: cli, Dst: srv, TTL: 63, IPID: 1, Seq: ci, Flags: decode.FlagSYN})
+	give(1, decode.Segment{Time: t0.Add(2 * time.Millisecond), Src: srv, Dst: cli, TTL: 64, Seq: si, Ack: ci + 1, Flags: decode.FlagSYN | decode.FlagACK})
+	give(0, decode.Segment{Time: t0.Add(3 * time.Millisecond), Src: srv, Dst: cli, TTL: 63, Seq: si, Ack: ci + 1, Flags: decode.FlagSYN | decode.FlagACK})
+	for i := range n {
+		at := t0.Add(10*time.Millisecond + time.Duration(i)*10*time.Millisecond)
+		seq := uint32(ci + 1 + i*100)
+		data := decode.Segment{Src: cli, Dst: srv, Seq: seq, Ack: si + 1, Flags: decode.FlagACK, PayloadLen: 100, IPID: uint16(2 + i)}
+		ack := decode.Segment{Src: srv, Dst: cli, Seq: si + 1, Ack: seq + 100, Flags: decode.FlagACK, IPID: uint16(1 + i)}
+		data.Time, data.TTL = at, 64
+		give(0, data)
+		data.Time, data.TTL = at.Add(time.Millisecond), 63
+		give(1, data)
+		ack.Time, ack.TTL = at.Add(2*time.Millisecond), 64
+		give(1, ack)
+		ack.Time, ack.TTL = at.Add(3*time.Millisecond), 63
+		give(0, ack)
+		held := 0
+		for _, f := range pl.open {
+			for d := range f.dir {
+				held += len(f.dir[d].recs) + len(f.dir[d].acks)
+			}
+		}
+		maxHeld = max(maxHeld, held)
+	}
+	// PlaceHold plus a sweep of 4 packets (2 each way, 2 points) every
+	// 10 ms, and some slack.
+	limit := int((verdict.PlaceHold+2*verdict.PlaceSweep)/(10*time.Millisecond)) * 4
+	if maxHeld > limit {
+		t.Errorf("held %d packets at most, want at most %d (of %d)", maxHeld, limit, 4*n)
+	}
+	t.Logf("held %d packets at most (limit %d, of %d)", maxHeld, limit, 4*n)
+	res := pl.Finish()
+	h := res.Flows[0].Hops[0][0]
+	if h.Packets != n+1 || h.Lost != 0 {
+		t.Errorf("client->server hop %+v, want %d packets, none lost", h, n+1)
 	}
 }

@@ -168,6 +168,10 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if len(points) > 0 && len(paths) > 0 {
 		return usageError("analyze: give every file with --point NAME=FILE when --point is used (%s is not)", paths[0])
 	}
+	if len(points) == 1 {
+		// One point is one capture: nothing to compare it with.
+		paths, points = points[0].paths, nil
+	}
 	if len(paths) == 0 && len(points) == 0 {
 		return usageError("analyze: no capture file given (h2pcap analyze FILE...; -h for the flags)")
 	}
