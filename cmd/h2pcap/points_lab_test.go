@@ -18,19 +18,26 @@ import (
 // and the server.
 var pointsLab = []struct {
 	scenario string
+	points   []string // the captures, NAME.pcap, along the path
 	// lossy is the hop each direction's fault drops packets on; the
 	// scenario's faults with nft counters give how many.
 	lossy map[model.Direction][2]string
 }{
 	// The router itself drops, between its two interfaces.
-	{"multipoint-loss", map[model.Direction][2]string{
+	{"multipoint-loss", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
 	}},
 	// rtb, beyond the capturing router, drops client->server packets
 	// (no counter on that rule: the count is not checked).
-	{"router-capture", map[model.Direction][2]string{
+	{"router-capture", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-s", "server"},
+	}},
+	// A load balancer (DNAT and masquerade) between lb-in and lb-out:
+	// other 4-tuples past it. rtb, between it and the server, drops.
+	{"multipoint-nat", []string{"client", "lb-in", "lb-out", "server"}, map[model.Direction][2]string{
+		model.ClientToServer: {"lb-out", "server"},
+		model.ServerToClient: {"server", "lb-out"},
 	}},
 }
 
@@ -53,7 +60,6 @@ func TestPointsLab(t *testing.T) {
 				t.Skip("no lab capture:", err)
 			}
 			var tr struct {
-				Client string `json:"client"`
 				Faults []struct {
 					Direction string `json:"direction"`
 					Packets   *int   `json:"packets"`
@@ -62,7 +68,7 @@ func TestPointsLab(t *testing.T) {
 			if err := json.Unmarshal(b, &tr); err != nil {
 				t.Fatal(err)
 			}
-			names := []string{"client", "router-c", "router-s", "server"}
+			names := sc.points
 			var args []string
 			for _, n := range names {
 				args = append(args, "--point", n+"="+filepath.Join(dir, n+".pcap"))
@@ -84,7 +90,7 @@ func TestPointsLab(t *testing.T) {
 			if len(r.Connections) == 0 {
 				t.Fatal("no connections")
 			}
-			tshark := map[string]map[string]int{} // file -> "stream/src" -> retransmissions
+			tshark := map[string]*tsharkCounts{}
 			for _, c := range r.Connections {
 				if len(c.Points) != len(names) {
 					t.Errorf("stream %d matched at %d points, want %d", c.Stream, len(c.Points), len(names))
@@ -98,8 +104,11 @@ func TestPointsLab(t *testing.T) {
 					if want == nil {
 						continue // no tshark
 					}
-					fromClient := want[fmt.Sprintf("%d/%s", cp.Stream, tr.Client)]
-					fromServer := want[fmt.Sprintf("%d/*", cp.Stream)] - fromClient
+					// The client is the SYN's sender there: past a NAT,
+					// another address.
+					st := fmt.Sprint(cp.Stream)
+					fromClient := want.retrans[st+"/"+want.client[st]]
+					fromServer := want.retrans[st+"/*"] - fromClient
 					if g := cp.TCP.ClientToServer.Retransmissions; g != fromClient {
 						t.Errorf("stream %d at %s (its stream %d): %d client->server retransmissions, tshark %d", c.Stream, name, cp.Stream, g, fromClient)
 					}
@@ -165,30 +174,43 @@ func TestPointsLab(t *testing.T) {
 	}
 }
 
-// tsharkRetransmissions counts tshark's tcp.analysis.retransmission per
-// "stream/source address" and per "stream/*" in file; nil without
-// tshark.
-func tsharkRetransmissions(t *testing.T, file string) map[string]int {
+// tsharkCounts is what tshark says of one file: retransmissions
+// (tcp.analysis.retransmission) per "stream/source address" and per
+// "stream/*", and each stream's client (its first SYN's sender).
+type tsharkCounts struct {
+	retrans map[string]int
+	client  map[string]string
+}
+
+// tsharkRetransmissions runs tshark over file; nil without tshark.
+func tsharkRetransmissions(t *testing.T, file string) *tsharkCounts {
 	t.Helper()
 	if _, err := exec.LookPath("tshark"); err != nil {
 		return nil
 	}
-	out, err := exec.Command("tshark", "-n", "-r", file, "-Y", "tcp.analysis.retransmission", "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src").Output()
+	out, err := exec.Command("tshark", "-n", "-r", file, "-Y", "tcp.analysis.retransmission || (tcp.flags.syn == 1 && tcp.flags.ack == 0)",
+		"-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.analysis.retransmission", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack").Output()
 	if err != nil {
 		t.Fatalf("tshark %s: %v", file, err)
 	}
-	m := map[string]int{}
+	m := &tsharkCounts{retrans: map[string]int{}, client: map[string]string{}}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) < 2 {
+		if len(f) < 6 {
 			continue
 		}
-		src := f[1]
-		if src == "" && len(f) > 2 {
+		stream, src := f[0], f[1]
+		if src == "" {
 			src = f[2]
 		}
-		m[f[0]+"/"+src]++
-		m[f[0]+"/*"]++
+		syn := (f[4] == "1" || f[4] == "True") && (f[5] == "0" || f[5] == "False")
+		if _, ok := m.client[stream]; syn && !ok {
+			m.client[stream] = src
+		}
+		if f[3] != "" {
+			m.retrans[stream+"/"+src]++
+			m.retrans[stream+"/*"]++
+		}
 	}
 	return m
 }
