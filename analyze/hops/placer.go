@@ -32,6 +32,7 @@ type Placer struct {
 	first    []time.Time // per point: its first and last segment's time
 	last     []time.Time
 	ended    []bool
+	buf      buffers
 	// samples are per flow direction and ordered pair of points the
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
@@ -88,14 +89,18 @@ type mark struct {
 	rel int64
 }
 
-// rec is one packet's sequence range at one point.
+// rec is one packet's sequence range at one point, [lo, lo+n): 32
+// bytes, as many as a point's packets in flight.
 type rec struct {
-	point  int
-	lo, hi int64 // relative sequence range [lo, hi)
-	ns     int64 // capture time
-	input  int
-	frame  int
+	lo    int64 // relative sequence number
+	ns    int64 // capture time
+	n     int32
+	point int32
+	input int32
+	frame int32
 }
+
+func (r *rec) hi() int64 { return r.lo + int64(r.n) }
 
 // arec is one packet without sequence space (a pure ACK, an RST) at
 // one point. It is matched across points by its IPv4 identification and
@@ -103,11 +108,11 @@ type rec struct {
 // one (Linux: per connection), routers keep the number, and an ACK is
 // never sent again, so each key is one packet.
 type arec struct {
-	point int
 	key   uint64
 	ns    int64
-	input int
-	frame int
+	point int32
+	input int32
+	frame int32
 }
 
 // dirResult is what the comparisons found in one direction of a flow.
@@ -191,7 +196,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
 		// sequence space cannot be told from its neighbours: not
 		// compared.
-		f.dir[d].acks = append(f.dir[d].acks, arec{point: point, key: uint64(s.IPID)<<32 | uint64(s.Ack), ns: s.Time.UnixNano(), input: s.Input, frame: s.Frame})
+		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(s.Ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if n > 0 {
 		l := &f.dir[d]
@@ -199,7 +204,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 			l.based, l.ref, l.refRel = true, s.Seq, 0
 		}
 		lo := l.rel(s.Seq)
-		l.recs = append(l.recs, rec{point: point, lo: lo, hi: lo + int64(n), ns: s.Time.UnixNano(), input: s.Input, frame: s.Frame})
+		l.recs = append(l.recs, rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if p.now.Sub(p.swept) >= verdict.PlaceSweep {
 		p.sweep()
@@ -398,10 +403,10 @@ func (p *Placer) retire(f *flow) {
 // b did not (wholly) reach b.
 func (p *Placer) compare(f *flow, d int, lim int64) {
 	l := &f.dir[d]
-	var chunk []rec
+	chunk := p.buf.chunk[:0]
 	keep := l.recs[:0]
 	for _, r := range l.recs {
-		if r.hi <= lim {
+		if r.hi() <= lim {
 			chunk = append(chunk, r)
 		} else {
 			keep = append(keep, r)
@@ -409,44 +414,64 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	}
 	clear(l.recs[len(keep):])
 	l.recs = keep
+	p.buf.chunk = chunk
 	if len(chunk) == 0 {
 		return
 	}
 	np := len(p.names)
 	res := &l.res
 	res.init(np)
-	bounds := make([]int64, 0, 2*len(chunk))
+	bounds := p.buf.bounds[:0]
 	for _, r := range chunk {
-		bounds = append(bounds, r.lo, r.hi)
+		bounds = append(bounds, r.lo, r.hi())
 	}
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
+	p.buf.bounds = bounds
 	n := len(bounds) - 1
 	idx := func(x int64) int { i, _ := slices.BinarySearch(bounds, x); return i }
-	// copies[pt][i]: the chunk's records at point pt covering interval i,
-	// in capture order.
-	copies := make([][][]int, np)
-	for pt := range copies {
-		if f.at[pt] != nil {
-			copies[pt] = make([][]int, n)
-		}
-	}
+	// The copies of each interval at each point, in capture order, as
+	// one flat list: point pt's copies of interval i are
+	// cs.recs[cs.start[pt*(n+1)+i] : cs.start[pt*(n+1)+i+1]].
+	span := slices.Grow(p.buf.span[:0], len(chunk))[:len(chunk)]
+	start := slices.Grow(p.buf.start[:0], np*(n+1)+1)[:np*(n+1)+1]
+	clear(start)
 	for ri, r := range chunk {
-		lo, hi := idx(r.lo), idx(r.hi)
+		lo, hi := idx(r.lo), idx(r.hi())
+		span[ri] = [2]int32{int32(lo), int32(hi)}
 		for i := lo; i < hi; i++ {
-			copies[r.point][i] = append(copies[r.point][i], ri)
+			start[int(r.point)*(n+1)+i+1]++
 		}
 		res.packets[r.point]++
 	}
+	for k := 1; k < len(start); k++ {
+		start[k] += start[k-1]
+	}
+	recs := slices.Grow(p.buf.recs[:0], int(start[len(start)-1]))[:start[len(start)-1]]
+	fill := slices.Grow(p.buf.fill[:0], len(start))[:len(start)]
+	copy(fill, start)
+	for ri, r := range chunk {
+		for i := span[ri][0]; i < span[ri][1]; i++ {
+			k := int(r.point)*(n+1) + int(i)
+			recs[fill[k]] = int32(ri)
+			fill[k]++
+		}
+	}
+	p.buf.span, p.buf.start, p.buf.recs, p.buf.fill = span, start, recs, fill
+	copiesOf := func(pt, i int) []int32 {
+		k := pt*(n+1) + i
+		return recs[start[k]:start[k+1]]
+	}
+	missed := p.buf.missed
 	for a := range np {
-		if copies[a] == nil {
+		if f.at[a] == nil || res.packets[a] == 0 {
 			continue
 		}
 		for b := range np {
-			if b == a || copies[b] == nil {
+			if b == a || f.at[b] == nil {
 				continue
 			}
-			delta, ok := typicalDelta(chunk, copies[a], copies[b])
+			delta, ok := p.typicalDelta(chunk, n, func(i int) []int32 { return copiesOf(a, i) }, func(i int) []int32 { return copiesOf(b, i) })
 			if !ok {
 				continue
 			}
@@ -457,13 +482,14 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			if s := p.samples[d]; len(s[key]) < maxSamples {
 				s[key] = append(s[key], delta)
 			}
-			missed := make([]bool, len(chunk))
+			missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
+			clear(missed)
 			for i := range n {
-				as, bs := copies[a][i], copies[b][i]
+				as, bs := copiesOf(a, i), copiesOf(b, i)
 				if len(as) <= len(bs) {
 					continue
 				}
-				for _, ri := range unpaired(chunk, as, bs, delta) {
+				for _, ri := range p.unpaired(chunk, as, bs, delta) {
 					if p.inWindow(b, chunk[ri].ns) {
 						res.missBytes[a][b] += bounds[i+1] - bounds[i]
 						missed[ri] = true
@@ -471,14 +497,30 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				}
 			}
 			for ri, r := range chunk {
-				if !missed[ri] || r.point != a {
+				if !missed[ri] || int(r.point) != a {
 					continue
 				}
 				res.missing[a][b]++
-				res.frames[a][b] = addFrame(res.frames[a][b], r.input, r.frame, r.ns)
+				res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
 			}
 		}
 	}
+	p.buf.missed = missed
+}
+
+// buffers are compare's scratch space, kept between calls: a busy
+// connection's ranges are compared every PlaceSweep.
+type buffers struct {
+	chunk  []rec
+	bounds []int64
+	span   [][2]int32
+	start  []int32
+	fill   []int32
+	recs   []int32
+	missed []bool
+	deltas []int64
+	taken  []bool
+	out    []int32
 }
 
 // compareAcks compares, in direction d of flow f, the packets without
@@ -540,7 +582,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 						continue
 					}
 					res.missing[a][b]++
-					res.frames[a][b] = addFrame(res.frames[a][b], r.input, r.frame, r.ns)
+					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
 				}
 			}
 		}
@@ -586,13 +628,14 @@ func (p *Placer) inWindow(b int, ns int64) bool {
 // their clocks' offset. A first copy lost between them makes b's first
 // copy a retransmission, much later; the median ignores those while
 // fewer than half the ranges lost their first copy.
-func typicalDelta(chunk []rec, as, bs [][]int) (int64, bool) {
-	var ds []int64
-	for i := range as {
-		if len(as[i]) > 0 && len(bs[i]) > 0 {
-			ds = append(ds, chunk[bs[i][0]].ns-chunk[as[i][0]].ns)
+func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (int64, bool) {
+	ds := p.buf.deltas[:0]
+	for i := range n {
+		if a, b := as(i), bs(i); len(a) > 0 && len(b) > 0 {
+			ds = append(ds, chunk[b[0]].ns-chunk[a[0]].ns)
 		}
 	}
+	p.buf.deltas = ds
 	if len(ds) == 0 {
 		return 0, false
 	}
@@ -602,9 +645,11 @@ func typicalDelta(chunk []rec, as, bs [][]int) (int64, bool) {
 
 // unpaired returns a's copies of one byte range left over when each of
 // b's copies, in order, takes the one of a's nearest to it in time by
-// the typical delta.
-func unpaired(chunk []rec, as, bs []int, delta int64) []int {
-	taken := make([]bool, len(as))
+// the typical delta. The slice is valid until the next call.
+func (p *Placer) unpaired(chunk []rec, as, bs []int32, delta int64) []int32 {
+	taken := slices.Grow(p.buf.taken[:0], len(as))[:len(as)]
+	clear(taken)
+	p.buf.taken = taken
 	for _, bi := range bs {
 		best, bestD := -1, int64(0)
 		for k, ai := range as {
@@ -623,12 +668,13 @@ func unpaired(chunk []rec, as, bs []int, delta int64) []int {
 			taken[best] = true
 		}
 	}
-	var out []int
+	out := p.buf.out[:0]
 	for k, ai := range as {
 		if !taken[k] {
 			out = append(out, ai)
 		}
 	}
+	p.buf.out = out
 	return out
 }
 
