@@ -66,4 +66,8 @@ type Hop struct {
 	// PacketsLost counts those of them never seen at To.
 	PacketsLost int     `json:"packets_lost"`
 	LossRate    float64 `json:"loss_rate"` // PacketsLost / PacketsUpstream
+	// CaptureMissed counts packets seen at From whose data To's capture
+	// lacks though the receiver acknowledged it: To's capture dropped
+	// them (tcpdump's buffer), the network did not; not in PacketsLost.
+	CaptureMissed int `json:"capture_missed,omitempty"`
 }

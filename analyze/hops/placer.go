@@ -67,6 +67,7 @@ type member struct {
 	input, frame int
 	ep0          netip.AddrPort // sender of the flow's direction 0 at this point
 	ttl          [2]int         // the first packet's TTL each direction, 0 unseen
+	seen         [2]bool        // a packet seen each direction
 	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
 	ackSeen      [2]bool
 }
@@ -120,6 +121,7 @@ type dirResult struct {
 	packets   []int     // per point: packets carrying sequence space
 	missing   [][]int   // [a][b]: packets at a not seen (wholly) at b
 	missBytes [][]int64 // [a][b]: sequence space at a not seen at b
+	capMissed [][]int   // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
 	frames    [][][]model.Moment
 	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
 	hasDelta  [][]bool
@@ -173,8 +175,8 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if s.Src != m.ep0 {
 		d = 1
 	}
-	if m.ttl[d] == 0 {
-		m.ttl[d] = int(s.TTL)
+	if !m.seen[d] {
+		m.seen[d], m.ttl[d] = true, int(s.TTL)
 	}
 	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
 		a := f.dir[1-d].rel(s.Ack)
@@ -462,7 +464,17 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		k := pt*(n+1) + i
 		return recs[start[k]:start[k+1]]
 	}
-	missed := p.buf.missed
+	missed, capMissed := p.buf.missed, slices.Grow(p.buf.capMissed[:0], len(chunk))[:len(chunk)]
+	clear(capMissed)
+	p.buf.capMissed = capMissed
+	// delivered is the highest ACK of this direction seen anywhere: the
+	// receiver had everything below it.
+	delivered := int64(-1)
+	for _, m := range f.at {
+		if m != nil && m.ackSeen[d] && m.acked[d] > delivered {
+			delivered = m.acked[d]
+		}
+	}
 	for a := range np {
 		if f.at[a] == nil || res.packets[a] == 0 {
 			continue
@@ -472,15 +484,19 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				continue
 			}
 			delta, ok := p.typicalDelta(chunk, n, func(i int) []int32 { return copiesOf(a, i) }, func(i int) []int32 { return copiesOf(b, i) })
-			if !ok {
-				continue
-			}
-			if !res.hasDelta[a][b] {
-				res.delta[a][b], res.hasDelta[a][b] = delta, true
-			}
-			key := [2]int{a, b}
-			if s := p.samples[d]; len(s[key]) < maxSamples {
-				s[key] = append(s[key], delta)
+			switch {
+			case ok:
+				if !res.hasDelta[a][b] {
+					res.delta[a][b], res.hasDelta[a][b] = delta, true
+				}
+				key := [2]int{a, b}
+				if s := p.samples[d]; len(s[key]) < maxSamples {
+					s[key] = append(s[key], delta)
+				}
+			case res.hasDelta[a][b]:
+				// Nothing here reached b (a black hole): the flow's
+				// earlier delta pairs whatever copies b has.
+				delta = res.delta[a][b]
 			}
 			missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
 			clear(missed)
@@ -489,19 +505,36 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				if len(as) <= len(bs) {
 					continue
 				}
+				// Bytes b never saw a copy of that the receiver
+				// acknowledged got through: b's capture missed them
+				// (tcpdump's buffer overflowed), the network did not
+				// lose them.
+				captured := len(bs) > 0 || bounds[i+1] > delivered
 				for _, ri := range p.unpaired(chunk, as, bs, delta) {
-					if p.inWindow(b, chunk[ri].ns) {
+					// When b would have seen it, on b's clock.
+					if !p.inWindow(b, chunk[ri].ns+delta) {
+						continue
+					}
+					if captured {
 						res.missBytes[a][b] += bounds[i+1] - bounds[i]
 						missed[ri] = true
+					} else {
+						capMissed[ri] = true
 					}
 				}
 			}
 			for ri, r := range chunk {
-				if !missed[ri] || int(r.point) != a {
+				if int(r.point) != a {
 					continue
 				}
-				res.missing[a][b]++
-				res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+				switch {
+				case missed[ri]:
+					res.missing[a][b]++
+					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+				case capMissed[ri]:
+					res.capMissed[a][b]++
+				}
+				capMissed[ri] = false
 			}
 		}
 	}
@@ -511,16 +544,17 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 // buffers are compare's scratch space, kept between calls: a busy
 // connection's ranges are compared every PlaceSweep.
 type buffers struct {
-	chunk  []rec
-	bounds []int64
-	span   [][2]int32
-	start  []int32
-	fill   []int32
-	recs   []int32
-	missed []bool
-	deltas []int64
-	taken  []bool
-	out    []int32
+	chunk     []rec
+	bounds    []int64
+	span      [][2]int32
+	start     []int32
+	fill      []int32
+	recs      []int32
+	missed    []bool
+	capMissed []bool
+	deltas    []int64
+	taken     []bool
+	out       []int32
 }
 
 // compareAcks compares, in direction d of flow f, the packets without
@@ -576,9 +610,13 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 				if a == b || f.at[a] == nil || f.at[b] == nil || len(cs[a]) <= len(cs[b]) {
 					continue
 				}
+				var delta int64 // from a to b, as this direction's data showed
+				if res.hasDelta[a][b] {
+					delta = res.delta[a][b]
+				}
 				for _, ri := range cs[a][len(cs[b]):] {
 					r := chunk[ri]
-					if !p.inWindow(b, r.ns) {
+					if !p.inWindow(b, r.ns+delta) {
 						continue
 					}
 					res.missing[a][b]++
@@ -613,9 +651,9 @@ func addFrame(fs []model.Moment, input, frame int, ns int64) []model.Moment {
 // points for the clock offsets: chunk medians, a few per connection.
 const maxSamples = 4096
 
-// inWindow reports whether point b was capturing at time ns (its own
-// first to last packet, once its inputs ended): a packet sent outside
-// b's capture is not lost before b.
+// inWindow reports whether point b was capturing at time ns of its
+// clock (its own first to last packet, once its inputs ended): a packet
+// that would have reached b outside b's capture is not lost before b.
 func (p *Placer) inWindow(b int, ns int64) bool {
 	if !p.first[b].IsZero() && ns < p.first[b].UnixNano() {
 		return false
@@ -685,6 +723,7 @@ func (r *dirResult) init(np int) {
 	r.packets = make([]int, np)
 	r.missing = square[int](np)
 	r.missBytes = square[int64](np)
+	r.capMissed = square[int](np)
 	r.frames = square[[]model.Moment](np)
 	r.delta = square[int64](np)
 	r.hasDelta = square[bool](np)

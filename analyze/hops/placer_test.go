@@ -3,6 +3,7 @@ package hops
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ type pkt struct {
 	lostAfter int
 	merge     bool
 	ipid      uint16
+	// uncaptured is the index+1 of a point whose capture misses the
+	// packet though it passed (0: none).
+	uncaptured int
 }
 
 var (
@@ -68,6 +72,9 @@ func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
 		for k, pt := range path {
 			if k > last {
 				break
+			}
+			if p.uncaptured == pt+1 {
+				continue
 			}
 			h := points[pt]
 			d := h.delay
@@ -121,7 +128,13 @@ func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
 // the same of the ACK of data segment i, which is not sent again. Each
 // side numbers its packets' IP IDs one by one, as Linux does.
 func conn(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool) []pkt {
-	ps := connPkts(np, cdata, sdata, lost, ackLost, merge)
+	return connMissed(np, cdata, sdata, lost, ackLost, merge, nil)
+}
+
+// connMissed is conn where uncaptured[i] names the point (index) whose
+// capture misses data segment i, which got through.
+func connMissed(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool, uncaptured map[int]int) []pkt {
+	ps := connPkts(np, cdata, sdata, lost, ackLost, merge, uncaptured)
 	ids := [2]uint16{100, 7000}
 	for i := range ps {
 		if ps[i].flags&decode.FlagSYN != 0 && ps[i].flags&decode.FlagACK != 0 {
@@ -133,7 +146,7 @@ func conn(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]boo
 	return ps
 }
 
-func connPkts(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool) []pkt {
+func connPkts(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool, uncaptured map[int]int) []pkt {
 	const ci, si = 1000, 5000
 	all := np - 1
 	ps := []pkt{
@@ -155,7 +168,11 @@ func connPkts(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int
 			if !ok {
 				l = all
 			}
-			ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at, lostAfter: l, merge: merge[k]})
+			un := 0
+			if pt, ok := uncaptured[k]; ok {
+				un = pt + 1
+			}
+			ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at, lostAfter: l, merge: merge[k], uncaptured: un})
 			if ok {
 				ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at + 200*time.Millisecond, lostAfter: all})
 			}
@@ -195,7 +212,12 @@ func TestPlacer(t *testing.T) {
 		lost    map[int]int
 		ackLost map[int]int
 		merge   map[int]bool
-		want    []want // every hop with its loss (0 too)
+		// uncaptured: data segment -> the point whose capture misses it
+		uncaptured map[int]int
+		// capMissed is, if set, per hop (as in want) the packets the
+		// downstream capture missed.
+		capMissed []int
+		want      []want // every hop with its loss (0 too)
 		// packets is, if set, the packets at the client going to the
 		// server: sequence space and pure ACKs.
 		packets int
@@ -219,6 +241,15 @@ func TestPlacer(t *testing.T) {
 			want: []want{{0, "client", "router", 1, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 2, 0}},
 		},
 		{
+			// The server's capture misses client data 2 and 6 (tcpdump's
+			// buffer) and the router's server data 1 (k 11), which got
+			// through and were acknowledged: missed by those captures,
+			// not lost.
+			name: "capture missed", points: three, cdata: 10, sdata: 3, uncaptured: map[int]int{2: 2, 6: 2, 11: 1},
+			want:      []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+			capMissed: []int{0, 2, 1, 0},
+		},
+		{
 			// The server's point sees client segments 4 and 5 merged
 			// (GRO): the same bytes, cut differently: no loss.
 			name: "merged downstream", points: three, cdata: 10, sdata: 2, merge: map[int]bool{5: true},
@@ -233,7 +264,7 @@ func TestPlacer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, tt.points, nil, conn(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge))
+			res := run(t, tt.points, nil, connMissed(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge, tt.uncaptured))
 			if len(res.Flows) != 1 {
 				t.Fatalf("%d flows, want 1 (matched across points)", len(res.Flows))
 			}
@@ -244,8 +275,10 @@ func TestPlacer(t *testing.T) {
 				}
 			}
 			var got []want
+			var capMissed []int
 			for d := range f.Hops {
 				for _, h := range f.Hops[d] {
+					capMissed = append(capMissed, h.CaptureMissed)
 					got = append(got, want{d, res.Names[h.From], res.Names[h.To], h.Lost, h.Bytes})
 					if h.Lost != len(h.Frames) {
 						t.Errorf("hop %s->%s: %d lost, %d frames", res.Names[h.From], res.Names[h.To], h.Lost, len(h.Frames))
@@ -262,6 +295,9 @@ func TestPlacer(t *testing.T) {
 				if got[i] != tt.want[i] {
 					t.Errorf("hop %d: %+v, want %+v", i, got[i], tt.want[i])
 				}
+			}
+			if tt.capMissed != nil && !slices.Equal(capMissed, tt.capMissed) {
+				t.Errorf("capture missed per hop %v, want %v", capMissed, tt.capMissed)
 			}
 			if res.Reference != 0 {
 				t.Errorf("reference point %d, want 0 (the client's)", res.Reference)

@@ -42,6 +42,9 @@ type HopResult struct {
 	Lost     int // of them, not (wholly) seen at To
 	Bytes    int64
 	Frames   []model.Moment
+	// CaptureMissed counts packets at From whose bytes To's capture
+	// lacks though the receiver acknowledged them: not lost.
+	CaptureMissed int
 }
 
 // Finish compares everything still held and returns the result.
@@ -68,24 +71,46 @@ func (p *Placer) Finish() *Result {
 				fr.Streams[pt], fr.Sender0[pt] = m.stream, m.ep0.String()
 			}
 		}
+		deltaOf := func(r *dirResult) func(a, b int) (int64, bool) {
+			return func(a, b int) (int64, bool) {
+				if r.hasDelta == nil || !r.hasDelta[a][b] {
+					return 0, false
+				}
+				return r.delta[a][b], true
+			}
+		}
+		var informed [2]bool
+		for d := range f.dir {
+			var pts []int
+			informed[d] = true
+			for pt, m := range f.at {
+				switch {
+				case m == nil:
+				case !m.seen[d] && m.ackSeen[d] && m.acked[d] > 1:
+					// The point never saw this direction, yet the other
+					// way acknowledged its data: a one-way capture
+					// there, not a point this direction lost all its
+					// packets before.
+				default:
+					pts = append(pts, pt)
+					informed[d] = informed[d] && m.ttl[d] != 0
+				}
+			}
+			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.dir[d].res), deltaOf(&f.dir[1-d].res), base)
+			fr.Path[d] = pts
+		}
+		for d := range f.dir {
+			// A direction some point never saw a packet of (all lost
+			// before it) has no TTL or timing there: it crosses the
+			// points the other way round.
+			if !informed[d] && informed[1-d] && len(fr.Path[d]) == len(fr.Path[1-d]) {
+				fr.Path[d] = slices.Clone(fr.Path[1-d])
+				slices.Reverse(fr.Path[d])
+			}
+		}
 		for d := range f.dir {
 			r := &f.dir[d].res
-			var pts []int
-			for pt, m := range f.at {
-				if m != nil {
-					pts = append(pts, pt)
-				}
-			}
-			deltaOf := func(r *dirResult) func(a, b int) (int64, bool) {
-				return func(a, b int) (int64, bool) {
-					if r.hasDelta == nil || !r.hasDelta[a][b] {
-						return 0, false
-					}
-					return r.delta[a][b], true
-				}
-			}
-			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(r), deltaOf(&f.dir[1-d].res), base)
-			fr.Path[d] = pts
+			pts := fr.Path[d]
 			if d == 0 && f.syn && len(pts) > 1 {
 				votes[pts[0]]++
 			}
@@ -94,7 +119,7 @@ func (p *Placer) Finish() *Result {
 			}
 			for k := 0; k+1 < len(pts); k++ {
 				a, b := pts[k], pts[k+1]
-				fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b]})
+				fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b]})
 			}
 		}
 		res.Flows = append(res.Flows, fr)
@@ -286,6 +311,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 				}
 				agg.PacketsUpstream += h.Packets
 				agg.PacketsLost += h.Lost
+				agg.CaptureMissed += h.CaptureMissed
 			}
 		}
 	}

@@ -105,6 +105,11 @@ func WithHops(headline string, hops []model.Hop) string {
 		}
 		s += "."
 	}
+	for _, h := range hops {
+		if h.CaptureMissed > 0 {
+			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s and that the receiver acknowledged: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
+		}
+	}
 	if headline == "" {
 		return s
 	}
