@@ -66,6 +66,7 @@ type member struct {
 	stream       int
 	input, frame int
 	ep0          netip.AddrPort // sender of the flow's direction 0 at this point
+	ep1          netip.AddrPort // its receiver (the server when a SYN was seen)
 	ttl          [2]int         // the first packet's TTL each direction, 0 unseen
 	seen         [2]bool        // a packet seen each direction
 	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
@@ -118,10 +119,11 @@ type arec struct {
 
 // dirResult is what the comparisons found in one direction of a flow.
 type dirResult struct {
-	packets   []int     // per point: packets carrying sequence space
-	missing   [][]int   // [a][b]: packets at a not seen (wholly) at b
-	missBytes [][]int64 // [a][b]: sequence space at a not seen at b
-	capMissed [][]int   // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
+	packets   []int            // per point: packets carrying sequence space
+	missing   [][]int          // [a][b]: packets at a not seen (wholly) at b
+	missBytes [][]int64        // [a][b]: sequence space at a not seen at b
+	capMissed [][]int          // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
+	first     [][]model.Moment // per point: its first packets' frames
 	frames    [][][]model.Moment
 	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
 	hasDelta  [][]bool
@@ -273,7 +275,11 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		p.byISN[isn] = appendFlow(p.byISN[isn], f)
 	}
 	p.byTuple[k] = appendFlow(p.byTuple[k], f)
-	f.at[point] = &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0}
+	ep1 := s.Dst
+	if ep0 == s.Dst {
+		ep1 = s.Src
+	}
+	f.at[point] = &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0, ep1: ep1}
 	p.byStream[point][stream] = f
 	return f
 }
@@ -445,6 +451,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			start[int(r.point)*(n+1)+i+1]++
 		}
 		res.packets[r.point]++
+		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
 	}
 	for k := 1; k < len(start); k++ {
 		start[k] += start[k-1]
@@ -602,6 +609,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	res.init(np)
 	for _, r := range chunk {
 		res.packets[r.point]++
+		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
 	}
 	for _, k := range keys {
 		cs := byKey[k]
@@ -724,6 +732,7 @@ func (r *dirResult) init(np int) {
 	r.missing = square[int](np)
 	r.missBytes = square[int64](np)
 	r.capMissed = square[int](np)
+	r.first = make([][]model.Moment, np)
 	r.frames = square[[]model.Moment](np)
 	r.delta = square[int64](np)
 	r.hasDelta = square[bool](np)

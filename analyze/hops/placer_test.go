@@ -54,12 +54,18 @@ var (
 // reversed for direction 1) and returns the Placer's result.
 func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
 	t.Helper()
-	type ev struct {
-		point int
-		s     decode.Segment
-	}
+	return feed(points, events(points, cli, pkts))
+}
+
+// ev is one packet as one point saw it.
+type ev struct {
+	point int
+	s     decode.Segment
+}
+
+// events is what each point sees of pkts, the client at client.
+func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 	var evs []ev
-	frames := make([]int, len(points))
 	for _, p := range pkts {
 		last := p.lostAfter
 		path := make([]int, len(points))
@@ -103,16 +109,35 @@ func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
 			evs = append(evs, ev{pt, s})
 		}
 	}
+	return evs
+}
+
+// feed gives the points' events to a Placer in time order.
+func feed(points []hop, evs []ev) *Result {
+	frames := make([]int, len(points))
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
 	names := make([]string, len(points))
 	for i, h := range points {
 		names[i] = h.name
 	}
 	pl := New(names)
+	streams := make([]map[netip.AddrPort]int, len(points)) // per point, by client endpoint
+	for i := range streams {
+		streams[i] = map[netip.AddrPort]int{}
+	}
 	for _, e := range evs {
 		frames[e.point]++
 		e.s.Frame, e.s.Input = frames[e.point], e.point
-		pl.Segment(e.point, 0, &e.s)
+		c := e.s.Src
+		if c == srv {
+			c = e.s.Dst
+		}
+		st, ok := streams[e.point][c]
+		if !ok {
+			st = len(streams[e.point])
+			streams[e.point][c] = st
+		}
+		pl.Segment(e.point, st, &e.s)
 	}
 	for i := range points {
 		pl.EndPoint(i)
@@ -383,5 +408,48 @@ func TestPlacerMemory(t *testing.T) {
 	h := res.Flows[0].Hops[0][0]
 	if h.Packets != n+1 || h.Lost != 0 {
 		t.Errorf("client->server hop %+v, want %d packets, none lost", h, n+1)
+	}
+}
+
+// TestPlacerAbsent holds that a connection a point never saw is lost
+// before that point when the point was capturing and its sibling (to the
+// same server) crossed it: SYNs that never reached the server.
+func TestPlacerAbsent(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	evs := events(three, cli, conn(3, 10, 3, nil, nil, nil))
+	// Another client port: its SYN, sent three times, dies in the
+	// router.
+	other := netip.MustParseAddrPort("198.18.1.2:40001")
+	var syns []pkt
+	for i, at := range []time.Duration{30, 1030, 3030} {
+		syns = append(syns, pkt{dir: 0, seq: 777, flags: decode.FlagSYN, at: at * time.Millisecond, lostAfter: 1, ipid: uint16(900 + i)})
+	}
+	evs = append(evs, events(three, other, syns)...)
+	res := feed(three, evs)
+	if len(res.Flows) != 2 {
+		t.Fatalf("%d flows, want 2", len(res.Flows))
+	}
+	var dead *FlowResult
+	for _, f := range res.Flows {
+		if f.Streams[2] < 0 {
+			dead = f
+		}
+	}
+	if dead == nil {
+		t.Fatal("no flow missing at the server")
+	}
+	if len(dead.Hops[0]) != 2 {
+		t.Fatalf("hops %+v, want client->router and router->server", dead.Hops[0])
+	}
+	h := dead.Hops[0][1]
+	if res.Names[h.From] != "router" || res.Names[h.To] != "server" || h.Lost != 3 || h.Packets != 3 || len(h.Frames) != 3 {
+		t.Errorf("hop %+v, want the 3 SYNs lost between router and server", h)
+	}
+	if h := dead.Hops[0][0]; h.Lost != 0 {
+		t.Errorf("hop %+v: lost before the router", h)
 	}
 }

@@ -28,7 +28,8 @@ type FlowResult struct {
 	Streams []int
 	// Sender0 is, per point, the address that sends its direction 0.
 	Sender0 []string
-	// Path is per direction the points that saw it, along the path.
+	// Path is per direction the points on its path, in order: those that
+	// saw it, and those it never reached that its siblings crossed.
 	Path [2][]int
 	// Hops is per direction each pair of adjacent points of Path.
 	Hops [2][]HopResult
@@ -108,6 +109,11 @@ func (p *Placer) Finish() *Result {
 				slices.Reverse(fr.Path[d])
 			}
 		}
+		res.Flows = append(res.Flows, fr)
+	}
+	for i, f := range p.done {
+		fr := res.Flows[i]
+		absent := p.absentOnPath(i, res.Flows)
 		for d := range f.dir {
 			r := &f.dir[d].res
 			pts := fr.Path[d]
@@ -117,12 +123,26 @@ func (p *Placer) Finish() *Result {
 			if r.packets == nil {
 				continue
 			}
+			if absent[d] != nil {
+				pts = absent[d]
+				fr.Path[d] = pts
+			}
 			for k := 0; k+1 < len(pts); k++ {
 				a, b := pts[k], pts[k+1]
-				fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b]})
+				switch {
+				case f.at[a] == nil:
+					// Nothing reached a: nothing to lose after it.
+				case f.at[b] == nil:
+					// b, on the path (its siblings crossed it), never
+					// saw the connection: all a saw was lost between.
+					if r.packets[a] > 0 {
+						fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.packets[a], Frames: r.first[a]})
+					}
+				default:
+					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b]})
+				}
 			}
 		}
-		res.Flows = append(res.Flows, fr)
 	}
 	for pt, v := range votes {
 		if v > votes[res.Reference] {
@@ -138,6 +158,79 @@ func (p *Placer) Finish() *Result {
 		}
 	}
 	return res
+}
+
+// absentOnPath returns, per direction, flow i's path with the points it
+// never reached that are on it: a point that did not see the flow,
+// capturing when it began, that saw a sibling flow (the same server
+// endpoint at a point both crossed, begun within PlaceMatchWindow) is on
+// its path, in the sibling's order (a SYN that never reached the server:
+// the server's point saw the others). Nil where there are none. A point
+// whose capture began before the flow but ended during it counts all
+// the flow's packets as lost before it: captures are taken to outlast
+// the connections they are compared on.
+func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
+	var out [2][]int
+	f := p.done[i]
+	var absent []int
+	for pt, m := range f.at {
+		if m == nil && p.covers(pt, f) {
+			absent = append(absent, pt)
+		}
+	}
+	if len(absent) == 0 {
+		return out
+	}
+	for j, g := range p.done {
+		if j == i || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g) {
+			continue
+		}
+		// g must have crossed every point f did and some it did not.
+		ok, extra := true, false
+		for pt := range f.at {
+			switch {
+			case f.at[pt] != nil && g.at[pt] == nil:
+				ok = false
+			case f.at[pt] == nil && g.at[pt] != nil && slices.Contains(absent, pt):
+				extra = true
+			}
+		}
+		if !ok || !extra {
+			continue
+		}
+		for d := range out {
+			var path []int
+			for _, pt := range frs[j].Path[d] {
+				if f.at[pt] != nil || slices.Contains(absent, pt) {
+					path = append(path, pt)
+				}
+			}
+			out[d] = path
+		}
+		return out
+	}
+	return out
+}
+
+// sibling reports whether flows f and g went to the same server
+// endpoint at some point both crossed.
+func sibling(f, g *flow) bool {
+	for pt, m := range f.at {
+		if n := g.at[pt]; m != nil && n != nil && m.ep1 == n.ep1 && f.syn && g.syn {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether point pt was capturing when f began (on its
+// own clock, within PlaceHold): then f's first packets would have
+// reached it.
+func (p *Placer) covers(pt int, f *flow) bool {
+	if p.first[pt].IsZero() {
+		return false
+	}
+	return !p.first[pt].After(f.start.Add(verdict.PlaceHold)) && !p.last[pt].Before(f.start)
 }
 
 // offsetsFrom0 estimates each point's clock minus point 0's (ns): for two
