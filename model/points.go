@@ -70,4 +70,9 @@ type Hop struct {
 	// lacks though the receiver acknowledged it: To's capture dropped
 	// them (tcpdump's buffer), the network did not; not in PacketsLost.
 	CaptureMissed int `json:"capture_missed,omitempty"`
+	// Refused counts packets seen at From, never at To, of connections
+	// answered with an RST that To never saw pass: a device between
+	// them refused them (a middlebox, a firewall's reject); not in
+	// PacketsLost.
+	Refused int `json:"refused,omitempty"`
 }

@@ -69,6 +69,7 @@ type member struct {
 	ep1          netip.AddrPort // its receiver (the server when a SYN was seen)
 	ttl          [2]int         // the first packet's TTL each direction, 0 unseen
 	seen         [2]bool        // a packet seen each direction
+	rst          [2]bool        // an RST seen each direction
 	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
 	ackSeen      [2]bool
 }
@@ -188,6 +189,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
 		f.closed = true
+	}
+	if s.Flags&decode.FlagRST != 0 {
+		m.rst[d] = true
 	}
 	n := s.PayloadLen
 	if s.Flags&decode.FlagSYN != 0 {
@@ -501,9 +505,14 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					s[key] = append(s[key], delta)
 				}
 			case res.hasDelta[a][b]:
-				// Nothing here reached b (a black hole): the flow's
-				// earlier delta pairs whatever copies b has.
+				// Nothing here reached b once (a black hole, or only
+				// retransmissions): the flow's earlier delta.
 				delta = res.delta[a][b]
+			default:
+				// Nor before: the other connections' between a and b.
+				if s := p.samples[d][[2]int{a, b}]; len(s) > 0 {
+					delta = median(s)
+				}
 			}
 			missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
 			clear(missed)
@@ -669,15 +678,16 @@ func (p *Placer) inWindow(b int, ns int64) bool {
 	return !p.ended[b] || ns <= p.last[b].UnixNano()
 }
 
-// typicalDelta is the median, over the byte ranges both points saw, of
-// the time from a's first copy to b's: the path delay between them plus
-// their clocks' offset. A first copy lost between them makes b's first
-// copy a retransmission, much later; the median ignores those while
-// fewer than half the ranges lost their first copy.
+// typicalDelta is the median, over the byte ranges both points saw
+// once, of the time from a's copy to b's: the path delay between them
+// plus their clocks' offset.
 func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (int64, bool) {
 	ds := p.buf.deltas[:0]
 	for i := range n {
-		if a, b := as(i), bs(i); len(a) > 0 && len(b) > 0 {
+		// Only bytes sent once: a retransmitted range's copies at the two
+		// points need not be the same packet (the first lost, a later
+		// one through: seconds apart).
+		if a, b := as(i), bs(i); len(a) == 1 && len(b) == 1 {
 			ds = append(ds, chunk[b[0]].ns-chunk[a[0]].ns)
 		}
 	}

@@ -429,15 +429,29 @@ func TestPlacerAbsent(t *testing.T) {
 		syns = append(syns, pkt{dir: 0, seq: 777, flags: decode.FlagSYN, at: at * time.Millisecond, lostAfter: 1, ipid: uint16(900 + i)})
 	}
 	evs = append(evs, events(three, other, syns)...)
+	// A third: its SYN answered by an RST "from the server" that the
+	// router sent (the server's point never sees either).
+	refused := netip.MustParseAddrPort("198.18.1.2:40002")
+	evs = append(evs, events(three, refused, []pkt{
+		{dir: 0, seq: 555, flags: decode.FlagSYN, at: 40 * time.Millisecond, lostAfter: 1, ipid: 950},
+		{dir: 1, seq: 0, ack: 556, flags: decode.FlagRST | decode.FlagACK, at: 40 * time.Millisecond, lostAfter: 2, uncaptured: 3},
+	})...)
 	res := feed(three, evs)
-	if len(res.Flows) != 2 {
-		t.Fatalf("%d flows, want 2", len(res.Flows))
+	if len(res.Flows) != 3 {
+		t.Fatalf("%d flows, want 3", len(res.Flows))
 	}
-	var dead *FlowResult
+	var dead, ref *FlowResult
 	for _, f := range res.Flows {
-		if f.Streams[2] < 0 {
+		switch {
+		case f.Streams[2] >= 0 || len(f.Hops[0]) == 0:
+		case f.Hops[0][0].Packets == 3: // the three SYNs
 			dead = f
+		default:
+			ref = f
 		}
+	}
+	if ref == nil || len(ref.Hops[0]) != 2 || ref.Hops[0][1].Refused != 1 || ref.Hops[0][1].Lost != 0 {
+		t.Errorf("refused flow %+v, want its SYN refused between router and server, not lost", ref)
 	}
 	if dead == nil {
 		t.Fatal("no flow missing at the server")

@@ -46,6 +46,9 @@ type HopResult struct {
 	// CaptureMissed counts packets at From whose bytes To's capture
 	// lacks though the receiver acknowledged them: not lost.
 	CaptureMissed int
+	// Refused counts packets at From that never reached To and were
+	// answered with an RST from between: refused, not lost.
+	Refused int
 }
 
 // Finish compares everything still held and returns the result.
@@ -132,6 +135,14 @@ func (p *Placer) Finish() *Result {
 				switch {
 				case f.at[a] == nil:
 					// Nothing reached a: nothing to lose after it.
+				case f.at[b] == nil && f.at[a].rst[1-d] && !f.at[a].rst[d]:
+					// Answered with an RST at a from the far end's
+					// address, which b never saw: refused by a device
+					// between them (a middlebox, a firewall's reject),
+					// not lost.
+					if r.packets[a] > 0 {
+						fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Refused: r.packets[a]})
+					}
 				case f.at[b] == nil:
 					// b, on the path (its siblings crossed it), never
 					// saw the connection: all a saw was lost between.
@@ -405,6 +416,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 				agg.PacketsUpstream += h.Packets
 				agg.PacketsLost += h.Lost
 				agg.CaptureMissed += h.CaptureMissed
+				agg.Refused += h.Refused
 			}
 		}
 	}

@@ -106,6 +106,9 @@ func WithHops(headline string, hops []model.Hop) string {
 		s += "."
 	}
 	for _, h := range hops {
+		if h.Refused > 0 {
+			s += fmt.Sprintf(" %s %s refused between %s and %s (an RST from between, not from the far end).", plural(h.Refused, "packet"), arrow(h.Direction), h.From, h.To)
+		}
 		if h.CaptureMissed > 0 {
 			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s and that the receiver acknowledged: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
 		}
