@@ -81,6 +81,9 @@ type dirLog struct {
 	refRel int64
 	recs   []rec
 	acks   []arec
+	// ts is the direction's last TCP timestamp (TSval) seen anywhere.
+	ts     uint32
+	tsSeen bool
 	// marks are the ranges acknowledged everywhere at each sweep; the
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
@@ -193,6 +196,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if s.Flags&decode.FlagRST != 0 {
 		m.rst[d] = true
 	}
+	if s.Options.Timestamp {
+		f.dir[d].ts, f.dir[d].tsSeen = s.Options.TSVal, true
+	}
 	n := s.PayloadLen
 	if s.Flags&decode.FlagSYN != 0 {
 		n++
@@ -269,6 +275,9 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 			}
 		}
 	}
+	if f == nil && !syn {
+		f, ep0 = p.bySeq(point, s, ep0)
+	}
 	if f == nil {
 		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn}
 		p.open = append(p.open, f)
@@ -286,6 +295,43 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	f.at[point] = &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0, ep1: ep1}
 	p.byStream[point][stream] = f
 	return f
+}
+
+// bySeq finds the open flow, recently active and not yet at point, whose
+// two directions' sequence numbers s's sequence and acknowledgment
+// numbers continue (and its TCP timestamp, when both have one): a
+// connection whose capture at point began after its SYN, under another
+// 4-tuple (NAT). It returns the flow and the sender of its direction 0
+// at point, or nil and ep0.
+func (p *Placer) bySeq(point int, s *decode.Segment, ep0 netip.AddrPort) (*flow, netip.AddrPort) {
+	if s.Flags&decode.FlagACK == 0 {
+		return nil, ep0
+	}
+	near := func(l *dirLog, seq uint32) bool {
+		d := int64(int32(seq - l.ref))
+		return l.based && d > -verdict.PlaceSeqWindow && d < verdict.PlaceSeqWindow
+	}
+	for _, f := range p.open {
+		if f.at[point] != nil || s.Time.Sub(f.last) > verdict.PlaceHold {
+			continue
+		}
+		for o := range f.dir {
+			l, back := &f.dir[o], &f.dir[1-o]
+			if !near(l, s.Seq) || !near(back, s.Ack) {
+				continue
+			}
+			if s.Options.Timestamp && l.tsSeen {
+				if d := int64(int32(s.Options.TSVal - l.ts)); d < -verdict.PlaceTSWindow || d > verdict.PlaceTSWindow {
+					continue
+				}
+			}
+			if o == 0 {
+				return f, s.Src
+			}
+			return f, s.Dst
+		}
+	}
+	return nil, ep0
 }
 
 // ep0Of is the sender of flow g's direction 0 at a point where its

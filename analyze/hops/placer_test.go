@@ -89,7 +89,8 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 			}
 			src, dst := cli, srv
 			if h.nat.IsValid() {
-				src = h.nat
+				// One NAT port per client port.
+				src = netip.AddrPortFrom(h.nat.Addr(), h.nat.Port()+cli.Port()-40000)
 			}
 			if p.dir == 1 {
 				src, dst = dst, src
@@ -465,5 +466,38 @@ func TestPlacerAbsent(t *testing.T) {
 	}
 	if h := dead.Hops[0][0]; h.Lost != 0 {
 		t.Errorf("hop %+v: lost before the router", h)
+	}
+}
+
+// TestPlacerMidStreamNAT holds that a connection whose capture behind a
+// NAT began after its handshake (no SYN, another 4-tuple) is matched by
+// its sequence numbers, and an unrelated connection is not.
+func TestPlacerMidStreamNAT(t *testing.T) {
+	natted := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
+	}
+	ps := conn(2, 6, 4, map[int]int{2: 0}, nil, nil)
+	for i := range ps[:3] {
+		ps[i].uncaptured = 2 // the lb's capture begins after the handshake
+	}
+	evs := events(natted, cli, ps)
+	// Another connection at the lb only, under its own numbers.
+	other := netip.MustParseAddrPort("198.18.1.2:40009")
+	evs = append(evs, events(natted, other, []pkt{
+		{dir: 0, seq: 99999, ack: 123456, flags: decode.FlagACK, n: 100, at: 50 * time.Millisecond, lostAfter: 1, ipid: 5, uncaptured: 1},
+	})...)
+	res := feed(natted, evs)
+	matched := 0
+	for _, f := range res.Flows {
+		if f.Streams[0] >= 0 && f.Streams[1] >= 0 {
+			matched++
+			if len(f.Hops[0]) != 1 || f.Hops[0][0].Lost != 1 {
+				t.Errorf("client->lb %+v, want data 2 lost", f.Hops[0])
+			}
+		}
+	}
+	if matched != 1 || len(res.Flows) != 2 {
+		t.Errorf("%d flows, %d matched at both points; want 2, 1", len(res.Flows), matched)
 	}
 }

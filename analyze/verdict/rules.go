@@ -198,6 +198,20 @@ const (
 	// retransmissions (1, 2, 4 s) fit; a port reused minutes later by a
 	// new connection with the same tuple does not.
 	PlaceMatchWindow = 30 * time.Second
+	// PlaceSeqWindow bounds how far (bytes of sequence space) a
+	// connection's first packet at a point may be from where another
+	// point's copy of the same connection is, for the two to be matched
+	// by sequence numbers when neither the SYN nor the 4-tuple matches
+	// (a capture begun mid-connection behind a NAT): the points are read
+	// together in time order, so the other point saw these bytes
+	// moments before; 16 MB is more than a second of 100 Mbit/s in
+	// flight. Both directions' numbers must fall within it.
+	PlaceSeqWindow = 1 << 24
+	// PlaceTSWindow bounds the same for the TCP timestamp (TSval) of
+	// the packet's direction, when it has one: Linux ticks it every ms
+	// from a random offset per connection, so 60 s of ticks is 1 in
+	// 70000 of the space.
+	PlaceTSWindow = 60000
 	// MaxPlacementFrames is how many lost packets' frames a placement
 	// lists per connection, direction and hop: enough to open the first
 	// ones in Wireshark; the counts stay exact.
