@@ -149,6 +149,29 @@ func analyzePoints(stop context.Context, points []pointSpec, opts analyze.Option
 			pl.EndPoint(pt)
 		}
 	}
+	if stop.Err() != nil {
+		// Each point's reading stopped in the input it was reading: it
+		// says so, with that point's inputs not read.
+		for _, pr := range readers {
+			cut, n := -1, 0
+			for k, in := range pr.infos {
+				if in.Format != "" {
+					cut, n = k, k+1
+				}
+			}
+			if cut < 0 {
+				if len(pr.infos) == 0 {
+					continue
+				}
+				cut, n = 0, 1
+			}
+			var unread []string
+			for _, in := range pr.infos[n:] {
+				unread = append(unread, in.Path)
+			}
+			pr.infos[cut].Warnings = append(pr.infos[cut].Warnings, interruptWarning(context.Cause(stop), pr.infos[cut], unread))
+		}
+	}
 	res := pl.Finish()
 	infos := make([]*decode.InputInfo, len(allPaths))
 	for _, pr := range readers {

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -213,4 +218,48 @@ func tsharkRetransmissions(t *testing.T, file string) *tsharkCounts {
 		}
 	}
 	return m
+}
+
+// countingStop stops the analysis (as ^C does) once after packets have
+// been read from its source.
+type countingStop struct {
+	decode.Source
+	after  int
+	cancel context.CancelCauseFunc
+}
+
+func (s *countingStop) Next() (*decode.Packet, error) {
+	if s.after--; s.after == 0 {
+		s.cancel(errors.New("interrupted by the test"))
+	}
+	return s.Source.Next()
+}
+
+// An analysis of several points stopped part-way (^C) reports what was
+// read, and each point's input says where its reading stopped (a small
+// file is read to its end from the buffer already filled).
+func TestPointsInterrupted(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	stop, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	open := func(path string, input int) (decode.Source, error) {
+		src, err := decode.OpenContext(stop, path, input)
+		if err != nil || input != 0 {
+			return src, err
+		}
+		return &countingStop{Source: src, after: 100, cancel: cancel}, nil
+	}
+	points := []pointSpec{{"client", []string{filepath.Join(dir, "client.pcap")}}, {"server", []string{filepath.Join(dir, "server.pcap")}}}
+	r, _, err := analyzePoints(stop, points, analyze.Options{}, open, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range r.Inputs {
+		if !slices.ContainsFunc(in.Warnings, func(w string) bool { return strings.HasPrefix(w, "interrupted by the test") }) {
+			t.Errorf("input %d (%s) warnings %q: none says where the reading stopped", i, in.Path, in.Warnings)
+		}
+	}
+	if len(r.Points) != 2 || len(r.Connections) == 0 {
+		t.Errorf("points %+v, %d connections: want the report of what was read", r.Points, len(r.Connections))
+	}
 }
