@@ -423,7 +423,9 @@ func (p *Placer) retire(f *flow) {
 	for d := range f.dir {
 		p.compare(f, d, 1<<62)
 		p.compareAcks(f, d, 1<<62)
-		f.dir[d].marks = nil
+		// Only the counts stay until Finish: a few hundred bytes per
+		// connection and pair of points, not its packets.
+		f.dir[d].recs, f.dir[d].acks, f.dir[d].marks = nil, nil, nil
 	}
 	for point, m := range f.at {
 		if m != nil {
