@@ -147,6 +147,17 @@ func (a *Analyzer) Segment(s *decode.Segment) {
 	a.segment(s)
 }
 
+// LastStream is the tcp.stream of the connection the last segment given
+// to Segment went to, or -1 if it went to none (a late segment of a
+// forgotten connection). Multi-point analysis files each point's
+// segments under its own stream numbers with it.
+func (a *Analyzer) LastStream() int {
+	if a.lastConn == nil || a.lastConn == a.gone {
+		return -1
+	}
+	return a.lastConn.stream
+}
+
 // segment is Segment returning the analysis flags, for tests.
 func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	k := keyOf(s.Src, s.Dst)
@@ -158,6 +169,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	if c != nil && c == a.gone {
 		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 			a.late()
+			a.lastConn = nil
 			return 0
 		}
 		c = nil // a new connection on a forgotten one's 4-tuple
@@ -227,6 +239,14 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 // decoding (holes still waiting to be filled become gaps), and segments
 // given after it are analysed as TCP only.
 func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
+	return a.ReportPlaced(inputs, nil)
+}
+
+// ReportPlaced is Report with place, if not nil, called on the judged
+// connections before the summary is made of them
+// (verdict.JudgeReportPlaced): a multi-point analysis's reference point
+// adds what the other points saw.
+func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.Connection)) *model.Report {
 	r := &model.Report{
 		Version:     1,
 		Inputs:      inputs,
@@ -249,8 +269,8 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	listed = a.judgeReport(r, listed) // judge.go
-	plots(r, listed)                  // plots.go
+	listed = a.judgeReport(r, listed, place) // judge.go
+	plots(r, listed)                         // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

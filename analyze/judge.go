@@ -10,7 +10,7 @@ import (
 // verdict tracker kept, mapped to client and server as report mapped them.
 // It returns the listed connections the Report kept (probes are counted
 // apart), so that r.Connections[i] is still the i-th.
-func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) []*conn {
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, place func([]*model.Connection)) []*conn {
 	facts := make([]*verdict.Facts, len(listed))
 	for i, c := range listed {
 		client, _ := c.Roles()
@@ -20,7 +20,7 @@ func (a *Analyzer) judgeReport(r *model.Report, listed []*conn) []*conn {
 	if a.fg != nil {
 		forgotten = &a.fg.forgotten
 	}
-	kept := verdict.JudgeReport(r, facts, forgotten)
+	kept := verdict.JudgeReportPlaced(r, facts, forgotten, place)
 	out := make([]*conn, len(kept))
 	for i, k := range kept {
 		out[i] = listed[k]

@@ -16,42 +16,85 @@ import (
 // (no packet for a while) moves the analyzer's clock (Tick) and the
 // reading goes on.
 func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
-	dec := decode.NewInputDecoder()
-	if a.dec != nil {
-		// The inputs are one capture split by rotation, in order.
-		dec = a.dec.Next()
-	}
-	a.dec = dec
-	var seg decode.Segment
-	secrets, _ := src.(decode.SecretsSource)
-	used := 0 // secrets added to the key log
-	var warnings []string
-	warn := func(w string) { warnings = append(warnings, w) }
+	r := a.NewInputReader(src)
 	for {
-		p, err := src.Next()
+		p, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var idle *decode.IdleError
-			if errors.As(err, &idle) {
-				a.Tick(idle.At)
-				continue
-			}
 			return nil, err
 		}
-		if secrets != nil {
-			used = a.addSecrets(secrets, used, warn)
-		}
-		if ok, _ := dec.Decode(p, &seg); ok {
-			a.Segment(&seg)
-		} else if e, ok := dec.ICMPError(); ok {
-			a.ICMPError(&e)
-		}
+		r.Take(p)
 	}
-	info := src.Info()
-	info.Warnings = append(info.Warnings, warnings...)
-	info.Warnings = append(info.Warnings, dec.Warnings()...)
-	info.Decoded = dec.Stats()
-	return info, nil
+	return r.Info(), nil
+}
+
+// InputReader reads one input into an Analyzer a packet at a time, so
+// that several inputs read at once (the capture points of one moment,
+// each with its own Analyzer) can be merged in time order. ReadSource is
+// Next and Take until io.EOF, then Info.
+type InputReader struct {
+	a       *Analyzer
+	src     decode.Source
+	dec     *decode.InputDecoder
+	secrets decode.SecretsSource
+	used    int // secrets added to the key log
+	seg     decode.Segment
+	warns   []string
+}
+
+// NewInputReader starts reading src into a. The inputs read into one
+// Analyzer are one capture split by rotation, in order: the decoder of
+// the input before goes on in this one (reassembly, copy detection).
+func (a *Analyzer) NewInputReader(src decode.Source) *InputReader {
+	dec := decode.NewInputDecoder()
+	if a.dec != nil {
+		dec = a.dec.Next()
+	}
+	a.dec = dec
+	r := &InputReader{a: a, src: src, dec: dec}
+	r.secrets, _ = src.(decode.SecretsSource)
+	return r
+}
+
+// Next reads the next packet, valid until the next call; io.EOF at the
+// end. A live source's *decode.IdleError moves the analyzer's clock and
+// the reading goes on.
+func (r *InputReader) Next() (*decode.Packet, error) {
+	for {
+		p, err := r.src.Next()
+		var idle *decode.IdleError
+		if err != nil && errors.As(err, &idle) {
+			r.a.Tick(idle.At)
+			continue
+		}
+		return p, err
+	}
+}
+
+// Take analyses p, read by Next. It returns p's TCP segment, valid until
+// the next Take, or nil if p carries none.
+func (r *InputReader) Take(p *decode.Packet) *decode.Segment {
+	if r.secrets != nil {
+		r.used = r.a.addSecrets(r.secrets, r.used, func(w string) { r.warns = append(r.warns, w) })
+	}
+	if ok, _ := r.dec.Decode(p, &r.seg); ok {
+		r.a.Segment(&r.seg)
+		return &r.seg
+	}
+	if e, ok := r.dec.ICMPError(); ok {
+		r.a.ICMPError(&e)
+	}
+	return nil
+}
+
+// Info is the input's info with the decoder's counts and warnings, once
+// Next has returned io.EOF.
+func (r *InputReader) Info() *decode.InputInfo {
+	info := r.src.Info()
+	info.Warnings = append(info.Warnings, r.warns...)
+	info.Warnings = append(info.Warnings, r.dec.Warnings()...)
+	info.Decoded = r.dec.Stats()
+	return info
 }

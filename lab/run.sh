@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-nat
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
@@ -1098,6 +1098,111 @@ notes_router-capture() {
 	n=$(tshark -r "$OUT/router-s.pcap" -Y "ip.src == $C4 && tcp.analysis.retransmission" -T fields -e frame.number 2>/dev/null | wc -l)
 	[ "$n" -gt 1 ] || SC_BAD="only $n client retransmission(s) through the router"
 	echo "router-s.pcap has $n client->server retransmissions (tshark)."
+}
+
+# multipoint-loss: the usual path (client - router - server) captured at
+# four points: the client, the router's two interfaces (towards the
+# client, towards the server) and the server. The router drops packets
+# at random each way in its forward hook, after the capture on the
+# interface they came in by and before the one they leave by: the loss
+# is between router-c and router-s client->server, between router-s and
+# router-c server->client, and every other hop is clean. Each direction
+# is a fault of its own with an nft counter, so truth.json has the drops
+# per hop.
+sc_multipoint-loss() {
+	begin multipoint-loss
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault client_to_server "random loss 10% client->server in the router" "ip saddr $C4 meta l4proto tcp numgen random mod 100 < 10 counter drop"
+	fault server_to_client "random loss 6% server->client in the router" "ip saddr $S4 meta l4proto tcp numgen random mod 100 < 6 counter drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) captured at four points: the client, the router's interface towards the client, its interface towards the server, and the server. From 2 s to 8 s the router drops 10% of client->server and 6% of server->client TCP packets at random (nft numgen with counters), between its two interfaces." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places every loss between router-c and router-s (client->server) or router-s and router-c (server->client): the faults' packet counts are the drops of those two hops."
+}
+
+notes_multipoint-loss() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
+}
+
+# multipoint-nat: a load balancer in front of the server. On router-capture's
+# longer path (client - rta - lb - rtb - server) the middle router is the
+# load balancer: the client dials its VIP 198.18.3.2:80, which it DNATs to
+# the server's 198.18.2.2:8080 and masquerades to its own address towards
+# the server (198.18.4.1). Captured at the client, the load balancer's two
+# interfaces (lb-in.pcap towards the client, lb-out.pcap towards the
+# server, after its NAT) and the server: the same connections under other
+# 4-tuples each side of the load balancer, matched by the client's ISN.
+# rtb, on the link between the load balancer and the server, drops at
+# random each way, each direction a fault with its own nft counter.
+sc_multipoint-nat() {
+	begin multipoint-nat
+	topo_down
+	topo_up_hops
+	local vip=198.18.3.2 out=198.18.4.1
+	ip -n "$NS_C" route add 198.18.3.0/24 via 198.18.1.1
+	ip -n "$NS_S" route add 198.18.4.0/24 via 198.18.2.1
+	ip netns exec "$NS_R" nft -f - <<-NFT
+		table ip lb {
+			chain pre { type nat hook prerouting priority dstnat; ip daddr $vip tcp dport 80 dnat to $S4:8080; }
+			chain post { type nat hook postrouting priority srcnat; ip daddr $S4 masquerade; }
+		}
+	NFT
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" ra "$OUT/lb-in.pcap"
+	capture "$NS_R" rb "$OUT/lb-out.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $vip:80 --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	local rule dir what k out_h
+	for k in 0 1; do
+		if [ $k = 0 ]; then
+			dir=client_to_server what="random loss 8% client->server at rtb, between the load balancer and the server" rule="ip saddr $out ip daddr $S4 meta l4proto tcp numgen random mod 100 < 8 counter drop"
+		else
+			dir=server_to_client what="random loss 10% server->client at rtb, between the server and the load balancer" rule="ip saddr $S4 ip daddr $out meta l4proto tcp numgen random mod 100 < 10 counter drop"
+		fi
+		out_h=$(ip netns exec "$NS_B" nft --echo --handle add rule inet lab faults $rule)
+		F_HANDLE+=("$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out_h")") F_START+=("$(now)") F_DIR+=("$dir")
+		F_WHAT+=("$what") F_RULE+=("$rule") F_END+=("")
+		log "fault on: $what"
+	done
+	at 8
+	for k in 0 1; do
+		F_COUNT[$k]=$(ip netns exec "$NS_B" nft --handle list chain inet lab faults | sed -n "s/.*counter packets \([0-9]*\) .*# handle ${F_HANDLE[$k]}\$/\1/p")
+		ip netns exec "$NS_B" nft delete rule inet lab faults handle "${F_HANDLE[$k]}"
+		F_END[$k]=$(now)
+		log "fault off: ${F_WHAT[$k]} (${F_COUNT[$k]} packets)"
+	done
+	finish --transport h2c --server $vip:80 --conns 2 \
+		--description "Two h2c connections to a load balancer's VIP $vip:80 (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) on the path client - rta - lb - rtb - server; the load balancer DNATs to $S4:8080 and masquerades to $out. From 2 s to 8 s rtb, between the load balancer and the server, drops 8% of client->server and 10% of server->client TCP packets at random (nft numgen with counters)." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;lb-in.pcap=tcpdump -i ra in the load balancer's namespace (towards the client: client -> VIP);lb-out.pcap=tcpdump -i rb in the load balancer's namespace (towards the server: $out -> server, after NAT);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "h2pcap analyze --point client=client.pcap --point lb-in=lb-in.pcap --point lb-out=lb-out.pcap --point server=server.pcap matches each connection across the NAT by the client's ISN and places every loss between lb-out and server (client->server) or server and lb-out (server->client): the faults' packet counts are the drops of those two hops. server.pcap sees the load balancer ($out) as the client."
+}
+
+notes_multipoint-nat() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "rtb dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
 }
 
 # synack_loss NAME END DESCRIPTION-TAIL: two long-lived h2c connections

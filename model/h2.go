@@ -48,6 +48,10 @@ type Summary struct {
 	// GRPC sums the connections' gRPC calls per method and outcome,
 	// most calls first; absent without gRPC.
 	GRPC []GRPCCount `json:"grpc,omitempty"`
+	// Hops is, in a multi-point analysis, each pair of adjacent capture
+	// points per direction with the packets lost between them, over all
+	// connections; absent with one point.
+	Hops []Hop `json:"hops,omitempty"`
 }
 
 // Attempts counts connections that never carried a byte of data.

@@ -27,6 +27,9 @@ type Report struct {
 	// role) cannot say. Absent otherwise.
 	CaptureHost string   `json:"capture_host,omitempty"`
 	Summary     *Summary `json:"summary"`
+	// Points are the capture points of a multi-point analysis, in the
+	// order given; absent with one point (points.go).
+	Points []Point `json:"points,omitempty"`
 
 	// Spilled are connection rows the analysis already wrote as JSON
 	// and dropped (h2pcap analyze --format json: healthy connections
@@ -123,6 +126,15 @@ type Connection struct {
 	// Plot is what the report's pictures draw (plot.go); nil unless the
 	// analysis was asked for pictures and the connection has a problem.
 	Plot *Plot `json:"plot,omitempty"`
+
+	// Points says, in a multi-point analysis, how each capture point
+	// that saw this connection numbered it, keyed by point name; absent
+	// with one point.
+	Points map[string]ConnPoint `json:"points,omitempty"`
+	// Placement places this connection's losses between adjacent capture
+	// points, one entry per direction and lossy hop, along the path;
+	// absent with one point or without loss between points.
+	Placement []Placement `json:"placement,omitempty"`
 }
 
 // TCPStats holds both directions' counters.

@@ -70,3 +70,62 @@ func TestVerdictDeadJSON(t *testing.T) {
 		t.Errorf("verdict JSON\n%s\nwant\n%s", b, want)
 	}
 }
+
+// The multi-point fields' JSON names are the issue's contract, and a
+// one-point report carries none of them.
+func TestPointsJSONNames(t *testing.T) {
+	off := 12.5
+	r := Report{
+		Points:      []Point{{Name: "lb", Inputs: []int{1}, ClockOffsetMs: &off, Connections: 2}},
+		Connections: []*Connection{{Points: map[string]ConnPoint{"lb": {Input: 1, Stream: 3}}, Placement: []Placement{{Direction: ServerToClient, From: "lb", To: "client", Packets: 1, Bytes: 9}}}},
+		Summary:     &Summary{Hops: []Hop{{From: "lb", To: "client", Direction: ServerToClient, PacketsUpstream: 10, PacketsLost: 1, LossRate: 0.1}}},
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Points []map[string]any `json:"points"`
+		Conns  []struct {
+			Points    map[string]map[string]any `json:"points"`
+			Placement []map[string]any          `json:"placement"`
+		} `json:"connections"`
+		Summary struct {
+			Hops []map[string]any `json:"hops"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	has := func(what string, m map[string]any, keys ...string) {
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s: no %q in %v", what, k, m)
+			}
+		}
+	}
+	has("point", doc.Points[0], "name", "inputs", "clock_offset_ms", "connections")
+	has("connection point", doc.Conns[0].Points["lb"], "input", "stream", "first_frame", "tcp")
+	has("placement", doc.Conns[0].Placement[0], "direction", "from", "to", "packets", "bytes", "frames")
+	has("hop", doc.Summary.Hops[0], "from", "to", "direction", "packets_upstream", "packets_lost", "loss_rate")
+
+	one, err := json.Marshal(Report{Connections: []*Connection{{}}, Summary: &Summary{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain map[string]any
+	json.Unmarshal(one, &plain)
+	if _, ok := plain["points"]; ok {
+		t.Error("a one-point report has points")
+	}
+	c := plain["connections"].([]any)[0].(map[string]any)
+	s := plain["summary"].(map[string]any)
+	for _, k := range []string{"points", "placement"} {
+		if _, ok := c[k]; ok {
+			t.Errorf("a one-point connection has %q", k)
+		}
+	}
+	if _, ok := s["hops"]; ok {
+		t.Error("a one-point summary has hops")
+	}
+}

@@ -221,6 +221,7 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	t.etcd(r)
 	t.grpc(r)
 	t.inputs(r)
+	t.points(r)
 	t.paths(r)
 	t.probes(r)
 	t.connections(r)

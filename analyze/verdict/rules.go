@@ -222,3 +222,49 @@ const (
 	// once": no backoff, no timer.
 	redialAtOnce = 100
 )
+
+// Several capture points (package hops): when the copies of a byte range
+// at every point are all in, and how flows are matched across points.
+const (
+	// PlaceHold is how long (capture time) a byte range must have been
+	// acknowledged at every point that saw its connection, or the
+	// connection quiet, before its copies are compared across points:
+	// past the clock offsets between capturing hosts (tens of ms, a few
+	// hundred at worst without NTP) and a spurious retransmission's
+	// timer racing the ACK (one RTO, 200 ms at least on Linux). A copy
+	// later than that is compared on its own, still soundly.
+	PlaceHold = 2 * time.Second
+	// PlaceSweep is how often (capture time) the open connections'
+	// ranges are checked against PlaceHold: memory holds at most
+	// PlaceHold+PlaceSweep of each connection's packets per point.
+	PlaceSweep = time.Second
+	// PlaceQuiet is how long a connection that closed (FIN or RST at
+	// some point) must have been quiet everywhere before it is done:
+	// past the last FIN's retransmissions (its first RTO, 1 s before a
+	// round trip is measured, then 2 s).
+	PlaceQuiet = 5 * time.Second
+	// PlaceMatchWindow bounds how far apart in time two points' first
+	// packets of a connection may be for the connections to be matched
+	// by the client's ISN or the 4-tuple: clock offsets and a SYN's
+	// retransmissions (1, 2, 4 s) fit; a port reused minutes later by a
+	// new connection with the same tuple does not.
+	PlaceMatchWindow = 30 * time.Second
+	// PlaceSeqWindow bounds how far (bytes of sequence space) a
+	// connection's first packet at a point may be from where another
+	// point's copy of the same connection is, for the two to be matched
+	// by sequence numbers when neither the SYN nor the 4-tuple matches
+	// (a capture begun mid-connection behind a NAT): the points are read
+	// together in time order, so the other point saw these bytes
+	// moments before; 16 MB is more than a second of 100 Mbit/s in
+	// flight. Both directions' numbers must fall within it.
+	PlaceSeqWindow = 1 << 24
+	// PlaceTSWindow bounds the same for the TCP timestamp (TSval) of
+	// the packet's direction, when it has one: Linux ticks it every ms
+	// from a random offset per connection, so 60 s of ticks is 1 in
+	// 70000 of the space.
+	PlaceTSWindow = 60000
+	// MaxPlacementFrames is how many lost packets' frames a placement
+	// lists per connection, direction and hop: enough to open the first
+	// ones in Wireshark; the counts stay exact.
+	MaxPlacementFrames = 10
+)

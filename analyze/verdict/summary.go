@@ -19,6 +19,14 @@ import (
 // Report (nil: none). It returns the indexes, into the connections it was
 // given, of those it kept, in order.
 func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []int) {
+	return JudgeReportPlaced(r, facts, forgotten, nil)
+}
+
+// JudgeReportPlaced is JudgeReport with place, if not nil, called on the
+// judged connections before the summary is made of them: a multi-point
+// analysis (package hops) adds to each what the other capture points saw
+// (Place), which the summary then tells.
+func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, place func([]*model.Connection)) (kept []int) {
 	var seen []model.ProbeTarget
 	if forgotten != nil {
 		seen = forgotten.Probes
@@ -65,6 +73,9 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []
 		}
 	}
 	abandoned(r.Connections, facts, newStartIndex(r.Connections, forgotten))
+	if place != nil {
+		place(r.Connections)
+	}
 	r.Summary = Summarize(r.Connections, facts, forgotten)
 	FillCaptureQuality(r.Inputs, facts)
 	if len(probes) > 0 {

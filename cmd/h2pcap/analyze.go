@@ -169,11 +169,20 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	var opts analyze.Options
 	var af analysisFlags
 	af.register(fs, &opts, "pcapng Decryption Secrets Blocks are used without it")
-	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given.\n")
+	var points pointList
+	fs.Var(&points, "point", "read `NAME=FILE` as the capture point NAME (repeatable; the same NAME again adds a rotated file of that capture): the points are analysed each on its own and compared, placing each loss between two adjacent points")
+	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n       h2pcap analyze [flags] --point NAME=FILE --point NAME=FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given; files that\ncapture the same moments and connections are several capture points, each\nnamed by its file name (--point names them).\n")
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
+	if len(points) > 0 && len(paths) > 0 {
+		return usageError("analyze: give every file with --point NAME=FILE when --point is used (%s is not)", paths[0])
+	}
+	if len(points) == 1 {
+		// One point is one capture: nothing to compare it with.
+		paths, points = points[0].paths, nil
+	}
+	if len(paths) == 0 && len(points) == 0 {
 		return usageError("analyze: no capture file given (h2pcap analyze FILE...; -h for the flags)")
 	}
 	if err := out.check(); err != nil {
@@ -196,7 +205,11 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	var prog *progress
 	if onTerminal {
-		prog = startProgress(stderr, inputsSize(paths), progressAfter, time.Now)
+		all := paths
+		for _, p := range points {
+			all = append(all, p.paths...)
+		}
+		prog = startProgress(stderr, inputsSize(all), progressAfter, time.Now)
 	}
 	switch {
 	case out.format == "json":
@@ -210,7 +223,12 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		// ones: those can be judged and dropped soon after their close.
 		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
 	}
-	r, err := analyzeInputs(ir.files, paths, opts, open, prog)
+	var r *model.Report
+	if len(points) > 0 {
+		r, _, err = analyzePoints(ir.files, points, opts, open, prog)
+	} else {
+		r, err = analyzeInputs(ir.files, paths, opts, open, prog)
+	}
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
 		return err
@@ -252,18 +270,23 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Equal(order, paths) {
-		if overlap(infos) && stop.Err() == nil && rereadable(paths) {
-			// Captures of the same moments are not one capture split by
-			// rotation but several capture points, which time order does
-			// not make one: they are read as given, as they always were,
-			// until they are analysed as what they are.
+	if overlap(infos) && stop.Err() == nil && rereadable(paths) {
+		// Captures of the same moments are not one capture split by
+		// rotation: each is a capture point of its own, when they saw
+		// the same connections.
+		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog)
+		if err != nil || shared || stop.Err() != nil {
+			return r, err
+		}
+		// No connection in common: captures of other places, read as
+		// given as one capture, as they always were.
+		if !slices.Equal(order, paths) {
 			if a, infos, err = readInputs(stop, paths, opts, open, prog); err != nil {
 				return nil, err
 			}
-		} else {
-			infos[0].Warnings = append(infos[0].Warnings, "inputs read in time order: "+strings.Join(order, ", "))
 		}
+	} else if !slices.Equal(order, paths) {
+		infos[0].Warnings = append(infos[0].Warnings, "inputs read in time order: "+strings.Join(order, ", "))
 	}
 	warnOverlaps(infos)
 	return a.Report(infos), nil

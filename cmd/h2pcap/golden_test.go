@@ -35,6 +35,26 @@ func TestGoldenReports(t *testing.T) {
 	}
 }
 
+// The multi-point report of the four-point lab capture: the capture
+// points and hop tables, the headline and findings placing each loss.
+func TestGoldenPoints(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	var args []string
+	for _, p := range []string{"client", "router-c", "router-s", "server"} {
+		args = append(args, "--point", p+"="+filepath.Join(dir, p+".pcap"))
+	}
+	for _, format := range []string{"table", "markdown"} {
+		name := "multipoint-loss." + map[string]string{"table": "txt", "markdown": "md"}[format]
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := h2pcap(t, nil, append([]string{"analyze", "--format", format}, args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			checkGolden(t, name, out)
+		})
+	}
+}
+
 // checkGolden compares out with testdata/name, which -update rewrites.
 func checkGolden(t *testing.T, name, out string) {
 	t.Helper()

@@ -133,36 +133,111 @@ func TestRotationOrder(t *testing.T) {
 	})
 }
 
-// Captures whose times overlap are captures of the same moments at two
-// points, not a rotation: read in the order given, as before, with a
-// warning on the second that it overlaps the first.
+// Captures whose times overlap and that saw the same connections are
+// captures of the same moments at two points, not a rotation: each is a
+// capture point named by its file, analysed on its own (its counters are
+// those of the file alone: no packet counted twice), in the order given;
+// the rows are the client's point's.
 func TestOverlappingInputs(t *testing.T) {
 	const dir = "../../testdata/pcaps/blackhole-s2c-h2c/"
 	client, server := dir+"client.pcap", dir+"server.pcap" // the client's capture starts first
+	alone := map[string]*model.Report{"client": analyzeJSON(t, nil, client), "server": analyzeJSON(t, nil, server)}
 	for _, given := range [][]string{{client, server}, {server, client}} {
 		t.Run(filepath.Base(given[0])+" first", func(t *testing.T) {
 			r := analyzeJSON(t, nil, given...)
 			if r.Inputs[0].Path != given[0] || r.Inputs[1].Path != given[1] {
 				t.Fatalf("inputs read %s, %s; want the order given", r.Inputs[0].Path, r.Inputs[1].Path)
 			}
-			overlaps := func(ws []string) (n int) {
-				for _, w := range ws {
+			for i, in := range r.Inputs {
+				for _, w := range in.Warnings {
 					if strings.HasPrefix(w, "overlaps input ") {
-						n++
+						t.Errorf("input %d warns %q: it is a capture point, not more of one capture", i, w)
 					}
 				}
-				return n
 			}
-			if overlaps(r.Inputs[0].Warnings) != 0 {
-				t.Errorf("input 0 warnings %q", r.Inputs[0].Warnings)
+			if len(r.Points) != 2 {
+				t.Fatalf("points %+v, want client and server", r.Points)
 			}
-			// Beside it, input 1 has the warnings of a capture read after
-			// another of the same moments (time going back at its start,
-			// the other's packets taken for copies of its own).
-			w := r.Inputs[1].Warnings
-			if overlaps(w) != 1 || !slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "overlaps input 0 ("+given[0]+") in time: ") }) {
-				t.Errorf("input 1 warnings %q, want one that it overlaps input 0", w)
+			for i, p := range r.Points {
+				name := strings.TrimSuffix(filepath.Base(given[i]), ".pcap")
+				if p.Name != name || !slices.Equal(p.Inputs, []int{i}) || p.Reference != (name == "client") {
+					t.Errorf("point %d: %+v, want %s on input %d, the reference if the client's", i, p, name, i)
+				}
+			}
+			if want := alone["client"]; len(r.Connections) != len(want.Connections) {
+				t.Fatalf("%d connections, want the client capture's %d", len(r.Connections), len(want.Connections))
+			}
+			for _, c := range r.Connections {
+				if len(c.Points) != 2 {
+					t.Errorf("stream %d seen at %d points, want both", c.Stream, len(c.Points))
+				}
+				for name, cp := range c.Points {
+					var own *model.Connection
+					for _, o := range alone[name].Connections {
+						if o.Stream == cp.Stream {
+							own = o
+						}
+					}
+					if own == nil {
+						t.Fatalf("stream %d: %s's stream %d not in %s analysed alone", c.Stream, name, cp.Stream, name)
+					}
+					if own.TCP.ClientToServer.Retransmissions != cp.TCP.ClientToServer.Retransmissions ||
+						own.TCP.ServerToClient.Retransmissions != cp.TCP.ServerToClient.Retransmissions ||
+						own.TCP.ClientToServer.Packets != cp.TCP.ClientToServer.Packets {
+						t.Errorf("stream %d at %s: counters %+v, want the file's own %+v", c.Stream, name, cp.TCP, own.TCP)
+					}
+				}
 			}
 		})
+	}
+}
+
+// Captures of the same moments that share no connection (two hosts'
+// captures, say) are not points of one path: read as given as one
+// capture, as before, with the warning that they overlap.
+func TestOverlappingInputsApart(t *testing.T) {
+	c := readPcap(t, "../../testdata/pcaps/multipoint-loss/client.pcap")
+	// Each file takes the packets of one client port (Ethernet, IPv4).
+	dir := t.TempDir()
+	byPort := map[uint16][]int{}
+	var ports []uint16
+	for i, data := range c.data {
+		if len(data) < 14+20+4 || data[12] != 0x08 || data[13] != 0x00 {
+			continue
+		}
+		ihl := int(data[14]&0x0f) * 4
+		tcp := data[14+ihl:]
+		sport, dport := uint16(tcp[0])<<8|uint16(tcp[1]), uint16(tcp[2])<<8|uint16(tcp[3])
+		port := min(sport, dport) // the client's: the server's is 8080
+		if port == 8080 {
+			port = max(sport, dport)
+		}
+		if byPort[port] == nil {
+			ports = append(ports, port)
+		}
+		byPort[port] = append(byPort[port], i)
+	}
+	if len(ports) != 2 {
+		t.Fatalf("client ports %v, want the scenario's two", ports)
+	}
+	var paths []string
+	for _, p := range ports {
+		sub := &capture{linkType: c.linkType, snaplen: c.snaplen}
+		for _, i := range byPort[p] {
+			sub.data, sub.ci = append(sub.data, c.data[i]), append(sub.ci, c.ci[i])
+		}
+		path := filepath.Join(dir, fmt.Sprintf("port%d.pcap", p))
+		sub.write(t, path, 0, len(sub.data), sub.snaplen)
+		paths = append(paths, path)
+	}
+	r := analyzeJSON(t, nil, paths...)
+	if len(r.Points) != 0 || r.Summary.Hops != nil {
+		t.Errorf("points %+v, hops %+v: want none, no connection is in both", r.Points, r.Summary.Hops)
+	}
+	if len(r.Connections) != 2 {
+		t.Errorf("%d connections, want both files' (one each)", len(r.Connections))
+	}
+	if w := r.Inputs[1].Warnings; !slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "overlaps input 0 ") }) {
+		t.Errorf("input 1 warnings %q, want that it overlaps input 0", w)
 	}
 }

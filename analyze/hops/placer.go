@@ -1,0 +1,831 @@
+package hops
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Placer compares what several capture points saw of the same TCP
+// connections. It is given every segment of every point, each with the
+// tcp.stream the point's own analysis filed it under, merged in capture
+// time order (roughly: points' clocks may be offset by tens of ms). It
+// matches each point's connections to flows across points, keeps per
+// flow and direction a log of the sequence ranges each point saw, and
+// once a range is acknowledged everywhere (or the flow quiet) compares
+// its copies point by point and keeps only counts: memory follows the
+// open connections times the points. Not safe for concurrent use.
+type Placer struct {
+	names    []string
+	byStream []map[int]*flow // per point: its tcp.stream -> flow
+	byISN    map[uint32][]*flow
+	byTuple  map[tuple][]*flow
+	open     []*flow // flows with something still to compare
+	done     []*flow // flows compared to the end, in order of start
+	now      time.Time
+	swept    time.Time
+	first    []time.Time // per point: its first and last segment's time
+	last     []time.Time
+	ended    []bool
+	buf      buffers
+	// samples are per flow direction and ordered pair of points the
+	// typical time from one's copy to the other's (chunk medians, ns),
+	// for the clock offsets.
+	samples [2]map[[2]int][]int64
+}
+
+// tuple is a 4-tuple without direction.
+type tuple struct{ lo, hi netip.AddrPort }
+
+func tupleOf(a, b netip.AddrPort) tuple {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return tuple{a, b}
+}
+
+// flow is one connection across points.
+type flow struct {
+	at    []*member // per point; nil where the point did not see it
+	isn   uint32    // the client's ISN when a SYN was seen
+	syn   bool
+	start time.Time
+	last  time.Time
+	dir   [2]dirLog
+	// closed: a FIN or RST was seen at some point.
+	closed bool
+}
+
+// member is a flow as one point saw it.
+type member struct {
+	stream       int
+	input, frame int
+	ep0          netip.AddrPort // sender of the flow's direction 0 at this point
+	ep1          netip.AddrPort // its receiver (the server when a SYN was seen)
+	ttl          [2]int         // the first packet's TTL each direction, 0 unseen
+	seen         [2]bool        // a packet seen each direction
+	rst          [2]bool        // an RST seen each direction
+	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
+	ackSeen      [2]bool
+}
+
+// dirLog is one direction of a flow.
+type dirLog struct {
+	based  bool
+	ref    uint32 // last sequence number unwrapped, and its relative offset
+	refRel int64
+	recs   []rec
+	acks   []arec
+	// ts is the direction's last TCP timestamp (TSval) seen anywhere.
+	ts     uint32
+	tsSeen bool
+	// marks are the ranges acknowledged everywhere at each sweep; the
+	// oldest past PlaceHold is the limit below which ranges are compared.
+	marks []mark
+	res   dirResult
+}
+
+type mark struct {
+	at  time.Time
+	rel int64
+}
+
+// rec is one packet's sequence range at one point, [lo, lo+n): 32
+// bytes, as many as a point's packets in flight.
+type rec struct {
+	lo    int64 // relative sequence number
+	ns    int64 // capture time
+	n     int32
+	point int32
+	input int32
+	frame int32
+}
+
+func (r *rec) hi() int64 { return r.lo + int64(r.n) }
+
+// arec is one packet without sequence space (a pure ACK, an RST) at
+// one point. It is matched across points by its IPv4 identification and
+// acknowledgment number: a sender's kernel numbers its packets one by
+// one (Linux: per connection), routers keep the number, and an ACK is
+// never sent again, so each key is one packet.
+type arec struct {
+	key   uint64
+	ns    int64
+	point int32
+	input int32
+	frame int32
+}
+
+// dirResult is what the comparisons found in one direction of a flow.
+type dirResult struct {
+	packets   []int            // per point: packets carrying sequence space
+	missing   [][]int          // [a][b]: packets at a not seen (wholly) at b
+	missBytes [][]int64        // [a][b]: sequence space at a not seen at b
+	capMissed [][]int          // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
+	first     [][]model.Moment // per point: its first packets' frames
+	frames    [][][]model.Moment
+	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
+	hasDelta  [][]bool
+}
+
+// New returns a Placer for the points named.
+func New(names []string) *Placer {
+	n := len(names)
+	p := &Placer{
+		names:    slices.Clone(names),
+		byStream: make([]map[int]*flow, n),
+		byISN:    map[uint32][]*flow{},
+		byTuple:  map[tuple][]*flow{},
+		first:    make([]time.Time, n),
+		last:     make([]time.Time, n),
+		ended:    make([]bool, n),
+	}
+	for i := range p.byStream {
+		p.byStream[i] = map[int]*flow{}
+	}
+	for d := range p.samples {
+		p.samples[d] = map[[2]int][]int64{}
+	}
+	return p
+}
+
+// Segment takes segment s of point, which that point's analysis filed
+// under tcp.stream stream (analyze.Analyzer.LastStream; -1: none).
+func (p *Placer) Segment(point, stream int, s *decode.Segment) {
+	if !s.Time.IsZero() {
+		if p.first[point].IsZero() {
+			p.first[point] = s.Time
+		}
+		p.last[point] = s.Time
+		if s.Time.After(p.now) {
+			p.now = s.Time
+		}
+	}
+	if stream < 0 {
+		return
+	}
+	f := p.byStream[point][stream]
+	if f == nil {
+		f = p.join(point, stream, s)
+	}
+	m := f.at[point]
+	if s.Time.After(f.last) {
+		f.last = s.Time
+	}
+	d := 0
+	if s.Src != m.ep0 {
+		d = 1
+	}
+	if !m.seen[d] {
+		m.seen[d], m.ttl[d] = true, int(s.TTL)
+	}
+	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
+		a := f.dir[1-d].rel(s.Ack)
+		if !m.ackSeen[1-d] || a > m.acked[1-d] {
+			m.acked[1-d], m.ackSeen[1-d] = a, true
+		}
+	}
+	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
+		f.closed = true
+	}
+	if s.Flags&decode.FlagRST != 0 {
+		m.rst[d] = true
+	}
+	if s.Options.Timestamp {
+		f.dir[d].ts, f.dir[d].tsSeen = s.Options.TSVal, true
+	}
+	n := s.PayloadLen
+	if s.Flags&decode.FlagSYN != 0 {
+		n++
+	}
+	if s.Flags&decode.FlagFIN != 0 {
+		n++
+	}
+	if n == 0 && s.IPVersion == 4 && s.IPID != 0 {
+		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
+		// sequence space cannot be told from its neighbours: not
+		// compared.
+		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(s.Ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
+	}
+	if n > 0 {
+		l := &f.dir[d]
+		if !l.based {
+			l.based, l.ref, l.refRel = true, s.Seq, 0
+		}
+		lo := l.rel(s.Seq)
+		l.recs = append(l.recs, rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
+	}
+	if p.now.Sub(p.swept) >= verdict.PlaceSweep {
+		p.sweep()
+	}
+}
+
+// rel unwraps sequence number seq to the direction's relative offset,
+// from the last one unwrapped: a connection may send more than 4 GB.
+func (l *dirLog) rel(seq uint32) int64 {
+	r := l.refRel + int64(int32(seq-l.ref))
+	if r > l.refRel {
+		l.ref, l.refRel = seq, r
+	}
+	return r
+}
+
+// join files point's new stream under a flow: the one another point saw
+// with the same client ISN (sequence numbers survive NAT), else the same
+// 4-tuple, not yet seen at this point and begun within
+// PlaceMatchWindow; else a new flow.
+func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
+	syn := s.Flags&decode.FlagSYN != 0
+	var isn uint32
+	ep0 := s.Src // the flow's direction 0 is the client's when a SYN shows it
+	if syn {
+		isn = s.Seq
+		if s.Flags&decode.FlagACK != 0 {
+			isn, ep0 = s.Ack-1, s.Dst
+		}
+	}
+	free := func(f *flow) bool {
+		return f.at[point] == nil && absDur(s.Time.Sub(f.start)) <= verdict.PlaceMatchWindow
+	}
+	var f *flow
+	if syn {
+		for _, g := range p.byISN[isn] {
+			if g.syn && free(g) {
+				f = g
+				break
+			}
+		}
+	}
+	k := tupleOf(s.Src, s.Dst)
+	if f == nil {
+		for _, g := range p.byTuple[k] {
+			if free(g) && (!syn || !g.syn || g.isn == isn) {
+				f = g
+				if !syn && !g.syn {
+					// Matched by the tuple alone: the direction is the
+					// one the other point's first packet took.
+					ep0 = p.ep0Of(g, k)
+				}
+				break
+			}
+		}
+	}
+	if f == nil && !syn {
+		f, ep0 = p.bySeq(point, s, ep0)
+	}
+	if f == nil {
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn}
+		p.open = append(p.open, f)
+	} else if syn && !f.syn {
+		f.syn, f.isn = true, isn
+	}
+	if syn {
+		p.byISN[isn] = appendFlow(p.byISN[isn], f)
+	}
+	p.byTuple[k] = appendFlow(p.byTuple[k], f)
+	ep1 := s.Dst
+	if ep0 == s.Dst {
+		ep1 = s.Src
+	}
+	f.at[point] = &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0, ep1: ep1}
+	p.byStream[point][stream] = f
+	return f
+}
+
+// bySeq finds the open flow, recently active and not yet at point, whose
+// two directions' sequence numbers s's sequence and acknowledgment
+// numbers continue (and its TCP timestamp, when both have one): a
+// connection whose capture at point began after its SYN, under another
+// 4-tuple (NAT). It returns the flow and the sender of its direction 0
+// at point, or nil and ep0.
+func (p *Placer) bySeq(point int, s *decode.Segment, ep0 netip.AddrPort) (*flow, netip.AddrPort) {
+	if s.Flags&decode.FlagACK == 0 {
+		return nil, ep0
+	}
+	near := func(l *dirLog, seq uint32) bool {
+		d := int64(int32(seq - l.ref))
+		return l.based && d > -verdict.PlaceSeqWindow && d < verdict.PlaceSeqWindow
+	}
+	for _, f := range p.open {
+		if f.at[point] != nil || s.Time.Sub(f.last) > verdict.PlaceHold {
+			continue
+		}
+		for o := range f.dir {
+			l, back := &f.dir[o], &f.dir[1-o]
+			if !near(l, s.Seq) || !near(back, s.Ack) {
+				continue
+			}
+			if s.Options.Timestamp && l.tsSeen {
+				if d := int64(int32(s.Options.TSVal - l.ts)); d < -verdict.PlaceTSWindow || d > verdict.PlaceTSWindow {
+					continue
+				}
+			}
+			if o == 0 {
+				return f, s.Src
+			}
+			return f, s.Dst
+		}
+	}
+	return nil, ep0
+}
+
+// ep0Of is the sender of flow g's direction 0 at a point where its
+// tuple is k.
+func (p *Placer) ep0Of(g *flow, k tuple) netip.AddrPort {
+	for _, m := range g.at {
+		if m != nil && (m.ep0 == k.lo || m.ep0 == k.hi) {
+			return m.ep0
+		}
+	}
+	return k.lo
+}
+
+func appendFlow(fs []*flow, f *flow) []*flow {
+	if slices.Contains(fs, f) {
+		return fs
+	}
+	return append(fs, f)
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// EndPoint says point's inputs are all read: ranges sent after its last
+// packet are not counted as lost before it.
+func (p *Placer) EndPoint(point int) { p.ended[point] = true }
+
+// sweep compares what is due in every open flow and retires the done
+// ones.
+func (p *Placer) sweep() {
+	p.swept = p.now
+	keep := p.open[:0]
+	for _, f := range p.open {
+		quiet := p.now.Sub(f.last)
+		for d := range f.dir {
+			l := &f.dir[d]
+			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano())
+			if quiet >= verdict.PlaceHold {
+				p.compare(f, d, 1<<62)
+				continue
+			}
+			if lim, ok := l.due(f, d, p.now); ok {
+				p.compare(f, d, lim)
+			}
+		}
+		if f.closed && quiet >= verdict.PlaceQuiet {
+			p.retire(f)
+			continue
+		}
+		keep = append(keep, f)
+	}
+	clear(p.open[len(keep):])
+	p.open = keep
+}
+
+// due records the range of direction d acknowledged at every point that
+// saw the flow now, and returns the latest one recorded PlaceHold ago.
+func (l *dirLog) due(f *flow, d int, now time.Time) (int64, bool) {
+	min, ok := int64(0), false
+	for _, m := range f.at {
+		if m == nil {
+			continue
+		}
+		if !m.ackSeen[d] {
+			ok = false
+			break
+		}
+		if !ok || m.acked[d] < min {
+			min, ok = m.acked[d], true
+		}
+	}
+	if ok {
+		l.marks = append(l.marks, mark{at: now, rel: min})
+	}
+	lim, found := int64(0), false
+	for len(l.marks) > 0 && now.Sub(l.marks[0].at) >= verdict.PlaceHold {
+		lim, found = l.marks[0].rel, true
+		l.marks = l.marks[1:]
+	}
+	return lim, found
+}
+
+// retire compares everything left of flow f and forgets its segments.
+func (p *Placer) retire(f *flow) {
+	for d := range f.dir {
+		p.compare(f, d, 1<<62)
+		p.compareAcks(f, d, 1<<62)
+		// Only the counts stay until Finish: a few hundred bytes per
+		// connection and pair of points, not its packets.
+		f.dir[d].recs, f.dir[d].acks, f.dir[d].marks = nil, nil, nil
+	}
+	for point, m := range f.at {
+		if m != nil {
+			delete(p.byStream[point], m.stream)
+		}
+	}
+	for k, fs := range p.byTuple {
+		if i := slices.Index(fs, f); i >= 0 {
+			if len(fs) == 1 {
+				delete(p.byTuple, k)
+			} else {
+				p.byTuple[k] = slices.Delete(fs, i, i+1)
+			}
+		}
+	}
+	if f.syn {
+		fs := p.byISN[f.isn]
+		if i := slices.Index(fs, f); i >= 0 {
+			if len(fs) == 1 {
+				delete(p.byISN, f.isn)
+			} else {
+				p.byISN[f.isn] = slices.Delete(fs, i, i+1)
+			}
+		}
+	}
+	p.done = append(p.done, f)
+}
+
+// compare compares, in direction d of flow f, the ranges that end at or
+// below lim, and drops them. Each byte range (cut where any point's
+// packets begin or end: TSO, GSO and GRO cut the same bytes differently
+// at each point) has its copies at each point; for two points a and b,
+// each copy at b is paired with the copy at a nearest the typical time
+// from a to b, and a packet at a with a byte whose copy found no pair at
+// b did not (wholly) reach b.
+func (p *Placer) compare(f *flow, d int, lim int64) {
+	l := &f.dir[d]
+	chunk := p.buf.chunk[:0]
+	keep := l.recs[:0]
+	for _, r := range l.recs {
+		if r.hi() <= lim {
+			chunk = append(chunk, r)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	clear(l.recs[len(keep):])
+	l.recs = keep
+	p.buf.chunk = chunk
+	if len(chunk) == 0 {
+		return
+	}
+	np := len(p.names)
+	res := &l.res
+	res.init(np)
+	bounds := p.buf.bounds[:0]
+	for _, r := range chunk {
+		bounds = append(bounds, r.lo, r.hi())
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	p.buf.bounds = bounds
+	n := len(bounds) - 1
+	idx := func(x int64) int { i, _ := slices.BinarySearch(bounds, x); return i }
+	// The copies of each interval at each point, in capture order, as
+	// one flat list: point pt's copies of interval i are
+	// cs.recs[cs.start[pt*(n+1)+i] : cs.start[pt*(n+1)+i+1]].
+	span := slices.Grow(p.buf.span[:0], len(chunk))[:len(chunk)]
+	start := slices.Grow(p.buf.start[:0], np*(n+1)+1)[:np*(n+1)+1]
+	clear(start)
+	for ri, r := range chunk {
+		lo, hi := idx(r.lo), idx(r.hi())
+		span[ri] = [2]int32{int32(lo), int32(hi)}
+		for i := lo; i < hi; i++ {
+			start[int(r.point)*(n+1)+i+1]++
+		}
+		res.packets[r.point]++
+		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
+	}
+	for k := 1; k < len(start); k++ {
+		start[k] += start[k-1]
+	}
+	recs := slices.Grow(p.buf.recs[:0], int(start[len(start)-1]))[:start[len(start)-1]]
+	fill := slices.Grow(p.buf.fill[:0], len(start))[:len(start)]
+	copy(fill, start)
+	for ri, r := range chunk {
+		for i := span[ri][0]; i < span[ri][1]; i++ {
+			k := int(r.point)*(n+1) + int(i)
+			recs[fill[k]] = int32(ri)
+			fill[k]++
+		}
+	}
+	p.buf.span, p.buf.start, p.buf.recs, p.buf.fill = span, start, recs, fill
+	copiesOf := func(pt, i int) []int32 {
+		k := pt*(n+1) + i
+		return recs[start[k]:start[k+1]]
+	}
+	missed, capMissed := p.buf.missed, slices.Grow(p.buf.capMissed[:0], len(chunk))[:len(chunk)]
+	clear(capMissed)
+	p.buf.capMissed = capMissed
+	// delivered is the highest ACK of this direction seen anywhere: the
+	// receiver had everything below it.
+	delivered := int64(-1)
+	for _, m := range f.at {
+		if m != nil && m.ackSeen[d] && m.acked[d] > delivered {
+			delivered = m.acked[d]
+		}
+	}
+	for a := range np {
+		if f.at[a] == nil || res.packets[a] == 0 {
+			continue
+		}
+		for b := range np {
+			if b == a || f.at[b] == nil {
+				continue
+			}
+			delta, ok := p.typicalDelta(chunk, n, func(i int) []int32 { return copiesOf(a, i) }, func(i int) []int32 { return copiesOf(b, i) })
+			switch {
+			case ok:
+				if !res.hasDelta[a][b] {
+					res.delta[a][b], res.hasDelta[a][b] = delta, true
+				}
+				key := [2]int{a, b}
+				if s := p.samples[d]; len(s[key]) < maxSamples {
+					s[key] = append(s[key], delta)
+				}
+			case res.hasDelta[a][b]:
+				// Nothing here reached b once (a black hole, or only
+				// retransmissions): the flow's earlier delta.
+				delta = res.delta[a][b]
+			default:
+				// Nor before: the other connections' between a and b.
+				if s := p.samples[d][[2]int{a, b}]; len(s) > 0 {
+					delta = median(s)
+				}
+			}
+			missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
+			clear(missed)
+			for i := range n {
+				as, bs := copiesOf(a, i), copiesOf(b, i)
+				if len(as) <= len(bs) {
+					continue
+				}
+				// Bytes b never saw a copy of that the receiver
+				// acknowledged got through: b's capture missed them
+				// (tcpdump's buffer overflowed), the network did not
+				// lose them.
+				captured := len(bs) > 0 || bounds[i+1] > delivered
+				for _, ri := range p.unpaired(chunk, as, bs, delta) {
+					// When b would have seen it, on b's clock.
+					if !p.inWindow(b, chunk[ri].ns+delta) {
+						continue
+					}
+					if captured {
+						res.missBytes[a][b] += bounds[i+1] - bounds[i]
+						missed[ri] = true
+					} else {
+						capMissed[ri] = true
+					}
+				}
+			}
+			for ri, r := range chunk {
+				if int(r.point) != a {
+					continue
+				}
+				switch {
+				case missed[ri]:
+					res.missing[a][b]++
+					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+				case capMissed[ri]:
+					res.capMissed[a][b]++
+				}
+				capMissed[ri] = false
+			}
+		}
+	}
+	p.buf.missed = missed
+}
+
+// buffers are compare's scratch space, kept between calls: a busy
+// connection's ranges are compared every PlaceSweep.
+type buffers struct {
+	chunk     []rec
+	bounds    []int64
+	span      [][2]int32
+	start     []int32
+	fill      []int32
+	recs      []int32
+	missed    []bool
+	capMissed []bool
+	deltas    []int64
+	taken     []bool
+	out       []int32
+}
+
+// compareAcks compares, in direction d of flow f, the packets without
+// sequence space of which some copy was seen by the time before, and
+// drops them. The other copies of such a packet were read too: points are
+// read in time order, and a copy at another point comes within the path
+// delay plus the clocks' offset, far less than PlaceHold. A packet at a
+// with more copies than at b lost the extra ones between them.
+func (p *Placer) compareAcks(f *flow, d int, before int64) {
+	l := &f.dir[d]
+	if len(l.acks) == 0 {
+		return
+	}
+	due := map[uint64]bool{}
+	for _, r := range l.acks {
+		if r.ns <= before {
+			due[r.key] = true
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	np := len(p.names)
+	byKey := map[uint64][][]int{} // key -> per point the indexes of its copies
+	var keys []uint64
+	keep := l.acks[:0]
+	var chunk []arec
+	for _, r := range l.acks {
+		if !due[r.key] {
+			keep = append(keep, r)
+			continue
+		}
+		cs := byKey[r.key]
+		if cs == nil {
+			cs = make([][]int, np)
+			keys = append(keys, r.key)
+		}
+		cs[r.point] = append(cs[r.point], len(chunk))
+		byKey[r.key] = cs
+		chunk = append(chunk, r)
+	}
+	clear(l.acks[len(keep):])
+	l.acks = keep
+	res := &l.res
+	res.init(np)
+	for _, r := range chunk {
+		res.packets[r.point]++
+		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
+	}
+	for _, k := range keys {
+		cs := byKey[k]
+		for a := range np {
+			for b := range np {
+				if a == b || f.at[a] == nil || f.at[b] == nil || len(cs[a]) <= len(cs[b]) {
+					continue
+				}
+				var delta int64 // from a to b, as this direction's data showed
+				if res.hasDelta[a][b] {
+					delta = res.delta[a][b]
+				}
+				for _, ri := range cs[a][len(cs[b]):] {
+					r := chunk[ri]
+					if !p.inWindow(b, r.ns+delta) {
+						continue
+					}
+					res.missing[a][b]++
+					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+				}
+			}
+		}
+	}
+}
+
+// addFrame adds a lost packet's frame to fs, keeping the first
+// MaxPlacementFrames by input and frame number.
+func addFrame(fs []model.Moment, input, frame int, ns int64) []model.Moment {
+	m := model.Moment{Frame: frame, Input: input, Time: time.Unix(0, ns).UTC()}
+	i, _ := slices.BinarySearchFunc(fs, m, func(a, b model.Moment) int {
+		if a.Input != b.Input {
+			return a.Input - b.Input
+		}
+		return a.Frame - b.Frame
+	})
+	if i >= verdict.MaxPlacementFrames {
+		return fs
+	}
+	fs = slices.Insert(fs, i, m)
+	if len(fs) > verdict.MaxPlacementFrames {
+		fs = fs[:verdict.MaxPlacementFrames]
+	}
+	return fs
+}
+
+// maxSamples bounds the time samples kept per direction and pair of
+// points for the clock offsets: chunk medians, a few per connection.
+const maxSamples = 4096
+
+// inWindow reports whether point b was capturing at time ns of its
+// clock (its own first to last packet, once its inputs ended): a packet
+// that would have reached b outside b's capture is not lost before b.
+func (p *Placer) inWindow(b int, ns int64) bool {
+	if !p.first[b].IsZero() && ns < p.first[b].UnixNano() {
+		return false
+	}
+	return !p.ended[b] || ns <= p.last[b].UnixNano()
+}
+
+// typicalDelta is the median, over the byte ranges both points saw
+// once, of the time from a's copy to b's: the path delay between them
+// plus their clocks' offset.
+func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (int64, bool) {
+	ds := p.buf.deltas[:0]
+	for i := range n {
+		// Only bytes sent once: a retransmitted range's copies at the two
+		// points need not be the same packet (the first lost, a later
+		// one through: seconds apart).
+		if a, b := as(i), bs(i); len(a) == 1 && len(b) == 1 {
+			ds = append(ds, chunk[b[0]].ns-chunk[a[0]].ns)
+		}
+	}
+	p.buf.deltas = ds
+	if len(ds) == 0 {
+		return 0, false
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], true
+}
+
+// unpaired returns a's copies of one byte range left over when each of
+// b's copies, in order, takes the one of a's nearest to it in time by
+// the typical delta. The slice is valid until the next call.
+func (p *Placer) unpaired(chunk []rec, as, bs []int32, delta int64) []int32 {
+	taken := slices.Grow(p.buf.taken[:0], len(as))[:len(as)]
+	clear(taken)
+	p.buf.taken = taken
+	for _, bi := range bs {
+		best, bestD := -1, int64(0)
+		for k, ai := range as {
+			if taken[k] {
+				continue
+			}
+			dd := chunk[bi].ns - chunk[ai].ns - delta
+			if dd < 0 {
+				dd = -dd
+			}
+			if best < 0 || dd < bestD {
+				best, bestD = k, dd
+			}
+		}
+		if best >= 0 {
+			taken[best] = true
+		}
+	}
+	out := p.buf.out[:0]
+	for k, ai := range as {
+		if !taken[k] {
+			out = append(out, ai)
+		}
+	}
+	p.buf.out = out
+	return out
+}
+
+func (r *dirResult) init(np int) {
+	if r.packets != nil {
+		return
+	}
+	r.packets = make([]int, np)
+	r.missing = square[int](np)
+	r.missBytes = square[int64](np)
+	r.capMissed = square[int](np)
+	r.first = make([][]model.Moment, np)
+	r.frames = square[[]model.Moment](np)
+	r.delta = square[int64](np)
+	r.hasDelta = square[bool](np)
+}
+
+func square[T any](n int) [][]T {
+	out := make([][]T, n)
+	for i := range out {
+		out[i] = make([]T, n)
+	}
+	return out
+}
+
+// sortPoints orders the points of one direction of a flow along the
+// path: a router lowers the TTL by one, so a higher TTL is nearer the
+// sender; between equal TTLs (both sides of one link, or a router's
+// ingress and the host before it) the point that sees the packets first.
+// With delta(a, b) the typical time from a's copy to b's this way and
+// back(a, b) the other way, both carry the clocks' offset, which the
+// difference cancels: a is upstream of b when delta exceeds back (by
+// the delays of the link each way). Without the way back, the offset
+// estimated across flows (offset, ns) is taken off instead.
+func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset []int64) {
+	sort.SliceStable(pts, func(i, j int) bool {
+		a, b := pts[i], pts[j]
+		if ta, tb := ttl(a), ttl(b); ta != tb && ta != 0 && tb != 0 {
+			return ta > tb
+		}
+		dl, ok := delta(a, b)
+		if !ok {
+			return false
+		}
+		if bk, ok := back(a, b); ok {
+			return dl > bk
+		}
+		return dl-(offset[b]-offset[a]) > 0
+	})
+}

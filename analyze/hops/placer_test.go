@@ -1,0 +1,503 @@
+package hops
+
+import (
+	"math"
+	"net/netip"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// A synthetic path: each packet is given to the points that saw it, at
+// the time each saw it, and the Placer is checked against what was
+// dropped where.
+
+type hop struct {
+	name  string
+	delay time.Duration // from the client along the path
+	off   time.Duration // the point's clock offset
+	ttl   [2]uint8      // TTL seen there client->server, server->client
+	// nat rewrites the client's address at this point (a masquerading
+	// load balancer in front of it): sequence numbers are kept.
+	nat netip.AddrPort
+}
+
+type pkt struct {
+	dir   int // 0 client->server
+	seq   uint32
+	ack   uint32
+	flags decode.TCPFlags
+	n     int           // payload length
+	at    time.Duration // when the sender sent it
+	// lostAfter is the index of the last point that saw it (-1: none,
+	// len(points)-1: all); merge is set on a packet that a later point
+	// sees merged with the one before it (GRO).
+	lostAfter int
+	merge     bool
+	ipid      uint16
+	// uncaptured is the index+1 of a point whose capture misses the
+	// packet though it passed (0: none).
+	uncaptured int
+}
+
+var (
+	cli = netip.MustParseAddrPort("198.18.1.2:40000")
+	srv = netip.MustParseAddrPort("198.18.2.2:8080")
+	t0  = time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+)
+
+// run feeds pkts through the points (in path order for direction 0,
+// reversed for direction 1) and returns the Placer's result.
+func run(t *testing.T, points []hop, order []int, pkts []pkt) *Result {
+	t.Helper()
+	return feed(points, events(points, cli, pkts))
+}
+
+// ev is one packet as one point saw it.
+type ev struct {
+	point int
+	s     decode.Segment
+}
+
+// events is what each point sees of pkts, the client at client.
+func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
+	var evs []ev
+	for _, p := range pkts {
+		last := p.lostAfter
+		path := make([]int, len(points))
+		for i := range path {
+			path[i] = i
+			if p.dir == 1 {
+				path[i] = len(points) - 1 - i
+			}
+		}
+		for k, pt := range path {
+			if k > last {
+				break
+			}
+			if p.uncaptured == pt+1 {
+				continue
+			}
+			h := points[pt]
+			d := h.delay
+			if p.dir == 1 {
+				d = points[len(points)-1].delay - h.delay
+			}
+			src, dst := cli, srv
+			if h.nat.IsValid() {
+				// One NAT port per client port.
+				src = netip.AddrPortFrom(h.nat.Addr(), h.nat.Port()+cli.Port()-40000)
+			}
+			if p.dir == 1 {
+				src, dst = dst, src
+			}
+			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
+			if p.merge && k == len(path)-1 {
+				// Merged into the previous data packet the receiver's
+				// point saw.
+				for i := len(evs) - 1; i >= 0; i-- {
+					if evs[i].point == pt && evs[i].s.Src == src && evs[i].s.PayloadLen > 0 {
+						evs[i].s.PayloadLen += p.n
+						break
+					}
+				}
+				continue
+			}
+			evs = append(evs, ev{pt, s})
+		}
+	}
+	return evs
+}
+
+// feed gives the points' events to a Placer in time order.
+func feed(points []hop, evs []ev) *Result {
+	frames := make([]int, len(points))
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
+	names := make([]string, len(points))
+	for i, h := range points {
+		names[i] = h.name
+	}
+	pl := New(names)
+	streams := make([]map[netip.AddrPort]int, len(points)) // per point, by client endpoint
+	for i := range streams {
+		streams[i] = map[netip.AddrPort]int{}
+	}
+	for _, e := range evs {
+		frames[e.point]++
+		e.s.Frame, e.s.Input = frames[e.point], e.point
+		c := e.s.Src
+		if c == srv {
+			c = e.s.Dst
+		}
+		st, ok := streams[e.point][c]
+		if !ok {
+			st = len(streams[e.point])
+			streams[e.point][c] = st
+		}
+		pl.Segment(e.point, st, &e.s)
+	}
+	for i := range points {
+		pl.EndPoint(i)
+	}
+	return pl.Finish()
+}
+
+// conn is a connection's packets: handshake, then the client's data
+// segments of 100 bytes every 10 ms, each answered by an ACK, then the
+// server's; lost[i] (by the order data is sent: client's first) says
+// after which point a data segment's first copy was lost (absent: seen
+// everywhere); a lost copy is sent again 200 ms later. ackLost[i] says
+// the same of the ACK of data segment i, which is not sent again. Each
+// side numbers its packets' IP IDs one by one, as Linux does.
+func conn(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool) []pkt {
+	return connMissed(np, cdata, sdata, lost, ackLost, merge, nil)
+}
+
+// connMissed is conn where uncaptured[i] names the point (index) whose
+// capture misses data segment i, which got through.
+func connMissed(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool, uncaptured map[int]int) []pkt {
+	ps := connPkts(np, cdata, sdata, lost, ackLost, merge, uncaptured)
+	ids := [2]uint16{100, 7000}
+	for i := range ps {
+		if ps[i].flags&decode.FlagSYN != 0 && ps[i].flags&decode.FlagACK != 0 {
+			continue // Linux sends a SYN-ACK with IP ID 0
+		}
+		ps[i].ipid = ids[ps[i].dir]
+		ids[ps[i].dir]++
+	}
+	return ps
+}
+
+func connPkts(np int, cdata, sdata int, lost, ackLost map[int]int, merge map[int]bool, uncaptured map[int]int) []pkt {
+	const ci, si = 1000, 5000
+	all := np - 1
+	ps := []pkt{
+		{dir: 0, seq: ci, flags: decode.FlagSYN, lostAfter: all},
+		{dir: 1, seq: si, ack: ci + 1, flags: decode.FlagSYN | decode.FlagACK, at: 2 * time.Millisecond, lostAfter: all},
+		{dir: 0, seq: ci + 1, ack: si + 1, flags: decode.FlagACK, at: 4 * time.Millisecond, lostAfter: all},
+	}
+	at := 10 * time.Millisecond
+	k := 0
+	for dir, n := range []int{cdata, sdata} {
+		base := uint32(ci + 1)
+		peer := uint32(si + 1)
+		if dir == 1 {
+			base, peer = si+1, ci+1+uint32(cdata*100)
+		}
+		for i := range n {
+			seq := base + uint32(i*100)
+			l, ok := lost[k]
+			if !ok {
+				l = all
+			}
+			un := 0
+			if pt, ok := uncaptured[k]; ok {
+				un = pt + 1
+			}
+			ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at, lostAfter: l, merge: merge[k], uncaptured: un})
+			if ok {
+				ps = append(ps, pkt{dir: dir, seq: seq, ack: peer, flags: decode.FlagACK, n: 100, at: at + 200*time.Millisecond, lostAfter: all})
+			}
+			al, ok := ackLost[k]
+			if !ok {
+				al = all
+			}
+			ps = append(ps, pkt{dir: 1 - dir, seq: peer, ack: seq + 100, flags: decode.FlagACK, at: at + 205*time.Millisecond, lostAfter: al})
+			at += 10 * time.Millisecond
+			k++
+		}
+	}
+	return ps
+}
+
+func TestPlacer(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, off: 0, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, off: 30 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	natted := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
+	}
+	type want struct {
+		dir      int
+		from, to string
+		lost     int
+		bytes    int64
+	}
+	tests := []struct {
+		name    string
+		points  []hop
+		cdata   int
+		sdata   int
+		lost    map[int]int
+		ackLost map[int]int
+		merge   map[int]bool
+		// uncaptured: data segment -> the point whose capture misses it
+		uncaptured map[int]int
+		// capMissed is, if set, per hop (as in want) the packets the
+		// downstream capture missed.
+		capMissed []int
+		want      []want // every hop with its loss (0 too)
+		// packets is, if set, the packets at the client going to the
+		// server: sequence space and pure ACKs.
+		packets int
+	}{
+		{
+			// SYN, the handshake's ACK, 10 segments, 5 ACKs.
+			name: "clean", points: three, cdata: 10, sdata: 5, packets: 17,
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// Client data 3 lost in the router; server data 2 (k 12) lost
+			// before the router.
+			name: "lost both ways", points: three, cdata: 10, sdata: 5, lost: map[int]int{3: 1, 12: 0},
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 1, 100}, {1, "server", "router", 1, 100}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// The server's ACKs of client data 2 and 7 lost in the
+			// router, the client's ACK of server data 1 (k 11) before
+			// the router: pure ACKs, matched by IP ID.
+			name: "acks lost", points: three, cdata: 10, sdata: 3, ackLost: map[int]int{2: 1, 7: 1, 11: 0},
+			want: []want{{0, "client", "router", 1, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 2, 0}},
+		},
+		{
+			// The server's capture misses client data 2 and 6 (tcpdump's
+			// buffer) and the router's server data 1 (k 11), which got
+			// through and were acknowledged: missed by those captures,
+			// not lost.
+			name: "capture missed", points: three, cdata: 10, sdata: 3, uncaptured: map[int]int{2: 2, 6: 2, 11: 1},
+			want:      []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+			capMissed: []int{0, 2, 1, 0},
+		},
+		{
+			// The server's point sees client segments 4 and 5 merged
+			// (GRO): the same bytes, cut differently: no loss.
+			name: "merged downstream", points: three, cdata: 10, sdata: 2, merge: map[int]bool{5: true},
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// A masquerading load balancer: another client address at
+			// the lb, same sequence numbers: one flow.
+			name: "nat", points: natted, cdata: 4, sdata: 4, lost: map[int]int{1: 0},
+			want: []want{{0, "client", "lb", 1, 100}, {1, "lb", "client", 0, 0}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(t, tt.points, nil, connMissed(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge, tt.uncaptured))
+			if len(res.Flows) != 1 {
+				t.Fatalf("%d flows, want 1 (matched across points)", len(res.Flows))
+			}
+			f := res.Flows[0]
+			for pt, st := range f.Streams {
+				if st != 0 {
+					t.Errorf("point %d: stream %d, want 0", pt, st)
+				}
+			}
+			var got []want
+			var capMissed []int
+			for d := range f.Hops {
+				for _, h := range f.Hops[d] {
+					capMissed = append(capMissed, h.CaptureMissed)
+					got = append(got, want{d, res.Names[h.From], res.Names[h.To], h.Lost, h.Bytes})
+					if h.Lost != len(h.Frames) {
+						t.Errorf("hop %s->%s: %d lost, %d frames", res.Names[h.From], res.Names[h.To], h.Lost, len(h.Frames))
+					}
+				}
+			}
+			if tt.packets != 0 && f.Hops[0][0].Packets != tt.packets {
+				t.Errorf("%d packets at the client to the server, want %d", f.Hops[0][0].Packets, tt.packets)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("hops %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("hop %d: %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+			if tt.capMissed != nil && !slices.Equal(capMissed, tt.capMissed) {
+				t.Errorf("capture missed per hop %v, want %v", capMissed, tt.capMissed)
+			}
+			if res.Reference != 0 {
+				t.Errorf("reference point %d, want 0 (the client's)", res.Reference)
+			}
+			for pt, h := range tt.points {
+				o := res.OffsetMs[pt]
+				if o == nil {
+					t.Fatalf("point %s: no clock offset", h.name)
+				}
+				if want := float64(h.off) / float64(time.Millisecond); math.Abs(*o-want) > 0.01 {
+					t.Errorf("point %s: clock offset %.3f ms, want %.3f", h.name, *o, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPlacerLostFrame holds that the frame named for a loss is the copy
+// that did not get through (the first), not the retransmission that did.
+func TestPlacerLostFrame(t *testing.T) {
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "server", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	res := run(t, points, nil, conn(2, 3, 0, map[int]int{1: 0}, nil, nil))
+	h := res.Flows[0].Hops[0][0]
+	if h.Lost != 1 || len(h.Frames) != 1 {
+		t.Fatalf("hop %+v, want one loss", h)
+	}
+	want := t0.Add(20 * time.Millisecond) // data segment 1's first copy
+	if got := h.Frames[0].Time; !got.Equal(want) {
+		t.Errorf("lost frame at %s, want the first copy's %s", got, want)
+	}
+}
+
+// TestPlacerMemory holds the Placer's memory to the open connections'
+// recent packets: a long connection's ranges are compared and dropped
+// once acknowledged at every point and PlaceHold old, not kept to its end.
+func TestPlacerMemory(t *testing.T) {
+	pl := New([]string{"client", "server"})
+	var frames [2]int
+	give := func(point int, s decode.Segment) {
+		frames[point]++
+		s.Frame, s.Input, s.IPVersion = frames[point], point, 4
+		pl.Segment(point, 0, &s)
+	}
+	const n = 6000 // a minute of a segment every 10 ms
+	const ci, si = 1000, 5000
+	maxHeld := 0
+	give(0, decode.Segment{Time: t0, Src: cli, Dst: srv, TTL: 64, IPID: 1, Seq: ci, Flags: decode.FlagSYN})
+	give(1, decode.Segment{Time: t0.Add(time.Millisecond), Src: cli, Dst: srv, TTL: 63, IPID: 1, Seq: ci, Flags: decode.FlagSYN})
+	give(1, decode.Segment{Time: t0.Add(2 * time.Millisecond), Src: srv, Dst: cli, TTL: 64, Seq: si, Ack: ci + 1, Flags: decode.FlagSYN | decode.FlagACK})
+	give(0, decode.Segment{Time: t0.Add(3 * time.Millisecond), Src: srv, Dst: cli, TTL: 63, Seq: si, Ack: ci + 1, Flags: decode.FlagSYN | decode.FlagACK})
+	for i := range n {
+		at := t0.Add(10*time.Millisecond + time.Duration(i)*10*time.Millisecond)
+		seq := uint32(ci + 1 + i*100)
+		data := decode.Segment{Src: cli, Dst: srv, Seq: seq, Ack: si + 1, Flags: decode.FlagACK, PayloadLen: 100, IPID: uint16(2 + i)}
+		ack := decode.Segment{Src: srv, Dst: cli, Seq: si + 1, Ack: seq + 100, Flags: decode.FlagACK, IPID: uint16(1 + i)}
+		data.Time, data.TTL = at, 64
+		give(0, data)
+		data.Time, data.TTL = at.Add(time.Millisecond), 63
+		give(1, data)
+		ack.Time, ack.TTL = at.Add(2*time.Millisecond), 64
+		give(1, ack)
+		ack.Time, ack.TTL = at.Add(3*time.Millisecond), 63
+		give(0, ack)
+		held := 0
+		for _, f := range pl.open {
+			for d := range f.dir {
+				held += len(f.dir[d].recs) + len(f.dir[d].acks)
+			}
+		}
+		maxHeld = max(maxHeld, held)
+	}
+	// PlaceHold plus a sweep of 4 packets (2 each way, 2 points) every
+	// 10 ms, and some slack.
+	limit := int((verdict.PlaceHold+2*verdict.PlaceSweep)/(10*time.Millisecond)) * 4
+	if maxHeld > limit {
+		t.Errorf("held %d packets at most, want at most %d (of %d)", maxHeld, limit, 4*n)
+	}
+	t.Logf("held %d packets at most (limit %d, of %d)", maxHeld, limit, 4*n)
+	res := pl.Finish()
+	h := res.Flows[0].Hops[0][0]
+	if h.Packets != n+1 || h.Lost != 0 {
+		t.Errorf("client->server hop %+v, want %d packets, none lost", h, n+1)
+	}
+}
+
+// TestPlacerAbsent holds that a connection a point never saw is lost
+// before that point when the point was capturing and its sibling (to the
+// same server) crossed it: SYNs that never reached the server.
+func TestPlacerAbsent(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	evs := events(three, cli, conn(3, 10, 3, nil, nil, nil))
+	// Another client port: its SYN, sent three times, dies in the
+	// router.
+	other := netip.MustParseAddrPort("198.18.1.2:40001")
+	var syns []pkt
+	for i, at := range []time.Duration{30, 1030, 3030} {
+		syns = append(syns, pkt{dir: 0, seq: 777, flags: decode.FlagSYN, at: at * time.Millisecond, lostAfter: 1, ipid: uint16(900 + i)})
+	}
+	evs = append(evs, events(three, other, syns)...)
+	// A third: its SYN answered by an RST "from the server" that the
+	// router sent (the server's point never sees either).
+	refused := netip.MustParseAddrPort("198.18.1.2:40002")
+	evs = append(evs, events(three, refused, []pkt{
+		{dir: 0, seq: 555, flags: decode.FlagSYN, at: 40 * time.Millisecond, lostAfter: 1, ipid: 950},
+		{dir: 1, seq: 0, ack: 556, flags: decode.FlagRST | decode.FlagACK, at: 40 * time.Millisecond, lostAfter: 2, uncaptured: 3},
+	})...)
+	res := feed(three, evs)
+	if len(res.Flows) != 3 {
+		t.Fatalf("%d flows, want 3", len(res.Flows))
+	}
+	var dead, ref *FlowResult
+	for _, f := range res.Flows {
+		switch {
+		case f.Streams[2] >= 0 || len(f.Hops[0]) == 0:
+		case f.Hops[0][0].Packets == 3: // the three SYNs
+			dead = f
+		default:
+			ref = f
+		}
+	}
+	if ref == nil || len(ref.Hops[0]) != 2 || ref.Hops[0][1].Refused != 1 || ref.Hops[0][1].Lost != 0 {
+		t.Errorf("refused flow %+v, want its SYN refused between router and server, not lost", ref)
+	}
+	if dead == nil {
+		t.Fatal("no flow missing at the server")
+	}
+	if len(dead.Hops[0]) != 2 {
+		t.Fatalf("hops %+v, want client->router and router->server", dead.Hops[0])
+	}
+	h := dead.Hops[0][1]
+	if res.Names[h.From] != "router" || res.Names[h.To] != "server" || h.Lost != 3 || h.Packets != 3 || len(h.Frames) != 3 {
+		t.Errorf("hop %+v, want the 3 SYNs lost between router and server", h)
+	}
+	if h := dead.Hops[0][0]; h.Lost != 0 {
+		t.Errorf("hop %+v: lost before the router", h)
+	}
+}
+
+// TestPlacerMidStreamNAT holds that a connection whose capture behind a
+// NAT began after its handshake (no SYN, another 4-tuple) is matched by
+// its sequence numbers, and an unrelated connection is not.
+func TestPlacerMidStreamNAT(t *testing.T) {
+	natted := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
+	}
+	ps := conn(2, 6, 4, map[int]int{2: 0}, nil, nil)
+	for i := range ps[:3] {
+		ps[i].uncaptured = 2 // the lb's capture begins after the handshake
+	}
+	evs := events(natted, cli, ps)
+	// Another connection at the lb only, under its own numbers.
+	other := netip.MustParseAddrPort("198.18.1.2:40009")
+	evs = append(evs, events(natted, other, []pkt{
+		{dir: 0, seq: 99999, ack: 123456, flags: decode.FlagACK, n: 100, at: 50 * time.Millisecond, lostAfter: 1, ipid: 5, uncaptured: 1},
+	})...)
+	res := feed(natted, evs)
+	matched := 0
+	for _, f := range res.Flows {
+		if f.Streams[0] >= 0 && f.Streams[1] >= 0 {
+			matched++
+			if len(f.Hops[0]) != 1 || f.Hops[0][0].Lost != 1 {
+				t.Errorf("client->lb %+v, want data 2 lost", f.Hops[0])
+			}
+		}
+	}
+	if matched != 1 || len(res.Flows) != 2 {
+		t.Errorf("%d flows, %d matched at both points; want 2, 1", len(res.Flows), matched)
+	}
+}

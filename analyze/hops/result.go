@@ -1,0 +1,443 @@
+package hops
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Result is what the Placer found once every point was read.
+type Result struct {
+	Names []string
+	// Reference is the point nearest the clients: first along the
+	// client->server path of most connections.
+	Reference int
+	// OffsetMs is each point's clock minus the reference point's, nil
+	// where no packet links the two.
+	OffsetMs []*float64
+	Flows    []*FlowResult
+}
+
+// FlowResult is one connection across points.
+type FlowResult struct {
+	// Streams is its tcp.stream at each point, -1 where not seen.
+	Streams []int
+	// Sender0 is, per point, the address that sends its direction 0.
+	Sender0 []string
+	// Path is per direction the points on its path, in order: those that
+	// saw it, and those it never reached that its siblings crossed.
+	Path [2][]int
+	// Hops is per direction each pair of adjacent points of Path.
+	Hops [2][]HopResult
+}
+
+// HopResult is one direction of one connection between two adjacent
+// points.
+type HopResult struct {
+	From, To int
+	Packets  int // packets carrying sequence space at From
+	Lost     int // of them, not (wholly) seen at To
+	Bytes    int64
+	Frames   []model.Moment
+	// CaptureMissed counts packets at From whose bytes To's capture
+	// lacks though the receiver acknowledged them: not lost.
+	CaptureMissed int
+	// Refused counts packets at From that never reached To and were
+	// answered with an RST from between: refused, not lost.
+	Refused int
+}
+
+// Finish compares everything still held and returns the result.
+func (p *Placer) Finish() *Result {
+	for _, f := range slices.Clone(p.open) {
+		p.retire(f)
+	}
+	p.open = nil
+	np := len(p.names)
+	off0 := p.offsetsFrom0()
+	res := &Result{Names: p.names, OffsetMs: make([]*float64, np)}
+	base := make([]int64, np) // ns from point 0's clock; 0 when unknown
+	for i, o := range off0 {
+		if o != nil {
+			base[i] = *o
+		}
+	}
+	votes := make([]int, np)
+	for _, f := range p.done {
+		fr := &FlowResult{Streams: make([]int, np), Sender0: make([]string, np)}
+		for pt, m := range f.at {
+			fr.Streams[pt] = -1
+			if m != nil {
+				fr.Streams[pt], fr.Sender0[pt] = m.stream, m.ep0.String()
+			}
+		}
+		deltaOf := func(r *dirResult) func(a, b int) (int64, bool) {
+			return func(a, b int) (int64, bool) {
+				if r.hasDelta == nil || !r.hasDelta[a][b] {
+					return 0, false
+				}
+				return r.delta[a][b], true
+			}
+		}
+		var informed [2]bool
+		for d := range f.dir {
+			var pts []int
+			informed[d] = true
+			for pt, m := range f.at {
+				switch {
+				case m == nil:
+				case !m.seen[d] && m.ackSeen[d] && m.acked[d] > 1:
+					// The point never saw this direction, yet the other
+					// way acknowledged its data: a one-way capture
+					// there, not a point this direction lost all its
+					// packets before.
+				default:
+					pts = append(pts, pt)
+					informed[d] = informed[d] && m.ttl[d] != 0
+				}
+			}
+			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.dir[d].res), deltaOf(&f.dir[1-d].res), base)
+			fr.Path[d] = pts
+		}
+		for d := range f.dir {
+			// A direction some point never saw a packet of (all lost
+			// before it) has no TTL or timing there: it crosses the
+			// points the other way round.
+			if !informed[d] && informed[1-d] && len(fr.Path[d]) == len(fr.Path[1-d]) {
+				fr.Path[d] = slices.Clone(fr.Path[1-d])
+				slices.Reverse(fr.Path[d])
+			}
+		}
+		res.Flows = append(res.Flows, fr)
+	}
+	for i, f := range p.done {
+		fr := res.Flows[i]
+		absent := p.absentOnPath(i, res.Flows)
+		for d := range f.dir {
+			r := &f.dir[d].res
+			pts := fr.Path[d]
+			if d == 0 && f.syn && len(pts) > 1 {
+				votes[pts[0]]++
+			}
+			if r.packets == nil {
+				continue
+			}
+			if absent[d] != nil {
+				pts = absent[d]
+				fr.Path[d] = pts
+			}
+			for k := 0; k+1 < len(pts); k++ {
+				a, b := pts[k], pts[k+1]
+				switch {
+				case f.at[a] == nil:
+					// Nothing reached a: nothing to lose after it.
+				case f.at[b] == nil && f.at[a].rst[1-d] && !f.at[a].rst[d]:
+					// Answered with an RST at a from the far end's
+					// address, which b never saw: refused by a device
+					// between them (a middlebox, a firewall's reject),
+					// not lost.
+					if r.packets[a] > 0 {
+						fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Refused: r.packets[a]})
+					}
+				case f.at[b] == nil:
+					// b, on the path (its siblings crossed it), never
+					// saw the connection: all a saw was lost between.
+					if r.packets[a] > 0 {
+						fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.packets[a], Frames: r.first[a]})
+					}
+				default:
+					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b]})
+				}
+			}
+		}
+	}
+	for pt, v := range votes {
+		if v > votes[res.Reference] {
+			res.Reference = pt
+		}
+	}
+	if ref := off0[res.Reference]; ref != nil {
+		for i, o := range off0 {
+			if o != nil {
+				ms := float64(*o-*ref) / float64(time.Millisecond)
+				res.OffsetMs[i] = &ms
+			}
+		}
+	}
+	return res
+}
+
+// absentOnPath returns, per direction, flow i's path with the points it
+// never reached that are on it: a point that did not see the flow,
+// capturing when it began, that saw a sibling flow (the same server
+// endpoint at a point both crossed, begun within PlaceMatchWindow) is on
+// its path, in the sibling's order (a SYN that never reached the server:
+// the server's point saw the others). Nil where there are none. A point
+// whose capture began before the flow but ended during it counts all
+// the flow's packets as lost before it: captures are taken to outlast
+// the connections they are compared on.
+func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
+	var out [2][]int
+	f := p.done[i]
+	var absent []int
+	for pt, m := range f.at {
+		if m == nil && p.covers(pt, f) {
+			absent = append(absent, pt)
+		}
+	}
+	if len(absent) == 0 {
+		return out
+	}
+	for j, g := range p.done {
+		if j == i || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g) {
+			continue
+		}
+		// g must have crossed every point f did and some it did not.
+		ok, extra := true, false
+		for pt := range f.at {
+			switch {
+			case f.at[pt] != nil && g.at[pt] == nil:
+				ok = false
+			case f.at[pt] == nil && g.at[pt] != nil && slices.Contains(absent, pt):
+				extra = true
+			}
+		}
+		if !ok || !extra {
+			continue
+		}
+		for d := range out {
+			var path []int
+			for _, pt := range frs[j].Path[d] {
+				if f.at[pt] != nil || slices.Contains(absent, pt) {
+					path = append(path, pt)
+				}
+			}
+			out[d] = path
+		}
+		return out
+	}
+	return out
+}
+
+// sibling reports whether flows f and g went to the same server
+// endpoint at some point both crossed.
+func sibling(f, g *flow) bool {
+	for pt, m := range f.at {
+		if n := g.at[pt]; m != nil && n != nil && m.ep1 == n.ep1 && f.syn && g.syn {
+			return true
+		}
+	}
+	return false
+}
+
+// covers reports whether point pt was capturing when f began (on its
+// own clock, within PlaceHold): then f's first packets would have
+// reached it.
+func (p *Placer) covers(pt int, f *flow) bool {
+	if p.first[pt].IsZero() {
+		return false
+	}
+	return !p.first[pt].After(f.start.Add(verdict.PlaceHold)) && !p.last[pt].Before(f.start)
+}
+
+// offsetsFrom0 estimates each point's clock minus point 0's (ns): for two
+// points the time from one's copy of a packet to the other's is their
+// offset plus the path delay one way and minus it the other way, so the
+// mean of the typical times both ways is the offset (paths are taken as
+// symmetric; an asymmetric one moves it by half the difference). Points
+// with no packet in common with point 0 are reached through others.
+func (p *Placer) offsetsFrom0() []*int64 {
+	np := len(p.names)
+	pair := func(a, b int) (int64, bool) {
+		s0, s1 := p.samples[0][[2]int{a, b}], p.samples[1][[2]int{a, b}]
+		if len(s0) == 0 || len(s1) == 0 {
+			return 0, false
+		}
+		return (median(s0) + median(s1)) / 2, true
+	}
+	out := make([]*int64, np)
+	if np == 0 {
+		return out
+	}
+	zero := int64(0)
+	out[0] = &zero
+	queue := []int{0}
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
+		for b := range np {
+			if out[b] != nil {
+				continue
+			}
+			if o, ok := pair(a, b); ok {
+				v := *out[a] + o
+				out[b] = &v
+				queue = append(queue, b)
+			}
+		}
+	}
+	return out
+}
+
+func median(xs []int64) int64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// rowsOf indexes each point's rows by stream; the reference point's are
+// refRows (being judged), the others' their reports'.
+func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) []map[int]*model.Connection {
+	rows := make([]map[int]*model.Connection, len(res.Names))
+	for pt := range rows {
+		rows[pt] = map[int]*model.Connection{}
+		conns := refRows
+		if pt != res.Reference {
+			conns = reports[pt].Connections
+		}
+		for _, c := range conns {
+			rows[pt][c.Stream] = c
+		}
+	}
+	return rows
+}
+
+// dir0 returns the row that names flow f's client, the reference's if
+// it has one, and the model direction of the flow's direction 0; nil if
+// no point has a row for it (a probe: counted apart).
+func (res *Result) dir0(f *FlowResult, rows []map[int]*model.Connection) (*model.Connection, int, model.Direction) {
+	for _, pt := range append([]int{res.Reference}, seq(len(res.Names))...) {
+		if st := f.Streams[pt]; st >= 0 && rows[pt][st] != nil {
+			row := rows[pt][st]
+			if f.Sender0[pt] == row.Client {
+				return row, pt, model.ClientToServer
+			}
+			return row, pt, model.ServerToClient
+		}
+	}
+	return nil, -1, 0
+}
+
+// Place adds to the reference point's judged rows (conns) each one's
+// points and placement, and to its verdict what they tell
+// (verdict.Place): the reference Analyzer's ReportPlaced calls it before
+// the summary is made. reports are the other points' Reports (the
+// reference's entry is not read).
+func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
+	rows := res.rowsOf(reports, conns)
+	for _, f := range res.Flows {
+		row, pt, dir0 := res.dir0(f, rows)
+		if row == nil || pt != res.Reference {
+			continue
+		}
+		row.Points = map[string]model.ConnPoint{}
+		for p, st := range f.Streams {
+			if c := rows[p][st]; st >= 0 && c != nil {
+				row.Points[res.Names[p]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
+			}
+		}
+		where := map[model.Direction]model.LossLocation{}
+		for d := range f.Hops {
+			dir := dir0
+			if d == 1 {
+				dir = dir0.Reverse()
+			}
+			refAt := slices.Index(f.Path[d], res.Reference)
+			for _, h := range f.Hops[d] {
+				if h.Lost == 0 {
+					continue
+				}
+				row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
+				// Lost before the reference point along this direction
+				// if the point that missed it is the reference or before.
+				loc := model.AfterCapture
+				if to := slices.Index(f.Path[d], h.To); to <= refAt {
+					loc = model.BeforeCapture
+				}
+				if w, ok := where[dir]; ok && w != loc {
+					loc = model.LocationUnknown // lost on both sides of it
+				}
+				where[dir] = loc
+			}
+		}
+		verdict.Place(row.Verdict, row.Placement, where)
+	}
+}
+
+// Apply makes the multi-point Report from the reference point's (its
+// rows, placed by Place, verdicts and summary, Wireshark-exact on its
+// files): every input, the points, and the hop table in the summary and
+// its headline. reports[i] is point i's Report; pointInputs[i] its
+// inputs' indexes into inputs.
+func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, pointInputs [][]int) *model.Report {
+	np := len(res.Names)
+	r := reports[res.Reference]
+	r.Inputs = inputs
+	rows := res.rowsOf(reports, r.Connections)
+	r.Points = make([]model.Point, np)
+	for pt, name := range res.Names {
+		r.Points[pt] = model.Point{Name: name, Inputs: pointInputs[pt], ClockOffsetMs: res.OffsetMs[pt], Reference: pt == res.Reference, Connections: len(reports[pt].Connections)}
+	}
+	type hopKey struct {
+		dir      model.Direction
+		from, to int
+	}
+	var order []hopKey
+	hops := map[hopKey]*model.Hop{}
+	for _, f := range res.Flows {
+		row, pt, dir0 := res.dir0(f, rows)
+		if row == nil {
+			continue
+		}
+		if pt != res.Reference {
+			for p := range np {
+				if st := f.Streams[p]; st >= 0 && rows[p][st] != nil {
+					r.Points[p].NotAtReference++
+				}
+			}
+		}
+		for d := range f.Hops {
+			dir := dir0
+			if d == 1 {
+				dir = dir0.Reverse()
+			}
+			for _, h := range f.Hops[d] {
+				k := hopKey{dir, h.From, h.To}
+				agg := hops[k]
+				if agg == nil {
+					agg = &model.Hop{From: res.Names[h.From], To: res.Names[h.To], Direction: dir}
+					hops[k] = agg
+					order = append(order, k)
+				}
+				agg.PacketsUpstream += h.Packets
+				agg.PacketsLost += h.Lost
+				agg.CaptureMissed += h.CaptureMissed
+				agg.Refused += h.Refused
+			}
+		}
+	}
+	slices.SortStableFunc(order, func(a, b hopKey) int { return cmp.Compare(a.dir, b.dir) })
+	if r.Summary != nil {
+		for _, k := range order {
+			h := hops[k]
+			if h.PacketsUpstream > 0 {
+				h.LossRate = float64(h.PacketsLost) / float64(h.PacketsUpstream)
+			}
+			r.Summary.Hops = append(r.Summary.Hops, *h)
+		}
+		r.Summary.Headline = verdict.WithHops(r.Summary.Headline, r.Summary.Hops)
+	}
+	return r
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}

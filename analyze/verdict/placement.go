@@ -1,0 +1,180 @@
+package verdict
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// The words of a multi-point analysis (package hops): where between the
+// capture points each loss happened.
+
+// arrow is a direction as the headline writes it.
+func arrow(d model.Direction) string {
+	if d == model.ClientToServer {
+		return "client->server"
+	}
+	return "server->client"
+}
+
+// WithPlacement adds to a connection's verdict summary where its losses
+// happened between capture points: "Lost client->server between
+// router-c and router-s: 3 packets (frames 120, 131, 140 in input 1)."
+func WithPlacement(summary string, pl []model.Placement) string {
+	w := placementWords(pl)
+	if w == "" {
+		return summary
+	}
+	if summary == "" {
+		return "L" + w[1:]
+	}
+	if strings.HasSuffix(summary, ":") {
+		return summary + " " + w
+	}
+	return strings.TrimSpace(summary) + " L" + w[1:]
+}
+
+// placementWords is "lost client->server between a and b: 3 packets
+// (frames ...)." or empty without loss.
+func placementWords(pl []model.Placement) string {
+	var parts []string
+	for _, p := range pl {
+		w := fmt.Sprintf("%s between %s and %s: %s", arrow(p.Direction), p.From, p.To, plural(p.Packets, "packet"))
+		if len(p.Frames) > 0 {
+			w += " (" + framesWords(p.Frames, p.Packets) + ")"
+		}
+		parts = append(parts, w)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "lost " + strings.Join(parts, "; ") + "."
+}
+
+// framesWords lists the frames of lost packets at the point that last saw
+// them: "frames 120, 131 of input 1 there, and 4 more".
+func framesWords(fs []model.Moment, total int) string {
+	var b strings.Builder
+	b.WriteString("frame")
+	if len(fs) > 1 {
+		b.WriteString("s")
+	}
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %d", f.Frame)
+		if i == len(fs)-1 || fs[i+1].Input != f.Input {
+			fmt.Fprintf(&b, " of input %d", f.Input)
+		}
+	}
+	b.WriteString(" there")
+	if more := total - len(fs); more > 0 {
+		fmt.Fprintf(&b, ", and %d more", more)
+	}
+	return b.String()
+}
+
+// WithHops adds the hop table's news to the headline: each hop that lost
+// packets, most first, and that every other hop was clean ("Loss
+// client->server between router-c and router-s: 31 of 412 packets;
+// every other hop clean.").
+func WithHops(headline string, hops []model.Hop) string {
+	if len(hops) == 0 {
+		return headline
+	}
+	var lossy []model.Hop
+	for _, h := range hops {
+		if h.PacketsLost > 0 {
+			lossy = append(lossy, h)
+		}
+	}
+	var s string
+	switch {
+	case len(lossy) == 0:
+		s = fmt.Sprintf("No packet lost between the %d capture points.", len(pointNames(hops)))
+	default:
+		var parts []string
+		for _, h := range lossy {
+			parts = append(parts, fmt.Sprintf("%s between %s and %s: %d of %d packets", arrow(h.Direction), h.From, h.To, h.PacketsLost, h.PacketsUpstream))
+		}
+		s = "Loss " + strings.Join(parts, "; ")
+		if len(lossy) < len(hops) {
+			s += "; every other hop clean"
+		}
+		s += "."
+	}
+	for _, h := range hops {
+		if h.Refused > 0 {
+			s += fmt.Sprintf(" %s %s refused between %s and %s (an RST from between, not from the far end).", plural(h.Refused, "packet"), arrow(h.Direction), h.From, h.To)
+		}
+		if h.CaptureMissed > 0 {
+			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s and that the receiver acknowledged: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
+		}
+	}
+	if headline == "" {
+		return s
+	}
+	return strings.TrimSpace(headline) + " " + s
+}
+
+func pointNames(hops []model.Hop) map[string]bool {
+	out := map[string]bool{}
+	for _, h := range hops {
+		out[h.From], out[h.To] = true, true
+	}
+	return out
+}
+
+// Place adds to a connection's verdict what the other capture points of a
+// multi-point analysis found: the losses placed between two adjacent
+// points (pl), each direction's loss located relative to this report's
+// capture point (where). A direction the capture point alone could not
+// tell (unknown, or only which side) becomes the one the points show; a
+// verdict that saw no loss keeps its words (a lost pure ACK changes
+// nothing of the connection's fate), and the placement is said in the
+// summary either way.
+func Place(v *model.Verdict, pl []model.Placement, where map[model.Direction]model.LossLocation) {
+	if v == nil || len(pl) == 0 {
+		return
+	}
+	var dirs [2]bool
+	for _, p := range pl {
+		if p.Packets > 0 {
+			dirs[p.Direction] = true
+		}
+	}
+	// Unsure: no direction, or only the side of a middle capture.
+	unsure := v.LossDirection == model.LossUnknown || v.LossLocation == model.ServerSide || v.LossLocation == model.ClientSide
+	if unsure && (dirs[0] || dirs[1]) {
+		switch {
+		case dirs[0] && dirs[1]:
+			v.LossDirection = model.LossBoth
+		case dirs[0]:
+			v.LossDirection = model.LossClientToServer
+		default:
+			v.LossDirection = model.LossServerToClient
+		}
+		v.LossLocations = map[model.Direction]model.LossLocation{}
+		loc := model.LossLocation("")
+		for d, ok := range dirs {
+			if !ok {
+				continue
+			}
+			l := where[model.Direction(d)]
+			if l == "" {
+				l = model.LocationUnknown
+			}
+			v.LossLocations[model.Direction(d)] = l
+			if loc == "" {
+				loc = l
+			} else if loc != l {
+				loc = model.LocationUnknown
+			}
+		}
+		v.LossLocation = loc
+		v.Summary = strings.TrimSpace(v.Summary) + " The other capture points tell the direction:"
+	}
+	v.Summary = WithPlacement(v.Summary, pl)
+}

@@ -1,0 +1,119 @@
+package verdict
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+func TestPlace(t *testing.T) {
+	c2s := model.Placement{Direction: model.ClientToServer, From: "router-c", To: "router-s", Packets: 3, Bytes: 200,
+		Frames: []model.Moment{{Frame: 12, Input: 1}, {Frame: 14, Input: 1}}}
+	s2c := model.Placement{Direction: model.ServerToClient, From: "server", To: "client", Packets: 1, Bytes: 40,
+		Frames: []model.Moment{{Frame: 30, Input: 1}}}
+	tests := []struct {
+		name     string
+		v        model.Verdict
+		pl       []model.Placement
+		where    map[model.Direction]model.LossLocation
+		wantDir  model.LossDirection
+		wantLoc  model.LossLocation
+		wantText []string
+	}{
+		{
+			// A client-side capture could not tell; the server's point
+			// shows the server's packets never reached the client.
+			name:     "unknown becomes the placed direction",
+			v:        model.Verdict{Kind: model.KindLostPing, LossDirection: model.LossUnknown, LossLocation: model.LocationUnknown, Summary: "The PING got no ACK; a capture on the server side would tell."},
+			pl:       []model.Placement{s2c},
+			where:    map[model.Direction]model.LossLocation{model.ServerToClient: model.BeforeCapture},
+			wantDir:  model.LossServerToClient,
+			wantLoc:  model.BeforeCapture,
+			wantText: []string{"would tell. The other capture points tell the direction: lost server->client between server and client: 1 packet (frame 30 of input 1 there)."},
+		},
+		{
+			// A middle capture knew the side only.
+			name:    "side becomes direction",
+			v:       model.Verdict{Kind: model.KindDegraded, LossDirection: model.LossClientToServer, LossLocation: model.ServerSide, Summary: "Lost toward the server."},
+			pl:      []model.Placement{c2s, s2c},
+			where:   map[model.Direction]model.LossLocation{model.ClientToServer: model.AfterCapture, model.ServerToClient: model.BeforeCapture},
+			wantDir: model.LossBoth,
+			wantLoc: model.LocationUnknown,
+			wantText: []string{"client->server between router-c and router-s: 3 packets (frames 12, 14 of input 1 there, and 1 more)",
+				"; server->client between server and client: 1 packet"},
+		},
+		{
+			// The capture point's own direction stands; the placement
+			// is added to its words.
+			name:     "known direction kept",
+			v:        model.Verdict{Kind: model.KindDegraded, LossDirection: model.LossClientToServer, LossLocation: model.AfterCapture, Summary: "Packets were lost client->server."},
+			pl:       []model.Placement{c2s},
+			wantDir:  model.LossClientToServer,
+			wantLoc:  model.AfterCapture,
+			wantText: []string{"Packets were lost client->server. Lost client->server between router-c and router-s: 3 packets"},
+		},
+		{
+			// A lost pure ACK changes nothing of a healthy connection's
+			// fate: its verdict keeps no loss, the summary says it.
+			name:     "healthy keeps no loss",
+			v:        model.Verdict{Kind: model.KindHealthy, LossDirection: model.LossNone, LossLocation: model.LocationUnknown, Summary: "Healthy."},
+			pl:       []model.Placement{s2c},
+			wantDir:  model.LossNone,
+			wantLoc:  model.LocationUnknown,
+			wantText: []string{"Healthy. Lost server->client between server and client: 1 packet"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := tt.v
+			Place(&v, tt.pl, tt.where)
+			if v.LossDirection != tt.wantDir || v.LossLocation != tt.wantLoc {
+				t.Errorf("loss %s %s, want %s %s", v.LossDirection, v.LossLocation, tt.wantDir, tt.wantLoc)
+			}
+			if v.Kind != tt.v.Kind {
+				t.Errorf("kind %s changed to %s", tt.v.Kind, v.Kind)
+			}
+			for _, w := range tt.wantText {
+				if !strings.Contains(v.Summary, w) {
+					t.Errorf("summary %q lacks %q", v.Summary, w)
+				}
+			}
+		})
+	}
+}
+
+func TestWithHops(t *testing.T) {
+	hop := func(d model.Direction, from, to string, up, lost int) model.Hop {
+		return model.Hop{Direction: d, From: from, To: to, PacketsUpstream: up, PacketsLost: lost}
+	}
+	tests := []struct {
+		name string
+		hops []model.Hop
+		want string
+	}{
+		{"one point", nil, "2 of 2 connections degraded."},
+		{
+			"one lossy hop",
+			[]model.Hop{hop(model.ClientToServer, "client", "lb", 412, 0), hop(model.ClientToServer, "lb", "server", 412, 31), hop(model.ServerToClient, "server", "lb", 300, 0), hop(model.ServerToClient, "lb", "client", 300, 0)},
+			"2 of 2 connections degraded. Loss client->server between lb and server: 31 of 412 packets; every other hop clean.",
+		},
+		{
+			"clean",
+			[]model.Hop{hop(model.ClientToServer, "client", "server", 10, 0), hop(model.ServerToClient, "server", "client", 9, 0)},
+			"2 of 2 connections degraded. No packet lost between the 2 capture points.",
+		},
+		{
+			"every hop lossy",
+			[]model.Hop{hop(model.ClientToServer, "client", "server", 10, 1), hop(model.ServerToClient, "server", "client", 9, 2)},
+			"2 of 2 connections degraded. Loss client->server between client and server: 1 of 10 packets; server->client between server and client: 2 of 9 packets.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := WithHops("2 of 2 connections degraded.", tt.hops); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
