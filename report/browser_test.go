@@ -24,6 +24,9 @@ var browserCases = []struct {
 	name     string
 	captures []string // testdata/pcaps paths, one capture split by rotation
 	sample   func() *model.Report
+	// report is a JSON report in testdata (one the points' analysis
+	// wrote: cmd/h2pcap's TestGoldenPoints keeps it current).
+	report string
 }{
 	// A lost PING: the server's answers blackholed.
 	{name: "lost-ping", captures: []string{"blackhole-s2c-h2c/client.pcap"}},
@@ -33,9 +36,9 @@ var browserCases = []struct {
 	// Every flow on the path: a path_outage.
 	{name: "midconn", captures: []string{"midconn/client.pcap"}},
 	{name: "random-loss", captures: []string{"random-loss-both/server.pcap"}},
-	// TODO(multi-point): a capture taken at several points of the path
-	// (client, router, server at once) does not exist yet; add it here
-	// with its hop table when it does.
+	// Four capture points (client, the router's two interfaces, server):
+	// the hop table, the loss placed between router-c and router-s.
+	{name: "multi-point", report: "multipoint-loss.json"},
 	{name: "sample-incident", sample: sampleHTML},
 }
 
@@ -82,9 +85,19 @@ func TestBrowser(t *testing.T) {
 	for _, tc := range browserCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var r *model.Report
-			if tc.sample != nil {
+			switch {
+			case tc.sample != nil:
 				r = tc.sample()
-			} else {
+			case tc.report != "":
+				b, err := os.ReadFile(filepath.Join("testdata", tc.report))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r = &model.Report{}
+				if err := json.Unmarshal(b, r); err != nil {
+					t.Fatal(err)
+				}
+			default:
 				r = analyzeCaptures(t, tc.captures)
 			}
 			var page bytes.Buffer
@@ -157,6 +170,9 @@ func TestBrowser(t *testing.T) {
 				if !seen[id] {
 					t.Errorf("no #%s drawn", id)
 				}
+			}
+			if r.Summary != nil && len(r.Summary.Hops) > 0 && !seen["hop-table"] {
+				t.Error("no #hop-table drawn for a multi-point report")
 			}
 			if r.Summary != nil && len(r.Summary.Incidents) > 0 && !seen["incidents"] {
 				t.Error("no #incidents drawn")

@@ -45,7 +45,10 @@ type htmlPage struct {
 	Timeline  template.HTML
 	Legend    bool
 	Matrix    *htmlMatrix
-	Findings  []htmlFinding
+	// Hops is the hop table of a multi-point analysis: a row per hop and
+	// direction, the lossy ones marked.
+	Hops     []htmlHop
+	Findings []htmlFinding
 	// FindingsLeft counts the connections with findings not written.
 	FindingsLeft int
 	Inputs       [][]string
@@ -53,6 +56,12 @@ type htmlPage struct {
 	Conns        [][]string
 	ConnsLeft    int
 	ConnHeader   []string
+}
+
+type htmlHop struct {
+	Direction, From, To  string
+	Upstream, Lost, Rate string
+	Lossy                bool
 }
 
 type htmlIncident struct {
@@ -131,6 +140,13 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		p.Legend = true
 	}
 	p.Matrix = matrix(r)
+	if r.Summary != nil {
+		for _, h := range r.Summary.Hops {
+			p.Hops = append(p.Hops, htmlHop{Direction: dirLabel(h.Direction), From: h.From, To: h.To,
+				Upstream: strconv.Itoa(h.PacketsUpstream), Lost: strconv.Itoa(h.PacketsLost),
+				Rate: strconv.FormatFloat(100*h.LossRate, 'f', 2, 64) + " %", Lossy: h.PacketsLost > 0})
+		}
+	}
 
 	graphs := map[int]bool{}
 	for _, c := range graphConns(lanes) {

@@ -53,14 +53,29 @@ func TestGoldenPoints(t *testing.T) {
 			checkGolden(t, name, out)
 		})
 	}
+	// The JSON report with its pictures' data is what the HTML report's
+	// browser test opens as its multi-point case (package report cannot
+	// run the points' analyses itself).
+	t.Run("multipoint-loss.json", func(t *testing.T) {
+		code, out, errOut := h2pcap(t, nil, append([]string{"analyze", "--format", "json", "--plot-data"}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		checkGoldenAt(t, filepath.Join("..", "..", "report", "testdata", "multipoint-loss.json"), out)
+	})
 }
 
 // checkGolden compares out with testdata/name, which -update rewrites.
 func checkGolden(t *testing.T, name, out string) {
 	t.Helper()
-	golden := filepath.Join("testdata", name)
+	checkGoldenAt(t, filepath.Join("testdata", name), out)
+}
+
+// checkGoldenAt compares out with the file golden, which -update rewrites.
+func checkGoldenAt(t *testing.T, golden, out string) {
+	t.Helper()
 	if *update {
-		os.MkdirAll("testdata", 0o755)
+		os.MkdirAll(filepath.Dir(golden), 0o755)
 		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
 			t.Fatal(err)
 		}

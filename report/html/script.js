@@ -29,7 +29,7 @@
 			return { id: el.id, cls: el.getAttribute("class"), top: Math.round(r.top), bottom: Math.round(r.bottom), width: Math.round(r.width), height: Math.round(r.height) };
 		}
 		var out = { errors: errors, viewport: [window.innerWidth, window.innerHeight], boxes: [] };
-		var sel = "#headline, #incidents, #timeline, #timeline-wrap, .lane, svg.seqgraph, #path-matrix";
+		var sel = "#headline, #incidents, #timeline, #timeline-wrap, .lane, svg.seqgraph, #path-matrix, #hop-table";
 		document.querySelectorAll(sel).forEach(function (el) { out.boxes.push(measure(el)); });
 		var pre = document.createElement("pre");
 		pre.id = "selfcheck";
