@@ -1,8 +1,3 @@
-// Package plot records, per connection, what the report's pictures draw:
-// each direction's segments, the peer's ACK line and SACK blocks, and the
-// GOAWAYs' times, decimated as they come so a connection of a million
-// packets holds no more than a connection of a few thousand. It reads the
-// TCP tracker's state and changes nothing; model.Plot is what it gives.
 package plot
 
 import (

@@ -1,0 +1,19 @@
+// Package hops compares what several capture points saw of the same TCP
+// connections and places each loss between two adjacent points (issue 13:
+// "which hop lost it").
+//
+// It owns: matching connections across points (the client's ISN, which a
+// NAT keeps; else the 4-tuple; a mid-connection capture behind a NAT by
+// both directions' sequence numbers and TCP timestamps), ordering the
+// points along each flow's path (TTLs, then which point sees a packet
+// first both ways, so the clocks' offset cancels), estimating each
+// point's clock offset, and comparing the copies of each byte range (and
+// pure ACKs by IPv4 ID) point by point once acknowledged everywhere, so
+// TSO, GSO and GRO cutting the same bytes differently change nothing.
+//
+// It never counts what each point saw: every point keeps its own
+// analyze.Analyzer, with Wireshark's counters for its own file. It never
+// renders: model.Placement and model.Hop are its results, report draws
+// them. Memory follows the open connections times the points: a range is
+// dropped once compared.
+package hops
