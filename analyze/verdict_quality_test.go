@@ -1,10 +1,8 @@
 package analyze
 
 import (
-	"net/netip"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
@@ -14,31 +12,9 @@ import (
 // fills its capture_quality.
 func runVsegsInput(t *testing.T, segs []vseg) (*decode.InputInfo, *model.Connection) {
 	t.Helper()
-	cli := netip.MustParseAddrPort("10.0.0.1:40000")
-	srv := netip.MustParseAddrPort("10.0.0.100:6443")
-	a := New(Options{})
-	for i, g := range segs {
-		s := &decode.Segment{
-			Frame: i + 1, Time: vt0.Add(time.Duration(g.ms) * time.Millisecond),
-			Src: cli, Dst: srv, IPVersion: 4, TTL: g.ttl, IPID: g.ipid,
-			Seq: 1000 + g.seq, Ack: 5000 + g.ack, Flags: g.flags, Window: 1000,
-			PayloadLen: g.n, Options: decode.TCPOptions{WindowScale: -1},
-		}
-		if g.fromServer {
-			s.Src, s.Dst = srv, cli
-			s.Seq, s.Ack = 5000+g.seq, 1000+g.ack
-		}
-		if g.flags&decode.FlagACK == 0 {
-			s.Ack = 0
-		}
-		a.Segment(s)
-	}
 	in := &decode.InputInfo{Path: "test.pcap"}
-	r := a.Report([]*decode.InputInfo{in})
-	if len(r.Connections) != 1 {
-		t.Fatalf("%d connections", len(r.Connections))
-	}
-	return in, r.Connections[0]
+	_, c := runVsegsWith(t, segs, []*decode.InputInfo{in})
+	return in, c
 }
 
 // TestTrackCaptureQuality: the tracker's count of what the capture lacks,

@@ -25,6 +25,12 @@ type vseg struct {
 
 func runVsegs(t *testing.T, segs []vseg) (*model.Report, *model.Connection) {
 	t.Helper()
+	return runVsegsWith(t, segs, nil)
+}
+
+// runVsegsWith is runVsegs with the Report given inputs.
+func runVsegsWith(t *testing.T, segs []vseg, inputs []*decode.InputInfo) (*model.Report, *model.Connection) {
+	t.Helper()
 	cli := netip.MustParseAddrPort("10.0.0.1:40000")
 	srv := netip.MustParseAddrPort("10.0.0.100:6443")
 	a := New(Options{})
@@ -44,7 +50,7 @@ func runVsegs(t *testing.T, segs []vseg) (*model.Report, *model.Connection) {
 		}
 		a.Segment(s)
 	}
-	r := a.Report(nil)
+	r := a.Report(inputs)
 	if len(r.Connections) != 1 {
 		t.Fatalf("%d connections", len(r.Connections))
 	}
