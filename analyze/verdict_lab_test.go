@@ -90,6 +90,10 @@ var verdictOverride = map[string]map[string]map[uint16]verdictWant{
 	// waits behind the unacknowledged PING, and the lost connection's
 	// server->client packets stay dropped until the captures end).
 	"blackhole-s2c-h2c": {"client.pcap": {34482: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}}}},
+	// The same, captured at four points: the client's capture alone
+	// cannot tell the direction; the four points together place the PING
+	// ACK between router-s and router-c (cmd's TestPointsLab).
+	"multipoint-blackhole": {"client.pcap": {49858: {kinds: []model.Kind{model.KindLostPing}, dirs: []model.LossDirection{model.LossUnknown}}}},
 	// As blackhole-s2c-tls on the client side. The redials after the
 	// fault waited for a retransmitted SYN-ACK: degraded is right.
 	"midconn": {

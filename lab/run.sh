@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture multipoint-loss multipoint-nat
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
@@ -577,6 +577,66 @@ notes_blackhole-s2c-h2c() {
 		SC_BAD="PING/ACK not as intended: client.pcap PING [$cp] ACK [$ca], server.pcap PING [$sp] ACK [$sa]"
 	fi
 	echo "Frames (tshark -d tcp.port==8080,http2): the PING is client.pcap frame ${cp:-none} (no PING ACK in client.pcap${ca:+: found $ca}) and server.pcap frame ${sp:-none}; the PING ACK is server.pcap frame ${sa:-none}."
+}
+
+# multipoint-blackhole: blackhole-s2c-h2c captured at four points (the
+# client, the router's interface towards the client, its interface towards
+# the server, the server): the health-check PING reaches the server, its
+# ACK leaves the server, passes router-s and is dropped in the router, so
+# the placement names the hop between router-s and router-c.
+sc_multipoint-blackhole() {
+	begin multipoint-blackhole
+	start_server
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 1 --duration 10s \
+		--every 500ms --large-every 0 --watch-every 30s --quiet-after 3s --quiet-for 4s \
+		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
+	at 2.7
+	local port
+	port=$(grep '"op":"dial"' "$OUT/client.log" | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
+	[ -n "$port" ] || die "no client port in client.log"
+	BH_PORT=$port
+	if ! tcp_wait "$NS_S" "( sport = :8080 )" quiet 1 || ! tcp_wait "$NS_C" "( dport = :8080 )" quiet 1; then
+		SC_BAD="data still in flight when the black hole started"
+		log "warning: $SC_BAD"
+	fi
+	fault server_to_client "black hole" "ip saddr $S4 counter drop"
+	# As blackhole-s2c-h2c: once the PING ACK is dropped, the black hole
+	# narrows to this connection so the redial passes.
+	if tcp_wait "$NS_S" "( sport = :8080 and dport = :$port )" unacked 3; then
+		fault server_to_client "black hole (the lost connection only)" \
+			"ip saddr $S4 tcp sport 8080 tcp dport $port counter drop" 0
+	else
+		SC_BAD="the server sent nothing 3 s into the black hole (no PING?)"
+		log "warning: $SC_BAD"
+	fi
+	KEEP_FAULTS=1
+	finish --transport h2c --server $S4:8080 --conns 1 \
+		--description "blackhole-s2c-h2c captured at four points: one h2c connection (client port $port) idles after 3 s; then every server->client packet is dropped in the router, between its two interfaces. The client's health-check PING (ReadIdleTimeout 2 s) reaches the server; its PING ACK leaves the server, passes the router's server-side interface and is dropped; after PingTimeout (1 s) the client closes the connection. The black hole then narrows to that connection, and the client's redial passes." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
+		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places the lost server->client packets, the PING ACK among them, between router-s and router-c."
+}
+
+# notes_multipoint-blackhole: where the PING and its ACK were seen.
+notes_multipoint-blackhole() {
+	command -v tshark >/dev/null || { echo "(tshark missing: no frame numbers)"; return 0; }
+	local p=$BH_PORT f at pt ack out=""
+	f=(-d tcp.port==8080,http2 -o tcp.reassemble_out_of_order:TRUE -T fields -e frame.number)
+	for at in client router-c router-s server; do
+		pt=$(tshark -r "$OUT/$at.pcap" "${f[@]}" -Y "tcp.srcport==$p && http2.type==6 && http2.flags.ack.ping==0" 2>/dev/null | paste -sd, -)
+		ack=$(tshark -r "$OUT/$at.pcap" "${f[@]}" -Y "tcp.dstport==$p && http2.type==6 && http2.flags.ack.ping==1" 2>/dev/null | paste -sd, -)
+		out+="$at.pcap: PING [${pt:-none}] ACK [${ack:-none}]; "
+		case $at in
+		client | router-c) [ -z "$ack" ] || SC_BAD="the PING ACK reached $at.pcap";;
+		router-s | server) [ -n "$ack" ] || SC_BAD="no PING ACK in $at.pcap";;
+		esac
+		[ -n "$pt" ] || SC_BAD="no PING in $at.pcap"
+	done
+	echo "Frames (tshark -d tcp.port==8080,http2): $out"
 }
 
 sc_random-loss-both() {

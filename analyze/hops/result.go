@@ -365,6 +365,7 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 			}
 		}
 		verdict.Place(row.Verdict, row.Placement, where)
+		res.pingPath(row, f, rows, dir0)
 	}
 }
 

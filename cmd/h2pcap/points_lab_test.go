@@ -27,23 +27,36 @@ var pointsLab = []struct {
 	// lossy is the hop each direction's fault drops packets on; the
 	// scenario's faults with nft counters give how many.
 	lossy map[model.Direction][2]string
+	// uncounted: the faults' nft counters go on past the captures (a
+	// black hole the dead connection's retransmissions keep hitting
+	// after the captures stop): the count is not checked.
+	uncounted bool
+	// pingAck is the hop the lost PING's ACK was lost on, which the
+	// lost_ping verdict must name; empty: no lost PING.
+	pingAck [2]string
 }{
 	// The router itself drops, between its two interfaces.
 	{"multipoint-loss", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
-	}},
+	}, false, [2]string{}},
+	// Every server->client packet dropped in the router during the
+	// health check: the PING reached the server, its ACK passed
+	// router-s and was dropped before router-c.
+	{"multipoint-blackhole", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
+		model.ServerToClient: {"router-s", "router-c"},
+	}, true, [2]string{"router-s", "router-c"}},
 	// rtb, beyond the capturing router, drops client->server packets
 	// (no counter on that rule: the count is not checked).
 	{"router-capture", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-s", "server"},
-	}},
+	}, false, [2]string{}},
 	// A load balancer (DNAT and masquerade) between lb-in and lb-out:
 	// other 4-tuples past it. rtb, between it and the server, drops.
 	{"multipoint-nat", []string{"client", "lb-in", "lb-out", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"lb-out", "server"},
 		model.ServerToClient: {"server", "lb-out"},
-	}},
+	}, false, [2]string{}},
 }
 
 // maxHopCountError is how far a hop's loss count may be from the nft
@@ -129,9 +142,25 @@ func TestPointsLab(t *testing.T) {
 				if err := d.UnmarshalText([]byte(f.Direction)); err != nil {
 					t.Fatal(err)
 				}
-				if f.Packets != nil {
+				if f.Packets != nil && !sc.uncounted {
 					counted[d] += *f.Packets
 					known[d] = true
+				}
+			}
+			if sc.pingAck[0] != "" {
+				want := fmt.Sprintf("was last seen at %s", sc.pingAck[0])
+				want2 := fmt.Sprintf("never reached %s: lost between %s and %s", sc.pingAck[1], sc.pingAck[0], sc.pingAck[1])
+				found := false
+				for _, c := range r.Connections {
+					if c.Verdict.Kind == model.KindLostPing {
+						found = true
+						if !strings.Contains(c.Verdict.Summary, want) || !strings.Contains(c.Verdict.Summary, want2) {
+							t.Errorf("lost PING's verdict does not place its ACK (%q, %q): %s", want, want2, c.Verdict.Summary)
+						}
+					}
+				}
+				if !found {
+					t.Error("no lost_ping verdict")
 				}
 			}
 			head := r.Summary.Headline
