@@ -519,15 +519,14 @@ sc_blackhole-c2s-h2c() {
 		--notes "client.pcap shows the client's retransmissions of the first data it sent into the black hole (a HEADERS), never ACKed; the health-check PING never leaves the socket, queued behind them, so neither capture shows it. server.pcap shows nothing from the client during the fault."
 }
 
-sc_blackhole-s2c-h2c() {
-	begin blackhole-s2c-h2c
-	start_server
-	captures_both
-	# Requests stop at 3 s (the last at 2.5 s); only the /watch stream
-	# stays open and its next event is 30 s away, so nothing is sent
-	# either way until the health-check PING, ReadIdleTimeout (2 s) after
-	# the last frame the client read (about 4.5 s). The black hole starts
-	# in between, once both sides have everything ACKed.
+# idle_blackhole_s2c runs blackhole-s2c-h2c's client and fault (its
+# captures and server already started): one h2c connection whose requests
+# stop at 3 s (the last at 2.5 s); only the /watch stream stays open and
+# its next event is 30 s away, so nothing is sent either way until the
+# health-check PING, ReadIdleTimeout (2 s) after the last frame the client
+# read (about 4.5 s). The black hole starts in between, once both sides
+# have everything ACKed. Sets BH_PORT, the connection's client port.
+idle_blackhole_s2c() {
 	start_client --addr $S4:8080 --tls=false --conns 1 --duration 10s \
 		--every 500ms --large-every 0 --watch-every 30s --quiet-after 3s --quiet-for 4s \
 		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
@@ -540,7 +539,7 @@ sc_blackhole-s2c-h2c() {
 		SC_BAD="data still in flight when the black hole started"
 		log "warning: $SC_BAD"
 	fi
-	fault server_to_client "black hole" "ip saddr $S4 drop"
+	fault server_to_client "black hole" "ip saddr $S4 counter drop"
 	# The server sends nothing until it answers the PING: once its socket
 	# holds unacknowledged data, the PING ACK has been dropped. The black
 	# hole then narrows to this connection, in the same nft transaction:
@@ -550,12 +549,20 @@ sc_blackhole-s2c-h2c() {
 	# client.pcap the moment the path is back).
 	if tcp_wait "$NS_S" "( sport = :8080 and dport = :$port )" unacked 3; then
 		fault server_to_client "black hole (the lost connection only)" \
-			"ip saddr $S4 tcp sport 8080 tcp dport $port drop" 0
+			"ip saddr $S4 tcp sport 8080 tcp dport $port counter drop" 0
 	else
 		SC_BAD="the server sent nothing 3 s into the black hole (no PING?)"
 		log "warning: $SC_BAD"
 	fi
 	KEEP_FAULTS=1
+}
+
+sc_blackhole-s2c-h2c() {
+	begin blackhole-s2c-h2c
+	start_server
+	captures_both
+	idle_blackhole_s2c
+	local port=$BH_PORT
 	finish --transport h2c --server $S4:8080 --conns 1 \
 		--description "One h2c connection (client port $port) idles after 3 s: only the /watch stream is open, nothing in flight. Then every server->client packet is dropped at the router. The client's health-check PING (ReadIdleTimeout 2 s) reaches the server; its PING ACK is dropped; after PingTimeout (1 s) the client closes the connection. Once the ACK has been dropped the black hole narrows to that one connection (until the captures end, so the server's retransmitted PING ACK never reaches the client); the client redials at once, unhindered, and its requests resume at 7 s." \
 		--captures "$BOTH_CAPTURES" \
@@ -591,29 +598,8 @@ sc_multipoint-blackhole() {
 	capture "$NS_R" rc "$OUT/router-c.pcap"
 	capture "$NS_R" rs "$OUT/router-s.pcap"
 	capture "$NS_S" s0 "$OUT/server.pcap"
-	start_client --addr $S4:8080 --tls=false --conns 1 --duration 10s \
-		--every 500ms --large-every 0 --watch-every 30s --quiet-after 3s --quiet-for 4s \
-		--read-idle-timeout 2s --ping-timeout 1s --dial-timeout 3s
-	at 2.7
-	local port
-	port=$(grep '"op":"dial"' "$OUT/client.log" | head -1 | sed 's/.*"local":"[^"]*:\([0-9]*\)".*/\1/')
-	[ -n "$port" ] || die "no client port in client.log"
-	BH_PORT=$port
-	if ! tcp_wait "$NS_S" "( sport = :8080 )" quiet 1 || ! tcp_wait "$NS_C" "( dport = :8080 )" quiet 1; then
-		SC_BAD="data still in flight when the black hole started"
-		log "warning: $SC_BAD"
-	fi
-	fault server_to_client "black hole" "ip saddr $S4 counter drop"
-	# As blackhole-s2c-h2c: once the PING ACK is dropped, the black hole
-	# narrows to this connection so the redial passes.
-	if tcp_wait "$NS_S" "( sport = :8080 and dport = :$port )" unacked 3; then
-		fault server_to_client "black hole (the lost connection only)" \
-			"ip saddr $S4 tcp sport 8080 tcp dport $port counter drop" 0
-	else
-		SC_BAD="the server sent nothing 3 s into the black hole (no PING?)"
-		log "warning: $SC_BAD"
-	fi
-	KEEP_FAULTS=1
+	idle_blackhole_s2c
+	local port=$BH_PORT
 	finish --transport h2c --server $S4:8080 --conns 1 \
 		--description "blackhole-s2c-h2c captured at four points: one h2c connection (client port $port) idles after 3 s; then every server->client packet is dropped in the router, between its two interfaces. The client's health-check PING (ReadIdleTimeout 2 s) reaches the server; its PING ACK leaves the server, passes the router's server-side interface and is dropped; after PingTimeout (1 s) the client closes the connection. The black hole then narrows to that connection, and the client's redial passes." \
 		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \

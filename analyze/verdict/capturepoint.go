@@ -195,16 +195,6 @@ func middlePlace(d model.Direction, loc model.LossLocation) string {
 	return "at an unknown place relative to this capture point"
 }
 
-// middleWhy says what placed it.
-func middleWhy(loc model.LossLocation) string {
-	switch loc {
-	case model.AfterCapture:
-		return " (the capture saw the packets pass, then they were sent again)"
-	case model.BeforeCapture:
-		return " (gaps the capture never saw, filled later)"
-	}
-	return ""
-}
 
 // CaptureHost is the address of the host a capture was taken on when its
 // connections show one host at their near end in both roles: the client

@@ -514,19 +514,28 @@ func (j *judgement) lossPhrase() string {
 		if v.LossDirection == model.LossServerToClient {
 			d = model.ServerToClient
 		}
-		return s + ", " + middlePlace(d, v.LossLocation) + middleWhy(v.LossLocation)
+		return s + ", " + middlePlace(d, v.LossLocation) + locationWhy(v.LossLocation)
 	}
 	return s + ", " + locationPhrase(v.LossLocation)
 }
 
 func locationPhrase(loc model.LossLocation) string {
 	switch loc {
-	case model.BeforeCapture:
-		return "before the capture point (gaps the capture never saw, filled later)"
-	case model.AfterCapture:
-		return "after the capture point (the capture saw the packets, then they were sent again)"
+	case model.BeforeCapture, model.AfterCapture:
+		return shortLocation(loc) + locationWhy(loc)
 	}
 	return "at an unknown place relative to the capture point"
+}
+
+// locationWhy says what placed loss at loc: the evidence, in brackets.
+func locationWhy(loc model.LossLocation) string {
+	switch loc {
+	case model.AfterCapture:
+		return " (the capture saw the packets, then they were sent again)"
+	case model.BeforeCapture:
+		return " (gaps the capture never saw, filled later)"
+	}
+	return ""
 }
 
 func shortLocation(loc model.LossLocation) string {
