@@ -195,7 +195,6 @@ func middlePlace(d model.Direction, loc model.LossLocation) string {
 	return "at an unknown place relative to this capture point"
 }
 
-
 // CaptureHost is the address of the host a capture was taken on when its
 // connections show one host at their near end in both roles: the client
 // of some (captured at the client) and the server of others (at the
