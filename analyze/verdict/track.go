@@ -16,14 +16,17 @@ import (
 // seqRange is [lo, hi) in absolute sequence space.
 type seqRange struct{ lo, hi tcp.Seq }
 
-// segMark remembers one segment: where it is and what it was.
+// segMark remembers one segment: where it is and what it was. A tracker
+// holds some thirty of them per connection, so the fields are laid out in
+// 32 bytes (an input index and a payload length fit 32 bits; a frame
+// number of a live capture running for days does not).
 type segMark struct {
-	set   bool
-	frame int
-	input int
 	ns    int64
+	frame int
+	input int32
 	seq   tcp.Seq // absolute
-	len   int
+	len   int32
+	set   bool
 }
 
 // dirTrack is one direction's verdict state (one sending side).
@@ -168,7 +171,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 			t.lastIPID, t.ipidSet = s.IPID, true
 		}
 	}
-	mark := segMark{set: true, frame: s.Frame, input: s.Input, ns: now, seq: seq, len: s.PayloadLen}
+	mark := segMark{set: true, frame: s.Frame, input: int32(s.Input), ns: now, seq: seq, len: int32(s.PayloadLen)}
 	tr.quality(side, s, seq, ackNo)
 
 	// Handshake timing.
@@ -314,7 +317,7 @@ func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
 	if !t.syn.set || t.icmp.set || tcp.Seq(e.Seq) != t.syn.seq {
 		return false
 	}
-	t.icmp = segMark{set: true, frame: e.Frame, input: e.Input, ns: e.Time.UnixNano()}
+	t.icmp = segMark{set: true, frame: e.Frame, input: int32(e.Input), ns: e.Time.UnixNano()}
 	t.icmpErr = *e
 	return true
 }
@@ -476,7 +479,7 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 			if !s.set {
 				return SegRef{}
 			}
-			return SegRef{Frame: s.frame, Input: s.input, Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: s.len}
+			return SegRef{Frame: s.frame, Input: int(s.input), Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: int(s.len)}
 		}
 		df := &f.Dir[d]
 		if t.ttlSet {
@@ -487,7 +490,7 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 			df.LossLen, df.BigAfter, df.SmallAfter = t.lossLen, t.bigAfter, t.smallAfter
 		}
 		if t.ackAdv.set {
-			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame, t.ackAdv.input
+			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame, int(t.ackAdv.input)
 		}
 		df.Stall = m(t.stall)
 		for _, s := range t.last {
@@ -507,7 +510,7 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		df.SYNs, df.FirstSYN, df.LastSYN, df.Plain = t.syns, m(t.firstSYN), m(t.lastSYN), t.plain
 		df.SYN, df.SYNAck, df.SYNTTL, df.PlainACK = m(t.syn), m(t.synAck), int(t.synTTL), t.plainACK
 		if t.icmp.set {
-			df.ICMP = SegRef{Frame: t.icmp.frame, Input: t.icmp.input, Time: time.Unix(0, t.icmp.ns).UTC()}
+			df.ICMP = SegRef{Frame: t.icmp.frame, Input: int(t.icmp.input), Time: time.Unix(0, t.icmp.ns).UTC()}
 			df.ICMPError = t.icmpErr
 		}
 		if t.lastNS != 0 {
@@ -566,7 +569,7 @@ func (tr *Tracker) FirstClose(side, frame, input int) bool {
 	if p.fin.set || p.rst.set {
 		return false
 	}
-	first := func(m segMark) bool { return m.set && m.frame == frame && m.input == input }
+	first := func(m segMark) bool { return m.set && m.frame == frame && int(m.input) == input }
 	return first(t.fin) && !t.rst.set || first(t.rst) && !t.fin.set || first(t.fin) && first(t.rst)
 }
 
@@ -595,5 +598,5 @@ func (tr *Tracker) Stall(side int) (ns int64, ok bool) {
 // LastSent is side's latest first transmission with payload.
 func (tr *Tracker) LastSent(side int) (frame, input int, ok bool) {
 	m := tr.dir[side].last[len(tr.dir[side].last)-1]
-	return m.frame, m.input, m.set
+	return m.frame, int(m.input), m.set
 }
