@@ -52,7 +52,7 @@ type conn struct {
 	app app.State // the application analysis: TLS, HTTP/2, PINGs
 
 	nt          *notice.Noticer // the analyzer's, nil without OnNotice
-	notes       notice.State    // notice state
+	notes       *notice.State   // notice state; nil without OnNotice (it is live's alone)
 	closedNoted bool            // counted closed (Analyzer.OpenConns)
 	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
 	// the notices tell nothing of it, and an ICMP error quoting that SYN
@@ -79,7 +79,6 @@ func newConn(stream int, s *decode.Segment, maxEvents int) *conn {
 		maxEvents:  maxEvents,
 		probeSYN:   verdict.ProbeSYN(s),
 	}
-	c.notes = notice.NewState()
 	c.tcp.Init()
 	return c
 }

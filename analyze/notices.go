@@ -19,6 +19,8 @@ func (a *Analyzer) connOpened(c *conn, s *decode.Segment) {
 	if a.nt == nil {
 		return
 	}
+	st := notice.NewState()
+	c.notes = &st
 	if c.probeSYN {
 		// A traceroute probe's SYN: the Report counts probes apart, so
 		// the notices never tell one as a connection (its prober's RST
@@ -97,7 +99,7 @@ func (c *conn) noticeGoaway(side int, f *h2.Frame) {
 func (c *conn) Stream() int                      { return c.stream }
 func (c *conn) Endpoint(side int) netip.AddrPort { return c.ep[side] }
 func (c *conn) Side(s *decode.Segment) int       { return c.side(s) }
-func (c *conn) Notes() *notice.State             { return &c.notes }
+func (c *conn) Notes() *notice.State             { return c.notes }
 func (c *conn) Tracker() *verdict.Tracker        { return &c.vt }
 func (c *conn) App() *app.Conn                   { return c.app.Conn() }
 func (c *conn) FINSeen() bool                    { return c.fin.seen }
