@@ -137,13 +137,7 @@ func (q *qualTrack) add(in *inputQual, side int, n int64) {
 // addGap remembers a skipped stretch, forgetting the oldest past
 // maxHoles: a forgotten one is never counted missed (an undercount, the
 // safe side: capture drops are never concluded from it).
-func (q *qualTrack) addGap(g seqRange) {
-	if len(q.gaps) == maxHoles {
-		copy(q.gaps, q.gaps[1:])
-		q.gaps = q.gaps[:maxHoles-1]
-	}
-	q.gaps = append(q.gaps, g)
-}
+func (q *qualTrack) addGap(g seqRange) { q.gaps = appendBounded(q.gaps, g) }
 
 // fillGaps takes [lo, hi) out of the skipped stretches and returns how
 // many of its bytes were in them: now held.

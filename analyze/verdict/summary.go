@@ -72,11 +72,13 @@ func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, pl
 			spareVerdict(r.Connections[i].Verdict, r.Connections[i], r.Connections[k], facts[i])
 		}
 	}
-	abandoned(r.Connections, facts, newStartIndex(r.Connections, forgotten))
+	// One index of starts serves the abandonment and the redials.
+	starts := newStartIndex(r.Connections, forgotten)
+	abandoned(r.Connections, facts, starts)
 	if place != nil {
 		place(r.Connections)
 	}
-	r.Summary = Summarize(r.Connections, facts, forgotten)
+	r.Summary = summarize(r.Connections, facts, forgotten, starts)
 	FillCaptureQuality(r.Inputs, facts)
 	if len(probes) > 0 {
 		r.Summary.Probes = probes
@@ -227,6 +229,12 @@ type ForgottenPath struct {
 // Summarize builds the across-connections view: counts, the headline and
 // the per-path table.
 func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.Summary {
+	return summarize(conns, facts, fg, newStartIndex(conns, fg))
+}
+
+// summarize is Summarize with the connections' index of starts (every
+// connection, the forgotten ones too) already made.
+func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts startIndex) *model.Summary {
 	s := &model.Summary{Connections: len(conns), Paths: []model.Path{}}
 	type pathAcc struct {
 		model.Path
@@ -355,7 +363,7 @@ func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.
 				fmt.Sprintf("%d more incidents (listed below)", len(words)-maxHeadlineIncidents))
 		}
 	}
-	linkRedials(conns, newStartIndex(conns, fg))
+	linkRedials(conns, starts)
 	words = append(words, tooManyPingsWords(conns)...)
 	// Failed gRPC calls are what the operator saw on the client side.
 	if s.GRPC = GRPC(conns); len(s.GRPC) > 0 {

@@ -323,12 +323,16 @@ func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
 }
 
 // addHole remembers a gap, forgetting the oldest past maxHoles.
-func (t *dirTrack) addHole(h seqRange) {
-	if len(t.holes) == maxHoles {
-		copy(t.holes, t.holes[1:])
-		t.holes = t.holes[:maxHoles-1]
+func (t *dirTrack) addHole(h seqRange) { t.holes = appendBounded(t.holes, h) }
+
+// appendBounded appends r to rs, dropping the oldest range once rs holds
+// maxHoles: the trackers' gap lists stay bounded per connection.
+func appendBounded(rs []seqRange, r seqRange) []seqRange {
+	if len(rs) == maxHoles {
+		copy(rs, rs[1:])
+		rs = rs[:maxHoles-1]
 	}
-	t.holes = append(t.holes, h)
+	return append(rs, r)
 }
 
 // fill reports whether [lo, hi) falls in a hole, and trims the hole by it.
