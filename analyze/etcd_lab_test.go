@@ -57,19 +57,8 @@ const etcdLogSlack = 100 * time.Millisecond
 // gRPC calls the client reset (its deadline ran out) are counted no more
 // often than the client logged errors.
 func TestEtcdLab(t *testing.T) {
-	truths, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "etcd-*", "truth.json"))
-	if len(truths) == 0 {
-		t.Skip("no etcd lab captures")
-	}
-	for _, tp := range truths {
-		b, err := os.ReadFile(tp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tr etcdTruth
-		if err := json.Unmarshal(b, &tr); err != nil {
-			t.Fatalf("%s: %v", tp, err)
-		}
+	for _, lt := range readLabTruths[etcdTruth](t, "etcd-*") {
+		tp, tr := lt.path, lt.truth
 		if tr.Lab != "etcd" || len(tr.Faults) == 0 {
 			t.Fatalf("%s: not an etcd scenario with a fault", tp)
 		}

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -335,17 +334,7 @@ type labTruth struct {
 	Server    string `json:"server"`
 }
 
-func readTruth(t *testing.T, path string) labTruth {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var truth labTruth
-	if err := json.Unmarshal(b, &truth); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return truth
-}
+func readTruth(t *testing.T, path string) labTruth { return readTruthAs[labTruth](t, path) }
 
 // labTransport returns the transport of the lab scenario in dir, or ""
 // when dir has no truth.json.

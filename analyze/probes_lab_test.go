@@ -10,6 +10,19 @@ import (
 	"github.com/h2pcap/h2pcap/model"
 )
 
+// probesTruth is what TestProbesLab reads of a truth.json.
+type probesTruth struct {
+	Scenario    string `json:"scenario"`
+	Connections []struct {
+		Local string `json:"local"`
+	} `json:"connections"`
+	Probes []struct {
+		Capture      string `json:"capture"`
+		SYNs         int    `json:"syns"`
+		TimeExceeded int    `json:"icmp_time_exceeded"`
+	} `json:"probes"`
+}
+
 // TestProbesLab holds the probe counting to the lab: in traceroute-probes
 // the report counts every probe tshark counts (truth.json's probes: SYNs
 // with TTL 30 or less, ICMP time exceeded) in summary.probes, answered
@@ -17,29 +30,8 @@ import (
 // connections, from client.log), whose verdicts TestVerdictLab holds; in
 // every other lab capture it finds no probe at all.
 func TestProbesLab(t *testing.T) {
-	truths, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "truth.json"))
-	if len(truths) == 0 {
-		t.Skip("no lab captures")
-	}
-	for _, tp := range truths {
-		b, err := os.ReadFile(tp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tr struct {
-			Scenario    string `json:"scenario"`
-			Connections []struct {
-				Local string `json:"local"`
-			} `json:"connections"`
-			Probes []struct {
-				Capture      string `json:"capture"`
-				SYNs         int    `json:"syns"`
-				TimeExceeded int    `json:"icmp_time_exceeded"`
-			} `json:"probes"`
-		}
-		if err := json.Unmarshal(b, &tr); err != nil {
-			t.Fatalf("%s: %v", tp, err)
-		}
+	for _, lt := range readLabTruths[probesTruth](t, "*") {
+		tp, tr := lt.path, lt.truth
 		for _, capture := range []string{"client.pcap", "server.pcap"} {
 			if _, err := os.Stat(filepath.Join(filepath.Dir(tp), capture)); err != nil {
 				continue // the etcd scenarios capture at the members (m1.pcap...)

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -197,20 +196,8 @@ func verdictClientPort(s string) uint16 {
 // TestVerdictLab checks every lab scenario's verdicts against its
 // truth.json, on the client-side and the server-side capture.
 func TestVerdictLab(t *testing.T) {
-	root := filepath.Join("..", "testdata", "pcaps")
-	truths, _ := filepath.Glob(filepath.Join(root, "*", "truth.json"))
-	if len(truths) == 0 {
-		t.Skip("no lab captures")
-	}
-	for _, tp := range truths {
-		b, err := os.ReadFile(tp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tr verdictTruth
-		if err := json.Unmarshal(b, &tr); err != nil {
-			t.Fatalf("%s: %v", tp, err)
-		}
+	for _, lt := range readLabTruths[verdictTruth](t, "*") {
+		tp, tr := lt.path, lt.truth
 		if tr.Lab == "etcd" {
 			continue
 		}

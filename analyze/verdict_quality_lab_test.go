@@ -1,15 +1,23 @@
 package analyze
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/h2pcap/h2pcap/model"
 )
+
+// qualityTruth is what TestCaptureQualityLab reads of a truth.json.
+type qualityTruth struct {
+	Scenario       string                  `json:"scenario"`
+	CaptureQuality map[string]captureTruth `json:"capture_quality"`
+	Expect         struct {
+		Verdict       model.Kind          `json:"verdict"`
+		LossDirection model.LossDirection `json:"loss_direction"`
+	} `json:"expect"`
+}
 
 // captureTruth is what the lab runner measured of one capture file
 // (truth.json's capture_quality): the fields differ by scenario.
@@ -39,27 +47,9 @@ const maxMissedError = 0.02
 // the loss between itself and the server. Every other lab capture is
 // clean: its inputs carry no capture_quality at all.
 func TestCaptureQualityLab(t *testing.T) {
-	truths, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "truth.json"))
-	if len(truths) == 0 {
-		t.Skip("no lab captures")
-	}
 	var tried int
-	for _, tp := range truths {
-		b, err := os.ReadFile(tp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tr struct {
-			Scenario       string                  `json:"scenario"`
-			CaptureQuality map[string]captureTruth `json:"capture_quality"`
-			Expect         struct {
-				Verdict       model.Kind          `json:"verdict"`
-				LossDirection model.LossDirection `json:"loss_direction"`
-			} `json:"expect"`
-		}
-		if err := json.Unmarshal(b, &tr); err != nil {
-			t.Fatalf("%s: %v", tp, err)
-		}
+	for _, lt := range readLabTruths[qualityTruth](t, "*") {
+		tp, tr := lt.path, lt.truth
 		dir := filepath.Dir(tp)
 		pcaps, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
 		for _, p := range pcaps {
