@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -136,5 +137,41 @@ func TestCaptureQualityLab(t *testing.T) {
 	}
 	if tried == 0 {
 		t.Error("no lab scenario measured its captures")
+	}
+}
+
+// TestCaptureHostLab: an etcd member's capture of its own interface,
+// where it dials some peers and is dialled by the others (client of some
+// connections, server of the others), names that member's address as
+// the capture's host; a load balancer's captures (multipoint-nat: DNAT
+// and masquerade, both ends' TTLs decremented) are the middle, with no
+// host.
+func TestCaptureHostLab(t *testing.T) {
+	tried := 0
+	for _, lt := range readLabTruths[etcdTruth](t, "etcd-*") {
+		for _, m := range lt.truth.Members {
+			path := filepath.Join(filepath.Dir(lt.path), m.Name+".pcap")
+			if _, err := os.Stat(path); err != nil {
+				continue // not captured at this member
+			}
+			r := verdictReport(t, path)
+			if r.CaptureHost != m.Address {
+				t.Errorf("%s: capture_host %q, want the member's %s", path, r.CaptureHost, m.Address)
+			}
+			tried++
+		}
+	}
+	if tried == 0 {
+		t.Error("no member capture found")
+	}
+	for _, f := range []string{"lb-in.pcap", "lb-out.pcap"} {
+		path := filepath.Join("..", "testdata", "pcaps", "multipoint-nat", f)
+		if _, err := os.Stat(path); err != nil {
+			t.Fatal(err)
+		}
+		r := verdictReport(t, path)
+		if r.CapturePoint != model.PointMiddle || r.CaptureHost != "" {
+			t.Errorf("%s: capture_point %s, capture_host %q; want middle, none", f, r.CapturePoint, r.CaptureHost)
+		}
 	}
 }
