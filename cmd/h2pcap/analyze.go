@@ -203,12 +203,12 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		return decode.OpenContext(ir.pathContext(path), path, input)
 	}
+	all := slices.Clone(paths) // every file read, the points' too
+	for _, p := range points {
+		all = append(all, p.paths...)
+	}
 	var prog *progress
 	if onTerminal {
-		all := paths
-		for _, p := range points {
-			all = append(all, p.paths...)
-		}
 		prog = startProgress(stderr, inputsSize(all), progressAfter, time.Now)
 	}
 	switch {
@@ -233,6 +233,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	ir.settle(all)
 	markLateInterrupt(ir.files, r)
 	for _, f := range keyFiles {
 		u := analyze.KeyLogUse(r, f.path, f.log)

@@ -69,8 +69,10 @@ func catchInterrupts(stderr io.Writer, exit func(code int)) *interrupts {
 			return
 		}
 		cause := &interruptError{sig: sig}
-		fmt.Fprintf(stderr, "h2pcap: %s: stopping the reading to write the report of what was read (a second %s aborts)\n", signalName(sig), signalName(sig))
+		// Stop first, say so after: the reading may be ending at this
+		// moment, and the report must know of the stop it tells of.
 		cancelFiles(cause)
+		fmt.Fprintf(stderr, "h2pcap: %s: stopping the reading to write the report of what was read (a second %s aborts)\n", signalName(sig), signalName(sig))
 		grace := time.NewTimer(pipeGrace)
 		defer grace.Stop()
 		for {
@@ -96,6 +98,34 @@ func (ir *interrupts) stop() {
 	close(ir.done)
 	for _, cancel := range ir.cancel {
 		cancel(nil) // the reading is over; this frees the contexts
+	}
+}
+
+// lateSignal is how long a report read from a pipe waits, after the pipe
+// ended, for a signal on its way: a ^C reaches the writer and h2pcap at
+// once, and the writer's exit can close the pipe before the runtime has
+// handed the signal to h2pcap's handler. Without the wait the report of a
+// cut capture would not say it was cut. A pipe that ends of itself costs
+// this much once.
+const lateSignal = 50 * time.Millisecond
+
+// settle waits up to lateSignal for a stop when any of paths is read from
+// a pipe (or stdin), so that markLateInterrupt sees a signal sent as the
+// pipe closed.
+func (ir *interrupts) settle(paths []string) {
+	if ir.files.Err() != nil {
+		return
+	}
+	for _, p := range paths {
+		if p == "-" || ir.pathContext(p) == ir.pipes {
+			t := time.NewTimer(lateSignal)
+			defer t.Stop()
+			select {
+			case <-ir.files.Done():
+			case <-t.C:
+			}
+			return
+		}
 	}
 }
 
