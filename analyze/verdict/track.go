@@ -63,8 +63,14 @@ type dirTrack struct {
 	// that is, when it last got new data in order from its peer.
 	maxAck    tcp.Seq
 	maxAckSet bool
-	ackAdvNS  int64
-	ackAdv    segMark
+	// sack is the first SACK block of the side's latest ACK (RFC 2018:
+	// the most recently received out-of-order data), empty when that ACK
+	// had none: a retransmission of data in it is a tail loss probe or
+	// a RACK resend of what the side had, not data it missed.
+	sack     seqRange
+	sackSet  bool
+	ackAdvNS int64
+	ackAdv   segMark
 	// stall is the first data this side sent after its ACK last moved:
 	// the request (or PING) still waiting for an answer. stallAcked is
 	// the peer's first segment whose ACK covered it: it arrived.
@@ -184,6 +190,12 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		ct.hsAckNS = now
 	}
 
+	if ack && !rst {
+		t.sackSet = len(s.Options.SACK) > 0
+		if t.sackSet {
+			t.sack = seqRange{tcp.Seq(s.Options.SACK[0].Left), tcp.Seq(s.Options.SACK[0].Right)}
+		}
+	}
 	// The receive point moves: this side got new data in order.
 	if ack && (!t.maxAckSet || ackNo.GreaterThan(t.maxAck)) {
 		if t.maxAckSet {
@@ -227,8 +239,12 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 			t.markUnseen = t.fill(seq, end)
 			// The peer was heard from after this direction last sent new
 			// data and still did not acknowledge this segment: it never
-			// arrived (the data was lost, not the ACK).
-			t.markPeerMissing = !spurious && rev.LastAck() != 0 &&
+			// arrived (the data was lost, not the ACK). Unless the peer's
+			// latest ACK selectively acknowledged it: then it arrived,
+			// and this is a probe for other data (a tail loss probe).
+			p := &tr.dir[1-side]
+			sacked := p.sackSet && !seq.LessThan(p.sack.lo) && !end.GreaterThan(p.sack.hi)
+			t.markPeerMissing = !spurious && !sacked && rev.LastAck() != 0 &&
 				rev.LastAckNS() > fwd.NextSeqNS() && rev.LastAck().LessThanEq(seq)
 		}
 		if !t.lossStarted {
