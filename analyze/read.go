@@ -41,6 +41,8 @@ type InputReader struct {
 	secrets decode.SecretsSource
 	used    int // secrets added to the key log
 	seg     decode.Segment
+	icmp    decode.ICMPError
+	hasICMP bool // the last Take's packet was icmp
 	warns   []string
 }
 
@@ -79,14 +81,25 @@ func (r *InputReader) Take(p *decode.Packet) *decode.Segment {
 	if r.secrets != nil {
 		r.used = r.a.addSecrets(r.secrets, r.used, func(w string) { r.warns = append(r.warns, w) })
 	}
+	r.hasICMP = false
 	if ok, _ := r.dec.Decode(p, &r.seg); ok {
 		r.a.Segment(&r.seg)
 		return &r.seg
 	}
 	if e, ok := r.dec.ICMPError(); ok {
-		r.a.ICMPError(&e)
+		r.icmp, r.hasICMP = e, true
+		r.a.ICMPError(&r.icmp)
 	}
 	return nil
+}
+
+// ICMPError returns the ICMP error that quotes a TCP segment the last
+// Take's packet was, valid until the next Take, or nil.
+func (r *InputReader) ICMPError() *decode.ICMPError {
+	if !r.hasICMP {
+		return nil
+	}
+	return &r.icmp
 }
 
 // Info is the input's info with the decoder's counts and warnings, once

@@ -43,6 +43,10 @@ type ICMPError struct {
 	Src, Dst netip.AddrPort
 	Seq      uint32
 	TTL      uint8 // the quoted IP header's TTL or hop limit
+	// IPID is the quoted IPv4 header's identification (0 for IPv6): it
+	// tells a quoted pure ACK from the data after it, which has the same
+	// sequence number.
+	IPID uint16
 }
 
 // icmp reads an ICMP error that quotes a TCP segment into d.icmpErr. It
@@ -73,7 +77,7 @@ func (d *Decoder) icmp(v6 bool, data []byte, s *Segment) error {
 		if hl < 20 || len(q) < hl+8 || binary.BigEndian.Uint16(q[6:8])&0x1fff != 0 {
 			return errSkip // no transport header quoted (or a later fragment)
 		}
-		proto, e.TTL = q[9], q[8]
+		proto, e.TTL, e.IPID = q[9], q[8], binary.BigEndian.Uint16(q[4:6])
 		e.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(q[12:16])), 0)
 		e.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(q[16:20])), 0)
 		q = q[hl:]

@@ -25,9 +25,9 @@ func TestDecodeICMPError(t *testing.T) {
 	quoted4 := ipTCP(t, false, nil) // TTL 63, seq 1000, 10.0.0.1:41000 -> 10.0.0.2:443
 	quoted6 := ipTCP(t, true, nil)
 	want4 := ICMPError{Input: 3, Frame: 7, Time: testTime, From: r4, IPVersion: 4,
-		Src: netip.AddrPortFrom(cli4, 41000), Dst: netip.AddrPortFrom(srv4, 443), Seq: 1000, TTL: 63}
+		Src: netip.AddrPortFrom(cli4, 41000), Dst: netip.AddrPortFrom(srv4, 443), Seq: 1000, TTL: 63, IPID: 0x1234}
 	want6 := want4
-	want6.From, want6.IPVersion = r6, 6
+	want6.From, want6.IPVersion, want6.IPID = r6, 6, 0
 	want6.Src, want6.Dst = netip.AddrPortFrom(cli6, 41000), netip.AddrPortFrom(srv6, 443)
 	with := func(e ICMPError, k ICMPKind, typ, code uint8) *ICMPError {
 		e.Kind, e.Type, e.Code = k, typ, code

@@ -135,6 +135,11 @@ type Connection struct {
 	// points, one entry per direction and lossy hop, along the path;
 	// absent with one point or without loss between points.
 	Placement []Placement `json:"placement,omitempty"`
+	// Stopped are this connection's packets that a box between two
+	// adjacent capture points stopped and said so with an ICMP error
+	// (a firewall's reject, no route, fragmentation needed): not lost,
+	// and not in Placement. Absent with one point or none stopped.
+	Stopped []Stopped `json:"stopped,omitempty"`
 }
 
 // TCPStats holds both directions' counters.

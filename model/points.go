@@ -54,6 +54,16 @@ type Placement struct {
 	Frames []Moment `json:"frames"`
 }
 
+// Stopped is a connection's packets, one direction, seen at From and
+// never at To, that an ICMP error from a box between them quoted.
+type Stopped struct {
+	Direction Direction `json:"direction"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Packets   int       `json:"packets"`
+	By        []string  `json:"by"` // the ICMP errors' senders
+}
+
 // Hop is one pair of adjacent capture points in one direction, over
 // every connection that crossed both.
 type Hop struct {
@@ -75,4 +85,11 @@ type Hop struct {
 	// them refused them (a middlebox, a firewall's reject); not in
 	// PacketsLost.
 	Refused int `json:"refused,omitempty"`
+	// ICMP counts packets seen at From, never at To, that an ICMP error
+	// quoted: a box between them stopped them and said so (a firewall's
+	// reject, no route, fragmentation needed, a traceroute probe's TTL
+	// running out); not in PacketsLost. ICMPFrom are the errors'
+	// senders.
+	ICMP     int      `json:"icmp,omitempty"`
+	ICMPFrom []string `json:"icmp_from,omitempty"`
 }

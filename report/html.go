@@ -48,6 +48,10 @@ type htmlPage struct {
 	// Hops is the hop table of a multi-point analysis: a row per hop and
 	// direction, the lossy ones marked.
 	Hops     []htmlHop
+	// HopsNotLost: some hop has packets missing that were not lost
+	// (stopped with ICMP, refused, missed by a capture): a column of
+	// its own.
+	HopsNotLost bool
 	Findings []htmlFinding
 	// FindingsLeft counts the connections with findings not written.
 	FindingsLeft int
@@ -61,6 +65,7 @@ type htmlPage struct {
 type htmlHop struct {
 	Direction, From, To  string
 	Upstream, Lost, Rate string
+	NotLost              string // hopNotLost
 	Lossy                bool
 }
 
@@ -144,7 +149,8 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		for _, h := range r.Summary.Hops {
 			p.Hops = append(p.Hops, htmlHop{Direction: dirLabel(h.Direction), From: h.From, To: h.To,
 				Upstream: strconv.Itoa(h.PacketsUpstream), Lost: strconv.Itoa(h.PacketsLost),
-				Rate: strconv.FormatFloat(100*h.LossRate, 'f', 2, 64) + " %", Lossy: h.PacketsLost > 0})
+				Rate: strconv.FormatFloat(100*h.LossRate, 'f', 2, 64) + " %", Lossy: h.PacketsLost > 0, NotLost: hopNotLost(h)})
+			p.HopsNotLost = p.HopsNotLost || hopNotLost(h) != ""
 		}
 	}
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -41,11 +42,40 @@ func (t *text) points(r *model.Report) {
 	}
 	t.heading("Hops")
 	rows = nil
+	notLost := false
 	for _, h := range r.Summary.Hops {
-		rows = append(rows, []string{
+		notLost = notLost || hopNotLost(h) != ""
+	}
+	for _, h := range r.Summary.Hops {
+		row := []string{
 			dirLabel(h.Direction), h.From, h.To, strconv.Itoa(h.PacketsUpstream), strconv.Itoa(h.PacketsLost),
 			strconv.FormatFloat(100*h.LossRate, 'f', 2, 64) + " %",
-		})
+		}
+		if notLost {
+			row = append(row, hopNotLost(h))
+		}
+		rows = append(rows, row)
 	}
-	t.fitted([]column{{"Direction", 0}, {"From", 0}, {"To", 0}, {"Packets", 1}, {"Lost", 0}, {"Loss", 2}}, rows)
+	cols := []column{{"Direction", 0}, {"From", 0}, {"To", 0}, {"Packets", 1}, {"Lost", 0}, {"Loss", 2}}
+	if notLost {
+		cols = append(cols, column{"Missing, not lost", 2})
+	}
+	t.fitted(cols, rows)
+}
+
+// hopNotLost says what of the packets that never reached a hop's To was
+// not lost: stopped by a box that said so (ICMP), refused (an RST from
+// between), or missed by To's capture. Empty when there are none.
+func hopNotLost(h model.Hop) string {
+	var parts []string
+	if h.ICMP > 0 {
+		parts = append(parts, fmt.Sprintf("%d stopped (ICMP from %s)", h.ICMP, strings.Join(h.ICMPFrom, ", ")))
+	}
+	if h.Refused > 0 {
+		parts = append(parts, fmt.Sprintf("%d refused (RST)", h.Refused))
+	}
+	if h.CaptureMissed > 0 {
+		parts = append(parts, fmt.Sprintf("%d missed by %s's capture", h.CaptureMissed, h.To))
+	}
+	return strings.Join(parts, "; ")
 }

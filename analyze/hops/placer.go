@@ -87,7 +87,44 @@ type dirLog struct {
 	// marks are the ranges acknowledged everywhere at each sweep; the
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
-	res   dirResult
+	// quoted are the sequence numbers (relative) of this direction's
+	// packets that an ICMP error quoted, with its sender: those packets
+	// were stopped by a box that said so, not lost (see Placer.ICMP).
+	quoted []quote
+	res    dirResult
+}
+
+// quote is one packet an ICMP error quoted: its relative sequence number,
+// IPv4 identification (0: none) and the error's sender. ack: the quoted
+// packet was a pure ACK (its IP ID is one the point saw on a packet
+// without sequence space), whose sequence number is the next data's.
+type quote struct {
+	rel  int64
+	ipid uint16
+	ack  bool
+	from netip.Addr
+}
+
+// quoteOf returns the ICMP error's sender that quoted a packet with
+// sequence space starting at rel, if one did.
+func (l *dirLog) quoteOf(rel int64) (netip.Addr, bool) {
+	for _, q := range l.quoted {
+		if q.rel == rel && !q.ack {
+			return q.from, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// ackQuoteOf returns the ICMP error's sender that quoted the pure ACK
+// with IPv4 identification ipid, if one did.
+func (l *dirLog) ackQuoteOf(ipid uint16) (netip.Addr, bool) {
+	for _, q := range l.quoted {
+		if q.ack && q.ipid == ipid {
+			return q.from, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 type mark struct {
@@ -127,6 +164,9 @@ type dirResult struct {
 	missing   [][]int          // [a][b]: packets at a not seen (wholly) at b
 	missBytes [][]int64        // [a][b]: sequence space at a not seen at b
 	capMissed [][]int          // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
+	stopped   [][]int          // [a][b]: packets at a not seen at b that an ICMP error quoted
+	quotedAt  []int            // per point: its packets that an ICMP error quoted
+	icmpFrom  []netip.Addr     // the senders of those ICMP errors
 	first     [][]model.Moment // per point: its first packets' frames
 	frames    [][][]model.Moment
 	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
@@ -363,6 +403,57 @@ func absDur(d time.Duration) time.Duration {
 // packet are not counted as lost before it.
 func (p *Placer) EndPoint(point int) { p.ended[point] = true }
 
+// ICMP takes an ICMP error point captured (in capture order with its
+// segments) that quotes a segment of one of that point's connections: a
+// box stopped that segment and said so (a firewall's reject, a route
+// missing, fragmentation needed, a TTL that ran out), so a packet of that
+// sequence number missing past point was not lost on the way: it is
+// counted apart (HopResult.ICMP). Errors quoting no connection the point
+// saw are ignored.
+func (p *Placer) ICMP(point int, e *decode.ICMPError) {
+	var f *flow
+	for _, g := range p.byTuple[tupleOf(e.Src, e.Dst)] {
+		if g.at[point] != nil && (f == nil || g.start.After(f.start)) {
+			f = g
+		}
+	}
+	if f == nil {
+		return
+	}
+	m := f.at[point]
+	d := 0
+	switch e.Src {
+	case m.ep0:
+	case m.ep1:
+		d = 1
+	default:
+		return
+	}
+	l := &f.dir[d]
+	if !l.based {
+		return
+	}
+	q := quote{rel: l.refRel + int64(int32(e.Seq-l.ref)), ipid: e.IPID, from: e.From}
+	if q.ipid != 0 {
+		for _, r := range l.acks {
+			if int(r.point) == point && uint16(r.key>>32) == q.ipid {
+				q.ack = true
+				break
+			}
+		}
+	}
+	if slices.ContainsFunc(l.quoted, func(o quote) bool { return o.rel == q.rel && o.ack == q.ack && o.ipid == q.ipid }) || len(l.quoted) >= maxQuoted {
+		return
+	}
+	l.quoted = append(l.quoted, q)
+}
+
+// maxQuoted bounds the ICMP-quoted packets kept per connection and
+// direction: a firewall that rejects a whole connection quotes its every
+// retransmission of the same few sequence numbers; past this many distinct
+// ones, further stopped packets count as lost.
+const maxQuoted = 256
+
 // sweep compares what is due in every open flow and retires the done
 // ones.
 func (p *Placer) sweep() {
@@ -425,7 +516,7 @@ func (p *Placer) retire(f *flow) {
 		p.compareAcks(f, d, 1<<62)
 		// Only the counts stay until Finish: a few hundred bytes per
 		// connection and pair of points, not its packets.
-		f.dir[d].recs, f.dir[d].acks, f.dir[d].marks = nil, nil, nil
+		f.dir[d].recs, f.dir[d].acks, f.dir[d].marks, f.dir[d].quoted = nil, nil, nil, nil
 	}
 	for point, m := range f.at {
 		if m != nil {
@@ -504,6 +595,12 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		}
 		res.packets[r.point]++
 		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
+		if from, ok := l.quoteOf(r.lo); ok {
+			res.quotedAt[r.point]++
+			if !slices.Contains(res.icmpFrom, from) {
+				res.icmpFrom = append(res.icmpFrom, from)
+			}
+		}
 	}
 	for k := 1; k < len(start); k++ {
 		start[k] += start[k-1]
@@ -526,6 +623,9 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	missed, capMissed := p.buf.missed, slices.Grow(p.buf.capMissed[:0], len(chunk))[:len(chunk)]
 	clear(capMissed)
 	p.buf.capMissed = capMissed
+	stopped := slices.Grow(p.buf.stopped[:0], len(chunk))[:len(chunk)]
+	clear(stopped)
+	p.buf.stopped = stopped
 	// delivered is the highest ACK of this direction seen anywhere: the
 	// receiver had everything below it.
 	delivered := int64(-1)
@@ -579,6 +679,11 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					if !p.inWindow(b, chunk[ri].ns+delta) {
 						continue
 					}
+					if _, ok := l.quoteOf(chunk[ri].lo); ok {
+						// A box between said it stopped it.
+						stopped[ri] = true
+						continue
+					}
 					if captured {
 						res.missBytes[a][b] += bounds[i+1] - bounds[i]
 						missed[ri] = true
@@ -595,10 +700,12 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				case missed[ri]:
 					res.missing[a][b]++
 					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+				case stopped[ri]:
+					res.stopped[a][b]++
 				case capMissed[ri]:
 					res.capMissed[a][b]++
 				}
-				capMissed[ri] = false
+				capMissed[ri], stopped[ri] = false, false
 			}
 		}
 	}
@@ -616,6 +723,7 @@ type buffers struct {
 	recs      []int32
 	missed    []bool
 	capMissed []bool
+	stopped   []bool
 	deltas    []int64
 	taken     []bool
 	out       []int32
@@ -682,6 +790,14 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 				for _, ri := range cs[a][len(cs[b]):] {
 					r := chunk[ri]
 					if !p.inWindow(b, r.ns+delta) {
+						continue
+					}
+					if from, ok := l.ackQuoteOf(uint16(r.key >> 32)); ok {
+						// A box between said it stopped it.
+						res.stopped[a][b]++
+						if !slices.Contains(res.icmpFrom, from) {
+							res.icmpFrom = append(res.icmpFrom, from)
+						}
 						continue
 					}
 					res.missing[a][b]++
@@ -790,6 +906,8 @@ func (r *dirResult) init(np int) {
 	r.missing = square[int](np)
 	r.missBytes = square[int64](np)
 	r.capMissed = square[int](np)
+	r.stopped = square[int](np)
+	r.quotedAt = make([]int, np)
 	r.first = make([][]model.Moment, np)
 	r.frames = square[[]model.Moment](np)
 	r.delta = square[int64](np)

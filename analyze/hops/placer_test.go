@@ -501,3 +501,77 @@ func TestPlacerMidStreamNAT(t *testing.T) {
 		t.Errorf("%d flows, %d matched at both points; want 2, 1", len(res.Flows), matched)
 	}
 }
+
+// TestPlacerICMP: packets a box stopped and said so with an ICMP error
+// quoting them are counted apart (HopResult.ICMP), not lost; a quoted pure
+// ACK is told from the data with its sequence number by its IP ID, so a
+// data packet lost silently with that number stays lost.
+func TestPlacerICMP(t *testing.T) {
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	const ci, si = 1000, 5000
+	// Client data 3 stopped after the router (a firewall's reject there);
+	// the server's ACK of client data 2 stopped between the router and
+	// the client; server data 0 (k 10, sequence si+1, as that ACK's) lost
+	// silently there.
+	ps := connMissed(3, 10, 5, map[int]int{3: 1, 10: 1}, map[int]int{2: 1}, nil, nil)
+	router := netip.MustParseAddr("198.18.1.1")
+	var quotes []decode.ICMPError
+	for _, p := range ps {
+		switch {
+		case p.dir == 0 && p.n > 0 && p.seq == ci+1+300 && p.lostAfter == 1:
+			quotes = append(quotes, decode.ICMPError{From: router, Kind: decode.ICMPUnreachable, Src: cli, Dst: srv, Seq: p.seq, IPID: p.ipid})
+		case p.dir == 1 && p.n == 0 && p.ack == ci+1+300 && p.lostAfter == 1:
+			quotes = append(quotes, decode.ICMPError{From: router, Kind: decode.ICMPUnreachable, Src: srv, Dst: cli, Seq: p.seq, IPID: p.ipid})
+		}
+	}
+	if len(quotes) != 2 {
+		t.Fatalf("%d packets to quote", len(quotes))
+	}
+	evs := events(points, cli, ps)
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
+	pl := New([]string{"client", "router", "server"})
+	frames := make([]int, 3)
+	for _, e := range evs {
+		frames[e.point]++
+		e.s.Frame, e.s.Input = frames[e.point], e.point
+		pl.Segment(e.point, 0, &e.s)
+		// The router's capture sees its own ICMP error right after the
+		// packet it stopped.
+		for _, q := range quotes {
+			if e.point == 1 && e.s.Src == q.Src && e.s.Seq == q.Seq && e.s.IPID == q.IPID {
+				pl.ICMP(1, &q)
+			}
+		}
+	}
+	for i := range points {
+		pl.EndPoint(i)
+	}
+	res := pl.Finish()
+	if len(res.Flows) != 1 {
+		t.Fatalf("%d flows", len(res.Flows))
+	}
+	type got struct {
+		from, to   string
+		lost, icmp int
+	}
+	want := [2][]got{
+		{{"client", "router", 0, 0}, {"router", "server", 0, 1}},
+		{{"server", "router", 0, 0}, {"router", "client", 1, 1}},
+	}
+	for d, hs := range res.Flows[0].Hops {
+		var g []got
+		for _, h := range hs {
+			g = append(g, got{res.Names[h.From], res.Names[h.To], h.Lost, h.ICMP})
+			if h.ICMP > 0 && !slices.Equal(h.ICMPFrom, []netip.Addr{router}) {
+				t.Errorf("direction %d hop %s->%s: ICMP from %v, want %v", d, res.Names[h.From], res.Names[h.To], h.ICMPFrom, router)
+			}
+		}
+		if !slices.Equal(g, want[d]) {
+			t.Errorf("direction %d: hops %+v, want %+v", d, g, want[d])
+		}
+	}
+}

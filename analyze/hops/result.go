@@ -2,6 +2,7 @@ package hops
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -49,6 +50,11 @@ type HopResult struct {
 	// Refused counts packets at From that never reached To and were
 	// answered with an RST from between: refused, not lost.
 	Refused int
+	// ICMP counts packets at From that never reached To and that an ICMP
+	// error quoted (ICMPFrom its senders): stopped by a box that said
+	// so, not lost.
+	ICMP     int
+	ICMPFrom []netip.Addr
 }
 
 // Finish compares everything still held and returns the result.
@@ -146,11 +152,23 @@ func (p *Placer) Finish() *Result {
 				case f.at[b] == nil:
 					// b, on the path (its siblings crossed it), never
 					// saw the connection: all a saw was lost between.
+					// Those an ICMP error quoted were stopped.
 					if r.packets[a] > 0 {
-						fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.packets[a], Frames: r.first[a]})
+						h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.packets[a] - r.quotedAt[a], ICMP: r.quotedAt[a]}
+						if h.Lost > 0 {
+							h.Frames = r.first[a]
+						}
+						if h.ICMP > 0 {
+							h.ICMPFrom = r.icmpFrom
+						}
+						fr.Hops[d] = append(fr.Hops[d], h)
 					}
 				default:
-					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b]})
+					h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
+					if h.ICMP > 0 {
+						h.ICMPFrom = r.icmpFrom
+					}
+					fr.Hops[d] = append(fr.Hops[d], h)
 				}
 			}
 		}
@@ -348,6 +366,13 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 			}
 			refAt := slices.Index(f.Path[d], res.Reference)
 			for _, h := range f.Hops[d] {
+				if h.ICMP > 0 {
+					st := model.Stopped{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.ICMP}
+					for _, a := range h.ICMPFrom {
+						st.By = append(st.By, a.String())
+					}
+					row.Stopped = append(row.Stopped, st)
+				}
 				if h.Lost == 0 {
 					continue
 				}
@@ -365,6 +390,7 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 			}
 		}
 		verdict.Place(row.Verdict, row.Placement, where)
+		verdict.Stopped(row.Verdict, row.Placement, row.Stopped)
 		res.pingPath(row, f, rows, dir0)
 	}
 }
@@ -418,6 +444,12 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 				agg.PacketsLost += h.Lost
 				agg.CaptureMissed += h.CaptureMissed
 				agg.Refused += h.Refused
+				agg.ICMP += h.ICMP
+				for _, a := range h.ICMPFrom {
+					if s := a.String(); !slices.Contains(agg.ICMPFrom, s) {
+						agg.ICMPFrom = append(agg.ICMPFrom, s)
+					}
+				}
 			}
 		}
 	}

@@ -109,6 +109,9 @@ func WithHops(headline string, hops []model.Hop) string {
 		if h.Refused > 0 {
 			s += fmt.Sprintf(" %s %s refused between %s and %s (an RST from between, not from the far end).", plural(h.Refused, "packet"), arrow(h.Direction), h.From, h.To)
 		}
+		if h.ICMP > 0 {
+			s += fmt.Sprintf(" %s %s stopped between %s and %s by %s, which said so with an ICMP error: not lost.", plural(h.ICMP, "packet"), arrow(h.Direction), h.From, h.To, strings.Join(h.ICMPFrom, ", "))
+		}
 		if h.CaptureMissed > 0 {
 			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s and that the receiver acknowledged: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
 		}
@@ -177,4 +180,40 @@ func Place(v *model.Verdict, pl []model.Placement, where map[model.Direction]mod
 		v.Summary = strings.TrimSpace(v.Summary) + " The other capture points tell the direction:"
 	}
 	v.Summary = WithPlacement(v.Summary, pl)
+}
+
+// Stopped adds to a verdict the packets the capture points show were
+// stopped by a box that said so (ICMP errors), and takes back the loss
+// the reference capture alone inferred in a direction where the points
+// show none lost, only stopped: those packets were sent again because a
+// firewall rejected them (or a route was missing), not because the
+// network lost them.
+func Stopped(v *model.Verdict, pl []model.Placement, st []model.Stopped) {
+	if v == nil || len(st) == 0 {
+		return
+	}
+	var lost, stopped [2]bool
+	for _, p := range pl {
+		lost[p.Direction] = lost[p.Direction] || p.Packets > 0
+	}
+	var parts []string
+	for _, s := range st {
+		stopped[s.Direction] = true
+		parts = append(parts, fmt.Sprintf("%s %s between %s and %s by %s", plural(s.Packets, "packet"), arrow(s.Direction), s.From, s.To, strings.Join(s.By, ", ")))
+	}
+	w := "Stopped, and said so with ICMP errors (a firewall's reject, no route, fragmentation needed): " + strings.Join(parts, "; ") + "; not lost."
+	// The direction the reference capture inferred loss in, where the
+	// points found only stopped packets, loses its claim.
+	drop := func(d model.Direction) bool { return stopped[d] && !lost[d] }
+	switch {
+	case v.LossDirection == model.LossBoth && drop(model.ClientToServer) && !drop(model.ServerToClient):
+		v.LossDirection = model.LossServerToClient
+		delete(v.LossLocations, model.ClientToServer)
+		w += " The client->server packets sent again were those."
+	case v.LossDirection == model.LossBoth && drop(model.ServerToClient) && !drop(model.ClientToServer):
+		v.LossDirection = model.LossClientToServer
+		delete(v.LossLocations, model.ServerToClient)
+		w += " The server->client packets sent again were those."
+	}
+	v.Summary = strings.TrimSpace(v.Summary) + " " + w
 }

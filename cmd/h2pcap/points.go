@@ -140,6 +140,8 @@ func analyzePoints(stop context.Context, points []pointSpec, opts analyze.Option
 		pr := readers[pt]
 		if s := pr.r.Take(pr.pending); s != nil {
 			pl.Segment(pt, pr.a.LastStream(), s)
+		} else if e := pr.r.ICMPError(); e != nil {
+			pl.ICMP(pt, e)
 		}
 		pr.pending = nil
 		if err := pr.advance(stop, open, prog); err != nil {
