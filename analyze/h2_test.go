@@ -251,7 +251,7 @@ func h2Seen(rep *model.Report) (counts map[string]map[string]int, recs map[strin
 // h2Fields are the fields tsharkH2Counts reads, in tsharkFields.
 var h2Fields = []string{"tcp.stream", "tcp.srcport", "http2.type", "frame.number",
 	"http2.ping", "http2.pong", "http2.goaway.last_stream_id", "http2.goaway.error",
-	"http2.rst_stream.error"}
+	"http2.rst_stream.error", "icmp.type"}
 
 // tsharkH2Counts runs tshark once over a capture and counts its HTTP/2
 // frames by type per "tcp.stream/srcport"; it also lists per direction the
@@ -274,7 +274,9 @@ func tsharkH2Counts(t *testing.T, file string, opts oracle.Options) (map[string]
 	recs := map[string][]string{}
 	for _, r := range rows {
 		types := r.Values("http2.type")
-		if types == nil {
+		if types == nil || r.Get("icmp.type") != "" {
+			// An ICMP error quotes the packet it answers, which tshark
+			// dissects again: not a frame sent.
 			continue
 		}
 		stream, err := strconv.Atoi(r.Get("tcp.stream"))

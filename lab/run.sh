@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
@@ -298,11 +298,25 @@ wait_client() {
 # them. The active faults with the given indexes (0 is the scenario's first
 # fault) are removed in the same transaction: no packet passes between.
 fault() {
-	local dir=$1 what=$2 rule=$3 out handles cmd=() r i h
+	local dir=$1 what=$2 rule=$3 out handles cmd=() r i h names=""
 	shift 3
 	local IFS=';'
 	for r in $rule; do
-		cmd+=("add rule inet lab faults ${r# };")
+		r=${r# }
+		if [[ " $r " == *" counter "* ]]; then
+			# A named counter outlives its rule: fault_end deletes the
+			# rule first and reads the count after, so no packet is
+			# dropped between the reading and the deletion uncounted.
+			N_COUNTERS=$((${N_COUNTERS:-0} + 1))
+			local c=lab_c$N_COUNTERS
+			inR nft add counter inet lab "$c"
+			r=" $r "
+			r=${r/ counter / counter name $c }
+			r=${r# }
+			r=${r% }
+			names+="$c "
+		fi
+		cmd+=("add rule inet lab faults $r;")
 	done
 	unset IFS
 	for i in "$@"; do
@@ -314,6 +328,7 @@ fault() {
 	FAULT_START=$(now)
 	for i in "$@"; do
 		F_END[$i]=$FAULT_START
+		[ -z "${F_COUNTERS[$i]}" ] || fault_count "$i"
 		log "fault off: ${F_WHAT[$i]}"
 	done
 	handles=$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out" | tr '\n' ' ')
@@ -324,6 +339,7 @@ fault() {
 	F_WHAT+=("$what")
 	F_RULE+=("$rule")
 	F_END+=("")
+	F_COUNTERS+=("$names")
 	log "fault on: $what ($dir): $rule"
 }
 
@@ -336,12 +352,13 @@ fault_end() {
 	for i in "${idx[@]}"; do
 		[ -z "${F_END[$i]}" ] || continue
 		local h cmd=""
-		fault_count "$i"
+		[ -n "${F_COUNTERS[$i]}" ] || fault_count "$i"
 		for h in ${F_HANDLE[$i]}; do
 			cmd+="delete rule inet lab faults handle $h; "
 		done
 		inR nft "$cmd"
 		t=$(now)
+		[ -z "${F_COUNTERS[$i]}" ] || fault_count "$i"
 		F_END[$i]=$t
 		log "fault off: ${F_WHAT[$i]}"
 	done
@@ -351,6 +368,13 @@ fault_end() {
 # their nft counters (rules with a counter statement), into F_COUNT.
 fault_count() {
 	local i=$1 h n=0 found=
+	if [ -n "${F_COUNTERS[$i]:-}" ]; then
+		for h in ${F_COUNTERS[$i]}; do
+			n=$((n + $(inR nft list counter inet lab "$h" | sed -n 's/.*packets \([0-9]*\) .*/\1/p')))
+		done
+		F_COUNT[$i]=$n
+		return
+	fi
 	for h in ${F_HANDLE[$i]}; do
 		local c
 		c=$(inR nft --handle list chain inet lab faults | sed -n "s/.*counter packets \([0-9]*\) .*# handle $h\$/\1/p")
@@ -380,7 +404,7 @@ begin() {
 	log "=== $SC"
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
-	F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=() F_COUNT=()
+	F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=() F_COUNTERS=() F_COUNT=()
 	CAP_PIDS=() CAP_ERRS=()
 	SC_BAD= KEEP_FAULTS=
 	topo_up
@@ -820,7 +844,12 @@ sc_dial-race() {
 # truth.json (probes): SYNs without ACK with TTL 30 or less, and ICMP time
 # exceeded errors (the quoted TCP shows in tcp.flags too: excluded by
 # requiring no icmp in the frame for the SYNs).
-notes_traceroute-probes() {
+notes_traceroute-probes() { count_probes; }
+
+# count_probes writes to truth.json's probes the traceroute probes that
+# client.pcap and server.pcap hold (tshark: SYNs with TTL at most 30, ICMP
+# time exceeded), for TestProbesLab.
+count_probes() {
 	command -v tshark >/dev/null || { SC_BAD="tshark missing: probes not counted"; return 0; }
 	local f syns te
 	for f in client.pcap server.pcap; do
@@ -1185,6 +1214,55 @@ notes_multipoint-loss() {
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
 }
 
+# multipoint-icmp: multipoint-loss's four points, where the router stops
+# some packets and says so with an ICMP error, and loses others silently.
+# A firewall rule rejects 6% of the client's data packets with ICMP
+# administratively prohibited (Linux TCP takes it as a soft error and
+# sends the data again), traceroute -T probes from the client expire at
+# the router (ICMP time exceeded), and 4% of server->client packets are
+# dropped without a word. The router's ICMP rate limit is off, so every
+# stopped packet is answered.
+sc_multipoint-icmp() {
+	begin multipoint-icmp
+	inR sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 >/dev/null
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 1
+	traceroute_loop 1.5 3 8080
+	at 2
+	# Data only (longer than a pure ACK with timestamps, 52 bytes): an
+	# ICMP error quotes the sequence number, which a pure ACK shares
+	# with the data after it.
+	fault client_to_server "6% of client->server data rejected with ICMP admin-prohibited in the router" "ip saddr $C4 tcp dport 8080 ip length > 60 numgen random mod 100 < 6 counter reject with icmp type admin-prohibited"
+	# Data only here too: the hop table counts packets that carry
+	# sequence space, so the counter is its truth.
+	fault server_to_client "random loss 4% of server->client data in the router" "ip saddr $S4 meta l4proto tcp ip length > 60 numgen random mod 100 < 4 counter drop"
+	at 8
+	fault_end
+	wait "$TRACE_PID" || true
+	forget "$TRACE_PID"
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) captured at four points: the client, the router's interface towards the client, its interface towards the server, and the server. From 2 s to 8 s the router rejects 6% of the client's data packets with ICMP administratively prohibited (type 3 code 13; the client's TCP sends them again) and drops 4% of server->client data packets silently; from 1 s the client runs traceroute -T -p 8080 -q 3 to the server three times, whose TTL-1 probes expire at the router (ICMP time exceeded from 198.18.1.1)." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap: between router-c and router-s, client->server, the rejected packets and the expired probes are stopped and said so (hops icmp), not lost; server->client the silent drops are lost (the fault's counter)."
+}
+
+notes_multipoint-icmp() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i stopped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "The router rejected ${F_COUNT[0]:-?} client->server data packets with ICMP and dropped ${F_COUNT[1]:-?} server->client packets (nft counters)."
+	count_probes
+}
+
 # multipoint-nat: a load balancer in front of the server. On router-capture's
 # longer path (client - rta - lb - rtb - server) the middle router is the
 # load balancer: the client dials its VIP 198.18.3.2:80, which it DNATs to
@@ -1514,7 +1592,7 @@ bulk() {
 	case $out in /*) ;; *) out=$PWD/$out ;; esac
 	OUT=$TMP/bulk
 	mkdir -p "$OUT" "$(dirname "$out")"
-	CAP_PIDS=() CAP_ERRS=() F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
+	CAP_PIDS=() CAP_ERRS=() F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=() F_COUNTERS=()
 	topo_up
 	SERVER_PORTS=8080 start_server --tls-listen ""
 	# A bigger kernel buffer (-B, KiB) keeps tcpdump from dropping at
@@ -1553,7 +1631,7 @@ bulk_live() {
 	case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 	OUT=$TMP/bulk
 	mkdir -p "$OUT" "$dir"
-	CAP_PIDS=() CAP_ERRS=() F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=()
+	CAP_PIDS=() CAP_ERRS=() F_HANDLE=() F_START=() F_DIR=() F_WHAT=() F_RULE=() F_END=() F_COUNTERS=()
 	topo_up
 	SERVER_PORTS=8080 start_server --tls-listen ""
 	inR nft add rule inet lab faults ip saddr $S4 numgen random mod 10000 '<' 3 drop

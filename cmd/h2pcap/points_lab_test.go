@@ -34,29 +34,40 @@ var pointsLab = []struct {
 	// pingAck is the hop the lost PING's ACK was lost on, which the
 	// lost_ping verdict must name; empty: no lost PING.
 	pingAck [2]string
+	// stopped is the hop where each direction's faults stopped packets
+	// with an ICMP error (a firewall's reject): their nft counters count
+	// the hop's icmp, not its loss.
+	stopped map[model.Direction][2]string
 }{
 	// The router itself drops, between its two interfaces.
 	{"multipoint-loss", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
-	}, false, [2]string{}},
+	}, false, [2]string{}, nil},
 	// Every server->client packet dropped in the router during the
 	// health check: the PING reached the server, its ACK passed
 	// router-s and was dropped before router-c.
 	{"multipoint-blackhole", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ServerToClient: {"router-s", "router-c"},
-	}, true, [2]string{"router-s", "router-c"}},
+	}, true, [2]string{"router-s", "router-c"}, nil},
 	// rtb, beyond the capturing router, drops client->server packets
 	// (no counter on that rule: the count is not checked).
 	{"router-capture", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-s", "server"},
-	}, false, [2]string{}},
+	}, false, [2]string{}, nil},
 	// A load balancer (DNAT and masquerade) between lb-in and lb-out:
 	// other 4-tuples past it. rtb, between it and the server, drops.
 	{"multipoint-nat", []string{"client", "lb-in", "lb-out", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"lb-out", "server"},
 		model.ServerToClient: {"server", "lb-out"},
-	}, false, [2]string{}},
+	}, false, [2]string{}, nil},
+	// The router rejects client->server data with ICMP errors and drops
+	// server->client data silently; traceroute probes expire there.
+	{"multipoint-icmp", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
+		model.ServerToClient: {"router-s", "router-c"},
+	}, false, [2]string{}, map[model.Direction][2]string{
+		model.ClientToServer: {"router-c", "router-s"},
+	}},
 }
 
 // maxHopCountError is how far a hop's loss count may be from the nft
@@ -135,12 +146,16 @@ func TestPointsLab(t *testing.T) {
 					}
 				}
 			}
-			counted := map[model.Direction]int{}
+			counted, stopped := map[model.Direction]int{}, map[model.Direction]int{}
 			known := map[model.Direction]bool{}
 			for _, f := range tr.Faults {
 				var d model.Direction
 				if err := d.UnmarshalText([]byte(f.Direction)); err != nil {
 					t.Fatal(err)
+				}
+				if _, ok := sc.stopped[d]; ok && f.Packets != nil {
+					stopped[d] += *f.Packets
+					continue
 				}
 				if f.Packets != nil && !sc.uncounted {
 					counted[d] += *f.Packets
@@ -168,6 +183,20 @@ func TestPointsLab(t *testing.T) {
 				t.Errorf("%d hops, want %d: %+v", len(r.Summary.Hops), 2*(len(names)-1), r.Summary.Hops)
 			}
 			for _, h := range r.Summary.Hops {
+				if at, ok := sc.stopped[h.Direction]; ok {
+					switch n := stopped[h.Direction]; {
+					case at != [2]string{h.From, h.To}:
+						if h.ICMP != 0 {
+							t.Errorf("hop %s->%s %s: %d stopped with ICMP, want none", h.From, h.To, h.Direction, h.ICMP)
+						}
+					case math.Abs(float64(h.ICMP-n)) > maxHopCountError*float64(n) || n == 0:
+						t.Errorf("hop %s->%s %s: %d stopped with ICMP, nft rejected %d", h.From, h.To, h.Direction, h.ICMP, n)
+					case !strings.Contains(head, fmt.Sprintf("%d packets %s stopped between %s and %s by", h.ICMP, map[model.Direction]string{model.ClientToServer: "client->server", model.ServerToClient: "server->client"}[h.Direction], h.From, h.To)):
+						t.Errorf("headline %q does not say the hop's %d stopped packets", head, h.ICMP)
+					}
+				} else if h.ICMP != 0 {
+					t.Errorf("hop %s->%s %s: %d stopped with ICMP, want none", h.From, h.To, h.Direction, h.ICMP)
+				}
 				lossy, ok := sc.lossy[h.Direction]
 				if !ok || lossy != [2]string{h.From, h.To} {
 					if h.PacketsLost != 0 {
