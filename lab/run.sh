@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
@@ -1261,6 +1261,57 @@ notes_multipoint-icmp() {
 	done
 	echo "The router rejected ${F_COUNT[0]:-?} client->server data packets with ICMP and dropped ${F_COUNT[1]:-?} server->client packets (nft counters)."
 	count_probes
+}
+
+# multipoint-vxlan: multipoint-loss's path with a VXLAN overlay on the
+# client's side, as between a pod and its node on a Kubernetes overlay
+# network: the client's address 198.18.5.2 is on vx0 (VNI 42, UDP 4789)
+# over the c0-rc underlay, the router ends the tunnel and routes to the
+# server in the clear. client.pcap (c0) and router-c.pcap (rc) hold the
+# encapsulated packets, router-s.pcap and server.pcap the plain ones: the
+# flows match across points by their inner headers.
+sc_multipoint-vxlan() {
+	begin multipoint-vxlan
+	local ov=198.18.5.2 ovr=198.18.5.1
+	ip -n "$NS_C" link add vx0 type vxlan id 42 local $C4 remote $R4C dstport 4789 dev c0
+	ip -n "$NS_R" link add vx0 type vxlan id 42 local $R4C remote $C4 dstport 4789 dev rc
+	ip -n "$NS_C" addr add $ov/24 dev vx0
+	ip -n "$NS_R" addr add $ovr/24 dev vx0
+	offloads_off "$NS_C" vx0
+	offloads_off "$NS_R" vx0
+	ip -n "$NS_C" link set vx0 up
+	ip -n "$NS_R" link set vx0 up
+	ip -n "$NS_C" route replace 198.18.2.0/24 via $ovr dev vx0 src $ov
+	ip -n "$NS_S" route add 198.18.5.0/24 via $R4S
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	# The router's forward hook sees the inner packets, between the
+	# tunnel and rs. Data only (longer than a pure ACK, 52 bytes): the
+	# hop table counts packets with sequence space.
+	fault client_to_server "random loss 8% of client->server data in the router, past the tunnel" "ip saddr $ov meta l4proto tcp ip length > 60 numgen random mod 100 < 8 counter drop"
+	fault server_to_client "random loss 6% of server->client data in the router, before the tunnel" "ip daddr $ov meta l4proto tcp ip length > 60 numgen random mod 100 < 6 counter drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) from 198.18.5.2, the client's address on a VXLAN overlay (vx0, VNI 42, UDP 4789, over the c0-rc link) that the router terminates; captured at four points: the client's underlay c0 and the router's rc (VXLAN-encapsulated), the router's rs and the server's s0 (plain). From 2 s to 8 s the router drops 8% of client->server and 6% of server->client data packets at random (nft numgen with counters), between the tunnel and rs." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace (the underlay: VXLAN);router-c.pcap=tcpdump -i rc in the router namespace (the underlay: VXLAN);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap matches each connection at the four points by its inner headers (the first two points see it inside VXLAN) and places every loss between router-c and router-s (client->server) or router-s and router-c (server->client)."
+}
+
+notes_multipoint-vxlan() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
 }
 
 # multipoint-nat: a load balancer in front of the server. On router-capture's

@@ -68,6 +68,13 @@ var pointsLab = []struct {
 	}, false, [2]string{}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 	}},
+	// A VXLAN overlay on the client's side: client and router-c see the
+	// connections inside VXLAN, matched by their inner headers; the
+	// router drops between the tunnel and router-s.
+	{"multipoint-vxlan", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
+		model.ClientToServer: {"router-c", "router-s"},
+		model.ServerToClient: {"router-s", "router-c"},
+	}, false, [2]string{}, nil},
 }
 
 // maxHopCountError is how far a hop's loss count may be from the nft
