@@ -31,8 +31,9 @@ type segMark struct {
 
 // dirTrack is one direction's verdict state (one sending side).
 type dirTrack struct {
-	ttlSet bool
-	ttl    uint8 // TTL of the side's first segment without RST: its usual TTL
+	ttlSet  bool
+	ttlData bool  // ttl is a segment's with payload
+	ttl     uint8 // the side's usual TTL: its first data's, else its first segment's without RST
 
 	// IPv4 IDs: a host that numbers a connection's packets with a
 	// counter gives its own RST the next number; a device in between
@@ -156,8 +157,12 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	rst := s.Flags.Has(decode.FlagRST)
 	syn, ack := s.Flags.Has(decode.FlagSYN), s.Flags.Has(decode.FlagACK)
 
-	if !t.ttlSet && !rst {
-		t.ttl, t.ttlSet = s.TTL, true
+	// The side's usual TTL: its first data's, else its first segment's
+	// without RST. A SYN proxy (a firewall that answers the handshake
+	// itself) sends the handshake with its own TTL, one hop nearer than
+	// the end whose data follows.
+	if !rst && (!t.ttlSet || !t.ttlData && s.PayloadLen > 0) {
+		t.ttl, t.ttlSet, t.ttlData = s.TTL, true, s.PayloadLen > 0
 	}
 	if s.IPVersion == 4 {
 		step := s.IPID - t.lastIPID
