@@ -72,6 +72,15 @@ type member struct {
 	rst          [2]bool        // an RST seen each direction
 	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
 	ackSeen      [2]bool
+	// off is, per direction, what to add to this point's sequence
+	// numbers (and to acknowledgment numbers of the other direction) to
+	// get the flow's: 0 unless a box between the points shifts them (a
+	// SYN proxy answers the client with its own cookie as the server's
+	// ISN, then conntrack shifts every server sequence number; a
+	// firewall that randomizes ISNs). Known from the direction's SYN at
+	// this point against the one first seen (synSeen).
+	off     [2]uint32
+	synSeen [2]bool
 }
 
 // dirLog is one direction of a flow.
@@ -84,6 +93,10 @@ type dirLog struct {
 	// ts is the direction's last TCP timestamp (TSval) seen anywhere.
 	ts     uint32
 	tsSeen bool
+	// isn is the direction's SYN's sequence number as first seen (the
+	// flow's numbering), when a SYN was seen.
+	isn    uint32
+	isnSet bool
 	// marks are the ranges acknowledged everywhere at each sweep; the
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
@@ -224,8 +237,20 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if !m.seen[d] {
 		m.seen[d], m.ttl[d] = true, int(s.TTL)
 	}
+	if s.Flags&decode.FlagSYN != 0 && !m.synSeen[d] {
+		// A SYN's (or SYN-ACK's) sequence number is the ISN everywhere
+		// the connection is the same one: an ISN other than the first
+		// seen is a box's shift between the points.
+		m.synSeen[d] = true
+		if l := &f.dir[d]; !l.isnSet {
+			l.isn, l.isnSet = s.Seq, true
+		} else {
+			m.off[d] = l.isn - s.Seq
+		}
+	}
+	seq, ack := s.Seq+m.off[d], s.Ack+m.off[1-d]
 	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
-		a := f.dir[1-d].rel(s.Ack)
+		a := f.dir[1-d].rel(ack)
 		if !m.ackSeen[1-d] || a > m.acked[1-d] {
 			m.acked[1-d], m.ackSeen[1-d] = a, true
 		}
@@ -250,14 +275,14 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
 		// sequence space cannot be told from its neighbours: not
 		// compared.
-		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(s.Ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
+		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if n > 0 {
 		l := &f.dir[d]
 		if !l.based {
-			l.based, l.ref, l.refRel = true, s.Seq, 0
+			l.based, l.ref, l.refRel = true, seq, 0
 		}
-		lo := l.rel(s.Seq)
+		lo := l.rel(seq)
 		l.recs = append(l.recs, rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if p.now.Sub(p.swept) >= verdict.PlaceSweep {
@@ -433,7 +458,7 @@ func (p *Placer) ICMP(point int, e *decode.ICMPError) {
 	if !l.based {
 		return
 	}
-	q := quote{rel: l.refRel + int64(int32(e.Seq-l.ref)), ipid: e.IPID, from: e.From}
+	q := quote{rel: l.refRel + int64(int32(e.Seq+m.off[d]-l.ref)), ipid: e.IPID, from: e.From}
 	if q.ipid != 0 {
 		for _, r := range l.acks {
 			if int(r.point) == point && uint16(r.key>>32) == q.ipid {
@@ -787,9 +812,17 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 				if res.hasDelta[a][b] {
 					delta = res.delta[a][b]
 				}
+				// Where a and b saw other handshakes (the server's ISN
+				// shifted between them), a box between completed the
+				// handshake with each side itself, a SYN proxy: it
+				// consumes the client's handshake ACK.
+				proxied := f.at[a].off[1-d] != f.at[b].off[1-d] && f.dir[1-d].isnSet
 				for _, ri := range cs[a][len(cs[b]):] {
 					r := chunk[ri]
 					if !p.inWindow(b, r.ns+delta) {
+						continue
+					}
+					if proxied && uint32(r.key) == f.dir[1-d].isn+1 {
 						continue
 					}
 					if from, ok := l.ackQuoteOf(uint16(r.key >> 32)); ok {

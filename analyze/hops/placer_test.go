@@ -24,6 +24,9 @@ type hop struct {
 	// nat rewrites the client's address at this point (a masquerading
 	// load balancer in front of it): sequence numbers are kept.
 	nat netip.AddrPort
+	// shift is added to the server's sequence numbers at this point (and
+	// to the client's acknowledgment numbers): a SYN proxy before it.
+	shift uint32
 }
 
 type pkt struct {
@@ -96,6 +99,11 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 				src, dst = dst, src
 			}
 			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
+			if p.dir == 1 {
+				s.Seq += h.shift
+			} else if s.Flags&decode.FlagACK != 0 {
+				s.Ack += h.shift
+			}
 			if p.merge && k == len(path)-1 {
 				// Merged into the previous data packet the receiver's
 				// point saw.
@@ -220,6 +228,13 @@ func TestPlacer(t *testing.T) {
 		{name: "router", delay: time.Millisecond, off: 0, ttl: [2]uint8{64, 63}},
 		{name: "server", delay: 2 * time.Millisecond, off: 30 * time.Millisecond, ttl: [2]uint8{63, 64}},
 	}
+	// A SYN proxy between the client and the router: the server's
+	// sequence numbers differ by a constant past it.
+	proxied := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}, shift: 0x9000_0000},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}, shift: 0x9000_0000},
+	}
 	natted := []hop{
 		{name: "client", ttl: [2]uint8{64, 63}},
 		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
@@ -252,6 +267,13 @@ func TestPlacer(t *testing.T) {
 			// SYN, the handshake's ACK, 10 segments, 5 ACKs.
 			name: "clean", points: three, cdata: 10, sdata: 5, packets: 17,
 			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+		},
+		{
+			// As "lost both ways", the server's numbers shifted between
+			// the client and the router: matched by each point's
+			// handshake, nothing more lost.
+			name: "sequence numbers shifted", points: proxied, cdata: 10, sdata: 5, lost: map[int]int{3: 1, 12: 0},
+			want: []want{{0, "client", "router", 0, 0}, {0, "router", "server", 1, 100}, {1, "server", "router", 1, 100}, {1, "router", "client", 0, 0}},
 		},
 		{
 			// Client data 3 lost in the router; server data 2 (k 12) lost
