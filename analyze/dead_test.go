@@ -63,8 +63,10 @@ func deadByTshark(t *testing.T, path string) map[int]bool {
 			dirs[peerKey], peerOf[peerKey], streams[peerKey] = peer, key, stream
 		}
 		tm, _ := strconv.ParseFloat(row.Get("frame.time_epoch"), 64)
-		// This segment's ACK moving answers the peer's run.
-		if ack, err := strconv.ParseInt(row.Get("tcp.ack"), 10, 64); err == nil && ack > 0 {
+		// This segment's ACK moving answers the peer's run. A SYN's
+		// acknowledgment field is not one (a SYN proxy's SYN carries
+		// whatever it holds, which tshark prints raw).
+		if ack, err := strconv.ParseInt(row.Get("tcp.ack"), 10, 64); err == nil && ack > 0 && !tsharkTrue(row.Get("tcp.flags.syn")) {
 			if !d.ackSeen || ack > d.maxAck {
 				peer.n, peer.first, peer.last = 0, 0, 0
 			}

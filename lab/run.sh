@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
@@ -1307,6 +1307,55 @@ sc_multipoint-vxlan() {
 }
 
 notes_multipoint-vxlan() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
+}
+
+# multipoint-synproxy: multipoint-loss's four points with the router a
+# firewall that answers SYNs itself (nft synproxy, SYN cookies) and opens
+# the connection to the server only once the client completed the
+# handshake: the client's sequence numbers pass unchanged, the server's are
+# shifted by conntrack (the cookie the client got is not the server's
+# ISN), so server->client packets carry other sequence numbers each side
+# of the router. The router drops at random each way, past the
+# synproxy (forward hook, after it).
+sc_multipoint-synproxy() {
+	begin multipoint-synproxy
+	inR sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 >/dev/null
+	inR nft -f - <<-NFT
+		table ip syn {
+			chain synpre { type filter hook prerouting priority raw; ip daddr $S4 tcp dport 8080 tcp flags syn notrack; }
+			chain synfwd {
+				type filter hook forward priority filter - 10;
+				ip daddr $S4 tcp dport 8080 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+				ct state invalid drop
+			}
+		}
+	NFT
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault client_to_server "random loss 8% of client->server data in the router" "ip saddr $C4 meta l4proto tcp ip length > 60 numgen random mod 100 < 8 counter drop"
+	fault server_to_client "random loss 6% of server->client data in the router" "ip saddr $S4 meta l4proto tcp ip length > 60 numgen random mod 100 < 6 counter drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) through a router that is a SYN proxy (nft synproxy: it answers the client's SYN with a SYN cookie and opens the connection to the server after the client's ACK; conntrack then shifts the server's sequence numbers by the difference between its ISN and the cookie), captured at the client, the router's two interfaces and the server. From 2 s to 8 s the router drops 8% of client->server and 6% of server->client data packets at random (nft numgen with counters)." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "Each side of the router sees its own handshake: client-router (the SYN-ACK from the router, a cookie) and router-server (the router's SYN with the client's ISN, the server's SYN-ACK). Server->client sequence numbers differ by a constant between router-s and router-c. h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places every loss between router-c and router-s (client->server) or router-s and router-c (server->client)."
+}
+
+notes_multipoint-synproxy() {
 	local i
 	for i in 0 1; do
 		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"

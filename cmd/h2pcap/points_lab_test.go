@@ -75,6 +75,12 @@ var pointsLab = []struct {
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
 	}, false, [2]string{}, nil},
+	// A SYN proxy in the router: each side of it its own handshake, the
+	// server's sequence numbers shifted between router-s and router-c.
+	{"multipoint-synproxy", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
+		model.ClientToServer: {"router-c", "router-s"},
+		model.ServerToClient: {"router-s", "router-c"},
+	}, false, [2]string{}, nil},
 }
 
 // maxHopCountError is how far a hop's loss count may be from the nft
