@@ -135,18 +135,32 @@ func pointNames(hops []model.Hop) map[string]bool {
 // points (pl), each direction's loss located relative to this report's
 // capture point (where). A direction the capture point alone could not
 // tell (unknown, or only which side) becomes the one the points show; a
-// verdict that saw no loss keeps its words (a lost pure ACK changes
-// nothing of the connection's fate), and the placement is said in the
-// summary either way.
+// healthy verdict whose connection lost data between the points (which
+// one capture may show as no more than a tail loss probe) becomes
+// degraded, while one that lost only pure ACKs keeps its words (a lost
+// pure ACK changes nothing of the connection's fate); the placement is
+// said in the summary either way.
 func Place(v *model.Verdict, pl []model.Placement, where map[model.Direction]model.LossLocation) {
 	if v == nil || len(pl) == 0 {
 		return
 	}
-	var dirs [2]bool
+	var dirs, data [2]bool
 	for _, p := range pl {
 		if p.Packets > 0 {
 			dirs[p.Direction] = true
 		}
+		if p.Bytes > 0 {
+			data[p.Direction] = true
+		}
+	}
+	if v.Kind == model.KindHealthy && (data[0] || data[1]) {
+		// One capture showed no more than a healthy connection may (an
+		// isolated retransmission, a tail loss probe); the points show
+		// data lost between them, which TCP sent again: degraded.
+		v.Kind = model.KindDegraded
+		v.LossDirection = model.LossUnknown
+		v.LossLocation = model.LocationUnknown
+		v.Summary = "Packets were lost and TCP recovered: this capture alone showed no more than a healthy connection may (an isolated retransmission); the capture points show the loss."
 	}
 	// Unsure: no direction, or only the side of a middle capture.
 	unsure := v.LossDirection == model.LossUnknown || v.LossLocation == model.ServerSide || v.LossLocation == model.ClientSide

@@ -12,6 +12,8 @@ func TestPlace(t *testing.T) {
 		Frames: []model.Moment{{Frame: 12, Input: 1}, {Frame: 14, Input: 1}}}
 	s2c := model.Placement{Direction: model.ServerToClient, From: "server", To: "client", Packets: 1, Bytes: 40,
 		Frames: []model.Moment{{Frame: 30, Input: 1}}}
+	ack := s2c
+	ack.Bytes = 0 // a pure ACK
 	tests := []struct {
 		name     string
 		v        model.Verdict
@@ -20,6 +22,7 @@ func TestPlace(t *testing.T) {
 		wantDir  model.LossDirection
 		wantLoc  model.LossLocation
 		wantText []string
+		wantKind model.Kind // empty: the verdict's own
 	}{
 		{
 			// A client-side capture could not tell; the server's point
@@ -58,10 +61,22 @@ func TestPlace(t *testing.T) {
 			// fate: its verdict keeps no loss, the summary says it.
 			name:     "healthy keeps no loss",
 			v:        model.Verdict{Kind: model.KindHealthy, LossDirection: model.LossNone, LossLocation: model.LocationUnknown, Summary: "Healthy."},
-			pl:       []model.Placement{s2c},
+			pl:       []model.Placement{ack},
 			wantDir:  model.LossNone,
 			wantLoc:  model.LocationUnknown,
 			wantText: []string{"Healthy. Lost server->client between server and client: 1 packet"},
+		},
+		{
+			// Data lost between points, where one capture showed no more
+			// than a tail loss probe: degraded, in the placed direction.
+			name:     "healthy with data lost is degraded",
+			v:        model.Verdict{Kind: model.KindHealthy, LossDirection: model.LossNone, LossLocation: model.LocationUnknown, Summary: "No loss."},
+			pl:       []model.Placement{s2c},
+			where:    map[model.Direction]model.LossLocation{model.ServerToClient: model.BeforeCapture},
+			wantDir:  model.LossServerToClient,
+			wantLoc:  model.BeforeCapture,
+			wantKind: model.KindDegraded,
+			wantText: []string{"Packets were lost and TCP recovered", "lost server->client between server and client: 1 packet (frame 30"},
 		},
 	}
 	for _, tt := range tests {
@@ -71,8 +86,12 @@ func TestPlace(t *testing.T) {
 			if v.LossDirection != tt.wantDir || v.LossLocation != tt.wantLoc {
 				t.Errorf("loss %s %s, want %s %s", v.LossDirection, v.LossLocation, tt.wantDir, tt.wantLoc)
 			}
-			if v.Kind != tt.v.Kind {
-				t.Errorf("kind %s changed to %s", tt.v.Kind, v.Kind)
+			want := tt.wantKind
+			if want == "" {
+				want = tt.v.Kind
+			}
+			if v.Kind != want {
+				t.Errorf("kind %s became %s, want %s", tt.v.Kind, v.Kind, want)
 			}
 			for _, w := range tt.wantText {
 				if !strings.Contains(v.Summary, w) {
