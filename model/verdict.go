@@ -68,6 +68,11 @@ const (
 	// HTTP/2 (or TLS) layer answered nothing: the application, not the
 	// network.
 	SuspectServerStalled Suspect = "server_stalled"
+	// SuspectICMPRejected: a router or firewall on the path answered
+	// some of the connection's packets with ICMP errors (destination
+	// unreachable: administratively prohibited, no route; time
+	// exceeded): it stopped them and said so, and TCP sent them again.
+	SuspectICMPRejected Suspect = "icmp_rejected"
 )
 
 // Moment is one packet of a connection, by input, frame and time: where

@@ -1029,6 +1029,9 @@ func (j *judgement) suspects() {
 		if j.loss[d].drops > 0 {
 			add(model.SuspectCaptureDrops)
 		}
+		if f.Dir[d].Rejected > 0 {
+			add(model.SuspectICMPRejected)
+		}
 	}
 	for _, e := range c.Events {
 		if e.Kind != model.EvRST || e.TTL == 0 {

@@ -381,6 +381,8 @@ func (j *judgement) suspectsText() string {
 			s += "; a receiver advertised a zero window (it stopped reading)"
 		case model.SuspectServerStalled:
 			s += j.stalledText()
+		case model.SuspectICMPRejected:
+			s += j.rejectedText()
 		}
 	}
 	return s
@@ -617,4 +619,67 @@ func pingError(p *model.Ping) string {
 		return "`keepalive ping failed to receive ACK within timeout`"
 	}
 	return "`http2: client connection lost`"
+}
+
+// rejectedText tells the ICMP errors that answered a side's packets: a
+// box on the path stopped them and said so.
+func (j *judgement) rejectedText() string {
+	var s string
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
+		df := &j.f.Dir[d]
+		if df.Rejected == 0 {
+			continue
+		}
+		frames := fmt.Sprintf("frame %d", df.RejectedFirst.Frame)
+		if df.Rejected > 1 {
+			frames = fmt.Sprintf("frames %d to %d", df.RejectedFirst.Frame, df.RejectedLast.Frame)
+		}
+		s += fmt.Sprintf("; %d of the %s's packets %s answered with ICMP %s by %s (%s): a router or firewall on the path stopped them and said so, and TCP sent them again",
+			df.Rejected, senderName(d), map[bool]string{true: "were", false: "was"}[df.Rejected > 1],
+			icmpWords(df.RejectedV6, df.RejectedType, df.RejectedCode), df.RejectedFrom, frames)
+		j.evidenceFrame(df.RejectedFirst.Frame, df.RejectedFirst.Input, "ICMP %s from %s quoting a %s packet", icmpWords(df.RejectedV6, df.RejectedType, df.RejectedCode), df.RejectedFrom, senderName(d))
+	}
+	return s
+}
+
+// icmpWords names an ICMP error's type and code.
+func icmpWords(v6 bool, typ, code uint8) string {
+	if v6 {
+		switch {
+		case typ == 1 && code == 1:
+			return "destination unreachable (administratively prohibited)"
+		case typ == 1 && code == 0:
+			return "destination unreachable (no route)"
+		case typ == 1 && code == 3:
+			return "destination unreachable (address unreachable)"
+		case typ == 1 && code == 4:
+			return "destination unreachable (port unreachable)"
+		case typ == 1 && (code == 5 || code == 6):
+			return "destination unreachable (policy or reject route)"
+		case typ == 1:
+			return fmt.Sprintf("destination unreachable (code %d)", code)
+		case typ == 2:
+			return "packet too big"
+		case typ == 3:
+			return "time exceeded"
+		}
+		return fmt.Sprintf("type %d code %d", typ, code)
+	}
+	switch {
+	case typ == 3 && (code == 9 || code == 10 || code == 13):
+		return "destination unreachable (administratively prohibited)"
+	case typ == 3 && code == 0:
+		return "destination unreachable (network unreachable)"
+	case typ == 3 && code == 1:
+		return "destination unreachable (host unreachable)"
+	case typ == 3 && code == 3:
+		return "destination unreachable (port unreachable)"
+	case typ == 3 && code == 4:
+		return "destination unreachable (fragmentation needed)"
+	case typ == 3:
+		return fmt.Sprintf("destination unreachable (code %d)", code)
+	case typ == 11:
+		return "time exceeded"
+	}
+	return fmt.Sprintf("type %d code %d", typ, code)
 }

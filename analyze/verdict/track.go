@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
@@ -117,6 +118,9 @@ type dirTrack struct {
 	// icmp is the first ICMP error that quoted this side's SYN.
 	icmp    segMark
 	icmpErr decode.ICMPError
+	// rejected is the ICMP errors that quoted this side's other
+	// segments (nil without one: most connections never see one).
+	rejected *rejections
 
 	// Markers of the segment being counted, for its events.
 	markUnseen, markPeerMissing, markAnswered bool
@@ -329,13 +333,34 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	ct.lastNS, t.lastNS, t.lastSeg = now, now, mark
 }
 
-// ICMPError takes an ICMP error that quotes a segment side sent. Only one
-// that quotes the side's SYN (its ISN) is kept, the first: what a router
-// says of a probe's SYN whose TTL ran out.
-// It reports whether it kept e.
+// rejections are the ICMP errors that quoted a side's segments past its
+// SYN: a firewall's reject, no route, a TTL that ran out on the way. The
+// packets they quote were stopped by the error's sender, which said so.
+type rejections struct {
+	n           int
+	first, last segMark
+	from        netip.Addr // the first error's sender
+	typ, code   uint8
+	v6          bool
+}
+
+// ICMPError takes an ICMP error that quotes a segment side sent. The
+// first that quotes the side's SYN (its ISN) is kept as such: what a
+// router says of a probe's SYN whose TTL ran out; it reports whether it
+// kept e so. The others are counted as rejections (Facts'
+// DirFacts.Rejected).
 func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
 	t := &tr.dir[side]
 	if !t.syn.set || t.icmp.set || tcp.Seq(e.Seq) != t.syn.seq {
+		if t.syn.set && tcp.Seq(e.Seq) == t.syn.seq {
+			return false // the SYN again: a probe's, already kept
+		}
+		mark := segMark{set: true, frame: e.Frame, input: int32(e.Input), ns: e.Time.UnixNano(), seq: tcp.Seq(e.Seq)}
+		if t.rejected == nil {
+			t.rejected = &rejections{first: mark, from: e.From, typ: e.Type, code: e.Code, v6: e.IPVersion == 6}
+		}
+		t.rejected.n++
+		t.rejected.last = mark
 		return false
 	}
 	t.icmp = segMark{set: true, frame: e.Frame, input: int32(e.Input), ns: e.Time.UnixNano()}
@@ -438,6 +463,15 @@ type DirFacts struct {
 	// without one.
 	ICMP      SegRef
 	ICMPError decode.ICMPError
+	// Rejected counts the ICMP errors that quoted this side's other
+	// segments (a firewall's reject, no route): RejectedFirst and
+	// RejectedLast are the first and last of them, RejectedFrom the
+	// first's sender, RejectedType and RejectedCode its type and code.
+	Rejected                    int
+	RejectedFirst, RejectedLast SegRef
+	RejectedFrom                netip.Addr
+	RejectedType, RejectedCode  uint8
+	RejectedV6                  bool // an ICMPv6 error
 }
 
 // HostTTL is what a capture's other connections show of one host's TTL
@@ -537,6 +571,10 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 		if t.icmp.set {
 			df.ICMP = SegRef{Frame: t.icmp.frame, Input: int(t.icmp.input), Time: time.Unix(0, t.icmp.ns).UTC()}
 			df.ICMPError = t.icmpErr
+		}
+		if r := t.rejected; r != nil {
+			df.Rejected, df.RejectedFirst, df.RejectedLast = r.n, m(r.first), m(r.last)
+			df.RejectedFrom, df.RejectedType, df.RejectedCode, df.RejectedV6 = r.from, r.typ, r.code, r.v6
 		}
 		if t.lastNS != 0 {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
