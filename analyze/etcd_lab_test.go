@@ -316,7 +316,8 @@ func TestEtcdClientLab(t *testing.T) {
 	}
 	for _, capture := range []string{"client.pcap", "server.pcap"} {
 		t.Run(capture, func(t *testing.T) {
-			r := verdictReport(t, filepath.Join(dir, capture))
+			var notices []model.Notice
+			r, _ := runPath(t, filepath.Join(dir, capture), Options{OnNotice: func(n *model.Notice) { notices = append(notices, *n) }})
 			byClient := map[string]*model.Connection{}
 			for _, c := range r.Connections {
 				byClient[c.Client] = c
@@ -353,8 +354,37 @@ func TestEtcdClientLab(t *testing.T) {
 					t.Errorf("%s: lost_ping: %s", c.Client, c.Verdict.Summary)
 				}
 			}
+			// Live tells each abandonment as the redial opens: the same
+			// mechanism, redial and moment as the report, nothing more.
+			told := map[int]model.Notice{}
+			for _, n := range findingsOf(notices, model.NoticeAbandoned) {
+				if _, dup := told[n.Stream]; dup {
+					t.Errorf("stream %d: abandonment told twice", n.Stream)
+				}
+				told[n.Stream] = n
+			}
+			for _, c := range r.Connections {
+				n, ok := told[c.Stream]
+				v := c.Verdict
+				if !ok {
+					if v.Abandoned != nil {
+						t.Errorf("%s: abandoned (%s) at %s, not told live", c.Client, v.EndedBy, v.Abandoned.Time)
+					}
+					continue
+				}
+				if v.Abandoned == nil || n.EndedBy != v.EndedBy || c.Redial == nil || n.Redial != c.Redial.Stream ||
+					!n.Time.Equal(v.Abandoned.Time) || !n.Finding() || n.From != model.SideClient {
+					t.Errorf("%s: told %+v; the report: ended_by %q abandoned %v redial %+v", c.Client, n, v.EndedBy, v.Abandoned, c.Redial)
+				}
+			}
+			if len(told) != 2 {
+				t.Errorf("%d abandonments told live, want the idle and the busy client's", len(told))
+			}
 			if testing.Verbose() {
 				t.Logf("idle: %s\nbusy: %s", ic.Verdict.Summary, bc.Verdict.Summary)
+				for _, n := range told {
+					t.Logf("live: %s", n.Text)
+				}
 			}
 		})
 	}

@@ -53,6 +53,7 @@ func (nt *Noticer) Opened(c Conn, s *decode.Segment) {
 	c.Notes().openIdx = len(nt.open)
 	nt.open = append(nt.open, c)
 	nt.Emit(c, model.NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
+	nt.redialed(c, s)
 }
 
 // Closed removes c, which is over, from the open connections, and tells

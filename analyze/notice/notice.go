@@ -96,6 +96,7 @@ type State struct {
 	goaway      bool      // a GOAWAY was told
 	silent      bool      // told silent; a packet clears it
 	connectFail bool      // a failed handshake was told
+	abandoned   bool      // its client's abandonment was told
 	healthy     time.Time // the last answered PING's time: the last moment known healthy
 	lastRetrans [2]int64  // ns of each side's latest retransmission
 	burst       [2]burstTrack
@@ -296,6 +297,70 @@ func (nt *Noticer) closedStalled(c Conn, side int, s *decode.Segment) {
 	n.Text = v.Summary
 	c.Notes().pingLost = true
 	nt.send()
+}
+
+// redialed tells, as c opens, each open connection from the same client
+// host to the same server that its client has given up on: the report's
+// abandonment (verdict's abandoned) with what is known at the redial. The
+// old connection's client data has gone unanswered for at least MinStall,
+// the client has sent no FIN or RST on it, and the evidence names the
+// mechanism: a grpc-go keepalive PING unanswered since (keepalive_ping),
+// or a gRPC client whose every frame is known that sent no PING since
+// (tcp_user_timeout: grpc-go sets it to its keepalive Timeout, and the
+// kernel dropped the socket without a FIN or RST). Without that evidence
+// nothing is told, as the report says nothing.
+func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
+	client, _ := c.Roles()
+	host, server := c.Endpoint(client).Addr(), c.Endpoint(1-client)
+	for _, o := range nt.open {
+		if o == c || o.Notes().abandoned || o.FINSeen() || o.RSTSeen() || o.Tracker().OneWay() {
+			continue
+		}
+		oc, _ := o.Roles()
+		if o.Endpoint(oc).Addr() != host || o.Endpoint(1-oc) != server {
+			continue
+		}
+		stallNS, ok := o.Tracker().Stall(oc)
+		if !ok {
+			continue
+		}
+		stall := time.Unix(0, stallNS)
+		h := o.App()
+		if h == nil || s.Time.Sub(stall) < verdict.MinStall || s.Time.Sub(o.End()) > verdict.RedialWithin {
+			continue
+		}
+		var ping *app.PingRec
+		pinged := false
+		for i := len(h.Pings()) - 1; i >= 0; i-- {
+			p := &h.Pings()[i]
+			if p.Side != oc || p.Meta.Frame == 0 || p.Inferred || p.Meta.Time.Before(stall) {
+				continue
+			}
+			pinged = true
+			if !p.Acked && app.PingSender(p.Data) == app.SenderGRPCKeepalive {
+				ping = p
+				break
+			}
+		}
+		n := nt.prepare(o, model.NoticeAbandoned, s.Time, s.Frame, s.Input, oc)
+		n.Redial = c.Stream()
+		switch {
+		case ping != nil:
+			n.EndedBy = model.EndedKeepalivePing
+			n.RTT = s.Time.Sub(ping.Meta.Time)
+			n.Text = fmt.Sprintf("the client gave up on the connection: its grpc-go keepalive PING (frame %d) unanswered for %s, its keepalive Timeout; it dialled the same server again (stream %d, frame %d)",
+				ping.Meta.Frame, prose.Duration(n.RTT), c.Stream(), s.Frame)
+		case !pinged && h.SentPreface(oc) && h.GRPC():
+			n.EndedBy = model.EndedUserTimeout
+			n.RTT = s.Time.Sub(stall)
+			n.Text = fmt.Sprintf("the client abandoned the connection: its data unanswered for %s with no PING sent, its socket gone without a FIN or an RST (grpc-go's keepalive Timeout as TCP_USER_TIMEOUT); it dialled the same server again (stream %d, frame %d)",
+				prose.Duration(n.RTT), c.Stream(), s.Frame)
+		default:
+			continue
+		}
+		o.Notes().abandoned = true
+		nt.send()
+	}
 }
 
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.
