@@ -1829,6 +1829,7 @@ sc_etcd-client-blackhole() {
 		mkdir -p "$TMP/m$i"
 		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "$ETCD_CLUSTER" \
 			--dir "$TMP/m$i/data" --log "$TMP/m$i.log"
+		ETCD_PIDS+=("$LAST")
 	done
 	for i in 1 2 3; do
 		wait_listen "${NS_M[$((i - 1))]}" 2379 2380
@@ -1852,6 +1853,10 @@ sc_etcd-client-blackhole() {
 	wait "$busy" || true
 	wait_client
 	stop_captures
+	# The members too: a process left in a namespace about to be deleted
+	# lives on, holding its ports' memory and its log.
+	for i in "${ETCD_PIDS[@]}"; do stop_pid "$i"; done
+	ETCD_PIDS=()
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
 	local members=()
