@@ -1714,12 +1714,13 @@ sc_etcd-leader-blackhole() {
 }
 
 # etcd-leader-blackhole-tls: etcd-leader-blackhole with TLS on the peer
-# port (etcd's self-signed certificates) and no key log: etcd's transport
-# has no key log hook, so the peer traffic stays encrypted; what the
-# report can still say is which member's connections lost packets.
+# port (etcd's self-signed certificates) and no key log (etcd's transport
+# has no key log option; etcd-leader-blackhole-tls-keys adds the lab's
+# hook), so the peer traffic stays encrypted; what the report can still
+# say is which member's connections lost packets.
 sc_etcd-leader-blackhole-tls() {
 	ETCD_KEEP=other ETCD_MEMBER_ARGS=--peer-tls ETCD_CLUSTER_URLS=${ETCD_CLUSTER//http:/https:} etcd_scenario etcd-leader-blackhole-tls \
-		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, no key log: etcd's transport has none): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
+		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, no key log: etcd's transport has no option for one): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
 		"ip saddr @IP@ drop" \
 		"black hole of everything the leader sends" client_to_server \
 		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "encrypted": true, "notes": "As etcd-leader-blackhole, with the peer traffic in TLS that the captures cannot decrypt: the elections are in the members logs (this file), not readable from the captures; the faulty member is, from the TCP loss per member pair."}'
