@@ -2,6 +2,7 @@ package notice
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"time"
@@ -66,6 +67,12 @@ const (
 	// (an RTO backoff alone gives 0.2+0.4+0.8 s for three).
 	burstCount  = 5
 	burstWindow = time.Second
+	// maxRedialScan bounds the open connections from one client host to
+	// one server a new connection is compared with for an abandonment:
+	// a gRPC or HTTP/2 client holds one or a few per server, so 64 is
+	// every real client's, and a flood of connections costs no more than
+	// 64 looks per connection opened.
+	maxRedialScan = 64
 )
 
 // Noticer makes the Notices of an Analyzer.
@@ -77,6 +84,13 @@ type Noticer struct {
 	now      time.Time // the latest capture time seen
 	told     bool      // reconcile ran
 
+	// byPair holds the open connections per client host and server
+	// endpoint (pairKey), so that a connection opening finds the
+	// connection its client may have abandoned without looking at every
+	// open one.
+	byPair map[uint64][]Conn
+	seed   maphash.Seed
+
 	// The etcd leader of the highest term seen, and its address: a
 	// member leading a higher term is a leader change.
 	etcdTerm       uint64
@@ -86,7 +100,9 @@ type Noticer struct {
 
 // State is a connection's notice state, kept in the connection.
 type State struct {
-	openIdx     int // index in noticer.open; -1 when not there
+	openIdx     int    // index in noticer.open; -1 when not there
+	pairIdx     int    // index in noticer.byPair[pair]
+	pair        uint64 // its client host and server, hashed (pairKey)
 	pingLost    bool
 	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
 	lostAt      int       // 1 + the lost PING's index in the list; 0: none, or not listed yet
@@ -144,6 +160,30 @@ func (nt *Noticer) Drop(c Conn) {
 	nt.open[last] = nil
 	nt.open = nt.open[:last]
 	c.Notes().openIdx = -1
+	// The same in its pair's list.
+	ns := c.Notes()
+	l := nt.byPair[ns.pair]
+	if j := ns.pairIdx; j < len(l) && l[j] == c {
+		last := len(l) - 1
+		l[j] = l[last]
+		l[j].Notes().pairIdx = j
+		l[last] = nil
+		if last == 0 {
+			delete(nt.byPair, ns.pair)
+		} else {
+			nt.byPair[ns.pair] = l[:last]
+		}
+	}
+}
+
+// pairKey hashes a connection's client host and server endpoint, the
+// pair a redial shares with the connection it replaces.
+func (nt *Noticer) pairKey(c Conn) uint64 {
+	client, _ := c.Roles()
+	return maphash.Comparable(nt.seed, struct {
+		host   netip.Addr
+		server netip.AddrPort
+	}{c.Endpoint(client).Addr(), c.Endpoint(1 - client)})
 }
 
 // segment is run after the tracker and the HTTP/2 analysis took s; f are
@@ -312,7 +352,12 @@ func (nt *Noticer) closedStalled(c Conn, side int, s *decode.Segment) {
 func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 	client, _ := c.Roles()
 	host, server := c.Endpoint(client).Addr(), c.Endpoint(1-client)
-	for _, o := range nt.open {
+	same := nt.byPair[c.Notes().pair]
+	// The newest first: the connection a client replaces is its latest
+	// to the server. A host holding more than maxRedialScan connections
+	// to one server (a load test, a flood) is not searched further.
+	for k := len(same) - 1; k >= 0 && k >= len(same)-maxRedialScan; k-- {
+		o := same[k]
 		if o == c || o.Notes().abandoned || o.FINSeen() || o.RSTSeen() || o.Tracker().OneWay() {
 			continue
 		}
