@@ -885,7 +885,8 @@ func (j *judgement) lostPingInferred() bool {
 
 // closeNotifyRST says whether the client's RST ended a TLS 1.3 close it
 // had begun: its last segment with data held only its close_notify (an
-// alert-sized record), sent within closeBurst before the RST. Its
+// alert-sized record), sent within closeBurst before the RST, and nothing
+// it sent before was left unanswered. Its
 // program closed the socket with the server's answer (its own
 // close_notify) unread, and a kernel resets what it discards: how Go
 // ends etcd's short /raft/probing and /members connections. Not a reset
@@ -896,11 +897,16 @@ func (j *judgement) closeNotifyRST() bool {
 	if t == nil || t.Version != "TLS 1.3" || cl.by != model.ClientToServer || t.ClientAppLastLen == 0 || t.ClientAppLastLen > maxAlertRecord {
 		return false
 	}
-	last := j.f.Dir[model.ClientToServer].Last
-	if len(last) == 0 {
+	cf := &j.f.Dir[model.ClientToServer]
+	if len(cf.Last) == 0 {
 		return false
 	}
-	m := last[len(last)-1]
+	m := cf.Last[len(cf.Last)-1]
+	// A client still waiting for an answer to data before its
+	// close_notify gave up on it: that close is no routine one.
+	if cf.Stall.ok() && cf.Stall.Frame != m.Frame {
+		return false
+	}
 	return m.Len == t.ClientAppLastLen && markBefore(m, cl.first) && cl.first.Time.Sub(m.Time) <= closeBurst
 }
 

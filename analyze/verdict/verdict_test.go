@@ -445,6 +445,16 @@ func TestJudge(t *testing.T) {
 			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true, ClientAppRecords: 3, ClientAppLastLen: 24}
 			return c, f
 		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"TLS 1.3: a request unanswered, then the client's close_notify and RST: a reset", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = SegRef{Frame: 50, Time: at(500), Len: 131}
+			f.Dir[c2s].Last = []SegRef{f.Dir[c2s].Stall, {Frame: 53, Time: at(530), Len: 24}}
+			f.Dir[c2s].RST = SegRef{Frame: 55, Time: at(531)}
+			c := testConn(600, model.Event{Frame: 55, Time: at(531), Dir: c2s, Kind: model.EvRST, Seq: 300})
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true, ClientAppRecords: 3, ClientAppLastLen: 24}
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "reset"}},
 		{"TLS 1.3: an RST 1 ms after a request-sized record is a reset", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].Last = []SegRef{{Frame: 53, Time: at(530), Len: 131}}
