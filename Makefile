@@ -16,8 +16,10 @@ demo:
 	$(GO) run ./cmd/h2pcap demo
 
 # Installs what the tests need (tshark is the oracle), then runs every test.
+# lab/etcd is a module of its own: vetted apart (.ci/vet-lab.sh).
 test: deps
 	$(GO) vet ./...
+	bash .ci/vet-lab.sh
 	$(GO) test -count=1 ./...
 
 deps:

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -38,7 +40,8 @@ type etcdTruth struct {
 		Op string `json:"op"`
 	} `json:"client_errors"`
 	Expect struct {
-		// Encrypted: TLS on the peer port without a key log.
+		// Encrypted: TLS on the peer port without a key log (a scenario
+		// with keylog.txt is run with it and without).
 		Encrypted bool `json:"encrypted"`
 	} `json:"expect"`
 }
@@ -75,16 +78,43 @@ func TestEtcdLab(t *testing.T) {
 		if len(captures) < 2 && !tr.Expect.Encrypted {
 			t.Fatalf("%s: %d member captures", tr.Scenario, len(captures))
 		}
+		// TLS with the members' key log (keylog.txt): decrypted, the same
+		// as plaintext; without it, what TLS without keys shows.
+		var keys *tls.KeyLog
+		if k := filepath.Join(filepath.Dir(tp), "keylog.txt"); fileExists(k) {
+			var err error
+			if keys, err = tls.ReadKeyLogFile(k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type run struct {
+			capture, name string
+			keys          *tls.KeyLog
+			encrypted     bool
+		}
+		var runs []run
 		for _, capture := range captures {
+			name := tr.Scenario + "/" + strings.TrimSuffix(filepath.Base(capture), ".pcap")
+			if keys == nil {
+				runs = append(runs, run{capture, name, nil, tr.Expect.Encrypted})
+				continue
+			}
+			runs = append(runs, run{capture, name + "+keys", keys, false}, run{capture, name + "/nokeys", nil, true})
+		}
+		for _, ru := range runs {
+			capture := ru.capture
 			member := strings.TrimSuffix(filepath.Base(capture), ".pcap")
-			t.Run(tr.Scenario+"/"+member, func(t *testing.T) {
+			t.Run(ru.name, func(t *testing.T) {
 				var notices []model.Notice
-				r, _ := runPath(t, capture, Options{OnNotice: func(n *model.Notice) { notices = append(notices, *n) }})
+				r, _ := runPath(t, capture, Options{Keys: ru.keys, OnNotice: func(n *model.Notice) { notices = append(notices, *n) }})
 				e := r.Summary.Etcd
 				if e == nil {
 					t.Fatalf("no summary.etcd; headline %q", r.Summary.Headline)
 				}
-				if tr.Expect.Encrypted {
+				if ru.keys != nil && e.Encrypted != 0 {
+					t.Errorf("%d etcd peer connections not decrypted with the members' key log", e.Encrypted)
+				}
+				if ru.encrypted {
 					// Nothing of raft can be read: no leader or election is
 					// claimed, the traffic is said to be encrypted, and the
 					// faulty member still comes from the TCP loss per pair.
@@ -180,7 +210,12 @@ func TestEtcdLab(t *testing.T) {
 					if slices.Contains(c.Verdict.Suspects, model.SuspectCaptureDrops) {
 						t.Errorf("stream %d %s -> %s: capture_drops: %s", c.Stream, c.Client, c.Server, c.Verdict.Summary)
 					}
-					if strings.HasSuffix(c.Server, ":2380") && c.TCP.ClientToServer.Bytes > 0 {
+					// A TLS connection whose client sent no application data
+					// beyond its Finished and a close_notify (the capture
+					// ended in its handshake, or a dial the black hole cut
+					// off after it) has nothing to read.
+					handshakeOnly := c.TLS != nil && (c.TLS.ClientAppRecords <= 1 || c.TLS.ClientAppRecords == 2 && c.TLS.ClientAppLastLen <= 24)
+					if strings.HasSuffix(c.Server, ":2380") && c.TCP.ClientToServer.Bytes > 0 && !handshakeOnly && !ru.encrypted {
 						if c.App != model.AppEtcdPeer || c.Etcd == nil || c.Etcd.Stream == "" {
 							t.Errorf("stream %d %s -> %s: app %q, not read as etcd peer traffic", c.Stream, c.Client, c.Server, c.App)
 						} else if c.Etcd.Error != "" {
@@ -196,16 +231,22 @@ func TestEtcdLab(t *testing.T) {
 						t.Errorf("stream %d %s -> %s between members the fault spared: %s: %s", c.Stream, c.Client, c.Server, c.Verdict.Kind, c.Verdict.Summary)
 					}
 				}
+				watchResets := 0
 				for _, g := range r.Summary.GRPC {
 					if g.Reset == "CANCEL" && g.ResetBy == model.SideClient {
-						resets += g.Calls
+						if g.Method == etcdOpMethod["watch"] {
+							watchResets += g.Calls
+						} else {
+							resets += g.Calls
+						}
 					}
 				}
 				// The client logs each call its deadline cut (context
 				// deadline exceeded); a capture at one member sees the
 				// calls sent to it: never more than the client logged.
-				if resets > len(tr.ClientErrors) {
-					t.Errorf("%d calls reset by the client, but it logged %d errors", resets, len(tr.ClientErrors))
+				// Its watch it cancels when it stops, without an error.
+				if resets > len(tr.ClientErrors) || watchResets > 1 {
+					t.Errorf("%d calls and %d watches reset by the client, but it logged %d errors", resets, watchResets, len(tr.ClientErrors))
 				}
 				if testing.Verbose() {
 					t.Logf("%s", r.Summary.Headline)
@@ -275,7 +316,8 @@ func TestEtcdClientLab(t *testing.T) {
 	}
 	for _, capture := range []string{"client.pcap", "server.pcap"} {
 		t.Run(capture, func(t *testing.T) {
-			r := verdictReport(t, filepath.Join(dir, capture))
+			var notices []model.Notice
+			r, _ := runPath(t, filepath.Join(dir, capture), Options{OnNotice: func(n *model.Notice) { notices = append(notices, *n) }})
 			byClient := map[string]*model.Connection{}
 			for _, c := range r.Connections {
 				byClient[c.Client] = c
@@ -312,9 +354,149 @@ func TestEtcdClientLab(t *testing.T) {
 					t.Errorf("%s: lost_ping: %s", c.Client, c.Verdict.Summary)
 				}
 			}
+			// Live tells each abandonment as the redial opens: the same
+			// mechanism, redial and moment as the report, nothing more.
+			told := map[int]model.Notice{}
+			for _, n := range findingsOf(notices, model.NoticeAbandoned) {
+				if _, dup := told[n.Stream]; dup {
+					t.Errorf("stream %d: abandonment told twice", n.Stream)
+				}
+				told[n.Stream] = n
+			}
+			for _, c := range r.Connections {
+				n, ok := told[c.Stream]
+				v := c.Verdict
+				if !ok {
+					if v.Abandoned != nil {
+						t.Errorf("%s: abandoned (%s) at %s, not told live", c.Client, v.EndedBy, v.Abandoned.Time)
+					}
+					continue
+				}
+				if v.Abandoned == nil || n.EndedBy != v.EndedBy || c.Redial == nil || n.Redial != c.Redial.Stream ||
+					!n.Time.Equal(v.Abandoned.Time) || !n.Finding() || n.From != model.SideClient {
+					t.Errorf("%s: told %+v; the report: ended_by %q abandoned %v redial %+v", c.Client, n, v.EndedBy, v.Abandoned, c.Redial)
+				}
+			}
+			if len(told) != 2 {
+				t.Errorf("%d abandonments told live, want the idle and the busy client's", len(told))
+			}
 			if testing.Verbose() {
 				t.Logf("idle: %s\nbusy: %s", ic.Verdict.Summary, bc.Verdict.Summary)
+				for _, n := range told {
+					t.Logf("live: %s", n.Text)
+				}
 			}
 		})
+	}
+}
+
+// etcdGRPCTruth is what TestEtcdGRPCStatusLab reads of a client-side etcd
+// scenario's truth.json: the client's logged errors and what the
+// scenario is for.
+type etcdGRPCTruth struct {
+	Scenario string `json:"scenario"`
+	Errors   []struct {
+		Op   string `json:"op"`
+		Code string `json:"grpc_code"`
+		Msg  string `json:"msg"`
+	} `json:"client_errors"`
+	Expect struct {
+		GRPC string `json:"grpc"`
+	} `json:"expect"`
+}
+
+// etcdOpMethod is the gRPC method each operation of lab/etcd's client
+// calls.
+var etcdOpMethod = map[string]string{"put": "/etcdserverpb.KV/Put", "watch": "/etcdserverpb.Watch/Watch"}
+
+// TestEtcdGRPCStatusLab holds summary.grpc to the client's own log, in
+// the client's and in the member's capture (h2c: HPACK decodes every
+// trailer): per method, code and message, the calls that ended with a
+// grpc-status other than OK are exactly the errors the client logged with
+// that code and message ("etcdserver: no leader"); the calls the client
+// reset (RST_STREAM CANCEL, no status) are exactly those it logged as
+// DeadlineExceeded, plus at most the one Watch it cancels when it stops
+// (not an error, not logged); the live grpc_call notices count the same;
+// and the headline counts the refusals.
+func TestEtcdGRPCStatusLab(t *testing.T) {
+	for _, lt := range readLabTruths[etcdGRPCTruth](t, "etcd-*") {
+		tr := lt.truth
+		if tr.Expect.GRPC == "" {
+			continue
+		}
+		type key struct{ method, code, msg string }
+		want := map[key]int{}
+		wantResets := map[string]int{}
+		for _, e := range tr.Errors {
+			m := etcdOpMethod[e.Op]
+			if m == "" {
+				t.Fatalf("%s: client error of op %q", tr.Scenario, e.Op)
+			}
+			if e.Code == "DeadlineExceeded" {
+				wantResets[m]++ // the client's deadline: RST_STREAM CANCEL, no status
+				continue
+			}
+			want[key{m, e.Code, e.Msg}]++
+		}
+		if len(want) == 0 {
+			t.Fatalf("%s: the client logged no gRPC status", tr.Scenario)
+		}
+		for _, capture := range []string{"client.pcap", "server.pcap"} {
+			t.Run(tr.Scenario+"/"+capture, func(t *testing.T) {
+				var notices []model.Notice
+				r, _ := runPath(t, filepath.Join(filepath.Dir(lt.path), capture),
+					Options{OnNotice: func(n *model.Notice) { notices = append(notices, *n) }})
+				got := map[key]int{}
+				gotResets := map[string]int{}
+				for _, g := range r.Summary.GRPC {
+					switch {
+					case g.Code != "" && g.Code != "OK":
+						got[key{g.Method, g.Code, g.Message}] += g.Calls
+					case g.Reset == "CANCEL" && g.ResetBy == model.SideClient:
+						gotResets[g.Method] += g.Calls
+					}
+				}
+				for k, n := range want {
+					if got[k] != n {
+						t.Errorf("%s %s %q: %d calls in summary.grpc, the client logged %d", k.method, k.code, k.msg, got[k], n)
+					}
+				}
+				for k, n := range got {
+					if _, ok := want[k]; !ok {
+						t.Errorf("%s %s %q: %d calls in summary.grpc, the client logged none", k.method, k.code, k.msg, n)
+					}
+				}
+				for _, m := range []string{etcdOpMethod["put"], etcdOpMethod["watch"]} {
+					extra := 0
+					if m == etcdOpMethod["watch"] {
+						extra = 1 // the watch open when the client stops
+					}
+					if g, w := gotResets[m], wantResets[m]; g < w || g > w+extra {
+						t.Errorf("%s: %d calls reset by the client, it logged %d deadlines", m, g, w)
+					}
+				}
+				// Live counts the same calls as they end.
+				live := map[key]int{}
+				for _, n := range notices {
+					if n.Kind == model.NoticeGRPCCall && n.Code != "OK" && !strings.HasPrefix(n.Code, "RST_STREAM") {
+						live[key{n.Method, n.Code, ""}]++
+					}
+				}
+				for k, n := range want {
+					if l := live[key{k.method, k.code, ""}]; l != n {
+						t.Errorf("%s %s: %d grpc_call notices, the client logged %d", k.method, k.code, l, n)
+					}
+				}
+				for k, n := range want {
+					short := strings.TrimPrefix(k.method, "/etcdserverpb.")
+					if s := fmt.Sprintf("%d %s calls failed: %s, %s", n, short, k.code, k.msg); !strings.Contains(r.Summary.Headline, s) {
+						t.Errorf("headline %q does not say %q", r.Summary.Headline, s)
+					}
+				}
+				if testing.Verbose() {
+					t.Logf("%s", r.Summary.Headline)
+				}
+			})
+		}
 	}
 }

@@ -37,6 +37,8 @@ func TestIncidentsLab(t *testing.T) {
 		// all of them in the one-way black hole, some in the random loss)
 		// while the established peer streams had no failure of their own.
 		"etcd-leader-blackhole": {model.IncidentHandshakeOutage},
+		// The same in TLS (the handshakes are TCP's: keys change nothing).
+		"etcd-leader-blackhole-tls-keys": {model.IncidentHandshakeOutage},
 	}
 	// etcd-leader-loss: m1 is the member whose link loses 30% both ways:
 	// its captures see the other members' dials to it fail now and then.

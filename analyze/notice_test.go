@@ -177,7 +177,7 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ns, rep, a := noticeRun(t, rel, keys)
-			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway, dead int }
+			type counts struct{ open, close, retrans, acked, late, lost, reset, goaway, dead, abandoned int }
 			got := make([]counts, len(rep.Connections))
 			// Probes are not listed, so a stream is not always its index.
 			index := map[int]int{}
@@ -214,6 +214,12 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 					g.goaway++
 				case model.NoticeBlackholed:
 					g.dead++
+				case model.NoticeAbandoned:
+					g.abandoned++
+					// What the report says: the same mechanism.
+					if n.EndedBy != c.Verdict.EndedBy || c.Verdict.Abandoned == nil {
+						t.Errorf("stream %d: abandoned notice (%s), verdict ended_by %q abandoned %v", n.Stream, n.EndedBy, c.Verdict.EndedBy, c.Verdict.Abandoned)
+					}
 				}
 			}
 			open := 0
@@ -279,6 +285,11 @@ func TestNoticesAgreeWithReport(t *testing.T) {
 				// the verdict, the notices tell none lost.
 				if q := rep.Inputs[0].CaptureQuality; q != nil && q.OneDirection != "" && g.lost > 0 {
 					t.Errorf("stream %d: %d ping_lost notices on a one-way capture", i, g.lost)
+				}
+				// Every abandonment the report finds was told as its
+				// redial opened, once.
+				if a := c.Verdict.Abandoned != nil; a && g.abandoned != 1 || !a && g.abandoned != 0 {
+					t.Errorf("stream %d: abandoned %v, %d abandoned notices", i, c.Verdict.Abandoned, g.abandoned)
 				}
 				if g.lost > 1 || g.reset > 1 {
 					t.Errorf("stream %d: %d ping_lost, %d reset notices; at most one each", i, g.lost, g.reset)

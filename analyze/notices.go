@@ -111,10 +111,13 @@ func (c *conn) LastInput() int                   { return c.lastInput }
 
 // JudgeTCP judges the connection as the report would, at, without ending
 // its HTTP/2 decoding: the TCP part of its Connection and the tracker's
-// facts (a connection still being captured cannot afford more).
+// facts (a connection still being captured cannot afford more), and its
+// TLS facts so far (reading them ends nothing): a handshake that offered
+// no h2 rules out the HTTP/2 inferences here as in the report.
 func (c *conn) JudgeTCP(at time.Time) *model.Verdict {
 	client, rule := c.Roles()
 	out := c.reportTCP(client, rule)
+	out.TLS = c.app.TLS()
 	f := c.vt.Facts(client, &c.tcp)
 	return verdict.Judge(out, f, f.CapturePoint(), at)
 }

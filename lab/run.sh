@@ -26,7 +26,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
-	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-client-blackhole grpc-too-many-pings)
+	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-leader-blackhole-tls-keys etcd-no-leader etcd-client-blackhole grpc-too-many-pings)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -1759,8 +1759,10 @@ bulk_live() {
 
 build_etcd() {
 	[ -z "${ETCD_BIN:-}" ] || return 0
-	log "building lab/etcd (its own module: embedded etcd members, clientv3)"
-	(cd "$LAB/etcd" && CGO_ENABLED=0 go build -o "$TMP/etcdlab" .)
+	log "building lab/etcd (its own module: embedded etcd members, clientv3; etcd's TLS with a key log hook, lab/etcd/keylog.sh)"
+	local modfile
+	modfile=$(bash "$LAB/etcd/keylog.sh" "$TMP/etcdmod") || die "lab/etcd/keylog.sh failed"
+	(cd "$LAB/etcd" && CGO_ENABLED=0 go build -modfile "$modfile" -o "$TMP/etcdlab" .)
 	ETCD_BIN=$TMP/etcdlab
 }
 
@@ -1792,8 +1794,10 @@ etcd_scenario() {
 	done
 	for i in 1 2 3; do
 		mkdir -p "$TMP/m$i"
+		local keys=()
+		[ -z "${ETCD_KEYLOG:-}" ] || keys=(--keylog "$TMP/m$i.keylog")
 		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "${ETCD_CLUSTER_URLS:-$ETCD_CLUSTER}" \
-			--dir "$TMP/m$i/data" --log "$OUT/m$i.log" ${ETCD_MEMBER_ARGS:-}
+			--dir "$TMP/m$i/data" --log "$OUT/m$i.log" ${ETCD_MEMBER_ARGS:-} "${keys[@]}"
 		ETCD_PIDS+=("$LAST")
 	done
 	for i in 1 2 3; do
@@ -1804,7 +1808,7 @@ etcd_scenario() {
 		sleep 0.1
 	done
 	[ -n "$leader" ] || die "no etcd leader"
-	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration 12s --every 300ms --log "$OUT/client.log" 2>"$TMP/client.stderr"
+	bg "$NS_C" "$ETCD_BIN" client --endpoints "$ETCD_ENDPOINTS" --duration "${ETCD_DURATION:-12s}" --every 300ms --log "$OUT/client.log" 2>"$TMP/client.stderr"
 	CLIENT_PID=$LAST
 	T0=$(date +%s.%N)
 	at 3
@@ -1853,7 +1857,12 @@ etcd_scenario() {
 	local other=1 keep
 	[ "$leader" != m1 ] || other=2
 	# ETCD_KEEP=other keeps only the other member's (the TLS scenario:
-	# without keys a follower's capture tells as much).
+	# without keys a follower's capture tells as much). ETCD_KEYLOG: the
+	# members' key logs (each writes the secrets of the connections it
+	# dials and accepts) merged into keylog.txt.
+	if [ -n "${ETCD_KEYLOG:-}" ]; then
+		cat "$TMP"/m?.keylog | sort -u >"$OUT/keylog.txt"
+	fi
 	for i in 1 2 3; do
 		keep=0
 		[ "m$i" != "$leader" ] && [ "$i" != "$other" ] || keep=1
@@ -1883,15 +1892,100 @@ sc_etcd-leader-blackhole() {
 }
 
 # etcd-leader-blackhole-tls: etcd-leader-blackhole with TLS on the peer
-# port (etcd's self-signed certificates) and no key log: etcd's transport
-# has no key log hook, so the peer traffic stays encrypted; what the
-# report can still say is which member's connections lost packets.
+# port (etcd's self-signed certificates) and no key log (etcd's transport
+# has no key log option; etcd-leader-blackhole-tls-keys adds the lab's
+# hook), so the peer traffic stays encrypted; what the report can still
+# say is which member's connections lost packets.
 sc_etcd-leader-blackhole-tls() {
 	ETCD_KEEP=other ETCD_MEMBER_ARGS=--peer-tls ETCD_CLUSTER_URLS=${ETCD_CLUSTER//http:/https:} etcd_scenario etcd-leader-blackhole-tls \
-		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, no key log: etcd's transport has none): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
+		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, no key log: etcd's transport has no option for one): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
 		"ip saddr @IP@ drop" \
 		"black hole of everything the leader sends" client_to_server \
 		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "encrypted": true, "notes": "As etcd-leader-blackhole, with the peer traffic in TLS that the captures cannot decrypt: the elections are in the members logs (this file), not readable from the captures; the faulty member is, from the TCP loss per member pair."}'
+}
+
+# etcd-leader-blackhole-tls-keys: etcd-leader-blackhole-tls with the
+# members' key logs (keylog.txt; lab/etcd/keylog.sh adds the hook etcd's
+# transport lacks): decrypted, the report must say what it says of the
+# plaintext scenario; without the keys, what etcd-leader-blackhole-tls
+# says. 7 s of client load (not 12) to keep the captures small.
+sc_etcd-leader-blackhole-tls-keys() {
+	ETCD_KEYLOG=1 ETCD_DURATION=7s ETCD_MEMBER_ARGS=--peer-tls ETCD_CLUSTER_URLS=${ETCD_CLUSTER//http:/https:} etcd_scenario etcd-leader-blackhole-tls-keys \
+		"etcd-leader-blackhole with TLS on the peer port (--peer-auto-tls, TLS 1.3) and the members' key logs (keylog.txt): three embedded etcd v3.7 members and a clientv3 client putting a key every 300 ms for 7 s; at 3 s every packet the leader sends is dropped until the other members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ drop" \
+		"black hole of everything the leader sends" client_to_server \
+		'{"verdict": "blackholed", "loss_direction": "from_faulty_member", "suspects": ["blackhole"], "faulty_member": "@LEADER@", "leader_change": true, "keylog": true, "notes": "As etcd-leader-blackhole, in TLS: with keylog.txt the report must say what it says of the plaintext scenario (the leader change with its term and time, the faulty member); without it, what etcd-leader-blackhole-tls says."}'
+}
+
+# etcd-no-leader: one clientv3 client on a follower only, every call with
+# WithRequireLeader (a Put every 300 ms with a 1 s deadline, a Watch
+# started again 1 s after the member ends it); at 3 s that follower is
+# cut off from the other two members (peer traffic dropped both ways at
+# the router; its client port untouched) for 6 s. The isolated member
+# loses its leader (pre-vote: no term is raised) and refuses each call at
+# once with Unavailable "etcdserver: no leader" (the Watch 3 election
+# timeouts later); the Puts in flight when it was cut off run out of
+# deadline. client.pcap: the client's namespace; server.pcap: the member;
+# both port 2379 only (h2c: HPACK decodes every grpc-status).
+sc_etcd-no-leader() {
+	local i st= leader= iso ip
+	build_etcd
+	begin etcd-no-leader
+	etcd_topo_up
+	for i in 1 2 3; do
+		mkdir -p "$TMP/m$i"
+		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "$ETCD_CLUSTER" \
+			--dir "$TMP/m$i/data" --log "$OUT/m$i.log"
+		ETCD_PIDS+=("$LAST")
+	done
+	for i in 1 2 3; do
+		wait_listen "${NS_M[$((i - 1))]}" 2379 2380
+	done
+	for i in $(seq 50); do
+		st=$(etcd_status) && leader=$(sed -n 's/.*"leader":"\(m[0-9]\)".*/\1/p' <<<"$st") && [ -n "$leader" ] && break
+		sleep 0.1
+	done
+	[ -n "$leader" ] || die "no etcd leader"
+	# The isolated member: the first follower.
+	iso=1
+	[ "$leader" != m1 ] || iso=2
+	ip=$(etcd_ip $iso)
+	capture "$NS_C" c0 "$OUT/client.pcap" tcp port 2379
+	capture "${NS_M[$((iso - 1))]}" m0 "$OUT/server.pcap" tcp port 2379
+	bg "$NS_C" "$ETCD_BIN" client --endpoints "http://$ip:2379" --duration 12s --every 300ms --require-leader \
+		--log "$OUT/client.log" 2>"$TMP/client.stderr"
+	CLIENT_PID=$LAST
+	T0=$(date +%s.%N)
+	at 3
+	fault both "m$iso cut off from the other members (peer traffic both ways)" \
+		"ip saddr $ip ip daddr 198.18.8.0/21 tcp dport 2380 drop; ip saddr $ip ip daddr 198.18.8.0/21 tcp sport 2380 drop; ip daddr $ip ip saddr 198.18.8.0/21 tcp dport 2380 drop; ip daddr $ip ip saddr 198.18.8.0/21 tcp sport 2380 drop"
+	at 9
+	fault_end
+	wait_client
+	stop_captures
+	for i in "${ETCD_PIDS[@]}"; do stop_pid "$i"; done
+	ETCD_PIDS=()
+	PIDS=()
+	write_faults "$TMP/faults.jsonl"
+	local members=() logs=()
+	for i in 1 2 3; do
+		members+=("m$i=$(sed -n "s/.*\"m$i\":\"\([0-9a-f]*\)\".*/\1/p" <<<"$st")=$(etcd_ip $i)=")
+		logs+=("m$i=$OUT/m$i.log")
+	done
+	if ! "$ETCD_BIN" truth --scenario etcd-no-leader --faulty "m$iso" \
+		--description "Three etcd members (leader $leader); one clientv3 client on follower m$iso only, every call WithRequireLeader: a Put every 300 ms (1 s deadline) and a Watch started again 1 s after the member ends it. From 3 s to 9 s m$iso is cut off from the other members (port 2380 both ways; its client port untouched): it loses its leader and refuses the calls with Unavailable \"etcdserver: no leader\". client.pcap: the client's namespace; server.pcap: m$iso; port 2379 only." \
+		--members "$(IFS=,; echo "${members[*]}")" --logs "$(IFS=,; echo "${logs[*]}")" \
+		--faults "$TMP/faults.jsonl" --client-log "$OUT/client.log" --want-error "no leader" \
+		--expect '{"grpc": "every grpc-status the member sent is one the client logged (per method and code); every call the client reset (CANCEL) one it logged as DeadlineExceeded", "loss_direction": "none"}' \
+		--out "$OUT/truth.json"; then
+		MISSED+=(etcd-no-leader)
+	fi
+	for i in 1 2 3; do
+		grep -E 'became leader|elected leader|lost leader|became (pre-)?candidate|became follower' "$OUT/m$i.log" >"$TMP/m$i.raft.log" || true
+		mv "$TMP/m$i.raft.log" "$OUT/m$i.log"
+	done
+	topo_down
+	verify
 }
 
 # etcd-client-blackhole: two clientv3 clients with grpc-go keepalive (Time
@@ -1914,6 +2008,7 @@ sc_etcd-client-blackhole() {
 		mkdir -p "$TMP/m$i"
 		bg "${NS_M[$((i - 1))]}" "$ETCD_BIN" member --name m$i --ip "$(etcd_ip $i)" --cluster "$ETCD_CLUSTER" \
 			--dir "$TMP/m$i/data" --log "$TMP/m$i.log"
+		ETCD_PIDS+=("$LAST")
 	done
 	for i in 1 2 3; do
 		wait_listen "${NS_M[$((i - 1))]}" 2379 2380
@@ -1937,6 +2032,10 @@ sc_etcd-client-blackhole() {
 	wait "$busy" || true
 	wait_client
 	stop_captures
+	# The members too: a process left in a namespace about to be deleted
+	# lives on, holding its ports' memory and its log.
+	for i in "${ETCD_PIDS[@]}"; do stop_pid "$i"; done
+	ETCD_PIDS=()
 	PIDS=()
 	write_faults "$TMP/faults.jsonl"
 	local members=()

@@ -30,6 +30,10 @@ const (
 	NoticeEtcdLeaderChange NoticeKind = "etcd_leader_change"
 	// NoticeGRPCCall is a gRPC call finished (Method, Code).
 	NoticeGRPCCall NoticeKind = "grpc_call"
+	// NoticeAbandoned is a finding: a client gave up on a connection
+	// without a FIN or an RST and dialled the same server again; EndedBy
+	// names how (Verdict.EndedBy, Verdict.Abandoned in the report).
+	NoticeAbandoned NoticeKind = "abandoned"
 )
 
 // Notice is something a connection did, told while the capture is read
@@ -58,8 +62,13 @@ type Notice struct {
 	Term           uint64
 	Leader         string
 	PreviousLeader string
-	Count          int  // retransmission_burst: retransmissions in the burst
-	Inferred       bool // the PING was inferred from TLS record sizes
+	// EndedBy is an abandoned notice's mechanism (keepalive_ping,
+	// tcp_user_timeout); Redial the stream of the client's new
+	// connection.
+	EndedBy  EndedBy
+	Redial   int
+	Count    int  // retransmission_burst: retransmissions in the burst
+	Inferred bool // the PING was inferred from TLS record sizes
 	// Since is the connection's last moment known healthy: the time of
 	// its last PING answered in time; zero if none. A live capture saves
 	// a problem connection's packets from then on.
@@ -72,7 +81,8 @@ type Notice struct {
 // Finding says whether a live capture prints n as it happens.
 func (n *Notice) Finding() bool {
 	switch n.Kind {
-	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed, NoticeBlackholed, NoticeEtcdLeaderChange:
+	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed, NoticeBlackholed, NoticeEtcdLeaderChange,
+		NoticeAbandoned:
 		return true
 	case NoticeGoaway:
 		// A client's GOAWAY NO_ERROR is how Go closes a connection it no

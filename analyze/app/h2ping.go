@@ -300,6 +300,26 @@ func (h *Conn) PendingInferred(side int) (h2.Meta, bool) {
 	return h2.Meta{}, false
 }
 
+// GRPC says whether the connection carries gRPC: a call finished or
+// open with content-type application/grpc or a grpc-status, or a grpc-go
+// PING (keepalive, BDP probe).
+func (h *Conn) GRPC() bool {
+	if len(h.streams.grpc) > 0 || h.streams.grpcOther > 0 {
+		return true
+	}
+	for _, r := range h.streams.open {
+		if r.grpc {
+			return true
+		}
+	}
+	for i := range h.pings.list {
+		if s := PingSender(h.pings.list[i].Data); s == SenderGRPCKeepalive || s == SenderGRPCBDP {
+			return true
+		}
+	}
+	return false
+}
+
 // SentPreface says whether side's bytes began with the HTTP/2 client
 // preface.
 func (h *Conn) SentPreface(side int) bool {

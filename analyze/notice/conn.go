@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"time"
 
@@ -42,7 +43,9 @@ type Conn interface {
 }
 
 // New returns a Noticer that calls on with each Notice.
-func New(on func(*model.Notice)) *Noticer { return &Noticer{on: on} }
+func New(on func(*model.Notice)) *Noticer {
+	return &Noticer{on: on, byPair: make(map[uint64][]Conn), seed: maphash.MakeSeed()}
+}
 
 // NewState returns a connection's notice State, outside the open list.
 func NewState() State { return State{openIdx: -1} }
@@ -50,9 +53,14 @@ func NewState() State { return State{openIdx: -1} }
 // Opened adds c, which has just opened, to the open connections the scans
 // look at, and tells it.
 func (nt *Noticer) Opened(c Conn, s *decode.Segment) {
-	c.Notes().openIdx = len(nt.open)
+	ns := c.Notes()
+	ns.openIdx = len(nt.open)
 	nt.open = append(nt.open, c)
+	ns.pair = nt.pairKey(c)
+	ns.pairIdx = len(nt.byPair[ns.pair])
+	nt.byPair[ns.pair] = append(nt.byPair[ns.pair], c)
 	nt.Emit(c, model.NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
+	nt.redialed(c, s)
 }
 
 // Closed removes c, which is over, from the open connections, and tells

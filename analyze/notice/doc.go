@@ -1,7 +1,8 @@
 // Package notice is the streaming stage of the analysis, for h2pcap live:
 // it tells what connections do as it happens, as model.Notices (a lost or
 // late PING, a GOAWAY, an RST that ended a connection, a retransmission
-// burst, a connection gone silent), so that a live capture can print a
+// burst, a connection gone silent, a connection its client abandoned,
+// told as the redial opens), so that a live capture can print a
 // finding at once, count it in its metrics and save its evidence.
 //
 // package analyze calls a Noticer at the few places something happens (a

@@ -2,6 +2,7 @@ package notice
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"time"
@@ -66,6 +67,12 @@ const (
 	// (an RTO backoff alone gives 0.2+0.4+0.8 s for three).
 	burstCount  = 5
 	burstWindow = time.Second
+	// maxRedialScan bounds the open connections from one client host to
+	// one server a new connection is compared with for an abandonment:
+	// a gRPC or HTTP/2 client holds one or a few per server, so 64 is
+	// every real client's, and a flood of connections costs no more than
+	// 64 looks per connection opened.
+	maxRedialScan = 64
 )
 
 // Noticer makes the Notices of an Analyzer.
@@ -77,6 +84,13 @@ type Noticer struct {
 	now      time.Time // the latest capture time seen
 	told     bool      // reconcile ran
 
+	// byPair holds the open connections per client host and server
+	// endpoint (pairKey), so that a connection opening finds the
+	// connection its client may have abandoned without looking at every
+	// open one.
+	byPair map[uint64][]Conn
+	seed   maphash.Seed
+
 	// The etcd leader of the highest term seen, and its address: a
 	// member leading a higher term is a leader change.
 	etcdTerm       uint64
@@ -86,7 +100,9 @@ type Noticer struct {
 
 // State is a connection's notice state, kept in the connection.
 type State struct {
-	openIdx     int // index in noticer.open; -1 when not there
+	openIdx     int    // index in noticer.open; -1 when not there
+	pairIdx     int    // index in noticer.byPair[pair]
+	pair        uint64 // its client host and server, hashed (pairKey)
 	pingLost    bool
 	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
 	lostAt      int       // 1 + the lost PING's index in the list; 0: none, or not listed yet
@@ -96,6 +112,7 @@ type State struct {
 	goaway      bool      // a GOAWAY was told
 	silent      bool      // told silent; a packet clears it
 	connectFail bool      // a failed handshake was told
+	abandoned   bool      // its client's abandonment was told
 	healthy     time.Time // the last answered PING's time: the last moment known healthy
 	lastRetrans [2]int64  // ns of each side's latest retransmission
 	burst       [2]burstTrack
@@ -143,6 +160,30 @@ func (nt *Noticer) Drop(c Conn) {
 	nt.open[last] = nil
 	nt.open = nt.open[:last]
 	c.Notes().openIdx = -1
+	// The same in its pair's list.
+	ns := c.Notes()
+	l := nt.byPair[ns.pair]
+	if j := ns.pairIdx; j < len(l) && l[j] == c {
+		last := len(l) - 1
+		l[j] = l[last]
+		l[j].Notes().pairIdx = j
+		l[last] = nil
+		if last == 0 {
+			delete(nt.byPair, ns.pair)
+		} else {
+			nt.byPair[ns.pair] = l[:last]
+		}
+	}
+}
+
+// pairKey hashes a connection's client host and server endpoint, the
+// pair a redial shares with the connection it replaces.
+func (nt *Noticer) pairKey(c Conn) uint64 {
+	client, _ := c.Roles()
+	return maphash.Comparable(nt.seed, struct {
+		host   netip.Addr
+		server netip.AddrPort
+	}{c.Endpoint(client).Addr(), c.Endpoint(1 - client)})
 }
 
 // segment is run after the tracker and the HTTP/2 analysis took s; f are
@@ -296,6 +337,75 @@ func (nt *Noticer) closedStalled(c Conn, side int, s *decode.Segment) {
 	n.Text = v.Summary
 	c.Notes().pingLost = true
 	nt.send()
+}
+
+// redialed tells, as c opens, each open connection from the same client
+// host to the same server that its client has given up on: the report's
+// abandonment (verdict's abandoned) with what is known at the redial. The
+// old connection's client data has gone unanswered for at least MinStall,
+// the client has sent no FIN or RST on it, and the evidence names the
+// mechanism: a grpc-go keepalive PING unanswered since (keepalive_ping),
+// or a gRPC client whose every frame is known that sent no PING since
+// (tcp_user_timeout: grpc-go sets it to its keepalive Timeout, and the
+// kernel dropped the socket without a FIN or RST). Without that evidence
+// nothing is told, as the report says nothing.
+func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
+	client, _ := c.Roles()
+	host, server := c.Endpoint(client).Addr(), c.Endpoint(1-client)
+	same := nt.byPair[c.Notes().pair]
+	// The newest first: the connection a client replaces is its latest
+	// to the server. A host holding more than maxRedialScan connections
+	// to one server (a load test, a flood) is not searched further.
+	for k := len(same) - 1; k >= 0 && k >= len(same)-maxRedialScan; k-- {
+		o := same[k]
+		if o == c || o.Notes().abandoned || o.FINSeen() || o.RSTSeen() || o.Tracker().OneWay() {
+			continue
+		}
+		oc, _ := o.Roles()
+		if o.Endpoint(oc).Addr() != host || o.Endpoint(1-oc) != server {
+			continue
+		}
+		stallNS, ok := o.Tracker().Stall(oc)
+		if !ok {
+			continue
+		}
+		stall := time.Unix(0, stallNS)
+		h := o.App()
+		if h == nil || s.Time.Sub(stall) < verdict.MinStall || s.Time.Sub(o.End()) > verdict.RedialWithin {
+			continue
+		}
+		var ping *app.PingRec
+		pinged := false
+		for i := len(h.Pings()) - 1; i >= 0; i-- {
+			p := &h.Pings()[i]
+			if p.Side != oc || p.Meta.Frame == 0 || p.Inferred || p.Meta.Time.Before(stall) {
+				continue
+			}
+			pinged = true
+			if !p.Acked && app.PingSender(p.Data) == app.SenderGRPCKeepalive {
+				ping = p
+				break
+			}
+		}
+		n := nt.prepare(o, model.NoticeAbandoned, s.Time, s.Frame, s.Input, oc)
+		n.Redial = c.Stream()
+		switch {
+		case ping != nil:
+			n.EndedBy = model.EndedKeepalivePing
+			n.RTT = s.Time.Sub(ping.Meta.Time)
+			n.Text = fmt.Sprintf("the client gave up on the connection: its grpc-go keepalive PING (frame %d) unanswered for %s, its keepalive Timeout; it dialled the same server again (stream %d, frame %d)",
+				ping.Meta.Frame, prose.Duration(n.RTT), c.Stream(), s.Frame)
+		case !pinged && h.SentPreface(oc) && h.GRPC():
+			n.EndedBy = model.EndedUserTimeout
+			n.RTT = s.Time.Sub(stall)
+			n.Text = fmt.Sprintf("the client abandoned the connection: its data unanswered for %s with no PING sent, its socket gone without a FIN or an RST (grpc-go's keepalive Timeout as TCP_USER_TIMEOUT); it dialled the same server again (stream %d, frame %d)",
+				prose.Duration(n.RTT), c.Stream(), s.Frame)
+		default:
+			continue
+		}
+		o.Notes().abandoned = true
+		nt.send()
+	}
 }
 
 // pingLost finishes and sends a ping_lost notice prepared in nt.n.

@@ -533,7 +533,7 @@ func (j *judgement) kind() {
 		j.v.Kind = model.KindSilent
 	case j.goawayInferred():
 		j.v.Kind = model.KindGoaway
-	case j.cl.first.ok() && j.cl.firstRST:
+	case j.cl.first.ok() && j.cl.firstRST && !j.closeNotifyRST():
 		j.v.Kind = model.KindReset
 		j.refused = j.cl.by == model.ServerToClient && f.Dir[model.ServerToClient].DataSegs == 0 &&
 			f.Dir[model.ClientToServer].DataSegs == 0 && c.TCP.ServerToClient.Packets == 1
@@ -548,7 +548,7 @@ func (j *judgement) kind() {
 			// nothing to judge.
 			j.v.Kind = model.KindHealthy
 		}
-	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle):
+	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle) && !j.answeredHTTP1TLS():
 		// An HTTP/1 keep-alive connection whose last request was
 		// answered in full is idle in its client's pool, not silent.
 		j.v.Kind = model.KindSilent
@@ -847,6 +847,13 @@ func (j *judgement) lostPingInferred() bool {
 		j.slowHandshake = cl.client.Time.Sub(cf.Stall.Time) <= closeBurst
 		return false
 	}
+	// A connection that cannot be HTTP/2 (HTTP/1.1 read in the clear or
+	// decrypted, etcd's rafthttp, TLS whose handshake offered no h2) has
+	// no health-check PING to lose: its unanswered data is a request its
+	// client gave up on (etcd's 1 s GET /members while a peer starts).
+	if j.notHTTP2() {
+		return false
+	}
 	// At the client's capture its unanswered data is seen leaving: a
 	// health check closes no sooner than PingTimeout after it (the PING,
 	// or a request before it). A close sooner was the client's own.
@@ -874,6 +881,61 @@ func (j *judgement) lostPingInferred() bool {
 	}
 	j.stallIdle = idle
 	return true
+}
+
+// closeNotifyRST says whether the client's RST ended a TLS 1.3 close it
+// had begun: its last segment with data held only its close_notify (an
+// alert-sized record), sent within closeBurst before the RST, and nothing
+// it sent before was left unanswered. Its
+// program closed the socket with the server's answer (its own
+// close_notify) unread, and a kernel resets what it discards: how Go
+// ends etcd's short /raft/probing and /members connections. Not a reset
+// the network or the server caused.
+func (j *judgement) closeNotifyRST() bool {
+	c, cl := j.c, j.cl
+	t := c.TLS
+	if t == nil || t.Version != "TLS 1.3" || cl.by != model.ClientToServer || t.ClientAppLastLen == 0 || t.ClientAppLastLen > maxAlertRecord {
+		return false
+	}
+	cf := &j.f.Dir[model.ClientToServer]
+	if len(cf.Last) == 0 {
+		return false
+	}
+	m := cf.Last[len(cf.Last)-1]
+	// A client still waiting for an answer to data before its
+	// close_notify gave up on it: that close is no routine one.
+	if cf.Stall.ok() && cf.Stall.Frame != m.Frame {
+		return false
+	}
+	return m.Len == t.ClientAppLastLen && markBefore(m, cl.first) && cl.first.Time.Sub(m.Time) <= closeBurst
+}
+
+// answeredHTTP1TLS is Etcd.Idle for HTTP/1.1 over TLS without keys (the
+// handshake offered no h2): the server spoke last, after the client's
+// last data, and the client's data was all acknowledged; a keep-alive
+// connection idle in its client's pool (etcd's GET /members
+// connection), not a silent one.
+func (j *judgement) answeredHTTP1TLS() bool {
+	c := j.c
+	if c.TLS == nil || !c.TLS.NoH2 {
+		return false
+	}
+	cd, sd := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
+	if len(cd.Last) == 0 || len(sd.Last) == 0 || cd.Stall.ok() {
+		return false
+	}
+	return markBefore(cd.Last[len(cd.Last)-1], sd.Last[len(sd.Last)-1])
+}
+
+// notHTTP2 says whether the connection is known not to carry HTTP/2:
+// HTTP/1 seen (in the clear, or decrypted), etcd's peer traffic, or a TLS
+// handshake that left no h2 possible.
+func (j *judgement) notHTTP2() bool {
+	c := j.c
+	if c.HTTP2 != nil {
+		return false
+	}
+	return c.App == "http1" || c.App == model.AppEtcdPeer || c.TLS != nil && c.TLS.NoH2
 }
 
 // goawayInferred is a server's GOAWAY seen from TCP alone (TLS not

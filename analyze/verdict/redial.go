@@ -19,14 +19,14 @@ func linkRedials(conns []*model.Connection, ix startIndex) {
 		if v == nil || !redialAfter(v.Kind) || c.Redial != nil {
 			continue // not failed, or tied already (abandoned)
 		}
-		// The earliest start from max(c.Start, c.End-redialWithin) on,
-		// no later than redialWithin after c's end.
-		from := c.End.Add(-redialWithin)
+		// The earliest start from max(c.Start, c.End-RedialWithin) on,
+		// no later than RedialWithin after c's end.
+		from := c.End.Add(-RedialWithin)
 		if from.Before(c.Start) {
 			from = c.Start
 		}
 		next, ok := ix.next(c, from, false)
-		if ok && next.start.Sub(c.End) <= redialWithin {
+		if ok && next.start.Sub(c.End) <= RedialWithin {
 			c.Redial = &model.Redial{Stream: next.stream, Client: next.client,
 				AfterMs: float64(next.start.Sub(c.End)) / float64(time.Millisecond)}
 		}
@@ -138,7 +138,7 @@ func abandoned(conns []*model.Connection, facts []*Facts, ix startIndex) {
 			continue
 		}
 		ns, ok := ix.next(c, cf.Stall.Time, true)
-		if !ok || ns.start.Sub(c.End) > redialWithin || ns.start.Sub(cf.Stall.Time) < MinStall {
+		if !ok || ns.start.Sub(c.End) > RedialWithin || ns.start.Sub(cf.Stall.Time) < MinStall {
 			continue
 		}
 		next := &model.Connection{Stream: ns.stream, Client: ns.client, Start: ns.start, FirstFrame: ns.frame, FirstInput: ns.input}

@@ -210,12 +210,12 @@ const (
 
 // Redials (redial.go).
 const (
-	// redialWithin is how soon after a failed connection's end the same
+	// RedialWithin is how soon after a failed connection's end the same
 	// client's next connection to the same server must start to be its
 	// redial: x/net and grpc-go redial at once, grpc-go's reconnect
 	// backoff starts at 1 s; 5 s leaves room for a dial that itself
 	// waited (a SYN sent again after 1 s).
-	redialWithin = 5 * time.Second
+	RedialWithin = 5 * time.Second
 	// redialAtOnce (ms): a redial sooner than this after the failed
 	// connection's last packet (or before it: the new dial goes out
 	// while the old connection's close is still on the wire) is "at

@@ -410,6 +410,77 @@ func TestJudge(t *testing.T) {
 		{"nothing came back and the server's TCP never ACKed it either: not stalled, the network may be", model.PointClient, func() (*model.Connection, *Facts) {
 			return stalledClient(false)
 		}, want{model.KindLostPing, model.LossUnknown, model.LocationUnknown, nil, "a capture on the server side would tell"}},
+		// etcd's peers over TLS: rafthttp's client offers no ALPN, so no
+		// HTTP/2 inference. As "away from the client: silence, then its
+		// data and at once its RST" above, but it was a request (GET
+		// /members), not a PING: the RST stays a reset.
+		{"TLS offering no h2: the client's data unanswered, then its RST, is no lost PING", model.PointServer, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].TTL, f.Dir[s2c].TTL = 63, 64
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = SegRef{Frame: 700, Time: at(7000), Len: 15}
+			f.Dir[c2s].RST = SegRef{Frame: 702, Time: at(7001)}
+			c := testConn(8000, ttl(ev(702, c2s, model.EvRST, 900, 0), 63))
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true}
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "reset"}},
+		{"HTTP/1.1 in the clear: a request unanswered for a second, then the client's FIN, is no lost PING", model.PointServer, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = SegRef{Frame: 200, Time: at(2000), Len: 126}
+			f.Dir[c2s].Last = []SegRef{f.Dir[c2s].Stall}
+			f.Dir[c2s].FIN = mark(300)
+			c := testConn(4000, ev(250, c2s, model.EvRetransmission, 1, 126), ev(300, c2s, model.EvFIN, 127, 0))
+			c.App = "http1"
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "closed by the client"}},
+		// Go's TLS 1.3 client closing: its close_notify (24 bytes), then,
+		// the server's own close_notify arriving unread, an RST.
+		{"TLS 1.3: the client's RST 1 ms after its close_notify ends its close, no reset", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{{Frame: 50, Time: at(500), Len: 131}, {Frame: 53, Time: at(530), Len: 24}}
+			f.Dir[s2c].Last = []SegRef{{Frame: 52, Time: at(520), Len: 190}, {Frame: 54, Time: at(530), Len: 24}}
+			f.Dir[c2s].RST = SegRef{Frame: 55, Time: at(531)}
+			c := testConn(600, model.Event{Frame: 55, Time: at(531), Dir: c2s, Kind: model.EvRST, Seq: 300})
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true, ClientAppRecords: 3, ClientAppLastLen: 24}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"TLS 1.3: a request unanswered, then the client's close_notify and RST: a reset", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].AckAdvance = at(100)
+			f.Dir[c2s].Stall = SegRef{Frame: 50, Time: at(500), Len: 131}
+			f.Dir[c2s].Last = []SegRef{f.Dir[c2s].Stall, {Frame: 53, Time: at(530), Len: 24}}
+			f.Dir[c2s].RST = SegRef{Frame: 55, Time: at(531)}
+			c := testConn(600, model.Event{Frame: 55, Time: at(531), Dir: c2s, Kind: model.EvRST, Seq: 300})
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true, ClientAppRecords: 3, ClientAppLastLen: 24}
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "reset"}},
+		{"TLS 1.3: an RST 1 ms after a request-sized record is a reset", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{{Frame: 53, Time: at(530), Len: 131}}
+			f.Dir[c2s].RST = SegRef{Frame: 55, Time: at(531)}
+			c := testConn(600, model.Event{Frame: 55, Time: at(531), Dir: c2s, Kind: model.EvRST, Seq: 300})
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true, ClientAppRecords: 2, ClientAppLastLen: 131}
+			return c, f
+		}, want{model.KindReset, model.LossNone, model.LocationUnknown, nil, "reset"}},
+		// HTTP/1.1 over TLS without keys, its request answered, then idle
+		// in its client's pool past the capture's end (silentAfter).
+		{"TLS offering no h2, the server spoke last: idle, not silent", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{{Frame: 50, Time: at(500), Len: 126}}
+			f.Dir[s2c].Last = []SegRef{{Frame: 60, Time: at(600), Len: 408}}
+			c := testConn(610)
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", NoH2: true}
+			return c, f
+		}, want{model.KindHealthy, model.LossNone, model.LocationUnknown, nil, "No loss"}},
+		{"TLS offering h2, the server spoke last, then nothing: silent", model.PointClient, func() (*model.Connection, *Facts) {
+			f := testFacts()
+			f.Dir[c2s].Last = []SegRef{{Frame: 50, Time: at(500), Len: 126}}
+			f.Dir[s2c].Last = []SegRef{{Frame: 60, Time: at(600), Len: 408}}
+			c := testConn(610)
+			c.App, c.TLS = "tls", &model.TLS{Version: "TLS 1.3", ALPNOffered: []string{"h2"}}
+			return c, f
+		}, want{model.KindSilent, model.LossNone, model.LocationUnknown, nil, "Traffic stopped"}},
 		{"capture drops are not network loss", model.PointMiddle, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)

@@ -117,10 +117,11 @@ type savedKey struct {
 
 // problem says whether n is worth its connection's evidence: a lost PING,
 // a reset, a retransmission burst, a silence, a failed handshake, a
-// GOAWAY with an error.
+// connection its client abandoned, a GOAWAY with an error.
 func problem(n *model.Notice) bool {
 	switch n.Kind {
-	case model.NoticePingLost, model.NoticeReset, model.NoticeRetransBurst, model.NoticeSilent, model.NoticeConnectFailed, model.NoticeBlackholed:
+	case model.NoticePingLost, model.NoticeReset, model.NoticeRetransBurst, model.NoticeSilent, model.NoticeConnectFailed, model.NoticeBlackholed,
+		model.NoticeAbandoned:
 		return true
 	case model.NoticeGoaway:
 		return n.Code != "" && n.Code != "NO_ERROR"

@@ -37,6 +37,8 @@ var noticeLabels = map[model.NoticeKind]string{
 	// etcd: the connection is the one the new leader's first heartbeat
 	// or append was seen on.
 	model.NoticeEtcdLeaderChange: "leader change",
+	// The old connection; the text names the redial and the mechanism.
+	model.NoticeAbandoned: "abandoned",
 }
 
 // labelWidth aligns the lines: the longest label.

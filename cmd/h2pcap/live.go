@@ -91,7 +91,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&saveDir, "save", "", "write each problem connection's packets from the ring (from its last answered PING to the problem) to a pcapng in `DIR`")
 	fs.DurationVar(&opts.ForgetHealthy, "forget", 2*time.Minute, "drop a healthy connection from the report's list `D` after it closed (still counted), so memory follows the open connections; 0 lists every one")
 	af.register(fs, &opts, "followed as clients append to it")
-	rest, err := parseArgs(fs, args, stdout, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n")
+	rest, err := parseArgs(fs, args, stdout, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection, failed connect, dead flow, etcd leader change, a connection its\nclient abandoned) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n")
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -40,11 +42,19 @@ func (l *jsonLog) write(op string, err error, msg string) {
 		line.Level, line.Error = "error", err.Error()
 		// A call its deadline cut is a context error, not a gRPC status:
 		// on the wire it is the client's RST_STREAM CANCEL.
-		s, ok := status.FromError(err)
-		if !ok {
-			s = status.FromContextError(err)
+		// clientv3 turns a server's status into an rpctypes.EtcdError
+		// ("etcdserver: no leader"): its code and message are the
+		// grpc-status and grpc-message the member sent.
+		var ee rpctypes.EtcdError
+		if errors.As(err, &ee) {
+			line.Code, line.Msg = ee.Code().String(), ee.Error()
+		} else {
+			s, ok := status.FromError(err)
+			if !ok {
+				s = status.FromContextError(err)
+			}
+			line.Code, line.Msg = s.Code().String(), s.Message()
 		}
-		line.Code, line.Msg = s.Code().String(), s.Message()
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -64,6 +74,7 @@ func client(args []string) error {
 	kaTime := fs.Duration("keepalive-time", 0, "DialKeepAliveTime (0: no keepalive, clientv3's default)")
 	kaTimeout := fs.Duration("keepalive-timeout", 0, "DialKeepAliveTimeout")
 	idle := fs.Bool("idle", false, "only the watch: no puts (an idle client whose keepalive PINGs are all it sends)")
+	requireLeader := fs.Bool("require-leader", false, "every call with clientv3.WithRequireLeader; a watch the member ends is started again after 1 s")
 	fs.Parse(args)
 	f, err := os.Create(*logf)
 	if err != nil {
@@ -92,10 +103,36 @@ func client(args []string) error {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), *duration)
 	defer cancel()
+	// With --require-leader every call says so (clientv3.WithRequireLeader:
+	// the gRPC metadata hasleader=true): a member without a leader refuses
+	// it at once with Unavailable "etcdserver: no leader" instead of
+	// holding it. clientv3 retries neither that Put (not idempotent) nor
+	// that Watch (it ends the watch), so each refusal is one grpc-status
+	// on the wire and one error in the log.
+	rctx := ctx
+	// A Put runs to its answer or its own deadline, the run's end does
+	// not cancel it: every call the client resets is one it logs
+	// (DeadlineExceeded); only the watch is cancelled when the run ends.
+	pctx := context.Background()
+	if *requireLeader {
+		rctx = clientv3.WithRequireLeader(ctx)
+		pctx = clientv3.WithRequireLeader(pctx)
+	}
 	go func() {
-		for wr := range c.Watch(ctx, "h2lab/", clientv3.WithPrefix()) {
-			if err := wr.Err(); err != nil {
-				l.write("watch", err, "")
+		for ctx.Err() == nil {
+			for wr := range c.Watch(rctx, "h2lab/", clientv3.WithPrefix()) {
+				if err := wr.Err(); err != nil && ctx.Err() == nil {
+					l.write("watch", err, "")
+				}
+			}
+			if !*requireLeader {
+				return
+			}
+			// A watch the member ended (no leader): watch again, as an
+			// apiserver's reflector does.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
 			}
 		}
 	}()
@@ -110,10 +147,10 @@ func client(args []string) error {
 		if *idle {
 			continue
 		}
-		rctx, rcancel := context.WithTimeout(ctx, *timeout)
-		_, err := c.Put(rctx, fmt.Sprintf("h2lab/%d", i%10), time.Now().String())
+		tctx, rcancel := context.WithTimeout(pctx, *timeout)
+		_, err := c.Put(tctx, fmt.Sprintf("h2lab/%d", i%10), time.Now().String())
 		rcancel()
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			l.write("put", err, "")
 		}
 	}

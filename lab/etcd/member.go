@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -15,6 +16,22 @@ import (
 
 // member runs one embedded etcd member until SIGTERM. Its log (zap JSON)
 // is the truth for who led when: raft's "elected leader" lines.
+// keyLogHooked says whether go.etcd.io/etcd/client/pkg/v3 is the copy
+// lab/etcd/keylog.sh makes (a replaced module), whose TLS configs write
+// ETCDLAB_KEYLOG.
+func keyLogHooked() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "go.etcd.io/etcd/client/pkg/v3" {
+			return d.Replace != nil
+		}
+	}
+	return false
+}
+
 func member(args []string) error {
 	fs := flag.NewFlagSet("member", flag.ExitOnError)
 	name := fs.String("name", "m1", "member name")
@@ -25,7 +42,15 @@ func member(args []string) error {
 	tick := fs.Duration("heartbeat", 100*time.Millisecond, "heartbeat interval (etcd default 100 ms)")
 	election := fs.Duration("election", time.Second, "election timeout (etcd default 1 s)")
 	peerTLS := fs.Bool("peer-tls", false, "TLS on the peer port with etcd's self-signed certificates (--peer-auto-tls); --cluster then names https URLs")
+	keyLog := fs.String("keylog", "", "NSS key log `file` of etcd's TLS connections (needs the build lab/etcd/keylog.sh makes)")
 	fs.Parse(args)
+	if *keyLog != "" {
+		if !keyLogHooked() {
+			return fmt.Errorf("--keylog: this etcdlab was built without the key log hook (build it with lab/etcd/keylog.sh, as lab/run.sh does)")
+		}
+		// Read once, by the hook in etcd's transport package.
+		os.Setenv("ETCDLAB_KEYLOG", *keyLog)
+	}
 
 	cfg := embed.NewConfig()
 	cfg.Name = *name
