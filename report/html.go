@@ -47,12 +47,12 @@ type htmlPage struct {
 	Matrix    *htmlMatrix
 	// Hops is the hop table of a multi-point analysis: a row per hop and
 	// direction, the lossy ones marked.
-	Hops     []htmlHop
+	Hops []htmlHop
 	// HopsNotLost: some hop has packets missing that were not lost
 	// (stopped with ICMP, refused, missed by a capture): a column of
 	// its own.
 	HopsNotLost bool
-	Findings []htmlFinding
+	Findings    []htmlFinding
 	// FindingsLeft counts the connections with findings not written.
 	FindingsLeft int
 	Inputs       [][]string
