@@ -41,6 +41,12 @@ type DecodeStats struct {
 	// copies of one captured just before (a capture that has every
 	// packet twice), also counted in TCP.
 	Duplicates int `json:"duplicates,omitempty"`
+	// CopiesAcrossInterfaces counts those of the Duplicates captured on
+	// another interface than their original (Packet.Iface): forwarded
+	// by the capturing box. A file with such copies is analysed one
+	// capture point per interface unless asked otherwise; then this is
+	// zero.
+	CopiesAcrossInterfaces int `json:"copies_across_interfaces,omitempty"`
 }
 
 // Decoder turns captured frames into TCP segments. It keeps its layer

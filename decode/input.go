@@ -72,7 +72,11 @@ func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 		}
 		return ok, err
 	}
-	if ok && r.dups.copyOf(s, r.dec.checksum) {
+	iface := int32(-1)
+	if p.Iface.Known {
+		iface = p.Iface.ID
+	}
+	if ok && r.dups.copyOf(s, r.dec.checksum, iface) {
 		*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 		return false, nil
 	}
@@ -83,6 +87,7 @@ func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 func (r *InputDecoder) Stats() DecodeStats {
 	st := r.dec.Stats()
 	st.Duplicates = r.dups.dropped
+	st.CopiesAcrossInterfaces = r.dups.across
 	return st
 }
 

@@ -1,0 +1,151 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// forwardedCapture is a conversation as a router's capture of both its
+// interfaces holds it: each packet on interface in (ifindex 7) and, 20 µs
+// later, on interface out (ifindex 9), as LINUX_SLL2 (tcpdump -i any) or
+// pcapng with one named interface block each (dumpcap -i a -i b). When
+// forwarded is false the second interface sees other traffic instead (a
+// host's own two links), no copies.
+func forwardedCapture(t testing.TB, ng, forwarded bool) []byte {
+	conv := conversation(t, false, 4, 20, 60)
+	other := conversation(t, true, 4, 20, 60)
+	type rec struct {
+		at    time.Time
+		iface int
+		ip    []byte
+	}
+	var recs []rec
+	at := testTime
+	for i, p := range conv {
+		at = at.Add(p.gap)
+		recs = append(recs, rec{at, 0, p.ip})
+		if forwarded {
+			recs = append(recs, rec{at.Add(20 * time.Microsecond), 1, p.ip})
+		} else {
+			recs = append(recs, rec{at.Add(20 * time.Microsecond), 1, other[i%len(other)].ip})
+		}
+	}
+	var buf bytes.Buffer
+	ifindex := [2]uint32{7, 9}
+	if ng {
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeRaw, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.AddInterface(pcapgo.NgInterface{Name: "eth1", LinkType: layers.LinkTypeRaw, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: r.at, CaptureLength: len(r.ip), Length: len(r.ip), InterfaceIndex: r.iface}, r.ip); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeLinuxSLL2); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		typ := layers.EthernetTypeIPv4
+		if r.ip[0]>>4 == 6 {
+			typ = layers.EthernetTypeIPv6
+		}
+		h := sll2Header(typ)
+		binary.BigEndian.PutUint32(h[4:8], ifindex[r.iface])
+		h[10] = byte(r.iface * sllPacketOutgoing) // in on the first, out on the second
+		frame := cat(h, r.ip)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: r.at, CaptureLength: len(frame), Length: len(frame)}, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// TestPacketIface: each packet names its interface as the format says:
+// the SLL2 ifindex and direction, the pcapng interface id and if_name.
+func TestPacketIface(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ng   bool
+		want [2]Iface
+	}{
+		{"sll2", false, [2]Iface{{ID: 7, Known: true, In: true}, {ID: 9, Known: true, Out: true}}},
+		{"pcapng", true, [2]Iface{{ID: 0, Known: true, Name: "eth0"}, {ID: 1, Known: true, Name: "eth1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := NewReader(bytes.NewReader(forwardedCapture(t, tc.ng, true)), "router.pcap", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 4 {
+				p, err := src.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Iface != tc.want[i%2] {
+					t.Errorf("frame %d: interface %+v, want %+v", p.Frame, p.Iface, tc.want[i%2])
+				}
+			}
+			if got := tc.want[1].Label(); got != map[bool]string{false: "if9", true: "eth1"}[tc.ng] {
+				t.Errorf("label %q", got)
+			}
+		})
+	}
+}
+
+// TestSurveyInterfaces: a file of forwarded copies shows them across its
+// two interfaces; one whose interfaces see other traffic shows none; a
+// file whose packets name no interface is not surveyed.
+func TestSurveyInterfaces(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ng, forwarded bool
+		copies        int
+	}{
+		{"sll2 forwarded", false, true, 15},
+		{"pcapng forwarded", true, true, 15},
+		{"sll2 two links", false, false, 0},
+		{"pcapng two links", true, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := NewReader(bytes.NewReader(forwardedCapture(t, tc.ng, tc.forwarded)), "router.pcap", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv, err := SurveyInterfaces(src)
+			if err != nil || sv == nil {
+				t.Fatal(sv, err)
+			}
+			if sv.Copies != tc.copies || len(sv.Interfaces) != 2 || sv.Segments != 30 {
+				t.Errorf("%d copies, %d segments, interfaces %+v; want %d copies, 30 segments, 2 interfaces", sv.Copies, sv.Segments, sv.Interfaces, tc.copies)
+			}
+			for i, f := range sv.Interfaces {
+				if f.Segments != 15 || f.FirstFrame != i+1 {
+					t.Errorf("interface %d: %+v", i, f)
+				}
+			}
+		})
+	}
+	src, err := NewReader(bytes.NewReader(twiceCapture(t)), "mirror.pcap", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sv, err := SurveyInterfaces(src); sv != nil || err != nil || src.Info().Packets != 1 {
+		t.Errorf("Ethernet capture surveyed: %+v, %v, %d packets read", sv, err, src.Info().Packets)
+	}
+}
