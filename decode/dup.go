@@ -100,16 +100,16 @@ type dupFilter struct {
 	// FIN.
 	proven, repeats uint64
 
-	dropped, droppedNoID int      // copies dropped; of them, without an IP ID
+	dropped, droppedNoID int // copies dropped; of them, without an IP ID
 	// across counts the copies dropped that were captured on another
 	// interface than their original: forwarded, in on one interface and
 	// out on another (a router's or a node's -i any), rather than seen
 	// twice on one path; firstAcross is the first of them.
-	across      int
-	firstAcross frameRef
-	first, firstOf       frameRef // the first copy dropped and the frame it copies
-	passed               int      // repeats without an IP ID analysed, the pattern not shown
-	firstPassed          frameRef
+	across         int
+	firstAcross    frameRef
+	first, firstOf frameRef // the first copy dropped and the frame it copies
+	passed         int      // repeats without an IP ID analysed, the pattern not shown
+	firstPassed    frameRef
 }
 
 // dupSample is how many bytes of each end of the payload the fingerprint
