@@ -1,6 +1,9 @@
 package decode
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // InterfaceSurvey is what one read of an input tells of the interfaces
 // its packets were captured on: a file of `tcpdump -i any` (LINUX_SLL2)
@@ -18,6 +21,9 @@ type InterfaceSurvey struct {
 	// before on another interface (see dupWindow for what a copy is):
 	// forwarded by the capturing box.
 	Copies int
+	// First and Last are the times of the input's first and last
+	// packets.
+	First, Last time.Time
 }
 
 // SurveyedIface is one interface of an InterfaceSurvey.
@@ -80,5 +86,6 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 		sv.Interfaces[i].Segments++
 	}
 	sv.Copies = dec.dups.across
+	sv.First, sv.Last = src.Info().First, src.Info().Last
 	return sv, nil
 }
