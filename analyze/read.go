@@ -52,6 +52,9 @@ func (a *Analyzer) NewInputReader(src decode.Source) *InputReader {
 	if a.dec != nil {
 		dec = a.dec.Next()
 	}
+	if a.perIface {
+		dec.OneInterfacePerDirection()
+	}
 	a.dec = dec
 	r := &InputReader{a: a, src: src, dec: dec}
 	r.secrets, _ = src.(decode.SecretsSource)

@@ -47,6 +47,11 @@ type DecodeStats struct {
 	// capture point per interface unless asked otherwise; then this is
 	// zero.
 	CopiesAcrossInterfaces int `json:"copies_across_interfaces,omitempty"`
+	// OtherInterface counts the TCP segments an InputDecoder asked to
+	// analyse each direction of a connection on one interface (a live
+	// capture on every interface) dropped, seen on another interface
+	// than that direction's first; also counted in TCP.
+	OtherInterface int `json:"other_interface,omitempty"`
 }
 
 // Decoder turns captured frames into TCP segments. It keeps its layer

@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +148,57 @@ func TestSurveyInterfaces(t *testing.T) {
 	}
 	if sv, err := SurveyInterfaces(src); sv != nil || err != nil || src.Info().Packets != 1 {
 		t.Errorf("Ethernet capture surveyed: %+v, %v, %d packets read", sv, err, src.Info().Packets)
+	}
+}
+
+// TestOneInterfacePerDirection: with copies of every packet on a second
+// interface, each direction is analysed on its first; a connection whose
+// answers come in by another interface than its requests leave by
+// (asymmetric routing) keeps both directions.
+func TestOneInterfacePerDirection(t *testing.T) {
+	src, err := NewReader(bytes.NewReader(forwardedCapture(t, false, true)), "any", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewInputDecoder()
+	d.OneInterfacePerDirection()
+	var seg Segment
+	kept := 0
+	for {
+		p, err := src.Next()
+		if err != nil {
+			break
+		}
+		if ok, _ := d.Decode(p, &seg); ok {
+			kept++
+			if p.Iface.ID != 7 {
+				t.Errorf("frame %d on if%d analysed", p.Frame, p.Iface.ID)
+			}
+		}
+	}
+	if st := d.Stats(); kept != 15 || st.OtherInterface != 15 || st.Duplicates != 0 {
+		t.Errorf("%d analysed, %d on another interface, %d duplicates; want 15, 15, 0", kept, st.OtherInterface, st.Duplicates)
+	}
+	if w := d.Warnings(); len(w) != 1 || !strings.Contains(w[0], "not analysed: 15 on if9") {
+		t.Errorf("warnings %q", w)
+	}
+
+	// Asymmetric: the client's packets on if7, the server's on if9.
+	conv := conversation(t, false, 4, 20, 60)
+	d = NewInputDecoder()
+	d.OneInterfacePerDirection()
+	kept = 0
+	for i, c := range conv {
+		id := int32(7)
+		if c.ip[12] != 10 || c.ip[15] != 1 { // from 10.0.0.2, the server
+			id = 9
+		}
+		p := &Packet{Frame: i + 1, Time: testTime.Add(time.Duration(i) * time.Millisecond), LinkType: layers.LinkTypeRaw, Data: c.ip, CaptureLen: len(c.ip), WireLen: len(c.ip), Iface: Iface{ID: id, Known: true}}
+		if ok, _ := d.Decode(p, &seg); ok {
+			kept++
+		}
+	}
+	if kept != len(conv) || d.Stats().OtherInterface != 0 {
+		t.Errorf("asymmetric routing: %d of %d analysed", kept, len(conv))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -198,6 +199,11 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	opts.Plot = out.pictures()
+	// On several interfaces (any: a node's pods' veths, its bridge and
+	// uplink) a forwarded packet is captured once per interface it
+	// crosses: each direction of a connection is analysed on the first
+	// it was seen on, so nothing is counted twice.
+	opts.OneInterfacePerDirection = len(ifaces) > 1 || slices.Contains(ifaces, live.Any)
 	ms.serve(src, &opts) // the metrics count the notices too
 	a := analyze.New(opts)
 
