@@ -273,11 +273,12 @@ type opener func(path string, input int) (decode.Source, error)
 // says where. prog, if not nil, is told of every packet read.
 //
 // A file whose packets are forwarded between its interfaces (sp) is a
-// capture point per interface: the inputs are then read as points.
+// capture point per interface: the inputs are then read as points
+// (files only: standard input cannot be read again).
 func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress, sp *splitter) (*model.Report, error) {
 	if fw, err := sp.forwarded(paths); err != nil {
 		return nil, err
-	} else if fw {
+	} else if fw && rereadable(paths) {
 		r, _, err := analyzePoints(stop, forwardedSpecs(paths, sp), opts, open, prog, sp)
 		return r, err
 	}
