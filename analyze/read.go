@@ -53,7 +53,7 @@ func (a *Analyzer) NewInputReader(src decode.Source) *InputReader {
 		dec = a.dec.Next()
 	}
 	if a.perIface {
-		dec.OneInterfacePerDirection()
+		dec.OneInterfacePerConnection()
 	}
 	a.dec = dec
 	r := &InputReader{a: a, src: src, dec: dec}

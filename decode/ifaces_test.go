@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -151,54 +152,74 @@ func TestSurveyInterfaces(t *testing.T) {
 	}
 }
 
-// TestOneInterfacePerDirection: with copies of every packet on a second
-// interface, each direction is analysed on its first; a connection whose
-// answers come in by another interface than its requests leave by
-// (asymmetric routing) keeps both directions.
-func TestOneInterfacePerDirection(t *testing.T) {
-	src, err := NewReader(bytes.NewReader(forwardedCapture(t, false, true)), "any", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewInputDecoder()
-	d.OneInterfacePerDirection()
-	var seg Segment
-	kept := 0
-	for {
-		p, err := src.Next()
-		if err != nil {
-			break
-		}
-		if ok, _ := d.Decode(p, &seg); ok {
-			kept++
-			if p.Iface.ID != 7 {
-				t.Errorf("frame %d on if%d analysed", p.Frame, p.Iface.ID)
-			}
-		}
-	}
-	if st := d.Stats(); kept != 15 || st.OtherInterface != 15 || st.Duplicates != 0 {
-		t.Errorf("%d analysed, %d on another interface, %d duplicates; want 15, 15, 0", kept, st.OtherInterface, st.Duplicates)
-	}
-	if w := d.Warnings(); len(w) != 1 || !strings.Contains(w[0], "not analysed: 15 on if9") {
-		t.Errorf("warnings %q", w)
-	}
-
-	// Asymmetric: the client's packets on if7, the server's on if9.
+// TestOneInterfacePerConnection: a connection seen on two interfaces is
+// analysed on the first: every packet once. Copies on a second interface
+// of every packet (a bridge's port and the bridge), or as a node that
+// forwards sees them (the client's packets in on if7 and out on if9, the
+// server's in on if9 and out on if7: the SYN-ACK, first on if9, is taken
+// there until if7 shows it); a connection whose answers come in by
+// another interface than its requests leave by (asymmetric routing)
+// keeps both directions.
+func TestOneInterfacePerConnection(t *testing.T) {
 	conv := conversation(t, false, 4, 20, 60)
-	d = NewInputDecoder()
-	d.OneInterfacePerDirection()
-	kept = 0
-	for i, c := range conv {
-		id := int32(7)
-		if c.ip[12] != 10 || c.ip[15] != 1 { // from 10.0.0.2, the server
-			id = 9
-		}
-		p := &Packet{Frame: i + 1, Time: testTime.Add(time.Duration(i) * time.Millisecond), LinkType: layers.LinkTypeRaw, Data: c.ip, CaptureLen: len(c.ip), WireLen: len(c.ip), Iface: Iface{ID: id, Known: true}}
-		if ok, _ := d.Decode(p, &seg); ok {
-			kept++
-		}
-	}
-	if kept != len(conv) || d.Stats().OtherInterface != 0 {
-		t.Errorf("asymmetric routing: %d of %d analysed", kept, len(conv))
+	fromClient := func(ip []byte) bool { return ip[15] == 1 } // 10.0.0.1
+	for _, tc := range []struct {
+		name string
+		// on gives the interfaces a packet is captured on, in order.
+		on          func(ip []byte) []int32
+		kept, other int
+		keptOn      func(i int, ip []byte) int32
+	}{
+		{"copies", func([]byte) []int32 { return []int32{7, 9} }, 15, 15, func(int, []byte) int32 { return 7 }},
+		{"node", func(ip []byte) []int32 {
+			if fromClient(ip) {
+				return []int32{7, 9}
+			}
+			return []int32{9, 7}
+		}, 15, 15, func(i int, ip []byte) int32 {
+			if i == 1 { // the SYN-ACK
+				return 9
+			}
+			return 7
+		}},
+		{"asymmetric", func(ip []byte) []int32 {
+			if fromClient(ip) {
+				return []int32{7}
+			}
+			return []int32{9}
+		}, 15, 0, func(i int, ip []byte) int32 {
+			if fromClient(ip) {
+				return 7
+			}
+			return 9
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewInputDecoder()
+			d.OneInterfacePerConnection()
+			var seg Segment
+			frame, kept := 0, 0
+			at := testTime
+			for i, c := range conv {
+				at = at.Add(time.Millisecond)
+				for k, id := range tc.on(c.ip) {
+					frame++
+					p := &Packet{Frame: frame, Time: at.Add(time.Duration(k) * 20 * time.Microsecond), LinkType: layers.LinkTypeRaw,
+						Data: c.ip, CaptureLen: len(c.ip), WireLen: len(c.ip), Iface: Iface{ID: id, Known: true}}
+					if ok, _ := d.Decode(p, &seg); ok {
+						kept++
+						if want := tc.keptOn(i, c.ip); id != want {
+							t.Errorf("packet %d analysed on if%d, want if%d", i, id, want)
+						}
+					}
+				}
+			}
+			if st := d.Stats(); kept != tc.kept || st.OtherInterface != tc.other || st.Duplicates != 0 {
+				t.Errorf("%d analysed, %d on another interface, %d duplicates; want %d, %d, 0", kept, st.OtherInterface, st.Duplicates, tc.kept, tc.other)
+			}
+			if w := d.Warnings(); tc.other > 0 && (len(w) != 1 || !strings.HasPrefix(w[0], fmt.Sprintf("%d TCP segments seen again on another interface", tc.other))) {
+				t.Errorf("warnings %q", w)
+			}
+		})
 	}
 }

@@ -31,8 +31,8 @@ type InputDecoder struct {
 	dec  Decoder
 	frag defragmenter
 	dups dupFilter
-	// owners, when set (OneInterfacePerDirection), keeps each direction
-	// of a connection on its first interface (owner.go).
+	// owners, when set (OneInterfacePerConnection), keeps each
+	// connection on its first interface (owner.go).
 	owners *ownerFilter
 	input  int // the input's index (Packet.Input)
 

@@ -15,10 +15,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/evidence"
 	"github.com/h2pcap/h2pcap/model"
 )
 
-// routerCapture merges the lab's captures of multipoint-loss's router
+// routerCapture merges the lab's captures of a scenario's router
 // interfaces (Ethernet, one file each) into one file as the router's
 // tcpdump -i any would hold them (LINUX_SLL2): router-c.pcap's packets
 // on ifindex 5, router-s.pcap's on ifindex 6, in time order. Every
@@ -26,9 +29,9 @@ import (
 // counters of truth.json) only on the interface they came in by. With
 // forwarded false the packets of router-c.pcap alone go on ifindex 5 or
 // 6 alternately: two links, no copies.
-func routerCapture(t *testing.T, forwarded bool) string {
+func routerCapture(t *testing.T, scenario string, forwarded bool) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	dir := filepath.Join("..", "..", "testdata", "pcaps", scenario)
 	type pkt struct {
 		at      time.Time
 		ifindex uint32
@@ -94,7 +97,7 @@ func routerCapture(t *testing.T, forwarded bool) string {
 // copies dropped); a capture of two links without copies stays one
 // point unless --split-interfaces asks.
 func TestSplitInterfaces(t *testing.T) {
-	router := routerCapture(t, true)
+	router := routerCapture(t, "multipoint-loss", true)
 	// What the router dropped each way, by the nft counters.
 	var tr struct {
 		Faults []struct {
@@ -159,11 +162,63 @@ func TestSplitInterfaces(t *testing.T) {
 		t.Errorf("--split-interfaces=false: points %+v, %d copies across interfaces", one.Points, one.Inputs[0].Decoded.CopiesAcrossInterfaces)
 	}
 
-	links := routerCapture(t, false)
+	links := routerCapture(t, "multipoint-loss", false)
 	if r := analyzeJSON(t, nil, links); len(r.Points) != 0 || r.Inputs[0].Decoded.Duplicates != 0 {
 		t.Errorf("two links without copies: points %+v, %d duplicates", r.Points, r.Inputs[0].Decoded.Duplicates)
 	}
 	if r := analyzeJSON(t, nil, "--split-interfaces", links); len(r.Points) != 2 {
 		t.Errorf("--split-interfaces on two links: points %+v", r.Points)
+	}
+}
+
+// TestSaveEvidenceAny: h2pcap live -i any --save on a router (the
+// multipoint-blackhole router's interfaces as its any socket sees them:
+// the PING ACK passes the server's side and is dropped before the
+// client's): the connection is analysed on the interface it was first
+// seen on, the lost PING is told once, and its evidence file has an
+// interface block for each interface its packets crossed, so that
+// analyze reads it as a capture point per interface and places the loss
+// between them.
+func TestSaveEvidenceAny(t *testing.T) {
+	router := routerCapture(t, "multipoint-blackhole", true)
+	src, err := decode.Open(router, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	con := &console{findings: &out, stderr: &out}
+	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(64 << 20), anyIface: 0}
+	sv := &saver{ring: r.ring, dir: dir, ifaces: []string{"any"}, links: []layers.LinkType{layers.LinkTypeLinuxSLL2}, filter: "tcp", con: con, stderr: con}
+	a := analyze.New(analyze.Options{OneInterfacePerConnection: true, OnNotice: func(n *model.Notice) { con.notice(n); sv.notice(n) }})
+	info, err := a.ReadSource(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Decoded.OtherInterface == 0 || info.Decoded.Duplicates != 0 {
+		t.Errorf("decoded %+v: want the copies left out as on another interface", info.Decoded)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*ping_lost.pcapng"))
+	if len(files) != 1 || strings.Count(out.String(), " lost PING ") != 1 {
+		t.Fatalf("saved %v, want one lost PING file:\n%s", files, out.String())
+	}
+	rep := analyzeJSON(t, nil, files[0])
+	if len(rep.Points) != 2 {
+		t.Fatalf("%s: points %+v, want a point per interface", files[0], rep.Points)
+	}
+	lost := 0
+	for _, h := range rep.Summary.Hops {
+		if h.Direction == model.ServerToClient && h.From == rep.Points[1].Name && h.To == rep.Points[0].Name {
+			lost = h.PacketsLost
+		} else if h.PacketsLost != 0 {
+			t.Errorf("hop %+v: loss where the router dropped nothing", h)
+		}
+	}
+	if lost == 0 {
+		t.Errorf("no server->client loss between %s and %s: hops %+v", rep.Points[1].Name, rep.Points[0].Name, rep.Summary.Hops)
+	}
+	if len(rep.Connections) != 1 || rep.Connections[0].Verdict.Kind != model.KindLostPing {
+		t.Errorf("%d connections (%+v); want one, its PING lost", len(rep.Connections), rep.Connections)
 	}
 }

@@ -188,7 +188,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 	handlers := []func(*model.Notice){con.notice}
 	if saveDir != "" {
-		r := &ringTee{src: in, ring: evidence.NewRing(ring)}
+		r := &ringTee{src: in, ring: evidence.NewRing(ring), anyIface: slices.Index(ifaces, live.Any)}
 		in = r
 		sv := &saver{ring: r.ring, dir: saveDir, ifaces: ifaces, links: links, filter: filter.String(), snaplen: snaplen, con: con, stderr: con}
 		handlers = append(handlers, sv.notice)
@@ -201,9 +201,9 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	opts.Plot = out.pictures()
 	// On several interfaces (any: a node's pods' veths, its bridge and
 	// uplink) a forwarded packet is captured once per interface it
-	// crosses: each direction of a connection is analysed on the first
-	// it was seen on, so nothing is counted twice.
-	opts.OneInterfacePerDirection = len(ifaces) > 1 || slices.Contains(ifaces, live.Any)
+	// crosses: each connection is analysed on the first it was seen on,
+	// so nothing is counted twice.
+	opts.OneInterfacePerConnection = len(ifaces) > 1 || slices.Contains(ifaces, live.Any)
 	ms.serve(src, &opts) // the metrics count the notices too
 	a := analyze.New(opts)
 

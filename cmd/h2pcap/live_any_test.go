@@ -20,9 +20,9 @@ import (
 // Linux bridge in the node), sees every packet once on the pod's veth and
 // once on the uplink (queued: behind a queue each way, 10 Mbit/s, so
 // that the two copies of many are further apart than the copy filter's
-// window). Each direction's packets must be counted once, and its
-// retransmissions be the real ones: as many as tshark counts on the
-// packets of the interface that direction came in by, and none is
+// window). Each connection is analysed on the pod's veth, where it was
+// first seen: its packets counted once, its retransmissions the real
+// ones, as many as tshark counts on that interface's packets, and none is
 // degraded without a retransmission on the wire (today's copies of a
 // forwarded packet taken for retransmissions made every one degraded).
 // What live -w wrote is then analysed as a point per interface.
@@ -152,10 +152,9 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		t.Fatal(err)
 	}
 	// tshark's count of each direction's packets and retransmissions per
-	// client port on the interface the direction came in by (the pod's
-	// on its veth, the server's on the uplink), over that interface's
-	// packets alone: on the whole file it would count every copy as a
-	// retransmission.
+	// client port on the pod's veth, where the connections were first
+	// seen, over that interface's packets alone: on the whole file it
+	// would count every copy as a retransmission.
 	count := func(iface, src string) (pkts, retrans map[string]int) {
 		part := filepath.Join(dir, iface+".pcap")
 		if out, err := exec.Command("tshark", "-n", "-r", tdPcap, "-Y", "sll.ifindex == "+ifindex(iface), "-w", part).CombinedOutput(); err != nil {
@@ -183,7 +182,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		return pkts, retrans
 	}
 	c2s, c2sRetrans := count("vethpod", pod)
-	s2c, s2cRetrans := count("uplink", server)
+	s2c, s2cRetrans := count("vethpod", server)
 	if len(r.Connections) != 4 {
 		t.Errorf("%d connections, want the client's 4", len(r.Connections))
 	}
@@ -193,7 +192,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 	for _, c := range r.Connections {
 		_, port, _ := strings.Cut(c.Client, ":")
 		if c.TCP.ClientToServer.Retransmissions != c2sRetrans[port] || c.TCP.ServerToClient.Retransmissions != s2cRetrans[port] {
-			t.Errorf("stream %d (%s): %d/%d retransmissions, tshark on the pod's veth and the uplink %d/%d", c.Stream, c.Client,
+			t.Errorf("stream %d (%s): %d/%d retransmissions, tshark on the pod's veth %d/%d", c.Stream, c.Client,
 				c.TCP.ClientToServer.Retransmissions, c.TCP.ServerToClient.Retransmissions, c2sRetrans[port], s2cRetrans[port])
 		}
 		if c.Verdict.Kind == model.KindDegraded && c2sRetrans[port]+s2cRetrans[port] == 0 {
@@ -202,7 +201,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		t.Logf("stream %d (%s): %s, %d/%d packets, %d/%d retransmissions", c.Stream, c.Client, c.Verdict.Kind,
 			c.TCP.ClientToServer.Packets, c.TCP.ServerToClient.Packets, c.TCP.ClientToServer.Retransmissions, c.TCP.ServerToClient.Retransmissions)
 		if c.TCP.ClientToServer.Packets != c2s[port] || c.TCP.ServerToClient.Packets != s2c[port] {
-			t.Errorf("stream %d (%s): %d/%d packets, tshark on the pod's veth and the uplink %d/%d", c.Stream, c.Client,
+			t.Errorf("stream %d (%s): %d/%d packets, tshark on the pod's veth %d/%d", c.Stream, c.Client,
 				c.TCP.ClientToServer.Packets, c.TCP.ServerToClient.Packets, c2s[port], s2c[port])
 		}
 	}
