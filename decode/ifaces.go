@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"io"
 	"time"
 )
@@ -21,6 +23,13 @@ type InterfaceSurvey struct {
 	// before on another interface (see dupWindow for what a copy is):
 	// forwarded by the capturing box.
 	Copies int
+	// Rewritten counts the TCP segments that repeat one captured just
+	// before on another interface with the same IPv4 ID, sequence and
+	// acknowledgement numbers, flags and length but not exactly (other
+	// addresses or ports, a checksum): forwarded through a NAT in the box
+	// (a load balancer's DNAT and masquerade), which the copy finder,
+	// comparing whole segments, does not take for copies.
+	Rewritten int
 	// First and Last are the times of the input's first and last
 	// packets.
 	First, Last time.Time
@@ -50,6 +59,7 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 	dec := NewInputDecoder()
 	var seg Segment
 	sv := &InterfaceSurvey{}
+	nat := natFinder{seed: maphash.MakeSeed()}
 	index := map[int32]int{} // interface ID -> index in sv.Interfaces
 	first := true
 	for {
@@ -73,8 +83,12 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 			continue
 		}
 		dropped := dec.dups.dropped
-		if ok, _ := dec.Decode(p, &seg); !ok && dec.dups.dropped == dropped {
+		ok, _ := dec.Decode(p, &seg)
+		if !ok && dec.dups.dropped == dropped {
 			continue // no TCP segment, not a copy of one
+		}
+		if ok && nat.repeats(&seg, p.Iface.ID) {
+			sv.Rewritten++
 		}
 		sv.Segments++
 		i, seen := index[p.Iface.ID]
@@ -88,4 +102,42 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 	sv.Copies = dec.dups.across
 	sv.First, sv.Last = src.Info().First, src.Info().Last
 	return sv, nil
+}
+
+// natFinder finds the segments that repeat one captured just before on
+// another interface by what a NAT keeps: the IPv4 ID, sequence and
+// acknowledgement numbers, flags and length, within dupWindow (exact
+// copies never reach it: the copy finder drops them first). Without an
+// IP ID (IPv6, ID 0) it tells nothing. A collision forgets the older
+// segment.
+type natFinder struct {
+	seed  maphash.Seed
+	buf   [15]byte
+	slots [dupSlots]struct {
+		sum   uint64
+		at    int64
+		iface int32
+	}
+}
+
+// repeats says whether s, captured on iface, repeats a segment of
+// another interface.
+func (n *natFinder) repeats(s *Segment, iface int32) bool {
+	if s.IPVersion != 4 || s.IPID == 0 {
+		return false
+	}
+	b := n.buf[:0]
+	b = binary.BigEndian.AppendUint16(b, s.IPID)
+	b = binary.BigEndian.AppendUint32(b, s.Seq)
+	b = binary.BigEndian.AppendUint32(b, s.Ack)
+	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
+	b = append(b, byte(s.Flags))
+	sum := maphash.Bytes(n.seed, b)
+	e := &n.slots[sum%dupSlots]
+	at := s.Time.UnixNano()
+	if e.sum == sum && e.iface != iface && absDuration(time.Duration(at-e.at)) <= dupWindow {
+		return true
+	}
+	e.sum, e.at, e.iface = sum, at, iface
+	return false
 }

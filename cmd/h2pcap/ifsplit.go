@@ -11,7 +11,8 @@ import (
 
 // splitMinCopies is how many TCP segments of a file must repeat one
 // captured just before on another interface (same IP ID, sequence and
-// acknowledgement numbers, payload, within 5 ms: see decode's dupWindow)
+// acknowledgement numbers, length, within 5 ms: see decode's dupWindow;
+// addresses and ports may differ, rewritten by a NAT in the box)
 // for the file to be read as a capture point per interface without being
 // asked. Only forwarding makes such a copy (a router's or a node's
 // tcpdump -i any, a bridge and its port), so a couple settle it; one
@@ -103,7 +104,7 @@ func (sp *splitter) forwarded(paths []string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if sv != nil && len(sv.Interfaces) > 1 && (sp.mode.on || sv.Copies >= splitMinCopies) {
+		if sv != nil && len(sv.Interfaces) > 1 && (sp.mode.on || sv.Copies+sv.Rewritten >= splitMinCopies) {
 			return true, nil
 		}
 	}
@@ -133,7 +134,7 @@ func (sp *splitter) plan(specs []pointSpec) ([]pointSpec, error) {
 				surveyed = false
 				break
 			}
-			copies += sv.Copies
+			copies += sv.Copies + sv.Rewritten
 			for _, f := range sv.Interfaces {
 				if l := f.Label(); !containsLabel(labels, l) {
 					labels = append(labels, l)
@@ -164,7 +165,7 @@ func splitNotice(spec pointSpec, names []string) string {
 	if spec.copies == 0 {
 		return fmt.Sprintf("read as %d capture points, one per interface (--split-interfaces): %s", len(names), strings.Join(names, ", "))
 	}
-	return fmt.Sprintf("%s holds packets forwarded between its interfaces (%d TCP segments captured again on another interface, with the same IP ID, sequence numbers and payload): "+
+	return fmt.Sprintf("%s holds packets forwarded between its interfaces (%d TCP segments captured again on another interface, with the same IP ID and sequence numbers, their addresses rewritten or not): "+
 		"read as %d capture points, one per interface, each with counters of its own, so that nothing is counted twice and a packet seen on one interface and never on the other is placed as lost inside the box: %s "+
 		"(--split-interfaces=false reads it as one point, dropping the copies)",
 		files, spec.copies, len(names), strings.Join(names, ", "))
@@ -184,7 +185,7 @@ func forwardedSpecs(paths []string, sp *splitter) []pointSpec {
 	var infos []*decode.InputInfo
 	for _, path := range paths {
 		sv := sp.surveys[path]
-		if sv == nil || sv.Copies < splitMinCopies {
+		if sv == nil || sv.Copies+sv.Rewritten < splitMinCopies {
 			return specs
 		}
 		infos = append(infos, &decode.InputInfo{First: sv.First, Last: sv.Last})

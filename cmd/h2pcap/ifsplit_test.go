@@ -30,6 +30,11 @@ import (
 // forwarded false the packets of router-c.pcap alone go on ifindex 5 or
 // 6 alternately: two links, no copies.
 func routerCapture(t *testing.T, scenario string, forwarded bool) string {
+	return boxCapture(t, scenario, "router-c.pcap", "router-s.pcap", forwarded)
+}
+
+// boxCapture is routerCapture of the box's captures in and out.
+func boxCapture(t *testing.T, scenario, in, out string, forwarded bool) string {
 	t.Helper()
 	dir := filepath.Join("..", "..", "testdata", "pcaps", scenario)
 	type pkt struct {
@@ -58,9 +63,9 @@ func routerCapture(t *testing.T, scenario string, forwarded bool) string {
 			}
 		}
 	}
-	pkts := read("router-c.pcap", 5)
+	pkts := read(in, 5)
 	if forwarded {
-		pkts = append(pkts, read("router-s.pcap", 6)...)
+		pkts = append(pkts, read(out, 6)...)
 		slices.SortStableFunc(pkts, func(a, b pkt) int { return a.at.Compare(b.at) })
 	} else {
 		for i := range pkts {
@@ -220,5 +225,32 @@ func TestSaveEvidenceAny(t *testing.T) {
 	}
 	if len(rep.Connections) != 1 || rep.Connections[0].Verdict.Kind != model.KindLostPing {
 		t.Errorf("%d connections (%+v); want one, its PING lost", len(rep.Connections), rep.Connections)
+	}
+}
+
+// TestSplitInterfacesNAT: a load balancer's -i any (multipoint-nat's
+// lb-in.pcap and lb-out.pcap as one SLL2 file): its forwarded packets
+// are not exact copies (DNAT and masquerade rewrite the addresses), yet
+// keep their IP ID and sequence numbers, which tell the forwarding; each
+// interface is a point, every connection matched through the NAT, and no
+// loss inside the box (rtb, beyond it, dropped).
+func TestSplitInterfacesNAT(t *testing.T) {
+	lb := boxCapture(t, "multipoint-nat", "lb-in.pcap", "lb-out.pcap", true)
+	r := analyzeJSON(t, nil, lb)
+	if len(r.Points) != 2 || r.Inputs[0].Decoded.Duplicates != 0 || !strings.Contains(r.Inputs[0].Warnings[0], "read as 2 capture points") {
+		t.Fatalf("points %+v, inputs %+v", r.Points, r.Inputs)
+	}
+	if len(r.Connections) == 0 {
+		t.Fatal("no connections")
+	}
+	for _, c := range r.Connections {
+		if len(c.Points) != 2 {
+			t.Errorf("stream %d matched at %d points, want 2 (through the NAT)", c.Stream, len(c.Points))
+		}
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost != 0 || h.PacketsUpstream == 0 {
+			t.Errorf("hop %+v: want packets, no loss", h)
+		}
 	}
 }
