@@ -62,6 +62,12 @@ type Options struct {
 	// problem a model.Plot. It costs a little time per packet and up to
 	// about 140 KB per connection with many packets.
 	Plot bool
+	// OneInterfacePerConnection analyses each connection on the first
+	// interface it was seen on only (decode's
+	// InputDecoder.OneInterfacePerConnection): h2pcap live on several
+	// interfaces or any, where a host that forwards (a node and its
+	// pods' veths) sees each packet once per interface it crosses.
+	OneInterfacePerConnection bool
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -89,6 +95,7 @@ type Analyzer struct {
 	gone      *conn           // the tombstone of forgotten connections' 4-tuples
 	spill     *rowSpill       // nil without Options.SpillRows
 	plot      bool            // Options.Plot
+	perIface  bool            // Options.OneInterfacePerConnection
 	openConns atomic.Int64    // connections without a close, for OpenConns
 }
 
@@ -123,6 +130,7 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
 	a.plot = opts.Plot
+	a.perIface = opts.OneInterfacePerConnection
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}

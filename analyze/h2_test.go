@@ -132,7 +132,8 @@ func labH2Captures(t *testing.T) []h2Capture {
 			t.Fatalf("%s: server %q: %v", tj, truth.Server, err)
 		}
 		pcaps, _ := filepath.Glob(filepath.Join(filepath.Dir(tj), "*.pcap"))
-		for _, p := range pcaps {
+		ngs, _ := filepath.Glob(filepath.Join(filepath.Dir(tj), "*.pcapng.gz"))
+		for _, p := range append(pcaps, ngs...) {
 			if snaplenCut(t, p) {
 				// capture-drops keeps its files small with -s 128:
 				// tshark decodes no HTTP/2 from cut payload.

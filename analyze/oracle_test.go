@@ -57,13 +57,26 @@ const whyShortSegment = "TCP header longer than the IP payload: tshark numbers a
 // intentionally differs from tshark, which counts each copy as a
 // retransmission (or a duplicate ACK): tshark's side is run on the capture
 // without the copies (editcap), so the comparison checks that dropping
-// them changes nothing else. Any other capture must have no copy dropped:
+// them changes nothing else (-1: how many varies). Any other capture must
+// have no copy dropped:
 // a copy found elsewhere would be a retransmission taken for one.
 var capturesWithCopies = map[string]int{
 	// Every packet two to four times, with the same IP ID, 5 µs to a
 	// few ms apart; a repeat more than 5 ms after its original is
 	// analysed, as Wireshark analyses it.
 	"public/arkime/wireshark-retrans.pcap": 75,
+	// A router's tcpdump -i any (SLL2) and dumpcap of both its
+	// interfaces (pcapng): every packet it forwarded, in on one
+	// interface and out on the other, 10 to 100 µs apart. Analysed as
+	// one capture here; h2pcap analyze reads them as a capture point
+	// per interface (cmd/h2pcap TestPointsLab compares each with tshark
+	// on that interface's packets alone).
+	// dumpcap writes each interface's packets a ring block at a time:
+	// in file order a copy comes up to tens of ms after its original,
+	// with many packets between, so how many are found depends on the
+	// copy finder's hash slots (seeded at random): -1, any number.
+	"router-any/router.pcap":      531,
+	"router-any/router.pcapng.gz": -1,
 	// Made by decode's tests: every packet twice, 3 to 40 µs apart, of
 	// an IPv4 and an IPv6 connection; the real retransmissions (200 ms
 	// later) are not copies.
@@ -192,7 +205,7 @@ func compareWithTshark(t *testing.T, path string, exc map[int]oracleException) {
 		t.Fatal(err)
 	}
 	rel, _ := filepath.Rel(pcapRoot(), path)
-	if want := capturesWithCopies[filepath.ToSlash(rel)]; len(copies) != want {
+	if want := capturesWithCopies[filepath.ToSlash(rel)]; want >= 0 && len(copies) != want {
 		t.Errorf("%d copies dropped (frames %v), want %d", len(copies), copies[:min(len(copies), 20)], want)
 	}
 	theirs := runTsharkWithout(t, path, copies, rep.Inputs[0].Packets)
@@ -507,17 +520,15 @@ func runTsharkWithout(t *testing.T, path string, drop []int, packets int) map[in
 	if len(drop) == 0 {
 		return runTshark(t, path)
 	}
-	editcap, err := exec.LookPath("editcap")
-	if err != nil {
-		t.Fatalf("editcap, to take the copies out: %v", err)
-	}
+	// tshark rather than editcap, whose list of frames to delete stops
+	// at 512 (a router's -i any has a copy of every packet it forwards).
 	cut := filepath.Join(t.TempDir(), "without-copies.pcapng")
-	args := []string{path, cut}
-	for _, f := range drop {
-		args = append(args, strconv.Itoa(f))
+	nums := make([]string, len(drop))
+	for i, f := range drop {
+		nums[i] = strconv.Itoa(f)
 	}
-	if out, err := exec.Command(editcap, args...).CombinedOutput(); err != nil {
-		t.Fatalf("editcap: %v: %s", err, out)
+	if out, err := exec.Command("tshark", "-n", "-r", path, "-Y", "!(frame.number in {"+strings.Join(nums, ",")+"})", "-w", cut).CombinedOutput(); err != nil {
+		t.Fatalf("tshark, to take the copies out: %v: %s", err, out)
 	}
 	res := runTshark(t, cut)
 	out := map[int]*frameResult{}

@@ -54,6 +54,9 @@ func (a *Analyzer) NewInputReader(src decode.Source) *InputReader {
 	if a.dec != nil {
 		dec = a.dec.Next()
 	}
+	if a.perIface {
+		dec.OneInterfacePerConnection()
+	}
 	a.dec = dec
 	r := &InputReader{a: a, src: src, dec: dec}
 	r.secrets, _ = src.(decode.SecretsSource)

@@ -41,6 +41,17 @@ type DecodeStats struct {
 	// copies of one captured just before (a capture that has every
 	// packet twice), also counted in TCP.
 	Duplicates int `json:"duplicates,omitempty"`
+	// CopiesAcrossInterfaces counts those of the Duplicates captured on
+	// another interface than their original (Packet.Iface): forwarded
+	// by the capturing box. A file with such copies is analysed one
+	// capture point per interface unless asked otherwise; then this is
+	// zero.
+	CopiesAcrossInterfaces int `json:"copies_across_interfaces,omitempty"`
+	// OtherInterface counts the TCP segments an InputDecoder asked to
+	// analyse each direction of a connection on one interface (a live
+	// capture on every interface) dropped, seen on another interface
+	// than that direction's first; also counted in TCP.
+	OtherInterface int `json:"other_interface,omitempty"`
 }
 
 // Decoder turns captured frames into TCP segments. It keeps its layer

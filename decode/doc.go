@@ -73,4 +73,19 @@
 // retransmissions; dup.go says why each threshold is what it is. Capture
 // time that runs backwards and packets skipped as malformed are warnings
 // as well, with the first frame and a count per reason.
+//
+// # Interfaces
+//
+// Each Packet names the interface it was captured on where the capture
+// says (Packet.Iface): the ifindex and packet type of a LINUX_SLL2 header
+// (tcpdump -i any), the pcapng interface and its if_name, the AF_PACKET
+// ifindex of a live capture. A router's or a node's capture of several
+// interfaces holds each forwarded packet once per interface it crossed;
+// the copy finder counts the copies found on another interface than
+// their original apart (DecodeStats.CopiesAcrossInterfaces), and
+// SurveyInterfaces reads a file once to say which interfaces carried TCP
+// and how many copies crossed between them, for the caller to read the
+// file as a capture point per interface. A live capture on every
+// interface analyses each connection on the first interface it was seen
+// on instead (InputDecoder.OneInterfacePerConnection, owner.go).
 package decode

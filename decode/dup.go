@@ -74,9 +74,10 @@ const (
 
 // dupEntry is one recent segment: its fingerprint, time and frame.
 type dupEntry struct {
-	sum uint64
-	at  int64    // Unix nanoseconds
-	ref frameRef // frame 0: empty slot
+	sum   uint64
+	at    int64    // Unix nanoseconds
+	ref   frameRef // frame 0: empty slot
+	iface int32    // the interface it was captured on; -1 unknown
 }
 
 // dupSender is what is known of the IP IDs of one direction of a
@@ -99,10 +100,16 @@ type dupFilter struct {
 	// FIN.
 	proven, repeats uint64
 
-	dropped, droppedNoID int      // copies dropped; of them, without an IP ID
-	first, firstOf       frameRef // the first copy dropped and the frame it copies
-	passed               int      // repeats without an IP ID analysed, the pattern not shown
-	firstPassed          frameRef
+	dropped, droppedNoID int // copies dropped; of them, without an IP ID
+	// across counts the copies dropped that were captured on another
+	// interface than their original: forwarded, in on one interface and
+	// out on another (a router's or a node's -i any), rather than seen
+	// twice on one path; firstAcross is the first of them.
+	across         int
+	firstAcross    frameRef
+	first, firstOf frameRef // the first copy dropped and the frame it copies
+	passed         int      // repeats without an IP ID analysed, the pattern not shown
+	firstPassed    frameRef
 }
 
 // dupSample is how many bytes of each end of the payload the fingerprint
@@ -150,9 +157,10 @@ func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) 
 	return maphash.Bytes(d.seed, b), flow
 }
 
-// copyOf says whether s (whose TCP checksum is checksum) is a copy of a
-// segment shortly before it, to be dropped.
-func (d *dupFilter) copyOf(s *Segment, checksum uint16) bool {
+// copyOf says whether s (whose TCP checksum is checksum, captured on
+// interface iface, -1 unknown) is a copy of a segment shortly before it,
+// to be dropped.
+func (d *dupFilter) copyOf(s *Segment, checksum uint16, iface int32) bool {
 	if d.slots == nil {
 		d.seed = maphash.MakeSeed()
 		d.slots = make([]dupEntry, dupSlots)
@@ -177,7 +185,7 @@ func (d *dupFilter) copyOf(s *Segment, checksum uint16) bool {
 		d.repeats |= 1
 	}
 	if !repeat {
-		*slot = dupEntry{sum: sum, at: at, ref: frameRef{s.Input, s.Frame}}
+		*slot = dupEntry{sum: sum, at: at, ref: frameRef{s.Input, s.Frame}, iface: iface}
 		if sender.flow == flow {
 			sender.constant = s.IPID == sender.lastID
 		} else {
@@ -197,6 +205,12 @@ func (d *dupFilter) copyOf(s *Segment, checksum uint16) bool {
 		d.first, d.firstOf = frameRef{s.Input, s.Frame}, slot.ref
 	}
 	d.dropped++
+	if iface >= 0 && slot.iface >= 0 && iface != slot.iface {
+		if d.across == 0 {
+			d.firstAcross = frameRef{s.Input, s.Frame}
+		}
+		d.across++
+	}
 	if !hasID {
 		d.droppedNoID++
 	}
@@ -228,6 +242,11 @@ func (d *dupFilter) warnings(cur, fragCopies int) []string {
 		"%s repeated one captured within %s with the same IP ID, sequence and acknowledgement numbers, flags, length and payload, "+
 		"the first at %s (a copy of %s); each packet is analysed once, where Wireshark counts every copy as a retransmission or a duplicate ACK",
 		count(d.dropped, "TCP segment", "TCP segments"), dupWindow, d.first.in(cur), d.firstOf.in(cur))
+	if d.across > 0 {
+		w += fmt.Sprintf("; %d of them (the first at %s) were captured on another interface than their original: packets forwarded by the capturing box, in on one interface and out on another. "+
+			"Each interface is a capture point of its own (h2pcap analyze --split-interfaces, the default for a file with such copies): analysed that way, a packet seen on one interface and never on the other was lost inside the box",
+			d.across, d.firstAcross.in(cur))
+	}
 	if d.droppedNoID > 0 {
 		w += fmt.Sprintf("; %d of them had no IP ID to tell (IPv6, or IP ID 0) and were taken for copies by their TCP segment alone, within %s", d.droppedNoID, dupWindowNoID)
 	}

@@ -28,10 +28,13 @@ import (
 // the analysis, naming the frames. An InputDecoder is not safe for
 // concurrent use; each input needs its own.
 type InputDecoder struct {
-	dec   Decoder
-	frag  defragmenter
-	dups  dupFilter
-	input int // the input's index (Packet.Input)
+	dec  Decoder
+	frag defragmenter
+	dups dupFilter
+	// owners, when set (OneInterfacePerConnection), keeps each
+	// connection on its first interface (owner.go).
+	owners *ownerFilter
+	input  int // the input's index (Packet.Input)
 
 	malformed tally // packets skipped as malformed, by reason
 
@@ -72,7 +75,15 @@ func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 		}
 		return ok, err
 	}
-	if ok && r.dups.copyOf(s, r.dec.checksum) {
+	iface := int32(-1)
+	if p.Iface.Known {
+		iface = p.Iface.ID
+		if ok && r.owners != nil && !r.owners.mine(s, p.Iface) {
+			*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
+			return false, nil
+		}
+	}
+	if ok && r.dups.copyOf(s, r.dec.checksum, iface) {
 		*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
 		return false, nil
 	}
@@ -83,6 +94,10 @@ func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 func (r *InputDecoder) Stats() DecodeStats {
 	st := r.dec.Stats()
 	st.Duplicates = r.dups.dropped
+	st.CopiesAcrossInterfaces = r.dups.across
+	if r.owners != nil {
+		st.OtherInterface = r.owners.total
+	}
 	return st
 }
 
@@ -98,6 +113,9 @@ func (r *InputDecoder) Warnings() []string {
 		return fmt.Sprintf("%s skipped as malformed (%s), the first at %s",
 			count(rc.count, "packet", "packets"), rc.example, rc.first.in(r.input))
 	})...)
+	if r.owners != nil {
+		out = append(out, r.owners.warnings(r.input)...)
+	}
 	out = append(out, r.dups.warnings(r.input, r.frag.copies)...)
 	return append(out, r.frag.warnings(r.input)...)
 }
@@ -112,6 +130,9 @@ func (r *InputDecoder) Next() *InputDecoder {
 	n.input = r.input + 1
 	n.frag.carry(&r.frag)
 	n.dups.carry(&r.dups)
+	if r.owners != nil {
+		n.owners = &ownerFilter{seed: r.owners.seed, slots: r.owners.slots}
+	}
 	n.last = r.last // a rotated file that starts before the last one ended runs backwards
 	return n
 }

@@ -117,5 +117,11 @@ func (s *pcapSource) Next() (*Packet, error) {
 	p.CaptureLen = int(capLen)
 	p.WireLen = int(wireLen)
 	p.Data = data
+	switch p.LinkType {
+	case layers.LinkTypeLinuxSLL2:
+		p.Iface = sll2Iface(data)
+	case layers.LinkTypeLinuxSLL:
+		p.Iface = sllDirection(data)
+	}
 	return p, nil
 }

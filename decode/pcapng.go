@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ type ngIface struct {
 	exp      uint8 // see pow10
 	offset   int64 // if_tsoffset, seconds
 	seen     bool  // a packet of this interface was reported in Info
+	name     string
 }
 
 var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
@@ -222,6 +224,8 @@ func (s *ngSource) interfaceDescription(body []byte, off int64) error {
 			}
 		case code == 14 && n >= 8: // if_tsoffset
 			f.offset = int64(s.order.Uint64(v))
+		case code == 2: // if_name
+			f.name = string(bytes.TrimRight(v, "\x00"))
 		}
 		opts = opts[min(len(opts), 4+(n+3)&^3):]
 	}
@@ -321,6 +325,17 @@ func (s *ngSource) Next() (*Packet, error) {
 		p.WireLen = int(wireLen)
 		p.LinkType = f.linkType
 		p.Data = data
+		switch f.linkType {
+		case layers.LinkTypeLinuxSLL2:
+			// An interface of tshark or dumpcap -i any: the cooked
+			// header names the real one.
+			p.Iface = sll2Iface(data)
+		case layers.LinkTypeLinuxSLL:
+			p.Iface = sllDirection(data)
+			p.Iface.ID, p.Iface.Known, p.Iface.Name = int32(iface), true, f.name
+		default:
+			p.Iface = Iface{ID: int32(iface), Known: true, Name: f.name}
+		}
 		return p, nil
 	}
 }

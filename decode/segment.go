@@ -1,7 +1,9 @@
 package decode
 
 import (
+	"encoding/binary"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -17,6 +19,65 @@ type Packet struct {
 	WireLen    int // bytes on the wire
 	LinkType   layers.LinkType
 	Data       []byte
+	// Iface is the interface the packet was captured on, when the
+	// capture says: a file of tcpdump -i any or of several interfaces
+	// holds a router's forwarded packets once per interface, and each
+	// interface is a capture point of its own (see InterfaceSurvey).
+	Iface Iface
+}
+
+// Iface names the interface a packet was captured on.
+type Iface struct {
+	// ID is the interface's number: the Linux ifindex of a LINUX_SLL2
+	// header or of a live AF_PACKET socket, else the pcapng interface
+	// id. Meaningful only when Known.
+	ID    int32
+	Known bool
+	// Out is set for a packet the host sent (PACKET_OUTGOING in a Linux
+	// cooked header); In for one it received (to it, broadcast,
+	// multicast, or to another host: forwarded). Neither when the
+	// capture does not say.
+	In, Out bool
+	// Name is the interface's name when the capture has it (pcapng
+	// if_name, a live capture's interface); empty otherwise.
+	Name string
+}
+
+// Label is how a report names the interface: its name, else "if" and
+// its number (if7); empty when unknown.
+func (f Iface) Label() string {
+	switch {
+	case f.Name != "":
+		return f.Name
+	case f.Known:
+		return "if" + strconv.Itoa(int(f.ID))
+	}
+	return ""
+}
+
+// sllPacketOutgoing is PACKET_OUTGOING, the Linux cooked headers' packet
+// type of a packet the host sent; the types below it (host, broadcast,
+// multicast, otherhost) are packets it received.
+const sllPacketOutgoing = 4
+
+// sll2Iface reads the interface of a LINUX_SLL2 frame: its ifindex
+// (bytes 4-7) and packet type (byte 10).
+func sll2Iface(data []byte) Iface {
+	if len(data) < 20 {
+		return Iface{}
+	}
+	t := data[10]
+	return Iface{ID: int32(binary.BigEndian.Uint32(data[4:8])), Known: true, In: t < sllPacketOutgoing, Out: t == sllPacketOutgoing}
+}
+
+// sllDirection reads the direction of a LINUX_SLL frame, which names no
+// interface (its packet type, bytes 0-1).
+func sllDirection(data []byte) Iface {
+	if len(data) < 16 {
+		return Iface{}
+	}
+	t := binary.BigEndian.Uint16(data[0:2])
+	return Iface{In: t < sllPacketOutgoing, Out: t == sllPacketOutgoing}
 }
 
 // TCPFlags holds the TCP header flag bits in wire order.

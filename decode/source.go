@@ -6,7 +6,12 @@ import "time"
 // filled in while the input is read; the counters are final once Next has
 // returned io.EOF (or another error).
 type InputInfo struct {
-	Path             string    `json:"path"`
+	Path string `json:"path"`
+	// Interface names the interface of the file this input is, when the
+	// file was read as one capture point per interface (tcpdump -i any
+	// on a router): its name, or "if" and its index. The counters are
+	// that interface's packets; frame numbers stay the file's.
+	Interface        string    `json:"interface,omitempty"`
 	Format           string    `json:"format"`     // "pcap" or "pcapng"
 	LinkTypes        []string  `json:"link_types"` // tcpdump DLT names: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, NULL, ...
 	Packets          int       `json:"packets"`

@@ -23,7 +23,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy router-any
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-leader-blackhole-tls-keys etcd-no-leader etcd-client-blackhole grpc-too-many-pings)
@@ -1361,6 +1361,75 @@ notes_multipoint-synproxy() {
 		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
 	done
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
+}
+
+# router-any: multipoint-loss with the router captured the way an SRE
+# captures a box: ONE tcpdump -i any in the router namespace (router.pcap,
+# LINUX_SLL2: each packet names its interface, and every forwarded packet
+# is in it twice, in on one interface and out on the other), and one
+# dumpcap on both router interfaces (router.pcapng: one Interface
+# Description Block per interface, with its name). The router drops at
+# random each way between its interfaces, each direction a fault with an
+# nft counter: h2pcap analyze splits router.pcap into its two interfaces
+# (router:rc, router:rs) and places the drops between them.
+sc_router-any() {
+	begin router-any
+	start_server --large-size 4096
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" any "$OUT/router.pcap"
+	capture_dumpcap "$NS_R" "$OUT/router.pcapng" rc rs
+	capture "$NS_S" s0 "$OUT/server.pcap"
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 200ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault client_to_server "random loss 10% client->server in the router" "ip saddr $C4 meta l4proto tcp numgen random mod 100 < 10 counter drop"
+	fault server_to_client "random loss 8% server->client in the router" "ip saddr $S4 meta l4proto tcp numgen random mod 100 < 8 counter drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 200 ms, every 10th /large of 4 KiB, /watch events each second) captured at the client, in the router namespace with one tcpdump -i any (router.pcap, LINUX_SLL2: each forwarded packet twice, on rc and on rs) and one dumpcap -i rc -i rs (router.pcapng.gz), and at the server. From 2 s to 8 s the router drops 10% of client->server and 8% of server->client TCP packets at random (nft numgen with counters), between its two interfaces." \
+		--captures "client.pcap=tcpdump -i c0 in the client namespace;router.pcap=tcpdump -i any in the router namespace (LINUX_SLL2; interfaces rc towards the client, rs towards the server);router.pcapng.gz=dumpcap -i rc -i rs in the router namespace (pcapng, one interface block each, gzipped);server.pcap=tcpdump -i s0 in the server namespace" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "h2pcap analyze client.pcap router.pcap server.pcap splits router.pcap into the points router:rc and router:rs (its packets are forwarded copies) and places every loss between router:rc and router:rs (client->server) or router:rs and router:rc (server->client): the faults' packet counts are the drops of those two hops."
+}
+
+notes_router-any() {
+	local i
+	for i in 0 1; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
+	done
+	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
+	# dumpcap writes its file 0600; gzipped (h2pcap and tshark read it
+	# as is) to keep the testdata small.
+	chmod 644 "$OUT/router.pcapng"
+	gzip -9f "$OUT/router.pcapng"
+	command -v tshark >/dev/null || return 0
+	# The interface indexes tcpdump -i any recorded (sll.ifindex), for a
+	# per-interface tshark: -Y 'sll.ifindex == N'.
+	echo "router.pcap interfaces (sll.ifindex: packets): $(tshark -r "$OUT/router.pcap" -T fields -e sll.ifindex 2>/dev/null | sort | uniq -c | awk '{ printf "%s%s: %s", (n++ ? ", " : ""), $2, $1 }')."
+}
+
+# capture_dumpcap NS FILE IFACE...: one dumpcap on several interfaces into
+# one pcapng file (an Interface Description Block per interface, named),
+# waiting until it captures; stopped with the tcpdumps.
+capture_dumpcap() {
+	local ns=$1 file=$2
+	shift 2
+	local err=$TMP/dumpcap.$RANDOM.err args=() i
+	for i in "$@"; do
+		args+=(-i "$i")
+	done
+	bg "$ns" dumpcap -q "${args[@]}" -w "$file" 2>"$err"
+	local pid=$LAST
+	for i in $(seq 100); do
+		grep -q "Capturing on" "$err" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q "Capturing on" "$err" || die "dumpcap on $* did not start: $(cat "$err")"
+	sleep 0.3 # dumpcap opens its interfaces one after the other
+	CAP_PIDS+=("$pid")
+	CAP_ERRS+=("$err")
 }
 
 # multipoint-nat: a load balancer in front of the server. On router-capture's

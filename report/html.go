@@ -188,7 +188,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 
 	for i, in := range r.Inputs {
 		p.Inputs = append(p.Inputs, []string{
-			strconv.Itoa(i), in.Path, in.Format, strings.Join(in.LinkTypes, ","),
+			strconv.Itoa(i), inputFile(in), in.Format, strings.Join(in.LinkTypes, ","),
 			strconv.Itoa(in.Packets), strconv.Itoa(in.Decoded.TCP), strconv.FormatInt(in.Bytes, 10),
 			stamp(in.First), stamp(in.Last),
 		})

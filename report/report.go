@@ -229,12 +229,22 @@ func writeText(w io.Writer, r *model.Report, md bool, opts Options) error {
 	return t.err
 }
 
+// inputFile names an input in the inputs table: its file, and the
+// interface when the input is one interface of the file (a capture
+// point per interface).
+func inputFile(in *decode.InputInfo) string {
+	if in.Interface != "" {
+		return in.Path + " (" + in.Interface + ")"
+	}
+	return in.Path
+}
+
 func (t *text) inputs(r *model.Report) {
 	t.heading("Inputs")
 	var rows [][]string
 	for i, in := range r.Inputs {
 		rows = append(rows, []string{
-			strconv.Itoa(i), in.Path, in.Format, strings.Join(in.LinkTypes, ","),
+			strconv.Itoa(i), inputFile(in), in.Format, strings.Join(in.LinkTypes, ","),
 			strconv.Itoa(in.Packets), strconv.Itoa(in.Decoded.TCP), strconv.FormatInt(in.Bytes, 10),
 			stamp(in.First), stamp(in.Last), strconv.Itoa(in.TruncatedPackets),
 		})

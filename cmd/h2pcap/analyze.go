@@ -171,16 +171,14 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	af.register(fs, &opts, "pcapng Decryption Secrets Blocks are used without it")
 	var points pointList
 	fs.Var(&points, "point", "read `NAME=FILE` as the capture point NAME (repeatable; the same NAME again adds a rotated file of that capture): the points are analysed each on its own and compared, placing each loss between two adjacent points")
+	var split splitMode
+	fs.Var(&split, "split-interfaces", "read a file of several interfaces (tcpdump -i any: LINUX_SLL2; pcapng) as one capture point per interface, named FILE:IFACE or NAME:IFACE; by default (auto) a file is split when its packets are forwarded between its interfaces (a router's or a node's -i any); =false reads it as one point, dropping the copies")
 	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n       h2pcap analyze [flags] --point NAME=FILE --point NAME=FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given; files that\ncapture the same moments and connections are several capture points, each\nnamed by its file name (--point names them).\n")
 	if err != nil {
 		return err
 	}
 	if len(points) > 0 && len(paths) > 0 {
 		return usageError("analyze: give every file with --point NAME=FILE when --point is used (%s is not)", paths[0])
-	}
-	if len(points) == 1 {
-		// One point is one capture: nothing to compare it with.
-		paths, points = points[0].paths, nil
 	}
 	if len(paths) == 0 && len(points) == 0 {
 		return usageError("analyze: no capture file given (h2pcap analyze FILE...; -h for the flags)")
@@ -223,11 +221,22 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		// ones: those can be judged and dropped soon after their close.
 		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
 	}
+	sp := newSplitter(split, ir.files, open)
+	if len(points) == 1 {
+		// One point is one capture: nothing to compare it with, unless
+		// it is a capture point per interface.
+		if fw, ferr := sp.forwarded(points[0].paths); ferr != nil {
+			prog.stop()
+			return ferr
+		} else if !fw {
+			paths, points = points[0].paths, nil
+		}
+	}
 	var r *model.Report
 	if len(points) > 0 {
-		r, _, err = analyzePoints(ir.files, points, opts, open, prog)
+		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp)
 	} else {
-		r, err = analyzeInputs(ir.files, paths, opts, open, prog)
+		r, err = analyzeInputs(ir.files, paths, opts, open, prog, sp)
 	}
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
@@ -262,7 +271,17 @@ type opener func(path string, input int) (decode.Source, error)
 // When stop is done (the user's ^C) the reading ends there, and the report
 // covers what was read, with a warning on the input it stopped in that
 // says where. prog, if not nil, is told of every packet read.
-func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress) (*model.Report, error) {
+//
+// A file whose packets are forwarded between its interfaces (sp) is a
+// capture point per interface: the inputs are then read as points
+// (files only: standard input cannot be read again).
+func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress, sp *splitter) (*model.Report, error) {
+	if fw, err := sp.forwarded(paths); err != nil {
+		return nil, err
+	} else if fw && rereadable(paths) {
+		r, _, err := analyzePoints(stop, forwardedSpecs(paths, sp), opts, open, prog, sp)
+		return r, err
+	}
 	order, err := timeOrder(stop, paths, open)
 	if err != nil {
 		return nil, err
@@ -275,7 +294,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// Captures of the same moments are not one capture split by
 		// rotation: each is a capture point of its own, when they saw
 		// the same connections.
-		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog)
+		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp)
 		if err != nil || shared || stop.Err() != nil {
 			return r, err
 		}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/live"
 	"github.com/h2pcap/h2pcap/internal/evidence"
 	"github.com/h2pcap/h2pcap/internal/outfile"
 	"github.com/h2pcap/h2pcap/model"
@@ -64,12 +67,26 @@ func parseSize(s string) (int, error) {
 type ringTee struct {
 	src  teeSource
 	ring *evidence.Ring
+	// anyIface is the index of the any socket among the capture's
+	// interfaces, -1 none: its packets are kept with the kernel's index
+	// of the interface they crossed (ringKernelIface), so that a saved
+	// file has an interface block for each, as -w's has.
+	anyIface int
 }
+
+// ringKernelIface marks a ring packet's interface as the kernel's index
+// (below it) of the interface a packet of the any socket crossed, rather
+// than the index of a capture interface.
+const ringKernelIface = 1 << 24
 
 func (t *ringTee) Next() (*decode.Packet, error) {
 	p, err := t.src.Next()
 	if err == nil {
-		t.ring.Add(p.Time, t.src.Interface(), p.WireLen, p.Data)
+		iface := t.src.Interface()
+		if iface == t.anyIface && p.Iface.Known && p.Iface.ID > 0 && p.Iface.ID < ringKernelIface {
+			iface = ringKernelIface | int(p.Iface.ID)
+		}
+		t.ring.Add(p.Time, iface, p.WireLen, p.Data)
 	}
 	return p, err
 }
@@ -183,15 +200,41 @@ func (s *saver) write(path string, n *model.Notice) (count int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	anyIface := slices.Index(s.ifaces, live.Any)
+	kernel := map[int]int{} // kernel interface index -> this file's interface id
 	s.ring.Each(func(p *evidence.Packet) bool {
-		if p.Time.Before(n.Since) || p.Interface >= len(ids) {
+		handle, id := p.Interface, 0
+		if p.Interface&ringKernelIface != 0 {
+			handle = anyIface
+		}
+		if p.Time.Before(n.Since) || handle < 0 || handle >= len(ids) {
 			return true
 		}
-		pkt := decode.Packet{Frame: 1, Time: p.Time, CaptureLen: len(p.Data), WireLen: p.WireLen, LinkType: s.links[p.Interface], Data: p.Data}
+		pkt := decode.Packet{Frame: 1, Time: p.Time, CaptureLen: len(p.Data), WireLen: p.WireLen, LinkType: s.links[handle], Data: p.Data}
 		if ok, _ := s.dec.Decode(&pkt, &s.seg); !ok || !sameConn(&s.seg, n.Client, n.Server) {
 			return true
 		}
-		err = w.WritePacket(gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(p.Data), Length: p.WireLen, InterfaceIndex: ids[p.Interface]}, p.Data)
+		id = ids[handle]
+		if p.Interface&ringKernelIface != 0 {
+			// A packet of the any socket: the interface it crossed gets
+			// a block of its own (a forwarding node's evidence is then
+			// read as a capture point per interface).
+			k := p.Interface &^ ringKernelIface
+			var ok bool
+			if id, ok = kernel[k]; !ok {
+				name := "if" + strconv.Itoa(k)
+				if fi, ierr := net.InterfaceByIndex(k); ierr == nil {
+					name = fi.Name
+				}
+				id, err = w.AddInterface(pcapgo.NgInterface{Name: name, Description: "seen through the any socket", Filter: s.filter, OS: "Linux",
+					LinkType: s.links[handle], TimestampResolution: 9, SnapLength: uint32(s.snaplen)})
+				if err != nil {
+					return false
+				}
+				kernel[k] = id
+			}
+		}
+		err = w.WritePacket(gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(p.Data), Length: p.WireLen, InterfaceIndex: id}, p.Data)
 		count++
 		return err == nil
 	})

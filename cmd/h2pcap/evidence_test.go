@@ -31,7 +31,7 @@ func saveRun(t *testing.T, path, dir string, ring int) (*model.Report, []string,
 	defer src.Close()
 	var out bytes.Buffer
 	con := &console{findings: &out, stderr: &out}
-	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(ring)}
+	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(ring), anyIface: -1}
 	sv := &saver{ring: r.ring, dir: dir, ifaces: []string{"eth0"}, links: []layers.LinkType{layers.LinkTypeEthernet}, filter: "tcp", con: con, stderr: con}
 	a := analyze.New(analyze.Options{OnNotice: func(n *model.Notice) { con.notice(n); sv.notice(n) }})
 	info, err := a.ReadSource(r)
@@ -173,7 +173,7 @@ func TestSaveFullDisk(t *testing.T) {
 	defer src.Close()
 	var findings, stderr bytes.Buffer
 	con := &console{findings: &findings, stderr: &stderr}
-	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(1 << 20)}
+	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(1 << 20), anyIface: -1}
 	sv := &saver{ring: r.ring, dir: dir, ifaces: []string{"eth0"}, links: []layers.LinkType{layers.LinkTypeEthernet}, con: con, stderr: con}
 	a := analyze.New(analyze.Options{OnNotice: func(n *model.Notice) { con.notice(n); sv.notice(n) }})
 	info, err := a.ReadSource(r)

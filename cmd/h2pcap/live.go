@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -187,7 +188,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 	handlers := []func(*model.Notice){con.notice}
 	if saveDir != "" {
-		r := &ringTee{src: in, ring: evidence.NewRing(ring)}
+		r := &ringTee{src: in, ring: evidence.NewRing(ring), anyIface: slices.Index(ifaces, live.Any)}
 		in = r
 		sv := &saver{ring: r.ring, dir: saveDir, ifaces: ifaces, links: links, filter: filter.String(), snaplen: snaplen, con: con, stderr: con}
 		handlers = append(handlers, sv.notice)
@@ -198,6 +199,11 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	opts.Plot = out.pictures()
+	// On several interfaces (any: a node's pods' veths, its bridge and
+	// uplink) a forwarded packet is captured once per interface it
+	// crosses: each connection is analysed on the first it was seen on,
+	// so nothing is counted twice.
+	opts.OneInterfacePerConnection = len(ifaces) > 1 || slices.Contains(ifaces, live.Any)
 	ms.serve(src, &opts) // the metrics count the notices too
 	a := analyze.New(opts)
 
@@ -268,6 +274,17 @@ type pcapTee struct {
 	ids    []int // pcapng interface id of each capture interface
 	stderr io.Writer
 	failed bool
+	// On the any socket every packet names the interface it crossed:
+	// each gets an interface block of its own, added as it first
+	// appears, so that the file keeps what a forwarding node's capture
+	// needs to be read as a point per interface (analyze
+	// --split-interfaces). anyLink is the any socket's link type; byIndex
+	// the pcapng id of each kernel interface index.
+	anyIface int // index into ids of the any socket; -1 none
+	anyLink  layers.LinkType
+	filter   string
+	snaplen  int
+	byIndex  map[int32]int
 }
 
 // teeSource is a Source that says which interface each packet came from
@@ -286,7 +303,10 @@ func newPcapTee(src teeSource, path string, ifaces []string, links []layers.Link
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-w: %w", err)}
 	}
-	t := &pcapTee{src: src, path: path, f: f, stderr: stderr}
+	t := &pcapTee{src: src, path: path, f: f, stderr: stderr, anyIface: slices.Index(ifaces, live.Any), filter: filter, snaplen: snaplen, byIndex: map[int32]int{}}
+	if t.anyIface >= 0 {
+		t.anyLink = links[t.anyIface]
+	}
 	t.w, t.ids, err = newNgWriter(f, ifaces, links, filter, snaplen)
 	if err != nil {
 		f.Close()
@@ -305,6 +325,19 @@ func (t *pcapTee) Next() (*decode.Packet, error) {
 		CaptureLength:  p.CaptureLen,
 		Length:         p.WireLen,
 		InterfaceIndex: t.ids[t.src.Interface()],
+	}
+	if t.src.Interface() == t.anyIface && p.Iface.Known {
+		id, ok := t.byIndex[p.Iface.ID]
+		if !ok {
+			id, err = t.w.AddInterface(pcapgo.NgInterface{Name: p.Iface.Label(), Description: "seen through the any socket", Filter: t.filter, OS: "Linux",
+				LinkType: t.anyLink, TimestampResolution: 9, SnapLength: uint32(t.snaplen)})
+			if err != nil {
+				t.fail(err)
+				return p, nil
+			}
+			t.byIndex[p.Iface.ID] = id
+		}
+		ci.InterfaceIndex = id
 	}
 	if err := t.w.WritePacket(ci, p.Data); err != nil {
 		t.fail(err)

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/h2pcap/h2pcap/analyze"
@@ -14,10 +17,30 @@ import (
 )
 
 // pointSpec is one capture point: its name and its files (one capture,
-// possibly split by rotation).
+// possibly split by rotation). When ifaces is set the files are a
+// capture of several interfaces of one box whose packets are forwarded
+// copies (a router's or a node's tcpdump -i any): one capture point per
+// interface, named NAME:INTERFACE (see splitter).
 type pointSpec struct {
-	name  string
-	paths []string
+	name   string
+	paths  []string
+	ifaces []string // interface labels (decode.Iface.Label), in order of their first TCP segment
+	copies int      // the copies across interfaces the files showed
+}
+
+// pointNames are the names of the capture points of specs, in order.
+func pointNames(specs []pointSpec) []string {
+	var out []string
+	for _, sp := range specs {
+		if len(sp.ifaces) == 0 {
+			out = append(out, sp.name)
+			continue
+		}
+		for _, f := range sp.ifaces {
+			out = append(out, sp.name+":"+f)
+		}
+	}
+	return out
 }
 
 // pointList is the --point flag: NAME=FILE, repeatable; the same NAME
@@ -72,17 +95,34 @@ func pointsOf(paths []string) []pointSpec {
 	return out
 }
 
-// pointReader is one point's reading: its Analyzer, the input being read
-// and the packet read from it, waiting for its turn.
-type pointReader struct {
-	a       *analyze.Analyzer
-	paths   []string // in time order
-	next    int      // the next of paths to open
-	inputs  []int    // global input numbers, by paths
-	src     decode.Source
-	r       *analyze.InputReader
+// point is one capture point being read: its Analyzer, and per file of
+// its group its global input number and info.
+type point struct {
+	name   string
+	iface  string // the interface label when the point is one interface of its files
+	a      *analyze.Analyzer
+	inputs []int               // global input numbers, by its group's paths (time order)
+	infos  []*decode.InputInfo // by path, once read
+	r      *analyze.InputReader
+	own    *ifaceSource // the current file's, when the point is one interface
+}
+
+// groupReader reads one pointSpec's files, in time order, and hands each
+// packet to its point: the only one, or the one of the packet's
+// interface. Its pending packet waits for its turn among the groups'.
+type groupReader struct {
+	points  []int // indexes into analyzePoints' points: one, or one per spec.ifaces
+	split   bool
+	labels  map[string]int // interface label -> index into points
+	paths   []string       // in time order
+	next    int            // the next of paths to open
+	src     decode.Source  // the current file, through inputSource
+	byID    map[int32]int  // the current file's interface IDs -> index into points; -1 not a point
+	lastID  int32
+	lastPt  int
+	skipped map[string]int // packets of interfaces not a point (no TCP), by label
 	pending *decode.Packet
-	infos   []*decode.InputInfo
+	target  int // the point of pending
 	done    bool
 }
 
@@ -90,119 +130,163 @@ type pointReader struct {
 // keeps Wireshark-exact counters of its own files) while a hops.Placer
 // compares the points, reading all points at once in time order so that
 // the comparison's memory follows the open connections. Input numbers are
-// global: point 0's files first. It returns the multi-point Report and
+// global: point 0's files first; a file split into a point per interface
+// is an input per interface. It returns the multi-point Report and
 // whether any connection was seen at two points at all.
-func analyzePoints(stop context.Context, points []pointSpec, opts analyze.Options, open opener, prog *progress) (*model.Report, bool, error) {
+func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options, open opener, prog *progress, sp *splitter) (*model.Report, bool, error) {
 	// A point's report must hold all its connections: rows are matched
 	// across points at the end.
 	opts.ForgetHealthy, opts.ForgetAbove, opts.SpillRows = 0, 0, false
-	names := make([]string, len(points))
-	readers := make([]*pointReader, len(points))
-	var allPaths []string
-	var pointInputs [][]int
-	for i, sp := range points {
-		names[i] = sp.name
-		order, err := timeOrder(stop, sp.paths, open)
+	specs, err := sp.plan(specs)
+	if err != nil {
+		return nil, false, err
+	}
+	names := pointNames(specs)
+	var (
+		points      []*point
+		groups      []*groupReader
+		allPaths    []string
+		ifaceOf     []string // by global input
+		pointInputs [][]int
+	)
+	for _, spec := range specs {
+		order, err := timeOrder(stop, spec.paths, open)
 		if err != nil {
 			return nil, false, err
 		}
-		pr := &pointReader{a: analyze.New(opts), paths: order}
-		for range order {
-			pr.inputs = append(pr.inputs, len(allPaths))
-			allPaths = append(allPaths, order[len(pr.inputs)-1])
+		g := &groupReader{paths: order, split: len(spec.ifaces) > 0}
+		labels := spec.ifaces
+		if !g.split {
+			labels = []string{""}
+		} else {
+			g.labels = map[string]int{}
 		}
-		pointInputs = append(pointInputs, pr.inputs)
-		readers[i] = pr
+		for k, label := range labels {
+			pt := &point{name: names[len(points)], iface: label, a: analyze.New(opts)}
+			if g.split {
+				g.labels[label] = k
+			}
+			g.points = append(g.points, len(points))
+			points = append(points, pt)
+		}
+		// Inputs: file by file, each file's interfaces in turn.
+		for _, path := range order {
+			for _, k := range g.points {
+				points[k].inputs = append(points[k].inputs, len(allPaths))
+				allPaths = append(allPaths, path)
+				ifaceOf = append(ifaceOf, points[k].iface)
+			}
+		}
+		groups = append(groups, g)
 	}
-	prog.reading(readers[0].a)
+	for _, pt := range points {
+		pointInputs = append(pointInputs, pt.inputs)
+	}
+	prog.reading(points[0].a)
 	pl := hops.New(names)
-	for i, pr := range readers {
-		if err := pr.advance(stop, open, prog); err != nil {
+	endGroup := func(g *groupReader) {
+		for _, k := range g.points {
+			pl.EndPoint(k)
+		}
+	}
+	for _, g := range groups {
+		if err := g.advance(stop, open, prog, points); err != nil {
 			return nil, false, err
 		}
-		if pr.done {
-			pl.EndPoint(i)
+		if g.done {
+			endGroup(g)
 		}
 	}
 	for {
-		pt := -1
-		for i, pr := range readers {
-			if pr.done {
-				continue
-			}
-			if pt < 0 || pr.pending.Time.Before(readers[pt].pending.Time) {
-				pt = i
+		var next *groupReader
+		for _, g := range groups {
+			if !g.done && (next == nil || g.pending.Time.Before(next.pending.Time)) {
+				next = g
 			}
 		}
-		if pt < 0 {
+		if next == nil {
 			break
 		}
-		pr := readers[pt]
-		if s := pr.r.Take(pr.pending); s != nil {
-			pl.Segment(pt, pr.a.LastStream(), s)
-		} else if e := pr.r.ICMPError(); e != nil {
-			pl.ICMP(pt, e)
+		pt := points[next.target]
+		if s := pt.r.Take(next.pending); s != nil {
+			pl.Segment(next.target, pt.a.LastStream(), s)
+		} else if e := pt.r.ICMPError(); e != nil {
+			pl.ICMP(next.target, e)
 		}
-		pr.pending = nil
-		if err := pr.advance(stop, open, prog); err != nil {
+		next.pending = nil
+		if err := next.advance(stop, open, prog, points); err != nil {
 			return nil, false, err
 		}
-		if pr.done {
-			pl.EndPoint(pt)
+		if next.done {
+			endGroup(next)
 		}
 	}
 	if stop.Err() != nil {
 		// Each point's reading stopped in the input it was reading: it
 		// says so, with that point's inputs not read.
-		for _, pr := range readers {
+		for _, pt := range points {
 			cut, n := -1, 0
-			for k, in := range pr.infos {
+			for k, in := range pt.infos {
 				if in.Format != "" {
 					cut, n = k, k+1
 				}
 			}
 			if cut < 0 {
-				if len(pr.infos) == 0 {
+				if len(pt.infos) == 0 {
 					continue
 				}
 				cut, n = 0, 1
 			}
 			var unread []string
-			for _, in := range pr.infos[n:] {
+			for _, in := range pt.infos[n:] {
 				unread = append(unread, in.Path)
 			}
-			pr.infos[cut].Warnings = append(pr.infos[cut].Warnings, interruptWarning(context.Cause(stop), pr.infos[cut], unread))
+			pt.infos[cut].Warnings = append(pt.infos[cut].Warnings, interruptWarning(context.Cause(stop), pt.infos[cut], unread))
 		}
 	}
 	res := pl.Finish()
 	infos := make([]*decode.InputInfo, len(allPaths))
-	for _, pr := range readers {
-		for k, in := range pr.inputs {
-			infos[in] = pr.infos[k]
+	for _, pt := range points {
+		for k, in := range pt.inputs {
+			if k < len(pt.infos) {
+				infos[in] = pt.infos[k]
+			}
 		}
 	}
-	reports := make([]*model.Report, len(readers))
-	own := func(pr *pointReader) []*decode.InputInfo {
+	for in, info := range infos {
+		if info == nil { // never reached (the reading stopped before)
+			infos[in] = &decode.InputInfo{Path: allPaths[in], Interface: ifaceOf[in], LinkTypes: []string{}}
+		}
+	}
+	for _, spec := range specs {
+		if len(spec.ifaces) > 0 {
+			first := slices.Index(names, spec.name+":"+spec.ifaces[0])
+			in := infos[points[first].inputs[0]]
+			in.Warnings = append([]string{splitNotice(spec, names[first:first+len(spec.ifaces)])}, in.Warnings...)
+		}
+	}
+	reports := make([]*model.Report, len(points))
+	own := func(pt *point) []*decode.InputInfo {
 		// The point's own report sees its inputs at their global
 		// numbers, and the other points' as empty: its capture end,
 		// quality and warnings are its own.
 		out := make([]*decode.InputInfo, len(infos))
 		for k, in := range infos {
-			out[k] = &decode.InputInfo{Path: in.Path, LinkTypes: []string{}}
+			out[k] = &decode.InputInfo{Path: in.Path, Interface: in.Interface, LinkTypes: []string{}}
 		}
-		for _, in := range pr.inputs {
+		for _, in := range pt.inputs {
 			out[in] = infos[in]
 		}
 		return out
 	}
-	for i, pr := range readers {
+	for i, pt := range points {
 		if i != res.Reference {
-			reports[i] = pr.a.Report(own(pr))
+			reports[i] = pt.a.Report(own(pt))
 		}
 	}
 	// The reference point's rows are the report's: judged, then placed
 	// by what the others saw, then summarised.
-	ref := readers[res.Reference]
+	ref := points[res.Reference]
 	reports[res.Reference] = ref.a.ReportPlaced(own(ref), func(conns []*model.Connection) { res.Place(conns, reports) })
 	shared := false
 	for _, f := range res.Flows {
@@ -214,44 +298,189 @@ func analyzePoints(stop context.Context, points []pointSpec, opts analyze.Option
 		}
 		shared = shared || n > 1
 	}
-	return res.Apply(reports, infos, pointInputs), shared, nil
+	r := res.Apply(reports, infos, pointInputs)
+	for i, pt := range points {
+		r.Points[i].Interface = pt.iface
+	}
+	return r, shared, nil
 }
 
-// advance reads the point's next packet, opening its next input when one
+// advance reads the group's next packet, opening its next file when one
 // ends; done when the last ended.
-func (pr *pointReader) advance(stop context.Context, open opener, prog *progress) error {
+func (g *groupReader) advance(stop context.Context, open opener, prog *progress, points []*point) error {
 	for {
-		if pr.r == nil {
-			if pr.next == len(pr.paths) {
-				pr.done = true
+		if g.src == nil {
+			if g.next == len(g.paths) {
+				g.done = true
 				return nil
 			}
-			path, input := pr.paths[pr.next], pr.inputs[pr.next]
-			pr.next++
-			src, err := open(path, input)
+			path, k := g.paths[g.next], g.next
+			first := points[g.points[0]].inputs[k]
+			g.next++
+			src, err := open(path, first)
 			if err != nil {
 				if isStop(stop, err) {
-					pr.infos = append(pr.infos, &decode.InputInfo{Path: path, LinkTypes: []string{}})
+					for _, i := range g.points {
+						points[i].infos = append(points[i].infos, &decode.InputInfo{Path: path, Interface: points[i].iface, LinkTypes: []string{}})
+					}
 					continue
 				}
 				return &exitError{code: exitUsage, err: err}
 			}
-			pr.src = src
-			pr.r = pr.a.NewInputReader(&inputSource{Source: src, stop: stop, prog: prog})
+			in := &inputSource{Source: src, stop: stop, prog: prog}
+			g.src = in
+			if !g.split {
+				pt := points[g.points[0]]
+				pt.r = pt.a.NewInputReader(in)
+			} else {
+				g.byID, g.lastPt, g.skipped = map[int32]int{}, -1, nil
+				for _, i := range g.points {
+					pt := points[i]
+					pt.own = &ifaceSource{src: in, info: decode.InputInfo{Path: path, Interface: pt.iface, LinkTypes: []string{}}, input: pt.inputs[k]}
+					pt.r = pt.a.NewInputReader(pt.own)
+				}
+			}
 		}
-		p, err := pr.r.Next()
+		var (
+			p   *decode.Packet
+			err error
+		)
+		if !g.split {
+			p, err = points[g.points[0]].r.Next()
+		} else {
+			p, err = g.src.Next()
+		}
 		if err == nil {
-			pr.pending = p
-			return nil
+			if !g.split {
+				g.pending, g.target = p, g.points[0]
+				return nil
+			}
+			if k := g.pointOf(p); k >= 0 {
+				pt := points[g.points[k]]
+				p.Input = pt.own.input
+				pt.own.count(p)
+				g.pending, g.target = p, g.points[k]
+				return nil
+			}
+			continue
 		}
 		if err != io.EOF {
 			return &exitError{code: exitUsage, err: err}
 		}
-		info := pr.r.Info()
-		if cerr := pr.src.Close(); cerr != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("close %s: %w", info.Path, cerr)}
+		if err := g.endFile(points); err != nil {
+			return err
 		}
-		pr.infos = append(pr.infos, info)
-		pr.r, pr.src = nil, nil
+	}
+}
+
+// pointOf returns the index into g.points of packet p's interface, -1
+// for an interface that is not a point (it carried no TCP).
+func (g *groupReader) pointOf(p *decode.Packet) int {
+	if !p.Iface.Known {
+		g.skip("unknown")
+		return -1
+	}
+	if p.Iface.ID == g.lastID && g.lastPt >= 0 {
+		return g.lastPt
+	}
+	k, ok := g.byID[p.Iface.ID]
+	if !ok {
+		k = -1
+		if i, ok := g.labels[p.Iface.Label()]; ok {
+			k = i
+		}
+		g.byID[p.Iface.ID] = k
+	}
+	if k < 0 {
+		g.skip(p.Iface.Label())
+		return -1
+	}
+	g.lastID, g.lastPt = p.Iface.ID, k
+	return k
+}
+
+func (g *groupReader) skip(label string) {
+	if g.skipped == nil {
+		g.skipped = map[string]int{}
+	}
+	g.skipped[label]++
+}
+
+// endFile closes the group's current file and keeps each point's info
+// of it.
+func (g *groupReader) endFile(points []*point) error {
+	var info *decode.InputInfo
+	if !g.split {
+		info = points[g.points[0]].r.Info()
+	} else {
+		info = g.src.Info()
+	}
+	if cerr := g.src.Close(); cerr != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("close %s: %w", info.Path, cerr)}
+	}
+	g.src = nil
+	if !g.split {
+		pt := points[g.points[0]]
+		pt.infos = append(pt.infos, info)
+		pt.r = nil
+		return nil
+	}
+	for k, i := range g.points {
+		pt := points[i]
+		own := &pt.own.info
+		own.Format, own.LinkTypes = info.Format, info.LinkTypes
+		if k == 0 {
+			// What the file says of itself (cut short, damaged,
+			// unsupported interfaces) once, on its first interface.
+			own.Warnings = append(own.Warnings, info.Warnings...)
+			if len(g.skipped) > 0 {
+				var parts []string
+				for _, label := range slices.Sorted(maps.Keys(g.skipped)) {
+					parts = append(parts, fmt.Sprintf("%d packets on %s", g.skipped[label], label))
+				}
+				own.Warnings = append(own.Warnings, "not analysed, their interfaces carried no TCP: "+strings.Join(parts, ", "))
+			}
+		}
+		pt.infos = append(pt.infos, pt.r.Info())
+		pt.r, pt.own = nil, nil
+	}
+	return nil
+}
+
+// ifaceSource is one interface of a file read as a point per interface:
+// the point's InputReader takes its packets (read from the file by the
+// groupReader) and its Info, counted here.
+type ifaceSource struct {
+	src   *inputSource
+	info  decode.InputInfo
+	input int // the global input number of this file's interface
+}
+
+func (s *ifaceSource) Next() (*decode.Packet, error) {
+	return nil, errors.New("an interface of a file is read by its group")
+}
+
+func (s *ifaceSource) Info() *decode.InputInfo { return &s.info }
+func (s *ifaceSource) Close() error            { return nil }
+
+// Secrets passes on the file's pcapng Decryption Secrets Blocks.
+func (s *ifaceSource) Secrets() []decode.DecryptionSecret { return s.src.Secrets() }
+
+// count records one packet of the interface, as a Source counts its own.
+func (s *ifaceSource) count(p *decode.Packet) {
+	in := &s.info
+	in.Packets++
+	in.Bytes += int64(p.CaptureLen)
+	if p.CaptureLen < p.WireLen {
+		in.TruncatedPackets++
+	}
+	if p.Time.IsZero() {
+		return
+	}
+	if in.First.IsZero() || p.Time.Before(in.First) {
+		in.First = p.Time
+	}
+	if p.Time.After(in.Last) {
+		in.Last = p.Time
 	}
 }

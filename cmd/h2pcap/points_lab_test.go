@@ -38,49 +38,75 @@ var pointsLab = []struct {
 	// with an ICMP error (a firewall's reject): their nft counters count
 	// the hop's icmp, not its loss.
 	stopped map[model.Direction][2]string
+	// args, when set, are the analysis's files (in the scenario's
+	// directory) and flags instead of --point NAME=NAME.pcap; files
+	// then gives each point's file and the tshark display filter of its
+	// interface (a point that is one interface of a file).
+	args  []string
+	files map[string][2]string
 }{
 	// The router itself drops, between its two interfaces.
 	{"multipoint-loss", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
-	}, false, [2]string{}, nil},
+	}, false, [2]string{}, nil, nil, nil},
 	// Every server->client packet dropped in the router during the
 	// health check: the PING reached the server, its ACK passed
 	// router-s and was dropped before router-c.
 	{"multipoint-blackhole", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ServerToClient: {"router-s", "router-c"},
-	}, true, [2]string{"router-s", "router-c"}, nil},
+	}, true, [2]string{"router-s", "router-c"}, nil, nil, nil},
 	// rtb, beyond the capturing router, drops client->server packets
 	// (no counter on that rule: the count is not checked).
 	{"router-capture", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-s", "server"},
-	}, false, [2]string{}, nil},
+	}, false, [2]string{}, nil, nil, nil},
 	// A load balancer (DNAT and masquerade) between lb-in and lb-out:
 	// other 4-tuples past it. rtb, between it and the server, drops.
 	{"multipoint-nat", []string{"client", "lb-in", "lb-out", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"lb-out", "server"},
 		model.ServerToClient: {"server", "lb-out"},
-	}, false, [2]string{}, nil},
+	}, false, [2]string{}, nil, nil, nil},
 	// The router rejects client->server data with ICMP errors and drops
 	// server->client data silently; traceroute probes expire there.
 	{"multipoint-icmp", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ServerToClient: {"router-s", "router-c"},
 	}, false, [2]string{}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
-	}},
+	}, nil, nil},
 	// A VXLAN overlay on the client's side: client and router-c see the
 	// connections inside VXLAN, matched by their inner headers; the
 	// router drops between the tunnel and router-s.
 	{"multipoint-vxlan", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
-	}, false, [2]string{}, nil},
+	}, false, [2]string{}, nil, nil, nil},
 	// A SYN proxy in the router: each side of it its own handshake, the
 	// server's sequence numbers shifted between router-s and router-c.
 	{"multipoint-synproxy", []string{"client", "router-c", "router-s", "server"}, map[model.Direction][2]string{
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
-	}, false, [2]string{}, nil},
+	}, false, [2]string{}, nil, nil, nil},
+		// multipoint-loss with the router captured by one tcpdump -i any
+	// (LINUX_SLL2; ifindex 2 is rc, towards the client, 3 rs): the file
+	// is split into a point per interface without being asked, and the
+	// router's drops are placed between them.
+	{"router-any", []string{"client", "router:if2", "router:if3", "server"}, map[model.Direction][2]string{
+		model.ClientToServer: {"router:if2", "router:if3"},
+		model.ServerToClient: {"router:if3", "router:if2"},
+	}, false, [2]string{}, nil, []string{"client.pcap", "router.pcap", "server.pcap"}, map[string][2]string{
+		"client": {"client.pcap"}, "server": {"server.pcap"},
+		"router:if2": {"router.pcap", "sll.ifindex == 2"}, "router:if3": {"router.pcap", "sll.ifindex == 3"},
+	}},
+	// The same router's two interfaces by one dumpcap (pcapng, an
+	// interface block each, named), given as one --point.
+	{"router-any", []string{"client", "router:rc", "router:rs", "server"}, map[model.Direction][2]string{
+		model.ClientToServer: {"router:rc", "router:rs"},
+		model.ServerToClient: {"router:rs", "router:rc"},
+	}, false, [2]string{}, nil, []string{"--point", "client=client.pcap", "--point", "router=router.pcapng.gz", "--point", "server=server.pcap"}, map[string][2]string{
+		"client": {"client.pcap"}, "server": {"server.pcap"},
+		"router:rc": {"router.pcapng.gz", "frame.interface_id == 0"}, "router:rs": {"router.pcapng.gz", "frame.interface_id == 1"},
+	}},
 }
 
 // maxHopCountError is how far a hop's loss count may be from the nft
@@ -95,7 +121,7 @@ const maxHopCountError = 0.05
 // the lossy hop.
 func TestPointsLab(t *testing.T) {
 	for _, sc := range pointsLab {
-		t.Run(sc.scenario, func(t *testing.T) {
+		t.Run(sc.scenario+"/"+strings.Join(sc.points, ","), func(t *testing.T) {
 			dir := filepath.Join("..", "..", "testdata", "pcaps", sc.scenario)
 			b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
 			if err != nil {
@@ -115,6 +141,18 @@ func TestPointsLab(t *testing.T) {
 			for _, n := range names {
 				args = append(args, "--point", n+"="+filepath.Join(dir, n+".pcap"))
 			}
+			if sc.args != nil {
+				args = nil
+				for _, a := range sc.args {
+					if f, ok := strings.CutPrefix(a, "--"); ok {
+						args = append(args, "--"+f)
+					} else if n, f, ok := strings.Cut(a, "="); ok {
+						args = append(args, n+"="+filepath.Join(dir, f))
+					} else {
+						args = append(args, filepath.Join(dir, a))
+					}
+				}
+			}
 			r := analyzeJSON(t, nil, args...)
 			if len(r.Points) != len(names) {
 				t.Fatalf("points %+v", r.Points)
@@ -122,6 +160,12 @@ func TestPointsLab(t *testing.T) {
 			for i, p := range r.Points {
 				if p.Name != names[i] || p.Reference != (i == 0) || p.NotAtReference != 0 {
 					t.Errorf("point %d: %+v, want %s, the reference if the client's, every connection at the reference", i, p, names[i])
+				}
+				// A point that is one interface of a file names it, and
+				// its inputs are that interface's.
+				_, iface, _ := strings.Cut(names[i], ":")
+				if p.Interface != iface || len(p.Inputs) != 1 || r.Inputs[p.Inputs[0]].Interface != iface {
+					t.Errorf("point %s: interface %q, inputs %v, want %q", p.Name, p.Interface, p.Inputs, iface)
 				}
 				// One clock in the lab's namespaces: the estimate is the
 				// links' asymmetry, microseconds.
@@ -138,11 +182,14 @@ func TestPointsLab(t *testing.T) {
 					t.Errorf("stream %d matched at %d points, want %d", c.Stream, len(c.Points), len(names))
 				}
 				for name, cp := range c.Points {
-					file := filepath.Join(dir, name+".pcap")
-					if _, ok := tshark[file]; !ok {
-						tshark[file] = tsharkRetransmissions(t, file)
+					file, filter := filepath.Join(dir, name+".pcap"), ""
+					if sc.files != nil {
+						file, filter = filepath.Join(dir, sc.files[name][0]), sc.files[name][1]
 					}
-					want := tshark[file]
+					if _, ok := tshark[file+filter]; !ok {
+						tshark[file+filter] = tsharkRetransmissions(t, file, filter)
+					}
+					want := tshark[file+filter]
 					if want == nil {
 						continue // no tshark
 					}
@@ -258,11 +305,23 @@ type tsharkCounts struct {
 	client  map[string]string
 }
 
-// tsharkRetransmissions runs tshark over file; nil without tshark.
-func tsharkRetransmissions(t *testing.T, file string) *tsharkCounts {
+// tsharkRetransmissions runs tshark over file; nil without tshark. With
+// a filter (an interface of the file: sll.ifindex == N, or
+// frame.interface_id == N) over the packets it selects alone, written to
+// a file of their own first: tshark analyses every packet it reads, so a
+// display filter on the whole file would count each forwarded copy as a
+// retransmission of the packet on the other interface.
+func tsharkRetransmissions(t *testing.T, file, filter string) *tsharkCounts {
 	t.Helper()
 	if _, err := exec.LookPath("tshark"); err != nil {
 		return nil
+	}
+	if filter != "" {
+		part := filepath.Join(t.TempDir(), "iface.pcapng")
+		if out, err := exec.Command("tshark", "-n", "-r", file, "-Y", filter, "-w", part).CombinedOutput(); err != nil {
+			t.Fatalf("tshark %s -Y %q: %v: %s", file, filter, err, out)
+		}
+		file = part
 	}
 	out, err := exec.Command("tshark", "-n", "-r", file, "-Y", "tcp.analysis.retransmission || (tcp.flags.syn == 1 && tcp.flags.ack == 0)",
 		"-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.analysis.retransmission", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack").Output()
@@ -320,8 +379,8 @@ func TestPointsInterrupted(t *testing.T) {
 		}
 		return &countingStop{Source: src, after: 100, cancel: cancel}, nil
 	}
-	points := []pointSpec{{"client", []string{filepath.Join(dir, "client.pcap")}}, {"server", []string{filepath.Join(dir, "server.pcap")}}}
-	r, _, err := analyzePoints(stop, points, analyze.Options{}, open, nil)
+	points := []pointSpec{{name: "client", paths: []string{filepath.Join(dir, "client.pcap")}}, {name: "server", paths: []string{filepath.Join(dir, "server.pcap")}}}
+	r, _, err := analyzePoints(stop, points, analyze.Options{}, open, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,10 +112,11 @@ func (h *handle) kernelDrops() uint64 {
 // buf is a pooled packet copy; it goes back to the pool when Next is
 // called again.
 type buf struct {
-	data  []byte
-	t     time.Time
-	wire  int
-	iface int
+	data    []byte
+	t       time.Time
+	wire    int
+	iface   int
+	ifindex int32 // the kernel's index of the interface it crossed (AF_PACKET's sll_ifindex)
 }
 
 // Source is a live capture. Next blocks until a packet arrives or Stop is
@@ -136,7 +137,8 @@ type Source struct {
 	// Owned by the caller of Next.
 	idle  *time.Timer // Config.Idle's; nil without
 	cur   *buf
-	last  int // interface index of the packet Next returned last
+	last  int              // interface index of the packet Next returned last
+	names map[int32]string // interface names by kernel index, as met
 	pkt   decode.Packet
 	info  decode.InputInfo
 	ended bool
@@ -356,6 +358,7 @@ func (s *Source) read(iface int, h *handle) {
 		b.t = ci.Timestamp
 		b.wire = ci.Length
 		b.iface = iface
+		b.ifindex = int32(ci.InterfaceIndex)
 		select {
 		case s.queue <- b:
 		default:
@@ -432,6 +435,7 @@ func (s *Source) deliver(b *buf) *decode.Packet {
 		WireLen:    max(b.wire, len(b.data)),
 		LinkType:   h.linkType,
 		Data:       b.data,
+		Iface:      decode.Iface{ID: b.ifindex, Known: b.ifindex > 0, Name: s.ifName(b.ifindex)},
 	}
 	s.count(&s.pkt)
 	return &s.pkt
@@ -450,6 +454,26 @@ func (s *Source) count(p *decode.Packet) {
 	if p.Time.After(in.Last) {
 		in.Last = p.Time
 	}
+}
+
+// ifName returns the name of the interface with kernel index i, looked
+// up once; "" if it is gone already.
+func (s *Source) ifName(i int32) string {
+	if i <= 0 {
+		return ""
+	}
+	if n, ok := s.names[i]; ok {
+		return n
+	}
+	if s.names == nil {
+		s.names = map[int32]string{}
+	}
+	var n string
+	if f, err := net.InterfaceByIndex(int(i)); err == nil {
+		n = f.Name
+	}
+	s.names[i] = n
+	return n
 }
 
 // finish puts the capture's drops in the report's warnings, so a reader

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/evidence"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// routerCapture merges the lab's captures of a scenario's router
+// interfaces (Ethernet, one file each) into one file as the router's
+// tcpdump -i any would hold them (LINUX_SLL2): router-c.pcap's packets
+// on ifindex 5, router-s.pcap's on ifindex 6, in time order. Every
+// forwarded packet is in it twice; those the router dropped (the nft
+// counters of truth.json) only on the interface they came in by. With
+// forwarded false the packets of router-c.pcap alone go on ifindex 5 or
+// 6 alternately: two links, no copies.
+func routerCapture(t *testing.T, scenario string, forwarded bool) string {
+	return boxCapture(t, scenario, "router-c.pcap", "router-s.pcap", forwarded)
+}
+
+// boxCapture is routerCapture of the box's captures in and out.
+func boxCapture(t *testing.T, scenario, in, out string, forwarded bool) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "pcaps", scenario)
+	type pkt struct {
+		at      time.Time
+		ifindex uint32
+		ip      []byte
+	}
+	read := func(name string, ifindex uint32) []pkt {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Skip("no lab capture:", err)
+		}
+		defer f.Close()
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []pkt
+		for {
+			frame, ci, err := r.ReadPacketData()
+			if err != nil {
+				return out
+			}
+			if len(frame) > 14 && binary.BigEndian.Uint16(frame[12:14]) == uint16(layers.EthernetTypeIPv4) {
+				out = append(out, pkt{ci.Timestamp, ifindex, bytes.Clone(frame[14:])})
+			}
+		}
+	}
+	pkts := read(in, 5)
+	if forwarded {
+		pkts = append(pkts, read(out, 6)...)
+		slices.SortStableFunc(pkts, func(a, b pkt) int { return a.at.Compare(b.at) })
+	} else {
+		for i := range pkts {
+			pkts[i].ifindex += uint32(i % 2)
+		}
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeLinuxSLL2); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkts {
+		h := make([]byte, 20)
+		binary.BigEndian.PutUint16(h[0:2], uint16(layers.EthernetTypeIPv4))
+		binary.BigEndian.PutUint32(h[4:8], p.ifindex)
+		binary.BigEndian.PutUint16(h[8:10], 1) // ARPHRD_ETHER
+		h[11] = 6
+		frame := append(h, p.ip...)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: p.at, CaptureLength: len(frame), Length: len(frame)}, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "router.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSplitInterfaces: a router's -i any capture is a capture point per
+// interface, without being asked; the packets it never forwarded are
+// placed between its interfaces, and no copy counts as a
+// retransmission. --split-interfaces=false reads it as one point (the
+// copies dropped); a capture of two links without copies stays one
+// point unless --split-interfaces asks.
+func TestSplitInterfaces(t *testing.T) {
+	router := routerCapture(t, "multipoint-loss", true)
+	// What the router dropped each way, by the nft counters.
+	var tr struct {
+		Faults []struct {
+			Direction model.Direction `json:"direction"`
+			Packets   int             `json:"packets"`
+		} `json:"faults"`
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss", "truth.json"))
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	dropped := map[model.Direction]int{}
+	for _, f := range tr.Faults {
+		dropped[f.Direction] += f.Packets
+	}
+	r := analyzeJSON(t, nil, router)
+	if len(r.Points) != 2 || r.Points[0].Name != "router:if5" || r.Points[1].Name != "router:if6" ||
+		r.Points[0].Interface != "if5" || r.Points[1].Interface != "if6" {
+		t.Fatalf("points %+v, want router:if5 and router:if6", r.Points)
+	}
+	if len(r.Inputs) != 2 || r.Inputs[0].Interface != "if5" || r.Inputs[1].Interface != "if6" || r.Inputs[0].Decoded.Duplicates != 0 ||
+		!strings.Contains(r.Inputs[0].Warnings[0], "read as 2 capture points, one per interface") {
+		t.Errorf("inputs %+v", r.Inputs)
+	}
+	if len(r.Summary.Hops) != 2 {
+		t.Errorf("hops %+v, want one each way", r.Summary.Hops)
+	}
+	for _, h := range r.Summary.Hops {
+		want := [2]string{"router:if5", "router:if6"}
+		if h.Direction == model.ServerToClient {
+			want = [2]string{"router:if6", "router:if5"}
+		}
+		if [2]string{h.From, h.To} != want || h.PacketsLost != dropped[h.Direction] {
+			t.Errorf("hop %+v, want %s->%s with the %d dropped", h, want[0], want[1], dropped[h.Direction])
+		}
+	}
+	if want := "client->server between router:if5 and router:if6"; !strings.Contains(r.Summary.Headline, want) {
+		t.Errorf("headline %q does not say %q", r.Summary.Headline, want)
+	}
+	// Each interface's counters are those of its own file: a copy taken
+	// for a retransmission would add hundreds.
+	own := map[string]*model.Report{
+		"router:if5": analyzeJSON(t, nil, filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss", "router-c.pcap")),
+		"router:if6": analyzeJSON(t, nil, filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss", "router-s.pcap")),
+	}
+	for _, c := range r.Connections {
+		for name, cp := range c.Points {
+			alone := own[name].Connections[cp.Stream].TCP
+			if cp.TCP.ClientToServer.Retransmissions != alone.ClientToServer.Retransmissions ||
+				cp.TCP.ServerToClient.Retransmissions != alone.ServerToClient.Retransmissions ||
+				cp.TCP.ClientToServer.Packets != alone.ClientToServer.Packets || cp.TCP.ServerToClient.Packets != alone.ServerToClient.Packets {
+				t.Errorf("stream %d at %s: %+v, its own file alone %+v", c.Stream, name, cp.TCP, alone)
+			}
+		}
+	}
+
+	one := analyzeJSON(t, nil, "--split-interfaces=false", router)
+	if len(one.Points) != 0 || one.Inputs[0].Decoded.CopiesAcrossInterfaces == 0 {
+		t.Errorf("--split-interfaces=false: points %+v, %d copies across interfaces", one.Points, one.Inputs[0].Decoded.CopiesAcrossInterfaces)
+	}
+
+	links := routerCapture(t, "multipoint-loss", false)
+	if r := analyzeJSON(t, nil, links); len(r.Points) != 0 || r.Inputs[0].Decoded.Duplicates != 0 {
+		t.Errorf("two links without copies: points %+v, %d duplicates", r.Points, r.Inputs[0].Decoded.Duplicates)
+	}
+	if r := analyzeJSON(t, nil, "--split-interfaces", links); len(r.Points) != 2 {
+		t.Errorf("--split-interfaces on two links: points %+v", r.Points)
+	}
+}
+
+// TestSaveEvidenceAny: h2pcap live -i any --save on a router (the
+// multipoint-blackhole router's interfaces as its any socket sees them:
+// the PING ACK passes the server's side and is dropped before the
+// client's): the connection is analysed on the interface it was first
+// seen on, the lost PING is told once, and its evidence file has an
+// interface block for each interface its packets crossed, so that
+// analyze reads it as a capture point per interface and places the loss
+// between them.
+func TestSaveEvidenceAny(t *testing.T) {
+	router := routerCapture(t, "multipoint-blackhole", true)
+	src, err := decode.Open(router, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	con := &console{findings: &out, stderr: &out}
+	r := &ringTee{src: fileTee{src}, ring: evidence.NewRing(64 << 20), anyIface: 0}
+	sv := &saver{ring: r.ring, dir: dir, ifaces: []string{"any"}, links: []layers.LinkType{layers.LinkTypeLinuxSLL2}, filter: "tcp", con: con, stderr: con}
+	a := analyze.New(analyze.Options{OneInterfacePerConnection: true, OnNotice: func(n *model.Notice) { con.notice(n); sv.notice(n) }})
+	info, err := a.ReadSource(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Decoded.OtherInterface == 0 || info.Decoded.Duplicates != 0 {
+		t.Errorf("decoded %+v: want the copies left out as on another interface", info.Decoded)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*ping_lost.pcapng"))
+	if len(files) != 1 || strings.Count(out.String(), " lost PING ") != 1 {
+		t.Fatalf("saved %v, want one lost PING file:\n%s", files, out.String())
+	}
+	rep := analyzeJSON(t, nil, files[0])
+	if len(rep.Points) != 2 {
+		t.Fatalf("%s: points %+v, want a point per interface", files[0], rep.Points)
+	}
+	lost := 0
+	for _, h := range rep.Summary.Hops {
+		if h.Direction == model.ServerToClient && h.From == rep.Points[1].Name && h.To == rep.Points[0].Name {
+			lost = h.PacketsLost
+		} else if h.PacketsLost != 0 {
+			t.Errorf("hop %+v: loss where the router dropped nothing", h)
+		}
+	}
+	if lost == 0 {
+		t.Errorf("no server->client loss between %s and %s: hops %+v", rep.Points[1].Name, rep.Points[0].Name, rep.Summary.Hops)
+	}
+	if len(rep.Connections) != 1 || rep.Connections[0].Verdict.Kind != model.KindLostPing {
+		t.Errorf("%d connections (%+v); want one, its PING lost", len(rep.Connections), rep.Connections)
+	}
+}
+
+// TestSplitInterfacesNAT: a load balancer's -i any (multipoint-nat's
+// lb-in.pcap and lb-out.pcap as one SLL2 file): its forwarded packets
+// are not exact copies (DNAT and masquerade rewrite the addresses), yet
+// keep their IP ID and sequence numbers, which tell the forwarding; each
+// interface is a point, every connection matched through the NAT, and no
+// loss inside the box (rtb, beyond it, dropped).
+func TestSplitInterfacesNAT(t *testing.T) {
+	lb := boxCapture(t, "multipoint-nat", "lb-in.pcap", "lb-out.pcap", true)
+	r := analyzeJSON(t, nil, lb)
+	if len(r.Points) != 2 || r.Inputs[0].Decoded.Duplicates != 0 || !strings.Contains(r.Inputs[0].Warnings[0], "read as 2 capture points") {
+		t.Fatalf("points %+v, inputs %+v", r.Points, r.Inputs)
+	}
+	if len(r.Connections) == 0 {
+		t.Fatal("no connections")
+	}
+	for _, c := range r.Connections {
+		if len(c.Points) != 2 {
+			t.Errorf("stream %d matched at %d points, want 2 (through the NAT)", c.Stream, len(c.Points))
+		}
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost != 0 || h.PacketsUpstream == 0 {
+			t.Errorf("hop %+v: want packets, no loss", h)
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package decode
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"io"
+	"time"
+)
+
+// InterfaceSurvey is what one read of an input tells of the interfaces
+// its packets were captured on: a file of `tcpdump -i any` (LINUX_SLL2)
+// or of several interfaces (pcapng) on a router or a node holds each
+// forwarded packet twice, in on one interface and out on another. Such a
+// file is several capture points, one per interface, and the caller
+// decides (from Copies) whether to analyse it so.
+type InterfaceSurvey struct {
+	// Interfaces are those that carried TCP segments, in the order of
+	// their first.
+	Interfaces []SurveyedIface
+	// Segments counts the TCP segments of the input (copies included).
+	Segments int
+	// Copies counts the TCP segments that repeat one captured just
+	// before on another interface (see dupWindow for what a copy is):
+	// forwarded by the capturing box.
+	Copies int
+	// Rewritten counts the TCP segments that repeat one captured just
+	// before on another interface with the same IPv4 ID, sequence and
+	// acknowledgement numbers, flags and length but not exactly (other
+	// addresses or ports, a checksum): forwarded through a NAT in the box
+	// (a load balancer's DNAT and masquerade), which the copy finder,
+	// comparing whole segments, does not take for copies.
+	Rewritten int
+	// First and Last are the times of the input's first and last
+	// packets.
+	First, Last time.Time
+}
+
+// SurveyedIface is one interface of an InterfaceSurvey.
+type SurveyedIface struct {
+	Iface
+	Segments   int // its TCP segments
+	FirstFrame int // the frame of its first one
+}
+
+// ifaceCounter is implemented by sources that describe their interfaces
+// ahead of their packets (pcapng's Interface Description Blocks).
+type ifaceCounter interface{ describedIfaces() int }
+
+func (s *ngSource) describedIfaces() int { return len(s.ifaces) }
+
+// SurveyInterfaces reads src to its end and says which interfaces its
+// TCP segments came on and how many were copies across interfaces. It
+// returns nil when the input cannot be several points: its packets do
+// not name their interface, or it describes one interface only (a pcapng
+// whose first packet came when its section described one interface:
+// writers describe every interface first). It reads no further than it
+// must to tell that: one packet for those, the whole input otherwise.
+func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
+	dec := NewInputDecoder()
+	var seg Segment
+	sv := &InterfaceSurvey{}
+	nat := natFinder{seed: maphash.MakeSeed()}
+	index := map[int32]int{} // interface ID -> index in sv.Interfaces
+	first := true
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if first {
+			first = false
+			if !p.Iface.Known {
+				return nil, nil
+			}
+			if c, ok := src.(ifaceCounter); ok && c.describedIfaces() < 2 && p.LinkType != 276 {
+				return nil, nil
+			}
+		}
+		if !p.Iface.Known {
+			continue
+		}
+		dropped := dec.dups.dropped
+		ok, _ := dec.Decode(p, &seg)
+		if !ok && dec.dups.dropped == dropped {
+			continue // no TCP segment, not a copy of one
+		}
+		if ok && nat.repeats(&seg, p.Iface.ID) {
+			sv.Rewritten++
+		}
+		sv.Segments++
+		i, seen := index[p.Iface.ID]
+		if !seen {
+			i = len(sv.Interfaces)
+			index[p.Iface.ID] = i
+			sv.Interfaces = append(sv.Interfaces, SurveyedIface{Iface: Iface{ID: p.Iface.ID, Known: true, Name: p.Iface.Name}, FirstFrame: p.Frame})
+		}
+		sv.Interfaces[i].Segments++
+	}
+	sv.Copies = dec.dups.across
+	sv.First, sv.Last = src.Info().First, src.Info().Last
+	return sv, nil
+}
+
+// natFinder finds the segments that repeat one captured just before on
+// another interface by what a NAT keeps: the IPv4 ID, sequence and
+// acknowledgement numbers, flags and length, within dupWindow (exact
+// copies never reach it: the copy finder drops them first). Without an
+// IP ID (IPv6, ID 0) it tells nothing. A collision forgets the older
+// segment.
+type natFinder struct {
+	seed  maphash.Seed
+	buf   [15]byte
+	slots [dupSlots]struct {
+		sum   uint64
+		at    int64
+		iface int32
+	}
+}
+
+// repeats says whether s, captured on iface, repeats a segment of
+// another interface.
+func (n *natFinder) repeats(s *Segment, iface int32) bool {
+	if s.IPVersion != 4 || s.IPID == 0 {
+		return false
+	}
+	b := n.buf[:0]
+	b = binary.BigEndian.AppendUint16(b, s.IPID)
+	b = binary.BigEndian.AppendUint32(b, s.Seq)
+	b = binary.BigEndian.AppendUint32(b, s.Ack)
+	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
+	b = append(b, byte(s.Flags))
+	sum := maphash.Bytes(n.seed, b)
+	e := &n.slots[sum%dupSlots]
+	at := s.Time.UnixNano()
+	if e.sum == sum && e.iface != iface && absDuration(time.Duration(at-e.at)) <= dupWindow {
+		return true
+	}
+	e.sum, e.at, e.iface = sum, at, iface
+	return false
+}

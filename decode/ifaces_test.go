@@ -1,0 +1,225 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// forwardedCapture is a conversation as a router's capture of both its
+// interfaces holds it: each packet on interface in (ifindex 7) and, 20 µs
+// later, on interface out (ifindex 9), as LINUX_SLL2 (tcpdump -i any) or
+// pcapng with one named interface block each (dumpcap -i a -i b). When
+// forwarded is false the second interface sees other traffic instead (a
+// host's own two links), no copies.
+func forwardedCapture(t testing.TB, ng, forwarded bool) []byte {
+	conv := conversation(t, false, 4, 20, 60)
+	other := conversation(t, true, 4, 20, 60)
+	type rec struct {
+		at    time.Time
+		iface int
+		ip    []byte
+	}
+	var recs []rec
+	at := testTime
+	for i, p := range conv {
+		at = at.Add(p.gap)
+		recs = append(recs, rec{at, 0, p.ip})
+		if forwarded {
+			recs = append(recs, rec{at.Add(20 * time.Microsecond), 1, p.ip})
+		} else {
+			recs = append(recs, rec{at.Add(20 * time.Microsecond), 1, other[i%len(other)].ip})
+		}
+	}
+	var buf bytes.Buffer
+	ifindex := [2]uint32{7, 9}
+	if ng {
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeRaw, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.AddInterface(pcapgo.NgInterface{Name: "eth1", LinkType: layers.LinkTypeRaw, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: r.at, CaptureLength: len(r.ip), Length: len(r.ip), InterfaceIndex: r.iface}, r.ip); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeLinuxSLL2); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		typ := layers.EthernetTypeIPv4
+		if r.ip[0]>>4 == 6 {
+			typ = layers.EthernetTypeIPv6
+		}
+		h := sll2Header(typ)
+		binary.BigEndian.PutUint32(h[4:8], ifindex[r.iface])
+		h[10] = byte(r.iface * sllPacketOutgoing) // in on the first, out on the second
+		frame := cat(h, r.ip)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: r.at, CaptureLength: len(frame), Length: len(frame)}, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// TestPacketIface: each packet names its interface as the format says:
+// the SLL2 ifindex and direction, the pcapng interface id and if_name.
+func TestPacketIface(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ng   bool
+		want [2]Iface
+	}{
+		{"sll2", false, [2]Iface{{ID: 7, Known: true, In: true}, {ID: 9, Known: true, Out: true}}},
+		{"pcapng", true, [2]Iface{{ID: 0, Known: true, Name: "eth0"}, {ID: 1, Known: true, Name: "eth1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := NewReader(bytes.NewReader(forwardedCapture(t, tc.ng, true)), "router.pcap", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 4 {
+				p, err := src.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Iface != tc.want[i%2] {
+					t.Errorf("frame %d: interface %+v, want %+v", p.Frame, p.Iface, tc.want[i%2])
+				}
+			}
+			if got := tc.want[1].Label(); got != map[bool]string{false: "if9", true: "eth1"}[tc.ng] {
+				t.Errorf("label %q", got)
+			}
+		})
+	}
+}
+
+// TestSurveyInterfaces: a file of forwarded copies shows them across its
+// two interfaces; one whose interfaces see other traffic shows none; a
+// file whose packets name no interface is not surveyed.
+func TestSurveyInterfaces(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ng, forwarded bool
+		copies        int
+	}{
+		{"sll2 forwarded", false, true, 15},
+		{"pcapng forwarded", true, true, 15},
+		{"sll2 two links", false, false, 0},
+		{"pcapng two links", true, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := NewReader(bytes.NewReader(forwardedCapture(t, tc.ng, tc.forwarded)), "router.pcap", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv, err := SurveyInterfaces(src)
+			if err != nil || sv == nil {
+				t.Fatal(sv, err)
+			}
+			if sv.Copies != tc.copies || len(sv.Interfaces) != 2 || sv.Segments != 30 {
+				t.Errorf("%d copies, %d segments, interfaces %+v; want %d copies, 30 segments, 2 interfaces", sv.Copies, sv.Segments, sv.Interfaces, tc.copies)
+			}
+			for i, f := range sv.Interfaces {
+				if f.Segments != 15 || f.FirstFrame != i+1 {
+					t.Errorf("interface %d: %+v", i, f)
+				}
+			}
+		})
+	}
+	src, err := NewReader(bytes.NewReader(twiceCapture(t)), "mirror.pcap", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sv, err := SurveyInterfaces(src); sv != nil || err != nil || src.Info().Packets != 1 {
+		t.Errorf("Ethernet capture surveyed: %+v, %v, %d packets read", sv, err, src.Info().Packets)
+	}
+}
+
+// TestOneInterfacePerConnection: a connection seen on two interfaces is
+// analysed on the first: every packet once. Copies on a second interface
+// of every packet (a bridge's port and the bridge), or as a node that
+// forwards sees them (the client's packets in on if7 and out on if9, the
+// server's in on if9 and out on if7: the SYN-ACK, first on if9, is taken
+// there until if7 shows it); a connection whose answers come in by
+// another interface than its requests leave by (asymmetric routing)
+// keeps both directions.
+func TestOneInterfacePerConnection(t *testing.T) {
+	conv := conversation(t, false, 4, 20, 60)
+	fromClient := func(ip []byte) bool { return ip[15] == 1 } // 10.0.0.1
+	for _, tc := range []struct {
+		name string
+		// on gives the interfaces a packet is captured on, in order.
+		on          func(ip []byte) []int32
+		kept, other int
+		keptOn      func(i int, ip []byte) int32
+	}{
+		{"copies", func([]byte) []int32 { return []int32{7, 9} }, 15, 15, func(int, []byte) int32 { return 7 }},
+		{"node", func(ip []byte) []int32 {
+			if fromClient(ip) {
+				return []int32{7, 9}
+			}
+			return []int32{9, 7}
+		}, 15, 15, func(i int, ip []byte) int32 {
+			if i == 1 { // the SYN-ACK
+				return 9
+			}
+			return 7
+		}},
+		{"asymmetric", func(ip []byte) []int32 {
+			if fromClient(ip) {
+				return []int32{7}
+			}
+			return []int32{9}
+		}, 15, 0, func(i int, ip []byte) int32 {
+			if fromClient(ip) {
+				return 7
+			}
+			return 9
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewInputDecoder()
+			d.OneInterfacePerConnection()
+			var seg Segment
+			frame, kept := 0, 0
+			at := testTime
+			for i, c := range conv {
+				at = at.Add(time.Millisecond)
+				for k, id := range tc.on(c.ip) {
+					frame++
+					p := &Packet{Frame: frame, Time: at.Add(time.Duration(k) * 20 * time.Microsecond), LinkType: layers.LinkTypeRaw,
+						Data: c.ip, CaptureLen: len(c.ip), WireLen: len(c.ip), Iface: Iface{ID: id, Known: true}}
+					if ok, _ := d.Decode(p, &seg); ok {
+						kept++
+						if want := tc.keptOn(i, c.ip); id != want {
+							t.Errorf("packet %d analysed on if%d, want if%d", i, id, want)
+						}
+					}
+				}
+			}
+			if st := d.Stats(); kept != tc.kept || st.OtherInterface != tc.other || st.Duplicates != 0 {
+				t.Errorf("%d analysed, %d on another interface, %d duplicates; want %d, %d, 0", kept, st.OtherInterface, st.Duplicates, tc.kept, tc.other)
+			}
+			if w := d.Warnings(); tc.other > 0 && (len(w) != 1 || !strings.HasPrefix(w[0], fmt.Sprintf("%d TCP segments seen again on another interface", tc.other))) {
+				t.Errorf("warnings %q", w)
+			}
+		})
+	}
+}
