@@ -18,6 +18,8 @@ ROOT=$(dirname "$LAB")
 OUT_ROOT=${H2LAB_OUT:-$ROOT/testdata/pcaps}
 # What captures_both records, for truth.json.
 BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcpdump -i s0 in the server namespace"
+# What captures_four records.
+FOUR_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace"
 
 SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
@@ -415,6 +417,26 @@ captures_both() {
 	capture "$NS_S" s0 "$OUT/server.pcap" "$@"
 }
 
+# captures_four: the multi-point scenarios' four points along the usual
+# path: the client, the router's interface towards the client (rc) and
+# towards the server (rs), and the server (FOUR_CAPTURES says so).
+captures_four() {
+	capture "$NS_C" c0 "$OUT/client.pcap"
+	capture "$NS_R" rc "$OUT/router-c.pcap"
+	capture "$NS_R" rs "$OUT/router-s.pcap"
+	capture "$NS_S" s0 "$OUT/server.pcap"
+}
+
+# faults_counted INDEX...: these faults' nft counters each matched at
+# least 3 packets, or the scenario is marked for a rerun: a random drop
+# that hit almost nothing tests nothing.
+faults_counted() {
+	local i
+	for i in "$@"; do
+		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i matched only ${F_COUNT[$i]:-0} packets"
+	done
+}
+
 # tcp_wait NS FILTER quiet|unacked SECONDS: waits until the established
 # connections ss(8) finds in NS with FILTER have nothing unacknowledged or
 # unsent (quiet: Send-Q 0 on every one) or until one has (unacked); fails
@@ -618,15 +640,12 @@ notes_blackhole-s2c-h2c() {
 sc_multipoint-blackhole() {
 	begin multipoint-blackhole
 	start_server
-	capture "$NS_C" c0 "$OUT/client.pcap"
-	capture "$NS_R" rc "$OUT/router-c.pcap"
-	capture "$NS_R" rs "$OUT/router-s.pcap"
-	capture "$NS_S" s0 "$OUT/server.pcap"
+	captures_four
 	idle_blackhole_s2c
 	local port=$BH_PORT
 	finish --transport h2c --server $S4:8080 --conns 1 \
 		--description "blackhole-s2c-h2c captured at four points: one h2c connection (client port $port) idles after 3 s; then every server->client packet is dropped in the router, between its two interfaces. The client's health-check PING (ReadIdleTimeout 2 s) reaches the server; its PING ACK leaves the server, passes the router's server-side interface and is dropped; after PingTimeout (1 s) the client closes the connection. The black hole then narrows to that connection, and the client's redial passes." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$FOUR_CAPTURES" \
 		--verdict lost_ping --loss-direction server_to_client --suspects blackhole --want-error "http2: client connection lost" \
 		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places the lost server->client packets, the PING ACK among them, between router-s and router-c."
 }
@@ -1187,10 +1206,7 @@ notes_router-capture() {
 sc_multipoint-loss() {
 	begin multipoint-loss
 	start_server --large-size 4096
-	capture "$NS_C" c0 "$OUT/client.pcap"
-	capture "$NS_R" rc "$OUT/router-c.pcap"
-	capture "$NS_R" rs "$OUT/router-s.pcap"
-	capture "$NS_S" s0 "$OUT/server.pcap"
+	captures_four
 	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
 		--every 300ms --large-every 10 --watch-every 1s \
 		--read-idle-timeout 2s --ping-timeout 1s
@@ -1201,16 +1217,13 @@ sc_multipoint-loss() {
 	fault_end
 	finish --transport h2c --server $S4:8080 --conns 2 \
 		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) captured at four points: the client, the router's interface towards the client, its interface towards the server, and the server. From 2 s to 8 s the router drops 10% of client->server and 6% of server->client TCP packets at random (nft numgen with counters), between its two interfaces." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$FOUR_CAPTURES" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
 		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places every loss between router-c and router-s (client->server) or router-s and router-c (server->client): the faults' packet counts are the drops of those two hops."
 }
 
 notes_multipoint-loss() {
-	local i
-	for i in 0 1; do
-		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
-	done
+	faults_counted 0 1
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
 }
 
@@ -1226,10 +1239,7 @@ sc_multipoint-icmp() {
 	begin multipoint-icmp
 	inR sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 >/dev/null
 	start_server --large-size 4096
-	capture "$NS_C" c0 "$OUT/client.pcap"
-	capture "$NS_R" rc "$OUT/router-c.pcap"
-	capture "$NS_R" rs "$OUT/router-s.pcap"
-	capture "$NS_S" s0 "$OUT/server.pcap"
+	captures_four
 	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
 		--every 300ms --large-every 10 --watch-every 1s \
 		--read-idle-timeout 2s --ping-timeout 1s
@@ -1249,16 +1259,13 @@ sc_multipoint-icmp() {
 	forget "$TRACE_PID"
 	finish --transport h2c --server $S4:8080 --conns 2 \
 		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) captured at four points: the client, the router's interface towards the client, its interface towards the server, and the server. From 2 s to 8 s the router rejects 6% of the client's data packets with ICMP administratively prohibited (type 3 code 13; the client's TCP sends them again) and drops 4% of server->client data packets silently; from 1 s the client runs traceroute -T -p 8080 -q 3 to the server three times, whose TTL-1 probes expire at the router (ICMP time exceeded from 198.18.1.1)." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$FOUR_CAPTURES" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
 		--notes "h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap: between router-c and router-s, client->server, the rejected packets and the expired probes are stopped and said so (hops icmp), not lost; server->client the silent drops are lost (the fault's counter)."
 }
 
 notes_multipoint-icmp() {
-	local i
-	for i in 0 1; do
-		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i stopped only ${F_COUNT[$i]:-0} packets"
-	done
+	faults_counted 0 1
 	echo "The router rejected ${F_COUNT[0]:-?} client->server data packets with ICMP and dropped ${F_COUNT[1]:-?} server->client packets (nft counters)."
 	count_probes
 }
@@ -1284,10 +1291,7 @@ sc_multipoint-vxlan() {
 	ip -n "$NS_C" route replace 198.18.2.0/24 via $ovr dev vx0 src $ov
 	ip -n "$NS_S" route add 198.18.5.0/24 via $R4S
 	start_server --large-size 4096
-	capture "$NS_C" c0 "$OUT/client.pcap"
-	capture "$NS_R" rc "$OUT/router-c.pcap"
-	capture "$NS_R" rs "$OUT/router-s.pcap"
-	capture "$NS_S" s0 "$OUT/server.pcap"
+	captures_four
 	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
 		--every 300ms --large-every 10 --watch-every 1s \
 		--read-idle-timeout 2s --ping-timeout 1s
@@ -1307,10 +1311,7 @@ sc_multipoint-vxlan() {
 }
 
 notes_multipoint-vxlan() {
-	local i
-	for i in 0 1; do
-		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
-	done
+	faults_counted 0 1
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
 }
 
@@ -1336,10 +1337,7 @@ sc_multipoint-synproxy() {
 		}
 	NFT
 	start_server --large-size 4096
-	capture "$NS_C" c0 "$OUT/client.pcap"
-	capture "$NS_R" rc "$OUT/router-c.pcap"
-	capture "$NS_R" rs "$OUT/router-s.pcap"
-	capture "$NS_S" s0 "$OUT/server.pcap"
+	captures_four
 	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
 		--every 300ms --large-every 10 --watch-every 1s \
 		--read-idle-timeout 2s --ping-timeout 1s
@@ -1350,16 +1348,13 @@ sc_multipoint-synproxy() {
 	fault_end
 	finish --transport h2c --server $S4:8080 --conns 2 \
 		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) through a router that is a SYN proxy (nft synproxy: it answers the client's SYN with a SYN cookie and opens the connection to the server after the client's ACK; conntrack then shifts the server's sequence numbers by the difference between its ISN and the cookie), captured at the client, the router's two interfaces and the server. From 2 s to 8 s the router drops 8% of client->server and 6% of server->client data packets at random (nft numgen with counters)." \
-		--captures "client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace" \
+		--captures "$FOUR_CAPTURES" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
 		--notes "Each side of the router sees its own handshake: client-router (the SYN-ACK from the router, a cookie) and router-server (the router's SYN with the client's ISN, the server's SYN-ACK). Server->client sequence numbers differ by a constant between router-s and router-c. h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap places every loss between router-c and router-s (client->server) or router-s and router-c (server->client)."
 }
 
 notes_multipoint-synproxy() {
-	local i
-	for i in 0 1; do
-		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
-	done
+	faults_counted 0 1
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
 }
 
@@ -1395,10 +1390,7 @@ sc_router-any() {
 }
 
 notes_router-any() {
-	local i
-	for i in 0 1; do
-		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
-	done
+	faults_counted 0 1
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
 	# dumpcap writes its file 0600; gzipped (h2pcap and tshark read it
 	# as is) to keep the testdata small.
@@ -1491,10 +1483,7 @@ sc_multipoint-nat() {
 }
 
 notes_multipoint-nat() {
-	local i
-	for i in 0 1; do
-		[ "${F_COUNT[$i]:-0}" -ge 3 ] || SC_BAD="fault $i dropped only ${F_COUNT[$i]:-0} packets"
-	done
+	faults_counted 0 1
 	echo "rtb dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client packets (nft counters)."
 }
 

@@ -254,23 +254,7 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", filepath.Join(dir, "client.log")}, clientKeys...)...)
 	// The quiet period counts from the client's start, which a loaded
 	// machine may delay: the times are taken from the client's log.
-	clientLog := filepath.Join(dir, "client.log")
-	var start time.Time
-	if !waitFor(5*time.Second, func() bool {
-		b, _ := os.ReadFile(clientLog)
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		var e struct {
-			Time string `json:"time"`
-			Op   string `json:"op"`
-		}
-		if json.Unmarshal(line, &e) != nil || e.Op != "start" {
-			return false
-		}
-		start, _ = time.Parse(time.RFC3339Nano, e.Time)
-		return !start.IsZero()
-	}) {
-		t.Fatal("the client did not start")
-	}
+	start := clientStart(t, filepath.Join(dir, "client.log"))
 	time.Sleep(time.Until(start.Add(1400 * time.Millisecond)))
 	// The black hole starts with nothing in flight, or the connection
 	// would be lost to more than the PING.
@@ -405,6 +389,29 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 			t.Errorf("%s: verdict %s, want lost_ping", filepath.Base(f), c.Verdict.Kind)
 		}
 	}
+}
+
+// clientStart waits up to 5 s for the lab client's first log line (op
+// start) in clientLog and returns its time.
+func clientStart(t *testing.T, clientLog string) time.Time {
+	t.Helper()
+	var start time.Time
+	if !waitFor(5*time.Second, func() bool {
+		b, _ := os.ReadFile(clientLog)
+		line, _, _ := bytes.Cut(b, []byte("\n"))
+		var e struct {
+			Time string `json:"time"`
+			Op   string `json:"op"`
+		}
+		if json.Unmarshal(line, &e) != nil || e.Op != "start" {
+			return false
+		}
+		start, _ = time.Parse(time.RFC3339Nano, e.Time)
+		return !start.IsZero()
+	}) {
+		t.Fatal("the client did not start")
+	}
+	return start
 }
 
 // lineLog collects a command's output lines as they come.

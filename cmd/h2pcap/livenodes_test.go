@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,22 +59,7 @@ func TestLiveTwoNodes(t *testing.T) {
 	client := n.start(n.cli, filepath.Join(dir, "client.out"), h2lab, "client", "--addr", liveServer+":"+port, "--tls=false", "--conns", "1",
 		"--duration", "5s", "--every", "200ms", "--large-every", "0", "--watch-every", "30s", "--quiet-after", "1s", "--quiet-for", "10s",
 		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", clientLog)
-	var start time.Time
-	if !waitFor(5*time.Second, func() bool {
-		b, _ := os.ReadFile(clientLog)
-		line, _, _ := bytes.Cut(b, []byte("\n"))
-		var e struct {
-			Time string `json:"time"`
-			Op   string `json:"op"`
-		}
-		if json.Unmarshal(line, &e) != nil || e.Op != "start" {
-			return false
-		}
-		start, _ = time.Parse(time.RFC3339Nano, e.Time)
-		return !start.IsZero()
-	}) {
-		t.Fatal("the client did not start")
-	}
+	start := clientStart(t, clientLog)
 	time.Sleep(time.Until(start.Add(1400 * time.Millisecond)))
 	n.in(n.rtr, "nft", "add rule inet h2live faults ip saddr "+liveServer+" counter drop")
 	// The PING goes out at about 2 s and is given up 1 s later; the
