@@ -9,8 +9,8 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/notice"
-	"github.com/h2pcap/h2pcap/analyze/plot"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
@@ -90,6 +90,7 @@ type Analyzer struct {
 	spill     *rowSpill       // nil without Options.SpillRows
 	plot      bool            // Options.Plot
 	openConns atomic.Int64    // connections without a close, for OpenConns
+	reported  bool            // a Report was made (half.go)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -176,16 +177,29 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	}
 	if c == nil {
 		c = a.newConn(k, s)
-	} else if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && c.tcp.SYN(c.side(s), s.Seq) {
-		// A SYN with a new ISN: the old connection can no longer be
-		// found; drop what only the analysis needed.
-		c.tcp.Forget()
-		c.app.Finish()
-		a.connClosed(c, s)
-		c = a.newConn(k, s)
-		pre = tcp.FlagReusedPorts
+	} else {
+		if c.connState == nil {
+			a.grow(c) // a second segment: c needs its trackers now
+		}
+		if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && c.tcp.SYN(c.side(s), s.Seq) {
+			// A SYN with a new ISN: the old connection can no longer be
+			// found; drop what only the analysis needed.
+			c.tcp.Forget()
+			c.app.Finish()
+			a.connClosed(c, s)
+			c = a.newConn(k, s)
+			pre = tcp.FlagReusedPorts
+		}
 	}
 	a.lastKey, a.lastConn = k, c
+	if c.connState == nil {
+		// A lone SYN, kept as it is until its connection needs trackers
+		// (half.go): a first SYN has no analysis flags.
+		if a.fg != nil && len(a.fg.closed) > 0 {
+			a.sweep(s.Time)
+		}
+		return pre
+	}
 	f := c.segment(s)
 	if c.nt != nil {
 		c.nt.Segment(c, s, f)
@@ -205,8 +219,11 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 // errors must come in capture order.
 func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	c := a.conns[keyOf(e.Src, e.Dst)]
-	if c == nil {
+	if c == nil || c == a.gone {
 		return
+	}
+	if c.connState == nil {
+		a.grow(c)
 	}
 	side := 0
 	if c.ep[1] == e.Src {
@@ -222,12 +239,15 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	}
 }
 
+// newConn opens the connection s starts on k: with its trackers, or
+// without while s is a lone SYN (half.go).
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
-	c := newConn(len(a.all), s, a.maxEvents)
-	if a.plot {
-		c.plot = &plot.Recorder{}
+	c := newConn(len(a.all), s)
+	if a.halfOpen(s) {
+		c.half.keep(s)
+	} else {
+		a.build(c)
 	}
-	c.app.Init(c, slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port()), a.keys)
 	a.all = append(a.all, c)
 	a.conns[k] = c
 	a.connOpened(c, s)
@@ -256,9 +276,17 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		r.Inputs = []*decode.InputInfo{}
 	}
 	listed := a.listed()
-	for _, c := range listed {
+	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
+	for i, c := range listed {
+		if c.connState == nil {
+			var out *model.Connection
+			out, facts[i] = a.reportHalf(c)
+			r.Connections = append(r.Connections, out)
+			continue
+		}
 		r.Connections = append(r.Connections, c.report())
 	}
+	a.reported = true
 	if a.spill != nil && a.spill.Len() > 0 {
 		r.Spilled = a.spill
 	}
@@ -269,7 +297,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	listed = a.judgeReport(r, listed, place) // judge.go
+	listed = a.judgeReport(r, listed, facts, place) // judge.go
 	plots(r, listed)                         // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
