@@ -298,7 +298,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		}
 	}
 	listed = a.judgeReport(r, listed, facts, place) // judge.go
-	plots(r, listed)                         // plots.go
+	plots(r, listed)                                // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -49,7 +49,7 @@ type conn struct {
 	probeSYN  bool
 	forgotten bool // judged healthy after its close and dropped
 
-	*connState          // nil while the connection is a lone SYN (half.go)
+	*connState         // nil while the connection is a lone SYN (half.go)
 	half       halfSYN // that SYN
 }
 
