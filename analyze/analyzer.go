@@ -91,6 +91,7 @@ type Analyzer struct {
 	plot      bool            // Options.Plot
 	openConns atomic.Int64    // connections without a close, for OpenConns
 	reported  bool            // a Report was made (half.go)
+	scratch   *connState      // the trackers a Report builds for a half-open conn (half.go)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.

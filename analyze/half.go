@@ -80,7 +80,12 @@ func (c *conn) halfSegment() decode.Segment {
 // made since, the trackers are also told what that Report told them (it
 // ended the application decoding).
 func (a *Analyzer) build(c *conn) {
-	st := &connState{maxEvents: a.maxEvents}
+	a.buildIn(c, &connState{})
+}
+
+// buildIn is build with st, zeroed, as the trackers.
+func (a *Analyzer) buildIn(c *conn, st *connState) {
+	*st = connState{maxEvents: a.maxEvents}
 	c.connState = st
 	st.tcp.Init()
 	if a.plot {
@@ -109,10 +114,14 @@ func (a *Analyzer) grow(c *conn) {
 }
 
 // reportHalf is the Connection of a half-open c and its facts, from
-// trackers built for the moment: freed again at once, so that a million
-// SYNs cost their rows, not their trackers too.
+// trackers built for the moment in the Analyzer's scratch state (neither
+// keeps a pointer into it): a million SYNs cost their rows, not their
+// trackers too, nor the time to allocate them.
 func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
-	a.build(c)
+	if a.scratch == nil {
+		a.scratch = &connState{}
+	}
+	a.buildIn(c, a.scratch)
 	out := c.report()
 	client, _ := c.Roles()
 	f := c.vt.Facts(client, &c.tcp)
