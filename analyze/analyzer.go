@@ -57,6 +57,13 @@ type Options struct {
 	// --format json: every connection is listed, memory follows the open
 	// ones). Close removes the file.
 	SpillRows bool
+	// ReportOnce says the Report is made once, when the capture has been
+	// read (h2pcap analyze): each connection's trackers are freed as soon
+	// as its row and facts are made, so that the Report's memory takes
+	// their place instead of adding to it. Segments given after it, or a
+	// second Report, find connections without trackers: do neither.
+	// Without effect with OnNotice or Plot, which read the trackers after.
+	ReportOnce bool
 	// Plot records each connection's packets for the report's pictures
 	// (package plot, decimated): the Report gives the connections with a
 	// problem a model.Plot. It costs a little time per packet and up to
@@ -91,6 +98,7 @@ type Analyzer struct {
 	plot      bool            // Options.Plot
 	openConns atomic.Int64    // connections without a close, for OpenConns
 	reported  bool            // a Report was made (half.go)
+	once      bool            // Options.ReportOnce
 	scratch   *connState      // the trackers a Report builds for a half-open conn (half.go)
 }
 
@@ -125,6 +133,7 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
 	a.plot = opts.Plot
+	a.once = opts.ReportOnce
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -278,14 +287,21 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	}
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
+	free := a.once && a.nt == nil && !a.plot
 	for i, c := range listed {
-		if c.connState == nil {
-			var out *model.Connection
+		var out *model.Connection
+		switch {
+		case c.connState == nil:
 			out, facts[i] = a.reportHalf(c)
-			r.Connections = append(r.Connections, out)
-			continue
+		case free:
+			out = c.report()
+			client, _ := c.Roles()
+			facts[i] = c.vt.Facts(client, &c.tcp)
+			c.connState = nil // Options.ReportOnce
+		default:
+			out = c.report()
 		}
-		r.Connections = append(r.Connections, c.report())
+		r.Connections = append(r.Connections, out)
 	}
 	a.reported = true
 	if a.spill != nil && a.spill.Len() > 0 {

@@ -223,6 +223,9 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		// ones: those can be judged and dropped soon after their close.
 		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
 	}
+	// One Report, at the end: each connection's trackers go as its row
+	// is made.
+	opts.ReportOnce = true
 	var r *model.Report
 	if len(points) > 0 {
 		r, _, err = analyzePoints(ir.files, points, opts, open, prog)

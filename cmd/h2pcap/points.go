@@ -96,6 +96,7 @@ func analyzePoints(stop context.Context, points []pointSpec, opts analyze.Option
 	// A point's report must hold all its connections: rows are matched
 	// across points at the end.
 	opts.ForgetHealthy, opts.ForgetAbove, opts.SpillRows = 0, 0, false
+	opts.ReportOnce = false
 	names := make([]string, len(points))
 	readers := make([]*pointReader, len(points))
 	var allPaths []string
