@@ -224,6 +224,12 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		}()
 	}
 
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		(&memReturner{done: statusDone}).run()
+	}()
+
 	keys.Source = in
 	info, err := a.ReadSource(keys)
 	stop() // the capture is over: a second ^C kills the process as usual
