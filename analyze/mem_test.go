@@ -47,8 +47,8 @@ func connMemory(tb testing.TB, kind string, n int, rate float64, opts Options) f
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 }
 
-// BenchmarkConnMemory reports the heap held per open and per closed
-// connection (README: "Memory per connection").
+// BenchmarkConnMemory reports the heap held per open, closed and
+// half-open connection (README: "Memory per connection").
 func BenchmarkConnMemory(b *testing.B) {
 	cases := []struct {
 		name, kind string
@@ -57,6 +57,8 @@ func BenchmarkConnMemory(b *testing.B) {
 	}{
 		{"open", "open", 0, Options{}},
 		{"closed", "short", 0, Options{}},
+		// A SYN nothing answers: a flood's or a scan's (half.go).
+		{"half-open", "syn", 0, Options{}},
 		// Spread over 20 s, forgotten 3 s after their close: what stays
 		// is the last seconds' connections and the forgotten ones' counts.
 		{"closed-forgotten", "short", 1000, Options{ForgetHealthy: 3 * time.Second}},
