@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
 mkdir -p "$out"
-[ -x bin/h2pcap ] || make build >/dev/null
+h2pcap=${H2PCAP:-bin/h2pcap}
+[ -x "$h2pcap" ] || make build >/dev/null
 go build -o "$out/gen" ./bench/gen
 go build -o "$out/replay" ./bench/replay
 n=${BENCH_LIVE_N:-50000}
@@ -40,10 +41,10 @@ rss() { awk -v k="$2:" '$1 == k { print int($2 / 1024) }' "/proc/$1/status" 2>/d
 # --forget 3s: what h2pcap analyze uses; the default 2m would outlast the
 # bench.
 ip netns exec "$ns" /usr/bin/time -f '%U %S %M' -o "$out/live-mem.time" \
-	bin/h2pcap live -i v1 --forget 3s --format json -o "$out/live-mem.json" >"$out/live-mem.notices" 2>"$out/live-mem.err" &
+	"$h2pcap" live -i v1 --forget 3s --format json -o "$out/live-mem.json" >"$out/live-mem.notices" 2>"$out/live-mem.err" &
 lpid=$!
 sleep 2
-pid=$(pgrep -n -f "h2pcap live -i v1 --forget 3s --format json -o $out/live-mem.json")
+pid=$(pgrep -n -f " live -i v1 --forget 3s --format json -o $out/live-mem.json")
 start=$(rss "$pid" VmRSS)
 ip netns exec "$ns" "$out/replay" -i v0 -pps "${BENCH_LIVE_PPS:-50000}" "$cap" 2>"$out/replay.err" &
 rpid=$!
@@ -71,5 +72,5 @@ printf '  RSS before the first packet %4d MB (target <= 30 MB: %s)\n' "$start" "
 printf '  peak RSS during the storm   %4d MB\n' "$peak"
 printf '  RSS %2d s after the storm    %4d MB (every 5 s:%s)\n' "$settle" "$after" "$trend"
 printf '  peak RSS with the report    %4d MB (target <= 256 MB: %s), CPU %.2f s\n' "$final" "$(ok "$final" 256)" "$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')"
-grep -o '"connections": [0-9]*' "$out/live-mem.json" | head -1 || true
-grep -o 'the kernel dropped [0-9]*' "$out/live-mem.json" || true
+printf '  captured %s packets; %s\n' "$(grep -m1 -o '"packets": [0-9]*' "$out/live-mem.json" | tr -dc 0-9)" \
+	"$(grep -o 'dropped [0-9]* [a-z ]*packets' "$out/live-mem.json" | paste -sd, || echo 'no capture drops')"
