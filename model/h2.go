@@ -179,7 +179,7 @@ type HTTP2 struct {
 	// RST_STREAMs.
 	PingsDropped      int `json:"pings_dropped,omitempty"`
 	RSTStreamsDropped int `json:"rst_streams_dropped,omitempty"`
-	// PingsFolded, on a connection that listed more than 256 PINGs (a
+	// PingsFolded, on a connection that listed more than 64 PINGs (a
 	// long-lived one pinging every few seconds), counts the old
 	// answered, timely PINGs taken out of Pings to make room, with their
 	// RTTs; absent otherwise. Pings keeps the latest ones and every
