@@ -50,7 +50,7 @@ func TestPingMatching(t *testing.T) {
 	peer.hasLast, peer.last = true, h2.Meta{Frame: 1, Time: t0}
 	p.ping(client, pingFrame(2, 30000, false, a), &peer, time.Second)
 	p.ping(server, pingFrame(3, 30001, false, a), &peer, time.Second) // same data, other direction
-	p.ack(server, pingFrame(4, 30010, true, a))          // answers the client's
+	p.ack(server, pingFrame(4, 30010, true, a))                       // answers the client's
 	p.ping(client, pingFrame(5, 60000, false, b), &peer, time.Second)
 	p.ack(client, pingFrame(6, 60001, true, [8]byte{7})) // PING never seen
 	got := p.report(client, 5*time.Millisecond)
