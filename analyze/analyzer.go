@@ -9,8 +9,8 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/app"
 	"github.com/h2pcap/h2pcap/analyze/notice"
-	"github.com/h2pcap/h2pcap/analyze/plot"
 	"github.com/h2pcap/h2pcap/analyze/tcp"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
@@ -57,6 +57,13 @@ type Options struct {
 	// --format json: every connection is listed, memory follows the open
 	// ones). Close removes the file.
 	SpillRows bool
+	// ReportOnce says the Report is made once, when the capture has been
+	// read (h2pcap analyze): each connection's trackers are freed as soon
+	// as its row and facts are made, so that the Report's memory takes
+	// their place instead of adding to it. Segments given after it, or a
+	// second Report, find connections without trackers: do neither.
+	// Without effect with OnNotice or Plot, which read the trackers after.
+	ReportOnce bool
 	// Plot records each connection's packets for the report's pictures
 	// (package plot, decimated): the Report gives the connections with a
 	// problem a model.Plot. It costs a little time per packet and up to
@@ -97,6 +104,9 @@ type Analyzer struct {
 	plot      bool            // Options.Plot
 	perIface  bool            // Options.OneInterfacePerConnection
 	openConns atomic.Int64    // connections without a close, for OpenConns
+	reported  bool            // a Report was made (half.go)
+	once      bool            // Options.ReportOnce
+	scratch   *connState      // the trackers a Report builds for a half-open conn (half.go)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -131,6 +141,7 @@ func New(opts Options) *Analyzer {
 	a.AddKeys(opts.Keys)
 	a.plot = opts.Plot
 	a.perIface = opts.OneInterfacePerConnection
+	a.once = opts.ReportOnce
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -184,16 +195,29 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	}
 	if c == nil {
 		c = a.newConn(k, s)
-	} else if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && c.tcp.SYN(c.side(s), s.Seq) {
-		// A SYN with a new ISN: the old connection can no longer be
-		// found; drop what only the analysis needed.
-		c.tcp.Forget()
-		c.app.Finish()
-		a.connClosed(c, s)
-		c = a.newConn(k, s)
-		pre = tcp.FlagReusedPorts
+	} else {
+		if c.connState == nil {
+			a.grow(c) // a second segment: c needs its trackers now
+		}
+		if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && c.tcp.SYN(c.side(s), s.Seq) {
+			// A SYN with a new ISN: the old connection can no longer be
+			// found; drop what only the analysis needed.
+			c.tcp.Forget()
+			c.app.Finish()
+			a.connClosed(c, s)
+			c = a.newConn(k, s)
+			pre = tcp.FlagReusedPorts
+		}
 	}
 	a.lastKey, a.lastConn = k, c
+	if c.connState == nil {
+		// A lone SYN, kept as it is until its connection needs trackers
+		// (half.go): a first SYN has no analysis flags.
+		if a.fg != nil && len(a.fg.closed) > 0 {
+			a.sweep(s.Time)
+		}
+		return pre
+	}
 	f := c.segment(s)
 	if c.nt != nil {
 		c.nt.Segment(c, s, f)
@@ -213,8 +237,11 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 // errors must come in capture order.
 func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	c := a.conns[keyOf(e.Src, e.Dst)]
-	if c == nil {
+	if c == nil || c == a.gone {
 		return
+	}
+	if c.connState == nil {
+		a.grow(c)
 	}
 	side := 0
 	if c.ep[1] == e.Src {
@@ -230,12 +257,15 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	}
 }
 
+// newConn opens the connection s starts on k: with its trackers, or
+// without while s is a lone SYN (half.go).
 func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
-	c := newConn(len(a.all), s, a.maxEvents)
-	if a.plot {
-		c.plot = &plot.Recorder{}
+	c := newConn(len(a.all), s)
+	if a.halfOpen(s) {
+		c.half.keep(s)
+	} else {
+		a.build(c)
 	}
-	c.app.Init(c, slices.Contains(a.h2Ports, s.Src.Port()) || slices.Contains(a.h2Ports, s.Dst.Port()), a.keys)
 	a.all = append(a.all, c)
 	a.conns[k] = c
 	a.connOpened(c, s)
@@ -264,9 +294,24 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		r.Inputs = []*decode.InputInfo{}
 	}
 	listed := a.listed()
-	for _, c := range listed {
-		r.Connections = append(r.Connections, c.report())
+	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
+	free := a.once && a.nt == nil && !a.plot
+	for i, c := range listed {
+		var out *model.Connection
+		switch {
+		case c.connState == nil:
+			out, facts[i] = a.reportHalf(c)
+		case free:
+			out = c.report()
+			client, _ := c.Roles()
+			facts[i] = c.vt.Facts(client, &c.tcp)
+			c.connState = nil // Options.ReportOnce
+		default:
+			out = c.report()
+		}
+		r.Connections = append(r.Connections, out)
 	}
+	a.reported = true
 	if a.spill != nil && a.spill.Len() > 0 {
 		r.Spilled = a.spill
 	}
@@ -277,8 +322,8 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	listed = a.judgeReport(r, listed, place) // judge.go
-	plots(r, listed)                         // plots.go
+	listed = a.judgeReport(r, listed, facts, place) // judge.go
+	plots(r, listed)                                // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -30,16 +30,34 @@ type sideState struct {
 	sniff   app.Sniff // what it looked like
 }
 
-// conn is one TCP connection: one tshark tcp.stream.
+// conn is one TCP connection: one tshark tcp.stream. Its trackers are in
+// connState, built at its first segment, or for a connection that is only
+// a SYN so far when a second segment comes (half.go).
 type conn struct {
 	stream int
 	ep     [2]netip.AddrPort // ep[sideA] sent the first segment seen
-	tcp    tcp.Conn          // the TCP tracker: Wireshark's analysis, per side
-	dir    [2]sideState
 
 	firstFrame, lastFrame int
 	firstInput, lastInput int
 	start, end            time.Time
+
+	nt          *notice.Noticer // the analyzer's, nil without OnNotice
+	closedNoted bool            // counted closed (Analyzer.OpenConns)
+	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
+	// the notices tell nothing of it, and an ICMP error quoting that SYN
+	// ends it.
+	probeSYN  bool
+	forgotten bool // judged healthy after its close and dropped
+
+	*connState         // nil while the connection is a lone SYN (half.go)
+	half       halfSYN // that SYN
+}
+
+// connState is what a connection's stages keep: about 3 KB, which a SYN
+// nothing answers never needs (half.go).
+type connState struct {
+	tcp tcp.Conn // the TCP tracker: Wireshark's analysis, per side
+	dir [2]sideState
 
 	rst, fin closeMark
 	vt       verdict.Tracker // what the verdict needs beyond the counters
@@ -51,14 +69,7 @@ type conn struct {
 
 	app app.State // the application analysis: TLS, HTTP/2, PINGs
 
-	nt          *notice.Noticer // the analyzer's, nil without OnNotice
-	notes       *notice.State   // notice state; nil without OnNotice (it is live's alone)
-	closedNoted bool            // counted closed (Analyzer.OpenConns)
-	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
-	// the notices tell nothing of it, and an ICMP error quoting that SYN
-	// ends it.
-	probeSYN  bool
-	forgotten bool // judged healthy after its close and dropped
+	notes *notice.State // notice state; nil without OnNotice (it is live's alone)
 }
 
 // closeMark remembers the first segment with RST or FIN.
@@ -69,18 +80,19 @@ type closeMark struct {
 	input int
 }
 
-func newConn(stream int, s *decode.Segment, maxEvents int) *conn {
-	c := &conn{
+// newConn is the connection s opens, without its trackers (Analyzer.build).
+func newConn(stream int, s *decode.Segment) *conn {
+	return &conn{
 		stream:     stream,
 		ep:         [2]netip.AddrPort{s.Src, s.Dst},
 		firstFrame: s.Frame,
 		firstInput: s.Input,
+		lastFrame:  s.Frame,
+		lastInput:  s.Input,
 		start:      s.Time,
-		maxEvents:  maxEvents,
+		end:        s.Time,
 		probeSYN:   verdict.ProbeSYN(s),
 	}
-	c.tcp.Init()
-	return c
 }
 
 // side returns which side sent s.

@@ -10,11 +10,16 @@ import (
 // verdict tracker kept, mapped to client and server as report mapped them.
 // It returns the listed connections the Report kept (probes are counted
 // apart), so that r.Connections[i] is still the i-th.
-func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, place func([]*model.Connection)) []*conn {
-	facts := make([]*verdict.Facts, len(listed))
+//
+// facts[i] are listed[i]'s facts, or nil for those still to be taken from
+// their trackers (a half-open connection's were taken when its row was
+// made: its trackers are gone again, half.go).
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, facts []*verdict.Facts, place func([]*model.Connection)) []*conn {
 	for i, c := range listed {
-		client, _ := c.Roles()
-		facts[i] = c.vt.Facts(client, &c.tcp)
+		if facts[i] == nil {
+			client, _ := c.Roles()
+			facts[i] = c.vt.Facts(client, &c.tcp)
+		}
 	}
 	var forgotten *verdict.Forgotten
 	if a.fg != nil {

@@ -47,25 +47,31 @@ func connMemory(tb testing.TB, kind string, n int, rate float64, opts Options) f
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 }
 
-// BenchmarkConnMemory reports the heap held per open and per closed
-// connection (README: "Memory per connection").
+// BenchmarkConnMemory reports the heap held per open, closed and
+// half-open connection (README: "Memory per connection").
 func BenchmarkConnMemory(b *testing.B) {
 	cases := []struct {
 		name, kind string
+		n          int
 		rate       float64
 		opts       Options
 	}{
-		{"open", "open", 0, Options{}},
-		{"closed", "short", 0, Options{}},
+		{"open", "open", 20000, 0, Options{}},
+		{"closed", "short", 20000, 0, Options{}},
+		// A SYN nothing answers: a flood's or a scan's (half.go).
+		{"half-open", "syn", 20000, 0, Options{}},
 		// Spread over 20 s, forgotten 3 s after their close: what stays
 		// is the last seconds' connections and the forgotten ones' counts.
-		{"closed-forgotten", "short", 1000, Options{ForgetHealthy: 3 * time.Second}},
+		{"closed-forgotten", "short", 20000, 1000, Options{ForgetHealthy: 3 * time.Second}},
+		// Open for 1,000 s, answering a PING every 5 s: the PINGs past
+		// app.FoldPingsAfter are counted, not listed.
+		{"keepalive-200-pings", "keepalive", 2000, 0, Options{}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			var per float64
 			for range b.N {
-				per = connMemory(b, tc.kind, 20000, tc.rate, tc.opts)
+				per = connMemory(b, tc.kind, tc.n, tc.rate, tc.opts)
 			}
 			b.ReportMetric(per, "B/conn")
 		})

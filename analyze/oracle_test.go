@@ -622,7 +622,7 @@ func analyzeFile(path string) (map[int]*frameResult, *model.Report, []int, error
 		f := a.segment(&s)
 		c := a.conns[keyOf(s.Src, s.Dst)]
 		res[s.Frame] = &frameResult{
-			seq:     int64(c.tcp.Flow(c.side(&s)).Relative(s.Seq)),
+			seq:     relSeq(c, &s),
 			stream:  c.stream,
 			src:     []string{s.Src.Addr().String()},
 			srcPort: int(s.Src.Port()),
@@ -644,4 +644,13 @@ func shownFields(f tcp.Flags) uint32 {
 		}
 	}
 	return out
+}
+
+// relSeq is s's relative sequence number (tshark's tcp.seq) on c. A
+// connection without trackers has seen only its first SYN: 0.
+func relSeq(c *conn, s *decode.Segment) int64 {
+	if c.connState == nil {
+		return 0
+	}
+	return int64(c.tcp.Flow(c.side(s)).Relative(s.Seq))
 }

@@ -8,7 +8,7 @@ import "github.com/h2pcap/h2pcap/model"
 func plots(r *model.Report, listed []*conn) {
 	for i, c := range listed {
 		out := r.Connections[i]
-		if c.plot == nil || out.Verdict == nil || out.Verdict.Kind == "" || out.Verdict.Kind == model.KindHealthy {
+		if c.connState == nil || c.plot == nil || out.Verdict == nil || out.Verdict.Kind == "" || out.Verdict.Kind == model.KindHealthy {
 			continue
 		}
 		client, _ := c.Roles()

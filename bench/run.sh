@@ -140,6 +140,11 @@ if [ "${BENCH_MANY:-1}" != 0 ]; then
 	bash bench/many.sh
 fi
 
+# Live's memory: bench/live.sh (BENCH_LIVE_MEM=0 skips it).
+if [ "${BENCH_LIVE_MEM:-1}" != 0 ]; then
+	bash bench/live.sh
+fi
+
 echo
 echo "Go benchmarks (decoder and analyzer hot paths):"
 go test -run '^$' -bench . -benchmem ./decode ./analyze | grep -E '^(Benchmark|ok|FAIL)'

@@ -179,6 +179,12 @@ type HTTP2 struct {
 	// RST_STREAMs.
 	PingsDropped      int `json:"pings_dropped,omitempty"`
 	RSTStreamsDropped int `json:"rst_streams_dropped,omitempty"`
+	// PingsFolded, on a connection that listed more than 64 PINGs (a
+	// long-lived one pinging every few seconds), counts the old
+	// answered, timely PINGs taken out of Pings to make room, with their
+	// RTTs; absent otherwise. Pings keeps the latest ones and every
+	// unanswered or late one.
+	PingsFolded *PingFold `json:"pings_folded,omitempty"`
 
 	// HealthCheck is the client's health-check settings inferred from
 	// its PINGs; nil when it sent none that tell.
@@ -302,6 +308,28 @@ type Ping struct {
 	// Reason says, for an inferred PING, what made the record one: its
 	// size, the silence before it, and the peer's answer or its absence.
 	Reason string `json:"reason,omitempty"`
+}
+
+// PingFold is what the PINGs folded out of HTTP2.Pings add up to.
+type PingFold struct {
+	Count      int `json:"count"`
+	FromClient int `json:"from_client"`
+	FromServer int `json:"from_server"`
+	// The first and the last folded PING.
+	FirstFrame int `json:"first_frame"`
+	FirstInput int `json:"first_input"`
+	LastFrame  int `json:"last_frame"`
+	LastInput  int `json:"last_input"`
+	// RTT is their round trips, by bucket (empty buckets left out).
+	RTT []PingRTTBucket `json:"rtt"`
+}
+
+// PingRTTBucket counts the folded PINGs whose RTT was at most LEms
+// milliseconds and above the previous bucket's; LEms is null for the
+// last bucket (over 5 s).
+type PingRTTBucket struct {
+	LEms  *float64 `json:"le_ms"`
+	Count int      `json:"count"`
 }
 
 // Ping.Sender values: who sends PINGs with such data.

@@ -434,7 +434,7 @@ func (d *h2dir) frame(f *h2.Frame) {
 			h.pings.ack(d.side, f)
 			h.host.PingAck(d.side, f)
 		} else {
-			h.pings.ping(d.side, f, peer)
+			h.pings.ping(d.side, f, peer, LatePingAfter(h.host.IRTT()))
 		}
 	case http2.FrameGoAway:
 		h.goaway(d.side, f)

@@ -57,10 +57,27 @@ const (
 	maxPings = 2048
 	// maxAckSearch bounds how far back an ACK looks for its PING.
 	MaxAckSearch = 256
+	// FoldPingsAfter: a connection that has listed this many PINGs
+	// folds its oldest answered, timely one into PingsFolded (a count
+	// and an RTT histogram) for each new one, so that a connection
+	// pinging every few seconds for days keeps a bounded list: the
+	// latest PINGs, and every unanswered or late one (up to maxPings),
+	// which are what the verdicts and the notices read. The lab's
+	// captures list 46 at most; a connection pinging every 5 s reaches
+	// it after 5 minutes, and then costs 9 KB of PINGs however long it
+	// lives.
+	FoldPingsAfter = 64
 )
+
+// pingRTTBounds are the upper bounds, in ms, of PingsFolded's RTT
+// histogram buckets; a last bucket takes the rest.
+var pingRTTBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}
 
 // pingRec is one PING (or an ACK whose PING was not captured), by side.
 type PingRec struct {
+	// ID numbers the records in the order they were listed: an index
+	// into the list that folding does not move (pingTracker.byID).
+	ID      int
 	Side    int // the PING's sender
 	Data    [8]byte
 	Meta    h2.Meta // zero for an ACK without its PING
@@ -79,20 +96,106 @@ type PingRec struct {
 type pingTracker struct {
 	list    []PingRec
 	dropped int
+	added   int // records ever listed: the next ID
+	// lateAfter is when an ACK is late (LatePingAfter of the
+	// handshake's RTT), for folding; 0 until a PING is listed.
+	lateAfter time.Duration
+	folded    pingFold
+}
+
+// pingFold is what the PINGs folded out of the list add up to.
+type pingFold struct {
+	n           int
+	fromSide    [2]int
+	rtt         []int // by pingRTTBounds, and one more
+	first, last h2.Meta
+}
+
+// add lists r, folding an old record first if the list is long (see
+// FoldPingsAfter); it reports false when r could not be listed.
+func (p *pingTracker) add(r PingRec) bool {
+	if len(p.list) >= FoldPingsAfter {
+		p.fold()
+	}
+	if len(p.list) >= maxPings {
+		return false
+	}
+	r.ID = p.added
+	p.added++
+	p.list = append(p.list, r)
+	return true
+}
+
+// fold takes the oldest answered, timely, decoded PING out of the list
+// into the counts, if there is one before the last FoldPingsAfter/2.
+func (p *pingTracker) fold() {
+	for i := range p.list[:len(p.list)-FoldPingsAfter/2] {
+		r := &p.list[i]
+		if !r.Acked || r.Orphan || r.Inferred || r.Meta.Frame == 0 || r.Ack.Time.Sub(r.Meta.Time) > p.lateAfter {
+			continue
+		}
+		f := &p.folded
+		if f.n == 0 {
+			f.first, f.rtt = r.Meta, make([]int, len(pingRTTBounds)+1)
+		}
+		f.n++
+		f.fromSide[r.Side]++
+		f.last = r.Meta
+		ms := float64(r.Ack.Time.Sub(r.Meta.Time)) / float64(time.Millisecond)
+		b := 0
+		for b < len(pingRTTBounds) && ms > pingRTTBounds[b] {
+			b++
+		}
+		f.rtt[b]++
+		p.list = slices.Delete(p.list, i, i+1)
+		return
+	}
+}
+
+// byID returns the record numbered id, nil if it was folded or dropped.
+func (p *pingTracker) byID(id int) *PingRec {
+	i, ok := slices.BinarySearchFunc(p.list, id, func(r PingRec, id int) int { return r.ID - id })
+	if !ok {
+		return nil
+	}
+	return &p.list[i]
+}
+
+// report builds PingsFolded, with client the client's side; nil when
+// nothing was folded.
+func (f *pingFold) report(client int) *model.PingFold {
+	if f.n == 0 {
+		return nil
+	}
+	out := &model.PingFold{Count: f.n, FromClient: f.fromSide[client], FromServer: f.fromSide[1-client],
+		FirstFrame: f.first.Frame, FirstInput: f.first.Input, LastFrame: f.last.Frame, LastInput: f.last.Input,
+		RTT: make([]model.PingRTTBucket, 0, len(f.rtt))}
+	for i, n := range f.rtt {
+		if n == 0 {
+			continue
+		}
+		b := model.PingRTTBucket{Count: n}
+		if i < len(pingRTTBounds) {
+			le := pingRTTBounds[i]
+			b.LEms = &le
+		}
+		out.RTT = append(out.RTT, b)
+	}
+	return out
 }
 
 // ping takes a PING (not an ACK) from side; peer is the other direction,
-// whose last frame says how long side had received nothing.
-func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir) {
-	if len(p.list) >= maxPings {
-		p.dropped++
-		return
-	}
+// whose last frame says how long side had received nothing; lateAfter is
+// when its ACK would be late.
+func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir, lateAfter time.Duration) {
+	p.lateAfter = lateAfter
 	r := PingRec{Side: side, Data: f.PingData, Meta: f.Meta}
 	if peer.hasLast && !peer.last.Time.After(f.Meta.Time) {
 		r.idle, r.hasIdle = f.Meta.Time.Sub(peer.last.Time), true
 	}
-	p.list = append(p.list, r)
+	if !p.add(r) {
+		p.dropped++
+	}
 }
 
 // ack matches a PING ACK from side to the latest unanswered PING the other
@@ -105,21 +208,19 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 			return
 		}
 	}
-	if p.dropped > 0 || len(p.list) >= maxPings {
+	if p.dropped > 0 || p.folded.n > 0 || len(p.list) >= maxPings {
 		return // its PING may be one not listed
 	}
 	// The PING was not captured: record the ACK, so it is not lost.
-	p.list = append(p.list, PingRec{Side: 1 - side, Data: f.PingData, Orphan: true, Acked: true, Ack: f.Meta})
+	p.add(PingRec{Side: 1 - side, Data: f.PingData, Orphan: true, Acked: true, Ack: f.Meta})
 }
 
 // inferred adds a PING found in records that were not decrypted: from
 // side at meta, answered by the peer at ack when acked.
 func (p *pingTracker) inferred(side int, meta h2.Meta, acked bool, ack h2.Meta, idle time.Duration, hasIdle bool, reason string) {
-	if len(p.list) >= maxPings {
+	if !p.add(PingRec{Side: side, Meta: meta, Acked: acked, Ack: ack, idle: idle, hasIdle: hasIdle, Inferred: true, reason: reason}) {
 		p.dropped++
-		return
 	}
-	p.list = append(p.list, PingRec{Side: side, Meta: meta, Acked: acked, Ack: ack, idle: idle, hasIdle: hasIdle, Inferred: true, reason: reason})
 }
 
 // report builds the Ping list; client is the client's side, and an ACK
@@ -280,9 +381,17 @@ func (h *Conn) LastPing(side int) *PingRec {
 	return nil
 }
 
-// Pings returns the PINGs and ACKs seen, in order; the slice is the
-// Conn's: read it, do not keep it past the next segment.
+// Pings returns the PINGs and ACKs listed, in order; the slice is the
+// Conn's: read it, do not keep it past the next segment. Past
+// FoldPingsAfter, old answered ones leave it: find a record again by its
+// ID (PingByID), and the new ones by PingsAdded.
 func (h *Conn) Pings() []PingRec { return h.pings.list }
+
+// PingsAdded is how many records were ever listed: the next one's ID.
+func (h *Conn) PingsAdded() int { return h.pings.added }
+
+// PingByID returns the listed record numbered id, nil if it left the list.
+func (h *Conn) PingByID(id int) *PingRec { return h.pings.byID(id) }
 
 // Goaways returns the GOAWAYs seen, in order (the same terms as Pings).
 func (h *Conn) Goaways() []GoawayRec { return h.goaways }

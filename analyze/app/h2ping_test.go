@@ -48,10 +48,10 @@ func TestPingMatching(t *testing.T) {
 	var p pingTracker
 	var peer h2dir
 	peer.hasLast, peer.last = true, h2.Meta{Frame: 1, Time: t0}
-	p.ping(client, pingFrame(2, 30000, false, a), &peer)
-	p.ping(server, pingFrame(3, 30001, false, a), &peer) // same data, other direction
-	p.ack(server, pingFrame(4, 30010, true, a))          // answers the client's
-	p.ping(client, pingFrame(5, 60000, false, b), &peer)
+	p.ping(client, pingFrame(2, 30000, false, a), &peer, time.Second)
+	p.ping(server, pingFrame(3, 30001, false, a), &peer, time.Second) // same data, other direction
+	p.ack(server, pingFrame(4, 30010, true, a))                       // answers the client's
+	p.ping(client, pingFrame(5, 60000, false, b), &peer, time.Second)
 	p.ack(client, pingFrame(6, 60001, true, [8]byte{7})) // PING never seen
 	got := p.report(client, 5*time.Millisecond)
 	if len(got) != 4 {
@@ -85,7 +85,7 @@ func TestHealthCheckInference(t *testing.T) {
 	for i, at := range []int{30000, 60020, 90010} {
 		peer.last = h2.Meta{Frame: 10 * i, Time: t0.Add(time.Duration(at-30000) * time.Millisecond)}
 		data := [8]byte{0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, byte(i)}
-		p.ping(client, pingFrame(10*i+1, at, false, data), &peer)
+		p.ping(client, pingFrame(10*i+1, at, false, data), &peer, time.Second)
 		if i < 2 {
 			p.ack(1-client, pingFrame(10*i+2, at+5, true, data))
 			peer.last = h2.Meta{Frame: 10*i + 2, Time: t0.Add(time.Duration(at+5) * time.Millisecond)}
@@ -110,5 +110,67 @@ func TestHealthCheckInference(t *testing.T) {
 	hc = p.healthCheck(client, true, h2.Meta{Frame: 99, Time: t0.Add(105010 * time.Millisecond)}, t0.Add(100000*time.Millisecond))
 	if hc.PingTimeoutS != nil || !hc.ClientGoDefaults {
 		t.Errorf("ping timeout %v after a GOAWAY; client-go %v", *hc.PingTimeoutS, hc.ClientGoDefaults)
+	}
+}
+
+// A connection pinging for days: past FoldPingsAfter the oldest answered,
+// timely PINGs are folded into counts and an RTT histogram, while the
+// latest ones and every unanswered or late one stay listed, found again
+// by ID.
+func TestPingFolding(t *testing.T) {
+	const client = 0
+	var p pingTracker
+	var peer h2dir
+	const n = 3000
+	late, lost := 10, 2500 // a late ACK and a PING never answered
+	frame := 1
+	for i := range n {
+		data := [8]byte{byte(i), byte(i >> 8), 1, 2, 3, 4, 5, 6}
+		ms := i * 5000
+		p.ping(client, pingFrame(frame, ms, false, data), &peer, 200*time.Millisecond)
+		frame++
+		rtt := 2
+		if i == late {
+			rtt = 900
+		}
+		if i != lost {
+			p.ack(1-client, pingFrame(frame, ms+rtt, true, data))
+			frame++
+		}
+	}
+	if len(p.list) != FoldPingsAfter || p.dropped != 0 {
+		t.Fatalf("%d listed, %d dropped: want %d listed, none dropped", len(p.list), p.dropped, FoldPingsAfter)
+	}
+	if p.added != n {
+		t.Errorf("%d added, want %d", p.added, n)
+	}
+	if r := p.byID(late); r == nil || !r.Acked {
+		t.Errorf("the late PING %d left the list: %+v", late, r)
+	}
+	if r := p.byID(lost); r == nil || r.Acked {
+		t.Errorf("the unanswered PING %d left the list: %+v", lost, r)
+	}
+	if r := p.byID(n - 1); r == nil || r != &p.list[len(p.list)-1] {
+		t.Errorf("the last PING is not last: %+v", r)
+	}
+	if r := p.byID(5); r != nil {
+		t.Errorf("an old timely PING is still listed: %+v", r)
+	}
+	f := p.folded.report(client)
+	if f == nil || f.Count+len(p.list) != n || f.FromClient != f.Count || f.FromServer != 0 {
+		t.Fatalf("folded %+v, listed %d: want them to add up to %d", f, len(p.list), n)
+	}
+	if len(f.RTT) != 1 || f.RTT[0].LEms == nil || *f.RTT[0].LEms != 2 || f.RTT[0].Count != f.Count {
+		t.Errorf("RTT histogram %+v: want all %d in the 2 ms bucket", f.RTT, f.Count)
+	}
+	if f.FirstFrame != 1 {
+		t.Errorf("first folded frame %d, want 1", f.FirstFrame)
+	}
+	// The report lists what stays, in order.
+	got := p.report(client, 200*time.Millisecond)
+	for i := 1; i < len(got); i++ {
+		if got[i].Frame <= got[i-1].Frame {
+			t.Fatalf("report out of order at %d: frame %d after %d", i, got[i].Frame, got[i-1].Frame)
+		}
 	}
 }

@@ -66,7 +66,7 @@ type pingInfer struct {
 	heldAck h2.Meta
 	hasHeld bool
 	// gaveUp is the PING listed unanswered when its sender closed
-	// (pings.list[gaveUpAt]): an ACK may still come, too late.
+	// (its ID is gaveUpAt): an ACK may still come, too late.
 	gaveUp    inferCand
 	gaveUpAt  int
 	hasGaveUp bool
@@ -119,8 +119,9 @@ func (p *pingInfer) record(side, n int, meta h2.Meta, pings *pingTracker) {
 		if c := &p.gaveUp; c.side != side && n == c.size && meta.Time.Sub(c.meta.Time) <= maxInferAck {
 			// The ACK, after the sender had closed: listed as a
 			// decoded one would be, acked late.
-			r := &pings.list[p.gaveUpAt]
-			r.Acked, r.Ack, r.reason = true, meta, p.reason(c, &meta)
+			if r := pings.byID(p.gaveUpAt); r != nil {
+				r.Acked, r.Ack, r.reason = true, meta, p.reason(c, &meta)
+			}
 			return
 		}
 	}
@@ -200,9 +201,9 @@ func (p *pingInfer) end(closed bool, closeAt h2.Meta, pings *pingTracker) {
 	if closed && closeAt.Time.Sub(c.meta.Time) < minPingWait {
 		return
 	}
-	n := len(pings.list)
+	n := pings.added
 	pings.inferred(c.side, c.meta, false, h2.Meta{}, c.idle, c.hasIdle, p.reason(c, nil))
-	if len(pings.list) > n {
+	if pings.added > n {
 		p.gaveUp, p.gaveUpAt, p.hasGaveUp = *c, n, true
 	}
 }

@@ -104,8 +104,8 @@ type State struct {
 	pairIdx     int    // index in noticer.byPair[pair]
 	pair        uint64 // its client host and server, hashed (pairKey)
 	pingLost    bool
-	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones
-	lostAt      int       // 1 + the lost PING's index in the list; 0: none, or not listed yet
+	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones (app.Conn.PingsAdded)
+	lostAt      int       // 1 + the lost PING's ID in the list (app.PingRec.ID); 0: none, or not listed yet
 	lostMeta    h2.Meta   // the lost PING's frame
 	lostAckTold bool      // its late ACK was told
 	h2Told      bool      // HTTP/2 confirmed: PING ACKs and GOAWAYs are told as decoded
@@ -207,7 +207,7 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 		if !ns.h2Told && h.Confirmed() {
 			nt.h2Confirmed(c)
 		}
-		if len(h.Pings()) != ns.pingsSeen {
+		if h.PingsAdded() != ns.pingsSeen {
 			nt.inferredPings(c)
 		}
 		if ns.lostAt == 0 && ns.lostMeta.Frame != 0 {
@@ -215,15 +215,15 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 			// once listed. Listed answered, inferredPings just told it.
 			for i := range h.Pings() {
 				if r := &h.Pings()[i]; r.Meta == ns.lostMeta {
-					ns.lostAt, ns.lostAckTold = i+1, r.Acked
+					ns.lostAt, ns.lostAckTold = r.ID+1, r.Acked
 					break
 				}
 			}
 		}
 		// An inferred PING told lost whose ACK came after all, after its
 		// sender's close (tlsinfer.go lists it acked late).
-		if i := ns.lostAt - 1; i >= 0 && i < len(h.Pings()) && !ns.lostAckTold {
-			if r := &h.Pings()[i]; r.Inferred && r.Acked {
+		if ns.lostAt > 0 && !ns.lostAckTold {
+			if r := h.PingByID(ns.lostAt - 1); r != nil && r.Inferred && r.Acked {
 				ns.lostAckTold = true
 				nt.TellAck(c, r)
 			}
@@ -420,7 +420,7 @@ func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	for i := range c.App().Pings() {
 		r := &c.App().Pings()[i]
 		if r == p {
-			c.Notes().lostAt = i + 1 // p may also be a pending inferred PING, not listed yet
+			c.Notes().lostAt = r.ID + 1 // p may also be a pending inferred PING, not listed yet
 		}
 		if r.Acked && !r.Orphan && r.Meta.Frame != 0 && r.Meta.Time.Before(p.Meta.Time) && r.Ack.Time.Sub(r.Meta.Time) <= late {
 			nt.n.Since = r.Meta.Time
@@ -463,17 +463,23 @@ func (nt *Noticer) TellAck(c Conn, r *app.PingRec) {
 // (tlsinfer.go) that were answered: they are added to the list once their
 // ACK is seen.
 func (nt *Noticer) inferredPings(c Conn) {
-	list := c.App().Pings()
+	h := c.App()
+	list := h.Pings()
 	ns := c.Notes()
-	if len(list) < ns.pingsSeen {
+	if h.PingsAdded() < ns.pingsSeen {
 		ns.pingsSeen = 0 // the list was dropped (not HTTP/2 after all)
 	}
-	for i := ns.pingsSeen; i < len(list); i++ {
+	// The records listed since: the last ones (IDs grow along the list).
+	i := len(list)
+	for i > 0 && list[i-1].ID >= ns.pingsSeen {
+		i--
+	}
+	for ; i < len(list); i++ {
 		if r := &list[i]; r.Inferred && r.Acked {
 			nt.TellAck(c, r)
 		}
 	}
-	ns.pingsSeen = len(list)
+	ns.pingsSeen = h.PingsAdded()
 }
 
 // h2Confirmed is run once the connection is known to carry HTTP/2: the

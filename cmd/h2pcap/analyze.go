@@ -232,6 +232,9 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			paths, points = points[0].paths, nil
 		}
 	}
+	// One Report, at the end: each connection's trackers go as its row
+	// is made.
+	opts.ReportOnce = true
 	var r *model.Report
 	if len(points) > 0 {
 		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp)

@@ -137,6 +137,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	// A point's report must hold all its connections: rows are matched
 	// across points at the end.
 	opts.ForgetHealthy, opts.ForgetAbove, opts.SpillRows = 0, 0, false
+	opts.ReportOnce = false // each point reports twice: its rows are placed, then judged
 	specs, err := sp.plan(specs)
 	if err != nil {
 		return nil, false, err

@@ -5,9 +5,11 @@ package live
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
@@ -40,9 +43,17 @@ type Config struct {
 	// goroutines and Next; 0 means a default of 65536. When it is full a
 	// packet is dropped and counted in Stats.QueueDrops.
 	QueueLen int
-	// RingBlocks is the number of 1 MiB blocks of each socket's ring;
-	// 0 means 64.
+	// RingBlocks is the number of 1 MiB blocks of each socket's ring
+	// once its link is busy; 0 means 64.
 	RingBlocks int
+	// StartBlocks, when positive and under RingBlocks, is the number of
+	// 1 MiB a socket's ring starts with, until its link carries
+	// growPackets packets within growWindow (see grow): a quiet capture
+	// then costs 8 MiB of ring, not 64, but a burst from silence may
+	// lose packets while the bigger ring is being opened (measured on
+	// the lab's bulk traffic: 2,000-3,000 of a million). 0: the ring has
+	// RingBlocks from the start.
+	StartBlocks int
 	// Idle, when positive, makes Next return a *decode.IdleError after
 	// waiting that long for a packet, so that the reader sees time pass
 	// on a quiet link.
@@ -92,8 +103,31 @@ type handle struct {
 	vm       *bpf.VM // the filter, run in user space on packets older than attached
 	attached time.Time
 
-	dropsMu sync.Mutex
-	drops   uint64 // kernel drops last read, kept for after Close
+	// The socket's options without the ring's size, its filter, and its
+	// ring's blocks now and once grown (grow).
+	opts         []any
+	filter       []bpf.RawInstruction
+	blocks, full int
+	// After a grow, the packets the old ring had delivered that the new
+	// one also holds (both sockets were open for a moment): skipped, by
+	// fingerprint, up to seenUntil.
+	seen      map[uint64]int
+	seenUntil time.Time
+	pending   map[uint64]int // the same, while the bigger ring is opened
+	// Rate: packets since windowStart (capture time), while not grown.
+	window      int
+	windowStart time.Time
+	// The bigger ring being opened while the small one is still read.
+	growing chan grown
+
+	dropsMu   sync.Mutex
+	drops     uint64 // kernel drops last read, kept for after Close
+	dropsBase uint64 // drops of the rings a grow closed
+	// frozen: the bigger ring is open and receiving; the old ring's
+	// drops from then on are of packets the bigger one holds, and
+	// frozenDrops are its drops until then.
+	frozen      bool
+	frozenDrops uint64
 }
 
 // kernelDrops reads the socket's drop counter (the kernel resets it on
@@ -101,9 +135,12 @@ type handle struct {
 func (h *handle) kernelDrops() uint64 {
 	h.dropsMu.Lock()
 	defer h.dropsMu.Unlock()
-	if h.tp != nil {
+	switch {
+	case h.frozen:
+		h.drops = h.dropsBase + h.frozenDrops
+	case h.tp != nil:
 		if _, v3, err := h.tp.SocketStats(); err == nil {
-			h.drops = uint64(v3.Drops())
+			h.drops = h.dropsBase + uint64(v3.Drops())
 		}
 	}
 	return h.drops
@@ -158,6 +195,9 @@ func Open(cfg Config) (*Source, error) {
 	if cfg.RingBlocks <= 0 {
 		cfg.RingBlocks = 64
 	}
+	if cfg.StartBlocks <= 0 || cfg.StartBlocks > cfg.RingBlocks {
+		cfg.StartBlocks = cfg.RingBlocks
+	}
 	s := &Source{
 		cfg:   cfg,
 		queue: make(chan *buf, cfg.QueueLen),
@@ -204,11 +244,9 @@ func containsString(list []string, s string) bool {
 
 // openHandle opens and filters the socket of one interface.
 func openHandle(name string, cfg Config) (*handle, error) {
-	h := &handle{name: name}
+	h := &handle{name: name, blocks: cfg.StartBlocks, full: cfg.RingBlocks}
 	opts := []any{
 		afpacket.OptFrameSize(1 << 16),
-		afpacket.OptBlockSize(1 << 20),
-		afpacket.OptNumBlocks(cfg.RingBlocks),
 		// Short block timeout: a quiet link still hands over its packets
 		// within 10 ms, and Stop is seen within a poll timeout.
 		afpacket.OptBlockTimeout(10 * time.Millisecond),
@@ -254,23 +292,164 @@ func openHandle(name string, cfg Config) (*handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: filter: %w", err)
 	}
-	tp, err := afpacket.NewTPacket(opts...)
+	h.opts, h.filter = opts, raw
+	tp, attached, err := h.open(h.blocks)
+	if err != nil {
+		return nil, err
+	}
+	h.tp, h.attached = tp, attached
+	return h, nil
+}
+
+// open opens a socket of h's with a ring of the given blocks, filtered:
+// the socket was bound before the filter was attached, and packets that
+// reached the ring in between (older than attached) are filtered by the
+// reader in user space.
+func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
+	// The kernel hands over a block when it is full or after the block
+	// timeout: a ring of few blocks is full after that many timeouts
+	// when the reader is held up, whatever its size. The small ring has
+	// as many blocks as the big one, of a quarter of the size.
+	size, n := 1<<20, blocks
+	if blocks < h.full {
+		size, n = 1<<19, blocks*2
+	}
+	tp, err := afpacket.NewTPacket(append(slices.Clip(h.opts), afpacket.OptBlockSize(size), afpacket.OptNumBlocks(n))...)
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-			return nil, &PermissionError{Interface: name, Err: err}
+			return nil, time.Time{}, &PermissionError{Interface: h.name, Err: err}
 		}
-		return nil, fmt.Errorf("capture on %s: %w", name, err)
+		return nil, time.Time{}, fmt.Errorf("capture on %s: %w", h.name, err)
 	}
-	h.tp = tp
-	if err := tp.SetBPF(raw); err != nil {
+	if err := tp.SetBPF(h.filter); err != nil {
 		tp.Close()
-		return nil, fmt.Errorf("capture on %s: attach filter: %w", name, err)
+		return nil, time.Time{}, fmt.Errorf("capture on %s: attach filter: %w", h.name, err)
 	}
-	// The socket was bound before the filter was attached: packets that
-	// reached the ring in between are filtered by the reader in user
-	// space.
-	h.attached = time.Now()
-	return h, nil
+	return tp, time.Now(), nil
+}
+
+// Growing the ring.
+//
+// The kernel maps a socket's whole ring into the process when it is
+// opened: 64 MiB of resident memory on a link that may stay quiet for
+// hours (a DaemonSet's pod is judged by its RSS from its first second).
+// With Config.StartBlocks, a ring starts that small and is replaced by
+// one of Config.RingBlocks once its link carries growPackets packets
+// within growWindow: the new socket is opened first, then the old one's filter
+// set to take nothing more and its ring read to the end, so no packet
+// falls between them; the packets both rings hold (those of the moment
+// both sockets were open) are delivered once, recognised by their bytes.
+const (
+	growWindow = 50 * time.Millisecond
+	// growPackets: 1,000 packets/s, early in a TCP transfer's slow
+	// start, so that the bigger ring is there before the rate is.
+	growPackets = 50
+	// seenSlack widens the moment both sockets were open, in packet
+	// time: a packet's timestamp may be taken before it reached the
+	// sockets.
+	seenSlack = 100 * time.Millisecond
+)
+
+// rejectAll is the filter of a socket being replaced: it takes nothing.
+var rejectAll = []bpf.RawInstruction{{Op: 0x06, K: 0}} // ret #0
+
+// busy counts a packet at t and says whether h's ring should grow now.
+func (h *handle) busy(t time.Time) bool {
+	if h.blocks >= h.full || h.growing != nil {
+		return false
+	}
+	if t.Sub(h.windowStart) > growWindow || t.Before(h.windowStart) {
+		h.windowStart, h.window = t, 0
+	}
+	h.window++
+	return h.window >= growPackets
+}
+
+// fingerprint identifies a packet's copy in the other ring of a grow.
+func fingerprint(data []byte, wire int) uint64 {
+	return maphash.Bytes(fingerprintSeed, data) ^ uint64(wire)*0x9e3779b97f4a7c15
+}
+
+var fingerprintSeed = maphash.MakeSeed()
+
+// grown is a bigger ring opened for a handle.
+type grown struct {
+	tp       *afpacket.TPacket
+	attached time.Time
+	err      error
+}
+
+// startGrow opens h's bigger ring in its own goroutine: the kernel may
+// take tens of milliseconds to find and clear 64 MiB, while the small
+// ring goes on being read.
+func (h *handle) startGrow() {
+	ch := make(chan grown, 1)
+	h.growing = ch
+	h.pending = map[uint64]int{} // what the old ring delivers from now on
+	old := h.tp
+	go func() {
+		var g grown
+		g.tp, g.attached, g.err = h.open(h.full)
+		if g.err == nil {
+			// The old ring may overflow while the reader catches up:
+			// what it loses from now on the new one has.
+			h.dropsMu.Lock()
+			if _, v3, err := old.SocketStats(); err == nil {
+				h.frozen, h.frozenDrops = true, uint64(v3.Drops())
+			}
+			h.dropsMu.Unlock()
+		}
+		ch <- g
+	}()
+}
+
+// grew takes the bigger ring of h once it is open (see growWindow),
+// delivering what the old one still holds. If the bigger ring cannot be
+// had (the memory is not there), the capture goes on with the small one.
+func (s *Source) grew(iface int, h *handle) {
+	var g grown
+	select {
+	case g = <-h.growing:
+	default:
+		return
+	}
+	h.growing = nil
+	seen := h.pending
+	h.pending = nil
+	if g.err != nil {
+		h.full = h.blocks
+		return
+	}
+	tp, attached := g.tp, g.attached
+	old := h.tp
+	if err := old.SetBPF(rejectAll); err != nil {
+		tp.Close()
+		h.full = h.blocks
+		return
+	}
+	detached := time.Now()
+	for {
+		data, ci, err := old.ZeroCopyReadPacketData()
+		if err != nil {
+			if !errors.Is(err, afpacket.ErrTimeout) && !errors.Is(err, syscall.EINTR) {
+				s.setErr(fmt.Errorf("capture on %s: %w", h.name, err))
+			}
+			break
+		}
+		seen[fingerprint(data, ci.Length)]++
+		s.take(iface, h, data, ci)
+	}
+	h.dropsMu.Lock()
+	if h.frozen {
+		h.dropsBase += h.frozenDrops
+	} else if _, v3, err := old.SocketStats(); err == nil {
+		h.dropsBase += uint64(v3.Drops())
+	}
+	h.frozen = false
+	old.Close()
+	h.tp, h.attached, h.blocks = tp, attached, h.full
+	h.dropsMu.Unlock()
+	h.seen, h.seenUntil = seen, detached.Add(seenSlack)
 }
 
 // loopbacks returns the loopback rule of the socket of interface name.
@@ -318,7 +497,15 @@ func ethernetLike(name string) bool {
 // read copies the packets of one socket into the queue until Stop.
 func (s *Source) read(iface int, h *handle) {
 	defer s.wg.Done()
-	snap := s.cfg.Snaplen
+	defer func() {
+		if h.growing != nil {
+			// Stopped while the bigger ring was being opened.
+			if g := <-h.growing; g.tp != nil {
+				g.tp.Close()
+			}
+			h.growing = nil
+		}
+	}()
 	// After Stop the ring is drained: packets that crossed the interface
 	// before Stop are still read, until the ring is empty (a poll timeout)
 	// or, on a busy link, for at most drainFor.
@@ -340,31 +527,57 @@ func (s *Source) read(iface int, h *handle) {
 				if !drainUntil.IsZero() {
 					return
 				}
+				if h.growing != nil {
+					s.grew(iface, h)
+				}
 				continue
 			}
 			s.setErr(fmt.Errorf("capture on %s: %w", h.name, err))
 			return
 		}
-		if !h.attached.IsZero() && ci.Timestamp.Before(h.attached) {
-			if n, err := h.vm.Run(data); err != nil || n == 0 {
+		if h.seen != nil {
+			if ci.Timestamp.After(h.seenUntil) {
+				h.seen = nil
+			} else if k := fingerprint(data, ci.Length); h.seen[k] > 0 {
+				h.seen[k]-- // delivered from the old ring already
 				continue
 			}
 		}
-		if snap > 0 && len(data) > snap {
-			data = data[:snap]
+		if h.growing != nil {
+			// The bigger ring may hold this packet too.
+			h.pending[fingerprint(data, ci.Length)]++
 		}
-		b := s.pool.Get().(*buf)
-		b.data = append(b.data[:0], data...)
-		b.t = ci.Timestamp
-		b.wire = ci.Length
-		b.iface = iface
-		b.ifindex = int32(ci.InterfaceIndex)
-		select {
-		case s.queue <- b:
-		default:
-			s.queueDrops.Add(1)
-			s.pool.Put(b)
+		s.take(iface, h, data, ci)
+		switch {
+		case h.growing != nil:
+			s.grew(iface, h)
+		case drainUntil.IsZero() && h.busy(ci.Timestamp):
+			h.startGrow()
 		}
+	}
+}
+
+// take queues a packet h read for Next.
+func (s *Source) take(iface int, h *handle, data []byte, ci gopacket.CaptureInfo) {
+	if !h.attached.IsZero() && ci.Timestamp.Before(h.attached) {
+		if n, err := h.vm.Run(data); err != nil || n == 0 {
+			return
+		}
+	}
+	if snap := s.cfg.Snaplen; snap > 0 && len(data) > snap {
+		data = data[:snap]
+	}
+	b := s.pool.Get().(*buf)
+	b.data = append(b.data[:0], data...)
+	b.t = ci.Timestamp
+	b.wire = ci.Length
+	b.iface = iface
+	b.ifindex = int32(ci.InterfaceIndex)
+	select {
+	case s.queue <- b:
+	default:
+		s.queueDrops.Add(1)
+		s.pool.Put(b)
 	}
 }
 

@@ -7,7 +7,8 @@
 // test rests on it: truth comes from the lab's real traffic.
 //
 // Every packet is Ethernet/IPv4/TCP with valid checksums. "short",
-// "open" and "ping" write their HTTP/2 with x/net's Framer and HPACK
+// "open", "ping" and "keepalive" (idle connections answering a PING every
+// 5 s) write their HTTP/2 with x/net's Framer and HPACK
 // encoder; "tls" runs a real crypto/tls + x/net/http2 client and server
 // over in-memory pipes and records what each side wrote, so its TLS
 // decrypts with the key log. Connections overlap (Config.Open at a time,

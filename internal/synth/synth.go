@@ -26,7 +26,7 @@ import (
 )
 
 // Cases are the capture shapes Write knows.
-var Cases = []string{"short", "open", "syn", "ping", "tls"}
+var Cases = []string{"short", "open", "syn", "ping", "keepalive", "tls"}
 
 // Config says how many connections Write makes and how they overlap.
 type Config struct {
@@ -57,6 +57,8 @@ func Write(w io.Writer, kind string, cfg Config, keylog io.Writer) error {
 		gen = synOnly
 	case "ping":
 		gen = pingConn
+	case "keepalive":
+		gen = keepaliveConn
 	case "tls":
 		if keylog == nil {
 			keylog = io.Discard
@@ -329,6 +331,32 @@ func pingConn(i int) *script {
 		step{flags: tcpFIN | tcpACK, gap: 60 * time.Microsecond},
 		step{fromClient: true, flags: tcpACK, gap: 40 * time.Microsecond},
 	)
+	return s
+}
+
+// keepalivePings is how many PINGs a "keepalive" connection sends: 1,000
+// s of a health check every 5 s.
+const keepalivePings = 200
+
+// keepaliveConn: a long-lived idle connection whose client PINGs every
+// 5 s and the server answers each (x/net's ReadIdleTimeout, client-go's
+// health check); it stays open to the end of the capture.
+func keepaliveConn(i int) *script {
+	f := newFrames()
+	s := &script{client: clientAddr(i), server: server}
+	s.steps = append(handshake(), setup(f)...)
+	for k := range keepalivePings {
+		data := [8]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(k), byte(k >> 8), 0x5a, 0xc3, 0x17}
+		_ = f.fr.WritePing(false, data)
+		ping := f.take()
+		_ = f.fr.WritePing(true, data)
+		ack := f.take()
+		s.steps = append(s.steps,
+			step{fromClient: true, flags: tcpACK, payload: ping, gap: 5 * time.Second},
+			step{flags: tcpACK, payload: ack, gap: 300 * time.Microsecond},
+			step{fromClient: true, flags: tcpACK, gap: 40 * time.Microsecond},
+		)
+	}
 	return s
 }
 

@@ -1,0 +1,130 @@
+package analyze
+
+import (
+	"slices"
+
+	"github.com/h2pcap/h2pcap/analyze/plot"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Half-open connections.
+//
+// A SYN flood, a port scan or a server that answers nothing opens one
+// connection per SYN: a million in a capture of a few minutes. A
+// connection's trackers (TCP, verdict, application: connState) take about
+// 3 KB, which a SYN alone never needs: until a second segment comes (a SYN
+// sent again, a SYN-ACK, an RST), a connection keeps its SYN in a halfSYN
+// and no connState. The segment that needs the trackers builds them by
+// giving them that SYN first (Analyzer.build), so every count, flag,
+// event and verdict is the one the trackers would have made had they seen
+// the SYN when it came; the Report builds them the same way for each such
+// connection in turn and frees them again once its row and facts are made.
+
+// halfSYN is the SYN a connection without trackers was opened by: what of
+// it the stages read beyond the conn's own (endpoints, first frame,
+// input and time).
+type halfSYN struct {
+	set            bool
+	ipVersion, ttl uint8
+	flags          decode.TCPFlags
+	fragment       bool
+	reassembled    bool
+	wscale         int8
+	sackPermitted  bool
+	timestamp      bool
+	ipid, window   uint16
+	mss            uint16
+	seq, ack       uint32
+	tsVal, tsEcr   uint32
+}
+
+// halfOpen says whether s, the first segment of a new connection, can wait
+// for its trackers as a halfSYN: a SYN without ACK, FIN, RST or payload.
+// The live notices and the pictures follow every segment as it comes, so
+// with them every connection has its trackers from the start.
+func (a *Analyzer) halfOpen(s *decode.Segment) bool {
+	return a.nt == nil && !a.plot &&
+		s.Flags&(decode.FlagSYN|decode.FlagACK|decode.FlagFIN|decode.FlagRST) == decode.FlagSYN &&
+		s.PayloadLen == 0 && len(s.Payload) == 0 && len(s.Options.SACK) == 0
+}
+
+// keep stores s, the SYN that opened c, as its halfSYN.
+func (h *halfSYN) keep(s *decode.Segment) {
+	*h = halfSYN{
+		set: true, ipVersion: s.IPVersion, ttl: s.TTL, flags: s.Flags,
+		fragment: s.Fragment, reassembled: s.Reassembled,
+		wscale: s.Options.WindowScale, sackPermitted: s.Options.SACKPermitted, timestamp: s.Options.Timestamp,
+		ipid: s.IPID, window: s.Window, mss: s.Options.MSS,
+		seq: s.Seq, ack: s.Ack, tsVal: s.Options.TSVal, tsEcr: s.Options.TSEcr,
+	}
+}
+
+// segment is c's SYN again, as the decoder gave it.
+func (c *conn) halfSegment() decode.Segment {
+	h := &c.half
+	return decode.Segment{
+		Input: c.firstInput, Frame: c.firstFrame, Time: c.start,
+		Src: c.ep[sideA], Dst: c.ep[sideB],
+		IPVersion: h.ipVersion, TTL: h.ttl, IPID: h.ipid,
+		Seq: h.seq, Ack: h.ack, Flags: h.flags, Window: h.window,
+		Options: decode.TCPOptions{MSS: h.mss, WindowScale: h.wscale, SACKPermitted: h.sackPermitted,
+			Timestamp: h.timestamp, TSVal: h.tsVal, TSEcr: h.tsEcr},
+		Fragment: h.fragment, Reassembled: h.reassembled,
+	}
+}
+
+// build gives c its trackers. A connection opened by a halfSYN has the SYN
+// go through them first, as it would have when it came; if a Report was
+// made since, the trackers are also told what that Report told them (it
+// ended the application decoding).
+func (a *Analyzer) build(c *conn) {
+	a.buildIn(c, &connState{})
+}
+
+// buildIn is build with st, zeroed, as the trackers.
+func (a *Analyzer) buildIn(c *conn, st *connState) {
+	*st = connState{maxEvents: a.maxEvents}
+	c.connState = st
+	st.tcp.Init()
+	if a.plot {
+		st.plot = &plot.Recorder{}
+	}
+	h2 := slices.Contains(a.h2Ports, c.ep[sideA].Port()) || slices.Contains(a.h2Ports, c.ep[sideB].Port())
+	st.app.Init(c, h2, a.keys)
+	if !c.half.set {
+		return
+	}
+	s := c.halfSegment()
+	last := [2]int{c.lastFrame, c.lastInput}
+	end := c.end
+	c.segment(&s)
+	c.lastFrame, c.lastInput, c.end = last[0], last[1], end
+	if a.reported {
+		c.report()
+	}
+}
+
+// grow gives a half-open connection its trackers for good: a segment
+// that needs them came.
+func (a *Analyzer) grow(c *conn) {
+	a.build(c)
+	c.half = halfSYN{}
+}
+
+// reportHalf is the Connection of a half-open c and its facts, from
+// trackers built for the moment in the Analyzer's scratch state (neither
+// keeps a pointer into it): a million SYNs cost their rows, not their
+// trackers too, nor the time to allocate them.
+func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
+	if a.scratch == nil {
+		a.scratch = &connState{}
+	}
+	a.buildIn(c, a.scratch)
+	out := c.report()
+	client, _ := c.Roles()
+	f := c.vt.Facts(client, &c.tcp)
+	c.connState = nil
+	return out, f
+}
