@@ -87,7 +87,7 @@ var pointsLab = []struct {
 		model.ClientToServer: {"router-c", "router-s"},
 		model.ServerToClient: {"router-s", "router-c"},
 	}, false, [2]string{}, nil, nil, nil},
-		// multipoint-loss with the router captured by one tcpdump -i any
+	// multipoint-loss with the router captured by one tcpdump -i any
 	// (LINUX_SLL2; ifindex 2 is rc, towards the client, 3 rs): the file
 	// is split into a point per interface without being asked, and the
 	// router's drops are placed between them.
