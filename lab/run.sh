@@ -427,6 +427,15 @@ captures_four() {
 	capture "$NS_S" s0 "$OUT/server.pcap"
 }
 
+# start_client_multipoint ADDR: the multi-point scenarios' client: two h2c
+# connections to ADDR for 9 s, GET /small every 300 ms (every 10th
+# /large), /watch events each second, health checks after 2 s idle.
+start_client_multipoint() {
+	start_client --addr "$1" --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 10 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+}
+
 # faults_counted INDEX...: these faults' nft counters each matched at
 # least 3 packets, or the scenario is marked for a rerun: a random drop
 # that hit almost nothing tests nothing.
@@ -1207,9 +1216,7 @@ sc_multipoint-loss() {
 	begin multipoint-loss
 	start_server --large-size 4096
 	captures_four
-	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
-		--every 300ms --large-every 10 --watch-every 1s \
-		--read-idle-timeout 2s --ping-timeout 1s
+	start_client_multipoint $S4:8080
 	at 2
 	fault client_to_server "random loss 10% client->server in the router" "ip saddr $C4 meta l4proto tcp numgen random mod 100 < 10 counter drop"
 	fault server_to_client "random loss 6% server->client in the router" "ip saddr $S4 meta l4proto tcp numgen random mod 100 < 6 counter drop"
@@ -1240,9 +1247,7 @@ sc_multipoint-icmp() {
 	inR sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 >/dev/null
 	start_server --large-size 4096
 	captures_four
-	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
-		--every 300ms --large-every 10 --watch-every 1s \
-		--read-idle-timeout 2s --ping-timeout 1s
+	start_client_multipoint $S4:8080
 	at 1
 	traceroute_loop 1.5 3 8080
 	at 2
@@ -1292,9 +1297,7 @@ sc_multipoint-vxlan() {
 	ip -n "$NS_S" route add 198.18.5.0/24 via $R4S
 	start_server --large-size 4096
 	captures_four
-	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
-		--every 300ms --large-every 10 --watch-every 1s \
-		--read-idle-timeout 2s --ping-timeout 1s
+	start_client_multipoint $S4:8080
 	at 2
 	# The router's forward hook sees the inner packets, between the
 	# tunnel and rs. Data only (longer than a pure ACK, 52 bytes): the
@@ -1338,9 +1341,7 @@ sc_multipoint-synproxy() {
 	NFT
 	start_server --large-size 4096
 	captures_four
-	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
-		--every 300ms --large-every 10 --watch-every 1s \
-		--read-idle-timeout 2s --ping-timeout 1s
+	start_client_multipoint $S4:8080
 	at 2
 	fault client_to_server "random loss 8% of client->server data in the router" "ip saddr $C4 meta l4proto tcp ip length > 60 numgen random mod 100 < 8 counter drop"
 	fault server_to_client "random loss 6% of server->client data in the router" "ip saddr $S4 meta l4proto tcp ip length > 60 numgen random mod 100 < 6 counter drop"
@@ -1452,9 +1453,7 @@ sc_multipoint-nat() {
 	capture "$NS_R" ra "$OUT/lb-in.pcap"
 	capture "$NS_R" rb "$OUT/lb-out.pcap"
 	capture "$NS_S" s0 "$OUT/server.pcap"
-	start_client --addr $vip:80 --tls=false --conns 2 --duration 9s \
-		--every 300ms --large-every 10 --watch-every 1s \
-		--read-idle-timeout 2s --ping-timeout 1s
+	start_client_multipoint $vip:80
 	at 2
 	local rule dir what k out_h
 	for k in 0 1; do
