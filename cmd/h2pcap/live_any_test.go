@@ -119,7 +119,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		b, _ := os.ReadFile(tdErr)
 		t.Fatalf("tcpdump did not start: %s", b)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitPacketSockets(t, n.rtr, 2) // tcpdump's and h2pcap live's
 	client := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "4",
 		"--duration", "3s", "--every", "100ms", "--large-every", "5", "--watch-every", "1s", "--log", filepath.Join(dir, "client.log"))
 	if out, err := client.CombinedOutput(); err != nil {

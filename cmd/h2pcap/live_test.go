@@ -243,7 +243,7 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 		b, _ := os.ReadFile(tdErr)
 		t.Fatalf("tcpdump did not start: %s", b)
 	}
-	time.Sleep(200 * time.Millisecond) // h2pcap live opens its socket in milliseconds; be generous
+	waitPacketSockets(t, n.cli, 2) // tcpdump's and h2pcap live's
 
 	// Requests every 200 ms for 1 s, then only the /watch stream, whose
 	// next event is 30 s away: the connection idles, and the health-check
@@ -389,6 +389,25 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 			t.Errorf("%s: verdict %s, want lost_ping", filepath.Base(f), c.Verdict.Kind)
 		}
 	}
+}
+
+// waitPacketSockets waits up to 10 s until namespace ns holds at least n
+// packet sockets (tcpdump's, h2pcap live's): a capture started on a
+// loaded machine can take longer than any fixed sleep to open its
+// socket, and the packets sent before it are missing from its counts.
+func waitPacketSockets(t *testing.T, ns string, n int) {
+	t.Helper()
+	count := func() int {
+		out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/packet").Output()
+		if err != nil {
+			return 0
+		}
+		return strings.Count(strings.TrimSpace(string(out)), "\n") // past the header line
+	}
+	if !waitFor(10*time.Second, func() bool { return count() >= n }) {
+		t.Fatalf("%d packet sockets in %s after 10 s, want %d", count(), ns, n)
+	}
+	time.Sleep(100 * time.Millisecond) // its ring is set up and bound right after
 }
 
 // clientStart waits up to 5 s for the lab client's first log line (op

@@ -51,7 +51,9 @@ func TestLiveTwoNodes(t *testing.T) {
 		nd.cmd = n.start(nd.ns, filepath.Join(dir, nd.name+"-live.out"), h2pcap, "live", "-i", nd.iface, "--port", port,
 			"-w", nd.pcap, "--ring", "16MB", "--save", nd.save, "--format", "json", "-o", nd.jsonR)
 	}
-	time.Sleep(300 * time.Millisecond) // the packet sockets open in milliseconds
+	for _, nd := range nodes {
+		waitPacketSockets(t, nd.ns, 1)
+	}
 
 	// As TestLiveBlackhole: requests for 1 s, then the connection idles
 	// and its health-check PING goes out 1 s later, into the black hole.
