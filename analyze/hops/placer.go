@@ -37,7 +37,20 @@ type Placer struct {
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
 	samples [2]map[[2]int][]int64
+	// onRetire, when set, is told of each point's stream of a flow being
+	// retired (OnRetire).
+	onRetire func(point, stream int, clean bool)
 }
+
+// OnRetire sets fn to be called, as each flow is retired (compared to
+// its end, closed and quiet for verdict.PlaceQuiet), once per point
+// that saw it with that point's tcp.stream, and clean when nothing of
+// it will be placed: every point saw it and every packet reached every
+// point. A clean flow's rows gain only their points at Result.Place, so
+// each point's analysis may forget a healthy one (its verdict cannot
+// change) keeping no more than what Result.Place reads of it
+// (Result.Forgotten).
+func (p *Placer) OnRetire(fn func(point, stream int, clean bool)) { p.onRetire = fn }
 
 // tuple is a 4-tuple without direction.
 type tuple struct{ lo, hi netip.AddrPort }
@@ -568,6 +581,44 @@ func (p *Placer) retire(f *flow) {
 		}
 	}
 	p.done = append(p.done, f)
+	if p.onRetire != nil {
+		clean := f.clean()
+		for point, m := range f.at {
+			if m != nil {
+				p.onRetire(point, m.stream, clean)
+			}
+		}
+	}
+}
+
+// clean reports whether flow f, compared to its end, has nothing to
+// place: every point saw it, and in each direction each packet was seen
+// wholly at every point, none quoted by an ICMP error. Finish then makes
+// no hop of it with a loss, a refusal or a stop, whatever the order of
+// its points (absentOnPath needs a point that did not see it).
+func (f *flow) clean() bool {
+	for _, m := range f.at {
+		if m == nil {
+			return false
+		}
+	}
+	for d := range f.dir {
+		r := &f.dir[d].res
+		if r.packets == nil {
+			continue
+		}
+		for a := range r.missing {
+			if r.quotedAt[a] != 0 {
+				return false
+			}
+			for b := range r.missing[a] {
+				if r.missing[a][b] != 0 || r.stopped[a][b] != 0 || r.capMissed[a][b] != 0 {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // compare compares, in direction d of flow f, the ranges that end at or
