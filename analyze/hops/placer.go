@@ -72,6 +72,9 @@ type flow struct {
 	dir   [2]dirLog
 	// closed: a FIN or RST was seen at some point.
 	closed bool
+	// clean: retired with nothing to place (isClean); its results keep
+	// only the packets and timings.
+	clean bool
 }
 
 // member is a flow as one point saw it.
@@ -581,8 +584,17 @@ func (p *Placer) retire(f *flow) {
 		}
 	}
 	p.done = append(p.done, f)
+	f.clean = f.isClean()
+	if f.clean {
+		// Nothing of it to place: Finish reads only its packets and
+		// timings (the path's order, the hop table's counts).
+		for d := range f.dir {
+			r := &f.dir[d].res
+			r.missing, r.missBytes, r.capMissed, r.stopped, r.quotedAt, r.first, r.frames = nil, nil, nil, nil, nil, nil, nil
+		}
+	}
 	if p.onRetire != nil {
-		clean := f.clean()
+		clean := f.clean
 		for point, m := range f.at {
 			if m != nil {
 				p.onRetire(point, m.stream, clean)
@@ -591,12 +603,12 @@ func (p *Placer) retire(f *flow) {
 	}
 }
 
-// clean reports whether flow f, compared to its end, has nothing to
+// isClean reports whether flow f, compared to its end, has nothing to
 // place: every point saw it, and in each direction each packet was seen
 // wholly at every point, none quoted by an ICMP error. Finish then makes
 // no hop of it with a loss, a refusal or a stop, whatever the order of
 // its points (absentOnPath needs a point that did not see it).
-func (f *flow) clean() bool {
+func (f *flow) isClean() bool {
 	for _, m := range f.at {
 		if m == nil {
 			return false

@@ -179,6 +179,8 @@ func (p *Placer) Finish() *Result {
 						}
 						fr.Hops[d] = append(fr.Hops[d], h)
 					}
+				case f.clean:
+					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a]})
 				default:
 					h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
 					if h.ICMP > 0 {
