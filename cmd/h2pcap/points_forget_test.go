@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/synth"
@@ -99,9 +95,9 @@ func firstDiff(a, b []byte) string {
 
 // twoPoints writes n synthetic short connections (internal/synth, spread
 // over n/10 seconds) as seen at two points: a near the clients, and b
-// near the server, 100 µs further along both ways, which misses one
-// packet in 97 (its capture lacked it: those connections have something
-// to place). It returns the two files' paths.
+// near the server, 100 µs further along both ways, which lacks one
+// packet in 97 (those connections have something to place). It returns
+// the two files' paths.
 func twoPoints(t *testing.T, n int) (string, string) {
 	t.Helper()
 	var src bytes.Buffer
@@ -110,48 +106,15 @@ func twoPoints(t *testing.T, n int) (string, string) {
 	}
 	dir := t.TempDir()
 	pa, pb := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
-	fa, err := os.Create(pa)
-	if err != nil {
+	if err := os.WriteFile(pa, src.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer fa.Close()
-	fb, err := os.Create(pb)
-	if err != nil {
+	var b bytes.Buffer
+	if err := synth.SecondPoint(&src, &b, 100*time.Microsecond, 97); err != nil {
 		t.Fatal(err)
 	}
-	defer fb.Close()
-	r, err := pcapgo.NewReader(&src)
-	if err != nil {
+	if err := os.WriteFile(pb, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
-	}
-	wa, wb := pcapgo.NewWriterNanos(fa), pcapgo.NewWriterNanos(fb)
-	for _, w := range []*pcapgo.Writer{wa, wb} {
-		if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; ; i++ {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		if err := wa.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
-		if i%97 == 50 {
-			continue
-		}
-		// Towards the server (its port the lower), b sees it after a;
-		// back, before.
-		p := gopacket.NewPacket(data, r.LinkType(), gopacket.NoCopy)
-		if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && tcp.DstPort < tcp.SrcPort {
-			ci.Timestamp = ci.Timestamp.Add(100 * time.Microsecond)
-		} else {
-			ci.Timestamp = ci.Timestamp.Add(-100 * time.Microsecond)
-		}
-		if err := wb.WritePacket(ci, data); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return pa, pb
 }
