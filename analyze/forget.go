@@ -140,6 +140,7 @@ func (a *Analyzer) forget(c *conn) {
 		p.Data += f.Dir[d].DataSegs
 	}
 	fg.N++
+	fg.Quality = verdict.AddQuality(fg.Quality, f)
 	fg.Points = append(fg.Points, point)
 	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End,
 		Stream: out.Stream, Client: out.Client, Frame: out.FirstFrame, Input: out.FirstInput})

@@ -4,7 +4,7 @@
 # figure of issue 13's "memory stays bounded by open connections times
 # points". bench/gen writes BENCH_POINTS_N short connections (BENCH_RATE
 # a second of capture time, 1000 by default) as two capture points saw
-# them (-point2: the second 100 us further along, lacking one packet in
+# them (-point2: the second 2 us further along, lacking one packet in
 # 997), and half as many the same way; h2pcap analyses both pairs (table
 # and JSON). The cost of a connection at a point is the difference of the
 # peak RSS between the two sizes, over the connections added times the
@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
 mkdir -p "$out"
-[ -x bin/h2pcap ] || make build >/dev/null
+h2pcap=${H2PCAP:-bin/h2pcap}
+[ -x "$h2pcap" ] || make build >/dev/null
 go build -o "$out/gen" ./bench/gen
 n=${BENCH_POINTS_N:-50000}
 half=$((n / 2))
@@ -28,7 +29,7 @@ for m in "$half" "$n"; do
 	fi
 	for f in table json; do
 		log=$out/points-$m-$f.time
-		/usr/bin/time -f '%U %S %M' -o "$log" bin/h2pcap analyze --format "$f" --point "a=$a" --point "b=$b" -o /dev/null 2>"$out/points-$m-$f.err" || {
+		/usr/bin/time -f '%U %S %M' -o "$log" "$h2pcap" analyze --format "$f" --point "a=$a" --point "b=$b" -o /dev/null 2>"$out/points-$m-$f.err" || {
 			echo "bench: points $m $f failed:"; tail -5 "$out/points-$m-$f.err"; exit 1; }
 		read -r u s k <"$log"
 		rss[$m-$f]=$k

@@ -69,7 +69,10 @@ type flow struct {
 	syn   bool
 	start time.Time
 	last  time.Time
-	dir   [2]dirLog
+	// dir is per direction what is still to compare, dropped at retire;
+	// res what the comparisons found, kept until Finish.
+	dir [2]*dirLog
+	res [2]dirResult
 	// closed: a FIN or RST was seen at some point.
 	closed bool
 	// clean: retired with nothing to place (isClean); its results keep
@@ -120,7 +123,6 @@ type dirLog struct {
 	// packets that an ICMP error quoted, with its sender: those packets
 	// were stopped by a box that said so, not lost (see Placer.ICMP).
 	quoted []quote
-	res    dirResult
 }
 
 // quote is one packet an ICMP error quoted: its relative sequence number,
@@ -258,7 +260,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// the connection is the same one: an ISN other than the first
 		// seen is a box's shift between the points.
 		m.synSeen[d] = true
-		if l := &f.dir[d]; !l.isnSet {
+		if l := f.dir[d]; !l.isnSet {
 			l.isn, l.isnSet = s.Seq, true
 		} else {
 			m.off[d] = l.isn - s.Seq
@@ -294,7 +296,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if n > 0 {
-		l := &f.dir[d]
+		l := f.dir[d]
 		if !l.based {
 			l.based, l.ref, l.refRel = true, seq, 0
 		}
@@ -360,7 +362,7 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		f, ep0 = p.bySeq(point, s, ep0)
 	}
 	if f == nil {
-		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn}
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}}
 		p.open = append(p.open, f)
 	} else if syn && !f.syn {
 		f.syn, f.isn = true, isn
@@ -397,7 +399,7 @@ func (p *Placer) bySeq(point int, s *decode.Segment, ep0 netip.AddrPort) (*flow,
 			continue
 		}
 		for o := range f.dir {
-			l, back := &f.dir[o], &f.dir[1-o]
+			l, back := f.dir[o], f.dir[1-o]
 			if !near(l, s.Seq) || !near(back, s.Ack) {
 				continue
 			}
@@ -470,7 +472,7 @@ func (p *Placer) ICMP(point int, e *decode.ICMPError) {
 	default:
 		return
 	}
-	l := &f.dir[d]
+	l := f.dir[d]
 	if !l.based {
 		return
 	}
@@ -503,7 +505,7 @@ func (p *Placer) sweep() {
 	for _, f := range p.open {
 		quiet := p.now.Sub(f.last)
 		for d := range f.dir {
-			l := &f.dir[d]
+			l := f.dir[d]
 			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano())
 			if quiet >= verdict.PlaceHold {
 				p.compare(f, d, 1<<62)
@@ -555,10 +557,10 @@ func (p *Placer) retire(f *flow) {
 	for d := range f.dir {
 		p.compare(f, d, 1<<62)
 		p.compareAcks(f, d, 1<<62)
-		// Only the counts stay until Finish: a few hundred bytes per
-		// connection and pair of points, not its packets.
-		f.dir[d].recs, f.dir[d].acks, f.dir[d].marks, f.dir[d].quoted = nil, nil, nil, nil
 	}
+	// Only the counts stay until Finish: a few hundred bytes per
+	// connection and pair of points, not its packets.
+	f.dir = [2]*dirLog{}
 	for point, m := range f.at {
 		if m != nil {
 			delete(p.byStream[point], m.stream)
@@ -589,7 +591,7 @@ func (p *Placer) retire(f *flow) {
 		// Nothing of it to place: Finish reads only its packets and
 		// timings (the path's order, the hop table's counts).
 		for d := range f.dir {
-			r := &f.dir[d].res
+			r := &f.res[d]
 			r.missing, r.missBytes, r.capMissed, r.stopped, r.quotedAt, r.first, r.frames = nil, nil, nil, nil, nil, nil, nil
 		}
 	}
@@ -615,7 +617,7 @@ func (f *flow) isClean() bool {
 		}
 	}
 	for d := range f.dir {
-		r := &f.dir[d].res
+		r := &f.res[d]
 		if r.packets == nil {
 			continue
 		}
@@ -641,7 +643,7 @@ func (f *flow) isClean() bool {
 // from a to b, and a packet at a with a byte whose copy found no pair at
 // b did not (wholly) reach b.
 func (p *Placer) compare(f *flow, d int, lim int64) {
-	l := &f.dir[d]
+	l := f.dir[d]
 	chunk := p.buf.chunk[:0]
 	keep := l.recs[:0]
 	for _, r := range l.recs {
@@ -658,7 +660,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		return
 	}
 	np := len(p.names)
-	res := &l.res
+	res := &f.res[d]
 	res.init(np)
 	bounds := p.buf.bounds[:0]
 	for _, r := range chunk {
@@ -824,7 +826,7 @@ type buffers struct {
 // delay plus the clocks' offset, far less than PlaceHold. A packet at a
 // with more copies than at b lost the extra ones between them.
 func (p *Placer) compareAcks(f *flow, d int, before int64) {
-	l := &f.dir[d]
+	l := f.dir[d]
 	if len(l.acks) == 0 {
 		return
 	}
@@ -858,7 +860,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	}
 	clear(l.acks[len(keep):])
 	l.acks = keep
-	res := &l.res
+	res := &f.res[d]
 	res.init(np)
 	for _, r := range chunk {
 		res.packets[r.point]++

@@ -122,7 +122,7 @@ func (p *Placer) Finish() *Result {
 					informed[d] = informed[d] && m.ttl[d] != 0
 				}
 			}
-			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.dir[d].res), deltaOf(&f.dir[1-d].res), base)
+			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.res[d]), deltaOf(&f.res[1-d]), base)
 			fr.Path[d] = pts
 		}
 		for d := range f.dir {
@@ -140,7 +140,7 @@ func (p *Placer) Finish() *Result {
 		fr := res.Flows[i]
 		absent := p.absentOnPath(i, res.Flows)
 		for d := range f.dir {
-			r := &f.dir[d].res
+			r := &f.res[d]
 			pts := fr.Path[d]
 			if d == 0 && f.syn && len(pts) > 1 {
 				votes[pts[0]]++

@@ -19,7 +19,7 @@ func main() {
 	open := flag.Int("open", 64, "connections open at once")
 	rate := flag.Float64("rate", 0, "connections started per second of capture time (0: as fast as they close)")
 	point2 := flag.String("point2", "", "also write the capture as a second capture point nearer the servers took it (synth.SecondPoint) to this pcap")
-	delay := flag.Duration("delay", 100*time.Microsecond, "with -point2: the path delay between the two points")
+	delay := flag.Duration("delay", 2*time.Microsecond, "with -point2: the path delay between the two points")
 	miss := flag.Int("miss", 0, "with -point2: the second point lacks one packet in this many (0: none)")
 	flag.Parse()
 	if *out == "" {

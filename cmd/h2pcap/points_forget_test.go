@@ -95,7 +95,7 @@ func firstDiff(a, b []byte) string {
 
 // twoPoints writes n synthetic short connections (internal/synth, spread
 // over n/10 seconds) as seen at two points: a near the clients, and b
-// near the server, 100 µs further along both ways, which lacks one
+// near the server, 2 µs further along both ways, which lacks one
 // packet in 97 (those connections have something to place). It returns
 // the two files' paths.
 func twoPoints(t *testing.T, n int) (string, string) {
@@ -110,7 +110,7 @@ func twoPoints(t *testing.T, n int) (string, string) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := synth.SecondPoint(&src, &b, 100*time.Microsecond, 97); err != nil {
+	if err := synth.SecondPoint(&src, &b, 2*time.Microsecond, 97); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(pb, b.Bytes(), 0o644); err != nil {
