@@ -191,7 +191,16 @@ type arec struct {
 
 // dirResult is what the comparisons found in one direction of a flow.
 type dirResult struct {
-	packets   []int            // per point: packets carrying sequence space
+	packets  []int     // per point: packets carrying sequence space
+	delta    [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
+	hasDelta [][]bool
+	// What was missing where: nil once a clean flow is retired (it has
+	// none), so that its result keeps only its packets and timings.
+	*lossResult
+}
+
+// lossResult is what a direction's comparisons found missing.
+type lossResult struct {
 	missing   [][]int          // [a][b]: packets at a not seen (wholly) at b
 	missBytes [][]int64        // [a][b]: sequence space at a not seen at b
 	capMissed [][]int          // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
@@ -200,8 +209,6 @@ type dirResult struct {
 	icmpFrom  []netip.Addr     // the senders of those ICMP errors
 	first     [][]model.Moment // per point: its first packets' frames
 	frames    [][][]model.Moment
-	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
-	hasDelta  [][]bool
 }
 
 // New returns a Placer for the points named.
@@ -591,8 +598,7 @@ func (p *Placer) retire(f *flow) {
 		// Nothing of it to place: Finish reads only its packets and
 		// timings (the path's order, the hop table's counts).
 		for d := range f.dir {
-			r := &f.res[d]
-			r.missing, r.missBytes, r.capMissed, r.stopped, r.quotedAt, r.first, r.frames = nil, nil, nil, nil, nil, nil, nil
+			f.res[d].lossResult = nil
 		}
 	}
 	if p.onRetire != nil {
@@ -1001,6 +1007,7 @@ func (r *dirResult) init(np int) {
 		return
 	}
 	r.packets = make([]int, np)
+	r.lossResult = &lossResult{}
 	r.missing = square[int](np)
 	r.missBytes = square[int64](np)
 	r.capMissed = square[int](np)
