@@ -139,7 +139,8 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	// the Placer has compared it to its end and found nothing to place,
 	// keeping what the report still reads of its row (ForgetPlaced).
 	opts.ForgetPlaced = true
-	opts.ReportOnce = false // each point reports twice: its rows are placed, then judged
+	// Each point reports once (the reference with its rows placed before
+	// they are summarised): trackers go as rows are made, as in one capture.
 	specs, err := sp.plan(specs)
 	if err != nil {
 		return nil, false, err
