@@ -1019,10 +1019,13 @@ func (r *dirResult) init(np int) {
 	r.hasDelta = square[bool](np)
 }
 
+// square returns an n x n matrix in one block (two allocations, not
+// n+1: a retired flow keeps some until Finish).
 func square[T any](n int) [][]T {
 	out := make([][]T, n)
+	flat := make([]T, n*n)
 	for i := range out {
-		out[i] = make([]T, n)
+		out[i] = flat[i*n : (i+1)*n : (i+1)*n]
 	}
 	return out
 }

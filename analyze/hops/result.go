@@ -190,6 +190,9 @@ func (p *Placer) Finish() *Result {
 				}
 			}
 		}
+		// Read no more: freed as the results are made, so that the
+		// comparisons' and the results' memory do not add up.
+		f.res = [2]dirResult{}
 	}
 	for pt, v := range votes {
 		if v > votes[res.Reference] {
