@@ -51,6 +51,13 @@ type Options struct {
 	// ForgetHealthy forgets any (h2pcap analyze: report.FoldAbove, so a
 	// small capture's report still lists every connection).
 	ForgetAbove int
+	// ForgetPlaced makes ForgetHealthy wait, for each connection, until
+	// a multi-point analysis's Placer has compared it to its end
+	// (Analyzer.Placed) and found nothing to place: its verdict cannot
+	// change then, and its row gains only its points, made from what
+	// Forgotten keeps of the forgotten connections of every point. Probes
+	// stay listed (their stops are placed).
+	ForgetPlaced bool
 	// SpillRows keeps the forgotten connections in the Report after all:
 	// their rows are written as JSON to a temporary file when they are
 	// forgotten and the Report's Spilled gives them back (h2pcap analyze
@@ -146,7 +153,7 @@ func New(opts Options) *Analyzer {
 		a.nt = notice.New(opts.OnNotice)
 	}
 	if opts.ForgetHealthy > 0 {
-		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}}
+		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {

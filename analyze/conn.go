@@ -48,6 +48,9 @@ type conn struct {
 	// ends it.
 	probeSYN  bool
 	forgotten bool // judged healthy after its close and dropped
+	// placed is what a multi-point Placer found of it at its retirement
+	// (Analyzer.Placed): 0 not yet, placedClean, placedDirty.
+	placed int8
 
 	*connState         // nil while the connection is a lone SYN (half.go)
 	half       halfSYN // that SYN

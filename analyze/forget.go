@@ -31,6 +31,10 @@ type forgetter struct {
 	forgotten verdict.Forgotten
 	index     map[[2]string]int // forgotten.Paths by client net and server
 	dropped   int               // connections forgotten: healthy ones and probes
+	// placed: Options.ForgetPlaced; rows what is kept of the forgotten
+	// connections then (Forgotten).
+	placed bool
+	rows   ForgottenRows
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -54,6 +58,11 @@ func (a *Analyzer) sweep(now time.Time) {
 		case c.forgotten || a.all[c.stream] != c:
 		case now.Sub(c.end) < fg.after:
 			kept = append(kept, c)
+		case fg.placed && c.placed == 0:
+			// Its flow is still being compared across points.
+			kept = append(kept, c)
+		case fg.placed && c.placed == placedDirty:
+			// Something of it is placed: its row stays whole.
 		default:
 			a.forget(c)
 		}
@@ -87,6 +96,9 @@ func (a *Analyzer) forget(c *conn) {
 	f := c.vt.Facts(client, &c.tcp)
 	fg := &a.fg.forgotten
 	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
+		if a.fg.placed {
+			return
+		}
 		fg.Probes = verdict.MergeProbes(fg.Probes, targets)
 		a.drop(c)
 		return
@@ -102,6 +114,9 @@ func (a *Analyzer) forget(c *conn) {
 	if a.spill != nil {
 		out.Verdict, out.CapturePoint = v, point
 		a.spill.add(out)
+	}
+	if a.fg.placed {
+		a.fg.rows.add(out)
 	}
 	fg.Listed = a.spill != nil
 	k := [2]string{model.ClientNet(out.Client), out.Server}
@@ -125,6 +140,7 @@ func (a *Analyzer) forget(c *conn) {
 		p.Data += f.Dir[d].DataSegs
 	}
 	fg.N++
+	fg.Quality = verdict.AddQuality(fg.Quality, f)
 	fg.Points = append(fg.Points, point)
 	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End,
 		Stream: out.Stream, Client: out.Client, Frame: out.FirstFrame, Input: out.FirstInput})

@@ -140,6 +140,11 @@ if [ "${BENCH_MANY:-1}" != 0 ]; then
 	bash bench/many.sh
 fi
 
+# Multi-point memory: bench/points.sh (BENCH_POINTS=0 skips it).
+if [ "${BENCH_POINTS:-1}" != 0 ]; then
+	bash bench/points.sh
+fi
+
 # Live's memory: bench/live.sh (BENCH_LIVE_MEM=0 skips it).
 if [ "${BENCH_LIVE_MEM:-1}" != 0 ]; then
 	bash bench/live.sh

@@ -22,7 +22,7 @@ type pingSighting struct {
 // reached router-c". Each point's own decoding of the PING (matched by
 // its 8 bytes) is the evidence; a point that decoded nothing of the
 // connection's HTTP/2 tells nothing.
-func (res *Result) pingPath(row *model.Connection, f *FlowResult, rows []map[int]*model.Connection, dir0 model.Direction) {
+func (res *Result) pingPath(row *model.Connection, f *FlowResult, rows []pointRows, dir0 model.Direction) {
 	v := row.Verdict
 	if v == nil || v.Kind != model.KindLostPing || row.HTTP2 == nil {
 		return
@@ -44,8 +44,8 @@ func (res *Result) pingPath(row *model.Connection, f *FlowResult, rows []map[int
 	}
 	seen := map[int]pingSighting{}
 	for p, st := range f.Streams {
-		c := rows[p][st]
-		if st < 0 || c == nil || c.HTTP2 == nil {
+		c := rows[p].row(st)
+		if c == nil || c.HTTP2 == nil {
 			continue
 		}
 		for _, q := range c.HTTP2.Pings {

@@ -37,7 +37,20 @@ type Placer struct {
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
 	samples [2]map[[2]int][]int64
+	// onRetire, when set, is told of each point's stream of a flow being
+	// retired (OnRetire).
+	onRetire func(point, stream int, clean bool)
 }
+
+// OnRetire sets fn to be called, as each flow is retired (compared to
+// its end, closed and quiet for verdict.PlaceQuiet), once per point
+// that saw it with that point's tcp.stream, and clean when nothing of
+// it will be placed: every point saw it and every packet reached every
+// point. A clean flow's rows gain only their points at Result.Place, so
+// each point's analysis may forget a healthy one (its verdict cannot
+// change) keeping no more than what Result.Place reads of it
+// (Result.Forgotten).
+func (p *Placer) OnRetire(fn func(point, stream int, clean bool)) { p.onRetire = fn }
 
 // tuple is a 4-tuple without direction.
 type tuple struct{ lo, hi netip.AddrPort }
@@ -56,9 +69,15 @@ type flow struct {
 	syn   bool
 	start time.Time
 	last  time.Time
-	dir   [2]dirLog
+	// dir is per direction what is still to compare, dropped at retire;
+	// res what the comparisons found, kept until Finish.
+	dir [2]*dirLog
+	res [2]dirResult
 	// closed: a FIN or RST was seen at some point.
 	closed bool
+	// clean: retired with nothing to place (isClean); its results keep
+	// only the packets and timings.
+	clean bool
 }
 
 // member is a flow as one point saw it.
@@ -104,7 +123,6 @@ type dirLog struct {
 	// packets that an ICMP error quoted, with its sender: those packets
 	// were stopped by a box that said so, not lost (see Placer.ICMP).
 	quoted []quote
-	res    dirResult
 }
 
 // quote is one packet an ICMP error quoted: its relative sequence number,
@@ -173,7 +191,16 @@ type arec struct {
 
 // dirResult is what the comparisons found in one direction of a flow.
 type dirResult struct {
-	packets   []int            // per point: packets carrying sequence space
+	packets  []int     // per point: packets carrying sequence space
+	delta    [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
+	hasDelta [][]bool
+	// What was missing where: nil once a clean flow is retired (it has
+	// none), so that its result keeps only its packets and timings.
+	*lossResult
+}
+
+// lossResult is what a direction's comparisons found missing.
+type lossResult struct {
 	missing   [][]int          // [a][b]: packets at a not seen (wholly) at b
 	missBytes [][]int64        // [a][b]: sequence space at a not seen at b
 	capMissed [][]int          // [a][b]: packets at a whose bytes b's capture lacks though the receiver acknowledged them
@@ -182,8 +209,6 @@ type dirResult struct {
 	icmpFrom  []netip.Addr     // the senders of those ICMP errors
 	first     [][]model.Moment // per point: its first packets' frames
 	frames    [][][]model.Moment
-	delta     [][]int64 // [a][b]: typical time from a's copy to b's (ns), first chunk's
-	hasDelta  [][]bool
 }
 
 // New returns a Placer for the points named.
@@ -242,7 +267,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// the connection is the same one: an ISN other than the first
 		// seen is a box's shift between the points.
 		m.synSeen[d] = true
-		if l := &f.dir[d]; !l.isnSet {
+		if l := f.dir[d]; !l.isnSet {
 			l.isn, l.isnSet = s.Seq, true
 		} else {
 			m.off[d] = l.isn - s.Seq
@@ -278,7 +303,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if n > 0 {
-		l := &f.dir[d]
+		l := f.dir[d]
 		if !l.based {
 			l.based, l.ref, l.refRel = true, seq, 0
 		}
@@ -344,7 +369,7 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		f, ep0 = p.bySeq(point, s, ep0)
 	}
 	if f == nil {
-		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn}
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}}
 		p.open = append(p.open, f)
 	} else if syn && !f.syn {
 		f.syn, f.isn = true, isn
@@ -381,7 +406,7 @@ func (p *Placer) bySeq(point int, s *decode.Segment, ep0 netip.AddrPort) (*flow,
 			continue
 		}
 		for o := range f.dir {
-			l, back := &f.dir[o], &f.dir[1-o]
+			l, back := f.dir[o], f.dir[1-o]
 			if !near(l, s.Seq) || !near(back, s.Ack) {
 				continue
 			}
@@ -454,7 +479,7 @@ func (p *Placer) ICMP(point int, e *decode.ICMPError) {
 	default:
 		return
 	}
-	l := &f.dir[d]
+	l := f.dir[d]
 	if !l.based {
 		return
 	}
@@ -487,7 +512,7 @@ func (p *Placer) sweep() {
 	for _, f := range p.open {
 		quiet := p.now.Sub(f.last)
 		for d := range f.dir {
-			l := &f.dir[d]
+			l := f.dir[d]
 			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano())
 			if quiet >= verdict.PlaceHold {
 				p.compare(f, d, 1<<62)
@@ -539,10 +564,10 @@ func (p *Placer) retire(f *flow) {
 	for d := range f.dir {
 		p.compare(f, d, 1<<62)
 		p.compareAcks(f, d, 1<<62)
-		// Only the counts stay until Finish: a few hundred bytes per
-		// connection and pair of points, not its packets.
-		f.dir[d].recs, f.dir[d].acks, f.dir[d].marks, f.dir[d].quoted = nil, nil, nil, nil
 	}
+	// Only the counts stay until Finish: a few hundred bytes per
+	// connection and pair of points, not its packets.
+	f.dir = [2]*dirLog{}
 	for point, m := range f.at {
 		if m != nil {
 			delete(p.byStream[point], m.stream)
@@ -568,6 +593,52 @@ func (p *Placer) retire(f *flow) {
 		}
 	}
 	p.done = append(p.done, f)
+	f.clean = f.isClean()
+	if f.clean {
+		// Nothing of it to place: Finish reads only its packets and
+		// timings (the path's order, the hop table's counts).
+		for d := range f.dir {
+			f.res[d].lossResult = nil
+		}
+	}
+	if p.onRetire != nil {
+		clean := f.clean
+		for point, m := range f.at {
+			if m != nil {
+				p.onRetire(point, m.stream, clean)
+			}
+		}
+	}
+}
+
+// isClean reports whether flow f, compared to its end, has nothing to
+// place: every point saw it, and in each direction each packet was seen
+// wholly at every point, none quoted by an ICMP error. Finish then makes
+// no hop of it with a loss, a refusal or a stop, whatever the order of
+// its points (absentOnPath needs a point that did not see it).
+func (f *flow) isClean() bool {
+	for _, m := range f.at {
+		if m == nil {
+			return false
+		}
+	}
+	for d := range f.dir {
+		r := &f.res[d]
+		if r.packets == nil {
+			continue
+		}
+		for a := range r.missing {
+			if r.quotedAt[a] != 0 {
+				return false
+			}
+			for b := range r.missing[a] {
+				if r.missing[a][b] != 0 || r.stopped[a][b] != 0 || r.capMissed[a][b] != 0 {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // compare compares, in direction d of flow f, the ranges that end at or
@@ -578,7 +649,7 @@ func (p *Placer) retire(f *flow) {
 // from a to b, and a packet at a with a byte whose copy found no pair at
 // b did not (wholly) reach b.
 func (p *Placer) compare(f *flow, d int, lim int64) {
-	l := &f.dir[d]
+	l := f.dir[d]
 	chunk := p.buf.chunk[:0]
 	keep := l.recs[:0]
 	for _, r := range l.recs {
@@ -595,7 +666,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		return
 	}
 	np := len(p.names)
-	res := &l.res
+	res := &f.res[d]
 	res.init(np)
 	bounds := p.buf.bounds[:0]
 	for _, r := range chunk {
@@ -761,7 +832,7 @@ type buffers struct {
 // delay plus the clocks' offset, far less than PlaceHold. A packet at a
 // with more copies than at b lost the extra ones between them.
 func (p *Placer) compareAcks(f *flow, d int, before int64) {
-	l := &f.dir[d]
+	l := f.dir[d]
 	if len(l.acks) == 0 {
 		return
 	}
@@ -795,7 +866,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	}
 	clear(l.acks[len(keep):])
 	l.acks = keep
-	res := &l.res
+	res := &f.res[d]
 	res.init(np)
 	for _, r := range chunk {
 		res.packets[r.point]++
@@ -936,6 +1007,7 @@ func (r *dirResult) init(np int) {
 		return
 	}
 	r.packets = make([]int, np)
+	r.lossResult = &lossResult{}
 	r.missing = square[int](np)
 	r.missBytes = square[int64](np)
 	r.capMissed = square[int](np)
@@ -947,10 +1019,13 @@ func (r *dirResult) init(np int) {
 	r.hasDelta = square[bool](np)
 }
 
+// square returns an n x n matrix in one block (two allocations, not
+// n+1: a retired flow keeps some until Finish).
 func square[T any](n int) [][]T {
 	out := make([][]T, n)
+	flat := make([]T, n*n)
 	for i := range out {
-		out[i] = make([]T, n)
+		out[i] = flat[i*n : (i+1)*n : (i+1)*n]
 	}
 	return out
 }

@@ -21,6 +21,22 @@ type Result struct {
 	// where no packet links the two.
 	OffsetMs []*float64
 	Flows    []*FlowResult
+	// Forgotten is, per point (nil: none), what its analysis kept of the
+	// connections it forgot: healthy ones on clean flows (Placer.OnRetire),
+	// not in its Report's rows.
+	Forgotten []Forgotten
+}
+
+// Forgotten is what a point's analysis kept of the connections it forgot
+// (analyze.Analyzer.Forgotten): what Place reads of a row at a point
+// other than the reference, and what Apply reads of one at the reference.
+type Forgotten interface {
+	// Row returns the forgotten connection of tcp.stream stream with its
+	// Stream, Client, FirstInput, FirstFrame and TCP only; nil if that
+	// stream was not forgotten.
+	Row(stream int) *model.Connection
+	// Len is how many were forgotten.
+	Len() int
 }
 
 // FlowResult is one connection across points.
@@ -106,7 +122,7 @@ func (p *Placer) Finish() *Result {
 					informed[d] = informed[d] && m.ttl[d] != 0
 				}
 			}
-			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.dir[d].res), deltaOf(&f.dir[1-d].res), base)
+			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.res[d]), deltaOf(&f.res[1-d]), base)
 			fr.Path[d] = pts
 		}
 		for d := range f.dir {
@@ -124,7 +140,7 @@ func (p *Placer) Finish() *Result {
 		fr := res.Flows[i]
 		absent := p.absentOnPath(i, res.Flows)
 		for d := range f.dir {
-			r := &f.dir[d].res
+			r := &f.res[d]
 			pts := fr.Path[d]
 			if d == 0 && f.syn && len(pts) > 1 {
 				votes[pts[0]]++
@@ -163,6 +179,8 @@ func (p *Placer) Finish() *Result {
 						}
 						fr.Hops[d] = append(fr.Hops[d], h)
 					}
+				case f.clean:
+					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a]})
 				default:
 					h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
 					if h.ICMP > 0 {
@@ -172,6 +190,9 @@ func (p *Placer) Finish() *Result {
 				}
 			}
 		}
+		// Read no more: freed as the results are made, so that the
+		// comparisons' and the results' memory do not add up.
+		f.res = [2]dirResult{}
 	}
 	for pt, v := range votes {
 		if v > votes[res.Reference] {
@@ -307,18 +328,47 @@ func median(xs []int64) int64 {
 	return s[len(s)/2]
 }
 
+// pointRows are one point's rows: those of its Report, by stream, and
+// what its analysis kept of those it forgot.
+type pointRows struct {
+	listed    map[int]*model.Connection
+	forgotten Forgotten
+}
+
+// row returns the point's row of stream st, nil if it has none.
+func (r pointRows) row(st int) *model.Connection {
+	if st < 0 {
+		return nil
+	}
+	if c := r.listed[st]; c != nil {
+		return c
+	}
+	if r.forgotten != nil {
+		return r.forgotten.Row(st)
+	}
+	return nil
+}
+
+// forgottenAt returns point pt's Forgotten, nil if none.
+func (res *Result) forgottenAt(pt int) Forgotten {
+	if pt < len(res.Forgotten) {
+		return res.Forgotten[pt]
+	}
+	return nil
+}
+
 // rowsOf indexes each point's rows by stream; the reference point's are
 // refRows (being judged), the others' their reports'.
-func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) []map[int]*model.Connection {
-	rows := make([]map[int]*model.Connection, len(res.Names))
+func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) []pointRows {
+	rows := make([]pointRows, len(res.Names))
 	for pt := range rows {
-		rows[pt] = map[int]*model.Connection{}
+		rows[pt] = pointRows{listed: map[int]*model.Connection{}, forgotten: res.forgottenAt(pt)}
 		conns := refRows
 		if pt != res.Reference {
 			conns = reports[pt].Connections
 		}
 		for _, c := range conns {
-			rows[pt][c.Stream] = c
+			rows[pt].listed[c.Stream] = c
 		}
 	}
 	return rows
@@ -327,10 +377,9 @@ func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) 
 // dir0 returns the row that names flow f's client, the reference's if
 // it has one, and the model direction of the flow's direction 0; nil if
 // no point has a row for it (a probe: counted apart).
-func (res *Result) dir0(f *FlowResult, rows []map[int]*model.Connection) (*model.Connection, int, model.Direction) {
+func (res *Result) dir0(f *FlowResult, rows []pointRows) (*model.Connection, int, model.Direction) {
 	for _, pt := range append([]int{res.Reference}, seq(len(res.Names))...) {
-		if st := f.Streams[pt]; st >= 0 && rows[pt][st] != nil {
-			row := rows[pt][st]
+		if row := rows[pt].row(f.Streams[pt]); row != nil {
 			if f.Sender0[pt] == row.Client {
 				return row, pt, model.ClientToServer
 			}
@@ -352,12 +401,7 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 		if row == nil || pt != res.Reference {
 			continue
 		}
-		row.Points = map[string]model.ConnPoint{}
-		for p, st := range f.Streams {
-			if c := rows[p][st]; st >= 0 && c != nil {
-				row.Points[res.Names[p]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
-			}
-		}
+		row.Points = res.points(f, rows)
 		where := map[model.Direction]model.LossLocation{}
 		for d := range f.Hops {
 			dir := dir0
@@ -395,6 +439,18 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 	}
 }
 
+// points is flow f's row's Points: each point's own stream, first
+// frame and counters.
+func (res *Result) points(f *FlowResult, rows []pointRows) map[string]model.ConnPoint {
+	out := map[string]model.ConnPoint{}
+	for p, st := range f.Streams {
+		if c := rows[p].row(st); c != nil {
+			out[res.Names[p]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
+		}
+	}
+	return out
+}
+
 // Apply makes the multi-point Report from the reference point's (its
 // rows, placed by Place, verdicts and summary, Wireshark-exact on its
 // files): every input, the points, and the hop table in the summary and
@@ -407,7 +463,11 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 	rows := res.rowsOf(reports, r.Connections)
 	r.Points = make([]model.Point, np)
 	for pt, name := range res.Names {
-		r.Points[pt] = model.Point{Name: name, Inputs: pointInputs[pt], ClockOffsetMs: res.OffsetMs[pt], Reference: pt == res.Reference, Connections: len(reports[pt].Connections)}
+		n := len(reports[pt].Connections)
+		if fg := res.forgottenAt(pt); fg != nil {
+			n += fg.Len()
+		}
+		r.Points[pt] = model.Point{Name: name, Inputs: pointInputs[pt], ClockOffsetMs: res.OffsetMs[pt], Reference: pt == res.Reference, Connections: n}
 	}
 	type hopKey struct {
 		dir      model.Direction
@@ -422,7 +482,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 		}
 		if pt != res.Reference {
 			for p := range np {
-				if st := f.Streams[p]; st >= 0 && rows[p][st] != nil {
+				if rows[p].row(f.Streams[p]) != nil {
 					r.Points[p].NotAtReference++
 				}
 			}

@@ -320,32 +320,62 @@ func (j *judgement) dropsText() string {
 // share: the packets and bytes read from it, and the bytes the
 // acknowledgements read from it proved missing.
 func FillCaptureQuality(inputs []*decode.InputInfo, facts []*Facts) {
-	type acc struct {
-		oneWay       [2]int // connections held one way, by the direction held
-		held, missed int64
+	fillCaptureQuality(inputs, facts, nil)
+}
+
+// QualityShare is what connections add to one input's capture quality:
+// those held one way, by the direction held, and the bytes held and
+// proved missing of the others.
+type QualityShare struct {
+	OneWay       [2]int
+	Held, Missed int64
+}
+
+// AddQuality adds connection f's share of each input to shares (by
+// input index, grown as needed) and returns it: a connection forgotten
+// before the Report still counts in its inputs' quality.
+func AddQuality(shares []QualityShare, f *Facts) []QualityShare {
+	if n := len(f.Quality.Inputs); n > len(shares) {
+		shares = append(shares, make([]QualityShare, n-len(shares))...)
 	}
-	accs := make([]acc, len(inputs))
+	addShares(shares, f)
+	return shares
+}
+
+// addShares adds f's share of each input to shares, past whose end it
+// adds nothing.
+func addShares(shares []QualityShare, f *Facts) {
+	q := &f.Quality
+	for i, iq := range q.Inputs {
+		if i >= len(shares) {
+			break
+		}
+		a := &shares[i]
+		if q.OneDirection {
+			if iq.Packets[q.Held] > 0 {
+				a.OneWay[q.Held]++
+			}
+			continue
+		}
+		for d := range iq.HeldBytes {
+			a.Held += iq.HeldBytes[d]
+			a.Missed += iq.MissedBytes[d]
+		}
+	}
+}
+
+// fillCaptureQuality is FillCaptureQuality with the shares of the
+// connections forgotten before the Report added.
+func fillCaptureQuality(inputs []*decode.InputInfo, facts []*Facts, forgotten []QualityShare) {
+	accs := make([]QualityShare, len(inputs))
+	for i := range min(len(accs), len(forgotten)) {
+		accs[i] = forgotten[i]
+	}
 	for _, f := range facts {
 		if f == nil {
 			continue
 		}
-		q := &f.Quality
-		for i, iq := range q.Inputs {
-			if i >= len(accs) {
-				break
-			}
-			a := &accs[i]
-			if q.OneDirection {
-				if iq.Packets[q.Held] > 0 {
-					a.oneWay[q.Held]++
-				}
-				continue
-			}
-			for d := range iq.HeldBytes {
-				a.held += iq.HeldBytes[d]
-				a.missed += iq.MissedBytes[d]
-			}
-		}
+		addShares(accs, f)
 	}
 	for i, in := range inputs {
 		if in == nil {
@@ -353,22 +383,22 @@ func FillCaptureQuality(inputs []*decode.InputInfo, facts []*Facts) {
 		}
 		a := &accs[i]
 		in.CaptureQuality = nil
-		if a.oneWay[0]+a.oneWay[1] == 0 && a.missed == 0 {
+		if a.OneWay[0]+a.OneWay[1] == 0 && a.Missed == 0 {
 			continue
 		}
-		cq := &decode.CaptureQuality{MissedBytes: a.missed, OneDirectionConnections: a.oneWay[0] + a.oneWay[1]}
+		cq := &decode.CaptureQuality{MissedBytes: a.Missed, OneDirectionConnections: a.OneWay[0] + a.OneWay[1]}
 		switch {
-		case a.oneWay[0] > 0 && a.oneWay[1] > 0:
+		case a.OneWay[0] > 0 && a.OneWay[1] > 0:
 			cq.OneDirection = "mixed"
-		case a.oneWay[0] > 0:
+		case a.OneWay[0] > 0:
 			cq.OneDirection = model.ClientToServer.String()
-		case a.oneWay[1] > 0:
+		case a.OneWay[1] > 0:
 			cq.OneDirection = model.ServerToClient.String()
 		}
-		if a.missed > 0 {
+		if a.Missed > 0 {
 			// Four decimals: a share to a hundredth of a percent is all
 			// an estimate from sequence numbers can claim.
-			cq.MissedFraction = math.Round(1e4*float64(a.missed)/float64(a.missed+a.held)) / 1e4
+			cq.MissedFraction = math.Round(1e4*float64(a.Missed)/float64(a.Missed+a.Held)) / 1e4
 		}
 		in.CaptureQuality = cq
 	}

@@ -79,7 +79,11 @@ func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, pl
 		place(r.Connections)
 	}
 	r.Summary = summarize(r.Connections, facts, forgotten, starts)
-	FillCaptureQuality(r.Inputs, facts)
+	var forgottenQuality []QualityShare
+	if forgotten != nil {
+		forgottenQuality = forgotten.Quality
+	}
+	fillCaptureQuality(r.Inputs, facts, forgottenQuality)
 	if len(probes) > 0 {
 		r.Summary.Probes = probes
 		r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + probesWords(probes) + "."
@@ -201,6 +205,9 @@ type Forgotten struct {
 	// Probes are the probes dropped (FindProbes on each alone): the
 	// summary's probes count them with those still listed.
 	Probes []model.ProbeTarget
+	// Quality is their share of each input's capture quality
+	// (AddQuality), by input index.
+	Quality []QualityShare
 }
 
 // CleanSpan is a healthy connection's life on Paths[Path]: when it ran

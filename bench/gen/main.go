@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/h2pcap/h2pcap/internal/synth"
 )
@@ -17,6 +18,9 @@ func main() {
 	keylog := flag.String("keylog", "", "NSS key log to write (tls)")
 	open := flag.Int("open", 64, "connections open at once")
 	rate := flag.Float64("rate", 0, "connections started per second of capture time (0: as fast as they close)")
+	point2 := flag.String("point2", "", "also write the capture as a second capture point nearer the servers took it (synth.SecondPoint) to this pcap")
+	delay := flag.Duration("delay", 2*time.Microsecond, "with -point2: the path delay between the two points")
+	miss := flag.Int("miss", 0, "with -point2: the second point lacks one packet in this many (0: none)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "gen: -o is required")
@@ -26,6 +30,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
+	if *point2 != "" {
+		if err := second(*out, *point2, *delay, *miss); err != nil {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// second writes capture in as the second point's, to out.
+func second(in, out string, delay time.Duration, miss int) error {
+	r, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := synth.SecondPoint(r, w, delay, miss); err != nil {
+		w.Close()
+		return fmt.Errorf("%s: %w", out, err)
+	}
+	return w.Close()
 }
 
 func run(kind string, cfg synth.Config, out, keylog string) error {

@@ -134,10 +134,13 @@ type groupReader struct {
 // is an input per interface. It returns the multi-point Report and
 // whether any connection was seen at two points at all.
 func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options, open opener, prog *progress, sp *splitter) (*model.Report, bool, error) {
-	// A point's report must hold all its connections: rows are matched
-	// across points at the end.
-	opts.ForgetHealthy, opts.ForgetAbove, opts.SpillRows = 0, 0, false
-	opts.ReportOnce = false // each point reports twice: its rows are placed, then judged
+	// Rows are matched across points at the end: a point's analysis
+	// forgets a healthy connection (as opts say for the format) only once
+	// the Placer has compared it to its end and found nothing to place,
+	// keeping what the report still reads of its row (ForgetPlaced).
+	opts.ForgetPlaced = true
+	// Each point reports once (the reference with its rows placed before
+	// they are summarised): trackers go as rows are made, as in one capture.
 	specs, err := sp.plan(specs)
 	if err != nil {
 		return nil, false, err
@@ -185,6 +188,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	}
 	prog.reading(points[0].a)
 	pl := hops.New(names)
+	pl.OnRetire(func(point, stream int, clean bool) { points[point].a.Placed(stream, clean) })
 	endGroup := func(g *groupReader) {
 		for _, k := range g.points {
 			pl.EndPoint(k)
@@ -246,6 +250,12 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	res := pl.Finish()
+	res.Forgotten = make([]hops.Forgotten, len(points))
+	for i, pt := range points {
+		if fg := pt.a.Forgotten(); fg != nil {
+			res.Forgotten[i] = fg
+		}
+	}
 	infos := make([]*decode.InputInfo, len(allPaths))
 	for _, pt := range points {
 		for k, in := range pt.inputs {
@@ -289,6 +299,16 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	// by what the others saw, then summarised.
 	ref := points[res.Reference]
 	reports[res.Reference] = ref.a.ReportPlaced(own(ref), func(conns []*model.Connection) { res.Place(conns, reports) })
+	// Its forgotten rows (JSON: spilled) gain their points as they are
+	// written; the other points' spilled rows are not read.
+	reports[res.Reference].Spilled = res.PlaceSpilled(reports[res.Reference].Spilled, reports)
+	for i, pt := range points {
+		if i != res.Reference {
+			if err := pt.a.Close(); err != nil {
+				return nil, false, err
+			}
+		}
+	}
 	shared := false
 	for _, f := range res.Flows {
 		n := 0

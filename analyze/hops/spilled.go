@@ -1,0 +1,70 @@
+package hops
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	fastjson "github.com/goccy/go-json"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// PlaceSpilled returns the reference point's spilled rows (its Report's
+// Spilled: the healthy connections its analysis forgot, each on a clean
+// flow) with what Place adds to them: their points. Nothing else of a
+// clean flow's row changes at Place (no placement, nothing stopped, a
+// healthy verdict stays). reports are Place's, the reference's Report
+// included (its listed rows: no spilled row is among them).
+func (res *Result) PlaceSpilled(src model.RowSource, reports []*model.Report) model.RowSource {
+	if src == nil {
+		return nil
+	}
+	return &placedRows{src: src, res: res, reports: reports}
+}
+
+// placedRows is a reference point's spilled rows, given back with their
+// points (model.RowSource).
+type placedRows struct {
+	src     model.RowSource
+	res     *Result
+	reports []*model.Report
+}
+
+func (p *placedRows) Len() int { return p.src.Len() }
+
+// Rows gives each spilled row as the spill wrote it, its points added:
+// read back, given its points, and written as the spill writes a row
+// (analyze's rowSpill), so that it is byte for byte what the row would
+// have been had it stayed listed.
+func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
+	res := p.res
+	ref := res.Reference
+	rows := res.rowsOf(p.reports, p.reports[ref].Connections)
+	type at struct{ stream, flow int }
+	var idx []at
+	for i, f := range res.Flows {
+		if st := f.Streams[ref]; st >= 0 {
+			idx = append(idx, at{st, i})
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b at) int { return cmp.Compare(a.stream, b.stream) })
+	return p.src.Rows(func(stream int, b []byte) error {
+		k, ok := slices.BinarySearchFunc(idx, stream, func(e at, st int) int { return cmp.Compare(e.stream, st) })
+		if !ok {
+			return fn(stream, b)
+		}
+		f := res.Flows[idx[k].flow]
+		var c model.Connection
+		if err := json.Unmarshal(b, &c); err != nil {
+			return fmt.Errorf("spilled row of stream %d: %w", stream, err)
+		}
+		c.Points = res.points(f, rows)
+		out, err := fastjson.MarshalIndent(&c, "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("spilled row of stream %d: %w", stream, err)
+		}
+		return fn(stream, out)
+	})
+}

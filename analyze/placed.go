@@ -1,0 +1,201 @@
+package analyze
+
+import (
+	"cmp"
+	"encoding/binary"
+	"reflect"
+	"slices"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// What a multi-point analysis keeps of a forgotten connection
+// (Options.ForgetPlaced).
+//
+// Each capture point has its own Analyzer; a hops.Placer compares the
+// points' copies of each connection and, once it is done with one, tells
+// each point's Analyzer whether anything of it will be placed (Placed).
+// A healthy connection with nothing to place is forgotten as in one
+// capture (forget.go), except for what the multi-point report still
+// reads of its row: its stream, client, first input and frame, and its
+// counters (hops.Result.Place makes the reference point's row's points
+// of them). Those are packed in about 60 bytes, instead of its 7 KB of
+// trackers.
+
+// Values of conn.placed.
+const (
+	placedClean int8 = 1 // nothing of it to place
+	placedDirty int8 = -1
+)
+
+// Placed records what the multi-point Placer found of the connection
+// of tcp.stream stream once it compared it to its end: clean when it has
+// nothing to place. Until then, Options.ForgetPlaced keeps it; a dirty
+// one stays listed. A stream filed under two flows is dirty if either is.
+func (a *Analyzer) Placed(stream int, clean bool) {
+	if stream < 0 || stream >= len(a.all) {
+		return
+	}
+	c := a.all[stream]
+	if c == nil || c.forgotten {
+		return
+	}
+	switch {
+	case !clean:
+		c.placed = placedDirty
+	case c.placed == 0:
+		c.placed = placedClean
+	}
+}
+
+// Forgotten returns what Options.ForgetPlaced kept of the connections
+// forgotten so far (hops.Forgotten), nil without it. Valid until the
+// next segment.
+func (a *Analyzer) Forgotten() *ForgottenRows {
+	if a.fg == nil || !a.fg.placed {
+		return nil
+	}
+	return &a.fg.rows
+}
+
+// ForgottenRows holds, packed, what a multi-point report reads of each
+// forgotten connection's row.
+type ForgottenRows struct {
+	idx    []forgottenEntry
+	chunks [][]byte
+	// unsorted: idx is not in stream order (connections close in
+	// another order than they open); Row sorts it.
+	unsorted bool
+}
+
+type forgottenEntry struct {
+	stream int32
+	chunk  int32
+	off    int32
+}
+
+// forgottenChunk is the size of the blocks the packed rows are kept in:
+// large enough to cost nothing per block, small enough that growing
+// never copies much.
+const forgottenChunk = 64 << 10
+
+// add packs c's stream, client, first input and frame, and counters.
+func (r *ForgottenRows) add(c *model.Connection) {
+	var b []byte
+	b = binary.AppendVarint(b, int64(c.FirstInput))
+	b = binary.AppendVarint(b, int64(c.FirstFrame))
+	b = binary.AppendUvarint(b, uint64(len(c.Client)))
+	b = append(b, c.Client...)
+	b = appendDirStats(b, &c.TCP.ClientToServer)
+	b = appendDirStats(b, &c.TCP.ServerToClient)
+	n := len(r.chunks)
+	if n == 0 || len(r.chunks[n-1])+len(b) > cap(r.chunks[n-1]) {
+		r.chunks = append(r.chunks, make([]byte, 0, max(forgottenChunk, len(b))))
+		n++
+	}
+	last := &r.chunks[n-1]
+	r.idx = append(r.idx, forgottenEntry{stream: int32(c.Stream), chunk: int32(n - 1), off: int32(len(*last))})
+	*last = append(*last, b...)
+	if k := len(r.idx); k > 1 && r.idx[k-2].stream > r.idx[k-1].stream {
+		r.unsorted = true
+	}
+}
+
+// Len is how many connections were forgotten.
+func (r *ForgottenRows) Len() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.idx)
+}
+
+// Row returns the forgotten connection of stream with only its Stream,
+// Client, FirstInput, FirstFrame and TCP; nil if it was not forgotten.
+func (r *ForgottenRows) Row(stream int) *model.Connection {
+	if r == nil || len(r.idx) == 0 {
+		return nil
+	}
+	if r.unsorted {
+		slices.SortFunc(r.idx, func(a, b forgottenEntry) int { return cmp.Compare(a.stream, b.stream) })
+		r.unsorted = false
+	}
+	k, ok := slices.BinarySearchFunc(r.idx, int32(stream), func(e forgottenEntry, st int32) int { return cmp.Compare(e.stream, st) })
+	if !ok {
+		return nil
+	}
+	e := r.idx[k]
+	b := r.chunks[e.chunk][e.off:]
+	c := &model.Connection{Stream: stream}
+	var v int64
+	v, b = varint(b)
+	c.FirstInput = int(v)
+	v, b = varint(b)
+	c.FirstFrame = int(v)
+	n, m := binary.Uvarint(b)
+	b = b[m:]
+	c.Client, b = string(b[:n]), b[n:]
+	b = readDirStats(b, &c.TCP.ClientToServer)
+	readDirStats(b, &c.TCP.ServerToClient)
+	return c
+}
+
+func varint(b []byte) (int64, []byte) {
+	v, n := binary.Varint(b)
+	return v, b[n:]
+}
+
+// appendDirStats packs every field of s, by reflection so that a counter
+// added to model.DirStats is kept too: its integers as varints, each
+// []int as its length plus one (0: nil, which the JSON writes as null)
+// and its values.
+func appendDirStats(b []byte, s *model.DirStats) []byte {
+	v := reflect.ValueOf(s).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64, reflect.Int32:
+			b = binary.AppendVarint(b, f.Int())
+		case reflect.Slice:
+			if f.IsNil() {
+				b = binary.AppendUvarint(b, 0)
+				continue
+			}
+			b = binary.AppendUvarint(b, uint64(f.Len()+1))
+			for j := range f.Len() {
+				b = binary.AppendVarint(b, f.Index(j).Int())
+			}
+		default:
+			panic("analyze: model.DirStats field " + v.Type().Field(i).Name + " of a kind ForgottenRows does not pack")
+		}
+	}
+	return b
+}
+
+// readDirStats unpacks what appendDirStats packed into s and returns the
+// rest of b.
+func readDirStats(b []byte, s *model.DirStats) []byte {
+	v := reflect.ValueOf(s).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Int, reflect.Int64, reflect.Int32:
+			var x int64
+			x, b = varint(b)
+			f.SetInt(x)
+		case reflect.Slice:
+			n, m := binary.Uvarint(b)
+			b = b[m:]
+			if n == 0 {
+				continue
+			}
+			sl := reflect.MakeSlice(f.Type(), int(n-1), int(n-1))
+			for j := range int(n - 1) {
+				var x int64
+				x, b = varint(b)
+				sl.Index(j).SetInt(x)
+			}
+			f.Set(sl)
+		}
+	}
+	return b
+}

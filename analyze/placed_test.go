@@ -1,0 +1,56 @@
+package analyze
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// ForgottenRows gives back, for each forgotten connection, exactly the
+// fields a multi-point report reads of its row, whatever order the
+// connections were forgotten in; every counter of model.DirStats is
+// kept, and a nil TTL list stays nil (the JSON writes null, not []).
+func TestForgottenRows(t *testing.T) {
+	full := func(seed int) model.DirStats {
+		var s model.DirStats
+		v := reflect.ValueOf(&s).Elem()
+		for i := range v.NumField() {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.Slice:
+				f.Set(reflect.ValueOf([]int{64 - seed, 63}))
+			default:
+				f.SetInt(int64(seed*1000 + i*37))
+			}
+		}
+		return s
+	}
+	rows := []*model.Connection{
+		{Stream: 7, Client: "10.0.0.1:40000", FirstInput: 1, FirstFrame: 123456, TCP: model.TCPStats{ClientToServer: full(1), ServerToClient: full(2)}},
+		{Stream: 2, Client: "[fd18::1]:443", FirstInput: 0, FirstFrame: 1},
+		{Stream: 3, Client: "", TCP: model.TCPStats{ClientToServer: model.DirStats{TTL: []int{}, Packets: -1}}},
+		{Stream: 100000, Client: "198.18.0.1:1", FirstFrame: 1 << 40},
+	}
+	var fr ForgottenRows
+	for _, c := range rows {
+		fr.add(c)
+	}
+	if fr.Len() != len(rows) {
+		t.Fatalf("Len %d, want %d", fr.Len(), len(rows))
+	}
+	for _, want := range rows {
+		got := fr.Row(want.Stream)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("stream %d: got %+v, want %+v", want.Stream, got, want)
+		}
+	}
+	for _, st := range []int{0, 4, 99999, -1} {
+		if c := fr.Row(st); c != nil {
+			t.Errorf("stream %d never forgotten: got %+v", st, c)
+		}
+	}
+	var none *ForgottenRows
+	if none.Len() != 0 || none.Row(1) != nil {
+		t.Error("a nil ForgottenRows holds something")
+	}
+}

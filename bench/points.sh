@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bench/points.sh (run by make bench, or alone): the memory of a
+# multi-point analysis (h2pcap analyze --point a=... --point b=...), the
+# figure of issue 13's "memory stays bounded by open connections times
+# points". bench/gen writes BENCH_POINTS_N short connections (BENCH_RATE
+# a second of capture time, 1000 by default) as two capture points saw
+# them (-point2: the second 2 us further along, lacking one packet in
+# 997), and half as many the same way; h2pcap analyses both pairs (table
+# and JSON). The cost of a connection at a point is the difference of the
+# peak RSS between the two sizes, over the connections added times the
+# two points: what the fixed costs (runtime, read buffers, the open
+# connections) do not hide. Target: a few hundred bytes of heap, as one
+# capture's forgetting (~280 B a connection), so at most 1,000 bytes of
+# RSS with the collector's slack (GOGC=100 lets the heap reach twice what
+# it holds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/out
+mkdir -p "$out"
+h2pcap=${H2PCAP:-bin/h2pcap}
+[ -x "$h2pcap" ] || make build >/dev/null
+go build -o "$out/gen" ./bench/gen
+n=${BENCH_POINTS_N:-50000}
+half=$((n / 2))
+rate=${BENCH_RATE:-1000}
+declare -A rss cpu
+for m in "$half" "$n"; do
+	a=$out/points-$m-a.pcap b=$out/points-$m-b.pcap
+	if [ ! -s "$a" ] || [ ! -s "$b" ]; then
+		"$out/gen" -case short -n "$m" -rate "$rate" -o "$a" -point2 "$b" -miss 997
+	fi
+	for f in table json; do
+		log=$out/points-$m-$f.time
+		/usr/bin/time -f '%U %S %M' -o "$log" "$h2pcap" analyze --format "$f" --point "a=$a" --point "b=$b" -o /dev/null 2>"$out/points-$m-$f.err" || {
+			echo "bench: points $m $f failed:"; tail -5 "$out/points-$m-$f.err"; exit 1; }
+		read -r u s k <"$log"
+		rss[$m-$f]=$k
+		cpu[$m-$f]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	done
+done
+echo
+echo "Multi-point memory (two points, short connections, $rate a second; peak RSS):"
+for f in table json; do
+	awk -v f="$f" -v n1="$half" -v n2="$n" -v k1="${rss[$half-$f]}" -v k2="${rss[$n-$f]}" -v c1="${cpu[$half-$f]}" -v c2="${cpu[$n-$f]}" 'BEGIN {
+		per = (k2 - k1) * 1024 / ((n2 - n1) * 2)
+		printf "%-6s %7d conns %7.1f MB %6.2f CPU s | %7d conns %7.1f MB %6.2f CPU s | %5.0f bytes a connection a point (target <= 1000) %s\n",
+			f, n1, k1 / 1024, c1, n2, k2 / 1024, c2, per, (per <= 1000 ? "OK" : "MISSED") }'
+done
