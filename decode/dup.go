@@ -3,9 +3,10 @@ package decode
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math/bits"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // A capture can hold every packet twice: a switch port mirroring both
@@ -91,7 +92,6 @@ type dupSender struct {
 
 // dupFilter finds the copies among an input's TCP segments.
 type dupFilter struct {
-	seed    maphash.Seed
 	buf     [256]byte  // what is hashed: 36 bytes of addresses and ports, 32 of header fields, 32 of SACK blocks, 2*dupSample of payload
 	slots   []dupEntry // dupSlots, made at the first segment
 	senders []dupSender
@@ -131,7 +131,7 @@ func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) 
 	b = append(b, dst[:]...)
 	b = binary.BigEndian.AppendUint16(b, s.Src.Port())
 	b = binary.BigEndian.AppendUint16(b, s.Dst.Port())
-	flow = maphash.Bytes(d.seed, b)
+	flow = xxhash.Sum64(b)
 	b = append(b, s.IPVersion, byte(s.Flags))
 	b = binary.BigEndian.AppendUint16(b, s.IPID)
 	b = binary.BigEndian.AppendUint32(b, s.Seq)
@@ -154,7 +154,7 @@ func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) 
 	} else {
 		b = append(b, p...)
 	}
-	return maphash.Bytes(d.seed, b), flow
+	return xxhash.Sum64(b), flow
 }
 
 // copyOf says whether s (whose TCP checksum is checksum, captured on
@@ -162,7 +162,6 @@ func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) 
 // to be dropped.
 func (d *dupFilter) copyOf(s *Segment, checksum uint16, iface int32) bool {
 	if d.slots == nil {
-		d.seed = maphash.MakeSeed()
 		d.slots = make([]dupEntry, dupSlots)
 		d.senders = make([]dupSender, dupSenders)
 	}
@@ -223,7 +222,7 @@ func (d *dupFilter) carry(old *dupFilter) {
 	if old.slots == nil {
 		return
 	}
-	d.seed, d.slots, d.senders, d.proven, d.repeats = old.seed, old.slots, old.senders, old.proven, old.repeats
+	d.slots, d.senders, d.proven, d.repeats = old.slots, old.senders, old.proven, old.repeats
 	old.slots, old.senders = nil, nil
 }
 

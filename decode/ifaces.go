@@ -2,9 +2,10 @@ package decode
 
 import (
 	"encoding/binary"
-	"hash/maphash"
 	"io"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // InterfaceSurvey is what one read of an input tells of the interfaces
@@ -59,7 +60,7 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 	dec := NewInputDecoder()
 	var seg Segment
 	sv := &InterfaceSurvey{}
-	nat := natFinder{seed: maphash.MakeSeed()}
+	nat := natFinder{}
 	index := map[int32]int{} // interface ID -> index in sv.Interfaces
 	first := true
 	for {
@@ -111,7 +112,6 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 // IP ID (IPv6, ID 0) it tells nothing. A collision forgets the older
 // segment.
 type natFinder struct {
-	seed  maphash.Seed
 	buf   [15]byte
 	slots [dupSlots]struct {
 		sum   uint64
@@ -132,7 +132,7 @@ func (n *natFinder) repeats(s *Segment, iface int32) bool {
 	b = binary.BigEndian.AppendUint32(b, s.Ack)
 	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
 	b = append(b, byte(s.Flags))
-	sum := maphash.Bytes(n.seed, b)
+	sum := xxhash.Sum64(b)
 	e := &n.slots[sum%dupSlots]
 	at := s.Time.UnixNano()
 	if e.sum == sum && e.iface != iface && absDuration(time.Duration(at-e.at)) <= dupWindow {

@@ -3,11 +3,12 @@ package decode
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // A live capture on every interface of a node (h2pcap live -i any, a
@@ -61,7 +62,6 @@ type segKey struct {
 
 // ownerFilter keeps each connection on one interface.
 type ownerFilter struct {
-	seed  maphash.Seed
 	buf   [36]byte
 	slots []ownerEntry
 	// others counts the segments dropped, seen again on another
@@ -74,7 +74,6 @@ type ownerFilter struct {
 // mine says whether segment s, captured on iface, is analysed.
 func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	if o.slots == nil {
-		o.seed = maphash.MakeSeed()
 		o.slots = make([]ownerEntry, ownerSlots)
 	}
 	lo, hi, d := s.Src, s.Dst, 0
@@ -87,7 +86,7 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	b = append(b, a2[:]...)
 	b = binary.BigEndian.AppendUint16(b, lo.Port())
 	b = binary.BigEndian.AppendUint16(b, hi.Port())
-	flow := maphash.Bytes(o.seed, b)
+	flow := xxhash.Sum64(b)
 	e := &o.slots[flow%ownerSlots]
 	at := s.Time.UnixNano()
 	key := segKey{s.Seq, s.Ack, int32(s.PayloadLen), s.Flags}
