@@ -8,8 +8,7 @@ import (
 	"os"
 	"slices"
 
-	fastjson "github.com/goccy/go-json"
-
+	"github.com/h2pcap/h2pcap/internal/jsonrow"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -24,6 +23,7 @@ type rowSpill struct {
 	off int64
 	idx []spillEntry
 	err error // the first write error; Rows returns it
+	enc *jsonrow.Encoder
 }
 
 type spillEntry struct {
@@ -38,7 +38,7 @@ func newRowSpill() (*rowSpill, error) {
 		return nil, fmt.Errorf("spill file for the JSON rows: %w", err)
 	}
 	os.Remove(f.Name())
-	return &rowSpill{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &rowSpill{f: f, w: bufio.NewWriterSize(f, 1<<20), enc: jsonrow.New()}, nil
 }
 
 // add writes c's row as the JSON report would.
@@ -46,7 +46,7 @@ func (s *rowSpill) add(c *model.Connection) {
 	if s.err != nil {
 		return
 	}
-	b, err := fastjson.MarshalIndent(c, "    ", "  ")
+	b, err := s.enc.Encode(c)
 	if err == nil {
 		_, err = s.w.Write(b)
 	}

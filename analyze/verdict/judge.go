@@ -233,7 +233,11 @@ func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 		v.Evidence = v.Evidence[:MaxEvidence]
 	}
 	v.Filter = evidenceFilter(c.Stream, v.Evidence)
-	return v
+	// A copy: the judgement holds the connection's facts (2-3 KB),
+	// which would otherwise live as long as the verdict does.
+	out := new(model.Verdict)
+	*out = *v
+	return out
 }
 
 // evidenceFilter is the display filter that opens a verdict's evidence in
