@@ -97,16 +97,18 @@ type Analyzer struct {
 	// same capture) continues its reassembly and copy detection (read.go).
 	dec *decode.InputDecoder
 
-	nt        *notice.Noticer // nil without Options.OnNotice
-	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
-	gone      *conn           // the tombstone of forgotten connections' 4-tuples
-	spill     *rowSpill       // nil without Options.SpillRows
-	plot      bool            // Options.Plot
-	perIface  bool            // Options.OneInterfacePerConnection
-	openConns atomic.Int64    // connections without a close, for OpenConns
-	reported  bool            // a Report was made (half.go)
-	once      bool            // Options.ReportOnce
-	scratch   *connState      // the trackers a Report builds for a half-open conn (half.go)
+	nt           *notice.Noticer // nil without Options.OnNotice
+	fg           *forgetter      // nil without Options.ForgetHealthy (forget.go)
+	gone         *conn           // the tombstone of forgotten connections' 4-tuples
+	spill        *rowSpill       // nil without Options.SpillRows
+	plot         bool            // Options.Plot
+	perIface     bool            // Options.OneInterfacePerConnection
+	openConns    atomic.Int64    // connections without a close, for OpenConns
+	reported     bool            // a Report was made (half.go)
+	once         bool            // Options.ReportOnce
+	scratch      *connState      // the trackers a Report builds for a half-open conn (half.go)
+	scratchFacts *verdict.Facts  // ... and its facts
+	later        int             // half-open conns whose facts the Report built again when judged (verdict.Later)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -296,11 +298,25 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot
+	var later *verdict.Later // the half-open connections' facts, built again when judged
 	for i, c := range listed {
 		var out *model.Connection
 		switch {
 		case c.connState == nil:
-			out, facts[i] = a.reportHalf(c)
+			var f *verdict.Facts
+			out, f = a.reportHalf(c)
+			b, ok := verdict.BriefOf(f)
+			if !free || !ok {
+				facts[i] = f.Clone()
+				break
+			}
+			if later == nil {
+				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
+					return a.halfFacts(listed[i])
+				}}
+			}
+			later.Briefs[i] = b
+			a.later++
 		case free:
 			out = c.report()
 			client, _ := c.Roles()
@@ -322,8 +338,8 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	listed = a.judgeReport(r, listed, facts, place) // judge.go
-	plots(r, listed)                                // plots.go
+	listed = a.judgeReport(r, listed, facts, later, place) // judge.go
+	plots(r, listed)                                       // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -1,0 +1,73 @@
+package verdict
+
+import (
+	"slices"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// Facts given later.
+//
+// Each connection's Facts take 2-3 KB, and JudgeReport holds every
+// connection's until the summary: a million half-open attempts (a SYN
+// flood, a scan) cost gigabytes for facts nothing reads once each one is
+// judged. A caller that can build a connection's facts again (package
+// analyze, from the SYN a half-open connection keeps) passes it without
+// them and with its Brief: what the steps before the verdicts read of
+// them. Its facts are built again for its verdict and dropped after it
+// unless a later step reads them (Inert).
+
+// Brief is what JudgeReport reads of a connection's facts before judging
+// it: its capture point and the server's TTL (ServerHosts). Only facts
+// that are not a probe's have one (BriefOf).
+type Brief struct {
+	Point     model.CapturePoint
+	ServerTTL int
+	host      HostTTL // ServerHosts' answer, kept until the facts are built
+}
+
+// BriefOf says what JudgeReport reads of f before the verdict, or false
+// when f must be given whole: a probe candidate (FindProbes reads more).
+func BriefOf(f *Facts) (Brief, bool) {
+	if probeCandidate(f) {
+		return Brief{}, false
+	}
+	return Brief{Point: f.CapturePoint(), ServerTTL: f.Dir[model.ServerToClient].TTL}, true
+}
+
+// Later gives the facts of the connections passed to JudgeReportLater
+// without them.
+type Later struct {
+	// Briefs[i] is connection i's Brief when its facts are nil.
+	Briefs []Brief
+	// Build returns connection i's facts (i as given), built anew each
+	// call: equal to those it would have been given. They may be
+	// overwritten by the next call (JudgeReportLater keeps a Clone).
+	Build func(i int) *Facts
+}
+
+// Inert says whether nothing after c's verdict reads its facts f: not a
+// dial race's spare (DialRaceSpares), not a verdict the redials look at
+// (abandoned), no data segments nor a one-way capture (summarize), nothing
+// held or missed for the capture's quality (FillCaptureQuality).
+func Inert(c *model.Connection, f *Facts) bool {
+	if MaybeSpare(c, f) || f.Quality.OneDirection {
+		return false
+	}
+	if v := c.Verdict; v != nil && slices.Contains([]model.Kind{model.KindLostPing, model.KindSilent, model.KindBlackholed}, v.Kind) {
+		return false
+	}
+	for d := range f.Dir {
+		if f.Dir[d].DataSegs != 0 {
+			return false
+		}
+	}
+	for _, iq := range f.Quality.Inputs {
+		for d := range iq.HeldBytes {
+			if iq.HeldBytes[d] != 0 || iq.MissedBytes[d] != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
