@@ -314,6 +314,15 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
 					return a.halfFacts(listed[i])
 				}}
+				if a.spill != nil {
+					// JSON: a row final once judged goes to the spill
+					// file at once, its text out of memory.
+					later.Done = func(i int, out *model.Connection) bool {
+						a.spill.add(out)
+						listed[i].rowSpilled = true
+						return true
+					}
+				}
 			}
 			later.Briefs[i] = b
 			a.later++
@@ -328,9 +337,6 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		r.Connections = append(r.Connections, out)
 	}
 	a.reported = true
-	if a.spill != nil && a.spill.Len() > 0 {
-		r.Spilled = a.spill
-	}
 	if a.fg != nil && a.fg.late > 0 && len(r.Inputs) > 0 {
 		in := r.Inputs[len(r.Inputs)-1]
 		w := fmt.Sprintf("%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection", a.fg.late, a.fg.after)
@@ -339,6 +345,21 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		}
 	}
 	listed = a.judgeReport(r, listed, facts, later, place) // judge.go
+	if a.spill != nil && a.spill.Len() > 0 {
+		r.Spilled = a.spill
+		// The rows spilled as they were judged (verdict.Later) leave
+		// the list they were judged in.
+		n := 0
+		for i, c := range listed {
+			if !c.rowSpilled {
+				listed[n], r.Connections[n] = c, r.Connections[i]
+				n++
+			}
+		}
+		clear(listed[n:])
+		clear(r.Connections[n:])
+		listed, r.Connections = listed[:n], r.Connections[:n]
+	}
 	plots(r, listed)                                       // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)

@@ -89,9 +89,10 @@ func TestSpillRowsSameJSON(t *testing.T) {
 }
 
 // With ReportOnce (h2pcap analyze) the half-open connections' facts are
-// built again when each is judged instead of held for all (verdict.Later):
-// the JSON report is byte for byte the one that holds them, alone and with
-// the forgetting and spilling analyze adds.
+// built again when each is judged instead of held for all (verdict.Later),
+// and with SpillRows their rows are spilled as they are judged: the JSON
+// report is byte for byte the one that holds them, alone and with the
+// forgetting and spilling analyze adds.
 func TestReportOnceSameJSON(t *testing.T) {
 	gen := filepath.Join(t.TempDir(), "syn.pcap")
 	f, err := os.Create(gen)
@@ -111,9 +112,12 @@ func TestReportOnceSameJSON(t *testing.T) {
 				{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: 200, SpillRows: true},
 			} {
 				var later int
-				got, _ := jsonOfWith(t, p, opts, func(a *Analyzer) { later = a.later })
+				got, spilled := jsonOfWith(t, p, opts, func(a *Analyzer) { later = a.later })
 				if p == gen && later < 2000 {
 					t.Errorf("%+v: %d of 3000 half-open connections judged with their facts built again", opts, later)
+				}
+				if p == gen && opts.SpillRows && spilled < 2000 {
+					t.Errorf("%+v: %d of 3000 rows spilled (as judged)", opts, spilled)
 				}
 				if !bytes.Equal(got, want) {
 					t.Errorf("%+v: JSON differs (%d vs %d bytes, %d facts built again)", opts, len(got), len(want), later)

@@ -44,6 +44,26 @@ type Later struct {
 	// call: equal to those it would have been given. They may be
 	// overwritten by the next call (JudgeReportLater keeps a Clone).
 	Build func(i int) *Facts
+	// Done, if not nil, is given each connection judged from its Brief
+	// whose row is final once judged: its facts Inert, and a kind no
+	// later step adds to (a redial's: linkRedials). It says whether it
+	// kept the row elsewhere (package analyze spills it as JSON): the
+	// verdict's text (Summary, Evidence, Filter), which no later step
+	// reads, is then dropped from memory.
+	Done func(i int, c *model.Connection) bool
+}
+
+// judged is what JudgeReportLater does with connection c, judged from
+// its Brief (index i as given) with facts f: it keeps the facts a later
+// step reads, and hands a final row to Done.
+func (l *Later) judged(i int, c *model.Connection, f *Facts) *Facts {
+	if !Inert(c, f) {
+		return f.Clone()
+	}
+	if v := c.Verdict; l.Done != nil && v != nil && !redialAfter(v.Kind) && l.Done(i, c) {
+		v.Summary, v.Evidence, v.Filter = "", nil, ""
+	}
+	return nil
 }
 
 // Inert says whether nothing after c's verdict reads its facts f: not a

@@ -102,8 +102,8 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 			f.ServerHost = b.host
 		}
 		out.Verdict = Judge(out, f, point, end)
-		if b != nil && !Inert(out, f) {
-			facts[i] = f.Clone()
+		if b != nil {
+			facts[i] = later.judged(kept[i], out, f)
 		}
 	}
 	for i, k := range DialRaceSpares(r.Connections, facts) {
