@@ -298,6 +298,12 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot
+	if free {
+		// No segment comes after the one Report (Options.ReportOnce):
+		// the 4-tuples' index (100-150 bytes a connection) can go
+		// before the rows are made.
+		a.conns, a.lastConn = map[connKey]*conn{}, nil
+	}
 	var later *verdict.Later // the half-open connections' facts, built again when judged
 	for i, c := range listed {
 		var out *model.Connection
