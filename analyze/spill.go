@@ -70,12 +70,20 @@ func (s *rowSpill) Rows(fn func(stream int, row []byte) error) error {
 		return fmt.Errorf("spill file: %w", err)
 	}
 	slices.SortFunc(s.idx, func(a, b spillEntry) int { return cmp.Compare(a.stream, b.stream) })
+	// Rows spilled in stream order (most are) follow each other in the
+	// file: read them through one buffer rather than a read each.
+	r := bufio.NewReaderSize(nil, 1<<20)
+	at := int64(-1) // the file offset r reads next; -1: none
 	var buf []byte
 	for _, e := range s.idx {
 		buf = slices.Grow(buf[:0], int(e.n))[:e.n]
-		if _, err := s.f.ReadAt(buf, e.off); err != nil && err != io.EOF {
+		if e.off != at {
+			r.Reset(io.NewSectionReader(s.f, e.off, s.off-e.off))
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
 			return fmt.Errorf("spill file: %w", err)
 		}
+		at = e.off + int64(e.n)
 		if err := fn(int(e.stream), buf); err != nil {
 			return err
 		}
