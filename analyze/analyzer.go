@@ -57,6 +57,13 @@ type Options struct {
 	// --format json: every connection is listed, memory follows the open
 	// ones). Close removes the file.
 	SpillRows bool
+	// FoldTexts, when Listed is positive, says the Report is read only
+	// by a text report that, past Above connections, lists the first
+	// Listed problem ones and counts the others (h2pcap analyze's
+	// table: report.FoldAbove and report.MaxListed): with ReportOnce, a
+	// half-open connection past those keeps no verdict text, which is
+	// then never made (verdict.Later.Texts).
+	FoldTexts struct{ Above, Listed int }
 	// ReportOnce says the Report is made once, when the capture has been
 	// read (h2pcap analyze): each connection's trackers are freed as soon
 	// as its row and facts are made, so that the Report's memory takes
@@ -97,18 +104,20 @@ type Analyzer struct {
 	// same capture) continues its reassembly and copy detection (read.go).
 	dec *decode.InputDecoder
 
-	nt           *notice.Noticer // nil without Options.OnNotice
-	fg           *forgetter      // nil without Options.ForgetHealthy (forget.go)
-	gone         *conn           // the tombstone of forgotten connections' 4-tuples
-	spill        *rowSpill       // nil without Options.SpillRows
-	plot         bool            // Options.Plot
-	perIface     bool            // Options.OneInterfacePerConnection
-	openConns    atomic.Int64    // connections without a close, for OpenConns
-	reported     bool            // a Report was made (half.go)
-	once         bool            // Options.ReportOnce
-	scratch      *connState      // the trackers a Report builds for a half-open conn (half.go)
-	scratchFacts *verdict.Facts  // ... and its facts
-	later        int             // half-open conns whose facts the Report built again when judged (verdict.Later)
+	nt           *notice.Noticer             // nil without Options.OnNotice
+	fg           *forgetter                  // nil without Options.ForgetHealthy (forget.go)
+	gone         *conn                       // the tombstone of forgotten connections' 4-tuples
+	spill        *rowSpill                   // nil without Options.SpillRows
+	plot         bool                        // Options.Plot
+	perIface     bool                        // Options.OneInterfacePerConnection
+	openConns    atomic.Int64                // connections without a close, for OpenConns
+	reported     bool                        // a Report was made (half.go)
+	once         bool                        // Options.ReportOnce
+	scratch      *connState                  // the trackers a Report builds for a half-open conn (half.go)
+	scratchFacts *verdict.Facts              // ... and its facts
+	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
+	fold         struct{ Above, Listed int } // Options.FoldTexts
+	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -144,6 +153,7 @@ func New(opts Options) *Analyzer {
 	a.plot = opts.Plot
 	a.perIface = opts.OneInterfacePerConnection
 	a.once = opts.ReportOnce
+	a.fold = opts.FoldTexts
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -320,6 +330,28 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
 					return a.halfFacts(listed[i])
 				}}
+				if a.fold.Listed > 0 && a.spill == nil {
+					problems := 0 // judged from a Brief, in stream order
+					later.Texts = func(i int, out *model.Connection) bool {
+						if len(r.Connections) <= a.fold.Above {
+							return true // every connection listed
+						}
+						if v := out.Verdict; v == nil || v.Kind == "" || v.Kind == model.KindHealthy {
+							a.untold++
+							return false // counted, not listed
+						}
+						// The connections listed are the first problem
+						// ones: none before this one is listed unless
+						// it is a problem too, so past the first Listed
+						// of those judged from a Brief this one is not.
+						problems++
+						if problems <= a.fold.Listed {
+							return true
+						}
+						a.untold++
+						return false
+					}
+				}
 				if a.spill != nil {
 					// JSON: a row final once judged goes to the spill
 					// file at once, its text out of memory.
@@ -366,7 +398,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		clear(r.Connections[n:])
 		listed, r.Connections = listed[:n], r.Connections[:n]
 	}
-	plots(r, listed)                                       // plots.go
+	plots(r, listed) // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

@@ -23,6 +23,12 @@ func jsonOf(t *testing.T, path string, opts Options) ([]byte, int) {
 // its Report is made.
 func jsonOfWith(t *testing.T, path string, opts Options, after func(*Analyzer)) ([]byte, int) {
 	t.Helper()
+	return reportOf(t, path, "json", opts, after)
+}
+
+// reportOf is jsonOfWith in the given format.
+func reportOf(t *testing.T, path, format string, opts Options, after func(*Analyzer)) ([]byte, int) {
+	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +49,7 @@ func jsonOfWith(t *testing.T, path string, opts Options, after func(*Analyzer)) 
 		spilled = r.Spilled.Len()
 	}
 	var b bytes.Buffer
-	if err := report.Write(&b, r, "json"); err != nil {
+	if err := report.Write(&b, r, format); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes(), spilled
@@ -122,6 +128,38 @@ func TestReportOnceSameJSON(t *testing.T) {
 				if !bytes.Equal(got, want) {
 					t.Errorf("%+v: JSON differs (%d vs %d bytes, %d facts built again)", opts, len(got), len(want), later)
 				}
+			}
+		})
+	}
+}
+
+// With FoldTexts (h2pcap analyze's table) the half-open connections past
+// those the table lists get no verdict text: the table is byte for byte
+// the one whose every connection has its text.
+func TestFoldTextsSameTable(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "syn.pcap")
+	f, err := os.Create(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(f, "syn", synth.Config{N: 3000, Open: 16, Rate: 500}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
+	base := Options{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: report.FoldAbove}
+	folding := base
+	folding.FoldTexts.Above, folding.FoldTexts.Listed = report.FoldAbove, report.MaxListed
+	for _, p := range append([]string{gen}, lab...) {
+		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
+			want, _ := reportOf(t, p, "table", base, nil)
+			var untold int
+			got, _ := reportOf(t, p, "table", folding, func(a *Analyzer) { untold = a.untold })
+			if p == gen && untold < 2000 {
+				t.Errorf("%d of 3000 half-open connections judged without text", untold)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("table differs (%d vs %d bytes, %d verdicts without text)", len(got), len(want), untold)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"slices"
+	"time"
 
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -51,6 +52,26 @@ type Later struct {
 	// verdict's text (Summary, Evidence, Filter), which no later step
 	// reads, is then dropped from memory.
 	Done func(i int, c *model.Connection) bool
+	// Texts, if not nil, is asked of each connection judged from its
+	// Brief whose row is final once judged (as for Done), its verdict
+	// made without text first, whether anyone will read its text (a
+	// text report lists only the first problem connections): if not,
+	// it keeps none and the words are never made.
+	Texts func(i int, c *model.Connection) bool
+}
+
+// judge is the verdict of connection c (index i as given), judged from
+// its Brief with facts f.
+func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
+	if l.Texts == nil {
+		return Judge(c, f, point, end)
+	}
+	c.Verdict = judge(c, f, point, end, false)
+	if Inert(c, f) && !redialAfter(c.Verdict.Kind) && !l.Texts(i, c) {
+		return c.Verdict
+	}
+	c.Verdict = nil // as the Report has it before its verdict
+	return Judge(c, f, point, end)
 }
 
 // judged is what JudgeReportLater does with connection c, judged from

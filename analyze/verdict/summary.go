@@ -95,16 +95,15 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}
-		f := facts[i]
 		b := brief(i)
-		if b != nil {
-			f = later.Build(kept[i])
-			f.ServerHost = b.host
+		if b == nil {
+			out.Verdict = Judge(out, facts[i], point, end)
+			continue
 		}
-		out.Verdict = Judge(out, f, point, end)
-		if b != nil {
-			facts[i] = later.judged(kept[i], out, f)
-		}
+		f := later.Build(kept[i])
+		f.ServerHost = b.host
+		out.Verdict = later.judge(kept[i], out, f, point, end)
+		facts[i] = later.judged(kept[i], out, f)
 	}
 	for i, k := range DialRaceSpares(r.Connections, facts) {
 		if k >= 0 {
