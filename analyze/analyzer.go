@@ -64,6 +64,13 @@ type Options struct {
 	// --format json: every connection is listed, memory follows the open
 	// ones). Close removes the file.
 	SpillRows bool
+	// FoldTexts, when Listed is positive, says the Report is read only
+	// by a text report that, past Above connections, lists the first
+	// Listed problem ones and counts the others (h2pcap analyze's
+	// table: report.FoldAbove and report.MaxListed): with ReportOnce, a
+	// half-open connection past those keeps no verdict text, which is
+	// then never made (verdict.Later.Texts).
+	FoldTexts struct{ Above, Listed int }
 	// ReportOnce says the Report is made once, when the capture has been
 	// read (h2pcap analyze): each connection's trackers are freed as soon
 	// as its row and facts are made, so that the Report's memory takes
@@ -104,16 +111,20 @@ type Analyzer struct {
 	// same capture) continues its reassembly and copy detection (read.go).
 	dec *decode.InputDecoder
 
-	nt        *notice.Noticer // nil without Options.OnNotice
-	fg        *forgetter      // nil without Options.ForgetHealthy (forget.go)
-	gone      *conn           // the tombstone of forgotten connections' 4-tuples
-	spill     *rowSpill       // nil without Options.SpillRows
-	plot      bool            // Options.Plot
-	perIface  bool            // Options.OneInterfacePerConnection
-	openConns atomic.Int64    // connections without a close, for OpenConns
-	reported  bool            // a Report was made (half.go)
-	once      bool            // Options.ReportOnce
-	scratch   *connState      // the trackers a Report builds for a half-open conn (half.go)
+	nt           *notice.Noticer             // nil without Options.OnNotice
+	fg           *forgetter                  // nil without Options.ForgetHealthy (forget.go)
+	gone         *conn                       // the tombstone of forgotten connections' 4-tuples
+	spill        *rowSpill                   // nil without Options.SpillRows
+	plot         bool                        // Options.Plot
+	perIface     bool                        // Options.OneInterfacePerConnection
+	openConns    atomic.Int64                // connections without a close, for OpenConns
+	reported     bool                        // a Report was made (half.go)
+	once         bool                        // Options.ReportOnce
+	scratch      *connState                  // the trackers a Report builds for a half-open conn (half.go)
+	scratchFacts *verdict.Facts              // ... and its facts
+	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
+	fold         struct{ Above, Listed int } // Options.FoldTexts
+	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -149,6 +160,7 @@ func New(opts Options) *Analyzer {
 	a.plot = opts.Plot
 	a.perIface = opts.OneInterfacePerConnection
 	a.once = opts.ReportOnce
+	a.fold = opts.FoldTexts
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -303,11 +315,62 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot
+	if free {
+		// No segment comes after the one Report (Options.ReportOnce):
+		// the 4-tuples' index (100-150 bytes a connection) can go
+		// before the rows are made.
+		a.conns, a.lastConn = map[connKey]*conn{}, nil
+	}
+	var later *verdict.Later // the half-open connections' facts, built again when judged
 	for i, c := range listed {
 		var out *model.Connection
 		switch {
 		case c.connState == nil:
-			out, facts[i] = a.reportHalf(c)
+			var f *verdict.Facts
+			out, f = a.reportHalf(c)
+			b, ok := verdict.BriefOf(f)
+			if !free || !ok {
+				facts[i] = f.Clone()
+				break
+			}
+			if later == nil {
+				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
+					return a.halfFacts(listed[i])
+				}}
+				if a.fold.Listed > 0 && a.spill == nil {
+					problems := 0 // judged from a Brief, in stream order
+					later.Texts = func(i int, out *model.Connection) bool {
+						if len(r.Connections) <= a.fold.Above {
+							return true // every connection listed
+						}
+						if v := out.Verdict; v == nil || v.Kind == "" || v.Kind == model.KindHealthy {
+							a.untold++
+							return false // counted, not listed
+						}
+						// The connections listed are the first problem
+						// ones: none before this one is listed unless
+						// it is a problem too, so past the first Listed
+						// of those judged from a Brief this one is not.
+						problems++
+						if problems <= a.fold.Listed {
+							return true
+						}
+						a.untold++
+						return false
+					}
+				}
+				if a.spill != nil {
+					// JSON: a row final once judged goes to the spill
+					// file at once, its text out of memory.
+					later.Done = func(i int, out *model.Connection) bool {
+						a.spill.add(out)
+						listed[i].rowSpilled = true
+						return true
+					}
+				}
+			}
+			later.Briefs[i] = b
+			a.later++
 		case free:
 			out = c.report()
 			client, _ := c.Roles()
@@ -319,9 +382,6 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		r.Connections = append(r.Connections, out)
 	}
 	a.reported = true
-	if a.spill != nil && a.spill.Len() > 0 {
-		r.Spilled = a.spill
-	}
 	if a.fg != nil && a.fg.late > 0 && len(r.Inputs) > 0 {
 		in := r.Inputs[len(r.Inputs)-1]
 		w := fmt.Sprintf("%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection", a.fg.late, a.fg.after)
@@ -329,8 +389,23 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			in.Warnings = append(in.Warnings, w)
 		}
 	}
-	listed = a.judgeReport(r, listed, facts, place) // judge.go
-	plots(r, listed)                                // plots.go
+	listed = a.judgeReport(r, listed, facts, later, place) // judge.go
+	if a.spill != nil && a.spill.Len() > 0 {
+		r.Spilled = a.spill
+		// The rows spilled as they were judged (verdict.Later) leave
+		// the list they were judged in.
+		n := 0
+		for i, c := range listed {
+			if !c.rowSpilled {
+				listed[n], r.Connections[n] = c, r.Connections[i]
+				n++
+			}
+		}
+		clear(listed[n:])
+		clear(r.Connections[n:])
+		listed, r.Connections = listed[:n], r.Connections[:n]
+	}
+	plots(r, listed) // plots.go
 	if a.nt != nil {
 		a.nt.Reconcile(noticeConns(listed), r)
 	}

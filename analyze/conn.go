@@ -46,8 +46,9 @@ type conn struct {
 	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
 	// the notices tell nothing of it, and an ICMP error quoting that SYN
 	// ends it.
-	probeSYN  bool
-	forgotten bool // judged healthy after its close and dropped
+	probeSYN   bool
+	forgotten  bool // judged healthy after its close and dropped
+	rowSpilled bool // its JSON row went to the spill file when it was judged (verdict.Later)
 	// placed is what a multi-point Placer found of it at its retirement
 	// (Analyzer.Placed): 0 not yet, placedClean, placedDirty.
 	placed int8

@@ -114,17 +114,36 @@ func (a *Analyzer) grow(c *conn) {
 }
 
 // reportHalf is the Connection of a half-open c and its facts, from
-// trackers built for the moment in the Analyzer's scratch state (neither
-// keeps a pointer into it): a million SYNs cost their rows, not their
-// trackers too, nor the time to allocate them.
+// trackers built for the moment in the Analyzer's scratch state (the row
+// keeps no pointer into it): a million SYNs cost their rows, not their
+// trackers too, nor the time to allocate them. The facts are scratch too,
+// valid until the next call: Clone them to keep them.
 func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
 	if a.scratch == nil {
-		a.scratch = &connState{}
+		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
 	a.buildIn(c, a.scratch)
 	out := c.report()
 	client, _ := c.Roles()
-	f := c.vt.Facts(client, &c.tcp)
+	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
-	return out, f
+	return out, a.scratchFacts
+}
+
+// halfFacts are half-open c's facts again, built as reportHalf built them
+// with its row (verdict.Later): the same trackers, told the same. They
+// are reportHalf's scratch facts.
+func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
+	reported := a.reported
+	a.reported = false // as when its row was made, before the Report was
+	a.buildIn(c, a.scratch)
+	a.reported = reported
+	// What making its row did to the trackers, without the row: the
+	// application decoding ended (report, app.State.HTTP2); the rest
+	// of report only reads them.
+	c.app.Finish()
+	client, _ := c.Roles()
+	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
+	c.connState = nil
+	return a.scratchFacts
 }

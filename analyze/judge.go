@@ -13,10 +13,11 @@ import (
 //
 // facts[i] are listed[i]'s facts, or nil for those still to be taken from
 // their trackers (a half-open connection's were taken when its row was
-// made: its trackers are gone again, half.go).
-func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, facts []*verdict.Facts, place func([]*model.Connection)) []*conn {
+// made: its trackers are gone again, half.go), or given later (those
+// later has a Brief of: built again from their SYN when judged).
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, facts []*verdict.Facts, later *verdict.Later, place func([]*model.Connection)) []*conn {
 	for i, c := range listed {
-		if facts[i] == nil {
+		if facts[i] == nil && c.connState != nil {
 			client, _ := c.Roles()
 			facts[i] = c.vt.Facts(client, &c.tcp)
 		}
@@ -25,7 +26,7 @@ func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, facts []*verdict
 	if a.fg != nil {
 		forgotten = &a.fg.forgotten
 	}
-	kept := verdict.JudgeReportPlaced(r, facts, forgotten, place)
+	kept := verdict.JudgeReportLater(r, facts, later, forgotten, place)
 	out := make([]*conn, len(kept))
 	for i, k := range kept {
 		out[i] = listed[k]

@@ -8,8 +8,7 @@ import (
 	"os"
 	"slices"
 
-	fastjson "github.com/goccy/go-json"
-
+	"github.com/h2pcap/h2pcap/internal/jsonrow"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -24,6 +23,7 @@ type rowSpill struct {
 	off int64
 	idx []spillEntry
 	err error // the first write error; Rows returns it
+	enc *jsonrow.Encoder
 }
 
 type spillEntry struct {
@@ -38,7 +38,7 @@ func newRowSpill() (*rowSpill, error) {
 		return nil, fmt.Errorf("spill file for the JSON rows: %w", err)
 	}
 	os.Remove(f.Name())
-	return &rowSpill{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &rowSpill{f: f, w: bufio.NewWriterSize(f, 1<<20), enc: jsonrow.New()}, nil
 }
 
 // add writes c's row as the JSON report would.
@@ -46,7 +46,7 @@ func (s *rowSpill) add(c *model.Connection) {
 	if s.err != nil {
 		return
 	}
-	b, err := fastjson.MarshalIndent(c, "    ", "  ")
+	b, err := s.enc.Encode(c)
 	if err == nil {
 		_, err = s.w.Write(b)
 	}
@@ -70,12 +70,20 @@ func (s *rowSpill) Rows(fn func(stream int, row []byte) error) error {
 		return fmt.Errorf("spill file: %w", err)
 	}
 	slices.SortFunc(s.idx, func(a, b spillEntry) int { return cmp.Compare(a.stream, b.stream) })
+	// Rows spilled in stream order (most are) follow each other in the
+	// file: read them through one buffer rather than a read each.
+	r := bufio.NewReaderSize(nil, 1<<20)
+	at := int64(-1) // the file offset r reads next; -1: none
 	var buf []byte
 	for _, e := range s.idx {
 		buf = slices.Grow(buf[:0], int(e.n))[:e.n]
-		if _, err := s.f.ReadAt(buf, e.off); err != nil && err != io.EOF {
+		if e.off != at {
+			r.Reset(io.NewSectionReader(s.f, e.off, s.off-e.off))
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
 			return fmt.Errorf("spill file: %w", err)
 		}
+		at = e.off + int64(e.n)
 		if err := fn(int(e.stream), buf); err != nil {
 			return err
 		}

@@ -12,8 +12,22 @@ import (
 	"github.com/h2pcap/h2pcap/report"
 )
 
-// jsonOf analyzes path with opts and returns its JSON report.
+// jsonOf analyzes path with opts and returns its JSON report and the
+// number of rows spilled.
 func jsonOf(t *testing.T, path string, opts Options) ([]byte, int) {
+	t.Helper()
+	return jsonOfWith(t, path, opts, nil)
+}
+
+// jsonOfWith is jsonOf calling after, if not nil, with the Analyzer once
+// its Report is made.
+func jsonOfWith(t *testing.T, path string, opts Options, after func(*Analyzer)) ([]byte, int) {
+	t.Helper()
+	return reportOf(t, path, "json", opts, after)
+}
+
+// reportOf is jsonOfWith in the given format.
+func reportOf(t *testing.T, path, format string, opts Options, after func(*Analyzer)) ([]byte, int) {
 	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
@@ -27,12 +41,15 @@ func jsonOf(t *testing.T, path string, opts Options) ([]byte, int) {
 		t.Fatal(err)
 	}
 	r := a.Report([]*decode.InputInfo{info})
+	if after != nil {
+		after(a)
+	}
 	spilled := 0
 	if r.Spilled != nil {
 		spilled = r.Spilled.Len()
 	}
 	var b bytes.Buffer
-	if err := report.Write(&b, r, "json"); err != nil {
+	if err := report.Write(&b, r, format); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes(), spilled
@@ -72,6 +89,77 @@ func TestSpillRowsSameJSON(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("spilled JSON differs (%d vs %d bytes, %d rows spilled)", len(got), len(want), spilled)
+			}
+		})
+	}
+}
+
+// With ReportOnce (h2pcap analyze) the half-open connections' facts are
+// built again when each is judged instead of held for all (verdict.Later),
+// and with SpillRows their rows are spilled as they are judged: the JSON
+// report is byte for byte the one that holds them, alone and with the
+// forgetting and spilling analyze adds.
+func TestReportOnceSameJSON(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "syn.pcap")
+	f, err := os.Create(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(f, "syn", synth.Config{N: 3000, Open: 16, Rate: 500}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
+	for _, p := range append([]string{gen}, lab...) {
+		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
+			want, _ := jsonOf(t, p, Options{})
+			for _, opts := range []Options{
+				{ReportOnce: true},
+				{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: 200, SpillRows: true},
+			} {
+				var later int
+				got, spilled := jsonOfWith(t, p, opts, func(a *Analyzer) { later = a.later })
+				if p == gen && later < 2000 {
+					t.Errorf("%+v: %d of 3000 half-open connections judged with their facts built again", opts, later)
+				}
+				if p == gen && opts.SpillRows && spilled < 2000 {
+					t.Errorf("%+v: %d of 3000 rows spilled (as judged)", opts, spilled)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%+v: JSON differs (%d vs %d bytes, %d facts built again)", opts, len(got), len(want), later)
+				}
+			}
+		})
+	}
+}
+
+// With FoldTexts (h2pcap analyze's table) the half-open connections past
+// those the table lists get no verdict text: the table is byte for byte
+// the one whose every connection has its text.
+func TestFoldTextsSameTable(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "syn.pcap")
+	f, err := os.Create(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(f, "syn", synth.Config{N: 3000, Open: 16, Rate: 500}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
+	base := Options{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: report.FoldAbove}
+	folding := base
+	folding.FoldTexts.Above, folding.FoldTexts.Listed = report.FoldAbove, report.MaxListed
+	for _, p := range append([]string{gen}, lab...) {
+		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
+			want, _ := reportOf(t, p, "table", base, nil)
+			var untold int
+			got, _ := reportOf(t, p, "table", folding, func(a *Analyzer) { untold = a.untold })
+			if p == gen && untold < 2000 {
+				t.Errorf("%d of 3000 half-open connections judged without text", untold)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("table differs (%d vs %d bytes, %d verdicts without text)", len(got), len(want), untold)
 			}
 		})
 	}

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	fastjson "github.com/goccy/go-json"
-
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/jsonrow"
 	"github.com/h2pcap/h2pcap/model"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -111,9 +110,10 @@ func writeJSON(w io.Writer, r *model.Report) error {
 	}
 	// The rows in memory and the spilled ones, merged by stream number.
 	next := 0
+	enc := jsonrow.New()
 	inMemory := func(upTo int) error {
 		for ; next < len(r.Connections) && r.Connections[next].Stream < upTo; next++ {
-			b, err := fastjson.MarshalIndent(r.Connections[next], "    ", "  ")
+			b, err := enc.Encode(r.Connections[next])
 			if err != nil {
 				return err
 			}

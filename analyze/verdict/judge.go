@@ -212,6 +212,12 @@ func markBefore(a, b SegRef) bool {
 // tracker's extra facts, point where the capture was taken, end when the
 // capture ended.
 func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
+	return judge(c, f, point, end, true)
+}
+
+// judge is Judge, without the verdict's text (Summary, Evidence, Filter)
+// unless text: what the judgement decides comes before its words.
+func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
 	j.loss = assessLoss(c, point, f.Quality.GapsAcked)
 	j.oneWayLoss()
@@ -221,6 +227,15 @@ func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 	j.since()
 	j.direction()
 	j.suspects()
+	if !text {
+		out := new(model.Verdict)
+		*out = j.v
+		out.Summary, out.Evidence, out.Filter = "", nil, ""
+		if out.Suspects == nil {
+			out.Suspects = []model.Suspect{}
+		}
+		return out
+	}
 	j.summarize()
 	v := &j.v
 	if v.Suspects == nil {
@@ -233,7 +248,11 @@ func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 		v.Evidence = v.Evidence[:MaxEvidence]
 	}
 	v.Filter = evidenceFilter(c.Stream, v.Evidence)
-	return v
+	// A copy: the judgement holds the connection's facts (2-3 KB),
+	// which would otherwise live as long as the verdict does.
+	out := new(model.Verdict)
+	*out = *v
+	return out
 }
 
 // evidenceFilter is the display filter that opens a verdict's evidence in

@@ -222,9 +222,10 @@ type InputQuality struct {
 	Packets, HeldBytes, MissedBytes [2]int64 // by Direction
 }
 
-// qualityFacts maps the capture-quality state to client and server.
-func (tr *Tracker) qualityFacts(client int) Quality {
-	var out Quality
+// qualityFacts maps the capture-quality state to client and server,
+// its Inputs appended to inputs (empty).
+func (tr *Tracker) qualityFacts(client int, inputs []InputQuality) Quality {
+	out := Quality{Inputs: inputs}
 	dirOf := func(side int) model.Direction {
 		if side == client {
 			return model.ClientToServer
@@ -246,6 +247,9 @@ func (tr *Tracker) qualityFacts(client int) Quality {
 			iq.Packets[d], iq.HeldBytes[d], iq.MissedBytes[d] = in.packets[side], in.held[side], in.missed[side]
 		}
 		out.Inputs = append(out.Inputs, iq)
+	}
+	if len(out.Inputs) == 0 {
+		out.Inputs = nil // none appended
 	}
 	return out
 }

@@ -27,6 +27,14 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []
 // analysis (package hops) adds to each what the other capture points saw
 // (Place), which the summary then tells.
 func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, place func([]*model.Connection)) (kept []int) {
+	return JudgeReportLater(r, facts, nil, forgotten, place)
+}
+
+// JudgeReportLater is JudgeReportPlaced where later, if not nil, gives
+// the facts of the connections passed without them (facts[i] nil: see
+// Later). Those whose facts nothing reads after their verdict (Inert)
+// are left nil.
+func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *Forgotten, place func([]*model.Connection)) (kept []int) {
 	var seen []model.ProbeTarget
 	if forgotten != nil {
 		seen = forgotten.Probes
@@ -43,9 +51,20 @@ func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, pl
 		}
 	}
 	r.Connections, facts = conns, kf
+	// brief is kept connection i's Brief, nil when it has its facts.
+	brief := func(i int) *Brief {
+		if facts[i] != nil || later == nil {
+			return nil
+		}
+		return &later.Briefs[kept[i]]
+	}
 	points := make([]model.CapturePoint, len(r.Connections))
 	for i, out := range r.Connections {
-		points[i] = facts[i].CapturePoint()
+		if b := brief(i); b != nil {
+			points[i] = b.Point
+		} else {
+			points[i] = facts[i].CapturePoint()
+		}
 		out.CapturePoint = points[i]
 	}
 	if forgotten != nil {
@@ -55,7 +74,18 @@ func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, pl
 	}
 	r.CaptureHost = CaptureHost(r.Connections, points)
 	end := CaptureEnd(r.Inputs, r.Connections)
-	ServerHosts(r.Connections, facts, forgotten)
+	serverHosts(r.Connections, func(i int) int {
+		if b := brief(i); b != nil {
+			return b.ServerTTL
+		}
+		return facts[i].Dir[model.ServerToClient].TTL
+	}, func(i int, h HostTTL) {
+		if b := brief(i); b != nil {
+			b.host = h
+		} else {
+			facts[i].ServerHost = h
+		}
+	}, forgotten)
 	for i, out := range r.Connections {
 		point := points[i]
 		if point == model.PointUnknown && r.CaptureHost != "" {
@@ -65,7 +95,15 @@ func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, pl
 		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}
-		out.Verdict = Judge(out, facts[i], point, end)
+		b := brief(i)
+		if b == nil {
+			out.Verdict = Judge(out, facts[i], point, end)
+			continue
+		}
+		f := later.Build(kept[i])
+		f.ServerHost = b.host
+		out.Verdict = later.judge(kept[i], out, f, point, end)
+		facts[i] = later.judged(kept[i], out, f)
 	}
 	for i, k := range DialRaceSpares(r.Connections, facts) {
 		if k >= 0 {
@@ -119,6 +157,13 @@ func probesWords(ts []model.ProbeTarget) string {
 // healthy connections fg dropped before the Report (live --forget) count
 // as their path remembers them.
 func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
+	serverHosts(conns, func(i int) int { return facts[i].Dir[model.ServerToClient].TTL },
+		func(i int, h HostTTL) { facts[i].ServerHost = h }, fg)
+}
+
+// serverHosts is ServerHosts with connection i's server TTL given by
+// ttlOf(i) and its HostTTL set by set(i, h).
+func serverHosts(conns []*model.Connection, ttlOf func(i int) int, set func(i int, h HostTTL), fg *Forgotten) {
 	type key struct{ net, host string }
 	ttls := map[key]map[int]int{} // TTL -> connections showing it
 	count := func(k key, ttl, n int) {
@@ -140,10 +185,10 @@ func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
 	keys := make([]key, len(conns))
 	for i, c := range conns {
 		keys[i] = key{model.ClientNet(c.Client), hostOf(c.Server)}
-		count(keys[i], facts[i].Dir[model.ServerToClient].TTL, 1)
+		count(keys[i], ttlOf(i), 1)
 	}
 	for i := range conns {
-		own := facts[i].Dir[model.ServerToClient].TTL
+		own := ttlOf(i)
 		var h HostTTL
 		for t, n := range ttls[keys[i]] {
 			if t == own {
@@ -160,7 +205,7 @@ func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
 		if h.Mixed {
 			h.TTL = 0
 		}
-		facts[i].ServerHost = h
+		set(i, h)
 	}
 }
 

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
@@ -518,8 +519,19 @@ type Facts struct {
 
 // Facts maps the tracker's verdict state to client and server.
 func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
+	f := new(Facts)
+	tr.FactsInto(f, client, tc)
+	return f
+}
+
+// FactsInto is Facts written over f, whose slices' arrays it reuses:
+// a caller that takes a million connections' facts one after the other
+// (the half-open ones, package analyze) allocates them once. Clone gives
+// a copy of them to keep.
+func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 	ct := &tr.conn
-	f := &Facts{RSTGap: -1, Quality: tr.qualityFacts(client)}
+	last := [2][]SegRef{f.Dir[0].Last[:0], f.Dir[1].Last[:0]}
+	*f = Facts{RSTGap: -1, Quality: tr.qualityFacts(client, f.Quality.Inputs[:0])}
 	if ct.rstSeen {
 		f.RSTGap = time.Duration(ct.rstGap)
 	}
@@ -552,10 +564,14 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame, int(t.ackAdv.input)
 		}
 		df.Stall = m(t.stall)
+		df.Last = last[d]
 		for _, s := range t.last {
 			if s.set {
 				df.Last = append(df.Last, m(s))
 			}
+		}
+		if len(df.Last) == 0 {
+			df.Last = nil // as Facts has it: none appended
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
 		if t.rst.set {
@@ -580,7 +596,16 @@ func (tr *Tracker) Facts(client int, tc *tcp.Conn) *Facts {
 			df.LastSeen = time.Unix(0, t.lastNS).UTC()
 		}
 	}
-	return f
+}
+
+// Clone is a copy of f that shares nothing with it.
+func (f *Facts) Clone() *Facts {
+	g := *f
+	for d := range g.Dir {
+		g.Dir[d].Last = slices.Clone(f.Dir[d].Last)
+	}
+	g.Quality.Inputs = slices.Clone(f.Quality.Inputs)
+	return &g
 }
 
 // Marks says what the judgement will want to know of the segment side

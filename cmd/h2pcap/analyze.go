@@ -220,6 +220,11 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		// The text reports list problem connections and count the healthy
 		// ones: those can be judged and dropped soon after their close.
 		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
+		if out.format == "table" {
+			// The table words the verdicts of the connections it lists
+			// only: a million failed attempts need no million texts.
+			opts.FoldTexts.Above, opts.FoldTexts.Listed = report.FoldAbove, report.MaxListed
+		}
 	}
 	sp := newSplitter(split, ir.files, open)
 	if len(points) == 1 {
