@@ -368,7 +368,11 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 			b.WriteString(" The capture holds no other path to this server, so a server that stopped answering looks the same; a capture of another client of it would tell.")
 		}
 	}
-	fmt.Fprintf(&b, " Dead: %s.", strings.Join(dead, ", "))
+	if len(dead) > maxIncidentDeadNamed {
+		fmt.Fprintf(&b, " Dead: %s and %d more.", strings.Join(dead[:maxIncidentDeadNamed], ", "), len(dead)-maxIncidentDeadNamed)
+	} else {
+		fmt.Fprintf(&b, " Dead: %s.", strings.Join(dead, ", "))
+	}
 	if len(dials) > 0 {
 		fmt.Fprintf(&b, " %d new connections failed in the same window.", len(dials))
 	}

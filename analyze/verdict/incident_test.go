@@ -242,3 +242,25 @@ func TestIncidentsForgotten(t *testing.T) {
 		t.Errorf("got %+v, want one per_flow with 3 unaffected", got)
 	}
 }
+
+// TestIncidentDeadNamed: an incident's explanation names at most
+// maxIncidentDeadNamed dead flows and counts the rest; its connections
+// list every one.
+func TestIncidentDeadNamed(t *testing.T) {
+	var cs []*model.Connection
+	n := maxIncidentDeadNamed + 5
+	for i := range n {
+		cs = append(cs, dead(i, cli(1, 40000+i), vip, 0, 10, 10.2, 20))
+	}
+	got, _ := Incidents(cs, nil)
+	if len(got) != 1 || len(got[0].Connections) != n {
+		t.Fatalf("incidents %+v, want one of %d connections", got, n)
+	}
+	e := got[0].Explanation
+	if c := strings.Count(e, " -> "); c != maxIncidentDeadNamed {
+		t.Errorf("%d flows named, want %d: %s", c, maxIncidentDeadNamed, e)
+	}
+	if !strings.Contains(e, " and 5 more.") {
+		t.Errorf("the rest not counted: %s", e)
+	}
+}

@@ -115,6 +115,11 @@ const (
 	// maxHeadlineIncidents is how many incidents the headline names
 	// before it counts the rest: a headline is one or two sentences.
 	maxHeadlineIncidents = 2
+	// maxIncidentDeadNamed is how many dead flows an incident's
+	// explanation names by their endpoints before it counts the rest:
+	// enough to recognise the flows, short enough to read; its
+	// connections field lists every one.
+	maxIncidentDeadNamed = 10
 )
 
 // Connection attempts (attempts.go).
