@@ -90,7 +90,8 @@ func (a *Analyzer) ForgetClosed(above int) {
 		}
 		a.spill = sp
 	}
-	for _, c := range a.fg.closed {
+	for i, c := range a.fg.closed {
+		a.fg.closed[i] = nil // a forgotten one's memory is free at once
 		if !c.forgotten && a.all[c.stream] == c {
 			a.forget(c)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -259,7 +260,9 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		// rows written to a temporary file the report is streamed from:
 		// after a reconnect storm they would otherwise be held twice,
 		// trackers and rows, while the report is written.
+		defer capHeapForReport()()
 		a.ForgetClosed(report.FoldAbove)
+		debug.FreeOSMemory() // their trackers' pages, before the rows left are made
 	}
 	r := a.Report([]*decode.InputInfo{info})
 	for _, f := range keys.files {

@@ -68,3 +68,21 @@ func (m *memReturner) check(now time.Time) {
 	runtime.ReadMemStats(&ms)
 	m.live = ms.HeapAlloc
 }
+
+// reportSlack is how far the heap may grow past what it held when the
+// capture ended while the final report is made: the garbage of the rows
+// judged and spilled one by one (ForgetClosed), which a collection finds
+// before the heap doubles as it would by GOGC.
+const reportSlack = 48 << 20
+
+// capHeapForReport bounds the heap while the final report is made, the
+// capture over (no packet can be dropped for the collections it costs),
+// to what it holds now plus reportSlack; a GOMEMLIMIT lower still stays.
+// The returned func lifts the bound.
+func capHeapForReport() (restore func()) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	prev := debug.SetMemoryLimit(-1)
+	debug.SetMemoryLimit(min(prev, int64(ms.HeapInuse+ms.StackInuse+ms.GCSys)+reportSlack))
+	return func() { debug.SetMemoryLimit(prev) }
+}
