@@ -260,8 +260,12 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		// rows written to a temporary file the report is streamed from:
 		// after a reconnect storm they would otherwise be held twice,
 		// trackers and rows, while the report is written.
-		defer capHeapForReport()()
+		// Bounded while they are: their rows are garbage once written.
+		// The rows left to make (the open connections') are not, and
+		// need the room.
+		restore := capHeapForReport()
 		a.ForgetClosed(report.FoldAbove)
+		restore()
 		debug.FreeOSMemory() // their trackers' pages, before the rows left are made
 	}
 	r := a.Report([]*decode.InputInfo{info})

@@ -84,10 +84,11 @@ func (m *memReturner) check(now time.Time) {
 // before the heap doubles as it would by GOGC.
 const reportSlack = 48 << 20
 
-// capHeapForReport bounds the heap while the final report is made, the
-// capture over (no packet can be dropped for the collections it costs),
-// to what it holds now plus reportSlack; a GOMEMLIMIT lower still stays.
-// The returned func lifts the bound.
+// capHeapForReport bounds the heap while the connections closed within
+// --forget are judged and spilled at exit, the capture over (no packet
+// can be dropped for the collections it costs), to what it holds now
+// plus reportSlack; a GOMEMLIMIT lower still stays. The returned func
+// lifts the bound.
 func capHeapForReport() (restore func()) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
