@@ -74,6 +74,41 @@ func (a *Analyzer) sweep(now time.Time) {
 	}
 }
 
+// ForgetClosed judges at once every closed connection still waiting to
+// be quiet for Options.ForgetHealthy, and forgets the healthy ones: the
+// capture is over, so none of them will carry another segment. Their rows
+// are not dropped but written to a temporary file, as
+// Options.SpillRows's are, and the Report lists them from it
+// (model.Report.Spilled). A Report of the connections closed within
+// ForgetHealthy (h2pcap live's at exit, after a reconnect storm) then
+// holds their rows on disk rather than in memory beside their trackers.
+//
+// Only past above connections seen, as h2pcap analyze forgets only past
+// Options.ForgetAbove: a connection judged alone misses what the others
+// tell of it (a dial race's spare, a redial's PINGs in the headline),
+// which a small report keeps. It does nothing without ForgetHealthy, or
+// when the file cannot be made.
+func (a *Analyzer) ForgetClosed(above int) {
+	if a.fg == nil || len(a.fg.closed) == 0 || len(a.all) <= max(above, a.fg.minConns) {
+		return
+	}
+	if a.spill == nil {
+		sp, err := newRowSpill()
+		if err != nil {
+			return // the Report lists them from memory, as before
+		}
+		a.spill = sp
+	}
+	for i, c := range a.fg.closed {
+		a.fg.closed[i] = nil // a forgotten one's memory is free at once
+		if !c.forgotten && a.all[c.stream] == c {
+			a.forget(c)
+		}
+	}
+	clear(a.fg.closed)
+	a.fg.closed = nil
+}
+
 // forget judges c, closed and quiet, and drops it if it was healthy, or
 // a probe that tells itself alone (an ICMP error quoting its SYN, or its
 // prober's reset): counted in the summary's probes as it was, so that a
@@ -104,7 +139,7 @@ func (a *Analyzer) forget(c *conn) {
 		return
 	}
 	point := f.CapturePoint()
-	if point == model.PointUnknown || verdict.MaybeSpare(out, f) {
+	if point == model.PointUnknown || verdict.MaybeSpare(out, f) || tellsCapture(&f.Quality) {
 		return
 	}
 	v := verdict.Judge(out, f, point, c.end)
@@ -114,11 +149,11 @@ func (a *Analyzer) forget(c *conn) {
 	if a.spill != nil {
 		out.Verdict, out.CapturePoint = v, point
 		a.spill.add(out)
+		fg.Listed++
 	}
 	if a.fg.placed {
 		a.fg.rows.add(out)
 	}
-	fg.Listed = a.spill != nil
 	k := [2]string{model.ClientNet(out.Client), out.Server}
 	i, ok := a.fg.index[k]
 	if !ok {
@@ -182,4 +217,12 @@ func (a *Analyzer) listed() []*conn {
 		}
 	}
 	return out
+}
+
+// tellsCapture says whether a connection's quality facts add to its
+// input's capture_quality (verdict.FillCaptureQuality): bytes the capture
+// missed, or one direction only. Such a connection stays listed, so the
+// report's warning about the capture still counts it.
+func tellsCapture(q *verdict.Quality) bool {
+	return q.OneDirection || q.MissedBytes[0] > 0 || q.MissedBytes[1] > 0
 }

@@ -9,14 +9,21 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/synth"
+	"github.com/h2pcap/h2pcap/model"
 	"github.com/h2pcap/h2pcap/report"
 )
 
 // jsonOf analyzes path with opts and returns its JSON report and the
 // number of rows spilled.
 func jsonOf(t *testing.T, path string, opts Options) ([]byte, int) {
+	return jsonOfEnd(t, path, opts, -1)
+}
+
+// jsonOfEnd is jsonOf, calling ForgetClosed(above) before the Report
+// unless above is negative.
+func jsonOfEnd(t *testing.T, path string, opts Options, above int) ([]byte, int) {
 	t.Helper()
-	return jsonOfWith(t, path, opts, nil)
+	return reportOfEnd(t, path, "json", opts, nil, above)
 }
 
 // jsonOfWith is jsonOf calling after, if not nil, with the Analyzer once
@@ -29,6 +36,13 @@ func jsonOfWith(t *testing.T, path string, opts Options, after func(*Analyzer)) 
 // reportOf is jsonOfWith in the given format.
 func reportOf(t *testing.T, path, format string, opts Options, after func(*Analyzer)) ([]byte, int) {
 	t.Helper()
+	return reportOfEnd(t, path, format, opts, after, -1)
+}
+
+// reportOfEnd is reportOf, calling ForgetClosed(above) before the Report
+// unless above is negative.
+func reportOfEnd(t *testing.T, path, format string, opts Options, after func(*Analyzer), above int) ([]byte, int) {
+	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +53,9 @@ func reportOf(t *testing.T, path, format string, opts Options, after func(*Analy
 	info, err := a.ReadSource(src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if above >= 0 {
+		a.ForgetClosed(above)
 	}
 	r := a.Report([]*decode.InputInfo{info})
 	if after != nil {
@@ -160,6 +177,44 @@ func TestFoldTextsSameTable(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("table differs (%d vs %d bytes, %d verdicts without text)", len(got), len(want), untold)
+			}
+		})
+	}
+}
+
+// ForgetClosed at the capture's end (h2pcap live's report) spills the
+// rows of the connections closed within ForgetHealthy, and the JSON
+// report stays byte for byte the one that keeps them in memory, with the
+// notices on as live has them. Below its threshold it leaves a lab
+// capture's report alone (a dial race's spare is judged with its twin).
+func TestForgetClosedSameJSON(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "short.pcap")
+	f, err := os.Create(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(f, "short", synth.Config{N: 400, Open: 16, Rate: 50}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	opts := Options{ForgetHealthy: time.Hour, OnNotice: func(*model.Notice) {}}
+	cases := []struct {
+		path       string
+		above      int
+		minSpilled int
+	}{
+		{gen, 0, 380},
+		{filepath.Join("..", "testdata", "pcaps", "dial-race", "client.pcap"), 100, 0},
+	}
+	for _, tc := range cases {
+		t.Run(filepath.Base(filepath.Dir(tc.path))+"/"+filepath.Base(tc.path), func(t *testing.T) {
+			want, _ := jsonOf(t, tc.path, opts)
+			got, spilled := jsonOfEnd(t, tc.path, opts, tc.above)
+			if spilled < tc.minSpilled || tc.minSpilled == 0 && spilled != 0 {
+				t.Errorf("%d rows spilled, want at least %d", spilled, tc.minSpilled)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("JSON differs after ForgetClosed (%d vs %d bytes, %d rows spilled)", len(got), len(want), spilled)
 			}
 		})
 	}

@@ -67,6 +67,19 @@ const (
 	// it after 5 minutes, and then costs 9 KB of PINGs however long it
 	// lives.
 	FoldPingsAfter = 64
+	// FoldPingsOlderThan: an answered, timely PING this much older than
+	// the latest one listed is folded too, once more than
+	// KeepPingsListed are listed: a connection pinging every 5 s then
+	// keeps its last 90 s (18 PINGs, about 2.6 KB) instead of 64 (9 KB),
+	// which is what 20,000 idle pinging connections cost in h2pcap live.
+	// 90 s is past the longest of the lab's captures (76 s), whose PINGs
+	// all stay listed, and past client-go's health check (a PING after
+	// 30 s idle, 15 s to answer): the last exchanges before a problem are
+	// listed whole.
+	FoldPingsOlderThan = 90 * time.Second
+	// KeepPingsListed: the fewest PINGs listed before age folds any, so
+	// a connection pinging every few minutes still lists its last few.
+	KeepPingsListed = 8
 )
 
 // pingRTTBounds are the upper bounds, in ms, of PingsFolded's RTT
@@ -120,36 +133,72 @@ func (p *pingTracker) add(r PingRec) bool {
 	if len(p.list) >= maxPings {
 		return false
 	}
+	if r.Meta.Frame != 0 {
+		p.foldOld(r.Meta.Time.Add(-FoldPingsOlderThan))
+	}
 	r.ID = p.added
 	p.added++
+	if len(p.list) == cap(p.list) {
+		// By a quarter, not append's doubling: a list that folding holds
+		// at about 20 records keeps about 20 of room, not 32.
+		l := make([]PingRec, len(p.list), len(p.list)+len(p.list)/4+1)
+		copy(l, p.list)
+		p.list = l
+	}
 	p.list = append(p.list, r)
 	return true
+}
+
+// foldOld folds the answered, timely, decoded PINGs sent before cutoff
+// while more than KeepPingsListed are listed (FoldPingsOlderThan).
+func (p *pingTracker) foldOld(cutoff time.Time) {
+	for i := 0; i < len(p.list) && len(p.list) > KeepPingsListed; {
+		r := &p.list[i]
+		if r.Meta.Frame != 0 && !r.Meta.Time.Before(cutoff) {
+			return // the list is in time order past here
+		}
+		if !p.foldable(r) {
+			i++
+			continue
+		}
+		p.foldAt(i)
+	}
+}
+
+// foldable says whether r may leave the list for the counts: answered in
+// time, decoded, its PING seen.
+func (p *pingTracker) foldable(r *PingRec) bool {
+	return r.Acked && !r.Orphan && !r.Inferred && r.Meta.Frame != 0 && r.Ack.Time.Sub(r.Meta.Time) <= p.lateAfter
 }
 
 // fold takes the oldest answered, timely, decoded PING out of the list
 // into the counts, if there is one before the last FoldPingsAfter/2.
 func (p *pingTracker) fold() {
 	for i := range p.list[:len(p.list)-FoldPingsAfter/2] {
-		r := &p.list[i]
-		if !r.Acked || r.Orphan || r.Inferred || r.Meta.Frame == 0 || r.Ack.Time.Sub(r.Meta.Time) > p.lateAfter {
-			continue
+		if p.foldable(&p.list[i]) {
+			p.foldAt(i)
+			return
 		}
-		f := &p.folded
-		if f.n == 0 {
-			f.first, f.rtt = r.Meta, make([]int, len(pingRTTBounds)+1)
-		}
-		f.n++
-		f.fromSide[r.Side]++
-		f.last = r.Meta
-		ms := float64(r.Ack.Time.Sub(r.Meta.Time)) / float64(time.Millisecond)
-		b := 0
-		for b < len(pingRTTBounds) && ms > pingRTTBounds[b] {
-			b++
-		}
-		f.rtt[b]++
-		p.list = slices.Delete(p.list, i, i+1)
-		return
 	}
+}
+
+// foldAt folds the record at i into the counts.
+func (p *pingTracker) foldAt(i int) {
+	r := &p.list[i]
+	f := &p.folded
+	if f.n == 0 {
+		f.first, f.rtt = r.Meta, make([]int, len(pingRTTBounds)+1)
+	}
+	f.n++
+	f.fromSide[r.Side]++
+	f.last = r.Meta
+	ms := float64(r.Ack.Time.Sub(r.Meta.Time)) / float64(time.Millisecond)
+	b := 0
+	for b < len(pingRTTBounds) && ms > pingRTTBounds[b] {
+		b++
+	}
+	f.rtt[b]++
+	p.list = slices.Delete(p.list, i, i+1)
 }
 
 // byID returns the record numbered id, nil if it was folded or dropped.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -113,11 +114,26 @@ func TestHealthCheckInference(t *testing.T) {
 	}
 }
 
-// A connection pinging for days: past FoldPingsAfter the oldest answered,
-// timely PINGs are folded into counts and an RTT histogram, while the
-// latest ones and every unanswered or late one stay listed, found again
-// by ID.
+// A connection pinging for days: the answered, timely PINGs older than
+// FoldPingsOlderThan, or past FoldPingsAfter listed, are folded into
+// counts and an RTT histogram, while the latest ones and every unanswered
+// or late one stay listed, found again by ID.
 func TestPingFolding(t *testing.T) {
+	for _, tc := range []struct {
+		everyMs int
+		listed  int
+	}{
+		// Every 5 s: the last 90 s (19 PINGs, both ends included), the
+		// late one and the lost one.
+		{5000, 19 + 2},
+		// Every second: 91 in the last 90 s, so FoldPingsAfter bounds it.
+		{1000, FoldPingsAfter},
+	} {
+		t.Run(fmt.Sprintf("every %d ms", tc.everyMs), func(t *testing.T) { testPingFolding(t, tc.everyMs, tc.listed) })
+	}
+}
+
+func testPingFolding(t *testing.T, everyMs, listed int) {
 	const client = 0
 	var p pingTracker
 	var peer h2dir
@@ -126,7 +142,7 @@ func TestPingFolding(t *testing.T) {
 	frame := 1
 	for i := range n {
 		data := [8]byte{byte(i), byte(i >> 8), 1, 2, 3, 4, 5, 6}
-		ms := i * 5000
+		ms := i * everyMs
 		p.ping(client, pingFrame(frame, ms, false, data), &peer, 200*time.Millisecond)
 		frame++
 		rtt := 2
@@ -138,8 +154,8 @@ func TestPingFolding(t *testing.T) {
 			frame++
 		}
 	}
-	if len(p.list) != FoldPingsAfter || p.dropped != 0 {
-		t.Fatalf("%d listed, %d dropped: want %d listed, none dropped", len(p.list), p.dropped, FoldPingsAfter)
+	if len(p.list) != listed || p.dropped != 0 {
+		t.Fatalf("%d listed, %d dropped: want %d listed, none dropped", len(p.list), p.dropped, listed)
 	}
 	if p.added != n {
 		t.Errorf("%d added, want %d", p.added, n)

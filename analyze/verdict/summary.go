@@ -244,9 +244,9 @@ type Forgotten struct {
 	// Clean are their lifetimes: the connections that went on while
 	// others failed (Incidents).
 	Clean []CleanSpan
-	// Listed says the Report still lists them (spilled rows): they are
-	// then not counted as healthy_not_listed.
-	Listed bool
+	// Listed is how many of them the Report still lists (spilled
+	// rows): those are not counted as healthy_not_listed.
+	Listed int
 	// Probes are the probes dropped (FindProbes on each alone): the
 	// summary's probes count them with those still listed.
 	Probes []model.ProbeTarget
@@ -299,9 +299,7 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 		// The healthy connections Options.ForgetHealthy dropped count
 		// as they were when they went.
 		s.Connections += fg.N
-		if !fg.Listed {
-			s.HealthyNotListed = fg.N
-		}
+		s.HealthyNotListed = fg.N - fg.Listed
 		for _, f := range fg.Paths {
 			k := pathKey{f.ClientNet, f.Server}
 			paths[k] = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server, Connections: f.Conns}, data: f.Data, retrans: f.Retrans, first: f.FirstStream}

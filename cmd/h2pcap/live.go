@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/internal/evidence"
 	"github.com/h2pcap/h2pcap/model"
+	"github.com/h2pcap/h2pcap/report"
 )
 
 // stringList is a repeatable string flag.
@@ -212,6 +214,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	opts.OneInterfacePerConnection = len(ifaces) > 1 || slices.Contains(ifaces, live.Any)
 	ms.serve(src, &opts) // the metrics count the notices too
 	a := analyze.New(opts)
+	defer a.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -252,6 +255,19 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}
 	// The report may tell findings the capture's end settled (a lost PING
 	// whose sender's close was never seen): they print before it.
+	if out.format == "json" {
+		// The connections closed within --forget are judged now, their
+		// rows written to a temporary file the report is streamed from:
+		// after a reconnect storm they would otherwise be held twice,
+		// trackers and rows, while the report is written.
+		// Bounded while they are: their rows are garbage once written.
+		// The rows left to make (the open connections') are not, and
+		// need the room.
+		restore := capHeapForReport()
+		a.ForgetClosed(report.FoldAbove)
+		restore()
+		debug.FreeOSMemory() // their trackers' pages, before the rows left are made
+	}
 	r := a.Report([]*decode.InputInfo{info})
 	for _, f := range keys.files {
 		// What each followed key log holds now, against what the capture
