@@ -2,10 +2,9 @@ package verdict
 
 import (
 	"net/netip"
-
-	"github.com/h2pcap/h2pcap/decode"
 	"slices"
 
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
 

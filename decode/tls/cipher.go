@@ -3,6 +3,7 @@ package tls
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 
-	"crypto/hkdf"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
