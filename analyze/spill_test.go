@@ -13,6 +13,24 @@ import (
 	"github.com/h2pcap/h2pcap/report"
 )
 
+// synthCapture writes internal/synth's capture of kind with cfg to a
+// temporary file and returns its path.
+func synthCapture(t *testing.T, kind string, cfg synth.Config) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), kind+".pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(f, kind, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // jsonOf analyzes path with opts and returns its JSON report and the
 // number of rows spilled.
 func jsonOf(t *testing.T, path string, opts Options) ([]byte, int) {
@@ -76,15 +94,7 @@ func reportOfEnd(t *testing.T, path, format string, opts Options, after func(*An
 // every connection in memory: the spilled rows are judged as the Report
 // would judge them and merged back in stream order.
 func TestSpillRowsSameJSON(t *testing.T) {
-	gen := filepath.Join(t.TempDir(), "short.pcap")
-	f, err := os.Create(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, "short", synth.Config{N: 400, Open: 16, Rate: 50}, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	gen := synthCapture(t, "short", synth.Config{N: 400, Open: 16, Rate: 50})
 	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
 	paths := append([]string{gen}, lab...)
 	total := 0
@@ -117,15 +127,7 @@ func TestSpillRowsSameJSON(t *testing.T) {
 // report is byte for byte the one that holds them, alone and with the
 // forgetting and spilling analyze adds.
 func TestReportOnceSameJSON(t *testing.T) {
-	gen := filepath.Join(t.TempDir(), "syn.pcap")
-	f, err := os.Create(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, "syn", synth.Config{N: 3000, Open: 16, Rate: 500}, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	gen := synthCapture(t, "syn", synth.Config{N: 3000, Open: 16, Rate: 500})
 	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
 	for _, p := range append([]string{gen}, lab...) {
 		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
@@ -154,15 +156,7 @@ func TestReportOnceSameJSON(t *testing.T) {
 // those the table lists get no verdict text: the table is byte for byte
 // the one whose every connection has its text.
 func TestFoldTextsSameTable(t *testing.T) {
-	gen := filepath.Join(t.TempDir(), "syn.pcap")
-	f, err := os.Create(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, "syn", synth.Config{N: 3000, Open: 16, Rate: 500}, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	gen := synthCapture(t, "syn", synth.Config{N: 3000, Open: 16, Rate: 500})
 	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
 	base := Options{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: report.FoldAbove}
 	folding := base
@@ -188,15 +182,7 @@ func TestFoldTextsSameTable(t *testing.T) {
 // notices on as live has them. Below its threshold it leaves a lab
 // capture's report alone (a dial race's spare is judged with its twin).
 func TestForgetClosedSameJSON(t *testing.T) {
-	gen := filepath.Join(t.TempDir(), "short.pcap")
-	f, err := os.Create(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := synth.Write(f, "short", synth.Config{N: 400, Open: 16, Rate: 50}, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	gen := synthCapture(t, "short", synth.Config{N: 400, Open: 16, Rate: 50})
 	opts := Options{ForgetHealthy: time.Hour, OnNotice: func(*model.Notice) {}}
 	cases := []struct {
 		path       string
