@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,19 +42,7 @@ func TestLiveAnyForwarding(t *testing.T) {
 }
 
 func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
-	n := &labNet{t: t}
-	base := fmt.Sprintf("h2any-%d", os.Getpid())
-	n.cli, n.rtr, n.srv = base+"-pod", base+"-node", base+"-srv"
-	t.Cleanup(func() {
-		for _, ns := range []string{n.cli, n.rtr, n.srv} {
-			exec.Command("ip", "netns", "del", ns).Run()
-		}
-	})
-	for _, ns := range []string{n.cli, n.rtr, n.srv} {
-		n.ip("netns", "add", ns)
-		n.ip("-n", ns, "link", "set", "lo", "up")
-		n.in(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-	}
+	n := namespaces(t, "h2any", "pod", "node", "srv")
 	n.ip("-n", n.cli, "link", "add", "eth0", "type", "veth", "peer", "name", "vethpod", "netns", n.rtr)
 	n.ip("-n", n.srv, "link", "add", "eth0", "type", "veth", "peer", "name", "uplink", "netns", n.rtr)
 	pod, server := "198.19.1.2", "198.19.2.2"

@@ -106,10 +106,13 @@ const (
 	liveServer = "198.19.2.2"
 )
 
-func newLabNet(t *testing.T) *labNet {
+// namespaces makes the three namespaces of a labNet, named prefix-PID-
+// and cli, rtr, srv, with lo up and IPv6 off (no router solicitations in
+// the captures); they are deleted at the end of the test.
+func namespaces(t *testing.T, prefix, cli, rtr, srv string) *labNet {
 	n := &labNet{t: t}
-	base := fmt.Sprintf("h2live-%d", os.Getpid())
-	n.cli, n.rtr, n.srv = base+"-cli", base+"-rtr", base+"-srv"
+	base := fmt.Sprintf("%s-%d", prefix, os.Getpid())
+	n.cli, n.rtr, n.srv = base+"-"+cli, base+"-"+rtr, base+"-"+srv
 	t.Cleanup(func() {
 		for _, ns := range []string{n.cli, n.rtr, n.srv} {
 			exec.Command("ip", "netns", "del", ns).Run()
@@ -120,6 +123,11 @@ func newLabNet(t *testing.T) *labNet {
 		n.ip("-n", ns, "link", "set", "lo", "up")
 		n.in(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 	}
+	return n
+}
+
+func newLabNet(t *testing.T) *labNet {
+	n := namespaces(t, "h2live", "cli", "rtr", "srv")
 	// Made inside the namespaces: no name ever exists in the root one.
 	n.ip("-n", n.cli, "link", "add", "c0", "type", "veth", "peer", "name", "rc", "netns", n.rtr)
 	n.ip("-n", n.srv, "link", "add", "s0", "type", "veth", "peer", "name", "rs", "netns", n.rtr)
