@@ -330,7 +330,7 @@ fault() {
 	FAULT_START=$(now)
 	for i in "$@"; do
 		F_END[$i]=$FAULT_START
-		[ -z "${F_COUNTERS[$i]}" ] || fault_count "$i"
+		fault_count "$i"
 		log "fault off: ${F_WHAT[$i]}"
 	done
 	handles=$(sed -n 's/.*# handle \([0-9]*\).*/\1/p' <<<"$out" | tr '\n' ' ')
@@ -354,35 +354,28 @@ fault_end() {
 	for i in "${idx[@]}"; do
 		[ -z "${F_END[$i]}" ] || continue
 		local h cmd=""
-		[ -n "${F_COUNTERS[$i]}" ] || fault_count "$i"
 		for h in ${F_HANDLE[$i]}; do
 			cmd+="delete rule inet lab faults handle $h; "
 		done
 		inR nft "$cmd"
 		t=$(now)
-		[ -z "${F_COUNTERS[$i]}" ] || fault_count "$i"
+		fault_count "$i"
 		F_END[$i]=$t
 		log "fault off: ${F_WHAT[$i]}"
 	done
 }
 
 # fault_count INDEX: the packets the fault's rules matched, summed over
-# their nft counters (rules with a counter statement), into F_COUNT.
+# their named counters (fault makes one of each rule's counter statement;
+# read after the rules are gone, so nothing matched in between is missed),
+# into F_COUNT. A fault without a counter has no count.
 fault_count() {
-	local i=$1 h n=0 found=
-	if [ -n "${F_COUNTERS[$i]:-}" ]; then
-		for h in ${F_COUNTERS[$i]}; do
-			n=$((n + $(inR nft list counter inet lab "$h" | sed -n 's/.*packets \([0-9]*\) .*/\1/p')))
-		done
-		F_COUNT[$i]=$n
-		return
-	fi
-	for h in ${F_HANDLE[$i]}; do
-		local c
-		c=$(inR nft --handle list chain inet lab faults | sed -n "s/.*counter packets \([0-9]*\) .*# handle $h\$/\1/p")
-		[ -z "$c" ] || { n=$((n + c)); found=1; }
+	local i=$1 c n=0
+	[ -n "${F_COUNTERS[$i]:-}" ] || return 0
+	for c in ${F_COUNTERS[$i]}; do
+		n=$((n + $(inR nft list counter inet lab "$c" | sed -n 's/.*packets \([0-9]*\) .*/\1/p')))
 	done
-	[ -z "$found" ] || F_COUNT[$i]=$n
+	F_COUNT[$i]=$n
 }
 
 write_faults() {
