@@ -89,6 +89,13 @@ type Options struct {
 	// interfaces or any, where a host that forwards (a node and its
 	// pods' veths) sees each packet once per interface it crosses.
 	OneInterfacePerConnection bool
+	// Workers, above 1, runs the connections' stages on that many
+	// goroutines, each connection on one (shard.go), while the caller's
+	// goroutine decodes and keeps what is whole-capture: the Report is
+	// the same bytes as with one. Without effect with OnNotice,
+	// ForgetPlaced or OneInterfacePerConnection (live and multi-point
+	// analyses: one goroutine). A Report, Close or Tick ends the workers.
+	Workers int
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -125,6 +132,8 @@ type Analyzer struct {
 	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
+	workers      int                         // Options.Workers, where it applies
+	pool         *shardPool                  // the workers, once started (shard.go)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -140,6 +149,7 @@ func keyOf(a, b netip.AddrPort) connKey {
 // Close releases what the Analyzer holds outside memory (the spill file
 // of Options.SpillRows). A Report made before stays valid until then.
 func (a *Analyzer) Close() error {
+	a.stopShards()
 	if a.spill != nil {
 		return a.spill.Close()
 	}
@@ -161,6 +171,9 @@ func New(opts Options) *Analyzer {
 	a.perIface = opts.OneInterfacePerConnection
 	a.once = opts.ReportOnce
 	a.fold = opts.FoldTexts
+	if opts.Workers > 1 && opts.OnNotice == nil && !opts.ForgetPlaced && !opts.OneInterfacePerConnection {
+		a.workers = opts.Workers
+	}
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -182,6 +195,13 @@ func New(opts Options) *Analyzer {
 // Segment takes one TCP segment; segments must come in capture order. s and
 // its slices may be reused by the caller once Segment returns.
 func (a *Analyzer) Segment(s *decode.Segment) {
+	if a.workers > 1 {
+		if a.pool == nil {
+			a.pool = newShardPool(a, a.workers)
+		}
+		a.dispatch(s)
+		return
+	}
 	a.segment(s)
 }
 
@@ -259,17 +279,17 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	if c == nil || c == a.gone {
 		return
 	}
-	if c.connState == nil {
-		a.grow(c)
+	var ended bool
+	if a.pool != nil {
+		// Its worker holds its trackers: ask it, and wait (ICMP
+		// errors are few).
+		fns := make([]func(), len(a.pool.workers))
+		fns[c.sh.worker] = func() { ended = a.icmpError(c, e) }
+		a.pool.call(fns)
+	} else {
+		ended = a.icmpError(c, e)
 	}
-	side := 0
-	if c.ep[1] == e.Src {
-		side = 1
-	}
-	if c.ep[side] != e.Src {
-		return
-	}
-	if c.vt.ICMPError(side, e) && c.probeSYN {
+	if ended {
 		// The probe's SYN died on the way (its TTL ran out): nothing
 		// more will come of it.
 		a.connClosed(c, nil)
@@ -304,6 +324,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 // (verdict.JudgeReportPlaced): a multi-point analysis's reference point
 // adds what the other points saw.
 func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.Connection)) *model.Report {
+	a.stopShards()
 	r := &model.Report{
 		Version:     1,
 		Inputs:      inputs,

@@ -35,7 +35,7 @@ const (
 // for truth), because agreeing with tshark on odd captures depends on them.
 type Flow struct {
 	base            seqBase // tcp.seq is Seq-base.seq
-	nextSeq         Seq  // highest seq+len seen (+1 for SYN/FIN); 0: unknown
+	nextSeq         Seq     // highest seq+len seen (+1 for SYN/FIN); 0: unknown
 	nextSeqNS       int64
 	lastAck         Seq
 	lastAckNS       int64 // time of this side's last segment

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -171,6 +172,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	af.register(fs, &opts, "pcapng Decryption Secrets Blocks are used without it")
 	var points pointList
 	fs.Var(&points, "point", "read `NAME=FILE` as the capture point NAME (repeatable; the same NAME again adds a rotated file of that capture): the points are analysed each on its own and compared, placing each loss between two adjacent points")
+	fs.IntVar(&opts.Workers, "workers", runtime.GOMAXPROCS(0), "analyse the connections on `N` goroutines (default: the cores Go may use); 1 analyses in the reading goroutine; the report is the same either way. Several capture points are read on one")
 	var split splitMode
 	fs.Var(&split, "split-interfaces", "read a file of several interfaces (tcpdump -i any: LINUX_SLL2; pcapng) as one capture point per interface, named FILE:IFACE or NAME:IFACE; by default (auto) a file is split when its packets are forwarded between its interfaces (a router's or a node's -i any); =false reads it as one point, dropping the copies")
 	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n       h2pcap analyze [flags] --point NAME=FILE --point NAME=FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given; files that\ncapture the same moments and connections are several capture points, each\nnamed by its file name (--point names them).\n")
@@ -185,6 +187,9 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	if err := out.check(); err != nil {
 		return err
+	}
+	if opts.Workers < 1 {
+		return usageError("analyze: --workers %d: want 1 or more", opts.Workers)
 	}
 	opts.Plot = out.pictures()
 	var keyFiles []keyLogFile
