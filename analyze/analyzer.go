@@ -343,17 +343,28 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		a.conns, a.lastConn = map[connKey]*conn{}, nil
 	}
 	var later *verdict.Later // the half-open connections' facts, built again when judged
+	var rows *rowMaker       // the rows made on Options.Workers goroutines (shard.go)
+	if a.workers > 1 && len(listed) >= parallelRowsAbove {
+		rows = a.newRowMaker(listed, free)
+	}
 	for i, c := range listed {
-		var out *model.Connection
+		var m madeRow
+		if rows != nil {
+			m = rows.row(i)
+		} else {
+			if c.connState == nil && a.scratch == nil {
+				a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
+			}
+			m = a.makeRow(c, free, a.scratch, a.scratchFacts)
+		}
+		out := m.out
 		switch {
-		case c.connState == nil:
-			var f *verdict.Facts
-			out, f = a.reportHalf(c)
-			b, ok := verdict.BriefOf(f)
-			if !free || !ok {
-				facts[i] = f.Clone()
+		case m.half:
+			if !m.briefed {
+				facts[i] = m.f
 				break
 			}
+			b := m.b
 			if later == nil {
 				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
 					return a.halfFacts(listed[i])
@@ -393,12 +404,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			later.Briefs[i] = b
 			a.later++
 		case free:
-			out = c.report()
-			client, _ := c.Roles()
-			facts[i] = c.vt.Facts(client, &c.tcp)
-			c.connState = nil // Options.ReportOnce
-		default:
-			out = c.report()
+			facts[i] = m.f
 		}
 		r.Connections = append(r.Connections, out)
 	}
@@ -431,6 +437,40 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		a.nt.Reconcile(noticeConns(listed), r)
 	}
 	return r
+}
+
+// madeRow is a listed connection's row as makeRow made it, and its facts
+// or, for a half-open connection judged later, its Brief.
+type madeRow struct {
+	out     *model.Connection
+	f       *verdict.Facts
+	b       verdict.Brief
+	half    bool // half-open: made by reportHalfIn
+	briefed bool // b, not f: its facts are built again when judged
+}
+
+// makeRow makes listed connection c's row for the Report, and its facts
+// when the Report takes them now: a half-open one's (in the scratch
+// state st and sf) unless its Brief will do, and with free (ReportOnce)
+// every one's, its trackers freed. It reads and changes c alone.
+func (a *Analyzer) makeRow(c *conn, free bool, st *connState, sf *verdict.Facts) madeRow {
+	switch {
+	case c.connState == nil:
+		out, f := a.reportHalfIn(c, st, sf)
+		b, ok := verdict.BriefOf(f)
+		if !free || !ok {
+			return madeRow{out: out, f: f.Clone(), half: true}
+		}
+		return madeRow{out: out, b: b, half: true, briefed: true}
+	case free:
+		out := c.report()
+		client, _ := c.Roles()
+		f := c.vt.Facts(client, &c.tcp)
+		c.connState = nil // Options.ReportOnce
+		return madeRow{out: out, f: f}
+	default:
+		return madeRow{out: c.report()}
+	}
 }
 
 // report maps sides to client and server and builds the Connection.

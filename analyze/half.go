@@ -113,26 +113,24 @@ func (a *Analyzer) grow(c *conn) {
 	c.half = halfSYN{}
 }
 
-// reportHalf is the Connection of a half-open c and its facts, from
-// trackers built for the moment in the Analyzer's scratch state (the row
-// keeps no pointer into it): a million SYNs cost their rows, not their
-// trackers too, nor the time to allocate them. The facts are scratch too,
-// valid until the next call: Clone them to keep them.
-func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
-	if a.scratch == nil {
-		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
-	}
-	a.buildIn(c, a.scratch)
+// reportHalfIn is the Connection of a half-open c and its facts, from
+// trackers built for the moment in the scratch state st (the row keeps no
+// pointer into it): a million SYNs cost their rows, not their trackers
+// too, nor the time to allocate them. The facts are sf, valid until the
+// next call with it: Clone them to keep them. The Report's rows use the
+// Analyzer's scratch, or each goroutine its own (shard.go).
+func (a *Analyzer) reportHalfIn(c *conn, st *connState, sf *verdict.Facts) (*model.Connection, *verdict.Facts) {
+	a.buildIn(c, st)
 	out := c.report()
 	client, _ := c.Roles()
-	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
+	c.vt.FactsInto(sf, client, &c.tcp)
 	c.connState = nil
-	return out, a.scratchFacts
+	return out, sf
 }
 
-// halfFacts are half-open c's facts again, built as reportHalf built them
+// halfFacts are half-open c's facts again, built as reportHalfIn built them
 // with its row (verdict.Later): the same trackers, told the same. They
-// are reportHalf's scratch facts.
+// are the Analyzer's scratch facts.
 func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
 	reported := a.reported
 	a.reported = false // as when its row was made, before the Report was

@@ -2,10 +2,12 @@ package analyze
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/jsonrow"
 )
@@ -401,4 +403,62 @@ func (a *Analyzer) icmpError(c *conn, e *decode.ICMPError) bool {
 		return false
 	}
 	return c.vt.ICMPError(side, e) && c.probeSYN
+}
+
+// parallelRowsAbove is how many listed connections make it worth making
+// the Report's rows on Options.Workers goroutines: below, the
+// goroutines' start costs more than they save.
+const parallelRowsAbove = 4096
+
+// rowChunk is how many rows the goroutines make at a time, before the
+// Report takes them in stream order: the rows waiting cost little memory
+// (a million SYNs' would cost 50 MB at once).
+const rowChunk = 16 << 10
+
+// rowMaker makes the Report's rows (makeRow) on several goroutines, a
+// chunk at a time, each goroutine with its own scratch trackers for the
+// half-open connections; the Report takes them in stream order (row).
+type rowMaker struct {
+	a       *Analyzer
+	listed  []*conn
+	free    bool
+	from    int // listed index of made[0]
+	made    []madeRow
+	scratch []rowScratch
+}
+
+type rowScratch struct {
+	st connState
+	f  verdict.Facts
+}
+
+func (a *Analyzer) newRowMaker(listed []*conn, free bool) *rowMaker {
+	if a.scratch == nil {
+		// halfFacts (verdict.Later) builds in it when judging.
+		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
+	}
+	return &rowMaker{a: a, listed: listed, free: free, from: -rowChunk, scratch: make([]rowScratch, a.workers)}
+}
+
+// row returns listed connection i's row; i goes up from 0 by one.
+func (m *rowMaker) row(i int) madeRow {
+	if i >= m.from+len(m.made) {
+		m.from = i
+		m.made = slices.Grow(m.made[:0], rowChunk)[:min(rowChunk, len(m.listed)-i)]
+		var wg sync.WaitGroup
+		for w := range m.scratch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc := &m.scratch[w]
+				for j := w; j < len(m.made); j += len(m.scratch) {
+					m.made[j] = m.a.makeRow(m.listed[m.from+j], m.free, &sc.st, &sc.f)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	r := m.made[i-m.from]
+	m.made[i-m.from] = madeRow{}
+	return r
 }
