@@ -309,11 +309,13 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// the same connections.
 		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp)
 		if err != nil || shared || stop.Err() != nil {
+			a.Close() // its workers and spill file: not reported
 			return r, err
 		}
 		// No connection in common: captures of other places, read as
 		// given as one capture, as they always were.
 		if !slices.Equal(order, paths) {
+			a.Close() // its workers and spill file: read again
 			if a, infos, err = readInputs(stop, paths, opts, open, prog); err != nil {
 				return nil, err
 			}
@@ -348,6 +350,7 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 				infos = append(infos, cut)
 				continue
 			}
+			a.Close() // its workers and spill file
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		info, err := a.ReadSource(&inputSource{Source: src, stop: stop, prog: prog})
@@ -355,6 +358,7 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
 		if err != nil {
+			a.Close()
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		infos = append(infos, info)
