@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -37,9 +36,10 @@ import (
 //     workers are drained before keys are added, so that a connection
 //     sees the keys at the same segment as without workers).
 //
-// Each connection belongs to one worker, by a hash of its unordered
-// 4-tuple (so a new connection on a reused 4-tuple has its predecessor's
-// worker, which finishes the old one first). Segments go to workers in
+// Each connection belongs to one worker: by its stream number, in turn,
+// so that even two connections (a bulk transfer's) go to two workers,
+// except that a new connection on a reused 4-tuple has its
+// predecessor's, which finishes the old one first. Segments go to workers in
 // batches, their payloads copied into the batch, so that a channel send
 // costs a batch rather than a segment. A Report, Close or Tick drains and
 // ends the workers first; the analysis goes on in one goroutine after.
@@ -120,7 +120,6 @@ type shardPool struct {
 	free    chan *shardBatch
 	done    chan struct{} // a call's end
 	wg      sync.WaitGroup
-	seed    maphash.Seed
 	judged  []forgetting
 }
 
@@ -128,7 +127,6 @@ func newShardPool(a *Analyzer, n int) *shardPool {
 	p := &shardPool{
 		free: make(chan *shardBatch, n*(shardQueue+2)),
 		done: make(chan struct{}, n),
-		seed: maphash.MakeSeed(),
 	}
 	for range n {
 		w := &shardWorker{in: make(chan *shardBatch, shardQueue), enc: jsonrow.New()}
@@ -168,11 +166,6 @@ func (p *shardPool) batch() *shardBatch {
 	default:
 		return &shardBatch{items: make([]shardItem, 0, shardBatchLen)}
 	}
-}
-
-// owner is the worker of the connections on 4-tuple k.
-func (p *shardPool) owner(k connKey) int {
-	return int(maphash.Comparable(p.seed, k) % uint64(len(p.workers)))
 }
 
 // send queues s for c's worker, its slices copied.
@@ -276,12 +269,12 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 	op, old := opSegment, (*conn)(nil)
 	switch {
 	case c == nil:
-		c, op = a.openShard(k, s), opOpen
+		c, op = a.openShard(k, s, len(a.all)%len(a.pool.workers)), opOpen
 	case pureSYN && c.sh.bases.NewConversation(c.side(s), s.Seq):
 		// A SYN with a new ISN: its worker ends the old connection.
 		a.connClosed(c, s)
 		old = c
-		c, op = a.openShard(k, s), opReuse
+		c, op = a.openShard(k, s, old.sh.worker), opReuse
 	}
 	a.lastKey, a.lastConn = k, c
 	c.sh.note(c.side(s), s)
@@ -295,9 +288,9 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 }
 
 // openShard is newConn without the trackers, which c's worker builds.
-func (a *Analyzer) openShard(k connKey, s *decode.Segment) *conn {
+func (a *Analyzer) openShard(k connKey, s *decode.Segment, worker int) *conn {
 	c := newConn(len(a.all), s)
-	c.sh = &shardConn{worker: a.pool.owner(k)}
+	c.sh = &shardConn{worker: worker}
 	a.all = append(a.all, c)
 	a.conns[k] = c
 	a.connOpened(c, s)
