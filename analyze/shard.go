@@ -53,11 +53,14 @@ const shardBatchLen = 256
 
 // shardBatchBytes caps the payload bytes a batch copies before it is
 // sent: bulk segments fill a batch by bytes long before it is full.
-const shardBatchBytes = 256 << 10
+const shardBatchBytes = 128 << 10
 
 // shardQueue is how many batches may wait for each worker: the reader
-// runs ahead of a worker that far, and no further.
-const shardQueue = 4
+// runs ahead of a worker that far, and no further. On a shared machine a
+// goroutine's thread waits tens of milliseconds for a core now and then:
+// 32 batches (8k segments, at most 4 MB of payload) let the reader go on
+// meanwhile, where 4 had it wait for the worker most of the time.
+const shardQueue = 32
 
 // shardConn is what the reader keeps of a connection in a sharded
 // analysis: what it decides with, which the trackers (written by the
