@@ -280,6 +280,12 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 		return
 	}
 	var ended bool
+	if a.pool != nil && c.sh.judging {
+		a.applyJudged()
+		if c = a.conns[keyOf(e.Src, e.Dst)]; c == nil || c == a.gone {
+			return
+		}
+	}
 	if a.pool != nil {
 		// Its worker holds its trackers: ask it, and wait (ICMP
 		// errors are few).

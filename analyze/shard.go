@@ -71,6 +71,9 @@ type shardConn struct {
 	fin    [2]bool   // verdict.Tracker.FINSent
 	rst    bool      // conn.rst.seen
 	end    time.Time // conn.end: the last segment's time
+	// judging: a sweep asked its worker to judge it, and the result is
+	// not applied yet (shardPool.pending).
+	judging bool
 }
 
 // note takes a segment side sent, as the trackers will.
@@ -123,7 +126,20 @@ type shardPool struct {
 	free    chan *shardBatch
 	done    chan struct{} // a call's end
 	wg      sync.WaitGroup
-	judged  []forgetting
+	// pending is the last sweep's judging, not applied yet: the reader
+	// goes on reading meanwhile, and applies it (applyJudged) before
+	// anything that reads its result: the next sweep, a segment or an
+	// ICMP error of a connection in it, the end of the workers.
+	pending *judging
+}
+
+// judging is a sweep's connections, in the order they closed, and their
+// judgements once the workers have sent done once each.
+type judging struct {
+	conns  []*conn
+	judged []forgetting
+	done   chan struct{}
+	n      int // workers judging
 }
 
 func newShardPool(a *Analyzer, n int) *shardPool {
@@ -248,7 +264,25 @@ func (p *shardPool) stop() {
 func (a *Analyzer) stopShards() {
 	if a.pool != nil {
 		a.pool.stop()
+		a.applyJudged()
 		a.pool = nil
+	}
+}
+
+// applyJudged waits for the last sweep's judgements and applies them in
+// the order its connections closed, as sweep does.
+func (a *Analyzer) applyJudged() {
+	j := a.pool.pending
+	if j == nil {
+		return
+	}
+	a.pool.pending = nil
+	for range j.n {
+		<-j.done
+	}
+	for i, c := range j.conns {
+		c.sh.judging = false
+		a.forgetJudged(c, j.judged[i])
 	}
 }
 
@@ -258,6 +292,11 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 	k := keyOf(s.Src, s.Dst)
 	c := a.lastConn
 	if c == nil || k != a.lastKey {
+		c = a.conns[k]
+	}
+	if c != nil && c.sh != nil && c.sh.judging {
+		// Forgotten or not decides where this segment goes.
+		a.applyJudged()
 		c = a.conns[k]
 	}
 	pureSYN := s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
@@ -331,12 +370,14 @@ func (a *Analyzer) shardSegment(it *shardItem) {
 }
 
 // sweepShards is sweep for a sharded analysis: the same connections
-// judged, by their workers, and forgotten in the same order.
+// judged, by their workers, and forgotten in the same order, when the
+// reader next needs to know (applyJudged).
 func (a *Analyzer) sweepShards(now time.Time) {
 	fg := a.fg
 	if now.Before(fg.next) || len(a.all) <= fg.minConns {
 		return
 	}
+	a.applyJudged()
 	fg.next = now.Add(time.Second)
 	var judge []*conn
 	kept := fg.closed[:0]
@@ -358,31 +399,28 @@ func (a *Analyzer) sweepShards(now time.Time) {
 		return
 	}
 	p := a.pool
-	judged := p.judged[:0]
-	judged = append(judged, make([]forgetting, len(judge))...)
-	fns := make([]func(), len(p.workers))
-	for i := range p.workers {
-		w := p.workers[i]
+	j := &judging{conns: judge, judged: make([]forgetting, len(judge)), done: make(chan struct{}, len(p.workers))}
+	for i, w := range p.workers {
 		var mine []int
-		for j, c := range judge {
+		for k, c := range judge {
 			if c.sh.worker == i {
-				mine = append(mine, j)
+				mine = append(mine, k)
+				c.sh.judging = true
 			}
 		}
-		if len(mine) > 0 {
-			fns[i] = func() {
-				for _, j := range mine {
-					judged[j] = a.judgeForget(judge[j], w.enc)
-				}
-			}
+		if len(mine) == 0 {
+			continue
 		}
+		j.n++
+		w.cur.items = append(w.cur.items, shardItem{op: opCall, fn: func() {
+			for _, k := range mine {
+				j.judged[k] = a.judgeForget(judge[k], w.enc)
+			}
+			j.done <- struct{}{}
+		}})
+		p.flush(w)
 	}
-	p.call(fns)
-	for j, c := range judge {
-		a.forgetJudged(c, judged[j])
-	}
-	clear(judged)
-	p.judged = judged[:0]
+	p.pending = j
 }
 
 // icmpError is ICMPError's part on c's trackers: whether the error ended
