@@ -289,6 +289,11 @@ func (a *Analyzer) applyJudged() {
 // dispatch is segment for a sharded analysis: the whole-capture part here,
 // the connection's stages on its worker (shardSegment).
 func (a *Analyzer) dispatch(s *decode.Segment) {
+	if j := a.pool.pending; j != nil && len(j.done) == j.n {
+		// Judged: forgotten connections free their memory now rather
+		// than at the next sweep.
+		a.applyJudged()
+	}
 	k := keyOf(s.Src, s.Dst)
 	c := a.lastConn
 	if c == nil || k != a.lastKey {
