@@ -26,7 +26,15 @@ type Placer struct {
 	byISN    map[uint32][]*flow
 	byTuple  map[tuple][]*flow
 	open     []*flow // flows with something still to compare
-	done     []*flow // flows compared to the end, in order of start
+	// retired are the flows compared to their end, in order of
+	// retirement: a clean one packed in clean, the others kept whole in
+	// done.
+	retired []retiredFlow
+	done    []*flow
+	clean   cleanFlows
+	// votes are per point the retired clean flows' votes for the
+	// reference (first on a handshake's client->server path).
+	votes    []int
 	now      time.Time
 	swept    time.Time
 	first    []time.Time // per point: its first and last segment's time
@@ -222,6 +230,8 @@ func New(names []string) *Placer {
 		first:    make([]time.Time, n),
 		last:     make([]time.Time, n),
 		ended:    make([]bool, n),
+		votes:    make([]int, n),
+		clean:    cleanFlows{np: n},
 	}
 	for i := range p.byStream {
 		p.byStream[i] = map[int]*flow{}
@@ -592,15 +602,29 @@ func (p *Placer) retire(f *flow) {
 			}
 		}
 	}
-	p.done = append(p.done, f)
 	f.clean = f.isClean()
+	e := retiredFlow{start: f.start.UnixNano(), chunk: -1}
 	if f.clean {
 		// Nothing of it to place: Finish reads only its packets and
-		// timings (the path's order, the hop table's counts).
+		// path (the hop table's counts), packed unless ordering its
+		// points needs the clocks' offsets.
 		for d := range f.dir {
 			f.res[d].lossResult = nil
 		}
+		usedOffsets := false
+		path := f.paths(func(a, b int) int64 { usedOffsets = true; return 0 })
+		if !usedOffsets && !f.start.IsZero() {
+			e.chunk, e.off = p.clean.add(f, path)
+			if f.syn && len(path[0]) > 1 {
+				p.votes[path[0][0]]++
+			}
+		}
 	}
+	if e.chunk < 0 {
+		e.off = int32(len(p.done))
+		p.done = append(p.done, f)
+	}
+	p.retired = append(p.retired, e)
 	if p.onRetire != nil {
 		clean := f.clean
 		for point, m := range f.at {
@@ -1038,8 +1062,9 @@ func square[T any](n int) [][]T {
 // back(a, b) the other way, both carry the clocks' offset, which the
 // difference cancels: a is upstream of b when delta exceeds back (by
 // the delays of the link each way). Without the way back, the offset
-// estimated across flows (offset, ns) is taken off instead.
-func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset []int64) {
+// estimated across flows (offset(a, b): b's clock minus a's, ns) is
+// taken off instead.
+func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset func(a, b int) int64) {
 	sort.SliceStable(pts, func(i, j int) bool {
 		a, b := pts[i], pts[j]
 		if ta, tb := ttl(a), ttl(b); ta != tb && ta != 0 && tb != 0 {
@@ -1052,6 +1077,6 @@ func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64,
 		if bk, ok := back(a, b); ok {
 			return dl > bk
 		}
-		return dl-(offset[b]-offset[a]) > 0
+		return dl-offset(a, b) > 0
 	})
 }

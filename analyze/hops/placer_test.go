@@ -313,10 +313,10 @@ func TestPlacer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := run(t, tt.points, nil, connMissed(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge, tt.uncaptured))
-			if len(res.Flows) != 1 {
-				t.Fatalf("%d flows, want 1 (matched across points)", len(res.Flows))
+			if res.Len() != 1 {
+				t.Fatalf("%d flows, want 1 (matched across points)", res.Len())
 			}
-			f := res.Flows[0]
+			f := res.Flow(0)
 			for pt, st := range f.Streams {
 				if st != 0 {
 					t.Errorf("point %d: stream %d, want 0", pt, st)
@@ -371,7 +371,7 @@ func TestPlacerLostFrame(t *testing.T) {
 		{name: "server", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
 	}
 	res := run(t, points, nil, conn(2, 3, 0, map[int]int{1: 0}, nil, nil))
-	h := res.Flows[0].Hops[0][0]
+	h := res.Flow(0).Hops[0][0]
 	if h.Lost != 1 || len(h.Frames) != 1 {
 		t.Fatalf("hop %+v, want one loss", h)
 	}
@@ -428,7 +428,7 @@ func TestPlacerMemory(t *testing.T) {
 	}
 	t.Logf("held %d packets at most (limit %d, of %d)", maxHeld, limit, 4*n)
 	res := pl.Finish()
-	h := res.Flows[0].Hops[0][0]
+	h := res.Flow(0).Hops[0][0]
 	if h.Packets != n+1 || h.Lost != 0 {
 		t.Errorf("client->server hop %+v, want %d packets, none lost", h, n+1)
 	}
@@ -460,11 +460,11 @@ func TestPlacerAbsent(t *testing.T) {
 		{dir: 1, seq: 0, ack: 556, flags: decode.FlagRST | decode.FlagACK, at: 40 * time.Millisecond, lostAfter: 2, uncaptured: 3},
 	})...)
 	res := feed(three, evs)
-	if len(res.Flows) != 3 {
-		t.Fatalf("%d flows, want 3", len(res.Flows))
+	if res.Len() != 3 {
+		t.Fatalf("%d flows, want 3", res.Len())
 	}
 	var dead, ref *FlowResult
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		switch {
 		case f.Streams[2] >= 0 || len(f.Hops[0]) == 0:
 		case f.Hops[0][0].Packets == 3: // the three SYNs
@@ -511,7 +511,7 @@ func TestPlacerMidStreamNAT(t *testing.T) {
 	})...)
 	res := feed(natted, evs)
 	matched := 0
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		if f.Streams[0] >= 0 && f.Streams[1] >= 0 {
 			matched++
 			if len(f.Hops[0]) != 1 || f.Hops[0][0].Lost != 1 {
@@ -519,8 +519,8 @@ func TestPlacerMidStreamNAT(t *testing.T) {
 			}
 		}
 	}
-	if matched != 1 || len(res.Flows) != 2 {
-		t.Errorf("%d flows, %d matched at both points; want 2, 1", len(res.Flows), matched)
+	if matched != 1 || res.Len() != 2 {
+		t.Errorf("%d flows, %d matched at both points; want 2, 1", res.Len(), matched)
 	}
 }
 
@@ -573,8 +573,8 @@ func TestPlacerICMP(t *testing.T) {
 		pl.EndPoint(i)
 	}
 	res := pl.Finish()
-	if len(res.Flows) != 1 {
-		t.Fatalf("%d flows", len(res.Flows))
+	if res.Len() != 1 {
+		t.Fatalf("%d flows", res.Len())
 	}
 	type got struct {
 		from, to   string
@@ -584,7 +584,7 @@ func TestPlacerICMP(t *testing.T) {
 		{{"client", "router", 0, 0}, {"router", "server", 0, 1}},
 		{{"server", "router", 0, 0}, {"router", "client", 1, 1}},
 	}
-	for d, hs := range res.Flows[0].Hops {
+	for d, hs := range res.Flow(0).Hops {
 		var g []got
 		for _, h := range hs {
 			g = append(g, got{res.Names[h.From], res.Names[h.To], h.Lost, h.ICMP})
