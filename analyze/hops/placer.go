@@ -34,13 +34,13 @@ type Placer struct {
 	clean   cleanFlows
 	// votes are per point the retired clean flows' votes for the
 	// reference (first on a handshake's client->server path).
-	votes    []int
-	now      time.Time
-	swept    time.Time
-	first    []time.Time // per point: its first and last segment's time
-	last     []time.Time
-	ended    []bool
-	buf      buffers
+	votes []int
+	now   time.Time
+	swept time.Time
+	first []time.Time // per point: its first and last segment's time
+	last  []time.Time
+	ended []bool
+	buf   buffers
 	// samples are per flow direction and ordered pair of points the
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
