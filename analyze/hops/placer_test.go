@@ -597,3 +597,113 @@ func TestPlacerICMP(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacerCleanPacked holds that clean connections are kept packed once
+// retired (not whole until Finish) and come back from Result.Flow as a
+// whole one's would: every point's stream and sender, the path each way,
+// a hop per adjacent pair with the packets sent across it; a lossy one
+// among them stays whole, its loss placed.
+func TestPlacerCleanPacked(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	var evs []ev
+	const n = 20
+	for i := range n {
+		var lost map[int]int
+		if i == 7 {
+			lost = map[int]int{3: 1} // client data 3 lost in the router
+		}
+		ps := conn(3, 10, 5, lost, nil, nil)
+		// A FIN each way closes it; the next begins 10 s later, so
+		// that the earlier ones retire while the later are read.
+		end := ps[len(ps)-1].at + time.Millisecond
+		ps = append(ps,
+			pkt{dir: 0, seq: 1001 + 1000, ack: 5001 + 500, flags: decode.FlagFIN | decode.FlagACK, at: end, lostAfter: 2, ipid: 3000},
+			pkt{dir: 1, seq: 5001 + 500, ack: 1001 + 1001, flags: decode.FlagFIN | decode.FlagACK, at: end + time.Millisecond, lostAfter: 2, ipid: 9000})
+		for k := range ps {
+			ps[k].at += time.Duration(i) * 10 * time.Second
+		}
+		c := netip.AddrPortFrom(cli.Addr(), cli.Port()+uint16(i))
+		evs = append(evs, events(three, c, ps)...)
+	}
+	res := feed(three, evs)
+	if res.Len() != n {
+		t.Fatalf("%d flows, want %d", res.Len(), n)
+	}
+	if len(res.full) != 1 {
+		t.Errorf("%d flows kept whole, want 1 (the lossy one; the clean ones packed)", len(res.full))
+	}
+	for i, f := range res.All() {
+		for pt, st := range f.Streams {
+			if st < 0 || f.Sender0[pt] == "" {
+				t.Fatalf("flow %d: streams %v, senders %v: want every point", i, f.Streams, f.Sender0)
+			}
+		}
+		if !slices.Equal(f.Path[0], []int{0, 1, 2}) || !slices.Equal(f.Path[1], []int{2, 1, 0}) {
+			t.Errorf("flow %d: paths %v, want client, router, server and back", i, f.Path)
+		}
+		lossy := f.Sender0[0] == netip.AddrPortFrom(cli.Addr(), cli.Port()+7).String()
+		for d, hs := range f.Hops {
+			if len(hs) != 2 {
+				t.Fatalf("flow %d direction %d: hops %+v, want 2", i, d, hs)
+			}
+			for k, h := range hs {
+				// Client->server: SYN, the handshake's ACK, 10 data
+				// (one sent twice where lost), 5 ACKs, FIN; back:
+				// SYN-ACK, 5 data, 10 ACKs, FIN.
+				want := [2]int{18, 17}[d]
+				lost := 0
+				if lossy && d == 0 {
+					if k == 0 {
+						want++
+					} else {
+						want, lost = want+1, 1
+					}
+				}
+				if h.From != f.Path[d][k] || h.To != f.Path[d][k+1] || h.Packets != want || h.Lost != lost {
+					t.Errorf("flow %d direction %d hop %d: %+v, want %d->%d, %d packets, %d lost", i, d, k, h, f.Path[d][k], f.Path[d][k+1], want, lost)
+				}
+			}
+		}
+	}
+}
+
+// TestCleanFlowsRoundTrip holds that a packed clean record gives back
+// what was packed, IPv4 and IPv6 endpoints (with a zone) alike.
+func TestCleanFlowsRoundTrip(t *testing.T) {
+	c := cleanFlows{np: 2}
+	eps := []netip.AddrPort{
+		netip.MustParseAddrPort("198.18.1.2:40000"),
+		netip.MustParseAddrPort("[fd18::1%eth0]:443"),
+		netip.MustParseAddrPort("[fd18::2]:65535"),
+	}
+	type rec struct{ chunk, off int32 }
+	var recs []rec
+	for i := range 3000 { // past one block
+		f := &flow{syn: i%2 == 0, at: []*member{
+			{stream: i, ep0: eps[i%3], ep1: eps[(i+1)%3]},
+			{stream: 70000 + i, ep0: eps[(i+2)%3], ep1: eps[i%3]},
+		}}
+		f.res[0].packets = []int{i, 300 * i}
+		if i%3 != 0 {
+			f.res[1].packets = []int{1, 2}
+		}
+		ch, off := c.add(f, [2][]int{{0, 1}, {1}})
+		recs = append(recs, rec{ch, off})
+	}
+	if len(c.chunks) < 2 {
+		t.Fatalf("%d blocks, want the records past one", len(c.chunks))
+	}
+	for i, r := range recs {
+		cf := c.get(r.chunk, r.off)
+		if cf.syn != (i%2 == 0) || !slices.Equal(cf.streams, []int{i, 70000 + i}) ||
+			cf.ep0[0] != eps[i%3] || cf.ep1[0] != eps[(i+1)%3] || cf.ep0[1] != eps[(i+2)%3] || cf.ep1[1] != eps[i%3] ||
+			!slices.Equal(cf.packets[0], []int{i, 300 * i}) || (i%3 != 0) != (cf.packets[1] != nil) ||
+			!slices.Equal(cf.path[0], []int{0, 1}) || !slices.Equal(cf.path[1], []int{1}) {
+			t.Fatalf("record %d: %+v", i, cf)
+		}
+	}
+}
