@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +220,51 @@ func TestOneInterfacePerConnection(t *testing.T) {
 			}
 			if w := d.Warnings(); tc.other > 0 && (len(w) != 1 || !strings.HasPrefix(w[0], fmt.Sprintf("%d TCP segments seen again on another interface", tc.other))) {
 				t.Errorf("warnings %q", w)
+			}
+		})
+	}
+}
+
+// TestNATFinder: a segment repeated on another interface through a NAT
+// (addresses, ports and checksum rewritten) is found by what the NAT
+// keeps: the IPv4 ID with the TCP numbers; without an IP ID (IPv6, ID 0)
+// the TCP header but ports, the payload, and a hop limit one less.
+func TestNATFinder(t *testing.T) {
+	v6 := Segment{Time: testTime, IPVersion: 6, TTL: 64, Src: netip.MustParseAddrPort("[fd18::1]:40000"), Dst: netip.MustParseAddrPort("[fd18::a]:80"),
+		Seq: 1000, Ack: 2000, Flags: FlagACK | FlagPSH, Window: 501, PayloadLen: 5, Payload: []byte("hello"), Options: TCPOptions{Timestamp: true, TSVal: 7, TSEcr: 9}}
+	natted := func(mod func(*Segment)) Segment {
+		s := v6
+		s.Time = s.Time.Add(30 * time.Microsecond)
+		s.TTL--
+		s.Src, s.Dst = netip.MustParseAddrPort("[fd18::2:1]:61000"), netip.MustParseAddrPort("[fd18::3:2]:8080")
+		if mod != nil {
+			mod(&s)
+		}
+		return s
+	}
+	v4 := Segment{Time: testTime, IPVersion: 4, IPID: 77, TTL: 64, Src: netip.MustParseAddrPort("198.18.0.1:40000"), Dst: netip.MustParseAddrPort("198.18.0.2:80"), Seq: 1, Ack: 2, Flags: FlagACK}
+	for _, tc := range []struct {
+		name      string
+		first, cp Segment
+		iface     int32
+		want      bool
+	}{
+		{"ipv6 through a NAT", v6, natted(nil), 2, true},
+		{"ipv6 on the same interface", v6, natted(nil), 1, false},
+		{"ipv6 hop limit kept (not routed)", v6, natted(func(s *Segment) { s.TTL++ }), 2, false},
+		{"ipv6 other payload", v6, natted(func(s *Segment) { s.Payload = []byte("jello") }), 2, false},
+		{"ipv6 other timestamp (a retransmission)", v6, natted(func(s *Segment) { s.Options.TSVal++ }), 2, false},
+		{"ipv6 too late", v6, natted(func(s *Segment) { s.Time = s.Time.Add(dupWindow) }), 2, false},
+		{"ipv4 ID", v4, func() Segment { s := v4; s.Src = netip.MustParseAddrPort("198.18.9.9:1"); s.TTL = 60; return s }(), 2, true},
+		{"ipv4 ID 0 through a NAT", func() Segment { s := v6; s.IPVersion = 4; return s }(), natted(func(s *Segment) { s.IPVersion = 4 }), 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n natFinder
+			if n.repeats(&tc.first, 1) {
+				t.Fatal("the first segment repeats nothing")
+			}
+			if got := n.repeats(&tc.cp, tc.iface); got != tc.want {
+				t.Errorf("repeats = %v, want %v", got, tc.want)
 			}
 		})
 	}
