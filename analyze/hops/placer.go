@@ -45,6 +45,11 @@ type Placer struct {
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
 	samples [2]map[[2]int][]int64
+	// content is the table of recent data segments (content.go), made
+	// at the first; live the open flows by id, which it names.
+	content []contentEntry
+	live    map[uint32]*flow
+	lastID  uint32
 	// onRetire, when set, is told of each point's stream of a flow being
 	// retired (OnRetire).
 	onRetire func(point, stream int, clean bool)
@@ -86,6 +91,13 @@ type flow struct {
 	// clean: retired with nothing to place (isClean); its results keep
 	// only the packets and timings.
 	clean bool
+	// id names it in the content table; alone: begun by a point's
+	// packet that matched no other point's connection and was no SYN,
+	// tries how many more of its data segments are looked up there at
+	// every offset (content.go).
+	id    uint32
+	alone bool
+	tries int8
 }
 
 // member is a flow as one point saw it.
@@ -231,6 +243,7 @@ func New(names []string) *Placer {
 		last:     make([]time.Time, n),
 		ended:    make([]bool, n),
 		votes:    make([]int, n),
+		live:     map[uint32]*flow{},
 		clean:    cleanFlows{np: n},
 	}
 	for i := range p.byStream {
@@ -260,6 +273,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	f := p.byStream[point][stream]
 	if f == nil {
 		f = p.join(point, stream, s)
+	}
+	if s.Flags&decode.FlagSYN == 0 && len(s.Payload) >= verdict.PlaceContentBytes && len(p.names) > 1 {
+		f = p.byContent(point, f, s)
 	}
 	m := f.at[point]
 	if s.Time.After(f.last) {
@@ -379,8 +395,13 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		f, ep0 = p.bySeq(point, s, ep0)
 	}
 	if f == nil {
-		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}}
+		p.lastID++
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}, id: p.lastID}
+		if !syn {
+			f.alone, f.tries = true, contentTries
+		}
 		p.open = append(p.open, f)
+		p.live[f.id] = f
 	} else if syn && !f.syn {
 		f.syn, f.isn = true, isn
 	}
@@ -602,6 +623,7 @@ func (p *Placer) retire(f *flow) {
 			}
 		}
 	}
+	delete(p.live, f.id)
 	f.clean = f.isClean()
 	e := retiredFlow{start: f.start.UnixNano(), chunk: -1}
 	if f.clean {

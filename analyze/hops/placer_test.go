@@ -98,7 +98,7 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 			if p.dir == 1 {
 				src, dst = dst, src
 			}
-			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
+			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n, Payload: payloadOf(cli, p.dir, p.seq, p.n)}
 			if p.dir == 1 {
 				s.Seq += h.shift
 			} else if s.Flags&decode.FlagACK != 0 {
@@ -110,6 +110,7 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 				for i := len(evs) - 1; i >= 0; i-- {
 					if evs[i].point == pt && evs[i].s.Src == src && evs[i].s.PayloadLen > 0 {
 						evs[i].s.PayloadLen += p.n
+						evs[i].s.Payload = append(slices.Clip(evs[i].s.Payload), payloadOf(cli, p.dir, p.seq, p.n)...)
 						break
 					}
 				}
@@ -119,6 +120,18 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 		}
 	}
 	return evs
+}
+
+// payloadOf is the n bytes the connection of client cli sends in
+// direction dir from sequence number seq (as its sender numbers them):
+// the same at every point, other bytes for another connection.
+func payloadOf(cli netip.AddrPort, dir int, seq uint32, n int) []byte {
+	out := make([]byte, n)
+	for j := range out {
+		x := uint32(cli.Port())*2654435761 ^ uint32(dir)*40503 ^ (seq+uint32(j))*2246822519
+		out[j] = byte(x>>24 ^ x>>13 ^ x)
+	}
+	return out
 }
 
 // feed gives the points' events to a Placer in time order.
@@ -705,5 +718,72 @@ func TestCleanFlowsRoundTrip(t *testing.T) {
 			!slices.Equal(cf.path[0], []int{0, 1}) || !slices.Equal(cf.path[1], []int{1}) {
 			t.Fatalf("record %d: %+v", i, cf)
 		}
+	}
+}
+
+// TestPlacerMidStreamProxy holds that a connection a point began
+// capturing after its handshake, behind a NAT and a SYN proxy (its
+// 4-tuple and the server's sequence numbers both differ there), is
+// matched by its bytes, whichever point saw them first and whichever
+// direction that point's first packet took, and its losses placed; an
+// unrelated connection at one point stays apart.
+func TestPlacerMidStreamProxy(t *testing.T) {
+	// The load balancer masquerades the client and, as a SYN proxy,
+	// shifts the server's sequence numbers on the client's side of it.
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}, shift: 0x9000_0000},
+		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
+	}
+	for _, tc := range []struct {
+		name string
+		late int // the point (index) whose capture begins late
+		// from: when the late capture begins (10 ms: after the
+		// handshake; 70 ms: after the client's data too, so that its
+		// first packet is the server's)
+		from time.Duration
+		lost map[int]int
+		dir  int // the direction with a loss between the points
+	}{
+		{"late at the lb", 1, 10 * time.Millisecond, map[int]int{2: 0}, 0},
+		{"late at the client", 0, 10 * time.Millisecond, map[int]int{8: 0}, 1},
+		{"late at the client, from the server's data", 0, 70 * time.Millisecond, map[int]int{8: 0}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := conn(2, 6, 4, tc.lost, nil, nil)
+			for i := range ps {
+				if ps[i].at < tc.from {
+					ps[i].uncaptured = tc.late + 1
+				}
+			}
+			evs := events(points, cli, ps)
+			// Another connection, at the lb only, under its own numbers.
+			other := netip.MustParseAddrPort("198.18.1.2:40009")
+			evs = append(evs, events(points, other, []pkt{
+				{dir: 0, seq: 99999, ack: 123456, flags: decode.FlagACK, n: 100, at: 50 * time.Millisecond, lostAfter: 1, ipid: 5, uncaptured: 1},
+			})...)
+			res := feed(points, evs)
+			if res.Len() != 2 {
+				t.Fatalf("%d flows, want 2", res.Len())
+			}
+			matched := 0
+			for _, f := range res.All() {
+				if f.Streams[0] < 0 || f.Streams[1] < 0 {
+					continue
+				}
+				matched++
+				for d, hs := range f.Hops {
+					want := 0
+					if d == tc.dir {
+						want = 1
+					}
+					if len(hs) != 1 || hs[0].Lost != want || hs[0].Packets == 0 {
+						t.Errorf("direction %d: hops %+v, want one with %d lost", d, hs, want)
+					}
+				}
+			}
+			if matched != 1 {
+				t.Errorf("%d flows matched at both points, want 1", matched)
+			}
+		})
 	}
 }
