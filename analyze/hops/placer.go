@@ -600,16 +600,19 @@ func (p *Placer) retire(f *flow) {
 	// connection and pair of points, not its packets.
 	f.dir = [2]*dirLog{}
 	for point, m := range f.at {
-		if m != nil {
-			delete(p.byStream[point], m.stream)
+		if m == nil {
+			continue
 		}
-	}
-	for k, fs := range p.byTuple {
-		if i := slices.Index(fs, f); i >= 0 {
-			if len(fs) == 1 {
-				delete(p.byTuple, k)
-			} else {
-				p.byTuple[k] = slices.Delete(fs, i, i+1)
+		delete(p.byStream[point], m.stream)
+		// f is filed under each point's 4-tuple of it (join, merge).
+		k := tupleOf(m.ep0, m.ep1)
+		if fs := p.byTuple[k]; fs != nil {
+			if i := slices.Index(fs, f); i >= 0 {
+				if len(fs) == 1 {
+					delete(p.byTuple, k)
+				} else {
+					p.byTuple[k] = slices.Delete(fs, i, i+1)
+				}
 			}
 		}
 	}
@@ -961,6 +964,13 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 // addFrame adds a lost packet's frame to fs, keeping the first
 // MaxPlacementFrames by input and frame number.
 func addFrame(fs []model.Moment, input, frame int, ns int64) []model.Moment {
+	if n := len(fs); n >= verdict.MaxPlacementFrames {
+		// Full, and most packets come after the last kept: nothing to
+		// insert (every packet's frame goes through here).
+		if l := fs[n-1]; input > l.Input || input == l.Input && frame > l.Frame {
+			return fs
+		}
+	}
 	m := model.Moment{Frame: frame, Input: input, Time: time.Unix(0, ns).UTC()}
 	i, _ := slices.BinarySearchFunc(fs, m, func(a, b model.Moment) int {
 		if a.Input != b.Input {
