@@ -269,3 +269,44 @@ func TestNATFinder(t *testing.T) {
 		})
 	}
 }
+
+// TestPacketIfaceSections: in a pcapng of two sections (files
+// concatenated) interface ids restart in the second; each packet's
+// interface is numbered across them, so that each names one interface.
+func TestPacketIfaceSections(t *testing.T) {
+	var file bytes.Buffer
+	data := make([]byte, 60)
+	for sec, names := range [][]string{{"rc", "rs"}, {"rs", "rc"}} {
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: names[0], LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.AddInterface(pcapgo.NgInterface{Name: names[1], LinkType: layers.LinkTypeEthernet, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: testTime.Add(time.Duration(sec*2+i) * time.Second), CaptureLength: len(data), Length: len(data), InterfaceIndex: i}, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		file.Write(buf.Bytes())
+	}
+	src, err := NewReader(bytes.NewReader(file.Bytes()), "two-sections.pcapng", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Iface{{ID: 0, Known: true, Name: "rc"}, {ID: 1, Known: true, Name: "rs"}, {ID: 2, Known: true, Name: "rs"}, {ID: 3, Known: true, Name: "rc"}}
+	for i, w := range want {
+		p, err := src.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Iface != w {
+			t.Errorf("packet %d: interface %+v, want %+v", i+1, p.Iface, w)
+		}
+	}
+}

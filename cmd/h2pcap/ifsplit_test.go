@@ -337,3 +337,137 @@ func TestSplitInterfacesNATv6(t *testing.T) {
 		t.Errorf("two links split: points %+v", r.Points)
 	}
 }
+
+// sectionsCapture is multipoint-loss's router as two pcapng files of
+// dumpcap -i rc -i rs, one after the other in time, concatenated (a valid
+// pcapng of two sections): the first describes rc as interface 0 and rs
+// as 1, the second rs as 0 and rc as 1. names false leaves the
+// interfaces unnamed.
+func sectionsCapture(t *testing.T, names bool) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	type pkt struct {
+		ci    gopacket.CaptureInfo
+		iface string
+		data  []byte
+	}
+	var pkts []pkt
+	for _, iface := range []string{"rc", "rs"} {
+		f, err := os.Open(filepath.Join(dir, "router-"+iface[1:]+".pcap"))
+		if err != nil {
+			t.Skip("no lab capture:", err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			pkts = append(pkts, pkt{ci, iface, bytes.Clone(data)})
+		}
+		f.Close()
+	}
+	slices.SortStableFunc(pkts, func(a, b pkt) int { return a.ci.Timestamp.Compare(b.ci.Timestamp) })
+	var out bytes.Buffer
+	half := len(pkts) / 2
+	for sec, order := range [][]string{{"rc", "rs"}, {"rs", "rc"}} {
+		name := func(i int) string {
+			if names {
+				return order[i]
+			}
+			return ""
+		}
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: name(0), LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.AddInterface(pcapgo.NgInterface{Name: name(1), LinkType: layers.LinkTypeEthernet, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		part := pkts[:half]
+		if sec == 1 {
+			part = pkts[half:]
+		}
+		for _, p := range part {
+			ci := p.ci
+			ci.InterfaceIndex = slices.Index(order, p.iface)
+			if err := w.WritePacket(ci, p.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		out.Write(buf.Bytes())
+	}
+	path := filepath.Join(t.TempDir(), "router.pcapng")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSplitInterfacesSections: a pcapng of two sections, whose interface
+// ids restart in the second (rs is 0 there, rc 1), splits into a point
+// per interface named by section and id: by name, the two sections'
+// rc are one point and their rs another, and the router's drops are
+// placed as from the router's two files; unnamed, each section's
+// interfaces are points of their own, numbered across sections as
+// Wireshark's frame.interface_id.
+func TestSplitInterfacesSections(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	four := analyzeJSON(t, nil, "--point", "client="+filepath.Join(dir, "client.pcap"), "--point", "router-c="+filepath.Join(dir, "router-c.pcap"),
+		"--point", "router-s="+filepath.Join(dir, "router-s.pcap"), "--point", "server="+filepath.Join(dir, "server.pcap"))
+	r := analyzeJSON(t, nil, "--point", "client="+filepath.Join(dir, "client.pcap"), "--point", "router="+sectionsCapture(t, true),
+		"--point", "server="+filepath.Join(dir, "server.pcap"))
+	var names []string
+	for _, p := range r.Points {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"client", "router:rc", "router:rs", "server"}) {
+		t.Fatalf("points %v, want client, router:rc, router:rs, server", names)
+	}
+	rename := strings.NewReplacer("router:rc", "router-c", "router:rs", "router-s")
+	type hop struct {
+		from, to string
+		dir      model.Direction
+		up, lost int
+	}
+	hopsOf := func(r *model.Report, rn *strings.Replacer) []hop {
+		var out []hop
+		for _, h := range r.Summary.Hops {
+			out = append(out, hop{rn.Replace(h.From), rn.Replace(h.To), h.Direction, h.PacketsUpstream, h.PacketsLost})
+		}
+		return out
+	}
+	got, want := hopsOf(r, rename), hopsOf(four, strings.NewReplacer())
+	if !slices.Equal(got, want) {
+		t.Errorf("hops %+v, want the four files' %+v", got, want)
+	}
+	lost := 0
+	for _, h := range got {
+		lost += h.lost
+	}
+	if lost == 0 {
+		t.Error("no drop placed: the router dropped packets both ways")
+	}
+	for _, c := range r.Connections {
+		if len(c.Points) != 4 {
+			t.Errorf("stream %d at %d points, want 4", c.Stream, len(c.Points))
+		}
+	}
+	r = analyzeJSON(t, nil, "--point", "client="+filepath.Join(dir, "client.pcap"), "--point", "router="+sectionsCapture(t, false),
+		"--point", "server="+filepath.Join(dir, "server.pcap"))
+	names = names[:0]
+	for _, p := range r.Points {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names) // the interfaces in the order of their first TCP segment
+	if !slices.Equal(names, []string{"client", "router:if0", "router:if1", "router:if2", "router:if3", "server"}) {
+		t.Errorf("unnamed: points %v, want each section's two interfaces apart", names)
+	}
+}
