@@ -1,6 +1,8 @@
 package hops
 
 import (
+	"slices"
+
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
@@ -31,8 +33,15 @@ import (
 const contentSlots = 1 << 16
 
 // contentTries is how many of an orphan's first data segments are looked
-// up at every offset.
-const contentTries = 8
+// up at every offset, up to contentScan bytes in: another point's
+// segment begins within one of its own (GRO here) if within a full-size
+// packet's payload; where its own begin inside another point's larger
+// ones (TSO there), a later one of its own begins where one of those
+// does.
+const (
+	contentTries = 8
+	contentScan  = 2048
+)
 
 // contentEntry is one recent data segment: its flow (by id: a retired
 // flow is not kept alive by the table), direction and point, where it
@@ -82,7 +91,7 @@ func (p *Placer) byContent(point int, f *flow, s *decode.Segment) *flow {
 		ts: s.Options.TSVal, hasTS: s.Options.Timestamp, ns: s.Time.UnixNano()}
 	if f.tries > 0 && f.orphan() {
 		f.tries--
-		for i := 0; i+k <= len(s.Payload); i++ {
+		for i := 0; i+k <= len(s.Payload) && i <= contentScan; i++ {
 			sum := xxhash.Sum64(s.Payload[i : i+k])
 			e := &p.content[sum%contentSlots]
 			g := p.live[e.id]
@@ -226,12 +235,9 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 	p.byStream[op][m.stream] = g
 	k := tupleOf(m.ep0, m.ep1)
 	if fs := p.byTuple[k]; fs != nil {
-		for i, x := range fs {
-			if x == o {
-				fs[i] = g
-			}
-		}
-		p.byTuple[k] = fs
+		// g once under it: retire takes it off once.
+		fs = slices.DeleteFunc(fs, func(x *flow) bool { return x == o })
+		p.byTuple[k] = appendFlow(fs, g)
 	}
 	for i, x := range p.open {
 		if x == o {
