@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -470,4 +471,67 @@ func TestSplitInterfacesSections(t *testing.T) {
 	if !slices.Equal(names, []string{"client", "router:if0", "router:if1", "router:if2", "router:if3", "server"}) {
 		t.Errorf("unnamed: points %v, want each section's two interfaces apart", names)
 	}
+}
+
+// TestSplitInterfacesV6: multipoint-loss's router over IPv6 as one -i any
+// file, no NAT: its copies (no IP ID) are told by the rest and a hop
+// limit one less, the file is split without being asked, and the
+// router's drops are placed between its interfaces as with its two
+// files.
+func TestSplitInterfacesV6(t *testing.T) {
+	// The same two interfaces over IPv6 as two files (pure ACKs, with no
+	// IP ID, are not compared over IPv6).
+	two := analyzeJSON(t, nil, "--point", "router-c="+v6File(t, "multipoint-loss", "router-c.pcap"), "--point", "router-s="+v6File(t, "multipoint-loss", "router-s.pcap"))
+	r := analyzeJSON(t, nil, boxCaptureAs(t, "multipoint-loss", "router-c.pcap", "router-s.pcap", true, asIPv6))
+	if len(r.Points) != 2 || r.Inputs[0].Decoded.Duplicates != 0 {
+		t.Fatalf("points %+v, inputs %+v", r.Points, r.Inputs)
+	}
+	lost := func(r *model.Report) map[model.Direction]int {
+		out := map[model.Direction]int{}
+		for _, h := range r.Summary.Hops {
+			out[h.Direction] += h.PacketsLost
+		}
+		return out
+	}
+	if got, want := lost(r), lost(two); !maps.Equal(got, want) || want[model.ClientToServer] == 0 {
+		t.Errorf("lost per direction %v, want the two files' %v", got, want)
+	}
+}
+
+// v6File is a scenario's capture name with each packet over IPv6
+// (asIPv6), as raw IP.
+func v6File(t *testing.T, scenario, name string) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "pcaps", scenario, name))
+	if err != nil {
+		t.Skip("no lab capture:", err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		frame, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		if len(frame) <= 14 || binary.BigEndian.Uint16(frame[12:14]) != uint16(layers.EthernetTypeIPv4) {
+			continue
+		}
+		ip := asIPv6(t, bytes.Clone(frame[14:]))
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ci.Timestamp, CaptureLength: len(ip), Length: len(ip)}, ip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
