@@ -787,3 +787,36 @@ func TestPlacerMidStreamProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestPlacerContentOffset: an orphan's segment that begins inside another
+// point's (its capture began mid-segment, or GRO merged it differently)
+// is matched by the bytes of the other's next segment start within it.
+func TestPlacerContentOffset(t *testing.T) {
+	pl := New([]string{"client", "lb"})
+	lbCli := netip.MustParseAddrPort("198.18.3.1:61000")
+	const shift = 0x9000_0000
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	seg := func(src, dst netip.AddrPort, ms int, seq, ack uint32, flags decode.TCPFlags, payload []byte) *decode.Segment {
+		return &decode.Segment{Time: at(ms), Src: src, Dst: dst, TTL: 64, IPVersion: 4, Seq: seq, Ack: ack, Flags: flags, PayloadLen: len(payload), Payload: payload}
+	}
+	pl.Segment(0, 0, seg(cli, srv, 0, 1000, 0, decode.FlagSYN, nil))
+	pl.Segment(0, 0, seg(srv, cli, 1, 5000+shift, 1001, decode.FlagSYN|decode.FlagACK, nil))
+	pl.Segment(0, 0, seg(cli, srv, 2, 1001, 5001+shift, decode.FlagACK, nil))
+	for i := range 3 {
+		seq := uint32(1001 + 100*i)
+		pl.Segment(0, 0, seg(cli, srv, 10+i, seq, 5001+shift, decode.FlagACK, payloadOf(cli, 0, seq, 100)))
+	}
+	// The lb's first packet: bytes 1051 to 1251, its ACK in the server's
+	// own numbers.
+	pl.Segment(1, 0, seg(lbCli, srv, 13, 1051, 5001, decode.FlagACK, payloadOf(cli, 0, 1051, 200)))
+	pl.Segment(1, 0, seg(srv, lbCli, 14, 5001, 1251, decode.FlagACK, nil))
+	pl.EndPoint(0)
+	pl.EndPoint(1)
+	res := pl.Finish()
+	if res.Len() != 1 {
+		t.Fatalf("%d flows, want 1 (the lb's matched by the bytes at 1101 inside its segment)", res.Len())
+	}
+	if f := res.Flow(0); f.Streams[0] != 0 || f.Streams[1] != 0 {
+		t.Errorf("streams %v", f.Streams)
+	}
+}
