@@ -310,14 +310,17 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	shared := false
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		n := 0
 		for _, st := range f.Streams {
 			if st >= 0 {
 				n++
 			}
 		}
-		shared = shared || n > 1
+		if n > 1 {
+			shared = true
+			break
+		}
 	}
 	r := res.Apply(reports, infos, pointInputs)
 	for i, pt := range points {
