@@ -1,0 +1,100 @@
+package hops
+
+import (
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+)
+
+// TestPlacerAddPoint: points added as they first carry a packet (h2pcap
+// live learning a node's interfaces) place the same losses as points
+// known from the start, whether a point appears at a flow's start or
+// after its first ranges were compared (a capture that joined late).
+func TestPlacerAddPoint(t *testing.T) {
+	three := []hop{
+		{name: "veth", ttl: [2]uint8{64, 63}},
+		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	for _, tc := range []struct {
+		name string
+		late time.Duration // the last point's capture starts this late
+	}{
+		{"at the start", 0},
+		{"after sweeps", 4500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 400 data segments each way, 10 ms apart: several sweeps;
+			// losses between each pair of points, both ways.
+			lost := map[int]int{3: 0, 50: 1, 290: 0, 390: 1, 450: 1, 700: 0}
+			var evs []ev
+			for _, e := range events(three, cli, conn(3, 400, 400, lost, nil, nil)) {
+				if e.point == 2 && e.s.Time.Before(t0.Add(tc.late)) {
+					continue
+				}
+				evs = append(evs, e)
+			}
+			want := feed(three, append([]ev(nil), evs...))
+			got := feedGrowing(t, three, evs)
+			if !reflect.DeepEqual(got.Flows, want.Flows) || !reflect.DeepEqual(got.Names, want.Names) {
+				t.Errorf("points added as they come:\n%+v\nknown from the start:\n%+v", flowHops(got), flowHops(want))
+			}
+			lostSeen := 0
+			for _, f := range want.Flows {
+				for d := range f.Hops {
+					for _, h := range f.Hops[d] {
+						lostSeen += h.Lost
+					}
+				}
+			}
+			if lostSeen == 0 {
+				t.Errorf("no loss placed: the comparison proves nothing")
+			}
+		})
+	}
+}
+
+// feedGrowing is feed with a Placer made with no point, each added when
+// it first carries a packet (in the order of their indexes).
+func feedGrowing(t *testing.T, points []hop, evs []ev) *Result {
+	t.Helper()
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
+	pl := New(nil)
+	frames := make([]int, len(points))
+	streams := make([]map[string]int, len(points))
+	for _, e := range evs {
+		for e.point >= len(pl.names) {
+			if k := pl.AddPoint(points[len(pl.names)].name); k != len(pl.names)-1 {
+				t.Fatalf("AddPoint returned %d, want %d", k, len(pl.names)-1)
+			}
+		}
+		frames[e.point]++
+		e.s.Frame, e.s.Input = frames[e.point], e.point
+		c := e.s.Src
+		if c == srv {
+			c = e.s.Dst
+		}
+		if streams[e.point] == nil {
+			streams[e.point] = map[string]int{}
+		}
+		st, ok := streams[e.point][c.String()]
+		if !ok {
+			st = len(streams[e.point])
+			streams[e.point][c.String()] = st
+		}
+		pl.Segment(e.point, st, &e.s)
+	}
+	for i := range points {
+		pl.EndPoint(i)
+	}
+	return pl.Finish()
+}
+
+func flowHops(r *Result) [][2][]HopResult {
+	var out [][2][]HopResult
+	for _, f := range r.Flows {
+		out = append(out, f.Hops)
+	}
+	return out
+}
