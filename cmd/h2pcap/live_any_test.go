@@ -41,11 +41,16 @@ func TestLiveAnyForwarding(t *testing.T) {
 	}
 }
 
-func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
-	n := namespaces(t, "h2any", "pod", "node", "srv")
+// podNode makes a "pod" (namespace cli, eth0) behind a veth (vethpod)
+// into a "node" (rtr) whose uplink (a veth) leads to a server (srv,
+// eth0): routed (the node forwards between two subnets) or bridged (a
+// Linux bridge br0 holds vethpod and uplink). It returns the namespaces
+// and the pod's and the server's addresses.
+func podNode(t *testing.T, prefix, mode string) (n *labNet, pod, server string) {
+	n = namespaces(t, prefix, "pod", "node", "srv")
 	n.ip("-n", n.cli, "link", "add", "eth0", "type", "veth", "peer", "name", "vethpod", "netns", n.rtr)
 	n.ip("-n", n.srv, "link", "add", "eth0", "type", "veth", "peer", "name", "uplink", "netns", n.rtr)
-	pod, server := "198.19.1.2", "198.19.2.2"
+	pod, server = "198.19.1.2", "198.19.2.2"
 	links := [][2]string{{n.cli, "eth0"}, {n.rtr, "vethpod"}, {n.rtr, "uplink"}, {n.srv, "eth0"}}
 	switch mode {
 	case "routed":
@@ -70,6 +75,22 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		n.ip("-n", n.cli, "route", "add", "198.19.2.0/24", "via", "198.19.1.1")
 		n.ip("-n", n.srv, "route", "add", "198.19.1.0/24", "via", "198.19.2.1")
 	}
+	return n, pod, server
+}
+
+// ifindex is the kernel's index of interface name in namespace ns.
+func (n *labNet) ifindex(ns, name string) string {
+	n.t.Helper()
+	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", name).Output()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	i, _, _ := strings.Cut(string(out), ":")
+	return i
+}
+
+func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
+	n, pod, server := podNode(t, "h2any", mode)
 	if queued {
 		// Both ways a queue: the node sends at 10 Mbit/s (a token
 		// bucket with room for all it is given: delay, no loss), so a
@@ -80,14 +101,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 			n.in(n.rtr, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "10mbit", "burst", "10kb", "limit", "8mb")
 		}
 	}
-	ifindex := func(name string) string {
-		out, err := exec.Command("ip", "-n", n.rtr, "-o", "link", "show", name).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		i, _, _ := strings.Cut(string(out), ":")
-		return i
-	}
+	ifindex := func(name string) string { return n.ifindex(n.rtr, name) }
 
 	dir := t.TempDir()
 	h2lab, h2pcap := filepath.Join(bin, "h2lab"), filepath.Join(bin, "h2pcap")

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// TestLivePointsLoss: h2pcap live -i any on a node that forwards between
+// a "pod" behind a veth and a server, routed and bridged, while the node
+// drops 5% of the forwarded packets each way between the pod's veth and
+// the uplink (nft, in the forward hook: after the packet was captured
+// coming in, before it is captured going out). Each interface is a
+// capture point: the hop table puts each way's loss inside the node,
+// between vethpod and uplink, within 5% of nft's counter of that way,
+// and no loss on the other hop; the headline names it; every connection
+// is listed once, with both interfaces as its points; and analyze
+// --split-interfaces on the run's -w file makes the same hop table.
+func TestLivePointsLoss(t *testing.T) {
+	needRoot(t, "ip", "nft", "ethtool")
+	dir := t.TempDir()
+	buildBinaries(t, dir, ".", "../../lab/h2lab")
+	for _, mode := range []string{"routed", "bridged"} {
+		t.Run(mode, func(t *testing.T) { livePointsLoss(t, dir, mode) })
+	}
+}
+
+func livePointsLoss(t *testing.T, bin, mode string) {
+	n, pod, server := podNode(t, "h2lp", mode)
+	for _, d := range [][2]string{{n.cli, "eth0"}, {n.rtr, "vethpod"}, {n.rtr, "uplink"}, {n.srv, "eth0"}} {
+		// Real MTU-sized segments, as a NIC would send them: nft's
+		// count is then one per packet each point sees.
+		n.in(d[0], "ethtool", "-K", d[1], "tso", "off", "gso", "off", "gro", "off")
+	}
+	// Bridged frames cross the bridge family's forward hook, routed
+	// packets the inet family's.
+	family := "inet"
+	if mode == "bridged" {
+		family = "bridge"
+	}
+	rules := fmt.Sprintf(`table %[1]s h2lp {
+	counter c2s {}
+	counter s2c {}
+	chain node {
+		type filter hook forward priority 0; policy accept;
+		ip saddr %[2]s tcp dport 8080 numgen random mod 100 < 5 counter name c2s drop
+		ip saddr %[3]s tcp sport 8080 numgen random mod 100 < 5 counter name s2c drop
+	}
+}
+`, family, pod, server)
+	nft := exec.Command("ip", "netns", "exec", n.rtr, "nft", "-f", "-")
+	nft.Stdin = strings.NewReader(rules)
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	h2lab, h2pcap := filepath.Join(bin, "h2lab"), filepath.Join(bin, "h2pcap")
+	n.start(n.srv, filepath.Join(dir, "server.out"), h2lab, "server", "--tls-listen", "", "--h2c-listen", ":8080", "--log", filepath.Join(dir, "server.log"))
+	if !waitFor(5*time.Second, func() bool {
+		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htln", "sport = :8080").Output()
+		return len(bytes.TrimSpace(out)) > 0
+	}) {
+		t.Fatal("the server does not listen on :8080")
+	}
+	liveJSON, livePcap, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.pcapng"), filepath.Join(dir, "live.out")
+	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)
+	waitPacketSockets(t, n.rtr, 1)
+	client := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "4",
+		"--duration", "4s", "--every", "50ms", "--large-every", "3", "--watch-every", "1s", "--log", filepath.Join(dir, "client.log"))
+	if out, err := client.CombinedOutput(); err != nil {
+		t.Logf("client: %v\n%s", err, out) // requests may time out through the loss
+	}
+	// The connections close and go quiet; the ring blocks are handed over.
+	time.Sleep(1500 * time.Millisecond)
+	live.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- live.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			b, _ := os.ReadFile(liveOut)
+			t.Fatalf("h2pcap live: %v\n%s", err, b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("h2pcap live did not stop on SIGINT")
+	}
+	dropped := map[model.Direction]int{}
+	for dir, name := range map[model.Direction]string{model.ClientToServer: "c2s", model.ServerToClient: "s2c"} {
+		out, err := exec.Command("ip", "netns", "exec", n.rtr, "nft", "list", "counter", family, "h2lp", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nft list counter %s: %v\n%s", name, err, out)
+		}
+		m := regexp.MustCompile(`packets (\d+)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("nft counter %s: %s", name, out)
+		}
+		dropped[dir], _ = strconv.Atoi(string(m[1]))
+	}
+
+	b, err := os.ReadFile(liveJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r model.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nft dropped %d client->server, %d server->client; headline: %s", dropped[model.ClientToServer], dropped[model.ServerToClient], r.Summary.Headline)
+	for _, d := range dropped {
+		if d < 20 {
+			t.Fatalf("nft dropped %v: too few to judge the counts by", dropped)
+		}
+	}
+	var names []string
+	for _, p := range r.Points {
+		names = append(names, p.Name+"="+p.Interface)
+	}
+	if strings.Join(names, ",") != "vethpod=vethpod,uplink=uplink" {
+		t.Errorf("points %q, want vethpod and uplink, each its interface", names)
+	}
+	checkHops(t, "live", r.Summary.Hops, "", dropped)
+	if w := "between vethpod and uplink"; !strings.Contains(r.Summary.Headline, w) {
+		t.Errorf("headline %q does not say %q", r.Summary.Headline, w)
+	}
+	if len(r.Connections) != 4 {
+		t.Errorf("%d connections, want the client's 4, each once", len(r.Connections))
+	}
+	placed := 0
+	for _, c := range r.Connections {
+		if len(c.Points) != 2 {
+			t.Errorf("stream %d (%s): points %v, want vethpod and uplink", c.Stream, c.Client, c.Points)
+		}
+		for _, p := range c.Placement {
+			placed += p.Packets
+			if !(p.From == "vethpod" && p.To == "uplink" || p.From == "uplink" && p.To == "vethpod") {
+				t.Errorf("stream %d: placement %+v outside the node", c.Stream, p)
+			}
+		}
+	}
+	if placed == 0 {
+		t.Errorf("no connection has a placement")
+	}
+
+	// What live -w wrote, read as a point per interface, places the same.
+	wr := analyzeJSON(t, nil, "--split-interfaces", livePcap)
+	checkHops(t, "analyze --split-interfaces", wr.Summary.Hops, "live:", dropped)
+	if len(wr.Summary.Hops) != len(r.Summary.Hops) {
+		t.Fatalf("analyze --split-interfaces: hops %+v, live %+v", wr.Summary.Hops, r.Summary.Hops)
+	}
+	for i, h := range wr.Summary.Hops {
+		l := r.Summary.Hops[i]
+		if strings.TrimPrefix(h.From, "live:") != l.From || strings.TrimPrefix(h.To, "live:") != l.To || h.Direction != l.Direction ||
+			h.PacketsUpstream != l.PacketsUpstream || h.PacketsLost != l.PacketsLost {
+			t.Errorf("hop %d: analyze --split-interfaces %+v, live %+v", i, h, l)
+		}
+	}
+}
+
+// checkHops wants, each way, the node's hop (points named prefix+vethpod
+// and prefix+uplink) to have lost within 5% of what nft dropped that
+// way, and no other loss.
+func checkHops(t *testing.T, who string, hops []model.Hop, prefix string, dropped map[model.Direction]int) {
+	t.Helper()
+	veth, uplink := prefix+"vethpod", prefix+"uplink"
+	seen := map[model.Direction]bool{}
+	for _, h := range hops {
+		t.Logf("%s: %s %s->%s: %d of %d lost", who, h.Direction, h.From, h.To, h.PacketsLost, h.PacketsUpstream)
+		want := 0
+		switch {
+		case h.Direction == model.ClientToServer && h.From == veth && h.To == uplink,
+			h.Direction == model.ServerToClient && h.From == uplink && h.To == veth:
+			want = dropped[h.Direction]
+			seen[h.Direction] = true
+		}
+		if d := h.PacketsLost - want; d*20 > want || -d*20 > want {
+			t.Errorf("%s: hop %s %s->%s lost %d, nft dropped %d", who, h.Direction, h.From, h.To, h.PacketsLost, want)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("%s: hops %+v, want %s->%s client->server and back", who, hops, veth, uplink)
+	}
+}
