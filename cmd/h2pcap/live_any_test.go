@@ -207,9 +207,33 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		}
 	}
 
+	// Live itself reads each interface as a capture point: healthy
+	// forwarding, no loss on either hop, each connection listed once with
+	// both interfaces as its points.
+	var pts []string
+	for _, p := range r.Points {
+		pts = append(pts, p.Name+"="+p.Interface)
+	}
+	if strings.Join(pts, ",") != "vethpod=vethpod,uplink=uplink" {
+		t.Errorf("live: points %q, want vethpod and uplink", pts)
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost != 0 || h.PacketsUpstream == 0 {
+			t.Errorf("live: hop %+v, want packets and no loss", h)
+		}
+	}
+	if len(r.Summary.Hops) != 2 {
+		t.Errorf("live: hops %+v, want one each way", r.Summary.Hops)
+	}
+	for _, c := range r.Connections {
+		if len(c.Points) != 2 || len(c.Placement) != 0 {
+			t.Errorf("live: stream %d (%s): points %v, placement %+v: want both interfaces, nothing lost", c.Stream, c.Client, c.Points, c.Placement)
+		}
+	}
+
 	// What live -w wrote keeps each packet's interface (an interface
 	// block each): analyze reads it as a capture point per interface,
-	// the node's forwarding without loss.
+	// the node's forwarding without loss, as live said.
 	out, err := exec.Command(h2pcap, "analyze", "--format", "json", livePcap).Output()
 	if err != nil {
 		t.Fatalf("h2pcap analyze %s: %v", livePcap, err)
@@ -232,5 +256,10 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 	}
 	if len(pr.Summary.Hops) != 2 {
 		t.Errorf("analyze %s: hops %+v, want one each way", livePcap, pr.Summary.Hops)
+	}
+	for i, h := range pr.Summary.Hops {
+		if i < len(r.Summary.Hops) && h.PacketsUpstream != r.Summary.Hops[i].PacketsUpstream {
+			t.Errorf("hop %d: analyze %s %+v, live %+v", i, livePcap, h, r.Summary.Hops[i])
+		}
 	}
 }
