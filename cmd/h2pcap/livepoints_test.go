@@ -125,6 +125,7 @@ func livePointsLoss(t *testing.T, bin, mode string) {
 	}
 	var names []string
 	for _, p := range r.Points {
+		t.Logf("point %s: interface %s, %d connections, clock offset %v ms", p.Name, p.Interface, p.Connections, fmtOffset(p.ClockOffsetMs))
 		names = append(names, p.Name+"="+p.Interface)
 	}
 	if strings.Join(names, ",") != "vethpod=vethpod,uplink=uplink" {
@@ -191,4 +192,11 @@ func checkHops(t *testing.T, who string, hops []model.Hop, prefix string, droppe
 	if len(seen) != 2 {
 		t.Errorf("%s: hops %+v, want %s->%s client->server and back", who, hops, veth, uplink)
 	}
+}
+
+func fmtOffset(ms *float64) string {
+	if ms == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*ms, 'f', 3, 64)
 }
