@@ -28,6 +28,20 @@ func (p *Placer) AddPoint(name string) int {
 	return np - 1
 }
 
+// SeenOnly makes the Placer compare each flow at the points that saw it
+// only: a point that never saw a flow is not on its path, whatever other
+// flows to the same server crossed it (absentOnPath), and a flow whose
+// packets all reached every point that saw it is clean (OnRetire). A
+// node's interfaces (h2pcap live -i any) are such points: a forwarded
+// connection crosses two or three of them, the node's own connections
+// (a kubelet probe to a pod, the node's own to the API server) one,
+// though the same server's other connections cross more; without it each
+// would be "lost" before the interfaces it never had to cross, and none
+// forgotten. A connection the node drops at its first packet (a SYN that
+// never leaves) is then not placed: the analysis of the interface it
+// came in by tells it (connect_failed, lost after that capture point).
+func (p *Placer) SeenOnly() { p.seenOnly = true }
+
 // grow makes room in f for np points.
 func (f *flow) grow(np int) {
 	f.at = grown(f.at, np)

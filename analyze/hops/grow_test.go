@@ -1,6 +1,7 @@
 package hops
 
 import (
+	"net/netip"
 	"reflect"
 	"sort"
 	"testing"
@@ -97,4 +98,59 @@ func flowHops(r *Result) [][2][]HopResult {
 		out = append(out, f.Hops)
 	}
 	return out
+}
+
+// TestPlacerSeenOnly: on a node's interfaces, a pod's server is reached
+// from outside through the uplink and its veth, and by the node itself
+// (a kubelet probe) on the veth alone. Without SeenOnly the probe's
+// answers would be "lost" between the veth and the uplink, where its
+// sibling went; with it, the probe is compared nowhere, the forwarded
+// connection's loss is placed, and every clean flow is told clean.
+func TestPlacerSeenOnly(t *testing.T) {
+	node := []hop{
+		{name: "uplink", ttl: [2]uint8{63, 64}},
+		{name: "veth", delay: time.Millisecond, ttl: [2]uint8{62, 64}},
+	}
+	probe := netip.MustParseAddrPort("198.18.9.1:50000") // the node's own address
+	build := func() []ev {
+		evs := events(node, cli, conn(2, 20, 20, map[int]int{5: 0, 30: 0}, nil, nil))
+		for _, e := range events(node[1:], probe, conn(1, 3, 3, nil, nil, nil)) {
+			e.point = 1
+			e.s.TTL = 64
+			evs = append(evs, e)
+		}
+		return evs
+	}
+	lostTo := func(res *Result) map[string]int {
+		out := map[string]int{}
+		for _, f := range res.Flows {
+			for d := range f.Hops {
+				for _, h := range f.Hops[d] {
+					out[res.Names[h.From]+">"+res.Names[h.To]] += h.Lost
+				}
+			}
+		}
+		return out
+	}
+	if got := lostTo(feed(node, build())); got["veth>uplink"] <= 1 {
+		t.Logf("without SeenOnly: %v (the probe's answers not placed as lost: the premise changed)", got)
+	}
+	var clean, dirty int
+	res := feedWith(node, build(), func(p *Placer) {
+		p.SeenOnly()
+		p.OnRetire(func(point, stream int, c bool) {
+			if c {
+				clean++
+			} else {
+				dirty++
+			}
+		})
+	})
+	got := lostTo(res)
+	if got["uplink>veth"] != 1 || got["veth>uplink"] != 1 {
+		t.Errorf("lost %v, want the forwarded connection's 1 each way, the probe's none", got)
+	}
+	if clean != 1 || dirty != 2 {
+		t.Errorf("retired %d streams clean, %d not: want the probe's clean, the lossy connection's two not", clean, dirty)
+	}
 }

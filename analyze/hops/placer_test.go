@@ -122,7 +122,10 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 }
 
 // feed gives the points' events to a Placer in time order.
-func feed(points []hop, evs []ev) *Result {
+func feed(points []hop, evs []ev) *Result { return feedWith(points, evs, nil) }
+
+// feedWith is feed with setup, if not nil, called on the new Placer.
+func feedWith(points []hop, evs []ev, setup func(*Placer)) *Result {
 	frames := make([]int, len(points))
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
 	names := make([]string, len(points))
@@ -130,6 +133,9 @@ func feed(points []hop, evs []ev) *Result {
 		names[i] = h.name
 	}
 	pl := New(names)
+	if setup != nil {
+		setup(pl)
+	}
 	streams := make([]map[netip.AddrPort]int, len(points)) // per point, by client endpoint
 	for i := range streams {
 		streams[i] = map[netip.AddrPort]int{}

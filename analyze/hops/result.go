@@ -221,6 +221,9 @@ func (p *Placer) Finish() *Result {
 // the connections they are compared on.
 func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 	var out [2][]int
+	if p.seenOnly {
+		return out
+	}
 	f := p.done[i]
 	var absent []int
 	for pt, m := range f.at {

@@ -57,9 +57,10 @@ type livePoints struct {
 	lastKey int64
 	lastPt  int
 	pl      *hops.Placer
-	// home maps each primary connection to the point and point stream
-	// it was first analysed at: its row's point.
-	home        map[pointStream]int
+	// home is, by the primary's stream, the point and that point's
+	// stream it was first analysed at (its row's point; point -1:
+	// none): 8 bytes a connection.
+	home        []pointStream
 	lastPrimary int
 }
 
@@ -71,7 +72,7 @@ type livePoint struct {
 	src  *livePointSource
 }
 
-type pointStream struct{ point, stream int }
+type pointStream struct{ point, stream int32 }
 
 func newLivePoints(opts analyze.Options, src teeSource, sockets []string, secrets decode.SecretsSource) *livePoints {
 	opts.OnNotice, opts.Plot = nil, false // the primary tells and draws
@@ -79,8 +80,12 @@ func newLivePoints(opts analyze.Options, src teeSource, sockets []string, secret
 	// A healthy connection is forgotten once the Placer found nothing
 	// of it to place (its rows' points are made from what is kept).
 	opts.ForgetPlaced = true
-	lp := &livePoints{opts: opts, src: src, sockets: sockets, secrets: secrets, keys: &tls.KeyLog{}, byKey: map[int64]int{}, lastPt: -1, home: map[pointStream]int{}, lastPrimary: -1}
+	lp := &livePoints{opts: opts, src: src, sockets: sockets, secrets: secrets, keys: &tls.KeyLog{}, byKey: map[int64]int{}, lastPt: -1, lastPrimary: -1}
 	lp.pl = hops.New(nil)
+	// An interface that did not see a connection is not on its path: a
+	// node's own connections cross one of its interfaces, a forwarded
+	// one two or three of many.
+	lp.pl.SeenOnly()
 	lp.pl.OnRetire(func(point, stream int, clean bool) { lp.points[point].a.Placed(stream, clean) })
 	return lp
 }
@@ -124,9 +129,11 @@ func (lp *livePoints) take(p *decode.Packet, primaryStream int) {
 		// The primary analyses each connection on the interface it was
 		// first seen on: the first segment both took names its point.
 		lp.lastPrimary = primaryStream
-		key := pointStream{i, st}
-		if _, ok := lp.home[key]; !ok {
-			lp.home[key] = primaryStream
+		for len(lp.home) <= primaryStream {
+			lp.home = append(lp.home, pointStream{-1, -1})
+		}
+		if lp.home[primaryStream].point < 0 {
+			lp.home[primaryStream] = pointStream{int32(i), int32(st)}
 		}
 	}
 }
@@ -199,14 +206,17 @@ func (lp *livePoints) report() (place func([]*model.Connection), apply func(*mod
 		reports[i] = pt.a.Report([]*decode.InputInfo{in})
 	}
 	place = func(conns []*model.Connection) {
-		byStream := make(map[int]*model.Connection, len(conns))
+		// The listed rows by their point and stream there.
+		rows := make(map[pointStream]*model.Connection, len(conns))
 		for _, c := range conns {
-			byStream[c.Stream] = c
+			if c.Stream < len(lp.home) && lp.home[c.Stream].point >= 0 {
+				rows[lp.home[c.Stream]] = c
+			}
 		}
 		res.PlaceHome(reports, func(f *hops.FlowResult) (*model.Connection, int) {
 			for pt, st := range f.Streams {
-				if ps, ok := lp.home[pointStream{pt, st}]; ok && st >= 0 {
-					return byStream[ps], pt
+				if c := rows[pointStream{int32(pt), int32(st)}]; c != nil && st >= 0 {
+					return c, pt
 				}
 			}
 			return nil, -1
