@@ -18,26 +18,36 @@ import (
 	"github.com/h2pcap/h2pcap/model"
 )
 
-// TestLivePointsLoss: h2pcap live -i any on a node that forwards between
-// a "pod" behind a veth and a server, routed and bridged, while the node
-// drops 5% of the forwarded packets each way between the pod's veth and
-// the uplink (nft, in the forward hook: after the packet was captured
-// coming in, before it is captured going out). Each interface is a
-// capture point: the hop table puts each way's loss inside the node,
-// between vethpod and uplink, within 5% of nft's counter of that way,
-// and no loss on the other hop; the headline names it; every connection
-// is listed once, with both interfaces as its points; and analyze
-// --split-interfaces on the run's -w file makes the same hop table.
+// TestLivePointsLoss: h2pcap live -i any (and -i vethpod -i uplink) on a
+// node that forwards between a "pod" behind a veth and a server, routed
+// and bridged, while the node drops 5% of the forwarded packets each way
+// between the pod's veth and the uplink (nft, in the forward hook: after
+// the packet was captured coming in, before it is captured going out).
+// Each interface is a capture point: the hop table puts each way's loss
+// inside the node, between vethpod and uplink, within 5% of nft's
+// counter of that way, and no loss on the other hop; the headline names
+// it; every connection is listed once, with both interfaces as its
+// points (the node's own connection, routed, the uplink alone); and
+// analyze --split-interfaces on the run's -w file makes the same hop
+// table.
 func TestLivePointsLoss(t *testing.T) {
 	needRoot(t, "ip", "nft", "ethtool")
 	dir := t.TempDir()
 	buildBinaries(t, dir, ".", "../../lab/h2lab")
-	for _, mode := range []string{"routed", "bridged"} {
-		t.Run(mode, func(t *testing.T) { livePointsLoss(t, dir, mode) })
+	for _, tc := range []struct {
+		mode   string
+		ifaces []string // live's -i
+	}{
+		{"routed", []string{"any"}},
+		{"bridged", []string{"any"}},
+		// A socket per interface, each packet with its link header.
+		{"routed", []string{"vethpod", "uplink"}},
+	} {
+		t.Run(tc.mode+"-"+strings.Join(tc.ifaces, "-"), func(t *testing.T) { livePointsLoss(t, dir, tc.mode, tc.ifaces) })
 	}
 }
 
-func livePointsLoss(t *testing.T, bin, mode string) {
+func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 	n, pod, server := podNode(t, "h2lp", mode)
 	for _, d := range [][2]string{{n.cli, "eth0"}, {n.rtr, "vethpod"}, {n.rtr, "uplink"}, {n.srv, "eth0"}} {
 		// Real MTU-sized segments, as a NIC would send them: nft's
@@ -76,8 +86,12 @@ func livePointsLoss(t *testing.T, bin, mode string) {
 		t.Fatal("the server does not listen on :8080")
 	}
 	liveJSON, livePcap, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.pcapng"), filepath.Join(dir, "live.out")
-	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)
-	waitPacketSockets(t, n.rtr, 1)
+	args := []string{h2pcap, "live", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap}
+	for _, i := range ifaces {
+		args = append(args, "-i", i)
+	}
+	live := n.start(n.rtr, liveOut, args...)
+	waitPacketSockets(t, n.rtr, len(ifaces))
 	var nodeClient *exec.Cmd
 	if mode == "routed" {
 		// The node's own connection to the same server, on the uplink
