@@ -386,3 +386,98 @@ func (m *ifaceMerge) Next() (*decode.Packet, error) {
 func (m *ifaceMerge) Info() *decode.InputInfo { return &m.info }
 func (m *ifaceMerge) Close() error            { return nil }
 func (m *ifaceMerge) Interface() int          { return 0 }
+
+// TestLivePointsBlackhole: a node that black-holes everything its pod's
+// server sends back (nft in its forward hook) during a health check:
+// h2pcap live -i any on the node judges the pod's connection lost_ping on
+// the pod's veth, and its interfaces say where: the PING reached the
+// uplink, its ACK came back on the uplink and never reached the veth,
+// lost inside the node; the hop table puts the loss server->client
+// between uplink and vethpod, none the other way.
+func TestLivePointsBlackhole(t *testing.T) {
+	needRoot(t, "ip", "nft")
+	dir := t.TempDir()
+	buildBinaries(t, dir, ".", "../../lab/h2lab")
+	n, _, server := podNode(t, "h2lpb", "routed")
+	n.in(n.rtr, "nft", "add table inet h2lp; add chain inet h2lp node { type filter hook forward priority 0; policy accept; }")
+	h2lab, h2pcap := filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
+	n.start(n.srv, filepath.Join(dir, "server.out"), h2lab, "server", "--tls-listen", "", "--h2c-listen", ":8080", "--log", filepath.Join(dir, "server.log"))
+	if !waitFor(5*time.Second, func() bool {
+		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htln", "sport = :8080").Output()
+		return len(bytes.TrimSpace(out)) > 0
+	}) {
+		t.Fatal("the server does not listen on :8080")
+	}
+	liveJSON, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out")
+	live, findings := n.startPiped(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON)
+	waitPacketSockets(t, n.rtr, 1)
+	// As TestLiveBlackhole: requests for 1 s, then the connection idles
+	// and its health-check PING goes out 1 s later, into the black hole.
+	clientLog := filepath.Join(dir, "client.log")
+	client := n.start(n.cli, filepath.Join(dir, "client.out"), h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "1",
+		"--duration", "5s", "--every", "200ms", "--large-every", "0", "--watch-every", "30s", "--quiet-after", "1s", "--quiet-for", "10s",
+		"--read-idle-timeout", "1s", "--ping-timeout", "1s", "--dial-timeout", "1s", "--log", clientLog)
+	start := clientStart(t, clientLog)
+	time.Sleep(time.Until(start.Add(1400 * time.Millisecond)))
+	n.in(n.rtr, "nft", "add rule inet h2lp node ip saddr "+server+" counter drop")
+	if !waitFor(10*time.Second, func() bool {
+		for _, l := range findings.lines() {
+			if strings.Contains(l, " lost PING ") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("no lost PING line while h2pcap live runs; its output so far:\n%s", strings.Join(findings.lines(), "\n"))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	live.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- live.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			b, _ := os.ReadFile(liveOut)
+			t.Fatalf("h2pcap live: %v\n%s", err, b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("h2pcap live did not stop on SIGINT")
+	}
+	client.Process.Signal(syscall.SIGTERM)
+	b, err := os.ReadFile(liveJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r model.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	var lost *model.Connection
+	for _, c := range r.Connections {
+		if c.Verdict.Kind == model.KindLostPing {
+			lost = c
+		}
+	}
+	if lost == nil {
+		t.Fatalf("no lost_ping; headline %s", r.Summary.Headline)
+	}
+	t.Logf("lost_ping: %s", lost.Verdict.Summary)
+	for _, w := range []string{"reached uplink", "its ACK left uplink", "never reached vethpod: lost between uplink and vethpod"} {
+		if !strings.Contains(lost.Verdict.Summary, w) {
+			t.Errorf("the lost PING's verdict does not say %q: %s", w, lost.Verdict.Summary)
+		}
+	}
+	var s2c, c2s int
+	for _, h := range r.Summary.Hops {
+		switch {
+		case h.Direction == model.ServerToClient && h.From == "uplink" && h.To == "vethpod":
+			s2c = h.PacketsLost
+		default:
+			c2s += h.PacketsLost
+		}
+	}
+	if s2c == 0 || c2s != 0 {
+		t.Errorf("hops %+v: want loss server->client between uplink and vethpod, none elsewhere", r.Summary.Hops)
+	}
+	t.Logf("headline: %s", r.Summary.Headline)
+}
