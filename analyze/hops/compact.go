@@ -77,8 +77,16 @@ func (c *cleanFlows) add(f *flow, path [2][]int) (chunk, off int32) {
 		}
 	}
 	b = append(b, flags)
+	// The record says how many points it has: a live capture adds points
+	// (AddPoint) after records were packed, and those points did not see
+	// the flow. A point that did not see it (SeenOnly) is a 0.
+	b = binary.AppendUvarint(b, uint64(len(f.at)))
 	for pt, m := range f.at {
-		b = binary.AppendUvarint(b, uint64(m.stream))
+		if m == nil {
+			b = append(b, 0)
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(m.stream)+1)
 		b = appendAddrPort(b, m.ep0)
 		k, ok := c.server[m.ep1]
 		if !ok {
@@ -125,8 +133,17 @@ func (c *cleanFlows) get(chunk, off int32) *cleanFlow {
 		}
 	}
 	for pt := range np {
+		cf.streams[pt] = -1
+	}
+	v, n := binary.Uvarint(b)
+	b = b[n:]
+	for pt := range int(v) {
 		v, n := binary.Uvarint(b)
-		cf.streams[pt], b = int(v), b[n:]
+		b = b[n:]
+		if v == 0 {
+			continue // not seen there
+		}
+		cf.streams[pt] = int(v) - 1
 		cf.ep0[pt], b = readAddrPort(b)
 		v, n = binary.Uvarint(b)
 		cf.ep1[pt], b = c.servers[v], b[n:]
@@ -171,7 +188,9 @@ func readAddrPort(b []byte) (netip.AddrPort, []byte) {
 func (cf *cleanFlow) result() *FlowResult {
 	fr := &FlowResult{Streams: cf.streams, Sender0: make([]string, len(cf.ep0)), Path: cf.path}
 	for pt, a := range cf.ep0 {
-		fr.Sender0[pt] = a.String()
+		if cf.streams[pt] >= 0 {
+			fr.Sender0[pt] = a.String()
+		}
 	}
 	for d := range cf.path {
 		if cf.packets[d] == nil {

@@ -53,6 +53,9 @@ type Placer struct {
 	// onRetire, when set, is told of each point's stream of a flow being
 	// retired (OnRetire).
 	onRetire func(point, stream int, clean bool)
+	// seenOnly: a point that did not see a flow is not on its path
+	// (SeenOnly).
+	seenOnly bool
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -627,7 +630,7 @@ func (p *Placer) retire(f *flow) {
 		}
 	}
 	delete(p.live, f.id)
-	f.clean = f.isClean()
+	f.clean = f.isClean(p.seenOnly)
 	e := retiredFlow{start: f.start.UnixNano(), chunk: -1}
 	if f.clean {
 		// Nothing of it to place: Finish reads only its packets and
@@ -661,13 +664,14 @@ func (p *Placer) retire(f *flow) {
 }
 
 // isClean reports whether flow f, compared to its end, has nothing to
-// place: every point saw it, and in each direction each packet was seen
-// wholly at every point, none quoted by an ICMP error. Finish then makes
-// no hop of it with a loss, a refusal or a stop, whatever the order of
-// its points (absentOnPath needs a point that did not see it).
-func (f *flow) isClean() bool {
+// place: every point saw it (with seenOnly, those that did are all its
+// path), and in each direction each packet was seen wholly at every
+// point that saw it, none quoted by an ICMP error. Finish then makes no
+// hop of it with a loss, a refusal or a stop, whatever the order of its
+// points (absentOnPath needs a point that did not see it).
+func (f *flow) isClean(seenOnly bool) bool {
 	for _, m := range f.at {
-		if m == nil {
+		if m == nil && !seenOnly {
 			return false
 		}
 	}

@@ -135,7 +135,10 @@ func payloadOf(cli netip.AddrPort, dir int, seq uint32, n int) []byte {
 }
 
 // feed gives the points' events to a Placer in time order.
-func feed(points []hop, evs []ev) *Result {
+func feed(points []hop, evs []ev) *Result { return feedWith(points, evs, nil) }
+
+// feedWith is feed with setup, if not nil, called on the new Placer.
+func feedWith(points []hop, evs []ev, setup func(*Placer)) *Result {
 	frames := make([]int, len(points))
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
 	names := make([]string, len(points))
@@ -143,6 +146,9 @@ func feed(points []hop, evs []ev) *Result {
 		names[i] = h.name
 	}
 	pl := New(names)
+	if setup != nil {
+		setup(pl)
+	}
 	streams := make([]map[netip.AddrPort]int, len(points)) // per point, by client endpoint
 	for i := range streams {
 		streams[i] = map[netip.AddrPort]int{}
@@ -718,6 +724,29 @@ func TestCleanFlowsRoundTrip(t *testing.T) {
 			!slices.Equal(cf.path[0], []int{0, 1}) || !slices.Equal(cf.path[1], []int{1}) {
 			t.Fatalf("record %d: %+v", i, cf)
 		}
+	}
+}
+
+// TestCleanFlowsAbsentPoints holds that a record of a flow one point did
+// not see (SeenOnly) gives that point stream -1 and no sender, and that a
+// record packed before a point was added (AddPoint) reads back with the
+// new point unseen.
+func TestCleanFlowsAbsentPoints(t *testing.T) {
+	c := cleanFlows{np: 2}
+	ep := netip.MustParseAddrPort("198.18.1.2:40000")
+	srv := netip.MustParseAddrPort("198.18.2.2:8080")
+	f := &flow{at: []*member{nil, {stream: 7, ep0: ep, ep1: srv}}}
+	f.res[0].packets = []int{0, 5}
+	ch, off := c.add(f, [2][]int{{1}, nil})
+	c.np = 3 // a point added after the record
+	cf := c.get(ch, off)
+	if !slices.Equal(cf.streams, []int{-1, 7, -1}) || cf.ep0[1] != ep || cf.ep1[1] != srv ||
+		!slices.Equal(cf.packets[0], []int{0, 5, 0}) || !slices.Equal(cf.path[0], []int{1}) {
+		t.Fatalf("record: %+v", cf)
+	}
+	fr := cf.result()
+	if !slices.Equal(fr.Sender0, []string{"", ep.String(), ""}) {
+		t.Errorf("senders %q, want only point 1's", fr.Sender0)
 	}
 }
 

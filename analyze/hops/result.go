@@ -114,6 +114,7 @@ func (p *Placer) Finish() *Result {
 	// The result keeps the clean records, not the Placer.
 	clean := p.clean
 	clean.server, clean.buf = nil, nil
+	clean.np = np // points added (AddPoint) since the first records
 	res := &Result{Names: p.names, OffsetMs: make([]*float64, np), order: p.retired, clean: &clean}
 	base := make([]int64, np) // ns from point 0's clock; 0 when unknown
 	for i, o := range off0 {
@@ -265,6 +266,9 @@ func (f *flow) paths(offset func(a, b int) int64) [2][]int {
 // the connections they are compared on.
 func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 	var out [2][]int
+	if p.seenOnly {
+		return out
+	}
 	f := p.done[i]
 	var absent []int
 	for pt, m := range f.at {
@@ -472,42 +476,49 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 		if row == nil || pt != res.Reference {
 			continue
 		}
-		row.Points = res.points(f, rows)
-		where := map[model.Direction]model.LossLocation{}
-		for d := range f.Hops {
-			dir := dir0
-			if d == 1 {
-				dir = dir0.Reverse()
-			}
-			refAt := slices.Index(f.Path[d], res.Reference)
-			for _, h := range f.Hops[d] {
-				if h.ICMP > 0 {
-					st := model.Stopped{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.ICMP}
-					for _, a := range h.ICMPFrom {
-						st.By = append(st.By, a.String())
-					}
-					row.Stopped = append(row.Stopped, st)
-				}
-				if h.Lost == 0 {
-					continue
-				}
-				row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
-				// Lost before the reference point along this direction
-				// if the point that missed it is the reference or before.
-				loc := model.AfterCapture
-				if to := slices.Index(f.Path[d], h.To); to <= refAt {
-					loc = model.BeforeCapture
-				}
-				if w, ok := where[dir]; ok && w != loc {
-					loc = model.LocationUnknown // lost on both sides of it
-				}
-				where[dir] = loc
-			}
-		}
-		verdict.Place(row.Verdict, row.Placement, where)
-		verdict.Stopped(row.Verdict, row.Placement, row.Stopped)
-		res.pingPath(row, f, rows, dir0)
+		res.placeRow(row, f, rows, dir0, res.Reference)
 	}
+}
+
+// placeRow adds to row, flow f's as point home saw it (its direction 0
+// dir0), its points, placement and stops, and to its verdict what they
+// tell: lost before or after home's capture along each direction.
+func (res *Result) placeRow(row *model.Connection, f *FlowResult, rows []pointRows, dir0 model.Direction, home int) {
+	row.Points = res.points(f, rows)
+	where := map[model.Direction]model.LossLocation{}
+	for d := range f.Hops {
+		dir := dir0
+		if d == 1 {
+			dir = dir0.Reverse()
+		}
+		refAt := slices.Index(f.Path[d], home)
+		for _, h := range f.Hops[d] {
+			if h.ICMP > 0 {
+				st := model.Stopped{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.ICMP}
+				for _, a := range h.ICMPFrom {
+					st.By = append(st.By, a.String())
+				}
+				row.Stopped = append(row.Stopped, st)
+			}
+			if h.Lost == 0 {
+				continue
+			}
+			row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
+			// Lost before the home point along this direction if the
+			// point that missed it is home or before.
+			loc := model.AfterCapture
+			if to := slices.Index(f.Path[d], h.To); to <= refAt {
+				loc = model.BeforeCapture
+			}
+			if w, ok := where[dir]; ok && w != loc {
+				loc = model.LocationUnknown // lost on both sides of it
+			}
+			where[dir] = loc
+		}
+	}
+	verdict.Place(row.Verdict, row.Placement, where)
+	verdict.Stopped(row.Verdict, row.Placement, row.Stopped)
+	res.pingPath(row, f, rows, dir0, home)
 }
 
 // points is flow f's row's Points: each point's own stream, first
