@@ -335,7 +335,10 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 //
 // The kernel maps a socket's whole ring into the process when it is
 // opened: 64 MiB of resident memory on a link that may stay quiet for
-// hours (a DaemonSet's pod is judged by its RSS from its first second).
+// hours. The kernel allocates the ring's pages itself and does not charge
+// them to the process's memory cgroup (bench/live.sh: 26 MB charged
+// with either ring), so a pod's memory request is not what this saves;
+// the RSS that ps and top show is.
 // With Config.StartBlocks, a ring starts that small and is replaced by
 // one of Config.RingBlocks once its link fills growBytes of it within
 // growWindow: the new socket is opened first, then the old one's filter
