@@ -49,6 +49,14 @@ ip -n "$ns" link set lo up
 ip -n "$ns" link set v0 up
 ip -n "$ns" link set v1 up
 
+# leaf PID: the newest process at the end of PID's line of children (ip
+# netns exec runs time, which runs live).
+leaf() {
+	local p=$1 c
+	while c=$(pgrep -n -P "$p"); do p=$c; done
+	echo "$p"
+}
+
 rss() { awk -v k="$2:" '$1 == k { print int($2 / 1024) }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # A memory cgroup of our own (v2, or v1's memory controller), for what
@@ -98,7 +106,7 @@ ip netns exec "$ns" /usr/bin/time -f '%U %S %M' -o "$out/live-mem.time" \
 	"$h2pcap" live -i v1 --forget 3s --format json -o "$out/live-mem.json" >"$out/live-mem.notices" 2>"$out/live-mem.err" &
 lpid=$!
 sleep 2
-pid=$(pgrep -n -f " live -i v1 --forget 3s --format json -o $out/live-mem.json")
+pid=$(leaf "$lpid")
 ip netns exec "$ns" "$out/replay" -i v0 -pps "${BENCH_LIVE_PPS:-50000}" "$cap" 2>"$out/replay.err" &
 rpid=$!
 peak=0
@@ -142,7 +150,7 @@ ip netns exec "$ns" /usr/bin/time -f '%U %S %M' -o "$out/live-idle.time" \
 	"$h2pcap" live -i v1 --format json -o "$out/live-idle.json" >/dev/null 2>"$out/live-idle.err" &
 lpid=$!
 sleep 2
-pid=$(pgrep -n -f " live -i v1 --format json -o $out/live-idle.json")
+pid=$(leaf "$lpid")
 ip netns exec "$ns" "$out/replay" -i v0 -pps $((in * 3 / 5)) "$icap" 2>"$out/replay-idle.err" &
 rpid=$!
 itrend= imax=0 ilate=0
