@@ -88,7 +88,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.Var((*hostList)(&filter.Hosts), "host", "capture TCP from or to `ADDR` only (repeatable, or comma-separated; IPv4 or IPv6)")
 	fs.IntVar(&snaplen, "snaplen", 0, "keep at most `N` bytes of each packet (0: whole packets)")
 	var smallRing bool
-	fs.BoolVar(&smallRing, "small-ring", false, "start each socket's packet ring at 8 MiB and grow it to 64 MiB once the link carries 1,000 packets/s: about 21 MB of memory before the first packet instead of 77 MB, but a burst from silence may lose its first packets (counted as capture drops)")
+	fs.BoolVar(&smallRing, "small-ring", false, "start each socket's packet ring at 8 MiB and grow it to 64 MiB once the link carries 5 MB/s: about 22 MB of memory before the first packet instead of 78 MB, but a burst from silence may lose its first packets (counted as capture drops)")
 	fs.DurationVar(&duration, "duration", 0, "stop after `D` (0: at SIGINT or SIGTERM)")
 	fs.StringVar(&pcapPath, "w", "", "also write every captured packet to pcapng `FILE`")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while capturing (e.g. :9464)")
