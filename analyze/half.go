@@ -134,6 +134,15 @@ func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
 // with its row (verdict.Later): the same trackers, told the same. They
 // are reportHalf's scratch facts.
 func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
+	f, _ := a.halfFactsRoles(c)
+	return f
+}
+
+// halfFactsRoles is halfFacts with the side that is c's client.
+func (a *Analyzer) halfFactsRoles(c *conn) (*verdict.Facts, int) {
+	if a.scratch == nil {
+		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
+	}
 	reported := a.reported
 	a.reported = false // as when its row was made, before the Report was
 	a.buildIn(c, a.scratch)
@@ -145,5 +154,16 @@ func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
 	client, _ := c.Roles()
 	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
-	return a.scratchFacts
+	return a.scratchFacts, client
+}
+
+// reportHalfLater is reportHalf for a connection whose row is built as
+// it is judged, after the Report began (verdict.Later.Row): its trackers
+// are told what they were told when its facts were first built, before
+// the Report.
+func (a *Analyzer) reportHalfLater(c *conn) (*model.Connection, *verdict.Facts) {
+	reported := a.reported
+	a.reported = false
+	defer func() { a.reported = reported }()
+	return a.reportHalf(c)
 }

@@ -203,15 +203,23 @@ func middlePlace(d model.Direction, loc model.LossLocation) string {
 // connection was captured in the middle, or when all have one role
 // (capture_point says it then).
 func CaptureHost(conns []*model.Connection, points []model.CapturePoint) string {
+	return captureHost(points, func(i int) (string, string) { return conns[i].Client, conns[i].Server })
+}
+
+// captureHost is CaptureHost with connection i's endpoints given by
+// endpoints(i).
+func captureHost(points []model.CapturePoint, endpoints func(i int) (client, server string)) string {
 	var host netip.Addr
 	var asClient, asServer int
-	for i, c := range conns {
+	for i := range points {
 		var ep string
 		switch points[i] {
 		case model.PointClient:
-			ep, asClient = c.Client, asClient+1
+			ep, _ = endpoints(i)
+			asClient++
 		case model.PointServer:
-			ep, asServer = c.Server, asServer+1
+			_, ep = endpoints(i)
+			asServer++
 		case model.PointMiddle:
 			return ""
 		default:
@@ -259,12 +267,13 @@ func hostPoint(c *model.Connection, host string) model.CapturePoint {
 // capture point on which every problem connection captured there that
 // places its loss lost it ("; lost between the capture point and the
 // server"), or "" when none does or they differ.
-func middleSideWords(conns []*model.Connection) string {
+func middleSideWords(conns []*model.Connection, st *settled) string {
 	side := model.LocationUnknown
-	for _, c := range conns {
+	differ := false
+	st.each(conns, func(_ int, c *model.Connection) {
 		v := c.Verdict
-		if v == nil || c.CapturePoint != model.PointMiddle || v.Kind == model.KindHealthy {
-			continue
+		if differ || v == nil || c.CapturePoint != model.PointMiddle || v.Kind == model.KindHealthy {
+			return
 		}
 		var s model.LossLocation
 		switch v.LossDirection {
@@ -275,15 +284,18 @@ func middleSideWords(conns []*model.Connection) string {
 		case model.LossUnknown:
 			s = v.LossLocation
 		default:
-			continue
+			return
 		}
 		switch {
 		case s != model.ServerSide && s != model.ClientSide:
-			return ""
+			differ = true
 		case side != model.LocationUnknown && side != s:
-			return ""
+			differ = true
 		}
 		side = s
+	})
+	if differ {
+		return ""
 	}
 	switch side {
 	case model.ServerSide:

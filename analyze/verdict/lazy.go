@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -58,33 +59,62 @@ type Later struct {
 	// text report lists only the first problem connections): if not,
 	// it keeps none and the words are never made.
 	Texts func(i int, c *model.Connection) bool
+	// Row, if not nil, builds the row and the facts (as Build's) of a
+	// connection passed without either (its row nil in r.Connections):
+	// its row is built as it is judged, and a final one is settled
+	// (settled.go) rather than held. The steps before the verdicts read
+	// its endpoints from Endpoints and its end from End.
+	Row func(i int) (*model.Connection, *Facts)
+	// Endpoints are connection i's client and server, for a connection
+	// passed without its row.
+	Endpoints func(i int) (client, server netip.AddrPort)
+	// End is the latest end of the connections passed without a row.
+	End time.Time
+	// Settled, if not nil, is told of each connection settled: nothing
+	// more is asked of it (the caller may let it go).
+	Settled func(i int)
 }
 
 // judge is the verdict of connection c (index i as given), judged from
-// its Brief with facts f.
-func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
+// its Brief with facts f; untold says Texts kept it without its text.
+func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) (v *model.Verdict, untold bool) {
 	if l.Texts == nil {
-		return Judge(c, f, point, end)
+		return Judge(c, f, point, end), false
 	}
 	c.Verdict = judge(c, f, point, end, false)
 	if Inert(c, f) && !redialAfter(c.Verdict.Kind) && !l.Texts(i, c) {
-		return c.Verdict
+		return c.Verdict, true
 	}
 	c.Verdict = nil // as the Report has it before its verdict
-	return Judge(c, f, point, end)
+	return Judge(c, f, point, end), false
 }
 
 // judged is what JudgeReportLater does with connection c, judged from
 // its Brief (index i as given) with facts f: it keeps the facts a later
-// step reads, and hands a final row to Done.
-func (l *Later) judged(i int, c *model.Connection, f *Facts) *Facts {
+// step reads, and hands a final row to Done. With Row, a final row whose
+// verdict Texts kept without text, or that Done kept, is settled into s
+// (settle true): it leaves the Report's list.
+func (l *Later) judged(i int, c *model.Connection, f *Facts, untold bool, s *settled) (kept *Facts, settle bool) {
 	if !Inert(c, f) {
-		return f.Clone()
+		return f.Clone(), false
 	}
-	if v := c.Verdict; l.Done != nil && v != nil && !redialAfter(v.Kind) && l.Done(i, c) {
+	v := c.Verdict
+	if v == nil || redialAfter(v.Kind) {
+		return nil, false
+	}
+	can := l.Row != nil && settleable(c) && s.fits(c)
+	switch {
+	case l.Done != nil && l.Done(i, c):
+		if can {
+			s.add(c, false)
+			return nil, true
+		}
 		v.Summary, v.Evidence, v.Filter = "", nil, ""
+	case untold && can:
+		s.add(c, true)
+		return nil, true
 	}
-	return nil
+	return nil, false
 }
 
 // Inert says whether nothing after c's verdict reads its facts f: not a

@@ -24,10 +24,21 @@ type connStart struct {
 type startIndex map[[2]string][]connStart
 
 func newStartIndex(conns []*model.Connection, fg *Forgotten) startIndex {
+	return newStartIndexSettled(conns, fg, nil)
+}
+
+// newStartIndexSettled is newStartIndex with the settled connections
+// too (st may be nil).
+func newStartIndexSettled(conns []*model.Connection, fg *Forgotten, st *settled) startIndex {
 	ix := startIndex{}
 	for _, c := range conns {
 		k := [2]string{hostOf(c.Client), c.Server}
 		ix[k] = append(ix[k], connStart{start: c.Start, stream: c.Stream, client: c.Client, frame: c.FirstFrame, input: c.FirstInput})
+	}
+	for k := range st.len() {
+		e := &st.conns[k]
+		key := [2]string{hostOf(e.client), st.paths[e.path].server}
+		ix[key] = append(ix[key], connStart{start: e.start, stream: e.stream, client: e.client, frame: int(e.frame), input: int(e.input)})
 	}
 	if fg != nil {
 		for _, sp := range fg.Clean {
