@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/h2pcap/h2pcap/model"
@@ -49,7 +50,8 @@ const (
 type settled struct {
 	conns    []settledConn
 	paths    []pathKey
-	pathIx   map[pathKey]int32
+	pathIx   map[[2]string]int32 // by client address and server
+	pathOf   map[pathKey]int32
 	names    []string // kinds, loss directions and locations, points
 	nameIx   map[string]uint8
 	suspects [][]model.Suspect
@@ -92,16 +94,27 @@ func (s *settled) name(n string) uint8 {
 // add settles row c; unlisted says whether to count it in Unlisted.
 func (s *settled) add(c *model.Connection, unlisted bool) {
 	v := c.Verdict
-	k := pathKey{model.ClientNet(c.Client), c.Server}
-	p, ok := s.pathIx[k]
+	// The path by the client's address, its port cut: a flood's
+	// million come from few addresses, ClientNet is worked out once
+	// for each.
+	addr := c.Client
+	if i := strings.LastIndexByte(addr, ':'); i > 0 {
+		addr = addr[:i]
+	}
+	p, ok := s.pathIx[[2]string{addr, c.Server}]
 	if !ok {
 		if s.pathIx == nil {
-			s.pathIx, s.unIx = map[pathKey]int32{}, map[[2]int32]int{}
+			s.pathIx, s.unIx, s.pathOf = map[[2]string]int32{}, map[[2]int32]int{}, map[pathKey]int32{}
 		}
-		p = int32(len(s.paths))
-		s.paths = append(s.paths, k)
-		s.pathIx[k] = p
+		k := pathKey{model.ClientNet(c.Client), c.Server}
+		if p, ok = s.pathOf[k]; !ok {
+			p = int32(len(s.paths))
+			s.paths = append(s.paths, k)
+			s.pathOf[k] = p
+		}
+		s.pathIx[[2]string{strings.Clone(addr), c.Server}] = p
 	}
+	k := s.paths[p]
 	sus := uint16(0) // 0: none
 	if len(v.Suspects) > 0 {
 		sus = uint16(slices.IndexFunc(s.suspects, func(x []model.Suspect) bool { return slices.Equal(x, v.Suspects) }) + 1)

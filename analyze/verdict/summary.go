@@ -43,7 +43,8 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	if len(seen) > 0 {
 		probes = MergeProbes(slices.Clone(forgotten.Probes), probes)
 	}
-	conns, kf := r.Connections[:0:0], facts[:0:0]
+	conns, kf := make([]*model.Connection, 0, len(r.Connections)), make([]*Facts, 0, len(facts))
+	kept = make([]int, 0, len(r.Connections))
 	for i, c := range r.Connections {
 		if !probe[i] {
 			conns, kf = append(conns, c), append(kf, facts[i])
@@ -101,7 +102,13 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	}, forgotten)
 	var st *settled // the rows judged final and dropped (Later.Row)
 	if later != nil && later.Row != nil {
-		st = &settled{}
+		rowless := 0
+		for _, c := range r.Connections {
+			if c == nil {
+				rowless++
+			}
+		}
+		st = &settled{conns: make([]settledConn, 0, rowless)}
 	}
 	for i, out := range r.Connections {
 		b := brief(i)
