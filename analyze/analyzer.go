@@ -127,6 +127,7 @@ type Analyzer struct {
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
 	forgetPlaced bool                        // Options.ForgetPlaced
 	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
+	halfConns    int                         // conns still half-open (HalfOpen)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -285,6 +286,7 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s)
 	if a.halfOpen(s) {
 		c.half.keep(s)
+		a.halfConns++
 	} else {
 		a.build(c)
 	}

@@ -111,6 +111,16 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 func (a *Analyzer) grow(c *conn) {
 	a.build(c)
 	c.half = halfSYN{}
+	a.halfConns--
+}
+
+// HalfOpen says how many of the connections seen so far are still
+// half-open (a lone SYN) of how many: the Report of a capture made of
+// them (a SYN flood, a scan) builds each one's row as it judges it and
+// frees the connection as it settles the row, so its heap stays within
+// what the reading held (h2pcap analyze caps it there).
+func (a *Analyzer) HalfOpen() (half, all int) {
+	return a.halfConns, len(a.all)
 }
 
 // reportHalf is the Connection of a half-open c and its facts, from

@@ -167,8 +167,14 @@ func TestFoldTextsSameTable(t *testing.T) {
 	for _, p := range append([]string{gen}, lab...) {
 		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
 			want, _ := reportOf(t, p, "table", base, nil)
-			var untold, settled int
-			got, _ := reportOf(t, p, "table", folding, func(a *Analyzer) { untold, settled = a.untold, a.settled })
+			var untold, settled, half, all int
+			got, _ := reportOf(t, p, "table", folding, func(a *Analyzer) {
+				untold, settled = a.untold, a.settled
+				half, all = a.HalfOpen()
+			})
+			if p == gen && (half < 2000 || all < 3000) {
+				t.Errorf("HalfOpen: %d of %d connections, want most of 3000", half, all)
+			}
 			if p == gen && untold < 2000 {
 				t.Errorf("%d of 3000 half-open connections judged without text", untold)
 			}
