@@ -21,20 +21,54 @@ import (
 
 // Brief is what JudgeReport reads of a connection's facts before judging
 // it: its capture point and the server's TTL (ServerHosts). Only facts
-// that are not a probe's have one (BriefOf).
+// that are not a probe's have one (BriefOf). It takes 8 bytes and no
+// pointer: a flood's million are held through the Report and, without
+// pointers, never scanned by the collector.
 type Brief struct {
-	Point     model.CapturePoint
-	ServerTTL int
-	host      HostTTL // ServerHosts' answer, kept until the facts are built
+	point     uint8 // briefPoints
+	serverTTL uint8
+	// ServerHosts' answer, kept until the facts are built (HostTTL).
+	hostTTL   uint8
+	hostMixed bool
+	hostConns int32
 }
 
+// briefPoints are the capture points a Brief holds, by index.
+var briefPoints = []model.CapturePoint{"", model.PointUnknown, model.PointClient, model.PointServer, model.PointMiddle}
+
 // BriefOf says what JudgeReport reads of f before the verdict, or false
-// when f must be given whole: a probe candidate (FindProbes reads more).
+// when f must be given whole: a probe candidate (FindProbes reads more),
+// or facts a Brief cannot hold.
 func BriefOf(f *Facts) (Brief, bool) {
 	if probeCandidate(f) {
 		return Brief{}, false
 	}
-	return Brief{Point: f.CapturePoint(), ServerTTL: f.Dir[model.ServerToClient].TTL}, true
+	p := slices.Index(briefPoints, f.CapturePoint())
+	ttl := f.Dir[model.ServerToClient].TTL
+	if p < 0 || ttl < 0 || ttl > 255 {
+		return Brief{}, false
+	}
+	return Brief{point: uint8(p), serverTTL: uint8(ttl)}, true
+}
+
+// Point is the connection's capture point.
+func (b *Brief) Point() model.CapturePoint { return briefPoints[b.point] }
+
+// ServerTTL is the TTL of the server's packets (0: none seen).
+func (b *Brief) ServerTTL() int { return int(b.serverTTL) }
+
+// setHost keeps h, ServerHosts' answer; false if it does not fit.
+func (b *Brief) setHost(h HostTTL) bool {
+	if h.TTL < 0 || h.TTL > 255 || h.Conns < 0 || h.Conns > 1<<31-1 {
+		return false
+	}
+	b.hostTTL, b.hostMixed, b.hostConns = uint8(h.TTL), h.Mixed, int32(h.Conns)
+	return true
+}
+
+// host is ServerHosts' answer kept by setHost.
+func (b *Brief) host() HostTTL {
+	return HostTTL{TTL: int(b.hostTTL), Conns: int(b.hostConns), Mixed: b.hostMixed}
 }
 
 // Later gives the facts of the connections passed to JudgeReportLater

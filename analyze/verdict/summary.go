@@ -70,7 +70,7 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	points := make([]model.CapturePoint, len(r.Connections))
 	for i, out := range r.Connections {
 		if b := brief(i); b != nil {
-			points[i] = b.Point
+			points[i] = b.Point()
 		} else {
 			points[i] = facts[i].CapturePoint()
 		}
@@ -90,15 +90,19 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	}
 	serverHosts(len(r.Connections), newPathNames(endpoints).key, func(i int) int {
 		if b := brief(i); b != nil {
-			return b.ServerTTL
+			return b.ServerTTL()
 		}
 		return facts[i].Dir[model.ServerToClient].TTL
 	}, func(i int, h HostTTL) {
-		if b := brief(i); b != nil {
-			b.host = h
-		} else {
-			facts[i].ServerHost = h
+		if b := brief(i); b != nil && b.setHost(h) {
+			return
 		}
+		if facts[i] == nil {
+			// Too much for its Brief (a count past 2^31): its facts
+			// now, then.
+			facts[i] = later.Build(kept[i]).Clone()
+		}
+		facts[i].ServerHost = h
 	}, forgotten)
 	var st *settled // the rows judged final and dropped (Later.Row)
 	if later != nil && later.Row != nil {
@@ -133,7 +137,7 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		if f == nil {
 			f = later.Build(kept[i])
 		}
-		f.ServerHost = b.host
+		f.ServerHost = b.host()
 		var untold, settle bool
 		out.Verdict, untold = later.judge(kept[i], out, f, point, end)
 		if facts[i], settle = later.judged(kept[i], out, f, untold, st); settle {
