@@ -326,6 +326,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		// before the rows are made.
 		a.conns, a.lastConn = map[connKey]*conn{}, nil
 	}
+	r.Connections = make([]*model.Connection, 0, len(listed))
 	var later *verdict.Later // the half-open connections' facts, built again when judged
 	// Without place, a half-open connection's row is built as it is
 	// judged, and dropped then if final (verdict.Later.Row): a million

@@ -203,30 +203,30 @@ func middlePlace(d model.Direction, loc model.LossLocation) string {
 // connection was captured in the middle, or when all have one role
 // (capture_point says it then).
 func CaptureHost(conns []*model.Connection, points []model.CapturePoint) string {
-	return captureHost(points, func(i int) (string, string) { return conns[i].Client, conns[i].Server })
+	names := &pathNames{endpoints: func(i int) (string, string, bool) { return conns[i].Client, conns[i].Server, true }}
+	return captureHost(points, names.addrPort)
 }
 
-// captureHost is CaptureHost with connection i's endpoints given by
-// endpoints(i).
-func captureHost(points []model.CapturePoint, endpoints func(i int) (client, server string)) string {
+// captureHost is CaptureHost with connection i's client (or server)
+// endpoint given by endpoint(i, client), ok false when not an address.
+func captureHost(points []model.CapturePoint, endpoint func(i int, client bool) (netip.AddrPort, bool)) string {
 	var host netip.Addr
 	var asClient, asServer int
 	for i := range points {
-		var ep string
+		var near bool // the client's end
 		switch points[i] {
 		case model.PointClient:
-			ep, _ = endpoints(i)
+			near = true
 			asClient++
 		case model.PointServer:
-			_, ep = endpoints(i)
 			asServer++
 		case model.PointMiddle:
 			return ""
 		default:
 			continue
 		}
-		ap, err := netip.ParseAddrPort(ep)
-		if err != nil {
+		ap, ok := endpoint(i, near)
+		if !ok {
 			return ""
 		}
 		switch a := ap.Addr().Unmap(); {

@@ -46,7 +46,7 @@ func TestSettledSameSummary(t *testing.T) {
 	if st.len() != 9 {
 		t.Fatalf("%d rows settled, want 9", st.len())
 	}
-	got := summarize(kept, nil, nil, newStartIndexSettled(kept, nil, st), st)
+	got := summarize(kept, nil, nil, newStartIndexSettled(kept, nil, st, true), st)
 	wj, _ := json.Marshal(want)
 	gj, _ := json.Marshal(got)
 	if string(gj) != string(wj) {

@@ -59,13 +59,15 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 		return &later.Briefs[kept[i]]
 	}
-	// endpoints are kept connection i's client and server.
-	endpoints := func(i int) (client, server string) {
-		if c := r.Connections[i]; c != nil {
-			return c.Client, c.Server
-		}
-		cl, sv := later.Endpoints(kept[i])
-		return cl.String(), sv.String()
+	// names are the steps' words of kept connection i's endpoints.
+	names := &pathNames{
+		endpoints: func(i int) (client, server string, ok bool) {
+			if c := r.Connections[i]; c != nil {
+				return c.Client, c.Server, true
+			}
+			return "", "", false
+		},
+		addrs: func(i int) (client, server netip.AddrPort) { return later.Endpoints(kept[i]) },
 	}
 	points := make([]model.CapturePoint, len(r.Connections))
 	for i, out := range r.Connections {
@@ -83,12 +85,12 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	} else {
 		r.CapturePoint = MajorityPoint(points)
 	}
-	r.CaptureHost = captureHost(points, endpoints)
+	r.CaptureHost = captureHost(points, names.addrPort)
 	end := CaptureEnd(r.Inputs, r.Connections)
 	if later != nil && later.End.After(end) {
 		end = later.End
 	}
-	serverHosts(len(r.Connections), newPathNames(endpoints).key, func(i int) int {
+	serverHosts(len(r.Connections), names.key, func(i int) int {
 		if b := brief(i); b != nil {
 			return b.ServerTTL()
 		}
@@ -166,7 +168,9 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 	}
 	// One index of starts serves the abandonment and the redials.
-	starts := newStartIndexSettled(r.Connections, forgotten, st)
+	// Without place, no verdict changes between here and the
+	// redials: the index holds only what they will look up.
+	starts := newStartIndexSettled(r.Connections, forgotten, st, place == nil)
 	abandoned(r.Connections, facts, starts)
 	if place != nil {
 		place(r.Connections)
@@ -191,30 +195,51 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 // connections' endpoints, each address's words made once: a million
 // attempts come from few addresses.
 type pathNames struct {
-	endpoints func(i int) (client, server string)
-	nets      map[string]string // client endpoint's address -> its net
-	hosts     map[string]string // server endpoint -> its host
+	// endpoints are connection i's as its row has them, ok false when it
+	// has no row yet (Later.Row): addrs are then.
+	endpoints func(i int) (client, server string, ok bool)
+	addrs     func(i int) (client, server netip.AddrPort)
+	nets      map[netip.Addr]string     // client address -> its net
+	hosts     map[netip.AddrPort]string // server endpoint -> its host
 }
 
-func newPathNames(endpoints func(i int) (client, server string)) *pathNames {
-	return &pathNames{endpoints: endpoints, nets: map[string]string{}, hosts: map[string]string{}}
+// addrPort is connection i's client (or server) endpoint parsed, ok
+// false when a row's is not an address.
+func (p *pathNames) addrPort(i int, client bool) (netip.AddrPort, bool) {
+	cl, sv, row := p.endpoints(i)
+	if !row {
+		c, s := p.addrs(i)
+		if client {
+			return c, true
+		}
+		return s, true
+	}
+	ep := sv
+	if client {
+		ep = cl
+	}
+	ap, err := netip.ParseAddrPort(ep)
+	return ap, err == nil
 }
 
 func (p *pathNames) key(i int) hostKey {
-	client, server := p.endpoints(i)
-	addr := client
-	if ap, err := netip.ParseAddrPort(client); err == nil {
-		addr = ap.Addr().String()
+	client, server, row := p.endpoints(i)
+	if row {
+		return hostKey{model.ClientNet(client), hostOf(server)}
 	}
-	net, ok := p.nets[addr]
-	if !ok {
-		net = model.ClientNet(client)
-		p.nets[addr] = net
+	if p.nets == nil {
+		p.nets, p.hosts = map[netip.Addr]string{}, map[netip.AddrPort]string{}
 	}
-	host, ok := p.hosts[server]
+	cl, sv := p.addrs(i)
+	net, ok := p.nets[cl.Addr()]
 	if !ok {
-		host = hostOf(server)
-		p.hosts[server] = host
+		net = model.ClientNet(cl.String())
+		p.nets[cl.Addr()] = net
+	}
+	host, ok := p.hosts[sv]
+	if !ok {
+		host = hostOf(sv.String())
+		p.hosts[sv] = host
 	}
 	return hostKey{net, host}
 }
@@ -244,7 +269,7 @@ func probesWords(ts []model.ProbeTarget) string {
 // healthy connections fg dropped before the Report (live --forget) count
 // as their path remembers them.
 func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
-	names := newPathNames(func(i int) (string, string) { return conns[i].Client, conns[i].Server })
+	names := &pathNames{endpoints: func(i int) (string, string, bool) { return conns[i].Client, conns[i].Server, true }}
 	serverHosts(len(conns), names.key, func(i int) int { return facts[i].Dir[model.ServerToClient].TTL },
 		func(i int, h HostTTL) { facts[i].ServerHost = h }, fg)
 }
