@@ -349,7 +349,9 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			if later == nil {
 				later = a.newLater(r, listed)
 				clients = make([]int8, len(listed))
-				later.Row = func(i int) (*model.Connection, *verdict.Facts) { return a.reportHalfLater(listed[i]) }
+				later.Row = func(i int, reuse *model.Connection) (*model.Connection, *verdict.Facts) {
+					return a.reportHalfLater(listed[i], reuse)
+				}
 				later.Endpoints = func(i int) (netip.AddrPort, netip.AddrPort) {
 					c, client := listed[i], clients[i]
 					return c.ep[client], c.ep[1-client]
@@ -464,8 +466,15 @@ func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
 
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *model.Connection {
+	return c.reportInto(nil)
+}
+
+// reportInto is report building the Connection in into, if not nil: a
+// row dropped since (verdict.Later.Row), whose memory a million
+// attempts' rows take in turn rather than a million times.
+func (c *conn) reportInto(into *model.Connection) *model.Connection {
 	client, rule := c.Roles()
-	out := c.reportTCP(client, rule)
+	out := c.reportTCPInto(client, rule, into)
 	out.HTTP2 = c.app.HTTP2(client)
 	out.TLS = c.app.TLS()
 	switch {
@@ -484,6 +493,11 @@ func (c *conn) report() *model.Connection {
 // found: building those ends their decoding, which a connection still
 // being captured cannot afford (the notices judge one at its close).
 func (c *conn) reportTCP(client int, rule string) *model.Connection {
+	return c.reportTCPInto(client, rule, nil)
+}
+
+// reportTCPInto is reportTCP building the Connection in into, if not nil.
+func (c *conn) reportTCPInto(client int, rule string, into *model.Connection) *model.Connection {
 	server := 1 - client
 	dirOf := func(side int) model.Direction {
 		if side == client {
@@ -499,7 +513,11 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	}
 
 	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)
-	out := &model.Connection{
+	out := into
+	if out == nil {
+		out = new(model.Connection)
+	}
+	*out = model.Connection{
 		Stream:     c.stream,
 		Client:     c.ep[client].String(),
 		Server:     c.ep[server].String(),

@@ -129,11 +129,16 @@ func (a *Analyzer) HalfOpen() (half, all int) {
 // trackers too, nor the time to allocate them. The facts are scratch too,
 // valid until the next call: Clone them to keep them.
 func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
+	return a.reportHalfInto(c, nil)
+}
+
+// reportHalfInto is reportHalf building the row in into, if not nil.
+func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Connection, *verdict.Facts) {
 	if a.scratch == nil {
 		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
 	a.buildIn(c, a.scratch)
-	out := c.report()
+	out := c.reportInto(into)
 	client, _ := c.Roles()
 	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
@@ -167,13 +172,13 @@ func (a *Analyzer) halfFactsRoles(c *conn) (*verdict.Facts, int) {
 	return a.scratchFacts, client
 }
 
-// reportHalfLater is reportHalf for a connection whose row is built as
-// it is judged, after the Report began (verdict.Later.Row): its trackers
-// are told what they were told when its facts were first built, before
-// the Report.
-func (a *Analyzer) reportHalfLater(c *conn) (*model.Connection, *verdict.Facts) {
+// reportHalfLater is reportHalfInto for a connection whose row is built
+// as it is judged, after the Report began (verdict.Later.Row): its
+// trackers are told what they were told when its facts were first built,
+// before the Report.
+func (a *Analyzer) reportHalfLater(c *conn, into *model.Connection) (*model.Connection, *verdict.Facts) {
 	reported := a.reported
 	a.reported = false
 	defer func() { a.reported = reported }()
-	return a.reportHalf(c)
+	return a.reportHalfInto(c, into)
 }

@@ -97,8 +97,10 @@ type Later struct {
 	// connection passed without either (its row nil in r.Connections):
 	// its row is built as it is judged, and a final one is settled
 	// (settled.go) rather than held. The steps before the verdicts read
-	// its endpoints from Endpoints and its end from End.
-	Row func(i int) (*model.Connection, *Facts)
+	// its endpoints from Endpoints and its end from End. reuse, if not
+	// nil, is a row settled since, nowhere referenced: Row may build the
+	// new row in it.
+	Row func(i int, reuse *model.Connection) (*model.Connection, *Facts)
 	// Endpoints are connection i's client and server, for a connection
 	// passed without its row.
 	Endpoints func(i int) (client, server netip.AddrPort)

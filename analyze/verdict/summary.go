@@ -116,11 +116,13 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 		st = &settled{conns: make([]settledConn, 0, rowless)}
 	}
+	var spare *model.Connection // the last row settled: the next one's memory
 	for i, out := range r.Connections {
 		b := brief(i)
 		var f *Facts
 		if out == nil {
-			out, f = later.Row(kept[i])
+			out, f = later.Row(kept[i], spare)
+			spare = nil
 			out.CapturePoint = points[i]
 			r.Connections[i] = out
 		}
@@ -143,7 +145,7 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		var untold, settle bool
 		out.Verdict, untold = later.judge(kept[i], out, f, point, end)
 		if facts[i], settle = later.judged(kept[i], out, f, untold, st); settle {
-			r.Connections[i] = nil
+			r.Connections[i], spare = nil, out
 			if later.Settled != nil {
 				later.Settled(kept[i])
 			}
