@@ -125,6 +125,9 @@ type Analyzer struct {
 	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
+	forgetPlaced bool                        // Options.ForgetPlaced
+	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
+	halfConns    int                         // conns still half-open (HalfOpen)
 }
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
@@ -161,6 +164,7 @@ func New(opts Options) *Analyzer {
 	a.perIface = opts.OneInterfacePerConnection
 	a.once = opts.ReportOnce
 	a.fold = opts.FoldTexts
+	a.forgetPlaced = opts.ForgetPlaced
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
@@ -282,6 +286,7 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s)
 	if a.halfOpen(s) {
 		c.half.keep(s)
+		a.halfConns++
 	} else {
 		a.build(c)
 	}
@@ -321,10 +326,48 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		// before the rows are made.
 		a.conns, a.lastConn = map[connKey]*conn{}, nil
 	}
+	r.Connections = make([]*model.Connection, 0, len(listed))
 	var later *verdict.Later // the half-open connections' facts, built again when judged
+	// Without place, a half-open connection's row is built as it is
+	// judged, and dropped then if final (verdict.Later.Row): a million
+	// attempts are never a million rows at once.
+	// A multi-point analysis (Options.ForgetPlaced) places the rows of
+	// every point's Report: each keeps them all.
+	rowLater := free && place == nil && !a.forgetPlaced
+	var clients []int8 // with rowLater: the side that is each one's client
 	for i, c := range listed {
 		var out *model.Connection
 		switch {
+		case c.connState == nil && rowLater:
+			f, client := a.halfFactsRoles(c)
+			b, ok := verdict.BriefOf(f)
+			if !ok {
+				out, f = a.reportHalf(c)
+				facts[i] = f.Clone()
+				break
+			}
+			if later == nil {
+				later = a.newLater(r, listed)
+				clients = make([]int8, len(listed))
+				later.Row = func(i int, reuse *model.Connection) (*model.Connection, *verdict.Facts) {
+					return a.reportHalfLater(listed[i], reuse)
+				}
+				later.Endpoints = func(i int) (netip.AddrPort, netip.AddrPort) {
+					c, client := listed[i], clients[i]
+					return c.ep[client], c.ep[1-client]
+				}
+				later.Settled = func(i int) {
+					// Its row is settled: the conn (200-odd bytes) can go.
+					a.all[listed[i].stream] = nil
+					listed[i] = nil
+					a.settled++
+				}
+			}
+			later.Briefs[i], clients[i] = b, int8(client)
+			if c.end.After(later.End) {
+				later.End = c.end
+			}
+			a.later++
 		case c.connState == nil:
 			var f *verdict.Facts
 			out, f = a.reportHalf(c)
@@ -334,40 +377,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 				break
 			}
 			if later == nil {
-				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
-					return a.halfFacts(listed[i])
-				}}
-				if a.fold.Listed > 0 && a.spill == nil {
-					problems := 0 // judged from a Brief, in stream order
-					later.Texts = func(i int, out *model.Connection) bool {
-						if len(r.Connections) <= a.fold.Above {
-							return true // every connection listed
-						}
-						if v := out.Verdict; v == nil || v.Kind == "" || v.Kind == model.KindHealthy {
-							a.untold++
-							return false // counted, not listed
-						}
-						// The connections listed are the first problem
-						// ones: none before this one is listed unless
-						// it is a problem too, so past the first Listed
-						// of those judged from a Brief this one is not.
-						problems++
-						if problems <= a.fold.Listed {
-							return true
-						}
-						a.untold++
-						return false
-					}
-				}
-				if a.spill != nil {
-					// JSON: a row final once judged goes to the spill
-					// file at once, its text out of memory.
-					later.Done = func(i int, out *model.Connection) bool {
-						a.spill.add(out)
-						listed[i].rowSpilled = true
-						return true
-					}
-				}
+				later = a.newLater(r, listed)
 			}
 			later.Briefs[i] = b
 			a.later++
@@ -412,10 +422,59 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	return r
 }
 
+// newLater is the verdict.Later of Report r of the connections listed:
+// their facts built again as each is judged (half.go), their verdict
+// texts made only for the rows a table lists (Options.FoldTexts), a row
+// final once judged spilled at once (Options.SpillRows).
+func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
+	later := &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
+		return a.halfFacts(listed[i])
+	}}
+	if a.fold.Listed > 0 && a.spill == nil {
+		problems := 0 // judged from a Brief, in stream order
+		later.Texts = func(i int, out *model.Connection) bool {
+			if len(r.Connections) <= a.fold.Above {
+				return true // every connection listed
+			}
+			if v := out.Verdict; v == nil || v.Kind == "" || v.Kind == model.KindHealthy {
+				a.untold++
+				return false // counted, not listed
+			}
+			// The connections listed are the first problem
+			// ones: none before this one is listed unless
+			// it is a problem too, so past the first Listed
+			// of those judged from a Brief this one is not.
+			problems++
+			if problems <= a.fold.Listed {
+				return true
+			}
+			a.untold++
+			return false
+		}
+	}
+	if a.spill != nil {
+		// JSON: a row final once judged goes to the spill
+		// file at once, its text out of memory.
+		later.Done = func(i int, out *model.Connection) bool {
+			a.spill.add(out)
+			listed[i].rowSpilled = true
+			return true
+		}
+	}
+	return later
+}
+
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *model.Connection {
+	return c.reportInto(nil)
+}
+
+// reportInto is report building the Connection in into, if not nil: a
+// row dropped since (verdict.Later.Row), whose memory a million
+// attempts' rows take in turn rather than a million times.
+func (c *conn) reportInto(into *model.Connection) *model.Connection {
 	client, rule := c.Roles()
-	out := c.reportTCP(client, rule)
+	out := c.reportTCPInto(client, rule, into)
 	out.HTTP2 = c.app.HTTP2(client)
 	out.TLS = c.app.TLS()
 	switch {
@@ -434,6 +493,11 @@ func (c *conn) report() *model.Connection {
 // found: building those ends their decoding, which a connection still
 // being captured cannot afford (the notices judge one at its close).
 func (c *conn) reportTCP(client int, rule string) *model.Connection {
+	return c.reportTCPInto(client, rule, nil)
+}
+
+// reportTCPInto is reportTCP building the Connection in into, if not nil.
+func (c *conn) reportTCPInto(client int, rule string, into *model.Connection) *model.Connection {
 	server := 1 - client
 	dirOf := func(side int) model.Direction {
 		if side == client {
@@ -449,7 +513,11 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	}
 
 	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)
-	out := &model.Connection{
+	out := into
+	if out == nil {
+		out = new(model.Connection)
+	}
+	*out = model.Connection{
 		Stream:     c.stream,
 		Client:     c.ep[client].String(),
 		Server:     c.ep[server].String(),

@@ -111,6 +111,16 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 func (a *Analyzer) grow(c *conn) {
 	a.build(c)
 	c.half = halfSYN{}
+	a.halfConns--
+}
+
+// HalfOpen says how many of the connections seen so far are still
+// half-open (a lone SYN) of how many: the Report of a capture made of
+// them (a SYN flood, a scan) builds each one's row as it judges it and
+// frees the connection as it settles the row, so its heap stays within
+// what the reading held (h2pcap analyze caps it there).
+func (a *Analyzer) HalfOpen() (half, all int) {
+	return a.halfConns, len(a.all)
 }
 
 // reportHalf is the Connection of a half-open c and its facts, from
@@ -119,11 +129,16 @@ func (a *Analyzer) grow(c *conn) {
 // trackers too, nor the time to allocate them. The facts are scratch too,
 // valid until the next call: Clone them to keep them.
 func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
+	return a.reportHalfInto(c, nil)
+}
+
+// reportHalfInto is reportHalf building the row in into, if not nil.
+func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Connection, *verdict.Facts) {
 	if a.scratch == nil {
 		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
 	a.buildIn(c, a.scratch)
-	out := c.report()
+	out := c.reportInto(into)
 	client, _ := c.Roles()
 	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
@@ -134,6 +149,15 @@ func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
 // with its row (verdict.Later): the same trackers, told the same. They
 // are reportHalf's scratch facts.
 func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
+	f, _ := a.halfFactsRoles(c)
+	return f
+}
+
+// halfFactsRoles is halfFacts with the side that is c's client.
+func (a *Analyzer) halfFactsRoles(c *conn) (*verdict.Facts, int) {
+	if a.scratch == nil {
+		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
+	}
 	reported := a.reported
 	a.reported = false // as when its row was made, before the Report was
 	a.buildIn(c, a.scratch)
@@ -145,5 +169,16 @@ func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
 	client, _ := c.Roles()
 	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
-	return a.scratchFacts
+	return a.scratchFacts, client
+}
+
+// reportHalfLater is reportHalfInto for a connection whose row is built
+// as it is judged, after the Report began (verdict.Later.Row): its
+// trackers are told what they were told when its facts were first built,
+// before the Report.
+func (a *Analyzer) reportHalfLater(c *conn, into *model.Connection) (*model.Connection, *verdict.Facts) {
+	reported := a.reported
+	a.reported = false
+	defer func() { a.reported = reported }()
+	return a.reportHalfInto(c, into)
 }
