@@ -125,7 +125,25 @@ type Analyzer struct {
 	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
+	// reuse: a forgotten connection's trackers go to free, and the next
+	// connection's are made in their memory (Analyzer.build), saving the
+	// allocation and the growing of a few KB a connection. Only where
+	// nothing holds a connection past its forgetting: not with the live
+	// notices, the pictures, or a multi-point Placer (ForgetPlaced).
+	reuse bool
+	free  []*connState
 }
+
+// maxKeptEvents bounds the events array a forgotten connection's
+// trackers leave to the next: a short connection's few, not a troubled
+// one's thousands.
+const maxKeptEvents = 64
+
+// maxFree bounds Analyzer.free: about a second's worth of forgotten
+// connections at 15k a second, which a sweep (once a second) frees
+// together and the next second's connections take again; more would be
+// memory held for connections that may never come.
+const maxFree = 16 << 10
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
 type connKey struct{ lo, hi netip.AddrPort }
@@ -167,6 +185,7 @@ func New(opts Options) *Analyzer {
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
+		a.reuse = a.nt == nil && !a.plot && !opts.ForgetPlaced
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp

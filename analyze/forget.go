@@ -35,6 +35,7 @@ type forgetter struct {
 	// connections then (Forgotten).
 	placed bool
 	rows   ForgottenRows
+	facts  *verdict.Facts // forget's, made again for each connection (FactsInto)
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -128,7 +129,13 @@ func (a *Analyzer) forget(c *conn) {
 		return
 	}
 	client, _ := c.Roles()
-	f := c.vt.Facts(client, &c.tcp)
+	// Nothing keeps f past this call: the forgotten counts copy what they
+	// read of it, and a connection kept is judged from facts made again.
+	if a.fg.facts == nil {
+		a.fg.facts = &verdict.Facts{}
+	}
+	f := a.fg.facts
+	c.vt.FactsInto(f, client, &c.tcp)
 	fg := &a.fg.forgotten
 	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
 		if a.fg.placed {
@@ -190,6 +197,12 @@ func (a *Analyzer) drop(c *conn) {
 	a.fg.dropped++
 	c.forgotten = true
 	a.all[c.stream] = nil
+	if a.reuse && c.connState != nil && len(a.free) < maxFree {
+		// Nothing reads its trackers again: the next connection's are
+		// made in their memory (Analyzer.build).
+		a.free = append(a.free, c.connState)
+		c.connState = nil
+	}
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
 		a.conns[key] = a.gone
 	}

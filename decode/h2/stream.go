@@ -141,13 +141,69 @@ type hyp struct {
 
 // NewStream returns a Stream for one direction of a connection.
 func NewStream(opts Options) *Stream {
-	s := &Stream{opts: opts, maxFrame: minMaxFrameSize}
+	s := &Stream{}
+	s.init(opts)
+	return s
+}
+
+// maxKeptOnReset and maxKeptElemsOnReset bound what Reset keeps of a
+// byte buffer and of another slice for the next connection: what a short
+// connection's SETTINGS, header blocks and first segments take, not the
+// 16 MiB a peer's SETTINGS_MAX_FRAME_SIZE may have grown a buffer to, nor
+// a long hunt's 1024 chains.
+const (
+	maxKeptOnReset      = 4 << 10
+	maxKeptElemsOnReset = 64
+)
+
+// Reset makes s a new Stream, as NewStream(opts) would return, keeping
+// its buffers' arrays when they are small (maxKeptOnReset): an analysis
+// of many short connections reuses one forgotten connection's Streams for
+// the next instead of allocating and growing new ones. Frames emitted
+// before are invalid from then on, as they already are after their emit.
+func (s *Stream) Reset(opts Options) {
+	keep := func(n int) bool { return n <= maxKeptOnReset }
+	keepN := func(n int) bool { return n <= maxKeptElemsOnReset }
+	var k Stream
+	if keep(cap(s.buf)) {
+		k.buf = s.buf[:0]
+	}
+	if keep(cap(s.carry)) {
+		k.carry = s.carry[:0]
+	}
+	if keep(cap(s.hb)) {
+		k.hb = s.hb[:0]
+	}
+	if keepN(cap(s.fields)) {
+		clear(s.fields[:cap(s.fields)]) // the strings go
+		k.fields = s.fields[:0]
+	}
+	if keepN(cap(s.metas)) {
+		k.metas = s.metas[:0]
+	}
+	if keepN(cap(s.hyps)) {
+		k.hyps = s.hyps[:0]
+	}
+	if keepN(cap(s.hp.ents)) {
+		clear(s.hp.ents[:cap(s.hp.ents)]) // the strings go
+		k.hp.ents = s.hp.ents[:0]
+	}
+	if keepN(cap(s.f.Settings)) && keepN(cap(s.f.Fields)) && keep(cap(s.f.DebugData)) {
+		k.f.Settings, k.f.Fields, k.f.DebugData = s.f.Settings, s.f.Fields, s.f.DebugData
+		k.f.reset()
+	}
+	*s = k
+	s.init(opts)
+}
+
+// init sets what NewStream sets beside the zero Stream.
+func (s *Stream) init(opts Options) {
+	s.opts, s.maxFrame = opts, minMaxFrameSize
 	s.SetMaxFrameSize(opts.MaxFrameSize)
 	if opts.Sync {
 		s.st = stHeader
 		s.trusted = true
 	}
-	return s
 }
 
 // SetMaxFrameSize sets the largest frame the Stream expects: the
