@@ -331,6 +331,10 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	if r.Inputs == nil {
 		r.Inputs = []*decode.InputInfo{}
 	}
+	// The trackers kept for connections to come go: the rows take
+	// their place, and a segment after this allocates its own.
+	clear(a.free)
+	a.free = nil
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot
@@ -433,9 +437,16 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *model.Connection {
+	return c.reportInto(nil, nil)
+}
+
+// reportInto is report made in row and h2, if not nil, reusing their
+// maps and slices (app.State.HTTP2Into): for a caller that keeps nothing
+// of the row once the next one is made in them.
+func (c *conn) reportInto(row *model.Connection, h2 *model.HTTP2) *model.Connection {
 	client, rule := c.Roles()
-	out := c.reportTCP(client, rule)
-	out.HTTP2 = c.app.HTTP2(client)
+	out := c.reportTCPInto(row, client, rule)
+	out.HTTP2 = c.app.HTTP2Into(h2, client)
 	out.TLS = c.app.TLS()
 	switch {
 	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
@@ -453,6 +464,12 @@ func (c *conn) report() *model.Connection {
 // found: building those ends their decoding, which a connection still
 // being captured cannot afford (the notices judge one at its close).
 func (c *conn) reportTCP(client int, rule string) *model.Connection {
+	return c.reportTCPInto(nil, client, rule)
+}
+
+// reportTCPInto is reportTCP made in into, if not nil, its events' array
+// reused.
+func (c *conn) reportTCPInto(into *model.Connection, client int, rule string) *model.Connection {
 	server := 1 - client
 	dirOf := func(side int) model.Direction {
 		if side == client {
@@ -468,7 +485,17 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	}
 
 	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)
-	out := &model.Connection{
+	out := into
+	var events []model.Event
+	if out == nil {
+		out = &model.Connection{}
+	} else if cap(out.Events) >= len(c.events) {
+		events = out.Events[:len(c.events)]
+	}
+	if events == nil {
+		events = make([]model.Event, len(c.events))
+	}
+	*out = model.Connection{
 		Stream:     c.stream,
 		Client:     c.ep[client].String(),
 		Server:     c.ep[server].String(),
@@ -493,7 +520,7 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 			SACKPermitted: tcp.SACKPermitted(cl, sv),
 		},
 		Close:         model.Close{Kind: model.CloseNone},
-		Events:        make([]model.Event, len(c.events)),
+		Events:        events,
 		EventsDropped: c.eventsDropped,
 	}
 	if rtt := c.tcp.IRTT(); rtt != 0 {

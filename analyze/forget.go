@@ -36,6 +36,8 @@ type forgetter struct {
 	placed bool
 	rows   ForgottenRows
 	facts  *verdict.Facts // forget's, made again for each connection (FactsInto)
+	row    *model.Connection
+	h2     *model.HTTP2 // forget's row and its HTTP/2, made again for each connection with Analyzer.reuse
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -117,7 +119,17 @@ func (a *Analyzer) ForgetClosed(above int) {
 // connection whose own capture point is unknown waits for the Report:
 // its verdict there rests on the other connections' majority.
 func (a *Analyzer) forget(c *conn) {
-	out := c.report()
+	var out *model.Connection
+	if a.reuse {
+		// Nothing keeps the row past this call either (the spill file
+		// takes its JSON): the next connection's is made in it.
+		if a.fg.row == nil {
+			a.fg.row, a.fg.h2 = &model.Connection{}, &model.HTTP2{}
+		}
+		out = c.reportInto(a.fg.row, a.fg.h2)
+	} else {
+		out = c.report()
+	}
 	if out.TLS != nil && a.keys.Any() {
 		// KeyLogUse counts, per key log, the TLS connections each
 		// decrypted from the Report's list: keep them listed.
