@@ -117,7 +117,9 @@ func newConn(spare *Conn, host Host, forced bool, keys *KeyRef) *Conn {
 				streams[side] = h.dir[side].spare
 			}
 		}
-		*h = Conn{host: host, forced: forced, keys: keys}
+		st := h.streams.recycled()
+		*h = Conn{} // a zero composite is cleared in place, not copied from a temporary
+		h.host, h.forced, h.keys, h.streams = host, forced, keys, st
 		for side := range h.dir {
 			h.dir[side].spare = streams[side]
 		}
