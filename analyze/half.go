@@ -97,7 +97,8 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	if cap(events) > maxKeptEvents {
 		events = nil
 	}
-	*st = connState{maxEvents: a.maxEvents, events: events}
+	*st = connState{} // a zero composite is cleared in place, not copied from a temporary
+	st.maxEvents, st.events = a.maxEvents, events
 	c.connState = st
 	st.tcp.Init()
 	if a.plot {

@@ -162,38 +162,35 @@ const (
 // the next instead of allocating and growing new ones. Frames emitted
 // before are invalid from then on, as they already are after their emit.
 func (s *Stream) Reset(opts Options) {
-	keep := func(n int) bool { return n <= maxKeptOnReset }
-	keepN := func(n int) bool { return n <= maxKeptElemsOnReset }
-	var k Stream
-	if keep(cap(s.buf)) {
-		k.buf = s.buf[:0]
+	buf, carry, hb := keptBytes(s.buf), keptBytes(s.carry), keptBytes(s.hb)
+	fields, metas, hyps, ents := keptSlice(s.fields), keptSlice(s.metas), keptSlice(s.hyps), keptSlice(s.hp.ents)
+	f := s.f
+	*s = Stream{} // a zero composite is cleared in place, not copied from a temporary
+	s.buf, s.carry, s.hb = buf, carry, hb
+	s.fields, s.metas, s.hyps, s.hp.ents = fields, metas, hyps, ents
+	if cap(f.Settings) <= maxKeptElemsOnReset && cap(f.Fields) <= maxKeptElemsOnReset && cap(f.DebugData) <= maxKeptOnReset {
+		s.f.Settings, s.f.Fields, s.f.DebugData = f.Settings, f.Fields, f.DebugData
+		s.f.reset()
 	}
-	if keep(cap(s.carry)) {
-		k.carry = s.carry[:0]
-	}
-	if keep(cap(s.hb)) {
-		k.hb = s.hb[:0]
-	}
-	if keepN(cap(s.fields)) {
-		clear(s.fields[:cap(s.fields)]) // the strings go
-		k.fields = s.fields[:0]
-	}
-	if keepN(cap(s.metas)) {
-		k.metas = s.metas[:0]
-	}
-	if keepN(cap(s.hyps)) {
-		k.hyps = s.hyps[:0]
-	}
-	if keepN(cap(s.hp.ents)) {
-		clear(s.hp.ents[:cap(s.hp.ents)]) // the strings go
-		k.hp.ents = s.hp.ents[:0]
-	}
-	if keepN(cap(s.f.Settings)) && keepN(cap(s.f.Fields)) && keep(cap(s.f.DebugData)) {
-		k.f.Settings, k.f.Fields, k.f.DebugData = s.f.Settings, s.f.Fields, s.f.DebugData
-		k.f.reset()
-	}
-	*s = k
 	s.init(opts)
+}
+
+// keptBytes is b emptied if Reset keeps it, else nil.
+func keptBytes(b []byte) []byte {
+	if cap(b) > maxKeptOnReset {
+		return nil
+	}
+	return b[:0]
+}
+
+// keptSlice is s emptied and cleared (what its elements pointed to goes)
+// if Reset keeps it, else nil.
+func keptSlice[E any](s []E) []E {
+	if cap(s) > maxKeptElemsOnReset {
+		return nil
+	}
+	clear(s[:cap(s)])
+	return s[:0]
 }
 
 // init sets what NewStream sets beside the zero Stream.
