@@ -118,8 +118,15 @@ func newConn(spare *Conn, host Host, forced bool, keys *KeyRef) *Conn {
 			}
 		}
 		st := h.streams.recycled()
+		// The GOAWAYs' array, not their Cut lists: a row made before may
+		// hold those (model.Goaway.CutStreams).
+		goaways := h.goaways
+		if cap(goaways) > maxGoaways {
+			goaways = nil
+		}
+		clear(goaways[:cap(goaways)])
 		*h = Conn{} // a zero composite is cleared in place, not copied from a temporary
-		h.host, h.forced, h.keys, h.streams = host, forced, keys, st
+		h.host, h.forced, h.keys, h.streams, h.goaways = host, forced, keys, st, goaways[:0]
 		for side := range h.dir {
 			h.dir[side].spare = streams[side]
 		}

@@ -56,10 +56,12 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 	var old model.HTTP2             // into's maps and slices, for out's
 	var oldFrames [2]map[string]int // by side: emptying old.Frames loses them
 	var oldSettings [2]map[string]uint32
+	var oldLast [2]*model.FrameRef
 	if into != nil {
 		old = *into
 		for side := range h.dir {
-			oldFrames[side], oldSettings[side] = old.Frames[dirOf(side)], old.Settings[dirOf(side)]
+			dir := dirOf(side)
+			oldFrames[side], oldSettings[side], oldLast[side] = old.Frames[dir], old.Settings[dir], old.LastFrame[dir]
 		}
 	}
 	frames, settings := reuseMap(old.Frames), reuseMap(old.Settings)
@@ -110,7 +112,12 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 			out.TruncatedFrames[dir] = d.truncated
 		}
 		if d.hasLast {
-			out.LastFrame[dir] = &model.FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
+			ref := oldLast[side]
+			if ref == nil {
+				ref = &model.FrameRef{}
+			}
+			*ref = model.FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
+			out.LastFrame[dir] = ref
 		}
 		settings := reuseMap(oldSettings[side])
 		for _, st := range d.settings {
