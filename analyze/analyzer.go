@@ -128,7 +128,25 @@ type Analyzer struct {
 	forgetPlaced bool                        // Options.ForgetPlaced
 	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
 	halfConns    int                         // conns still half-open (HalfOpen)
+	// reuse: a forgotten connection's trackers go to free, and the next
+	// connection's are made in their memory (Analyzer.build), saving the
+	// allocation and the growing of a few KB a connection. Only where
+	// nothing holds a connection past its forgetting: not with the live
+	// notices, the pictures, or a multi-point Placer (ForgetPlaced).
+	reuse bool
+	free  []*connState
 }
+
+// maxKeptEvents bounds the events array a forgotten connection's
+// trackers leave to the next: a short connection's few, not a troubled
+// one's thousands.
+const maxKeptEvents = 64
+
+// maxFree bounds Analyzer.free: about a second's worth of forgotten
+// connections at 15k a second, which a sweep (once a second) frees
+// together and the next second's connections take again; more would be
+// memory held for connections that may never come.
+const maxFree = 16 << 10
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
 type connKey struct{ lo, hi netip.AddrPort }
@@ -171,6 +189,7 @@ func New(opts Options) *Analyzer {
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
+		a.reuse = a.nt == nil && !a.plot && !opts.ForgetPlaced
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp
@@ -317,6 +336,10 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	if r.Inputs == nil {
 		r.Inputs = []*decode.InputInfo{}
 	}
+	// The trackers kept for connections to come go: the rows take
+	// their place, and a segment after this allocates its own.
+	clear(a.free)
+	a.free = nil
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot
@@ -466,16 +489,16 @@ func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
 
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *model.Connection {
-	return c.reportInto(nil)
+	return c.reportInto(nil, nil)
 }
 
-// reportInto is report building the Connection in into, if not nil: a
-// row dropped since (verdict.Later.Row), whose memory a million
-// attempts' rows take in turn rather than a million times.
-func (c *conn) reportInto(into *model.Connection) *model.Connection {
+// reportInto is report made in row and h2, if not nil, reusing their
+// maps and slices (app.State.HTTP2Into): for a caller that keeps nothing
+// of the row once the next one is made in them.
+func (c *conn) reportInto(row *model.Connection, h2 *model.HTTP2) *model.Connection {
 	client, rule := c.Roles()
-	out := c.reportTCPInto(client, rule, into)
-	out.HTTP2 = c.app.HTTP2(client)
+	out := c.reportTCPInto(row, client, rule)
+	out.HTTP2 = c.app.HTTP2Into(h2, client)
 	out.TLS = c.app.TLS()
 	switch {
 	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
@@ -493,11 +516,12 @@ func (c *conn) reportInto(into *model.Connection) *model.Connection {
 // found: building those ends their decoding, which a connection still
 // being captured cannot afford (the notices judge one at its close).
 func (c *conn) reportTCP(client int, rule string) *model.Connection {
-	return c.reportTCPInto(client, rule, nil)
+	return c.reportTCPInto(nil, client, rule)
 }
 
-// reportTCPInto is reportTCP building the Connection in into, if not nil.
-func (c *conn) reportTCPInto(client int, rule string, into *model.Connection) *model.Connection {
+// reportTCPInto is reportTCP made in into, if not nil, its events' array
+// reused.
+func (c *conn) reportTCPInto(into *model.Connection, client int, rule string) *model.Connection {
 	server := 1 - client
 	dirOf := func(side int) model.Direction {
 		if side == client {
@@ -514,8 +538,14 @@ func (c *conn) reportTCPInto(client int, rule string, into *model.Connection) *m
 
 	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)
 	out := into
+	var events []model.Event
 	if out == nil {
-		out = new(model.Connection)
+		out = &model.Connection{}
+	} else if cap(out.Events) >= len(c.events) {
+		events = out.Events[:len(c.events)]
+	}
+	if events == nil {
+		events = make([]model.Event, len(c.events))
 	}
 	*out = model.Connection{
 		Stream:     c.stream,
@@ -542,7 +572,7 @@ func (c *conn) reportTCPInto(client int, rule string, into *model.Connection) *m
 			SACKPermitted: tcp.SACKPermitted(cl, sv),
 		},
 		Close:         model.Close{Kind: model.CloseNone},
-		Events:        make([]model.Event, len(c.events)),
+		Events:        events,
 		EventsDropped: c.eventsDropped,
 	}
 	if rtt := c.tcp.IRTT(); rtt != 0 {

@@ -35,6 +35,9 @@ type forgetter struct {
 	// connections then (Forgotten).
 	placed bool
 	rows   ForgottenRows
+	facts  *verdict.Facts // forget's, made again for each connection (FactsInto)
+	row    *model.Connection
+	h2     *model.HTTP2 // forget's row and its HTTP/2, made again for each connection with Analyzer.reuse
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -116,7 +119,17 @@ func (a *Analyzer) ForgetClosed(above int) {
 // connection whose own capture point is unknown waits for the Report:
 // its verdict there rests on the other connections' majority.
 func (a *Analyzer) forget(c *conn) {
-	out := c.report()
+	var out *model.Connection
+	if a.reuse {
+		// Nothing keeps the row past this call either (the spill file
+		// takes its JSON): the next connection's is made in it.
+		if a.fg.row == nil {
+			a.fg.row, a.fg.h2 = &model.Connection{}, &model.HTTP2{}
+		}
+		out = c.reportInto(a.fg.row, a.fg.h2)
+	} else {
+		out = c.report()
+	}
 	if out.TLS != nil && a.keys.Any() {
 		// KeyLogUse counts, per key log, the TLS connections each
 		// decrypted from the Report's list: keep them listed.
@@ -128,7 +141,13 @@ func (a *Analyzer) forget(c *conn) {
 		return
 	}
 	client, _ := c.Roles()
-	f := c.vt.Facts(client, &c.tcp)
+	// Nothing keeps f past this call: the forgotten counts copy what they
+	// read of it, and a connection kept is judged from facts made again.
+	if a.fg.facts == nil {
+		a.fg.facts = &verdict.Facts{}
+	}
+	f := a.fg.facts
+	c.vt.FactsInto(f, client, &c.tcp)
 	fg := &a.fg.forgotten
 	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
 		if a.fg.placed {
@@ -190,6 +209,12 @@ func (a *Analyzer) drop(c *conn) {
 	a.fg.dropped++
 	c.forgotten = true
 	a.all[c.stream] = nil
+	if a.reuse && c.connState != nil && len(a.free) < maxFree {
+		// Nothing reads its trackers again: the next connection's are
+		// made in their memory (Analyzer.build).
+		a.free = append(a.free, c.connState)
+		c.connState = nil
+	}
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
 		a.conns[key] = a.gone
 	}

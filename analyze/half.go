@@ -80,19 +80,33 @@ func (c *conn) halfSegment() decode.Segment {
 // made since, the trackers are also told what that Report told them (it
 // ended the application decoding).
 func (a *Analyzer) build(c *conn) {
-	a.buildIn(c, &connState{})
+	var st *connState
+	if n := len(a.free); n > 0 {
+		st, a.free[n-1] = a.free[n-1], nil
+		a.free = a.free[:n-1]
+	} else {
+		st = &connState{}
+	}
+	a.buildIn(c, st)
 }
 
-// buildIn is build with st, zeroed, as the trackers.
+// buildIn is build with st as the trackers: zeroed, but for the arrays a
+// forgotten connection's trackers leave to the next (Analyzer.free).
 func (a *Analyzer) buildIn(c *conn, st *connState) {
-	*st = connState{maxEvents: a.maxEvents}
+	events, spare := st.events[:0], st.app
+	if cap(events) > maxKeptEvents {
+		events = nil
+	}
+	*st = connState{} // a zero composite is cleared in place, not copied from a temporary
+	st.maxEvents, st.events = a.maxEvents, events
 	c.connState = st
 	st.tcp.Init()
 	if a.plot {
 		st.plot = &plot.Recorder{}
 	}
 	h2 := slices.Contains(a.h2Ports, c.ep[sideA].Port()) || slices.Contains(a.h2Ports, c.ep[sideB].Port())
-	st.app.Init(c, h2, a.keys)
+	st.app = spare
+	st.app.Reuse(c, h2, a.keys)
 	if !c.half.set {
 		return
 	}
@@ -138,7 +152,7 @@ func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Conne
 		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
 	a.buildIn(c, a.scratch)
-	out := c.reportInto(into)
+	out := c.reportInto(into, nil)
 	client, _ := c.Roles()
 	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
