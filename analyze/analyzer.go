@@ -134,7 +134,32 @@ type Analyzer struct {
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
 	workers      int                         // Options.Workers, where it applies
 	pool         *shardPool                  // the workers, once started (shard.go)
+	forgetPlaced bool                        // Options.ForgetPlaced
+	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
+	// halfConns counts the conns still half-open (HalfOpen): atomic, as
+	// a sharded analysis's workers give them their trackers (grow).
+	halfConns atomic.Int64
+	// reuse: a forgotten connection's trackers go to free, and the next
+	// connection's are made in their memory (Analyzer.build), saving the
+	// allocation and the growing of a few KB a connection. Only where
+	// nothing holds a connection past its forgetting: not with the live
+	// notices, the pictures, or a multi-point Placer (ForgetPlaced);
+	// nor with Options.Workers, whose goroutines build and judge
+	// connections side by side (shard.go).
+	reuse bool
+	free  []*connState
 }
+
+// maxKeptEvents bounds the events array a forgotten connection's
+// trackers leave to the next: a short connection's few, not a troubled
+// one's thousands.
+const maxKeptEvents = 64
+
+// maxFree bounds Analyzer.free: about a second's worth of forgotten
+// connections at 15k a second, which a sweep (once a second) frees
+// together and the next second's connections take again; more would be
+// memory held for connections that may never come.
+const maxFree = 16 << 10
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
 type connKey struct{ lo, hi netip.AddrPort }
@@ -174,12 +199,14 @@ func New(opts Options) *Analyzer {
 	if opts.Workers > 1 && opts.OnNotice == nil && !opts.ForgetPlaced && !opts.OneInterfacePerConnection {
 		a.workers = opts.Workers
 	}
+	a.forgetPlaced = opts.ForgetPlaced
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
+		a.reuse = a.nt == nil && !a.plot && !opts.ForgetPlaced && a.workers <= 1
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp
@@ -308,6 +335,7 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s)
 	if a.halfOpen(s) {
 		c.half.keep(s)
+		a.halfConns.Add(1)
 	} else {
 		a.build(c)
 	}
@@ -339,6 +367,10 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	if r.Inputs == nil {
 		r.Inputs = []*decode.InputInfo{}
 	}
+	// The trackers kept for connections to come go: the rows take
+	// their place, and a segment after this allocates its own.
+	clear(a.free)
+	a.free = nil
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot
@@ -348,69 +380,88 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		// before the rows are made.
 		a.conns, a.lastConn = map[connKey]*conn{}, nil
 	}
+	r.Connections = make([]*model.Connection, 0, len(listed))
 	var later *verdict.Later // the half-open connections' facts, built again when judged
-	var rows *rowMaker       // the rows made on Options.Workers goroutines (shard.go)
-	if a.workers > 1 && len(listed) >= parallelRowsAbove {
+	// Without place, a half-open connection's row is built as it is
+	// judged, and dropped then if final (verdict.Later.Row): a million
+	// attempts are never a million rows at once.
+	// A multi-point analysis (Options.ForgetPlaced) places the rows of
+	// every point's Report: each keeps them all.
+	rowLater := free && place == nil && !a.forgetPlaced
+	var clients []int8 // with rowLater: the side that is each one's client
+	// Elsewhere, the rows are made on Options.Workers goroutines
+	// (shard.go): with rowLater, a half-open one's is made as it is
+	// judged, in this goroutine, and settled at once.
+	var rows *rowMaker
+	if a.workers > 1 && !rowLater && len(listed) >= parallelRowsAbove {
 		rows = a.newRowMaker(listed, free)
 	}
 	for i, c := range listed {
-		var m madeRow
-		if rows != nil {
-			m = rows.row(i)
-		} else {
-			if c.connState == nil && a.scratch == nil {
-				a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
-			}
-			m = a.makeRow(c, free, a.scratch, a.scratchFacts)
-		}
-		out := m.out
+		var out *model.Connection
 		switch {
-		case m.half:
-			if !m.briefed {
+		case rows != nil:
+			m := rows.row(i)
+			out = m.out
+			switch {
+			case m.briefed:
+				if later == nil {
+					later = a.newLater(r, listed)
+				}
+				later.Briefs[i] = m.b
+				a.later++
+			case m.half, free:
 				facts[i] = m.f
+			}
+		case c.connState == nil && rowLater:
+			f, client := a.halfFactsRoles(c)
+			b, ok := verdict.BriefOf(f)
+			if !ok {
+				out, f = a.reportHalf(c)
+				facts[i] = f.Clone()
 				break
 			}
-			b := m.b
 			if later == nil {
-				later = &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
-					return a.halfFacts(listed[i])
-				}}
-				if a.fold.Listed > 0 && a.spill == nil {
-					problems := 0 // judged from a Brief, in stream order
-					later.Texts = func(i int, out *model.Connection) bool {
-						if len(r.Connections) <= a.fold.Above {
-							return true // every connection listed
-						}
-						if v := out.Verdict; v == nil || v.Kind == "" || v.Kind == model.KindHealthy {
-							a.untold++
-							return false // counted, not listed
-						}
-						// The connections listed are the first problem
-						// ones: none before this one is listed unless
-						// it is a problem too, so past the first Listed
-						// of those judged from a Brief this one is not.
-						problems++
-						if problems <= a.fold.Listed {
-							return true
-						}
-						a.untold++
-						return false
-					}
+				later = a.newLater(r, listed)
+				clients = make([]int8, len(listed))
+				later.Row = func(i int, reuse *model.Connection) (*model.Connection, *verdict.Facts) {
+					return a.reportHalfLater(listed[i], reuse)
 				}
-				if a.spill != nil {
-					// JSON: a row final once judged goes to the spill
-					// file at once, its text out of memory.
-					later.Done = func(i int, out *model.Connection) bool {
-						a.spill.add(out)
-						listed[i].rowSpilled = true
-						return true
-					}
+				later.Endpoints = func(i int) (netip.AddrPort, netip.AddrPort) {
+					c, client := listed[i], clients[i]
+					return c.ep[client], c.ep[1-client]
 				}
+				later.Settled = func(i int) {
+					// Its row is settled: the conn (200-odd bytes) can go.
+					a.all[listed[i].stream] = nil
+					listed[i] = nil
+					a.settled++
+				}
+			}
+			later.Briefs[i], clients[i] = b, int8(client)
+			if c.end.After(later.End) {
+				later.End = c.end
+			}
+			a.later++
+		case c.connState == nil:
+			var f *verdict.Facts
+			out, f = a.reportHalf(c)
+			b, ok := verdict.BriefOf(f)
+			if !free || !ok {
+				facts[i] = f.Clone()
+				break
+			}
+			if later == nil {
+				later = a.newLater(r, listed)
 			}
 			later.Briefs[i] = b
 			a.later++
 		case free:
-			facts[i] = m.f
+			out = c.report()
+			client, _ := c.Roles()
+			facts[i] = c.vt.Facts(client, &c.tcp)
+			c.connState = nil // Options.ReportOnce
+		default:
+			out = c.report()
 		}
 		r.Connections = append(r.Connections, out)
 	}
@@ -462,7 +513,7 @@ type madeRow struct {
 func (a *Analyzer) makeRow(c *conn, free bool, st *connState, sf *verdict.Facts) madeRow {
 	switch {
 	case c.connState == nil:
-		out, f := a.reportHalfIn(c, st, sf)
+		out, f := a.reportHalfIn(c, nil, st, sf)
 		b, ok := verdict.BriefOf(f)
 		if !free || !ok {
 			return madeRow{out: out, f: f.Clone(), half: true}
@@ -479,11 +530,60 @@ func (a *Analyzer) makeRow(c *conn, free bool, st *connState, sf *verdict.Facts)
 	}
 }
 
+// newLater is the verdict.Later of Report r of the connections listed:
+// their facts built again as each is judged (half.go), their verdict
+// texts made only for the rows a table lists (Options.FoldTexts), a row
+// final once judged spilled at once (Options.SpillRows).
+func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
+	later := &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
+		return a.halfFacts(listed[i])
+	}}
+	if a.fold.Listed > 0 && a.spill == nil {
+		problems := 0 // judged from a Brief, in stream order
+		later.Texts = func(i int, out *model.Connection) bool {
+			if len(r.Connections) <= a.fold.Above {
+				return true // every connection listed
+			}
+			if v := out.Verdict; v == nil || v.Kind == "" || v.Kind == model.KindHealthy {
+				a.untold++
+				return false // counted, not listed
+			}
+			// The connections listed are the first problem
+			// ones: none before this one is listed unless
+			// it is a problem too, so past the first Listed
+			// of those judged from a Brief this one is not.
+			problems++
+			if problems <= a.fold.Listed {
+				return true
+			}
+			a.untold++
+			return false
+		}
+	}
+	if a.spill != nil {
+		// JSON: a row final once judged goes to the spill
+		// file at once, its text out of memory.
+		later.Done = func(i int, out *model.Connection) bool {
+			a.spill.add(out)
+			listed[i].rowSpilled = true
+			return true
+		}
+	}
+	return later
+}
+
 // report maps sides to client and server and builds the Connection.
 func (c *conn) report() *model.Connection {
+	return c.reportInto(nil, nil)
+}
+
+// reportInto is report made in row and h2, if not nil, reusing their
+// maps and slices (app.State.HTTP2Into): for a caller that keeps nothing
+// of the row once the next one is made in them.
+func (c *conn) reportInto(row *model.Connection, h2 *model.HTTP2) *model.Connection {
 	client, rule := c.Roles()
-	out := c.reportTCP(client, rule)
-	out.HTTP2 = c.app.HTTP2(client)
+	out := c.reportTCPInto(row, client, rule)
+	out.HTTP2 = c.app.HTTP2Into(h2, client)
 	out.TLS = c.app.TLS()
 	switch {
 	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):
@@ -501,6 +601,12 @@ func (c *conn) report() *model.Connection {
 // found: building those ends their decoding, which a connection still
 // being captured cannot afford (the notices judge one at its close).
 func (c *conn) reportTCP(client int, rule string) *model.Connection {
+	return c.reportTCPInto(nil, client, rule)
+}
+
+// reportTCPInto is reportTCP made in into, if not nil, its events' array
+// reused.
+func (c *conn) reportTCPInto(into *model.Connection, client int, rule string) *model.Connection {
 	server := 1 - client
 	dirOf := func(side int) model.Direction {
 		if side == client {
@@ -516,7 +622,17 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 	}
 
 	cl, sv := c.tcp.Flow(client), c.tcp.Flow(server)
-	out := &model.Connection{
+	out := into
+	var events []model.Event
+	if out == nil {
+		out = &model.Connection{}
+	} else if cap(out.Events) >= len(c.events) {
+		events = out.Events[:len(c.events)]
+	}
+	if events == nil {
+		events = make([]model.Event, len(c.events))
+	}
+	*out = model.Connection{
 		Stream:     c.stream,
 		Client:     c.ep[client].String(),
 		Server:     c.ep[server].String(),
@@ -541,7 +657,7 @@ func (c *conn) reportTCP(client int, rule string) *model.Connection {
 			SACKPermitted: tcp.SACKPermitted(cl, sv),
 		},
 		Close:         model.Close{Kind: model.CloseNone},
-		Events:        make([]model.Event, len(c.events)),
+		Events:        events,
 		EventsDropped: c.eventsDropped,
 	}
 	if rtt := c.tcp.IRTT(); rtt != 0 {

@@ -38,6 +38,9 @@ type forgetter struct {
 	// connections then (Forgotten).
 	placed bool
 	rows   ForgottenRows
+	facts  *verdict.Facts // forget's, made again for each connection (FactsInto)
+	row    *model.Connection
+	h2     *model.HTTP2 // forget's row and its HTTP/2, made again for each connection with Analyzer.reuse
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -141,7 +144,18 @@ type forgetting struct {
 // a spilled row is encoded here too. forgetJudged applies the result,
 // in the order the connections closed.
 func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
-	out := c.report()
+	var out *model.Connection
+	if a.reuse {
+		// Nothing keeps the row past forget (the spill file takes its
+		// JSON): the next connection's is made in it. Not with workers
+		// (Analyzer.reuse): each judges its own connections at once.
+		if a.fg.row == nil {
+			a.fg.row, a.fg.h2 = &model.Connection{}, &model.HTTP2{}
+		}
+		out = c.reportInto(a.fg.row, a.fg.h2)
+	} else {
+		out = c.report()
+	}
 	if out.TLS != nil && a.keys.Any() {
 		// KeyLogUse counts, per key log, the TLS connections each
 		// decrypted from the Report's list: keep them listed.
@@ -153,7 +167,20 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		return forgetting{}
 	}
 	client, _ := c.Roles()
-	f := c.vt.Facts(client, &c.tcp)
+	var f *verdict.Facts
+	if a.workers <= 1 {
+		// Nothing keeps f past forget: the forgotten counts copy what
+		// they read of it, and a connection kept is judged from facts
+		// made again. With workers, each judges its own connections
+		// side by side: each its own.
+		if a.fg.facts == nil {
+			a.fg.facts = &verdict.Facts{}
+		}
+		f = a.fg.facts
+		c.vt.FactsInto(f, client, &c.tcp)
+	} else {
+		f = c.vt.Facts(client, &c.tcp)
+	}
 	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
 		if a.fg.placed {
 			return forgetting{}
@@ -240,6 +267,12 @@ func (a *Analyzer) drop(c *conn) {
 	a.fg.dropped++
 	c.forgotten = true
 	a.all[c.stream] = nil
+	if a.reuse && c.connState != nil && len(a.free) < maxFree {
+		// Nothing reads its trackers again: the next connection's are
+		// made in their memory (Analyzer.build).
+		a.free = append(a.free, c.connState)
+		c.connState = nil
+	}
 	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
 		a.conns[key] = a.gone
 	}

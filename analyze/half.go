@@ -80,19 +80,33 @@ func (c *conn) halfSegment() decode.Segment {
 // made since, the trackers are also told what that Report told them (it
 // ended the application decoding).
 func (a *Analyzer) build(c *conn) {
-	a.buildIn(c, &connState{})
+	var st *connState
+	if n := len(a.free); n > 0 {
+		st, a.free[n-1] = a.free[n-1], nil
+		a.free = a.free[:n-1]
+	} else {
+		st = &connState{}
+	}
+	a.buildIn(c, st)
 }
 
-// buildIn is build with st, zeroed, as the trackers.
+// buildIn is build with st as the trackers: zeroed, but for the arrays a
+// forgotten connection's trackers leave to the next (Analyzer.free).
 func (a *Analyzer) buildIn(c *conn, st *connState) {
-	*st = connState{maxEvents: a.maxEvents}
+	events, spare := st.events[:0], st.app
+	if cap(events) > maxKeptEvents {
+		events = nil
+	}
+	*st = connState{} // a zero composite is cleared in place, not copied from a temporary
+	st.maxEvents, st.events = a.maxEvents, events
 	c.connState = st
 	st.tcp.Init()
 	if a.plot {
 		st.plot = &plot.Recorder{}
 	}
 	h2 := slices.Contains(a.h2Ports, c.ep[sideA].Port()) || slices.Contains(a.h2Ports, c.ep[sideB].Port())
-	st.app.Init(c, h2, a.keys)
+	st.app = spare
+	st.app.Reuse(c, h2, a.keys)
 	if !c.half.set {
 		return
 	}
@@ -111,17 +125,41 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 func (a *Analyzer) grow(c *conn) {
 	a.build(c)
 	c.half = halfSYN{}
+	a.halfConns.Add(-1)
 }
 
-// reportHalfIn is the Connection of a half-open c and its facts, from
-// trackers built for the moment in the scratch state st (the row keeps no
-// pointer into it): a million SYNs cost their rows, not their trackers
-// too, nor the time to allocate them. The facts are sf, valid until the
-// next call with it: Clone them to keep them. The Report's rows use the
-// Analyzer's scratch, or each goroutine its own (shard.go).
-func (a *Analyzer) reportHalfIn(c *conn, st *connState, sf *verdict.Facts) (*model.Connection, *verdict.Facts) {
+// HalfOpen says how many of the connections seen so far are still
+// half-open (a lone SYN) of how many: the Report of a capture made of
+// them (a SYN flood, a scan) builds each one's row as it judges it and
+// frees the connection as it settles the row, so its heap stays within
+// what the reading held (h2pcap analyze caps it there).
+func (a *Analyzer) HalfOpen() (half, all int) {
+	return int(a.halfConns.Load()), len(a.all)
+}
+
+// reportHalf is the Connection of a half-open c and its facts, from
+// trackers built for the moment in the Analyzer's scratch state (the row
+// keeps no pointer into it): a million SYNs cost their rows, not their
+// trackers too, nor the time to allocate them. The facts are scratch too,
+// valid until the next call: Clone them to keep them.
+func (a *Analyzer) reportHalf(c *conn) (*model.Connection, *verdict.Facts) {
+	return a.reportHalfInto(c, nil)
+}
+
+// reportHalfInto is reportHalf building the row in into, if not nil.
+func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Connection, *verdict.Facts) {
+	if a.scratch == nil {
+		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
+	}
+	return a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+}
+
+// reportHalfIn is reportHalfInto with the scratch state st and facts sf
+// given: the Analyzer's, or each goroutine's own when the Report's rows
+// are made on Options.Workers goroutines (shard.go). The facts are sf.
+func (a *Analyzer) reportHalfIn(c *conn, into *model.Connection, st *connState, sf *verdict.Facts) (*model.Connection, *verdict.Facts) {
 	a.buildIn(c, st)
-	out := c.report()
+	out := c.reportInto(into, nil)
 	client, _ := c.Roles()
 	c.vt.FactsInto(sf, client, &c.tcp)
 	c.connState = nil
@@ -132,6 +170,15 @@ func (a *Analyzer) reportHalfIn(c *conn, st *connState, sf *verdict.Facts) (*mod
 // with its row (verdict.Later): the same trackers, told the same. They
 // are the Analyzer's scratch facts.
 func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
+	f, _ := a.halfFactsRoles(c)
+	return f
+}
+
+// halfFactsRoles is halfFacts with the side that is c's client.
+func (a *Analyzer) halfFactsRoles(c *conn) (*verdict.Facts, int) {
+	if a.scratch == nil {
+		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
+	}
 	reported := a.reported
 	a.reported = false // as when its row was made, before the Report was
 	a.buildIn(c, a.scratch)
@@ -143,5 +190,16 @@ func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
 	client, _ := c.Roles()
 	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
 	c.connState = nil
-	return a.scratchFacts
+	return a.scratchFacts, client
+}
+
+// reportHalfLater is reportHalfInto for a connection whose row is built
+// as it is judged, after the Report began (verdict.Later.Row): its
+// trackers are told what they were told when its facts were first built,
+// before the Report.
+func (a *Analyzer) reportHalfLater(c *conn, into *model.Connection) (*model.Connection, *verdict.Facts) {
+	reported := a.reported
+	a.reported = false
+	defer func() { a.reported = reported }()
+	return a.reportHalfInto(c, into)
 }

@@ -360,6 +360,7 @@ func (a *Analyzer) shardSegment(it *shardItem) {
 	case opOpen:
 		if a.halfOpen(s) {
 			c.half.keep(s)
+			a.halfConns.Add(1)
 			return
 		}
 		a.build(c)

@@ -136,10 +136,13 @@ func TestReportOnceSameJSON(t *testing.T) {
 				{ReportOnce: true},
 				{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: 200, SpillRows: true},
 			} {
-				var later int
-				got, spilled := jsonOfWith(t, p, opts, func(a *Analyzer) { later = a.later })
+				var later, settled int
+				got, spilled := jsonOfWith(t, p, opts, func(a *Analyzer) { later, settled = a.later, a.settled })
 				if p == gen && later < 2000 {
 					t.Errorf("%+v: %d of 3000 half-open connections judged with their facts built again", opts, later)
+				}
+				if p == gen && opts.SpillRows && settled < 2000 {
+					t.Errorf("%+v: %d of 3000 rows settled once spilled", opts, settled)
 				}
 				if p == gen && opts.SpillRows && spilled < 2000 {
 					t.Errorf("%+v: %d of 3000 rows spilled (as judged)", opts, spilled)
@@ -164,10 +167,19 @@ func TestFoldTextsSameTable(t *testing.T) {
 	for _, p := range append([]string{gen}, lab...) {
 		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
 			want, _ := reportOf(t, p, "table", base, nil)
-			var untold int
-			got, _ := reportOf(t, p, "table", folding, func(a *Analyzer) { untold = a.untold })
+			var untold, settled, half, all int
+			got, _ := reportOf(t, p, "table", folding, func(a *Analyzer) {
+				untold, settled = a.untold, a.settled
+				half, all = a.HalfOpen()
+			})
+			if p == gen && (half < 2000 || all < 3000) {
+				t.Errorf("HalfOpen: %d of %d connections, want most of 3000", half, all)
+			}
 			if p == gen && untold < 2000 {
 				t.Errorf("%d of 3000 half-open connections judged without text", untold)
+			}
+			if p == gen && settled < 2000 {
+				t.Errorf("%d of 3000 half-open connections' rows settled (counted in Report.Unlisted)", settled)
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("table differs (%d vs %d bytes, %d verdicts without text)", len(got), len(want), untold)

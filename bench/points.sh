@@ -12,7 +12,10 @@
 # connections) do not hide. Target: a few hundred bytes of heap, as one
 # capture's forgetting (~280 B a connection), so at most 1,000 bytes of
 # RSS with the collector's slack (GOGC=100 lets the heap reach twice what
-# it holds).
+# it holds). Then the time of four points: the larger capture as four
+# points along the path (-further: each 2 us past the one before) analysed
+# together, against the sum of their four single analyses (issue 13: at
+# most that sum, CPU user+sys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
@@ -26,8 +29,9 @@ rate=${BENCH_RATE:-1000}
 declare -A rss cpu
 for m in "$half" "$n"; do
 	a=$out/points-$m-a.pcap b=$out/points-$m-b.pcap
-	if [ ! -s "$a" ] || [ ! -s "$b" ]; then
-		"$out/gen" -case short -n "$m" -rate "$rate" -o "$a" -point2 "$b" -miss 997
+	c=$out/points-$m-c.pcap d=$out/points-$m-d.pcap
+	if [ ! -s "$a" ] || [ ! -s "$b" ] || [ ! -s "$c" ] || [ ! -s "$d" ]; then
+		"$out/gen" -case short -n "$m" -rate "$rate" -o "$a" -point2 "$b" -miss 997 -further "$c,$d"
 	fi
 	for f in table json; do
 		log=$out/points-$m-$f.time
@@ -46,3 +50,24 @@ for f in table json; do
 		printf "%-6s %7d conns %7.1f MB %6.2f CPU s | %7d conns %7.1f MB %6.2f CPU s | %5.0f bytes a connection a point (target <= 1000) %s\n",
 			f, n1, k1 / 1024, c1, n2, k2 / 1024, c2, per, (per <= 1000 ? "OK" : "MISSED") }'
 done
+# Four points against their single analyses (table).
+run() { # NAME ARGS...: CPU seconds and peak RSS KB of h2pcap ARGS into cpu[NAME], rss[NAME]
+	local name=$1 log=$out/points-four-$1.time
+	shift
+	/usr/bin/time -f '%U %S %M' -o "$log" "$h2pcap" analyze --format table "$@" -o /dev/null 2>"$out/points-four-$name.err" || {
+		echo "bench: points four $name failed:"; tail -5 "$out/points-four-$name.err"; exit 1; }
+	read -r u s k <"$log"
+	rss[$name]=$k
+	cpu[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+}
+args=()
+single=0
+for p in a b c d; do
+	run "$p" "$out/points-$n-$p.pcap"
+	single=$(awk -v a="$single" -v b="${cpu[$p]}" 'BEGIN { printf "%.2f", a + b }')
+	args+=(--point "$p=$out/points-$n-$p.pcap")
+done
+run four "${args[@]}"
+awk -v n="$n" -v s="$single" -v f="${cpu[four]}" -v k="${rss[four]}" 'BEGIN {
+	printf "four points of %d connections: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (target: at most their sum) %s\n",
+		n, f, k / 1024, s, (f <= s ? "OK" : "MISSED") }'

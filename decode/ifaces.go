@@ -25,11 +25,13 @@ type InterfaceSurvey struct {
 	// forwarded by the capturing box.
 	Copies int
 	// Rewritten counts the TCP segments that repeat one captured just
-	// before on another interface with the same IPv4 ID, sequence and
-	// acknowledgement numbers, flags and length but not exactly (other
-	// addresses or ports, a checksum): forwarded through a NAT in the box
-	// (a load balancer's DNAT and masquerade), which the copy finder,
-	// comparing whole segments, does not take for copies.
+	// before on another interface not exactly (other addresses or ports,
+	// a checksum) but in what a NAT keeps: the same IPv4 ID, sequence and
+	// acknowledgement numbers, flags and length; without an IP ID
+	// (IPv6) the same TCP header but for the ports and checksum, the
+	// same payload, and a hop limit one less. Forwarded through a NAT in
+	// the box (a load balancer's DNAT and masquerade), which the copy
+	// finder, comparing whole segments, does not take for copies.
 	Rewritten int
 	// First and Last are the times of the input's first and last
 	// packets.
@@ -106,38 +108,65 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 }
 
 // natFinder finds the segments that repeat one captured just before on
-// another interface by what a NAT keeps: the IPv4 ID, sequence and
-// acknowledgement numbers, flags and length, within dupWindow (exact
-// copies never reach it: the copy finder drops them first). Without an
-// IP ID (IPv6, ID 0) it tells nothing. A collision forgets the older
-// segment.
+// another interface by what a NAT keeps (exact copies never reach it:
+// the copy finder drops them first). With an IP ID (IPv4, not 0): the
+// ID, sequence and acknowledgement numbers, flags and length, within
+// dupWindow. Without one (IPv6; IPv4 with ID 0, DF set by FreeBSD) what
+// else survives the NAT and tells one segment from the next: the
+// sequence and acknowledgement numbers, flags, length, window, TCP
+// options (timestamps, MSS, window scale, SACK blocks) and both ends of
+// the payload, on another interface with a TTL (hop limit) one less:
+// routed once, by the capturing box, as a retransmission never is. A
+// collision forgets the older segment.
 type natFinder struct {
-	buf   [15]byte
+	buf   [256]byte
 	slots [dupSlots]struct {
 		sum   uint64
 		at    int64
 		iface int32
+		ttl   uint8
 	}
 }
 
 // repeats says whether s, captured on iface, repeats a segment of
 // another interface.
 func (n *natFinder) repeats(s *Segment, iface int32) bool {
-	if s.IPVersion != 4 || s.IPID == 0 {
-		return false
-	}
 	b := n.buf[:0]
-	b = binary.BigEndian.AppendUint16(b, s.IPID)
+	hasID := s.IPVersion == 4 && s.IPID != 0
+	if hasID {
+		b = binary.BigEndian.AppendUint16(b, s.IPID)
+	} else {
+		// Apart from those with an ID: another kind of key.
+		b = append(b, 0xff, s.IPVersion)
+	}
 	b = binary.BigEndian.AppendUint32(b, s.Seq)
 	b = binary.BigEndian.AppendUint32(b, s.Ack)
 	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
 	b = append(b, byte(s.Flags))
+	if !hasID {
+		b = binary.BigEndian.AppendUint16(b, s.Window)
+		o := &s.Options
+		b = binary.BigEndian.AppendUint32(b, o.TSVal)
+		b = binary.BigEndian.AppendUint32(b, o.TSEcr)
+		b = binary.BigEndian.AppendUint16(b, o.MSS)
+		b = append(b, byte(o.WindowScale), byte(len(o.SACK)))
+		for _, blk := range o.SACK[:min(len(o.SACK), 4)] {
+			b = binary.BigEndian.AppendUint32(b, blk.Left)
+			b = binary.BigEndian.AppendUint32(b, blk.Right)
+		}
+		if p := s.Payload; len(p) > 2*dupSample {
+			b = append(b, p[:dupSample]...)
+			b = append(b, p[len(p)-dupSample:]...)
+		} else {
+			b = append(b, p...)
+		}
+	}
 	sum := xxhash.Sum64(b)
 	e := &n.slots[sum%dupSlots]
 	at := s.Time.UnixNano()
-	if e.sum == sum && e.iface != iface && absDuration(time.Duration(at-e.at)) <= dupWindow {
+	if e.sum == sum && e.iface != iface && absDuration(time.Duration(at-e.at)) <= dupWindow && (hasID || e.ttl == s.TTL+1) {
 		return true
 	}
-	e.sum, e.at, e.iface = sum, at, iface
+	e.sum, e.at, e.iface, e.ttl = sum, at, iface, s.TTL
 	return false
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,91 @@ func TestOneInterfacePerConnection(t *testing.T) {
 				t.Errorf("warnings %q", w)
 			}
 		})
+	}
+}
+
+// TestNATFinder: a segment repeated on another interface through a NAT
+// (addresses, ports and checksum rewritten) is found by what the NAT
+// keeps: the IPv4 ID with the TCP numbers; without an IP ID (IPv6, ID 0)
+// the TCP header but ports, the payload, and a hop limit one less.
+func TestNATFinder(t *testing.T) {
+	v6 := Segment{Time: testTime, IPVersion: 6, TTL: 64, Src: netip.MustParseAddrPort("[fd18::1]:40000"), Dst: netip.MustParseAddrPort("[fd18::a]:80"),
+		Seq: 1000, Ack: 2000, Flags: FlagACK | FlagPSH, Window: 501, PayloadLen: 5, Payload: []byte("hello"), Options: TCPOptions{Timestamp: true, TSVal: 7, TSEcr: 9}}
+	natted := func(mod func(*Segment)) Segment {
+		s := v6
+		s.Time = s.Time.Add(30 * time.Microsecond)
+		s.TTL--
+		s.Src, s.Dst = netip.MustParseAddrPort("[fd18::2:1]:61000"), netip.MustParseAddrPort("[fd18::3:2]:8080")
+		if mod != nil {
+			mod(&s)
+		}
+		return s
+	}
+	v4 := Segment{Time: testTime, IPVersion: 4, IPID: 77, TTL: 64, Src: netip.MustParseAddrPort("198.18.0.1:40000"), Dst: netip.MustParseAddrPort("198.18.0.2:80"), Seq: 1, Ack: 2, Flags: FlagACK}
+	for _, tc := range []struct {
+		name      string
+		first, cp Segment
+		iface     int32
+		want      bool
+	}{
+		{"ipv6 through a NAT", v6, natted(nil), 2, true},
+		{"ipv6 on the same interface", v6, natted(nil), 1, false},
+		{"ipv6 hop limit kept (not routed)", v6, natted(func(s *Segment) { s.TTL++ }), 2, false},
+		{"ipv6 other payload", v6, natted(func(s *Segment) { s.Payload = []byte("jello") }), 2, false},
+		{"ipv6 other timestamp (a retransmission)", v6, natted(func(s *Segment) { s.Options.TSVal++ }), 2, false},
+		{"ipv6 too late", v6, natted(func(s *Segment) { s.Time = s.Time.Add(dupWindow) }), 2, false},
+		{"ipv4 ID", v4, func() Segment { s := v4; s.Src = netip.MustParseAddrPort("198.18.9.9:1"); s.TTL = 60; return s }(), 2, true},
+		{"ipv4 ID 0 through a NAT", func() Segment { s := v6; s.IPVersion = 4; return s }(), natted(func(s *Segment) { s.IPVersion = 4 }), 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n natFinder
+			if n.repeats(&tc.first, 1) {
+				t.Fatal("the first segment repeats nothing")
+			}
+			if got := n.repeats(&tc.cp, tc.iface); got != tc.want {
+				t.Errorf("repeats = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPacketIfaceSections: in a pcapng of two sections (files
+// concatenated) interface ids restart in the second; each packet's
+// interface is numbered across them, so that each names one interface.
+func TestPacketIfaceSections(t *testing.T) {
+	var file bytes.Buffer
+	data := make([]byte, 60)
+	for sec, names := range [][]string{{"rc", "rs"}, {"rs", "rc"}} {
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: names[0], LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.AddInterface(pcapgo.NgInterface{Name: names[1], LinkType: layers.LinkTypeEthernet, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: testTime.Add(time.Duration(sec*2+i) * time.Second), CaptureLength: len(data), Length: len(data), InterfaceIndex: i}, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		file.Write(buf.Bytes())
+	}
+	src, err := NewReader(bytes.NewReader(file.Bytes()), "two-sections.pcapng", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Iface{{ID: 0, Known: true, Name: "rc"}, {ID: 1, Known: true, Name: "rs"}, {ID: 2, Known: true, Name: "rs"}, {ID: 3, Known: true, Name: "rc"}}
+	for i, w := range want {
+		p, err := src.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Iface != w {
+			t.Errorf("packet %d: interface %+v, want %+v", i+1, p.Iface, w)
+		}
 	}
 }

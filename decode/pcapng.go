@@ -80,8 +80,15 @@ func (f *ngIface) time(ts uint64) time.Time {
 // drops Decryption Secrets Blocks after the first packet.
 type ngSource struct {
 	input
-	order   binary.ByteOrder
-	ifaces  []ngIface
+	order  binary.ByteOrder
+	ifaces []ngIface // the current section's
+	// ifBase is how many interfaces the sections before the current one
+	// described: interface ids restart at 0 in each section, so a
+	// packet's interface is ifBase plus its id: each names one
+	// interface across a file of several sections (pcapng files
+	// concatenated). tshark 4.0 reads a later section's ids as the
+	// first section's interfaces.
+	ifBase  int32
 	secrets []DecryptionSecret
 	hdr     [12]byte
 	big     []byte // body of blocks too large for the bufio buffer
@@ -196,6 +203,7 @@ func (s *ngSource) sectionHeader(body []byte, off int64) error {
 	if major != 1 {
 		return s.formatError(off, nil, "unsupported pcapng version %d.%d", major, minor)
 	}
+	s.ifBase += int32(len(s.ifaces))
 	s.ifaces = s.ifaces[:0]
 	return nil
 }
@@ -332,9 +340,9 @@ func (s *ngSource) Next() (*Packet, error) {
 			p.Iface = sll2Iface(data)
 		case layers.LinkTypeLinuxSLL:
 			p.Iface = sllDirection(data)
-			p.Iface.ID, p.Iface.Known, p.Iface.Name = int32(iface), true, f.name
+			p.Iface.ID, p.Iface.Known, p.Iface.Name = s.ifBase+int32(iface), true, f.name
 		default:
-			p.Iface = Iface{ID: int32(iface), Known: true, Name: f.name}
+			p.Iface = Iface{ID: s.ifBase + int32(iface), Known: true, Name: f.name}
 		}
 		return p, nil
 	}

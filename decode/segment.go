@@ -30,7 +30,10 @@ type Packet struct {
 type Iface struct {
 	// ID is the interface's number: the Linux ifindex of a LINUX_SLL2
 	// header or of a live AF_PACKET socket, else the pcapng interface
-	// id. Meaningful only when Known.
+	// id counted across the file's sections (ids restart in each; here
+	// the second section's first interface follows the first section's
+	// last, so that each names one interface). Meaningful only when
+	// Known.
 	ID    int32
 	Known bool
 	// Out is set for a packet the host sent (PACKET_OUTGOING in a Linux

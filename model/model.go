@@ -36,6 +36,22 @@ type Report struct {
 	// soon after their close), not in Connections: a JSON writer merges
 	// them in by stream number. Nil: none.
 	Spilled RowSource `json:"-"`
+	// Unlisted counts, per path and verdict kind, the connections the
+	// analysis judged and dropped from Connections without spilling
+	// them (h2pcap analyze's table: failed attempts past those it lists,
+	// verdict.Later): a text report folds them in with the connections
+	// it does not list. The summary counts them. Nil: none.
+	Unlisted []Unlisted `json:"-"`
+}
+
+// Unlisted is how many connections of one path and verdict kind a Report
+// dropped from its list (Report.Unlisted), and the lowest stream of them:
+// the text reports order their per-path counts by it.
+type Unlisted struct {
+	ClientNet, Server string
+	Kind              Kind
+	Connections       int
+	FirstStream       int
 }
 
 // RowSource gives connection rows already encoded as JSON, each as

@@ -269,7 +269,7 @@ func (t *text) inputs(r *model.Report) {
 
 func (t *text) connections(r *model.Report) {
 	t.heading("Connections")
-	if len(r.Connections) == 0 {
+	if len(r.Connections) == 0 && len(r.Unlisted) == 0 {
 		t.printf("No TCP connections.\n")
 		return
 	}

@@ -83,6 +83,7 @@ type h2dir struct {
 	side    int
 	reasm   reassembler
 	stream  *h2.Stream
+	spare   *h2.Stream      // a forgotten connection's, Reset for this one when it needs a Stream (State.Reuse)
 	emit    func(*h2.Frame) // h2dir.frame, bound once: no allocation per call
 	chunks  int             // data calls so far
 	atStart bool            // the stream began at the SYN: its first byte is the connection's
@@ -103,8 +104,33 @@ type h2dir struct {
 	closeRST bool
 }
 
-func newConn(host Host, forced bool, keys *KeyRef) *Conn {
-	h := &Conn{host: host, forced: forced, keys: keys}
+// newConn returns the Conn of a connection whose HTTP/2 or TLS analysis
+// begins: spare's memory, and its Streams, if not nil (State.Reuse).
+func newConn(spare *Conn, host Host, forced bool, keys *KeyRef) *Conn {
+	h := spare
+	if h == nil {
+		h = &Conn{host: host, forced: forced, keys: keys}
+	} else {
+		var streams [2]*h2.Stream
+		for side := range h.dir {
+			if streams[side] = h.dir[side].stream; streams[side] == nil {
+				streams[side] = h.dir[side].spare
+			}
+		}
+		st := h.streams.recycled()
+		// The GOAWAYs' array, not their Cut lists: a row made before may
+		// hold those (model.Goaway.CutStreams).
+		goaways := h.goaways
+		if cap(goaways) > maxGoaways {
+			goaways = nil
+		}
+		clear(goaways[:cap(goaways)])
+		*h = Conn{} // a zero composite is cleared in place, not copied from a temporary
+		h.host, h.forced, h.keys, h.streams, h.goaways = host, forced, keys, st, goaways[:0]
+		for side := range h.dir {
+			h.dir[side].spare = streams[side]
+		}
+	}
 	h.streams.host = host
 	if forced {
 		h.mode = h2Yes
@@ -123,8 +149,9 @@ func newConn(host Host, forced bool, keys *KeyRef) *Conn {
 // something else (its state freed).
 type State struct {
 	h      *Conn
-	off    bool // found not to be HTTP/2 (nor TLS)
-	forced bool // a port is in Options.H2Ports
+	spare  *Conn // a forgotten connection's, for h (Reuse)
+	off    bool  // found not to be HTTP/2 (nor TLS)
+	forced bool  // a port is in Options.H2Ports
 	keys   *KeyRef
 	host   Host
 }
@@ -157,6 +184,19 @@ func (st *State) Init(host Host, forced bool, keys *KeyRef) {
 	*st = State{host: host, forced: forced, keys: keys}
 }
 
+// Reuse is Init for a State whose connection is gone for good (package
+// analyze forgot it: nothing reads its Conn or what its report returned
+// any more): the Conn's memory and its decoders' buffers serve this
+// connection's HTTP/2 if it has any, instead of new ones. A short
+// connection then costs no allocation for them.
+func (st *State) Reuse(host Host, forced bool, keys *KeyRef) {
+	spare := st.h
+	if spare == nil {
+		spare = st.spare
+	}
+	*st = State{host: host, forced: forced, keys: keys, spare: spare}
+}
+
 // Conn is the connection's application state; nil before its first
 // payload or when it carries neither HTTP/2 nor TLS.
 func (st *State) Conn() *Conn { return st.h }
@@ -171,8 +211,8 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 		if s.PayloadLen == 0 || st.off {
 			return
 		}
-		h = newConn(st.host, st.forced, st.keys)
-		st.h = h
+		h = newConn(st.spare, st.host, st.forced, st.keys)
+		st.h, st.spare = h, nil
 	}
 	if h.mode == h2No && h.tls == nil || h.finished {
 		return
@@ -291,7 +331,7 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 		d.chunks++
 	}
 	if d.stream == nil {
-		d.stream = h2.NewStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
+		d.stream = d.newStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
 	}
 	d.stream.Data(b, meta, d.emit)
 	if h.mode == h2Maybe {
@@ -302,6 +342,17 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 			h.drop(h2No)
 		}
 	}
+}
+
+// newStream is a new Stream for d: its spare, Reset, if it has one.
+func (d *h2dir) newStream(opts h2.Options) *h2.Stream {
+	s := d.spare
+	if s == nil {
+		return h2.NewStream(opts)
+	}
+	d.spare = nil
+	s.Reset(opts)
+	return s
 }
 
 // gap is the reassembler saying n bytes were never captured.
@@ -326,7 +377,7 @@ func (d *h2dir) plainGap(n int) {
 	if d.stream == nil {
 		// Nothing seen yet: the Stream starts after the gap (and
 		// searches, as it must without the start).
-		d.stream = h2.NewStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
+		d.stream = d.newStream(h2.Options{Client: d.side == d.h.clientSide(), MaxFrameSize: d.peerMax})
 	}
 	d.stream.Gap(n, d.emit)
 }

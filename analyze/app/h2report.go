@@ -18,6 +18,16 @@ import (
 // frame (LastFrame: when a side last spoke), GOAWAYs with the streams they
 // cut off, the inferred health-check settings and flow-control stalls.
 func (st *State) HTTP2(client int) *model.HTTP2 {
+	return st.HTTP2Into(nil, client)
+}
+
+// HTTP2Into is HTTP2 made in into, if not nil, whose maps and slices it
+// clears and fills again rather than making new ones: a caller that
+// judges a million connections one after the other and keeps none of
+// their rows (package analyze's forgetting) makes them once. The result
+// (into, nil, or for TLS whose HTTP/2 is only inferred a new one) is as
+// HTTP2's; into is invalid once given again.
+func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 	st.Finish()
 	h := st.h
 	if h == nil {
@@ -43,29 +53,45 @@ func (st *State) HTTP2(client int) *model.HTTP2 {
 		}
 		return model.ServerToClient
 	}
-	out := &model.HTTP2{
-		Frames:            map[model.Direction]map[string]int{},
-		SkippedBytes:      map[model.Direction]int64{},
-		GapBytes:          map[model.Direction]int64{},
-		TruncatedFrames:   map[model.Direction]int{},
-		LastFrame:         map[model.Direction]*model.FrameRef{},
-		Settings:          map[model.Direction]map[string]uint32{},
+	var old model.HTTP2             // into's maps and slices, for out's
+	var oldFrames [2]map[string]int // by side: emptying old.Frames loses them
+	var oldSettings [2]map[string]uint32
+	var oldLast [2]*model.FrameRef
+	if into != nil {
+		old = *into
+		for side := range h.dir {
+			dir := dirOf(side)
+			oldFrames[side], oldSettings[side], oldLast[side] = old.Frames[dir], old.Settings[dir], old.LastFrame[dir]
+		}
+	}
+	frames, settings := reuseMap(old.Frames), reuseMap(old.Settings)
+	out := into
+	if out == nil {
+		out = &model.HTTP2{}
+	}
+	*out = model.HTTP2{
+		Frames:            frames,
+		SkippedBytes:      reuseMap(old.SkippedBytes),
+		GapBytes:          reuseMap(old.GapBytes),
+		TruncatedFrames:   reuseMap(old.TruncatedFrames),
+		LastFrame:         reuseMap(old.LastFrame),
+		Settings:          settings,
 		Pings:             h.pings.report(client, LatePingAfter(h.host.IRTT())),
 		PingsDropped:      h.pings.dropped,
 		PingsFolded:       h.pings.folded.report(client),
-		Goaways:           []model.Goaway{},
-		RSTStreams:        []model.RSTStream{},
+		Goaways:           reuseSlice(old.Goaways),
+		RSTStreams:        reuseSlice(old.RSTStreams),
 		RSTStreamsDropped: h.rstsDropped,
-		Streams:           h.streams.report(client),
+		Streams:           h.streams.reportInto(old.Streams, client),
 		GRPC:              h.streams.grpcCounts(client),
 		StreamsTotal:      h.streams.total,
-		FlowStalls:        []model.FlowStall{},
+		FlowStalls:        reuseSlice(old.FlowStalls),
 	}
 	upgrade := false
 	for side := range h.dir {
 		d := &h.dir[side]
 		dir := dirOf(side)
-		counts := map[string]int{}
+		counts := reuseMap(oldFrames[side])
 		for ty, n := range d.counts {
 			if n > 0 {
 				counts[FrameTypeName(http2.FrameType(ty))] = n
@@ -86,9 +112,14 @@ func (st *State) HTTP2(client int) *model.HTTP2 {
 			out.TruncatedFrames[dir] = d.truncated
 		}
 		if d.hasLast {
-			out.LastFrame[dir] = &model.FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
+			ref := oldLast[side]
+			if ref == nil {
+				ref = &model.FrameRef{}
+			}
+			*ref = model.FrameRef{Frame: d.last.Frame, Input: d.last.Input, Time: d.last.Time, Type: d.lastType.String()}
+			out.LastFrame[dir] = ref
 		}
-		settings := map[string]uint32{}
+		settings := reuseMap(oldSettings[side])
 		for _, st := range d.settings {
 			settings[st.ID.String()] = st.Val
 		}
@@ -140,10 +171,35 @@ func (st *State) HTTP2(client int) *model.HTTP2 {
 	return out
 }
 
+// reuseMap is m emptied, or a new map: what HTTP2Into makes each of its
+// maps from.
+func reuseMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	clear(m)
+	return m
+}
+
+// reuseSlice is s emptied, or a new empty slice (never nil: the JSON has
+// [] for none).
+func reuseSlice[E any](s []E) []E {
+	if s == nil {
+		return []E{}
+	}
+	clear(s[:cap(s)]) // what the elements pointed to goes
+	return s[:0]
+}
+
 // report lists the streams kept: the first finished ones, the last
 // finished ones, and those still open, each group in its order.
 func (t *streamTable) report(client int) []model.H2Stream {
-	out := []model.H2Stream{}
+	return t.reportInto(nil, client)
+}
+
+// reportInto is report appended to into emptied (reuseSlice).
+func (t *streamTable) reportInto(into []model.H2Stream, client int) []model.H2Stream {
+	out := reuseSlice(into)
 	add := func(r *streamRec, state string) {
 		s := model.H2Stream{
 			ID: r.id, Method: r.method, Path: r.path, Authority: r.authority, Status: r.status,

@@ -63,6 +63,29 @@ type streamTable struct {
 	grpcOrder []grpcKey
 	grpcOther int
 	host      Host // told of each gRPC call finished
+
+	// spare is the record of the last stream finished, copied into first
+	// or last and read by nothing since: the next stream's (get).
+	spare *streamRec
+}
+
+// maxKeptOpen bounds the streams a connection may have opened for its
+// table's open set to serve the next connection (recycled): a map keeps
+// the room of the most entries it ever held.
+const maxKeptOpen = 64
+
+// recycled is an empty streamTable that keeps t's arrays, its open set
+// (unless it grew large) and its spare record, for another connection
+// (newConn's spare): t is not read again.
+func (t *streamTable) recycled() streamTable {
+	k := streamTable{spare: t.spare}
+	if t.open != nil && t.total <= maxKeptOpen {
+		clear(t.open)
+		k.open = t.open
+	}
+	clear(t.first[:cap(t.first)]) // what the records pointed to goes
+	k.first, k.closed = t.first[:0], t.closed[:0]
+	return k
 }
 
 // grpcKey is one way a gRPC method's calls ended.
@@ -107,7 +130,13 @@ func (t *streamTable) get(id uint32, f *h2.Frame, fc *flowControl) *streamRec {
 		t.untrack++
 		return nil
 	}
-	r := &streamRec{id: id, first: f.Meta, last: f.Meta}
+	r := t.spare
+	if r != nil {
+		t.spare = nil
+		*r = streamRec{id: id, first: f.Meta, last: f.Meta}
+	} else {
+		r = &streamRec{id: id, first: f.Meta, last: f.Meta}
+	}
 	r.win = fc.initial
 	t.open[id] = r
 	return r
@@ -204,13 +233,16 @@ func (t *streamTable) done(r *streamRec) {
 	t.nClosed++
 	if len(t.first) < KeepStreams {
 		t.first = append(t.first, *r)
-		return
+	} else {
+		if t.last == nil {
+			t.last = make([]streamRec, KeepStreams)
+		}
+		t.last[t.nLast%KeepStreams] = *r
+		t.nLast++
 	}
-	if t.last == nil {
-		t.last = make([]streamRec, KeepStreams)
-	}
-	t.last[t.nLast%KeepStreams] = *r
-	t.nLast++
+	// Its callers read r no more once it is done: the next stream's
+	// record is made in it.
+	t.spare = r
 }
 
 // countGRPC counts a finished gRPC call by method and outcome.

@@ -4,7 +4,8 @@
 //
 // It owns: matching connections across points (the client's ISN, which a
 // NAT keeps; else the 4-tuple; a mid-connection capture behind a NAT by
-// both directions' sequence numbers and TCP timestamps), ordering the
+// both directions' sequence numbers and TCP timestamps; behind a NAT and
+// a SYN proxy, by its bytes: content.go), ordering the
 // points along each flow's path (TTLs, then which point sees a packet
 // first both ways, so the clocks' offset cancels), estimating each
 // point's clock offset, and comparing the copies of each byte range (and
@@ -15,5 +16,6 @@
 // analyze.Analyzer, with Wireshark's counters for its own file. It never
 // renders: model.Placement and model.Hop are its results, report draws
 // them. Memory follows the open connections times the points: a range is
-// dropped once compared.
+// dropped once compared, and a connection retired with nothing to place
+// is packed in a few dozen bytes (compact.go) until Finish.
 package hops

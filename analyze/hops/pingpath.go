@@ -15,14 +15,14 @@ type pingSighting struct {
 	sawPing, sawA bool
 }
 
-// pingPath tells, for a connection the reference point judged lost_ping,
-// how far the unanswered PING and its ACK got along the path: "the PING
-// (frame 45) reached the server (server frame 42); its ACK left the
-// server (frame 43), was last seen at router-s (frame 43) and never
-// reached router-c". Each point's own decoding of the PING (matched by
+// pingPath tells, for a connection judged lost_ping at point home (the
+// reference, or the interface live first saw it on), how far the
+// unanswered PING and its ACK got along the path: "the PING (frame 45)
+// reached the server (server frame 42); its ACK left the server (frame
+// 43), was last seen at router-s (frame 43) and never reached router-c". Each point's own decoding of the PING (matched by
 // its 8 bytes) is the evidence; a point that decoded nothing of the
 // connection's HTTP/2 tells nothing.
-func (res *Result) pingPath(row *model.Connection, f *FlowResult, rows []pointRows, dir0 model.Direction) {
+func (res *Result) pingPath(row *model.Connection, f *FlowResult, rows []pointRows, dir0 model.Direction, home int) {
 	v := row.Verdict
 	if v == nil || v.Kind != model.KindLostPing || row.HTTP2 == nil {
 		return
@@ -92,7 +92,7 @@ func (res *Result) pingPath(row *model.Connection, f *FlowResult, rows []pointRo
 			break
 		}
 	}
-	if reach == nil || reach.point == res.Reference {
+	if reach == nil || reach.point == home {
 		return
 	}
 	var b strings.Builder

@@ -26,20 +26,36 @@ type Placer struct {
 	byISN    map[uint32][]*flow
 	byTuple  map[tuple][]*flow
 	open     []*flow // flows with something still to compare
-	done     []*flow // flows compared to the end, in order of start
-	now      time.Time
-	swept    time.Time
-	first    []time.Time // per point: its first and last segment's time
-	last     []time.Time
-	ended    []bool
-	buf      buffers
+	// retired are the flows compared to their end, in order of
+	// retirement: a clean one packed in clean, the others kept whole in
+	// done.
+	retired []retiredFlow
+	done    []*flow
+	clean   cleanFlows
+	// votes are per point the retired clean flows' votes for the
+	// reference (first on a handshake's client->server path).
+	votes []int
+	now   time.Time
+	swept time.Time
+	first []time.Time // per point: its first and last segment's time
+	last  []time.Time
+	ended []bool
+	buf   buffers
 	// samples are per flow direction and ordered pair of points the
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
 	samples [2]map[[2]int][]int64
+	// content is the table of recent data segments (content.go), made
+	// at the first; live the open flows by id, which it names.
+	content []contentEntry
+	live    map[uint32]*flow
+	lastID  uint32
 	// onRetire, when set, is told of each point's stream of a flow being
 	// retired (OnRetire).
 	onRetire func(point, stream int, clean bool)
+	// seenOnly: a point that did not see a flow is not on its path
+	// (SeenOnly).
+	seenOnly bool
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -78,6 +94,13 @@ type flow struct {
 	// clean: retired with nothing to place (isClean); its results keep
 	// only the packets and timings.
 	clean bool
+	// id names it in the content table; alone: begun by a point's
+	// packet that matched no other point's connection and was no SYN,
+	// tries how many more of its data segments are looked up there at
+	// every offset (content.go).
+	id    uint32
+	alone bool
+	tries int8
 }
 
 // member is a flow as one point saw it.
@@ -222,6 +245,9 @@ func New(names []string) *Placer {
 		first:    make([]time.Time, n),
 		last:     make([]time.Time, n),
 		ended:    make([]bool, n),
+		votes:    make([]int, n),
+		live:     map[uint32]*flow{},
+		clean:    cleanFlows{np: n},
 	}
 	for i := range p.byStream {
 		p.byStream[i] = map[int]*flow{}
@@ -250,6 +276,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	f := p.byStream[point][stream]
 	if f == nil {
 		f = p.join(point, stream, s)
+	}
+	if s.Flags&decode.FlagSYN == 0 && len(s.Payload) >= verdict.PlaceContentBytes && len(p.names) > 1 {
+		f = p.byContent(point, f, s)
 	}
 	m := f.at[point]
 	if s.Time.After(f.last) {
@@ -369,8 +398,13 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		f, ep0 = p.bySeq(point, s, ep0)
 	}
 	if f == nil {
-		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}}
+		p.lastID++
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}, id: p.lastID}
+		if !syn {
+			f.alone, f.tries = true, contentTries
+		}
 		p.open = append(p.open, f)
+		p.live[f.id] = f
 	} else if syn && !f.syn {
 		f.syn, f.isn = true, isn
 	}
@@ -569,16 +603,19 @@ func (p *Placer) retire(f *flow) {
 	// connection and pair of points, not its packets.
 	f.dir = [2]*dirLog{}
 	for point, m := range f.at {
-		if m != nil {
-			delete(p.byStream[point], m.stream)
+		if m == nil {
+			continue
 		}
-	}
-	for k, fs := range p.byTuple {
-		if i := slices.Index(fs, f); i >= 0 {
-			if len(fs) == 1 {
-				delete(p.byTuple, k)
-			} else {
-				p.byTuple[k] = slices.Delete(fs, i, i+1)
+		delete(p.byStream[point], m.stream)
+		// f is filed under each point's 4-tuple of it (join, merge).
+		k := tupleOf(m.ep0, m.ep1)
+		if fs := p.byTuple[k]; fs != nil {
+			if i := slices.Index(fs, f); i >= 0 {
+				if len(fs) == 1 {
+					delete(p.byTuple, k)
+				} else {
+					p.byTuple[k] = slices.Delete(fs, i, i+1)
+				}
 			}
 		}
 	}
@@ -592,15 +629,30 @@ func (p *Placer) retire(f *flow) {
 			}
 		}
 	}
-	p.done = append(p.done, f)
-	f.clean = f.isClean()
+	delete(p.live, f.id)
+	f.clean = f.isClean(p.seenOnly)
+	e := retiredFlow{start: f.start.UnixNano(), chunk: -1}
 	if f.clean {
 		// Nothing of it to place: Finish reads only its packets and
-		// timings (the path's order, the hop table's counts).
+		// path (the hop table's counts), packed unless ordering its
+		// points needs the clocks' offsets.
 		for d := range f.dir {
 			f.res[d].lossResult = nil
 		}
+		usedOffsets := false
+		path := f.paths(func(a, b int) int64 { usedOffsets = true; return 0 })
+		if !usedOffsets && !f.start.IsZero() {
+			e.chunk, e.off = p.clean.add(f, path)
+			if f.syn && len(path[0]) > 1 {
+				p.votes[path[0][0]]++
+			}
+		}
 	}
+	if e.chunk < 0 {
+		e.off = int32(len(p.done))
+		p.done = append(p.done, f)
+	}
+	p.retired = append(p.retired, e)
 	if p.onRetire != nil {
 		clean := f.clean
 		for point, m := range f.at {
@@ -612,13 +664,14 @@ func (p *Placer) retire(f *flow) {
 }
 
 // isClean reports whether flow f, compared to its end, has nothing to
-// place: every point saw it, and in each direction each packet was seen
-// wholly at every point, none quoted by an ICMP error. Finish then makes
-// no hop of it with a loss, a refusal or a stop, whatever the order of
-// its points (absentOnPath needs a point that did not see it).
-func (f *flow) isClean() bool {
+// place: every point saw it (with seenOnly, those that did are all its
+// path), and in each direction each packet was seen wholly at every
+// point that saw it, none quoted by an ICMP error. Finish then makes no
+// hop of it with a loss, a refusal or a stop, whatever the order of its
+// points (absentOnPath needs a point that did not see it).
+func (f *flow) isClean(seenOnly bool) bool {
 	for _, m := range f.at {
-		if m == nil {
+		if m == nil && !seenOnly {
 			return false
 		}
 	}
@@ -915,6 +968,13 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 // addFrame adds a lost packet's frame to fs, keeping the first
 // MaxPlacementFrames by input and frame number.
 func addFrame(fs []model.Moment, input, frame int, ns int64) []model.Moment {
+	if n := len(fs); n >= verdict.MaxPlacementFrames {
+		// Full, and most packets come after the last kept: nothing to
+		// insert (every packet's frame goes through here).
+		if l := fs[n-1]; input > l.Input || input == l.Input && frame > l.Frame {
+			return fs
+		}
+	}
 	m := model.Moment{Frame: frame, Input: input, Time: time.Unix(0, ns).UTC()}
 	i, _ := slices.BinarySearchFunc(fs, m, func(a, b model.Moment) int {
 		if a.Input != b.Input {
@@ -1038,8 +1098,9 @@ func square[T any](n int) [][]T {
 // back(a, b) the other way, both carry the clocks' offset, which the
 // difference cancels: a is upstream of b when delta exceeds back (by
 // the delays of the link each way). Without the way back, the offset
-// estimated across flows (offset, ns) is taken off instead.
-func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset []int64) {
+// estimated across flows (offset(a, b): b's clock minus a's, ns) is
+// taken off instead.
+func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset func(a, b int) int64) {
 	sort.SliceStable(pts, func(i, j int) bool {
 		a, b := pts[i], pts[j]
 		if ta, tb := ttl(a), ttl(b); ta != tb && ta != 0 && tb != 0 {
@@ -1052,6 +1113,6 @@ func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64,
 		if bk, ok := back(a, b); ok {
 			return dl > bk
 		}
-		return dl-(offset[b]-offset[a]) > 0
+		return dl-offset(a, b) > 0
 	})
 }

@@ -98,7 +98,7 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 			if p.dir == 1 {
 				src, dst = dst, src
 			}
-			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n}
+			s := decode.Segment{Time: t0.Add(p.at + d + h.off), Src: src, Dst: dst, TTL: h.ttl[p.dir], IPVersion: 4, IPID: p.ipid, Seq: p.seq, Ack: p.ack, Flags: p.flags, PayloadLen: p.n, Payload: payloadOf(cli, p.dir, p.seq, p.n)}
 			if p.dir == 1 {
 				s.Seq += h.shift
 			} else if s.Flags&decode.FlagACK != 0 {
@@ -110,6 +110,7 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 				for i := len(evs) - 1; i >= 0; i-- {
 					if evs[i].point == pt && evs[i].s.Src == src && evs[i].s.PayloadLen > 0 {
 						evs[i].s.PayloadLen += p.n
+						evs[i].s.Payload = append(slices.Clip(evs[i].s.Payload), payloadOf(cli, p.dir, p.seq, p.n)...)
 						break
 					}
 				}
@@ -121,8 +122,23 @@ func events(points []hop, cli netip.AddrPort, pkts []pkt) []ev {
 	return evs
 }
 
+// payloadOf is the n bytes the connection of client cli sends in
+// direction dir from sequence number seq (as its sender numbers them):
+// the same at every point, other bytes for another connection.
+func payloadOf(cli netip.AddrPort, dir int, seq uint32, n int) []byte {
+	out := make([]byte, n)
+	for j := range out {
+		x := uint32(cli.Port())*2654435761 ^ uint32(dir)*40503 ^ (seq+uint32(j))*2246822519
+		out[j] = byte(x>>24 ^ x>>13 ^ x)
+	}
+	return out
+}
+
 // feed gives the points' events to a Placer in time order.
-func feed(points []hop, evs []ev) *Result {
+func feed(points []hop, evs []ev) *Result { return feedWith(points, evs, nil) }
+
+// feedWith is feed with setup, if not nil, called on the new Placer.
+func feedWith(points []hop, evs []ev, setup func(*Placer)) *Result {
 	frames := make([]int, len(points))
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
 	names := make([]string, len(points))
@@ -130,6 +146,9 @@ func feed(points []hop, evs []ev) *Result {
 		names[i] = h.name
 	}
 	pl := New(names)
+	if setup != nil {
+		setup(pl)
+	}
 	streams := make([]map[netip.AddrPort]int, len(points)) // per point, by client endpoint
 	for i := range streams {
 		streams[i] = map[netip.AddrPort]int{}
@@ -313,10 +332,10 @@ func TestPlacer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := run(t, tt.points, nil, connMissed(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge, tt.uncaptured))
-			if len(res.Flows) != 1 {
-				t.Fatalf("%d flows, want 1 (matched across points)", len(res.Flows))
+			if res.Len() != 1 {
+				t.Fatalf("%d flows, want 1 (matched across points)", res.Len())
 			}
-			f := res.Flows[0]
+			f := res.Flow(0)
 			for pt, st := range f.Streams {
 				if st != 0 {
 					t.Errorf("point %d: stream %d, want 0", pt, st)
@@ -371,7 +390,7 @@ func TestPlacerLostFrame(t *testing.T) {
 		{name: "server", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
 	}
 	res := run(t, points, nil, conn(2, 3, 0, map[int]int{1: 0}, nil, nil))
-	h := res.Flows[0].Hops[0][0]
+	h := res.Flow(0).Hops[0][0]
 	if h.Lost != 1 || len(h.Frames) != 1 {
 		t.Fatalf("hop %+v, want one loss", h)
 	}
@@ -428,7 +447,7 @@ func TestPlacerMemory(t *testing.T) {
 	}
 	t.Logf("held %d packets at most (limit %d, of %d)", maxHeld, limit, 4*n)
 	res := pl.Finish()
-	h := res.Flows[0].Hops[0][0]
+	h := res.Flow(0).Hops[0][0]
 	if h.Packets != n+1 || h.Lost != 0 {
 		t.Errorf("client->server hop %+v, want %d packets, none lost", h, n+1)
 	}
@@ -460,11 +479,11 @@ func TestPlacerAbsent(t *testing.T) {
 		{dir: 1, seq: 0, ack: 556, flags: decode.FlagRST | decode.FlagACK, at: 40 * time.Millisecond, lostAfter: 2, uncaptured: 3},
 	})...)
 	res := feed(three, evs)
-	if len(res.Flows) != 3 {
-		t.Fatalf("%d flows, want 3", len(res.Flows))
+	if res.Len() != 3 {
+		t.Fatalf("%d flows, want 3", res.Len())
 	}
 	var dead, ref *FlowResult
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		switch {
 		case f.Streams[2] >= 0 || len(f.Hops[0]) == 0:
 		case f.Hops[0][0].Packets == 3: // the three SYNs
@@ -511,7 +530,7 @@ func TestPlacerMidStreamNAT(t *testing.T) {
 	})...)
 	res := feed(natted, evs)
 	matched := 0
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		if f.Streams[0] >= 0 && f.Streams[1] >= 0 {
 			matched++
 			if len(f.Hops[0]) != 1 || f.Hops[0][0].Lost != 1 {
@@ -519,8 +538,8 @@ func TestPlacerMidStreamNAT(t *testing.T) {
 			}
 		}
 	}
-	if matched != 1 || len(res.Flows) != 2 {
-		t.Errorf("%d flows, %d matched at both points; want 2, 1", len(res.Flows), matched)
+	if matched != 1 || res.Len() != 2 {
+		t.Errorf("%d flows, %d matched at both points; want 2, 1", res.Len(), matched)
 	}
 }
 
@@ -573,8 +592,8 @@ func TestPlacerICMP(t *testing.T) {
 		pl.EndPoint(i)
 	}
 	res := pl.Finish()
-	if len(res.Flows) != 1 {
-		t.Fatalf("%d flows", len(res.Flows))
+	if res.Len() != 1 {
+		t.Fatalf("%d flows", res.Len())
 	}
 	type got struct {
 		from, to   string
@@ -584,7 +603,7 @@ func TestPlacerICMP(t *testing.T) {
 		{{"client", "router", 0, 0}, {"router", "server", 0, 1}},
 		{{"server", "router", 0, 0}, {"router", "client", 1, 1}},
 	}
-	for d, hs := range res.Flows[0].Hops {
+	for d, hs := range res.Flow(0).Hops {
 		var g []got
 		for _, h := range hs {
 			g = append(g, got{res.Names[h.From], res.Names[h.To], h.Lost, h.ICMP})
@@ -595,5 +614,238 @@ func TestPlacerICMP(t *testing.T) {
 		if !slices.Equal(g, want[d]) {
 			t.Errorf("direction %d: hops %+v, want %+v", d, g, want[d])
 		}
+	}
+}
+
+// TestPlacerCleanPacked holds that clean connections are kept packed once
+// retired (not whole until Finish) and come back from Result.Flow as a
+// whole one's would: every point's stream and sender, the path each way,
+// a hop per adjacent pair with the packets sent across it; a lossy one
+// among them stays whole, its loss placed.
+func TestPlacerCleanPacked(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	var evs []ev
+	const n = 20
+	for i := range n {
+		var lost map[int]int
+		if i == 7 {
+			lost = map[int]int{3: 1} // client data 3 lost in the router
+		}
+		ps := conn(3, 10, 5, lost, nil, nil)
+		// A FIN each way closes it; the next begins 10 s later, so
+		// that the earlier ones retire while the later are read.
+		end := ps[len(ps)-1].at + time.Millisecond
+		ps = append(ps,
+			pkt{dir: 0, seq: 1001 + 1000, ack: 5001 + 500, flags: decode.FlagFIN | decode.FlagACK, at: end, lostAfter: 2, ipid: 3000},
+			pkt{dir: 1, seq: 5001 + 500, ack: 1001 + 1001, flags: decode.FlagFIN | decode.FlagACK, at: end + time.Millisecond, lostAfter: 2, ipid: 9000})
+		for k := range ps {
+			ps[k].at += time.Duration(i) * 10 * time.Second
+		}
+		c := netip.AddrPortFrom(cli.Addr(), cli.Port()+uint16(i))
+		evs = append(evs, events(three, c, ps)...)
+	}
+	res := feed(three, evs)
+	if res.Len() != n {
+		t.Fatalf("%d flows, want %d", res.Len(), n)
+	}
+	if len(res.full) != 1 {
+		t.Errorf("%d flows kept whole, want 1 (the lossy one; the clean ones packed)", len(res.full))
+	}
+	for i, f := range res.All() {
+		for pt, st := range f.Streams {
+			if st < 0 || f.Sender0[pt] == "" {
+				t.Fatalf("flow %d: streams %v, senders %v: want every point", i, f.Streams, f.Sender0)
+			}
+		}
+		if !slices.Equal(f.Path[0], []int{0, 1, 2}) || !slices.Equal(f.Path[1], []int{2, 1, 0}) {
+			t.Errorf("flow %d: paths %v, want client, router, server and back", i, f.Path)
+		}
+		lossy := f.Sender0[0] == netip.AddrPortFrom(cli.Addr(), cli.Port()+7).String()
+		for d, hs := range f.Hops {
+			if len(hs) != 2 {
+				t.Fatalf("flow %d direction %d: hops %+v, want 2", i, d, hs)
+			}
+			for k, h := range hs {
+				// Client->server: SYN, the handshake's ACK, 10 data
+				// (one sent twice where lost), 5 ACKs, FIN; back:
+				// SYN-ACK, 5 data, 10 ACKs, FIN.
+				want := [2]int{18, 17}[d]
+				lost := 0
+				if lossy && d == 0 {
+					if k == 0 {
+						want++
+					} else {
+						want, lost = want+1, 1
+					}
+				}
+				if h.From != f.Path[d][k] || h.To != f.Path[d][k+1] || h.Packets != want || h.Lost != lost {
+					t.Errorf("flow %d direction %d hop %d: %+v, want %d->%d, %d packets, %d lost", i, d, k, h, f.Path[d][k], f.Path[d][k+1], want, lost)
+				}
+			}
+		}
+	}
+}
+
+// TestCleanFlowsRoundTrip holds that a packed clean record gives back
+// what was packed, IPv4 and IPv6 endpoints (with a zone) alike.
+func TestCleanFlowsRoundTrip(t *testing.T) {
+	c := cleanFlows{np: 2}
+	eps := []netip.AddrPort{
+		netip.MustParseAddrPort("198.18.1.2:40000"),
+		netip.MustParseAddrPort("[fd18::1%eth0]:443"),
+		netip.MustParseAddrPort("[fd18::2]:65535"),
+	}
+	type rec struct{ chunk, off int32 }
+	var recs []rec
+	for i := range 3000 { // past one block
+		f := &flow{syn: i%2 == 0, at: []*member{
+			{stream: i, ep0: eps[i%3], ep1: eps[(i+1)%3]},
+			{stream: 70000 + i, ep0: eps[(i+2)%3], ep1: eps[i%3]},
+		}}
+		f.res[0].packets = []int{i, 300 * i}
+		if i%3 != 0 {
+			f.res[1].packets = []int{1, 2}
+		}
+		ch, off := c.add(f, [2][]int{{0, 1}, {1}})
+		recs = append(recs, rec{ch, off})
+	}
+	if len(c.chunks) < 2 {
+		t.Fatalf("%d blocks, want the records past one", len(c.chunks))
+	}
+	for i, r := range recs {
+		cf := c.get(r.chunk, r.off)
+		if cf.syn != (i%2 == 0) || !slices.Equal(cf.streams, []int{i, 70000 + i}) ||
+			cf.ep0[0] != eps[i%3] || cf.ep1[0] != eps[(i+1)%3] || cf.ep0[1] != eps[(i+2)%3] || cf.ep1[1] != eps[i%3] ||
+			!slices.Equal(cf.packets[0], []int{i, 300 * i}) || (i%3 != 0) != (cf.packets[1] != nil) ||
+			!slices.Equal(cf.path[0], []int{0, 1}) || !slices.Equal(cf.path[1], []int{1}) {
+			t.Fatalf("record %d: %+v", i, cf)
+		}
+	}
+}
+
+// TestCleanFlowsAbsentPoints holds that a record of a flow one point did
+// not see (SeenOnly) gives that point stream -1 and no sender, and that a
+// record packed before a point was added (AddPoint) reads back with the
+// new point unseen.
+func TestCleanFlowsAbsentPoints(t *testing.T) {
+	c := cleanFlows{np: 2}
+	ep := netip.MustParseAddrPort("198.18.1.2:40000")
+	srv := netip.MustParseAddrPort("198.18.2.2:8080")
+	f := &flow{at: []*member{nil, {stream: 7, ep0: ep, ep1: srv}}}
+	f.res[0].packets = []int{0, 5}
+	ch, off := c.add(f, [2][]int{{1}, nil})
+	c.np = 3 // a point added after the record
+	cf := c.get(ch, off)
+	if !slices.Equal(cf.streams, []int{-1, 7, -1}) || cf.ep0[1] != ep || cf.ep1[1] != srv ||
+		!slices.Equal(cf.packets[0], []int{0, 5, 0}) || !slices.Equal(cf.path[0], []int{1}) {
+		t.Fatalf("record: %+v", cf)
+	}
+	fr := cf.result()
+	if !slices.Equal(fr.Sender0, []string{"", ep.String(), ""}) {
+		t.Errorf("senders %q, want only point 1's", fr.Sender0)
+	}
+}
+
+// TestPlacerMidStreamProxy holds that a connection a point began
+// capturing after its handshake, behind a NAT and a SYN proxy (its
+// 4-tuple and the server's sequence numbers both differ there), is
+// matched by its bytes, whichever point saw them first and whichever
+// direction that point's first packet took, and its losses placed; an
+// unrelated connection at one point stays apart.
+func TestPlacerMidStreamProxy(t *testing.T) {
+	// The load balancer masquerades the client and, as a SYN proxy,
+	// shifts the server's sequence numbers on the client's side of it.
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}, shift: 0x9000_0000},
+		{name: "lb", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: netip.MustParseAddrPort("198.18.3.1:61000")},
+	}
+	for _, tc := range []struct {
+		name string
+		late int // the point (index) whose capture begins late
+		// from: when the late capture begins (10 ms: after the
+		// handshake; 70 ms: after the client's data too, so that its
+		// first packet is the server's)
+		from time.Duration
+		lost map[int]int
+		dir  int // the direction with a loss between the points
+	}{
+		{"late at the lb", 1, 10 * time.Millisecond, map[int]int{2: 0}, 0},
+		{"late at the client", 0, 10 * time.Millisecond, map[int]int{8: 0}, 1},
+		{"late at the client, from the server's data", 0, 70 * time.Millisecond, map[int]int{8: 0}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := conn(2, 6, 4, tc.lost, nil, nil)
+			for i := range ps {
+				if ps[i].at < tc.from {
+					ps[i].uncaptured = tc.late + 1
+				}
+			}
+			evs := events(points, cli, ps)
+			// Another connection, at the lb only, under its own numbers.
+			other := netip.MustParseAddrPort("198.18.1.2:40009")
+			evs = append(evs, events(points, other, []pkt{
+				{dir: 0, seq: 99999, ack: 123456, flags: decode.FlagACK, n: 100, at: 50 * time.Millisecond, lostAfter: 1, ipid: 5, uncaptured: 1},
+			})...)
+			res := feed(points, evs)
+			if res.Len() != 2 {
+				t.Fatalf("%d flows, want 2", res.Len())
+			}
+			matched := 0
+			for _, f := range res.All() {
+				if f.Streams[0] < 0 || f.Streams[1] < 0 {
+					continue
+				}
+				matched++
+				for d, hs := range f.Hops {
+					want := 0
+					if d == tc.dir {
+						want = 1
+					}
+					if len(hs) != 1 || hs[0].Lost != want || hs[0].Packets == 0 {
+						t.Errorf("direction %d: hops %+v, want one with %d lost", d, hs, want)
+					}
+				}
+			}
+			if matched != 1 {
+				t.Errorf("%d flows matched at both points, want 1", matched)
+			}
+		})
+	}
+}
+
+// TestPlacerContentOffset: an orphan's segment that begins inside another
+// point's (its capture began mid-segment, or GRO merged it differently)
+// is matched by the bytes of the other's next segment start within it.
+func TestPlacerContentOffset(t *testing.T) {
+	pl := New([]string{"client", "lb"})
+	lbCli := netip.MustParseAddrPort("198.18.3.1:61000")
+	const shift = 0x9000_0000
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	seg := func(src, dst netip.AddrPort, ms int, seq, ack uint32, flags decode.TCPFlags, payload []byte) *decode.Segment {
+		return &decode.Segment{Time: at(ms), Src: src, Dst: dst, TTL: 64, IPVersion: 4, Seq: seq, Ack: ack, Flags: flags, PayloadLen: len(payload), Payload: payload}
+	}
+	pl.Segment(0, 0, seg(cli, srv, 0, 1000, 0, decode.FlagSYN, nil))
+	pl.Segment(0, 0, seg(srv, cli, 1, 5000+shift, 1001, decode.FlagSYN|decode.FlagACK, nil))
+	pl.Segment(0, 0, seg(cli, srv, 2, 1001, 5001+shift, decode.FlagACK, nil))
+	for i := range 3 {
+		seq := uint32(1001 + 100*i)
+		pl.Segment(0, 0, seg(cli, srv, 10+i, seq, 5001+shift, decode.FlagACK, payloadOf(cli, 0, seq, 100)))
+	}
+	// The lb's first packet: bytes 1051 to 1251, its ACK in the server's
+	// own numbers.
+	pl.Segment(1, 0, seg(lbCli, srv, 13, 1051, 5001, decode.FlagACK, payloadOf(cli, 0, 1051, 200)))
+	pl.Segment(1, 0, seg(srv, lbCli, 14, 5001, 1251, decode.FlagACK, nil))
+	pl.EndPoint(0)
+	pl.EndPoint(1)
+	res := pl.Finish()
+	if res.Len() != 1 {
+		t.Fatalf("%d flows, want 1 (the lb's matched by the bytes at 1101 inside its segment)", res.Len())
+	}
+	if f := res.Flow(0); f.Streams[0] != 0 || f.Streams[1] != 0 {
+		t.Errorf("streams %v", f.Streams)
 	}
 }

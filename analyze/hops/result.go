@@ -2,6 +2,7 @@ package hops
 
 import (
 	"cmp"
+	"iter"
 	"net/netip"
 	"slices"
 	"time"
@@ -20,7 +21,12 @@ type Result struct {
 	// OffsetMs is each point's clock minus the reference point's, nil
 	// where no packet links the two.
 	OffsetMs []*float64
-	Flows    []*FlowResult
+	// The connections across points, in order of retirement (All):
+	// order says where each is, full holds those kept whole, clean packs
+	// the others.
+	order []retiredFlow
+	full  []*FlowResult
+	clean *cleanFlows
 	// Forgotten is, per point (nil: none), what its analysis kept of the
 	// connections it forgot: healthy ones on clean flows (Placer.OnRetire),
 	// not in its Report's rows.
@@ -37,6 +43,30 @@ type Forgotten interface {
 	Row(stream int) *model.Connection
 	// Len is how many were forgotten.
 	Len() int
+}
+
+// Len is how many connections across points there are.
+func (res *Result) Len() int { return len(res.order) }
+
+// Flow returns connection i across points. A clean one's is made at
+// each call: keep it no longer than needed.
+func (res *Result) Flow(i int) *FlowResult {
+	e := res.order[i]
+	if e.chunk < 0 {
+		return res.full[e.off]
+	}
+	return res.clean.get(e.chunk, e.off).result()
+}
+
+// All gives each connection across points in turn (Flow).
+func (res *Result) All() iter.Seq2[int, *FlowResult] {
+	return func(yield func(int, *FlowResult) bool) {
+		for i := range res.order {
+			if !yield(i, res.Flow(i)) {
+				return
+			}
+		}
+	}
 }
 
 // FlowResult is one connection across points.
@@ -81,15 +111,21 @@ func (p *Placer) Finish() *Result {
 	p.open = nil
 	np := len(p.names)
 	off0 := p.offsetsFrom0()
-	res := &Result{Names: p.names, OffsetMs: make([]*float64, np)}
+	// The result keeps the clean records, not the Placer.
+	clean := p.clean
+	clean.server, clean.buf = nil, nil
+	clean.np = np // points added (AddPoint) since the first records
+	res := &Result{Names: p.names, OffsetMs: make([]*float64, np), order: p.retired, clean: &clean}
 	base := make([]int64, np) // ns from point 0's clock; 0 when unknown
 	for i, o := range off0 {
 		if o != nil {
 			base[i] = *o
 		}
 	}
-	votes := make([]int, np)
-	for _, f := range p.done {
+	offset := func(a, b int) int64 { return base[b] - base[a] }
+	votes := slices.Clone(p.votes)
+	res.full = make([]*FlowResult, len(p.done))
+	for i, f := range p.done {
 		fr := &FlowResult{Streams: make([]int, np), Sender0: make([]string, np)}
 		for pt, m := range f.at {
 			fr.Streams[pt] = -1
@@ -97,48 +133,12 @@ func (p *Placer) Finish() *Result {
 				fr.Streams[pt], fr.Sender0[pt] = m.stream, m.ep0.String()
 			}
 		}
-		deltaOf := func(r *dirResult) func(a, b int) (int64, bool) {
-			return func(a, b int) (int64, bool) {
-				if r.hasDelta == nil || !r.hasDelta[a][b] {
-					return 0, false
-				}
-				return r.delta[a][b], true
-			}
-		}
-		var informed [2]bool
-		for d := range f.dir {
-			var pts []int
-			informed[d] = true
-			for pt, m := range f.at {
-				switch {
-				case m == nil:
-				case !m.seen[d] && m.ackSeen[d] && m.acked[d] > 1:
-					// The point never saw this direction, yet the other
-					// way acknowledged its data: a one-way capture
-					// there, not a point this direction lost all its
-					// packets before.
-				default:
-					pts = append(pts, pt)
-					informed[d] = informed[d] && m.ttl[d] != 0
-				}
-			}
-			sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.res[d]), deltaOf(&f.res[1-d]), base)
-			fr.Path[d] = pts
-		}
-		for d := range f.dir {
-			// A direction some point never saw a packet of (all lost
-			// before it) has no TTL or timing there: it crosses the
-			// points the other way round.
-			if !informed[d] && informed[1-d] && len(fr.Path[d]) == len(fr.Path[1-d]) {
-				fr.Path[d] = slices.Clone(fr.Path[1-d])
-				slices.Reverse(fr.Path[d])
-			}
-		}
-		res.Flows = append(res.Flows, fr)
+		fr.Path = f.paths(offset)
+		res.full[i] = fr
 	}
 	for i, f := range p.done {
-		fr := res.Flows[i]
-		absent := p.absentOnPath(i, res.Flows)
+		fr := res.full[i]
+		absent := p.absentOnPath(i, res.full)
 		for d := range f.dir {
 			r := &f.res[d]
 			pts := fr.Path[d]
@@ -210,6 +210,51 @@ func (p *Placer) Finish() *Result {
 	return res
 }
 
+// paths orders flow f's points each way along its path (sortPoints):
+// those that saw the direction, or saw the flow without a sign that the
+// direction passed elsewhere. offset(a, b) is b's clock minus a's (ns).
+func (f *flow) paths(offset func(a, b int) int64) [2][]int {
+	deltaOf := func(r *dirResult) func(a, b int) (int64, bool) {
+		return func(a, b int) (int64, bool) {
+			if r.hasDelta == nil || !r.hasDelta[a][b] {
+				return 0, false
+			}
+			return r.delta[a][b], true
+		}
+	}
+	var path [2][]int
+	var informed [2]bool
+	for d := range f.dir {
+		var pts []int
+		informed[d] = true
+		for pt, m := range f.at {
+			switch {
+			case m == nil:
+			case !m.seen[d] && m.ackSeen[d] && m.acked[d] > 1:
+				// The point never saw this direction, yet the other
+				// way acknowledged its data: a one-way capture
+				// there, not a point this direction lost all its
+				// packets before.
+			default:
+				pts = append(pts, pt)
+				informed[d] = informed[d] && m.ttl[d] != 0
+			}
+		}
+		sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.res[d]), deltaOf(&f.res[1-d]), offset)
+		path[d] = pts
+	}
+	for d := range f.dir {
+		// A direction some point never saw a packet of (all lost
+		// before it) has no TTL or timing there: it crosses the
+		// points the other way round.
+		if !informed[d] && informed[1-d] && len(path[d]) == len(path[1-d]) {
+			path[d] = slices.Clone(path[1-d])
+			slices.Reverse(path[d])
+		}
+	}
+	return path
+}
+
 // absentOnPath returns, per direction, flow i's path with the points it
 // never reached that are on it: a point that did not see the flow,
 // capturing when it began, that saw a sibling flow (the same server
@@ -221,6 +266,9 @@ func (p *Placer) Finish() *Result {
 // the connections they are compared on.
 func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 	var out [2][]int
+	if p.seenOnly {
+		return out
+	}
 	f := p.done[i]
 	var absent []int
 	for pt, m := range f.at {
@@ -231,42 +279,69 @@ func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 	if len(absent) == 0 {
 		return out
 	}
-	for j, g := range p.done {
-		if j == i || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g) {
-			continue
-		}
-		// g must have crossed every point f did and some it did not.
-		ok, extra := true, false
-		for pt := range f.at {
-			switch {
-			case f.at[pt] != nil && g.at[pt] == nil:
-				ok = false
-			case f.at[pt] == nil && g.at[pt] != nil && slices.Contains(absent, pt):
-				extra = true
+	for _, e := range p.retired {
+		var path [2][]int
+		if e.chunk < 0 {
+			g := p.done[e.off]
+			if int(e.off) == i || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g.syn, func(pt int) (netip.AddrPort, bool) {
+				if m := g.at[pt]; m != nil {
+					return m.ep1, true
+				}
+				return netip.AddrPort{}, false
+			}) {
+				continue
 			}
-		}
-		if !ok || !extra {
-			continue
-		}
-		for d := range out {
-			var path []int
-			for _, pt := range frs[j].Path[d] {
-				if f.at[pt] != nil || slices.Contains(absent, pt) {
-					path = append(path, pt)
+			// g must have crossed every point f did and some it did not.
+			ok, extra := true, false
+			for pt := range f.at {
+				switch {
+				case f.at[pt] != nil && g.at[pt] == nil:
+					ok = false
+				case f.at[pt] == nil && g.at[pt] != nil && slices.Contains(absent, pt):
+					extra = true
 				}
 			}
-			out[d] = path
+			if !ok || !extra {
+				continue
+			}
+			path = frs[e.off].Path
+		} else {
+			// A clean flow crossed every point.
+			if absDur(time.Unix(0, e.start).Sub(f.start)) > verdict.PlaceMatchWindow {
+				continue
+			}
+			cf := p.clean.get(e.chunk, e.off)
+			if !sibling(f, cf.syn, func(pt int) (netip.AddrPort, bool) { return cf.ep1[pt], true }) {
+				continue
+			}
+			path = cf.path
+		}
+		for d := range out {
+			var pts []int
+			for _, pt := range path[d] {
+				if f.at[pt] != nil || slices.Contains(absent, pt) {
+					pts = append(pts, pt)
+				}
+			}
+			out[d] = pts
 		}
 		return out
 	}
 	return out
 }
 
-// sibling reports whether flows f and g went to the same server
-// endpoint at some point both crossed.
-func sibling(f, g *flow) bool {
+// sibling reports whether flow f and another went to the same server
+// endpoint at some point both crossed, both begun with a handshake (syn:
+// the other's; ep1: its server endpoint at a point, if it crossed it).
+func sibling(f *flow, syn bool, ep1 func(pt int) (netip.AddrPort, bool)) bool {
+	if !f.syn || !syn {
+		return false
+	}
 	for pt, m := range f.at {
-		if n := g.at[pt]; m != nil && n != nil && m.ep1 == n.ep1 && f.syn && g.syn {
+		if m == nil {
+			continue
+		}
+		if e, ok := ep1(pt); ok && m.ep1 == e {
 			return true
 		}
 	}
@@ -396,47 +471,54 @@ func (res *Result) dir0(f *FlowResult, rows []pointRows) (*model.Connection, int
 // reference's entry is not read).
 func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 	rows := res.rowsOf(reports, conns)
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		row, pt, dir0 := res.dir0(f, rows)
 		if row == nil || pt != res.Reference {
 			continue
 		}
-		row.Points = res.points(f, rows)
-		where := map[model.Direction]model.LossLocation{}
-		for d := range f.Hops {
-			dir := dir0
-			if d == 1 {
-				dir = dir0.Reverse()
-			}
-			refAt := slices.Index(f.Path[d], res.Reference)
-			for _, h := range f.Hops[d] {
-				if h.ICMP > 0 {
-					st := model.Stopped{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.ICMP}
-					for _, a := range h.ICMPFrom {
-						st.By = append(st.By, a.String())
-					}
-					row.Stopped = append(row.Stopped, st)
-				}
-				if h.Lost == 0 {
-					continue
-				}
-				row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
-				// Lost before the reference point along this direction
-				// if the point that missed it is the reference or before.
-				loc := model.AfterCapture
-				if to := slices.Index(f.Path[d], h.To); to <= refAt {
-					loc = model.BeforeCapture
-				}
-				if w, ok := where[dir]; ok && w != loc {
-					loc = model.LocationUnknown // lost on both sides of it
-				}
-				where[dir] = loc
-			}
-		}
-		verdict.Place(row.Verdict, row.Placement, where)
-		verdict.Stopped(row.Verdict, row.Placement, row.Stopped)
-		res.pingPath(row, f, rows, dir0)
+		res.placeRow(row, f, rows, dir0, res.Reference)
 	}
+}
+
+// placeRow adds to row, flow f's as point home saw it (its direction 0
+// dir0), its points, placement and stops, and to its verdict what they
+// tell: lost before or after home's capture along each direction.
+func (res *Result) placeRow(row *model.Connection, f *FlowResult, rows []pointRows, dir0 model.Direction, home int) {
+	row.Points = res.points(f, rows)
+	where := map[model.Direction]model.LossLocation{}
+	for d := range f.Hops {
+		dir := dir0
+		if d == 1 {
+			dir = dir0.Reverse()
+		}
+		refAt := slices.Index(f.Path[d], home)
+		for _, h := range f.Hops[d] {
+			if h.ICMP > 0 {
+				st := model.Stopped{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.ICMP}
+				for _, a := range h.ICMPFrom {
+					st.By = append(st.By, a.String())
+				}
+				row.Stopped = append(row.Stopped, st)
+			}
+			if h.Lost == 0 {
+				continue
+			}
+			row.Placement = append(row.Placement, model.Placement{Direction: dir, From: res.Names[h.From], To: res.Names[h.To], Packets: h.Lost, Bytes: h.Bytes, Frames: h.Frames})
+			// Lost before the home point along this direction if the
+			// point that missed it is home or before.
+			loc := model.AfterCapture
+			if to := slices.Index(f.Path[d], h.To); to <= refAt {
+				loc = model.BeforeCapture
+			}
+			if w, ok := where[dir]; ok && w != loc {
+				loc = model.LocationUnknown // lost on both sides of it
+			}
+			where[dir] = loc
+		}
+	}
+	verdict.Place(row.Verdict, row.Placement, where)
+	verdict.Stopped(row.Verdict, row.Placement, row.Stopped)
+	res.pingPath(row, f, rows, dir0, home)
 }
 
 // points is flow f's row's Points: each point's own stream, first
@@ -475,7 +557,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 	}
 	var order []hopKey
 	hops := map[hopKey]*model.Hop{}
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		row, pt, dir0 := res.dir0(f, rows)
 		if row == nil {
 			continue

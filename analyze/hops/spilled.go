@@ -44,7 +44,7 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 	rows := res.rowsOf(p.reports, p.reports[ref].Connections)
 	type at struct{ stream, flow int }
 	var idx []at
-	for i, f := range res.Flows {
+	for i, f := range res.All() {
 		if st := f.Streams[ref]; st >= 0 {
 			idx = append(idx, at{st, i})
 		}
@@ -55,7 +55,7 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 		if !ok {
 			return fn(stream, b)
 		}
-		f := res.Flows[idx[k].flow]
+		f := res.Flow(idx[k].flow)
 		var c model.Connection
 		if err := json.Unmarshal(b, &c); err != nil {
 			return fmt.Errorf("spilled row of stream %d: %w", stream, err)

@@ -117,7 +117,8 @@ type Conn struct {
 
 // Init readies c for a new conversation.
 func (c *Conn) Init() {
-	*c = Conn{synSide: -1, synAckSide: -1}
+	*c = Conn{} // a zero composite is cleared in place, not copied from a temporary
+	c.synSide, c.synAckSide = -1, -1
 	c.flow[0].init()
 	c.flow[1].init()
 }

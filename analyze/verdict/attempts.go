@@ -11,7 +11,8 @@ import (
 // are what the capture is made of: a million SYNs are a flood or a scan to
 // be named as such, not a million "silent" connections to be read one by
 // one. Nil below the thresholds (rules.go).
-func attempts(conns []*model.Connection, listedTotal int) *model.Attempts {
+// The settled connections st (nil: none) count with conns.
+func attempts(conns []*model.Connection, st *settled) *model.Attempts {
 	a := &model.Attempts{}
 	servers := map[string]int{}
 	clients := map[netip.Addr]struct{}{}
@@ -28,7 +29,21 @@ func attempts(conns []*model.Connection, listedTotal int) *model.Attempts {
 			clients[ap.Addr()] = struct{}{}
 		}
 	}
-	if a.Connections < minAttempts || float64(a.Connections) < attemptShare*float64(listedTotal) {
+	for k := range st.len() {
+		e := &st.conns[k]
+		if e.flags&settledData != 0 {
+			continue
+		}
+		a.Connections++
+		if e.flags&settledAnswered != 0 {
+			a.Answered++
+		}
+		servers[st.paths[e.path].server]++
+		if ap, err := netip.ParseAddrPort(e.client); err == nil {
+			clients[ap.Addr()] = struct{}{}
+		}
+	}
+	if a.Connections < minAttempts || float64(a.Connections) < attemptShare*float64(len(conns)+st.len()) {
 		return nil
 	}
 	a.Servers, a.Clients = len(servers), len(clients)

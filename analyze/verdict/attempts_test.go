@@ -43,7 +43,7 @@ func TestAttempts(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := attempts(tc.conns, len(tc.conns))
+			a := attempts(tc.conns, nil)
 			got := ""
 			if a != nil {
 				got = attemptsWords(a)

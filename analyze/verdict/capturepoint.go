@@ -203,22 +203,30 @@ func middlePlace(d model.Direction, loc model.LossLocation) string {
 // connection was captured in the middle, or when all have one role
 // (capture_point says it then).
 func CaptureHost(conns []*model.Connection, points []model.CapturePoint) string {
+	names := &pathNames{endpoints: func(i int) (string, string, bool) { return conns[i].Client, conns[i].Server, true }}
+	return captureHost(points, names.addrPort)
+}
+
+// captureHost is CaptureHost with connection i's client (or server)
+// endpoint given by endpoint(i, client), ok false when not an address.
+func captureHost(points []model.CapturePoint, endpoint func(i int, client bool) (netip.AddrPort, bool)) string {
 	var host netip.Addr
 	var asClient, asServer int
-	for i, c := range conns {
-		var ep string
+	for i := range points {
+		var near bool // the client's end
 		switch points[i] {
 		case model.PointClient:
-			ep, asClient = c.Client, asClient+1
+			near = true
+			asClient++
 		case model.PointServer:
-			ep, asServer = c.Server, asServer+1
+			asServer++
 		case model.PointMiddle:
 			return ""
 		default:
 			continue
 		}
-		ap, err := netip.ParseAddrPort(ep)
-		if err != nil {
+		ap, ok := endpoint(i, near)
+		if !ok {
 			return ""
 		}
 		switch a := ap.Addr().Unmap(); {
@@ -259,12 +267,13 @@ func hostPoint(c *model.Connection, host string) model.CapturePoint {
 // capture point on which every problem connection captured there that
 // places its loss lost it ("; lost between the capture point and the
 // server"), or "" when none does or they differ.
-func middleSideWords(conns []*model.Connection) string {
+func middleSideWords(conns []*model.Connection, st *settled) string {
 	side := model.LocationUnknown
-	for _, c := range conns {
+	differ := false
+	st.each(conns, func(_ int, c *model.Connection) {
 		v := c.Verdict
-		if v == nil || c.CapturePoint != model.PointMiddle || v.Kind == model.KindHealthy {
-			continue
+		if differ || v == nil || c.CapturePoint != model.PointMiddle || v.Kind == model.KindHealthy {
+			return
 		}
 		var s model.LossLocation
 		switch v.LossDirection {
@@ -275,15 +284,18 @@ func middleSideWords(conns []*model.Connection) string {
 		case model.LossUnknown:
 			s = v.LossLocation
 		default:
-			continue
+			return
 		}
 		switch {
 		case s != model.ServerSide && s != model.ClientSide:
-			return ""
+			differ = true
 		case side != model.LocationUnknown && side != s:
-			return ""
+			differ = true
 		}
 		side = s
+	})
+	if differ {
+		return ""
 	}
 	switch side {
 	case model.ServerSide:

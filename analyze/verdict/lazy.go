@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -20,20 +21,54 @@ import (
 
 // Brief is what JudgeReport reads of a connection's facts before judging
 // it: its capture point and the server's TTL (ServerHosts). Only facts
-// that are not a probe's have one (BriefOf).
+// that are not a probe's have one (BriefOf). It takes 8 bytes and no
+// pointer: a flood's million are held through the Report and, without
+// pointers, never scanned by the collector.
 type Brief struct {
-	Point     model.CapturePoint
-	ServerTTL int
-	host      HostTTL // ServerHosts' answer, kept until the facts are built
+	point     uint8 // briefPoints
+	serverTTL uint8
+	// ServerHosts' answer, kept until the facts are built (HostTTL).
+	hostTTL   uint8
+	hostMixed bool
+	hostConns int32
 }
 
+// briefPoints are the capture points a Brief holds, by index.
+var briefPoints = []model.CapturePoint{"", model.PointUnknown, model.PointClient, model.PointServer, model.PointMiddle}
+
 // BriefOf says what JudgeReport reads of f before the verdict, or false
-// when f must be given whole: a probe candidate (FindProbes reads more).
+// when f must be given whole: a probe candidate (FindProbes reads more),
+// or facts a Brief cannot hold.
 func BriefOf(f *Facts) (Brief, bool) {
 	if probeCandidate(f) {
 		return Brief{}, false
 	}
-	return Brief{Point: f.CapturePoint(), ServerTTL: f.Dir[model.ServerToClient].TTL}, true
+	p := slices.Index(briefPoints, f.CapturePoint())
+	ttl := f.Dir[model.ServerToClient].TTL
+	if p < 0 || ttl < 0 || ttl > 255 {
+		return Brief{}, false
+	}
+	return Brief{point: uint8(p), serverTTL: uint8(ttl)}, true
+}
+
+// Point is the connection's capture point.
+func (b *Brief) Point() model.CapturePoint { return briefPoints[b.point] }
+
+// ServerTTL is the TTL of the server's packets (0: none seen).
+func (b *Brief) ServerTTL() int { return int(b.serverTTL) }
+
+// setHost keeps h, ServerHosts' answer; false if it does not fit.
+func (b *Brief) setHost(h HostTTL) bool {
+	if h.TTL < 0 || h.TTL > 255 || h.Conns < 0 || h.Conns > 1<<31-1 {
+		return false
+	}
+	b.hostTTL, b.hostMixed, b.hostConns = uint8(h.TTL), h.Mixed, int32(h.Conns)
+	return true
+}
+
+// host is ServerHosts' answer kept by setHost.
+func (b *Brief) host() HostTTL {
+	return HostTTL{TTL: int(b.hostTTL), Conns: int(b.hostConns), Mixed: b.hostMixed}
 }
 
 // Later gives the facts of the connections passed to JudgeReportLater
@@ -58,33 +93,64 @@ type Later struct {
 	// text report lists only the first problem connections): if not,
 	// it keeps none and the words are never made.
 	Texts func(i int, c *model.Connection) bool
+	// Row, if not nil, builds the row and the facts (as Build's) of a
+	// connection passed without either (its row nil in r.Connections):
+	// its row is built as it is judged, and a final one is settled
+	// (settled.go) rather than held. The steps before the verdicts read
+	// its endpoints from Endpoints and its end from End. reuse, if not
+	// nil, is a row settled since, nowhere referenced: Row may build the
+	// new row in it.
+	Row func(i int, reuse *model.Connection) (*model.Connection, *Facts)
+	// Endpoints are connection i's client and server, for a connection
+	// passed without its row.
+	Endpoints func(i int) (client, server netip.AddrPort)
+	// End is the latest end of the connections passed without a row.
+	End time.Time
+	// Settled, if not nil, is told of each connection settled: nothing
+	// more is asked of it (the caller may let it go).
+	Settled func(i int)
 }
 
 // judge is the verdict of connection c (index i as given), judged from
-// its Brief with facts f.
-func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
+// its Brief with facts f; untold says Texts kept it without its text.
+func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) (v *model.Verdict, untold bool) {
 	if l.Texts == nil {
-		return Judge(c, f, point, end)
+		return Judge(c, f, point, end), false
 	}
 	c.Verdict = judge(c, f, point, end, false)
 	if Inert(c, f) && !redialAfter(c.Verdict.Kind) && !l.Texts(i, c) {
-		return c.Verdict
+		return c.Verdict, true
 	}
 	c.Verdict = nil // as the Report has it before its verdict
-	return Judge(c, f, point, end)
+	return Judge(c, f, point, end), false
 }
 
 // judged is what JudgeReportLater does with connection c, judged from
 // its Brief (index i as given) with facts f: it keeps the facts a later
-// step reads, and hands a final row to Done.
-func (l *Later) judged(i int, c *model.Connection, f *Facts) *Facts {
+// step reads, and hands a final row to Done. With Row, a final row whose
+// verdict Texts kept without text, or that Done kept, is settled into s
+// (settle true): it leaves the Report's list.
+func (l *Later) judged(i int, c *model.Connection, f *Facts, untold bool, s *settled) (kept *Facts, settle bool) {
 	if !Inert(c, f) {
-		return f.Clone()
+		return f.Clone(), false
 	}
-	if v := c.Verdict; l.Done != nil && v != nil && !redialAfter(v.Kind) && l.Done(i, c) {
+	v := c.Verdict
+	if v == nil || redialAfter(v.Kind) {
+		return nil, false
+	}
+	can := l.Row != nil && settleable(c) && s.fits(c)
+	switch {
+	case l.Done != nil && l.Done(i, c):
+		if can {
+			s.add(c, false)
+			return nil, true
+		}
 		v.Summary, v.Evidence, v.Filter = "", nil, ""
+	case untold && can:
+		s.add(c, true)
+		return nil, true
 	}
-	return nil
+	return nil, false
 }
 
 // Inert says whether nothing after c's verdict reads its facts f: not a

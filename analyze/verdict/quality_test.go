@@ -275,7 +275,7 @@ func TestMiddleSideWords(t *testing.T) {
 		{"at the client: before/after say it", []*model.Connection{conn(model.PointClient, model.KindDegraded, model.LossClientToServer, model.AfterCapture)}, ""},
 	}
 	for _, tt := range tests {
-		if got := middleSideWords(tt.conns); got != tt.want {
+		if got := middleSideWords(tt.conns, nil); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}

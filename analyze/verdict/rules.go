@@ -268,6 +268,20 @@ const (
 	// from a random offset per connection, so 60 s of ticks is 1 in
 	// 70000 of the space.
 	PlaceTSWindow = 60000
+	// PlaceContentBytes is how many payload bytes from a segment's start
+	// are hashed to match a connection begun mid-way at a point whose
+	// sequence numbers and 4-tuple both differ from the other points'
+	// (a SYN proxy and a NAT between, no handshake captured): 32 bytes
+	// of TLS records are unique past their 5-byte header; plaintext
+	// repeats across connections (an HTTP/2 preface is 24 bytes), which
+	// the time window and the TCP timestamps tell apart.
+	PlaceContentBytes = 32
+	// PlaceContentWindow bounds how far apart in time two points' copies
+	// of those bytes may be: the path delay plus the clocks' offset
+	// (tens of ms, a few hundred without NTP), well under a second; the
+	// same bytes sent by another connection within it must also pass
+	// the timestamps.
+	PlaceContentWindow = time.Second
 	// MaxPlacementFrames is how many lost packets' frames a placement
 	// lists per connection, direction and hop: enough to open the first
 	// ones in Wireshark; the counts stay exact.

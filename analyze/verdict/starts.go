@@ -3,6 +3,7 @@ package verdict
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/h2pcap/h2pcap/model"
@@ -24,10 +25,49 @@ type connStart struct {
 type startIndex map[[2]string][]connStart
 
 func newStartIndex(conns []*model.Connection, fg *Forgotten) startIndex {
+	return newStartIndexSettled(conns, fg, nil, false)
+}
+
+// newStartIndexSettled is newStartIndex with the settled connections
+// too (st may be nil). With asked, it holds only the client hosts and
+// servers of the connections among conns whose verdict a redial may
+// follow (redialAfter: the only ones linkRedials and abandoned look
+// up): a flood's million failed attempts are looked up by none.
+func newStartIndexSettled(conns []*model.Connection, fg *Forgotten, st *settled, asked bool) startIndex {
 	ix := startIndex{}
+	var want map[[2]string]bool
+	if asked {
+		want = map[[2]string]bool{}
+		for _, c := range conns {
+			if v := c.Verdict; v != nil && redialAfter(v.Kind) {
+				want[[2]string{hostOf(c.Client), c.Server}] = true
+			}
+		}
+	}
+	add := func(k [2]string, e connStart) {
+		if want == nil || want[k] {
+			ix[k] = append(ix[k], e)
+		}
+	}
 	for _, c := range conns {
-		k := [2]string{hostOf(c.Client), c.Server}
-		ix[k] = append(ix[k], connStart{start: c.Start, stream: c.Stream, client: c.Client, frame: c.FirstFrame, input: c.FirstInput})
+		add([2]string{hostOf(c.Client), c.Server}, connStart{start: c.Start, stream: c.Stream, client: c.Client, frame: c.FirstFrame, input: c.FirstInput})
+	}
+	hosts := map[string]string{} // a settled client's address (its port cut) -> its host
+	for k := range st.len() {
+		if want != nil && len(want) == 0 {
+			break
+		}
+		e := &st.conns[k]
+		addr := e.client
+		if i := strings.LastIndexByte(addr, ':'); i > 0 {
+			addr = addr[:i]
+		}
+		host, ok := hosts[addr]
+		if !ok {
+			host = hostOf(e.client)
+			hosts[addr] = host
+		}
+		add([2]string{host, st.paths[e.path].server}, connStart{start: e.start, stream: e.stream, client: e.client, frame: int(e.frame), input: int(e.input)})
 	}
 	if fg != nil {
 		for _, sp := range fg.Clean {

@@ -43,7 +43,8 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	if len(seen) > 0 {
 		probes = MergeProbes(slices.Clone(forgotten.Probes), probes)
 	}
-	conns, kf := r.Connections[:0:0], facts[:0:0]
+	conns, kf := make([]*model.Connection, 0, len(r.Connections)), make([]*Facts, 0, len(facts))
+	kept = make([]int, 0, len(r.Connections))
 	for i, c := range r.Connections {
 		if !probe[i] {
 			conns, kf = append(conns, c), append(kf, facts[i])
@@ -58,35 +59,73 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 		return &later.Briefs[kept[i]]
 	}
+	// names are the steps' words of kept connection i's endpoints.
+	names := &pathNames{
+		endpoints: func(i int) (client, server string, ok bool) {
+			if c := r.Connections[i]; c != nil {
+				return c.Client, c.Server, true
+			}
+			return "", "", false
+		},
+		addrs: func(i int) (client, server netip.AddrPort) { return later.Endpoints(kept[i]) },
+	}
 	points := make([]model.CapturePoint, len(r.Connections))
 	for i, out := range r.Connections {
 		if b := brief(i); b != nil {
-			points[i] = b.Point
+			points[i] = b.Point()
 		} else {
 			points[i] = facts[i].CapturePoint()
 		}
-		out.CapturePoint = points[i]
+		if out != nil {
+			out.CapturePoint = points[i]
+		}
 	}
 	if forgotten != nil {
 		r.CapturePoint = MajorityPoint(append(slices.Clip(points), forgotten.Points...))
 	} else {
 		r.CapturePoint = MajorityPoint(points)
 	}
-	r.CaptureHost = CaptureHost(r.Connections, points)
+	r.CaptureHost = captureHost(points, names.addrPort)
 	end := CaptureEnd(r.Inputs, r.Connections)
-	serverHosts(r.Connections, func(i int) int {
+	if later != nil && later.End.After(end) {
+		end = later.End
+	}
+	serverHosts(len(r.Connections), names.key, func(i int) int {
 		if b := brief(i); b != nil {
-			return b.ServerTTL
+			return b.ServerTTL()
 		}
 		return facts[i].Dir[model.ServerToClient].TTL
 	}, func(i int, h HostTTL) {
-		if b := brief(i); b != nil {
-			b.host = h
-		} else {
-			facts[i].ServerHost = h
+		if b := brief(i); b != nil && b.setHost(h) {
+			return
 		}
+		if facts[i] == nil {
+			// Too much for its Brief (a count past 2^31): its facts
+			// now, then.
+			facts[i] = later.Build(kept[i]).Clone()
+		}
+		facts[i].ServerHost = h
 	}, forgotten)
+	var st *settled // the rows judged final and dropped (Later.Row)
+	if later != nil && later.Row != nil {
+		rowless := 0
+		for _, c := range r.Connections {
+			if c == nil {
+				rowless++
+			}
+		}
+		st = &settled{conns: make([]settledConn, 0, rowless)}
+	}
+	var spare *model.Connection // the last row settled: the next one's memory
 	for i, out := range r.Connections {
+		b := brief(i)
+		var f *Facts
+		if out == nil {
+			out, f = later.Row(kept[i], spare)
+			spare = nil
+			out.CapturePoint = points[i]
+			r.Connections[i] = out
+		}
 		point := points[i]
 		if point == model.PointUnknown && r.CaptureHost != "" {
 			// The capture host's own connection: its end is where.
@@ -95,15 +134,35 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		if point == model.PointUnknown {
 			point = r.CapturePoint
 		}
-		b := brief(i)
 		if b == nil {
 			out.Verdict = Judge(out, facts[i], point, end)
 			continue
 		}
-		f := later.Build(kept[i])
-		f.ServerHost = b.host
-		out.Verdict = later.judge(kept[i], out, f, point, end)
-		facts[i] = later.judged(kept[i], out, f)
+		if f == nil {
+			f = later.Build(kept[i])
+		}
+		f.ServerHost = b.host()
+		var untold, settle bool
+		out.Verdict, untold = later.judge(kept[i], out, f, point, end)
+		if facts[i], settle = later.judged(kept[i], out, f, untold, st); settle {
+			r.Connections[i], spare = nil, out
+			if later.Settled != nil {
+				later.Settled(kept[i])
+			}
+		}
+	}
+	if st.len() > 0 {
+		// The settled rows leave the list.
+		n := 0
+		for i, c := range r.Connections {
+			if c != nil {
+				r.Connections[n], facts[n], kept[n] = c, facts[i], kept[i]
+				n++
+			}
+		}
+		clear(r.Connections[n:])
+		r.Connections, facts, kept = r.Connections[:n], facts[:n], kept[:n]
+		r.Unlisted = st.unlisted
 	}
 	for i, k := range DialRaceSpares(r.Connections, facts) {
 		if k >= 0 {
@@ -111,12 +170,14 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 	}
 	// One index of starts serves the abandonment and the redials.
-	starts := newStartIndex(r.Connections, forgotten)
+	// Without place, no verdict changes between here and the
+	// redials: the index holds only what they will look up.
+	starts := newStartIndexSettled(r.Connections, forgotten, st, place == nil)
 	abandoned(r.Connections, facts, starts)
 	if place != nil {
 		place(r.Connections)
 	}
-	r.Summary = summarize(r.Connections, facts, forgotten, starts)
+	r.Summary = summarize(r.Connections, facts, forgotten, starts, st)
 	var forgottenQuality []QualityShare
 	if forgotten != nil {
 		forgottenQuality = forgotten.Quality
@@ -130,6 +191,59 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		r.Summary.Headline = w + " " + r.Summary.Headline
 	}
 	return kept
+}
+
+// pathNames makes ServerHosts' keys (client net, server host) of
+// connections' endpoints, each address's words made once: a million
+// attempts come from few addresses.
+type pathNames struct {
+	// endpoints are connection i's as its row has them, ok false when it
+	// has no row yet (Later.Row): addrs are then.
+	endpoints func(i int) (client, server string, ok bool)
+	addrs     func(i int) (client, server netip.AddrPort)
+	nets      map[netip.Addr]string     // client address -> its net
+	hosts     map[netip.AddrPort]string // server endpoint -> its host
+}
+
+// addrPort is connection i's client (or server) endpoint parsed, ok
+// false when a row's is not an address.
+func (p *pathNames) addrPort(i int, client bool) (netip.AddrPort, bool) {
+	cl, sv, row := p.endpoints(i)
+	if !row {
+		c, s := p.addrs(i)
+		if client {
+			return c, true
+		}
+		return s, true
+	}
+	ep := sv
+	if client {
+		ep = cl
+	}
+	ap, err := netip.ParseAddrPort(ep)
+	return ap, err == nil
+}
+
+func (p *pathNames) key(i int) hostKey {
+	client, server, row := p.endpoints(i)
+	if row {
+		return hostKey{model.ClientNet(client), hostOf(server)}
+	}
+	if p.nets == nil {
+		p.nets, p.hosts = map[netip.Addr]string{}, map[netip.AddrPort]string{}
+	}
+	cl, sv := p.addrs(i)
+	net, ok := p.nets[cl.Addr()]
+	if !ok {
+		net = model.ClientNet(cl.String())
+		p.nets[cl.Addr()] = net
+	}
+	host, ok := p.hosts[sv]
+	if !ok {
+		host = hostOf(sv.String())
+		p.hosts[sv] = host
+	}
+	return hostKey{net, host}
 }
 
 // probesWords is the headline's note on probes: "80 traceroute probes
@@ -157,16 +271,21 @@ func probesWords(ts []model.ProbeTarget) string {
 // healthy connections fg dropped before the Report (live --forget) count
 // as their path remembers them.
 func ServerHosts(conns []*model.Connection, facts []*Facts, fg *Forgotten) {
-	serverHosts(conns, func(i int) int { return facts[i].Dir[model.ServerToClient].TTL },
+	names := &pathNames{endpoints: func(i int) (string, string, bool) { return conns[i].Client, conns[i].Server, true }}
+	serverHosts(len(conns), names.key, func(i int) int { return facts[i].Dir[model.ServerToClient].TTL },
 		func(i int, h HostTTL) { facts[i].ServerHost = h }, fg)
 }
 
-// serverHosts is ServerHosts with connection i's server TTL given by
-// ttlOf(i) and its HostTTL set by set(i, h).
-func serverHosts(conns []*model.Connection, ttlOf func(i int) int, set func(i int, h HostTTL), fg *Forgotten) {
-	type key struct{ net, host string }
-	ttls := map[key]map[int]int{} // TTL -> connections showing it
-	count := func(k key, ttl, n int) {
+// hostKey is the other connections ServerHosts compares one with: those
+// from the same client net to the same server host.
+type hostKey struct{ net, host string }
+
+// serverHosts is ServerHosts over n connections, connection i's key
+// given by keyOf(i), its server TTL by ttlOf(i), and its HostTTL set by
+// set(i, h).
+func serverHosts(n int, keyOf func(i int) hostKey, ttlOf func(i int) int, set func(i int, h HostTTL), fg *Forgotten) {
+	ttls := map[hostKey]map[int]int{} // TTL -> connections showing it
+	count := func(k hostKey, ttl, n int) {
 		if ttl == 0 {
 			return
 		}
@@ -178,16 +297,16 @@ func serverHosts(conns []*model.Connection, ttlOf func(i int) int, set func(i in
 	if fg != nil {
 		for _, p := range fg.Paths {
 			for ttl, n := range p.ServerTTLs {
-				count(key{p.ClientNet, hostOf(p.Server)}, ttl, n)
+				count(hostKey{p.ClientNet, hostOf(p.Server)}, ttl, n)
 			}
 		}
 	}
-	keys := make([]key, len(conns))
-	for i, c := range conns {
-		keys[i] = key{model.ClientNet(c.Client), hostOf(c.Server)}
+	keys := make([]hostKey, n)
+	for i := range n {
+		keys[i] = keyOf(i)
 		count(keys[i], ttlOf(i), 1)
 	}
-	for i := range conns {
+	for i := range n {
 		own := ttlOf(i)
 		var h HostTTL
 		for t, n := range ttls[keys[i]] {
@@ -227,7 +346,7 @@ func CaptureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time
 		}
 	}
 	for _, c := range conns {
-		if c.End.After(end) {
+		if c != nil && c.End.After(end) { // nil: a row built later (Later.Row)
 			end = c.End
 		}
 	}
@@ -281,13 +400,14 @@ type ForgottenPath struct {
 // Summarize builds the across-connections view: counts, the headline and
 // the per-path table.
 func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.Summary {
-	return summarize(conns, facts, fg, newStartIndex(conns, fg))
+	return summarize(conns, facts, fg, newStartIndex(conns, fg), nil)
 }
 
 // summarize is Summarize with the connections' index of starts (every
-// connection, the forgotten ones too) already made.
-func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts startIndex) *model.Summary {
-	s := &model.Summary{Connections: len(conns), Paths: []model.Path{}}
+// connection, the forgotten and settled ones too) already made, and the
+// settled connections st (nil: none) counted with conns.
+func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts startIndex, st *settled) *model.Summary {
+	s := &model.Summary{Connections: len(conns) + st.len(), Paths: []model.Path{}}
 	type pathAcc struct {
 		model.Path
 		data, retrans int
@@ -310,7 +430,11 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 	var problemServers []string
 	var problemDirs []model.LossDirection
 	var suspectOrder []model.Suspect
-	for i, c := range conns {
+	st.each(conns, func(i int, c *model.Connection) {
+		var f *Facts // nil for a settled one
+		if i >= 0 && facts != nil {
+			f = facts[i]
+		}
 		k := pathKey{model.ClientNet(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
@@ -323,11 +447,11 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 		for d := model.ClientToServer; d <= model.ServerToClient; d++ {
 			st := c.TCP.Dir(d)
 			p.retrans += st.Retransmissions
-			if facts != nil && facts[i] != nil {
-				p.data += facts[i].Dir[d].DataSegs
+			if f != nil {
+				p.data += f.Dir[d].DataSegs
 			}
 		}
-		if facts == nil || facts[i] == nil || !facts[i].Quality.OneDirection {
+		if f == nil || !f.Quality.OneDirection {
 			// A one-way capture lacks either the PINGs or their ACKs:
 			// it counts none lost.
 			p.LostPings += lostPings(c)
@@ -342,11 +466,11 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 			p.Resets++
 		}
 		if v == nil || v.Kind == model.KindHealthy {
-			continue
+			return
 		}
 		if benignGoaway(c) {
 			s.BenignGoaways++
-			continue
+			return
 		}
 		s.ProblemConnections++
 		kinds[v.Kind]++
@@ -361,7 +485,7 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 		if v.LossDirection != model.LossNone && !slices.Contains(problemDirs, v.LossDirection) {
 			problemDirs = append(problemDirs, v.LossDirection)
 		}
-	}
+	})
 	// In the order each path's first connection appeared, whether it is
 	// listed or was forgotten.
 	slices.SortStableFunc(order, func(a, b pathKey) int { return paths[a].first - paths[b].first })
@@ -373,7 +497,7 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 		s.Paths = append(s.Paths, p.Path)
 	}
 	s.Headline = headline(s, kinds, problemServers, problemDirs)
-	if w := middleSideWords(conns); w != "" {
+	if w := middleSideWords(conns, st); w != "" {
 		s.Headline = strings.TrimSuffix(s.Headline, ".") + w + "."
 	}
 	if s.BenignGoaways > 0 {
@@ -402,10 +526,10 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 	// without data is said to be one first, and its failed dials are
 	// not incidents.
 	var words []string
-	if s.Attempts = attempts(conns, len(conns)); s.Attempts != nil {
+	if s.Attempts = attempts(conns, st); s.Attempts != nil {
 		words = []string{attemptsWords(s.Attempts)}
 	} else {
-		s.Incidents, words = Incidents(conns, fg)
+		s.Incidents, words = Incidents(st.rows(conns), fg)
 	}
 	if len(words) > 0 {
 		if len(words) > maxHeadlineIncidents {

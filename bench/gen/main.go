@@ -21,6 +21,7 @@ func main() {
 	point2 := flag.String("point2", "", "also write the capture as a second capture point nearer the servers took it (synth.SecondPoint) to this pcap")
 	delay := flag.Duration("delay", 2*time.Microsecond, "with -point2: the path delay between the two points")
 	miss := flag.Int("miss", 0, "with -point2: the second point lacks one packet in this many (0: none)")
+	further := flag.String("further", "", "with -point2: comma-separated pcaps each written as a further point past the one before (delay further along, lacking none): four points with -point2 b.pcap -further c.pcap,d.pcap")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "gen: -o is required")
@@ -34,6 +35,17 @@ func main() {
 		if err := second(*out, *point2, *delay, *miss); err != nil {
 			fmt.Fprintln(os.Stderr, "gen:", err)
 			os.Exit(1)
+		}
+		prev := *point2
+		for _, next := range strings.Split(*further, ",") {
+			if next == "" {
+				continue
+			}
+			if err := second(prev, next, *delay, 0); err != nil {
+				fmt.Fprintln(os.Stderr, "gen:", err)
+				os.Exit(1)
+			}
+			prev = next
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +38,13 @@ func routerCapture(t *testing.T, scenario string, forwarded bool) string {
 // boxCapture is routerCapture of the box's captures in and out.
 func boxCapture(t *testing.T, scenario, in, out string, forwarded bool) string {
 	t.Helper()
+	return boxCaptureAs(t, scenario, in, out, forwarded, nil)
+}
+
+// boxCaptureAs is boxCapture with each IPv4 packet made by conv (nil:
+// kept).
+func boxCaptureAs(t *testing.T, scenario, in, out string, forwarded bool, conv func(t *testing.T, ip []byte) []byte) string {
+	t.Helper()
 	dir := filepath.Join("..", "..", "testdata", "pcaps", scenario)
 	type pkt struct {
 		at      time.Time
@@ -59,7 +68,11 @@ func boxCapture(t *testing.T, scenario, in, out string, forwarded bool) string {
 				return out
 			}
 			if len(frame) > 14 && binary.BigEndian.Uint16(frame[12:14]) == uint16(layers.EthernetTypeIPv4) {
-				out = append(out, pkt{ci.Timestamp, ifindex, bytes.Clone(frame[14:])})
+				ip := bytes.Clone(frame[14:])
+				if conv != nil {
+					ip = conv(t, ip)
+				}
+				out = append(out, pkt{ci.Timestamp, ifindex, ip})
 			}
 		}
 	}
@@ -79,7 +92,11 @@ func boxCapture(t *testing.T, scenario, in, out string, forwarded bool) string {
 	}
 	for _, p := range pkts {
 		h := make([]byte, 20)
-		binary.BigEndian.PutUint16(h[0:2], uint16(layers.EthernetTypeIPv4))
+		typ := layers.EthernetTypeIPv4
+		if p.ip[0]>>4 == 6 {
+			typ = layers.EthernetTypeIPv6
+		}
+		binary.BigEndian.PutUint16(h[0:2], uint16(typ))
 		binary.BigEndian.PutUint32(h[4:8], p.ifindex)
 		binary.BigEndian.PutUint16(h[8:10], 1) // ARPHRD_ETHER
 		h[11] = 6
@@ -253,4 +270,268 @@ func TestSplitInterfacesNAT(t *testing.T) {
 			t.Errorf("hop %+v: want packets, no loss", h)
 		}
 	}
+}
+
+// asIPv6 is IPv4 packet ip carried over IPv6 as a dual-stack lab would
+// send it: each address a (198.18.x.y) as fd18::a, the TTL as the hop
+// limit, the TCP segment (options, payload) the same but for its
+// checksum. No IP ID survives.
+func asIPv6(t *testing.T, ip []byte) []byte {
+	p := gopacket.NewPacket(ip, layers.LayerTypeIPv4, gopacket.Default)
+	v4, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if v4 == nil || tcp == nil {
+		t.Fatalf("not IPv4 TCP: % x", ip[:min(len(ip), 40)])
+	}
+	six := func(a net.IP) net.IP {
+		b := make(net.IP, 16)
+		b[0], b[1] = 0xfd, 0x18
+		copy(b[12:], a.To4())
+		return b
+	}
+	v6 := &layers.IPv6{Version: 6, NextHeader: layers.IPProtocolTCP, HopLimit: v4.TTL, SrcIP: six(v4.SrcIP), DstIP: six(v4.DstIP)}
+	if err := tcp.SetNetworkLayerForChecksum(v6); err != nil {
+		t.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, v6, tcp, gopacket.Payload(tcp.Payload)); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// TestSplitInterfacesNATv6 is TestSplitInterfacesNAT over IPv6: the load
+// balancer's -i any holds each packet in on one interface and out on the
+// other, addresses and ports rewritten, with no IP ID to match the two
+// copies by. They are told by what survives (TCP header but ports and
+// checksum, payload, a hop limit one less): the file is split without
+// being asked, every connection matched through the NAT, nothing lost.
+// A capture whose second interface sees other traffic (two links) is not
+// split.
+func TestSplitInterfacesNATv6(t *testing.T) {
+	lb := boxCaptureAs(t, "multipoint-nat", "lb-in.pcap", "lb-out.pcap", true, asIPv6)
+	r := analyzeJSON(t, nil, lb)
+	if len(r.Points) != 2 || r.Inputs[0].Decoded.Duplicates != 0 || !strings.Contains(r.Inputs[0].Warnings[0], "read as 2 capture points") {
+		t.Fatalf("points %+v, inputs %+v", r.Points, r.Inputs)
+	}
+	if len(r.Connections) == 0 {
+		t.Fatalf("%d connections", len(r.Connections))
+	}
+	for _, c := range r.Connections {
+		if !strings.HasPrefix(c.Client, "[fd18::") {
+			t.Fatalf("stream %d: client %s, want IPv6", c.Stream, c.Client)
+		}
+		if len(c.Points) != 2 {
+			t.Errorf("stream %d matched at %d points, want 2 (through the NAT)", c.Stream, len(c.Points))
+		}
+	}
+	if len(r.Summary.Hops) != 2 {
+		t.Errorf("hops %+v, want one each way", r.Summary.Hops)
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost != 0 || h.PacketsUpstream == 0 {
+			t.Errorf("hop %+v: want packets, no loss", h)
+		}
+	}
+	two := boxCaptureAs(t, "multipoint-nat", "lb-in.pcap", "", false, asIPv6)
+	if r := analyzeJSON(t, nil, two); len(r.Points) != 0 {
+		t.Errorf("two links split: points %+v", r.Points)
+	}
+}
+
+// sectionsCapture is multipoint-loss's router as two pcapng files of
+// dumpcap -i rc -i rs, one after the other in time, concatenated (a valid
+// pcapng of two sections): the first describes rc as interface 0 and rs
+// as 1, the second rs as 0 and rc as 1. names false leaves the
+// interfaces unnamed.
+func sectionsCapture(t *testing.T, names bool) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	type pkt struct {
+		ci    gopacket.CaptureInfo
+		iface string
+		data  []byte
+	}
+	var pkts []pkt
+	for _, iface := range []string{"rc", "rs"} {
+		f, err := os.Open(filepath.Join(dir, "router-"+iface[1:]+".pcap"))
+		if err != nil {
+			t.Skip("no lab capture:", err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			pkts = append(pkts, pkt{ci, iface, bytes.Clone(data)})
+		}
+		f.Close()
+	}
+	slices.SortStableFunc(pkts, func(a, b pkt) int { return a.ci.Timestamp.Compare(b.ci.Timestamp) })
+	var out bytes.Buffer
+	half := len(pkts) / 2
+	for sec, order := range [][]string{{"rc", "rs"}, {"rs", "rc"}} {
+		name := func(i int) string {
+			if names {
+				return order[i]
+			}
+			return ""
+		}
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: name(0), LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.AddInterface(pcapgo.NgInterface{Name: name(1), LinkType: layers.LinkTypeEthernet, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		part := pkts[:half]
+		if sec == 1 {
+			part = pkts[half:]
+		}
+		for _, p := range part {
+			ci := p.ci
+			ci.InterfaceIndex = slices.Index(order, p.iface)
+			if err := w.WritePacket(ci, p.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		out.Write(buf.Bytes())
+	}
+	path := filepath.Join(t.TempDir(), "router.pcapng")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSplitInterfacesSections: a pcapng of two sections, whose interface
+// ids restart in the second (rs is 0 there, rc 1), splits into a point
+// per interface named by section and id: by name, the two sections'
+// rc are one point and their rs another, and the router's drops are
+// placed as from the router's two files; unnamed, each section's
+// interfaces are points of their own, numbered across sections as
+// Wireshark's frame.interface_id.
+func TestSplitInterfacesSections(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+	four := analyzeJSON(t, nil, "--point", "client="+filepath.Join(dir, "client.pcap"), "--point", "router-c="+filepath.Join(dir, "router-c.pcap"),
+		"--point", "router-s="+filepath.Join(dir, "router-s.pcap"), "--point", "server="+filepath.Join(dir, "server.pcap"))
+	r := analyzeJSON(t, nil, "--point", "client="+filepath.Join(dir, "client.pcap"), "--point", "router="+sectionsCapture(t, true),
+		"--point", "server="+filepath.Join(dir, "server.pcap"))
+	var names []string
+	for _, p := range r.Points {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"client", "router:rc", "router:rs", "server"}) {
+		t.Fatalf("points %v, want client, router:rc, router:rs, server", names)
+	}
+	rename := strings.NewReplacer("router:rc", "router-c", "router:rs", "router-s")
+	type hop struct {
+		from, to string
+		dir      model.Direction
+		up, lost int
+	}
+	hopsOf := func(r *model.Report, rn *strings.Replacer) []hop {
+		var out []hop
+		for _, h := range r.Summary.Hops {
+			out = append(out, hop{rn.Replace(h.From), rn.Replace(h.To), h.Direction, h.PacketsUpstream, h.PacketsLost})
+		}
+		return out
+	}
+	got, want := hopsOf(r, rename), hopsOf(four, strings.NewReplacer())
+	if !slices.Equal(got, want) {
+		t.Errorf("hops %+v, want the four files' %+v", got, want)
+	}
+	lost := 0
+	for _, h := range got {
+		lost += h.lost
+	}
+	if lost == 0 {
+		t.Error("no drop placed: the router dropped packets both ways")
+	}
+	for _, c := range r.Connections {
+		if len(c.Points) != 4 {
+			t.Errorf("stream %d at %d points, want 4", c.Stream, len(c.Points))
+		}
+	}
+	r = analyzeJSON(t, nil, "--point", "client="+filepath.Join(dir, "client.pcap"), "--point", "router="+sectionsCapture(t, false),
+		"--point", "server="+filepath.Join(dir, "server.pcap"))
+	names = names[:0]
+	for _, p := range r.Points {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names) // the interfaces in the order of their first TCP segment
+	if !slices.Equal(names, []string{"client", "router:if0", "router:if1", "router:if2", "router:if3", "server"}) {
+		t.Errorf("unnamed: points %v, want each section's two interfaces apart", names)
+	}
+}
+
+// TestSplitInterfacesV6: multipoint-loss's router over IPv6 as one -i any
+// file, no NAT: its copies (no IP ID) are told by the rest and a hop
+// limit one less, the file is split without being asked, and the
+// router's drops are placed between its interfaces as with its two
+// files.
+func TestSplitInterfacesV6(t *testing.T) {
+	// The same two interfaces over IPv6 as two files (pure ACKs, with no
+	// IP ID, are not compared over IPv6).
+	two := analyzeJSON(t, nil, "--point", "router-c="+v6File(t, "multipoint-loss", "router-c.pcap"), "--point", "router-s="+v6File(t, "multipoint-loss", "router-s.pcap"))
+	r := analyzeJSON(t, nil, boxCaptureAs(t, "multipoint-loss", "router-c.pcap", "router-s.pcap", true, asIPv6))
+	if len(r.Points) != 2 || r.Inputs[0].Decoded.Duplicates != 0 {
+		t.Fatalf("points %+v, inputs %+v", r.Points, r.Inputs)
+	}
+	lost := func(r *model.Report) map[model.Direction]int {
+		out := map[model.Direction]int{}
+		for _, h := range r.Summary.Hops {
+			out[h.Direction] += h.PacketsLost
+		}
+		return out
+	}
+	if got, want := lost(r), lost(two); !maps.Equal(got, want) || want[model.ClientToServer] == 0 {
+		t.Errorf("lost per direction %v, want the two files' %v", got, want)
+	}
+}
+
+// v6File is a scenario's capture name with each packet over IPv6
+// (asIPv6), as raw IP.
+func v6File(t *testing.T, scenario, name string) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "testdata", "pcaps", scenario, name))
+	if err != nil {
+		t.Skip("no lab capture:", err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		frame, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		if len(frame) <= 14 || binary.BigEndian.Uint16(frame[12:14]) != uint16(layers.EthernetTypeIPv4) {
+			continue
+		}
+		ip := asIPv6(t, bytes.Clone(frame[14:]))
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ci.Timestamp, CaptureLength: len(ip), Length: len(ip)}, ip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

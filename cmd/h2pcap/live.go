@@ -88,13 +88,15 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.Var((*hostList)(&filter.Hosts), "host", "capture TCP from or to `ADDR` only (repeatable, or comma-separated; IPv4 or IPv6)")
 	fs.IntVar(&snaplen, "snaplen", 0, "keep at most `N` bytes of each packet (0: whole packets)")
 	var smallRing bool
-	fs.BoolVar(&smallRing, "small-ring", false, "start each socket's packet ring at 8 MiB and grow it to 64 MiB once the link carries 1,000 packets/s: about 21 MB of memory before the first packet instead of 77 MB, but a burst from silence may lose its first packets (counted as capture drops)")
+	fs.BoolVar(&smallRing, "small-ring", false, "start each socket's packet ring at 8 MiB and grow it to 64 MiB once the link carries 5 MB/s: about 22 MB of memory before the first packet instead of 78 MB, but a burst from silence may lose its first packets (counted as capture drops)")
 	fs.DurationVar(&duration, "duration", 0, "stop after `D` (0: at SIGINT or SIGTERM)")
 	fs.StringVar(&pcapPath, "w", "", "also write every captured packet to pcapng `FILE`")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while capturing (e.g. :9464)")
 	fs.StringVar(&ringSize, "ring", "", "keep the last `SIZE` bytes of packets in memory (e.g. 64MB; K, M, G suffixes) for --save (default 64MB with --save)")
 	fs.StringVar(&saveDir, "save", "", "write each problem connection's packets from the ring (from its last answered PING to the problem) to a pcapng in `DIR`")
 	fs.DurationVar(&opts.ForgetHealthy, "forget", 2*time.Minute, "drop a healthy connection from the report's list `D` after it closed (still counted), so memory follows the open connections; 0 lists every one")
+	var split splitMode
+	fs.Var(&split, "split-interfaces", "on several interfaces (or any), read each interface as a capture point with counters of its own, and place each packet seen on one and never on the next (a pod's veth, then the node's uplink) as lost inside this host, in a hop table; false: one point, each connection analysed on the interface it was first seen on (auto, the default: points, reported when a connection crossed two interfaces)")
 	af.register(fs, &opts, "followed as clients append to it")
 	rest, err := parseArgs(fs, args, stdout, "Usage: h2pcap live -i IFACE [flags]\n\nCaptures on the interfaces (needs CAP_NET_RAW) until SIGINT, SIGTERM or --duration,\nthen writes the same report as analyze.\n\nWhile it runs, each finding (lost PING, PING late, GOAWAY, RST, retransmission burst,\nsilent connection, failed connect, dead flow, etcd leader change, a connection its\nclient abandoned) is printed as it happens, one timestamped line: on standard error,\nor on standard output when the report goes to a file (-o). On a terminal a status\nline on standard error shows packets/s, open connections and capture drops.\n")
 	if err != nil {
@@ -246,7 +248,11 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	keys.Source = in
-	info, err := a.ReadSource(keys)
+	var lp *livePoints
+	if opts.OneInterfacePerConnection && (!split.set || split.on) {
+		lp = newLivePoints(opts, in, ifaces, keys)
+	}
+	info, err := readLive(a, keys, lp)
 	stop() // the capture is over: a second ^C kills the process as usual
 	close(statusDone)
 	wg.Wait()
@@ -268,7 +274,10 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		restore()
 		debug.FreeOSMemory() // their trackers' pages, before the rows left are made
 	}
-	r := a.Report([]*decode.InputInfo{info})
+	r, err := reportLive(a, info, lp)
+	if err != nil {
+		return err
+	}
 	for _, f := range keys.files {
 		// What each followed key log holds now, against what the capture
 		// decrypted; a file gone since is left out.

@@ -41,11 +41,16 @@ func TestLiveAnyForwarding(t *testing.T) {
 	}
 }
 
-func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
-	n := namespaces(t, "h2any", "pod", "node", "srv")
+// podNode makes a "pod" (namespace cli, eth0) behind a veth (vethpod)
+// into a "node" (rtr) whose uplink (a veth) leads to a server (srv,
+// eth0): routed (the node forwards between two subnets) or bridged (a
+// Linux bridge br0 holds vethpod and uplink). It returns the namespaces
+// and the pod's and the server's addresses.
+func podNode(t *testing.T, prefix, mode string) (n *labNet, pod, server string) {
+	n = namespaces(t, prefix, "pod", "node", "srv")
 	n.ip("-n", n.cli, "link", "add", "eth0", "type", "veth", "peer", "name", "vethpod", "netns", n.rtr)
 	n.ip("-n", n.srv, "link", "add", "eth0", "type", "veth", "peer", "name", "uplink", "netns", n.rtr)
-	pod, server := "198.19.1.2", "198.19.2.2"
+	pod, server = "198.19.1.2", "198.19.2.2"
 	links := [][2]string{{n.cli, "eth0"}, {n.rtr, "vethpod"}, {n.rtr, "uplink"}, {n.srv, "eth0"}}
 	switch mode {
 	case "routed":
@@ -70,6 +75,22 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		n.ip("-n", n.cli, "route", "add", "198.19.2.0/24", "via", "198.19.1.1")
 		n.ip("-n", n.srv, "route", "add", "198.19.1.0/24", "via", "198.19.2.1")
 	}
+	return n, pod, server
+}
+
+// ifindex is the kernel's index of interface name in namespace ns.
+func (n *labNet) ifindex(ns, name string) string {
+	n.t.Helper()
+	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", name).Output()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	i, _, _ := strings.Cut(string(out), ":")
+	return i
+}
+
+func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
+	n, pod, server := podNode(t, "h2any", mode)
 	if queued {
 		// Both ways a queue: the node sends at 10 Mbit/s (a token
 		// bucket with room for all it is given: delay, no loss), so a
@@ -80,14 +101,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 			n.in(n.rtr, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "10mbit", "burst", "10kb", "limit", "8mb")
 		}
 	}
-	ifindex := func(name string) string {
-		out, err := exec.Command("ip", "-n", n.rtr, "-o", "link", "show", name).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		i, _, _ := strings.Cut(string(out), ":")
-		return i
-	}
+	ifindex := func(name string) string { return n.ifindex(n.rtr, name) }
 
 	dir := t.TempDir()
 	h2lab, h2pcap := filepath.Join(bin, "h2lab"), filepath.Join(bin, "h2pcap")
@@ -193,9 +207,33 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		}
 	}
 
+	// Live itself reads each interface as a capture point: healthy
+	// forwarding, no loss on either hop, each connection listed once with
+	// both interfaces as its points.
+	var pts []string
+	for _, p := range r.Points {
+		pts = append(pts, p.Name+"="+p.Interface)
+	}
+	if strings.Join(pts, ",") != "vethpod=vethpod,uplink=uplink" {
+		t.Errorf("live: points %q, want vethpod and uplink", pts)
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost != 0 || h.PacketsUpstream == 0 {
+			t.Errorf("live: hop %+v, want packets and no loss", h)
+		}
+	}
+	if len(r.Summary.Hops) != 2 {
+		t.Errorf("live: hops %+v, want one each way", r.Summary.Hops)
+	}
+	for _, c := range r.Connections {
+		if len(c.Points) != 2 || len(c.Placement) != 0 {
+			t.Errorf("live: stream %d (%s): points %v, placement %+v: want both interfaces, nothing lost", c.Stream, c.Client, c.Points, c.Placement)
+		}
+	}
+
 	// What live -w wrote keeps each packet's interface (an interface
 	// block each): analyze reads it as a capture point per interface,
-	// the node's forwarding without loss.
+	// the node's forwarding without loss, as live said.
 	out, err := exec.Command(h2pcap, "analyze", "--format", "json", livePcap).Output()
 	if err != nil {
 		t.Fatalf("h2pcap analyze %s: %v", livePcap, err)
@@ -218,5 +256,10 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 	}
 	if len(pr.Summary.Hops) != 2 {
 		t.Errorf("analyze %s: hops %+v, want one each way", livePcap, pr.Summary.Hops)
+	}
+	for i, h := range pr.Summary.Hops {
+		if i < len(r.Summary.Hops) && h.PacketsUpstream != r.Summary.Hops[i].PacketsUpstream {
+			t.Errorf("hop %d: analyze %s %+v, live %+v", i, livePcap, h, r.Summary.Hops[i])
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 )
 
@@ -36,8 +37,13 @@ type memReturner struct {
 	// live is the heap in use after the last forced GC: what a sweep
 	// leaves is measured against it.
 	live uint64
-	// gcSet: liveGCPercent was applied (setLiveGC).
-	gcSet bool
+	// GOGC as tune set it (0: not yet), and what it saw last.
+	gogc       int
+	tuned      time.Time
+	allocs     uint64
+	samples    []metrics.Sample
+	envGOGC    bool // GOGC is set in the environment: tune leaves it
+	envChecked bool
 }
 
 func (m *memReturner) run() {
@@ -60,10 +66,7 @@ func (m *memReturner) run() {
 // finds).
 func (m *memReturner) check(now time.Time) {
 	var ms runtime.MemStats
-	if !m.gcSet {
-		runtime.ReadMemStats(&ms)
-		m.setLiveGC(ms.HeapAlloc)
-	}
+	m.tune(now)
 	if now.Sub(m.lastFree) < memFreeEvery {
 		return
 	}
@@ -97,28 +100,69 @@ func capHeapForReport() (restore func()) {
 	return func() { debug.SetMemoryLimit(prev) }
 }
 
-// liveGCPercent is live's GOGC once its heap passes liveGCAbove, unless
-// the environment sets one: the heap may grow half past what it uses
-// between collections, not double. In a reconnect storm (bench/live.sh:
-// 50,000 connections at 4,000 a second, --forget 3s) the peak RSS is
-// 399 MB with it against 513 MB at Go's default 100, for 6.3 s of CPU
-// against 5.3 s and no packet dropped; 25 gave 334 MB for 8.1 s.
-const liveGCPercent = 50
+// Live's GOGC follows its allocation rate: the heap may grow past what
+// it uses by what it allocates in gcEvery, between minGCPercent and
+// liveGCPercent of what it uses. The cost of the collector per second
+// is about its rate of allocation over the headroom, so a bound in time
+// between collections bounds their CPU whatever the heap (about 5% of a
+// core); and a capture that allocates little (thousands of idle
+// connections answering PINGs) keeps its memory near what it uses
+// instead of half as much again.
+const (
+	gcEvery = 2 * time.Second
+	// liveGCPercent: the most. In a reconnect storm (bench/live.sh:
+	// 50,000 connections at 4,000 a second, --forget 3s) the peak RSS is
+	// 399 MB at 50 against 513 MB at Go's default 100, for 6.3 s of CPU
+	// against 5.3 s and no packet dropped; 25 gave 334 MB for 8.1 s.
+	liveGCPercent = 50
+	// minGCPercent: the least, whatever the rate; 10% of 200 MB is a
+	// collection each 20 MB allocated.
+	minGCPercent = 10
+	// gcRetune: a change of GOGC smaller than this is not made.
+	gcRetune = 5
+)
 
 // liveGCAbove: below this much heap in use live keeps Go's default GOGC.
-// At 50 a collection runs while live starts (at 2 MB of heap), and its
-// first collection costs about 7 MB of RSS (28 MB before the first
-// packet with --small-ring instead of 21).
+// A collection while live starts costs RSS (about 7 MB of its first 28
+// with --small-ring), and a heap this small costs nothing to let grow.
 const liveGCAbove = 16 << 20
 
-// setLiveGC applies liveGCPercent, once, when heap bytes are in use and
-// GOGC is not set.
-func (m *memReturner) setLiveGC(heap uint64) {
-	if m.gcSet || heap < liveGCAbove {
+// tune sets GOGC from the allocation rate since the last call (see
+// gcEvery), unless GOGC is set in the environment.
+func (m *memReturner) tune(now time.Time) {
+	if !m.envChecked {
+		_, m.envGOGC = os.LookupEnv("GOGC")
+		m.envChecked = true
+		m.samples = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	}
+	if m.envGOGC {
 		return
 	}
-	m.gcSet = true
-	if _, ok := os.LookupEnv("GOGC"); !ok {
-		debug.SetGCPercent(liveGCPercent)
+	metrics.Read(m.samples)
+	allocs, live := m.samples[0].Value.Uint64(), m.samples[1].Value.Uint64()
+	prev, since := m.allocs, now.Sub(m.tuned)
+	m.allocs, m.tuned = allocs, now
+	if prev == 0 || since <= 0 || live < liveGCAbove {
+		return
 	}
+	pct := gcPercent(float64(allocs-prev)/since.Seconds(), live)
+	if m.gogc == 0 || abs(pct-m.gogc) >= gcRetune || pct != m.gogc && (pct == minGCPercent || pct == liveGCPercent) {
+		debug.SetGCPercent(pct)
+		m.gogc = pct
+	}
+}
+
+// gcPercent is the GOGC that lets a heap of live bytes in use grow by
+// what rate bytes a second allocate in gcEvery, within minGCPercent and
+// liveGCPercent.
+func gcPercent(rate float64, live uint64) int {
+	pct := 100 * rate * gcEvery.Seconds() / float64(max(live, 1))
+	return int(min(max(pct, minGCPercent), liveGCPercent))
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

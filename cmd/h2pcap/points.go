@@ -188,6 +188,12 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	}
 	prog.reading(points[0].a)
 	pl := hops.New(names)
+	if len(specs) == 1 && len(specs[0].ifaces) > 0 {
+		// The interfaces of one box alone (a node's tcpdump -i any, live
+		// -w): its own connections cross one of them, whatever its
+		// forwarded ones to the same server cross; as live reads them.
+		pl.SeenOnly()
+	}
 	pl.OnRetire(func(point, stream int, clean bool) { points[point].a.Placed(stream, clean) })
 	endGroup := func(g *groupReader) {
 		for _, k := range g.points {
@@ -310,14 +316,17 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	shared := false
-	for _, f := range res.Flows {
+	for _, f := range res.All() {
 		n := 0
 		for _, st := range f.Streams {
 			if st >= 0 {
 				n++
 			}
 		}
-		shared = shared || n > 1
+		if n > 1 {
+			shared = true
+			break
+		}
 	}
 	r := res.Apply(reports, infos, pointInputs)
 	for i, pt := range points {

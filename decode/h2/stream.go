@@ -141,13 +141,66 @@ type hyp struct {
 
 // NewStream returns a Stream for one direction of a connection.
 func NewStream(opts Options) *Stream {
-	s := &Stream{opts: opts, maxFrame: minMaxFrameSize}
+	s := &Stream{}
+	s.init(opts)
+	return s
+}
+
+// maxKeptOnReset and maxKeptElemsOnReset bound what Reset keeps of a
+// byte buffer and of another slice for the next connection: what a short
+// connection's SETTINGS, header blocks and first segments take, not the
+// 16 MiB a peer's SETTINGS_MAX_FRAME_SIZE may have grown a buffer to, nor
+// a long hunt's 1024 chains.
+const (
+	maxKeptOnReset      = 4 << 10
+	maxKeptElemsOnReset = 64
+)
+
+// Reset makes s a new Stream, as NewStream(opts) would return, keeping
+// its buffers' arrays when they are small (maxKeptOnReset): an analysis
+// of many short connections reuses one forgotten connection's Streams for
+// the next instead of allocating and growing new ones. Frames emitted
+// before are invalid from then on, as they already are after their emit.
+func (s *Stream) Reset(opts Options) {
+	buf, carry, hb := keptBytes(s.buf), keptBytes(s.carry), keptBytes(s.hb)
+	fields, metas, hyps, ents := keptSlice(s.fields), keptSlice(s.metas), keptSlice(s.hyps), keptSlice(s.hp.ents)
+	f := s.f
+	*s = Stream{} // a zero composite is cleared in place, not copied from a temporary
+	s.buf, s.carry, s.hb = buf, carry, hb
+	s.fields, s.metas, s.hyps, s.hp.ents = fields, metas, hyps, ents
+	if cap(f.Settings) <= maxKeptElemsOnReset && cap(f.Fields) <= maxKeptElemsOnReset && cap(f.DebugData) <= maxKeptOnReset {
+		s.f.Settings, s.f.Fields, s.f.DebugData = f.Settings, f.Fields, f.DebugData
+		s.f.reset()
+	}
+	s.init(opts)
+}
+
+// keptBytes is b emptied if Reset keeps it, else nil.
+func keptBytes(b []byte) []byte {
+	if cap(b) > maxKeptOnReset {
+		return nil
+	}
+	return b[:0]
+}
+
+// keptSlice is s emptied and cleared (what its elements pointed to goes)
+// if Reset keeps it, else nil.
+func keptSlice[E any](s []E) []E {
+	if cap(s) > maxKeptElemsOnReset {
+		return nil
+	}
+	clear(s[:cap(s)])
+	return s[:0]
+}
+
+// init sets what NewStream sets beside the zero Stream.
+func (s *Stream) init(opts Options) {
+	s.opts, s.maxFrame = opts, minMaxFrameSize
 	s.SetMaxFrameSize(opts.MaxFrameSize)
 	if opts.Sync {
 		s.st = stHeader
 		s.trusted = true
 	}
-	return s
 }
 
 // SetMaxFrameSize sets the largest frame the Stream expects: the

@@ -48,7 +48,7 @@ type Config struct {
 	RingBlocks int
 	// StartBlocks, when positive and under RingBlocks, is the number of
 	// 1 MiB a socket's ring starts with, until its link carries
-	// growPackets packets within growWindow (see grow): a quiet capture
+	// growBytes of ring within growWindow (see grow): a quiet capture
 	// then costs 8 MiB of ring, not 64, but a burst from silence may
 	// lose packets while the bigger ring is being opened (measured on
 	// the lab's bulk traffic: 2,000-3,000 of a million). 0: the ring has
@@ -114,7 +114,7 @@ type handle struct {
 	seen      map[uint64]int
 	seenUntil time.Time
 	pending   map[uint64]int // the same, while the bigger ring is opened
-	// Rate: packets since windowStart (capture time), while not grown.
+	// Rate: ring bytes since windowStart (capture time), while not grown.
 	window      int
 	windowStart time.Time
 	// The bigger ring being opened while the small one is still read.
@@ -146,7 +146,7 @@ func (h *handle) kernelDrops() uint64 {
 	return h.drops
 }
 
-// buf is a pooled packet copy; it goes back to the pool when Next is
+// buf is a pooled packet copy; it goes back to its pool when Next is
 // called again.
 type buf struct {
 	data    []byte
@@ -162,11 +162,13 @@ type Source struct {
 	cfg     Config
 	handles []*handle
 	queue   chan *buf
-	pool    sync.Pool
-	stop    chan struct{}
-	stopped sync.Once
-	wg      sync.WaitGroup
-	done    chan struct{} // closed when every reader has returned
+	// Packet copies by size (smallBuf): a short packet in a big buffer
+	// would cost the queue 2 KB.
+	small, large sync.Pool
+	stop         chan struct{}
+	stopped      sync.Once
+	wg           sync.WaitGroup
+	done         chan struct{} // closed when every reader has returned
 
 	queueDrops atomic.Uint64
 	delivered  atomic.Uint64
@@ -208,7 +210,8 @@ func Open(cfg Config) (*Source, error) {
 	if snap <= 0 || snap > maxSnaplen {
 		snap = maxSnaplen
 	}
-	s.pool.New = func() any { return &buf{data: make([]byte, 0, min(snap, 2048))} }
+	s.small.New = func() any { return &buf{data: make([]byte, 0, smallBuf)} }
+	s.large.New = func() any { return &buf{data: make([]byte, 0, max(smallBuf+1, min(snap, 2048)))} }
 	s.info = decode.InputInfo{Path: "live:" + strings.Join(cfg.Interfaces, ","), Format: "live"}
 	for _, name := range cfg.Interfaces {
 		h, err := openHandle(name, cfg)
@@ -332,18 +335,26 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 //
 // The kernel maps a socket's whole ring into the process when it is
 // opened: 64 MiB of resident memory on a link that may stay quiet for
-// hours (a DaemonSet's pod is judged by its RSS from its first second).
+// hours. The kernel allocates the ring's pages itself and does not charge
+// them to the process's memory cgroup (bench/live.sh: 26 MB charged
+// with either ring), so a pod's memory request is not what this saves;
+// the RSS that ps and top show is.
 // With Config.StartBlocks, a ring starts that small and is replaced by
-// one of Config.RingBlocks once its link carries growPackets packets
-// within growWindow: the new socket is opened first, then the old one's filter
+// one of Config.RingBlocks once its link fills growBytes of it within
+// growWindow: the new socket is opened first, then the old one's filter
 // set to take nothing more and its ring read to the end, so no packet
 // falls between them; the packets both rings hold (those of the moment
 // both sockets were open) are delivered once, recognised by their bytes.
 const (
 	growWindow = 50 * time.Millisecond
-	// growPackets: 1,000 packets/s, early in a TCP transfer's slow
-	// start, so that the bigger ring is there before the rate is.
-	growPackets = 50
+	// growBytes: 5 MB/s, early in a TCP transfer's slow start, so that
+	// the bigger ring is there before the rate is; but above what
+	// 20,000 idle connections each answering a PING every 5 s take (12,000
+	// packets/s, 2 MB/s of ring), which the small ring holds for 4 s.
+	growBytes = 256 << 10
+	// ringOverhead is what the ring takes for a packet beside its bytes:
+	// its tpacket3_hdr and sockaddr_ll, aligned.
+	ringOverhead = 80
 	// seenSlack widens the moment both sockets were open, in packet
 	// time: a packet's timestamp may be taken before it reached the
 	// sockets.
@@ -353,16 +364,17 @@ const (
 // rejectAll is the filter of a socket being replaced: it takes nothing.
 var rejectAll = []bpf.RawInstruction{{Op: 0x06, K: 0}} // ret #0
 
-// busy counts a packet at t and says whether h's ring should grow now.
-func (h *handle) busy(t time.Time) bool {
+// busy counts a packet of n bytes at t and says whether h's ring should
+// grow now.
+func (h *handle) busy(t time.Time, n int) bool {
 	if h.blocks >= h.full || h.growing != nil {
 		return false
 	}
 	if t.Sub(h.windowStart) > growWindow || t.Before(h.windowStart) {
 		h.windowStart, h.window = t, 0
 	}
-	h.window++
-	return h.window >= growPackets
+	h.window += n + ringOverhead
+	return h.window >= growBytes
 }
 
 // fingerprint identifies a packet's copy in the other ring of a grow.
@@ -551,7 +563,7 @@ func (s *Source) read(iface int, h *handle) {
 		switch {
 		case h.growing != nil:
 			s.grew(iface, h)
-		case drainUntil.IsZero() && h.busy(ci.Timestamp):
+		case drainUntil.IsZero() && h.busy(ci.Timestamp, ci.CaptureLength):
 			h.startGrow()
 		}
 	}
@@ -567,7 +579,7 @@ func (s *Source) take(iface int, h *handle, data []byte, ci gopacket.CaptureInfo
 	if snap := s.cfg.Snaplen; snap > 0 && len(data) > snap {
 		data = data[:snap]
 	}
-	b := s.pool.Get().(*buf)
+	b := s.getBuf(len(data))
 	b.data = append(b.data[:0], data...)
 	b.t = ci.Timestamp
 	b.wire = ci.Length
@@ -577,7 +589,31 @@ func (s *Source) take(iface int, h *handle, data []byte, ci gopacket.CaptureInfo
 	case s.queue <- b:
 	default:
 		s.queueDrops.Add(1)
-		s.pool.Put(b)
+		s.putBuf(b)
+	}
+}
+
+// smallBuf is the capacity of the copies of short packets: a SYN, an ACK,
+// a PING or a small request on Ethernet, with IPv6 or VXLAN headers. A
+// reconnect storm is such packets, and when the analysis falls behind
+// they fill the queue (Config.QueueLen, 65,536): 22 MB of 256-byte
+// copies, not 140 MB of 2 KB ones.
+const smallBuf = 256
+
+// getBuf returns a pooled buf for a packet of n bytes.
+func (s *Source) getBuf(n int) *buf {
+	if n <= smallBuf {
+		return s.small.Get().(*buf)
+	}
+	return s.large.Get().(*buf)
+}
+
+// putBuf gives b back to the pool of its size.
+func (s *Source) putBuf(b *buf) {
+	if cap(b.data) <= smallBuf {
+		s.small.Put(b)
+	} else {
+		s.large.Put(b)
 	}
 }
 
@@ -593,7 +629,7 @@ func (s *Source) setErr(err error) {
 // following call.
 func (s *Source) Next() (*decode.Packet, error) {
 	if s.cur != nil {
-		s.pool.Put(s.cur)
+		s.putBuf(s.cur)
 		s.cur = nil
 	}
 	if s.ended {

@@ -1,0 +1,165 @@
+package hops
+
+import (
+	"net/netip"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+)
+
+// TestPlacerAddPoint: points added as they first carry a packet (h2pcap
+// live learning a node's interfaces) place the same losses as points
+// known from the start, whether a point appears at a flow's start or
+// after its first ranges were compared (a capture that joined late).
+func TestPlacerAddPoint(t *testing.T) {
+	three := []hop{
+		{name: "veth", ttl: [2]uint8{64, 63}},
+		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	for _, tc := range []struct {
+		name string
+		late time.Duration // the last point's capture starts this late
+	}{
+		{"at the start", 0},
+		{"after sweeps", 4500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// 400 data segments each way, 10 ms apart: several sweeps;
+			// losses between each pair of points, both ways.
+			lost := map[int]int{3: 0, 50: 1, 290: 0, 390: 1, 450: 1, 700: 0}
+			var evs []ev
+			for _, e := range events(three, cli, conn(3, 400, 400, lost, nil, nil)) {
+				if e.point == 2 && e.s.Time.Before(t0.Add(tc.late)) {
+					continue
+				}
+				evs = append(evs, e)
+			}
+			want := feed(three, append([]ev(nil), evs...))
+			got := feedGrowing(t, three, evs)
+			if !reflect.DeepEqual(allFlows(got), allFlows(want)) || !reflect.DeepEqual(got.Names, want.Names) {
+				t.Errorf("points added as they come:\n%+v\nknown from the start:\n%+v", flowHops(got), flowHops(want))
+			}
+			lostSeen := 0
+			for _, f := range want.All() {
+				for d := range f.Hops {
+					for _, h := range f.Hops[d] {
+						lostSeen += h.Lost
+					}
+				}
+			}
+			if lostSeen == 0 {
+				t.Errorf("no loss placed: the comparison proves nothing")
+			}
+		})
+	}
+}
+
+// feedGrowing is feed with a Placer made with no point, each added when
+// it first carries a packet (in the order of their indexes).
+func feedGrowing(t *testing.T, points []hop, evs []ev) *Result {
+	t.Helper()
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].s.Time.Before(evs[j].s.Time) })
+	pl := New(nil)
+	frames := make([]int, len(points))
+	streams := make([]map[string]int, len(points))
+	for _, e := range evs {
+		for e.point >= len(pl.names) {
+			if k := pl.AddPoint(points[len(pl.names)].name); k != len(pl.names)-1 {
+				t.Fatalf("AddPoint returned %d, want %d", k, len(pl.names)-1)
+			}
+		}
+		frames[e.point]++
+		e.s.Frame, e.s.Input = frames[e.point], e.point
+		c := e.s.Src
+		if c == srv {
+			c = e.s.Dst
+		}
+		if streams[e.point] == nil {
+			streams[e.point] = map[string]int{}
+		}
+		st, ok := streams[e.point][c.String()]
+		if !ok {
+			st = len(streams[e.point])
+			streams[e.point][c.String()] = st
+		}
+		pl.Segment(e.point, st, &e.s)
+	}
+	for i := range points {
+		pl.EndPoint(i)
+	}
+	return pl.Finish()
+}
+
+func flowHops(r *Result) [][2][]HopResult {
+	var out [][2][]HopResult
+	for _, f := range r.All() {
+		out = append(out, f.Hops)
+	}
+	return out
+}
+
+// TestPlacerSeenOnly: on a node's interfaces, a pod's server is reached
+// from outside through the uplink and its veth, and by the node itself
+// (a kubelet probe) on the veth alone. Without SeenOnly the probe's
+// answers would be "lost" between the veth and the uplink, where its
+// sibling went; with it, the probe is compared nowhere, the forwarded
+// connection's loss is placed, and every clean flow is told clean.
+func TestPlacerSeenOnly(t *testing.T) {
+	node := []hop{
+		{name: "uplink", ttl: [2]uint8{63, 64}},
+		{name: "veth", delay: time.Millisecond, ttl: [2]uint8{62, 64}},
+	}
+	probe := netip.MustParseAddrPort("198.18.9.1:50000") // the node's own address
+	build := func() []ev {
+		evs := events(node, cli, conn(2, 20, 20, map[int]int{5: 0, 30: 0}, nil, nil))
+		for _, e := range events(node[1:], probe, conn(1, 3, 3, nil, nil, nil)) {
+			e.point = 1
+			e.s.TTL = 64
+			evs = append(evs, e)
+		}
+		return evs
+	}
+	lostTo := func(res *Result) map[string]int {
+		out := map[string]int{}
+		for _, f := range res.All() {
+			for d := range f.Hops {
+				for _, h := range f.Hops[d] {
+					out[res.Names[h.From]+">"+res.Names[h.To]] += h.Lost
+				}
+			}
+		}
+		return out
+	}
+	if got := lostTo(feed(node, build())); got["veth>uplink"] <= 1 {
+		t.Logf("without SeenOnly: %v (the probe's answers not placed as lost: the premise changed)", got)
+	}
+	var clean, dirty int
+	res := feedWith(node, build(), func(p *Placer) {
+		p.SeenOnly()
+		p.OnRetire(func(point, stream int, c bool) {
+			if c {
+				clean++
+			} else {
+				dirty++
+			}
+		})
+	})
+	got := lostTo(res)
+	if got["uplink>veth"] != 1 || got["veth>uplink"] != 1 {
+		t.Errorf("lost %v, want the forwarded connection's 1 each way, the probe's none", got)
+	}
+	if clean != 1 || dirty != 2 {
+		t.Errorf("retired %d streams clean, %d not: want the probe's clean, the lossy connection's two not", clean, dirty)
+	}
+}
+
+// allFlows is every connection of r across points, clean ones made.
+func allFlows(r *Result) []*FlowResult {
+	var out []*FlowResult
+	for _, f := range r.All() {
+		out = append(out, f)
+	}
+	return out
+}
