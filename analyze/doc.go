@@ -41,7 +41,7 @@
 // summary's counts (forget.go): memory follows the open and troubled
 // connections of a capture that runs for days.
 //
-// With Options.Workers (h2pcap analyze --workers, the cores by default)
+// With Options.Workers (h2pcap analyze --workers, one by default)
 // each connection's stages, the judging of the closed ones and the
 // Report's rows run on that many goroutines, a connection on one, while
 // the caller's goroutine decodes and keeps what is whole-capture in
