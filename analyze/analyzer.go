@@ -89,6 +89,13 @@ type Options struct {
 	// interfaces or any, where a host that forwards (a node and its
 	// pods' veths) sees each packet once per interface it crosses.
 	OneInterfacePerConnection bool
+	// Workers, above 1, runs the connections' stages on that many
+	// goroutines, each connection on one (shard.go), while the caller's
+	// goroutine decodes and keeps what is whole-capture: the Report is
+	// the same bytes as with one. Without effect with OnNotice,
+	// ForgetPlaced or OneInterfacePerConnection (live and multi-point
+	// analyses: one goroutine). A Report, Close or Tick ends the workers.
+	Workers int
 }
 
 // Analyzer tracks TCP connections over a sequence of segments. It is not
@@ -125,14 +132,20 @@ type Analyzer struct {
 	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
+	workers      int                         // Options.Workers, where it applies
+	pool         *shardPool                  // the workers, once started (shard.go)
 	forgetPlaced bool                        // Options.ForgetPlaced
 	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
-	halfConns    int                         // conns still half-open (HalfOpen)
+	// halfConns counts the conns still half-open (HalfOpen): atomic, as
+	// a sharded analysis's workers give them their trackers (grow).
+	halfConns atomic.Int64
 	// reuse: a forgotten connection's trackers go to free, and the next
 	// connection's are made in their memory (Analyzer.build), saving the
 	// allocation and the growing of a few KB a connection. Only where
 	// nothing holds a connection past its forgetting: not with the live
-	// notices, the pictures, or a multi-point Placer (ForgetPlaced).
+	// notices, the pictures, or a multi-point Placer (ForgetPlaced);
+	// nor with Options.Workers, whose goroutines build and judge
+	// connections side by side (shard.go).
 	reuse bool
 	free  []*connState
 }
@@ -161,6 +174,7 @@ func keyOf(a, b netip.AddrPort) connKey {
 // Close releases what the Analyzer holds outside memory (the spill file
 // of Options.SpillRows). A Report made before stays valid until then.
 func (a *Analyzer) Close() error {
+	a.stopShards()
 	if a.spill != nil {
 		return a.spill.Close()
 	}
@@ -182,6 +196,9 @@ func New(opts Options) *Analyzer {
 	a.perIface = opts.OneInterfacePerConnection
 	a.once = opts.ReportOnce
 	a.fold = opts.FoldTexts
+	if opts.Workers > 1 && opts.OnNotice == nil && !opts.ForgetPlaced && !opts.OneInterfacePerConnection {
+		a.workers = opts.Workers
+	}
 	a.forgetPlaced = opts.ForgetPlaced
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
@@ -189,7 +206,7 @@ func New(opts Options) *Analyzer {
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
-		a.reuse = a.nt == nil && !a.plot && !opts.ForgetPlaced
+		a.reuse = a.nt == nil && !a.plot && !opts.ForgetPlaced && a.workers <= 1
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp
@@ -205,6 +222,13 @@ func New(opts Options) *Analyzer {
 // Segment takes one TCP segment; segments must come in capture order. s and
 // its slices may be reused by the caller once Segment returns.
 func (a *Analyzer) Segment(s *decode.Segment) {
+	if a.workers > 1 {
+		if a.pool == nil {
+			a.pool = newShardPool(a, a.workers)
+		}
+		a.dispatch(s)
+		return
+	}
 	a.segment(s)
 }
 
@@ -282,17 +306,23 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	if c == nil || c == a.gone {
 		return
 	}
-	if c.connState == nil {
-		a.grow(c)
+	var ended bool
+	if a.pool != nil && c.sh.judging {
+		a.applyJudged()
+		if c = a.conns[keyOf(e.Src, e.Dst)]; c == nil || c == a.gone {
+			return
+		}
 	}
-	side := 0
-	if c.ep[1] == e.Src {
-		side = 1
+	if a.pool != nil {
+		// Its worker holds its trackers: ask it, and wait (ICMP
+		// errors are few).
+		fns := make([]func(), len(a.pool.workers))
+		fns[c.sh.worker] = func() { ended = a.icmpError(c, e) }
+		a.pool.call(fns)
+	} else {
+		ended = a.icmpError(c, e)
 	}
-	if c.ep[side] != e.Src {
-		return
-	}
-	if c.vt.ICMPError(side, e) && c.probeSYN {
+	if ended {
 		// The probe's SYN died on the way (its TTL ran out): nothing
 		// more will come of it.
 		a.connClosed(c, nil)
@@ -305,7 +335,7 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s)
 	if a.halfOpen(s) {
 		c.half.keep(s)
-		a.halfConns++
+		a.halfConns.Add(1)
 	} else {
 		a.build(c)
 	}
@@ -328,6 +358,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 // (verdict.JudgeReportPlaced): a multi-point analysis's reference point
 // adds what the other points saw.
 func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.Connection)) *model.Report {
+	a.stopShards()
 	r := &model.Report{
 		Version:     1,
 		Inputs:      inputs,
@@ -358,9 +389,29 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	// every point's Report: each keeps them all.
 	rowLater := free && place == nil && !a.forgetPlaced
 	var clients []int8 // with rowLater: the side that is each one's client
+	// Elsewhere, the rows are made on Options.Workers goroutines
+	// (shard.go): with rowLater, a half-open one's is made as it is
+	// judged, in this goroutine, and settled at once.
+	var rows *rowMaker
+	if a.workers > 1 && !rowLater && len(listed) >= parallelRowsAbove {
+		rows = a.newRowMaker(listed, free)
+	}
 	for i, c := range listed {
 		var out *model.Connection
 		switch {
+		case rows != nil:
+			m := rows.row(i)
+			out = m.out
+			switch {
+			case m.briefed:
+				if later == nil {
+					later = a.newLater(r, listed)
+				}
+				later.Briefs[i] = m.b
+				a.later++
+			case m.half, free:
+				facts[i] = m.f
+			}
 		case c.connState == nil && rowLater:
 			f, client := a.halfFactsRoles(c)
 			b, ok := verdict.BriefOf(f)
@@ -443,6 +494,40 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		a.nt.Reconcile(noticeConns(listed), r)
 	}
 	return r
+}
+
+// madeRow is a listed connection's row as makeRow made it, and its facts
+// or, for a half-open connection judged later, its Brief.
+type madeRow struct {
+	out     *model.Connection
+	f       *verdict.Facts
+	b       verdict.Brief
+	half    bool // half-open: made by reportHalfIn
+	briefed bool // b, not f: its facts are built again when judged
+}
+
+// makeRow makes listed connection c's row for the Report, and its facts
+// when the Report takes them now: a half-open one's (in the scratch
+// state st and sf) unless its Brief will do, and with free (ReportOnce)
+// every one's, its trackers freed. It reads and changes c alone.
+func (a *Analyzer) makeRow(c *conn, free bool, st *connState, sf *verdict.Facts) madeRow {
+	switch {
+	case c.connState == nil:
+		out, f := a.reportHalfIn(c, nil, st, sf)
+		b, ok := verdict.BriefOf(f)
+		if !free || !ok {
+			return madeRow{out: out, f: f.Clone(), half: true}
+		}
+		return madeRow{out: out, b: b, half: true, briefed: true}
+	case free:
+		out := c.report()
+		client, _ := c.Roles()
+		f := c.vt.Facts(client, &c.tcp)
+		c.connState = nil // Options.ReportOnce
+		return madeRow{out: out, f: f}
+	default:
+		return madeRow{out: c.report()}
+	}
 }
 
 // newLater is the verdict.Later of Report r of the connections listed:

@@ -52,6 +52,7 @@ type conn struct {
 	// placed is what a multi-point Placer found of it at its retirement
 	// (Analyzer.Placed): 0 not yet, placedClean, placedDirty.
 	placed int8
+	sh     *shardConn // what the reader keeps of it in a sharded analysis; nil without
 
 	*connState         // nil while the connection is a lone SYN (half.go)
 	half       halfSYN // that SYN

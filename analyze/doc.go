@@ -40,4 +40,11 @@
 // for that long is judged at once and, if healthy, dropped into the
 // summary's counts (forget.go): memory follows the open and troubled
 // connections of a capture that runs for days.
+//
+// With Options.Workers (h2pcap analyze --workers, one by default)
+// each connection's stages, the judging of the closed ones and the
+// Report's rows run on that many goroutines, a connection on one, while
+// the caller's goroutine decodes and keeps what is whole-capture in
+// capture order (stream numbers, closes, the sweeps, the summary): the
+// Report is the same bytes as with one goroutine (shard.go).
 package analyze

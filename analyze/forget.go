@@ -1,7 +1,10 @@
 package analyze
 
 import (
+	"bytes"
 	"time"
+
+	"github.com/h2pcap/h2pcap/internal/jsonrow"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/model"
@@ -92,6 +95,7 @@ func (a *Analyzer) sweep(now time.Time) {
 // which a small report keeps. It does nothing without ForgetHealthy, or
 // when the file cannot be made.
 func (a *Analyzer) ForgetClosed(above int) {
+	a.stopShards()
 	if a.fg == nil || len(a.fg.closed) == 0 || len(a.all) <= max(above, a.fg.minConns) {
 		return
 	}
@@ -119,10 +123,32 @@ func (a *Analyzer) ForgetClosed(above int) {
 // connection whose own capture point is unknown waits for the Report:
 // its verdict there rests on the other connections' majority.
 func (a *Analyzer) forget(c *conn) {
+	a.forgetJudged(c, a.judgeForget(c, nil))
+}
+
+// forgetting is what judgeForget found of a closed connection: whether
+// it goes, and what the summary keeps of it.
+type forgetting struct {
+	drop    bool
+	probe   bool                // a probe: targets go to the summary's probes
+	targets []model.ProbeTarget // the probe's
+	out     *model.Connection   // a healthy one's row, its verdict set with a spill
+	f       *verdict.Facts      // ... and its facts
+	point   model.CapturePoint  // ... and its capture point
+	row     []byte              // out as the spill file holds it, when enc made it
+}
+
+// judgeForget is the per-connection half of forget: it judges c alone
+// (reading only c and the Analyzer's settings), so that a sharded
+// analysis runs it in the goroutine that owns c. With enc (a shard's),
+// a spilled row is encoded here too. forgetJudged applies the result,
+// in the order the connections closed.
+func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	var out *model.Connection
 	if a.reuse {
-		// Nothing keeps the row past this call either (the spill file
-		// takes its JSON): the next connection's is made in it.
+		// Nothing keeps the row past forget (the spill file takes its
+		// JSON): the next connection's is made in it. Not with workers
+		// (Analyzer.reuse): each judges its own connections at once.
 		if a.fg.row == nil {
 			a.fg.row, a.fg.h2 = &model.Connection{}, &model.HTTP2{}
 		}
@@ -133,41 +159,73 @@ func (a *Analyzer) forget(c *conn) {
 	if out.TLS != nil && a.keys.Any() {
 		// KeyLogUse counts, per key log, the TLS connections each
 		// decrypted from the Report's list: keep them listed.
-		return
+		return forgetting{}
 	}
 	if verdict.SummaryNeedsListed(out) {
 		// summary.etcd and summary.grpc are built from the listed
 		// connections: an etcd peer's or a gRPC client's stays.
-		return
+		return forgetting{}
 	}
 	client, _ := c.Roles()
-	// Nothing keeps f past this call: the forgotten counts copy what they
-	// read of it, and a connection kept is judged from facts made again.
-	if a.fg.facts == nil {
-		a.fg.facts = &verdict.Facts{}
+	var f *verdict.Facts
+	if a.workers <= 1 {
+		// Nothing keeps f past forget: the forgotten counts copy what
+		// they read of it, and a connection kept is judged from facts
+		// made again. With workers, each judges its own connections
+		// side by side: each its own.
+		if a.fg.facts == nil {
+			a.fg.facts = &verdict.Facts{}
+		}
+		f = a.fg.facts
+		c.vt.FactsInto(f, client, &c.tcp)
+	} else {
+		f = c.vt.Facts(client, &c.tcp)
 	}
-	f := a.fg.facts
-	c.vt.FactsInto(f, client, &c.tcp)
-	fg := &a.fg.forgotten
 	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
 		if a.fg.placed {
-			return
+			return forgetting{}
 		}
-		fg.Probes = verdict.MergeProbes(fg.Probes, targets)
-		a.drop(c)
-		return
+		return forgetting{drop: true, probe: true, targets: targets}
 	}
 	point := f.CapturePoint()
 	if point == model.PointUnknown || verdict.MaybeSpare(out, f) || tellsCapture(&f.Quality) {
-		return
+		return forgetting{}
 	}
 	v := verdict.Judge(out, f, point, c.end)
 	if v == nil || v.Kind != model.KindHealthy {
-		return
+		return forgetting{}
 	}
+	j := forgetting{drop: true, out: out, f: f, point: point}
 	if a.spill != nil {
 		out.Verdict, out.CapturePoint = v, point
-		a.spill.add(out)
+		if enc != nil {
+			b, err := enc.Encode(out)
+			if err == nil {
+				j.row = bytes.Clone(b)
+			}
+		}
+	}
+	return j
+}
+
+// forgetJudged drops c as judgeForget found, and counts it in the summary.
+func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
+	if !j.drop {
+		return
+	}
+	fg := &a.fg.forgotten
+	if j.probe {
+		fg.Probes = verdict.MergeProbes(fg.Probes, j.targets)
+		a.drop(c)
+		return
+	}
+	out, f, point := j.out, j.f, j.point
+	if a.spill != nil {
+		if j.row != nil {
+			a.spill.addRow(out.Stream, j.row)
+		} else {
+			a.spill.add(out)
+		}
 		fg.Listed++
 	}
 	if a.fg.placed {

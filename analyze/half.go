@@ -125,7 +125,7 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 func (a *Analyzer) grow(c *conn) {
 	a.build(c)
 	c.half = halfSYN{}
-	a.halfConns--
+	a.halfConns.Add(-1)
 }
 
 // HalfOpen says how many of the connections seen so far are still
@@ -134,7 +134,7 @@ func (a *Analyzer) grow(c *conn) {
 // frees the connection as it settles the row, so its heap stays within
 // what the reading held (h2pcap analyze caps it there).
 func (a *Analyzer) HalfOpen() (half, all int) {
-	return a.halfConns, len(a.all)
+	return int(a.halfConns.Load()), len(a.all)
 }
 
 // reportHalf is the Connection of a half-open c and its facts, from
@@ -151,17 +151,24 @@ func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Conne
 	if a.scratch == nil {
 		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
-	a.buildIn(c, a.scratch)
-	out := c.reportInto(into, nil)
-	client, _ := c.Roles()
-	c.vt.FactsInto(a.scratchFacts, client, &c.tcp)
-	c.connState = nil
-	return out, a.scratchFacts
+	return a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
 }
 
-// halfFacts are half-open c's facts again, built as reportHalf built them
+// reportHalfIn is reportHalfInto with the scratch state st and facts sf
+// given: the Analyzer's, or each goroutine's own when the Report's rows
+// are made on Options.Workers goroutines (shard.go). The facts are sf.
+func (a *Analyzer) reportHalfIn(c *conn, into *model.Connection, st *connState, sf *verdict.Facts) (*model.Connection, *verdict.Facts) {
+	a.buildIn(c, st)
+	out := c.reportInto(into, nil)
+	client, _ := c.Roles()
+	c.vt.FactsInto(sf, client, &c.tcp)
+	c.connState = nil
+	return out, sf
+}
+
+// halfFacts are half-open c's facts again, built as reportHalfIn built them
 // with its row (verdict.Later): the same trackers, told the same. They
-// are reportHalf's scratch facts.
+// are the Analyzer's scratch facts.
 func (a *Analyzer) halfFacts(c *conn) *verdict.Facts {
 	f, _ := a.halfFactsRoles(c)
 	return f

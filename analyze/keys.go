@@ -19,6 +19,11 @@ func (a *Analyzer) AddKeys(k *tls.KeyLog) {
 	if k == nil {
 		return
 	}
+	if a.pool != nil {
+		// The workers read the key log: they see the keys from the next
+		// segment on, as one goroutine would.
+		a.pool.sync()
+	}
 	a.keys.Add(k)
 }
 

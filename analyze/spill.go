@@ -47,14 +47,24 @@ func (s *rowSpill) add(c *model.Connection) {
 		return
 	}
 	b, err := s.enc.Encode(c)
-	if err == nil {
-		_, err = s.w.Write(b)
-	}
 	if err != nil {
 		s.err = fmt.Errorf("spill file: %w", err)
 		return
 	}
-	s.idx = append(s.idx, spillEntry{stream: int32(c.Stream), n: int32(len(b)), off: s.off})
+	s.addRow(c.Stream, b)
+}
+
+// addRow writes the row of tcp.stream stream, encoded as add encodes it
+// (a shard's encoder made it: Analyzer.judgeForget).
+func (s *rowSpill) addRow(stream int, b []byte) {
+	if s.err != nil {
+		return
+	}
+	if _, err := s.w.Write(b); err != nil {
+		s.err = fmt.Errorf("spill file: %w", err)
+		return
+	}
+	s.idx = append(s.idx, spillEntry{stream: int32(stream), n: int32(len(b)), off: s.off})
 	s.off += int64(len(b))
 }
 

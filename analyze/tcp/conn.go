@@ -34,9 +34,8 @@ const (
 // nextSeq or lastAck of 0 means "not known yet", as the C code tests them
 // for truth), because agreeing with tshark on odd captures depends on them.
 type Flow struct {
-	baseSeq         Seq  // tcp.seq is Seq-baseSeq
-	baseSet         bool // TCP_S_BASE_SEQ_SET
-	nextSeq         Seq  // highest seq+len seen (+1 for SYN/FIN); 0: unknown
+	base            seqBase // tcp.seq is Seq-base.seq
+	nextSeq         Seq     // highest seq+len seen (+1 for SYN/FIN); 0: unknown
 	nextSeqNS       int64
 	lastAck         Seq
 	lastAckNS       int64 // time of this side's last segment
@@ -72,10 +71,10 @@ func (d *Flow) init() {
 
 // BaseSeq is the sequence number tshark's relative tcp.seq counts from:
 // the ISN with a SYN, else one before the first byte seen.
-func (d *Flow) BaseSeq() Seq { return d.baseSeq }
+func (d *Flow) BaseSeq() Seq { return d.base.seq }
 
 // Relative returns seq as tshark's relative tcp.seq.
-func (d *Flow) Relative(seq uint32) uint32 { return uint32(Seq(seq) - d.baseSeq) }
+func (d *Flow) Relative(seq uint32) uint32 { return uint32(Seq(seq) - d.base.seq) }
 
 // NextSeqNS is when the highest sequence number sent last moved (Unix ns).
 func (d *Flow) NextSeqNS() int64 { return d.nextSeqNS }
@@ -145,10 +144,10 @@ func (c *Conn) IRTT() time.Duration { return time.Duration(c.firstRTTNS) }
 // may have moved it).
 func (c *Conn) SYN(side int, seq uint32) (newConversation bool) {
 	fwd := &c.flow[side]
-	if !fwd.baseSet {
+	if !fwd.base.set {
 		return false
 	}
-	if Seq(seq) != fwd.baseSeq {
+	if Seq(seq) != fwd.base.seq {
 		return true
 	}
 	fwd.nextSeq = fwd.maxSeqToBeAcked
@@ -170,30 +169,11 @@ func (c *Conn) Forget() {
 func (c *Conn) Segment(side int, s *decode.Segment) Flags {
 	fwd, rev := &c.flow[side], &c.flow[1-side]
 	now := s.Time.UnixNano()
-	seq, ackNo := Seq(s.Seq), Seq(s.Ack)
 
 	syn := s.Flags.Has(decode.FlagSYN)
 	ack := s.Flags.Has(decode.FlagACK)
 
-	// A SYN-ACK with a new ISN on a known conversation moves the base
-	// (issue 16944 in dissect_tcp); it does not start a new stream.
-	if syn && ack && fwd.baseSet && seq != fwd.baseSeq {
-		fwd.baseSeq = seq
-	}
-	// Base sequence numbers: the ISN from a SYN, else seq-1 so the first
-	// byte seen is relative 1; the other side's from the first ACK.
-	if !fwd.baseSet {
-		if syn {
-			fwd.baseSeq = seq
-		} else {
-			fwd.baseSeq = seq - 1
-		}
-		fwd.baseSet = true
-	}
-	if !rev.baseSet && ack {
-		rev.baseSeq = ackNo - 1
-		rev.baseSet = true
-	}
+	moveBases(&fwd.base, &rev.base, s)
 
 	f := c.analyze(fwd, rev, s, now)
 
@@ -240,7 +220,7 @@ func (c *Conn) Segment(side int, s *decode.Segment) Flags {
 			fwd.winScale = wscaleDisabled
 		}
 		if !fwd.startKnown {
-			fwd.start, fwd.startKnown = seq+1, true
+			fwd.start, fwd.startKnown = Seq(s.Seq)+1, true
 		}
 	}
 	fwd.count(s, f)
@@ -298,4 +278,53 @@ func SACKPermitted(cl, sv *Flow) bool {
 		return sv.sackPerm
 	}
 	return false
+}
+
+// seqBase is one direction's base sequence number: tcp.seq counts from it.
+type seqBase struct {
+	seq Seq
+	set bool // TCP_S_BASE_SEQ_SET
+}
+
+// moveBases is dissect_tcp's bookkeeping of the base sequence numbers,
+// before the analysis of s, sent by the side whose base is fwd.
+func moveBases(fwd, rev *seqBase, s *decode.Segment) {
+	seq, ackNo := Seq(s.Seq), Seq(s.Ack)
+	syn, ack := s.Flags.Has(decode.FlagSYN), s.Flags.Has(decode.FlagACK)
+	// A SYN-ACK with a new ISN on a known conversation moves the base
+	// (issue 16944 in dissect_tcp); it does not start a new stream.
+	if syn && ack && fwd.set && seq != fwd.seq {
+		fwd.seq = seq
+	}
+	// Base sequence numbers: the ISN from a SYN, else seq-1 so the first
+	// byte seen is relative 1; the other side's from the first ACK.
+	if !fwd.set {
+		if syn {
+			fwd.seq = seq
+		} else {
+			fwd.seq = seq - 1
+		}
+		fwd.set = true
+	}
+	if !rev.set && ack {
+		rev.seq = ackNo - 1
+		rev.set = true
+	}
+}
+
+// Bases are a conversation's base sequence numbers per side, kept as a
+// Conn keeps them, and no more: what decides whether a pure SYN starts a
+// new conversation (Conn.SYN). A sharded analysis numbers tcp.streams in
+// the goroutine that reads the capture, before the connection's own
+// tracker (in another goroutine) has seen the segment: it keeps Bases
+// beside each connection and gives them every segment the Conn gets.
+type Bases [2]seqBase
+
+// Segment takes a segment side sent, as Conn.Segment does.
+func (b *Bases) Segment(side int, s *decode.Segment) { moveBases(&b[side], &b[1-side], s) }
+
+// NewConversation says whether a pure SYN from side with seq starts a new
+// conversation: Conn.SYN's answer, without its effect on the tracker.
+func (b *Bases) NewConversation(side int, seq uint32) bool {
+	return b[side].set && Seq(seq) != b[side].seq
 }

@@ -171,6 +171,11 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	af.register(fs, &opts, "pcapng Decryption Secrets Blocks are used without it")
 	var points pointList
 	fs.Var(&points, "point", "read `NAME=FILE` as the capture point NAME (repeatable; the same NAME again adds a rotated file of that capture): the points are analysed each on its own and compared, placing each loss between two adjacent points")
+	// One by default: a forgotten connection's trackers and row make the
+	// next one's (Analyzer.reuse) only on one goroutine, and on the bench
+	// captures that saves more than a second core gains (README, Using
+	// the cores).
+	fs.IntVar(&opts.Workers, "workers", 1, "analyse the connections on `N` goroutines (more than the cores Go may use do not help); 1 analyses in the reading goroutine; the report is the same either way. Several capture points are read on one")
 	var split splitMode
 	fs.Var(&split, "split-interfaces", "read a file of several interfaces (tcpdump -i any: LINUX_SLL2; pcapng) as one capture point per interface, named FILE:IFACE or NAME:IFACE; by default (auto) a file is split when its packets are forwarded between its interfaces (a router's or a node's -i any); =false reads it as one point, dropping the copies")
 	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n       h2pcap analyze [flags] --point NAME=FILE --point NAME=FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given; files that\ncapture the same moments and connections are several capture points, each\nnamed by its file name (--point names them).\n")
@@ -185,6 +190,9 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	if err := out.check(); err != nil {
 		return err
+	}
+	if opts.Workers < 1 {
+		return usageError("analyze: --workers %d: want 1 or more", opts.Workers)
 	}
 	opts.Plot = out.pictures()
 	var keyFiles []keyLogFile
@@ -304,11 +312,13 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// the same connections.
 		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp)
 		if err != nil || shared || stop.Err() != nil {
+			a.Close() // its workers and spill file: not reported
 			return r, err
 		}
 		// No connection in common: captures of other places, read as
 		// given as one capture, as they always were.
 		if !slices.Equal(order, paths) {
+			a.Close() // its workers and spill file: read again
 			if a, infos, err = readInputs(stop, paths, opts, open, prog); err != nil {
 				return nil, err
 			}
@@ -354,6 +364,7 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 				infos = append(infos, cut)
 				continue
 			}
+			a.Close() // its workers and spill file
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		info, err := a.ReadSource(&inputSource{Source: src, stop: stop, prog: prog})
@@ -361,6 +372,7 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
 		if err != nil {
+			a.Close()
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
 		infos = append(infos, info)
