@@ -173,8 +173,19 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 	if nodeClient != nil {
 		want++
 	}
-	if len(r.Connections) != want {
-		t.Errorf("%d connections, want the clients' %d, each once", len(r.Connections), want)
+	// Each connection once (nothing counted twice across interfaces); a
+	// client may dial again when the loss times a request out, so the
+	// clients' connections are at least want.
+	seen := map[[2]string]bool{}
+	for _, c := range r.Connections {
+		k := [2]string{c.Client, c.Server}
+		if seen[k] {
+			t.Errorf("connection %s -> %s listed twice", c.Client, c.Server)
+		}
+		seen[k] = true
+	}
+	if len(r.Connections) < want {
+		t.Errorf("%d connections, want at least the clients' %d, each once", len(r.Connections), want)
 	}
 	placed := 0
 	for _, c := range r.Connections {
