@@ -92,20 +92,7 @@ func (in *input) formatError(off int64, err error, format string, args ...any) *
 
 // count records one packet in the report. It is on the hot path.
 func (in *input) count(t time.Time, capLen, wireLen int) {
-	in.info.Packets++
-	in.info.Bytes += int64(capLen)
-	if capLen < wireLen {
-		in.info.TruncatedPackets++
-	}
-	if t.IsZero() {
-		return // a pcapng Simple Packet Block has no timestamp
-	}
-	if in.info.First.IsZero() || t.Before(in.info.First) {
-		in.info.First = t
-	}
-	if t.After(in.info.Last) {
-		in.info.Last = t
-	}
+	in.info.Count(t, capLen, wireLen)
 }
 
 func (in *input) addLinkType(lt layers.LinkType) {

@@ -30,6 +30,26 @@ type InputInfo struct {
 	CaptureQuality *CaptureQuality `json:"capture_quality,omitempty"`
 }
 
+// Count records one packet of the input: its captured length capLen of
+// wireLen on the wire, at t (zero for a pcapng Simple Packet Block, which
+// has no timestamp). It is on the hot path; every Source counts with it.
+func (in *InputInfo) Count(t time.Time, capLen, wireLen int) {
+	in.Packets++
+	in.Bytes += int64(capLen)
+	if capLen < wireLen {
+		in.TruncatedPackets++
+	}
+	if t.IsZero() {
+		return
+	}
+	if in.First.IsZero() || t.Before(in.First) {
+		in.First = t
+	}
+	if t.After(in.Last) {
+		in.Last = t
+	}
+}
+
 // CaptureQuality is what an input lacks that the network did carry:
 // one direction of connections, or packets the receiver acknowledged
 // that never reached the file (capture drops). The analysis fills it from

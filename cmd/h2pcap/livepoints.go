@@ -270,18 +270,7 @@ func (s *livePointSource) Close() error            { return nil }
 
 // count records one packet of the interface, as a Source counts its own.
 func (s *livePointSource) count(p *decode.Packet) {
-	in := &s.info
-	in.Packets++
-	in.Bytes += int64(p.CaptureLen)
-	if p.CaptureLen < p.WireLen {
-		in.TruncatedPackets++
-	}
-	if in.First.IsZero() || p.Time.Before(in.First) {
-		in.First = p.Time
-	}
-	if p.Time.After(in.Last) {
-		in.Last = p.Time
-	}
+	s.info.Count(p.Time, p.CaptureLen, p.WireLen)
 }
 
 // readLive reads the capture into the primary Analyzer a and, with lp,

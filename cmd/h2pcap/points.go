@@ -498,19 +498,5 @@ func (s *ifaceSource) Secrets() []decode.DecryptionSecret { return s.src.Secrets
 
 // count records one packet of the interface, as a Source counts its own.
 func (s *ifaceSource) count(p *decode.Packet) {
-	in := &s.info
-	in.Packets++
-	in.Bytes += int64(p.CaptureLen)
-	if p.CaptureLen < p.WireLen {
-		in.TruncatedPackets++
-	}
-	if p.Time.IsZero() {
-		return
-	}
-	if in.First.IsZero() || p.Time.Before(in.First) {
-		in.First = p.Time
-	}
-	if p.Time.After(in.Last) {
-		in.Last = p.Time
-	}
+	s.info.Count(p.Time, p.CaptureLen, p.WireLen)
 }

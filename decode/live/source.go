@@ -691,18 +691,7 @@ func (s *Source) deliver(b *buf) *decode.Packet {
 }
 
 func (s *Source) count(p *decode.Packet) {
-	in := &s.info
-	in.Packets++
-	in.Bytes += int64(p.CaptureLen)
-	if p.CaptureLen < p.WireLen {
-		in.TruncatedPackets++
-	}
-	if in.First.IsZero() || p.Time.Before(in.First) {
-		in.First = p.Time
-	}
-	if p.Time.After(in.Last) {
-		in.Last = p.Time
-	}
+	s.info.Count(p.Time, p.CaptureLen, p.WireLen)
 }
 
 // ifName returns the name of the interface with kernel index i, looked
