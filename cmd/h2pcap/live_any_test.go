@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,22 +126,8 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 		t.Fatalf("client: %v\n%s", err, out)
 	}
 	time.Sleep(1500 * time.Millisecond) // libpcap hands a ring block over up to 1 s after its first packet
-	for _, c := range []*exec.Cmd{live, td} {
-		c.Process.Signal(syscall.SIGINT)
-	}
-	for _, c := range []*exec.Cmd{live, td} {
-		done := make(chan error, 1)
-		go func() { done <- c.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				b, _ := os.ReadFile(filepath.Join(dir, "live.out"))
-				t.Fatalf("%s: %v\n%s", c.Args, err, b)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s did not stop on SIGINT", c.Args)
-		}
-	}
+	liveLog := filepath.Join(dir, "live.out")
+	interrupt(t, 5*time.Second, stopped{"h2pcap live", live, liveLog}, stopped{"tcpdump", td, liveLog})
 
 	b, err := os.ReadFile(liveJSON)
 	if err != nil {

@@ -303,22 +303,7 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 	n.in(n.cli, "nft", "add table inet h2live; add chain inet h2live silence { type filter hook output priority 0; policy accept; }; add rule inet h2live silence ip daddr "+liveServer+" drop")
 	// libpcap hands a ring block over up to 1 s after its first packet.
 	time.Sleep(1500 * time.Millisecond)
-	for _, c := range []*exec.Cmd{live, td} {
-		c.Process.Signal(syscall.SIGINT)
-	}
-	for name, c := range map[string]*exec.Cmd{"h2pcap live": live, "tcpdump": td} {
-		done := make(chan error, 1)
-		go func() { done <- c.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				b, _ := os.ReadFile(liveOut)
-				t.Fatalf("%s: %v\n%s", name, err, b)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("%s did not stop on SIGINT", name)
-		}
-	}
+	interrupt(t, 5*time.Second, stopped{"h2pcap live", live, liveOut}, stopped{"tcpdump", td, liveOut})
 	client.Process.Signal(syscall.SIGTERM)
 	t.Logf("took %v", time.Since(t0).Round(time.Millisecond))
 
@@ -451,6 +436,36 @@ func (l *lineLog) lines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.all)
+}
+
+// stopped is a command a test interrupts (interrupt): its name in a
+// failure, and the file its output went to.
+type stopped struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+}
+
+// interrupt sends SIGINT to every command, then waits up to wait for each
+// to exit; one that fails fails t with its output, one that goes on fails t.
+func interrupt(t *testing.T, wait time.Duration, cmds ...stopped) {
+	t.Helper()
+	for _, c := range cmds {
+		c.cmd.Process.Signal(syscall.SIGINT)
+	}
+	for _, c := range cmds {
+		done := make(chan error, 1)
+		go func() { done <- c.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				b, _ := os.ReadFile(c.log)
+				t.Fatalf("%s: %v\n%s", c.name, err, b)
+			}
+		case <-time.After(wait):
+			t.Fatalf("%s did not stop on SIGINT", c.name)
+		}
+	}
 }
 
 // startPiped is start with standard output read line by line through a

@@ -75,22 +75,11 @@ func TestLiveTwoNodes(t *testing.T) {
 		t.Fatalf("the client's live saved no ping_lost evidence; its output:\n%s", b)
 	}
 	time.Sleep(1500 * time.Millisecond) // the server's ring blocks handed over
+	var lives []stopped
 	for _, nd := range nodes {
-		nd.cmd.Process.Signal(syscall.SIGINT)
+		lives = append(lives, stopped{"h2pcap live on the " + nd.name + " node", nd.cmd, filepath.Join(dir, nd.name+"-live.out")})
 	}
-	for _, nd := range nodes {
-		done := make(chan error, 1)
-		go func() { done <- nd.cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				b, _ := os.ReadFile(filepath.Join(dir, nd.name+"-live.out"))
-				t.Fatalf("h2pcap live on the %s node: %v\n%s", nd.name, err, b)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("h2pcap live on the %s node did not stop on SIGINT", nd.name)
-		}
-	}
+	interrupt(t, 5*time.Second, lives...)
 	client.Process.Signal(syscall.SIGTERM)
 	evidence, _ := filepath.Glob(filepath.Join(nodes[0].save, "*-ping_lost.pcapng"))
 	// The server's live saw the PING arrive, its ACK leave and the PING

@@ -115,18 +115,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 	}
 	// The connections close and go quiet; the ring blocks are handed over.
 	time.Sleep(1500 * time.Millisecond)
-	live.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- live.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			b, _ := os.ReadFile(liveOut)
-			t.Fatalf("h2pcap live: %v\n%s", err, b)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("h2pcap live did not stop on SIGINT")
-	}
+	interrupt(t, 10*time.Second, stopped{"h2pcap live", live, liveOut})
 	dropped := map[model.Direction]int{}
 	for dir, name := range map[model.Direction]string{model.ClientToServer: "c2s", model.ServerToClient: "s2c"} {
 		out, err := exec.Command("ip", "netns", "exec", n.rtr, "nft", "list", "counter", family, "h2lp", name).CombinedOutput()
@@ -152,6 +141,20 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 	for _, d := range dropped {
 		if d < 20 {
 			t.Fatalf("nft dropped %v: too few to judge the counts by", dropped)
+		}
+	}
+	// A capture that itself lost packets (its ring full on a loaded
+	// machine) cannot be held to nft's counts: the report says so (a
+	// warning, capture drops suspected), and what it then counts per hop
+	// is issue 13's open part.
+	for _, in := range r.Inputs {
+		if q := in.CaptureQuality; q != nil && q.MissedBytes > 0 {
+			t.Skipf("the capture lost packets itself (%d bytes the receiver acknowledged never seen): its hop counts cannot be held to nft's", q.MissedBytes)
+		}
+		for _, w := range in.Warnings {
+			if strings.Contains(w, "kernel dropped") {
+				t.Skipf("the capture lost packets itself (%s): its hop counts cannot be held to nft's", w)
+			}
 		}
 	}
 	var names []string
@@ -442,18 +445,7 @@ func TestLivePointsBlackhole(t *testing.T) {
 		t.Errorf("no lost PING line while h2pcap live runs; its output so far:\n%s", strings.Join(findings.lines(), "\n"))
 	}
 	time.Sleep(1500 * time.Millisecond)
-	live.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- live.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			b, _ := os.ReadFile(liveOut)
-			t.Fatalf("h2pcap live: %v\n%s", err, b)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("h2pcap live did not stop on SIGINT")
-	}
+	interrupt(t, 10*time.Second, stopped{"h2pcap live", live, liveOut})
 	client.Process.Signal(syscall.SIGTERM)
 	b, err := os.ReadFile(liveJSON)
 	if err != nil {
