@@ -139,6 +139,14 @@ func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) 
 	b = binary.BigEndian.AppendUint16(b, s.Window)
 	b = binary.BigEndian.AppendUint16(b, checksum)
 	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
+	b = appendCopyShape(b, s)
+	return xxhash.Sum64(b), flow
+}
+
+// appendCopyShape appends to b what every copy of s has whatever a box
+// did to its addresses and IP header: its TCP options (timestamps, MSS,
+// window scale, SACK blocks) and both ends of its payload.
+func appendCopyShape(b []byte, s *Segment) []byte {
 	o := &s.Options
 	b = binary.BigEndian.AppendUint32(b, o.TSVal)
 	b = binary.BigEndian.AppendUint32(b, o.TSEcr)
@@ -154,7 +162,7 @@ func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) 
 	} else {
 		b = append(b, p...)
 	}
-	return xxhash.Sum64(b), flow
+	return b
 }
 
 // copyOf says whether s (whose TCP checksum is checksum, captured on

@@ -145,21 +145,7 @@ func (n *natFinder) repeats(s *Segment, iface int32) bool {
 	b = append(b, byte(s.Flags))
 	if !hasID {
 		b = binary.BigEndian.AppendUint16(b, s.Window)
-		o := &s.Options
-		b = binary.BigEndian.AppendUint32(b, o.TSVal)
-		b = binary.BigEndian.AppendUint32(b, o.TSEcr)
-		b = binary.BigEndian.AppendUint16(b, o.MSS)
-		b = append(b, byte(o.WindowScale), byte(len(o.SACK)))
-		for _, blk := range o.SACK[:min(len(o.SACK), 4)] {
-			b = binary.BigEndian.AppendUint32(b, blk.Left)
-			b = binary.BigEndian.AppendUint32(b, blk.Right)
-		}
-		if p := s.Payload; len(p) > 2*dupSample {
-			b = append(b, p[:dupSample]...)
-			b = append(b, p[len(p)-dupSample:]...)
-		} else {
-			b = append(b, p...)
-		}
+		b = appendCopyShape(b, s)
 	}
 	sum := xxhash.Sum64(b)
 	e := &n.slots[sum%dupSlots]
