@@ -104,13 +104,7 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 
 	dir := t.TempDir()
 	h2lab, h2pcap := filepath.Join(bin, "h2lab"), filepath.Join(bin, "h2pcap")
-	n.start(n.srv, filepath.Join(dir, "server.out"), h2lab, "server", "--tls-listen", "", "--h2c-listen", ":8080", "--log", filepath.Join(dir, "server.log"))
-	if !waitFor(5*time.Second, func() bool {
-		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htln", "sport = :8080").Output()
-		return len(bytes.TrimSpace(out)) > 0
-	}) {
-		t.Fatal("the server does not listen on :8080")
-	}
+	n.startH2cServer(t, dir, h2lab)
 	liveJSON, tdPcap, tdErr := filepath.Join(dir, "live.json"), filepath.Join(dir, "any.pcap"), filepath.Join(dir, "tcpdump.out")
 	livePcap := filepath.Join(dir, "live.pcapng")
 	live := n.start(n.rtr, filepath.Join(dir, "live.out"), h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)

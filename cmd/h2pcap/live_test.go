@@ -438,6 +438,19 @@ func (l *lineLog) lines() []string {
 	return slices.Clone(l.all)
 }
 
+// startH2cServer starts the lab's h2c server on :8080 in n's server
+// namespace, its output and log in dir, and waits until it listens.
+func (n *labNet) startH2cServer(t *testing.T, dir, h2lab string) {
+	t.Helper()
+	n.start(n.srv, filepath.Join(dir, "server.out"), h2lab, "server", "--tls-listen", "", "--h2c-listen", ":8080", "--log", filepath.Join(dir, "server.log"))
+	if !waitFor(5*time.Second, func() bool {
+		out, _ := exec.Command("ip", "netns", "exec", n.srv, "ss", "-Htln", "sport = :8080").Output()
+		return len(bytes.TrimSpace(out)) > 0
+	}) {
+		t.Fatal("the server does not listen on :8080")
+	}
+}
+
 // stopped is a command a test interrupts (interrupt): its name in a
 // failure, and the file its output went to.
 type stopped struct {

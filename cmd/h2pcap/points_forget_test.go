@@ -99,21 +99,29 @@ func firstDiff(a, b []byte) string {
 // packet in 97 (those connections have something to place). It returns
 // the two files' paths.
 func twoPoints(t *testing.T, n int) (string, string) {
+	return twoPointFiles(t, n, 10, 97, "a", "b")
+}
+
+// twoPointFiles writes n synthetic short connections started at rate a
+// second, seen at point a (the clients' side) and at point b 2 µs further
+// along both ways, which lacks one packet in missEvery (0: none), as
+// a.pcap and b.pcap. It returns the two files' paths.
+func twoPointFiles(t *testing.T, n int, rate float64, missEvery int, a, b string) (string, string) {
 	t.Helper()
 	var src bytes.Buffer
-	if err := synth.Write(&src, "short", synth.Config{N: n, Open: 16, Rate: 10}, nil); err != nil {
+	if err := synth.Write(&src, "short", synth.Config{N: n, Open: 16, Rate: rate}, nil); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	pa, pb := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	pa, pb := filepath.Join(dir, a+".pcap"), filepath.Join(dir, b+".pcap")
 	if err := os.WriteFile(pa, src.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := synth.SecondPoint(&src, &b, 2*time.Microsecond, 97); err != nil {
+	var second bytes.Buffer
+	if err := synth.SecondPoint(&src, &second, 2*time.Microsecond, missEvery); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(pb, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(pb, second.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return pa, pb
