@@ -196,6 +196,10 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		defer w.close()
 		in = w
 	}
+	// Like tcpdump's "listening on": every socket is bound and filtered,
+	// so what the link carries from now on is in the report; scripts
+	// wait for this line before they start the traffic.
+	fmt.Fprintf(con, "h2pcap: listening on %s, %s\n", strings.Join(ifaces, ", "), filter.String())
 	handlers := []func(*model.Notice){con.notice}
 	if saveDir != "" {
 		r := &ringTee{src: in, ring: evidence.NewRing(ring), anyIface: slices.Index(ifaces, live.Any)}

@@ -107,13 +107,14 @@ func liveAnyForwarding(t *testing.T, bin, mode string, queued bool) {
 	n.startH2cServer(t, dir, h2lab)
 	liveJSON, tdPcap, tdErr := filepath.Join(dir, "live.json"), filepath.Join(dir, "any.pcap"), filepath.Join(dir, "tcpdump.out")
 	livePcap := filepath.Join(dir, "live.pcapng")
-	live := n.start(n.rtr, filepath.Join(dir, "live.out"), h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)
+	liveOut := filepath.Join(dir, "live.out")
+	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)
 	td := n.start(n.rtr, tdErr, "tcpdump", "-n", "-U", "-Z", "root", "-s", "0", "-i", "any", "-w", tdPcap, "tcp port 8080")
 	if !waitFor(5*time.Second, func() bool { b, _ := os.ReadFile(tdErr); return bytes.Contains(b, []byte("listening on")) }) {
 		b, _ := os.ReadFile(tdErr)
 		t.Fatalf("tcpdump did not start: %s", b)
 	}
-	waitPacketSockets(t, n.rtr, 2) // tcpdump's and h2pcap live's
+	waitListening(t, liveOut)
 	client := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "4",
 		"--duration", "3s", "--every", "100ms", "--large-every", "5", "--watch-every", "1s", "--log", filepath.Join(dir, "client.log"))
 	if out, err := client.CombinedOutput(); err != nil {

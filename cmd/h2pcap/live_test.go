@@ -251,7 +251,7 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 		b, _ := os.ReadFile(tdErr)
 		t.Fatalf("tcpdump did not start: %s", b)
 	}
-	waitPacketSockets(t, n.cli, 2) // tcpdump's and h2pcap live's
+	waitListening(t, liveOut)
 
 	// Requests every 200 ms for 1 s, then only the /watch stream, whose
 	// next event is 30 s away: the connection idles, and the health-check
@@ -384,23 +384,14 @@ func liveBlackhole(t *testing.T, useTLS, keyed bool) {
 	}
 }
 
-// waitPacketSockets waits up to 10 s until namespace ns holds at least n
-// packet sockets (tcpdump's, h2pcap live's): a capture started on a
-// loaded machine can take longer than any fixed sleep to open its
-// socket, and the packets sent before it are missing from its counts.
-func waitPacketSockets(t *testing.T, ns string, n int) {
+// waitListening waits up to 10 s for h2pcap live's "listening on" line
+// in its standard error, out: every socket is bound and filtered by then.
+func waitListening(t *testing.T, out string) {
 	t.Helper()
-	count := func() int {
-		out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/packet").Output()
-		if err != nil {
-			return 0
-		}
-		return strings.Count(strings.TrimSpace(string(out)), "\n") // past the header line
+	if !waitFor(10*time.Second, func() bool { b, _ := os.ReadFile(out); return bytes.Contains(b, []byte("h2pcap: listening on ")) }) {
+		b, _ := os.ReadFile(out)
+		t.Fatalf("h2pcap live did not say it was listening within 10 s: %s", b)
 	}
-	if !waitFor(10*time.Second, func() bool { return count() >= n }) {
-		t.Fatalf("%d packet sockets in %s after 10 s, want %d", count(), ns, n)
-	}
-	time.Sleep(100 * time.Millisecond) // its ring is set up and bound right after
 }
 
 // clientStart waits up to 5 s for the lab client's first log line (op

@@ -52,7 +52,7 @@ func TestLiveTwoNodes(t *testing.T) {
 			"-w", nd.pcap, "--ring", "16MB", "--save", nd.save, "--format", "json", "-o", nd.jsonR)
 	}
 	for _, nd := range nodes {
-		waitPacketSockets(t, nd.ns, 1)
+		waitListening(t, filepath.Join(dir, nd.name+"-live.out"))
 	}
 
 	// As TestLiveBlackhole: requests for 1 s, then the connection idles

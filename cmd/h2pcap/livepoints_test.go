@@ -88,7 +88,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 		args = append(args, "-i", i)
 	}
 	live := n.start(n.rtr, liveOut, args...)
-	waitPacketSockets(t, n.rtr, len(ifaces))
+	waitListening(t, liveOut)
 	var nodeClient *exec.Cmd
 	if mode == "routed" {
 		// The node's own connection to the same server, on the uplink
@@ -394,7 +394,7 @@ func TestLivePointsBlackhole(t *testing.T) {
 	n.startH2cServer(t, dir, h2lab)
 	liveJSON, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out")
 	live, findings := n.startPiped(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON)
-	waitPacketSockets(t, n.rtr, 1)
+	waitListening(t, liveOut)
 	// As TestLiveBlackhole: requests for 1 s, then the connection idles
 	// and its health-check PING goes out 1 s later, into the black hole.
 	clientLog := filepath.Join(dir, "client.log")
