@@ -77,8 +77,10 @@ type Hop struct {
 	PacketsLost int     `json:"packets_lost"`
 	LossRate    float64 `json:"loss_rate"` // PacketsLost / PacketsUpstream
 	// CaptureMissed counts packets seen at From whose data To's capture
-	// lacks though the receiver acknowledged it: To's capture dropped
-	// them (tcpdump's buffer), the network did not; not in PacketsLost.
+	// lacks though the receiver acknowledged it, and pure ACKs To's
+	// capture lacks from a time it was missing such data: To's capture
+	// dropped them (tcpdump's buffer), the network did not; not in
+	// PacketsLost.
 	CaptureMissed int `json:"capture_missed,omitempty"`
 	// Refused counts packets seen at From, never at To, of connections
 	// answered with an RST that To never saw pass: a device between

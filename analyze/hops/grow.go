@@ -17,6 +17,7 @@ func (p *Placer) AddPoint(name string) int {
 	p.last = append(p.last, time.Time{})
 	p.ended = append(p.ended, false)
 	p.votes = append(p.votes, 0)
+	p.gaps = append(p.gaps, nil)
 	np := len(p.names)
 	for _, f := range p.open {
 		f.grow(np)

@@ -56,6 +56,9 @@ type Placer struct {
 	// seenOnly: a point that did not see a flow is not on its path
 	// (SeenOnly).
 	seenOnly bool
+	// gaps are per point the spans in which its capture missed packets
+	// the receiver acknowledged (gaps.go).
+	gaps [][]gap
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -232,6 +235,9 @@ type lossResult struct {
 	icmpFrom  []netip.Addr     // the senders of those ICMP errors
 	first     [][]model.Moment // per point: its first packets' frames
 	frames    [][][]model.Moment
+	// ackMiss are the pure ACKs seen at one point and not at another,
+	// decided at Finish (gaps.go).
+	ackMiss []ackMiss
 }
 
 // New returns a Placer for the points named.
@@ -246,6 +252,7 @@ func New(names []string) *Placer {
 		last:     make([]time.Time, n),
 		ended:    make([]bool, n),
 		votes:    make([]int, n),
+		gaps:     make([][]gap, n),
 		live:     map[uint32]*flow{},
 		clean:    cleanFlows{np: n},
 	}
@@ -680,6 +687,9 @@ func (f *flow) isClean(seenOnly bool) bool {
 		if r.packets == nil {
 			continue
 		}
+		if len(r.ackMiss) > 0 {
+			return false
+		}
 		for a := range r.missing {
 			if r.quotedAt[a] != 0 {
 				return false
@@ -838,6 +848,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 						missed[ri] = true
 					} else {
 						capMissed[ri] = true
+						p.noteGap(b, chunk[ri].ns+delta)
 					}
 				}
 			}
@@ -957,8 +968,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 						}
 						continue
 					}
-					res.missing[a][b]++
-					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+					res.ackMiss = append(res.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta})
 				}
 			}
 		}

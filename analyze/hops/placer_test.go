@@ -274,6 +274,9 @@ func TestPlacer(t *testing.T) {
 		merge   map[int]bool
 		// uncaptured: data segment -> the point whose capture misses it
 		uncaptured map[int]int
+		// ackUncaptured: data segment -> the point whose capture misses
+		// its pure ACK
+		ackUncaptured map[int]int
 		// capMissed is, if set, per hop (as in want) the packets the
 		// downstream capture missed.
 		capMissed []int
@@ -317,6 +320,16 @@ func TestPlacer(t *testing.T) {
 			capMissed: []int{0, 2, 1, 0},
 		},
 		{
+			// The client's capture misses server data 1 (k 11), which
+			// the client acknowledged, and, 175 ms later, the server's
+			// ACK of client data 8: a pure ACK has nothing to tell a
+			// capture's drop from the network's by, and the client's
+			// capture was missing packets then: missed, not lost.
+			name: "capture missed acks", points: three, cdata: 10, sdata: 3, uncaptured: map[int]int{11: 0}, ackUncaptured: map[int]int{8: 0},
+			want:      []want{{0, "client", "router", 0, 0}, {0, "router", "server", 0, 0}, {1, "server", "router", 0, 0}, {1, "router", "client", 0, 0}},
+			capMissed: []int{0, 0, 0, 2},
+		},
+		{
 			// The server's point sees client segments 4 and 5 merged
 			// (GRO): the same bytes, cut differently: no loss.
 			name: "merged downstream", points: three, cdata: 10, sdata: 2, merge: map[int]bool{5: true},
@@ -331,7 +344,17 @@ func TestPlacer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, tt.points, nil, connMissed(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge, tt.uncaptured))
+			ps := connMissed(len(tt.points), tt.cdata, tt.sdata, tt.lost, tt.ackLost, tt.merge, tt.uncaptured)
+			k := -1 // the handshake's ACK; then the ACK of data k
+			for i := range ps {
+				if ps[i].n == 0 && ps[i].flags == decode.FlagACK {
+					if pt, ok := tt.ackUncaptured[k]; ok {
+						ps[i].uncaptured = pt + 1
+					}
+					k++
+				}
+			}
+			res := run(t, tt.points, nil, ps)
 			if res.Len() != 1 {
 				t.Fatalf("%d flows, want 1 (matched across points)", res.Len())
 			}

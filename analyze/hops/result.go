@@ -109,6 +109,7 @@ func (p *Placer) Finish() *Result {
 		p.retire(f)
 	}
 	p.open = nil
+	p.settleAcks()
 	np := len(p.names)
 	off0 := p.offsetsFrom0()
 	// The result keeps the clean records, not the Placer.

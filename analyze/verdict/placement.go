@@ -113,7 +113,7 @@ func WithHops(headline string, hops []model.Hop) string {
 			s += fmt.Sprintf(" %s %s stopped between %s and %s by %s, which said so with an ICMP error: not lost.", plural(h.ICMP, "packet"), arrow(h.Direction), h.From, h.To, strings.Join(h.ICMPFrom, ", "))
 		}
 		if h.CaptureMissed > 0 {
-			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s and that the receiver acknowledged: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
+			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s, data the receiver acknowledged or ACKs sent while that capture was missing such data: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
 		}
 	}
 	if headline == "" {

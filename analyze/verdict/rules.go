@@ -254,6 +254,14 @@ const (
 	// retransmissions (1, 2, 4 s) fit; a port reused minutes later by a
 	// new connection with the same tuple does not.
 	PlaceMatchWindow = 30 * time.Second
+	// CaptureGapSpan is how near (a point's capture time) a pure ACK
+	// missing at a point must be to a packet that point's capture
+	// provably missed (its data acknowledged by the receiver, never in
+	// the capture) to be put down to the capture, not the hop: a capture
+	// drops in bursts, for as long as its reader is held up (a full
+	// ring, a stalled disk, tens to hundreds of ms), and a pure ACK
+	// has no acknowledgment of its own to tell it by.
+	CaptureGapSpan = 200 * time.Millisecond
 	// PlaceSeqWindow bounds how far (bytes of sequence space) a
 	// connection's first packet at a point may be from where another
 	// point's copy of the same connection is, for the two to be matched

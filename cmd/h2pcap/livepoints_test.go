@@ -136,16 +136,20 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 		}
 	}
 	// A capture that itself lost packets (its ring full on a loaded
-	// machine) cannot be held to nft's counts: the report says so (a
-	// warning, capture drops suspected), and what it then counts per hop
-	// is issue 13's open part.
+	// machine) says so (a warning), and what it lacks is counted as
+	// missed by the capture, not lost: a hop may then count fewer than
+	// nft dropped (a copy the network lost whose retransmission the
+	// capture missed too), never more.
+	capDropped := false
 	for _, in := range r.Inputs {
 		if q := in.CaptureQuality; q != nil && q.MissedBytes > 0 {
-			t.Skipf("the capture lost packets itself (%d bytes the receiver acknowledged never seen): its hop counts cannot be held to nft's", q.MissedBytes)
+			t.Logf("the capture lost packets itself (%d bytes the receiver acknowledged never seen): hop counts held to at most nft's", q.MissedBytes)
+			capDropped = true
 		}
 		for _, w := range in.Warnings {
 			if strings.Contains(w, "kernel dropped") {
-				t.Skipf("the capture lost packets itself (%s): its hop counts cannot be held to nft's", w)
+				t.Logf("the capture lost packets itself (%s): hop counts held to at most nft's", w)
+				capDropped = true
 			}
 		}
 	}
@@ -160,7 +164,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 	if strings.Join(names, ",") != "uplink=uplink,vethpod=vethpod" {
 		t.Errorf("points %q, want vethpod and uplink, each its interface", names)
 	}
-	checkHops(t, "live", r.Summary.Hops, "", dropped)
+	checkHops(t, "live", r.Summary.Hops, "", dropped, capDropped)
 	if w := "between vethpod and uplink"; !strings.Contains(r.Summary.Headline, w) {
 		t.Errorf("headline %q does not say %q", r.Summary.Headline, w)
 	}
@@ -206,7 +210,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 
 	// What live -w wrote, read as a point per interface, places the same.
 	wr := analyzeJSON(t, nil, "--split-interfaces", livePcap)
-	checkHops(t, "analyze --split-interfaces", wr.Summary.Hops, "live:", dropped)
+	checkHops(t, "analyze --split-interfaces", wr.Summary.Hops, "live:", dropped, capDropped)
 	if len(wr.Summary.Hops) != len(r.Summary.Hops) {
 		t.Fatalf("analyze --split-interfaces: hops %+v, live %+v", wr.Summary.Hops, r.Summary.Hops)
 	}
@@ -221,8 +225,9 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 
 // checkHops wants, each way, the node's hop (points named prefix+vethpod
 // and prefix+uplink) to have lost within 5% of what nft dropped that
-// way, and no other loss.
-func checkHops(t *testing.T, who string, hops []model.Hop, prefix string, dropped map[model.Direction]int) {
+// way, and no other loss; atMost (the capture dropped packets itself):
+// at most 5% more than nft dropped.
+func checkHops(t *testing.T, who string, hops []model.Hop, prefix string, dropped map[model.Direction]int, atMost bool) {
 	t.Helper()
 	veth, uplink := prefix+"vethpod", prefix+"uplink"
 	seen := map[model.Direction]bool{}
@@ -235,7 +240,7 @@ func checkHops(t *testing.T, who string, hops []model.Hop, prefix string, droppe
 			want = dropped[h.Direction]
 			seen[h.Direction] = true
 		}
-		if d := h.PacketsLost - want; d*20 > want || -d*20 > want {
+		if d := h.PacketsLost - want; d*20 > want || -d*20 > want && !atMost {
 			t.Errorf("%s: hop %s %s->%s lost %d, nft dropped %d", who, h.Direction, h.From, h.To, h.PacketsLost, want)
 		}
 	}
