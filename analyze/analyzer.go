@@ -143,9 +143,10 @@ type Analyzer struct {
 	// connection's are made in their memory (Analyzer.build), saving the
 	// allocation and the growing of a few KB a connection. Only where
 	// nothing holds a connection past its forgetting: not with the live
-	// notices, the pictures, or a multi-point Placer (ForgetPlaced);
-	// nor with Options.Workers, whose goroutines build and judge
-	// connections side by side (shard.go).
+	// notices or the pictures; nor with Options.Workers, whose
+	// goroutines build and judge connections side by side (shard.go).
+	// A multi-point analysis (ForgetPlaced) reuses them too: what it
+	// keeps of a forgotten connection (ForgottenRows) is a copy.
 	reuse bool
 	free  []*connState
 }
@@ -206,7 +207,7 @@ func New(opts Options) *Analyzer {
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
-		a.reuse = a.nt == nil && !a.plot && !opts.ForgetPlaced && a.workers <= 1
+		a.reuse = a.nt == nil && !a.plot && a.workers <= 1
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp

@@ -4,12 +4,17 @@ package main
 
 // Built only with -tags pprof (bench and development): H2PCAP_CPUPROFILE and
 // H2PCAP_MEMPROFILE name files the whole run's CPU profile and the heap
-// profile at exit are written to. The release binary has no such hook.
+// profile at exit are written to; H2PCAP_PEAKPROFILE one the heap profile
+// is written to whenever the heap in use grew a tenth past its last
+// peak, so that it ends as the peak's (what a run's RSS follows, where
+// the profile at exit shows what is left). The release binary has no
+// such hook.
 
 import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 )
 
 func main() {
@@ -17,6 +22,9 @@ func main() {
 		if f, err := os.Create(p); err == nil {
 			pprof.StartCPUProfile(f)
 		}
+	}
+	if p := os.Getenv("H2PCAP_PEAKPROFILE"); p != "" {
+		go peakProfile(p)
 	}
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
@@ -28,4 +36,22 @@ func main() {
 		}
 	}
 	os.Exit(code)
+}
+
+// peakProfile writes the heap profile to path each time the heap in use
+// passes its last written peak by a tenth, checked every 100 ms.
+func peakProfile(path string) {
+	var peak uint64
+	var ms runtime.MemStats
+	for range time.Tick(100 * time.Millisecond) {
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse <= peak+peak/10 {
+			continue
+		}
+		peak = ms.HeapInuse
+		if f, err := os.Create(path); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 }
