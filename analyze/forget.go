@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"net/netip"
 	"time"
 
 	"github.com/h2pcap/h2pcap/internal/jsonrow"
@@ -253,9 +254,12 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 	}
 	fg.N++
 	fg.Quality = verdict.AddQuality(fg.Quality, f)
-	fg.Points = append(fg.Points, point)
-	fg.Clean = append(fg.Clean, verdict.CleanSpan{Path: i, Start: out.Start, End: out.End,
-		Stream: out.Stream, Client: out.Client, Frame: out.FirstFrame, Input: out.FirstInput})
+	if fg.Points == nil {
+		fg.Points = map[model.CapturePoint]int{}
+	}
+	fg.Points[point]++
+	client, _ := netip.ParseAddrPort(out.Client) // c.ep's, as the row wrote it
+	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out.Start, out.End, out.Stream, client, out.FirstFrame, out.FirstInput))
 	a.drop(c)
 }
 

@@ -109,7 +109,18 @@ func initialTTL(ttl int) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
 // MajorityPoint is the Report's capture point: the most common known
 // point among the connections; unknown on a tie or when none tells.
 func MajorityPoint(points []model.CapturePoint) model.CapturePoint {
+	return majorityPoint(points, nil)
+}
+
+// majorityPoint is MajorityPoint of points and, besides, more counted
+// by point.
+func majorityPoint(points []model.CapturePoint, more map[model.CapturePoint]int) model.CapturePoint {
 	n := map[model.CapturePoint]int{}
+	for p, k := range more {
+		if p != "" && p != model.PointUnknown {
+			n[p] += k
+		}
+	}
 	for _, p := range points {
 		if p != "" && p != model.PointUnknown {
 			n[p]++

@@ -284,7 +284,7 @@ func forgottenClean(fg *Forgotten, srv string, lo, hi time.Time) []CleanSpan {
 	}
 	var out []CleanSpan
 	for _, sp := range fg.Clean {
-		if fg.Paths[sp.Path].Server == srv && !sp.Start.After(lo) && !sp.End.Before(hi) {
+		if fg.Paths[sp.path].Server == srv && sp.spans(lo, hi) {
 			out = append(out, sp)
 		}
 	}
@@ -321,7 +321,7 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 	}
 	for _, sp := range forgottenClean(fg, srv, g.lo, g.hi) {
 		toServer++
-		if paths[pathKey{fg.Paths[sp.Path].ClientNet, srv}] {
+		if paths[pathKey{fg.Paths[sp.path].ClientNet, srv}] {
 			onPath++
 		}
 	}

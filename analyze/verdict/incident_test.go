@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -233,10 +234,10 @@ func TestIncidentsForgotten(t *testing.T) {
 	conns := []*model.Connection{dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20)}
 	fg := &Forgotten{N: 3, Paths: []ForgottenPath{{ClientNet: "10.1.1.0/24", Server: vip, Conns: 3}}}
 	for range 3 {
-		fg.Clean = append(fg.Clean, CleanSpan{Path: 0, Start: sec(0), End: sec(30)})
+		fg.Clean = append(fg.Clean, NewCleanSpan(0, sec(0), sec(30), 0, netip.AddrPort{}, 0, 0))
 	}
 	// One closed before the failure: not across it.
-	fg.Clean = append(fg.Clean, CleanSpan{Path: 0, Start: sec(0), End: sec(5)})
+	fg.Clean = append(fg.Clean, NewCleanSpan(0, sec(0), sec(5), 0, netip.AddrPort{}, 0, 0))
 	got, _ := Incidents(conns, fg)
 	if len(got) != 1 || got[0].Kind != model.IncidentPerFlow || got[0].Unaffected != 3 {
 		t.Errorf("got %+v, want one per_flow with 3 unaffected", got)

@@ -71,9 +71,9 @@ func newStartIndexSettled(conns []*model.Connection, fg *Forgotten, st *settled,
 	}
 	if fg != nil {
 		for _, sp := range fg.Clean {
-			srv := fg.Paths[sp.Path].Server
-			k := [2]string{hostOf(sp.Client), srv}
-			ix[k] = append(ix[k], connStart{start: sp.Start, stream: sp.Stream, client: sp.Client, frame: sp.Frame, input: sp.Input})
+			srv := fg.Paths[sp.path].Server
+			k := [2]string{sp.client.Addr().String(), srv}
+			ix[k] = append(ix[k], connStart{start: sp.Start(), stream: int(sp.stream), client: sp.client.String(), frame: int(sp.frame), input: int(sp.input)})
 		}
 	}
 	for k, l := range ix {

@@ -81,7 +81,7 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 	}
 	if forgotten != nil {
-		r.CapturePoint = MajorityPoint(append(slices.Clip(points), forgotten.Points...))
+		r.CapturePoint = majorityPoint(points, forgotten.Points)
 	} else {
 		r.CapturePoint = MajorityPoint(points)
 	}
@@ -358,8 +358,9 @@ func CaptureEnd(inputs []*decode.InputInfo, conns []*model.Connection) time.Time
 type Forgotten struct {
 	N     int             // connections
 	Paths []ForgottenPath // in first-forgotten order
-	// Points are their capture points, for the report's majority.
-	Points []model.CapturePoint
+	// Points count them by capture point, for the report's majority: a
+	// count, not a list (16 bytes a connection).
+	Points map[model.CapturePoint]int
 	// Clean are their lifetimes: the connections that went on while
 	// others failed (Incidents).
 	Clean []CleanSpan
@@ -374,15 +375,35 @@ type Forgotten struct {
 	Quality []QualityShare
 }
 
-// CleanSpan is a healthy connection's life on Paths[Path]: when it ran
+// CleanSpan is a healthy connection's life on Paths[path]: when it ran
 // (Incidents: it went on while others failed) and what names it as a
-// failed connection's redial (its stream, client and first packet).
+// failed connection's redial (its stream, client and first packet). One
+// is kept per forgotten connection until the Report: 72 bytes and no
+// pointer to a string of its own (times as ns, the client as an
+// address), not the 120 of the fields as the row has them.
 type CleanSpan struct {
-	Path         int
-	Start, End   time.Time
-	Stream       int
-	Client       string
-	Frame, Input int
+	start, end int64 // UnixNano
+	client     netip.AddrPort
+	frame      int64
+	path       int32
+	stream     int32
+	input      int32
+}
+
+// NewCleanSpan is the CleanSpan of a connection on Paths[path].
+func NewCleanSpan(path int, start, end time.Time, stream int, client netip.AddrPort, frame, input int) CleanSpan {
+	return CleanSpan{start: start.UnixNano(), end: end.UnixNano(), client: client, frame: int64(frame), path: int32(path), stream: int32(stream), input: int32(input)}
+}
+
+// Start is when the connection began (UTC, as capture times are).
+func (sp *CleanSpan) Start() time.Time { return time.Unix(0, sp.start).UTC() }
+
+// End is its last packet's time.
+func (sp *CleanSpan) End() time.Time { return time.Unix(0, sp.end).UTC() }
+
+// spans reports whether the connection went on through [lo, hi].
+func (sp *CleanSpan) spans(lo, hi time.Time) bool {
+	return sp.start <= lo.UnixNano() && sp.end >= hi.UnixNano()
 }
 
 // ForgottenPath is what forgotten connections add to one path.
