@@ -142,6 +142,10 @@ type dirLog struct {
 	// flow's numbering), when a SYN was seen.
 	isn    uint32
 	isnSet bool
+	// finEnd is the relative sequence number past the direction's FIN,
+	// once one was seen (finSet).
+	finEnd int64
+	finSet bool
 	// marks are the ranges acknowledged everywhere at each sweep; the
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
@@ -344,6 +348,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 			l.based, l.ref, l.refRel = true, seq, 0
 		}
 		lo := l.rel(seq)
+		if s.Flags&decode.FlagFIN != 0 && (!l.finSet || lo+int64(n) > l.finEnd) {
+			l.finEnd, l.finSet = lo+int64(n), true
+		}
 		l.recs = append(l.recs, rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
 	if p.now.Sub(p.swept) >= verdict.PlaceSweep {
@@ -563,7 +570,7 @@ func (p *Placer) sweep() {
 				p.compare(f, d, lim)
 			}
 		}
-		if f.closed && quiet >= verdict.PlaceQuiet {
+		if f.closed && (quiet >= verdict.PlaceQuiet || quiet >= verdict.PlaceHold && f.shutDown(len(p.names))) {
 			p.retire(f)
 			continue
 		}
@@ -571,6 +578,34 @@ func (p *Placer) sweep() {
 	}
 	clear(p.open[len(keep):])
 	p.open = keep
+}
+
+// shutDown reports whether flow f was seen at every one of the np points
+// and each saw both directions' FINs acknowledged: nothing of it is to
+// come (no FIN is sent again), so that once quiet for PlaceHold it is
+// retired without waiting PlaceQuiet for FINs sent again, and each
+// point's analysis forgets its connection the sooner. A point that did
+// not see the flow may be one whose clock is behind: it waits.
+func (f *flow) shutDown(np int) bool {
+	if len(f.at) < np {
+		return false
+	}
+	for d := range f.dir {
+		if l := f.dir[d]; l == nil || !l.finSet {
+			return false
+		}
+	}
+	for _, m := range f.at {
+		if m == nil || m.rst[0] || m.rst[1] {
+			return false
+		}
+		for d := range f.dir {
+			if !m.ackSeen[d] || m.acked[d] < f.dir[d].finEnd {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // due records the range of direction d acknowledged at every point that
