@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -215,5 +216,65 @@ func TestForgetClosedSameJSON(t *testing.T) {
 				t.Errorf("JSON differs after ForgetClosed (%d vs %d bytes, %d rows spilled)", len(got), len(want), spilled)
 			}
 		})
+	}
+}
+
+// TestRowSpillBlocks: rows spilled over many compressed blocks, in an
+// order far from the streams' (more blocks apart than Rows keeps
+// decompressed), come back in stream order, each byte for byte, one of
+// them larger than a block.
+func TestRowSpillBlocks(t *testing.T) {
+	s, err := newRowSpill()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 30000
+	rowOf := func(stream int) []byte {
+		size := 700 + stream%300
+		if stream == 1234 {
+			size = spillBlock + 100
+		}
+		b := bytes.Repeat([]byte(fmt.Sprintf("{\"stream\": %d}", stream)), size/12+1)
+		return b[:size]
+	}
+	// Every 7th stream is spilled at the end: its block is far from
+	// its neighbours'.
+	var late []int
+	for st := range n {
+		if st%7 == 0 {
+			late = append(late, st)
+			continue
+		}
+		s.addRow(st, rowOf(st))
+	}
+	for _, st := range late {
+		s.addRow(st, rowOf(st))
+	}
+	if s.Len() != n {
+		t.Fatalf("Len %d, want %d", s.Len(), n)
+	}
+	if len(s.blocks) < 3*spillCache {
+		t.Fatalf("%d blocks: too few to test the cache", len(s.blocks))
+	}
+	next := 0
+	err = s.Rows(func(stream int, row []byte) error {
+		if stream != next {
+			return fmt.Errorf("stream %d, want %d", stream, next)
+		}
+		if !bytes.Equal(row, rowOf(stream)) {
+			return fmt.Errorf("stream %d: row differs", stream)
+		}
+		next++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != n {
+		t.Errorf("%d rows, want %d", next, n)
+	}
+	if s.off >= int64(n*700/4) {
+		t.Errorf("%d bytes in the file for %d rows of 700-1000 repetitive bytes: not compressed", s.off, n)
 	}
 }
