@@ -205,7 +205,7 @@ func New(opts Options) *Analyzer {
 		a.nt = notice.New(opts.OnNotice)
 	}
 	if opts.ForgetHealthy > 0 {
-		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[[2]string]int{}, placed: opts.ForgetPlaced}
+		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[pathKey]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
 		a.reuse = a.nt == nil && !a.plot && a.workers <= 1
 		if opts.SpillRows {

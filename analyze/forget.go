@@ -33,7 +33,7 @@ type forgetter struct {
 	next      time.Time // the next sweep
 	closed    []*conn
 	forgotten verdict.Forgotten
-	index     map[[2]string]int // forgotten.Paths by client net and server
+	index     map[pathKey]int // forgotten.Paths by client net and server
 	dropped   int               // connections forgotten: healthy ones and probes
 	// placed: Options.ForgetPlaced; rows what is kept of the forgotten
 	// connections then (Forgotten).
@@ -192,7 +192,13 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	if point == model.PointUnknown || verdict.MaybeSpare(out, f) || tellsCapture(&f.Quality) {
 		return forgetting{}
 	}
-	v := verdict.Judge(out, f, point, c.end)
+	var v *model.Verdict
+	if a.spill != nil {
+		v = verdict.Judge(out, f, point, c.end)
+	} else {
+		// Only the kind decides: the row is not kept.
+		v = verdict.JudgeUntold(out, f, point, c.end)
+	}
 	if v == nil || v.Kind != model.KindHealthy {
 		return forgetting{}
 	}
@@ -232,11 +238,17 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 	if a.fg.placed {
 		a.fg.rows.add(out)
 	}
-	k := [2]string{model.ClientNet(out.Client), out.Server}
+	client, err := netip.ParseAddrPort(out.Client) // c.ep's, as the row wrote it
+	k := pathKey{server: out.Server}
+	if err != nil {
+		k.raw = out.Client
+	} else {
+		k.net = clientNet(client.Addr())
+	}
 	i, ok := a.fg.index[k]
 	if !ok {
 		i = len(fg.Paths)
-		fg.Paths = append(fg.Paths, verdict.ForgottenPath{ClientNet: k[0], Server: k[1], FirstStream: out.Stream})
+		fg.Paths = append(fg.Paths, verdict.ForgottenPath{ClientNet: model.ClientNet(out.Client), Server: out.Server, FirstStream: out.Stream})
 		a.fg.index[k] = i
 	}
 	p := &fg.Paths[i]
@@ -258,9 +270,29 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Points = map[model.CapturePoint]int{}
 	}
 	fg.Points[point]++
-	client, _ := netip.ParseAddrPort(out.Client) // c.ep's, as the row wrote it
 	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out.Start, out.End, out.Stream, client, out.FirstFrame, out.FirstInput))
 	a.drop(c)
+}
+
+// pathKey names a forgotten connection's path without making its
+// strings (model.ClientNet's, once per path, not per connection): the
+// client's network as model.ClientNet cuts it, or raw, a client that
+// is no address, and the server.
+type pathKey struct {
+	net    netip.Prefix
+	raw    string
+	server string
+}
+
+// clientNet is the network model.ClientNet names for a client at a.
+func clientNet(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p
 }
 
 // drop frees forgotten connection c. Its 4-tuple keeps a tombstone, not

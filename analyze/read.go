@@ -69,8 +69,13 @@ func (a *Analyzer) NewInputReader(src decode.Source) *InputReader {
 func (r *InputReader) Next() (*decode.Packet, error) {
 	for {
 		p, err := r.src.Next()
+		if err == nil {
+			return p, nil
+		}
+		// Declared here, not above: errors.As takes its address, which
+		// puts it on the heap, once per packet if declared for all.
 		var idle *decode.IdleError
-		if err != nil && errors.As(err, &idle) {
+		if errors.As(err, &idle) {
 			r.a.Tick(idle.At)
 			continue
 		}

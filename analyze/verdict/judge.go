@@ -215,6 +215,14 @@ func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 	return judge(c, f, point, end, true)
 }
 
+// JudgeUntold is Judge without the verdict's text (Summary, Evidence,
+// Filter): for a connection the report will not list, whose verdict only
+// decides whether it is forgotten (a table report's healthy ones), the
+// words are most of the judging's cost.
+func JudgeUntold(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
+	return judge(c, f, point, end, false)
+}
+
 // judge is Judge, without the verdict's text (Summary, Evidence, Filter)
 // unless text: what the judgement decides comes before its words.
 func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool) *model.Verdict {
