@@ -129,7 +129,7 @@ func (o *outputFlags) check() error {
 // or a FIFO is written in place (outfile says why).
 func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 	if o.output == "" || o.output == "-" {
-		w := bufio.NewWriter(stdout)
+		w := bufio.NewWriterSize(stdout, report.OutBuffer)
 		if err := report.WriteOptions(w, r, o.format, report.Options{Width: terminalWidth(stdout), All: o.all}); err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (o *outputFlags) write(stdout io.Writer, r *model.Report) error {
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	w := bufio.NewWriter(f)
+	w := bufio.NewWriterSize(f, report.OutBuffer)
 	err = report.WriteOptions(w, r, o.format, ropts)
 	if err == nil {
 		err = w.Flush()
