@@ -719,7 +719,7 @@ func (f *flow) isClean(seenOnly bool) bool {
 	}
 	for d := range f.dir {
 		r := &f.res[d]
-		if r.packets == nil {
+		if r.packets == nil || r.lossResult == nil {
 			continue
 		}
 		if len(r.ackMiss) > 0 {
@@ -781,6 +781,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	span := slices.Grow(p.buf.span[:0], len(chunk))[:len(chunk)]
 	start := slices.Grow(p.buf.start[:0], np*(n+1)+1)[:np*(n+1)+1]
 	clear(start)
+	allSeen := f.seenEverywhere()
 	for ri, r := range chunk {
 		lo, hi := idx(r.lo), idx(r.hi())
 		span[ri] = [2]int32{int32(lo), int32(hi)}
@@ -788,11 +789,15 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			start[int(r.point)*(n+1)+i+1]++
 		}
 		res.packets[r.point]++
-		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
+		if !allSeen {
+			lr := res.loss(np)
+			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
+		}
 		if from, ok := l.quoteOf(r.lo); ok {
-			res.quotedAt[r.point]++
-			if !slices.Contains(res.icmpFrom, from) {
-				res.icmpFrom = append(res.icmpFrom, from)
+			lr := res.loss(np)
+			lr.quotedAt[r.point]++
+			if !slices.Contains(lr.icmpFrom, from) {
+				lr.icmpFrom = append(lr.icmpFrom, from)
 			}
 		}
 	}
@@ -879,7 +884,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 						continue
 					}
 					if captured {
-						res.missBytes[a][b] += bounds[i+1] - bounds[i]
+						res.loss(np).missBytes[a][b] += bounds[i+1] - bounds[i]
 						missed[ri] = true
 					} else {
 						capMissed[ri] = true
@@ -893,12 +898,13 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				}
 				switch {
 				case missed[ri]:
-					res.missing[a][b]++
-					res.frames[a][b] = addFrame(res.frames[a][b], int(r.input), int(r.frame), r.ns)
+					lr := res.loss(np)
+					lr.missing[a][b]++
+					lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
 				case stopped[ri]:
-					res.stopped[a][b]++
+					res.loss(np).stopped[a][b]++
 				case capMissed[ri]:
-					res.capMissed[a][b]++
+					res.loss(np).capMissed[a][b]++
 				}
 				capMissed[ri], stopped[ri] = false, false
 			}
@@ -967,9 +973,13 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	l.acks = keep
 	res := &f.res[d]
 	res.init(np)
+	allSeen := f.seenEverywhere()
 	for _, r := range chunk {
 		res.packets[r.point]++
-		res.first[r.point] = addFrame(res.first[r.point], int(r.input), int(r.frame), r.ns)
+		if !allSeen {
+			lr := res.loss(np)
+			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
+		}
 	}
 	for _, k := range keys {
 		cs := byKey[k]
@@ -997,13 +1007,15 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 					}
 					if from, ok := l.ackQuoteOf(uint16(r.key >> 32)); ok {
 						// A box between said it stopped it.
-						res.stopped[a][b]++
-						if !slices.Contains(res.icmpFrom, from) {
-							res.icmpFrom = append(res.icmpFrom, from)
+						lr := res.loss(np)
+						lr.stopped[a][b]++
+						if !slices.Contains(lr.icmpFrom, from) {
+							lr.icmpFrom = append(lr.icmpFrom, from)
 						}
 						continue
 					}
-					res.ackMiss = append(res.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta})
+					lr := res.loss(np)
+					lr.ackMiss = append(lr.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta})
 				}
 			}
 		}
@@ -1112,16 +1124,42 @@ func (r *dirResult) init(np int) {
 		return
 	}
 	r.packets = make([]int, np)
-	r.lossResult = &lossResult{}
-	r.missing = square[int](np)
-	r.missBytes = square[int64](np)
-	r.capMissed = square[int](np)
-	r.stopped = square[int](np)
-	r.quotedAt = make([]int, np)
-	r.first = make([][]model.Moment, np)
-	r.frames = square[[]model.Moment](np)
 	r.delta = square[int64](np)
 	r.hasDelta = square[bool](np)
+}
+
+// loss returns r's lossResult, made for np points at the first thing
+// missing, stopped or to remember: most flows lose nothing, and making
+// its matrices for each was a tenth of a four-point analysis's placing.
+func (r *dirResult) loss(np int) *lossResult {
+	if r.lossResult == nil {
+		r.lossResult = newLossResult(np)
+	}
+	return r.lossResult
+}
+
+func newLossResult(np int) *lossResult {
+	return &lossResult{
+		missing:   square[int](np),
+		missBytes: square[int64](np),
+		capMissed: square[int](np),
+		stopped:   square[int](np),
+		quotedAt:  make([]int, np),
+		first:     make([][]model.Moment, np),
+		frames:    square[[]model.Moment](np),
+	}
+}
+
+// seenEverywhere reports whether every point saw flow f: its first
+// frames at each point (lossResult.first) are then never read, as no
+// point on its path missed it whole.
+func (f *flow) seenEverywhere() bool {
+	for _, m := range f.at {
+		if m == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // square returns an n x n matrix in one block (two allocations, not

@@ -149,6 +149,7 @@ func (p *Placer) Finish() *Result {
 			if r.packets == nil {
 				continue
 			}
+			r.loss(np) // read below whatever it lost
 			if absent[d] != nil {
 				pts = absent[d]
 				fr.Path[d] = pts
