@@ -1,6 +1,9 @@
 package hops
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // AddPoint adds a capture point named name, after those the Placer was
 // made with, and returns its index. A live capture on every interface of
@@ -19,6 +22,7 @@ func (p *Placer) AddPoint(name string) int {
 	p.votes = append(p.votes, 0)
 	p.gaps = append(p.gaps, nil)
 	np := len(p.names)
+	p.clean.np = np // records unpack to every point, those packed before included
 	for _, f := range p.open {
 		f.grow(np)
 	}
@@ -43,6 +47,53 @@ func (p *Placer) AddPoint(name string) int {
 // never leaves) is then not placed: the analysis of the interface it
 // came in by tells it (connect_failed, lost after that capture point).
 func (p *Placer) SeenOnly() { p.seenOnly = true }
+
+// LocalAddrs tells a SeenOnly Placer which addresses are the capturing
+// box's own (h2pcap live: the node's interfaces'). A flow seen at one of
+// its interfaces alone with neither end the box's own was to be
+// forwarded and never left: a SYN the node dropped. Such a flow is
+// placed as without SeenOnly, along the path its siblings (the same
+// server's other flows) took: lost between the interface it came in by
+// and the one they went out by.
+func (p *Placer) LocalAddrs(local func(netip.Addr) bool) { p.isLocal = local }
+
+// CapturedTogether says every point was capturing from its first packet
+// to the end of the capture, whatever it last carried: one capture of a
+// box's interfaces (h2pcap live -i any), where an interface that went
+// quiet was still watched. A flow begun after a point's last packet is
+// then one it would have seen.
+func (p *Placer) CapturedTogether() { p.together = true }
+
+// lastOf is when point pt's capture ended: its last packet's time, or
+// with CapturedTogether the last packet's anywhere.
+func (p *Placer) lastOf(pt int) time.Time {
+	if p.together {
+		return p.now
+	}
+	return p.last[pt]
+}
+
+// forwardedAlone reports whether flow f is one LocalAddrs names: seen at
+// one point only, neither end local.
+func (p *Placer) forwardedAlone(f *flow) bool {
+	if !p.seenOnly || p.isLocal == nil {
+		return false
+	}
+	var seen *member
+	for _, m := range f.at {
+		if m == nil {
+			continue
+		}
+		if seen != nil {
+			return false
+		}
+		seen = m
+	}
+	return seen != nil && !p.isLocal(seen.ep0.Addr()) && !p.isLocal(seen.ep1.Addr())
+}
+
+// seenOnlyFor is whether flow f is compared where it was seen only.
+func (p *Placer) seenOnlyFor(f *flow) bool { return p.seenOnly && !p.forwardedAlone(f) }
 
 // grow makes room in f for np points.
 func (f *flow) grow(np int) {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
 )
 
 // TestPlacerAddPoint: points added as they first carry a packet (h2pcap
@@ -162,4 +164,58 @@ func allFlows(r *Result) []*FlowResult {
 		out = append(out, f)
 	}
 	return out
+}
+
+// TestPlacerSeenOnlyDroppedSYN: on a node's interfaces a pod's client
+// reaches a server through its veth and the uplink; its next connection's
+// SYN, and that SYN sent again, reach the veth only: the node dropped
+// them. With the node's own addresses known (LocalAddrs), that flow seen
+// at one interface alone, neither end the node's, was to be forwarded:
+// placed between the veth and the uplink, where its sibling went. Without
+// them (SeenOnly alone) it is not placed at all.
+func TestPlacerSeenOnlyDroppedSYN(t *testing.T) {
+	node := []hop{
+		{name: "veth", ttl: [2]uint8{64, 63}},
+		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	cli2 := netip.AddrPortFrom(cli.Addr(), cli.Port()+1)
+	build := func() []ev {
+		evs := events(node, cli, conn(2, 20, 20, nil, nil, nil))
+		syn := []pkt{
+			{dir: 0, seq: 77777, flags: decode.FlagSYN, at: 20 * time.Millisecond, lostAfter: 0},
+			{dir: 0, seq: 77777, flags: decode.FlagSYN, at: 1020 * time.Millisecond, lostAfter: 0},
+		}
+		return append(evs, events(node, cli2, syn)...)
+	}
+	nodeAddr := netip.MustParseAddr("198.18.9.1")
+	for _, local := range []bool{false, true} {
+		res := feedWith(node, build(), func(p *Placer) {
+			p.SeenOnly()
+			if local {
+				p.LocalAddrs(func(a netip.Addr) bool { return a == nodeAddr })
+			}
+		})
+		var lost, frames int
+		for _, f := range res.All() {
+			for d := range f.Hops {
+				for _, h := range f.Hops[d] {
+					if res.Names[h.From] != "veth" || res.Names[h.To] != "uplink" {
+						if h.Lost > 0 {
+							t.Errorf("local %v: %d lost %s -> %s", local, h.Lost, res.Names[h.From], res.Names[h.To])
+						}
+						continue
+					}
+					lost += h.Lost
+					frames += len(h.Frames)
+				}
+			}
+		}
+		want := 0
+		if local {
+			want = 2
+		}
+		if lost != want || frames != want {
+			t.Errorf("local %v: %d lost between veth and uplink (%d frames), want %d: the dropped SYN and its retransmission", local, lost, frames, want)
+		}
+	}
 }

@@ -56,6 +56,11 @@ type Placer struct {
 	// seenOnly: a point that did not see a flow is not on its path
 	// (SeenOnly).
 	seenOnly bool
+	// isLocal, with seenOnly, names the capturing box's own addresses
+	// (LocalAddrs).
+	isLocal func(netip.Addr) bool
+	// together: CapturedTogether.
+	together bool
 	// gaps are per point the spans in which its capture missed packets
 	// the receiver acknowledged (gaps.go).
 	gaps [][]gap
@@ -672,7 +677,7 @@ func (p *Placer) retire(f *flow) {
 		}
 	}
 	delete(p.live, f.id)
-	f.clean = f.isClean(p.seenOnly)
+	f.clean = f.isClean(p.seenOnlyFor(f))
 	e := retiredFlow{start: f.start.UnixNano(), chunk: -1}
 	if f.clean {
 		// Nothing of it to place: Finish reads only its packets and
@@ -1060,7 +1065,7 @@ func (p *Placer) inWindow(b int, ns int64) bool {
 	if !p.first[b].IsZero() && ns < p.first[b].UnixNano() {
 		return false
 	}
-	return !p.ended[b] || ns <= p.last[b].UnixNano()
+	return !p.ended[b] || ns <= p.lastOf(b).UnixNano()
 }
 
 // typicalDelta is the median, over the byte ranges both points saw

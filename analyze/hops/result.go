@@ -268,10 +268,10 @@ func (f *flow) paths(offset func(a, b int) int64) [2][]int {
 // the connections they are compared on.
 func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 	var out [2][]int
-	if p.seenOnly {
+	f := p.done[i]
+	if p.seenOnlyFor(f) {
 		return out
 	}
-	f := p.done[i]
 	var absent []int
 	for pt, m := range f.at {
 		if m == nil && p.covers(pt, f) {
@@ -317,6 +317,13 @@ func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 				continue
 			}
 			path = cf.path
+			// It crossed every point unless SeenOnly: one f missed
+			// must be on its path.
+			if !slices.ContainsFunc(absent, func(pt int) bool {
+				return slices.Contains(path[0], pt) || slices.Contains(path[1], pt)
+			}) {
+				continue
+			}
 		}
 		for d := range out {
 			var pts []int
@@ -357,7 +364,7 @@ func (p *Placer) covers(pt int, f *flow) bool {
 	if p.first[pt].IsZero() {
 		return false
 	}
-	return !p.first[pt].After(f.start.Add(verdict.PlaceHold)) && !p.last[pt].Before(f.start)
+	return !p.first[pt].After(f.start.Add(verdict.PlaceHold)) && !p.lastOf(pt).Before(f.start)
 }
 
 // offsetsFrom0 estimates each point's clock minus point 0's (ns): for two

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"io"
+	"net"
+	"net/netip"
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/analyze/hops"
@@ -57,6 +59,10 @@ type livePoints struct {
 	lastKey int64
 	lastPt  int
 	pl      *hops.Placer
+	// local are the node's own addresses (hops.Placer.LocalAddrs),
+	// read again as each interface becomes a point: a pod started
+	// later brings its veth, and the node may gain an address.
+	local map[netip.Addr]bool
 	// home is, by the primary's stream, the point and that point's
 	// stream it was first analysed at (its row's point; point -1:
 	// none): 8 bytes a connection.
@@ -86,6 +92,14 @@ func newLivePoints(opts analyze.Options, src teeSource, sockets []string, secret
 	// node's own connections cross one of its interfaces, a forwarded
 	// one two or three of many.
 	lp.pl.SeenOnly()
+	// A connection seen on one interface alone, neither end the
+	// node's, was to be forwarded: the node dropped it (a SYN that
+	// never left), placed as its siblings went.
+	lp.readLocal()
+	lp.pl.LocalAddrs(func(a netip.Addr) bool { return lp.local[a.Unmap()] })
+	// One capture of the node's interfaces: an interface that went
+	// quiet was still watched.
+	lp.pl.CapturedTogether()
 	lp.pl.OnRetire(func(point, stream int, clean bool) { lp.points[point].a.Placed(stream, clean) })
 	return lp
 }
@@ -170,7 +184,25 @@ func (lp *livePoints) addPoint(p *decode.Packet) int {
 	pt.src = &livePointSource{info: decode.InputInfo{Path: lp.src.Info().Path, Format: "live", Interface: name, LinkTypes: []string{}}}
 	pt.r = pt.a.NewInputReader(pt.src)
 	lp.points = append(lp.points, pt)
+	lp.readLocal()
 	return lp.pl.AddPoint(name)
+}
+
+// readLocal reads the node's addresses into lp.local, keeping those
+// read before (an address removed since may still be a connection's).
+func (lp *livePoints) readLocal() {
+	if lp.local == nil {
+		lp.local = map[netip.Addr]bool{}
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			lp.local[p.Addr().Unmap()] = true
+		}
+	}
 }
 
 // report finishes the comparison and returns place, which adds to the

@@ -459,3 +459,87 @@ func TestLivePointsBlackhole(t *testing.T) {
 	}
 	t.Logf("headline: %s", r.Summary.Headline)
 }
+
+// TestLivePointsDroppedSYN: a "pod" reaches a server through a routed
+// "node" (h2pcap live -i any there) and closes; then the node drops the
+// pod's SYNs to that server (nft in the forward hook, counted) and the
+// pod dials again. Those connections are seen on vethpod alone, neither
+// end the node's: live places their SYNs as lost between vethpod and
+// uplink, where the first connection went, as many as nft dropped, and
+// the connect_failed rows say so.
+func TestLivePointsDroppedSYN(t *testing.T) {
+	needRoot(t, "ip", "nft")
+	dir := t.TempDir()
+	buildBinaries(t, dir, ".", "../../lab/h2lab")
+	n, pod, server := podNode(t, "h2lps", "routed")
+	n.in(n.rtr, "nft", "add table inet h2lp; add counter inet h2lp syn; add chain inet h2lp node { type filter hook forward priority 0; policy accept; }")
+	h2lab, h2pcap := filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
+	n.startH2cServer(t, dir, h2lab)
+	liveJSON, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out")
+	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON)
+	waitListening(t, liveOut)
+	first := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "1",
+		"--duration", "1s", "--every", "100ms", "--large-every", "0", "--watch-every", "1s", "--log", filepath.Join(dir, "first.log"))
+	if out, err := first.CombinedOutput(); err != nil {
+		t.Fatalf("first client: %v\n%s", err, out)
+	}
+	n.in(n.rtr, "nft", "add rule inet h2lp node ip saddr "+pod+" tcp dport 8080 tcp flags & (syn|ack) == syn counter name syn drop")
+	second := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "1",
+		"--duration", "3s", "--every", "100ms", "--large-every", "0", "--dial-timeout", "2s", "--log", filepath.Join(dir, "second.log"))
+	if out, err := second.CombinedOutput(); err == nil {
+		t.Logf("second client: exit 0 though its SYNs were dropped\n%s", out)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	interrupt(t, 10*time.Second, stopped{"h2pcap live", live, liveOut})
+	out, err := exec.Command("ip", "netns", "exec", n.rtr, "nft", "list", "counter", "inet", "h2lp", "syn").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list counter: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`packets (\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("nft counter: %s", out)
+	}
+	dropped, _ := strconv.Atoi(string(m[1]))
+	if dropped == 0 {
+		t.Fatalf("nft dropped no SYN: %s", out)
+	}
+	b, err := os.ReadFile(liveJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r model.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nft dropped %d SYNs; headline: %s", dropped, r.Summary.Headline)
+	lost := 0
+	for _, h := range r.Summary.Hops {
+		t.Logf("hop %s %s->%s: %d of %d lost", h.Direction, h.From, h.To, h.PacketsLost, h.PacketsUpstream)
+		switch {
+		case h.Direction == model.ClientToServer && h.From == "vethpod" && h.To == "uplink":
+			lost = h.PacketsLost
+		case h.PacketsLost != 0:
+			t.Errorf("hop %s %s->%s lost %d: only the SYNs were dropped, client->server in the node", h.Direction, h.From, h.To, h.PacketsLost)
+		}
+	}
+	if lost != dropped {
+		t.Errorf("%d lost between vethpod and uplink, nft dropped %d SYNs", lost, dropped)
+	}
+	failed := 0
+	for _, c := range r.Connections {
+		if c.Verdict.Kind != model.KindConnectFailed {
+			continue
+		}
+		failed++
+		ok := false
+		for _, p := range c.Placement {
+			ok = ok || p.From == "vethpod" && p.To == "uplink" && p.Packets > 0
+		}
+		if !ok {
+			t.Errorf("connect_failed %s: placement %+v, want its SYNs lost between vethpod and uplink", c.Client, c.Placement)
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no connect_failed connection; headline %s", r.Summary.Headline)
+	}
+}
