@@ -480,7 +480,14 @@ func (res *Result) dir0(f *FlowResult, rows []pointRows) (*model.Connection, int
 // reference's entry is not read).
 func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 	rows := res.rowsOf(reports, conns)
+	ref := rows[res.Reference].listed
 	for _, f := range res.All() {
+		if ref[f.Streams[res.Reference]] == nil {
+			// Not one of conns (a forgotten row's points are added as
+			// it is written: PlaceSpilled): dir0 would unpack rows of
+			// it only to find that.
+			continue
+		}
 		row, pt, dir0 := res.dir0(f, rows)
 		if row == nil || pt != res.Reference {
 			continue
