@@ -314,11 +314,11 @@ func TestLivePointsMemory(t *testing.T) {
 }
 
 // livePointsKeep is what TestLivePointsMemory allows the points to keep
-// of each forgotten connection of two interfaces: 2,220 bytes measured
-// (2026-12, before the Placer packed its retired clean flows: its done
-// flow about 850, each point's forgotten row, clean span and 4-tuple
-// index about 650), with room; the packing lowered the Placer's share.
-const livePointsKeep = 2800
+// of each forgotten connection of two interfaces: 1,114 bytes measured
+// (2026-12-06: the Placer's packed record, each point's forgotten row,
+// 72-byte clean span and 4-tuple tombstone; 2,220 before the records
+// were packed and the spans shrunk), with room.
+const livePointsKeep = 1400
 
 // twoPointsClean is twoPoints without a packet missing: n healthy
 // connections seen at both points.
