@@ -25,7 +25,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
-	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy router-any
+	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy multipoint-natproxy router-any
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
 	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-leader-blackhole-tls-keys etcd-no-leader etcd-client-blackhole grpc-too-many-pings)
@@ -1348,6 +1348,47 @@ sc_multipoint-synproxy() {
 }
 
 notes_multipoint-synproxy() {
+	faults_counted 0 1
+	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
+}
+
+# multipoint-natproxy: multipoint-synproxy's SYN proxy that also
+# masquerades towards the server (the server sees the router's address
+# and other ports), with every capture started after the handshakes: no
+# point sees a SYN, the 4-tuples differ across the router, and so do the
+# server's sequence numbers (the proxy's shift). Only the bytes tell which
+# connection at router-s is which at router-c (hops' content matching).
+sc_multipoint-natproxy() {
+	begin multipoint-natproxy
+	inR sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 >/dev/null
+	inR nft -f - <<-NFT
+		table ip syn {
+			chain synpre { type filter hook prerouting priority raw; ip daddr $S4 tcp dport 8080 tcp flags syn notrack; }
+			chain synfwd {
+				type filter hook forward priority filter - 10;
+				ip daddr $S4 tcp dport 8080 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+				ct state invalid drop
+			}
+			chain post { type nat hook postrouting priority srcnat; oifname "rs" ip daddr $S4 masquerade; }
+		}
+	NFT
+	start_server --large-size 4096
+	start_client_multipoint $S4:8080
+	at 1
+	captures_four
+	at 2
+	fault client_to_server "random loss 15% of client->server data in the router" "ip saddr $C4 meta l4proto tcp ip length > 60 numgen random mod 100 < 15 counter drop"
+	fault server_to_client "random loss 12% of server->client data in the router" "ip saddr $S4 meta l4proto tcp ip length > 60 numgen random mod 100 < 12 counter drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 300 ms, every 10th /large of 4 KiB, /watch events each second) through a router that is a SYN proxy (nft synproxy: the server's sequence numbers shifted by conntrack) and masquerades towards the server (the server sees $R4S as the client), captured at the client, the router's two interfaces and the server, every capture started 1 s after the connections (no SYN in any file). From 2 s to 8 s the router drops 15% of client->server and 12% of server->client data packets at random (nft numgen with counters)." \
+		--captures "$FOUR_CAPTURES" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
+		--notes "No capture holds a handshake; across the router the 4-tuple differs (masquerade) and so do the server's sequence numbers (the SYN proxy's shift). h2pcap analyze --point client=client.pcap --point router-c=router-c.pcap --point router-s=router-s.pcap --point server=server.pcap matches the connections across the router by their payload bytes and places every loss between router-c and router-s (client->server) or router-s and router-c (server->client)."
+}
+
+notes_multipoint-natproxy() {
 	faults_counted 0 1
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
 }

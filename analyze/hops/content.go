@@ -46,7 +46,7 @@ const (
 // contentEntry is one recent data segment: its flow (by id: a retired
 // flow is not kept alive by the table), direction and point, where it
 // starts in the flow's numbering, its acknowledgment number (the flow's
-// numbering) and TCP timestamp.
+// numbering) and TCP timestamps.
 type contentEntry struct {
 	sum    uint64
 	ns     int64
@@ -54,6 +54,7 @@ type contentEntry struct {
 	id     uint32
 	ack    uint32
 	ts     uint32
+	tsEcr  uint32
 	d      int8
 	point  int8
 	hasAck bool
@@ -69,6 +70,7 @@ type sighting struct {
 	ack    uint32
 	hasAck bool
 	ts     uint32
+	tsEcr  uint32
 	hasTS  bool
 	ns     int64
 }
@@ -88,7 +90,7 @@ func (p *Placer) byContent(point int, f *flow, s *decode.Segment) *flow {
 		d = 1
 	}
 	here := sighting{f: f, point: point, d: d, seq: s.Seq + m.off[d], ack: s.Ack + m.off[1-d], hasAck: s.Flags&decode.FlagACK != 0,
-		ts: s.Options.TSVal, hasTS: s.Options.Timestamp, ns: s.Time.UnixNano()}
+		ts: s.Options.TSVal, tsEcr: s.Options.TSEcr, hasTS: s.Options.Timestamp, ns: s.Time.UnixNano()}
 	if f.tries > 0 && f.orphan() {
 		f.tries--
 		for i := 0; i+k <= len(s.Payload) && i <= contentScan; i++ {
@@ -114,20 +116,29 @@ func (p *Placer) byContent(point int, f *flow, s *decode.Segment) *flow {
 	if !l.based {
 		l.based, l.ref, l.refRel = true, here.seq, 0
 	}
-	*e = contentEntry{sum: sum, id: f.id, ns: here.ns, rel: l.rel(here.seq), ack: here.ack, hasAck: here.hasAck, ts: here.ts, hasTS: here.hasTS, d: int8(d), point: int8(point)}
+	*e = contentEntry{sum: sum, id: f.id, ns: here.ns, rel: l.rel(here.seq), ack: here.ack, hasAck: here.hasAck, ts: here.ts, tsEcr: here.tsEcr, hasTS: here.hasTS, d: int8(d), point: int8(point)}
 	return f
 }
 
 // sightingOf is table entry e, of flow f, as a sighting.
 func (p *Placer) sightingOf(f *flow, e *contentEntry) *sighting {
 	l := f.dir[e.d]
-	return &sighting{f: f, point: int(e.point), d: int(e.d), seq: l.ref + uint32(e.rel-l.refRel), ack: e.ack, hasAck: e.hasAck, ts: e.ts, hasTS: e.hasTS, ns: e.ns}
+	return &sighting{f: f, point: int(e.point), d: int(e.d), seq: l.ref + uint32(e.rel-l.refRel), ack: e.ack, hasAck: e.hasAck, ts: e.ts, tsEcr: e.tsEcr, hasTS: e.hasTS, ns: e.ns}
 }
 
 // mergeable reports whether orphan o (one point's alone) may be merged
 // into flow g on the strength of entry e and sighting at carrying the
 // same bytes: g is open, has not been seen at o's point, the copies came
-// within PlaceContentWindow, and their timestamps agree.
+// within PlaceContentWindow, and their timestamps agree: the sender's
+// (TSval), or else, with the acknowledgment numbers equal, the echoed
+// peer's (TSecr). A SYN proxy that sends the client its own timestamps
+// (nft synproxy ... timestamp) shifts the server's TSval by a constant
+// per connection, as it shifts its sequence numbers, and leaves the
+// client's numbers alone: a server's segment then agrees with its copy
+// by what it acknowledges and echoes of the client. HTTP/2 connections
+// carry the same bytes (a response to the same request) within a second
+// of each other: the timestamps, random per connection on Linux, are
+// what tells them apart.
 func (p *Placer) mergeable(o, g *flow, e *contentEntry, at *sighting) bool {
 	if o == g || g == nil || o == nil || !o.orphan() {
 		return false
@@ -142,53 +153,60 @@ func (p *Placer) mergeable(o, g *flow, e *contentEntry, at *sighting) bool {
 	}
 	if e.hasTS && at.hasTS {
 		if d := int64(int32(e.ts - at.ts)); d < -verdict.PlaceTSWindow || d > verdict.PlaceTSWindow {
-			return false
+			return e.hasAck && at.hasAck && e.ack == at.ack && e.tsEcr == at.tsEcr && e.tsEcr != 0
 		}
 	}
 	return true
 }
 
-// orphan reports whether f is a connection seen mid-way at one point
-// that nothing matched to the others'.
+// orphan reports whether f is a connection seen mid-way, at one point or
+// at several that share its 4-tuple (a router's interface and the host
+// beyond it), that nothing matched to the other points' by a handshake,
+// a 4-tuple or its sequence numbers.
 func (f *flow) orphan() bool {
-	if f.syn || !f.alone {
-		return false
-	}
-	n := 0
-	for _, m := range f.at {
-		if m != nil {
-			n++
-		}
-	}
-	return n == 1
+	return !f.syn && f.alone
 }
 
 // merge moves orphan o into flow g: os and gs are the same bytes as o
-// and g saw them (os in o's numbering, gs in g's). The orphan's point
-// gains sequence offsets that map its numbers onto g's, each way: the
-// bytes' direction by where they sit, the other by the copies'
-// acknowledgment numbers (0 when one has none). Its packets, still to
-// compare, move over renumbered; o is dropped.
+// and g saw them (os in o's numbering, gs in g's). Each of the orphan's
+// points gains sequence offsets that map its numbers onto g's, each way:
+// its own onto o's, then o's onto g's, the bytes' direction by where
+// they sit, the other by the copies' acknowledgment numbers (0 when one
+// has none). Its packets, still to compare, move over renumbered; o is
+// dropped.
 func (p *Placer) merge(o, g *flow, os, gs *sighting) {
-	op := os.point
-	m := o.at[op]
 	flip := os.d != gs.d
-	nm := *m
-	if flip {
-		nm.ep0, nm.ep1 = m.ep1, m.ep0
-		nm.ttl = [2]int{m.ttl[1], m.ttl[0]}
-		nm.seen = [2]bool{m.seen[1], m.seen[0]}
-		nm.rst = [2]bool{m.rst[1], m.rst[0]}
-		nm.acked = [2]int64{m.acked[1], m.acked[0]}
-		nm.ackSeen = [2]bool{m.ackSeen[1], m.ackSeen[0]}
-		nm.synSeen = [2]bool{m.synSeen[1], m.synSeen[0]}
-	}
-	nm.off = [2]uint32{}
-	// os.seq is in o's numbering, which is the point's own (an orphan
-	// saw no handshake: no offset of its own).
-	nm.off[gs.d] = gs.seq - os.seq
+	// shift maps o's numbering onto g's, by g's direction.
+	var shift [2]uint32
+	shift[gs.d] = gs.seq - os.seq
 	if os.hasAck && gs.hasAck {
-		nm.off[1-gs.d] = gs.ack - os.ack
+		shift[1-gs.d] = gs.ack - os.ack
+	}
+	type moved struct {
+		pt int
+		m  *member
+		nm member
+	}
+	var ms []moved
+	for pt, m := range o.at {
+		if m == nil {
+			continue
+		}
+		nm := *m
+		if flip {
+			nm.ep0, nm.ep1 = m.ep1, m.ep0
+			nm.ttl = [2]int{m.ttl[1], m.ttl[0]}
+			nm.seen = [2]bool{m.seen[1], m.seen[0]}
+			nm.rst = [2]bool{m.rst[1], m.rst[0]}
+			nm.acked = [2]int64{m.acked[1], m.acked[0]}
+			nm.ackSeen = [2]bool{m.ackSeen[1], m.ackSeen[0]}
+			nm.synSeen = [2]bool{m.synSeen[1], m.synSeen[0]}
+			nm.off = [2]uint32{m.off[1], m.off[0]}
+		}
+		for x := range nm.off {
+			nm.off[x] += shift[x]
+		}
+		ms = append(ms, moved{pt: pt, m: m, nm: nm})
 	}
 	for x := range g.dir {
 		ol, gl := o.dir[x], g.dir[x]
@@ -196,19 +214,23 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 			ol = o.dir[1-x]
 		}
 		raw := func(rel int64) uint32 { return ol.ref + uint32(rel-ol.refRel) }
-		// toG renumbers a sequence number of direction x at the point.
+		// toG renumbers a sequence number of direction x in o's
+		// numbering.
 		toG := func(seq uint32) int64 {
-			seq += nm.off[x]
+			seq += shift[x]
 			if !gl.based {
 				gl.based, gl.ref, gl.refRel = true, seq, 0
 			}
 			return gl.rel(seq)
 		}
-		if nm.ackSeen[x] {
-			if ol.based {
-				nm.acked[x] = toG(raw(nm.acked[x]))
-			} else {
-				nm.ackSeen[x] = false
+		for i := range ms {
+			nm := &ms[i].nm
+			if nm.ackSeen[x] {
+				if ol.based {
+					nm.acked[x] = toG(raw(nm.acked[x]))
+				} else {
+					nm.ackSeen[x] = false
+				}
 			}
 		}
 		for _, r := range ol.recs {
@@ -217,7 +239,7 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 		}
 		for _, r := range ol.acks {
 			// The key's acknowledgment number is of the other direction.
-			r.key = r.key&^0xffffffff | uint64(uint32(r.key)+nm.off[1-x])
+			r.key = r.key&^0xffffffff | uint64(uint32(r.key)+shift[1-x])
 			gl.acks = append(gl.acks, r)
 		}
 		for _, q := range ol.quoted {
@@ -227,18 +249,23 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 			}
 		}
 	}
-	g.at[op] = &nm
+	for i := range ms {
+		mv := &ms[i]
+		nm := mv.nm
+		g.at[mv.pt] = &nm
+		p.byStream[mv.pt][mv.m.stream] = g
+		k := tupleOf(mv.m.ep0, mv.m.ep1)
+		if fs := p.byTuple[k]; fs != nil {
+			// g once under it: retire takes it off once.
+			fs = slices.DeleteFunc(fs, func(x *flow) bool { return x == o })
+			p.byTuple[k] = appendFlow(fs, g)
+		}
+		o.at[mv.pt] = nil
+	}
 	if o.last.After(g.last) {
 		g.last = o.last
 	}
 	g.closed = g.closed || o.closed
-	p.byStream[op][m.stream] = g
-	k := tupleOf(m.ep0, m.ep1)
-	if fs := p.byTuple[k]; fs != nil {
-		// g once under it: retire takes it off once.
-		fs = slices.DeleteFunc(fs, func(x *flow) bool { return x == o })
-		p.byTuple[k] = appendFlow(fs, g)
-	}
 	for i, x := range p.open {
 		if x == o {
 			p.open = append(p.open[:i], p.open[i+1:]...)
@@ -246,6 +273,5 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 		}
 	}
 	o.dir = [2]*dirLog{}
-	o.at[op] = nil
 	delete(p.live, o.id)
 }
