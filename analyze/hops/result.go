@@ -620,7 +620,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 			}
 			r.Summary.Hops = append(r.Summary.Hops, *h)
 		}
-		r.Summary.Headline = verdict.WithHops(r.Summary.Headline, r.Summary.Hops)
+		r.Summary.Headline = verdict.WithHopsAlong(r.Summary.Headline, r.Summary.Hops, res.Names)
 	}
 	return r
 }

@@ -81,9 +81,25 @@ func framesWords(fs []model.Moment, total int) string {
 // client->server between router-c and router-s: 31 of 412 packets;
 // every other hop clean.").
 func WithHops(headline string, hops []model.Hop) string {
+	return withHops(headline, hops, nil)
+}
+
+// WithHopsAlong is WithHops for points the user put along one path
+// (analyze's inputs, named in order): where the hops compared do not link
+// every point to the others (no connection was matched across two of
+// them: a capture of other traffic, or a box between that rewrote more
+// than the matching could follow), it says what was not compared instead
+// of "no packet lost between the N points". A box's own interfaces
+// (live) are not one path: WithHops.
+func WithHopsAlong(headline string, hops []model.Hop, points []string) string {
+	return withHops(headline, hops, points)
+}
+
+func withHops(headline string, hops []model.Hop, points []string) string {
 	if len(hops) == 0 {
 		return headline
 	}
+	parts := linkedParts(hops, points)
 	var lossy []model.Hop
 	for _, h := range hops {
 		if h.PacketsLost > 0 {
@@ -92,6 +108,8 @@ func WithHops(headline string, hops []model.Hop) string {
 	}
 	var s string
 	switch {
+	case len(lossy) == 0 && len(parts) > 1:
+		s = "No packet lost on the hops compared."
 	case len(lossy) == 0:
 		s = fmt.Sprintf("No packet lost between the %d capture points.", len(pointNames(hops)))
 	default:
@@ -104,6 +122,13 @@ func WithHops(headline string, hops []model.Hop) string {
 			s += "; every other hop clean"
 		}
 		s += "."
+	}
+	if len(parts) > 1 {
+		var names []string
+		for _, p := range parts {
+			names = append(names, strings.Join(p, ", "))
+		}
+		s += fmt.Sprintf(" No connection was matched across these groups of capture points: %s; what was lost between them is not known (captures of other traffic, or a box between that rewrote more of each connection than the matching follows).", strings.Join(names, " | "))
 	}
 	for _, h := range hops {
 		if h.Refused > 0 {
@@ -120,6 +145,48 @@ func WithHops(headline string, hops []model.Hop) string {
 		return s
 	}
 	return strings.TrimSpace(headline) + " " + s
+}
+
+// linkedParts splits points (in their order) into the groups the hops
+// link; nil without points.
+func linkedParts(hops []model.Hop, points []string) [][]string {
+	if len(points) == 0 {
+		return nil
+	}
+	index := map[string]int{}
+	parent := make([]int, len(points))
+	for i, p := range points {
+		index[p], parent[i] = i, i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			i = parent[i]
+		}
+		return i
+	}
+	for _, h := range hops {
+		a, okA := index[h.From]
+		b, okB := index[h.To]
+		if !okA || !okB {
+			continue
+		}
+		if ra, rb := find(a), find(b); ra != rb {
+			parent[max(ra, rb)] = min(ra, rb)
+		}
+	}
+	var out [][]string
+	at := map[int]int{}
+	for i, p := range points {
+		r := find(i)
+		k, ok := at[r]
+		if !ok {
+			k = len(out)
+			at[r] = k
+			out = append(out, nil)
+		}
+		out[k] = append(out[k], p)
+	}
+	return out
 }
 
 func pointNames(hops []model.Hop) map[string]bool {

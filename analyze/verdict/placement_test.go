@@ -136,3 +136,41 @@ func TestWithHops(t *testing.T) {
 		})
 	}
 }
+
+// TestWithHopsAlong: points along one path that the compared hops do not
+// link (no connection matched past the router) get no "no packet lost
+// between the 4 points": the headline names the groups not compared.
+func TestWithHopsAlong(t *testing.T) {
+	hop := func(d model.Direction, from, to string, up, lost int) model.Hop {
+		return model.Hop{Direction: d, From: from, To: to, PacketsUpstream: up, PacketsLost: lost}
+	}
+	four := []string{"client", "router-c", "router-s", "server"}
+	tests := []struct {
+		name string
+		hops []model.Hop
+		want string
+	}{
+		{
+			"linked",
+			[]model.Hop{hop(model.ClientToServer, "client", "router-c", 10, 0), hop(model.ClientToServer, "router-c", "router-s", 10, 0), hop(model.ClientToServer, "router-s", "server", 10, 0)},
+			"2 of 2 connections degraded. No packet lost between the 4 capture points.",
+		},
+		{
+			"split at the router",
+			[]model.Hop{hop(model.ClientToServer, "client", "router-c", 188, 0), hop(model.ClientToServer, "router-s", "server", 179, 0), hop(model.ServerToClient, "server", "router-s", 134, 0), hop(model.ServerToClient, "router-c", "client", 134, 0)},
+			"2 of 2 connections degraded. No packet lost on the hops compared. No connection was matched across these groups of capture points: client, router-c | router-s, server; what was lost between them is not known (captures of other traffic, or a box between that rewrote more of each connection than the matching follows).",
+		},
+		{
+			"lossy, one point apart",
+			[]model.Hop{hop(model.ClientToServer, "client", "router-c", 10, 2), hop(model.ClientToServer, "router-c", "router-s", 8, 0)},
+			"2 of 2 connections degraded. Loss client->server between client and router-c: 2 of 10 packets; every other hop clean. No connection was matched across these groups of capture points: client, router-c, router-s | server; what was lost between them is not known (captures of other traffic, or a box between that rewrote more of each connection than the matching follows).",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := WithHopsAlong("2 of 2 connections degraded.", tt.hops, four); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
