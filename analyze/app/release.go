@@ -121,6 +121,17 @@ func (h *Conn) endIfClean() {
 		info := *t.conn.Info()
 		t.ended, t.conn = &info, nil
 	}
+	if h.pool == nil {
+		// Nothing recycles this Conn (State.Reuse keeps them for the
+		// next connection's streams): what only the next frames would
+		// read goes too.
+		t := &h.streams
+		t.spare, t.closed = nil, nil
+		if len(t.open) == 0 {
+			t.open = nil
+		}
+		h.flow.resume = nil
+	}
 	if e := h.etcd; e != nil {
 		for i := range e.dir {
 			// The report reads each direction's state, not its
