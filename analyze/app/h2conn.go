@@ -270,8 +270,9 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 
 // Finish ends the HTTP/2 decoding: holes still open become gaps and the
 // decoders settle on what they have. It runs once, at the first Report or
-// when the 4-tuple is reused by a new connection; segments after it are
-// analysed as TCP only.
+// when the 4-tuple is reused by a new connection, or as soon as the
+// connection closed cleanly, its decoders then released (release.go);
+// segments after it are analysed as TCP only.
 func (st *State) Finish() {
 	h := st.h
 	if h == nil || h.finished {
