@@ -152,6 +152,10 @@ type Analyzer struct {
 	// streams: with reuse, the h2.Streams released at connections'
 	// clean closes (app/release.go), which the next connections take.
 	streams *app.StreamPool
+	// keepDecoders: the connections keep their decoders until the
+	// Report even after a clean close (app.State.KeepDecoders), for the
+	// tests that compare.
+	keepDecoders bool
 }
 
 // maxKeptEvents bounds the events array a forgotten connection's

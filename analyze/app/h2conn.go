@@ -166,6 +166,7 @@ type State struct {
 	keys   *KeyRef
 	pool   *StreamPool
 	host   Host
+	keep   bool // KeepDecoders
 }
 
 // Host is what the application analysis asks of the connection it runs
@@ -263,7 +264,7 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 		st.h, st.off = nil, true
 		return
 	}
-	if hd.closed && peer.closed {
+	if hd.closed && peer.closed && !st.keep {
 		h.endIfClean()
 	}
 }

@@ -141,6 +141,11 @@ func (h *Conn) endIfClean() {
 	}
 }
 
+// KeepDecoders makes st keep its decoders until Finish even after a clean
+// close, as before they were released: for the tests that compare the two
+// (package analyze's FuzzRelease). Init and Reuse clear it.
+func (st *State) KeepDecoders() { st.keep = true }
+
 // StreamPool is a free list of the h2.Streams released at connections'
 // clean closes, which the next connections' HTTP/2 take instead of new
 // ones (State.Reuse): an analysis that forgets its connections (h2pcap
