@@ -84,15 +84,13 @@ type Conn struct {
 
 // h2dir is one side's direction of an HTTP/2 connection.
 type h2dir struct {
-	h       *Conn
-	side    int
-	reasm   reassembler
-	stream  *h2.Stream
-	spare   *h2.Stream      // a forgotten connection's, Reset for this one when it needs a Stream (State.Reuse)
-	emit    func(*h2.Frame) // h2dir.frame, bound once: no allocation per call
-	chunks  int             // data calls so far
-	atStart bool            // the stream began at the SYN: its first byte is the connection's
-	peerMax uint32          // the peer's SETTINGS_MAX_FRAME_SIZE, for a Stream made later
+	h      *Conn
+	side   int
+	reasm  reassembler
+	stream *h2.Stream
+	spare  *h2.Stream      // a forgotten connection's, Reset for this one when it needs a Stream (State.Reuse)
+	emit   func(*h2.Frame) // h2dir.frame, bound once: no allocation per call
+	chunks int             // data calls so far
 
 	counts    [http2.FrameContinuation + 1]int
 	unknown   map[http2.FrameType]int
@@ -100,19 +98,26 @@ type h2dir struct {
 	truncated int
 	gapBytes  int64
 	last      h2.Meta
-	lastType  http2.FrameType
-	hasLast   bool
 	settings  []http2.Setting // last value of each setting announced, in first-seen order
+	closeAt   h2.Meta
 
+	// What the report reads of the Stream once it is released at a
+	// clean close (release.go).
+	endedSkipped               int64
+	endedPreface, endedUpgrade bool
+
+	// The small fields together, packed, so that a Conn stays within
+	// the heap's 1,280-byte size class.
+	atStart  bool   // the stream began at the SYN: its first byte is the connection's
+	peerMax  uint32 // the peer's SETTINGS_MAX_FRAME_SIZE, for a Stream made later
+	lastType http2.FrameType
+	hasLast  bool
 	closed   bool // first FIN or RST of this side
-	closeAt  h2.Meta
 	closeRST bool
-
 	// The first close's FIN: the sequence number it takes, and the
 	// direction's first byte's when the SYN told (release.go).
 	finSeq, start tcp.Seq
 	startKnown    bool
-	ended         endedStream // what the report reads of the Stream released
 }
 
 // newConn returns the Conn of a connection whose HTTP/2 or TLS analysis

@@ -18,17 +18,11 @@ import (
 // decoders have not seen can come any more; if then Finish would add
 // nothing either (no frame or record half read, no inferred PING awaiting
 // its answer), Finish is run at once and the decoders are dropped. What
-// the report reads of them is copied out first (endedStream, tlsState's
-// ended Info). The output is the same as with Finish at the Report: the
+// the report reads of them is copied out first (h2dir's ended fields,
+// tlsState's ended Info). The output is the same as with Finish at the Report: the
 // decoders would have been given nothing more. After an RST the peer's
 // data in flight may still come, and a connection with a hole at its FIN
 // may still have it filled: those keep decoding until the Report.
-
-// endedStream is what the report reads of a direction's released Stream.
-type endedStream struct {
-	had, preface, upgrade bool
-	skipped               int64
-}
 
 // preface, upgrade and skipped are the direction's Stream's Preface,
 // Upgrade and Skipped, false and 0 without a Stream.
@@ -36,21 +30,21 @@ func (d *h2dir) preface() bool {
 	if d.stream != nil {
 		return d.stream.Preface()
 	}
-	return d.ended.preface
+	return d.endedPreface
 }
 
 func (d *h2dir) upgrade() bool {
 	if d.stream != nil {
 		return d.stream.Upgrade()
 	}
-	return d.ended.upgrade
+	return d.endedUpgrade
 }
 
 func (d *h2dir) skipped() int64 {
 	if d.stream != nil {
 		return d.stream.Skipped()
 	}
-	return d.ended.skipped
+	return d.endedSkipped
 }
 
 // finAt notes side's first close when it is a FIN: the sequence number
@@ -107,7 +101,7 @@ func (h *Conn) endIfClean() {
 	for side := range h.dir {
 		d := &h.dir[side]
 		if s := d.stream; s != nil {
-			d.ended = endedStream{had: true, preface: s.Preface(), upgrade: s.Upgrade(), skipped: s.Skipped()}
+			d.endedPreface, d.endedUpgrade, d.endedSkipped = s.Preface(), s.Upgrade(), s.Skipped()
 			d.stream = nil
 			h.pool.put(s)
 		}
