@@ -149,6 +149,13 @@ type Analyzer struct {
 	// keeps of a forgotten connection (ForgottenRows) is a copy.
 	reuse bool
 	free  []*connState
+	// streams: with reuse, the h2.Streams released at connections'
+	// clean closes (app/release.go), which the next connections take.
+	streams *app.StreamPool
+	// keepDecoders: the connections keep their decoders until the
+	// Report even after a clean close (app.State.KeepDecoders), for the
+	// tests that compare.
+	keepDecoders bool
 }
 
 // maxKeptEvents bounds the events array a forgotten connection's
@@ -161,6 +168,13 @@ const maxKeptEvents = 64
 // together and the next second's connections take again; more would be
 // memory held for connections that may never come.
 const maxFree = 16 << 10
+
+// maxFreeStreams bounds Analyzer.streams. Connections open about as fast
+// as others close, so the pool holds a few Streams at a time; the bound
+// only matters when closes outrun opens (the end of a reconnect storm):
+// two Streams a connection for half of maxFree's connections, each a few
+// hundred bytes once Reset (h2.Stream keeps only its small buffers).
+const maxFreeStreams = maxFree
 
 // connKey is a 4-tuple without direction: lo is the smaller endpoint.
 // Its endpoints are held as bytes, not netip.AddrPort, whose zone is a
@@ -225,6 +239,9 @@ func New(opts Options) *Analyzer {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[pathKey]int{}, placed: opts.ForgetPlaced}
 		a.gone = &conn{forgotten: true}
 		a.reuse = a.nt == nil && !a.plot && a.workers <= 1
+		if a.reuse {
+			a.streams = app.NewStreamPool(maxFreeStreams)
+		}
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp
@@ -389,6 +406,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	// their place, and a segment after this allocates its own.
 	clear(a.free)
 	a.free = nil
+	a.streams.Clear()
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
 	free := a.once && a.nt == nil && !a.plot

@@ -106,7 +106,10 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	}
 	h2 := slices.Contains(a.h2Ports, c.ep[sideA].Port()) || slices.Contains(a.h2Ports, c.ep[sideB].Port())
 	st.app = spare
-	st.app.Reuse(c, h2, a.keys)
+	st.app.Reuse(c, h2, a.keys, a.streams)
+	if a.keepDecoders {
+		st.app.KeepDecoders()
+	}
 	if !c.half.set {
 		return
 	}

@@ -8,7 +8,9 @@
 //
 // A State runs per connection: Segment takes every segment after the TCP
 // tracker classified it, Finish ends the decoding, HTTP2 and TLS build the
-// model's sections. What it needs of the connection it asks its Host
+// model's sections. A connection that closed cleanly (both FINs, every
+// byte before them decoded) ends its decoding at once and releases its
+// decoders, keeping what the report reads of them (release.go). What it needs of the connection it asks its Host
 // (which side is the client, the handshake's round trip) and it tells the
 // Host of each PING ACK and GOAWAY as it is decoded; the live notices read
 // its PINGs and GOAWAYs through Conn's methods.

@@ -55,7 +55,7 @@ func TestEtcdPeer(t *testing.T) {
 	resp := append([]byte("HTTP/1.1 200 OK\r\nX-Server-Version: 3.7.3\r\nTransfer-Encoding: chunked\r\n\r\n"),
 		chunked(hb, hb, linkMsg, vote[:5], vote[5:], msg(raftpb.MsgHeartbeat, 8))...)
 	for step := 1; step <= len(resp); step += 1 + step/2 {
-		h := newConn(nil, testHost{}, false, nil)
+		h := newConn(nil, testHost{}, false, nil, nil)
 		feed := func(side int, b []byte) {
 			for i := 0; i < len(b); i += step {
 				end := min(i+step, len(b))
@@ -91,7 +91,7 @@ func TestEtcdPeer(t *testing.T) {
 
 // TestEtcdNotRaft: HTTP/1 that is not rafthttp is left alone.
 func TestEtcdNotRaft(t *testing.T) {
-	h := newConn(nil, testHost{}, false, nil)
+	h := newConn(nil, testHost{}, false, nil, nil)
 	h.dir[0].plain([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), h2.Meta{Frame: 1})
 	h.dir[1].plain([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), h2.Meta{Frame: 2})
 	if p := (&State{h: h}).Etcd(0); p != nil {
@@ -110,7 +110,7 @@ func FuzzEtcdPeer(f *testing.F) {
 		if msgapp {
 			path = "/raft/stream/msgapp/a1"
 		}
-		h := newConn(nil, testHost{}, false, nil)
+		h := newConn(nil, testHost{}, false, nil, nil)
 		h.dir[0].plain([]byte("GET "+path+" HTTP/1.1\r\nX-Server-From: a1\r\nX-Raft-To: b2\r\n\r\nPOST /raft HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd"), h2.Meta{Frame: 1})
 		for i := 0; i < len(resp); i += step {
 			h.dir[1].plain(resp[i:min(i+step, len(resp))], h2.Meta{Frame: 2 + i})

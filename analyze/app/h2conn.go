@@ -72,6 +72,11 @@ type Conn struct {
 
 	tls *tlsState // the connection started with TLS records (tls.go)
 
+	// pool takes the Streams released at a clean close and gives the
+	// next ones (release.go); nil: new ones, and the released to the
+	// collector.
+	pool *StreamPool
+
 	// etcd follows an HTTP/1 connection whose first request is
 	// rafthttp's (etcd.go); nil before HTTP/1 is seen.
 	etcd *etcdConn
@@ -79,15 +84,13 @@ type Conn struct {
 
 // h2dir is one side's direction of an HTTP/2 connection.
 type h2dir struct {
-	h       *Conn
-	side    int
-	reasm   reassembler
-	stream  *h2.Stream
-	spare   *h2.Stream      // a forgotten connection's, Reset for this one when it needs a Stream (State.Reuse)
-	emit    func(*h2.Frame) // h2dir.frame, bound once: no allocation per call
-	chunks  int             // data calls so far
-	atStart bool            // the stream began at the SYN: its first byte is the connection's
-	peerMax uint32          // the peer's SETTINGS_MAX_FRAME_SIZE, for a Stream made later
+	h      *Conn
+	side   int
+	reasm  reassembler
+	stream *h2.Stream
+	spare  *h2.Stream      // a forgotten connection's, Reset for this one when it needs a Stream (State.Reuse)
+	emit   func(*h2.Frame) // h2dir.frame, bound once: no allocation per call
+	chunks int             // data calls so far
 
 	counts    [http2.FrameContinuation + 1]int
 	unknown   map[http2.FrameType]int
@@ -95,21 +98,34 @@ type h2dir struct {
 	truncated int
 	gapBytes  int64
 	last      h2.Meta
-	lastType  http2.FrameType
-	hasLast   bool
 	settings  []http2.Setting // last value of each setting announced, in first-seen order
+	closeAt   h2.Meta
 
+	// What the report reads of the Stream once it is released at a
+	// clean close (release.go).
+	endedSkipped               int64
+	endedPreface, endedUpgrade bool
+
+	// The small fields together, packed, so that a Conn stays within
+	// the heap's 1,280-byte size class.
+	atStart  bool   // the stream began at the SYN: its first byte is the connection's
+	peerMax  uint32 // the peer's SETTINGS_MAX_FRAME_SIZE, for a Stream made later
+	lastType http2.FrameType
+	hasLast  bool
 	closed   bool // first FIN or RST of this side
-	closeAt  h2.Meta
 	closeRST bool
+	// The first close's FIN: the sequence number it takes, and the
+	// direction's first byte's when the SYN told (release.go).
+	finSeq, start tcp.Seq
+	startKnown    bool
 }
 
 // newConn returns the Conn of a connection whose HTTP/2 or TLS analysis
 // begins: spare's memory, and its Streams, if not nil (State.Reuse).
-func newConn(spare *Conn, host Host, forced bool, keys *KeyRef) *Conn {
+func newConn(spare *Conn, host Host, forced bool, keys *KeyRef, pool *StreamPool) *Conn {
 	h := spare
 	if h == nil {
-		h = &Conn{host: host, forced: forced, keys: keys}
+		h = &Conn{host: host, forced: forced, keys: keys, pool: pool}
 	} else {
 		var streams [2]*h2.Stream
 		for side := range h.dir {
@@ -126,7 +142,7 @@ func newConn(spare *Conn, host Host, forced bool, keys *KeyRef) *Conn {
 		}
 		clear(goaways[:cap(goaways)])
 		*h = Conn{} // a zero composite is cleared in place, not copied from a temporary
-		h.host, h.forced, h.keys, h.streams, h.goaways = host, forced, keys, st, goaways[:0]
+		h.host, h.forced, h.keys, h.streams, h.goaways, h.pool = host, forced, keys, st, goaways[:0], pool
 		for side := range h.dir {
 			h.dir[side].spare = streams[side]
 		}
@@ -153,7 +169,9 @@ type State struct {
 	off    bool  // found not to be HTTP/2 (nor TLS)
 	forced bool  // a port is in Options.H2Ports
 	keys   *KeyRef
+	pool   *StreamPool
 	host   Host
+	keep   bool // KeepDecoders
 }
 
 // Host is what the application analysis asks of the connection it runs
@@ -179,9 +197,10 @@ type Host interface {
 }
 
 // Init readies st for a connection: forced when a port is in
-// Options.H2Ports, keys the analyzer's key log.
-func (st *State) Init(host Host, forced bool, keys *KeyRef) {
-	*st = State{host: host, forced: forced, keys: keys}
+// Options.H2Ports, keys the analyzer's key log, pool (nil for none) the
+// analyzer's free Streams (release.go).
+func (st *State) Init(host Host, forced bool, keys *KeyRef, pool *StreamPool) {
+	*st = State{host: host, forced: forced, keys: keys, pool: pool}
 }
 
 // Reuse is Init for a State whose connection is gone for good (package
@@ -189,12 +208,12 @@ func (st *State) Init(host Host, forced bool, keys *KeyRef) {
 // any more): the Conn's memory and its decoders' buffers serve this
 // connection's HTTP/2 if it has any, instead of new ones. A short
 // connection then costs no allocation for them.
-func (st *State) Reuse(host Host, forced bool, keys *KeyRef) {
+func (st *State) Reuse(host Host, forced bool, keys *KeyRef, pool *StreamPool) {
 	spare := st.h
 	if spare == nil {
 		spare = st.spare
 	}
-	*st = State{host: host, forced: forced, keys: keys, spare: spare}
+	*st = State{host: host, forced: forced, keys: keys, pool: pool, spare: spare}
 }
 
 // Conn is the connection's application state; nil before its first
@@ -211,7 +230,7 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 		if s.PayloadLen == 0 || st.off {
 			return
 		}
-		h = newConn(st.spare, st.host, st.forced, st.keys)
+		h = newConn(st.spare, st.host, st.forced, st.keys, st.pool)
 		st.h, st.spare = h, nil
 	}
 	if h.mode == h2No && h.tls == nil || h.finished {
@@ -236,6 +255,9 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && !hd.closed {
 		hd.closed, hd.closeRST = true, s.Flags.Has(decode.FlagRST)
 		hd.closeAt = h2.Meta{Input: s.Input, Frame: s.Frame, Time: s.Time}
+		if !hd.closeRST {
+			hd.finAt(fl, s)
+		}
 		if t := h.tls; t != nil && t.infer.hasPend && t.infer.pend.side == side {
 			// The side awaiting an ACK closed: the PING's fate is known
 			// now, not only at the end of the capture.
@@ -245,13 +267,18 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 	if h.mode == h2No && h.tls == nil {
 		// Not HTTP/2: free the state, remember only that.
 		st.h, st.off = nil, true
+		return
+	}
+	if hd.closed && peer.closed && !st.keep {
+		h.endIfClean()
 	}
 }
 
 // Finish ends the HTTP/2 decoding: holes still open become gaps and the
 // decoders settle on what they have. It runs once, at the first Report or
-// when the 4-tuple is reused by a new connection; segments after it are
-// analysed as TCP only.
+// when the 4-tuple is reused by a new connection, or as soon as the
+// connection closed cleanly, its decoders then released (release.go);
+// segments after it are analysed as TCP only.
 func (st *State) Finish() {
 	h := st.h
 	if h == nil || h.finished {
@@ -344,11 +371,14 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 	}
 }
 
-// newStream is a new Stream for d: its spare, Reset, if it has one.
+// newStream is a new Stream for d: its spare, or one of the pool's,
+// Reset, if there is one.
 func (d *h2dir) newStream(opts h2.Options) *h2.Stream {
 	s := d.spare
 	if s == nil {
-		return h2.NewStream(opts)
+		if s = d.h.pool.get(); s == nil {
+			return h2.NewStream(opts)
+		}
 	}
 	d.spare = nil
 	s.Reset(opts)
@@ -439,7 +469,8 @@ func (h *Conn) drop(mode h2Mode) {
 		d := &h.dir[side]
 		d.stream = nil
 		keep := h2dir{h: d.h, side: d.side, reasm: d.reasm, emit: d.emit, chunks: d.chunks, atStart: d.atStart,
-			peerMax: d.peerMax, closed: d.closed, closeAt: d.closeAt, closeRST: d.closeRST}
+			peerMax: d.peerMax, closed: d.closed, closeAt: d.closeAt, closeRST: d.closeRST,
+			finSeq: d.finSeq, start: d.start, startKnown: d.startKnown}
 		*d = keep
 	}
 	h.pings = pingTracker{}

@@ -481,6 +481,5 @@ func (h *Conn) GRPC() bool {
 // SentPreface says whether side's bytes began with the HTTP/2 client
 // preface.
 func (h *Conn) SentPreface(side int) bool {
-	st := h.dir[side].stream
-	return st != nil && st.Preface()
+	return h.dir[side].preface()
 }

@@ -34,7 +34,7 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 		return nil
 	}
 	cl, sv := &h.dir[client], &h.dir[1-client]
-	preface := cl.stream != nil && cl.stream.Preface() || sv.stream != nil && sv.stream.Preface()
+	preface := cl.preface() || sv.preface()
 	found := h.mode != h2No && (h.forced || preface || cl.frames+cl.truncated+sv.frames+sv.truncated > 0)
 	if !found && h.tls != nil && len(h.pings.list) > 0 {
 		// TLS whose plaintext showed no HTTP/2: not decrypted, with keys
@@ -101,12 +101,8 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 			counts[FrameTypeName(ty)] = n
 		}
 		out.Frames[dir] = counts
-		if d.stream != nil {
-			out.SkippedBytes[dir] = d.stream.Skipped()
-			upgrade = upgrade || d.stream.Upgrade()
-		} else {
-			out.SkippedBytes[dir] = 0
-		}
+		out.SkippedBytes[dir] = d.skipped()
+		upgrade = upgrade || d.upgrade()
 		out.GapBytes[dir] = d.gapBytes
 		if d.truncated > 0 {
 			out.TruncatedFrames[dir] = d.truncated

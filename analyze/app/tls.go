@@ -35,6 +35,9 @@ type tlsState struct {
 	client int // the side that sent the ClientHello (or taken for the client)
 	keyed  bool
 	infer  pingInfer // PINGs in the records not decrypted
+	// ended is conn's Info once conn is released at a clean close
+	// (release.go; info).
+	ended *tls.Info
 
 	// The client's application-data records, and the last one's length
 	// on the wire (model.TLS.ClientAppRecords).
@@ -102,7 +105,7 @@ func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *p
 		return
 	}
 	if t.infer.size == 0 {
-		if info := t.conn.Info(); info.CipherSuite != 0 {
+		if info := t.info(); info.CipherSuite != 0 {
 			t.infer.setSuite(info.Version, info.CipherSuite)
 		}
 	}
@@ -113,7 +116,7 @@ func (t *tlsState) record(fromClient bool, r *tls.Record, p *tls.Plain, pings *p
 // server selected another protocol, nor when the ClientHello offered no
 // h2 (no ALPN at all, or http/1.1 only).
 func (t *tlsState) mayBeH2() bool {
-	info := t.conn.Info()
+	info := t.info()
 	if info.ALPN != "" {
 		return info.ALPN == "h2"
 	}
@@ -125,7 +128,7 @@ func (t *tlsState) mayBeH2() bool {
 
 // decrypted says whether any record of the connection was decrypted.
 func (t *tlsState) decrypted() bool {
-	info := t.conn.Info()
+	info := t.info()
 	return info.Decrypted[0]+info.Decrypted[1] > 0
 }
 
@@ -183,7 +186,7 @@ func (h *Conn) TLS() *model.TLS {
 		return nil
 	}
 	t := h.tls
-	info := t.conn.Info()
+	info := t.info()
 	out := &model.TLS{
 		Alerts:           info.Alerts,
 		ALPN:             info.ALPN,

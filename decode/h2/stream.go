@@ -254,6 +254,20 @@ func (s *Stream) InSync() bool { return s.st == stHeader || s.st == stPayload }
 // Offset returns the stream offset after the last byte received or lost.
 func (s *Stream) Offset() int64 { return s.end() }
 
+// Idle reports whether End would emit nothing and change nothing the
+// Stream reports (Skipped, Preface, Upgrade): it is in step between
+// frames, or searching without a candidate chain. A direction that has
+// delivered its last byte and is idle can be dropped without its End.
+func (s *Stream) Idle() bool {
+	switch s.st {
+	case stHeader:
+		return true
+	case stHunt:
+		return !s.hasCand
+	}
+	return false
+}
+
 func (s *Stream) buffered() bool { return s.st == stStart || s.st == stHunt }
 
 func (s *Stream) end() int64 {

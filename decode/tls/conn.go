@@ -197,6 +197,12 @@ func (c *Conn) End(fromClient bool) {
 	h.rec.End(h.record)
 }
 
+// Idle reports whether End on both directions would do nothing: each
+// direction's bytes were all parsed into records (Records.Idle). A
+// connection whose directions have both delivered their last byte and is
+// idle can be dropped without its Ends (Info copied first).
+func (c *Conn) Idle() bool { return c.half[0].rec.Idle() && c.half[1].rec.Idle() }
+
 func idx(fromClient bool) int {
 	if fromClient {
 		return 1

@@ -163,6 +163,10 @@ func (r *Records) Data(b []byte, meta Meta, emit func(*Record)) {
 	r.segEnd = false
 }
 
+// Idle reports whether End would emit nothing and change no counter:
+// every byte given was parsed, and no truncated record is being skipped.
+func (r *Records) Idle() bool { return r.st != recSkip && r.pos == r.end() }
+
 func (r *Records) end() int64 { return r.base + int64(len(r.buf)) }
 
 func (r *Records) add(b []byte, meta Meta) {
