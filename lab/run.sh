@@ -1311,6 +1311,24 @@ notes_multipoint-vxlan() {
 	echo "The router dropped ${F_COUNT[0]:-?} client->server and ${F_COUNT[1]:-?} server->client data packets (nft counters)."
 }
 
+# synproxy_router [CHAIN]: the router a SYN proxy for the server's port
+# 8080 (nft synproxy with SYN cookies, strict conntrack), with CHAIN, if
+# given, added to its table (multipoint-natproxy's masquerade).
+synproxy_router() {
+	inR sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 >/dev/null
+	inR nft -f - <<-NFT
+		table ip syn {
+			chain synpre { type filter hook prerouting priority raw; ip daddr $S4 tcp dport 8080 tcp flags syn notrack; }
+			chain synfwd {
+				type filter hook forward priority filter - 10;
+				ip daddr $S4 tcp dport 8080 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+				ct state invalid drop
+			}
+			${1:-}
+		}
+	NFT
+}
+
 # multipoint-synproxy: multipoint-loss's four points with the router a
 # firewall that answers SYNs itself (nft synproxy, SYN cookies) and opens
 # the connection to the server only once the client completed the
@@ -1321,17 +1339,7 @@ notes_multipoint-vxlan() {
 # synproxy (forward hook, after it).
 sc_multipoint-synproxy() {
 	begin multipoint-synproxy
-	inR sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 >/dev/null
-	inR nft -f - <<-NFT
-		table ip syn {
-			chain synpre { type filter hook prerouting priority raw; ip daddr $S4 tcp dport 8080 tcp flags syn notrack; }
-			chain synfwd {
-				type filter hook forward priority filter - 10;
-				ip daddr $S4 tcp dport 8080 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
-				ct state invalid drop
-			}
-		}
-	NFT
+	synproxy_router
 	start_server --large-size 4096
 	captures_four
 	start_client_multipoint $S4:8080
@@ -1360,18 +1368,7 @@ notes_multipoint-synproxy() {
 # connection at router-s is which at router-c (hops' content matching).
 sc_multipoint-natproxy() {
 	begin multipoint-natproxy
-	inR sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 >/dev/null
-	inR nft -f - <<-NFT
-		table ip syn {
-			chain synpre { type filter hook prerouting priority raw; ip daddr $S4 tcp dport 8080 tcp flags syn notrack; }
-			chain synfwd {
-				type filter hook forward priority filter - 10;
-				ip daddr $S4 tcp dport 8080 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
-				ct state invalid drop
-			}
-			chain post { type nat hook postrouting priority srcnat; oifname "rs" ip daddr $S4 masquerade; }
-		}
-	NFT
+	synproxy_router 'chain post { type nat hook postrouting priority srcnat; oifname "rs" ip daddr '"$S4"' masquerade; }'
 	start_server --large-size 4096
 	start_client_multipoint $S4:8080
 	at 1

@@ -110,15 +110,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 	interrupt(t, 10*time.Second, stopped{"h2pcap live", live, liveOut})
 	dropped := map[model.Direction]int{}
 	for dir, name := range map[model.Direction]string{model.ClientToServer: "c2s", model.ServerToClient: "s2c"} {
-		out, err := exec.Command("ip", "netns", "exec", n.rtr, "nft", "list", "counter", family, "h2lp", name).CombinedOutput()
-		if err != nil {
-			t.Fatalf("nft list counter %s: %v\n%s", name, err, out)
-		}
-		m := regexp.MustCompile(`packets (\d+)`).FindSubmatch(out)
-		if m == nil {
-			t.Fatalf("nft counter %s: %s", name, out)
-		}
-		dropped[dir], _ = strconv.Atoi(string(m[1]))
+		dropped[dir] = nftCounter(t, n.rtr, family, "h2lp", name)
 	}
 
 	b, err := os.ReadFile(liveJSON)
@@ -491,17 +483,9 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 	}
 	time.Sleep(1500 * time.Millisecond)
 	interrupt(t, 10*time.Second, stopped{"h2pcap live", live, liveOut})
-	out, err := exec.Command("ip", "netns", "exec", n.rtr, "nft", "list", "counter", "inet", "h2lp", "syn").CombinedOutput()
-	if err != nil {
-		t.Fatalf("nft list counter: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`packets (\d+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("nft counter: %s", out)
-	}
-	dropped, _ := strconv.Atoi(string(m[1]))
+	dropped := nftCounter(t, n.rtr, "inet", "h2lp", "syn")
 	if dropped == 0 {
-		t.Fatalf("nft dropped no SYN: %s", out)
+		t.Fatal("nft dropped no SYN")
 	}
 	b, err := os.ReadFile(liveJSON)
 	if err != nil {
@@ -542,4 +526,20 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 	if failed == 0 {
 		t.Errorf("no connect_failed connection; headline %s", r.Summary.Headline)
 	}
+}
+
+// nftCounter returns the packets of named counter name in table family
+// table, in namespace ns.
+func nftCounter(t *testing.T, ns, family, table, name string) int {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "counter", family, table, name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list counter %s: %v\n%s", name, err, out)
+	}
+	m := regexp.MustCompile(`packets (\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("nft counter %s: %s", name, out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
