@@ -211,6 +211,10 @@ type rec struct {
 
 func (r *rec) hi() int64 { return r.lo + int64(r.n) }
 
+// recsStart is how many packets per point a direction's first ranges
+// have room for: a short connection's few, in one allocation.
+const recsStart = 4
+
 // arec is one packet without sequence space (a pure ACK, an RST) at
 // one point. It is matched across points by its IPv4 identification and
 // acknowledgment number: a sender's kernel numbers its packets one by
@@ -355,6 +359,11 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		lo := l.rel(seq)
 		if s.Flags&decode.FlagFIN != 0 && (!l.finSet || lo+int64(n) > l.finEnd) {
 			l.finEnd, l.finSet = lo+int64(n), true
+		}
+		if l.recs == nil {
+			// Each packet comes once per point: room for a few each
+			// at once, not one allocation per doubling from one.
+			l.recs = make([]rec, 0, recsStart*len(p.names))
 		}
 		l.recs = append(l.recs, rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
 	}
