@@ -34,6 +34,11 @@ const (
 	// without a FIN or an RST and dialled the same server again; EndedBy
 	// names how (Verdict.EndedBy, Verdict.Abandoned in the report).
 	NoticeAbandoned NoticeKind = "abandoned"
+	// NoticeHopLoss is a finding of live on several interfaces: packets
+	// of a connection lost between two of the node's interfaces
+	// (HopFrom, HopTo; Count of them, sent by From), told once its
+	// packets were compared, seconds after the loss.
+	NoticeHopLoss NoticeKind = "hop_loss"
 )
 
 // Notice is something a connection did, told while the capture is read
@@ -67,12 +72,16 @@ type Notice struct {
 	// connection.
 	EndedBy  EndedBy
 	Redial   int
-	Count    int  // retransmission_burst: retransmissions in the burst
+	Count    int  // retransmission_burst: retransmissions in the burst; hop_loss: packets lost
 	Inferred bool // the PING was inferred from TLS record sizes
 	// Since is the connection's last moment known healthy: the time of
 	// its last PING answered in time; zero if none. A live capture saves
 	// a problem connection's packets from then on.
 	Since time.Time
+
+	// HopFrom and HopTo are a hop_loss's interfaces: seen at the first,
+	// never at the second.
+	HopFrom, HopTo string
 
 	// Text is one sentence saying what happened, for a live line.
 	Text string
@@ -82,7 +91,7 @@ type Notice struct {
 func (n *Notice) Finding() bool {
 	switch n.Kind {
 	case NoticePingLate, NoticePingLost, NoticeReset, NoticeRetransBurst, NoticeSilent, NoticeConnectFailed, NoticeBlackholed, NoticeEtcdLeaderChange,
-		NoticeAbandoned:
+		NoticeAbandoned, NoticeHopLoss:
 		return true
 	case NoticeGoaway:
 		// A client's GOAWAY NO_ERROR is how Go closes a connection it no

@@ -57,6 +57,63 @@ func (p *Placer) SeenOnly() { p.seenOnly = true }
 // and the one they went out by.
 func (p *Placer) LocalAddrs(local func(netip.Addr) bool) { p.isLocal = local }
 
+// OnLoss sets fn to be told of packets a flow lost between points, as
+// its packets are compared (each sweep) and when it is retired: its
+// result (streams, path and hops) as Finish will give it, each hop's
+// Lost what it lost since it was last told, but for the pure ACKs
+// (decided at Finish: gaps.go), with the points' clocks taken as one
+// (h2pcap live's interfaces of one node, whose running lines say where a
+// connection's packets were lost seconds after, not only in the report
+// at exit).
+func (p *Placer) OnLoss(fn func(*FlowResult)) { p.onLoss = fn }
+
+// lostNow is how many packets flow f was found to lose so far, between
+// any two points, its packets compared.
+func (f *flow) lostNow() int {
+	n := 0
+	for d := range f.res {
+		l := f.res[d].lossResult
+		if l == nil {
+			continue
+		}
+		for a := range l.missing {
+			for _, k := range l.missing[a] {
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// tellLoss tells onLoss what flow f lost since it was last told, if
+// anything.
+func (p *Placer) tellLoss(f *flow) {
+	np := len(p.names)
+	same := func(a, b int) int64 { return 0 }
+	fr := f.result(np, same)
+	p.hopsOf(f, fr, p.absentPath(f, -1, func(off int32) [2][]int { return p.done[off].result(np, same).Path }), nil)
+	f.lost = f.lostNow()
+	news := false
+	for d := range fr.Hops {
+		for i := range fr.Hops[d] {
+			h := &fr.Hops[d][i]
+			k := [3]int{d, h.From, h.To}
+			before := f.told[k]
+			if h.Lost > before {
+				if f.told == nil {
+					f.told = map[[3]int]int{}
+				}
+				f.told[k] = h.Lost
+				news = true
+			}
+			h.Lost -= min(before, h.Lost)
+		}
+	}
+	if news {
+		p.onLoss(fr)
+	}
+}
+
 // CapturedTogether says every point was capturing from its first packet
 // to the end of the capture, whatever it last carried: one capture of a
 // box's interfaces (h2pcap live -i any), where an interface that went

@@ -53,6 +53,9 @@ type Placer struct {
 	// onRetire, when set, is told of each point's stream of a flow being
 	// retired (OnRetire).
 	onRetire func(point, stream int, clean bool)
+	// onLoss, when set, is told of each flow retired with packets lost
+	// between points (OnLoss).
+	onLoss func(*FlowResult)
 	// seenOnly: a point that did not see a flow is not on its path
 	// (SeenOnly).
 	seenOnly bool
@@ -109,6 +112,10 @@ type flow struct {
 	id    uint32
 	alone bool
 	tries int8
+	// told is, with OnLoss, the packets already told lost per direction
+	// and hop ({d, from, to}), and lost the total compared lost so far.
+	told map[[3]int]int
+	lost int
 }
 
 // member is a flow as one point saw it.
@@ -588,6 +595,11 @@ func (p *Placer) sweep() {
 			p.retire(f)
 			continue
 		}
+		if p.onLoss != nil && f.lostNow() > f.lost {
+			// A long-lived connection is told as it loses, not only
+			// once it is done.
+			p.tellLoss(f)
+		}
 		keep = append(keep, f)
 	}
 	clear(p.open[len(keep):])
@@ -703,6 +715,9 @@ func (p *Placer) retire(f *flow) {
 				p.votes[path[0][0]]++
 			}
 		}
+	}
+	if !f.clean && p.onLoss != nil {
+		p.tellLoss(f) // what it lost since the last sweep, or since it was seen
 	}
 	if e.chunk < 0 {
 		e.off = int32(len(p.done))

@@ -75,11 +75,22 @@ type FlowResult struct {
 	Streams []int
 	// Sender0 is, per point, the address that sends its direction 0.
 	Sender0 []string
+	// receiver0 is, per point, the address that receives it.
+	receiver0 []netip.AddrPort
 	// Path is per direction the points on its path, in order: those that
 	// saw it, and those it never reached that its siblings crossed.
 	Path [2][]int
 	// Hops is per direction each pair of adjacent points of Path.
 	Hops [2][]HopResult
+}
+
+// Receiver0 is the address that receives its direction 0 at point pt;
+// the zero AddrPort where unknown.
+func (fr *FlowResult) Receiver0(pt int) netip.AddrPort {
+	if pt < 0 || pt >= len(fr.receiver0) {
+		return netip.AddrPort{}
+	}
+	return fr.receiver0[pt]
 }
 
 // HopResult is one direction of one connection between two adjacent
@@ -127,71 +138,11 @@ func (p *Placer) Finish() *Result {
 	votes := slices.Clone(p.votes)
 	res.full = make([]*FlowResult, len(p.done))
 	for i, f := range p.done {
-		fr := &FlowResult{Streams: make([]int, np), Sender0: make([]string, np)}
-		for pt, m := range f.at {
-			fr.Streams[pt] = -1
-			if m != nil {
-				fr.Streams[pt], fr.Sender0[pt] = m.stream, m.ep0.String()
-			}
-		}
-		fr.Path = f.paths(offset)
-		res.full[i] = fr
+		res.full[i] = f.result(np, offset)
 	}
 	for i, f := range p.done {
 		fr := res.full[i]
-		absent := p.absentOnPath(i, res.full)
-		for d := range f.dir {
-			r := &f.res[d]
-			pts := fr.Path[d]
-			if d == 0 && f.syn && len(pts) > 1 {
-				votes[pts[0]]++
-			}
-			if r.packets == nil {
-				continue
-			}
-			r.loss(np) // read below whatever it lost
-			if absent[d] != nil {
-				pts = absent[d]
-				fr.Path[d] = pts
-			}
-			for k := 0; k+1 < len(pts); k++ {
-				a, b := pts[k], pts[k+1]
-				switch {
-				case f.at[a] == nil:
-					// Nothing reached a: nothing to lose after it.
-				case f.at[b] == nil && f.at[a].rst[1-d] && !f.at[a].rst[d]:
-					// Answered with an RST at a from the far end's
-					// address, which b never saw: refused by a device
-					// between them (a middlebox, a firewall's reject),
-					// not lost.
-					if r.packets[a] > 0 {
-						fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Refused: r.packets[a]})
-					}
-				case f.at[b] == nil:
-					// b, on the path (its siblings crossed it), never
-					// saw the connection: all a saw was lost between.
-					// Those an ICMP error quoted were stopped.
-					if r.packets[a] > 0 {
-						h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.packets[a] - r.quotedAt[a], ICMP: r.quotedAt[a]}
-						if h.Lost > 0 {
-							h.Frames = r.first[a]
-						}
-						if h.ICMP > 0 {
-							h.ICMPFrom = r.icmpFrom
-						}
-						fr.Hops[d] = append(fr.Hops[d], h)
-					}
-				case f.clean:
-					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a]})
-				default:
-					h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
-					if h.ICMP > 0 {
-						h.ICMPFrom = r.icmpFrom
-					}
-					fr.Hops[d] = append(fr.Hops[d], h)
-				}
-			}
-		}
+		p.hopsOf(f, fr, p.absentOnPath(i, res.full), votes)
 		// Read no more: freed as the results are made, so that the
 		// comparisons' and the results' memory do not add up.
 		f.res = [2]dirResult{}
@@ -210,6 +161,80 @@ func (p *Placer) Finish() *Result {
 		}
 	}
 	return res
+}
+
+// result is flow f's FlowResult without its hops: its streams, senders
+// and path, its points ordered with the clocks' offsets.
+func (f *flow) result(np int, offset func(a, b int) int64) *FlowResult {
+	fr := &FlowResult{Streams: make([]int, np), Sender0: make([]string, np), receiver0: make([]netip.AddrPort, np)}
+	for pt, m := range f.at {
+		fr.Streams[pt] = -1
+		if m != nil {
+			fr.Streams[pt], fr.Sender0[pt], fr.receiver0[pt] = m.stream, m.ep0.String(), m.ep1
+		}
+	}
+	fr.Path = f.paths(offset)
+	return fr
+}
+
+// hopsOf makes fr's hops of flow f, compared to its end: along each
+// direction's path (absent, when set, the path its siblings show past
+// the points it never reached), what each point saw and the next did
+// not. votes, if not nil, counts f's vote for the reference.
+func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
+	np := len(p.names)
+	for d := range f.dir {
+		r := &f.res[d]
+		pts := fr.Path[d]
+		if d == 0 && f.syn && len(pts) > 1 && votes != nil {
+			votes[pts[0]]++
+		}
+		if r.packets == nil {
+			continue
+		}
+		r.loss(np) // read below whatever it lost
+		if absent[d] != nil {
+			pts = absent[d]
+			fr.Path[d] = pts
+		}
+		for k := 0; k+1 < len(pts); k++ {
+			a, b := pts[k], pts[k+1]
+			switch {
+			case f.at[a] == nil:
+				// Nothing reached a: nothing to lose after it.
+			case f.at[b] == nil && f.at[a].rst[1-d] && !f.at[a].rst[d]:
+				// Answered with an RST at a from the far end's
+				// address, which b never saw: refused by a device
+				// between them (a middlebox, a firewall's reject),
+				// not lost.
+				if r.packets[a] > 0 {
+					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Refused: r.packets[a]})
+				}
+			case f.at[b] == nil:
+				// b, on the path (its siblings crossed it), never
+				// saw the connection: all a saw was lost between.
+				// Those an ICMP error quoted were stopped.
+				if r.packets[a] > 0 {
+					h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.packets[a] - r.quotedAt[a], ICMP: r.quotedAt[a]}
+					if h.Lost > 0 {
+						h.Frames = r.first[a]
+					}
+					if h.ICMP > 0 {
+						h.ICMPFrom = r.icmpFrom
+					}
+					fr.Hops[d] = append(fr.Hops[d], h)
+				}
+			case f.clean:
+				fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a]})
+			default:
+				h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
+				if h.ICMP > 0 {
+					h.ICMPFrom = r.icmpFrom
+				}
+				fr.Hops[d] = append(fr.Hops[d], h)
+			}
+		}
+	}
 }
 
 // paths orders flow f's points each way along its path (sortPoints):
@@ -267,8 +292,13 @@ func (f *flow) paths(offset func(a, b int) int64) [2][]int {
 // the flow's packets as lost before it: captures are taken to outlast
 // the connections they are compared on.
 func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
+	return p.absentPath(p.done[i], i, func(off int32) [2][]int { return frs[off].Path })
+}
+
+// absentPath is absentOnPath for flow f, done flow self (-1: not yet
+// done), the done flows' paths given by pathOf (their index in done).
+func (p *Placer) absentPath(f *flow, self int, pathOf func(off int32) [2][]int) [2][]int {
 	var out [2][]int
-	f := p.done[i]
 	if p.seenOnlyFor(f) {
 		return out
 	}
@@ -285,7 +315,7 @@ func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 		var path [2][]int
 		if e.chunk < 0 {
 			g := p.done[e.off]
-			if int(e.off) == i || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g.syn, func(pt int) (netip.AddrPort, bool) {
+			if int(e.off) == self || g == f || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g.syn, func(pt int) (netip.AddrPort, bool) {
 				if m := g.at[pt]; m != nil {
 					return m.ep1, true
 				}
@@ -306,7 +336,7 @@ func (p *Placer) absentOnPath(i int, frs []*FlowResult) [2][]int {
 			if !ok || !extra {
 				continue
 			}
-			path = frs[e.off].Path
+			path = pathOf(e.off)
 		} else {
 			// A clean flow crossed every point.
 			if absDur(time.Unix(0, e.start).Sub(f.start)) > verdict.PlaceMatchWindow {

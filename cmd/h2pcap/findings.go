@@ -39,6 +39,8 @@ var noticeLabels = map[model.NoticeKind]string{
 	model.NoticeEtcdLeaderChange: "leader change",
 	// The old connection; the text names the redial and the mechanism.
 	model.NoticeAbandoned: "abandoned",
+	// live on several interfaces: lost inside the node.
+	model.NoticeHopLoss: "lost on hop",
 }
 
 // labelWidth aligns the lines: the longest label.

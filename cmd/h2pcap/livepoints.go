@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -81,6 +82,7 @@ type livePoint struct {
 type pointStream struct{ point, stream int32 }
 
 func newLivePoints(opts analyze.Options, src teeSource, sockets []string, secrets decode.SecretsSource) *livePoints {
+	tell := opts.OnNotice
 	opts.OnNotice, opts.Plot = nil, false // the primary tells and draws
 	opts.OneInterfacePerConnection = false
 	// A healthy connection is forgotten once the Placer found nothing
@@ -101,7 +103,77 @@ func newLivePoints(opts analyze.Options, src teeSource, sockets []string, secret
 	// quiet was still watched.
 	lp.pl.CapturedTogether()
 	lp.pl.OnRetire(func(point, stream int, clean bool) { lp.points[point].a.Placed(stream, clean) })
+	if tell != nil {
+		// The running lines say where a connection's packets were
+		// lost, once they were compared (hop_loss).
+		lp.pl.OnLoss(func(fr *hops.FlowResult) { lp.tellLoss(fr, tell) })
+	}
 	return lp
+}
+
+// tellLoss tells, as hop_loss notices, each hop of connection fr that
+// lost packets. Its client is the sender of its first packet (a SYN's,
+// as live sees them), its stream the primary's.
+func (lp *livePoints) tellLoss(fr *hops.FlowResult, tell func(*model.Notice)) {
+	home, stream := -1, -1
+	for pt, st := range fr.Streams {
+		if st < 0 {
+			continue
+		}
+		if home < 0 {
+			home = pt
+		}
+		if ps := lp.primaryOf(pt, st); ps >= 0 {
+			home, stream = pt, ps
+			break
+		}
+	}
+	if home < 0 {
+		return
+	}
+	client, _ := netip.ParseAddrPort(fr.Sender0[home])
+	server := fr.Receiver0(home)
+	for d := range fr.Hops {
+		from := "client"
+		arrow := "client->server"
+		if d == 1 {
+			from, arrow = "server", "server->client"
+		}
+		for _, h := range fr.Hops[d] {
+			if h.Lost == 0 {
+				continue
+			}
+			n := &model.Notice{Kind: model.NoticeHopLoss, Stream: stream, Client: client, Server: server, From: from,
+				Count: h.Lost, HopFrom: lp.points[h.From].name, HopTo: lp.points[h.To].name}
+			if len(h.Frames) > 0 {
+				n.Time, n.Frame, n.Input = h.Frames[0].Time, h.Frames[0].Frame, h.Frames[0].Input
+			}
+			what := "packets"
+			if h.Lost == 1 {
+				what = "packet"
+			}
+			n.Text = fmt.Sprintf("%d %s %s seen on %s never reached %s: lost inside this node", h.Lost, what, arrow, n.HopFrom, n.HopTo)
+			tell(n)
+		}
+	}
+}
+
+// primarySearch bounds how far back primaryOf looks: the connections of
+// the last seconds at a storm's rate, so that a connection not found
+// does not cost a scan of every one.
+const primarySearch = 1 << 16
+
+// primaryOf returns the primary's stream of point pt's stream st, -1 if
+// none: the recent connections are searched first (a connection is
+// compared within seconds of its end).
+func (lp *livePoints) primaryOf(pt, st int) int {
+	want := pointStream{int32(pt), int32(st)}
+	for ps := len(lp.home) - 1; ps >= 0 && ps >= len(lp.home)-primarySearch; ps-- {
+		if lp.home[ps] == want {
+			return ps
+		}
+	}
+	return -1
 }
 
 // ifaceKey identifies the interface a packet crossed: the kernel's index

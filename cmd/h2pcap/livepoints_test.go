@@ -157,6 +157,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 		t.Errorf("points %q, want vethpod and uplink, each its interface", names)
 	}
 	checkHops(t, "live", r.Summary.Hops, "", dropped, capDropped)
+	checkHopLines(t, liveOut, r.Summary.Hops)
 	if w := "between vethpod and uplink"; !strings.Contains(r.Summary.Headline, w) {
 		t.Errorf("headline %q does not say %q", r.Summary.Headline, w)
 	}
@@ -509,6 +510,7 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 	if lost != dropped {
 		t.Errorf("%d lost between vethpod and uplink, nft dropped %d SYNs", lost, dropped)
 	}
+	checkHopLines(t, liveOut, r.Summary.Hops)
 	failed := 0
 	for _, c := range r.Connections {
 		if c.Verdict.Kind != model.KindConnectFailed {
@@ -542,4 +544,53 @@ func nftCounter(t *testing.T, ns, family, table, name string) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
+}
+
+// checkHopLines wants live's running lines (in out) to have told the
+// losses of the report's hops as they were placed: lost on hop lines
+// each naming a hop of the report that lost packets, their counts adding
+// up to at most its count (the lines tell packets with data, SYNs and
+// FINs; the report adds the pure ACKs, decided at its end) and to some
+// on every lossy hop.
+func checkHopLines(t *testing.T, out string, hops []model.Hop) {
+	t.Helper()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`lost on hop +\S+ -> \S+ \(stream -?\d+\) (\d+) packets? (client->server|server->client) seen on (\S+) never reached (\S+): lost inside this node`)
+	told := map[string]int{}
+	lines := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "lost on hop") {
+			continue
+		}
+		lines++
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("hop line not as expected: %s", l)
+			continue
+		}
+		k, _ := strconv.Atoi(m[1])
+		told[m[2]+" "+m[3]+">"+m[4]] += k
+	}
+	for _, h := range hops {
+		k := h.Direction.String() + " " + h.From + ">" + h.To
+		k = strings.ReplaceAll(strings.ReplaceAll(k, "client_to_server", "client->server"), "server_to_client", "server->client")
+		got := told[k]
+		delete(told, k)
+		switch {
+		case h.PacketsLost > 0 && got == 0:
+			t.Errorf("hop %s lost %d in the report, no running line told it", k, h.PacketsLost)
+		case got > h.PacketsLost:
+			t.Errorf("hop %s: running lines told %d lost, the report %d", k, got, h.PacketsLost)
+		}
+		t.Logf("hop %s: running lines %d, report %d", k, got, h.PacketsLost)
+	}
+	for k, n := range told {
+		t.Errorf("running lines told %d lost on %s, a hop the report does not have", n, k)
+	}
+	if lines == 0 && len(hops) > 0 {
+		t.Logf("no hop line")
+	}
 }
