@@ -154,6 +154,11 @@ type dirLog struct {
 	// flow's numbering), when a SYN was seen.
 	isn    uint32
 	isnSet bool
+	// ackRef is the last acknowledgment number of this direction's
+	// data seen (the flow's numbering; ackSet): where its numbers are
+	// before any of its data is seen.
+	ackRef uint32
+	ackSet bool
 	// finEnd is the relative sequence number past the direction's FIN,
 	// once one was seen (finSet).
 	finEnd int64
@@ -330,6 +335,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		}
 	}
 	seq, ack := s.Seq+m.off[d], s.Ack+m.off[1-d]
+	if s.Flags&decode.FlagACK != 0 {
+		f.dir[1-d].ackRef, f.dir[1-d].ackSet = ack, true
+	}
 	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
 		a := f.dir[1-d].rel(ack)
 		if !m.ackSeen[1-d] || a > m.acked[1-d] {
@@ -419,12 +427,19 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	if f == nil {
 		for _, g := range p.byTuple[k] {
 			if free(g) && (!syn || !g.syn || g.isn == isn) {
-				f = g
 				if !syn && !g.syn {
 					// Matched by the tuple alone: the direction is the
-					// one the other point's first packet took.
-					ep0 = p.ep0Of(g, k)
+					// one the other point's first packet took, and the
+					// numbers must be the flow's there, or near: past
+					// a SYN proxy that keeps the 4-tuple, the server's
+					// are shifted (content matching finds by how much).
+					e0 := p.ep0Of(g, k)
+					if !p.numbersNear(g, k, e0, s) {
+						continue
+					}
+					ep0 = e0
 				}
+				f = g
 				break
 			}
 		}
@@ -451,9 +466,56 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	if ep0 == s.Dst {
 		ep1 = s.Src
 	}
-	f.at[point] = &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0, ep1: ep1}
+	m := &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0, ep1: ep1}
+	if !syn {
+		// Joined by its 4-tuple (or its numbers): a point that shares
+		// the 4-tuple numbers it as that point does, whose offsets
+		// onto the flow's numbering (a SYN proxy's shift, found by a
+		// content match before this point saw a packet) are its own.
+		for _, o := range f.at {
+			if o != nil && tupleOf(o.ep0, o.ep1) == k {
+				m.off = o.off
+				break
+			}
+		}
+	}
+	f.at[point] = m
 	p.byStream[point][stream] = f
 	return f
+}
+
+// numbersNear reports whether segment s, of 4-tuple k whose direction 0
+// is sent by ep0, carries sequence and acknowledgment numbers within
+// PlaceSeqWindow of where flow g's other points with that 4-tuple number
+// the connection (a direction not yet numbered is near).
+func (p *Placer) numbersNear(g *flow, k tuple, ep0 netip.AddrPort, s *decode.Segment) bool {
+	var off [2]uint32
+	for _, o := range g.at {
+		if o != nil && tupleOf(o.ep0, o.ep1) == k {
+			off = o.off
+			break
+		}
+	}
+	d := 0
+	if s.Src != ep0 {
+		d = 1
+	}
+	near := func(l *dirLog, seq uint32) bool {
+		ref := l.ref
+		switch {
+		case l.based:
+		case l.ackSet:
+			ref = l.ackRef // its data not seen yet: where it is acknowledged
+		default:
+			return true
+		}
+		x := int64(int32(seq - ref))
+		return x > -verdict.PlaceSeqWindow && x < verdict.PlaceSeqWindow
+	}
+	if !near(g.dir[d], s.Seq+off[d]) {
+		return false
+	}
+	return s.Flags&decode.FlagACK == 0 || near(g.dir[1-d], s.Ack+off[1-d])
 }
 
 // bySeq finds the open flow, recently active and not yet at point, whose

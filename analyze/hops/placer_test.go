@@ -1,6 +1,8 @@
 package hops
 
 import (
+	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -870,5 +872,61 @@ func TestPlacerContentOffset(t *testing.T) {
 	}
 	if f := res.Flow(0); f.Streams[0] != 0 || f.Streams[1] != 0 {
 		t.Errorf("streams %v", f.Streams)
+	}
+}
+
+// TestPlacerMidStreamProxyPairs: four points, every capture begun after
+// the handshake, a SYN proxy in the router between router-c and
+// router-s: the server's sequence numbers differ across the router.
+// With a masquerade there too, client and router-c share one 4-tuple,
+// router-s and the server another: each pair is one flow by its 4-tuple,
+// and the two are merged whole by their bytes. Without it all four
+// share the 4-tuple, and a point whose numbers are far from the flow's
+// is not joined to it by the 4-tuple alone: the same merge follows. The
+// server->client packet lost in the router is placed between router-s
+// and router-c, and nothing else is lost.
+func TestPlacerMidStreamProxyPairs(t *testing.T) {
+	for _, masq := range []bool{true, false} {
+		t.Run(fmt.Sprintf("masquerade %v", masq), func(t *testing.T) { midStreamProxyPairs(t, masq) })
+	}
+}
+
+func midStreamProxyPairs(t *testing.T, masq bool) {
+	var nat netip.AddrPort
+	if masq {
+		nat = netip.MustParseAddrPort("198.18.3.1:61000")
+	}
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}, shift: 0x9000_0000},
+		{name: "router-c", delay: time.Millisecond, ttl: [2]uint8{64, 63}, shift: 0x9000_0000},
+		{name: "router-s", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}, nat: nat},
+		{name: "server", delay: 3 * time.Millisecond, ttl: [2]uint8{63, 64}, nat: nat},
+	}
+	var ps []pkt
+	for _, p := range conn(4, 6, 4, map[int]int{8: 1}, nil, nil) {
+		if p.at >= 10*time.Millisecond {
+			ps = append(ps, p)
+		}
+	}
+	res := feed(points, events(points, cli, ps))
+	if res.Len() != 1 {
+		t.Fatalf("%d flows, want 1: the two pairs merged", res.Len())
+	}
+	f := res.Flow(0)
+	for pt, st := range f.Streams {
+		if st < 0 {
+			t.Errorf("point %s: not matched", res.Names[pt])
+		}
+	}
+	lost := map[string]int{}
+	for d, hs := range f.Hops {
+		for _, h := range hs {
+			lost[fmt.Sprintf("%d %s>%s", d, res.Names[h.From], res.Names[h.To])] += h.Lost
+		}
+	}
+	want := map[string]int{"0 client>router-c": 0, "0 router-c>router-s": 0, "0 router-s>server": 0,
+		"1 server>router-s": 0, "1 router-s>router-c": 1, "1 router-c>client": 0}
+	if !maps.Equal(lost, want) {
+		t.Errorf("lost per hop %v, want %v", lost, want)
 	}
 }
