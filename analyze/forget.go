@@ -34,7 +34,7 @@ type forgetter struct {
 	closed    []*conn
 	forgotten verdict.Forgotten
 	index     map[pathKey]int // forgotten.Paths by client net and server
-	dropped   int               // connections forgotten: healthy ones and probes
+	dropped   int             // connections forgotten: healthy ones and probes
 	// placed: Options.ForgetPlaced; rows what is kept of the forgotten
 	// connections then (Forgotten).
 	placed bool

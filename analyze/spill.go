@@ -170,4 +170,3 @@ func (s *rowSpill) Rows(fn func(stream int, row []byte) error) error {
 
 // Close removes the spill file.
 func (s *rowSpill) Close() error { return s.f.Close() }
-
