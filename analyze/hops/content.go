@@ -97,12 +97,12 @@ func (p *Placer) byContent(point int, f *flow, s *decode.Segment) *flow {
 			sum := xxhash.Sum64(s.Payload[i : i+k])
 			e := &p.content[sum%contentSlots]
 			g := p.live[e.id]
-			if e.sum != sum || !p.mergeable(f, g, e, &here) {
-				continue
-			}
 			// The bytes at offset i here are those e saw first.
 			at := here
 			at.seq += uint32(i)
+			if e.sum != sum || !p.mergeable(f, g, e, &at) {
+				continue
+			}
 			p.merge(f, g, &at, p.sightingOf(g, e))
 			return g
 		}
@@ -155,8 +155,14 @@ func (p *Placer) mergeable(o, g *flow, e *contentEntry, at *sighting) bool {
 		if d := int64(int32(e.ts - at.ts)); d < -verdict.PlaceTSWindow || d > verdict.PlaceTSWindow {
 			return e.hasAck && at.hasAck && e.ack == at.ack && e.tsEcr == at.tsEcr && e.tsEcr != 0
 		}
+		return true
 	}
-	return true
+	// Without timestamps (Windows' TCP sends none) the same bytes on
+	// two connections (a health check's response, repeated) would be
+	// told apart by nothing: one direction's numbers must be the same
+	// in both copies, as a NAT keeps both and a SYN proxy shifts one.
+	gs := p.sightingOf(g, e)
+	return gs.seq == at.seq || e.hasAck && at.hasAck && e.ack == at.ack
 }
 
 // orphan reports whether f is a connection seen mid-way, at one point or

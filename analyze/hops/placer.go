@@ -1,6 +1,7 @@
 package hops
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"sort"
@@ -309,7 +310,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if f == nil {
 		f = p.join(point, stream, s)
 	}
-	if s.Flags&decode.FlagSYN == 0 && len(s.Payload) >= verdict.PlaceContentBytes && len(p.names) > 1 {
+	if s.Flags&decode.FlagSYN == 0 && len(s.Payload) >= verdict.PlaceContentBytes && len(p.names) > 1 && !f.seenEverywhere() {
+		// A flow every point saw is merged with nothing more: its
+		// bytes need not be filed.
 		f = p.byContent(point, f, s)
 	}
 	m := f.at[point]
@@ -1019,6 +1022,11 @@ type buffers struct {
 	deltas    []int64
 	taken     []bool
 	out       []int32
+	// compareAcks': the due packets, their copies' spans in it, and
+	// copies per point.
+	achunk  []arec
+	agroups [][2]int32
+	acount  []int
 }
 
 // compareAcks compares, in direction d of flow f, the packets without
@@ -1029,39 +1037,32 @@ type buffers struct {
 // with more copies than at b lost the extra ones between them.
 func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	l := f.dir[d]
-	if len(l.acks) == 0 {
-		return
-	}
-	due := map[uint64]bool{}
-	for _, r := range l.acks {
-		if r.ns <= before {
-			due[r.key] = true
-		}
-	}
-	if len(due) == 0 {
+	if !slices.ContainsFunc(l.acks, func(r arec) bool { return r.ns <= before }) {
 		return
 	}
 	np := len(p.names)
-	byKey := map[uint64][][]int{} // key -> per point the indexes of its copies
-	var keys []uint64
+	// Each packet's copies side by side (in the order they were read:
+	// the sort is stable), without a map per flow and sweep; a packet is
+	// due when one copy is.
+	slices.SortStableFunc(l.acks, func(a, b arec) int { return cmp.Compare(a.key, b.key) })
 	keep := l.acks[:0]
-	var chunk []arec
-	for _, r := range l.acks {
-		if !due[r.key] {
-			keep = append(keep, r)
-			continue
+	chunk, groups := p.buf.achunk[:0], p.buf.agroups[:0]
+	for i := 0; i < len(l.acks); {
+		j, due := i, false
+		for ; j < len(l.acks) && l.acks[j].key == l.acks[i].key; j++ {
+			due = due || l.acks[j].ns <= before
 		}
-		cs := byKey[r.key]
-		if cs == nil {
-			cs = make([][]int, np)
-			keys = append(keys, r.key)
+		if due {
+			groups = append(groups, [2]int32{int32(len(chunk)), int32(len(chunk) + j - i)})
+			chunk = append(chunk, l.acks[i:j]...)
+		} else {
+			keep = append(keep, l.acks[i:j]...)
 		}
-		cs[r.point] = append(cs[r.point], len(chunk))
-		byKey[r.key] = cs
-		chunk = append(chunk, r)
+		i = j
 	}
 	clear(l.acks[len(keep):])
 	l.acks = keep
+	p.buf.achunk, p.buf.agroups = chunk, groups
 	res := &f.res[d]
 	res.init(np)
 	allSeen := f.seenEverywhere()
@@ -1072,11 +1073,17 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
 		}
 	}
-	for _, k := range keys {
-		cs := byKey[k]
+	count := slices.Grow(p.buf.acount[:0], np)[:np]
+	p.buf.acount = count
+	for _, g := range groups {
+		cs := chunk[g[0]:g[1]]
+		clear(count)
+		for _, r := range cs {
+			count[r.point]++
+		}
 		for a := range np {
 			for b := range np {
-				if a == b || f.at[a] == nil || f.at[b] == nil || len(cs[a]) <= len(cs[b]) {
+				if a == b || f.at[a] == nil || f.at[b] == nil || count[a] <= count[b] {
 					continue
 				}
 				var delta int64 // from a to b, as this direction's data showed
@@ -1088,8 +1095,14 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 				// handshake with each side itself, a SYN proxy: it
 				// consumes the client's handshake ACK.
 				proxied := f.at[a].off[1-d] != f.at[b].off[1-d] && f.dir[1-d].isnSet
-				for _, ri := range cs[a][len(cs[b]):] {
-					r := chunk[ri]
+				seen := 0
+				for _, r := range cs {
+					if int(r.point) != a {
+						continue
+					}
+					if seen++; seen <= count[b] {
+						continue // paired with one of b's copies
+					}
 					if !p.inWindow(b, r.ns+delta) {
 						continue
 					}

@@ -930,3 +930,35 @@ func midStreamProxyPairs(t *testing.T, masq bool) {
 		t.Errorf("lost per hop %v, want %v", lost, want)
 	}
 }
+
+// TestPlacerContentNoFalseMatch: two connections seen mid-way, one at
+// each point, that carry the same bytes within a second (a repeated
+// health check's response) under other sequence and acknowledgment
+// numbers and without TCP timestamps: nothing says they are one, and
+// they are not merged. The same with one direction's numbers equal (a
+// NAT and a SYN proxy) is.
+func TestPlacerContentNoFalseMatch(t *testing.T) {
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	other := netip.MustParseAddrPort("198.18.3.1:61000")
+	for _, tc := range []struct {
+		name       string
+		seq, ack   uint32 // the second point's copy's numbers
+		wantMerged bool
+	}{
+		{"other connection", 777777, 424242, false},
+		{"same client numbers", 2001, 424242, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pl := New([]string{"a", "b"})
+			body := payloadOf(cli, 1, 0, 100)
+			pl.Segment(0, 0, &decode.Segment{Time: at(0), Src: srv, Dst: cli, TTL: 64, IPVersion: 4, Seq: 9001, Ack: 2001, Flags: decode.FlagACK, PayloadLen: len(body), Payload: body})
+			pl.Segment(1, 0, &decode.Segment{Time: at(300), Src: srv, Dst: other, TTL: 64, IPVersion: 4, Seq: tc.ack, Ack: tc.seq, Flags: decode.FlagACK, PayloadLen: len(body), Payload: body})
+			pl.EndPoint(0)
+			pl.EndPoint(1)
+			res := pl.Finish()
+			if merged := res.Len() == 1; merged != tc.wantMerged {
+				t.Errorf("%d flows: merged %v, want %v", res.Len(), merged, tc.wantMerged)
+			}
+		})
+	}
+}
