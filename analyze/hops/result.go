@@ -45,6 +45,23 @@ type Forgotten interface {
 	Len() int
 }
 
+// Shared reports whether some connection was seen at two points or
+// more: without one, the points had nothing to compare.
+func (res *Result) Shared() bool {
+	for _, f := range res.All() {
+		n := 0
+		for _, st := range f.Streams {
+			if st >= 0 {
+				n++
+			}
+		}
+		if n > 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // Len is how many connections across points there are.
 func (res *Result) Len() int { return len(res.order) }
 

@@ -287,17 +287,7 @@ func (lp *livePoints) report() (place func([]*model.Connection), apply func(*mod
 		lp.pl.EndPoint(i)
 	}
 	res := lp.pl.Finish()
-	shared := false
-	for _, f := range res.All() {
-		n := 0
-		for _, st := range f.Streams {
-			if st >= 0 {
-				n++
-			}
-		}
-		shared = shared || n > 1
-	}
-	if !shared {
+	if !res.Shared() {
 		return nil, nil, lp.close()
 	}
 	res.Forgotten = make([]hops.Forgotten, len(lp.points))

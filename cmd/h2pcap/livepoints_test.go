@@ -113,14 +113,7 @@ func livePointsLoss(t *testing.T, bin, mode string, ifaces []string) {
 		dropped[dir] = nftCounter(t, n.rtr, family, "h2lp", name)
 	}
 
-	b, err := os.ReadFile(liveJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r model.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readModelReport(t, liveJSON)
 	t.Logf("nft dropped %d client->server, %d server->client; headline: %s", dropped[model.ClientToServer], dropped[model.ServerToClient], r.Summary.Headline)
 	for _, d := range dropped {
 		if d < 20 {
@@ -415,14 +408,7 @@ func TestLivePointsBlackhole(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	interrupt(t, 10*time.Second, stopped{"h2pcap live", live, liveOut})
 	client.Process.Signal(syscall.SIGTERM)
-	b, err := os.ReadFile(liveJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r model.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readModelReport(t, liveJSON)
 	var lost *model.Connection
 	for _, c := range r.Connections {
 		if c.Verdict.Kind == model.KindLostPing {
@@ -488,14 +474,7 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 	if dropped == 0 {
 		t.Fatal("nft dropped no SYN")
 	}
-	b, err := os.ReadFile(liveJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r model.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readModelReport(t, liveJSON)
 	t.Logf("nft dropped %d SYNs; headline: %s", dropped, r.Summary.Headline)
 	lost := 0
 	for _, h := range r.Summary.Hops {
@@ -593,4 +572,18 @@ func checkHopLines(t *testing.T, out string, hops []model.Hop) {
 	if lines == 0 && len(hops) > 0 {
 		t.Logf("no hop line")
 	}
+}
+
+// readModelReport reads the JSON report at path.
+func readModelReport(t *testing.T, path string) *model.Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r model.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &r
 }

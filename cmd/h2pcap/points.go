@@ -315,19 +315,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 			}
 		}
 	}
-	shared := false
-	for _, f := range res.All() {
-		n := 0
-		for _, st := range f.Streams {
-			if st >= 0 {
-				n++
-			}
-		}
-		if n > 1 {
-			shared = true
-			break
-		}
-	}
+	shared := res.Shared()
 	r := res.Apply(reports, infos, pointInputs)
 	for i, pt := range points {
 		r.Points[i].Interface = pt.iface
