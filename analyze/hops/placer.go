@@ -475,16 +475,22 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		// the 4-tuple numbers it as that point does, whose offsets
 		// onto the flow's numbering (a SYN proxy's shift, found by a
 		// content match before this point saw a packet) are its own.
-		for _, o := range f.at {
-			if o != nil && tupleOf(o.ep0, o.ep1) == k {
-				m.off = o.off
-				break
-			}
-		}
+		m.off = f.offsetsOf(k)
 	}
 	f.at[point] = m
 	p.byStream[point][stream] = f
 	return f
+}
+
+// offsetsOf returns the offsets onto f's numbering of its point that has
+// 4-tuple k, none if no point has.
+func (f *flow) offsetsOf(k tuple) [2]uint32 {
+	for _, o := range f.at {
+		if o != nil && tupleOf(o.ep0, o.ep1) == k {
+			return o.off
+		}
+	}
+	return [2]uint32{}
 }
 
 // numbersNear reports whether segment s, of 4-tuple k whose direction 0
@@ -492,13 +498,7 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 // PlaceSeqWindow of where flow g's other points with that 4-tuple number
 // the connection (a direction not yet numbered is near).
 func (p *Placer) numbersNear(g *flow, k tuple, ep0 netip.AddrPort, s *decode.Segment) bool {
-	var off [2]uint32
-	for _, o := range g.at {
-		if o != nil && tupleOf(o.ep0, o.ep1) == k {
-			off = o.off
-			break
-		}
-	}
+	off := g.offsetsOf(k)
 	d := 0
 	if s.Src != ep0 {
 		d = 1
