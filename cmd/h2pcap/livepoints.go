@@ -115,19 +115,7 @@ func newLivePoints(opts analyze.Options, src teeSource, sockets []string, secret
 // lost packets. Its client is the sender of its first packet (a SYN's,
 // as live sees them), its stream the primary's.
 func (lp *livePoints) tellLoss(fr *hops.FlowResult, tell func(*model.Notice)) {
-	home, stream := -1, -1
-	for pt, st := range fr.Streams {
-		if st < 0 {
-			continue
-		}
-		if home < 0 {
-			home = pt
-		}
-		if ps := lp.primaryOf(pt, st); ps >= 0 {
-			home, stream = pt, ps
-			break
-		}
-	}
+	home, stream := lp.primaryOf(fr.Streams)
 	if home < 0 {
 		return
 	}
@@ -163,17 +151,24 @@ func (lp *livePoints) tellLoss(fr *hops.FlowResult, tell func(*model.Notice)) {
 // does not cost a scan of every one.
 const primarySearch = 1 << 16
 
-// primaryOf returns the primary's stream of point pt's stream st, -1 if
-// none: the recent connections are searched first (a connection is
-// compared within seconds of its end).
-func (lp *livePoints) primaryOf(pt, st int) int {
-	want := pointStream{int32(pt), int32(st)}
+// primaryOf returns the point a connection seen at each point as
+// streams (-1: not seen) was analysed at by the primary, and the
+// primary's stream of it: one pass over the recent connections first (a
+// connection is compared within seconds of its end), whichever point
+// was its home. Without one found, the first point that saw it and -1.
+func (lp *livePoints) primaryOf(streams []int) (point, stream int) {
 	for ps := len(lp.home) - 1; ps >= 0 && ps >= len(lp.home)-primarySearch; ps-- {
-		if lp.home[ps] == want {
-			return ps
+		h := lp.home[ps]
+		if h.point >= 0 && int(h.point) < len(streams) && streams[h.point] == int(h.stream) {
+			return int(h.point), ps
 		}
 	}
-	return -1
+	for pt, st := range streams {
+		if st >= 0 {
+			return pt, -1
+		}
+	}
+	return -1, -1
 }
 
 // ifaceKey identifies the interface a packet crossed: the kernel's index

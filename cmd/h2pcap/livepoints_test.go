@@ -550,6 +550,9 @@ func checkHopLines(t *testing.T, out string, hops []model.Hop) {
 			t.Errorf("hop line not as expected: %s", l)
 			continue
 		}
+		if strings.Contains(l, "(stream -1)") {
+			t.Errorf("hop line without the connection's stream: %s", l)
+		}
 		k, _ := strconv.Atoi(m[1])
 		told[m[2]+" "+m[3]+">"+m[4]] += k
 	}
