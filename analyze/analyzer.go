@@ -596,9 +596,12 @@ func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
 			return false
 		}
 	}
-	if a.spill != nil {
+	if a.spill != nil && !a.forgetPlaced {
 		// JSON: a row final once judged goes to the spill
-		// file at once, its text out of memory.
+		// file at once, its text out of memory. Not in a multi-point
+		// analysis (ForgetPlaced): the other points may place what it
+		// sent (a SYN the next point never saw), so it stays listed
+		// until placed.
 		later.Done = func(i int, out *model.Connection) bool {
 			a.spill.add(out)
 			listed[i].rowSpilled = true

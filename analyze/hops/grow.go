@@ -57,6 +57,19 @@ func (p *Placer) SeenOnly() { p.seenOnly = true }
 // and the one they went out by.
 func (p *Placer) LocalAddrs(local func(netip.Addr) bool) { p.isLocal = local }
 
+// InferLocal is LocalAddrs for a SeenOnly Placer whose box's addresses
+// are not known (analyze of a node's tcpdump -i any file): an address is
+// taken as another host's once a flow of it crossed two of the box's
+// interfaces, as a pod's or a server's do; the box's own never cross
+// two. A flow seen at one interface alone between two such addresses
+// was to be forwarded. An address whose flows the box dropped from
+// their first packet and never forwarded is taken as the box's: those
+// are not placed, as without it.
+func (p *Placer) InferLocal() {
+	p.inferLocal = true
+	p.forwarded = map[netip.Addr]bool{}
+}
+
 // OnLoss sets fn to be told of packets a flow lost between points, as
 // its packets are compared (each sweep) and when it is retired: its
 // result (streams, path and hops) as Finish will give it, each hop's
@@ -133,7 +146,11 @@ func (p *Placer) lastOf(pt int) time.Time {
 // forwardedAlone reports whether flow f is one LocalAddrs names: seen at
 // one point only, neither end local.
 func (p *Placer) forwardedAlone(f *flow) bool {
-	if !p.seenOnly || p.isLocal == nil {
+	local := p.isLocal
+	if local == nil && p.inferLocal {
+		local = func(a netip.Addr) bool { return !p.forwarded[a] }
+	}
+	if !p.seenOnly || local == nil {
 		return false
 	}
 	var seen *member
@@ -146,7 +163,7 @@ func (p *Placer) forwardedAlone(f *flow) bool {
 		}
 		seen = m
 	}
-	return seen != nil && !p.isLocal(seen.ep0.Addr()) && !p.isLocal(seen.ep1.Addr())
+	return seen != nil && !local(seen.ep0.Addr()) && !local(seen.ep1.Addr())
 }
 
 // seenOnlyFor is whether flow f is compared where it was seen only.

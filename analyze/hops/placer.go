@@ -65,6 +65,10 @@ type Placer struct {
 	isLocal func(netip.Addr) bool
 	// together: CapturedTogether.
 	together bool
+	// inferLocal: InferLocal; forwarded the addresses of flows seen at
+	// two points or more.
+	inferLocal bool
+	forwarded  map[netip.Addr]bool
 	// gaps are per point the spans in which its capture missed packets
 	// the receiver acknowledged (gaps.go).
 	gaps [][]gap
@@ -479,7 +483,25 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	}
 	f.at[point] = m
 	p.byStream[point][stream] = f
+	if p.inferLocal && !f.seenOnce() {
+		for _, o := range f.at {
+			if o != nil {
+				p.forwarded[o.ep0.Addr()], p.forwarded[o.ep1.Addr()] = true, true
+			}
+		}
+	}
 	return f
+}
+
+// seenOnce reports whether one point alone saw flow f so far.
+func (f *flow) seenOnce() bool {
+	n := 0
+	for _, m := range f.at {
+		if m != nil {
+			n++
+		}
+	}
+	return n == 1
 }
 
 // offsetsOf returns the offsets onto f's numbering of its point that has

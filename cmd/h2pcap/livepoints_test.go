@@ -454,8 +454,8 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 	n.in(n.rtr, "nft", "add table inet h2lp; add counter inet h2lp syn; add chain inet h2lp node { type filter hook forward priority 0; policy accept; }")
 	h2lab, h2pcap := filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
 	n.startH2cServer(t, dir, h2lab)
-	liveJSON, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out")
-	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON)
+	liveJSON, liveOut, livePcap := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out"), filepath.Join(dir, "live.pcapng")
+	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)
 	waitListening(t, liveOut)
 	first := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "1",
 		"--duration", "1s", "--every", "100ms", "--large-every", "0", "--watch-every", "1s", "--log", filepath.Join(dir, "first.log"))
@@ -490,6 +490,19 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 		t.Errorf("%d lost between vethpod and uplink, nft dropped %d SYNs", lost, dropped)
 	}
 	checkHopLines(t, liveOut, r.Summary.Hops)
+	// The same run's -w file, analysed without the node's addresses:
+	// the pod's and the server's are known from the first connection,
+	// which the node forwarded (hops.Placer.InferLocal).
+	wr := analyzeJSON(t, nil, "--split-interfaces", livePcap)
+	wlost := 0
+	for _, h := range wr.Summary.Hops {
+		if h.Direction == model.ClientToServer && strings.HasSuffix(h.From, "vethpod") && strings.HasSuffix(h.To, "uplink") {
+			wlost = h.PacketsLost
+		}
+	}
+	if wlost != dropped {
+		t.Errorf("analyze --split-interfaces of the -w file: %d lost between vethpod and uplink (hops %+v), nft dropped %d SYNs", wlost, wr.Summary.Hops, dropped)
+	}
 	failed := 0
 	for _, c := range r.Connections {
 		if c.Verdict.Kind != model.KindConnectFailed {

@@ -193,6 +193,12 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		// -w): its own connections cross one of them, whatever its
 		// forwarded ones to the same server cross; as live reads them.
 		pl.SeenOnly()
+		// Without the box's addresses: those of flows it forwarded
+		// are other hosts'.
+		pl.InferLocal()
+		// One capture of its interfaces: one that went quiet was
+		// still watched.
+		pl.CapturedTogether()
 	}
 	pl.OnRetire(func(point, stream int, clean bool) { points[point].a.Placed(stream, clean) })
 	endGroup := func(g *groupReader) {
