@@ -59,9 +59,10 @@ func (p *Placer) LocalAddrs(local func(netip.Addr) bool) { p.isLocal = local }
 
 // InferLocal is LocalAddrs for a SeenOnly Placer whose box's addresses
 // are not known (analyze of a node's tcpdump -i any file): an address is
-// taken as another host's once a flow of it crossed two of the box's
-// interfaces, as a pod's or a server's do; the box's own never cross
-// two. A flow seen at one interface alone between two such addresses
+// taken as another host's once a flow crossed two of the box's
+// interfaces with it unchanged, as a pod's or a server's do; the box's
+// own never cross two, and one it masquerades its pods' connections
+// with is on one side of the box only. A flow seen at one interface alone between two such addresses
 // was to be forwarded. An address whose flows the box dropped from
 // their first packet and never forwarded is taken as the box's: those
 // are not placed, as without it.

@@ -227,3 +227,38 @@ func TestPlacerSeenOnlyDroppedSYN(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacerInferLocalMasquerade: a node masquerades its pod's
+// connection to a server with its own address (on the uplink), and opens
+// one of its own to the same server on the uplink alone. Inferring the
+// node's addresses from what it forwarded must not take its own for
+// another host's (it crossed only the uplink, written there by the NAT):
+// its connection is compared where it was seen, nothing "lost" before
+// the veth.
+func TestPlacerInferLocalMasquerade(t *testing.T) {
+	nodeAddr := netip.MustParseAddrPort("198.18.9.1:61000")
+	node := []hop{
+		{name: "veth", ttl: [2]uint8{64, 63}},
+		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}, nat: nodeAddr},
+	}
+	own := netip.MustParseAddrPort("198.18.9.1:50000")
+	evs := events(node, cli, conn(2, 10, 10, nil, nil, nil))
+	for _, e := range events(node[1:], own, conn(1, 3, 3, nil, nil, nil)) {
+		e.point = 1
+		e.s.TTL = 64
+		evs = append(evs, e)
+	}
+	res := feedWith(node, evs, func(p *Placer) {
+		p.SeenOnly()
+		p.InferLocal()
+	})
+	for _, f := range res.All() {
+		for d := range f.Hops {
+			for _, h := range f.Hops[d] {
+				if h.Lost > 0 {
+					t.Errorf("streams %v: %d lost %s -> %s, want none", f.Streams, h.Lost, res.Names[h.From], res.Names[h.To])
+				}
+			}
+		}
+	}
+}
