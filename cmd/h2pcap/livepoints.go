@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/analyze/hops"
@@ -67,7 +69,10 @@ type livePoints struct {
 	// home is, by the primary's stream, the point and that point's
 	// stream it was first analysed at (its row's point; point -1:
 	// none): 8 bytes a connection.
-	home        []pointStream
+	home []pointStream
+	// homed is, per point, the primary's streams of the connections
+	// analysed there, in order (primaryOf): 4 bytes a connection.
+	homed       [][]int32
 	lastPrimary int
 }
 
@@ -146,21 +151,21 @@ func (lp *livePoints) tellLoss(fr *hops.FlowResult, tell func(*model.Notice)) {
 	}
 }
 
-// primarySearch bounds how far back primaryOf looks: the connections of
-// the last seconds at a storm's rate, so that a connection not found
-// does not cost a scan of every one.
-const primarySearch = 1 << 16
-
 // primaryOf returns the point a connection seen at each point as
 // streams (-1: not seen) was analysed at by the primary, and the
-// primary's stream of it: one pass over the recent connections first (a
-// connection is compared within seconds of its end), whichever point
-// was its home. Without one found, the first point that saw it and -1.
+// primary's stream of it; without one found, the first point that saw
+// it and -1. A point's homed connections come in the order of both
+// their streams (each got both at its first packet there), so each
+// point's is found by a binary search, however old the connection.
 func (lp *livePoints) primaryOf(streams []int) (point, stream int) {
-	for ps := len(lp.home) - 1; ps >= 0 && ps >= len(lp.home)-primarySearch; ps-- {
-		h := lp.home[ps]
-		if h.point >= 0 && int(h.point) < len(streams) && streams[h.point] == int(h.stream) {
-			return int(h.point), ps
+	for pt, st := range streams {
+		if st < 0 || pt >= len(lp.homed) {
+			continue
+		}
+		hs := lp.homed[pt]
+		k, ok := slices.BinarySearchFunc(hs, st, func(ps int32, st int) int { return cmp.Compare(int(lp.home[ps].stream), st) })
+		if ok && lp.home[hs[k]] == (pointStream{int32(pt), int32(st)}) {
+			return pt, int(hs[k])
 		}
 	}
 	for pt, st := range streams {
@@ -215,6 +220,10 @@ func (lp *livePoints) take(p *decode.Packet, primaryStream int) {
 		}
 		if lp.home[primaryStream].point < 0 {
 			lp.home[primaryStream] = pointStream{int32(i), int32(st)}
+			for len(lp.homed) <= i {
+				lp.homed = append(lp.homed, nil)
+			}
+			lp.homed[i] = append(lp.homed[i], int32(primaryStream))
 		}
 	}
 }

@@ -376,13 +376,7 @@ func (m *ifaceMerge) Interface() int          { return 0 }
 // lost inside the node; the hop table puts the loss server->client
 // between uplink and vethpod, none the other way.
 func TestLivePointsBlackhole(t *testing.T) {
-	needRoot(t, "ip", "nft")
-	dir := t.TempDir()
-	buildBinaries(t, dir, ".", "../../lab/h2lab")
-	n, _, server := podNode(t, "h2lpb", "routed")
-	n.in(n.rtr, "nft", "add table inet h2lp; add chain inet h2lp node { type filter hook forward priority 0; policy accept; }")
-	h2lab, h2pcap := filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
-	n.startH2cServer(t, dir, h2lab)
+	n, _, server, dir, h2lab, h2pcap := podNodeForward(t, "h2lpb", "")
 	liveJSON, liveOut := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out")
 	live, findings := n.startPiped(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON)
 	waitListening(t, liveOut)
@@ -447,13 +441,7 @@ func TestLivePointsBlackhole(t *testing.T) {
 // uplink, where the first connection went, as many as nft dropped, and
 // the connect_failed rows say so.
 func TestLivePointsDroppedSYN(t *testing.T) {
-	needRoot(t, "ip", "nft")
-	dir := t.TempDir()
-	buildBinaries(t, dir, ".", "../../lab/h2lab")
-	n, pod, server := podNode(t, "h2lps", "routed")
-	n.in(n.rtr, "nft", "add table inet h2lp; add counter inet h2lp syn; add chain inet h2lp node { type filter hook forward priority 0; policy accept; }")
-	h2lab, h2pcap := filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
-	n.startH2cServer(t, dir, h2lab)
+	n, pod, server, dir, h2lab, h2pcap := podNodeForward(t, "h2lps", "add counter inet h2lp syn; ")
 	liveJSON, liveOut, livePcap := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.out"), filepath.Join(dir, "live.pcapng")
 	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", liveJSON, "-w", livePcap)
 	waitListening(t, liveOut)
@@ -602,4 +590,51 @@ func readModelReport(t *testing.T, path string) *model.Report {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return &r
+}
+
+// TestPrimaryOf: a connection's primary stream is found from its
+// streams at the points, however many came after it (a long-lived
+// connection told lossy hours in), whichever point was its home.
+func TestPrimaryOf(t *testing.T) {
+	lp := &livePoints{}
+	next := [2]int32{}
+	const n = 200000
+	for ps := range n {
+		pt := int32(ps % 3 % 2) // two of three at point 0
+		lp.home = append(lp.home, pointStream{pt, next[pt]})
+		for len(lp.homed) <= int(pt) {
+			lp.homed = append(lp.homed, nil)
+		}
+		lp.homed[pt] = append(lp.homed[pt], int32(ps))
+		next[pt]++
+	}
+	for _, ps := range []int{0, 1, 2, 4, 99999, n - 1} {
+		h := lp.home[ps]
+		streams := []int{-1, -1}
+		streams[h.point] = int(h.stream)
+		// Seen at the other point too, under a stream not homed there.
+		streams[1-h.point] = int(next[1-h.point]) + 1000
+		if pt, got := lp.primaryOf(streams); pt != int(h.point) || got != ps {
+			t.Errorf("primary stream %d: got point %d stream %d", ps, pt, got)
+		}
+	}
+	if pt, got := lp.primaryOf([]int{-1, int(next[1]) + 5}); pt != 1 || got != -1 {
+		t.Errorf("unknown stream: point %d stream %d, want 1, -1", pt, got)
+	}
+}
+
+// podNodeForward is a routed podNode whose node has an empty nft chain
+// inet h2lp node in its forward hook for the test's faults (objs, if
+// set, nft commands run first, as "add counter inet h2lp syn; "), with
+// h2pcap and h2lab built into dir and the h2c server started.
+func podNodeForward(t *testing.T, prefix, objs string) (n *labNet, pod, server, dir, h2lab, h2pcap string) {
+	t.Helper()
+	needRoot(t, "ip", "nft")
+	dir = t.TempDir()
+	buildBinaries(t, dir, ".", "../../lab/h2lab")
+	n, pod, server = podNode(t, prefix, "routed")
+	n.in(n.rtr, "nft", "add table inet h2lp; "+objs+"add chain inet h2lp node { type filter hook forward priority 0; policy accept; }")
+	h2lab, h2pcap = filepath.Join(dir, "h2lab"), filepath.Join(dir, "h2pcap")
+	n.startH2cServer(t, dir, h2lab)
+	return n, pod, server, dir, h2lab, h2pcap
 }
