@@ -10,7 +10,10 @@
 // first both ways, so the clocks' offset cancels), estimating each
 // point's clock offset, and comparing the copies of each byte range (and
 // pure ACKs by IPv4 ID) point by point once acknowledged everywhere, so
-// TSO, GSO and GRO cutting the same bytes differently change nothing.
+// TSO, GSO and GRO cutting the same bytes differently change nothing;
+// telling what a point's capture missed from what the network lost
+// (gaps.go); and, for one box's interfaces, which are the box's own
+// connections and what it dropped, told as found (box.go).
 //
 // It never counts what each point saw: every point keeps its own
 // analyze.Analyzer, with Wireshark's counters for its own file. It never

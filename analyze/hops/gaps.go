@@ -1,6 +1,7 @@
 package hops
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
@@ -48,15 +49,7 @@ func (p *Placer) noteGap(point int, ns int64) {
 func (p *Placer) mergeGaps() {
 	span := int64(verdict.CaptureGapSpan)
 	for pt, gs := range p.gaps {
-		slices.SortFunc(gs, func(x, y gap) int {
-			switch {
-			case x.lo < y.lo:
-				return -1
-			case x.lo > y.lo:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(gs, func(x, y gap) int { return cmp.Compare(x.lo, y.lo) })
 		out := gs[:0]
 		for _, g := range gs {
 			if n := len(out); n > 0 && g.lo <= out[n-1].hi+span {

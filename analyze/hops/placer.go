@@ -489,28 +489,6 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	return f
 }
 
-// markForwarded notes as other hosts' (InferLocal) the addresses flow f
-// shows unchanged at two points or more: it crossed the box with them.
-// An address a NAT wrote at one point only (the box's own, that it
-// masquerades its pods' connections with) is not one of them.
-func (p *Placer) markForwarded(f *flow) {
-	seen := map[netip.Addr]int{}
-	for _, o := range f.at {
-		if o == nil {
-			continue
-		}
-		seen[o.ep0.Addr()]++
-		if o.ep1.Addr() != o.ep0.Addr() {
-			seen[o.ep1.Addr()]++
-		}
-	}
-	for a, n := range seen {
-		if n > 1 {
-			p.forwarded[a] = true
-		}
-	}
-}
-
 // seenOnce reports whether one point alone saw flow f so far.
 func (f *flow) seenOnce() bool {
 	n := 0
