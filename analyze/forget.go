@@ -136,6 +136,7 @@ type forgetting struct {
 	out     *model.Connection   // a healthy one's row, its verdict set with a spill
 	f       *verdict.Facts      // ... and its facts
 	point   model.CapturePoint  // ... and its capture point
+	client  netip.AddrPort      // ... and its client (out.Client's address)
 	row     []byte              // out as the spill file holds it, when enc made it
 }
 
@@ -202,7 +203,7 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	if v == nil || v.Kind != model.KindHealthy {
 		return forgetting{}
 	}
-	j := forgetting{drop: true, out: out, f: f, point: point}
+	j := forgetting{drop: true, out: out, f: f, point: point, client: c.ep[client]}
 	if a.spill != nil {
 		out.Verdict, out.CapturePoint = v, point
 		if enc != nil {
@@ -238,13 +239,7 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 	if a.fg.placed {
 		a.fg.rows.add(out)
 	}
-	client, err := netip.ParseAddrPort(out.Client) // c.ep's, as the row wrote it
-	k := pathKey{server: out.Server}
-	if err != nil {
-		k.raw = out.Client
-	} else {
-		k.net = clientNet(client.Addr())
-	}
+	k := pathKey{net: clientNet(j.client.Addr()), server: out.Server}
 	i, ok := a.fg.index[k]
 	if !ok {
 		i = len(fg.Paths)
@@ -270,17 +265,15 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Points = map[model.CapturePoint]int{}
 	}
 	fg.Points[point]++
-	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out.Start, out.End, out.Stream, client, out.FirstFrame, out.FirstInput))
+	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out.Start, out.End, out.Stream, j.client, out.FirstFrame, out.FirstInput))
 	a.drop(c)
 }
 
 // pathKey names a forgotten connection's path without making its
 // strings (model.ClientNet's, once per path, not per connection): the
-// client's network as model.ClientNet cuts it, or raw, a client that
-// is no address, and the server.
+// client's network as model.ClientNet cuts it, and the server.
 type pathKey struct {
 	net    netip.Prefix
-	raw    string
 	server string
 }
 
