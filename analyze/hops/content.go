@@ -239,15 +239,20 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 				}
 			}
 		}
-		for _, r := range ol.recs {
-			r.lo = toG(raw(r.lo))
-			gl.recs = append(gl.recs, r)
-		}
-		for _, r := range ol.acks {
+		first := recsStart * len(p.names)
+		ol.recs.all(func(r *rec) {
+			c := *r
+			c.lo = toG(raw(c.lo))
+			gl.recs.push(c, &p.recPool, first)
+		})
+		ol.recs.reset(&p.recPool)
+		ol.acks.all(func(r *arec) {
 			// The key's acknowledgment number is of the other direction.
-			r.key = r.key&^0xffffffff | uint64(uint32(r.key)+shift[1-x])
-			gl.acks = append(gl.acks, r)
-		}
+			c := *r
+			c.key = c.key&^0xffffffff | uint64(uint32(c.key)+shift[1-x])
+			gl.acks.push(c, &p.ackPool, first)
+		})
+		ol.acks.reset(&p.ackPool)
 		for _, q := range ol.quoted {
 			if ol.based {
 				q.rel = toG(raw(q.rel))

@@ -42,6 +42,9 @@ type Placer struct {
 	last  []time.Time
 	ended []bool
 	buf   buffers
+	// The blocks directions' packets are kept in (blocks.go).
+	recPool blockPool[rec]
+	ackPool blockPool[arec]
 	// samples are per flow direction and ordered pair of points the
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
@@ -150,8 +153,8 @@ type dirLog struct {
 	based  bool
 	ref    uint32 // last sequence number unwrapped, and its relative offset
 	refRel int64
-	recs   []rec
-	acks   []arec
+	recs   blockLog[rec]
+	acks   blockLog[arec]
 	// ts is the direction's last TCP timestamp (TSval) seen anywhere.
 	ts     uint32
 	tsSeen bool
@@ -371,7 +374,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
 		// sequence space cannot be told from its neighbours: not
 		// compared.
-		f.dir[d].acks = append(f.dir[d].acks, arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
+		f.dir[d].acks.push(arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)}, &p.ackPool, recsStart*len(p.names))
 	}
 	if n > 0 {
 		l := f.dir[d]
@@ -382,12 +385,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		if s.Flags&decode.FlagFIN != 0 && (!l.finSet || lo+int64(n) > l.finEnd) {
 			l.finEnd, l.finSet = lo+int64(n), true
 		}
-		if l.recs == nil {
-			// Each packet comes once per point: room for a few each
-			// at once, not one allocation per doubling from one.
-			l.recs = make([]rec, 0, recsStart*len(p.names))
-		}
-		l.recs = append(l.recs, rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)})
+		// Each packet comes once per point: the first block has room
+		// for a few each.
+		l.recs.push(rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)}, &p.recPool, recsStart*len(p.names))
 	}
 	if p.now.Sub(p.swept) >= verdict.PlaceSweep {
 		p.sweep()
@@ -637,12 +637,7 @@ func (p *Placer) ICMP(point int, e *decode.ICMPError) {
 	}
 	q := quote{rel: l.refRel + int64(int32(e.Seq+m.off[d]-l.ref)), ipid: e.IPID, from: e.From}
 	if q.ipid != 0 {
-		for _, r := range l.acks {
-			if int(r.point) == point && uint16(r.key>>32) == q.ipid {
-				q.ack = true
-				break
-			}
-		}
+		q.ack = l.acks.any(func(r *arec) bool { return int(r.point) == point && uint16(r.key>>32) == q.ipid })
 	}
 	if slices.ContainsFunc(l.quoted, func(o quote) bool { return o.rel == q.rel && o.ack == q.ack && o.ipid == q.ipid }) || len(l.quoted) >= maxQuoted {
 		return
@@ -667,7 +662,7 @@ func (p *Placer) sweep() {
 			l := f.dir[d]
 			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano())
 			if quiet >= verdict.PlaceHold {
-				p.compare(f, d, 1<<62)
+				p.compareRest(f, d)
 				continue
 			}
 			if lim, ok := l.due(f, d, p.now); ok {
@@ -744,10 +739,33 @@ func (l *dirLog) due(f *flow, d int, now time.Time) (int64, bool) {
 	return lim, found
 }
 
+// compareRest compares everything left of direction d of flow f. Past
+// restPiece packets, up to each range acknowledged everywhere at a sweep
+// in turn, as the sweeps to come would have, then the rest: one
+// comparison of all would take as much memory again as the packets held
+// (its index of them), at the end of a capture of a fast connection
+// PlaceHold+PlaceSweep of its packets at every point.
+func (p *Placer) compareRest(f *flow, d int) {
+	l := f.dir[d]
+	if l.recs.len() > restPiece {
+		for _, m := range l.marks {
+			p.compare(f, d, m.rel)
+		}
+		l.marks = l.marks[:0]
+	}
+	p.compare(f, d, 1<<62)
+}
+
+// restPiece is how many packets (all points') compareRest compares at
+// once when it can cut them: a few hundred KB of index. Fewer are
+// compared whole, as they always were: a cut changes which copies the
+// clock offsets are sampled from, by microseconds.
+const restPiece = 8192
+
 // retire compares everything left of flow f and forgets its segments.
 func (p *Placer) retire(f *flow) {
 	for d := range f.dir {
-		p.compare(f, d, 1<<62)
+		p.compareRest(f, d)
 		p.compareAcks(f, d, 1<<62)
 	}
 	// Only the counts stay until Finish: a few hundred bytes per
@@ -860,17 +878,7 @@ func (f *flow) isClean(seenOnly bool) bool {
 // b did not (wholly) reach b.
 func (p *Placer) compare(f *flow, d int, lim int64) {
 	l := f.dir[d]
-	chunk := p.buf.chunk[:0]
-	keep := l.recs[:0]
-	for _, r := range l.recs {
-		if r.hi() <= lim {
-			chunk = append(chunk, r)
-		} else {
-			keep = append(keep, r)
-		}
-	}
-	clear(l.recs[len(keep):])
-	l.recs = keep
+	chunk := l.recs.take(func(r *rec) bool { return r.hi() <= lim }, p.buf.chunk[:0], &p.recPool)
 	p.buf.chunk = chunk
 	if len(chunk) == 0 {
 		return
@@ -1040,8 +1048,9 @@ type buffers struct {
 	deltas    []int64
 	taken     []bool
 	out       []int32
-	// compareAcks': the due packets, their copies' spans in it, and
-	// copies per point.
+	// compareAcks': all the direction's packets, the due ones, their
+	// copies' spans in it, and copies per point.
+	aall    []arec
 	achunk  []arec
 	agroups [][2]int32
 	acount  []int
@@ -1055,31 +1064,33 @@ type buffers struct {
 // with more copies than at b lost the extra ones between them.
 func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	l := f.dir[d]
-	if !slices.ContainsFunc(l.acks, func(r arec) bool { return r.ns <= before }) {
+	if !l.acks.any(func(r *arec) bool { return r.ns <= before }) {
 		return
 	}
 	np := len(p.names)
 	// Each packet's copies side by side (in the order they were read:
 	// the sort is stable), without a map per flow and sweep; a packet is
 	// due when one copy is.
-	slices.SortStableFunc(l.acks, func(a, b arec) int { return cmp.Compare(a.key, b.key) })
-	keep := l.acks[:0]
+	acks := l.acks.appendTo(p.buf.aall[:0])
+	p.buf.aall = acks
+	l.acks.reset(&p.ackPool)
+	slices.SortStableFunc(acks, func(a, b arec) int { return cmp.Compare(a.key, b.key) })
 	chunk, groups := p.buf.achunk[:0], p.buf.agroups[:0]
-	for i := 0; i < len(l.acks); {
+	for i := 0; i < len(acks); {
 		j, due := i, false
-		for ; j < len(l.acks) && l.acks[j].key == l.acks[i].key; j++ {
-			due = due || l.acks[j].ns <= before
+		for ; j < len(acks) && acks[j].key == acks[i].key; j++ {
+			due = due || acks[j].ns <= before
 		}
 		if due {
 			groups = append(groups, [2]int32{int32(len(chunk)), int32(len(chunk) + j - i)})
-			chunk = append(chunk, l.acks[i:j]...)
+			chunk = append(chunk, acks[i:j]...)
 		} else {
-			keep = append(keep, l.acks[i:j]...)
+			for _, r := range acks[i:j] {
+				l.acks.push(r, &p.ackPool, recsStart*np)
+			}
 		}
 		i = j
 	}
-	clear(l.acks[len(keep):])
-	l.acks = keep
 	p.buf.achunk, p.buf.agroups = chunk, groups
 	res := &f.res[d]
 	res.init(np)

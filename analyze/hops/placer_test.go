@@ -459,7 +459,7 @@ func TestPlacerMemory(t *testing.T) {
 		held := 0
 		for _, f := range pl.open {
 			for d := range f.dir {
-				held += len(f.dir[d].recs) + len(f.dir[d].acks)
+				held += f.dir[d].recs.len() + f.dir[d].acks.len()
 			}
 		}
 		maxHeld = max(maxHeld, held)

@@ -21,18 +21,26 @@ func main() {
 	point2 := flag.String("point2", "", "also write the capture as a second capture point nearer the servers took it (synth.SecondPoint) to this pcap")
 	delay := flag.Duration("delay", 2*time.Microsecond, "with -point2: the path delay between the two points")
 	miss := flag.Int("miss", 0, "with -point2: the second point lacks one packet in this many (0: none)")
+	from := flag.String("from", "", "write no capture: take this pcap (Ethernet, a real one such as make bench's bulk.pcap) as the first point, and write its -point2 and -further points")
 	further := flag.String("further", "", "with -point2: comma-separated pcaps each written as a further point past the one before (delay further along, lacking none): four points with -point2 b.pcap -further c.pcap,d.pcap")
 	flag.Parse()
-	if *out == "" {
+	base := *from
+	switch {
+	case base != "" && *point2 == "":
+		fmt.Fprintln(os.Stderr, "gen: -from needs -point2")
+		os.Exit(2)
+	case base == "" && *out == "":
 		fmt.Fprintln(os.Stderr, "gen: -o is required")
 		os.Exit(2)
-	}
-	if err := run(*kind, synth.Config{N: *n, Open: *open, Rate: *rate}, *out, *keylog); err != nil {
-		fmt.Fprintln(os.Stderr, "gen:", err)
-		os.Exit(1)
+	case base == "":
+		if err := run(*kind, synth.Config{N: *n, Open: *open, Rate: *rate}, *out, *keylog); err != nil {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+			os.Exit(1)
+		}
+		base = *out
 	}
 	if *point2 != "" {
-		if err := second(*out, *point2, *delay, *miss); err != nil {
+		if err := second(base, *point2, *delay, *miss); err != nil {
 			fmt.Fprintln(os.Stderr, "gen:", err)
 			os.Exit(1)
 		}
