@@ -106,7 +106,7 @@ type Analyzer struct {
 	keys      *app.KeyRef // shared with the connections; log nil without keys
 	// conns maps a 4-tuple to its current connection: the latest tshark
 	// tcp.stream on it, as find_conversation picks the newest conversation.
-	conns map[connKey]*conn
+	conns connIndex
 	all   []*conn // every connection, by stream number
 
 	// The last segment's connection: segments come in bursts per
@@ -222,7 +222,7 @@ func New(opts Options) *Analyzer {
 	case max < 0:
 		max = 0
 	}
-	a := &Analyzer{maxEvents: max, conns: make(map[connKey]*conn), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
+	a := &Analyzer{maxEvents: max, conns: newConnIndex(), h2Ports: slices.Clone(opts.H2Ports), keys: &app.KeyRef{}}
 	a.AddKeys(opts.Keys)
 	a.plot = opts.Plot
 	a.perIface = opts.OneInterfacePerConnection
@@ -283,7 +283,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	k := keyOf(s.Src, s.Dst)
 	c := a.lastConn
 	if c == nil || k != a.lastKey {
-		c = a.conns[k]
+		c = a.conns.get(k, a.gone)
 	}
 	var pre tcp.Flags
 	if c != nil && c == a.gone {
@@ -337,14 +337,14 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 // quoted four-tuple keeps it if it quotes that side's SYN. Like segments,
 // errors must come in capture order.
 func (a *Analyzer) ICMPError(e *decode.ICMPError) {
-	c := a.conns[keyOf(e.Src, e.Dst)]
+	c := a.conns.get(keyOf(e.Src, e.Dst), a.gone)
 	if c == nil || c == a.gone {
 		return
 	}
 	var ended bool
 	if a.pool != nil && c.sh.judging {
 		a.applyJudged()
-		if c = a.conns[keyOf(e.Src, e.Dst)]; c == nil || c == a.gone {
+		if c = a.conns.get(keyOf(e.Src, e.Dst), a.gone); c == nil || c == a.gone {
 			return
 		}
 	}
@@ -375,7 +375,7 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 		a.build(c)
 	}
 	a.all = append(a.all, c)
-	a.conns[k] = c
+	a.conns.set(k, c, a.gone)
 	a.connOpened(c, s)
 	return c
 }
@@ -414,7 +414,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		// No segment comes after the one Report (Options.ReportOnce):
 		// the 4-tuples' index (100-150 bytes a connection) can go
 		// before the rows are made.
-		a.conns, a.lastConn = map[connKey]*conn{}, nil
+		a.conns, a.lastConn = newConnIndex(), nil
 	}
 	r.Connections = make([]*model.Connection, 0, len(listed))
 	var later *verdict.Later // the half-open connections' facts, built again when judged

@@ -302,8 +302,8 @@ func (a *Analyzer) drop(c *conn) {
 		a.free = append(a.free, c.connState)
 		c.connState = nil
 	}
-	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns[key] == c {
-		a.conns[key] = a.gone
+	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns.get(key, a.gone) == c {
+		a.conns.set(key, a.gone, a.gone)
 	}
 	if a.lastConn == c {
 		a.lastConn = nil

@@ -297,12 +297,12 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 	k := keyOf(s.Src, s.Dst)
 	c := a.lastConn
 	if c == nil || k != a.lastKey {
-		c = a.conns[k]
+		c = a.conns.get(k, a.gone)
 	}
 	if c != nil && c.sh != nil && c.sh.judging {
 		// Forgotten or not decides where this segment goes.
 		a.applyJudged()
-		c = a.conns[k]
+		c = a.conns.get(k, a.gone)
 	}
 	pureSYN := s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	if c != nil && c == a.gone {
@@ -339,7 +339,7 @@ func (a *Analyzer) openShard(k connKey, s *decode.Segment, worker int) *conn {
 	c := newConn(len(a.all), s)
 	c.sh = &shardConn{worker: worker}
 	a.all = append(a.all, c)
-	a.conns[k] = c
+	a.conns.set(k, c, a.gone)
 	a.connOpened(c, s)
 	return c
 }

@@ -335,7 +335,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// SYNs: 540 MB of RSS instead of 800). Rows of other
 		// connections are held until the report is written: capped,
 		// their heap would be collected over and over.
-		restore := capHeapForReport()
+		restore := capHeapForReport(halfReportSlack)
 		defer restore()
 	}
 	return a.Report(infos), nil

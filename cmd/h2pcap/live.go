@@ -273,7 +273,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		// Bounded while they are: their rows are garbage once written.
 		// The rows left to make (the open connections') are not, and
 		// need the room.
-		restore := capHeapForReport()
+		restore := capHeapForReport(reportSlack)
 		a.ForgetClosed(report.FoldAbove)
 		restore()
 		debug.FreeOSMemory() // their trackers' pages, before the rows left are made

@@ -7,13 +7,15 @@ package main
 // profile at exit are written to; H2PCAP_PEAKPROFILE one the heap profile
 // is written to whenever the heap in use grew a tenth past its last
 // peak, so that it ends as the peak's (what a run's RSS follows, where
-// the profile at exit shows what is left). The release binary has no
+// the profile at exit shows what is left); H2PCAP_HEAPPROFILE_AT
+// (PATH@DURATION) one written once, DURATION after the start. The release binary has no
 // such hook.
 
 import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,21 @@ func main() {
 	}
 	if p := os.Getenv("H2PCAP_PEAKPROFILE"); p != "" {
 		go peakProfile(p)
+	}
+	if p := os.Getenv("H2PCAP_HEAPPROFILE_AT"); p != "" {
+		// PATH@DURATION: the heap profile DURATION after the start (a
+		// live capture's steady state, before its report).
+		if path, at, ok := strings.Cut(p, "@"); ok {
+			if d, err := time.ParseDuration(at); err == nil {
+				time.AfterFunc(d, func() {
+					if f, err := os.Create(path); err == nil {
+						runtime.GC()
+						pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				})
+			}
+		}
 	}
 	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	pprof.StopCPUProfile()
