@@ -129,7 +129,7 @@ func (d *Decoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	d.stats.Packets++
 	d.tunnel, d.fragment, d.firstFrag, d.nonIP, d.whole, d.icmpOK = false, false, false, false, false, false
 	d.now, d.ref = p.Time, frameRef{p.Input, p.Frame}
-	*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time}
+	*s = Segment{Input: p.Input, Frame: p.Frame, Time: p.Time, Received: p.Iface.In}
 	// wire is how many bytes the frame had on the wire: more than len(data)
 	// when a snaplen cut it. IP lengths are checked against it.
 	data, wire := p.Data, max(p.WireLen, len(p.Data))

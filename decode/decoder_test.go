@@ -495,6 +495,18 @@ func TestDecodeThroughCaptures(t *testing.T) {
 		w := pcapgo.NewWriterNanos(&pc)
 		w.WriteFileHeader(262144, tc.lt)
 		w.WritePacket(ci, tc.frame)
+		if tc.want != nil {
+			// A file's Linux cooked header says the packet's direction,
+			// which a bare Decode is not told.
+			w := *tc.want
+			switch tc.lt {
+			case layers.LinkTypeLinuxSLL:
+				w.Received = sllDirection(tc.frame).In
+			case layers.LinkTypeLinuxSLL2:
+				w.Received = sll2Iface(tc.frame).In
+			}
+			tc.want = &w
+		}
 		got := readSegments(t, pc.Bytes())
 		if len(got) != 1 || !sameSegment(got[0], tc.want, 1) {
 			t.Errorf("%s: via pcap: %+v, want %+v", tc.name, got, tc.want)

@@ -147,6 +147,11 @@ type Segment struct {
 	// fragment that completed the datagram, as in Wireshark, and
 	// PayloadLen may exceed that frame's length.
 	Reassembled bool
+	// Received is set when the capture says the capturing host received
+	// the packet (a Linux cooked header's packet type other than
+	// outgoing: addressed to it, or to another host it forwards for);
+	// unset when it sent it or the capture does not say.
+	Received bool
 }
 
 // Missing reports how many payload bytes the capture did not keep.

@@ -38,10 +38,15 @@ func (p *Placer) LocalAddrs(local func(netip.Addr) bool) { p.isLocal = local }
 // taken as another host's once a flow crossed two of the box's
 // interfaces with it unchanged, as a pod's or a server's do; the box's
 // own never cross two, and one it masquerades its pods' connections
-// with is on one side of the box only. A flow seen at one interface alone between two such addresses
-// was to be forwarded. An address whose flows the box dropped from
-// their first packet and never forwarded is taken as the box's: those
-// are not placed, as without it.
+// with is on one side of the box only. A flow seen at one interface
+// alone between two such addresses was to be forwarded. So was one whose
+// client's SYN the box received (the capture says so: a Linux cooked
+// header's direction, as tcpdump -i any writes) for a server that is
+// another host's: a pod whose every connection a network policy drops at
+// the node, its address never forwarded. An address whose flows the box
+// dropped from their first packet and never forwarded, without the
+// capture saying the box received them, is taken as the box's: those
+// are not placed, as without it (live -w files say no direction).
 func (p *Placer) InferLocal() {
 	p.inferLocal = true
 	p.forwarded = map[netip.Addr]bool{}
@@ -140,7 +145,15 @@ func (p *Placer) forwardedAlone(f *flow) bool {
 		}
 		seen = m
 	}
-	return seen != nil && !local(seen.ep0.Addr()) && !local(seen.ep1.Addr())
+	if seen == nil {
+		return false
+	}
+	if !local(seen.ep0.Addr()) && !local(seen.ep1.Addr()) {
+		return true
+	}
+	// The box received the client's SYN for another host's server: it
+	// was to forward it.
+	return p.inferLocal && seen.synIn && p.forwarded[seen.ep1.Addr()]
 }
 
 // seenOnlyFor is whether flow f is compared where it was seen only.

@@ -228,6 +228,56 @@ func TestPlacerSeenOnlyDroppedSYN(t *testing.T) {
 	}
 }
 
+// TestPlacerInferLocalReceivedSYN: a network policy drops every
+// connection of one pod at the node: its address never crosses two
+// interfaces, so InferLocal cannot tell it from the node's own. A capture
+// that says the node received that SYN (tcpdump -i any's cooked header)
+// tells it: a SYN received for a server another pod's connection reached
+// through the node was to be forwarded, and is placed between the veth
+// and the uplink. Without the direction it is not placed (the node's own
+// SYN, seen where it leaves, looks the same).
+func TestPlacerInferLocalReceivedSYN(t *testing.T) {
+	node := []hop{
+		{name: "veth", ttl: [2]uint8{64, 63}},
+		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	other := netip.MustParseAddrPort("198.18.1.3:40000") // another pod, let through
+	for _, received := range []bool{true, false} {
+		evs := events(node, other, conn(2, 10, 10, nil, nil, nil))
+		syn := []pkt{
+			{dir: 0, seq: 77777, flags: decode.FlagSYN, at: 20 * time.Millisecond, lostAfter: 0},
+			{dir: 0, seq: 77777, flags: decode.FlagSYN, at: 1020 * time.Millisecond, lostAfter: 0},
+		}
+		for _, e := range events(node, cli, syn) {
+			e.s.Received = received
+			evs = append(evs, e)
+		}
+		res := feedWith(node, evs, func(p *Placer) {
+			p.SeenOnly()
+			p.InferLocal()
+		})
+		lost := 0
+		for _, f := range res.All() {
+			for d := range f.Hops {
+				for _, h := range f.Hops[d] {
+					if res.Names[h.From] == "veth" && res.Names[h.To] == "uplink" {
+						lost += h.Lost
+					} else if h.Lost > 0 {
+						t.Errorf("received %v: %d lost %s -> %s", received, h.Lost, res.Names[h.From], res.Names[h.To])
+					}
+				}
+			}
+		}
+		want := 0
+		if received {
+			want = 2
+		}
+		if lost != want {
+			t.Errorf("received %v: %d lost between veth and uplink, want %d (the dropped SYN and its retransmission)", received, lost, want)
+		}
+	}
+}
+
 // TestPlacerInferLocalMasquerade: a node masquerades its pod's
 // connection to a server with its own address (on the uplink), and opens
 // one of its own to the same server on the uplink alone. Inferring the

@@ -146,6 +146,9 @@ type member struct {
 	// this point against the one first seen (synSeen).
 	off     [2]uint32
 	synSeen [2]bool
+	// synIn: the capture says this point's box received the client's
+	// SYN here (decode.Segment.Received), not sent it (InferLocal).
+	synIn bool
 }
 
 // dirLog is one direction of a flow.
@@ -332,6 +335,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	}
 	if !m.seen[d] {
 		m.seen[d], m.ttl[d] = true, int(s.TTL)
+	}
+	if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && s.Received {
+		m.synIn = true
 	}
 	if s.Flags&decode.FlagSYN != 0 && !m.synSeen[d] {
 		// A SYN's (or SYN-ACK's) sequence number is the ISN everywhere

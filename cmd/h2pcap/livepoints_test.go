@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -507,6 +508,60 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 	}
 	if failed == 0 {
 		t.Errorf("no connect_failed connection; headline %s", r.Summary.Headline)
+	}
+}
+
+// TestAnyDroppedPod: a network policy drops every connection of one pod
+// at the node (nft in its forward hook), while another pod's connection
+// to the same server gets through. In analyze of the node's tcpdump -i
+// any file the dropped pod's address never crosses two interfaces, so
+// it cannot be told from the node's own by the flows (hops.InferLocal);
+// the file's cooked headers say the node received those SYNs on the
+// pod's veth: they were to be forwarded, and are placed between vethpod
+// and uplink, as many as nft dropped.
+func TestAnyDroppedPod(t *testing.T) {
+	needRoot(t, "tcpdump")
+	n, pod, server, dir, h2lab, _ := podNodeForward(t, "h2adp", "add counter inet h2lp syn; ")
+	other := "198.19.1.5" // the other pod: a second address of the pod's namespace
+	n.ip("-n", n.cli, "addr", "add", other+"/24", "dev", "eth0")
+	n.in(n.rtr, "nft", "add rule inet h2lp node ip saddr "+pod+" tcp dport 8080 tcp flags & (syn|ack) == syn counter name syn drop")
+	anyPcap, tdErr := filepath.Join(dir, "any.pcap"), filepath.Join(dir, "tcpdump.out")
+	td := n.start(n.rtr, tdErr, "tcpdump", "-n", "-U", "-Z", "root", "-s", "0", "-i", "any", "-w", anyPcap, "tcp port 8080")
+	if !waitFor(5*time.Second, func() bool { b, _ := os.ReadFile(tdErr); return bytes.Contains(b, []byte("listening on")) }) {
+		b, _ := os.ReadFile(tdErr)
+		t.Fatalf("tcpdump did not start: %s", b)
+	}
+	client := func(src, name, duration string) {
+		n.ip("-n", n.cli, "route", "replace", "198.19.2.0/24", "via", "198.19.1.1", "src", src)
+		c := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "1",
+			"--duration", duration, "--every", "100ms", "--large-every", "0", "--dial-timeout", "2s", "--log", filepath.Join(dir, name+".log"))
+		if out, err := c.CombinedOutput(); err != nil && src == other {
+			t.Fatalf("%s client: %v\n%s", name, err, out)
+		}
+	}
+	client(other, "let-through", "1s")
+	client(pod, "dropped", "3s")
+	time.Sleep(1500 * time.Millisecond) // libpcap hands a ring block over up to 1 s after its first packet
+	interrupt(t, 5*time.Second, stopped{"tcpdump", td, tdErr})
+	dropped := nftCounter(t, n.rtr, "inet", "h2lp", "syn")
+	if dropped == 0 {
+		t.Fatal("nft dropped no SYN")
+	}
+	r := analyzeJSON(t, nil, "--split-interfaces", anyPcap)
+	// A pcap of -i any names each interface by its index only.
+	vethpod, uplink := "any:if"+n.ifindex(n.rtr, "vethpod"), "any:if"+n.ifindex(n.rtr, "uplink")
+	lost := 0
+	for _, h := range r.Summary.Hops {
+		t.Logf("hop %s %s->%s: %d of %d lost", h.Direction, h.From, h.To, h.PacketsLost, h.PacketsUpstream)
+		switch {
+		case h.Direction == model.ClientToServer && h.From == vethpod && h.To == uplink:
+			lost = h.PacketsLost
+		case h.PacketsLost != 0:
+			t.Errorf("hop %s %s->%s lost %d: only the SYNs were dropped, client->server in the node", h.Direction, h.From, h.To, h.PacketsLost)
+		}
+	}
+	if lost != dropped {
+		t.Errorf("%d lost between vethpod and uplink, nft dropped %d SYNs; headline %s", lost, dropped, r.Summary.Headline)
 	}
 }
 
