@@ -959,6 +959,10 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			delivered = m.acked[d]
 		}
 	}
+	// missed, capMissed and stopped are all false at each pair's start:
+	// the pair's loop over the chunk clears what it marked.
+	missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
+	clear(missed)
 	for a := range np {
 		if f.at[a] == nil || res.packets[a] == 0 {
 			continue
@@ -987,8 +991,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					delta = median(s)
 				}
 			}
-			missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
-			clear(missed)
+			marked := false
 			for i := range n {
 				as, bs := copiesOf(a, i), copiesOf(b, i)
 				if len(as) <= len(bs) {
@@ -1004,6 +1007,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					if !p.inWindow(b, chunk[ri].ns+delta) {
 						continue
 					}
+					marked = true
 					if _, ok := l.quoteOf(chunk[ri].lo); ok {
 						// A box between said it stopped it.
 						stopped[ri] = true
@@ -1017,6 +1021,11 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 						p.noteGap(b, chunk[ri].ns+delta)
 					}
 				}
+			}
+			if !marked {
+				// Every copy at a has one at b (the common case): nothing
+				// of the chunk to count for the pair.
+				continue
 			}
 			for ri, r := range chunk {
 				if int(r.point) != a {
@@ -1032,7 +1041,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				case capMissed[ri]:
 					res.loss(np).capMissed[a][b]++
 				}
-				capMissed[ri], stopped[ri] = false, false
+				missed[ri], capMissed[ri], stopped[ri] = false, false, false
 			}
 		}
 	}
@@ -1207,7 +1216,11 @@ func (p *Placer) inWindow(b int, ns int64) bool {
 // plus their clocks' offset.
 func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (int64, bool) {
 	ds := p.buf.deltas[:0]
-	for i := range n {
+	// Past deltaSamples intervals (a fast connection's second of
+	// packets), every step-th: the median of thousands moves by
+	// nanoseconds, and each pair of points sorted its every interval.
+	step := max(1, (n+deltaSamples-1)/deltaSamples)
+	for i := 0; i < n; i += step {
 		// Only bytes sent once: a retransmitted range's copies at the two
 		// points need not be the same packet (the first lost, a later
 		// one through: seconds apart).
@@ -1222,6 +1235,9 @@ func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (i
 	slices.Sort(ds)
 	return ds[len(ds)/2], true
 }
+
+// deltaSamples bounds the intervals typicalDelta takes the median of.
+const deltaSamples = 4096
 
 // unpaired returns a's copies of one byte range left over when each of
 // b's copies, in order, takes the one of a's nearest to it in time by
