@@ -40,8 +40,11 @@ type forgetter struct {
 	placed bool
 	rows   ForgottenRows
 	facts  *verdict.Facts // forget's, made again for each connection (FactsInto)
-	row    *model.Connection
-	h2     *model.HTTP2 // forget's row and its HTTP/2, made again for each connection with Analyzer.reuse
+	// verdict is a table report's forget's verdict, made again for each
+	// connection (JudgeUntoldInto).
+	verdict *model.Verdict
+	row     *model.Connection
+	h2      *model.HTTP2 // forget's row and its HTTP/2, made again for each connection with Analyzer.reuse
 }
 
 // closed queues c, which has just closed, for judgement.
@@ -196,8 +199,15 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	var v *model.Verdict
 	if a.spill != nil {
 		v = verdict.Judge(out, f, point, c.end)
+	} else if a.workers <= 1 {
+		// Only the kind decides: the row is not kept, nor its verdict,
+		// made in the same memory for each (with workers, each judges
+		// its own connections side by side).
+		if a.fg.verdict == nil {
+			a.fg.verdict = &model.Verdict{}
+		}
+		v = verdict.JudgeUntoldInto(a.fg.verdict, out, f, point, c.end)
 	} else {
-		// Only the kind decides: the row is not kept.
 		v = verdict.JudgeUntold(out, f, point, c.end)
 	}
 	if v == nil || v.Kind != model.KindHealthy {

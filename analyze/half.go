@@ -91,16 +91,20 @@ func (a *Analyzer) build(c *conn) {
 }
 
 // buildIn is build with st as the trackers: zeroed, but for the arrays a
-// forgotten connection's trackers leave to the next (Analyzer.free).
+// forgotten connection's trackers leave to the next (Analyzer.free), or
+// the last half-open connection's replayed in them (halfFacts).
 func (a *Analyzer) buildIn(c *conn, st *connState) {
 	events, spare := st.events[:0], st.app
 	if cap(events) > maxKeptEvents {
 		events = nil
 	}
+	tcpMem, vtMem := st.tcp.Mem(), st.vt.Mem()
 	*st = connState{} // a zero composite is cleared in place, not copied from a temporary
 	st.maxEvents, st.events = a.maxEvents, events
 	c.connState = st
 	st.tcp.Init()
+	st.tcp.Reuse(tcpMem)
+	st.vt.Reuse(vtMem)
 	if a.plot {
 		st.plot = &plot.Recorder{}
 	}

@@ -328,3 +328,32 @@ func (b *Bases) Segment(side int, s *decode.Segment) { moveBases(&b[side], &b[1-
 func (b *Bases) NewConversation(side int, seq uint32) bool {
 	return b[side].set && Seq(seq) != b[side].seq
 }
+
+// Mem is what of a Conn's memory Reuse gives the next connection
+// tracked in its place.
+type Mem struct{ ends [2][]int64 }
+
+// maxKeptEnds bounds the unacknowledged-segment heaps Mem keeps: a short
+// connection's few, not a bulk transfer's window.
+const maxKeptEnds = 64
+
+// Mem returns c's memory for Reuse, before c is cleared: a scratch
+// tracker replays one connection after another (a SYN scan's million),
+// and each would allocate its sets again.
+func (c *Conn) Mem() Mem {
+	var m Mem
+	for i := range m.ends {
+		if e := c.flow[i].unacked.ends; cap(e) <= maxKeptEnds {
+			m.ends[i] = e[:0]
+		}
+	}
+	return m
+}
+
+// Reuse gives the freshly initialised c the memory m of the Conn before
+// it.
+func (c *Conn) Reuse(m Mem) {
+	for i := range m.ends {
+		c.flow[i].unacked.ends = m.ends[i]
+	}
+}

@@ -212,7 +212,7 @@ func markBefore(a, b SegRef) bool {
 // tracker's extra facts, point where the capture was taken, end when the
 // capture ended.
 func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
-	return judge(c, f, point, end, true)
+	return judge(c, f, point, end, true, nil)
 }
 
 // JudgeUntold is Judge without the verdict's text (Summary, Evidence,
@@ -220,12 +220,20 @@ func Judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 // decides whether it is forgotten (a table report's healthy ones), the
 // words are most of the judging's cost.
 func JudgeUntold(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
-	return judge(c, f, point, end, false)
+	return judge(c, f, point, end, false, nil)
+}
+
+// JudgeUntoldInto is JudgeUntold writing the verdict into v, which
+// nothing else may hold (a forgotten row's, made again for the next):
+// the verdict of a connection judged only to be forgotten is not kept.
+func JudgeUntoldInto(v *model.Verdict, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) *model.Verdict {
+	return judge(c, f, point, end, false, v)
 }
 
 // judge is Judge, without the verdict's text (Summary, Evidence, Filter)
-// unless text: what the judgement decides comes before its words.
-func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool) *model.Verdict {
+// unless text: what the judgement decides comes before its words. Without
+// text the verdict is written into into when it is not nil.
+func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool, into *model.Verdict) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
 	j.loss = assessLoss(c, point, f.Quality.GapsAcked)
 	j.oneWayLoss()
@@ -236,7 +244,10 @@ func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 	j.direction()
 	j.suspects()
 	if !text {
-		out := new(model.Verdict)
+		out := into
+		if out == nil {
+			out = new(model.Verdict)
+		}
 		*out = j.v
 		out.Summary, out.Evidence, out.Filter = "", nil, ""
 		if out.Suspects == nil {

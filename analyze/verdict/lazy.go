@@ -113,11 +113,13 @@ type Later struct {
 
 // judge is the verdict of connection c (index i as given), judged from
 // its Brief with facts f; untold says Texts kept it without its text.
-func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time) (v *model.Verdict, untold bool) {
+// A verdict without text is written into into when it is not nil (a
+// settled row's, which nothing holds any more).
+func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, into *model.Verdict) (v *model.Verdict, untold bool) {
 	if l.Texts == nil {
 		return Judge(c, f, point, end), false
 	}
-	c.Verdict = judge(c, f, point, end, false)
+	c.Verdict = judge(c, f, point, end, false, into)
 	if Inert(c, f) && !redialAfter(c.Verdict.Kind) && !l.Texts(i, c) {
 		return c.Verdict, true
 	}

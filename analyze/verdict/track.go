@@ -688,3 +688,22 @@ func (tr *Tracker) LastSent(side int) (frame, input int, ok bool) {
 	m := tr.dir[side].last[len(tr.dir[side].last)-1]
 	return m.frame, int(m.input), m.set
 }
+
+// TrackerMem is what of a Tracker's memory Reuse gives the next
+// connection tracked in its place.
+type TrackerMem struct{ inputs []inputQual }
+
+// Mem returns tr's memory for Reuse, before tr is cleared (see
+// tcp.Conn.Mem).
+func (tr *Tracker) Mem() TrackerMem {
+	if cap(tr.inputs) > maxKeptInputs {
+		return TrackerMem{}
+	}
+	return TrackerMem{inputs: tr.inputs[:0]}
+}
+
+// maxKeptInputs bounds the per-input records Mem keeps.
+const maxKeptInputs = 16
+
+// Reuse gives the zero tr the memory m of the Tracker before it.
+func (tr *Tracker) Reuse(m TrackerMem) { tr.inputs = m.inputs }
