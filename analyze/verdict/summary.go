@@ -117,6 +117,7 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		st = &settled{conns: make([]settledConn, 0, rowless)}
 	}
 	var spare *model.Connection // the last row settled: the next one's memory
+	var spareV *model.Verdict   // ... and its verdict's (settled keeps none of it)
 	for i, out := range r.Connections {
 		b := brief(i)
 		var f *Facts
@@ -143,9 +144,12 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 		}
 		f.ServerHost = b.host()
 		var untold, settle bool
-		out.Verdict, untold = later.judge(kept[i], out, f, point, end)
+		out.Verdict, untold = later.judge(kept[i], out, f, point, end, spareV)
+		if out.Verdict == spareV {
+			spareV = nil
+		}
 		if facts[i], settle = later.judged(kept[i], out, f, untold, st); settle {
-			r.Connections[i], spare = nil, out
+			r.Connections[i], spare, spareV = nil, out, out.Verdict
 			if later.Settled != nil {
 				later.Settled(kept[i])
 			}
@@ -451,12 +455,13 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 	var problemServers []string
 	var problemDirs []model.LossDirection
 	var suspectOrder []model.Suspect
+	var nets clientNets
 	st.each(conns, func(i int, c *model.Connection) {
 		var f *Facts // nil for a settled one
 		if i >= 0 && facts != nil {
 			f = facts[i]
 		}
-		k := pathKey{model.ClientNet(c.Client), c.Server}
+		k := pathKey{nets.of(c.Client), c.Server}
 		p := paths[k]
 		if p == nil {
 			p = &pathAcc{Path: model.Path{ClientNet: k.net, Server: k.server}, first: c.Stream}
@@ -713,3 +718,28 @@ func dirWords(d model.LossDirection) string {
 
 // pathKey is one row of the per-path table.
 type pathKey struct{ net, server string }
+
+// clientNets is model.ClientNet of clients by their address: a flood's
+// million attempts come from few addresses, each parsed and printed once.
+type clientNets map[string]string
+
+// of is model.ClientNet(client).
+func (m *clientNets) of(client string) string {
+	i := strings.LastIndexByte(client, ':')
+	if i <= 0 {
+		return model.ClientNet(client)
+	}
+	addr := client[:i]
+	if n, ok := (*m)[addr]; ok {
+		return n
+	}
+	n := model.ClientNet(client)
+	if n == client {
+		return n // not an address and port: its own
+	}
+	if *m == nil {
+		*m = clientNets{}
+	}
+	(*m)[strings.Clone(addr)] = n
+	return n
+}
