@@ -129,6 +129,7 @@ type Analyzer struct {
 	once         bool                        // Options.ReportOnce
 	scratch      *connState                  // the trackers a Report builds for a half-open conn (half.go)
 	scratchFacts *verdict.Facts              // ... and its facts
+	loneSYNs     [256]loneSYN                // by TTL (loneSYNBrief)
 	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
@@ -449,9 +450,9 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 				facts[i] = m.f
 			}
 		case c.connState == nil && rowLater:
-			f, client := a.halfFactsRoles(c)
-			b, ok := verdict.BriefOf(f)
+			b, client, ok := a.loneSYNBrief(c)
 			if !ok {
+				var f *verdict.Facts
 				out, f = a.reportHalf(c)
 				facts[i] = f.Clone()
 				break

@@ -34,15 +34,20 @@ type sideState struct {
 // connState, built at its first segment, or for a connection that is only
 // a SYN so far when a second segment comes (half.go).
 type conn struct {
-	stream int
-	ep     [2]netip.AddrPort // ep[sideA] sent the first segment seen
+	// The fields holding pointers come first: the collector scans an
+	// object up to its last pointer, and a SYN scan holds a million of
+	// these (the scalars after them are never scanned).
+	*connState                   // nil while the connection is a lone SYN (half.go)
+	nt         *notice.Noticer   // the analyzer's, nil without OnNotice
+	sh         *shardConn        // what the reader keeps of it in a sharded analysis; nil without
+	ep         [2]netip.AddrPort // ep[sideA] sent the first segment seen
+	start, end time.Time
 
+	stream                int
 	firstFrame, lastFrame int
 	firstInput, lastInput int
-	start, end            time.Time
 
-	nt          *notice.Noticer // the analyzer's, nil without OnNotice
-	closedNoted bool            // counted closed (Analyzer.OpenConns)
+	closedNoted bool // counted closed (Analyzer.OpenConns)
 	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
 	// the notices tell nothing of it, and an ICMP error quoting that SYN
 	// ends it.
@@ -52,10 +57,8 @@ type conn struct {
 	// placed is what a multi-point Placer found of it at its retirement
 	// (Analyzer.Placed): 0 not yet, placedClean, placedDirty.
 	placed int8
-	sh     *shardConn // what the reader keeps of it in a sharded analysis; nil without
 
-	*connState         // nil while the connection is a lone SYN (half.go)
-	half       halfSYN // that SYN
+	half halfSYN // that SYN
 }
 
 // connState is what a connection's stages keep: about 3 KB, which a SYN

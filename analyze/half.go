@@ -200,6 +200,32 @@ func (a *Analyzer) halfFactsRoles(c *conn) (*verdict.Facts, int) {
 	return a.scratchFacts, client
 }
 
+// loneSYN is what the Report reads of a half-open connection's facts
+// before judging it (its Brief and client side), by the TTL of its SYN
+// (see loneSYNBrief).
+type loneSYN struct {
+	set    bool
+	ok     bool
+	client int
+	b      verdict.Brief
+}
+
+// loneSYNBrief is verdict.BriefOf of half-open c's facts, and its client
+// side. A lone SYN's are a function of its TTL alone: the capture point
+// (its TTL; the server's, none; no handshake times), whether it is a
+// traceroute probe's (its TTL), its client (its sender). So they are
+// built once per TTL, not for each of a flood's million attempts
+// (TestLoneSYNBriefByTTL holds the SYN's every other field to that).
+func (a *Analyzer) loneSYNBrief(c *conn) (verdict.Brief, int, bool) {
+	m := &a.loneSYNs[c.half.ttl]
+	if !m.set {
+		f, client := a.halfFactsRoles(c)
+		b, ok := verdict.BriefOf(f)
+		*m = loneSYN{set: true, ok: ok, client: client, b: b}
+	}
+	return m.b, m.client, m.ok
+}
+
 // reportHalfLater is reportHalfInto for a connection whose row is built
 // as it is judged, after the Report began (verdict.Later.Row): its
 // trackers are told what they were told when its facts were first built,
