@@ -475,8 +475,8 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 				}
 			}
 			later.Briefs[i], clients[i] = b, int8(client)
-			if c.end.After(later.End) {
-				later.End = c.end
+			if end := c.endTime(); end.After(later.End) {
+				later.End = end
 			}
 			a.later++
 		case c.connState == nil:
@@ -678,10 +678,10 @@ func (c *conn) reportTCPInto(into *model.Connection, client int, rule string) *m
 		Server:     c.ep[server].String(),
 		FirstFrame: c.firstFrame,
 		LastFrame:  c.lastFrame,
-		FirstInput: c.firstInput,
-		LastInput:  c.lastInput,
+		FirstInput: int(c.firstInput),
+		LastInput:  int(c.lastInput),
 		Start:      c.start,
-		End:        c.end,
+		End:        c.endTime(),
 		App:        app.AppName(c.dir[client].sniff, c.dir[server].sniff),
 		Roles:      rule,
 		TCP: model.TCPStats{

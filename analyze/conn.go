@@ -41,11 +41,14 @@ type conn struct {
 	nt         *notice.Noticer   // the analyzer's, nil without OnNotice
 	sh         *shardConn        // what the reader keeps of it in a sharded analysis; nil without
 	ep         [2]netip.AddrPort // ep[sideA] sent the first segment seen
-	start, end time.Time
+	start      time.Time
+	// endOff is the last segment's time past start (endTime): 8 bytes,
+	// not a Time's 24.
+	endOff time.Duration
 
 	stream                int
 	firstFrame, lastFrame int
-	firstInput, lastInput int
+	firstInput, lastInput int32 // a capture is not 2^31 files
 
 	closedNoted bool // counted closed (Analyzer.OpenConns)
 	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
@@ -94,14 +97,16 @@ func newConn(stream int, s *decode.Segment) *conn {
 		stream:     stream,
 		ep:         [2]netip.AddrPort{s.Src, s.Dst},
 		firstFrame: s.Frame,
-		firstInput: s.Input,
+		firstInput: int32(s.Input),
 		lastFrame:  s.Frame,
-		lastInput:  s.Input,
+		lastInput:  int32(s.Input),
 		start:      s.Time,
-		end:        s.Time,
 		probeSYN:   verdict.ProbeSYN(s),
 	}
 }
+
+// endTime is the time of c's last segment.
+func (c *conn) endTime() time.Time { return c.start.Add(c.endOff) }
 
 // side returns which side sent s.
 func (c *conn) side(s *decode.Segment) int {
@@ -117,7 +122,7 @@ func (c *conn) side(s *decode.Segment) int {
 // payload goes on to the application analysis.
 func (c *conn) segment(s *decode.Segment) tcp.Flags {
 	side := c.side(s)
-	c.lastFrame, c.lastInput, c.end = s.Frame, s.Input, s.Time
+	c.lastFrame, c.lastInput, c.endOff = s.Frame, int32(s.Input), s.Time.Sub(c.start)
 
 	f := c.tcp.Segment(side, s)
 	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))

@@ -66,7 +66,7 @@ func (a *Analyzer) sweep(now time.Time) {
 	for _, c := range fg.closed {
 		switch {
 		case c.forgotten || a.all[c.stream] != c:
-		case now.Sub(c.end) < fg.after:
+		case now.Sub(c.endTime()) < fg.after:
 			kept = append(kept, c)
 		case fg.placed && c.placed == 0:
 			// Its flow is still being compared across points.
@@ -198,7 +198,7 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	}
 	var v *model.Verdict
 	if a.spill != nil {
-		v = verdict.Judge(out, f, point, c.end)
+		v = verdict.Judge(out, f, point, c.endTime())
 	} else if a.workers <= 1 {
 		// Only the kind decides: the row is not kept, nor its verdict,
 		// made in the same memory for each (with workers, each judges
@@ -206,9 +206,9 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		if a.fg.verdict == nil {
 			a.fg.verdict = &model.Verdict{}
 		}
-		v = verdict.JudgeUntoldInto(a.fg.verdict, out, f, point, c.end)
+		v = verdict.JudgeUntoldInto(a.fg.verdict, out, f, point, c.endTime())
 	} else {
-		v = verdict.JudgeUntold(out, f, point, c.end)
+		v = verdict.JudgeUntold(out, f, point, c.endTime())
 	}
 	if v == nil || v.Kind != model.KindHealthy {
 		return forgetting{}

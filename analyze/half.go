@@ -65,7 +65,7 @@ func (h *halfSYN) keep(s *decode.Segment) {
 func (c *conn) halfSegment() decode.Segment {
 	h := &c.half
 	return decode.Segment{
-		Input: c.firstInput, Frame: c.firstFrame, Time: c.start,
+		Input: int(c.firstInput), Frame: c.firstFrame, Time: c.start,
 		Src: c.ep[sideA], Dst: c.ep[sideB],
 		IPVersion: h.ipVersion, TTL: h.ttl, IPID: h.ipid,
 		Seq: h.seq, Ack: h.ack, Flags: h.flags, Window: h.window,
@@ -118,10 +118,9 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 		return
 	}
 	s := c.halfSegment()
-	last := [2]int{c.lastFrame, c.lastInput}
-	end := c.end
+	lastFrame, lastInput, end := c.lastFrame, c.lastInput, c.endOff
 	c.segment(&s)
-	c.lastFrame, c.lastInput, c.end = last[0], last[1], end
+	c.lastFrame, c.lastInput, c.endOff = lastFrame, lastInput, end
 	if a.reported {
 		c.report()
 	}

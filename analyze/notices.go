@@ -106,9 +106,9 @@ func (c *conn) App() *app.Conn                   { return c.app.Conn() }
 func (c *conn) FINSeen() bool                    { return c.fin.seen }
 func (c *conn) RSTSeen() bool                    { return c.rst.seen }
 func (c *conn) Start() time.Time                 { return c.start }
-func (c *conn) End() time.Time                   { return c.end }
+func (c *conn) End() time.Time                   { return c.endTime() }
 func (c *conn) LastFrame() int                   { return c.lastFrame }
-func (c *conn) LastInput() int                   { return c.lastInput }
+func (c *conn) LastInput() int                   { return int(c.lastInput) }
 
 // JudgeTCP judges the connection as the report would, at, without ending
 // its HTTP/2 decoding: the TCP part of its Connection and the tracker's
