@@ -118,7 +118,7 @@ type dirTrack struct {
 	plainACK bool
 	// icmp is the first ICMP error that quoted this side's SYN.
 	icmp    segMark
-	icmpErr decode.ICMPError
+	icmpErr *decode.ICMPError // with icmp: a pointer, as most connections never see one (150 bytes a side)
 	// rejected is the ICMP errors that quoted this side's other
 	// segments (nil without one: most connections never see one).
 	rejected *rejections
@@ -365,7 +365,8 @@ func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
 		return false
 	}
 	t.icmp = segMark{set: true, frame: e.Frame, input: int32(e.Input), ns: e.Time.UnixNano()}
-	t.icmpErr = *e
+	icmpErr := *e
+	t.icmpErr = &icmpErr
 	return true
 }
 
@@ -586,7 +587,7 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 		df.SYN, df.SYNAck, df.SYNTTL, df.PlainACK = m(t.syn), m(t.synAck), int(t.synTTL), t.plainACK
 		if t.icmp.set {
 			df.ICMP = SegRef{Frame: t.icmp.frame, Input: int(t.icmp.input), Time: time.Unix(0, t.icmp.ns).UTC()}
-			df.ICMPError = t.icmpErr
+			df.ICMPError = *t.icmpErr
 		}
 		if r := t.rejected; r != nil {
 			df.Rejected, df.RejectedFirst, df.RejectedLast = r.n, m(r.first), m(r.last)
