@@ -117,7 +117,8 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 // options (timestamps, MSS, window scale, SACK blocks) and both ends of
 // the payload, on another interface with a TTL (hop limit) one less:
 // routed once, by the capturing box, as a retransmission never is. A
-// collision forgets the older segment.
+// segment with data is also looked up without its TCP numbers, which a
+// SYN proxy shifts (repeats). A collision forgets the older segment.
 type natFinder struct {
 	buf   [256]byte
 	slots [dupSlots]struct {
@@ -147,7 +148,35 @@ func (n *natFinder) repeats(s *Segment, iface int32) bool {
 		b = binary.BigEndian.AppendUint16(b, s.Window)
 		b = appendCopyShape(b, s)
 	}
-	sum := xxhash.Sum64(b)
+	found := n.seen(xxhash.Sum64(b), s, iface, hasID)
+	if len(s.Payload) >= natShapeMin {
+		// A box that answers handshakes itself (a SYN proxy) shifts one
+		// direction's sequence numbers, and the other's acknowledgment
+		// numbers, between its interfaces: a segment with data is
+		// found without them too, by its IP ID if it has one, its
+		// payload's ends, length, flags, window and options (its TCP
+		// timestamps: a retransmission's move on).
+		b = append(n.buf[:0], 0xfe, s.IPVersion)
+		if hasID {
+			b = binary.BigEndian.AppendUint16(b, s.IPID)
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
+		b = append(b, byte(s.Flags))
+		b = binary.BigEndian.AppendUint16(b, s.Window)
+		b = appendCopyShape(b, s)
+		found = n.seen(xxhash.Sum64(b), s, iface, hasID) || found
+	}
+	return found
+}
+
+// natShapeMin is the least payload (bytes captured) a segment without an
+// IP ID is looked up by without its TCP numbers.
+const natShapeMin = 16
+
+// seen reports whether key sum was recorded on another interface within
+// dupWindow (without an IP ID, with a TTL one more: routed once), and
+// records it for s.
+func (n *natFinder) seen(sum uint64, s *Segment, iface int32, hasID bool) bool {
 	e := &n.slots[sum%dupSlots]
 	at := s.Time.UnixNano()
 	if e.sum == sum && e.iface != iface && absDuration(time.Duration(at-e.at)) <= dupWindow && (hasID || e.ttl == s.TTL+1) {

@@ -242,6 +242,15 @@ func TestNATFinder(t *testing.T) {
 		}
 		return s
 	}
+	v6big := v6
+	v6big.Payload = []byte("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+	v6big.PayloadLen = len(v6big.Payload)
+	natted6big := func(mod func(*Segment)) Segment {
+		return natted(func(s *Segment) {
+			s.Payload, s.PayloadLen = v6big.Payload, v6big.PayloadLen
+			mod(s)
+		})
+	}
 	v4 := Segment{Time: testTime, IPVersion: 4, IPID: 77, TTL: 64, Src: netip.MustParseAddrPort("198.18.0.1:40000"), Dst: netip.MustParseAddrPort("198.18.0.2:80"), Seq: 1, Ack: 2, Flags: FlagACK}
 	for _, tc := range []struct {
 		name      string
@@ -255,7 +264,17 @@ func TestNATFinder(t *testing.T) {
 		{"ipv6 other payload", v6, natted(func(s *Segment) { s.Payload = []byte("jello") }), 2, false},
 		{"ipv6 other timestamp (a retransmission)", v6, natted(func(s *Segment) { s.Options.TSVal++ }), 2, false},
 		{"ipv6 too late", v6, natted(func(s *Segment) { s.Time = s.Time.Add(dupWindow) }), 2, false},
+		// A SYN proxy between the interfaces shifts one direction's
+		// sequence numbers and the other's acknowledgment numbers.
+		{"ipv6 through a SYN proxy: data", v6big, natted6big(func(s *Segment) { s.Ack += 0x10000 }), 2, true},
+		{"ipv6 through a SYN proxy: data the other way", v6big, natted6big(func(s *Segment) { s.Seq -= 777 }), 2, true},
+		{"ipv6 through a SYN proxy: data, another timestamp", v6big, natted6big(func(s *Segment) { s.Seq -= 777; s.Options.TSVal++ }), 2, false},
+		{"ipv6 through a SYN proxy: short payload", v6, natted(func(s *Segment) { s.Ack += 0x10000 }), 2, false},
 		{"ipv4 ID", v4, func() Segment { s := v4; s.Src = netip.MustParseAddrPort("198.18.9.9:1"); s.TTL = 60; return s }(), 2, true},
+		{"ipv4 ID through a SYN proxy: data", func() Segment { s := v6big; s.IPVersion, s.IPID = 4, 99; return s }(),
+			natted6big(func(s *Segment) { s.IPVersion, s.IPID, s.Ack = 4, 99, s.Ack+0x10000 }), 2, true},
+		{"ipv4 ID through a SYN proxy: another ID", func() Segment { s := v6big; s.IPVersion, s.IPID = 4, 99; return s }(),
+			natted6big(func(s *Segment) { s.IPVersion, s.IPID, s.Ack = 4, 100, s.Ack+0x10000 }), 2, false},
 		{"ipv4 ID 0 through a NAT", func() Segment { s := v6; s.IPVersion = 4; return s }(), natted(func(s *Segment) { s.IPVersion = 4 }), 2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
