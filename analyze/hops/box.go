@@ -55,8 +55,11 @@ func (p *Placer) InferLocal() {
 // OnLoss sets fn to be told of packets a flow lost between points, as
 // its packets are compared (each sweep) and when it is retired: its
 // result (streams, path and hops) as Finish will give it, each hop's
-// Lost what it lost since it was last told, but for the pure ACKs
-// (decided at Finish: gaps.go), with the points' clocks taken as one
+// Lost what it lost since it was last told (a pure ACK once its fate is
+// all but settled, about 5 s after it, and only far from any gap of the
+// downstream point's capture: lineAcks; Finish decides them all again
+// and tells the rest, so the lines end as the report's hops), with the
+// points' clocks taken as one
 // (h2pcap live's interfaces of one node, whose running lines say where a
 // connection's packets were lost seconds after, not only in the report
 // at exit).
@@ -86,7 +89,16 @@ func (p *Placer) tellLoss(f *flow) {
 	np := len(p.names)
 	same := func(a, b int) int64 { return 0 }
 	fr := f.result(np, same)
+	// The pure ACKs lineAcks found lost count in the lines' hops, not in
+	// the flow's own counts (settleAcks decides those at Finish).
+	acks := func(sign int) {
+		for k, n := range f.ackLost {
+			f.res[k[0]].loss(np).missing[k[1]][k[2]] += sign * n
+		}
+	}
+	acks(1)
 	p.hopsOf(f, fr, p.absentPath(f, -1, func(off int32) [2][]int { return p.done[off].result(np, same).Path }), nil)
+	acks(-1)
 	f.lost = f.lostNow()
 	news := false
 	for d := range fr.Hops {

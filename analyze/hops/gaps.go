@@ -3,6 +3,7 @@ package hops
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 )
@@ -30,6 +31,9 @@ type ackMiss struct {
 	a, b         int32
 	input, frame int32
 	at, ns       int64
+	// lined: told in a running line already (lineAcks), or found too
+	// near a gap of b's capture to be.
+	lined bool
 }
 
 // noteGap records that point's capture missed a packet it would have
@@ -102,4 +106,74 @@ func (p *Placer) settleAcks() {
 			r.ackMiss = nil
 		}
 	}
+}
+
+// Running lines (Placer.OnLoss) tell a pure ACK lost between points once
+// its fate is all but settled: ackLineDelay after b would have seen it,
+// by when the data about then at every point has been compared and any
+// gap of b's capture noted; and only when b's capture missed nothing
+// within ackLineSpan of it, wider than CaptureGapSpan, so that the report
+// at the end, which decides with every gap known (settleAcks), counts it
+// lost too. The report's counts are never changed by the lines.
+const (
+	ackLineDelay = verdict.PlaceHold + 2*verdict.PlaceSweep + time.Second
+	ackLineSpan  = 5 * verdict.CaptureGapSpan
+)
+
+// lineAcks tells, through onLoss, the pure ACKs each flow lost that are
+// old enough (lineAcks' rules above), b's clock taken as the now of the
+// points (one box's interfaces, as live has them).
+func (p *Placer) lineAcks() {
+	cutoff := p.now.Add(-ackLineDelay).UnixNano()
+	keep := p.ackPending[:0]
+	for _, f := range p.ackPending {
+		pending, told := false, false
+		for d := range f.res {
+			r := f.res[d].lossResult
+			if r == nil {
+				continue
+			}
+			for i := range r.ackMiss {
+				m := &r.ackMiss[i]
+				if m.lined {
+					continue
+				}
+				if m.ns > cutoff {
+					pending = true
+					continue
+				}
+				m.lined = true
+				if p.nearGap(int(m.b), m.ns, int64(ackLineSpan)) {
+					continue
+				}
+				if f.ackLost == nil {
+					f.ackLost = map[[3]int]int{}
+				}
+				f.ackLost[[3]int{d, int(m.a), int(m.b)}]++
+				told = true
+			}
+		}
+		if told {
+			p.tellLoss(f)
+		}
+		if pending {
+			keep = append(keep, f)
+		} else {
+			f.ackPend = false
+		}
+	}
+	clear(p.ackPending[len(keep):])
+	p.ackPending = keep
+}
+
+// nearGap reports whether ns (point's clock) is within span of a span
+// in which point's capture missed packets, those noted so far (not
+// merged yet: a scan).
+func (p *Placer) nearGap(point int, ns, span int64) bool {
+	for _, g := range p.gaps[point] {
+		if g.lo-span <= ns && ns <= g.hi+span {
+			return true
+		}
+	}
+	return false
 }

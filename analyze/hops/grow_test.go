@@ -312,3 +312,71 @@ func TestPlacerInferLocalMasquerade(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacerOnLossAcks: the running lines (OnLoss) tell the pure ACKs a
+// flow lost between two points once settled, as many as the report
+// places; not those lost near a gap of the downstream point's capture
+// (the report puts those within CaptureGapSpan down to the capture), but
+// at the end, as the report decides them: the lines end as its hops.
+func TestPlacerOnLossAcks(t *testing.T) {
+	node := []hop{
+		{name: "veth", ttl: [2]uint8{64, 63}},
+		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	// Server data 20..29: the client's ACKs of 22, 24, 26 never reach the
+	// uplink (lost after point 0).
+	ackLost := map[int]int{22: 0, 24: 0, 26: 0}
+	later := netip.AddrPortFrom(cli.Addr(), cli.Port()+1)
+	for _, tc := range []struct {
+		name       string
+		uncaptured map[int]int // data segments the uplink's capture misses (they got through)
+		running    int         // told before the end
+		report     int         // placed in the report, and told by the end
+	}{
+		{"lost", nil, 3, 3},
+		// The uplink's capture missed server data 23 and 25: the ACKs of
+		// 22 and 24, within CaptureGapSpan of those, are the capture's
+		// too; that of 26, 205 ms past the last, the report counts lost.
+		// The running lines, told before every gap is known, pass over
+		// any ACK within ackLineSpan of one.
+		{"capture gap", map[int]int{23: 1, 25: 1}, 0, 1},
+		{"capture gap over all", map[int]int{23: 1, 25: 1, 27: 1}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := events(node, cli, connMissed(2, 20, 10, nil, ackLost, nil, tc.uncaptured))
+			// Another connection 8 s on, whose packets move the clock:
+			// the ACKs are told once settled (ackLineDelay).
+			for _, e := range events(node, later, conn(2, 5, 5, nil, nil, nil)) {
+				e.s.Time = e.s.Time.Add(8 * time.Second)
+				evs = append(evs, e)
+			}
+			running, all := 0, 0
+			res := feedWith(node, evs, func(p *Placer) {
+				p.SeenOnly()
+				p.CapturedTogether()
+				p.OnLoss(func(fr *FlowResult) {
+					for _, h := range fr.Hops[0] {
+						if h.From == 0 && h.To == 1 {
+							all += h.Lost
+							if !p.ended[0] { // before Finish
+								running += h.Lost
+							}
+						}
+					}
+				})
+			})
+			report := 0
+			for _, f := range res.All() {
+				for _, h := range f.Hops[0] {
+					if h.From == 0 && h.To == 1 {
+						report += h.Lost
+					}
+				}
+			}
+			if running != tc.running || all != tc.report || report != tc.report {
+				t.Errorf("lines told %d lost client->server veth -> uplink while running, %d by the end, the report %d; want %d, %d, %d",
+					running, all, report, tc.running, tc.report, tc.report)
+			}
+		})
+	}
+}

@@ -60,6 +60,9 @@ type Placer struct {
 	// onLoss, when set, is told of each flow retired with packets lost
 	// between points (OnLoss).
 	onLoss func(*FlowResult)
+	// ackPending are, with onLoss, the flows with pure ACKs missing at a
+	// point not yet told or passed over in a running line (lineAcks).
+	ackPending []*flow
 	// seenOnly: a point that did not see a flow is not on its path
 	// (SeenOnly).
 	seenOnly bool
@@ -124,6 +127,11 @@ type flow struct {
 	// and hop ({d, from, to}), and lost the total compared lost so far.
 	told map[[3]int]int
 	lost int
+	// ackLost are, with OnLoss, the pure ACKs lineAcks found lost per
+	// direction and pair of points ({d, a, b}), for the lines only (the
+	// report decides them at Finish); ackPend: in Placer.ackPending.
+	ackLost map[[3]int]int
+	ackPend bool
 }
 
 // member is a flow as one point saw it.
@@ -688,6 +696,9 @@ func (p *Placer) sweep() {
 	}
 	clear(p.open[len(keep):])
 	p.open = keep
+	if len(p.ackPending) > 0 {
+		p.lineAcks()
+	}
 }
 
 // shutDown reports whether flow f was seen at every one of the np points
@@ -1164,6 +1175,11 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 					}
 					lr := res.loss(np)
 					lr.ackMiss = append(lr.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta})
+					if p.onLoss != nil && !f.ackPend {
+						// Told in a running line once settled (lineAcks).
+						f.ackPend = true
+						p.ackPending = append(p.ackPending, f)
+					}
 				}
 			}
 		}

@@ -137,7 +137,26 @@ func (p *Placer) Finish() *Result {
 		p.retire(f)
 	}
 	p.open = nil
+	// The pure ACKs the lines have not told yet (lineAcks) are told as
+	// the report decides them, every gap known: the lines end as the
+	// report's hops.
+	var acked []*flow
+	if p.onLoss != nil {
+		for _, f := range p.done {
+			for d := range f.res {
+				if r := f.res[d].lossResult; r != nil && len(r.ackMiss) > 0 {
+					acked = append(acked, f)
+					break
+				}
+			}
+		}
+	}
 	p.settleAcks()
+	for _, f := range acked {
+		f.ackLost = nil // in the flow's own counts now
+		p.tellLoss(f)
+	}
+	p.ackPending = nil
 	np := len(p.names)
 	off0 := p.offsetsFrom0()
 	// The result keeps the clean records, not the Placer.

@@ -584,9 +584,9 @@ func nftCounter(t *testing.T, ns, family, table, name string) int {
 // checkHopLines wants live's running lines (in out) to have told the
 // losses of the report's hops as they were placed: lost on hop lines
 // each naming a hop of the report that lost packets, their counts adding
-// up to at most its count (the lines tell packets with data, SYNs and
-// FINs; the report adds the pure ACKs, decided at its end) and to some
-// on every lossy hop.
+// up to at most its count (the lines tell a pure ACK about 5 s after it,
+// and none near a gap of the capture; the report decides every one at
+// its end) and to some on every lossy hop.
 func checkHopLines(t *testing.T, out string, hops []model.Hop) {
 	t.Helper()
 	b, err := os.ReadFile(out)
