@@ -72,11 +72,13 @@ type Options struct {
 	// then never made (verdict.Later.Texts).
 	FoldTexts struct{ Above, Listed int }
 	// ReportOnce says the Report is made once, when the capture has been
-	// read (h2pcap analyze): each connection's trackers are freed as soon
-	// as its row and facts are made, so that the Report's memory takes
-	// their place instead of adding to it. Segments given after it, or a
-	// second Report, find connections without trackers: do neither.
-	// Without effect with OnNotice or Plot, which read the trackers after.
+	// read (h2pcap analyze, h2pcap live at exit): each connection's
+	// trackers are freed as soon as its row and facts are made, so that
+	// the Report's memory takes their place instead of adding to it.
+	// Segments given after it, or a second Report, find connections
+	// without trackers: do neither. With OnNotice, what the notices tell
+	// at the Report (Noticer.Reconcile) is kept of each (noticeSnap).
+	// Without effect with Plot, which reads the trackers after.
 	ReportOnce bool
 	// Plot records each connection's packets for the report's pictures
 	// (package plot, decimated): the Report gives the connections with a
@@ -410,7 +412,13 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	a.streams.Clear()
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
-	free := a.once && a.nt == nil && !a.plot
+	free := a.once && !a.plot
+	// With notices and free, what Reconcile reads of each connection,
+	// kept as its trackers go (noticeSnap).
+	var snaps map[*conn]*noticeSnap
+	if free && a.nt != nil {
+		snaps = make(map[*conn]*noticeSnap, len(listed))
+	}
 	if free {
 		// No segment comes after the one Report (Options.ReportOnce):
 		// the 4-tuples' index (100-150 bytes a connection) can go
@@ -430,7 +438,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	// (shard.go): with rowLater, a half-open one's is made as it is
 	// judged, in this goroutine, and settled at once.
 	var rows *rowMaker
-	if a.workers > 1 && !rowLater && len(listed) >= parallelRowsAbove {
+	if a.workers > 1 && !rowLater && snaps == nil && len(listed) >= parallelRowsAbove {
 		rows = a.newRowMaker(listed, free)
 	}
 	for i, c := range listed {
@@ -494,8 +502,11 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			a.later++
 		case free:
 			out = c.report()
-			client, _ := c.Roles()
+			client, rule := c.Roles()
 			facts[i] = c.vt.Facts(client, &c.tcp)
+			if snaps != nil {
+				snaps[c] = &noticeSnap{conn: c, notes: c.notes, client: client, rule: rule}
+			}
 			c.connState = nil // Options.ReportOnce
 		default:
 			out = c.report()
@@ -528,7 +539,13 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	}
 	plots(r, listed) // plots.go
 	if a.nt != nil {
-		a.nt.Reconcile(noticeConns(listed), r)
+		conns := noticeConns(listed)
+		for i, c := range listed {
+			if s := snaps[c]; s != nil {
+				conns[i] = s
+			}
+		}
+		a.nt.Reconcile(conns, r)
 	}
 	return r
 }

@@ -1,9 +1,13 @@
 package analyze
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -469,4 +473,57 @@ func TestNoticeConnectFailed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNoticesReportOnce: with ReportOnce (h2pcap live at exit), the
+// Report frees each connection's trackers as its row is made, and the
+// notices it tells (Reconcile: the findings the verdicts make and no
+// notice told while the capture ran) read what was kept of each
+// (noticeSnap): notices and report are those of a run that keeps every
+// tracker, on every lab capture.
+func TestNoticesReportOnce(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(pcapRoot(), "*", "*.pcap"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no lab captures: %v", err)
+	}
+	atEnd := 0
+	for _, path := range files {
+		rel, _ := filepath.Rel(pcapRoot(), path)
+		t.Run(rel, func(t *testing.T) {
+			run := func(once bool) ([]model.Notice, []byte) {
+				var got []model.Notice
+				rep, _ := runCapture(t, rel, Options{ReportOnce: once, OnNotice: func(n *model.Notice) { got = append(got, *n) }})
+				b, err := json.Marshal(rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got, b
+			}
+			keptN, keptR := run(false)
+			freedN, freedR := run(true)
+			if !reflect.DeepEqual(keptN, freedN) {
+				t.Errorf("notices: %d with the trackers kept, %d with them freed; first difference:\n%s", len(keptN), len(freedN), firstDiff(keptN, freedN))
+			}
+			if !bytes.Equal(keptR, freedR) {
+				t.Errorf("the report differs with the trackers freed")
+			}
+			for _, n := range freedN {
+				if strings.HasPrefix(n.Text, "at the end of the capture") {
+					atEnd++
+				}
+			}
+		})
+	}
+	if atEnd == 0 {
+		t.Error("no notice told at the end of a capture: Reconcile was not exercised")
+	}
+}
+
+func firstDiff(a, b []model.Notice) string {
+	for i := range min(len(a), len(b)) {
+		if !reflect.DeepEqual(a[i], b[i]) {
+			return fmt.Sprintf("%+v\n%+v", a[i], b[i])
+		}
+	}
+	return "(one is a prefix of the other)"
 }

@@ -122,3 +122,20 @@ func (c *conn) JudgeTCP(at time.Time) *model.Verdict {
 	f := c.vt.Facts(client, &c.tcp)
 	return verdict.Judge(out, f, f.CapturePoint(), at)
 }
+
+// noticeSnap is a connection whose trackers the Report freed (Options.ReportOnce
+// with notices: h2pcap live's report at exit, which would otherwise hold
+// every open connection's trackers and rows at once), as
+// Noticer.Reconcile reads it: its notice state and roles kept, the rest
+// the conn's own fields. Reconcile reads nothing else: the methods that
+// read the trackers (Tracker, App, Side, IRTT, JudgeTCP...) are not
+// there to call.
+type noticeSnap struct {
+	*conn
+	notes  *notice.State
+	client int
+	rule   string
+}
+
+func (s *noticeSnap) Notes() *notice.State             { return s.notes }
+func (s *noticeSnap) Roles() (client int, rule string) { return s.client, s.rule }

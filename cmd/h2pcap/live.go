@@ -213,6 +213,10 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	opts.Plot = out.pictures()
+	// One Report, at exit: each open connection's trackers go as its row
+	// is made, rather than all of them staying until the report is
+	// written (20,000 open connections: their trackers and rows at once).
+	opts.ReportOnce = true
 	// On several interfaces (any: a node's pods' veths, its bridge and
 	// uplink) a forwarded packet is captured once per interface it
 	// crosses: each connection is analysed on the first it was seen on,
