@@ -80,6 +80,3 @@ func (x *connIndex) set(k connKey, c, gone *conn) {
 	}
 	x.other[k] = c
 }
-
-// len is how many tuples are indexed.
-func (x *connIndex) len() int { return len(x.byHash) + len(x.other) }

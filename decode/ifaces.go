@@ -155,7 +155,8 @@ func (n *natFinder) repeats(s *Segment, iface int32) bool {
 		// numbers, between its interfaces: a segment with data is
 		// found without them too, by its IP ID if it has one, its
 		// payload's ends, length, flags, window and options (its TCP
-		// timestamps: a retransmission's move on).
+		// timestamps: a retransmission's move on). One carrying SACK
+		// blocks, sequence numbers too, is not: data rarely does.
 		b = append(n.buf[:0], 0xfe, s.IPVersion)
 		if hasID {
 			b = binary.BigEndian.AppendUint16(b, s.IPID)
@@ -169,8 +170,9 @@ func (n *natFinder) repeats(s *Segment, iface int32) bool {
 	return found
 }
 
-// natShapeMin is the least payload (bytes captured) a segment without an
-// IP ID is looked up by without its TCP numbers.
+// natShapeMin is the least payload (bytes captured) a segment is looked
+// up by without its TCP numbers: its ends must tell it from another
+// segment of the same length and options when it has no IP ID.
 const natShapeMin = 16
 
 // seen reports whether key sum was recorded on another interface within
