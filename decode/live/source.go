@@ -311,13 +311,20 @@ func openHandle(name string, cfg Config) (*handle, error) {
 func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 	// The kernel hands over a block when it is full or after the block
 	// timeout: a ring of few blocks is full after that many timeouts
-	// when the reader is held up, whatever its size. The small ring has
-	// as many blocks as the big one, of a quarter of the size.
-	size, n := 1<<20, blocks
+	// when the reader is held up, whatever its size. The big ring is
+	// made of 128 KiB blocks (two of the largest packets a frame holds):
+	// the kernel finds 512 of those at once on a busy machine, where 64
+	// blocks of 1 MiB, each a run of 256 free pages, took it 80-125 ms
+	// while the lab's bulk transfer loaded both cores (8-47 ms in 128
+	// KiB blocks), and the small ring being replaced overflowed meanwhile.
+	opts := append(slices.Clip(h.opts), afpacket.OptBlockSize(bigBlock), afpacket.OptNumBlocks(blocks*(1<<20)/bigBlock))
 	if blocks < h.full {
-		size, n = 1<<19, blocks*2
+		// A ring that will grow polls for less: the drain of its last
+		// packets when it is replaced ends at a poll that finds nothing
+		// (see grew), and meanwhile nobody reads the bigger ring.
+		opts = append(opts, afpacket.OptBlockSize(1<<19), afpacket.OptNumBlocks(blocks*2), afpacket.OptPollTimeout(drainPoll))
 	}
-	tp, err := afpacket.NewTPacket(append(slices.Clip(h.opts), afpacket.OptBlockSize(size), afpacket.OptNumBlocks(n))...)
+	tp, err := afpacket.NewTPacket(opts...)
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
 			return nil, time.Time{}, &PermissionError{Interface: h.name, Err: err}
@@ -342,9 +349,16 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 // With Config.StartBlocks, a ring starts that small and is replaced by
 // one of Config.RingBlocks once its link fills growBytes of it within
 // growWindow: the new socket is opened first, then the old one's filter
-// set to take nothing more and its ring read to the end, so no packet
-// falls between them; the packets both rings hold (those of the moment
-// both sockets were open) are delivered once, recognised by their bytes.
+// set to take nothing more and its ring read up to the first packet the
+// new one holds too, so no packet falls between them; the packets both
+// rings hold (those of the moment both sockets were open) are delivered
+// once, recognised by their bytes.
+//
+// Measured on the lab's bulk transfer at 160 MB/s on this 2-core machine
+// (bench: lab/run.sh bulk-live with --small-ring): the kernel opens the
+// big ring in 8-75 ms while both cores are busy, and the 8 MiB ring
+// overflows in about 50 ms; 1 run in 4 lost 1,300-3,900 packets, counted
+// as drops. Hence the small ring is opt-in.
 const (
 	growWindow = 50 * time.Millisecond
 	// growBytes: 5 MB/s, early in a TCP transfer's slow start, so that
@@ -355,6 +369,16 @@ const (
 	// ringOverhead is what the ring takes for a packet beside its bytes:
 	// its tpacket3_hdr and sockaddr_ll, aligned.
 	ringOverhead = 80
+	// bigBlock is the size of the big ring's blocks (see open).
+	bigBlock = 128 << 10
+	// drainPoll is the poll timeout of a ring that will grow. Its drain
+	// (see grew) ends at the first packet the bigger ring holds too or,
+	// on a link gone quiet meanwhile, at a poll that finds nothing: once
+	// its filter takes nothing the kernel hands over its last block
+	// within the block timeout (10 ms), so twice that is enough. The
+	// capture's usual 100 ms would leave the bigger ring unread that
+	// much longer.
+	drainPoll = 20 * time.Millisecond
 	// seenSlack widens the moment both sockets were open, in packet
 	// time: a packet's timestamp may be taken before it reached the
 	// sockets.
@@ -446,6 +470,14 @@ func (s *Source) grew(iface int, h *handle) {
 			if !errors.Is(err, afpacket.ErrTimeout) && !errors.Is(err, syscall.EINTR) {
 				s.setErr(fmt.Errorf("capture on %s: %w", h.name, err))
 			}
+			break
+		}
+		if !ci.Timestamp.Before(attached) {
+			// The bigger ring had its filter by then: it holds this
+			// packet and every one after it. Reading the old ring to
+			// its end (a poll that finds nothing) would leave the
+			// bigger one unread that much longer, a backlog a busy
+			// link may not let it catch up on.
 			break
 		}
 		seen[fingerprint(data, ci.Length)]++
