@@ -80,7 +80,7 @@ func (c *conn) noticePingAck(side int, f *h2.Frame) {
 	list := c.app.Conn().Pings()
 	for i := len(list) - 1; i >= 0 && i >= len(list)-app.MaxAckSearch; i-- {
 		r := &list[i]
-		if r.Side == 1-side && r.Acked && !r.Orphan && r.Ack == f.Meta && r.Data == f.PingData {
+		if int(r.Side) == 1-side && r.Acked && !r.Orphan && r.AckIs(f.Meta) && r.Data == f.PingData {
 			c.nt.TellAck(c, r)
 			return
 		}

@@ -12,11 +12,11 @@ import (
 // Packet is one captured frame as read from a source. Data aliases the
 // source's buffer and is valid only until the next call to Next.
 type Packet struct {
-	Input      int // index of the input this frame came from
-	Frame      int // 1-based frame number within its input, as Wireshark numbers it
-	Time       time.Time
-	CaptureLen int // bytes captured
-	WireLen    int // bytes on the wire
+	Input      int       // index of the input this frame came from
+	Frame      int       // 1-based frame number within its input, as Wireshark numbers it
+	Time       time.Time // capture time, in UTC from every source (app.PingRec keeps it as Unix nanoseconds)
+	CaptureLen int       // bytes captured
+	WireLen    int       // bytes on the wire
 	LinkType   layers.LinkType
 	Data       []byte
 	// Iface is the interface the packet was captured on, when the

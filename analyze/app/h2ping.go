@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/hex"
+	"math"
 	"slices"
 	"time"
 
@@ -86,23 +87,89 @@ const (
 // histogram buckets; a last bucket takes the rest.
 var pingRTTBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}
 
-// pingRec is one PING (or an ACK whose PING was not captured), by side.
+// PingRec is one PING (or an ACK whose PING was not captured), by side.
+// It is kept small (64 bytes, not the 144 of two h2.Meta and a string):
+// live holds the last 90 s of PINGs of every open connection (20,000
+// idle connections pinging every 5 s list 18 each), so their positions
+// are packed (pingAt) and read through Meta and Ack.
 type PingRec struct {
+	Data      [8]byte
+	meta, ack pingAt // the PING (zero for an ACK without its PING), its ACK
+	idle      time.Duration
 	// ID numbers the records in the order they were listed: an index
 	// into the list that folding does not move (pingTracker.byID).
-	ID      int
-	Side    int // the PING's sender
-	Data    [8]byte
-	Meta    h2.Meta // zero for an ACK without its PING
-	Orphan  bool
-	Acked   bool
-	Ack     h2.Meta
-	idle    time.Duration
-	hasIdle bool
-	// inferred: found by TLS record size and timing (tlsinfer.go); data
-	// is then unknown and reason says why.
+	ID     int32
+	Side   int32 // the PING's sender
+	Orphan bool
+	Acked  bool
+	// Inferred: found by TLS record size and timing (tlsinfer.go); data
+	// is then unknown and pingTracker.reasons says why.
 	Inferred bool
-	reason   string
+	hasIdle  bool
+}
+
+// pingAt is an h2.Meta in 16 bytes: the capture times of every source
+// are UTC (decode.Packet.Time), so the nanoseconds give back the same
+// time.Time. The zero pingAt is the zero h2.Meta (no frame is 0).
+type pingAt struct {
+	input, frame int32
+	ns           int64 // Unix nanoseconds; noTime for the zero time
+}
+
+// noTime is pingAt.ns of the zero time.Time, which has no Unix
+// nanoseconds (year 1 is out of their range).
+const noTime = math.MinInt64
+
+func atOf(m h2.Meta) pingAt {
+	if m == (h2.Meta{}) {
+		return pingAt{} // the zero value, as a record's unset ACK is
+	}
+	a := pingAt{input: int32(m.Input), frame: int32(m.Frame), ns: noTime}
+	if !m.Time.IsZero() {
+		a.ns = m.Time.UnixNano()
+	}
+	return a
+}
+
+func (a pingAt) meta() h2.Meta {
+	if a == (pingAt{}) {
+		return h2.Meta{}
+	}
+	m := h2.Meta{Input: int(a.input), Frame: int(a.frame)}
+	if a.ns != noTime {
+		m.Time = time.Unix(0, a.ns).UTC()
+	}
+	return m
+}
+
+// Meta is the PING's frame; zero for an ACK without its PING.
+func (r *PingRec) Meta() h2.Meta { return r.meta.meta() }
+
+// Ack is the ACK's frame; zero while unanswered.
+func (r *PingRec) Ack() h2.Meta { return r.ack.meta() }
+
+// PingFrame and AckFrame are the frame numbers of Meta and Ack, without
+// building them.
+func (r *PingRec) PingFrame() int { return int(r.meta.frame) }
+func (r *PingRec) AckFrame() int  { return int(r.ack.frame) }
+
+// AckIs says whether m is the ACK's frame.
+func (r *PingRec) AckIs(m h2.Meta) bool {
+	return r.ack.frame == int32(m.Frame) && r.ack.input == int32(m.Input)
+}
+
+// MetaIs says whether m is the PING's frame.
+func (r *PingRec) MetaIs(m h2.Meta) bool {
+	return r.meta.frame == int32(m.Frame) && r.meta.input == int32(m.Input)
+}
+
+// rtt is the time from the PING to its ACK, both seen.
+func (r *PingRec) rtt() time.Duration { return time.Duration(r.ack.ns - r.meta.ns) }
+
+// InferredPing is a PING of side's at m taken for one by its TLS record
+// (see PendingInferred), not listed: what a notice reads of one.
+func InferredPing(side int, m h2.Meta) *PingRec {
+	return &PingRec{Side: int32(side), meta: atOf(m), Inferred: true}
 }
 
 // pingTracker matches PINGs and ACKs.
@@ -110,6 +177,9 @@ type pingTracker struct {
 	list    []PingRec
 	dropped int
 	added   int // records ever listed: the next ID
+	// reasons says why each inferred record was taken for a PING, by
+	// ID (inferred records are never folded).
+	reasons map[int32]string
 	// lateAfter is when an ACK is late (LatePingAfter of the
 	// handshake's RTT), for folding; 0 until a PING is listed.
 	lateAfter time.Duration
@@ -133,10 +203,10 @@ func (p *pingTracker) add(r PingRec) bool {
 	if len(p.list) >= maxPings {
 		return false
 	}
-	if r.Meta.Frame != 0 {
-		p.foldOld(r.Meta.Time.Add(-FoldPingsOlderThan))
+	if r.meta.frame != 0 {
+		p.foldOld(r.meta.ns - int64(FoldPingsOlderThan))
 	}
-	r.ID = p.added
+	r.ID = int32(p.added)
 	p.added++
 	if len(p.list) == cap(p.list) {
 		// By a quarter, not append's doubling: a list that folding holds
@@ -149,12 +219,12 @@ func (p *pingTracker) add(r PingRec) bool {
 	return true
 }
 
-// foldOld folds the answered, timely, decoded PINGs sent before cutoff
-// while more than KeepPingsListed are listed (FoldPingsOlderThan).
-func (p *pingTracker) foldOld(cutoff time.Time) {
+// foldOld folds the answered, timely, decoded PINGs sent before cutoff (Unix
+// nanoseconds) while more than KeepPingsListed are listed (FoldPingsOlderThan).
+func (p *pingTracker) foldOld(cutoff int64) {
 	for i := 0; i < len(p.list) && len(p.list) > KeepPingsListed; {
 		r := &p.list[i]
-		if r.Meta.Frame != 0 && !r.Meta.Time.Before(cutoff) {
+		if r.meta.frame != 0 && r.meta.ns >= cutoff {
 			return // the list is in time order past here
 		}
 		if !p.foldable(r) {
@@ -168,7 +238,7 @@ func (p *pingTracker) foldOld(cutoff time.Time) {
 // foldable says whether r may leave the list for the counts: answered in
 // time, decoded, its PING seen.
 func (p *pingTracker) foldable(r *PingRec) bool {
-	return r.Acked && !r.Orphan && !r.Inferred && r.Meta.Frame != 0 && r.Ack.Time.Sub(r.Meta.Time) <= p.lateAfter
+	return r.Acked && !r.Orphan && !r.Inferred && r.meta.frame != 0 && r.rtt() <= p.lateAfter
 }
 
 // fold takes the oldest answered, timely, decoded PING out of the list
@@ -187,12 +257,12 @@ func (p *pingTracker) foldAt(i int) {
 	r := &p.list[i]
 	f := &p.folded
 	if f.n == 0 {
-		f.first, f.rtt = r.Meta, make([]int, len(pingRTTBounds)+1)
+		f.first, f.rtt = r.Meta(), make([]int, len(pingRTTBounds)+1)
 	}
 	f.n++
 	f.fromSide[r.Side]++
-	f.last = r.Meta
-	ms := float64(r.Ack.Time.Sub(r.Meta.Time)) / float64(time.Millisecond)
+	f.last = r.Meta()
+	ms := float64(r.rtt()) / float64(time.Millisecond)
 	b := 0
 	for b < len(pingRTTBounds) && ms > pingRTTBounds[b] {
 		b++
@@ -203,7 +273,7 @@ func (p *pingTracker) foldAt(i int) {
 
 // byID returns the record numbered id, nil if it was folded or dropped.
 func (p *pingTracker) byID(id int) *PingRec {
-	i, ok := slices.BinarySearchFunc(p.list, id, func(r PingRec, id int) int { return r.ID - id })
+	i, ok := slices.BinarySearchFunc(p.list, id, func(r PingRec, id int) int { return int(r.ID) - id })
 	if !ok {
 		return nil
 	}
@@ -238,7 +308,7 @@ func (f *pingFold) report(client int) *model.PingFold {
 // when its ACK would be late.
 func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir, lateAfter time.Duration) {
 	p.lateAfter = lateAfter
-	r := PingRec{Side: side, Data: f.PingData, Meta: f.Meta}
+	r := PingRec{Side: int32(side), Data: f.PingData, meta: atOf(f.Meta)}
 	if peer.hasLast && !peer.last.Time.After(f.Meta.Time) {
 		r.idle, r.hasIdle = f.Meta.Time.Sub(peer.last.Time), true
 	}
@@ -252,8 +322,8 @@ func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir, lateAfter time.Du
 func (p *pingTracker) ack(side int, f *h2.Frame) {
 	for i, n := len(p.list)-1, 0; i >= 0 && n < MaxAckSearch; i, n = i-1, n+1 {
 		r := &p.list[i]
-		if r.Side == 1-side && !r.Acked && !r.Orphan && r.Data == f.PingData {
-			r.Acked, r.Ack = true, f.Meta
+		if int(r.Side) == 1-side && !r.Acked && !r.Orphan && r.Data == f.PingData {
+			r.Acked, r.ack = true, atOf(f.Meta)
 			return
 		}
 	}
@@ -261,42 +331,55 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 		return // its PING may be one not listed
 	}
 	// The PING was not captured: record the ACK, so it is not lost.
-	p.add(PingRec{Side: 1 - side, Data: f.PingData, Orphan: true, Acked: true, Ack: f.Meta})
+	p.add(PingRec{Side: int32(1 - side), Data: f.PingData, Orphan: true, Acked: true, ack: atOf(f.Meta)})
 }
 
 // inferred adds a PING found in records that were not decrypted: from
 // side at meta, answered by the peer at ack when acked.
 func (p *pingTracker) inferred(side int, meta h2.Meta, acked bool, ack h2.Meta, idle time.Duration, hasIdle bool, reason string) {
-	if !p.add(PingRec{Side: side, Meta: meta, Acked: acked, Ack: ack, idle: idle, hasIdle: hasIdle, Inferred: true, reason: reason}) {
+	if !p.add(PingRec{Side: int32(side), meta: atOf(meta), Acked: acked, ack: atOf(ack), idle: idle, hasIdle: hasIdle, Inferred: true}) {
 		p.dropped++
+		return
 	}
+	p.setReason(p.list[len(p.list)-1].ID, reason)
+}
+
+// setReason records why the inferred record id was taken for a PING.
+func (p *pingTracker) setReason(id int32, reason string) {
+	if p.reasons == nil {
+		p.reasons = map[int32]string{}
+	}
+	p.reasons[id] = reason
 }
 
 // report builds the Ping list; client is the client's side, and an ACK
 // more than lateAfter after its PING is late.
 func (p *pingTracker) report(client int, lateAfter time.Duration) []model.Ping {
 	out := make([]model.Ping, 0, len(p.list))
-	for _, r := range p.list {
+	for i := range p.list {
+		r := &p.list[i]
+		m := r.Meta()
 		q := model.Ping{
-			Frame:    r.Meta.Frame,
-			Input:    r.Meta.Input,
-			From:     SideName(r.Side, client),
+			Frame:    m.Frame,
+			Input:    m.Input,
+			From:     SideName(int(r.Side), client),
 			Data:     hex.EncodeToString(r.Data[:]),
 			Sender:   PingSender(r.Data),
 			Acked:    r.Acked,
-			Time:     r.Meta.Time,
+			Time:     m.Time,
 			Inferred: r.Inferred,
-			Reason:   r.reason,
+			Reason:   p.reasons[r.ID],
 		}
 		if r.Inferred {
 			q.Data, q.Sender = "", "unknown"
 		}
 		if r.Acked {
-			q.AckFrame, q.AckInput = r.Ack.Frame, r.Ack.Input
-			t := r.Ack.Time
+			a := r.Ack()
+			q.AckFrame, q.AckInput = a.Frame, a.Input
+			t := a.Time
 			q.AckTime = &t
 			if !r.Orphan {
-				rtt := r.Ack.Time.Sub(r.Meta.Time)
+				rtt := a.Time.Sub(m.Time)
 				q.RTTms = msPtr(rtt)
 				q.Late = rtt > lateAfter
 			}
@@ -331,13 +414,13 @@ func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, prov
 	var lastUnanswered *PingRec
 	for i := range p.list {
 		r := &p.list[i]
-		if r.Side != client || r.Orphan || PingSender(r.Data) != SenderGoHealthCheck {
+		if int(r.Side) != client || r.Orphan || PingSender(r.Data) != SenderGoHealthCheck {
 			continue
 		}
 		if r.hasIdle {
 			idles = append(idles, r.idle)
 		}
-		if !r.Acked && (!closed || !r.Meta.Time.After(closeAt.Time)) {
+		if !r.Acked && (!closed || !r.Meta().Time.After(closeAt.Time)) {
 			lastUnanswered = r
 		}
 	}
@@ -349,10 +432,10 @@ func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, prov
 		hc.ReadIdleTimeoutS = secPtr(rit)
 		match = match && near(rit, clientGoReadIdle)
 	}
-	if lastUnanswered != nil && closed && (provoked.IsZero() || provoked.Before(lastUnanswered.Meta.Time)) {
-		pt := closeAt.Time.Sub(lastUnanswered.Meta.Time)
+	if lastUnanswered != nil && closed && (provoked.IsZero() || provoked.Before(lastUnanswered.Meta().Time)) {
+		pt := closeAt.Time.Sub(lastUnanswered.Meta().Time)
 		hc.PingTimeoutS = secPtr(pt)
-		hc.PingFrame, hc.CloseFrame = lastUnanswered.Meta.Frame, closeAt.Frame
+		hc.PingFrame, hc.CloseFrame = lastUnanswered.Meta().Frame, closeAt.Frame
 		match = match && near(pt, clientGoPingTimeout)
 	}
 	if hc.ReadIdleTimeoutS == nil && hc.PingTimeoutS == nil {
@@ -397,11 +480,11 @@ func LatePingAfter(irtt time.Duration) time.Duration {
 func (h *Conn) UnansweredPing(side, frame, input int) *PingRec {
 	for i := len(h.pings.list) - 1; i >= 0; i-- {
 		r := &h.pings.list[i]
-		if r.Side != side || r.Acked || r.Orphan || r.Meta.Frame == 0 ||
-			r.Meta.Input > input || r.Meta.Input == input && r.Meta.Frame > frame {
+		if int(r.Side) != side || r.Acked || r.Orphan || r.Meta().Frame == 0 ||
+			r.Meta().Input > input || r.Meta().Input == input && r.Meta().Frame > frame {
 			continue
 		}
-		if h.PeerGoawayBefore(side, r.Meta) {
+		if h.PeerGoawayBefore(side, r.Meta()) {
 			return nil
 		}
 		return r
@@ -423,7 +506,7 @@ func (h *Conn) PeerGoawayBefore(side int, m h2.Meta) bool {
 // lastPing returns side's latest PING (not an ACK without its PING).
 func (h *Conn) LastPing(side int) *PingRec {
 	for i := len(h.pings.list) - 1; i >= 0; i-- {
-		if r := &h.pings.list[i]; r.Side == side && !r.Orphan && r.Meta.Frame != 0 {
+		if r := &h.pings.list[i]; int(r.Side) == side && !r.Orphan && r.Meta().Frame != 0 {
 			return r
 		}
 	}

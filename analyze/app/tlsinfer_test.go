@@ -121,12 +121,12 @@ func TestPingInfer(t *testing.T) {
 			}
 			var got []want
 			for _, r := range pings.list {
-				if !r.Inferred || r.reason == "" {
+				if !r.Inferred || pings.reasons[r.ID] == "" {
 					t.Errorf("ping %+v: not marked inferred with a reason", r)
 				}
-				w := want{side: r.Side, ms: r.Meta.Frame - 1, acked: r.Acked}
+				w := want{side: int(r.Side), ms: r.Meta().Frame - 1, acked: r.Acked}
 				if r.Acked {
-					w.ackMs = r.Ack.Frame - 1
+					w.ackMs = r.Ack().Frame - 1
 				}
 				got = append(got, w)
 			}

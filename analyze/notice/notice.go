@@ -214,8 +214,8 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 			// A PING told lost while pending in the TLS inference: find it
 			// once listed. Listed answered, inferredPings just told it.
 			for i := range h.Pings() {
-				if r := &h.Pings()[i]; r.Meta == ns.lostMeta {
-					ns.lostAt, ns.lostAckTold = r.ID+1, r.Acked
+				if r := &h.Pings()[i]; r.MetaIs(ns.lostMeta) {
+					ns.lostAt, ns.lostAckTold = int(r.ID)+1, r.Acked
 					break
 				}
 			}
@@ -287,15 +287,15 @@ func (nt *Noticer) closedWithPing(c Conn, side int, s *decode.Segment) {
 	p := c.App().UnansweredPing(side, s.Frame, s.Input)
 	// A close sooner than any PingTimeout after the PING is the
 	// sender's own, not a lost PING (the verdict's rule).
-	if p == nil || s.Time.Sub(p.Meta.Time) < verdict.MinPingTimeout {
+	if p == nil || s.Time.Sub(p.Meta().Time) < verdict.MinPingTimeout {
 		return
 	}
 	how := "closed (FIN)"
 	if s.Flags.Has(decode.FlagRST) {
 		how = "reset"
 	}
-	n := nt.prepare(c, model.NoticePingLost, s.Time, p.Meta.Frame, p.Meta.Input, side)
-	n.RTT = s.Time.Sub(p.Meta.Time)
+	n := nt.prepare(c, model.NoticePingLost, s.Time, p.Meta().Frame, p.Meta().Input, side)
+	n.RTT = s.Time.Sub(p.Meta().Time)
 	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, prose.Duration(n.RTT))
 	nt.pingLost(c, p)
 }
@@ -378,7 +378,7 @@ func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 		pinged := false
 		for i := len(h.Pings()) - 1; i >= 0; i-- {
 			p := &h.Pings()[i]
-			if p.Side != oc || p.Meta.Frame == 0 || p.Inferred || p.Meta.Time.Before(stall) {
+			if int(p.Side) != oc || p.Meta().Frame == 0 || p.Inferred || p.Meta().Time.Before(stall) {
 				continue
 			}
 			pinged = true
@@ -392,9 +392,9 @@ func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 		switch {
 		case ping != nil:
 			n.EndedBy = model.EndedKeepalivePing
-			n.RTT = s.Time.Sub(ping.Meta.Time)
+			n.RTT = s.Time.Sub(ping.Meta().Time)
 			n.Text = fmt.Sprintf("the client gave up on the connection: its grpc-go keepalive PING (frame %d) unanswered for %s, its keepalive Timeout; it dialled the same server again (stream %d, frame %d)",
-				ping.Meta.Frame, prose.Duration(n.RTT), c.Stream(), s.Frame)
+				ping.Meta().Frame, prose.Duration(n.RTT), c.Stream(), s.Frame)
 		case !pinged && h.SentPreface(oc) && h.GRPC():
 			n.EndedBy = model.EndedUserTimeout
 			n.RTT = s.Time.Sub(stall)
@@ -412,7 +412,7 @@ func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	c.Notes().pingLost = true
 	c.Notes().lostAckTold = p.Acked // answered already: nothing more to tell
-	c.Notes().lostMeta = p.Meta
+	c.Notes().lostMeta = p.Meta()
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
@@ -420,10 +420,10 @@ func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	for i := range c.App().Pings() {
 		r := &c.App().Pings()[i]
 		if r == p {
-			c.Notes().lostAt = r.ID + 1 // p may also be a pending inferred PING, not listed yet
+			c.Notes().lostAt = int(r.ID) + 1 // p may also be a pending inferred PING, not listed yet
 		}
-		if r.Acked && !r.Orphan && r.Meta.Frame != 0 && r.Meta.Time.Before(p.Meta.Time) && r.Ack.Time.Sub(r.Meta.Time) <= late {
-			nt.n.Since = r.Meta.Time
+		if r.Acked && !r.Orphan && r.Meta().Frame != 0 && r.Meta().Time.Before(p.Meta().Time) && r.Ack().Time.Sub(r.Meta().Time) <= late {
+			nt.n.Since = r.Meta().Time
 		}
 	}
 	if p.Inferred {
@@ -432,29 +432,29 @@ func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	} else if s := app.PingSender(p.Data); s != app.SenderUnknown {
 		nt.n.Text += " (" + s + ")"
 	}
-	nt.n.Text += "; frame " + strconv.Itoa(p.Meta.Frame)
+	nt.n.Text += "; frame " + strconv.Itoa(p.Meta().Frame)
 	nt.send()
 }
 
 // tellAck tells an answered PING: a ping_ack, or a ping_late past the
 // report's lateness.
 func (nt *Noticer) TellAck(c Conn, r *app.PingRec) {
-	rtt := r.Ack.Time.Sub(r.Meta.Time)
+	rtt := r.Ack().Time.Sub(r.Meta().Time)
 	late := rtt > app.LatePingAfter(c.IRTT())
 	kind := model.NoticePingAck
 	if late {
 		kind = model.NoticePingLate
 	} else {
-		c.Notes().healthy = r.Meta.Time
+		c.Notes().healthy = r.Meta().Time
 	}
-	n := nt.prepare(c, kind, r.Ack.Time, r.Ack.Frame, r.Ack.Input, r.Side)
+	n := nt.prepare(c, kind, r.Ack().Time, r.Ack().Frame, r.Ack().Input, int(r.Side))
 	n.RTT, n.Inferred = rtt, r.Inferred
 	if late {
 		how := ""
 		if r.Inferred {
 			how = ", inferred from TLS record sizes"
 		}
-		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.Meta.Frame, how, prose.Duration(rtt), r.Ack.Frame)
+		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.Meta().Frame, how, prose.Duration(rtt), r.Ack().Frame)
 	}
 	nt.send()
 }
@@ -471,7 +471,7 @@ func (nt *Noticer) inferredPings(c Conn) {
 	}
 	// The records listed since: the last ones (IDs grow along the list).
 	i := len(list)
-	for i > 0 && list[i-1].ID >= ns.pingsSeen {
+	for i > 0 && int(list[i-1].ID) >= ns.pingsSeen {
 		i--
 	}
 	for ; i < len(list); i++ {
@@ -609,41 +609,41 @@ func (nt *Noticer) scan(c Conn, now time.Time) {
 			continue // the rule needs a retransmission: most connections have none to look for
 		}
 		p := c.App().LastPing(side)
-		if pend, ok := c.App().PendingInferred(side); ok && (p == nil || p.Meta.Time.Before(pend.Time)) {
+		if pend, ok := c.App().PendingInferred(side); ok && (p == nil || p.Meta().Time.Before(pend.Time)) {
 			// TLS without keys: a record taken for a PING whose answer is
 			// still awaited (tlsinfer.go lists it only once decided).
-			p = &app.PingRec{Side: side, Meta: pend, Inferred: true}
+			p = app.InferredPing(side, pend)
 		}
-		if p == nil || now.Sub(p.Meta.Time) < pingGiveUp || c.App().PeerGoawayBefore(side, p.Meta) {
+		if p == nil || now.Sub(p.Meta().Time) < pingGiveUp || c.App().PeerGoawayBefore(side, p.Meta()) {
 			continue
 		}
-		since := p.Meta.Time
+		since := p.Meta().Time
 		if p.Acked {
 			// Seen near the peer (judge's lostPingUnclosed): the peer
 			// answered, and its answer is what never arrived; its data
 			// from the ACK on stays unacknowledged.
-			if st, ok := c.Tracker().Stall(1 - side); !ok || st > p.Ack.Time.UnixNano() {
+			if st, ok := c.Tracker().Stall(1 - side); !ok || st > p.Ack().Time.UnixNano() {
 				continue
 			}
-			since = p.Ack.Time
+			since = p.Ack().Time
 		}
 		if ns.lastRetrans[side] < since.UnixNano() {
 			continue
 		}
 		// Nothing new from the sender after its PING: it stopped.
 		if frame, input, ok := c.Tracker().LastSent(side); ok &&
-			(input > p.Meta.Input || input == p.Meta.Input && frame > p.Meta.Frame) {
+			(input > p.Meta().Input || input == p.Meta().Input && frame > p.Meta().Frame) {
 			continue
 		}
-		n := nt.prepare(c, model.NoticePingLost, now, p.Meta.Frame, p.Meta.Input, side)
-		n.RTT = now.Sub(p.Meta.Time)
+		n := nt.prepare(c, model.NoticePingLost, now, p.Meta().Frame, p.Meta().Input, side)
+		n.RTT = now.Sub(p.Meta().Time)
 		peer := model.SideServer
 		if n.From == model.SideServer {
 			peer = model.SideClient
 		}
 		if p.Acked {
 			n.Text = fmt.Sprintf("%s PING answered by the %s (frame %d) but the answer never reached the %s: for %s its TCP sent the PING again, nothing new from the %s since: the %s gave up or is about to",
-				n.From, peer, p.Ack.Frame, n.From, prose.Duration(n.RTT), n.From, n.From)
+				n.From, peer, p.Ack().Frame, n.From, prose.Duration(n.RTT), n.From, n.From)
 		} else {
 			n.Text = fmt.Sprintf("%s PING unanswered for %s, its TCP sending it again, nothing new from the %s since: the %s gave up or is about to", n.From, prose.Duration(n.RTT), n.From, n.From)
 		}

@@ -711,7 +711,7 @@ func (s *Source) deliver(b *buf) *decode.Packet {
 	s.pkt = decode.Packet{
 		Input:      s.cfg.Input,
 		Frame:      s.info.Packets + 1,
-		Time:       b.t,
+		Time:       b.t.UTC(), // as a file's: one zone for every source (app.pingAt)
 		CaptureLen: len(b.data),
 		WireLen:    max(b.wire, len(b.data)),
 		LinkType:   h.linkType,
