@@ -43,3 +43,30 @@ func TestIdle(t *testing.T) {
 		})
 	}
 }
+
+// A Stream in step after a search holds none of the search's buffers: a
+// connection captured mid-way then lives for hours on what is left. One
+// that began at the preface keeps its small start buffer for Reset.
+func TestSearchBuffersReleased(t *testing.T) {
+	body, _ := midStream(t)
+	s := NewStream(Options{})
+	var c collector
+	for i := 7; i < len(body); i += 100 { // from inside a frame, in segments
+		s.Data(body[i:min(i+100, len(body))], Meta{Frame: i}, c.emit)
+	}
+	if !s.InSync() || s.Stats().Resyncs == 0 {
+		t.Fatalf("not in step after a search: %+v", s.Stats())
+	}
+	if s.hb != nil || s.metas != nil || s.hyps != nil {
+		t.Errorf("in step after a search, buffers kept: hb %d, metas %d, hyps %d", cap(s.hb), cap(s.metas), cap(s.hyps))
+	}
+	if len(c.recs) == 0 {
+		t.Fatal("no frame emitted")
+	}
+
+	p := NewStream(Options{Client: true})
+	p.Data([]byte(ClientPreface), Meta{Frame: 1}, c.emit)
+	if !p.InSync() || p.hb == nil {
+		t.Errorf("from the preface: in step %v, start buffer kept %v", p.InSync(), p.hb != nil)
+	}
+}

@@ -415,7 +415,16 @@ func (s *Stream) process(emit func(*Frame)) {
 			// In step over what is still buffered.
 			end := s.hbOff + int64(len(s.hb))
 			if s.pos >= end {
-				s.hb, s.metas = s.hb[:0], s.metas[:0]
+				if cap(s.hyps) > 0 {
+					// In step after a search: its buffers go. A long-lived
+					// connection captured mid-way searches once, then
+					// holds its Streams for hours (live: 20,000 idle
+					// ones held 8 MB of them); the next search, after a
+					// gap, makes new ones.
+					s.hb, s.metas, s.hyps = nil, nil, nil
+				} else {
+					s.hb, s.metas = s.hb[:0], s.metas[:0]
+				}
 				s.hbOff = s.pos
 				return
 			}
