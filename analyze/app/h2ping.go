@@ -88,14 +88,16 @@ const (
 var pingRTTBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000}
 
 // PingRec is one PING (or an ACK whose PING was not captured), by side.
-// It is kept small (64 bytes, not the 144 of two h2.Meta and a string):
+// It is kept small (72 bytes, not the 144 of two h2.Meta and a string):
 // live holds the last 90 s of PINGs of every open connection (20,000
 // idle connections pinging every 5 s list 18 each), so their positions
-// are packed (pingAt) and read through Meta and Ack.
+// are packed (pingAt and an input index each) and read through Meta and
+// Ack.
 type PingRec struct {
-	Data      [8]byte
-	meta, ack pingAt // the PING (zero for an ACK without its PING), its ACK
-	idle      time.Duration
+	Data          [8]byte
+	meta, ack     pingAt // the PING (zero for an ACK without its PING), its ACK
+	idle          time.Duration
+	metaIn, ackIn int32 // the input of meta and of ack
 	// ID numbers the records in the order they were listed: an index
 	// into the list that folding does not move (pingTracker.byID).
 	ID     int32
@@ -108,34 +110,36 @@ type PingRec struct {
 	hasIdle  bool
 }
 
-// pingAt is an h2.Meta in 16 bytes: the capture times of every source
-// are UTC (decode.Packet.Time), so the nanoseconds give back the same
-// time.Time. The zero pingAt is the zero h2.Meta (no frame is 0).
+// pingAt is an h2.Meta's frame and time in 16 bytes, its input kept
+// beside it: the capture times of every source are UTC
+// (decode.Packet.Time), so the nanoseconds give back the same
+// time.Time. The frame stays 64 bits: a live capture running for days
+// passes 2^31 frames. Frame 0 is the zero h2.Meta (no frame is 0).
 type pingAt struct {
-	input, frame int32
-	ns           int64 // Unix nanoseconds; noTime for the zero time
+	frame int64
+	ns    int64 // Unix nanoseconds; noTime for the zero time
 }
 
 // noTime is pingAt.ns of the zero time.Time, which has no Unix
 // nanoseconds (year 1 is out of their range).
 const noTime = math.MinInt64
 
-func atOf(m h2.Meta) pingAt {
+func atOf(m h2.Meta) (pingAt, int32) {
 	if m == (h2.Meta{}) {
-		return pingAt{} // the zero value, as a record's unset ACK is
+		return pingAt{}, 0 // the zero value, as a record's unset ACK is
 	}
-	a := pingAt{input: int32(m.Input), frame: int32(m.Frame), ns: noTime}
+	a := pingAt{frame: int64(m.Frame), ns: noTime}
 	if !m.Time.IsZero() {
 		a.ns = m.Time.UnixNano()
 	}
-	return a
+	return a, int32(m.Input)
 }
 
-func (a pingAt) meta() h2.Meta {
-	if a == (pingAt{}) {
+func (a pingAt) meta(in int32) h2.Meta {
+	if a == (pingAt{}) && in == 0 {
 		return h2.Meta{}
 	}
-	m := h2.Meta{Input: int(a.input), Frame: int(a.frame)}
+	m := h2.Meta{Input: int(in), Frame: int(a.frame)}
 	if a.ns != noTime {
 		m.Time = time.Unix(0, a.ns).UTC()
 	}
@@ -143,24 +147,22 @@ func (a pingAt) meta() h2.Meta {
 }
 
 // Meta is the PING's frame; zero for an ACK without its PING.
-func (r *PingRec) Meta() h2.Meta { return r.meta.meta() }
+func (r *PingRec) Meta() h2.Meta { return r.meta.meta(r.metaIn) }
 
 // Ack is the ACK's frame; zero while unanswered.
-func (r *PingRec) Ack() h2.Meta { return r.ack.meta() }
+func (r *PingRec) Ack() h2.Meta { return r.ack.meta(r.ackIn) }
 
-// PingFrame and AckFrame are the frame numbers of Meta and Ack, without
-// building them.
-func (r *PingRec) PingFrame() int { return int(r.meta.frame) }
-func (r *PingRec) AckFrame() int  { return int(r.ack.frame) }
+func (r *PingRec) setMeta(m h2.Meta) { r.meta, r.metaIn = atOf(m) }
+func (r *PingRec) setAck(m h2.Meta)  { r.ack, r.ackIn = atOf(m) }
 
 // AckIs says whether m is the ACK's frame.
 func (r *PingRec) AckIs(m h2.Meta) bool {
-	return r.ack.frame == int32(m.Frame) && r.ack.input == int32(m.Input)
+	return r.ack.frame == int64(m.Frame) && r.ackIn == int32(m.Input)
 }
 
 // MetaIs says whether m is the PING's frame.
 func (r *PingRec) MetaIs(m h2.Meta) bool {
-	return r.meta.frame == int32(m.Frame) && r.meta.input == int32(m.Input)
+	return r.meta.frame == int64(m.Frame) && r.metaIn == int32(m.Input)
 }
 
 // rtt is the time from the PING to its ACK, both seen.
@@ -169,7 +171,9 @@ func (r *PingRec) rtt() time.Duration { return time.Duration(r.ack.ns - r.meta.n
 // InferredPing is a PING of side's at m taken for one by its TLS record
 // (see PendingInferred), not listed: what a notice reads of one.
 func InferredPing(side int, m h2.Meta) *PingRec {
-	return &PingRec{Side: int32(side), meta: atOf(m), Inferred: true}
+	r := &PingRec{Side: int32(side), Inferred: true}
+	r.setMeta(m)
+	return r
 }
 
 // pingTracker matches PINGs and ACKs.
@@ -308,7 +312,8 @@ func (f *pingFold) report(client int) *model.PingFold {
 // when its ACK would be late.
 func (p *pingTracker) ping(side int, f *h2.Frame, peer *h2dir, lateAfter time.Duration) {
 	p.lateAfter = lateAfter
-	r := PingRec{Side: int32(side), Data: f.PingData, meta: atOf(f.Meta)}
+	r := PingRec{Side: int32(side), Data: f.PingData}
+	r.setMeta(f.Meta)
 	if peer.hasLast && !peer.last.Time.After(f.Meta.Time) {
 		r.idle, r.hasIdle = f.Meta.Time.Sub(peer.last.Time), true
 	}
@@ -323,7 +328,8 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 	for i, n := len(p.list)-1, 0; i >= 0 && n < MaxAckSearch; i, n = i-1, n+1 {
 		r := &p.list[i]
 		if int(r.Side) == 1-side && !r.Acked && !r.Orphan && r.Data == f.PingData {
-			r.Acked, r.ack = true, atOf(f.Meta)
+			r.Acked = true
+			r.setAck(f.Meta)
 			return
 		}
 	}
@@ -331,13 +337,18 @@ func (p *pingTracker) ack(side int, f *h2.Frame) {
 		return // its PING may be one not listed
 	}
 	// The PING was not captured: record the ACK, so it is not lost.
-	p.add(PingRec{Side: int32(1 - side), Data: f.PingData, Orphan: true, Acked: true, ack: atOf(f.Meta)})
+	r := PingRec{Side: int32(1 - side), Data: f.PingData, Orphan: true, Acked: true}
+	r.setAck(f.Meta)
+	p.add(r)
 }
 
 // inferred adds a PING found in records that were not decrypted: from
 // side at meta, answered by the peer at ack when acked.
 func (p *pingTracker) inferred(side int, meta h2.Meta, acked bool, ack h2.Meta, idle time.Duration, hasIdle bool, reason string) {
-	if !p.add(PingRec{Side: int32(side), meta: atOf(meta), Acked: acked, ack: atOf(ack), idle: idle, hasIdle: hasIdle, Inferred: true}) {
+	r := PingRec{Side: int32(side), Acked: acked, idle: idle, hasIdle: hasIdle, Inferred: true}
+	r.setMeta(meta)
+	r.setAck(ack)
+	if !p.add(r) {
 		p.dropped++
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"golang.org/x/net/http2"
@@ -188,5 +189,35 @@ func testPingFolding(t *testing.T, everyMs, listed int) {
 		if got[i].Frame <= got[i-1].Frame {
 			t.Fatalf("report out of order at %d: frame %d after %d", i, got[i].Frame, got[i-1].Frame)
 		}
+	}
+}
+
+// A PING record gives back the positions it was given: a frame past 2^31
+// (a live capture running for days), the zero Meta of an ACK not seen, a
+// frame without a time, the input.
+func TestPingRecPositions(t *testing.T) {
+	at := time.Date(2026, 12, 6, 11, 0, 0, 123456789, time.UTC)
+	for _, m := range []h2.Meta{
+		{},
+		{Input: 0, Frame: 1, Time: at},
+		{Input: 3, Frame: 1<<40 + 5, Time: at},
+		{Input: 1, Frame: 7},
+		{Time: at},
+	} {
+		var r PingRec
+		r.setMeta(m)
+		r.setAck(m)
+		if got := r.Meta(); got != m {
+			t.Errorf("Meta: %+v, want %+v", got, m)
+		}
+		if got := r.Ack(); got != m {
+			t.Errorf("Ack: %+v, want %+v", got, m)
+		}
+		if !r.MetaIs(m) || !r.AckIs(m) {
+			t.Errorf("%+v: MetaIs %v AckIs %v", m, r.MetaIs(m), r.AckIs(m))
+		}
+	}
+	if size := unsafe.Sizeof(PingRec{}); size > 72 {
+		t.Errorf("PingRec is %d bytes, over 72", size)
 	}
 }

@@ -120,7 +120,8 @@ func (p *pingInfer) record(side, n int, meta h2.Meta, pings *pingTracker) {
 			// The ACK, after the sender had closed: listed as a
 			// decoded one would be, acked late.
 			if r := pings.byID(p.gaveUpAt); r != nil {
-				r.Acked, r.ack = true, atOf(meta)
+				r.Acked = true
+				r.setAck(meta)
 				pings.setReason(r.ID, p.reason(c, &meta))
 			}
 			return
