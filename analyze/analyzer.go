@@ -12,6 +12,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -136,6 +137,7 @@ type Analyzer struct {
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
 	workers      int                         // Options.Workers, where it applies
+	frame        *h2.Frame                   // the Frame the HTTP/2 decoders share; nil with workers
 	pool         *shardPool                  // the workers, once started (shard.go)
 	forgetPlaced bool                        // Options.ForgetPlaced
 	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
@@ -233,6 +235,11 @@ func New(opts Options) *Analyzer {
 	a.fold = opts.FoldTexts
 	if opts.Workers > 1 && opts.OnNotice == nil && !opts.ForgetPlaced && !opts.OneInterfacePerConnection {
 		a.workers = opts.Workers
+	}
+	if a.workers <= 1 {
+		// One goroutine feeds every connection: their HTTP/2 decoders
+		// emit in one Frame (app.State.ShareFrame).
+		a.frame = new(h2.Frame)
 	}
 	a.forgetPlaced = opts.ForgetPlaced
 	if opts.OnNotice != nil {

@@ -114,6 +114,7 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	if a.keepDecoders {
 		st.app.KeepDecoders()
 	}
+	st.app.ShareFrame(a.frame)
 	if !c.half.set {
 		return
 	}

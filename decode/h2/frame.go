@@ -76,6 +76,9 @@ type Frame struct {
 	// when the Stream was not in step.
 	Fields  []hpack.HeaderField
 	Partial bool
+
+	// busy: being emitted (Options.Scratch).
+	busy bool
 }
 
 // Header returns the value of the decoded field name, or "".

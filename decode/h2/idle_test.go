@@ -71,3 +71,60 @@ func TestSearchBuffersReleased(t *testing.T) {
 		t.Errorf("from the preface: in step %v, start buffer kept %v", p.InSync(), p.hb != nil)
 	}
 }
+
+// Streams sharing a Scratch Frame emit what Streams of their own emit,
+// also when one emits from inside the other's emit (it then uses a Frame
+// of its own), and hold no Frame of their own otherwise.
+func TestScratchFrame(t *testing.T) {
+	_, body := allTypes(t)
+	b := append([]byte(ClientPreface), body...)
+	var want collector
+	feed(NewStream(Options{Client: true}), b, []int{30, 90}, &want)
+
+	scratch := new(Frame)
+	outer := NewStream(Options{Client: true, Scratch: scratch})
+	inner := NewStream(Options{Client: true, Scratch: scratch})
+	var gotOuter, gotInner collector
+	fed := 0
+	emit := func(f *Frame) {
+		gotOuter.emit(f)
+		// Each frame of outer lets inner parse the next bytes, from
+		// inside outer's emit; outer's frame must be unchanged after.
+		before := toRec(f)
+		if fed < len(b) {
+			n := min(len(b)-fed, 37)
+			inner.Data(b[fed:fed+n], Meta{Frame: 1}, gotInner.emit)
+			fed += n
+		}
+		if after := toRec(f); after != before {
+			t.Errorf("outer's frame changed by inner's emit: %v -> %v", before, after)
+		}
+	}
+	prev := 0
+	for i, cut := range []int{30, 90, len(b)} {
+		outer.Data(b[prev:cut], Meta{Frame: i + 1}, emit)
+		prev = cut
+	}
+	outer.End(emit)
+	if fed < len(b) {
+		inner.Data(b[fed:], Meta{Frame: 1}, gotInner.emit)
+	}
+	inner.End(gotInner.emit)
+	if len(gotOuter.recs) != len(want.recs) {
+		t.Fatalf("outer emitted %d frames, want %d", len(gotOuter.recs), len(want.recs))
+	}
+	for i := range want.recs {
+		if gotOuter.recs[i] != want.recs[i] {
+			t.Errorf("frame %d: %v, want %v", i, gotOuter.recs[i], want.recs[i])
+		}
+	}
+	if len(gotInner.recs) != len(want.recs) {
+		t.Errorf("inner emitted %d frames, want %d", len(gotInner.recs), len(want.recs))
+	}
+	if outer.own != nil {
+		t.Errorf("outer made a Frame of its own with the Scratch free")
+	}
+	if inner.own == nil {
+		t.Errorf("inner did not make a Frame of its own while the Scratch was busy")
+	}
+}

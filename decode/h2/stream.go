@@ -24,6 +24,13 @@ type Options struct {
 	// MaxFrameSize is the peer's SETTINGS_MAX_FRAME_SIZE if known; 0 means
 	// the initial 16384. See SetMaxFrameSize.
 	MaxFrameSize uint32
+	// Scratch, if not nil, is a Frame the Streams of one goroutine share
+	// for their emissions: a Frame is valid only during its emit, so one
+	// serves them all, and a Stream holds a pointer to it instead of its
+	// own 224 bytes (an analysis of 20,000 open connections has 40,000
+	// Streams). A Stream that emits while the Scratch is being emitted
+	// (from inside another's emit) uses a Frame of its own.
+	Scratch *Frame
 }
 
 type state uint8
@@ -100,7 +107,7 @@ type Stream struct {
 	hasCand   bool
 	earlier   int // live chains that began before cand
 
-	f    Frame
+	own  *Frame // the Frame emitted when Options.Scratch is nil or busy, made at the first such emit
 	last Meta
 
 	preface, upgrade bool
@@ -164,13 +171,13 @@ const (
 func (s *Stream) Reset(opts Options) {
 	buf, carry, hb := keptBytes(s.buf), keptBytes(s.carry), keptBytes(s.hb)
 	fields, metas, hyps, ents := keptSlice(s.fields), keptSlice(s.metas), keptSlice(s.hyps), keptSlice(s.hp.ents)
-	f := s.f
+	f := s.own
 	*s = Stream{} // a zero composite is cleared in place, not copied from a temporary
 	s.buf, s.carry, s.hb = buf, carry, hb
 	s.fields, s.metas, s.hyps, s.hp.ents = fields, metas, hyps, ents
-	if cap(f.Settings) <= maxKeptElemsOnReset && cap(f.Fields) <= maxKeptElemsOnReset && cap(f.DebugData) <= maxKeptOnReset {
-		s.f.Settings, s.f.Fields, s.f.DebugData = f.Settings, f.Fields, f.DebugData
-		s.f.reset()
+	if f != nil && cap(f.Settings) <= maxKeptElemsOnReset && cap(f.Fields) <= maxKeptElemsOnReset && cap(f.DebugData) <= maxKeptOnReset {
+		f.reset()
+		s.own = f
 	}
 	s.init(opts)
 }
@@ -744,7 +751,13 @@ func (s *Stream) begin(h header) {
 
 // finish emits the frame just read, attributed to meta.
 func (s *Stream) finish(meta Meta, emit func(*Frame)) {
-	f := &s.f
+	f := s.opts.Scratch
+	if f == nil || f.busy {
+		if s.own == nil {
+			s.own = new(Frame)
+		}
+		f = s.own
+	}
 	f.reset()
 	h := s.cur
 	f.Type, f.Flags, f.StreamID, f.Length = h.Type, h.Flags, h.StreamID&^(1<<31), h.Length
@@ -759,7 +772,9 @@ func (s *Stream) finish(meta Meta, emit func(*Frame)) {
 	s.st = stHeader
 	s.truncated, s.buffering = false, false
 	s.stats.Frames++
+	f.busy = true
 	emit(f)
+	f.busy = false
 	s.buf = s.buf[:0]
 }
 
