@@ -217,7 +217,7 @@ func TestPingRecPositions(t *testing.T) {
 			t.Errorf("%+v: MetaIs %v AckIs %v", m, r.MetaIs(m), r.AckIs(m))
 		}
 	}
-	if size := unsafe.Sizeof(PingRec{}); size > 72 {
-		t.Errorf("PingRec is %d bytes, over 72", size)
+	if size := unsafe.Sizeof(PingRec{}); size > 64 {
+		t.Errorf("PingRec is %d bytes, over 64", size)
 	}
 }

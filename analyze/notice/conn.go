@@ -54,10 +54,10 @@ func NewState() State { return State{openIdx: -1} }
 // look at, and tells it.
 func (nt *Noticer) Opened(c Conn, s *decode.Segment) {
 	ns := c.Notes()
-	ns.openIdx = len(nt.open)
+	ns.openIdx = int32(len(nt.open))
 	nt.open = append(nt.open, c)
 	ns.pair = nt.pairKey(c)
-	ns.pairIdx = len(nt.byPair[ns.pair])
+	ns.pairIdx = int32(len(nt.byPair[ns.pair]))
 	nt.byPair[ns.pair] = append(nt.byPair[ns.pair], c)
 	nt.Emit(c, model.NoticeConnOpen, s.Time, s.Frame, s.Input, -1, "")
 	nt.redialed(c, s)

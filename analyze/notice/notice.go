@@ -99,14 +99,19 @@ type Noticer struct {
 }
 
 // State is a connection's notice state, kept in the connection.
+//
+// Every open connection of h2pcap live has one (20,000 idle ones), so it
+// is kept to 112 bytes: the burst trackers, 144 bytes, are made at the
+// connection's first retransmission.
 type State struct {
-	openIdx     int    // index in noticer.open; -1 when not there
-	pairIdx     int    // index in noticer.byPair[pair]
+	openIdx     int32  // index in noticer.open; -1 when not there
+	pairIdx     int32  // index in noticer.byPair[pair]
 	pair        uint64 // its client host and server, hashed (pairKey)
+	pingsSeen   int    // PINGs of the connection's list looked at for inferred ones (app.Conn.PingsAdded)
+	lostAt      int    // 1 + the lost PING's ID in the list (app.PingRec.ID); 0: none, or not listed yet
+	lostFrame   int    // the lost PING's frame (0: none) and input
+	lostInput   int32
 	pingLost    bool
-	pingsSeen   int       // PINGs of the connection's list looked at for inferred ones (app.Conn.PingsAdded)
-	lostAt      int       // 1 + the lost PING's ID in the list (app.PingRec.ID); 0: none, or not listed yet
-	lostMeta    h2.Meta   // the lost PING's frame
 	lostAckTold bool      // its late ACK was told
 	h2Told      bool      // HTTP/2 confirmed: PING ACKs and GOAWAYs are told as decoded
 	goaway      bool      // a GOAWAY was told
@@ -115,7 +120,7 @@ type State struct {
 	abandoned   bool      // its client's abandonment was told
 	healthy     time.Time // the last answered PING's time: the last moment known healthy
 	lastRetrans [2]int64  // ns of each side's latest retransmission
-	burst       [2]burstTrack
+	burst       *[2]burstTrack
 }
 
 // burstTrack finds retransmission bursts of one side.
@@ -163,10 +168,10 @@ func (nt *Noticer) Drop(c Conn) {
 	// The same in its pair's list.
 	ns := c.Notes()
 	l := nt.byPair[ns.pair]
-	if j := ns.pairIdx; j < len(l) && l[j] == c {
+	if j := int(ns.pairIdx); j < len(l) && l[j] == c {
 		last := len(l) - 1
 		l[j] = l[last]
-		l[j].Notes().pairIdx = j
+		l[j].Notes().pairIdx = int32(j)
 		l[last] = nil
 		if last == 0 {
 			delete(nt.byPair, ns.pair)
@@ -196,6 +201,9 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 	if f.Retransmission() {
 		ns.lastRetrans[side] = now
 		nt.Emit(c, model.NoticeRetrans, s.Time, s.Frame, s.Input, side, "")
+		if ns.burst == nil {
+			ns.burst = new([2]burstTrack)
+		}
 		if ns.burst[side].retrans(now) {
 			n := nt.prepare(c, model.NoticeRetransBurst, s.Time, s.Frame, s.Input, side)
 			n.Count = burstCount
@@ -210,11 +218,11 @@ func (nt *Noticer) Segment(c Conn, s *decode.Segment, f tcp.Flags) {
 		if h.PingsAdded() != ns.pingsSeen {
 			nt.inferredPings(c)
 		}
-		if ns.lostAt == 0 && ns.lostMeta.Frame != 0 {
+		if ns.lostAt == 0 && ns.lostFrame != 0 {
 			// A PING told lost while pending in the TLS inference: find it
 			// once listed. Listed answered, inferredPings just told it.
 			for i := range h.Pings() {
-				if r := &h.Pings()[i]; r.MetaIs(ns.lostMeta) {
+				if r := &h.Pings()[i]; r.MetaIs(h2.Meta{Frame: ns.lostFrame, Input: int(ns.lostInput)}) {
 					ns.lostAt, ns.lostAckTold = int(r.ID)+1, r.Acked
 					break
 				}
@@ -412,7 +420,7 @@ func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	c.Notes().pingLost = true
 	c.Notes().lostAckTold = p.Acked // answered already: nothing more to tell
-	c.Notes().lostMeta = p.Meta()
+	c.Notes().lostFrame, c.Notes().lostInput = p.Meta().Frame, int32(p.Meta().Input)
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
@@ -53,7 +54,7 @@ func TestByPair(t *testing.T) {
 		for _, l := range nt.byPair {
 			n += len(l)
 			for j, c := range l {
-				if c.Notes().pairIdx != j {
+				if int(c.Notes().pairIdx) != j {
 					t.Errorf("stream %d at %d, its pairIdx %d", c.Stream(), j, c.Notes().pairIdx)
 				}
 			}
@@ -89,4 +90,13 @@ func TestByPair(t *testing.T) {
 	check(map[netip.AddrPort][]int{srvA: {3}})
 	nt.Closed(conns[3], &decode.Segment{})
 	check(map[netip.AddrPort][]int{})
+}
+
+// Every open connection of h2pcap live has a State: it stays in the
+// 112-byte size class (its burst trackers are made at the first
+// retransmission).
+func TestStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(State{}); n > 112 {
+		t.Errorf("State is %d bytes, over 112", n)
+	}
 }
