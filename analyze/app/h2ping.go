@@ -212,7 +212,7 @@ func (p *pingTracker) add(r PingRec) bool {
 	if len(p.list) >= maxPings {
 		return false
 	}
-	if r.meta.frame != 0 {
+	if r.meta.frame != 0 && r.meta.ns != noTime {
 		p.foldOld(r.meta.ns - int64(FoldPingsOlderThan))
 	}
 	r.ID = int32(p.added)
