@@ -314,14 +314,14 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 	// when the reader is held up, whatever its size. The big ring is
 	// made of 128 KiB blocks (two of the largest packets a frame holds):
 	// the kernel finds 512 of those at once on a busy machine, where 64
-	// blocks of 1 MiB, each a run of 256 free pages, took it 80-125 ms
-	// while the lab's bulk transfer loaded both cores (8-47 ms in 128
+	// blocks of 1 MiB, each a run of 256 free pages, took it 60-125 ms
+	// while the lab's bulk transfer loaded both cores (8-75 ms in 128
 	// KiB blocks), and the small ring being replaced overflowed meanwhile.
 	opts := append(slices.Clip(h.opts), afpacket.OptBlockSize(bigBlock), afpacket.OptNumBlocks(blocks*(1<<20)/bigBlock))
 	if blocks < h.full {
-		// A ring that will grow polls for less: the drain of its last
-		// packets when it is replaced ends at a poll that finds nothing
-		// (see grew), and meanwhile nobody reads the bigger ring.
+		// A ring that will grow polls for less (drainPoll): when it is
+		// replaced, a drain on a link gone quiet ends at a poll that
+		// finds nothing, and meanwhile nobody reads the bigger ring.
 		opts = append(opts, afpacket.OptBlockSize(1<<19), afpacket.OptNumBlocks(blocks*2), afpacket.OptPollTimeout(drainPoll))
 	}
 	tp, err := afpacket.NewTPacket(opts...)
@@ -357,8 +357,9 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 // Measured on the lab's bulk transfer at 160 MB/s on this 2-core machine
 // (bench: lab/run.sh bulk-live with --small-ring): the kernel opens the
 // big ring in 8-75 ms while both cores are busy, and the 8 MiB ring
-// overflows in about 50 ms; 1 run in 4 lost 1,300-3,900 packets, counted
-// as drops. Hence the small ring is opt-in.
+// overflows in about 50 ms; 3 runs in 12 lost packets (1, 1,348 and
+// 3,923), counted as drops, where the big ring from the start lost none.
+// Hence the small ring is opt-in.
 const (
 	growWindow = 50 * time.Millisecond
 	// growBytes: 5 MB/s, early in a TCP transfer's slow start, so that
