@@ -2,12 +2,12 @@ package hops
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"slices"
 
 	fastjson "github.com/goccy/go-json"
 
+	"github.com/h2pcap/h2pcap/internal/jsonrow"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -50,6 +50,11 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 		}
 	}
 	slices.SortStableFunc(idx, func(a, b at) int { return cmp.Compare(a.stream, b.stream) })
+	// Read back with goccy/go-json, as the rows were written, and into
+	// one encoder's buffer: with encoding/json's decoder and a buffer per
+	// row this took 2.7 of the 6.6 s two points of 50,000 connections
+	// took in JSON, and more than twice as long as for 25,000.
+	enc := jsonrow.New()
 	return p.src.Rows(func(stream int, b []byte) error {
 		k, ok := slices.BinarySearchFunc(idx, stream, func(e at, st int) int { return cmp.Compare(e.stream, st) })
 		if !ok {
@@ -57,11 +62,11 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 		}
 		f := res.Flow(idx[k].flow)
 		var c model.Connection
-		if err := json.Unmarshal(b, &c); err != nil {
+		if err := fastjson.Unmarshal(b, &c); err != nil {
 			return fmt.Errorf("spilled row of stream %d: %w", stream, err)
 		}
 		c.Points = res.points(f, rows)
-		out, err := fastjson.MarshalIndent(&c, "    ", "  ")
+		out, err := enc.Encode(&c)
 		if err != nil {
 			return fmt.Errorf("spilled row of stream %d: %w", stream, err)
 		}
