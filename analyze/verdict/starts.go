@@ -69,10 +69,27 @@ func newStartIndexSettled(conns []*model.Connection, fg *Forgotten, st *settled,
 		}
 		add([2]string{host, st.paths[e.path].server}, connStart{start: e.start, stream: e.stream, client: e.client, frame: int(e.frame), input: int(e.input)})
 	}
-	if fg != nil {
+	if fg != nil && (want == nil || len(want) > 0) {
+		// The forgotten ones too, but with asked only those of a client
+		// host and server asked for: 200,000 healthy connections, none
+		// failed, are indexed for no lookup (two strings and an entry
+		// each, 0.14 of the report's CPU seconds).
+		var servers map[string]bool
+		if want != nil {
+			servers = map[string]bool{}
+			for k := range want {
+				servers[k[1]] = true
+			}
+		}
 		for _, sp := range fg.Clean {
 			srv := fg.Paths[sp.path].Server
+			if servers != nil && !servers[srv] {
+				continue
+			}
 			k := [2]string{sp.client.Addr().String(), srv}
+			if want != nil && !want[k] {
+				continue
+			}
 			ix[k] = append(ix[k], connStart{start: sp.Start(), stream: int(sp.stream), client: sp.client.String(), frame: int(sp.frame), input: int(sp.input)})
 		}
 	}
