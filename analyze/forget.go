@@ -275,7 +275,7 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Points = map[model.CapturePoint]int{}
 	}
 	fg.Points[point]++
-	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out.Start, out.End, out.Stream, j.client, out.FirstFrame, out.FirstInput))
+	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out, j.client))
 	a.drop(c)
 }
 

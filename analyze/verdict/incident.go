@@ -201,9 +201,19 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 	// scan, a flood, a wrong address), and the verdicts say so.
 	answers := false
 	for _, c := range conns {
-		if c.Server == srv && c.Handshake.Seen && c.TCP.ServerToClient.Packets > 0 && familyOf(c) != familyHandshake {
+		if c.Server == srv && serverAnswered(c) && familyOf(c) != familyHandshake {
 			answers = true
 			break
+		}
+	}
+	if !answers && fg != nil {
+		// Or a healthy one the analysis forgot (the rows of a large
+		// capture, or those live's report spilled at exit).
+		for _, sp := range fg.Clean {
+			if sp.answered && fg.Paths[sp.path].Server == srv {
+				answers = true
+				break
+			}
 		}
 	}
 	var rest []failure
@@ -391,6 +401,12 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 		words = fmt.Sprintf("all %d flows on the path to %s died together at %s", n, srv, clock(g.lo))
 	}
 	return found{inc, words}
+}
+
+// serverAnswered says whether c's handshake was seen and its server sent
+// packets: the server exists and answers.
+func serverAnswered(c *model.Connection) bool {
+	return c.Handshake.Seen && c.TCP.ServerToClient.Packets > 0
 }
 
 func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg *Forgotten) found {

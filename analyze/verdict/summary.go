@@ -392,11 +392,17 @@ type CleanSpan struct {
 	path       int32
 	stream     int32
 	input      int32
+	// answered: its handshake was seen and the server sent packets,
+	// which says the server exists and answers (a handshake outage
+	// needs that, serverIncidents).
+	answered bool
 }
 
-// NewCleanSpan is the CleanSpan of a connection on Paths[path].
-func NewCleanSpan(path int, start, end time.Time, stream int, client netip.AddrPort, frame, input int) CleanSpan {
-	return CleanSpan{start: start.UnixNano(), end: end.UnixNano(), client: client, frame: int64(frame), path: int32(path), stream: int32(stream), input: int32(input)}
+// NewCleanSpan is the CleanSpan of connection c on Paths[path], whose
+// client is client.
+func NewCleanSpan(path int, c *model.Connection, client netip.AddrPort) CleanSpan {
+	return CleanSpan{start: c.Start.UnixNano(), end: c.End.UnixNano(), client: client, frame: int64(c.FirstFrame),
+		path: int32(path), stream: int32(c.Stream), input: int32(c.FirstInput), answered: serverAnswered(c)}
 }
 
 // Start is when the connection began (UTC, as capture times are).
