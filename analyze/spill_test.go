@@ -192,8 +192,9 @@ func TestFoldTextsSameTable(t *testing.T) {
 // ForgetClosed at the capture's end (h2pcap live's report) spills the
 // rows of the connections closed within ForgetHealthy, and the JSON
 // report stays byte for byte the one that keeps them in memory, with the
-// notices on as live has them. Below its threshold it leaves a lab
-// capture's report alone (a dial race's spare is judged with its twin).
+// notices on as live has them (and as analyze --format json has it).
+// Below its threshold it leaves a lab capture's report alone (a dial
+// race's spare is judged with its twin).
 func TestForgetClosedSameJSON(t *testing.T) {
 	gen := synthCapture(t, "short", synth.Config{N: 400, Open: 16, Rate: 50})
 	opts := Options{ForgetHealthy: time.Hour, OnNotice: func(*model.Notice) {}}
@@ -204,6 +205,9 @@ func TestForgetClosedSameJSON(t *testing.T) {
 	}{
 		{gen, 0, 380},
 		{filepath.Join("..", "testdata", "pcaps", "dial-race", "client.pcap"), 100, 0},
+		// A handshake outage beside established connections, all of
+		// those spilled: the incident still finds them (CleanSpan).
+		{filepath.Join("..", "testdata", "pcaps", "synack-loss-unhealed", "client.pcap"), 20, 4},
 	}
 	for _, tc := range cases {
 		t.Run(filepath.Base(filepath.Dir(tc.path))+"/"+filepath.Base(tc.path), func(t *testing.T) {

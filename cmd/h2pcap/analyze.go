@@ -343,8 +343,8 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// capture's end are judged and spilled now, one by one, as the
 		// earlier ones were: the Report would otherwise make their rows
 		// and facts all at once beside their trackers (200k short
-		// connections in JSON: about 20,000 of them, the last 13-18 MB
-		// of the peak RSS). The same bytes (TestForgetClosedSameJSON).
+		// connections in JSON: about 20,000 of them, the last 30 MB of
+		// the peak RSS). The same bytes (TestForgetClosedSameJSON).
 		a.ForgetClosed(report.FoldAbove)
 	}
 	return a.Report(infos), nil
