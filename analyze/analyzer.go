@@ -428,7 +428,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	}
 	if free {
 		// No segment comes after the one Report (Options.ReportOnce):
-		// the 4-tuples' index (100-150 bytes a connection) can go
+		// the 4-tuples' index (about 35 bytes a connection) can go
 		// before the rows are made.
 		a.conns, a.lastConn = newConnIndex(), nil
 	}

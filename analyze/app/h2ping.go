@@ -64,14 +64,14 @@ const (
 	// pinging every few seconds for days keeps a bounded list: the
 	// latest PINGs, and every unanswered or late one (up to maxPings),
 	// which are what the verdicts and the notices read. The lab's
-	// captures list 46 at most; a connection pinging every 5 s reaches
-	// it after 5 minutes, and then costs 9 KB of PINGs however long it
-	// lives.
+	// captures list 46 at most; a connection pinging every 5 s would
+	// reach it after 5 minutes, and then cost 4 KB of PINGs however long
+	// it lives (FoldPingsOlderThan folds sooner).
 	FoldPingsAfter = 64
 	// FoldPingsOlderThan: an answered, timely PING this much older than
 	// the latest one listed is folded too, once more than
 	// KeepPingsListed are listed: a connection pinging every 5 s then
-	// keeps its last 90 s (18 PINGs, about 2.6 KB) instead of 64 (9 KB),
+	// keeps its last 90 s (18 PINGs, about 1.2 KB) instead of 64 (4 KB),
 	// which is what 20,000 idle pinging connections cost in h2pcap live.
 	// 90 s is past the longest of the lab's captures (76 s), whose PINGs
 	// all stay listed, and past client-go's health check (a PING after
@@ -222,7 +222,7 @@ func (p *pingTracker) add(r PingRec) bool {
 		// not by append's doubling: folding holds a connection pinging
 		// every 5 s at 18-19 records, which then have 1-2 of room, not
 		// 13 (doubling) or 4-5 (a quarter); 20,000 such connections in
-		// live hold 6 MB less. A list that grows long (PINGs not
+		// live hold about 4 MB less. A list that grows long (PINGs not
 		// answered) is copied a few dozen times, not once per record.
 		grow := 2
 		if len(p.list) == 0 {

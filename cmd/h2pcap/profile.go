@@ -8,8 +8,8 @@ package main
 // is written to whenever the heap in use grew a tenth past its last
 // peak, so that it ends as the peak's (what a run's RSS follows, where
 // the profile at exit shows what is left); H2PCAP_HEAPPROFILE_AT
-// (PATH@DURATION) one written once, DURATION after the start. The release binary has no
-// such hook.
+// (PATH@DURATION) one written once, DURATION after the start. The
+// release binary has no such hook.
 
 import (
 	"os"
