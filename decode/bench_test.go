@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"testing"
 	"time"
@@ -203,11 +204,10 @@ func ngBody(t testing.TB, ng []byte) []byte {
 	if _, err := s.Next(); err != nil { // consumes the header blocks too
 		t.Fatal(err)
 	}
-	start := int(s.offset()) - epbLen(len(s.pkt.Data))
+	end := int(s.offset())
+	start := end - int(binary.LittleEndian.Uint32(ng[end-4:end])) // the block's trailing length
 	if _, err := io.Copy(io.Discard, s.br); err != nil {
 		t.Fatal(err)
 	}
 	return ng[start:]
 }
-
-func epbLen(capLen int) int { return 32 + (capLen+3)&^3 }

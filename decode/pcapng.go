@@ -260,6 +260,7 @@ func (s *ngSource) Next() (*Packet, error) {
 			capLen, wireLen uint32
 			data            []byte
 			hasTime         = true
+			flags           uint32 // epb_flags
 		)
 		switch typ {
 		case ngBlockEnhancedPacket, ngBlockPacket:
@@ -277,6 +278,7 @@ func (s *ngSource) Next() (*Packet, error) {
 				return nil, s.finish(off, s.formatError(off, nil, "corrupt packet block: captured length %d exceeds block", capLen), "block")
 			}
 			data = body[20 : 20+capLen]
+			flags = s.packetFlags(body[min(len(body), 20+int(capLen+3)&^3):])
 		case ngBlockSimplePacket:
 			if len(body) < 4 {
 				return nil, s.finish(off, s.formatError(off, nil, "corrupt simple packet block: %d bytes", len(body)), "block")
@@ -342,8 +344,36 @@ func (s *ngSource) Next() (*Packet, error) {
 			p.Iface = sllDirection(data)
 			p.Iface.ID, p.Iface.Known, p.Iface.Name = s.ifBase+int32(iface), true, f.name
 		default:
-			p.Iface = Iface{ID: s.ifBase + int32(iface), Known: true, Name: f.name}
+			// The packet's direction, when the writer knew it (h2pcap
+			// live from AF_PACKET's packet type, dumpcap on Linux).
+			dir := flags & ngFlagDirection
+			p.Iface = Iface{ID: s.ifBase + int32(iface), Known: true, In: dir == ngFlagInbound, Out: dir == ngFlagOutbound, Name: f.name}
 		}
 		return p, nil
 	}
+}
+
+// The direction bits of epb_flags (pack_flags in the obsolete Packet
+// Block), option 2: inbound, outbound, or 0 for not known.
+const (
+	ngOptionFlags   = 2
+	ngFlagDirection = 0b11
+	ngFlagInbound   = 0b01
+	ngFlagOutbound  = 0b10
+)
+
+// packetFlags returns the epb_flags among a packet block's options, 0
+// when it has none.
+func (s *ngSource) packetFlags(opts []byte) uint32 {
+	for len(opts) >= 4 {
+		code, n := s.order.Uint16(opts[0:2]), int(s.order.Uint16(opts[2:4]))
+		if code == 0 || 4+n > len(opts) {
+			break
+		}
+		if code == ngOptionFlags && n == 4 {
+			return s.order.Uint32(opts[4:8])
+		}
+		opts = opts[min(len(opts), 4+(n+3)&^3):]
+	}
+	return 0
 }

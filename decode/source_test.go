@@ -157,7 +157,8 @@ func TestOpenPcapVariants(t *testing.T) {
 
 // ngFile writes a pcapng file with an Ethernet interface (microseconds)
 // and a raw IP interface (nanoseconds), packets alternating, and a
-// decryption secrets block.
+// decryption secrets block. The first packet was received (epb_flags
+// inbound), the second sent (after a comment), the third says nothing.
 func ngFile(t testing.TB) ([]byte, []testPkt) {
 	var b bytes.Buffer
 	w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 262144},
@@ -177,9 +178,14 @@ func ngFile(t testing.TB) ([]byte, []testPkt) {
 		{t: time.Date(2026, 1, 2, 3, 4, 6, 123456789, time.UTC), data: ipTCP(t, true, pl)},
 		{t: time.Date(2026, 1, 2, 3, 4, 7, 0, time.UTC), data: eth(t, layers.EthernetTypeIPv6, ipTCP(t, true, pl))},
 	}
+	opts := []pcapgo.NgPacketOptions{
+		{Flags: &pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionInbound}},
+		{Comments: []string{"sent"}, Flags: &pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionOutbound}},
+		{},
+	}
 	for i, p := range pkts {
 		ci := gopacket.CaptureInfo{Timestamp: p.t, CaptureLength: len(p.data), Length: len(p.data), InterfaceIndex: i % 2}
-		if err := w.WritePacket(ci, p.data); err != nil {
+		if err := w.WritePacketWithOptions(ci, p.data, opts[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,10 +211,14 @@ func TestOpenPcapngInterfaces(t *testing.T) {
 		t.Fatalf("%d packets", len(got))
 	}
 	wantLT := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeEthernet}
+	wantIn, wantOut := []bool{true, false, false}, []bool{false, true, false}
 	d := NewDecoder()
 	for i, p := range got {
 		if p.Frame != i+1 || p.LinkType != wantLT[i] || !p.Time.Equal(pkts[i].t) || !bytes.Equal(p.Data, pkts[i].data) {
 			t.Errorf("packet %d: frame %d link %v time %v", i, p.Frame, p.LinkType, p.Time)
+		}
+		if p.Iface.In != wantIn[i] || p.Iface.Out != wantOut[i] {
+			t.Errorf("packet %d: in %v out %v (epb_flags), want %v %v", i, p.Iface.In, p.Iface.Out, wantIn[i], wantOut[i])
 		}
 		var s Segment
 		if ok, err := d.Decode(&p, &s); !ok || err != nil || string(s.Payload) != testPayload {

@@ -41,12 +41,14 @@ func (p *Placer) LocalAddrs(local func(netip.Addr) bool) { p.isLocal = local }
 // with is on one side of the box only. A flow seen at one interface
 // alone between two such addresses was to be forwarded. So was one whose
 // client's SYN the box received (the capture says so: a Linux cooked
-// header's direction, as tcpdump -i any writes) for a server that is
+// header's direction, as tcpdump -i any writes, or the epb_flags of
+// live -w) for a server that is
 // another host's: a pod whose every connection a network policy drops at
 // the node, its address never forwarded. An address whose flows the box
 // dropped from their first packet and never forwarded, without the
-// capture saying the box received them, is taken as the box's: those
-// are not placed, as without it (live -w files say no direction).
+// capture saying the box received them (a plain pcap of -i any, a
+// pcapng without epb_flags), is taken as the box's: those are not
+// placed, as without it.
 func (p *Placer) InferLocal() {
 	p.inferLocal = true
 	p.forwarded = map[netip.Addr]bool{}

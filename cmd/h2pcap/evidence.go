@@ -79,12 +79,25 @@ type ringTee struct {
 // than the index of a capture interface.
 const ringKernelIface = 1 << 24
 
+// ringIn and ringOut keep a ring packet's direction on its interface
+// (decode.Iface.In, Out), for the saved file's epb_flags.
+const (
+	ringIn  = 1 << 25
+	ringOut = 1 << 26
+)
+
 func (t *ringTee) Next() (*decode.Packet, error) {
 	p, err := t.src.Next()
 	if err == nil {
 		iface := t.src.Interface()
 		if iface == t.anyIface && p.Iface.Known && p.Iface.ID > 0 && p.Iface.ID < ringKernelIface {
 			iface = ringKernelIface | int(p.Iface.ID)
+		}
+		switch {
+		case p.Iface.In:
+			iface |= ringIn
+		case p.Iface.Out:
+			iface |= ringOut
 		}
 		t.ring.Add(p.Time, iface, p.WireLen, p.Data)
 	}
@@ -202,9 +215,12 @@ func (s *saver) write(path string, n *model.Notice) (count int, err error) {
 	}
 	anyIface := slices.Index(s.ifaces, live.Any)
 	kernel := map[int]int{} // kernel interface index -> this file's interface id
+	dirs := newEPBFlags()
 	s.ring.Each(func(p *evidence.Packet) bool {
-		handle, id := p.Interface, 0
-		if p.Interface&ringKernelIface != 0 {
+		in, out := p.Interface&ringIn != 0, p.Interface&ringOut != 0
+		iface := p.Interface &^ (ringIn | ringOut)
+		handle, id := iface, 0
+		if iface&ringKernelIface != 0 {
 			handle = anyIface
 		}
 		if p.Time.Before(n.Since) || handle < 0 || handle >= len(ids) {
@@ -215,11 +231,11 @@ func (s *saver) write(path string, n *model.Notice) (count int, err error) {
 			return true
 		}
 		id = ids[handle]
-		if p.Interface&ringKernelIface != 0 {
+		if iface&ringKernelIface != 0 {
 			// A packet of the any socket: the interface it crossed gets
 			// a block of its own (a forwarding node's evidence is then
 			// read as a capture point per interface).
-			k := p.Interface &^ ringKernelIface
+			k := iface &^ ringKernelIface
 			var ok bool
 			if id, ok = kernel[k]; !ok {
 				name := "if" + strconv.Itoa(k)
@@ -234,7 +250,7 @@ func (s *saver) write(path string, n *model.Notice) (count int, err error) {
 				kernel[k] = id
 			}
 		}
-		err = w.WritePacket(gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(p.Data), Length: p.WireLen, InterfaceIndex: id}, p.Data)
+		err = w.WritePacketWithOptions(gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(p.Data), Length: p.WireLen, InterfaceIndex: id}, p.Data, dirs.options(in, out))
 		count++
 		return err == nil
 	})
@@ -255,6 +271,30 @@ func sameConn(s *decode.Segment, client, server netip.AddrPort) bool {
 // and for IPv6 with dots for colons (2001.db8..1_443).
 func fileAddr(ap netip.AddrPort) string {
 	return strings.ReplaceAll(ap.Addr().String(), ":", ".") + "_" + strconv.Itoa(int(ap.Port()))
+}
+
+// epbFlags gives a packet written to a pcapng file its direction
+// (epb_flags): received or sent on its interface, as AF_PACKET's packet
+// type said (decode.Iface.In, Out). analyze reads it back as it reads a
+// tcpdump -i any file's cooked headers: a node's file then says that
+// the node received a pod's SYNs on the pod's veth, which places them
+// when the node forwarded none of the pod's connections.
+type epbFlags struct{ in, out pcapgo.NgEpbFlags }
+
+func newEPBFlags() epbFlags {
+	return epbFlags{in: pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionInbound}, out: pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionOutbound}}
+}
+
+// options returns the options of a packet the host received (in) or
+// sent (out) on its interface.
+func (e *epbFlags) options(in, out bool) pcapgo.NgPacketOptions {
+	switch {
+	case in:
+		return pcapgo.NgPacketOptions{Flags: &e.in}
+	case out:
+		return pcapgo.NgPacketOptions{Flags: &e.out}
+	}
+	return pcapgo.NgPacketOptions{}
 }
 
 // newNgWriter starts a pcapng file with one interface description per

@@ -225,6 +225,27 @@ func TestSaveEvidenceAny(t *testing.T) {
 	if len(files) != 1 || strings.Count(out.String(), " lost PING ") != 1 {
 		t.Fatalf("saved %v, want one lost PING file:\n%s", files, out.String())
 	}
+	// Each packet keeps its direction on its interface (epb_flags), as
+	// the cooked headers gave it (boxCapture writes each as received).
+	saved, err := decode.Open(files[0], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := 0
+	for {
+		p, err := saved.Next()
+		if err != nil {
+			break
+		}
+		if !p.Iface.In || p.Iface.Out {
+			t.Errorf("%s frame %d: in %v, out %v; want received", files[0], p.Frame, p.Iface.In, p.Iface.Out)
+		}
+		received++
+	}
+	saved.Close()
+	if received == 0 {
+		t.Errorf("%s: no packet", files[0])
+	}
 	rep := analyzeJSON(t, nil, files[0])
 	if len(rep.Points) != 2 {
 		t.Fatalf("%s: points %+v, want a point per interface", files[0], rep.Points)

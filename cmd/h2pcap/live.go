@@ -334,6 +334,7 @@ type pcapTee struct {
 	filter   string
 	snaplen  int
 	byIndex  map[int32]int
+	dirs     epbFlags
 }
 
 // teeSource is a Source that says which interface each packet came from
@@ -352,7 +353,7 @@ func newPcapTee(src teeSource, path string, ifaces []string, links []layers.Link
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("-w: %w", err)}
 	}
-	t := &pcapTee{src: src, path: path, f: f, stderr: stderr, anyIface: slices.Index(ifaces, live.Any), filter: filter, snaplen: snaplen, byIndex: map[int32]int{}}
+	t := &pcapTee{src: src, path: path, f: f, stderr: stderr, anyIface: slices.Index(ifaces, live.Any), filter: filter, snaplen: snaplen, byIndex: map[int32]int{}, dirs: newEPBFlags()}
 	if t.anyIface >= 0 {
 		t.anyLink = links[t.anyIface]
 	}
@@ -388,7 +389,7 @@ func (t *pcapTee) Next() (*decode.Packet, error) {
 		}
 		ci.InterfaceIndex = id
 	}
-	if err := t.w.WritePacket(ci, p.Data); err != nil {
+	if err := t.w.WritePacketWithOptions(ci, p.Data, t.dirs.options(p.Iface.In, p.Iface.Out)); err != nil {
 		t.fail(err)
 	}
 	return p, nil

@@ -518,10 +518,12 @@ func TestLivePointsDroppedSYN(t *testing.T) {
 // it cannot be told from the node's own by the flows (hops.InferLocal);
 // the file's cooked headers say the node received those SYNs on the
 // pod's veth: they were to be forwarded, and are placed between vethpod
-// and uplink, as many as nft dropped.
+// and uplink, as many as nft dropped. The same holds for the file h2pcap
+// live -w wrote meanwhile on the node, whose packets carry the direction
+// AF_PACKET gave them (pcapng epb_flags).
 func TestAnyDroppedPod(t *testing.T) {
 	needRoot(t, "tcpdump")
-	n, pod, server, dir, h2lab, _ := podNodeForward(t, "h2adp", "add counter inet h2lp syn; ")
+	n, pod, server, dir, h2lab, h2pcap := podNodeForward(t, "h2adp", "add counter inet h2lp syn; ")
 	other := "198.19.1.5" // the other pod: a second address of the pod's namespace
 	n.ip("-n", n.cli, "addr", "add", other+"/24", "dev", "eth0")
 	n.in(n.rtr, "nft", "add rule inet h2lp node ip saddr "+pod+" tcp dport 8080 tcp flags & (syn|ack) == syn counter name syn drop")
@@ -531,6 +533,9 @@ func TestAnyDroppedPod(t *testing.T) {
 		b, _ := os.ReadFile(tdErr)
 		t.Fatalf("tcpdump did not start: %s", b)
 	}
+	liveOut, livePcap := filepath.Join(dir, "live.out"), filepath.Join(dir, "live.pcapng")
+	live := n.start(n.rtr, liveOut, h2pcap, "live", "-i", "any", "--port", "8080", "--format", "json", "-o", filepath.Join(dir, "live.json"), "-w", livePcap)
+	waitListening(t, liveOut)
 	client := func(src, name, duration string) {
 		n.ip("-n", n.cli, "route", "replace", "198.19.2.0/24", "via", "198.19.1.1", "src", src)
 		c := exec.Command("ip", "netns", "exec", n.cli, h2lab, "client", "--addr", server+":8080", "--tls=false", "--conns", "1",
@@ -542,26 +547,30 @@ func TestAnyDroppedPod(t *testing.T) {
 	client(other, "let-through", "1s")
 	client(pod, "dropped", "3s")
 	time.Sleep(1500 * time.Millisecond) // libpcap hands a ring block over up to 1 s after its first packet
-	interrupt(t, 5*time.Second, stopped{"tcpdump", td, tdErr})
+	interrupt(t, 5*time.Second, stopped{"tcpdump", td, tdErr}, stopped{"h2pcap live", live, liveOut})
 	dropped := nftCounter(t, n.rtr, "inet", "h2lp", "syn")
 	if dropped == 0 {
 		t.Fatal("nft dropped no SYN")
 	}
-	r := analyzeJSON(t, nil, "--split-interfaces", anyPcap)
-	// A pcap of -i any names each interface by its index only.
-	vethpod, uplink := "any:if"+n.ifindex(n.rtr, "vethpod"), "any:if"+n.ifindex(n.rtr, "uplink")
-	lost := 0
-	for _, h := range r.Summary.Hops {
-		t.Logf("hop %s %s->%s: %d of %d lost", h.Direction, h.From, h.To, h.PacketsLost, h.PacketsUpstream)
-		switch {
-		case h.Direction == model.ClientToServer && h.From == vethpod && h.To == uplink:
-			lost = h.PacketsLost
-		case h.PacketsLost != 0:
-			t.Errorf("hop %s %s->%s lost %d: only the SYNs were dropped, client->server in the node", h.Direction, h.From, h.To, h.PacketsLost)
+	for _, c := range []struct{ file, vethpod, uplink string }{
+		// A pcap of -i any names each interface by its index only.
+		{anyPcap, "any:if" + n.ifindex(n.rtr, "vethpod"), "any:if" + n.ifindex(n.rtr, "uplink")},
+		{livePcap, "live:vethpod", "live:uplink"},
+	} {
+		r := analyzeJSON(t, nil, "--split-interfaces", c.file)
+		lost := 0
+		for _, h := range r.Summary.Hops {
+			t.Logf("%s: hop %s %s->%s: %d of %d lost", filepath.Base(c.file), h.Direction, h.From, h.To, h.PacketsLost, h.PacketsUpstream)
+			switch {
+			case h.Direction == model.ClientToServer && h.From == c.vethpod && h.To == c.uplink:
+				lost = h.PacketsLost
+			case h.PacketsLost != 0:
+				t.Errorf("%s: hop %s %s->%s lost %d: only the SYNs were dropped, client->server in the node", filepath.Base(c.file), h.Direction, h.From, h.To, h.PacketsLost)
+			}
 		}
-	}
-	if lost != dropped {
-		t.Errorf("%d lost between vethpod and uplink, nft dropped %d SYNs; headline %s", lost, dropped, r.Summary.Headline)
+		if lost != dropped {
+			t.Errorf("%s: %d lost between %s and %s, nft dropped %d SYNs; headline %s", filepath.Base(c.file), lost, c.vethpod, c.uplink, dropped, r.Summary.Headline)
+		}
 	}
 }
 

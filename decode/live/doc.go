@@ -22,6 +22,11 @@
 // "any" are captured from the network header on (LinkType RAW), since
 // their link headers differ from packet to packet.
 //
+// Each packet says the interface it crossed and whether the host
+// received or sent it there (AF_PACKET's sll_ifindex and sll_pkttype;
+// gopacket's afpacket returns the first, pktType reads the second from
+// the ring), as a tcpdump -i any file's cooked headers do.
+//
 // Packets from several interfaces are merged in the order they reach
 // the reader: one goroutine per socket copies each packet out of the ring
 // into a pooled buffer and queues it. Two kinds of drop are counted apart

@@ -105,7 +105,6 @@ func (f Filter) program(link LinkKind, snaplen int, lo *outgoingLoopback) ([]bpf
 	}
 	a := &asm{snaplen: uint32(snaplen)}
 	if lo != nil && (lo.all || len(lo.ifindex) > 0) {
-		const packetOutgoing = 4 // PACKET_OUTGOING
 		a.emit(bpf.LoadExtension{Num: bpf.ExtType})
 		if lo.all {
 			a.jeqFar(packetOutgoing, "reject")

@@ -154,6 +154,7 @@ type buf struct {
 	wire    int
 	iface   int
 	ifindex int32 // the kernel's index of the interface it crossed (AF_PACKET's sll_ifindex)
+	in, out bool  // the host received it there, or sent it (sll_pkttype; neither if unread)
 }
 
 // Source is a live capture. Next blocks until a packet arrives or Stop is
@@ -609,10 +610,12 @@ func (s *Source) take(iface int, h *handle, data []byte, ci gopacket.CaptureInfo
 			return
 		}
 	}
+	t, typed := pktType(data, ci)
 	if snap := s.cfg.Snaplen; snap > 0 && len(data) > snap {
 		data = data[:snap]
 	}
 	b := s.getBuf(len(data))
+	b.in, b.out = typed && t <= packetOtherHost, typed && t == packetOutgoing
 	b.data = append(b.data[:0], data...)
 	b.t = ci.Timestamp
 	b.wire = ci.Length
@@ -717,7 +720,7 @@ func (s *Source) deliver(b *buf) *decode.Packet {
 		WireLen:    max(b.wire, len(b.data)),
 		LinkType:   h.linkType,
 		Data:       b.data,
-		Iface:      decode.Iface{ID: b.ifindex, Known: b.ifindex > 0, Name: s.ifName(b.ifindex)},
+		Iface:      decode.Iface{ID: b.ifindex, Known: b.ifindex > 0, In: b.in, Out: b.out, Name: s.ifName(b.ifindex)},
 	}
 	s.count(&s.pkt)
 	return &s.pkt

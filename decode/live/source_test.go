@@ -207,6 +207,12 @@ func helperCapture(t *testing.T, ifaces []string, link layers.LinkType, f Filter
 			t.Errorf("frame %d: ports %d -> %d passed the filter", p.Frame, sport, dport)
 		}
 		seen[net.IP(data[12:16]).String()+">"+net.IP(data[16:20]).String()]++
+		// The direction the kernel gave (sll_pkttype, read from the
+		// ring: pktType): this namespace sends from 198.19.3.1; on lo
+		// the copy kept is the one received.
+		if out := net.IP(data[12:16]).Equal(net.IP{198, 19, 3, 1}); p.Iface.Out != out || p.Iface.In == out {
+			t.Errorf("frame %d from %v: in %v, out %v", p.Frame, net.IP(data[12:16]), p.Iface.In, p.Iface.Out)
+		}
 		// Loopback shows each packet going out and coming in; like
 		// tcpdump, the capture keeps it once.
 		if dup[string(data)] {
