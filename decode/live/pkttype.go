@@ -50,10 +50,14 @@ func pktType(data []byte, ci gopacket.CaptureInfo) (t uint8, ok bool) {
 		return 0, false
 	}
 	p := unsafe.Pointer(unsafe.SliceData(data))
-	if t, ok := pktTypeAt(p, v3MacEthernet, data, ci); ok {
-		return t, true
+	// The usual cases first: an Ethernet header, none (a tunnel, the
+	// RAW link of the any socket's IP-only devices).
+	for _, mac := range [...]int{v3MacEthernet, v3MaxMac} {
+		if t, ok := pktTypeAt(p, mac, data, ci); ok {
+			return t, true
+		}
 	}
-	for mac := v3MinMac; mac <= v3MaxMac; mac++ {
+	for mac := v3MinMac; mac < v3MaxMac; mac++ {
 		if mac == v3MacEthernet {
 			continue
 		}
