@@ -19,17 +19,31 @@ import (
 type seqRange struct{ lo, hi tcp.Seq }
 
 // segMark remembers one segment: where it is and what it was. A tracker
-// holds some thirty of them per connection, so the fields are laid out in
-// 32 bytes (an input index and a payload length fit 32 bits; a frame
-// number of a live capture running for days does not).
+// holds some thirty of them per connection, so they are laid out in 24
+// bytes: the frame number (a live capture running for days passes 2^32
+// frames, not 2^39) and the input index (under 2^24) packed in one word
+// with a bit saying the mark is set, a payload length in 32 bits.
 type segMark struct {
-	ns    int64
-	frame int
-	input int32
-	seq   tcp.Seq // absolute
-	len   int32
-	set   bool
+	ns  int64
+	pos uint64  // markSet | frame<<markFrameShift | input
+	seq tcp.Seq // absolute
+	len int32
 }
+
+const (
+	markSet        = 1 << 63
+	markFrameShift = 24
+	markInputMask  = 1<<markFrameShift - 1
+)
+
+// newMark marks the segment at frame of input.
+func newMark(frame, input int, ns int64, seq tcp.Seq, n int) segMark {
+	return segMark{ns: ns, pos: markSet | uint64(frame)<<markFrameShift | uint64(input)&markInputMask, seq: seq, len: int32(n)}
+}
+
+func (m segMark) set() bool  { return m.pos&markSet != 0 }
+func (m segMark) frame() int { return int(m.pos &^ markSet >> markFrameShift) }
+func (m segMark) input() int { return int(m.pos & markInputMask) }
 
 // dirTrack is one direction's verdict state (one sending side).
 type dirTrack struct {
@@ -41,9 +55,9 @@ type dirTrack struct {
 	// counter gives its own RST the next number; a device in between
 	// gives it another (or none).
 	ipidSet     bool
-	lastIPID    uint16
-	ipidRun     int  // consecutive packets whose ID followed the previous one closely
 	rstIPIDJump bool // the first RST's ID broke the run
+	lastIPID    uint16
+	ipidRun     int // consecutive packets whose ID followed the previous one closely
 
 	dataSegs int // segments with payload
 	maxLen   int // largest payload
@@ -51,14 +65,16 @@ type dirTrack struct {
 	// seenEnd is the highest seq+len seen; gaps below it are holes.
 	seenEnd    tcp.Seq
 	seenEndSet bool
-	holes      []seqRange
+	// lossStarted: see lossLen (here, beside the other flag, not to pad
+	// each to a word).
+	lossStarted bool
+	holes       []seqRange
 
 	// Sizes after the first loss: lossLen is the size of the first
 	// segment lost (a retransmission's length, or for a hole the largest
 	// segment seen before it). Segments sent for the first time after it
 	// are counted as big (at least lossLen) or small: an MTU black hole
 	// loses every big one and none of the small.
-	lossStarted          bool
 	lossLen              int
 	bigAfter, smallAfter int
 
@@ -70,8 +86,8 @@ type dirTrack struct {
 	// the most recently received out-of-order data), empty when that ACK
 	// had none: a retransmission of data in it is a tail loss probe or
 	// a RACK resend of what the side had, not data it missed.
-	sack     seqRange
 	sackSet  bool
+	sack     seqRange
 	ackAdvNS int64
 	ackAdv   segMark
 	// stall is the first data this side sent after its ACK last moved:
@@ -83,8 +99,7 @@ type dirTrack struct {
 	// skipped to find the PING before it.
 	last [3]segMark
 
-	fin, rst segMark // the first FIN and RST this side sent
-	rstTTL   uint8   // the first RST's TTL
+	fin, rst segMark // the first FIN and RST this side sent (rstTTL: the RST's TTL)
 	lastNS   int64   // this side's latest segment
 	lastSeg  segMark // ... and where it is
 
@@ -115,6 +130,7 @@ type dirTrack struct {
 	syn      segMark
 	synAck   segMark // the side's first SYN-ACK
 	synTTL   uint8
+	rstTTL   uint8 // the first RST's TTL (beside synTTL, not to pad it to a word)
 	plainACK bool
 	// icmp is the first ICMP error that quoted this side's SYN.
 	icmp    segMark
@@ -175,7 +191,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		case rst:
 			// An ID of 0 says nothing: Linux sends its own RSTs for
 			// closed sockets with ID 0, and so do nftables' rejects.
-			if !t.rst.set && t.ipidRun >= minIPIDRun && s.IPID != 0 && step > maxIPIDStep {
+			if !t.rst.set() && t.ipidRun >= minIPIDRun && s.IPID != 0 && step > maxIPIDStep {
 				t.rstIPIDJump = true
 			}
 		case t.ipidSet && step > 0 && step <= maxIPIDStep:
@@ -187,7 +203,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 			t.lastIPID, t.ipidSet = s.IPID, true
 		}
 	}
-	mark := segMark{set: true, frame: s.Frame, input: int32(s.Input), ns: now, seq: seq, len: int32(s.PayloadLen)}
+	mark := newMark(s.Frame, s.Input, now, seq, s.PayloadLen)
 	tr.quality(side, s, seq, ackNo)
 
 	// Handshake timing.
@@ -216,11 +232,11 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		// The peer's retransmissions were answered; what it still has
 		// in flight waits from now on at the latest.
 		p := &tr.dir[1-side]
-		if p.stall.set && !p.stallAcked.set && !ackNo.LessThan(p.stall.seq.Add(uint32(p.stall.len))) {
+		if p.stall.set() && !p.stallAcked.set() && !ackNo.LessThan(p.stall.seq.Add(uint32(p.stall.len))) {
 			p.stallAcked = mark
 		}
 		p.retryFirst, p.retryLast, p.retries = segMark{}, segMark{}, 0
-		if p.unacked.set {
+		if p.unacked.set() {
 			p.unacked = segMark{}
 			if p.seenEndSet && p.seenEnd.GreaterThan(ackNo) {
 				p.unacked = mark
@@ -273,7 +289,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		if !retrans && !spurious {
 			copy(t.last[:], t.last[1:])
 			t.last[len(t.last)-1] = mark
-			if !t.stall.set {
+			if !t.stall.set() {
 				t.stall = mark
 			}
 		}
@@ -284,13 +300,13 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	// had): part of the run an ACK from the peer ends.
 	fin := s.Flags.Has(decode.FlagFIN)
 	if f.Any(tcp.FlagRetransmission|tcp.FlagFastRetransmission) && !spurious && !syn && !rst && (s.PayloadLen > 0 || fin) {
-		if !t.retryFirst.set {
+		if !t.retryFirst.set() {
 			t.retryFirst = mark
 		}
 		t.retryLast = mark
 		t.retries++
 	}
-	if s.PayloadLen > 0 && !retrans && !spurious && !t.unacked.set {
+	if s.PayloadLen > 0 && !retrans && !spurious && !t.unacked.set() {
 		t.unacked = mark
 	}
 	if t.lossStarted && !retrans && !spurious && !syn {
@@ -303,29 +319,29 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if !t.seenEndSet || end.GreaterThan(t.seenEnd) {
 		t.seenEnd, t.seenEndSet = end, true
 	}
-	if rst && !t.rst.set {
+	if rst && !t.rst.set() {
 		t.rst, t.rstTTL = mark, s.TTL
 		if !ct.rstSeen {
 			ct.rstGap, ct.rstSeen = now-ct.lastNS, true
 		}
 	}
-	if s.Flags.Has(decode.FlagFIN) && !t.fin.set {
+	if s.Flags.Has(decode.FlagFIN) && !t.fin.set() {
 		t.fin = mark
 	}
 	switch {
 	case syn:
 		t.syns++
-		if !t.firstSYN.set {
+		if !t.firstSYN.set() {
 			t.firstSYN = mark
 		}
 		t.lastSYN = mark
 	case !rst:
 		t.plain = true
 	}
-	if syn && !ack && !t.syn.set {
+	if syn && !ack && !t.syn.set() {
 		t.syn, t.synTTL = mark, s.TTL
 	}
-	if syn && ack && !t.synAck.set {
+	if syn && ack && !t.synAck.set() {
 		t.synAck = mark
 	}
 	if ack && !syn && !rst {
@@ -352,11 +368,11 @@ type rejections struct {
 // DirFacts.Rejected).
 func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
 	t := &tr.dir[side]
-	if !t.syn.set || t.icmp.set || tcp.Seq(e.Seq) != t.syn.seq {
-		if t.syn.set && tcp.Seq(e.Seq) == t.syn.seq {
+	if !t.syn.set() || t.icmp.set() || tcp.Seq(e.Seq) != t.syn.seq {
+		if t.syn.set() && tcp.Seq(e.Seq) == t.syn.seq {
 			return false // the SYN again: a probe's, already kept
 		}
-		mark := segMark{set: true, frame: e.Frame, input: int32(e.Input), ns: e.Time.UnixNano(), seq: tcp.Seq(e.Seq)}
+		mark := newMark(e.Frame, e.Input, e.Time.UnixNano(), tcp.Seq(e.Seq), 0)
 		if t.rejected == nil {
 			t.rejected = &rejections{first: mark, from: e.From, typ: e.Type, code: e.Code, v6: e.IPVersion == 6}
 		}
@@ -364,7 +380,7 @@ func (tr *Tracker) ICMPError(side int, e *decode.ICMPError) bool {
 		t.rejected.last = mark
 		return false
 	}
-	t.icmp = segMark{set: true, frame: e.Frame, input: int32(e.Input), ns: e.Time.UnixNano()}
+	t.icmp = newMark(e.Frame, e.Input, e.Time.UnixNano(), 0, 0)
 	icmpErr := *e
 	t.icmpErr = &icmpErr
 	return true
@@ -548,10 +564,10 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 		fl := tc.Flow(side)
 		t := &tr.dir[side]
 		m := func(s segMark) SegRef {
-			if !s.set {
+			if !s.set() {
 				return SegRef{}
 			}
-			return SegRef{Frame: s.frame, Input: int(s.input), Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: int(s.len)}
+			return SegRef{Frame: s.frame(), Input: s.input(), Time: time.Unix(0, s.ns).UTC(), Seq: fl.BaseSeq().Size(s.seq), Len: int(s.len)}
 		}
 		df := &f.Dir[d]
 		if t.ttlSet {
@@ -561,13 +577,13 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 		if t.lossStarted {
 			df.LossLen, df.BigAfter, df.SmallAfter = t.lossLen, t.bigAfter, t.smallAfter
 		}
-		if t.ackAdv.set {
-			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame, int(t.ackAdv.input)
+		if t.ackAdv.set() {
+			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame(), t.ackAdv.input()
 		}
 		df.Stall = m(t.stall)
 		df.Last = last[d]
 		for _, s := range t.last {
-			if s.set {
+			if s.set() {
 				df.Last = append(df.Last, m(s))
 			}
 		}
@@ -575,7 +591,7 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 			df.Last = nil // as Facts has it: none appended
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
-		if t.rst.set {
+		if t.rst.set() {
 			df.RSTTTL = int(t.rstTTL)
 		}
 		df.RSTIPIDJump = t.rstIPIDJump
@@ -585,8 +601,8 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 		df.StallAcked = m(t.stallAcked)
 		df.SYNs, df.FirstSYN, df.LastSYN, df.Plain = t.syns, m(t.firstSYN), m(t.lastSYN), t.plain
 		df.SYN, df.SYNAck, df.SYNTTL, df.PlainACK = m(t.syn), m(t.synAck), int(t.synTTL), t.plainACK
-		if t.icmp.set {
-			df.ICMP = SegRef{Frame: t.icmp.frame, Input: int(t.icmp.input), Time: time.Unix(0, t.icmp.ns).UTC()}
+		if t.icmp.set() {
+			df.ICMP = SegRef{Frame: t.icmp.frame(), Input: t.icmp.input(), Time: time.Unix(0, t.icmp.ns).UTC()}
 			df.ICMPError = *t.icmpErr
 		}
 		if r := t.rejected; r != nil {
@@ -637,7 +653,7 @@ func (tr *Tracker) Unconnected() bool {
 // came too late. With the time of the first SYN, Unix ns.
 func (tr *Tracker) GaveUpConnecting(side int) (firstSYN int64, ok bool) {
 	t, p := &tr.dir[side], &tr.dir[1-side]
-	if !tr.Unconnected() || side != tr.conn.synSide || t.syns == 0 || p.syns == 0 || !t.rst.set {
+	if !tr.Unconnected() || side != tr.conn.synSide || t.syns == 0 || p.syns == 0 || !t.rst.set() {
 		return 0, false
 	}
 	// As the verdict's lateRST: a client that had waited synRTO; an RST
@@ -649,17 +665,17 @@ func (tr *Tracker) GaveUpConnecting(side int) (firstSYN int64, ok bool) {
 }
 
 // FINSent says whether side sent a FIN.
-func (tr *Tracker) FINSent(side int) bool { return tr.dir[side].fin.set }
+func (tr *Tracker) FINSent(side int) bool { return tr.dir[side].fin.set() }
 
 // FirstClose says whether the segment at frame of input was the
 // connection's first FIN or RST, and side sent it.
 func (tr *Tracker) FirstClose(side, frame, input int) bool {
 	t, p := &tr.dir[side], &tr.dir[1-side]
-	if p.fin.set || p.rst.set {
+	if p.fin.set() || p.rst.set() {
 		return false
 	}
-	first := func(m segMark) bool { return m.set && m.frame == frame && int(m.input) == input }
-	return first(t.fin) && !t.rst.set || first(t.rst) && !t.fin.set || first(t.fin) && first(t.rst)
+	first := func(m segMark) bool { return m.set() && m.frame() == frame && m.input() == input }
+	return first(t.fin) && !t.rst.set() || first(t.rst) && !t.fin.set() || first(t.fin) && first(t.rst)
 }
 
 // TTL is side's usual TTL: that of its first segment without RST.
@@ -675,19 +691,19 @@ func (tr *Tracker) RSTGap() time.Duration { return time.Duration(tr.conn.rstGap)
 // AckAdvance is when side last received new data in order (Unix ns);
 // false if its ACK was never seen moving.
 func (tr *Tracker) AckAdvance(side int) (ns int64, ok bool) {
-	return tr.dir[side].ackAdvNS, tr.dir[side].ackAdv.set
+	return tr.dir[side].ackAdvNS, tr.dir[side].ackAdv.set()
 }
 
 // Stall is when side sent its first data after its ACK last moved, still
 // unanswered (Unix ns); false if there is none.
 func (tr *Tracker) Stall(side int) (ns int64, ok bool) {
-	return tr.dir[side].stall.ns, tr.dir[side].stall.set
+	return tr.dir[side].stall.ns, tr.dir[side].stall.set()
 }
 
 // LastSent is side's latest first transmission with payload.
 func (tr *Tracker) LastSent(side int) (frame, input int, ok bool) {
 	m := tr.dir[side].last[len(tr.dir[side].last)-1]
-	return m.frame, int(m.input), m.set
+	return m.frame(), m.input(), m.set()
 }
 
 // TrackerMem is what of a Tracker's memory Reuse gives the next

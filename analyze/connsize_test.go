@@ -1,0 +1,17 @@
+package analyze
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestConnStateSize: every open connection's trackers are one allocation
+// (connState) that fits the runtime's 2,304-byte size class; a few bytes
+// more would take the 2,688-byte one: 8 MB more at 20,000 open
+// connections (BenchmarkConnMemory). verdict's segMark (24 bytes) and the
+// order of dirTrack's small fields keep it there.
+func TestConnStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(connState{}); n > 2304 {
+		t.Errorf("connState is %d bytes, over the 2,304-byte size class", n)
+	}
+}
