@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -88,7 +89,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	fs.Var((*hostList)(&filter.Hosts), "host", "capture TCP from or to `ADDR` only (repeatable, or comma-separated; IPv4 or IPv6)")
 	fs.IntVar(&snaplen, "snaplen", 0, "keep at most `N` bytes of each packet (0: whole packets)")
 	var smallRing bool
-	fs.BoolVar(&smallRing, "small-ring", false, "start each socket's packet ring at 8 MiB and grow it to 64 MiB once the link carries 5 MB/s: about 22 MB of memory before the first packet instead of 78 MB, but a burst from silence may lose its first packets (counted as capture drops)")
+	fs.BoolVar(&smallRing, "small-ring", false, "start each socket's packet ring at 12 MiB and grow it to 64 MiB once the link carries 5 MB/s: about 27 MB of memory before the first packet instead of 79 MB, but a burst from silence may lose its first packets (counted as capture drops)")
 	fs.DurationVar(&duration, "duration", 0, "stop after `D` (0: at SIGINT or SIGTERM)")
 	fs.StringVar(&pcapPath, "w", "", "also write every captured packet to pcapng `FILE`")
 	fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://`ADDR`/metrics while capturing (e.g. :9464)")
@@ -160,6 +161,7 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	// Idle: a quiet link still moves the analyzer's clock once a second,
 	// for the time-driven findings (a PING given up on, silence).
 	lc := live.Config{Interfaces: ifaces, Filter: filter, Snaplen: snaplen, Idle: time.Second}
+	defer readerProc()()
 	if smallRing {
 		lc.StartBlocks = smallRingBlocks
 	}
@@ -297,8 +299,32 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 }
 
 // smallRingBlocks is --small-ring's first ring, in 1 MiB blocks: with
-// the binary and the heap, live stays under 30 MB until its link is busy.
-const smallRingBlocks = 8
+// the binary and the heap, live stays under 30 MB until its link is busy
+// (27 MB). It must hold a burst from silence while the kernel opens the
+// big ring beside it: at the lab's 160 MB/s, 75 ms of it (the opening
+// took 12-60 ms there), where 8 MiB overflowed in 2 runs of 8 and 16
+// MiB would start at 30 MB.
+const smallRingBlocks = 12
+
+// readerProc lets Go run one goroutine more at once than it would
+// (GOMAXPROCS, unless the environment sets it), and returns what undoes
+// it. The sockets' readers must empty their rings as fast as the link
+// fills them; with a P for each core, the analysis and the collector can
+// hold them all while a reader waits for one, up to a scheduling quantum
+// (10 ms) at a time. The kernel schedules the extra thread among the
+// others at once. Measured with --small-ring on the lab's bulk traffic
+// at 160 MB/s (lab/run.sh bulk-live), packets lost while the 64 MiB ring
+// was opened: with an 8 MiB first ring, 5 runs of 8 with the cores' Ps
+// alone, 2 of 8 with one more; with 12 MiB, 1 of 10 alone, 0 of 10 with
+// one more. Unpaced, the 64 MiB ring from the start lost packets in 3
+// runs of 4 alone, none of 4 with one more.
+func readerProc() (undo func()) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	return func() { runtime.GOMAXPROCS(prev) }
+}
 
 // isTerminal says whether w is a terminal (TCGETS succeeds on it).
 func isTerminal(w io.Writer) bool {

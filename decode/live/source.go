@@ -49,10 +49,11 @@ type Config struct {
 	// StartBlocks, when positive and under RingBlocks, is the number of
 	// 1 MiB a socket's ring starts with, until its link carries
 	// growBytes of ring within growWindow (see grow): a quiet capture
-	// then costs 8 MiB of ring, not 64, but a burst from silence may
-	// lose packets while the bigger ring is being opened (measured on
-	// the lab's bulk traffic: 2,000-3,000 of a million). 0: the ring has
-	// RingBlocks from the start.
+	// then costs StartBlocks MiB of ring, not 64, but a burst from
+	// silence may lose packets while the bigger ring is being opened
+	// (measured on the lab's bulk traffic at 160 MB/s with 8 MiB: 1 to
+	// 3,923 packets in 3 runs of 12). 0: the ring has RingBlocks from
+	// the start.
 	StartBlocks int
 	// Idle, when positive, makes Next return a *decode.IdleError after
 	// waiting that long for a packet, so that the reader sees time pass
@@ -357,10 +358,14 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 //
 // Measured on the lab's bulk transfer at 160 MB/s on this 2-core machine
 // (bench: lab/run.sh bulk-live with --small-ring): the kernel opens the
-// big ring in 8-75 ms while both cores are busy, and the 8 MiB ring
+// big ring in 8-75 ms while both cores are busy, and an 8 MiB ring
 // overflows in about 50 ms; 3 runs in 12 lost packets (1, 1,348 and
 // 3,923), counted as drops, where the big ring from the start lost none.
-// Hence the small ring is opt-in.
+// The reader's own pace matters as much: a 12 MiB first ring, with the
+// capture's goroutines given one P more than the cores (h2pcap live's
+// readerProc), lost none in 10. Growing in steps (8, 32, then 64 MiB)
+// did not help: the ring overflows because its reader falls behind
+// while the kernel clears the new ring, whatever its size.
 const (
 	growWindow = 50 * time.Millisecond
 	// growBytes: 5 MB/s, early in a TCP transfer's slow start, so that
