@@ -5,8 +5,8 @@
 # of bench/gen's into the other end (nothing leaves the namespace; the
 # kernel drops the frames, addressed to other MACs, after the capture saw
 # them). Measured from /proc/PID/status (VmRSS, VmHWM):
-#   start   RSS before the first packet, and with --small-ring (target
-#           <= 30 MB)
+#   start   RSS before the first packet, with the default 12 MiB first
+#           ring (target <= 30 MB) and with --small-ring=false
 #   storm   peak RSS while BENCH_LIVE_N short connections arrive as fast as
 #           the replay sends them (a reconnect storm)
 #   after   RSS BENCH_LIVE_SETTLE s after the storm: the forgotten
@@ -129,8 +129,8 @@ pid=
 read -r u s k <"$out/live-mem.time"
 final=$((k / 1024))
 printf '\nh2pcap live memory (%d short connections replayed on a veth, %s):\n' "$n" "$(tail -1 "$out/replay.err")"
-printf '  RSS before the first packet %4d MB (cgroup %d MB) with the 64 MiB ring, %d MB (cgroup %d MB) with --small-ring (target <= 30 MB: %s)\n' \
-	"$big" "$bigcg" "$small" "$smallcg" "$(ok "$big" 30)"
+printf '  RSS before the first packet %4d MB (cgroup %d MB) with the 12 MiB first ring (the default), %d MB (cgroup %d MB) with --small-ring=false, the 64 MiB ring (target <= 30 MB: %s)\n' \
+	"$small" "$smallcg" "$big" "$bigcg" "$(ok "$small" 30)"
 printf '  peak RSS during the storm   %4d MB\n' "$peak"
 printf '  RSS %2d s after the storm    %4d MB (every 5 s:%s)\n' "$settle" "$after" "$trend"
 printf '  peak RSS with the report    %4d MB (target <= 256 MB: %s), CPU %.2f s\n' "$final" "$(ok "$final" 256)" "$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')"

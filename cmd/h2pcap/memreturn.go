@@ -124,7 +124,8 @@ const (
 
 // liveGCAbove: below this much heap in use live keeps Go's default GOGC.
 // A collection while live starts costs RSS (about 7 MB of its first 28
-// with --small-ring), and a heap this small costs nothing to let grow.
+// with the small first ring), and a heap this small costs nothing to let
+// grow.
 const liveGCAbove = 16 << 20
 
 // tune sets GOGC from the allocation rate since the last call (see
