@@ -161,7 +161,9 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 	// Idle: a quiet link still moves the analyzer's clock once a second,
 	// for the time-driven findings (a PING given up on, silence).
 	lc := live.Config{Interfaces: ifaces, Filter: filter, Snaplen: snaplen, Idle: time.Second}
-	defer readerProc()()
+	var procs readerProcs
+	lc.OnBusy = procs.add
+	defer procs.undo()
 	if smallRing {
 		lc.StartBlocks = smallRingBlocks
 	}
@@ -307,24 +309,49 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 // MiB would start at 30 MB.
 const smallRingBlocks = 12
 
-// readerProc lets Go run one goroutine more at once than it would
-// (GOMAXPROCS, unless the environment sets it), and returns what undoes
-// it. The sockets' readers must empty their rings as fast as the link
-// fills them; with a P for each core, the analysis and the collector can
-// hold them all while a reader waits for one, up to a scheduling quantum
-// (10 ms) at a time. The kernel schedules the extra thread among the
-// others at once. Measured with --small-ring on the lab's bulk traffic
-// at 160 MB/s (lab/run.sh bulk-live), packets lost while the 64 MiB ring
-// was opened: with an 8 MiB first ring, 5 runs of 8 with the cores' Ps
-// alone, 2 of 8 with one more; with 12 MiB, 1 of 10 alone, 0 of 10 with
-// one more. Unpaced, the 64 MiB ring from the start lost packets in 3
-// runs of 4 alone, none of 4 with one more.
-func readerProc() (undo func()) {
+// readerProcs lets Go run one goroutine more at once than it would
+// (GOMAXPROCS, unless the environment sets it) once a link is busy
+// (live.Config.OnBusy: 5 MB/s, when a small ring grows). The sockets'
+// readers must then empty their rings as fast as the link fills them;
+// with a P for each core, the analysis and the collector can hold them
+// all while a reader waits for one, up to a scheduling quantum (10 ms)
+// at a time, and the kernel schedules the extra thread among the others
+// at once. Measured on the lab's bulk traffic at 160 MB/s (lab/run.sh
+// bulk-live), runs that lost packets while the 64 MiB ring was opened:
+// with an 8 MiB first ring, 5 of 8 with the cores' Ps alone, 2 of 8 with
+// one more; with 12 MiB, 1 of 10 alone, 0 of 22 with one more (at 190
+// MB/s, 0 of 12). Unpaced, the 64 MiB ring from the start lost packets
+// in 3 runs of 4 alone, none of 4 with one more. Not before a link is
+// busy: an idle P's thread spins looking for work, and 20,000 idle
+// connections pinging every 5 s took 18 % more CPU with the extra P
+// from the start (16.1 s in 120 s against 13.6).
+type readerProcs struct {
+	mu    sync.Mutex
+	added bool
+	prev  int
+}
+
+// add gives Go its extra P, once.
+func (r *readerProcs) add() {
 	if os.Getenv("GOMAXPROCS") != "" {
-		return func() {}
+		return
 	}
-	prev := runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	return func() { runtime.GOMAXPROCS(prev) }
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.added {
+		r.prev = runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+		r.added = true
+	}
+}
+
+// undo takes the extra P back.
+func (r *readerProcs) undo() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.added {
+		runtime.GOMAXPROCS(r.prev)
+		r.added = false
+	}
 }
 
 // isTerminal says whether w is a terminal (TCGETS succeeds on it).

@@ -59,6 +59,12 @@ type Config struct {
 	// waiting that long for a packet, so that the reader sees time pass
 	// on a quiet link.
 	Idle time.Duration
+	// OnBusy, when set, is called once, from a capture goroutine, the
+	// first time a socket's link carries growBytes of ring within
+	// growWindow (5 MB/s: what makes a small ring grow), whatever the
+	// ring's size: from then on the readers must keep pace with a busy
+	// link (h2pcap live gives them a P of their own then).
+	OnBusy func()
 }
 
 // PermissionError is returned by Open without the privilege to open a
@@ -174,6 +180,7 @@ type Source struct {
 
 	queueDrops atomic.Uint64
 	delivered  atomic.Uint64
+	busyTold   atomic.Bool // Config.OnBusy was called
 
 	// Owned by the caller of Next.
 	idle  *time.Timer // Config.Idle's; nil without
@@ -362,8 +369,8 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 // overflows in about 50 ms; 3 runs in 12 lost packets (1, 1,348 and
 // 3,923), counted as drops, where the big ring from the start lost none.
 // The reader's own pace matters as much: a 12 MiB first ring, with the
-// capture's goroutines given one P more than the cores (h2pcap live's
-// readerProc), lost none in 10. Growing in steps (8, 32, then 64 MiB)
+// capture's goroutines given one P more than the cores once the link
+// is busy (Config.OnBusy; h2pcap live's readerProcs), lost none in 22. Growing in steps (8, 32, then 64 MiB)
 // did not help: the ring overflows because its reader falls behind
 // while the kernel clears the new ring, whatever its size.
 const (
@@ -395,12 +402,9 @@ const (
 // rejectAll is the filter of a socket being replaced: it takes nothing.
 var rejectAll = []bpf.RawInstruction{{Op: 0x06, K: 0}} // ret #0
 
-// busy counts a packet of n bytes at t and says whether h's ring should
-// grow now.
+// busy counts a packet of n bytes at t and says whether h's link now
+// carries growBytes of ring within growWindow.
 func (h *handle) busy(t time.Time, n int) bool {
-	if h.blocks >= h.full || h.growing != nil {
-		return false
-	}
 	if t.Sub(h.windowStart) > growWindow || t.Before(h.windowStart) {
 		h.windowStart, h.window = t, 0
 	}
@@ -602,8 +606,13 @@ func (s *Source) read(iface int, h *handle) {
 		switch {
 		case h.growing != nil:
 			s.grew(iface, h)
-		case drainUntil.IsZero() && h.busy(ci.Timestamp, ci.CaptureLength):
-			h.startGrow()
+		case drainUntil.IsZero() && (h.blocks < h.full || !s.busyTold.Load()) && h.busy(ci.Timestamp, ci.CaptureLength):
+			if s.busyTold.CompareAndSwap(false, true) && s.cfg.OnBusy != nil {
+				s.cfg.OnBusy()
+			}
+			if h.blocks < h.full {
+				h.startGrow()
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,7 +87,8 @@ func TestSourceIdle(t *testing.T) { inNetns(t, "idle") }
 func TestSourceLongFilter(t *testing.T) { inNetns(t, "long") }
 
 // TestSourceGrow: a ring started small (Config.StartBlocks) is replaced
-// by the full one while a burst of full-sized segments passes:
+// by the full one while a burst of full-sized segments passes (and
+// Config.OnBusy is told, once):
 // every packet is read once, none twice, and any lost is counted.
 func TestSourceGrow(t *testing.T) { inNetns(t, "grow") }
 
@@ -273,7 +275,8 @@ func helperQueue(t *testing.T) {
 }
 
 func helperGrow(t *testing.T) {
-	src, err := Open(Config{Interfaces: []string{"v0"}, Filter: Filter{Ports: []uint16{9999}}, StartBlocks: 4, RingBlocks: 16})
+	var busy atomic.Int32
+	src, err := Open(Config{Interfaces: []string{"v0"}, Filter: Filter{Ports: []uint16{9999}}, StartBlocks: 4, RingBlocks: 16, OnBusy: func() { busy.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +327,9 @@ func helperGrow(t *testing.T) {
 	t.Logf("read %d, distinct %d, stats %+v, ring %d blocks", n, len(seen), st, src.handles[0].blocks)
 	if src.handles[0].blocks != 16 {
 		t.Errorf("the ring did not grow: %d blocks", src.handles[0].blocks)
+	}
+	if n := busy.Load(); n != 1 {
+		t.Errorf("OnBusy called %d times, want once", n)
 	}
 	// The moment both rings are open may cost packets (--small-ring
 	// says so): those are counted as drops, never read twice.
