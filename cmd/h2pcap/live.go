@@ -301,12 +301,11 @@ func cmdLive(args []string, stdout, stderr io.Writer) error {
 }
 
 // smallRingBlocks is the first ring (--small-ring, the default), in 1
-// MiB blocks: with
-// the binary and the heap, live stays under 30 MB until its link is busy
-// (27 MB). It must hold a burst from silence while the kernel opens the
-// big ring beside it: at the lab's 160 MB/s, 75 ms of it (the opening
-// took 12-60 ms there), where 8 MiB overflowed in 2 runs of 8 and 16
-// MiB would start at 30 MB.
+// MiB blocks: with the binary and the heap, live stays under 30 MB until
+// its link is busy (27 MB). It must hold a burst from silence while the
+// kernel opens the big ring beside it: at the lab's 160 MB/s, 75 ms of
+// it (the opening took 12-60 ms there), where 8 MiB overflowed in 2 runs
+// of 8 and 16 MiB would start at 30 MB.
 const smallRingBlocks = 12
 
 // readerProcs lets Go run one goroutine more at once than it would

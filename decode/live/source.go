@@ -369,10 +369,12 @@ func (h *handle) open(blocks int) (*afpacket.TPacket, time.Time, error) {
 // overflows in about 50 ms; 3 runs in 12 lost packets (1, 1,348 and
 // 3,923), counted as drops, where the big ring from the start lost none.
 // The reader's own pace matters as much: a 12 MiB first ring, with the
-// capture's goroutines given one P more than the cores once the link
-// is busy (Config.OnBusy; h2pcap live's readerProcs), lost none in 22. Growing in steps (8, 32, then 64 MiB)
-// did not help: the ring overflows because its reader falls behind
-// while the kernel clears the new ring, whatever its size.
+// capture's goroutines given one P more than the cores once the link is
+// busy (Config.OnBusy; h2pcap live's readerProcs), lost none in 22 runs
+// (16 of them with the extra P from the start).
+// Growing in steps (8, 32, then 64 MiB) did not help: the ring
+// overflows because its reader falls behind while the kernel clears the
+// new ring, whatever its size.
 const (
 	growWindow = 50 * time.Millisecond
 	// growBytes: 5 MB/s, early in a TCP transfer's slow start, so that
