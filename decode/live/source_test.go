@@ -381,3 +381,18 @@ func helperIdle(t *testing.T) {
 		t.Errorf("info says %d packets, %d delivered", src.Info().Packets, packets)
 	}
 }
+
+// TestFingerprintInterface: the same bytes crossing two interfaces (a
+// bridge forwards a frame unchanged) are two packets to a grow's
+// dedupe, not one and its copy.
+func TestFingerprintInterface(t *testing.T) {
+	data := []byte("the same frame on both ports of a bridge")
+	a := fingerprint(data, gopacket.CaptureInfo{Length: len(data), InterfaceIndex: 4})
+	b := fingerprint(data, gopacket.CaptureInfo{Length: len(data), InterfaceIndex: 5})
+	if a == b {
+		t.Error("one fingerprint for the frame on two interfaces")
+	}
+	if a != fingerprint(data, gopacket.CaptureInfo{Length: len(data), InterfaceIndex: 4}) {
+		t.Error("two fingerprints for one frame on one interface")
+	}
+}
