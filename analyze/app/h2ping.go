@@ -462,9 +462,10 @@ func (p *pingTracker) healthCheck(client int, closed bool, closeAt h2.Meta, prov
 		match = match && near(rit, clientGoReadIdle)
 	}
 	if lastUnanswered != nil && closed && (provoked.IsZero() || provoked.Before(lastUnanswered.Meta().Time)) {
-		pt := closeAt.Time.Sub(lastUnanswered.Meta().Time)
+		m := lastUnanswered.Meta()
+		pt := closeAt.Time.Sub(m.Time)
 		hc.PingTimeoutS = secPtr(pt)
-		hc.PingFrame, hc.CloseFrame = lastUnanswered.Meta().Frame, closeAt.Frame
+		hc.PingFrame, hc.CloseFrame = m.Frame, closeAt.Frame
 		match = match && near(pt, clientGoPingTimeout)
 	}
 	if hc.ReadIdleTimeoutS == nil && hc.PingTimeoutS == nil {
@@ -509,8 +510,8 @@ func LatePingAfter(irtt time.Duration) time.Duration {
 func (h *Conn) UnansweredPing(side, frame, input int) *PingRec {
 	for i := len(h.pings.list) - 1; i >= 0; i-- {
 		r := &h.pings.list[i]
-		if int(r.Side) != side || r.Acked || r.Orphan || r.Meta().Frame == 0 ||
-			r.Meta().Input > input || r.Meta().Input == input && r.Meta().Frame > frame {
+		if int(r.Side) != side || r.Acked || r.Orphan || r.meta.frame == 0 ||
+			int(r.metaIn) > input || int(r.metaIn) == input && r.meta.frame > int64(frame) {
 			continue
 		}
 		if h.PeerGoawayBefore(side, r.Meta()) {
@@ -535,7 +536,7 @@ func (h *Conn) PeerGoawayBefore(side int, m h2.Meta) bool {
 // lastPing returns side's latest PING (not an ACK without its PING).
 func (h *Conn) LastPing(side int) *PingRec {
 	for i := len(h.pings.list) - 1; i >= 0; i-- {
-		if r := &h.pings.list[i]; int(r.Side) == side && !r.Orphan && r.Meta().Frame != 0 {
+		if r := &h.pings.list[i]; int(r.Side) == side && !r.Orphan && r.meta.frame != 0 {
 			return r
 		}
 	}

@@ -295,15 +295,19 @@ func (nt *Noticer) closedWithPing(c Conn, side int, s *decode.Segment) {
 	p := c.App().UnansweredPing(side, s.Frame, s.Input)
 	// A close sooner than any PingTimeout after the PING is the
 	// sender's own, not a lost PING (the verdict's rule).
-	if p == nil || s.Time.Sub(p.Meta().Time) < verdict.MinPingTimeout {
+	if p == nil {
+		return
+	}
+	pm := p.Meta()
+	if s.Time.Sub(pm.Time) < verdict.MinPingTimeout {
 		return
 	}
 	how := "closed (FIN)"
 	if s.Flags.Has(decode.FlagRST) {
 		how = "reset"
 	}
-	n := nt.prepare(c, model.NoticePingLost, s.Time, p.Meta().Frame, p.Meta().Input, side)
-	n.RTT = s.Time.Sub(p.Meta().Time)
+	n := nt.prepare(c, model.NoticePingLost, s.Time, pm.Frame, pm.Input, side)
+	n.RTT = s.Time.Sub(pm.Time)
 	n.Text = fmt.Sprintf("%s PING unanswered, %s %s after %s", n.From, n.From, how, prose.Duration(n.RTT))
 	nt.pingLost(c, p)
 }
@@ -386,7 +390,10 @@ func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 		pinged := false
 		for i := len(h.Pings()) - 1; i >= 0; i-- {
 			p := &h.Pings()[i]
-			if int(p.Side) != oc || p.Meta().Frame == 0 || p.Inferred || p.Meta().Time.Before(stall) {
+			if int(p.Side) != oc || p.Inferred {
+				continue
+			}
+			if pm := p.Meta(); pm.Frame == 0 || pm.Time.Before(stall) {
 				continue
 			}
 			pinged = true
@@ -420,7 +427,8 @@ func (nt *Noticer) redialed(c Conn, s *decode.Segment) {
 func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	c.Notes().pingLost = true
 	c.Notes().lostAckTold = p.Acked // answered already: nothing more to tell
-	c.Notes().lostFrame, c.Notes().lostInput = p.Meta().Frame, int32(p.Meta().Input)
+	pm := p.Meta()
+	c.Notes().lostFrame, c.Notes().lostInput = pm.Frame, int32(pm.Input)
 	// The last healthy moment is before the lost PING: seen near the
 	// peer, the lost PING itself was answered in time.
 	nt.n.Since = time.Time{}
@@ -430,8 +438,11 @@ func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 		if r == p {
 			c.Notes().lostAt = int(r.ID) + 1 // p may also be a pending inferred PING, not listed yet
 		}
-		if r.Acked && !r.Orphan && r.Meta().Frame != 0 && r.Meta().Time.Before(p.Meta().Time) && r.Ack().Time.Sub(r.Meta().Time) <= late {
-			nt.n.Since = r.Meta().Time
+		if !r.Acked || r.Orphan {
+			continue
+		}
+		if rm := r.Meta(); rm.Frame != 0 && rm.Time.Before(pm.Time) && r.Ack().Time.Sub(rm.Time) <= late {
+			nt.n.Since = rm.Time
 		}
 	}
 	if p.Inferred {
@@ -440,29 +451,30 @@ func (nt *Noticer) pingLost(c Conn, p *app.PingRec) {
 	} else if s := app.PingSender(p.Data); s != app.SenderUnknown {
 		nt.n.Text += " (" + s + ")"
 	}
-	nt.n.Text += "; frame " + strconv.Itoa(p.Meta().Frame)
+	nt.n.Text += "; frame " + strconv.Itoa(pm.Frame)
 	nt.send()
 }
 
 // tellAck tells an answered PING: a ping_ack, or a ping_late past the
 // report's lateness.
 func (nt *Noticer) TellAck(c Conn, r *app.PingRec) {
-	rtt := r.Ack().Time.Sub(r.Meta().Time)
+	m, a := r.Meta(), r.Ack()
+	rtt := a.Time.Sub(m.Time)
 	late := rtt > app.LatePingAfter(c.IRTT())
 	kind := model.NoticePingAck
 	if late {
 		kind = model.NoticePingLate
 	} else {
-		c.Notes().healthy = r.Meta().Time
+		c.Notes().healthy = m.Time
 	}
-	n := nt.prepare(c, kind, r.Ack().Time, r.Ack().Frame, r.Ack().Input, int(r.Side))
+	n := nt.prepare(c, kind, a.Time, a.Frame, a.Input, int(r.Side))
 	n.RTT, n.Inferred = rtt, r.Inferred
 	if late {
 		how := ""
 		if r.Inferred {
 			how = ", inferred from TLS record sizes"
 		}
-		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, r.Meta().Frame, how, prose.Duration(rtt), r.Ack().Frame)
+		n.Text = fmt.Sprintf("%s PING (frame %d%s) answered after %s; frame %d", n.From, m.Frame, how, prose.Duration(rtt), a.Frame)
 	}
 	nt.send()
 }
@@ -622,10 +634,14 @@ func (nt *Noticer) scan(c Conn, now time.Time) {
 			// still awaited (tlsinfer.go lists it only once decided).
 			p = app.InferredPing(side, pend)
 		}
-		if p == nil || now.Sub(p.Meta().Time) < pingGiveUp || c.App().PeerGoawayBefore(side, p.Meta()) {
+		if p == nil {
 			continue
 		}
-		since := p.Meta().Time
+		pm := p.Meta()
+		if now.Sub(pm.Time) < pingGiveUp || c.App().PeerGoawayBefore(side, pm) {
+			continue
+		}
+		since := pm.Time
 		if p.Acked {
 			// Seen near the peer (judge's lostPingUnclosed): the peer
 			// answered, and its answer is what never arrived; its data
@@ -640,11 +656,11 @@ func (nt *Noticer) scan(c Conn, now time.Time) {
 		}
 		// Nothing new from the sender after its PING: it stopped.
 		if frame, input, ok := c.Tracker().LastSent(side); ok &&
-			(input > p.Meta().Input || input == p.Meta().Input && frame > p.Meta().Frame) {
+			(input > pm.Input || input == pm.Input && frame > pm.Frame) {
 			continue
 		}
-		n := nt.prepare(c, model.NoticePingLost, now, p.Meta().Frame, p.Meta().Input, side)
-		n.RTT = now.Sub(p.Meta().Time)
+		n := nt.prepare(c, model.NoticePingLost, now, pm.Frame, pm.Input, side)
+		n.RTT = now.Sub(pm.Time)
 		peer := model.SideServer
 		if n.From == model.SideServer {
 			peer = model.SideClient
