@@ -319,7 +319,7 @@ const smallRingBlocks = 12
 // bulk-live), runs that lost packets while the 64 MiB ring was opened:
 // with an 8 MiB first ring, 5 of 8 with the cores' Ps alone, 2 of 8 with
 // one more; with 12 MiB, 1 of 10 alone, 0 of 22 with one more (at 190
-// MB/s, 0 of 12). Unpaced, the 64 MiB ring from the start lost packets
+// MB/s, 0 of 13). Unpaced, the 64 MiB ring from the start lost packets
 // in 3 runs of 4 alone, none of 4 with one more. Not before a link is
 // busy: an idle P's thread spins looking for work, and 20,000 idle
 // connections pinging every 5 s took 18 % more CPU with the extra P
