@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -241,5 +242,46 @@ func TestTwiceCapture(t *testing.T) {
 	// has shown copies by their IP IDs.
 	if len(segs) != 2*16 || d.Stats().Duplicates != 2*16 {
 		t.Errorf("%d segments, %d duplicates", len(segs), d.Stats().Duplicates)
+	}
+}
+
+// TestDupRefOf: a slot keeps the low bits of its frame and input, and
+// refOf rebuilds them from the last segment of its input, past 2^32
+// frames and across a rotation (carry), where what is older than the
+// input before is forgotten.
+func TestDupRefOf(t *testing.T) {
+	slot := func(in, frame int) dupEntry {
+		return dupEntry{sum: 1, frame: uint32(frame), input: uint16(in), iface: ifaceSlot(-1)}
+	}
+	tests := []struct {
+		name       string
+		last, prev frameRef
+		e          dupEntry
+		want       frameRef
+	}{
+		{"same input", frameRef{0, 120}, frameRef{}, slot(0, 117), frameRef{0, 117}},
+		{"past 2^32 frames", frameRef{3, 1<<32 + 5}, frameRef{}, slot(3, 1<<32-2), frameRef{3, 1<<32 - 2}},
+		{"input before", frameRef{7, 2}, frameRef{6, 900}, slot(6, 899), frameRef{6, 899}},
+		{"input past 2^16", frameRef{1 << 16, 4}, frameRef{1<<16 - 1, 10}, slot(1<<16-1, 9), frameRef{1<<16 - 1, 9}},
+	}
+	for _, tt := range tests {
+		d := &dupFilter{last: tt.last, prev: tt.prev}
+		if got := d.refOf(&tt.e); got != tt.want {
+			t.Errorf("%s: refOf = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+	old := &dupFilter{slots: []dupEntry{slot(4, 10), slot(5, 11), {}}, senders: []dupSender{{}}, last: frameRef{5, 12}}
+	var d dupFilter
+	d.carry(old)
+	if d.slots[0] != (dupEntry{}) || d.slots[1] != slot(5, 11) || d.prev != (frameRef{5, 12}) {
+		t.Errorf("after carry: slots %+v, prev %+v; want input 4's forgotten, input 5's kept", d.slots, d.prev)
+	}
+	for _, tt := range []struct {
+		iface int32
+		want  uint16
+	}{{-1, 1}, {0, 2}, {7, 9}, {math.MaxUint16 - 2, math.MaxUint16}, {math.MaxUint16, 1}} {
+		if got := ifaceSlot(tt.iface); got != tt.want {
+			t.Errorf("ifaceSlot(%d) = %d, want %d", tt.iface, got, tt.want)
+		}
 	}
 }
