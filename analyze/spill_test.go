@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,5 +281,56 @@ func TestRowSpillBlocks(t *testing.T) {
 	}
 	if s.off >= int64(n*700/4) {
 		t.Errorf("%d bytes in the file for %d rows of 700-1000 repetitive bytes: not compressed", s.off, n)
+	}
+}
+
+// ForgetClosedUnlisted at the capture's end (h2pcap analyze's table and
+// Markdown) forgets the healthy connections closed within ForgetHealthy
+// without keeping their rows: the table is the one made without it but
+// for the count of those forgotten, and folds every connection into its
+// path's count (not "No TCP connections", with none left listed).
+func TestForgetClosedUnlisted(t *testing.T) {
+	gen := synthCapture(t, "short", synth.Config{N: 400, Open: 16, Rate: 50})
+	opts := Options{ForgetHealthy: time.Hour}
+	table := func(end bool) (string, *model.Report) {
+		src, err := decode.Open(gen, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		a := New(opts)
+		defer a.Close()
+		info, err := a.ReadSource(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if end {
+			a.ForgetClosedUnlisted(0)
+		}
+		r := a.Report([]*decode.InputInfo{info})
+		var b bytes.Buffer
+		if err := report.Write(&b, r, "table"); err != nil {
+			t.Fatal(err)
+		}
+		return b.String(), r
+	}
+	want, kept := table(false)
+	got, r := table(true)
+	if len(kept.Connections) == 0 {
+		t.Fatalf("without ForgetClosedUnlisted no connection is listed: the test shows nothing")
+	}
+	if len(r.Connections) != 0 || r.Spilled != nil || r.Summary.HealthyNotListed != 400 {
+		t.Errorf("after ForgetClosedUnlisted: %d listed, spilled %v, %d healthy not listed; want 0, nil, 400",
+			len(r.Connections), r.Spilled != nil, r.Summary.HealthyNotListed)
+	}
+	if kept.Summary.HealthyNotListed != 0 {
+		t.Fatalf("%d connections forgotten before the end: the test shows less", kept.Summary.HealthyNotListed)
+	}
+	want = strings.Replace(want, "400 connections, 0 with problems", "400 connections (400 healthy ones, closed during the capture, counted but not listed), 0 with problems", 1)
+	if got != want {
+		t.Errorf("table differs beyond the count of forgotten connections:\n%s\nwant\n%s", got, want)
+	}
+	if !strings.Contains(got, "400 connections not listed") || strings.Contains(got, "No TCP connections") {
+		t.Errorf("the forgotten connections are not folded:\n%s", got)
 	}
 }

@@ -276,7 +276,9 @@ func (t *text) inputs(r *model.Report) {
 
 func (t *text) connections(r *model.Report) {
 	t.heading("Connections")
-	if len(r.Connections) == 0 && len(r.Unlisted) == 0 {
+	if len(r.Connections) == 0 && len(r.Unlisted) == 0 && (r.Summary == nil || r.Summary.HealthyNotListed == 0) {
+		// Connections the analysis forgot, healthy, are none listed
+		// but counted (summary.healthy_not_listed): foldedRows says so.
 		t.printf("No TCP connections.\n")
 		return
 	}

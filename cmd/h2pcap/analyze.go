@@ -252,7 +252,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if len(points) > 0 {
 		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp)
 	} else {
-		r, err = analyzeInputs(ir.files, paths, opts, open, prog, sp)
+		r, err = analyzeInputs(ir.files, paths, opts, open, prog, sp, !out.all && (out.format == "table" || out.format == "markdown"))
 	}
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
@@ -291,7 +291,12 @@ type opener func(path string, input int) (decode.Source, error)
 // A file whose packets are forwarded between its interfaces (sp) is a
 // capture point per interface: the inputs are then read as points
 // (files only: standard input cannot be read again).
-func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress, sp *splitter) (*model.Report, error) {
+//
+// With unlisted (a report that lists no healthy connection: the table
+// and Markdown without --all), the healthy connections closed within
+// opts.ForgetHealthy of the end are forgotten before the Report, as the
+// earlier ones were (analyze.Analyzer.ForgetClosedUnlisted).
+func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, error) {
 	if fw, err := sp.forwarded(paths); err != nil {
 		return nil, err
 	} else if fw && rereadable(paths) {
@@ -346,6 +351,8 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// connections in JSON: about 20,000 of them, the last 30 MB of
 		// the peak RSS). The same bytes (TestForgetClosedSameJSON).
 		a.ForgetClosed(report.FoldAbove)
+	} else if unlisted && opts.ForgetHealthy > 0 {
+		a.ForgetClosedUnlisted(report.FoldAbove)
 	}
 	return a.Report(infos), nil
 }

@@ -37,7 +37,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "h2pcap: analysing the built-in sample capture (%d bytes)\n", len(sample))
 	r, err := analyzeInputs(context.Background(), []string{sampleName}, analyze.Options{}, func(path string, input int) (decode.Source, error) {
 		return decode.NewReader(bytes.NewReader(sample), path, input)
-	}, nil, nil)
+	}, nil, nil, false)
 	if err != nil {
 		return err
 	}

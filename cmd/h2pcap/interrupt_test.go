@@ -285,7 +285,7 @@ func TestInterruptedInputs(t *testing.T) {
 				}
 				return decode.OpenContext(ctx, path, input)
 			}
-			r, err := analyzeInputs(ctx, parts, analyze.Options{}, open, nil, nil)
+			r, err := analyzeInputs(ctx, parts, analyze.Options{}, open, nil, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
