@@ -290,7 +290,7 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Points = map[model.CapturePoint]int{}
 	}
 	fg.Points[point]++
-	fg.Clean = append(fg.Clean, verdict.NewCleanSpan(i, out, j.client))
+	fg.Clean.Add(verdict.NewCleanSpan(i, out, j.client))
 	a.drop(c)
 }
 

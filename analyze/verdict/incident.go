@@ -209,7 +209,7 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 	if !answers && fg != nil {
 		// Or a healthy one the analysis forgot (the rows of a large
 		// capture, or those live's report spilled at exit).
-		for _, sp := range fg.Clean {
+		for sp := range fg.Clean.All() {
 			if sp.answered && fg.Paths[sp.path].Server == srv {
 				answers = true
 				break
@@ -293,9 +293,9 @@ func forgottenClean(fg *Forgotten, srv string, lo, hi time.Time) []CleanSpan {
 		return nil
 	}
 	var out []CleanSpan
-	for _, sp := range fg.Clean {
+	for sp := range fg.Clean.All() {
 		if fg.Paths[sp.path].Server == srv && sp.spans(lo, hi) {
-			out = append(out, sp)
+			out = append(out, *sp)
 		}
 	}
 	return out

@@ -234,10 +234,10 @@ func TestIncidentsForgotten(t *testing.T) {
 	conns := []*model.Connection{dead(0, cli(1, 1), vip, 0, 10, 10.2, 20), dead(1, cli(1, 2), vip, 0, 10.1, 10.4, 20)}
 	fg := &Forgotten{N: 3, Paths: []ForgottenPath{{ClientNet: "10.1.1.0/24", Server: vip, Conns: 3}}}
 	for range 3 {
-		fg.Clean = append(fg.Clean, NewCleanSpan(0, incConn(0, cli(1, 9), vip, 0, 30, model.KindHealthy), netip.AddrPort{}))
+		fg.Clean.Add(NewCleanSpan(0, incConn(0, cli(1, 9), vip, 0, 30, model.KindHealthy), netip.AddrPort{}))
 	}
 	// One closed before the failure: not across it.
-	fg.Clean = append(fg.Clean, NewCleanSpan(0, incConn(0, cli(1, 9), vip, 0, 5, model.KindHealthy), netip.AddrPort{}))
+	fg.Clean.Add(NewCleanSpan(0, incConn(0, cli(1, 9), vip, 0, 5, model.KindHealthy), netip.AddrPort{}))
 	got, _ := Incidents(conns, fg)
 	if len(got) != 1 || got[0].Kind != model.IncidentPerFlow || got[0].Unaffected != 3 {
 		t.Errorf("got %+v, want one per_flow with 3 unaffected", got)
@@ -250,16 +250,15 @@ func TestIncidentsForgotten(t *testing.T) {
 func TestHandshakeOutageForgotten(t *testing.T) {
 	conns := []*model.Connection{dial(1, cli(1, 2), vip, 5, 8), dial(2, cli(1, 3), vip, 8.5, 11.5), dial(3, cli(1, 4), vip, 12, 15)}
 	fg := &Forgotten{N: 2, Paths: []ForgottenPath{{ClientNet: "10.1.1.0/24", Server: vip, Conns: 2}}}
-	fg.Clean = append(fg.Clean,
-		NewCleanSpan(0, incConn(0, cli(1, 1), vip, 0, 30, model.KindHealthy), netip.AddrPort{}),
-		NewCleanSpan(0, incConn(4, cli(1, 5), vip, 16, 30, model.KindHealthy), netip.AddrPort{}))
+	fg.Clean.Add(NewCleanSpan(0, incConn(0, cli(1, 1), vip, 0, 30, model.KindHealthy), netip.AddrPort{}))
+	fg.Clean.Add(NewCleanSpan(0, incConn(4, cli(1, 5), vip, 16, 30, model.KindHealthy), netip.AddrPort{}))
 	got, _ := Incidents(conns, fg)
 	if len(got) != 1 || got[0].Kind != model.IncidentHandshakeOutage || got[0].Unaffected != 1 {
 		t.Errorf("got %+v, want one handshake_outage with 1 unaffected", got)
 	}
 	// Forgotten ones that never showed their handshake prove nothing.
-	for i := range fg.Clean {
-		fg.Clean[i].answered = false
+	for sp := range fg.Clean.All() {
+		sp.answered = false
 	}
 	if got, _ := Incidents(conns, fg); len(got) != 0 {
 		t.Errorf("got %+v, want none: no connection showed the server answering", got)

@@ -81,7 +81,7 @@ func newStartIndexSettled(conns []*model.Connection, fg *Forgotten, st *settled,
 				servers[k[1]] = true
 			}
 		}
-		for _, sp := range fg.Clean {
+		for sp := range fg.Clean.All() {
 			srv := fg.Paths[sp.path].Server
 			if servers != nil && !servers[srv] {
 				continue
