@@ -175,5 +175,8 @@ func abs(x int) int {
 // connection). The 4-tuple index the Report frees first used to leave
 // that room (100 MB for 1M tuples); it is a third of that now
 // (analyze/connindex.go). On bench's syn-1m, 48 MB had the collector run
-// 45 times in the Report (2 s more CPU); 128 MB 15 times, as before.
-const halfReportSlack = 128 << 20
+// 45 times in the Report (2 s more CPU); 128 MB 15 times, as before;
+// 160 MB took 0.8 CPU s less than 128 in JSON (10.4 -> 9.6 s) for a peak
+// RSS of 459-463 MB (410-451 with 128), and 192 MB 0.3 s less again for
+// 476-481 MB: too near issue 15's 500 MB.
+const halfReportSlack = 160 << 20
