@@ -124,6 +124,7 @@ type Analyzer struct {
 	nt           *notice.Noticer             // nil without Options.OnNotice
 	fg           *forgetter                  // nil without Options.ForgetHealthy (forget.go)
 	gone         *conn                       // the tombstone of forgotten connections' 4-tuples
+	settledRows  map[*conn]settledRow        // the settled connections' (Analyzer.settle)
 	spill        *rowSpill                   // nil without Options.SpillRows
 	plot         bool                        // Options.Plot
 	perIface     bool                        // Options.OneInterfacePerConnection
@@ -304,6 +305,14 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		}
 		c = nil // a new connection on a forgotten one's 4-tuple
 	}
+	if c != nil && c.settled {
+		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
+			a.fg.lateKept++
+			a.lastConn = nil
+			return 0
+		}
+		c = nil // a new connection on a settled one's 4-tuple
+	}
 	if c == nil {
 		c = a.newConn(k, s)
 	} else {
@@ -451,6 +460,10 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	for i, c := range listed {
 		var out *model.Connection
 		switch {
+		case c.settled:
+			s := a.settledRows[c]
+			delete(a.settledRows, c)
+			out, facts[i] = s.out, s.f
 		case rows != nil:
 			m := rows.row(i)
 			out = m.out
@@ -524,6 +537,13 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	if a.fg != nil && a.fg.late > 0 && len(r.Inputs) > 0 {
 		in := r.Inputs[len(r.Inputs)-1]
 		w := fmt.Sprintf("%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection", a.fg.late, a.fg.after)
+		if !slices.Contains(in.Warnings, w) {
+			in.Warnings = append(in.Warnings, w)
+		}
+	}
+	if a.fg != nil && a.fg.lateKept > 0 && len(r.Inputs) > 0 {
+		in := r.Inputs[len(r.Inputs)-1]
+		w := fmt.Sprintf("%d segments came for connections already closed and quiet for %s, whose rows were made then; they are counted in no connection", a.fg.lateKept, a.fg.after)
 		if !slices.Contains(in.Warnings, w) {
 			in.Warnings = append(in.Warnings, w)
 		}

@@ -56,6 +56,9 @@ type conn struct {
 	// ends it.
 	probeSYN   bool
 	forgotten  bool // judged healthy after its close and dropped
+	// settled: judged not healthy after its close, its row and facts
+	// made then (Analyzer.settle) and its trackers freed.
+	settled    bool
 	rowSpilled bool // its JSON row went to the spill file when it was judged (verdict.Later)
 	// placed is what a multi-point Placer found of it at its retirement
 	// (Analyzer.Placed): 0 not yet, placedClean, placedDirty.

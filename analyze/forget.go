@@ -30,6 +30,8 @@ type forgetter struct {
 	// forgotten: below it the report lists every one (report.FoldAbove).
 	minConns  int
 	late      int       // segments of forgotten connections (Analyzer.late)
+	lateKept  int       // segments of settled connections (Analyzer.settle)
+	settled   int       // connections settled
 	next      time.Time // the next sweep
 	closed    []*conn
 	forgotten verdict.Forgotten
@@ -142,7 +144,54 @@ func (a *Analyzer) forgetClosed(above int, keep bool) {
 // connection whose own capture point is unknown waits for the Report:
 // its verdict there rests on the other connections' majority.
 func (a *Analyzer) forget(c *conn) {
-	a.forgetJudged(c, a.judgeForget(c, nil))
+	j := a.judgeForget(c, nil)
+	if !j.drop && a.settles() {
+		a.settle(c)
+		return
+	}
+	a.forgetJudged(c, j)
+}
+
+// Settling a closed connection that stays listed.
+//
+// A connection that closed and was quiet for Options.ForgetHealthy but
+// is not healthy (a lost PING, a reset, a loss that did not heal) stays
+// in the Report. Its trackers (about 3.5 KB with its HTTP/2 state) are
+// needed only to make its row and facts; with one Report at the end
+// (Options.ReportOnce) those are made at once and the trackers freed,
+// rather than held until the Report makes them beside every other
+// row: 100k connections each with an unanswered PING peaked at 1.26 GB.
+// A segment that comes for it later is counted (lateKept), not analysed,
+// as one of a forgotten connection's is.
+
+// settledRow is a settled connection's row and facts.
+type settledRow struct {
+	out *model.Connection
+	f   *verdict.Facts
+}
+
+// settles says whether the connections kept by forget are settled: with
+// one Report, and nothing that reads their trackers after their close
+// (the live notices, the pictures, a multi-point comparison, workers).
+func (a *Analyzer) settles() bool {
+	return a.once && a.nt == nil && !a.plot && !a.fg.placed && a.workers <= 1
+}
+
+// settle makes c's row and facts, keeps them for the Report, and frees
+// c's trackers.
+func (a *Analyzer) settle(c *conn) {
+	client, _ := c.Roles()
+	row := settledRow{out: c.report(), f: c.vt.Facts(client, &c.tcp)}
+	if a.settledRows == nil {
+		a.settledRows = map[*conn]settledRow{}
+	}
+	a.settledRows[c] = row
+	c.settled = true
+	a.fg.settled++
+	if a.reuse && len(a.free) < maxFree {
+		a.free = append(a.free, c.connState)
+	}
+	c.connState = nil
 }
 
 // forgetting is what judgeForget found of a closed connection: whether

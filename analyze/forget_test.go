@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
+	"github.com/h2pcap/h2pcap/report"
 )
 
 // shortConns feeds n short connections to a, one a second from t0: a
@@ -179,5 +181,49 @@ func TestForgetProbes(t *testing.T) {
 	}
 	if a.fg.dropped <= len(want.Connections) || got.Summary.Connections != want.Summary.Connections {
 		t.Errorf("%d dropped, %d connections counted (want %d): the probes were not forgotten", a.fg.dropped, got.Summary.Connections, want.Summary.Connections)
+	}
+}
+
+// With one Report (Options.ReportOnce), a closed connection the
+// forgetting keeps (not healthy) is settled: its row and facts made then,
+// its trackers freed. The report is the one made without settling; a
+// segment that comes for it later is named in a warning, not analysed.
+func TestSettleKept(t *testing.T) {
+	const n = 30
+	cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 4}), 1027) // the 4th: reset
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	run := func(once, late bool) (string, *decode.InputInfo, *Analyzer) {
+		a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: once})
+		defer a.Close()
+		end := shortConns(a, n, true)
+		a.Tick(end.Add(time.Minute))
+		if late {
+			a.Segment(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagRST | decode.FlagACK, Seq: 801, Ack: 401,
+				Frame: 10000, Time: end.Add(time.Minute), Window: 1000})
+		}
+		in := &decode.InputInfo{}
+		var b bytes.Buffer
+		if err := report.Write(&b, a.Report([]*decode.InputInfo{in}), "json"); err != nil {
+			t.Fatal(err)
+		}
+		return b.String(), in, a
+	}
+	want, _, kept := run(false, false)
+	got, in, a := run(true, false)
+	if kept.fg.settled != 0 || a.fg.settled != n/10 {
+		t.Errorf("%d settled without ReportOnce, %d with it; want 0 and %d", kept.fg.settled, a.fg.settled, n/10)
+	}
+	if got != want {
+		t.Errorf("the report differs with settled connections:\n%s\nwant\n%s", got, want)
+	}
+	if len(in.Warnings) != 0 || len(a.settledRows) != 0 {
+		t.Errorf("warnings %q, %d settled rows left after the Report", in.Warnings, len(a.settledRows))
+	}
+	got, in, _ = run(true, true)
+	if got == want || len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "1 segments came for connections already closed and quiet for 1s, whose rows were made then") {
+		t.Errorf("a late segment of a settled connection: warnings %q", in.Warnings)
+	}
+	if strings.Count(got, `"stream": `) != strings.Count(want, `"stream": `) {
+		t.Errorf("a late segment of a settled connection changed the listed connections")
 	}
 }
