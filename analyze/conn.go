@@ -54,8 +54,8 @@ type conn struct {
 	// probeSYN: opened by a SYN with a probe's TTL (verdict.ProbeSYN):
 	// the notices tell nothing of it, and an ICMP error quoting that SYN
 	// ends it.
-	probeSYN   bool
-	forgotten  bool // judged healthy after its close and dropped
+	probeSYN  bool
+	forgotten bool // judged healthy after its close and dropped
 	// settled: judged not healthy after its close, its row and facts
 	// made then (Analyzer.settle) and its trackers freed.
 	settled    bool
