@@ -904,14 +904,45 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	res := &f.res[d]
 	res.init(np)
 	bounds := p.buf.bounds[:0]
+	// A range's copies at the points come side by side: its bounds are
+	// left out where they repeat one of the last few added, which makes
+	// the sort a quarter as long with four points (the set is the same).
+	seen := func(x int64) bool {
+		for j := max(len(bounds)-8, 0); j < len(bounds); j++ {
+			if bounds[j] == x {
+				return true
+			}
+		}
+		return false
+	}
 	for _, r := range chunk {
-		bounds = append(bounds, r.lo, r.hi())
+		if lo := r.lo; !seen(lo) {
+			bounds = append(bounds, lo)
+		}
+		if hi := r.hi(); !seen(hi) {
+			bounds = append(bounds, hi)
+		}
 	}
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
 	p.buf.bounds = bounds
 	n := len(bounds) - 1
-	idx := func(x int64) int { i, _ := slices.BinarySearch(bounds, x); return i }
+	// idx is x's index in bounds, where it is. The chunk's packets come
+	// in capture order, a range's copies at the points side by side and
+	// the next range after them: x is nearly always within a step or two
+	// of the index found before, looked at first (a binary search for
+	// each took a tenth of four bulk points' comparing).
+	near := 0
+	idx := func(x int64) int {
+		for j := max(near-2, 0); j <= min(near+2, n); j++ {
+			if bounds[j] == x {
+				near = j
+				return j
+			}
+		}
+		near, _ = slices.BinarySearch(bounds, x)
+		return near
+	}
 	// The copies of each interval at each point, in capture order, as
 	// one flat list: point pt's copies of interval i are
 	// cs.recs[cs.start[pt*(n+1)+i] : cs.start[pt*(n+1)+i+1]].
