@@ -361,7 +361,10 @@ func (j *judgement) evidenceFrame(frame, input int, note string, args ...any) {
 			return
 		}
 	}
-	j.v.Evidence = append(j.v.Evidence, model.Evidence{Frame: frame, Input: input, Note: fmt.Sprintf(note, args...)})
+	if len(args) > 0 || strings.Contains(note, "%") {
+		note = fmt.Sprintf(note, args...)
+	}
+	j.v.Evidence = append(j.v.Evidence, model.Evidence{Frame: frame, Input: input, Note: note})
 }
 
 // died says whether the connection died of silence, which lowers the

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -252,7 +253,7 @@ func (j *judgement) connectFailedText() string {
 	v := &j.v
 	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
 	s := "The TCP handshake never completed: "
-	tries := fmt.Sprintf("the client sent its SYN once (frame %d)", cf.FirstSYN.Frame)
+	tries := "the client sent its SYN once (frame " + strconv.Itoa(cf.FirstSYN.Frame) + ")"
 	if cf.SYNs > 1 {
 		tries = fmt.Sprintf("the client sent its SYN %d times over %s (frames %d to %d)",
 			cf.SYNs, prose.Duration(cf.LastSYN.Time.Sub(cf.FirstSYN.Time)), cf.FirstSYN.Frame, cf.LastSYN.Frame)
@@ -318,9 +319,9 @@ func (j *judgement) stillTrying(last SegRef) string {
 		next = 2 * last.Time.Sub(cf.FirstSYN.Time) / time.Duration(cf.SYNs-1)
 	}
 	if j.end.IsZero() || j.end.Sub(last.Time) < next {
-		return fmt.Sprintf(" (the capture ended %s after the last SYN, too soon to tell whether the client had given up)", prose.Duration(j.end.Sub(last.Time)))
+		return " (the capture ended " + prose.Duration(j.end.Sub(last.Time)) + " after the last SYN, too soon to tell whether the client had given up)"
 	}
-	return fmt.Sprintf(", then stopped trying (nothing more from it in the %s to the end of the capture: most likely its connect timeout)", prose.Duration(j.end.Sub(last.Time)))
+	return ", then stopped trying (nothing more from it in the " + prose.Duration(j.end.Sub(last.Time)) + " to the end of the capture: most likely its connect timeout)"
 }
 
 // handshakeCaptureHint says which capture would place a failed
