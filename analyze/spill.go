@@ -30,7 +30,9 @@ type rowSpill struct {
 	blocks []int64 // each block's offset in the file; its end is the next's
 	cur    []byte  // the block being filled, uncompressed
 	zbuf   []byte
-	idx    []spillEntry
+	idx    []spillEntry   // the rows of the chunk being filled
+	full   [][]spillEntry // full chunks of idx, spillIdxChunk rows each
+	n      int            // rows in full
 	err    error // the first write error; Rows returns it
 	enc    *jsonrow.Encoder
 }
@@ -87,6 +89,13 @@ func (s *rowSpill) addRow(stream int, b []byte) {
 	if s.cur == nil {
 		s.cur = make([]byte, 0, max(spillBlock, len(b)))
 	}
+	if len(s.idx) == cap(s.idx) && len(s.idx) > 0 {
+		s.full, s.n = append(s.full, s.idx), s.n+len(s.idx)
+		s.idx = nil
+	}
+	if s.idx == nil {
+		s.idx = make([]spillEntry, 0, spillIdxChunk)
+	}
 	s.idx = append(s.idx, spillEntry{stream: int32(stream), n: int32(len(b)), block: int32(len(s.blocks)), off: int32(len(s.cur))})
 	s.cur = append(s.cur, b...)
 }
@@ -107,7 +116,13 @@ func (s *rowSpill) flush() {
 }
 
 // Len is the number of rows spilled.
-func (s *rowSpill) Len() int { return len(s.idx) }
+func (s *rowSpill) Len() int { return s.n + len(s.idx) }
+
+// spillIdxChunk is how many rows' entries a chunk of the index holds
+// (1 MB): a million rows appended to one slice copied it at each growth,
+// into memory never touched before (0.3 CPU s of 1M SYNs in JSON); the
+// chunks are put together once, to be sorted, when the rows are read.
+const spillIdxChunk = 1 << 16
 
 // Rows gives the rows in stream order (model.RowSource).
 func (s *rowSpill) Rows(fn func(stream int, row []byte) error) error {
@@ -116,6 +131,13 @@ func (s *rowSpill) Rows(fn func(stream int, row []byte) error) error {
 		return s.err
 	}
 	s.cur = nil
+	if len(s.full) > 0 {
+		all := make([]spillEntry, 0, s.Len())
+		for _, c := range s.full {
+			all = append(all, c...)
+		}
+		s.idx, s.full, s.n = append(all, s.idx...), nil, 0
+	}
 	slices.SortFunc(s.idx, func(a, b spillEntry) int { return cmp.Compare(a.stream, b.stream) })
 	type cached struct {
 		block int32

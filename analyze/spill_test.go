@@ -334,3 +334,34 @@ func TestForgetClosedUnlisted(t *testing.T) {
 		t.Errorf("the forgotten connections are not folded:\n%s", got)
 	}
 }
+
+// TestRowSpillIndexChunks: past spillIdxChunk rows the index is kept in
+// chunks, put together to be sorted when the rows are read: every row
+// comes back once, in stream order, whatever chunk it was filed in.
+func TestRowSpillIndexChunks(t *testing.T) {
+	s, err := newRowSpill()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 2*spillIdxChunk + 123
+	rowOf := func(stream int) []byte { return []byte(fmt.Sprintf("{%d}", stream)) }
+	for k := range n {
+		st := (k * 7919) % n // every stream once, far from its order (7919 is prime, n is not its multiple)
+		s.addRow(st, rowOf(st))
+	}
+	if s.Len() != n || len(s.full) != 2 {
+		t.Fatalf("Len %d, %d full chunks; want %d, 2", s.Len(), len(s.full), n)
+	}
+	next := 0
+	err = s.Rows(func(stream int, row []byte) error {
+		if stream != next || !bytes.Equal(row, rowOf(stream)) {
+			return fmt.Errorf("stream %d (%q), want %d", stream, row, next)
+		}
+		next++
+		return nil
+	})
+	if err != nil || next != n || s.Len() != n {
+		t.Errorf("%d rows read, Len %d, want %d: %v", next, s.Len(), n, err)
+	}
+}
