@@ -33,7 +33,7 @@ type rowSpill struct {
 	idx    []spillEntry   // the rows of the chunk being filled
 	full   [][]spillEntry // full chunks of idx, spillIdxChunk rows each
 	n      int            // rows in full
-	err    error // the first write error; Rows returns it
+	err    error          // the first write error; Rows returns it
 	enc    *jsonrow.Encoder
 }
 
