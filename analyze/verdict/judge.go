@@ -231,10 +231,14 @@ func JudgeUntoldInto(v *model.Verdict, c *model.Connection, f *Facts, point mode
 }
 
 // judge is Judge, without the verdict's text (Summary, Evidence, Filter)
-// unless text: what the judgement decides comes before its words. Without
-// text the verdict is written into into when it is not nil.
+// unless text: what the judgement decides comes before its words. The
+// verdict is written into into when it is not nil (a verdict nothing
+// holds any more: a settled row's), its evidence in into's array.
 func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool, into *model.Verdict) *model.Verdict {
 	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
+	if text && into != nil {
+		j.v.Evidence = into.Evidence[:0]
+	}
 	j.loss = assessLoss(c, point, f.Quality.GapsAcked)
 	j.oneWayLoss()
 	j.findDead()
@@ -269,7 +273,10 @@ func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 	v.Filter = evidenceFilter(c.Stream, v.Evidence)
 	// A copy: the judgement holds the connection's facts (2-3 KB),
 	// which would otherwise live as long as the verdict does.
-	out := new(model.Verdict)
+	out := into
+	if out == nil {
+		out = new(model.Verdict)
+	}
 	*out = *v
 	return out
 }

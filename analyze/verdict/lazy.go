@@ -113,18 +113,18 @@ type Later struct {
 
 // judge is the verdict of connection c (index i as given), judged from
 // its Brief with facts f; untold says Texts kept it without its text.
-// A verdict without text is written into into when it is not nil (a
-// settled row's, which nothing holds any more).
+// The verdict is written into into when it is not nil (a settled row's,
+// which nothing holds any more: its row was spilled or counted).
 func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, into *model.Verdict) (v *model.Verdict, untold bool) {
 	if l.Texts == nil {
-		return Judge(c, f, point, end), false
+		return judge(c, f, point, end, true, into), false
 	}
 	c.Verdict = judge(c, f, point, end, false, into)
 	if Inert(c, f) && !redialAfter(c.Verdict.Kind) && !l.Texts(i, c) {
 		return c.Verdict, true
 	}
 	c.Verdict = nil // as the Report has it before its verdict
-	return Judge(c, f, point, end), false
+	return judge(c, f, point, end, true, into), false
 }
 
 // judged is what JudgeReportLater does with connection c, judged from
