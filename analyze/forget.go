@@ -105,9 +105,9 @@ func (a *Analyzer) ForgetClosed(above int) {
 }
 
 // ForgetClosedUnlisted is ForgetClosed for a report that lists no
-// healthy connection (the table's, Markdown's, HTML's without --all): the
-// healthy ones go as the sweeps dropped the earlier ones, counted in the
-// summary, with no row kept. Judging one that way costs a third of
+// healthy connection (the table's and Markdown's without --all; the HTML
+// lists rows): the healthy ones go as the sweeps dropped the earlier
+// ones, counted in the summary, with no row kept. Judging one that way costs a third of
 // making its row in the Report (200k short connections: the last 20,000,
 // 0.2 CPU s of the table's 3.7) and frees its trackers at once.
 func (a *Analyzer) ForgetClosedUnlisted(above int) {
