@@ -63,6 +63,20 @@ func reportOf(t *testing.T, path, format string, opts Options, after func(*Analy
 // unless above is negative.
 func reportOfEnd(t *testing.T, path, format string, opts Options, after func(*Analyzer), above int) ([]byte, int) {
 	t.Helper()
+	var end func(*Analyzer)
+	if above >= 0 {
+		end = func(a *Analyzer) { a.ForgetClosed(above) }
+	}
+	b, spilled, _ := reportOfFile(t, path, format, opts, end, after)
+	return b, spilled
+}
+
+// reportOfFile analyzes path with opts and returns its Report written in
+// format (before the Analyzer closes its spill file), the number of rows
+// it spilled, and the Report, calling end, if not nil, before the Report
+// and after, if not nil, once it is made.
+func reportOfFile(t *testing.T, path, format string, opts Options, end, after func(*Analyzer)) ([]byte, int, *model.Report) {
+	t.Helper()
 	src, err := decode.Open(path, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +88,8 @@ func reportOfEnd(t *testing.T, path, format string, opts Options, after func(*An
 	if err != nil {
 		t.Fatal(err)
 	}
-	if above >= 0 {
-		a.ForgetClosed(above)
+	if end != nil {
+		end(a)
 	}
 	r := a.Report([]*decode.InputInfo{info})
 	if after != nil {
@@ -89,7 +103,7 @@ func reportOfEnd(t *testing.T, path, format string, opts Options, after func(*An
 	if err := report.Write(&b, r, format); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes(), spilled
+	return b.Bytes(), spilled, r
 }
 
 // With SpillRows the JSON report is byte for byte the one that keeps
@@ -293,26 +307,12 @@ func TestForgetClosedUnlisted(t *testing.T) {
 	gen := synthCapture(t, "short", synth.Config{N: 400, Open: 16, Rate: 50})
 	opts := Options{ForgetHealthy: time.Hour}
 	table := func(end bool) (string, *model.Report) {
-		src, err := decode.Open(gen, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		a := New(opts)
-		defer a.Close()
-		info, err := a.ReadSource(src)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var forget func(*Analyzer)
 		if end {
-			a.ForgetClosedUnlisted(0)
+			forget = func(a *Analyzer) { a.ForgetClosedUnlisted(0) }
 		}
-		r := a.Report([]*decode.InputInfo{info})
-		var b bytes.Buffer
-		if err := report.Write(&b, r, "table"); err != nil {
-			t.Fatal(err)
-		}
-		return b.String(), r
+		b, _, r := reportOfFile(t, gen, "table", opts, forget, nil)
+		return string(b), r
 	}
 	want, kept := table(false)
 	got, r := table(true)
