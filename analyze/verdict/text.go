@@ -266,16 +266,6 @@ func (j *judgement) refusedText(m SegRef) string {
 func (j *judgement) appendConnectFailed(b []byte) []byte {
 	v := &j.v
 	cf, sf := &j.f.Dir[model.ClientToServer], &j.f.Dir[model.ServerToClient]
-	b = append(b, "The TCP handshake never completed: "...)
-	appendTries := func(b []byte) []byte {
-		if cf.SYNs > 1 {
-			return fmt.Appendf(b, "the client sent its SYN %d times over %s (frames %d to %d)",
-				cf.SYNs, prose.Duration(cf.LastSYN.Time.Sub(cf.FirstSYN.Time)), cf.FirstSYN.Frame, cf.LastSYN.Frame)
-		}
-		b = append(b, "the client sent its SYN once (frame "...)
-		b = strconv.AppendInt(b, int64(cf.FirstSYN.Frame), 10)
-		return append(b, ')')
-	}
 	j.evidence(cf.FirstSYN, "the client's SYN")
 	if cf.SYNs > 1 {
 		j.evidence(cf.LastSYN, "the client's SYN, sent again (%d in all)", cf.SYNs)
@@ -300,7 +290,15 @@ func (j *judgement) appendConnectFailed(b []byte) []byte {
 		j.evidence(sa, "a SYN-ACK that reaches the client after it gave up")
 		j.evidence(cf.RST, "the client's kernel answers it with an RST: the connection attempt was already abandoned")
 	}
-	b = appendTries(b)
+	b = append(b, "The TCP handshake never completed: "...)
+	if cf.SYNs > 1 {
+		b = fmt.Appendf(b, "the client sent its SYN %d times over %s (frames %d to %d)",
+			cf.SYNs, prose.Duration(cf.LastSYN.Time.Sub(cf.FirstSYN.Time)), cf.FirstSYN.Frame, cf.LastSYN.Frame)
+	} else {
+		b = append(b, "the client sent its SYN once (frame "...)
+		b = strconv.AppendInt(b, int64(cf.FirstSYN.Frame), 10)
+		b = append(b, ')')
+	}
 	switch {
 	case sf.SYNs == 0 && j.point == model.PointServer:
 		b = append(b, ", and the server never answered (no SYN-ACK): its listen queue was full, or a firewall on the server host dropped the SYN"...)
