@@ -357,7 +357,9 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 // errors must come in capture order.
 func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	c := a.conns.get(keyOf(e.Src, e.Dst), a.gone)
-	if c == nil || c == a.gone {
+	if c == nil || c == a.gone || c.settled {
+		// None, or one whose row is made (forgotten or settled): an
+		// error that quotes it now changes nothing of it.
 		return
 	}
 	var ended bool

@@ -192,11 +192,15 @@ func TestSettleKept(t *testing.T) {
 	const n = 30
 	cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 4}), 1027) // the 4th: reset
 	sv := netip.MustParseAddrPort("198.18.2.2:443")
-	run := func(once, late bool) (string, *decode.InputInfo, *Analyzer) {
+	run := func(once, late, icmp bool) (string, *decode.InputInfo, *Analyzer) {
 		a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: once})
 		defer a.Close()
 		end := shortConns(a, n, true)
 		a.Tick(end.Add(time.Minute))
+		if icmp {
+			a.ICMPError(&decode.ICMPError{Frame: 9999, Time: end.Add(time.Minute), From: netip.MustParseAddr("198.18.9.9"),
+				Kind: decode.ICMPUnreachable, Type: 3, Code: 13, IPVersion: 4, Src: cl, Dst: sv, Seq: 101, TTL: 60})
+		}
 		if late {
 			a.Segment(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagRST | decode.FlagACK, Seq: 801, Ack: 401,
 				Frame: 10000, Time: end.Add(time.Minute), Window: 1000})
@@ -208,8 +212,8 @@ func TestSettleKept(t *testing.T) {
 		}
 		return b.String(), in, a
 	}
-	want, _, kept := run(false, false)
-	got, in, a := run(true, false)
+	want, _, kept := run(false, false, false)
+	got, in, a := run(true, false, false)
 	if kept.fg.settled != 0 || a.fg.settled != n/10 {
 		t.Errorf("%d settled without ReportOnce, %d with it; want 0 and %d", kept.fg.settled, a.fg.settled, n/10)
 	}
@@ -219,7 +223,13 @@ func TestSettleKept(t *testing.T) {
 	if len(in.Warnings) != 0 || len(a.settledRows) != 0 {
 		t.Errorf("warnings %q, %d settled rows left after the Report", in.Warnings, len(a.settledRows))
 	}
-	got, in, _ = run(true, true)
+	// An ICMP error quoting a settled connection is let go, as one
+	// quoting a forgotten one is: its row is made (and no trackers are
+	// built again for it, which counted it a half-open one less).
+	if icmp, _, a := run(true, false, true); icmp != got || a.halfConns.Load() != 0 {
+		t.Errorf("an ICMP error for a settled connection changed the report (%v) or the half-open count (%d)", icmp != got, a.halfConns.Load())
+	}
+	got, in, _ = run(true, true, false)
 	if got == want || len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "1 segments came for connections already closed and quiet for 1s, whose rows were made then") {
 		t.Errorf("a late segment of a settled connection: warnings %q", in.Warnings)
 	}
