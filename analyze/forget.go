@@ -146,7 +146,7 @@ func (a *Analyzer) forgetClosed(above int, keep bool) {
 func (a *Analyzer) forget(c *conn) {
 	j := a.judgeForget(c, nil)
 	if !j.drop && a.settles() {
-		a.settle(c)
+		a.settle(c, j)
 		return
 	}
 	a.forgetJudged(c, j)
@@ -177,11 +177,29 @@ func (a *Analyzer) settles() bool {
 	return a.once && a.nt == nil && !a.plot && !a.fg.placed && a.workers <= 1
 }
 
-// settle makes c's row and facts, keeps them for the Report, and frees
-// c's trackers.
-func (a *Analyzer) settle(c *conn) {
-	client, _ := c.Roles()
-	row := settledRow{out: c.report(), f: c.vt.Facts(client, &c.tcp)}
+// settle keeps c's row and facts for the Report, and frees c's
+// trackers. They are the ones j, judgeForget's finding, made of it where
+// it made them (taken from the forgetting's scratch, which the next
+// connection's are made anew in), else made now: the Report would make
+// them the same.
+func (a *Analyzer) settle(c *conn, j forgetting) {
+	row := settledRow{out: j.out, f: j.f}
+	switch {
+	case row.out == nil:
+		row.out = c.report()
+	case row.out == a.fg.row:
+		a.fg.row = nil
+		if row.out.HTTP2 == a.fg.h2 {
+			a.fg.h2 = nil
+		}
+	}
+	switch {
+	case row.f == nil:
+		client, _ := c.Roles()
+		row.f = c.vt.Facts(client, &c.tcp)
+	case row.f == a.fg.facts:
+		a.fg.facts = nil
+	}
 	if a.settledRows == nil {
 		a.settledRows = map[*conn]settledRow{}
 	}
@@ -200,8 +218,8 @@ type forgetting struct {
 	drop    bool
 	probe   bool                // a probe: targets go to the summary's probes
 	targets []model.ProbeTarget // the probe's
-	out     *model.Connection   // a healthy one's row, its verdict set with a spill
-	f       *verdict.Facts      // ... and its facts
+	out     *model.Connection   // its row: a healthy one's, its verdict set with a spill; or one kept's (settle)
+	f       *verdict.Facts      // ... and its facts, if made
 	point   model.CapturePoint  // ... and its capture point
 	client  netip.AddrPort      // ... and its client (out.Client's address)
 	row     []byte              // out as the spill file holds it, when enc made it
@@ -225,15 +243,16 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	} else {
 		out = c.report()
 	}
+	keep := forgetting{out: out} // c stays listed: its row (and facts) as made here, for settle
 	if out.TLS != nil && a.keys.Any() {
 		// KeyLogUse counts, per key log, the TLS connections each
 		// decrypted from the Report's list: keep them listed.
-		return forgetting{}
+		return keep
 	}
 	if verdict.SummaryNeedsListed(out) {
 		// summary.etcd and summary.grpc are built from the listed
 		// connections: an etcd peer's or a gRPC client's stays.
-		return forgetting{}
+		return keep
 	}
 	client, _ := c.Roles()
 	var f *verdict.Facts
@@ -250,15 +269,16 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 	} else {
 		f = c.vt.Facts(client, &c.tcp)
 	}
+	keep.f = f
 	if probe, targets := verdict.FindProbes([]*model.Connection{out}, []*verdict.Facts{f}); probe[0] {
 		if a.fg.placed {
-			return forgetting{}
+			return keep
 		}
 		return forgetting{drop: true, probe: true, targets: targets}
 	}
 	point := f.CapturePoint()
 	if point == model.PointUnknown || verdict.MaybeSpare(out, f) || tellsCapture(&f.Quality) {
-		return forgetting{}
+		return keep
 	}
 	var v *model.Verdict
 	if a.spill != nil {
@@ -275,7 +295,7 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		v = verdict.JudgeUntold(out, f, point, c.endTime())
 	}
 	if v == nil || v.Kind != model.KindHealthy {
-		return forgetting{}
+		return keep
 	}
 	j := forgetting{drop: true, out: out, f: f, point: point, client: c.ep[client]}
 	if a.spill != nil {
