@@ -88,8 +88,11 @@ if [ "${BENCH_LIVE:-1}" != 0 ]; then
 		b=$(grep -m1 '"bytes"' "$j" | tr -dc 0-9)
 		f=$(date -d "$(grep -m1 '"first"' "$j" | cut -d'"' -f4)" +%s.%N)
 		l=$(date -d "$(grep -m1 '"last"' "$j" | cut -d'"' -f4)" +%s.%N)
-		k=$(grep -o 'the kernel dropped [0-9]*' "$j" | tr -dc 0-9) || true
-		q=$(grep -o 'h2pcap dropped [0-9]*' "$j" | tr -dc 0-9) || true
+		# The counts summed, each its last word: tr -dc 0-9 kept the 2 of
+		# "h2pcap" (103,293 read as 2,103,293) and joined the digits of
+		# several warnings.
+		k=$(grep -o 'the kernel dropped [0-9]*' "$j" | awk '{ n += $NF } END { print n + 0 }') || true
+		q=$(grep -o 'h2pcap dropped [0-9]*' "$j" | awk '{ n += $NF } END { print n + 0 }') || true
 		read -r el us sy kb <"$live_dir/live-$1.time"
 		awk -v r="$1" -v p="$p" -v b="$b" -v f="$f" -v l="$l" -v k="${k:-0}" -v q="${q:-0}" -v c="$(awk -v u="$us" -v s="$sy" 'BEGIN { print u + s }')" -v kb="$kb" \
 			'BEGIN { printf "%s %d %.3f %d %d %d %.2f %d\n", r, p, l - f, b, k, q, c, kb }'
