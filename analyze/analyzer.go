@@ -536,19 +536,16 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		r.Connections = append(r.Connections, out)
 	}
 	a.reported = true
-	if a.fg != nil && a.fg.late > 0 && len(r.Inputs) > 0 {
+	if a.fg != nil && len(r.Inputs) > 0 {
+		// On the last input, once however often the Report is made.
 		in := r.Inputs[len(r.Inputs)-1]
-		w := fmt.Sprintf("%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection", a.fg.late, a.fg.after)
-		if !slices.Contains(in.Warnings, w) {
-			in.Warnings = append(in.Warnings, w)
+		warn := func(n int, format string) {
+			if w := fmt.Sprintf(format, n, a.fg.after); n > 0 && !slices.Contains(in.Warnings, w) {
+				in.Warnings = append(in.Warnings, w)
+			}
 		}
-	}
-	if a.fg != nil && a.fg.lateKept > 0 && len(r.Inputs) > 0 {
-		in := r.Inputs[len(r.Inputs)-1]
-		w := fmt.Sprintf("%d segments came for connections already closed and quiet for %s, whose rows were made then; they are counted in no connection", a.fg.lateKept, a.fg.after)
-		if !slices.Contains(in.Warnings, w) {
-			in.Warnings = append(in.Warnings, w)
-		}
+		warn(a.fg.late, "%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection")
+		warn(a.fg.lateKept, "%d segments came for connections already closed and quiet for %s, whose rows were made then; they are counted in no connection")
 	}
 	listed = a.judgeReport(r, listed, facts, later, place) // judge.go
 	if a.spill != nil && a.spill.Len() > 0 {

@@ -407,7 +407,7 @@ func (l *CleanSpans) Add(sp CleanSpan) {
 // Len is how many spans were added.
 func (l *CleanSpans) Len() int { return l.n }
 
-// All yields each span, in the order added; fn may change it.
+// All yields each span, in the order added; the loop may change it.
 func (l *CleanSpans) All() iter.Seq[*CleanSpan] {
 	return func(yield func(*CleanSpan) bool) {
 		for _, c := range l.chunks {
