@@ -1,20 +1,31 @@
 // Package jsonrow encodes the report's connection rows as the JSON report
 // writes them (indented by four spaces under "connections"), into one
 // buffer reused from row to row: a million rows cost their bytes written,
-// not a million buffers (goccy/go-json's MarshalIndent copies each
-// result into a new slice).
+// not a million buffers.
+//
+// A model.Connection is encoded by row_gen.go, code written by ./gen from
+// the model's types (go generate after changing one): each object at
+// each depth has its function, its keys constants with their newline and
+// indentation, so a row costs about its bytes' copying. Anything else,
+// and a value with a MarshalJSON or MarshalText of its own inside a row,
+// is encoded by goccy/go-json, which writes what encoding/json writes
+// (TestRowAsMarshalIndent holds both to it).
 package jsonrow
 
 import (
 	"bytes"
 
 	fastjson "github.com/goccy/go-json"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // Encoder encodes rows. It is not safe for concurrent use.
 type Encoder struct {
-	buf bytes.Buffer
-	enc *fastjson.Encoder
+	buf  bytes.Buffer
+	enc  *fastjson.Encoder
+	rows []byte // row's buffer
+	err  error  // the first error of the row being encoded
 }
 
 // New returns an Encoder.
@@ -28,6 +39,14 @@ func New() *Encoder {
 // Encode returns v encoded as fastjson.MarshalIndent(v, "    ", "  ")
 // would: the same bytes, valid until the next call.
 func (e *Encoder) Encode(v any) ([]byte, error) {
+	if c, ok := v.(*model.Connection); ok && c != nil {
+		b, err := e.row(e.rows[:0], c)
+		if err != nil {
+			return nil, err
+		}
+		e.rows = b
+		return b, nil
+	}
 	e.buf.Reset()
 	if err := e.enc.Encode(v); err != nil {
 		return nil, err

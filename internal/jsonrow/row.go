@@ -1,0 +1,167 @@
+package jsonrow
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	fastjson "github.com/goccy/go-json"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+//go:generate go run ./gen
+
+// row encodes c as Encode does, into b: by row_gen.go's functions.
+func (e *Encoder) row(b []byte, c *model.Connection) ([]byte, error) {
+	e.err = nil
+	b = e.model_Connection0(b, c)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return b, nil
+}
+
+// appendString appends s quoted as encoding/json quotes a string (its
+// default, HTML-safe escaping): <, > and & escaped, invalid UTF-8 as
+// U+FFFD, U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if safe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hex = "0123456789abcdef"
+
+// safe[c] says ASCII c is written as itself inside a string.
+var safe = func() (t [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// float appends f as encoding/json writes a float64.
+func (e *Encoder) float(b []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		if e.err == nil {
+			e.err = fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		return append(b, "null"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 as e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// time appends t as its MarshalJSON writes it.
+func (e *Encoder) time(b []byte, t time.Time) []byte {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return e.other(b, t, 0)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// other appends v, at depth d, as goccy/go-json encodes it: for a value
+// with its own MarshalJSON or MarshalText.
+func (e *Encoder) other(b []byte, v any, d int) []byte {
+	out, err := fastjson.MarshalIndent(v, indentOf(d), "  ")
+	if err != nil {
+		if e.err == nil {
+			e.err = err
+		}
+		return append(b, "null"...)
+	}
+	return append(b, out...)
+}
+
+// indentOf is the prefix of a line at depth d of a row.
+func indentOf(d int) string {
+	b := make([]byte, 4+2*d)
+	for i := range b {
+		b[i] = ' '
+	}
+	return string(b)
+}
+
+// directionKeys appends m's keys to dst in the order encoding/json
+// writes them: by their text.
+func directionKeys[V any](m map[model.Direction]V, dst []model.Direction) []model.Direction {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.SortFunc(dst, func(a, b model.Direction) int {
+		return cmp.Or(cmp.Compare(a.String(), b.String()), cmp.Compare(a, b))
+	})
+	return dst
+}
+
+// stringKeys appends m's keys to dst, sorted.
+func stringKeys[K ~string, V any](m map[K]V, dst []K) []K {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
+}

@@ -1,0 +1,165 @@
+package jsonrow
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	fastjson "github.com/goccy/go-json"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// TestRowAsMarshalIndent fills rows at random, every field of every type
+// a row holds (nil, empty and full slices, maps and pointers; strings
+// with quotes, HTML, control characters, invalid UTF-8 and line
+// separators; floats small and large), and checks that the generated
+// encoder writes each as goccy/go-json's MarshalIndent and
+// encoding/json's do.
+func TestRowAsMarshalIndent(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	e := New()
+	for i := range 2000 {
+		var c model.Connection
+		fill(reflect.ValueOf(&c).Elem(), rnd, 0)
+		got, err := e.Encode(&c)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		want, err := fastjson.MarshalIndent(&c, "    ", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("row %d differs from goccy/go-json's:\n%s", i, firstDiff(got, want))
+		}
+		std, err := json.MarshalIndent(&c, "    ", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, std) {
+			t.Fatalf("row %d differs from encoding/json's:\n%s", i, firstDiff(got, std))
+		}
+	}
+}
+
+// TestRowErrors: what JSON cannot hold (a NaN, a year past 9999) fails
+// the row, as it fails encoding/json's, and the next row is whole.
+func TestRowErrors(t *testing.T) {
+	nan := math.NaN()
+	for name, c := range map[string]*model.Connection{
+		"NaN":        {IRTTms: &nan},
+		"year 10000": {Start: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if _, err := json.Marshal(c); err == nil {
+			t.Fatalf("%s: encoding/json encodes it now: the encoder should too", name)
+		}
+		e := New()
+		if _, err := e.Encode(c); err == nil {
+			t.Errorf("%s: encoded without an error", name)
+		}
+		ok := &model.Connection{Stream: 1}
+		got, err := e.Encode(ok)
+		want, _ := json.MarshalIndent(ok, "    ", "  ")
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: the next row: %v\n%s", name, err, got)
+		}
+	}
+}
+
+func firstDiff(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	lo := max(i-200, 0)
+	return "got:  ..." + string(got[lo:min(i+100, len(got))]) + "\nwant: ..." + string(want[lo:min(i+100, len(want))])
+}
+
+var strs = []string{"", "a", "client_to_server", `q"uote\back`, "<b>&amp;</b>", "tab\tnl\ncr\r\b\f\x00\x1f\x7f",
+	"é ü 日本", "\xff\xfe bad", "\u2028\u2029", "GOAWAY", "x\xc3", "🙂"}
+
+// fill sets v, and all it holds, at random.
+func fill(v reflect.Value, rnd *rand.Rand, depth int) {
+	if v.Type() == reflect.TypeFor[time.Time]() {
+		ns := rnd.Int64N(4e18)
+		if rnd.IntN(3) == 0 {
+			ns = ns / 1e9 * 1e9 // whole seconds
+		}
+		tm := time.Unix(0, ns).UTC()
+		if rnd.IntN(4) == 0 {
+			tm = tm.In(time.FixedZone("", 3600*rnd.IntN(12)))
+		}
+		v.Set(reflect.ValueOf(tm))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		v.SetBool(rnd.IntN(2) == 0)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		switch rnd.IntN(3) {
+		case 0:
+			v.SetInt(0)
+		case 1:
+			v.SetInt(rnd.Int64N(100) - 10)
+		default:
+			v.SetInt(rnd.Int64() >> (64 - v.Type().Bits()))
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if rnd.IntN(3) > 0 {
+			v.SetUint(rnd.Uint64() >> (64 - v.Type().Bits()))
+		}
+	case reflect.Float32, reflect.Float64:
+		fs := []float64{0, 0.1, 1, -2.5, 1e-7, 1.5e-9, 1e21, 123456789.125, 1e20, 3.0000001, 0.000001}
+		v.SetFloat(fs[rnd.IntN(len(fs))] * float64(1+rnd.IntN(3)))
+	case reflect.String:
+		v.SetString(strs[rnd.IntN(len(strs))])
+	case reflect.Pointer:
+		if rnd.IntN(3) > 0 && depth < 6 {
+			p := reflect.New(v.Type().Elem())
+			fill(p.Elem(), rnd, depth+1)
+			v.Set(p)
+		}
+	case reflect.Slice:
+		switch n := rnd.IntN(4); {
+		case n == 0 || depth >= 6:
+		default:
+			s := reflect.MakeSlice(v.Type(), n-1, n-1)
+			for i := range n - 1 {
+				fill(s.Index(i), rnd, depth+1)
+			}
+			v.Set(s)
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			fill(v.Index(i), rnd, depth+1)
+		}
+	case reflect.Map:
+		switch n := rnd.IntN(4); {
+		case n == 0 || depth >= 6:
+		default:
+			m := reflect.MakeMap(v.Type())
+			for range n - 1 {
+				k := reflect.New(v.Type().Key()).Elem()
+				fill(k, rnd, depth+1)
+				if k.Kind() == reflect.Int {
+					k.SetInt(int64(rnd.IntN(2))) // a Direction
+				}
+				x := reflect.New(v.Type().Elem()).Elem()
+				fill(x, rnd, depth+1)
+				m.SetMapIndex(k, x)
+			}
+			v.Set(m)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), rnd, depth+1)
+			}
+		}
+	}
+}
