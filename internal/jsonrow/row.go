@@ -26,6 +26,30 @@ func (e *Encoder) row(b []byte, c *model.Connection) ([]byte, error) {
 	return b, nil
 }
 
+// appendInt appends n in decimal: most of a row's counters are 0, and a
+// digit alone needs no conversion.
+func appendInt(b []byte, n int64) []byte {
+	if uint64(n) < 10 {
+		return append(b, byte('0'+n))
+	}
+	return strconv.AppendInt(b, n, 10)
+}
+
+// appendUint appends n in decimal.
+func appendUint(b []byte, n uint64) []byte {
+	if n < 10 {
+		return append(b, byte('0'+n))
+	}
+	return strconv.AppendUint(b, n, 10)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
 // appendString appends s quoted as encoding/json quotes a string (its
 // default, HTML-safe escaping): <, > and & escaped, invalid UTF-8 as
 // U+FFFD, U+2028 and U+2029 escaped.

@@ -3,8 +3,6 @@
 package jsonrow
 
 import (
-	"strconv"
-
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -19,10 +17,10 @@ func (e *Encoder) model_Close1(b []byte, v *model.Close) []byte {
 	}
 	if v.Frame != 0 {
 		b = append(b, ",\n        \"frame\": "...)
-		b = strconv.AppendInt(b, int64(v.Frame), 10)
+		b = appendInt(b, int64(v.Frame))
 	}
 	b = append(b, ",\n        \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, "\n      }"...)
 	return b
 }
@@ -31,11 +29,11 @@ func (e *Encoder) model_Close1(b []byte, v *model.Close) []byte {
 func (e *Encoder) model_ConnPoint2(b []byte, v *model.ConnPoint) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n          \"stream\": "...)
-	b = strconv.AppendInt(b, int64(v.Stream), 10)
+	b = appendInt(b, int64(v.Stream))
 	b = append(b, ",\n          \"first_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.FirstFrame), 10)
+	b = appendInt(b, int64(v.FirstFrame))
 	b = append(b, ",\n          \"tcp\": "...)
 	b = e.model_TCPStats3(b, &v.TCP)
 	b = append(b, "\n        }"...)
@@ -46,19 +44,19 @@ func (e *Encoder) model_ConnPoint2(b []byte, v *model.ConnPoint) []byte {
 func (e *Encoder) model_Connection0(b []byte, v *model.Connection) []byte {
 	b = append(b, '{')
 	b = append(b, "\n      \"stream\": "...)
-	b = strconv.AppendInt(b, int64(v.Stream), 10)
+	b = appendInt(b, int64(v.Stream))
 	b = append(b, ",\n      \"client\": "...)
 	b = appendString(b, string(v.Client))
 	b = append(b, ",\n      \"server\": "...)
 	b = appendString(b, string(v.Server))
 	b = append(b, ",\n      \"first_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.FirstFrame), 10)
+	b = appendInt(b, int64(v.FirstFrame))
 	b = append(b, ",\n      \"last_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.LastFrame), 10)
+	b = appendInt(b, int64(v.LastFrame))
 	b = append(b, ",\n      \"first_input\": "...)
-	b = strconv.AppendInt(b, int64(v.FirstInput), 10)
+	b = appendInt(b, int64(v.FirstInput))
 	b = append(b, ",\n      \"last_input\": "...)
-	b = strconv.AppendInt(b, int64(v.LastInput), 10)
+	b = appendInt(b, int64(v.LastInput))
 	b = append(b, ",\n      \"start\": "...)
 	b = e.time(b, v.Start)
 	b = append(b, ",\n      \"end\": "...)
@@ -98,7 +96,7 @@ func (e *Encoder) model_Connection0(b []byte, v *model.Connection) []byte {
 	}
 	if v.EventsDropped != 0 {
 		b = append(b, ",\n      \"events_dropped\": "...)
-		b = strconv.AppendInt(b, int64(v.EventsDropped), 10)
+		b = appendInt(b, int64(v.EventsDropped))
 	}
 	if v.HTTP2 != nil {
 		b = append(b, ",\n      \"http2\": "...)
@@ -219,43 +217,43 @@ func (e *Encoder) model_Connection0(b []byte, v *model.Connection) []byte {
 func (e *Encoder) model_DirStats2(b []byte, v *model.DirStats) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"packets\": "...)
-	b = strconv.AppendInt(b, int64(v.Packets), 10)
+	b = appendInt(b, int64(v.Packets))
 	b = append(b, ",\n          \"bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.Bytes), 10)
+	b = appendInt(b, int64(v.Bytes))
 	b = append(b, ",\n          \"retransmissions\": "...)
-	b = strconv.AppendInt(b, int64(v.Retransmissions), 10)
+	b = appendInt(b, int64(v.Retransmissions))
 	b = append(b, ",\n          \"fast_retransmissions\": "...)
-	b = strconv.AppendInt(b, int64(v.FastRetransmissions), 10)
+	b = appendInt(b, int64(v.FastRetransmissions))
 	b = append(b, ",\n          \"spurious_retransmissions\": "...)
-	b = strconv.AppendInt(b, int64(v.SpuriousRetransmissions), 10)
+	b = appendInt(b, int64(v.SpuriousRetransmissions))
 	b = append(b, ",\n          \"out_of_order\": "...)
-	b = strconv.AppendInt(b, int64(v.OutOfOrder), 10)
+	b = appendInt(b, int64(v.OutOfOrder))
 	b = append(b, ",\n          \"lost_segments\": "...)
-	b = strconv.AppendInt(b, int64(v.LostSegments), 10)
+	b = appendInt(b, int64(v.LostSegments))
 	b = append(b, ",\n          \"acked_unseen\": "...)
-	b = strconv.AppendInt(b, int64(v.AckedUnseen), 10)
+	b = appendInt(b, int64(v.AckedUnseen))
 	b = append(b, ",\n          \"dup_acks\": "...)
-	b = strconv.AppendInt(b, int64(v.DupAcks), 10)
+	b = appendInt(b, int64(v.DupAcks))
 	b = append(b, ",\n          \"zero_windows\": "...)
-	b = strconv.AppendInt(b, int64(v.ZeroWindows), 10)
+	b = appendInt(b, int64(v.ZeroWindows))
 	b = append(b, ",\n          \"zero_window_probes\": "...)
-	b = strconv.AppendInt(b, int64(v.ZeroWindowProbes), 10)
+	b = appendInt(b, int64(v.ZeroWindowProbes))
 	b = append(b, ",\n          \"window_full\": "...)
-	b = strconv.AppendInt(b, int64(v.WindowFull), 10)
+	b = appendInt(b, int64(v.WindowFull))
 	b = append(b, ",\n          \"window_updates\": "...)
-	b = strconv.AppendInt(b, int64(v.WindowUpdates), 10)
+	b = appendInt(b, int64(v.WindowUpdates))
 	b = append(b, ",\n          \"keep_alives\": "...)
-	b = strconv.AppendInt(b, int64(v.KeepAlives), 10)
+	b = appendInt(b, int64(v.KeepAlives))
 	b = append(b, ",\n          \"keep_alive_acks\": "...)
-	b = strconv.AppendInt(b, int64(v.KeepAliveAcks), 10)
+	b = appendInt(b, int64(v.KeepAliveAcks))
 	b = append(b, ",\n          \"resets\": "...)
-	b = strconv.AppendInt(b, int64(v.Resets), 10)
+	b = appendInt(b, int64(v.Resets))
 	b = append(b, ",\n          \"fins\": "...)
-	b = strconv.AppendInt(b, int64(v.Fins), 10)
+	b = appendInt(b, int64(v.Fins))
 	b = append(b, ",\n          \"missing_bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.MissingBytes), 10)
+	b = appendInt(b, int64(v.MissingBytes))
 	b = append(b, ",\n          \"sack_blocks\": "...)
-	b = strconv.AppendInt(b, int64(v.SACKBlocks), 10)
+	b = appendInt(b, int64(v.SACKBlocks))
 	b = append(b, ",\n          \"ttl\": "...)
 	if v.TTL == nil {
 		b = append(b, "null"...)
@@ -269,7 +267,7 @@ func (e *Encoder) model_DirStats2(b []byte, v *model.DirStats) []byte {
 			}
 			b = append(b, "\n            "...)
 			x1 := &v.TTL[i1]
-			b = strconv.AppendInt(b, int64((*x1)), 10)
+			b = appendInt(b, int64((*x1)))
 		}
 		b = append(b, "\n          ]"...)
 	}
@@ -281,43 +279,43 @@ func (e *Encoder) model_DirStats2(b []byte, v *model.DirStats) []byte {
 func (e *Encoder) model_DirStats4(b []byte, v *model.DirStats) []byte {
 	b = append(b, '{')
 	b = append(b, "\n              \"packets\": "...)
-	b = strconv.AppendInt(b, int64(v.Packets), 10)
+	b = appendInt(b, int64(v.Packets))
 	b = append(b, ",\n              \"bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.Bytes), 10)
+	b = appendInt(b, int64(v.Bytes))
 	b = append(b, ",\n              \"retransmissions\": "...)
-	b = strconv.AppendInt(b, int64(v.Retransmissions), 10)
+	b = appendInt(b, int64(v.Retransmissions))
 	b = append(b, ",\n              \"fast_retransmissions\": "...)
-	b = strconv.AppendInt(b, int64(v.FastRetransmissions), 10)
+	b = appendInt(b, int64(v.FastRetransmissions))
 	b = append(b, ",\n              \"spurious_retransmissions\": "...)
-	b = strconv.AppendInt(b, int64(v.SpuriousRetransmissions), 10)
+	b = appendInt(b, int64(v.SpuriousRetransmissions))
 	b = append(b, ",\n              \"out_of_order\": "...)
-	b = strconv.AppendInt(b, int64(v.OutOfOrder), 10)
+	b = appendInt(b, int64(v.OutOfOrder))
 	b = append(b, ",\n              \"lost_segments\": "...)
-	b = strconv.AppendInt(b, int64(v.LostSegments), 10)
+	b = appendInt(b, int64(v.LostSegments))
 	b = append(b, ",\n              \"acked_unseen\": "...)
-	b = strconv.AppendInt(b, int64(v.AckedUnseen), 10)
+	b = appendInt(b, int64(v.AckedUnseen))
 	b = append(b, ",\n              \"dup_acks\": "...)
-	b = strconv.AppendInt(b, int64(v.DupAcks), 10)
+	b = appendInt(b, int64(v.DupAcks))
 	b = append(b, ",\n              \"zero_windows\": "...)
-	b = strconv.AppendInt(b, int64(v.ZeroWindows), 10)
+	b = appendInt(b, int64(v.ZeroWindows))
 	b = append(b, ",\n              \"zero_window_probes\": "...)
-	b = strconv.AppendInt(b, int64(v.ZeroWindowProbes), 10)
+	b = appendInt(b, int64(v.ZeroWindowProbes))
 	b = append(b, ",\n              \"window_full\": "...)
-	b = strconv.AppendInt(b, int64(v.WindowFull), 10)
+	b = appendInt(b, int64(v.WindowFull))
 	b = append(b, ",\n              \"window_updates\": "...)
-	b = strconv.AppendInt(b, int64(v.WindowUpdates), 10)
+	b = appendInt(b, int64(v.WindowUpdates))
 	b = append(b, ",\n              \"keep_alives\": "...)
-	b = strconv.AppendInt(b, int64(v.KeepAlives), 10)
+	b = appendInt(b, int64(v.KeepAlives))
 	b = append(b, ",\n              \"keep_alive_acks\": "...)
-	b = strconv.AppendInt(b, int64(v.KeepAliveAcks), 10)
+	b = appendInt(b, int64(v.KeepAliveAcks))
 	b = append(b, ",\n              \"resets\": "...)
-	b = strconv.AppendInt(b, int64(v.Resets), 10)
+	b = appendInt(b, int64(v.Resets))
 	b = append(b, ",\n              \"fins\": "...)
-	b = strconv.AppendInt(b, int64(v.Fins), 10)
+	b = appendInt(b, int64(v.Fins))
 	b = append(b, ",\n              \"missing_bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.MissingBytes), 10)
+	b = appendInt(b, int64(v.MissingBytes))
 	b = append(b, ",\n              \"sack_blocks\": "...)
-	b = strconv.AppendInt(b, int64(v.SACKBlocks), 10)
+	b = appendInt(b, int64(v.SACKBlocks))
 	b = append(b, ",\n              \"ttl\": "...)
 	if v.TTL == nil {
 		b = append(b, "null"...)
@@ -331,7 +329,7 @@ func (e *Encoder) model_DirStats4(b []byte, v *model.DirStats) []byte {
 			}
 			b = append(b, "\n                "...)
 			x43 := &v.TTL[i43]
-			b = strconv.AppendInt(b, int64((*x43)), 10)
+			b = appendInt(b, int64((*x43)))
 		}
 		b = append(b, "\n              ]"...)
 	}
@@ -363,10 +361,10 @@ func (e *Encoder) model_EtcdPeer1(b []byte, v *model.EtcdPeer) []byte {
 		b = appendString(b, string(v.Version))
 	}
 	b = append(b, ",\n        \"requests\": "...)
-	b = strconv.AppendInt(b, int64(v.Requests), 10)
+	b = appendInt(b, int64(v.Requests))
 	if v.Idle {
 		b = append(b, ",\n        \"idle\": "...)
-		b = strconv.AppendBool(b, bool(v.Idle))
+		b = appendBool(b, bool(v.Idle))
 	}
 	b = append(b, ",\n        \"messages\": "...)
 	if v.Messages == nil {
@@ -401,7 +399,7 @@ func (e *Encoder) model_EtcdPeer1(b []byte, v *model.EtcdPeer) []byte {
 					b = appendString(b, string(k30))
 					b = append(b, ": "...)
 					x31 := x29[k30]
-					b = strconv.AppendInt(b, int64(x31), 10)
+					b = appendInt(b, int64(x31))
 				}
 				b = append(b, "\n          }"...)
 			}
@@ -437,9 +435,9 @@ func (e *Encoder) model_EtcdPeer1(b []byte, v *model.EtcdPeer) []byte {
 func (e *Encoder) model_Event2(b []byte, v *model.Event) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n          \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n          \"time\": "...)
 	b = e.time(b, v.Time)
 	b = append(b, ",\n          \"dir\": "...)
@@ -447,28 +445,28 @@ func (e *Encoder) model_Event2(b []byte, v *model.Event) []byte {
 	b = append(b, ",\n          \"kind\": "...)
 	b = appendString(b, string(v.Kind))
 	b = append(b, ",\n          \"seq\": "...)
-	b = strconv.AppendUint(b, uint64(v.Seq), 10)
+	b = appendUint(b, uint64(v.Seq))
 	b = append(b, ",\n          \"len\": "...)
-	b = strconv.AppendInt(b, int64(v.Len), 10)
+	b = appendInt(b, int64(v.Len))
 	if v.TTL != 0 {
 		b = append(b, ",\n          \"ttl\": "...)
-		b = strconv.AppendInt(b, int64(v.TTL), 10)
+		b = appendInt(b, int64(v.TTL))
 	}
 	if v.IPID != 0 {
 		b = append(b, ",\n          \"ip_id\": "...)
-		b = strconv.AppendInt(b, int64(v.IPID), 10)
+		b = appendInt(b, int64(v.IPID))
 	}
 	if v.Unseen {
 		b = append(b, ",\n          \"unseen\": "...)
-		b = strconv.AppendBool(b, bool(v.Unseen))
+		b = appendBool(b, bool(v.Unseen))
 	}
 	if v.PeerMissing {
 		b = append(b, ",\n          \"peer_missing\": "...)
-		b = strconv.AppendBool(b, bool(v.PeerMissing))
+		b = appendBool(b, bool(v.PeerMissing))
 	}
 	if v.Answered {
 		b = append(b, ",\n          \"answered\": "...)
-		b = strconv.AppendBool(b, bool(v.Answered))
+		b = appendBool(b, bool(v.Answered))
 	}
 	b = append(b, "\n        }"...)
 	return b
@@ -478,9 +476,9 @@ func (e *Encoder) model_Event2(b []byte, v *model.Event) []byte {
 func (e *Encoder) model_Evidence3(b []byte, v *model.Evidence) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n            \"note\": "...)
 	b = appendString(b, string(v.Note))
 	b = append(b, "\n          }"...)
@@ -493,14 +491,14 @@ func (e *Encoder) model_FlowStall3(b []byte, v *model.FlowStall) []byte {
 	b = append(b, "\n            \"from\": "...)
 	b = appendString(b, string(v.From))
 	b = append(b, ",\n            \"stream\": "...)
-	b = strconv.AppendUint(b, uint64(v.Stream), 10)
+	b = appendUint(b, uint64(v.Stream))
 	b = append(b, ",\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	if v.UpdateFrame != 0 {
 		b = append(b, ",\n            \"update_frame\": "...)
-		b = strconv.AppendInt(b, int64(v.UpdateFrame), 10)
+		b = appendInt(b, int64(v.UpdateFrame))
 	}
 	b = append(b, ",\n            \"duration_ms\": "...)
 	if v.DurationMs == nil {
@@ -510,7 +508,7 @@ func (e *Encoder) model_FlowStall3(b []byte, v *model.FlowStall) []byte {
 	}
 	if v.ResumedFrame != 0 {
 		b = append(b, ",\n            \"resumed_frame\": "...)
-		b = strconv.AppendInt(b, int64(v.ResumedFrame), 10)
+		b = appendInt(b, int64(v.ResumedFrame))
 	}
 	b = append(b, "\n          }"...)
 	return b
@@ -520,9 +518,9 @@ func (e *Encoder) model_FlowStall3(b []byte, v *model.FlowStall) []byte {
 func (e *Encoder) model_FrameRef3(b []byte, v *model.FrameRef) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n            \"time\": "...)
 	b = e.time(b, v.Time)
 	b = append(b, ",\n            \"type\": "...)
@@ -557,7 +555,7 @@ func (e *Encoder) model_GRPCCount3(b []byte, v *model.GRPCCount) []byte {
 		b = appendString(b, string(v.ResetBy))
 	}
 	b = append(b, ",\n            \"calls\": "...)
-	b = strconv.AppendInt(b, int64(v.Calls), 10)
+	b = appendInt(b, int64(v.Calls))
 	b = append(b, "\n          }"...)
 	return b
 }
@@ -566,13 +564,13 @@ func (e *Encoder) model_GRPCCount3(b []byte, v *model.GRPCCount) []byte {
 func (e *Encoder) model_Goaway3(b []byte, v *model.Goaway) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n            \"from\": "...)
 	b = appendString(b, string(v.From))
 	b = append(b, ",\n            \"last_stream_id\": "...)
-	b = strconv.AppendUint(b, uint64(v.LastStreamID), 10)
+	b = appendUint(b, uint64(v.LastStreamID))
 	b = append(b, ",\n            \"error\": "...)
 	b = appendString(b, string(v.Error))
 	b = append(b, ",\n            \"debug\": "...)
@@ -590,7 +588,7 @@ func (e *Encoder) model_Goaway3(b []byte, v *model.Goaway) []byte {
 			}
 			b = append(b, "\n              "...)
 			x9 := &v.CutStreams[i9]
-			b = strconv.AppendUint(b, uint64((*x9)), 10)
+			b = appendUint(b, uint64((*x9)))
 		}
 		b = append(b, "\n            ]"...)
 	}
@@ -602,7 +600,7 @@ func (e *Encoder) model_Goaway3(b []byte, v *model.Goaway) []byte {
 func (e *Encoder) model_H2Stream3(b []byte, v *model.H2Stream) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"id\": "...)
-	b = strconv.AppendUint(b, uint64(v.ID), 10)
+	b = appendUint(b, uint64(v.ID))
 	if v.Method != "" {
 		b = append(b, ",\n            \"method\": "...)
 		b = appendString(b, string(v.Method))
@@ -625,20 +623,20 @@ func (e *Encoder) model_H2Stream3(b []byte, v *model.H2Stream) []byte {
 	}
 	if v.Partial {
 		b = append(b, ",\n            \"partial\": "...)
-		b = strconv.AppendBool(b, bool(v.Partial))
+		b = appendBool(b, bool(v.Partial))
 	}
 	b = append(b, ",\n            \"first_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.FirstFrame), 10)
+	b = appendInt(b, int64(v.FirstFrame))
 	b = append(b, ",\n            \"last_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.LastFrame), 10)
+	b = appendInt(b, int64(v.LastFrame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n            \"state\": "...)
 	b = appendString(b, string(v.State))
 	b = append(b, ",\n            \"client_bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.ClientBytes), 10)
+	b = appendInt(b, int64(v.ClientBytes))
 	b = append(b, ",\n            \"server_bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.ServerBytes), 10)
+	b = appendInt(b, int64(v.ServerBytes))
 	if v.Reset != "" {
 		b = append(b, ",\n            \"reset\": "...)
 		b = appendString(b, string(v.Reset))
@@ -683,7 +681,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 					b = appendString(b, string(k5))
 					b = append(b, ": "...)
 					x6 := x4[k5]
-					b = strconv.AppendInt(b, int64(x6), 10)
+					b = appendInt(b, int64(x6))
 				}
 				b = append(b, "\n          }"...)
 			}
@@ -758,7 +756,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 			b = appendString(b, k11.String())
 			b = append(b, ": "...)
 			x12 := v.SkippedBytes[k11]
-			b = strconv.AppendInt(b, int64(x12), 10)
+			b = appendInt(b, int64(x12))
 		}
 		b = append(b, "\n        }"...)
 	}
@@ -781,7 +779,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 			b = appendString(b, k13.String())
 			b = append(b, ": "...)
 			x14 := v.GapBytes[k13]
-			b = strconv.AppendInt(b, int64(x14), 10)
+			b = appendInt(b, int64(x14))
 		}
 		b = append(b, "\n        }"...)
 	}
@@ -803,7 +801,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 				b = appendString(b, k15.String())
 				b = append(b, ": "...)
 				x16 := v.TruncatedFrames[k15]
-				b = strconv.AppendInt(b, int64(x16), 10)
+				b = appendInt(b, int64(x16))
 			}
 			b = append(b, "\n        }"...)
 		}
@@ -835,11 +833,11 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 	}
 	if v.PingsDropped != 0 {
 		b = append(b, ",\n        \"pings_dropped\": "...)
-		b = strconv.AppendInt(b, int64(v.PingsDropped), 10)
+		b = appendInt(b, int64(v.PingsDropped))
 	}
 	if v.RSTStreamsDropped != 0 {
 		b = append(b, ",\n        \"rst_streams_dropped\": "...)
-		b = strconv.AppendInt(b, int64(v.RSTStreamsDropped), 10)
+		b = appendInt(b, int64(v.RSTStreamsDropped))
 	}
 	if v.PingsFolded != nil {
 		b = append(b, ",\n        \"pings_folded\": "...)
@@ -890,7 +888,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 					b = appendString(b, string(k22))
 					b = append(b, ": "...)
 					x23 := x21[k22]
-					b = strconv.AppendUint(b, uint64(x23), 10)
+					b = appendUint(b, uint64(x23))
 				}
 				b = append(b, "\n          }"...)
 			}
@@ -915,7 +913,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 		b = append(b, "\n        ]"...)
 	}
 	b = append(b, ",\n        \"streams_total\": "...)
-	b = strconv.AppendInt(b, int64(v.StreamsTotal), 10)
+	b = appendInt(b, int64(v.StreamsTotal))
 	if len(v.GRPC) > 0 {
 		b = append(b, ",\n        \"grpc\": "...)
 		if v.GRPC == nil {
@@ -953,7 +951,7 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 		b = append(b, "\n        ]"...)
 	}
 	b = append(b, ",\n        \"flow_control_known\": "...)
-	b = strconv.AppendBool(b, bool(v.FlowControlKnown))
+	b = appendBool(b, bool(v.FlowControlKnown))
 	b = append(b, "\n      }"...)
 	return b
 }
@@ -962,21 +960,21 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 func (e *Encoder) model_Handshake1(b []byte, v *model.Handshake) []byte {
 	b = append(b, '{')
 	b = append(b, "\n        \"seen\": "...)
-	b = strconv.AppendBool(b, bool(v.Seen))
+	b = appendBool(b, bool(v.Seen))
 	if v.ClientMSS != 0 {
 		b = append(b, ",\n        \"client_mss\": "...)
-		b = strconv.AppendInt(b, int64(v.ClientMSS), 10)
+		b = appendInt(b, int64(v.ClientMSS))
 	}
 	if v.ServerMSS != 0 {
 		b = append(b, ",\n        \"server_mss\": "...)
-		b = strconv.AppendInt(b, int64(v.ServerMSS), 10)
+		b = appendInt(b, int64(v.ServerMSS))
 	}
 	b = append(b, ",\n        \"client_wscale\": "...)
-	b = strconv.AppendInt(b, int64(v.ClientWScale), 10)
+	b = appendInt(b, int64(v.ClientWScale))
 	b = append(b, ",\n        \"server_wscale\": "...)
-	b = strconv.AppendInt(b, int64(v.ServerWScale), 10)
+	b = appendInt(b, int64(v.ServerWScale))
 	b = append(b, ",\n        \"sack_permitted\": "...)
-	b = strconv.AppendBool(b, bool(v.SACKPermitted))
+	b = appendBool(b, bool(v.SACKPermitted))
 	b = append(b, "\n      }"...)
 	return b
 }
@@ -991,7 +989,7 @@ func (e *Encoder) model_HealthCheck2(b []byte, v *model.HealthCheck) []byte {
 		b = e.float(b, float64((*v.ReadIdleTimeoutS)))
 	}
 	b = append(b, ",\n          \"idle_samples\": "...)
-	b = strconv.AppendInt(b, int64(v.IdleSamples), 10)
+	b = appendInt(b, int64(v.IdleSamples))
 	b = append(b, ",\n          \"ping_timeout_s\": "...)
 	if v.PingTimeoutS == nil {
 		b = append(b, "null"...)
@@ -1000,14 +998,14 @@ func (e *Encoder) model_HealthCheck2(b []byte, v *model.HealthCheck) []byte {
 	}
 	if v.PingFrame != 0 {
 		b = append(b, ",\n          \"ping_frame\": "...)
-		b = strconv.AppendInt(b, int64(v.PingFrame), 10)
+		b = appendInt(b, int64(v.PingFrame))
 	}
 	if v.CloseFrame != 0 {
 		b = append(b, ",\n          \"close_frame\": "...)
-		b = strconv.AppendInt(b, int64(v.CloseFrame), 10)
+		b = appendInt(b, int64(v.CloseFrame))
 	}
 	b = append(b, ",\n          \"client_go_defaults\": "...)
-	b = strconv.AppendBool(b, bool(v.ClientGoDefaults))
+	b = appendBool(b, bool(v.ClientGoDefaults))
 	b = append(b, "\n        }"...)
 	return b
 }
@@ -1016,9 +1014,9 @@ func (e *Encoder) model_HealthCheck2(b []byte, v *model.HealthCheck) []byte {
 func (e *Encoder) model_Moment2(b []byte, v *model.Moment) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n          \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n          \"time\": "...)
 	b = e.time(b, v.Time)
 	b = append(b, "\n        }"...)
@@ -1029,9 +1027,9 @@ func (e *Encoder) model_Moment2(b []byte, v *model.Moment) []byte {
 func (e *Encoder) model_Moment4(b []byte, v *model.Moment) []byte {
 	b = append(b, '{')
 	b = append(b, "\n              \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n              \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n              \"time\": "...)
 	b = e.time(b, v.Time)
 	b = append(b, "\n            }"...)
@@ -1042,9 +1040,9 @@ func (e *Encoder) model_Moment4(b []byte, v *model.Moment) []byte {
 func (e *Encoder) model_Ping3(b []byte, v *model.Ping) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n            \"from\": "...)
 	b = appendString(b, string(v.From))
 	b = append(b, ",\n            \"data\": "...)
@@ -1052,14 +1050,14 @@ func (e *Encoder) model_Ping3(b []byte, v *model.Ping) []byte {
 	b = append(b, ",\n            \"sender\": "...)
 	b = appendString(b, string(v.Sender))
 	b = append(b, ",\n            \"acked\": "...)
-	b = strconv.AppendBool(b, bool(v.Acked))
+	b = appendBool(b, bool(v.Acked))
 	if v.AckFrame != 0 {
 		b = append(b, ",\n            \"ack_frame\": "...)
-		b = strconv.AppendInt(b, int64(v.AckFrame), 10)
+		b = appendInt(b, int64(v.AckFrame))
 	}
 	if v.AckInput != 0 {
 		b = append(b, ",\n            \"ack_input\": "...)
-		b = strconv.AppendInt(b, int64(v.AckInput), 10)
+		b = appendInt(b, int64(v.AckInput))
 	}
 	b = append(b, ",\n            \"rtt_ms\": "...)
 	if v.RTTms == nil {
@@ -1069,7 +1067,7 @@ func (e *Encoder) model_Ping3(b []byte, v *model.Ping) []byte {
 	}
 	if v.Late {
 		b = append(b, ",\n            \"late\": "...)
-		b = strconv.AppendBool(b, bool(v.Late))
+		b = appendBool(b, bool(v.Late))
 	}
 	b = append(b, ",\n            \"time\": "...)
 	b = e.time(b, v.Time)
@@ -1088,7 +1086,7 @@ func (e *Encoder) model_Ping3(b []byte, v *model.Ping) []byte {
 		b = e.float(b, float64((*v.IdleMs)))
 	}
 	b = append(b, ",\n            \"inferred\": "...)
-	b = strconv.AppendBool(b, bool(v.Inferred))
+	b = appendBool(b, bool(v.Inferred))
 	if v.Reason != "" {
 		b = append(b, ",\n            \"reason\": "...)
 		b = appendString(b, string(v.Reason))
@@ -1101,19 +1099,19 @@ func (e *Encoder) model_Ping3(b []byte, v *model.Ping) []byte {
 func (e *Encoder) model_PingFold2(b []byte, v *model.PingFold) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"count\": "...)
-	b = strconv.AppendInt(b, int64(v.Count), 10)
+	b = appendInt(b, int64(v.Count))
 	b = append(b, ",\n          \"from_client\": "...)
-	b = strconv.AppendInt(b, int64(v.FromClient), 10)
+	b = appendInt(b, int64(v.FromClient))
 	b = append(b, ",\n          \"from_server\": "...)
-	b = strconv.AppendInt(b, int64(v.FromServer), 10)
+	b = appendInt(b, int64(v.FromServer))
 	b = append(b, ",\n          \"first_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.FirstFrame), 10)
+	b = appendInt(b, int64(v.FirstFrame))
 	b = append(b, ",\n          \"first_input\": "...)
-	b = strconv.AppendInt(b, int64(v.FirstInput), 10)
+	b = appendInt(b, int64(v.FirstInput))
 	b = append(b, ",\n          \"last_frame\": "...)
-	b = strconv.AppendInt(b, int64(v.LastFrame), 10)
+	b = appendInt(b, int64(v.LastFrame))
 	b = append(b, ",\n          \"last_input\": "...)
-	b = strconv.AppendInt(b, int64(v.LastInput), 10)
+	b = appendInt(b, int64(v.LastInput))
 	b = append(b, ",\n          \"rtt\": "...)
 	if v.RTT == nil {
 		b = append(b, "null"...)
@@ -1145,7 +1143,7 @@ func (e *Encoder) model_PingRTTBucket4(b []byte, v *model.PingRTTBucket) []byte 
 		b = e.float(b, float64((*v.LEms)))
 	}
 	b = append(b, ",\n              \"count\": "...)
-	b = strconv.AppendInt(b, int64(v.Count), 10)
+	b = appendInt(b, int64(v.Count))
 	b = append(b, "\n            }"...)
 	return b
 }
@@ -1160,9 +1158,9 @@ func (e *Encoder) model_Placement2(b []byte, v *model.Placement) []byte {
 	b = append(b, ",\n          \"to\": "...)
 	b = appendString(b, string(v.To))
 	b = append(b, ",\n          \"packets\": "...)
-	b = strconv.AppendInt(b, int64(v.Packets), 10)
+	b = appendInt(b, int64(v.Packets))
 	b = append(b, ",\n          \"bytes\": "...)
-	b = strconv.AppendInt(b, int64(v.Bytes), 10)
+	b = appendInt(b, int64(v.Bytes))
 	b = append(b, ",\n          \"frames\": "...)
 	if v.Frames == nil {
 		b = append(b, "null"...)
@@ -1218,14 +1216,14 @@ func (e *Encoder) model_Plot1(b []byte, v *model.Plot) []byte {
 func (e *Encoder) model_PlotAck4(b []byte, v *model.PlotAck) []byte {
 	b = append(b, '{')
 	b = append(b, "\n              \"t_us\": "...)
-	b = strconv.AppendInt(b, int64(v.TimeUs), 10)
+	b = appendInt(b, int64(v.TimeUs))
 	b = append(b, ",\n              \"ack\": "...)
-	b = strconv.AppendInt(b, int64(v.Ack), 10)
+	b = appendInt(b, int64(v.Ack))
 	b = append(b, ",\n              \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	if v.Input != 0 {
 		b = append(b, ",\n              \"input\": "...)
-		b = strconv.AppendInt(b, int64(v.Input), 10)
+		b = appendInt(b, int64(v.Input))
 	}
 	b = append(b, "\n            }"...)
 	return b
@@ -1288,14 +1286,14 @@ func (e *Encoder) model_PlotDir2(b []byte, v *model.PlotDir) []byte {
 		}
 	}
 	b = append(b, ",\n          \"segments_seen\": "...)
-	b = strconv.AppendInt(b, int64(v.SegmentsSeen), 10)
+	b = appendInt(b, int64(v.SegmentsSeen))
 	b = append(b, ",\n          \"stride\": "...)
-	b = strconv.AppendInt(b, int64(v.Stride), 10)
+	b = appendInt(b, int64(v.Stride))
 	b = append(b, ",\n          \"ack_stride\": "...)
-	b = strconv.AppendInt(b, int64(v.AckStride), 10)
+	b = appendInt(b, int64(v.AckStride))
 	if v.SACKStride != 0 {
 		b = append(b, ",\n          \"sack_stride\": "...)
-		b = strconv.AppendInt(b, int64(v.SACKStride), 10)
+		b = appendInt(b, int64(v.SACKStride))
 	}
 	b = append(b, "\n        }"...)
 	return b
@@ -1305,12 +1303,12 @@ func (e *Encoder) model_PlotDir2(b []byte, v *model.PlotDir) []byte {
 func (e *Encoder) model_PlotMark3(b []byte, v *model.PlotMark) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"t_us\": "...)
-	b = strconv.AppendInt(b, int64(v.TimeUs), 10)
+	b = appendInt(b, int64(v.TimeUs))
 	b = append(b, ",\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	if v.Input != 0 {
 		b = append(b, ",\n            \"input\": "...)
-		b = strconv.AppendInt(b, int64(v.Input), 10)
+		b = appendInt(b, int64(v.Input))
 	}
 	b = append(b, ",\n            \"from\": "...)
 	b = appendString(b, string(v.From))
@@ -1322,16 +1320,16 @@ func (e *Encoder) model_PlotMark3(b []byte, v *model.PlotMark) []byte {
 func (e *Encoder) model_PlotSACK4(b []byte, v *model.PlotSACK) []byte {
 	b = append(b, '{')
 	b = append(b, "\n              \"t_us\": "...)
-	b = strconv.AppendInt(b, int64(v.TimeUs), 10)
+	b = appendInt(b, int64(v.TimeUs))
 	b = append(b, ",\n              \"lo\": "...)
-	b = strconv.AppendInt(b, int64(v.Lo), 10)
+	b = appendInt(b, int64(v.Lo))
 	b = append(b, ",\n              \"hi\": "...)
-	b = strconv.AppendInt(b, int64(v.Hi), 10)
+	b = appendInt(b, int64(v.Hi))
 	b = append(b, ",\n              \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	if v.Input != 0 {
 		b = append(b, ",\n              \"input\": "...)
-		b = strconv.AppendInt(b, int64(v.Input), 10)
+		b = appendInt(b, int64(v.Input))
 	}
 	b = append(b, "\n            }"...)
 	return b
@@ -1341,20 +1339,20 @@ func (e *Encoder) model_PlotSACK4(b []byte, v *model.PlotSACK) []byte {
 func (e *Encoder) model_PlotSegment4(b []byte, v *model.PlotSegment) []byte {
 	b = append(b, '{')
 	b = append(b, "\n              \"t_us\": "...)
-	b = strconv.AppendInt(b, int64(v.TimeUs), 10)
+	b = appendInt(b, int64(v.TimeUs))
 	b = append(b, ",\n              \"seq\": "...)
-	b = strconv.AppendInt(b, int64(v.Seq), 10)
+	b = appendInt(b, int64(v.Seq))
 	b = append(b, ",\n              \"len\": "...)
-	b = strconv.AppendInt(b, int64(v.Len), 10)
+	b = appendInt(b, int64(v.Len))
 	b = append(b, ",\n              \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	if v.Input != 0 {
 		b = append(b, ",\n              \"input\": "...)
-		b = strconv.AppendInt(b, int64(v.Input), 10)
+		b = appendInt(b, int64(v.Input))
 	}
 	if v.Retrans {
 		b = append(b, ",\n              \"retrans\": "...)
-		b = strconv.AppendBool(b, bool(v.Retrans))
+		b = appendBool(b, bool(v.Retrans))
 	}
 	if v.Ctl != "" {
 		b = append(b, ",\n              \"ctl\": "...)
@@ -1368,13 +1366,13 @@ func (e *Encoder) model_PlotSegment4(b []byte, v *model.PlotSegment) []byte {
 func (e *Encoder) model_RSTStream3(b []byte, v *model.RSTStream) []byte {
 	b = append(b, '{')
 	b = append(b, "\n            \"frame\": "...)
-	b = strconv.AppendInt(b, int64(v.Frame), 10)
+	b = appendInt(b, int64(v.Frame))
 	b = append(b, ",\n            \"input\": "...)
-	b = strconv.AppendInt(b, int64(v.Input), 10)
+	b = appendInt(b, int64(v.Input))
 	b = append(b, ",\n            \"from\": "...)
 	b = appendString(b, string(v.From))
 	b = append(b, ",\n            \"stream\": "...)
-	b = strconv.AppendUint(b, uint64(v.Stream), 10)
+	b = appendUint(b, uint64(v.Stream))
 	b = append(b, ",\n            \"error\": "...)
 	b = appendString(b, string(v.Error))
 	b = append(b, "\n          }"...)
@@ -1391,13 +1389,13 @@ func (e *Encoder) model_RaftRun3(b []byte, v *model.RaftRun) []byte {
 	b = append(b, ",\n            \"to\": "...)
 	b = appendString(b, string(v.To))
 	b = append(b, ",\n            \"term\": "...)
-	b = strconv.AppendUint(b, uint64(v.Term), 10)
+	b = appendUint(b, uint64(v.Term))
 	if v.Reject {
 		b = append(b, ",\n            \"reject\": "...)
-		b = strconv.AppendBool(b, bool(v.Reject))
+		b = appendBool(b, bool(v.Reject))
 	}
 	b = append(b, ",\n            \"count\": "...)
-	b = strconv.AppendInt(b, int64(v.Count), 10)
+	b = appendInt(b, int64(v.Count))
 	b = append(b, ",\n            \"first\": "...)
 	b = e.model_Moment4(b, &v.First)
 	b = append(b, ",\n            \"last\": "...)
@@ -1410,7 +1408,7 @@ func (e *Encoder) model_RaftRun3(b []byte, v *model.RaftRun) []byte {
 func (e *Encoder) model_Redial1(b []byte, v *model.Redial) []byte {
 	b = append(b, '{')
 	b = append(b, "\n        \"stream\": "...)
-	b = strconv.AppendInt(b, int64(v.Stream), 10)
+	b = appendInt(b, int64(v.Stream))
 	b = append(b, ",\n        \"client\": "...)
 	b = appendString(b, string(v.Client))
 	b = append(b, ",\n        \"after_ms\": "...)
@@ -1429,7 +1427,7 @@ func (e *Encoder) model_Stopped2(b []byte, v *model.Stopped) []byte {
 	b = append(b, ",\n          \"to\": "...)
 	b = appendString(b, string(v.To))
 	b = append(b, ",\n          \"packets\": "...)
-	b = strconv.AppendInt(b, int64(v.Packets), 10)
+	b = appendInt(b, int64(v.Packets))
 	b = append(b, ",\n          \"by\": "...)
 	if v.By == nil {
 		b = append(b, "null"...)
@@ -1529,15 +1527,15 @@ func (e *Encoder) model_TLS1(b []byte, v *model.TLS) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, "\n        \"no_h2\": "...)
-		b = strconv.AppendBool(b, bool(v.NoH2))
+		b = appendBool(b, bool(v.NoH2))
 	}
 	if len(b) > mark {
 		b = append(b, ',')
 	}
 	b = append(b, "\n        \"alerts\": "...)
-	b = strconv.AppendInt(b, int64(v.Alerts), 10)
+	b = appendInt(b, int64(v.Alerts))
 	b = append(b, ",\n        \"decrypted\": "...)
-	b = strconv.AppendBool(b, bool(v.Decrypted))
+	b = appendBool(b, bool(v.Decrypted))
 	if v.KeyProblem != "" {
 		b = append(b, ",\n        \"key_problem\": "...)
 		b = appendString(b, string(v.KeyProblem))
@@ -1548,11 +1546,11 @@ func (e *Encoder) model_TLS1(b []byte, v *model.TLS) []byte {
 	}
 	if v.ClientAppRecords != 0 {
 		b = append(b, ",\n        \"client_app_records\": "...)
-		b = strconv.AppendInt(b, int64(v.ClientAppRecords), 10)
+		b = appendInt(b, int64(v.ClientAppRecords))
 	}
 	if v.ClientAppLastLen != 0 {
 		b = append(b, ",\n        \"client_app_last_len\": "...)
-		b = strconv.AppendInt(b, int64(v.ClientAppLastLen), 10)
+		b = appendInt(b, int64(v.ClientAppLastLen))
 	}
 	b = append(b, "\n      }"...)
 	return b
@@ -1646,11 +1644,11 @@ func (e *Encoder) model_Verdict1(b []byte, v *model.Verdict) []byte {
 	}
 	if v.Retries != 0 {
 		b = append(b, ",\n        \"retries\": "...)
-		b = strconv.AppendInt(b, int64(v.Retries), 10)
+		b = appendInt(b, int64(v.Retries))
 	}
 	if v.DialRaceSpare {
 		b = append(b, ",\n        \"dial_race_spare\": "...)
-		b = strconv.AppendBool(b, bool(v.DialRaceSpare))
+		b = appendBool(b, bool(v.DialRaceSpare))
 	}
 	if v.EndedBy != "" {
 		b = append(b, ",\n        \"ended_by\": "...)
