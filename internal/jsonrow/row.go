@@ -57,6 +57,24 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// 8 bytes at a time while all are ASCII written as themselves
+		// (a verdict's text is most of a failed attempt's row): a
+		// byte's high bit is set in bad where the byte is below 0x20,
+		// or 0x80 and above, or one of the five others escaped ((x -
+		// ones) &^ x has it where x's byte is 0).
+		for ; i+8 <= len(s); i += 8 {
+			t := s[i : i+8]
+			w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+				uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+			q, bs, lt, gt, amp := w^(ones*'"'), w^(ones*'\\'), w^(ones*'<'), w^(ones*'>'), w^(ones*'&')
+			bad := (w-ones*0x20)&^w | w | (q-ones)&^q | (bs-ones)&^bs | (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
+			if bad&(ones*0x80) != 0 {
+				break
+			}
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if safe[c] {
 				i++
@@ -105,6 +123,9 @@ func appendString(b []byte, s string) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// ones has a 1 in each byte of a word.
+const ones = 0x0101010101010101
 
 // safe[c] says ASCII c is written as itself inside a string.
 var safe = func() (t [utf8.RuneSelf]bool) {

@@ -163,3 +163,38 @@ func fill(v reflect.Value, rnd *rand.Rand, depth int) {
 		}
 	}
 }
+
+// TestAppendStringAsEncodingJSON: strings long enough to be scanned 8
+// bytes at a time, with a byte to escape anywhere in them, quoted as
+// encoding/json quotes them.
+func TestAppendStringAsEncodingJSON(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", "Z", " ", "~", "\x7f", `"`, `\`, "<", ">", "&", "\n", "\x00", "\x1f", "é", "\xff", "\u2028", "日", "🙂", "\xe2\x80"}
+	var b []byte
+	for range 20000 {
+		var s string
+		for n := rnd.IntN(40); len(s) < n; {
+			if rnd.IntN(4) == 0 {
+				s += pieces[rnd.IntN(len(pieces))]
+			} else {
+				s += "abcdefgh"[:1+rnd.IntN(8)]
+			}
+		}
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b = appendString(b[:0], s); !bytes.Equal(b, want) {
+			t.Fatalf("%q: got %s, want %s", s, b, want)
+		}
+	}
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	s := "Still connecting when the capture ended: the client's SYN (frame 6) came 0 ms before the end, sooner than TCP would send it again (1.0 s); too soon to tell whether the handshake fails."
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendString(buf[:0], s)
+	}
+}
