@@ -193,6 +193,17 @@ func indentOf(d int) string {
 // directionKeys appends m's keys to dst in the order encoding/json
 // writes them: by their text.
 func directionKeys[V any](m map[model.Direction]V, dst []model.Direction) []model.Direction {
+	// The two directions, in their text's order, are all a map holds.
+	if _, ok := m[model.ClientToServer]; ok {
+		dst = append(dst, model.ClientToServer)
+	}
+	if _, ok := m[model.ServerToClient]; ok {
+		dst = append(dst, model.ServerToClient)
+	}
+	if len(dst) == len(m) {
+		return dst
+	}
+	dst = dst[:0]
 	for k := range m {
 		dst = append(dst, k)
 	}

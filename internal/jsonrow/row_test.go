@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -196,5 +197,30 @@ func BenchmarkAppendString(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		buf = appendString(buf[:0], s)
+	}
+}
+
+// TestDirectionKeys: the keys of a map by direction in encoding/json's
+// order, whatever values it holds.
+func TestDirectionKeys(t *testing.T) {
+	for _, keys := range [][]model.Direction{{}, {0}, {1}, {1, 0}, {0, 1, 2}, {2, 5}} {
+		m := map[model.Direction]int{}
+		for _, k := range keys {
+			m[k] = int(k)
+		}
+		var got []string
+		for _, k := range directionKeys(m, nil) {
+			got = append(got, k.String())
+		}
+		std, _ := json.Marshal(m)
+		var want []string
+		for _, k := range []string{"client_to_server", "server_to_client"} {
+			for range bytes.Count(std, []byte(`"`+k+`"`)) {
+				want = append(want, k)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%v: got %v, want %v (%s)", keys, got, want, std)
+		}
 	}
 }
