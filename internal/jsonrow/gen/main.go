@@ -111,6 +111,9 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 	known, maybe := false, false
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous {
+			log.Fatalf("%s.%s: embedded fields are not supported", t, f.Name)
+		}
 		if !f.IsExported() {
 			continue
 		}
@@ -166,11 +169,17 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 
 // special says whether encoding/json encodes t by a method of its own
 // (json.Marshaler, encoding.TextMarshaler): such a value is left to
-// goccy/go-json, which does as encoding/json does.
+// goccy/go-json, which does as encoding/json does. A method on the
+// pointer alone is refused: encoding/json calls it or not depending on
+// whether the value is addressable (not in a map), which the code
+// written here would have to follow.
 func special(t reflect.Type) bool {
 	for _, m := range []reflect.Type{marshalerType, textType} {
-		if t.Implements(m) || reflect.PointerTo(t).Implements(m) {
+		if t.Implements(m) {
 			return true
+		}
+		if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(m) {
+			log.Fatalf("%s: a %s on the pointer alone is not supported", t, m)
 		}
 	}
 	return false
@@ -208,7 +217,7 @@ func (g *gen) nonEmpty(t reflect.Type, x string) string {
 func (g *gen) value(t reflect.Type, x string, d int) string {
 	if t.Kind() == reflect.Pointer {
 		// A nil pointer is null, whatever its element implements.
-		if t.Elem().Kind() == reflect.Struct && t.Elem() != timeType && !special(t.Elem()) {
+		if t.Elem().Kind() == reflect.Struct && !special(t.Elem()) {
 			return fmt.Sprintf("if %s == nil {\nb = append(b, \"null\"...)\n} else {\nb = e.%s(b, %s)\n}\n", x, g.structFunc(t.Elem(), d), x)
 		}
 		return fmt.Sprintf("if %s == nil {\nb = append(b, \"null\"...)\n} else {\n%s}\n", x, g.value(t.Elem(), "(*"+x+")", d))
