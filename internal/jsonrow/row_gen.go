@@ -49,14 +49,18 @@ func (e *Encoder) model_Connection0(b []byte, v *model.Connection) []byte {
 	b = appendString(b, string(v.Client))
 	b = append(b, ",\n      \"server\": "...)
 	b = appendString(b, string(v.Server))
-	b = append(b, ",\n      \"first_frame\": "...)
-	b = appendInt(b, int64(v.FirstFrame))
-	b = append(b, ",\n      \"last_frame\": "...)
-	b = appendInt(b, int64(v.LastFrame))
-	b = append(b, ",\n      \"first_input\": "...)
-	b = appendInt(b, int64(v.FirstInput))
-	b = append(b, ",\n      \"last_input\": "...)
-	b = appendInt(b, int64(v.LastInput))
+	if v.FirstFrame == 0 && v.LastFrame == 0 && v.FirstInput == 0 && v.LastInput == 0 {
+		b = append(b, ",\n      \"first_frame\": 0,\n      \"last_frame\": 0,\n      \"first_input\": 0,\n      \"last_input\": 0"...)
+	} else {
+		b = append(b, ",\n      \"first_frame\": "...)
+		b = appendInt(b, int64(v.FirstFrame))
+		b = append(b, ",\n      \"last_frame\": "...)
+		b = appendInt(b, int64(v.LastFrame))
+		b = append(b, ",\n      \"first_input\": "...)
+		b = appendInt(b, int64(v.FirstInput))
+		b = append(b, ",\n      \"last_input\": "...)
+		b = appendInt(b, int64(v.LastInput))
+	}
 	b = append(b, ",\n      \"start\": "...)
 	b = e.time(b, v.Start)
 	b = append(b, ",\n      \"end\": "...)
@@ -218,42 +222,70 @@ func (e *Encoder) model_DirStats2(b []byte, v *model.DirStats) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"packets\": "...)
 	b = appendInt(b, int64(v.Packets))
-	b = append(b, ",\n          \"bytes\": "...)
-	b = appendInt(b, int64(v.Bytes))
-	b = append(b, ",\n          \"retransmissions\": "...)
-	b = appendInt(b, int64(v.Retransmissions))
-	b = append(b, ",\n          \"fast_retransmissions\": "...)
-	b = appendInt(b, int64(v.FastRetransmissions))
-	b = append(b, ",\n          \"spurious_retransmissions\": "...)
-	b = appendInt(b, int64(v.SpuriousRetransmissions))
-	b = append(b, ",\n          \"out_of_order\": "...)
-	b = appendInt(b, int64(v.OutOfOrder))
-	b = append(b, ",\n          \"lost_segments\": "...)
-	b = appendInt(b, int64(v.LostSegments))
-	b = append(b, ",\n          \"acked_unseen\": "...)
-	b = appendInt(b, int64(v.AckedUnseen))
-	b = append(b, ",\n          \"dup_acks\": "...)
-	b = appendInt(b, int64(v.DupAcks))
-	b = append(b, ",\n          \"zero_windows\": "...)
-	b = appendInt(b, int64(v.ZeroWindows))
-	b = append(b, ",\n          \"zero_window_probes\": "...)
-	b = appendInt(b, int64(v.ZeroWindowProbes))
-	b = append(b, ",\n          \"window_full\": "...)
-	b = appendInt(b, int64(v.WindowFull))
-	b = append(b, ",\n          \"window_updates\": "...)
-	b = appendInt(b, int64(v.WindowUpdates))
-	b = append(b, ",\n          \"keep_alives\": "...)
-	b = appendInt(b, int64(v.KeepAlives))
-	b = append(b, ",\n          \"keep_alive_acks\": "...)
-	b = appendInt(b, int64(v.KeepAliveAcks))
-	b = append(b, ",\n          \"resets\": "...)
-	b = appendInt(b, int64(v.Resets))
-	b = append(b, ",\n          \"fins\": "...)
-	b = appendInt(b, int64(v.Fins))
-	b = append(b, ",\n          \"missing_bytes\": "...)
-	b = appendInt(b, int64(v.MissingBytes))
-	b = append(b, ",\n          \"sack_blocks\": "...)
-	b = appendInt(b, int64(v.SACKBlocks))
+	if v.Bytes == 0 && v.Retransmissions == 0 && v.FastRetransmissions == 0 && v.SpuriousRetransmissions == 0 && v.OutOfOrder == 0 && v.LostSegments == 0 && v.AckedUnseen == 0 && v.DupAcks == 0 && v.ZeroWindows == 0 && v.ZeroWindowProbes == 0 && v.WindowFull == 0 && v.WindowUpdates == 0 && v.KeepAlives == 0 && v.KeepAliveAcks == 0 && v.Resets == 0 && v.Fins == 0 && v.MissingBytes == 0 && v.SACKBlocks == 0 {
+		b = append(b, ",\n          \"bytes\": 0,\n          \"retransmissions\": 0,\n          \"fast_retransmissions\": 0,\n          \"spurious_retransmissions\": 0,\n          \"out_of_order\": 0,\n          \"lost_segments\": 0,\n          \"acked_unseen\": 0,\n          \"dup_acks\": 0,\n          \"zero_windows\": 0,\n          \"zero_window_probes\": 0,\n          \"window_full\": 0,\n          \"window_updates\": 0,\n          \"keep_alives\": 0,\n          \"keep_alive_acks\": 0,\n          \"resets\": 0,\n          \"fins\": 0,\n          \"missing_bytes\": 0,\n          \"sack_blocks\": 0"...)
+	} else {
+		if v.Bytes == 0 && v.Retransmissions == 0 && v.FastRetransmissions == 0 && v.SpuriousRetransmissions == 0 && v.OutOfOrder == 0 && v.LostSegments == 0 && v.AckedUnseen == 0 && v.DupAcks == 0 && v.ZeroWindows == 0 {
+			b = append(b, ",\n          \"bytes\": 0,\n          \"retransmissions\": 0,\n          \"fast_retransmissions\": 0,\n          \"spurious_retransmissions\": 0,\n          \"out_of_order\": 0,\n          \"lost_segments\": 0,\n          \"acked_unseen\": 0,\n          \"dup_acks\": 0,\n          \"zero_windows\": 0"...)
+		} else {
+			if v.Bytes == 0 && v.Retransmissions == 0 && v.FastRetransmissions == 0 && v.SpuriousRetransmissions == 0 {
+				b = append(b, ",\n          \"bytes\": 0,\n          \"retransmissions\": 0,\n          \"fast_retransmissions\": 0,\n          \"spurious_retransmissions\": 0"...)
+			} else {
+				b = append(b, ",\n          \"bytes\": "...)
+				b = appendInt(b, int64(v.Bytes))
+				b = append(b, ",\n          \"retransmissions\": "...)
+				b = appendInt(b, int64(v.Retransmissions))
+				b = append(b, ",\n          \"fast_retransmissions\": "...)
+				b = appendInt(b, int64(v.FastRetransmissions))
+				b = append(b, ",\n          \"spurious_retransmissions\": "...)
+				b = appendInt(b, int64(v.SpuriousRetransmissions))
+			}
+			if v.OutOfOrder == 0 && v.LostSegments == 0 && v.AckedUnseen == 0 && v.DupAcks == 0 && v.ZeroWindows == 0 {
+				b = append(b, ",\n          \"out_of_order\": 0,\n          \"lost_segments\": 0,\n          \"acked_unseen\": 0,\n          \"dup_acks\": 0,\n          \"zero_windows\": 0"...)
+			} else {
+				b = append(b, ",\n          \"out_of_order\": "...)
+				b = appendInt(b, int64(v.OutOfOrder))
+				b = append(b, ",\n          \"lost_segments\": "...)
+				b = appendInt(b, int64(v.LostSegments))
+				b = append(b, ",\n          \"acked_unseen\": "...)
+				b = appendInt(b, int64(v.AckedUnseen))
+				b = append(b, ",\n          \"dup_acks\": "...)
+				b = appendInt(b, int64(v.DupAcks))
+				b = append(b, ",\n          \"zero_windows\": "...)
+				b = appendInt(b, int64(v.ZeroWindows))
+			}
+		}
+		if v.ZeroWindowProbes == 0 && v.WindowFull == 0 && v.WindowUpdates == 0 && v.KeepAlives == 0 && v.KeepAliveAcks == 0 && v.Resets == 0 && v.Fins == 0 && v.MissingBytes == 0 && v.SACKBlocks == 0 {
+			b = append(b, ",\n          \"zero_window_probes\": 0,\n          \"window_full\": 0,\n          \"window_updates\": 0,\n          \"keep_alives\": 0,\n          \"keep_alive_acks\": 0,\n          \"resets\": 0,\n          \"fins\": 0,\n          \"missing_bytes\": 0,\n          \"sack_blocks\": 0"...)
+		} else {
+			if v.ZeroWindowProbes == 0 && v.WindowFull == 0 && v.WindowUpdates == 0 && v.KeepAlives == 0 {
+				b = append(b, ",\n          \"zero_window_probes\": 0,\n          \"window_full\": 0,\n          \"window_updates\": 0,\n          \"keep_alives\": 0"...)
+			} else {
+				b = append(b, ",\n          \"zero_window_probes\": "...)
+				b = appendInt(b, int64(v.ZeroWindowProbes))
+				b = append(b, ",\n          \"window_full\": "...)
+				b = appendInt(b, int64(v.WindowFull))
+				b = append(b, ",\n          \"window_updates\": "...)
+				b = appendInt(b, int64(v.WindowUpdates))
+				b = append(b, ",\n          \"keep_alives\": "...)
+				b = appendInt(b, int64(v.KeepAlives))
+			}
+			if v.KeepAliveAcks == 0 && v.Resets == 0 && v.Fins == 0 && v.MissingBytes == 0 && v.SACKBlocks == 0 {
+				b = append(b, ",\n          \"keep_alive_acks\": 0,\n          \"resets\": 0,\n          \"fins\": 0,\n          \"missing_bytes\": 0,\n          \"sack_blocks\": 0"...)
+			} else {
+				b = append(b, ",\n          \"keep_alive_acks\": "...)
+				b = appendInt(b, int64(v.KeepAliveAcks))
+				b = append(b, ",\n          \"resets\": "...)
+				b = appendInt(b, int64(v.Resets))
+				b = append(b, ",\n          \"fins\": "...)
+				b = appendInt(b, int64(v.Fins))
+				b = append(b, ",\n          \"missing_bytes\": "...)
+				b = appendInt(b, int64(v.MissingBytes))
+				b = append(b, ",\n          \"sack_blocks\": "...)
+				b = appendInt(b, int64(v.SACKBlocks))
+			}
+		}
+	}
 	b = append(b, ",\n          \"ttl\": "...)
 	if v.TTL == nil {
 		b = append(b, "null"...)
@@ -280,42 +312,70 @@ func (e *Encoder) model_DirStats4(b []byte, v *model.DirStats) []byte {
 	b = append(b, '{')
 	b = append(b, "\n              \"packets\": "...)
 	b = appendInt(b, int64(v.Packets))
-	b = append(b, ",\n              \"bytes\": "...)
-	b = appendInt(b, int64(v.Bytes))
-	b = append(b, ",\n              \"retransmissions\": "...)
-	b = appendInt(b, int64(v.Retransmissions))
-	b = append(b, ",\n              \"fast_retransmissions\": "...)
-	b = appendInt(b, int64(v.FastRetransmissions))
-	b = append(b, ",\n              \"spurious_retransmissions\": "...)
-	b = appendInt(b, int64(v.SpuriousRetransmissions))
-	b = append(b, ",\n              \"out_of_order\": "...)
-	b = appendInt(b, int64(v.OutOfOrder))
-	b = append(b, ",\n              \"lost_segments\": "...)
-	b = appendInt(b, int64(v.LostSegments))
-	b = append(b, ",\n              \"acked_unseen\": "...)
-	b = appendInt(b, int64(v.AckedUnseen))
-	b = append(b, ",\n              \"dup_acks\": "...)
-	b = appendInt(b, int64(v.DupAcks))
-	b = append(b, ",\n              \"zero_windows\": "...)
-	b = appendInt(b, int64(v.ZeroWindows))
-	b = append(b, ",\n              \"zero_window_probes\": "...)
-	b = appendInt(b, int64(v.ZeroWindowProbes))
-	b = append(b, ",\n              \"window_full\": "...)
-	b = appendInt(b, int64(v.WindowFull))
-	b = append(b, ",\n              \"window_updates\": "...)
-	b = appendInt(b, int64(v.WindowUpdates))
-	b = append(b, ",\n              \"keep_alives\": "...)
-	b = appendInt(b, int64(v.KeepAlives))
-	b = append(b, ",\n              \"keep_alive_acks\": "...)
-	b = appendInt(b, int64(v.KeepAliveAcks))
-	b = append(b, ",\n              \"resets\": "...)
-	b = appendInt(b, int64(v.Resets))
-	b = append(b, ",\n              \"fins\": "...)
-	b = appendInt(b, int64(v.Fins))
-	b = append(b, ",\n              \"missing_bytes\": "...)
-	b = appendInt(b, int64(v.MissingBytes))
-	b = append(b, ",\n              \"sack_blocks\": "...)
-	b = appendInt(b, int64(v.SACKBlocks))
+	if v.Bytes == 0 && v.Retransmissions == 0 && v.FastRetransmissions == 0 && v.SpuriousRetransmissions == 0 && v.OutOfOrder == 0 && v.LostSegments == 0 && v.AckedUnseen == 0 && v.DupAcks == 0 && v.ZeroWindows == 0 && v.ZeroWindowProbes == 0 && v.WindowFull == 0 && v.WindowUpdates == 0 && v.KeepAlives == 0 && v.KeepAliveAcks == 0 && v.Resets == 0 && v.Fins == 0 && v.MissingBytes == 0 && v.SACKBlocks == 0 {
+		b = append(b, ",\n              \"bytes\": 0,\n              \"retransmissions\": 0,\n              \"fast_retransmissions\": 0,\n              \"spurious_retransmissions\": 0,\n              \"out_of_order\": 0,\n              \"lost_segments\": 0,\n              \"acked_unseen\": 0,\n              \"dup_acks\": 0,\n              \"zero_windows\": 0,\n              \"zero_window_probes\": 0,\n              \"window_full\": 0,\n              \"window_updates\": 0,\n              \"keep_alives\": 0,\n              \"keep_alive_acks\": 0,\n              \"resets\": 0,\n              \"fins\": 0,\n              \"missing_bytes\": 0,\n              \"sack_blocks\": 0"...)
+	} else {
+		if v.Bytes == 0 && v.Retransmissions == 0 && v.FastRetransmissions == 0 && v.SpuriousRetransmissions == 0 && v.OutOfOrder == 0 && v.LostSegments == 0 && v.AckedUnseen == 0 && v.DupAcks == 0 && v.ZeroWindows == 0 {
+			b = append(b, ",\n              \"bytes\": 0,\n              \"retransmissions\": 0,\n              \"fast_retransmissions\": 0,\n              \"spurious_retransmissions\": 0,\n              \"out_of_order\": 0,\n              \"lost_segments\": 0,\n              \"acked_unseen\": 0,\n              \"dup_acks\": 0,\n              \"zero_windows\": 0"...)
+		} else {
+			if v.Bytes == 0 && v.Retransmissions == 0 && v.FastRetransmissions == 0 && v.SpuriousRetransmissions == 0 {
+				b = append(b, ",\n              \"bytes\": 0,\n              \"retransmissions\": 0,\n              \"fast_retransmissions\": 0,\n              \"spurious_retransmissions\": 0"...)
+			} else {
+				b = append(b, ",\n              \"bytes\": "...)
+				b = appendInt(b, int64(v.Bytes))
+				b = append(b, ",\n              \"retransmissions\": "...)
+				b = appendInt(b, int64(v.Retransmissions))
+				b = append(b, ",\n              \"fast_retransmissions\": "...)
+				b = appendInt(b, int64(v.FastRetransmissions))
+				b = append(b, ",\n              \"spurious_retransmissions\": "...)
+				b = appendInt(b, int64(v.SpuriousRetransmissions))
+			}
+			if v.OutOfOrder == 0 && v.LostSegments == 0 && v.AckedUnseen == 0 && v.DupAcks == 0 && v.ZeroWindows == 0 {
+				b = append(b, ",\n              \"out_of_order\": 0,\n              \"lost_segments\": 0,\n              \"acked_unseen\": 0,\n              \"dup_acks\": 0,\n              \"zero_windows\": 0"...)
+			} else {
+				b = append(b, ",\n              \"out_of_order\": "...)
+				b = appendInt(b, int64(v.OutOfOrder))
+				b = append(b, ",\n              \"lost_segments\": "...)
+				b = appendInt(b, int64(v.LostSegments))
+				b = append(b, ",\n              \"acked_unseen\": "...)
+				b = appendInt(b, int64(v.AckedUnseen))
+				b = append(b, ",\n              \"dup_acks\": "...)
+				b = appendInt(b, int64(v.DupAcks))
+				b = append(b, ",\n              \"zero_windows\": "...)
+				b = appendInt(b, int64(v.ZeroWindows))
+			}
+		}
+		if v.ZeroWindowProbes == 0 && v.WindowFull == 0 && v.WindowUpdates == 0 && v.KeepAlives == 0 && v.KeepAliveAcks == 0 && v.Resets == 0 && v.Fins == 0 && v.MissingBytes == 0 && v.SACKBlocks == 0 {
+			b = append(b, ",\n              \"zero_window_probes\": 0,\n              \"window_full\": 0,\n              \"window_updates\": 0,\n              \"keep_alives\": 0,\n              \"keep_alive_acks\": 0,\n              \"resets\": 0,\n              \"fins\": 0,\n              \"missing_bytes\": 0,\n              \"sack_blocks\": 0"...)
+		} else {
+			if v.ZeroWindowProbes == 0 && v.WindowFull == 0 && v.WindowUpdates == 0 && v.KeepAlives == 0 {
+				b = append(b, ",\n              \"zero_window_probes\": 0,\n              \"window_full\": 0,\n              \"window_updates\": 0,\n              \"keep_alives\": 0"...)
+			} else {
+				b = append(b, ",\n              \"zero_window_probes\": "...)
+				b = appendInt(b, int64(v.ZeroWindowProbes))
+				b = append(b, ",\n              \"window_full\": "...)
+				b = appendInt(b, int64(v.WindowFull))
+				b = append(b, ",\n              \"window_updates\": "...)
+				b = appendInt(b, int64(v.WindowUpdates))
+				b = append(b, ",\n              \"keep_alives\": "...)
+				b = appendInt(b, int64(v.KeepAlives))
+			}
+			if v.KeepAliveAcks == 0 && v.Resets == 0 && v.Fins == 0 && v.MissingBytes == 0 && v.SACKBlocks == 0 {
+				b = append(b, ",\n              \"keep_alive_acks\": 0,\n              \"resets\": 0,\n              \"fins\": 0,\n              \"missing_bytes\": 0,\n              \"sack_blocks\": 0"...)
+			} else {
+				b = append(b, ",\n              \"keep_alive_acks\": "...)
+				b = appendInt(b, int64(v.KeepAliveAcks))
+				b = append(b, ",\n              \"resets\": "...)
+				b = appendInt(b, int64(v.Resets))
+				b = append(b, ",\n              \"fins\": "...)
+				b = appendInt(b, int64(v.Fins))
+				b = append(b, ",\n              \"missing_bytes\": "...)
+				b = appendInt(b, int64(v.MissingBytes))
+				b = append(b, ",\n              \"sack_blocks\": "...)
+				b = appendInt(b, int64(v.SACKBlocks))
+			}
+		}
+	}
 	b = append(b, ",\n              \"ttl\": "...)
 	if v.TTL == nil {
 		b = append(b, "null"...)
@@ -1100,18 +1160,22 @@ func (e *Encoder) model_PingFold2(b []byte, v *model.PingFold) []byte {
 	b = append(b, '{')
 	b = append(b, "\n          \"count\": "...)
 	b = appendInt(b, int64(v.Count))
-	b = append(b, ",\n          \"from_client\": "...)
-	b = appendInt(b, int64(v.FromClient))
-	b = append(b, ",\n          \"from_server\": "...)
-	b = appendInt(b, int64(v.FromServer))
-	b = append(b, ",\n          \"first_frame\": "...)
-	b = appendInt(b, int64(v.FirstFrame))
-	b = append(b, ",\n          \"first_input\": "...)
-	b = appendInt(b, int64(v.FirstInput))
-	b = append(b, ",\n          \"last_frame\": "...)
-	b = appendInt(b, int64(v.LastFrame))
-	b = append(b, ",\n          \"last_input\": "...)
-	b = appendInt(b, int64(v.LastInput))
+	if v.FromClient == 0 && v.FromServer == 0 && v.FirstFrame == 0 && v.FirstInput == 0 && v.LastFrame == 0 && v.LastInput == 0 {
+		b = append(b, ",\n          \"from_client\": 0,\n          \"from_server\": 0,\n          \"first_frame\": 0,\n          \"first_input\": 0,\n          \"last_frame\": 0,\n          \"last_input\": 0"...)
+	} else {
+		b = append(b, ",\n          \"from_client\": "...)
+		b = appendInt(b, int64(v.FromClient))
+		b = append(b, ",\n          \"from_server\": "...)
+		b = appendInt(b, int64(v.FromServer))
+		b = append(b, ",\n          \"first_frame\": "...)
+		b = appendInt(b, int64(v.FirstFrame))
+		b = append(b, ",\n          \"first_input\": "...)
+		b = appendInt(b, int64(v.FirstInput))
+		b = append(b, ",\n          \"last_frame\": "...)
+		b = appendInt(b, int64(v.LastFrame))
+		b = append(b, ",\n          \"last_input\": "...)
+		b = appendInt(b, int64(v.LastInput))
+	}
 	b = append(b, ",\n          \"rtt\": "...)
 	if v.RTT == nil {
 		b = append(b, "null"...)

@@ -106,9 +106,13 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 	fmt.Fprintf(&b, "// %s encodes a %s opened at depth %d.\n", name, t, d)
 	fmt.Fprintf(&b, "func (e *Encoder) %s(b []byte, v *%s) []byte {\n", name, g.typeName(t))
 	b.WriteString("b = append(b, '{')\n")
-	// known: a field was surely written before, so the next is
-	// preceded by a comma; maybe: perhaps (omitempty ones only).
-	known, maybe := false, false
+	// The fields encoding/json writes, in order.
+	type field struct {
+		name, key string
+		omit      bool
+		t         reflect.Type
+	}
+	var fields []field
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
@@ -125,12 +129,53 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 		if key == "" {
 			key = f.Name
 		}
-		omit := strings.Contains(","+opts+",", ",omitempty,")
 		if strings.Contains(","+opts+",", ",string,") {
 			log.Fatalf("%s.%s: the string option is not supported", t, f.Name)
 		}
-		fv := "v." + f.Name
-		keyText := quote(key) + ": "
+		fields = append(fields, field{f.Name, key, strings.Contains(","+opts+",", ",omitempty,"), f.Type})
+	}
+	// known: a field was surely written before, so the next is
+	// preceded by a comma; maybe: perhaps (omitempty ones only).
+	known, maybe := false, false
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		fv := "v." + f.name
+		keyText := quote(f.key) + ": "
+		if n := zeroRun(fields[i:], func(f field) bool { return !f.omit && plainInt(f.t) }); known && n >= minZeroRun {
+			// Counters side by side, most often all 0 (a failed
+			// attempt's, a healthy connection's retransmissions):
+			// written as one constant when they are, else each half
+			// so.
+			var run func(fs []field)
+			run = func(fs []field) {
+				if len(fs) < minZeroRun {
+					for _, z := range fs {
+						fmt.Fprintf(&b, "b = append(b, %q...)\n", ","+indent(d+1)+quote(z.key)+": ")
+						b.WriteString(g.value(z.t, "v."+z.name, d+1))
+					}
+					return
+				}
+				var zero, cond []string
+				for _, z := range fs {
+					zero = append(zero, ","+indent(d+1)+quote(z.key)+": 0")
+					cond = append(cond, "v."+z.name+" == 0")
+				}
+				fmt.Fprintf(&b, "if %s {\nb = append(b, %q...)\n} else {\n", strings.Join(cond, " && "), strings.Join(zero, ""))
+				if len(fs) >= 2*minZeroRun {
+					run(fs[:len(fs)/2])
+					run(fs[len(fs)/2:])
+				} else {
+					for _, z := range fs {
+						fmt.Fprintf(&b, "b = append(b, %q...)\n", ","+indent(d+1)+quote(z.key)+": ")
+						b.WriteString(g.value(z.t, "v."+z.name, d+1))
+					}
+				}
+				b.WriteString("}\n")
+			}
+			run(fields[i : i+n])
+			i += n - 1
+			continue
+		}
 		var body strings.Builder
 		switch {
 		case known:
@@ -140,12 +185,12 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 		default:
 			fmt.Fprintf(&body, "b = append(b, %q...)\n", indent(d+1)+keyText)
 		}
-		body.WriteString(g.value(f.Type, fv, d+1))
-		if omit {
+		body.WriteString(g.value(f.t, fv, d+1))
+		if f.omit {
 			if !known && !maybe {
 				b.WriteString("mark := len(b)\n")
 			}
-			fmt.Fprintf(&b, "if %s {\n%s}\n", g.nonEmpty(f.Type, fv), body.String())
+			fmt.Fprintf(&b, "if %s {\n%s}\n", g.nonEmpty(f.t, fv), body.String())
 			maybe = maybe || !known
 		} else {
 			b.WriteString(body.String())
@@ -165,6 +210,30 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 	b.WriteString("return b\n}\n")
 	g.funcs[name] = b.String()
 	return name
+}
+
+// minZeroRun is the fewest integer fields side by side written as one
+// constant when all are 0: fewer save less than their test costs.
+const minZeroRun = 4
+
+// zeroRun is how many of the first fields are integers written whatever
+// their value (ok).
+func zeroRun[F any](fields []F, ok func(F) bool) int {
+	n := 0
+	for n < len(fields) && ok(fields[n]) {
+		n++
+	}
+	return n
+}
+
+// plainInt says whether t is an integer written as its digits.
+func plainInt(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return !special(t)
+	}
+	return false
 }
 
 // special says whether encoding/json encodes t by a method of its own
