@@ -2,7 +2,7 @@
 export CGO_ENABLED := 0
 GO ?= go
 
-.PHONY: all build demo test deps lab bench fuzz
+.PHONY: all build demo test deps lab bench fuzz pgo
 
 all: build
 
@@ -32,6 +32,11 @@ lab: deps
 # Speed and memory against tshark and tcpdump on a large lab capture (root).
 bench: deps build
 	bash bench/run.sh
+
+# Rewrites cmd/h2pcap/default.pgo, the profile go build optimises with,
+# from the bench workloads (bench/pgo.sh).
+pgo:
+	bash bench/pgo.sh
 
 # A short run of every fuzz target.
 fuzz:
