@@ -12,7 +12,7 @@ import (
 type Encoder struct {
 	buf  bytes.Buffer
 	enc  *fastjson.Encoder
-	rows []byte // row's buffer
+	rows []byte // the buffer a row is encoded into, kept for the next
 	err  error  // the first error of the row being encoded
 }
 
