@@ -178,16 +178,13 @@ func (a *Analyzer) settles() bool {
 }
 
 // settle keeps c's row and facts for the Report, and frees c's
-// trackers. They are the ones j, judgeForget's finding, made of it where
-// it made them (taken from the forgetting's scratch, which the next
-// connection's are made anew in), else made now: the Report would make
-// them the same.
+// trackers. They are the ones j, judgeForget's finding, made of it
+// (taken from the forgetting's scratch, which the next connection's are
+// made anew in); its facts are made now where judgeForget kept c before
+// making them: the Report would make them the same.
 func (a *Analyzer) settle(c *conn, j forgetting) {
 	row := settledRow{out: j.out, f: j.f}
-	switch {
-	case row.out == nil:
-		row.out = c.report()
-	case row.out == a.fg.row:
+	if row.out == a.fg.row {
 		a.fg.row = nil
 		if row.out.HTTP2 == a.fg.h2 {
 			a.fg.h2 = nil

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -182,13 +183,7 @@ func (e *Encoder) other(b []byte, v any, d int) []byte {
 }
 
 // indentOf is the prefix of a line at depth d of a row.
-func indentOf(d int) string {
-	b := make([]byte, 4+2*d)
-	for i := range b {
-		b[i] = ' '
-	}
-	return string(b)
-}
+func indentOf(d int) string { return strings.Repeat(" ", 4+2*d) }
 
 // directionKeys appends m's keys to dst in the order encoding/json
 // writes them: by their text.

@@ -47,9 +47,8 @@ var (
 // gen holds the functions written so far, one per struct type and depth.
 type gen struct {
 	funcs map[string]string // name: body
-	order []string
-	pkgs  map[string]bool // import paths used by the types named
-	tmp   int             // for unique local names
+	pkgs  map[string]bool   // import paths used by the types named
+	tmp   int               // for unique local names
 }
 
 // source returns row_gen.go, formatted.
@@ -67,7 +66,10 @@ func source() ([]byte, error) {
 		fmt.Fprintf(&b, "\t%q\n", p)
 	}
 	b.WriteString(")\n")
-	names := append([]string(nil), g.order...)
+	var names []string
+	for n := range g.funcs {
+		names = append(names, n)
+	}
 	sort.Strings(names)
 	for _, n := range names {
 		b.WriteString("\n")
@@ -101,18 +103,11 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 		return name
 	}
 	g.funcs[name] = "" // taken, against recursion
-	g.order = append(g.order, name)
 	var b strings.Builder
 	fmt.Fprintf(&b, "// %s encodes a %s opened at depth %d.\n", name, t, d)
 	fmt.Fprintf(&b, "func (e *Encoder) %s(b []byte, v *%s) []byte {\n", name, g.typeName(t))
 	b.WriteString("b = append(b, '{')\n")
-	// The fields encoding/json writes, in order.
-	type field struct {
-		name, key string
-		omit      bool
-		t         reflect.Type
-	}
-	var fields []field
+	var fields []field // those encoding/json writes, in order
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
@@ -141,38 +136,8 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 		f := fields[i]
 		fv := "v." + f.name
 		keyText := quote(f.key) + ": "
-		if n := zeroRun(fields[i:], func(f field) bool { return !f.omit && plainInt(f.t) }); known && n >= minZeroRun {
-			// Counters side by side, most often all 0 (a failed
-			// attempt's, a healthy connection's retransmissions):
-			// written as one constant when they are, else each half
-			// so.
-			var run func(fs []field)
-			run = func(fs []field) {
-				if len(fs) < minZeroRun {
-					for _, z := range fs {
-						fmt.Fprintf(&b, "b = append(b, %q...)\n", ","+indent(d+1)+quote(z.key)+": ")
-						b.WriteString(g.value(z.t, "v."+z.name, d+1))
-					}
-					return
-				}
-				var zero, cond []string
-				for _, z := range fs {
-					zero = append(zero, ","+indent(d+1)+quote(z.key)+": 0")
-					cond = append(cond, "v."+z.name+" == 0")
-				}
-				fmt.Fprintf(&b, "if %s {\nb = append(b, %q...)\n} else {\n", strings.Join(cond, " && "), strings.Join(zero, ""))
-				if len(fs) >= 2*minZeroRun {
-					run(fs[:len(fs)/2])
-					run(fs[len(fs)/2:])
-				} else {
-					for _, z := range fs {
-						fmt.Fprintf(&b, "b = append(b, %q...)\n", ","+indent(d+1)+quote(z.key)+": ")
-						b.WriteString(g.value(z.t, "v."+z.name, d+1))
-					}
-				}
-				b.WriteString("}\n")
-			}
-			run(fields[i : i+n])
+		if n := zeroRun(fields[i:]); known && n >= minZeroRun {
+			g.counters(&b, fields[i:i+n], d+1)
 			i += n - 1
 			continue
 		}
@@ -212,18 +177,55 @@ func (g *gen) structFunc(t reflect.Type, d int) string {
 	return name
 }
 
+// field is a struct field encoding/json writes.
+type field struct {
+	name, key string
+	omit      bool
+	t         reflect.Type
+}
+
 // minZeroRun is the fewest integer fields side by side written as one
 // constant when all are 0: fewer save less than their test costs.
 const minZeroRun = 4
 
 // zeroRun is how many of the first fields are integers written whatever
-// their value (ok).
-func zeroRun[F any](fields []F, ok func(F) bool) int {
+// their value.
+func zeroRun(fields []field) int {
 	n := 0
-	for n < len(fields) && ok(fields[n]) {
+	for n < len(fields) && !fields[n].omit && plainInt(fields[n].t) {
 		n++
 	}
 	return n
+}
+
+// counters writes to b the code appending fs, integer fields side by
+// side at depth d after a field surely written: most often all 0 (a
+// failed attempt's counters, a healthy connection's retransmissions),
+// written as one constant when they are, else each half so.
+func (g *gen) counters(b *strings.Builder, fs []field, d int) {
+	each := func() {
+		for _, z := range fs {
+			fmt.Fprintf(b, "b = append(b, %q...)\n", ","+indent(d)+quote(z.key)+": ")
+			b.WriteString(g.value(z.t, "v."+z.name, d))
+		}
+	}
+	if len(fs) < minZeroRun {
+		each()
+		return
+	}
+	var zero, cond []string
+	for _, z := range fs {
+		zero = append(zero, ","+indent(d)+quote(z.key)+": 0")
+		cond = append(cond, "v."+z.name+" == 0")
+	}
+	fmt.Fprintf(b, "if %s {\nb = append(b, %q...)\n} else {\n", strings.Join(cond, " && "), strings.Join(zero, ""))
+	if len(fs) >= 2*minZeroRun {
+		g.counters(b, fs[:len(fs)/2], d)
+		g.counters(b, fs[len(fs)/2:], d)
+	} else {
+		each()
+	}
+	b.WriteString("}\n")
 }
 
 // plainInt says whether t is an integer written as its digits.
