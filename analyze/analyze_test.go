@@ -456,7 +456,7 @@ func TestStreams(t *testing.T) {
 			for i, g := range tt.segs {
 				s := g.segment(i + 1)
 				a.Segment(s)
-				if got := a.conns.get(keyOf(s.Src, s.Dst), a.gone).stream; got != tt.streams[i] {
+				if got := a.conns.get(new(tupleOf(s.Src, s.Dst)), a.gone).stream; got != tt.streams[i] {
 					t.Errorf("segment %d: stream %d, want %d", i, got, tt.streams[i])
 				}
 			}

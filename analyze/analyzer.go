@@ -114,7 +114,6 @@ type Analyzer struct {
 
 	// The last segment's connection: segments come in bursts per
 	// connection, and this saves the map lookup.
-	lastKey  connKey
 	lastConn *conn
 
 	// dec decoded the last input; the next one (a rotated file of the
@@ -291,10 +290,10 @@ func (a *Analyzer) LastStream() int {
 
 // segment is Segment returning the analysis flags, for tests.
 func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
-	k := keyOf(s.Src, s.Dst)
 	c := a.lastConn
-	if c == nil || k != a.lastKey {
-		c = a.conns.get(k, a.gone)
+	if c == nil || !c.holdsEnds(s.Src, s.Dst) {
+		t := tupleOf(s.Src, s.Dst)
+		c = a.conns.get(&t, a.gone)
 	}
 	var pre tcp.Flags
 	if c != nil && c == a.gone {
@@ -314,7 +313,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		c = nil // a new connection on a settled one's 4-tuple
 	}
 	if c == nil {
-		c = a.newConn(k, s)
+		c = a.newConn(s)
 	} else {
 		if c.connState == nil {
 			a.grow(c) // a second segment: c needs its trackers now
@@ -325,11 +324,11 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 			c.tcp.Forget()
 			c.app.Finish()
 			a.connClosed(c, s)
-			c = a.newConn(k, s)
+			c = a.newConn(s)
 			pre = tcp.FlagReusedPorts
 		}
 	}
-	a.lastKey, a.lastConn = k, c
+	a.lastConn = c
 	if c.connState == nil {
 		// A lone SYN, kept as it is until its connection needs trackers
 		// (half.go): a first SYN has no analysis flags.
@@ -356,7 +355,8 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 // quoted four-tuple keeps it if it quotes that side's SYN. Like segments,
 // errors must come in capture order.
 func (a *Analyzer) ICMPError(e *decode.ICMPError) {
-	c := a.conns.get(keyOf(e.Src, e.Dst), a.gone)
+	t := tupleOf(e.Src, e.Dst)
+	c := a.conns.get(&t, a.gone)
 	if c == nil || c == a.gone || c.settled {
 		// None, or one whose row is made (forgotten or settled): an
 		// error that quotes it now changes nothing of it.
@@ -365,7 +365,7 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	var ended bool
 	if a.pool != nil && c.sh.judging {
 		a.applyJudged()
-		if c = a.conns.get(keyOf(e.Src, e.Dst), a.gone); c == nil || c == a.gone {
+		if c = a.conns.get(&t, a.gone); c == nil || c == a.gone {
 			return
 		}
 	}
@@ -385,9 +385,9 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	}
 }
 
-// newConn opens the connection s starts on k: with its trackers, or
-// without while s is a lone SYN (half.go).
-func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
+// newConn opens the connection s starts on its 4-tuple: with its
+// trackers, or without while s is a lone SYN (half.go).
+func (a *Analyzer) newConn(s *decode.Segment) *conn {
 	c := newConn(len(a.all), s)
 	if a.halfOpen(s) {
 		c.half.keep(s)
@@ -396,7 +396,8 @@ func (a *Analyzer) newConn(k connKey, s *decode.Segment) *conn {
 		a.build(c)
 	}
 	a.all = append(a.all, c)
-	a.conns.set(k, c, a.gone)
+	t := tupleOf(s.Src, s.Dst)
+	a.conns.set(&t, c, a.gone)
 	a.connOpened(c, s)
 	return c
 }

@@ -2,21 +2,20 @@ package analyze
 
 import (
 	"encoding/binary"
-
-	"github.com/cespare/xxhash/v2"
+	"math/bits"
+	"net/netip"
 )
 
 // connIndex finds a 4-tuple's current connection (or the tombstone of a
 // forgotten one). It is keyed by a 64-bit hash of the tuple, not the
-// 40-byte tuple: a SYN scan opens a million connections, and a map of
-// 48-byte entries spent more time growing (copying its tables into
-// memory never touched before) than the connections cost to analyse.
-// A connection found is checked against the tuple by its endpoints; a
-// tuple whose hash a connection of another tuple holds (odds about
-// 1e-13 per connection in a million) is kept in other, keyed by itself.
-// A tombstone has no endpoints to check: a tuple sharing a forgotten
-// connection's hash would read as that one's (its packets counted late)
-// with those odds.
+// tuple: a SYN scan opens a million connections, and a map of 48-byte
+// entries spent more time growing (copying its tables into memory never
+// touched before) than the connections cost to analyse. A connection
+// found is checked against the tuple by its endpoints; a tuple whose hash
+// a connection of another tuple holds (odds about 1e-13 per connection in
+// a million) is kept in other, keyed by itself. A tombstone has no
+// endpoints to check: a tuple sharing a forgotten connection's hash would
+// read as that one's (its packets counted late) with those odds.
 type connIndex struct {
 	byHash map[uint64]*conn
 	other  map[connKey]*conn // nil until a hash is shared
@@ -24,36 +23,63 @@ type connIndex struct {
 
 func newConnIndex() connIndex { return connIndex{byHash: map[uint64]*conn{}} }
 
-// hash is k's 64-bit hash: xxhash of its fields (not its memory, whose
-// padding bytes are undefined).
-func (k *connKey) hash() uint64 {
-	var b [40]byte
-	copy(b[0:16], k.lo.addr[:])
-	copy(b[16:32], k.hi.addr[:])
-	binary.LittleEndian.PutUint16(b[32:], k.lo.port)
-	binary.LittleEndian.PutUint16(b[34:], k.hi.port)
-	if k.lo.v4 {
-		b[36] = 1
-	}
-	if k.hi.v4 {
-		b[37] = 1
-	}
-	return xxhash.Sum64(b[:])
+// tuple is a segment's 4-tuple as the index looks it up: its endpoints as
+// the segment has them, and their hash, the same either way round. Every
+// segment is looked up (but for a run of one connection's: Analyzer.lastConn),
+// so it is made from the addresses as they are, without the sorted
+// 40-byte connKey that keyOf builds.
+type tuple struct {
+	a, b netip.AddrPort
+	h    uint64
 }
 
-// holds reports whether c (not a tombstone) is of tuple k.
-func (c *conn) holds(k *connKey) bool {
-	return keyOf(c.ep[sideA], c.ep[sideB]) == *k
+func tupleOf(a, b netip.AddrPort) tuple {
+	ha, hb := endHash(a), endHash(b)
+	if ha > hb {
+		ha, hb = hb, ha
+	}
+	return tuple{a: a, b: b, h: mix64(ha ^ bits.RotateLeft64(hb, 31))}
 }
 
-// get returns k's connection, the tombstone gone, or nil.
-func (x *connIndex) get(k connKey, gone *conn) *conn {
-	c := x.byHash[k.hash()]
-	if c != nil && c != gone && c.holds(&k) {
+// endHash hashes an endpoint: its 16-byte address, port and family (an
+// IPv4 address apart from the same one mapped into IPv6, as keyOf keeps
+// them apart). mix64 is a bijection, so endpoints that differ in one word
+// only never collide.
+func endHash(p netip.AddrPort) uint64 {
+	a := p.Addr()
+	b := a.As16()
+	x := uint64(p.Port())
+	if a.Is4() {
+		x |= 1 << 16
+	}
+	x = mix64(x ^ binary.LittleEndian.Uint64(b[8:]))
+	return mix64(x ^ binary.LittleEndian.Uint64(b[:8]))
+}
+
+// mix64 is MurmurHash3's 64-bit finalizer: every input bit changes about
+// half the output bits, and distinct inputs give distinct outputs.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// holds reports whether c (not a tombstone) is of t's tuple, either way
+// round. Packets carry no zone, so comparing endpoints is comparing
+// address, family and port, as connKey does.
+func (c *conn) holds(t *tuple) bool { return c.holdsEnds(t.a, t.b) }
+
+// get returns t's connection, the tombstone gone, or nil.
+func (x *connIndex) get(t *tuple, gone *conn) *conn {
+	c := x.byHash[t.h]
+	if c != nil && c != gone && c.holds(t) {
 		return c
 	}
 	if x.other != nil {
-		if o, ok := x.other[k]; ok {
+		if o, ok := x.other[keyOf(t.a, t.b)]; ok {
 			return o
 		}
 	}
@@ -63,14 +89,13 @@ func (x *connIndex) get(k connKey, gone *conn) *conn {
 	return nil
 }
 
-// set makes c (or gone) k's connection.
-func (x *connIndex) set(k connKey, c, gone *conn) {
-	h := k.hash()
-	old := x.byHash[h]
-	if old == nil || old == gone || old.holds(&k) {
-		x.byHash[h] = c
+// set makes c (or gone) t's connection.
+func (x *connIndex) set(t *tuple, c, gone *conn) {
+	old := x.byHash[t.h]
+	if old == nil || old == gone || old.holds(t) {
+		x.byHash[t.h] = c
 		if x.other != nil {
-			delete(x.other, k)
+			delete(x.other, keyOf(t.a, t.b))
 		}
 		return
 	}
@@ -78,5 +103,10 @@ func (x *connIndex) set(k connKey, c, gone *conn) {
 	if x.other == nil {
 		x.other = map[connKey]*conn{}
 	}
-	x.other[k] = c
+	x.other[keyOf(t.a, t.b)] = c
+}
+
+// holdsEnds is holds for the endpoints of a segment, src to dst.
+func (c *conn) holdsEnds(src, dst netip.AddrPort) bool {
+	return c.ep[sideA] == src && c.ep[sideB] == dst || c.ep[sideA] == dst && c.ep[sideB] == src
 }

@@ -393,8 +393,8 @@ func (a *Analyzer) drop(c *conn) {
 		a.free = append(a.free, c.connState)
 		c.connState = nil
 	}
-	if key := keyOf(c.ep[sideA], c.ep[sideB]); a.conns.get(key, a.gone) == c {
-		a.conns.set(key, a.gone, a.gone)
+	if t := tupleOf(c.ep[sideA], c.ep[sideB]); a.conns.get(&t, a.gone) == c {
+		a.conns.set(&t, a.gone, a.gone)
 	}
 	if a.lastConn == c {
 		a.lastConn = nil

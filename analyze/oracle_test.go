@@ -620,7 +620,7 @@ func analyzeFile(path string) (map[int]*frameResult, *model.Report, []int, error
 			continue
 		}
 		f := a.segment(&s)
-		c := a.conns.get(keyOf(s.Src, s.Dst), a.gone)
+		c := a.conns.get(new(tupleOf(s.Src, s.Dst)), a.gone)
 		res[s.Frame] = &frameResult{
 			seq:     relSeq(c, &s),
 			stream:  c.stream,

@@ -131,7 +131,7 @@ func TestRulesAgainstTshark(t *testing.T) {
 				if got, want := shownFields(f), th.fields; got != want {
 					t.Errorf("segment %d: h2pcap %s, tshark %s", i, fieldNames(got), fieldNames(want))
 				}
-				if got := a.conns.get(keyOf(s.Src, s.Dst), a.gone).stream; got != th.stream {
+				if got := a.conns.get(new(tupleOf(s.Src, s.Dst)), a.gone).stream; got != th.stream {
 					t.Errorf("segment %d: stream %d, tshark %d", i, got, th.stream)
 				}
 			}

@@ -64,7 +64,7 @@ func TestRandomAgainstTshark(t *testing.T) {
 	seen := make([]int, len(oracleFields))
 	for _, s := range segs {
 		f := a.segment(s)
-		c := a.conns.get(keyOf(s.Src, s.Dst), a.gone)
+		c := a.conns.get(new(tupleOf(s.Src, s.Dst)), a.gone)
 		th := theirs[s.Frame]
 		switch {
 		case th == nil:

@@ -294,15 +294,15 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 		// than at the next sweep.
 		a.applyJudged()
 	}
-	k := keyOf(s.Src, s.Dst)
+	t := tupleOf(s.Src, s.Dst)
 	c := a.lastConn
-	if c == nil || k != a.lastKey {
-		c = a.conns.get(k, a.gone)
+	if c == nil || !c.holdsEnds(s.Src, s.Dst) {
+		c = a.conns.get(&t, a.gone)
 	}
 	if c != nil && c.sh != nil && c.sh.judging {
 		// Forgotten or not decides where this segment goes.
 		a.applyJudged()
-		c = a.conns.get(k, a.gone)
+		c = a.conns.get(&t, a.gone)
 	}
 	pureSYN := s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	if c != nil && c == a.gone {
@@ -316,14 +316,14 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 	op, old := opSegment, (*conn)(nil)
 	switch {
 	case c == nil:
-		c, op = a.openShard(k, s, len(a.all)%len(a.pool.workers)), opOpen
+		c, op = a.openShard(&t, s, len(a.all)%len(a.pool.workers)), opOpen
 	case pureSYN && c.sh.bases.NewConversation(c.side(s), s.Seq):
 		// A SYN with a new ISN: its worker ends the old connection.
 		a.connClosed(c, s)
 		old = c
-		c, op = a.openShard(k, s, old.sh.worker), opReuse
+		c, op = a.openShard(&t, s, old.sh.worker), opReuse
 	}
-	a.lastKey, a.lastConn = k, c
+	a.lastConn = c
 	c.sh.note(c.side(s), s)
 	a.pool.send(op, c, old, s)
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 && c.sh.closed() {
@@ -335,11 +335,11 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 }
 
 // openShard is newConn without the trackers, which c's worker builds.
-func (a *Analyzer) openShard(k connKey, s *decode.Segment, worker int) *conn {
+func (a *Analyzer) openShard(t *tuple, s *decode.Segment, worker int) *conn {
 	c := newConn(len(a.all), s)
 	c.sh = &shardConn{worker: worker}
 	a.all = append(a.all, c)
-	a.conns.set(k, c, a.gone)
+	a.conns.set(t, c, a.gone)
 	a.connOpened(c, s)
 	return c
 }
