@@ -1,9 +1,9 @@
 package analyze
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"net/netip"
+
+	"github.com/h2pcap/h2pcap/internal/flowhash"
 )
 
 // connIndex finds a 4-tuple's current connection (or the tombstone of a
@@ -33,39 +33,7 @@ type tuple struct {
 	h    uint64
 }
 
-func tupleOf(a, b netip.AddrPort) tuple {
-	ha, hb := endHash(a), endHash(b)
-	if ha > hb {
-		ha, hb = hb, ha
-	}
-	return tuple{a: a, b: b, h: mix64(ha ^ bits.RotateLeft64(hb, 31))}
-}
-
-// endHash hashes an endpoint: its 16-byte address, port and family (an
-// IPv4 address apart from the same one mapped into IPv6, as keyOf keeps
-// them apart). mix64 is a bijection, so endpoints that differ in one word
-// only never collide.
-func endHash(p netip.AddrPort) uint64 {
-	a := p.Addr()
-	b := a.As16()
-	x := uint64(p.Port())
-	if a.Is4() {
-		x |= 1 << 16
-	}
-	x = mix64(x ^ binary.LittleEndian.Uint64(b[8:]))
-	return mix64(x ^ binary.LittleEndian.Uint64(b[:8]))
-}
-
-// mix64 is MurmurHash3's 64-bit finalizer: every input bit changes about
-// half the output bits, and distinct inputs give distinct outputs.
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
-}
+func tupleOf(a, b netip.AddrPort) tuple { return tuple{a: a, b: b, h: flowhash.Either(a, b)} }
 
 // holds reports whether c (not a tombstone) is of t's tuple, either way
 // round. Packets carry no zone, so comparing endpoints is comparing

@@ -1,0 +1,57 @@
+// Package flowhash hashes TCP endpoints and fixed-size fields into 64
+// bits, for the tables that are looked up once per packet (a connection
+// by its 4-tuple, a segment's recent copy). It is a few multiplications
+// per word, where hashing the same fields laid out in a buffer (xxhash)
+// took building the buffer and then most of the lookup's time.
+//
+// The hashes are not keyed: a capture crafted to collide them can make a
+// lookup miss what it should have found, as any fixed hash can; the
+// tables that use them check what they find, or say what a collision
+// costs.
+package flowhash
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// Mix is MurmurHash3's 64-bit finalizer: every input bit changes about
+// half the output bits, and distinct inputs give distinct outputs, so a
+// chain h = Mix(h ^ word) over fixed-size words keeps what each word
+// tells apart.
+func Mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// Endpoint hashes an address and port. An IPv4 address and the same one
+// mapped into IPv6 hash apart; a zone is not hashed (packets carry none).
+func Endpoint(p netip.AddrPort) uint64 {
+	a := p.Addr()
+	b := a.As16()
+	x := uint64(p.Port())
+	if a.Is4() {
+		x |= 1 << 16
+	}
+	x = Mix(x ^ binary.LittleEndian.Uint64(b[8:]))
+	return Mix(x ^ binary.LittleEndian.Uint64(b[:8]))
+}
+
+// Either hashes a 4-tuple without direction: Either(a, b) == Either(b, a).
+func Either(a, b netip.AddrPort) uint64 {
+	ha, hb := Endpoint(a), Endpoint(b)
+	if ha > hb {
+		ha, hb = hb, ha
+	}
+	return Mix(ha ^ bits.RotateLeft64(hb, 31))
+}
+
+// Directed hashes a 4-tuple with its direction, from src to dst.
+func Directed(src, dst netip.AddrPort) uint64 {
+	return Mix(Endpoint(src) ^ bits.RotateLeft64(Endpoint(dst), 31))
+}
