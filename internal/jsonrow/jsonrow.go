@@ -42,3 +42,16 @@ func (e *Encoder) Encode(v any) ([]byte, error) {
 	b := e.buf.Bytes()
 	return b[:len(b)-1], nil // Encode ends the value with a newline
 }
+
+// AppendRow appends c encoded as Encode encodes it to dst: a caller that
+// gathers rows in a buffer of its own (the JSON report's spill file)
+// has them written there, not copied there from the Encoder's. On an
+// error dst is returned as it was.
+func (e *Encoder) AppendRow(dst []byte, c *model.Connection) ([]byte, error) {
+	n := len(dst)
+	b, err := e.row(dst, c)
+	if err != nil {
+		return dst[:n], err
+	}
+	return b, nil
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -45,6 +46,11 @@ func TestRowAsMarshalIndent(t *testing.T) {
 		if !bytes.Equal(got, std) {
 			t.Fatalf("row %d differs from encoding/json's:\n%s", i, firstDiff(got, std))
 		}
+		prefix := []byte(strconv.Itoa(i))
+		app, err := e.AppendRow(prefix, &c)
+		if err != nil || !bytes.Equal(app, append(prefix, want...)) {
+			t.Fatalf("row %d appended: %v\n%s", i, err, firstDiff(app, append(prefix, want...)))
+		}
 	}
 }
 
@@ -62,6 +68,10 @@ func TestRowErrors(t *testing.T) {
 		e := New()
 		if _, err := e.Encode(c); err == nil {
 			t.Errorf("%s: encoded without an error", name)
+		}
+		before := []byte("rows before,")
+		if got, err := e.AppendRow(before, c); err == nil || string(got) != "rows before," {
+			t.Errorf("%s: appended %q, error %v; want what was there and an error", name, got, err)
 		}
 		ok := &model.Connection{Stream: 1}
 		got, err := e.Encode(ok)
