@@ -14,6 +14,11 @@ type Encoder struct {
 	enc  *fastjson.Encoder
 	rows []byte // the buffer a row is encoded into, kept for the next
 	err  error  // the first error of the row being encoded
+	// secText is the text of the UTC second sec (its opening quote,
+	// date and time of day), for the times of that second (Encoder.time).
+	secText  []byte
+	sec      int64
+	secKnown bool
 }
 
 // New returns an Encoder.

@@ -82,6 +82,38 @@ func TestRowErrors(t *testing.T) {
 	}
 }
 
+// TestTimeAsMarshalJSON: times as time.Time's MarshalJSON writes them,
+// runs of one second's (the second's text reused) among others, UTC or
+// not, whole seconds, fractions with zeros at either end, years at the
+// ends of the range and past it.
+func TestTimeAsMarshalJSON(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	times := []time.Time{{}, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 1, time.UTC),
+		base, base.Add(100 * time.Millisecond), base.Add(time.Microsecond), base.Add(10), base.Add(time.Second - 1),
+		base.In(time.FixedZone("", -7*3600)), base.Add(time.Second), base.Add(-time.Nanosecond),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), base, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), base.Add(5e8)}
+	for range 5000 {
+		tm := base.Add(time.Duration(rnd.Int64N(int64(5 * time.Second))))
+		switch rnd.IntN(4) {
+		case 0:
+			tm = tm.Truncate(time.Millisecond)
+		case 1:
+			tm = tm.In(time.FixedZone("", 3600*rnd.IntN(12)))
+		}
+		times = append(times, tm)
+	}
+	e := New()
+	for i, tm := range times {
+		e.err = nil
+		got := e.time(nil, tm)
+		want, err := tm.MarshalJSON()
+		if (err != nil) != (e.err != nil) || err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("time %d (%v): %s, error %v; want %s, error %v", i, tm, got, e.err, want, err)
+		}
+	}
+}
+
 func firstDiff(got, want []byte) string {
 	i := 0
 	for i < len(got) && i < len(want) && got[i] == want[i] {
