@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/h2pcap/h2pcap/internal/prose"
 	"github.com/h2pcap/h2pcap/model"
@@ -235,7 +236,16 @@ func JudgeUntoldInto(v *model.Verdict, c *model.Connection, f *Facts, point mode
 // verdict is written into into when it is not nil (a verdict nothing
 // holds any more: a settled row's), its evidence in into's array.
 func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool, into *model.Verdict) *model.Verdict {
-	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f)}
+	return judgeIn(c, f, point, end, text, into, nil)
+}
+
+// judgeIn is judge with the verdict's Summary and Filter, when it makes
+// them, written into *scratch (appended) and made strings over it without
+// a copy, if scratch is not nil: words the caller encodes and drops before
+// it gives scratch again (Later.Done's). A flood's million rows made 0.4 GB
+// of such words, which the collector went through in the Report.
+func judgeIn(c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, text bool, into *model.Verdict, scratch *[]byte) *model.Verdict {
+	j := &judgement{c: c, f: f, point: point, end: end, cl: closeOf(f), scratch: scratch}
 	if text && into != nil {
 		j.v.Evidence = into.Evidence[:0]
 	}
@@ -270,7 +280,8 @@ func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 	if len(v.Evidence) > MaxEvidence {
 		v.Evidence = v.Evidence[:MaxEvidence]
 	}
-	v.Filter = evidenceFilter(c.Stream, v.Evidence)
+	var fb [64]byte
+	v.Filter = j.text(appendEvidenceFilter(fb[:0], c.Stream, v.Evidence))
 	// A copy: the judgement holds the connection's facts (2-3 KB),
 	// which would otherwise live as long as the verdict does.
 	out := into
@@ -285,29 +296,50 @@ func judge(c *model.Connection, f *Facts, point model.CapturePoint, end time.Tim
 // Wireshark. Frame numbers are per input, so only the first evidence's
 // input's frames can share one filter.
 func evidenceFilter(stream int, ev []model.Evidence) string {
-	if len(ev) == 0 {
-		return fmt.Sprintf("tcp.stream eq %d", stream)
-	}
-	var frames []string
+	return string(appendEvidenceFilter(nil, stream, ev))
+}
+
+// appendEvidenceFilter appends evidenceFilter's text to b.
+func appendEvidenceFilter(b []byte, stream int, ev []model.Evidence) []byte {
+	n := 0
 	for _, e := range ev {
 		if e.Input == ev[0].Input && e.Frame > 0 {
-			frames = append(frames, strconv.Itoa(e.Frame))
+			if n == 0 {
+				b = append(b, "frame.number in {"...)
+			} else {
+				b = append(b, ' ')
+			}
+			b = strconv.AppendInt(b, int64(e.Frame), 10)
+			n++
 		}
 	}
-	if len(frames) == 0 {
-		return fmt.Sprintf("tcp.stream eq %d", stream)
+	if n == 0 {
+		return strconv.AppendInt(append(b, "tcp.stream eq "...), int64(stream), 10)
 	}
-	return "frame.number in {" + strings.Join(frames, " ") + "}"
+	return append(b, '}')
+}
+
+// text is b as a string: a copy, or with scratch (judgeIn) b appended to
+// it and the string made over scratch's bytes.
+func (j *judgement) text(b []byte) string {
+	if j.scratch == nil || len(b) == 0 {
+		return string(b)
+	}
+	at := len(*j.scratch)
+	*j.scratch = append(*j.scratch, b...)
+	return unsafe.String(&(*j.scratch)[at], len(b))
 }
 
 type judgement struct {
-	c     *model.Connection
-	f     *Facts
-	point model.CapturePoint
-	end   time.Time
-	cl    closeInfo
-	loss  [2]dirLoss
-	v     model.Verdict
+	// scratch, if not nil, holds the words of the verdict (judgeIn).
+	scratch *[]byte
+	c       *model.Connection
+	f       *Facts
+	point   model.CapturePoint
+	end     time.Time
+	cl      closeInfo
+	loss    [2]dirLoss
+	v       model.Verdict
 
 	// What the kind rests on.
 	ping *model.Ping // the client PING that went unanswered (decoded)

@@ -3,6 +3,7 @@ package verdict
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/h2pcap/h2pcap/model"
@@ -85,7 +86,9 @@ type Later struct {
 	// later step adds to (a redial's: linkRedials). It says whether it
 	// kept the row elsewhere (package analyze spills it as JSON): the
 	// verdict's text (Summary, Evidence, Filter), which no later step
-	// reads, is then dropped from memory.
+	// reads, is then dropped from memory. The words of c's verdict are
+	// valid only during the call (their bytes are those of the next
+	// connection's after it): Done copies what it keeps of them.
 	Done func(i int, c *model.Connection) bool
 	// Texts, if not nil, is asked of each connection judged from its
 	// Brief whose row is final once judged (as for Done), its verdict
@@ -109,6 +112,11 @@ type Later struct {
 	// Settled, if not nil, is told of each connection settled: nothing
 	// more is asked of it (the caller may let it go).
 	Settled func(i int)
+
+	// texts are the words of the verdict being judged, with Done
+	// (judgeIn): made again for each connection, and copied out of
+	// (judged) for a row that stays listed.
+	texts []byte
 }
 
 // judge is the verdict of connection c (index i as given), judged from
@@ -117,6 +125,10 @@ type Later struct {
 // which nothing holds any more: its row was spilled or counted).
 func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CapturePoint, end time.Time, into *model.Verdict) (v *model.Verdict, untold bool) {
 	if l.Texts == nil {
+		if l.Done != nil {
+			l.texts = l.texts[:0]
+			return judgeIn(c, f, point, end, true, into, &l.texts), false
+		}
 		return judge(c, f, point, end, true, into), false
 	}
 	c.Verdict = judge(c, f, point, end, false, into)
@@ -134,10 +146,12 @@ func (l *Later) judge(i int, c *model.Connection, f *Facts, point model.CaptureP
 // (settle true): it leaves the Report's list.
 func (l *Later) judged(i int, c *model.Connection, f *Facts, untold bool, s *settled) (kept *Facts, settle bool) {
 	if !Inert(c, f) {
+		l.ownTexts(c.Verdict)
 		return f.Clone(), false
 	}
 	v := c.Verdict
 	if v == nil || redialAfter(v.Kind) {
+		l.ownTexts(v)
 		return nil, false
 	}
 	can := l.Row != nil && settleable(c) && s.fits(c)
@@ -148,11 +162,22 @@ func (l *Later) judged(i int, c *model.Connection, f *Facts, untold bool, s *set
 			return nil, true
 		}
 		v.Summary, v.Evidence, v.Filter = "", nil, ""
+		return nil, false
 	case untold && can:
 		s.add(c, true)
 		return nil, true
 	}
+	l.ownTexts(v)
 	return nil, false
+}
+
+// ownTexts gives v, which stays in the Report, words of its own where
+// they were made over l.texts (judgeIn, with Done).
+func (l *Later) ownTexts(v *model.Verdict) {
+	if v == nil || l.Done == nil || l.Texts != nil {
+		return
+	}
+	v.Summary, v.Filter = strings.Clone(v.Summary), strings.Clone(v.Filter)
 }
 
 // Inert says whether nothing after c's verdict reads its facts f: not a

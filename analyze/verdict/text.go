@@ -131,7 +131,7 @@ func (j *judgement) summarize() {
 	if cf != nil {
 		cf = append(cf, j.suspectsText()...)
 		cf = append(cf, j.oneWayText()...)
-		v.Summary = string(append(cf, '.'))
+		v.Summary = j.text(append(cf, '.'))
 	} else {
 		v.Summary = s + j.suspectsText() + j.oneWayText() + "."
 	}
