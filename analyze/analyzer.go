@@ -291,9 +291,10 @@ func (a *Analyzer) LastStream() int {
 // segment is Segment returning the analysis flags, for tests.
 func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 	c := a.lastConn
+	var t *tuple // made when the index is asked
 	if c == nil || !c.holdsEnds(s.Src, s.Dst) {
-		t := tupleOf(s.Src, s.Dst)
-		c = a.conns.get(&t, a.gone)
+		t = new(tupleOf(s.Src, s.Dst))
+		c = a.conns.get(t, a.gone)
 	}
 	var pre tcp.Flags
 	if c != nil && c == a.gone {
@@ -313,7 +314,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		c = nil // a new connection on a settled one's 4-tuple
 	}
 	if c == nil {
-		c = a.newConn(s)
+		c = a.newConn(t, s)
 	} else {
 		if c.connState == nil {
 			a.grow(c) // a second segment: c needs its trackers now
@@ -324,7 +325,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 			c.tcp.Forget()
 			c.app.Finish()
 			a.connClosed(c, s)
-			c = a.newConn(s)
+			c = a.newConn(nil, s)
 			pre = tcp.FlagReusedPorts
 		}
 	}
@@ -385,9 +386,9 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	}
 }
 
-// newConn opens the connection s starts on its 4-tuple: with its
-// trackers, or without while s is a lone SYN (half.go).
-func (a *Analyzer) newConn(s *decode.Segment) *conn {
+// newConn opens the connection s starts on its 4-tuple t (nil: made
+// here): with its trackers, or without while s is a lone SYN (half.go).
+func (a *Analyzer) newConn(t *tuple, s *decode.Segment) *conn {
 	c := newConn(len(a.all), s)
 	if a.halfOpen(s) {
 		c.half.keep(s)
@@ -396,8 +397,10 @@ func (a *Analyzer) newConn(s *decode.Segment) *conn {
 		a.build(c)
 	}
 	a.all = append(a.all, c)
-	t := tupleOf(s.Src, s.Dst)
-	a.conns.set(&t, c, a.gone)
+	if t == nil {
+		t = new(tupleOf(s.Src, s.Dst))
+	}
+	a.conns.set(t, c, a.gone)
 	a.connOpened(c, s)
 	return c
 }

@@ -33,12 +33,13 @@ func Mix(x uint64) uint64 {
 // mapped into IPv6 hash apart; a zone is not hashed (packets carry none).
 func Endpoint(p netip.AddrPort) uint64 {
 	a := p.Addr()
-	b := a.As16()
-	x := uint64(p.Port())
 	if a.Is4() {
-		x |= 1 << 16
+		// Most endpoints: address, port and a family bit fit one word.
+		v := a.As4()
+		return Mix(uint64(binary.BigEndian.Uint32(v[:])) | uint64(p.Port())<<32 | 1<<48)
 	}
-	x = Mix(x ^ binary.LittleEndian.Uint64(b[8:]))
+	b := a.As16()
+	x := Mix(uint64(p.Port()) ^ binary.LittleEndian.Uint64(b[8:]))
 	return Mix(x ^ binary.LittleEndian.Uint64(b[:8]))
 }
 
