@@ -99,22 +99,28 @@ func failureOf(c *model.Connection, fam failFamily) failure {
 }
 
 // group is failures that fit one moment: the intersection of their
-// windows, widened by incidentSlack, is not empty.
+// windows, widened by incidentSlack, is not empty. Every member's window
+// must meet every other's: deaths that each come within the slack of the
+// one before, one by one, over a minute, are not one moment.
 type group struct {
 	members []failure
 	lo, hi  time.Time // the intersection: the fault struck in [lo, hi]
+	// minHi is the earliest of the members' hi: hi is raised to lo when
+	// the windows meet only within the slack, and fits compares with
+	// minHi, not that moment.
+	minHi time.Time
 }
 
 func (g *group) fits(f failure) bool {
-	lo, hi := later(g.lo, f.lo), earlier(g.hi, f.hi)
+	lo, hi := later(g.lo, f.lo), earlier(g.minHi, f.hi)
 	return !lo.After(hi.Add(incidentSlack))
 }
 
 func (g *group) add(f failure) {
 	if len(g.members) == 0 {
-		g.lo, g.hi = f.lo, f.hi
+		g.lo, g.hi, g.minHi = f.lo, f.hi, f.hi
 	} else {
-		g.lo, g.hi = later(g.lo, f.lo), earlier(g.hi, f.hi)
+		g.lo, g.hi, g.minHi = later(g.lo, f.lo), earlier(g.hi, f.hi), earlier(g.minHi, f.hi)
 		if g.hi.Before(g.lo) {
 			g.hi = g.lo // within the slack: the moment is the later bound
 		}
@@ -165,6 +171,7 @@ func Incidents(conns []*model.Connection, fg *Forgotten) ([]model.Incident, []st
 }
 
 func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg *Forgotten) []found {
+	peers := peersOf(srv, conns, fg)
 	var died, dials, resets []failure
 	for _, f := range fails {
 		switch f.family {
@@ -194,7 +201,7 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 				joined = append(joined, d)
 			}
 		}
-		out = append(out, deathIncident(srv, g, joined, end, conns, fg))
+		out = append(out, deathIncident(srv, g, joined, end, peers))
 	}
 	// A handshake outage needs a server that answers at other times: one
 	// that never completed a handshake in the capture may not exist (a
@@ -224,14 +231,14 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 	}
 	for _, run := range dialRuns(rest) {
 		if len(run) >= minIncident {
-			out = append(out, handshakeIncident(srv, run, conns, fg))
+			out = append(out, handshakeIncident(srv, run, peers))
 		}
 	}
 	for _, g := range momentGroups(resets) {
 		if len(g.members) < minIncident {
 			continue
 		}
-		if inc, ok := resetIncident(srv, g, conns, fg); ok {
+		if inc, ok := resetIncident(srv, g, peers); ok {
 			out = append(out, inc)
 		}
 	}
@@ -239,24 +246,27 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 }
 
 // momentGroups groups failures whose windows meet, in order of their
-// last progress.
+// last progress. Each goes to the first group it fits. Taken in order
+// of hi, a group's minHi is its first member's hi, so the groups are in
+// order of minHi, and a failure fits exactly the groups whose minHi is
+// within incidentSlack before its lo or after it (a group's lo never
+// passes its minHi by more): the first is found by binary search, not by
+// trying each of a long capture's thousands of groups in turn.
 func momentGroups(fails []failure) []*group {
 	slices.SortStableFunc(fails, func(a, b failure) int { return a.hi.Compare(b.hi) })
 	var gs []*group
 	for _, f := range fails {
-		placed := false
-		for _, g := range gs {
-			if g.fits(f) {
-				g.add(f)
-				placed = true
-				break
-			}
+		i, _ := slices.BinarySearchFunc(gs, f.lo.Add(-incidentSlack), func(g *group, t time.Time) int { return g.minHi.Compare(t) })
+		for i < len(gs) && !gs[i].fits(f) {
+			i++ // not expected: the order above says the first is a fit
 		}
-		if !placed {
-			g := &group{}
-			g.add(f)
-			gs = append(gs, g)
+		if i < len(gs) {
+			gs[i].add(f)
+			continue
 		}
+		g := &group{}
+		g.add(f)
+		gs = append(gs, g)
 	}
 	return gs
 }
@@ -286,16 +296,68 @@ func clean(c *model.Connection, lo, hi time.Time) bool {
 		!c.Start.After(lo) && !c.End.Before(hi)
 }
 
-// forgottenClean are the forgotten healthy connections to srv that went
-// on through [lo, hi].
-func forgottenClean(fg *Forgotten, srv string, lo, hi time.Time) []CleanSpan {
-	if fg == nil {
-		return nil
+// peers are what one server's incidents compare its failures with: the
+// connections to it that did not fail, listed (clean's test of the kind
+// passed) and forgotten, picked once per server. Each incident used to go
+// through every connection of the capture: a capture of 100k lost PINGs
+// one by one (500 incidents) spent 3 s there.
+type peers struct {
+	srv   string
+	all   []*model.Connection // every connection, until picked
+	fg    *Forgotten
+	ready bool // picked: conns and spans hold the server's
+	conns []*model.Connection
+	spans []CleanSpan
+}
+
+// peersOf are srv's peers, picked from conns and fg when an incident
+// first asks (a flood's servers have none, and each would go through the
+// million connections).
+func peersOf(srv string, conns []*model.Connection, fg *Forgotten) *peers {
+	return &peers{srv: srv, all: conns, fg: fg}
+}
+
+func (p *peers) pick() {
+	if p.ready {
+		return
 	}
+	p.ready = true
+	for _, c := range p.all {
+		if c.Server == p.srv && familyOf(c) == familyNone && c.Verdict != nil && c.Verdict.Kind != model.KindConnectFailed {
+			p.conns = append(p.conns, c)
+		}
+	}
+	p.all = nil
+	if p.fg != nil {
+		for sp := range p.fg.Clean.All() {
+			if p.fg.Paths[sp.path].Server == p.srv {
+				p.spans = append(p.spans, *sp)
+			}
+		}
+	}
+}
+
+// clean are the listed connections to the server that went on through
+// [lo, hi] (clean).
+func (p *peers) clean(lo, hi time.Time) []*model.Connection {
+	p.pick()
+	var out []*model.Connection
+	for _, c := range p.conns {
+		if clean(c, lo, hi) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// forgotten are the forgotten healthy connections to the server that
+// went on through [lo, hi].
+func (p *peers) forgotten(lo, hi time.Time) []CleanSpan {
+	p.pick()
 	var out []CleanSpan
-	for sp := range fg.Clean.All() {
-		if fg.Paths[sp.path].Server == srv && sp.spans(lo, hi) {
-			out = append(out, *sp)
+	for _, sp := range p.spans {
+		if sp.spans(lo, hi) {
+			out = append(out, sp)
 		}
 	}
 	return out
@@ -312,7 +374,7 @@ func streams(fs ...[]failure) []int {
 	return s
 }
 
-func deathIncident(srv string, g *group, dials []failure, end time.Time, conns []*model.Connection, fg *Forgotten) found {
+func deathIncident(srv string, g *group, dials []failure, end time.Time, peers *peers) found {
 	paths := map[pathKey]bool{}
 	for _, m := range g.members {
 		paths[m.path] = true
@@ -320,18 +382,15 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, conns [
 	// Unaffected: clean connections on the paths that lost flows, and on
 	// any path to the same server.
 	onPath, toServer := 0, 0
-	for _, c := range conns {
-		if c.Server != srv || !clean(c, g.lo, g.hi) {
-			continue
-		}
+	for _, c := range peers.clean(g.lo, g.hi) {
 		toServer++
 		if paths[pathKey{model.ClientNet(c.Client), c.Server}] {
 			onPath++
 		}
 	}
-	for _, sp := range forgottenClean(fg, srv, g.lo, g.hi) {
+	for _, sp := range peers.forgotten(g.lo, g.hi) {
 		toServer++
-		if paths[pathKey{fg.Paths[sp.path].ClientNet, srv}] {
+		if paths[pathKey{peers.fg.Paths[sp.path].ClientNet, srv}] {
 			onPath++
 		}
 	}
@@ -409,7 +468,7 @@ func serverAnswered(c *model.Connection) bool {
 	return c.Handshake.Seen && c.TCP.ServerToClient.Packets > 0
 }
 
-func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg *Forgotten) found {
+func handshakeIncident(srv string, run []failure, peers *peers) found {
 	lo, hi := run[0].lo, run[0].hi
 	for _, d := range run {
 		lo, hi = earlier(lo, d.lo), later(hi, d.hi)
@@ -417,12 +476,7 @@ func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg 
 	// Established: open when the first dial failed and still carrying
 	// packets after it, not failed (they need not outlast the last
 	// dial's retries).
-	established := len(forgottenClean(fg, srv, lo, lo.Add(time.Nanosecond)))
-	for _, c := range conns {
-		if c.Server == srv && clean(c, lo, lo.Add(time.Nanosecond)) {
-			established++
-		}
-	}
+	established := len(peers.forgotten(lo, lo.Add(time.Nanosecond))) + len(peers.clean(lo, lo.Add(time.Nanosecond)))
 	inc := model.Incident{Kind: model.IncidentHandshakeOutage, Server: srv, Start: lo, End: hi, Connections: streams(run)}
 	inc.Unaffected = established
 	w := fmt.Sprintf("%d new connections to %s failed to connect from %s to %s", len(run), srv, clock(lo), clock(hi))
@@ -438,18 +492,13 @@ func handshakeIncident(srv string, run []failure, conns []*model.Connection, fg 
 	return found{inc, words}
 }
 
-func resetIncident(srv string, g *group, conns []*model.Connection, fg *Forgotten) (found, bool) {
+func resetIncident(srv string, g *group, peers *peers) (found, bool) {
 	lo, hi := g.members[0].lo, g.members[0].hi
 	for _, m := range g.members {
 		lo, hi = earlier(lo, m.lo), later(hi, m.hi)
 	}
-	for _, c := range conns {
-		if c.Server == srv && clean(c, lo, hi) {
-			return found{}, false // some went on: not the server
-		}
-	}
-	if len(forgottenClean(fg, srv, lo, hi)) > 0 {
-		return found{}, false
+	if len(peers.clean(lo, hi)) > 0 || len(peers.forgotten(lo, hi)) > 0 {
+		return found{}, false // some went on: not the server
 	}
 	inc := model.Incident{
 		Kind: model.IncidentServerOutage, Server: srv, Start: lo, End: hi, Connections: streams(g.members),

@@ -286,3 +286,31 @@ func TestIncidentDeadNamed(t *testing.T) {
 		t.Errorf("the rest not counted: %s", e)
 	}
 }
+
+// Deaths one by one, each a second after the one before (a flow that
+// lived a second and lost its traffic halfway, then the next), are not
+// one moment: each within the slack of the one before, they used to be
+// chained into one incident that "died together" at the last one's
+// death, 40 s after the first. Every incident's deaths now fit one
+// moment: all its members' windows within incidentSlack of each other.
+func TestIncidentsOneByOne(t *testing.T) {
+	var cs []*model.Connection
+	for i := range 40 {
+		s := float64(i)
+		cs = append(cs, dead(i, cli(1, 40000+i), vip, s, s+0.5, s+0.6, s+1))
+	}
+	incs, _ := Incidents(cs, nil)
+	if len(incs) < 40/int(incidentSlack/time.Second)/2 {
+		t.Errorf("%d incidents of 40 deaths a second apart, want groups of a few seconds", len(incs))
+	}
+	for _, inc := range incs {
+		first, last := sec(1e9), sec(-1e9)
+		for _, st := range inc.Connections {
+			w := failureOf(cs[st], familyDied)
+			first, last = earlier(first, w.hi), later(last, w.lo)
+		}
+		if spread := last.Sub(first); spread > incidentSlack {
+			t.Errorf("incident of streams %v: windows %v apart, past the slack %v", inc.Connections, spread, incidentSlack)
+		}
+	}
+}
