@@ -245,13 +245,13 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 	return out
 }
 
-// momentGroups groups failures whose windows meet, in order of their
-// last progress. Each goes to the first group it fits. Taken in order
-// of hi, a group's minHi is its first member's hi, so the groups are in
-// order of minHi, and a failure fits exactly the groups whose minHi is
-// within incidentSlack before its lo or after it (a group's lo never
-// passes its minHi by more): the first is found by binary search, not by
-// trying each of a long capture's thousands of groups in turn.
+// momentGroups groups failures whose windows meet, taken in order of
+// their first sign of trouble (hi), each into the first group it fits.
+// So a group's minHi is its first member's hi, the groups are in order
+// of minHi, and a failure fits exactly the groups whose minHi is within
+// incidentSlack before its lo or after it (a group's lo never passes its
+// minHi by more): the first is found by binary search, not by trying
+// each of a long capture's thousands of groups in turn.
 func momentGroups(fails []failure) []*group {
 	slices.SortStableFunc(fails, func(a, b failure) int { return a.hi.Compare(b.hi) })
 	var gs []*group
