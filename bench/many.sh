@@ -36,7 +36,7 @@ many() {
 	cpu_measure "$name-json" bin/h2pcap analyze "$cap" "${extra[@]}" --format json -o /dev/null
 	cpu_measure "$name-tshark" tshark -r "$cap" -o tcp.reassemble_out_of_order:TRUE -T fields -e tcp.stream -e tcp.analysis.flags
 	printf '%-16s %9d conns %7d MB | h2pcap table %7.2f s %6d MB | json %7.2f s %6d MB | tshark flags %7.2f s %6d MB | floor %6.2f s | %5.1fx tshark, %5.1fx floor | target <= %s s, <= %s MB: %s\n' \
-		"$name" "$n" "$(( $(stat -c %s "$cap") / 1000000 ))" \
+		"$name" "$n" "$(( $(stat -L -c %s "$cap") / 1000000 ))" \
 		"${cpu[$name-table]}" "${mrss[$name-table]}" "${cpu[$name-json]}" "${mrss[$name-json]}" \
 		"${cpu[$name-tshark]}" "${mrss[$name-tshark]}" "${cpu[$name-floor]}" \
 		"$(awk -v a="${cpu[$name-tshark]}" -v b="${cpu[$name-json]}" 'BEGIN { if (b < 0.01) b = 0.01; print a / b }')" \

@@ -18,7 +18,7 @@ if [ ! -s "$cap" ]; then
 	# kernel drops would still work, but would not be the real traffic.
 	H2LAB_BULK_RATE=${H2LAB_BULK_RATE:-120} bash lab/run.sh bulk "$cap" "$size_mb"
 fi
-bytes=$(stat -c %s "$cap")
+bytes=$(stat -L -c %s "$cap") # -L: BENCH_CAPTURE may be a link to the capture
 packets=$(tcpdump -r "$cap" --count 2>/dev/null | awk '{print $1; exit}') || true
 if ! [[ "$packets" =~ ^[0-9]+$ ]]; then
 	packets=$(tshark -r "$cap" -T fields -e frame.number 2>/dev/null | tail -1)
