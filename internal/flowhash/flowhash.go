@@ -1,13 +1,3 @@
-// Package flowhash hashes TCP endpoints and fixed-size fields into 64
-// bits, for the tables that are looked up once per packet (a connection
-// by its 4-tuple, a segment's recent copy). It is a few multiplications
-// per word, where hashing the same fields laid out in a buffer (xxhash)
-// took building the buffer and then most of the lookup's time.
-//
-// The hashes are not keyed: a capture crafted to collide them can make a
-// lookup miss what it should have found, as any fixed hash can; the
-// tables that use them check what they find, or say what a collision
-// costs.
 package flowhash
 
 import (
