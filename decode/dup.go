@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/h2pcap/h2pcap/internal/flowhash"
 )
 
 // A capture can hold every packet twice: a switch port mirroring both
@@ -107,7 +109,7 @@ type dupSender struct {
 
 // dupFilter finds the copies among an input's TCP segments.
 type dupFilter struct {
-	buf     [256]byte  // what is hashed: 36 bytes of addresses and ports, 32 of header fields, 32 of SACK blocks, 2*dupSample of payload
+	buf     [256]byte  // what is hashed: 8 bytes of the direction's hash (its addresses and ports), 32 of header fields, 32 of SACK blocks, 2*dupSample of payload
 	slots   []dupEntry // dupSlots, made at the first segment
 	senders []dupSender
 	// Bit i of each is the i-th segment before (of the last dupSpan):
@@ -144,13 +146,11 @@ const dupSample = 64
 // the direction of the connection (flow). checksum is the segment's TCP
 // checksum. Into buf, then hashed: no allocation.
 func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) {
-	b := d.buf[:0]
-	src, dst := s.Src.Addr().As16(), s.Dst.Addr().As16()
-	b = append(b, src[:]...)
-	b = append(b, dst[:]...)
-	b = binary.BigEndian.AppendUint16(b, s.Src.Port())
-	b = binary.BigEndian.AppendUint16(b, s.Dst.Port())
-	flow = xxhash.Sum64(b)
+	// The direction by its endpoints' hash (flowhash: an IPv4 endpoint
+	// one word), which stands for the addresses and ports in what the
+	// fingerprint hashes too.
+	flow = flowhash.Directed(s.Src, s.Dst)
+	b := binary.LittleEndian.AppendUint64(d.buf[:0], flow)
 	b = append(b, s.IPVersion, byte(s.Flags))
 	b = binary.BigEndian.AppendUint16(b, s.IPID)
 	b = binary.BigEndian.AppendUint32(b, s.Seq)

@@ -1,6 +1,7 @@
 // Package flowhash hashes TCP endpoints and fixed-size fields into 64
 // bits, for the tables that are looked up once per packet (a connection
-// by its 4-tuple: package analyze's connIndex). It is a few
+// by its 4-tuple: package analyze's connIndex; a sender by its direction:
+// package decode's copy filter). It is a few
 // multiplications per word, where hashing the same fields laid out in a
 // buffer (xxhash) took building the buffer and then most of the lookup's
 // time.
