@@ -133,6 +133,7 @@ type Analyzer struct {
 	scratch      *connState                  // the trackers a Report builds for a half-open conn (half.go)
 	scratchFacts *verdict.Facts              // ... and its facts
 	loneSYNs     [256]loneSYN                // by TTL (loneSYNBrief)
+	loneRows     map[loneShape]*loneRow      // lone SYNs' rows and facts by their shape (lonerow.go)
 	later        int                         // half-open conns whose facts the Report built again when judged (verdict.Later)
 	fold         struct{ Above, Listed int } // Options.FoldTexts
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)

@@ -108,9 +108,8 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	if a.plot {
 		st.plot = &plot.Recorder{}
 	}
-	h2 := slices.Contains(a.h2Ports, c.ep[sideA].Port()) || slices.Contains(a.h2Ports, c.ep[sideB].Port())
 	st.app = spare
-	st.app.Reuse(c, h2, a.keys, a.streams)
+	st.app.Reuse(c, a.h2Port(c), a.keys, a.streams)
 	if a.keepDecoders {
 		st.app.KeepDecoders()
 	}
@@ -125,6 +124,12 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	if a.reported {
 		c.report()
 	}
+}
+
+// h2Port says whether c is to or from a port decoded as HTTP/2
+// (Options.H2Ports).
+func (a *Analyzer) h2Port(c *conn) bool {
+	return slices.Contains(a.h2Ports, c.ep[sideA].Port()) || slices.Contains(a.h2Ports, c.ep[sideB].Port())
 }
 
 // grow gives a half-open connection its trackers for good: a segment
@@ -158,7 +163,19 @@ func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Conne
 	if a.scratch == nil {
 		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
-	return a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+	if a.plot || !c.half.set {
+		return a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+	}
+	// A lone SYN of a shape seen before: a copy of that one's row and
+	// facts (lonerow.go). Only here, in the Analyzer's goroutine: the
+	// workers' rows (shard.go) are made in full.
+	k := a.loneShapeOf(c)
+	if t := a.loneRows[k]; t != nil {
+		return t.apply(c, into, a.scratchFacts), a.scratchFacts
+	}
+	out, f := a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+	a.keepLoneRow(k, c, out, f)
+	return out, f
 }
 
 // reportHalfIn is reportHalfInto with the scratch state st and facts sf
