@@ -19,6 +19,22 @@ import (
 type connIndex struct {
 	byHash map[uint64]*conn
 	other  map[connKey]*conn // nil until a hash is shared
+	// recent holds the connections set last, by the low bits of their
+	// hash: the open ones, which nearly every segment is of. The map
+	// also holds every forgotten tuple's tombstone (200,000 for as many
+	// short connections, megabytes), and a lookup there missed the
+	// cache for most segments of interleaved connections. A tombstone is
+	// never here: set clears its tuple's entry.
+	recent [recentSlots]recentConn
+}
+
+// recentSlots is the size of connIndex.recent: a few times the
+// connections open at once on a busy node's capture, 8 KB.
+const recentSlots = 512
+
+type recentConn struct {
+	h uint64
+	c *conn
 }
 
 func newConnIndex() connIndex { return connIndex{byHash: map[uint64]*conn{}} }
@@ -42,6 +58,9 @@ func (c *conn) holds(t *tuple) bool { return c.holdsEnds(t.a, t.b) }
 
 // get returns t's connection, the tombstone gone, or nil.
 func (x *connIndex) get(t *tuple, gone *conn) *conn {
+	if r := &x.recent[t.h&(recentSlots-1)]; r.c != nil && r.h == t.h && r.c.holds(t) {
+		return r.c
+	}
 	c := x.byHash[t.h]
 	if c != nil && c != gone && c.holds(t) {
 		return c
@@ -59,6 +78,13 @@ func (x *connIndex) get(t *tuple, gone *conn) *conn {
 
 // set makes c (or gone) t's connection.
 func (x *connIndex) set(t *tuple, c, gone *conn) {
+	r := &x.recent[t.h&(recentSlots-1)]
+	switch {
+	case c != gone:
+		*r = recentConn{h: t.h, c: c}
+	case r.c != nil && r.h == t.h && r.c.holds(t):
+		*r = recentConn{}
+	}
 	old := x.byHash[t.h]
 	if old == nil || old == gone || old.holds(t) {
 		x.byHash[t.h] = c
