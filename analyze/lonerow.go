@@ -46,9 +46,8 @@ type loneRow struct {
 // varied SYNs has its rows made in full, as before.
 const maxLoneShapes = 64
 
-// loneShapeOf is c's shape, and whether its row may come from a template:
-// a lone SYN whose row has nothing but the counters, handshake and close
-// (no HTTP/2, TLS or etcd state to copy), and no pictures to record.
+// loneShapeOf is lone SYN c's shape (reportHalfInto asks only without
+// pictures to record).
 func (a *Analyzer) loneShapeOf(c *conn) loneShape {
 	h := c.half
 	h.seq, h.ipid, h.tsVal, h.tsEcr = 0, 0, 0, 0
@@ -63,8 +62,9 @@ func templatable(out *model.Connection) bool {
 		len(out.Events) == 0
 }
 
-// keep makes out and f, c's row and facts made in full, the template of
-// its shape k.
+// keepLoneRow makes out and f, c's row and facts made in full, the
+// template of its shape k, if the row holds nothing a copy would share
+// with it but the TTL lists and events (no HTTP/2, TLS or etcd state).
 func (a *Analyzer) keepLoneRow(k loneShape, c *conn, out *model.Connection, f *verdict.Facts) {
 	if len(a.loneRows) >= maxLoneShapes || !templatable(out) {
 		return
