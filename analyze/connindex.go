@@ -56,6 +56,11 @@ func tupleOf(a, b netip.AddrPort) tuple { return tuple{a: a, b: b, h: flowhash.E
 // address, family and port, as connKey does.
 func (c *conn) holds(t *tuple) bool { return c.holdsEnds(t.a, t.b) }
 
+// holdsEnds is holds for the endpoints of a segment, src to dst.
+func (c *conn) holdsEnds(src, dst netip.AddrPort) bool {
+	return c.ep[sideA] == src && c.ep[sideB] == dst || c.ep[sideA] == dst && c.ep[sideB] == src
+}
+
 // get returns t's connection, the tombstone gone, or nil.
 func (x *connIndex) get(t *tuple, gone *conn) *conn {
 	if r := &x.recent[t.h&(recentSlots-1)]; r.c != nil && r.h == t.h && r.c.holds(t) {
@@ -98,9 +103,4 @@ func (x *connIndex) set(t *tuple, c, gone *conn) {
 		x.other = map[connKey]*conn{}
 	}
 	x.other[keyOf(t.a, t.b)] = c
-}
-
-// holdsEnds is holds for the endpoints of a segment, src to dst.
-func (c *conn) holdsEnds(src, dst netip.AddrPort) bool {
-	return c.ep[sideA] == src && c.ep[sideB] == dst || c.ep[sideA] == dst && c.ep[sideB] == src
 }

@@ -294,15 +294,21 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 		// than at the next sweep.
 		a.applyJudged()
 	}
-	t := tupleOf(s.Src, s.Dst)
+	var t *tuple // made when the index is asked, or a connection opened
+	tup := func() *tuple {
+		if t == nil {
+			t = new(tupleOf(s.Src, s.Dst))
+		}
+		return t
+	}
 	c := a.lastConn
 	if c == nil || !c.holdsEnds(s.Src, s.Dst) {
-		c = a.conns.get(&t, a.gone)
+		c = a.conns.get(tup(), a.gone)
 	}
 	if c != nil && c.sh != nil && c.sh.judging {
 		// Forgotten or not decides where this segment goes.
 		a.applyJudged()
-		c = a.conns.get(&t, a.gone)
+		c = a.conns.get(tup(), a.gone)
 	}
 	pureSYN := s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	if c != nil && c == a.gone {
@@ -316,12 +322,12 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 	op, old := opSegment, (*conn)(nil)
 	switch {
 	case c == nil:
-		c, op = a.openShard(&t, s, len(a.all)%len(a.pool.workers)), opOpen
+		c, op = a.openShard(tup(), s, len(a.all)%len(a.pool.workers)), opOpen
 	case pureSYN && c.sh.bases.NewConversation(c.side(s), s.Seq):
 		// A SYN with a new ISN: its worker ends the old connection.
 		a.connClosed(c, s)
 		old = c
-		c, op = a.openShard(&t, s, old.sh.worker), opReuse
+		c, op = a.openShard(tup(), s, old.sh.worker), opReuse
 	}
 	a.lastConn = c
 	c.sh.note(c.side(s), s)
