@@ -669,9 +669,26 @@ func (c *conn) report() *model.Connection {
 // maps and slices (app.State.HTTP2Into): for a caller that keeps nothing
 // of the row once the next one is made in them.
 func (c *conn) reportInto(row *model.Connection, h2 *model.HTTP2) *model.Connection {
+	return c.reportIntoView(row, h2, true)
+}
+
+// reportJudgeInto is reportInto for a row made only to judge c alone and
+// then dropped: its HTTP/2 without what that judging never reads
+// (app.State.HTTP2JudgeInto), but for a TLS connection's (a dial race's
+// spare is told by its frame counts).
+func (c *conn) reportJudgeInto(row *model.Connection, h2 *model.HTTP2) *model.Connection {
+	return c.reportIntoView(row, h2, c.app.TLS() != nil)
+}
+
+// reportIntoView is reportInto, its HTTP/2 HTTP2JudgeInto's unless full.
+func (c *conn) reportIntoView(row *model.Connection, h2 *model.HTTP2, full bool) *model.Connection {
 	client, rule := c.Roles()
 	out := c.reportTCPInto(row, client, rule)
-	out.HTTP2 = c.app.HTTP2Into(h2, client)
+	if full {
+		out.HTTP2 = c.app.HTTP2Into(h2, client)
+	} else {
+		out.HTTP2 = c.app.HTTP2JudgeInto(h2, client)
+	}
 	out.TLS = c.app.TLS()
 	switch {
 	case out.TLS != nil && (out.HTTP2 != nil || out.TLS.Decrypted && out.TLS.ALPN == "h2"):

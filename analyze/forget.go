@@ -183,6 +183,11 @@ func (a *Analyzer) settles() bool {
 // made anew in); its facts are made now where judgeForget kept c before
 // making them: the Report would make them the same.
 func (a *Analyzer) settle(c *conn, j forgetting) {
+	if a.judgeView() && j.out == a.fg.row {
+		// Made to judge it (judgeForget): its row whole, as the
+		// Report lists it.
+		j.out = c.reportInto(a.fg.row, a.fg.h2)
+	}
 	row := settledRow{out: j.out, f: j.f}
 	if row.out == a.fg.row {
 		a.fg.row = nil
@@ -236,7 +241,11 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		if a.fg.row == nil {
 			a.fg.row, a.fg.h2 = &model.Connection{}, &model.HTTP2{}
 		}
-		out = c.reportInto(a.fg.row, a.fg.h2)
+		if a.judgeView() {
+			out = c.reportJudgeInto(a.fg.row, a.fg.h2)
+		} else {
+			out = c.reportInto(a.fg.row, a.fg.h2)
+		}
 	} else {
 		out = c.report()
 	}
@@ -305,6 +314,16 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		}
 	}
 	return j
+}
+
+// judgeView says whether judgeForget makes a connection's row only to
+// judge it (conn.reportJudgeInto): the healthy ones are dropped without
+// a row kept (no spill file: a text report), nothing compares the rows
+// across capture points (ForgetPlaced), and the one goroutine judges
+// them one after the other (Analyzer.reuse); a connection it keeps has
+// its row made whole (settle).
+func (a *Analyzer) judgeView() bool {
+	return a.reuse && a.spill == nil && !a.fg.placed
 }
 
 // forgetJudged drops c as judgeForget found, and counts it in the summary.

@@ -28,6 +28,28 @@ func (st *State) HTTP2(client int) *model.HTTP2 {
 // (into, nil, or for TLS whose HTTP/2 is only inferred a new one) is as
 // HTTP2's; into is invalid once given again.
 func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
+	return st.http2Into(into, client, true)
+}
+
+// HTTP2JudgeInto is HTTP2Into for a row made only to judge its connection
+// alone and then dropped (package analyze's forgetting of healthy
+// connections for a text report, which lists none of them). What that
+// judging never reads is left empty: the frame counts, settings, skipped
+// and gap bytes, truncated frames, last frames, flow-control stalls,
+// RST_STREAMs, folded PINGs and the health-check inference, which the
+// verdict's words, the other connections' steps and the report read.
+// Its PINGs, GOAWAYs, streams, gRPC counts and how it was detected are
+// HTTP2Into's. A TLS connection's frame counts tell a dial race's spare:
+// its row is made with HTTP2Into. Building those maps was a third of
+// judging each of 200k short connections. TestHTTP2JudgeView (package
+// analyze) holds the verdicts judged from it to those from HTTP2Into.
+func (st *State) HTTP2JudgeInto(into *model.HTTP2, client int) *model.HTTP2 {
+	return st.http2Into(into, client, false)
+}
+
+// http2Into is HTTP2Into, leaving out what HTTP2JudgeInto leaves out
+// unless full.
+func (st *State) http2Into(into *model.HTTP2, client int, full bool) *model.HTTP2 {
 	st.Finish()
 	h := st.h
 	if h == nil {
@@ -78,7 +100,6 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 		Settings:          settings,
 		Pings:             h.pings.report(client, LatePingAfter(h.host.IRTT())),
 		PingsDropped:      h.pings.dropped,
-		PingsFolded:       h.pings.folded.report(client),
 		Goaways:           reuseSlice(old.Goaways),
 		RSTStreams:        reuseSlice(old.RSTStreams),
 		RSTStreamsDropped: h.rstsDropped,
@@ -87,9 +108,16 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 		StreamsTotal:      h.streams.total,
 		FlowStalls:        reuseSlice(old.FlowStalls),
 	}
+	if full {
+		out.PingsFolded = h.pings.folded.report(client)
+	}
 	upgrade := false
 	for side := range h.dir {
 		d := &h.dir[side]
+		upgrade = upgrade || d.upgrade()
+		if !full {
+			continue
+		}
 		dir := dirOf(side)
 		counts := reuseMap(oldFrames[side])
 		for ty, n := range d.counts {
@@ -102,7 +130,6 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 		}
 		out.Frames[dir] = counts
 		out.SkippedBytes[dir] = d.skipped()
-		upgrade = upgrade || d.upgrade()
 		out.GapBytes[dir] = d.gapBytes
 		if d.truncated > 0 {
 			out.TruncatedFrames[dir] = d.truncated
@@ -142,6 +169,9 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 		})
 	}
 	for _, r := range h.rsts {
+		if !full {
+			break
+		}
 		out.RSTStreams = append(out.RSTStreams, model.RSTStream{
 			Frame: r.meta.Frame, Input: r.meta.Input, From: SideName(r.side, client),
 			Stream: r.stream, Error: r.code.String(),
@@ -150,7 +180,7 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 	// Windows are known only from both directions' first bytes on, with
 	// nothing lost since.
 	out.FlowControlKnown = h.flow.known && cl.atStart && sv.atStart && preface
-	if out.FlowControlKnown {
+	if out.FlowControlKnown && full {
 		for _, s := range h.flow.stalls {
 			fs := model.FlowStall{From: SideName(s.side, client), Stream: s.stream, Frame: s.at.Frame, Input: s.at.Input}
 			if s.opened {
@@ -163,7 +193,9 @@ func (st *State) HTTP2Into(into *model.HTTP2, client int) *model.HTTP2 {
 			out.FlowStalls = append(out.FlowStalls, fs)
 		}
 	}
-	out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt, h.provoked(client))
+	if full {
+		out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt, h.provoked(client))
+	}
 	return out
 }
 
