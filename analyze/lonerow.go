@@ -18,9 +18,9 @@ import (
 // open and when (stream, endpoints, frame, time) have the same row and
 // facts but for those. So the first lone SYN of each shape is made in
 // full and kept as the template; the next ones are copies of it with
-// those fields set (TestLoneSYNRowTemplate holds every variant of a SYN
-// to the full way, and TestLoneSYNMovesEveryMark the list of the facts'
-// marks below to the facts' type).
+// those fields set (TestLoneSYNRowTemplate holds ten variants of a SYN,
+// at four TTLs, to the full way, and TestLoneSYNMovesEveryMark the list
+// of the facts' marks below to the facts' type).
 
 // loneShape is what a lone SYN's row and facts depend on beyond its
 // connection, its frame and its time.

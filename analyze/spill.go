@@ -72,25 +72,15 @@ func (s *rowSpill) add(c *model.Connection) {
 	if s.err != nil {
 		return
 	}
-	if s.cur == nil {
-		s.cur = make([]byte, 0, spillBlock+spillSlack)
-	}
-	off := len(s.cur)
+	off := s.block()
 	b, err := s.enc.AppendRow(s.cur, c)
 	if err != nil {
 		s.err = fmt.Errorf("spill file: %w", err)
 		return
 	}
 	s.cur = b
-	s.index(c.Stream, off, len(b)-off)
-	if len(s.cur) >= spillBlock {
-		s.flush()
-	}
+	s.filed(c.Stream, off)
 }
-
-// spillSlack is room past spillBlock in a block's buffer for the row that
-// fills it, so that the row seldom makes append copy the block.
-const spillSlack = 64 << 10
 
 // addRow writes the row of tcp.stream stream, encoded as add encodes it
 // (a shard's encoder made it: Analyzer.judgeForget).
@@ -98,20 +88,27 @@ func (s *rowSpill) addRow(stream int, b []byte) {
 	if s.err != nil {
 		return
 	}
-	if len(s.cur) > 0 && len(s.cur)+len(b) > spillBlock {
-		s.flush()
-	}
-	if s.cur == nil {
-		s.cur = make([]byte, 0, max(spillBlock+spillSlack, len(b)))
-	}
-	off := len(s.cur)
+	off := s.block()
 	s.cur = append(s.cur, b...)
-	s.index(stream, off, len(b))
+	s.filed(stream, off)
 }
 
-// index files the row of tcp.stream stream, n bytes at off in the block
-// being filled.
-func (s *rowSpill) index(stream, off, n int) {
+// spillSlack is room past spillBlock in a block's buffer for the row that
+// fills it, so that the row seldom makes append copy the block.
+const spillSlack = 64 << 10
+
+// block returns where the next row goes in the block being filled,
+// making its buffer at the first row.
+func (s *rowSpill) block() int {
+	if s.cur == nil {
+		s.cur = make([]byte, 0, spillBlock+spillSlack)
+	}
+	return len(s.cur)
+}
+
+// filed indexes the row of tcp.stream stream just written at off in the
+// block being filled, and writes the block once it reaches spillBlock.
+func (s *rowSpill) filed(stream, off int) {
 	if len(s.idx) == cap(s.idx) && len(s.idx) > 0 {
 		s.full, s.n = append(s.full, s.idx), s.n+len(s.idx)
 		s.idx = nil
@@ -119,7 +116,10 @@ func (s *rowSpill) index(stream, off, n int) {
 	if s.idx == nil {
 		s.idx = make([]spillEntry, 0, spillIdxChunk)
 	}
-	s.idx = append(s.idx, spillEntry{stream: int32(stream), n: int32(n), block: int32(len(s.blocks)), off: int32(off)})
+	s.idx = append(s.idx, spillEntry{stream: int32(stream), n: int32(len(s.cur) - off), block: int32(len(s.blocks)), off: int32(off)})
+	if len(s.cur) >= spillBlock {
+		s.flush()
+	}
 }
 
 // flush compresses and writes the block being filled.
