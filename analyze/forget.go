@@ -318,12 +318,13 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 
 // judgeView says whether judgeForget makes a connection's row only to
 // judge it (conn.reportJudgeInto): the healthy ones are dropped without
-// a row kept (no spill file: a text report), nothing compares the rows
-// across capture points (ForgetPlaced), and the one goroutine judges
-// them one after the other (Analyzer.reuse); a connection it keeps has
-// its row made whole (settle).
+// a row kept (no spill file: a text report; with several capture points
+// ForgottenRows keeps only its TCP counters and ends, which the view
+// has whole), and the one goroutine judges them one after the other
+// (Analyzer.reuse); a connection it keeps has its row made whole
+// (settle).
 func (a *Analyzer) judgeView() bool {
-	return a.reuse && a.spill == nil && !a.fg.placed
+	return a.reuse && a.spill == nil
 }
 
 // forgetJudged drops c as judgeForget found, and counts it in the summary.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ import (
 // A multi-point analysis that forgets each healthy connection once the
 // Placer found nothing of it to place (forgetting from the first
 // connection, not past report.FoldAbove as analyze does) writes the same
-// JSON report, byte for byte, as one that keeps every connection whole:
+// JSON report, byte for byte, as one that keeps every connection whole
+// (and a table report lists the same ones):
 // on the lab's multi-point captures, and on a synthetic capture of many
 // connections seen at two points with packets missing at the second.
 func TestPointsForgetSame(t *testing.T) {
@@ -55,19 +57,26 @@ func TestPointsForgetSame(t *testing.T) {
 			if _, err := os.Stat(tc.specs[0].paths[0]); err != nil {
 				t.Skip("no lab capture:", err)
 			}
-			render := func(opts analyze.Options) ([]byte, *model.Report) {
+			render := func(opts analyze.Options, format string) ([]byte, *model.Report) {
 				r, _, err := analyzePoints(context.Background(), tc.specs, opts, open, nil, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				var buf bytes.Buffer
-				if err := report.WriteOptions(&buf, r, "json", report.Options{}); err != nil {
+				if err := report.WriteOptions(&buf, r, format, report.Options{}); err != nil {
 					t.Fatal(err)
 				}
 				return buf.Bytes(), r
 			}
-			whole, wr := render(analyze.Options{})
-			forgot, fr := render(analyze.Options{ForgetHealthy: forgetQuiet, SpillRows: true})
+			whole, wr := render(analyze.Options{}, "json")
+			forgot, fr := render(analyze.Options{ForgetHealthy: forgetQuiet, SpillRows: true}, "json")
+			// A text report judges the healthy rows it forgets from a
+			// view of their HTTP/2 (no spill file): it forgets the same
+			// ones, and lists the same.
+			_, tr := render(analyze.Options{ForgetHealthy: forgetQuiet}, "table")
+			if got, want := streams(tr.Connections), streams(fr.Connections); !slices.Equal(got, want) {
+				t.Errorf("the table lists streams %v, the JSON %v", got, want)
+			}
 			if !bytes.Equal(whole, forgot) {
 				t.Errorf("JSON differs with forgetting (%d bytes, %d rows listed) from without (%d bytes, %d rows)\n%s", len(forgot), len(fr.Connections), len(whole), len(wr.Connections), firstDiff(whole, forgot))
 			}
@@ -75,12 +84,24 @@ func TestPointsForgetSame(t *testing.T) {
 			if fr.Spilled != nil {
 				spilled = fr.Spilled.Len()
 			}
+			if got := tr.Summary.HealthyNotListed; got != spilled {
+				t.Errorf("the table forgets %d connections, the JSON spills %d", got, spilled)
+			}
 			if tc.wantForgot && (spilled == 0 || len(fr.Connections) == 0) {
 				t.Errorf("%d rows spilled, %d listed: want the healthy ones forgotten and the lossy ones listed", spilled, len(fr.Connections))
 			}
 			t.Logf("%d connections: %d listed, %d forgotten at the reference", len(wr.Connections), len(fr.Connections), spilled)
 		})
 	}
+}
+
+// streams returns the rows' tcp.stream numbers.
+func streams(conns []*model.Connection) []int {
+	var out []int
+	for _, c := range conns {
+		out = append(out, c.Stream)
+	}
+	return out
 }
 
 // firstDiff shows where a and b first differ.
