@@ -264,7 +264,7 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 		mv := &ms[i]
 		nm := mv.nm
 		g.at[mv.pt] = &nm
-		p.byStream[mv.pt][mv.m.stream] = g
+		p.byStream[mv.pt].set(mv.m.stream, g)
 		k := tupleOf(mv.m.ep0, mv.m.ep1)
 		if fs := p.byTuple[k]; fs != nil {
 			// g once under it: retire takes it off once.

@@ -14,7 +14,7 @@ import (
 // compared there.
 func (p *Placer) AddPoint(name string) int {
 	p.names = append(p.names, name)
-	p.byStream = append(p.byStream, map[int]*flow{})
+	p.byStream = append(p.byStream, streamFlows{})
 	p.first = append(p.first, time.Time{})
 	p.last = append(p.last, time.Time{})
 	p.ended = append(p.ended, false)

@@ -23,7 +23,7 @@ import (
 // open connections times the points. Not safe for concurrent use.
 type Placer struct {
 	names    []string
-	byStream []map[int]*flow // per point: its tcp.stream -> flow
+	byStream []streamFlows // per point: its tcp.stream -> flow
 	byISN    map[uint32][]*flow
 	byTuple  map[tuple][]*flow
 	open     []*flow // flows with something still to compare
@@ -289,7 +289,7 @@ func New(names []string) *Placer {
 	n := len(names)
 	p := &Placer{
 		names:    slices.Clone(names),
-		byStream: make([]map[int]*flow, n),
+		byStream: make([]streamFlows, n),
 		byISN:    map[uint32][]*flow{},
 		byTuple:  map[tuple][]*flow{},
 		first:    make([]time.Time, n),
@@ -299,9 +299,6 @@ func New(names []string) *Placer {
 		gaps:     make([][]gap, n),
 		live:     map[uint32]*flow{},
 		clean:    cleanFlows{np: n},
-	}
-	for i := range p.byStream {
-		p.byStream[i] = map[int]*flow{}
 	}
 	for d := range p.samples {
 		p.samples[d] = map[[2]int][]int64{}
@@ -324,7 +321,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if stream < 0 {
 		return
 	}
-	f := p.byStream[point][stream]
+	f := p.byStream[point].get(stream)
 	if f == nil {
 		f = p.join(point, stream, s)
 	}
@@ -496,7 +493,7 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 		m.off = f.offsetsOf(k)
 	}
 	f.at[point] = m
-	p.byStream[point][stream] = f
+	p.byStream[point].set(stream, f)
 	if p.inferLocal && !f.seenOnce() {
 		p.markForwarded(f)
 	}
@@ -792,7 +789,7 @@ func (p *Placer) retire(f *flow) {
 		if m == nil {
 			continue
 		}
-		delete(p.byStream[point], m.stream)
+		p.byStream[point].del(m.stream)
 		// f is filed under each point's 4-tuple of it (join, merge).
 		k := tupleOf(m.ep0, m.ep1)
 		if fs := p.byTuple[k]; fs != nil {
