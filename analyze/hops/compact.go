@@ -119,6 +119,37 @@ func (c *cleanFlows) add(f *flow, path [2][]int) (chunk, off int32) {
 	return int32(n - 1), off
 }
 
+// streamAt is point pt's stream in the record at chunk, off (-1: not
+// seen there), read without unpacking the rest: most of a Result's
+// readers look for the few flows of the rows a report lists.
+func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
+	b := c.chunks[chunk][off:]
+	flags := b[0]
+	b = b[1:]
+	np, n := binary.Uvarint(b)
+	b = b[n:]
+	for p := range int(np) {
+		v, n := binary.Uvarint(b)
+		b = b[n:]
+		if p == pt {
+			return int(v) - 1 // 0: not seen there
+		}
+		if v == 0 {
+			continue
+		}
+		b = b[3+int(b[0]):] // ep0 (appendAddrPort)
+		_, n = binary.Uvarint(b)
+		b = b[n:] // ep1's server
+		for d := range 2 {
+			if flags&(cleanDir0<<d) != 0 {
+				_, n = binary.Uvarint(b)
+				b = b[n:]
+			}
+		}
+	}
+	return -1 // a point added after it was packed
+}
+
 // get unpacks the record at chunk, off.
 func (c *cleanFlows) get(chunk, off int32) *cleanFlow {
 	b := c.chunks[chunk][off:]

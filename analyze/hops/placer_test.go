@@ -716,7 +716,8 @@ func TestPlacerCleanPacked(t *testing.T) {
 }
 
 // TestCleanFlowsRoundTrip holds that a packed clean record gives back
-// what was packed, IPv4 and IPv6 endpoints (with a zone) alike.
+// what was packed, IPv4 and IPv6 endpoints (with a zone) alike, and each
+// point's stream read alone (streamAt) is the one unpacked.
 func TestCleanFlowsRoundTrip(t *testing.T) {
 	c := cleanFlows{np: 2}
 	eps := []netip.AddrPort{
@@ -749,6 +750,11 @@ func TestCleanFlowsRoundTrip(t *testing.T) {
 			!slices.Equal(cf.path[0], []int{0, 1}) || !slices.Equal(cf.path[1], []int{1}) {
 			t.Fatalf("record %d: %+v", i, cf)
 		}
+		for pt := range 3 {
+			if got, want := c.streamAt(r.chunk, r.off, pt), [...]int{i, 70000 + i, -1}[pt]; got != want {
+				t.Fatalf("record %d: streamAt(%d) %d, want %d", i, pt, got, want)
+			}
+		}
 	}
 }
 
@@ -768,6 +774,11 @@ func TestCleanFlowsAbsentPoints(t *testing.T) {
 	if !slices.Equal(cf.streams, []int{-1, 7, -1}) || cf.ep0[1] != ep || cf.ep1[1] != srv ||
 		!slices.Equal(cf.packets[0], []int{0, 5, 0}) || !slices.Equal(cf.path[0], []int{1}) {
 		t.Fatalf("record: %+v", cf)
+	}
+	for pt, want := range cf.streams {
+		if got := c.streamAt(ch, off, pt); got != want {
+			t.Errorf("streamAt(%d) %d, want %d", pt, got, want)
+		}
 	}
 	fr := cf.result()
 	if !slices.Equal(fr.Sender0, []string{"", ep.String(), ""}) {

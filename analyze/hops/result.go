@@ -75,6 +75,19 @@ func (res *Result) Flow(i int) *FlowResult {
 	return res.clean.get(e.chunk, e.off).result()
 }
 
+// streamAt is connection i's tcp.stream at point pt, -1 where not seen:
+// Flow(i).Streams[pt], without making a clean one's Flow.
+func (res *Result) streamAt(i, pt int) int {
+	e := res.order[i]
+	if e.chunk < 0 {
+		if st := res.full[e.off].Streams; pt < len(st) {
+			return st[pt]
+		}
+		return -1
+	}
+	return res.clean.streamAt(e.chunk, e.off, pt)
+}
+
 // All gives each connection across points in turn (Flow).
 func (res *Result) All() iter.Seq2[int, *FlowResult] {
 	return func(yield func(int, *FlowResult) bool) {
@@ -547,13 +560,14 @@ func (res *Result) dir0(f *FlowResult, rows []pointRows) (*model.Connection, int
 func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 	rows := res.rowsOf(reports, conns)
 	ref := rows[res.Reference].listed
-	for _, f := range res.All() {
-		if ref[f.Streams[res.Reference]] == nil {
+	for i := range res.order {
+		if ref[res.streamAt(i, res.Reference)] == nil {
 			// Not one of conns (a forgotten row's points are added as
 			// it is written: PlaceSpilled): dir0 would unpack rows of
-			// it only to find that.
+			// it only to find that, and a clean flow's Flow be made.
 			continue
 		}
+		f := res.Flow(i)
 		row, pt, dir0 := res.dir0(f, rows)
 		if row == nil || pt != res.Reference {
 			continue

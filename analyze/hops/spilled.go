@@ -44,8 +44,8 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 	rows := res.rowsOf(p.reports, p.reports[ref].Connections)
 	type at struct{ stream, flow int }
 	var idx []at
-	for i, f := range res.All() {
-		if st := f.Streams[ref]; st >= 0 {
+	for i := range res.order {
+		if st := res.streamAt(i, ref); st >= 0 {
 			idx = append(idx, at{st, i})
 		}
 	}
