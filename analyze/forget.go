@@ -129,6 +129,11 @@ func (a *Analyzer) forgetClosed(above int, keep bool) {
 	}
 	for i, c := range a.fg.closed {
 		a.fg.closed[i] = nil // a forgotten one's memory is free at once
+		if a.fg.placed && c.placed != placedClean {
+			// Several capture points: one with something placed, or
+			// that the Placer never retired, stays whole (sweep).
+			continue
+		}
 		if !c.forgotten && a.all[c.stream] == c {
 			a.forget(c)
 		}

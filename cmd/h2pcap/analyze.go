@@ -249,10 +249,11 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	// is made.
 	opts.ReportOnce = true
 	var r *model.Report
+	unlisted := !out.all && (out.format == "table" || out.format == "markdown")
 	if len(points) > 0 {
-		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp)
+		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp, unlisted)
 	} else {
-		r, err = analyzeInputs(ir.files, paths, opts, open, prog, sp, !out.all && (out.format == "table" || out.format == "markdown"))
+		r, err = analyzeInputs(ir.files, paths, opts, open, prog, sp, unlisted)
 	}
 	prog.stop() // its line is cleared before anything else is written
 	if err != nil {
@@ -300,7 +301,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	if fw, err := sp.forwarded(paths); err != nil {
 		return nil, err
 	} else if fw && rereadable(paths) {
-		r, _, err := analyzePoints(stop, forwardedSpecs(paths, sp), opts, open, prog, sp)
+		r, _, err := analyzePoints(stop, forwardedSpecs(paths, sp), opts, open, prog, sp, unlisted)
 		return r, err
 	}
 	order, err := timeOrder(stop, paths, open)
@@ -315,7 +316,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// Captures of the same moments are not one capture split by
 		// rotation: each is a capture point of its own, when they saw
 		// the same connections.
-		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp)
+		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp, unlisted)
 		if err != nil || shared || stop.Err() != nil {
 			a.Close() // its workers and spill file: not reported
 			return r, err

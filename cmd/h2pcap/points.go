@@ -14,6 +14,7 @@ import (
 	"github.com/h2pcap/h2pcap/analyze/hops"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
+	"github.com/h2pcap/h2pcap/report"
 )
 
 // pointSpec is one capture point: its name and its files (one capture,
@@ -133,7 +134,7 @@ type groupReader struct {
 // global: point 0's files first; a file split into a point per interface
 // is an input per interface. It returns the multi-point Report and
 // whether any connection was seen at two points at all.
-func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options, open opener, prog *progress, sp *splitter) (*model.Report, bool, error) {
+func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, bool, error) {
 	// Rows are matched across points at the end: a point's analysis
 	// forgets a healthy connection (as opts say for the format) only once
 	// the Placer has compared it to its end and found nothing to place,
@@ -262,6 +263,18 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	res := pl.Finish()
+	// Every flow is compared now: each point forgets the healthy
+	// connections with nothing to place that closed within
+	// opts.ForgetHealthy of the end, as one capture's analysis does
+	// (analyzeInputs), rather than making their rows in its Report.
+	for _, pt := range points {
+		switch {
+		case opts.SpillRows:
+			pt.a.ForgetClosed(report.FoldAbove)
+		case unlisted && opts.ForgetHealthy > 0:
+			pt.a.ForgetClosedUnlisted(report.FoldAbove)
+		}
+	}
 	res.Forgotten = make([]hops.Forgotten, len(points))
 	for i, pt := range points {
 		if fg := pt.a.Forgotten(); fg != nil {

@@ -58,7 +58,7 @@ func TestPointsForgetSame(t *testing.T) {
 				t.Skip("no lab capture:", err)
 			}
 			render := func(opts analyze.Options, format string) ([]byte, *model.Report) {
-				r, _, err := analyzePoints(context.Background(), tc.specs, opts, open, nil, nil)
+				r, _, err := analyzePoints(context.Background(), tc.specs, opts, open, nil, nil, format != "json")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -401,7 +401,7 @@ func TestPointsInterrupted(t *testing.T) {
 		return &countingStop{Source: src, after: 100, cancel: cancel}, nil
 	}
 	points := []pointSpec{{name: "client", paths: []string{filepath.Join(dir, "client.pcap")}}, {name: "server", paths: []string{filepath.Join(dir, "server.pcap")}}}
-	r, _, err := analyzePoints(stop, points, analyze.Options{}, open, nil, nil)
+	r, _, err := analyzePoints(stop, points, analyze.Options{}, open, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
