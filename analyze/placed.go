@@ -65,6 +65,7 @@ type ForgottenRows struct {
 	// unsorted: idx is not in stream order (connections close in
 	// another order than they open); Row sorts it.
 	unsorted bool
+	buf      []byte // add's, made again for each row
 }
 
 type forgottenEntry struct {
@@ -80,13 +81,13 @@ const forgottenChunk = 64 << 10
 
 // add packs c's stream, client, first input and frame, and counters.
 func (r *ForgottenRows) add(c *model.Connection) {
-	var b []byte
-	b = binary.AppendVarint(b, int64(c.FirstInput))
+	b := binary.AppendVarint(r.buf[:0], int64(c.FirstInput))
 	b = binary.AppendVarint(b, int64(c.FirstFrame))
 	b = binary.AppendUvarint(b, uint64(len(c.Client)))
 	b = append(b, c.Client...)
 	b = appendDirStats(b, &c.TCP.ClientToServer)
 	b = appendDirStats(b, &c.TCP.ServerToClient)
+	r.buf = b
 	n := len(r.chunks)
 	if n == 0 || len(r.chunks[n-1])+len(b) > cap(r.chunks[n-1]) {
 		r.chunks = append(r.chunks, make([]byte, 0, max(forgottenChunk, len(b))))

@@ -223,14 +223,24 @@ func (cf *cleanFlow) result() *FlowResult {
 			fr.Sender0[pt] = a.String()
 		}
 	}
+	n := 0
+	for d := range cf.path {
+		if cf.packets[d] != nil {
+			n += max(len(cf.path[d])-1, 0)
+		}
+	}
+	hops := make([]HopResult, 0, n) // both directions' in one allocation
 	for d := range cf.path {
 		if cf.packets[d] == nil {
 			continue
 		}
-		pts := cf.path[d]
+		pts, at := cf.path[d], len(hops)
 		for k := 0; k+1 < len(pts); k++ {
 			a, b := pts[k], pts[k+1]
-			fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: cf.packets[d][a]})
+			hops = append(hops, HopResult{From: a, To: b, Packets: cf.packets[d][a]})
+		}
+		if len(hops) > at {
+			fr.Hops[d] = hops[at:len(hops):len(hops)]
 		}
 	}
 	return fr
