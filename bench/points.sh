@@ -15,7 +15,8 @@
 # it holds). Then the time of four points: the larger capture as four
 # points along the path (-further: each 2 us past the one before) analysed
 # together, against the sum of their four single analyses (issue 13: at
-# most that sum, CPU user+sys).
+# most that sum, CPU user+sys; medians of BENCH_POINTS_ROUNDS rounds, 3
+# by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
@@ -58,28 +59,46 @@ for f in table json; do
 		printf "%-6s %7d conns %7.1f MB %6.2f CPU s | %7d conns %7.1f MB %6.2f CPU s | %5.0f bytes a connection a point (target <= 1000) %s\n",
 			f, n1, k1 / 1024, c1, n2, k2 / 1024, c2, per, (per <= 1000 ? "OK" : "MISSED") }'
 done
-# Four points against their single analyses (table).
-run() { # NAME ARGS...: CPU seconds and peak RSS KB of h2pcap ARGS into cpu[NAME], rss[NAME]
+# Four points against their single analyses (table). The machine is
+# noisy (one run to the next differs by 10-20%): each analysis runs
+# rounds times, the singles and the four points in turn in each round,
+# and the medians are compared.
+rounds=${BENCH_POINTS_ROUNDS:-3}
+run() { # NAME ARGS...: CPU seconds and peak RSS KB of h2pcap ARGS appended to cpu[NAME], rss[NAME]
 	local name=$1 log=$out/points-four-$1.time
 	shift
 	/usr/bin/time -f '%U %S %M' -o "$log" "$h2pcap" analyze --format table "$@" -o /dev/null 2>"$out/points-four-$name.err" || {
 		echo "bench: points four $name failed:"; tail -5 "$out/points-four-$name.err"; exit 1; }
 	read -r u s k <"$log"
 	rss[$name]=$k
-	cpu[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+	cpu[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') "
 }
-args=()
-single=0
+median() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'; }
+# four NAME POINT=FILE...: the four points and each alone, rounds times;
+# prints the line.
+four() {
+	local name=$1 spec p file single=0 args=()
+	shift
+	for spec in "$@"; do
+		cpu[$name-${spec%%=*}]="" args+=(--point "$spec")
+	done
+	cpu[$name-four]=""
+	for _ in $(seq "$rounds"); do
+		for spec in "$@"; do
+			run "$name-${spec%%=*}" "${spec#*=}"
+		done
+		run "$name-four" "${args[@]}"
+	done
+	for spec in "$@"; do
+		single=$(awk -v a="$single" -v b="$(median "${cpu[$name-${spec%%=*}]}")" 'BEGIN { printf "%.2f", a + b }')
+	done
+	awk -v n="$what" -v s="$single" -v f="$(median "${cpu[$name-four]}")" -v k="${rss[$name-four]}" -v r="$rounds" 'BEGIN {
+		printf "four points of %s: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (medians of %d; target: at most their sum) %s\n",
+			n, f, k / 1024, s, r, (f <= s ? "OK" : "MISSED") }'
+}
 cat "$out/points-$n-"[abcd].pcap >/dev/null # in the page cache before timing (see the bulk case below)
-for p in a b c d; do
-	run "$p" "$out/points-$n-$p.pcap"
-	single=$(awk -v a="$single" -v b="${cpu[$p]}" 'BEGIN { printf "%.2f", a + b }')
-	args+=(--point "$p=$out/points-$n-$p.pcap")
-done
-run four "${args[@]}"
-awk -v n="$n" -v s="$single" -v f="${cpu[four]}" -v k="${rss[four]}" 'BEGIN {
-	printf "four points of %d connections: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (target: at most their sum) %s\n",
-		n, f, k / 1024, s, (f <= s ? "OK" : "MISSED") }'
+what="$n connections"
+four "$n" "a=$out/points-$n-a.pcap" "b=$out/points-$n-b.pcap" "c=$out/points-$n-c.pcap" "d=$out/points-$n-d.pcap"
 # The same on make bench's capture (bench/run.sh makes it: a lab bulk
 # transfer of few connections, the capture issue 13 names), when it is
 # there: its further points written by bench/gen -from (the second
@@ -98,16 +117,6 @@ if [ -s "$cap" ]; then
 	# time each here), and that would fall on the single analyses, run
 	# first, making the four points look cheaper than they are.
 	cat "$cap" "$base-b.pcap" "$base-c.pcap" "$base-d.pcap" >/dev/null
-	args=(--point "a=$cap")
-	run bulk-a "$cap"
-	single=${cpu[bulk-a]}
-	for p in b c d; do
-		run "bulk-$p" "$base-$p.pcap"
-		single=$(awk -v a="$single" -v b="${cpu[bulk-$p]}" 'BEGIN { printf "%.2f", a + b }')
-		args+=(--point "$p=$base-$p.pcap")
-	done
-	run bulk-four "${args[@]}"
-	awk -v c="$cap" -v s="$single" -v f="${cpu[bulk-four]}" -v k="${rss[bulk-four]}" 'BEGIN {
-		printf "four points of %s: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (target: at most their sum) %s\n",
-			c, f, k / 1024, s, (f <= s ? "OK" : "MISSED") }'
+	what=$cap
+	four bulk "a=$cap" "b=$base-b.pcap" "c=$base-c.pcap" "d=$base-d.pcap"
 fi
