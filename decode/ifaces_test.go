@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,65 @@ func TestOneInterfacePerConnection(t *testing.T) {
 			}
 			if w := d.Warnings(); tc.other > 0 && (len(w) != 1 || !strings.HasPrefix(w[0], fmt.Sprintf("%d TCP segments seen again on another interface", tc.other))) {
 				t.Errorf("warnings %q", w)
+			}
+		})
+	}
+}
+
+// TestOneInterfacePerConnectionQueued: a node whose egress to the pod is
+// a queue (its copy on the pod's veth if7 comes delay after the server's
+// packet came in on the uplink if9) takes the server's first packets on
+// if9 until if7 shows that direction, then drops their copies on if7,
+// however many the queue held: every packet analysed once. A real
+// retransmission of the server's (the same numbers, a timeout later, in
+// on if9 and out on if7 in turn) is analysed again, on if7.
+func TestOneInterfacePerConnectionQueued(t *testing.T) {
+	conv := conversation(t, false, 6, 20, 60)
+	fromClient := func(ip []byte) bool { return ip[15] == 1 } // 10.0.0.1
+	// The server's 2nd data segment, sent again 300 ms after the last.
+	var resend []byte
+	for i, n := 0, 0; i < len(conv); i++ {
+		if !fromClient(conv[i].ip) && len(conv[i].ip) > 60 {
+			if n++; n == 2 {
+				resend = conv[i].ip
+			}
+		}
+	}
+	for _, delay := range []time.Duration{0, 3 * time.Millisecond, 8 * time.Millisecond, 40 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			type ev struct {
+				at    time.Time
+				iface int32
+				ip    []byte
+			}
+			var evs []ev
+			at := testTime
+			add := func(ip []byte) {
+				if fromClient(ip) {
+					evs = append(evs, ev{at, 7, ip}, ev{at.Add(20 * time.Microsecond), 9, ip})
+				} else {
+					evs = append(evs, ev{at, 9, ip}, ev{at.Add(20*time.Microsecond + delay), 7, ip})
+				}
+			}
+			for _, c := range conv {
+				at = at.Add(time.Millisecond)
+				add(c.ip)
+			}
+			at = at.Add(300 * time.Millisecond)
+			add(resend)
+			slices.SortStableFunc(evs, func(a, b ev) int { return a.at.Compare(b.at) })
+			d := NewInputDecoder()
+			d.OneInterfacePerConnection()
+			var seg Segment
+			kept := 0
+			for i, e := range evs {
+				p := &Packet{Frame: i + 1, Time: e.at, LinkType: layers.LinkTypeRaw, Data: e.ip, CaptureLen: len(e.ip), WireLen: len(e.ip), Iface: Iface{ID: e.iface, Known: true}}
+				if ok, _ := d.Decode(p, &seg); ok {
+					kept++
+				}
+			}
+			if st := d.Stats(); kept != len(conv)+1 || st.OtherInterface != len(conv)+1 {
+				t.Errorf("%d analysed, %d on another interface; want %d and %d: each packet once, the retransmission too", kept, st.OtherInterface, len(conv)+1, len(conv)+1)
 			}
 		})
 	}

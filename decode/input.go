@@ -131,7 +131,7 @@ func (r *InputDecoder) Next() *InputDecoder {
 	n.frag.carry(&r.frag)
 	n.dups.carry(&r.dups)
 	if r.owners != nil {
-		n.owners = &ownerFilter{slots: r.owners.slots}
+		n.owners = &ownerFilter{slots: r.owners.slots, backlog: r.owners.backlog, nextSweep: r.owners.nextSweep}
 	}
 	n.last = r.last // a rotated file that starts before the last one ended runs backwards
 	return n

@@ -24,7 +24,9 @@ import (
 // capture there alone would. What that interface never shows of a
 // direction (asymmetric routing: the answers come in by another
 // interface than the requests leave by) is taken from the interface that
-// shows it, until the first one does.
+// shows it, until the first one does; the segments taken there that the
+// first one shows after it began to show that direction (a queue
+// between them: the node's egress queue to the pod) are copies.
 const (
 	// ownerSlots is the size of the table of connections and their
 	// interface, indexed by hash: 32768 connections at 56 bytes each,
@@ -38,6 +40,18 @@ const (
 	// backoff reaches 10 s after five timeouts; a health check's PING
 	// every 10 to 30 s keeps its slot).
 	ownerIdle = 60 * time.Second
+	// ownerBacklogAge is how long after a segment was taken on another
+	// interface its copy on the connection's own may come and still be
+	// known as one: a forwarded packet's queue delay (a 10 Mbit/s queue
+	// holding 80 segments delays the last by 100 ms; a bloated one, a
+	// second). A real retransmission of the same segment comes a
+	// retransmission timeout later (200 ms at least) and after the
+	// copy, which took the key out: it is counted.
+	ownerBacklogAge = time.Second
+	// ownerBacklogMax bounds the segments remembered per direction: a
+	// direction its own interface never shows (asymmetric routing) is
+	// remembered for ownerBacklogAge at most, and no more than these.
+	ownerBacklogMax = 256
 )
 
 // ownerEntry is one connection and the interfaces it is analysed on.
@@ -60,6 +74,19 @@ type segKey struct {
 	flags    TCPFlags
 }
 
+// ownerBacklog is, per direction of one connection, the segments taken
+// on another interface than the connection's own (in order, with their
+// time in Unix ns) whose copy its own interface has not shown yet.
+type ownerBacklog struct {
+	keys [2][]backlogKey
+	at   int64 // the last segment remembered
+}
+
+type backlogKey struct {
+	key segKey
+	at  int64
+}
+
 // ownerFilter keeps each connection on one interface.
 type ownerFilter struct {
 	buf   [36]byte
@@ -69,6 +96,10 @@ type ownerFilter struct {
 	others map[string]int
 	first  frameRef
 	total  int
+	// backlog is, by connection (its flow hash), what each direction
+	// took on another interface that its own has not shown yet.
+	backlog   map[uint64]*ownerBacklog
+	nextSweep int64 // when stale backlogs are next dropped (Unix ns)
 }
 
 // mine says whether segment s, captured on iface, is analysed.
@@ -92,6 +123,9 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	key := segKey{s.Seq, s.Ack, int32(s.PayloadLen), s.Flags}
 	f := iface.ID
 	if !e.used || time.Duration(at-e.at) > ownerIdle {
+		if e.used {
+			delete(o.backlog, e.flow)
+		}
 		*e = ownerEntry{flow: flow, at: at, owner: f, used: true, cur: [2]int32{-1, -1}}
 		e.shown[d], e.cur[d], e.last[d] = true, f, key
 		return true
@@ -101,20 +135,18 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	}
 	e.at = at
 	switch {
-	case f == e.owner && !e.shown[d]:
-		// The owner shows this direction at last: from now on it is
-		// taken there. The first copy there of the segment taken
-		// elsewhere just before is that segment again.
+	case f == e.owner:
+		// The owner shows this direction (at last, or again): from now
+		// on it is taken there. A segment taken elsewhere before it did
+		// is this one again when it has the same numbers: the copies
+		// come in the order the originals did, the backlog a queue
+		// between the interfaces held.
 		e.shown[d] = true
-		copyOfLast := e.cur[d] >= 0 && e.last[d] == key
 		e.cur[d], e.last[d] = f, key
-		if copyOfLast {
+		if o.backlog != nil && o.takeBack(flow, d, key, at) {
 			o.drop(s, iface)
 			return false
 		}
-		return true
-	case f == e.owner:
-		e.last[d] = key
 		return true
 	case e.shown[d] || e.cur[d] >= 0 && e.cur[d] != f:
 		o.drop(s, iface)
@@ -123,7 +155,64 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	// A direction the owner has not shown (yet), from the interface it
 	// is taken from.
 	e.cur[d], e.last[d] = f, key
+	o.remember(flow, d, key, at)
 	return true
+}
+
+// remember notes that direction d of connection flow took the segment of
+// key at at on another interface than the connection's own.
+func (o *ownerFilter) remember(flow uint64, d int, key segKey, at int64) {
+	if o.backlog == nil {
+		o.backlog = map[uint64]*ownerBacklog{}
+	}
+	if at >= o.nextSweep {
+		// Connections whose own interface never showed what they took
+		// elsewhere (asymmetric routing, or one that ended): dropped
+		// once all of it is older than ownerBacklogAge.
+		for k, b := range o.backlog {
+			if time.Duration(at-b.at) > ownerBacklogAge {
+				delete(o.backlog, k)
+			}
+		}
+		o.nextSweep = at + int64(10*time.Second)
+	}
+	b := o.backlog[flow]
+	if b == nil {
+		b = &ownerBacklog{}
+		o.backlog[flow] = b
+	}
+	keys := b.keys[d]
+	for len(keys) > 0 && (len(keys) >= ownerBacklogMax || time.Duration(at-keys[0].at) > ownerBacklogAge) {
+		keys = keys[1:]
+	}
+	b.keys[d], b.at = append(keys, backlogKey{key, at}), at
+}
+
+// takeBack says whether the segment of key, on direction d of connection
+// flow's own interface at at, is the copy of one taken elsewhere, and
+// forgets that one. Those older than ownerBacklogAge go first.
+func (o *ownerFilter) takeBack(flow uint64, d int, key segKey, at int64) bool {
+	b := o.backlog[flow]
+	if b == nil {
+		return false
+	}
+	keys := b.keys[d]
+	for len(keys) > 0 && time.Duration(at-keys[0].at) > ownerBacklogAge {
+		keys = keys[1:]
+	}
+	found := false
+	for i := range keys {
+		if keys[i].key == key {
+			keys = append(keys[:i], keys[i+1:]...)
+			found = true
+			break
+		}
+	}
+	b.keys[d] = keys
+	if len(b.keys[0]) == 0 && len(b.keys[1]) == 0 {
+		delete(o.backlog, flow)
+	}
+	return found
 }
 
 func (o *ownerFilter) drop(s *Segment, iface Iface) {
