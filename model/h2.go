@@ -133,6 +133,11 @@ type Incident struct {
 	// the window, that stayed clean.
 	Unaffected  int    `json:"unaffected"`
 	Explanation string `json:"explanation"`
+	// Waves counts the moments a steady failure killed flows at, one
+	// after the other from Start to End with nothing healthy on the path
+	// between them (every flow dying as its health check came due);
+	// absent for one moment.
+	Waves int `json:"waves,omitempty"`
 }
 
 // Path aggregates the connections from one client subnet to one server

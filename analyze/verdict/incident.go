@@ -132,6 +132,16 @@ func (g *group) add(f failure) {
 type found struct {
 	model.Incident
 	words string
+	// Of a death incident (deathIncident), for merging waves: its
+	// flows' paths, the earliest start of its flows, the connections to
+	// the server from other paths that stayed clean, its dead named, the
+	// dials that failed in its window, and whether the server stalled.
+	paths    map[pathKey]bool
+	opened   time.Time
+	toServer int
+	dead     []string
+	dials    int
+	stalled  bool
 }
 
 // Incidents groups conns' failures (conns must be judged) and says each
@@ -203,6 +213,7 @@ func serverIncidents(srv string, fails []failure, conns []*model.Connection, fg 
 		}
 		out = append(out, deathIncident(srv, g, joined, end, peers))
 	}
+	out = mergeWaves(srv, out, peers)
 	// A handshake outage needs a server that answers at other times: one
 	// that never completed a handshake in the capture may not exist (a
 	// scan, a flood, a wrong address), and the verdicts say so.
@@ -363,6 +374,26 @@ func (p *peers) forgotten(lo, hi time.Time) []CleanSpan {
 	return out
 }
 
+// healthyOn says whether a connection to the server on one of paths
+// that did not fail was open at some time in [lo, hi]: then the path
+// was not failing the whole time.
+func (p *peers) healthyOn(paths map[pathKey]bool, lo, hi time.Time) bool {
+	p.pick()
+	for _, c := range p.conns {
+		if paths[pathKey{model.ClientNet(c.Client), c.Server}] && !c.Start.After(hi) && !c.End.Before(lo) {
+			return true
+		}
+	}
+	if p.fg != nil {
+		for _, sp := range p.spans {
+			if paths[pathKey{p.fg.Paths[sp.path].ClientNet, p.srv}] && sp.start <= hi.UnixNano() && sp.end >= lo.UnixNano() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func streams(fs ...[]failure) []int {
 	var s []int
 	for _, f := range fs {
@@ -446,6 +477,10 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, peers *
 		fmt.Fprintf(&b, " %d new connections failed in the same window.", len(dials))
 	}
 	inc.Explanation = b.String()
+	opened := g.members[0].c.Start
+	for _, m := range g.members {
+		opened = earlier(opened, m.c.Start)
+	}
 	var words string
 	switch inc.Kind {
 	case model.IncidentPerFlow:
@@ -459,7 +494,100 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, peers *
 	default:
 		words = fmt.Sprintf("all %d flows on the path to %s died together at %s", n, srv, clock(g.lo))
 	}
-	return found{inc, words}
+	return found{Incident: inc, words: words, paths: paths, opened: opened, toServer: toServer, dead: dead, dials: len(dials), stalled: stalled == n}
+}
+
+// mergeWaves tells as one failure each run of minWaves or more path or
+// server outages of srv (incs, deathIncident's, in order of time) that
+// follow one another: the same kind on the same paths, the flows of
+// each open before the one before died or opened within incidentSlack
+// after it, and no connection on those paths healthy anywhere between
+// the first and the last. Each alone says "every flow open at that
+// moment died", true but one line per health check interval; together
+// they say the path (or the server) failed the whole time.
+func mergeWaves(srv string, incs []found, peers *peers) []found {
+	var out []found
+	for i := 0; i < len(incs); {
+		j := i + 1
+		for j < len(incs) && incs[j].Start.After(incs[j-1].Start) && sameWave(incs[j-1], incs[j]) &&
+			!incs[j].opened.After(incs[j-1].End.Add(incidentSlack)) && !peers.healthyOn(incs[i].paths, incs[i].Start, incs[j].End) {
+			j++
+		}
+		if j-i >= minWaves {
+			out = append(out, waves(srv, incs[i:j]))
+		} else {
+			out = append(out, incs[i:j]...)
+		}
+		i = j
+	}
+	return out
+}
+
+// sameWave says whether b may follow a as the same steady failure.
+func sameWave(a, b found) bool {
+	switch {
+	case a.Kind != b.Kind || a.stalled != b.stalled || a.Unaffected > 0 || b.Unaffected > 0:
+		return false
+	case a.Kind != model.IncidentPathOutage && a.Kind != model.IncidentServerOutage:
+		return false
+	case len(a.paths) != len(b.paths):
+		return false
+	}
+	for p := range a.paths {
+		if !b.paths[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// waves is the one incident of the run ws (mergeWaves).
+func waves(srv string, ws []found) found {
+	first, last := ws[0], ws[len(ws)-1]
+	inc := model.Incident{Kind: first.Kind, Server: srv, Start: first.Start, End: first.End, Waves: len(ws)}
+	var dead []string
+	toServer, dials := 0, 0
+	for _, w := range ws {
+		inc.Connections = append(inc.Connections, w.Connections...)
+		inc.End = later(inc.End, w.End)
+		dead = append(dead, w.dead...)
+		toServer = max(toServer, w.toServer)
+		dials += w.dials
+	}
+	slices.Sort(inc.Connections)
+	slices.Sort(dead)
+	n := len(dead)
+	every := last.Start.Sub(first.Start) / time.Duration(len(ws)-1)
+	span := fmt.Sprintf("%d flows to %s died in %d waves from %s to %s, one about every %s, and none on their path was healthy in between",
+		n, srv, len(ws), clock(first.Start), clock(last.Start), every.Round(time.Millisecond))
+	var b strings.Builder
+	var words string
+	switch {
+	case first.stalled:
+		fmt.Fprintf(&b, "%s: on every one the server's TCP acknowledged what the client sent and its application answered nothing: the server stalled the whole time, not the path.", span)
+		words = fmt.Sprintf("%d connections to %s died in %d waves from %s to %s: the server stalled the whole time (its TCP acknowledged, its application answered nothing)", n, srv, len(ws), clock(first.Start), clock(last.Start))
+	case first.Kind == model.IncidentServerOutage:
+		fmt.Fprintf(&b, "%s: every connection to it, from %d client networks, went unanswered the whole time: the server, not one path.", span, len(first.paths))
+		words = fmt.Sprintf("%d connections to %s died in %d waves from %s to %s: the server stopped answering for the whole span", n, srv, len(ws), clock(first.Start), clock(last.Start))
+	default:
+		fmt.Fprintf(&b, "%s: at each of those moments every flow on the path then open died, and each next one's flows opened as the last died: the path failed the whole time, not at one moment.", span)
+		if toServer > 0 {
+			fmt.Fprintf(&b, " Connections to the same server from other client networks stayed clean (%d at one moment): the fault is on this path.", toServer)
+		} else {
+			b.WriteString(" The capture holds no other path to this server, so a server that stopped answering looks the same; a capture of another client of it would tell.")
+		}
+		words = fmt.Sprintf("all %d flows on the path to %s died, in %d waves from %s to %s: the path failed the whole time", n, srv, len(ws), clock(first.Start), clock(last.Start))
+	}
+	if len(dead) > maxIncidentDeadNamed {
+		fmt.Fprintf(&b, " Dead: %s and %d more.", strings.Join(dead[:maxIncidentDeadNamed], ", "), len(dead)-maxIncidentDeadNamed)
+	} else {
+		fmt.Fprintf(&b, " Dead: %s.", strings.Join(dead, ", "))
+	}
+	if dials > 0 {
+		fmt.Fprintf(&b, " %d new connections failed in the same windows.", dials)
+	}
+	inc.Explanation = b.String()
+	return found{Incident: inc, words: words, paths: first.paths, opened: first.opened, toServer: toServer, dead: dead, dials: dials, stalled: first.stalled}
 }
 
 // serverAnswered says whether c's handshake was seen and its server sent
@@ -489,7 +617,7 @@ func handshakeIncident(srv string, run []failure, peers *peers) found {
 	if established > 0 {
 		words += fmt.Sprintf(" while %d established ones went on", established)
 	}
-	return found{inc, words}
+	return found{Incident: inc, words: words}
 }
 
 func resetIncident(srv string, g *group, peers *peers) (found, bool) {
@@ -505,7 +633,7 @@ func resetIncident(srv string, g *group, peers *peers) (found, bool) {
 		Explanation: fmt.Sprintf("%s reset all %d connections open to it between %s and %s, and none went on: the server's side closed them (a crash or restart).",
 			srv, len(g.members), clock(lo), clock(hi)),
 	}
-	return found{inc, fmt.Sprintf("%s reset all %d connections open to it at %s: a server outage", srv, len(g.members), clock(lo))}, true
+	return found{Incident: inc, words: fmt.Sprintf("%s reset all %d connections open to it at %s: a server outage", srv, len(g.members), clock(lo))}, true
 }
 
 // clock is a time of day to the millisecond, UTC, as the report writes it.

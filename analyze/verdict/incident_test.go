@@ -292,18 +292,30 @@ func TestIncidentDeadNamed(t *testing.T) {
 // one moment: each within the slack of the one before, they used to be
 // chained into one incident that "died together" at the last one's
 // death, 40 s after the first. Every incident's deaths now fit one
-// moment: all its members' windows within incidentSlack of each other.
+// moment: all its members' windows within incidentSlack of each other;
+// or, a run of such moments with nothing healthy between them, it says
+// so (Waves: a steady failure, not one moment).
 func TestIncidentsOneByOne(t *testing.T) {
 	var cs []*model.Connection
 	for i := range 40 {
 		s := float64(i)
 		cs = append(cs, dead(i, cli(1, 40000+i), vip, s, s+0.5, s+0.6, s+1))
 	}
-	incs, _ := Incidents(cs, nil)
-	if len(incs) < 40/int(incidentSlack/time.Second)/2 {
-		t.Errorf("%d incidents of 40 deaths a second apart, want groups of a few seconds", len(incs))
-	}
+	incs, words := Incidents(cs, nil)
+	moments := 0
 	for _, inc := range incs {
+		moments += max(inc.Waves, 1)
+	}
+	if moments < 40/int(incidentSlack/time.Second)/2 {
+		t.Errorf("%d moments in %d incidents of 40 deaths a second apart, want groups of a few seconds", moments, len(incs))
+	}
+	for i, inc := range incs {
+		if inc.Waves > 0 {
+			if strings.Contains(inc.Explanation+words[i], "together") || !strings.Contains(inc.Explanation, fmt.Sprintf("in %d waves", inc.Waves)) {
+				t.Errorf("a steady failure told as one moment: %s / %s", inc.Explanation, words[i])
+			}
+			continue
+		}
 		first, last := sec(1e9), sec(-1e9)
 		for _, st := range inc.Connections {
 			w := failureOf(cs[st], familyDied)
@@ -312,5 +324,65 @@ func TestIncidentsOneByOne(t *testing.T) {
 		if spread := last.Sub(first); spread > incidentSlack {
 			t.Errorf("incident of streams %v: windows %v apart, past the slack %v", inc.Connections, spread, incidentSlack)
 		}
+	}
+}
+
+// TestIncidentWaves: path outages one after the other, each wave's
+// flows opened as the one before died and nothing healthy on the path
+// between them (a path that drops every health check kills each flow as
+// its PING comes due), are one steady failure from minWaves on; a
+// healthy connection on the path between two waves, a pause before the
+// next wave's flows opened, or fewer waves keep them apart.
+func TestIncidentWaves(t *testing.T) {
+	// wave k's three flows open at 5k+1 s and die together at 5k+5.5 s,
+	// past incidentSlack from the wave before; the next wave's open 0.5 s
+	// after.
+	build := func(nwaves int, pause float64, healthyAt float64) []*model.Connection {
+		var cs []*model.Connection
+		for k := range nwaves {
+			s := 5*float64(k) + 1
+			if k >= nwaves/2 {
+				s += pause
+			}
+			for range 3 {
+				st := len(cs)
+				cs = append(cs, dead(st, cli(1, 40000+st), vip, s, s+4.4, s+4.5, s+4.6))
+			}
+		}
+		if healthyAt >= 0 {
+			cs = append(cs, incConn(len(cs), cli(1, 50000), vip, healthyAt, healthyAt+0.5, model.KindHealthy))
+		}
+		return cs
+	}
+	for _, tc := range []struct {
+		name           string
+		nwaves         int
+		pause, healthy float64
+		waves          []int // Waves of each incident, in order
+	}{
+		{"steady", 6, 0, -1, []int{6}},
+		{"two waves", 2, 0, -1, []int{0, 0}},
+		{"healthy between", 6, 0, 17, []int{3, 3}},
+		{"a pause", 6, 60, -1, []int{3, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := build(tc.nwaves, tc.pause, tc.healthy)
+			incs, words := Incidents(cs, nil)
+			var got []int
+			n := 0
+			for i, inc := range incs {
+				got = append(got, inc.Waves)
+				n += len(inc.Connections)
+				if inc.Kind != model.IncidentPathOutage {
+					t.Errorf("incident %d: %s, want a path outage", i, inc.Kind)
+				}
+				if inc.Waves > 0 && (!strings.Contains(words[i], fmt.Sprintf("in %d waves", inc.Waves)) || len(inc.Connections) != 3*inc.Waves) {
+					t.Errorf("incident %d of %d waves: %d connections, words %q", i, inc.Waves, len(inc.Connections), words[i])
+				}
+			}
+			if !slices.Equal(got, tc.waves) || n != 3*tc.nwaves {
+				t.Errorf("waves %v of %d connections, want %v of %d", got, n, tc.waves, 3*tc.nwaves)
+			}
+		})
 	}
 }
