@@ -132,8 +132,10 @@ type groupReader struct {
 // compares the points, reading all points at once in time order so that
 // the comparison's memory follows the open connections. Input numbers are
 // global: point 0's files first; a file split into a point per interface
-// is an input per interface. It returns the multi-point Report and
-// whether any connection was seen at two points at all.
+// is an input per interface. unlisted is analyzeInputs's: the report
+// lists no healthy connection, so those closed at the end are forgotten
+// too. It returns the multi-point Report and whether any connection was
+// seen at two points at all.
 func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, bool, error) {
 	// Rows are matched across points at the end: a point's analysis
 	// forgets a healthy connection (as opts say for the format) only once
