@@ -29,8 +29,8 @@ import (
 // between them: the node's egress queue to the pod) are copies.
 const (
 	// ownerSlots is the size of the table of connections and their
-	// interface, indexed by hash: 32768 connections at 56 bytes each,
-	// 1.8 MB. A connection whose slot a busy one holds is not tracked:
+	// interface, indexed by hash: 32768 connections at 64 bytes each,
+	// 2 MB. A connection whose slot a busy one holds is not tracked:
 	// its copies are left to the copy filter, as without this table.
 	ownerSlots = 1 << 15
 	// ownerIdle is how long a connection must have been quiet before its
@@ -64,8 +64,13 @@ type ownerEntry struct {
 	// shown it, the interface it is taken from until then (-1 none), and
 	// the last segment taken, to know its copy on the owner.
 	shown [2]bool
-	cur   [2]int32
-	last  [2]segKey
+	// backlog's bit d: direction d took segments elsewhere whose copies
+	// its owner may still show (ownerFilter.backlog): only then does a
+	// segment on the owner look there. A byte in what was padding: the
+	// entry stays 64 bytes.
+	backlog uint8
+	cur     [2]int32
+	last    [2]segKey
 }
 
 type segKey struct {
@@ -143,9 +148,15 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 		// between the interfaces held.
 		e.shown[d] = true
 		e.cur[d], e.last[d] = f, key
-		if o.backlog != nil && o.takeBack(flow, d, key, at) {
-			o.drop(s, iface)
-			return false
+		if e.backlog&(1<<d) != 0 {
+			copied, more := o.takeBack(flow, d, key, at)
+			if !more {
+				e.backlog &^= 1 << d
+			}
+			if copied {
+				o.drop(s, iface)
+				return false
+			}
 		}
 		return true
 	case e.shown[d] || e.cur[d] >= 0 && e.cur[d] != f:
@@ -155,6 +166,7 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	// A direction the owner has not shown (yet), from the interface it
 	// is taken from.
 	e.cur[d], e.last[d] = f, key
+	e.backlog |= 1 << d
 	o.remember(flow, d, key, at)
 	return true
 }
@@ -189,12 +201,13 @@ func (o *ownerFilter) remember(flow uint64, d int, key segKey, at int64) {
 }
 
 // takeBack says whether the segment of key, on direction d of connection
-// flow's own interface at at, is the copy of one taken elsewhere, and
-// forgets that one. Those older than ownerBacklogAge go first.
-func (o *ownerFilter) takeBack(flow uint64, d int, key segKey, at int64) bool {
+// flow's own interface at at, is the copy of one taken elsewhere
+// (copied), and forgets that one; and whether others are left (more).
+// Those older than ownerBacklogAge go first.
+func (o *ownerFilter) takeBack(flow uint64, d int, key segKey, at int64) (copied, more bool) {
 	b := o.backlog[flow]
 	if b == nil {
-		return false
+		return false, false // dropped as stale (remember)
 	}
 	keys := b.keys[d]
 	for len(keys) > 0 && time.Duration(at-keys[0].at) > ownerBacklogAge {
@@ -212,7 +225,7 @@ func (o *ownerFilter) takeBack(flow uint64, d int, key segKey, at int64) bool {
 	if len(b.keys[0]) == 0 && len(b.keys[1]) == 0 {
 		delete(o.backlog, flow)
 	}
-	return found
+	return found, len(keys) > 0
 }
 
 func (o *ownerFilter) drop(s *Segment, iface Iface) {
