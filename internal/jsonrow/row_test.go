@@ -266,3 +266,45 @@ func TestDirectionKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendPoints: a row without points, placement or stopped, given
+// points by AppendPoints, is byte for byte the row encoded with them, for
+// rows filled at random (points too: none, empty, one, several), after
+// whatever dst held; a row that does not end as one is refused.
+func TestAppendPoints(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	e, with := New(), New()
+	several := 0
+	for i := range 500 {
+		var c model.Connection
+		fill(reflect.ValueOf(&c).Elem(), rnd, 0)
+		points := c.Points
+		if len(points) > 1 {
+			several++
+		}
+		c.Points, c.Placement, c.Stopped = nil, nil, nil
+		row, err := e.Encode(&c)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		prefix := []byte(strconv.Itoa(i))
+		got, err := e.AppendPoints(slices.Clone(prefix), row, points)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		c.Points = points
+		want, err := with.Encode(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, append(prefix, want...)) {
+			t.Fatalf("row %d (%d points) differs from its encoding with them:\n%s", i, len(points), firstDiff(got, append(prefix, want...)))
+		}
+	}
+	if several == 0 {
+		t.Error("no row with several points: the test tests little")
+	}
+	if _, err := e.AppendPoints(nil, []byte(`{"stream": 1}`), map[string]model.ConnPoint{"a": {}}); err == nil {
+		t.Error("a row that does not end as one: no error")
+	}
+}
