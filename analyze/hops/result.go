@@ -88,6 +88,16 @@ func (res *Result) streamAt(i, pt int) int {
 	return res.clean.streamAt(e.chunk, e.off, pt)
 }
 
+// streamsInto is Flow(i).Streams, written over dst, without making a
+// clean one's Flow.
+func (res *Result) streamsInto(dst []int, i int) []int {
+	dst = dst[:0]
+	for pt := range res.Names {
+		dst = append(dst, res.streamAt(i, pt))
+	}
+	return dst
+}
+
 // All gives each connection across points in turn (Flow).
 func (res *Result) All() iter.Seq2[int, *FlowResult] {
 	return func(yield func(int, *FlowResult) bool) {
@@ -580,7 +590,7 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 // dir0), its points, placement and stops, and to its verdict what they
 // tell: lost before or after home's capture along each direction.
 func (res *Result) placeRow(row *model.Connection, f *FlowResult, rows []pointRows, dir0 model.Direction, home int) {
-	row.Points = res.points(f, rows)
+	row.Points = res.points(f.Streams, rows)
 	where := map[model.Direction]model.LossLocation{}
 	for d := range f.Hops {
 		dir := dir0
@@ -617,11 +627,12 @@ func (res *Result) placeRow(row *model.Connection, f *FlowResult, rows []pointRo
 	res.pingPath(row, f, rows, dir0, home)
 }
 
-// points is flow f's row's Points: each point's own stream, first
-// frame and counters.
-func (res *Result) points(f *FlowResult, rows []pointRows) map[string]model.ConnPoint {
+// points is the Points of the row of the flow whose stream at each point
+// is streams (FlowResult.Streams, -1 where not seen): each point's own
+// stream, first frame and counters.
+func (res *Result) points(streams []int, rows []pointRows) map[string]model.ConnPoint {
 	out := map[string]model.ConnPoint{}
-	for p, st := range f.Streams {
+	for p, st := range streams {
 		if c := rows[p].row(st); c != nil {
 			out[res.Names[p]] = model.ConnPoint{Input: c.FirstInput, Stream: st, FirstFrame: c.FirstFrame, TCP: c.TCP}
 		}

@@ -52,14 +52,18 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 	// (goccy/go-json) and encoding it again took a second of the six of
 	// four points of 50,000 connections in JSON.
 	enc := jsonrow.New()
-	var out []byte
+	var (
+		out     []byte
+		streams []int
+	)
 	return p.src.Rows(func(stream int, b []byte) error {
 		k, ok := slices.BinarySearchFunc(idx, stream, func(e at, st int) int { return cmp.Compare(e.stream, st) })
 		if !ok {
 			return fn(stream, b)
 		}
+		streams = res.streamsInto(streams, idx[k].flow)
 		var err error
-		out, err = enc.AppendPoints(out[:0], b, res.points(res.Flow(idx[k].flow), rows))
+		out, err = enc.AppendPoints(out[:0], b, res.points(streams, rows))
 		if err != nil {
 			return fmt.Errorf("spilled row of stream %d: %w", stream, err)
 		}
