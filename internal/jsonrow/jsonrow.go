@@ -75,7 +75,7 @@ const rowEnd = "\n    }"
 // model.Connection: a healthy row spilled before a multi-point Place),
 // with points added: the bytes Encode writes for that row with Points
 // set. The other fields are row's own bytes, not decoded and encoded
-// again (the spilled rows of two points of 50,000 connections spent a
+// again (the spilled rows of four points of 50,000 connections spent a
 // second of six in goccy's decoder and the encoder). The points member
 // is cut from the encoding of an empty row with them, so it is the
 // generated code's, whatever it writes.
