@@ -468,14 +468,7 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, peers *
 			b.WriteString(" The capture holds no other path to this server, so a server that stopped answering looks the same; a capture of another client of it would tell.")
 		}
 	}
-	if len(dead) > maxIncidentDeadNamed {
-		fmt.Fprintf(&b, " Dead: %s and %d more.", strings.Join(dead[:maxIncidentDeadNamed], ", "), len(dead)-maxIncidentDeadNamed)
-	} else {
-		fmt.Fprintf(&b, " Dead: %s.", strings.Join(dead, ", "))
-	}
-	if len(dials) > 0 {
-		fmt.Fprintf(&b, " %d new connections failed in the same window.", len(dials))
-	}
+	writeDead(&b, dead, len(dials), "window")
 	inc.Explanation = b.String()
 	opened := g.members[0].c.Start
 	for _, m := range g.members {
@@ -578,16 +571,23 @@ func waves(srv string, ws []found) found {
 		}
 		words = fmt.Sprintf("all %d flows on the path to %s died, in %d waves from %s to %s: the path failed the whole time", n, srv, len(ws), clock(first.Start), clock(last.Start))
 	}
+	writeDead(&b, dead, dials, "windows")
+	inc.Explanation = b.String()
+	return found{Incident: inc, words: words}
+}
+
+// writeDead ends an explanation with the dead flows (sorted), named up to
+// maxIncidentDeadNamed and the rest counted, and the dials that failed
+// in the same window (or windows).
+func writeDead(b *strings.Builder, dead []string, dials int, window string) {
 	if len(dead) > maxIncidentDeadNamed {
-		fmt.Fprintf(&b, " Dead: %s and %d more.", strings.Join(dead[:maxIncidentDeadNamed], ", "), len(dead)-maxIncidentDeadNamed)
+		fmt.Fprintf(b, " Dead: %s and %d more.", strings.Join(dead[:maxIncidentDeadNamed], ", "), len(dead)-maxIncidentDeadNamed)
 	} else {
-		fmt.Fprintf(&b, " Dead: %s.", strings.Join(dead, ", "))
+		fmt.Fprintf(b, " Dead: %s.", strings.Join(dead, ", "))
 	}
 	if dials > 0 {
-		fmt.Fprintf(&b, " %d new connections failed in the same windows.", dials)
+		fmt.Fprintf(b, " %d new connections failed in the same %s.", dials, window)
 	}
-	inc.Explanation = b.String()
-	return found{Incident: inc, words: words, paths: first.paths, opened: first.opened, toServer: toServer, dead: dead, dials: dials, stalled: first.stalled}
 }
 
 // serverAnswered says whether c's handshake was seen and its server sent
