@@ -119,10 +119,12 @@ func (c *cleanFlows) add(f *flow, path [2][]int) (chunk, off int32) {
 	return int32(n - 1), off
 }
 
-// streamAt is point pt's stream in the record at chunk, off (-1: not
-// seen there), read without unpacking the rest: most of a Result's
-// readers look for the few flows of the rows a report lists.
-func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
+// streams calls fn with each point's stream in the record at chunk, off
+// (-1: not seen there), in order of the points, until fn returns false,
+// without unpacking the rest: most of a Result's readers look for the
+// few flows of the rows a report lists. Points added after the record
+// was packed are not called.
+func (c *cleanFlows) streams(chunk, off int32, fn func(pt, stream int) bool) {
 	b := c.chunks[chunk][off:]
 	flags := b[0]
 	b = b[1:]
@@ -131,8 +133,8 @@ func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
 	for p := range int(np) {
 		v, n := binary.Uvarint(b)
 		b = b[n:]
-		if p == pt {
-			return int(v) - 1 // 0: not seen there
+		if !fn(p, int(v)-1) { // 0: not seen there
+			return
 		}
 		if v == 0 {
 			continue
@@ -147,7 +149,19 @@ func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
 			}
 		}
 	}
-	return -1 // a point added after it was packed
+}
+
+// streamAt is point pt's stream in the record at chunk, off (-1: not
+// seen there).
+func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
+	st := -1
+	c.streams(chunk, off, func(p, stream int) bool {
+		if p == pt {
+			st = stream
+		}
+		return p < pt
+	})
+	return st
 }
 
 // get unpacks the record at chunk, off.

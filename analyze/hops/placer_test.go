@@ -716,8 +716,8 @@ func TestPlacerCleanPacked(t *testing.T) {
 }
 
 // TestCleanFlowsRoundTrip holds that a packed clean record gives back
-// what was packed, IPv4 and IPv6 endpoints (with a zone) alike, and each
-// point's stream read alone (streamAt) is the one unpacked.
+// what was packed, IPv4 and IPv6 endpoints (with a zone) alike, and the
+// points' streams read alone (streams, streamAt) are the ones unpacked.
 func TestCleanFlowsRoundTrip(t *testing.T) {
 	c := cleanFlows{np: 2}
 	eps := []netip.AddrPort{
@@ -754,6 +754,11 @@ func TestCleanFlowsRoundTrip(t *testing.T) {
 			if got, want := c.streamAt(r.chunk, r.off, pt), [...]int{i, 70000 + i, -1}[pt]; got != want {
 				t.Fatalf("record %d: streamAt(%d) %d, want %d", i, pt, got, want)
 			}
+		}
+		var all []int
+		c.streams(r.chunk, r.off, func(_, st int) bool { all = append(all, st); return true })
+		if !slices.Equal(all, cf.streams) {
+			t.Fatalf("record %d: streams %v, want %v", i, all, cf.streams)
 		}
 	}
 }

@@ -89,11 +89,19 @@ func (res *Result) streamAt(i, pt int) int {
 }
 
 // streamsInto is Flow(i).Streams, written over dst, without making a
-// clean one's Flow.
+// clean one's Flow: its record read once.
 func (res *Result) streamsInto(dst []int, i int) []int {
 	dst = dst[:0]
-	for pt := range res.Names {
-		dst = append(dst, res.streamAt(i, pt))
+	if e := res.order[i]; e.chunk >= 0 {
+		res.clean.streams(e.chunk, e.off, func(_, st int) bool {
+			dst = append(dst, st)
+			return true
+		})
+	} else {
+		dst = append(dst, res.full[e.off].Streams...)
+	}
+	for len(dst) < len(res.Names) {
+		dst = append(dst, -1) // a point added after it was packed
 	}
 	return dst
 }
