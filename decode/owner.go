@@ -29,8 +29,8 @@ import (
 // between them: the node's egress queue to the pod) are copies.
 const (
 	// ownerSlots is the size of the table of connections and their
-	// interface, indexed by hash: 32768 connections at 64 bytes each,
-	// 2 MB. A connection whose slot a busy one holds is not tracked:
+	// interface, indexed by hash: 32768 connections at 32 bytes each,
+	// 1 MB. A connection whose slot a busy one holds is not tracked:
 	// its copies are left to the copy filter, as without this table.
 	ownerSlots = 1 << 15
 	// ownerIdle is how long a connection must have been quiet before its
@@ -61,16 +61,13 @@ type ownerEntry struct {
 	owner int32 // the interface it was first seen on
 	used  bool
 	// Per direction (0: from the lower endpoint): whether the owner has
-	// shown it, the interface it is taken from until then (-1 none), and
-	// the last segment taken, to know its copy on the owner.
+	// shown it, and the interface it is taken from until then (-1 none).
 	shown [2]bool
 	// backlog's bit d: direction d took segments elsewhere whose copies
-	// its owner may still show (ownerFilter.backlog): only then does a
-	// segment on the owner look there. A byte in what was padding: the
-	// entry stays 64 bytes.
+	// its owner may still show (ownerFilter.backlog, which holds those
+	// segments): only then does a segment on the owner look there.
 	backlog uint8
 	cur     [2]int32
-	last    [2]segKey
 }
 
 type segKey struct {
@@ -132,7 +129,7 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 			delete(o.backlog, e.flow)
 		}
 		*e = ownerEntry{flow: flow, at: at, owner: f, used: true, cur: [2]int32{-1, -1}}
-		e.shown[d], e.cur[d], e.last[d] = true, f, key
+		e.shown[d], e.cur[d] = true, f
 		return true
 	}
 	if e.flow != flow {
@@ -146,8 +143,7 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 		// is this one again when it has the same numbers: the copies
 		// come in the order the originals did, the backlog a queue
 		// between the interfaces held.
-		e.shown[d] = true
-		e.cur[d], e.last[d] = f, key
+		e.shown[d], e.cur[d] = true, f
 		if e.backlog&(1<<d) != 0 {
 			copied, more := o.takeBack(flow, d, key, at)
 			if !more {
@@ -165,7 +161,7 @@ func (o *ownerFilter) mine(s *Segment, iface Iface) bool {
 	}
 	// A direction the owner has not shown (yet), from the interface it
 	// is taken from.
-	e.cur[d], e.last[d] = f, key
+	e.cur[d] = f
 	e.backlog |= 1 << d
 	o.remember(flow, d, key, at)
 	return true
