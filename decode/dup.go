@@ -7,8 +7,6 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/h2pcap/h2pcap/internal/flowhash"
 )
 
@@ -109,7 +107,6 @@ type dupSender struct {
 
 // dupFilter finds the copies among an input's TCP segments.
 type dupFilter struct {
-	buf     [256]byte  // what is hashed: 8 bytes of the direction's hash (its addresses and ports), 32 of header fields, 32 of SACK blocks, 2*dupSample of payload
 	slots   []dupEntry // dupSlots, made at the first segment
 	senders []dupSender
 	// Bit i of each is the i-th segment before (of the last dupSpan):
@@ -133,34 +130,67 @@ type dupFilter struct {
 	firstPassed    frameRef
 }
 
-// dupSample is how many bytes of each end of the payload the fingerprint
-// hashes. Hashing the whole payload would take longer than decoding the
-// packet (100 ns for 1000 bytes); the TCP checksum, which the
-// fingerprint has too, covers the whole of it. A segment that matches
-// another in every header field, the checksum and both ends of the
-// payload but differs in between would be the same sender's data at
-// the same sequence number with the same IP ID within milliseconds.
+// dupSample is how many bytes of each end of the payload
+// appendCopyShape appends (natFinder's keys). Hashing the whole payload
+// would take longer than decoding the packet (100 ns for 1000 bytes),
+// and a copy's ends are its original's.
 const dupSample = 64
 
 // fingerprint hashes what a copy has the same as its original (sum), and
 // the direction of the connection (flow). checksum is the segment's TCP
-// checksum. Into buf, then hashed: no allocation.
+// checksum. The fields are mixed word by word (flowhash.Mix), not
+// gathered into a buffer and hashed: on a bulk capture, where every
+// segment carries 1448 bytes, the buffer and its hash were a sixth of
+// the whole analysis, and the words of the header and the ends of the
+// payload tell the same apart.
 func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) {
 	// The direction by its endpoints' hash (flowhash: an IPv4 endpoint
-	// one word), which stands for the addresses and ports in what the
-	// fingerprint hashes too.
+	// one word), which stands for the addresses and ports in the sum.
 	flow = flowhash.Directed(s.Src, s.Dst)
-	b := binary.LittleEndian.AppendUint64(d.buf[:0], flow)
-	b = append(b, s.IPVersion, byte(s.Flags))
-	b = binary.BigEndian.AppendUint16(b, s.IPID)
-	b = binary.BigEndian.AppendUint32(b, s.Seq)
-	b = binary.BigEndian.AppendUint32(b, s.Ack)
-	b = binary.BigEndian.AppendUint16(b, s.Window)
-	b = binary.BigEndian.AppendUint16(b, checksum)
-	b = binary.BigEndian.AppendUint32(b, uint32(s.PayloadLen))
-	b = appendCopyShape(b, s)
-	return xxhash.Sum64(b), flow
+	h := flowhash.Mix(flow ^ uint64(s.Seq)<<32 ^ uint64(s.Ack))
+	h = flowhash.Mix(h ^ uint64(s.IPID)<<48 ^ uint64(s.Window)<<32 ^ uint64(checksum)<<16 ^ uint64(s.IPVersion)<<8 ^ uint64(s.Flags))
+	return copyShapeSum(h, s), flow
 }
+
+// copyShapeSum is h mixed with what appendCopyShape appends: the TCP
+// options and both ends of the payload (dupSampleWords words of each).
+func copyShapeSum(h uint64, s *Segment) uint64 {
+	o := &s.Options
+	h = flowhash.Mix(h ^ uint64(o.TSVal)<<32 ^ uint64(o.TSEcr))
+	h = flowhash.Mix(h ^ uint64(uint32(s.PayloadLen))<<32 ^ uint64(o.MSS)<<16 ^ uint64(byte(o.WindowScale))<<8 ^ uint64(byte(len(o.SACK))))
+	for _, blk := range o.SACK {
+		h = flowhash.Mix(h ^ uint64(blk.Left)<<32 ^ uint64(blk.Right))
+	}
+	p := s.Payload
+	if len(p) < 8*2*dupSampleWords {
+		// Short: every byte, a word at a time, the last one padded
+		// (the length, mixed in above, tells the padding apart).
+		for len(p) >= 8 {
+			h = flowhash.Mix(h ^ binary.LittleEndian.Uint64(p))
+			p = p[8:]
+		}
+		if len(p) > 0 {
+			var w [8]byte
+			copy(w[:], p)
+			h = flowhash.Mix(h ^ binary.LittleEndian.Uint64(w[:]))
+		}
+		return h
+	}
+	end := p[len(p)-8*dupSampleWords:]
+	for i := 0; i < dupSampleWords; i++ {
+		h = flowhash.Mix(h ^ binary.LittleEndian.Uint64(p[8*i:]))
+		h = flowhash.Mix(h ^ binary.LittleEndian.Uint64(end[8*i:]))
+	}
+	return h
+}
+
+// dupSampleWords is how many 8-byte words of each end of the payload the
+// fingerprint mixes in. The TCP checksum, which the fingerprint has too,
+// covers the whole payload, and a copy has the same bytes: the ends only
+// guard against a checksum that matches by chance, for which 16 bytes
+// each end (a TLS record's header and sequence-dependent bytes, an
+// HTTP/2 frame header) do as well as more.
+const dupSampleWords = 2
 
 // appendCopyShape appends to b what every copy of s has whatever a box
 // did to its addresses and IP header: its TCP options (timestamps, MSS,
