@@ -139,6 +139,7 @@ type Analyzer struct {
 	untold       int                         // half-open conns judged without a verdict text (FoldTexts)
 	workers      int                         // Options.Workers, where it applies
 	frame        *h2.Frame                   // the Frame the HTTP/2 decoders share; nil with workers
+	strs         *h2.Strings                 // the header strings they decoded lately; nil with workers
 	pool         *shardPool                  // the workers, once started (shard.go)
 	forgetPlaced bool                        // Options.ForgetPlaced
 	settled      int                         // half-open conns whose row was settled when judged (verdict.Later.Row)
@@ -239,8 +240,9 @@ func New(opts Options) *Analyzer {
 	}
 	if a.workers <= 1 {
 		// One goroutine feeds every connection: their HTTP/2 decoders
-		// emit in one Frame (app.State.ShareFrame).
-		a.frame = new(h2.Frame)
+		// emit in one Frame, and look their header strings up in one
+		// cache (app.State.ShareFrame).
+		a.frame, a.strs = new(h2.Frame), new(h2.Strings)
 	}
 	a.forgetPlaced = opts.ForgetPlaced
 	if opts.OnNotice != nil {

@@ -113,7 +113,7 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	if a.keepDecoders {
 		st.app.KeepDecoders()
 	}
-	st.app.ShareFrame(a.frame)
+	st.app.ShareFrame(a.frame, a.strs)
 	if !c.half.set {
 		return
 	}

@@ -76,8 +76,10 @@ type Conn struct {
 	// next ones (release.go); nil: new ones, and the released to the
 	// collector.
 	pool *StreamPool
-	// scratch is the Frame the analyzer's Streams share (State.ShareFrame).
+	// scratch is the Frame the analyzer's Streams share, strs their
+	// decoded header strings (State.ShareFrame).
 	scratch *h2.Frame
+	strs    *h2.Strings
 
 	// etcd follows an HTTP/1 connection whose first request is
 	// rafthttp's (etcd.go); nil before HTTP/1 is seen.
@@ -173,8 +175,9 @@ type State struct {
 	keys   *KeyRef
 	pool   *StreamPool
 	host   Host
-	keep   bool      // KeepDecoders
-	frame  *h2.Frame // ShareFrame
+	keep   bool        // KeepDecoders
+	frame  *h2.Frame   // ShareFrame
+	strs   *h2.Strings // ShareFrame
 }
 
 // Host is what the application analysis asks of the connection it runs
@@ -221,9 +224,10 @@ func (st *State) Reuse(host Host, forced bool, keys *KeyRef, pool *StreamPool) {
 
 // ShareFrame gives the connection's HTTP/2 decoders f to emit their frames
 // in (h2.Options.Scratch), which every connection of the analyzer shares:
-// 224 bytes less per decoder. Only for connections one goroutine feeds;
-// after Init or Reuse.
-func (st *State) ShareFrame(f *h2.Frame) { st.frame = f }
+// 224 bytes less per decoder; and strs to look the header strings they
+// decode up in (h2.Options.Strings). Only for connections one goroutine
+// feeds; after Init or Reuse.
+func (st *State) ShareFrame(f *h2.Frame, strs *h2.Strings) { st.frame, st.strs = f, strs }
 
 // Conn is the connection's application state; nil before its first
 // payload or when it carries neither HTTP/2 nor TLS.
@@ -240,7 +244,7 @@ func (st *State) Segment(side int, fl *tcp.Flow, s *decode.Segment) {
 			return
 		}
 		h = newConn(st.spare, st.host, st.forced, st.keys, st.pool)
-		h.scratch = st.frame
+		h.scratch, h.strs = st.frame, st.strs
 		st.h, st.spare = h, nil
 	}
 	if h.mode == h2No && h.tls == nil || h.finished {
@@ -384,7 +388,7 @@ func (d *h2dir) plain(b []byte, meta h2.Meta) {
 // newStream is a new Stream for d: its spare, or one of the pool's,
 // Reset, if there is one.
 func (d *h2dir) newStream(opts h2.Options) *h2.Stream {
-	opts.Scratch = d.h.scratch
+	opts.Scratch, opts.Strings = d.h.scratch, d.h.strs
 	s := d.spare
 	if s == nil {
 		if s = d.h.pool.get(); s == nil {

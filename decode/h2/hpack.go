@@ -55,6 +55,7 @@ type tableEntry struct {
 type hpackState struct {
 	ents []tableEntry // oldest first
 	size uint32
+	strs *Strings // Options.Strings; nil: every string decoded
 }
 
 // forget drops the table once it can no longer be trusted (a gap in a
@@ -157,7 +158,7 @@ func (t *hpackState) decodeField(p []byte, fields *[]hpack.HeaderField) (n int, 
 	var name string
 	nameKnown := true
 	if idx == 0 {
-		s, m, ok, err := readString(p[n:], true)
+		s, m, ok, err := t.readString(p[n:], true)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -168,7 +169,7 @@ func (t *hpackState) decodeField(p []byte, fields *[]hpack.HeaderField) (n int, 
 		name, nameKnown = hf.Name, ok
 	}
 	want := index || (nameKnown && keptField(name))
-	value, m, valueKnown, err := readString(p[n:], want)
+	value, m, valueKnown, err := t.readString(p[n:], want)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -220,7 +221,7 @@ func readVarInt(n uint8, p []byte) (v uint64, used int, err error) {
 // readString reads a string literal (RFC 7541, 5.2). It decodes the string
 // only if want is set; ok is false if it was not decoded, too long, or bad
 // Huffman.
-func readString(p []byte, want bool) (s string, used int, ok bool, err error) {
+func (t *hpackState) readString(p []byte, want bool) (s string, used int, ok bool, err error) {
 	if len(p) == 0 {
 		return "", 0, false, errHpackTruncated
 	}
@@ -240,14 +241,8 @@ func readString(p []byte, want bool) (s string, used int, ok bool, err error) {
 	if !want || l > maxStringLen {
 		return "", used, false, nil
 	}
-	if !huff {
-		return string(raw), used, true, nil
-	}
-	s, err = hpack.HuffmanDecodeToString(raw)
-	if err != nil {
-		return "", used, false, nil
-	}
-	return s, used, true, nil
+	s, ok = t.strs.decode(raw, huff)
+	return s, used, ok, nil
 }
 
 // staticTable is RFC 7541 Appendix A; hpack does not export its copy.

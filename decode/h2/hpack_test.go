@@ -61,12 +61,19 @@ func randomBlocks(t testing.TB, r *rand.Rand, n int) (blocks [][]byte, truth [][
 
 // TestHPACK decodes random blocks from the first, whole and in pieces,
 // then from every later block with the table unknown: what is decoded
-// must be right, and what is not must be reported missing.
+// must be right, and what is not must be reported missing. The same with
+// the strings looked up in a cache (Options.Strings) that every decoder
+// shares, as an analysis's do.
 func TestHPACK(t *testing.T) {
+	t.Run("decoded", func(t *testing.T) { testHPACK(t, nil) })
+	t.Run("cached", func(t *testing.T) { testHPACK(t, new(Strings)) })
+}
+
+func testHPACK(t *testing.T, strs *Strings) {
 	r := rand.New(rand.NewPCG(3, 4))
 	blocks, truth := randomBlocks(t, r, 300)
 	for _, split := range []bool{false, true} {
-		var hp hpackState
+		hp := hpackState{strs: strs}
 		for i, b := range blocks {
 			var fields []hpack.HeaderField
 			var missing int
@@ -101,7 +108,7 @@ func TestHPACK(t *testing.T) {
 	}
 	partial := 0
 	for start := 1; start < len(blocks); start += 7 {
-		var hp hpackState
+		hp := hpackState{strs: strs}
 		for i := start; i < len(blocks); i++ {
 			var fields []hpack.HeaderField
 			_, missing, err := hp.decodeBlock(blocks[i], &fields)

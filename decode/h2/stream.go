@@ -31,6 +31,9 @@ type Options struct {
 	// Streams). A Stream that emits while the Scratch is being emitted
 	// (from inside another's emit) uses a Frame of its own.
 	Scratch *Frame
+	// Strings, if not nil, is the cache of decoded header strings the
+	// Streams of one goroutine share.
+	Strings *Strings
 }
 
 type state uint8
@@ -203,6 +206,7 @@ func keptSlice[E any](s []E) []E {
 // init sets what NewStream sets beside the zero Stream.
 func (s *Stream) init(opts Options) {
 	s.opts, s.maxFrame = opts, minMaxFrameSize
+	s.hp.strs = opts.Strings
 	s.SetMaxFrameSize(opts.MaxFrameSize)
 	if opts.Sync {
 		s.st = stHeader
