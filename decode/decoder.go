@@ -293,14 +293,37 @@ func (d *Decoder) ipv4(data []byte, wire int, s *Segment, depth int) error {
 	if ihl := data[0] & 0xf; ihl < 5 {
 		return malformed("ipv4 header length %d < 5", ihl)
 	}
+	// Length 0 is what TSO-enabled NICs hand to the capture; Wireshark
+	// then takes the frame length, and so do we.
+	field := int(binary.BigEndian.Uint16(data[2:4]))
+	if data[0]&0xf == 5 && binary.BigEndian.Uint16(data[6:8])&0x3fff == 0 {
+		// Nearly every packet: no options, not a fragment (DF aside).
+		// Its header is read here, as gopacket's layer reads it and
+		// with its one error for such a header, in a tenth of the
+		// instructions (the layer was 4% of an analysis of short
+		// connections); the layer reads the others.
+		if field != 0 && field < 20 {
+			return malformed("ipv4: Invalid (too small) IP length (%d < 20)", field)
+		}
+		total := field
+		if total == 0 || total > wire {
+			total = wire
+		}
+		if total < 20 {
+			return malformed("ipv4 header length %d exceeds total length %d", 20, total)
+		}
+		s.IPVersion = 4
+		s.TTL = data[8]
+		s.IPID = binary.BigEndian.Uint16(data[4:6])
+		s.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[12:16])), 0)
+		s.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(data[16:20])), 0)
+		return d.ipPayload(layers.IPProtocol(data[9]), data[20:min(len(data), total)], total-20, s, depth)
+	}
 	ip := &d.ip4
 	if err := ip.DecodeFromBytes(data, gopacket.NilDecodeFeedback); err != nil {
 		return malformed("ipv4: %v", err)
 	}
 	hl := int(ip.IHL) * 4
-	// Length 0 is what TSO-enabled NICs hand to the capture; Wireshark
-	// then takes the frame length, and so do we.
-	field := int(binary.BigEndian.Uint16(data[2:4]))
 	total := field
 	if total == 0 || total > wire {
 		// A length beyond the frame cannot be true: believe the frame.

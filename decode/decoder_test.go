@@ -574,3 +574,56 @@ func sameSegment(got, want *Segment, frame int) bool {
 	w.Frame = frame
 	return reflect.DeepEqual(*got, w)
 }
+
+// TestIPv4WithoutOptions: a header without options, read by hand
+// (Decoder.ipv4), gives what the same datagram with a NOP option, read
+// by gopacket's layer, gives: the same segment, or an error of the same
+// kind, whatever its length field (0 as TSO leaves it, short, long,
+// beyond the frame) and its DF bit.
+func TestIPv4WithoutOptions(t *testing.T) {
+	pl := []byte("GET / HTTP/1.1\r\n")
+	plain := ipTCP(t, false, pl)
+	withOpt := func(b []byte) []byte {
+		// A NOP and three EOLs: 4 bytes more of header.
+		o := append(append(append([]byte(nil), b[:20]...), 1, 0, 0, 0), b[20:]...)
+		o[0] = 0x46
+		return o
+	}
+	for _, length := range []int{-1, 0, 1, 12, 19, 20, 30, len(plain) - 1, len(plain), len(plain) + 1, 1500} {
+		for _, df := range []bool{false, true} {
+			a := append([]byte(nil), plain...)
+			if df {
+				a[6] |= 0x40
+			}
+			b := withOpt(a)
+			if length < 0 { // as serialized
+				binary.BigEndian.PutUint16(b[2:4], uint16(len(b)))
+			} else {
+				binary.BigEndian.PutUint16(a[2:4], uint16(length))
+				// The option's 4 bytes, but for 0 (TSO) and lengths the
+				// layer would refuse for both (under a header).
+				l := length + 4
+				if length < 20 {
+					l = length
+				}
+				binary.BigEndian.PutUint16(b[2:4], uint16(l))
+			}
+			var sa, sb Segment
+			da, db := NewDecoder(), NewDecoder()
+			oka, erra := da.Decode(&Packet{LinkType: layers.LinkTypeRaw, Data: a, CaptureLen: len(a), WireLen: len(a)}, &sa)
+			okb, errb := db.Decode(&Packet{LinkType: layers.LinkTypeRaw, Data: b, CaptureLen: len(b), WireLen: len(b)}, &sb)
+			if oka != okb || (erra == nil) != (errb == nil) {
+				t.Fatalf("length %d df %v: by hand %v %v, by the layer %v %v", length, df, oka, erra, okb, errb)
+			}
+			if erra != nil {
+				if length != 0 && length < 20 && erra.Error() != errb.Error() {
+					t.Errorf("length %d: by hand %q, by the layer %q", length, erra, errb)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(sa, sb) {
+				t.Errorf("length %d df %v:\nby hand   %+v\nthe layer %+v", length, df, sa, sb)
+			}
+		}
+	}
+}
