@@ -25,6 +25,7 @@ const pcapMaxRecord = 262144
 type pcapSource struct {
 	input
 	order     binary.ByteOrder
+	bigEndian bool  // order is binary.BigEndian: Next reads without it
 	nsPerFrac int64 // 1 for nanosecond files, 1000 for microsecond ones
 	maxRecord int
 	big       []byte // records too large for the bufio buffer
@@ -49,6 +50,7 @@ func newPcapSource(in *input) (source, error) {
 	case 0xa1b23c4d:
 		s.nsPerFrac = 1
 	}
+	s.bigEndian = s.order == binary.ByteOrder(binary.BigEndian)
 	if major, minor := s.order.Uint16(hdr[4:6]), s.order.Uint16(hdr[6:8]); major != 2 {
 		return nil, s.formatError(0, nil, "unsupported pcap version %d.%d", major, minor)
 	}
@@ -79,8 +81,16 @@ func (s *pcapSource) Next() (*Packet, error) {
 		}
 		return nil, s.finish(off, err, "packet")
 	}
-	sec, frac := s.order.Uint32(rec[0:4]), s.order.Uint32(rec[4:8])
-	capLen, wireLen := s.order.Uint32(rec[8:12]), s.order.Uint32(rec[12:16])
+	// The record header's four words, read without the interface:
+	// its calls were a third of reading a short packet.
+	var sec, frac, capLen, wireLen uint32
+	if s.bigEndian {
+		sec, frac = binary.BigEndian.Uint32(rec[0:4]), binary.BigEndian.Uint32(rec[4:8])
+		capLen, wireLen = binary.BigEndian.Uint32(rec[8:12]), binary.BigEndian.Uint32(rec[12:16])
+	} else {
+		sec, frac = binary.LittleEndian.Uint32(rec[0:4]), binary.LittleEndian.Uint32(rec[4:8])
+		capLen, wireLen = binary.LittleEndian.Uint32(rec[8:12]), binary.LittleEndian.Uint32(rec[12:16])
+	}
 	if capLen > uint32(s.maxRecord) {
 		return nil, s.finish(off, s.formatError(off, nil, "corrupt packet record: captured length %d exceeds maximum %d", capLen, s.maxRecord), "packet")
 	}
