@@ -119,13 +119,24 @@ func (c *conn) side(s *decode.Segment) int {
 	return sideB
 }
 
+// since is t.Sub(start), without Sub's check for a result past its range
+// (an Add and an Equal, a tenth of a short segment's TCP stage) where
+// the two are within 2^33 s of each other and the difference cannot
+// overflow.
+func since(t, start time.Time) time.Duration {
+	if d := t.Unix() - start.Unix(); d > -1<<33 && d < 1<<33 {
+		return time.Duration(d)*time.Second + time.Duration(t.Nanosecond()-start.Nanosecond())
+	}
+	return t.Sub(start)
+}
+
 // segment takes one segment of this connection, in capture order, through
 // the stages in order: the TCP tracker classifies it, the verdict tracker
 // notes what the judgement will need, its events are kept, and its
 // payload goes on to the application analysis.
 func (c *conn) segment(s *decode.Segment) tcp.Flags {
 	side := c.side(s)
-	c.lastFrame, c.lastInput, c.endOff = s.Frame, int32(s.Input), s.Time.Sub(c.start)
+	c.lastFrame, c.lastInput, c.endOff = s.Frame, int32(s.Input), since(s.Time, c.start)
 
 	f := c.tcp.Segment(side, s)
 	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
