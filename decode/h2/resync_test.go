@@ -3,6 +3,8 @@ package h2
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -326,5 +328,92 @@ func TestLonePing(t *testing.T) {
 	}
 	if s.Skipped() != int64(len(tail)) {
 		t.Errorf("skipped %d, want %d", s.Skipped(), len(tail))
+	}
+}
+
+// TestChainFromStart: the search's first step (chainFromStart) changes
+// nothing but its cost. From every cut of a mid-stream capture, cut into
+// segments at random, with gaps now and then, and with lookalike bytes
+// before it, a Stream emits the frames and counts what the full search
+// does.
+func TestChainFromStart(t *testing.T) {
+	body, tail := midStream(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	quick := 0
+	for c := 0; c < tail; c++ {
+		if c > 300 && c%5 != 0 && !testing.Short() {
+			continue
+		}
+		in := body[c:]
+		if r.IntN(4) == 0 {
+			// A lookalike: a SETTINGS header whose length runs past
+			// the next frame's start, or a PING's short by a byte.
+			junk := [][]byte{{0, 0, 6, 4, 0, 0, 0, 0, 0}, {0, 0, 7, 6, 0, 0, 0, 0, 0}}[r.IntN(2)]
+			in = append(append([]byte(nil), junk...), in...)
+		}
+		var cuts []int
+		for k := 1 + r.IntN(64); k < len(in); k += 1 + r.IntN(1448) {
+			cuts = append(cuts, k)
+		}
+		gap := -1
+		if r.IntN(5) == 0 && len(cuts) > 2 {
+			gap = r.IntN(len(cuts) - 1)
+		}
+		run := func(slow bool) ([]rec, Stats) {
+			var col collector
+			s := NewStream(Options{})
+			s.slowHunt = slow
+			prev := 0
+			for i, cut := range append(slices.Clone(cuts), len(in)) {
+				if i == gap {
+					s.Gap(cut-prev, col.emit)
+				} else {
+					s.Data(in[prev:cut], Meta{Frame: i + 1}, col.emit)
+				}
+				prev = cut
+			}
+			s.End(col.emit)
+			return col.recs, s.Stats()
+		}
+		got, gotStats := run(false)
+		want, wantStats := run(true)
+		if !slices.Equal(got, want) || gotStats != wantStats {
+			t.Fatalf("cut at %d: with chainFromStart %d frames %+v, the full search %d frames %+v", c, len(got), gotStats, len(want), wantStats)
+		}
+		if len(got) > 0 && gotStats.Skipped == 0 {
+			quick++
+		}
+	}
+	if quick == 0 {
+		t.Error("no cut where the search found the first frame")
+	}
+}
+
+// TestChainFromStartSegment: one frame that ends where the buffered
+// bytes end confirms the search only if it began a segment, with
+// chainFromStart as without it; two frames confirm it either way.
+func TestChainFromStartSegment(t *testing.T) {
+	ping := []byte{0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}
+	for _, tc := range []struct {
+		name       string
+		b          []byte
+		chunkStart bool
+		want       bool
+	}{
+		{"one frame, a segment's start", ping, true, true},
+		{"one frame, inside a segment", ping, false, false},
+		{"two frames inside a segment", append(slices.Clone(ping), ping...), false, true},
+		{"one frame and a byte", append(slices.Clone(ping), 0), true, false},
+	} {
+		for _, slow := range []bool{false, true} {
+			s := NewStream(Options{})
+			s.slowHunt = slow
+			s.hb = slices.Clone(tc.b)
+			s.metas = []metaAt{{off: 0, m: Meta{Frame: 1}, chunkStart: tc.chunkStart}}
+			s.startHunt(0)
+			if got := s.hunt(); got != tc.want || got && (s.pos != 0 || s.stats.Resyncs != 1) {
+				t.Errorf("%s (full search %v): synced %v at %d (%d resyncs), want %v at 0", tc.name, slow, got, s.pos, s.stats.Resyncs, tc.want)
+			}
+		}
 	}
 }
