@@ -27,11 +27,11 @@ func (a *Analyzer) AddKeys(k *tls.KeyLog) {
 	a.keys.Add(k)
 }
 
-// addSecrets adds the TLS key log secrets of src past the first used to the
-// analyzer's key log, and returns how many src has given. A malformed
-// block is skipped, as Wireshark does, with a warning for the report.
-func (a *Analyzer) addSecrets(src decode.SecretsSource, used int, warn func(string)) int {
-	all := src.Secrets()
+// addSecrets adds the TLS key log secrets of all (a source's) past the
+// first used to the analyzer's key log, and returns how many there are.
+// A malformed block is skipped, as Wireshark does, with a warning for the
+// report.
+func (a *Analyzer) addSecrets(all []decode.DecryptionSecret, used int, warn func(string)) int {
 	for i, s := range all[min(used, len(all)):] {
 		if s.Type != tls.DSBTypeTLSKeyLog {
 			continue

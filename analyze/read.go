@@ -87,7 +87,11 @@ func (r *InputReader) Next() (*decode.Packet, error) {
 // the next Take, or nil if p carries none.
 func (r *InputReader) Take(p *decode.Packet) *decode.Segment {
 	if r.secrets != nil {
-		r.used = r.a.addSecrets(r.secrets, r.used, func(w string) { r.warns = append(r.warns, w) })
+		// Asked for each packet (a live key log grows as connections
+		// begin), added only when there are new ones.
+		if all := r.secrets.Secrets(); len(all) > r.used {
+			r.used = r.a.addSecrets(all, r.used, func(w string) { r.warns = append(r.warns, w) })
+		}
 	}
 	r.hasICMP = false
 	if ok, _ := r.dec.Decode(p, &r.seg); ok {

@@ -3,9 +3,12 @@ package decode
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -477,5 +480,66 @@ func TestPcapngUnsupportedInterface(t *testing.T) {
 	}
 	if st := d.Stats(); st.NonIP != 1 || st.TCP != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestPcapWindow: records of every size, some larger than the read
+// buffer, read through buffers of several sizes, come out whole and in
+// order, with their offsets right when the file is cut mid-record.
+func TestPcapWindow(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	var b bytes.Buffer
+	w := pcapgo.NewWriter(&b)
+	if err := w.WriteFileHeader(1<<16, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for i := range 500 {
+		n := 14 + r.IntN(200)
+		if i%50 == 7 {
+			n = 3000 + r.IntN(3000)
+		}
+		p := make([]byte, n)
+		for j := range p {
+			p[j] = byte(r.Uint32())
+		}
+		want = append(want, p)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(int64(i), 0), CaptureLength: n, Length: n}, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whole := b.Bytes()
+	for _, size := range []int{64, 100, 4096, 1 << 20} {
+		for _, cut := range []int{len(whole), len(whole) - 5} {
+			src, err := newSource(context.Background(), bytes.NewReader(whole[:cut]), "window", 0, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for {
+				p, err := src.Next()
+				if err != nil {
+					if err != io.EOF {
+						t.Fatalf("buffer %d, cut %d: %v", size, cut, err)
+					}
+					break
+				}
+				if got >= len(want) || !bytes.Equal(p.Data, want[got]) || p.Time.Unix() != int64(got) {
+					t.Fatalf("buffer %d, cut %d: record %d differs", size, cut, got)
+				}
+				got++
+			}
+			wantN, warn := len(want), ""
+			if cut < len(whole) {
+				wantN = len(want) - 1
+				warn = fmt.Sprintf("capture cut off mid-packet at offset %d after %d packets", len(whole)-16-len(want[len(want)-1]), wantN)
+			}
+			if got != wantN {
+				t.Errorf("buffer %d, cut %d: %d records, want %d", size, cut, got, wantN)
+			}
+			if ws := src.Info().Warnings; warn != "" && (len(ws) != 1 || ws[0] != warn) {
+				t.Errorf("buffer %d, cut %d: warnings %q, want %q", size, cut, ws, warn)
+			}
+		}
 	}
 }
