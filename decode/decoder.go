@@ -58,7 +58,6 @@ type DecodeStats struct {
 // values between calls so that decoding does not allocate. A Decoder is
 // not safe for concurrent use.
 type Decoder struct {
-	eth  layers.Ethernet
 	loop layers.Loopback
 	ip4  layers.IPv4
 
@@ -214,10 +213,18 @@ func (d *Decoder) link(lt layers.LinkType, data []byte, wire int, s *Segment) er
 }
 
 func (d *Decoder) ethernet(data []byte, wire int, s *Segment, depth int) error {
-	if err := d.eth.DecodeFromBytes(data, gopacket.NilDecodeFeedback); err != nil {
+	if len(data) < 14 {
 		return malformed("ethernet: %d bytes", len(data))
 	}
-	return d.etherType(d.eth.EthernetType, data[14:], wire-14, s, depth)
+	// The EtherType is all the header tells the decoding, read as
+	// gopacket's layers.Ethernet reads it (a value under 0x600 is an
+	// 802.3 length: LLC follows), without the layer's slices of both
+	// addresses, a twentieth of decoding a packet.
+	t := layers.EthernetType(binary.BigEndian.Uint16(data[12:14]))
+	if t < 0x600 {
+		t = layers.EthernetTypeLLC
+	}
+	return d.etherType(t, data[14:], wire-14, s, depth)
 }
 
 // etherType dispatches on an EtherType, after peeling VLAN tags.
