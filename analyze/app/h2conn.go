@@ -394,6 +394,8 @@ func (d *h2dir) newStream(opts h2.Options) *h2.Stream {
 		if s = d.h.pool.get(); s == nil {
 			return h2.NewStream(opts)
 		}
+		s.Reopen(opts) // Reset when it was put in the pool
+		return s
 	}
 	d.spare = nil
 	s.Reset(opts)

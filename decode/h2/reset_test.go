@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -50,7 +51,15 @@ func TestResetAsNew(t *testing.T) {
 			if len(first.recs) == 0 && len(tt.first) > 100 {
 				t.Fatal("the first stream emitted nothing: the case tests nothing")
 			}
+			// Reset for the next, as a pool's Stream is Reset when it
+			// is put there and Reopened when it is taken.
+			pooled := *s
+			pooled.Reset(Options{})
+			pooled.Reopen(tt.opts)
 			s.Reset(tt.opts)
+			if !reflect.DeepEqual(&pooled, s) {
+				t.Errorf("Reset and Reopened:\n%+v\nReset:\n%+v", pooled, *s)
+			}
 			var reused collector
 			feed(s, tt.then, []int{17, 64}, &reused)
 			if !slices.Equal(reused.recs, fresh.recs) || len(fresh.recs) == 0 {

@@ -188,6 +188,14 @@ func (s *Stream) Reset(opts Options) {
 	s.init(opts)
 }
 
+// Reopen readies s, Reset since it was last given anything (a pool's,
+// Reset as it was put there), for a new direction with opts: what
+// Reset(opts) would do, without clearing again what is clear (half the
+// cost of taking a Stream for a short connection).
+func (s *Stream) Reopen(opts Options) {
+	s.init(opts)
+}
+
 // keptBytes is b emptied if Reset keeps it, else nil.
 func keptBytes(b []byte) []byte {
 	if cap(b) > maxKeptOnReset {
