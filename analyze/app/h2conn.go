@@ -145,10 +145,14 @@ func newConn(spare *Conn, host Host, forced bool, keys *KeyRef, pool *StreamPool
 			goaways = nil
 		}
 		clear(goaways[:cap(goaways)])
+		// Each side's emit is its h2dir.frame bound to the same h2dir,
+		// which stays where it is: kept, not bound again (an allocation
+		// each).
+		emits := [2]func(*h2.Frame){h.dir[0].emit, h.dir[1].emit}
 		*h = Conn{} // a zero composite is cleared in place, not copied from a temporary
 		h.host, h.forced, h.keys, h.streams, h.goaways, h.pool = host, forced, keys, st, goaways[:0], pool
 		for side := range h.dir {
-			h.dir[side].spare = streams[side]
+			h.dir[side].spare, h.dir[side].emit = streams[side], emits[side]
 		}
 	}
 	h.streams.host = host
@@ -158,7 +162,9 @@ func newConn(spare *Conn, host Host, forced bool, keys *KeyRef, pool *StreamPool
 	for side := range h.dir {
 		d := &h.dir[side]
 		d.h, d.side = h, side
-		d.emit = d.frame
+		if d.emit == nil {
+			d.emit = d.frame
+		}
 	}
 	h.flow.init()
 	return h
