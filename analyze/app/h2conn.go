@@ -149,10 +149,13 @@ func newConn(spare *Conn, host Host, forced bool, keys *KeyRef, pool *StreamPool
 		// which stays where it is: kept, not bound again (an allocation
 		// each).
 		emits := [2]func(*h2.Frame){h.dir[0].emit, h.dir[1].emit}
+		// And each side's settings' array (at most 32, copied into the
+		// report's map, never kept by a row).
+		settings := [2][]http2.Setting{h.dir[0].settings[:0], h.dir[1].settings[:0]}
 		*h = Conn{} // a zero composite is cleared in place, not copied from a temporary
 		h.host, h.forced, h.keys, h.streams, h.goaways, h.pool = host, forced, keys, st, goaways[:0], pool
 		for side := range h.dir {
-			h.dir[side].spare, h.dir[side].emit = streams[side], emits[side]
+			h.dir[side].spare, h.dir[side].emit, h.dir[side].settings = streams[side], emits[side], settings[side]
 		}
 	}
 	h.streams.host = host
