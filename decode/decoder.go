@@ -589,6 +589,14 @@ func (d *Decoder) tcp(data []byte, plen int, s *Segment) error {
 // parse, as it ends Wireshark's.
 func (d *Decoder) options(b []byte, o *TCPOptions) {
 	*o = TCPOptions{WindowScale: -1, SACK: d.sack[:0]}
+	if len(b) == 12 && b[0] == 1 && b[1] == 1 && b[2] == 8 && b[3] == 10 {
+		// Two no-ops and the timestamps: every segment but a SYN of
+		// Linux, and most of other stacks', taken at once.
+		o.Timestamp = true
+		o.TSVal = binary.BigEndian.Uint32(b[4:8])
+		o.TSEcr = binary.BigEndian.Uint32(b[8:12])
+		return
+	}
 	for len(b) > 0 {
 		kind := b[0]
 		if kind == 0 { // end of options

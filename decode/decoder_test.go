@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -624,6 +625,31 @@ func TestIPv4WithoutOptions(t *testing.T) {
 			if !reflect.DeepEqual(sa, sb) {
 				t.Errorf("length %d df %v:\nby hand   %+v\nthe layer %+v", length, df, sa, sb)
 			}
+		}
+	}
+}
+
+// TestOptionsTimestampFirst: two no-ops and the timestamps, taken at
+// once (Decoder.options), read as the same options in another order
+// are read by the loop; other 12-byte options are not taken for them.
+func TestOptionsTimestampFirst(t *testing.T) {
+	ts := []byte{8, 10, 0x01, 0x02, 0x03, 0x04, 0xf1, 0xf2, 0xf3, 0xf4}
+	d := NewDecoder()
+	for _, tc := range []struct {
+		name       string
+		fast, loop []byte
+	}{
+		{"timestamps", append([]byte{1, 1}, ts...), append(slices.Clone(ts), 1, 1)},
+		{"window scale", []byte{1, 1, 3, 3, 7, 1, 1, 1, 1, 1, 1, 1}, []byte{3, 3, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+		{"short timestamp", []byte{1, 1, 8, 9, 0, 0, 0, 1, 0, 0, 0, 0}, []byte{8, 9, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1}},
+	} {
+		var a, b TCPOptions
+		d.options(tc.fast, &a)
+		a.SACK = nil
+		d.options(tc.loop, &b)
+		b.SACK = nil
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: %+v, the loop's %+v", tc.name, a, b)
 		}
 	}
 }
