@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"net/netip"
 	"time"
 
 	"github.com/h2pcap/h2pcap/internal/flowhash"
@@ -144,12 +145,26 @@ const dupSample = 64
 // the whole analysis, and the words of the header and the ends of the
 // payload tell the same apart.
 func (d *dupFilter) fingerprint(s *Segment, checksum uint16) (sum, flow uint64) {
-	// The direction by its endpoints' hash (flowhash: an IPv4 endpoint
-	// one word), which stands for the addresses and ports in the sum.
-	flow = flowhash.Directed(s.Src, s.Dst)
+	// The direction's hash, which stands for the addresses and ports
+	// in the sum.
+	flow = directed(s.Src, s.Dst)
 	h := flowhash.Mix(flow ^ uint64(s.Seq)<<32 ^ uint64(s.Ack))
 	h = flowhash.Mix(h ^ uint64(s.IPID)<<48 ^ uint64(s.Window)<<32 ^ uint64(checksum)<<16 ^ uint64(s.IPVersion)<<8 ^ uint64(s.Flags))
 	return copyShapeSum(h, s), flow
+}
+
+// directed hashes a direction of a connection, from src to dst: two IPv4
+// endpoints in two words, mixed twice (flowhash.Directed mixes each
+// endpoint, then both: a third of the fingerprint), others as
+// flowhash.Directed does. The family bit keeps the two kinds apart.
+func directed(src, dst netip.AddrPort) uint64 {
+	a, b := src.Addr(), dst.Addr()
+	if !a.Is4() || !b.Is4() {
+		return flowhash.Directed(src, dst)
+	}
+	x, y := a.As4(), b.As4()
+	h := flowhash.Mix(uint64(binary.BigEndian.Uint32(x[:]))<<32 | uint64(binary.BigEndian.Uint32(y[:])))
+	return flowhash.Mix(h ^ (uint64(src.Port())<<16 | uint64(dst.Port()) | 1<<48))
 }
 
 // copyShapeSum is h mixed with what appendCopyShape appends: the TCP
@@ -187,10 +202,11 @@ func copyShapeSum(h uint64, s *Segment) uint64 {
 // dupSampleWords is how many 8-byte words of each end of the payload the
 // fingerprint mixes in. The TCP checksum, which the fingerprint has too,
 // covers the whole payload, and a copy has the same bytes: the ends only
-// guard against a checksum that matches by chance, for which 16 bytes
-// each end (a TLS record's header and sequence-dependent bytes, an
-// HTTP/2 frame header) do as well as more.
-const dupSampleWords = 2
+// guard against a checksum that matches by chance in a segment that
+// matches in every header field too (sequence and acknowledgement
+// numbers, IP ID, timestamps), for which 8 bytes each end (a TLS
+// record's header, an HTTP/2 frame header) do as well as more.
+const dupSampleWords = 1
 
 // appendCopyShape appends to b what every copy of s has whatever a box
 // did to its addresses and IP header: its TCP options (timestamps, MSS,
