@@ -41,7 +41,13 @@ func (a *Analyzer) connClosed(c *conn, s *decode.Segment) {
 	c.closedNoted = true
 	a.openConns.Add(-1)
 	if a.fg != nil {
-		a.fg.closedConn(c)
+		// Its end, read where its end is kept: by the reader with
+		// workers (shard.go), which never reads the trackers' copy.
+		if c.sh != nil {
+			a.fg.closedConn(c, c.sh.end)
+		} else {
+			a.fg.closedConn(c, c.endTime())
+		}
 	}
 	if c.nt == nil || s == nil {
 		return

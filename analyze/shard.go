@@ -393,11 +393,12 @@ func (a *Analyzer) sweepShards(now time.Time) {
 	fg.next = now.Add(time.Second)
 	var judge []*conn
 	kept := fg.closed[:0]
-	for _, c := range fg.closed {
+	for _, e := range fg.closed {
+		c := e.c
 		switch {
 		case c.forgotten || a.all[c.stream] != c:
 		case now.Sub(c.sh.end) < fg.after:
-			kept = append(kept, c)
+			kept = append(kept, e)
 		default:
 			judge = append(judge, c)
 		}
@@ -405,7 +406,7 @@ func (a *Analyzer) sweepShards(now time.Time) {
 	clear(fg.closed[len(kept):])
 	fg.closed = kept
 	if cap(fg.closed) > 64 && len(fg.closed) < cap(fg.closed)/4 {
-		fg.closed = append([]*conn(nil), fg.closed...)
+		fg.closed = append([]closedConn(nil), fg.closed...)
 	}
 	if len(judge) == 0 {
 		return
