@@ -21,6 +21,14 @@ func (p *Placer) AddPoint(name string) int {
 	p.votes = append(p.votes, 0)
 	p.gaps = append(p.gaps, nil)
 	np := len(p.names)
+	for d, old := range p.samples {
+		// By pair of points, a*np+b: laid out again for the new np.
+		laid := make([][]int64, np*np)
+		for a := range np - 1 {
+			copy(laid[a*np:a*np+np-1], old[a*(np-1):(a+1)*(np-1)])
+		}
+		p.samples[d] = laid
+	}
 	p.clean.np = np // records unpack to every point, those packed before included
 	for _, f := range p.open {
 		f.grow(np)

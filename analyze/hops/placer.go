@@ -48,7 +48,7 @@ type Placer struct {
 	// samples are per flow direction and ordered pair of points the
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
-	samples [2]map[[2]int][]int64
+	samples [2][][]int64 // by direction, then a*np+b (sample)
 	// content is the table of recent data segments (content.go), made
 	// at the first; live the open flows by id, which it names.
 	content []contentEntry
@@ -301,7 +301,7 @@ func New(names []string) *Placer {
 		clean:    cleanFlows{np: n},
 	}
 	for d := range p.samples {
-		p.samples[d] = map[[2]int][]int64{}
+		p.samples[d] = make([][]int64, n*n)
 	}
 	return p
 }
@@ -1010,15 +1010,14 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			if b == a || f.at[b] == nil {
 				continue
 			}
-			delta, ok := p.typicalDelta(chunk, n, func(i int) []int32 { return copiesOf(a, i) }, func(i int) []int32 { return copiesOf(b, i) })
+			delta, ok := p.typicalDelta(chunk, n, recs, start[a*(n+1):], start[b*(n+1):])
 			switch {
 			case ok:
 				if !res.hasDelta[a][b] {
 					res.delta[a][b], res.hasDelta[a][b] = delta, true
 				}
-				key := [2]int{a, b}
-				if s := p.samples[d]; len(s[key]) < maxSamples {
-					s[key] = append(s[key], delta)
+				if s := p.sample(d, a, b); len(*s) < maxSamples {
+					*s = append(*s, delta)
 				}
 			case res.hasDelta[a][b]:
 				// Nothing here reached b once (a black hole, or only
@@ -1026,7 +1025,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				delta = res.delta[a][b]
 			default:
 				// Nor before: the other connections' between a and b.
-				if s := p.samples[d][[2]int{a, b}]; len(s) > 0 {
+				if s := *p.sample(d, a, b); len(s) > 0 {
 					delta = median(s)
 				}
 			}
@@ -1255,10 +1254,16 @@ func (p *Placer) inWindow(b int, ns int64) bool {
 	return !p.ended[b] || ns <= p.lastOf(b).UnixNano()
 }
 
+// sample is the time samples of direction d from point a to point b.
+func (p *Placer) sample(d, a, b int) *[]int64 {
+	return &p.samples[d][a*len(p.names)+b]
+}
+
 // typicalDelta is the median, over the byte ranges both points saw
 // once, of the time from a's copy to b's: the path delay between them
-// plus their clocks' offset.
-func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (int64, bool) {
+// plus their clocks' offset. Interval i's copies at a are
+// recs[as[i]:as[i+1]], at b recs[bs[i]:bs[i+1]] (compare's flat list).
+func (p *Placer) typicalDelta(chunk []rec, n int, recs, as, bs []int32) (int64, bool) {
 	ds := p.buf.deltas[:0]
 	// Past deltaSamples intervals (a fast connection's second of
 	// packets), every step-th: the median of thousands moves by
@@ -1268,8 +1273,8 @@ func (p *Placer) typicalDelta(chunk []rec, n int, as, bs func(i int) []int32) (i
 		// Only bytes sent once: a retransmitted range's copies at the two
 		// points need not be the same packet (the first lost, a later
 		// one through: seconds apart).
-		if a, b := as(i), bs(i); len(a) == 1 && len(b) == 1 {
-			ds = append(ds, chunk[b[0]].ns-chunk[a[0]].ns)
+		if as[i+1]-as[i] == 1 && bs[i+1]-bs[i] == 1 {
+			ds = append(ds, chunk[recs[bs[i]]].ns-chunk[recs[as[i]]].ns)
 		}
 	}
 	p.buf.deltas = ds

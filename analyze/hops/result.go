@@ -473,7 +473,7 @@ func (p *Placer) covers(pt int, f *flow) bool {
 func (p *Placer) offsetsFrom0() []*int64 {
 	np := len(p.names)
 	pair := func(a, b int) (int64, bool) {
-		s0, s1 := p.samples[0][[2]int{a, b}], p.samples[1][[2]int{a, b}]
+		s0, s1 := *p.sample(0, a, b), *p.sample(1, a, b)
 		if len(s0) == 0 || len(s1) == 0 {
 			return 0, false
 		}
