@@ -124,7 +124,18 @@ type groupReader struct {
 	skipped map[string]int // packets of interfaces not a point (no TCP), by label
 	pending *decode.Packet
 	target  int // the point of pending
-	done    bool
+	// sec and nsec are pending's time, as before compares it: the
+	// earliest of the groups' packets is chosen for every packet, and
+	// time.Time.Before was the most of choosing it.
+	sec  int64
+	nsec int
+	done bool
+}
+
+// before says whether g's pending packet came before o's
+// (time.Time.Before of their times).
+func (g *groupReader) before(o *groupReader) bool {
+	return g.sec < o.sec || g.sec == o.sec && g.nsec < o.nsec
 }
 
 // analyzePoints analyses each capture point on its own Analyzer (each
@@ -220,7 +231,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	for {
 		var next *groupReader
 		for _, g := range groups {
-			if !g.done && (next == nil || g.pending.Time.Before(next.pending.Time)) {
+			if !g.done && (next == nil || g.before(next)) {
 				next = g
 			}
 		}
@@ -392,6 +403,7 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 		if err == nil {
 			if !g.split {
 				g.pending, g.target = p, g.points[0]
+				g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
 				return nil
 			}
 			if k := g.pointOf(p); k >= 0 {
@@ -399,6 +411,7 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 				p.Input = pt.own.input
 				pt.own.count(p)
 				g.pending, g.target = p, g.points[k]
+				g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
 				return nil
 			}
 			continue
