@@ -2,6 +2,7 @@ package hops
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -986,6 +987,21 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		k := pt*(n+1) + i
 		return recs[start[k]:start[k+1]]
 	}
+	// The fewest and most copies of an interval at each point: a pair
+	// where a's most is no more than b's fewest has nothing of a's
+	// that b lacks, and is not looked at interval by interval (every
+	// pair of a clean chunk: each interval once at every point).
+	fewest := slices.Grow(p.buf.fewest[:0], np)[:np]
+	most := slices.Grow(p.buf.most[:0], np)[:np]
+	for pt := range np {
+		lo, hi := int32(math.MaxInt32), int32(0)
+		for i := range n {
+			c := start[pt*(n+1)+i+1] - start[pt*(n+1)+i]
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		fewest[pt], most[pt] = lo, hi
+	}
+	p.buf.fewest, p.buf.most = fewest, most
 	missed, capMissed := p.buf.missed, slices.Grow(p.buf.capMissed[:0], len(chunk))[:len(chunk)]
 	clear(capMissed)
 	p.buf.capMissed = capMissed
@@ -1032,7 +1048,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				}
 			}
 			marked := false
-			for i := range n {
+			for i := 0; i < n && most[a] > fewest[b]; i++ {
 				as, bs := copiesOf(a, i), copiesOf(b, i)
 				if len(as) <= len(bs) {
 					continue
@@ -1102,6 +1118,8 @@ type buffers struct {
 	stopped   []bool
 	deltas    []int64
 	taken     []bool
+	fewest    []int32 // per point, compare's
+	most      []int32
 	out       []int32
 	// compareAcks': all the direction's packets, the due ones, their
 	// copies' spans in it, and copies per point.
