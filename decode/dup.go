@@ -101,10 +101,23 @@ func ifaceSlot(iface int32) uint16 {
 // connection: the last one, and whether it was the same as the one
 // before (a sender that keeps it constant).
 type dupSender struct {
-	flow     uint64
-	lastID   uint16
+	flow uint64
+	// since is when this direction took the entry (Unix ns), or
+	// dupWindow before if the direction before it had sent nothing for
+	// dupWindow: then this one sent nothing either in that time (it
+	// would have taken the entry).
+	since    int64
+	lastAt   int64  // its last segment not a copy (Unix ns)
+	lastID   uint16 // the last IP ID
+	maxID    uint16 // the newest IP ID, by 16-bit serial order
 	constant bool
 }
+
+// dupNewer bounds how far past a direction's newest IP ID a segment's may
+// be for copyOf to know it is not a copy without reading its slot: a
+// copy has its original's IP ID, no newer than the newest, and a sender
+// does not send 4096 segments in dupWindow on one connection.
+const dupNewer = 4096
 
 // dupFilter finds the copies among an input's TCP segments.
 type dupFilter struct {
@@ -129,6 +142,8 @@ type dupFilter struct {
 	first, firstOf frameRef // the first copy dropped and the frame it copies
 	passed         int      // repeats without an IP ID analysed, the pattern not shown
 	firstPassed    frameRef
+
+	readAll bool // tests: every segment's slot read, to compare with copyOf's shortcut
 }
 
 // dupSample is how many bytes of each end of the payload
@@ -247,7 +262,16 @@ func (d *dupFilter) copyOf(s *Segment, checksum uint16, iface int32) bool {
 	if !hasID {
 		window = dupWindowNoID
 	}
-	repeat := slot.iface != 0 && slot.sum == sum && absDuration(time.Duration(at-slot.at)) <= window
+	// A segment whose IP ID is newer than any its direction sent since
+	// it took its sender entry more than dupWindow ago is no copy: a
+	// copy's original came within dupWindow, so after, and had the same
+	// IP ID. Its slot, a random one of the table and most often out of
+	// the cache, is then not read (a twentieth of analysing short
+	// connections), only written.
+	repeat := false
+	if d.readAll || !hasID || sender.flow != flow || at-sender.since <= int64(dupWindow) || s.IPID-sender.maxID-1 >= dupNewer {
+		repeat = slot.iface != 0 && slot.sum == sum && absDuration(time.Duration(at-slot.at)) <= window
+	}
 	d.last = frameRef{s.Input, s.Frame}
 	d.proven <<= 1
 	d.repeats <<= 1
@@ -261,10 +285,17 @@ func (d *dupFilter) copyOf(s *Segment, checksum uint16, iface int32) bool {
 		*slot = dupEntry{sum: sum, at: at, frame: uint32(s.Frame), input: uint16(s.Input), iface: ifaceSlot(iface)}
 		if sender.flow == flow {
 			sender.constant = s.IPID == sender.lastID
+			if n := s.IPID - sender.maxID; n != 0 && n < 0x8000 {
+				sender.maxID = s.IPID
+			}
 		} else {
-			*sender = dupSender{flow: flow}
+			since := at
+			if sender.flow == 0 || at-sender.lastAt > int64(dupWindow) {
+				since = at - int64(dupWindow) - 1
+			}
+			*sender = dupSender{flow: flow, since: since, maxID: s.IPID}
 		}
-		sender.lastID = s.IPID
+		sender.lastID, sender.lastAt = s.IPID, at
 		return false
 	}
 	if !hasID && d.proven == 0 && bits.OnesCount64(d.repeats) < dupPatternMin {
