@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
@@ -47,8 +48,50 @@ func TestConnIndexShared(t *testing.T) {
 	y := newConnIndex()
 	tb = tupleOf(b.ep[0], b.ep[1])
 	y.byHash[tb.h] = a // a's connection under b's hash, as a collision would
+	w, bit := seenBit(tb.h)
+	y.seen[w] |= bit // as set marks the hashes it files
 	y.set(&tb, b, gone)
 	if y.other[keyOf(b.ep[0], b.ep[1])] != b || y.get(&tb, gone) != b || len(y.byHash)+len(y.other) != 2 {
 		t.Errorf("a shared hash: other %v, get %p, %d indexed", y.other, y.get(&tb, gone), len(y.byHash)+len(y.other))
+	}
+}
+
+// TestConnIndexSeen: with the bits of hashes ever filed (connIndex.seen)
+// in front of the map, the index still finds what a map of tuples finds,
+// over 100,000 random tuples set, forgotten and looked up (many more
+// than the bits, so that bits are shared).
+func TestConnIndexSeen(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	gone := &conn{forgotten: true}
+	x := newConnIndex()
+	ref := map[connKey]*conn{}
+	ep := func() netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(r.IntN(4)), byte(r.IntN(256))}), uint16(r.IntN(4096)))
+	}
+	var known []tuple
+	for i := range 300000 {
+		var tp tuple
+		if len(known) > 0 && r.IntN(2) == 0 {
+			tp = known[r.IntN(len(known))]
+		} else {
+			tp = tupleOf(ep(), ep())
+		}
+		k := keyOf(tp.a, tp.b)
+		switch r.IntN(3) {
+		case 0:
+			c := &conn{ep: [2]netip.AddrPort{tp.a, tp.b}}
+			x.set(&tp, c, gone)
+			ref[k] = c
+			known = append(known, tp)
+		case 1:
+			if ref[k] != nil {
+				x.set(&tp, gone, gone)
+				ref[k] = gone
+			}
+		default:
+			if got, want := x.get(&tp, gone), ref[k]; got != want {
+				t.Fatalf("lookup %d of %v: got %p, want %p", i, k, got, want)
+			}
+		}
 	}
 }
