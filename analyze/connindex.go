@@ -34,9 +34,9 @@ type connIndex struct {
 	seen []uint64
 }
 
-// seenBits is the size of connIndex.seen, 2^20 bits (128 KB): a million
-// tuples leave a new one's bit clear more often than not; 200,000, five
-// times in six.
+// seenBits is the size of connIndex.seen, 2^20 bits (128 KB): after
+// 200,000 tuples a new one's bit is clear five times in six; after a
+// million, still one time in three.
 const seenBits = 1 << 20
 
 // seenBit is h's bit in connIndex.seen.

@@ -38,8 +38,7 @@ type Placer struct {
 	// reference (first on a handshake's client->server path).
 	votes   []int
 	now     time.Time
-	swept   time.Time
-	sweepAt time.Time   // swept + PlaceSweep: the next sweep is due
+	sweepAt time.Time   // PlaceSweep after the last sweep's time: the next is due
 	first   []time.Time // per point: its first and last segment's time
 	last    []time.Time
 	ended   []bool
@@ -668,7 +667,7 @@ const maxQuoted = 256
 // sweep compares what is due in every open flow and retires the done
 // ones.
 func (p *Placer) sweep() {
-	p.swept, p.sweepAt = p.now, p.now.Add(verdict.PlaceSweep)
+	p.sweepAt = p.now.Add(verdict.PlaceSweep)
 	keep := p.open[:0]
 	for _, f := range p.open {
 		quiet := p.now.Sub(f.last)

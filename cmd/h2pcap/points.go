@@ -132,6 +132,12 @@ type groupReader struct {
 	done bool
 }
 
+// hold makes p, of point target, g's pending packet.
+func (g *groupReader) hold(p *decode.Packet, target int) {
+	g.pending, g.target = p, target
+	g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
+}
+
 // before says whether g's pending packet came before o's
 // (time.Time.Before of their times).
 func (g *groupReader) before(o *groupReader) bool {
@@ -402,16 +408,14 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 		}
 		if err == nil {
 			if !g.split {
-				g.pending, g.target = p, g.points[0]
-				g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
+				g.hold(p, g.points[0])
 				return nil
 			}
 			if k := g.pointOf(p); k >= 0 {
 				pt := points[g.points[k]]
 				p.Input = pt.own.input
 				pt.own.count(p)
-				g.pending, g.target = p, g.points[k]
-				g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
+				g.hold(p, g.points[k])
 				return nil
 			}
 			continue
