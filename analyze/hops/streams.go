@@ -46,7 +46,6 @@ func (s *streamFlows) set(stream int, f *flow) {
 		// The first stream, or every one before retired: the window
 		// starts here.
 		s.base, i = stream, 0
-		s.win = s.win[:0]
 	}
 	for i >= len(s.win) {
 		s.win = append(s.win, nil)

@@ -344,18 +344,25 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		restore := capHeapForReport(halfReportSlack)
 		defer restore()
 	}
-	if opts.SpillRows {
-		// The healthy connections closed within forgetQuiet of the
-		// capture's end are judged and spilled now, one by one, as the
-		// earlier ones were: the Report would otherwise make their rows
-		// and facts all at once beside their trackers (200k short
-		// connections in JSON: about 20,000 of them, the last 30 MB of
-		// the peak RSS). The same bytes (TestForgetClosedSameJSON).
+	forgetAtEnd(a, opts, unlisted)
+	return a.Report(infos), nil
+}
+
+// forgetAtEnd has a, at the end of its capture, judge the healthy
+// connections closed within opts.ForgetHealthy of the end, as the
+// earlier ones were, and spill their rows (opts.SpillRows) or, with
+// unlisted, forget them (analyze.Analyzer.ForgetClosed,
+// ForgetClosedUnlisted): the Report would otherwise make their rows and
+// facts all at once beside their trackers (200k short connections in
+// JSON: about 20,000 of them, the last 30 MB of the peak RSS). The same
+// bytes (TestForgetClosedSameJSON).
+func forgetAtEnd(a *analyze.Analyzer, opts analyze.Options, unlisted bool) {
+	switch {
+	case opts.SpillRows:
 		a.ForgetClosed(report.FoldAbove)
-	} else if unlisted && opts.ForgetHealthy > 0 {
+	case unlisted && opts.ForgetHealthy > 0:
 		a.ForgetClosedUnlisted(report.FoldAbove)
 	}
-	return a.Report(infos), nil
 }
 
 // readInputs reads the inputs in the order given into a new analyzer,

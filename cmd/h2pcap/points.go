@@ -14,7 +14,6 @@ import (
 	"github.com/h2pcap/h2pcap/analyze/hops"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
-	"github.com/h2pcap/h2pcap/report"
 )
 
 // pointSpec is one capture point: its name and its files (one capture,
@@ -287,12 +286,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	// opts.ForgetHealthy of the end, as one capture's analysis does
 	// (analyzeInputs), rather than making their rows in its Report.
 	for _, pt := range points {
-		switch {
-		case opts.SpillRows:
-			pt.a.ForgetClosed(report.FoldAbove)
-		case unlisted && opts.ForgetHealthy > 0:
-			pt.a.ForgetClosedUnlisted(report.FoldAbove)
-		}
+		forgetAtEnd(pt.a, opts, unlisted)
 	}
 	res.Forgotten = make([]hops.Forgotten, len(points))
 	for i, pt := range points {
