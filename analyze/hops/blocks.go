@@ -95,21 +95,37 @@ func (l *blockLog[T]) appendTo(dst []T) []T {
 	return dst
 }
 
-// take moves the records for which out holds to dst, in order, and keeps
-// the others in order; it returns dst.
-func (l *blockLog[T]) take(out func(*T) bool, dst []T, pool *blockPool[T]) []T {
+// takeUpTo moves the ranges of l that end at or below lim to dst, in
+// order, and keeps the others in order; it returns dst. It is written for
+// rec, not as a blockLog method taking a predicate: a call through a
+// func value for each of a busy flow's packets was a tenth of comparing
+// four points' copies.
+func takeUpTo(l *blockLog[rec], lim int64, dst []rec, pool *blockPool[rec]) []rec {
+	// In runs: the ranges due are mostly the oldest, those kept the
+	// newest, each run copied at once.
 	wb, wi := 0, 0 // where the next record kept goes
 	for _, b := range l.blocks {
-		for i := range b {
-			if out(&b[i]) {
-				dst = append(dst, b[i])
+		for i := 0; i < len(b); {
+			j := i + 1
+			if b[i].hi() <= lim {
+				for j < len(b) && b[j].hi() <= lim {
+					j++
+				}
+				dst = append(dst, b[i:j]...)
+				i = j
 				continue
 			}
-			if wi == len(l.blocks[wb]) {
-				wb, wi = wb+1, 0
+			for j < len(b) && b[j].hi() > lim {
+				j++
 			}
-			l.blocks[wb][wi] = b[i]
-			wi++
+			for i < j {
+				if wi == len(l.blocks[wb]) {
+					wb, wi = wb+1, 0
+				}
+				n := copy(l.blocks[wb][wi:], b[i:j])
+				wi += n
+				i += n
+			}
 		}
 	}
 	l.truncate(wb, wi, pool)

@@ -271,10 +271,10 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 			fs = slices.DeleteFunc(fs, func(x *flow) bool { return x == o })
 			p.byTuple[k] = appendFlow(fs, g)
 		}
-		o.at[mv.pt] = nil
+		o.at[mv.pt], o.everywhere = nil, false
 	}
-	if o.last.After(g.last) {
-		g.last = o.last
+	if o.lastNS > g.lastNS {
+		g.last, g.lastNS = o.last, o.lastNS
 	}
 	g.closed = g.closed || o.closed
 	for i, x := range p.open {

@@ -36,9 +36,14 @@ type Placer struct {
 	clean   cleanFlows
 	// votes are per point the retired clean flows' votes for the
 	// reference (first on a handshake's client->server path).
-	votes   []int
-	now     time.Time
-	sweepAt time.Time   // PlaceSweep after the last sweep's time: the next is due
+	votes []int
+	now   time.Time
+	// nowNS is now in Unix ns (math.MinInt64 before the first time),
+	// sweepAt when the next sweep is due, PlaceSweep after the last's:
+	// compared for every packet as integers (time.Time's After and
+	// Before were a twentieth of placing a packet).
+	nowNS   int64
+	sweepAt int64
 	first   []time.Time // per point: its first and last segment's time
 	last    []time.Time
 	ended   []bool
@@ -108,6 +113,9 @@ type flow struct {
 	syn   bool
 	start time.Time
 	last  time.Time
+	// lastNS is last in Unix ns, math.MinInt64 before any: compared for
+	// every packet.
+	lastNS int64
 	// dir is per direction what is still to compare, dropped at retire;
 	// res what the comparisons found, kept until Finish.
 	dir [2]*dirLog
@@ -124,6 +132,8 @@ type flow struct {
 	id    uint32
 	alone bool
 	tries int8
+	// everywhere: seenEverywhere found every point's member.
+	everywhere bool
 	// told is, with OnLoss, the packets already told lost per direction
 	// and hop ({d, from, to}), and lost the total compared lost so far.
 	told map[[3]int]int
@@ -300,7 +310,8 @@ func New(names []string) *Placer {
 		gaps:     make([][]gap, n),
 		live:     map[uint32]*flow{},
 		clean:    cleanFlows{np: n},
-		sweepAt:  time.Time{}.Add(verdict.PlaceSweep),
+		nowNS:    math.MinInt64,
+		sweepAt:  math.MinInt64 + int64(verdict.PlaceSweep),
 	}
 	for d := range p.samples {
 		p.samples[d] = make([][]int64, n*n)
@@ -311,13 +322,14 @@ func New(names []string) *Placer {
 // Segment takes segment s of point, which that point's analysis filed
 // under tcp.stream stream (analyze.Analyzer.LastStream; -1: none).
 func (p *Placer) Segment(point, stream int, s *decode.Segment) {
+	ns := s.Time.UnixNano()
 	if !s.Time.IsZero() {
 		if p.first[point].IsZero() {
 			p.first[point] = s.Time
 		}
 		p.last[point] = s.Time
-		if s.Time.After(p.now) {
-			p.now = s.Time
+		if ns > p.nowNS {
+			p.now, p.nowNS = s.Time, ns
 		}
 	}
 	if stream < 0 {
@@ -333,8 +345,8 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		f = p.byContent(point, f, s)
 	}
 	m := f.at[point]
-	if s.Time.After(f.last) {
-		f.last = s.Time
+	if ns > f.lastNS {
+		f.last, f.lastNS = s.Time, ns
 	}
 	d := 0
 	if s.Src != m.ep0 {
@@ -387,7 +399,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
 		// sequence space cannot be told from its neighbours: not
 		// compared.
-		f.dir[d].acks.push(arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)}, &p.ackPool, recsStart*len(p.names))
+		f.dir[d].acks.push(arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: ns, input: int32(s.Input), frame: int32(s.Frame)}, &p.ackPool, recsStart*len(p.names))
 	}
 	if n > 0 {
 		l := f.dir[d]
@@ -400,9 +412,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		}
 		// Each packet comes once per point: the first block has room
 		// for a few each.
-		l.recs.push(rec{point: int32(point), lo: lo, n: int32(n), ns: s.Time.UnixNano(), input: int32(s.Input), frame: int32(s.Frame)}, &p.recPool, recsStart*len(p.names))
+		l.recs.push(rec{point: int32(point), lo: lo, n: int32(n), ns: ns, input: int32(s.Input), frame: int32(s.Frame)}, &p.recPool, recsStart*len(p.names))
 	}
-	if !p.now.Before(p.sweepAt) { // PlaceSweep since the last: Sub, with its range check, was a tenth of filing a packet
+	if p.nowNS >= p.sweepAt {
 		p.sweep()
 	}
 }
@@ -469,7 +481,7 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	}
 	if f == nil {
 		p.lastID++
-		f = &flow{at: make([]*member, len(p.names)), start: s.Time, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}, id: p.lastID}
+		f = &flow{at: make([]*member, len(p.names)), start: s.Time, lastNS: math.MinInt64, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}, id: p.lastID}
 		if !syn {
 			f.alone, f.tries = true, contentTries
 		}
@@ -667,7 +679,7 @@ const maxQuoted = 256
 // sweep compares what is due in every open flow and retires the done
 // ones.
 func (p *Placer) sweep() {
-	p.sweepAt = p.now.Add(verdict.PlaceSweep)
+	p.sweepAt = p.nowNS + int64(verdict.PlaceSweep)
 	keep := p.open[:0]
 	for _, f := range p.open {
 		quiet := p.now.Sub(f.last)
@@ -894,7 +906,7 @@ func (f *flow) isClean(seenOnly bool) bool {
 // b did not (wholly) reach b.
 func (p *Placer) compare(f *flow, d int, lim int64) {
 	l := f.dir[d]
-	chunk := l.recs.take(func(r *rec) bool { return r.hi() <= lim }, p.buf.chunk[:0], &p.recPool)
+	chunk := takeUpTo(&l.recs, lim, p.buf.chunk[:0], &p.recPool)
 	p.buf.chunk = chunk
 	if len(chunk) == 0 {
 		return
@@ -906,8 +918,17 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	// A range's copies at the points come side by side: its bounds are
 	// left out where they repeat one of the last few added, which makes
 	// the sort a quarter as long with four points (the set is the same).
+	// Newest first: a bound repeats one added a step or two before (the
+	// last copy's, or the same point's last packet's end); past the
+	// highest yet (the next range's end, the first copy of it) it is
+	// new.
+	top := int64(math.MinInt64)
 	seen := func(x int64) bool {
-		for j := max(len(bounds)-8, 0); j < len(bounds); j++ {
+		if x > top {
+			top = x
+			return false
+		}
+		for j := len(bounds) - 1; j >= max(len(bounds)-8, 0); j-- {
 			if bounds[j] == x {
 				return true
 			}
@@ -933,6 +954,16 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	// each took a tenth of four bulk points' comparing).
 	near := 0
 	idx := func(x int64) int {
+		// A packet's start is nearly always the index found last (the
+		// last copy's end), or one before (another point's copy of the
+		// same range); its end the next.
+		if bounds[near] == x {
+			return near
+		}
+		if near < n && bounds[near+1] == x {
+			near++
+			return near
+		}
 		for j := max(near-2, 0); j <= min(near+2, n); j++ {
 			if bounds[j] == x {
 				near = j
@@ -990,17 +1021,27 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	// where a's most is no more than b's fewest has nothing of a's
 	// that b lacks, and is not looked at interval by interval (every
 	// pair of a clean chunk: each interval once at every point).
+	// odd are, per point, the intervals it has other than one copy of:
+	// odd[oddAt[pt]:oddAt[pt+1]], ascending. Where both a and b have one
+	// copy b lacks nothing of a's, so a pair is looked at only in the
+	// intervals odd at either (a packet lost before b, one sent again).
 	fewest := slices.Grow(p.buf.fewest[:0], np)[:np]
 	most := slices.Grow(p.buf.most[:0], np)[:np]
+	odd, oddAt := p.buf.odd[:0], slices.Grow(p.buf.oddAt[:0], np+1)[:np+1]
 	for pt := range np {
 		lo, hi := int32(math.MaxInt32), int32(0)
+		oddAt[pt] = int32(len(odd))
 		for i := range n {
 			c := start[pt*(n+1)+i+1] - start[pt*(n+1)+i]
 			lo, hi = min(lo, c), max(hi, c)
+			if c != 1 {
+				odd = append(odd, int32(i))
+			}
 		}
 		fewest[pt], most[pt] = lo, hi
 	}
-	p.buf.fewest, p.buf.most = fewest, most
+	oddAt[np] = int32(len(odd))
+	p.buf.fewest, p.buf.most, p.buf.odd, p.buf.oddAt = fewest, most, odd, oddAt
 	missed, capMissed := p.buf.missed, slices.Grow(p.buf.capMissed[:0], len(chunk))[:len(chunk)]
 	clear(capMissed)
 	p.buf.capMissed = capMissed
@@ -1046,8 +1087,24 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					delta = median(s)
 				}
 			}
-			marked := false
-			for i := 0; i < n && most[a] > fewest[b]; i++ {
+			if most[a] <= fewest[b] {
+				continue
+			}
+			// The packets at a marked (missed, capMissed or stopped),
+			// each once per interval of it marked.
+			marked := p.buf.marked[:0]
+			oa, ob := odd[oddAt[a]:oddAt[a+1]], odd[oddAt[b]:oddAt[b+1]]
+			for len(oa) > 0 || len(ob) > 0 {
+				// The next interval odd at a or b, in order.
+				var i int
+				switch {
+				case len(ob) == 0 || len(oa) > 0 && oa[0] < ob[0]:
+					i, oa = int(oa[0]), oa[1:]
+				case len(oa) == 0 || ob[0] < oa[0]:
+					i, ob = int(ob[0]), ob[1:]
+				default:
+					i, oa, ob = int(oa[0]), oa[1:], ob[1:]
+				}
 				as, bs := copiesOf(a, i), copiesOf(b, i)
 				if len(as) <= len(bs) {
 					continue
@@ -1062,7 +1119,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					if !p.inWindow(b, chunk[ri].ns+delta) {
 						continue
 					}
-					marked = true
+					marked = append(marked, ri)
 					if _, ok := l.quoteOf(chunk[ri].lo); ok {
 						// A box between said it stopped it.
 						stopped[ri] = true
@@ -1077,15 +1134,18 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					}
 				}
 			}
-			if !marked {
+			p.buf.marked = marked
+			if len(marked) == 0 {
 				// Every copy at a has one at b (the common case): nothing
 				// of the chunk to count for the pair.
 				continue
 			}
-			for ri, r := range chunk {
-				if int(r.point) != a {
-					continue
-				}
+			// In chunk order, as the frames are kept (addFrame); a packet
+			// marked in several intervals counts once, its marks cleared
+			// the first time.
+			slices.Sort(marked)
+			for _, ri := range marked {
+				r := &chunk[ri]
 				switch {
 				case missed[ri]:
 					lr := res.loss(np)
@@ -1119,6 +1179,9 @@ type buffers struct {
 	taken     []bool
 	fewest    []int32 // per point, compare's
 	most      []int32
+	odd       []int32 // compare's intervals not once at a point, and where each point's begin
+	oddAt     []int32
+	marked    []int32 // compare's packets marked for a pair of points
 	out       []int32
 	// compareAcks': all the direction's packets, the due ones, their
 	// copies' spans in it, and copies per point.
@@ -1377,11 +1440,15 @@ func newLossResult(np int) *lossResult {
 // frames at each point (lossResult.first) are then never read, as no
 // point on its path missed it whole.
 func (f *flow) seenEverywhere() bool {
+	if f.everywhere {
+		return true
+	}
 	for _, m := range f.at {
 		if m == nil {
 			return false
 		}
 	}
+	f.everywhere = true // asked for every packet; a point once seen stays (but in merge)
 	return true
 }
 
