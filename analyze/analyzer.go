@@ -156,6 +156,8 @@ type Analyzer struct {
 	// keeps of a forgotten connection (ForgottenRows) is a copy.
 	reuse bool
 	free  []*connState
+	// noDefer: tests, to compare with forgetting deferred (defers).
+	noDefer bool
 	// streams: with reuse, the h2.Streams released at connections'
 	// clean closes (app/release.go), which the next connections take.
 	streams *app.StreamPool
@@ -299,6 +301,15 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		t = new(tupleOf(s.Src, s.Dst))
 		c = a.conns.get(t, a.gone)
 	}
+	if c != nil && c.pending {
+		// Due at the last sweep: judged first, as it would have been
+		// then (Deferred forgetting).
+		a.forgetPending()
+		if t == nil {
+			t = new(tupleOf(s.Src, s.Dst))
+		}
+		c = a.conns.get(t, a.gone)
+	}
 	var pre tcp.Flags
 	if c != nil && c == a.gone {
 		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
@@ -361,6 +372,10 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	t := tupleOf(e.Src, e.Dst)
 	c := a.conns.get(&t, a.gone)
+	if c != nil && c.pending {
+		a.forgetPending()
+		c = a.conns.get(&t, a.gone)
+	}
 	if c == nil || c == a.gone || c.settled {
 		// None, or one whose row is made (forgotten or settled): an
 		// error that quotes it now changes nothing of it.

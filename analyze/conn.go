@@ -56,6 +56,7 @@ type conn struct {
 	// ends it.
 	probeSYN  bool
 	forgotten bool // judged healthy after its close and dropped
+	pending   bool // due at the last sweep, in forgetter.pending
 	// settled: judged not healthy after its close, its row and facts
 	// made then (Analyzer.settle) and its trackers freed.
 	settled    bool

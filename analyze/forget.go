@@ -39,8 +39,12 @@ type forgetter struct {
 	// closed, each with its end's time then (Unix ns; its end only moves
 	// later). inOrder says those times have never gone back along the
 	// queue: then the ones a sweep can judge are a prefix of it.
-	closed    []closedConn
-	inOrder   bool
+	closed  []closedConn
+	inOrder bool
+	// pending are the connections the last sweep found due, in its
+	// order, from head on, when forgetting is deferred (Analyzer.defers).
+	pending   []*conn
+	head      int
 	forgotten verdict.Forgotten
 	index     map[pathKey]int // forgotten.Paths by client net and server
 	dropped   int             // connections forgotten: healthy ones and probes
@@ -107,6 +111,8 @@ func (a *Analyzer) sweep(now time.Time) {
 		return
 	}
 	fg.next = now.Add(time.Second)
+	a.forgetPending() // the last sweep's first, in their order
+	deferred := a.defers()
 	// A connection whose end was later than fg.after ago when it closed
 	// is not quiet long enough now (its end only moves later): with the
 	// queue in order, none after it is either, and the sweep reads no
@@ -126,6 +132,9 @@ func (a *Analyzer) sweep(now time.Time) {
 			kept = append(kept, e)
 		case fg.placed && c.placed == placedDirty:
 			// Something of it is placed: its row stays whole.
+		case deferred:
+			c.pending = true
+			fg.pending = append(fg.pending, c)
 		default:
 			a.forget(c)
 		}
@@ -136,6 +145,47 @@ func (a *Analyzer) sweep(now time.Time) {
 	if cap(fg.closed) > 64 && len(fg.closed) < cap(fg.closed)/4 {
 		fg.closed = append([]closedConn(nil), fg.closed...)
 	}
+}
+
+// Deferred forgetting.
+//
+// A sweep judges the connections closed a few seconds before, whose
+// trackers have long left the processor's caches; the next connections
+// are then built in those trackers (Analyzer.build), each of them a
+// second cache miss, a connection apart. With one goroutine and nothing
+// that reads a connection after its close but the Report, a sweep only
+// lists the connections due, and each is judged and forgotten as the
+// next connection is built: in the trackers just read. Nothing can tell
+// the difference: a due connection does not change (a segment of it, an
+// ICMP error quoting it, a key log or a Report first judges those left,
+// in the sweep's order), and the ones left are judged at the next sweep,
+// before it looks at any other.
+
+// defers says whether forgetting is deferred: one goroutine, one Report,
+// and no reader of a connection after its close.
+func (a *Analyzer) defers() bool { return a.pool == nil && a.reuse && a.settles() && !a.noDefer }
+
+// forgetPending forgets every connection the last sweep found due that
+// is not forgotten yet.
+func (a *Analyzer) forgetPending() {
+	if a.fg == nil {
+		return
+	}
+	for a.fg.head < len(a.fg.pending) {
+		a.forgetNext()
+	}
+}
+
+// forgetNext forgets the next connection the last sweep found due.
+func (a *Analyzer) forgetNext() {
+	fg := a.fg
+	c := fg.pending[fg.head]
+	fg.pending[fg.head] = nil
+	if fg.head++; fg.head == len(fg.pending) {
+		fg.pending, fg.head = fg.pending[:0], 0
+	}
+	c.pending = false
+	a.forget(c)
 }
 
 // ForgetClosed judges at once every closed connection still waiting to

@@ -237,3 +237,65 @@ func TestSettleKept(t *testing.T) {
 		t.Errorf("a late segment of a settled connection changed the listed connections")
 	}
 }
+
+// Deferred forgetting (forget.go) gives the report forgetting at each
+// sweep gives, whatever comes for a connection the sweep found due before
+// it is judged: a late FIN (a healthy one's), a late RST (a reset one's,
+// settled), a new SYN on its 4-tuple, an ICMP error quoting it, or
+// nothing. The last sweep finds the last two due, 32 and 33 (reset).
+func TestDeferredForget(t *testing.T) {
+	const n = 34
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	client := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, byte(1 + i)}), uint16(1024+i))
+	}
+	tests := []struct {
+		name  string
+		after func(a *Analyzer, at time.Time)
+	}{
+		{"nothing", func(*Analyzer, time.Time) {}},
+		{"late FIN", func(a *Analyzer, at time.Time) {
+			a.Segment(&decode.Segment{Src: client(32), Dst: sv, Flags: decode.FlagACK | decode.FlagFIN, Seq: 401, Ack: 801, Frame: 10000, Time: at, Window: 1000})
+		}},
+		{"late RST", func(a *Analyzer, at time.Time) {
+			a.Segment(&decode.Segment{Src: sv, Dst: client(33), Flags: decode.FlagRST | decode.FlagACK, Seq: 801, Ack: 401, Frame: 10000, Time: at, Window: 1000})
+		}},
+		{"new SYN", func(a *Analyzer, at time.Time) {
+			a.Segment(&decode.Segment{Src: client(32), Dst: sv, Flags: decode.FlagSYN, Seq: 9000, Frame: 10000, Time: at, Window: 1000})
+			a.Segment(&decode.Segment{Src: sv, Dst: client(32), Flags: decode.FlagSYN | decode.FlagACK, Seq: 7000, Ack: 9001, Frame: 10001, Time: at, Window: 1000})
+		}},
+		{"ICMP", func(a *Analyzer, at time.Time) {
+			a.ICMPError(&decode.ICMPError{Frame: 10000, Time: at, From: netip.MustParseAddr("198.18.9.9"),
+				Kind: decode.ICMPUnreachable, Type: 3, Code: 13, IPVersion: 4, Src: client(33), Dst: sv, Seq: 101, TTL: 60})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(noDefer bool) (string, int) {
+				a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: true})
+				a.noDefer = noDefer
+				defer a.Close()
+				end := shortConns(a, n, true)
+				// Each sweep so far found one connection due, judged as
+				// the next was built; this one finds the last two.
+				a.Tick(end.Add(time.Minute))
+				pending := len(a.fg.pending) - a.fg.head
+				tt.after(a, end.Add(time.Minute))
+				in := &decode.InputInfo{}
+				var b bytes.Buffer
+				if err := report.Write(&b, a.Report([]*decode.InputInfo{in}), "json"); err != nil {
+					t.Fatal(err)
+				}
+				return b.String() + fmt.Sprint(in.Warnings), pending
+			}
+			want, _ := run(true)
+			got, pending := run(false)
+			if pending != 2 {
+				t.Fatalf("%d deferred, want 2", pending)
+			}
+			if got != want {
+				t.Errorf("deferred, the report differs:\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}

@@ -80,6 +80,11 @@ func (c *conn) halfSegment() decode.Segment {
 // made since, the trackers are also told what that Report told them (it
 // ended the application decoding).
 func (a *Analyzer) build(c *conn) {
+	if fg := a.fg; fg != nil && fg.head < len(fg.pending) {
+		// Its trackers are likely the ones c is built in next, while
+		// they are in the cache (Deferred forgetting).
+		a.forgetNext()
+	}
 	var st *connState
 	if n := len(a.free); n > 0 {
 		st, a.free[n-1] = a.free[n-1], nil

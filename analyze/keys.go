@@ -24,6 +24,8 @@ func (a *Analyzer) AddKeys(k *tls.KeyLog) {
 		// segment on, as one goroutine would.
 		a.pool.sync()
 	}
+	// The due connections were judged without them.
+	a.forgetPending()
 	a.keys.Add(k)
 }
 

@@ -267,6 +267,7 @@ func (a *Analyzer) stopShards() {
 		a.applyJudged()
 		a.pool = nil
 	}
+	a.forgetPending() // and judges what one goroutine deferred
 }
 
 // applyJudged waits for the last sweep's judgements and applies them in
