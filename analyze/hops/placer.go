@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/netip"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
@@ -1060,6 +1059,9 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	// the pair's loop over the chunk clears what it marked.
 	missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
 	clear(missed)
+	mirror := slices.Grow(p.buf.mirror[:0], np*np)[:np*np]
+	clear(mirror)
+	p.buf.mirror = mirror
 	for a := range np {
 		if f.at[a] == nil || res.packets[a] == 0 {
 			continue
@@ -1068,7 +1070,17 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			if b == a || f.at[b] == nil {
 				continue
 			}
-			delta, ok := p.typicalDelta(chunk, n, recs, start[a*(n+1):], start[b*(n+1):])
+			// The pair's one way gives the other's (typicalDelta),
+			// read when b's turn comes.
+			var delta int64
+			ok := false
+			if m := &mirror[b*np+a]; m.set {
+				delta, ok = m.delta, m.ok
+			} else {
+				var back int64
+				delta, back, ok = p.typicalDelta(chunk, n, recs, start[a*(n+1):], start[b*(n+1):])
+				mirror[a*np+b] = mirrorDelta{delta: back, ok: ok, set: true}
+			}
 			switch {
 			case ok:
 				if !res.hasDelta[a][b] {
@@ -1182,7 +1194,10 @@ type buffers struct {
 	odd       []int32 // compare's intervals not once at a point, and where each point's begin
 	oddAt     []int32
 	marked    []int32 // compare's packets marked for a pair of points
-	out       []int32
+	// mirror is, by b*np+a, the typical delta from b to a that
+	// typicalDelta gave with a to b's (set), for b's turn.
+	mirror []mirrorDelta
+	out    []int32
 	// compareAcks': all the direction's packets, the due ones, their
 	// copies' spans in it, and copies per point.
 	aall    []arec
@@ -1345,7 +1360,10 @@ func (p *Placer) sample(d, a, b int) *[]int64 {
 // once, of the time from a's copy to b's: the path delay between them
 // plus their clocks' offset. Interval i's copies at a are
 // recs[as[i]:as[i+1]], at b recs[bs[i]:bs[i+1]] (compare's flat list).
-func (p *Placer) typicalDelta(chunk []rec, n int, recs, as, bs []int32) (int64, bool) {
+//
+// It returns the other way's too, from b's copy to a's: the same
+// intervals' times negated, whose median is the mirror of this one's.
+func (p *Placer) typicalDelta(chunk []rec, n int, recs, as, bs []int32) (ab, ba int64, ok bool) {
 	ds := p.buf.deltas[:0]
 	// Past deltaSamples intervals (a fast connection's second of
 	// packets), every step-th: the median of thousands moves by
@@ -1361,10 +1379,16 @@ func (p *Placer) typicalDelta(chunk []rec, n int, recs, as, bs []int32) (int64, 
 	}
 	p.buf.deltas = ds
 	if len(ds) == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	slices.Sort(ds)
-	return ds[len(ds)/2], true
+	return ds[len(ds)/2], -ds[len(ds)-1-len(ds)/2], true
+}
+
+// mirrorDelta is a typical delta typicalDelta gave for the way back.
+type mirrorDelta struct {
+	delta   int64
+	ok, set bool
 }
 
 // deltaSamples bounds the intervals typicalDelta takes the median of.
@@ -1474,8 +1498,7 @@ func square[T any](n int) [][]T {
 // estimated across flows (offset(a, b): b's clock minus a's, ns) is
 // taken off instead.
 func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64, bool), offset func(a, b int) int64) {
-	sort.SliceStable(pts, func(i, j int) bool {
-		a, b := pts[i], pts[j]
+	before := func(a, b int) bool {
 		if ta, tb := ttl(a), ttl(b); ta != tb && ta != 0 && tb != 0 {
 			return ta > tb
 		}
@@ -1487,5 +1510,18 @@ func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64,
 			return dl > bk
 		}
 		return dl-offset(a, b) > 0
+	}
+	// slices' stable sort, not sort.SliceStable's (its swapper made by
+	// reflection for each flow's two directions was half of ordering
+	// them); both insert and merge by "a before b" alone, in the same
+	// steps, so the order is the same.
+	slices.SortStableFunc(pts, func(a, b int) int {
+		switch {
+		case before(a, b):
+			return -1
+		case before(b, a):
+			return 1
+		}
+		return 0
 	})
 }
