@@ -373,6 +373,7 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	t := tupleOf(e.Src, e.Dst)
 	c := a.conns.get(&t, a.gone)
 	if c != nil && c.pending {
+		// As for a segment (Deferred forgetting).
 		a.forgetPending()
 		c = a.conns.get(&t, a.gone)
 	}

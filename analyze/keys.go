@@ -24,7 +24,8 @@ func (a *Analyzer) AddKeys(k *tls.KeyLog) {
 		// segment on, as one goroutine would.
 		a.pool.sync()
 	}
-	// The due connections were judged without them.
+	// The connections the last sweep found due are judged without
+	// these keys, as they were then (Deferred forgetting).
 	a.forgetPending()
 	a.keys.Add(k)
 }

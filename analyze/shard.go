@@ -260,14 +260,16 @@ func (p *shardPool) stop() {
 }
 
 // stopShards ends a sharded analysis's workers: what comes after runs in
-// the caller's goroutine, on the state they left.
+// the caller's goroutine, on the state they left. With one goroutine it
+// judges the connections the last sweep left due (Deferred forgetting):
+// what comes after reads the state every sweep's judging left.
 func (a *Analyzer) stopShards() {
 	if a.pool != nil {
 		a.pool.stop()
 		a.applyJudged()
 		a.pool = nil
 	}
-	a.forgetPending() // and judges what one goroutine deferred
+	a.forgetPending()
 }
 
 // applyJudged waits for the last sweep's judgements and applies them in
