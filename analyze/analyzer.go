@@ -158,6 +158,8 @@ type Analyzer struct {
 	free  []*connState
 	// noDefer: tests, to compare with forgetting deferred (defers).
 	noDefer bool
+	// warmSum keeps what warm read, so that its loads are made.
+	warmSum uintptr
 	// streams: with reuse, the h2.Streams released at connections'
 	// clean closes (app/release.go), which the next connections take.
 	streams *app.StreamPool

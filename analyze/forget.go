@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/internal/jsonrow"
+	"github.com/h2pcap/h2pcap/internal/warm"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/model"
@@ -185,7 +186,20 @@ func (a *Analyzer) forgetNext() {
 		fg.pending, fg.head = fg.pending[:0], 0
 	}
 	c.pending = false
+	if fg.head < len(fg.pending) {
+		a.warm(fg.pending[fg.head])
+	}
 	a.forget(c)
+}
+
+// warm brings what judging c reads into the cache (package warm): its
+// trackers and its HTTP/2 state, last read 3 s ago. Called for the next
+// connection due as the one before is judged, its misses overlap one
+// another and that judging, rather than each stalling c's in turn.
+func (a *Analyzer) warm(c *conn) {
+	if st := c.connState; st != nil {
+		a.warmSum += warm.Of(c) + warm.Of(st) + st.app.Warm()
+	}
 }
 
 // ForgetClosed judges at once every closed connection still waiting to

@@ -8,6 +8,7 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/decode/h2"
 	"github.com/h2pcap/h2pcap/decode/tls"
+	"github.com/h2pcap/h2pcap/internal/warm"
 	"golang.org/x/net/http2"
 )
 
@@ -635,4 +636,15 @@ func (h *Conn) rstStream(side int, f *h2.Frame) {
 		return
 	}
 	h.rsts = append(h.rsts, rstRec{side: side, meta: f.Meta, stream: f.StreamID, code: f.ErrCode})
+}
+
+// Warm reads a word of each cache line of the connection's HTTP/2 state
+// and of its finished streams' records, what its report reads first
+// (package warm), and returns their sum for the caller to keep.
+func (st *State) Warm() uintptr {
+	h := st.h
+	if h == nil {
+		return 0
+	}
+	return warm.Of(h) + warm.Slice(h.streams.first)
 }
