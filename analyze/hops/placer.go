@@ -83,6 +83,11 @@ type Placer struct {
 	// gaps are per point the spans in which its capture missed packets
 	// the receiver acknowledged (gaps.go).
 	gaps [][]gap
+	// noAligned: tests, every chunk compared interval by interval
+	// (compareAligned's result is compare's); aligned counts the chunks
+	// compareAligned took.
+	noAligned bool
+	aligned   int
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -913,6 +918,9 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	np := len(p.names)
 	res := &f.res[d]
 	res.init(np)
+	if !p.noAligned && p.compareAligned(f, d, chunk) {
+		return
+	}
 	bounds := p.buf.bounds[:0]
 	// A range's copies at the points come side by side: its bounds are
 	// left out where they repeat one of the last few added, which makes
@@ -1081,24 +1089,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				delta, back, ok = p.typicalDelta(chunk, n, recs, start[a*(n+1):], start[b*(n+1):])
 				mirror[a*np+b] = mirrorDelta{delta: back, ok: ok, set: true}
 			}
-			switch {
-			case ok:
-				if !res.hasDelta[a][b] {
-					res.delta[a][b], res.hasDelta[a][b] = delta, true
-				}
-				if s := p.sample(d, a, b); len(*s) < maxSamples {
-					*s = append(*s, delta)
-				}
-			case res.hasDelta[a][b]:
-				// Nothing here reached b once (a black hole, or only
-				// retransmissions): the flow's earlier delta.
-				delta = res.delta[a][b]
-			default:
-				// Nor before: the other connections' between a and b.
-				if s := *p.sample(d, a, b); len(s) > 0 {
-					delta = median(s)
-				}
-			}
+			delta = p.pairDelta(res, d, a, b, delta, ok)
 			if most[a] <= fewest[b] {
 				continue
 			}
@@ -1197,7 +1188,13 @@ type buffers struct {
 	// mirror is, by b*np+a, the typical delta from b to a that
 	// typicalDelta gave with a to b's (set), for b's turn.
 	mirror []mirrorDelta
-	out    []int32
+	// compareAligned's: the reference point's ranges, each point's
+	// count so far, the copies' times, the ranges typicalDelta reads.
+	refs    []int32
+	ord     []int32
+	ns      []int64
+	sampled []int32
+	out     []int32
 	// compareAcks': all the direction's packets, the due ones, their
 	// copies' spans in it, and copies per point.
 	aall    []arec
@@ -1378,11 +1375,160 @@ func (p *Placer) typicalDelta(chunk []rec, n int, recs, as, bs []int32) (ab, ba 
 		}
 	}
 	p.buf.deltas = ds
+	return medians(ds)
+}
+
+// medians returns the median of the times ds (sorted in place) and of
+// the same negated, the way back's: its mirror.
+func medians(ds []int64) (ab, ba int64, ok bool) {
 	if len(ds) == 0 {
 		return 0, 0, false
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2], -ds[len(ds)-1-len(ds)/2], true
+}
+
+// pairDelta records the typical delta from a to b in direction d of a
+// flow whose result is res, when a chunk gave one (ok), and returns the
+// delta to pair a's copies with b's by: the chunk's, else the flow's
+// earlier one, else the other connections' median.
+func (p *Placer) pairDelta(res *dirResult, d, a, b int, delta int64, ok bool) int64 {
+	switch {
+	case ok:
+		if !res.hasDelta[a][b] {
+			res.delta[a][b], res.hasDelta[a][b] = delta, true
+		}
+		if s := p.sample(d, a, b); len(*s) < maxSamples {
+			*s = append(*s, delta)
+		}
+	case res.hasDelta[a][b]:
+		// Nothing here reached b once (a black hole, or only
+		// retransmissions): the flow's earlier delta.
+		delta = res.delta[a][b]
+	default:
+		// Nor before: the other connections' between a and b.
+		if s := *p.sample(d, a, b); len(s) > 0 {
+			delta = median(s)
+		}
+	}
+	return delta
+}
+
+// compareAligned is compare for a chunk that every point which saw flow
+// f saw alike: the same ranges in the same order, each once, none
+// overlapping the next (a chunk of a flow that nothing was lost or sent
+// again of, the most common). Each range is then one interval with one
+// copy at each point, nothing is missing anywhere, and compare's result
+// is the points' packets and the pairs' typical deltas, made here
+// without the index of every interval's copies (for a short connection's
+// few packets, most of comparing them). It reports false, having changed
+// nothing, when the chunk is not so.
+func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
+	np := len(p.names)
+	ref := chunk[0].point
+	refs := p.buf.refs[:0] // the reference point's ranges, as indices into chunk
+	for i := range chunk {
+		if chunk[i].point == ref {
+			if len(refs) > 0 && chunk[i].lo < chunk[refs[len(refs)-1]].hi() {
+				p.buf.refs = refs
+				return false
+			}
+			refs = append(refs, int32(i))
+		}
+	}
+	p.buf.refs = refs
+	k := len(refs)
+	ord := slices.Grow(p.buf.ord[:0], np)[:np]
+	clear(ord)
+	p.buf.ord = ord
+	// ns[pt*k+j] is point pt's copy's time of the j-th range.
+	ns := slices.Grow(p.buf.ns[:0], np*k)[:np*k]
+	p.buf.ns = ns
+	for i := range chunk {
+		r := &chunk[i]
+		j := ord[r.point]
+		if int(j) >= k {
+			return false
+		}
+		if q := &chunk[refs[j]]; r.lo != q.lo || r.n != q.n {
+			return false
+		}
+		ns[int(r.point)*k+int(j)] = r.ns
+		ord[r.point]++
+	}
+	for pt, m := range f.at {
+		if m != nil && int(ord[pt]) != k {
+			return false
+		}
+	}
+	// As compare: each packet counted, its frame kept where a point did
+	// not see the flow, its quote by an ICMP error told.
+	res, l := &f.res[d], f.dir[d]
+	allSeen := f.seenEverywhere()
+	for _, r := range chunk {
+		res.packets[r.point]++
+		if !allSeen {
+			lr := res.loss(np)
+			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
+		}
+		if from, ok := l.quoteOf(r.lo); ok {
+			lr := res.loss(np)
+			lr.quotedAt[r.point]++
+			if !slices.Contains(lr.icmpFrom, from) {
+				lr.icmpFrom = append(lr.icmpFrom, from)
+			}
+		}
+	}
+	// compare's intervals are the ranges and the gaps between them
+	// (copies at no point); typicalDelta reads every step-th of them,
+	// the ranges among those.
+	sampled := slices.Grow(p.buf.sampled[:0], k)[:0]
+	n := k
+	for j := 1; j < k; j++ {
+		if chunk[refs[j]].lo > chunk[refs[j-1]].hi() {
+			n++
+		}
+	}
+	step := max(1, (n+deltaSamples-1)/deltaSamples)
+	for j, i := 0, 0; j < k; j, i = j+1, i+1 {
+		if j > 0 && chunk[refs[j]].lo > chunk[refs[j-1]].hi() {
+			i++ // the gap before it
+		}
+		if i%step == 0 {
+			sampled = append(sampled, int32(j))
+		}
+	}
+	p.buf.sampled = sampled
+	p.aligned++
+	mirror := slices.Grow(p.buf.mirror[:0], np*np)[:np*np]
+	clear(mirror)
+	p.buf.mirror = mirror
+	for a := range np {
+		if f.at[a] == nil || res.packets[a] == 0 {
+			continue
+		}
+		for b := range np {
+			if b == a || f.at[b] == nil {
+				continue
+			}
+			var delta int64
+			ok := false
+			if m := &mirror[b*np+a]; m.set {
+				delta, ok = m.delta, m.ok
+			} else {
+				ds := p.buf.deltas[:0]
+				for _, j := range sampled {
+					ds = append(ds, ns[b*k+int(j)]-ns[a*k+int(j)])
+				}
+				p.buf.deltas = ds
+				var back int64
+				delta, back, ok = medians(ds)
+				mirror[a*np+b] = mirrorDelta{delta: back, ok: ok, set: true}
+			}
+			p.pairDelta(res, d, a, b, delta, ok)
+		}
+	}
+	return true
 }
 
 // mirrorDelta is a typical delta typicalDelta gave for the way back.
