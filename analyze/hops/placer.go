@@ -993,18 +993,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		for i := lo; i < hi; i++ {
 			start[int(r.point)*(n+1)+i+1]++
 		}
-		res.packets[r.point]++
-		if !allSeen {
-			lr := res.loss(np)
-			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
-		}
-		if from, ok := l.quoteOf(r.lo); ok {
-			lr := res.loss(np)
-			lr.quotedAt[r.point]++
-			if !slices.Contains(lr.icmpFrom, from) {
-				lr.icmpFrom = append(lr.icmpFrom, from)
-			}
-		}
+		res.counted(l, &r, allSeen, np)
 	}
 	for k := 1; k < len(start); k++ {
 		start[k] += start[k-1]
@@ -1461,23 +1450,10 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 			return false
 		}
 	}
-	// As compare: each packet counted, its frame kept where a point did
-	// not see the flow, its quote by an ICMP error told.
 	res, l := &f.res[d], f.dir[d]
 	allSeen := f.seenEverywhere()
 	for _, r := range chunk {
-		res.packets[r.point]++
-		if !allSeen {
-			lr := res.loss(np)
-			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
-		}
-		if from, ok := l.quoteOf(r.lo); ok {
-			lr := res.loss(np)
-			lr.quotedAt[r.point]++
-			if !slices.Contains(lr.icmpFrom, from) {
-				lr.icmpFrom = append(lr.icmpFrom, from)
-			}
-		}
+		res.counted(l, &r, allSeen, np)
 	}
 	// compare's intervals are the ranges and the gaps between them
 	// (copies at no point); typicalDelta reads every step-th of them,
@@ -1573,6 +1549,24 @@ func (p *Placer) unpaired(chunk []rec, as, bs []int32, delta int64) []int32 {
 	}
 	p.buf.out = out
 	return out
+}
+
+// counted counts packet c, of direction log l, at its point: its frame
+// kept when a point did not see the flow (not allSeen), its quote by an
+// ICMP error told.
+func (r *dirResult) counted(l *dirLog, c *rec, allSeen bool, np int) {
+	r.packets[c.point]++
+	if !allSeen {
+		lr := r.loss(np)
+		lr.first[c.point] = addFrame(lr.first[c.point], int(c.input), int(c.frame), c.ns)
+	}
+	if from, ok := l.quoteOf(c.lo); ok {
+		lr := r.loss(np)
+		lr.quotedAt[c.point]++
+		if !slices.Contains(lr.icmpFrom, from) {
+			lr.icmpFrom = append(lr.icmpFrom, from)
+		}
+	}
 }
 
 func (r *dirResult) init(np int) {
