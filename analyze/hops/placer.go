@@ -1056,102 +1056,83 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	// the pair's loop over the chunk clears what it marked.
 	missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
 	clear(missed)
-	mirror := slices.Grow(p.buf.mirror[:0], np*np)[:np*np]
-	clear(mirror)
-	p.buf.mirror = mirror
-	for a := range np {
-		if f.at[a] == nil || res.packets[a] == 0 {
-			continue
+	typical := func(a, b int) (int64, int64, bool) {
+		return p.typicalDelta(chunk, n, recs, start[a*(n+1):], start[b*(n+1):])
+	}
+	p.eachPair(f, res, typical, func(a, b int, delta int64, ok bool) {
+		delta = p.pairDelta(res, d, a, b, delta, ok)
+		if most[a] <= fewest[b] {
+			return
 		}
-		for b := range np {
-			if b == a || f.at[b] == nil {
+		// The packets at a marked (missed, capMissed or stopped),
+		// each once per interval of it marked.
+		marked := p.buf.marked[:0]
+		oa, ob := odd[oddAt[a]:oddAt[a+1]], odd[oddAt[b]:oddAt[b+1]]
+		for len(oa) > 0 || len(ob) > 0 {
+			// The next interval odd at a or b, in order.
+			var i int
+			switch {
+			case len(ob) == 0 || len(oa) > 0 && oa[0] < ob[0]:
+				i, oa = int(oa[0]), oa[1:]
+			case len(oa) == 0 || ob[0] < oa[0]:
+				i, ob = int(ob[0]), ob[1:]
+			default:
+				i, oa, ob = int(oa[0]), oa[1:], ob[1:]
+			}
+			as, bs := copiesOf(a, i), copiesOf(b, i)
+			if len(as) <= len(bs) {
 				continue
 			}
-			// The pair's one way gives the other's (typicalDelta),
-			// read when b's turn comes.
-			var delta int64
-			ok := false
-			if m := &mirror[b*np+a]; m.set {
-				delta, ok = m.delta, m.ok
-			} else {
-				var back int64
-				delta, back, ok = p.typicalDelta(chunk, n, recs, start[a*(n+1):], start[b*(n+1):])
-				mirror[a*np+b] = mirrorDelta{delta: back, ok: ok, set: true}
-			}
-			delta = p.pairDelta(res, d, a, b, delta, ok)
-			if most[a] <= fewest[b] {
-				continue
-			}
-			// The packets at a marked (missed, capMissed or stopped),
-			// each once per interval of it marked.
-			marked := p.buf.marked[:0]
-			oa, ob := odd[oddAt[a]:oddAt[a+1]], odd[oddAt[b]:oddAt[b+1]]
-			for len(oa) > 0 || len(ob) > 0 {
-				// The next interval odd at a or b, in order.
-				var i int
-				switch {
-				case len(ob) == 0 || len(oa) > 0 && oa[0] < ob[0]:
-					i, oa = int(oa[0]), oa[1:]
-				case len(oa) == 0 || ob[0] < oa[0]:
-					i, ob = int(ob[0]), ob[1:]
-				default:
-					i, oa, ob = int(oa[0]), oa[1:], ob[1:]
-				}
-				as, bs := copiesOf(a, i), copiesOf(b, i)
-				if len(as) <= len(bs) {
+			// Bytes b never saw a copy of that the receiver
+			// acknowledged got through: b's capture missed them
+			// (tcpdump's buffer overflowed), the network did not
+			// lose them.
+			captured := len(bs) > 0 || bounds[i+1] > delivered
+			for _, ri := range p.unpaired(chunk, as, bs, delta) {
+				// When b would have seen it, on b's clock.
+				if !p.inWindow(b, chunk[ri].ns+delta) {
 					continue
 				}
-				// Bytes b never saw a copy of that the receiver
-				// acknowledged got through: b's capture missed them
-				// (tcpdump's buffer overflowed), the network did not
-				// lose them.
-				captured := len(bs) > 0 || bounds[i+1] > delivered
-				for _, ri := range p.unpaired(chunk, as, bs, delta) {
-					// When b would have seen it, on b's clock.
-					if !p.inWindow(b, chunk[ri].ns+delta) {
-						continue
-					}
-					marked = append(marked, ri)
-					if _, ok := l.quoteOf(chunk[ri].lo); ok {
-						// A box between said it stopped it.
-						stopped[ri] = true
-						continue
-					}
-					if captured {
-						res.loss(np).missBytes[a][b] += bounds[i+1] - bounds[i]
-						missed[ri] = true
-					} else {
-						capMissed[ri] = true
-						p.noteGap(b, chunk[ri].ns+delta)
-					}
+				marked = append(marked, ri)
+				if _, ok := l.quoteOf(chunk[ri].lo); ok {
+					// A box between said it stopped it.
+					stopped[ri] = true
+					continue
 				}
-			}
-			p.buf.marked = marked
-			if len(marked) == 0 {
-				// Every copy at a has one at b (the common case): nothing
-				// of the chunk to count for the pair.
-				continue
-			}
-			// In chunk order, as the frames are kept (addFrame); a packet
-			// marked in several intervals counts once, its marks cleared
-			// the first time.
-			slices.Sort(marked)
-			for _, ri := range marked {
-				r := &chunk[ri]
-				switch {
-				case missed[ri]:
-					lr := res.loss(np)
-					lr.missing[a][b]++
-					lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
-				case stopped[ri]:
-					res.loss(np).stopped[a][b]++
-				case capMissed[ri]:
-					res.loss(np).capMissed[a][b]++
+				if captured {
+					res.loss(np).missBytes[a][b] += bounds[i+1] - bounds[i]
+					missed[ri] = true
+				} else {
+					capMissed[ri] = true
+					p.noteGap(b, chunk[ri].ns+delta)
 				}
-				missed[ri], capMissed[ri], stopped[ri] = false, false, false
 			}
 		}
-	}
+		p.buf.marked = marked
+		if len(marked) == 0 {
+			// Every copy at a has one at b (the common case): nothing
+			// of the chunk to count for the pair.
+			return
+		}
+		// In chunk order, as the frames are kept (addFrame); a packet
+		// marked in several intervals counts once, its marks cleared
+		// the first time.
+		slices.Sort(marked)
+		for _, ri := range marked {
+			r := &chunk[ri]
+			switch {
+			case missed[ri]:
+				lr := res.loss(np)
+				lr.missing[a][b]++
+				lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
+			case stopped[ri]:
+				res.loss(np).stopped[a][b]++
+			case capMissed[ri]:
+				res.loss(np).capMissed[a][b]++
+			}
+			missed[ri], capMissed[ri], stopped[ri] = false, false, false
+		}
+	})
 	p.buf.missed = missed
 }
 
@@ -1476,6 +1457,26 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	}
 	p.buf.sampled = sampled
 	p.aligned++
+	typical := func(a, b int) (int64, int64, bool) {
+		ds := p.buf.deltas[:0]
+		for _, j := range sampled {
+			ds = append(ds, ns[b*k+int(j)]-ns[a*k+int(j)])
+		}
+		p.buf.deltas = ds
+		return medians(ds)
+	}
+	p.eachPair(f, res, typical, func(a, b int, delta int64, ok bool) {
+		p.pairDelta(res, d, a, b, delta, ok)
+	})
+	return true
+}
+
+// eachPair calls fn for each ordered pair of points a, b that saw flow f,
+// a with packets in the direction whose result is res, with the typical
+// delta from a to b: typical's for the pair, or for b to a the way back
+// it gave with a to b (read when b's turn comes).
+func (p *Placer) eachPair(f *flow, res *dirResult, typical func(a, b int) (ab, ba int64, ok bool), fn func(a, b int, delta int64, ok bool)) {
+	np := len(p.names)
 	mirror := slices.Grow(p.buf.mirror[:0], np*np)[:np*np]
 	clear(mirror)
 	p.buf.mirror = mirror
@@ -1487,24 +1488,16 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 			if b == a || f.at[b] == nil {
 				continue
 			}
-			var delta int64
-			ok := false
-			if m := &mirror[b*np+a]; m.set {
-				delta, ok = m.delta, m.ok
-			} else {
-				ds := p.buf.deltas[:0]
-				for _, j := range sampled {
-					ds = append(ds, ns[b*k+int(j)]-ns[a*k+int(j)])
-				}
-				p.buf.deltas = ds
+			m := mirror[b*np+a]
+			delta, ok := m.delta, m.ok
+			if !m.set {
 				var back int64
-				delta, back, ok = medians(ds)
+				delta, back, ok = typical(a, b)
 				mirror[a*np+b] = mirrorDelta{delta: back, ok: ok, set: true}
 			}
-			p.pairDelta(res, d, a, b, delta, ok)
+			fn(a, b, delta, ok)
 		}
 	}
-	return true
 }
 
 // mirrorDelta is a typical delta typicalDelta gave for the way back.
