@@ -217,7 +217,7 @@ func keyOf(a, b netip.AddrPort) connKey {
 // Close releases what the Analyzer holds outside memory (the spill file
 // of Options.SpillRows). A Report made before stays valid until then.
 func (a *Analyzer) Close() error {
-	a.stopShards()
+	a.catchUp()
 	if a.spill != nil {
 		return a.spill.Close()
 	}
@@ -439,7 +439,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 // (verdict.JudgeReportPlaced): a multi-point analysis's reference point
 // adds what the other points saw.
 func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.Connection)) *model.Report {
-	a.stopShards()
+	a.catchUp()
 	r := &model.Report{
 		Version:     1,
 		Inputs:      inputs,

@@ -232,7 +232,7 @@ func (a *Analyzer) ForgetClosedUnlisted(above int) {
 
 // forgetClosed is ForgetClosed, keeping the rows in a spill file if keep.
 func (a *Analyzer) forgetClosed(above int, keep bool) {
-	a.stopShards()
+	a.catchUp()
 	if a.fg == nil || len(a.fg.closed) == 0 || len(a.all) <= max(above, a.fg.minConns) {
 		return
 	}

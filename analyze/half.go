@@ -81,8 +81,8 @@ func (c *conn) halfSegment() decode.Segment {
 // ended the application decoding).
 func (a *Analyzer) build(c *conn) {
 	if fg := a.fg; fg != nil && fg.head < len(fg.pending) {
-		// Its trackers are likely the ones c is built in next, while
-		// they are in the cache (Deferred forgetting).
+		// The next connection due, judged now: its trackers, just
+		// read, are the ones c is built in (Deferred forgetting).
 		a.forgetNext()
 	}
 	var st *connState

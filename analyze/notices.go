@@ -71,7 +71,7 @@ func (a *Analyzer) OpenConns() int64 { return a.openConns.Load() }
 // connection) are given. A live capture calls it about once a second;
 // times before the latest packet's are ignored.
 func (a *Analyzer) Tick(now time.Time) {
-	a.stopShards()
+	a.catchUp()
 	if a.nt != nil {
 		a.nt.Clock(now, true)
 	}

@@ -260,15 +260,21 @@ func (p *shardPool) stop() {
 }
 
 // stopShards ends a sharded analysis's workers: what comes after runs in
-// the caller's goroutine, on the state they left. With one goroutine it
-// judges the connections the last sweep left due (Deferred forgetting):
-// what comes after reads the state every sweep's judging left.
+// the caller's goroutine, on the state they left.
 func (a *Analyzer) stopShards() {
 	if a.pool != nil {
 		a.pool.stop()
 		a.applyJudged()
 		a.pool = nil
 	}
+}
+
+// catchUp ends a sharded analysis's workers (stopShards) and judges the
+// connections the last sweep left due (Deferred forgetting): what comes
+// after (a Report, the forgetting at the end, a live tick) reads the
+// state every judging so far left, in the caller's goroutine.
+func (a *Analyzer) catchUp() {
+	a.stopShards()
 	a.forgetPending()
 }
 
