@@ -391,7 +391,7 @@ func readInputs(stop context.Context, paths []string, opts analyze.Options, open
 			a.Close() // its workers and spill file
 			return nil, nil, &exitError{code: exitUsage, err: err}
 		}
-		info, err := a.ReadSource(&inputSource{Source: src, stop: stop, prog: prog})
+		info, err := a.ReadSource(newInputSource(src, stop, prog))
 		if cerr := src.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", path, cerr)
 		}
@@ -484,10 +484,23 @@ func captureTime(t time.Time) string {
 // nothing to report, and the file is most likely not a capture at all.
 type inputSource struct {
 	decode.Source
-	stop  context.Context
-	prog  *progress
-	last  time.Time // of the last packet read
-	ended bool
+	// secrets is Source's, if it holds any (a pcapng file's decryption
+	// secrets): asserted once here, not for every packet, which the
+	// reader asks (analyze.InputReader.Take); the assertion of an
+	// interface to an interface looks its method table up each time,
+	// a percent of a capture of short connections.
+	secrets decode.SecretsSource
+	stop    context.Context
+	prog    *progress
+	last    time.Time // of the last packet read
+	ended   bool
+}
+
+// newInputSource is src read as an input of the analysis.
+func newInputSource(src decode.Source, stop context.Context, prog *progress) *inputSource {
+	s := &inputSource{Source: src, stop: stop, prog: prog}
+	s.secrets, _ = src.(decode.SecretsSource)
+	return s
 }
 
 func (s *inputSource) Next() (*decode.Packet, error) {
@@ -520,10 +533,10 @@ func (s *inputSource) Next() (*decode.Packet, error) {
 // Secrets passes on the pcapng Decryption Secrets Blocks the wrapped
 // source read, which the analysis asks for by type assertion.
 func (s *inputSource) Secrets() []decode.DecryptionSecret {
-	if ss, ok := s.Source.(decode.SecretsSource); ok {
-		return ss.Secrets()
+	if s.secrets == nil {
+		return nil
 	}
-	return nil
+	return s.secrets.Secrets()
 }
 
 // warnInputs says the report's input warnings on stderr too: with -o, or

@@ -377,7 +377,7 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 				}
 				return &exitError{code: exitUsage, err: err}
 			}
-			in := &inputSource{Source: src, stop: stop, prog: prog}
+			in := newInputSource(src, stop, prog)
 			g.src = in
 			if !g.split {
 				pt := points[g.points[0]]
