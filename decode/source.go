@@ -39,14 +39,18 @@ func (in *InputInfo) Count(t time.Time, capLen, wireLen int) {
 	if capLen < wireLen {
 		in.TruncatedPackets++
 	}
-	if t.IsZero() {
-		return
-	}
-	if in.First.IsZero() || t.Before(in.First) {
-		in.First = t
-	}
-	if t.After(in.Last) {
+	// Packets come mostly in time order: a new latest one is the common
+	// case, tested first (one comparison of times, not three). First and
+	// Last are zero together, until the first packet with a time.
+	switch {
+	case t.After(in.Last):
 		in.Last = t
+		if in.First.IsZero() {
+			in.First = t
+		}
+	case t.IsZero():
+	case t.Before(in.First):
+		in.First = t
 	}
 }
 
