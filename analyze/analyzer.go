@@ -254,6 +254,7 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[pathKey]int{}, placed: opts.ForgetPlaced}
+		a.fg.setNext(time.Time{}) // the first sweep at the first segment after a close
 		a.gone = &conn{forgotten: true}
 		a.reuse = a.nt == nil && !a.plot && a.workers <= 1
 		if a.reuse {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
-	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/synth"
 )
 
@@ -30,19 +29,7 @@ func TestFactsIntoOverwrites(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	made := 0
 	for _, p := range append(caps, lab...) {
-		src, err := decode.Open(p, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := New(Options{})
-		if _, err := a.ReadSource(src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-		for _, c := range a.all {
-			if c == nil || c.connState == nil {
-				continue
-			}
+		for _, c := range openConns(t, p) {
 			client, _ := c.Roles()
 			want := c.vt.Facts(client, &c.tcp)
 			for _, cl := range []int{client, -1} {

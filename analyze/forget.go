@@ -36,6 +36,10 @@ type forgetter struct {
 	lateKept int       // segments of settled connections (Analyzer.settle)
 	settled  int       // connections settled
 	next     time.Time // the next sweep
+	// nextSec and nextNsec are next's Unix seconds and nanoseconds
+	// (sweepDue, asked at every segment).
+	nextSec  int64
+	nextNsec int
 	// closed is the queue of closed connections, in the order they
 	// closed, each with its end's time then (Unix ns; its end only moves
 	// later). inOrder says those times have never gone back along the
@@ -102,16 +106,31 @@ func (fg *forgetter) closedConn(c *conn, at time.Time) {
 	fg.closed = append(fg.closed, closedConn{c, ns})
 }
 
+// sweepDue says whether now is not before the next sweep: !now.Before(next)
+// with next's seconds and nanoseconds kept (setNext), asked at every
+// segment once a connection has closed; time.Time.Before is not inlined.
+// Capture times carry no monotonic reading: their wall clocks are all
+// Before compares.
+func (fg *forgetter) sweepDue(now time.Time) bool {
+	s := now.Unix()
+	return s > fg.nextSec || s == fg.nextSec && now.Nanosecond() >= fg.nextNsec
+}
+
+// setNext sets when the next sweep is.
+func (fg *forgetter) setNext(t time.Time) {
+	fg.next, fg.nextSec, fg.nextNsec = t, t.Unix(), t.Nanosecond()
+}
+
 // sweep judges the connections closed and quiet for long enough by now,
 // and drops the healthy ones. It looks once a second of capture time, at
 // every queued connection: one that still carried segments after its
 // close (a last ACK, a retransmitted FIN) waits until it is quiet.
 func (a *Analyzer) sweep(now time.Time) {
 	fg := a.fg
-	if now.Before(fg.next) || len(a.all) <= fg.minConns {
+	if !fg.sweepDue(now) || len(a.all) <= fg.minConns {
 		return
 	}
-	fg.next = now.Add(time.Second)
+	fg.setNext(now.Add(time.Second))
 	a.forgetPending() // the last sweep's first, in their order
 	deferred := a.defers()
 	// A connection whose end was later than fg.after ago when it closed

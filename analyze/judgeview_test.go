@@ -23,19 +23,7 @@ func TestHTTP2JudgeView(t *testing.T) {
 	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
 	viewed := 0
 	for _, p := range append([]string{gen}, lab...) {
-		src, err := decode.Open(p, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := New(Options{})
-		if _, err := a.ReadSource(src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-		for _, c := range a.all {
-			if c == nil || c.connState == nil {
-				continue
-			}
+		for _, c := range openConns(t, p) {
 			// In judgeForget's order: the view first, the whole
 			// row after it for a connection kept (settle).
 			judged := c.reportJudgeInto(nil, nil)
@@ -64,4 +52,26 @@ func TestHTTP2JudgeView(t *testing.T) {
 	if viewed < 300 {
 		t.Errorf("%d connections judged from a view without their frame counts: the test does not exercise it", viewed)
 	}
+}
+
+// openConns analyses capture p with the default options, kept open (no
+// Report), and returns its connections that still have their trackers.
+func openConns(t *testing.T, p string) []*conn {
+	t.Helper()
+	src, err := decode.Open(p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	a := New(Options{})
+	if _, err := a.ReadSource(src); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*conn
+	for _, c := range a.all {
+		if c != nil && c.connState != nil {
+			conns = append(conns, c)
+		}
+	}
+	return conns
 }

@@ -395,11 +395,11 @@ func (a *Analyzer) shardSegment(it *shardItem) {
 // reader next needs to know (applyJudged).
 func (a *Analyzer) sweepShards(now time.Time) {
 	fg := a.fg
-	if now.Before(fg.next) || len(a.all) <= fg.minConns {
+	if !fg.sweepDue(now) || len(a.all) <= fg.minConns {
 		return
 	}
 	a.applyJudged()
-	fg.next = now.Add(time.Second)
+	fg.setNext(now.Add(time.Second))
 	var judge []*conn
 	kept := fg.closed[:0]
 	for _, e := range fg.closed {

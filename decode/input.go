@@ -60,7 +60,10 @@ func NewInputDecoder() *InputDecoder {
 // fragment held until its datagram is complete, and for a copy.
 func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	r.input = p.Input
-	if p.Time.Before(r.last) {
+	// p.Time.Before(r.last), written out: Before is not inlined, and
+	// this runs for every packet. Capture times carry no monotonic
+	// reading, so the wall clocks are all Before compares.
+	if ps, ls := p.Time.Unix(), r.last.Unix(); ps < ls || ps == ls && p.Time.Nanosecond() < r.last.Nanosecond() {
 		if r.backwards == 0 {
 			r.firstBack, r.firstStep = frameRef{p.Input, p.Frame}, r.last.Sub(p.Time)
 		}
