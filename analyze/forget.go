@@ -182,8 +182,13 @@ func (a *Analyzer) sweep(now time.Time) {
 // before it looks at any other.
 
 // defers says whether forgetting is deferred: one goroutine, one Report,
-// and no reader of a connection after its close.
-func (a *Analyzer) defers() bool { return a.pool == nil && a.reuse && a.settles() && !a.noDefer }
+// and no reader of a connection after its close. A multi-point
+// comparison (Options.ForgetPlaced) reads none: the Placer sets a
+// connection's placed (Analyzer.Placed), which a sweep reads to list it
+// and its forgetting does not, and the forgotten rows it reads at the
+// end are the ones the Report's catchUp has all written, in the sweeps'
+// order as without deferring.
+func (a *Analyzer) defers() bool { return a.pool == nil && a.reuse && a.once && !a.noDefer }
 
 // forgetPending forgets every connection the last sweep found due that
 // is not forgotten yet.

@@ -299,3 +299,72 @@ func TestDeferredForget(t *testing.T) {
 		})
 	}
 }
+
+// With several capture points (Options.ForgetPlaced) forgetting is
+// deferred too: a sweep lists the connections the Placer retired clean,
+// and what the report and the multi-point comparison read (the Report,
+// the forgotten rows) is what forgetting at each sweep gives, also when
+// the Placer retires a listed connection again as dirty before it is
+// judged (a flow it joined anew), or a late FIN or a new SYN comes.
+func TestDeferredForgetPlaced(t *testing.T) {
+	const n = 40
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	client := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, byte(1 + i%200)}), uint16(1024+i))
+	}
+	tests := []struct {
+		name  string
+		after func(a *Analyzer, at time.Time)
+	}{
+		{"nothing", func(*Analyzer, time.Time) {}},
+		{"placed again, dirty", func(a *Analyzer, _ time.Time) { a.Placed(12, false) }},
+		{"late FIN", func(a *Analyzer, at time.Time) {
+			a.Segment(&decode.Segment{Src: client(12), Dst: sv, Flags: decode.FlagACK | decode.FlagFIN, Seq: 401, Ack: 801, Frame: 10000, Time: at, Window: 1000})
+		}},
+		{"new SYN", func(a *Analyzer, at time.Time) {
+			a.Segment(&decode.Segment{Src: client(12), Dst: sv, Flags: decode.FlagSYN, Seq: 9000, Frame: 10000, Time: at, Window: 1000})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(noDefer bool) (string, int) {
+				a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: true, ForgetPlaced: true})
+				a.noDefer = noDefer
+				defer a.Close()
+				end := shortConns(a, n, true)
+				// The Placer retires every flow at the end: a seventh
+				// with something placed.
+				for st := range n {
+					a.Placed(st, st%7 != 0)
+				}
+				a.Tick(end.Add(time.Minute))
+				pending := len(a.fg.pending) - a.fg.head
+				tt.after(a, end.Add(time.Minute))
+				var b strings.Builder
+				rows := a.Forgotten()
+				fmt.Fprintf(&b, "%d forgotten\n", rows.Len())
+				for st := range n + 1 {
+					if c := rows.Row(st); c != nil {
+						fmt.Fprintf(&b, "%d %s %d %+v\n", c.Stream, c.Client, c.FirstFrame, c.TCP)
+					}
+				}
+				in := &decode.InputInfo{}
+				if err := report.Write(&b, a.Report([]*decode.InputInfo{in}), "json"); err != nil {
+					t.Fatal(err)
+				}
+				return b.String() + fmt.Sprint(in.Warnings), pending
+			}
+			want, _ := run(true)
+			got, pending := run(false)
+			if pending == 0 {
+				t.Fatal("nothing deferred")
+			}
+			if got != want {
+				t.Errorf("deferred, the report or the forgotten rows differ:\n%s\nwant\n%s", got, want)
+			}
+			if !strings.Contains(want, " forgotten\n") || strings.HasPrefix(want, "0 forgotten") {
+				t.Errorf("no connection forgotten:\n%s", want)
+			}
+		})
+	}
+}

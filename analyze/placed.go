@@ -48,12 +48,13 @@ func (a *Analyzer) Placed(stream int, clean bool) {
 }
 
 // Forgotten returns what Options.ForgetPlaced kept of the connections
-// forgotten so far (hops.Forgotten), nil without it. Valid until the
-// next segment.
+// forgotten so far (hops.Forgotten), nil without it: those a sweep found
+// due too (deferred forgetting). Valid until the next segment.
 func (a *Analyzer) Forgotten() *ForgottenRows {
 	if a.fg == nil || !a.fg.placed {
 		return nil
 	}
+	a.catchUp()
 	return &a.fg.rows
 }
 
