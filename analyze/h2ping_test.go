@@ -140,3 +140,38 @@ func equalCounts(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// A bulk sender stalled by a slow reader at every window: past the cap of
+// stalls listed, the rest are counted (FlowStallsDropped), so the listed
+// ones plus the dropped are every stall.
+func TestH2FlowStallsDropped(t *testing.T) {
+	const n = 300
+	c := newH2Conv()
+	c.send(fromC, 1, func(fr *http2.Framer) {
+		c.buf.WriteString(http2.ClientPreface)
+		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
+	})
+	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteSettings() })
+	c.send(fromC, 1, func(fr *http2.Framer) { fr.WriteSettingsAck() })
+	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteSettingsAck() })
+	c.send(fromC, 1, func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true,
+			BlockFragment: []byte{0x82, 0x84}}) // :method GET, :path /
+	})
+	c.send(fromS, 1, func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: []byte{0x88}}) // :status 200
+	})
+	for range n {
+		c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteData(1, false, make([]byte, 100)) }) // the window used up
+		c.send(fromC, 1, func(fr *http2.Framer) { fr.WriteWindowUpdate(1, 100) })
+	}
+	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteData(1, true, nil) })
+	a, _ := run(c.segs)
+	h := a.Report(nil).Connections[0].HTTP2
+	if h == nil || !h.FlowControlKnown {
+		t.Fatalf("no flow control known: %+v", h)
+	}
+	if got := len(h.FlowStalls) + h.FlowStallsDropped; got != n || h.FlowStallsDropped == 0 {
+		t.Errorf("%d stalls listed and %d dropped, want %d in all, some dropped", len(h.FlowStalls), h.FlowStallsDropped, n)
+	}
+}

@@ -211,6 +211,10 @@ type HTTP2 struct {
 	// from the connection's start without gaps (windows are otherwise
 	// unknown).
 	FlowStalls []FlowStall `json:"flow_stalls"`
+	// FlowStallsDropped counts the stalls past the per-connection cap,
+	// not in FlowStalls (a bulk transfer to a slow reader stalls at
+	// every window it sends); absent when none were.
+	FlowStallsDropped int `json:"flow_stalls_dropped,omitempty"`
 	// FlowControlKnown says whether FlowStalls could be computed.
 	FlowControlKnown bool `json:"flow_control_known"`
 }

@@ -272,17 +272,7 @@ func (t *text) http2(c *model.Connection) {
 	if len(open) > 0 {
 		t.printf("%srequests still open at the end: %s\n", t.bullet(), frameList(open, 6))
 	}
-	for _, fs := range h.FlowStalls {
-		d := "never reopened"
-		if fs.DurationMs != nil {
-			d = fmt.Sprintf("%.0f ms", *fs.DurationMs)
-		}
-		where := fmt.Sprintf("stream %d", fs.Stream)
-		if fs.Stream == 0 {
-			where = "the connection"
-		}
-		t.printf("%sflow control: the %s's window on %s reached zero at frame %s (%s)\n", t.bullet(), fs.From, where, frameRef(fs.Input, fs.Frame), d)
-	}
+	t.flowStalls(h)
 	for _, g := range h.Goaways {
 		debug := ""
 		if g.Debug != "" {
@@ -309,4 +299,103 @@ func joinSuspects(ss []model.Suspect) string {
 		w[i] = string(s)
 	}
 	return strings.Join(w, ", ")
+}
+
+// flowStallsListed is how many flow-control stalls a connection's
+// findings list a line each; past it they are told a line per sender
+// (the JSON lists each): a bulk transfer to a reader slower than the
+// sender stalls at nearly every window, hundreds of lines of a
+// millisecond each that hid the rest of the report.
+const flowStallsListed = 3
+
+// flowStalls writes h's flow-control stalls: each on its line, or, past
+// flowStallsListed, a line per sender with how many, on which streams,
+// how many never reopened, the longest, and their first frames.
+func (t *text) flowStalls(h *model.HTTP2) {
+	if len(h.FlowStalls) <= flowStallsListed && h.FlowStallsDropped == 0 {
+		for _, fs := range h.FlowStalls {
+			d := "never reopened"
+			if fs.DurationMs != nil {
+				d = fmt.Sprintf("%.0f ms", *fs.DurationMs)
+			}
+			t.printf("%sflow control: the %s's window on %s reached zero at frame %s (%s)\n", t.bullet(), fs.From, stallWhere(fs.Stream), frameRef(fs.Input, fs.Frame), d)
+		}
+		return
+	}
+	var senders []string
+	bySender := map[string][]model.FlowStall{}
+	for _, fs := range h.FlowStalls {
+		if _, ok := bySender[fs.From]; !ok {
+			senders = append(senders, fs.From)
+		}
+		bySender[fs.From] = append(bySender[fs.From], fs)
+	}
+	bullet, what := t.bullet(), "flow control: the"
+	if h.FlowStallsDropped > 0 {
+		// Past the cap the stalls are counted, not told by sender.
+		t.printf("%sflow control: windows reached zero %d times; the first %d:\n", bullet, len(h.FlowStalls)+h.FlowStallsDropped, len(h.FlowStalls))
+		bullet, what = t.sub(), "the"
+	}
+	for _, from := range senders {
+		stalls := bySender[from]
+		var (
+			frames, streams []string
+			seen            = map[uint32]bool{}
+			conn            bool
+			never           int
+			longest         *model.FlowStall
+		)
+		for i := range stalls {
+			fs := &stalls[i]
+			frames = append(frames, frameRef(fs.Input, fs.Frame))
+			switch {
+			case fs.Stream == 0:
+				conn = true
+			case !seen[fs.Stream]:
+				seen[fs.Stream] = true
+				streams = append(streams, strconv.FormatUint(uint64(fs.Stream), 10))
+			}
+			switch {
+			case fs.DurationMs == nil:
+				never++
+			case longest == nil || *fs.DurationMs > *longest.DurationMs:
+				longest = fs
+			}
+		}
+		var where []string
+		switch len(streams) {
+		case 0:
+		case 1:
+			where = append(where, "stream "+streams[0])
+		default:
+			where = append(where, "streams "+frameList(streams, 6))
+		}
+		if conn {
+			where = append(where, "the connection")
+		}
+		var parts []string
+		switch {
+		case never == 1 && len(stalls) == 1:
+			parts = append(parts, "never reopened")
+		case never > 0:
+			parts = append(parts, fmt.Sprintf("%d never reopened", never))
+		}
+		if longest != nil {
+			parts = append(parts, fmt.Sprintf("the longest %.0f ms at frame %s", *longest.DurationMs, frameRef(longest.Input, longest.Frame)))
+		}
+		times := fmt.Sprintf("%d times", len(stalls))
+		if len(stalls) == 1 {
+			times = "once"
+		}
+		t.printf("%s%s %s's window reached zero %s, on %s (%s): frames %s\n",
+			bullet, what, from, times, strings.Join(where, " and "), strings.Join(parts, "; "), frameList(frames, 6))
+	}
+}
+
+// stallWhere names a stall's window: a stream's, or the connection's.
+func stallWhere(stream uint32) string {
+	if stream == 0 {
+		return "the connection"
+	}
+	return fmt.Sprintf("stream %d", stream)
 }

@@ -192,6 +192,7 @@ func (st *State) http2Into(into *model.HTTP2, client int, full bool) *model.HTTP
 			}
 			out.FlowStalls = append(out.FlowStalls, fs)
 		}
+		out.FlowStallsDropped = h.flow.dropped
 	}
 	if full {
 		out.HealthCheck = h.pings.healthCheck(client, cl.closed, cl.closeAt, h.provoked(client))

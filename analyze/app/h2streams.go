@@ -322,6 +322,7 @@ type flowControl struct {
 	initial [2]int64 // each side's initial stream send window: the peer's SETTINGS_INITIAL_WINDOW_SIZE
 	stall   [2]int   // index+1 of each side's open connection stall
 	stalls  []stallRec
+	dropped int   // stalls past maxStalls: counted, not listed
 	resume  []int // indexes of stalls opened again, waiting for the sender's next DATA
 }
 
@@ -403,6 +404,7 @@ func (fc *flowControl) settings(side int, f *h2.Frame, t *streamTable) {
 
 func (fc *flowControl) newStall(side int, stream uint32, at h2.Meta) int {
 	if len(fc.stalls) >= maxStalls {
+		fc.dropped++
 		return 0
 	}
 	fc.stalls = append(fc.stalls, stallRec{side: side, stream: stream, at: at})

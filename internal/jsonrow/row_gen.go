@@ -1010,6 +1010,10 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 		}
 		b = append(b, "\n        ]"...)
 	}
+	if v.FlowStallsDropped != 0 {
+		b = append(b, ",\n        \"flow_stalls_dropped\": "...)
+		b = appendInt(b, int64(v.FlowStallsDropped))
+	}
 	b = append(b, ",\n        \"flow_control_known\": "...)
 	b = appendBool(b, bool(v.FlowControlKnown))
 	b = append(b, "\n      }"...)
