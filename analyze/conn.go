@@ -188,7 +188,7 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 		c.eventsDropped++
 		return
 	}
-	unseen, peerMissing, answered := c.vt.Marks(side)
+	unseen, peerMissing, answered, late := c.vt.Marks(side)
 	c.events = append(c.events, model.Event{
 		Input: s.Input,
 		Frame: s.Frame,
@@ -203,6 +203,7 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 		Unseen:      unseen,
 		PeerMissing: peerMissing,
 		Answered:    answered,
+		Late:        late,
 	})
 }
 

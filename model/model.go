@@ -282,6 +282,13 @@ type Event struct {
 	// Answered marks a SYN sent again after the capture saw a SYN-ACK
 	// answer it: the SYN-ACK, not the SYN, was lost.
 	Answered bool `json:"answered,omitempty"`
+	// Late marks a segment whose IPv4 ID is older than one its sender
+	// sent before it (shortly before), from a sender that numbers its
+	// packets: sent before packets the capture saw first, so the
+	// original delayed past them (reordered on the way or in the
+	// capture) or a copy the network made of one, not a retransmission,
+	// whatever flag Wireshark's rules give it.
+	Late bool `json:"late,omitempty"`
 }
 
 // Redial ties a failed connection to the client's next one.

@@ -46,7 +46,11 @@ type dirLoss struct {
 	drops     int // gaps the receiver ACKed: the capture missed them, the network did not
 	holes     int // lost-segment flags
 	spurious  int // spurious retransmissions of this direction's data
-	retrans   []model.Event
+	// late counts the segments that filled a gap (or came again after
+	// one was filled) with an IPv4 ID older than one their sender had
+	// sent before: originals delayed past later packets, not lost.
+	late    int
+	retrans []model.Event
 }
 
 func (l *dirLoss) definite() int { return l.before + l.after }
@@ -93,7 +97,14 @@ func senderSide(point model.CapturePoint, d model.Direction) bool {
 //   - data the receiver ACKed that the capture never saw: capture drops;
 //     acked counts, per direction, the gaps the capture skipped that the
 //     receiver then acknowledged (Quality.GapsAcked): they are drops too,
-//     never loss.
+//     never loss;
+//   - a segment whose IPv4 ID is older than one its sender sent before it
+//     (Event.Late) is the original, delayed: it fills its gap without a
+//     loss, and a retransmission that filled the gap first was sent for
+//     nothing (reordering, not loss). A direction reordered that way
+//     also explains its sender's spurious retransmissions (sent on the
+//     duplicate ACKs the reordering drew), which are then no sign of
+//     lost ACKs.
 
 // ackOfRetransmission says whether an ACKed-unseen ACK answers a
 // retransmission its sender's peer just sent: after real loss a sender
@@ -124,11 +135,25 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 	for d := range l {
 		l[d].drops = acked[d]
 	}
+	var reordered [2]bool
+	for _, e := range c.Events {
+		if e.Late {
+			reordered[e.Dir] = true
+		}
+	}
+	// filled holds, per direction, the sequence numbers of the
+	// retransmissions counted as filling a gap lost before the capture
+	// point, until a late original shows the gap was not a loss.
+	var filled [2]map[uint32]bool
 	for _, e := range c.Events {
 		d := &l[e.Dir]
 		switch e.Kind {
 		case model.EvRetransmission, model.EvFastRetransmission, model.EvOutOfOrder:
 			switch {
+			case e.Late:
+				// The original itself, delayed: no loss.
+				d.late++
+				continue
 			case e.Answered:
 				// The SYN-ACK was lost after the capture saw it.
 				l[e.Dir.Reverse()].after++
@@ -137,6 +162,12 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 				d.drops++
 			case e.Unseen:
 				d.before++
+				if reordered[e.Dir] {
+					if filled[e.Dir] == nil {
+						filled[e.Dir] = map[uint32]bool{}
+					}
+					filled[e.Dir][e.Seq] = true
+				}
 			case e.Kind == model.EvOutOfOrder:
 				continue
 			case e.Kind == model.EvFastRetransmission || e.PeerMissing:
@@ -146,8 +177,19 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 			}
 			d.retrans = append(d.retrans, e)
 		case model.EvSpuriousRetrans:
+			if e.Late {
+				// The original of data a retransmission brought
+				// first: that gap was no loss.
+				d.late++
+				if filled[e.Dir][e.Seq] {
+					delete(filled[e.Dir], e.Seq)
+					d.before--
+					d.retrans = slices.DeleteFunc(d.retrans, func(r model.Event) bool { return r.Seq == e.Seq && r.Unseen })
+				}
+				continue
+			}
 			d.spurious++
-			if !senderSide(point, e.Dir) {
+			if !senderSide(point, e.Dir) && !reordered[e.Dir] {
 				l[e.Dir.Reverse()].after++
 			}
 		case model.EvLostSegment:
@@ -162,12 +204,12 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 	for i := range l {
 		d := &l[i]
 		// Gaps never filled and never ACKed: the connection did not live
-		// to recover them.
-		if d.holes > 0 && d.before == 0 && d.drops == 0 {
+		// to recover them. Those late originals filled were not lost.
+		if d.holes > d.late && d.before == 0 && d.drops == 0 {
 			if senderSide(point, model.Direction(i)) {
-				d.drops += d.holes
+				d.drops += d.holes - d.late
 			} else {
-				d.before += d.holes
+				d.before += d.holes - d.late
 			}
 		}
 	}

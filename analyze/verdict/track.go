@@ -56,8 +56,21 @@ type dirTrack struct {
 	// gives it another (or none).
 	ipidSet     bool
 	rstIPIDJump bool // the first RST's ID broke the run
-	lastIPID    uint16
-	ipidRun     int // consecutive packets whose ID followed the previous one closely
+	// counter: the side was seen numbering its packets (ipidRun reached
+	// minIPIDRun); maxIPID is the newest ID it sent (maxIPIDSet), seen
+	// at maxIPIDNS.
+	counter    bool
+	maxIPIDSet bool
+	// ipidRun counts the consecutive packets whose ID followed the
+	// previous one closely, up to minIPIDRun (all that is asked of it).
+	ipidRun  uint8
+	lastIPID uint16
+	maxIPID  uint16
+	// plain (see syns below) sits here, beside the small fields, so that
+	// the connection's trackers stay in their size class
+	// (TestConnStateSize).
+	plain     bool
+	maxIPIDNS int64
 
 	dataSegs int // segments with payload
 	maxLen   int // largest payload
@@ -120,8 +133,7 @@ type dirTrack struct {
 	// them (a segment without SYN or RST: its ACK of the handshake, data,
 	// a FIN).
 	syns              int
-	firstSYN, lastSYN segMark
-	plain             bool
+	firstSYN, lastSYN segMark // and plain, above
 
 	// The side's first pure SYN (its sequence number is the ISN an ICMP
 	// error quoting it carries) and its TTL; and whether the side ever
@@ -140,7 +152,7 @@ type dirTrack struct {
 	rejected *rejections
 
 	// Markers of the segment being counted, for its events.
-	markUnseen, markPeerMissing, markAnswered bool
+	markUnseen, markPeerMissing, markAnswered, markLate bool
 }
 
 // connTrack is the connection-wide verdict state.
@@ -185,23 +197,9 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	if !rst && (!t.ttlSet || !t.ttlData && s.PayloadLen > 0) {
 		t.ttl, t.ttlSet, t.ttlData = s.TTL, true, s.PayloadLen > 0
 	}
+	t.markLate = false
 	if s.IPVersion == 4 {
-		step := s.IPID - t.lastIPID
-		switch {
-		case rst:
-			// An ID of 0 says nothing: Linux sends its own RSTs for
-			// closed sockets with ID 0, and so do nftables' rejects.
-			if !t.rst.set() && t.ipidRun >= minIPIDRun && s.IPID != 0 && step > maxIPIDStep {
-				t.rstIPIDJump = true
-			}
-		case t.ipidSet && step > 0 && step <= maxIPIDStep:
-			t.ipidRun++
-		default:
-			t.ipidRun = 0
-		}
-		if !rst {
-			t.lastIPID, t.ipidSet = s.IPID, true
-		}
+		t.ipv4(s.IPID, rst, now)
 	}
 	mark := newMark(s.Frame, s.Input, now, seq, s.PayloadLen)
 	tr.quality(side, s, seq, ackNo)
@@ -648,10 +646,63 @@ func (f *Facts) Clone() *Facts {
 // just sent (the one Segment took last): it filled a gap the capture never
 // saw (unseen); the peer, heard from since, still had not acknowledged it
 // (peerMissing); it is a SYN sent again after a SYN-ACK answered it
-// (answered).
-func (tr *Tracker) Marks(side int) (unseen, peerMissing, answered bool) {
+// (answered); its IPv4 ID is older than one its side sent before it
+// (late: the side numbers its packets, so this one was sent before
+// packets the capture saw first, and is no retransmission).
+func (tr *Tracker) Marks(side int) (unseen, peerMissing, answered, late bool) {
 	t := &tr.dir[side]
-	return t.markUnseen, t.markPeerMissing, t.markAnswered
+	return t.markUnseen, t.markPeerMissing, t.markAnswered, t.markLate
+}
+
+// ipv4 takes the IPv4 ID of the side's packet seen at ns (an RST's if
+// rst): whether the side numbers its packets with a counter, its RST's
+// jump off it, and whether the packet is late.
+func (t *dirTrack) ipv4(id uint16, rst bool, ns int64) {
+	step := id - t.lastIPID
+	switch {
+	case rst:
+		// An ID of 0 says nothing: Linux sends its own RSTs for
+		// closed sockets with ID 0, and so do nftables' rejects.
+		if !t.rst.set() && t.ipidRun >= minIPIDRun && id != 0 && step > maxIPIDStep {
+			t.rstIPIDJump = true
+		}
+		return
+	case t.ipidSet && step > 0 && step <= maxIPIDStep:
+		t.ipidRun = min(t.ipidRun+1, minIPIDRun)
+	default:
+		t.ipidRun = 0
+	}
+	t.lastIPID, t.ipidSet = id, true
+	t.late(id, ns)
+}
+
+// late sets markLate for a packet of the side with IPv4 ID id (not an
+// RST), seen at ns, and keeps the newest ID. A host that numbers a
+// connection's packets with a counter (Linux, Windows) gives a
+// retransmission a new number; an ID behind the newest by less than
+// lateIPIDWindow, within lateIPIDWithin of it, is a packet sent before
+// ones already seen: delayed, reordered on the way (or in the capture),
+// not sent again. An ID further behind, or later, is the counter started
+// again (a server's after a long silence: a FIN retransmitted from an ID
+// 3,758 below the one before it, 30 s before, in a public capture): the
+// newest from then on. An ID of 0 says nothing.
+func (t *dirTrack) late(id uint16, ns int64) {
+	if t.ipidRun >= minIPIDRun {
+		t.counter = true
+	}
+	if id == 0 {
+		return
+	}
+	back := t.maxIPID - id
+	switch {
+	case !t.maxIPIDSet || back > 0x8000: // the first, or newer (the counter wraps)
+	case back == 0:
+		return
+	case back < lateIPIDWindow && ns-t.maxIPIDNS <= int64(lateIPIDWithin):
+		t.markLate = t.counter
+		return
+	}
+	t.maxIPID, t.maxIPIDNS, t.maxIPIDSet = id, ns, true
 }
 
 // What the live notices read while the capture runs (package

@@ -25,6 +25,7 @@ func unseen(e model.Event) model.Event      { e.Unseen = true; return e }
 func peerMissing(e model.Event) model.Event { e.PeerMissing = true; return e }
 func ttl(e model.Event, t int) model.Event  { e.TTL = t; return e }
 func answered(e model.Event) model.Event    { e.Answered = true; return e }
+func late(e model.Event) model.Event        { e.Late = true; return e }
 
 // testConn is a connection from vt0 to end with the given events.
 func testConn(end int, evs ...model.Event) *model.Connection {
@@ -93,6 +94,27 @@ func TestAssessLoss(t *testing.T) {
 		{"reordering of seen data is no loss", model.PointClient,
 			[]model.Event{ev(1, s2c, model.EvOutOfOrder, 1000, 100)},
 			[2]dirLoss{}},
+		{"a gap filled by its original, delayed (an older IP ID): no loss", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), late(unseen(ev(2, s2c, model.EvOutOfOrder, 1000, 1000)))},
+			[2]dirLoss{{}, {holes: 1, late: 1}}},
+		{"a late original taken for a retransmission: no loss", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), late(unseen(ev(2, s2c, model.EvRetransmission, 1000, 1000)))},
+			[2]dirLoss{{}, {holes: 1, late: 1}}},
+		{"a retransmission filled the gap, then its original came: no loss", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), unseen(ev(2, s2c, model.EvFastRetransmission, 1000, 1000)),
+				late(ev(3, s2c, model.EvSpuriousRetrans, 1000, 1000))},
+			[2]dirLoss{{}, {holes: 1, late: 1}}},
+		{"a retransmission filled the gap and no original came: lost before the capture", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), unseen(ev(2, s2c, model.EvFastRetransmission, 1000, 1000)),
+				late(ev(3, s2c, model.EvSpuriousRetrans, 5000, 1000))},
+			[2]dirLoss{{}, {before: 1, holes: 1, late: 1}}},
+		{"spurious retransmissions on a reordered direction: no lost ACKs", model.PointClient,
+			[]model.Event{late(unseen(ev(1, s2c, model.EvOutOfOrder, 1000, 1000))), ev(2, s2c, model.EvSpuriousRetrans, 1000, 1000)},
+			[2]dirLoss{{}, {spurious: 1, late: 1}}},
+		{"gaps some filled late, one never: that one lost before the capture", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), late(unseen(ev(2, s2c, model.EvOutOfOrder, 1000, 1000))),
+				ev(3, s2c, model.EvLostSegment, 9000, 100)},
+			[2]dirLoss{{}, {before: 1, holes: 2, late: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -528,6 +528,10 @@ func (e *Encoder) model_Event2(b []byte, v *model.Event) []byte {
 		b = append(b, ",\n          \"answered\": "...)
 		b = appendBool(b, bool(v.Answered))
 	}
+	if v.Late {
+		b = append(b, ",\n          \"late\": "...)
+		b = appendBool(b, bool(v.Late))
+	}
 	b = append(b, "\n        }"...)
 	return b
 }

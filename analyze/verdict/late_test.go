@@ -1,0 +1,56 @@
+package verdict
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// dirTrack.late: a packet whose IPv4 ID is behind the newest its side
+// sent, shortly after it, from a side that numbers its packets, was sent
+// before packets already seen (a delayed original or a copy); further
+// behind, or long after, the side's counter started again.
+func TestIPIDLate(t *testing.T) {
+	type pkt struct {
+		id uint16
+		ms int64
+	}
+	run := func(from uint16, n int) []pkt {
+		var ps []pkt
+		for i := range n {
+			ps = append(ps, pkt{from + uint16(i), int64(i)})
+		}
+		return ps
+	}
+	tests := []struct {
+		name string
+		pkts []pkt
+		want string // the marks, one per packet
+	}{
+		{"a counter, then an older ID within the window", append(run(100, 6), pkt{102, 7}, pkt{106, 8}), "......L."},
+		{"the same ID again", append(run(100, 6), pkt{105, 7}), "......."},
+		{"no counter seen: random IDs", []pkt{{9000, 0}, {300, 1}, {51000, 2}, {200, 3}}, "...."},
+		{"an ID of 0 says nothing", append(run(100, 6), pkt{0, 7}), "......."},
+		{"long after the newest: the counter started again", append(run(5000, 6), pkt{2000, 30_000}, pkt{2001, 30_400}, pkt{2002, 31_200}), "........."},
+		{"far behind: the counter started again", append(run(5000, 6), pkt{5000 - lateIPIDWindow, 7}, pkt{5001 - lateIPIDWindow, 8}), "........"},
+		{"the counter wraps", append(run(65533, 6), pkt{65534, 7}), "......L"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tr dirTrack
+			got := ""
+			for _, p := range tt.pkts {
+				tr.markLate = false
+				tr.ipv4(p.id, false, p.ms*int64(time.Millisecond))
+				if tr.markLate {
+					got += "L"
+				} else {
+					got += "."
+				}
+			}
+			if got != tt.want {
+				t.Errorf("marks %s, want %s (%v)", got, tt.want, fmt.Sprint(tt.pkts))
+			}
+		})
+	}
+}
