@@ -151,8 +151,11 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 		case model.EvRetransmission, model.EvFastRetransmission, model.EvOutOfOrder:
 			switch {
 			case e.Late:
-				// The original itself, delayed: no loss.
-				d.late++
+				// The original itself, delayed (or a copy of one seen):
+				// no loss.
+				if e.Unseen {
+					d.late++
+				}
 				continue
 			case e.Answered:
 				// The SYN-ACK was lost after the capture saw it.
