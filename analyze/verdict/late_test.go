@@ -2,8 +2,12 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // dirTrack.late: a packet whose IPv4 ID is behind the newest its side
@@ -52,5 +56,34 @@ func TestIPIDLate(t *testing.T) {
 				t.Errorf("marks %s, want %s (%v)", got, tt.want, fmt.Sprint(tt.pkts))
 			}
 		})
+	}
+}
+
+// A connection whose gaps late originals filled is healthy, and its
+// summary says it was reordered, with the first late fill as evidence;
+// one without says nothing of it.
+func TestJudgeReordered(t *testing.T) {
+	s2c := model.ServerToClient
+	reordered := testConn(1000,
+		ev(10, s2c, model.EvLostSegment, 2000, 100),
+		late(unseen(ev(11, s2c, model.EvOutOfOrder, 1000, 1000))),
+		ev(20, s2c, model.EvLostSegment, 5000, 100),
+		late(unseen(ev(21, s2c, model.EvOutOfOrder, 4000, 1000))),
+	)
+	v := Judge(reordered, testFacts(), model.PointClient, at(5000))
+	if v.Kind != model.KindHealthy || !strings.Contains(v.Summary, "older IP IDs: 2 server->client") || !strings.Contains(v.Summary, "not lost") {
+		t.Errorf("reordered: %s: %s", v.Kind, v.Summary)
+	}
+	if !slices.ContainsFunc(v.Evidence, func(e model.Evidence) bool { return e.Frame == 11 && strings.Contains(e.Note, "reordered") }) {
+		t.Errorf("reordered: evidence %+v, want frame 11", v.Evidence)
+	}
+	lost := testConn(1000,
+		ev(10, s2c, model.EvLostSegment, 2000, 100),
+		unseen(ev(11, s2c, model.EvFastRetransmission, 1000, 1000)),
+		ev(20, s2c, model.EvLostSegment, 5000, 100),
+		unseen(ev(21, s2c, model.EvFastRetransmission, 4000, 1000)),
+	)
+	if v := Judge(lost, testFacts(), model.PointClient, at(5000)); v.Kind != model.KindDegraded || strings.Contains(v.Summary, "reordered") {
+		t.Errorf("lost: %s: %s", v.Kind, v.Summary)
 	}
 }

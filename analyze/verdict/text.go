@@ -106,6 +106,9 @@ func (j *judgement) summarize() {
 			s += "; still open at the end of the capture"
 		}
 	}
+	if v.Kind == model.KindHealthy || v.Kind == model.KindDegraded {
+		s += j.reorderedPhrase()
+	}
 	if p := j.ownClose; p != nil && v.Kind != model.KindLostPing {
 		if cf != nil {
 			s, cf = string(cf), nil
@@ -708,4 +711,27 @@ func icmpWords(v6 bool, typ, code uint8) string {
 		return "time exceeded"
 	}
 	return fmt.Sprintf("type %d code %d", typ, code)
+}
+
+// reorderedPhrase tells the gaps late originals filled (Event.Late),
+// per direction, with the first as evidence: reordering, which the loss
+// counts leave out, is worth knowing of the path (an ECMP or LAG member,
+// a multi-queue receiver); "" without any.
+func (j *judgement) reorderedPhrase() string {
+	var parts []string
+	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
+		if n := j.loss[d].late; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, arrow(d)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	for _, e := range j.c.Events {
+		if e.Late && e.Unseen {
+			j.evidenceFrame(e.Frame, e.Input, "%s: fills a gap with an IP ID older than the packets ahead of it: the original, reordered", arrow(e.Dir))
+			break
+		}
+	}
+	return fmt.Sprintf("; segments arrived behind packets their sender sent after them (older IP IDs: %s): reordered on the way or in the capture, not lost", strings.Join(parts, ", "))
 }
