@@ -32,12 +32,11 @@ type forgetter struct {
 	// minConns is how many connections must have been seen before any is
 	// forgotten: below it the report lists every one (report.FoldAbove).
 	minConns int
-	late     int       // segments of forgotten connections (Analyzer.late)
-	lateKept int       // segments of settled connections (Analyzer.settle)
-	settled  int       // connections settled
-	next     time.Time // the next sweep
-	// nextSec and nextNsec are next's Unix seconds and nanoseconds
-	// (sweepDue, asked at every segment).
+	late     int // segments of forgotten connections (Analyzer.late)
+	lateKept int // segments of settled connections (Analyzer.settle)
+	settled  int // connections settled
+	// nextSec and nextNsec are the next sweep's time, as Unix seconds
+	// and nanoseconds (sweepDue, asked at every segment).
 	nextSec  int64
 	nextNsec int
 	// closed is the queue of closed connections, in the order they
@@ -106,9 +105,10 @@ func (fg *forgetter) closedConn(c *conn, at time.Time) {
 	fg.closed = append(fg.closed, closedConn{c, ns})
 }
 
-// sweepDue says whether now is not before the next sweep: !now.Before(next)
-// with next's seconds and nanoseconds kept (setNext), asked at every
-// segment once a connection has closed; time.Time.Before is not inlined.
+// sweepDue says whether now is not before the next sweep (!now.Before
+// of its time), compared as the seconds and nanoseconds setNext kept:
+// asked at every segment once a connection has closed, and
+// time.Time.Before is not inlined.
 // Capture times carry no monotonic reading: their wall clocks are all
 // Before compares.
 func (fg *forgetter) sweepDue(now time.Time) bool {
@@ -118,7 +118,7 @@ func (fg *forgetter) sweepDue(now time.Time) bool {
 
 // setNext sets when the next sweep is.
 func (fg *forgetter) setNext(t time.Time) {
-	fg.next, fg.nextSec, fg.nextNsec = t, t.Unix(), t.Nanosecond()
+	fg.nextSec, fg.nextNsec = t.Unix(), t.Nanosecond()
 }
 
 // sweep judges the connections closed and quiet for long enough by now,

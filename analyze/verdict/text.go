@@ -713,10 +713,11 @@ func icmpWords(v6 bool, typ, code uint8) string {
 	return fmt.Sprintf("type %d code %d", typ, code)
 }
 
-// reorderedPhrase tells the gaps late originals filled (Event.Late),
-// per direction, with the first as evidence: reordering, which the loss
-// counts leave out, is worth knowing of the path (an ECMP or LAG member,
-// a multi-queue receiver); "" without any.
+// reorderedPhrase tells the late originals (Event.Late) that filled a gap
+// or came after a retransmission had (dirLoss.late), per direction, with
+// the first gap filled as evidence: reordering, which the loss counts
+// leave out, is worth knowing of the path (an ECMP or LAG member, a
+// multi-queue receiver); "" without any.
 func (j *judgement) reorderedPhrase() string {
 	var parts []string
 	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
