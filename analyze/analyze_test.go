@@ -37,6 +37,7 @@ type seg struct {
 	wsSet    bool
 	payload  string
 	sack     int // number of SACK blocks
+	sacks    []decode.SACKBlock
 	ttl      uint8
 }
 
@@ -74,6 +75,7 @@ func (g seg) segmentFrom(frame int, cli netip.AddrPort) *decode.Segment {
 	for i := 0; i < g.sack; i++ {
 		s.Options.SACK = append(s.Options.SACK, decode.SACKBlock{Left: 1, Right: 2})
 	}
+	s.Options.SACK = append(s.Options.SACK, g.sacks...)
 	for _, c := range g.flags {
 		switch c {
 		case 'S':

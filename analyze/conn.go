@@ -143,6 +143,9 @@ func (c *conn) segment(s *decode.Segment) tcp.Flags {
 	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.plot.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.record(side, s, f)
+	if len(s.Options.SACK) > 0 && s.Flags.Has(decode.FlagACK) {
+		c.dsack(side, s)
+	}
 	c.dir[side].sniffStart(c.tcp.Flow(side), s)
 	c.app.Segment(side, c.tcp.Flow(side), s)
 	return f
@@ -205,6 +208,55 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 		Answered:    answered,
 		Late:        late,
 	})
+}
+
+// dsack marks the copy an ACK's D-SACK reports (RFC 2883: a first SACK
+// block below the cumulative ACK, or inside the second block) as a
+// duplicate: the latest event of the other direction's copies within
+// the block, for each of its bytes.
+func (c *conn) dsack(side int, s *decode.Segment) {
+	b := s.Options.SACK
+	lo, hi, ack := tcp.Seq(b[0].Left), tcp.Seq(b[0].Right), tcp.Seq(s.Ack)
+	if !hi.GreaterThan(lo) || !lo.LessThan(ack) && (len(b) < 2 ||
+		tcp.Seq(b[1].Left).GreaterThan(lo) || tcp.Seq(b[1].Right).LessThan(hi)) {
+		return
+	}
+	peer := c.tcp.Flow(1 - side)
+	rlo := peer.Relative(b[0].Left)
+	size := lo.Size(hi)
+	// Ranges already given to a later copy, in the order found.
+	taken := make([][2]uint32, 0, 32)
+	for i, looked := len(c.events)-1, 0; i >= 0 && looked < verdict.MaxDSACKScan; i, looked = i-1, looked+1 {
+		e := &c.events[i]
+		if s.Time.Sub(e.Time) > verdict.DSACKWithin {
+			break
+		}
+		if e.Dir != model.Direction(1-side) || e.Len == 0 {
+			continue
+		}
+		switch e.Kind {
+		case model.EvRetransmission, model.EvFastRetransmission, model.EvSpuriousRetrans, model.EvOutOfOrder:
+		default:
+			continue
+		}
+		off := e.Seq - rlo // wraps above size when e starts before the block
+		if off >= size || uint32(e.Len) > size-off {
+			continue
+		}
+		end := e.Seq + uint32(e.Len)
+		later := false
+		for _, r := range taken {
+			if int32(e.Seq-r[1]) < 0 && int32(r[0]-end) < 0 {
+				later = true
+				break
+			}
+		}
+		if later {
+			continue
+		}
+		e.DSACKed = true
+		taken = append(taken, [2]uint32{e.Seq, end})
+	}
 }
 
 // The conn is the Host of its application analysis.

@@ -289,6 +289,11 @@ type Event struct {
 	// capture) or a copy the network made of one, not a retransmission,
 	// whatever flag Wireshark's rules give it.
 	Late bool `json:"late,omitempty"`
+	// DSACKed marks a copy its receiver reported as a duplicate (a
+	// D-SACK, RFC 2883): an earlier copy of the same bytes had arrived,
+	// so this one was sent before the sender heard of it, and the data
+	// was not lost. Of several copies the latest seen carries it.
+	DSACKed bool `json:"dsacked,omitempty"`
 }
 
 // Redial ties a failed connection to the client's next one.

@@ -27,6 +27,7 @@ package verdict
 // packet.
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -145,8 +146,14 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 	// retransmissions counted as filling a gap lost before the capture
 	// point, until a late original shows the gap was not a loss.
 	var filled [2]map[uint32]bool
+	// lateData holds, per direction, the bytes the capture first saw in
+	// late originals.
+	var lateData [2]seqSpans
 	for _, e := range c.Events {
 		d := &l[e.Dir]
+		if e.Late && e.Len > 0 {
+			lateData[e.Dir].add(e.Seq, e.Len)
+		}
 		switch e.Kind {
 		case model.EvRetransmission, model.EvFastRetransmission, model.EvOutOfOrder:
 			switch {
@@ -156,6 +163,28 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 				if e.Unseen {
 					d.late++
 				}
+				continue
+			case e.DSACKed && !e.Unseen && senderSide(point, e.Dir.Reverse()):
+				// Its receiver had an earlier copy (it said so with a
+				// D-SACK), and this capture at the receiver saw no ACK
+				// of it leave before the copy came (Wireshark would call
+				// the copy spurious): sent early, on a timer (a tail
+				// loss probe racing a delayed ACK) or on reordering. No
+				// loss.
+				continue
+			case e.DSACKed && !e.Unseen:
+				// The data arrived (D-SACK); what the sender missed was
+				// an ACK lost on its way, or none was sent in time: not
+				// data lost after the capture, whatever the peer's
+				// silence said.
+				d.ambiguous++
+			case !e.Unseen && lateData[e.Dir].covers(e.Seq, e.Len):
+				// A copy of data whose original came late: its sender
+				// retransmitted on the receiver's duplicate ACKs for the
+				// packets that overtook it, and the receiver's ACK of
+				// the original can follow this copy into the capture
+				// (a receiver ACKs what its stack has read, behind what
+				// the capture shows). Reordering, no loss.
 				continue
 			case e.Answered:
 				// The SYN-ACK was lost after the capture saw it.
@@ -217,6 +246,36 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 		}
 	}
 	return l
+}
+
+// seqSpans is a set of byte ranges of one direction (relative sequence
+// numbers), kept sorted and merged. A transfer past 4 GB wraps its
+// relative numbers: ranges across the wrap are not merged, and a copy
+// covering one is not found (the rule it serves then does not apply).
+type seqSpans []seqSpan
+
+type seqSpan struct{ lo, hi uint64 }
+
+// add puts the n bytes from seq in the set.
+func (s *seqSpans) add(seq uint32, n int) {
+	lo, hi := uint64(seq), uint64(seq)+uint64(n)
+	v := *s
+	// The first span that ends at or after lo: it and those after it
+	// that start at or before hi merge with the new one.
+	i, _ := slices.BinarySearchFunc(v, lo, func(sp seqSpan, lo uint64) int { return cmp.Compare(sp.hi, lo) })
+	j := i
+	for j < len(v) && v[j].lo <= hi {
+		lo, hi = min(lo, v[j].lo), max(hi, v[j].hi)
+		j++
+	}
+	*s = slices.Replace(v, i, j, seqSpan{lo, hi})
+}
+
+// covers reports whether every one of the n bytes from seq is in the set.
+func (s seqSpans) covers(seq uint32, n int) bool {
+	lo, hi := uint64(seq), uint64(seq)+uint64(n)
+	i, _ := slices.BinarySearchFunc(s, lo, func(sp seqSpan, lo uint64) int { return cmp.Compare(sp.hi, lo) })
+	return n > 0 && i < len(s) && s[i].lo <= lo && hi <= s[i].hi
 }
 
 // closeInfo is how the connection ended, from both sides' first FIN and RST.

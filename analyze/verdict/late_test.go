@@ -87,3 +87,45 @@ func TestJudgeReordered(t *testing.T) {
 		t.Errorf("lost: %s: %s", v.Kind, v.Summary)
 	}
 }
+
+func TestSeqSpans(t *testing.T) {
+	type span struct {
+		seq uint32
+		n   int
+	}
+	tests := []struct {
+		name  string
+		add   []span
+		in    []span // covered
+		notIn []span
+		spans int
+	}{
+		{"one", []span{{100, 100}}, []span{{100, 100}, {150, 50}, {100, 1}}, []span{{99, 2}, {150, 51}, {200, 1}, {100, 0}}, 1},
+		{"adjacent merge", []span{{100, 100}, {200, 100}}, []span{{150, 100}, {100, 200}}, []span{{50, 100}, {299, 2}}, 1},
+		{"out of order and overlapping", []span{{500, 100}, {100, 100}, {150, 400}}, []span{{100, 500}}, []span{{90, 20}, {550, 51}}, 1},
+		{"apart", []span{{100, 100}, {300, 100}}, []span{{100, 100}, {300, 100}}, []span{{150, 200}, {200, 100}, {250, 10}}, 2},
+		{"one spanning several", []span{{100, 10}, {200, 10}, {300, 10}, {50, 300}}, []span{{50, 300}}, []span{{49, 2}}, 1},
+		{"at the top of the numbers", []span{{4294967000, 296}}, []span{{4294967000, 296}}, []span{{4294967000, 297}, {0, 1}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seqSpans
+			for _, a := range tt.add {
+				s.add(a.seq, a.n)
+			}
+			if len(s) != tt.spans {
+				t.Errorf("spans %v, want %d", s, tt.spans)
+			}
+			for _, q := range tt.in {
+				if !s.covers(q.seq, q.n) {
+					t.Errorf("%v does not cover %d+%d", s, q.seq, q.n)
+				}
+			}
+			for _, q := range tt.notIn {
+				if s.covers(q.seq, q.n) {
+					t.Errorf("%v covers %d+%d", s, q.seq, q.n)
+				}
+			}
+		})
+	}
+}

@@ -202,6 +202,20 @@ const maxAlertRecord = 24
 // timer (Linux at most 200 ms).
 const dsackAckWithin = 250 * time.Millisecond
 
+// DSACKWithin is how far back before a D-SACK the copy it reports is
+// looked for: a receiver sends it on the duplicate's arrival, so it
+// follows the copy by at most a round trip at a sender's capture (and a
+// receiver's lag behind its own capture, milliseconds, at the
+// receiver's); 3 s covers the slowest paths' round trips (a satellite
+// link's 600 ms with queues).
+const DSACKWithin = 3 * time.Second
+
+// MaxDSACKScan bounds the events looked at for one D-SACK's copy, so
+// that a connection of many D-SACKs costs at most this each: the copy is
+// among the last few events of its direction, and other events (the
+// peer's duplicate ACKs, window notes) come in between.
+const MaxDSACKScan = 1024
+
 // etcd (etcd.go).
 const (
 	// etcdUnanswered is how long a leader's heartbeats to a follower must

@@ -26,6 +26,7 @@ func peerMissing(e model.Event) model.Event { e.PeerMissing = true; return e }
 func ttl(e model.Event, t int) model.Event  { e.TTL = t; return e }
 func answered(e model.Event) model.Event    { e.Answered = true; return e }
 func late(e model.Event) model.Event        { e.Late = true; return e }
+func dsacked(e model.Event) model.Event     { e.DSACKed = true; return e }
 
 // testConn is a connection from vt0 to end with the given events.
 func testConn(end int, evs ...model.Event) *model.Connection {
@@ -118,6 +119,32 @@ func TestAssessLoss(t *testing.T) {
 			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), late(unseen(ev(2, s2c, model.EvOutOfOrder, 1000, 1000))),
 				ev(3, s2c, model.EvLostSegment, 9000, 100)},
 			[2]dirLoss{{}, {before: 1, holes: 2, late: 1}}},
+		{"the sender retransmits data whose original came late: reordering, not loss after the capture", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), late(unseen(ev(2, s2c, model.EvOutOfOrder, 1000, 1000))),
+				peerMissing(ev(3, s2c, model.EvRetransmission, 1000, 500)), ev(4, s2c, model.EvFastRetransmission, 1500, 500)},
+			[2]dirLoss{{}, {holes: 1, late: 1}}},
+		{"a retransmission of data beyond the late original's: lost after the capture", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), late(unseen(ev(2, s2c, model.EvOutOfOrder, 1000, 1000))),
+				peerMissing(ev(3, s2c, model.EvRetransmission, 1500, 1000))},
+			[2]dirLoss{{}, {after: 1, holes: 1, late: 1}}},
+		{"copies the receiver, captured, reported as duplicates (D-SACK): no loss", model.PointClient,
+			[]model.Event{dsacked(peerMissing(ev(1, s2c, model.EvRetransmission, 1000, 1000))), dsacked(ev(2, s2c, model.EvFastRetransmission, 2000, 1000))},
+			[2]dirLoss{}},
+		{"copies reported as duplicates at the sender's capture: the data arrived, its ACK or none was late", model.PointServer,
+			[]model.Event{dsacked(peerMissing(ev(1, s2c, model.EvRetransmission, 1000, 1000))), dsacked(ev(2, s2c, model.EvFastRetransmission, 2000, 1000))},
+			[2]dirLoss{{}, {ambiguous: 2}}},
+		{"copies reported as duplicates in the middle: the data or its ACK, unknown", model.PointMiddle,
+			[]model.Event{dsacked(peerMissing(ev(1, s2c, model.EvRetransmission, 1000, 1000))), dsacked(ev(2, c2s, model.EvRetransmission, 500, 100))},
+			[2]dirLoss{{ambiguous: 1}, {ambiguous: 1}}},
+		{"one copy lost, the next reported a duplicate: the first counted", model.PointServer,
+			[]model.Event{peerMissing(ev(1, s2c, model.EvRetransmission, 1000, 1000)), dsacked(ev(2, s2c, model.EvRetransmission, 1000, 1000))},
+			[2]dirLoss{{}, {after: 1, ambiguous: 1}}},
+		{"a D-SACK for a gap the capture never saw: still lost before it", model.PointClient,
+			[]model.Event{ev(1, s2c, model.EvLostSegment, 2000, 100), dsacked(unseen(ev(2, s2c, model.EvRetransmission, 1000, 1000)))},
+			[2]dirLoss{{}, {before: 1, holes: 1}}},
+		{"a retransmission before the late original came: counted as it was", model.PointClient,
+			[]model.Event{peerMissing(ev(1, s2c, model.EvRetransmission, 1000, 1000)), late(ev(2, s2c, model.EvSpuriousRetrans, 1000, 1000))},
+			[2]dirLoss{{}, {after: 1, late: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -532,6 +532,10 @@ func (e *Encoder) model_Event2(b []byte, v *model.Event) []byte {
 		b = append(b, ",\n          \"late\": "...)
 		b = appendBool(b, bool(v.Late))
 	}
+	if v.DSACKed {
+		b = append(b, ",\n          \"dsacked\": "...)
+		b = appendBool(b, bool(v.DSACKed))
+	}
 	b = append(b, "\n        }"...)
 	return b
 }
