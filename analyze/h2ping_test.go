@@ -175,3 +175,43 @@ func TestH2FlowStallsDropped(t *testing.T) {
 		t.Errorf("%d stalls listed and %d dropped, want %d in all, some dropped", len(h.FlowStalls), h.FlowStallsDropped, n)
 	}
 }
+
+// A GOAWAY that cuts off more open streams than are listed lists the
+// lowest and counts the rest, the same in every run (the open streams are
+// a map); GOAWAYs past the cap are counted.
+func TestH2GoawayCutDropped(t *testing.T) {
+	const streams, listed = 100, 64 // app.maxGoaways
+	const goaways = listed + 3
+	c := newH2Conv()
+	c.send(fromC, 1, func(fr *http2.Framer) {
+		c.buf.WriteString(http2.ClientPreface)
+		fr.WriteSettings()
+	})
+	c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteSettings() })
+	for i := range streams {
+		c.send(fromC, 1, func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), EndHeaders: true, EndStream: true,
+				BlockFragment: []byte{0x82, 0x84}}) // :method GET, :path /
+		})
+	}
+	for range goaways {
+		c.send(fromS, 1, func(fr *http2.Framer) { fr.WriteGoAway(0, http2.ErrCodeNo, nil) })
+	}
+	var first string
+	for i := range 5 {
+		a, _ := run(c.segs)
+		h := a.Report(nil).Connections[0].HTTP2
+		if h == nil || len(h.Goaways) != listed || h.GoawaysDropped != goaways-listed {
+			t.Fatalf("goaways listed %d, dropped %d; want %d and %d", len(h.Goaways), h.GoawaysDropped, listed, goaways-listed)
+		}
+		g := h.Goaways[0]
+		if len(g.CutStreams) != 64 || g.CutStreams[0] != 1 || g.CutStreams[63] != 127 || g.CutStreamsDropped != streams-64 {
+			t.Fatalf("cut %v, dropped %d; want 1..127 and %d", g.CutStreams, g.CutStreamsDropped, streams-64)
+		}
+		if s := fmt.Sprint(h.Goaways); i == 0 {
+			first = s
+		} else if s != first {
+			t.Fatalf("run %d differs from the first", i)
+		}
+	}
+}

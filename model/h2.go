@@ -184,6 +184,9 @@ type HTTP2 struct {
 	// RST_STREAMs.
 	PingsDropped      int `json:"pings_dropped,omitempty"`
 	RSTStreamsDropped int `json:"rst_streams_dropped,omitempty"`
+	// GoawaysDropped counts the GOAWAY frames past the first 64, not
+	// listed.
+	GoawaysDropped int `json:"goaways_dropped,omitempty"`
 	// PingsFolded, on a connection that listed more than 64 PINGs (a
 	// long-lived one pinging every few seconds), counts the old
 	// answered, timely PINGs taken out of Pings to make room, with their
@@ -363,6 +366,9 @@ type Goaway struct {
 	// CutStreams are streams above LastStreamID, opened by the GOAWAY's
 	// receiver, that were still open: the ones it cut off (bounded).
 	CutStreams []uint32 `json:"cut_streams"`
+	// CutStreamsDropped counts the cut-off streams beyond those listed
+	// (the lowest 64).
+	CutStreamsDropped int `json:"cut_streams_dropped,omitempty"`
 }
 
 // RSTStream is one RST_STREAM frame.

@@ -64,12 +64,14 @@ type Conn struct {
 	finished bool // flushed and ended: later segments are not decoded
 	dir      [2]h2dir
 
-	pings       pingTracker
-	goaways     []GoawayRec
-	rsts        []rstRec
-	rstsDropped int
-	streams     streamTable
-	flow        flowControl
+	pings   pingTracker
+	goaways []GoawayRec
+	rsts    []rstRec
+	// GOAWAYs and RST_STREAMs past their caps, counted: two int32 in
+	// the word one int took.
+	rstsDropped, goawaysDropped int32
+	streams                     streamTable
+	flow                        flowControl
 
 	tls *tlsState // the connection started with TLS records (tls.go)
 
@@ -501,7 +503,7 @@ func (h *Conn) drop(mode h2Mode) {
 		*d = keep
 	}
 	h.pings = pingTracker{}
-	h.goaways, h.rsts, h.rstsDropped = nil, nil, 0
+	h.goaways, h.rsts, h.rstsDropped, h.goawaysDropped = nil, nil, 0, 0
 	h.streams = streamTable{}
 	h.flow = flowControl{}
 	h.flow.init()
@@ -596,6 +598,9 @@ type GoawayRec struct {
 	Code  http2.ErrCode
 	Debug string
 	Cut   []uint32
+	// CutDropped counts the streams cut off beyond the maxCutListed
+	// lowest, listed.
+	CutDropped int
 }
 
 const (
@@ -606,18 +611,25 @@ const (
 
 func (h *Conn) goaway(side int, f *h2.Frame) {
 	if len(h.goaways) >= maxGoaways {
+		h.goawaysDropped++
 		return
 	}
 	g := GoawayRec{Side: side, Meta: f.Meta, Last: f.LastStreamID, Code: f.ErrCode, Debug: string(f.DebugData)}
 	// Streams the receiver opened above the last stream id are cut off:
-	// the sender will not process them. Client streams are odd.
+	// the sender will not process them. Client streams are odd. The
+	// lowest are listed, the first the receiver opened: whichever of
+	// more a map's order gave would differ from run to run.
 	receiverIsClient := 1-side == h.clientSide()
 	for id := range h.streams.open {
-		if id > f.LastStreamID && (id%2 == 1) == receiverIsClient && len(g.Cut) < maxCutListed {
+		if id > f.LastStreamID && (id%2 == 1) == receiverIsClient {
 			g.Cut = append(g.Cut, id)
 		}
 	}
 	slices.Sort(g.Cut)
+	if len(g.Cut) > maxCutListed {
+		g.CutDropped = len(g.Cut) - maxCutListed
+		g.Cut = slices.Clip(g.Cut[:maxCutListed])
+	}
 	h.goaways = append(h.goaways, g)
 }
 

@@ -102,7 +102,8 @@ func (st *State) http2Into(into *model.HTTP2, client int, full bool) *model.HTTP
 		PingsDropped:      h.pings.dropped,
 		Goaways:           reuseSlice(old.Goaways),
 		RSTStreams:        reuseSlice(old.RSTStreams),
-		RSTStreamsDropped: h.rstsDropped,
+		RSTStreamsDropped: int(h.rstsDropped),
+		GoawaysDropped:    int(h.goawaysDropped),
 		Streams:           h.streams.reportInto(old.Streams, client),
 		GRPC:              h.streams.grpcCounts(client),
 		StreamsTotal:      h.streams.total,
@@ -166,6 +167,7 @@ func (st *State) http2Into(into *model.HTTP2, client int, full bool) *model.HTTP
 		out.Goaways = append(out.Goaways, model.Goaway{
 			Frame: g.Meta.Frame, Input: g.Meta.Input, From: SideName(g.Side, client),
 			LastStreamID: g.Last, Error: g.Code.String(), Debug: g.Debug, CutStreams: cut,
+			CutStreamsDropped: g.CutDropped,
 		})
 	}
 	for _, r := range h.rsts {

@@ -660,6 +660,10 @@ func (e *Encoder) model_Goaway3(b []byte, v *model.Goaway) []byte {
 		}
 		b = append(b, "\n            ]"...)
 	}
+	if v.CutStreamsDropped != 0 {
+		b = append(b, ",\n            \"cut_streams_dropped\": "...)
+		b = appendInt(b, int64(v.CutStreamsDropped))
+	}
 	b = append(b, "\n          }"...)
 	return b
 }
@@ -906,6 +910,10 @@ func (e *Encoder) model_HTTP21(b []byte, v *model.HTTP2) []byte {
 	if v.RSTStreamsDropped != 0 {
 		b = append(b, ",\n        \"rst_streams_dropped\": "...)
 		b = appendInt(b, int64(v.RSTStreamsDropped))
+	}
+	if v.GoawaysDropped != 0 {
+		b = append(b, ",\n        \"goaways_dropped\": "...)
+		b = appendInt(b, int64(v.GoawaysDropped))
 	}
 	if v.PingsFolded != nil {
 		b = append(b, ",\n        \"pings_folded\": "...)
