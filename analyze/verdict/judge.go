@@ -1346,7 +1346,9 @@ func (j *judgement) suspects() {
 // mtuBlackhole: in direction d only big segments were lost while small
 // packets passed. Every segment lost must be big (at least
 // minMTULossLen), and no big segment may have got through after the
-// first loss. That small ones passed is seen at the receiver's side as
+// first loss: none sent for the first time, no copy as big as the first
+// lost acknowledged, no gap filled with packets as large as those before
+// it. That small ones passed is seen at the receiver's side as
 // small packets (bare ACKs too) arriving after the first loss; at the
 // sender's side as the peer sending data afterwards without
 // retransmitting it: the sender's small ACKs reach it.
@@ -1366,7 +1368,18 @@ func (j *judgement) mtuBlackhole(d model.Direction) bool {
 	if df.BigAfter > len(big) {
 		return false
 	}
+	if df.BigCopyAcked {
+		// A copy as big as the first segment lost arrived (the peer
+		// acknowledged it): full-sized packets passed after the loss.
+		return false
+	}
 	if !senderSide(j.point, d) {
+		// A gap filled by packets as large as any before the loss
+		// (their sizes told by their sender's IPv4 IDs where GRO merged
+		// several into one segment): they passed.
+		if df.WireFill > 0 && df.WireBefore > 0 && df.WireFill >= df.WireBefore {
+			return false
+		}
 		return df.SmallAfter > 0
 	}
 	if len(l.retrans) == 0 || j.loss[d.Reverse()].spurious > 0 {

@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -72,15 +73,19 @@ type dirTrack struct {
 	plain     bool
 	maxIPIDNS int64
 
-	dataSegs int // segments with payload
-	maxLen   int // largest payload
+	// The counts and sizes below are int32 (saturating; a segment's
+	// payload is below 2^16) so that the trackers keep their size class.
+	dataSegs int32 // segments with payload
+	maxLen   int32 // largest payload
 
 	// seenEnd is the highest seq+len seen; gaps below it are holes.
 	seenEnd    tcp.Seq
 	seenEndSet bool
-	// lossStarted: see lossLen (here, beside the other flag, not to pad
-	// each to a word).
+	// lossStarted: see lossLen (here, beside the other flags, not to pad
+	// each to a word); prevKind and bigRetry: see wireBefore.
 	lossStarted bool
+	prevKind    uint8
+	bigRetry    uint8
 	holes       []seqRange
 
 	// Sizes after the first loss: lossLen is the size of the first
@@ -88,8 +93,24 @@ type dirTrack struct {
 	// segment seen before it). Segments sent for the first time after it
 	// are counted as big (at least lossLen) or small: an MTU black hole
 	// loses every big one and none of the small.
-	lossLen              int
-	bigAfter, smallAfter int
+	lossLen              int32
+	bigAfter, smallAfter int32
+
+	// Whether full-sized packets passed after the first loss, told
+	// despite GRO and TSO, which show several packets as one segment:
+	// wireBefore is the largest packet sent before the loss and wireFill
+	// the largest that filled a gap after it, each a segment's payload
+	// divided by the packets its sender numbered for it (the step from
+	// its IPv4 ID to the next segment's: a counter that numbers every
+	// packet, Linux's per connection, gives a segment GRO merged from k
+	// packets k numbers); 0: not known. prevLen and prevKind are the
+	// previous segment's payload and what it was (prevBefore, prevFill),
+	// its size told once the next one's ID is seen. bigRetryEnd is the
+	// end of the latest retransmission at least lossLen long (bigRetry:
+	// retryPending, then retryAcked once the peer's ACK covered it, with
+	// no smaller copy sent since): a full-sized copy that arrived.
+	prevLen, wireBefore, wireFill int32
+	bigRetryEnd                   tcp.Seq
 
 	// The side's receive point: the last time its cumulative ACK moved,
 	// that is, when it last got new data in order from its peer.
@@ -230,6 +251,9 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		// The peer's retransmissions were answered; what it still has
 		// in flight waits from now on at the latest.
 		p := &tr.dir[1-side]
+		if p.bigRetry == retryPending && !ackNo.LessThan(p.bigRetryEnd) {
+			p.bigRetry = retryAcked
+		}
 		if p.stall.set() && !p.stallAcked.set() && !ackNo.LessThan(p.stall.seq.Add(uint32(p.stall.len))) {
 			p.stallAcked = mark
 		}
@@ -255,10 +279,14 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 	// A SYN sent again after the capture saw the SYN-ACK answer it: the
 	// SYN-ACK was lost on its way to the client.
 	t.markAnswered = syn && !ack && retrans && rev.SentSYNAck()
+	kind := uint8(prevOther)
 	if s.PayloadLen > 0 {
-		t.dataSegs++
+		if !t.lossStarted && !retrans && !spurious && !f.Any(tcp.FlagLostSegment) {
+			kind = prevBefore
+		}
+		t.dataSegs = min(t.dataSegs+1, math.MaxInt32)
 		maxBefore := t.maxLen
-		t.maxLen = max(t.maxLen, s.PayloadLen)
+		t.maxLen = max(t.maxLen, int32(s.PayloadLen))
 		if retrans {
 			t.markUnseen = t.fill(seq, end)
 			// The peer was heard from after this direction last sent new
@@ -270,18 +298,31 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 			sacked := p.sackSet && !seq.LessThan(p.sack.lo) && !end.GreaterThan(p.sack.hi)
 			t.markPeerMissing = !spurious && !sacked && rev.LastAck() != 0 &&
 				rev.LastAckNS() > fwd.NextSeqNS() && rev.LastAck().LessThanEq(seq)
+			if t.markUnseen {
+				kind = prevFill
+			}
 		}
 		if !t.lossStarted {
 			switch {
 			case f.Any(tcp.FlagRetransmission|tcp.FlagFastRetransmission) && !spurious:
-				t.lossStarted, t.lossLen = true, s.PayloadLen
+				t.lossStarted, t.lossLen = true, int32(s.PayloadLen)
 			case f.Any(tcp.FlagLostSegment):
 				// The lost segment's size is not seen: take the largest
 				// seen so far, or before any the gap's.
 				t.lossStarted, t.lossLen = true, maxBefore
 				if t.lossLen == 0 {
-					t.lossLen = max(holeLen, 1)
+					t.lossLen = int32(min(max(holeLen, 1), math.MaxInt32))
 				}
+			}
+		}
+		if f.Any(tcp.FlagRetransmission|tcp.FlagFastRetransmission) && !spurious && t.lossStarted {
+			switch {
+			case int32(s.PayloadLen) >= t.lossLen && t.bigRetry != retryAcked:
+				t.bigRetryEnd, t.bigRetry = end, retryPending
+			case int32(s.PayloadLen) < t.lossLen && t.bigRetry == retryPending:
+				// Sent again smaller (a sender that lowered its
+				// segment size): an ACK may be that copy's.
+				t.bigRetry = 0
 			}
 		}
 		if !retrans && !spurious {
@@ -292,6 +333,7 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 			}
 		}
 	}
+	t.prevLen, t.prevKind = int32(s.PayloadLen), kind
 	// Sizes after the first loss, bare ACKs included: they are the small
 	// packets that pass an MTU black hole.
 	// A retransmission the peer never acknowledged (a spurious one it
@@ -308,10 +350,10 @@ func (tr *Tracker) Segment(side int, s *decode.Segment, f tcp.Flags, fwd, rev *t
 		t.unacked = mark
 	}
 	if t.lossStarted && !retrans && !spurious && !syn {
-		if s.PayloadLen >= t.lossLen {
-			t.bigAfter++
+		if int32(s.PayloadLen) >= t.lossLen {
+			t.bigAfter = min(t.bigAfter+1, math.MaxInt32)
 		} else {
-			t.smallAfter++
+			t.smallAfter = min(t.smallAfter+1, math.MaxInt32)
 		}
 	}
 	if !t.seenEndSet || end.GreaterThan(t.seenEnd) {
@@ -426,6 +468,13 @@ type DirFacts struct {
 
 	LossLen              int // size of the first segment lost; 0: no loss seen
 	BigAfter, SmallAfter int // first transmissions after it, by size
+	// WireBefore is the largest packet sent before the first loss and
+	// WireFill the largest that filled a gap after it, GRO and TSO
+	// undone by the sender's IPv4 IDs; 0: not known. BigCopyAcked: a
+	// retransmission at least LossLen long was acknowledged, no smaller
+	// copy sent since.
+	WireBefore, WireFill int
+	BigCopyAcked         bool
 
 	// AckAdvance is when this side last received new data in order (its
 	// cumulative ACK moved); zero if never seen moving.
@@ -583,11 +632,12 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 		if t.ttlSet {
 			df.TTL = int(t.ttl)
 		}
-		df.DataSegs, df.MaxLen = t.dataSegs, t.maxLen
+		df.DataSegs, df.MaxLen = int(t.dataSegs), int(t.maxLen)
 		df.LossLen, df.BigAfter, df.SmallAfter = 0, 0, 0
 		if t.lossStarted {
-			df.LossLen, df.BigAfter, df.SmallAfter = t.lossLen, t.bigAfter, t.smallAfter
+			df.LossLen, df.BigAfter, df.SmallAfter = int(t.lossLen), int(t.bigAfter), int(t.smallAfter)
 		}
+		df.WireBefore, df.WireFill, df.BigCopyAcked = int(t.wireBefore), int(t.wireFill), t.bigRetry == retryAcked
 		df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Time{}, 0, 0
 		if t.ackAdv.set() {
 			df.AckAdvance, df.AckAdvanceFrame, df.AckAdvanceInput = time.Unix(0, t.ackAdvNS).UTC(), t.ackAdv.frame(), t.ackAdv.input()
@@ -669,12 +719,37 @@ func (t *dirTrack) ipv4(id uint16, rst bool, ns int64) {
 		return
 	case t.ipidSet && step > 0 && step <= maxIPIDStep:
 		t.ipidRun = min(t.ipidRun+1, minIPIDRun)
+		if t.ipidRun >= minIPIDRun && t.prevLen > 0 {
+			// The previous segment's packets: those its sender
+			// numbered before this one.
+			wire := (t.prevLen + int32(step) - 1) / int32(step)
+			switch t.prevKind {
+			case prevBefore:
+				t.wireBefore = max(t.wireBefore, wire)
+			case prevFill:
+				t.wireFill = max(t.wireFill, wire)
+			}
+		}
 	default:
 		t.ipidRun = 0
 	}
 	t.lastIPID, t.ipidSet = id, true
 	t.late(id, ns)
 }
+
+// What the previous segment of a side was, for its packets' size
+// (dirTrack.wireBefore).
+const (
+	prevOther  = iota
+	prevBefore // data sent for the first time before the first loss
+	prevFill   // a copy that filled a gap after it
+)
+
+// The states of dirTrack.bigRetry.
+const (
+	retryPending = 1 + iota
+	retryAcked
+)
 
 // late sets markLate for a packet of the side with IPv4 ID id (not an
 // RST), seen at ns, and keeps the newest ID. A host that numbers a

@@ -1053,3 +1053,45 @@ func TestServerHosts(t *testing.T) {
 		})
 	}
 }
+
+// Full-sized packets that passed after the first loss clear an MTU black
+// hole: a copy as big as the first lost acknowledged (at the sender), a
+// gap filled by packets as large as those before the loss (at the
+// receiver, sizes told per packet).
+func TestMTUBlackholeBigPassed(t *testing.T) {
+	s2c := model.ServerToClient
+	tests := []struct {
+		name                 string
+		point                model.CapturePoint
+		wireBefore, wireFill int
+		copyAcked            bool
+		want                 bool
+	}{
+		{"receiver: sizes per packet unknown", model.PointClient, 0, 0, false, true},
+		{"receiver: filled by smaller packets", model.PointClient, 1448, 1000, false, true},
+		{"receiver: filled by packets as large", model.PointClient, 1448, 1448, false, false},
+		{"receiver: only the fill's size known", model.PointClient, 0, 1448, false, true},
+		{"receiver: a big copy acknowledged", model.PointClient, 0, 0, true, false},
+		{"sender: a big copy acknowledged", model.PointServer, 0, 0, true, false},
+		{"sender: none acknowledged", model.PointServer, 0, 0, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs := []model.Event{ev(1, s2c, model.EvLostSegment, 30000, 770), unseen(ev(50, s2c, model.EvRetransmission, 19503, 1448))}
+			if senderSide(tt.point, s2c) {
+				evs = []model.Event{peerMissing(ev(10, s2c, model.EvRetransmission, 19503, 1448)), peerMissing(ev(20, s2c, model.EvRetransmission, 19503, 1448))}
+			}
+			f := testFacts()
+			df := &f.Dir[s2c]
+			df.LossLen, df.SmallAfter = 1448, 4
+			df.WireBefore, df.WireFill, df.BigCopyAcked = tt.wireBefore, tt.wireFill, tt.copyAcked
+			f.Dir[model.ClientToServer].Last = []SegRef{{Frame: 30, Time: at(300), Len: 37}}
+			c := testConn(600, evs...)
+			j := &judgement{c: c, f: f, point: tt.point}
+			j.loss = assessLoss(c, tt.point, [2]int{})
+			if got := j.mtuBlackhole(s2c); got != tt.want {
+				t.Errorf("mtuBlackhole %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
