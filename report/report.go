@@ -342,7 +342,11 @@ func (t *text) findings(r *model.Report) {
 func (t *text) finding(c *model.Connection, groups []*eventGroup, missing int) {
 	t.verdict(c)
 	for _, g := range groups {
-		t.printf("%s%s: %d %s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), frameList(g.frames, 12))
+		dup := ""
+		if g.dsacked > 0 {
+			dup = fmt.Sprintf(" (%d the receiver already had: D-SACK)", g.dsacked)
+		}
+		t.printf("%s%s: %d %s%s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), dup, frameList(g.frames, 12))
 	}
 	if missing > 0 {
 		t.printf("%s%d payload bytes not captured (snaplen): client->server %d, server->client %d\n", t.bullet(),
@@ -413,6 +417,9 @@ type eventGroup struct {
 	dir    model.Direction
 	kind   model.EventKind
 	frames []string
+	// dsacked counts the copies the receiver reported as duplicates
+	// (model.Event.DSACKed): it had the data, so they tell no loss.
+	dsacked int
 }
 
 // groupEvents keeps the order in which each (direction, kind) first
@@ -429,6 +436,9 @@ func groupEvents(evs []model.Event) []*eventGroup {
 			i = len(groups) - 1
 		}
 		groups[i].frames = append(groups[i].frames, frameRef(e.Input, e.Frame))
+		if e.DSACKed {
+			groups[i].dsacked++
+		}
 	}
 	return groups
 }
