@@ -21,7 +21,7 @@ BOTH_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;server.pcap=tcp
 # What captures_four records.
 FOUR_CAPTURES="client.pcap=tcpdump -i c0 in the client namespace;router-c.pcap=tcpdump -i rc in the router namespace (towards the client);router-s.pcap=tcpdump -i rs in the router namespace (towards the server);server.pcap=tcpdump -i s0 in the server namespace"
 
-SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both oneway-loss-ipv6
+SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c random-loss-both random-loss-gro oneway-loss-ipv6
 	graceful-shutdown too-many-pings middlebox-reset mtu-blackhole midconn sll2-any
 	blackhole-s2c-tls12-gcm blackhole-s2c-tls12-chacha midconn-tls
 	perflow-blackhole perflow-blackhole-s2c server-stalled
@@ -686,6 +686,30 @@ sc_random-loss-both() {
 		--captures "$BOTH_CAPTURES" \
 		--verdict degraded --verdict-if-lost lost_ping --loss-direction both --suspects random_loss \
 		--notes "Retransmissions in both directions on every connection; losses show as lost segments in the receiver's capture and as retransmissions in both."
+}
+
+# random-loss-gro: random server->client loss seen at a client whose
+# interface merges received packets (GRO), as a Linux host's capture does:
+# client.pcap holds segments of several packets each, refills included.
+sc_random-loss-gro() {
+	begin random-loss-gro
+	# The client's side merges what it receives (the lab turns every
+	# offload off; a real host's NIC and veth often have GRO on).
+	ip netns exec "$NS_C" ethtool -K c0 gro on >/dev/null || die "ethtool -K c0 gro on failed"
+	start_server --large-size 32768
+	captures_both
+	start_client --addr $S4:8080 --tls=false --conns 2 --duration 9s \
+		--every 300ms --large-every 3 --watch-every 1s \
+		--read-idle-timeout 2s --ping-timeout 1s
+	at 2
+	fault server_to_client "random loss 3%" "ip saddr $S4 meta l4proto tcp numgen random mod 100 < 3 drop"
+	at 8
+	fault_end
+	finish --transport h2c --server $S4:8080 --conns 2 \
+		--description "Two h2c connections (GET /small every 300 ms, every 3rd a 32 KiB GET /large, /watch events each second); the client's interface has GRO on (every other lab interface has its offloads off), so client.pcap holds segments merged from several received packets; 3% of server->client TCP packets dropped at random from 2 s to 8 s." \
+		--captures "$BOTH_CAPTURES" \
+		--verdict degraded --verdict-if-lost lost_ping --loss-direction server_to_client --suspects random_loss \
+		--notes "client.pcap: the server's responses arrive as merged segments (up to tens of KB), the gaps the drops leave are refilled by merged segments of full-sized packets too; server.pcap: MTU-sized segments. No MTU black hole: full-sized packets pass throughout."
 }
 
 sc_oneway-loss-ipv6() {
