@@ -151,7 +151,7 @@ func assessLoss(c *model.Connection, point model.CapturePoint, acked [2]int) [2]
 	var lateData [2]seqSpans
 	for _, e := range c.Events {
 		d := &l[e.Dir]
-		if e.Late && e.Len > 0 {
+		if e.Late && e.Unseen && e.Len > 0 {
 			lateData[e.Dir].add(e.Seq, e.Len)
 		}
 		switch e.Kind {
