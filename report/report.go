@@ -342,11 +342,7 @@ func (t *text) findings(r *model.Report) {
 func (t *text) finding(c *model.Connection, groups []*eventGroup, missing int) {
 	t.verdict(c)
 	for _, g := range groups {
-		dup := ""
-		if g.dsacked > 0 {
-			dup = fmt.Sprintf(" (%d the receiver already had: D-SACK)", g.dsacked)
-		}
-		t.printf("%s%s: %d %s%s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), dup, frameList(g.frames, 12))
+		t.printf("%s%s: %d %s%s, frames %s\n", t.bullet(), dirLabel(g.dir), len(g.frames), kindLabel(g.kind), g.notes(), frameList(g.frames, 12))
 	}
 	if missing > 0 {
 		t.printf("%s%d payload bytes not captured (snaplen): client->server %d, server->client %d\n", t.bullet(),
@@ -419,7 +415,27 @@ type eventGroup struct {
 	frames []string
 	// dsacked counts the copies the receiver reported as duplicates
 	// (model.Event.DSACKed): it had the data, so they tell no loss.
-	dsacked int
+	// late counts those whose IPv4 ID their sender had used already or
+	// had passed (model.Event.Late): delayed originals or copies the
+	// network made, not sent again.
+	dsacked, late int
+}
+
+// notes says, after a group's count, how many of its segments tell no
+// loss however Wireshark flags them: " (...)", or "" for none.
+func (g *eventGroup) notes() string {
+	var notes []string
+	if g.late > 0 && g.kind != model.EvOutOfOrder {
+		// Out of order is what a delayed original is called anyway.
+		notes = append(notes, fmt.Sprintf("%d with an older or repeated IP ID: delayed or copied, not sent again", g.late))
+	}
+	if g.dsacked > 0 {
+		notes = append(notes, fmt.Sprintf("%d the receiver already had: D-SACK", g.dsacked))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(notes, "; ") + ")"
 }
 
 // groupEvents keeps the order in which each (direction, kind) first
@@ -438,6 +454,9 @@ func groupEvents(evs []model.Event) []*eventGroup {
 		groups[i].frames = append(groups[i].frames, frameRef(e.Input, e.Frame))
 		if e.DSACKed {
 			groups[i].dsacked++
+		}
+		if e.Late {
+			groups[i].late++
 		}
 	}
 	return groups

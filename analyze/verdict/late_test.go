@@ -32,7 +32,9 @@ func TestIPIDLate(t *testing.T) {
 		want string // the marks, one per packet
 	}{
 		{"a counter, then an older ID within the window", append(run(100, 6), pkt{102, 7}, pkt{106, 8}), "......L."},
-		{"the same ID again", append(run(100, 6), pkt{105, 7}), "......."},
+		{"the newest ID again: a copy", append(run(100, 6), pkt{105, 7}), "......L"},
+		{"the newest ID again long after: the counter started again", append(run(100, 6), pkt{105, 2_000}), "......."},
+		{"no counter seen: the same ID again", []pkt{{9000, 0}, {300, 1}, {300, 2}}, "..."},
 		{"no counter seen: random IDs", []pkt{{9000, 0}, {300, 1}, {51000, 2}, {200, 3}}, "...."},
 		{"an ID of 0 says nothing", append(run(100, 6), pkt{0, 7}), "......."},
 		{"long after the newest: the counter started again", append(run(5000, 6), pkt{2000, 30_000}, pkt{2001, 30_400}, pkt{2002, 31_200}), "........."},

@@ -760,7 +760,11 @@ const (
 // not sent again. An ID further behind, or later, is the counter started
 // again (a server's after a long silence: a FIN retransmitted from an ID
 // 3,758 below the one before it, 30 s before, in a public capture): the
-// newest from then on. An ID of 0 says nothing.
+// newest from then on. The newest ID again, within lateIPIDWithin, is
+// the newest packet again: a copy the network or the capture made (one
+// that came more than the copy check's 5 ms later; a public capture's
+// packets each came twice, and again 50 ms later), not sent again. An ID
+// of 0 says nothing.
 func (t *dirTrack) late(id uint16, ns int64) {
 	if t.ipidRun >= minIPIDRun {
 		t.counter = true
@@ -772,6 +776,7 @@ func (t *dirTrack) late(id uint16, ns int64) {
 	switch {
 	case !t.maxIPIDSet || back > 0x8000: // the first, or newer (the counter wraps)
 	case back == 0:
+		t.markLate = t.counter && ns-t.maxIPIDNS <= int64(lateIPIDWithin)
 		return
 	case back < lateIPIDWindow && ns-t.maxIPIDNS <= int64(lateIPIDWithin):
 		t.markLate = t.counter
