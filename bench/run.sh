@@ -123,6 +123,10 @@ if [ "${BENCH_LIVE:-1}" != 0 ]; then
 			if (s < 0.01) s = 0.01
 			printf "%-10s %10d %12.0f %10.1f %13d %13d %12.0f %12.1f", (r == 0 ? "unpaced" : r), p, p/s, b/s/1e6, k, q, 100*c/s, kb/1024 }')
 		echo "$line"
+		# Which ring dropped: the first, smaller one before the full one
+		# replaced it (--small-ring), or the full one (the reader's pace).
+		first=$(grep -o '[0-9]* of them from the first' "$live_dir/live-$r.json" | awk '{ n += $1 } END { print n + 0 }') || true
+		[ "$k" = 0 ] || echo "           ${first:-0} of the $k kernel drops from the first, smaller ring"
 		pps=$(awk -v p="$p" -v s="$s" 'BEGIN { if (s < 0.01) s = 0.01; printf "%d", p/s }')
 		if [ "$k" = 0 ] && [ "$q" = 0 ] && [ "$pps" -gt "$best_pps" ]; then
 			best_pps=$pps

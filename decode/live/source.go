@@ -97,6 +97,10 @@ type Stats struct {
 	Packets     uint64 // packets handed out by Next
 	KernelDrops uint64 // dropped by the kernel: the ring was full (tpacket statistics)
 	QueueDrops  uint64 // dropped by this package: the queue to Next was full
+	// FirstRingDrops are those of KernelDrops the first, smaller rings
+	// (Config.StartBlocks) dropped before they were replaced by the full
+	// ones: the cost of starting small, apart from the reader's pace.
+	FirstRingDrops uint64
 }
 
 // Drops is every packet lost by the capture.
@@ -135,6 +139,9 @@ type handle struct {
 	// frozenDrops are its drops until then.
 	frozen      bool
 	frozenDrops uint64
+	// small: the ring started smaller than the full one; grown: the
+	// full one replaced it (dropsBase then holds the small one's drops).
+	small, grown bool
 }
 
 // kernelDrops reads the socket's drop counter (the kernel resets it on
@@ -151,6 +158,23 @@ func (h *handle) kernelDrops() uint64 {
 		}
 	}
 	return h.drops
+}
+
+// firstRingDrops is how many of total, the socket's kernel drops, its
+// first, smaller ring dropped: all while it is still the one read (the
+// full one not open yet, or never had).
+func (h *handle) firstRingDrops(total uint64) uint64 {
+	h.dropsMu.Lock()
+	defer h.dropsMu.Unlock()
+	switch {
+	case !h.small:
+		return 0
+	case h.grown:
+		return h.dropsBase
+	case h.frozen:
+		return h.frozenDrops
+	}
+	return total
 }
 
 // buf is a pooled packet copy; it goes back to its pool when Next is
@@ -257,6 +281,7 @@ func containsString(list []string, s string) bool {
 // openHandle opens and filters the socket of one interface.
 func openHandle(name string, cfg Config) (*handle, error) {
 	h := &handle{name: name, blocks: cfg.StartBlocks, full: cfg.RingBlocks}
+	h.small = h.blocks > 0 && h.blocks < h.full
 	opts := []any{
 		afpacket.OptFrameSize(1 << 16),
 		// Short block timeout: a quiet link still hands over its packets
@@ -510,7 +535,7 @@ func (s *Source) grew(iface int, h *handle) {
 	}
 	h.frozen = false
 	old.Close()
-	h.tp, h.attached, h.blocks = tp, attached, h.full
+	h.tp, h.attached, h.blocks, h.grown = tp, attached, h.full, true
 	h.dropsMu.Unlock()
 	h.seen, h.seenUntil = seen, detached.Add(seenSlack)
 }
@@ -786,7 +811,14 @@ func (s *Source) finish() {
 	s.errMu.Unlock()
 	st := s.Stats()
 	if st.KernelDrops > 0 {
-		s.info.Warnings = append(s.info.Warnings, fmt.Sprintf("the kernel dropped %d packets before the capture read them (capture loss, not network loss)", st.KernelDrops))
+		w := fmt.Sprintf("the kernel dropped %d packets before the capture read them (capture loss, not network loss)", st.KernelDrops)
+		if st.FirstRingDrops > 0 {
+			// Which ring lost them says what would have helped: a
+			// capture that starts with the full ring, or a reader that
+			// keeps up.
+			w += fmt.Sprintf("; %d of them from the first, smaller packet ring, before the full one replaced it (a capture that starts with the full ring avoids those)", st.FirstRingDrops)
+		}
+		s.info.Warnings = append(s.info.Warnings, w)
 	}
 	if st.QueueDrops > 0 {
 		s.info.Warnings = append(s.info.Warnings, fmt.Sprintf("h2pcap dropped %d captured packets: the analysis fell behind (capture loss, not network loss)", st.QueueDrops))
@@ -808,7 +840,9 @@ func (s *Source) Info() *decode.InputInfo { return &s.info }
 func (s *Source) Stats() Stats {
 	st := Stats{Packets: s.delivered.Load(), QueueDrops: s.queueDrops.Load()}
 	for _, h := range s.handles {
-		st.KernelDrops += h.kernelDrops()
+		d := h.kernelDrops()
+		st.KernelDrops += d
+		st.FirstRingDrops += h.firstRingDrops(d)
 	}
 	return st
 }
