@@ -153,7 +153,8 @@ func (t *loneRow) move(df *verdict.DirFacts, c *conn) {
 
 // loneMarks are df's marks of one segment each (verdict.SegRef), which a
 // lone SYN may have set to itself.
-func loneMarks(df *verdict.DirFacts) [15]*verdict.SegRef {
+func loneMarks(df *verdict.DirFacts) [16]*verdict.SegRef {
 	return [...]*verdict.SegRef{&df.Stall, &df.FIN, &df.RST, &df.Latest, &df.RetryFirst, &df.RetryLast, &df.Unacked,
-		&df.StallAcked, &df.FirstSYN, &df.LastSYN, &df.SYN, &df.SYNAck, &df.ICMP, &df.RejectedFirst, &df.RejectedLast}
+		&df.StallAcked, &df.FirstSYN, &df.LastSYN, &df.SYN, &df.SYNAck, &df.ICMP, &df.RejectedFirst, &df.RejectedLast,
+		&df.FINAcked}
 }

@@ -308,6 +308,24 @@ func closeOf(f *Facts) closeInfo {
 	return ci
 }
 
+// unseenFIN is the first ACK of a FIN the capture lacks (DirFacts.FINAcked),
+// of either side, and the side whose FIN it is; zero when none.
+func (j *judgement) unseenFIN() SegRef {
+	a, b := j.f.Dir[model.ClientToServer].FINAcked, j.f.Dir[model.ServerToClient].FINAcked
+	if !a.ok() || b.ok() && markBefore(b, a) {
+		return b
+	}
+	return a
+}
+
+// unseenFINBy is the side whose FIN unseenFIN acknowledges.
+func (j *judgement) unseenFINBy() model.Direction {
+	if m := j.unseenFIN(); m.ok() && m == j.f.Dir[model.ServerToClient].FINAcked {
+		return model.ServerToClient
+	}
+	return model.ClientToServer
+}
+
 // markBefore orders marks by input, then frame.
 func markBefore(a, b SegRef) bool {
 	return a.Input < b.Input || a.Input == b.Input && a.Frame < b.Frame
@@ -732,7 +750,9 @@ func (j *judgement) kind() {
 			// nothing to judge.
 			j.v.Kind = model.KindHealthy
 		}
-	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle) && !j.answeredHTTP1TLS():
+	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle) && !j.answeredHTTP1TLS() && !j.unseenFIN().ok():
+		// Not when its peer acknowledged a FIN the capture lacks: it
+		// closed, the capture holds no trace of the close but that ACK.
 		// An HTTP/1 keep-alive connection whose last request was
 		// answered in full is idle in its client's pool, not silent.
 		j.v.Kind = model.KindSilent

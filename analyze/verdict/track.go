@@ -488,6 +488,12 @@ type DirFacts struct {
 	Last []SegRef
 
 	FIN, RST SegRef    // first of each this side sent
+	// FINAcked is the peer's ACK of one sequence number past this side's
+	// data when the capture holds no FIN of this side's: the FIN's, so
+	// the side closed and the capture lacks its FIN (a filter that kept
+	// only data, a capture drop). Zero otherwise. Only Frame, Input and
+	// Time are set.
+	FINAcked SegRef
 	RSTTTL   int       // the first RST's TTL (hop limit)
 	LastSeen time.Time // this side's latest segment
 	Latest   SegRef    // ... and where it is
@@ -653,6 +659,10 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 			df.Last = nil // as Facts has it: none appended
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
+		df.FINAcked = SegRef{}
+		if p := &tr.dir[1-side]; !t.fin.set() && !t.rst.set() && t.seenEndSet && p.maxAckSet && p.maxAck == t.seenEnd.Add(1) && p.ackAdv.set() {
+			df.FINAcked = SegRef{Frame: p.ackAdv.frame(), Input: p.ackAdv.input(), Time: time.Unix(0, p.ackAdvNS).UTC()}
+		}
 		df.RSTTTL = 0
 		if t.rst.set() {
 			df.RSTTTL = int(t.rstTTL)
