@@ -487,7 +487,7 @@ type DirFacts struct {
 	// Last are the latest first transmissions with payload, oldest first.
 	Last []SegRef
 
-	FIN, RST SegRef    // first of each this side sent
+	FIN, RST SegRef // first of each this side sent
 	// FINAcked is the peer's ACK of one sequence number past this side's
 	// data when the capture holds no FIN of this side's: the FIN's, so
 	// the side closed and the capture lacks its FIN (a filter that kept
