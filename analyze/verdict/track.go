@@ -660,7 +660,10 @@ func (tr *Tracker) FactsInto(f *Facts, client int, tc *tcp.Conn) {
 		}
 		df.FIN, df.RST = m(t.fin), m(t.rst)
 		df.FINAcked = SegRef{}
-		if p := &tr.dir[1-side]; !t.fin.set() && !t.rst.set() && t.seenEndSet && p.maxAckSet && p.maxAck == t.seenEnd.Add(1) && p.ackAdv.set() {
+		// plain: a segment past the handshake was seen from the side, so
+		// its highest sequence number is past its SYN's (which the
+		// SYN-ACK acknowledges one past, as it would a FIN).
+		if p := &tr.dir[1-side]; !t.fin.set() && !t.rst.set() && t.plain && t.seenEndSet && p.maxAckSet && p.maxAck == t.seenEnd.Add(1) && p.ackAdv.set() {
 			df.FINAcked = SegRef{Frame: p.ackAdv.frame(), Input: p.ackAdv.input(), Time: time.Unix(0, p.ackAdvNS).UTC()}
 		}
 		df.RSTTTL = 0
