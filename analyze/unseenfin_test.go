@@ -23,7 +23,7 @@ func TestTrackUnseenFIN(t *testing.T) {
 		summary string
 	}{
 		{"the server's FIN acknowledged, not captured: closed", vseg{70, false, fA, 101, 502, 0, 64, 103},
-			model.KindHealthy, "closed by the server: its FIN is not in the capture, but the client acknowledged it (frame 6)"},
+			model.KindHealthy, "closed by the server: its FIN is not in the capture, but the client acknowledged it (frame 6); the capture lacks a FIN the peer acknowledged (a capture drop"},
 		{"the server's data acknowledged, no more: silent", vseg{70, false, fA, 101, 501, 0, 64, 103},
 			model.KindSilent, "with no FIN or RST"},
 		{"two past its data: not a FIN", vseg{70, false, fA, 101, 503, 0, 64, 103},

@@ -314,8 +314,17 @@ func (j *judgement) dropsText() string {
 	if missed == 0 {
 		return "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
 	}
-	return fmt.Sprintf("; the capture itself missed %d bytes the receiver acknowledged (%.1f%% of this connection's data: capture drops, not network loss), so its gaps are not counted as loss",
-		missed, 100*float64(missed)/float64(missed+held))
+	fins := int64(0) // FINs the capture lacks, each one number acknowledged
+	for d := range j.f.Dir {
+		if j.f.Dir[d].FINAcked.ok() {
+			fins++
+		}
+	}
+	if missed == fins {
+		return "; the capture lacks a FIN the peer acknowledged (a capture drop, or a filter that kept only data: not network loss)"
+	}
+	return fmt.Sprintf("; the capture itself missed %s the receiver acknowledged (%.1f%% of this connection's data: capture drops, not network loss), so its gaps are not counted as loss",
+		plural(int(missed), "byte"), 100*float64(missed)/float64(missed+held))
 }
 
 // FillCaptureQuality sets each input's CaptureQuality from the

@@ -86,7 +86,7 @@ func TestJudgeCaptureQuality(t *testing.T) {
 			return testConn(600, ev(2, s2c, model.EvLostSegment, 3000, 1448), ev(4, s2c, model.EvLostSegment, 9000, 1448),
 				ev(6, s2c, model.EvLostSegment, 15000, 1448)), f
 		}, model.KindHealthy, model.LossNone, model.LocationUnknown, []model.Suspect{model.SuspectCaptureDrops},
-			[]string{"missed 4344 bytes the receiver acknowledged (10.0% of this connection's data"}, "gap"},
+			[]string{"missed 4,344 bytes the receiver acknowledged (10.0% of this connection's data"}, "gap"},
 		{"real loss among capture drops: the filled gaps are the evidence", model.PointClient, func() (*model.Connection, *Facts) {
 			f := testFacts()
 			f.Dir[c2s].FIN = mark(50)
