@@ -309,21 +309,19 @@ func closeOf(f *Facts) closeInfo {
 }
 
 // unseenFIN is the first ACK of a FIN the capture lacks (DirFacts.FINAcked),
-// of either side, and the side whose FIN it is; zero when none.
-func (j *judgement) unseenFIN() SegRef {
+// of either side, and the side whose FIN it is; a zero SegRef when none.
+func (j *judgement) unseenFIN() (SegRef, model.Direction) {
 	a, b := j.f.Dir[model.ClientToServer].FINAcked, j.f.Dir[model.ServerToClient].FINAcked
 	if !a.ok() || b.ok() && markBefore(b, a) {
-		return b
+		return b, model.ServerToClient
 	}
-	return a
+	return a, model.ClientToServer
 }
 
-// unseenFINBy is the side whose FIN unseenFIN acknowledges.
-func (j *judgement) unseenFINBy() model.Direction {
-	if m := j.unseenFIN(); m.ok() && m == j.f.Dir[model.ServerToClient].FINAcked {
-		return model.ServerToClient
-	}
-	return model.ClientToServer
+// closedUnseen says whether a side closed with a FIN the capture lacks.
+func (j *judgement) closedUnseen() bool {
+	m, _ := j.unseenFIN()
+	return m.ok()
 }
 
 // markBefore orders marks by input, then frame.
@@ -750,7 +748,7 @@ func (j *judgement) kind() {
 			// nothing to judge.
 			j.v.Kind = model.KindHealthy
 		}
-	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle) && !j.answeredHTTP1TLS() && !j.unseenFIN().ok():
+	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle) && !j.answeredHTTP1TLS() && !j.closedUnseen():
 		// Not when its peer acknowledged a FIN the capture lacks: it
 		// closed, the capture holds no trace of the close but that ACK.
 		// An HTTP/1 keep-alive connection whose last request was

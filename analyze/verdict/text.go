@@ -102,8 +102,7 @@ func (j *judgement) summarize() {
 		if m := j.cl.first; m.ok() {
 			s += fmt.Sprintf("; closed by the %s", senderName(j.cl.by))
 			j.evidence(m, "%s from the %s", map[bool]string{true: "RST", false: "FIN"}[j.cl.firstRST], senderName(j.cl.by))
-		} else if m := j.unseenFIN(); m.ok() {
-			by := j.unseenFINBy()
+		} else if m, by := j.unseenFIN(); m.ok() {
 			s += fmt.Sprintf("; closed by the %s: its FIN is not in the capture, but the %s acknowledged it (frame %d)", senderName(by), senderName(by.Reverse()), m.Frame)
 			j.evidence(m, "the %s acknowledges a FIN from the %s that the capture lacks", senderName(by.Reverse()), senderName(by))
 		} else {
