@@ -216,11 +216,10 @@ func (c *conn) event(side int, s *decode.Segment, k model.EventKind) {
 // the block, for each of its bytes.
 func (c *conn) dsack(side int, s *decode.Segment) {
 	b := s.Options.SACK
-	lo, hi, ack := tcp.Seq(b[0].Left), tcp.Seq(b[0].Right), tcp.Seq(s.Ack)
-	if !hi.GreaterThan(lo) || !lo.LessThan(ack) && (len(b) < 2 ||
-		tcp.Seq(b[1].Left).GreaterThan(lo) || tcp.Seq(b[1].Right).LessThan(hi)) {
+	if !isDSACK(b, tcp.Seq(s.Ack)) {
 		return
 	}
+	lo, hi := tcp.Seq(b[0].Left), tcp.Seq(b[0].Right)
 	peer := c.tcp.Flow(1 - side)
 	rlo := peer.Relative(b[0].Left)
 	size := lo.Size(hi)
@@ -257,6 +256,20 @@ func (c *conn) dsack(side int, s *decode.Segment) {
 		e.DSACKed = true
 		taken = append(taken, [2]uint32{e.Seq, end})
 	}
+}
+
+// isDSACK says whether an ACK's SACK blocks (at least one) open with a
+// D-SACK (RFC 2883): a first block, not empty, below the cumulative ACK
+// or inside the second block.
+func isDSACK(b []decode.SACKBlock, ack tcp.Seq) bool {
+	lo, hi := tcp.Seq(b[0].Left), tcp.Seq(b[0].Right)
+	switch {
+	case !hi.GreaterThan(lo):
+		return false
+	case lo.LessThan(ack):
+		return true
+	}
+	return len(b) > 1 && !tcp.Seq(b[1].Left).GreaterThan(lo) && !tcp.Seq(b[1].Right).LessThan(hi)
 }
 
 // The conn is the Host of its application analysis.

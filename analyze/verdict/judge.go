@@ -749,10 +749,10 @@ func (j *judgement) kind() {
 			j.v.Kind = model.KindHealthy
 		}
 	case !j.cl.first.ok() && !j.end.IsZero() && j.end.Sub(c.End) >= silentAfter && !(c.Etcd != nil && c.Etcd.Idle) && !j.answeredHTTP1TLS() && !j.closedUnseen():
-		// Not when its peer acknowledged a FIN the capture lacks: it
-		// closed, the capture holds no trace of the close but that ACK.
 		// An HTTP/1 keep-alive connection whose last request was
-		// answered in full is idle in its client's pool, not silent.
+		// answered in full is idle in its client's pool, not silent;
+		// one whose peer acknowledged a FIN the capture lacks closed
+		// (the capture holds no trace of the close but that ACK).
 		j.v.Kind = model.KindSilent
 	default:
 		// Healthy, unless packets were lost: a lossy direction, or

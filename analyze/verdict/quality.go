@@ -314,13 +314,17 @@ func (j *judgement) dropsText() string {
 	if missed == 0 {
 		return "; the capture itself missed packets the receiver acknowledged (capture drops, not network loss)"
 	}
-	fins := int64(0) // FINs the capture lacks, each one number acknowledged
-	for d := range j.f.Dir {
+	// Only FINs the capture lacks: in each direction the one number its
+	// FIN takes, if its peer acknowledged it, and nothing else.
+	onlyFINs := true
+	for d := range q.MissedBytes {
+		fin := int64(0)
 		if j.f.Dir[d].FINAcked.ok() {
-			fins++
+			fin = 1
 		}
+		onlyFINs = onlyFINs && q.MissedBytes[d] == fin
 	}
-	if missed == fins {
+	if onlyFINs {
 		return "; the capture lacks a FIN the peer acknowledged (a capture drop, or a filter that kept only data: not network loss)"
 	}
 	return fmt.Sprintf("; the capture itself missed %s the receiver acknowledged (%.1f%% of this connection's data: capture drops, not network loss), so its gaps are not counted as loss",
