@@ -88,6 +88,10 @@ type Placer struct {
 	// compareAligned took.
 	noAligned bool
 	aligned   int
+	// batch: tests, PlaceBatch (0: it); early counts the comparisons
+	// compareEarly made.
+	batch int
+	early int
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -200,6 +204,12 @@ type dirLog struct {
 	// marks are the ranges acknowledged everywhere at each sweep; the
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
+	// guard is, once the direction is busy, each point's proof of how
+	// far its copies are all in (guard.go); early how far they were
+	// compared on it, kept how many copies were left then.
+	guard []raceGuard
+	early int64
+	kept  int
 	// quoted are the sequence numbers (relative) of this direction's
 	// packets that an ICMP error quoted, with its sender: those packets
 	// were stopped by a box that said so, not lost (see Placer.ICMP).
@@ -377,11 +387,15 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if s.Flags&decode.FlagACK != 0 {
 		f.dir[1-d].ackRef, f.dir[1-d].ackSet = ack, true
 	}
+	var a int64
 	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
-		a := f.dir[1-d].rel(ack)
+		a = f.dir[1-d].rel(ack)
 		if !m.ackSeen[1-d] || a > m.acked[1-d] {
 			m.acked[1-d], m.ackSeen[1-d] = a, true
 		}
+	}
+	if f.dir[0].guard != nil || f.dir[1].guard != nil {
+		f.guardSegment(point, d, s, a, s.Flags&decode.FlagACK != 0 && f.dir[1-d].based)
 	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
 		f.closed = true
@@ -417,6 +431,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// Each packet comes once per point: the first block has room
 		// for a few each.
 		l.recs.push(rec{point: int32(point), lo: lo, n: int32(n), ns: ns, input: int32(s.Input), frame: int32(s.Frame)}, &p.recPool, recsStart*len(p.names))
+		if len(p.names) > 1 {
+			p.compareEarly(f, d)
+		}
 	}
 	if p.nowNS >= p.sweepAt {
 		p.sweep()

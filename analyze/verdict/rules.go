@@ -276,6 +276,13 @@ const (
 	// ranges are checked against PlaceHold: memory holds at most
 	// PlaceHold+PlaceSweep of each connection's packets per point.
 	PlaceSweep = time.Second
+	// PlaceBatch is how many copies (all points') a busy direction
+	// gathers before it is compared without waiting for PlaceHold, where
+	// TCP timestamps prove every point holds all copies of what is
+	// compared (hops/guard.go): 8,192 records are 256 KB, which a core's
+	// cache holds, and a comparison's fixed cost is shared by thousands
+	// of packets. A direction is watched for it from a quarter of that.
+	PlaceBatch = 8192
 	// PlaceQuiet is how long a connection that closed (FIN or RST at
 	// some point) must have been quiet everywhere before it is done:
 	// past the last FIN's retransmissions (its first RTO, 1 s before a
