@@ -11,8 +11,9 @@ import (
 // points' packets, the pairs' typical deltas and the samples for the
 // clocks, on chunks it takes (the same ranges everywhere, gaps between
 // some, more intervals than typicalDelta reads each of) and on chunks it
-// must leave (a range missing at a point, sent again, cut otherwise at
-// one point, a point without the flow).
+// must leave (a range sent again, cut otherwise at one point, missing at
+// the reference point), with ranges missing at points (lost, stopped,
+// missed by a capture) and a point without the flow.
 func TestCompareAligned(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -22,13 +23,27 @@ func TestCompareAligned(t *testing.T) {
 		absent  int                          // a point that did not see the flow (-1: none)
 		change  func(pt, j int, r *rec) bool // false: the copy is left out
 		aligned bool                         // compareAligned takes it
+		acked   int64                        // acknowledged at every point (0: nothing)
+		quoted  int64                        // a range an ICMP error quoted (0: none)
 	}{
 		{name: "short", np: 4, ranges: 6, absent: -1, aligned: true},
 		{name: "gaps", np: 3, ranges: 40, gap: 7, absent: -1, aligned: true},
 		{name: "many intervals", np: 4, ranges: 9000, gap: 5, absent: -1, aligned: true},
 		{name: "a point without the flow", np: 3, ranges: 20, absent: 1, aligned: true},
-		{name: "one missing at a point", np: 3, ranges: 30, absent: -1,
+		{name: "one missing at a point", np: 3, ranges: 30, absent: -1, aligned: true,
 			change: func(pt, j int, r *rec) bool { return pt != 2 || j != 11 }},
+		{name: "missing along the path", np: 4, ranges: 9000, gap: 11, absent: -1, aligned: true,
+			change: func(pt, j int, r *rec) bool { return pt == 0 || (j+pt)%997 != 0 && (pt < 2 || j%1201 != 0) }},
+		{name: "the last ones missing", np: 3, ranges: 30, absent: -1, aligned: true,
+			change: func(pt, j int, r *rec) bool { return pt != 1 || j < 27 }},
+		{name: "missing at a point without the flow's other", np: 3, ranges: 30, absent: 0, aligned: true,
+			change: func(pt, j int, r *rec) bool { return pt != 2 || j%5 != 0 }},
+		{name: "missing, some acknowledged", np: 3, ranges: 40, absent: -1, aligned: true, acked: 2050,
+			change: func(pt, j int, r *rec) bool { return pt == 0 || j%6 != 0 }},
+		{name: "missing, one quoted by an ICMP error", np: 2, ranges: 30, absent: -1, aligned: true, quoted: 1200,
+			change: func(pt, j int, r *rec) bool { return pt == 0 || j != 12 && j != 20 }},
+		{name: "missing at the first point", np: 3, ranges: 30, absent: -1,
+			change: func(pt, j int, r *rec) bool { return pt != 0 || j != 4 }},
 		{name: "sent again", np: 3, ranges: 30, absent: -1,
 			change: func(pt, j int, r *rec) bool {
 				if j == 12 {
@@ -57,7 +72,13 @@ func TestCompareAligned(t *testing.T) {
 				for pt := range tt.np {
 					if pt != tt.absent {
 						f.at[pt] = &member{}
+						if tt.acked > 0 {
+							f.at[pt].acked[0], f.at[pt].ackSeen[0] = tt.acked, true
+						}
 					}
+				}
+				if tt.quoted > 0 {
+					f.dir[0].quoted = []quote{{rel: tt.quoted}}
 				}
 				rng := rand.New(rand.NewPCG(1, uint64(len(tt.name))))
 				lo := int64(0)
@@ -90,6 +111,22 @@ func TestCompareAligned(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("result %+v, want %+v", got, want)
+			}
+			// Not vacuous: where copies are left out of a chunk
+			// compareAligned takes, comparing finds them.
+			found := 0
+			if lr := want.lossResult; lr != nil {
+				for a := range lr.missing {
+					for b := range lr.missing[a] {
+						found += lr.missing[a][b] + lr.capMissed[a][b] + lr.stopped[a][b]
+					}
+				}
+			}
+			if tt.aligned && (found > 0) != (tt.change != nil) {
+				t.Errorf("%d copies found missing, want some: %v", found, tt.change != nil)
+			}
+			if !reflect.DeepEqual(fast.gaps, slow.gaps) {
+				t.Errorf("capture gaps %v, want %v", fast.gaps, slow.gaps)
 			}
 			if !reflect.DeepEqual(fast.samples, slow.samples) {
 				t.Errorf("samples %v, want %v", fast.samples, slow.samples)

@@ -1179,7 +1179,7 @@ type buffers struct {
 	// count so far, the copies' times, the ranges typicalDelta reads.
 	refs    []int32
 	ord     []int32
-	ns      []int64
+	at      []int32
 	sampled []int32
 	out     []int32
 	// compareAcks': all the direction's packets, the due ones, their
@@ -1402,14 +1402,18 @@ func (p *Placer) pairDelta(res *dirResult, d, a, b int, delta int64, ok bool) in
 }
 
 // compareAligned is compare for a chunk that every point which saw flow
-// f saw alike: the same ranges in the same order, each once, none
-// overlapping the next (a chunk of a flow that nothing was lost or sent
-// again of, the most common). Each range is then one interval with one
-// copy at each point, nothing is missing anywhere, and compare's result
-// is the points' packets and the pairs' typical deltas, made here
-// without the index of every interval's copies (for a short connection's
-// few packets, most of comparing them). It reports false, having changed
-// nothing, when the chunk is not so.
+// f saw alike, but for copies missing: the same ranges in the same order,
+// each once, none overlapping the next, a point lacking some (a chunk of
+// a flow that nothing was sent again of, the most common; a chunk of one
+// that a point's capture or the path between two points dropped a few
+// packets of, while their copies sent again fall in a later chunk). Each
+// range is then one interval with one copy or none at each point, and
+// compare's result is the points' packets, the pairs' typical deltas and
+// the copies that did not reach a point, made here without the index of
+// every interval's copies (for a short connection's few packets, most of
+// comparing them; for a fast transfer's, half). The reference is the
+// point of the chunk's first packet, which must have every range. It
+// reports false, having changed nothing, when the chunk is not so.
 func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	np := len(p.names)
 	ref := chunk[0].point
@@ -1428,24 +1432,33 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	ord := slices.Grow(p.buf.ord[:0], np)[:np]
 	clear(ord)
 	p.buf.ord = ord
-	// ns[pt*k+j] is point pt's copy's time of the j-th range.
-	ns := slices.Grow(p.buf.ns[:0], np*k)[:np*k]
-	p.buf.ns = ns
+	// at[pt*k+j] is point pt's copy of the j-th range (an index into
+	// chunk), or -1: it has none.
+	at := slices.Grow(p.buf.at[:0], np*k)[:np*k]
+	p.buf.at = at
+	for i := range at {
+		at[i] = -1
+	}
+	holes := false
 	for i := range chunk {
 		r := &chunk[i]
-		j := ord[r.point]
-		if int(j) >= k {
+		j := int(ord[r.point])
+		for j < k && chunk[refs[j]].lo < r.lo {
+			j++ // a range this point lacks
+			holes = true
+		}
+		if j >= k {
 			return false
 		}
 		if q := &chunk[refs[j]]; r.lo != q.lo || r.n != q.n {
 			return false
 		}
-		ns[int(r.point)*k+int(j)] = r.ns
-		ord[r.point]++
+		at[int(r.point)*k+j] = int32(i)
+		ord[r.point] = int32(j + 1)
 	}
 	for pt, m := range f.at {
 		if m != nil && int(ord[pt]) != k {
-			return false
+			holes = true // it lacks the last ranges
 		}
 	}
 	res, l := &f.res[d], f.dir[d]
@@ -1477,13 +1490,54 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	typical := func(a, b int) (int64, int64, bool) {
 		ds := p.buf.deltas[:0]
 		for _, j := range sampled {
-			ds = append(ds, ns[b*k+int(j)]-ns[a*k+int(j)])
+			// Only ranges both saw (each once).
+			if ca, cb := at[a*k+int(j)], at[b*k+int(j)]; ca >= 0 && cb >= 0 {
+				ds = append(ds, chunk[cb].ns-chunk[ca].ns)
+			}
 		}
 		p.buf.deltas = ds
 		return medians(ds)
 	}
+	// delivered is the highest ACK of this direction seen anywhere: the
+	// receiver had everything below it (as in compare).
+	delivered := int64(-1)
+	if holes {
+		for _, m := range f.at {
+			if m != nil && m.ackSeen[d] && m.acked[d] > delivered {
+				delivered = m.acked[d]
+			}
+		}
+	}
 	p.eachPair(f, res, typical, func(a, b int, delta int64, ok bool) {
-		p.pairDelta(res, d, a, b, delta, ok)
+		delta = p.pairDelta(res, d, a, b, delta, ok)
+		if !holes {
+			return
+		}
+		// What compare does with a range one copy of which is at a and
+		// none at b, in the same order.
+		for j := range k {
+			ca := at[a*k+j]
+			if ca < 0 || at[b*k+j] >= 0 {
+				continue
+			}
+			r := &chunk[ca]
+			if !p.inWindow(b, r.ns+delta) {
+				continue
+			}
+			lr := res.loss(np)
+			switch _, quoted := l.quoteOf(r.lo); {
+			case quoted:
+				lr.stopped[a][b]++
+			case r.hi() > delivered:
+				lr.missBytes[a][b] += int64(r.n)
+				lr.missing[a][b]++
+				lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
+			default:
+				// Acknowledged by the receiver: b's capture missed it.
+				lr.capMissed[a][b]++
+				p.noteGap(b, r.ns+delta)
+			}
+		}
 	})
 	return true
 }
