@@ -109,6 +109,13 @@ func (p *Placer) compareEarly(f *flow, d int) {
 	if n < l.kept+batch {
 		return
 	}
+	if !f.seenEverywhere() {
+		// A point yet to see the flow may be one whose clock is ahead
+		// (its packets read later): its copies of what would be
+		// compared now could still come. PlaceHold covers clock
+		// offsets; nothing else here can.
+		return
+	}
 	lim, ok := l.safeLimit(f)
 	if !ok || lim <= l.early {
 		return

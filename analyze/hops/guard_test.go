@@ -84,12 +84,20 @@ func TestPlacerRaceGuard(t *testing.T) {
 		ci    = 1000                  // the client's ISN, the server's
 		si    = 5000
 	)
-	for _, ts := range []bool{true, false} {
-		name := "timestamps"
-		if !ts {
-			name = "no timestamps"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ts    bool          // the hosts send TCP timestamps
+		ahead time.Duration // the server's point's clock ahead of the client's
+		early bool          // compared early
+	}{
+		{"timestamps", true, 0, true},
+		{"no timestamps", false, 0, false},
+		// The server's point sees the flow 50 ms later in the merged
+		// order: nothing is compared early without it.
+		{"a point's clock ahead", true, 50 * time.Millisecond, true},
+	} {
+		ts := tc.ts
+		t.Run(tc.name, func(t *testing.T) {
 			type send struct {
 				at   time.Duration
 				seg  int
@@ -162,14 +170,14 @@ func TestPlacerRaceGuard(t *testing.T) {
 				seg.Time, seg.TTL = t0.Add(s.at), 64
 				evs = append(evs, ev{0, seg})
 				if !s.lost {
-					seg.Time, seg.TTL = t0.Add(s.at+delay), 63
+					seg.Time, seg.TTL = t0.Add(s.at+delay+tc.ahead), 63
 					evs = append(evs, ev{1, seg})
 				}
 			}
 			for i, a := range acks {
 				seg := decode.Segment{Src: srv, Dst: cli, IPVersion: 4, IPID: uint16(7000 + i), Seq: si + 1, Ack: a.ack, Flags: decode.FlagACK}
 				seg.Options.Timestamp, seg.Options.TSVal, seg.Options.TSEcr = ts, a.tsval, a.tsecr
-				seg.Time, seg.TTL = t0.Add(a.at), 64
+				seg.Time, seg.TTL = t0.Add(a.at+tc.ahead), 64
 				evs = append(evs, ev{1, seg})
 				seg.Time, seg.TTL = t0.Add(a.at+delay), 63
 				evs = append(evs, ev{0, seg})
@@ -181,11 +189,8 @@ func TestPlacerRaceGuard(t *testing.T) {
 				p.batch = 8
 				pl = p
 			})
-			if ts && pl.early == 0 {
-				t.Fatal("nothing compared early: the test tests nothing")
-			}
-			if !ts && pl.early != 0 {
-				t.Fatalf("%d comparisons early without timestamps, want none", pl.early)
+			if (pl.early > 0) != tc.early {
+				t.Fatalf("%d comparisons early, want some: %v", pl.early, tc.early)
 			}
 			h := res.Flow(0).Hops[0][0]
 			if h.Lost != 1 || len(h.Frames) != 1 {
