@@ -1,6 +1,8 @@
 package hops
 
 import (
+	"math"
+
 	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 )
@@ -124,4 +126,76 @@ func (p *Placer) compareEarly(f *flow, d int) {
 	p.early++
 	p.compare(f, d, lim)
 	l.kept = l.recs.len()
+}
+
+// A pure ACK's copies are compared once every point is known to hold
+// them all, the same way: its sender numbers nothing else it could be
+// told by, but a point that saw a later TSval of the sender (a packet it
+// sent after the ACK) holds the ACK's copy, or it was lost before it.
+
+// newestTS is, at one point, the newest TSval of a direction's sender.
+type newestTS struct {
+	ts uint32
+	ok bool
+}
+
+func (n *newestTS) see(ts uint32) {
+	if !n.ok || int32(ts-n.ts) > 0 {
+		n.ts, n.ok = ts, true
+	}
+}
+
+// tsProof is the oldest of the points' newest TSvals (ok: every point
+// that saw the flow has one): a packet with an older one has passed them
+// all.
+type tsProof struct {
+	ts uint32
+	ok bool
+}
+
+func (t tsProof) passed(r *arec) bool {
+	return t.ok && r.hasTS && int32(t.ts-r.ts) > 0
+}
+
+// proofOf returns direction d's proof over the points that saw flow f.
+func (l *dirLog) proofOf(f *flow) tsProof {
+	var t tsProof
+	for pt, m := range f.at {
+		if m == nil {
+			continue
+		}
+		n := l.newest[pt]
+		if !n.ok {
+			return tsProof{}
+		}
+		if !t.ok || int32(n.ts-t.ts) < 0 {
+			t = tsProof{n.ts, true}
+		}
+	}
+	return t
+}
+
+// compareAcksEarly is compareEarly for direction d's pure ACKs.
+func (p *Placer) compareAcksEarly(f *flow, d int) {
+	l := f.dir[d]
+	n := l.acks.len()
+	batch := p.batch
+	if batch == 0 {
+		batch = verdict.PlaceBatch
+	}
+	if l.newest == nil {
+		if n >= batch/4 {
+			l.newest = make([]newestTS, len(p.names))
+			l.keptAcks = n
+		}
+		return
+	}
+	if n < l.keptAcks+batch || !f.seenEverywhere() {
+		return
+	}
+	if t := l.proofOf(f); t.ok {
+		p.earlyAcks++
+		p.compareAcks(f, d, math.MinInt64, t)
+	}
+	l.keptAcks = l.acks.len()
 }

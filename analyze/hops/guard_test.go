@@ -73,16 +73,18 @@ func TestRaceGuard(t *testing.T) {
 // PlaceHold, keeps what PlaceHold was for: a copy on its way when the
 // range was acknowledged everywhere (a retransmission whose timer fired
 // just before the ACK reached the sender) is not lost between the points,
-// while a copy that was lost between them still is.
+// while a copy that was lost between them still is; the same for pure
+// ACKs.
 func TestPlacerRaceGuard(t *testing.T) {
 	const (
-		n     = 3000                  // data segments of 1,000 bytes, client -> server
-		gap   = 20 * time.Microsecond // between them
-		delay = time.Millisecond      // client's point -> server's point (the server's)
-		lost  = 1000                  // lost between the points, sent again 3 ms later
-		raced = 2500                  // sent again just before its ACK reached the client
-		ci    = 1000                  // the client's ISN, the server's
-		si    = 5000
+		n       = 3000                  // data segments of 1,000 bytes, client -> server
+		gap     = 20 * time.Microsecond // between them
+		delay   = time.Millisecond      // client's point -> server's point (the server's)
+		lost    = 1000                  // lost between the points, sent again 3 ms later
+		ackLost = 700                   // the server's ACK lost between the points
+		raced   = 2500                  // sent again just before its ACK reached the client
+		ci      = 1000                  // the client's ISN, the server's
+		si      = 5000
 	)
 	for _, tc := range []struct {
 		name  string
@@ -162,7 +164,9 @@ func TestPlacerRaceGuard(t *testing.T) {
 			k, echo := 0, uint32(0)
 			for i, s := range sends {
 				for k < len(acks) && acks[k].at+delay <= s.at {
-					echo = acks[k].tsval
+					if k != ackLost {
+						echo = acks[k].tsval
+					}
 					k++
 				}
 				seg := decode.Segment{Src: cli, Dst: srv, IPVersion: 4, IPID: uint16(100 + i), Seq: uint32(ci + 1 + s.seg*1000), Ack: si + 1, Flags: decode.FlagACK, PayloadLen: 1000}
@@ -179,8 +183,10 @@ func TestPlacerRaceGuard(t *testing.T) {
 				seg.Options.Timestamp, seg.Options.TSVal, seg.Options.TSEcr = ts, a.tsval, a.tsecr
 				seg.Time, seg.TTL = t0.Add(a.at+tc.ahead), 64
 				evs = append(evs, ev{1, seg})
-				seg.Time, seg.TTL = t0.Add(a.at+delay), 63
-				evs = append(evs, ev{0, seg})
+				if i != ackLost {
+					seg.Time, seg.TTL = t0.Add(a.at+delay), 63
+					evs = append(evs, ev{0, seg})
+				}
 			}
 			var pl *Placer
 			res := feedWith([]hop{{name: "client"}, {name: "server"}}, evs, func(p *Placer) {
@@ -189,8 +195,11 @@ func TestPlacerRaceGuard(t *testing.T) {
 				p.batch = 8
 				pl = p
 			})
-			if (pl.early > 0) != tc.early {
-				t.Fatalf("%d comparisons early, want some: %v", pl.early, tc.early)
+			if (pl.early > 0) != tc.early || (pl.earlyAcks > 0) != tc.early {
+				t.Fatalf("%d comparisons early, %d of ACKs, want some: %v", pl.early, pl.earlyAcks, tc.early)
+			}
+			if h := res.Flow(0).Hops[1][0]; h.Lost != 1 {
+				t.Errorf("server->client %+v, want the one ACK lost", h)
 			}
 			h := res.Flow(0).Hops[0][0]
 			if h.Lost != 1 || len(h.Frames) != 1 {

@@ -90,8 +90,9 @@ type Placer struct {
 	aligned   int
 	// batch: tests, PlaceBatch (0: it); early counts the comparisons
 	// compareEarly made.
-	batch int
-	early int
+	batch     int
+	early     int
+	earlyAcks int
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -210,6 +211,11 @@ type dirLog struct {
 	guard []raceGuard
 	early int64
 	kept  int
+	// newest is, once the direction's pure ACKs are many, each point's
+	// newest TSval of the direction's sender (guard.go); keptAcks how
+	// many of them were left at the last comparison.
+	newest   []newestTS
+	keptAcks int
 	// quoted are the sequence numbers (relative) of this direction's
 	// packets that an ICMP error quoted, with its sender: those packets
 	// were stopped by a box that said so, not lost (see Placer.ICMP).
@@ -279,7 +285,9 @@ const recsStart = 4
 type arec struct {
 	key   uint64
 	ns    int64
-	point int32
+	ts    uint32 // its TSval, if it carried one (hasTS)
+	point int16
+	hasTS bool
 	input int32
 	frame int32
 }
@@ -397,6 +405,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if f.dir[0].guard != nil || f.dir[1].guard != nil {
 		f.guardSegment(point, d, s, a, s.Flags&decode.FlagACK != 0 && f.dir[1-d].based)
 	}
+	if l := f.dir[d]; l.newest != nil && s.Options.Timestamp {
+		l.newest[point].see(s.Options.TSVal)
+	}
 	if s.Flags&(decode.FlagFIN|decode.FlagRST) != 0 {
 		f.closed = true
 	}
@@ -417,7 +428,10 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 		// Without an IP ID (IPv6, a SYN-ACK's 0) a packet without
 		// sequence space cannot be told from its neighbours: not
 		// compared.
-		f.dir[d].acks.push(arec{point: int32(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: ns, input: int32(s.Input), frame: int32(s.Frame)}, &p.ackPool, recsStart*len(p.names))
+		f.dir[d].acks.push(arec{point: int16(point), key: uint64(s.IPID)<<32 | uint64(ack), ns: ns, ts: s.Options.TSVal, hasTS: s.Options.Timestamp, input: int32(s.Input), frame: int32(s.Frame)}, &p.ackPool, recsStart*len(p.names))
+		if len(p.names) > 1 {
+			p.compareAcksEarly(f, d)
+		}
 	}
 	if n > 0 {
 		l := f.dir[d]
@@ -706,7 +720,7 @@ func (p *Placer) sweep() {
 		quiet := p.now.Sub(f.last)
 		for d := range f.dir {
 			l := f.dir[d]
-			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano())
+			p.compareAcks(f, d, p.now.Add(-verdict.PlaceHold).UnixNano(), tsProof{})
 			if quiet >= verdict.PlaceHold {
 				p.compareRest(f, d)
 				continue
@@ -815,7 +829,7 @@ const restPiece = 8192
 func (p *Placer) retire(f *flow) {
 	for d := range f.dir {
 		p.compareRest(f, d)
-		p.compareAcks(f, d, 1<<62)
+		p.compareAcks(f, d, 1<<62, tsProof{})
 	}
 	// Only the counts stay until Finish: a few hundred bytes per
 	// connection and pair of points, not its packets.
@@ -1196,9 +1210,9 @@ type buffers struct {
 // read in time order, and a copy at another point comes within the path
 // delay plus the clocks' offset, far less than PlaceHold. A packet at a
 // with more copies than at b lost the extra ones between them.
-func (p *Placer) compareAcks(f *flow, d int, before int64) {
+func (p *Placer) compareAcks(f *flow, d int, before int64, proof tsProof) {
 	l := f.dir[d]
-	if !l.acks.any(func(r *arec) bool { return r.ns <= before }) {
+	if !l.acks.any(func(r *arec) bool { return r.ns <= before || proof.passed(r) }) {
 		return
 	}
 	np := len(p.names)
@@ -1213,7 +1227,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64) {
 	for i := 0; i < len(acks); {
 		j, due := i, false
 		for ; j < len(acks) && acks[j].key == acks[i].key; j++ {
-			due = due || acks[j].ns <= before
+			due = due || acks[j].ns <= before || proof.passed(&acks[j])
 		}
 		if due {
 			groups = append(groups, [2]int32{int32(len(chunk)), int32(len(chunk) + j - i)})
