@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -12,8 +13,8 @@ import (
 // clocks, on chunks it takes (the same ranges everywhere, gaps between
 // some, more intervals than typicalDelta reads each of) and on chunks it
 // must leave (a range sent again, cut otherwise at one point, missing at
-// the reference point), with ranges missing at points (lost, stopped,
-// missed by a capture) and a point without the flow.
+// every point), with ranges missing at points (lost, stopped, missed by a
+// capture), holes filled later and a point without the flow.
 func TestCompareAligned(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -25,6 +26,7 @@ func TestCompareAligned(t *testing.T) {
 		aligned bool                         // compareAligned takes it
 		acked   int64                        // acknowledged at every point (0: nothing)
 		quoted  int64                        // a range an ICMP error quoted (0: none)
+		late    []int                        // ranges whose copies come after all others (a hole filled)
 	}{
 		{name: "short", np: 4, ranges: 6, absent: -1, aligned: true},
 		{name: "gaps", np: 3, ranges: 40, gap: 7, absent: -1, aligned: true},
@@ -42,8 +44,21 @@ func TestCompareAligned(t *testing.T) {
 			change: func(pt, j int, r *rec) bool { return pt == 0 || j%6 != 0 }},
 		{name: "missing, one quoted by an ICMP error", np: 2, ranges: 30, absent: -1, aligned: true, quoted: 1200,
 			change: func(pt, j int, r *rec) bool { return pt == 0 || j != 12 && j != 20 }},
-		{name: "missing at the first point", np: 3, ranges: 30, absent: -1,
+		{name: "missing at the first point", np: 3, ranges: 30, absent: -1, aligned: true,
 			change: func(pt, j int, r *rec) bool { return pt != 0 || j != 4 }},
+		{name: "no point has every range", np: 3, ranges: 30, absent: -1,
+			change: func(pt, j int, r *rec) bool { return !(pt == 0 && j == 4 || pt == 1 && j == 15 || pt == 2 && j == 9) }},
+		{name: "holes filled later", np: 4, ranges: 5000, gap: 9, absent: -1, aligned: true, late: []int{3, 1700, 1701, 4990},
+			change: func(pt, j int, r *rec) bool { return pt == 0 || j%997 != 0 }},
+		{name: "a hole filled later, missing after", np: 3, ranges: 30, absent: -1, aligned: true, late: []int{7},
+			change: func(pt, j int, r *rec) bool { return pt != 2 || j != 7 }},
+		{name: "a hole filled later, sent again", np: 3, ranges: 30, absent: -1, late: []int{7},
+			change: func(pt, j int, r *rec) bool {
+				if j == 7 {
+					r.lo -= 100 // overlaps the range before
+				}
+				return true
+			}},
 		{name: "sent again", np: 3, ranges: 30, absent: -1,
 			change: func(pt, j int, r *rec) bool {
 				if j == 12 {
@@ -82,6 +97,7 @@ func TestCompareAligned(t *testing.T) {
 				}
 				rng := rand.New(rand.NewPCG(1, uint64(len(tt.name))))
 				lo := int64(0)
+				var later []rec
 				for j := range tt.ranges {
 					if tt.gap > 0 && j > 0 && j%tt.gap == 0 {
 						lo += 300
@@ -97,9 +113,17 @@ func TestCompareAligned(t *testing.T) {
 						if tt.change != nil && !tt.change(pt, j, &r) {
 							continue
 						}
+						if slices.Contains(tt.late, j) {
+							r.ns += 200e6
+							later = append(later, r)
+							continue
+						}
 						f.dir[0].recs.push(r, &p.recPool, recsStart*tt.np)
 					}
 					lo += 100
+				}
+				for _, r := range later {
+					f.dir[0].recs.push(r, &p.recPool, recsStart*tt.np)
 				}
 				p.compare(f, 0, 1<<62)
 				return p, f.res[0]

@@ -1192,6 +1192,9 @@ type buffers struct {
 	// compareAligned's: the reference point's ranges, each point's
 	// count so far, the copies' times, the ranges typicalDelta reads.
 	refs    []int32
+	perm    []int32
+	sorted  []int32
+	pos     []int32
 	ord     []int32
 	at      []int32
 	sampled []int32
@@ -1417,7 +1420,7 @@ func (p *Placer) pairDelta(res *dirResult, d, a, b int, delta int64, ok bool) in
 
 // compareAligned is compare for a chunk that every point which saw flow
 // f saw alike, but for copies missing: the same ranges in the same order,
-// each once, none overlapping the next, a point lacking some (a chunk of
+// each once, none overlapping another, a point lacking some (a chunk of
 // a flow that nothing was sent again of, the most common; a chunk of one
 // that a point's capture or the path between two points dropped a few
 // packets of, while their copies sent again fall in a later chunk). Each
@@ -1426,28 +1429,64 @@ func (p *Placer) pairDelta(res *dirResult, d, a, b int, delta int64, ok bool) in
 // the copies that did not reach a point, made here without the index of
 // every interval's copies (for a short connection's few packets, most of
 // comparing them; for a fast transfer's, half). The reference is the
-// point of the chunk's first packet, which must have every range. It
+// point with the most packets in the chunk, which must have every range; its
+// ranges may come out of sequence order (a loss before every point, the
+// hole filled by a copy sent again), the others' in its order. It
 // reports false, having changed nothing, when the chunk is not so.
 func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	np := len(p.names)
+	// The reference is the point with the most copies: the one that
+	// lacks none, if one does (for packets that the capture nearest their
+	// sender missed, the point whose packets come first would not do).
+	ord := slices.Grow(p.buf.ord[:0], np)[:np]
+	clear(ord)
+	p.buf.ord = ord
+	for i := range chunk {
+		ord[chunk[i].point]++
+	}
 	ref := chunk[0].point
+	for pt, c := range ord {
+		if c > ord[ref] {
+			ref = int32(pt)
+		}
+	}
 	refs := p.buf.refs[:0] // the reference point's ranges, as indices into chunk
+	inOrder := true
 	for i := range chunk {
 		if chunk[i].point == ref {
 			if len(refs) > 0 && chunk[i].lo < chunk[refs[len(refs)-1]].hi() {
-				p.buf.refs = refs
-				return false
+				inOrder = false
 			}
 			refs = append(refs, int32(i))
 		}
 	}
 	p.buf.refs = refs
 	k := len(refs)
-	ord := slices.Grow(p.buf.ord[:0], np)[:np]
+	// sorted are the ranges in sequence order, compare's intervals':
+	// refs, unless a hole at the reference was filled later (its copy
+	// sent again after a loss before it), when pos[j] is the j-th
+	// range's place in sorted. Ranges that overlap (a copy of a range
+	// the reference had) are not for here.
+	sorted, pos := refs, []int32(nil)
+	if !inOrder {
+		perm := slices.Grow(p.buf.perm[:0], k)[:k]
+		for j := range perm {
+			perm[j] = int32(j)
+		}
+		slices.SortFunc(perm, func(x, y int32) int { return cmp.Compare(chunk[refs[x]].lo, chunk[refs[y]].lo) })
+		sorted = slices.Grow(p.buf.sorted[:0], k)[:k]
+		pos = slices.Grow(p.buf.pos[:0], k)[:k]
+		p.buf.perm, p.buf.sorted, p.buf.pos = perm, sorted, pos
+		for s, j := range perm {
+			sorted[s], pos[j] = refs[j], int32(s)
+			if s > 0 && chunk[refs[j]].lo < chunk[sorted[s-1]].hi() {
+				return false
+			}
+		}
+	}
 	clear(ord)
-	p.buf.ord = ord
-	// at[pt*k+j] is point pt's copy of the j-th range (an index into
-	// chunk), or -1: it has none.
+	// at[pt*k+s] is point pt's copy of the s-th range in sequence order
+	// (an index into chunk), or -1: it has none.
 	at := slices.Grow(p.buf.at[:0], np*k)[:np*k]
 	p.buf.at = at
 	for i := range at {
@@ -1455,19 +1494,25 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	}
 	holes := false
 	for i := range chunk {
+		// Each point has the reference's ranges in its order, but for
+		// some it lacks.
 		r := &chunk[i]
 		j := int(ord[r.point])
-		for j < k && chunk[refs[j]].lo < r.lo {
+		for j < k && (chunk[refs[j]].lo != r.lo || chunk[refs[j]].n != r.n) {
+			if inOrder && chunk[refs[j]].lo >= r.lo {
+				return false // not one of the reference's ranges
+			}
 			j++ // a range this point lacks
 			holes = true
 		}
 		if j >= k {
 			return false
 		}
-		if q := &chunk[refs[j]]; r.lo != q.lo || r.n != q.n {
-			return false
+		s := j
+		if pos != nil {
+			s = int(pos[j])
 		}
-		at[int(r.point)*k+j] = int32(i)
+		at[int(r.point)*k+s] = int32(i)
 		ord[r.point] = int32(j + 1)
 	}
 	for pt, m := range f.at {
@@ -1486,13 +1531,13 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	sampled := slices.Grow(p.buf.sampled[:0], k)[:0]
 	n := k
 	for j := 1; j < k; j++ {
-		if chunk[refs[j]].lo > chunk[refs[j-1]].hi() {
+		if chunk[sorted[j]].lo > chunk[sorted[j-1]].hi() {
 			n++
 		}
 	}
 	step := max(1, (n+deltaSamples-1)/deltaSamples)
 	for j, i := 0, 0; j < k; j, i = j+1, i+1 {
-		if j > 0 && chunk[refs[j]].lo > chunk[refs[j-1]].hi() {
+		if j > 0 && chunk[sorted[j]].lo > chunk[sorted[j-1]].hi() {
 			i++ // the gap before it
 		}
 		if i%step == 0 {
