@@ -1388,8 +1388,49 @@ func medians(ds []int64) (ab, ba int64, ok bool) {
 	if len(ds) == 0 {
 		return 0, 0, false
 	}
-	slices.Sort(ds)
-	return ds[len(ds)/2], -ds[len(ds)-1-len(ds)/2], true
+	// What sorting ds would put at len/2 and len-1-len/2, without
+	// sorting it: each pair of points' chunk of a fast transfer sorted
+	// thousands of times for two of them.
+	m := len(ds) / 2
+	ab = nth(ds, m)
+	if len(ds)%2 == 1 {
+		return ab, -ab, true
+	}
+	return ab, -slices.Max(ds[:m]), true // nth left the m smallest first
+}
+
+// nth reorders ds and returns the value sorting it would put at k (a
+// quickselect, three-way for the many equal times: ds[:k] then hold the
+// k smallest).
+func nth(ds []int64, k int) int64 {
+	lo, hi := 0, len(ds)
+	for hi-lo > 1 {
+		a, b, c := ds[lo], ds[lo+(hi-lo)/2], ds[hi-1]
+		pivot := max(min(a, b), min(max(a, b), c)) // the median of three
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch x := ds[i]; {
+			case x < pivot:
+				ds[lt], ds[i] = x, ds[lt]
+				lt++
+				i++
+			case x > pivot:
+				gt--
+				ds[i], ds[gt] = ds[gt], x
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt
+		case k >= gt:
+			lo = gt
+		default:
+			return pivot
+		}
+	}
+	return ds[k]
 }
 
 // pairDelta records the typical delta from a to b in direction d of a

@@ -503,11 +503,7 @@ func (p *Placer) offsetsFrom0() []*int64 {
 	return out
 }
 
-func median(xs []int64) int64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
+func median(xs []int64) int64 { return nth(slices.Clone(xs), len(xs)/2) }
 
 // pointRows are one point's rows: those of its Report, by stream, and
 // what its analysis kept of those it forgot.
