@@ -1,8 +1,9 @@
 package hops
 
 // A direction's packets still to compare (dirLog.recs, dirLog.acks) are
-// kept in blocks, not one slice: a connection carrying 100 MB/s holds
-// PlaceHold+PlaceSweep of its packets at every point, hundreds of
+// kept in blocks, not one slice: a connection carrying 100 MB/s without
+// TCP timestamps holds PlaceHold+PlaceSweep of its packets at every point
+// (with them, a round trip's and PlaceBatch: guard.go), hundreds of
 // thousands of them, and a slice growing to that size copies itself at
 // each doubling into memory never touched before (on a VM, a page fault
 // per 4 KB: four points of make bench's bulk capture spent more time in

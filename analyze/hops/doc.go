@@ -19,6 +19,7 @@
 // analyze.Analyzer, with Wireshark's counters for its own file. It never
 // renders: model.Placement and model.Hop are its results, report draws
 // them. Memory follows the open connections times the points: a range is
-// dropped once compared, and a connection retired with nothing to place
+// dropped once compared (on a busy connection with TCP timestamps, within
+// a round trip of its ACK: guard.go), and a connection retired with nothing to place
 // is packed in a few dozen bytes (compact.go) until Finish.
 package hops

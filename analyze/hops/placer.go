@@ -18,9 +18,12 @@ import (
 // time order (roughly: points' clocks may be offset by tens of ms). It
 // matches each point's connections to flows across points, keeps per
 // flow and direction a log of the sequence ranges each point saw, and
-// once a range is acknowledged everywhere (or the flow quiet) compares
-// its copies point by point and keeps only counts: memory follows the
-// open connections times the points. Not safe for concurrent use.
+// once a range is acknowledged everywhere and any copy of it still on its
+// way has had time to come (PlaceHold; on a busy connection, as soon as
+// TCP timestamps prove none can: guard.go), or the flow is quiet,
+// compares its copies point by point and keeps only counts: memory
+// follows the open connections times the points. Not safe for concurrent
+// use.
 type Placer struct {
 	names    []string
 	byStream []streamFlows // per point: its tcp.stream -> flow

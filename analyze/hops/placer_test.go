@@ -427,7 +427,8 @@ func TestPlacerLostFrame(t *testing.T) {
 
 // TestPlacerMemory holds the Placer's memory to the open connections'
 // recent packets: a long connection's ranges are compared and dropped
-// once acknowledged at every point and PlaceHold old, not kept to its end.
+// once acknowledged at every point and PlaceHold old, not kept to its end
+// (without TCP timestamps: TestPlacerRaceGuard has them).
 func TestPlacerMemory(t *testing.T) {
 	pl := New([]string{"client", "server"})
 	var frames [2]int
