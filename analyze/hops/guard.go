@@ -71,6 +71,24 @@ func (f *flow) guardSegment(point, d int, s *decode.Segment, rel int64, ok bool)
 	}
 }
 
+// earlyBatch is PlaceBatch, or the tests' smaller one.
+func (p *Placer) earlyBatch() int {
+	if p.batch > 0 {
+		return p.batch
+	}
+	return verdict.PlaceBatch
+}
+
+// earlyDue reports whether a watched direction of flow f, holding n
+// copies of which kept were left at its last comparison, is due one
+// before PlaceHold: a batch gathered since, and every point has seen the
+// flow. A point yet to see it may be one whose clock is ahead (its
+// packets read later): its copies of what would be compared now could
+// still come. PlaceHold covers clock offsets; nothing else here can.
+func (p *Placer) earlyDue(f *flow, n, kept int) bool {
+	return n >= kept+p.earlyBatch() && f.seenEverywhere()
+}
+
 // safeLimit returns how far every point that saw flow f holds all copies
 // of direction d, when each can tell.
 func (l *dirLog) safeLimit(f *flow) (int64, bool) {
@@ -96,26 +114,15 @@ func (l *dirLog) safeLimit(f *flow) (int64, bool) {
 func (p *Placer) compareEarly(f *flow, d int) {
 	l := f.dir[d]
 	n := l.recs.len()
-	batch := p.batch
-	if batch == 0 {
-		batch = verdict.PlaceBatch
-	}
 	if l.guard == nil {
-		if n >= batch/4 {
+		if n >= p.earlyBatch()/4 {
 			// Busy: watched from now on (a short connection never is).
 			l.guard = make([]raceGuard, len(p.names))
 			l.kept = n
 		}
 		return
 	}
-	if n < l.kept+batch {
-		return
-	}
-	if !f.seenEverywhere() {
-		// A point yet to see the flow may be one whose clock is ahead
-		// (its packets read later): its copies of what would be
-		// compared now could still come. PlaceHold covers clock
-		// offsets; nothing else here can.
+	if !p.earlyDue(f, n, l.kept) {
 		return
 	}
 	lim, ok := l.safeLimit(f)
@@ -157,8 +164,26 @@ func (t tsProof) passed(r *arec) bool {
 	return t.ok && r.hasTS && int32(t.ts-r.ts) > 0
 }
 
+// tsApart reports whether copies of one pure ACK among acks (sorted by
+// key) carried other TSvals at two points, and remembers it: the proof
+// takes the points' numbers for one, so a box that rewrites timestamps
+// between them (a SYN proxy shifts them with the sequence numbers) leaves
+// the direction's ACKs to PlaceHold. Where no box does, every ACK two
+// points saw tells them alike.
+func (l *dirLog) tsApart(acks []arec) bool {
+	for i := 1; i < len(acks) && !l.apart; i++ {
+		if a, b := &acks[i-1], &acks[i]; a.key == b.key && (a.ts != b.ts || a.hasTS != b.hasTS) {
+			l.apart = true
+		}
+	}
+	return l.apart
+}
+
 // proofOf returns direction d's proof over the points that saw flow f.
 func (l *dirLog) proofOf(f *flow) tsProof {
+	if l.apart {
+		return tsProof{}
+	}
 	var t tsProof
 	for pt, m := range f.at {
 		if m == nil {
@@ -179,22 +204,17 @@ func (l *dirLog) proofOf(f *flow) tsProof {
 func (p *Placer) compareAcksEarly(f *flow, d int) {
 	l := f.dir[d]
 	n := l.acks.len()
-	batch := p.batch
-	if batch == 0 {
-		batch = verdict.PlaceBatch
-	}
 	if l.newest == nil {
-		if n >= batch/4 {
+		if n >= p.earlyBatch()/4 {
 			l.newest = make([]newestTS, len(p.names))
 			l.keptAcks = n
 		}
 		return
 	}
-	if n < l.keptAcks+batch || !f.seenEverywhere() {
+	if !p.earlyDue(f, n, l.keptAcks) {
 		return
 	}
 	if t := l.proofOf(f); t.ok {
-		p.earlyAcks++
 		p.compareAcks(f, d, math.MinInt64, t)
 	}
 	l.keptAcks = l.acks.len()

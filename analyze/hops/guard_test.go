@@ -91,12 +91,21 @@ func TestPlacerRaceGuard(t *testing.T) {
 		ts    bool          // the hosts send TCP timestamps
 		ahead time.Duration // the server's point's clock ahead of the client's
 		early bool          // compared early
+		// shift is what a box between the points adds to the server's
+		// TSvals (the client echoes what it got): the points number the
+		// server's timestamps apart.
+		shift     uint32
+		earlyAcks bool // the pure ACKs compared early
 	}{
-		{"timestamps", true, 0, true},
-		{"no timestamps", false, 0, false},
+		{"timestamps", true, 0, true, 0, true},
+		{"no timestamps", false, 0, false, 0, false},
 		// The server's point sees the flow 50 ms later in the merged
 		// order: nothing is compared early without it.
-		{"a point's clock ahead", true, 50 * time.Millisecond, true},
+		{"a point's clock ahead", true, 50 * time.Millisecond, true, 0, true},
+		// The data's guard holds at each point in its own numbers; the
+		// pure ACKs' proof sets one point's against the other's, and is
+		// not used.
+		{"timestamps rewritten between the points", true, 0, true, 100000, false},
 	} {
 		ts := tc.ts
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,10 +179,11 @@ func TestPlacerRaceGuard(t *testing.T) {
 					k++
 				}
 				seg := decode.Segment{Src: cli, Dst: srv, IPVersion: 4, IPID: uint16(100 + i), Seq: uint32(ci + 1 + s.seg*1000), Ack: si + 1, Flags: decode.FlagACK, PayloadLen: 1000}
-				seg.Options.Timestamp, seg.Options.TSVal, seg.Options.TSEcr = ts, tsOf(1000, s.at), echo
+				seg.Options.Timestamp, seg.Options.TSVal, seg.Options.TSEcr = ts, tsOf(1000, s.at), echo+tc.shift
 				seg.Time, seg.TTL = t0.Add(s.at), 64
 				evs = append(evs, ev{0, seg})
 				if !s.lost {
+					seg.Options.TSEcr = echo
 					seg.Time, seg.TTL = t0.Add(s.at+delay+tc.ahead), 63
 					evs = append(evs, ev{1, seg})
 				}
@@ -184,6 +194,7 @@ func TestPlacerRaceGuard(t *testing.T) {
 				seg.Time, seg.TTL = t0.Add(a.at+tc.ahead), 64
 				evs = append(evs, ev{1, seg})
 				if i != ackLost {
+					seg.Options.TSVal += tc.shift
 					seg.Time, seg.TTL = t0.Add(a.at+delay), 63
 					evs = append(evs, ev{0, seg})
 				}
@@ -195,8 +206,8 @@ func TestPlacerRaceGuard(t *testing.T) {
 				p.batch = 8
 				pl = p
 			})
-			if (pl.early > 0) != tc.early || (pl.earlyAcks > 0) != tc.early {
-				t.Fatalf("%d comparisons early, %d of ACKs, want some: %v", pl.early, pl.earlyAcks, tc.early)
+			if (pl.early > 0) != tc.early || (pl.earlyAcks > 0) != tc.earlyAcks {
+				t.Fatalf("%d comparisons early, %d of ACKs, want some: %v, %v", pl.early, pl.earlyAcks, tc.early, tc.earlyAcks)
 			}
 			if h := res.Flow(0).Hops[1][0]; h.Lost != 1 {
 				t.Errorf("server->client %+v, want the one ACK lost", h)

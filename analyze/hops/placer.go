@@ -92,7 +92,7 @@ type Placer struct {
 	noAligned bool
 	aligned   int
 	// batch: tests, PlaceBatch (0: it); early counts the comparisons
-	// compareEarly made.
+	// compareEarly made, earlyAcks those of pure ACKs on a TSval proof.
 	batch     int
 	early     int
 	earlyAcks int
@@ -219,6 +219,9 @@ type dirLog struct {
 	// many of them were left at the last comparison.
 	newest   []newestTS
 	keptAcks int
+	// apart: copies of one pure ACK carried other TSvals at two points
+	// (tsApart).
+	apart bool
 	// quoted are the sequence numbers (relative) of this direction's
 	// packets that an ICMP error quoted, with its sender: those packets
 	// were stopped by a box that said so, not lost (see Placer.ICMP).
@@ -1229,6 +1232,15 @@ func (p *Placer) compareAcks(f *flow, d int, before int64, proof tsProof) {
 	p.buf.aall = acks
 	l.acks.reset(&p.ackPool)
 	slices.SortStableFunc(acks, func(a, b arec) int { return cmp.Compare(a.key, b.key) })
+	if proof.ok && l.tsApart(acks) {
+		// The points number the sender's timestamps apart (a box
+		// between rewrites them): one point's newest says nothing of
+		// another's. The ACKs wait PlaceHold.
+		proof = tsProof{}
+	}
+	if proof.ok {
+		p.earlyAcks++
+	}
 	chunk, groups := p.buf.achunk[:0], p.buf.agroups[:0]
 	for i := 0; i < len(acks); {
 		j, due := i, false
