@@ -145,6 +145,9 @@ func TestCompareAligned(t *testing.T) {
 						found += lr.missing[a][b] + lr.capMissed[a][b] + lr.stopped[a][b]
 					}
 				}
+				for _, e := range lr.past {
+					found += e.n
+				}
 			}
 			if tt.aligned && (found > 0) != (tt.change != nil) {
 				t.Errorf("%d copies found missing, want some: %v", found, tt.change != nil)

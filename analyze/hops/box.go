@@ -81,6 +81,9 @@ func (f *flow) lostNow() int {
 				n += k
 			}
 		}
+		for _, e := range l.past {
+			n += e.n // lost or missed by a capture: told once the path says
+		}
 	}
 	return n
 }

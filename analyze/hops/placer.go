@@ -321,6 +321,47 @@ type lossResult struct {
 	// ackMiss are the pure ACKs seen at one point and not at another,
 	// decided at Finish (gaps.go).
 	ackMiss []ackMiss
+	// past are the packets at a not seen at b that other points saw all
+	// of, kept apart from missing until the path is known (hopsOf).
+	past []pastLoss
+}
+
+// pastLoss is what packets at point a that point b lacks, whose every
+// copy at a other points saw too (seen, a bitmask of points below 64),
+// come to: lost between a and b if none of those points is past b on
+// the path; else they went through b and b's capture missed them (a
+// capture drop at a middle point, where a copy sent again reached b's
+// capture and the next point's: b then lacks one copy of bytes it has,
+// which looks like loss). Kept sorted by a, b and seen, so that the
+// order packets are compared in changes nothing.
+type pastLoss struct {
+	a, b   int32
+	seen   uint64
+	n      int
+	bytes  int64
+	frames []model.Moment
+}
+
+// lose counts packet r, at a, as not (wholly) seen at b: bytes of it
+// missing there, seen at the points of seen.
+func (lr *lossResult) lose(a, b int, seen uint64, bytes int64, r *rec) {
+	if seen == 0 {
+		lr.missing[a][b]++
+		lr.missBytes[a][b] += bytes
+		lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
+		return
+	}
+	k := pastLoss{a: int32(a), b: int32(b), seen: seen}
+	i, found := slices.BinarySearchFunc(lr.past, k, func(x, y pastLoss) int {
+		return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b), cmp.Compare(x.seen, y.seen))
+	})
+	if !found {
+		lr.past = slices.Insert(lr.past, i, k)
+	}
+	e := &lr.past[i]
+	e.n++
+	e.bytes += bytes
+	e.frames = addFrame(e.frames, int(r.input), int(r.frame), r.ns)
 }
 
 // New returns a Placer for the points named.
@@ -921,7 +962,7 @@ func (f *flow) isClean(seenOnly bool) bool {
 		if r.packets == nil || r.lossResult == nil {
 			continue
 		}
-		if len(r.ackMiss) > 0 {
+		if len(r.ackMiss) > 0 || len(r.past) > 0 {
 			return false
 		}
 		for a := range r.missing {
@@ -1081,6 +1122,13 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	stopped := slices.Grow(p.buf.stopped[:0], len(chunk))[:len(chunk)]
 	clear(stopped)
 	p.buf.stopped = stopped
+	// past and mbytes are, for a packet marked missed, the points that
+	// saw all of it (pastLoss) and its bytes b lacks.
+	past := slices.Grow(p.buf.past[:0], len(chunk))[:len(chunk)]
+	clear(past)
+	mbytes := slices.Grow(p.buf.mbytes[:0], len(chunk))[:len(chunk)]
+	clear(mbytes)
+	p.buf.past, p.buf.mbytes = past, mbytes
 	// delivered is the highest ACK of this direction seen anywhere: the
 	// receiver had everything below it.
 	delivered := int64(-1)
@@ -1137,7 +1185,19 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 					continue
 				}
 				if captured {
-					res.loss(np).missBytes[a][b] += bounds[i+1] - bounds[i]
+					// Which other points saw every copy a
+					// saw of these bytes (pastLoss).
+					seen := uint64(0)
+					for c := range min(np, 64) {
+						if c != a && c != b && f.at[c] != nil && len(copiesOf(c, i)) >= len(as) {
+							seen |= 1 << c
+						}
+					}
+					if !missed[ri] {
+						past[ri] = seen
+					}
+					past[ri] &= seen
+					mbytes[ri] += bounds[i+1] - bounds[i]
 					missed[ri] = true
 				} else {
 					capMissed[ri] = true
@@ -1159,15 +1219,14 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			r := &chunk[ri]
 			switch {
 			case missed[ri]:
-				lr := res.loss(np)
-				lr.missing[a][b]++
-				lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
+				res.loss(np).lose(a, b, past[ri], mbytes[ri], r)
 			case stopped[ri]:
 				res.loss(np).stopped[a][b]++
 			case capMissed[ri]:
 				res.loss(np).capMissed[a][b]++
 			}
 			missed[ri], capMissed[ri], stopped[ri] = false, false, false
+			past[ri], mbytes[ri] = 0, 0
 		}
 	})
 	p.buf.missed = missed
@@ -1185,6 +1244,8 @@ type buffers struct {
 	missed    []bool
 	capMissed []bool
 	stopped   []bool
+	past      []uint64
+	mbytes    []int64
 	deltas    []int64
 	taken     []bool
 	fewest    []int32 // per point, compare's
@@ -1644,9 +1705,13 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 			case quoted:
 				lr.stopped[a][b]++
 			case r.hi() > delivered:
-				lr.missBytes[a][b] += int64(r.n)
-				lr.missing[a][b]++
-				lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
+				seen := uint64(0)
+				for c := range min(np, 64) {
+					if c != a && c != b && at[c*k+j] >= 0 {
+						seen |= 1 << c
+					}
+				}
+				lr.lose(a, b, seen, int64(r.n), r)
 			default:
 				// Acknowledged by the receiver: b's capture missed it.
 				lr.capMissed[a][b]++

@@ -979,3 +979,64 @@ func TestPlacerContentNoFalseMatch(t *testing.T) {
 		})
 	}
 }
+
+// TestPlacerPastMissed holds that a copy a point lacks but a point
+// further along the path saw went through it: the middle point's capture
+// missed it (the heavy lab runs: a retransmission at the load balancer's
+// outer interface and at the client, not in the inner interface's
+// capture, which dropped thousands), not lost between the points before
+// it. A copy no point past it saw stays lost.
+func TestPlacerPastMissed(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	tests := []struct {
+		name string
+		// change is done to the copy of client data segment 3 sent
+		// again (its first copy got through: the second is spurious).
+		change             func(p *pkt)
+		lost, capMissed    int // client -> router
+		lostAfter, missAft int // router -> server
+	}{
+		{"the router's capture missed it", func(p *pkt) { p.uncaptured = 2 }, 0, 1, 0, 0},
+		{"lost before the router", func(p *pkt) { p.lostAfter = 0 }, 1, 0, 0, 0},
+		{"lost after the router", func(p *pkt) { p.lostAfter = 1 }, 0, 0, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := conn(3, 10, 0, map[int]int{3: 2}, nil, nil)
+			seq, n := uint32(0), 0
+			for i := range ps {
+				if ps[i].dir == 0 && ps[i].n > 0 {
+					if n == 3 {
+						seq = ps[i].seq
+					}
+					n++
+				}
+			}
+			found := false
+			for i := range ps {
+				if ps[i].dir == 0 && ps[i].n > 0 && ps[i].seq == seq && ps[i].at > 200*time.Millisecond {
+					tt.change(&ps[i])
+					found = true
+				}
+			}
+			if !found {
+				t.Fatal("no copy sent again")
+			}
+			res := run(t, three, nil, ps)
+			h := res.Flow(0).Hops[0]
+			if len(h) != 2 {
+				t.Fatalf("hops %+v", h)
+			}
+			if h[0].Lost != tt.lost || h[0].CaptureMissed != tt.capMissed || len(h[0].Frames) != tt.lost {
+				t.Errorf("client->router %+v, want %d lost, %d missed by the router's capture", h[0], tt.lost, tt.capMissed)
+			}
+			if h[1].Lost != tt.lostAfter || h[1].CaptureMissed != tt.missAft {
+				t.Errorf("router->server %+v, want %d lost, %d missed", h[1], tt.lostAfter, tt.missAft)
+			}
+		})
+	}
+}

@@ -295,11 +295,43 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 				fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a]})
 			default:
 				h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
+				r.placePast(&h, pts[k+2:])
 				if h.ICMP > 0 {
 					h.ICMPFrom = r.icmpFrom
 				}
 				fr.Hops[d] = append(fr.Hops[d], h)
 			}
+		}
+	}
+}
+
+// placePast adds to hop h the packets its upstream point saw that its
+// downstream one lacks and other points saw all of (pastLoss): missed by
+// the downstream point's capture where one of those is further along the
+// path (further), else lost.
+func (r *lossResult) placePast(h *HopResult, further []int) {
+	var beyond uint64
+	for _, c := range further {
+		if c < 64 {
+			beyond |= 1 << c
+		}
+	}
+	copied := false
+	for _, e := range r.past {
+		if int(e.a) != h.From || int(e.b) != h.To {
+			continue
+		}
+		if e.seen&beyond != 0 {
+			h.CaptureMissed += e.n
+			continue
+		}
+		h.Lost += e.n
+		h.Bytes += e.bytes
+		if !copied {
+			h.Frames, copied = slices.Clone(h.Frames), true
+		}
+		for _, m := range e.frames {
+			h.Frames = addFrame(h.Frames, m.Input, m.Frame, m.Time.UnixNano())
 		}
 	}
 }
