@@ -31,6 +31,10 @@ type ackMiss struct {
 	a, b         int32
 	input, frame int32
 	at, ns       int64
+	// seen are the other points that saw every copy a saw of the ACK
+	// (pastLoss: where one is further along the path, b's capture
+	// missed it).
+	seen uint64
 	// lined: told in a running line already (lineAcks), or found too
 	// near a gap of b's capture to be.
 	lined bool
@@ -100,8 +104,7 @@ func (p *Placer) settleAcks() {
 					r.capMissed[a][b]++
 					continue
 				}
-				r.missing[a][b]++
-				r.frames[a][b] = addFrame(r.frames[a][b], int(m.input), int(m.frame), m.at)
+				r.lose(a, b, m.seen, 0, &rec{input: m.input, frame: m.frame, ns: m.at})
 			}
 			r.ackMiss = nil
 		}
@@ -143,7 +146,9 @@ func (p *Placer) lineAcks() {
 					continue
 				}
 				m.lined = true
-				if p.nearGap(int(m.b), m.ns, int64(ackLineSpan)) {
+				if m.seen != 0 || p.nearGap(int(m.b), m.ns, int64(ackLineSpan)) {
+					// Seen further on, or near a gap: maybe b's
+					// capture's, which the report decides.
 					continue
 				}
 				if f.ackLost == nil {

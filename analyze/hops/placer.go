@@ -1375,7 +1375,13 @@ func (p *Placer) compareAcks(f *flow, d int, before int64, proof tsProof) {
 						continue
 					}
 					lr := res.loss(np)
-					lr.ackMiss = append(lr.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta})
+					seen := uint64(0)
+					for c := range min(np, 64) {
+						if c != a && c != b && f.at[c] != nil && count[c] >= count[a] {
+							seen |= 1 << c
+						}
+					}
+					lr.ackMiss = append(lr.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta, seen: seen})
 					if p.onLoss != nil && !f.ackPend {
 						// Told in a running line once settled (lineAcks).
 						f.ackPend = true

@@ -999,14 +999,29 @@ func TestPlacerPastMissed(t *testing.T) {
 		change             func(p *pkt)
 		lost, capMissed    int // client -> router
 		lostAfter, missAft int // router -> server
+		// ackChange is done to the server's pure ACK of data segment
+		// 6, and ackLost, ackMissed are then server -> router's.
+		ackChange          func(p *pkt)
+		ackLost, ackMissed int
 	}{
-		{"the router's capture missed it", func(p *pkt) { p.uncaptured = 2 }, 0, 1, 0, 0},
-		{"lost before the router", func(p *pkt) { p.lostAfter = 0 }, 1, 0, 0, 0},
-		{"lost after the router", func(p *pkt) { p.lostAfter = 1 }, 0, 0, 1, 0},
+		{"the router's capture missed it", func(p *pkt) { p.uncaptured = 2 }, 0, 1, 0, 0, nil, 0, 0},
+		{"lost before the router", func(p *pkt) { p.lostAfter = 0 }, 1, 0, 0, 0, nil, 0, 0},
+		{"lost after the router", func(p *pkt) { p.lostAfter = 1 }, 0, 0, 1, 0, nil, 0, 0},
+		{"an ACK the router's capture missed", func(p *pkt) {}, 0, 0, 0, 0, func(p *pkt) { p.uncaptured = 2 }, 0, 1},
+		{"an ACK lost before the router", func(p *pkt) {}, 0, 0, 0, 0, func(p *pkt) { p.lostAfter = 0 }, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ps := conn(3, 10, 0, map[int]int{3: 2}, nil, nil)
+			if tt.ackChange != nil {
+				// The server's pure ACK of data segment 6 (sequence
+				// numbers 1,601 to 1,700).
+				for i := range ps {
+					if ps[i].dir == 1 && ps[i].n == 0 && ps[i].flags == decode.FlagACK && ps[i].ack == 1000+1+7*100 {
+						tt.ackChange(&ps[i])
+					}
+				}
+			}
 			seq, n := uint32(0), 0
 			for i := range ps {
 				if ps[i].dir == 0 && ps[i].n > 0 {
@@ -1036,6 +1051,9 @@ func TestPlacerPastMissed(t *testing.T) {
 			}
 			if h[1].Lost != tt.lostAfter || h[1].CaptureMissed != tt.missAft {
 				t.Errorf("router->server %+v, want %d lost, %d missed", h[1], tt.lostAfter, tt.missAft)
+			}
+			if back := res.Flow(0).Hops[1]; len(back) != 2 || back[0].Lost != tt.ackLost || back[0].CaptureMissed != tt.ackMissed {
+				t.Errorf("server->client hops %+v, want server->router %d lost, %d missed", back, tt.ackLost, tt.ackMissed)
 			}
 		})
 	}
