@@ -12,7 +12,8 @@
 // pure ACKs by IPv4 ID) point by point once acknowledged everywhere, so
 // TSO, GSO and GRO cutting the same bytes differently change nothing;
 // telling what a point's capture missed from what the network lost
-// (gaps.go); and, for one box's interfaces, which are the box's own
+// (gaps.go; a copy a point further along the path saw went through the
+// point that lacks it: pastLoss); and, for one box's interfaces, which are the box's own
 // connections and what it dropped, told as found (box.go).
 //
 // It never counts what each point saw: every point keeps its own
