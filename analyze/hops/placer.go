@@ -342,6 +342,18 @@ type pastLoss struct {
 	frames []model.Moment
 }
 
+// seenBy is the bitmask of the points other than a and b, below 64 of
+// the np, for which has holds (pastLoss's seen).
+func seenBy(np, a, b int, has func(c int) bool) uint64 {
+	var seen uint64
+	for c := range min(np, 64) {
+		if c != a && c != b && has(c) {
+			seen |= 1 << c
+		}
+	}
+	return seen
+}
+
 // lose counts packet r, at a, as not (wholly) seen at b: bytes of it
 // missing there, seen at the points of seen.
 func (lr *lossResult) lose(a, b int, seen uint64, bytes int64, r *rec) {
@@ -1187,12 +1199,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 				if captured {
 					// Which other points saw every copy a
 					// saw of these bytes (pastLoss).
-					seen := uint64(0)
-					for c := range min(np, 64) {
-						if c != a && c != b && f.at[c] != nil && len(copiesOf(c, i)) >= len(as) {
-							seen |= 1 << c
-						}
-					}
+					seen := seenBy(np, a, b, func(c int) bool { return f.at[c] != nil && len(copiesOf(c, i)) >= len(as) })
 					if !missed[ri] {
 						past[ri] = seen
 					}
@@ -1375,12 +1382,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64, proof tsProof) {
 						continue
 					}
 					lr := res.loss(np)
-					seen := uint64(0)
-					for c := range min(np, 64) {
-						if c != a && c != b && f.at[c] != nil && count[c] >= count[a] {
-							seen |= 1 << c
-						}
-					}
+					seen := seenBy(np, a, b, func(c int) bool { return f.at[c] != nil && count[c] >= count[a] })
 					lr.ackMiss = append(lr.ackMiss, ackMiss{a: int32(a), b: int32(b), input: r.input, frame: r.frame, at: r.ns, ns: r.ns + delta, seen: seen})
 					if p.onLoss != nil && !f.ackPend {
 						// Told in a running line once settled (lineAcks).
@@ -1711,13 +1713,7 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 			case quoted:
 				lr.stopped[a][b]++
 			case r.hi() > delivered:
-				seen := uint64(0)
-				for c := range min(np, 64) {
-					if c != a && c != b && at[c*k+j] >= 0 {
-						seen |= 1 << c
-					}
-				}
-				lr.lose(a, b, seen, int64(r.n), r)
+				lr.lose(a, b, seenBy(np, a, b, func(c int) bool { return at[c*k+j] >= 0 }), int64(r.n), r)
 			default:
 				// Acknowledged by the receiver: b's capture missed it.
 				lr.capMissed[a][b]++
