@@ -126,10 +126,10 @@ func (p *Placer) compareEarly(f *flow, d int) {
 		return
 	}
 	lim, ok := l.safeLimit(f)
-	if !ok || lim <= l.early {
+	if !ok || lim <= l.provenTo {
 		return
 	}
-	l.early = lim
+	l.provenTo = lim
 	p.early++
 	p.compare(f, d, lim)
 	l.kept = l.recs.len()

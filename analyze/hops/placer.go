@@ -209,11 +209,11 @@ type dirLog struct {
 	// oldest past PlaceHold is the limit below which ranges are compared.
 	marks []mark
 	// guard is, once the direction is busy, each point's proof of how
-	// far its copies are all in (guard.go); early how far they were
+	// far its copies are all in (guard.go); provenTo how far they were
 	// compared on it, kept how many copies were left then.
-	guard []raceGuard
-	early int64
-	kept  int
+	guard    []raceGuard
+	provenTo int64
+	kept     int
 	// newest is, once the direction's pure ACKs are many, each point's
 	// newest TSval of the direction's sender (guard.go); keptAcks how
 	// many of them were left at the last comparison.
