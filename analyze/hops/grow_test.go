@@ -20,12 +20,16 @@ func TestPlacerAddPoint(t *testing.T) {
 		{name: "uplink", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
 		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
 	}
+	// lost is each hop's, [direction][from][to] by point index: the
+	// server's capture begun 4.5 s late, its first packet the server's
+	// data, misses no packet and sees the losses after it began.
 	for _, tc := range []struct {
 		name string
 		late time.Duration // the last point's capture starts this late
+		lost map[[3]int]int
 	}{
-		{"at the start", 0},
-		{"after sweeps", 4500 * time.Millisecond},
+		{"at the start", 0, map[[3]int]int{{0, 0, 1}: 2, {0, 1, 2}: 2, {1, 2, 1}: 1, {1, 1, 0}: 1}},
+		{"after sweeps", 4500 * time.Millisecond, map[[3]int]int{{0, 0, 1}: 2, {0, 1, 2}: 0, {1, 2, 1}: 1, {1, 1, 0}: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// 400 data segments each way, 10 ms apart: several sweeps;
@@ -43,16 +47,26 @@ func TestPlacerAddPoint(t *testing.T) {
 			if !reflect.DeepEqual(allFlows(got), allFlows(want)) || !reflect.DeepEqual(got.Names, want.Names) {
 				t.Errorf("points added as they come:\n%+v\nknown from the start:\n%+v", flowHops(got), flowHops(want))
 			}
-			lostSeen := 0
-			for _, f := range want.All() {
-				for d := range f.Hops {
-					for _, h := range f.Hops[d] {
-						lostSeen += h.Lost
+			// The hops themselves: a point joined after the SYN the
+			// others saw takes the flow's directions as they number
+			// them (with its first packet's, the server's capture
+			// had them swapped: its path out of order and hundreds of
+			// packets "missed by the capture").
+			fs := allFlows(want)
+			if len(fs) != 1 {
+				t.Fatalf("%d flows, want 1", len(fs))
+			}
+			hops := map[[3]int]int{}
+			for d := range fs[0].Hops {
+				for _, h := range fs[0].Hops[d] {
+					hops[[3]int{d, h.From, h.To}] = h.Lost
+					if h.CaptureMissed != 0 {
+						t.Errorf("direction %d, %d -> %d: %d missed by the capture, want 0", d, h.From, h.To, h.CaptureMissed)
 					}
 				}
 			}
-			if lostSeen == 0 {
-				t.Errorf("no loss placed: the comparison proves nothing")
+			if !reflect.DeepEqual(hops, tc.lost) {
+				t.Errorf("lost per hop %v, want %v", hops, tc.lost)
 			}
 		})
 	}

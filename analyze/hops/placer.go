@@ -564,6 +564,12 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 						continue
 					}
 					ep0 = e0
+				} else if !syn {
+					// A point whose capture began after the SYN the
+					// others saw: the flow's direction 0 is theirs,
+					// whichever way this point's first packet went
+					// (the server's data, on a capture begun late).
+					ep0 = p.ep0Of(g, k)
 				}
 				f = g
 				break
