@@ -553,23 +553,21 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	if f == nil {
 		for _, g := range p.byTuple[k] {
 			if free(g) && (!syn || !g.syn || g.isn == isn) {
-				if !syn && !g.syn {
-					// Matched by the tuple alone: the direction is the
-					// one the other point's first packet took, and the
-					// numbers must be the flow's there, or near: past
-					// a SYN proxy that keeps the 4-tuple, the server's
-					// are shifted (content matching finds by how much).
+				if !syn {
+					// Matched by the tuple alone (this point's capture
+					// began after the SYN, if another saw it): the
+					// direction is the one the other points number,
+					// whichever way this point's first packet went
+					// (the server's data, on a capture begun late), and
+					// the numbers must be the flow's there, or near:
+					// past a SYN proxy that keeps the 4-tuple, the
+					// server's are shifted (content matching finds by
+					// how much).
 					e0 := p.ep0Of(g, k)
 					if !p.numbersNear(g, k, e0, s) {
 						continue
 					}
 					ep0 = e0
-				} else if !syn {
-					// A point whose capture began after the SYN the
-					// others saw: the flow's direction 0 is theirs,
-					// whichever way this point's first packet went
-					// (the server's data, on a capture begun late).
-					ep0 = p.ep0Of(g, k)
 				}
 				f = g
 				break
