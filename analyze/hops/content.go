@@ -202,6 +202,7 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 		if flip {
 			nm.ep0, nm.ep1 = m.ep1, m.ep0
 			nm.ttl = [2]int{m.ttl[1], m.ttl[0]}
+			nm.ttlData = [2]bool{m.ttlData[1], m.ttlData[0]}
 			nm.seen = [2]bool{m.seen[1], m.seen[0]}
 			nm.rst = [2]bool{m.rst[1], m.rst[0]}
 			nm.acked = [2]int64{m.acked[1], m.acked[0]}

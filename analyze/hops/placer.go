@@ -163,11 +163,18 @@ type member struct {
 	input, frame int
 	ep0          netip.AddrPort // sender of the flow's direction 0 at this point
 	ep1          netip.AddrPort // its receiver (the server when a SYN was seen)
-	ttl          [2]int         // the first packet's TTL each direction, 0 unseen
-	seen         [2]bool        // a packet seen each direction
-	rst          [2]bool        // an RST seen each direction
-	acked        [2]int64       // highest cumulative ACK of each direction's data (relative)
-	ackSeen      [2]bool
+	// ttl is each direction's TTL (0 unseen): its first data packet's,
+	// else its first packet's. Not simply the first packet's: a box
+	// sends some of a connection's packets itself, with a TTL of its
+	// own (a SYN proxy's SYN to the server, a forged RST), and a capture
+	// begun late sees only the forwarded ones, whose TTL a point on the
+	// other side of that box took from the box's.
+	ttl     [2]int
+	ttlData [2]bool  // ttl is a data packet's
+	seen    [2]bool  // a packet seen each direction
+	rst     [2]bool  // an RST seen each direction
+	acked   [2]int64 // highest cumulative ACK of each direction's data (relative)
+	ackSeen [2]bool
 	// off is, per direction, what to add to this point's sequence
 	// numbers (and to acknowledgment numbers of the other direction) to
 	// get the flow's: 0 unless a box between the points shifts them (a
@@ -435,6 +442,9 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	}
 	if !m.seen[d] {
 		m.seen[d], m.ttl[d] = true, int(s.TTL)
+	}
+	if !m.ttlData[d] && s.PayloadLen > 0 && s.TTL != 0 {
+		m.ttlData[d], m.ttl[d] = true, int(s.TTL)
 	}
 	if s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN && s.Received {
 		m.synIn = true

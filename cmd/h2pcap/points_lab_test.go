@@ -460,13 +460,20 @@ func TestPointsCaptureDrops(t *testing.T) {
 // put between router-c and router-s, 2 of the router's 13 client->server
 // drops placed, 185 packets called missed by a capture); joining it past
 // the SYN proxy by the 4-tuple alone took the client side's numbers
-// (multipoint-synproxy: 5 of 7 placed, 180 called missed). The hops are
-// those of the captures begun together: every loss is the router's.
+// (multipoint-synproxy: 5 of 7 placed, 180 called missed). A point's
+// TTL each way is its first data packet's: router-s's capture begun late
+// saw only forwarded packets (TTL 63) where the server's first was the
+// SYN proxy's own SYN (64), which put router-s past the server. The hops
+// are those of the captures begun together: every loss is the router's.
 func TestPointsLateCapture(t *testing.T) {
-	for _, scenario := range []string{"multipoint-loss", "multipoint-synproxy"} {
-		t.Run(scenario, func(t *testing.T) {
-			dir := filepath.Join("..", "..", "testdata", "pcaps", scenario)
-			c := readPcap(t, filepath.Join(dir, "server.pcap"))
+	for _, tc := range []struct{ scenario, late string }{
+		{"multipoint-loss", "server"},
+		{"multipoint-synproxy", "server"},
+		{"multipoint-synproxy", "router-s"},
+	} {
+		t.Run(tc.scenario+"/"+tc.late, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "pcaps", tc.scenario)
+			c := readPcap(t, filepath.Join(dir, tc.late+".pcap"))
 			server := [4]byte{198, 18, 2, 2}
 			cut := -1
 			for i, ci := range c.ci {
@@ -479,11 +486,18 @@ func TestPointsLateCapture(t *testing.T) {
 			if cut < 0 {
 				t.Fatal("no server packet 3.3 s into the capture")
 			}
-			late := filepath.Join(t.TempDir(), "server.pcap")
+			late := filepath.Join(t.TempDir(), tc.late+".pcap")
 			c.write(t, late, cut, len(c.data), c.snaplen)
-			args := func(server string) []string {
-				return []string{"--point", "client=" + filepath.Join(dir, "client.pcap"), "--point", "router-c=" + filepath.Join(dir, "router-c.pcap"),
-					"--point", "router-s=" + filepath.Join(dir, "router-s.pcap"), "--point", "server=" + server}
+			args := func(late string) []string {
+				var out []string
+				for _, p := range []string{"client", "router-c", "router-s", "server"} {
+					f := filepath.Join(dir, p+".pcap")
+					if p == tc.late && late != "" {
+						f = late
+					}
+					out = append(out, "--point", p+"="+f)
+				}
+				return out
 			}
 			// The hop table without packets_upstream (the late capture
 			// has fewer) and loss_rate.
@@ -495,10 +509,10 @@ func TestPointsLateCapture(t *testing.T) {
 				}
 				return out
 			}
-			want := hops(analyzeJSON(t, nil, args(filepath.Join(dir, "server.pcap"))...))
+			want := hops(analyzeJSON(t, nil, args("")...))
 			got := hops(analyzeJSON(t, nil, args(late)...))
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("server's capture begun late: hops\n%+v\nwant those of the captures begun together\n%+v", got, want)
+				t.Errorf("%s's capture begun late: hops\n%+v\nwant those of the captures begun together\n%+v", tc.late, got, want)
 			}
 			lost := 0
 			for _, h := range want {
