@@ -207,6 +207,7 @@ func (p *Placer) merge(o, g *flow, os, gs *sighting) {
 			nm.rst = [2]bool{m.rst[1], m.rst[0]}
 			nm.acked = [2]int64{m.acked[1], m.acked[0]}
 			nm.ackSeen = [2]bool{m.ackSeen[1], m.ackSeen[0]}
+			nm.ackMoved = [2]bool{m.ackMoved[1], m.ackMoved[0]}
 			nm.synSeen = [2]bool{m.synSeen[1], m.synSeen[0]}
 			nm.off = [2]uint32{m.off[1], m.off[0]}
 		}

@@ -175,6 +175,8 @@ type member struct {
 	rst     [2]bool  // an RST seen each direction
 	acked   [2]int64 // highest cumulative ACK of each direction's data (relative)
 	ackSeen [2]bool
+	// ackMoved: acked rose past the first ACK seen here (paths).
+	ackMoved [2]bool
 	// off is, per direction, what to add to this point's sequence
 	// numbers (and to acknowledgment numbers of the other direction) to
 	// get the flow's: 0 unless a box between the points shifts them (a
@@ -468,6 +470,7 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if s.Flags&decode.FlagACK != 0 && f.dir[1-d].based {
 		a = f.dir[1-d].rel(ack)
 		if !m.ackSeen[1-d] || a > m.acked[1-d] {
+			m.ackMoved[1-d] = m.ackSeen[1-d]
 			m.acked[1-d], m.ackSeen[1-d] = a, true
 		}
 	}

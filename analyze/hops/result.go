@@ -336,6 +336,23 @@ func (r *lossResult) placePast(h *HopResult, further []int) {
 	}
 }
 
+// reversedFirst reorders pts (in place) to hold first those of other, in
+// other's order reversed, then the rest as they were.
+func reversedFirst(pts, other []int) []int {
+	out := make([]int, 0, len(pts))
+	for i := len(other) - 1; i >= 0; i-- {
+		if slices.Contains(pts, other[i]) {
+			out = append(out, other[i])
+		}
+	}
+	for _, pt := range pts {
+		if !slices.Contains(out, pt) {
+			out = append(out, pt)
+		}
+	}
+	return append(pts[:0], out...)
+}
+
 // paths orders flow f's points each way along its path (sortPoints):
 // those that saw the direction, or saw the flow without a sign that the
 // direction passed elsewhere. offset(a, b) is b's clock minus a's (ns).
@@ -356,18 +373,29 @@ func (f *flow) paths(offset func(a, b int) int64) [2][]int {
 		for pt, m := range f.at {
 			switch {
 			case m == nil:
-			case !m.seen[d] && m.ackSeen[d] && m.acked[d] > 1:
+			case !m.seen[d] && m.ackSeen[d] && m.acked[d] > 1 && m.ackMoved[d]:
 				// The point never saw this direction, yet the other
-				// way acknowledged its data: a one-way capture
-				// there, not a point this direction lost all its
-				// packets before.
+				// way acknowledged more of its data while it
+				// captured: a one-way capture there, not a point this
+				// direction lost all its packets before. (A capture
+				// begun late sees the ACK of data sent before it
+				// began, which moves only if more of it arrives.)
 			default:
 				pts = append(pts, pt)
 				informed[d] = informed[d] && m.ttl[d] != 0
 			}
 		}
-		sortPoints(pts, func(pt int) int { return f.at[pt].ttl[d] }, deltaOf(&f.res[d]), deltaOf(&f.res[1-d]), offset)
 		path[d] = pts
+	}
+	// Where neither TTL nor timing orders two points one way (no packet
+	// of it they both saw), the way back's order, reversed, does: a path
+	// is mostly the same both ways. The first direction is ordered again
+	// with the second's order, for the pairs only the second tells.
+	ttl := func(d int) func(int) int { return func(pt int) int { return f.at[pt].ttl[d] } }
+	sortPoints(path[0], ttl(0), deltaOf(&f.res[0]), deltaOf(&f.res[1]), offset)
+	for _, d := range []int{1, 0} {
+		path[d] = reversedFirst(path[d], path[1-d])
+		sortPoints(path[d], ttl(d), deltaOf(&f.res[d]), deltaOf(&f.res[1-d]), offset)
 	}
 	for d := range f.dir {
 		// A direction some point never saw a packet of (all lost

@@ -463,28 +463,39 @@ func TestPointsCaptureDrops(t *testing.T) {
 // (multipoint-synproxy: 5 of 7 placed, 180 called missed). A point's
 // TTL each way is its first data packet's: router-s's capture begun late
 // saw only forwarded packets (TTL 63) where the server's first was the
-// SYN proxy's own SYN (64), which put router-s past the server. The hops
-// are those of the captures begun together: every loss is the router's.
+// SYN proxy's own SYN (64), which put router-s past the server. In the
+// black hole router-c, begun after the black hole did, never sees the
+// server's packets, and the client's ACKs there acknowledge the server's
+// data of before: that is not a one-way capture (the ACKs never move on),
+// and router-c stays on the path back; router-s, begun as the connection
+// idled, sees no packet both ways with the server, and the way back is
+// then ordered as the way there, reversed. The hops are those of the
+// captures begun together: every loss is the router's.
 func TestPointsLateCapture(t *testing.T) {
-	for _, tc := range []struct{ scenario, late string }{
-		{"multipoint-loss", "server"},
-		{"multipoint-synproxy", "server"},
-		{"multipoint-synproxy", "router-s"},
+	client, server := [4]byte{198, 18, 1, 2}, [4]byte{198, 18, 2, 2}
+	for _, tc := range []struct {
+		scenario, late string
+		first          [4]byte // the sender of the late capture's first packet
+	}{
+		{"multipoint-loss", "server", server},
+		{"multipoint-synproxy", "server", server},
+		{"multipoint-synproxy", "router-s", server},
+		{"multipoint-blackhole", "router-c", client},
+		{"multipoint-blackhole", "router-s", server},
 	} {
 		t.Run(tc.scenario+"/"+tc.late, func(t *testing.T) {
 			dir := filepath.Join("..", "..", "testdata", "pcaps", tc.scenario)
 			c := readPcap(t, filepath.Join(dir, tc.late+".pcap"))
-			server := [4]byte{198, 18, 2, 2}
 			cut := -1
 			for i, ci := range c.ci {
 				// Ethernet, then IPv4: the source address at bytes 26 to 30.
-				if ci.Timestamp.Sub(c.ci[0].Timestamp) >= 3300*time.Millisecond && len(c.data[i]) >= 34 && [4]byte(c.data[i][26:30]) == server {
+				if ci.Timestamp.Sub(c.ci[0].Timestamp) >= 3300*time.Millisecond && len(c.data[i]) >= 34 && [4]byte(c.data[i][26:30]) == tc.first {
 					cut = i
 					break
 				}
 			}
 			if cut < 0 {
-				t.Fatal("no server packet 3.3 s into the capture")
+				t.Fatalf("no packet from %v 3.3 s into the capture", tc.first)
 			}
 			late := filepath.Join(t.TempDir(), tc.late+".pcap")
 			c.write(t, late, cut, len(c.data), c.snaplen)
