@@ -1,5 +1,7 @@
 package hops
 
+import "math/bits"
+
 // A direction's packets still to compare (dirLog.recs, dirLog.acks) are
 // kept in blocks, not one slice: a connection carrying 100 MB/s without
 // TCP timestamps holds PlaceHold+PlaceSweep of its packets at every point
@@ -21,28 +23,51 @@ type blockLog[T any] struct {
 	n      int
 }
 
-// blockPool keeps full-size blocks freed by one direction for the next.
-type blockPool[T any] struct{ free [][]T }
-
-// maxPooled bounds the free blocks kept: enough for the packets of a
-// few seconds of a fast connection at every point (256 blocks of 32 KB),
-// no more, so that a burst's blocks go back to the collector.
-const maxPooled = 256
-
-func (p *blockPool[T]) get() []T {
-	if n := len(p.free); n > 0 {
-		b := p.free[n-1]
-		p.free[n-1] = nil
-		p.free = p.free[:n-1]
-		return b
-	}
-	return make([]T, 0, maxBlock)
+// blockPool keeps the blocks freed by one direction for the next, by
+// size: a short connection's few blocks (the first of recsStart packets a
+// point, then twice that, ...) are freed when it is compared to its end,
+// and the next connection's take them, instead of each connection making
+// its own (four points of 50,000 short connections: the blocks were a
+// sixth of what the whole analysis allocated, and the collector's work).
+type blockPool[T any] struct {
+	free [blockClasses][][]T // by bits.Len of the capacity
+	off  bool                // tests: nothing kept (Placer.noReuse)
 }
 
-func (p *blockPool[T]) put(b []T) {
-	if cap(b) == maxBlock && len(p.free) < maxPooled {
-		p.free = append(p.free, b[:0])
+// blockClasses covers every block size: doubling from the first up to
+// maxBlock, each size is one bit longer than the one before.
+const blockClasses = 16
+
+// maxPooled bounds the free blocks kept of each size by their records:
+// as many as 256 full blocks hold (256 blocks of 32 KB), enough for the
+// packets of a few seconds of a fast connection at every point, or of
+// the short connections a few seconds hold, no more, so that a burst's
+// blocks go back to the collector.
+const maxPooled = 256
+
+// get returns an empty block of capacity c: a freed one, or a new one.
+func (p *blockPool[T]) get(c int) []T {
+	k := bits.Len(uint(c))
+	if k < blockClasses {
+		if n := len(p.free[k]); n > 0 {
+			b := p.free[k][n-1]
+			if cap(b) == c {
+				p.free[k][n-1] = nil
+				p.free[k] = p.free[k][:n-1]
+				return b
+			}
+		}
 	}
+	return make([]T, 0, c)
+}
+
+// put keeps block b, whose records were all dropped, for get.
+func (p *blockPool[T]) put(b []T) {
+	k := bits.Len(uint(cap(b)))
+	if p.off || cap(b) == 0 || k >= blockClasses || len(p.free[k])*cap(b) >= maxPooled*maxBlock {
+		return
+	}
+	p.free[k] = append(p.free[k], b[:0])
 }
 
 func (l *blockLog[T]) len() int { return l.n }
@@ -54,11 +79,9 @@ func (l *blockLog[T]) push(x T, pool *blockPool[T], first int) {
 		var b []T
 		switch {
 		case k == 0:
-			b = make([]T, 0, min(first, maxBlock))
-		case cap(l.blocks[k-1]) >= maxBlock/2:
-			b = pool.get()
+			b = pool.get(min(first, maxBlock))
 		default:
-			b = make([]T, 0, 2*cap(l.blocks[k-1]))
+			b = pool.get(min(2*cap(l.blocks[k-1]), maxBlock))
 		}
 		l.blocks = append(l.blocks, b)
 		k++

@@ -6,7 +6,7 @@ import (
 )
 
 // TestBlockLog: records come back in the order added, whatever was taken
-// out between, across block boundaries, and full blocks freed are reused.
+// out between, across block boundaries, and blocks freed are reused.
 func TestBlockLog(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -71,14 +71,61 @@ func TestBlockLog(t *testing.T) {
 			if kept := l.appendTo(nil); !slices.Equal(kept, wantKept) {
 				t.Errorf("after pushing more: %d records, want %d in order", len(kept), len(wantKept))
 			}
-			freeBefore := len(pool.free)
+			freeBefore := pool.pooled()
 			l.reset(&pool)
 			if l.len() != 0 || len(l.blocks) != 0 || l.any(func(*rec) bool { return true }) {
 				t.Errorf("reset left %d records in %d blocks", l.len(), len(l.blocks))
 			}
-			if len(wantKept) > 2*maxBlock && len(pool.free) <= freeBefore {
+			if len(wantKept) > 2*maxBlock && pool.pooled() <= freeBefore {
 				t.Errorf("reset of %d records pooled no block", len(wantKept))
 			}
 		})
+	}
+}
+
+// pooled counts the free blocks of every size.
+func (p *blockPool[T]) pooled() int {
+	n := 0
+	for _, f := range p.free {
+		n += len(f)
+	}
+	return n
+}
+
+// TestBlockPoolSizes: a short connection's blocks (the first, then twice
+// as large) go back to the pool when its log is reset, and the next log
+// takes them, each its own size, rather than making new ones.
+func TestBlockPoolSizes(t *testing.T) {
+	var pool blockPool[rec]
+	var a blockLog[rec]
+	for i := range 16 + 32 + 5 { // three blocks: 16, 32, 64
+		a.push(rec{lo: int64(i), n: 1}, &pool, 16)
+	}
+	blocks := make([]*rec, 0, len(a.blocks))
+	for _, b := range a.blocks {
+		blocks = append(blocks, &b[:1][0])
+	}
+	a.reset(&pool)
+	if got := pool.pooled(); got != 3 {
+		t.Fatalf("reset pooled %d blocks, want 3", got)
+	}
+	var b blockLog[rec]
+	for i := range 16 + 32 + 5 {
+		b.push(rec{lo: int64(i), n: 1}, &pool, 16)
+	}
+	for k, blk := range b.blocks {
+		if want := 16 << k; cap(blk) != want {
+			t.Errorf("block %d: capacity %d, want %d", k, cap(blk), want)
+		}
+		if &blk[:1][0] != blocks[k] {
+			t.Errorf("block %d is a new one, not the freed block of its size", k)
+		}
+	}
+	if got := pool.pooled(); got != 0 {
+		t.Errorf("%d blocks left in the pool, want 0", got)
+	}
+	// A size the pool has none of is made.
+	if c := cap(pool.get(128)); c != 128 {
+		t.Errorf("get(128): capacity %d", c)
 	}
 }

@@ -53,6 +53,15 @@ type Placer struct {
 	// The blocks directions' packets are kept in (blocks.go).
 	recPool blockPool[rec]
 	ackPool blockPool[arec]
+	// freeDirs are retired flows' dirLogs, emptied, for the next flows
+	// (newDir): a short connection's two are most of what joining it
+	// allocates.
+	freeDirs []*dirLog
+	// freeFlows and freeMembers are clean flows packed at their
+	// retirement (compact.go), emptied, and their members, for the next
+	// flows: nothing refers to them once packed.
+	freeFlows   []*flow
+	freeMembers []*member
 	// samples are per flow direction and ordered pair of points the
 	// typical time from one's copy to the other's (chunk medians, ns),
 	// for the clock offsets.
@@ -96,6 +105,10 @@ type Placer struct {
 	batch     int
 	early     int
 	earlyAcks int
+	// noReuse: tests, every flow, member, dirLog and block made new
+	// (their reuse changes nothing); reused counts the flows reused.
+	noReuse bool
+	reused  int
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -526,6 +539,40 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	}
 }
 
+// maxFreeDirs bounds Placer.freeDirs and freeFlows (freeMembers: as
+// many a point): the flows retired at one sweep of a storm of short
+// connections, about.
+const maxFreeDirs = 4096
+
+// newDir returns an empty dirLog: a retired flow's, or a new one.
+func (p *Placer) newDir() *dirLog {
+	if n := len(p.freeDirs); n > 0 && !p.noReuse {
+		l := p.freeDirs[n-1]
+		p.freeDirs[n-1] = nil
+		p.freeDirs = p.freeDirs[:n-1]
+		return l
+	}
+	return &dirLog{}
+}
+
+// freeDir keeps l, of a flow being retired, for newDir: its blocks go
+// back to their pools and it is emptied, but for the room of its lists
+// of blocks and of marks.
+func (p *Placer) freeDir(l *dirLog) {
+	if l == nil {
+		return
+	}
+	l.recs.reset(&p.recPool)
+	l.acks.reset(&p.ackPool)
+	if len(p.freeDirs) >= maxFreeDirs {
+		return
+	}
+	recs, acks, marks := l.recs.blocks[:0], l.acks.blocks[:0], l.marks[:0]
+	*l = dirLog{}
+	l.recs.blocks, l.acks.blocks, l.marks = recs, acks, marks
+	p.freeDirs = append(p.freeDirs, l)
+}
+
 // rel unwraps sequence number seq to the direction's relative offset,
 // from the last one unwrapped: a connection may send more than 4 GB.
 func (l *dirLog) rel(seq uint32) int64 {
@@ -592,7 +639,8 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	}
 	if f == nil {
 		p.lastID++
-		f = &flow{at: make([]*member, len(p.names)), start: s.Time, lastNS: math.MinInt64, syn: syn, isn: isn, dir: [2]*dirLog{{}, {}}, id: p.lastID}
+		f = p.newFlow()
+		f.start, f.lastNS, f.syn, f.isn, f.dir, f.id = s.Time, math.MinInt64, syn, isn, [2]*dirLog{p.newDir(), p.newDir()}, p.lastID
 		if !syn {
 			f.alone, f.tries = true, contentTries
 		}
@@ -609,7 +657,8 @@ func (p *Placer) join(point, stream int, s *decode.Segment) *flow {
 	if ep0 == s.Dst {
 		ep1 = s.Src
 	}
-	m := &member{stream: stream, input: s.Input, frame: s.Frame, ep0: ep0, ep1: ep1}
+	m := p.newMember()
+	m.stream, m.input, m.frame, m.ep0, m.ep1 = stream, s.Input, s.Frame, ep0, ep1
 	if !syn {
 		// Joined by its 4-tuple (or its numbers): a point that shares
 		// the 4-tuple numbers it as that point does, whose offsets
@@ -909,6 +958,9 @@ func (p *Placer) retire(f *flow) {
 	}
 	// Only the counts stay until Finish: a few hundred bytes per
 	// connection and pair of points, not its packets.
+	for _, l := range f.dir {
+		p.freeDir(l)
+	}
 	f.dir = [2]*dirLog{}
 	for point, m := range f.at {
 		if m == nil {
@@ -972,6 +1024,52 @@ func (p *Placer) retire(f *flow) {
 			}
 		}
 	}
+	if e.chunk >= 0 && !f.ackPend {
+		p.freeFlow(f)
+	}
+}
+
+// newFlow returns an empty flow with room for every point: a packed
+// clean one's, or a new one.
+func (p *Placer) newFlow() *flow {
+	if n := len(p.freeFlows); n > 0 && !p.noReuse {
+		f := p.freeFlows[n-1]
+		p.freeFlows[n-1] = nil
+		p.freeFlows = p.freeFlows[:n-1]
+		if len(f.at) == len(p.names) { // else a point was added since (AddPoint)
+			p.reused++
+			return f
+		}
+	}
+	return &flow{at: make([]*member, len(p.names))}
+}
+
+// newMember returns an empty member: a packed clean flow's, or a new one.
+func (p *Placer) newMember() *member {
+	if n := len(p.freeMembers); n > 0 && !p.noReuse {
+		m := p.freeMembers[n-1]
+		p.freeMembers[n-1] = nil
+		p.freeMembers = p.freeMembers[:n-1]
+		return m
+	}
+	return &member{}
+}
+
+// freeFlow keeps flow f, retired and packed (Finish reads only the
+// packed copy), and its members for newFlow and newMember, emptied.
+func (p *Placer) freeFlow(f *flow) {
+	if len(p.freeFlows) >= maxFreeDirs {
+		return
+	}
+	for i, m := range f.at {
+		if m != nil && len(p.freeMembers) < maxFreeDirs*len(p.names) {
+			*m = member{}
+			p.freeMembers = append(p.freeMembers, m)
+		}
+		f.at[i] = nil
+	}
+	*f = flow{at: f.at}
+	p.freeFlows = append(p.freeFlows, f)
 }
 
 // isClean reports whether flow f, compared to its end, has nothing to

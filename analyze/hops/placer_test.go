@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -1056,5 +1057,131 @@ func TestPlacerPastMissed(t *testing.T) {
 				t.Errorf("server->client hops %+v, want server->router %d lost, %d missed", back, tt.ackLost, tt.ackMissed)
 			}
 		})
+	}
+}
+
+// TestPlacerReuse: a retired flow's dirLogs and blocks, and a clean
+// one's flow and members once packed, are taken by the flows that come
+// after (four points of 50,000 short connections allocated half as much
+// placing them), and that changes nothing: connections one after another,
+// each closed and quiet long enough to retire before the next few, some
+// losing packets between two points, some clean, give the same result
+// with every flow made new.
+func TestPlacerReuse(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, off: 3 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	var evs []ev
+	for i := range 40 {
+		var lost, ackLost map[int]int
+		switch i % 4 {
+		case 1:
+			lost = map[int]int{i % 5: 0} // past the client, not the router
+		case 3:
+			ackLost = map[int]int{2: 1}
+		}
+		ps := conn(len(three), 5+i%3, 4, lost, ackLost, nil)
+		// Both FINs, each acknowledged: the flow is done once quiet.
+		var seqs [2]uint32
+		for _, p := range ps {
+			if p.n > 0 && p.seq+uint32(p.n) > seqs[p.dir] {
+				seqs[p.dir] = p.seq + uint32(p.n)
+			}
+		}
+		end := ps[len(ps)-1].at + 10*time.Millisecond
+		ps = append(ps,
+			pkt{dir: 0, seq: seqs[0], ack: seqs[1], flags: decode.FlagFIN | decode.FlagACK, at: end, lostAfter: len(three) - 1, ipid: 900},
+			pkt{dir: 1, seq: seqs[1], ack: seqs[0] + 1, flags: decode.FlagFIN | decode.FlagACK, at: end + time.Millisecond, lostAfter: len(three) - 1, ipid: 8000},
+			pkt{dir: 0, seq: seqs[0] + 1, ack: seqs[1] + 1, flags: decode.FlagACK, at: end + 2*time.Millisecond, lostAfter: len(three) - 1, ipid: 901})
+		// Each its own numbers, as each connection's ISNs.
+		off := [2]uint32{uint32(i) * 100003, uint32(i) * 7777}
+		for k := range ps {
+			ps[k].seq += off[ps[k].dir]
+			ps[k].ack += off[1-ps[k].dir]
+		}
+		c := netip.AddrPortFrom(cli.Addr(), cli.Port()+uint16(i))
+		for _, e := range events(three, c, ps) {
+			// Two connections at a time, each started 3 s after the one
+			// before: the sweeps retire them while others come.
+			e.s.Time = e.s.Time.Add(time.Duration(i) * 3 * time.Second)
+			evs = append(evs, e)
+		}
+	}
+	var pl *Placer
+	got := feedWith(three, slices.Clone(evs), func(p *Placer) { pl = p })
+	want := feedWith(three, slices.Clone(evs), func(p *Placer) {
+		p.noReuse, p.recPool.off, p.ackPool.off = true, true, true
+	})
+	all := func(r *Result) []*FlowResult {
+		var out []*FlowResult
+		for _, fr := range r.All() {
+			out = append(out, fr)
+		}
+		return out
+	}
+	if !reflect.DeepEqual(all(got), all(want)) || !reflect.DeepEqual(got.OffsetMs, want.OffsetMs) {
+		t.Errorf("reusing flows:\n%+v\nwant, every flow made new:\n%+v", all(got), all(want))
+	}
+	lost := 0
+	for _, fr := range all(want) {
+		for d := range fr.Hops {
+			for _, h := range fr.Hops[d] {
+				lost += h.Lost
+			}
+		}
+	}
+	if lost == 0 || len(all(want)) != 40 || pl.reused == 0 {
+		t.Errorf("%d flows, %d packets lost, %d flows reused: the test proves nothing", len(all(want)), lost, pl.reused)
+	}
+}
+
+// TestFreeEmpties: a dirLog, flow or member given back is taken again
+// as a new one would be, but for the room its lists had.
+func TestFreeEmpties(t *testing.T) {
+	p := New([]string{"a", "b"})
+	l := p.newDir()
+	for i := range 100 {
+		l.recs.push(rec{lo: int64(i), n: 1}, &p.recPool, recsStart*2)
+		l.acks.push(arec{key: uint64(i)}, &p.ackPool, recsStart*2)
+	}
+	l.based, l.isn, l.isnSet, l.finEnd, l.finSet, l.ts, l.tsSeen = true, 7, true, 9, true, 3, true
+	l.marks = append(l.marks, mark{rel: 5})
+	l.guard, l.newest = make([]raceGuard, 2), make([]newestTS, 2)
+	l.quoted = []quote{{rel: 1}}
+	p.freeDir(l)
+	if got := p.newDir(); got != l {
+		t.Fatal("newDir did not take the dirLog given back")
+	}
+	if cap(l.recs.blocks) == 0 || cap(l.marks) == 0 {
+		t.Error("the lists' room was not kept")
+	}
+	empty := *l
+	empty.recs.blocks, empty.acks.blocks, empty.marks = nil, nil, nil
+	if !reflect.DeepEqual(empty, dirLog{}) {
+		t.Errorf("dirLog taken again: %+v, want an empty one", empty)
+	}
+	if p.recPool.pooled() == 0 || p.ackPool.pooled() == 0 {
+		t.Error("its blocks were not pooled")
+	}
+
+	f := p.newFlow()
+	m := p.newMember()
+	m.stream, m.ttl, m.acked, m.ackSeen = 3, [2]int{64, 63}, [2]int64{10, 20}, [2]bool{true, true}
+	f.at[1], f.syn, f.isn, f.closed, f.id, f.lost = m, true, 42, true, 7, 2
+	f.told = map[[3]int]int{{0, 1, 2}: 1}
+	p.freeFlow(f)
+	if got := p.newFlow(); got != f || !reflect.DeepEqual(*got, flow{at: make([]*member, 2)}) {
+		t.Errorf("flow taken again: %+v, want an empty one", *got)
+	}
+	if got := p.newMember(); got != m || !reflect.DeepEqual(*got, member{}) {
+		t.Errorf("member taken again: %+v, want an empty one", *got)
+	}
+	// A point added since: the flow's room is too small, a new one is made.
+	p.freeFlow(f)
+	p.AddPoint("c")
+	if got := p.newFlow(); got == f || len(got.at) != 3 {
+		t.Errorf("after AddPoint: a flow with room for %d points", len(got.at))
 	}
 }
