@@ -64,37 +64,46 @@ done
 # rounds times, the singles and the four points in turn in each round,
 # and the medians are compared.
 rounds=${BENCH_POINTS_ROUNDS:-3}
-run() { # NAME ARGS...: CPU seconds and peak RSS KB of h2pcap ARGS appended to cpu[NAME], rss[NAME]
+declare -A wall
+run() { # NAME ARGS...: CPU seconds, wall seconds and peak RSS KB of h2pcap ARGS appended to cpu[NAME], wall[NAME], rss[NAME]
 	local name=$1 log=$out/points-four-$1.time
 	shift
-	/usr/bin/time -f '%U %S %M' -o "$log" "$h2pcap" analyze --format table "$@" -o /dev/null 2>"$out/points-four-$name.err" || {
+	/usr/bin/time -f '%U %S %M %e' -o "$log" "$h2pcap" analyze --format table "$@" -o /dev/null 2>"$out/points-four-$name.err" || {
 		echo "bench: points four $name failed:"; tail -5 "$out/points-four-$name.err"; exit 1; }
-	read -r u s k <"$log"
+	read -r u s k e <"$log"
 	rss[$name]=$k
 	cpu[$name]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') "
+	wall[$name]+="$e "
 }
 median() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'; }
 # four NAME POINT=FILE...: the four points and each alone, rounds times;
-# prints the line.
+# prints the line. Then the four points read on goroutines of their own
+# (--workers 2): their wall time against the four single analyses' one
+# after the other, and their CPU.
 four() {
-	local name=$1 spec p file single=0 args=()
+	local name=$1 spec p file single=0 singlewall=0 args=()
 	shift
 	for spec in "$@"; do
-		cpu[$name-${spec%%=*}]="" args+=(--point "$spec")
+		cpu[$name-${spec%%=*}]="" wall[$name-${spec%%=*}]="" args+=(--point "$spec")
 	done
-	cpu[$name-four]=""
+	cpu[$name-four]="" wall[$name-four]="" cpu[$name-four2]="" wall[$name-four2]=""
 	for _ in $(seq "$rounds"); do
 		for spec in "$@"; do
 			run "$name-${spec%%=*}" "${spec#*=}"
 		done
 		run "$name-four" "${args[@]}"
+		run "$name-four2" --workers 2 "${args[@]}"
 	done
 	for spec in "$@"; do
 		single=$(awk -v a="$single" -v b="$(median "${cpu[$name-${spec%%=*}]}")" 'BEGIN { printf "%.2f", a + b }')
+		singlewall=$(awk -v a="$singlewall" -v b="$(median "${wall[$name-${spec%%=*}]}")" 'BEGIN { printf "%.2f", a + b }')
 	done
 	awk -v n="$what" -v s="$single" -v f="$(median "${cpu[$name-four]}")" -v k="${rss[$name-four]}" -v r="$rounds" 'BEGIN {
 		printf "four points of %s: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (medians of %d; target: at most their sum) %s\n",
 			n, f, k / 1024, s, r, (f <= s ? "OK" : "MISSED") }'
+	awk -v n="$what" -v sw="$singlewall" -v w="$(median "${wall[$name-four2]}")" -v w1="$(median "${wall[$name-four]}")" -v c="$(median "${cpu[$name-four2]}")" -v k="${rss[$name-four2]}" 'BEGIN {
+		printf "  with --workers 2: %.2f s wall (%.2f s on one goroutine), the four single analyses one after the other %.2f s wall; %.2f CPU s (%.1f MB) %s\n",
+			w, w1, sw, c, k / 1024, (w <= sw ? "wall under their sum" : "wall over their sum") }'
 }
 cat "$out/points-$n-"[abcd].pcap >/dev/null # in the page cache before timing (see the bulk case below)
 what="$n connections"

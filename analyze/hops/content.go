@@ -43,6 +43,23 @@ const (
 	contentScan  = 2048
 )
 
+// What a reader must keep of a data segment's payload for the content
+// matching, when it hands the Placer copies rather than the packets (the
+// points read on goroutines of their own): ContentKeep bytes of each of
+// a point's first ContentSegments data segments of a connection, counted
+// again from a segment ContentIdle after the point's one before (a flow
+// retired and joined again: its first segments are looked up anew), and
+// PlaceContentBytes of every other; less changes what the matching finds.
+// Only a point's first contentTries data segments of a flow (member.data)
+// are looked up at every offset; the reader keeps twice as many.
+const (
+	ContentKeep     = contentScan + verdict.PlaceContentBytes
+	ContentSegments = 2 * contentTries
+	// ContentIdle is under PlaceHold, the quiet before a flow retires,
+	// so that a flow joined again is counted anew by the reader too.
+	ContentIdle = verdict.PlaceHold / 2
+)
+
 // contentEntry is one recent data segment: its flow (by id: a retired
 // flow is not kept alive by the table), direction and point, where it
 // starts in the flow's numbering, its acknowledgment number (the flow's
@@ -91,7 +108,7 @@ func (p *Placer) byContent(point int, f *flow, s *decode.Segment) *flow {
 	}
 	here := sighting{f: f, point: point, d: d, seq: s.Seq + m.off[d], ack: s.Ack + m.off[1-d], hasAck: s.Flags&decode.FlagACK != 0,
 		ts: s.Options.TSVal, tsEcr: s.Options.TSEcr, hasTS: s.Options.Timestamp, ns: s.Time.UnixNano()}
-	if f.tries > 0 && f.orphan() {
+	if f.tries > 0 && f.orphan() && m.data <= contentTries {
 		f.tries--
 		for i := 0; i+k <= len(s.Payload) && i <= contentScan; i++ {
 			sum := xxhash.Sum64(s.Payload[i : i+k])

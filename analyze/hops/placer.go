@@ -202,6 +202,9 @@ type member struct {
 	// synIn: the capture says this point's box received the client's
 	// SYN here (decode.Segment.Received), not sent it (InferLocal).
 	synIn bool
+	// data counts its data segments of PlaceContentBytes or more (up to
+	// 255): only its first few are looked up at every offset (content.go).
+	data uint8
 }
 
 // dirLog is one direction of a flow.
@@ -442,10 +445,15 @@ func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if f == nil {
 		f = p.join(point, stream, s)
 	}
-	if s.Flags&decode.FlagSYN == 0 && len(s.Payload) >= verdict.PlaceContentBytes && len(p.names) > 1 && !f.seenEverywhere() {
-		// A flow every point saw is merged with nothing more: its
-		// bytes need not be filed.
-		f = p.byContent(point, f, s)
+	if s.Flags&decode.FlagSYN == 0 && len(s.Payload) >= verdict.PlaceContentBytes {
+		if m := f.at[point]; m.data < math.MaxUint8 {
+			m.data++
+		}
+		if len(p.names) > 1 && !f.seenEverywhere() {
+			// A flow every point saw is merged with nothing more:
+			// its bytes need not be filed.
+			f = p.byContent(point, f, s)
+		}
 	}
 	m := f.at[point]
 	if ns > f.lastNS {

@@ -175,7 +175,7 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	// next one's (Analyzer.reuse) only on one goroutine, and on the bench
 	// captures that saves more than a second core gains (README, Using
 	// the cores).
-	fs.IntVar(&opts.Workers, "workers", 1, "analyse the connections on `N` goroutines (more than the cores Go may use do not help); 1 analyses in the reading goroutine; the report is the same either way. Several capture points are read on one")
+	fs.IntVar(&opts.Workers, "workers", 1, "analyse the connections on `N` goroutines (more than the cores Go may use do not help); 1 analyses in the reading goroutine; the report is the same either way. With several capture points, 2 or more reads and analyses each point on a goroutine of its own")
 	var split splitMode
 	fs.Var(&split, "split-interfaces", "read a file of several interfaces (tcpdump -i any: LINUX_SLL2; pcapng) as one capture point per interface, named FILE:IFACE or NAME:IFACE; by default (auto) a file is split when its packets are forwarded between its interfaces (a router's or a node's -i any); =false reads it as one point, dropping the copies")
 	paths, err := parseArgs(fs, args, stdout, "Usage: h2pcap analyze [flags] FILE...\n       h2pcap analyze [flags] --point NAME=FILE --point NAME=FILE...\n\nFILE is a pcap or pcapng capture, optionally gzipped; - reads standard input.\nSeveral files are one capture split by rotation (tcpdump -C, -G), read in the\ntime order of their first packets whatever the order given; files that\ncapture the same moments and connections are several capture points, each\nnamed by its file name (--point names them).\n")

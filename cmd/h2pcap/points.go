@@ -219,43 +219,36 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		// still watched.
 		pl.CapturedTogether()
 	}
-	pl.OnRetire(func(point, stream int, clean bool) { points[point].a.Placed(stream, clean) })
+	// With --workers 2 or more, each group is read and analysed on a
+	// goroutine of its own (pointsrun.go): what the Placer tells a
+	// point's Analyzer waits for that goroutine.
+	parallel := opts.Workers > 1 && len(groups) > 1
+	queues := make([]*placedQueue, len(points))
+	for i := range queues {
+		queues[i] = &placedQueue{}
+	}
+	pl.OnRetire(func(point, stream int, clean bool) {
+		if parallel {
+			queues[point].add(stream, clean)
+			return
+		}
+		points[point].a.Placed(stream, clean)
+	})
 	endGroup := func(g *groupReader) {
 		for _, k := range g.points {
 			pl.EndPoint(k)
 		}
 	}
-	for _, g := range groups {
-		if err := g.advance(stop, open, prog, points); err != nil {
+	if parallel {
+		if err := mergePoints(stop, groups, open, prog, points, queues, pl, endGroup); err != nil {
 			return nil, false, err
 		}
-		if g.done {
-			endGroup(g)
+		parallel = false
+		for i, pt := range points {
+			queues[i].apply(pt)
 		}
-	}
-	for {
-		var next *groupReader
-		for _, g := range groups {
-			if !g.done && (next == nil || g.before(next)) {
-				next = g
-			}
-		}
-		if next == nil {
-			break
-		}
-		pt := points[next.target]
-		if s := pt.r.Take(next.pending); s != nil {
-			pl.Segment(next.target, pt.a.LastStream(), s)
-		} else if e := pt.r.ICMPError(); e != nil {
-			pl.ICMP(next.target, e)
-		}
-		next.pending = nil
-		if err := next.advance(stop, open, prog, points); err != nil {
-			return nil, false, err
-		}
-		if next.done {
-			endGroup(next)
-		}
+	} else if err := readPointsInTurn(stop, groups, open, prog, points, pl, endGroup); err != nil {
+		return nil, false, err
 	}
 	if stop.Err() != nil {
 		// Each point's reading stopped in the input it was reading: it
@@ -353,6 +346,45 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		r.Points[i].Interface = pt.iface
 	}
 	return r, shared, nil
+}
+
+// readPointsInTurn reads the groups on the calling goroutine, each
+// packet in capture time order across them (ties to the group given
+// first), analysed by its point's Analyzer and then given to pl.
+func readPointsInTurn(stop context.Context, groups []*groupReader, open opener, prog *progress, points []*point, pl *hops.Placer, endGroup func(*groupReader)) error {
+	for _, g := range groups {
+		if err := g.advance(stop, open, prog, points); err != nil {
+			return err
+		}
+		if g.done {
+			endGroup(g)
+		}
+	}
+	for {
+		var next *groupReader
+		for _, g := range groups {
+			if !g.done && (next == nil || g.before(next)) {
+				next = g
+			}
+		}
+		if next == nil {
+			break
+		}
+		pt := points[next.target]
+		if s := pt.r.Take(next.pending); s != nil {
+			pl.Segment(next.target, pt.a.LastStream(), s)
+		} else if e := pt.r.ICMPError(); e != nil {
+			pl.ICMP(next.target, e)
+		}
+		next.pending = nil
+		if err := next.advance(stop, open, prog, points); err != nil {
+			return err
+		}
+		if next.done {
+			endGroup(next)
+		}
+	}
+	return nil
 }
 
 // advance reads the group's next packet, opening its next file when one
