@@ -390,30 +390,35 @@ func (s *countingStop) Next() (*decode.Packet, error) {
 
 // An analysis of several points stopped part-way (^C) reports what was
 // read, and each point's input says where its reading stopped (a small
-// file is read to its end from the buffer already filled).
+// file is read to its end from the buffer already filled); the points
+// read in turn or each on a goroutine of its own (--workers 2).
 func TestPointsInterrupted(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
-	stop, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	open := func(path string, input int) (decode.Source, error) {
-		src, err := decode.OpenContext(stop, path, input)
-		if err != nil || input != 0 {
-			return src, err
-		}
-		return &countingStop{Source: src, after: 100, cancel: cancel}, nil
-	}
-	points := []pointSpec{{name: "client", paths: []string{filepath.Join(dir, "client.pcap")}}, {name: "server", paths: []string{filepath.Join(dir, "server.pcap")}}}
-	r, _, err := analyzePoints(stop, points, analyze.Options{}, open, nil, nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, in := range r.Inputs {
-		if !slices.ContainsFunc(in.Warnings, func(w string) bool { return strings.HasPrefix(w, "interrupted by the test") }) {
-			t.Errorf("input %d (%s) warnings %q: none says where the reading stopped", i, in.Path, in.Warnings)
-		}
-	}
-	if len(r.Points) != 2 || len(r.Connections) == 0 {
-		t.Errorf("points %+v, %d connections: want the report of what was read", r.Points, len(r.Connections))
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss")
+			stop, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			open := func(path string, input int) (decode.Source, error) {
+				src, err := decode.OpenContext(stop, path, input)
+				if err != nil || input != 0 {
+					return src, err
+				}
+				return &countingStop{Source: src, after: 100, cancel: cancel}, nil
+			}
+			points := []pointSpec{{name: "client", paths: []string{filepath.Join(dir, "client.pcap")}}, {name: "server", paths: []string{filepath.Join(dir, "server.pcap")}}}
+			r, _, err := analyzePoints(stop, points, analyze.Options{Workers: workers}, open, nil, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, in := range r.Inputs {
+				if !slices.ContainsFunc(in.Warnings, func(w string) bool { return strings.HasPrefix(w, "interrupted by the test") }) {
+					t.Errorf("input %d (%s) warnings %q: none says where the reading stopped", i, in.Path, in.Warnings)
+				}
+			}
+			if len(r.Points) != 2 || len(r.Connections) == 0 {
+				t.Errorf("points %+v, %d connections: want the report of what was read", r.Points, len(r.Connections))
+			}
+		})
 	}
 }
 
