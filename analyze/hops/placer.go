@@ -554,13 +554,22 @@ const maxFreeDirs = 4096
 
 // newDir returns an empty dirLog: a retired flow's, or a new one.
 func (p *Placer) newDir() *dirLog {
-	if n := len(p.freeDirs); n > 0 && !p.noReuse {
-		l := p.freeDirs[n-1]
-		p.freeDirs[n-1] = nil
-		p.freeDirs = p.freeDirs[:n-1]
+	if l := reuse(p, &p.freeDirs); l != nil {
 		return l
 	}
 	return &dirLog{}
+}
+
+// reuse takes the last of free, nil if none (or with noReuse).
+func reuse[T any](p *Placer, free *[]*T) *T {
+	n := len(*free)
+	if n == 0 || p.noReuse {
+		return nil
+	}
+	x := (*free)[n-1]
+	(*free)[n-1] = nil
+	*free = (*free)[:n-1]
+	return x
 }
 
 // freeDir keeps l, of a flow being retired, for newDir: its blocks go
@@ -1040,24 +1049,16 @@ func (p *Placer) retire(f *flow) {
 // newFlow returns an empty flow with room for every point: a packed
 // clean one's, or a new one.
 func (p *Placer) newFlow() *flow {
-	if n := len(p.freeFlows); n > 0 && !p.noReuse {
-		f := p.freeFlows[n-1]
-		p.freeFlows[n-1] = nil
-		p.freeFlows = p.freeFlows[:n-1]
-		if len(f.at) == len(p.names) { // else a point was added since (AddPoint)
-			p.reused++
-			return f
-		}
+	if f := reuse(p, &p.freeFlows); f != nil && len(f.at) == len(p.names) { // else a point was added since (AddPoint)
+		p.reused++
+		return f
 	}
 	return &flow{at: make([]*member, len(p.names))}
 }
 
 // newMember returns an empty member: a packed clean flow's, or a new one.
 func (p *Placer) newMember() *member {
-	if n := len(p.freeMembers); n > 0 && !p.noReuse {
-		m := p.freeMembers[n-1]
-		p.freeMembers[n-1] = nil
-		p.freeMembers = p.freeMembers[:n-1]
+	if m := reuse(p, &p.freeMembers); m != nil {
 		return m
 	}
 	return &member{}

@@ -147,8 +147,9 @@ func (f *groupFeed) head() (*pointRec, error) {
 }
 
 // produce reads and analyses g's files on the calling goroutine, handing
-// a record of every packet to out, then the end record; quit stops it.
-// content is per point of g's the streams' counts (indexed like points).
+// a record of every packet to f.in, then the end record; quit stops it.
+// Before each packet of a point it tells that point's Analyzer what the
+// Placer queued for it (queues, indexed like points).
 func (g *groupReader) produce(stop context.Context, open opener, prog *progress, points []*point, queues []*placedQueue, f *groupFeed, quit <-chan struct{}) {
 	defer close(f.in)
 	newBatch := func() *pointBatch {
@@ -171,7 +172,7 @@ func (g *groupReader) produce(stop context.Context, open opener, prog *progress,
 			return false
 		}
 	}
-	counts := map[int][]contentCount{} // by point
+	counts := map[int][]contentCount{} // by point, then stream
 	keepOf := func(target int, stream int, s *decode.Segment) int {
 		// How much of s's payload the Placer reads (hops.ContentKeep).
 		if s.Flags&decode.FlagSYN != 0 || len(s.Payload) < verdict.PlaceContentBytes || stream < 0 {
@@ -267,17 +268,25 @@ func mergePoints(stop context.Context, groups []*groupReader, open opener, prog 
 			g.produce(stop, open, prog, points, queues, f, quit)
 		}()
 	}
+	// heads[i] is feed i's next record, nil once its group is read (and
+	// endGroup called, as soon as the record before the end is taken).
 	heads := make([]*pointRec, len(feeds))
-	for i, f := range feeds {
-		h, err := f.head()
+	take := func(i int) error {
+		h, err := feeds[i].head()
 		if err != nil {
 			return err
 		}
 		if h.kind == recEnd {
-			endGroup(f.g)
+			endGroup(feeds[i].g)
 			h = nil
 		}
 		heads[i] = h
+		return nil
+	}
+	for i := range feeds {
+		if err := take(i); err != nil {
+			return err
+		}
 	}
 	for {
 		next := -1
@@ -296,16 +305,9 @@ func mergePoints(stop context.Context, groups []*groupReader, open opener, prog 
 		case recICMP:
 			pl.ICMP(int(r.target), r.icmp)
 		}
-		f := feeds[next]
-		f.i++
-		h, err := f.head()
-		if err != nil {
+		feeds[next].i++
+		if err := take(next); err != nil {
 			return err
 		}
-		if h.kind == recEnd {
-			endGroup(f.g)
-			h = nil
-		}
-		heads[next] = h
 	}
 }
