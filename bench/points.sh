@@ -15,8 +15,9 @@
 # it holds). Then the time of four points: the larger capture as four
 # points along the path (-further: each 2 us past the one before) analysed
 # together, against the sum of their four single analyses (issue 13: at
-# most that sum, CPU user+sys; medians of BENCH_POINTS_ROUNDS rounds, 3
-# by default).
+# most that sum; CPU user+sys read in turn on one goroutine, and wall time
+# as by default, a goroutine a point; medians of BENCH_POINTS_ROUNDS
+# rounds, 3 by default). The two points' memory is the default's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/out
@@ -77,33 +78,34 @@ run() { # NAME ARGS...: CPU seconds, wall seconds and peak RSS KB of h2pcap ARGS
 }
 median() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'; }
 # four NAME POINT=FILE...: the four points and each alone, rounds times;
-# prints the line. Then the four points read on goroutines of their own
-# (--workers 2): their wall time against the four single analyses' one
-# after the other, and their CPU.
+# prints the lines: the four points read in turn on one goroutine
+# (--workers 1) against the four single analyses, CPU; then as by
+# default, each point on a goroutine of its own: their wall time against
+# the four single analyses' one after the other.
 four() {
 	local name=$1 spec p file single=0 singlewall=0 args=()
 	shift
 	for spec in "$@"; do
 		cpu[$name-${spec%%=*}]="" wall[$name-${spec%%=*}]="" args+=(--point "$spec")
 	done
-	cpu[$name-four]="" wall[$name-four]="" cpu[$name-four2]="" wall[$name-four2]=""
+	cpu[$name-four]="" wall[$name-four]="" cpu[$name-fourd]="" wall[$name-fourd]=""
 	for _ in $(seq "$rounds"); do
 		for spec in "$@"; do
 			run "$name-${spec%%=*}" "${spec#*=}"
 		done
-		run "$name-four" "${args[@]}"
-		run "$name-four2" --workers 2 "${args[@]}"
+		run "$name-four" --workers 1 "${args[@]}"
+		run "$name-fourd" "${args[@]}"
 	done
 	for spec in "$@"; do
 		single=$(awk -v a="$single" -v b="$(median "${cpu[$name-${spec%%=*}]}")" 'BEGIN { printf "%.2f", a + b }')
 		singlewall=$(awk -v a="$singlewall" -v b="$(median "${wall[$name-${spec%%=*}]}")" 'BEGIN { printf "%.2f", a + b }')
 	done
 	awk -v n="$what" -v s="$single" -v f="$(median "${cpu[$name-four]}")" -v k="${rss[$name-four]}" -v r="$rounds" 'BEGIN {
-		printf "four points of %s: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (medians of %d; target: at most their sum) %s\n",
+		printf "four points of %s, on one goroutine: %.2f CPU s (%.1f MB), the four single analyses %.2f CPU s (medians of %d; target: at most their sum) %s\n",
 			n, f, k / 1024, s, r, (f <= s ? "OK" : "MISSED") }'
-	awk -v n="$what" -v sw="$singlewall" -v w="$(median "${wall[$name-four2]}")" -v w1="$(median "${wall[$name-four]}")" -v c="$(median "${cpu[$name-four2]}")" -v k="${rss[$name-four2]}" 'BEGIN {
-		printf "  with --workers 2: %.2f s wall (%.2f s on one goroutine), the four single analyses one after the other %.2f s wall; %.2f CPU s (%.1f MB) %s\n",
-			w, w1, sw, c, k / 1024, (w <= sw ? "wall under their sum" : "wall over their sum") }'
+	awk -v sw="$singlewall" -v w="$(median "${wall[$name-fourd]}")" -v w1="$(median "${wall[$name-four]}")" -v c="$(median "${cpu[$name-fourd]}")" -v k="${rss[$name-fourd]}" 'BEGIN {
+		printf "  by default, a goroutine a point: %.2f s wall (%.2f s on one goroutine), the four single analyses one after the other %.2f s wall (%s); %.2f CPU s (%.1f MB)\n",
+			w, w1, sw, (w <= sw ? "under their sum" : "over their sum"), c, k / 1024 }'
 }
 cat "$out/points-$n-"[abcd].pcap >/dev/null # in the page cache before timing (see the bulk case below)
 what="$n connections"

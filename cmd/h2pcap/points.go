@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -219,10 +220,12 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		// still watched.
 		pl.CapturedTogether()
 	}
-	// With --workers 2 or more, each group is read and analysed on a
-	// goroutine of its own (pointsrun.go): what the Placer tells a
-	// point's Analyzer waits for that goroutine.
-	parallel := opts.Workers > 1 && len(groups) > 1
+	// Each group is read and analysed on a goroutine of its own
+	// (pointsrun.go) with --workers 2 or more, or without --workers
+	// (0) where Go may use two cores: what the Placer tells a point's
+	// Analyzer then waits for that goroutine. --workers 1 reads them in
+	// turn.
+	parallel := len(groups) > 1 && (opts.Workers > 1 || opts.Workers == 0 && runtime.GOMAXPROCS(0) > 1)
 	queues := make([]*placedQueue, len(points))
 	for i := range queues {
 		queues[i] = &placedQueue{}

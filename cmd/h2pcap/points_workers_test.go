@@ -12,9 +12,10 @@ import (
 	"github.com/h2pcap/h2pcap/internal/synth"
 )
 
-// TestPointsWorkersSame: with --workers 2 each capture point is read and
-// analysed on a goroutine of its own (pointsrun.go), and the report is
-// the same bytes as read in turn on one: every lab directory of several
+// TestPointsWorkersSame: with --workers 2, and by default where Go may
+// use two cores, each capture point is read and analysed on a goroutine
+// of its own (pointsrun.go), and the report is the same bytes as read in
+// turn on one (--workers 1): every lab directory of several
 // captures (a router's -i any file split per interface beside two
 // single-point files among them), and a generated capture of short
 // connections as two points, the second lacking one packet in 97 (247
@@ -87,15 +88,17 @@ func TestPointsWorkersSame(t *testing.T) {
 		for _, format := range []string{"json", "table"} {
 			args := append([]string{"analyze", "--format", format}, in.args...)
 			code1, out1, err1 := h2pcap(t, nil, append(args, "--workers", "1")...)
-			code2, out2, err2 := h2pcap(t, nil, append(args, "--workers", "2")...)
-			if code1 != code2 || out1 != out2 || err1 != err2 {
-				t.Errorf("%s --format %s: --workers 2 gives another report than --workers 1 (exit %d/%d, %d/%d bytes, stderr %q / %q)",
-					in.name, format, code1, code2, len(out1), len(out2), err1, err2)
-				l1, l2 := strings.Split(out1, "\n"), strings.Split(out2, "\n")
-				for i := range min(len(l1), len(l2)) {
-					if l1[i] != l2[i] {
-						t.Errorf("first difference at line %d:\n1: %s\n2: %s", i+1, l1[i], l2[i])
-						break
+			for _, w := range [][]string{{"--workers", "2"}, nil} { // nil: the default
+				code2, out2, err2 := h2pcap(t, nil, append(args, w...)...)
+				if code1 != code2 || out1 != out2 || err1 != err2 {
+					t.Errorf("%s --format %s: %v gives another report than --workers 1 (exit %d/%d, %d/%d bytes, stderr %q / %q)",
+						in.name, format, w, code1, code2, len(out1), len(out2), err1, err2)
+					l1, l2 := strings.Split(out1, "\n"), strings.Split(out2, "\n")
+					for i := range min(len(l1), len(l2)) {
+						if l1[i] != l2[i] {
+							t.Errorf("first difference at line %d:\n1: %s\n2: %s", i+1, l1[i], l2[i])
+							break
+						}
 					}
 				}
 			}
