@@ -10,7 +10,8 @@ import (
 	"github.com/h2pcap/h2pcap/decode"
 )
 
-// Several capture points read side by side (analyze --workers 2 or more).
+// Several capture points read side by side (analyze by default where Go
+// may use two cores, or --workers 2 or more).
 //
 // On one goroutine analyzePoints reads the points' packets in capture
 // time order (ties to the group first given), each analysed by its
@@ -98,7 +99,8 @@ func (q *placedQueue) apply(pt *point) {
 	}
 	q.mu.Lock()
 	notes := q.notes
-	q.notes, q.n = nil, atomic.Int32{}
+	q.notes = nil
+	q.n.Store(0)
 	q.mu.Unlock()
 	for _, x := range notes {
 		pt.a.Placed(x.stream, x.clean)
