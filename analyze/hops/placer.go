@@ -807,6 +807,10 @@ func absDur(d time.Duration) time.Duration {
 // packet are not counted as lost before it.
 func (p *Placer) EndPoint(point int) { p.ended[point] = true }
 
+// Span returns the capture times of point's first and last TCP segments
+// (zero before any): what it captured of the connections compared.
+func (p *Placer) Span(point int) (first, last time.Time) { return p.first[point], p.last[point] }
+
 // ICMP takes an ICMP error point captured (in capture order with its
 // segments) that quotes a segment of one of that point's connections: a
 // box stopped that segment and said so (a firewall's reject, a route

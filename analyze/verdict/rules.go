@@ -302,6 +302,15 @@ const (
 	// ring, a stalled disk, tens to hundreds of ms), and a pure ACK
 	// has no acknowledgment of its own to tell it by.
 	CaptureGapSpan = 200 * time.Millisecond
+	// CaptureSkew is how much later than the earliest (or earlier than
+	// the latest) a capture point's capture may begin (end), its clock's
+	// estimated offset taken off, before its input says so: the hops
+	// beside it compare nothing while it is not capturing, so packets
+	// lost there then are in no hop. Engineers start tcpdump on each
+	// host by hand, seconds apart; a second is past the clocks' offsets
+	// left after the estimate, and past a single capture's first packet
+	// coming a little after another's.
+	CaptureSkew = time.Second
 	// PlaceSeqWindow bounds how far (bytes of sequence space) a
 	// connection's first packet at a point may be from where another
 	// point's copy of the same connection is, for the two to be matched

@@ -10,9 +10,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/analyze/hops"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -303,6 +305,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 			infos[in] = &decode.InputInfo{Path: allPaths[in], Interface: ifaceOf[in], LinkTypes: []string{}}
 		}
 	}
+	skewWarnings(specs, groups, points, infos, res.OffsetMs, pl.Span)
 	for _, spec := range specs {
 		if len(spec.ifaces) > 0 {
 			first := slices.Index(names, spec.name+":"+spec.ifaces[0])
@@ -349,6 +352,72 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		r.Points[i].Interface = pt.iface
 	}
 	return r, shared, nil
+}
+
+// skewWarnings adds to the first input of each group (spec) whose
+// capture began verdict.CaptureSkew or more after the earliest one's, or
+// ended that much before the latest one's, each point's estimated clock
+// offset taken off (offsetMs, nil where unknown), a warning that says so:
+// the hops beside its points compare nothing while it was not capturing,
+// so what was lost on them then is in no hop (a capture begun by hand on
+// a host seconds after the others). A capture's span is its points' TCP
+// segments' (span), not its other packets'; the interfaces of one file
+// are one capture.
+func skewWarnings(specs []pointSpec, groups []*groupReader, points []*point, infos []*decode.InputInfo, offsetMs []*float64, span func(point int) (first, last time.Time)) {
+	if len(groups) < 2 {
+		return
+	}
+	type window struct{ first, last time.Time }
+	spans := make([]window, len(groups))
+	var first, last time.Time
+	firstOf, lastOf := -1, -1
+	for i, g := range groups {
+		sp := &spans[i]
+		for _, k := range g.points {
+			f, l := span(k)
+			if f.IsZero() {
+				continue
+			}
+			if k < len(offsetMs) && offsetMs[k] != nil {
+				off := time.Duration(*offsetMs[k] * float64(time.Millisecond))
+				f, l = f.Add(-off), l.Add(-off)
+			}
+			if sp.first.IsZero() || f.Before(sp.first) {
+				sp.first = f
+			}
+			if l.After(sp.last) {
+				sp.last = l
+			}
+		}
+		if sp.first.IsZero() {
+			continue
+		}
+		if firstOf < 0 || sp.first.Before(first) {
+			first, firstOf = sp.first, i
+		}
+		if lastOf < 0 || sp.last.After(last) {
+			last, lastOf = sp.last, i
+		}
+	}
+	for i, g := range groups {
+		sp := spans[i]
+		if sp.first.IsZero() {
+			continue
+		}
+		// Only where its capture and the other's overlap: captures of
+		// other days are not one begun late.
+		info := infos[points[g.points[0]].inputs[0]]
+		if late := sp.first.Sub(first); late >= verdict.CaptureSkew && sp.first.Before(spans[firstOf].last) {
+			info.Warnings = append(info.Warnings, fmt.Sprintf(
+				"%s's capture began %s after %s's (clock offset taken off): the hops beside %s compare nothing before, and packets lost on them then are in no hop",
+				specs[i].name, late.Round(time.Millisecond), specs[firstOf].name, specs[i].name))
+		}
+		if early := last.Sub(sp.last); early >= verdict.CaptureSkew && sp.last.After(spans[lastOf].first) {
+			info.Warnings = append(info.Warnings, fmt.Sprintf(
+				"%s's capture ended %s before %s's (clock offset taken off): the hops beside %s compare nothing after, and packets lost on them then are in no hop",
+				specs[i].name, early.Round(time.Millisecond), specs[lastOf].name, specs[i].name))
+		}
+	}
 }
 
 // readPointsInTurn reads the groups on the calling goroutine, each

@@ -475,7 +475,8 @@ func TestPointsCaptureDrops(t *testing.T) {
 // and router-c stays on the path back; router-s, begun as the connection
 // idled, sees no packet both ways with the server, and the way back is
 // then ordered as the way there, reversed. The hops are those of the
-// captures begun together: every loss is the router's.
+// captures begun together: every loss is the router's. The late point's
+// input says its capture began late.
 func TestPointsLateCapture(t *testing.T) {
 	client, server := [4]byte{198, 18, 1, 2}, [4]byte{198, 18, 2, 2}
 	for _, tc := range []struct {
@@ -525,8 +526,24 @@ func TestPointsLateCapture(t *testing.T) {
 				}
 				return out
 			}
-			want := hops(analyzeJSON(t, nil, args("")...))
-			got := hops(analyzeJSON(t, nil, args(late)...))
+			full, begunLate := analyzeJSON(t, nil, args("")...), analyzeJSON(t, nil, args(late)...)
+			want, got := hops(full), hops(begunLate)
+			// The late point's input says its capture began late, and
+			// only it (verdict.CaptureSkew): the hops beside it compared
+			// nothing before.
+			began := func(ws []string) bool {
+				return slices.ContainsFunc(ws, func(w string) bool { return strings.Contains(w, tc.late+"'s capture began") })
+			}
+			for _, in := range full.Inputs {
+				if slices.ContainsFunc(in.Warnings, func(w string) bool { return strings.Contains(w, "'s capture began") }) {
+					t.Errorf("captures begun together: %s warns %q", in.Path, in.Warnings)
+				}
+			}
+			for _, in := range begunLate.Inputs {
+				if (in.Path == late) != began(in.Warnings) {
+					t.Errorf("%s's capture begun late: input %s warnings %q", tc.late, in.Path, in.Warnings)
+				}
+			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("%s's capture begun late: hops\n%+v\nwant those of the captures begun together\n%+v", tc.late, got, want)
 			}
