@@ -253,12 +253,19 @@ func (g *groupReader) produce(stop context.Context, open opener, prog *progress,
 // gives their records to pl in the order analyzePoints takes the
 // packets on one goroutine. It returns once every group is read, or at
 // the first error.
-func mergePoints(stop context.Context, groups []*groupReader, open opener, prog *progress, points []*point, queues []*placedQueue, pl *hops.Placer, endGroup func(*groupReader)) error {
+func mergePoints(stop context.Context, groups []*groupReader, open opener, prog *progress, points []*point, queues []*placedQueue, pl *hops.Placer, endGroup func(*groupReader)) (err error) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() {
 		close(quit)
-		wg.Wait()
+		if err == nil {
+			// Each has handed over its end record: nothing of the
+			// points' analyses is touched past it.
+			wg.Wait()
+		}
+		// After an error the others stop at their next hand-over; a
+		// group blocked reading a pipe is not waited for (the analysis
+		// ends with the error).
 	}()
 	feeds := make([]*groupFeed, len(groups))
 	for i, g := range groups {
