@@ -94,4 +94,9 @@ type Hop struct {
 	// senders.
 	ICMP     int      `json:"icmp,omitempty"`
 	ICMPFrom []string `json:"icmp_from,omitempty"`
+	// LostUncaptured counts packets seen at From that To could not see,
+	// its capture not begun yet (or ended), and that a point further
+	// along, capturing then, lacks too: lost between From and that
+	// point, on this hop or past To; not in PacketsLost.
+	LostUncaptured int `json:"lost_uncaptured,omitempty"`
 }

@@ -64,8 +64,10 @@ func (t *text) points(r *model.Report) {
 }
 
 // hopNotLost says what of the packets that never reached a hop's To was
-// not lost: stopped by a box that said so (ICMP), refused (an RST from
-// between), or missed by To's capture. Empty when there are none.
+// not lost there, or not known to be: stopped by a box that said so
+// (ICMP), refused (an RST from between), missed by To's capture, or lost
+// while To was not capturing (on this hop or one past it). Empty when
+// there are none.
 func hopNotLost(h model.Hop) string {
 	var parts []string
 	if h.ICMP > 0 {
@@ -76,6 +78,9 @@ func hopNotLost(h model.Hop) string {
 	}
 	if h.CaptureMissed > 0 {
 		parts = append(parts, fmt.Sprintf("%d missed by %s's capture", h.CaptureMissed, h.To))
+	}
+	if h.LostUncaptured > 0 {
+		parts = append(parts, fmt.Sprintf("%d lost while %s was not capturing, here or past it", h.LostUncaptured, h.To))
 	}
 	return strings.Join(parts, "; ")
 }

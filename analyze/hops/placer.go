@@ -349,6 +349,55 @@ type lossResult struct {
 	// past are the packets at a not seen at b that other points saw all
 	// of, kept apart from missing until the path is known (hopsOf).
 	past []pastLoss
+	// unplaced are the packets at a not seen at b while other points
+	// were not capturing (their capture begun later, or ended): if those
+	// are all the points between a and b on the path, the packet was
+	// lost between a and b past a point that could not see it, in no
+	// hop of the table's (hopsOf: placeUnplaced).
+	unplaced []unplacedLoss
+}
+
+// unplacedLoss is how many packets at point a point b lacks, whose
+// every copy at a the points of seen saw too, while the points of
+// uncaptured were not capturing (bitmasks of points below 64).
+type unplacedLoss struct {
+	a, b             int32
+	seen, uncaptured uint64
+	n                int
+}
+
+// uncaptured notes in lr packet r, direction d of flow f, at a and not
+// seen at b (seen: the other points that saw all of it), when some other
+// point was not compared with a for r: it had not seen the flow when r
+// was compared (its capture begun later), or was not capturing when r
+// would have passed it (inWindow, by the typical delay from a to it), as
+// the pair's own comparison would decide; never one that saw it.
+func (p *Placer) uncaptured(f *flow, d int, lr *lossResult, a, b int, seen uint64, r *rec) {
+	res := &f.res[d]
+	var un uint64
+	for c := range min(len(p.names), 64) {
+		if c == a || c == b {
+			continue
+		}
+		var delta int64
+		if res.hasDelta != nil && res.hasDelta[a][c] {
+			delta = res.delta[a][c]
+		}
+		if f.at[c] == nil || !p.inWindow(c, r.ns+delta) {
+			un |= 1 << c
+		}
+	}
+	un &^= seen // one that saw it was capturing, whatever its window says
+	if un == 0 {
+		return
+	}
+	for i := range lr.unplaced {
+		if e := &lr.unplaced[i]; int(e.a) == a && int(e.b) == b && e.seen == seen && e.uncaptured == un {
+			e.n++
+			return
+		}
+	}
+	lr.unplaced = append(lr.unplaced, unplacedLoss{a: int32(a), b: int32(b), seen: seen, uncaptured: un, n: 1})
 }
 
 // pastLoss is what packets at point a that point b lacks, whose every
@@ -1355,6 +1404,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			switch {
 			case missed[ri]:
 				res.loss(np).lose(a, b, past[ri], mbytes[ri], r)
+				p.uncaptured(f, d, res.loss(np), a, b, past[ri], r)
 			case stopped[ri]:
 				res.loss(np).stopped[a][b]++
 			case capMissed[ri]:
@@ -1841,7 +1891,9 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 			case quoted:
 				lr.stopped[a][b]++
 			case r.hi() > delivered:
-				lr.lose(a, b, seenBy(np, a, b, func(c int) bool { return at[c*k+j] >= 0 }), int64(r.n), r)
+				seen := seenBy(np, a, b, func(c int) bool { return at[c*k+j] >= 0 })
+				lr.lose(a, b, seen, int64(r.n), r)
+				p.uncaptured(f, d, lr, a, b, seen, r)
 			default:
 				// Acknowledged by the receiver: b's capture missed it.
 				lr.capMissed[a][b]++

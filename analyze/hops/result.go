@@ -160,6 +160,11 @@ type HopResult struct {
 	// so, not lost.
 	ICMP     int
 	ICMPFrom []netip.Addr
+	// Unplaced counts packets at From lost while To was not capturing:
+	// a point further along, capturing then, lacks them (and every
+	// point between was not capturing either), so they were lost
+	// between From and it, on this hop or past To; not in Lost.
+	Unplaced int
 }
 
 // Finish compares everything still held and returns the result.
@@ -296,11 +301,43 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 			default:
 				h := HopResult{From: a, To: b, Packets: r.packets[a], Lost: r.missing[a][b], Bytes: r.missBytes[a][b], Frames: r.frames[a][b], CaptureMissed: r.capMissed[a][b], ICMP: r.stopped[a][b]}
 				r.placePast(&h, pts[k+2:])
+				r.placeUnplaced(&h, pts, k)
 				if h.ICMP > 0 {
 					h.ICMPFrom = r.icmpFrom
 				}
 				fr.Hops[d] = append(fr.Hops[d], h)
 			}
+		}
+	}
+}
+
+// placeUnplaced adds to hop h, from pts[k] to pts[k+1], the packets
+// pts[k] saw that a point c further along the path lacks, every point
+// between them (pts[k+1] first) not capturing then, and that no point
+// past c saw: lost between pts[k] and c, on this hop or one past it
+// (HopResult.Unplaced).
+func (r *lossResult) placeUnplaced(h *HopResult, pts []int, k int) {
+	for _, e := range r.unplaced {
+		if int(e.a) != pts[k] {
+			continue
+		}
+		j := slices.Index(pts[k+2:], int(e.b))
+		if j < 0 {
+			continue
+		}
+		j += k + 2
+		blind := true
+		for _, x := range pts[k+1 : j] {
+			blind = blind && x < 64 && e.uncaptured&(1<<x) != 0 && e.seen&(1<<x) == 0
+		}
+		var beyond uint64
+		for _, x := range pts[j+1:] {
+			if x < 64 {
+				beyond |= 1 << x
+			}
+		}
+		if blind && e.seen&beyond == 0 {
+			h.Unplaced += e.n
 		}
 	}
 }
@@ -758,6 +795,7 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 				agg.CaptureMissed += h.CaptureMissed
 				agg.Refused += h.Refused
 				agg.ICMP += h.ICMP
+				agg.LostUncaptured += h.Unplaced
 				for _, a := range h.ICMPFrom {
 					if s := a.String(); !slices.Contains(agg.ICMPFrom, s) {
 						agg.ICMPFrom = append(agg.ICMPFrom, s)

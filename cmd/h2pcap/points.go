@@ -359,8 +359,9 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 // ended that much before the latest one's, each point's estimated clock
 // offset taken off (offsetMs, nil where unknown), a warning that says so:
 // the hops beside its points compare nothing while it was not capturing,
-// so what was lost on them then is in no hop (a capture begun by hand on
-// a host seconds after the others). A capture's span is its points' TCP
+// so what was lost on them then is in no hop, at best between its
+// neighbours (hops: lost_uncaptured; a capture begun by hand on a host
+// seconds after the others). A capture's span is its points' TCP
 // segments' (span), not its other packets'; the interfaces of one file
 // are one capture.
 func skewWarnings(specs []pointSpec, groups []*groupReader, points []*point, infos []*decode.InputInfo, offsetMs []*float64, span func(point int) (first, last time.Time)) {
@@ -409,12 +410,12 @@ func skewWarnings(specs []pointSpec, groups []*groupReader, points []*point, inf
 		info := infos[points[g.points[0]].inputs[0]]
 		if late := sp.first.Sub(first); late >= verdict.CaptureSkew && sp.first.Before(spans[firstOf].last) {
 			info.Warnings = append(info.Warnings, fmt.Sprintf(
-				"%s's capture began %s after %s's (clock offset taken off): the hops beside %s compare nothing before, and packets lost on them then are in no hop",
+				"%s's capture began %s after %s's (clock offset taken off): the hops beside %s compare nothing before, and what they lost then is counted at best between its neighbours (lost_uncaptured)",
 				specs[i].name, late.Round(time.Millisecond), specs[firstOf].name, specs[i].name))
 		}
 		if early := last.Sub(sp.last); early >= verdict.CaptureSkew && sp.last.After(spans[lastOf].first) {
 			info.Warnings = append(info.Warnings, fmt.Sprintf(
-				"%s's capture ended %s before %s's (clock offset taken off): the hops beside %s compare nothing after, and packets lost on them then are in no hop",
+				"%s's capture ended %s before %s's (clock offset taken off): the hops beside %s compare nothing after, and what they lost then is counted at best between its neighbours (lost_uncaptured)",
 				specs[i].name, early.Round(time.Millisecond), specs[lastOf].name, specs[i].name))
 		}
 	}
