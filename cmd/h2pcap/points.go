@@ -410,12 +410,12 @@ func skewWarnings(specs []pointSpec, groups []*groupReader, points []*point, inf
 		info := infos[points[g.points[0]].inputs[0]]
 		if late := sp.first.Sub(first); late >= verdict.CaptureSkew && sp.first.Before(spans[firstOf].last) {
 			info.Warnings = append(info.Warnings, fmt.Sprintf(
-				"%s's capture began %s after %s's (clock offset taken off): the hops beside %s compare nothing before, and what they lost then is counted at best between its neighbours (lost_uncaptured)",
+				"%s's capture began %s after %s's (clock offset taken off): the hops to and from %s compare nothing before; what they lost then is at best counted as lost_uncaptured",
 				specs[i].name, late.Round(time.Millisecond), specs[firstOf].name, specs[i].name))
 		}
 		if early := last.Sub(sp.last); early >= verdict.CaptureSkew && sp.last.After(spans[lastOf].first) {
 			info.Warnings = append(info.Warnings, fmt.Sprintf(
-				"%s's capture ended %s before %s's (clock offset taken off): the hops beside %s compare nothing after, and what they lost then is counted at best between its neighbours (lost_uncaptured)",
+				"%s's capture ended %s before %s's (clock offset taken off): the hops to and from %s compare nothing after; what they lost then is at best counted as lost_uncaptured",
 				specs[i].name, early.Round(time.Millisecond), specs[lastOf].name, specs[i].name))
 		}
 	}
