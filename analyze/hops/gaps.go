@@ -104,7 +104,9 @@ func (p *Placer) settleAcks() {
 					r.capMissed[a][b]++
 					continue
 				}
-				r.lose(a, b, m.seen, 0, &rec{input: m.input, frame: m.frame, ns: m.at})
+				lost := &rec{input: m.input, frame: m.frame, ns: m.at}
+				r.lose(a, b, m.seen, 0, lost)
+				p.uncaptured(f, d, r.lossResult, a, b, m.seen, lost)
 			}
 			r.ackMiss = nil
 		}
