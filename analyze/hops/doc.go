@@ -13,7 +13,9 @@
 // TSO, GSO and GRO cutting the same bytes differently change nothing;
 // telling what a point's capture missed from what the network lost
 // (gaps.go; a copy a point further along the path saw went through the
-// point that lacks it: pastLoss); and, for one box's interfaces, which are the box's own
+// point that lacks it: pastLoss), and what was lost while a point between
+// was not capturing (unplacedLoss: between the points either side of
+// it); and, for one box's interfaces, which are the box's own
 // connections and what it dropped, told as found (box.go).
 //
 // It never counts what each point saw: every point keeps its own
