@@ -174,7 +174,7 @@ func (g *groupReader) produce(stop context.Context, open opener, prog *progress,
 			return false
 		}
 	}
-	counts := map[int][]contentCount{} // by point, then stream
+	counts := make([][]contentCount, len(points)) // by point, then stream: looked at for every segment
 	keepOf := func(target int, stream int, s *decode.Segment) int {
 		// How much of s's payload the Placer reads (hops.ContentKeep).
 		if s.Flags&decode.FlagSYN != 0 || len(s.Payload) < verdict.PlaceContentBytes || stream < 0 {
