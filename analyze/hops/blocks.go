@@ -28,7 +28,7 @@ type blockLog[T any] struct {
 // point, then twice that, ...) are freed when it is compared to its end,
 // and the next connection's take them, instead of each connection making
 // its own (four points of 50,000 short connections: the blocks were a
-// sixth of what the whole analysis allocated, and the collector's work).
+// fifth of what the whole analysis allocated, and the collector's work).
 type blockPool[T any] struct {
 	free [blockClasses][][]T // by bits.Len of the capacity
 	off  bool                // tests: nothing kept (Placer.noReuse)

@@ -368,10 +368,11 @@ type unplacedLoss struct {
 
 // uncaptured notes in lr packet r, direction d of flow f, at a and not
 // seen at b (seen: the other points that saw all of it), when some other
-// point was not compared with a for r: it had not seen the flow when r
-// was compared (its capture begun later), or was not capturing when r
-// would have passed it (inWindow, by the typical delay from a to it), as
-// the pair's own comparison would decide; never one that saw it.
+// point was not compared with a for r: it had not seen the flow when r's
+// fate was decided (compared, or for a pure ACK at Finish: its capture
+// begun later), or was not capturing when r would have passed it
+// (inWindow, by the typical delay from a to it), as the pair's own
+// comparison would decide; never one that saw it.
 func (p *Placer) uncaptured(f *flow, d int, lr *lossResult, a, b int, seen uint64, r *rec) {
 	res := &f.res[d]
 	var un uint64

@@ -1062,8 +1062,8 @@ func TestPlacerPastMissed(t *testing.T) {
 
 // TestPlacerReuse: a retired flow's dirLogs and blocks, and a clean
 // one's flow and members once packed, are taken by the flows that come
-// after (four points of 50,000 short connections allocated half as much
-// placing them), and that changes nothing: connections one after another,
+// after (placing four points of 50,000 short connections allocated a
+// third as much), and that changes nothing: connections one after another,
 // each closed and quiet long enough to retire before the next few, some
 // losing packets between two points, some clean, give the same result
 // with every flow made new.

@@ -140,10 +140,14 @@ func (g *groupReader) hold(p *decode.Packet, target int) {
 	g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
 }
 
-// before says whether g's pending packet came before o's
-// (time.Time.Before of their times).
-func (g *groupReader) before(o *groupReader) bool {
-	return g.sec < o.sec || g.sec == o.sec && g.nsec < o.nsec
+// before says whether g's pending packet came before o's.
+func (g *groupReader) before(o *groupReader) bool { return timeBefore(g.sec, g.nsec, o.sec, o.nsec) }
+
+// timeBefore is time.Time.Before of two capture times as Unix seconds
+// and nanoseconds: the earliest of the groups' next packets is chosen
+// for every packet, and Before was the most of choosing it.
+func timeBefore(sec int64, nsec int, osec int64, onsec int) bool {
+	return sec < osec || sec == osec && nsec < onsec
 }
 
 // analyzePoints analyses each capture point on its own Analyzer (each

@@ -40,7 +40,7 @@ const (
 // pointRec is what the Placer takes of one packet a group read.
 type pointRec struct {
 	sec    int64
-	nsec   int32
+	nsec   int
 	kind   uint8
 	target int32 // the point (index into analyzePoints' points)
 	stream int32 // the point's tcp.stream of seg, -1 none
@@ -48,11 +48,8 @@ type pointRec struct {
 	icmp   *decode.ICMPError
 }
 
-// before says whether r comes before o (their capture times, as
-// groupReader.before).
-func (r *pointRec) before(o *pointRec) bool {
-	return r.sec < o.sec || r.sec == o.sec && r.nsec < o.nsec
-}
+// before says whether r comes before o, as groupReader.before.
+func (r *pointRec) before(o *pointRec) bool { return timeBefore(r.sec, r.nsec, o.sec, o.nsec) }
 
 // pointBatch is a run of a group's records. A segment's payload is the
 // part of it the Placer reads (hops.ContentKeep), copied into arena.
@@ -213,13 +210,14 @@ func (g *groupReader) produce(stop context.Context, open opener, prog *progress,
 			return
 		}
 		if g.done {
-			b.recs = append(b.recs, pointRec{kind: recEnd, sec: g.sec, nsec: int32(g.nsec)})
+			// Taken as soon as the record before it: no time.
+			b.recs = append(b.recs, pointRec{kind: recEnd})
 			send()
 			return
 		}
 		pt := points[g.target]
 		queues[g.target].apply(pt)
-		r := pointRec{sec: g.sec, nsec: int32(g.nsec), target: int32(g.target), stream: -1}
+		r := pointRec{sec: g.sec, nsec: g.nsec, target: int32(g.target), stream: -1}
 		if s := pt.r.Take(g.pending); s != nil {
 			r.kind, r.stream, r.seg = recSeg, int32(pt.a.LastStream()), *s
 			r.seg.Options.SACK = nil // the Placer reads no SACK block
