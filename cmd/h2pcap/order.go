@@ -19,8 +19,16 @@ import (
 // Finding a file's first packet opens it an extra time; one that cannot
 // be opened is an input error now rather than after the others were read.
 func timeOrder(stop context.Context, paths []string, open opener) ([]string, error) {
+	order, _, err := timeOrderFirsts(stop, paths, open)
+	return order, err
+}
+
+// timeOrderFirsts is timeOrder, with the time of each input's first
+// packet in the order returned (zero where timeOrder keeps it in place;
+// nil for a single input).
+func timeOrderFirsts(stop context.Context, paths []string, open opener) ([]string, []time.Time, error) {
 	if len(paths) < 2 {
-		return paths, nil
+		return paths, nil, nil
 	}
 	firsts := make([]time.Time, len(paths))
 	for i, path := range paths {
@@ -29,11 +37,37 @@ func timeOrder(stop context.Context, paths []string, open opener) ([]string, err
 		}
 		t, err := firstPacketTime(stop, path, i, open)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		firsts[i] = t
 	}
-	return orderByTime(paths, firsts), nil
+	order := orderByTime(paths, firsts)
+	byOrder := make([]time.Time, len(order))
+	for i, path := range order {
+		byOrder[i] = firsts[slices.Index(paths, path)]
+	}
+	return order, byOrder, nil
+}
+
+// overlapWatch is, for each input of order (timeOrderFirsts), the time
+// past which a packet of it proves that it overlaps an input read after
+// it (overlap): the earliest first packet of those, or zero for none.
+// Once an input's earliest packet came before that time and another
+// after it, the two overlap, whatever the rest of either holds: the
+// later input's range holds its first packet, which lies between.
+func overlapWatch(firsts []time.Time) []time.Time {
+	if len(firsts) < 2 {
+		return nil
+	}
+	until := make([]time.Time, len(firsts))
+	var next time.Time
+	for i := len(firsts) - 1; i >= 0; i-- {
+		until[i] = next
+		if t := firsts[i]; !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return until
 }
 
 // orderByTime orders the paths with a first time by it, keeping those

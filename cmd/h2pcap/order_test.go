@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze"
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -237,7 +240,74 @@ func TestOverlappingInputsApart(t *testing.T) {
 	if len(r.Connections) != 2 {
 		t.Errorf("%d connections, want both files' (one each)", len(r.Connections))
 	}
+	// The reading as one capture that found them to overlap stopped
+	// early (readInputs' watch): the one reported is read anew, whole.
+	for i, p := range ports {
+		if got := r.Inputs[i].Packets; got != len(byPort[p]) {
+			t.Errorf("input %d: %d packets, want its %d", i, got, len(byPort[p]))
+		}
+	}
 	if w := r.Inputs[1].Warnings; !slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "overlaps input 0 ") }) {
 		t.Errorf("input 1 warnings %q, want that it overlaps input 0", w)
+	}
+}
+
+func TestOverlapWatch(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(1_700_000_000+int64(s), 0) }
+	var none time.Time
+	for _, tc := range []struct {
+		name          string
+		firsts, until []time.Time
+	}{
+		{"one input", []time.Time{at(0)}, nil},
+		{"in time order", []time.Time{at(0), at(5), at(9)}, []time.Time{at(5), at(9), none}},
+		// An input whose first packet has no time (kept in place by
+		// timeOrder) proves nothing; the one after it still counts.
+		{"a first time unknown", []time.Time{at(0), none, at(9)}, []time.Time{at(9), at(9), none}},
+		// The earliest of those read later, wherever it stands.
+		{"left in place", []time.Time{at(0), at(9), none, at(4)}, []time.Time{at(4), at(4), at(4), none}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := overlapWatch(tc.firsts); !slices.EqualFunc(got, tc.until, time.Time.Equal) || len(got) != len(tc.until) {
+				t.Errorf("overlapWatch = %v, want %v", got, tc.until)
+			}
+		})
+	}
+}
+
+// Inputs that overlap in time are read as one capture only until a
+// packet proves it: the reading stops there (not at the inputs' ends, to
+// be thrown away), and the overlap it proved is the one overlap finds
+// when every packet is read.
+func TestReadInputsOverlapEarly(t *testing.T) {
+	const dir = "../../testdata/pcaps/blackhole-s2c-h2c/"
+	paths := []string{dir + "client.pcap", dir + "server.pcap"}
+	ctx := context.Background()
+	open := func(path string, input int) (decode.Source, error) { return decode.OpenContext(ctx, path, input) }
+	order, firsts, err := timeOrderFirsts(ctx, paths, open)
+	if err != nil || !slices.Equal(order, paths) {
+		t.Fatalf("timeOrderFirsts = %v, %v; want the client's capture first", order, err)
+	}
+	whole, infos, early, err := readInputs(ctx, order, analyze.Options{}, open, nil, nil)
+	if err != nil || early {
+		t.Fatalf("readInputs without a watch: early %v, %v", early, err)
+	}
+	whole.Close()
+	if !overlap(infos) {
+		t.Fatal("the two captures read whole do not overlap: the case tests nothing")
+	}
+	a, part, early, err := readInputs(ctx, order, analyze.Options{}, open, nil, overlapWatch(firsts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if !early || len(part) != 1 {
+		t.Fatalf("with the watch: early %v after %d inputs, want it to stop in the first", early, len(part))
+	}
+	if part[0].Packets >= infos[0].Packets {
+		t.Errorf("read %d of the client's %d packets before stopping, want fewer", part[0].Packets, infos[0].Packets)
+	}
+	if !part[0].Last.After(firsts[1]) || !part[0].First.Before(firsts[1]) {
+		t.Errorf("stopped with the client's packets from %v to %v, the server's first at %v: no overlap proved", part[0].First, part[0].Last, firsts[1])
 	}
 }

@@ -76,6 +76,16 @@ func (p *progress) reading(a *analyze.Analyzer) {
 	}
 }
 
+// restart counts the reading from nothing again: the inputs are read
+// anew (as capture points, after a reading as one capture found them to
+// overlap).
+func (p *progress) restart() {
+	if p != nil {
+		p.packets.Store(0)
+		p.bytes.Store(0)
+	}
+}
+
 // packet counts one packet read.
 func (p *progress) packet(captureLen int) {
 	if p != nil {
