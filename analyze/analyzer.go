@@ -78,8 +78,8 @@ type Options struct {
 	// the Report's memory takes their place instead of adding to it.
 	// Segments given after it, or a second Report, find connections
 	// without trackers: do neither. With OnNotice, what the notices tell
-	// at the Report (Noticer.Reconcile) is kept of each (noticeSnap).
-	// Without effect with Plot, which reads the trackers after.
+	// at the Report (Noticer.Reconcile) is kept of each (noticeSnap);
+	// with Plot, its pictures' data (conn.keepPlot).
 	ReportOnce bool
 	// Plot records each connection's packets for the report's pictures
 	// (package plot, decimated): the Report gives the connections with a
@@ -256,7 +256,7 @@ func New(opts Options) *Analyzer {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[pathKey]int{}, placed: opts.ForgetPlaced}
 		a.fg.setNext(time.Time{}) // the first sweep at the first segment after a close
 		a.gone = &conn{forgotten: true}
-		a.reuse = a.nt == nil && !a.plot && a.workers <= 1
+		a.reuse = a.nt == nil && a.workers <= 1
 		if a.reuse {
 			a.streams = app.NewStreamPool(maxFreeStreams)
 		}
@@ -456,7 +456,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 	a.streams.Clear()
 	listed := a.listed()
 	facts := make([]*verdict.Facts, len(listed)) // a half-open one's now, the others' when judged
-	free := a.once && !a.plot
+	free := a.once
 	// With notices and free, what Reconcile reads of each connection,
 	// kept as its trackers go (noticeSnap).
 	var snaps map[*conn]*noticeSnap
@@ -552,6 +552,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			out = c.report()
 			client, rule := c.Roles()
 			facts[i] = c.vt.Facts(client, &c.tcp)
+			c.keepPlot(client)
 			if snaps != nil {
 				snaps[c] = &noticeSnap{conn: c, notes: c.notes, client: client, rule: rule}
 			}
@@ -629,6 +630,7 @@ func (a *Analyzer) makeRow(c *conn, free bool, st *connState, sf *verdict.Facts)
 		out := c.report()
 		client, _ := c.Roles()
 		f := c.vt.Facts(client, &c.tcp)
+		c.keepPlot(client)
 		c.connState = nil // Options.ReportOnce
 		return madeRow{out: out, f: f}
 	default:
@@ -673,6 +675,14 @@ func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
 		// sent (a SYN the next point never saw), so it stays listed
 		// until placed.
 		later.Done = func(i int, out *model.Connection) bool {
+			if c := listed[i]; c.pic != nil {
+				// Its pictures' data (Options.Plot), as plots would
+				// give it to the row listed.
+				if problemRow(out) {
+					out.Plot = c.pic
+				}
+				c.pic = nil
+			}
 			a.spill.add(out)
 			listed[i].rowSpilled = true
 			return true

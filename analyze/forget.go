@@ -320,7 +320,7 @@ type settledRow struct {
 // one Report, and nothing that reads their trackers after their close
 // (the live notices, the pictures, a multi-point comparison, workers).
 func (a *Analyzer) settles() bool {
-	return a.once && a.nt == nil && !a.plot && !a.fg.placed && a.workers <= 1
+	return a.once && a.nt == nil && !a.fg.placed && a.workers <= 1
 }
 
 // settle keeps c's row and facts for the Report, and frees c's
@@ -352,6 +352,10 @@ func (a *Analyzer) settle(c *conn, j forgetting) {
 		a.settledRows = map[*conn]settledRow{}
 	}
 	a.settledRows[c] = row
+	if c.plot != nil {
+		client, _ := c.Roles()
+		c.keepPlot(client)
+	}
 	c.settled = true
 	a.fg.settled++
 	if a.reuse && len(a.free) < maxFree {

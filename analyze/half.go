@@ -42,10 +42,12 @@ type halfSYN struct {
 
 // halfOpen says whether s, the first segment of a new connection, can wait
 // for its trackers as a halfSYN: a SYN without ACK, FIN, RST or payload.
-// The live notices and the pictures follow every segment as it comes, so
-// with them every connection has its trackers from the start.
+// The live notices follow every segment as it comes, so with them every
+// connection has its trackers from the start. The pictures' recorder
+// (Options.Plot) is built with the trackers and is told the SYN first,
+// as it would have been when it came.
 func (a *Analyzer) halfOpen(s *decode.Segment) bool {
-	return a.nt == nil && !a.plot &&
+	return a.nt == nil &&
 		s.Flags&(decode.FlagSYN|decode.FlagACK|decode.FlagFIN|decode.FlagRST) == decode.FlagSYN &&
 		s.PayloadLen == 0 && len(s.Payload) == 0 && len(s.Options.SACK) == 0
 }
@@ -191,6 +193,7 @@ func (a *Analyzer) reportHalfIn(c *conn, into *model.Connection, st *connState, 
 	out := c.reportInto(into, nil)
 	client, _ := c.Roles()
 	c.vt.FactsInto(sf, client, &c.tcp)
+	c.keepPlot(client)
 	c.connState = nil
 	return out, sf
 }
