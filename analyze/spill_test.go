@@ -204,6 +204,47 @@ func TestFoldTextsSameTable(t *testing.T) {
 	}
 }
 
+// The HTML and the Markdown (its pictures too) fold as the table does
+// (FoldTexts with report.Listed): a flood's half-open connections past
+// those listed are counted per path (Report.Unlisted), their rows and
+// texts never held, and each report is byte for byte the one whose every
+// connection has its row and text: the counts of what is not listed, the
+// timeline's rows of healthy connections per path and its lanes.
+func TestFoldTextsSamePictures(t *testing.T) {
+	gen := synthCapture(t, "syn", synth.Config{N: 3000, Open: 16, Rate: 500})
+	lab, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps", "*", "*.pcap"))
+	for _, format := range []string{"html", "markdown"} {
+		base := Options{ReportOnce: true, ForgetHealthy: time.Second, ForgetAbove: report.FoldAbove, Plot: true}
+		folding := base
+		folding.FoldTexts.Above, folding.FoldTexts.Listed = report.FoldAbove, report.Listed(format)
+		for _, p := range append([]string{gen}, lab...) {
+			t.Run(format+"/"+filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
+				want, _, wr := reportOfFile(t, p, format, base, nil, nil)
+				var settled int
+				got, _, r := reportOfFile(t, p, format, folding, nil, func(a *Analyzer) { settled = a.settled })
+				if p == gen && (settled < 2000 || len(r.Unlisted) == 0) {
+					t.Errorf("%d of 3000 half-open connections' rows settled, %d unlisted counts", settled, len(r.Unlisted))
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s differs (%d vs %d bytes, %d rows settled)", format, len(got), len(want), settled)
+				}
+				if format != "markdown" {
+					return
+				}
+				gp, wp := report.Pictures(r), report.Pictures(wr)
+				if len(gp) != len(wp) {
+					t.Fatalf("%d pictures, want %d", len(gp), len(wp))
+				}
+				for i := range gp {
+					if gp[i].Name != wp[i].Name || !bytes.Equal(gp[i].SVG, wp[i].SVG) {
+						t.Errorf("picture %s differs from %s", gp[i].Name, wp[i].Name)
+					}
+				}
+			})
+		}
+	}
+}
+
 // ForgetClosed at the capture's end (h2pcap live's report) spills the
 // rows of the connections closed within ForgetHealthy, and the JSON
 // report stays byte for byte the one that keeps them in memory, with the

@@ -46,12 +46,15 @@ type Report struct {
 
 // Unlisted is how many connections of one path and verdict kind a Report
 // dropped from its list (Report.Unlisted), and the lowest stream of them:
-// the text reports order their per-path counts by it.
+// the text reports order their per-path counts by it. Start and End are
+// the earliest start and the latest end among them: the pictures' row of
+// a path's healthy connections spans them.
 type Unlisted struct {
 	ClientNet, Server string
 	Kind              Kind
 	Connections       int
 	FirstStream       int
+	Start, End        time.Time
 }
 
 // RowSource gives connection rows already encoded as JSON, each as

@@ -59,7 +59,11 @@ type htmlPage struct {
 	InputNotes   []string
 	Conns        [][]string
 	ConnsLeft    int
-	ConnHeader   []string
+	// ConnsLeftProblems counts those of ConnsLeft with a problem.
+	ConnsLeftProblems int
+	// ConnsLeftText says so.
+	ConnsLeftText string
+	ConnHeader    []string
 }
 
 type htmlHop struct {
@@ -165,9 +169,12 @@ func writeHTML(w io.Writer, r *model.Report) error {
 			withFindings = append(withFindings, c)
 		}
 	}
+	// The problem connections the analysis counted and did not list
+	// (Report.Unlisted) have findings too.
+	p.FindingsLeft = unlistedProblems(r, "", "")
 	for i, c := range withFindings {
 		if i >= maxFindings {
-			p.FindingsLeft = len(withFindings) - i
+			p.FindingsLeft += len(withFindings) - i
 			break
 		}
 		f := htmlFinding{
@@ -219,9 +226,22 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		}
 		return 0
 	})
+	// Past maxRows, and those the analysis counted and did not list:
+	// problem connections it counted (Report.Unlisted), healthy ones it
+	// forgot (summary.healthy_not_listed).
+	p.ConnsLeftProblems = unlistedProblems(r, "", "")
+	p.ConnsLeft = unlisted(r)
+	if r.Summary != nil {
+		p.ConnsLeft += r.Summary.HealthyNotListed
+	}
 	for i, c := range rows {
 		if i >= maxRows {
-			p.ConnsLeft = len(rows) - i
+			p.ConnsLeft += len(rows) - i
+			for _, c := range rows[i:] {
+				if problem(c) {
+					p.ConnsLeftProblems++
+				}
+			}
 			break
 		}
 		cs, sc := &c.TCP.ClientToServer, &c.TCP.ServerToClient
@@ -232,6 +252,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 			pair(cs.LostSegments, sc.LostSegments), closeText(c.Close), verdictCell(c.Verdict),
 		})
 	}
+	p.ConnsLeftText = connsLeftText(p.ConnsLeft, p.ConnsLeftProblems)
 
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, p); err != nil {
@@ -239,6 +260,20 @@ func writeHTML(w io.Writer, r *model.Report) error {
 	}
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// connsLeftText says that n connections, problems of them with a
+// problem, are not in the HTML's table.
+func connsLeftText(n, problems int) string {
+	switch {
+	case n == 1 && problems == 1:
+		return "1 more connection, with a problem, is not listed here"
+	case n == 1:
+		return "1 more connection without a problem is not listed here"
+	case problems > 0:
+		return fmt.Sprintf("%d more connections are not listed here, %d of them with a problem", n, problems)
+	}
+	return fmt.Sprintf("%d more connections without a problem are not listed here", n)
 }
 
 // plain is what the table format's writer f writes, at full width: the

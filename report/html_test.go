@@ -232,3 +232,21 @@ func TestHTMLBounded(t *testing.T) {
 	}
 	t.Logf("5,000 connections (2,500 with a problem): %d bytes", buf.Len())
 }
+
+func TestConnsLeftText(t *testing.T) {
+	for _, tc := range []struct {
+		n, problems int
+		want        string
+	}{
+		{1, 0, "1 more connection without a problem is not listed here"},
+		{1, 1, "1 more connection, with a problem, is not listed here"},
+		{5, 0, "5 more connections without a problem are not listed here"},
+		// A flood's failed attempts past the rows listed are problems:
+		// not "without a problem", as it said before.
+		{999700, 994700, "999700 more connections are not listed here, 994700 of them with a problem"},
+	} {
+		if got := connsLeftText(tc.n, tc.problems); got != tc.want {
+			t.Errorf("connsLeftText(%d, %d) = %q, want %q", tc.n, tc.problems, got, tc.want)
+		}
+	}
+}

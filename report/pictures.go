@@ -217,6 +217,19 @@ func span(r *model.Report) (t0, t1 time.Time) {
 	return t0, t1
 }
 
+// unlistedProblems counts the problem connections of path clientNet ->
+// server (every path's with "") that r counts and does not list
+// (Report.Unlisted).
+func unlistedProblems(r *model.Report, clientNet, server string) int {
+	n := 0
+	for _, u := range r.Unlisted {
+		if u.Kind != model.KindHealthy && (clientNet == "" && server == "" || u.ClientNet == clientNet && u.Server == server) {
+			n += u.Connections
+		}
+	}
+	return n
+}
+
 // foldedPath is one path's healthy connections, drawn as one row.
 type foldedPath struct {
 	label      string
@@ -239,7 +252,10 @@ func folded(r *model.Report) []foldedPath {
 			ap, err2 := netip.ParseAddrPort(c.Client)
 			return err == nil && err2 == nil && prefix.Contains(ap.Addr())
 		}
-		fp := foldedPath{label: p.ClientNet + " -> " + p.Server, healthy: p.Connections}
+		// The problem connections the analysis counted and did not
+		// list (Report.Unlisted: a flood's failed attempts) are no
+		// healthy ones either.
+		fp := foldedPath{label: p.ClientNet + " -> " + p.Server, healthy: p.Connections - unlistedProblems(r, p.ClientNet, p.Server)}
 		for _, c := range r.Connections {
 			if !onPath(c) {
 				continue
@@ -253,6 +269,17 @@ func folded(r *model.Report) []foldedPath {
 			}
 			if c.End.After(fp.end) {
 				fp.end = c.End
+			}
+		}
+		for _, u := range r.Unlisted {
+			if u.Kind != model.KindHealthy || u.ClientNet != p.ClientNet || u.Server != p.Server || u.Start.IsZero() {
+				continue
+			}
+			if fp.start.IsZero() || u.Start.Before(fp.start) {
+				fp.start = u.Start
+			}
+			if u.End.After(fp.end) {
+				fp.end = u.End
 			}
 		}
 		if fp.healthy > 0 {
@@ -274,7 +301,7 @@ func timelineSVG(r *model.Report, lanes []*model.Connection) string {
 	}
 	drawn := lanes[:min(len(lanes), maxLanes)]
 	fold := folded(r)
-	more := len(lanes) - len(drawn)
+	more := len(lanes) - len(drawn) + unlistedProblems(r, "", "")
 	h := tlAxis + len(drawn)*tlLane + len(fold)*tlFolded + 8
 	if more > 0 {
 		h += tlFolded

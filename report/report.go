@@ -51,6 +51,23 @@ const FoldAbove = 20
 // flood makes a million "problems" the summary already explains.
 const MaxListed = 200
 
+// Listed is how many problem connections format lists at most, past
+// FoldAbove connections and without All: the first ones in stream order,
+// whose rows the analysis must keep whole (analyze.Options.FoldTexts),
+// where it may count the others per path (Report.Unlisted). 0 for a
+// format that lists every connection (JSON).
+func Listed(format string) int {
+	switch format {
+	case "table", "", "markdown", "md":
+		return MaxListed
+	case "html":
+		// Its findings are of problem connections first (the
+		// timeline's lanes), its table's rows too.
+		return max(MaxListed, maxRows, maxFindings)
+	}
+	return 0
+}
+
 // OutBuffer is the buffer a report is written through: a JSON report of
 // a million connections is gigabytes, and bufio's 4 KB made hundreds of
 // thousands of write calls of it.

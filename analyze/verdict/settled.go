@@ -151,10 +151,17 @@ func (s *settled) add(c *model.Connection, unlisted bool) {
 	i, ok := s.unIx[uk]
 	if !ok {
 		i = len(s.unlisted)
-		s.unlisted = append(s.unlisted, model.Unlisted{ClientNet: k.net, Server: k.server, Kind: v.Kind, FirstStream: c.Stream})
+		s.unlisted = append(s.unlisted, model.Unlisted{ClientNet: k.net, Server: k.server, Kind: v.Kind, FirstStream: c.Stream, Start: c.Start, End: c.End})
 		s.unIx[uk] = i
 	}
-	s.unlisted[i].Connections++
+	u := &s.unlisted[i]
+	u.Connections++
+	if c.Start.Before(u.Start) {
+		u.Start = c.Start
+	}
+	if c.End.After(u.End) {
+		u.End = c.End
+	}
 }
 
 // fits says whether add can keep what it must of c: its frame and input

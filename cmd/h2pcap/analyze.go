@@ -235,11 +235,11 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		// The text reports list problem connections and count the healthy
 		// ones: those can be judged and dropped soon after their close.
 		opts.ForgetHealthy, opts.ForgetAbove = forgetQuiet, report.FoldAbove
-		if out.format == "table" {
-			// The table words the verdicts of the connections it lists
-			// only: a million failed attempts need no million texts.
-			opts.FoldTexts.Above, opts.FoldTexts.Listed = report.FoldAbove, report.MaxListed
-		}
+		// The table, Markdown and HTML word the verdicts of the
+		// connections they list only, and count the rest: a million
+		// failed attempts need no million texts, nor rows (1M SYNs in
+		// HTML or Markdown held 2.7 GB of them).
+		opts.FoldTexts.Above, opts.FoldTexts.Listed = report.FoldAbove, report.Listed(out.format)
 	}
 	sp := newSplitter(split, ir.files, open)
 	if len(points) == 1 {
