@@ -646,7 +646,11 @@ func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
 	later := &verdict.Later{Briefs: make([]verdict.Brief, len(listed)), Build: func(i int) *verdict.Facts {
 		return a.halfFacts(listed[i])
 	}}
-	if a.fold.Listed > 0 && a.spill == nil {
+	if a.fold.Listed > 0 && a.spill == nil && !a.forgetPlaced {
+		// Not in a multi-point analysis (ForgetPlaced): what the other
+		// points saw may make a connection judged healthy here a
+		// problem (a packet lost between them), whose verdict is then
+		// worded with its evidence.
 		problems := 0 // judged from a Brief, in stream order
 		later.Texts = func(i int, out *model.Connection) bool {
 			if len(r.Connections) <= a.fold.Above {

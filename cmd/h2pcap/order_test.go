@@ -311,3 +311,35 @@ func TestReadInputsOverlapEarly(t *testing.T) {
 		t.Errorf("stopped with the client's packets from %v to %v, the server's first at %v: no overlap proved", part[0].First, part[0].Last, firsts[1])
 	}
 }
+
+// In a multi-point analysis a connection judged healthy at one point may
+// be made a problem by what the others saw (a packet lost between
+// them): its verdict keeps its evidence in every format, the HTML too,
+// which lists more connections than FoldAbove (it forgets no healthy
+// one at the end), where its text was once left unmade as a healthy
+// one past those listed (analyze.Options.FoldTexts).
+func TestPointsFindingsKeepEvidence(t *testing.T) {
+	const dir = "../../testdata/pcaps/synack-loss-unhealed/"
+	for _, format := range []string{"table", "html"} {
+		code, out, errOut := h2pcap(t, nil, "analyze", "--format", format, dir+"client.pcap", dir+"server.pcap")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", format, code, errOut)
+		}
+		// Each finding placed by the points: its verdict line, its loss
+		// line, then its evidence frames and their Wireshark filter.
+		lines := strings.Split(out, "\n")
+		placed := 0
+		for k, l := range lines {
+			if !strings.Contains(l, "  DEGRADED: ") || !strings.Contains(l, "the capture points show the loss") {
+				continue
+			}
+			placed++
+			if k+3 >= len(lines) || !strings.Contains(lines[k+2], "frame ") || !strings.Contains(lines[k+3], "Wireshark: frame.number in") {
+				t.Errorf("%s: a finding placed by the capture points without its evidence:\n%s", format, strings.Join(lines[k:min(len(lines), k+4)], "\n"))
+			}
+		}
+		if placed < 2 {
+			t.Fatalf("%s: %d findings placed by the capture points, want the two SYN-ACKs lost: the case tests nothing", format, placed)
+		}
+	}
+}
