@@ -41,27 +41,7 @@ func FuzzDeferredForget(f *testing.F) {
 			a := New(Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true})
 			a.noDefer = noDefer
 			defer a.Close()
-			now := t0
-			for i, d := 0, data; len(d) >= 8; i, d = i+1, d[8:] {
-				b := d[:8]
-				// b[0]: client (low 3 bits), from the server (0x80), an
-				// ICMP error quoting the client's segment (0x40).
-				cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 1 + b[0]&7}), 40000+uint16(b[0]&7))
-				now = now.Add(time.Duration(b[7]) * time.Millisecond)
-				seq := 1000*uint32(b[0]&7) + uint32(b[2])
-				ack := 5000 + 1000*uint32(b[0]&7) + uint32(b[3])
-				if b[0]&0x40 != 0 {
-					a.ICMPError(&decode.ICMPError{Frame: i + 1, Time: now, From: netip.MustParseAddr("198.18.9.9"),
-						Kind: decode.ICMPUnreachable, Type: 3, Code: 13, IPVersion: 4, Src: cl, Dst: sv, Seq: seq, TTL: 60})
-					continue
-				}
-				s := &decode.Segment{Frame: i + 1, Time: now, Src: cl, Dst: sv, Flags: decode.TCPFlags(b[1]), Seq: seq, Ack: ack,
-					Window: 1000, PayloadLen: int(binary.BigEndian.Uint16(b[4:6]) & 0x7ff), TTL: 64}
-				if b[0]&0x80 != 0 {
-					s.Src, s.Dst, s.Seq, s.Ack = sv, cl, ack, seq
-				}
-				a.Segment(s)
-			}
+			feedFuzz(a, data, sv)
 			// With an input, whose warnings count the segments of
 			// connections already judged.
 			var out bytes.Buffer
@@ -74,4 +54,31 @@ func FuzzDeferredForget(f *testing.F) {
 			t.Fatalf("deferred, the report differs:\n%s\nwant\n%s", got, want)
 		}
 	})
+}
+
+// feedFuzz gives a the segments data encodes, 8 bytes each, of clients of
+// server sv: b[0] the client (low 3 bits), from the server (0x80), an
+// ICMP error quoting the client's segment (0x40); b[1] the flags; b[2],
+// b[3] the sequence and acknowledgement offsets; b[4:6] the payload
+// length (11 bits); b[7] the milliseconds since the segment before.
+func feedFuzz(a *Analyzer, data []byte, sv netip.AddrPort) {
+	now := t0
+	for i, d := 0, data; len(d) >= 8; i, d = i+1, d[8:] {
+		b := d[:8]
+		cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 1 + b[0]&7}), 40000+uint16(b[0]&7))
+		now = now.Add(time.Duration(b[7]) * time.Millisecond)
+		seq := 1000*uint32(b[0]&7) + uint32(b[2])
+		ack := 5000 + 1000*uint32(b[0]&7) + uint32(b[3])
+		if b[0]&0x40 != 0 {
+			a.ICMPError(&decode.ICMPError{Frame: i + 1, Time: now, From: netip.MustParseAddr("198.18.9.9"),
+				Kind: decode.ICMPUnreachable, Type: 3, Code: 13, IPVersion: 4, Src: cl, Dst: sv, Seq: seq, TTL: 60})
+			continue
+		}
+		s := &decode.Segment{Frame: i + 1, Time: now, Src: cl, Dst: sv, Flags: decode.TCPFlags(b[1]), Seq: seq, Ack: ack,
+			Window: 1000, PayloadLen: int(binary.BigEndian.Uint16(b[4:6]) & 0x7ff), TTL: 64}
+		if b[0]&0x80 != 0 {
+			s.Src, s.Dst, s.Seq, s.Ack = sv, cl, ack, seq
+		}
+		a.Segment(s)
+	}
 }

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"bytes"
-	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -29,27 +28,7 @@ func FuzzPlotFreed(f *testing.F) {
 		run := func(once bool) []byte {
 			a := New(Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: once, SpillRows: true, Plot: true})
 			defer a.Close()
-			now := t0
-			for i, d := 0, data; len(d) >= 8; i, d = i+1, d[8:] {
-				b := d[:8]
-				// b[0]: client (low 3 bits), from the server (0x80), an
-				// ICMP error quoting the client's segment (0x40).
-				cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 1 + b[0]&7}), 40000+uint16(b[0]&7))
-				now = now.Add(time.Duration(b[7]) * time.Millisecond)
-				seq := 1000*uint32(b[0]&7) + uint32(b[2])
-				ack := 5000 + 1000*uint32(b[0]&7) + uint32(b[3])
-				if b[0]&0x40 != 0 {
-					a.ICMPError(&decode.ICMPError{Frame: i + 1, Time: now, From: netip.MustParseAddr("198.18.9.9"),
-						Kind: decode.ICMPUnreachable, Type: 3, Code: 13, IPVersion: 4, Src: cl, Dst: sv, Seq: seq, TTL: 60})
-					continue
-				}
-				s := &decode.Segment{Frame: i + 1, Time: now, Src: cl, Dst: sv, Flags: decode.TCPFlags(b[1]), Seq: seq, Ack: ack,
-					Window: 1000, PayloadLen: int(binary.BigEndian.Uint16(b[4:6]) & 0x7ff), TTL: 64}
-				if b[0]&0x80 != 0 {
-					s.Src, s.Dst, s.Seq, s.Ack = sv, cl, ack, seq
-				}
-				a.Segment(s)
-			}
+			feedFuzz(a, data, sv)
 			var out bytes.Buffer
 			if err := report.Write(&out, a.Report([]*decode.InputInfo{{}}), "json"); err != nil {
 				t.Fatal(err)
