@@ -318,7 +318,8 @@ type settledRow struct {
 
 // settles says whether the connections kept by forget are settled: with
 // one Report, and nothing that reads their trackers after their close
-// (the live notices, the pictures, a multi-point comparison, workers).
+// (the live notices, a multi-point comparison, workers). The pictures'
+// data is taken from them as they go (conn.keepPlot).
 func (a *Analyzer) settles() bool {
 	return a.once && a.nt == nil && !a.fg.placed && a.workers <= 1
 }
