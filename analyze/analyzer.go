@@ -79,7 +79,7 @@ type Options struct {
 	// Segments given after it, or a second Report, find connections
 	// without trackers: do neither. With OnNotice, what the notices tell
 	// at the Report (Noticer.Reconcile) is kept of each (noticeSnap);
-	// with Plot, its pictures' data (conn.keepPlot).
+	// with Plot, its pictures' data (Analyzer.keepPlot).
 	ReportOnce bool
 	// Plot records each connection's packets for the report's pictures
 	// (package plot, decimated): the Report gives the connections with a
@@ -126,6 +126,7 @@ type Analyzer struct {
 	settledRows  map[*conn]settledRow        // the settled connections' (Analyzer.settle)
 	spill        *rowSpill                   // nil without Options.SpillRows
 	plot         bool                        // Options.Plot
+	pics         map[*conn]*model.Plot       // pictures' data of conns whose trackers went (keepPlot); a map, not a conn field: that would take each conn to the next size class
 	perIface     bool                        // Options.OneInterfacePerConnection
 	openConns    atomic.Int64                // connections without a close, for OpenConns
 	reported     bool                        // a Report was made (half.go)
@@ -495,6 +496,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		case rows != nil:
 			m := rows.row(i)
 			out = m.out
+			a.keepPlot(c, m.pic)
 			switch {
 			case m.briefed:
 				if later == nil {
@@ -525,6 +527,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 				}
 				later.Settled = func(i int) {
 					// Its row is settled: the conn (200-odd bytes) can go.
+					delete(a.pics, listed[i])
 					a.all[listed[i].stream] = nil
 					listed[i] = nil
 					a.settled++
@@ -552,7 +555,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 			out = c.report()
 			client, rule := c.Roles()
 			facts[i] = c.vt.Facts(client, &c.tcp)
-			c.keepPlot(client)
+			a.keepPlot(c, c.plotOf(client))
 			if snaps != nil {
 				snaps[c] = &noticeSnap{conn: c, notes: c.notes, client: client, rule: rule}
 			}
@@ -590,7 +593,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		clear(r.Connections[n:])
 		listed, r.Connections = listed[:n], r.Connections[:n]
 	}
-	plots(r, listed) // plots.go
+	a.plots(r, listed) // plots.go
 	if a.nt != nil {
 		conns := noticeConns(listed)
 		for i, c := range listed {
@@ -609,8 +612,9 @@ type madeRow struct {
 	out     *model.Connection
 	f       *verdict.Facts
 	b       verdict.Brief
-	half    bool // half-open: made by reportHalfIn
-	briefed bool // b, not f: its facts are built again when judged
+	half    bool        // half-open: made by reportHalfIn
+	briefed bool        // b, not f: its facts are built again when judged
+	pic     *model.Plot // its pictures' data, its trackers gone (Analyzer.keepPlot)
 }
 
 // makeRow makes listed connection c's row for the Report, and its facts
@@ -620,19 +624,19 @@ type madeRow struct {
 func (a *Analyzer) makeRow(c *conn, free bool, st *connState, sf *verdict.Facts) madeRow {
 	switch {
 	case c.connState == nil:
-		out, f := a.reportHalfIn(c, nil, st, sf)
+		out, f, pic := a.reportHalfIn(c, nil, st, sf)
 		b, ok := verdict.BriefOf(f)
 		if !free || !ok {
-			return madeRow{out: out, f: f.Clone(), half: true}
+			return madeRow{out: out, f: f.Clone(), half: true, pic: pic}
 		}
-		return madeRow{out: out, b: b, half: true, briefed: true}
+		return madeRow{out: out, b: b, half: true, briefed: true, pic: pic}
 	case free:
 		out := c.report()
 		client, _ := c.Roles()
 		f := c.vt.Facts(client, &c.tcp)
-		c.keepPlot(client)
+		pic := c.plotOf(client)
 		c.connState = nil // Options.ReportOnce
-		return madeRow{out: out, f: f}
+		return madeRow{out: out, f: f, pic: pic}
 	default:
 		return madeRow{out: c.report()}
 	}
@@ -679,13 +683,13 @@ func (a *Analyzer) newLater(r *model.Report, listed []*conn) *verdict.Later {
 		// sent (a SYN the next point never saw), so it stays listed
 		// until placed.
 		later.Done = func(i int, out *model.Connection) bool {
-			if c := listed[i]; c.pic != nil {
+			if pic, ok := a.pics[listed[i]]; ok {
 				// Its pictures' data (Options.Plot), as plots would
 				// give it to the row listed.
 				if problemRow(out) {
-					out.Plot = c.pic
+					out.Plot = pic
 				}
-				c.pic = nil
+				delete(a.pics, listed[i])
 			}
 			a.spill.add(out)
 			listed[i].rowSpilled = true

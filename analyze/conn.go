@@ -66,11 +66,6 @@ type conn struct {
 	placed int8
 
 	half halfSYN // that SYN
-
-	// pic is its pictures' data (Options.Plot), taken from its recorder
-	// when its trackers went before the Report gave the rows theirs
-	// (keepPlot, plots).
-	pic *model.Plot
 }
 
 // connState is what a connection's stages keep: about 3 KB, which a SYN

@@ -319,7 +319,7 @@ type settledRow struct {
 // settles says whether the connections kept by forget are settled: with
 // one Report, and nothing that reads their trackers after their close
 // (the live notices, a multi-point comparison, workers). The pictures'
-// data is taken from them as they go (conn.keepPlot).
+// data is taken from them as they go (Analyzer.keepPlot).
 func (a *Analyzer) settles() bool {
 	return a.once && a.nt == nil && !a.fg.placed && a.workers <= 1
 }
@@ -355,7 +355,7 @@ func (a *Analyzer) settle(c *conn, j forgetting) {
 	a.settledRows[c] = row
 	if c.plot != nil {
 		client, _ := c.Roles()
-		c.keepPlot(client)
+		a.keepPlot(c, c.plotOf(client))
 	}
 	c.settled = true
 	a.fg.settled++

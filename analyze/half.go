@@ -171,7 +171,9 @@ func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Conne
 		a.scratch, a.scratchFacts = &connState{}, &verdict.Facts{}
 	}
 	if a.plot || !c.half.set {
-		return a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+		out, f, pic := a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+		a.keepPlot(c, pic)
+		return out, f
 	}
 	// A lone SYN of a shape seen before: a copy of that one's row and
 	// facts (lonerow.go). Only here, in the Analyzer's goroutine: the
@@ -180,22 +182,24 @@ func (a *Analyzer) reportHalfInto(c *conn, into *model.Connection) (*model.Conne
 	if t := a.loneRows[k]; t != nil {
 		return t.apply(c, into, a.scratchFacts), a.scratchFacts
 	}
-	out, f := a.reportHalfIn(c, into, a.scratch, a.scratchFacts)
+	out, f, _ := a.reportHalfIn(c, into, a.scratch, a.scratchFacts) // no pictures: with Options.Plot, the branch above
 	a.keepLoneRow(k, c, out, f)
 	return out, f
 }
 
 // reportHalfIn is reportHalfInto with the scratch state st and facts sf
 // given: the Analyzer's, or each goroutine's own when the Report's rows
-// are made on Options.Workers goroutines (shard.go). The facts are sf.
-func (a *Analyzer) reportHalfIn(c *conn, into *model.Connection, st *connState, sf *verdict.Facts) (*model.Connection, *verdict.Facts) {
+// are made on Options.Workers goroutines (shard.go). The facts are sf;
+// pic is c's pictures' data with Options.Plot (its recorder told the
+// SYN), for the caller to keep (Analyzer.keepPlot).
+func (a *Analyzer) reportHalfIn(c *conn, into *model.Connection, st *connState, sf *verdict.Facts) (out *model.Connection, f *verdict.Facts, pic *model.Plot) {
 	a.buildIn(c, st)
-	out := c.reportInto(into, nil)
+	out = c.reportInto(into, nil)
 	client, _ := c.Roles()
 	c.vt.FactsInto(sf, client, &c.tcp)
-	c.keepPlot(client)
+	pic = c.plotOf(client)
 	c.connState = nil
-	return out, sf
+	return out, sf, pic
 }
 
 // halfFacts are half-open c's facts again, built as reportHalfIn built them

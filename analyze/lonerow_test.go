@@ -66,7 +66,7 @@ func TestLoneSYNRowTemplate(t *testing.T) {
 					t.Fatalf("ttl %d %s: connection %d is not half-open", ttl, v.name, i)
 				}
 				// The full way, in trackers of its own.
-				want, wf := a.reportHalfIn(c, nil, &connState{}, &verdict.Facts{})
+				want, wf, _ := a.reportHalfIn(c, nil, &connState{}, &verdict.Facts{})
 				wf = wf.Clone()
 				got, gf := a.reportHalfInto(c, spare)
 				if d := differences("row", reflect.ValueOf(got), reflect.ValueOf(want)); len(d) > 0 || !reflect.DeepEqual(got, want) {

@@ -7,11 +7,13 @@ import "github.com/h2pcap/h2pcap/model"
 // path, so their points would only make the report bigger. A
 // connection whose trackers went before (settled, made into its row
 // with ReportOnce, half-open) has them from then (keepPlot).
-func plots(r *model.Report, listed []*conn) {
+func (a *Analyzer) plots(r *model.Report, listed []*conn) {
 	for i, c := range listed {
 		out := r.Connections[i]
-		pic := c.pic
-		c.pic = nil
+		pic, kept := a.pics[c]
+		if kept {
+			delete(a.pics, c)
+		}
 		if !problemRow(out) {
 			continue
 		}
@@ -31,14 +33,28 @@ func problemRow(out *model.Connection) bool {
 	return out.Verdict != nil && out.Verdict.Kind != "" && out.Verdict.Kind != model.KindHealthy
 }
 
-// keepPlot takes c's pictures' data from its recorder (Options.Plot)
-// before its trackers go, client being its client's side: nothing more
-// of it is analysed once they go, so the data is what the Report would
-// take of it. The trackers' 3 KB and more go; the data (a few hundred
-// bytes for a short connection, some thousands of points at most)
-// stays until the Report gives it to the row, if the row has a problem.
-func (c *conn) keepPlot(client int) {
+// plotOf is c's pictures' data from its recorder (Options.Plot; else
+// nil), client being its client's side, taken before its trackers go:
+// nothing more of it is analysed once they go, so the data is what the
+// Report would take of it.
+func (c *conn) plotOf(client int) *model.Plot {
 	if c.connState != nil && c.plot != nil {
-		c.pic = c.plot.Plot(client, c.start)
+		return c.plot.Plot(client, c.start)
 	}
+	return nil
+}
+
+// keepPlot keeps pic, the pictures' data of c whose trackers go, until
+// the Report gives it to c's row if the row has a problem (plots, or the
+// JSON spill: verdict.Later.Done): a few hundred bytes for a short
+// connection, some thousands of points at most, where the trackers are
+// 3 KB and more.
+func (a *Analyzer) keepPlot(c *conn, pic *model.Plot) {
+	if pic == nil {
+		return
+	}
+	if a.pics == nil {
+		a.pics = map[*conn]*model.Plot{}
+	}
+	a.pics[c] = pic
 }
