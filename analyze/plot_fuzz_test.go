@@ -13,7 +13,7 @@ import (
 // FuzzPlotFreed: with Options.Plot, freeing the trackers early
 // (ReportOnce: settled problem connections, rows made one by one; lone
 // SYNs half-open from the start) gives the JSON report, plots included,
-// that keeping them to the Report gives (conn.keepPlot).
+// that keeping them to the Report gives (Analyzer.keepPlot).
 func FuzzPlotFreed(f *testing.F) {
 	// A short connection, one reset, a lone SYN, quiet between.
 	f.Add([]byte("\x00\x02\x00\x00\x00\x00\x00\x01" + "\x80\x12\x00\x01\x00\x00\x00\x01" +
