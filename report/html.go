@@ -61,7 +61,7 @@ type htmlPage struct {
 	ConnsLeft    int
 	// ConnsLeftProblems counts those of ConnsLeft with a problem.
 	ConnsLeftProblems int
-	// ConnsLeftText says so.
+	// ConnsLeftText is the page's sentence of them (connsLeftText).
 	ConnsLeftText string
 	ConnHeader    []string
 }
