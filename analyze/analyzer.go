@@ -175,6 +175,12 @@ type Analyzer struct {
 // one's thousands.
 const maxKeptEvents = 64
 
+// maxKeptPoints bounds each list of points a forgotten connection's
+// pictures' recorder leaves to the next (plot.Recorder.Reset): a short
+// connection's handful, not a transfer's thousand; the trackers on the
+// free list (maxFree, about 16k) hold 4.5 KB each of them at most so.
+const maxKeptPoints = 16
+
 // maxFree bounds Analyzer.free: about a second's worth of forgotten
 // connections at 15k a second, which a sweep (once a second) frees
 // together and the next second's connections take again; more would be

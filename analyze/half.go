@@ -101,7 +101,7 @@ func (a *Analyzer) build(c *conn) {
 // forgotten connection's trackers leave to the next (Analyzer.free), or
 // the last half-open connection's replayed in them (halfFacts).
 func (a *Analyzer) buildIn(c *conn, st *connState) {
-	events, spare := st.events[:0], st.app
+	events, spare, rec := st.events[:0], st.app, st.plot
 	if cap(events) > maxKeptEvents {
 		events = nil
 	}
@@ -113,7 +113,14 @@ func (a *Analyzer) buildIn(c *conn, st *connState) {
 	st.tcp.Reuse(tcpMem)
 	st.vt.Reuse(vtMem)
 	if a.plot {
-		st.plot = &plot.Recorder{}
+		// The last connection's recorder, if these trackers had one:
+		// its data was copied out (Recorder.Plot) or dropped with it.
+		if rec == nil {
+			rec = &plot.Recorder{}
+		} else {
+			rec.Reset(maxKeptPoints)
+		}
+		st.plot = rec
 	}
 	st.app = spare
 	st.app.Reuse(c, a.h2Port(c), a.keys, a.streams)

@@ -2,6 +2,7 @@ package plot
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -142,5 +143,61 @@ func TestRecorder(t *testing.T) {
 	nilRec.Segment(0, &decode.Segment{}, 0, tc.Flow(0), tc.Flow(1))
 	if nilRec.Plot(0, t0) != nil {
 		t.Error("a nil Recorder gave a plot")
+	}
+}
+
+// A Recorder Reset after one connection records the next as a new one
+// does: whether its lists' arrays were kept (a short connection's) or
+// dropped (a longer one's, past keep).
+func TestRecorderReset(t *testing.T) {
+	cl := netip.MustParseAddrPort("198.18.1.2:40000")
+	sv := netip.MustParseAddrPort("198.18.2.2:80")
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	// record gives r a connection of n data segments each way after its
+	// handshake, every fifth one sent again, and a GOAWAY.
+	record := func(r *Recorder, n int, iss uint32) *model.Plot {
+		var tc tcp.Conn
+		tc.Init()
+		frame := 0
+		seg := func(side int, seq, ack uint32, flags decode.TCPFlags, n int) {
+			frame++
+			s := &decode.Segment{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond), Src: cl, Dst: sv,
+				Seq: seq, Ack: ack, Flags: flags, PayloadLen: n, IPVersion: 4}
+			if side == 1 {
+				s.Src, s.Dst = sv, cl
+			}
+			f := tc.Segment(side, s)
+			r.Segment(side, s, f, tc.Flow(side), tc.Flow(1-side))
+		}
+		seg(0, iss, 0, decode.FlagSYN, 0)
+		seg(1, iss*2, iss+1, decode.FlagSYN|decode.FlagACK, 0)
+		for i := range uint32(n) {
+			seg(0, iss+1+100*i, iss*2+1+100*i, decode.FlagACK|decode.FlagPSH, 100)
+			if i%5 == 4 {
+				seg(0, iss+1+100*i, iss*2+1+100*i, decode.FlagACK|decode.FlagPSH, 100)
+			}
+			seg(1, iss*2+1+100*i, iss+101+100*i, decode.FlagACK|decode.FlagPSH, 100)
+		}
+		r.Goaway(1, decode.Position{Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond)})
+		return r.Plot(0, t0)
+	}
+	for _, tc := range []struct {
+		name        string
+		before, now int // data segments each way of the connection before and of this one
+	}{
+		{"short after short", 3, 4},
+		{"short after long", 300, 4},
+		{"long after short", 3, 300},
+		{"long after long", 3000, 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := record(&Recorder{}, tc.now, 7000)
+			var r Recorder
+			record(&r, tc.before, 1000)
+			r.Reset(16)
+			if got := record(&r, tc.now, 7000); !reflect.DeepEqual(got, want) {
+				t.Errorf("after Reset the plot differs:\n%+v\nwant\n%+v", got, want)
+			}
+		})
 	}
 }
