@@ -256,7 +256,14 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	// is made.
 	opts.ReportOnce = true
 	var r *model.Report
-	unlisted := !out.all && (out.format == "table" || out.format == "markdown")
+	// The reports that count healthy connections rather than list them
+	// (the table, the Markdown, and the HTML, which folds them into a
+	// row per path on its timeline) forget, at the end too, those closed
+	// within ForgetHealthy of it, as the earlier ones were: what each
+	// lists does not hang on when the reading reached it (with several
+	// points read side by side, when the comparison told each point a
+	// connection was placed).
+	unlisted := !out.all && (out.format == "table" || out.format == "markdown" || out.format == "html")
 	if len(points) > 0 {
 		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp, unlisted)
 	} else {

@@ -85,7 +85,7 @@ func TestPointsWorkersSame(t *testing.T) {
 	}
 	inputs = append(inputs, input{"bad", []string{"--point", "a=" + a, "--point", "b=" + notCapture}})
 	for _, in := range inputs {
-		for _, format := range []string{"json", "table"} {
+		for _, format := range []string{"json", "table", "html"} {
 			args := append([]string{"analyze", "--format", format}, in.args...)
 			code1, out1, err1 := h2pcap(t, nil, append(args, "--workers", "1")...)
 			for _, w := range [][]string{{"--workers", "2"}, nil} { // nil: the default
