@@ -10,20 +10,16 @@ import "github.com/h2pcap/h2pcap/model"
 func (a *Analyzer) plots(r *model.Report, listed []*conn) {
 	for i, c := range listed {
 		out := r.Connections[i]
-		pic, kept := a.pics[c]
-		if kept {
-			delete(a.pics, c)
-		}
+		pic := a.pics[c]
+		delete(a.pics, c)
 		if !problemRow(out) {
 			continue
 		}
-		switch {
-		case c.connState != nil && c.plot != nil:
+		if c.connState != nil {
 			client, _ := c.Roles()
-			out.Plot = c.plot.Plot(client, c.start)
-		case pic != nil:
-			out.Plot = pic
+			pic = c.plotOf(client)
 		}
+		out.Plot = pic
 	}
 }
 

@@ -59,8 +59,6 @@ type htmlPage struct {
 	InputNotes   []string
 	Conns        [][]string
 	ConnsLeft    int
-	// ConnsLeftProblems counts those of ConnsLeft with a problem.
-	ConnsLeftProblems int
 	// ConnsLeftText is the page's sentence of them (connsLeftText).
 	ConnsLeftText string
 	ConnHeader    []string
@@ -229,7 +227,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 	// Past maxRows, and those the analysis counted and did not list:
 	// problem connections it counted (Report.Unlisted), healthy ones it
 	// forgot (summary.healthy_not_listed).
-	p.ConnsLeftProblems = unlistedProblems(r, "", "")
+	leftProblems := unlistedProblems(r, "", "")
 	p.ConnsLeft = unlisted(r)
 	if r.Summary != nil {
 		p.ConnsLeft += r.Summary.HealthyNotListed
@@ -239,7 +237,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 			p.ConnsLeft += len(rows) - i
 			for _, c := range rows[i:] {
 				if problem(c) {
-					p.ConnsLeftProblems++
+					leftProblems++
 				}
 			}
 			break
@@ -252,7 +250,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 			pair(cs.LostSegments, sc.LostSegments), closeText(c.Close), verdictCell(c.Verdict),
 		})
 	}
-	p.ConnsLeftText = connsLeftText(p.ConnsLeft, p.ConnsLeftProblems)
+	p.ConnsLeftText = connsLeftText(p.ConnsLeft, leftProblems)
 
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, p); err != nil {

@@ -257,13 +257,13 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	opts.ReportOnce = true
 	var r *model.Report
 	// The reports that count healthy connections rather than list them
-	// (the table, the Markdown, and the HTML, which folds them into a
-	// row per path on its timeline) forget, at the end too, those closed
+	// (every one but JSON: report.Listed; the HTML folds them into a row
+	// per path on its timeline) forget, at the end too, those closed
 	// within ForgetHealthy of it, as the earlier ones were: what each
 	// lists does not hang on when the reading reached it (with several
 	// points read side by side, when the comparison told each point a
 	// connection was placed).
-	unlisted := !out.all && (out.format == "table" || out.format == "markdown" || out.format == "html")
+	unlisted := !out.all && report.Listed(out.format) > 0
 	if len(points) > 0 {
 		r, _, err = analyzePoints(ir.files, points, opts, open, prog, sp, unlisted)
 	} else {
@@ -330,7 +330,8 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		return nil, err
 	}
 	var watch []time.Time
-	if rereadable(paths) {
+	reread := rereadable(paths)
+	if reread {
 		// Inputs that overlap in time are read as capture points: the
 		// reading as one capture stops as soon as one is seen to
 		// overlap a later one, rather than reading every input to its
@@ -342,7 +343,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	if err != nil {
 		return nil, err
 	}
-	if (early || overlap(infos) && stop.Err() == nil) && rereadable(paths) {
+	if (early || overlap(infos) && stop.Err() == nil) && reread {
 		// Captures of the same moments are not one capture split by
 		// rotation: each is a capture point of its own, when they saw
 		// the same connections.
