@@ -180,6 +180,9 @@ type text struct {
 	// counts the others per path and verdict.
 	listed []*model.Connection
 	folded []foldedRow
+	// tablewriter: every table goes through tablewriter, plain or not
+	// (the tests' reference for plainTable).
+	tablewriter bool
 }
 
 func (t *text) printf(format string, args ...any) {
@@ -192,6 +195,22 @@ func (t *text) printf(format string, args ...any) {
 func (t *text) fitted(cols []column, rows [][]string) {
 	if t.err != nil {
 		return
+	}
+	// Plain cells (most tables): the columns dropped by their widths,
+	// the table written once, never held (plaintable.go).
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.name
+	}
+	if ws, m, ok := plainWidths(header, rows); ok && !t.tablewriter {
+		var keep []bool
+		if !t.md {
+			keep = plainFits(cols, ws, t.width)
+		}
+		if keep == nil || slices.Contains(keep, true) {
+			t.err = plainTable(t.w, header, rows, ws, m, keep, t.md)
+			return
+		}
 	}
 	out := t.fitTable(cols, rows)
 	if t.err == nil {
@@ -209,6 +228,10 @@ func (t *text) heading(s string) {
 
 func (t *text) table(header []string, rows [][]string) {
 	if t.err != nil {
+		return
+	}
+	if ws, m, ok := plainWidths(header, rows); ok && !t.tablewriter {
+		t.err = plainTable(t.w, header, rows, ws, m, nil, t.md)
 		return
 	}
 	opts := []tablewriter.Option{

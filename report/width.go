@@ -60,7 +60,7 @@ func (t *text) render(cols []column, rows [][]string, keep []bool) []byte {
 		}
 	}
 	var b bytes.Buffer
-	inner := &text{w: &b, md: t.md}
+	inner := &text{w: &b, md: t.md, tablewriter: t.tablewriter}
 	inner.table(header, kept)
 	if inner.err != nil && t.err == nil {
 		t.err = inner.err
