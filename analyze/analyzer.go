@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -65,6 +66,14 @@ type Options struct {
 	// --format json: every connection is listed, memory follows the open
 	// ones). Close removes the file.
 	SpillRows bool
+	// KeepRows keeps the forgotten connections in the Report too, their
+	// rows in memory: each made whole and judged as it is forgotten, by
+	// the rules the Report judges by, and listed by the Report in stream
+	// order (h2pcap analyze --all as a table, Markdown or HTML: every
+	// connection is listed, and a closed healthy one holds its row, not
+	// its trackers besides the row the Report would make). Not with
+	// SpillRows; with ForgetPlaced, nothing is forgotten.
+	KeepRows bool
 	// FoldTexts, when Listed is positive, says the Report is read only
 	// by a text report that, past Above connections, lists the first
 	// Listed problem ones and counts the others (h2pcap analyze's
@@ -125,6 +134,8 @@ type Analyzer struct {
 	gone         *conn                       // the tombstone of forgotten connections' 4-tuples
 	settledRows  map[*conn]settledRow        // the settled connections' (Analyzer.settle)
 	spill        *rowSpill                   // nil without Options.SpillRows
+	kept         []*model.Connection         // Options.KeepRows: the forgotten connections' rows, in the order forgotten
+	keepRows     bool                        // Options.KeepRows, and neither SpillRows nor ForgetPlaced
 	plot         bool                        // Options.Plot
 	pics         map[*conn]*model.Plot       // pictures' data of conns whose trackers went (keepPlot); a map, not a conn field: that would take each conn to the next size class
 	perIface     bool                        // Options.OneInterfacePerConnection
@@ -259,6 +270,11 @@ func New(opts Options) *Analyzer {
 	if opts.OnNotice != nil {
 		a.nt = notice.New(opts.OnNotice)
 	}
+	if opts.KeepRows && opts.ForgetPlaced {
+		// Every row listed, and a multi-point analysis forgets only
+		// into its own records: it forgets none (KeepRows).
+		opts.ForgetHealthy = 0
+	}
 	if opts.ForgetHealthy > 0 {
 		a.fg = &forgetter{after: opts.ForgetHealthy, minConns: opts.ForgetAbove, index: map[pathKey]int{}, placed: opts.ForgetPlaced}
 		a.fg.setNext(time.Time{}) // the first sweep at the first segment after a close
@@ -267,6 +283,7 @@ func New(opts Options) *Analyzer {
 		if a.reuse {
 			a.streams = app.NewStreamPool(maxFreeStreams)
 		}
+		a.keepRows = opts.KeepRows && !opts.SpillRows && !opts.ForgetPlaced
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp
@@ -609,7 +626,33 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		}
 		a.nt.Reconcile(conns, r)
 	}
+	if len(a.kept) > 0 {
+		// Options.KeepRows: the forgotten rows join the list, final
+		// (judged as they were forgotten, by the same rules), after
+		// everything above read it index by index with listed.
+		r.Connections = mergeKept(r.Connections, a.kept)
+		a.kept = nil
+	}
 	return r
+}
+
+// mergeKept returns rows, in stream order, with kept (the rows
+// Options.KeepRows held, in the order their connections were forgotten)
+// merged in by stream.
+func mergeKept(rows, kept []*model.Connection) []*model.Connection {
+	slices.SortFunc(kept, func(x, y *model.Connection) int { return cmp.Compare(x.Stream, y.Stream) })
+	out := make([]*model.Connection, 0, len(rows)+len(kept))
+	i, k := 0, 0
+	for i < len(rows) || k < len(kept) {
+		if k == len(kept) || i < len(rows) && rows[i].Stream < kept[k].Stream {
+			out = append(out, rows[i])
+			i++
+		} else {
+			out = append(out, kept[k])
+			k++
+		}
+	}
+	return out
 }
 
 // madeRow is a listed connection's row as makeRow made it, and its facts

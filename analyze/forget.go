@@ -438,7 +438,7 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		return keep
 	}
 	var v *model.Verdict
-	if a.spill != nil {
+	if a.rowsKept() {
 		v = verdict.Judge(out, f, point, c.endTime())
 	} else if a.workers <= 1 {
 		// Only the kind decides: the row is not kept, nor its verdict,
@@ -455,7 +455,7 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		return keep
 	}
 	j := forgetting{drop: true, out: out, f: f, point: point, client: c.ep[client]}
-	if a.spill != nil {
+	if a.rowsKept() {
 		out.Verdict, out.CapturePoint = v, point
 		if enc != nil {
 			b, err := enc.Encode(out)
@@ -475,7 +475,14 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 // (Analyzer.reuse); a connection it keeps has its row made whole
 // (settle).
 func (a *Analyzer) judgeView() bool {
-	return a.reuse && a.spill == nil
+	return a.reuse && !a.rowsKept()
+}
+
+// rowsKept says whether a forgotten connection's row is kept whole,
+// its verdict worded: written to the spill file (Options.SpillRows) or
+// held (Options.KeepRows).
+func (a *Analyzer) rowsKept() bool {
+	return a.spill != nil || a.keepRows
 }
 
 // forgetJudged drops c as judgeForget found, and counts it in the summary.
@@ -490,11 +497,23 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		return
 	}
 	out, f, point := j.out, j.f, j.point
-	if a.spill != nil {
+	switch {
+	case a.spill != nil:
 		if j.row != nil {
 			a.spill.addRow(out.Stream, j.row)
 		} else {
 			a.spill.add(out)
+		}
+		fg.Listed++
+	case a.keepRows:
+		a.kept = append(a.kept, out)
+		if out == a.fg.row {
+			// Made in forget's scratch (Analyzer.reuse): the next
+			// connection's is made anew.
+			a.fg.row = nil
+			if out.HTTP2 == a.fg.h2 {
+				a.fg.h2 = nil
+			}
 		}
 		fg.Listed++
 	}

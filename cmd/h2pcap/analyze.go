@@ -240,6 +240,11 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		// failed attempts need no million texts, nor rows (1M SYNs in
 		// HTML or Markdown held 2.7 GB of them).
 		opts.FoldTexts.Above, opts.FoldTexts.Listed = report.FoldAbove, report.Listed(out.format)
+	default:
+		// --all: every connection listed. A healthy one is still judged
+		// soon after its close, and its row held instead of its
+		// trackers (a third of their memory on short connections).
+		opts.ForgetHealthy, opts.ForgetAbove, opts.KeepRows = forgetQuiet, report.FoldAbove, true
 	}
 	sp := newSplitter(split, ir.files, open)
 	if len(points) == 1 {
