@@ -105,6 +105,11 @@ func (r *InputReader) Take(p *decode.Packet) *decode.Segment {
 	return nil
 }
 
+// Decoder is the input's decoder: what it dropped as copies so far
+// (decode.InputDecoder.Copies), for an interface survey taken as the
+// input is read (decode.Surveyor).
+func (r *InputReader) Decoder() *decode.InputDecoder { return r.dec }
+
 // ICMPError returns the ICMP error that quotes a TCP segment the last
 // Take's packet was, valid until the next Take, or nil.
 func (r *InputReader) ICMPError() *decode.ICMPError {

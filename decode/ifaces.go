@@ -61,10 +61,7 @@ func (s *ngSource) describedIfaces() int { return len(s.ifaces) }
 func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 	dec := NewInputDecoder()
 	var seg Segment
-	sv := &InterfaceSurvey{}
-	nat := natFinder{}
-	index := map[int32]int{} // interface ID -> index in sv.Interfaces
-	first := true
+	sv := NewSurveyor(src)
 	for {
 		p, err := src.Next()
 		if err == io.EOF {
@@ -73,38 +70,107 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 		if err != nil {
 			return nil, err
 		}
-		if first {
-			first = false
-			if !p.Iface.Known {
+		if !sv.Wants(p) {
+			if sv.Off() {
 				return nil, nil
 			}
-			if c, ok := src.(ifaceCounter); ok && c.describedIfaces() < 2 && p.LinkType != 276 {
-				return nil, nil
-			}
-		}
-		if !p.Iface.Known {
 			continue
 		}
-		dropped := dec.dups.dropped
+		dropped, _ := dec.Copies()
 		ok, _ := dec.Decode(p, &seg)
-		if !ok && dec.dups.dropped == dropped {
-			continue // no TCP segment, not a copy of one
+		var s *Segment
+		if ok {
+			s = &seg
 		}
-		if ok && nat.repeats(&seg, p.Iface.ID) {
-			sv.Rewritten++
-		}
-		sv.Segments++
-		i, seen := index[p.Iface.ID]
-		if !seen {
-			i = len(sv.Interfaces)
-			index[p.Iface.ID] = i
-			sv.Interfaces = append(sv.Interfaces, SurveyedIface{Iface: Iface{ID: p.Iface.ID, Known: true, Name: p.Iface.Name}, FirstFrame: p.Frame})
-		}
-		sv.Interfaces[i].Segments++
+		after, _ := dec.Copies()
+		sv.Add(p, s, after != dropped)
 	}
-	sv.Copies = dec.dups.across
-	sv.First, sv.Last = src.Info().First, src.Info().Last
-	return sv, nil
+	return sv.Survey(dec), nil
+}
+
+// Surveyor is an interface survey made a packet at a time, as a decoder
+// that reads the input anyway decodes it (h2pcap analyze reading a file
+// as one capture): SurveyInterfaces' survey without a reading of its
+// own. Wants says whether a packet is surveyed; Add takes it once
+// decoded.
+type Surveyor struct {
+	src   Source
+	sv    InterfaceSurvey
+	nat   natFinder
+	index map[int32]int // interface ID -> index in sv.Interfaces
+	began bool          // the first packet was seen
+	off   bool          // the input cannot be several points
+}
+
+// NewSurveyor surveys src's interfaces.
+func NewSurveyor(src Source) *Surveyor {
+	return &Surveyor{src: src, index: map[int32]int{}}
+}
+
+// Wants says whether p, the input's next packet, is surveyed: false
+// for a packet that names no interface, and for all once the first
+// packet told the input cannot be several points (Off).
+func (s *Surveyor) Wants(p *Packet) bool {
+	if !s.began {
+		s.began = true
+		if !p.Iface.Known {
+			s.off = true
+		} else if c, ok := s.src.(ifaceCounter); ok && c.describedIfaces() < 2 && p.LinkType != 276 {
+			s.off = true
+		}
+	}
+	return !s.off && p.Iface.Known
+}
+
+// Off says the input cannot be several points: its packets name no
+// interface, or it describes one only (SurveyInterfaces' nil).
+func (s *Surveyor) Off() bool { return s.off }
+
+// Add takes p, which Wants took, once decoded: seg its TCP segment (nil
+// if it carries none), dropped whether the decoder dropped it as a copy.
+func (s *Surveyor) Add(p *Packet, seg *Segment, dropped bool) {
+	if seg == nil && !dropped {
+		return // no TCP segment, not a copy of one
+	}
+	if seg != nil && s.nat.repeats(seg, p.Iface.ID) {
+		s.sv.Rewritten++
+	}
+	s.sv.Segments++
+	i, seen := s.index[p.Iface.ID]
+	if !seen {
+		i = len(s.sv.Interfaces)
+		s.index[p.Iface.ID] = i
+		s.sv.Interfaces = append(s.sv.Interfaces, SurveyedIface{Iface: Iface{ID: p.Iface.ID, Known: true, Name: p.Iface.Name}, FirstFrame: p.Frame})
+	}
+	s.sv.Interfaces[i].Segments++
+}
+
+// Forwarded says whether what was added so far already shows packets
+// forwarded between the input's interfaces: TCP on two of them, and at
+// least min copies (dec's, the decoder that decoded them) or rewritten
+// ones. The survey at the input's end can only add to them.
+func (s *Surveyor) Forwarded(dec *InputDecoder, min int) bool {
+	if s.off || len(s.sv.Interfaces) < 2 {
+		return false
+	}
+	_, across := dec.Copies()
+	return across+s.sv.Rewritten >= min
+}
+
+// Survey is the survey of what was added, dec being the decoder that
+// decoded it; nil when the input cannot be several points.
+func (s *Surveyor) Survey(dec *InputDecoder) *InterfaceSurvey {
+	if s.off || !s.began {
+		if !s.began {
+			// No packet: as SurveyInterfaces, an empty survey.
+			return &InterfaceSurvey{First: s.src.Info().First, Last: s.src.Info().Last}
+		}
+		return nil
+	}
+	sv := s.sv
+	_, sv.Copies = dec.Copies()
+	sv.First, sv.Last = s.src.Info().First, s.src.Info().Last
+	return &sv
 }
 
 // natFinder finds the segments that repeat one captured just before on

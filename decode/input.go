@@ -93,6 +93,14 @@ func (r *InputDecoder) Decode(p *Packet, s *Segment) (ok bool, err error) {
 	return ok, err
 }
 
+// Copies returns how many TCP segments were dropped as copies so far,
+// and how many of them were captured on another interface than the
+// segment they repeat (DecodeStats' Duplicates and
+// CopiesAcrossInterfaces, without the rest).
+func (r *InputDecoder) Copies() (dropped, across int) {
+	return r.dups.dropped, r.dups.across
+}
+
 // Stats returns the counters so far.
 func (r *InputDecoder) Stats() DecodeStats {
 	st := r.dec.Stats()

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
+	"github.com/h2pcap/h2pcap/analyze"
 	"github.com/h2pcap/h2pcap/decode"
 )
 
@@ -91,6 +93,55 @@ func (sp *splitter) survey(path string) (*decode.InterfaceSurvey, error) {
 	}
 	sp.surveys[path] = sv
 	return sv, nil
+}
+
+// along says whether path, not surveyed yet, is surveyed as it is read
+// as one capture (surveyAlong) rather than first: by default (auto), a
+// file that can be read again.
+func (sp *splitter) along(path string) bool {
+	if sp == nil || sp.mode.set || !rereadable([]string{path}) {
+		return false
+	}
+	_, done := sp.surveys[path]
+	return !done
+}
+
+// surveyAlong is the interface survey of a file taken as it is read as
+// one capture (decode.Surveyor), by the analysis's own decoder.
+type surveyAlong struct {
+	survey    *decode.InterfaceSurvey // once read to its end: what splitter.survey would have found
+	forwarded bool                    // the reading stopped at forwarded copies
+}
+
+// read is a.ReadSource(in), in reading src, surveying src's interfaces
+// on the way; it stops where they show forwarded copies (forwarded).
+func (al *surveyAlong) read(a *analyze.Analyzer, in decode.Source, src decode.Source) (*decode.InputInfo, error) {
+	r := a.NewInputReader(in)
+	dec := r.Decoder()
+	sv := decode.NewSurveyor(src)
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !sv.Wants(p) {
+			r.Take(p)
+			continue
+		}
+		before, _ := dec.Copies()
+		seg := r.Take(p)
+		after, _ := dec.Copies()
+		sv.Add(p, seg, after != before)
+		if sv.Forwarded(dec, splitMinCopies) {
+			al.forwarded = true
+			return r.Info(), nil
+		}
+	}
+	al.survey = sv.Survey(dec)
+	return r.Info(), nil
 }
 
 // forwarded reports whether any of paths shows forwarded copies (and

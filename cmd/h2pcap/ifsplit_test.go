@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -555,4 +556,60 @@ func v6File(t *testing.T, scenario, name string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestSurveyAlong: the survey taken as a file is read as one capture
+// (surveyAlong) is the one a reading of its own finds, for a router's
+// capture with forwarded copies (the reading stops at them, well before
+// its end), two links without copies, pcapng and SLL2, and a file whose
+// packets name no interface.
+func TestSurveyAlong(t *testing.T) {
+	tests := []struct {
+		name      string
+		path      string
+		forwarded bool
+	}{
+		{"router SLL2", routerCapture(t, "multipoint-loss", true), true},
+		{"lab router SLL2", filepath.Join("..", "..", "testdata", "pcaps", "router-any", "router.pcap"), true},
+		{"lab router pcapng", filepath.Join("..", "..", "testdata", "pcaps", "router-any", "router.pcapng.gz"), true},
+		{"two links", routerCapture(t, "multipoint-loss", false), false},
+		{"no interfaces", filepath.Join("..", "..", "testdata", "pcaps", "multipoint-loss", "client.pcap"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := decode.Open(tt.path, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := decode.SurveyInterfaces(src)
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err = decode.Open(tt.path, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			a := analyze.New(analyze.Options{})
+			defer a.Close()
+			var al surveyAlong
+			info, err := al.read(a, src, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if al.forwarded != tt.forwarded {
+				t.Fatalf("forwarded %v, want %v", al.forwarded, tt.forwarded)
+			}
+			if tt.forwarded {
+				if want == nil || info.Packets >= want.Segments/2 {
+					t.Errorf("stopped after %d packets, the file has %d TCP segments", info.Packets, want.Segments)
+				}
+				return
+			}
+			if !reflect.DeepEqual(al.survey, want) {
+				t.Errorf("survey along %+v, survey alone %+v", al.survey, want)
+			}
+		})
+	}
 }

@@ -288,7 +288,7 @@ func TestReadInputsOverlapEarly(t *testing.T) {
 	if err != nil || !slices.Equal(order, paths) {
 		t.Fatalf("timeOrderFirsts = %v, %v; want the client's capture first", order, err)
 	}
-	whole, infos, early, err := readInputs(ctx, order, analyze.Options{}, open, nil, nil)
+	whole, infos, early, err := readInputs(ctx, order, analyze.Options{}, open, nil, nil, nil)
 	if err != nil || early {
 		t.Fatalf("readInputs without a watch: early %v, %v", early, err)
 	}
@@ -296,7 +296,7 @@ func TestReadInputsOverlapEarly(t *testing.T) {
 	if !overlap(infos) {
 		t.Fatal("the two captures read whole do not overlap: the case tests nothing")
 	}
-	a, part, early, err := readInputs(ctx, order, analyze.Options{}, open, nil, overlapWatch(firsts))
+	a, part, early, err := readInputs(ctx, order, analyze.Options{}, open, nil, overlapWatch(firsts), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
