@@ -135,7 +135,7 @@ type Analyzer struct {
 	settledRows  map[*conn]settledRow        // the settled connections' (Analyzer.settle)
 	spill        *rowSpill                   // nil without Options.SpillRows
 	kept         []*model.Connection         // Options.KeepRows: the forgotten connections' rows, in the order forgotten
-	keepRows     bool                        // Options.KeepRows, and neither SpillRows nor ForgetPlaced
+	keepRows     bool                        // Options.KeepRows, without SpillRows
 	plot         bool                        // Options.Plot
 	pics         map[*conn]*model.Plot       // pictures' data of conns whose trackers went (keepPlot); a map, not a conn field: that would take each conn to the next size class
 	perIface     bool                        // Options.OneInterfacePerConnection
@@ -283,7 +283,7 @@ func New(opts Options) *Analyzer {
 		if a.reuse {
 			a.streams = app.NewStreamPool(maxFreeStreams)
 		}
-		a.keepRows = opts.KeepRows && !opts.SpillRows && !opts.ForgetPlaced
+		a.keepRows = opts.KeepRows && !opts.SpillRows
 		if opts.SpillRows {
 			if sp, err := newRowSpill(); err == nil {
 				a.spill = sp

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/synth"
 	"github.com/h2pcap/h2pcap/model"
 	"github.com/h2pcap/h2pcap/report"
@@ -57,21 +56,10 @@ func TestKeepRowsSameReport(t *testing.T) {
 // number of rows KeepRows held.
 func allReportsOf(t *testing.T, path string, opts Options) (map[string][]byte, int) {
 	t.Helper()
-	src, err := decode.Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	a := New(opts)
-	defer a.Close()
-	info, err := a.ReadSource(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept := len(a.kept)
-	r := a.Report([]*decode.InputInfo{info})
-	out := map[string][]byte{}
-	for _, f := range []string{"json", "table", "markdown"} {
+	kept := 0
+	b, _, r := reportOfFile(t, path, "json", opts, func(a *Analyzer) { kept = len(a.kept) }, nil)
+	out := map[string][]byte{"json": b}
+	for _, f := range []string{"table", "markdown"} {
 		var b bytes.Buffer
 		if err := report.WriteOptions(&b, r, f, report.Options{All: true}); err != nil {
 			t.Fatal(err)

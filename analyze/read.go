@@ -16,6 +16,14 @@ import (
 // (no packet for a while) moves the analyzer's clock (Tick) and the
 // reading goes on.
 func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
+	return a.ReadSourceFunc(src, nil)
+}
+
+// ReadSourceFunc is ReadSource calling after, if not nil, with each
+// packet once analysed (its TCP segment, nil if none; r's Decoder says
+// what it dropped): the reading ends there, the input's info as far as
+// read, when after returns true.
+func (a *Analyzer) ReadSourceFunc(src decode.Source, after func(r *InputReader, p *decode.Packet, seg *decode.Segment) (stop bool)) (*decode.InputInfo, error) {
 	r := a.NewInputReader(src)
 	for {
 		p, err := r.Next()
@@ -25,7 +33,10 @@ func (a *Analyzer) ReadSource(src decode.Source) (*decode.InputInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Take(p)
+		seg := r.Take(p)
+		if after != nil && after(r, p, seg) {
+			break
+		}
 	}
 	return r.Info(), nil
 }

@@ -74,16 +74,13 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 			if sv.Off() {
 				return nil, nil
 			}
-			continue
+			continue // not decoded: it cannot be a copy across interfaces
 		}
-		dropped, _ := dec.Copies()
-		ok, _ := dec.Decode(p, &seg)
 		var s *Segment
-		if ok {
+		if ok, _ := dec.Decode(p, &seg); ok {
 			s = &seg
 		}
-		after, _ := dec.Copies()
-		sv.Add(p, s, after != dropped)
+		sv.Add(p, s, dec)
 	}
 	return sv.Survey(dec), nil
 }
@@ -91,15 +88,16 @@ func SurveyInterfaces(src Source) (*InterfaceSurvey, error) {
 // Surveyor is an interface survey made a packet at a time, as a decoder
 // that reads the input anyway decodes it (h2pcap analyze reading a file
 // as one capture): SurveyInterfaces' survey without a reading of its
-// own. Wants says whether a packet is surveyed; Add takes it once
-// decoded.
+// own. Add takes every packet once decoded; Wants says whether it is
+// surveyed (SurveyInterfaces decodes only those).
 type Surveyor struct {
-	src   Source
-	sv    InterfaceSurvey
-	nat   natFinder
-	index map[int32]int // interface ID -> index in sv.Interfaces
-	began bool          // the first packet was seen
-	off   bool          // the input cannot be several points
+	src     Source
+	sv      InterfaceSurvey
+	nat     natFinder
+	index   map[int32]int // interface ID -> index in sv.Interfaces
+	began   bool          // the first packet was seen
+	off     bool          // the input cannot be several points
+	dropped int           // the decoder's copies dropped at the last Add
 }
 
 // NewSurveyor surveys src's interfaces.
@@ -107,9 +105,10 @@ func NewSurveyor(src Source) *Surveyor {
 	return &Surveyor{src: src, index: map[int32]int{}}
 }
 
-// Wants says whether p, the input's next packet, is surveyed: false
-// for a packet that names no interface, and for all once the first
-// packet told the input cannot be several points (Off).
+// Wants says whether p, the input's next packet (or the one Add is
+// given), is surveyed: false for a packet that names no interface, and
+// for all once the first packet told the input cannot be several points
+// (Off).
 func (s *Surveyor) Wants(p *Packet) bool {
 	if !s.began {
 		s.began = true
@@ -126,10 +125,14 @@ func (s *Surveyor) Wants(p *Packet) bool {
 // interface, or it describes one only (SurveyInterfaces' nil).
 func (s *Surveyor) Off() bool { return s.off }
 
-// Add takes p, which Wants took, once decoded: seg its TCP segment (nil
-// if it carries none), dropped whether the decoder dropped it as a copy.
-func (s *Surveyor) Add(p *Packet, seg *Segment, dropped bool) {
-	if seg == nil && !dropped {
+// Add takes p once dec has decoded it: seg is its TCP segment, nil if it
+// carries none or dec dropped it as a copy. Every packet dec decodes is
+// given, so that a copy dropped is told from dec's count.
+func (s *Surveyor) Add(p *Packet, seg *Segment, dec *InputDecoder) {
+	dropped, _ := dec.Copies()
+	copied := dropped != s.dropped
+	s.dropped = dropped
+	if !s.Wants(p) || seg == nil && !copied {
 		return // no TCP segment, not a copy of one
 	}
 	if seg != nil && s.nat.repeats(seg, p.Iface.ID) {

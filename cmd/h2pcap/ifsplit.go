@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -116,32 +115,18 @@ type surveyAlong struct {
 // read is a.ReadSource(in), in reading src, surveying src's interfaces
 // on the way; it stops where they show forwarded copies (forwarded).
 func (al *surveyAlong) read(a *analyze.Analyzer, in decode.Source, src decode.Source) (*decode.InputInfo, error) {
-	r := a.NewInputReader(in)
-	dec := r.Decoder()
 	sv := decode.NewSurveyor(src)
-	for {
-		p, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !sv.Wants(p) {
-			r.Take(p)
-			continue
-		}
-		before, _ := dec.Copies()
-		seg := r.Take(p)
-		after, _ := dec.Copies()
-		sv.Add(p, seg, after != before)
-		if sv.Forwarded(dec, splitMinCopies) {
-			al.forwarded = true
-			return r.Info(), nil
-		}
+	var dec *decode.InputDecoder
+	info, err := a.ReadSourceFunc(in, func(r *analyze.InputReader, p *decode.Packet, seg *decode.Segment) bool {
+		dec = r.Decoder()
+		sv.Add(p, seg, dec)
+		al.forwarded = sv.Forwarded(dec, splitMinCopies)
+		return al.forwarded
+	})
+	if err == nil && !al.forwarded && dec != nil {
+		al.survey = sv.Survey(dec)
 	}
-	al.survey = sv.Survey(dec)
-	return r.Info(), nil
+	return info, err
 }
 
 // forwarded reports whether any of paths shows forwarded copies (and
