@@ -16,10 +16,12 @@ import (
 // Asian widths and escape sequences, padded, aligned) and keeps every
 // row's until it renders: `--all` on 1M SYNs spent 33 of its 63 CPU
 // seconds and gigabytes there, 55 µs a row, its connections table
-// rendered whole. Most tables hold plain cells: printable runes that are
-// no spaces, none at either end, each as wide as tablewriter's twwidth
-// says (a duration's µ is one column, two in an East Asian locale). Their layout is one width a column (the widest cell or
-// header), headers centred, cells left-aligned, one space either side;
+// rendered whole. Most tables hold plain cells: printable runes, no
+// space but ASCII's and none at either end, each as wide as
+// tablewriter's twwidth says (a duration's µ is one column, two in an
+// East Asian locale). Their layout is one width a column (the widest
+// cell or header), headers centred, cells left-aligned, one space either
+// side;
 // plainTable writes those bytes directly, as tablewriter would (the box
 // and the Markdown renderer with t.table's options), and anything else
 // still goes through tablewriter. TestPlainTableAsTablewriter holds the
