@@ -17,13 +17,7 @@ import (
 // connection closed for 100 ms: one judging at each sweep, one deferring
 // (forget.go). Their JSON reports must be the same bytes.
 func FuzzDeferredForget(f *testing.F) {
-	// Two short connections: handshake, data, FINs, then quiet.
-	f.Add([]byte("\x00\x02\x00\x00\x00\x00\x00\x01" + "\x80\x12\x00\x01\x00\x00\x00\x01" +
-		"\x00\x10\x01\x01\x00\x00\x00\x01" + "\x00\x18\x01\x01\x08\x00\x00\x01" +
-		"\x80\x18\x01\x02\x08\x00\x00\x01" + "\x00\x11\x02\x02\x00\x00\x00\x01" +
-		"\x80\x11\x02\x03\x00\x00\x00\x01" + "\x00\x10\x03\x03\x00\x00\x00\x01" +
-		"\x01\x02\x00\x00\x00\x00\x00\x7f" + "\x81\x12\x00\x01\x00\x00\x00\x7f" +
-		"\x01\x11\x01\x01\x00\x00\x00\x7f" + "\x81\x14\x01\x02\x00\x00\x00\x7f"))
+	f.Add([]byte(fuzzTwoShort))
 	// A connection closes; past the next sweep (lone SYNs of five more
 	// clients, 255 ms apart, build no trackers) a late FIN of it, or an
 	// ICMP error quoting its SYN, comes while it is still listed due.
@@ -35,20 +29,9 @@ func FuzzDeferredForget(f *testing.F) {
 		"\x05\x02\x00\x00\x00\x00\x00\xff"
 	f.Add([]byte(closed + "\x00\x11\x01\x01\x00\x00\x00\x01"))
 	f.Add([]byte(closed + "\x40\x02\x00\x00\x00\x00\x00\x01"))
-	sv := netip.MustParseAddrPort("198.18.2.2:443")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run := func(noDefer bool) []byte {
-			a := New(Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true})
-			a.noDefer = noDefer
-			defer a.Close()
-			feedFuzz(a, data, sv)
-			// With an input, whose warnings count the segments of
-			// connections already judged.
-			var out bytes.Buffer
-			if err := report.Write(&out, a.Report([]*decode.InputInfo{{}}), "json"); err != nil {
-				t.Fatal(err)
-			}
-			return out.Bytes()
+			return fuzzJSON(t, data, Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true}, func(a *Analyzer) { a.noDefer = noDefer })
 		}
 		if want, got := run(true), run(false); !bytes.Equal(got, want) {
 			t.Fatalf("deferred, the report differs:\n%s\nwant\n%s", got, want)
@@ -61,6 +44,35 @@ func FuzzDeferredForget(f *testing.F) {
 // ICMP error quoting the client's segment (0x40); b[1] the flags; b[2],
 // b[3] the sequence and acknowledgement offsets; b[4:6] the payload
 // length (11 bits); b[7] the milliseconds since the segment before.
+// fuzzTwoShort is a seed of the forgetting's fuzzers: two short
+// connections (handshake, data, FINs), then quiet, the first forgotten
+// healthy as the second goes on.
+const fuzzTwoShort = "\x00\x02\x00\x00\x00\x00\x00\x01" + "\x80\x12\x00\x01\x00\x00\x00\x01" +
+	"\x00\x10\x01\x01\x00\x00\x00\x01" + "\x00\x18\x01\x01\x08\x00\x00\x01" +
+	"\x80\x18\x01\x02\x08\x00\x00\x01" + "\x00\x11\x02\x02\x00\x00\x00\x01" +
+	"\x80\x11\x02\x03\x00\x00\x00\x01" + "\x00\x10\x03\x03\x00\x00\x00\x01" +
+	"\x01\x02\x00\x00\x00\x00\x00\x7f" + "\x81\x12\x00\x01\x00\x00\x00\x7f" +
+	"\x01\x11\x01\x01\x00\x00\x00\x7f" + "\x81\x14\x01\x02\x00\x00\x00\x7f"
+
+// fuzzJSON is the JSON report of a new Analyzer with opts (set up by
+// setup, if not nil) fed data (feedFuzz, to 198.18.2.2:443), with an
+// input, whose warnings count the segments of connections already
+// judged.
+func fuzzJSON(t *testing.T, data []byte, opts Options, setup func(*Analyzer)) []byte {
+	t.Helper()
+	a := New(opts)
+	if setup != nil {
+		setup(a)
+	}
+	defer a.Close()
+	feedFuzz(a, data, netip.MustParseAddrPort("198.18.2.2:443"))
+	var out bytes.Buffer
+	if err := report.Write(&out, a.Report([]*decode.InputInfo{{}}), "json"); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 func feedFuzz(a *Analyzer, data []byte, sv netip.AddrPort) {
 	now := t0
 	for i, d := 0, data; len(d) >= 8; i, d = i+1, d[8:] {

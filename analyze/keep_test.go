@@ -2,12 +2,10 @@ package analyze
 
 import (
 	"bytes"
-	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/internal/synth"
 	"github.com/h2pcap/h2pcap/model"
 	"github.com/h2pcap/h2pcap/report"
@@ -115,30 +113,11 @@ func TestMergeKept(t *testing.T) {
 // each row made, judged and put back in stream order alike, whatever
 // the connections and their timing.
 func FuzzKeepRows(f *testing.F) {
-	// Two short connections: handshake, data, FINs, then quiet (the
-	// first is forgotten healthy as the second goes on); a reset; lone
-	// SYNs quiet between.
-	f.Add([]byte("\x00\x02\x00\x00\x00\x00\x00\x01" + "\x80\x12\x00\x01\x00\x00\x00\x01" +
-		"\x00\x10\x01\x01\x00\x00\x00\x01" + "\x00\x18\x01\x01\x08\x00\x00\x01" +
-		"\x80\x18\x01\x02\x08\x00\x00\x01" + "\x00\x11\x02\x02\x00\x00\x00\x01" +
-		"\x80\x11\x02\x03\x00\x00\x00\x01" + "\x00\x10\x03\x03\x00\x00\x00\x01" +
-		"\x01\x02\x00\x00\x00\x00\x00\x7f" + "\x81\x12\x00\x01\x00\x00\x00\x7f" +
-		"\x01\x11\x01\x01\x00\x00\x00\x7f" + "\x81\x14\x01\x02\x00\x00\x00\x7f" +
-		"\x02\x02\x00\x00\x00\x00\x00\xff" + "\x03\x02\x00\x00\x00\x00\x00\xff"))
-	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	// fuzzTwoShort, then lone SYNs, quiet between.
+	f.Add([]byte(fuzzTwoShort + "\x02\x02\x00\x00\x00\x00\x00\xff" + "\x03\x02\x00\x00\x00\x00\x00\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		run := func(opts Options) []byte {
-			a := New(opts)
-			defer a.Close()
-			feedFuzz(a, data, sv)
-			var out bytes.Buffer
-			if err := report.Write(&out, a.Report([]*decode.InputInfo{{}}), "json"); err != nil {
-				t.Fatal(err)
-			}
-			return out.Bytes()
-		}
-		spilled := run(Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true, SpillRows: true})
-		kept := run(Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true, KeepRows: true})
+		spilled := fuzzJSON(t, data, Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true, SpillRows: true}, nil)
+		kept := fuzzJSON(t, data, Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true, KeepRows: true}, nil)
 		if !bytes.Equal(kept, spilled) {
 			t.Fatalf("with the rows kept, the report differs:\n%s\nspilled\n%s", kept, spilled)
 		}

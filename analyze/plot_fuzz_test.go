@@ -2,12 +2,8 @@ package analyze
 
 import (
 	"bytes"
-	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/h2pcap/h2pcap/decode"
-	"github.com/h2pcap/h2pcap/report"
 )
 
 // FuzzPlotFreed: with Options.Plot, freeing the trackers early
@@ -23,17 +19,9 @@ func FuzzPlotFreed(f *testing.F) {
 		"\x01\x02\x00\x00\x00\x00\x00\x7f" + "\x81\x12\x00\x01\x00\x00\x00\x7f" +
 		"\x81\x14\x01\x02\x00\x00\x00\x7f" + "\x02\x02\x00\x00\x00\x00\x00\xff" +
 		"\x03\x02\x00\x00\x00\x00\x00\xff"))
-	sv := netip.MustParseAddrPort("198.18.2.2:443")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run := func(once bool) []byte {
-			a := New(Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: once, SpillRows: true, Plot: true})
-			defer a.Close()
-			feedFuzz(a, data, sv)
-			var out bytes.Buffer
-			if err := report.Write(&out, a.Report([]*decode.InputInfo{{}}), "json"); err != nil {
-				t.Fatal(err)
-			}
-			return out.Bytes()
+			return fuzzJSON(t, data, Options{ForgetHealthy: 100 * time.Millisecond, ReportOnce: once, SpillRows: true, Plot: true}, nil)
 		}
 		want, got := run(false), run(true)
 		if bytes.Contains(got, []byte("whose rows were made then")) {
