@@ -406,7 +406,17 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	}
 	if c == nil || c == a.gone || c.settled {
 		// None, or one whose row is made (forgotten or settled): an
-		// error that quotes it now changes nothing of it.
+		// error that quotes it now changes nothing of it. The report
+		// says so, as it does of a late segment: kept whole, the
+		// connection would have taken it (a router's unreachable
+		// among its suspects).
+		switch {
+		case c == nil:
+		case c.settled:
+			a.fg.lateICMPKept++
+		default:
+			a.fg.lateICMP++
+		}
 		return
 	}
 	var ended bool
@@ -599,6 +609,8 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		}
 		warn(a.fg.late, "%d segments came for connections already closed, quiet for %s and summarised as healthy; they are counted in no connection")
 		warn(a.fg.lateKept, "%d segments came for connections already closed and quiet for %s, whose rows were made then; they are counted in no connection")
+		warn(a.fg.lateICMP, "%d ICMP errors came for connections already closed, quiet for %s and summarised (as healthy, or as probes); they changed none of them")
+		warn(a.fg.lateICMPKept, "%d ICMP errors came for connections already closed and quiet for %s, whose rows were made then; they changed none of them")
 	}
 	listed = a.judgeReport(r, listed, facts, later, place) // judge.go
 	if a.spill != nil && a.spill.Len() > 0 {

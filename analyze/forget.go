@@ -34,7 +34,10 @@ type forgetter struct {
 	minConns int
 	late     int // segments of forgotten connections (Analyzer.late)
 	lateKept int // segments of settled connections (Analyzer.settle)
-	settled  int // connections settled
+	// lateICMP and lateICMPKept count the ICMP errors that quoted a
+	// forgotten connection and a settled one (Analyzer.ICMPError).
+	lateICMP, lateICMPKept int
+	settled                int // connections settled
 	// nextSec and nextNsec are the next sweep's time, as Unix seconds
 	// and nanoseconds (sweepDue, asked at every segment).
 	nextSec  int64
