@@ -575,7 +575,11 @@ func clientNet(a netip.Addr) netip.Prefix {
 // drop frees forgotten connection c. Its 4-tuple keeps a tombstone, not
 // the connection: a late segment of it (a FIN sent again) must not open
 // a new tcp.stream, which would shift every later stream number off
-// tshark's. A new SYN does open one, as it would have anyway.
+// tshark's. A SYN opens one, as a new connection's would have anyway;
+// but a SYN sent again with the old ISN, seconds after the close (the
+// tracker's tcp.Conn.SYN would keep it in the old connection), opens
+// one too: the tombstone keeps no ISN. The same holds for a settled
+// connection (FuzzPlotFreed finds such inputs).
 func (a *Analyzer) drop(c *conn) {
 	a.fg.dropped++
 	c.forgotten = true
