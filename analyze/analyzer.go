@@ -338,21 +338,20 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		c = a.conns.get(t, a.gone)
 	}
 	var pre tcp.Flags
-	if c != nil && c == a.gone {
-		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
-			a.late()
+	if c != nil && (c == a.gone || c.settled) {
+		if t == nil {
+			t = new(tupleOf(s.Src, s.Dst))
+		}
+		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN || a.resentSYN(t, s) {
+			if c == a.gone {
+				a.late()
+			} else {
+				a.fg.lateKept++
+			}
 			a.lastConn = nil
 			return 0
 		}
-		c = nil // a new connection on a forgotten one's 4-tuple
-	}
-	if c != nil && c.settled {
-		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
-			a.fg.lateKept++
-			a.lastConn = nil
-			return 0
-		}
-		c = nil // a new connection on a settled one's 4-tuple
+		c = nil // a new connection on a forgotten or settled one's 4-tuple
 	}
 	if c == nil {
 		c = a.newConn(t, s)

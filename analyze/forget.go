@@ -10,7 +10,9 @@ import (
 	"github.com/h2pcap/h2pcap/internal/jsonrow"
 	"github.com/h2pcap/h2pcap/internal/warm"
 
+	"github.com/h2pcap/h2pcap/analyze/tcp"
 	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -54,7 +56,10 @@ type forgetter struct {
 	head      int
 	forgotten verdict.Forgotten
 	index     map[pathKey]int // forgotten.Paths by client net and server
-	dropped   int             // connections forgotten: healthy ones and probes
+	// bases are the base sequence numbers of the forgotten and settled
+	// connections, by their tuple's hash (keepBases).
+	bases   map[uint64]tcp.Bases
+	dropped int // connections forgotten: healthy ones and probes
 	// placed: Options.ForgetPlaced; rows what is kept of the forgotten
 	// connections then (Forgotten).
 	placed bool
@@ -360,6 +365,8 @@ func (a *Analyzer) settle(c *conn, j forgetting) {
 		client, _ := c.Roles()
 		a.keepPlot(c, c.plotOf(client))
 	}
+	t := tupleOf(c.ep[sideA], c.ep[sideB])
+	a.keepBases(c, &t)
 	c.settled = true
 	a.fg.settled++
 	if a.reuse && len(a.free) < maxFree {
@@ -575,27 +582,83 @@ func clientNet(a netip.Addr) netip.Prefix {
 // drop frees forgotten connection c. Its 4-tuple keeps a tombstone, not
 // the connection: a late segment of it (a FIN sent again) must not open
 // a new tcp.stream, which would shift every later stream number off
-// tshark's. A SYN opens one, as a new connection's would have anyway;
-// but a SYN sent again with the old ISN, seconds after the close (the
-// tracker's tcp.Conn.SYN would keep it in the old connection), opens
-// one too: the tombstone keeps no ISN. The same holds for a settled
-// connection (FuzzPlotFreed finds such inputs).
+// tshark's. A SYN opens one, as a new connection's would have anyway,
+// unless it is c's own SYN sent again (keepBases).
 func (a *Analyzer) drop(c *conn) {
 	a.fg.dropped++
 	c.forgotten = true
 	a.all[c.stream] = nil
+	t := tupleOf(c.ep[sideA], c.ep[sideB])
+	a.keepBases(c, &t)
 	if a.reuse && c.connState != nil && len(a.free) < maxFree {
 		// Nothing reads its trackers again: the next connection's are
 		// made in their memory (Analyzer.build).
 		a.free = append(a.free, c.connState)
 		c.connState = nil
 	}
-	if t := tupleOf(c.ep[sideA], c.ep[sideB]); a.conns.get(&t, a.gone) == c {
+	if a.conns.get(&t, a.gone) == c {
 		a.conns.set(&t, a.gone, a.gone)
 	}
 	if a.lastConn == c {
 		a.lastConn = nil
 	}
+}
+
+// A SYN sent again on a forgotten or settled connection's 4-tuple.
+//
+// A pure SYN on a tracked connection's 4-tuple starts a new tcp.stream
+// only if its ISN differs from the base sequence number its side already
+// has (tcp.Conn.SYN): the same ISN is the old connection's SYN sent
+// again. A scanner with stateless SYN cookies sends just that when it
+// retries a port (the cookie is a hash of the 4-tuple), seconds after the
+// first probe was answered and reset and its connection forgotten. The
+// tracker is gone by then, so each forgotten or settled connection's
+// bases are kept by its tuple's hash (about 40 bytes, against the
+// tracker's 2 KB): without them the retry opened a new tcp.stream and
+// every later stream number was off tshark's by one (FuzzPlotFreed found
+// it).
+
+// keepBases keeps the base sequence numbers of c, forgotten or settled
+// on tuple t, by t's hash: its lower endpoint's (netip.AddrPort.Compare)
+// first, as a tombstone knows no endpoints.
+func (a *Analyzer) keepBases(c *conn, t *tuple) {
+	var b tcp.Bases
+	switch {
+	case c.sh != nil:
+		b = c.sh.bases
+	case c.connState != nil:
+		b = c.tcp.Bases()
+	case c.half.set:
+		b.Segment(sideA, &decode.Segment{Seq: c.half.seq, Flags: decode.FlagSYN})
+	}
+	if c.ep[sideA].Compare(c.ep[sideB]) > 0 {
+		b = b.Swapped()
+	}
+	if a.fg.bases == nil {
+		a.fg.bases = map[uint64]tcp.Bases{}
+	}
+	a.fg.bases[t.h] = b
+}
+
+// resentSYN says whether pure SYN s, on the 4-tuple t of a forgotten or
+// settled connection, is that connection's SYN sent again (its side's
+// old ISN, or a side whose ISN it never knew, as tcp.Conn.SYN has it):
+// then it is a late segment of that connection. Otherwise s opens a new
+// one, and the old bases go.
+func (a *Analyzer) resentSYN(t *tuple, s *decode.Segment) bool {
+	b, ok := a.fg.bases[t.h]
+	if !ok {
+		return false
+	}
+	side := sideA
+	if s.Src.Compare(s.Dst) > 0 {
+		side = sideB
+	}
+	if b.NewConversation(side, s.Seq) {
+		delete(a.fg.bases, t.h)
+		return false
+	}
+	return true
 }
 
 // late takes a segment of a forgotten connection that is not a new SYN:

@@ -382,3 +382,69 @@ func TestDeferredForgetPlaced(t *testing.T) {
 		})
 	}
 }
+
+// A pure SYN on a forgotten or settled connection's 4-tuple opens a new
+// tcp.stream only if tshark's would: its ISN differs from the one its
+// side had (a scanner's retry with a SYN cookie, the same ISN, is the old
+// connection's SYN sent again, late). The streams counted are those of an
+// analysis that forgets nothing, forgetting alone, settling (ReportOnce:
+// the reset ones) and with workers.
+func TestResentSYN(t *testing.T) {
+	const n = 30
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	healthy := netip.MustParseAddrPort("198.18.1.1:1024") // the first
+	reset := netip.MustParseAddrPort("198.18.1.4:1027")   // the 4th: reset, settled with ReportOnce
+	tests := []struct {
+		name     string
+		src, dst netip.AddrPort
+		seq      uint32
+		late     bool
+	}{
+		{"client's old ISN", healthy, sv, 100, true},
+		{"server's old ISN", sv, healthy, 500, true},
+		{"a new ISN", healthy, sv, 9000, false},
+		{"the server's side, a new ISN", sv, healthy, 9000, false},
+		{"reset, client's old ISN", reset, sv, 100, true},
+		{"reset, a new ISN", reset, sv, 7, false},
+	}
+	opts := map[string]Options{
+		"forgotten": {ForgetHealthy: time.Second, ForgetAbove: 5},
+		"settled":   {ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: true},
+		"workers":   {ForgetHealthy: time.Second, ForgetAbove: 5, Workers: 2},
+	}
+	for _, tt := range tests {
+		run := func(o Options) (*model.Report, *decode.InputInfo) {
+			a := New(o)
+			defer a.Close()
+			end := shortConns(a, n, true)
+			a.Tick(end.Add(time.Minute))
+			a.Segment(&decode.Segment{Src: tt.src, Dst: tt.dst, Flags: decode.FlagSYN, Seq: tt.seq, Frame: 10000, Time: end.Add(time.Minute), Window: 1000})
+			in := &decode.InputInfo{}
+			return a.Report([]*decode.InputInfo{in}), in
+		}
+		want, _ := run(Options{})
+		if streams := n + 1; tt.late {
+			if want.Summary.Connections != n {
+				t.Fatalf("%s: kept whole, %d connections, want %d", tt.name, want.Summary.Connections, n)
+			}
+		} else if want.Summary.Connections != streams {
+			t.Fatalf("%s: kept whole, %d connections, want %d", tt.name, want.Summary.Connections, streams)
+		}
+		for name, o := range opts {
+			r, in := run(o)
+			if r.Summary.Connections != want.Summary.Connections {
+				t.Errorf("%s, %s: %d connections, want %d as kept whole", tt.name, name, r.Summary.Connections, want.Summary.Connections)
+			}
+			// A reset connection stays whole but settled: its tracker
+			// takes the SYN, as kept whole.
+			late := tt.late && (tt.src != reset || name == "settled")
+			warned := len(in.Warnings) == 1 && strings.Contains(in.Warnings[0], "1 segments came for connections already closed")
+			if warned != late {
+				t.Errorf("%s, %s: warnings %q, want one of a late segment: %v", tt.name, name, in.Warnings, late)
+			}
+			if !tt.late && r.Connections[len(r.Connections)-1].Stream != n {
+				t.Errorf("%s, %s: the new SYN's connection is not listed as stream %d", tt.name, name, n)
+			}
+		}
+	}
+}

@@ -329,6 +329,14 @@ func (b *Bases) NewConversation(side int, seq uint32) bool {
 	return b[side].set && Seq(seq) != b[side].seq
 }
 
+// Bases returns c's base sequence numbers per side, for the answer of
+// Conn.SYN once c itself is gone (an analysis that forgets closed
+// connections keeps only these of each).
+func (c *Conn) Bases() Bases { return Bases{c.flow[0].base, c.flow[1].base} }
+
+// Swapped is b with its sides exchanged.
+func (b Bases) Swapped() Bases { return Bases{b[1], b[0]} }
+
 // Mem is what of a Conn's memory Reuse gives the next connection
 // tracked in its place.
 type Mem struct{ ends [2][]int64 }

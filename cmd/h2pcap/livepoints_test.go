@@ -304,7 +304,8 @@ func TestLivePointsMemory(t *testing.T) {
 // of each forgotten connection of two interfaces: 1,114 bytes measured
 // (2026-12-06: the Placer's packed record, each point's forgotten row,
 // 72-byte clean span and 4-tuple tombstone; 2,220 before the records
-// were packed and the spans shrunk), with room.
+// were packed and the spans shrunk; 845 on 2026-12-07 with each
+// tombstone's ISNs, 758 without), with room.
 const livePointsKeep = 1400
 
 // twoPointsClean is twoPoints without a packet missing: n healthy
