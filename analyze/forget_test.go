@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/oracle"
 	"github.com/h2pcap/h2pcap/model"
 	"github.com/h2pcap/h2pcap/report"
 )
@@ -22,15 +23,24 @@ import (
 // 10 ends with an RST from the server instead (a problem: reset). It
 // returns the time after the last one.
 func shortConns(a *Analyzer, n int, reset bool) time.Time {
+	segs, end := shortConnSegs(n, reset)
+	for _, s := range segs {
+		a.Segment(s)
+	}
+	return end
+}
+
+// shortConnSegs are shortConns' segments, numbered from frame 1, and the
+// time after the last one.
+func shortConnSegs(n int, reset bool) ([]*decode.Segment, time.Time) {
 	sv := netip.MustParseAddrPort("198.18.2.2:443")
 	payload := make([]byte, 300)
-	frame := 0
+	var segs []*decode.Segment
 	now := t0
 	seg := func(s *decode.Segment) {
-		frame++
-		s.Frame, s.Time, s.Window = frame, now, 1000
+		s.Frame, s.Time, s.Window = len(segs)+1, now, 1000
 		now = now.Add(time.Millisecond)
-		a.Segment(s)
+		segs = append(segs, s)
 	}
 	for i := 0; i < n; i++ {
 		now = t0.Add(time.Duration(i) * time.Second)
@@ -48,7 +58,7 @@ func shortConns(a *Analyzer, n int, reset bool) time.Time {
 		seg(&decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagACK | decode.FlagFIN, Seq: 801, Ack: 402})
 		seg(&decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK, Seq: 402, Ack: 802})
 	}
-	return now
+	return segs, now
 }
 
 // With ForgetHealthy, closed healthy connections leave the list once
@@ -383,6 +393,29 @@ func TestDeferredForgetPlaced(t *testing.T) {
 	}
 }
 
+// TestResentSYN's endpoints: of shortConnSegs(30, true)'s connections.
+var (
+	resentSV      = netip.MustParseAddrPort("198.18.2.2:443")
+	resentHealthy = netip.MustParseAddrPort("198.18.1.1:1024") // the first
+	resentReset   = netip.MustParseAddrPort("198.18.1.4:1027") // the 4th: reset, settled with ReportOnce
+)
+
+// resentSYNTests are TestResentSYN's SYNs, each after
+// shortConnSegs(30, true): whether it is late (the old connection's).
+var resentSYNTests = []struct {
+	name     string
+	src, dst netip.AddrPort
+	seq      uint32
+	late     bool
+}{
+	{"client's old ISN", resentHealthy, resentSV, 100, true},
+	{"server's old ISN", resentSV, resentHealthy, 500, true},
+	{"a new ISN", resentHealthy, resentSV, 9000, false},
+	{"the server's side, a new ISN", resentSV, resentHealthy, 9000, false},
+	{"reset, client's old ISN", resentReset, resentSV, 100, true},
+	{"reset, a new ISN", resentReset, resentSV, 7, false},
+}
+
 // A pure SYN on a forgotten or settled connection's 4-tuple opens a new
 // tcp.stream only if tshark's would: its ISN differs from the one its
 // side had (a scanner's retry with a SYN cookie, the same ISN, is the old
@@ -391,22 +424,7 @@ func TestDeferredForgetPlaced(t *testing.T) {
 // the reset ones) and with workers.
 func TestResentSYN(t *testing.T) {
 	const n = 30
-	sv := netip.MustParseAddrPort("198.18.2.2:443")
-	healthy := netip.MustParseAddrPort("198.18.1.1:1024") // the first
-	reset := netip.MustParseAddrPort("198.18.1.4:1027")   // the 4th: reset, settled with ReportOnce
-	tests := []struct {
-		name     string
-		src, dst netip.AddrPort
-		seq      uint32
-		late     bool
-	}{
-		{"client's old ISN", healthy, sv, 100, true},
-		{"server's old ISN", sv, healthy, 500, true},
-		{"a new ISN", healthy, sv, 9000, false},
-		{"the server's side, a new ISN", sv, healthy, 9000, false},
-		{"reset, client's old ISN", reset, sv, 100, true},
-		{"reset, a new ISN", reset, sv, 7, false},
-	}
+	tests, reset := resentSYNTests, resentReset
 	opts := map[string]Options{
 		"forgotten": {ForgetHealthy: time.Second, ForgetAbove: 5},
 		"settled":   {ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: true},
@@ -423,11 +441,11 @@ func TestResentSYN(t *testing.T) {
 			return a.Report([]*decode.InputInfo{in}), in
 		}
 		want, _ := run(Options{})
-		if streams := n + 1; tt.late {
-			if want.Summary.Connections != n {
-				t.Fatalf("%s: kept whole, %d connections, want %d", tt.name, want.Summary.Connections, n)
-			}
-		} else if want.Summary.Connections != streams {
+		streams := n
+		if !tt.late {
+			streams++
+		}
+		if want.Summary.Connections != streams {
 			t.Fatalf("%s: kept whole, %d connections, want %d", tt.name, want.Summary.Connections, streams)
 		}
 		for name, o := range opts {
@@ -445,6 +463,26 @@ func TestResentSYN(t *testing.T) {
 			if !tt.late && r.Connections[len(r.Connections)-1].Stream != n {
 				t.Errorf("%s, %s: the new SYN's connection is not listed as stream %d", tt.name, name, n)
 			}
+		}
+	}
+}
+
+// TestResentSYNTshark: the streams TestResentSYN counts kept whole are
+// tshark's: a SYN with its side's old ISN is in the old stream, one with
+// a new ISN opens the next.
+func TestResentSYNTshark(t *testing.T) {
+	oracle.Tshark(t)
+	const n = 30
+	for _, tt := range resentSYNTests {
+		segs, end := shortConnSegs(n, true)
+		segs = append(segs, &decode.Segment{Src: tt.src, Dst: tt.dst, Flags: decode.FlagSYN, Seq: tt.seq, Frame: len(segs) + 1, Time: end.Add(time.Minute), Window: 1000})
+		path := filepath.Join(t.TempDir(), "resent.pcap")
+		if err := writeRawPcap(path, segs); err != nil {
+			t.Fatal(err)
+		}
+		th := runTshark(t, path)[len(segs)]
+		if th == nil || (th.stream < n) != tt.late {
+			t.Errorf("%s: tshark puts the SYN in %+v, want the old stream: %v", tt.name, th, tt.late)
 		}
 	}
 }
