@@ -342,7 +342,7 @@ func (a *Analyzer) segment(s *decode.Segment) tcp.Flags {
 		if t == nil {
 			t = new(tupleOf(s.Src, s.Dst))
 		}
-		if s.Flags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN || a.resentSYN(t, s) {
+		if a.lateTo(t, s) {
 			if c == a.gone {
 				a.late()
 			} else {

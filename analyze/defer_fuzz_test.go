@@ -39,11 +39,6 @@ func FuzzDeferredForget(f *testing.F) {
 	})
 }
 
-// feedFuzz gives a the segments data encodes, 8 bytes each, of clients of
-// server sv: b[0] the client (low 3 bits), from the server (0x80), an
-// ICMP error quoting the client's segment (0x40); b[1] the flags; b[2],
-// b[3] the sequence and acknowledgement offsets; b[4:6] the payload
-// length (11 bits); b[7] the milliseconds since the segment before.
 // fuzzTwoShort is a seed of the forgetting's fuzzers: two short
 // connections (handshake, data, FINs), then quiet, the first forgotten
 // healthy as the second goes on.
@@ -73,7 +68,16 @@ func fuzzJSON(t *testing.T, data []byte, opts Options, setup func(*Analyzer)) []
 	return out.Bytes()
 }
 
-func feedFuzz(a *Analyzer, data []byte, sv netip.AddrPort) {
+// feedFuzz gives a the segments data encodes, 8 bytes each, of clients of
+// server sv: b[0] the client (low 3 bits), from the server (0x80), an
+// ICMP error quoting the client's segment (0x40); b[1] the flags; b[2],
+// b[3] the sequence and acknowledgement offsets; b[4:6] the payload
+// length (11 bits); b[7] the milliseconds since the segment before.
+func feedFuzz(a *Analyzer, data []byte, sv netip.AddrPort) { feedFuzzFunc(a, data, sv, nil) }
+
+// feedFuzzFunc is feedFuzz calling after (if not nil) with each
+// segment's frame once a has it.
+func feedFuzzFunc(a *Analyzer, data []byte, sv netip.AddrPort, after func(frame int)) {
 	now := t0
 	for i, d := 0, data; len(d) >= 8; i, d = i+1, d[8:] {
 		b := d[:8]
@@ -92,5 +96,8 @@ func feedFuzz(a *Analyzer, data []byte, sv netip.AddrPort) {
 			s.Src, s.Dst, s.Seq, s.Ack = sv, cl, ack, seq
 		}
 		a.Segment(s)
+		if after != nil {
+			after(s.Frame)
+		}
 	}
 }

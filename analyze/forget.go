@@ -583,7 +583,7 @@ func clientNet(a netip.Addr) netip.Prefix {
 // the connection: a late segment of it (a FIN sent again) must not open
 // a new tcp.stream, which would shift every later stream number off
 // tshark's. A SYN opens one, as a new connection's would have anyway,
-// unless it is c's own SYN sent again (keepBases).
+// unless it is c's own SYN sent again (keepBases, lateTo).
 func (a *Analyzer) drop(c *conn) {
 	a.fg.dropped++
 	c.forgotten = true
@@ -640,24 +640,29 @@ func (a *Analyzer) keepBases(c *conn, t *tuple) {
 	a.fg.bases[t.h] = b
 }
 
-// resentSYN says whether pure SYN s, on the 4-tuple t of a forgotten or
-// settled connection, is that connection's SYN sent again (its side's
-// old ISN, or a side whose ISN it never knew, as tcp.Conn.SYN has it):
-// then it is a late segment of that connection. Otherwise s opens a new
-// one, and the old bases go.
-func (a *Analyzer) resentSYN(t *tuple, s *decode.Segment) bool {
+// lateTo says whether s, on the 4-tuple t of a forgotten or settled
+// connection, is a late segment of it: anything but a pure SYN, or a pure
+// SYN with its side's old ISN (or an ISN its side never had), as
+// tcp.Conn.SYN has it. A late segment moves the bases kept as it would
+// have moved the tracker's (tcp.Bases.Segment: an ACK sets the other
+// side's), so that a SYN after it is judged as the tracker would judge
+// it. Otherwise s opens a new connection, and the old bases go.
+func (a *Analyzer) lateTo(t *tuple, s *decode.Segment) bool {
+	pure := s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	b, ok := a.fg.bases[t.h]
 	if !ok {
-		return false
+		return !pure
 	}
 	side := sideA
 	if s.Src.Compare(s.Dst) > 0 {
 		side = sideB
 	}
-	if b.NewConversation(side, s.Seq) {
+	if pure && b.NewConversation(side, s.Seq) {
 		delete(a.fg.bases, t.h)
 		return false
 	}
+	b.Segment(side, s)
+	a.fg.bases[t.h] = b
 	return true
 }
 

@@ -321,7 +321,7 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 	}
 	pureSYN := s.Flags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN
 	if c != nil && c == a.gone {
-		if !pureSYN || a.resentSYN(tup(), s) {
+		if a.lateTo(tup(), s) {
 			a.late()
 			a.lastConn = nil
 			return
