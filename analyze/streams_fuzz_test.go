@@ -4,19 +4,21 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // FuzzForgetStreams: forgetting changes no segment's tcp.stream. Each
 // segment of arbitrary sequences (feedFuzz) goes to the same stream in an
 // analysis that keeps every connection whole (the tracker's numbering,
 // tshark's) as in one that forgets the healthy ones closed for 100 ms, in
-// one that settles the others too (ReportOnce) and in one whose
-// connections are on workers (Workers), but for the segments those count
-// late (no stream: a late FIN, a SYN sent again with the old ISN). A SYN
-// on a forgotten 4-tuple that the tracker kept in the old connection
-// opened a new stream, and every later number was off by one; so did one
-// whose side's ISN only a late segment had set (an ACK gives the other
-// side's), until late segments moved the bases kept.
+// one that settles the others too (ReportOnce), in one whose connections
+// are on workers (Workers) and in live's (OnNotice), but for the segments
+// those count late (no stream: a late FIN, a SYN sent again with the old
+// ISN). A SYN on a forgotten 4-tuple that the tracker kept in the old
+// connection opened a new stream, and every later number was off by one;
+// so did one whose side's ISN only a late segment had set (an ACK gives
+// the other side's), until late segments moved the bases kept.
 func FuzzForgetStreams(f *testing.F) {
 	f.Add([]byte(fuzzTwoShort))
 	// The first connection closes and, past a sweep (a lone SYN sent
@@ -38,6 +40,7 @@ func FuzzForgetStreams(f *testing.F) {
 			{ForgetHealthy: 100 * time.Millisecond},
 			{ForgetHealthy: 100 * time.Millisecond, ReportOnce: true},
 			{ForgetHealthy: 100 * time.Millisecond, Workers: 2},
+			{ForgetHealthy: 100 * time.Millisecond, OnNotice: func(*model.Notice) {}},
 		} {
 			got := streams(opts)
 			for i, s := range got {
