@@ -422,6 +422,9 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	if a.pool != nil && c.sh.judging {
 		a.applyJudged()
 		if c = a.conns.get(&t, a.gone); c == nil || c == a.gone {
+			if c == a.gone {
+				a.fg.lateICMP++ // forgotten just now: as above
+			}
 			return
 		}
 	}
