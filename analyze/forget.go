@@ -443,6 +443,16 @@ func (a *Analyzer) judgeForget(c *conn, enc *jsonrow.Encoder) forgetting {
 		}
 		return forgetting{drop: true, probe: true, targets: targets}
 	}
+	if !c.rst.seen && !(c.vt.FINSent(sideA) && c.vt.FINSent(sideB)) {
+		// Not closed by FINs or an RST but by a SYN with a new ISN on
+		// its 4-tuple (a connect given up and made again). Its verdict
+		// reads the capture's end, which only the Report knows: a SYN
+		// unanswered for longer than TCP waits to send it again, traffic
+		// that stopped with no close. Judged at its own end it read
+		// "still connecting" and was forgotten healthy, where the Report
+		// finds a failed connect (FuzzSpillSameJSON found it).
+		return keep
+	}
 	point := f.CapturePoint()
 	if point == model.PointUnknown || verdict.MaybeSpare(out, f) || tellsCapture(&f.Quality) {
 		return keep
@@ -556,6 +566,11 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Points = map[model.CapturePoint]int{}
 	}
 	fg.Points[point]++
+	server := c.ep[sideA]
+	if server == j.client {
+		server = c.ep[sideB]
+	}
+	fg.Near.Add(point, j.client, server)
 	fg.Clean.Add(verdict.NewCleanSpan(i, out, j.client))
 	a.drop(c)
 }

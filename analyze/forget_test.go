@@ -514,3 +514,49 @@ func TestResentSYNTshark(t *testing.T) {
 		}
 	}
 }
+
+// A connection ended by a SYN with a new ISN on its 4-tuple, not by FINs
+// or an RST (a connect given up and made again 2 s later), is judged at
+// the Report, by the capture's end: a failed connect, as kept whole. Its
+// own end read "still connecting" (healthy) and it was forgotten.
+func TestForgetRedialed(t *testing.T) {
+	cl := netip.MustParseAddrPort("198.18.1.1:40000")
+	sv := netip.MustParseAddrPort("198.18.2.2:443")
+	var segs []*decode.Segment
+	add := func(src, dst netip.AddrPort, seq uint32, at time.Duration) {
+		segs = append(segs, &decode.Segment{Src: src, Dst: dst, Flags: decode.FlagSYN, Seq: seq, Frame: len(segs) + 1, Time: t0.Add(at), Window: 1000, TTL: 64})
+	}
+	add(cl, sv, 100, 0)
+	for i := range 8 {
+		// Lone SYNs of another client, past the sweeps.
+		add(netip.MustParseAddrPort("198.18.1.2:40000"), sv, 7, time.Duration(i+1)*250*time.Millisecond)
+	}
+	add(cl, sv, 900, 2100*time.Millisecond)
+	run := func(opts Options) *model.Report {
+		a := New(opts)
+		defer a.Close()
+		for _, s := range segs {
+			a.Segment(s)
+		}
+		return a.Report([]*decode.InputInfo{{}})
+	}
+	want := run(Options{})
+	if v := want.Connections[0].Verdict; v.Kind != model.KindConnectFailed {
+		t.Fatalf("kept whole, the first connect is %s: %s", v.Kind, v.Summary)
+	}
+	for name, opts := range map[string]Options{
+		"forgetting":   {ForgetHealthy: 100 * time.Millisecond},
+		"settling":     {ForgetHealthy: 100 * time.Millisecond, ReportOnce: true},
+		"spilling":     {ForgetHealthy: 100 * time.Millisecond, SpillRows: true},
+		"with workers": {ForgetHealthy: 100 * time.Millisecond, Workers: 2},
+	} {
+		got := run(opts)
+		if len(got.Connections) != len(want.Connections) {
+			t.Errorf("%s: %d listed, want %d", name, len(got.Connections), len(want.Connections))
+			continue
+		}
+		if v := got.Connections[0].Verdict; got.Connections[0].Stream != 0 || v.Kind != model.KindConnectFailed {
+			t.Errorf("%s: stream %d is %s: %s", name, got.Connections[0].Stream, v.Kind, v.Summary)
+		}
+	}
+}

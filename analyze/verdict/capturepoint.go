@@ -215,14 +215,55 @@ func middlePlace(d model.Direction, loc model.LossLocation) string {
 // (capture_point says it then).
 func CaptureHost(conns []*model.Connection, points []model.CapturePoint) string {
 	names := &pathNames{endpoints: func(i int) (string, string, bool) { return conns[i].Client, conns[i].Server, true }}
-	return captureHost(points, names.addrPort)
+	return captureHost(points, names.addrPort, nil)
+}
+
+// NearHosts is what CaptureHost reads of connections no longer listed
+// (Forgotten): how many were captured at their client and at their
+// server, and the one address at those near ends; Mixed when the near
+// ends differ or one was captured in the middle.
+type NearHosts struct {
+	Host               netip.Addr
+	AsClient, AsServer int
+	Mixed              bool
+}
+
+// Add counts a connection captured at point, between client and server.
+func (h *NearHosts) Add(point model.CapturePoint, client, server netip.AddrPort) {
+	var near netip.Addr
+	switch point {
+	case model.PointClient:
+		near = client.Addr().Unmap()
+		h.AsClient++
+	case model.PointServer:
+		near = server.Addr().Unmap()
+		h.AsServer++
+	case model.PointMiddle:
+		h.Mixed = true
+		return
+	default:
+		return
+	}
+	switch {
+	case !h.Host.IsValid():
+		h.Host = near
+	case h.Host != near:
+		h.Mixed = true
+	}
 }
 
 // captureHost is CaptureHost with connection i's client (or server)
-// endpoint given by endpoint(i, client), ok false when not an address.
-func captureHost(points []model.CapturePoint, endpoint func(i int, client bool) (netip.AddrPort, bool)) string {
+// endpoint given by endpoint(i, client), ok false when not an address,
+// and the connections more (nil: none) counts beside them.
+func captureHost(points []model.CapturePoint, endpoint func(i int, client bool) (netip.AddrPort, bool), more *NearHosts) string {
 	var host netip.Addr
 	var asClient, asServer int
+	if more != nil {
+		if more.Mixed {
+			return ""
+		}
+		host, asClient, asServer = more.Host, more.AsClient, more.AsServer
+	}
 	for i := range points {
 		var near bool // the client's end
 		switch points[i] {

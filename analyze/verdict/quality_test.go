@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -221,6 +222,19 @@ func TestCaptureHost(t *testing.T) {
 	for _, tt := range tests {
 		if got := CaptureHost(tt.conns, tt.points); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+		// The same with the first k connections forgotten (NearHosts
+		// counts them) and the rest listed.
+		for k := 1; k <= len(tt.conns); k++ {
+			var near NearHosts
+			for i, c := range tt.conns[:k] {
+				near.Add(tt.points[i], netip.MustParseAddrPort(c.Client), netip.MustParseAddrPort(c.Server))
+			}
+			listed := tt.conns[k:]
+			names := &pathNames{endpoints: func(i int) (string, string, bool) { return listed[i].Client, listed[i].Server, true }}
+			if got := captureHost(tt.points[k:], names.addrPort, &near); got != tt.want {
+				t.Errorf("%s, the first %d forgotten: %q, want %q", tt.name, k, got, tt.want)
+			}
 		}
 	}
 	if p := hostPoint(node[2], "10.0.0.5"); p != ps {

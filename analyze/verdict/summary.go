@@ -86,7 +86,11 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	} else {
 		r.CapturePoint = MajorityPoint(points)
 	}
-	r.CaptureHost = captureHost(points, names.addrPort)
+	var near *NearHosts
+	if forgotten != nil {
+		near = &forgotten.Near
+	}
+	r.CaptureHost = captureHost(points, names.addrPort, near)
 	end := CaptureEnd(r.Inputs, r.Connections)
 	if later != nil && later.End.After(end) {
 		end = later.End
@@ -366,6 +370,8 @@ type Forgotten struct {
 	// Points count them by capture point, for the report's majority: a
 	// count, not a list (16 bytes a connection).
 	Points map[model.CapturePoint]int
+	// Near is what the report's capture_host reads of them.
+	Near NearHosts
 	// Clean are their lifetimes: the connections that went on while
 	// others failed (Incidents).
 	Clean CleanSpans
