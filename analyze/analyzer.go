@@ -403,15 +403,16 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 		a.forgetPending()
 		c = a.conns.get(&t, a.gone)
 	}
-	if c == nil || c == a.gone || c.settled {
-		// None, or one whose row is made (forgotten or settled): an
-		// error that quotes it now changes nothing of it. The report
+	if c == nil || c == a.gone || c.settled || c.sealed {
+		// None, or one whose row is made (forgotten or settled, or
+		// final: sealed): an error that quotes it now changes nothing
+		// of it. The report
 		// says so, as it does of a late segment: kept whole, the
 		// connection would have taken it (a router's unreachable
 		// among its suspects).
 		switch {
 		case c == nil:
-		case c.settled:
+		case c.settled || c.sealed:
 			a.fg.lateICMPKept++
 		default:
 			a.fg.lateICMP++
@@ -421,9 +422,13 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 	var ended bool
 	if a.pool != nil && c.sh.judging {
 		a.applyJudged()
-		if c = a.conns.get(&t, a.gone); c == nil || c == a.gone {
-			if c == a.gone {
-				a.fg.lateICMP++ // forgotten just now: as above
+		if c = a.conns.get(&t, a.gone); c == nil || c == a.gone || c.sealed {
+			// Forgotten or sealed just now: as above.
+			switch {
+			case c == a.gone:
+				a.fg.lateICMP++
+			case c != nil:
+				a.fg.lateICMPKept++
 			}
 			return
 		}

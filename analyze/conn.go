@@ -59,7 +59,12 @@ type conn struct {
 	pending   bool // due at the last sweep, in forgetter.pending
 	// settled: judged not healthy after its close, its row and facts
 	// made then (Analyzer.settle) and its trackers freed.
-	settled    bool
+	settled bool
+	// sealed: judged not healthy after its close as settled would be,
+	// on workers (which settle nothing): its trackers stay, but what
+	// comes for it later is counted late as for a settled one
+	// (Analyzer.seal).
+	sealed     bool
 	rowSpilled bool // its JSON row went to the spill file when it was judged (verdict.Later)
 	// placed is what a multi-point Placer found of it at its retirement
 	// (Analyzer.Placed): 0 not yet, placedClean, placedDirty.

@@ -375,6 +375,24 @@ func (a *Analyzer) settle(c *conn, j forgetting) {
 	c.connState = nil
 }
 
+// seals says whether the connections kept by forget are sealed: where
+// they would be settled (settles) but for the workers, which keep each
+// connection's trackers on the goroutine that owns it.
+func (a *Analyzer) seals() bool {
+	return a.once && a.nt == nil && !a.fg.placed && a.workers > 1
+}
+
+// seal makes c, which forget keeps, final as settle does, on workers:
+// a segment or an ICMP error that comes for it later is counted late,
+// not analysed, so that the report is the one of one goroutine, byte for
+// byte (FuzzWorkersSame found a retransmission counted in a connection
+// on workers and late on one goroutine).
+func (a *Analyzer) seal(c *conn) {
+	t := tupleOf(c.ep[sideA], c.ep[sideB])
+	a.keepBases(c, &t)
+	c.sealed = true
+}
+
 // forgetting is what judgeForget found of a closed connection: whether
 // it goes, and what the summary keeps of it.
 type forgetting struct {
@@ -508,6 +526,9 @@ func (a *Analyzer) rowsKept() bool {
 // forgetJudged drops c as judgeForget found, and counts it in the summary.
 func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 	if !j.drop {
+		if a.seals() {
+			a.seal(c)
+		}
 		return
 	}
 	fg := &a.fg.forgotten

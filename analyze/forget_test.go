@@ -203,8 +203,8 @@ func TestSettleKept(t *testing.T) {
 	const n = 30
 	cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 1, 4}), 1027) // the 4th: reset
 	sv := netip.MustParseAddrPort("198.18.2.2:443")
-	run := func(once, late, icmp bool) (string, *decode.InputInfo, *Analyzer) {
-		a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: once})
+	run := func(once, late, icmp bool, workers int) (string, *decode.InputInfo, *Analyzer) {
+		a := New(Options{ForgetHealthy: time.Second, ForgetAbove: 5, ReportOnce: once, Workers: workers})
 		defer a.Close()
 		end := shortConns(a, n, true)
 		a.Tick(end.Add(time.Minute))
@@ -223,8 +223,8 @@ func TestSettleKept(t *testing.T) {
 		}
 		return b.String(), in, a
 	}
-	want, _, kept := run(false, false, false)
-	got, in, a := run(true, false, false)
+	want, _, kept := run(false, false, false, 0)
+	got, in, a := run(true, false, false, 0)
 	if kept.fg.settled != 0 || a.fg.settled != n/10 {
 		t.Errorf("%d settled without ReportOnce, %d with it; want 0 and %d", kept.fg.settled, a.fg.settled, n/10)
 	}
@@ -238,7 +238,7 @@ func TestSettleKept(t *testing.T) {
 	// quoting a forgotten one is: its row is made (and no trackers are
 	// built again for it, which counted it a half-open one less). The
 	// report says so, as of a late segment.
-	icmp, in, a := run(true, false, true)
+	icmp, in, a := run(true, false, true, 0)
 	if len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "1 ICMP errors came for connections already closed and quiet for 1s, whose rows were made then") {
 		t.Errorf("an ICMP error for a settled connection: warnings %q", in.Warnings)
 	}
@@ -253,12 +253,23 @@ func TestSettleKept(t *testing.T) {
 	if !reflect.DeepEqual(withICMP, without) || a.halfConns.Load() != 0 {
 		t.Errorf("an ICMP error for a settled connection changed the report but for its warning, or the half-open count (%d)", a.halfConns.Load())
 	}
-	got, in, _ = run(true, true, false)
+	got, in, _ = run(true, true, false, 0)
 	if got == want || len(in.Warnings) != 1 || !strings.Contains(in.Warnings[0], "1 segments came for connections already closed and quiet for 1s, whose rows were made then") {
 		t.Errorf("a late segment of a settled connection: warnings %q", in.Warnings)
 	}
 	if strings.Count(got, `"stream": `) != strings.Count(want, `"stream": `) {
 		t.Errorf("a late segment of a settled connection changed the listed connections")
+	}
+	// On workers, which settle nothing, the connections kept are sealed:
+	// what comes for them later is counted late too, and the reports are
+	// the same bytes.
+	for _, late := range []bool{false, true} {
+		for _, icmp := range []bool{false, true} {
+			one, _, _ := run(true, late, icmp, 0)
+			if on, _, _ := run(true, late, icmp, 2); on != one {
+				t.Errorf("late %v, ICMP %v: on workers the report differs:\n%s\nwant\n%s", late, icmp, on, one)
+			}
+		}
 	}
 }
 

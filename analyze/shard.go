@@ -328,6 +328,14 @@ func (a *Analyzer) dispatch(s *decode.Segment) {
 		}
 		c = nil // a new connection on a forgotten one's 4-tuple
 	}
+	if c != nil && c.sealed {
+		if a.lateTo(tup(), s) {
+			a.fg.lateKept++
+			a.lastConn = nil
+			return
+		}
+		c = nil // a new connection on a sealed one's 4-tuple
+	}
 	op, old := opSegment, (*conn)(nil)
 	switch {
 	case c == nil:
