@@ -336,7 +336,11 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	} else if fw, err := sp.forwarded(paths); err != nil {
 		return nil, err
 	} else if fw && rereadable(paths) {
-		r, _, err := analyzePoints(stop, forwardedSpecs(paths, sp), opts, open, prog, sp, unlisted)
+		specs, err := forwardedSpecs(paths, sp)
+		if err != nil {
+			return nil, err
+		}
+		r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
 		return r, err
 	}
 	order, firsts, err := timeOrderFirsts(stop, paths, open)
@@ -365,7 +369,11 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		if fw, err := sp.forwarded(paths); err != nil {
 			return nil, err
 		} else if fw {
-			r, _, err := analyzePoints(stop, forwardedSpecs(paths, sp), opts, open, prog, sp, unlisted)
+			specs, err := forwardedSpecs(paths, sp)
+			if err != nil {
+				return nil, err
+			}
+			r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
 			return r, err
 		}
 		// The whole survey found the file damaged: one capture, as the

@@ -201,10 +201,14 @@ func splitNotice(spec pointSpec, names []string) string {
 	if spec.copies == 0 {
 		return fmt.Sprintf("read as %d capture points, one per interface (--split-interfaces): %s", len(names), strings.Join(names, ", "))
 	}
-	return fmt.Sprintf("%s holds packets forwarded between its interfaces (%d TCP segments captured again on another interface, with the same IP ID and sequence numbers, their addresses rewritten or not): "+
+	holds := "holds packets forwarded between its interfaces"
+	if len(spec.paths) > 1 {
+		holds = "hold packets forwarded between their interfaces" // the rotated parts of one capture
+	}
+	return fmt.Sprintf("%s %s (%d TCP segments captured again on another interface, with the same IP ID and sequence numbers, their addresses rewritten or not): "+
 		"read as %d capture points, one per interface, each with counters of its own, so that nothing is counted twice and a packet seen on one interface and never on the other is placed as lost inside the box: %s "+
 		"(--split-interfaces=false reads it as one point, dropping the copies)",
-		files, spec.copies, len(names), strings.Join(names, ", "))
+		files, holds, spec.copies, len(names), strings.Join(names, ", "))
 }
 
 // forwardedSpecs makes the capture points of positional inputs of which
@@ -212,22 +216,28 @@ func splitNotice(spec pointSpec, names []string) string {
 // split by interface; several are each a point of its own (the client's,
 // the router's -i any, the server's), except files that all hold
 // forwarded copies and follow each other in time: the rotated parts of
-// one box's capture.
-func forwardedSpecs(paths []string, sp *splitter) []pointSpec {
+// one box's capture. Each file is surveyed (sp.forwarded stops at the
+// first that shows copies: the rotated parts of a router's -i any were
+// each read as points of their own, and a loss inside the box was
+// compared away across the parts).
+func forwardedSpecs(paths []string, sp *splitter) ([]pointSpec, error) {
 	specs := pointsOf(paths)
 	if len(paths) == 1 {
-		return specs
+		return specs, nil
 	}
 	var infos []*decode.InputInfo
 	for _, path := range paths {
-		sv := sp.surveys[path]
+		sv, err := sp.survey(path)
+		if err != nil {
+			return nil, err
+		}
 		if sv == nil || sv.Copies+sv.Rewritten < splitMinCopies {
-			return specs
+			return specs, nil
 		}
 		infos = append(infos, &decode.InputInfo{First: sv.First, Last: sv.Last})
 	}
 	if overlap(infos) {
-		return specs
+		return specs, nil
 	}
-	return []pointSpec{{name: specs[0].name, paths: paths}}
+	return []pointSpec{{name: specs[0].name, paths: paths}}, nil
 }

@@ -194,6 +194,34 @@ func TestSplitInterfaces(t *testing.T) {
 	}
 }
 
+// TestSplitInterfacesRotated: a router's -i any capture rotated into
+// three files (tcpdump -C) is two capture points, one per interface, each
+// of the three files, and places the router's drops as the file whole
+// does. Only the first file was surveyed: each part was read as points of
+// its own, six, and the drops were compared away ("no packet lost").
+func TestSplitInterfacesRotated(t *testing.T) {
+	router := routerCapture(t, "multipoint-loss", true)
+	whole := analyzeJSON(t, nil, router)
+	parts := splitPcap(t, router, t.TempDir(), 3)
+	r := analyzeJSON(t, nil, parts...)
+	if len(r.Points) != 2 || r.Points[0].Interface != "if5" || r.Points[1].Interface != "if6" ||
+		!slices.Equal(r.Points[0].Inputs, []int{0, 2, 4}) || !slices.Equal(r.Points[1].Inputs, []int{1, 3, 5}) {
+		t.Fatalf("points %+v, want if5 and if6 of the three files", r.Points)
+	}
+	if len(r.Summary.Hops) != len(whole.Summary.Hops) {
+		t.Fatalf("hops %+v, the whole file's %+v", r.Summary.Hops, whole.Summary.Hops)
+	}
+	for i, h := range r.Summary.Hops {
+		w := whole.Summary.Hops[i]
+		if h.Direction != w.Direction || h.PacketsUpstream != w.PacketsUpstream || h.PacketsLost != w.PacketsLost || h.PacketsLost == 0 {
+			t.Errorf("hop %+v, the whole file's %+v", h, w)
+		}
+	}
+	if !strings.Contains(r.Inputs[0].Warnings[0], "hold packets forwarded between their interfaces") {
+		t.Errorf("warning %q", r.Inputs[0].Warnings[0])
+	}
+}
+
 // TestSaveEvidenceAny: h2pcap live -i any --save on a router (the
 // multipoint-blackhole router's interfaces as its any socket sees them:
 // the PING ACK passes the server's side and is dropped before the
