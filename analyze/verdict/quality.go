@@ -3,6 +3,8 @@ package verdict
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/h2pcap/h2pcap/analyze/tcp"
@@ -427,6 +429,10 @@ func fillCaptureQuality(inputs []*decode.InputInfo, facts []*Facts, forgotten []
 // connections held one way. Empty when there is nothing to say.
 func CaptureWarning(inputs []*decode.InputInfo) string {
 	var w []string
+	// One sentence per direction held one way, naming every input that
+	// holds it: a one-way capture rotated into a day of hourly files
+	// (tcpdump -G 3600) said it 24 times, once per file.
+	var oneWay []*oneWayInputs
 	for i, in := range inputs {
 		if in == nil || in.CaptureQuality == nil {
 			continue
@@ -441,13 +447,65 @@ func CaptureWarning(inputs []*decode.InputInfo) string {
 				name, 100*cq.MissedFraction, cq.MissedBytes))
 		}
 		if cq.OneDirection != "" {
-			what := "only the " + dirWords(model.LossDirection(cq.OneDirection)) + " direction"
-			if cq.OneDirection == "mixed" {
-				what = "only one direction"
+			k := slices.IndexFunc(oneWay, func(o *oneWayInputs) bool { return o.dir == cq.OneDirection })
+			if k < 0 {
+				k = len(oneWay)
+				oneWay = append(oneWay, &oneWayInputs{dir: cq.OneDirection})
 			}
-			w = append(w, fmt.Sprintf("One direction only: %s holds %s of %d connection(s) (a filter on one host, asymmetric routing or a one-way mirror port); nothing is judged from the missing direction, so no lost PING and no loss placed there.",
-				name, what, cq.OneDirectionConnections))
+			oneWay[k].inputs = append(oneWay[k].inputs, i)
+			oneWay[k].conns = append(oneWay[k].conns, cq.OneDirectionConnections)
 		}
 	}
+	for _, o := range oneWay {
+		what := "only the " + dirWords(model.LossDirection(o.dir)) + " direction"
+		if o.dir == "mixed" {
+			what = "only one direction"
+		}
+		w = append(w, fmt.Sprintf("One direction only: %s %s of %s connection(s) (a filter on one host, asymmetric routing or a one-way mirror port); nothing is judged from the missing direction, so no lost PING and no loss placed there.",
+			o.subject(len(inputs)), what, o.counts()))
+	}
 	return strings.Join(w, " ")
+}
+
+// oneWayInputs are the inputs that hold connections in direction dir
+// only, and how many each.
+type oneWayInputs struct {
+	dir    string
+	inputs []int
+	conns  []int
+}
+
+// subject names the inputs, of n, with the verb: "the capture holds",
+// "input 2 holds", "inputs 0, 1 and 2 hold".
+func (o *oneWayInputs) subject(n int) string {
+	switch {
+	case n == 1:
+		return "the capture holds"
+	case len(o.inputs) == 1:
+		return fmt.Sprintf("input %d holds", o.inputs[0])
+	}
+	return "inputs " + andList(o.inputs) + " hold"
+}
+
+// counts is how many connections each input holds one way: one number
+// when they are all the same, else each ("1, 3 and 2").
+func (o *oneWayInputs) counts() string {
+	for _, c := range o.conns {
+		if c != o.conns[0] {
+			return andList(o.conns)
+		}
+	}
+	return strconv.Itoa(o.conns[0])
+}
+
+// andList is "1", "1 and 2", "1, 2 and 3".
+func andList(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }

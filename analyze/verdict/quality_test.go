@@ -294,3 +294,47 @@ func TestMiddleSideWords(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureWarningInputs: several inputs held one way are named in one
+// sentence per direction (a one-way capture rotated into many files said
+// it once per file); drops stay per input.
+func TestCaptureWarningInputs(t *testing.T) {
+	oneWay := func(dir string, conns int) *decode.InputInfo {
+		return &decode.InputInfo{CaptureQuality: &decode.CaptureQuality{OneDirection: dir, OneDirectionConnections: conns}}
+	}
+	c2s, s2c := model.ClientToServer.String(), model.ServerToClient.String()
+	tests := []struct {
+		name   string
+		inputs []*decode.InputInfo
+		want   []string // the sentences' starts, in order
+	}{
+		{"one input", []*decode.InputInfo{oneWay(c2s, 3)},
+			[]string{"One direction only: the capture holds only the client->server direction of 3 connection(s)"}},
+		{"one of two", []*decode.InputInfo{{}, oneWay(c2s, 3)},
+			[]string{"One direction only: input 1 holds only the client->server direction of 3 connection(s)"}},
+		{"rotated parts", []*decode.InputInfo{oneWay(c2s, 1), oneWay(c2s, 1), oneWay(c2s, 1)},
+			[]string{"One direction only: inputs 0, 1 and 2 hold only the client->server direction of 1 connection(s)"}},
+		{"counts differ", []*decode.InputInfo{oneWay(c2s, 1), oneWay(c2s, 3)},
+			[]string{"One direction only: inputs 0 and 1 hold only the client->server direction of 1 and 3 connection(s)"}},
+		{"both directions", []*decode.InputInfo{oneWay(s2c, 2), oneWay(c2s, 1), oneWay(s2c, 2)},
+			[]string{"One direction only: inputs 0 and 2 hold only the server->client direction of 2 connection(s)",
+				"One direction only: input 1 holds only the client->server direction of 1 connection(s)"}},
+		{"drops first, per input", []*decode.InputInfo{oneWay(c2s, 1), {CaptureQuality: &decode.CaptureQuality{MissedBytes: 9, MissedFraction: 0.5}}},
+			[]string{"Warning: input 1 missed about 50.0% of the data", "One direction only: input 0 holds"}},
+	}
+	for _, tt := range tests {
+		w := CaptureWarning(tt.inputs)
+		rest := w
+		for _, s := range tt.want {
+			i := strings.Index(rest, s)
+			if i < 0 {
+				t.Errorf("%s: %q lacks %q (in order)", tt.name, w, s)
+				break
+			}
+			rest = rest[i+len(s):]
+		}
+		if n := strings.Count(w, "One direction only"); n != strings.Count(strings.Join(tt.want, " "), "One direction only") {
+			t.Errorf("%s: %d sentences of one direction in %q", tt.name, n, w)
+		}
+	}
+}
