@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -234,10 +235,41 @@ func forwardedSpecs(paths []string, sp *splitter) ([]pointSpec, error) {
 		if sv == nil || sv.Copies+sv.Rewritten < splitMinCopies {
 			return specs, nil
 		}
-		infos = append(infos, &decode.InputInfo{First: sv.First, Last: sv.Last})
+		infos = append(infos, &decode.InputInfo{Path: path, First: sv.First, Last: sv.Last})
 	}
-	if overlap(infos) {
+	slices.SortStableFunc(infos, func(a, b *decode.InputInfo) int { return a.First.Compare(b.First) })
+	if !followEachOther(infos) {
 		return specs, nil
 	}
-	return []pointSpec{{name: specs[0].name, paths: paths}}, nil
+	rotated := make([]string, len(infos))
+	for i, in := range infos {
+		rotated[i] = in.Path
+	}
+	return []pointSpec{{name: pointsOf(rotated)[0].name, paths: rotated}}, nil
+}
+
+// rotationSlack is how much of the shorter of two consecutive files'
+// time a box's rotated parts may share and still follow each other. A
+// capture of several interfaces is written a little out of time order
+// (dumpcap writes each interface's packets as its buffer fills: the lab
+// router's pcapng runs up to 200 ms back), so its parts overlap by that
+// much; two boxes' captures of the same moments overlap nearly whole.
+const rotationSlack = 0.1
+
+// followEachOther says whether infos, in the order of their first
+// packets, are the rotated parts of one capture: each overlaps the next
+// by at most rotationSlack of the shorter one's time.
+func followEachOther(infos []*decode.InputInfo) bool {
+	for i := 1; i < len(infos); i++ {
+		a, b := infos[i-1], infos[i]
+		shared := a.Last.Sub(b.First)
+		if shared <= 0 {
+			continue
+		}
+		span := min(a.Last.Sub(a.First), b.Last.Sub(b.First))
+		if float64(shared) > rotationSlack*float64(span) || b.Last.Before(a.Last) {
+			return false
+		}
+	}
+	return true
 }

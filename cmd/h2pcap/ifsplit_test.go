@@ -203,7 +203,7 @@ func TestSplitInterfacesRotated(t *testing.T) {
 	router := routerCapture(t, "multipoint-loss", true)
 	whole := analyzeJSON(t, nil, router)
 	parts := splitPcap(t, router, t.TempDir(), 3)
-	r := analyzeJSON(t, nil, parts...)
+	r := analyzeJSON(t, nil, parts[2], parts[0], parts[1]) // in any order
 	if len(r.Points) != 2 || r.Points[0].Interface != "if5" || r.Points[1].Interface != "if6" ||
 		!slices.Equal(r.Points[0].Inputs, []int{0, 2, 4}) || !slices.Equal(r.Points[1].Inputs, []int{1, 3, 5}) {
 		t.Fatalf("points %+v, want if5 and if6 of the three files", r.Points)
@@ -219,6 +219,31 @@ func TestSplitInterfacesRotated(t *testing.T) {
 	}
 	if !strings.Contains(r.Inputs[0].Warnings[0], "hold packets forwarded between their interfaces") {
 		t.Errorf("warning %q", r.Inputs[0].Warnings[0])
+	}
+}
+
+// TestFollowEachOther: a box's rotated parts follow each other even when
+// a capture of several interfaces, written a little out of time order,
+// makes them share a moment; two captures of the same moments do not.
+func TestFollowEachOther(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(1700000000, 0).Add(time.Duration(ms) * time.Millisecond) }
+	part := func(from, to int) *decode.InputInfo { return &decode.InputInfo{First: at(from), Last: at(to)} }
+	tests := []struct {
+		name  string
+		infos []*decode.InputInfo
+		want  bool
+	}{
+		{"touching", []*decode.InputInfo{part(0, 3000), part(3000, 6000), part(6000, 9000)}, true},
+		{"apart", []*decode.InputInfo{part(0, 3000), part(5000, 6000)}, true},
+		{"200 ms out of order", []*decode.InputInfo{part(0, 3500), part(3300, 6500), part(6499, 9500)}, true},
+		{"the same moments", []*decode.InputInfo{part(0, 3000), part(100, 3100)}, false},
+		{"half shared", []*decode.InputInfo{part(0, 3000), part(1500, 4500)}, false},
+		{"one inside the other", []*decode.InputInfo{part(0, 9000), part(8500, 8900)}, false},
+	}
+	for _, tt := range tests {
+		if got := followEachOther(tt.infos); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
