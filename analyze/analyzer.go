@@ -404,12 +404,11 @@ func (a *Analyzer) ICMPError(e *decode.ICMPError) {
 		c = a.conns.get(&t, a.gone)
 	}
 	if c == nil || c == a.gone || c.settled || c.sealed {
-		// None, or one whose row is made (forgotten or settled, or
-		// final: sealed): an error that quotes it now changes nothing
-		// of it. The report
-		// says so, as it does of a late segment: kept whole, the
-		// connection would have taken it (a router's unreachable
-		// among its suspects).
+		// None, or one whose row is made (forgotten or settled) or
+		// final (sealed): an error that quotes it now changes nothing
+		// of it. The report says so, as it does of a late segment:
+		// kept whole, the connection would have taken it (a router's
+		// unreachable among its suspects).
 		switch {
 		case c == nil:
 		case c.settled || c.sealed:

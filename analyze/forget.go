@@ -651,11 +651,11 @@ func (a *Analyzer) drop(c *conn) {
 // tracker is gone by then, so each forgotten or settled connection's
 // bases are kept by its tuple's hash (about 40 bytes, against the
 // tracker's 2 KB): without them the retry opened a new tcp.stream and
-// every later stream number was off tshark's by one (FuzzPlotFreed found
-// it).
+// every later stream number was off tshark's by one (FuzzPlotFreed and
+// FuzzForgetStreams found it). A sealed connection's are kept too.
 
-// keepBases keeps the base sequence numbers of c, forgotten or settled
-// on tuple t, by t's hash: its lower endpoint's (netip.AddrPort.Compare)
+// keepBases keeps the base sequence numbers of c, forgotten, settled or
+// sealed on tuple t, by t's hash: its lower endpoint's (netip.AddrPort.Compare)
 // first, as a tombstone knows no endpoints.
 func (a *Analyzer) keepBases(c *conn, t *tuple) {
 	var b tcp.Bases
@@ -676,8 +676,8 @@ func (a *Analyzer) keepBases(c *conn, t *tuple) {
 	a.fg.bases[t.h] = b
 }
 
-// lateTo says whether s, on the 4-tuple t of a forgotten or settled
-// connection, is a late segment of it: anything but a pure SYN, or a pure
+// lateTo says whether s, on the 4-tuple t of a forgotten, settled or
+// sealed connection, is a late segment of it: anything but a pure SYN, or a pure
 // SYN with its side's old ISN (or an ISN its side never had), as
 // tcp.Conn.SYN has it. A late segment moves the bases kept as it would
 // have moved the tracker's (tcp.Bases.Segment: an ACK sets the other
