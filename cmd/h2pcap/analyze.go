@@ -336,12 +336,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	} else if fw, err := sp.forwarded(paths); err != nil {
 		return nil, err
 	} else if fw && rereadable(paths) {
-		specs, err := forwardedSpecs(paths, sp)
-		if err != nil {
-			return nil, err
-		}
-		r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
-		return r, err
+		return analyzeForwarded(stop, paths, opts, open, prog, sp, unlisted)
 	}
 	order, firsts, err := timeOrderFirsts(stop, paths, open)
 	if err != nil {
@@ -369,12 +364,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		if fw, err := sp.forwarded(paths); err != nil {
 			return nil, err
 		} else if fw {
-			specs, err := forwardedSpecs(paths, sp)
-			if err != nil {
-				return nil, err
-			}
-			r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
-			return r, err
+			return analyzeForwarded(stop, paths, opts, open, prog, sp, unlisted)
 		}
 		// The whole survey found the file damaged: one capture, as the
 		// survey first would have had it.
@@ -426,6 +416,17 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	}
 	forgetAtEnd(a, opts, unlisted)
 	return a.Report(infos), nil
+}
+
+// analyzeForwarded analyses paths, of which some hold forwarded copies
+// (sp.forwarded), as the capture points forwardedSpecs makes of them.
+func analyzeForwarded(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, error) {
+	specs, err := forwardedSpecs(paths, sp)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
+	return r, err
 }
 
 // forgetAtEnd has a, at the end of its capture, judge the healthy
