@@ -105,7 +105,7 @@ func (p *Placer) settleAcks() {
 					continue
 				}
 				lost := &rec{input: m.input, frame: m.frame, ns: m.at}
-				r.lose(a, b, m.seen, 0, lost)
+				r.lose(a, b, m.seen, 0, lost, p.raw(a, m.at))
 				p.uncaptured(f, d, r.lossResult, a, b, m.seen, lost)
 			}
 			r.ackMiss = nil

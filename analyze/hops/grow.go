@@ -20,6 +20,9 @@ func (p *Placer) AddPoint(name string) int {
 	p.ended = append(p.ended, false)
 	p.votes = append(p.votes, 0)
 	p.gaps = append(p.gaps, nil)
+	if p.shiftNS != nil {
+		p.shiftNS = append(p.shiftNS, 0)
+	}
 	np := len(p.names)
 	for d, old := range p.samples {
 		// By pair of points, a*np+b: laid out again for the new np.

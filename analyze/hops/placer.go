@@ -109,6 +109,11 @@ type Placer struct {
 	// (their reuse changes nothing); reused counts the flows reused.
 	noReuse bool
 	reused  int
+	// shiftNS are per point the ns taken off its packets' times
+	// (ShiftClock), nil when none is; shifted holds the segment so
+	// retimed.
+	shiftNS []int64
+	shifted decode.Segment
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to
@@ -430,12 +435,13 @@ func seenBy(np, a, b int, has func(c int) bool) uint64 {
 }
 
 // lose counts packet r, at a, as not (wholly) seen at b: bytes of it
-// missing there, seen at the points of seen.
-func (lr *lossResult) lose(a, b int, seen uint64, bytes int64, r *rec) {
+// missing there, seen at the points of seen. raw is r's time on a's own
+// clock (Placer.raw).
+func (lr *lossResult) lose(a, b int, seen uint64, bytes int64, r *rec, raw int64) {
 	if seen == 0 {
 		lr.missing[a][b]++
 		lr.missBytes[a][b] += bytes
-		lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), r.ns)
+		lr.frames[a][b] = addFrame(lr.frames[a][b], int(r.input), int(r.frame), raw)
 		return
 	}
 	k := pastLoss{a: int32(a), b: int32(b), seen: seen}
@@ -448,7 +454,7 @@ func (lr *lossResult) lose(a, b int, seen uint64, bytes int64, r *rec) {
 	e := &lr.past[i]
 	e.n++
 	e.bytes += bytes
-	e.frames = addFrame(e.frames, int(r.input), int(r.frame), r.ns)
+	e.frames = addFrame(e.frames, int(r.input), int(r.frame), raw)
 }
 
 // New returns a Placer for the points named.
@@ -478,6 +484,14 @@ func New(names []string) *Placer {
 // Segment takes segment s of point, which that point's analysis filed
 // under tcp.stream stream (analyze.Analyzer.LastStream; -1: none).
 func (p *Placer) Segment(point, stream int, s *decode.Segment) {
+	if p.shiftNS != nil && p.shiftNS[point] != 0 && !s.Time.IsZero() {
+		// On the first point's clock from here on: what comes out
+		// with a time (a lost packet's frame, Span, the offsets)
+		// gets its own back (raw).
+		p.shifted = *s
+		p.shifted.Time = s.Time.Add(-time.Duration(p.shiftNS[point]))
+		s = &p.shifted
+	}
 	ns := s.Time.UnixNano()
 	if !s.Time.IsZero() {
 		if p.first[point].IsZero() {
@@ -859,7 +873,40 @@ func (p *Placer) EndPoint(point int) { p.ended[point] = true }
 
 // Span returns the capture times of point's first and last TCP segments
 // (zero before any): what it captured of the connections compared.
-func (p *Placer) Span(point int) (first, last time.Time) { return p.first[point], p.last[point] }
+func (p *Placer) Span(point int) (first, last time.Time) {
+	first, last = p.first[point], p.last[point]
+	if p.shiftNS != nil && !first.IsZero() {
+		d := time.Duration(p.shiftNS[point])
+		first, last = first.Add(d), last.Add(d)
+	}
+	return first, last
+}
+
+// ShiftClock takes d off the times of point's packets before they are
+// compared (hops.ClockProbe.Shifts: that capture's clock is d ahead of
+// the first one's), so that copies of a packet meet within
+// verdict.PlaceHold however far the captures' clocks are apart. Every
+// time the Placer gives out (a lost packet's frame, Span) is on the
+// point's own clock, and Result.OffsetMs counts d in. Call it before
+// the first segment.
+func (p *Placer) ShiftClock(point int, d time.Duration) {
+	if d == 0 {
+		return
+	}
+	if p.shiftNS == nil {
+		p.shiftNS = make([]int64, len(p.names))
+	}
+	p.shiftNS[point] = int64(d)
+}
+
+// raw is ns, a time of point's packet as the Placer compares it, on
+// that point's own clock (ShiftClock).
+func (p *Placer) raw(point int, ns int64) int64 {
+	if p.shiftNS == nil {
+		return ns
+	}
+	return ns + p.shiftNS[point]
+}
 
 // ICMP takes an ICMP error point captured (in capture order with its
 // segments) that quotes a segment of one of that point's connections: a
@@ -1261,7 +1308,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 		for i := lo; i < hi; i++ {
 			start[int(r.point)*(n+1)+i+1]++
 		}
-		res.counted(l, &r, allSeen, np)
+		res.counted(l, &r, allSeen, np, p.raw(int(r.point), r.ns))
 	}
 	for k := 1; k < len(start); k++ {
 		start[k] += start[k-1]
@@ -1404,7 +1451,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 			r := &chunk[ri]
 			switch {
 			case missed[ri]:
-				res.loss(np).lose(a, b, past[ri], mbytes[ri], r)
+				res.loss(np).lose(a, b, past[ri], mbytes[ri], r, p.raw(a, r.ns))
 				p.uncaptured(f, d, res.loss(np), a, b, past[ri], r)
 			case stopped[ri]:
 				res.loss(np).stopped[a][b]++
@@ -1512,7 +1559,7 @@ func (p *Placer) compareAcks(f *flow, d int, before int64, proof tsProof) {
 		res.packets[r.point]++
 		if !allSeen {
 			lr := res.loss(np)
-			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), r.ns)
+			lr.first[r.point] = addFrame(lr.first[r.point], int(r.input), int(r.frame), p.raw(int(r.point), r.ns))
 		}
 	}
 	count := slices.Grow(p.buf.acount[:0], np)[:np]
@@ -1827,7 +1874,7 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 	res, l := &f.res[d], f.dir[d]
 	allSeen := f.seenEverywhere()
 	for _, r := range chunk {
-		res.counted(l, &r, allSeen, np)
+		res.counted(l, &r, allSeen, np, p.raw(int(r.point), r.ns))
 	}
 	// compare's intervals are the ranges and the gaps between them
 	// (copies at no point); typicalDelta reads every step-th of them,
@@ -1893,7 +1940,7 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 				lr.stopped[a][b]++
 			case r.hi() > delivered:
 				seen := seenBy(np, a, b, func(c int) bool { return at[c*k+j] >= 0 })
-				lr.lose(a, b, seen, int64(r.n), r)
+				lr.lose(a, b, seen, int64(r.n), r, p.raw(a, r.ns))
 				p.uncaptured(f, d, lr, a, b, seen, r)
 			default:
 				// Acknowledged by the receiver: b's capture missed it.
@@ -1980,12 +2027,12 @@ func (p *Placer) unpaired(chunk []rec, as, bs []int32, delta int64) []int32 {
 
 // counted counts packet c, of direction log l, at its point: its frame
 // kept when a point did not see the flow (not allSeen), its quote by an
-// ICMP error told.
-func (r *dirResult) counted(l *dirLog, c *rec, allSeen bool, np int) {
+// ICMP error told. raw is c's time on its point's own clock.
+func (r *dirResult) counted(l *dirLog, c *rec, allSeen bool, np int, raw int64) {
 	r.packets[c.point]++
 	if !allSeen {
 		lr := r.loss(np)
-		lr.first[c.point] = addFrame(lr.first[c.point], int(c.input), int(c.frame), c.ns)
+		lr.first[c.point] = addFrame(lr.first[c.point], int(c.input), int(c.frame), raw)
 	}
 	if from, ok := l.quoteOf(c.lo); ok {
 		lr := r.loss(np)

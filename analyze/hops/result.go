@@ -227,7 +227,9 @@ func (p *Placer) Finish() *Result {
 	if ref := off0[res.Reference]; ref != nil {
 		for i, o := range off0 {
 			if o != nil {
-				ms := float64(*o-*ref) / float64(time.Millisecond)
+				// On each point's own clock: what ShiftClock took off
+				// counted back in.
+				ms := float64(p.raw(i, *o)-p.raw(res.Reference, *ref)) / float64(time.Millisecond)
 				res.OffsetMs[i] = &ms
 			}
 		}

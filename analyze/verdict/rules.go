@@ -272,6 +272,23 @@ const (
 	// timer racing the ACK (one RTO, 200 ms at least on Linux). A copy
 	// later than that is compared on its own, still soundly.
 	PlaceHold = 2 * time.Second
+	// PlaceShiftMin is the clock offset between two captures, estimated
+	// from their first packets (hops.ClockProbe), past which the later
+	// one's times are taken off by it before the points are read
+	// together: a host without NTP can be seconds off, and a copy that
+	// comes PlaceHold after the others' was called lost. Under it the
+	// hold covers the offset with room for the RTO race, and the
+	// captures are read in their own times.
+	PlaceShiftMin = 500 * time.Millisecond
+	// ClockProbePackets is how many packets of each capture
+	// hops.ClockProbe keys (its first ones, about 1.5 MB a capture):
+	// seconds of a busy link, minutes of a quiet one, where the
+	// captures' starts overlap.
+	ClockProbePackets = 50000
+	// ClockProbeMatches is how many packets two captures must share in
+	// those for their offset to be taken: one flow's handshake and first
+	// exchange.
+	ClockProbeMatches = 8
 	// PlaceSweep is how often (capture time) the open connections'
 	// ranges are checked against PlaceHold: memory holds at most
 	// PlaceHold+PlaceSweep of each connection's packets per point.

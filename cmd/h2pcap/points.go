@@ -132,12 +132,20 @@ type groupReader struct {
 	sec  int64
 	nsec int
 	done bool
+	// shift is taken off its packets' times for their turn among the
+	// groups' (clockShifts): its clock is that far ahead of the first
+	// group's.
+	shift time.Duration
 }
 
 // hold makes p, of point target, g's pending packet.
 func (g *groupReader) hold(p *decode.Packet, target int) {
 	g.pending, g.target = p, target
-	g.sec, g.nsec = p.Time.Unix(), p.Time.Nanosecond()
+	t := p.Time
+	if g.shift != 0 {
+		t = t.Add(-g.shift)
+	}
+	g.sec, g.nsec = t.Unix(), t.Nanosecond()
 }
 
 // before says whether g's pending packet came before o's.
@@ -225,6 +233,16 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		// One capture of its interfaces: one that went quiet was
 		// still watched.
 		pl.CapturedTogether()
+	}
+	shifts, err := clockShifts(stop, groups, points, open)
+	if err != nil {
+		return nil, false, err
+	}
+	for i, g := range groups {
+		g.shift = shifts[i]
+		for _, k := range g.points {
+			pl.ShiftClock(k, shifts[i])
+		}
 	}
 	// Each group is read and analysed on a goroutine of its own
 	// (pointsrun.go) with --workers 2 or more, or without --workers
@@ -423,6 +441,52 @@ func skewWarnings(specs []pointSpec, groups []*groupReader, points []*point, inf
 				specs[i].name, early.Round(time.Millisecond), specs[lastOf].name, specs[i].name))
 		}
 	}
+}
+
+// clockShifts returns per group how much to take off its packets' times
+// so that the groups are read together on the first one's clock
+// (hops.ClockProbe.Shifts, from the first packets of each group's first
+// file): a capturing host whose clock is seconds off (no NTP) would
+// otherwise have its copies of each packet come seconds after the
+// others', past what the Placer waits for them, and called lost. Groups
+// that cannot be read twice (standard input) are not probed: their
+// shift is 0, as for clocks that agree.
+func clockShifts(stop context.Context, groups []*groupReader, points []*point, open opener) ([]time.Duration, error) {
+	shifts := make([]time.Duration, len(groups))
+	if len(groups) < 2 {
+		return shifts, nil
+	}
+	probe := hops.NewClockProbe(len(groups))
+	var seg decode.Segment
+	for i, g := range groups {
+		if len(g.paths) == 0 || !rereadable(g.paths[:1]) {
+			continue
+		}
+		src, err := open(g.paths[0], points[g.points[0]].inputs[0])
+		if err != nil {
+			if isStop(stop, err) {
+				return shifts, nil
+			}
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		dec := decode.NewDecoder()
+		// Non-TCP packets count too, so a file of little TCP is not
+		// read whole for it.
+		for range 4 * verdict.ClockProbePackets {
+			p, err := src.Next()
+			if err != nil {
+				break // its end, or damage the reading proper reports
+			}
+			if ok, _ := dec.Decode(p, &seg); ok && !probe.Add(i, &seg) {
+				break
+			}
+		}
+		src.Close()
+		if stop.Err() != nil {
+			return shifts, nil
+		}
+	}
+	return probe.Shifts(), nil
 }
 
 // readPointsInTurn reads the groups on the calling goroutine, each

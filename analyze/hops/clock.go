@@ -1,0 +1,176 @@
+package hops
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/h2pcap/h2pcap/analyze/verdict"
+	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/flowhash"
+)
+
+// ClockProbe estimates, before the points are read together, how far
+// each capture's clock is from the first one's, from the first packets
+// of each: a capture (a group of points that share a clock: one host's
+// files, or one file's interfaces) whose clock is seconds off would
+// otherwise be read seconds out of step with the others, and its copies
+// of a packet would come after the Placer had compared the others' and
+// called it lost (PlaceHold waits for a few hundred ms of offset, not
+// seconds). The Placer estimates the offsets again, better, from the
+// copies it pairs (Result.OffsetMs); this one only has to be close
+// enough for them to meet within PlaceHold.
+//
+// A packet is known at each capture by what a NAT, a router or an
+// overlay leaves as it was: its sequence and acknowledgement numbers,
+// flags, payload length, IPv4 ID and TCP timestamps (not its addresses
+// or ports); and a data segment also by its first bytes, which a SYN
+// proxy or a proxy that ends the connection passes on unchanged though
+// its numbers differ past it. A key seen again by one capture within
+// clockSameCopy is the same packet (in and out of a router); later, it
+// is another (a retransmission, the same request on another
+// connection) and the key tells nothing.
+type ClockProbe struct {
+	seen []map[uint64]int64 // per capture: packet key -> its first time (Unix ns), or clockAmbiguous
+}
+
+// clockSameCopy is how soon after its first sighting one capture may see
+// a packet's key again for both to be the same packet: a router's -i any
+// capture sees a forwarded packet in and out within microseconds.
+const clockSameCopy = 10 * time.Millisecond
+
+// clockAmbiguous marks a key seen at two moments by one capture.
+const clockAmbiguous = math.MinInt64
+
+// NewClockProbe returns a ClockProbe for n captures.
+func NewClockProbe(n int) *ClockProbe {
+	c := &ClockProbe{seen: make([]map[uint64]int64, n)}
+	for i := range c.seen {
+		c.seen[i] = map[uint64]int64{}
+	}
+	return c
+}
+
+// Add takes segment s of capture i. It reports false once that capture
+// has given keys of verdict.ClockProbePackets packets: enough.
+func (c *ClockProbe) Add(i int, s *decode.Segment) bool {
+	m := c.seen[i]
+	if len(m) >= verdict.ClockProbePackets {
+		return false
+	}
+	if s.Time.IsZero() {
+		return true
+	}
+	ns := s.Time.UnixNano()
+	if s.IPID != 0 || s.PayloadLen > 0 || s.Options.Timestamp {
+		// (Else nothing tells such a packet from its neighbours: an
+		// ACK without ID or timestamp repeats its numbers.)
+		h := flowhash.Mix(uint64(s.Seq)<<32 | uint64(s.Ack))
+		h = flowhash.Mix(h ^ (uint64(s.Flags)<<48 | uint64(s.PayloadLen)<<16 | uint64(s.IPID)))
+		if s.Options.Timestamp {
+			h = flowhash.Mix(h ^ (uint64(s.Options.TSVal)<<32 | uint64(s.Options.TSEcr)))
+		}
+		see(m, h, ns)
+	}
+	if k := verdict.PlaceContentBytes; len(s.Payload) >= k && s.PayloadLen >= k {
+		see(m, xxhash.Sum64(s.Payload[:k])^uint64(s.PayloadLen), ns)
+	}
+	return true
+}
+
+// see files key k, seen at ns, in m.
+func see(m map[uint64]int64, k uint64, ns int64) {
+	t, ok := m[k]
+	switch {
+	case !ok:
+		m[k] = ns
+	case t != clockAmbiguous && ns-t > int64(clockSameCopy):
+		m[k] = clockAmbiguous
+	}
+}
+
+// Offsets returns each capture's clock minus capture 0's, from the
+// median time between the copies of the packets two captures share
+// (the path delay between them one way or the other, a few ms, is in
+// it), reached through other captures where two share none; nil where
+// no chain of captures with verdict.ClockProbeMatches packets in common
+// reaches capture 0.
+func (c *ClockProbe) Offsets() []*time.Duration {
+	n := len(c.seen)
+	out := make([]*time.Duration, n)
+	if n == 0 {
+		return out
+	}
+	zero := time.Duration(0)
+	out[0] = &zero
+	pair := func(a, b int) (time.Duration, bool) {
+		small, big, sign := c.seen[a], c.seen[b], int64(1)
+		if len(big) < len(small) {
+			small, big, sign = big, small, -1
+		}
+		var ds []int64
+		for k, t := range small {
+			if u, ok := big[k]; ok && t != clockAmbiguous && u != clockAmbiguous {
+				ds = append(ds, sign*(u-t))
+			}
+		}
+		if len(ds) < verdict.ClockProbeMatches {
+			return 0, false
+		}
+		slices.Sort(ds)
+		return time.Duration(ds[len(ds)/2]), true
+	}
+	queue := []int{0}
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
+		for b := range n {
+			if out[b] != nil {
+				continue
+			}
+			if d, ok := pair(a, b); ok {
+				v := *out[a] + d
+				out[b] = &v
+				queue = append(queue, b)
+			}
+		}
+	}
+	return out
+}
+
+// Shifts returns, per capture, how much to take off its packets' times
+// so that all are read on one clock, that of the most captures (one
+// host's clock off, the rest agreeing: the one off is shifted): the
+// offset from it where that is verdict.PlaceShiftMin or more, else 0. An
+// offset under it is left to PlaceHold, and the captures are read in
+// their own times, as ever; so is a capture no other shares packets
+// with (Offsets: nil), taken to agree.
+func (c *ClockProbe) Shifts() []time.Duration {
+	offs := c.Offsets()
+	near := func(a, b time.Duration) bool { return a-b < verdict.PlaceShiftMin && b-a < verdict.PlaceShiftMin }
+	var ref time.Duration
+	best := -1
+	for _, o := range offs {
+		if o == nil {
+			continue
+		}
+		n := 0
+		for _, p := range offs {
+			if p != nil && near(*o, *p) {
+				n++
+			}
+		}
+		if n > best {
+			ref, best = *o, n
+		}
+	}
+	out := make([]time.Duration, len(offs))
+	for i, o := range offs {
+		if o != nil && !near(*o, ref) {
+			out[i] = *o - ref
+		}
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package hops
+
+import (
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/decode"
+)
+
+// TestClockProbe: each capture's offset from the first's is the median
+// time between the copies of the packets two captures share; the shifts
+// leave the clock most captures agree on, and offsets under
+// PlaceShiftMin, alone.
+func TestClockProbe(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	// seg is the i-th packet of a flow, as a capture whose clock is off
+	// by off saw it delay after it was sent.
+	seg := func(i int, off, delay time.Duration) *decode.Segment {
+		return &decode.Segment{Time: t0.Add(time.Duration(i)*time.Millisecond + off + delay), IPVersion: 4, IPID: uint16(100 + i),
+			Seq: 1000 + uint32(i)*10, Ack: 5000, Flags: decode.FlagACK, PayloadLen: 10}
+	}
+	type capture struct {
+		off, delay time.Duration
+		from, to   int // the packets it saw
+	}
+	tests := []struct {
+		name    string
+		caps    []capture
+		offsets []time.Duration // -1: nil
+		shifts  []time.Duration
+	}{
+		{"clocks agree", []capture{{0, 0, 0, 50}, {20 * time.Millisecond, time.Millisecond, 0, 50}},
+			[]time.Duration{0, 21 * time.Millisecond}, []time.Duration{0, 0}},
+		{"the second 3 s ahead", []capture{{0, 0, 0, 50}, {3 * time.Second, time.Millisecond, 0, 50}},
+			[]time.Duration{0, 3*time.Second + time.Millisecond}, []time.Duration{0, 3*time.Second + time.Millisecond}},
+		{"the first 7.5 s behind the other two", []capture{{-7500 * time.Millisecond, 0, 0, 50}, {0, time.Millisecond, 0, 50}, {0, 2 * time.Millisecond, 0, 50}},
+			[]time.Duration{0, 7501 * time.Millisecond, 7502 * time.Millisecond}, []time.Duration{-7501 * time.Millisecond, 0, 0}},
+		{"too few packets in common", []capture{{0, 0, 0, 50}, {3 * time.Second, 0, 45, 90}},
+			[]time.Duration{0, -1}, []time.Duration{0, 0}},
+		{"through the middle one", []capture{{0, 0, 0, 30}, {time.Second, time.Millisecond, 0, 60}, {3 * time.Second, 2 * time.Millisecond, 30, 60}},
+			[]time.Duration{0, 1001 * time.Millisecond, 3002 * time.Millisecond}, []time.Duration{0, 1001 * time.Millisecond, 3002 * time.Millisecond}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewClockProbe(len(tc.caps))
+			for i, c := range tc.caps {
+				for k := c.from; k < c.to; k++ {
+					p.Add(i, seg(k, c.off, c.delay))
+				}
+			}
+			got := p.Offsets()
+			for i, want := range tc.offsets {
+				switch {
+				case want < 0 && got[i] != nil:
+					t.Errorf("capture %d: offset %v, want none", i, *got[i])
+				case want >= 0 && (got[i] == nil || *got[i] != want):
+					t.Errorf("capture %d: offset %v, want %v", i, got[i], want)
+				}
+			}
+			shifts := p.Shifts()
+			for i, want := range tc.shifts {
+				if shifts[i] != want {
+					t.Errorf("capture %d: shift %v, want %v", i, shifts[i], want)
+				}
+			}
+		})
+	}
+}
+
+// TestClockProbeRepeats: a packet one capture sees twice at once (in and
+// out of a router) is one sighting; a key it sees again later (a
+// retransmission, the same bytes on another connection) tells nothing.
+func TestClockProbeRepeats(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	p := NewClockProbe(2)
+	for i := range 20 {
+		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+		p.Add(0, s)
+		in := *s
+		in.Time = in.Time.Add(5 * time.Second)
+		p.Add(1, &in)
+		out := in
+		out.Time = out.Time.Add(20 * time.Microsecond)
+		p.Add(1, &out) // the router's copy out: the same sighting
+		if i%2 == 0 {
+			again := in
+			again.Time = again.Time.Add(time.Second) // seen again later: ambiguous
+			p.Add(1, &again)
+		}
+	}
+	got := p.Offsets()
+	if got[1] == nil || *got[1] != 5*time.Second {
+		t.Fatalf("offset %v, want 5s from the 10 packets seen once", got[1])
+	}
+	q := NewClockProbe(2)
+	for i := range 20 {
+		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+		q.Add(0, s)
+		again := *s
+		again.Time = again.Time.Add(time.Second)
+		q.Add(0, &again)
+		q.Add(1, s)
+	}
+	if got := q.Offsets(); got[1] != nil {
+		t.Errorf("offset %v from packets each seen twice by the first capture, want none", *got[1])
+	}
+}

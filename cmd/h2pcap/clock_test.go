@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/h2pcap/h2pcap/model"
+)
+
+// TestClockShiftSameAnalysis: every lab scenario captured at several
+// points, one capture's clock set seconds off (its packets' times
+// moved, as editcap -t does), gives the analysis of the captures as
+// they were: the same hops, placements and headline, that capture's
+// clock offset moved by the shift, and its lost packets' frames at its
+// own times. Before session 41 a clock 3 s off placed half the packets
+// as lost between that capture and the next (PlaceHold waits 2 s for a
+// copy), and changed verdicts.
+func TestClockShiftSameAnalysis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("analyses every multi-point lab scenario three times")
+	}
+	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "pcaps", "*"))
+	n := 0
+	for _, dir := range dirs {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
+		if len(paths) < 2 || filepath.Base(dir) == "inputs" {
+			continue
+		}
+		base := analyzeJSON(t, nil, paths...)
+		if len(base.Points) < 2 || len(base.Summary.Hops) == 0 {
+			continue
+		}
+		n++
+		for _, tc := range []struct {
+			which int // the input shifted: the first, or the second
+			shift time.Duration
+		}{{0, 3 * time.Second}, {1, -7500 * time.Millisecond}} {
+			name := filepath.Base(dir) + "/" + filepath.Base(paths[tc.which]) + " " + tc.shift.String()
+			c := readPcap(t, paths[tc.which])
+			for i := range c.ci {
+				c.ci[i].Timestamp = c.ci[i].Timestamp.Add(tc.shift)
+			}
+			shifted := filepath.Join(t.TempDir(), filepath.Base(paths[tc.which]))
+			c.write(t, shifted, 0, len(c.data), c.snaplen)
+			if !overlapShifted(base, paths[tc.which], tc.shift) {
+				// Read as one capture split by rotation: what the
+				// captures hold tells nothing else apart.
+				t.Logf("%s: the captures no longer overlap in time", name)
+				continue
+			}
+			args := slices.Clone(paths)
+			args[tc.which] = shifted
+			got := analyzeJSON(t, nil, args...)
+			sameClockShifted(t, name, base, got, shifted, tc.shift)
+		}
+	}
+	t.Logf("%d multi-point lab scenarios", n)
+	if n < 8 {
+		t.Errorf("only %d multi-point lab scenarios", n)
+	}
+}
+
+// overlapShifted says whether the inputs of base overlap in time with
+// the one of path shifted.
+func overlapShifted(base *model.Report, path string, shift time.Duration) bool {
+	var first, last time.Time
+	for _, in := range base.Inputs {
+		if in.Path == path {
+			first, last = in.First.Add(shift), in.Last.Add(shift)
+		}
+	}
+	for _, in := range base.Inputs {
+		if in.Path != path && !in.First.After(last) && !in.Last.Before(first) {
+			return true
+		}
+	}
+	return false
+}
+
+// clockTimes are the times of day in a headline: the reference point's
+// clock, moved when its capture is the one shifted.
+var clockTimes = regexp.MustCompile(`\d\d:\d\d:\d\d(\.\d+)?`)
+
+// sameClockShifted compares the analysis got, of the inputs with the one
+// of path shifted, to base's.
+func sameClockShifted(t *testing.T, name string, base, got *model.Report, path string, shift time.Duration) {
+	t.Helper()
+	var inputs []int // path's: one per interface of a file split so
+	for i, in := range got.Inputs {
+		if in.Path == path {
+			inputs = append(inputs, i)
+		}
+	}
+	same := func(what string, a, b any) {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Errorf("%s: %s shifted %s, as it was %s", name, what, jb, ja)
+		}
+	}
+	same("hops", base.Summary.Hops, got.Summary.Hops)
+	same("headline", clockTimes.ReplaceAllString(base.Summary.Headline, "T"), clockTimes.ReplaceAllString(got.Summary.Headline, "T"))
+	if len(base.Connections) != len(got.Connections) {
+		t.Errorf("%s: %d connections shifted, %d as it was", name, len(got.Connections), len(base.Connections))
+		return
+	}
+	// The frames of the shifted input are at its own (shifted) times.
+	unshift := func(ps []model.Placement) []model.Placement {
+		out := slices.Clone(ps)
+		for i := range out {
+			out[i].Frames = slices.Clone(out[i].Frames)
+			for k := range out[i].Frames {
+				if m := &out[i].Frames[k]; slices.Contains(inputs, m.Input) {
+					m.Time = m.Time.Add(-shift)
+				}
+			}
+		}
+		return out
+	}
+	for i, b := range base.Connections {
+		g := got.Connections[i]
+		same("stream "+g.Client, []any{b.Stream, b.Verdict.Kind, b.Verdict.LossDirection, b.Points}, []any{g.Stream, g.Verdict.Kind, g.Verdict.LossDirection, g.Points})
+		same("placement of "+g.Client, b.Placement, unshift(g.Placement))
+	}
+	// The shifted input's point's clock offset moved by the shift
+	// (against the reference point's, unless that is the one shifted).
+	var pt, ref int = -1, -1
+	for i, p := range got.Points {
+		if slices.ContainsFunc(p.Inputs, func(in int) bool { return slices.Contains(inputs, in) }) {
+			pt = i
+		}
+		if p.Reference {
+			ref = i
+		}
+	}
+	if pt < 0 || ref < 0 || got.Points[pt].ClockOffsetMs == nil || base.Points[pt].ClockOffsetMs == nil {
+		t.Errorf("%s: no clock offset for the shifted input's point", name)
+		return
+	}
+	want := *base.Points[pt].ClockOffsetMs + float64(shift)/float64(time.Millisecond)
+	if pt == ref {
+		want = *base.Points[pt].ClockOffsetMs
+	}
+	if d := *got.Points[pt].ClockOffsetMs - want; math.Abs(d) > 2 {
+		t.Errorf("%s: %s's clock offset %.3f ms, want %.3f", name, got.Points[pt].Name, *got.Points[pt].ClockOffsetMs, want)
+	}
+	for _, in := range got.Inputs {
+		for _, w := range in.Warnings {
+			if strings.Contains(w, "clock") && strings.Contains(w, "could not") {
+				t.Errorf("%s: warned %q", name, w)
+			}
+		}
+	}
+}
