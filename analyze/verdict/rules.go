@@ -280,6 +280,12 @@ const (
 	// hold covers the offset with room for the RTO race, and the
 	// captures are read in their own times.
 	PlaceShiftMin = 500 * time.Millisecond
+	// ClockWarnOffset is the clock offset left between two capture
+	// points after hops.ClockProbe's shift, as the Placer estimates it
+	// at the end, past which the report warns that the loss placement
+	// may count late copies as lost: half of PlaceHold, what it waits
+	// for a copy with room for the RTO race.
+	ClockWarnOffset = PlaceHold / 2
 	// ClockProbePackets is how many packets of each capture
 	// hops.ClockProbe keys (its first ones, about 1.5 MB a capture):
 	// seconds of a busy link, minutes of a quiet one, where the

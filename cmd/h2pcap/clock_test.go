@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -156,5 +157,46 @@ func sameClockShifted(t *testing.T, name string, base, got *model.Report, path s
 				t.Errorf("%s: warned %q", name, w)
 			}
 		}
+	}
+}
+
+// TestClockWarnings: a point whose clock the Placer found a second or
+// more off the reference's, past what clockShifts took off before the
+// reading, has its first input say so, with the editcap that moves it.
+func TestClockWarnings(t *testing.T) {
+	ms := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name    string
+		offsets []*float64 // per point (one per group), ms
+		shifts  []time.Duration
+		ref     int
+		want    []string // per group: a part of its warning, "" none
+	}{
+		{"clocks agree", []*float64{ms(0), ms(12)}, []time.Duration{0, 0}, 0, []string{"", ""}},
+		{"3 s off, not taken off", []*float64{ms(0), ms(3000)}, []time.Duration{0, 0}, 0, []string{"", "b's clock is 3s off a's"}},
+		{"3 s off, taken off", []*float64{ms(0), ms(3004)}, []time.Duration{0, 3 * time.Second}, 0, []string{"", ""}},
+		{"the reference shifted", []*float64{ms(-2500), ms(0)}, []time.Duration{-2500 * time.Millisecond, 0}, 1, []string{"", ""}},
+		{"-1.5 s off, the reference the second", []*float64{ms(-1500), ms(0)}, []time.Duration{0, 0}, 1, []string{"a's clock is -1.5s off b's", ""}},
+		{"unknown", []*float64{ms(0), nil}, []time.Duration{0, 0}, 0, []string{"", ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			specs := []pointSpec{{name: "a"}, {name: "b"}}
+			var groups []*groupReader
+			var points []*point
+			var infos []*decode.InputInfo
+			for i := range specs {
+				groups = append(groups, &groupReader{points: []int{i}, shift: tc.shifts[i]})
+				points = append(points, &point{name: specs[i].name, inputs: []int{i}})
+				infos = append(infos, &decode.InputInfo{})
+			}
+			clockWarnings(specs, groups, points, infos, tc.offsets, tc.ref)
+			for i, want := range tc.want {
+				got := strings.Join(infos[i].Warnings, "; ")
+				if want == "" && got != "" || want != "" && !strings.Contains(got, want) {
+					t.Errorf("group %d: warnings %q, want %q", i, got, want)
+				}
+			}
+		})
 	}
 }

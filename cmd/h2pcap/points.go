@@ -328,6 +328,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	skewWarnings(specs, groups, points, infos, res.OffsetMs, pl.Span)
+	clockWarnings(specs, groups, points, infos, res.OffsetMs, res.Reference)
 	for _, spec := range specs {
 		if len(spec.ifaces) > 0 {
 			first := slices.Index(names, spec.name+":"+spec.ifaces[0])
@@ -374,6 +375,46 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		r.Points[i].Interface = pt.iface
 	}
 	return r, shared, nil
+}
+
+// clockWarnings adds to the first input of each group (spec) whose
+// point's clock offset from the reference point's, as the Placer
+// estimated it at the end (offsetMs), is verdict.ClockWarnOffset or more
+// past what clockShifts took off before reading: its copies of packets
+// then came that much out of step with the others', and those the
+// Placer had compared without them were counted lost. clockShifts looks
+// at the first packets only; captures that share none there (one begun
+// long after the others) are read in their own times.
+func clockWarnings(specs []pointSpec, groups []*groupReader, points []*point, infos []*decode.InputInfo, offsetMs []*float64, ref int) {
+	if ref >= len(offsetMs) || offsetMs[ref] == nil {
+		return
+	}
+	shiftOf := make([]time.Duration, len(points))
+	for _, g := range groups {
+		for _, k := range g.points {
+			shiftOf[k] = g.shift
+		}
+	}
+	for i, g := range groups {
+		var worst time.Duration
+		for _, k := range g.points {
+			if k >= len(offsetMs) || offsetMs[k] == nil {
+				continue
+			}
+			off := time.Duration((*offsetMs[k] - *offsetMs[ref]) * float64(time.Millisecond))
+			left := off - (shiftOf[k] - shiftOf[ref])
+			if left.Abs() > worst.Abs() {
+				worst = left
+			}
+		}
+		if worst.Abs() < verdict.ClockWarnOffset {
+			continue
+		}
+		info := infos[points[g.points[0]].inputs[0]]
+		info.Warnings = append(info.Warnings, fmt.Sprintf(
+			"%s's clock is %s off %s's (estimated from the packets both saw), which was not taken off before the points were compared: losses placed next to %s may be packets its capture saw late; move its times with `editcap -t %.3f` and analyse again",
+			specs[i].name, worst.Round(time.Millisecond), points[ref].name, specs[i].name, -worst.Seconds()))
+	}
 }
 
 // skewWarnings adds to the first input of each group (spec) whose
