@@ -33,7 +33,9 @@ import (
 // is another (a retransmission, the same request on another
 // connection) and the key tells nothing.
 type ClockProbe struct {
-	seen []map[uint64]int64 // per capture: packet key -> its first time (Unix ns), or clockAmbiguous
+	seen    []map[uint64]int64 // per capture: packet key -> its first time (Unix ns), or clockAmbiguous
+	limit   int                // keys kept per capture
+	headers bool               // no key of a segment's first bytes (NewSameProbe)
 }
 
 // clockSameCopy is how soon after its first sighting one capture may see
@@ -46,18 +48,56 @@ const clockAmbiguous = math.MinInt64
 
 // NewClockProbe returns a ClockProbe for n captures.
 func NewClockProbe(n int) *ClockProbe {
-	c := &ClockProbe{seen: make([]map[uint64]int64, n)}
+	c := &ClockProbe{seen: make([]map[uint64]int64, n), limit: verdict.ClockProbePackets}
 	for i := range c.seen {
 		c.seen[i] = map[uint64]int64{}
 	}
 	return c
 }
 
+// NewSameProbe returns a ClockProbe for n inputs, to tell whether two
+// hold the same packets (Shared): it keys the first
+// verdict.SameProbePackets packets of each by their headers only. Parts
+// of one capture that tcpdump -C rotated never hold the same packet,
+// but one may hold a segment and the next its retransmission, whose
+// first bytes are the same.
+func NewSameProbe(n int) *ClockProbe {
+	c := NewClockProbe(n)
+	c.limit, c.headers = verdict.SameProbePackets, true
+	return c
+}
+
+// Shared reports whether two of the inputs hold the same packets:
+// verdict.ClockProbeMatches or more keys in common, and a quarter of the
+// fewer keys of the two (a retransmission without IPv4 ID or timestamps
+// has its original's headers). Captures of the same traffic at two
+// points do, whatever their clocks say; parts of one capture do not.
+func (c *ClockProbe) Shared() bool {
+	for a := range c.seen {
+		for b := a + 1; b < len(c.seen); b++ {
+			small, big := c.seen[a], c.seen[b]
+			if len(big) < len(small) {
+				small, big = big, small
+			}
+			n := 0
+			for k, t := range small {
+				if u, ok := big[k]; ok && t != clockAmbiguous && u != clockAmbiguous {
+					n++
+				}
+			}
+			if n >= verdict.ClockProbeMatches && 4*n >= len(small) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Add takes segment s of capture i. It reports false once that capture
-// has given keys of verdict.ClockProbePackets packets: enough.
+// has given verdict.ClockProbePackets keys (SameProbePackets): enough.
 func (c *ClockProbe) Add(i int, s *decode.Segment) bool {
 	m := c.seen[i]
-	if len(m) >= verdict.ClockProbePackets {
+	if len(m) >= c.limit {
 		return false
 	}
 	if s.Time.IsZero() {
@@ -74,7 +114,7 @@ func (c *ClockProbe) Add(i int, s *decode.Segment) bool {
 		}
 		see(m, h, ns)
 	}
-	if k := verdict.PlaceContentBytes; len(s.Payload) >= k && s.PayloadLen >= k {
+	if k := verdict.PlaceContentBytes; !c.headers && len(s.Payload) >= k && s.PayloadLen >= k {
 		see(m, xxhash.Sum64(s.Payload[:k])^uint64(s.PayloadLen), ns)
 	}
 	return true

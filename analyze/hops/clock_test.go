@@ -105,3 +105,69 @@ func TestClockProbeRepeats(t *testing.T) {
 		t.Errorf("offset %v from packets each seen twice by the first capture, want none", *got[1])
 	}
 }
+
+// TestSameProbe: inputs that hold the same packets share them whatever
+// their clocks; parts of one capture do not, even where one holds a
+// segment and the next its retransmission (the same bytes under another
+// IPv4 ID), or IPv6 retransmissions without timestamps (the same
+// headers) at the seam.
+func TestSameProbe(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	seg := func(i int, v6 bool, id uint16) *decode.Segment {
+		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: id,
+			Seq: 1000 + uint32(i)*40, Ack: 5000, Flags: decode.FlagACK, PayloadLen: 40, Payload: make([]byte, 40)}
+		if v6 {
+			s.IPVersion, s.IPID = 6, 0
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		fill func(p *ClockProbe)
+		want bool
+	}{
+		{"the same packets, 30 s apart", func(p *ClockProbe) {
+			for i := range 100 {
+				p.Add(0, seg(i, false, uint16(i+1)))
+				s := seg(i, false, uint16(i+1))
+				s.Time = s.Time.Add(30 * time.Second)
+				p.Add(1, s)
+			}
+		}, true},
+		{"parts of one capture", func(p *ClockProbe) {
+			for i := range 100 {
+				p.Add(0, seg(i, false, uint16(i+1)))
+				p.Add(1, seg(i+100, false, uint16(i+101)))
+			}
+		}, false},
+		{"the next part opens with retransmissions", func(p *ClockProbe) {
+			for i := range 100 {
+				p.Add(0, seg(i, false, uint16(i+1)))
+			}
+			for i := range 100 {
+				s := seg(i+80, false, uint16(i+500)) // 20 sent again, other IDs
+				s.Time = s.Time.Add(time.Second)
+				p.Add(1, s)
+			}
+		}, false},
+		{"IPv6 retransmissions without timestamps at the seam", func(p *ClockProbe) {
+			for i := range 100 {
+				p.Add(0, seg(i, true, 0))
+			}
+			for i := range 100 {
+				s := seg(i+90, true, 0) // 10 sent again: the same headers
+				s.Time = s.Time.Add(time.Second)
+				p.Add(1, s)
+			}
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewSameProbe(2)
+			tc.fill(p)
+			if got := p.Shared(); got != tc.want {
+				t.Errorf("Shared() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

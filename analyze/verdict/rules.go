@@ -291,6 +291,11 @@ const (
 	// seconds of a busy link, minutes of a quiet one, where the
 	// captures' starts overlap.
 	ClockProbePackets = 50000
+	// SameProbePackets is how many packets of each input
+	// hops.NewSameProbe keys to tell captures of the same traffic from
+	// parts of one capture, when their times do not overlap (a clock
+	// off by more than a capture lasts): a few hundred KB an input.
+	SameProbePackets = 4096
 	// ClockProbeMatches is how many packets two captures must share in
 	// those for their offset to be taken: one flow's handshake and first
 	// exchange.

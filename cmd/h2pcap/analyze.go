@@ -344,6 +344,23 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	}
 	var watch []time.Time
 	reread := rereadable(paths)
+	if reread && len(paths) > 1 {
+		// Inputs that hold the same packets are capture points, even
+		// where a clock set wrong by more than they last makes them
+		// seem to follow each other: read as one capture, each packet
+		// would count twice.
+		same, err := samePackets(stop, order, open)
+		if err != nil {
+			return nil, err
+		}
+		if same && stop.Err() == nil {
+			r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp, unlisted)
+			if err != nil || shared || stop.Err() != nil {
+				return r, err
+			}
+			prog.restart()
+		}
+	}
 	if reread {
 		// Inputs that overlap in time are read as capture points: the
 		// reading as one capture stops as soon as one is seen to

@@ -530,6 +530,37 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 	return probe.Shifts(), nil
 }
 
+// samePackets reports whether two of the files paths (in time order)
+// hold the same packets among their first ones (hops.NewSameProbe).
+func samePackets(stop context.Context, paths []string, open opener) (bool, error) {
+	probe := hops.NewSameProbe(len(paths))
+	var seg decode.Segment
+	for i, path := range paths {
+		src, err := open(path, i)
+		if err != nil {
+			if isStop(stop, err) {
+				return false, nil
+			}
+			return false, &exitError{code: exitUsage, err: err}
+		}
+		dec := decode.NewDecoder()
+		for range 4 * verdict.SameProbePackets {
+			p, err := src.Next()
+			if err != nil {
+				break // its end, or damage the reading proper reports
+			}
+			if ok, _ := dec.Decode(p, &seg); ok && !probe.Add(i, &seg) {
+				break
+			}
+		}
+		src.Close()
+		if stop.Err() != nil {
+			return false, nil
+		}
+	}
+	return probe.Shared(), nil
+}
+
 // readPointsInTurn reads the groups on the calling goroutine, each
 // packet in capture time order across them (ties to the group given
 // first), analysed by its point's Analyzer and then given to pl.
