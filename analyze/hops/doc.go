@@ -8,7 +8,9 @@
 // a SYN proxy, by its bytes: content.go), ordering the
 // points along each flow's path (TTLs, then which point sees a packet
 // first both ways, so the clocks' offset cancels), estimating each
-// point's clock offset, and comparing the copies of each byte range (and
+// point's clock offset (and, before the points are read together, a
+// first estimate from their first packets, so that a capture whose clock
+// is seconds off is compared on the others' clock: clock.go), and comparing the copies of each byte range (and
 // pure ACKs by IPv4 ID) point by point once acknowledged everywhere, so
 // TSO, GSO and GRO cutting the same bytes differently change nothing;
 // telling what a point's capture missed from what the network lost

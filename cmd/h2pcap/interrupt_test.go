@@ -258,24 +258,26 @@ func TestInterruptedInputs(t *testing.T) {
 	parts := splitPcap(t, retransPcap, t.TempDir(), 3)
 	for _, tc := range []struct {
 		name   string
-		stopAt int  // the stop comes as input stopAt is opened to be read
-		peek   bool // or opened for its first packet's time, before the reading
-		inputs int  // in the report
+		stopAt int // the stop comes as input stopAt is opened to be read
+		open   int // or opened before: 1 for its first packet's time, 2 to probe its packets
+		inputs int // in the report
 		want   string
 	}{
-		{"before the first", 0, false, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
-		{"before the second", 1, false, 2, "interrupted by SIGINT before anything was read from " + parts[1] + "; not read: " + parts[2]},
-		{"before the third", 2, false, 3, "interrupted by SIGINT before anything was read from " + parts[2]},
-		{"while they are ordered", 1, true, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
+		{"before the first", 0, 0, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
+		{"before the second", 1, 0, 2, "interrupted by SIGINT before anything was read from " + parts[1] + "; not read: " + parts[2]},
+		{"before the third", 2, 0, 3, "interrupted by SIGINT before anything was read from " + parts[2]},
+		{"while they are ordered", 1, 1, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
+		{"while their packets are compared", 1, 2, 1, "interrupted by SIGINT before anything was read from " + parts[0] + "; not read: " + parts[1] + ", " + parts[2]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			// Each file is opened twice: for its first packet's time
-			// (timeOrder), then to be read.
-			stopOpen := 2
-			if tc.peek {
-				stopOpen = 1
+			// Each file is opened three times: for its first packet's
+			// time (timeOrder), to see whether the files hold the same
+			// packets (samePackets), then to be read.
+			stopOpen := 3
+			if tc.open > 0 {
+				stopOpen = tc.open
 			}
 			opened := map[string]int{}
 			open := func(path string, input int) (decode.Source, error) {
