@@ -28,10 +28,11 @@ import (
 // flags, payload length, IPv4 ID and TCP timestamps (not its addresses
 // or ports); and a data segment also by its first bytes, which a SYN
 // proxy or a proxy that ends the connection passes on unchanged though
-// its numbers differ past it. A key seen again by one capture within
-// clockSameCopy is the same packet (in and out of a router); later, it
-// is another (a retransmission, the same request on another
-// connection) and the key tells nothing.
+// its numbers differ past it. A packet's headers seen again by one
+// capture within clockSameCopy are the same packet (in and out of a
+// router); later, another (a retransmission), and the key tells
+// nothing; so do bytes seen again at all (the same request on each new
+// connection).
 type ClockProbe struct {
 	seen    []map[uint64]int64 // per capture: packet key -> its first time (Unix ns), or clockAmbiguous
 	limit   int                // keys kept per capture
@@ -112,21 +113,24 @@ func (c *ClockProbe) Add(i int, s *decode.Segment) bool {
 		if s.Options.Timestamp {
 			h = flowhash.Mix(h ^ (uint64(s.Options.TSVal)<<32 | uint64(s.Options.TSEcr)))
 		}
-		see(m, h, ns)
+		see(m, h, ns, clockSameCopy)
 	}
 	if k := verdict.PlaceContentBytes; !c.headers && len(s.Payload) >= k && s.PayloadLen >= k {
-		see(m, xxhash.Sum64(s.Payload[:k])^uint64(s.PayloadLen), ns)
+		// Bytes seen again are another packet's at once: the same
+		// request on each new connection, milliseconds apart.
+		see(m, xxhash.Sum64(s.Payload[:k])^uint64(s.PayloadLen), ns, 0)
 	}
 	return true
 }
 
-// see files key k, seen at ns, in m.
-func see(m map[uint64]int64, k uint64, ns int64) {
+// see files key k, seen at ns, in m: a key seen again more than same
+// after its first sighting tells nothing.
+func see(m map[uint64]int64, k uint64, ns int64, same time.Duration) {
 	t, ok := m[k]
 	switch {
 	case !ok:
 		m[k] = ns
-	case t != clockAmbiguous && ns-t > int64(clockSameCopy):
+	case t != clockAmbiguous && (same == 0 || ns-t > int64(same)):
 		m[k] = clockAmbiguous
 	}
 }
@@ -146,20 +150,10 @@ func (c *ClockProbe) Offsets() []*time.Duration {
 	zero := time.Duration(0)
 	out[0] = &zero
 	pair := func(a, b int) (time.Duration, bool) {
-		small, big, sign := c.seen[a], c.seen[b], int64(1)
-		if len(big) < len(small) {
-			small, big, sign = big, small, -1
-		}
-		var ds []int64
-		for k, t := range small {
-			if u, ok := big[k]; ok && t != clockAmbiguous && u != clockAmbiguous {
-				ds = append(ds, sign*(u-t))
-			}
-		}
-		if len(ds) < verdict.ClockProbeMatches {
+		ds := c.deltas(a, b)
+		if len(ds) < verdict.ClockProbeMatches || steps(ds) {
 			return 0, false
 		}
-		slices.Sort(ds)
 		return time.Duration(ds[len(ds)/2]), true
 	}
 	queue := []int{0}
@@ -174,6 +168,54 @@ func (c *ClockProbe) Offsets() []*time.Duration {
 				v := *out[a] + d
 				out[b] = &v
 				queue = append(queue, b)
+			}
+		}
+	}
+	return out
+}
+
+// deltas returns the times from capture a's copy to capture b's of the
+// packets both saw (b's clock minus a's, and the path delay), sorted.
+func (c *ClockProbe) deltas(a, b int) []int64 {
+	small, big, sign := c.seen[a], c.seen[b], int64(1)
+	if len(big) < len(small) {
+		small, big, sign = big, small, -1
+	}
+	var ds []int64
+	for k, t := range small {
+		if u, ok := big[k]; ok && t != clockAmbiguous && u != clockAmbiguous {
+			ds = append(ds, sign*(u-t))
+		}
+	}
+	slices.Sort(ds)
+	return ds
+}
+
+// steps says whether the sorted deltas ds of two captures spread over
+// verdict.PlaceShiftMin or more between their tenth and ninetieth
+// percentiles: their clocks' offset was not one (a clock stepped by NTP
+// while capturing, a VM resumed), and no shift fits the whole capture.
+func steps(ds []int64) bool {
+	return ds[len(ds)*9/10]-ds[len(ds)/10] >= int64(verdict.PlaceShiftMin)
+}
+
+// Step is two captures whose clocks' offset moved within the packets
+// they share (Steps): by about Moved.
+type Step struct {
+	A, B  int
+	Moved time.Duration
+}
+
+// Steps returns the pairs of captures that share
+// verdict.ClockProbeMatches packets or more whose clocks' offset moved
+// by verdict.PlaceShiftMin or more among them: Offsets took no offset
+// from them.
+func (c *ClockProbe) Steps() []Step {
+	var out []Step
+	for a := range c.seen {
+		for b := a + 1; b < len(c.seen); b++ {
+			if ds := c.deltas(a, b); len(ds) >= verdict.ClockProbeMatches && steps(ds) {
+				out = append(out, Step{A: a, B: b, Moved: time.Duration(ds[len(ds)*9/10] - ds[len(ds)/10])})
 			}
 		}
 	}

@@ -171,3 +171,38 @@ func TestSameProbe(t *testing.T) {
 		})
 	}
 }
+
+// TestClockProbeSteps: captures whose clocks' offset moved within the
+// packets they share (a clock stepped while capturing) give no offset,
+// and Steps names them; a steady offset with a few late copies does not.
+func TestClockProbeSteps(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		stepped int // of 100 packets, the last ones seen 3 s later by the second capture
+		steps   bool
+	}{{"steady", 0, false}, {"a few late", 5, false}, {"stepped half-way", 50, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewClockProbe(2)
+			for i := range 100 {
+				s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+				p.Add(0, s)
+				b := *s
+				if i >= 100-tc.stepped {
+					b.Time = b.Time.Add(3 * time.Second)
+				}
+				p.Add(1, &b)
+			}
+			steps, offs := p.Steps(), p.Offsets()
+			if got := len(steps) > 0; got != tc.steps {
+				t.Errorf("steps %v, want %v", steps, tc.steps)
+			}
+			if tc.steps && (offs[1] != nil || steps[0].A != 0 || steps[0].B != 1 || steps[0].Moved != 3*time.Second) {
+				t.Errorf("offset %v, steps %+v: want none, and 0-1 moved 3s", offs[1], steps)
+			}
+			if !tc.steps && (offs[1] == nil || *offs[1] != 0) {
+				t.Errorf("offset %v, want 0", offs[1])
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/hops"
 	"github.com/h2pcap/h2pcap/decode"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -141,22 +142,29 @@ func sameClockShifted(t *testing.T, name string, base, got *model.Report, path s
 
 // TestClockWarnings: a point whose clock the Placer found a second or
 // more off the reference's, past what clockShifts took off before the
-// reading, has its first input say so, with the editcap that moves it.
+// reading, has its first input say so: with the editcap that moves it
+// where the first packets told nothing, as a clock stepped while
+// capturing where they told another offset; and so do captures whose
+// offset moved within their first packets.
 func TestClockWarnings(t *testing.T) {
 	ms := func(v float64) *float64 { return &v }
 	tests := []struct {
 		name    string
 		offsets []*float64 // per point (one per group), ms
 		shifts  []time.Duration
+		known   []bool
+		steps   []hops.Step
 		ref     int
 		want    []string // per group: a part of its warning, "" none
 	}{
-		{"clocks agree", []*float64{ms(0), ms(12)}, []time.Duration{0, 0}, 0, []string{"", ""}},
-		{"3 s off, not taken off", []*float64{ms(0), ms(3000)}, []time.Duration{0, 0}, 0, []string{"", "b's clock is 3s off a's"}},
-		{"3 s off, taken off", []*float64{ms(0), ms(3004)}, []time.Duration{0, 3 * time.Second}, 0, []string{"", ""}},
-		{"the reference shifted", []*float64{ms(-2500), ms(0)}, []time.Duration{-2500 * time.Millisecond, 0}, 1, []string{"", ""}},
-		{"-1.5 s off, the reference the second", []*float64{ms(-1500), ms(0)}, []time.Duration{0, 0}, 1, []string{"a's clock is -1.5s off b's", ""}},
-		{"unknown", []*float64{ms(0), nil}, []time.Duration{0, 0}, 0, []string{"", ""}},
+		{"clocks agree", []*float64{ms(0), ms(12)}, []time.Duration{0, 0}, []bool{true, true}, nil, 0, []string{"", ""}},
+		{"3 s off, not found first", []*float64{ms(0), ms(3000)}, []time.Duration{0, 0}, []bool{true, false}, nil, 0, []string{"", "b's clock is 3s off a's (estimated from the packets both saw), which was not taken off"}},
+		{"3 s off, taken off", []*float64{ms(0), ms(3004)}, []time.Duration{0, 3 * time.Second}, []bool{true, true}, nil, 0, []string{"", ""}},
+		{"the reference shifted", []*float64{ms(-2500), ms(0)}, []time.Duration{-2500 * time.Millisecond, 0}, []bool{true, true}, nil, 1, []string{"", ""}},
+		{"-1.5 s off, the reference the second", []*float64{ms(-1500), ms(0)}, []time.Duration{0, 0}, []bool{false, true}, nil, 1, []string{"a's clock is -1.5s off b's", ""}},
+		{"stepped after the first packets", []*float64{ms(0), ms(3000)}, []time.Duration{0, 0}, []bool{true, true}, nil, 0, []string{"", "b's clock is 3s off a's over all the packets both saw, but was 0s off in their first ones"}},
+		{"stepped within the first packets", []*float64{ms(0), ms(1500)}, []time.Duration{0, 0}, []bool{true, false}, []hops.Step{{A: 0, B: 1, Moved: 3 * time.Second}}, 0, []string{"", "the offset between a's and b's clocks moved by 3s"}},
+		{"unknown", []*float64{ms(0), nil}, []time.Duration{0, 0}, []bool{true, false}, nil, 0, []string{"", ""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +177,7 @@ func TestClockWarnings(t *testing.T) {
 				points = append(points, &point{name: specs[i].name, inputs: []int{i}})
 				infos = append(infos, &decode.InputInfo{})
 			}
-			clockWarnings(specs, groups, points, infos, tc.offsets, tc.ref)
+			clockWarnings(specs, groups, points, infos, tc.offsets, tc.ref, clockPlan{shifts: tc.shifts, known: tc.known, steps: tc.steps})
 			for i, want := range tc.want {
 				got := strings.Join(infos[i].Warnings, "; ")
 				if want == "" && got != "" || want != "" && !strings.Contains(got, want) {

@@ -234,14 +234,14 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		// still watched.
 		pl.CapturedTogether()
 	}
-	shifts, err := clockShifts(stop, groups, points, open)
+	clocks, err := clockShifts(stop, groups, points, open)
 	if err != nil {
 		return nil, false, err
 	}
 	for i, g := range groups {
-		g.shift = shifts[i]
+		g.shift = clocks.shifts[i]
 		for _, k := range g.points {
-			pl.ShiftClock(k, shifts[i])
+			pl.ShiftClock(k, g.shift)
 		}
 	}
 	// Each group is read and analysed on a goroutine of its own
@@ -328,7 +328,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	skewWarnings(specs, groups, points, infos, res.OffsetMs, pl.Span)
-	clockWarnings(specs, groups, points, infos, res.OffsetMs, res.Reference)
+	clockWarnings(specs, groups, points, infos, res.OffsetMs, res.Reference, clocks)
 	for _, spec := range specs {
 		if len(spec.ifaces) > 0 {
 			first := slices.Index(names, spec.name+":"+spec.ifaces[0])
@@ -377,40 +377,61 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 	return r, shared, nil
 }
 
-// clockWarnings adds to the first input of each group (spec) whose
-// point's clock offset from the reference point's, as the Placer
-// estimated it at the end (offsetMs), is verdict.ClockWarnOffset or more
-// past what clockShifts took off before reading: its copies of packets
-// then came that much out of step with the others', and those the
-// Placer had compared without them were counted lost. clockShifts looks
-// at the first packets only; captures that share none there (one begun
-// long after the others) are read in their own times.
-func clockWarnings(specs []pointSpec, groups []*groupReader, points []*point, infos []*decode.InputInfo, offsetMs []*float64, ref int) {
+// clockWarnings adds to the first input of a group (spec) a warning
+// where the loss placement next to its points may count as lost packets
+// its capture saw out of step with the others':
+//   - its clock's offset from an earlier group's moved by
+//     verdict.PlaceShiftMin or more within the first packets both saw
+//     (clocks.steps): a clock was stepped while capturing, and no one
+//     shift fits;
+//   - else, its point's clock offset from the reference point's, as the
+//     Placer estimated it at the end (offsetMs), is
+//     verdict.ClockWarnOffset or more past what clockShifts took off
+//     before the reading: their first packets shared none (a capture
+//     begun long after the others), or a clock was stepped after them.
+func clockWarnings(specs []pointSpec, groups []*groupReader, points []*point, infos []*decode.InputInfo, offsetMs []*float64, ref int, clocks clockPlan) {
+	warned := make([]bool, len(groups))
+	for _, st := range clocks.steps {
+		info := infos[points[groups[st.B].points[0]].inputs[0]]
+		info.Warnings = append(info.Warnings, fmt.Sprintf(
+			"the offset between %s's and %s's clocks moved by %s within the first packets both saw: a clock was stepped while capturing (NTP, a VM resumed), so no one offset fits, and losses placed between them may be packets compared out of step",
+			specs[st.A].name, specs[st.B].name, st.Moved.Round(time.Millisecond)))
+		warned[st.A], warned[st.B] = true, true
+	}
 	if ref >= len(offsetMs) || offsetMs[ref] == nil {
 		return
 	}
 	shiftOf := make([]time.Duration, len(points))
-	for _, g := range groups {
+	groupOf := make([]int, len(points))
+	for i, g := range groups {
 		for _, k := range g.points {
-			shiftOf[k] = g.shift
+			shiftOf[k], groupOf[k] = g.shift, i
 		}
 	}
 	for i, g := range groups {
-		var worst time.Duration
+		if warned[i] || warned[groupOf[ref]] {
+			continue
+		}
+		var worst, off time.Duration
 		for _, k := range g.points {
 			if k >= len(offsetMs) || offsetMs[k] == nil {
 				continue
 			}
-			off := time.Duration((*offsetMs[k] - *offsetMs[ref]) * float64(time.Millisecond))
-			left := off - (shiftOf[k] - shiftOf[ref])
-			if left.Abs() > worst.Abs() {
-				worst = left
+			o := time.Duration((*offsetMs[k] - *offsetMs[ref]) * float64(time.Millisecond))
+			if left := o - (shiftOf[k] - shiftOf[ref]); left.Abs() > worst.Abs() {
+				worst, off = left, o
 			}
 		}
 		if worst.Abs() < verdict.ClockWarnOffset {
 			continue
 		}
 		info := infos[points[g.points[0]].inputs[0]]
+		if clocks.known[i] && clocks.known[groupOf[ref]] {
+			info.Warnings = append(info.Warnings, fmt.Sprintf(
+				"%s's clock is %s off %s's over all the packets both saw, but was %s off in their first ones, the offset taken off before the points were compared: a clock was stepped while capturing (NTP, a VM resumed), and losses placed next to %s may be packets compared out of step",
+				specs[i].name, off.Round(time.Millisecond), points[ref].name, (off-worst).Round(time.Millisecond), specs[i].name))
+			continue
+		}
 		info.Warnings = append(info.Warnings, fmt.Sprintf(
 			"%s's clock is %s off %s's (estimated from the packets both saw), which was not taken off before the points were compared: losses placed next to %s may be packets its capture saw late; move its times with `editcap -t %.3f` and analyse again",
 			specs[i].name, worst.Round(time.Millisecond), points[ref].name, specs[i].name, -worst.Seconds()))
@@ -484,18 +505,25 @@ func skewWarnings(specs []pointSpec, groups []*groupReader, points []*point, inf
 	}
 }
 
+// clockPlan is what clockShifts found of the groups' clocks.
+type clockPlan struct {
+	shifts []time.Duration // per group: taken off its packets' times
+	known  []bool          // per group: its offset was found
+	steps  []hops.Step     // groups whose clocks' offset moved within their first packets
+}
+
 // clockShifts returns per group how much to take off its packets' times
-// so that the groups are read together on the first one's clock
+// so that the groups are read together on one clock
 // (hops.ClockProbe.Shifts, from the first packets of each group's first
 // file): a capturing host whose clock is seconds off (no NTP) would
 // otherwise have its copies of each packet come seconds after the
 // others', past what the Placer waits for them, and called lost. Groups
 // that cannot be read twice (standard input) are not probed: their
 // shift is 0, as for clocks that agree.
-func clockShifts(stop context.Context, groups []*groupReader, points []*point, open opener) ([]time.Duration, error) {
-	shifts := make([]time.Duration, len(groups))
+func clockShifts(stop context.Context, groups []*groupReader, points []*point, open opener) (clockPlan, error) {
+	plan := clockPlan{shifts: make([]time.Duration, len(groups)), known: make([]bool, len(groups))}
 	if len(groups) < 2 {
-		return shifts, nil
+		return plan, nil
 	}
 	probe := hops.NewClockProbe(len(groups))
 	var seg decode.Segment
@@ -506,9 +534,9 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 		src, err := open(g.paths[0], points[g.points[0]].inputs[0])
 		if err != nil {
 			if isStop(stop, err) {
-				return shifts, nil
+				return plan, nil
 			}
-			return nil, &exitError{code: exitUsage, err: err}
+			return plan, &exitError{code: exitUsage, err: err}
 		}
 		dec := decode.NewDecoder()
 		// Non-TCP packets count too, so a file of little TCP is not
@@ -524,10 +552,14 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 		}
 		src.Close()
 		if stop.Err() != nil {
-			return shifts, nil
+			return plan, nil
 		}
 	}
-	return probe.Shifts(), nil
+	plan.shifts, plan.steps = probe.Shifts(), probe.Steps()
+	for i, o := range probe.Offsets() {
+		plan.known[i] = o != nil
+	}
+	return plan, nil
 }
 
 // samePackets reports whether two of the files paths (in time order)
