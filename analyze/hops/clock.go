@@ -222,6 +222,18 @@ func (c *ClockProbe) Steps() []Step {
 	return out
 }
 
+// Known is how many captures have an offset (Offsets): capture 0, and
+// those reached from it.
+func (c *ClockProbe) Known() int {
+	n := 0
+	for _, o := range c.Offsets() {
+		if o != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Shifts returns, per capture, how much to take off its packets' times
 // so that all are read on one clock, that of the most captures (one
 // host's clock off, the rest agreeing: the one off is shifted): the

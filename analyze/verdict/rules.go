@@ -291,6 +291,14 @@ const (
 	// seconds of a busy link, minutes of a quiet one, where the
 	// captures' starts overlap.
 	ClockProbePackets = 50000
+	// ClockProbeAlign bounds how far apart the captures' first packets
+	// may be for hops.ClockProbe to key each from the latest of them
+	// (the moment every capture was running): engineers start tcpdump
+	// on each host by hand, seconds apart, and a busy link's first
+	// ClockProbePackets packets last less than a second. Starts a minute
+	// apart are not that, or the clocks are far off: each is keyed from
+	// its own start.
+	ClockProbeAlign = time.Minute
 	// SameProbePackets is how many packets of each input
 	// hops.NewSameProbe keys to tell captures of the same traffic from
 	// parts of one capture, when their times do not overlap (a clock

@@ -525,6 +525,42 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 	if len(groups) < 2 {
 		return plan, nil
 	}
+	probe, err := probeClocks(stop, groups, points, open, time.Time{})
+	if err != nil || probe == nil {
+		return plan, err
+	}
+	if probe.Known() < len(groups) {
+		// A group shares none of its first packets with the others:
+		// captures begun seconds apart on a busy link. Again from the
+		// moment all were running.
+		from, err := firstPacketsMeet(stop, groups, points, open)
+		if err != nil {
+			return plan, err
+		}
+		if !from.IsZero() {
+			again, err := probeClocks(stop, groups, points, open, from)
+			if err != nil {
+				return plan, err
+			}
+			if again == nil {
+				return plan, nil
+			}
+			if again.Known() > probe.Known() {
+				probe = again
+			}
+		}
+	}
+	plan.shifts, plan.steps = probe.Shifts(), probe.Steps()
+	for i, o := range probe.Offsets() {
+		plan.known[i] = o != nil
+	}
+	return plan, nil
+}
+
+// probeClocks keys the packets of each group's first file from its
+// start, or from time from when that is set, in a hops.ClockProbe. It
+// returns nil when stop ended the reading.
+func probeClocks(stop context.Context, groups []*groupReader, points []*point, open opener, from time.Time) (*hops.ClockProbe, error) {
 	probe := hops.NewClockProbe(len(groups))
 	var seg decode.Segment
 	for i, g := range groups {
@@ -534,32 +570,65 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 		src, err := open(g.paths[0], points[g.points[0]].inputs[0])
 		if err != nil {
 			if isStop(stop, err) {
-				return plan, nil
+				return nil, nil
 			}
-			return plan, &exitError{code: exitUsage, err: err}
+			return nil, &exitError{code: exitUsage, err: err}
 		}
 		dec := decode.NewDecoder()
 		// Non-TCP packets count too, so a file of little TCP is not
-		// read whole for it.
-		for range 4 * verdict.ClockProbePackets {
+		// read whole for it; and those before from (not decoded) up
+		// to a minute of a busy link's.
+		for read, skipped := 0, 0; read < 4*verdict.ClockProbePackets && skipped < 64*verdict.ClockProbePackets; {
 			p, err := src.Next()
 			if err != nil {
 				break // its end, or damage the reading proper reports
 			}
+			if p.Time.Before(from) {
+				skipped++
+				continue
+			}
+			read++
 			if ok, _ := dec.Decode(p, &seg); ok && !probe.Add(i, &seg) {
 				break
 			}
 		}
 		src.Close()
 		if stop.Err() != nil {
-			return plan, nil
+			return nil, nil
 		}
 	}
-	plan.shifts, plan.steps = probe.Shifts(), probe.Steps()
-	for i, o := range probe.Offsets() {
-		plan.known[i] = o != nil
+	return probe, nil
+}
+
+// firstPacketsMeet is when clockShifts keys each group's packets from
+// the second time: the latest of the groups' first packets (their first
+// files'), when those all fall within verdict.ClockProbeAlign of one
+// another; zero else. Captures begun by hand on each host seconds apart
+// then key packets of the same moments, where on a busy link their
+// first ClockProbePackets packets would be of different seconds and
+// share none. Starts further apart than that are not the same moments
+// on clocks that agree.
+func firstPacketsMeet(stop context.Context, groups []*groupReader, points []*point, open opener) (time.Time, error) {
+	var first, last time.Time
+	for _, g := range groups {
+		if len(g.paths) == 0 || !rereadable(g.paths[:1]) {
+			continue
+		}
+		t, err := firstPacketTime(stop, g.paths[0], points[g.points[0]].inputs[0], open)
+		if err != nil || t.IsZero() {
+			return time.Time{}, err
+		}
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
 	}
-	return plan, nil
+	if last.Sub(first) > verdict.ClockProbeAlign {
+		return time.Time{}, nil
+	}
+	return last, nil
 }
 
 // samePackets reports whether two of the files paths (in time order)
