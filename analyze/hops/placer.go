@@ -114,6 +114,9 @@ type Placer struct {
 	// retimed.
 	shiftNS []int64
 	shifted decode.Segment
+	// coverOffsets are the points' clock offsets from point 0's (ns,
+	// nil unknown) once Finish has them, for covers.
+	coverOffsets []*int64
 }
 
 // OnRetire sets fn to be called, as each flow is retired (compared to

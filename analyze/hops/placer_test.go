@@ -1185,3 +1185,63 @@ func TestFreeEmpties(t *testing.T) {
 		t.Errorf("after AddPoint: a flow with room for %d points", len(got.at))
 	}
 }
+
+// TestPlacerLateCapture holds that a point whose capture began after a
+// connection (seconds after the others, started by hand) is not blamed
+// for it: the connections that ended before its first packet lost
+// nothing on the hops beside it, however near its start, once the
+// clocks' offsets are known (before, every one of the PlaceHold before
+// it counted lost).
+func TestPlacerLateCapture(t *testing.T) {
+	two := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "server", delay: time.Millisecond, ttl: [2]uint8{63, 64}, off: 30 * time.Millisecond},
+	}
+	var evs []ev
+	for i := range 20 {
+		c := netip.AddrPortFrom(cli.Addr(), cli.Port()+uint16(i))
+		ps := conn(2, 2, 1, nil, nil, nil)
+		for k := range ps {
+			// Each its own ISNs, 100 ms after the one before.
+			ps[k].at += time.Duration(i) * 100 * time.Millisecond
+			c2s, s2c := uint32(i)*1000000, uint32(i)*1000000+500000
+			if ps[k].dir == 1 {
+				c2s, s2c = s2c, c2s
+			}
+			ps[k].seq += c2s
+			if ps[k].flags&decode.FlagACK != 0 {
+				ps[k].ack += s2c
+			}
+		}
+		for _, e := range events(two, c, ps) {
+			// The server's capture began at 1.5 s (its clock 30 ms
+			// ahead): the connections begun before are not in it.
+			if e.point == 1 && e.s.Time.Before(t0.Add(1530*time.Millisecond)) {
+				continue
+			}
+			evs = append(evs, e)
+		}
+	}
+	res := feed(two, evs)
+	lost := 0
+	for _, f := range res.All() {
+		for d := range f.Hops {
+			for _, h := range f.Hops[d] {
+				lost += h.Lost
+			}
+		}
+	}
+	if lost != 0 {
+		t.Errorf("%d packets lost, want none: the connections the server's capture lacks ended before it began", lost)
+	}
+	if o := res.OffsetMs[1]; o == nil || *o < 29 || *o > 31 {
+		t.Errorf("server's clock offset %v ms, want 30", fmtMs(o))
+	}
+}
+
+func fmtMs(o *float64) any {
+	if o == nil {
+		return nil
+	}
+	return *o
+}

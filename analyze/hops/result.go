@@ -3,6 +3,7 @@ package hops
 import (
 	"cmp"
 	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -207,6 +208,7 @@ func (p *Placer) Finish() *Result {
 		}
 	}
 	offset := func(a, b int) int64 { return base[b] - base[a] }
+	p.coverOffsets = off0
 	votes := slices.Clone(p.votes)
 	res.full = make([]*FlowResult, len(p.done))
 	for i, f := range p.done {
@@ -553,14 +555,38 @@ func sibling(f *flow, syn bool, ep1 func(pt int) (netip.AddrPort, bool)) bool {
 	return false
 }
 
-// covers reports whether point pt was capturing when f began (on its
-// own clock, within PlaceHold): then f's first packets would have
-// reached it.
+// covers reports whether point pt was capturing when f began: then f's
+// first packets would have reached it. f began on the clock of a point
+// that saw it: with the clocks' offsets known (Finish: coverOffsets),
+// pt's capture must have begun by then on pt's clock, whichever of those
+// points it was; else within PlaceHold, past any offset between
+// capturing hosts. Not within PlaceHold once the offsets are known: a
+// capture begun by hand seconds after the others would have every short
+// connection of the two seconds before it counted lost on the hops
+// beside it (two points of 1,000 connections a second, the second begun
+// 8 s late: 15,992 packets "lost" between them, where none was).
 func (p *Placer) covers(pt int, f *flow) bool {
 	if p.first[pt].IsZero() {
 		return false
 	}
-	return !p.first[pt].After(f.start.Add(verdict.PlaceHold)) && !p.lastOf(pt).Before(f.start)
+	late := verdict.PlaceHold
+	if off := p.coverOffsets; off != nil && off[pt] != nil {
+		late = math.MaxInt64
+		for q, m := range f.at {
+			if m == nil {
+				continue
+			}
+			if off[q] == nil {
+				late = verdict.PlaceHold
+				break
+			}
+			late = min(late, time.Duration(*off[pt]-*off[q]))
+		}
+		if late == math.MaxInt64 {
+			late = verdict.PlaceHold
+		}
+	}
+	return !p.first[pt].After(f.start.Add(late)) && !p.lastOf(pt).Before(f.start)
 }
 
 // offsetsFrom0 estimates each point's clock minus point 0's (ns): for two
