@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/h2pcap/h2pcap/analyze/hops"
 	"github.com/h2pcap/h2pcap/decode"
+	"github.com/h2pcap/h2pcap/internal/synth"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -185,5 +188,56 @@ func TestClockWarnings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClockLateBusyCapture: two points of a busy link (1,000 connections
+// a second), the second capture begun 6 s after the first and its clock
+// 3 s ahead. Their first packets are of other seconds and share none:
+// clockShifts keys them again from the moment both were running, finds
+// the 3 s, and the connections of the first 6 s, which the second never
+// saw, are lost nowhere.
+func TestClockLateBusyCapture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 12,000 connections at two points")
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b-whole.pcap")
+	var buf bytes.Buffer
+	if err := synth.Write(&buf, "short", synth.Config{N: 12000, Open: 64, Rate: 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	if err := synth.SecondPoint(bytes.NewReader(buf.Bytes()), &second, 2*time.Microsecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, second.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := readPcap(t, b)
+	start := c.ci[0].Timestamp.Add(6 * time.Second)
+	from := 0
+	for from < len(c.ci) && c.ci[from].Timestamp.Before(start) {
+		from++
+	}
+	for i := range c.ci {
+		c.ci[i].Timestamp = c.ci[i].Timestamp.Add(3 * time.Second)
+	}
+	late := filepath.Join(dir, "b.pcap")
+	c.write(t, late, from, len(c.data), c.snaplen)
+	r := analyzeJSON(t, nil, "--point", "a="+a, "--point", "b="+late)
+	if len(r.Points) != 2 || r.Points[1].ClockOffsetMs == nil || math.Abs(*r.Points[1].ClockOffsetMs-3000) > 1 {
+		t.Fatalf("points %+v: want b's clock 3,000 ms ahead", r.Points)
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost > 0 {
+			t.Errorf("hop %+v: lost packets, none was", h)
+		}
+	}
+	if !strings.Contains(r.Summary.Headline, "No packet lost") {
+		t.Errorf("headline %q", r.Summary.Headline)
 	}
 }
