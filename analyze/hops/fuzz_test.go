@@ -65,9 +65,14 @@ func FuzzPlacer(f *testing.F) {
 // sequence number's offset (2 bytes, tens of bytes), the payload (tens
 // of bytes), the acknowledgment's offset (2 bytes), the time since the
 // last packet (100 us), TSval and TSecr (2 bytes each).
-func fuzzPlace(b []byte, noAligned bool) *Result {
+func fuzzPlace(b []byte, noAligned bool) *Result { return fuzzPlaceShifted(b, noAligned, 0) }
+
+// fuzzPlaceShifted is fuzzPlace with point b's clock shift ahead, which
+// the Placer is told of (ShiftClock).
+func fuzzPlaceShifted(b []byte, noAligned bool, shift time.Duration) *Result {
 	const np = 3
 	p := New([]string{"a", "b", "c"})
+	p.ShiftClock(1, shift)
 	p.noAligned = noAligned
 	p.batch = 4
 	clients := []netip.AddrPort{cli, netip.AddrPortFrom(cli.Addr(), cli.Port()+1)}
@@ -110,10 +115,75 @@ func fuzzPlace(b []byte, noAligned bool) *Result {
 			s.Options.TSVal = uint32(binary.BigEndian.Uint16(b[8:]))
 			s.Options.TSEcr = uint32(binary.BigEndian.Uint16(b[10:]))
 		}
+		if pt == 1 {
+			s.Time = s.Time.Add(shift)
+		}
 		p.Segment(pt, c, &s)
 	}
 	for pt := range np {
 		p.EndPoint(pt)
 	}
 	return p.Finish()
+}
+
+// FuzzShiftClock: a point whose clock is seconds ahead, taken off by
+// ShiftClock, gives the result of the clocks agreeing: the same hops and
+// paths, its lost packets' frames at its own times, and its clock offset
+// moved by the shift.
+func FuzzShiftClock(f *testing.F) {
+	f.Add([]byte{
+		0, 0x02, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0,
+		1, 0x02, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0,
+		1, 0x13, 0, 0, 0, 0, 1, 1, 0, 2, 0, 1,
+		0, 0x13, 0, 0, 0, 0, 1, 1, 0, 2, 0, 1,
+		0, 0x30, 0, 1, 40, 0, 1, 1, 0, 3, 0, 2,
+		1, 0x30, 0, 1, 40, 0, 1, 1, 0, 3, 0, 2,
+		0, 0x30, 0, 41, 40, 0, 1, 1, 0, 4, 0, 2,
+		2, 0x31, 0, 1, 0, 0, 41, 2, 0, 6, 0, 5,
+		1, 0x31, 0, 1, 0, 0, 41, 2, 0, 6, 0, 5,
+	}, int16(3000))
+	f.Fuzz(func(t *testing.T, b []byte, ms int16) {
+		shift := time.Duration(ms) * time.Millisecond
+		same := fuzzPlace(b, false)
+		moved := fuzzPlaceShifted(b, false, shift)
+		var a, c []*FlowResult
+		for _, fr := range same.All() {
+			a = append(a, fr)
+		}
+		for _, fr := range moved.All() {
+			for d := range fr.Hops {
+				for k := range fr.Hops[d] {
+					h := &fr.Hops[d][k]
+					for i := range h.Frames {
+						if h.Frames[i].Input == 1 {
+							h.Frames[i].Time = h.Frames[i].Time.Add(-shift)
+						}
+					}
+				}
+			}
+			c = append(c, fr)
+		}
+		if !reflect.DeepEqual(a, c) {
+			t.Fatalf("shifted %v: %+v, the clocks agreeing %+v", shift, c, a)
+		}
+		for pt, o := range same.OffsetMs {
+			m := moved.OffsetMs[pt]
+			if (o == nil) != (m == nil) {
+				t.Fatalf("point %d: offset %v shifted, %v the clocks agreeing", pt, m, o)
+			}
+			if o == nil || same.Reference != moved.Reference {
+				continue
+			}
+			want := *o
+			switch {
+			case pt == 1 && same.Reference != 1:
+				want += float64(ms)
+			case pt != 1 && same.Reference == 1:
+				want -= float64(ms)
+			}
+			if d := *m - want; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("point %d: offset %v ms shifted %v, want %v", pt, *m, shift, want)
+			}
+		}
+	})
 }
