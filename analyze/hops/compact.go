@@ -48,6 +48,9 @@ type cleanFlow struct {
 	streams []int
 	ep0     []netip.AddrPort
 	ep1     []netip.AddrPort
+	// ttl is per point direction 0's TTL there (0 unseen): absentPath
+	// tells by it a point at the flow's own client from one it crossed.
+	ttl []uint8
 	// packets is per direction (nil: none compared) per point its
 	// packets carrying sequence space.
 	packets [2][]int
@@ -88,6 +91,7 @@ func (c *cleanFlows) add(f *flow, path [2][]int) (chunk, off int32) {
 		}
 		b = binary.AppendUvarint(b, uint64(m.stream)+1)
 		b = appendAddrPort(b, m.ep0)
+		b = append(b, byte(min(m.ttl[0], 255)))
 		k, ok := c.server[m.ep1]
 		if !ok {
 			k = uint32(len(c.servers))
@@ -139,7 +143,7 @@ func (c *cleanFlows) streams(chunk, off int32, fn func(pt, stream int) bool) {
 		if v == 0 {
 			continue
 		}
-		b = b[3+int(b[0]):] // ep0 (appendAddrPort)
+		b = b[3+int(b[0])+1:] // ep0 (appendAddrPort), and the TTL
 		_, n = binary.Uvarint(b)
 		b = b[n:] // ep1's server
 		for d := range 2 {
@@ -168,7 +172,7 @@ func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
 func (c *cleanFlows) get(chunk, off int32) *cleanFlow {
 	b := c.chunks[chunk][off:]
 	np := c.np
-	cf := &cleanFlow{streams: make([]int, np), ep0: make([]netip.AddrPort, np), ep1: make([]netip.AddrPort, np)}
+	cf := &cleanFlow{streams: make([]int, np), ep0: make([]netip.AddrPort, np), ep1: make([]netip.AddrPort, np), ttl: make([]uint8, np)}
 	flags := b[0]
 	b = b[1:]
 	cf.syn = flags&cleanSyn != 0
@@ -190,6 +194,7 @@ func (c *cleanFlows) get(chunk, off int32) *cleanFlow {
 		}
 		cf.streams[pt] = int(v) - 1
 		cf.ep0[pt], b = readAddrPort(b)
+		cf.ttl[pt], b = b[0], b[1:]
 		v, n = binary.Uvarint(b)
 		cf.ep1[pt], b = c.servers[v], b[n:]
 		for d := range cf.packets {

@@ -1245,3 +1245,47 @@ func fmtMs(o *float64) any {
 	}
 	return *o
 }
+
+// TestPlacerSiblingHost: three hosts that dial each other (etcd members),
+// two of them capturing. m2's own connection to m1's server crossed m2
+// (its host: its packets' TTL as sent) and m1; m3's connection to the
+// same server crossed m1 alone, and is lost nowhere: m2 is on no other
+// client's path. Before, m2's connection made it a sibling's path, and
+// every packet m1 sent m3 was "lost between m1 and m2".
+func TestPlacerSiblingHost(t *testing.T) {
+	points := []hop{
+		{name: "m2", ttl: [2]uint8{64, 63}},
+		{name: "m1", delay: time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	own := netip.MustParseAddrPort("198.18.1.3:40000")   // m2's
+	other := netip.MustParseAddrPort("198.18.1.4:40000") // m3's, not captured at its host
+	evs := events(points, own, conn(2, 4, 4, nil, nil, nil))
+	ps := conn(2, 4, 4, nil, nil, nil)
+	for k := range ps {
+		ps[k].uncaptured = 1 // never at m2
+		ps[k].at += 50 * time.Millisecond
+		ps[k].seq += 3000000
+		if ps[k].flags&decode.FlagACK != 0 {
+			ps[k].ack += 3000000
+		}
+	}
+	evs = append(evs, events(points, other, ps)...)
+	res := feed(points, evs)
+	found := false
+	for _, f := range res.All() {
+		if f.Streams[0] >= 0 {
+			continue // m2's own
+		}
+		found = true
+		for d := range f.Hops {
+			for _, h := range f.Hops[d] {
+				if h.Lost > 0 || h.Refused > 0 {
+					t.Errorf("m3's connection: %d lost, %d refused %s -> %s", h.Lost, h.Refused, res.Names[h.From], res.Names[h.To])
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no connection seen at m1 alone")
+	}
+}

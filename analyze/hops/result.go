@@ -481,14 +481,24 @@ func (p *Placer) absentPath(f *flow, self int, pathOf func(off int32) [2][]int) 
 	}
 	for _, e := range p.retired {
 		var path [2][]int
+		var lentAbsent []int // the points of absent this sibling puts on f's path
 		if e.chunk < 0 {
 			g := p.done[e.off]
-			if int(e.off) == self || g == f || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow || !sibling(f, g.syn, func(pt int) (netip.AddrPort, bool) {
+			if int(e.off) == self || g == f || absDur(g.start.Sub(f.start)) > verdict.PlaceMatchWindow {
+				continue
+			}
+			ep := func(pt int) (netip.AddrPort, netip.AddrPort, int, bool) {
 				if m := g.at[pt]; m != nil {
-					return m.ep1, true
+					return m.ep0, m.ep1, m.ttl[0], true
 				}
-				return netip.AddrPort{}, false
-			}) {
+				return netip.AddrPort{}, netip.AddrPort{}, 0, false
+			}
+			sib, same := sibling(f, g.syn, ep)
+			if !sib {
+				continue
+			}
+			lentAbsent = lent(absent, same, len(f.at), ep)
+			if len(lentAbsent) == 0 {
 				continue
 			}
 			// g must have crossed every point f did and some it did not.
@@ -497,7 +507,7 @@ func (p *Placer) absentPath(f *flow, self int, pathOf func(off int32) [2][]int) 
 				switch {
 				case f.at[pt] != nil && g.at[pt] == nil:
 					ok = false
-				case f.at[pt] == nil && g.at[pt] != nil && slices.Contains(absent, pt):
+				case f.at[pt] == nil && g.at[pt] != nil && slices.Contains(lentAbsent, pt):
 					extra = true
 				}
 			}
@@ -511,13 +521,24 @@ func (p *Placer) absentPath(f *flow, self int, pathOf func(off int32) [2][]int) 
 				continue
 			}
 			cf := p.clean.get(e.chunk, e.off)
-			if !sibling(f, cf.syn, func(pt int) (netip.AddrPort, bool) { return cf.ep1[pt], true }) {
+			ep := func(pt int) (netip.AddrPort, netip.AddrPort, int, bool) {
+				if pt >= len(cf.streams) {
+					return netip.AddrPort{}, netip.AddrPort{}, 0, false
+				}
+				return cf.ep0[pt], cf.ep1[pt], int(cf.ttl[pt]), cf.streams[pt] >= 0
+			}
+			sib, same := sibling(f, cf.syn, ep)
+			if !sib {
+				continue
+			}
+			lentAbsent = lent(absent, same, len(f.at), ep)
+			if len(lentAbsent) == 0 {
 				continue
 			}
 			path = cf.path
 			// It crossed every point unless SeenOnly: one f missed
 			// must be on its path.
-			if !slices.ContainsFunc(absent, func(pt int) bool {
+			if !slices.ContainsFunc(lentAbsent, func(pt int) bool {
 				return slices.Contains(path[0], pt) || slices.Contains(path[1], pt)
 			}) {
 				continue
@@ -526,7 +547,7 @@ func (p *Placer) absentPath(f *flow, self int, pathOf func(off int32) [2][]int) 
 		for d := range out {
 			var pts []int
 			for _, pt := range path[d] {
-				if f.at[pt] != nil || slices.Contains(absent, pt) {
+				if f.at[pt] != nil || slices.Contains(lentAbsent, pt) {
 					pts = append(pts, pt)
 				}
 			}
@@ -539,20 +560,52 @@ func (p *Placer) absentPath(f *flow, self int, pathOf func(off int32) [2][]int) 
 
 // sibling reports whether flow f and another went to the same server
 // endpoint at some point both crossed, both begun with a handshake (syn:
-// the other's; ep1: its server endpoint at a point, if it crossed it).
-func sibling(f *flow, syn bool, ep1 func(pt int) (netip.AddrPort, bool)) bool {
+// the other's; ep: its client and server endpoints and direction 0's
+// TTL at a point, if it crossed it), and whether from the same client
+// host (same).
+func sibling(f *flow, syn bool, ep func(pt int) (client, server netip.AddrPort, ttl int, ok bool)) (sib, same bool) {
 	if !f.syn || !syn {
-		return false
+		return false, false
 	}
 	for pt, m := range f.at {
 		if m == nil {
 			continue
 		}
-		if e, ok := ep1(pt); ok && m.ep1 == e {
-			return true
+		if c, e, _, ok := ep(pt); ok && m.ep1 == e {
+			return true, m.ep0.Addr() == c.Addr()
 		}
 	}
-	return false
+	return false, false
+}
+
+// lent returns the points of absent that a sibling flow (ep, of np
+// points; same: from f's client host) puts on f's path: all, from the
+// same client; from another client, none that the sibling crossed
+// nearest its own client (its packets' highest TTL there, before any
+// router lowered it: a capture at that client's host, an etcd member's
+// own, which another client's connections never cross). Three etcd
+// members' captures had m3's connections to m1 "refused between m1 and
+// m2" because m2's own connections to m1 crossed both; a pod's SYNs a
+// network policy dropped at the node are still placed between the veth
+// and the uplink by another pod's connection, whose TTL the node lowered
+// on the uplink (TestPlacerInferLocalReceivedSYN).
+func lent(absent []int, same bool, np int, ep func(pt int) (client, server netip.AddrPort, ttl int, ok bool)) []int {
+	if same {
+		return absent
+	}
+	top := 0
+	for pt := range np {
+		if _, _, ttl, ok := ep(pt); ok {
+			top = max(top, ttl)
+		}
+	}
+	var out []int
+	for _, pt := range absent {
+		if _, _, ttl, ok := ep(pt); ok && (ttl == 0 || ttl < top) {
+			out = append(out, pt)
+		}
+	}
+	return out
 }
 
 // covers reports whether point pt was capturing when f began: then f's
