@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze"
@@ -133,8 +134,8 @@ type groupReader struct {
 	nsec int
 	done bool
 	// shift is taken off its packets' times for their turn among the
-	// groups' (clockShifts): its clock is that far ahead of the first
-	// group's.
+	// groups' (clockShifts): its clock is that far ahead of the one most
+	// groups' clocks agree on.
 	shift time.Duration
 }
 
@@ -558,46 +559,68 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 }
 
 // probeClocks keys the packets of each group's first file from its
-// start, or from time from when that is set, in a hops.ClockProbe. It
+// start, or from time from when that is set, in a hops.ClockProbe, each
+// group on a goroutine of its own (the probe keeps a table a group). It
 // returns nil when stop ended the reading.
 func probeClocks(stop context.Context, groups []*groupReader, points []*point, open opener, from time.Time) (*hops.ClockProbe, error) {
 	probe := hops.NewClockProbe(len(groups))
-	var seg decode.Segment
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
 	for i, g := range groups {
 		if len(g.paths) == 0 || !rereadable(g.paths[:1]) {
 			continue
 		}
-		src, err := open(g.paths[0], points[g.points[0]].inputs[0])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = keyPackets(stop, open, g.paths[0], points[g.points[0]].inputs[0], from, verdict.ClockProbePackets, func(s *decode.Segment) bool { return probe.Add(i, s) })
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			if isStop(stop, err) {
-				return nil, nil
-			}
-			return nil, &exitError{code: exitUsage, err: err}
-		}
-		dec := decode.NewDecoder()
-		// Non-TCP packets count too, so a file of little TCP is not
-		// read whole for it; and those before from (not decoded) up
-		// to a minute of a busy link's.
-		for read, skipped := 0, 0; read < 4*verdict.ClockProbePackets && skipped < 64*verdict.ClockProbePackets; {
-			p, err := src.Next()
-			if err != nil {
-				break // its end, or damage the reading proper reports
-			}
-			if p.Time.Before(from) {
-				skipped++
-				continue
-			}
-			read++
-			if ok, _ := dec.Decode(p, &seg); ok && !probe.Add(i, &seg) {
-				break
-			}
-		}
-		src.Close()
-		if stop.Err() != nil {
-			return nil, nil
+			return nil, err // the first group's, as one goroutine would
 		}
 	}
+	if stop.Err() != nil {
+		return nil, nil
+	}
 	return probe, nil
+}
+
+// keyPackets gives add the TCP segments of file path (input number
+// input) from time from on, until add reports false (the probe has
+// enough) or it read 4 x limit packets, non-TCP included, so that a file
+// of little TCP is not read whole for it (and 64 x limit before from,
+// not decoded: a minute of a busy link's). An error opening it is the
+// input's (a stop: none); damage further on ends the keying, and the
+// reading proper reports it.
+func keyPackets(stop context.Context, open opener, path string, input int, from time.Time, limit int, add func(*decode.Segment) bool) error {
+	src, err := open(path, input)
+	if err != nil {
+		if isStop(stop, err) {
+			return nil
+		}
+		return &exitError{code: exitUsage, err: err}
+	}
+	defer src.Close()
+	dec := decode.NewDecoder()
+	var seg decode.Segment
+	for read, skipped := 0, 0; read < 4*limit && skipped < 64*limit; {
+		p, err := src.Next()
+		if err != nil {
+			return nil
+		}
+		if p.Time.Before(from) {
+			skipped++
+			continue
+		}
+		read++
+		if ok, _ := dec.Decode(p, &seg); ok && !add(&seg) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // firstPacketsMeet is when clockShifts keys each group's packets from
@@ -635,26 +658,10 @@ func firstPacketsMeet(stop context.Context, groups []*groupReader, points []*poi
 // hold the same packets among their first ones (hops.NewSameProbe).
 func samePackets(stop context.Context, paths []string, open opener) (bool, error) {
 	probe := hops.NewSameProbe(len(paths))
-	var seg decode.Segment
 	for i, path := range paths {
-		src, err := open(path, i)
-		if err != nil {
-			if isStop(stop, err) {
-				return false, nil
-			}
-			return false, &exitError{code: exitUsage, err: err}
+		if err := keyPackets(stop, open, path, i, time.Time{}, verdict.SameProbePackets, func(s *decode.Segment) bool { return probe.Add(i, s) }); err != nil {
+			return false, err
 		}
-		dec := decode.NewDecoder()
-		for range 4 * verdict.SameProbePackets {
-			p, err := src.Next()
-			if err != nil {
-				break // its end, or damage the reading proper reports
-			}
-			if ok, _ := dec.Decode(p, &seg); ok && !probe.Add(i, &seg) {
-				break
-			}
-		}
-		src.Close()
 		if stop.Err() != nil {
 			return false, nil
 		}
