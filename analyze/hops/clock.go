@@ -13,8 +13,8 @@ import (
 )
 
 // ClockProbe estimates, before the points are read together, how far
-// each capture's clock is from the first one's, from the first packets
-// of each: a capture (a group of points that share a clock: one host's
+// each capture's clock is from the others', from the first packets of
+// each: a capture (a group of points that share a clock: one host's
 // files, or one file's interfaces) whose clock is seconds off would
 // otherwise be read seconds out of step with the others, and its copies
 // of a packet would come after the Placer had compared the others' and

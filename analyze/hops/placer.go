@@ -488,8 +488,8 @@ func New(names []string) *Placer {
 // under tcp.stream stream (analyze.Analyzer.LastStream; -1: none).
 func (p *Placer) Segment(point, stream int, s *decode.Segment) {
 	if p.shiftNS != nil && p.shiftNS[point] != 0 && !s.Time.IsZero() {
-		// On the first point's clock from here on: what comes out
-		// with a time (a lost packet's frame, Span, the offsets)
+		// On the clock the others share from here on: what comes
+		// out with a time (a lost packet's frame, Span, the offsets)
 		// gets its own back (raw).
 		p.shifted = *s
 		p.shifted.Time = s.Time.Add(-time.Duration(p.shiftNS[point]))
@@ -886,8 +886,8 @@ func (p *Placer) Span(point int) (first, last time.Time) {
 }
 
 // ShiftClock takes d off the times of point's packets before they are
-// compared (hops.ClockProbe.Shifts: that capture's clock is d ahead of
-// the first one's), so that copies of a packet meet within
+// compared (ClockProbe.Shifts: that capture's clock is d ahead of the
+// one most captures agree on), so that copies of a packet meet within
 // verdict.PlaceHold however far the captures' clocks are apart. Every
 // time the Placer gives out (a lost packet's frame, Span) is on the
 // point's own clock, and Result.OffsetMs counts d in. Call it before
