@@ -142,33 +142,18 @@ func see(m map[uint64]int64, k uint64, ns int64, same time.Duration) {
 // no chain of captures with verdict.ClockProbeMatches packets in common
 // reaches capture 0.
 func (c *ClockProbe) Offsets() []*time.Duration {
-	n := len(c.seen)
-	out := make([]*time.Duration, n)
-	if n == 0 {
-		return out
-	}
-	zero := time.Duration(0)
-	out[0] = &zero
-	pair := func(a, b int) (time.Duration, bool) {
+	ns := chainOffsets(len(c.seen), func(a, b int) (int64, bool) {
 		ds := c.deltas(a, b)
 		if len(ds) < verdict.ClockProbeMatches || steps(ds) {
 			return 0, false
 		}
-		return time.Duration(ds[len(ds)/2]), true
-	}
-	queue := []int{0}
-	for len(queue) > 0 {
-		a := queue[0]
-		queue = queue[1:]
-		for b := range n {
-			if out[b] != nil {
-				continue
-			}
-			if d, ok := pair(a, b); ok {
-				v := *out[a] + d
-				out[b] = &v
-				queue = append(queue, b)
-			}
+		return ds[len(ds)/2], true
+	})
+	out := make([]*time.Duration, len(ns))
+	for i, o := range ns {
+		if o != nil {
+			d := time.Duration(*o)
+			out[i] = &d
 		}
 	}
 	return out
@@ -222,18 +207,6 @@ func (c *ClockProbe) Steps() []Step {
 	return out
 }
 
-// Known is how many captures have an offset (Offsets): capture 0, and
-// those reached from it.
-func (c *ClockProbe) Known() int {
-	n := 0
-	for _, o := range c.Offsets() {
-		if o != nil {
-			n++
-		}
-	}
-	return n
-}
-
 // Shifts returns, per capture, how much to take off its packets' times
 // so that all are read on one clock, that of the most captures (one
 // host's clock off, the rest agreeing: the one off is shifted): the
@@ -241,8 +214,11 @@ func (c *ClockProbe) Known() int {
 // offset under it is left to PlaceHold, and the captures are read in
 // their own times, as ever; so is a capture no other shares packets
 // with (Offsets: nil), taken to agree.
-func (c *ClockProbe) Shifts() []time.Duration {
-	offs := c.Offsets()
+func (c *ClockProbe) Shifts() []time.Duration { return Shifts(c.Offsets()) }
+
+// Shifts is ClockProbe.Shifts of the offsets offs (ClockProbe.Offsets),
+// for a caller that has them already.
+func Shifts(offs []*time.Duration) []time.Duration {
 	near := func(a, b time.Duration) bool { return a-b < verdict.PlaceShiftMin && b-a < verdict.PlaceShiftMin }
 	var ref time.Duration
 	best := -1

@@ -657,8 +657,16 @@ func (p *Placer) offsetsFrom0() []*int64 {
 		}
 		return (median(s0) + median(s1)) / 2, true
 	}
-	out := make([]*int64, np)
-	if np == 0 {
+	return chainOffsets(np, pair)
+}
+
+// chainOffsets returns each of n clocks minus clock 0 (nil where none is
+// reached), from pair's offsets between two (b's minus a's; false where
+// those two share too little to tell), reached through others where two
+// share none: breadth first from clock 0.
+func chainOffsets(n int, pair func(a, b int) (int64, bool)) []*int64 {
+	out := make([]*int64, n)
+	if n == 0 {
 		return out
 	}
 	zero := int64(0)
@@ -667,7 +675,7 @@ func (p *Placer) offsetsFrom0() []*int64 {
 	for len(queue) > 0 {
 		a := queue[0]
 		queue = queue[1:]
-		for b := range np {
+		for b := range n {
 			if out[b] != nil {
 				continue
 			}

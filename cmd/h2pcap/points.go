@@ -530,7 +530,8 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 	if err != nil || probe == nil {
 		return plan, err
 	}
-	if probe.Known() < len(groups) {
+	offs := probe.Offsets()
+	if known(offs) < len(groups) {
 		// A group shares none of its first packets with the others:
 		// captures begun seconds apart on a busy link. Again from the
 		// moment all were running.
@@ -546,16 +547,27 @@ func clockShifts(stop context.Context, groups []*groupReader, points []*point, o
 			if again == nil {
 				return plan, nil
 			}
-			if again.Known() > probe.Known() {
-				probe = again
+			if o := again.Offsets(); known(o) > known(offs) {
+				probe, offs = again, o
 			}
 		}
 	}
-	plan.shifts, plan.steps = probe.Shifts(), probe.Steps()
-	for i, o := range probe.Offsets() {
+	plan.shifts, plan.steps = hops.Shifts(offs), probe.Steps()
+	for i, o := range offs {
 		plan.known[i] = o != nil
 	}
 	return plan, nil
+}
+
+// known counts the offsets found.
+func known(offs []*time.Duration) int {
+	n := 0
+	for _, o := range offs {
+		if o != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // probeClocks keys the packets of each group's first file from its
