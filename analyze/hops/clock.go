@@ -49,7 +49,7 @@ const clockAmbiguous = math.MinInt64
 
 // NewClockProbe returns a ClockProbe for n captures.
 func NewClockProbe(n int) *ClockProbe {
-	c := &ClockProbe{seen: make([]map[uint64]int64, n), limit: verdict.ClockProbePackets}
+	c := &ClockProbe{seen: make([]map[uint64]int64, n), limit: verdict.ClockProbeKeys}
 	for i := range c.seen {
 		c.seen[i] = map[uint64]int64{}
 	}
@@ -95,7 +95,7 @@ func (c *ClockProbe) Shared() bool {
 }
 
 // Add takes segment s of capture i. It reports false once that capture
-// has given verdict.ClockProbePackets keys (SameProbePackets): enough.
+// has given verdict.ClockProbeKeys keys (SameProbePackets): enough.
 func (c *ClockProbe) Add(i int, s *decode.Segment) bool {
 	m := c.seen[i]
 	if len(m) >= c.limit {

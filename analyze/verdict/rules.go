@@ -286,16 +286,17 @@ const (
 	// may count late copies as lost: half of PlaceHold, what it waits
 	// for a copy with room for the RTO race.
 	ClockWarnOffset = PlaceHold / 2
-	// ClockProbePackets is how many packets of each capture
-	// hops.ClockProbe keys (its first ones, about 1.5 MB a capture):
-	// seconds of a busy link, minutes of a quiet one, where the
-	// captures' starts overlap.
-	ClockProbePackets = 50000
+	// ClockProbeKeys is how many keys of each capture's first packets
+	// hops.ClockProbe keeps (a packet gives one, a data segment two:
+	// its headers and its first bytes; about 1.5 MB a capture): seconds
+	// of a busy link, minutes of a quiet one, where the captures' starts
+	// overlap.
+	ClockProbeKeys = 50000
 	// ClockProbeAlign bounds how far apart the captures' first packets
 	// may be for hops.ClockProbe to key each from the latest of them
 	// (the moment every capture was running): engineers start tcpdump
 	// on each host by hand, seconds apart, and a busy link's first
-	// ClockProbePackets packets last less than a second. Starts a minute
+	// ClockProbeKeys keys last less than a second. Starts a minute
 	// apart are not that, or the clocks are far off: each is keyed from
 	// its own start.
 	ClockProbeAlign = time.Minute

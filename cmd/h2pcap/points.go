@@ -585,7 +585,7 @@ func probeClocks(stop context.Context, groups []*groupReader, points []*point, o
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = keyPackets(stop, open, g.paths[0], points[g.points[0]].inputs[0], from, verdict.ClockProbePackets, func(s *decode.Segment) bool { return probe.Add(i, s) })
+			errs[i] = keyPackets(stop, open, g.paths[0], points[g.points[0]].inputs[0], from, verdict.ClockProbeKeys, func(s *decode.Segment) bool { return probe.Add(i, s) })
 		}()
 	}
 	wg.Wait()
@@ -604,9 +604,9 @@ func probeClocks(stop context.Context, groups []*groupReader, points []*point, o
 // input) from time from on, until add reports false (the probe has
 // enough) or it read 4 x limit packets, non-TCP included, so that a file
 // of little TCP is not read whole for it (and 64 x limit before from,
-// not decoded: a minute of a busy link's). An error opening it is the
-// input's (a stop: none); damage further on ends the keying, and the
-// reading proper reports it.
+// not decoded: half a minute at 100,000 packets/s). An error opening it
+// is the input's (a stop: none); damage further on ends the keying, and
+// the reading proper reports it.
 func keyPackets(stop context.Context, open opener, path string, input int, from time.Time, limit int, add func(*decode.Segment) bool) error {
 	src, err := open(path, input)
 	if err != nil {
@@ -640,7 +640,7 @@ func keyPackets(stop context.Context, open opener, path string, input int, from 
 // files'), when those all fall within verdict.ClockProbeAlign of one
 // another; zero else. Captures begun by hand on each host seconds apart
 // then key packets of the same moments, where on a busy link their
-// first ClockProbePackets packets would be of different seconds and
+// first ClockProbeKeys keys would be of different seconds and
 // share none. Starts further apart than that are not the same moments
 // on clocks that agree.
 func firstPacketsMeet(stop context.Context, groups []*groupReader, points []*point, open opener) (time.Time, error) {
