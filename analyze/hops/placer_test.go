@@ -1289,3 +1289,47 @@ func TestPlacerSiblingHost(t *testing.T) {
 		t.Fatal("no connection seen at m1 alone")
 	}
 }
+
+// TestPlacerOneWayServer: the server's capture holds only what the
+// server sent (tcpdump src host), and sees its packets at the TTL the
+// router's interface beside it sees too. The way back is still server,
+// router, client: with no clock offset for the server (one direction
+// gives none), the two are taken to agree, where reckoning the server's
+// from the client's clock and the router's from its own put the router
+// first, and the loss between router and client "between server and
+// client".
+func TestPlacerOneWayServer(t *testing.T) {
+	points := []hop{
+		{name: "client", ttl: [2]uint8{64, 63}},
+		{name: "router", delay: time.Millisecond, off: 12 * time.Microsecond, ttl: [2]uint8{63, 64}},
+		{name: "server", delay: time.Millisecond + 5*time.Microsecond, off: 13 * time.Microsecond, ttl: [2]uint8{63, 64}},
+	}
+	ps := conn(3, 4, 4, map[int]int{5: 1}, nil, nil) // the server's second data segment lost after the router
+	for k := range ps {
+		if ps[k].dir == 0 {
+			ps[k].uncaptured = 3 // the server's capture holds its own packets only
+		}
+	}
+	res := run(t, points, nil, ps)
+	if res.Len() != 1 {
+		t.Fatalf("%d flows, want 1", res.Len())
+	}
+	for _, f := range res.All() {
+		names := func(pts []int) (out []string) {
+			for _, pt := range pts {
+				out = append(out, res.Names[pt])
+			}
+			return out
+		}
+		if got := names(f.Path[1]); !slices.Equal(got, []string{"server", "router", "client"}) {
+			t.Errorf("way back %v, want server, router, client", got)
+		}
+		lost := map[string]int{}
+		for _, h := range f.Hops[1] {
+			lost[res.Names[h.From]+">"+res.Names[h.To]] += h.Lost
+		}
+		if lost["router>client"] != 1 || lost["server>router"] != 0 {
+			t.Errorf("lost on the way back %v, want 1 between router and client", lost)
+		}
+	}
+}

@@ -201,13 +201,17 @@ func (p *Placer) Finish() *Result {
 	clean.server, clean.buf = nil, nil
 	clean.np = np // points added (AddPoint) since the first records
 	res := &Result{Names: p.names, OffsetMs: make([]*float64, np), order: p.retired, clean: &clean}
-	base := make([]int64, np) // ns from point 0's clock; 0 when unknown
-	for i, o := range off0 {
-		if o != nil {
-			base[i] = *o
+	// offset is b's clock minus a's, 0 (taken to agree) where either is
+	// unknown: a point that saw one direction only (a one-way capture)
+	// has no offset, and reckoning it from point 0's clock while the
+	// other was reckoned from its own put the server's own capture after
+	// the router beside it on the way back.
+	offset := func(a, b int) int64 {
+		if off0[a] == nil || off0[b] == nil {
+			return 0
 		}
+		return *off0[b] - *off0[a]
 	}
-	offset := func(a, b int) int64 { return base[b] - base[a] }
 	p.coverOffsets = off0
 	votes := slices.Clone(p.votes)
 	res.full = make([]*FlowResult, len(p.done))
