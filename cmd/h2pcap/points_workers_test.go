@@ -79,6 +79,15 @@ func TestPointsWorkersSame(t *testing.T) {
 		// Every packet at both points at the same time: ties
 		// throughout.
 		input{"synth-tied", []string{"--point", "a=" + a, "--point", "b=" + second("tied", 0)}})
+	// b's clock 3 s ahead: read shifted among a's packets (clockShifts),
+	// on every goroutine alike.
+	ahead := readPcap(t, second("ahead-src", 3*time.Microsecond))
+	for i := range ahead.ci {
+		ahead.ci[i].Timestamp = ahead.ci[i].Timestamp.Add(3 * time.Second)
+	}
+	shifted := filepath.Join(dir, "ahead.pcap")
+	ahead.write(t, shifted, 0, len(ahead.data), ahead.snaplen)
+	inputs = append(inputs, input{"synth-clock", []string{"--point", "a=" + a, "--point", "b=" + shifted}})
 	notCapture := filepath.Join(dir, "notes.txt")
 	if err := os.WriteFile(notCapture, []byte("not a capture\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -107,6 +116,8 @@ func TestPointsWorkersSame(t *testing.T) {
 				t.Errorf("a point that is no capture: exit %d, want %d", code1, exitUsage)
 			case in.name == "synth-short" && format == "json" && !strings.Contains(out1, `"capture_missed": 247`):
 				t.Error("synth-short: the packets b lacks are not in the hop table: the test proves little")
+			case in.name == "synth-clock" && format == "json" && !strings.Contains(out1, `"capture_missed": 247`):
+				t.Error("synth-clock: b 3 s ahead does not give synth-short's hop table")
 			}
 		}
 	}
