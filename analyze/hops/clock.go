@@ -144,7 +144,10 @@ func see(m map[uint64]int64, k uint64, ns int64, same time.Duration) {
 func (c *ClockProbe) Offsets() []*time.Duration {
 	ns := chainOffsets(len(c.seen), func(a, b int) (int64, bool) {
 		ds := c.deltas(a, b)
-		if len(ds) < verdict.ClockProbeMatches || steps(ds) {
+		if len(ds) < verdict.ClockProbeMatches {
+			return 0, false
+		}
+		if _, step := steps(ds); step {
 			return 0, false
 		}
 		return ds[len(ds)/2], true
@@ -176,12 +179,25 @@ func (c *ClockProbe) deltas(a, b int) []int64 {
 	return ds
 }
 
-// steps says whether the sorted deltas ds of two captures spread over
-// verdict.PlaceShiftMin or more between their tenth and ninetieth
-// percentiles: their clocks' offset was not one (a clock stepped by NTP
+// steps returns by how much the sorted deltas ds of two captures moved,
+// when a fifth of them or more lie verdict.PlaceShiftMin or more from
+// their median: their clocks' offset was not one (a clock stepped by NTP
 // while capturing, a VM resumed), and no shift fits the whole capture.
-func steps(ds []int64) bool {
-	return ds[len(ds)*9/10]-ds[len(ds)/10] >= int64(verdict.PlaceShiftMin)
+// Fewer are a few odd keys (an IPv6 retransmission without timestamps
+// has its lost original's headers, and comes an RTO later), not a step:
+// the median stands. moved is from the median to the median of those.
+func steps(ds []int64) (moved time.Duration, ok bool) {
+	m := ds[len(ds)/2]
+	var far []int64
+	for _, d := range ds {
+		if d-m >= int64(verdict.PlaceShiftMin) || m-d >= int64(verdict.PlaceShiftMin) {
+			far = append(far, d) // sorted, as ds
+		}
+	}
+	if 5*len(far) < len(ds) {
+		return 0, false
+	}
+	return time.Duration(far[len(far)/2] - m).Abs(), true
 }
 
 // Step is two captures whose clocks' offset moved within the packets
@@ -199,8 +215,10 @@ func (c *ClockProbe) Steps() []Step {
 	var out []Step
 	for a := range c.seen {
 		for b := a + 1; b < len(c.seen); b++ {
-			if ds := c.deltas(a, b); len(ds) >= verdict.ClockProbeMatches && steps(ds) {
-				out = append(out, Step{A: a, B: b, Moved: time.Duration(ds[len(ds)*9/10] - ds[len(ds)/10])})
+			if ds := c.deltas(a, b); len(ds) >= verdict.ClockProbeMatches {
+				if moved, ok := steps(ds); ok {
+					out = append(out, Step{A: a, B: b, Moved: moved})
+				}
 			}
 		}
 	}

@@ -181,7 +181,7 @@ func TestClockProbeSteps(t *testing.T) {
 		name    string
 		stepped int // of 100 packets, the last ones seen 3 s later by the second capture
 		steps   bool
-	}{{"steady", 0, false}, {"a few late", 5, false}, {"stepped half-way", 50, true}} {
+	}{{"steady", 0, false}, {"a few late", 5, false}, {"a tenth late", 10, false}, {"a quarter late", 25, true}, {"stepped half-way", 50, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := NewClockProbe(2)
 			for i := range 100 {
@@ -197,12 +197,36 @@ func TestClockProbeSteps(t *testing.T) {
 			if got := len(steps) > 0; got != tc.steps {
 				t.Errorf("steps %v, want %v", steps, tc.steps)
 			}
-			if tc.steps && (offs[1] != nil || steps[0].A != 0 || steps[0].B != 1 || steps[0].Moved != 3*time.Second) {
+			if tc.steps && (offs[1] != nil || len(steps) != 1 || steps[0].A != 0 || steps[0].B != 1 || steps[0].Moved != 3*time.Second) {
 				t.Errorf("offset %v, steps %+v: want none, and 0-1 moved 3s", offs[1], steps)
 			}
 			if !tc.steps && (offs[1] == nil || *offs[1] != 0) {
 				t.Errorf("offset %v, want 0", offs[1])
 			}
 		})
+	}
+}
+
+// TestClockProbeOddKey: of the 8 packets two captures share, one came 2 s
+// later at the second (an IPv6 retransmission without timestamps has its
+// lost original's headers): the offset is the others', no step.
+func TestClockProbeOddKey(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	p := NewClockProbe(2)
+	for i := range 8 {
+		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+		p.Add(0, s)
+		b := *s
+		b.Time = b.Time.Add(40 * time.Millisecond)
+		if i == 3 {
+			b.Time = b.Time.Add(2 * time.Second)
+		}
+		p.Add(1, &b)
+	}
+	if steps := p.Steps(); len(steps) != 0 {
+		t.Errorf("steps %+v, want none", steps)
+	}
+	if o := p.Offsets()[1]; o == nil || *o != 40*time.Millisecond {
+		t.Errorf("offset %v, want 40ms", o)
 	}
 }
