@@ -227,15 +227,12 @@ func (c *ClockProbe) Steps() []Step {
 
 // Shifts returns, per capture, how much to take off its packets' times
 // so that all are read on one clock, that of the most captures (one
-// host's clock off, the rest agreeing: the one off is shifted): the
-// offset from it where that is verdict.PlaceShiftMin or more, else 0. An
-// offset under it is left to PlaceHold, and the captures are read in
-// their own times, as ever; so is a capture no other shares packets
-// with (Offsets: nil), taken to agree.
-func (c *ClockProbe) Shifts() []time.Duration { return Shifts(c.Offsets()) }
-
-// Shifts is ClockProbe.Shifts of the offsets offs (ClockProbe.Offsets),
-// for a caller that has them already.
+// host's clock off, the rest agreeing: the one off is shifted), from the
+// captures' offsets offs (ClockProbe.Offsets): the offset from that
+// clock where it is verdict.PlaceShiftMin or more, else 0. An offset
+// under it is left to PlaceHold, and the captures are read in their own
+// times, as ever; so is a capture no other shares packets with (nil),
+// taken to agree.
 func Shifts(offs []*time.Duration) []time.Duration {
 	near := func(a, b time.Duration) bool { return a-b < verdict.PlaceShiftMin && b-a < verdict.PlaceShiftMin }
 	var ref time.Duration

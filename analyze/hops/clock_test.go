@@ -12,7 +12,6 @@ import (
 // leave the clock most captures agree on, and offsets under
 // PlaceShiftMin, alone.
 func TestClockProbe(t *testing.T) {
-	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	// seg is the i-th packet of a flow, as a capture whose clock is off
 	// by off saw it delay after it was sent.
 	seg := func(i int, off, delay time.Duration) *decode.Segment {
@@ -57,7 +56,7 @@ func TestClockProbe(t *testing.T) {
 					t.Errorf("capture %d: offset %v, want %v", i, got[i], want)
 				}
 			}
-			shifts := p.Shifts()
+			shifts := Shifts(p.Offsets())
 			for i, want := range tc.shifts {
 				if shifts[i] != want {
 					t.Errorf("capture %d: shift %v, want %v", i, shifts[i], want)
@@ -71,10 +70,9 @@ func TestClockProbe(t *testing.T) {
 // out of a router) is one sighting; a key it sees again later (a
 // retransmission, the same bytes on another connection) tells nothing.
 func TestClockProbeRepeats(t *testing.T) {
-	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	p := NewClockProbe(2)
 	for i := range 20 {
-		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+		s := probeSeg(i)
 		p.Add(0, s)
 		in := *s
 		in.Time = in.Time.Add(5 * time.Second)
@@ -94,7 +92,7 @@ func TestClockProbeRepeats(t *testing.T) {
 	}
 	q := NewClockProbe(2)
 	for i := range 20 {
-		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+		s := probeSeg(i)
 		q.Add(0, s)
 		again := *s
 		again.Time = again.Time.Add(time.Second)
@@ -112,7 +110,6 @@ func TestClockProbeRepeats(t *testing.T) {
 // IPv4 ID), or IPv6 retransmissions without timestamps (the same
 // headers) at the seam.
 func TestSameProbe(t *testing.T) {
-	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	seg := func(i int, v6 bool, id uint16) *decode.Segment {
 		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: id,
 			Seq: 1000 + uint32(i)*40, Ack: 5000, Flags: decode.FlagACK, PayloadLen: 40, Payload: make([]byte, 40)}
@@ -176,7 +173,6 @@ func TestSameProbe(t *testing.T) {
 // packets they share (a clock stepped while capturing) give no offset,
 // and Steps names them; a steady offset with a few late copies does not.
 func TestClockProbeSteps(t *testing.T) {
-	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name    string
 		stepped int // of 100 packets, the last ones seen 3 s later by the second capture
@@ -185,7 +181,7 @@ func TestClockProbeSteps(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := NewClockProbe(2)
 			for i := range 100 {
-				s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+				s := probeSeg(i)
 				p.Add(0, s)
 				b := *s
 				if i >= 100-tc.stepped {
@@ -211,10 +207,9 @@ func TestClockProbeSteps(t *testing.T) {
 // later at the second (an IPv6 retransmission without timestamps has its
 // lost original's headers): the offset is the others', no step.
 func TestClockProbeOddKey(t *testing.T) {
-	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	p := NewClockProbe(2)
 	for i := range 8 {
-		s := &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
+		s := probeSeg(i)
 		p.Add(0, s)
 		b := *s
 		b.Time = b.Time.Add(40 * time.Millisecond)
@@ -229,4 +224,10 @@ func TestClockProbeOddKey(t *testing.T) {
 	if o := p.Offsets()[1]; o == nil || *o != 40*time.Millisecond {
 		t.Errorf("offset %v, want 40ms", o)
 	}
+}
+
+// probeSeg is the i-th of a run of one-byte segments a millisecond
+// apart, each with its own IPv4 ID and sequence number.
+func probeSeg(i int) *decode.Segment {
+	return &decode.Segment{Time: t0.Add(time.Duration(i) * time.Millisecond), IPVersion: 4, IPID: uint16(i + 1), Seq: uint32(i * 100), Flags: decode.FlagACK, PayloadLen: 1}
 }
