@@ -71,7 +71,8 @@ type Hop struct {
 	To        string    `json:"to"`
 	Direction Direction `json:"direction"`
 	// PacketsUpstream counts the packets (that carry sequence space:
-	// data, SYN, FIN) seen at From.
+	// data, SYN, FIN) seen at From, but for the connections To's
+	// capture lacks whole though answered (CaptureMissedConns).
 	PacketsUpstream int `json:"packets_upstream"`
 	// PacketsLost counts those of them never seen at To.
 	PacketsLost int     `json:"packets_lost"`
@@ -82,6 +83,13 @@ type Hop struct {
 	// dropped them (tcpdump's buffer), the network did not; not in
 	// PacketsLost.
 	CaptureMissed int `json:"capture_missed,omitempty"`
+	// CaptureMissedConns counts the connections To's capture lacks
+	// entirely though the receiver acknowledged their data, which
+	// crossed From: a capture filter at To (ports, hosts), or a rewrite
+	// between the points that the matching did not follow. Their
+	// packets are in CaptureMissed, not in PacketsUpstream: nothing of
+	// them was compared.
+	CaptureMissedConns int `json:"capture_missed_connections,omitempty"`
 	// Refused counts packets seen at From, never at To, of connections
 	// answered with an RST that To never saw pass: a device between
 	// them refused them (a middlebox, a firewall's reject); not in

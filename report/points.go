@@ -77,7 +77,14 @@ func hopNotLost(h model.Hop) string {
 		parts = append(parts, fmt.Sprintf("%d refused (RST)", h.Refused))
 	}
 	if h.CaptureMissed > 0 {
-		parts = append(parts, fmt.Sprintf("%d missed by %s's capture", h.CaptureMissed, h.To))
+		whole := ""
+		if h.CaptureMissedConns > 0 {
+			whole = fmt.Sprintf(" (%d connections it lacks whole)", h.CaptureMissedConns)
+			if h.CaptureMissedConns == 1 {
+				whole = " (1 connection it lacks whole)"
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d missed by %s's capture%s", h.CaptureMissed, h.To, whole))
 	}
 	if h.LostUncaptured > 0 {
 		parts = append(parts, fmt.Sprintf("%d lost while %s was not capturing, here or past it", h.LostUncaptured, h.To))

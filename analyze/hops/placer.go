@@ -1369,14 +1369,7 @@ func (p *Placer) compare(f *flow, d int, lim int64) {
 	mbytes := slices.Grow(p.buf.mbytes[:0], len(chunk))[:len(chunk)]
 	clear(mbytes)
 	p.buf.past, p.buf.mbytes = past, mbytes
-	// delivered is the highest ACK of this direction seen anywhere: the
-	// receiver had everything below it.
-	delivered := int64(-1)
-	for _, m := range f.at {
-		if m != nil && m.ackSeen[d] && m.acked[d] > delivered {
-			delivered = m.acked[d]
-		}
-	}
+	delivered := f.delivered(d)
 	// missed, capMissed and stopped are all false at each pair's start:
 	// the pair's loop over the chunk clears what it marked.
 	missed = slices.Grow(missed[:0], len(chunk))[:len(chunk)]
@@ -1911,15 +1904,9 @@ func (p *Placer) compareAligned(f *flow, d int, chunk []rec) bool {
 		p.buf.deltas = ds
 		return medians(ds)
 	}
-	// delivered is the highest ACK of this direction seen anywhere: the
-	// receiver had everything below it (as in compare).
 	delivered := int64(-1)
 	if holes {
-		for _, m := range f.at {
-			if m != nil && m.ackSeen[d] && m.acked[d] > delivered {
-				delivered = m.acked[d]
-			}
-		}
+		delivered = f.delivered(d)
 	}
 	p.eachPair(f, res, typical, func(a, b int, delta int64, ok bool) {
 		delta = p.pairDelta(res, d, a, b, delta, ok)
@@ -2075,6 +2062,18 @@ func newLossResult(np int) *lossResult {
 		first:     make([][]model.Moment, np),
 		frames:    square[[]model.Moment](np),
 	}
+}
+
+// delivered is the highest ACK of direction d's data (relative) seen at
+// any point, -1 if none: the receiver had everything below it.
+func (f *flow) delivered(d int) int64 {
+	out := int64(-1)
+	for _, m := range f.at {
+		if m != nil && m.ackSeen[d] && m.acked[d] > out {
+			out = m.acked[d]
+		}
+	}
+	return out
 }
 
 // seenEverywhere reports whether every point saw flow f: its first

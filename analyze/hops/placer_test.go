@@ -537,6 +537,72 @@ func TestPlacerAbsent(t *testing.T) {
 	}
 }
 
+// TestPlacerAbsentAnswered: a connection the router's capture lacks
+// whole (tcpdump there filtered on ports), whose data the server and the
+// client acknowledged, is missed by that capture, not lost before it,
+// though a sibling to the same server crossed the router: an etcd
+// member's capture filtered to one peer had every packet of its
+// connections with the other lost "between the members". A SYN that
+// dies in the router, unanswered, is still lost there (TestPlacerAbsent).
+func TestPlacerAbsentAnswered(t *testing.T) {
+	three := []hop{
+		{name: "client", ttl: [2]uint8{64, 62}},
+		{name: "router", delay: time.Millisecond, ttl: [2]uint8{64, 63}},
+		{name: "server", delay: 2 * time.Millisecond, ttl: [2]uint8{63, 64}},
+	}
+	evs := events(three, cli, conn(3, 10, 3, nil, nil, nil))
+	filtered := netip.MustParseAddrPort("198.18.1.2:40001")
+	ps := conn(3, 4, 4, nil, nil, nil)
+	for k := range ps {
+		ps[k].uncaptured = 2 // never at the router
+		ps[k].at += 50 * time.Millisecond
+		ps[k].seq += 3000000
+		if ps[k].flags&decode.FlagACK != 0 {
+			ps[k].ack += 3000000
+		}
+	}
+	evs = append(evs, events(three, filtered, ps)...)
+	evs = append(evs, events(three, netip.MustParseAddrPort("198.18.1.2:40002"), []pkt{
+		{dir: 0, seq: 777, flags: decode.FlagSYN, at: 60 * time.Millisecond, lostAfter: 1, ipid: 900},
+	})...)
+	res := feed(three, evs)
+	if res.Len() != 3 {
+		t.Fatalf("%d flows, want 3", res.Len())
+	}
+	var missed, dead *FlowResult
+	for _, f := range res.All() {
+		switch {
+		case f.Streams[1] < 0:
+			missed = f
+		case f.Streams[2] < 0:
+			dead = f
+		}
+	}
+	if missed == nil || dead == nil {
+		t.Fatalf("flows missing at the router %v, at the server %v: want one each", missed, dead)
+	}
+	for d, want := range [][2]string{{"client", "router"}, {"server", "router"}} {
+		var found bool
+		for _, h := range missed.Hops[d] {
+			if h.Lost > 0 || h.Refused > 0 {
+				t.Errorf("direction %d: %d lost, %d refused %s -> %s", d, h.Lost, h.Refused, res.Names[h.From], res.Names[h.To])
+			}
+			if res.Names[h.From] == want[0] && res.Names[h.To] == want[1] {
+				found = true
+				if !h.MissedWhole || h.CaptureMissed != h.Packets || h.Packets == 0 {
+					t.Errorf("direction %d hop %+v: want its %d packets missed whole by the router's capture", d, h, h.Packets)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("direction %d hops %+v: none %s -> %s", d, missed.Hops[d], want[0], want[1])
+		}
+	}
+	if h := dead.Hops[0]; len(h) != 2 || h[1].Lost != 1 || h[1].MissedWhole {
+		t.Errorf("unanswered SYN's hops %+v: want it lost between router and server", h)
+	}
+}
+
 // TestPlacerMidStreamNAT holds that a connection whose capture behind a
 // NAT began after its handshake (no SYN, another 4-tuple) is matched by
 // its sequence numbers, and an unrelated connection is not.

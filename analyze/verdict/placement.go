@@ -139,6 +139,9 @@ func withHops(headline string, hops []model.Hop, points []string) string {
 		}
 		if h.CaptureMissed > 0 {
 			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s, data the receiver acknowledged or ACKs sent while that capture was missing such data: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
+			if h.CaptureMissedConns > 0 {
+				s += fmt.Sprintf(" Of those, %s %s lacks whole, answered from past it: a capture filter there (ports, hosts), or a rewrite between the points that the matching did not follow.", plural(h.CaptureMissedConns, "connection"), h.To)
+			}
 		}
 	}
 	if headline == "" {
