@@ -195,6 +195,10 @@ func cmdAnalyze(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := out.check(); err != nil {
 		return err
 	}
+	paths = onceEach(paths, warnf(stderr))
+	if points, err = samePointCaptures(points, warnf(stderr)); err != nil {
+		return err
+	}
 	if opts.Workers < 1 {
 		return usageError("analyze: --workers %d: want 1 or more", opts.Workers)
 	}
