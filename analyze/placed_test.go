@@ -44,12 +44,26 @@ func TestForgottenRows(t *testing.T) {
 			t.Errorf("stream %d: got %+v, want %+v", want.Stream, got, want)
 		}
 	}
+	// ClientIs answers as the row's Client does, without making it.
+	for _, want := range rows {
+		for _, client := range []string{want.Client, "10.0.0.1:4000", "[fd18::1]:443", ""} {
+			if found, same := fr.ClientIs(want.Stream, []byte(client)); !found || same != (client == want.Client) {
+				t.Errorf("stream %d ClientIs(%q) = %v, %v; its Client is %q", want.Stream, client, found, same, want.Client)
+			}
+		}
+	}
 	for _, st := range []int{0, 4, 99999, -1} {
 		if c := fr.Row(st); c != nil {
 			t.Errorf("stream %d never forgotten: got %+v", st, c)
 		}
+		if found, _ := fr.ClientIs(st, nil); found {
+			t.Errorf("stream %d never forgotten: ClientIs found it", st)
+		}
 	}
 	var none *ForgottenRows
+	if found, _ := none.ClientIs(1, nil); found {
+		t.Error("a nil ForgottenRows holds something")
+	}
 	if none.Len() != 0 || none.Row(1) != nil {
 		t.Error("a nil ForgottenRows holds something")
 	}

@@ -55,6 +55,7 @@ type cleanFlow struct {
 	// packets carrying sequence space.
 	packets [2][]int
 	path    [2][]int
+	spare   [2][]int // getInto's arrays for packets, kept while a direction has none
 }
 
 // Flags of a clean record's first byte.
@@ -170,15 +171,25 @@ func (c *cleanFlows) streamAt(chunk, off int32, pt int) int {
 
 // get unpacks the record at chunk, off.
 func (c *cleanFlows) get(chunk, off int32) *cleanFlow {
+	cf := &cleanFlow{}
+	c.getInto(cf, chunk, off)
+	return cf
+}
+
+// getInto is get, unpacked into cf: its slices are reused where large
+// enough (Result.Apply reads every clean flow in turn, one at a time).
+func (c *cleanFlows) getInto(cf *cleanFlow, chunk, off int32) {
 	b := c.chunks[chunk][off:]
 	np := c.np
-	cf := &cleanFlow{streams: make([]int, np), ep0: make([]netip.AddrPort, np), ep1: make([]netip.AddrPort, np), ttl: make([]uint8, np)}
+	cf.streams, cf.ep0, cf.ep1, cf.ttl = zeroed(cf.streams, np), zeroed(cf.ep0, np), zeroed(cf.ep1, np), zeroed(cf.ttl, np)
 	flags := b[0]
 	b = b[1:]
 	cf.syn = flags&cleanSyn != 0
 	for d := range cf.packets {
+		cf.packets[d] = nil
 		if flags&(cleanDir0<<d) != 0 {
-			cf.packets[d] = make([]int, np)
+			cf.spare[d] = zeroed(cf.spare[d], np)
+			cf.packets[d] = cf.spare[d]
 		}
 	}
 	for pt := range np {
@@ -206,13 +217,23 @@ func (c *cleanFlows) get(chunk, off int32) *cleanFlow {
 	}
 	for d := range cf.path {
 		n := int(b[0])
-		cf.path[d] = make([]int, n)
+		cf.path[d] = zeroed(cf.path[d], n)
 		for k := range n {
 			cf.path[d][k] = int(b[1+k])
 		}
 		b = b[1+n:]
 	}
-	return cf
+}
+
+// zeroed is s with length n, its elements zero: s's array if large
+// enough.
+func zeroed[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // appendAddrPort packs a as its address's binary form (4 or 16 bytes,
@@ -236,19 +257,30 @@ func readAddrPort(b []byte) (netip.AddrPort, []byte) {
 // result is the clean flow's FlowResult: its path each way, and a hop
 // with every packet through between each adjacent pair of points.
 func (cf *cleanFlow) result() *FlowResult {
-	fr := &FlowResult{Streams: cf.streams, Sender0: make([]string, len(cf.ep0)), Path: cf.path}
+	fr := &FlowResult{Sender0: make([]string, len(cf.ep0))}
 	for pt, a := range cf.ep0 {
 		if cf.streams[pt] >= 0 {
 			fr.Sender0[pt] = a.String()
 		}
 	}
+	cf.resultInto(fr, nil)
+	return fr
+}
+
+// resultInto is result made in fr, but for Sender0 (sender0 only), its
+// hops in hops' array if large enough: returned, for the next.
+func (cf *cleanFlow) resultInto(fr *FlowResult, hops []HopResult) []HopResult {
+	fr.Streams, fr.Path, fr.sender0, fr.Hops = cf.streams, cf.path, cf.ep0, [2][]HopResult{}
 	n := 0
 	for d := range cf.path {
 		if cf.packets[d] != nil {
 			n += max(len(cf.path[d])-1, 0)
 		}
 	}
-	hops := make([]HopResult, 0, n) // both directions' in one allocation
+	if cap(hops) < n {
+		hops = make([]HopResult, 0, n) // both directions' in one allocation
+	}
+	hops = hops[:0]
 	for d := range cf.path {
 		if cf.packets[d] == nil {
 			continue
@@ -262,5 +294,5 @@ func (cf *cleanFlow) result() *FlowResult {
 			fr.Hops[d] = hops[at:len(hops):len(hops)]
 		}
 	}
-	return fr
+	return hops
 }

@@ -829,6 +829,23 @@ func TestCleanFlowsRoundTrip(t *testing.T) {
 			t.Fatalf("record %d: streams %v, want %v", i, all, cf.streams)
 		}
 	}
+	// getInto and resultInto, one cleanFlow and FlowResult for every
+	// record in turn (Result.Apply), give what get and result give:
+	// records with and without direction 1's packets alternate.
+	var s flowScratch
+	for i, r := range recs {
+		c.getInto(&s.cf, r.chunk, r.off)
+		s.hops = s.cf.resultInto(&s.fr, s.hops)
+		want := c.get(r.chunk, r.off).result()
+		if !slices.Equal(s.fr.Streams, want.Streams) || !reflect.DeepEqual(s.fr.Path, want.Path) || !reflect.DeepEqual(s.fr.Hops, want.Hops) {
+			t.Fatalf("record %d made in turn: %+v, want %+v", i, s.fr, want)
+		}
+		for pt, w := range want.Sender0 {
+			if got := string(s.fr.appendSender0(nil, pt)); got != w {
+				t.Fatalf("record %d: sender at %d %q, want %q", i, pt, got, w)
+			}
+		}
+	}
 }
 
 // TestCleanFlowsAbsentPoints holds that a record of a flow one point did
