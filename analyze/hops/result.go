@@ -317,8 +317,44 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 			pts = absent[d]
 			fr.Path[d] = pts
 		}
+		// A point on the path its siblings show that never saw the
+		// connection, though the receiver acknowledged this
+		// direction's data past its SYN: the data crossed it, and its
+		// capture lacks the whole connection (a filter there on ports
+		// or hosts, or a rewrite the matching did not follow). Missed
+		// by that capture, not lost: an etcd member's capture filtered
+		// to one peer had every packet of its connections with the
+		// other "lost" between the members, 91 and 88 of them. The
+		// points either side of it are compared with each other (what
+		// they lost was lost on one hop or the other), and the hop into
+		// it says it lacks the connection (HopResult.MissedWhole).
+		cmpPts, whole := pts, false
+		if slices.ContainsFunc(pts, func(pt int) bool { return f.at[pt] == nil }) && f.delivered(d) > 1 {
+			cmpPts, whole = nil, true
+			for _, pt := range pts {
+				if f.at[pt] != nil {
+					cmpPts = append(cmpPts, pt)
+				}
+			}
+		}
+		path := pts
+		missedPast := func(a int) {
+			// The hop from a into the point past it on the path, if
+			// that point is one whose capture lacks the connection.
+			if i := slices.Index(path, a); whole && i+1 < len(path) && f.at[path[i+1]] == nil && r.packets[a] > 0 {
+				h := HopResult{From: a, To: path[i+1], Packets: r.packets[a], CaptureMissed: r.packets[a] - r.quotedAt[a], ICMP: r.quotedAt[a], MissedWhole: true}
+				if h.ICMP > 0 {
+					h.ICMPFrom = r.icmpFrom
+				}
+				fr.Hops[d] = append(fr.Hops[d], h)
+			}
+		}
+		pts = cmpPts
 		for k := 0; k+1 < len(pts); k++ {
 			a, b := pts[k], pts[k+1]
+			if f.at[a] != nil {
+				missedPast(a)
+			}
 			switch {
 			case f.at[a] == nil:
 				// Nothing reached a: nothing to lose after it.
@@ -329,24 +365,6 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 				// not lost.
 				if r.packets[a] > 0 {
 					fr.Hops[d] = append(fr.Hops[d], HopResult{From: a, To: b, Packets: r.packets[a], Refused: r.packets[a]})
-				}
-			case f.at[b] == nil && f.delivered(d) > 1:
-				// b, on the path its siblings show, never saw the
-				// connection, yet the receiver acknowledged this
-				// direction's data past its SYN: it crossed b, whose
-				// capture lacks the whole connection (a filter there
-				// on ports or hosts, or a rewrite the matching did not
-				// follow). Missed by that capture, not lost: an etcd
-				// member's capture filtered to one peer had every
-				// packet of its connections with the other "lost"
-				// between the members, 91 and 88 of them. Those an
-				// ICMP error quoted were stopped.
-				if r.packets[a] > 0 {
-					h := HopResult{From: a, To: b, Packets: r.packets[a], CaptureMissed: r.packets[a] - r.quotedAt[a], ICMP: r.quotedAt[a], MissedWhole: true}
-					if h.ICMP > 0 {
-						h.ICMPFrom = r.icmpFrom
-					}
-					fr.Hops[d] = append(fr.Hops[d], h)
 				}
 			case f.at[b] == nil:
 				// b, on the path (its siblings crossed it), never
@@ -374,6 +392,9 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 				}
 				fr.Hops[d] = append(fr.Hops[d], h)
 			}
+		}
+		if n := len(pts); n > 0 {
+			missedPast(pts[n-1])
 		}
 	}
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // TestFilteredPointNotLost: one etcd member's capture filtered on ports
@@ -23,32 +27,12 @@ import (
 func TestFilteredPointNotLost(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "pcaps", "etcd-leader-loss")
 	m1, m2 := filepath.Join(dir, "m1.pcap"), filepath.Join(dir, "m2.pcap")
-	c := readPcap(t, m2)
-	gone := func(data []byte) bool {
-		p := gopacket.NewPacket(data, layers.LinkTypeEthernet, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
-		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
-		tc, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
-		if ip == nil || tc == nil || ip.SrcIP.String() != "198.18.11.2" && ip.DstIP.String() != "198.18.11.2" {
+	filtered := filterPcap(t, m2, func(ip *layers.IPv4, tc *layers.TCP) bool {
+		if ip.SrcIP.String() != "198.18.11.2" && ip.DstIP.String() != "198.18.11.2" {
 			return false
 		}
-		for _, port := range []layers.TCPPort{48422, 34696} {
-			if tc.SrcPort == port || tc.DstPort == port {
-				return true
-			}
-		}
-		return false
-	}
-	kept := &capture{linkType: c.linkType, snaplen: c.snaplen}
-	for i := range c.data {
-		if !gone(c.data[i]) {
-			kept.data, kept.ci = append(kept.data, c.data[i]), append(kept.ci, c.ci[i])
-		}
-	}
-	if len(kept.data) == len(c.data) {
-		t.Fatal("the filter kept every packet")
-	}
-	filtered := filepath.Join(t.TempDir(), "m2.pcap")
-	kept.write(t, filtered, 0, len(kept.data), kept.snaplen)
+		return tc.SrcPort == 48422 || tc.DstPort == 48422 || tc.SrcPort == 34696 || tc.DstPort == 34696
+	})
 
 	base := analyzeJSON(t, nil, m1, m2)
 	got := analyzeJSON(t, nil, m1, filtered)
@@ -91,4 +75,70 @@ func TestFilteredPointNotLost(t *testing.T) {
 	if !strings.Contains(got.Summary.Headline, "m2 lacks whole") {
 		t.Errorf("headline does not tell m2's capture lacks connections: %s", got.Summary.Headline)
 	}
+}
+
+// TestFilteredMiddlePoint: the load balancer's server-side capture
+// (lb-out) filtered to lack one of the two connections. Its packets are
+// missed by that capture, and what that connection lost between the
+// balancer and the server (8 of the client's, 3 of the server's) is
+// placed between lb-in and the server, the points either side of lb-out
+// that saw it: each direction loses in all what the whole captures say.
+func TestFilteredMiddlePoint(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-nat")
+	paths := []string{filepath.Join(dir, "client.pcap"), filepath.Join(dir, "lb-in.pcap"), filepath.Join(dir, "lb-out.pcap"), filepath.Join(dir, "server.pcap")}
+	base := analyzeJSON(t, nil, paths...)
+	filtered := slices.Clone(paths)
+	filtered[2] = filterPcap(t, paths[2], func(_ *layers.IPv4, tc *layers.TCP) bool {
+		return tc.SrcPort == 42350 || tc.DstPort == 42350
+	})
+	got := analyzeJSON(t, nil, filtered...)
+	sum := func(r *model.Report) map[model.Direction]int {
+		out := map[model.Direction]int{}
+		for _, h := range r.Summary.Hops {
+			out[h.Direction] += h.PacketsLost
+		}
+		return out
+	}
+	if b, g := sum(base), sum(got); !maps.Equal(b, g) || b[model.ClientToServer] == 0 {
+		t.Errorf("lost per direction %v, want %v as with the whole captures", g, b)
+	}
+	whole := 0
+	for _, h := range got.Summary.Hops {
+		if h.To == "lb-out" {
+			whole += h.CaptureMissedConns
+		}
+		if h.CaptureMissedConns > 0 && h.To != "lb-out" {
+			t.Errorf("hop %s %s -> %s: %d connections missed whole, not lb-out's", h.Direction, h.From, h.To, h.CaptureMissedConns)
+		}
+	}
+	if whole != 2 {
+		t.Errorf("%d connections lb-out lacks whole on the hops into it, want 2 (one each way)", whole)
+	}
+	if !strings.Contains(got.Summary.Headline, "between lb-in and server") {
+		t.Errorf("headline does not place the filtered connection's losses between lb-in and the server: %s", got.Summary.Headline)
+	}
+}
+
+// filterPcap writes to a temporary file the Ethernet capture at path
+// without the IPv4 TCP packets drop says to leave out, as a tcpdump
+// filter there would have, and returns its path.
+func filterPcap(t *testing.T, path string, drop func(*layers.IPv4, *layers.TCP) bool) string {
+	t.Helper()
+	c := readPcap(t, path)
+	kept := &capture{linkType: c.linkType, snaplen: c.snaplen}
+	for i, data := range c.data {
+		p := gopacket.NewPacket(data, layers.LinkTypeEthernet, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tc, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip != nil && tc != nil && drop(ip, tc) {
+			continue
+		}
+		kept.data, kept.ci = append(kept.data, data), append(kept.ci, c.ci[i])
+	}
+	if len(kept.data) == len(c.data) {
+		t.Fatalf("%s: the filter kept every packet", path)
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(path))
+	kept.write(t, out, 0, len(kept.data), kept.snaplen)
+	return out
 }
