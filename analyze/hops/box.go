@@ -102,7 +102,9 @@ func (p *Placer) tellLoss(f *flow) {
 		}
 	}
 	acks(1)
-	p.hopsOf(f, fr, p.absentPath(f, -1, func(off int32) [2][]int { return p.done[off].result(np, same).Path }), nil)
+	absent := p.absentPath(f, -1, func(off int32) [2][]int { return p.done[off].result(np, same).Path })
+	p.noteBlind(f, absent)
+	p.hopsOf(f, fr, absent, nil)
 	acks(-1)
 	f.lost = f.lostNow()
 	news := false

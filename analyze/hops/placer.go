@@ -39,6 +39,12 @@ type Placer struct {
 	// votes are per point the retired clean flows' votes for the
 	// reference (first on a handshake's client->server path).
 	votes []int
+	// blind are the points whose captures lack some connection whole
+	// to a server (the key's), though answered past them: a capture
+	// filtered on ports or hosts. That such a point lacks another
+	// connection to that server is then no sign that its packets died
+	// before it (noteBlind, hopsOf).
+	blind map[blindKey]bool
 	now   time.Time
 	// nowNS is now in Unix ns (math.MinInt64 before the first time),
 	// sweepAt when the next sweep is due, PlaceSweep after the last's:

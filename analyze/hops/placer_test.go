@@ -569,21 +569,32 @@ func TestPlacerAbsentAnswered(t *testing.T) {
 	evs = append(evs, events(three, netip.MustParseAddrPort("198.18.1.2:40002"), []pkt{
 		{dir: 0, seq: 777, flags: decode.FlagSYN, at: 60 * time.Millisecond, lostAfter: 1, ipid: 900},
 	})...)
+	// A SYN seen at the client only, unanswered: the router's capture,
+	// shown to lack connections to this server, shows nothing by
+	// lacking it; lost between the client and the server.
+	evs = append(evs, events(three, netip.MustParseAddrPort("198.18.1.2:40003"), []pkt{
+		{dir: 0, seq: 888, flags: decode.FlagSYN, at: 20 * time.Millisecond, lostAfter: 0, ipid: 901},
+	})...)
 	res := feed(three, evs)
-	if res.Len() != 3 {
-		t.Fatalf("%d flows, want 3", res.Len())
+	if res.Len() != 4 {
+		t.Fatalf("%d flows, want 4", res.Len())
 	}
-	var missed, dead *FlowResult
+	var missed, dead, blind *FlowResult
 	for _, f := range res.All() {
 		switch {
-		case f.Streams[1] < 0:
+		case f.Streams[1] < 0 && f.Streams[0] >= 0 && len(f.Hops[1]) > 0:
 			missed = f
+		case f.Streams[1] < 0:
+			blind = f
 		case f.Streams[2] < 0:
 			dead = f
 		}
 	}
-	if missed == nil || dead == nil {
-		t.Fatalf("flows missing at the router %v, at the server %v: want one each", missed, dead)
+	if missed == nil || dead == nil || blind == nil {
+		t.Fatalf("flows missing at the router %v and %v, at the server %v: want one each", missed, blind, dead)
+	}
+	if h := blind.Hops[0]; len(h) != 1 || res.Names[h[0].From] != "client" || res.Names[h[0].To] != "server" || h[0].Lost != 1 {
+		t.Errorf("SYN at the client alone, hops %+v: want it lost between client and server, not before the router", h)
 	}
 	for d, ends := range [][2]string{{"client", "server"}, {"server", "client"}} {
 		got := map[string]HopResult{}

@@ -259,6 +259,13 @@ func (p *Placer) Finish() *Result {
 		res.full[i] = f.result(np, offset)
 	}
 	for i, f := range p.done {
+		// Which captures lack an answered connection whole, known
+		// before any connection is placed, whatever their order.
+		if f.delivered(0) > 1 || f.delivered(1) > 1 {
+			p.noteBlind(f, p.absentOnPath(i, res.full))
+		}
+	}
+	for i, f := range p.done {
 		fr := res.full[i]
 		p.hopsOf(f, fr, p.absentOnPath(i, res.full), votes)
 		// Read no more: freed as the results are made, so that the
@@ -328,11 +335,19 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 		// points either side of it are compared with each other (what
 		// they lost was lost on one hop or the other), and the hop into
 		// it says it lacks the connection (HopResult.MissedWhole).
+		//
+		// A point whose capture lacks such a connection to the same
+		// server (blind) shows nothing by lacking this one too, though
+		// unanswered: its packets are compared with the points past it
+		// as well (a SYN that died is lost between the client and the
+		// next point that saw it, or the server's, on one hop or
+		// another), not lost before it.
 		cmpPts, whole := pts, false
-		if slices.ContainsFunc(pts, func(pt int) bool { return f.at[pt] == nil }) && f.delivered(d) > 1 {
-			cmpPts, whole = nil, true
+		if slices.ContainsFunc(pts, func(pt int) bool { return f.at[pt] == nil }) {
+			whole = f.delivered(d) > 1
+			cmpPts = nil
 			for _, pt := range pts {
-				if f.at[pt] != nil {
+				if f.at[pt] != nil || !whole && !p.isBlind(f, pt) {
 					cmpPts = append(cmpPts, pt)
 				}
 			}
@@ -397,6 +412,50 @@ func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
 			missedPast(pts[n-1])
 		}
 	}
+}
+
+// blindKey is a point and a server endpoint (Placer.blind).
+type blindKey struct {
+	point  int
+	server netip.AddrPort
+}
+
+// noteBlind notes in p.blind the points of absent (flow f's paths with
+// the points it never reached, absentOnPath's) whose captures lack f
+// though a direction of it was answered past them.
+func (p *Placer) noteBlind(f *flow, absent [2][]int) {
+	for d, pts := range absent {
+		if f.delivered(d) <= 1 {
+			continue
+		}
+		for _, pt := range pts {
+			if f.at[pt] != nil {
+				continue
+			}
+			for _, m := range f.at {
+				if m != nil {
+					if p.blind == nil {
+						p.blind = map[blindKey]bool{}
+					}
+					p.blind[blindKey{pt, m.ep1}] = true
+				}
+			}
+		}
+	}
+}
+
+// isBlind says whether point pt's capture lacks an answered connection
+// whole to a server f went to (p.blind).
+func (p *Placer) isBlind(f *flow, pt int) bool {
+	if p.blind == nil {
+		return false
+	}
+	for _, m := range f.at {
+		if m != nil && p.blind[blindKey{pt, m.ep1}] {
+			return true
+		}
+	}
+	return false
 }
 
 // placeUnplaced adds to hop h, from pts[k] to pts[k+1], the packets
