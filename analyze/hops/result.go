@@ -841,7 +841,6 @@ type pointRows struct {
 	forgotten Forgotten
 }
 
-// row returns the point's row of stream st, nil if it has none.
 // forgottenClient is a Forgotten that tells whether a forgotten row
 // names client without making the row (analyze.ForgottenRows).
 type forgottenClient interface {
@@ -867,6 +866,7 @@ func (r pointRows) clientIs(st int, client []byte) (found, same bool) {
 	return false, false
 }
 
+// row returns the point's row of stream st, nil if it has none.
 func (r pointRows) row(st int) *model.Connection {
 	if st < 0 {
 		return nil
