@@ -92,14 +92,7 @@ func TestFilteredMiddlePoint(t *testing.T) {
 		return tc.SrcPort == 42350 || tc.DstPort == 42350
 	})
 	got := analyzeJSON(t, nil, filtered...)
-	sum := func(r *model.Report) map[model.Direction]int {
-		out := map[model.Direction]int{}
-		for _, h := range r.Summary.Hops {
-			out[h.Direction] += h.PacketsLost
-		}
-		return out
-	}
-	if b, g := sum(base), sum(got); !maps.Equal(b, g) || b[model.ClientToServer] == 0 {
+	if b, g := lostPerDirection(base), lostPerDirection(got); !maps.Equal(b, g) || b[model.ClientToServer] == 0 {
 		t.Errorf("lost per direction %v, want %v as with the whole captures", g, b)
 	}
 	whole := 0
@@ -140,5 +133,14 @@ func filterPcap(t *testing.T, path string, drop func(*layers.IPv4, *layers.TCP) 
 	}
 	out := filepath.Join(t.TempDir(), filepath.Base(path))
 	kept.write(t, out, 0, len(kept.data), kept.snaplen)
+	return out
+}
+
+// lostPerDirection is r's packets lost on its hops, per direction.
+func lostPerDirection(r *model.Report) map[model.Direction]int {
+	out := map[model.Direction]int{}
+	for _, h := range r.Summary.Hops {
+		out[h.Direction] += h.PacketsLost
+	}
 	return out
 }

@@ -561,14 +561,7 @@ func TestSplitInterfacesV6(t *testing.T) {
 	if len(r.Points) != 2 || r.Inputs[0].Decoded.Duplicates != 0 {
 		t.Fatalf("points %+v, inputs %+v", r.Points, r.Inputs)
 	}
-	lost := func(r *model.Report) map[model.Direction]int {
-		out := map[model.Direction]int{}
-		for _, h := range r.Summary.Hops {
-			out[h.Direction] += h.PacketsLost
-		}
-		return out
-	}
-	if got, want := lost(r), lost(two); !maps.Equal(got, want) || want[model.ClientToServer] == 0 {
+	if got, want := lostPerDirection(r), lostPerDirection(two); !maps.Equal(got, want) || want[model.ClientToServer] == 0 {
 		t.Errorf("lost per direction %v, want the two files' %v", got, want)
 	}
 }
