@@ -76,22 +76,27 @@ func NewSameProbe(n int) *ClockProbe {
 func (c *ClockProbe) Shared() bool {
 	for a := range c.seen {
 		for b := a + 1; b < len(c.seen); b++ {
-			small, big := c.seen[a], c.seen[b]
-			if len(big) < len(small) {
-				small, big = big, small
-			}
-			n := 0
-			for k, t := range small {
-				if u, ok := big[k]; ok && t != clockAmbiguous && u != clockAmbiguous {
-					n++
-				}
-			}
-			if n >= verdict.ClockProbeMatches && 4*n >= len(small) {
+			if c.SharedPair(a, b) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// SharedPair is Shared for inputs a and b.
+func (c *ClockProbe) SharedPair(a, b int) bool {
+	small, big := c.seen[a], c.seen[b]
+	if len(big) < len(small) {
+		small, big = big, small
+	}
+	n := 0
+	for k, t := range small {
+		if u, ok := big[k]; ok && t != clockAmbiguous && u != clockAmbiguous {
+			n++
+		}
+	}
+	return n >= verdict.ClockProbeMatches && 4*n >= len(small)
 }
 
 // Add takes segment s of capture i. It reports false once that capture

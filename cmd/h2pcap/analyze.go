@@ -347,18 +347,20 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		return nil, err
 	}
 	var watch []time.Time
+	var pair func(a, b string) bool // whether two inputs hold the same packets
 	reread := rereadable(paths)
 	if reread && len(paths) > 1 {
 		// Inputs that hold the same packets are capture points, even
 		// where a clock set wrong by more than they last makes them
 		// seem to follow each other: read as one capture, each packet
 		// would count twice.
-		same, err := samePackets(stop, order, open)
+		var same bool
+		same, pair, err = samePackets(stop, order, open)
 		if err != nil {
 			return nil, err
 		}
 		if same && stop.Err() == nil {
-			r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp, unlisted)
+			r, shared, err := analyzePointsOf(stop, paths, pair, opts, open, prog, sp, unlisted)
 			if err != nil || shared || stop.Err() != nil {
 				return r, err
 			}
@@ -401,7 +403,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 		// rotation: each is a capture point of its own, when they saw
 		// the same connections.
 		prog.restart()
-		r, shared, err := analyzePoints(stop, pointsOf(paths), opts, open, prog, sp, unlisted)
+		r, shared, err := analyzePointsOf(stop, paths, pair, opts, open, prog, sp, unlisted)
 		if err != nil || shared || stop.Err() != nil {
 			a.Close() // its workers and spill file: not reported
 			return r, err
@@ -439,14 +441,39 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 	return a.Report(infos), nil
 }
 
+// analyzePointsOf analyses inputs given by name as the capture points
+// pointsOf makes of them (pair: samePackets'), each file a point of its
+// own when files taken for one capture's rotated parts by their names
+// prove to overlap in time.
+func analyzePointsOf(stop context.Context, paths []string, pair func(a, b string) bool, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, bool, error) {
+	if specs := pointsOf(paths, false, pair); len(specs) < len(paths) {
+		r, shared, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
+		var nr *errNotRotated
+		if !errors.As(err, &nr) {
+			return r, shared, err
+		}
+		prog.restart()
+	}
+	return analyzePoints(stop, pointsOf(paths, true, nil), opts, open, prog, sp, unlisted)
+}
+
 // analyzeForwarded analyses paths, of which some hold forwarded copies
 // (sp.forwarded), as the capture points forwardedSpecs makes of them.
 func analyzeForwarded(stop context.Context, paths []string, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, error) {
-	specs, err := forwardedSpecs(paths, sp)
+	specs, err := forwardedSpecs(paths, sp, false)
 	if err != nil {
 		return nil, err
 	}
 	r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
+	var nr *errNotRotated
+	if !errors.As(err, &nr) {
+		return r, err
+	}
+	prog.restart()
+	if specs, err = forwardedSpecs(paths, sp, true); err != nil {
+		return nil, err
+	}
+	r, _, err = analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
 	return r, err
 }
 

@@ -221,8 +221,11 @@ func splitNotice(spec pointSpec, names []string) string {
 // first that shows copies: the rotated parts of a router's -i any were
 // each read as points of their own, and a loss inside the box was
 // compared away across the parts).
-func forwardedSpecs(paths []string, sp *splitter) ([]pointSpec, error) {
-	specs := pointsOf(paths)
+//
+// Otherwise files named as one capture's rotated parts are one point
+// unless alone (pointsOf).
+func forwardedSpecs(paths []string, sp *splitter, alone bool) ([]pointSpec, error) {
+	specs := pointsOf(paths, alone, nil)
 	if len(paths) == 1 {
 		return specs, nil
 	}
@@ -245,7 +248,7 @@ func forwardedSpecs(paths []string, sp *splitter) ([]pointSpec, error) {
 	for i, in := range infos {
 		rotated[i] = in.Path
 	}
-	return []pointSpec{{name: pointsOf(rotated)[0].name, paths: rotated}}, nil
+	return []pointSpec{{name: pointsOf(rotated, true, nil)[0].name, paths: rotated}}, nil
 }
 
 // rotationSlack is how much of the shorter of two consecutive files'

@@ -30,6 +30,10 @@ type pointSpec struct {
 	paths  []string
 	ifaces []string // interface labels (decode.Iface.Label), in order of their first TCP segment
 	copies int      // the copies across interfaces the files showed
+	// rotated: paths are taken for the rotated parts of one capture by
+	// their names alone (rotationStem), to be proved by their times as
+	// they are read (errNotRotated).
+	rotated bool
 }
 
 // pointNames are the names of the capture points of specs, in order.
@@ -80,24 +84,106 @@ func (p *pointList) Set(v string) error {
 	return nil
 }
 
-// pointsOf makes each input its own capture point, named by its file's
-// base name without extension (client.pcap: client), made unique.
-func pointsOf(paths []string) []pointSpec {
-	seen := map[string]int{}
-	out := make([]pointSpec, len(paths))
-	for i, path := range paths {
-		base := filepath.Base(path)
-		for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
-			base = strings.TrimSuffix(base, ext)
+// pointsOf makes the inputs capture points, named by their files' base
+// names without extension (client.pcap: client), made unique. Files
+// whose names differ only in digits and separators (tcpdump -C's
+// client.pcap, client.pcap1; -G's client-20261206-0047.pcap; editcap's
+// client_00000_...) are taken for the rotated parts of one capture, one
+// point named by what their names share, unless alone is set or they
+// hold the same packets (shared, if not nil: samePackets'): read in
+// time order, a part that begins before the one before it ended proves
+// them captures of their own (errNotRotated), and they are each a point
+// then (m1.pcap and m2.pcap, two etcd members' captures of the same
+// seconds).
+func pointsOf(paths []string, alone bool, shared func(a, b string) bool) []pointSpec {
+	var out []pointSpec
+	at := map[string]int{} // stem -> index into out
+	for _, path := range paths {
+		stem := rotationStem(path)
+		if i, ok := at[stem]; ok && !alone && stem != "" && !slices.ContainsFunc(out[i].paths, func(q string) bool { return shared != nil && shared(q, path) }) {
+			// (Two that hold the same packets are captures at two
+			// points: parts of one capture never do.)
+			out[i].paths = append(out[i].paths, path)
+			out[i].rotated = true
+			continue
 		}
+		at[stem] = len(out)
+		out = append(out, pointSpec{paths: []string{path}})
+	}
+	seen := map[string]int{}
+	for i := range out {
+		base := partsName(out[i].paths)
 		name := base
 		if seen[base]++; seen[base] > 1 {
 			name = fmt.Sprintf("%s#%d", base, seen[base])
 		}
-		out[i] = pointSpec{name: name, paths: []string{path}}
+		out[i].name = name
 	}
 	return out
 }
+
+// partsName names the capture whose parts are paths: their base names'
+// common beginning, which is the first part's whole name when tcpdump -C
+// wrote them (m1.pcap, m1.pcap1: m1), else without the digits and
+// separators of a counter or time it ends in (client_00000_..., client_00001_...: client).
+func partsName(paths []string) string {
+	name := fileBase(paths[0])
+	whole := true
+	for _, p := range paths[1:] {
+		b := fileBase(p)
+		n := 0
+		for n < len(name) && n < len(b) && name[n] == b[n] {
+			n++
+		}
+		whole = whole && n == len(name)
+		name = name[:n]
+	}
+	if whole || len(paths) == 1 {
+		return name
+	}
+	return rotationStem(name)
+}
+
+// fileBase is path's base name without its capture extensions.
+func fileBase(path string) string {
+	base := filepath.Base(path)
+	for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base
+}
+
+// rotationStem is path's base name without extensions, digits and
+// separators at its end: what the rotated parts of one capture share.
+func rotationStem(path string) string {
+	s := filepath.Base(path)
+	for {
+		t := strings.TrimRight(s, "0123456789")
+		for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
+			t = strings.TrimSuffix(t, ext)
+		}
+		t = strings.TrimRight(t, "_-.")
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// errNotRotated says that files taken for the rotated parts of one
+// capture by their names overlap in time: captures of their own.
+type errNotRotated struct{ path, before string }
+
+func (e *errNotRotated) Error() string {
+	return fmt.Sprintf("%s begins before %s ended: not the next part of one capture", e.path, e.before)
+}
+
+// rotationBack is how far a rotated part's first packet may come
+// before the last of the part before it: a capture of several
+// interfaces is written a little out of time order (rotationSlack: up
+// to 200 ms in the lab router's pcapng); two hosts' captures of the same
+// moments overlap by the length of their captures.
+const rotationBack = 500 * time.Millisecond
 
 // point is one capture point being read: its Analyzer, and per file of
 // its group its global input number and info.
@@ -137,6 +223,14 @@ type groupReader struct {
 	// groups' (clockShifts): its clock is that far ahead of the one most
 	// groups' clocks agree on.
 	shift time.Duration
+	// rotated: paths were taken for one capture's rotated parts by their
+	// names (pointSpec.rotated); last is the time of the last packet
+	// read (of the part before the current one while fresh: none of the
+	// current part read yet).
+	rotated   bool
+	last      time.Time
+	partFirst time.Time // the first packet's of the current part
+	fresh     bool
 }
 
 // hold makes p, of point target, g's pending packet.
@@ -193,7 +287,7 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		if err != nil {
 			return nil, false, err
 		}
-		g := &groupReader{paths: order, split: len(spec.ifaces) > 0}
+		g := &groupReader{paths: order, split: len(spec.ifaces) > 0, rotated: spec.rotated}
 		labels := spec.ifaces
 		if !g.split {
 			labels = []string{""}
@@ -668,17 +762,21 @@ func firstPacketsMeet(stop context.Context, groups []*groupReader, points []*poi
 
 // samePackets reports whether two of the files paths (in time order)
 // hold the same packets among their first ones (hops.NewSameProbe).
-func samePackets(stop context.Context, paths []string, open opener) (bool, error) {
+func samePackets(stop context.Context, paths []string, open opener) (same bool, pair func(a, b string) bool, err error) {
 	probe := hops.NewSameProbe(len(paths))
 	for i, path := range paths {
 		if err := keyPackets(stop, open, path, i, time.Time{}, verdict.SameProbePackets, func(s *decode.Segment) bool { return probe.Add(i, s) }); err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if stop.Err() != nil {
-			return false, nil
+			return false, nil, nil
 		}
 	}
-	return probe.Shared(), nil
+	pair = func(a, b string) bool {
+		i, j := slices.Index(paths, a), slices.Index(paths, b)
+		return i >= 0 && j >= 0 && probe.SharedPair(i, j)
+	}
+	return probe.Shared(), pair, nil
 }
 
 // readPointsInTurn reads the groups on the calling goroutine, each
@@ -743,7 +841,7 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 				return &exitError{code: exitUsage, err: err}
 			}
 			in := newInputSource(src, stop, prog)
-			g.src = in
+			g.src, g.fresh = in, k > 0
 			if !g.split {
 				pt := points[g.points[0]]
 				pt.r = pt.a.NewInputReader(in)
@@ -766,6 +864,22 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 			p, err = g.src.Next()
 		}
 		if err == nil {
+			if g.rotated {
+				if g.fresh {
+					// The part before may be overlapped by a tenth of
+					// its time at most, as a box's rotated parts
+					// (followEachOther), and by rotationBack.
+					back := min(rotationBack, time.Duration(rotationSlack*float64(g.last.Sub(g.partFirst))))
+					if p.Time.Before(g.last.Add(-back)) {
+						return &errNotRotated{path: g.paths[g.next-1], before: g.paths[g.next-2]}
+					}
+					g.partFirst = p.Time
+				}
+				if g.partFirst.IsZero() {
+					g.partFirst = p.Time
+				}
+				g.last, g.fresh = p.Time, false
+			}
 			if !g.split {
 				g.hold(p, g.points[0])
 				return nil

@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/h2pcap/h2pcap/internal/synth"
+	"github.com/h2pcap/h2pcap/model"
 )
 
 // TestRotationSameAnalysis: every lab capture (pcap) cut into three
@@ -81,4 +88,141 @@ func isPcap(t *testing.T, path string) bool {
 	defer f.Close()
 	_, err = pcapgo.NewReader(f)
 	return err == nil
+}
+
+// TestRotatedPointSameAnalysis: every lab scenario captured at several
+// points, one capture at a time cut in three as tcpdump -C rotates it
+// (client.pcap, client.pcap1, client.pcap2) and given with the other
+// captures by name, gives the analysis of the captures whole: the same
+// points (the parts one point, named as the capture), hops and
+// placements. Before session 42 each part was a capture point of its
+// own: hops from one part to the next, and the reference's rows of the
+// first part alone.
+func TestRotatedPointSameAnalysis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("analyses every multi-point lab scenario once per capture")
+	}
+	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "pcaps", "*"))
+	n := 0
+	for _, dir := range dirs {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
+		if len(paths) < 2 || filepath.Base(dir) == "inputs" {
+			continue
+		}
+		var keys []string
+		if _, err := os.Stat(filepath.Join(dir, "keylog.txt")); err == nil {
+			keys = []string{"--keylog", filepath.Join(dir, "keylog.txt")}
+		}
+		base := analyzeJSON(t, nil, append(slices.Clone(paths), keys...)...)
+		if len(base.Points) < 2 {
+			continue
+		}
+		for i, path := range paths {
+			if !isPcap(t, path) || len(readPcap(t, path).data) < 6 {
+				continue
+			}
+			n++
+			tmp := t.TempDir()
+			var args []string
+			for j, p := range paths {
+				if j != i {
+					args = append(args, p)
+					continue
+				}
+				for k, part := range splitPcap(t, path, tmp, 3) {
+					name := filepath.Join(tmp, filepath.Base(path))
+					if k > 0 {
+						name += fmt.Sprint(k) // tcpdump -C: client.pcap1, client.pcap2
+					}
+					if err := os.Rename(part, name); err != nil {
+						t.Fatal(err)
+					}
+					args = append(args, name)
+				}
+			}
+			got := analyzeJSON(t, nil, append(args, keys...)...)
+			name := filepath.Base(dir) + "/" + filepath.Base(path) + " in three"
+			names := func(r *model.Report) (out []string) {
+				for _, p := range r.Points {
+					out = append(out, fmt.Sprintf("%s:%d", p.Name, p.Connections))
+				}
+				return out
+			}
+			if g, w := names(got), names(base); !slices.Equal(g, w) {
+				t.Errorf("%s: points %v, whole %v", name, g, w)
+				continue
+			}
+			same := func(what string, a, b any) {
+				ja, _ := json.Marshal(a)
+				jb, _ := json.Marshal(b)
+				if string(ja) != string(jb) {
+					t.Errorf("%s: %s %s, whole %s", name, what, ja, jb)
+				}
+			}
+			same("hops", got.Summary.Hops, base.Summary.Hops)
+			placed := func(r *model.Report) map[string][]string {
+				out := map[string][]string{}
+				for _, c := range r.Connections {
+					for _, p := range c.Placement {
+						out[c.Client+" "+c.Server] = append(out[c.Client+" "+c.Server], fmt.Sprintf("%s %s-%s %d", p.Direction, p.From, p.To, p.Packets))
+					}
+				}
+				return out
+			}
+			same("placements", placed(got), placed(base))
+		}
+	}
+	t.Logf("%d captures cut in three among their points", n)
+	if n < 40 {
+		t.Errorf("only %d captures cut", n)
+	}
+}
+
+// TestNamedAlikeNotRotated: two points' captures named alike
+// (node1.pcap, node2.pcap), the second begun a second late so that their
+// first packets, which samePackets compares, hold none in common, are
+// taken for one capture's rotated parts by their names, then proved not
+// to be by their times as they are read (errNotRotated): two capture
+// points, and nothing lost between them.
+func TestNamedAlikeNotRotated(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "node1.pcap"), filepath.Join(dir, "whole.pcap")
+	var buf bytes.Buffer
+	if err := synth.Write(&buf, "short", synth.Config{N: 3000, Open: 64, Rate: 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	if err := synth.SecondPoint(bytes.NewReader(buf.Bytes()), &second, 2*time.Microsecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, second.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := readPcap(t, b)
+	start := c.ci[0].Timestamp.Add(time.Second)
+	from := 0
+	for from < len(c.ci) && c.ci[from].Timestamp.Before(start) {
+		from++
+	}
+	late := filepath.Join(dir, "node2.pcap")
+	c.write(t, late, from, len(c.data), c.snaplen)
+	if got := pointsOf([]string{a, late}, false, nil); len(got) != 1 || !got[0].rotated {
+		t.Fatalf("pointsOf %+v: want the two taken for one capture's parts by their names", got)
+	}
+	r := analyzeJSON(t, nil, a, late)
+	var names []string
+	for _, p := range r.Points {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"node1", "node2"}) {
+		t.Fatalf("points %v, want node1 and node2", names)
+	}
+	for _, h := range r.Summary.Hops {
+		if h.PacketsLost > 0 {
+			t.Errorf("hop %+v: lost packets, none was", h)
+		}
+	}
 }
