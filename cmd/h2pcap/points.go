@@ -761,7 +761,9 @@ func firstPacketsMeet(stop context.Context, groups []*groupReader, points []*poi
 }
 
 // samePackets reports whether two of the files paths (in time order)
-// hold the same packets among their first ones (hops.NewSameProbe).
+// hold the same packets among their first ones (hops.NewSameProbe), and
+// gives pair, which says it of two of them (pointsOf: parts of one
+// capture never do).
 func samePackets(stop context.Context, paths []string, open opener) (same bool, pair func(a, b string) bool, err error) {
 	probe := hops.NewSameProbe(len(paths))
 	for i, path := range paths {
