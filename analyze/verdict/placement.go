@@ -137,11 +137,36 @@ func withHops(headline string, hops []model.Hop, points []string) string {
 		if h.ICMP > 0 {
 			s += fmt.Sprintf(" %s %s stopped between %s and %s by %s, which said so with an ICMP error: not lost.", plural(h.ICMP, "packet"), arrow(h.Direction), h.From, h.To, strings.Join(h.ICMPFrom, ", "))
 		}
+	}
+	// What a capture missed, a sentence a pair of points: both ways in
+	// one ("m2's capture lacks 91 packets client->server and 88
+	// server->client that passed m1"), not the same sentence twice.
+	type pair struct{ from, to string }
+	var pairs []pair
+	missed := map[pair][]model.Hop{}
+	for _, h := range hops {
 		if h.CaptureMissed > 0 {
-			s += fmt.Sprintf(" %s's capture lacks %s %s that passed %s, data the receiver acknowledged or ACKs sent while that capture was missing such data: that capture missed them, the network did not lose them.", h.To, plural(h.CaptureMissed, "packet"), arrow(h.Direction), h.From)
-			if h.CaptureMissedConns > 0 {
-				s += fmt.Sprintf(" Of those, %s %s lacks whole, answered from past it: a capture filter there (ports, hosts), or a rewrite between the points that the matching did not follow.", plural(h.CaptureMissedConns, "connection"), h.To)
+			k := pair{h.From, h.To}
+			if missed[k] == nil {
+				pairs = append(pairs, k)
 			}
+			missed[k] = append(missed[k], h)
+		}
+	}
+	for _, k := range pairs {
+		var what []string
+		conns := 0
+		for i, h := range missed[k] {
+			n := thousands(h.CaptureMissed)
+			if i == 0 {
+				n = plural(h.CaptureMissed, "packet")
+			}
+			what = append(what, n+" "+arrow(h.Direction))
+			conns += h.CaptureMissedConns
+		}
+		s += fmt.Sprintf(" %s's capture lacks %s that passed %s, data the receiver acknowledged or ACKs sent while that capture was missing such data: that capture missed them, the network did not lose them.", k.to, strings.Join(what, " and "), k.from)
+		if conns > 0 {
+			s += fmt.Sprintf(" Of those, %s %s lacks whole, answered from past it: a capture filter there (ports, hosts), or a rewrite between the points that the matching did not follow.", plural(conns, "connection"), k.to)
 		}
 	}
 	if headline == "" {

@@ -127,6 +127,22 @@ func TestWithHops(t *testing.T) {
 			[]model.Hop{hop(model.ClientToServer, "client", "server", 10, 1), hop(model.ServerToClient, "server", "client", 9, 2)},
 			"2 of 2 connections degraded. Loss client->server between client and server: 1 of 10 packets; server->client between server and client: 2 of 9 packets.",
 		},
+		{
+			// One sentence for both ways into a capture that missed
+			// packets, connections it lacks whole counted together.
+			"missed both ways",
+			[]model.Hop{
+				{Direction: model.ClientToServer, From: "m1", To: "m2", PacketsUpstream: 48, PacketsLost: 9, CaptureMissed: 91, CaptureMissedConns: 1},
+				{Direction: model.ServerToClient, From: "m2", To: "m1", PacketsUpstream: 41, PacketsLost: 0},
+				{Direction: model.ServerToClient, From: "m1", To: "m2", PacketsUpstream: 74, PacketsLost: 0, CaptureMissed: 88, CaptureMissedConns: 1},
+			},
+			"2 of 2 connections degraded. Loss client->server between m1 and m2: 9 of 48 packets; every other hop clean. m2's capture lacks 91 packets client->server and 88 server->client that passed m1, data the receiver acknowledged or ACKs sent while that capture was missing such data: that capture missed them, the network did not lose them. Of those, 2 connections m2 lacks whole, answered from past it: a capture filter there (ports, hosts), or a rewrite between the points that the matching did not follow.",
+		},
+		{
+			"missed one way, dropped by tcpdump",
+			[]model.Hop{hop(model.ClientToServer, "client", "server", 10, 0), {Direction: model.ServerToClient, From: "server", To: "client", PacketsUpstream: 9, CaptureMissed: 1}},
+			"2 of 2 connections degraded. No packet lost between the 2 capture points. client's capture lacks 1 packet server->client that passed server, data the receiver acknowledged or ACKs sent while that capture was missing such data: that capture missed them, the network did not lose them.",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
