@@ -32,15 +32,10 @@ func TestClockShiftSameAnalysis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("analyses every multi-point lab scenario three times")
 	}
-	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "pcaps", "*"))
 	n := 0
-	for _, dir := range dirs {
-		paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
-		if len(paths) < 2 || filepath.Base(dir) == "inputs" {
-			continue
-		}
-		base := analyzeJSON(t, nil, paths...)
-		if len(base.Points) < 2 || len(base.Summary.Hops) == 0 {
+	for _, sc := range multiPointScenarios(t) {
+		dir, paths, base := sc.dir, sc.paths, sc.base
+		if len(base.Summary.Hops) == 0 {
 			continue
 		}
 		n++
@@ -57,7 +52,7 @@ func TestClockShiftSameAnalysis(t *testing.T) {
 			c.write(t, shifted, 0, len(c.data), c.snaplen)
 			args := slices.Clone(paths)
 			args[tc.which] = shifted
-			got := analyzeJSON(t, nil, args...)
+			got := analyzeJSON(t, nil, append(args, sc.keys...)...)
 			sameClockShifted(t, name, base, got, shifted, tc.shift)
 		}
 	}

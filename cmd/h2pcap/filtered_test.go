@@ -183,21 +183,9 @@ func TestFilteredCaptureNoNewLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("analyses every multi-point lab scenario once per capture")
 	}
-	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "pcaps", "*"))
 	n := 0
-	for _, dir := range dirs {
-		paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
-		if len(paths) < 2 || filepath.Base(dir) == "inputs" {
-			continue
-		}
-		var keys []string
-		if _, err := os.Stat(filepath.Join(dir, "keylog.txt")); err == nil {
-			keys = []string{"--keylog", filepath.Join(dir, "keylog.txt")}
-		}
-		base := analyzeJSON(t, nil, append(slices.Clone(paths), keys...)...)
-		if len(base.Points) < 2 {
-			continue
-		}
+	for _, sc := range multiPointScenarios(t) {
+		dir, paths, keys, base := sc.dir, sc.paths, sc.keys, sc.base
 		for i, path := range paths {
 			// The capture's largest connection, by its packets.
 			c := readPcap(t, path)
@@ -250,6 +238,39 @@ func lostPerDirection(r *model.Report) map[model.Direction]int {
 	out := map[model.Direction]int{}
 	for _, h := range r.Summary.Hops {
 		out[h.Direction] += h.PacketsLost
+	}
+	return out
+}
+
+// multiPoint is a lab scenario captured at several points: its captures
+// (pcap), its key log's flag if it has one, and their analysis.
+type multiPoint struct {
+	dir   string
+	paths []string
+	keys  []string // --keylog FILE, or none
+	base  *model.Report
+}
+
+// multiPointScenarios are the lab scenarios whose captures, given
+// together, are two capture points or more.
+func multiPointScenarios(t *testing.T) []multiPoint {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "pcaps", "*"))
+	var out []multiPoint
+	for _, dir := range dirs {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
+		if len(paths) < 2 || filepath.Base(dir) == "inputs" {
+			continue
+		}
+		var keys []string
+		if _, err := os.Stat(filepath.Join(dir, "keylog.txt")); err == nil {
+			keys = []string{"--keylog", filepath.Join(dir, "keylog.txt")}
+		}
+		base := analyzeJSON(t, nil, append(slices.Clone(paths), keys...)...)
+		if len(base.Points) < 2 {
+			continue
+		}
+		out = append(out, multiPoint{dir: dir, paths: paths, keys: keys, base: base})
 	}
 	return out
 }

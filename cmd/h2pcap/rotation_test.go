@@ -102,21 +102,9 @@ func TestRotatedPointSameAnalysis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("analyses every multi-point lab scenario once per capture")
 	}
-	dirs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "pcaps", "*"))
 	n := 0
-	for _, dir := range dirs {
-		paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
-		if len(paths) < 2 || filepath.Base(dir) == "inputs" {
-			continue
-		}
-		var keys []string
-		if _, err := os.Stat(filepath.Join(dir, "keylog.txt")); err == nil {
-			keys = []string{"--keylog", filepath.Join(dir, "keylog.txt")}
-		}
-		base := analyzeJSON(t, nil, append(slices.Clone(paths), keys...)...)
-		if len(base.Points) < 2 {
-			continue
-		}
+	for _, sc := range multiPointScenarios(t) {
+		dir, paths, keys, base := sc.dir, sc.paths, sc.keys, sc.base
 		for i, path := range paths {
 			if !isPcap(t, path) || len(readPcap(t, path).data) < 6 {
 				continue
