@@ -272,8 +272,22 @@ func (p *Placer) Finish() *Result {
 		// comparisons' and the results' memory do not add up.
 		f.res = [2]dirResult{}
 	}
+	// Points tied on votes (etcd members' own captures: each the client
+	// side of some connections and the server side of others) go to the
+	// one that saw the most connections, whose rows the report lists,
+	// and not to the one given first: given as m2.pcap m1.pcap, an etcd
+	// pair listed m2's 30 connections and "2 new connections ...
+	// failed", as m1.pcap m2.pcap m1's 35 and 5.
+	seen := make([]int, np)
+	for i := range res.order {
+		for pt := range np {
+			if res.streamAt(i, pt) >= 0 {
+				seen[pt]++
+			}
+		}
+	}
 	for pt, v := range votes {
-		if v > votes[res.Reference] {
+		if r := res.Reference; v > votes[r] || v == votes[r] && seen[pt] > seen[r] {
 			res.Reference = pt
 		}
 	}

@@ -594,3 +594,31 @@ func TestPointsLateCapture(t *testing.T) {
 		})
 	}
 }
+
+// TestReferenceOrderFree: etcd members' own captures tie on the votes
+// that pick the reference point (each member the client side of some
+// connections and the server side of others); the one that saw the
+// most connections is the reference whatever the order the files are
+// given in. Given as m2.pcap m1.pcap, m2 was, and the report listed its
+// 30 connections and 2 failed connects, where m1.pcap m2.pcap listed
+// m1's 35 and 5.
+func TestReferenceOrderFree(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "etcd-leader-blackhole-tls-keys")
+	m1, m2, keys := filepath.Join(dir, "m1.pcap"), filepath.Join(dir, "m2.pcap"), filepath.Join(dir, "keylog.txt")
+	ref := func(r *model.Report) string {
+		for _, p := range r.Points {
+			if p.Reference {
+				return p.Name
+			}
+		}
+		return ""
+	}
+	a := analyzeJSON(t, nil, m1, m2, "--keylog", keys)
+	b := analyzeJSON(t, nil, m2, m1, "--keylog", keys)
+	if ref(a) != "m1" || ref(b) != "m1" || len(a.Connections) != len(b.Connections) || a.Summary.Headline == "" {
+		t.Errorf("reference %s with %d rows given m1 first, %s with %d given m2 first: want m1 both ways", ref(a), len(a.Connections), ref(b), len(b.Connections))
+	}
+	if a.Summary.ProblemConnections != b.Summary.ProblemConnections {
+		t.Errorf("%d connections with problems given m1 first, %d given m2 first", a.Summary.ProblemConnections, b.Summary.ProblemConnections)
+	}
+}
