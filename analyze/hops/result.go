@@ -1016,6 +1016,15 @@ func (res *Result) placeRow(row *model.Connection, f *FlowResult, rows []pointRo
 	}
 	verdict.Place(row.Verdict, row.Placement, where)
 	verdict.Stopped(row.Verdict, row.Placement, row.Stopped)
+	var missed []string
+	for d := range f.Hops {
+		for _, h := range f.Hops[d] {
+			if h.MissedWhole && !slices.Contains(missed, res.Names[h.To]) {
+				missed = append(missed, res.Names[h.To])
+			}
+		}
+	}
+	verdict.MissedBy(row.Verdict, missed)
 	res.pingPath(row, f, rows, dir0, home)
 }
 

@@ -326,3 +326,28 @@ func Stopped(v *model.Verdict, pl []model.Placement, st []model.Stopped) {
 	}
 	v.Summary = strings.TrimSpace(v.Summary) + " " + w
 }
+
+// MissedBy adds to a verdict the capture points whose captures lack the
+// connection whole though it was answered past them (hops'
+// capture_missed_connections): a filter there on ports or hosts, so
+// that nothing of it is compared there and no loss is placed beside
+// them. Without it the reader of the connection's row saw it at no such
+// point and no word of why.
+func MissedBy(v *model.Verdict, points []string) {
+	if v == nil || len(points) == 0 {
+		return
+	}
+	what := "The capture at " + joinAnd(points) + " lacks this connection, answered past it"
+	if len(points) > 1 {
+		what = "The captures at " + joinAnd(points) + " lack this connection, answered past them"
+	}
+	v.Summary = strings.TrimSpace(v.Summary) + " " + what + " (a capture filter, or a rewrite the matching did not follow): nothing of it is compared there."
+}
+
+// joinAnd is "a", "a and b", "a, b and c".
+func joinAnd(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}

@@ -190,3 +190,21 @@ func TestWithHopsAlong(t *testing.T) {
 		})
 	}
 }
+
+func TestMissedBy(t *testing.T) {
+	for _, tt := range []struct {
+		points []string
+		want   string
+	}{
+		{nil, "Degraded."},
+		{[]string{"m2"}, "Degraded. The capture at m2 lacks this connection, answered past it (a capture filter, or a rewrite the matching did not follow): nothing of it is compared there."},
+		{[]string{"lb-out", "server"}, "Degraded. The captures at lb-out and server lack this connection, answered past them (a capture filter, or a rewrite the matching did not follow): nothing of it is compared there."},
+	} {
+		v := &model.Verdict{Summary: "Degraded."}
+		MissedBy(v, tt.points)
+		if v.Summary != tt.want {
+			t.Errorf("MissedBy(%v):\n got %q\nwant %q", tt.points, v.Summary, tt.want)
+		}
+	}
+	MissedBy(nil, []string{"m2"}) // no verdict: nothing to add to
+}

@@ -504,8 +504,5 @@ func andList(xs []int) string {
 	for i, x := range xs {
 		s[i] = strconv.Itoa(x)
 	}
-	if len(s) == 1 {
-		return s[0]
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+	return joinAnd(s)
 }

@@ -69,6 +69,9 @@ func TestFilteredPointNotLost(t *testing.T) {
 		for _, p := range conn.Placement {
 			t.Errorf("%s -> %s: %d packets %s placed as lost between %s and %s", conn.Client, conn.Server, p.Packets, p.Direction, p.From, p.To)
 		}
+		if !strings.Contains(conn.Verdict.Summary, "The capture at m2 lacks this connection") {
+			t.Errorf("%s -> %s: its verdict does not say m2's capture lacks it: %s", conn.Client, conn.Server, conn.Verdict.Summary)
+		}
 	}
 	if n != 2 {
 		t.Errorf("%d connections filtered out of m2's capture in the report, want 2", n)
