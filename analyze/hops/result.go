@@ -279,9 +279,11 @@ func (p *Placer) Finish() *Result {
 	// pair listed m2's 30 connections and "2 new connections ...
 	// failed", as m1.pcap m2.pcap m1's 35 and 5.
 	seen := make([]int, np)
+	var streams []int
 	for i := range res.order {
-		for pt := range np {
-			if res.streamAt(i, pt) >= 0 {
+		streams = res.streamsInto(streams, i)
+		for pt, st := range streams[:np] {
+			if st >= 0 {
 				seen[pt]++
 			}
 		}

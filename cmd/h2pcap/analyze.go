@@ -448,7 +448,7 @@ func analyzeInputs(stop context.Context, paths []string, opts analyze.Options, o
 func analyzePointsOf(stop context.Context, paths []string, pair func(a, b string) bool, opts analyze.Options, open opener, prog *progress, sp *splitter, unlisted bool) (*model.Report, bool, error) {
 	if specs := pointsOf(paths, false, pair); len(specs) < len(paths) {
 		r, shared, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
-		var nr *errNotRotated
+		var nr *notRotatedError
 		if !errors.As(err, &nr) {
 			return r, shared, err
 		}
@@ -465,7 +465,7 @@ func analyzeForwarded(stop context.Context, paths []string, opts analyze.Options
 		return nil, err
 	}
 	r, _, err := analyzePoints(stop, specs, opts, open, prog, sp, unlisted)
-	var nr *errNotRotated
+	var nr *notRotatedError
 	if !errors.As(err, &nr) {
 		return r, err
 	}

@@ -196,33 +196,7 @@ func TestClockLateBusyCapture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 12,000 connections at two points")
 	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b-whole.pcap")
-	var buf bytes.Buffer
-	if err := synth.Write(&buf, "short", synth.Config{N: 12000, Open: 64, Rate: 1000}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(a, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var second bytes.Buffer
-	if err := synth.SecondPoint(bytes.NewReader(buf.Bytes()), &second, 2*time.Microsecond, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(b, second.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := readPcap(t, b)
-	start := c.ci[0].Timestamp.Add(6 * time.Second)
-	from := 0
-	for from < len(c.ci) && c.ci[from].Timestamp.Before(start) {
-		from++
-	}
-	for i := range c.ci {
-		c.ci[i].Timestamp = c.ci[i].Timestamp.Add(3 * time.Second)
-	}
-	late := filepath.Join(dir, "b.pcap")
-	c.write(t, late, from, len(c.data), c.snaplen)
+	a, late := lateSecondPoint(t, "a.pcap", "b.pcap", 12000, 6*time.Second, 3*time.Second)
 	r := analyzeJSON(t, nil, "--point", "a="+a, "--point", "b="+late)
 	if len(r.Points) != 2 || r.Points[1].ClockOffsetMs == nil || math.Abs(*r.Points[1].ClockOffsetMs-3000) > 1 {
 		t.Fatalf("points %+v: want b's clock 3,000 ms ahead", r.Points)
@@ -235,4 +209,41 @@ func TestClockLateBusyCapture(t *testing.T) {
 	if !strings.Contains(r.Summary.Headline, "No packet lost") {
 		t.Errorf("headline %q", r.Summary.Headline)
 	}
+}
+
+// lateSecondPoint writes, in a temporary directory, n short connections
+// (1,000 a second) as two capture points saw them (synth.SecondPoint:
+// the second 2 us further along), the second point's capture begun late
+// after the first's and its clock shift ahead: their paths, named
+// first and second.
+func lateSecondPoint(t *testing.T, first, second string, n int, late, shift time.Duration) (a, b string) {
+	t.Helper()
+	dir := t.TempDir()
+	a, b = filepath.Join(dir, first), filepath.Join(dir, second)
+	var buf bytes.Buffer
+	if err := synth.Write(&buf, "short", synth.Config{N: n, Open: 64, Rate: 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var whole bytes.Buffer
+	if err := synth.SecondPoint(bytes.NewReader(buf.Bytes()), &whole, 2*time.Microsecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	wholePath := filepath.Join(dir, "whole-"+second)
+	if err := os.WriteFile(wholePath, whole.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := readPcap(t, wholePath)
+	start := c.ci[0].Timestamp.Add(late)
+	from := 0
+	for from < len(c.ci) && c.ci[from].Timestamp.Before(start) {
+		from++
+	}
+	for i := range c.ci {
+		c.ci[i].Timestamp = c.ci[i].Timestamp.Add(shift)
+	}
+	c.write(t, b, from, len(c.data), c.snaplen)
+	return a, b
 }

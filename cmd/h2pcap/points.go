@@ -32,7 +32,7 @@ type pointSpec struct {
 	copies int      // the copies across interfaces the files showed
 	// rotated: paths are taken for the rotated parts of one capture by
 	// their names alone (rotationStem), to be proved by their times as
-	// they are read (errNotRotated).
+	// they are read (notRotatedError).
 	rotated bool
 }
 
@@ -92,7 +92,7 @@ func (p *pointList) Set(v string) error {
 // point named by what their names share, unless alone is set or they
 // hold the same packets (shared, if not nil: samePackets'): read in
 // time order, a part that begins before the one before it ended proves
-// them captures of their own (errNotRotated), and they are each a point
+// them captures of their own (notRotatedError), and they are each a point
 // then (m1.pcap and m2.pcap, two etcd members' captures of the same
 // seconds).
 func pointsOf(paths []string, alone bool, shared func(a, b string) bool) []pointSpec {
@@ -170,11 +170,11 @@ func rotationStem(path string) string {
 	}
 }
 
-// errNotRotated says that files taken for the rotated parts of one
+// notRotatedError says that files taken for the rotated parts of one
 // capture by their names overlap in time: captures of their own.
-type errNotRotated struct{ path, before string }
+type notRotatedError struct{ path, before string }
 
-func (e *errNotRotated) Error() string {
+func (e *notRotatedError) Error() string {
 	return fmt.Sprintf("%s begins before %s ended: not the next part of one capture", e.path, e.before)
 }
 
@@ -873,7 +873,7 @@ func (g *groupReader) advance(stop context.Context, open opener, prog *progress,
 					// (followEachOther), and by rotationBack.
 					back := min(rotationBack, time.Duration(rotationSlack*float64(g.last.Sub(g.partFirst))))
 					if p.Time.Before(g.last.Add(-back)) {
-						return &errNotRotated{path: g.paths[g.next-1], before: g.paths[g.next-2]}
+						return &notRotatedError{path: g.paths[g.next-1], before: g.paths[g.next-2]}
 					}
 					g.partFirst = p.Time
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/h2pcap/h2pcap/internal/synth"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -170,33 +168,10 @@ func TestRotatedPointSameAnalysis(t *testing.T) {
 // (node1.pcap, node2.pcap), the second begun a second late so that their
 // first packets, which samePackets compares, hold none in common, are
 // taken for one capture's rotated parts by their names, then proved not
-// to be by their times as they are read (errNotRotated): two capture
+// to be by their times as they are read (notRotatedError): two capture
 // points, and nothing lost between them.
 func TestNamedAlikeNotRotated(t *testing.T) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "node1.pcap"), filepath.Join(dir, "whole.pcap")
-	var buf bytes.Buffer
-	if err := synth.Write(&buf, "short", synth.Config{N: 3000, Open: 64, Rate: 1000}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(a, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var second bytes.Buffer
-	if err := synth.SecondPoint(bytes.NewReader(buf.Bytes()), &second, 2*time.Microsecond, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(b, second.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := readPcap(t, b)
-	start := c.ci[0].Timestamp.Add(time.Second)
-	from := 0
-	for from < len(c.ci) && c.ci[from].Timestamp.Before(start) {
-		from++
-	}
-	late := filepath.Join(dir, "node2.pcap")
-	c.write(t, late, from, len(c.data), c.snaplen)
+	a, late := lateSecondPoint(t, "node1.pcap", "node2.pcap", 3000, time.Second, 0)
 	if got := pointsOf([]string{a, late}, false, nil); len(got) != 1 || !got[0].rotated {
 		t.Fatalf("pointsOf %+v: want the two taken for one capture's parts by their names", got)
 	}
