@@ -479,7 +479,7 @@ func (a *Analyzer) Report(inputs []*decode.InputInfo) *model.Report {
 // connections before the summary is made of them
 // (verdict.JudgeReportPlaced): a multi-point analysis's reference point
 // adds what the other points saw.
-func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.Connection)) *model.Report {
+func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place verdict.Placer) *model.Report {
 	a.catchUp()
 	r := &model.Report{
 		Version:     1,
@@ -619,6 +619,12 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		warn(a.fg.lateICMPKept, "%d ICMP errors came for connections already closed and quiet for %s, whose rows were made then; they changed none of them")
 	}
 	listed = a.judgeReport(r, listed, facts, later, place) // judge.go
+	// A multi-point analysis's rows of connections this point never saw
+	// (verdict.Placer) follow its own, which what comes next reads
+	// index by index with listed: they leave the list until the end.
+	elsewhere := slices.Clone(r.Connections[len(listed):])
+	clear(r.Connections[len(listed):])
+	r.Connections = r.Connections[:len(listed)]
 	if a.spill != nil && a.spill.Len() > 0 {
 		r.Spilled = a.spill
 		// The rows spilled as they were judged (verdict.Later) leave
@@ -651,6 +657,7 @@ func (a *Analyzer) ReportPlaced(inputs []*decode.InputInfo, place func([]*model.
 		r.Connections = mergeKept(r.Connections, a.kept)
 		a.kept = nil
 	}
+	r.Connections = append(r.Connections, elsewhere...)
 	return r
 }
 

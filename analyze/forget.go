@@ -559,7 +559,7 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Listed++
 	}
 	if a.fg.placed {
-		a.fg.rows.add(out)
+		a.fg.rows.add(out, f)
 	}
 	k := pathKey{net: clientNet(j.client.Addr()), server: out.Server}
 	i, ok := a.fg.index[k]

@@ -15,7 +15,7 @@ import (
 // their trackers (a half-open connection's were taken when its row was
 // made: its trackers are gone again, half.go), or given later (those
 // later has a Brief of: built again from their SYN when judged).
-func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, facts []*verdict.Facts, later *verdict.Later, place func([]*model.Connection)) []*conn {
+func (a *Analyzer) judgeReport(r *model.Report, listed []*conn, facts []*verdict.Facts, later *verdict.Later, place verdict.Placer) []*conn {
 	for i, c := range listed {
 		if facts[i] == nil && c.connState != nil {
 			client, _ := c.Roles()

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -80,14 +82,28 @@ type forgottenEntry struct {
 // never copies much.
 const forgottenChunk = 64 << 10
 
-// add packs c's stream, client, first input and frame, and counters.
-func (r *ForgottenRows) add(c *model.Connection) {
+// add packs c's stream, client, first input and frame, and counters;
+// then, for Conn, its server, start and end, whether its handshake was
+// seen, and of its facts f its data segments and the server's TTL.
+func (r *ForgottenRows) add(c *model.Connection, f *verdict.Facts) {
 	b := binary.AppendVarint(r.buf[:0], int64(c.FirstInput))
 	b = binary.AppendVarint(b, int64(c.FirstFrame))
 	b = binary.AppendUvarint(b, uint64(len(c.Client)))
 	b = append(b, c.Client...)
 	b = appendDirStats(b, &c.TCP.ClientToServer)
 	b = appendDirStats(b, &c.TCP.ServerToClient)
+	b = binary.AppendUvarint(b, uint64(len(c.Server)))
+	b = append(b, c.Server...)
+	b = binary.AppendVarint(b, c.Start.UnixNano())
+	b = binary.AppendVarint(b, c.End.UnixNano()-c.Start.UnixNano())
+	seen := int64(0)
+	if c.Handshake.Seen {
+		seen = 1
+	}
+	b = binary.AppendVarint(b, seen)
+	b = binary.AppendVarint(b, int64(f.Dir[model.ClientToServer].DataSegs))
+	b = binary.AppendVarint(b, int64(f.Dir[model.ServerToClient].DataSegs))
+	b = binary.AppendVarint(b, int64(f.Dir[model.ServerToClient].TTL))
 	r.buf = b
 	n := len(r.chunks)
 	if n == 0 || len(r.chunks[n-1])+len(b) > cap(r.chunks[n-1]) {
@@ -117,6 +133,39 @@ func (r *ForgottenRows) Row(stream int) *model.Connection {
 	if !ok {
 		return nil
 	}
+	c, _ := readRow(stream, b)
+	return c
+}
+
+// Conn returns what a multi-point report reads of the forgotten
+// connection of stream when the reference point never saw it
+// (verdict.ForgottenConn); ok false if it was not forgotten.
+func (r *ForgottenRows) Conn(stream int) (fc verdict.ForgottenConn, ok bool) {
+	b, ok := r.find(stream)
+	if !ok {
+		return fc, false
+	}
+	c, b := readRow(stream, b)
+	n, m := binary.Uvarint(b)
+	b = b[m:]
+	c.Server, b = string(b[:n]), b[n:]
+	var v, seen, d0, d1, ttl int64
+	v, b = varint(b)
+	c.Start = time.Unix(0, v).UTC()
+	var dur int64
+	dur, b = varint(b)
+	c.End = time.Unix(0, v+dur).UTC()
+	seen, b = varint(b)
+	c.Handshake.Seen = seen == 1
+	d0, b = varint(b)
+	d1, b = varint(b)
+	ttl, _ = varint(b)
+	return verdict.ForgottenConn{Row: c, Data: [2]int{int(d0), int(d1)}, ServerTTL: int(ttl)}, true
+}
+
+// readRow unpacks the fields Row returns of packed row b, and returns
+// the rest of b.
+func readRow(stream int, b []byte) (*model.Connection, []byte) {
 	c := &model.Connection{Stream: stream}
 	var v int64
 	v, b = varint(b)
@@ -127,8 +176,8 @@ func (r *ForgottenRows) Row(stream int) *model.Connection {
 	b = b[m:]
 	c.Client, b = string(b[:n]), b[n:]
 	b = readDirStats(b, &c.TCP.ClientToServer)
-	readDirStats(b, &c.TCP.ServerToClient)
-	return c
+	b = readDirStats(b, &c.TCP.ServerToClient)
+	return c, b
 }
 
 // ClientIs says whether stream was forgotten and, if so, whether its

@@ -1,9 +1,12 @@
 package analyze
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -31,17 +34,36 @@ func TestForgottenRows(t *testing.T) {
 		{Stream: 3, Client: "", TCP: model.TCPStats{ClientToServer: model.DirStats{TTL: []int{}, Packets: -1}}},
 		{Stream: 100000, Client: "198.18.0.1:1", FirstFrame: 1 << 40},
 	}
+	// What Conn gives besides: the row's server, times and handshake,
+	// of its facts its data segments and the server's TTL.
+	conns := make([]verdict.ForgottenConn, len(rows))
 	var fr ForgottenRows
-	for _, c := range rows {
-		fr.add(c)
+	for i, c := range rows {
+		full := *c
+		full.Server = fmt.Sprintf("198.18.%d.2:8080", i)
+		full.Start = time.Date(2026, 12, 7, 23, 0, i, 123456789, time.UTC)
+		full.End = full.Start.Add(time.Duration(i) * 1500 * time.Millisecond)
+		full.Handshake.Seen = i%2 == 0
+		full.Verdict = &model.Verdict{Kind: model.KindHealthy} // not kept
+		var f verdict.Facts
+		f.Dir[model.ClientToServer].DataSegs = 10 * i
+		f.Dir[model.ServerToClient].DataSegs = 1 << (20 + i)
+		f.Dir[model.ServerToClient].TTL = 60 + i
+		fr.add(&full, &f)
+		full.Verdict = nil
+		conns[i] = verdict.ForgottenConn{Row: &full, Data: [2]int{10 * i, 1 << (20 + i)}, ServerTTL: 60 + i}
 	}
 	if fr.Len() != len(rows) {
 		t.Fatalf("Len %d, want %d", fr.Len(), len(rows))
 	}
-	for _, want := range rows {
+	for i, want := range rows {
 		got := fr.Row(want.Stream)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("stream %d: got %+v, want %+v", want.Stream, got, want)
+		}
+		fc, ok := fr.Conn(want.Stream)
+		if !ok || !reflect.DeepEqual(fc, conns[i]) {
+			t.Errorf("stream %d: Conn gave %+v, %v; want %+v", want.Stream, fc.Row, fc, conns[i].Row)
 		}
 	}
 	// ClientIs answers as the row's Client does, without making it.
@@ -64,7 +86,7 @@ func TestForgottenRows(t *testing.T) {
 	if found, _ := none.ClientIs(1, nil); found {
 		t.Error("a nil ForgottenRows holds something")
 	}
-	if none.Len() != 0 || none.Row(1) != nil {
+	if _, ok := none.Conn(1); ok || none.Len() != 0 || none.Row(1) != nil {
 		t.Error("a nil ForgottenRows holds something")
 	}
 }

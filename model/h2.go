@@ -127,8 +127,13 @@ type Incident struct {
 	Server string       `json:"server"`
 	Start  time.Time    `json:"start"`
 	End    time.Time    `json:"end"`
-	// Connections are the streams (Connection.Stream) that failed.
+	// Connections are the streams (Connection.Stream) that failed, of
+	// the reference point's capture in a multi-point analysis.
 	Connections []int `json:"connections"`
+	// ConnectionsAt are, in a multi-point analysis, the failed
+	// connections the reference point never saw (Connection.Point):
+	// each point's streams. Absent when there are none.
+	ConnectionsAt []PointStreams `json:"connections_at,omitempty"`
 	// Unaffected counts the connections on the same path, in or around
 	// the window, that stayed clean.
 	Unaffected  int    `json:"unaffected"`
@@ -138,6 +143,12 @@ type Incident struct {
 	// between them (every flow dying as its health check came due);
 	// absent for one moment.
 	Waves int `json:"waves,omitempty"`
+}
+
+// PointStreams are streams of one capture point's capture.
+type PointStreams struct {
+	Point   string `json:"point"`
+	Streams []int  `json:"streams"`
 }
 
 // Path aggregates the connections from one client subnet to one server

@@ -36,6 +36,12 @@ type Report struct {
 	// soon after their close), not in Connections: a JSON writer merges
 	// them in by stream number. Nil: none.
 	Spilled RowSource `json:"-"`
+	// SpilledElsewhere are, in a multi-point analysis, the spilled rows
+	// of connections the reference point never saw (Connection.Point),
+	// per point: a JSON writer writes them after the reference point's
+	// rows, merged by stream with the listed rows of their point. Nil:
+	// none.
+	SpilledElsewhere []PointRows `json:"-"`
 	// Unlisted counts, per path and verdict kind, the connections the
 	// analysis judged and dropped from Connections without spilling
 	// them (h2pcap analyze's table: failed attempts past those it lists,
@@ -55,6 +61,13 @@ type Unlisted struct {
 	Connections       int
 	FirstStream       int
 	Start, End        time.Time
+}
+
+// PointRows are spilled rows of one capture point's connections
+// (Report.SpilledElsewhere).
+type PointRows struct {
+	Point string
+	Rows  RowSource
 }
 
 // RowSource gives connection rows already encoded as JSON, each as
@@ -146,6 +159,13 @@ type Connection struct {
 	// analysis was asked for pictures and the connection has a problem.
 	Plot *Plot `json:"plot,omitempty"`
 
+	// Point is, in a multi-point analysis, the capture point whose
+	// capture this row's counters, frames and Stream are of, when it is
+	// not the reference point's: a connection the reference point never
+	// saw (an etcd member's peer connections that do not cross the
+	// reference member), listed from the first point that saw it, in
+	// the points' order. Absent for the reference point's rows.
+	Point string `json:"point,omitempty"`
 	// Points says, in a multi-point analysis, how each capture point
 	// that saw this connection numbered it, keyed by point name; absent
 	// with one point.

@@ -36,13 +36,27 @@ func (t *text) etcd(r *model.Report) {
 				t.printf("%sno heartbeat %s -> %s seen for %.1f s before it\n", t.sub(), u.From, u.To, u.ForS)
 			}
 		}
-		var frames []string
+		// One filter per input: frame numbers are each file's own (a
+		// multi-point analysis's evidence comes from several).
+		var inputs []int
+		frames := map[int][]string{}
 		for _, ev := range el.Evidence {
 			t.printf("%sframe %s: %s\n", t.sub(), frameRef(ev.Input, ev.Frame), ev.Note)
-			frames = append(frames, strconv.Itoa(ev.Frame))
+			if frames[ev.Input] == nil {
+				inputs = append(inputs, ev.Input)
+			}
+			frames[ev.Input] = append(frames[ev.Input], strconv.Itoa(ev.Frame))
 		}
-		if len(frames) > 0 {
-			t.printf("%sWireshark: %s\n", t.sub(), t.code("frame.number in {"+strings.Join(frames, " ")+"}"))
+		var filters []string
+		for _, in := range inputs {
+			f := t.code("frame.number in {" + strings.Join(frames[in], " ") + "}")
+			if len(inputs) > 1 {
+				f += " (input " + strconv.Itoa(in) + ")"
+			}
+			filters = append(filters, f)
+		}
+		if len(filters) > 0 {
+			t.printf("%sWireshark: %s\n", t.sub(), strings.Join(filters, ", "))
 		}
 	}
 	var rows [][]string

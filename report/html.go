@@ -98,7 +98,7 @@ type htmlCell struct {
 }
 
 type htmlFinding struct {
-	Stream  int
+	Stream  string // its anchor's: the stream, m2-4 for another point's (streamLabel)
 	Title   string
 	Kind    string
 	Problem bool
@@ -129,15 +129,23 @@ func writeHTML(w io.Writer, r *model.Report) error {
 	}
 	if r.Summary != nil {
 		for i, inc := range r.Summary.Incidents {
-			streams := make([]string, len(inc.Connections))
-			for j, s := range inc.Connections {
-				streams[j] = strconv.Itoa(s)
+			var lists, filters []string
+			for _, at := range incidentCaptures(inc) {
+				streams := make([]string, len(at.Streams))
+				for j, s := range at.Streams {
+					streams[j] = strconv.Itoa(s)
+				}
+				list, filter := strings.Join(streams, ", "), "tcp.stream in {"+strings.Join(streams, " ")+"}"
+				if at.Point != "" {
+					list, filter = at.Point+"'s "+list, filter+" in "+at.Point+"'s capture"
+				}
+				lists, filters = append(lists, list), append(filters, filter)
 			}
 			p.Incidents = append(p.Incidents, htmlIncident{
 				ID: fmt.Sprintf("inc-%d", i), Label: incidentLabel(inc.Kind), Server: inc.Server, Explanation: inc.Explanation,
 				Window:  fmt.Sprintf("%s to %s UTC", stamp(inc.Start), inc.End.UTC().Format("15:04:05.000000")),
-				Streams: strings.Join(streams, ", "),
-				Filter:  "tcp.stream in {" + strings.Join(streams, " ") + "}",
+				Streams: strings.Join(lists, "; "),
+				Filter:  strings.Join(filters, ", "),
 			})
 		}
 	}
@@ -163,7 +171,8 @@ func writeHTML(w io.Writer, r *model.Report) error {
 	var withFindings []*model.Connection
 	withFindings = append(withFindings, lanes...)
 	for _, c := range r.Connections {
-		if !problem(c) && (len(groupEvents(c.Events)) > 0 || c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes > 0) {
+		if problem(c) && c.Point != "" || // not drawn (laneConns): found here
+			!problem(c) && (len(groupEvents(c.Events)) > 0 || c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes > 0) {
 			withFindings = append(withFindings, c)
 		}
 	}
@@ -176,8 +185,8 @@ func writeHTML(w io.Writer, r *model.Report) error {
 			break
 		}
 		f := htmlFinding{
-			Stream: c.Stream, Title: fmt.Sprintf("Stream %d: %s -> %s", c.Stream, c.Client, c.Server),
-			Problem: problem(c), Filter: fmt.Sprintf("tcp.stream eq %d", c.Stream),
+			Stream: strings.ReplaceAll(streamLabel(c), ":", "-"), Title: fmt.Sprintf("Stream %s: %s -> %s", streamLabel(c), c.Client, c.Server),
+			Problem: problem(c), Filter: fmt.Sprintf("tcp.stream eq %d%s", c.Stream, streamWhere(c)),
 		}
 		if c.Verdict != nil {
 			f.Kind, f.Summary = string(c.Verdict.Kind), c.Verdict.Summary
@@ -185,7 +194,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		f.Text = plain(func(t *text) {
 			t.finding(c, groupEvents(c.Events), c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes)
 		})
-		if graphs[c.Stream] {
+		if graphs[c.Stream] && c.Point == "" {
 			f.Graph = template.HTML(seqGraphs(c))
 		}
 		p.Findings = append(p.Findings, f)
@@ -244,7 +253,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		}
 		cs, sc := &c.TCP.ClientToServer, &c.TCP.ServerToClient
 		p.Conns = append(p.Conns, []string{
-			strconv.Itoa(c.Stream), c.Client, c.Server, c.App,
+			streamLabel(c), c.Client, c.Server, c.App,
 			duration(c.End.Sub(c.Start)), irtt(c.IRTTms),
 			pair(cs.Packets, sc.Packets), pair(cs.Retransmissions, sc.Retransmissions),
 			pair(cs.LostSegments, sc.LostSegments), closeText(c.Close), verdictCell(c.Verdict),

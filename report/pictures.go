@@ -105,7 +105,11 @@ func (t *text) picture(name, alt string) {
 func laneConns(r *model.Report) []*model.Connection {
 	byStream := map[int]*model.Connection{}
 	for _, c := range r.Connections {
-		if problem(c) {
+		// Not the rows of connections the reference point never saw
+		// (Connection.Point): numbered by their own point's capture,
+		// their streams are not the pictures' (and the incidents'
+		// Connections) names.
+		if problem(c) && c.Point == "" {
 			byStream[c.Stream] = c
 		}
 	}

@@ -102,7 +102,7 @@ func WriteOptions(w io.Writer, r *model.Report, format string, opts Options) err
 // connections are spliced in where it has its empty list, so the fields
 // stay in the contract's order whatever is added to it later.
 func writeJSON(w io.Writer, r *model.Report) error {
-	if len(r.Connections) == 0 && (r.Spilled == nil || r.Spilled.Len() == 0) {
+	if len(r.Connections) == 0 && (r.Spilled == nil || r.Spilled.Len() == 0) && len(r.SpilledElsewhere) == 0 {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -132,32 +132,62 @@ func writeJSON(w io.Writer, r *model.Report) error {
 		bw.WriteString("\n    ")
 		bw.Write(b)
 	}
-	// The rows in memory and the spilled ones, merged by stream number.
-	next := 0
+	// The rows in memory and the spilled ones, merged by stream number:
+	// the reference point's, then each other point's rows of the
+	// connections the reference point never saw (Connection.Point),
+	// which follow them in the points' order.
 	enc := jsonrow.New()
-	inMemory := func(upTo int) error {
-		for ; next < len(r.Connections) && r.Connections[next].Stream < upTo; next++ {
-			b, err := enc.Encode(r.Connections[next])
-			if err != nil {
-				return err
+	merge := func(conns []*model.Connection, spilled model.RowSource) error {
+		next := 0
+		inMemory := func(upTo int) error {
+			for ; next < len(conns) && conns[next].Stream < upTo; next++ {
+				b, err := enc.Encode(conns[next])
+				if err != nil {
+					return err
+				}
+				row(b)
 			}
-			row(b)
-		}
-		return nil
-	}
-	if r.Spilled != nil {
-		err := r.Spilled.Rows(func(stream int, b []byte) error {
-			if err := inMemory(stream); err != nil {
-				return err
-			}
-			row(b)
 			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("report: spilled connections: %w", err)
 		}
+		if spilled != nil {
+			err := spilled.Rows(func(stream int, b []byte) error {
+				if err := inMemory(stream); err != nil {
+					return err
+				}
+				row(b)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("report: spilled connections: %w", err)
+			}
+		}
+		return inMemory(math.MaxInt)
 	}
-	if err := inMemory(math.MaxInt); err != nil {
+	own := slices.IndexFunc(r.Connections, func(c *model.Connection) bool { return c.Point != "" })
+	if own < 0 {
+		own = len(r.Connections)
+	}
+	if err := merge(r.Connections[:own], r.Spilled); err != nil {
+		return err
+	}
+	for _, p := range r.Points {
+		held := r.Connections[own:]
+		k := 0
+		for k < len(held) && held[k].Point == p.Name {
+			k++
+		}
+		var spilled model.RowSource
+		for _, pr := range r.SpilledElsewhere {
+			if pr.Point == p.Name {
+				spilled = pr.Rows
+			}
+		}
+		if err := merge(held[:k], spilled); err != nil {
+			return err
+		}
+		own += k
+	}
+	if err := merge(r.Connections[own:], nil); err != nil { // of no point named: not made so
 		return err
 	}
 	bw.WriteString("\n  ]")
@@ -314,6 +344,25 @@ func (t *text) inputs(r *model.Report) {
 	}
 }
 
+// streamLabel is how the reports name connection c's stream: its
+// tcp.stream, after its capture point's name for a connection the
+// reference point never saw (m2:4: stream 4 of m2's capture).
+func streamLabel(c *model.Connection) string {
+	if c.Point != "" {
+		return c.Point + ":" + strconv.Itoa(c.Stream)
+	}
+	return strconv.Itoa(c.Stream)
+}
+
+// streamWhere is what follows a Wireshark stream filter of c: the capture
+// to apply it to, for a connection the reference point never saw.
+func streamWhere(c *model.Connection) string {
+	if c.Point != "" {
+		return " in " + c.Point + "'s capture"
+	}
+	return ""
+}
+
 func (t *text) connections(r *model.Report) {
 	t.heading("Connections")
 	if len(r.Connections) == 0 && len(r.Unlisted) == 0 && (r.Summary == nil || r.Summary.HealthyNotListed == 0) {
@@ -331,7 +380,7 @@ func (t *text) connections(r *model.Report) {
 	for _, c := range t.listed {
 		cs, sc := &c.TCP.ClientToServer, &c.TCP.ServerToClient
 		rows = append(rows, []string{
-			strconv.Itoa(c.Stream), c.Client, c.Server, c.App,
+			streamLabel(c), c.Client, c.Server, c.App,
 			duration(c.End.Sub(c.Start)), irtt(c.IRTTms),
 			pair(cs.Packets, sc.Packets),
 			pair(cs.Retransmissions, sc.Retransmissions),
@@ -364,9 +413,9 @@ func (t *text) findings(r *model.Report) {
 			sep = ""
 		}
 		if t.md {
-			t.printf(sep+"### Stream %d: %s -> %s\n\nWireshark filter: `tcp.stream eq %d`\n\n", c.Stream, c.Client, c.Server, c.Stream)
+			t.printf(sep+"### Stream %s: %s -> %s\n\nWireshark filter: `tcp.stream eq %d`%s\n\n", streamLabel(c), c.Client, c.Server, c.Stream, streamWhere(c))
 		} else {
-			t.printf("\nstream %d  %s -> %s  (Wireshark: tcp.stream eq %d)\n", c.Stream, c.Client, c.Server, c.Stream)
+			t.printf("\nstream %s  %s -> %s  (Wireshark: tcp.stream eq %d%s)\n", streamLabel(c), c.Client, c.Server, c.Stream, streamWhere(c))
 		}
 		t.picture(t.streamPicture(c), fmt.Sprintf("Stream %d: sequence numbers over time", c.Stream))
 		t.finding(c, groups, missing)

@@ -50,24 +50,48 @@ func (t *text) incidents(r *model.Report) {
 		if t.md {
 			label = "**" + label + "**"
 		}
-		shown := inc.Connections[:min(len(inc.Connections), maxIncidentStreams)]
-		streams := make([]string, len(shown))
-		for i, s := range shown {
-			streams[i] = strconv.Itoa(s)
-		}
-		filter := "tcp.stream in {" + strings.Join(streams, " ") + "}"
-		list := strings.Join(streams, ", ")
-		if more := len(inc.Connections) - len(shown); more > 0 {
-			list += fmt.Sprintf(" and %d more (the JSON report lists them)", more)
-			filter += " (the first " + strconv.Itoa(len(shown)) + ")"
-		}
 		t.printf("%s%s, %s: %s\n", t.bullet(), label, inc.Server, inc.Explanation)
 		indent := "    "
 		if t.md {
 			indent = "  "
 		}
-		t.printf("%sstreams %s; Wireshark: %s\n", indent, list, t.code(filter))
+		var lists, filters []string
+		for _, at := range incidentCaptures(inc) {
+			list, filter := streamsText(at.Streams)
+			if at.Point != "" {
+				list, filter = at.Point+"'s "+list, filter+" in "+at.Point+"'s capture"
+			}
+			lists, filters = append(lists, list), append(filters, t.code(filter))
+		}
+		t.printf("%sstreams %s; Wireshark: %s\n", indent, strings.Join(lists, "; "), strings.Join(filters, ", "))
 	}
+}
+
+// incidentCaptures are inc's streams by capture: the reference point's
+// (Point "") if any, then each other point's.
+func incidentCaptures(inc model.Incident) []model.PointStreams {
+	var out []model.PointStreams
+	if len(inc.Connections) > 0 || len(inc.ConnectionsAt) == 0 {
+		out = append(out, model.PointStreams{Streams: inc.Connections})
+	}
+	return append(out, inc.ConnectionsAt...)
+}
+
+// streamsText lists streams of one capture, at most maxIncidentStreams,
+// and the Wireshark filter that opens those.
+func streamsText(all []int) (list, filter string) {
+	shown := all[:min(len(all), maxIncidentStreams)]
+	streams := make([]string, len(shown))
+	for i, s := range shown {
+		streams[i] = strconv.Itoa(s)
+	}
+	filter = "tcp.stream in {" + strings.Join(streams, " ") + "}"
+	list = strings.Join(streams, ", ")
+	if more := len(all) - len(shown); more > 0 {
+		list += fmt.Sprintf(" and %d more (the JSON report lists them)", more)
+		filter += " (the first " + strconv.Itoa(len(shown)) + ")"
+	}
+	return list, filter
 }
 
 // incidentLabel names an incident's kind as the reports show it: PER FLOW.

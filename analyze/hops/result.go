@@ -32,6 +32,9 @@ type Result struct {
 	// connections it forgot: healthy ones on clean flows (Placer.OnRetire),
 	// not in its Report's rows.
 	Forgotten []Forgotten
+
+	awayFlows []awayFlow // the connections the reference never saw (away), once made
+	awayDone  bool
 }
 
 // Forgotten is what a point's analysis kept of the connections it forgot
@@ -905,7 +908,9 @@ func (res *Result) forgottenAt(pt int) Forgotten {
 }
 
 // rowsOf indexes each point's rows by stream; the reference point's are
-// refRows (being judged), the others' their reports'.
+// refRows (being judged), the others' their reports'. The rows the
+// reference lists of other points (Connection.Point, placeElsewhere)
+// are those points' own, numbered as they numbered them.
 func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) []pointRows {
 	rows := make([]pointRows, len(res.Names))
 	for pt := range rows {
@@ -915,7 +920,9 @@ func (res *Result) rowsOf(reports []*model.Report, refRows []*model.Connection) 
 			conns = reports[pt].Connections
 		}
 		for _, c := range conns {
-			rows[pt].listed[c.Stream] = c
+			if pt != res.Reference || c.Point == "" {
+				rows[pt].listed[c.Stream] = c
+			}
 		}
 	}
 	return rows
@@ -959,9 +966,12 @@ func (res *Result) dir0In(f *FlowResult, rows []pointRows, buf []byte) (int, mod
 // Place adds to the reference point's judged rows (conns) each one's
 // points and placement, and to its verdict what they tell
 // (verdict.Place): the reference Analyzer's ReportPlaced calls it before
-// the summary is made. reports are the other points' Reports (the
-// reference's entry is not read).
-func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
+// the summary is made (verdict.Placer). It returns the rows of the
+// connections the reference point never saw, and what counts those of
+// them forgotten (placeElsewhere). reports are the other points' Reports
+// (the reference's entry is not read), facts the facts KeepFacts kept
+// at each.
+func (res *Result) Place(conns []*model.Connection, reports []*model.Report, facts []map[int]*verdict.Facts) ([]verdict.Extra, *verdict.Forgotten) {
 	rows := res.rowsOf(reports, conns)
 	ref := rows[res.Reference].listed
 	for i := range res.order {
@@ -978,6 +988,7 @@ func (res *Result) Place(conns []*model.Connection, reports []*model.Report) {
 		}
 		res.placeRow(row, f, rows, dir0, res.Reference)
 	}
+	return res.placeElsewhere(rows, reports, facts)
 }
 
 // placeRow adds to row, flow f's as point home saw it (its direction 0
@@ -1056,6 +1067,9 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 	r.Points = make([]model.Point, np)
 	for pt, name := range res.Names {
 		n := len(reports[pt].Connections)
+		if pt == res.Reference {
+			n = len(rows[pt].listed) // not the other points' rows it lists
+		}
 		if fg := res.forgottenAt(pt); fg != nil {
 			n += fg.Len()
 		}

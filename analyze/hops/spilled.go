@@ -63,7 +63,7 @@ func (p *placedRows) Rows(fn func(stream int, row []byte) error) error {
 		}
 		streams = res.streamsInto(streams, idx[k].flow)
 		var err error
-		out, err = enc.AppendPoints(out[:0], b, res.points(streams, rows))
+		out, err = enc.AppendPoints(out[:0], b, "", res.points(streams, rows))
 		if err != nil {
 			return fmt.Errorf("spilled row of stream %d: %w", stream, err)
 		}

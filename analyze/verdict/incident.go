@@ -394,15 +394,43 @@ func (p *peers) healthyOn(paths map[pathKey]bool, lo, hi time.Time) bool {
 	return false
 }
 
-func streams(fs ...[]failure) []int {
-	var s []int
+// withStreams returns inc with the streams of the failures fs: the
+// reference point's in Connections, those of connections it never saw
+// (a multi-point analysis's rows of other points) per point in
+// ConnectionsAt, numbered as their own captures number them.
+func withStreams(inc model.Incident, fs ...[]failure) model.Incident {
+	inc.Connections = []int{}
 	for _, f := range fs {
 		for _, m := range f {
-			s = append(s, m.c.Stream)
+			inc = addStreams(inc, m.c.Point, m.c.Stream)
 		}
 	}
-	slices.Sort(s)
-	return s
+	return sortStreams(inc)
+}
+
+// addStreams adds streams of point (the reference's: "") to inc.
+func addStreams(inc model.Incident, point string, streams ...int) model.Incident {
+	if point == "" {
+		inc.Connections = append(inc.Connections, streams...)
+		return inc
+	}
+	k := slices.IndexFunc(inc.ConnectionsAt, func(ps model.PointStreams) bool { return ps.Point == point })
+	if k < 0 {
+		k = len(inc.ConnectionsAt)
+		inc.ConnectionsAt = append(inc.ConnectionsAt, model.PointStreams{Point: point})
+	}
+	inc.ConnectionsAt[k].Streams = append(inc.ConnectionsAt[k].Streams, streams...)
+	return inc
+}
+
+// sortStreams sorts inc's streams, and its points by name.
+func sortStreams(inc model.Incident) model.Incident {
+	slices.Sort(inc.Connections)
+	for _, ps := range inc.ConnectionsAt {
+		slices.Sort(ps.Streams)
+	}
+	slices.SortFunc(inc.ConnectionsAt, func(a, b model.PointStreams) int { return strings.Compare(a.Point, b.Point) })
+	return inc
 }
 
 func deathIncident(srv string, g *group, dials []failure, end time.Time, peers *peers) found {
@@ -425,7 +453,7 @@ func deathIncident(srv string, g *group, dials []failure, end time.Time, peers *
 			onPath++
 		}
 	}
-	inc := model.Incident{Server: srv, Start: g.lo, End: end, Connections: streams(g.members, dials), Unaffected: onPath}
+	inc := withStreams(model.Incident{Server: srv, Start: g.lo, End: end, Unaffected: onPath}, g.members, dials)
 	n := len(g.members)
 	var dead []string
 	for _, m := range g.members {
@@ -537,17 +565,20 @@ func sameWave(a, b found) bool {
 // waves is the one incident of the run ws (mergeWaves).
 func waves(srv string, ws []found) found {
 	first, last := ws[0], ws[len(ws)-1]
-	inc := model.Incident{Kind: first.Kind, Server: srv, Start: first.Start, End: first.End, Waves: len(ws)}
+	inc := model.Incident{Kind: first.Kind, Server: srv, Start: first.Start, End: first.End, Waves: len(ws), Connections: []int{}}
 	var dead []string
 	toServer, dials := 0, 0
 	for _, w := range ws {
 		inc.Connections = append(inc.Connections, w.Connections...)
+		for _, ps := range w.ConnectionsAt {
+			inc = addStreams(inc, ps.Point, ps.Streams...)
+		}
 		inc.End = later(inc.End, w.End)
 		dead = append(dead, w.dead...)
 		toServer = max(toServer, w.toServer)
 		dials += w.dials
 	}
-	slices.Sort(inc.Connections)
+	inc = sortStreams(inc)
 	slices.Sort(dead)
 	n := len(dead)
 	every := last.Start.Sub(first.Start) / time.Duration(len(ws)-1)
@@ -605,7 +636,7 @@ func handshakeIncident(srv string, run []failure, peers *peers) found {
 	// packets after it, not failed (they need not outlast the last
 	// dial's retries).
 	established := len(peers.forgotten(lo, lo.Add(time.Nanosecond))) + len(peers.clean(lo, lo.Add(time.Nanosecond)))
-	inc := model.Incident{Kind: model.IncidentHandshakeOutage, Server: srv, Start: lo, End: hi, Connections: streams(run)}
+	inc := withStreams(model.Incident{Kind: model.IncidentHandshakeOutage, Server: srv, Start: lo, End: hi}, run)
 	inc.Unaffected = established
 	w := fmt.Sprintf("%d new connections to %s failed to connect from %s to %s", len(run), srv, clock(lo), clock(hi))
 	if established > 0 {
@@ -628,11 +659,11 @@ func resetIncident(srv string, g *group, peers *peers) (found, bool) {
 	if len(peers.clean(lo, hi)) > 0 || len(peers.forgotten(lo, hi)) > 0 {
 		return found{}, false // some went on: not the server
 	}
-	inc := model.Incident{
-		Kind: model.IncidentServerOutage, Server: srv, Start: lo, End: hi, Connections: streams(g.members),
+	inc := withStreams(model.Incident{
+		Kind: model.IncidentServerOutage, Server: srv, Start: lo, End: hi,
 		Explanation: fmt.Sprintf("%s reset all %d connections open to it between %s and %s, and none went on: the server's side closed them (a crash or restart).",
 			srv, len(g.members), clock(lo), clock(hi)),
-	}
+	}, g.members)
 	return found{Incident: inc, words: fmt.Sprintf("%s reset all %d connections open to it at %s: a server outage", srv, len(g.members), clock(lo))}, true
 }
 

@@ -16,8 +16,11 @@ import (
 func linkRedials(conns []*model.Connection, ix startIndex) {
 	for _, c := range conns {
 		v := c.Verdict
-		if v == nil || !redialAfter(v.Kind) || c.Redial != nil {
-			continue // not failed, or tied already (abandoned)
+		if v == nil || !redialAfter(v.Kind) || c.Redial != nil || c.Point != "" {
+			// Not failed, or tied already (abandoned), or another
+			// point's row, whose redials its point looked for among
+			// its own streams (ix holds the reference point's).
+			continue
 		}
 		// The earliest start from max(c.Start, c.End-RedialWithin) on,
 		// no later than RedialWithin after c's end.

@@ -23,11 +23,19 @@ func JudgeReport(r *model.Report, facts []*Facts, forgotten *Forgotten) (kept []
 	return JudgeReportPlaced(r, facts, forgotten, nil)
 }
 
+// Placer is what a multi-point analysis (package hops) does to a
+// point's judged connections (conns, with their facts) before the
+// summary is made of them: at the reference point, it adds to each what
+// the other capture points saw (hops.Result.Place), which the summary
+// then tells, and returns the connections the reference point never saw
+// (elsewhere, judged at their own point) and those of them their point
+// forgot (nil: none), which the summary counts too; at another point, it
+// keeps the facts of those (and returns nothing).
+type Placer func(conns []*model.Connection, facts []*Facts) (elsewhere []Extra, forgotten *Forgotten)
+
 // JudgeReportPlaced is JudgeReport with place, if not nil, called on the
-// judged connections before the summary is made of them: a multi-point
-// analysis (package hops) adds to each what the other capture points saw
-// (Place), which the summary then tells.
-func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, place func([]*model.Connection)) (kept []int) {
+// judged connections before the summary is made of them (Placer).
+func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, place Placer) (kept []int) {
 	return JudgeReportLater(r, facts, nil, forgotten, place)
 }
 
@@ -35,7 +43,7 @@ func JudgeReportPlaced(r *model.Report, facts []*Facts, forgotten *Forgotten, pl
 // the facts of the connections passed without them (facts[i] nil: see
 // Later). Those whose facts nothing reads after their verdict (Inert)
 // are left nil.
-func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *Forgotten, place func([]*model.Connection)) (kept []int) {
+func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *Forgotten, place Placer) (kept []int) {
 	var seen []model.ProbeTarget
 	if forgotten != nil {
 		seen = forgotten.Probes
@@ -183,15 +191,22 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	// redials: the index holds only what they will look up.
 	starts := newStartIndexSettled(r.Connections, forgotten, st, place == nil)
 	abandoned(r.Connections, facts, starts)
+	own := len(facts) // the reference point's: its inputs' quality
 	if place != nil {
-		place(r.Connections)
+		elsewhere, fg := place(r.Connections, facts)
+		// Listed after the reference point's rows, which keep their
+		// indexes (kept); the summary counts them all.
+		for _, x := range elsewhere {
+			r.Connections, facts = append(r.Connections, x.Row), append(facts, x.Facts)
+		}
+		forgotten = forgotten.merge(fg)
 	}
 	r.Summary = summarize(r.Connections, facts, forgotten, starts, st)
 	var forgottenQuality []QualityShare
 	if forgotten != nil {
 		forgottenQuality = forgotten.Quality
 	}
-	fillCaptureQuality(r.Inputs, facts, forgottenQuality)
+	fillCaptureQuality(r.Inputs, facts[:own], forgottenQuality)
 	if len(probes) > 0 {
 		r.Summary.Probes = probes
 		r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + probesWords(probes) + "."
@@ -384,6 +399,8 @@ type Forgotten struct {
 	// Quality is their share of each input's capture quality
 	// (AddQuality), by input index.
 	Quality []QualityShare
+
+	pathIndex map[[2]string]int // Paths' by client net and server (pathOf), once made
 }
 
 // CleanSpans is a list of CleanSpans in chunks of cleanChunk: one

@@ -286,7 +286,7 @@ func (lp *livePoints) readLocal() {
 // Analyzer.ReportPlaced), and apply, which adds the points and the hop
 // table to its report; both nil when no connection crossed two
 // interfaces (a host that forwards nothing: the report is as on one).
-func (lp *livePoints) report() (place func([]*model.Connection), apply func(*model.Report), err error) {
+func (lp *livePoints) report() (place verdict.Placer, apply func(*model.Report), err error) {
 	for i := range lp.points {
 		lp.pl.EndPoint(i)
 	}
@@ -303,7 +303,9 @@ func (lp *livePoints) report() (place func([]*model.Connection), apply func(*mod
 		in := pt.r.Info()
 		reports[i] = pt.a.Report([]*decode.InputInfo{in})
 	}
-	place = func(conns []*model.Connection) {
+	place = func(conns []*model.Connection, _ []*verdict.Facts) ([]verdict.Extra, *verdict.Forgotten) {
+		// The primary's rows are every connection's, each from the
+		// interface that saw it first: none is elsewhere.
 		// The listed rows by their point and stream there.
 		rows := make(map[pointStream]*model.Connection, len(conns))
 		for _, c := range conns {
@@ -319,6 +321,7 @@ func (lp *livePoints) report() (place func([]*model.Connection), apply func(*mod
 			}
 			return nil, -1
 		})
+		return nil, nil
 	}
 	apply = func(r *model.Report) {
 		inputs := r.Inputs

@@ -445,20 +445,34 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 		return out
 	}
+	// The other points' Reports keep the facts of the connections the
+	// reference point never saw, which its report lists from them.
+	elsewhere := res.Elsewhere()
+	facts := make([]map[int]*verdict.Facts, len(points))
 	for i, pt := range points {
-		if i != res.Reference {
-			reports[i] = pt.a.Report(own(pt))
+		if i == res.Reference {
+			continue
 		}
+		var keep verdict.Placer
+		if len(elsewhere[i]) > 0 {
+			keep = hops.KeepFacts(elsewhere[i], &facts[i])
+		}
+		reports[i] = pt.a.ReportPlaced(own(pt), keep)
 	}
 	// The reference point's rows are the report's: judged, then placed
-	// by what the others saw, then summarised.
+	// by what the others saw, then summarised with the other points'
+	// rows of the connections it never saw.
 	ref := points[res.Reference]
-	reports[res.Reference] = ref.a.ReportPlaced(own(ref), func(conns []*model.Connection) { res.Place(conns, reports) })
+	reports[res.Reference] = ref.a.ReportPlaced(own(ref), func(conns []*model.Connection, _ []*verdict.Facts) ([]verdict.Extra, *verdict.Forgotten) {
+		return res.Place(conns, reports, facts)
+	})
 	// Its forgotten rows (JSON: spilled) gain their points as they are
-	// written; the other points' spilled rows are not read.
+	// written; so do the other points' spilled rows of connections the
+	// reference never saw, and no other of theirs is read.
 	reports[res.Reference].Spilled = res.PlaceSpilled(reports[res.Reference].Spilled, reports)
+	reports[res.Reference].SpilledElsewhere = res.SpilledElsewhere(reports)
 	for i, pt := range points {
-		if i != res.Reference {
+		if i != res.Reference && !slices.ContainsFunc(reports[res.Reference].SpilledElsewhere, func(pr model.PointRows) bool { return pr.Point == names[i] }) {
 			if err := pt.a.Close(); err != nil {
 				return nil, false, err
 			}

@@ -71,19 +71,19 @@ func (e *Encoder) AppendRow(dst []byte, c *model.Connection) ([]byte, error) {
 const rowEnd = "\n    }"
 
 // AppendPoints appends to dst row, a connection's row as Encode wrote it
-// without points, placement or stopped (the last fields of
+// without point, points, placement or stopped (the last fields of
 // model.Connection: a healthy row spilled before a multi-point Place),
-// with points added: the bytes Encode writes for that row with Points
-// set. The other fields are row's own bytes, not decoded and encoded
-// again (the spilled rows of four points of 50,000 connections spent a
-// second of six in goccy's decoder and the encoder). The points member
-// is cut from the encoding of an empty row with them, so it is the
-// generated code's, whatever it writes.
-func (e *Encoder) AppendPoints(dst, row []byte, points map[string]model.ConnPoint) ([]byte, error) {
+// with point and points added: the bytes Encode writes for that row with
+// Point and Points set. The other fields are row's own bytes, not decoded
+// and encoded again (the spilled rows of four points of 50,000
+// connections spent a second of six in goccy's decoder and the encoder).
+// The members are cut from the encoding of an empty row with them, so
+// they are the generated code's, whatever it writes.
+func (e *Encoder) AppendPoints(dst, row []byte, point string, points map[string]model.ConnPoint) ([]byte, error) {
 	if !bytes.HasSuffix(row, []byte(rowEnd)) {
 		return dst, fmt.Errorf("jsonrow: a row that does not end as a row does")
 	}
-	if len(points) == 0 {
+	if len(points) == 0 && point == "" {
 		return append(dst, row...), nil
 	}
 	if e.bare == 0 {
@@ -93,7 +93,7 @@ func (e *Encoder) AppendPoints(dst, row []byte, points map[string]model.ConnPoin
 		}
 		e.bare, e.points = len(b), b
 	}
-	b, err := e.row(e.points[:0], &model.Connection{Points: points})
+	b, err := e.row(e.points[:0], &model.Connection{Point: point, Points: points})
 	if err != nil {
 		return dst, err
 	}

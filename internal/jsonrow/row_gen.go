@@ -152,6 +152,10 @@ func (e *Encoder) model_Connection0(b []byte, v *model.Connection) []byte {
 			b = e.model_Plot1(b, v.Plot)
 		}
 	}
+	if v.Point != "" {
+		b = append(b, ",\n      \"point\": "...)
+		b = appendString(b, string(v.Point))
+	}
 	if len(v.Points) > 0 {
 		b = append(b, ",\n      \"points\": "...)
 		if v.Points == nil {

@@ -267,32 +267,36 @@ func TestDirectionKeys(t *testing.T) {
 	}
 }
 
-// TestAppendPoints: a row without points, placement or stopped, given
-// points by AppendPoints, is byte for byte the row encoded with them, for
-// rows filled at random (points too: none, empty, one, several), after
+// TestAppendPoints: a row without point, points, placement or stopped,
+// given them by AppendPoints, is byte for byte the row encoded with them,
+// for rows filled at random (points too: none, empty, one, several; a
+// point or none), after
 // whatever dst held; a row that does not end as one is refused.
 func TestAppendPoints(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	e, with := New(), New()
-	several := 0
+	several, pointed := 0, 0
 	for i := range 500 {
 		var c model.Connection
 		fill(reflect.ValueOf(&c).Elem(), rnd, 0)
-		points := c.Points
+		point, points := c.Point, c.Points
 		if len(points) > 1 {
 			several++
 		}
-		c.Points, c.Placement, c.Stopped = nil, nil, nil
+		if point != "" {
+			pointed++
+		}
+		c.Point, c.Points, c.Placement, c.Stopped = "", nil, nil, nil
 		row, err := e.Encode(&c)
 		if err != nil {
 			t.Fatalf("row %d: %v", i, err)
 		}
 		prefix := []byte(strconv.Itoa(i))
-		got, err := e.AppendPoints(slices.Clone(prefix), row, points)
+		got, err := e.AppendPoints(slices.Clone(prefix), row, point, points)
 		if err != nil {
 			t.Fatalf("row %d: %v", i, err)
 		}
-		c.Points = points
+		c.Point, c.Points = point, points
 		want, err := with.Encode(&c)
 		if err != nil {
 			t.Fatal(err)
@@ -301,10 +305,10 @@ func TestAppendPoints(t *testing.T) {
 			t.Fatalf("row %d (%d points) differs from its encoding with them:\n%s", i, len(points), firstDiff(got, append(prefix, want...)))
 		}
 	}
-	if several == 0 {
-		t.Error("no row with several points: the test tests little")
+	if several == 0 || pointed == 0 {
+		t.Errorf("%d rows with several points, %d with a point: the test tests little", several, pointed)
 	}
-	if _, err := e.AppendPoints(nil, []byte(`{"stream": 1}`), map[string]model.ConnPoint{"a": {}}); err == nil {
+	if _, err := e.AppendPoints(nil, []byte(`{"stream": 1}`), "", map[string]model.ConnPoint{"a": {}}); err == nil {
 		t.Error("a row that does not end as one: no error")
 	}
 }
