@@ -2,7 +2,6 @@ package hops
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -218,8 +217,9 @@ func (res *Result) placeElsewhere(rows []pointRows, reports []*model.Report, fac
 		if fg == nil {
 			fg = &verdict.Forgotten{}
 		}
-		d := res.toReference(h.pt)
-		c.Row.Start, c.Row.End = c.Row.Start.Add(d), c.Row.End.Add(d)
+		// Its times stay its point's: a point forgets a connection it
+		// alone saw only in one box's capture split by interface
+		// (Placer.SeenOnly), whose points share one clock.
 		fg.AddConn(&c, reports[h.pt].Spilled != nil)
 	}
 	return out, fg
@@ -274,7 +274,8 @@ func (e *elsewhereRows) Rows(fn func(stream int, row []byte) error) error {
 		streams []int
 	)
 	name := e.res.Names[e.pt]
-	d := e.res.toReference(e.pt)
+	// Its times are its point's, which shares the reference's clock
+	// (placeElsewhere).
 	return e.src.Rows(func(stream int, b []byte) error {
 		i, ok := e.flows[stream]
 		if !ok {
@@ -282,18 +283,6 @@ func (e *elsewhereRows) Rows(fn func(stream int, row []byte) error) error {
 		}
 		streams = e.res.streamsInto(streams, i)
 		var err error
-		if d != 0 {
-			// Its times on the reference point's clock, as the
-			// listed rows of its point (placeElsewhere).
-			var c model.Connection
-			if err := json.Unmarshal(b, &c); err != nil {
-				return fmt.Errorf("%s's spilled row of stream %d: %w", name, stream, err)
-			}
-			shiftTimes(reflect.ValueOf(&c), d, map[uintptr]bool{})
-			if b, err = enc.Encode(&c); err != nil {
-				return fmt.Errorf("%s's spilled row of stream %d: %w", name, stream, err)
-			}
-		}
 		out, err = enc.AppendPoints(out[:0], b, name, e.res.points(streams, e.rows))
 		if err != nil {
 			return fmt.Errorf("%s's spilled row of stream %d: %w", name, stream, err)
@@ -304,9 +293,12 @@ func (e *elsewhereRows) Rows(fn func(stream int, row []byte) error) error {
 
 // toReference is what moves a time of point pt's capture onto the
 // reference point's clock: minus pt's clock offset (OffsetMs), 0 where
-// it is not known.
+// it is not known or the two share a clock (Clocks).
 func (res *Result) toReference(pt int) time.Duration {
 	if pt >= len(res.OffsetMs) || res.OffsetMs[pt] == nil || pt == res.Reference {
+		return 0
+	}
+	if max(pt, res.Reference) < len(res.Clocks) && res.Clocks[pt] == res.Clocks[res.Reference] {
 		return 0
 	}
 	return -time.Duration(math.Round(*res.OffsetMs[pt] * float64(time.Millisecond)))

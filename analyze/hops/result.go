@@ -33,6 +33,12 @@ type Result struct {
 	// not in its Report's rows.
 	Forgotten []Forgotten
 
+	// Clocks gives, when set, each point's clock: points of one capture
+	// file (its interfaces) share one, and their times need no moving
+	// onto the reference point's clock (toReference), whatever offset
+	// the packets' forwarding delay shows between them.
+	Clocks []int
+
 	awayFlows []awayFlow // the connections the reference never saw (away), once made
 	awayDone  bool
 }

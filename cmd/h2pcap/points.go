@@ -396,6 +396,13 @@ func analyzePoints(stop context.Context, specs []pointSpec, opts analyze.Options
 		}
 	}
 	res := pl.Finish()
+	// The interfaces of one capture file share its clock.
+	res.Clocks = make([]int, len(points))
+	for i, g := range groups {
+		for _, k := range g.points {
+			res.Clocks[k] = i
+		}
+	}
 	// Every flow is compared now: each point forgets the healthy
 	// connections with nothing to place that closed within
 	// opts.ForgetHealthy of the end, as one capture's analysis does
