@@ -386,3 +386,43 @@ func TestIncidentWaves(t *testing.T) {
 		})
 	}
 }
+
+// TestIncidentsOtherPoints: in a multi-point analysis, an incident's
+// failed connections that the reference point never saw (rows of other
+// points, Connection.Point) are listed per point in ConnectionsAt,
+// numbered by their own captures, not among the reference's streams
+// (m2's stream 0 is not the reference's stream 0); an incident of them
+// alone has an empty Connections, never nil (the JSON's []); and waves
+// gather them as the reference's.
+func TestIncidentsOtherPoints(t *testing.T) {
+	away := func(c *model.Connection, point string) *model.Connection { c.Point = point; return c }
+	cs := []*model.Connection{
+		dead(0, cli(1, 1), vip, 0, 10, 10.2, 20),
+		away(dead(0, cli(1, 2), vip, 0, 10.1, 10.4, 20), "m2"),
+		away(dead(3, cli(1, 3), vip, 0, 10.1, 10.3, 20), "m2"),
+		away(dead(1, cli(1, 4), vip, 0, 10, 10.2, 20), "m3"),
+		incConn(1, cli(1, 5), vip, 0, 30, model.KindHealthy),
+	}
+	incs, _ := Incidents(cs, nil)
+	if len(incs) != 1 {
+		t.Fatalf("%d incidents, want 1: %+v", len(incs), incs)
+	}
+	want := []model.PointStreams{{Point: "m2", Streams: []int{0, 3}}, {Point: "m3", Streams: []int{1}}}
+	if inc := incs[0]; !slices.Equal(inc.Connections, []int{0}) || fmt.Sprint(inc.ConnectionsAt) != fmt.Sprint(want) || inc.Kind != model.IncidentPerFlow {
+		t.Errorf("incident %s of %v and %+v; want per_flow of [0] and %+v", inc.Kind, inc.Connections, inc.ConnectionsAt, want)
+	}
+	// Of other points' rows alone, in waves.
+	var waves []*model.Connection
+	for k := range 4 {
+		s := 5*float64(k) + 1
+		for range 2 {
+			st := len(waves)
+			waves = append(waves, away(dead(st, cli(1, 40000+st), vip, s, s+4.4, s+4.5, s+4.6), "m2"))
+		}
+	}
+	incs, _ = Incidents(waves, nil)
+	if len(incs) != 1 || incs[0].Waves != 4 || incs[0].Connections == nil || len(incs[0].Connections) != 0 ||
+		len(incs[0].ConnectionsAt) != 1 || len(incs[0].ConnectionsAt[0].Streams) != 8 {
+		t.Errorf("waves of m2's rows: %+v", incs)
+	}
+}
