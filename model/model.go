@@ -163,8 +163,9 @@ type Connection struct {
 	// capture this row's counters, frames and Stream are of, when it is
 	// not the reference point's: a connection the reference point never
 	// saw (an etcd member's peer connections that do not cross the
-	// reference member), listed from the first point that saw it, in
-	// the points' order. Absent for the reference point's rows.
+	// reference member), listed from the point first along its
+	// client->server path of those that saw it. Absent for the reference
+	// point's rows.
 	Point string `json:"point,omitempty"`
 	// Points says, in a multi-point analysis, how each capture point
 	// that saw this connection numbered it, keyed by point name; absent

@@ -17,8 +17,8 @@ import (
 // not always one path: each etcd member's capture holds its connections
 // to the others, and the reference member sees none of the two others'
 // with each other; several nodes' captures each hold their own. Each
-// such connection is listed once, as the first point (in the points'
-// order) that saw it judged it, with its points and placement from that
+// such connection is listed once, as the point first along its
+// client->server path of those that saw it judged it (homeOf), with its points and placement from that
 // point (model.Connection.Point), and the summary counts it: a report of
 // the reference point's rows alone called "All 5 connections healthy"
 // 22 captures of which another held 8 connections with capture drops,
@@ -127,23 +127,38 @@ func KeepFacts(want map[int]bool, into *map[int]*verdict.Facts) verdict.Placer {
 	}
 }
 
-// homeOf returns the first point, other than the reference, with a row
-// of the connection whose streams are streams, and whether that row is
-// listed in its Report (else forgotten there); -1 if none has (a probe:
-// counted apart).
-func (res *Result) homeOf(streams []int, rows []pointRows) (home int, listed bool) {
+// homeOf returns the point, other than the reference, whose row of
+// connection f (streams: its streams, awayFlow's) the report lists: of
+// those that have one, the first along its client->server path, as the
+// reference point is the first along most connections' (ties, and
+// points off its path, in the points' order); and whether that row is
+// listed in its Report (else forgotten there). -1 if none has a row (a
+// probe: counted apart).
+func (res *Result) homeOf(f *FlowResult, streams []int, rows []pointRows) (home int, listed bool) {
+	home, at := -1, 0
+	var buf []byte
 	for p, st := range streams {
 		if st < 0 || p == res.Reference {
 			continue
 		}
-		if rows[p].listed[st] != nil {
-			return p, true
+		buf = f.appendSender0(buf[:0], p)
+		found, client := rows[p].clientIs(st, buf)
+		if !found {
+			continue
 		}
-		if found, _ := rows[p].clientIs(st, nil); found {
-			return p, false
+		d := 0 // f's direction 0 is client->server when its sender is the client
+		if !client {
+			d = 1
+		}
+		k := slices.Index(f.Path[d], p)
+		if k < 0 {
+			k = len(res.Names) + p
+		}
+		if home < 0 || k < at {
+			home, at = p, k
 		}
 	}
-	return -1, false
+	return home, home >= 0 && rows[home].listed[streams[home]] != nil
 }
 
 // forgottenConn is a Forgotten that gives what the summary reads of a
@@ -163,7 +178,7 @@ func (res *Result) placeElsewhere(rows []pointRows, reports []*model.Report, fac
 	var held, gone []homed
 	seen := map[[2]int]bool{} // a stream filed under two flows is listed once
 	for _, a := range res.away() {
-		pt, listed := res.homeOf(a.streams, rows)
+		pt, listed := res.homeOf(res.Flow(a.flow), a.streams, rows)
 		if pt < 0 || seen[[2]int{pt, a.streams[pt]}] {
 			continue
 		}
@@ -234,7 +249,7 @@ func (res *Result) SpilledElsewhere(reports []*model.Report) []model.PointRows {
 	rows := res.rowsOf(reports, reports[res.Reference].Connections)
 	at := make([]map[int]int, len(res.Names)) // per point: stream -> flow
 	for _, a := range res.away() {
-		pt, listed := res.homeOf(a.streams, rows)
+		pt, listed := res.homeOf(res.Flow(a.flow), a.streams, rows)
 		if pt < 0 || listed || reports[pt].Spilled == nil {
 			continue
 		}

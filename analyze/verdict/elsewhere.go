@@ -11,7 +11,8 @@ import (
 // connections that do not cross the reference member, a node's own
 // connections among several nodes' captures). The report lists each
 // connection once: the reference point's row where it has one, else the
-// row of the first point that saw it (model.Connection.Point), judged
+// row of the point first along its path that saw it
+// (model.Connection.Point), judged
 // there. The summary is made of them all.
 
 // Extra is the row of a connection the reference point never saw, judged

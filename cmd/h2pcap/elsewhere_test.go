@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+	"github.com/h2pcap/h2pcap/internal/synth"
 	"github.com/h2pcap/h2pcap/model"
 )
 
@@ -192,5 +196,49 @@ func TestElsewhereUnrelatedCaptures(t *testing.T) {
 	_, out, _ := h2pcap(t, nil, append([]string{"analyze"}, paths...)...)
 	if want := strconv.Itoa(r.Summary.Connections) + " connections, " + strconv.Itoa(r.Summary.ProblemConnections) + " with problems"; !strings.Contains(out, want) {
 		t.Errorf("the table does not say %q", want)
+	}
+}
+
+// TestElsewhereHome: a connection the reference point never saw is
+// listed from the point first along its client->server path of those
+// that saw it, whatever order the captures are given in: three points
+// along a path (synthetic short connections, each point 2 us past the
+// one before), the clients' capture filtered to lack a third of them,
+// lists those from b, given a, b, c or c, b, a.
+func TestElsewhereHome(t *testing.T) {
+	a, b := twoPointFiles(t, 60, 10, 0, "a", "b")
+	src, err := os.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var third bytes.Buffer
+	if err := synth.SecondPoint(src, &third, 2*time.Microsecond, 0); err != nil {
+		t.Fatal(err)
+	}
+	c := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(c, third.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lacks := func(ip *layers.IPv4, tc *layers.TCP) bool {
+		return crc32.ChecksumIEEE([]byte(tupleKey(ip, tc)))%3 == 0
+	}
+	a = filterPcap(t, a, lacks)
+	for _, args := range [][]string{{a, b, c}, {c, b, a}} {
+		r := analyzeJSON(t, nil, args...)
+		ref, away := "", map[string]int{}
+		for _, p := range r.Points {
+			if p.Reference {
+				ref = p.Name
+			}
+		}
+		for _, conn := range r.Connections {
+			if conn.Point != "" {
+				away[conn.Point]++
+			}
+		}
+		if ref != "a" || len(away) != 1 || away["b"] < 10 || r.Summary.Connections != 60 {
+			t.Errorf("given as %v: reference %s, rows of other points %v, %d connections; want a, only b's, 60", args, ref, away, r.Summary.Connections)
+		}
 	}
 }
