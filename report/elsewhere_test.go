@@ -33,8 +33,9 @@ func (s spilledRows) Rows(fn func(int, []byte) error) error {
 
 // TestElsewhereRows: a multi-point report's rows of connections the
 // reference point never saw (Connection.Point) are named by their
-// point, m2:0, in the table and findings, their Wireshark filters name
-// their capture, an incident lists their streams per point, and the
+// point, m2:0, in the table and findings (and m2-0 in the page's lanes
+// and anchors), their Wireshark filters name their capture, an incident
+// lists their streams per point, and the
 // JSON writes them after the reference point's rows, each point's in
 // stream order with its spilled ones.
 func TestElsewhereRows(t *testing.T) {
@@ -68,6 +69,17 @@ func TestElsewhereRows(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	// The page's timeline draws both stream 0s, each its own lane and
+	// anchor, and the incident's band covers them.
+	buf.Reset()
+	if err := Write(&buf, r, "html"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="lane-0"`, `id="lane-m2-0"`, `id="stream-0"`, `id="stream-m2-0"`, `href="#stream-m2-0"`, `id="incident-0"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the page lacks %s", want)
 		}
 	}
 	buf.Reset()

@@ -98,7 +98,7 @@ type htmlCell struct {
 }
 
 type htmlFinding struct {
-	Stream  string // its anchor's: the stream, m2-4 for another point's (streamLabel)
+	Stream  string // its anchor's: laneKey
 	Title   string
 	Kind    string
 	Problem bool
@@ -164,15 +164,14 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		}
 	}
 
-	graphs := map[int]bool{}
+	graphs := map[string]bool{}
 	for _, c := range graphConns(lanes) {
-		graphs[c.Stream] = true
+		graphs[laneKey(c)] = true
 	}
 	var withFindings []*model.Connection
 	withFindings = append(withFindings, lanes...)
 	for _, c := range r.Connections {
-		if problem(c) && c.Point != "" || // not drawn (laneConns): found here
-			!problem(c) && (len(groupEvents(c.Events)) > 0 || c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes > 0) {
+		if !problem(c) && (len(groupEvents(c.Events)) > 0 || c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes > 0) {
 			withFindings = append(withFindings, c)
 		}
 	}
@@ -185,7 +184,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 			break
 		}
 		f := htmlFinding{
-			Stream: strings.ReplaceAll(streamLabel(c), ":", "-"), Title: fmt.Sprintf("Stream %s: %s -> %s", streamLabel(c), c.Client, c.Server),
+			Stream: laneKey(c), Title: fmt.Sprintf("Stream %s: %s -> %s", streamLabel(c), c.Client, c.Server),
 			Problem: problem(c), Filter: fmt.Sprintf("tcp.stream eq %d%s", c.Stream, streamWhere(c)),
 		}
 		if c.Verdict != nil {
@@ -194,7 +193,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		f.Text = plain(func(t *text) {
 			t.finding(c, groupEvents(c.Events), c.TCP.ClientToServer.MissingBytes+c.TCP.ServerToClient.MissingBytes)
 		})
-		if graphs[c.Stream] && c.Point == "" {
+		if graphs[laneKey(c)] {
 			f.Graph = template.HTML(seqGraphs(c))
 		}
 		p.Findings = append(p.Findings, f)

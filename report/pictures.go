@@ -45,7 +45,43 @@ type Picture struct {
 
 const timelineName = "timeline.svg"
 
-func streamName(stream int) string { return fmt.Sprintf("stream-%d.svg", stream) }
+func streamName(key string) string { return "stream-" + key + ".svg" }
+
+// laneKey names connection c in the pictures' element ids and files and
+// the HTML's anchors: its stream, after its capture point's name for a
+// connection the reference point never saw (m2-4: stream 4 of m2's
+// capture), anything but letters, digits, '-' and '_' made '-'.
+func laneKey(c *model.Connection) string {
+	if c.Point == "" {
+		return strconv.Itoa(c.Stream)
+	}
+	return pointKey(c.Point, c.Stream)
+}
+
+// pointKey is laneKey of stream of point.
+func pointKey(point string, stream int) string {
+	b := []byte(point + "-" + strconv.Itoa(stream))
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// incidentKeys are the laneKeys of inc's connections.
+func incidentKeys(inc model.Incident) []string {
+	var out []string
+	for _, s := range inc.Connections {
+		out = append(out, strconv.Itoa(s))
+	}
+	for _, at := range inc.ConnectionsAt {
+		for _, s := range at.Streams {
+			out = append(out, pointKey(at.Point, s))
+		}
+	}
+	return out
+}
 
 // Pictures returns the report's images as standalone SVG files: the
 // timeline (when a connection had a problem) and a time-sequence graph
@@ -58,7 +94,7 @@ func Pictures(r *model.Report) []Picture {
 	}
 	out := []Picture{{Name: timelineName, SVG: []byte(standalone(timelineSVG(r, lanes)))}}
 	for _, c := range graphConns(lanes) {
-		out = append(out, Picture{Name: streamName(c.Stream), SVG: []byte(standalone(seqGraphs(c)))})
+		out = append(out, Picture{Name: streamName(laneKey(c)), SVG: []byte(standalone(seqGraphs(c)))})
 	}
 	return out
 }
@@ -67,11 +103,11 @@ func standalone(svg string) string {
 	return `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + strings.Replace(svg, "<svg ", `<svg xmlns="http://www.w3.org/2000/svg" `, 1) + "\n"
 }
 
-// drawnSet is the streams Pictures draws a graph of.
-func drawnSet(r *model.Report) map[int]bool {
-	m := map[int]bool{}
+// drawnSet is the connections (laneKey) Pictures draws a graph of.
+func drawnSet(r *model.Report) map[string]bool {
+	m := map[string]bool{}
 	for _, c := range graphConns(laneConns(r)) {
-		m[c.Stream] = true
+		m[laneKey(c)] = true
 	}
 	return m
 }
@@ -84,10 +120,10 @@ func (t *text) timelinePicture() string {
 }
 
 func (t *text) streamPicture(c *model.Connection) string {
-	if !t.drawn[c.Stream] {
+	if !t.drawn[laneKey(c)] {
 		return ""
 	}
-	return streamName(c.Stream)
+	return streamName(laneKey(c))
 }
 
 // picture links a picture file in a Markdown report written with
@@ -103,32 +139,43 @@ func (t *text) picture(name, alt string) {
 // them: each incident's together, in the incidents' order, then the
 // others by stream.
 func laneConns(r *model.Report) []*model.Connection {
-	byStream := map[int]*model.Connection{}
+	byKey := map[string]*model.Connection{}
 	for _, c := range r.Connections {
-		// Not the rows of connections the reference point never saw
-		// (Connection.Point): numbered by their own point's capture,
-		// their streams are not the pictures' (and the incidents'
-		// Connections) names.
-		if problem(c) && c.Point == "" {
-			byStream[c.Stream] = c
+		if problem(c) {
+			byKey[laneKey(c)] = c
 		}
 	}
 	var out []*model.Connection
 	if r.Summary != nil {
 		for _, inc := range r.Summary.Incidents {
-			for _, s := range inc.Connections {
-				if c := byStream[s]; c != nil {
+			for _, k := range incidentKeys(inc) {
+				if c := byKey[k]; c != nil {
 					out = append(out, c)
-					delete(byStream, s)
+					delete(byKey, k)
 				}
 			}
 		}
 	}
-	rest := make([]*model.Connection, 0, len(byStream))
-	for _, c := range byStream {
-		rest = append(rest, c)
+	// The reference point's by stream, then each other point's, in the
+	// order the report lists them.
+	rest := make([]*model.Connection, 0, len(byKey))
+	for _, c := range r.Connections {
+		if byKey[laneKey(c)] == c {
+			rest = append(rest, c)
+		}
 	}
-	slices.SortFunc(rest, func(a, b *model.Connection) int { return cmp.Compare(a.Stream, b.Stream) })
+	slices.SortStableFunc(rest, func(a, b *model.Connection) int {
+		if (a.Point == "") != (b.Point == "") {
+			if a.Point == "" {
+				return -1
+			}
+			return 1
+		}
+		if a.Point != "" {
+			return 0
+		}
+		return cmp.Compare(a.Stream, b.Stream)
+	})
 	return append(out, rest...)
 }
 
@@ -161,14 +208,14 @@ func num(v float64) string {
 
 // mark is the tooltip and the click data of one frame: it ends the
 // element's start tag, which carries class mk.
-func mark(stream, input, frame int, what string) string {
+func mark(c *model.Connection, input, frame int, what string) string {
 	filter := fmt.Sprintf("frame.number == %d", frame)
 	where := ""
 	if input > 0 {
 		where = fmt.Sprintf(" of input %d", input)
 	}
-	return fmt.Sprintf(` data-s="%d" data-i="%d" data-f="%d"><title>stream %d, frame %s%s: %s. Wireshark: %s</title>`,
-		stream, input, frame, stream, frameRef(input, frame), where, esc(what), esc(filter))
+	return fmt.Sprintf(` data-s="%s" data-i="%d" data-f="%d"><title>stream %s, frame %s%s: %s. Wireshark: %s</title>`,
+		laneKey(c), input, frame, esc(streamLabel(c)), frameRef(input, frame), where, esc(what), esc(filter))
 }
 
 // The palette: one colour per meaning, the same in every picture.
@@ -327,14 +374,14 @@ func timelineSVG(r *model.Report, lanes []*model.Connection) string {
 	w.f(`</g>`)
 
 	// Incidents first, so the lanes' marks are drawn over their bands.
-	laneOf := map[int]int{}
+	laneOf := map[string]int{}
 	for i, c := range drawn {
-		laneOf[c.Stream] = i
+		laneOf[laneKey(c)] = i
 	}
 	if r.Summary != nil {
 		for k, inc := range r.Summary.Incidents {
 			lo, hi := -1, -1
-			for _, s := range inc.Connections {
+			for _, s := range incidentKeys(inc) {
 				if i, ok := laneOf[s]; ok {
 					if lo < 0 || i < lo {
 						lo = i
@@ -383,10 +430,11 @@ func timelineSVG(r *model.Report, lanes []*model.Connection) string {
 // lane draws one connection's row of the timeline at y.
 func lane(w *svgw, c *model.Connection, y float64, x func(time.Time) float64) {
 	mid := y + tlLane/2
-	w.f(`<g class="lane" id="lane-%d" data-s="%d">`, c.Stream, c.Stream)
-	label := fmt.Sprintf("%d %s %s", c.Stream, c.Client, verdictCell(c.Verdict))
-	w.f(`<a href="#stream-%d"><text x="4" y="%s" fill="%s">%s<title>stream %d: %s -> %s: %s</title></text></a>`,
-		c.Stream, num(mid+4), colText, esc(truncate(label, 44)), c.Stream, esc(c.Client), esc(c.Server), esc(verdictSummary(c)))
+	key := laneKey(c)
+	w.f(`<g class="lane" id="lane-%s" data-s="%s">`, key, key)
+	label := fmt.Sprintf("%s %s %s", streamLabel(c), c.Client, verdictCell(c.Verdict))
+	w.f(`<a href="#stream-%s"><text x="4" y="%s" fill="%s">%s<title>stream %s: %s -> %s: %s</title></text></a>`,
+		key, num(mid+4), colText, esc(truncate(label, 44)), esc(streamLabel(c)), esc(c.Client), esc(c.Server), esc(verdictSummary(c)))
 	x0, x1 := x(c.Start), x(c.End)
 	w.f(`<rect class="span" x="%s" y="%s" width="%s" height="%d" fill="%s"/>`, num(x0), num(y+3), num(max(x1-x0, 1)), tlLane-6, colLane)
 
@@ -430,13 +478,13 @@ func lane(w *svgw, c *model.Connection, y float64, x func(time.Time) float64) {
 				yy = mid
 			}
 			w.f(`<rect class="mk" x="%s" y="%s" width="2" height="10" fill="%s"%s</rect>`, num(xx-1), num(yy), colRetrans,
-				mark(c.Stream, e.Input, e.Frame, dirLabel(e.Dir)+" "+kindLabel(e.Kind)))
+				mark(c, e.Input, e.Frame, dirLabel(e.Dir)+" "+kindLabel(e.Kind)))
 		case model.EvRST:
 			w.f(`<rect class="rst mk" x="%s" y="%s" width="3" height="%d" fill="%s"%s</rect>`, num(xx-1), num(y+1), tlLane-2, colRetrans,
-				mark(c.Stream, e.Input, e.Frame, "RST from the "+sideOf(e.Dir)))
+				mark(c, e.Input, e.Frame, "RST from the "+sideOf(e.Dir)))
 		case model.EvFIN:
 			w.f(`<rect class="fin mk" x="%s" y="%s" width="2" height="%d" fill="%s"%s</rect>`, num(xx-1), num(y+4), tlLane-8, colText,
-				mark(c.Stream, e.Input, e.Frame, "FIN from the "+sideOf(e.Dir)))
+				mark(c, e.Input, e.Frame, "FIN from the "+sideOf(e.Dir)))
 		}
 	}
 	if h := c.HTTP2; h != nil {
@@ -448,13 +496,13 @@ func lane(w *svgw, c *model.Connection, y float64, x func(time.Time) float64) {
 		for _, g := range p.Goaways {
 			xx := x(c.Start.Add(time.Duration(g.TimeUs) * time.Microsecond))
 			w.f(`<path class="goaway mk" d="M%s %sl5 5l-5 5l-5-5z" fill="%s"%s</path>`, num(xx), num(mid-5), colGoaway,
-				mark(c.Stream, g.Input, g.Frame, "GOAWAY from the "+g.From+goawayNote(c, g.Frame)))
+				mark(c, g.Input, g.Frame, "GOAWAY from the "+g.From+goawayNote(c, g.Frame)))
 		}
 	}
 	if v := c.Verdict; v != nil && v.Since != nil {
 		xx := x(v.Since.Time)
 		w.f(`<line class="since mk" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="3 2"%s</line>`,
-			num(xx), num(y), num(xx), num(y+tlLane), colSince, mark(c.Stream, v.Since.Input, v.Since.Frame, "the last progress before the connection died ("+string(v.Kind)+")"))
+			num(xx), num(y), num(xx), num(y+tlLane), colSince, mark(c, v.Since.Input, v.Since.Frame, "the last progress before the connection died ("+string(v.Kind)+")"))
 	}
 	w.f(`</g>`)
 }
@@ -477,13 +525,13 @@ func ping(w *svgw, c *model.Connection, p model.Ping, mid float64, x func(time.T
 	if p.Acked && p.AckTime != nil {
 		xa := x(*p.AckTime)
 		w.f(`<g class="ping"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, num(xx), num(y0), num(xa), num(y1), colPing)
-		w.f(`<circle class="mk" cx="%s" cy="%s" r="3.5" fill="%s"%s</circle>`, num(xx), num(y0), colPing, mark(c.Stream, p.Input, p.Frame, what+", answered"))
-		w.f(`<circle class="mk" cx="%s" cy="%s" r="2.5" fill="%s"%s</circle></g>`, num(xa), num(y1), colPing, mark(c.Stream, p.AckInput, p.AckFrame, "PING ACK"))
+		w.f(`<circle class="mk" cx="%s" cy="%s" r="3.5" fill="%s"%s</circle>`, num(xx), num(y0), colPing, mark(c, p.Input, p.Frame, what+", answered"))
+		w.f(`<circle class="mk" cx="%s" cy="%s" r="2.5" fill="%s"%s</circle></g>`, num(xa), num(y1), colPing, mark(c, p.AckInput, p.AckFrame, "PING ACK"))
 		return
 	}
 	end := x(c.End)
 	w.f(`<g class="ping open"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-dasharray="3 3"/>`, num(xx), num(y0), num(max(end, xx+8)), num(y0), colRetrans)
-	w.f(`<circle class="mk" cx="%s" cy="%s" r="4" fill="#fff" stroke="%s" stroke-width="2"%s</circle></g>`, num(xx), num(y0), colRetrans, mark(c.Stream, p.Input, p.Frame, what+", never answered"))
+	w.f(`<circle class="mk" cx="%s" cy="%s" r="4" fill="#fff" stroke="%s" stroke-width="2"%s</circle></g>`, num(xx), num(y0), colRetrans, mark(c, p.Input, p.Frame, what+", never answered"))
 }
 
 func goawayNote(c *model.Connection, frame int) string {
@@ -575,8 +623,8 @@ func seqGraphs(c *model.Connection) string {
 	}
 	var w svgw
 	width := sgWidth * len(dirs)
-	w.f(`<svg class="seqgraph" id="seqgraph-%d" viewBox="0 0 %d %d" width="%d" height="%d" font-family="sans-serif" font-size="11" role="img" aria-label="Stream %d: sequence numbers over time">`,
-		c.Stream, width, sgHeight, width, sgHeight, c.Stream)
+	w.f(`<svg class="seqgraph" id="seqgraph-%s" viewBox="0 0 %d %d" width="%d" height="%d" font-family="sans-serif" font-size="11" role="img" aria-label="Stream %s: sequence numbers over time">`,
+		laneKey(c), width, sgHeight, width, sgHeight, esc(streamLabel(c)))
 	w.f(`<rect width="%d" height="%d" fill="#fff"/>`, width, sgHeight)
 	for i, d := range dirs {
 		w.f(`<g class="seqdir" transform="translate(%d 0)">`, i*sgWidth)
@@ -688,7 +736,7 @@ func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 	for _, s := range retrans {
 		y0, y1 := y(s.Seq), y(s.Seq+int64(s.Len))
 		w.f(`<rect class="retrans mk" x="%s" y="%s" width="3" height="%s" fill="%s"%s</rect>`, num(x(s.TimeUs)-1.5), num(y1-1), num(y0-y1+2), colRetrans,
-			mark(c.Stream, s.Input, s.Frame, fmt.Sprintf("%s retransmission, seq %d, len %d", dirLabel(d), s.Seq, s.Len)))
+			mark(c, s.Input, s.Frame, fmt.Sprintf("%s retransmission, seq %d, len %d", dirLabel(d), s.Seq, s.Len)))
 	}
 	// The PINGs this direction's sender sent, and the ACKs it sent of
 	// the peer's PINGs, as vertical lines.
@@ -698,7 +746,7 @@ func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 			if pg.From != sender && pg.Acked && pg.AckTime != nil && pg.AckFrame != 0 {
 				// The sender's ACK of the peer's PING: a dot on the top edge.
 				w.f(`<circle class="pingack mk" cx="%s" cy="%d" r="3" fill="%s"%s</circle>`, num(x(pg.AckTime.Sub(c.Start).Microseconds())), sgTop, colPing,
-					mark(c.Stream, pg.AckInput, pg.AckFrame, "the "+sender+"'s ACK of the "+pg.From+"'s PING"))
+					mark(c, pg.AckInput, pg.AckFrame, "the "+sender+"'s ACK of the "+pg.From+"'s PING"))
 				continue
 			}
 			if pg.Frame == 0 || pg.Time.IsZero() || pg.From != sender {
@@ -710,13 +758,13 @@ func seqGraph(w *svgw, c *model.Connection, d model.Direction) {
 				state, dash = "never answered", ` stroke-dasharray="4 3"`
 			}
 			w.f(`<line class="pingline mk" x1="%s" y1="%d" x2="%s" y2="%s" stroke="%s" stroke-width="1.5"%s%s</line>`, num(xx), sgTop, num(xx), num(sgTop+ph), colPing, dash,
-				mark(c.Stream, pg.Input, pg.Frame, "PING from the "+pg.From+", "+state))
+				mark(c, pg.Input, pg.Frame, "PING from the "+pg.From+", "+state))
 		}
 	}
 	if v := c.Verdict; v != nil && v.Since != nil {
 		xx := x(v.Since.Time.Sub(c.Start).Microseconds())
 		w.f(`<line class="since mk" x1="%s" y1="%d" x2="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="3 2"%s</line>`, num(xx), sgTop, num(xx), num(sgTop+ph), colSince,
-			mark(c.Stream, v.Since.Input, v.Since.Frame, "the last progress before the connection died"))
+			mark(c, v.Since.Input, v.Since.Frame, "the last progress before the connection died"))
 	}
 }
 

@@ -201,10 +201,10 @@ func writeJSON(w io.Writer, r *model.Report) error {
 type text struct {
 	w        io.Writer
 	md       bool
-	width    int          // the terminal's; 0: no limit
-	pics     string       // Options.Pictures
-	drawn    map[int]bool // with pics: the streams Pictures draws a graph of
-	timeline bool         // with pics: Pictures draws the timeline
+	width    int             // the terminal's; 0: no limit
+	pics     string          // Options.Pictures
+	drawn    map[string]bool // with pics: the connections (laneKey) Pictures draws a graph of
+	timeline bool            // with pics: Pictures draws the timeline
 	err      error
 	// listed are the connections the table and findings show; folded
 	// counts the others per path and verdict.
