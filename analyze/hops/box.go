@@ -104,7 +104,7 @@ func (p *Placer) tellLoss(f *flow) {
 	acks(1)
 	absent := p.absentPath(f, -1, func(off int32) [2][]int { return p.done[off].result(np, same).Path })
 	p.noteBlind(f, absent)
-	p.hopsOf(f, fr, absent, nil)
+	p.hopsOf(f, fr, absent, nil, nil)
 	acks(-1)
 	f.lost = f.lostNow()
 	news := false

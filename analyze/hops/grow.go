@@ -19,6 +19,7 @@ func (p *Placer) AddPoint(name string) int {
 	p.last = append(p.last, time.Time{})
 	p.ended = append(p.ended, false)
 	p.votes = append(p.votes, 0)
+	p.guesses = append(p.guesses, 0)
 	p.gaps = append(p.gaps, nil)
 	if p.shiftNS != nil {
 		p.shiftNS = append(p.shiftNS, 0)

@@ -36,6 +36,10 @@ type Placer struct {
 	retired []retiredFlow
 	done    []*flow
 	clean   cleanFlows
+	// guesses are votes of flows seen without their SYN, by their
+	// ports (flow.towardServer): what picks the reference only when no
+	// flow votes (every capture begun after the handshakes).
+	guesses []int
 	// votes are per point the retired clean flows' votes for the
 	// reference (first on a handshake's client->server path).
 	votes []int
@@ -478,6 +482,7 @@ func New(names []string) *Placer {
 		last:     make([]time.Time, n),
 		ended:    make([]bool, n),
 		votes:    make([]int, n),
+		guesses:  make([]int, n),
 		gaps:     make([][]gap, n),
 		live:     map[uint32]*flow{},
 		clean:    cleanFlows{np: n},
@@ -1132,6 +1137,8 @@ func (p *Placer) retire(f *flow) {
 			e.chunk, e.off = p.clean.add(f, path)
 			if f.syn && len(path[0]) > 1 {
 				p.votes[path[0][0]]++
+			} else if d := f.towardServer(); !f.syn && d >= 0 && len(path[d]) > 1 {
+				p.guesses[path[d][0]]++
 			}
 		}
 	}
@@ -2146,4 +2153,24 @@ func sortPoints(pts []int, ttl func(int) int, delta, back func(a, b int) (int64,
 		}
 		return 0
 	})
+}
+
+// towardServer is, for a flow seen without its SYN, the direction whose
+// receiver has the lower port where it was first seen (a server's
+// well-known port against a client's ephemeral one), -1 if the ports
+// are equal or it was seen nowhere.
+func (f *flow) towardServer() int {
+	for _, m := range f.at {
+		if m == nil {
+			continue
+		}
+		switch a, b := m.ep0.Port(), m.ep1.Port(); {
+		case b < a:
+			return 0
+		case a < b:
+			return 1
+		}
+		return -1
+	}
+	return -1
 }

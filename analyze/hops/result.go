@@ -262,7 +262,7 @@ func (p *Placer) Finish() *Result {
 		return *off0[b] - *off0[a]
 	}
 	p.coverOffsets = off0
-	votes := slices.Clone(p.votes)
+	votes, guesses := slices.Clone(p.votes), slices.Clone(p.guesses)
 	res.full = make([]*FlowResult, len(p.done))
 	for i, f := range p.done {
 		res.full[i] = f.result(np, offset)
@@ -276,7 +276,7 @@ func (p *Placer) Finish() *Result {
 	}
 	for i, f := range p.done {
 		fr := res.full[i]
-		p.hopsOf(f, fr, p.absentOnPath(i, res.full), votes)
+		p.hopsOf(f, fr, p.absentOnPath(i, res.full), votes, guesses)
 		// Read no more: freed as the results are made, so that the
 		// comparisons' and the results' memory do not add up.
 		f.res = [2]dirResult{}
@@ -287,6 +287,13 @@ func (p *Placer) Finish() *Result {
 	// and not to the one given first: given as m2.pcap m1.pcap, an etcd
 	// pair listed m2's 30 connections and "2 new connections ...
 	// failed", as m1.pcap m2.pcap m1's 35 and 5.
+	if !slices.ContainsFunc(votes, func(v int) bool { return v > 0 }) {
+		// No SYN seen across points (captures begun after every
+		// handshake, multipoint-natproxy): the points first towards
+		// the servers' lower ports, not the one given first (given
+		// server first, its masqueraded rows were the report's).
+		votes = guesses
+	}
 	seen := make([]int, np)
 	var streams []int
 	for i := range res.order {
@@ -332,9 +339,13 @@ func (f *flow) result(np int, offset func(a, b int) int64) *FlowResult {
 // hopsOf makes fr's hops of flow f, compared to its end: along each
 // direction's path (absent, when set, the path its siblings show past
 // the points it never reached), what each point saw and the next did
-// not. votes, if not nil, counts f's vote for the reference.
-func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes []int) {
+// not. votes, if not nil, counts f's vote for the reference, or
+// guesses its guess (Placer.guesses) when it has no SYN.
+func (p *Placer) hopsOf(f *flow, fr *FlowResult, absent [2][]int, votes, guesses []int) {
 	np := len(p.names)
+	if d := f.towardServer(); !f.syn && guesses != nil && d >= 0 && len(fr.Path[d]) > 1 {
+		guesses[fr.Path[d][0]]++
+	}
 	for d := range f.dir {
 		r := &f.res[d]
 		pts := fr.Path[d]

@@ -601,7 +601,8 @@ func TestPointsLateCapture(t *testing.T) {
 // most connections is the reference whatever the order the files are
 // given in. Given as m2.pcap m1.pcap, m2 was, and the report listed its
 // 30 connections and 2 failed connects, where m1.pcap m2.pcap listed
-// m1's 35 and 5.
+// m1's 35 and 5. Captures with no SYN in any (multipoint-natproxy) give
+// the client's point both ways too.
 func TestReferenceOrderFree(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "pcaps", "etcd-leader-blackhole-tls-keys")
 	m1, m2, keys := filepath.Join(dir, "m1.pcap"), filepath.Join(dir, "m2.pcap"), filepath.Join(dir, "keylog.txt")
@@ -620,5 +621,21 @@ func TestReferenceOrderFree(t *testing.T) {
 	}
 	if a.Summary.ProblemConnections != b.Summary.ProblemConnections {
 		t.Errorf("%d connections with problems given m1 first, %d given m2 first", a.Summary.ProblemConnections, b.Summary.ProblemConnections)
+	}
+	// Without a SYN in any capture (each begun after the handshakes),
+	// no connection votes: the point first towards the servers' port
+	// is the reference, the client's, not the server's when it is given
+	// first (whose rows name the client by the router's masquerading
+	// address).
+	np := filepath.Join("..", "..", "testdata", "pcaps", "multipoint-natproxy")
+	var fwd, rev []string
+	for _, n := range []string{"client", "router-c", "router-s", "server"} {
+		fwd = append(fwd, filepath.Join(np, n+".pcap"))
+		rev = append([]string{filepath.Join(np, n+".pcap")}, rev...)
+	}
+	c, d := analyzeJSON(t, nil, fwd...), analyzeJSON(t, nil, rev...)
+	if ref(c) != "client" || ref(d) != "client" || c.Connections[0].Client != d.Connections[0].Client {
+		t.Errorf("multipoint-natproxy: reference %s (first row's client %s) given client first, %s (%s) given server first: want the client's both ways",
+			ref(c), c.Connections[0].Client, ref(d), d.Connections[0].Client)
 	}
 }
