@@ -96,10 +96,34 @@ func (p *pointList) Set(v string) error {
 // then (m1.pcap and m2.pcap, two etcd members' captures of the same
 // seconds).
 func pointsOf(paths []string, alone bool, shared func(a, b string) bool) []pointSpec {
+	// Where some files are tcpdump -C's parts of one (m3.pcap, m3.pcap1)
+	// among others named alike (m1.pcap, m2.pcap: each member's own),
+	// the parts are told by their whole names' counter alone: m1, m2 and
+	// m3 made one "m" of m2.pcap and m3.pcap, which the times then proved
+	// not rotated, and m3's parts each a point.
+	fine := map[string]map[string]int{} // rotationStem -> countedStem -> files
+	for _, path := range paths {
+		c := rotationStem(path)
+		if fine[c] == nil {
+			fine[c] = map[string]int{}
+		}
+		fine[c][countedStem(path)]++
+	}
+	byCounter := map[string]bool{} // rotationStems whose files group by countedStem
+	for c, fs := range fine {
+		for _, n := range fs {
+			if n > 1 && len(fs) > 1 {
+				byCounter[c] = true
+			}
+		}
+	}
 	var out []pointSpec
 	at := map[string]int{} // stem -> index into out
 	for _, path := range paths {
 		stem := rotationStem(path)
+		if byCounter[stem] {
+			stem = countedStem(path)
+		}
 		if i, ok := at[stem]; ok && !alone && stem != "" && !slices.ContainsFunc(out[i].paths, func(q string) bool { return shared != nil && shared(q, path) }) {
 			// (Two that hold the same packets are captures at two
 			// points: parts of one capture never do.)
@@ -168,6 +192,13 @@ func rotationStem(path string) string {
 		}
 		s = t
 	}
+}
+
+// countedStem is path's base name without the digits it ends in: what
+// tcpdump -C's parts of one capture share (m3.pcap, m3.pcap1, m3.pcap2:
+// m3.pcap), and no two captures named alike (m2.pcap, m3.pcap).
+func countedStem(path string) string {
+	return strings.TrimRight(filepath.Base(path), "0123456789")
 }
 
 // notRotatedError says that files taken for the rotated parts of one

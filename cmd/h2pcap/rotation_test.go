@@ -189,3 +189,46 @@ func TestNamedAlikeNotRotated(t *testing.T) {
 		}
 	}
 }
+
+// TestPointsOf: the capture points given files make by their names:
+// files that differ in a counter or time they end in are one capture's
+// parts, unless they share packets; tcpdump -C's parts among other
+// captures named alike (each etcd member's m1.pcap, m2.pcap) are told by
+// their whole names' counter.
+func TestPointsOf(t *testing.T) {
+	tests := []struct {
+		name   string
+		paths  []string
+		shared [][2]string // pairs that hold the same packets
+		want   []string    // each point: its name and files
+	}{
+		{"one each", []string{"client.pcap", "server.pcap"}, nil, []string{"client: client.pcap", "server: server.pcap"}},
+		{"tcpdump -C", []string{"client.pcap", "client.pcap1", "client.pcap2", "server.pcap"}, nil,
+			[]string{"client: client.pcap client.pcap1 client.pcap2", "server: server.pcap"}},
+		{"tcpdump -G", []string{"client-20261206-0047.pcap", "client-20261206-0048.pcap"}, nil, []string{"client: client-20261206-0047.pcap client-20261206-0048.pcap"}},
+		{"editcap", []string{"client_00000_20261207235805.pcap", "client_00001_20261207235808.pcap"}, nil,
+			[]string{"client: client_00000_20261207235805.pcap client_00001_20261207235808.pcap"}},
+		{"named alike, sharing packets", []string{"m1.pcap", "m2.pcap"}, [][2]string{{"m1.pcap", "m2.pcap"}}, []string{"m1: m1.pcap", "m2: m2.pcap"}},
+		// Named alike and sharing nothing among the first packets: parts
+		// until their times say otherwise (notRotatedError).
+		{"named alike", []string{"node1.pcap", "node2.pcap"}, nil, []string{"node: node1.pcap node2.pcap"}},
+		{"members and one's parts", []string{"m1.pcap", "m2.pcap", "m3.pcap", "m3.pcap1", "m3.pcap2"}, [][2]string{{"m1.pcap", "m2.pcap"}, {"m1.pcap", "m3.pcap"}},
+			[]string{"m1: m1.pcap", "m2: m2.pcap", "m3: m3.pcap m3.pcap1 m3.pcap2"}},
+		{"two members' parts", []string{"m1.pcap", "m1.pcap1", "m2.pcap", "m2.pcap1"}, [][2]string{{"m1.pcap", "m2.pcap"}},
+			[]string{"m1: m1.pcap m1.pcap1", "m2: m2.pcap m2.pcap1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shared := func(a, b string) bool {
+				return slices.Contains(tt.shared, [2]string{a, b}) || slices.Contains(tt.shared, [2]string{b, a})
+			}
+			var got []string
+			for _, p := range pointsOf(tt.paths, false, shared) {
+				got = append(got, p.name+": "+strings.Join(p.paths, " "))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("points %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
