@@ -28,7 +28,7 @@ SCENARIOS=(healthy-tls blackhole-s2c-tls blackhole-c2s-h2c blackhole-s2c-h2c ran
 	oneway-capture capture-drops router-capture multipoint-loss multipoint-blackhole multipoint-nat multipoint-icmp multipoint-vxlan multipoint-synproxy multipoint-natproxy router-any
 	synack-loss-healed synack-loss-unhealed middlebox-refuse
 	traceroute-probes ping-close dial-race
-	etcd-leader-loss etcd-leader-blackhole etcd-leader-blackhole-tls etcd-leader-blackhole-tls-keys etcd-no-leader etcd-client-blackhole grpc-too-many-pings)
+	etcd-leader-loss etcd-leader-loss-mesh etcd-leader-blackhole etcd-leader-blackhole-tls etcd-leader-blackhole-tls-keys etcd-no-leader etcd-client-blackhole grpc-too-many-pings)
 
 # Names carry our PID so parallel runs (and other people's tests) never collide.
 NS_C=h2lab-$$-cli
@@ -1969,7 +1969,9 @@ etcd_scenario() {
 	local other=1 keep
 	[ "$leader" != m1 ] || other=2
 	# ETCD_KEEP=other keeps only the other member's (the TLS scenario:
-	# without keys a follower's capture tells as much). ETCD_KEYLOG: the
+	# without keys a follower's capture tells as much); ETCD_KEEP=all
+	# keeps the three (a mesh of captures, each member's the only one
+	# of the two others' connections with each other). ETCD_KEYLOG: the
 	# members' key logs (each writes the secrets of the connections it
 	# dials and accepts) merged into keylog.txt.
 	if [ -n "${ETCD_KEYLOG:-}" ]; then
@@ -1979,6 +1981,7 @@ etcd_scenario() {
 		keep=0
 		[ "m$i" != "$leader" ] && [ "$i" != "$other" ] || keep=1
 		[ "${ETCD_KEEP:-}" != other ] || [ "m$i" != "$leader" ] || keep=0
+		[ "${ETCD_KEEP:-}" != all ] || keep=1
 		[ $keep = 1 ] || rm -f "$OUT/m$i.pcap"
 		grep -E '"logger":"raft"|became leader|elected leader|lost leader' "$OUT/m$i.log" >"$TMP/m$i.raft.log" || true
 		mv "$TMP/m$i.raft.log" "$OUT/m$i.log"
@@ -1993,6 +1996,19 @@ sc_etcd-leader-loss() {
 		"ip saddr @IP@ numgen random mod 100 < 50 drop; ip daddr @IP@ numgen random mod 100 < 50 drop" \
 		"random loss 50%" both \
 		'{"verdict": "degraded", "loss_direction": "both", "suspects": ["random_loss"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "Every connection through the faulty member (the leader when the fault started) loses packets both ways; the other two members talk cleanly. The members elect a new leader in a higher term (elections in this file, from the members own logs)."}'
+}
+
+# etcd-leader-loss-mesh: etcd-leader-loss with each member's capture
+# kept, three points that are no one path: each member's capture holds
+# its own peer connections, the only capture of the two others' with
+# each other. Given together, the report lists every connection once
+# and the etcd summary is of every pair (hops.Result.Elsewhere).
+sc_etcd-leader-loss-mesh() {
+	ETCD_KEEP=all etcd_scenario etcd-leader-loss-mesh \
+		"etcd-leader-loss with every member's capture kept (m1.pcap, m2.pcap, m3.pcap): three embedded etcd v3.7 members (heartbeat 100 ms, election timeout 1 s) and a clientv3 client putting a key every 300 ms; at 3 s the leader's link loses 50% of its packets at random in both directions until the members elect another leader, then 1.5 s more." \
+		"ip saddr @IP@ numgen random mod 100 < 50 drop; ip daddr @IP@ numgen random mod 100 < 50 drop" \
+		"random loss 50%" both \
+		'{"verdict": "degraded", "loss_direction": "both", "suspects": ["random_loss"], "faulty_member": "@LEADER@", "leader_change": true, "notes": "As etcd-leader-loss, with the three members captures: given together they are three capture points, none on the path of the two others connections with each other; the report must list every connection of the three once, name the faulty member with every other pair clean, and date the election as the new leader logged it."}'
 }
 
 sc_etcd-leader-blackhole() {

@@ -242,3 +242,77 @@ func TestElsewhereHome(t *testing.T) {
 		}
 	}
 }
+
+// TestElsewhereMesh: the three etcd members' own captures of
+// etcd-leader-loss-mesh (lab/run.sh) are three capture points none of
+// which is on the path of the two others' connections with each other.
+// Given together, in any order, every connection of the three is listed
+// once, the faulty member named with the other pair clean, and the
+// election dated as the new leader logged it. Before session 43 the
+// report was the reference member's 46 connections: the election was
+// dated when that member learnt of it, and the pair of the two others
+// was in no summary.
+func TestElsewhereMesh(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "pcaps", "etcd-leader-loss-mesh")
+	var truth struct {
+		FaultyMember string `json:"faulty_member"`
+		Members      []struct{ Name, Address string }
+		Elections    []struct {
+			Term   uint64
+			Leader string
+			Time   time.Time
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		t.Skip("no lab capture:", err)
+	}
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+	addr := map[string]string{}
+	alone := map[string]*model.Report{}
+	var names []string
+	for _, m := range truth.Members {
+		addr[m.Name] = m.Address
+		names = append(names, m.Name)
+		alone[m.Name] = analyzeJSON(t, nil, filepath.Join(dir, m.Name+".pcap"))
+	}
+	last := truth.Elections[len(truth.Elections)-1]
+	var first *model.Report
+	for _, order := range [][]int{{0, 1, 2}, {2, 0, 1}, {1, 2, 0}} {
+		var args []string
+		for _, k := range order {
+			args = append(args, filepath.Join(dir, names[k]+".pcap"))
+		}
+		r := analyzeJSON(t, nil, args...)
+		listedOnce(t, r, alone)
+		e := r.Summary.Etcd
+		if e == nil || len(e.Elections) == 0 {
+			t.Fatalf("given as %v: no etcd election", order)
+		}
+		el := e.Elections[len(e.Elections)-1]
+		if el.Term != last.Term || el.LeaderAddress != addr[last.Leader] || el.Time.Sub(last.Time).Abs() > 5*time.Millisecond {
+			t.Errorf("given as %v: election term %d to %s at %s; truth: term %d to %s at %s", order, el.Term, el.LeaderAddress, el.Time, last.Term, addr[last.Leader], last.Time)
+		}
+		if len(e.Pairs) != 3 {
+			t.Errorf("given as %v: %d etcd pairs, want the 3", order, len(e.Pairs))
+		}
+		for _, p := range e.Pairs {
+			through := p.Members[0] == addr[truth.FaultyMember] || p.Members[1] == addr[truth.FaultyMember]
+			if through != p.Lossy {
+				t.Errorf("given as %v: pair %v lossy %v (%d retransmissions); the faulty member is %s", order, p.Members, p.Lossy, p.Retransmissions, addr[truth.FaultyMember])
+			}
+		}
+		if want := "every etcd peer connection through " + addr[truth.FaultyMember] + " had loss"; !strings.Contains(r.Summary.Headline, want) {
+			t.Errorf("given as %v: headline %q does not say %q", order, r.Summary.Headline, want)
+		}
+		if first == nil {
+			first = r
+		} else if r.Summary.Connections != first.Summary.Connections || r.Summary.ProblemConnections != first.Summary.ProblemConnections ||
+			clockTimes.ReplaceAllString(r.Summary.Headline, "T") != clockTimes.ReplaceAllString(first.Summary.Headline, "T") {
+			t.Errorf("given as %v: %d connections, %d with problems, headline %q; given as m1 m2 m3: %d, %d, %q", order,
+				r.Summary.Connections, r.Summary.ProblemConnections, r.Summary.Headline, first.Summary.Connections, first.Summary.ProblemConnections, first.Summary.Headline)
+		}
+	}
+}
