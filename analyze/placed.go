@@ -20,8 +20,9 @@ import (
 // capture (forget.go), except for what the multi-point report still
 // reads of its row: its stream, client, first input and frame, and its
 // counters (hops.Result.Place makes the reference point's row's points
-// of them). Those are packed in about 60 bytes, instead of its 7 KB of
-// trackers.
+// of them); and what the summary reads of it where the reference point
+// never saw it (ForgottenRows.Conn: its server, times, data segments).
+// Those are packed in about 100 bytes, instead of its 7 KB of trackers.
 
 // Values of conn.placed.
 const (
@@ -94,13 +95,20 @@ func (r *ForgottenRows) add(c *model.Connection, f *verdict.Facts) {
 	b = appendDirStats(b, &c.TCP.ServerToClient)
 	b = binary.AppendUvarint(b, uint64(len(c.Server)))
 	b = append(b, c.Server...)
-	b = binary.AppendVarint(b, c.Start.UnixNano())
-	b = binary.AppendVarint(b, c.End.UnixNano()-c.Start.UnixNano())
-	seen := int64(0)
+	// Flags: 1 its handshake seen, 2 no start (a zero time's UnixNano
+	// is undefined; 1970's is 0).
+	var flags, start, end int64
 	if c.Handshake.Seen {
-		seen = 1
+		flags |= 1
 	}
-	b = binary.AppendVarint(b, seen)
+	if c.Start.IsZero() {
+		flags |= 2
+	} else {
+		start, end = c.Start.UnixNano(), c.End.UnixNano()
+	}
+	b = binary.AppendVarint(b, start)
+	b = binary.AppendVarint(b, end-start)
+	b = binary.AppendVarint(b, flags)
 	b = binary.AppendVarint(b, int64(f.Dir[model.ClientToServer].DataSegs))
 	b = binary.AppendVarint(b, int64(f.Dir[model.ServerToClient].DataSegs))
 	b = binary.AppendVarint(b, int64(f.Dir[model.ServerToClient].TTL))
@@ -149,14 +157,14 @@ func (r *ForgottenRows) Conn(stream int) (fc verdict.ForgottenConn, ok bool) {
 	n, m := binary.Uvarint(b)
 	b = b[m:]
 	c.Server, b = string(b[:n]), b[n:]
-	var v, seen, d0, d1, ttl int64
-	v, b = varint(b)
-	c.Start = time.Unix(0, v).UTC()
-	var dur int64
+	var start, dur, flags, d0, d1, ttl int64
+	start, b = varint(b)
 	dur, b = varint(b)
-	c.End = time.Unix(0, v+dur).UTC()
-	seen, b = varint(b)
-	c.Handshake.Seen = seen == 1
+	flags, b = varint(b)
+	if flags&2 == 0 {
+		c.Start, c.End = time.Unix(0, start).UTC(), time.Unix(0, start+dur).UTC()
+	}
+	c.Handshake.Seen = flags&1 != 0
 	d0, b = varint(b)
 	d1, b = varint(b)
 	ttl, _ = varint(b)

@@ -33,6 +33,7 @@ func TestForgottenRows(t *testing.T) {
 		{Stream: 2, Client: "[fd18::1]:443", FirstInput: 0, FirstFrame: 1},
 		{Stream: 3, Client: "", TCP: model.TCPStats{ClientToServer: model.DirStats{TTL: []int{}, Packets: -1}}},
 		{Stream: 100000, Client: "198.18.0.1:1", FirstFrame: 1 << 40},
+		{Stream: 5, Client: "198.18.0.1:2"}, // no start (Conn gives none back)
 	}
 	// What Conn gives besides: the row's server, times and handshake,
 	// of its facts its data segments and the server's TTL.
@@ -41,8 +42,13 @@ func TestForgottenRows(t *testing.T) {
 	for i, c := range rows {
 		full := *c
 		full.Server = fmt.Sprintf("198.18.%d.2:8080", i)
-		full.Start = time.Date(2026, 12, 7, 23, 0, i, 123456789, time.UTC)
-		full.End = full.Start.Add(time.Duration(i) * 1500 * time.Millisecond)
+		if i < 4 {
+			full.Start = time.Date(2026, 12, 7, 23, 0, i, 123456789, time.UTC)
+			full.End = full.Start.Add(time.Duration(i) * 1500 * time.Millisecond)
+		}
+		if i == 3 {
+			full.Start = time.Unix(0, 0).UTC() // a capture of 1970: not none
+		}
 		full.Handshake.Seen = i%2 == 0
 		full.Verdict = &model.Verdict{Kind: model.KindHealthy} // not kept
 		var f verdict.Facts

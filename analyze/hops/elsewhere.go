@@ -18,8 +18,9 @@ import (
 // to the others, and the reference member sees none of the two others'
 // with each other; several nodes' captures each hold their own. Each
 // such connection is listed once, as the point first along its
-// client->server path of those that saw it judged it (homeOf), with its points and placement from that
-// point (model.Connection.Point), and the summary counts it: a report of
+// client->server path of those that saw it judged it (homeOf), with
+// its points and placement from that point (model.Connection.Point),
+// and the summary counts it: a report of
 // the reference point's rows alone called "All 5 connections healthy"
 // 22 captures of which another held 8 connections with capture drops,
 // and left out of an etcd leader change every heartbeat between the two
@@ -108,10 +109,10 @@ func (res *Result) Elsewhere() []map[int]bool {
 	return out
 }
 
-// KeepFacts is the verdict.Placer of point pt's Report other than the
-// reference's: it keeps in *into the facts of its rows of want
-// (Elsewhere's streams at pt), which the reference point's summary reads
-// when it lists them.
+// KeepFacts is the verdict.Placer of the Report of a point other than
+// the reference: it keeps in *into the facts of its rows of want
+// (Elsewhere's streams at that point), which the reference point's
+// summary reads when it lists them.
 func KeepFacts(want map[int]bool, into *map[int]*verdict.Facts) verdict.Placer {
 	return func(conns []*model.Connection, facts []*verdict.Facts) ([]verdict.Extra, *verdict.Forgotten) {
 		for i, c := range conns {

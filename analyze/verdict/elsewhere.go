@@ -12,8 +12,8 @@ import (
 // connections among several nodes' captures). The report lists each
 // connection once: the reference point's row where it has one, else the
 // row of the point first along its path that saw it
-// (model.Connection.Point), judged
-// there. The summary is made of them all.
+// (model.Connection.Point), judged there. The summary is made of them
+// all.
 
 // Extra is the row of a connection the reference point never saw, judged
 // at its own point, and its facts there (nil: none kept, a half-open
