@@ -316,3 +316,33 @@ func TestElsewhereMesh(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryConnectionListedOnce: on every lab scenario captured at
+// several points, each connection of each point's capture (as that
+// capture alone lists it) is listed once in the multi-point report: in
+// the reference point's rows, among another row's points, or as a row
+// of its own point; and the summary counts every row.
+func TestEveryConnectionListedOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("analyses every multi-point lab scenario and each of its captures")
+	}
+	n := 0
+	for _, sc := range multiPointScenarios(t) {
+		alone := map[string]*model.Report{}
+		for _, p := range sc.base.Points {
+			if p.Interface != "" || len(p.Inputs) != 1 {
+				alone = nil // a point per interface of a file: not one file alone
+				break
+			}
+			alone[p.Name] = analyzeJSON(t, nil, append([]string{sc.base.Inputs[p.Inputs[0]].Path}, sc.keys...)...)
+		}
+		if alone == nil {
+			continue
+		}
+		t.Run(filepath.Base(sc.dir), func(t *testing.T) { listedOnce(t, sc.base, alone) })
+		n++
+	}
+	if n < 8 {
+		t.Errorf("only %d multi-point lab scenarios", n)
+	}
+}
