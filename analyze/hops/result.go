@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/h2pcap/h2pcap/analyze/verdict"
@@ -1079,6 +1080,24 @@ func (res *Result) points(streams []int, rows []pointRows) map[string]model.Conn
 func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, pointInputs [][]int) *model.Report {
 	np := len(res.Names)
 	r := reports[res.Reference]
+	if r.Summary != nil {
+		// The headline's capture warning (drops, one direction) was of
+		// the reference point's inputs: it is of every point's, whose
+		// rows the report lists and whose packets the hops compare
+		// (four captures given together, one of which missed 41 % of
+		// its data, said nothing of it but in the inputs' table).
+		own, all := verdict.CaptureWarning(r.Inputs), verdict.CaptureWarning(inputs)
+		if own != all {
+			h := r.Summary.Headline
+			if own != "" {
+				h = strings.TrimPrefix(h, own+" ")
+			}
+			if all != "" {
+				h = all + " " + h
+			}
+			r.Summary.Headline = h
+		}
+	}
 	r.Inputs = inputs
 	rows := res.rowsOf(reports, r.Connections)
 	r.Points = make([]model.Point, np)

@@ -163,7 +163,7 @@ func TestElsewhereListed(t *testing.T) {
 // all. Four suricata-verify captures given together said "All 5
 // connections healthy": the reference's, one of the two that share; the
 // 8 connections of bug-76, whose capture missed 41 % of the data, were
-// in no row nor count.
+// in no row nor count, and its drops in no headline.
 func TestElsewhereUnrelatedCaptures(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata", "pcaps", "public", "suricata-verify")
 	names := []string{"http2-range__http2-range", "transform-base64-7296", "bug-76", "http2-errorcode"}
@@ -188,8 +188,14 @@ func TestElsewhereUnrelatedCaptures(t *testing.T) {
 	if bug76 != len(alone["bug-76"].Connections) {
 		t.Errorf("%d rows of bug-76, its capture alone %d", bug76, len(alone["bug-76"].Connections))
 	}
-	if strings.HasPrefix(r.Summary.Headline, "All ") {
+	if regexp.MustCompile(`All \d+ connections healthy`).MatchString(r.Summary.Headline) {
 		t.Errorf("headline %q: bug-76's connections have problems", r.Summary.Headline)
+	}
+	// Its capture's drops lead the headline, as they do of it alone:
+	// they were in the inputs' table only.
+	if !strings.HasPrefix(r.Summary.Headline, "Warning: input 1 missed about 34.4% of the data") ||
+		!strings.Contains(r.Summary.Headline, "Warning: input 2 missed about 41.0% of the data") {
+		t.Errorf("headline %q: no warning of the drops of inputs 1 and 2 (transform-base64-7296, bug-76)", r.Summary.Headline)
 	}
 	// The table, which lists problem connections and folds the healthy
 	// ones, counts as many.
