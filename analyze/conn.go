@@ -77,6 +77,7 @@ type conn struct {
 // nothing answers never needs (half.go).
 type connState struct {
 	tcp tcp.Conn // the TCP tracker: Wireshark's analysis, per side
+	hs  handshakeWatch
 	dir [2]sideState
 
 	rst, fin closeMark
@@ -145,6 +146,7 @@ func (c *conn) segment(s *decode.Segment) tcp.Flags {
 	c.lastFrame, c.lastInput, c.endOff = s.Frame, int32(s.Input), since(s.Time, c.start)
 
 	f := c.tcp.Segment(side, s)
+	c.hs.note(side, s.Flags)
 	c.vt.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.plot.Segment(side, s, f, c.tcp.Flow(side), c.tcp.Flow(1-side))
 	c.record(side, s, f)

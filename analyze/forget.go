@@ -155,6 +155,11 @@ func (a *Analyzer) sweep(now time.Time) {
 		case c.forgotten || a.all[c.stream] != c:
 		case now.Sub(c.endTime()) < fg.after:
 			kept = append(kept, e)
+		case c.synAckAgain() && now.Sub(c.endTime()) < verdict.SYNAckAgainWithin:
+			// Its server may send its SYN-ACK again: kept until that
+			// would have come (in the queue's order still: its close
+			// time is unchanged).
+			kept = append(kept, e)
 		case fg.placed && c.placed == 0:
 			// Its flow is still being compared across points.
 			kept = append(kept, e)
@@ -729,4 +734,49 @@ func (a *Analyzer) listed() []*conn {
 // report's warning about the capture still counts it.
 func tellsCapture(q *verdict.Quality) bool {
 	return q.OneDirection || q.MissedBytes[0] > 0 || q.MissedBytes[1] > 0
+}
+
+// synAckAgain says whether c's server sent a SYN-ACK that was never
+// acknowledged after its client had sent its SYN again (a SYN-ACK that
+// came late: the client gave up, or answered it with an RST that may
+// have been lost): the server may send that SYN-ACK again
+// (verdict.SYNAckAgainWithin).
+func (c *conn) synAckAgain() bool { return c.connState != nil && c.hs.synAckAgain() }
+
+// handshakeWatch follows a connection's handshake as far as
+// synAckAgain needs, from each segment's flags alone: the reader of a
+// sharded analysis keeps one (shardConn) as the trackers' owner does
+// (connState), so that both keep the same connections.
+type handshakeWatch struct {
+	synSide, synAckSide int8  // side+1 of the first pure SYN, of the first SYN-ACK; 0: none
+	syns                uint8 // pure SYNs from synSide, counted to 2
+	// acked: a segment with ACK and without SYN came after a pure SYN,
+	// the one that ends Wireshark's iRTT (tcp.Conn.IRTT).
+	acked bool
+}
+
+// note takes a segment side sent, with flags.
+func (h *handshakeWatch) note(side int, flags decode.TCPFlags) {
+	syn, ack := flags.Has(decode.FlagSYN), flags.Has(decode.FlagACK)
+	switch {
+	case syn && ack:
+		if h.synAckSide == 0 {
+			h.synAckSide = int8(side + 1)
+		}
+	case syn:
+		if h.synSide == 0 {
+			h.synSide = int8(side + 1)
+		}
+		if int(h.synSide) == side+1 && h.syns < 2 {
+			h.syns++
+		}
+	case ack:
+		h.acked = h.acked || h.synSide != 0
+	}
+}
+
+// synAckAgain is conn.synAckAgain's test. A port scan's SYN-ACK, which
+// answered the one SYN, is not one.
+func (h *handshakeWatch) synAckAgain() bool {
+	return h.synSide != 0 && h.synAckSide != 0 && h.synSide != h.synAckSide && !h.acked && h.syns >= 2
 }

@@ -571,3 +571,42 @@ func TestForgetRedialed(t *testing.T) {
 		}
 	}
 }
+
+// synAckAgain holds a closed connection longer only where its server may
+// send its SYN-ACK again: it answered a SYN sent again (late), and no ACK
+// completed the handshake. A port scan's SYN-ACK, reset at once, answered
+// the one SYN; a completed handshake, or a SYN never answered, has no
+// SYN-ACK to come.
+func TestSYNAckAgain(t *testing.T) {
+	cl, sv := netip.MustParseAddrPort("198.18.1.2:40000"), netip.MustParseAddrPort("198.18.2.2:2380")
+	syn := &decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagSYN, Seq: 100}
+	synAck := &decode.Segment{Src: sv, Dst: cl, Flags: decode.FlagSYN | decode.FlagACK, Seq: 500, Ack: 101}
+	rst := &decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagRST, Seq: 101}
+	ack := &decode.Segment{Src: cl, Dst: sv, Flags: decode.FlagACK, Seq: 101, Ack: 501}
+	for _, tt := range []struct {
+		name string
+		segs []*decode.Segment
+		want bool
+	}{
+		{"late SYN-ACK, reset", []*decode.Segment{syn, syn, synAck, rst}, true},
+		{"late SYN-ACK, unanswered", []*decode.Segment{syn, syn, syn, synAck}, true},
+		{"scan: SYN-ACK to the one SYN, reset", []*decode.Segment{syn, synAck, rst}, false},
+		{"handshake completed", []*decode.Segment{syn, syn, synAck, ack}, false},
+		{"SYNs unanswered", []*decode.Segment{syn, syn}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := New(Options{})
+			for i, s := range tt.segs {
+				c := *s
+				c.Frame, c.Time, c.Window = i+1, t0.Add(time.Duration(i)*time.Second), 1000
+				a.Segment(&c)
+			}
+			if len(a.all) != 1 || a.all[0] == nil {
+				t.Fatalf("%d connections", len(a.all))
+			}
+			if got := a.all[0].synAckAgain(); got != tt.want {
+				t.Errorf("synAckAgain %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

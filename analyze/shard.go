@@ -71,6 +71,7 @@ type shardConn struct {
 	fin    [2]bool   // verdict.Tracker.FINSent
 	rst    bool      // conn.rst.seen
 	end    time.Time // conn.end: the last segment's time
+	hs     handshakeWatch
 	// judging: a sweep asked its worker to judge it, and the result is
 	// not applied yet (shardPool.pending).
 	judging bool
@@ -79,6 +80,7 @@ type shardConn struct {
 // note takes a segment side sent, as the trackers will.
 func (sc *shardConn) note(side int, s *decode.Segment) {
 	sc.bases.Segment(side, s)
+	sc.hs.note(side, s.Flags)
 	if s.Flags.Has(decode.FlagFIN) {
 		sc.fin[side] = true
 	}
@@ -416,6 +418,8 @@ func (a *Analyzer) sweepShards(now time.Time) {
 		case c.forgotten || a.all[c.stream] != c:
 		case now.Sub(c.sh.end) < fg.after:
 			kept = append(kept, e)
+		case c.sh.hs.synAckAgain() && now.Sub(c.sh.end) < verdict.SYNAckAgainWithin:
+			kept = append(kept, e) // as sweep keeps it
 		default:
 			judge = append(judge, c)
 		}

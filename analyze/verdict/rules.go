@@ -300,6 +300,18 @@ const (
 	// apart are not that, or the clocks are far off: each is keyed from
 	// its own start.
 	ClockProbeAlign = time.Minute
+	// SYNAckAgainWithin is how long a closed connection whose server
+	// sent a SYN-ACK that was never acknowledged, its client having sent
+	// its SYN again (the SYN-ACK came late, and the client gave up or
+	// reset it), is kept after its last packet before it is judged and
+	// forgotten (h2pcap analyze's forgetting, live --forget): the
+	// server, still in SYN-RECEIVED if the client's RST was lost, sends
+	// its SYN-ACK again on a timer doubling from 1 s, up to 32 s between
+	// its 4th and 5th retry (Linux's tcp_synack_retries, 5). 3 s (the
+	// quiet a healthy connection is given) missed one sent 6.3 s after
+	// the RST (etcd-leader-loss-mesh's m1, half its packets lost): the
+	// row lacked it and its RST.
+	SYNAckAgainWithin = 33 * time.Second
 	// SameProbePackets is how many packets of each input
 	// hops.NewSameProbe keys to tell captures of the same traffic from
 	// parts of one capture, when their times do not overlap (a clock
