@@ -573,19 +573,8 @@ func (a *Analyzer) forgetJudged(c *conn, j forgetting) {
 		fg.Paths = append(fg.Paths, verdict.ForgottenPath{ClientNet: model.ClientNet(out.Client), Server: out.Server, FirstStream: out.Stream})
 		a.fg.index[k] = i
 	}
-	p := &fg.Paths[i]
-	p.FirstStream = min(p.FirstStream, out.Stream)
-	p.Conns++
-	if ttl := f.Dir[model.ServerToClient].TTL; ttl != 0 {
-		if p.ServerTTLs == nil {
-			p.ServerTTLs = map[int]int{}
-		}
-		p.ServerTTLs[ttl]++
-	}
-	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
-		p.Retrans += out.TCP.Dir(d).Retransmissions
-		p.Data += f.Dir[d].DataSegs
-	}
+	fg.Paths[i].Add(out.Stream, out.TCP.ClientToServer.Retransmissions+out.TCP.ServerToClient.Retransmissions,
+		f.Dir[model.ClientToServer].DataSegs+f.Dir[model.ServerToClient].DataSegs, f.Dir[model.ServerToClient].TTL)
 	fg.N++
 	fg.Quality = verdict.AddQuality(fg.Quality, f)
 	if fg.Points == nil {

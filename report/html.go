@@ -131,14 +131,7 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		for i, inc := range r.Summary.Incidents {
 			var lists, filters []string
 			for _, at := range incidentCaptures(inc) {
-				streams := make([]string, len(at.Streams))
-				for j, s := range at.Streams {
-					streams[j] = strconv.Itoa(s)
-				}
-				list, filter := strings.Join(streams, ", "), "tcp.stream in {"+strings.Join(streams, " ")+"}"
-				if at.Point != "" {
-					list, filter = at.Point+"'s "+list, filter+" in "+at.Point+"'s capture"
-				}
+				list, filter := streamsText(at, 0) // every stream: the page has the room
 				lists, filters = append(lists, list), append(filters, filter)
 			}
 			p.Incidents = append(p.Incidents, htmlIncident{

@@ -57,10 +57,7 @@ func (t *text) incidents(r *model.Report) {
 		}
 		var lists, filters []string
 		for _, at := range incidentCaptures(inc) {
-			list, filter := streamsText(at.Streams)
-			if at.Point != "" {
-				list, filter = at.Point+"'s "+list, filter+" in "+at.Point+"'s capture"
-			}
+			list, filter := streamsText(at, maxIncidentStreams)
 			lists, filters = append(lists, list), append(filters, t.code(filter))
 		}
 		t.printf("%sstreams %s; Wireshark: %s\n", indent, strings.Join(lists, "; "), strings.Join(filters, ", "))
@@ -77,10 +74,15 @@ func incidentCaptures(inc model.Incident) []model.PointStreams {
 	return append(out, inc.ConnectionsAt...)
 }
 
-// streamsText lists streams of one capture, at most maxIncidentStreams,
-// and the Wireshark filter that opens those.
-func streamsText(all []int) (list, filter string) {
-	shown := all[:min(len(all), maxIncidentStreams)]
+// streamsText lists the streams of one capture (its point's name first
+// when not the reference's), at most max of them (0: all), and the
+// Wireshark filter that opens those (in that point's capture).
+func streamsText(at model.PointStreams, max int) (list, filter string) {
+	all := at.Streams
+	if max <= 0 {
+		max = len(all)
+	}
+	shown := all[:min(len(all), max)]
 	streams := make([]string, len(shown))
 	for i, s := range shown {
 		streams[i] = strconv.Itoa(s)
@@ -90,6 +92,9 @@ func streamsText(all []int) (list, filter string) {
 	if more := len(all) - len(shown); more > 0 {
 		list += fmt.Sprintf(" and %d more (the JSON report lists them)", more)
 		filter += " (the first " + strconv.Itoa(len(shown)) + ")"
+	}
+	if at.Point != "" {
+		list, filter = at.Point+"'s "+list, filter+" in "+at.Point+"'s capture"
 	}
 	return list, filter
 }

@@ -41,18 +41,7 @@ type ForgottenConn struct {
 func (fg *Forgotten) AddConn(fc *ForgottenConn, listed bool) {
 	c := fc.Row
 	i := fg.pathOf(model.ClientNet(c.Client), c.Server, c.Stream)
-	p := &fg.Paths[i]
-	p.Conns++
-	if fc.ServerTTL != 0 {
-		if p.ServerTTLs == nil {
-			p.ServerTTLs = map[int]int{}
-		}
-		p.ServerTTLs[fc.ServerTTL]++
-	}
-	for d := model.ClientToServer; d <= model.ServerToClient; d++ {
-		p.Retrans += c.TCP.Dir(d).Retransmissions
-		p.Data += fc.Data[d]
-	}
+	fg.Paths[i].Add(c.Stream, c.TCP.ClientToServer.Retransmissions+c.TCP.ServerToClient.Retransmissions, fc.Data[0]+fc.Data[1], fc.ServerTTL)
 	fg.N++
 	if listed {
 		fg.Listed++

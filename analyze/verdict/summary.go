@@ -492,6 +492,22 @@ type ForgottenPath struct {
 	ServerTTLs map[int]int
 }
 
+// Add counts one forgotten connection on the path: its stream, its
+// retransmissions and data segments (both directions), and the TTL of
+// its server's packets (0: none seen).
+func (p *ForgottenPath) Add(stream, retrans, data, serverTTL int) {
+	p.FirstStream = min(p.FirstStream, stream)
+	p.Conns++
+	if serverTTL != 0 {
+		if p.ServerTTLs == nil {
+			p.ServerTTLs = map[int]int{}
+		}
+		p.ServerTTLs[serverTTL]++
+	}
+	p.Retrans += retrans
+	p.Data += data
+}
+
 // Summarize builds the across-connections view: counts, the headline and
 // the per-path table.
 func Summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten) *model.Summary {
