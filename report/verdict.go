@@ -15,23 +15,47 @@ func (t *text) headline(r *model.Report) {
 	if s == nil {
 		return
 	}
-	point := string(r.CapturePoint)
-	if point == "" {
-		point = "unknown"
-	}
-	if r.CaptureHost != "" {
-		// One host's capture of its own traffic, as client and as server.
-		point = "host " + r.CaptureHost + " (client of some connections, server of others)"
-	}
+	point := capturedAt(r)
 	unlisted := ""
 	if n := s.HealthyNotListed; n > 0 {
 		unlisted = fmt.Sprintf(" (%d healthy ones, closed during the capture, counted but not listed)", n)
 	}
 	if t.md {
-		t.printf("\n**%s**\n\n%d connections%s, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, unlisted, s.ProblemConnections, point)
+		t.printf("\n**%s**\n\n%d connections%s, %d with problems; %s.\n", s.Headline, s.Connections, unlisted, s.ProblemConnections, point)
 	} else {
-		t.printf("\n%s\n%d connections%s, %d with problems; capture taken at: %s.\n", s.Headline, s.Connections, unlisted, s.ProblemConnections, point)
+		t.printf("\n%s\n%d connections%s, %d with problems; %s.\n", s.Headline, s.Connections, unlisted, s.ProblemConnections, point)
 	}
+}
+
+// capturedAt says where the capture was taken: the reference point's
+// place on its connections' paths (or the host whose own traffic it is);
+// with several points, every point first: "capture taken at: client"
+// alone would say one capture of four (multipoint-loss's client,
+// router-c, router-s and server).
+func capturedAt(r *model.Report) string {
+	place := string(r.CapturePoint)
+	if place == "" {
+		place = "unknown"
+	}
+	if r.CaptureHost != "" {
+		// One host's capture of its own traffic, as client and as server.
+		place = "host " + r.CaptureHost + " (client of some connections, server of others)"
+	}
+	if len(r.Points) < 2 {
+		return "capture taken at: " + place
+	}
+	names, ref := make([]string, len(r.Points)), ""
+	for i, p := range r.Points {
+		names[i] = p.Name
+		if p.Reference {
+			ref = p.Name
+		}
+	}
+	at := fmt.Sprintf("captures taken at %d points: %s; the reference: %s", len(r.Points), strings.Join(names, ", "), ref)
+	if ref != place {
+		at += ", at: " + place
+	}
+	return at
 }
 
 // maxIncidentStreams is the most streams an incident lists in the text

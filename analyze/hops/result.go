@@ -1098,6 +1098,20 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 			r.Summary.Headline = h
 		}
 	}
+	if r.Summary != nil && r.Summary.Etcd != nil {
+		// The etcd words said "this capture point" of the heartbeats
+		// that stopped: they name the point now.
+		pointOf := make(map[int]string)
+		for pt, ins := range pointInputs {
+			for _, in := range ins {
+				pointOf[in] = res.Names[pt]
+			}
+		}
+		one, named := verdict.EtcdWords(r.Summary.Etcd, nil), verdict.EtcdWords(r.Summary.Etcd, func(in int) string { return pointOf[in] })
+		if one != "" && one != named {
+			r.Summary.Headline = strings.Replace(r.Summary.Headline, one, named, 1)
+		}
+	}
 	r.Inputs = inputs
 	rows := res.rowsOf(reports, r.Connections)
 	r.Points = make([]model.Point, np)

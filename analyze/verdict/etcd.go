@@ -362,11 +362,16 @@ func memberName(id, address string) string {
 	return address + " (" + id + ")"
 }
 
-// etcdWords says the elections and the member at fault, for the headline:
+// EtcdWords says the elections and the member at fault, for the headline:
 // "etcd leader changed at 23:59:01.234 (term 7 -> 8, 198.18.12.2 -> 198.18.11.2); before it,
 // 198.18.12.2's heartbeats to 198.18.11.2 went unanswered for 1.1 s; every etcd peer connection through
 // 198.18.12.2 had loss (to 198.18.11.2 8% retransmitted); 198.18.11.2<->198.18.13.2 clean".
-func etcdWords(e *model.Etcd) string {
+//
+// pointOf names the capture point of an input, nil with one point: the
+// heartbeats that stopped stopped at the point whose capture lists their
+// connection, which "this capture point" does not say when there are
+// several (etcd-leader-loss-mesh's three members' captures).
+func EtcdWords(e *model.Etcd, pointOf func(input int) string) string {
 	var parts []string
 	if e.Encrypted > 0 && len(e.Leaders) == 0 {
 		parts = append(parts, fmt.Sprintf("etcd peer traffic in TLS, not decrypted (%d connections to port %d): who led when cannot be read without a key log",
@@ -393,20 +398,33 @@ func etcdWords(e *model.Etcd) string {
 		}
 		w := fmt.Sprintf("%s at %s (term %d -> %d, %s -> %s)", verb, clock(el.Time), el.PreviousTerm, el.Term,
 			short(el.PreviousLeader), short(el.Leader))
-		var un, st []string
+		var un, st, at []string
 		var unFor, stFor float64
 		for _, u := range el.Unanswered {
 			if u.Kind == model.EtcdHeartbeatsUnanswered {
 				un, unFor = append(un, short(u.To)), max(unFor, u.ForS)
-			} else {
-				st, stFor = append(st, short(u.To)), max(stFor, u.ForS)
+				continue
 			}
+			st, stFor = append(st, short(u.To)), max(stFor, u.ForS)
+			if pointOf != nil && u.LastHeartbeat != nil {
+				if p := pointOf(u.LastHeartbeat.Input); p != "" && !slices.Contains(at, p) {
+					at = append(at, p)
+				}
+			}
+		}
+		where := "this capture point"
+		switch len(at) {
+		case 0:
+		case 1:
+			where = "capture point " + at[0]
+		default:
+			where = "capture points " + strings.Join(at, " and ")
 		}
 		if len(un) > 0 {
 			w += fmt.Sprintf("; before it, %s's heartbeats to %s went unanswered for %.1f s", short(el.PreviousLeader), strings.Join(un, " and "), unFor)
 		}
 		if len(st) > 0 {
-			w += fmt.Sprintf("; before it, no heartbeat from %s to %s passed this capture point for %.1f s", short(el.PreviousLeader), strings.Join(st, " and "), stFor)
+			w += fmt.Sprintf("; before it, no heartbeat from %s to %s passed %s for %.1f s", short(el.PreviousLeader), strings.Join(st, " and "), where, stFor)
 		}
 		parts = append(parts, w)
 	}

@@ -71,7 +71,7 @@ func TestEtcd(t *testing.T) {
 			if e == nil {
 				t.Fatal("no summary.etcd")
 			}
-			w := etcdWords(e)
+			w := EtcdWords(e, nil)
 			for _, s := range tt.words {
 				if !strings.Contains(w, s) {
 					t.Errorf("words %q, want them to say %q", w, s)
@@ -96,6 +96,51 @@ func TestEtcd(t *testing.T) {
 	}
 	if Etcd([]*model.Connection{testConn(100)}) != nil {
 		t.Error("summary.etcd without etcd peer connections")
+	}
+}
+
+// TestEtcdWordsPoint: heartbeats that stopped are said of the capture
+// point whose capture lists their connection when there are several
+// (pointOf), of "this capture point" with one.
+func TestEtcdWordsPoint(t *testing.T) {
+	// onInput is r seen in input in.
+	onInput := func(r model.RaftRun, in int) model.RaftRun {
+		r.First.Input, r.Last.Input = in, in
+		return r
+	}
+	// a leads term 7; its heartbeats to b (on input inB) and to c (on
+	// input inC) stop at 1000; b wins term 8 at 2000.
+	conns := func(inB, inC int) []*model.Connection {
+		return []*model.Connection{
+			peerConn(ipB, idB, ipA, idA, model.KindDegraded, 20, onInput(run("MsgHeartbeat", idA, idB, 7, 0, 1000), inB)),
+			peerConn(ipA, idA, ipB, idB, model.KindDegraded, 20, run("MsgHeartbeatResp", idB, idA, 7, 0, 1000), run("MsgHeartbeat", idB, idA, 8, 2000, 3000)),
+			peerConn(ipC, idC, ipA, idA, model.KindDegraded, 20, onInput(run("MsgHeartbeat", idA, idC, 7, 0, 1000), inC)),
+			peerConn(ipA, idA, ipC, idC, model.KindDegraded, 20, run("MsgHeartbeatResp", idC, idA, 7, 0, 1000)),
+			peerConn(ipC, idC, ipB, idB, model.KindHealthy, 0, run("MsgHeartbeat", idB, idC, 8, 2001, 3000)),
+		}
+	}
+	names := map[int]string{0: "m1", 1: "m1", 2: "m2"} // m1's capture is two files
+	pointOf := func(in int) string { return names[in] }
+	tests := []struct {
+		name     string
+		inB, inC int
+		pointOf  func(int) string
+		want     string
+	}{
+		{"one point", 0, 0, nil, "no heartbeat from 10.0.1.1 to 10.0.2.1 and 10.0.3.1 passed this capture point for 1.0 s"},
+		{"both at one point, two of its files", 0, 1, pointOf, "no heartbeat from 10.0.1.1 to 10.0.2.1 and 10.0.3.1 passed capture point m1 for 1.0 s"},
+		{"at two points", 0, 2, pointOf, "no heartbeat from 10.0.1.1 to 10.0.2.1 and 10.0.3.1 passed capture points m1 and m2 for 1.0 s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := Etcd(conns(tt.inB, tt.inC))
+			if e == nil {
+				t.Fatal("no summary.etcd")
+			}
+			if w := EtcdWords(e, tt.pointOf); !strings.Contains(w, tt.want) {
+				t.Errorf("words %q, want them to say %q", w, tt.want)
+			}
+		})
 	}
 }
 
@@ -250,7 +295,7 @@ func TestEtcdEncrypted(t *testing.T) {
 	if e == nil || e.Encrypted != 3 || len(e.Leaders) != 0 || e.Faulty == nil || e.Faulty.Address != ipA {
 		t.Fatalf("%+v", e)
 	}
-	w := etcdWords(e)
+	w := EtcdWords(e, nil)
 	for _, s := range []string{"etcd peer traffic in TLS, not decrypted (3 connections to port 2380)", "every etcd peer connection through 10.0.1.1 had loss"} {
 		if !strings.Contains(w, s) {
 			t.Errorf("words %q, want %q", w, s)

@@ -661,7 +661,7 @@ func summarize(conns []*model.Connection, facts []*Facts, fg *Forgotten, starts 
 	// ("etcdserver: leader changed"), and the member it names is where
 	// to look.
 	if s.Etcd = Etcd(conns); s.Etcd != nil {
-		if w := etcdWords(s.Etcd); w != "" {
+		if w := EtcdWords(s.Etcd, nil); w != "" {
 			words = append([]string{w}, words...)
 		}
 	}

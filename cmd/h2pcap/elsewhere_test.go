@@ -313,6 +313,11 @@ func TestElsewhereMesh(t *testing.T) {
 		if want := "every etcd peer connection through " + addr[truth.FaultyMember] + " had loss"; !strings.Contains(r.Summary.Headline, want) {
 			t.Errorf("given as %v: headline %q does not say %q", order, r.Summary.Headline, want)
 		}
+		if strings.Contains(r.Summary.Headline, "this capture point") {
+			// Three points: the heartbeats that stopped stopped at the
+			// one whose capture lists their connection (m1, the sender).
+			t.Errorf("given as %v: headline %q says \"this capture point\" of three", order, r.Summary.Headline)
+		}
 		if first == nil {
 			first = r
 		} else if r.Summary.Connections != first.Summary.Connections || r.Summary.ProblemConnections != first.Summary.ProblemConnections ||
