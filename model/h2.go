@@ -77,6 +77,11 @@ type ProbeTarget struct {
 	End     time.Time `json:"end"`   // the last probe's last packet
 	// TTLs is what became of the probes, per TTL, lowest first.
 	TTLs []ProbeTTL `json:"ttls"`
+	// Point is the capture point whose capture the probes are counted
+	// from (their streams, frames and TTLs are that capture's, their
+	// times on the reference point's clock), when several points were
+	// given and the reference point saw none of them; omitted otherwise.
+	Point string `json:"point,omitempty"`
 }
 
 // ProbeTTL is what became of the probes sent with one TTL.

@@ -168,8 +168,13 @@ func (t *text) probes(r *model.Report) {
 		t.printf("\n")
 	}
 	for _, p := range r.Summary.Probes {
-		t.printf("%s%d traceroute probes from %s to %s (%s to %s): SYNs with TTLs counting up that opened no connection, counted here and not among the connections (streams %s); TTL as this capture saw them\n",
-			t.bullet(), p.Probes, p.Prober, p.Target, stamp(p.Start), stamp(p.End), streamList(p.Streams, 8))
+		streams, capture := "streams", "this capture"
+		if p.Point != "" {
+			// Seen at another point than the reference: its streams.
+			streams, capture = p.Point+"'s streams", p.Point+"'s capture"
+		}
+		t.printf("%s%d traceroute probes from %s to %s (%s to %s): SYNs with TTLs counting up that opened no connection, counted here and not among the connections (%s %s); TTL as %s saw them\n",
+			t.bullet(), p.Probes, p.Prober, p.Target, stamp(p.Start), stamp(p.End), streams, streamList(p.Streams, 8), capture)
 	}
 }
 

@@ -1112,6 +1112,18 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 			r.Summary.Headline = strings.Replace(r.Summary.Headline, one, named, 1)
 		}
 	}
+	if more := res.probesElsewhere(reports, r); len(more) > 0 {
+		// Probes the reference point did not see: its summary, like
+		// its rows, lacked them (every other point's rows are listed,
+		// its probes were in no count).
+		old := r.Summary.Probes
+		r.Summary.Probes = append(slices.Clone(old), more...)
+		if len(old) > 0 {
+			r.Summary.Headline = strings.Replace(r.Summary.Headline, verdict.ProbesWords(old), verdict.ProbesWords(r.Summary.Probes), 1)
+		} else {
+			r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + verdict.ProbesWords(r.Summary.Probes) + "."
+		}
+	}
 	r.Inputs = inputs
 	rows := res.rowsOf(reports, r.Connections)
 	r.Points = make([]model.Point, np)
@@ -1192,6 +1204,38 @@ func (res *Result) Apply(reports []*model.Report, inputs []*decode.InputInfo, po
 		r.Summary.Headline = verdict.WithHopsAlong(r.Summary.Headline, r.Summary.Hops, res.Names)
 	}
 	return r
+}
+
+// probesElsewhere is the traceroute probes of the other points' summaries
+// whose prober and target ref's summary has none of: each from the point
+// that counted the most of them (the first of those), marked with it,
+// its times moved onto the reference's clock.
+func (res *Result) probesElsewhere(reports []*model.Report, ref *model.Report) []model.ProbeTarget {
+	if ref.Summary == nil {
+		return nil
+	}
+	same := func(a, b model.ProbeTarget) bool { return a.Prober == b.Prober && a.Target == b.Target }
+	var out []model.ProbeTarget
+	for pt, r := range reports {
+		if pt == res.Reference || r == nil || r.Summary == nil {
+			continue
+		}
+		for _, t := range r.Summary.Probes {
+			if slices.ContainsFunc(ref.Summary.Probes, func(u model.ProbeTarget) bool { return same(t, u) }) {
+				continue
+			}
+			t.Point = res.Names[pt]
+			if d := res.toReference(pt); d != 0 {
+				t.Start, t.End = t.Start.Add(d), t.End.Add(d)
+			}
+			if i := slices.IndexFunc(out, func(u model.ProbeTarget) bool { return same(t, u) }); i < 0 {
+				out = append(out, t)
+			} else if t.Probes > out[i].Probes {
+				out[i] = t
+			}
+		}
+	}
+	return out
 }
 
 func seq(n int) []int {

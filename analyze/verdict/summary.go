@@ -209,7 +209,7 @@ func JudgeReportLater(r *model.Report, facts []*Facts, later *Later, forgotten *
 	fillCaptureQuality(r.Inputs, facts[:own], forgottenQuality)
 	if len(probes) > 0 {
 		r.Summary.Probes = probes
-		r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + probesWords(probes) + "."
+		r.Summary.Headline = strings.TrimSuffix(r.Summary.Headline, ".") + "; " + ProbesWords(probes) + "."
 	}
 	if w := CaptureWarning(r.Inputs); w != "" {
 		r.Summary.Headline = w + " " + r.Summary.Headline
@@ -270,9 +270,9 @@ func (p *pathNames) key(i int) hostKey {
 	return hostKey{net, host}
 }
 
-// probesWords is the headline's note on probes: "80 traceroute probes
+// ProbesWords is the headline's note on probes: "80 traceroute probes
 // from 198.18.1.2 to 198.18.2.2:8080 counted apart, not as connections".
-func probesWords(ts []model.ProbeTarget) string {
+func ProbesWords(ts []model.ProbeTarget) string {
 	n := 0
 	for _, t := range ts {
 		n += t.Probes

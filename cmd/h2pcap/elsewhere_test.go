@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/h2pcap/h2pcap/analyze/verdict"
 	"github.com/h2pcap/h2pcap/internal/synth"
 	"github.com/h2pcap/h2pcap/model"
 )
@@ -355,5 +357,45 @@ func TestEveryConnectionListedOnce(t *testing.T) {
 	}
 	if n < 8 {
 		t.Errorf("only %d multi-point lab scenarios", n)
+	}
+}
+
+// TestElsewhereProbes: traceroute probes that only a point other than
+// the reference saw are counted in the summary, from that point, and the
+// headline says so; probes the reference saw are its own (the server's
+// capture of traceroute-probes counts fewer of them than the client's).
+// Before, another point's probes were in no row (rightly) and no count.
+func TestElsewhereProbes(t *testing.T) {
+	probes := filepath.Join("..", "..", "testdata", "pcaps", "traceroute-probes")
+	// a: 300 short connections of another network, the reference by
+	// their SYNs; b: the traceroute-probes client's capture.
+	var src bytes.Buffer
+	if err := synth.Write(&src, "short", synth.Config{N: 300, Open: 16, Rate: 1000}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := filepath.Join(t.TempDir(), "a.pcap")
+	if err := os.WriteFile(a, src.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alone := analyzeJSON(t, nil, filepath.Join(probes, "client.pcap"))
+	if alone.Summary == nil || len(alone.Summary.Probes) != 1 {
+		t.Fatalf("traceroute-probes' client.pcap alone: probes %+v, want one target", alone.Summary)
+	}
+	r := analyzeJSON(t, nil, "--point", "a="+a, "--point", "b="+filepath.Join(probes, "client.pcap"))
+	if !r.Points[0].Reference {
+		t.Fatalf("points %+v: a is not the reference", r.Points)
+	}
+	if got := r.Summary.Probes; len(got) != 1 || got[0].Point != "b" || got[0].Probes != alone.Summary.Probes[0].Probes ||
+		!slices.Equal(got[0].Streams, alone.Summary.Probes[0].Streams) {
+		t.Errorf("probes %+v; want b's %d, its streams", got, alone.Summary.Probes[0].Probes)
+	}
+	if want := verdict.ProbesWords(alone.Summary.Probes) + "."; !strings.HasSuffix(r.Summary.Headline, want) {
+		t.Errorf("headline %q does not end %q", r.Summary.Headline, want)
+	}
+	// Both ends of traceroute-probes: the client's capture is the
+	// reference and counts its probes; the server's fewer are not added.
+	both := analyzeJSON(t, nil, filepath.Join(probes, "client.pcap"), filepath.Join(probes, "server.pcap"))
+	if got := both.Summary.Probes; len(got) != 1 || got[0].Point != "" || got[0].Probes != alone.Summary.Probes[0].Probes {
+		t.Errorf("client and server: probes %+v; want the client's %d alone", got, alone.Summary.Probes[0].Probes)
 	}
 }
