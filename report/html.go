@@ -62,6 +62,9 @@ type htmlPage struct {
 	// ConnsLeftText is the page's sentence of them (connsLeftText).
 	ConnsLeftText string
 	ConnHeader    []string
+	// Etcd, GRPC, Points and Probes are those sections of the text
+	// report, in its words (textSection); empty when it has none.
+	Etcd, GRPC, Points, Probes string
 }
 
 type htmlHop struct {
@@ -148,6 +151,8 @@ func writeHTML(w io.Writer, r *model.Report) error {
 		p.Legend = true
 	}
 	p.Matrix = matrix(r)
+	p.Etcd, p.GRPC = textSection(func(t *text) { t.etcd(r) }), textSection(func(t *text) { t.grpc(r) })
+	p.Points, p.Probes = textSection(func(t *text) { t.capturePoints(r) }), textSection(func(t *text) { t.probes(r) })
 	if r.Summary != nil {
 		for _, h := range r.Summary.Hops {
 			p.Hops = append(p.Hops, htmlHop{Direction: dirLabel(h.Direction), From: h.From, To: h.To,
@@ -282,6 +287,17 @@ func plain(f func(t *text)) string {
 	t := &text{w: &b}
 	f(t)
 	return b.String()
+}
+
+// textSection is a section of the text report as plain writes it,
+// without its heading (the page's h2 is its own) and the blank lines
+// around it: everything the Markdown report says is on the page, in the
+// same words (an etcd election's evidence was in the headline alone).
+func textSection(f func(t *text)) string {
+	var b bytes.Buffer
+	t := &text{w: &b, noHeadings: true}
+	f(t)
+	return strings.Trim(b.String(), "\n")
 }
 
 // matrix lays the paths out as client networks by servers, each cell

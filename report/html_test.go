@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +250,72 @@ func TestConnsLeftText(t *testing.T) {
 		if got := connsLeftText(tc.n, tc.problems); got != tc.want {
 			t.Errorf("connsLeftText(%d, %d) = %q, want %q", tc.n, tc.problems, got, tc.want)
 		}
+	}
+}
+
+// TestHTMLTextSections: the sections the page has no picture of (the
+// etcd elections and member pairs, the gRPC calls, the capture points,
+// the traceroute probes) are on it in the text report's words, every
+// line. They were in the headline alone: an etcd election's evidence
+// frames were in the Markdown report and not on the page.
+func TestHTMLTextSections(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 23, 58, 11, 750826000, time.UTC)
+	etcd := sample()
+	etcd.Summary.Etcd = &model.Etcd{
+		Leaders: []model.EtcdLeader{{Member: "c7b8", Address: "198.18.11.2", Term: 2, First: t0.Add(-6 * time.Second), Last: t0.Add(4 * time.Second)},
+			{Member: "1280", Address: "198.18.13.2", Term: 3, First: t0, Last: t0.Add(7 * time.Second)}},
+		Elections: []model.EtcdElection{{Term: 3, Time: t0, Leader: "1280", LeaderAddress: "198.18.13.2", PreviousLeader: "c7b8",
+			PreviousLeaderAddress: "198.18.11.2", PreviousTerm: 2,
+			Unanswered: []model.EtcdUnanswered{{Kind: model.EtcdHeartbeatsStopped, From: "c7b8", To: "1280", ForS: 2.7}},
+			Evidence:   []model.Evidence{{Frame: 571, Input: 1, Note: "198.18.13.2 (1280)'s first heartbeat or append as leader of term 3"}}}},
+		Pairs:  []model.EtcdPair{{Members: [2]string{"198.18.11.2", "198.18.13.2"}, Connections: 13, Packets: 716, Retransmissions: 36, Problems: 11, Lossy: true}},
+		Faulty: &model.EtcdMember{ID: "c7b8", Address: "198.18.11.2"},
+	}
+	etcd.Summary.GRPC = []model.GRPCCount{{Method: "/etcdserverpb.KV/Put", Code: "OK", Calls: 25}, {Method: "/etcdserverpb.KV/Put", Reset: "CANCEL", ResetBy: "client", Calls: 4}}
+	b, err := os.ReadFile(filepath.Join("testdata", "multipoint-loss.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points model.Report
+	if err := json.Unmarshal(b, &points); err != nil {
+		t.Fatal(err)
+	}
+	headings := map[string]bool{"INCIDENTS": true, "ETCD": true, "GRPC CALLS": true, "INPUTS": true, "CAPTURE POINTS": true,
+		"HOPS": true, "PATHS": true, "PROBES": true, "CONNECTIONS": true, "FINDINGS": true}
+	for _, tc := range []struct {
+		name     string
+		r        *model.Report
+		sections []string // the text report's headings whose lines the page must have
+	}{
+		{"etcd and gRPC", etcd, []string{"ETCD", "GRPC CALLS", "PROBES"}},
+		{"capture points", &points, []string{"CAPTURE POINTS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var page, txt bytes.Buffer
+			if err := Write(&page, tc.r, "html"); err != nil {
+				t.Fatal(err)
+			}
+			if err := Write(&txt, tc.r, "table"); err != nil {
+				t.Fatal(err)
+			}
+			onPage := html.UnescapeString(page.String())
+			in, n := "", 0
+			for _, line := range strings.Split(txt.String(), "\n") {
+				if headings[line] {
+					in = line
+					continue
+				}
+				if !slices.Contains(tc.sections, in) || strings.TrimSpace(line) == "" {
+					continue
+				}
+				n++
+				if !strings.Contains(onPage, line) {
+					t.Errorf("the page lacks %s's line %q", in, line)
+				}
+			}
+			if n < 2*len(tc.sections) {
+				t.Fatalf("only %d lines of %v in the text report", n, tc.sections)
+			}
+		})
 	}
 }

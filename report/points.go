@@ -15,6 +15,16 @@ func (t *text) points(r *model.Report) {
 	if len(r.Points) == 0 {
 		return
 	}
+	t.capturePoints(r)
+	t.hops(r)
+}
+
+// capturePoints is points' table of the points (the HTML draws the hops
+// as a table of its own).
+func (t *text) capturePoints(r *model.Report) {
+	if len(r.Points) == 0 {
+		return
+	}
 	t.heading("Capture points")
 	var rows [][]string
 	for _, p := range r.Points {
@@ -37,11 +47,15 @@ func (t *text) points(r *model.Report) {
 		rows = append(rows, []string{name, strings.Join(in, ","), offset, conns})
 	}
 	t.fitted([]column{{"Point", 0}, {"Inputs", 0}, {"Clock offset", 1}, {"Connections", 2}}, rows)
+}
+
+// hops is points' hop table.
+func (t *text) hops(r *model.Report) {
 	if r.Summary == nil || len(r.Summary.Hops) == 0 {
 		return
 	}
 	t.heading("Hops")
-	rows = nil
+	var rows [][]string
 	notLost := false
 	for _, h := range r.Summary.Hops {
 		notLost = notLost || hopNotLost(h) != ""

@@ -213,6 +213,9 @@ type text struct {
 	// tablewriter: every table goes through tablewriter, plain or not
 	// (the tests' reference for plainTable).
 	tablewriter bool
+	// noHeadings: heading writes nothing (the HTML's sections, which
+	// have headings of their own).
+	noHeadings bool
 }
 
 func (t *text) printf(format string, args ...any) {
@@ -249,6 +252,9 @@ func (t *text) fitted(cols []column, rows [][]string) {
 }
 
 func (t *text) heading(s string) {
+	if t.noHeadings {
+		return
+	}
 	if t.md {
 		t.printf("\n## %s\n\n", s)
 	} else {
