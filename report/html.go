@@ -34,6 +34,10 @@ const (
 	// maxRows is how many rows the HTML's connections table has
 	// (problem connections first).
 	maxRows = 300
+	// maxSectionBytes bounds each of the text report's sections on the
+	// page (textSection): an etcd cluster that flapped all day has an
+	// election, eight lines, per term.
+	maxSectionBytes = 64 << 10
 )
 
 type htmlPage struct {
@@ -297,7 +301,16 @@ func textSection(f func(t *text)) string {
 	var b bytes.Buffer
 	t := &text{w: &b, noHeadings: true}
 	f(t)
-	return strings.Trim(b.String(), "\n")
+	out := strings.Trim(b.String(), "\n")
+	if len(out) <= maxSectionBytes {
+		return out
+	}
+	cut := strings.LastIndexByte(out[:maxSectionBytes], '\n')
+	if cut < 0 {
+		cut = 0
+	}
+	more := strings.Count(out[cut:], "\n")
+	return out[:cut] + fmt.Sprintf("\n... %d more lines: the Markdown and JSON reports have them all", more)
 }
 
 // matrix lays the paths out as client networks by servers, each cell

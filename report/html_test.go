@@ -319,3 +319,25 @@ func TestHTMLTextSections(t *testing.T) {
 		})
 	}
 }
+
+// TestHTMLTextSectionBounded: a text section past maxSectionBytes is cut
+// at a line and says how many lines the page leaves out.
+func TestHTMLTextSectionBounded(t *testing.T) {
+	line := strings.Repeat("x", 99)
+	got := textSection(func(t *text) {
+		for range 2 * maxSectionBytes / 100 {
+			t.printf("%s\n", line)
+		}
+	})
+	if len(got) > maxSectionBytes+100 {
+		t.Errorf("section of %d bytes, the bound %d", len(got), maxSectionBytes)
+	}
+	kept := strings.Count(got, line)
+	want := fmt.Sprintf("... %d more lines: the Markdown and JSON reports have them all", 2*maxSectionBytes/100-kept)
+	if !strings.HasSuffix(got, want) {
+		t.Errorf("section ends %q, want %q", got[len(got)-80:], want)
+	}
+	if short := textSection(func(t *text) { t.printf("\n%s\n\n", line) }); short != line {
+		t.Errorf("short section %q, want %q", short, line)
+	}
+}
