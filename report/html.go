@@ -67,8 +67,16 @@ type htmlPage struct {
 	ConnsLeftText string
 	ConnHeader    []string
 	// Etcd, GRPC, Points and Probes are those sections of the text
-	// report, in its words (textSection); empty when it has none.
-	Etcd, GRPC, Points, Probes string
+	// report, in its words and tables (textSection); empty when it has
+	// none.
+	Etcd, GRPC, Points, Probes []htmlBlock
+}
+
+// htmlBlock is a part of a text section: lines of text, or a table.
+type htmlBlock struct {
+	Text   string
+	Header []string
+	Rows   [][]string
 }
 
 type htmlHop struct {
@@ -295,22 +303,69 @@ func plain(f func(t *text)) string {
 
 // textSection is a section of the text report as plain writes it,
 // without its heading (the page's h2 is its own) and the blank lines
-// around it: everything the Markdown report says is on the page, in the
-// same words (an etcd election's evidence was in the headline alone).
-func textSection(f func(t *text)) string {
-	var b bytes.Buffer
+// around its text, its tables as tables: everything the Markdown report
+// says is on the page, in the same words (an etcd election's evidence
+// was in the headline alone). Past maxSectionBytes of text and cells the
+// rest is counted, not written.
+func textSection(f func(t *text)) []htmlBlock {
+	var (
+		b    bytes.Buffer
+		out  []htmlBlock
+		size int
+		left int // lines and rows not written
+	)
+	flush := func() {
+		s := strings.Trim(b.String(), "\n")
+		b.Reset()
+		if s == "" {
+			return
+		}
+		if left > 0 {
+			left += strings.Count(s, "\n") + 1
+			return
+		}
+		if size+len(s) > maxSectionBytes {
+			cut := strings.LastIndexByte(s[:maxSectionBytes-size], '\n')
+			if cut < 0 {
+				cut = 0
+			}
+			left += strings.Count(s[cut:], "\n")
+			if cut == 0 {
+				left++
+			}
+			s = strings.TrimRight(s[:cut], "\n")
+		}
+		size += len(s)
+		if s != "" {
+			out = append(out, htmlBlock{Text: s})
+		}
+	}
 	t := &text{w: &b, noHeadings: true}
+	t.tables = func(header []string, rows [][]string) {
+		flush()
+		tb := htmlBlock{Header: header}
+		for i, r := range rows {
+			n := 0
+			for _, c := range r {
+				n += len(c)
+			}
+			if left > 0 || size+n > maxSectionBytes {
+				left += len(rows) - i
+				break
+			}
+			size += n
+			tb.Rows = append(tb.Rows, r)
+		}
+		if len(tb.Rows) > 0 {
+			out = append(out, tb)
+		}
+	}
 	f(t)
-	out := strings.Trim(b.String(), "\n")
-	if len(out) <= maxSectionBytes {
-		return out
+	flush()
+	if left > 0 {
+		out = append(out, htmlBlock{Text: fmt.Sprintf("... %d more lines: the Markdown and JSON reports have them all", left)})
 	}
-	cut := strings.LastIndexByte(out[:maxSectionBytes], '\n')
-	if cut < 0 {
-		cut = 0
-	}
-	more := strings.Count(out[cut:], "\n")
-	return out[:cut] + fmt.Sprintf("\n... %d more lines: the Markdown and JSON reports have them all", more)
+	return out
 }
 
 // matrix lays the paths out as client networks by servers, each cell

@@ -309,7 +309,17 @@ func TestHTMLTextSections(t *testing.T) {
 					continue
 				}
 				n++
-				if !strings.Contains(onPage, line) {
+				switch {
+				case strings.HasPrefix(line, "┌") || strings.HasPrefix(line, "├") || strings.HasPrefix(line, "└"):
+					// A table's rule: the page's table has its own.
+				case strings.HasPrefix(line, "│"):
+					// A table's row: each cell, a cell of the page's.
+					for _, cell := range strings.Split(strings.Trim(line, "│"), "│") {
+						if cell = strings.TrimSpace(cell); cell != "" && !strings.Contains(onPage, "<td>"+cell+"</td>") && !strings.Contains(onPage, "<th>"+cell+"</th>") {
+							t.Errorf("the page lacks %s's table cell %q (of %q)", in, cell, line)
+						}
+					}
+				case !strings.Contains(onPage, line):
 					t.Errorf("the page lacks %s's line %q", in, line)
 				}
 			}
@@ -321,23 +331,53 @@ func TestHTMLTextSections(t *testing.T) {
 }
 
 // TestHTMLTextSectionBounded: a text section past maxSectionBytes is cut
-// at a line and says how many lines the page leaves out.
+// at a line, or before a table's row, and says how many lines and rows
+// the page leaves out.
 func TestHTMLTextSectionBounded(t *testing.T) {
 	line := strings.Repeat("x", 99)
-	got := textSection(func(t *text) {
-		for range 2 * maxSectionBytes / 100 {
+	lines := 2 * maxSectionBytes / 100
+	joined := func(bs []htmlBlock) (string, int) {
+		var s string
+		rows := 0
+		for _, b := range bs {
+			if b.Header != nil {
+				rows += len(b.Rows)
+				continue
+			}
+			s += b.Text + "\n"
+		}
+		return s, rows
+	}
+	got, _ := joined(textSection(func(t *text) {
+		for range lines {
 			t.printf("%s\n", line)
 		}
-	})
+	}))
 	if len(got) > maxSectionBytes+100 {
 		t.Errorf("section of %d bytes, the bound %d", len(got), maxSectionBytes)
 	}
-	kept := strings.Count(got, line)
-	want := fmt.Sprintf("... %d more lines: the Markdown and JSON reports have them all", 2*maxSectionBytes/100-kept)
+	want := fmt.Sprintf("... %d more lines: the Markdown and JSON reports have them all\n", lines-strings.Count(got, line))
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("section ends %q, want %q", got[len(got)-80:], want)
 	}
-	if short := textSection(func(t *text) { t.printf("\n%s\n\n", line) }); short != line {
+	// A table past the bound: its rows cut, the text after it counted.
+	rows := make([][]string, lines)
+	for i := range rows {
+		rows[i] = []string{line}
+	}
+	got, kept := joined(textSection(func(t *text) {
+		t.printf("before\n")
+		t.table([]string{"x"}, rows)
+		t.printf("after\n")
+	}))
+	if kept == 0 || kept >= lines {
+		t.Errorf("%d rows of %d kept", kept, lines)
+	}
+	want = fmt.Sprintf("before\n... %d more lines: the Markdown and JSON reports have them all\n", lines-kept+1)
+	if got != want {
+		t.Errorf("section %q, want %q", got, want)
+	}
+	if short, _ := joined(textSection(func(t *text) { t.printf("\n%s\n\n", line) })); short != line+"\n" {
 		t.Errorf("short section %q, want %q", short, line)
 	}
 }

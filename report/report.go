@@ -216,6 +216,9 @@ type text struct {
 	// noHeadings: heading writes nothing (the HTML's sections, which
 	// have headings of their own).
 	noHeadings bool
+	// tables, when set, takes every table (fitted, table) instead of
+	// the writer: the HTML's sections draw them as HTML tables.
+	tables func(header []string, rows [][]string)
 }
 
 func (t *text) printf(format string, args ...any) {
@@ -227,6 +230,14 @@ func (t *text) printf(format string, args ...any) {
 // fitted writes a table fitted to the width.
 func (t *text) fitted(cols []column, rows [][]string) {
 	if t.err != nil {
+		return
+	}
+	if t.tables != nil {
+		header := make([]string, len(cols))
+		for i, c := range cols {
+			header[i] = c.name
+		}
+		t.tables(header, rows)
 		return
 	}
 	// Plain cells (most tables): the columns dropped by their widths,
@@ -264,6 +275,10 @@ func (t *text) heading(s string) {
 
 func (t *text) table(header []string, rows [][]string) {
 	if t.err != nil {
+		return
+	}
+	if t.tables != nil {
+		t.tables(header, rows)
 		return
 	}
 	if ws, m, ok := plainWidths(header, rows); ok && !t.tablewriter {
