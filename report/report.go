@@ -232,20 +232,16 @@ func (t *text) fitted(cols []column, rows [][]string) {
 	if t.err != nil {
 		return
 	}
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.name
+	}
 	if t.tables != nil {
-		header := make([]string, len(cols))
-		for i, c := range cols {
-			header[i] = c.name
-		}
 		t.tables(header, rows)
 		return
 	}
 	// Plain cells (most tables): the columns dropped by their widths,
 	// the table written once, never held (plaintable.go).
-	header := make([]string, len(cols))
-	for i, c := range cols {
-		header[i] = c.name
-	}
 	if ws, m, ok := plainWidths(header, rows); ok && !t.tablewriter {
 		var keep []bool
 		if !t.md {
