@@ -35,12 +35,14 @@ for m in "$half" "$n"; do
 	if [ ! -s "$a" ] || [ ! -s "$b" ] || [ ! -s "$c" ] || [ ! -s "$d" ]; then
 		"$out/gen" -case short -n "$m" -rate "$rate" -o "$a" -point2 "$b" -miss 997 -further "$c,$d"
 	fi
-	# Three runs each, the medians: the figure is a difference of two
+	# Five runs each, the medians: the figure is a difference of two
 	# peak RSS, and where a collection falls moves a peak by tens of MB
-	# (one run alone said 406 bytes, the next 1,017).
+	# (one run alone said 406 bytes, the next 1,017; six runs of 50k
+	# in JSON peaked between 205 and 238 MB, and medians of 3 said
+	# between 600 and 1,000 bytes from one make bench to the next).
 	for f in table json; do
 		ks=() cs=()
-		for _ in 1 2 3; do
+		for _ in 1 2 3 4 5; do
 			log=$out/points-$m-$f.time
 			/usr/bin/time -f '%U %S %M' -o "$log" "$h2pcap" analyze --format "$f" --point "a=$a" --point "b=$b" -o /dev/null 2>"$out/points-$m-$f.err" || {
 				echo "bench: points $m $f failed:"; tail -5 "$out/points-$m-$f.err"; exit 1; }
@@ -48,12 +50,12 @@ for m in "$half" "$n"; do
 			ks+=("$k")
 			cs+=("$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')")
 		done
-		rss[$m-$f]=$(printf '%s\n' "${ks[@]}" | sort -n | sed -n 2p)
-		cpu[$m-$f]=$(printf '%s\n' "${cs[@]}" | sort -n | sed -n 2p)
+		rss[$m-$f]=$(printf '%s\n' "${ks[@]}" | sort -n | sed -n 3p)
+		cpu[$m-$f]=$(printf '%s\n' "${cs[@]}" | sort -n | sed -n 3p)
 	done
 done
 echo
-echo "Multi-point memory (two points, short connections, $rate a second; peak RSS, medians of 3 runs):"
+echo "Multi-point memory (two points, short connections, $rate a second; peak RSS, medians of 5 runs):"
 for f in table json; do
 	awk -v f="$f" -v n1="$half" -v n2="$n" -v k1="${rss[$half-$f]}" -v k2="${rss[$n-$f]}" -v c1="${cpu[$half-$f]}" -v c2="${cpu[$n-$f]}" 'BEGIN {
 		per = (k2 - k1) * 1024 / ((n2 - n1) * 2)
