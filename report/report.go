@@ -434,7 +434,7 @@ func (t *text) findings(r *model.Report) {
 		} else {
 			t.printf("\nstream %s  %s -> %s  (Wireshark: tcp.stream eq %d%s)\n", streamLabel(c), c.Client, c.Server, c.Stream, streamWhere(c))
 		}
-		t.picture(t.streamPicture(c), fmt.Sprintf("Stream %d: sequence numbers over time", c.Stream))
+		t.picture(t.streamPicture(c), "Stream "+streamLabel(c)+": sequence numbers over time")
 		t.finding(c, groups, missing)
 	}
 	if any && !t.md {
